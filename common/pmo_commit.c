@@ -1,0 +1,305 @@
+/*  pmo_commit.c: the atomic commit script and its builder. */
+#include "pmo_commit.h"
+#include "pmo_log.h"
+
+#include <assert.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+//  KEYS[1] is the idempotency key. ARGV[1] is the number of operations; each
+//  operation is a code, a key index and its own fixed arguments.
+//
+//  Redis runs a script atomically, and with AOF the whole script is one entry
+//  in the log, so a crash never leaves half of it behind. But Redis does not
+//  roll back a script that fails half-way: writes done before a runtime
+//  error stay. So the script first parses every operation and checks every
+//  argument and condition, and only then writes, with calls that cannot
+//  fail on well-formed input.
+static pmo_script_t s_commit_script = {
+    .source =
+        "local idem = KEYS[1]\n"
+        "local prev = redis.call('GET', idem)\n"
+        "if prev then return {'dup', prev} end\n"
+        "local n = tonumber(ARGV[1])\n"
+        "local ops = {}\n"
+        "local i = 2\n"
+        "local arity = {V=2, P=4, C=3, U=2, Z=3, z=2, X=3, R=3}\n"
+        "for k = 1, n do\n"
+        "  local code = ARGV[i]\n"
+        "  local a = arity[code]\n"
+        "  if not a then return redis.error_reply('pmo commit: bad op ' .. tostring(code)) end\n"
+        "  local op = {code}\n"
+        "  for j = 1, a do\n"
+        "    if ARGV[i + j] == nil then return redis.error_reply('pmo commit: short op ' .. code) "
+        "end\n"
+        "    op[j + 1] = ARGV[i + j]\n"
+        "  end\n"
+        "  if not KEYS[tonumber(op[2])] then return redis.error_reply('pmo commit: bad key') end\n"
+        "  ops[k] = op\n"
+        "  i = i + a + 1\n"
+        "end\n"
+        "for _, op in ipairs(ops) do\n"
+        "  local c = op[1]\n"
+        "  if c == 'V' or c == 'P' then\n"
+        "    local key = KEYS[tonumber(op[2])]\n"
+        "    local v = redis.call('HGET', key, 'v') or '0'\n"
+        "    if v ~= op[3] then return {'conflict', key, v} end\n"
+        "  elseif c == 'C' then\n"
+        "    local key = KEYS[tonumber(op[2])]\n"
+        "    local cur = redis.call('HGET', key, op[3])\n"
+        "    if cur and cur ~= op[4] then return {'taken', key .. ' ' .. op[3], cur} end\n"
+        "  end\n"
+        "end\n"
+        "local sid = ''\n"
+        "for _, op in ipairs(ops) do\n"
+        "  local c = op[1]\n"
+        "  local key = KEYS[tonumber(op[2])]\n"
+        "  if c == 'P' then redis.call('HSET', key, 'v', op[4], 'd', op[5])\n"
+        "  elseif c == 'C' then redis.call('HSET', key, op[3], op[4])\n"
+        "  elseif c == 'U' then redis.call('HDEL', key, op[3])\n"
+        "  elseif c == 'Z' then redis.call('ZADD', key, op[3], op[4])\n"
+        "  elseif c == 'z' then redis.call('ZREM', key, op[3])\n"
+        "  elseif c == 'X' then sid = redis.call('XADD', key, '*', 'type', op[3], 'data', op[4])\n"
+        "  elseif c == 'R' then redis.call('SET', idem, op[3], 'EX', op[4])\n"
+        "  end\n"
+        "end\n"
+        "return {'ok', sid}\n"};
+
+typedef struct {
+    char *data;
+    size_t size;
+} arg_t;
+
+struct _pmo_commit_t {
+    char tag[80]; //  "{division}", every key must contain it
+    char **keys;  //  KEYS, [0] is the idempotency key
+    size_t nkeys, keys_max;
+    arg_t *args; //  ARGV after the op count
+    size_t nargs, args_max;
+    size_t nops;
+    bool has_reply;
+};
+
+char *pmo_commit_idem_key (const char *division, const char *request_id)
+{
+    char *key = NULL;
+    int rc = asprintf (&key, "pmo:{%s}:idem:%s", division, request_id);
+    assert (rc > 0);
+    return key;
+}
+
+pmo_commit_t *pmo_commit_new (const char *division, const char *request_id)
+{
+    pmo_commit_t *self = calloc (1, sizeof (pmo_commit_t));
+    assert (self);
+    snprintf (self->tag, sizeof self->tag, "{%s}", division);
+    self->keys_max = 8;
+    self->keys = malloc (self->keys_max * sizeof (char *));
+    self->args_max = 32;
+    self->args = malloc (self->args_max * sizeof (arg_t));
+    assert (self->keys && self->args);
+    self->keys[self->nkeys++] = pmo_commit_idem_key (division, request_id);
+    return self;
+}
+
+void pmo_commit_destroy (pmo_commit_t **self_p)
+{
+    assert (self_p);
+    pmo_commit_t *self = *self_p;
+    if (!self)
+        return;
+    for (size_t i = 0; i < self->nkeys; i++)
+        free (self->keys[i]);
+    for (size_t i = 0; i < self->nargs; i++)
+        free (self->args[i].data);
+    free (self->keys);
+    free (self->args);
+    free (self);
+    *self_p = NULL;
+}
+
+//  The KEYS index (1-based, as Lua sees it) of key, adding it if new.
+static size_t s_key_index (pmo_commit_t *self, const char *key)
+{
+    //  All keys of one commit live in one division's slot: a key outside it
+    //  is a programming error, and on a cluster the script would fail.
+    assert (strstr (key, self->tag));
+    for (size_t i = 0; i < self->nkeys; i++)
+        if (strcmp (self->keys[i], key) == 0)
+            return i + 1;
+    if (self->nkeys == self->keys_max) {
+        self->keys_max *= 2;
+        self->keys = realloc (self->keys, self->keys_max * sizeof (char *));
+        assert (self->keys);
+    }
+    self->keys[self->nkeys] = strdup (key);
+    assert (self->keys[self->nkeys]);
+    return ++self->nkeys;
+}
+
+static void s_arg (pmo_commit_t *self, const void *data, size_t size)
+{
+    if (self->nargs == self->args_max) {
+        self->args_max *= 2;
+        self->args = realloc (self->args, self->args_max * sizeof (arg_t));
+        assert (self->args);
+    }
+    arg_t *arg = &self->args[self->nargs++];
+    arg->data = malloc (size + 1);
+    assert (arg->data);
+    if (size)
+        memcpy (arg->data, data, size);
+    arg->data[size] = 0;
+    arg->size = size;
+}
+
+static void s_arg_str (pmo_commit_t *self, const char *s)
+{
+    s_arg (self, s, strlen (s));
+}
+
+static void s_arg_u64 (pmo_commit_t *self, uint64_t value)
+{
+    char text[24];
+    snprintf (text, sizeof text, "%llu", (unsigned long long)value);
+    s_arg_str (self, text);
+}
+
+static void s_op (pmo_commit_t *self, const char *code, const char *key)
+{
+    s_arg_str (self, code);
+    s_arg_u64 (self, s_key_index (self, key));
+    self->nops++;
+}
+
+void pmo_commit_put (pmo_commit_t *self, const char *key, uint64_t expect, uint64_t new_version,
+                     const void *blob, size_t size)
+{
+    s_op (self, "P", key);
+    s_arg_u64 (self, expect);
+    s_arg_u64 (self, new_version);
+    s_arg (self, blob, size);
+}
+
+void pmo_commit_check (pmo_commit_t *self, const char *key, uint64_t expect)
+{
+    s_op (self, "V", key);
+    s_arg_u64 (self, expect);
+}
+
+void pmo_commit_claim (pmo_commit_t *self, const char *key, const char *field, const char *value)
+{
+    s_op (self, "C", key);
+    s_arg_str (self, field);
+    s_arg_str (self, value);
+}
+
+void pmo_commit_unclaim (pmo_commit_t *self, const char *key, const char *field)
+{
+    s_op (self, "U", key);
+    s_arg_str (self, field);
+}
+
+void pmo_commit_zadd (pmo_commit_t *self, const char *key, double score, const char *member)
+{
+    s_op (self, "Z", key);
+    char text[32];
+    snprintf (text, sizeof text, "%.17g", score);
+    s_arg_str (self, text);
+    s_arg_str (self, member);
+}
+
+void pmo_commit_zrem (pmo_commit_t *self, const char *key, const char *member)
+{
+    s_op (self, "z", key);
+    s_arg_str (self, member);
+}
+
+void pmo_commit_event (pmo_commit_t *self, const char *key, const char *type, const void *blob,
+                       size_t size)
+{
+    s_op (self, "X", key);
+    s_arg_str (self, type);
+    s_arg (self, blob, size);
+}
+
+void pmo_commit_reply (pmo_commit_t *self, const void *blob, size_t size, int ttl_s)
+{
+    assert (!self->has_reply);
+    self->has_reply = true;
+    //  The idempotency key is KEYS[1]
+    s_arg_str (self, "R");
+    s_arg_str (self, "1");
+    self->nops++;
+    s_arg (self, blob, size);
+    s_arg_u64 (self, (uint64_t)(ttl_s > 0 ? ttl_s : 86400));
+}
+
+int pmo_commit_exec (pmo_commit_t *self, pmo_redis_t *redis, pmo_commit_result_t *result)
+{
+    memset (result, 0, sizeof *result);
+    size_t argc = self->nkeys + 1 + self->nargs;
+    const char **argv = malloc (argc * sizeof (char *));
+    size_t *lens = malloc (argc * sizeof (size_t));
+    assert (argv && lens);
+    size_t a = 0;
+    for (size_t i = 0; i < self->nkeys; i++, a++) {
+        argv[a] = self->keys[i];
+        lens[a] = strlen (self->keys[i]);
+    }
+    char nops[24];
+    snprintf (nops, sizeof nops, "%zu", self->nops);
+    argv[a] = nops;
+    lens[a++] = strlen (nops);
+    for (size_t i = 0; i < self->nargs; i++, a++) {
+        argv[a] = self->args[i].data;
+        lens[a] = self->args[i].size;
+    }
+    redisReply *reply =
+        pmo_redis_eval (redis, &s_commit_script, (int)self->nkeys, (int)argc, argv, lens);
+    free (argv);
+    free (lens);
+    if (!reply) {
+        result->status = PMO_COMMIT_UNAVAILABLE;
+        return -1;
+    }
+    int rc = -1;
+    if (reply->type == REDIS_REPLY_ARRAY && reply->elements >= 2 &&
+        reply->element[0]->type == REDIS_REPLY_STRING) {
+        const char *what = reply->element[0]->str;
+        redisReply *second = reply->element[1];
+        if (strcmp (what, "ok") == 0) {
+            result->status = PMO_COMMIT_OK;
+            if (second->type == REDIS_REPLY_STRING)
+                snprintf (result->stream_id, sizeof result->stream_id, "%s", second->str);
+            rc = 0;
+        } else if (strcmp (what, "dup") == 0 && second->type == REDIS_REPLY_STRING) {
+            result->status = PMO_COMMIT_DUPLICATE;
+            result->previous = malloc (second->len + 1);
+            assert (result->previous);
+            memcpy (result->previous, second->str, second->len);
+            result->previous_size = second->len;
+        } else if ((strcmp (what, "conflict") == 0 || strcmp (what, "taken") == 0) &&
+                   reply->elements == 3) {
+            result->status = what[0] == 'c' ? PMO_COMMIT_CONFLICT : PMO_COMMIT_TAKEN;
+            snprintf (result->key, sizeof result->key, "%s", second->str);
+            if (reply->element[2]->type == REDIS_REPLY_STRING)
+                result->actual_version = strtoull (reply->element[2]->str, NULL, 10);
+        } else
+            result->status = PMO_COMMIT_ERROR;
+    } else {
+        result->status = PMO_COMMIT_ERROR;
+        pmo_error ("commit: script failed error=\"%s\"",
+                   reply->type == REDIS_REPLY_ERROR ? reply->str : "unexpected reply");
+    }
+    freeReplyObject (reply);
+    return rc;
+}
+
+void pmo_commit_result_clear (pmo_commit_result_t *result)
+{
+    free (result->previous);
+    result->previous = NULL;
+    result->previous_size = 0;
+}

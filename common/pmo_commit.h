@@ -1,0 +1,75 @@
+/*  pmo_commit.h: one commit, one event.
+
+    A commit gathers everything one request changes in one division: entities
+    (with optimistic version checks), their indexes, unique-key claims, the
+    domain event for the division's stream, and the idempotency record (the
+    reply, kept under the request id). pmo_commit_exec runs it as one Lua
+    script, so either all of it happens or none of it does.
+
+    Every key must carry the division's hash tag "{division}" so that the
+    script stays valid on Redis Cluster.
+
+    Entities are Redis hashes with two fields: "v" (the version, 1 on create)
+    and "d" (the protobuf blob).
+*/
+#ifndef PMO_COMMIT_H_INCLUDED
+#define PMO_COMMIT_H_INCLUDED
+
+#include "pmo_redis.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct _pmo_commit_t pmo_commit_t;
+
+typedef enum {
+    PMO_COMMIT_OK = 0,          //  everything written; stream_id is the event's id
+    PMO_COMMIT_DUPLICATE = 1,   //  the request id was seen: previous holds the first reply
+    PMO_COMMIT_CONFLICT = 2,    //  key's version is not the one expected; nothing written
+    PMO_COMMIT_TAKEN = 3,       //  a claimed unique field belongs to someone else
+    PMO_COMMIT_UNAVAILABLE = 4, //  Redis could not be reached or did not answer in time:
+                                //  the commit may or may not have happened (retry)
+    PMO_COMMIT_ERROR = 5,       //  Redis refused the script (a bug or misconfiguration)
+} pmo_commit_status_t;
+
+typedef struct {
+    pmo_commit_status_t status;
+    char stream_id[64];      //  OK: the event's stream id
+    char key[256];           //  CONFLICT/TAKEN: the key (and field) that failed
+    uint64_t actual_version; //  CONFLICT: the version found (0 = absent)
+    char *previous;          //  DUPLICATE: the stored reply (caller frees with free)
+    size_t previous_size;
+} pmo_commit_result_t;
+
+//  division names the hash tag; request_id keys the idempotency record.
+pmo_commit_t *pmo_commit_new (const char *division, const char *request_id);
+void pmo_commit_destroy (pmo_commit_t **self_p);
+
+//  Write an entity: the stored version must be expect (0 = must not exist);
+//  afterwards it is new_version.
+void pmo_commit_put (pmo_commit_t *self, const char *key, uint64_t expect, uint64_t new_version,
+                     const void *blob, size_t size);
+//  Require key's version to be expect without writing it.
+void pmo_commit_check (pmo_commit_t *self, const char *key, uint64_t expect);
+//  Claim field in hash key for value: fails with TAKEN if it holds another.
+void pmo_commit_claim (pmo_commit_t *self, const char *key, const char *field, const char *value);
+void pmo_commit_unclaim (pmo_commit_t *self, const char *key, const char *field);
+void pmo_commit_zadd (pmo_commit_t *self, const char *key, double score, const char *member);
+void pmo_commit_zrem (pmo_commit_t *self, const char *key, const char *member);
+//  The event, appended to stream key with fields "type" and "data".
+void pmo_commit_event (pmo_commit_t *self, const char *key, const char *type, const void *blob,
+                       size_t size);
+//  The reply to keep for retries of this request, for ttl_s seconds.
+void pmo_commit_reply (pmo_commit_t *self, const void *blob, size_t size, int ttl_s);
+
+//  The idempotency key of a request in a division; caller frees.
+char *pmo_commit_idem_key (const char *division, const char *request_id);
+
+//  Run it. Returns 0 when status is OK, -1 otherwise (see result).
+int pmo_commit_exec (pmo_commit_t *self, pmo_redis_t *redis, pmo_commit_result_t *result);
+
+//  Release what a result holds.
+void pmo_commit_result_clear (pmo_commit_result_t *result);
+
+#endif

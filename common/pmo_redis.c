@@ -1,0 +1,307 @@
+/*  pmo_redis.c: a Redis connection with deadlines, reconnect and backoff. */
+#include "pmo_redis.h"
+#include "pmo_log.h"
+#include "pmo_util.h"
+
+#include <assert.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define BACKOFF_MIN_MS 100
+#define BACKOFF_MAX_MS 5000
+
+struct _pmo_redis_t {
+    redisContext *ctx; //  NULL while disconnected
+    char host[256];    //  TCP host, or empty for a unix socket
+    int port;
+    char path[256]; //  unix socket path
+    char user[128];
+    char password[256]; //  never logged
+    int db;
+    int timeout_ms;
+    char safe_url[512];  //  for logs: the URL without the password
+    int64_t next_try_ms; //  monotonic time before which we do not reconnect
+    int backoff_ms;
+    uint64_t connects;
+    int pipelined; //  replies still owed by the pipeline
+};
+
+static int s_parse_url (pmo_redis_t *self, const char *url)
+{
+    if (strncmp (url, "unix://", 7) == 0) {
+        if (strlen (url + 7) == 0 || strlen (url + 7) >= sizeof self->path)
+            return -1;
+        snprintf (self->path, sizeof self->path, "%s", url + 7);
+        snprintf (self->safe_url, sizeof self->safe_url, "%s", url);
+        return 0;
+    }
+    if (strncmp (url, "redis://", 8) != 0)
+        return -1;
+    const char *rest = url + 8;
+    const char *at = strrchr (rest, '@');
+    if (at) {
+        const char *colon = memchr (rest, ':', (size_t)(at - rest));
+        if (!colon)
+            return -1;
+        size_t ulen = (size_t)(colon - rest), plen = (size_t)(at - colon - 1);
+        if (ulen >= sizeof self->user || plen >= sizeof self->password)
+            return -1;
+        memcpy (self->user, rest, ulen);
+        memcpy (self->password, colon + 1, plen);
+        rest = at + 1;
+    }
+    const char *colon = strchr (rest, ':');
+    const char *slash = strchr (rest, '/');
+    size_t hlen = colon ? (size_t)(colon - rest) : slash ? (size_t)(slash - rest) : strlen (rest);
+    if (hlen == 0 || hlen >= sizeof self->host)
+        return -1;
+    memcpy (self->host, rest, hlen);
+    self->port = 6379;
+    if (colon) {
+        char *end;
+        long port = strtol (colon + 1, &end, 10);
+        if (port < 1 || port > 65535 || (*end && *end != '/'))
+            return -1;
+        self->port = (int)port;
+    }
+    if (slash) {
+        char *end;
+        long db = strtol (slash + 1, &end, 10);
+        if (*end || db < 0 || db > 15)
+            return -1;
+        self->db = (int)db;
+    }
+    snprintf (self->safe_url, sizeof self->safe_url, "redis://%s%s%s:%d/%d", self->user,
+              *self->user || *self->password ? ":***@" : "", self->host, self->port, self->db);
+    return 0;
+}
+
+pmo_redis_t *pmo_redis_new (const char *url, int timeout_ms)
+{
+    assert (url);
+    pmo_redis_t *self = calloc (1, sizeof (pmo_redis_t));
+    assert (self);
+    self->timeout_ms = timeout_ms > 0 ? timeout_ms : 1000;
+    self->backoff_ms = BACKOFF_MIN_MS;
+    if (s_parse_url (self, url)) {
+        free (self);
+        return NULL;
+    }
+    return self;
+}
+
+static void s_disconnect (pmo_redis_t *self, const char *why)
+{
+    if (self->ctx) {
+        pmo_warn ("redis: disconnected url=%s reason=\"%s\"", self->safe_url, why);
+        redisFree (self->ctx);
+        self->ctx = NULL;
+    }
+    self->pipelined = 0;
+    self->next_try_ms = pmo_mono_ms () + self->backoff_ms;
+    self->backoff_ms =
+        self->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : self->backoff_ms * 2;
+}
+
+void pmo_redis_destroy (pmo_redis_t **self_p)
+{
+    assert (self_p);
+    pmo_redis_t *self = *self_p;
+    if (!self)
+        return;
+    if (self->ctx)
+        redisFree (self->ctx);
+    memset (self->password, 0, sizeof self->password);
+    free (self);
+    *self_p = NULL;
+}
+
+//  Runs a command on a fresh connection during the handshake.
+static bool s_handshake_ok (pmo_redis_t *self, redisReply *reply, const char *what)
+{
+    bool ok = reply && reply->type != REDIS_REPLY_ERROR;
+    if (!ok)
+        pmo_error ("redis: %s failed url=%s error=\"%s\"", what, self->safe_url,
+                   reply ? reply->str : self->ctx->errstr);
+    if (reply)
+        freeReplyObject (reply);
+    return ok;
+}
+
+bool pmo_redis_ready (pmo_redis_t *self)
+{
+    if (self->ctx)
+        return true;
+    if (pmo_mono_ms () < self->next_try_ms)
+        return false;
+    struct timeval tv = {self->timeout_ms / 1000, (self->timeout_ms % 1000) * 1000};
+    self->ctx = *self->path ? redisConnectUnixWithTimeout (self->path, tv)
+                            : redisConnectWithTimeout (self->host, self->port, tv);
+    if (!self->ctx || self->ctx->err) {
+        pmo_debug ("redis: connect failed url=%s error=\"%s\"", self->safe_url,
+                   self->ctx ? self->ctx->errstr : "out of memory");
+        if (self->ctx) {
+            redisFree (self->ctx);
+            self->ctx = NULL;
+        }
+        s_disconnect (self, "connect failed");
+        return false;
+    }
+    redisSetTimeout (self->ctx, tv);
+    if (*self->password) {
+        redisReply *reply = *self->user
+                                ? redisCommand (self->ctx, "AUTH %s %s", self->user, self->password)
+                                : redisCommand (self->ctx, "AUTH %s", self->password);
+        if (!s_handshake_ok (self, reply, "AUTH")) {
+            s_disconnect (self, "auth failed");
+            return false;
+        }
+    }
+    if (self->db) {
+        redisReply *reply = redisCommand (self->ctx, "SELECT %d", self->db);
+        if (!s_handshake_ok (self, reply, "SELECT")) {
+            s_disconnect (self, "select failed");
+            return false;
+        }
+    }
+    self->connects++;
+    self->backoff_ms = BACKOFF_MIN_MS;
+    self->pipelined = 0;
+    pmo_info ("redis: connected url=%s", self->safe_url);
+    return true;
+}
+
+const char *pmo_redis_safe_url (pmo_redis_t *self)
+{
+    return self->safe_url;
+}
+
+uint64_t pmo_redis_connects (pmo_redis_t *self)
+{
+    return self->connects;
+}
+
+//  A reply or NULL; on NULL the connection is dropped.
+static redisReply *s_checked (pmo_redis_t *self, void *reply)
+{
+    if (!reply) {
+        s_disconnect (self, self->ctx && self->ctx->err ? self->ctx->errstr : "no reply");
+        return NULL;
+    }
+    return (redisReply *)reply;
+}
+
+redisReply *pmo_redis_command (pmo_redis_t *self, const char *format, ...)
+{
+    if (!pmo_redis_ready (self))
+        return NULL;
+    assert (self->pipelined == 0);
+    va_list args;
+    va_start (args, format);
+    void *reply = redisvCommand (self->ctx, format, args);
+    va_end (args);
+    return s_checked (self, reply);
+}
+
+redisReply *pmo_redis_commandv (pmo_redis_t *self, int argc, const char **argv,
+                                const size_t *argvlen)
+{
+    if (!pmo_redis_ready (self))
+        return NULL;
+    assert (self->pipelined == 0);
+    return s_checked (self, redisCommandArgv (self->ctx, argc, argv, argvlen));
+}
+
+int pmo_redis_pipe (pmo_redis_t *self, const char *format, ...)
+{
+    if (!pmo_redis_ready (self))
+        return -1;
+    va_list args;
+    va_start (args, format);
+    int rc = redisvAppendCommand (self->ctx, format, args);
+    va_end (args);
+    if (rc != REDIS_OK) {
+        s_disconnect (self, "append failed");
+        return -1;
+    }
+    self->pipelined++;
+    return 0;
+}
+
+int pmo_redis_pipev (pmo_redis_t *self, int argc, const char **argv, const size_t *argvlen)
+{
+    if (!pmo_redis_ready (self))
+        return -1;
+    if (redisAppendCommandArgv (self->ctx, argc, argv, argvlen) != REDIS_OK) {
+        s_disconnect (self, "append failed");
+        return -1;
+    }
+    self->pipelined++;
+    return 0;
+}
+
+redisReply *pmo_redis_pipe_reply (pmo_redis_t *self)
+{
+    if (!self->ctx || self->pipelined == 0)
+        return NULL;
+    void *reply = NULL;
+    if (redisGetReply (self->ctx, &reply) != REDIS_OK)
+        reply = NULL;
+    self->pipelined--;
+    return s_checked (self, reply);
+}
+
+static bool s_is_noscript (redisReply *reply)
+{
+    return reply && reply->type == REDIS_REPLY_ERROR && strncmp (reply->str, "NOSCRIPT", 8) == 0;
+}
+
+redisReply *pmo_redis_eval (pmo_redis_t *self, pmo_script_t *script, int nkeys, int argc,
+                            const char **argv, const size_t *argvlen)
+{
+    char nkeys_text[16];
+    snprintf (nkeys_text, sizeof nkeys_text, "%d", nkeys);
+    int total = argc + 3;
+    const char **args = malloc ((size_t)total * sizeof (char *));
+    size_t *lens = malloc ((size_t)total * sizeof (size_t));
+    assert (args && lens);
+    for (int i = 0; i < argc; i++) {
+        args[i + 3] = argv[i];
+        lens[i + 3] = argvlen ? argvlen[i] : strlen (argv[i]);
+    }
+    args[2] = nkeys_text;
+    lens[2] = strlen (nkeys_text);
+    redisReply *reply = NULL;
+    //  EVALSHA first; a restarted Redis has forgotten the script, so NOSCRIPT
+    //  means load it and try once more.
+    for (int attempt = 0; attempt < 2; attempt++) {
+        if (!*script->sha) {
+            redisReply *loaded = pmo_redis_command (self, "SCRIPT LOAD %s", script->source);
+            if (!loaded)
+                break;
+            if (loaded->type != REDIS_REPLY_STRING || loaded->len != 40) {
+                pmo_error ("redis: script load failed error=\"%s\"",
+                           loaded->type == REDIS_REPLY_ERROR ? loaded->str : "bad reply");
+                reply = loaded;
+                break;
+            }
+            memcpy (script->sha, loaded->str, 41);
+            freeReplyObject (loaded);
+        }
+        args[0] = "EVALSHA";
+        lens[0] = 7;
+        args[1] = script->sha;
+        lens[1] = 40;
+        reply = pmo_redis_commandv (self, total, args, lens);
+        if (!s_is_noscript (reply))
+            break;
+        freeReplyObject (reply);
+        reply = NULL;
+        script->sha[0] = 0;
+    }
+    free (args);
+    free (lens);
+    return reply;
+}

@@ -1,0 +1,61 @@
+/*  pmo_redis.h: one Redis connection with deadlines and reconnect.
+
+    hiredis 0.14 has no async timeouts, so every command here is synchronous
+    with a socket timeout: a command either answers within the deadline or
+    fails. After any connection error the context is thrown away (hiredis
+    contexts are not reusable after an error) and no new connection is tried
+    until the backoff has passed; meanwhile commands fail at once, so callers
+    answer "unavailable" instead of hanging. The next command after the backoff
+    reconnects by itself.
+
+    Not thread-safe: one connection belongs to one actor.
+*/
+#ifndef PMO_REDIS_H_INCLUDED
+#define PMO_REDIS_H_INCLUDED
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <hiredis/hiredis.h>
+
+typedef struct _pmo_redis_t pmo_redis_t;
+
+//  A Lua script, loaded once per connection and called by its SHA1.
+typedef struct {
+    const char *source;
+    char sha[41]; //  filled on first use
+} pmo_script_t;
+
+//  url: "redis://[user:password@]host:port[/db]" or "unix:///path/to.sock".
+//  timeout_ms bounds connect and every command. Returns NULL if the URL is
+//  malformed (does not connect yet; see pmo_redis_ready).
+pmo_redis_t *pmo_redis_new (const char *url, int timeout_ms);
+void pmo_redis_destroy (pmo_redis_t **self_p);
+
+//  Connect if not connected and the backoff allows. True if usable now.
+bool pmo_redis_ready (pmo_redis_t *self);
+//  The URL without its password, for logs.
+const char *pmo_redis_safe_url (pmo_redis_t *self);
+//  Times a connection was (re)established; for tests and metrics.
+uint64_t pmo_redis_connects (pmo_redis_t *self);
+
+//  Run one command. Returns the reply (caller frees with freeReplyObject) or
+//  NULL if Redis could not be reached in time; an error reply from Redis is
+//  returned as a REDIS_REPLY_ERROR reply, not NULL.
+redisReply *pmo_redis_command (pmo_redis_t *self, const char *format, ...);
+redisReply *pmo_redis_commandv (pmo_redis_t *self, int argc, const char **argv,
+                                const size_t *argvlen);
+
+//  Pipelining: queue commands, then collect their replies in order. Any
+//  failure drops the connection; the remaining pipelined replies are lost and
+//  pmo_redis_pipe_reply returns NULL for them.
+int pmo_redis_pipe (pmo_redis_t *self, const char *format, ...);
+int pmo_redis_pipev (pmo_redis_t *self, int argc, const char **argv, const size_t *argvlen);
+redisReply *pmo_redis_pipe_reply (pmo_redis_t *self);
+
+//  EVALSHA the script (loading it on NOSCRIPT). argv holds the keys then the
+//  other arguments. Returns as pmo_redis_command.
+redisReply *pmo_redis_eval (pmo_redis_t *self, pmo_script_t *script, int nkeys, int argc,
+                            const char **argv, const size_t *argvlen);
+
+#endif

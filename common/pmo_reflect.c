@@ -1,0 +1,122 @@
+/*  pmo_reflect.c: field access by name through protobuf-c descriptors. */
+#include "pmo_reflect.h"
+
+#include <assert.h>
+#include <string.h>
+
+static const ProtobufCFieldDescriptor *s_field (const ProtobufCMessage *msg, const char *name,
+                                                ProtobufCType type)
+{
+    const ProtobufCFieldDescriptor *field =
+        protobuf_c_message_descriptor_get_field_by_name (msg->descriptor, name);
+    if (field && (field->type != type || field->label == PROTOBUF_C_LABEL_REPEATED))
+        return NULL;
+    return field;
+}
+
+#define SLOT(msg, field, type) ((type *)((char *)(msg) + (field)->offset))
+
+const char *pmo_reflect_str (const ProtobufCMessage *msg, const char *name)
+{
+    const ProtobufCFieldDescriptor *f = s_field (msg, name, PROTOBUF_C_TYPE_STRING);
+    if (!f)
+        return "";
+    const char *value = *SLOT (msg, f, const char *);
+    return value ? value : "";
+}
+
+void pmo_reflect_set_str (ProtobufCMessage *msg, const char *name, const char *value,
+                          pmo_arena_t *arena)
+{
+    const ProtobufCFieldDescriptor *f = s_field (msg, name, PROTOBUF_C_TYPE_STRING);
+    assert (f);
+    *SLOT (msg, f, char *) = pmo_arena_strdup (arena, value);
+}
+
+uint64_t pmo_reflect_u64 (const ProtobufCMessage *msg, const char *name)
+{
+    const ProtobufCFieldDescriptor *f = s_field (msg, name, PROTOBUF_C_TYPE_UINT64);
+    return f ? *SLOT (msg, f, uint64_t) : 0;
+}
+
+void pmo_reflect_set_u64 (ProtobufCMessage *msg, const char *name, uint64_t value)
+{
+    const ProtobufCFieldDescriptor *f = s_field (msg, name, PROTOBUF_C_TYPE_UINT64);
+    assert (f);
+    *SLOT (msg, f, uint64_t) = value;
+}
+
+int64_t pmo_reflect_i64 (const ProtobufCMessage *msg, const char *name)
+{
+    const ProtobufCFieldDescriptor *f = s_field (msg, name, PROTOBUF_C_TYPE_INT64);
+    return f ? *SLOT (msg, f, int64_t) : 0;
+}
+
+void pmo_reflect_set_i64 (ProtobufCMessage *msg, const char *name, int64_t value)
+{
+    const ProtobufCFieldDescriptor *f = s_field (msg, name, PROTOBUF_C_TYPE_INT64);
+    assert (f);
+    *SLOT (msg, f, int64_t) = value;
+}
+
+bool pmo_reflect_bool (const ProtobufCMessage *msg, const char *name)
+{
+    const ProtobufCFieldDescriptor *f = s_field (msg, name, PROTOBUF_C_TYPE_BOOL);
+    return f ? *SLOT (msg, f, protobuf_c_boolean) : false;
+}
+
+void pmo_reflect_set_bool (ProtobufCMessage *msg, const char *name, bool value)
+{
+    const ProtobufCFieldDescriptor *f = s_field (msg, name, PROTOBUF_C_TYPE_BOOL);
+    assert (f);
+    *SLOT (msg, f, protobuf_c_boolean) = value;
+}
+
+bool pmo_reflect_has (const ProtobufCMessageDescriptor *desc, const char *name)
+{
+    return protobuf_c_message_descriptor_get_field_by_name (desc, name) != NULL;
+}
+
+void pmo_reflect_set_oneof (ProtobufCMessage *msg, const char *name, ProtobufCMessage *value)
+{
+    const ProtobufCFieldDescriptor *f =
+        protobuf_c_message_descriptor_get_field_by_name (msg->descriptor, name);
+    assert (f && (f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) && f->type == PROTOBUF_C_TYPE_MESSAGE);
+    *SLOT (msg, f, ProtobufCMessage *) = value;
+    *(uint32_t *)((char *)msg + f->quantifier_offset) = f->id;
+}
+
+void pmo_reflect_append (ProtobufCMessage *msg, const char *name, ProtobufCMessage *value,
+                         pmo_arena_t *arena)
+{
+    const ProtobufCFieldDescriptor *f =
+        protobuf_c_message_descriptor_get_field_by_name (msg->descriptor, name);
+    assert (f && f->label == PROTOBUF_C_LABEL_REPEATED && f->type == PROTOBUF_C_TYPE_MESSAGE);
+    size_t *count = (size_t *)((char *)msg + f->quantifier_offset);
+    ProtobufCMessage ***items = SLOT (msg, f, ProtobufCMessage **);
+    //  Grow by doubling; the arena never frees, so copy to a larger array
+    size_t n = *count;
+    if ((n & (n - 1)) == 0) {
+        ProtobufCMessage **bigger = pmo_arena_alloc (arena, (n ? n * 2 : 1) * sizeof (void *));
+        if (n)
+            memcpy (bigger, *items, n * sizeof (void *));
+        *items = bigger;
+    }
+    (*items)[n] = value;
+    *count = n + 1;
+}
+
+uint8_t *pmo_reflect_pack (const ProtobufCMessage *msg, pmo_arena_t *arena, size_t *size)
+{
+    *size = protobuf_c_message_get_packed_size (msg);
+    uint8_t *buffer = pmo_arena_alloc (arena, *size ? *size : 1);
+    protobuf_c_message_pack (msg, buffer);
+    return buffer;
+}
+
+ProtobufCMessage *pmo_reflect_copy (const ProtobufCMessage *msg, pmo_arena_t *arena)
+{
+    size_t size;
+    uint8_t *packed = pmo_reflect_pack (msg, arena, &size);
+    return protobuf_c_message_unpack (msg->descriptor, pmo_arena_allocator (arena), size, packed);
+}

@@ -1,0 +1,172 @@
+/*  pmo_stream.c: consumer groups and replays over the event streams. */
+#include "pmo_stream.h"
+#include "pmo_log.h"
+
+#include <assert.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void pmo_stream_batch_clear (pmo_stream_batch_t *batch)
+{
+    for (size_t i = 0; i < batch->count; i++) {
+        pmo_stream_entry_t *e = &batch->entries[i];
+        free (e->stream);
+        free (e->id);
+        free (e->type);
+        free (e->data);
+    }
+    free (batch->entries);
+    batch->entries = NULL;
+    batch->count = 0;
+}
+
+static char *s_dup (const char *data, size_t size)
+{
+    char *copy = malloc (size + 1);
+    assert (copy);
+    memcpy (copy, data, size);
+    copy[size] = 0;
+    return copy;
+}
+
+//  Append the entries of one stream reply ([id, [field, value, ...]] ...).
+//  Entries deleted while pending come back with a nil field list: skipped.
+static void s_collect (pmo_stream_batch_t *batch, const char *stream, redisReply *entries)
+{
+    if (!entries || entries->type != REDIS_REPLY_ARRAY || entries->elements == 0)
+        return;
+    batch->entries =
+        realloc (batch->entries, (batch->count + entries->elements) * sizeof (pmo_stream_entry_t));
+    assert (batch->entries);
+    for (size_t i = 0; i < entries->elements; i++) {
+        redisReply *entry = entries->element[i];
+        if (entry->type != REDIS_REPLY_ARRAY || entry->elements != 2 ||
+            entry->element[1]->type != REDIS_REPLY_ARRAY)
+            continue;
+        pmo_stream_entry_t *e = &batch->entries[batch->count];
+        memset (e, 0, sizeof *e);
+        e->stream = strdup (stream);
+        e->id = s_dup (entry->element[0]->str, entry->element[0]->len);
+        redisReply *fields = entry->element[1];
+        for (size_t f = 0; f + 1 < fields->elements; f += 2) {
+            redisReply *name = fields->element[f], *value = fields->element[f + 1];
+            if (strcmp (name->str, "type") == 0 && !e->type)
+                e->type = s_dup (value->str, value->len);
+            else if (strcmp (name->str, "data") == 0 && !e->data) {
+                e->data = s_dup (value->str, value->len);
+                e->size = value->len;
+            }
+        }
+        if (!e->type)
+            e->type = strdup ("");
+        if (!e->data)
+            e->data = strdup ("");
+        batch->count++;
+    }
+}
+
+int pmo_stream_group_ensure (pmo_redis_t *redis, const char *stream, const char *group)
+{
+    redisReply *reply = pmo_redis_command (redis, "XGROUP CREATE %s %s 0 MKSTREAM", stream, group);
+    if (!reply)
+        return -1;
+    int rc = 0;
+    if (reply->type == REDIS_REPLY_ERROR && strncmp (reply->str, "BUSYGROUP", 9) != 0) {
+        pmo_error ("stream: group create failed stream=%s group=%s error=\"%s\"", stream, group,
+                   reply->str);
+        rc = -1;
+    }
+    freeReplyObject (reply);
+    return rc;
+}
+
+int pmo_stream_group_read (pmo_redis_t *redis, const char *group, const char *consumer,
+                           const char **streams, size_t nstreams, size_t count, int block_ms,
+                           int min_idle_ms, pmo_stream_batch_t *batch)
+{
+    memset (batch, 0, sizeof *batch);
+    //  First take over what dead consumers left pending
+    for (size_t s = 0; s < nstreams && batch->count < count; s++) {
+        redisReply *reply =
+            pmo_redis_command (redis, "XAUTOCLAIM %s %s %s %d 0 COUNT %llu", streams[s], group,
+                               consumer, min_idle_ms, (unsigned long long)(count - batch->count));
+        if (!reply)
+            return -1;
+        if (reply->type == REDIS_REPLY_ARRAY && reply->elements >= 2)
+            s_collect (batch, streams[s], reply->element[1]);
+        freeReplyObject (reply);
+    }
+    if (batch->count >= count)
+        return 0;
+    //  Then new entries
+    size_t argc = 7 + 2 * nstreams + (block_ms > 0 ? 2 : 0);
+    const char **argv = calloc (argc, sizeof (char *));
+    assert (argv);
+    char count_text[24], block_text[24];
+    snprintf (count_text, sizeof count_text, "%zu", count - batch->count);
+    snprintf (block_text, sizeof block_text, "%d", block_ms);
+    size_t a = 0;
+    argv[a++] = "XREADGROUP";
+    argv[a++] = "GROUP";
+    argv[a++] = group;
+    argv[a++] = consumer;
+    argv[a++] = "COUNT";
+    argv[a++] = count_text;
+    if (block_ms > 0) {
+        argv[a++] = "BLOCK";
+        argv[a++] = block_text;
+    }
+    argv[a++] = "STREAMS";
+    for (size_t s = 0; s < nstreams; s++)
+        argv[a++] = streams[s];
+    for (size_t s = 0; s < nstreams; s++)
+        argv[a++] = ">";
+    redisReply *reply = pmo_redis_commandv (redis, (int)a, argv, NULL);
+    free (argv);
+    if (!reply)
+        return -1;
+    int rc = 0;
+    if (reply->type == REDIS_REPLY_ARRAY)
+        for (size_t s = 0; s < reply->elements; s++) {
+            redisReply *one = reply->element[s];
+            if (one->type == REDIS_REPLY_ARRAY && one->elements == 2)
+                s_collect (batch, one->element[0]->str, one->element[1]);
+        }
+    else if (reply->type == REDIS_REPLY_ERROR) {
+        pmo_warn ("stream: read failed group=%s error=\"%s\"", group, reply->str);
+        rc = -1;
+    }
+    freeReplyObject (reply);
+    return rc;
+}
+
+int pmo_stream_ack (pmo_redis_t *redis, const char *stream, const char *group, const char *id)
+{
+    redisReply *reply = pmo_redis_command (redis, "XACK %s %s %s", stream, group, id);
+    if (!reply)
+        return -1;
+    int rc = reply->type == REDIS_REPLY_INTEGER ? 0 : -1;
+    freeReplyObject (reply);
+    return rc;
+}
+
+int pmo_stream_range (pmo_redis_t *redis, const char *stream, const char *after_id, size_t count,
+                      pmo_stream_batch_t *batch)
+{
+    memset (batch, 0, sizeof *batch);
+    //  "(" makes the start exclusive (Redis 6.2+)
+    char start[80];
+    snprintf (start, sizeof start, "%s%s", strcmp (after_id, "0") == 0 ? "" : "(", after_id);
+    redisReply *reply = pmo_redis_command (redis, "XRANGE %s %s + COUNT %llu", stream, start,
+                                           (unsigned long long)count);
+    if (!reply)
+        return -1;
+    int rc = 0;
+    if (reply->type == REDIS_REPLY_ARRAY)
+        s_collect (batch, stream, reply);
+    else
+        rc = -1;
+    freeReplyObject (reply);
+    return rc;
+}

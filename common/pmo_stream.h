@@ -1,0 +1,53 @@
+/*  pmo_stream.h: reading the division event streams.
+
+    Consumers (risk monitor, notifier, hub) read with a consumer group:
+    pmo_stream_group_read returns new entries and, first, entries another
+    consumer of the group left pending for longer than min_idle_ms (it died
+    between reading and acknowledging), reclaimed with XAUTOCLAIM. The caller
+    acts, then acknowledges. Delivery is at least once: handlers dedupe by
+    entry id.
+
+    pmo_stream_range reads without a group, for replays (pmoctl watch
+    --since, a subscriber that saw a gap on PUB/SUB).
+*/
+#ifndef PMO_STREAM_H_INCLUDED
+#define PMO_STREAM_H_INCLUDED
+
+#include "pmo_redis.h"
+
+#include <stddef.h>
+
+typedef struct {
+    char *stream; //  the stream key
+    char *id;     //  the entry id, e.g. "1700000000000-0"
+    char *type;   //  the event type field
+    char *data;   //  the event blob (pmo.Event)
+    size_t size;
+} pmo_stream_entry_t;
+
+typedef struct {
+    pmo_stream_entry_t *entries;
+    size_t count;
+} pmo_stream_batch_t;
+
+void pmo_stream_batch_clear (pmo_stream_batch_t *batch);
+
+//  Create the group on the stream (and the stream) if missing; the group
+//  starts at the beginning of the stream ("0"). 0 or -1.
+int pmo_stream_group_ensure (pmo_redis_t *redis, const char *stream, const char *group);
+
+//  Reclaimed pending entries first, then new ones: up to count entries in
+//  total from the given streams. block_ms > 0 waits for new entries that
+//  long (it must stay under the connection's timeout). Returns 0 (batch may
+//  be empty) or -1 if Redis failed.
+int pmo_stream_group_read (pmo_redis_t *redis, const char *group, const char *consumer,
+                           const char **streams, size_t nstreams, size_t count, int block_ms,
+                           int min_idle_ms, pmo_stream_batch_t *batch);
+
+int pmo_stream_ack (pmo_redis_t *redis, const char *stream, const char *group, const char *id);
+
+//  Entries after id (exclusive; "0" for everything), up to count.
+int pmo_stream_range (pmo_redis_t *redis, const char *stream, const char *after_id, size_t count,
+                      pmo_stream_batch_t *batch);
+
+#endif

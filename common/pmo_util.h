@@ -1,0 +1,53 @@
+/*  pmo_util.h: small helpers every part uses: clocks, ids, validation of
+    the plain values that arrive from outside (slugs, dates), and a per-request
+    arena that backs protobuf-c allocations.
+*/
+#ifndef PMO_UTIL_H_INCLUDED
+#define PMO_UTIL_H_INCLUDED
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <protobuf-c/protobuf-c.h>
+
+//  Wall clock in Unix milliseconds: for timestamps people read and for
+//  deadlines that cross processes.
+int64_t pmo_now_ms (void);
+//  Monotonic milliseconds: for every local timeout and backoff.
+int64_t pmo_mono_ms (void);
+
+//  A random (version 4) UUID in canonical text form; out must hold 37 bytes.
+void pmo_uuid (char *out);
+
+//  True if s is made of [a-z0-9-], starts with a letter or digit, and is
+//  min..max characters long.
+bool pmo_slug_valid (const char *s, size_t min, size_t max);
+//  True if s is a real calendar date "YYYY-MM-DD" in years 1900..2999.
+bool pmo_date_valid (const char *s);
+//  True if s is NULL or the empty string.
+bool pmo_str_empty (const char *s);
+//  True if the string is valid UTF-8 without control characters other than
+//  tab and newline.
+bool pmo_text_valid (const char *s);
+
+//  An arena: many small allocations, freed together. A request's decoded
+//  message, the entities read for it and its reply all live in one arena
+//  that is freed when the reply has been sent.
+typedef struct _pmo_arena_t pmo_arena_t;
+pmo_arena_t *pmo_arena_new (void);
+void pmo_arena_destroy (pmo_arena_t **self_p);
+//  Forget every allocation but keep the first block for reuse.
+void pmo_arena_reset (pmo_arena_t *self);
+//  Zeroed, 16-byte aligned memory owned by the arena. Never returns NULL.
+void *pmo_arena_alloc (pmo_arena_t *self, size_t size);
+//  Copies owned by the arena.
+char *pmo_arena_strdup (pmo_arena_t *self, const char *s);
+char *pmo_arena_printf (pmo_arena_t *self, const char *format, ...)
+    __attribute__ ((format (printf, 2, 3)));
+void *pmo_arena_memdup (pmo_arena_t *self, const void *data, size_t size);
+//  A protobuf-c allocator that allocates from this arena (free is a no-op).
+ProtobufCAllocator *pmo_arena_allocator (pmo_arena_t *self);
+//  Bytes in use, for tests and metrics.
+size_t pmo_arena_used (pmo_arena_t *self);
+
+#endif

@@ -1,0 +1,65 @@
+/*  pmo-registry: the project registry service. Flags and environment,
+    logging, signals; the work happens in registry_server_actor.
+*/
+#include "pmo_config.h"
+#include "pmo_log.h"
+#include "registry_server.h"
+
+#include <czmq.h>
+
+int main (int argc, char **argv)
+{
+    pmo_option_t options[] = {
+        {"endpoint", "PMO_REGISTRY_ENDPOINT", "tcp://127.0.0.1:7101",
+         "ROUTER endpoint for requests", NULL},
+        {"pub", "PMO_REGISTRY_PUB", "tcp://127.0.0.1:7111", "PUB endpoint for live events", NULL},
+        {"redis", "PMO_REDIS_URL", "redis://127.0.0.1:6390",
+         "Redis URL (redis://[user:pass@]host:port or unix:///path)", NULL},
+        {"hub", "PMO_HUB", "hub", "id of the enterprise (hub) org unit", NULL},
+        {"redis-timeout", "PMO_REDIS_TIMEOUT_MS", "1000", "deadline of each Redis command, ms",
+         NULL},
+        {"log-level", "PMO_LOG_LEVEL", "info", "debug, info, warn or error", NULL},
+    };
+    size_t count = sizeof options / sizeof options[0];
+    int rc = pmo_config_parse (options, count, argc, argv,
+                               "pmo-registry: the project registry (org units, portfolios, "
+                               "programmes, projects, gates, status reports)");
+    if (rc)
+        return rc > 0 ? 0 : 2;
+    long timeout;
+    if (pmo_config_int (options, count, "redis-timeout", 10, 60000, &timeout))
+        return 2;
+    if (pmo_log_init ("registry", pmo_config_get (options, count, "log-level"))) {
+        fprintf (stderr, "pmo-registry: unknown log level\n");
+        return 2;
+    }
+    //  CZMQ catches SIGINT and SIGTERM and sets zsys_interrupted
+    zsys_init ();
+    zsys_set_logstream (NULL);
+    registry_config_t config = {
+        .endpoint = pmo_config_get (options, count, "endpoint"),
+        .pub_endpoint = pmo_config_get (options, count, "pub"),
+        .redis_url = pmo_config_get (options, count, "redis"),
+        .hub = pmo_config_get (options, count, "hub"),
+        .redis_timeout_ms = (int)timeout,
+    };
+    zactor_t *actor = zactor_new (registry_server_actor, &config);
+    //  zactor_new returns once the actor has signalled, so failed is set
+    if (!actor || config.failed) {
+        zactor_destroy (&actor);
+        return 1;
+    }
+    int status = 0;
+    zpoller_t *poller = zpoller_new (actor, NULL);
+    while (!zsys_interrupted) {
+        if (zpoller_wait (poller, 500) == actor) {
+            pmo_error ("registry: the service stopped unexpectedly");
+            status = 1;
+            break;
+        }
+    }
+    zpoller_destroy (&poller);
+    pmo_info ("registry: shutting down");
+    zactor_destroy (&actor);
+    return status;
+}

@@ -1,0 +1,28 @@
+/*  registry_server.h: the project registry actor.
+
+    The actor owns the registry's ROUTER (requests), PUB (live events) and
+    its Redis connection, all on one thread. main.c starts it; tests start it
+    in-process. It answers "$TERM" on its pipe after finishing the requests
+    already received.
+*/
+#ifndef REGISTRY_SERVER_H_INCLUDED
+#define REGISTRY_SERVER_H_INCLUDED
+
+#include <czmq.h>
+#include <stdbool.h>
+
+typedef struct {
+    const char *endpoint;     //  ROUTER, e.g. "tcp://127.0.0.1:7101"
+    const char *pub_endpoint; //  PUB, e.g. "tcp://127.0.0.1:7111"
+    const char *redis_url;    //  e.g. "redis://127.0.0.1:6390"
+    const char *hub;          //  the enterprise (hub) org unit id, e.g. "hub"
+    int redis_timeout_ms;     //  deadline for each Redis command
+    bool failed;              //  set by the actor before it signals, if it could not start
+} registry_config_t;
+
+//  zactor function: args is a registry_config_t (copied before the actor
+//  signals). If it cannot start (bad URL, cannot bind) it sets failed in
+//  args before signalling and returns.
+void registry_server_actor (zsock_t *pipe, void *args);
+
+#endif

@@ -1,0 +1,359 @@
+/*  registry_store.c: the registry's Redis layout.
+
+    pmo:{<hub>}:ou:<id>                  org unit (hash v, d)
+    pmo:{<hub>}:ous                      zset of org unit ids by creation
+    pmo:{<div>}:<prefix>:<id>            entity (hash v = version, d = protobuf)
+    pmo:{<div>}:seq                      hash prefix -> last sequence number
+    pmo:{<div>}:code:<prefix>            hash code -> id (unique codes)
+    pmo:{<div>}:ix:<prefix>:ou:<unit>    zset of ids in an org unit, by sequence
+    pmo:{<div>}:ix:<prefix>:of:<project> zset of a project's milestones, reports, decisions
+    pmo:{<div>}:events                   the division's event stream
+    pmo:{<div>}:idem:<request id>        the reply of a done request (24 h)
+*/
+#include "registry_store.h"
+#include "registry_model.h"
+
+#include <assert.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define IDEM_TTL_S 86400
+
+static const registry_kind_t s_kinds[] = {
+    {PMO__ENTITY_KIND__ENTITY_KIND_ORG_UNIT, "org_unit", "ou", &pmo__org_unit__descriptor,
+     "org_unit", "org_units", "org_unit_snapshot", false, false},
+    {PMO__ENTITY_KIND__ENTITY_KIND_PORTFOLIO, "portfolio", "pf", &pmo__portfolio__descriptor,
+     "portfolio", "portfolios", "portfolio", true, false},
+    {PMO__ENTITY_KIND__ENTITY_KIND_PROGRAMME, "programme", "pg", &pmo__programme__descriptor,
+     "programme", "programmes", "programme", true, false},
+    {PMO__ENTITY_KIND__ENTITY_KIND_PROJECT, "project", "pr", &pmo__project__descriptor, "project",
+     "projects", "project", true, false},
+    {PMO__ENTITY_KIND__ENTITY_KIND_MILESTONE, "milestone", "ms", &pmo__milestone__descriptor,
+     "milestone", "milestones", "milestone", false, true},
+    {PMO__ENTITY_KIND__ENTITY_KIND_STATUS_REPORT, "status_report", "sr",
+     &pmo__status_report__descriptor, "status_report", "status_reports", "status_report", false,
+     true},
+    {PMO__ENTITY_KIND__ENTITY_KIND_GATE_DECISION, "gate_decision", "gd",
+     &pmo__gate_decision__descriptor, "gate_decision", "gate_decisions", "gate_decision", false,
+     true},
+};
+
+const registry_kind_t *registry_kind (Pmo__EntityKind kind)
+{
+    for (size_t i = 0; i < sizeof s_kinds / sizeof s_kinds[0]; i++)
+        if (s_kinds[i].kind == kind)
+            return &s_kinds[i];
+    return NULL;
+}
+
+const registry_kind_t *registry_kind_of (const ProtobufCMessageDescriptor *desc)
+{
+    for (size_t i = 0; i < sizeof s_kinds / sizeof s_kinds[0]; i++)
+        if (s_kinds[i].desc == desc)
+            return &s_kinds[i];
+    return NULL;
+}
+
+struct _registry_store_t {
+    pmo_redis_t *redis; //  not owned
+    char hub[40];
+};
+
+registry_store_t *registry_store_new (pmo_redis_t *redis, const char *hub)
+{
+    registry_store_t *self = calloc (1, sizeof (registry_store_t));
+    assert (self);
+    self->redis = redis;
+    snprintf (self->hub, sizeof self->hub, "%s", hub);
+    return self;
+}
+
+void registry_store_destroy (registry_store_t **self_p)
+{
+    assert (self_p);
+    free (*self_p);
+    *self_p = NULL;
+}
+
+const char *registry_store_hub (registry_store_t *self)
+{
+    return self->hub;
+}
+
+pmo_redis_t *registry_store_redis (registry_store_t *self)
+{
+    return self->redis;
+}
+
+int registry_store_division (registry_store_t *self, const registry_kind_t *kind, const char *id,
+                             char *division, size_t size)
+{
+    if (kind->kind == PMO__ENTITY_KIND__ENTITY_KIND_ORG_UNIT) {
+        if (!pmo_slug_valid (id, 2, 32))
+            return -1;
+        snprintf (division, size, "%s", self->hub);
+        return 0;
+    }
+    return registry_id_division (id, kind->prefix, division, size);
+}
+
+static char *s_entity_key (pmo_arena_t *arena, const registry_kind_t *kind, const char *division,
+                           const char *id)
+{
+    return pmo_arena_printf (arena, "pmo:{%s}:%s:%s", division, kind->prefix, id);
+}
+
+double registry_store_id_seq (const char *id)
+{
+    const char *underscore = strrchr (id, '_');
+    return underscore ? strtod (underscore + 1, NULL) : 0;
+}
+
+//  Decode an entity hash reply ([v, d] from HMGET).
+static int s_decode (pmo_arena_t *arena, const registry_kind_t *kind, redisReply *reply,
+                     ProtobufCMessage **msg, uint64_t *version)
+{
+    if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 2 ||
+        reply->element[1]->type != REDIS_REPLY_STRING)
+        return 0;
+    *msg =
+        protobuf_c_message_unpack (kind->desc, pmo_arena_allocator (arena), reply->element[1]->len,
+                                   (const uint8_t *)reply->element[1]->str);
+    if (!*msg)
+        return 0;
+    if (version)
+        *version = reply->element[0]->type == REDIS_REPLY_STRING
+                       ? strtoull (reply->element[0]->str, NULL, 10)
+                       : 0;
+    return 1;
+}
+
+int registry_store_read (registry_store_t *self, pmo_arena_t *arena, const registry_kind_t *kind,
+                         const char *id, ProtobufCMessage **msg, uint64_t *version)
+{
+    *msg = NULL;
+    char division[40];
+    if (registry_store_division (self, kind, id, division, sizeof division))
+        return 0;
+    redisReply *reply =
+        pmo_redis_command (self->redis, "HMGET %s v d", s_entity_key (arena, kind, division, id));
+    if (!reply)
+        return -1;
+    int rc = s_decode (arena, kind, reply, msg, version);
+    freeReplyObject (reply);
+    return rc;
+}
+
+int registry_store_read_many (registry_store_t *self, pmo_arena_t *arena,
+                              const registry_kind_t *kind, char *const *ids, size_t n,
+                              ProtobufCMessage **msgs)
+{
+    size_t sent = 0;
+    for (size_t i = 0; i < n; i++) {
+        msgs[i] = NULL;
+        char division[40];
+        if (registry_store_division (self, kind, ids[i], division, sizeof division))
+            continue;
+        if (pmo_redis_pipe (self->redis, "HMGET %s v d",
+                            s_entity_key (arena, kind, division, ids[i])))
+            return -1;
+        sent++;
+    }
+    int rc = 0;
+    for (size_t i = 0; i < n && sent; i++) {
+        char division[40];
+        if (registry_store_division (self, kind, ids[i], division, sizeof division))
+            continue;
+        sent--;
+        redisReply *reply = pmo_redis_pipe_reply (self->redis);
+        if (!reply) {
+            rc = -1;
+            continue;
+        }
+        s_decode (arena, kind, reply, &msgs[i], NULL);
+        freeReplyObject (reply);
+    }
+    return rc;
+}
+
+int registry_store_replay (registry_store_t *self, pmo_arena_t *arena, const char *division,
+                           const char *request_id, uint8_t **out, size_t *size)
+{
+    char *key = pmo_commit_idem_key (division, request_id);
+    redisReply *reply = pmo_redis_command (self->redis, "GET %s", key);
+    free (key);
+    if (!reply)
+        return -1;
+    int rc = 0;
+    if (reply->type == REDIS_REPLY_STRING) {
+        *out = pmo_arena_memdup (arena, reply->str, reply->len);
+        *size = reply->len;
+        rc = 1;
+    }
+    freeReplyObject (reply);
+    return rc;
+}
+
+int registry_store_next_id (registry_store_t *self, pmo_arena_t *arena, const registry_kind_t *kind,
+                            const char *division, char **id, uint64_t *seq)
+{
+    redisReply *reply =
+        pmo_redis_command (self->redis, "HINCRBY pmo:{%s}:seq %s 1", division, kind->prefix);
+    if (!reply)
+        return -1;
+    int rc = -1;
+    if (reply->type == REDIS_REPLY_INTEGER) {
+        *seq = (uint64_t)reply->integer;
+        *id = pmo_arena_printf (arena, "%s_%s_%lld", kind->prefix, division, reply->integer);
+        rc = 0;
+    }
+    freeReplyObject (reply);
+    return rc;
+}
+
+int registry_store_code_owner (registry_store_t *self, pmo_arena_t *arena,
+                               const registry_kind_t *kind, const char *division, const char *code,
+                               char **id)
+{
+    redisReply *reply =
+        pmo_redis_command (self->redis, "HGET pmo:{%s}:code:%s %s", division, kind->prefix, code);
+    if (!reply)
+        return -1;
+    int rc = 0;
+    if (reply->type == REDIS_REPLY_STRING) {
+        *id = pmo_arena_strdup (arena, reply->str);
+        rc = 1;
+    }
+    freeReplyObject (reply);
+    return rc;
+}
+
+int registry_store_org_units (registry_store_t *self, pmo_arena_t *arena, Pmo__OrgUnit ***units,
+                              size_t *n)
+{
+    *units = NULL;
+    *n = 0;
+    redisReply *ids = pmo_redis_command (self->redis, "ZRANGE pmo:{%s}:ous 0 -1", self->hub);
+    if (!ids)
+        return -1;
+    if (ids->type != REDIS_REPLY_ARRAY || ids->elements == 0) {
+        freeReplyObject (ids);
+        return 0;
+    }
+    char **list = pmo_arena_alloc (arena, ids->elements * sizeof (char *));
+    for (size_t i = 0; i < ids->elements; i++)
+        list[i] = pmo_arena_strdup (arena, ids->element[i]->str);
+    size_t count = ids->elements;
+    freeReplyObject (ids);
+    ProtobufCMessage **msgs = pmo_arena_alloc (arena, count * sizeof (void *));
+    if (registry_store_read_many (
+            self, arena, registry_kind (PMO__ENTITY_KIND__ENTITY_KIND_ORG_UNIT), list, count, msgs))
+        return -1;
+    *units = pmo_arena_alloc (arena, count * sizeof (void *));
+    for (size_t i = 0; i < count; i++)
+        if (msgs[i])
+            (*units)[(*n)++] = (Pmo__OrgUnit *)msgs[i];
+    return 0;
+}
+
+static char *s_index_key (pmo_arena_t *arena, const registry_kind_t *kind, const char *division,
+                          const char *owner)
+{
+    if (kind->kind == PMO__ENTITY_KIND__ENTITY_KIND_ORG_UNIT)
+        return pmo_arena_printf (arena, "pmo:{%s}:ous", division);
+    return pmo_arena_printf (arena, "pmo:{%s}:ix:%s:%s:%s", division, kind->prefix,
+                             kind->of_project ? "of" : "ou", owner);
+}
+
+int registry_store_index_page (registry_store_t *self, pmo_arena_t *arena,
+                               const registry_kind_t *kind, const char *division, const char *owner,
+                               double after, size_t count, char ***ids, double **scores, size_t *n)
+{
+    *n = 0;
+    char min[40];
+    snprintf (min, sizeof min, "(%.17g", after);
+    redisReply *reply = pmo_redis_command (
+        self->redis, "ZRANGEBYSCORE %s %s +inf WITHSCORES LIMIT 0 %llu",
+        s_index_key (arena, kind, division, owner), min, (unsigned long long)count);
+    if (!reply)
+        return -1;
+    if (reply->type == REDIS_REPLY_ARRAY && reply->elements >= 2) {
+        size_t found = reply->elements / 2;
+        *ids = pmo_arena_alloc (arena, found * sizeof (char *));
+        *scores = pmo_arena_alloc (arena, found * sizeof (double));
+        for (size_t i = 0; i < found; i++) {
+            (*ids)[i] = pmo_arena_strdup (arena, reply->element[2 * i]->str);
+            (*scores)[i] = strtod (reply->element[2 * i + 1]->str, NULL);
+        }
+        *n = found;
+    }
+    freeReplyObject (reply);
+    return 0;
+}
+
+int registry_store_index_size (registry_store_t *self, const registry_kind_t *kind,
+                               const char *division, const char *owner, long long *size)
+{
+    pmo_arena_t *arena = pmo_arena_new ();
+    redisReply *reply =
+        pmo_redis_command (self->redis, "ZCARD %s", s_index_key (arena, kind, division, owner));
+    pmo_arena_destroy (&arena);
+    if (!reply)
+        return -1;
+    *size = reply->type == REDIS_REPLY_INTEGER ? reply->integer : 0;
+    freeReplyObject (reply);
+    return 0;
+}
+
+pmo_commit_t *registry_store_commit (registry_store_t *self, const char *division,
+                                     const char *request_id)
+{
+    return pmo_commit_new (division, request_id);
+}
+
+void registry_store_put (registry_store_t *self, pmo_commit_t *commit, pmo_arena_t *arena,
+                         const char *division, const ProtobufCMessage *msg, uint64_t expect)
+{
+    const registry_kind_t *kind = registry_kind_of (msg->descriptor);
+    assert (kind);
+    size_t size;
+    uint8_t *blob = pmo_reflect_pack (msg, arena, &size);
+    const char *id = pmo_reflect_str (msg, "id");
+    pmo_commit_put (commit, s_entity_key (arena, kind, division, id), expect,
+                    pmo_reflect_u64 (msg, "version"), blob, size);
+}
+
+void registry_store_index (registry_store_t *self, pmo_commit_t *commit, pmo_arena_t *arena,
+                           const registry_kind_t *kind, const char *division, const char *owner,
+                           const char *id, bool add)
+{
+    char *key = s_index_key (arena, kind, division, owner);
+    if (add)
+        pmo_commit_zadd (commit, key, registry_store_id_seq (id), id);
+    else
+        pmo_commit_zrem (commit, key, id);
+}
+
+void registry_store_claim_code (registry_store_t *self, pmo_commit_t *commit, pmo_arena_t *arena,
+                                const registry_kind_t *kind, const char *division, const char *code,
+                                const char *id, bool claim)
+{
+    char *key = pmo_arena_printf (arena, "pmo:{%s}:code:%s", division, kind->prefix);
+    if (claim)
+        pmo_commit_claim (commit, key, code, id);
+    else
+        pmo_commit_unclaim (commit, key, code);
+}
+
+char *registry_store_events_key (pmo_arena_t *arena, const char *division)
+{
+    return pmo_arena_printf (arena, "pmo:{%s}:events", division);
+}
+
+void registry_store_event (registry_store_t *self, pmo_commit_t *commit, pmo_arena_t *arena,
+                           const char *division, const Pmo__Event *event)
+{
+    size_t size;
+    uint8_t *blob = pmo_reflect_pack (&event->base, arena, &size);
+    pmo_commit_event (commit, registry_store_events_key (arena, division), event->type, blob, size);
+}

@@ -1,0 +1,92 @@
+/*  pmo_testkit.h: what every test needs to run the real thing.
+
+    A throwaway redis-server (temp directory, free port on 127.0.0.1, never
+    6379, AOF on) that a test can crash and restart, child processes whose
+    output is shown only when they fail, free ports, and the paths of built
+    binaries. Everything here is for tests: failures are printed and returned,
+    never hidden.
+
+    Children (redis-server and pmo_test_proc_t) receive SIGKILL if the thread
+    that started them dies, so a crashed test leaves no server behind: start
+    them from the test's main thread, not from a short-lived helper thread.
+*/
+#ifndef PMO_TESTKIT_H_INCLUDED
+#define PMO_TESTKIT_H_INCLUDED
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <hiredis/hiredis.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct _pmo_test_redis_t pmo_test_redis_t;
+
+//  Start a real redis-server (found on PATH or /usr/bin/redis-server) in a fresh
+//  mkdtemp directory on a free TCP port of 127.0.0.1 (never 6379), AOF on with
+//  appendfsync everysec (or "always" if always_fsync), no RDB snapshots; waits
+//  until it answers PING (deadline 10 s). Returns NULL and prints why on
+//  failure. Caller owns the result and destroys it.
+pmo_test_redis_t *pmo_test_redis_start (bool always_fsync);
+
+//  Stop it (SHUTDOWN NOSAVE, then SIGKILL if it does not exit), remove its
+//  directory, NULL *self_p. Safe on NULL.
+void pmo_test_redis_destroy (pmo_test_redis_t **self_p);
+
+//  "redis://127.0.0.1:PORT". Owned by self.
+const char *pmo_test_redis_url (pmo_test_redis_t *self);
+
+int pmo_test_redis_port (pmo_test_redis_t *self);
+
+//  SIGKILL the server (simulates a crash) and wait for it to die.
+void pmo_test_redis_kill (pmo_test_redis_t *self);
+
+//  Start it again on the same port and directory (the AOF replays); waits for
+//  PING. Returns 0, or -1 and prints why.
+int pmo_test_redis_restart (pmo_test_redis_t *self);
+
+//  Run a command through a fresh hiredis connection to it (for assertions),
+//  with a 5 s deadline. Returns NULL and prints why if the server cannot be
+//  reached. Caller owns the reply and frees it with freeReplyObject.
+redisReply *pmo_test_redis_command (pmo_test_redis_t *self, const char *format, ...);
+
+//  A free TCP port on 127.0.0.1 (bind to port 0, read it back, close); never
+//  6379. Returns -1 on failure.
+int pmo_test_free_port (void);
+
+//  A child process: argv[0] is a path (no PATH search), argv ends with NULL.
+//  stdin is /dev/null; stdout and stderr go to a log file in /tmp that is
+//  printed to stderr on pmo_test_proc_destroy if the process exited non-zero
+//  or died of a signal nobody sent it (or always if PMO_TEST_VERBOSE is set in
+//  the environment), then removed.
+typedef struct _pmo_test_proc_t pmo_test_proc_t;
+
+//  Returns NULL and prints why on failure. Caller owns the result. If the
+//  program cannot be executed, the child exits 127.
+pmo_test_proc_t *pmo_test_proc_start (char *const argv[]);
+
+//  Send a signal. Returns 0, or -1 if the process has already been reaped or
+//  kill fails.
+int pmo_test_proc_signal (pmo_test_proc_t *self, int signum);
+
+//  Wait up to timeout_ms (negative: forever) for exit; returns the exit status
+//  (or 128+signal), -1 on timeout. Once it has exited, returns the same status
+//  again on every call.
+int pmo_test_proc_wait (pmo_test_proc_t *self, int timeout_ms);
+
+//  SIGKILLs it if still running, shows its log if it failed (see above),
+//  removes the log, NULL *self_p. Safe on NULL.
+void pmo_test_proc_destroy (pmo_test_proc_t **self_p);
+
+//  Path of a built binary: $PMO_BUILD_DIR/<relative>, e.g.
+//  "services/registry/pmo-registry". Without PMO_BUILD_DIR (a test run by
+//  hand), the nearest directory above the test binary holding CMakeCache.txt.
+//  Writes into buf; returns buf.
+const char *pmo_test_build_path (const char *relative, char *buf, size_t size);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
