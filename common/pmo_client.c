@@ -25,7 +25,6 @@ pmo_client_t *pmo_client_new (const char *endpoints)
     zsock_set_linger (self->dealer, 200);
     zsock_set_immediate (self->dealer, 1);
     zsock_set_maxmsgsize (self->dealer, PMO_MAX_MESSAGE * 4);
-    zsock_set_sndtimeo (self->dealer, 1000);
     char *list = strdup (endpoints);
     assert (list);
     char *save = NULL;
@@ -73,6 +72,22 @@ static zframe_t *s_recv_until (pmo_client_t *self, int64_t deadline)
     return zframe_recv (self->dealer);
 }
 
+//  Send without blocking; while no peer is connected (IMMEDIATE holds the
+//  message back) try again until the deadline. 0 when sent.
+static int s_send_until (pmo_client_t *self, const void *data, size_t size, int64_t deadline)
+{
+    while (true) {
+        if (zmq_send (zsock_resolve (self->dealer), data, size, ZMQ_DONTWAIT) >= 0)
+            return 0;
+        if (errno != EAGAIN && errno != EINTR)
+            return -1;
+        int64_t left = deadline - pmo_mono_ms ();
+        if (left <= 0)
+            return -1;
+        zclock_sleep (left < 10 ? (int)left : 10);
+    }
+}
+
 int pmo_client_call (pmo_client_t *self, const ProtobufCMessage *request,
                      const ProtobufCMessageDescriptor *reply_desc, int timeout_ms, int attempts,
                      ProtobufCMessage **reply)
@@ -91,14 +106,9 @@ int pmo_client_call (pmo_client_t *self, const ProtobufCMessage *request,
     for (int attempt = 0; attempt < attempts && rc != 0; attempt++) {
         if (attempt > 0)
             pmo_debug ("client: retry request_id=%s attempt=%d", header->request_id, attempt + 1);
-        zframe_t *frame = zframe_new (buffer, size);
-        if (zframe_send (&frame, self->dealer, 0) != 0) {
-            zframe_destroy (&frame);
-            //  No peer connected yet: wait out this attempt, then retry
-            zclock_sleep (timeout_ms < 100 ? timeout_ms : 100);
-            continue;
-        }
         int64_t deadline = pmo_mono_ms () + timeout_ms;
+        if (s_send_until (self, buffer, size, deadline))
+            continue; //  no service reachable during this attempt
         zframe_t *answer;
         while ((answer = s_recv_until (self, deadline))) {
             ProtobufCMessage *decoded = protobuf_c_message_unpack (
@@ -122,10 +132,8 @@ int pmo_client_call (pmo_client_t *self, const ProtobufCMessage *request,
 
 zframe_t *pmo_client_call_raw (pmo_client_t *self, const void *data, size_t size, int timeout_ms)
 {
-    zframe_t *frame = zframe_new (data, size);
-    if (zframe_send (&frame, self->dealer, 0) != 0) {
-        zframe_destroy (&frame);
+    int64_t deadline = pmo_mono_ms () + timeout_ms;
+    if (s_send_until (self, data, size, deadline))
         return NULL;
-    }
-    return s_recv_until (self, pmo_mono_ms () + timeout_ms);
+    return s_recv_until (self, deadline);
 }

@@ -36,8 +36,9 @@ void pmo_stream_batch_clear (pmo_stream_batch_t *batch);
 //  starts at the beginning of the stream ("0"). 0 or -1.
 int pmo_stream_group_ensure (pmo_redis_t *redis, const char *stream, const char *group);
 
-//  Reclaimed pending entries first, then new ones: up to count entries in
-//  total from the given streams. block_ms > 0 waits for new entries that
+//  Reclaimed pending entries first (up to count in all), then, if fewer
+//  than count were reclaimed, new ones: up to count from each stream (Redis
+//  applies COUNT per stream). block_ms > 0 waits for new entries that
 //  long (it must stay under the connection's timeout). Returns 0 (batch may
 //  be empty) or -1 if Redis failed.
 int pmo_stream_group_read (pmo_redis_t *redis, const char *group, const char *consumer,

@@ -1,0 +1,354 @@
+/*  test_common.c: the shared machinery against a real redis-server and real
+    ZeroMQ sockets: the Redis connection (deadlines, failing fast while Redis
+    is down, reconnecting when it returns), the atomic commit (every outcome,
+    and that a refused commit writes nothing), the stream reader (consumer
+    groups, acknowledgement, reclaiming what a dead consumer left pending),
+    and the client's retry under the same request id.
+*/
+#include "pmo_client.h"
+#include "pmo_commit.h"
+#include "pmo_log.h"
+#include "pmo_redis.h"
+#include "pmo_stream.h"
+#include "pmo_testkit.h"
+#include "pmo_util.h"
+#include "registry.pb-c.h"
+
+#include <assert.h>
+#include <stdio.h>
+#include <string.h>
+
+static long long s_int (pmo_test_redis_t *redis, const char *command, const char *key)
+{
+    redisReply *reply = pmo_test_redis_command (redis, command, key);
+    assert (reply && reply->type == REDIS_REPLY_INTEGER);
+    long long value = reply->integer;
+    freeReplyObject (reply);
+    return value;
+}
+
+static void s_test_util (void)
+{
+    assert (pmo_date_valid ("2024-02-29"));
+    assert (!pmo_date_valid ("2023-02-29"));
+    assert (!pmo_date_valid ("2026-13-01"));
+    assert (!pmo_date_valid ("26-01-01"));
+    assert (!pmo_date_valid ("2026-1-01"));
+    assert (pmo_slug_valid ("dft-rail", 2, 32));
+    assert (!pmo_slug_valid ("-dft", 2, 32));
+    assert (!pmo_slug_valid ("DFT", 2, 32));
+    assert (!pmo_slug_valid ("a", 2, 32));
+    assert (pmo_text_valid ("Caf\xc3\xa9 \xe2\x82\xac 100\n"));
+    assert (!pmo_text_valid ("bad \xc3"));
+    assert (!pmo_text_valid ("bell \x07"));
+    char a[37], b[37];
+    pmo_uuid (a);
+    pmo_uuid (b);
+    assert (strlen (a) == 36 && strcmp (a, b) != 0 && a[14] == '4');
+    pmo_arena_t *arena = pmo_arena_new ();
+    for (int i = 0; i < 10000; i++) {
+        char *text = pmo_arena_printf (arena, "item-%d", i);
+        assert (((uintptr_t)text & 15) == 0);
+    }
+    void *big = pmo_arena_alloc (arena, 1 << 20);
+    memset (big, 1, 1 << 20);
+    assert (pmo_arena_used (arena) > (1 << 20));
+    pmo_arena_reset (arena);
+    assert (pmo_arena_used (arena) == 0);
+    pmo_arena_destroy (&arena);
+    assert (arena == NULL);
+    printf ("util: ok\n");
+}
+
+static void s_test_redis (pmo_test_redis_t *server)
+{
+    assert (pmo_redis_new ("http://localhost", 100) == NULL);
+    assert (pmo_redis_new ("redis://host:99999", 100) == NULL);
+    pmo_redis_t *secret = pmo_redis_new ("redis://app:s3cret@127.0.0.1:1/2", 100);
+    assert (secret && !strstr (pmo_redis_safe_url (secret), "s3cret"));
+    pmo_redis_destroy (&secret);
+
+    pmo_redis_t *redis = pmo_redis_new (pmo_test_redis_url (server), 300);
+    assert (redis && pmo_redis_ready (redis));
+    redisReply *reply = pmo_redis_command (redis, "SET %s %b", "k", "v\0w", (size_t)3);
+    assert (reply && reply->type == REDIS_REPLY_STATUS);
+    freeReplyObject (reply);
+    //  A pipeline answers in order
+    for (int i = 0; i < 10; i++)
+        assert (pmo_redis_pipe (redis, "INCR counter") == 0);
+    for (int i = 0; i < 10; i++) {
+        reply = pmo_redis_pipe_reply (redis);
+        assert (reply && reply->integer == i + 1);
+        freeReplyObject (reply);
+    }
+    //  A command that takes longer than the deadline fails instead of hanging
+    int64_t started = pmo_mono_ms ();
+    reply = pmo_redis_command (redis, "DEBUG SLEEP 1");
+    assert (reply == NULL);
+    assert (pmo_mono_ms () - started < 900);
+    zclock_sleep (1100); //  let the sleep finish and the backoff pass
+    assert (pmo_redis_ready (redis));
+
+    //  Redis down: commands fail at once, then the connection comes back
+    pmo_test_redis_kill (server);
+    reply = pmo_redis_command (redis, "PING");
+    assert (reply == NULL);
+    started = pmo_mono_ms ();
+    for (int i = 0; i < 100; i++)
+        assert (pmo_redis_command (redis, "PING") == NULL);
+    assert (pmo_mono_ms () - started < 500);
+    uint64_t connects = pmo_redis_connects (redis);
+    assert (pmo_test_redis_restart (server) == 0);
+    for (int i = 0; i < 100 && !(reply = pmo_redis_command (redis, "PING")); i++)
+        zclock_sleep (50);
+    assert (reply && reply->type == REDIS_REPLY_STATUS);
+    freeReplyObject (reply);
+    assert (pmo_redis_connects (redis) == connects + 1);
+    pmo_redis_destroy (&redis);
+    printf ("redis: ok\n");
+}
+
+static void s_test_commit (pmo_test_redis_t *server)
+{
+    pmo_redis_t *redis = pmo_redis_new (pmo_test_redis_url (server), 500);
+    pmo_commit_result_t result;
+
+    //  A commit writes the entity, its index, the event and the reply
+    pmo_commit_t *commit = pmo_commit_new ("d1", "req-1");
+    pmo_commit_put (commit, "pmo:{d1}:x:1", 0, 1, "blob-1", 6);
+    pmo_commit_claim (commit, "pmo:{d1}:codes", "X-1", "x1");
+    pmo_commit_zadd (commit, "pmo:{d1}:ix", 1, "x1");
+    pmo_commit_event (commit, "pmo:{d1}:events", "x.created", "event", 5);
+    pmo_commit_reply (commit, "reply-1", 7, 60);
+    assert (pmo_commit_exec (commit, redis, &result) == 0);
+    assert (result.status == PMO_COMMIT_OK && strchr (result.stream_id, '-'));
+    pmo_commit_destroy (&commit);
+    assert (s_int (server, "XLEN %s", "pmo:{d1}:events") == 1);
+    assert (s_int (server, "ZCARD %s", "pmo:{d1}:ix") == 1);
+
+    //  The same request id again: the first reply, nothing written
+    commit = pmo_commit_new ("d1", "req-1");
+    pmo_commit_put (commit, "pmo:{d1}:x:1", 1, 2, "blob-2", 6);
+    pmo_commit_event (commit, "pmo:{d1}:events", "x.updated", "event", 5);
+    pmo_commit_reply (commit, "reply-2", 7, 60);
+    assert (pmo_commit_exec (commit, redis, &result) == -1);
+    assert (result.status == PMO_COMMIT_DUPLICATE);
+    assert (result.previous_size == 7 && memcmp (result.previous, "reply-1", 7) == 0);
+    pmo_commit_result_clear (&result);
+    pmo_commit_destroy (&commit);
+    assert (s_int (server, "XLEN %s", "pmo:{d1}:events") == 1);
+
+    //  A stale version: conflict, and nothing of the commit is written,
+    //  including the operations listed before the failing check
+    commit = pmo_commit_new ("d1", "req-2");
+    pmo_commit_zadd (commit, "pmo:{d1}:ix", 2, "x2");
+    pmo_commit_put (commit, "pmo:{d1}:x:2", 0, 1, "blob", 4);
+    pmo_commit_put (commit, "pmo:{d1}:x:1", 7, 8, "blob", 4);
+    pmo_commit_event (commit, "pmo:{d1}:events", "x.updated", "event", 5);
+    pmo_commit_reply (commit, "reply", 5, 60);
+    assert (pmo_commit_exec (commit, redis, &result) == -1);
+    assert (result.status == PMO_COMMIT_CONFLICT && result.actual_version == 1);
+    assert (strstr (result.key, "pmo:{d1}:x:1"));
+    pmo_commit_destroy (&commit);
+    assert (s_int (server, "ZCARD %s", "pmo:{d1}:ix") == 1);
+    assert (s_int (server, "EXISTS %s", "pmo:{d1}:x:2") == 0);
+    assert (s_int (server, "EXISTS %s", "pmo:{d1}:idem:req-2") == 0);
+    assert (s_int (server, "XLEN %s", "pmo:{d1}:events") == 1);
+
+    //  A taken code
+    commit = pmo_commit_new ("d1", "req-3");
+    pmo_commit_put (commit, "pmo:{d1}:x:3", 0, 1, "blob", 4);
+    pmo_commit_claim (commit, "pmo:{d1}:codes", "X-1", "x3");
+    pmo_commit_event (commit, "pmo:{d1}:events", "x.created", "event", 5);
+    assert (pmo_commit_exec (commit, redis, &result) == -1);
+    assert (result.status == PMO_COMMIT_TAKEN);
+    pmo_commit_destroy (&commit);
+    assert (s_int (server, "EXISTS %s", "pmo:{d1}:x:3") == 0);
+
+    //  Redis gone: unavailable, quickly
+    pmo_test_redis_kill (server);
+    commit = pmo_commit_new ("d1", "req-4");
+    pmo_commit_put (commit, "pmo:{d1}:x:4", 0, 1, "blob", 4);
+    assert (pmo_commit_exec (commit, redis, &result) == -1);
+    assert (result.status == PMO_COMMIT_UNAVAILABLE);
+    pmo_commit_destroy (&commit);
+    assert (pmo_test_redis_restart (server) == 0);
+    zclock_sleep (300);
+    //  After a restart the script cache is empty: NOSCRIPT is handled
+    commit = pmo_commit_new ("d1", "req-5");
+    pmo_commit_put (commit, "pmo:{d1}:x:5", 0, 1, "blob", 4);
+    pmo_commit_event (commit, "pmo:{d1}:events", "x.created", "event", 5);
+    int rc = -1;
+    for (int i = 0; i < 50 && rc; i++) {
+        rc = pmo_commit_exec (commit, redis, &result);
+        if (rc)
+            zclock_sleep (100);
+    }
+    assert (rc == 0 && result.status == PMO_COMMIT_OK);
+    pmo_commit_destroy (&commit);
+    pmo_redis_destroy (&redis);
+    printf ("commit: ok\n");
+}
+
+static void s_test_stream (pmo_test_redis_t *server)
+{
+    pmo_redis_t *redis = pmo_redis_new (pmo_test_redis_url (server), 2000);
+    const char *streams[] = {"pmo:{s1}:events", "pmo:{s2}:events"};
+    assert (pmo_stream_group_ensure (redis, streams[0], "riskmon") == 0);
+    assert (pmo_stream_group_ensure (redis, streams[0], "riskmon") == 0); //  idempotent
+    assert (pmo_stream_group_ensure (redis, streams[1], "riskmon") == 0);
+    for (int i = 0; i < 5; i++) {
+        redisReply *reply =
+            pmo_test_redis_command (server, "XADD %s * type t%d data d%d", streams[i % 2], i, i);
+        freeReplyObject (reply);
+    }
+    //  Consumer "a" takes one from each stream and dies without acknowledging
+    pmo_stream_batch_t batch;
+    assert (pmo_stream_group_read (redis, "riskmon", "a", streams, 2, 1, 0, 60000, &batch) == 0);
+    assert (batch.count == 2);
+    pmo_stream_batch_clear (&batch);
+    //  Consumer "b" gets the rest, and not a's while they are fresh
+    assert (pmo_stream_group_read (redis, "riskmon", "b", streams, 2, 10, 0, 60000, &batch) == 0);
+    assert (batch.count == 3);
+    for (size_t i = 0; i < batch.count; i++)
+        assert (pmo_stream_ack (redis, batch.entries[i].stream, "riskmon", batch.entries[i].id) ==
+                0);
+    pmo_stream_batch_clear (&batch);
+    //  Once idle long enough, a's entries are reclaimed by b
+    zclock_sleep (60);
+    assert (pmo_stream_group_read (redis, "riskmon", "b", streams, 2, 10, 0, 50, &batch) == 0);
+    assert (batch.count == 2);
+    for (size_t i = 0; i < batch.count; i++) {
+        assert (strncmp (batch.entries[i].type, "t", 1) == 0);
+        assert (batch.entries[i].size == 2 && batch.entries[i].data[0] == 'd');
+        pmo_stream_ack (redis, batch.entries[i].stream, "riskmon", batch.entries[i].id);
+    }
+    pmo_stream_batch_clear (&batch);
+    //  Nothing pending, nothing new; a blocking read waits then returns empty
+    int64_t started = pmo_mono_ms ();
+    assert (pmo_stream_group_read (redis, "riskmon", "b", streams, 2, 10, 200, 50, &batch) == 0);
+    assert (batch.count == 0 && pmo_mono_ms () - started >= 150);
+    //  Replays without a group
+    assert (pmo_stream_range (redis, streams[0], "0", 100, &batch) == 0);
+    assert (batch.count == 3);
+    char second[64];
+    snprintf (second, sizeof second, "%s", batch.entries[0].id);
+    pmo_stream_batch_clear (&batch);
+    assert (pmo_stream_range (redis, streams[0], second, 100, &batch) == 0);
+    assert (batch.count == 2);
+    pmo_stream_batch_clear (&batch);
+    pmo_redis_destroy (&redis);
+    printf ("stream: ok\n");
+}
+
+//  A ROUTER that ignores the first request it sees and answers the second:
+//  the client must retry with the same request id.
+static void s_forgetful_server (zsock_t *pipe, void *args)
+{
+    zsock_t *router = zsock_new_router ((const char *)args);
+    assert (router);
+    zsock_signal (pipe, 0);
+    char first_id[64] = "";
+    int seen = 0;
+    zpoller_t *poller = zpoller_new (pipe, router, NULL);
+    while (true) {
+        void *which = zpoller_wait (poller, -1);
+        if (which != router)
+            break;
+        zmsg_t *msg = zmsg_recv (router);
+        zframe_t *peer = zmsg_pop (msg);
+        zframe_t *body = zmsg_pop (msg);
+        Pmo__RegistryRequest *request =
+            pmo__registry_request__unpack (NULL, zframe_size (body), zframe_data (body));
+        assert (request);
+        if (seen++ == 0)
+            snprintf (first_id, sizeof first_id, "%s", request->header->request_id);
+        else {
+            //  The retry carries the same request id
+            assert (streq (first_id, request->header->request_id));
+            Pmo__Header header = PMO__HEADER__INIT;
+            header.request_id = request->header->request_id;
+            Pmo__RegistryReply reply = PMO__REGISTRY_REPLY__INIT;
+            reply.header = &header;
+            uint8_t buffer[256];
+            size_t size = pmo__registry_reply__pack (&reply, buffer);
+            //  A stale reply first: the client must skip it
+            Pmo__Header stale_header = PMO__HEADER__INIT;
+            stale_header.request_id = "someone-else";
+            Pmo__RegistryReply stale = PMO__REGISTRY_REPLY__INIT;
+            stale.header = &stale_header;
+            uint8_t other[256];
+            size_t other_size = pmo__registry_reply__pack (&stale, other);
+            zframe_send (&peer, router, ZFRAME_MORE | ZFRAME_REUSE);
+            zmq_send (zsock_resolve (router), other, other_size, 0);
+            zframe_send (&peer, router, ZFRAME_MORE);
+            zmq_send (zsock_resolve (router), buffer, size, 0);
+        }
+        pmo__registry_request__free_unpacked (request, NULL);
+        zframe_destroy (&peer);
+        zframe_destroy (&body);
+        zmsg_destroy (&msg);
+    }
+    zpoller_destroy (&poller);
+    zsock_destroy (&router);
+}
+
+static void s_test_client (void)
+{
+    char endpoint[64];
+    snprintf (endpoint, sizeof endpoint, "tcp://127.0.0.1:%d", pmo_test_free_port ());
+    zactor_t *server = zactor_new (s_forgetful_server, endpoint);
+    pmo_client_t *client = pmo_client_new (endpoint);
+    assert (client);
+    Pmo__Identity identity = PMO__IDENTITY__INIT;
+    identity.subject = "tester";
+    char request_id[37];
+    Pmo__Header header;
+    pmo_header_init (&header, request_id, 2000, &identity);
+    Pmo__PingRequest ping = PMO__PING_REQUEST__INIT;
+    Pmo__RegistryRequest request = PMO__REGISTRY_REQUEST__INIT;
+    request.header = &header;
+    request.body_case = PMO__REGISTRY_REQUEST__BODY_PING;
+    request.ping = &ping;
+    ProtobufCMessage *reply = NULL;
+    //  One attempt only: the forgetful server never answers it
+    assert (pmo_client_call (client, &request.base, &pmo__registry_reply__descriptor, 200, 1,
+                             &reply) == -1);
+    //  With a second attempt it answers
+    pmo_header_init (&header, request_id, 2000, &identity);
+    zactor_destroy (&server);
+    server = zactor_new (s_forgetful_server, endpoint);
+    zclock_sleep (200); //  let the DEALER reconnect to the new server
+    assert (pmo_client_call (client, &request.base, &pmo__registry_reply__descriptor, 300, 3,
+                             &reply) == 0);
+    Pmo__RegistryReply *answer = (Pmo__RegistryReply *)reply;
+    assert (streq (answer->header->request_id, request_id));
+    protobuf_c_message_free_unpacked (reply, NULL);
+    pmo_client_destroy (&client);
+    zactor_destroy (&server);
+    //  Nobody there at all: times out, does not hang
+    snprintf (endpoint, sizeof endpoint, "tcp://127.0.0.1:%d", pmo_test_free_port ());
+    client = pmo_client_new (endpoint);
+    int64_t started = pmo_mono_ms ();
+    assert (pmo_client_call (client, &request.base, &pmo__registry_reply__descriptor, 100, 2,
+                             &reply) == -1);
+    assert (pmo_mono_ms () - started < 1000);
+    pmo_client_destroy (&client);
+    assert (pmo_client_new ("nonsense://x") == NULL);
+    printf ("client: ok\n");
+}
+
+int main (void)
+{
+    pmo_log_init ("test", getenv ("PMO_TEST_VERBOSE") ? "debug" : "error");
+    s_test_util ();
+    pmo_test_redis_t *server = pmo_test_redis_start (false);
+    assert (server);
+    s_test_redis (server);
+    s_test_commit (server);
+    s_test_stream (server);
+    pmo_test_redis_destroy (&server);
+    s_test_client ();
+    printf ("test_common: ok\n");
+    return 0;
+}
