@@ -419,11 +419,12 @@ static void s_handle_update_org_unit (registry_t *self, pmo_request_t *req, Pmo_
 //  Portfolios and programmes
 
 //  Check that the container (a portfolio or programme) can hold something in
-//  the unit at path: it must be live, in the same division, and sit at or
-//  above the unit.
+//  the unit at path: it must be in the same division and sit at or above the
+//  unit, and it must be live unless the record already belonged to it (kept):
+//  archiving a portfolio stops new members, it does not freeze the old ones.
 static ProtobufCMessage *s_container (registry_t *self, pmo_request_t *req, Pmo__EntityKind kind,
                                       const char *id, const char *field, const char *division,
-                                      const char *path)
+                                      const char *path, const char *kept)
 {
     ProtobufCMessage *msg = s_fetch (self, req, registry_kind (kind), id, field, NULL);
     if (!msg)
@@ -431,7 +432,7 @@ static ProtobufCMessage *s_container (registry_t *self, pmo_request_t *req, Pmo_
     const char *unit = pmo_reflect_str (msg, "org_unit");
     char their[40];
     registry_store_division (self->store, registry_kind (kind), id, their, sizeof their);
-    if (pmo_reflect_bool (msg, "archived")) {
+    if (pmo_reflect_bool (msg, "archived") && !(kept && strcmp (kept, id) == 0)) {
         FAIL (req, FAILED_PRECONDITION, field, "'%s' is archived", id);
         return NULL;
     }
@@ -459,7 +460,7 @@ static void s_create_grouping (registry_t *self, pmo_request_t *req, ProtobufCMe
             !s_container (self, req, PMO__ENTITY_KIND__ENTITY_KIND_PORTFOLIO,
                           programme->portfolio_id,
                           pmo_arena_printf (req->arena, "%s.portfolio_id", field), unit->division,
-                          unit->path))
+                          unit->path, NULL))
             return;
     }
     char *id;
@@ -492,8 +493,8 @@ static void s_update_grouping (registry_t *self, pmo_request_t *req, ProtobufCMe
         return;
     const char *path = pmo_reflect_str (stored, "org_unit_path");
     if (!registry_allowed (s_who (req), REGISTRY_READ, path))
-        return (void)FAIL (req, NOT_FOUND, "id", "no %s with id '%s'", kind->name,
-                           pmo_reflect_str (next, "id"));
+        return (void)FAIL (req, NOT_FOUND, pmo_arena_printf (req->arena, "%s.id", field),
+                           "no %s with id '%s'", kind->name, pmo_reflect_str (next, "id"));
     if (!s_may (req, REGISTRY_WRITE_PORTFOLIO, path, "change portfolios"))
         return;
     char division[40];
@@ -511,7 +512,8 @@ static void s_update_grouping (registry_t *self, pmo_request_t *req, ProtobufCMe
         if (!pmo_str_empty (programme->portfolio_id) &&
             !s_container (self, req, PMO__ENTITY_KIND__ENTITY_KIND_PORTFOLIO,
                           programme->portfolio_id,
-                          pmo_arena_printf (req->arena, "%s.portfolio_id", field), division, path))
+                          pmo_arena_printf (req->arena, "%s.portfolio_id", field), division, path,
+                          pmo_reflect_str (stored, "portfolio_id")))
             return;
     }
     s_stamp_update (req, next, stored, version);
@@ -548,12 +550,13 @@ static int s_check_grouping (pmo_request_t *req, ProtobufCMessage *msg, const ch
 
 //  Check a project's references: portfolio, programme and dependencies.
 static int s_check_references (registry_t *self, pmo_request_t *req, Pmo__Project *project,
-                               const char *field, Pmo__OrgUnit *unit)
+                               const Pmo__Project *stored, const char *field, Pmo__OrgUnit *unit)
 {
     if (!pmo_str_empty (project->programme_id)) {
         Pmo__Programme *programme = (Pmo__Programme *)s_container (
             self, req, PMO__ENTITY_KIND__ENTITY_KIND_PROGRAMME, project->programme_id,
-            pmo_arena_printf (req->arena, "%s.programme_id", field), unit->division, unit->path);
+            pmo_arena_printf (req->arena, "%s.programme_id", field), unit->division, unit->path,
+            stored ? stored->programme_id : NULL);
         if (!programme)
             return -1;
         if (!pmo_str_empty (programme->portfolio_id)) {
@@ -570,7 +573,7 @@ static int s_check_references (registry_t *self, pmo_request_t *req, Pmo__Projec
     if (!pmo_str_empty (project->portfolio_id) &&
         !s_container (self, req, PMO__ENTITY_KIND__ENTITY_KIND_PORTFOLIO, project->portfolio_id,
                       pmo_arena_printf (req->arena, "%s.portfolio_id", field), unit->division,
-                      unit->path))
+                      unit->path, stored ? stored->portfolio_id : NULL))
         return -1;
     if (project->n_depends_on) {
         ProtobufCMessage **found =
@@ -602,7 +605,7 @@ static void s_handle_create_project (registry_t *self, pmo_request_t *req, Pmo__
         return;
     if (s_replayed (self, req, unit->division))
         return;
-    if (s_check_references (self, req, project, "create_project", unit))
+    if (s_check_references (self, req, project, NULL, "create_project", unit))
         return;
     const registry_kind_t *kind = registry_kind (PMO__ENTITY_KIND__ENTITY_KIND_PROJECT);
     char *id;
@@ -658,7 +661,7 @@ static void s_handle_update_project (registry_t *self, pmo_request_t *req, Pmo__
     bool moved = strcmp (unit->id, stored->org_unit) != 0;
     if (moved && !s_may (req, REGISTRY_WRITE_PROJECT, unit->path, "move projects"))
         return;
-    if (s_check_references (self, req, next, "update_project", unit))
+    if (s_check_references (self, req, next, stored, "update_project", unit))
         return;
     s_stamp_update (req, &next->base, &stored->base, version);
     next->org_unit_path = unit->path;
@@ -932,8 +935,9 @@ static void s_handle_create_child (registry_t *self, pmo_request_t *req, Protobu
                             pmo_arena_printf (req->arena, "add %ss", kind->name)))
         return;
     if (project->archived)
-        return (void)FAIL (req, FAILED_PRECONDITION, "project_id", "project %s is archived",
-                           project->id);
+        return (void)FAIL (req, FAILED_PRECONDITION,
+                           pmo_arena_printf (req->arena, "%s.project_id", field),
+                           "project %s is archived", project->id);
     if (s_replayed (self, req, project->division))
         return;
     char *id;

@@ -343,6 +343,7 @@ static void s_groupings (rh_t *rh)
     reply = s_create (rh, &project);
     rh_ok (reply);
     assert (streq (reply->project->portfolio_id, "pf_dft_1"));
+    snprintf (s_id[2], sizeof s_id[2], "%s", reply->project->id);
     rh_free (&reply);
     //  A portfolio of another division cannot hold it
     project.code = "OPS-1";
@@ -787,6 +788,29 @@ static void s_archive (rh_t *rh)
     archive.id = "ops-lab";
     reply = rh_call (rh, &request);
     rh_ok (reply);
+    rh_free (&reply);
+    //  An archived portfolio takes no new members; its members stay editable
+    archive.kind = PMO__ENTITY_KIND__ENTITY_KIND_PORTFOLIO;
+    archive.id = "pf_dft_1";
+    reply = rh_call (rh, &request);
+    rh_ok (reply);
+    rh_free (&reply);
+    got = rh_get (rh, PMO__ENTITY_KIND__ENTITY_KIND_PROJECT, s_id[2]);
+    rh_ok (got);
+    got->project->priority = 1;
+    REQUEST (update, update_project, UPDATE_PROJECT) = got->project;
+    reply = rh_call (rh, &update);
+    rh_ok (reply);
+    rh_free (&reply);
+    rh_free (&got);
+    Pmo__Project member = PMO__PROJECT__INIT;
+    member.code = "LATE-JOINER";
+    member.name = "Late joiner";
+    member.org_unit = "dft";
+    member.portfolio_id = "pf_dft_1";
+    REQUEST (join, create_project, CREATE_PROJECT) = &member;
+    reply = rh_call (rh, &join);
+    rh_err (reply, FAILED_PRECONDITION, "create_project.portfolio_id");
     rh_free (&reply);
     reply = rh_project (rh, "LAB-1", "ops-lab");
     rh_err (reply, FAILED_PRECONDITION, "create_project.org_unit");

@@ -1,0 +1,227 @@
+/*  pmoctl.h: what the parts of pmoctl share (private to services/pmoctl).
+
+    pmoctl.c      global options, the caller's identity, dispatch, calls
+    pmoctl_args.c a command's flags, driven by its flag table: parsing,
+                  usage text, and setters that write a flag's value into a
+                  field of the request by its .proto path
+    pmoctl_print.c replies for people (key: value blocks, aligned tables) or
+                  as JSON for scripts
+    pmoctl_registry.c the registry's commands: entity specs, flag tables,
+                  column tables and the runners
+    pmoctl_watch.c the live event feed
+
+    Everything a command builds or reads lives in the arena of pmoctl_t and
+    is freed once, when the command is done.
+*/
+#ifndef PMOCTL_H_INCLUDED
+#define PMOCTL_H_INCLUDED
+
+#include "pmo_client.h"
+#include "pmo_util.h"
+#include "registry.pb-c.h"
+
+#include <stdbool.h>
+#include <stdio.h>
+
+//  Exit status
+#define PMOCTL_OK       0 //  done
+#define PMOCTL_REFUSED  1 //  the service answered with an error
+#define PMOCTL_USAGE    2 //  the command line is wrong
+#define PMOCTL_NO_REPLY 3 //  no reply in time
+
+typedef struct {
+    const char *registry;     //  registry ROUTER endpoint(s)
+    const char *registry_pub; //  registry PUB endpoint
+    int timeout_ms;           //  per attempt
+    int attempts;             //  same request id each time
+    bool json;                //  replies as JSON documents
+    Pmo__Identity identity;   //  asserted in every request header
+    pmo_arena_t *arena;       //  everything the command builds or reads
+    pmo_client_t *client;     //  connected on the first call
+    const char *currency;     //  the command's --currency, NULL if not given
+    int status;               //  exit status of the last call that failed
+} pmoctl_t;
+
+//  ---------------------------------------------------------------------
+//  Entities of the registry, described once for the generic commands
+
+typedef struct {
+    const char *name;                       //  "project", for messages
+    Pmo__EntityKind kind;                   //  for get, list and archive
+    const ProtobufCMessageDescriptor *desc; //  the entity message
+    const char *prefix;                     //  id prefix ("pr"); NULL for org units
+    const char *create_field;               //  RegistryRequest member that creates
+    const char *update_field;               //  ... that updates; NULL if none
+    const char *page_field;                 //  Page member that lists them
+    const void *columns;                    //  pmoctl_column_t[] for list tables
+} pmoctl_entity_t;
+
+//  ---------------------------------------------------------------------
+//  Flags
+
+typedef struct _pmoctl_flag_t pmoctl_flag_t;
+
+//  Write a flag's value into msg. Returns 0, or the exit status after
+//  printing why not.
+typedef int (pmoctl_set_fn) (pmoctl_t *ctl, const pmoctl_flag_t *flag, ProtobufCMessage *msg,
+                             const char *value);
+
+#define PMOCTL_REQUIRED    1  //  must be given (except when updating)
+#define PMOCTL_REPEAT      2  //  may be given more than once; each is applied
+#define PMOCTL_CREATE_ONLY 4  //  not offered when updating
+#define PMOCTL_UPDATE_ONLY 8  //  offered only when updating
+#define PMOCTL_SWITCH      16 //  takes no value
+
+struct _pmoctl_flag_t {
+    const char *name;  //  without the dashes, e.g. "org-unit"
+    const char *meta;  //  placeholder of the value; NULL: the enum's labels
+    const char *field; //  .proto path in the message, e.g. "budget.baseline";
+                       //  NULL: the runner reads the flag itself
+    pmoctl_set_fn *set;
+    unsigned flags;
+    long min, max;                 //  range for pmoctl_set_int
+    const pmoctl_entity_t *entity; //  what a reference names (codes resolve to ids)
+    const char *help;
+};
+
+typedef enum {
+    PMOCTL_MODE_OTHER = 0,
+    PMOCTL_MODE_CREATE,
+    PMOCTL_MODE_UPDATE,
+} pmoctl_mode_t;
+
+typedef struct _pmoctl_command_t pmoctl_command_t;
+
+//  What a command line said, in order.
+typedef struct {
+    const pmoctl_command_t *command;
+    const char *positional; //  the ID argument, NULL if none
+    size_t count;
+    const pmoctl_flag_t **flags;
+    const char **values; //  "" for switches
+} pmoctl_args_t;
+
+typedef int (pmoctl_run_fn) (pmoctl_t *ctl, const pmoctl_command_t *cmd, pmoctl_args_t *args);
+
+struct _pmoctl_command_t {
+    const char *group;                      //  "project"
+    const char *verb;                       //  "create"; NULL for a one-word command
+    const char *positional;                 //  "ID" if the command takes one
+    const pmoctl_flag_t *flags;             //  ends with {NULL}; NULL = no flags
+    pmoctl_mode_t mode;                     //  which flags apply and which are required
+    pmoctl_run_fn *run;                     //  the runner
+    const pmoctl_entity_t *entity;          //  for the generic runners
+    const ProtobufCMessageDescriptor *desc; //  the message the flags write
+    const char *summary;                    //  one line for the command list
+};
+
+//  The command table (pmoctl_registry.c), ending with {NULL}.
+extern const pmoctl_command_t pmoctl_commands[];
+
+//  Parse a command's arguments. Returns 0, 1 if --help was printed (exit
+//  0), or PMOCTL_USAGE after printing why.
+int pmoctl_args_parse (const pmoctl_command_t *cmd, int argc, char **argv, pmo_arena_t *arena,
+                       pmoctl_args_t *args);
+//  The last value given for a flag, "" for a switch, NULL if not given.
+const char *pmoctl_args_get (const pmoctl_args_t *args, const char *name);
+//  True if any flag with a setter was given.
+bool pmoctl_args_any_field (const pmoctl_args_t *args);
+//  Apply every flag that has a setter to msg, in command-line order.
+//  Returns 0 or an exit status (usage errors print the usage).
+int pmoctl_args_apply (pmoctl_t *ctl, const pmoctl_args_t *args, ProtobufCMessage *msg);
+
+//  Print a command's usage.
+void pmoctl_usage (const pmoctl_command_t *cmd, FILE *out);
+//  Print "pmoctl: <why>" and the command's usage to stderr; returns
+//  PMOCTL_USAGE.
+int pmoctl_usage_error (const pmoctl_command_t *cmd, const char *format, ...)
+    __attribute__ ((format (printf, 2, 3)));
+
+//  The field at a dotted path of desc, NULL if there is none.
+const ProtobufCFieldDescriptor *pmoctl_field_find (const ProtobufCMessageDescriptor *desc,
+                                                   const char *path);
+//  The message holding the last part of path, creating the sub-messages on
+//  the way in the arena; *field is that part's descriptor.
+ProtobufCMessage *pmoctl_field_owner (pmo_arena_t *arena, ProtobufCMessage *msg, const char *path,
+                                      const ProtobufCFieldDescriptor **field);
+//  Append a string to a repeated string field (arena).
+void pmoctl_strings_append (pmo_arena_t *arena, ProtobufCMessage *owner,
+                            const ProtobufCFieldDescriptor *field, const char *value);
+
+//  Money in major units with up to two decimals ("12343.96", "1,250.00")
+//  to minor units, exactly. Returns 0, or -1 if text is not such an amount
+//  or is above 2^53 minor units.
+int pmoctl_parse_amount (const char *text, int64_t *minor);
+
+//  Setters for flag tables
+pmoctl_set_fn pmoctl_set_text;     //  a string field
+pmoctl_set_fn pmoctl_set_int;      //  an integer field in [min, max]
+pmoctl_set_fn pmoctl_set_enum;     //  an enum field by its JSON label
+pmoctl_set_fn pmoctl_set_date;     //  YYYY-MM-DD ("" clears)
+pmoctl_set_fn pmoctl_set_amount;   //  a Money field or an int64 of minor units
+pmoctl_set_fn pmoctl_set_list;     //  a repeated string field from "a,b,c"
+pmoctl_set_fn pmoctl_set_switch;   //  a bool field set to true
+pmoctl_set_fn pmoctl_set_ref;      //  an id field; a code is resolved to the id
+pmoctl_set_fn pmoctl_set_refs;     //  a repeated id field from "a,b"
+pmoctl_set_fn pmoctl_set_currency; //  the currency of every amount given
+
+//  ---------------------------------------------------------------------
+//  Calls
+
+//  Send body as the RegistryRequest member `member`. Returns the reply
+//  (in the arena) if it carries no error; otherwise prints the error (or
+//  that no reply came) and returns NULL with ctl->status set. Warnings in
+//  the reply go to stderr either way.
+Pmo__RegistryReply *pmoctl_call (pmoctl_t *ctl, const char *member, ProtobufCMessage *body);
+//  The body (oneof member) of a reply, NULL if none.
+ProtobufCMessage *pmoctl_reply_body (const Pmo__RegistryReply *reply);
+//  Resolve what a person typed to an id: ids pass through, codes of
+//  projects, portfolios and programmes are looked up. Returns 0 or an
+//  exit status after printing why.
+int pmoctl_resolve (pmoctl_t *ctl, const pmoctl_entity_t *entity, const char *text,
+                    const char **id);
+
+//  ---------------------------------------------------------------------
+//  Output
+
+//  A column of a list table: a header and either a field path or a cell
+//  function; max > 0 truncates longer values.
+typedef const char *(pmoctl_cell_fn)(pmoctl_t *ctl, const ProtobufCMessage *msg);
+typedef struct {
+    const char *header;
+    const char *field;
+    size_t max;
+    pmoctl_cell_fn *cell;
+} pmoctl_column_t;
+
+typedef struct _pmoctl_table_t pmoctl_table_t;
+pmoctl_table_t *pmoctl_table_new (pmo_arena_t *arena, const pmoctl_column_t *columns);
+//  Add a row of cells (one per column; copied as needed).
+void pmoctl_table_add (pmoctl_table_t *self, const char *const *cells);
+//  Add a row made from msg through the columns.
+void pmoctl_table_add_message (pmoctl_t *ctl, pmoctl_table_t *self, const ProtobufCMessage *msg);
+void pmoctl_table_print (pmoctl_table_t *self, FILE *out);
+
+//  The value at a field path of msg as people read it ("" if unset).
+const char *pmoctl_format_field (pmoctl_t *ctl, const ProtobufCMessage *msg, const char *path);
+//  "12,343.96"; "GBP 12,343.96"; "2026-03-31T09:15:02Z" (with_ms adds .123)
+const char *pmoctl_format_amount (pmo_arena_t *arena, int64_t minor);
+const char *pmoctl_format_money (pmo_arena_t *arena, const Pmo__Money *money);
+const char *pmoctl_format_time (pmo_arena_t *arena, int64_t ms, bool with_ms);
+//  An enum value's JSON label ("on_hold"); the number if unknown.
+const char *pmoctl_format_enum (pmo_arena_t *arena, const ProtobufCEnumDescriptor *desc, int value);
+//  The enum's labels joined by "|", without "unspecified".
+const char *pmoctl_enum_choices (pmo_arena_t *arena, const ProtobufCEnumDescriptor *desc);
+
+//  Every set field of msg as an aligned "key: value" block.
+void pmoctl_print_entity (pmoctl_t *ctl, const ProtobufCMessage *msg, FILE *out);
+//  One JSON document on a line. Returns 0, or PMOCTL_REFUSED if the
+//  message cannot be written as JSON.
+int pmoctl_print_json (const ProtobufCMessage *msg);
+
+//  ---------------------------------------------------------------------
+//  Runners outside pmoctl_registry.c
+
+int pmoctl_run_watch (pmoctl_t *ctl, const pmoctl_command_t *cmd, pmoctl_args_t *args);
+
+#endif
