@@ -245,7 +245,12 @@ static void s_test_stream (pmo_test_redis_t *server)
 //  the client must retry with the same request id.
 static void s_forgetful_server (zsock_t *pipe, void *args)
 {
-    zsock_t *router = zsock_new_router ((const char *)args);
+    //  The previous server on this endpoint may still be releasing the port
+    //  (libzmq closes sockets asynchronously): try for a while
+    zsock_t *router = NULL;
+    for (int attempt = 0; attempt < 100 && !router; attempt++)
+        if (!(router = zsock_new_router ((const char *)args)))
+            zclock_sleep (50);
     assert (router);
     zsock_signal (pipe, 0);
     char first_id[64] = "";
