@@ -236,9 +236,10 @@ void pmo_commit_reply (pmo_commit_t *self, const void *blob, size_t size, int tt
     s_arg_u64 (self, (uint64_t)(ttl_s > 0 ? ttl_s : 86400));
 }
 
-int pmo_commit_exec (pmo_commit_t *self, pmo_redis_t *redis, pmo_commit_result_t *result)
+//  The script's arguments: KEYS, the op count, the ops. Caller frees argv
+//  and lens (the strings stay owned by self; nops_text holds the count).
+static size_t s_argv (pmo_commit_t *self, char nops_text[24], const char ***argv_p, size_t **lens_p)
 {
-    memset (result, 0, sizeof *result);
     size_t argc = self->nkeys + 1 + self->nargs;
     const char **argv = malloc (argc * sizeof (char *));
     size_t *lens = malloc (argc * sizeof (size_t));
@@ -248,18 +249,21 @@ int pmo_commit_exec (pmo_commit_t *self, pmo_redis_t *redis, pmo_commit_result_t
         argv[a] = self->keys[i];
         lens[a] = strlen (self->keys[i]);
     }
-    char nops[24];
-    snprintf (nops, sizeof nops, "%zu", self->nops);
-    argv[a] = nops;
-    lens[a++] = strlen (nops);
+    snprintf (nops_text, 24, "%zu", self->nops);
+    argv[a] = nops_text;
+    lens[a++] = strlen (nops_text);
     for (size_t i = 0; i < self->nargs; i++, a++) {
         argv[a] = self->args[i].data;
         lens[a] = self->args[i].size;
     }
-    redisReply *reply =
-        pmo_redis_eval (redis, &s_commit_script, (int)self->nkeys, (int)argc, argv, lens);
-    free (argv);
-    free (lens);
+    *argv_p = argv;
+    *lens_p = lens;
+    return argc;
+}
+
+//  Read the script's answer into result; takes the reply.
+static int s_result (redisReply *reply, pmo_commit_result_t *result)
+{
     if (!reply) {
         result->status = PMO_COMMIT_UNAVAILABLE;
         return -1;
@@ -295,6 +299,74 @@ int pmo_commit_exec (pmo_commit_t *self, pmo_redis_t *redis, pmo_commit_result_t
     }
     freeReplyObject (reply);
     return rc;
+}
+
+int pmo_commit_exec (pmo_commit_t *self, pmo_redis_t *redis, pmo_commit_result_t *result)
+{
+    memset (result, 0, sizeof *result);
+    char nops[24];
+    const char **argv;
+    size_t *lens;
+    size_t argc = s_argv (self, nops, &argv, &lens);
+    redisReply *reply =
+        pmo_redis_eval (redis, &s_commit_script, (int)self->nkeys, (int)argc, argv, lens);
+    free (argv);
+    free (lens);
+    return s_result (reply, result);
+}
+
+int pmo_commit_send (pmo_commit_t *self, pmo_redis_t *redis)
+{
+    //  The script must be known by its SHA before anything is queued: load
+    //  it now if this connection has not yet (nothing is in flight then).
+    if (!*s_commit_script.sha) {
+        redisReply *loaded = pmo_redis_command (redis, "SCRIPT LOAD %s", s_commit_script.source);
+        if (!loaded)
+            return -1;
+        bool ok = loaded->type == REDIS_REPLY_STRING && loaded->len == 40;
+        if (ok)
+            memcpy (s_commit_script.sha, loaded->str, 41);
+        freeReplyObject (loaded);
+        if (!ok)
+            return -1;
+    }
+    char nops[24], nkeys[24];
+    const char **argv;
+    size_t *lens;
+    size_t argc = s_argv (self, nops, &argv, &lens);
+    const char **full = malloc ((argc + 3) * sizeof (char *));
+    size_t *full_lens = malloc ((argc + 3) * sizeof (size_t));
+    assert (full && full_lens);
+    snprintf (nkeys, sizeof nkeys, "%zu", self->nkeys);
+    full[0] = "EVALSHA";
+    full_lens[0] = 7;
+    full[1] = s_commit_script.sha;
+    full_lens[1] = 40;
+    full[2] = nkeys;
+    full_lens[2] = strlen (nkeys);
+    memcpy (full + 3, argv, argc * sizeof (char *));
+    memcpy (full_lens + 3, lens, argc * sizeof (size_t));
+    int rc = pmo_redis_pipev (redis, (int)argc + 3, full, full_lens);
+    free (full);
+    free (full_lens);
+    free (argv);
+    free (lens);
+    return rc;
+}
+
+int pmo_commit_recv (pmo_redis_t *redis, pmo_commit_result_t *result)
+{
+    memset (result, 0, sizeof *result);
+    redisReply *reply = pmo_redis_pipe_reply (redis);
+    //  A restarted Redis forgot the script: nothing was written, so the
+    //  caller may send again (the next send loads it).
+    if (reply && reply->type == REDIS_REPLY_ERROR && strncmp (reply->str, "NOSCRIPT", 8) == 0) {
+        s_commit_script.sha[0] = 0;
+        freeReplyObject (reply);
+        result->status = PMO_COMMIT_UNAVAILABLE;
+        return -1;
+    }
+    return s_result (reply, result);
 }
 
 void pmo_commit_result_clear (pmo_commit_result_t *result)

@@ -69,6 +69,14 @@ char *pmo_commit_idem_key (const char *division, const char *request_id);
 //  Run it. Returns 0 when status is OK, -1 otherwise (see result).
 int pmo_commit_exec (pmo_commit_t *self, pmo_redis_t *redis, pmo_commit_result_t *result);
 
+//  Pipelining (added for the risk monitor's batches; pmo_commit_exec is
+//  unchanged): pmo_commit_send queues the commit on the connection without
+//  waiting (0, or -1 if Redis is unreachable); pmo_commit_recv reads the
+//  result of the oldest commit sent, in order, and returns as
+//  pmo_commit_exec. Redis runs each queued commit atomically, in order.
+int pmo_commit_send (pmo_commit_t *self, pmo_redis_t *redis);
+int pmo_commit_recv (pmo_redis_t *redis, pmo_commit_result_t *result);
+
 //  Release what a result holds.
 void pmo_commit_result_clear (pmo_commit_result_t *result);
 

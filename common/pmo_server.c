@@ -3,13 +3,23 @@
 #include "pmo_log.h"
 
 #include <assert.h>
+#include <string.h>
 #include <stdarg.h>
+
+//  A request being handled: deferred ones stay here until the flush.
+typedef struct {
+    pmo_request_t request; //  the handler's view; its address stays valid
+    zframe_t *peer;        //  who asked
+    int64_t started;       //  when it was read, for the latency figure
+} slot_t;
 
 struct _pmo_server_t {
     pmo_server_config_t config;
     zsock_t *router;
-    pmo_arena_t *arena; //  reset after every request
     pmo_server_stats_t stats;
+    slot_t slots[PMO_SERVER_BATCH];        //  the current batch
+    pmo_arena_t *arenas[PMO_SERVER_BATCH]; //  one per slot, reset when it is answered
+    size_t deferred;                       //  slots[0..deferred) wait for the flush
 };
 
 pmo_server_t *pmo_server_new (const pmo_server_config_t *config, const char *endpoint)
@@ -36,7 +46,8 @@ pmo_server_t *pmo_server_new (const pmo_server_config_t *config, const char *end
         free (self);
         return NULL;
     }
-    self->arena = pmo_arena_new ();
+    for (size_t i = 0; i < PMO_SERVER_BATCH; i++)
+        self->arenas[i] = pmo_arena_new ();
     return self;
 }
 
@@ -47,7 +58,8 @@ void pmo_server_destroy (pmo_server_t **self_p)
     if (!self)
         return;
     zsock_destroy (&self->router);
-    pmo_arena_destroy (&self->arena);
+    for (size_t i = 0; i < PMO_SERVER_BATCH; i++)
+        pmo_arena_destroy (&self->arenas[i]);
     free (self);
     *self_p = NULL;
 }
@@ -149,14 +161,64 @@ static void s_send (pmo_server_t *self, zframe_t *peer, const uint8_t *data, siz
     }
 }
 
-static void s_handle_frame (pmo_server_t *self, zframe_t *peer, zframe_t *body)
+void pmo_request_defer (pmo_request_t *request)
 {
-    int64_t started = zclock_usecs ();
-    pmo_arena_t *arena = self->arena;
-    pmo_request_t request = {.arena = arena};
+    request->deferred = true;
+}
+
+//  Answer a slot's request, count it, and free what it used.
+static void s_finish (pmo_server_t *self, slot_t *slot, pmo_arena_t *arena)
+{
+    pmo_request_t *request = &slot->request;
+    self->stats.requests++;
+    if (request->code != PMO__ERROR_CODE__ERROR_NONE) {
+        self->stats.errors++;
+        if ((unsigned)request->code < 16)
+            self->stats.by_code[request->code]++;
+    }
+    if (request->raw_reply)
+        s_send (self, slot->peer, request->raw_reply, request->raw_size);
+    else {
+        size_t packed = protobuf_c_message_get_packed_size (request->reply);
+        uint8_t *buffer = pmo_arena_alloc (arena, packed ? packed : 1);
+        protobuf_c_message_pack (request->reply, buffer);
+        s_send (self, slot->peer, buffer, packed);
+    }
+    uint64_t took = (uint64_t)(zclock_usecs () - slot->started);
+    self->stats.latency_us_sum += took;
+    if (took > self->stats.latency_us_max)
+        self->stats.latency_us_max = took;
+    zframe_destroy (&slot->peer);
+    pmo_arena_reset (arena);
+}
+
+//  Let the service finish the deferred requests, then answer them.
+static void s_flush (pmo_server_t *self)
+{
+    if (!self->deferred)
+        return;
+    assert (self->config.flush);
+    self->config.flush (self->config.state);
+    for (size_t i = 0; i < self->deferred; i++)
+        s_finish (self, &self->slots[i], self->arenas[i]);
+    self->deferred = 0;
+}
+
+//  Decode, check and hand one request to the service, in the next free slot.
+static void s_handle_frame (pmo_server_t *self, zframe_t **peer_p, zframe_t *body)
+{
+    size_t index = self->deferred;
+    slot_t *slot = &self->slots[index];
+    pmo_arena_t *arena = self->arenas[index];
+    memset (slot, 0, sizeof *slot);
+    slot->started = zclock_usecs ();
+    slot->peer = *peer_p;
+    *peer_p = NULL;
+    pmo_request_t *request = &slot->request;
+    request->arena = arena;
     ProtobufCMessage *reply = pmo_arena_alloc (arena, self->config.reply_desc->sizeof_message);
     self->config.reply_desc->message_init (reply);
-    request.reply = reply;
+    request->reply = reply;
     Pmo__Header *echo = pmo_arena_alloc (arena, sizeof (Pmo__Header));
     pmo__header__init (echo);
     echo->protocol_version = PMO_PROTOCOL_VERSION;
@@ -165,52 +227,39 @@ static void s_handle_frame (pmo_server_t *self, zframe_t *peer, zframe_t *body)
     size_t size = body ? zframe_size (body) : 0;
     if (!body) {
         self->stats.malformed++;
-        pmo_request_fail (&request, PMO__ERROR_CODE__ERROR_MALFORMED, "",
+        pmo_request_fail (request, PMO__ERROR_CODE__ERROR_MALFORMED, "",
                           "a request is exactly one frame holding one %s",
                           self->config.request_desc->short_name);
     } else if (size > self->config.max_message) {
         self->stats.malformed++;
-        pmo_request_fail (&request, PMO__ERROR_CODE__ERROR_TOO_LARGE, "",
+        pmo_request_fail (request, PMO__ERROR_CODE__ERROR_TOO_LARGE, "",
                           "the request is %zu bytes; the limit is %zu", size,
                           self->config.max_message);
     } else {
-        request.request = protobuf_c_message_unpack (
+        request->request = protobuf_c_message_unpack (
             self->config.request_desc, pmo_arena_allocator (arena), size, zframe_data (body));
-        if (!request.request) {
+        if (!request->request) {
             self->stats.malformed++;
-            pmo_request_fail (&request, PMO__ERROR_CODE__ERROR_MALFORMED, "",
+            pmo_request_fail (request, PMO__ERROR_CODE__ERROR_MALFORMED, "",
                               "the frame (%zu bytes) is not a valid %s message", size,
                               self->config.request_desc->short_name);
         }
     }
-    if (request.request) {
-        const Pmo__Header *header = pmo_wire_header (request.request);
+    if (request->request) {
+        const Pmo__Header *header = pmo_wire_header (request->request);
         if (header && pmo_wire_request_id_valid (header->request_id))
             echo->request_id = header->request_id;
-        if (s_check_envelope (self, &request) == 0) {
-            request.header = header;
-            self->config.handler (self->config.state, &request);
+        if (s_check_envelope (self, request) == 0) {
+            request->header = header;
+            self->config.handler (self->config.state, request);
         }
     }
-    self->stats.requests++;
-    if (request.code != PMO__ERROR_CODE__ERROR_NONE) {
-        self->stats.errors++;
-        if ((unsigned)request.code < 16)
-            self->stats.by_code[request.code]++;
-    }
-    if (request.raw_reply)
-        s_send (self, peer, request.raw_reply, request.raw_size);
-    else {
-        size_t packed = protobuf_c_message_get_packed_size (reply);
-        uint8_t *buffer = pmo_arena_alloc (arena, packed ? packed : 1);
-        protobuf_c_message_pack (reply, buffer);
-        s_send (self, peer, buffer, packed);
-    }
-    uint64_t took = (uint64_t)(zclock_usecs () - started);
-    self->stats.latency_us_sum += took;
-    if (took > self->stats.latency_us_max)
-        self->stats.latency_us_max = took;
-    pmo_arena_reset (arena);
+    if (request->deferred) {
+        //  Kept, with its arena, until the flush
+        if (++self->deferred == PMO_SERVER_BATCH)
+            s_flush (self);
+    } else
+        s_finish (self, slot, arena);
 }
 
 int pmo_server_drain (pmo_server_t *self, int max)
@@ -231,10 +280,11 @@ int pmo_server_drain (pmo_server_t *self, int max)
         if (!body)
             pmo_warn ("server: malformed request service=%s frames=%zu", self->config.name,
                       zmsg_size (msg));
-        s_handle_frame (self, peer, body);
-        zframe_destroy (&peer);
+        s_handle_frame (self, &peer, body);
         zframe_destroy (&body);
         zmsg_destroy (&msg);
     }
+    //  Everything waiting has been read: finish the batch
+    s_flush (self);
     return handled;
 }

@@ -31,19 +31,23 @@ typedef struct {
     const uint8_t *raw_reply;        //  if set, sent instead of packing reply
     size_t raw_size;                 //  (a stored reply replayed for a retry)
     Pmo__ErrorCode code;             //  the error set, NONE if the request succeeded
+    bool deferred;                   //  the handler finishes it in the flush callback
 } pmo_request_t;
 
 typedef struct _pmo_server_t pmo_server_t;
 
 typedef void (pmo_handler_fn) (void *state, pmo_request_t *request);
+//  Finish every request the handler deferred (see pmo_request_defer).
+typedef void (pmo_flush_fn) (void *state);
 
 typedef struct {
     const char *name;                               //  service name for logs
     const ProtobufCMessageDescriptor *request_desc; //  e.g. the RegistryRequest descriptor
     const ProtobufCMessageDescriptor *reply_desc;   //  e.g. the RegistryReply descriptor
     pmo_handler_fn *handler;
-    void *state;        //  passed to the handler
-    size_t max_message; //  0 = PMO_MAX_MESSAGE
+    void *state;         //  passed to the handler
+    size_t max_message;  //  0 = PMO_MAX_MESSAGE
+    pmo_flush_fn *flush; //  needed only if the handler defers requests
 } pmo_server_config_t;
 
 typedef struct {
@@ -70,5 +74,14 @@ const pmo_server_stats_t *pmo_server_stats (pmo_server_t *self);
 void pmo_request_fail (pmo_request_t *request, Pmo__ErrorCode code, const char *field,
                        const char *format, ...) __attribute__ ((format (printf, 4, 5)));
 bool pmo_request_failed (const pmo_request_t *request);
+
+//  Batching: the handler may start a request and leave it unfinished. The
+//  engine keeps it (and its arena) and, once every request waiting on the
+//  socket has been read (or PMO_SERVER_BATCH are pending), calls the flush
+//  callback, which must finish them all; then it sends their replies. A
+//  service uses this to answer many requests with one Redis round trip for
+//  their reads and one for their commits.
+#define PMO_SERVER_BATCH 64
+void pmo_request_defer (pmo_request_t *request);
 
 #endif

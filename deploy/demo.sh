@@ -1,6 +1,15 @@
 #!/usr/bin/env bash
-# deploy/demo.sh: load a small, realistic demo into the registry with pmoctl.
+# deploy/demo.sh: load a demo portfolio into the registry with pmoctl.
 #
+# PMO_DEMO=gmpp (the default): the real UK Government Major Projects
+# Portfolio 2019 (deploy/data/gmpp-2019.csv, Open Government Licence v3.0):
+# an enterprise hub "HM Government" with the 16 departments as divisions and
+# their 133 projects, imported with `pmoctl import` and the mapping in
+# deploy/data/gmpp-mapping.json (every rating, cost and date as published;
+# figures withheld under FOI stay empty). Importing is idempotent: a second
+# run finds every row unchanged.
+#
+# PMO_DEMO=acme: a small invented group instead:
 # Acme Group: a directive hub PMO on the enterprise unit, three division
 # spokes (Finance and Technology controlling, Operations supportive), a
 # portfolio per division, two programmes, fourteen projects in GBP over
@@ -106,6 +115,26 @@ report() {
 }
 
 pmoctl ping >/dev/null || die "the registry does not answer (pmoctl ping)"
+
+# --- the real portfolio: GMPP 2019 ---------------------------------------------------
+
+DEMO="${PMO_DEMO:-gmpp}"
+if [[ $DEMO == gmpp ]]; then
+    log "loading the UK Government Major Projects Portfolio 2019 into the registry at ${PMO_REGISTRY_ENDPOINT:-tcp://127.0.0.1:7101}"
+    ensure_ou "$HUB" --name "HM Government" --kind enterprise --pmo-type directive --tier hub \
+        --reporting-days 91
+    # The departments become divisions (named in the mapping); a re-run
+    # changes nothing. A problem row stops the whole import (all or nothing).
+    pmoctl import "$ROOT/deploy/data/gmpp-2019.csv" --mapping "$ROOT/deploy/data/gmpp-mapping.json" \
+        --create-org-units --hub "$HUB"
+    # Resources, allocations and risks are generated here once the allocator
+    # and the risk monitor take them through pmoctl (not yet: see README).
+    log "done"
+    pmoctl ou list
+    pmoctl report --format csv --table units
+    exit 0
+fi
+[[ $DEMO == acme ]] || die "PMO_DEMO is gmpp or acme, not '$DEMO'"
 log "loading the Acme Group demo into the registry at ${PMO_REGISTRY_ENDPOINT:-tcp://127.0.0.1:7101}"
 
 # --- org structure -------------------------------------------------------------

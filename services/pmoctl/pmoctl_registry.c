@@ -11,6 +11,7 @@
     --version N sends N instead, for scripts that read earlier.
 */
 #include "pmoctl.h"
+#include "pmoctl_import.h"
 
 #include "pmo_json.h"
 #include "pmo_reflect.h"
@@ -1096,6 +1097,7 @@ const pmoctl_command_t pmoctl_commands[] = {
      "is the registry up, and its Redis? (exit 0 only if both)"},
     {"watch", NULL, NULL, s_watch_flags, C_OTHER, pmoctl_run_watch, NULL, NULL,
      "print the registry's events as they happen, until Ctrl-C"},
+    PMOCTL_IMPORT_COMMANDS,
     CRUD ("ou", s_ou, &pmo__org_unit__descriptor, s_ou_flags, s_ou_list_flags, s_run_ou_list,
           "an org unit", "org units as a tree"),
     CRUD ("portfolio", s_portfolio, &pmo__portfolio__descriptor, s_portfolio_flags,

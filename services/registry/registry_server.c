@@ -7,6 +7,7 @@
     was already done is answered with the stored reply.
 */
 #include "registry_server.h"
+#include "registry_import.h"
 #include "registry_model.h"
 #include "registry_store.h"
 
@@ -23,6 +24,18 @@
 #define LIST_SCAN_MAX 2000 //  entities examined for one page at most
 #define ORG_UNITS_MAX 5000
 
+//  A deferred create or update (see s_flush).
+typedef struct {
+    pmo_request_t *req;
+    registry_read_t reads[3]; //  what it reads
+    size_t n_first;           //  how many of them go in the batch's first round trip
+    pmo_commit_t *commit;     //  its commit, once decided
+    Pmo__Event *event;
+    const char *division;
+    bool sent;  //  queued on the connection
+    bool retry; //  to run again on its own
+} pending_t;
+
 typedef struct {
     registry_config_t config;
     pmo_redis_t *redis;
@@ -30,6 +43,9 @@ typedef struct {
     pmo_server_t *server;
     zsock_t *pub;
     int64_t started_ms;
+    pending_t pending[PMO_SERVER_BATCH]; //  creates and updates waiting for the flush
+    size_t n_pending;
+    registry_read_t reads[PMO_SERVER_BATCH * 3]; //  their first reads, in one pipeline
 } registry_t;
 
 //  ---------------------------------------------------------------------
@@ -202,19 +218,22 @@ static Pmo__Event *s_event (pmo_request_t *req, const char *type, const char *di
 
 //  Finish a change: the reply (already filled) is stored with the commit;
 //  on success the event is published with its stream id.
-static void s_commit (registry_t *self, pmo_request_t *req, pmo_commit_t *commit,
-                      const char *division, Pmo__Event *event)
+static void s_commit_prepare (registry_t *self, pmo_request_t *req, pmo_commit_t *commit,
+                              const char *division, Pmo__Event *event)
 {
     registry_store_event (self->store, commit, req->arena, division, event);
     size_t size;
     uint8_t *blob = pmo_reflect_pack (req->reply, req->arena, &size);
     pmo_commit_reply (commit, blob, size, IDEM_TTL_S);
-    pmo_commit_result_t result;
-    pmo_commit_exec (commit, self->redis, &result);
-    pmo_commit_destroy (&commit);
-    switch (result.status) {
+}
+
+//  Answer from a commit's result: publish the event, or fail the request.
+static void s_commit_finish (registry_t *self, pmo_request_t *req, pmo_commit_result_t *result,
+                             const char *division, Pmo__Event *event)
+{
+    switch (result->status) {
     case PMO_COMMIT_OK: {
-        event->id = result.stream_id;
+        event->id = result->stream_id;
         size_t esize;
         uint8_t *eblob = pmo_reflect_pack (&event->base, req->arena, &esize);
         zmsg_t *msg = zmsg_new ();
@@ -222,21 +241,21 @@ static void s_commit (registry_t *self, pmo_request_t *req, pmo_commit_t *commit
         zmsg_addmem (msg, eblob, esize);
         zmsg_send (&msg, self->pub);
         pmo_debug ("registry: committed type=%s id=%s stream_id=%s", event->type, event->entity_id,
-                   result.stream_id);
+                   result->stream_id);
         break;
     }
     case PMO_COMMIT_DUPLICATE:
-        req->raw_reply = pmo_arena_memdup (req->arena, result.previous, result.previous_size);
-        req->raw_size = result.previous_size;
+        req->raw_reply = pmo_arena_memdup (req->arena, result->previous, result->previous_size);
+        req->raw_size = result->previous_size;
         break;
     case PMO_COMMIT_CONFLICT:
         FAIL (req, CONFLICT, "version",
               "the %s changed since you read it (now version %llu); read it again and retry",
-              event->entity_id, (unsigned long long)result.actual_version);
+              event->entity_id, (unsigned long long)result->actual_version);
         break;
     case PMO_COMMIT_TAKEN:
         FAIL (req, ALREADY_EXISTS, "code", "that code is already used in the division (%s)",
-              result.key);
+              result->key);
         break;
     case PMO_COMMIT_UNAVAILABLE:
         s_unavailable (req);
@@ -245,6 +264,16 @@ static void s_commit (registry_t *self, pmo_request_t *req, pmo_commit_t *commit
         FAIL (req, INTERNAL, "", "the store refused the commit; nothing was written");
         break;
     }
+}
+
+static void s_commit (registry_t *self, pmo_request_t *req, pmo_commit_t *commit,
+                      const char *division, Pmo__Event *event)
+{
+    s_commit_prepare (self, req, commit, division, event);
+    pmo_commit_result_t result;
+    pmo_commit_exec (commit, self->redis, &result);
+    pmo_commit_destroy (&commit);
+    s_commit_finish (self, req, &result, division, event);
     pmo_commit_result_clear (&result);
 }
 
@@ -594,24 +623,101 @@ static int s_check_references (registry_t *self, pmo_request_t *req, Pmo__Projec
     return 0;
 }
 
-static void s_handle_create_project (registry_t *self, pmo_request_t *req, Pmo__Project *project)
+//  ---------------------------------------------------------------------
+//  Creating and updating projects: the hot writes, answered in batches
+//
+//  The engine hands over every request waiting on the socket before it asks
+//  for a flush. A create or update only declares what it must read and is
+//  deferred; the flush then sends the reads of the whole batch in one Redis
+//  round trip, decides each request on what came back, and sends all their
+//  commits in a second round trip. Requests of one batch decide on the same
+//  snapshot; that is safe because each commit re-checks, atomically, what it
+//  relies on (versions, unique codes, the request id).
+
+//  A stored reply read with the request's other reads: answer with it.
+static bool s_replay_found (pmo_request_t *req, const registry_read_t *replay)
+{
+    if (!replay->found)
+        return false;
+    req->raw_reply = replay->blob;
+    req->raw_size = replay->size;
+    pmo_debug ("registry: replay request_id=%s", req->header->request_id);
+    return true;
+}
+
+//  The org unit a request names, read with its other reads: a live unit, or
+//  the request fails naming the field.
+static Pmo__OrgUnit *s_unit_read (pmo_request_t *req, const registry_read_t *read,
+                                  const char *field)
+{
+    if (pmo_str_empty (read->id))
+        FAIL (req, INVALID, field, "%s is required", field);
+    else if (!read->found)
+        FAIL (req, NOT_FOUND, field, "no org_unit with id '%.64s'", read->id);
+    else if (((Pmo__OrgUnit *)read->msg)->archived)
+        FAIL (req, FAILED_PRECONDITION, field, "org unit '%s' is archived", read->id);
+    else
+        return (Pmo__OrgUnit *)read->msg;
+    return NULL;
+}
+
+//  Queue a deferred request with its reads for the flush.
+static void s_pend (registry_t *self, pmo_request_t *req, const registry_read_t *reads, size_t n)
+{
+    pending_t *pending = &self->pending[self->n_pending++];
+    memset (pending, 0, sizeof *pending);
+    pending->req = req;
+    for (size_t i = 0; i < 3; i++) {
+        pending->reads[i] = reads[i];
+        pending->reads[i].arena = req->arena;
+    }
+    pending->n_first = n;
+    pmo_request_defer (req);
+}
+
+static void s_begin_create_project (registry_t *self, pmo_request_t *req, Pmo__Project *project)
 {
     registry_problem_t problem;
     project->id = NULL;
     if (registry_check_project (project, &problem))
         return s_problem (req, &problem, "create_project");
-    Pmo__OrgUnit *unit = s_fetch_unit (self, req, project->org_unit, "create_project.org_unit");
+    //  When this process knows where the unit sits (its division never
+    //  changes), the unit, the stored reply of a retry and a new id are read
+    //  together; otherwise the unit first, and the rest when deciding.
+    const char *division = NULL, *path = NULL;
+    bool placed = registry_store_place (self->store, project->org_unit, &division, &path);
+    registry_read_t reads[3] = {
+        {.op = REGISTRY_READ_ENTITY,
+         .kind = registry_kind (PMO__ENTITY_KIND__ENTITY_KIND_ORG_UNIT),
+         .id = project->org_unit},
+        {.op = REGISTRY_READ_REPLAY, .division = division, .request_id = req->header->request_id},
+        {.op = REGISTRY_READ_NEXT_ID,
+         .kind = registry_kind (PMO__ENTITY_KIND__ENTITY_KIND_PROJECT),
+         .division = division},
+    };
+    s_pend (self, req, reads, placed ? 3 : 1);
+}
+
+static void s_decide_create_project (registry_t *self, pending_t *pending)
+{
+    pmo_request_t *req = pending->req;
+    Pmo__Project *project = ((Pmo__RegistryRequest *)req->request)->create_project;
+    const registry_kind_t *kind = registry_kind (PMO__ENTITY_KIND__ENTITY_KIND_PROJECT);
+    registry_read_t *reads = pending->reads;
+    Pmo__OrgUnit *unit = s_unit_read (req, &reads[0], "create_project.org_unit");
     if (!unit || !s_may (req, REGISTRY_WRITE_PROJECT, unit->path, "create projects"))
         return;
-    if (s_replayed (self, req, unit->division))
+    if (pending->n_first == 1) {
+        //  The first project in this unit since start: now the division is known
+        reads[1].division = reads[2].division = unit->division;
+        if (registry_store_read_all (self->store, req->arena, reads + 1, 2))
+            return s_unavailable (req);
+    }
+    if (s_replay_found (req, &reads[1]))
         return;
     if (s_check_references (self, req, project, NULL, "create_project", unit))
         return;
-    const registry_kind_t *kind = registry_kind (PMO__ENTITY_KIND__ENTITY_KIND_PROJECT);
-    char *id;
-    uint64_t seq;
-    if (registry_store_next_id (self->store, req->arena, kind, unit->division, &id, &seq))
-        return s_unavailable (req);
+    char *id = reads[2].new_id;
     s_stamp_new (req, &project->base, id);
     project->org_unit_path = unit->path;
     project->division = unit->division;
@@ -629,19 +735,49 @@ static void s_handle_create_project (registry_t *self, pmo_request_t *req, Pmo__
                                id, true);
     registry_store_index (self->store, commit, req->arena, kind, unit->division, unit->id, id,
                           true);
-    Pmo__Event *event =
+    pending->event =
         s_event (req, "project.created", unit->division, unit->id, unit->path, &project->base);
     s_set_reply (req, &project->base);
-    s_commit (self, req, commit, unit->division, event);
+    pending->division = unit->division;
+    pending->commit = commit;
 }
 
-static void s_handle_update_project (registry_t *self, pmo_request_t *req, Pmo__Project *next)
+static void s_begin_update_project (registry_t *self, pmo_request_t *req, Pmo__Project *next)
 {
-    uint64_t version;
-    Pmo__Project *stored = s_fetch_project (self, req, next->id, "update_project.id", &version);
-    if (!stored || !s_may (req, REGISTRY_WRITE_PROJECT, stored->org_unit_path, "change projects"))
+    char *division = pmo_arena_alloc (req->arena, 40);
+    if (pmo_str_empty (next->id))
+        return (void)FAIL (req, INVALID, "update_project.id", "update_project.id is required");
+    if (registry_store_division (self->store, registry_kind (PMO__ENTITY_KIND__ENTITY_KIND_PROJECT),
+                                 next->id, division, 40))
+        return (void)FAIL (req, INVALID, "update_project.id", "'%.64s' is not a project id",
+                           next->id);
+    registry_read_t reads[3] = {
+        {.op = REGISTRY_READ_ENTITY,
+         .kind = registry_kind (PMO__ENTITY_KIND__ENTITY_KIND_PROJECT),
+         .id = next->id},
+        {.op = REGISTRY_READ_REPLAY, .division = division, .request_id = req->header->request_id},
+        {.op = REGISTRY_READ_ENTITY,
+         .kind = registry_kind (PMO__ENTITY_KIND__ENTITY_KIND_ORG_UNIT),
+         .id = next->org_unit},
+    };
+    s_pend (self, req, reads, 3);
+}
+
+static void s_decide_update_project (registry_t *self, pending_t *pending)
+{
+    pmo_request_t *req = pending->req;
+    Pmo__Project *next = ((Pmo__RegistryRequest *)req->request)->update_project;
+    const registry_kind_t *kind = registry_kind (PMO__ENTITY_KIND__ENTITY_KIND_PROJECT);
+    registry_read_t *reads = pending->reads;
+    Pmo__Project *stored = (Pmo__Project *)reads[0].msg;
+    uint64_t version = reads[0].version;
+    //  Not found and not visible look the same, so ids cannot be probed
+    if (!reads[0].found || !registry_allowed (s_who (req), REGISTRY_READ, stored->org_unit_path))
+        return (void)FAIL (req, NOT_FOUND, "update_project.id", "no project with id '%.64s'",
+                           next->id);
+    if (!s_may (req, REGISTRY_WRITE_PROJECT, stored->org_unit_path, "change projects"))
         return;
-    if (s_replayed (self, req, stored->division))
+    if (s_replay_found (req, &reads[1]))
         return;
     registry_problem_t problem;
     if (registry_check_project (next, &problem))
@@ -652,7 +788,7 @@ static void s_handle_update_project (registry_t *self, pmo_request_t *req, Pmo__
         return (void)FAIL (req, FAILED_PRECONDITION, "update_project.phase",
                            "the phase changes only through its gate: use change_phase or "
                            "decide_gate");
-    Pmo__OrgUnit *unit = s_fetch_unit (self, req, next->org_unit, "update_project.org_unit");
+    Pmo__OrgUnit *unit = s_unit_read (req, &reads[2], "update_project.org_unit");
     if (!unit)
         return;
     if (strcmp (unit->division, stored->division) != 0)
@@ -669,7 +805,6 @@ static void s_handle_update_project (registry_t *self, pmo_request_t *req, Pmo__
     next->created_by = stored->created_by;
     if (!next->priority)
         next->priority = 3;
-    const registry_kind_t *kind = registry_kind (PMO__ENTITY_KIND__ENTITY_KIND_PROJECT);
     pmo_commit_t *commit =
         registry_store_commit (self->store, stored->division, req->header->request_id);
     registry_store_put (self->store, commit, req->arena, stored->division, &next->base, version);
@@ -685,10 +820,76 @@ static void s_handle_update_project (registry_t *self, pmo_request_t *req, Pmo__
         registry_store_index (self->store, commit, req->arena, kind, stored->division, unit->id,
                               next->id, true);
     }
-    Pmo__Event *event =
+    pending->event =
         s_event (req, "project.updated", stored->division, unit->id, unit->path, &next->base);
     s_set_reply (req, &next->base);
-    s_commit (self, req, commit, stored->division, event);
+    pending->division = stored->division;
+    pending->commit = commit;
+}
+
+//  Finish every deferred request: one round trip for all their reads, one
+//  for all their commits.
+static void s_flush (void *state)
+{
+    registry_t *self = state;
+    size_t n_reads = 0;
+    for (size_t i = 0; i < self->n_pending; i++)
+        for (size_t j = 0; j < self->pending[i].n_first; j++)
+            self->reads[n_reads++] = self->pending[i].reads[j];
+    if (registry_store_read_all (self->store, NULL, self->reads, n_reads)) {
+        for (size_t i = 0; i < self->n_pending; i++)
+            s_unavailable (self->pending[i].req);
+        self->n_pending = 0;
+        return;
+    }
+    n_reads = 0;
+    for (size_t i = 0; i < self->n_pending; i++)
+        for (size_t j = 0; j < self->pending[i].n_first; j++)
+            self->pending[i].reads[j] = self->reads[n_reads++];
+    for (size_t i = 0; i < self->n_pending; i++) {
+        pending_t *pending = &self->pending[i];
+        Pmo__RegistryRequest *r = (Pmo__RegistryRequest *)pending->req->request;
+        if (r->body_case == PMO__REGISTRY_REQUEST__BODY_CREATE_PROJECT)
+            s_decide_create_project (self, pending);
+        else
+            s_decide_update_project (self, pending);
+    }
+    //  Queue every commit, then read their results in order
+    for (size_t i = 0; i < self->n_pending; i++) {
+        pending_t *pending = &self->pending[i];
+        if (!pending->commit)
+            continue;
+        s_commit_prepare (self, pending->req, pending->commit, pending->division, pending->event);
+        pending->sent = pmo_commit_send (pending->commit, self->redis) == 0;
+    }
+    for (size_t i = 0; i < self->n_pending; i++) {
+        pending_t *pending = &self->pending[i];
+        if (!pending->commit)
+            continue;
+        pmo_commit_result_t result = {.status = PMO_COMMIT_UNAVAILABLE};
+        if (pending->sent)
+            pmo_commit_recv (self->redis, &result);
+        //  Not sent, or lost with the connection, or Redis forgot the script
+        //  (a restart): try once more on its own. Safe, because a commit that
+        //  did happen answers with its stored reply.
+        if (result.status == PMO_COMMIT_UNAVAILABLE) {
+            pending->retry = true;
+            continue;
+        }
+        s_commit_finish (self, pending->req, &result, pending->division, pending->event);
+        pmo_commit_result_clear (&result);
+    }
+    for (size_t i = 0; i < self->n_pending; i++) {
+        pending_t *pending = &self->pending[i];
+        if (pending->retry) {
+            pmo_commit_result_t result;
+            pmo_commit_exec (pending->commit, self->redis, &result);
+            s_commit_finish (self, pending->req, &result, pending->division, pending->event);
+            pmo_commit_result_clear (&result);
+        }
+        pmo_commit_destroy (&pending->commit);
+    }
+    self->n_pending = 0;
 }
 
 //  The gate into to_phase for a project: its PMO type and policy in force.
@@ -1302,9 +1503,9 @@ static void s_handle (void *state, pmo_request_t *req)
             return;
         return s_update_grouping (self, req, &r->update_programme->base, "update_programme");
     case PMO__REGISTRY_REQUEST__BODY_CREATE_PROJECT:
-        return s_handle_create_project (self, req, r->create_project);
+        return s_begin_create_project (self, req, r->create_project);
     case PMO__REGISTRY_REQUEST__BODY_UPDATE_PROJECT:
-        return s_handle_update_project (self, req, r->update_project);
+        return s_begin_update_project (self, req, r->update_project);
     case PMO__REGISTRY_REQUEST__BODY_CREATE_MILESTONE:
         if (registry_check_milestone (r->create_milestone, &problem))
             return s_problem (req, &problem, "create_milestone");
@@ -1328,6 +1529,9 @@ static void s_handle (void *state, pmo_request_t *req)
         return s_handle_archive (self, req, r->archive);
     case PMO__REGISTRY_REQUEST__BODY_PING:
         return s_handle_ping (self, req);
+    case PMO__REGISTRY_REQUEST__BODY_IMPORT_BATCH:
+    case PMO__REGISTRY_REQUEST__BODY_LATEST_REPORTS:
+        return registry_import_handle (self->store, self->pub, req);
     default:
         FAIL (req, UNSUPPORTED, "body", "unknown request type");
     }
@@ -1353,6 +1557,7 @@ void registry_server_actor (zsock_t *pipe, void *args)
         .request_desc = &pmo__registry_request__descriptor,
         .reply_desc = &pmo__registry_reply__descriptor,
         .handler = s_handle,
+        .flush = s_flush,
         .state = &self,
     };
     self.server = pmo_server_new (&server_config, self.config.endpoint);

@@ -14,6 +14,7 @@
 #include "registry_model.h"
 
 #include <assert.h>
+#include <czmq.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -54,10 +55,26 @@ const registry_kind_t *registry_kind_of (const ProtobufCMessageDescriptor *desc)
     return NULL;
 }
 
+//  Where an org unit sits: immutable once the unit exists.
+typedef struct {
+    char *division;
+    char *path;
+} place_t;
+
 struct _registry_store_t {
     pmo_redis_t *redis; //  not owned
     char hub[40];
+    zhashx_t *places; //  unit id -> place_t, filled as units are read
 };
+
+static void s_place_destroy (void **item)
+{
+    place_t *place = *item;
+    free (place->division);
+    free (place->path);
+    free (place);
+    *item = NULL;
+}
 
 registry_store_t *registry_store_new (pmo_redis_t *redis, const char *hub)
 {
@@ -65,14 +82,45 @@ registry_store_t *registry_store_new (pmo_redis_t *redis, const char *hub)
     assert (self);
     self->redis = redis;
     snprintf (self->hub, sizeof self->hub, "%s", hub);
+    self->places = zhashx_new ();
+    assert (self->places);
+    zhashx_set_destructor (self->places, s_place_destroy);
     return self;
 }
 
 void registry_store_destroy (registry_store_t **self_p)
 {
     assert (self_p);
+    if (*self_p)
+        zhashx_destroy (&(*self_p)->places);
     free (*self_p);
     *self_p = NULL;
+}
+
+//  Remember where an org unit that was just read sits.
+static void s_remember (registry_store_t *self, const ProtobufCMessage *msg)
+{
+    if (!msg || msg->descriptor != &pmo__org_unit__descriptor)
+        return;
+    const Pmo__OrgUnit *unit = (const Pmo__OrgUnit *)msg;
+    if (zhashx_lookup (self->places, unit->id) || pmo_str_empty (unit->path))
+        return;
+    place_t *place = malloc (sizeof (place_t));
+    assert (place);
+    place->division = strdup (unit->division);
+    place->path = strdup (unit->path);
+    zhashx_insert (self->places, unit->id, place);
+}
+
+bool registry_store_place (registry_store_t *self, const char *unit, const char **division,
+                           const char **path)
+{
+    place_t *place = unit ? zhashx_lookup (self->places, unit) : NULL;
+    if (!place)
+        return false;
+    *division = place->division;
+    *path = place->path;
+    return true;
 }
 
 const char *registry_store_hub (registry_store_t *self)
@@ -140,6 +188,7 @@ int registry_store_read (registry_store_t *self, pmo_arena_t *arena, const regis
     if (!reply)
         return -1;
     int rc = s_decode (arena, kind, reply, msg, version);
+    s_remember (self, *msg);
     freeReplyObject (reply);
     return rc;
 }
@@ -171,6 +220,7 @@ int registry_store_read_many (registry_store_t *self, pmo_arena_t *arena,
             continue;
         }
         s_decode (arena, kind, reply, &msgs[i], NULL);
+        s_remember (self, msgs[i]);
         freeReplyObject (reply);
     }
     return rc;
@@ -205,6 +255,22 @@ int registry_store_next_id (registry_store_t *self, pmo_arena_t *arena, const re
     if (reply->type == REDIS_REPLY_INTEGER) {
         *seq = (uint64_t)reply->integer;
         *id = pmo_arena_printf (arena, "%s_%s_%lld", kind->prefix, division, reply->integer);
+        rc = 0;
+    }
+    freeReplyObject (reply);
+    return rc;
+}
+
+int registry_store_next_ids (registry_store_t *self, const registry_kind_t *kind,
+                             const char *division, uint64_t count, uint64_t *first)
+{
+    redisReply *reply = pmo_redis_command (self->redis, "HINCRBY pmo:{%s}:seq %s %llu", division,
+                                           kind->prefix, (unsigned long long)count);
+    if (!reply)
+        return -1;
+    int rc = -1;
+    if (reply->type == REDIS_REPLY_INTEGER && reply->integer >= (long long)count) {
+        *first = (uint64_t)reply->integer - count + 1;
         rc = 0;
     }
     freeReplyObject (reply);
@@ -291,6 +357,36 @@ int registry_store_index_page (registry_store_t *self, pmo_arena_t *arena,
     return 0;
 }
 
+int registry_store_index_last_many (registry_store_t *self, pmo_arena_t *arena,
+                                    const registry_kind_t *kind, char *const *divisions,
+                                    char *const *owners, size_t n, size_t count, char ***ids,
+                                    size_t *found)
+{
+    for (size_t i = 0; i < n; i++)
+        if (pmo_redis_pipe (self->redis, "ZREVRANGE %s 0 %llu",
+                            s_index_key (arena, kind, divisions[i], owners[i]),
+                            (unsigned long long)(count ? count - 1 : 0)))
+            return -1;
+    int rc = 0;
+    for (size_t i = 0; i < n; i++) {
+        ids[i] = NULL;
+        found[i] = 0;
+        redisReply *reply = pmo_redis_pipe_reply (self->redis);
+        if (!reply) {
+            rc = -1;
+            continue;
+        }
+        if (reply->type == REDIS_REPLY_ARRAY && reply->elements) {
+            ids[i] = pmo_arena_alloc (arena, reply->elements * sizeof (char *));
+            for (size_t k = 0; k < reply->elements; k++)
+                ids[i][k] = pmo_arena_strdup (arena, reply->element[k]->str);
+            found[i] = reply->elements;
+        }
+        freeReplyObject (reply);
+    }
+    return rc;
+}
+
 int registry_store_index_size (registry_store_t *self, const registry_kind_t *kind,
                                const char *division, const char *owner, long long *size)
 {
@@ -356,4 +452,72 @@ void registry_store_event (registry_store_t *self, pmo_commit_t *commit, pmo_are
     size_t size;
     uint8_t *blob = pmo_reflect_pack (&event->base, arena, &size);
     pmo_commit_event (commit, registry_store_events_key (arena, division), event->type, blob, size);
+}
+
+int registry_store_read_all (registry_store_t *self, pmo_arena_t *arena, registry_read_t *reads,
+                             size_t n)
+{
+    //  Queue every command first; entity reads with a malformed id send
+    //  nothing and are answered "absent".
+    bool *sent = calloc (n ? n : 1, sizeof (bool));
+    assert (sent);
+    for (size_t i = 0; i < n; i++) {
+        registry_read_t *r = &reads[i];
+        pmo_arena_t *into = r->arena ? r->arena : arena;
+        r->found = 0;
+        int rc = 0;
+        char division[40];
+        switch (r->op) {
+        case REGISTRY_READ_ENTITY:
+            if (registry_store_division (self, r->kind, r->id, division, sizeof division))
+                continue;
+            rc = pmo_redis_pipe (self->redis, "HMGET %s v d",
+                                 s_entity_key (into, r->kind, division, r->id));
+            break;
+        case REGISTRY_READ_REPLAY: {
+            char *key = pmo_commit_idem_key (r->division, r->request_id);
+            rc = pmo_redis_pipe (self->redis, "GET %s", key);
+            free (key);
+            break;
+        }
+        case REGISTRY_READ_NEXT_ID:
+            rc = pmo_redis_pipe (self->redis, "HINCRBY pmo:{%s}:seq %s 1", r->division,
+                                 r->kind->prefix);
+            break;
+        }
+        if (rc) {
+            free (sent);
+            return -1;
+        }
+        sent[i] = true;
+    }
+    int result = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!sent[i])
+            continue;
+        registry_read_t *r = &reads[i];
+        pmo_arena_t *into = r->arena ? r->arena : arena;
+        redisReply *reply = pmo_redis_pipe_reply (self->redis);
+        if (!reply) {
+            result = -1;
+            continue;
+        }
+        if (r->op == REGISTRY_READ_ENTITY) {
+            r->found = s_decode (into, r->kind, reply, &r->msg, &r->version);
+            s_remember (self, r->msg);
+        } else if (r->op == REGISTRY_READ_REPLAY && reply->type == REDIS_REPLY_STRING) {
+            r->blob = pmo_arena_memdup (into, reply->str, reply->len);
+            r->size = reply->len;
+            r->found = 1;
+        } else if (r->op == REGISTRY_READ_NEXT_ID && reply->type == REDIS_REPLY_INTEGER) {
+            r->seq = (uint64_t)reply->integer;
+            r->new_id =
+                pmo_arena_printf (into, "%s_%s_%lld", r->kind->prefix, r->division, reply->integer);
+            r->found = 1;
+        } else if (r->op == REGISTRY_READ_NEXT_ID)
+            result = -1;
+        freeReplyObject (reply);
+    }
+    free (sent);
+    return result;
 }

@@ -54,6 +54,10 @@ int registry_store_replay (registry_store_t *self, pmo_arena_t *arena, const cha
 //  A new id for kind in division ("pr_dft_43") and its sequence number.
 int registry_store_next_id (registry_store_t *self, pmo_arena_t *arena, const registry_kind_t *kind,
                             const char *division, char **id, uint64_t *seq);
+//  count new ids for kind in division in one step (an import batch): the
+//  first is "<prefix>_<division>_<*first>", the others follow in sequence.
+int registry_store_next_ids (registry_store_t *self, const registry_kind_t *kind,
+                             const char *division, uint64_t count, uint64_t *first);
 //  The id holding a code in division, or 0 if the code is free.
 int registry_store_code_owner (registry_store_t *self, pmo_arena_t *arena,
                                const registry_kind_t *kind, const char *division, const char *code,
@@ -66,6 +70,12 @@ int registry_store_org_units (registry_store_t *self, pmo_arena_t *arena, Pmo__O
 int registry_store_index_page (registry_store_t *self, pmo_arena_t *arena,
                                const registry_kind_t *kind, const char *division, const char *owner,
                                double after, size_t count, char ***ids, double **scores, size_t *n);
+//  The last count ids (newest first) of several owners' indexes in one
+//  round trip: ids[i] holds up to count ids of owners[i] (in divisions[i]).
+int registry_store_index_last_many (registry_store_t *self, pmo_arena_t *arena,
+                                    const registry_kind_t *kind, char *const *divisions,
+                                    char *const *owners, size_t n, size_t count, char ***ids,
+                                    size_t *found);
 //  How many entities an index holds (0 when none).
 int registry_store_index_size (registry_store_t *self, const registry_kind_t *kind,
                                const char *division, const char *owner, long long *size);
@@ -89,5 +99,44 @@ char *registry_store_events_key (pmo_arena_t *arena, const char *division);
 
 //  The sequence number in an id ("pr_dft_43" -> 43).
 double registry_store_id_seq (const char *id);
+
+//  ---------------------------------------------------------------------
+//  The reads of one request in one round trip (the hot paths)
+
+typedef enum {
+    REGISTRY_READ_ENTITY,  //  kind + id -> msg, version (found = 0 when absent)
+    REGISTRY_READ_REPLAY,  //  division + request_id -> blob, size of a done request
+    REGISTRY_READ_NEXT_ID, //  kind + division -> new_id, seq
+} registry_read_op_t;
+
+typedef struct {
+    registry_read_op_t op;
+    const registry_kind_t *kind;
+    const char *id;
+    const char *division;
+    const char *request_id;
+    pmo_arena_t *arena;    //  where to decode (a batch reads for many requests)
+    int found;             //  1 when the entity or stored reply exists
+    ProtobufCMessage *msg; //  in the arena
+    uint64_t version;
+    uint8_t *blob;
+    size_t size;
+    char *new_id;
+    uint64_t seq;
+} registry_read_t;
+
+//  Send every read, then collect the answers: one round trip. Entity reads
+//  with a malformed id are answered found = 0 without asking Redis. Results
+//  go to each read's arena, or to arena where it has none.
+//  Returns 0, or -1 if Redis was unavailable.
+int registry_store_read_all (registry_store_t *self, pmo_arena_t *arena, registry_read_t *reads,
+                             size_t n);
+
+//  The division and path of an org unit this process has read before. They
+//  never change once the unit exists (units are not moved), so they are
+//  kept without expiry and are safe to share between replicas' decisions.
+//  Returns false if the unit has not been seen.
+bool registry_store_place (registry_store_t *self, const char *unit, const char **division,
+                           const char **path);
 
 #endif

@@ -1,0 +1,108 @@
+/*  pmo_report.h: the portfolio report of an org unit, for executives.
+
+    What it says: projects by RAG (each project's latest status report),
+    phase and status, and by the unit's direct sub-units; budget totals and
+    earned-value totals with SPI and CPI computed from the SUMMED PV, EV and
+    AC (never an average of ratios; CPI only over the projects that reported
+    actual cost, since no AC means "not available", not "on budget"); the
+    red projects; the changes since the last reporting period (new projects,
+    RAG movements between a project's last two reports, projects closed);
+    and the risk, resource and alert sections, which the risk monitor and
+    the allocator fill once they answer (until then the report says so).
+
+    Three forms: JSON (for the gateway and scripts), CSV tables (one per
+    section, for spreadsheets) and a self-contained printable HTML page
+    with inline SVG charts (no network needed to view or print it).
+
+    pmo_report_compute is pure (tests and the benchmark call it on their own
+    data); pmo_report_build fetches what it needs from the registry first.
+*/
+#ifndef PMO_REPORT_H_INCLUDED
+#define PMO_REPORT_H_INCLUDED
+
+#include "pmo_import.h"
+
+#include <jansson.h>
+#include <stdint.h>
+
+typedef struct {
+    const Pmo__Project *project;
+    const char *unit;       //  the direct sub-unit of the report's unit it falls in
+    Pmo__Rag rag;           //  of its latest status report; UNSPECIFIED: none
+    Pmo__Rag previous_rag;  //  of the report before it
+    const char *period_end; //  of the latest report ("" if none)
+    const Pmo__StatusReport *latest;
+} pmo_report_project_t;
+
+typedef struct {
+    const char *id;
+    const char *name;
+    size_t projects;
+    size_t rag[4];    //  by Pmo__Rag (0 = no report)
+    int64_t baseline; //  summed budget baseline, minor units
+} pmo_report_unit_t;
+
+typedef struct {
+    const char *what; //  "new", "rag_up", "rag_down", "first_report", "closed"
+    const pmo_report_project_t *project;
+    const char *text; //  for people
+} pmo_report_change_t;
+
+typedef struct {
+    pmo_arena_t *arena;   //  owns everything below
+    pmo_arena_t *fetched; //  what pmo_report_build read (the projects point into it)
+    const char *org_unit; //  the unit reported on
+    const char *org_unit_name;
+    const char *org_unit_path;
+    int64_t generated_ms;
+    int64_t since_ms;      //  "changes since": the last reporting period
+    char since[11];        //  ... as a date
+    const char *currency;  //  of the totals (the most common; others are counted apart)
+    size_t other_currency; //  projects with budgets in another currency (not summed)
+    size_t n_projects;
+    pmo_report_project_t *projects;
+    size_t rag[4];
+    size_t phase[6];
+    size_t status[7];
+    pmo_report_unit_t *units;
+    size_t n_units;
+    int64_t baseline, actual, forecast; //  budget totals
+    size_t with_budget;
+    int64_t pv, ev, ac, ev_with_ac; //  earned value totals; ev_with_ac: EV of reports with AC
+    size_t with_ev, with_ac;
+    double spi, cpi; //  from the sums; < 0: not available
+    pmo_report_change_t *changes;
+    size_t n_changes;
+    const char *risks_note; //  why the risk section is empty (service not connected)
+    const char *resources_note;
+    const char *alerts_note;
+} pmo_report_t;
+
+//  Compute a report on unit (with its path and name) from what it holds:
+//  every org unit, the projects of its subtree and each project's latest
+//  reports (newest first; reports may be NULL). Copies what it keeps.
+pmo_report_t *pmo_report_compute (const Pmo__OrgUnit *unit, Pmo__OrgUnit *const *units,
+                                  size_t n_units, Pmo__Project *const *projects, size_t n,
+                                  Pmo__ProjectReports *const *reports, size_t n_reports,
+                                  int64_t since_ms, int64_t now_ms);
+//  Fetch from the registry and compute. since_ms 0: one reporting period
+//  of the unit back (its effective policy; 30 days if none). NULL with why.
+pmo_report_t *pmo_report_build (const pmo_import_peer_t *peer, const char *org_unit,
+                                int64_t since_ms, char *why, size_t why_size);
+void pmo_report_destroy (pmo_report_t **self_p);
+
+//  The report as JSON; caller json_decref's it.
+json_t *pmo_report_json (const pmo_report_t *self);
+//  The CSV tables: "summary", "rag", "phase", "status", "units", "projects",
+//  "changes" (NULL-terminated list).
+const char *const *pmo_report_tables (void);
+//  One table as CSV (caller frees); NULL for an unknown table.
+char *pmo_report_csv (const pmo_report_t *self, const char *table, bool bom, size_t *size);
+//  The printable page (caller frees).
+char *pmo_report_html (const pmo_report_t *self, size_t *size);
+
+//  SPI/CPI band of DOMAIN.md: green 0.95-1.05, amber 0.90-0.95 or
+//  1.05-1.10, red otherwise; UNSPECIFIED when not available.
+Pmo__Rag pmo_report_index_rag (double index);
+
+#endif

@@ -1,0 +1,315 @@
+/*  pmoctl_import.c: import, export and report.
+
+    The work is done by the common library (pmo_import, pmo_report), which
+    the gateway calls too; this file reads files, writes files and prints
+    for people (or JSON for scripts).
+
+    pmoctl import FILE --mapping MAP.json [--dry-run] [--skip-bad] [--create-org-units]
+    pmoctl import FILE --entity project       (a file in the export format)
+    pmoctl export project [--org-unit ID] [--out FILE]
+    pmoctl report [--org-unit ID] [--format html|json|csv] [--out PATH] [--since DATE]
+*/
+#include "pmoctl_import.h"
+
+#include "pmo_csv.h"
+#include "pmo_import.h"
+#include "pmo_report.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+//  Files people import are spreadsheets, not databases
+#define FILE_MAX (512L * 1024 * 1024)
+//  Problems printed before "... and N more" (all of them with --json)
+#define PROBLEMS_SHOWN 50
+
+#define FLAG(name, meta, flags, help)                                                              \
+    {                                                                                              \
+        name, meta, NULL, NULL, flags, 0, 0, NULL, help                                            \
+    }
+#define END                                                                                        \
+    {                                                                                              \
+        NULL, NULL, NULL, NULL, 0, 0, 0, NULL, NULL                                                \
+    }
+
+const pmoctl_flag_t pmoctl_import_flags[] = {
+    FLAG ("mapping", "FILE", 0, "the column mapping (JSON); see deploy/data/gmpp-mapping.json"),
+    FLAG ("entity", "KIND", 0,
+          "without --mapping: a file in the export format of org_unit, project, milestone or "
+          "status_report"),
+    FLAG ("dry-run", NULL, PMOCTL_SWITCH, "check every row and write nothing"),
+    FLAG ("skip-bad", NULL, PMOCTL_SWITCH,
+          "write the good rows and list the bad (default: all or nothing)"),
+    FLAG ("create-org-units", NULL, PMOCTL_SWITCH,
+          "create the org units the file names that do not exist (as the mapping says)"),
+    FLAG ("hub", "ID", 0, "the enterprise unit's id (default: $PMO_HUB or hub)"),
+    END,
+};
+
+const pmoctl_flag_t pmoctl_export_flags[] = {
+    FLAG ("org-unit", "ID", 0, "only this subtree (default: all you may see)"),
+    FLAG ("out", "FILE", 0, "write here (default: standard output)"),
+    FLAG ("no-bom", NULL, PMOCTL_SWITCH,
+          "no UTF-8 byte order mark (Excel needs it to show \xC2\xA3 right; scripts may not)"),
+    END,
+};
+
+const pmoctl_flag_t pmoctl_report_flags[] = {
+    FLAG ("org-unit", "ID", 0, "the unit reported on (default: the hub)"),
+    FLAG ("format", "html|json|csv", 0, "html (default), json, or csv tables"),
+    FLAG ("out", "PATH", 0,
+          "a file (html, json), or for csv a directory that receives every table"),
+    FLAG ("table", "NAME", 0,
+          "csv: one table to standard output: summary, rag, phase, status, units, projects, "
+          "changes"),
+    FLAG ("since", "DATE", 0,
+          "changes since this date (default: one reporting period of the unit back)"),
+    END,
+};
+
+//  ---------------------------------------------------------------------
+//  Helpers
+
+static pmo_import_peer_t s_peer (pmoctl_t *ctl)
+{
+    if (!ctl->client)
+        ctl->client = pmo_client_new (ctl->registry);
+    return (pmo_import_peer_t){ctl->client, &ctl->identity, ctl->timeout_ms, ctl->attempts};
+}
+
+//  A whole file (caller frees), or NULL after saying why.
+static char *s_read (const char *path, size_t *size)
+{
+    FILE *file = fopen (path, "rb");
+    if (!file) {
+        fprintf (stderr, "pmoctl: cannot read %s: %s\n", path, strerror (errno));
+        return NULL;
+    }
+    struct stat st;
+    if (fstat (fileno (file), &st) || st.st_size > FILE_MAX) {
+        fprintf (stderr, "pmoctl: %s is over %ld MB\n", path, FILE_MAX >> 20);
+        fclose (file);
+        return NULL;
+    }
+    char *data = malloc ((size_t)st.st_size + 1);
+    size_t got = data ? fread (data, 1, (size_t)st.st_size, file) : 0;
+    fclose (file);
+    if (!data || got != (size_t)st.st_size) {
+        fprintf (stderr, "pmoctl: cannot read %s\n", path);
+        free (data);
+        return NULL;
+    }
+    data[got] = 0;
+    *size = got;
+    return data;
+}
+
+static int s_write (const char *path, const char *data, size_t size)
+{
+    if (!path) {
+        fwrite (data, 1, size, stdout);
+        return PMOCTL_OK;
+    }
+    FILE *file = fopen (path, "wb");
+    if (!file || fwrite (data, 1, size, file) != size || fclose (file)) {
+        fprintf (stderr, "pmoctl: cannot write %s: %s\n", path, strerror (errno));
+        return PMOCTL_REFUSED;
+    }
+    return PMOCTL_OK;
+}
+
+//  ---------------------------------------------------------------------
+//  import
+
+static void s_print_result (const pmo_import_result_t *r)
+{
+    printf ("%s%s: %zu rows (%s, '%s' separated): %zu %screated, %zu %supdated, %zu unchanged, "
+            "%zu with problems\n",
+            r->dry_run ? "dry run of " : "", r->entity, r->rows, r->encoding,
+            r->delimiter == '\t' ? "tab" : (char[]){r->delimiter, 0}, r->created,
+            r->dry_run ? "to be " : "", r->updated, r->dry_run ? "to be " : "", r->unchanged,
+            r->bad);
+    if (r->org_units_created)
+        printf ("org units %screated: %zu\n", r->dry_run ? "to be " : "", r->org_units_created);
+    if (r->reports_created)
+        printf ("status reports %ssubmitted: %zu\n", r->dry_run ? "to be " : "",
+                r->reports_created);
+    if (r->withheld)
+        printf ("cells withheld from publication (left empty): %zu\n", r->withheld);
+    if (r->n_problems) {
+        printf ("\n%-6s %-24s %-30s %s\n", "ROW", "COLUMN", "VALUE", "PROBLEM");
+        for (size_t i = 0; i < r->n_problems && i < PROBLEMS_SHOWN; i++) {
+            const pmo_import_problem_t *p = &r->problems[i];
+            char value[34];
+            snprintf (value, sizeof value, "%s", p->value);
+            for (char *c = value; *c; c++)
+                if (*c == '\n' || *c == '\r')
+                    *c = ' ';
+            printf ("%-6zu %-24.24s %-30s %s\n", p->row, p->column, value, p->reason);
+        }
+        if (r->n_problems > PROBLEMS_SHOWN)
+            printf ("... and %zu more (--json lists them all)\n", r->n_problems - PROBLEMS_SHOWN);
+    }
+    if (r->error)
+        fprintf (stderr, "pmoctl: %s\n", r->error);
+    else if (!r->dry_run)
+        printf ("%s\n", r->written ? "written" : "nothing to write");
+}
+
+int pmoctl_run_import (pmoctl_t *ctl, const pmoctl_command_t *cmd, pmoctl_args_t *args)
+{
+    const char *mapping_path = pmoctl_args_get (args, "mapping");
+    const char *entity = pmoctl_args_get (args, "entity");
+    if (!mapping_path == !entity)
+        return pmoctl_usage_error (cmd, "give --mapping FILE or --entity KIND");
+    pmo_import_mapping_t *mapping = NULL;
+    char why[512];
+    if (mapping_path) {
+        size_t size;
+        char *text = s_read (mapping_path, &size);
+        if (!text)
+            return PMOCTL_USAGE;
+        mapping = pmo_import_mapping_load (text, size, why, sizeof why);
+        free (text);
+        if (!mapping) {
+            fprintf (stderr, "pmoctl: %s: %s\n", mapping_path, why);
+            return PMOCTL_USAGE;
+        }
+    } else if (!(mapping = pmo_import_mapping_native (entity)))
+        return pmoctl_usage_error (cmd,
+                                   "--entity is org_unit, project, milestone or status_report");
+    size_t size;
+    char *data = s_read (args->positional, &size);
+    if (!data) {
+        pmo_import_mapping_destroy (&mapping);
+        return PMOCTL_USAGE;
+    }
+    const char *hub = pmoctl_args_get (args, "hub");
+    if (!hub)
+        hub = getenv ("PMO_HUB") && *getenv ("PMO_HUB") ? getenv ("PMO_HUB") : "hub";
+    pmo_import_options_t options = {
+        .peer = s_peer (ctl),
+        .hub = hub,
+        .dry_run = pmoctl_args_get (args, "dry-run") != NULL,
+        .skip_bad = pmoctl_args_get (args, "skip-bad") != NULL,
+        .create_org_units = pmoctl_args_get (args, "create-org-units") != NULL,
+    };
+    pmo_import_result_t *result;
+    int rc = pmo_import_run (&options, mapping, data, size, &result);
+    if (ctl->json) {
+        json_t *json = pmo_import_result_json (result);
+        char *text = json_dumps (json, JSON_COMPACT);
+        printf ("%s\n", text);
+        free (text);
+        json_decref (json);
+    } else
+        s_print_result (result);
+    //  A dry run that found problems is not a success for a script either
+    int status = rc || (result->dry_run && result->bad) ? PMOCTL_REFUSED : PMOCTL_OK;
+    pmo_import_result_destroy (&result);
+    pmo_import_mapping_destroy (&mapping);
+    free (data);
+    return status;
+}
+
+//  ---------------------------------------------------------------------
+//  export
+
+int pmoctl_run_export (pmoctl_t *ctl, const pmoctl_command_t *cmd, pmoctl_args_t *args)
+{
+    const char *org_unit = pmoctl_args_get (args, "org-unit");
+    pmo_import_peer_t peer = s_peer (ctl);
+    char *csv, why[512];
+    size_t size;
+    if (!pmo_import_mapping_entity_known (args->positional))
+        return pmoctl_usage_error (cmd, "KIND is org_unit, project, milestone or status_report");
+    if (pmo_export (&peer, args->positional, org_unit ? org_unit : "",
+                    pmoctl_args_get (args, "no-bom") == NULL, &csv, &size, why, sizeof why)) {
+        fprintf (stderr, "pmoctl: export: %s\n", why);
+        return PMOCTL_REFUSED;
+    }
+    int rc = s_write (pmoctl_args_get (args, "out"), csv, size);
+    free (csv);
+    return rc;
+}
+
+//  ---------------------------------------------------------------------
+//  report
+
+int pmoctl_run_report (pmoctl_t *ctl, const pmoctl_command_t *cmd, pmoctl_args_t *args)
+{
+    const char *unit = pmoctl_args_get (args, "org-unit");
+    if (!unit)
+        unit = getenv ("PMO_HUB") && *getenv ("PMO_HUB") ? getenv ("PMO_HUB") : "hub";
+    const char *format = pmoctl_args_get (args, "format");
+    format = format ? format : "html";
+    const char *out = pmoctl_args_get (args, "out");
+    const char *table = pmoctl_args_get (args, "table");
+    if (strcmp (format, "html") && strcmp (format, "json") && strcmp (format, "csv"))
+        return pmoctl_usage_error (cmd, "--format is html, json or csv");
+    if (strcmp (format, "csv") == 0 && !out && !table)
+        return pmoctl_usage_error (cmd, "csv: give --out DIR (every table) or --table NAME");
+    int64_t since_ms = 0;
+    const char *since = pmoctl_args_get (args, "since");
+    if (since) {
+        char iso[11];
+        const char *why;
+        struct tm tm = {0};
+        if (pmo_csv_parse_date (since, PMO_CSV_DMY, PMO_CSV_PIVOT_DEFAULT, iso, &why) != 0 ||
+            !strptime (iso, "%Y-%m-%d", &tm))
+            return pmoctl_usage_error (cmd, "--since '%s' is not a date", since);
+        since_ms = (int64_t)timegm (&tm) * 1000;
+    }
+    pmo_import_peer_t peer = s_peer (ctl);
+    char why[512];
+    pmo_report_t *report = pmo_report_build (&peer, unit, since_ms, why, sizeof why);
+    if (!report) {
+        fprintf (stderr, "pmoctl: report: %s\n", why);
+        return PMOCTL_REFUSED;
+    }
+    int rc = PMOCTL_OK;
+    if (strcmp (format, "html") == 0) {
+        size_t size;
+        char *html = pmo_report_html (report, &size);
+        rc = s_write (out, html, size);
+        free (html);
+    } else if (strcmp (format, "json") == 0) {
+        json_t *json = pmo_report_json (report);
+        char *text = json_dumps (json, ctl->json ? JSON_COMPACT : JSON_INDENT (2));
+        size_t len = strlen (text);
+        text[len] = '\n';
+        rc = s_write (out, text, len + 1);
+        free (text);
+        json_decref (json);
+    } else if (table) {
+        size_t size;
+        char *csv = pmo_report_csv (report, table, false, &size);
+        if (!csv)
+            rc = pmoctl_usage_error (cmd, "no table '%s'", table);
+        else
+            rc = s_write (out, csv, size);
+        free (csv);
+    } else {
+        if (mkdir (out, 0755) && errno != EEXIST) {
+            fprintf (stderr, "pmoctl: cannot make %s: %s\n", out, strerror (errno));
+            rc = PMOCTL_REFUSED;
+        }
+        for (const char *const *t = pmo_report_tables (); *t && rc == PMOCTL_OK; t++) {
+            size_t size;
+            char *csv = pmo_report_csv (report, *t, true, &size);
+            char path[4096];
+            snprintf (path, sizeof path, "%s/%s.csv", out, *t);
+            rc = s_write (path, csv, size);
+            free (csv);
+        }
+        if (rc == PMOCTL_OK)
+            fprintf (stderr,
+                     "pmoctl: wrote %s/{summary,rag,phase,status,units,projects,changes}.csv\n",
+                     out);
+    }
+    pmo_report_destroy (&report);
+    return rc;
+}
