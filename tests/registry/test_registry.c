@@ -754,6 +754,102 @@ static void s_idempotency_and_events (rh_t *rh)
     printf ("idempotency and events: ok\n");
 }
 
+//  Pack a request with the harness's identity and the given request id.
+static zframe_t *s_frame (rh_t *rh, Pmo__RegistryRequest *request, const char *request_id)
+{
+    Pmo__Header header = PMO__HEADER__INIT;
+    header.protocol_version = 1;
+    header.request_id = (char *)request_id;
+    header.identity = &rh->identity;
+    request->header = &header;
+    zframe_t *frame = zframe_new (NULL, pmo__registry_request__get_packed_size (request));
+    pmo__registry_request__pack (request, zframe_data (frame));
+    request->header = NULL;
+    return frame;
+}
+
+//  Requests that arrive together are answered as one batch: one round trip
+//  for all their reads and one for all their commits. What each commit
+//  relies on is re-checked atomically, so a batch behaves as if its
+//  requests ran one by one.
+static void s_batching (rh_t *rh)
+{
+    Pmo__RegistryReply *made = rh_project (rh, "BATCH-BASE", "ops");
+    rh_ok (made);
+    zsock_t *dealer = zsock_new_dealer (rh->endpoint);
+    zsock_set_rcvtimeo (dealer, 3000);
+    //  Ten creates, one of them sent twice under the same request id, and
+    //  two updates of one project from the same version, all at once
+    Pmo__Project projects[10];
+    char codes[10][16], ids[11][16];
+    for (int i = 0; i < 10; i++) {
+        pmo__project__init (&projects[i]);
+        snprintf (codes[i], sizeof codes[i], "BATCH-%d", i);
+        snprintf (ids[i], sizeof ids[i], "batch-%d", i);
+        projects[i].code = codes[i];
+        projects[i].name = codes[i];
+        projects[i].org_unit = "ops";
+        REQUEST (create, create_project, CREATE_PROJECT) = &projects[i];
+        zframe_t *frame = s_frame (rh, &create, ids[i]);
+        zframe_send (&frame, dealer, 0);
+        if (i == 4) {
+            frame = s_frame (rh, &create, ids[i]);
+            zframe_send (&frame, dealer, 0);
+        }
+    }
+    Pmo__Project *base = made->project;
+    s_set (&base->name, "renamed by A");
+    REQUEST (update_a, update_project, UPDATE_PROJECT) = base;
+    zframe_t *frame = s_frame (rh, &update_a, "batch-update-a");
+    zframe_send (&frame, dealer, 0);
+    s_set (&base->name, "renamed by B");
+    REQUEST (update_b, update_project, UPDATE_PROJECT) = base;
+    frame = s_frame (rh, &update_b, "batch-update-b");
+    zframe_send (&frame, dealer, 0);
+
+    char twice[2][32] = {"", ""};
+    int ok_updates = 0, conflicts = 0, creates = 0;
+    for (int n = 0; n < 13; n++) {
+        zframe_t *answer = zframe_recv (dealer);
+        assert (answer);
+        Pmo__RegistryReply *reply =
+            pmo__registry_reply__unpack (NULL, zframe_size (answer), zframe_data (answer));
+        assert (reply);
+        const char *rid = reply->header->request_id;
+        if (strncmp (rid, "batch-update", 12) == 0) {
+            if (reply->error) {
+                assert (reply->error->code == PMO__ERROR_CODE__ERROR_CONFLICT);
+                conflicts++;
+            } else
+                ok_updates++;
+        } else {
+            rh_ok (reply);
+            creates++;
+            if (streq (rid, "batch-4"))
+                snprintf (twice[twice[0][0] ? 1 : 0], 32, "%s", reply->project->id);
+        }
+        rh_free (&reply);
+        zframe_destroy (&answer);
+    }
+    assert (creates == 11 && ok_updates == 1 && conflicts == 1);
+    assert (*twice[0] && streq (twice[0], twice[1])); //  the same project, created once
+    redisReply *codes_taken = pmo_test_redis_command (rh->redis, "HLEN pmo:{ops}:code:pr");
+    Pmo__ListRequest list = PMO__LIST_REQUEST__INIT;
+    list.kind = PMO__ENTITY_KIND__ENTITY_KIND_PROJECT;
+    list.org_unit = "ops";
+    list.limit = 500;
+    size_t pages;
+    size_t listed = s_list_all (rh, &list, &pages);
+    assert ((long long)listed == codes_taken->integer); //  no project without its code, or twice
+    freeReplyObject (codes_taken);
+    Pmo__RegistryReply *after = rh_get (rh, PMO__ENTITY_KIND__ENTITY_KIND_PROJECT, base->id);
+    assert (after->project->version == 2);
+    rh_free (&after);
+    rh_free (&made);
+    zsock_destroy (&dealer);
+    printf ("batching: ok\n");
+}
+
 static void s_archive (rh_t *rh)
 {
     Pmo__RegistryReply *got = rh_get (rh, PMO__ENTITY_KIND__ENTITY_KIND_PROJECT, s_id[1]);
@@ -957,6 +1053,7 @@ int main (void)
     s_children (rh);
     s_paging_and_access (rh);
     s_idempotency_and_events (rh);
+    s_batching (rh);
     s_archive (rh);
     s_bad_input (rh);
     rh_stop (&rh);
