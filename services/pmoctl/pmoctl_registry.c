@@ -12,6 +12,7 @@
 */
 #include "pmoctl.h"
 #include "pmoctl_import.h"
+#include "pmoctl_allocator.h"
 
 #include "pmo_json.h"
 #include "pmo_reflect.h"
@@ -1098,6 +1099,7 @@ const pmoctl_command_t pmoctl_commands[] = {
     {"watch", NULL, NULL, s_watch_flags, C_OTHER, pmoctl_run_watch, NULL, NULL,
      "print the registry's events as they happen, until Ctrl-C"},
     PMOCTL_IMPORT_COMMANDS,
+    PMOCTL_ALLOCATOR_COMMANDS,
     CRUD ("ou", s_ou, &pmo__org_unit__descriptor, s_ou_flags, s_ou_list_flags, s_run_ou_list,
           "an org unit", "org units as a tree"),
     CRUD ("portfolio", s_portfolio, &pmo__portfolio__descriptor, s_portfolio_flags,

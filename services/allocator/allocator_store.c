@@ -1,0 +1,509 @@
+/*  allocator_store.c: the allocator's Redis layout.
+
+    pmo:{<div>}:rs:<id>             resource (hash v = version, d = protobuf)
+    pmo:{<div>}:al:<id>             allocation (hash v, d)
+    pmo:{<div>}:book:<resource>     the resource's booking ledger (hash v, d): its live
+                                    bookings; every booking change checks its version
+    pmo:{<div>}:ix:rs               zset of the division's resource ids, by sequence
+    pmo:{<div>}:ix:al               zset of the division's allocation ids, by sequence
+    pmo:{<div>}:alseq               hash "rs"/"al" -> last sequence number
+    pmo:{<hub>}:alloc:divisions     set of divisions holding allocator data (for the reload)
+    pmo:{<div>}:events              the division's event stream (shared with the registry)
+    pmo:{<div>}:idem:<request id>   the reply of a done request, 24 h (pmo_commit)
+*/
+#include "allocator_store.h"
+#include "pmo_log.h"
+#include "pmo_reflect.h"
+
+#include <assert.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define LOAD_BATCH 500 //  entities per pipelined batch while reloading
+
+struct _allocator_store_t {
+    pmo_redis_t *redis; //  not owned
+    char hub[40];
+};
+
+allocator_store_t *allocator_store_new (pmo_redis_t *redis, const char *hub)
+{
+    allocator_store_t *self = calloc (1, sizeof (allocator_store_t));
+    assert (self);
+    self->redis = redis;
+    snprintf (self->hub, sizeof self->hub, "%s", hub);
+    return self;
+}
+
+void allocator_store_destroy (allocator_store_t **self_p)
+{
+    assert (self_p);
+    free (*self_p);
+    *self_p = NULL;
+}
+
+int allocator_store_division (const char *id, const char *prefix, char *division, size_t size)
+{
+    if (!id)
+        return -1;
+    size_t plen = strlen (prefix);
+    if (strncmp (id, prefix, plen) != 0 || id[plen] != '_')
+        return -1;
+    const char *start = id + plen + 1;
+    const char *end = strrchr (start, '_');
+    if (!end || end == start || (size_t)(end - start) >= size || (size_t)(end - start) > 32)
+        return -1;
+    if (!end[1])
+        return -1;
+    for (const char *p = end + 1; *p; p++)
+        if (*p < '0' || *p > '9')
+            return -1;
+    memcpy (division, start, (size_t)(end - start));
+    division[end - start] = 0;
+    return pmo_slug_valid (division, 1, 32) ? 0 : -1;
+}
+
+static char *s_key (pmo_arena_t *arena, const char *prefix, const char *division, const char *id)
+{
+    return pmo_arena_printf (arena, "pmo:{%s}:%s:%s", division, prefix, id);
+}
+
+static const ProtobufCMessageDescriptor *s_desc (const char *prefix)
+{
+    return strcmp (prefix, ALLOCATOR_PREFIX_RESOURCE) == 0 ? &pmo__resource__descriptor
+                                                           : &pmo__allocation__descriptor;
+}
+
+//  Decode [v, d] from HMGET; 1 if there was an entity.
+static int s_decode (pmo_arena_t *arena, const ProtobufCMessageDescriptor *desc, redisReply *reply,
+                     ProtobufCMessage **msg, uint64_t *version)
+{
+    *msg = NULL;
+    if (!reply || reply->type != REDIS_REPLY_ARRAY || reply->elements != 2 ||
+        reply->element[1]->type != REDIS_REPLY_STRING)
+        return 0;
+    *msg = protobuf_c_message_unpack (desc, pmo_arena_allocator (arena), reply->element[1]->len,
+                                      (const uint8_t *)reply->element[1]->str);
+    if (!*msg) {
+        pmo_error ("store: undecodable %s blob", desc->short_name);
+        return 0;
+    }
+    if (version)
+        *version = reply->element[0]->type == REDIS_REPLY_STRING
+                       ? strtoull (reply->element[0]->str, NULL, 10)
+                       : 0;
+    return 1;
+}
+
+static int s_read (allocator_store_t *self, pmo_arena_t *arena, const char *prefix, const char *id,
+                   ProtobufCMessage **msg, uint64_t *version)
+{
+    *msg = NULL;
+    char division[40];
+    if (allocator_store_division (id, prefix, division, sizeof division))
+        return 0;
+    redisReply *reply =
+        pmo_redis_command (self->redis, "HMGET %s v d", s_key (arena, prefix, division, id));
+    if (!reply)
+        return -1;
+    int rc = s_decode (arena, s_desc (prefix), reply, msg, version);
+    freeReplyObject (reply);
+    return rc;
+}
+
+int allocator_store_read_resource (allocator_store_t *self, pmo_arena_t *arena, const char *id,
+                                   Pmo__Resource **resource, uint64_t *version)
+{
+    return s_read (self, arena, ALLOCATOR_PREFIX_RESOURCE, id, (ProtobufCMessage **)resource,
+                   version);
+}
+
+int allocator_store_read_allocation (allocator_store_t *self, pmo_arena_t *arena, const char *id,
+                                     Pmo__Allocation **allocation, uint64_t *version)
+{
+    return s_read (self, arena, ALLOCATOR_PREFIX_ALLOCATION, id, (ProtobufCMessage **)allocation,
+                   version);
+}
+
+int allocator_store_read_booked (allocator_store_t *self, pmo_arena_t *arena, const char *id,
+                                 Pmo__Resource **resource, uint64_t *version,
+                                 Pmo__BookingLedger **ledger, uint64_t *ledger_version)
+{
+    *resource = NULL;
+    *ledger = NULL;
+    char division[40];
+    if (allocator_store_division (id, ALLOCATOR_PREFIX_RESOURCE, division, sizeof division))
+        return 0;
+    if (pmo_redis_pipe (self->redis, "HMGET %s v d",
+                        s_key (arena, ALLOCATOR_PREFIX_RESOURCE, division, id)) ||
+        pmo_redis_pipe (self->redis, "HMGET %s v d", s_key (arena, "book", division, id)))
+        return -1;
+    redisReply *r1 = pmo_redis_pipe_reply (self->redis);
+    redisReply *r2 = pmo_redis_pipe_reply (self->redis);
+    int rc = -1;
+    if (r1 && r2) {
+        rc = s_decode (arena, &pmo__resource__descriptor, r1, (ProtobufCMessage **)resource,
+                       version);
+        if (!s_decode (arena, &pmo__booking_ledger__descriptor, r2, (ProtobufCMessage **)ledger,
+                       ledger_version)) {
+            *ledger = pmo_arena_alloc (arena, sizeof (Pmo__BookingLedger));
+            pmo__booking_ledger__init (*ledger);
+            (*ledger)->resource_id = pmo_arena_strdup (arena, id);
+            *ledger_version = 0;
+        }
+    }
+    if (r1)
+        freeReplyObject (r1);
+    if (r2)
+        freeReplyObject (r2);
+    return rc;
+}
+
+int allocator_store_read_many (allocator_store_t *self, pmo_arena_t *arena, const char *prefix,
+                               char *const *ids, size_t n, ProtobufCMessage **msgs)
+{
+    bool *sent = pmo_arena_alloc (arena, (n + 1) * sizeof (bool));
+    for (size_t i = 0; i < n; i++) {
+        msgs[i] = NULL;
+        char division[40];
+        if (allocator_store_division (ids[i], prefix, division, sizeof division))
+            continue;
+        if (pmo_redis_pipe (self->redis, "HMGET %s v d", s_key (arena, prefix, division, ids[i])))
+            return -1;
+        sent[i] = true;
+    }
+    int rc = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!sent[i])
+            continue;
+        redisReply *reply = pmo_redis_pipe_reply (self->redis);
+        if (!reply) {
+            rc = -1;
+            continue;
+        }
+        s_decode (arena, s_desc (prefix), reply, &msgs[i], NULL);
+        freeReplyObject (reply);
+    }
+    return rc;
+}
+
+int allocator_store_replay (allocator_store_t *self, pmo_arena_t *arena, char *const *divisions,
+                            size_t n, const char *request_id, uint8_t **out, size_t *size)
+{
+    for (size_t i = 0; i < n; i++) {
+        char *key = pmo_commit_idem_key (divisions[i], request_id);
+        int rc = pmo_redis_pipe (self->redis, "GET %s", key);
+        free (key);
+        if (rc)
+            return -1;
+    }
+    int found = 0;
+    for (size_t i = 0; i < n; i++) {
+        redisReply *reply = pmo_redis_pipe_reply (self->redis);
+        if (!reply) {
+            found = -1;
+            continue;
+        }
+        if (found == 0 && reply->type == REDIS_REPLY_STRING) {
+            *out = pmo_arena_memdup (arena, reply->str, reply->len);
+            *size = reply->len;
+            found = 1;
+        }
+        freeReplyObject (reply);
+    }
+    return found;
+}
+
+int allocator_store_next_id (allocator_store_t *self, pmo_arena_t *arena, const char *prefix,
+                             const char *division, char **id)
+{
+    redisReply *reply =
+        pmo_redis_command (self->redis, "HINCRBY pmo:{%s}:alseq %s 1", division, prefix);
+    if (!reply)
+        return -1;
+    int rc = -1;
+    if (reply->type == REDIS_REPLY_INTEGER) {
+        *id = pmo_arena_printf (arena, "%s_%s_%lld", prefix, division, reply->integer);
+        rc = 0;
+    }
+    freeReplyObject (reply);
+    return rc;
+}
+
+int allocator_store_note_division (allocator_store_t *self, const char *division)
+{
+    redisReply *reply =
+        pmo_redis_command (self->redis, "SADD pmo:{%s}:alloc:divisions %s", self->hub, division);
+    if (!reply)
+        return -1;
+    int rc = reply->type == REDIS_REPLY_INTEGER ? 0 : -1;
+    freeReplyObject (reply);
+    return rc;
+}
+
+int allocator_store_previous_entry (allocator_store_t *self, pmo_arena_t *arena,
+                                    const char *division, const char *id, char **previous)
+{
+    *previous = NULL;
+    redisReply *reply =
+        pmo_redis_command (self->redis, "XREVRANGE pmo:{%s}:events %s - COUNT 2", division, id);
+    if (!reply)
+        return -1;
+    int rc = -1;
+    if (reply->type == REDIS_REPLY_ARRAY && reply->elements == 2 &&
+        reply->element[1]->type == REDIS_REPLY_ARRAY && reply->element[1]->elements >= 1) {
+        *previous = pmo_arena_strdup (arena, reply->element[1]->element[0]->str);
+        rc = 0;
+    }
+    freeReplyObject (reply);
+    return rc;
+}
+
+//  Load one division's entities of a kind into the index, in batches.
+static int s_load_kind (allocator_store_t *self, allocator_index_t *index, const char *division,
+                        const char *prefix, size_t *count)
+{
+    redisReply *ids =
+        pmo_redis_command (self->redis, "ZRANGE pmo:{%s}:ix:%s 0 -1", division, prefix);
+    if (!ids)
+        return -1;
+    int rc = 0;
+    size_t n = ids->type == REDIS_REPLY_ARRAY ? ids->elements : 0;
+    pmo_arena_t *arena = pmo_arena_new ();
+    for (size_t at = 0; at < n && rc == 0; at += LOAD_BATCH) {
+        size_t batch = n - at < LOAD_BATCH ? n - at : LOAD_BATCH;
+        char **list = pmo_arena_alloc (arena, batch * sizeof (char *));
+        for (size_t i = 0; i < batch; i++)
+            list[i] = ids->element[at + i]->str;
+        ProtobufCMessage **msgs = pmo_arena_alloc (arena, batch * sizeof (void *));
+        rc = allocator_store_read_many (self, arena, prefix, list, batch, msgs);
+        for (size_t i = 0; i < batch && rc == 0; i++) {
+            if (!msgs[i])
+                continue;
+            if (msgs[i]->descriptor == &pmo__resource__descriptor)
+                allocator_index_put_resource (index, (Pmo__Resource *)msgs[i]);
+            else
+                allocator_index_put_allocation (index, (Pmo__Allocation *)msgs[i]);
+            (*count)++;
+        }
+        pmo_arena_reset (arena);
+    }
+    pmo_arena_destroy (&arena);
+    freeReplyObject (ids);
+    return rc;
+}
+
+//  Each division stream's last id now ("0-0" if empty), into positions.
+static int s_tails (allocator_store_t *self, redisReply *divisions, zhashx_t *positions)
+{
+    size_t n = divisions->elements;
+    for (size_t i = 0; i < n; i++)
+        if (pmo_redis_pipe (self->redis, "XREVRANGE pmo:{%s}:events + - COUNT 1",
+                            divisions->element[i]->str))
+            return -1;
+    int rc = 0;
+    for (size_t i = 0; i < n; i++) {
+        redisReply *reply = pmo_redis_pipe_reply (self->redis);
+        if (!reply) {
+            rc = -1;
+            continue;
+        }
+        const char *id = "0-0";
+        if (reply->type == REDIS_REPLY_ARRAY && reply->elements == 1)
+            id = reply->element[0]->element[0]->str;
+        zhashx_update (positions, divisions->element[i]->str, strdup (id));
+        freeReplyObject (reply);
+    }
+    return rc;
+}
+
+int allocator_store_load (allocator_store_t *self, allocator_index_t *index, zhashx_t *positions)
+{
+    redisReply *divisions =
+        pmo_redis_command (self->redis, "SMEMBERS pmo:{%s}:alloc:divisions", self->hub);
+    if (!divisions)
+        return -1;
+    size_t resources = 0, allocations = 0;
+    size_t n = divisions->type == REDIS_REPLY_ARRAY ? divisions->elements : 0;
+    //  Where the streams stand before reading: what is written while we
+    //  read is applied again by following, which changes nothing twice
+    int rc = n ? s_tails (self, divisions, positions) : 0;
+    //  Resources first, so allocations find the resource they book
+    for (size_t i = 0; i < n && rc == 0; i++)
+        rc = s_load_kind (self, index, divisions->element[i]->str, ALLOCATOR_PREFIX_RESOURCE,
+                          &resources);
+    for (size_t i = 0; i < n && rc == 0; i++)
+        rc = s_load_kind (self, index, divisions->element[i]->str, ALLOCATOR_PREFIX_ALLOCATION,
+                          &allocations);
+    pmo_info ("store: loaded divisions=%zu resources=%zu allocations=%zu ok=%s", n, resources,
+              allocations, rc == 0 ? "yes" : "no");
+    freeReplyObject (divisions);
+    return rc;
+}
+
+//  Apply one stream entry ([id, [field, value, ...]]) if it is ours.
+static int s_apply_entry (allocator_index_t *index, redisReply *entry)
+{
+    if (entry->type != REDIS_REPLY_ARRAY || entry->elements != 2 ||
+        entry->element[1]->type != REDIS_REPLY_ARRAY)
+        return 0;
+    redisReply *fields = entry->element[1];
+    const char *type = NULL;
+    redisReply *data = NULL;
+    for (size_t f = 0; f + 1 < fields->elements; f += 2) {
+        if (strcmp (fields->element[f]->str, "type") == 0)
+            type = fields->element[f + 1]->str;
+        else if (strcmp (fields->element[f]->str, "data") == 0)
+            data = fields->element[f + 1];
+    }
+    if (!type || !data ||
+        (strncmp (type, "resource.", 9) != 0 && strncmp (type, "allocation.", 11) != 0))
+        return 0;
+    Pmo__Event *event = pmo__event__unpack (NULL, data->len, (const uint8_t *)data->str);
+    if (!event)
+        return 0;
+    int applied = 1;
+    if (event->body_case == PMO__EVENT__BODY_RESOURCE)
+        allocator_index_put_resource (index, event->resource);
+    else if (event->body_case == PMO__EVENT__BODY_ALLOCATION)
+        allocator_index_put_allocation (index, event->allocation);
+    else
+        applied = 0;
+    pmo__event__free_unpacked (event, NULL);
+    return applied;
+}
+
+int allocator_store_follow (allocator_store_t *self, allocator_index_t *index, zhashx_t *positions)
+{
+    redisReply *divisions =
+        pmo_redis_command (self->redis, "SMEMBERS pmo:{%s}:alloc:divisions", self->hub);
+    if (!divisions)
+        return -1;
+    size_t n = divisions->type == REDIS_REPLY_ARRAY ? divisions->elements : 0;
+    for (size_t i = 0; i < n; i++)
+        if (!zhashx_lookup (positions, divisions->element[i]->str))
+            zhashx_insert (positions, divisions->element[i]->str, strdup ("0-0"));
+    int applied = 0;
+    bool more = n > 0;
+    while (more) {
+        //  XREAD COUNT c STREAMS k1 .. kn id1 .. idn
+        size_t argc = 4 + 2 * n;
+        const char **argv = malloc (argc * sizeof (char *));
+        size_t *lens = malloc (argc * sizeof (size_t));
+        char **keys = malloc (n * sizeof (char *));
+        assert (argv && lens && keys);
+        argv[0] = "XREAD";
+        argv[1] = "COUNT";
+        argv[2] = "500";
+        argv[3] = "STREAMS";
+        for (size_t i = 0; i < n; i++) {
+            int rc = asprintf (&keys[i], "pmo:{%s}:events", divisions->element[i]->str);
+            assert (rc > 0);
+            argv[4 + i] = keys[i];
+            argv[4 + n + i] = zhashx_lookup (positions, divisions->element[i]->str);
+        }
+        for (size_t i = 0; i < argc; i++)
+            lens[i] = strlen (argv[i]);
+        redisReply *reply = pmo_redis_commandv (self->redis, (int)argc, argv, lens);
+        for (size_t i = 0; i < n; i++)
+            free (keys[i]);
+        free (keys);
+        free (argv);
+        free (lens);
+        if (!reply) {
+            applied = -1;
+            break;
+        }
+        more = false;
+        //  [[key, [entries]], ...] or nil when nothing is new
+        for (size_t s = 0; reply->type == REDIS_REPLY_ARRAY && s < reply->elements; s++) {
+            redisReply *stream = reply->element[s];
+            const char *key = stream->element[0]->str;
+            const char *open = strchr (key, '{'), *close = strchr (key, '}');
+            if (!open || !close || close <= open)
+                continue;
+            char division[64];
+            snprintf (division, sizeof division, "%.*s", (int)(close - open - 1), open + 1);
+            redisReply *entries = stream->element[1];
+            for (size_t e = 0; e < entries->elements; e++)
+                applied += s_apply_entry (index, entries->element[e]);
+            if (entries->elements) {
+                redisReply *last = entries->element[entries->elements - 1];
+                zhashx_update (positions, division, strdup (last->element[0]->str));
+            }
+            more = more || entries->elements == 500;
+        }
+        freeReplyObject (reply);
+    }
+    freeReplyObject (divisions);
+    return applied;
+}
+
+pmo_commit_t *allocator_store_commit (allocator_store_t *self, const char *division,
+                                      const char *request_id)
+{
+    return pmo_commit_new (division, request_id);
+}
+
+static void s_put (pmo_commit_t *commit, pmo_arena_t *arena, const char *prefix,
+                   const char *division, const ProtobufCMessage *msg, uint64_t expect)
+{
+    size_t size;
+    uint8_t *blob = pmo_reflect_pack (msg, arena, &size);
+    pmo_commit_put (commit, s_key (arena, prefix, division, pmo_reflect_str (msg, "id")), expect,
+                    pmo_reflect_u64 (msg, "version"), blob, size);
+}
+
+void allocator_store_put_resource (allocator_store_t *self, pmo_commit_t *commit,
+                                   pmo_arena_t *arena, const Pmo__Resource *resource,
+                                   uint64_t expect)
+{
+    s_put (commit, arena, ALLOCATOR_PREFIX_RESOURCE, resource->division, &resource->base, expect);
+}
+
+void allocator_store_put_allocation (allocator_store_t *self, pmo_commit_t *commit,
+                                     pmo_arena_t *arena, const Pmo__Allocation *allocation,
+                                     uint64_t expect)
+{
+    s_put (commit, arena, ALLOCATOR_PREFIX_ALLOCATION, allocation->division, &allocation->base,
+           expect);
+}
+
+void allocator_store_put_ledger (allocator_store_t *self, pmo_commit_t *commit, pmo_arena_t *arena,
+                                 const char *division, const Pmo__BookingLedger *ledger,
+                                 uint64_t expect)
+{
+    size_t size;
+    uint8_t *blob = pmo_reflect_pack (&ledger->base, arena, &size);
+    pmo_commit_put (commit, s_key (arena, "book", division, ledger->resource_id), expect,
+                    expect + 1, blob, size);
+}
+
+void allocator_store_check_ledger (allocator_store_t *self, pmo_commit_t *commit,
+                                   pmo_arena_t *arena, const char *division,
+                                   const char *resource_id, uint64_t expect)
+{
+    pmo_commit_check (commit, s_key (arena, "book", division, resource_id), expect);
+}
+
+void allocator_store_index (allocator_store_t *self, pmo_commit_t *commit, pmo_arena_t *arena,
+                            const char *prefix, const char *division, const char *id)
+{
+    const char *underscore = strrchr (id, '_');
+    double seq = underscore ? strtod (underscore + 1, NULL) : 0;
+    pmo_commit_zadd (commit, pmo_arena_printf (arena, "pmo:{%s}:ix:%s", division, prefix), seq, id);
+}
+
+void allocator_store_event (allocator_store_t *self, pmo_commit_t *commit, pmo_arena_t *arena,
+                            const char *division, const Pmo__Event *event)
+{
+    size_t size;
+    uint8_t *blob = pmo_reflect_pack (&event->base, arena, &size);
+    pmo_commit_event (commit, pmo_arena_printf (arena, "pmo:{%s}:events", division), event->type,
+                      blob, size);
+}
+
+bool allocator_store_is_ledger_key (const char *key)
+{
+    return key && strstr (key, "}:book:") != NULL;
+}
