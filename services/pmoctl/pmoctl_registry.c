@@ -13,6 +13,7 @@
 #include "pmoctl.h"
 #include "pmoctl_import.h"
 #include "pmoctl_allocator.h"
+#include "pmoctl_riskmon.h"
 
 #include "pmo_json.h"
 #include "pmo_reflect.h"
@@ -1100,6 +1101,7 @@ const pmoctl_command_t pmoctl_commands[] = {
      "print the registry's events as they happen, until Ctrl-C"},
     PMOCTL_IMPORT_COMMANDS,
     PMOCTL_ALLOCATOR_COMMANDS,
+    PMOCTL_RISKMON_COMMANDS,
     CRUD ("ou", s_ou, &pmo__org_unit__descriptor, s_ou_flags, s_ou_list_flags, s_run_ou_list,
           "an org unit", "org units as a tree"),
     CRUD ("portfolio", s_portfolio, &pmo__portfolio__descriptor, s_portfolio_flags,

@@ -1,0 +1,94 @@
+/*  pmo-riskmon: the risk monitor service. Flags and environment, logging,
+    signals; the work happens in riskmon_server_actor.
+*/
+#include "pmo_config.h"
+#include "pmo_log.h"
+#include "riskmon_server.h"
+
+#include <czmq.h>
+#include <unistd.h>
+
+int main (int argc, char **argv)
+{
+    char host[64] = "localhost";
+    gethostname (host, sizeof host - 1);
+    char consumer[96];
+    snprintf (consumer, sizeof consumer, "riskmon-%s", host);
+    pmo_option_t options[] = {
+        {"endpoint", "PMO_RISKMON_ENDPOINT", "tcp://127.0.0.1:7103", "ROUTER endpoint for requests",
+         NULL},
+        {"pub", "PMO_RISKMON_PUB", "tcp://127.0.0.1:7113", "PUB endpoint for live events", NULL},
+        {"redis", "PMO_REDIS_URL", "redis://127.0.0.1:6390",
+         "Redis URL (redis://[user:pass@]host:port or unix:///path)", NULL},
+        {"hub", "PMO_HUB", "hub", "id of the enterprise (hub) org unit", NULL},
+        {"registry", "PMO_REGISTRY_ENDPOINT", "tcp://127.0.0.1:7101",
+         "the registry's ROUTER endpoint (org units, projects not seen yet)", NULL},
+        {"wake", "PMO_RISKMON_WAKE", "tcp://127.0.0.1:7111,tcp://127.0.0.1:7112",
+         "PUB endpoints whose events wake the stream reader (comma-separated; '' = poll only)",
+         NULL},
+        {"consumer", "PMO_RISKMON_CONSUMER", consumer,
+         "this instance's name in the consumer group (stable across restarts)", NULL},
+        {"claim-idle", "PMO_RISKMON_CLAIM_IDLE_MS", "30000",
+         "take over stream entries another consumer left pending this long, ms", NULL},
+        {"poll", "PMO_RISKMON_POLL_MS", "200", "read the streams at least this often, ms", NULL},
+        {"tick", "PMO_RISKMON_TICK_MS", "1000", "check time rules and escalations this often, ms",
+         NULL},
+        {"batch", "PMO_RISKMON_BATCH", "512", "stream entries read at once", NULL},
+        {"redis-timeout", "PMO_REDIS_TIMEOUT_MS", "1000", "deadline of each Redis command, ms",
+         NULL},
+        {"log-level", "PMO_LOG_LEVEL", "info", "debug, info, warn or error", NULL},
+    };
+    size_t count = sizeof options / sizeof options[0];
+    int rc = pmo_config_parse (options, count, argc, argv,
+                               "pmo-riskmon: the risk monitor (RAID registers, computed project "
+                               "health, alerts and escalation)");
+    if (rc)
+        return rc > 0 ? 0 : 2;
+    long timeout, claim_idle, poll, tick, batch;
+    if (pmo_config_int (options, count, "redis-timeout", 10, 60000, &timeout) ||
+        pmo_config_int (options, count, "claim-idle", 100, 86400000, &claim_idle) ||
+        pmo_config_int (options, count, "poll", 1, 60000, &poll) ||
+        pmo_config_int (options, count, "tick", 10, 3600000, &tick) ||
+        pmo_config_int (options, count, "batch", 1, 10000, &batch))
+        return 2;
+    if (pmo_log_init ("riskmon", pmo_config_get (options, count, "log-level"))) {
+        fprintf (stderr, "pmo-riskmon: unknown log level\n");
+        return 2;
+    }
+    //  CZMQ catches SIGINT and SIGTERM and sets zsys_interrupted
+    zsys_init ();
+    zsys_set_logstream (NULL);
+    riskmon_config_t config = {
+        .endpoint = pmo_config_get (options, count, "endpoint"),
+        .pub_endpoint = pmo_config_get (options, count, "pub"),
+        .redis_url = pmo_config_get (options, count, "redis"),
+        .hub = pmo_config_get (options, count, "hub"),
+        .registry = pmo_config_get (options, count, "registry"),
+        .wake = pmo_config_get (options, count, "wake"),
+        .consumer = pmo_config_get (options, count, "consumer"),
+        .redis_timeout_ms = (int)timeout,
+        .claim_idle_ms = (int)claim_idle,
+        .poll_ms = (int)poll,
+        .tick_ms = (int)tick,
+        .batch = (int)batch,
+    };
+    zactor_t *actor = zactor_new (riskmon_server_actor, &config);
+    //  zactor_new returns once the actor has signalled, so failed is set
+    if (!actor || config.failed) {
+        zactor_destroy (&actor);
+        return 1;
+    }
+    int status = 0;
+    zpoller_t *poller = zpoller_new (actor, NULL);
+    while (!zsys_interrupted) {
+        if (zpoller_wait (poller, 500) == actor) {
+            pmo_error ("riskmon: the service stopped unexpectedly");
+            status = 1;
+            break;
+        }
+    }
+    zpoller_destroy (&poller);
+    pmo_info ("riskmon: shutting down");
+    zactor_destroy (&actor);
+    return status;
+}

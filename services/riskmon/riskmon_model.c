@@ -1,0 +1,1231 @@
+/*  riskmon_model.c: the risk monitor's domain rules, without I/O. */
+#include "riskmon_model.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#define INVALID PMO__ERROR_CODE__ERROR_INVALID
+
+int riskmon_fail (riskmon_problem_t *problem, Pmo__ErrorCode code, const char *field,
+                  const char *format, ...)
+{
+    problem->code = code;
+    snprintf (problem->field, sizeof problem->field, "%s", field ? field : "");
+    va_list args;
+    va_start (args, format);
+    vsnprintf (problem->message, sizeof problem->message, format, args);
+    va_end (args);
+    return -1;
+}
+
+//  ---------------------------------------------------------------------
+//  Who may do what
+
+//  What each role may do in its subtree. Risk managers, project managers
+//  and the PMO keep the registers; sponsors decide changes; everyone with
+//  a role reads.
+static unsigned s_role_actions (Pmo__Role role)
+{
+    const unsigned all =
+        RISKMON_READ | RISKMON_WRITE | RISKMON_DECIDE | RISKMON_CONFIGURE | RISKMON_ALERTS;
+    switch (role) {
+    case PMO__ROLE__ROLE_ADMIN:
+    case PMO__ROLE__ROLE_PMO_DIRECTOR:
+    case PMO__ROLE__ROLE_PMO_MANAGER:
+        return all;
+    case PMO__ROLE__ROLE_PROGRAMME_MANAGER:
+        return RISKMON_READ | RISKMON_WRITE | RISKMON_DECIDE | RISKMON_ALERTS;
+    case PMO__ROLE__ROLE_PMO_ANALYST:
+    case PMO__ROLE__ROLE_PROJECT_MANAGER:
+    case PMO__ROLE__ROLE_RISK_MANAGER:
+        return RISKMON_READ | RISKMON_WRITE | RISKMON_ALERTS;
+    case PMO__ROLE__ROLE_SPONSOR:
+        return RISKMON_READ | RISKMON_DECIDE;
+    case PMO__ROLE__ROLE_RESOURCE_MANAGER:
+    case PMO__ROLE__ROLE_TEAM_MEMBER:
+    case PMO__ROLE__ROLE_VIEWER:
+        return RISKMON_READ;
+    default:
+        return 0;
+    }
+}
+
+bool riskmon_path_contains (const char *path, const char *unit)
+{
+    if (!path || !unit || !*unit)
+        return false;
+    size_t len = strlen (unit);
+    const char *p = path;
+    while (*p) {
+        const char *end = strchr (p, '/');
+        size_t part = end ? (size_t)(end - p) : strlen (p);
+        if (part == len && strncmp (p, unit, len) == 0)
+            return true;
+        if (!end)
+            break;
+        p = end + 1;
+    }
+    return false;
+}
+
+Pmo__Role riskmon_role_for (const Pmo__Identity *who, riskmon_action_t action, const char *path)
+{
+    if (!who || !path || !*path)
+        return PMO__ROLE__ROLE_UNSPECIFIED;
+    for (size_t i = 0; i < who->n_grants; i++) {
+        const Pmo__Grant *grant = who->grants[i];
+        if ((s_role_actions (grant->role) & action) &&
+            riskmon_path_contains (path, grant->org_unit))
+            return grant->role;
+    }
+    return PMO__ROLE__ROLE_UNSPECIFIED;
+}
+
+bool riskmon_allowed (const Pmo__Identity *who, riskmon_action_t action, const char *path)
+{
+    return riskmon_role_for (who, action, path) != PMO__ROLE__ROLE_UNSPECIFIED;
+}
+
+//  ---------------------------------------------------------------------
+//  Ids and dates
+
+int riskmon_id_division (const char *id, const char *prefix, char *division, size_t size)
+{
+    if (!id)
+        return -1;
+    size_t plen = strlen (prefix);
+    if (strncmp (id, prefix, plen) != 0 || id[plen] != '_')
+        return -1;
+    const char *start = id + plen + 1;
+    const char *end = strrchr (start, '_');
+    if (!end || end == start || (size_t)(end - start) >= size || (size_t)(end - start) > 32)
+        return -1;
+    if (end[1] == 0)
+        return -1;
+    for (const char *p = end + 1; *p; p++)
+        if (*p < '0' || *p > '9')
+            return -1;
+    memcpy (division, start, (size_t)(end - start));
+    division[end - start] = 0;
+    return pmo_slug_valid (division, 1, 32) ? 0 : -1;
+}
+
+int64_t riskmon_date_ms (const char *date)
+{
+    if (pmo_str_empty (date) || !pmo_date_valid (date))
+        return -1;
+    struct tm tm = {0};
+    tm.tm_year = (date[0] - '0') * 1000 + (date[1] - '0') * 100 + (date[2] - '0') * 10 +
+                 (date[3] - '0') - 1900;
+    tm.tm_mon = (date[5] - '0') * 10 + (date[6] - '0') - 1;
+    tm.tm_mday = (date[8] - '0') * 10 + (date[9] - '0');
+    return (int64_t)timegm (&tm) * 1000;
+}
+
+//  ---------------------------------------------------------------------
+//  Registers
+
+uint32_t riskmon_score (uint32_t probability, uint32_t impact)
+{
+    return probability * impact;
+}
+
+Pmo__ScoreBand riskmon_band (uint32_t score)
+{
+    if (score >= 20)
+        return PMO__SCORE_BAND__SCORE_BAND_CRITICAL;
+    if (score >= 12)
+        return PMO__SCORE_BAND__SCORE_BAND_HIGH;
+    if (score >= 6)
+        return PMO__SCORE_BAND__SCORE_BAND_MEDIUM;
+    if (score >= 2)
+        return PMO__SCORE_BAND__SCORE_BAND_LOW;
+    if (score == 1)
+        return PMO__SCORE_BAND__SCORE_BAND_MINIMAL;
+    return PMO__SCORE_BAND__SCORE_BAND_UNSPECIFIED;
+}
+
+uint32_t riskmon_probability_percent (uint32_t probability)
+{
+    static const uint32_t percent[] = {0, 10, 30, 50, 70, 90};
+    return probability <= 5 ? percent[probability] : 0;
+}
+
+bool riskmon_response_fits (Pmo__RiskKind kind, Pmo__RiskResponse response)
+{
+    switch (response) {
+    case PMO__RISK_RESPONSE__RISK_RESPONSE_UNSPECIFIED:
+    case PMO__RISK_RESPONSE__RISK_RESPONSE_SHARE:
+        return true;
+    case PMO__RISK_RESPONSE__RISK_RESPONSE_AVOID:
+    case PMO__RISK_RESPONSE__RISK_RESPONSE_REDUCE:
+    case PMO__RISK_RESPONSE__RISK_RESPONSE_FALLBACK:
+    case PMO__RISK_RESPONSE__RISK_RESPONSE_TRANSFER:
+    case PMO__RISK_RESPONSE__RISK_RESPONSE_ACCEPT:
+        return kind == PMO__RISK_KIND__RISK_KIND_THREAT;
+    case PMO__RISK_RESPONSE__RISK_RESPONSE_EXPLOIT:
+    case PMO__RISK_RESPONSE__RISK_RESPONSE_ENHANCE:
+    case PMO__RISK_RESPONSE__RISK_RESPONSE_REJECT:
+        return kind == PMO__RISK_KIND__RISK_KIND_OPPORTUNITY;
+    default:
+        return false;
+    }
+}
+
+static int s_text (const char *value, const char *field, size_t min, size_t max,
+                   riskmon_problem_t *problem)
+{
+    size_t len = value ? strlen (value) : 0;
+    if (len < min)
+        return riskmon_fail (problem, INVALID, field, "%s is required", field);
+    if (len > max)
+        return riskmon_fail (problem, INVALID, field, "%s is %zu characters; at most %zu", field,
+                             len, max);
+    if (value && !pmo_text_valid (value))
+        return riskmon_fail (problem, INVALID, field,
+                             "%s must be UTF-8 text without control characters", field);
+    return 0;
+}
+
+static int s_date (const char *value, const char *field, riskmon_problem_t *problem)
+{
+    if (!pmo_str_empty (value) && !pmo_date_valid (value))
+        return riskmon_fail (problem, INVALID, field,
+                             "%s '%.40s' is not a calendar date as YYYY-MM-DD", field, value);
+    return 0;
+}
+
+//  Money: an ISO 4217 currency and an amount within 2^53 minor units.
+static int s_money (const Pmo__Money *money, const char *field, bool negative_ok,
+                    riskmon_problem_t *problem)
+{
+    if (!money)
+        return 0;
+    char name[96];
+    snprintf (name, sizeof name, "%s.minor", field);
+    if (money->minor < 0 && !negative_ok)
+        return riskmon_fail (problem, INVALID, name, "%s must not be negative", name);
+    if (money->minor > (int64_t)1 << 53 || money->minor < -((int64_t)1 << 53))
+        return riskmon_fail (problem, INVALID, name, "%s is out of range", name);
+    snprintf (name, sizeof name, "%s.currency", field);
+    const char *c = money->currency;
+    if (!c || strlen (c) != 3 || c[0] < 'A' || c[0] > 'Z' || c[1] < 'A' || c[1] > 'Z' ||
+        c[2] < 'A' || c[2] > 'Z')
+        return riskmon_fail (problem, INVALID, name,
+                             "%s must be an ISO 4217 code such as GBP, EUR or USD", name);
+    return 0;
+}
+
+static int s_scale (uint32_t value, const char *field, bool required, riskmon_problem_t *problem)
+{
+    if ((required && value == 0) || value > 5)
+        return riskmon_fail (problem, INVALID, field,
+                             "%s must be 1 (very low) to 5 (very high)%s; got %u", field,
+                             required ? "" : ", or 0 for the inherent value", value);
+    return 0;
+}
+
+bool riskmon_risk_open (const Pmo__Risk *risk)
+{
+    return risk->status == PMO__RISK_STATUS__RISK_STATUS_OPEN;
+}
+
+int riskmon_check_risk (Pmo__Risk *r, pmo_arena_t *arena, riskmon_problem_t *problem)
+{
+    if (pmo_str_empty (r->project_id))
+        return riskmon_fail (problem, INVALID, "project_id", "project_id is required");
+    if (s_text (r->title, "title", 1, 200, problem) ||
+        s_text (r->category, "category", 0, 64, problem) ||
+        s_text (r->cause, "cause", 0, 4000, problem) ||
+        s_text (r->event, "event", 0, 4000, problem) ||
+        s_text (r->effect, "effect", 0, 4000, problem) ||
+        s_text (r->response_plan, "response_plan", 0, 4000, problem) ||
+        s_text (r->owner, "owner", 1, 200, problem) ||
+        s_text (r->actionee, "actionee", 0, 200, problem) ||
+        s_text (r->closure_note, "closure_note", 0, 4000, problem))
+        return -1;
+    if (s_scale (r->probability, "probability", true, problem) ||
+        s_scale (r->impact, "impact", true, problem) ||
+        s_scale (r->residual_probability, "residual_probability", false, problem) ||
+        s_scale (r->residual_impact, "residual_impact", false, problem))
+        return -1;
+    if (r->kind == PMO__RISK_KIND__RISK_KIND_UNSPECIFIED)
+        r->kind = PMO__RISK_KIND__RISK_KIND_THREAT;
+    if (!riskmon_response_fits (r->kind, r->response))
+        return riskmon_fail (problem, INVALID, "response",
+                             "that response does not fit %s: threats avoid, reduce, fallback, "
+                             "transfer, share or accept; opportunities exploit, enhance, share "
+                             "or reject",
+                             r->kind == PMO__RISK_KIND__RISK_KIND_THREAT ? "a threat"
+                                                                         : "an opportunity");
+    if (s_money (r->cost_impact, "cost_impact", false, problem) ||
+        s_date (r->review_date, "review_date", problem))
+        return -1;
+    if (!r->residual_probability)
+        r->residual_probability = r->probability;
+    if (!r->residual_impact)
+        r->residual_impact = r->impact;
+    r->inherent_score = riskmon_score (r->probability, r->impact);
+    r->inherent_band = riskmon_band (r->inherent_score);
+    r->residual_score = riskmon_score (r->residual_probability, r->residual_impact);
+    r->residual_band = riskmon_band (r->residual_score);
+    r->exposure = NULL;
+    if (r->cost_impact) {
+        Pmo__Money *exposure = pmo_arena_alloc (arena, sizeof (Pmo__Money));
+        pmo__money__init (exposure);
+        exposure->currency = r->cost_impact->currency;
+        //  Expected value: the money at stake weighted by how likely it is
+        //  (the residual probability: what is left after the response).
+        exposure->minor = r->cost_impact->minor *
+                          (int64_t)riskmon_probability_percent (r->residual_probability) / 100;
+        r->exposure = exposure;
+    }
+    if (r->status == PMO__RISK_STATUS__RISK_STATUS_UNSPECIFIED)
+        r->status = PMO__RISK_STATUS__RISK_STATUS_OPEN;
+    return 0;
+}
+
+int riskmon_check_issue (Pmo__Issue *issue, riskmon_problem_t *problem)
+{
+    if (pmo_str_empty (issue->project_id))
+        return riskmon_fail (problem, INVALID, "project_id", "project_id is required");
+    if (s_text (issue->title, "title", 1, 200, problem) ||
+        s_text (issue->description, "description", 0, 10000, problem) ||
+        s_text (issue->owner, "owner", 0, 200, problem) ||
+        s_text (issue->resolution, "resolution", 0, 4000, problem) ||
+        s_date (issue->due_date, "due_date", problem))
+        return -1;
+    if (issue->type == PMO__ISSUE_TYPE__ISSUE_TYPE_UNSPECIFIED)
+        return riskmon_fail (problem, INVALID, "type",
+                             "type is required: request_for_change, off_specification or "
+                             "problem_concern");
+    if (issue->priority > 5)
+        return riskmon_fail (problem, INVALID, "priority",
+                             "priority must be 1 (highest) to 5 (lowest), or 0 for 3");
+    if (!issue->priority)
+        issue->priority = 3;
+    if (issue->severity == PMO__ISSUE_SEVERITY__ISSUE_SEVERITY_UNSPECIFIED)
+        issue->severity = PMO__ISSUE_SEVERITY__ISSUE_SEVERITY_MEDIUM;
+    if (issue->status == PMO__ISSUE_STATUS__ISSUE_STATUS_UNSPECIFIED)
+        issue->status = PMO__ISSUE_STATUS__ISSUE_STATUS_OPEN;
+    if ((issue->status == PMO__ISSUE_STATUS__ISSUE_STATUS_RESOLVED ||
+         issue->status == PMO__ISSUE_STATUS__ISSUE_STATUS_CLOSED) &&
+        pmo_str_empty (issue->resolution))
+        return riskmon_fail (problem, INVALID, "resolution",
+                             "a resolved or closed issue states its resolution");
+    if (!pmo_str_empty (issue->risk_id)) {
+        char division[40];
+        if (riskmon_id_division (issue->risk_id, "rk", division, sizeof division))
+            return riskmon_fail (problem, INVALID, "risk_id", "'%.40s' is not a risk id",
+                                 issue->risk_id);
+    }
+    return 0;
+}
+
+int riskmon_check_change (Pmo__ChangeRequest *c, riskmon_problem_t *problem)
+{
+    if (pmo_str_empty (c->project_id))
+        return riskmon_fail (problem, INVALID, "project_id", "project_id is required");
+    if (s_text (c->title, "title", 1, 200, problem) ||
+        s_text (c->description, "description", 0, 10000, problem) ||
+        s_text (c->reason, "reason", 0, 4000, problem) ||
+        s_text (c->requested_by, "requested_by", 0, 200, problem) ||
+        s_text (c->scope_impact, "scope_impact", 0, 4000, problem) ||
+        s_text (c->decision_note, "decision_note", 0, 4000, problem) ||
+        s_money (c->cost_impact, "cost_impact", true, problem) ||
+        s_money (c->benefits_impact, "benefits_impact", true, problem))
+        return -1;
+    if (c->schedule_impact_days > 3650 || c->schedule_impact_days < -3650)
+        return riskmon_fail (problem, INVALID, "schedule_impact_days",
+                             "schedule_impact_days must be within -3650..3650");
+    if (c->decision == PMO__CHANGE_DECISION__CHANGE_DECISION_UNSPECIFIED)
+        c->decision = PMO__CHANGE_DECISION__CHANGE_DECISION_PENDING;
+    if (!pmo_str_empty (c->issue_id)) {
+        char division[40];
+        if (riskmon_id_division (c->issue_id, "is", division, sizeof division))
+            return riskmon_fail (problem, INVALID, "issue_id", "'%.40s' is not an issue id",
+                                 c->issue_id);
+    }
+    return 0;
+}
+
+int riskmon_check_raid (Pmo__RaidEntry *e, riskmon_problem_t *problem)
+{
+    if (pmo_str_empty (e->project_id))
+        return riskmon_fail (problem, INVALID, "project_id", "project_id is required");
+    if (e->kind == PMO__RAID_KIND__RAID_KIND_UNSPECIFIED)
+        return riskmon_fail (problem, INVALID, "kind",
+                             "kind is required: assumption, decision or dependency");
+    if (s_text (e->title, "title", 1, 200, problem) ||
+        s_text (e->description, "description", 0, 10000, problem) ||
+        s_text (e->owner, "owner", 0, 200, problem) ||
+        s_text (e->decided_by, "decided_by", 0, 200, problem) ||
+        s_text (e->note, "note", 0, 4000, problem) || s_date (e->due_date, "due_date", problem))
+        return -1;
+    if (!pmo_str_empty (e->depends_on_project)) {
+        char division[40];
+        if (riskmon_id_division (e->depends_on_project, "pr", division, sizeof division))
+            return riskmon_fail (problem, INVALID, "depends_on_project",
+                                 "'%.40s' is not a project id", e->depends_on_project);
+        if (strcmp (e->depends_on_project, e->project_id) == 0)
+            return riskmon_fail (problem, INVALID, "depends_on_project",
+                                 "a project does not depend on itself");
+    }
+    if (e->status == PMO__RAID_STATUS__RAID_STATUS_UNSPECIFIED)
+        e->status = PMO__RAID_STATUS__RAID_STATUS_OPEN;
+    return 0;
+}
+
+//  ---------------------------------------------------------------------
+//  Thresholds
+
+void riskmon_thresholds_defaults (Pmo__Thresholds *t)
+{
+    pmo__thresholds__init (t);
+    t->spi_amber_below = t->cpi_amber_below = 0.95;
+    t->spi_red_below = t->cpi_red_below = 0.90;
+    t->spi_amber_above = t->cpi_amber_above = 1.05;
+    t->spi_red_above = t->cpi_red_above = 1.10;
+    t->milestone_amber_days = 1;
+    t->milestone_red_days = 14;
+    t->slip_amber_days = 1;
+    t->slip_red_days = 30;
+    t->risk_high_score = 15;
+    t->risk_critical_score = 20;
+    t->overallocated_amber = 1;
+    t->overallocated_red = 3;
+    t->stale_red_periods = 2;
+    t->default_reporting_days = 30;
+    t->gate_amber_days = 1;
+    t->gate_red_days = 14;
+    t->escalate_owner_s = 86400;
+    t->escalate_division_s = 172800;
+    t->alert_cooldown_s = 86400;
+}
+
+//  The threshold fields, for the generic merge and checks: name, offset,
+//  whether a double, and the direction in which a value is stricter.
+typedef enum { S_LOWER_STRICTER = -1, S_NEUTRAL = 0, S_HIGHER_STRICTER = 1 } s_dir_t;
+typedef struct {
+    const char *name;
+    size_t offset;
+    bool real;
+    s_dir_t stricter;
+    double min, max;
+} s_field_t;
+
+#define F_REAL(f, dir)                                                                             \
+    {                                                                                              \
+#f, offsetof(Pmo__Thresholds, f), true, dir, 0.01, 10.0                                    \
+    }
+#define F_INT(f, dir, lo, hi)                                                                      \
+    {                                                                                              \
+#f, offsetof(Pmo__Thresholds, f), false, dir, lo, hi                                       \
+    }
+static const s_field_t s_fields[] = {
+    F_REAL (spi_amber_below, S_HIGHER_STRICTER),
+    F_REAL (spi_red_below, S_HIGHER_STRICTER),
+    F_REAL (spi_amber_above, S_LOWER_STRICTER),
+    F_REAL (spi_red_above, S_LOWER_STRICTER),
+    F_REAL (cpi_amber_below, S_HIGHER_STRICTER),
+    F_REAL (cpi_red_below, S_HIGHER_STRICTER),
+    F_REAL (cpi_amber_above, S_LOWER_STRICTER),
+    F_REAL (cpi_red_above, S_LOWER_STRICTER),
+    F_INT (milestone_amber_days, S_LOWER_STRICTER, 1, 3650),
+    F_INT (milestone_red_days, S_LOWER_STRICTER, 1, 3650),
+    F_INT (slip_amber_days, S_LOWER_STRICTER, 1, 3650),
+    F_INT (slip_red_days, S_LOWER_STRICTER, 1, 3650),
+    F_INT (risk_high_score, S_LOWER_STRICTER, 1, 25),
+    F_INT (risk_critical_score, S_LOWER_STRICTER, 1, 25),
+    F_INT (overallocated_amber, S_LOWER_STRICTER, 1, 1000),
+    F_INT (overallocated_red, S_LOWER_STRICTER, 1, 1000),
+    F_INT (stale_red_periods, S_LOWER_STRICTER, 1, 12),
+    F_INT (default_reporting_days, S_LOWER_STRICTER, 1, 366),
+    F_INT (gate_amber_days, S_LOWER_STRICTER, 1, 3650),
+    F_INT (gate_red_days, S_LOWER_STRICTER, 1, 3650),
+    F_INT (escalate_owner_s, S_LOWER_STRICTER, 1, 30 * 86400),
+    F_INT (escalate_division_s, S_LOWER_STRICTER, 1, 30 * 86400),
+    F_INT (alert_cooldown_s, S_NEUTRAL, 1, 30 * 86400),
+};
+#define N_FIELDS (sizeof s_fields / sizeof s_fields[0])
+
+static double s_get (const Pmo__Thresholds *t, const s_field_t *f)
+{
+    const char *base = (const char *)t + f->offset;
+    return f->real ? *(const double *)base : (double)*(const uint32_t *)base;
+}
+
+static void s_put (Pmo__Thresholds *t, const s_field_t *f, double value)
+{
+    char *base = (char *)t + f->offset;
+    if (f->real)
+        *(double *)base = value;
+    else
+        *(uint32_t *)base = (uint32_t)value;
+}
+
+void riskmon_thresholds_merge (Pmo__Thresholds *into, const Pmo__Thresholds *over)
+{
+    for (size_t i = 0; i < N_FIELDS; i++) {
+        double value = s_get (over, &s_fields[i]);
+        if (value != 0)
+            s_put (into, &s_fields[i], value);
+    }
+}
+
+int riskmon_thresholds_check (const Pmo__Thresholds *own, riskmon_problem_t *problem)
+{
+    for (size_t i = 0; i < N_FIELDS; i++) {
+        const s_field_t *f = &s_fields[i];
+        double value = s_get (own, f);
+        if (value == 0)
+            continue;
+        if (!isfinite (value) || value < f->min || value > f->max)
+            return riskmon_fail (problem, INVALID, f->name,
+                                 "%s must be %g to %g (or 0 to inherit); got %g", f->name, f->min,
+                                 f->max, value);
+    }
+    return 0;
+}
+
+//  amber must sit between green and red: a lower bound's amber line at or
+//  above its red line, an upper bound's at or below, a count's or a day
+//  count's amber at or below its red.
+static int s_order (const Pmo__Thresholds *t, double amber, double red, bool lower,
+                    const char *amber_name, const char *red_name, riskmon_problem_t *problem)
+{
+    (void)t;
+    bool bad = lower ? amber < red : amber > red;
+    if (bad)
+        return riskmon_fail (problem, INVALID, amber_name,
+                             "%s %g is stricter than red: %s is %g, so amber would never show "
+                             "(amber %s red)",
+                             amber_name, amber, red_name, red, lower ? "must be >=" : "must be <=");
+    return 0;
+}
+
+int riskmon_thresholds_consistent (const Pmo__Thresholds *t, riskmon_problem_t *problem)
+{
+    if (s_order (t, t->spi_amber_below, t->spi_red_below, true, "spi_amber_below", "spi_red_below",
+                 problem) ||
+        s_order (t, t->spi_amber_above, t->spi_red_above, false, "spi_amber_above", "spi_red_above",
+                 problem) ||
+        s_order (t, t->cpi_amber_below, t->cpi_red_below, true, "cpi_amber_below", "cpi_red_below",
+                 problem) ||
+        s_order (t, t->cpi_amber_above, t->cpi_red_above, false, "cpi_amber_above", "cpi_red_above",
+                 problem) ||
+        s_order (t, t->milestone_amber_days, t->milestone_red_days, false, "milestone_amber_days",
+                 "milestone_red_days", problem) ||
+        s_order (t, t->slip_amber_days, t->slip_red_days, false, "slip_amber_days", "slip_red_days",
+                 problem) ||
+        s_order (t, t->risk_high_score, t->risk_critical_score, false, "risk_high_score",
+                 "risk_critical_score", problem) ||
+        s_order (t, t->overallocated_amber, t->overallocated_red, false, "overallocated_amber",
+                 "overallocated_red", problem) ||
+        s_order (t, t->gate_amber_days, t->gate_red_days, false, "gate_amber_days", "gate_red_days",
+                 problem))
+        return -1;
+    if (t->spi_amber_below > t->spi_amber_above)
+        return riskmon_fail (problem, INVALID, "spi_amber_below",
+                             "spi_amber_below %g is above spi_amber_above %g: no SPI is green",
+                             t->spi_amber_below, t->spi_amber_above);
+    if (t->cpi_amber_below > t->cpi_amber_above)
+        return riskmon_fail (problem, INVALID, "cpi_amber_below",
+                             "cpi_amber_below %g is above cpi_amber_above %g: no CPI is green",
+                             t->cpi_amber_below, t->cpi_amber_above);
+    return 0;
+}
+
+int riskmon_thresholds_tightens (const Pmo__Thresholds *inherited, const Pmo__Thresholds *effective,
+                                 Pmo__PmoType above, riskmon_problem_t *problem)
+{
+    if (above != PMO__PMO_TYPE__PMO_TYPE_CONTROLLING && above != PMO__PMO_TYPE__PMO_TYPE_DIRECTIVE)
+        return 0;
+    for (size_t i = 0; i < N_FIELDS; i++) {
+        const s_field_t *f = &s_fields[i];
+        double was = s_get (inherited, f), now = s_get (effective, f);
+        bool looser = (f->stricter == S_HIGHER_STRICTER && now < was) ||
+                      (f->stricter == S_LOWER_STRICTER && now > was);
+        if (looser)
+            return riskmon_fail (problem, PMO__ERROR_CODE__ERROR_FAILED_PRECONDITION, f->name,
+                                 "%s %g loosens the inherited %g under a %s PMO; a unit may "
+                                 "only tighten it",
+                                 f->name, now, was,
+                                 above == PMO__PMO_TYPE__PMO_TYPE_DIRECTIVE ? "directive"
+                                                                            : "controlling");
+    }
+    return 0;
+}
+
+//  ---------------------------------------------------------------------
+//  Inputs
+
+bool riskmon_apply_project (Pmo__HealthInputs *in, const Pmo__Project *p)
+{
+    if (in->known && p->version <= in->project_version)
+        return false;
+    in->known = true;
+    in->project_version = p->version;
+    in->project_id = p->id;
+    in->code = p->code;
+    in->name = p->name;
+    in->org_unit = p->org_unit;
+    in->org_unit_path = p->org_unit_path;
+    in->division = p->division;
+    in->manager = p->manager;
+    in->phase = p->phase;
+    in->status = p->status;
+    in->baseline_start = p->baseline_start;
+    in->baseline_finish = p->baseline_finish;
+    in->forecast_finish = p->forecast_finish;
+    in->archived = p->archived;
+    in->project_created_ms = p->created_ms;
+    in->currency = p->budget && p->budget->baseline ? p->budget->baseline->currency : "";
+    return true;
+}
+
+bool riskmon_apply_milestone (Pmo__HealthInputs *in, const Pmo__Milestone *m, pmo_arena_t *arena)
+{
+    Pmo__MilestoneInput *slot = NULL;
+    for (size_t i = 0; i < in->n_milestones && !slot; i++)
+        if (strcmp (in->milestones[i]->id, m->id) == 0)
+            slot = in->milestones[i];
+    if (slot && m->version <= slot->version)
+        return false;
+    if (!slot) {
+        Pmo__MilestoneInput **grown =
+            pmo_arena_alloc (arena, (in->n_milestones + 1) * sizeof (void *));
+        if (in->n_milestones)
+            memcpy (grown, in->milestones, in->n_milestones * sizeof (void *));
+        slot = pmo_arena_alloc (arena, sizeof (Pmo__MilestoneInput));
+        pmo__milestone_input__init (slot);
+        grown[in->n_milestones++] = slot;
+        in->milestones = grown;
+    }
+    slot->id = m->id;
+    slot->name = m->name;
+    slot->baseline_date = m->baseline_date;
+    slot->forecast_date = m->forecast_date;
+    slot->actual_date = m->actual_date;
+    slot->version = m->version;
+    slot->archived = m->archived;
+    return true;
+}
+
+bool riskmon_apply_report (Pmo__HealthInputs *in, const Pmo__StatusReport *r)
+{
+    in->reports_seen++;
+    bool newer = pmo_str_empty (in->report_id);
+    if (!newer) {
+        int order = strcmp (r->period_end, in->report_period_end);
+        newer = order > 0 || (order == 0 && r->created_ms >= in->report_created_ms);
+    }
+    if (!newer)
+        return false;
+    in->report_id = r->id;
+    in->report_period_end = r->period_end;
+    in->pv_minor = r->pv_minor;
+    in->ev_minor = r->ev_minor;
+    in->ac_minor = r->ac_minor;
+    in->has_ac = r->has_ac;
+    in->reported_overall = r->overall;
+    in->report_created_ms = r->created_ms;
+    return true;
+}
+
+int riskmon_stream_id_cmp (const char *a, const char *b)
+{
+    unsigned long long ams = 0, aseq = 0, bms = 0, bseq = 0;
+    sscanf (a ? a : "", "%llu-%llu", &ams, &aseq);
+    sscanf (b ? b : "", "%llu-%llu", &bms, &bseq);
+    if (ams != bms)
+        return ams < bms ? -1 : 1;
+    return aseq < bseq ? -1 : aseq > bseq ? 1 : 0;
+}
+
+bool riskmon_apply_overallocation (Pmo__ProjectHealth *health, const char *project_id,
+                                   const char *resource_id, const char *resource_name,
+                                   char *const *weeks, size_t n_weeks, uint32_t booked,
+                                   uint32_t capacity, bool over, const char *stream_id,
+                                   pmo_arena_t *arena)
+{
+    Pmo__HealthInputs *in = health->inputs;
+    (void)project_id;
+    //  The newest entry about this resource wins
+    Pmo__ProjectHealth__ResourceSeenEntry *seen = NULL;
+    for (size_t i = 0; i < health->n_resource_seen && !seen; i++)
+        if (strcmp (health->resource_seen[i]->key, resource_id) == 0)
+            seen = health->resource_seen[i];
+    if (seen && riskmon_stream_id_cmp (stream_id, seen->value) <= 0)
+        return false;
+    if (!seen) {
+        Pmo__ProjectHealth__ResourceSeenEntry **grown =
+            pmo_arena_alloc (arena, (health->n_resource_seen + 1) * sizeof (void *));
+        if (health->n_resource_seen)
+            memcpy (grown, health->resource_seen, health->n_resource_seen * sizeof (void *));
+        seen = pmo_arena_alloc (arena, sizeof (Pmo__ProjectHealth__ResourceSeenEntry));
+        pmo__project_health__resource_seen_entry__init (seen);
+        seen->key = pmo_arena_strdup (arena, resource_id);
+        grown[health->n_resource_seen++] = seen;
+        health->resource_seen = grown;
+    }
+    seen->value = pmo_arena_strdup (arena, stream_id);
+    //  Drop the resource's flag, then add it back if it is over
+    size_t kept = 0;
+    for (size_t i = 0; i < in->n_overallocated; i++)
+        if (strcmp (in->overallocated[i]->resource_id, resource_id) != 0)
+            in->overallocated[kept++] = in->overallocated[i];
+    in->n_overallocated = kept;
+    if (over) {
+        Pmo__ResourceFlag **grown =
+            pmo_arena_alloc (arena, (in->n_overallocated + 1) * sizeof (void *));
+        if (in->n_overallocated)
+            memcpy (grown, in->overallocated, in->n_overallocated * sizeof (void *));
+        Pmo__ResourceFlag *flag = pmo_arena_alloc (arena, sizeof (Pmo__ResourceFlag));
+        pmo__resource_flag__init (flag);
+        flag->resource_id = pmo_arena_strdup (arena, resource_id);
+        flag->resource_name = pmo_arena_strdup (arena, resource_name ? resource_name : "");
+        flag->weeks = (char **)weeks;
+        flag->n_weeks = n_weeks;
+        flag->worst_week_booked_hours = booked;
+        flag->worst_week_capacity_hours = capacity;
+        grown[in->n_overallocated++] = flag;
+        in->overallocated = grown;
+    }
+    return true;
+}
+
+void riskmon_apply_risk (Pmo__HealthInputs *in, const Pmo__Risk *risk, pmo_arena_t *arena)
+{
+    size_t kept = 0;
+    for (size_t i = 0; i < in->n_open_risks; i++)
+        if (strcmp (in->open_risks[i]->id, risk->id) != 0)
+            in->open_risks[kept++] = in->open_risks[i];
+    in->n_open_risks = kept;
+    //  Opportunities are good news: they neither colour health nor add
+    //  to the exposure to loss
+    if (riskmon_risk_open (risk) && risk->kind != PMO__RISK_KIND__RISK_KIND_OPPORTUNITY) {
+        Pmo__OpenRisk **grown = pmo_arena_alloc (arena, (in->n_open_risks + 1) * sizeof (void *));
+        if (in->n_open_risks)
+            memcpy (grown, in->open_risks, in->n_open_risks * sizeof (void *));
+        Pmo__OpenRisk *open = pmo_arena_alloc (arena, sizeof (Pmo__OpenRisk));
+        pmo__open_risk__init (open);
+        open->id = risk->id;
+        open->title = risk->title;
+        open->owner = risk->owner;
+        open->residual_score = risk->residual_score;
+        if (risk->exposure) {
+            open->exposure_minor = risk->exposure->minor;
+            open->currency = risk->exposure->currency;
+        }
+        grown[in->n_open_risks++] = open;
+        in->open_risks = grown;
+    }
+    in->risk_exposure_minor = 0;
+    for (size_t i = 0; i < in->n_open_risks; i++)
+        in->risk_exposure_minor += in->open_risks[i]->exposure_minor;
+}
+
+//  ---------------------------------------------------------------------
+//  Health
+
+const char *riskmon_rag_name (Pmo__Rag rag)
+{
+    switch (rag) {
+    case PMO__RAG__RAG_GREEN:
+        return "green";
+    case PMO__RAG__RAG_AMBER:
+        return "amber";
+    case PMO__RAG__RAG_RED:
+        return "red";
+    default:
+        return "n/a";
+    }
+}
+
+bool riskmon_project_live (const Pmo__HealthInputs *in)
+{
+    if (!in->known || in->archived)
+        return false;
+    if (in->status == PMO__PROJECT_STATUS__PROJECT_STATUS_CANCELLED ||
+        in->status == PMO__PROJECT_STATUS__PROJECT_STATUS_COMPLETED)
+        return false;
+    return in->phase != PMO__PHASE__PHASE_CLOSED;
+}
+
+//  The assessment being built.
+typedef struct {
+    Pmo__HealthAssessment *out;
+    pmo_arena_t *arena;
+    int64_t now;
+    int64_t next_due; //  the earliest future boundary of a time rule
+    Pmo__FiredRule **fired;
+    size_t n_fired, max_fired;
+} s_build_t;
+
+static Pmo__Rag s_worse (Pmo__Rag a, Pmo__Rag b)
+{
+    //  UNSPECIFIED (not available) never wins over a colour
+    return a > b ? a : b;
+}
+
+static void s_fire (s_build_t *b, const char *rule, const char *dimension, Pmo__Rag rag,
+                    const char *subject, double value, double threshold, const char *detail)
+{
+    if (b->n_fired == b->max_fired) {
+        size_t max = b->max_fired ? b->max_fired * 2 : 8;
+        Pmo__FiredRule **grown = pmo_arena_alloc (b->arena, max * sizeof (void *));
+        if (b->n_fired)
+            memcpy (grown, b->fired, b->n_fired * sizeof (void *));
+        b->fired = grown;
+        b->max_fired = max;
+    }
+    Pmo__FiredRule *f = pmo_arena_alloc (b->arena, sizeof (Pmo__FiredRule));
+    pmo__fired_rule__init (f);
+    f->rule = (char *)rule;
+    f->dimension = (char *)dimension;
+    f->rag = rag;
+    f->subject_id = pmo_arena_strdup (b->arena, subject ? subject : "");
+    f->value = value;
+    f->threshold = threshold;
+    f->detail = (char *)detail;
+    b->fired[b->n_fired++] = f;
+}
+
+static void s_due (s_build_t *b, int64_t at)
+{
+    if (at > b->now && (b->next_due == 0 || at < b->next_due))
+        b->next_due = at;
+}
+
+//  An index rule (SPI, CPI) under FEMA-style bands.
+static Pmo__Rag s_index (s_build_t *b, const char *rule, const char *dimension, double value,
+                         double amber_below, double red_below, double amber_above, double red_above)
+{
+    Pmo__Rag rag = PMO__RAG__RAG_GREEN;
+    double bound = 0;
+    const char *how = "";
+    if (value < red_below)
+        rag = PMO__RAG__RAG_RED, bound = red_below, how = "<";
+    else if (value > red_above)
+        rag = PMO__RAG__RAG_RED, bound = red_above, how = ">";
+    else if (value < amber_below)
+        rag = PMO__RAG__RAG_AMBER, bound = amber_below, how = "<";
+    else if (value > amber_above)
+        rag = PMO__RAG__RAG_AMBER, bound = amber_above, how = ">";
+    if (rag != PMO__RAG__RAG_GREEN) {
+        char *name = pmo_arena_strdup (b->arena, rule);
+        for (char *p = name; *p; p++)
+            *p = (char)(*p >= 'a' && *p <= 'z' ? *p - 32 : *p);
+        s_fire (b, rule, dimension, rag, NULL, value, bound,
+                pmo_arena_printf (b->arena, "%s %.2f %s %.2f", name, value, how, bound));
+    }
+    return rag;
+}
+
+//  A days-late rule: amber from amber days, red from red days after start;
+//  schedules the next boundary.
+static Pmo__Rag s_late (s_build_t *b, const char *rule, const char *dimension, const char *subject,
+                        const char *what, int64_t start_ms, uint32_t amber, uint32_t red)
+{
+    if (start_ms < 0)
+        return PMO__RAG__RAG_GREEN;
+    int64_t amber_at = start_ms + (int64_t)amber * RISKMON_DAY_MS;
+    int64_t red_at = start_ms + (int64_t)red * RISKMON_DAY_MS;
+    s_due (b, amber_at);
+    s_due (b, red_at);
+    int64_t days = b->now >= start_ms ? (b->now - start_ms) / RISKMON_DAY_MS : 0;
+    Pmo__Rag rag = b->now >= red_at     ? PMO__RAG__RAG_RED
+                   : b->now >= amber_at ? PMO__RAG__RAG_AMBER
+                                        : PMO__RAG__RAG_GREEN;
+    if (rag != PMO__RAG__RAG_GREEN)
+        s_fire (b, rule, dimension, rag, subject, (double)days,
+                rag == PMO__RAG__RAG_RED ? red : amber,
+                pmo_arena_printf (b->arena, "%s %lld day(s) late (%s from %u)", what,
+                                  (long long)days, rag == PMO__RAG__RAG_RED ? "red" : "amber",
+                                  rag == PMO__RAG__RAG_RED ? red : amber));
+    return rag;
+}
+
+//  A gate milestone: "gate: execution" (or "Gate:planning"): the planned
+//  date of the gate into that phase. NULL-phase (UNSPECIFIED) if not one.
+static Pmo__Phase s_gate_phase (const char *name)
+{
+    if (!name || strncasecmp (name, "gate:", 5) != 0)
+        return PMO__PHASE__PHASE_UNSPECIFIED;
+    const char *p = name + 5;
+    while (*p == ' ')
+        p++;
+    static const struct {
+        const char *label;
+        Pmo__Phase phase;
+    } phases[] = {{"planning", PMO__PHASE__PHASE_PLANNING},
+                  {"execution", PMO__PHASE__PHASE_EXECUTION},
+                  {"closing", PMO__PHASE__PHASE_CLOSING},
+                  {"closed", PMO__PHASE__PHASE_CLOSED}};
+    for (size_t i = 0; i < 4; i++)
+        if (strncasecmp (p, phases[i].label, strlen (phases[i].label)) == 0)
+            return phases[i].phase;
+    return PMO__PHASE__PHASE_UNSPECIFIED;
+}
+
+static const char *s_phase_label (Pmo__Phase phase)
+{
+    static const char *labels[] = {"unspecified", "initiation", "planning",
+                                   "execution",   "closing",    "closed"};
+    return (unsigned)phase < 6 ? labels[phase] : "unspecified";
+}
+
+void riskmon_assess (const Pmo__HealthInputs *in, const Pmo__Thresholds *t, int64_t now,
+                     pmo_arena_t *arena, Pmo__HealthAssessment *out)
+{
+    pmo__health_assessment__init (out);
+    out->project_id = in->project_id;
+    out->org_unit = in->org_unit;
+    out->org_unit_path = in->org_unit_path;
+    out->division = in->division;
+    out->inputs = (Pmo__HealthInputs *)in;
+    out->assessed_ms = now;
+    if (!riskmon_project_live (in))
+        return; //  not being delivered: no colour
+    s_build_t b = {.out = out, .arena = arena, .now = now};
+    Pmo__Rag schedule = PMO__RAG__RAG_GREEN, cost = PMO__RAG__RAG_UNSPECIFIED;
+    Pmo__Rag risk = PMO__RAG__RAG_GREEN, resources = PMO__RAG__RAG_GREEN;
+    Pmo__Rag reporting = PMO__RAG__RAG_GREEN, governance = PMO__RAG__RAG_GREEN;
+    bool has_report = !pmo_str_empty (in->report_id);
+
+    //  Earned value
+    if (has_report && in->pv_minor > 0) {
+        out->has_spi = true;
+        out->spi = (double)in->ev_minor / (double)in->pv_minor;
+        schedule =
+            s_worse (schedule, s_index (&b, "spi", "schedule", out->spi, t->spi_amber_below,
+                                        t->spi_red_below, t->spi_amber_above, t->spi_red_above));
+    }
+    if (has_report && in->has_ac && in->ac_minor > 0) {
+        out->has_cpi = true;
+        out->cpi = (double)in->ev_minor / (double)in->ac_minor;
+        cost = s_index (&b, "cpi", "cost", out->cpi, t->cpi_amber_below, t->cpi_red_below,
+                        t->cpi_amber_above, t->cpi_red_above);
+    } else if (has_report)
+        //  Not "on budget": without actual cost there is nothing to judge
+        s_fire (&b, "cpi_not_available", "cost", PMO__RAG__RAG_UNSPECIFIED, NULL, 0, 0,
+                in->has_ac ? "CPI not available: no actual cost incurred yet"
+                           : "CPI not available: the status report has no actual cost");
+
+    //  Milestones: overdue and slipping; gate milestones count as gates
+    for (size_t i = 0; i < in->n_milestones; i++) {
+        const Pmo__MilestoneInput *m = in->milestones[i];
+        if (m->archived || !pmo_str_empty (m->actual_date))
+            continue;
+        const char *due_date =
+            pmo_str_empty (m->forecast_date) ? m->baseline_date : m->forecast_date;
+        //  Days late count from the due date: one day late the day after
+        int64_t due = riskmon_date_ms (due_date);
+        Pmo__Phase gate = s_gate_phase (m->name);
+        if (gate != PMO__PHASE__PHASE_UNSPECIFIED) {
+            if (in->phase < gate)
+                governance =
+                    s_worse (governance,
+                             s_late (&b, "gate_overdue", "governance", m->id,
+                                     pmo_arena_printf (arena, "gate into %s", s_phase_label (gate)),
+                                     due, t->gate_amber_days, t->gate_red_days));
+            continue;
+        }
+        schedule = s_worse (schedule, s_late (&b, "milestone_overdue", "schedule", m->id,
+                                              pmo_arena_printf (arena, "milestone '%s'", m->name),
+                                              due, t->milestone_amber_days, t->milestone_red_days));
+        int64_t baseline = riskmon_date_ms (m->baseline_date);
+        int64_t forecast = riskmon_date_ms (m->forecast_date);
+        if (baseline >= 0 && forecast > baseline) {
+            int64_t slip = (forecast - baseline) / RISKMON_DAY_MS;
+            Pmo__Rag rag = slip >= t->slip_red_days     ? PMO__RAG__RAG_RED
+                           : slip >= t->slip_amber_days ? PMO__RAG__RAG_AMBER
+                                                        : PMO__RAG__RAG_GREEN;
+            if (rag != PMO__RAG__RAG_GREEN)
+                s_fire (&b, "milestone_slip", "schedule", rag, m->id, (double)slip,
+                        rag == PMO__RAG__RAG_RED ? t->slip_red_days : t->slip_amber_days,
+                        pmo_arena_printf (arena,
+                                          "milestone '%s' forecast %lld day(s) after its "
+                                          "baseline",
+                                          m->name, (long long)slip));
+            schedule = s_worse (schedule, rag);
+        }
+    }
+    //  Forecast finish beyond the baseline finish
+    int64_t baseline_finish = riskmon_date_ms (in->baseline_finish);
+    int64_t forecast_finish = riskmon_date_ms (in->forecast_finish);
+    if (baseline_finish >= 0 && forecast_finish > baseline_finish) {
+        int64_t slip = (forecast_finish - baseline_finish) / RISKMON_DAY_MS;
+        Pmo__Rag rag = slip >= t->slip_red_days     ? PMO__RAG__RAG_RED
+                       : slip >= t->slip_amber_days ? PMO__RAG__RAG_AMBER
+                                                    : PMO__RAG__RAG_GREEN;
+        if (rag != PMO__RAG__RAG_GREEN)
+            s_fire (&b, "forecast_finish", "schedule", rag, in->project_id, (double)slip,
+                    rag == PMO__RAG__RAG_RED ? t->slip_red_days : t->slip_amber_days,
+                    pmo_arena_printf (arena,
+                                      "forecast finish %s is %lld day(s) after the baseline %s",
+                                      in->forecast_finish, (long long)slip, in->baseline_finish));
+        schedule = s_worse (schedule, rag);
+    }
+    //  The gate out of delivery: past the baseline finish and not closing
+    if (baseline_finish >= 0 && in->phase < PMO__PHASE__PHASE_CLOSING)
+        governance =
+            s_worse (governance, s_late (&b, "gate_overdue", "governance", "closing",
+                                         "gate into closing (baseline finish passed)",
+                                         baseline_finish, t->gate_amber_days, t->gate_red_days));
+
+    //  Open risks by residual score
+    uint32_t high = 0;
+    for (size_t i = 0; i < in->n_open_risks; i++) {
+        const Pmo__OpenRisk *r = in->open_risks[i];
+        if (r->residual_score >= t->risk_critical_score) {
+            s_fire (&b, "risk_critical", "risk", PMO__RAG__RAG_RED, r->id, r->residual_score,
+                    t->risk_critical_score,
+                    pmo_arena_printf (arena, "risk '%s' residual score %u >= %u (critical)",
+                                      r->title, r->residual_score, t->risk_critical_score));
+            risk = PMO__RAG__RAG_RED;
+        } else if (r->residual_score >= t->risk_high_score)
+            high++;
+    }
+    if (high) {
+        s_fire (&b, "risk_high", "risk", PMO__RAG__RAG_AMBER, NULL, high, t->risk_high_score,
+                pmo_arena_printf (arena, "%u open risk(s) with residual score >= %u (high)", high,
+                                  t->risk_high_score));
+        risk = s_worse (risk, PMO__RAG__RAG_AMBER);
+    }
+
+    //  Over-allocated resources working on the project
+    if (in->n_overallocated) {
+        size_t n = in->n_overallocated;
+        Pmo__Rag rag = n >= t->overallocated_red     ? PMO__RAG__RAG_RED
+                       : n >= t->overallocated_amber ? PMO__RAG__RAG_AMBER
+                                                     : PMO__RAG__RAG_GREEN;
+        if (rag != PMO__RAG__RAG_GREEN) {
+            const Pmo__ResourceFlag *first = in->overallocated[0];
+            s_fire (&b, "overallocated", "resources", rag, first->resource_id, (double)n,
+                    rag == PMO__RAG__RAG_RED ? t->overallocated_red : t->overallocated_amber,
+                    pmo_arena_printf (arena,
+                                      "%zu over-allocated resource(s), e.g. %s booked %u h of %u "
+                                      "h",
+                                      n,
+                                      pmo_str_empty (first->resource_name) ? first->resource_id
+                                                                           : first->resource_name,
+                                      first->worst_week_booked_hours,
+                                      first->worst_week_capacity_hours));
+        }
+        resources = rag;
+    }
+
+    //  Stale reporting: only projects that are meant to report
+    bool reporting_due = in->status == PMO__PROJECT_STATUS__PROJECT_STATUS_APPROVED ||
+                         in->status == PMO__PROJECT_STATUS__PROJECT_STATUS_ACTIVE;
+    if (reporting_due) {
+        uint32_t period =
+            in->reporting_period_days ? in->reporting_period_days : t->default_reporting_days;
+        int64_t since = has_report ? riskmon_date_ms (in->report_period_end) + RISKMON_DAY_MS
+                                   : in->project_created_ms;
+        if (since > 0)
+            reporting = s_late (&b, "report_stale", "reporting", in->report_id,
+                                has_report ? "the last status report is"
+                                           : "no status report yet; the project is",
+                                since, period, period * t->stale_red_periods);
+    }
+
+    out->schedule = schedule;
+    out->cost = cost;
+    out->risk = risk;
+    out->resources = resources;
+    out->reporting = reporting;
+    out->governance = governance;
+    Pmo__Rag overall = PMO__RAG__RAG_GREEN;
+    overall = s_worse (overall, schedule);
+    overall = s_worse (overall, cost);
+    overall = s_worse (overall, risk);
+    overall = s_worse (overall, resources);
+    overall = s_worse (overall, reporting);
+    overall = s_worse (overall, governance);
+    out->overall = overall;
+    out->fired = b.fired;
+    out->n_fired = b.n_fired;
+    out->next_due_ms = b.next_due;
+}
+
+bool riskmon_health_differs (const Pmo__HealthAssessment *a, const Pmo__HealthAssessment *b)
+{
+    if (!a || !b)
+        return a != b;
+    if (a->overall != b->overall || a->schedule != b->schedule || a->cost != b->cost ||
+        a->risk != b->risk || a->resources != b->resources || a->reporting != b->reporting ||
+        a->governance != b->governance)
+        return true;
+    //  The same colours for other reasons is a change people want to see
+    //  too (a different rule is now why it is amber)
+    if (a->n_fired != b->n_fired)
+        return true;
+    for (size_t i = 0; i < a->n_fired; i++)
+        if (strcmp (a->fired[i]->rule, b->fired[i]->rule) != 0 ||
+            a->fired[i]->rag != b->fired[i]->rag ||
+            strcmp (a->fired[i]->subject_id, b->fired[i]->subject_id) != 0)
+            return true;
+    return false;
+}
+
+//  ---------------------------------------------------------------------
+//  Alerts
+
+const char *riskmon_alert_kind_name (Pmo__AlertKind kind)
+{
+    switch (kind) {
+    case PMO__ALERT_KIND__ALERT_KIND_HEALTH:
+        return "health";
+    case PMO__ALERT_KIND__ALERT_KIND_RISK_CRITICAL:
+        return "risk_critical";
+    case PMO__ALERT_KIND__ALERT_KIND_MILESTONE_OVERDUE:
+        return "milestone_overdue";
+    case PMO__ALERT_KIND__ALERT_KIND_GATE_OVERDUE:
+        return "gate_overdue";
+    default:
+        return "unspecified";
+    }
+}
+
+static Pmo__AlertSeverity s_severity (Pmo__Rag rag)
+{
+    return rag == PMO__RAG__RAG_RED ? PMO__ALERT_SEVERITY__ALERT_SEVERITY_CRITICAL
+                                    : PMO__ALERT_SEVERITY__ALERT_SEVERITY_WARNING;
+}
+
+size_t riskmon_alerts_wanted (const Pmo__HealthAssessment *a, const Pmo__Thresholds *t,
+                              pmo_arena_t *arena, riskmon_want_t **wants)
+{
+    (void)t;
+    size_t max = a->n_fired + 1, n = 0;
+    riskmon_want_t *list = pmo_arena_alloc (arena, max * sizeof (riskmon_want_t));
+    const Pmo__HealthInputs *in = a->inputs;
+    const char *code = in && !pmo_str_empty (in->code) ? in->code : a->project_id;
+    const char *manager = in && !pmo_str_empty (in->manager) ? in->manager : "";
+    if (a->overall == PMO__RAG__RAG_AMBER || a->overall == PMO__RAG__RAG_RED) {
+        riskmon_want_t *w = &list[n++];
+        w->kind = PMO__ALERT_KIND__ALERT_KIND_HEALTH;
+        w->subject_id = a->project_id;
+        w->severity = s_severity (a->overall);
+        w->title = pmo_arena_printf (arena, "%s is %s", code, riskmon_rag_name (a->overall));
+        //  The first rule of the worst colour says why
+        const char *why = "";
+        for (size_t i = 0; i < a->n_fired && !*why; i++)
+            if (a->fired[i]->rag == a->overall)
+                why = a->fired[i]->detail;
+        w->detail = why;
+        w->assignee = manager;
+    }
+    for (size_t i = 0; i < a->n_fired; i++) {
+        const Pmo__FiredRule *f = a->fired[i];
+        Pmo__AlertKind kind = PMO__ALERT_KIND__ALERT_KIND_UNSPECIFIED;
+        if (strcmp (f->rule, "risk_critical") == 0)
+            kind = PMO__ALERT_KIND__ALERT_KIND_RISK_CRITICAL;
+        else if (strcmp (f->rule, "milestone_overdue") == 0)
+            kind = PMO__ALERT_KIND__ALERT_KIND_MILESTONE_OVERDUE;
+        else if (strcmp (f->rule, "gate_overdue") == 0)
+            kind = PMO__ALERT_KIND__ALERT_KIND_GATE_OVERDUE;
+        if (kind == PMO__ALERT_KIND__ALERT_KIND_UNSPECIFIED)
+            continue;
+        riskmon_want_t *w = &list[n++];
+        w->kind = kind;
+        w->subject_id = f->subject_id;
+        w->severity = s_severity (f->rag);
+        w->title = pmo_arena_printf (arena, "%s: %s", code, riskmon_alert_kind_name (kind));
+        w->detail = f->detail;
+        w->assignee = manager;
+        if (kind == PMO__ALERT_KIND__ALERT_KIND_RISK_CRITICAL && in)
+            for (size_t r = 0; r < in->n_open_risks; r++)
+                if (strcmp (in->open_risks[r]->id, f->subject_id) == 0 &&
+                    !pmo_str_empty (in->open_risks[r]->owner))
+                    w->assignee = in->open_risks[r]->owner;
+    }
+    *wants = list;
+    return n;
+}
+
+static riskmon_alert_action_t *s_action (riskmon_alert_action_t *list, size_t *n,
+                                         riskmon_alert_op_t op, size_t want, size_t ref)
+{
+    riskmon_alert_action_t *a = &list[(*n)++];
+    a->op = op;
+    a->want = want;
+    a->ref = ref;
+    return a;
+}
+
+size_t riskmon_alerts_reconcile (Pmo__AlertRef **refs, size_t n_refs, const riskmon_want_t *wants,
+                                 size_t n_wants, int64_t now, int64_t cooldown_ms,
+                                 pmo_arena_t *arena, riskmon_alert_action_t **actions, int64_t *due)
+{
+    riskmon_alert_action_t *list =
+        pmo_arena_alloc (arena, (n_refs + n_wants + 1) * sizeof (riskmon_alert_action_t));
+    size_t n = 0;
+    *due = 0;
+    bool *matched = pmo_arena_alloc (arena, (n_refs + 1) * sizeof (bool));
+    for (size_t w = 0; w < n_wants; w++) {
+        const riskmon_want_t *want = &wants[w];
+        size_t found = n_refs;
+        for (size_t r = 0; r < n_refs && found == n_refs; r++)
+            if (refs[r]->kind == want->kind && strcmp (refs[r]->subject_id, want->subject_id) == 0)
+                found = r;
+        if (found == n_refs) {
+            s_action (list, &n, RISKMON_ALERT_RAISE, w, 0);
+            continue;
+        }
+        Pmo__AlertRef *ref = refs[found];
+        matched[found] = true;
+        //  The condition holds (again): any cool-down stops, silently
+        ref->cleared_since_ms = 0;
+        if (!ref->suppressed && want->severity > ref->severity) {
+            ref->severity = want->severity;
+            s_action (list, &n, RISKMON_ALERT_RAISE_SEVERITY, w, found);
+        }
+    }
+    for (size_t r = 0; r < n_refs; r++) {
+        if (matched[r])
+            continue;
+        Pmo__AlertRef *ref = refs[r];
+        if (ref->suppressed) {
+            //  A person resolved it while it held; now it has cleared, so
+            //  the next time it comes back it is news again
+            s_action (list, &n, RISKMON_ALERT_RESOLVE, 0, r);
+            continue;
+        }
+        if (!ref->cleared_since_ms)
+            ref->cleared_since_ms = now;
+        int64_t ends = ref->cleared_since_ms + cooldown_ms;
+        if (now >= ends)
+            s_action (list, &n, RISKMON_ALERT_RESOLVE, 0, r);
+        else if (*due == 0 || ends < *due)
+            *due = ends;
+    }
+    *actions = list;
+    return n;
+}
+
+Pmo__EscalationLevel riskmon_escalation_next (Pmo__EscalationLevel level, bool hub_is_division)
+{
+    if (level == PMO__ESCALATION_LEVEL__ESCALATION_LEVEL_OWNER && !hub_is_division)
+        return PMO__ESCALATION_LEVEL__ESCALATION_LEVEL_DIVISION_PMO;
+    return PMO__ESCALATION_LEVEL__ESCALATION_LEVEL_HUB_PMO;
+}
+
+uint32_t riskmon_escalation_deadline_s (Pmo__EscalationLevel level, const Pmo__Thresholds *t)
+{
+    switch (level) {
+    case PMO__ESCALATION_LEVEL__ESCALATION_LEVEL_OWNER:
+        return t->escalate_owner_s;
+    case PMO__ESCALATION_LEVEL__ESCALATION_LEVEL_DIVISION_PMO:
+        return t->escalate_division_s;
+    default:
+        return 0; //  the hub PMO is the top
+    }
+}
