@@ -51,7 +51,9 @@ typedef enum {
     FLOOR_SEQUENTIAL = 0, //  the registry's round trips, one after the other
     FLOOR_PIPELINED = 1,  //  the independent reads in one write, then the commit
     FLOOR_ONE_TRIP = 2,   //  everything in one script call
-    FLOOR_MODES = 3
+    FLOOR_BATCHED = 3,    //  like the registry: a drained batch's reads in one
+                          //  round trip, then all its commits in another
+    FLOOR_MODES = 4
 } floor_mode_t;
 
 typedef struct {
@@ -412,6 +414,123 @@ static void s_handle (floor_t *self, zsock_t *router, floor_mode_t mode)
     pmo_arena_reset (self->arena);
 }
 
+//  The batched floor: read every request waiting on the socket, send all
+//  their reads in one write, then all their commits in one write, then
+//  answer them all. Two round trips per batch, as the registry does.
+#define S_BATCH 64
+static void s_handle_batch (floor_t *self, zsock_t *router)
+{
+    zframe_t *peers[S_BATCH];
+    Pmo__RegistryRequest *requests[S_BATCH];
+    Pmo__Project *projects[S_BATCH];
+    int n = 0;
+    while (n < S_BATCH && (zsock_events (router) & ZMQ_POLLIN)) {
+        zmsg_t *msg = zmsg_recv (router);
+        if (!msg)
+            break;
+        zframe_t *peer = zmsg_pop (msg);
+        zframe_t *body = zmsg_pop (msg);
+        Pmo__RegistryRequest *request =
+            body ? (Pmo__RegistryRequest *)protobuf_c_message_unpack (
+                       &pmo__registry_request__descriptor, pmo_arena_allocator (self->arena),
+                       zframe_size (body), zframe_data (body))
+                 : NULL;
+        zframe_destroy (&body);
+        zmsg_destroy (&msg);
+        Pmo__Project *project = NULL;
+        if (request && request->body_case == PMO__REGISTRY_REQUEST__BODY_CREATE_PROJECT)
+            project = request->create_project;
+        else if (request && request->body_case == PMO__REGISTRY_REQUEST__BODY_UPDATE_PROJECT)
+            project = request->update_project;
+        if (!project || !request->header) {
+            zframe_destroy (&peer);
+            continue; //  the batched floor serves creates and updates only
+        }
+        peers[n] = peer;
+        requests[n] = request;
+        projects[n++] = project;
+    }
+    if (n == 0 || s_connect (self))
+        goto done;
+    //  Round trip 1: three reads per request
+    for (int i = 0; i < n; i++) {
+        char *idem = pmo_arena_printf (self->arena, "floor:{" S_DIVISION "}:idem:%s",
+                                       requests[i]->header->request_id);
+        if (requests[i]->body_case == PMO__REGISTRY_REQUEST__BODY_CREATE_PROJECT) {
+            redisAppendCommand (self->redis, "HMGET %s v d", S_OU_KEY);
+            redisAppendCommand (self->redis, "GET %s", idem);
+            redisAppendCommand (self->redis, "HINCRBY %s pr 1", S_SEQ_KEY);
+        } else {
+            redisAppendCommand (self->redis, "HMGET " S_PR_KEY "%s v d", projects[i]->id);
+            redisAppendCommand (self->redis, "GET %s", idem);
+            redisAppendCommand (self->redis, "HMGET %s v d", S_OU_KEY);
+        }
+    }
+    for (int i = 0; i < n; i++) {
+        redisReply *replies[3] = {NULL, NULL, NULL};
+        for (int k = 0; k < 3; k++)
+            if (redisGetReply (self->redis, (void **)&replies[k]) != REDIS_OK)
+                goto broken;
+        if (requests[i]->body_case == PMO__REGISTRY_REQUEST__BODY_CREATE_PROJECT)
+            s_stamp (projects[i],
+                     pmo_arena_printf (self->arena, "pr_" S_DIVISION "_%lld", replies[2]->integer),
+                     1);
+        else
+            s_stamp (projects[i], projects[i]->id, s_version (replies[0]) + 1);
+        for (int k = 0; k < 3; k++)
+            freeReplyObject (replies[k]);
+    }
+    //  Round trip 2: every commit
+    for (int i = 0; i < n; i++) {
+        size_t size = protobuf_c_message_get_packed_size (&projects[i]->base);
+        uint8_t *blob = pmo_arena_alloc (self->arena, size ? size : 1);
+        protobuf_c_message_pack (&projects[i]->base, blob);
+        char version[24];
+        snprintf (version, sizeof version, "%llu", (unsigned long long)projects[i]->version);
+        char *key = pmo_arena_printf (self->arena, S_PR_KEY "%s", projects[i]->id);
+        const char *type = requests[i]->body_case == PMO__REGISTRY_REQUEST__BODY_CREATE_PROJECT
+                               ? "project.created"
+                               : "project.updated";
+        const char *argv[] = {"EVALSHA", self->commit_sha,   "2", key, S_EVENTS,
+                              version,   (const char *)blob, type};
+        size_t lens[] = {7,    40,           1, strlen (key), strlen (S_EVENTS), strlen (version),
+                         size, strlen (type)};
+        redisAppendCommandArgv (self->redis, 8, argv, lens);
+    }
+    for (int i = 0; i < n; i++) {
+        redisReply *reply = NULL;
+        if (redisGetReply (self->redis, (void **)&reply) != REDIS_OK)
+            goto broken;
+        freeReplyObject (reply);
+    }
+    for (int i = 0; i < n; i++) {
+        Pmo__Header echo = PMO__HEADER__INIT;
+        echo.protocol_version = PMO_PROTOCOL_VERSION;
+        echo.request_id = requests[i]->header->request_id;
+        Pmo__RegistryReply reply = PMO__REGISTRY_REPLY__INIT;
+        reply.header = &echo;
+        reply.body_case = PMO__REGISTRY_REPLY__BODY_PROJECT;
+        reply.project = projects[i];
+        size_t size = protobuf_c_message_get_packed_size (&reply.base);
+        uint8_t *buffer = pmo_arena_alloc (self->arena, size ? size : 1);
+        protobuf_c_message_pack (&reply.base, buffer);
+        zmsg_t *answer = zmsg_new ();
+        zmsg_addmem (answer, zframe_data (peers[i]), zframe_size (peers[i]));
+        zmsg_addmem (answer, buffer, size);
+        if (zmsg_send (&answer, router) != 0)
+            zmsg_destroy (&answer);
+    }
+    goto done;
+broken:
+    //  Redis went away mid-batch: the clients time out and count errors
+    redisFree (self->redis);
+    self->redis = NULL;
+done:
+    for (int i = 0; i < n; i++)
+        zframe_destroy (&peers[i]);
+    pmo_arena_reset (self->arena);
+}
+
 //  ---------------------------------------------------------------------
 //  The process
 
@@ -464,7 +583,7 @@ int bench_floor_main (int argc, char **argv)
 {
     if (argc != FLOOR_MODES + 1) {
         fprintf (stderr, "floor: usage: --serve-floor SEQUENTIAL_ENDPOINT PIPELINED_ENDPOINT "
-                         "ONE_TRIP_ENDPOINT REDIS_PORT\n");
+                         "ONE_TRIP_ENDPOINT BATCHED_ENDPOINT REDIS_PORT\n");
         return 2;
     }
     zsys_init ();
@@ -477,7 +596,7 @@ int bench_floor_main (int argc, char **argv)
     for (int mode = 0; mode < FLOOR_MODES && ready; mode++)
         ready = (routers[mode] = s_router (argv[mode])) != NULL;
     if (ready) {
-        zpoller_t *poller = zpoller_new (routers[0], routers[1], routers[2], NULL);
+        zpoller_t *poller = zpoller_new (routers[0], routers[1], routers[2], routers[3], NULL);
         while (!zsys_interrupted) {
             zsock_t *which = zpoller_wait (poller, 500);
             if (!which)
@@ -487,7 +606,10 @@ int bench_floor_main (int argc, char **argv)
                 mode++;
             //  Drain what waits, like the registry's engine does
             while (zsock_events (which) & ZMQ_POLLIN)
-                s_handle (&self, which, mode);
+                if (mode == FLOOR_BATCHED)
+                    s_handle_batch (&self, which);
+                else
+                    s_handle (&self, which, mode);
         }
         zpoller_destroy (&poller);
         status = 0;
