@@ -1,5 +1,9 @@
 /*  pmo_import.c: spreadsheets in and out of the registry (see the header). */
 #include "pmo_import.h"
+#include "pmo_import_internal.h"
+
+#include "allocator.pb-c.h"
+#include "riskmon.pb-c.h"
 
 #include "pmo_json.h"
 #include "pmo_reflect.h"
@@ -103,37 +107,24 @@ int pmo_import_list (const pmo_import_peer_t *peer, pmo_arena_t *arena, Pmo__Ent
 //  ---------------------------------------------------------------------
 //  Mappings
 
-//  One mapped column: a file column (or a template over columns) to a field.
-typedef struct {
-    const char *column;    //  the file's column; NULL with a template
-    const char *tmpl;      //  "{department}-{project_name|acronym}"
-    const char *field;     //  "name", "budget.baseline", "report.overall"
-    const char *transform; //  upper, lower, slug, acronym, trim; NULL
-    json_t *values;        //  text -> value, matched without case (borrowed)
-    int64_t scale;         //  money: the unit of the figures (1000000: millions)
-    bool create_only;      //  applied only to new records
-    bool unique;           //  a derived code made unique in its division (-2, -3 ...)
-    bool required;         //  a blank cell is a problem
-    int index;             //  the column's position in the file being read
-} map_column_t;
-
-typedef struct {
-    const char *name; //  "project"
-    const ProtobufCMessageDescriptor *desc;
-    const char *create_member; //  ImportItem members
-    const char *update_member;
-    Pmo__EntityKind kind;
-} entity_t;
-
 static const entity_t s_entities[] = {
     {"org_unit", &pmo__org_unit__descriptor, "create_org_unit", "update_org_unit",
-     PMO__ENTITY_KIND__ENTITY_KIND_ORG_UNIT},
+     PMO__ENTITY_KIND__ENTITY_KIND_ORG_UNIT, PMO_IMPORT_REGISTRY},
     {"project", &pmo__project__descriptor, "create_project", "update_project",
-     PMO__ENTITY_KIND__ENTITY_KIND_PROJECT},
+     PMO__ENTITY_KIND__ENTITY_KIND_PROJECT, PMO_IMPORT_REGISTRY},
     {"milestone", &pmo__milestone__descriptor, "create_milestone", "update_milestone",
-     PMO__ENTITY_KIND__ENTITY_KIND_MILESTONE},
+     PMO__ENTITY_KIND__ENTITY_KIND_MILESTONE, PMO_IMPORT_REGISTRY},
     {"status_report", &pmo__status_report__descriptor, "submit_status_report", NULL,
-     PMO__ENTITY_KIND__ENTITY_KIND_STATUS_REPORT},
+     PMO__ENTITY_KIND__ENTITY_KIND_STATUS_REPORT, PMO_IMPORT_REGISTRY},
+    //  Kept by the other services: pmo_import_svc.c imports and exports them
+    {"resource", &pmo__resource__descriptor, NULL, NULL, PMO__ENTITY_KIND__ENTITY_KIND_UNSPECIFIED,
+     PMO_IMPORT_ALLOCATOR},
+    {"allocation", &pmo__allocation__descriptor, NULL, NULL,
+     PMO__ENTITY_KIND__ENTITY_KIND_UNSPECIFIED, PMO_IMPORT_ALLOCATOR},
+    {"risk", &pmo__risk__descriptor, NULL, NULL, PMO__ENTITY_KIND__ENTITY_KIND_UNSPECIFIED,
+     PMO_IMPORT_RISKMON},
+    {"issue", &pmo__issue__descriptor, NULL, NULL, PMO__ENTITY_KIND__ENTITY_KIND_UNSPECIFIED,
+     PMO_IMPORT_RISKMON},
 };
 
 static const entity_t *s_entity (const char *name)
@@ -143,24 +134,6 @@ static const entity_t *s_entity (const char *name)
             return &s_entities[i];
     return NULL;
 }
-
-struct _pmo_import_mapping_t {
-    json_t *root; //  owns every string below
-    const entity_t *entity;
-    pmo_csv_options_t csv;
-    pmo_csv_date_order_t date_order;
-    int pivot;
-    bool decimal_comma;
-    const char *currency;     //  of amounts without a symbol
-    const char *key;          //  projects: "code" or "external_id"
-    Pmo__OrgUnitKind ou_kind; //  org units the file names are created as this
-    const char *ou_parent;    //  ... under this unit (NULL: the hub)
-    json_t *ou_names;         //  id -> name of units to create (borrowed)
-    map_column_t *columns;
-    size_t n_columns;
-    json_t *defaults; //  field -> text, for new records (borrowed)
-    bool partial;     //  a file may hold any subset of the columns (native)
-};
 
 bool pmo_import_mapping_entity_known (const char *entity)
 {
@@ -223,6 +196,12 @@ static bool s_field_ok (const entity_t *entity, const char *field)
         "id",         "version",       "created_ms",       "updated_ms",
         "archived",   "org_unit_path", "division",         "path",
         "created_by", "author",        "effective_policy", "effective_pmo_type"};
+    //  The other services' entities: an id in the file is the record's key;
+    //  a resource's skills are one cell ("java:4;sql:3")
+    if (entity->service != PMO_IMPORT_REGISTRY &&
+        (strcmp (field, "id") == 0 ||
+         (entity->desc == &pmo__resource__descriptor && strcmp (field, "skills") == 0)))
+        return true;
     if (strcmp (field, "currency") == 0 || (strcmp (field, "project_code") == 0 &&
                                             entity->kind != PMO__ENTITY_KIND__ENTITY_KIND_PROJECT &&
                                             entity->kind != PMO__ENTITY_KIND__ENTITY_KIND_ORG_UNIT))
@@ -286,7 +265,8 @@ pmo_import_mapping_t *pmo_import_mapping_load (const char *text, size_t size, ch
     }
     self->entity = s_entity (s_str (root, "entity", "project"));
     if (!self->entity)
-        BAD ("entity must be org_unit, project, milestone or status_report");
+        BAD ("entity must be org_unit, project, milestone, status_report, resource, allocation, "
+             "risk or issue");
     if (pmo_csv_encoding_parse (s_str (root, "encoding", "auto"), &self->csv.encoding))
         BAD ("encoding must be auto, utf-8 or windows-1252");
     const char *delimiter = s_str (root, "delimiter", "auto");
@@ -426,8 +406,53 @@ static const char *s_native_report[] = {
 static const char *s_native_org_unit[] = {
     "id", "name", "kind", "parent", "pmo_type", "pmo_tier", "policy.reporting_period_days", NULL};
 
+//  The allocator's and the risk monitor's: the id first (the key of a
+//  re-import), then what a PMO keeps in its spreadsheet.
+static const char *s_native_resource[] = {
+    "id",       "external_id", "name",          "kind",
+    "role",     "skills",      "home_org_unit", "weekly_capacity_hours",
+    "currency", "cost_rate",   "email",         NULL};
+static const char *s_native_allocation[] = {
+    "id",        "project_code",   "project_id", "resource_id", "resource_name", "role", "skill",
+    "min_level", "hours_per_week", "start_week", "end_week",    "state",         "note", NULL};
+static const char *s_native_risk[] = {"id",
+                                      "project_code",
+                                      "project_id",
+                                      "title",
+                                      "kind",
+                                      "category",
+                                      "cause",
+                                      "event",
+                                      "effect",
+                                      "probability",
+                                      "impact",
+                                      "residual_probability",
+                                      "residual_impact",
+                                      "proximity",
+                                      "response",
+                                      "response_plan",
+                                      "owner",
+                                      "actionee",
+                                      "currency",
+                                      "cost_impact",
+                                      "review_date",
+                                      "status",
+                                      "closure_note",
+                                      NULL};
+static const char *s_native_issue[] = {
+    "id",       "project_code", "project_id", "title",      "description", "type",    "severity",
+    "priority", "owner",        "status",     "resolution", "due_date",    "risk_id", NULL};
+
 static const char *const *s_native_fields (const char *entity)
 {
+    if (strcmp (entity, "resource") == 0)
+        return s_native_resource;
+    if (strcmp (entity, "allocation") == 0)
+        return s_native_allocation;
+    if (strcmp (entity, "risk") == 0)
+        return s_native_risk;
+    if (strcmp (entity, "issue") == 0)
+        return s_native_issue;
     if (strcmp (entity, "project") == 0)
         return s_native_project;
     if (strcmp (entity, "milestone") == 0)
@@ -463,18 +488,6 @@ pmo_import_mapping_t *pmo_import_mapping_native (const char *entity)
 
 //  ---------------------------------------------------------------------
 //  Cells to fields
-
-//  What converting one row needs.
-typedef struct {
-    const pmo_import_mapping_t *map;
-    pmo_arena_t *arena;
-    pmo_import_result_t *result;
-    pmo_csv_record_t *header;
-    pmo_csv_record_t *record;
-    size_t row;
-    bool creating; //  the row makes a new record (defaults and create_only apply)
-    bool bad;      //  a problem was found in this row
-} row_t;
 
 static void s_problem (pmo_import_result_t *result, size_t row, const char *column,
                        const char *value, const char *format, ...)
@@ -869,14 +882,54 @@ static const char *s_mapped (json_t *values, const char *text)
     return NULL;
 }
 
-//  What a project row carries besides the project.
-typedef struct {
-    ProtobufCMessage *entity;  //  the record the row describes
-    Pmo__StatusReport *report; //  a project row's status report, NULL if none
-    bool report_touched;       //  a report field was given a value
-    const char *project_code;  //  children: their project's code (pseudo field)
-    const char *currency;      //  the "currency" pseudo field
-} target_t;
+//  A resource's skills from one cell: "java:4; sql:3" (name:level, level
+//  1 to 5, the first is the primary skill), or blank for none.
+static void s_apply_skills (row_t *r, const map_column_t *col, const char *raw, const char *text,
+                            Pmo__Resource *resource)
+{
+    char *copy = pmo_arena_strdup (r->arena, pmo_csv_blank (text) ? "" : text);
+    size_t max = 1;
+    for (char *p = copy; *p; p++)
+        max += *p == ';' || *p == ',';
+    Pmo__ResourceSkill **skills = pmo_arena_alloc (r->arena, max * sizeof (void *));
+    size_t n = 0;
+    char *save = NULL;
+    for (char *item = strtok_r (copy, ";,", &save); item; item = strtok_r (NULL, ";,", &save)) {
+        while (*item == ' ')
+            item++;
+        if (!*item)
+            continue;
+        char *colon = strchr (item, ':');
+        char *end = NULL;
+        long level = colon ? strtol (colon + 1, &end, 10) : 0;
+        while (end && *end == ' ')
+            end++;
+        if (!colon || end == colon + 1 || (end && *end) || level < 1 || level > 5) {
+            if (col)
+                s_cell_problem (r, col, raw,
+                                "skills are name:level with level 1 to 5, e.g. \"java:4; sql:3\"");
+            else {
+                s_problem (r->result, r->row, "skills", raw,
+                           "the mapping's default: skills are name:level, e.g. java:4");
+                r->bad = true;
+            }
+            return;
+        }
+        *colon = 0;
+        size_t len = strlen (item);
+        while (len && item[len - 1] == ' ')
+            item[--len] = 0;
+        for (char *c = item; *c; c++)
+            *c = (char)tolower ((unsigned char)*c);
+        Pmo__ResourceSkill *skill = pmo_arena_alloc (r->arena, sizeof (Pmo__ResourceSkill));
+        pmo__resource_skill__init (skill);
+        skill->name = item;
+        skill->level = (uint32_t)level;
+        skills[n++] = skill;
+    }
+    resource->skills = skills;
+    resource->n_skills = n;
+}
 
 //  Apply one mapped column (or a default) to the row's target.
 static void s_apply (row_t *r, const map_column_t *col, const char *field, const char *raw,
@@ -903,6 +956,8 @@ static void s_apply (row_t *r, const map_column_t *col, const char *field, const
         t->project_code = pmo_str_empty (text) ? NULL : pmo_arena_strdup (r->arena, text);
         return;
     }
+    if (strcmp (field, "skills") == 0 && t->entity->descriptor == &pmo__resource__descriptor)
+        return s_apply_skills (r, col, raw, text, (Pmo__Resource *)t->entity);
     ProtobufCMessage *target = t->entity;
     if (strncmp (field, "report.", 7) == 0) {
         field += 7;
@@ -1006,14 +1061,19 @@ static void s_convert (row_t *r, target_t *t, bool creating)
         json_object_foreach (map->defaults, field, value)
         {
             //  A default fills what the row left empty
-            bool given = false;
+            //  (on an update too when the file has the column but the row leaves it
+            //  blank, so that importing a file again gives what the first import did)
+            bool given = false, blank_column = false;
             for (size_t i = 0; i < map->n_columns; i++) {
                 const map_column_t *col = &map->columns[i];
                 if (strcmp (col->field, field) == 0 && !pmo_csv_blank (s_cell (r, col->index)) &&
                     !(col->column && pmo_csv_withheld (s_cell (r, col->index))))
                     given = given || col->column;
+                else if (strcmp (col->field, field) == 0 && col->column && col->index >= 0 &&
+                         !col->create_only)
+                    blank_column = true;
             }
-            if (!given && (creating || strncmp (field, "report.", 7) == 0))
+            if (!given && (creating || blank_column || strncmp (field, "report.", 7) == 0))
                 s_apply (r, NULL, field, json_string_value (value), t);
         }
     }
@@ -1856,6 +1916,8 @@ int pmo_import_run (const pmo_import_options_t *options, const pmo_import_mappin
                    .result = result,
                    .arena = arena,
                    .hub = options->hub ? options->hub : "hub"};
+    if (mapping->entity->service != PMO_IMPORT_REGISTRY)
+        return pmo_import_svc_run (options, mapping, data, size, result);
     im.units = zhashx_new ();
     im.planned = zhashx_new ();
     im.by_code = zhashx_new ();
@@ -1966,6 +2028,14 @@ static const char *s_format (pmo_arena_t *arena, const ProtobufCMessage *msg, co
     }
     const void *slot = (const char *)owner + f->offset;
     char buf[48];
+    if (owner->descriptor == &pmo__resource__descriptor && strcmp (f->name, "skills") == 0) {
+        const Pmo__Resource *resource = (const Pmo__Resource *)owner;
+        char *out = pmo_arena_strdup (arena, "");
+        for (size_t i = 0; i < resource->n_skills; i++)
+            out = pmo_arena_printf (arena, "%s%s%s:%u", out, i ? ";" : "",
+                                    resource->skills[i]->name, resource->skills[i]->level);
+        return out;
+    }
     if (f->label == PROTOBUF_C_LABEL_REPEATED) {
         size_t n = *(const size_t *)((const char *)owner + f->quantifier_offset);
         char **items = *(char ***)slot;
@@ -2012,10 +2082,14 @@ int pmo_export (const pmo_import_peer_t *peer, const char *entity_name, const ch
     const entity_t *entity = s_entity (entity_name);
     const char *const *fields = entity_name ? s_native_fields (entity_name) : NULL;
     if (!entity || !fields) {
-        snprintf (why, why_size, "'%s' is not one of org_unit, project, milestone, status_report",
+        snprintf (why, why_size,
+                  "'%s' is not one of org_unit, project, milestone, status_report, resource, "
+                  "allocation, risk, issue",
                   entity_name ? entity_name : "");
         return -1;
     }
+    if (entity->service != PMO_IMPORT_REGISTRY)
+        return pmo_import_svc_export (peer, entity, org_unit, bom, csv, size, why, why_size);
     pmo_arena_t *arena = pmo_arena_new ();
     ProtobufCMessage **items;
     size_t n;
@@ -2087,4 +2161,43 @@ int pmo_export (const pmo_import_peer_t *peer, const char *entity_name, const ch
     pmo_csv_writer_destroy (&writer);
     pmo_arena_destroy (&arena);
     return 0;
+}
+
+//  ---------------------------------------------------------------------
+//  Shared with pmo_import_svc.c (pmo_import_internal.h)
+
+void pmo_import_problem (pmo_import_result_t *result, size_t row, const char *column,
+                         const char *value, const char *reason)
+{
+    s_problem (result, row, column, value, "%s", reason);
+}
+
+void pmo_import_convert (row_t *r, target_t *t, bool creating)
+{
+    s_convert (r, t, creating);
+}
+
+bool pmo_import_same (pmo_arena_t *arena, ProtobufCMessage *a, ProtobufCMessage *b)
+{
+    return s_same (arena, a, b);
+}
+
+const char *pmo_import_column_of (const pmo_import_mapping_t *map, const char *field)
+{
+    return s_column_of (map, field);
+}
+
+const char *pmo_import_cell (pmo_arena_t *arena, const ProtobufCMessage *msg, const char *path)
+{
+    return s_format (arena, msg, path);
+}
+
+const char *const *pmo_import_native_fields (const char *entity)
+{
+    return entity ? s_native_fields (entity) : NULL;
+}
+
+int pmo_import_header_index (const pmo_csv_record_t *header, const char *name)
+{
+    return s_header_index (header, name, strlen (name));
 }

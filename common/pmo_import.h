@@ -21,6 +21,11 @@
     then the result says which rows were written, and running the same
     import again completes it (rows already written are unchanged).
 
+    Resources and allocations (the allocator) and risks and issues (the
+    risk monitor) go through the same mappings, keys and modes, row by row
+    through those services' own requests (pmo_import_svc.c): see
+    services/pmoctl/README-import.md for what all or nothing means there.
+
     Export: every entity kind as CSV whose header is the native mapping's,
     so an exported file imports back unchanged.
 
@@ -50,6 +55,8 @@ typedef struct {
     const Pmo__Identity *identity; //  who is asking (not owned)
     int timeout_ms;                //  per attempt; 0 = 10000
     int attempts;                  //  same request id each time; 0 = 3
+    pmo_client_t *allocator;       //  resources, allocations, reports; NULL: not asked (not owned)
+    pmo_client_t *riskmon;         //  risks, issues, health, alerts; NULL: not asked (not owned)
 } pmo_import_peer_t;
 
 //  Send body as RegistryRequest member `member`. Returns the reply (caller
@@ -73,7 +80,8 @@ typedef struct _pmo_import_mapping_t pmo_import_mapping_t;
 pmo_import_mapping_t *pmo_import_mapping_load (const char *text, size_t size, char *why,
                                                size_t why_size);
 //  The mapping of the export format of an entity ("project", "milestone",
-//  "status_report", "org_unit"); NULL for an unknown entity.
+//  "status_report", "org_unit", "resource", "allocation", "risk",
+//  "issue"); NULL for an unknown entity.
 pmo_import_mapping_t *pmo_import_mapping_native (const char *entity);
 void pmo_import_mapping_destroy (pmo_import_mapping_t **self_p);
 //  True for an entity the import and export know ("project", ...).
@@ -147,9 +155,9 @@ json_t *pmo_import_result_json (const pmo_import_result_t *self);
 //  Export
 
 //  Every entity of kind ("project", "milestone", "status_report",
-//  "org_unit") under org_unit ("" = all the caller may see) as CSV in the
-//  native mapping's format. *csv is the caller's to free. Returns 0 or -1
-//  with why.
+//  "org_unit", "resource", "allocation", "risk", "issue") under org_unit ("" = all the caller may
+//  see) as CSV in the native mapping's format. *csv is the caller's to free. Returns 0 or -1 with
+//  why.
 int pmo_export (const pmo_import_peer_t *peer, const char *entity, const char *org_unit, bool bom,
                 char **csv, size_t *size, char *why, size_t why_size);
 

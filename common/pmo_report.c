@@ -2,6 +2,7 @@
 #include "pmo_report.h"
 
 #include "pmo_csv.h"
+#include "pmo_import_internal.h"
 #include "pmo_json.h"
 #include "pmo_reflect.h"
 
@@ -15,8 +16,10 @@
 
 #define DEFAULT_PERIOD_DAYS 30
 #define DAY_MS              86400000LL
-#define LATEST_CHUNK        500 //  the registry's latest_reports limit
-#define RED_LISTED          50  //  red projects listed by name at most (HTML)
+#define LATEST_CHUNK        500  //  the registry's latest_reports limit
+#define RED_LISTED          50   //  red projects listed by name at most (HTML)
+#define HEALTH_MAX          2000 //  projects whose computed health is asked one by one
+#define LISTED              50   //  over-allocated resources and alerts listed (HTML)
 
 static const char *s_rag_names[4] = {"none", "green", "amber", "red"};
 static const char *s_rag_colours[4] = {"#9e9e9e", "#2e7d32", "#f9a825", "#c62828"};
@@ -98,9 +101,10 @@ pmo_report_t *pmo_report_compute (const Pmo__OrgUnit *unit, Pmo__OrgUnit *const 
     self->generated_ms = now_ms;
     self->since_ms = since_ms;
     s_date_of (since_ms, self->since);
-    self->risks_note = "the risk monitor is not connected to reports yet";
-    self->resources_note = "the resource allocator is not connected to reports yet";
-    self->alerts_note = "the risk monitor is not connected to reports yet";
+    self->risks_note = "the risk monitor was not asked";
+    self->resources_note = "the resource allocator was not asked";
+    self->alerts_note = "the risk monitor was not asked";
+    self->health_note = "the risk monitor was not asked";
 
     //  The sub-units: the unit itself, then its direct children
     self->units = pmo_arena_alloc (arena, (n_units + 1) * sizeof (pmo_report_unit_t));
@@ -228,6 +232,215 @@ pmo_report_t *pmo_report_compute (const Pmo__OrgUnit *unit, Pmo__OrgUnit *const 
     return self;
 }
 
+//  ---------------------------------------------------------------------
+//  The other services' sections
+
+static int s_risk_cmp (const void *a, const void *b)
+{
+    const Pmo__Risk *x = *(const Pmo__Risk *const *)a, *y = *(const Pmo__Risk *const *)b;
+    int64_t ex = x->exposure ? x->exposure->minor : 0, ey = y->exposure ? y->exposure->minor : 0;
+    if (ex != ey)
+        return ex > ey ? -1 : 1;
+    if (x->residual_score != y->residual_score)
+        return x->residual_score > y->residual_score ? -1 : 1;
+    return strcmp (x->id, y->id);
+}
+
+void pmo_report_set_risks (pmo_report_t *self, Pmo__Risk *const *risks, size_t n)
+{
+    pmo_arena_t *arena = self->arena;
+    self->risks = pmo_arena_alloc (arena, (n + 1) * sizeof (Pmo__Risk *));
+    self->risks_open = 0;
+    for (size_t i = 0; i < n; i++)
+        if (risks[i]->status == PMO__RISK_STATUS__RISK_STATUS_OPEN)
+            self->risks[self->risks_open++] =
+                (const Pmo__Risk *)pmo_reflect_copy (&risks[i]->base, arena);
+    qsort (self->risks, self->risks_open, sizeof (Pmo__Risk *), s_risk_cmp);
+    zhashx_t *codes = zhashx_new ();
+    for (size_t i = 0; i < self->n_projects; i++)
+        zhashx_insert (codes, self->projects[i].project->id,
+                       (void *)self->projects[i].project->code);
+    self->risk_projects = pmo_arena_alloc (arena, (self->risks_open + 1) * sizeof (char *));
+    memset (self->risks_band, 0, sizeof self->risks_band);
+    self->risk_exposure = 0;
+    self->risk_exposure_other = 0;
+    for (size_t i = 0; i < self->risks_open; i++) {
+        const Pmo__Risk *r = self->risks[i];
+        const char *code = zhashx_lookup (codes, r->project_id);
+        self->risk_projects[i] = code ? code : r->project_id;
+        self->risks_band[r->residual_band < 6 ? r->residual_band : 0]++;
+        //  Exposure adds up threats only: an opportunity's is a gain
+        if (r->kind == PMO__RISK_KIND__RISK_KIND_OPPORTUNITY || !r->exposure)
+            continue;
+        if (strcmp (r->exposure->currency, self->currency) == 0)
+            self->risk_exposure += r->exposure->minor;
+        else if (r->exposure->minor)
+            self->risk_exposure_other++;
+    }
+    zhashx_destroy (&codes);
+    self->risks_note = NULL;
+}
+
+static uint64_t s_over_hours (const Pmo__AllocationConflict *c)
+{
+    uint64_t hours = 0;
+    for (size_t w = 0; w < c->n_weeks; w++)
+        hours += c->weeks[w]->over_by_hours;
+    return hours;
+}
+
+static int s_overload_cmp (const void *a, const void *b)
+{
+    const Pmo__AllocationConflict *x = *(const Pmo__AllocationConflict *const *)a;
+    const Pmo__AllocationConflict *y = *(const Pmo__AllocationConflict *const *)b;
+    uint64_t hx = s_over_hours (x), hy = s_over_hours (y);
+    if (hx != hy)
+        return hx > hy ? -1 : 1;
+    return strcmp (x->resource_id, y->resource_id);
+}
+
+void pmo_report_set_overloads (pmo_report_t *self, Pmo__AllocationConflict *const *conflicts,
+                               size_t n)
+{
+    self->overloads = pmo_arena_alloc (self->arena, (n + 1) * sizeof (void *));
+    self->n_overloads = 0;
+    self->over_hours = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!conflicts[i]->n_weeks)
+            continue;
+        self->overloads[self->n_overloads++] =
+            (const Pmo__AllocationConflict *)pmo_reflect_copy (&conflicts[i]->base, self->arena);
+        self->over_hours += s_over_hours (conflicts[i]);
+    }
+    qsort (self->overloads, self->n_overloads, sizeof (void *), s_overload_cmp);
+    self->resources_note = NULL;
+}
+
+static int s_alert_cmp (const void *a, const void *b)
+{
+    const Pmo__Alert *x = *(const Pmo__Alert *const *)a, *y = *(const Pmo__Alert *const *)b;
+    if (x->severity != y->severity)
+        return x->severity > y->severity ? -1 : 1;
+    if (x->raised_ms != y->raised_ms)
+        return x->raised_ms < y->raised_ms ? -1 : 1;
+    return strcmp (x->id, y->id);
+}
+
+void pmo_report_set_alerts (pmo_report_t *self, Pmo__Alert *const *alerts, size_t n)
+{
+    self->alerts = pmo_arena_alloc (self->arena, (n + 1) * sizeof (void *));
+    self->n_alerts = 0;
+    memset (self->alerts_severity, 0, sizeof self->alerts_severity);
+    for (size_t i = 0; i < n; i++) {
+        if (alerts[i]->state == PMO__ALERT_STATE__ALERT_STATE_RESOLVED)
+            continue;
+        self->alerts[self->n_alerts++] =
+            (const Pmo__Alert *)pmo_reflect_copy (&alerts[i]->base, self->arena);
+        self->alerts_severity[alerts[i]->severity < 4 ? alerts[i]->severity : 0]++;
+    }
+    qsort (self->alerts, self->n_alerts, sizeof (void *), s_alert_cmp);
+    self->alerts_note = NULL;
+}
+
+void pmo_report_set_health (pmo_report_t *self, Pmo__HealthAssessment *const *health, size_t n)
+{
+    zhashx_t *by_id = zhashx_new ();
+    for (size_t i = 0; i < n; i++)
+        if (health[i])
+            zhashx_update (by_id, health[i]->project_id, health[i]);
+    memset (self->health, 0, sizeof self->health);
+    for (size_t i = 0; i < self->n_projects; i++) {
+        pmo_report_project_t *rp = &self->projects[i];
+        const Pmo__HealthAssessment *a = zhashx_lookup (by_id, rp->project->id);
+        rp->health = a && a->overall < 4 ? a->overall : PMO__RAG__RAG_UNSPECIFIED;
+        self->health[rp->health]++;
+    }
+    zhashx_destroy (&by_id);
+    self->health_note = NULL;
+}
+
+//  This ISO week ("2026-W14"): over-allocation from now on is what a report shows.
+static void s_this_week (int64_t ms, char out[16])
+{
+    time_t seconds = (time_t)(ms / 1000);
+    struct tm tm;
+    gmtime_r (&seconds, &tm);
+    strftime (out, 16, "%G-W%V", &tm);
+}
+
+//  Ask the allocator and the risk monitor for their sections; a service
+//  that does not answer leaves a note instead.
+static void s_fetch_services (const pmo_import_peer_t *peer, pmo_report_t *report,
+                              pmo_arena_t *arena)
+{
+    char why[512];
+    ProtobufCMessage **items;
+    size_t n;
+    if (peer->riskmon) {
+        if (pmo_import_svc_list (peer, arena, "risk", report->org_unit, &items, &n, why,
+                                 sizeof why) == 0)
+            pmo_report_set_risks (report, (Pmo__Risk *const *)items, n);
+        else
+            report->risks_note = pmo_arena_printf (report->arena, "the risk monitor: %s", why);
+        if (pmo_import_svc_list (peer, arena, "alert", report->org_unit, &items, &n, why,
+                                 sizeof why) == 0)
+            pmo_report_set_alerts (report, (Pmo__Alert *const *)items, n);
+        else
+            report->alerts_note = pmo_arena_printf (report->arena, "the risk monitor: %s", why);
+        if (report->n_projects <= HEALTH_MAX) {
+            Pmo__HealthAssessment **health =
+                pmo_arena_alloc (arena, (report->n_projects + 1) * sizeof (void *));
+            size_t got = 0;
+            bool answered = true;
+            for (size_t i = 0; i < report->n_projects && answered; i++) {
+                Pmo__HealthRequest request = PMO__HEALTH_REQUEST__INIT;
+                request.project_id = (char *)report->projects[i].project->id;
+                ProtobufCMessage *reply = pmo_import_service_call (
+                    peer, PMO_IMPORT_RISKMON, "health", &request.base, why, sizeof why);
+                if (!reply) {
+                    answered = false;
+                    break;
+                }
+                Pmo__RiskmonReply *rr = (Pmo__RiskmonReply *)reply;
+                //  A project the risk monitor has not assessed yet is "not assessed"
+                if (!rr->error && rr->body_case == PMO__RISKMON_REPLY__BODY_HEALTH &&
+                    rr->health->current)
+                    health[got++] = (Pmo__HealthAssessment *)pmo_reflect_copy (
+                        &rr->health->current->base, arena);
+                protobuf_c_message_free_unpacked (reply, NULL);
+            }
+            if (answered)
+                pmo_report_set_health (report, health, got);
+            else
+                report->health_note = pmo_arena_printf (report->arena, "the risk monitor: %s", why);
+        } else
+            report->health_note =
+                pmo_arena_printf (report->arena,
+                                  "computed health is asked project by project up to %d projects; "
+                                  "see pmoctl health rollup for bigger units",
+                                  HEALTH_MAX);
+    }
+    if (peer->allocator) {
+        Pmo__ConflictsRequest request = PMO__CONFLICTS_REQUEST__INIT;
+        char week[16];
+        s_this_week (report->generated_ms, week);
+        request.org_unit = (char *)report->org_unit;
+        request.start_week = week;
+        ProtobufCMessage *reply = pmo_import_service_call (peer, PMO_IMPORT_ALLOCATOR, "conflicts",
+                                                           &request.base, why, sizeof why);
+        Pmo__AllocatorReply *ar = (Pmo__AllocatorReply *)reply;
+        if (ar && !ar->error && ar->body_case == PMO__ALLOCATOR_REPLY__BODY_CONFLICTS)
+            pmo_report_set_overloads (report, ar->conflicts->conflicts, ar->conflicts->n_conflicts);
+        else
+            report->resources_note = pmo_arena_printf (report->arena, "the resource allocator: %s",
+                                                       ar && ar->error ? ar->error->message
+                                                       : ar            ? "no conflicts in the reply"
+                                                                       : why);
+        if (reply)
+            protobuf_c_message_free_unpacked (reply, NULL);
+    }
+}
+
 void pmo_report_destroy (pmo_report_t **self_p)
 {
     assert (self_p);
@@ -306,6 +519,7 @@ pmo_report_t *pmo_report_build (const pmo_import_peer_t *peer, const char *org_u
     report = pmo_report_compute (unit, (Pmo__OrgUnit *const *)units, n_units,
                                  (Pmo__Project *const *)projects, n_projects, reports, n_reports,
                                  since_ms, pmo_now_ms ());
+    s_fetch_services (peer, report, arena);
     //  The report points into what was fetched: it keeps that arena too
     report->fetched = arena;
     arena = NULL;
@@ -334,6 +548,87 @@ static json_t *s_index (double value)
     return value < 0 ? json_null () : json_real ((double)(int64_t)(value * 1000 + 0.5) / 1000);
 }
 
+static const char *s_band_names[6] = {"unspecified", "minimal", "low",
+                                      "medium",      "high",    "critical"};
+static const char *s_severity_names[4] = {"unspecified", "info", "warning", "critical"};
+
+static json_t *s_risk_json (const pmo_report_t *self, size_t i)
+{
+    const Pmo__Risk *r = self->risks[i];
+    return json_pack ("{s:s, s:s, s:s, s:s, s:s, s:I, s:s, s:I, s:s, s:s}", "id", r->id, "project",
+                      self->risk_projects[i], "title", r->title, "owner", r->owner, "kind",
+                      s_label (self->arena, &pmo__risk_kind__descriptor, r->kind), "residual_score",
+                      (json_int_t)r->residual_score, "band",
+                      s_band_names[r->residual_band < 6 ? r->residual_band : 0], "exposure_minor",
+                      (json_int_t)(r->exposure ? r->exposure->minor : 0), "currency",
+                      r->exposure ? r->exposure->currency : "", "proximity",
+                      s_label (self->arena, &pmo__proximity__descriptor, r->proximity));
+}
+
+static json_t *s_risks_json (const pmo_report_t *self)
+{
+    if (self->risks_note)
+        return json_pack ("{s:b, s:s}", "available", 0, "note", self->risks_note);
+    json_t *bands = json_object ();
+    for (int b = 1; b < 6; b++)
+        json_object_set_new (bands, s_band_names[b],
+                             json_integer ((json_int_t)self->risks_band[b]));
+    json_t *top = json_array ();
+    for (size_t i = 0; i < self->risks_open && i < PMO_REPORT_TOP_RISKS; i++)
+        json_array_append_new (top, s_risk_json (self, i));
+    return json_pack ("{s:b, s:I, s:o, s:I, s:s, s:I, s:o}", "available", 1, "open",
+                      (json_int_t)self->risks_open, "by_band", bands, "exposure_minor",
+                      (json_int_t)self->risk_exposure, "currency", self->currency,
+                      "exposure_other_currency", (json_int_t)self->risk_exposure_other, "top", top);
+}
+
+static json_t *s_overloads_json (const pmo_report_t *self)
+{
+    if (self->resources_note)
+        return json_pack ("{s:b, s:s}", "available", 0, "note", self->resources_note);
+    json_t *list = json_array ();
+    for (size_t i = 0; i < self->n_overloads; i++) {
+        const Pmo__AllocationConflict *c = self->overloads[i];
+        json_t *projects = json_array ();
+        for (size_t k = 0; k < c->n_claims; k++)
+            json_array_append_new (projects, json_string (c->claims[k]->project_code));
+        json_array_append_new (list,
+                               json_pack ("{s:s, s:s, s:s, s:I, s:I, s:s, s:o, s:s}", "resource_id",
+                                          c->resource_id, "name", c->resource_name, "home_org_unit",
+                                          c->home_org_unit, "weeks_over", (json_int_t)c->n_weeks,
+                                          "over_hours", (json_int_t)s_over_hours (c), "first_week",
+                                          c->n_weeks ? c->weeks[0]->week : "", "projects", projects,
+                                          "summary", c->summary));
+    }
+    return json_pack ("{s:b, s:I, s:I, s:o}", "available", 1, "count",
+                      (json_int_t)self->n_overloads, "over_hours", (json_int_t)self->over_hours,
+                      "resources", list);
+}
+
+static json_t *s_alerts_json (const pmo_report_t *self)
+{
+    if (self->alerts_note)
+        return json_pack ("{s:b, s:s}", "available", 0, "note", self->alerts_note);
+    json_t *by = json_object ();
+    for (int v = 1; v < 4; v++)
+        json_object_set_new (by, s_severity_names[v],
+                             json_integer ((json_int_t)self->alerts_severity[v]));
+    json_t *list = json_array ();
+    for (size_t i = 0; i < self->n_alerts; i++) {
+        const Pmo__Alert *a = self->alerts[i];
+        json_array_append_new (
+            list,
+            json_pack ("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:I}", "id", a->id, "project",
+                       a->project_id, "kind",
+                       s_label (self->arena, &pmo__alert_kind__descriptor, a->kind), "severity",
+                       s_severity_names[a->severity < 4 ? a->severity : 0], "state",
+                       s_label (self->arena, &pmo__alert_state__descriptor, a->state), "title",
+                       a->title, "assignee", a->assignee, "raised_ms", (json_int_t)a->raised_ms));
+    }
+    return json_pack ("{s:b, s:I, s:o, s:o}", "available", 1, "count", (json_int_t)self->n_alerts,
+                      "by_severity", by, "alerts", list);
+}
+
 json_t *pmo_report_json (const pmo_report_t *self)
 {
     pmo_arena_t *arena = self->arena;
@@ -356,6 +651,10 @@ json_t *pmo_report_json (const pmo_report_t *self)
             rp->period_end, "phase", s_label (arena, &pmo__phase__descriptor, p->phase), "status",
             s_label (arena, &pmo__project_status__descriptor, p->status), "budget_baseline_minor",
             (json_int_t)(p->budget && p->budget->baseline ? p->budget->baseline->minor : 0));
+        json_object_set_new (one, "health",
+                             json_string (self->health_note ? "unknown"
+                                          : rp->health      ? s_rag_names[rp->health & 3]
+                                                            : "not_assessed"));
         if (rp->rag == PMO__RAG__RAG_RED)
             json_array_append (red, one);
         json_array_append_new (projects, one);
@@ -367,11 +666,11 @@ json_t *pmo_report_json (const pmo_report_t *self)
                                                    "text", self->changes[i].text));
     char generated[11];
     s_date_of (self->generated_ms, generated);
-    return json_pack (
+    json_t *root = json_pack (
         "{s:{s:s, s:s, s:s}, s:I, s:s, s:s, s:I, s:o, s:o, s:o, s:o, "
         "s:{s:s, s:I, s:I, s:I, s:I, s:I}, "
         "s:{s:I, s:I, s:I, s:I, s:I, s:o, s:o, s:s, s:s}, "
-        "s:o, s:o, s:o, s:{s:b, s:s}, s:{s:b, s:s}, s:{s:b, s:s}}",
+        "s:o, s:o, s:o}",
         "org_unit", "id", self->org_unit, "name", self->org_unit_name, "path", self->org_unit_path,
         "generated_ms", (json_int_t)self->generated_ms, "generated", generated, "since",
         self->since, "projects", (json_int_t)self->n_projects, "by_rag",
@@ -387,16 +686,23 @@ json_t *pmo_report_json (const pmo_report_t *self)
         s_index (self->spi), "cpi", s_index (self->cpi), "spi_rag",
         s_rag_names[pmo_report_index_rag (self->spi)], "cpi_rag",
         s_rag_names[pmo_report_index_rag (self->cpi)], "red_projects", red, "changes", changes,
-        "projects_detail", projects, "top_risks", "available", 0, "note", self->risks_note,
-        "over_allocated_resources", "available", 0, "note", self->resources_note, "open_alerts",
-        "available", 0, "note", self->alerts_note);
+        "projects_detail", projects);
+    json_object_set_new (root, "risks", s_risks_json (self));
+    json_object_set_new (root, "over_allocated_resources", s_overloads_json (self));
+    json_object_set_new (root, "open_alerts", s_alerts_json (self));
+    json_t *health = json_pack ("{s:b, s:s?}", "available", self->health_note == NULL, "note",
+                                self->health_note);
+    if (!self->health_note)
+        json_object_set_new (health, "by_rag", s_counts (self->health, 4, NULL, arena));
+    json_object_set_new (root, "health", health);
+    return root;
 }
 
 //  ---------------------------------------------------------------------
 //  CSV tables
 
-static const char *s_tables[] = {"summary", "rag",      "phase",   "status",
-                                 "units",   "projects", "changes", NULL};
+static const char *s_tables[] = {"summary", "rag",   "phase",         "status", "units", "projects",
+                                 "changes", "risks", "overallocated", "alerts", NULL};
 
 const char *const *pmo_report_tables (void)
 {
@@ -435,6 +741,29 @@ char *pmo_report_csv (const pmo_report_t *self, const char *table, bool bom, siz
             {"ac", s_amount (arena, self->ac)},
             {"spi", s_ratio_text (arena, self->spi)},
             {"cpi", s_ratio_text (arena, self->cpi)},
+            {"risks_open",
+             self->risks_note ? "" : pmo_arena_printf (arena, "%zu", self->risks_open)},
+            {"risks_high",
+             self->risks_note ? "" : pmo_arena_printf (arena, "%zu", self->risks_band[4])},
+            {"risks_critical",
+             self->risks_note ? "" : pmo_arena_printf (arena, "%zu", self->risks_band[5])},
+            {"risk_exposure", self->risks_note ? "" : s_amount (arena, self->risk_exposure)},
+            {"overallocated_resources",
+             self->resources_note ? "" : pmo_arena_printf (arena, "%zu", self->n_overloads)},
+            {"overallocated_hours",
+             self->resources_note
+                 ? ""
+                 : pmo_arena_printf (arena, "%llu", (unsigned long long)self->over_hours)},
+            {"open_alerts",
+             self->alerts_note ? "" : pmo_arena_printf (arena, "%zu", self->n_alerts)},
+            {"health_green",
+             self->health_note ? "" : pmo_arena_printf (arena, "%zu", self->health[1])},
+            {"health_amber",
+             self->health_note ? "" : pmo_arena_printf (arena, "%zu", self->health[2])},
+            {"health_red",
+             self->health_note ? "" : pmo_arena_printf (arena, "%zu", self->health[3])},
+            {"health_not_assessed",
+             self->health_note ? "" : pmo_arena_printf (arena, "%zu", self->health[0])},
         };
         for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++)
             pmo_csv_writer_row (w, rows[i], 2);
@@ -484,8 +813,9 @@ char *pmo_report_csv (const pmo_report_t *self, const char *table, bool bom, siz
                               "budget_baseline",
                               "pv",
                               "ev",
-                              "ac"};
-        pmo_csv_writer_row (w, head, 13);
+                              "ac",
+                              "health"};
+        pmo_csv_writer_row (w, head, 14);
         for (size_t i = 0; i < self->n_projects; i++) {
             const pmo_report_project_t *rp = &self->projects[i];
             const Pmo__Project *p = rp->project;
@@ -504,8 +834,11 @@ char *pmo_report_csv (const pmo_report_t *self, const char *table, bool bom, siz
                                      : "",
                                  r ? s_amount (arena, r->pv_minor) : "",
                                  r ? s_amount (arena, r->ev_minor) : "",
-                                 r && r->has_ac ? s_amount (arena, r->ac_minor) : ""};
-            pmo_csv_writer_row (w, row, 13);
+                                 r && r->has_ac ? s_amount (arena, r->ac_minor) : "",
+                                 self->health_note ? ""
+                                 : rp->health      ? s_rag_names[rp->health & 3]
+                                                   : "not_assessed"};
+            pmo_csv_writer_row (w, row, 14);
         }
     } else if (strcmp (table, "changes") == 0) {
         const char *head[] = {"what", "code", "name", "text"};
@@ -515,6 +848,59 @@ char *pmo_report_csv (const pmo_report_t *self, const char *table, bool bom, siz
             const char *row[] = {c->what, c->project->project->code, c->project->project->name,
                                  c->text};
             pmo_csv_writer_row (w, row, 4);
+        }
+    } else if (strcmp (table, "risks") == 0) {
+        const char *head[] = {"rank",           "id",   "project",  "title",   "kind", "owner",
+                              "residual_score", "band", "exposure", "currency"};
+        pmo_csv_writer_row (w, head, 10);
+        for (size_t i = 0; i < self->risks_open && !self->risks_note; i++) {
+            const Pmo__Risk *r = self->risks[i];
+            const char *row[] = {pmo_arena_printf (arena, "%zu", i + 1),
+                                 r->id,
+                                 self->risk_projects[i],
+                                 r->title,
+                                 s_label (arena, &pmo__risk_kind__descriptor, r->kind),
+                                 r->owner,
+                                 pmo_arena_printf (arena, "%u", r->residual_score),
+                                 s_band_names[r->residual_band < 6 ? r->residual_band : 0],
+                                 s_amount (arena, r->exposure ? r->exposure->minor : 0),
+                                 r->exposure ? r->exposure->currency : ""};
+            pmo_csv_writer_row (w, row, 10);
+        }
+    } else if (strcmp (table, "overallocated") == 0) {
+        const char *head[] = {"resource_id", "name",       "home_org_unit", "weeks_over",
+                              "over_hours",  "first_week", "projects",      "summary"};
+        pmo_csv_writer_row (w, head, 8);
+        for (size_t i = 0; i < self->n_overloads; i++) {
+            const Pmo__AllocationConflict *c = self->overloads[i];
+            char *projects = pmo_arena_strdup (arena, "");
+            for (size_t k = 0; k < c->n_claims; k++)
+                projects = pmo_arena_printf (arena, "%s%s%s", projects, k ? ";" : "",
+                                             c->claims[k]->project_code);
+            const char *row[] = {
+                c->resource_id,
+                c->resource_name,
+                c->home_org_unit,
+                pmo_arena_printf (arena, "%zu", c->n_weeks),
+                pmo_arena_printf (arena, "%llu", (unsigned long long)s_over_hours (c)),
+                c->n_weeks ? c->weeks[0]->week : "",
+                projects,
+                c->summary};
+            pmo_csv_writer_row (w, row, 8);
+        }
+    } else if (strcmp (table, "alerts") == 0) {
+        const char *head[] = {"id", "project", "kind", "severity", "state", "title", "assignee"};
+        pmo_csv_writer_row (w, head, 7);
+        for (size_t i = 0; i < self->n_alerts; i++) {
+            const Pmo__Alert *a = self->alerts[i];
+            const char *row[] = {a->id,
+                                 a->project_id,
+                                 s_label (arena, &pmo__alert_kind__descriptor, a->kind),
+                                 s_severity_names[a->severity < 4 ? a->severity : 0],
+                                 s_label (arena, &pmo__alert_state__descriptor, a->state),
+                                 a->title,
+                                 a->assignee};
+            pmo_csv_writer_row (w, row, 7);
         }
     } else {
         pmo_csv_writer_destroy (&w);
@@ -726,6 +1112,142 @@ static void s_index_cell (page_t *page, const char *name, double value)
                   s_rag_colours[rag], s_rag_colours[rag], value, name);
 }
 
+static void s_note (page_t *page, const char *note)
+{
+    s_printf (page, "<p class=\"note\">");
+    s_text (page, note);
+    s_printf (page, "</p>");
+}
+
+//  The sections the risk monitor and the allocator fill.
+static void s_html_services (page_t *page, const pmo_report_t *self)
+{
+    pmo_arena_t *arena = self->arena;
+    //  Computed health beside the reported RAG
+    s_printf (page, "<h2>Computed health (risk monitor)</h2>");
+    if (self->health_note)
+        s_note (page, self->health_note);
+    else {
+        const char *labels[4] = {"not assessed", "green", "amber", "red"};
+        size_t counts[4] = {self->health[3], self->health[2], self->health[1], self->health[0]};
+        const char *ordered[4] = {labels[3], labels[2], labels[1], labels[0]};
+        s_bars (page, "Projects by computed health", ordered, counts, 4, "#455a64");
+        s_printf (page,
+                  "<p class=\"note\">Computed from earned value, milestones, forecast finish, "
+                  "open risks, over-allocated resources and stale reports, by the thresholds of "
+                  "each project's PMO unit; the RAG above is what project managers reported.</p>");
+    }
+    //  Risks
+    s_printf (page, "<h2>Top risks by exposure</h2>");
+    if (self->risks_note)
+        s_note (page, self->risks_note);
+    else {
+        s_printf (page,
+                  "<div class=\"kpis\"><div class=\"kpi\"><b>%zu</b><span>open risks</span></div>"
+                  "<div class=\"kpi\" style=\"border-color:%s\"><b style=\"color:%s\">%zu</b>"
+                  "<span>critical (residual 20-25)</span></div><div class=\"kpi\"><b>%zu</b>"
+                  "<span>high (12-19)</span></div><div class=\"kpi\"><b>%s</b><span>exposure of "
+                  "open threats</span></div></div>",
+                  self->risks_open, s_rag_colours[3], s_rag_colours[3], self->risks_band[5],
+                  self->risks_band[4], s_money (arena, self->risk_exposure, self->currency));
+        const char *bands[5] = {s_band_names[5], s_band_names[4], s_band_names[3], s_band_names[2],
+                                s_band_names[1]};
+        size_t counts[5] = {self->risks_band[5], self->risks_band[4], self->risks_band[3],
+                            self->risks_band[2], self->risks_band[1]};
+        s_bars (page, "Open risks by residual band", bands, counts, 5, "#c62828");
+        if (self->risks_open) {
+            s_printf (page, "<table><tr><th>#</th><th>project</th><th>risk</th><th>owner</th>"
+                            "<th class=\"n\">score</th><th class=\"n\">exposure</th></tr>");
+            for (size_t i = 0; i < self->risks_open && i < PMO_REPORT_TOP_RISKS; i++) {
+                const Pmo__Risk *r = self->risks[i];
+                s_printf (page, "<tr><td>%zu</td><td>", i + 1);
+                s_text (page, self->risk_projects[i]);
+                s_printf (page, "</td><td>");
+                s_text (page, r->title);
+                s_printf (page, "</td><td>");
+                s_text (page, r->owner);
+                s_printf (page, "</td><td class=\"n\">%u (%s)</td><td class=\"n\">%s</td></tr>",
+                          r->residual_score,
+                          s_band_names[r->residual_band < 6 ? r->residual_band : 0],
+                          r->exposure ? s_money (arena, r->exposure->minor,
+                                                 pmo_str_empty (r->exposure->currency)
+                                                     ? self->currency
+                                                     : r->exposure->currency)
+                                      : "");
+            }
+            s_printf (page, "</table>");
+        }
+        if (self->risk_exposure_other)
+            s_printf (page,
+                      "<p class=\"note\">%zu open threats have an exposure in another currency "
+                      "and are not in the total.</p>",
+                      self->risk_exposure_other);
+    }
+    //  Over-allocated resources
+    s_printf (page, "<h2>Over-allocated resources (from this week)</h2>");
+    if (self->resources_note)
+        s_note (page, self->resources_note);
+    else if (!self->n_overloads)
+        s_printf (page, "<p>None: no one is committed beyond capacity.</p>");
+    else {
+        s_printf (page,
+                  "<p>%zu resources are committed beyond capacity, %llu hours over in all.</p>"
+                  "<table><tr><th>resource</th><th>unit</th><th class=\"n\">weeks over</th>"
+                  "<th class=\"n\">hours over</th><th>from</th><th>claims (by priority)</th></tr>",
+                  self->n_overloads, (unsigned long long)self->over_hours);
+        for (size_t i = 0; i < self->n_overloads && i < LISTED; i++) {
+            const Pmo__AllocationConflict *c = self->overloads[i];
+            s_printf (page, "<tr><td>");
+            s_text (page, c->resource_name);
+            s_printf (page, "</td><td>");
+            s_text (page, c->home_org_unit);
+            s_printf (page, "</td><td class=\"n\">%zu</td><td class=\"n\">%llu</td><td>%s</td><td>",
+                      c->n_weeks, (unsigned long long)s_over_hours (c),
+                      c->n_weeks ? c->weeks[0]->week : "");
+            for (size_t k = 0; k < c->n_claims; k++) {
+                s_printf (page, "%s", k ? ", " : "");
+                s_text (page, c->claims[k]->project_code);
+                s_printf (page, " %uh/wk", c->claims[k]->hours_per_week);
+            }
+            s_printf (page, "</td></tr>");
+        }
+        s_printf (page, "</table>");
+        if (self->n_overloads > LISTED)
+            s_printf (page, "<p class=\"note\">and %zu more (see the overallocated CSV table)</p>",
+                      self->n_overloads - LISTED);
+    }
+    //  Open alerts
+    s_printf (page, "<h2>Open alerts (%zu)</h2>", self->alerts_note ? (size_t)0 : self->n_alerts);
+    if (self->alerts_note)
+        s_note (page, self->alerts_note);
+    else if (!self->n_alerts)
+        s_printf (page, "<p>None.</p>");
+    else {
+        s_printf (page,
+                  "<p>%zu critical, %zu warning, %zu info.</p><table><tr><th>severity</th>"
+                  "<th>alert</th><th>with</th><th>state</th></tr>",
+                  self->alerts_severity[3], self->alerts_severity[2], self->alerts_severity[1]);
+        for (size_t i = 0; i < self->n_alerts && i < LISTED; i++) {
+            const Pmo__Alert *a = self->alerts[i];
+            s_printf (page,
+                      "<tr><td><span class=\"dot\" style=\"background:%s\"></span>%s</td><td>",
+                      s_rag_colours[a->severity == 3   ? 3
+                                    : a->severity == 2 ? 2
+                                                       : 0],
+                      s_severity_names[a->severity < 4 ? a->severity : 0]);
+            s_text (page, a->title);
+            s_printf (page, "</td><td>");
+            s_text (page, a->assignee);
+            s_printf (page, "</td><td>%s</td></tr>",
+                      s_label (arena, &pmo__alert_state__descriptor, a->state));
+        }
+        s_printf (page, "</table>");
+        if (self->n_alerts > LISTED)
+            s_printf (page, "<p class=\"note\">and %zu more (see the alerts CSV table)</p>",
+                      self->n_alerts - LISTED);
+    }
+}
+
 char *pmo_report_html (const pmo_report_t *self, size_t *size)
 {
     pmo_arena_t *arena = self->arena;
@@ -882,14 +1404,8 @@ char *pmo_report_html (const pmo_report_t *self, size_t *size)
     } else
         s_printf (&page, "<p>None.</p>");
 
-    //  What the other services will fill
-    s_printf (&page, "<h2>Top risks by exposure</h2><p class=\"note\">");
-    s_text (&page, self->risks_note);
-    s_printf (&page, "</p><h2>Over-allocated resources</h2><p class=\"note\">");
-    s_text (&page, self->resources_note);
-    s_printf (&page, "</p><h2>Open alerts</h2><p class=\"note\">");
-    s_text (&page, self->alerts_note);
-    s_printf (&page, "</p>\n</body></html>\n");
+    s_html_services (&page, self);
+    s_printf (&page, "\n</body></html>\n");
     if (size)
         *size = page.size;
     return page.data;

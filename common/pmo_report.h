@@ -7,8 +7,13 @@
     actual cost, since no AC means "not available", not "on budget"); the
     red projects; the changes since the last reporting period (new projects,
     RAG movements between a project's last two reports, projects closed);
-    and the risk, resource and alert sections, which the risk monitor and
-    the allocator fill once they answer (until then the report says so).
+    and from the other services: the open risks ranked by money exposure
+    (then residual score) with their counts by residual band (risk
+    monitor), the resources over-allocated from this week on with the
+    claims on them (allocator conflicts), the open and acknowledged alerts
+    (risk monitor), and each project's computed health beside its reported
+    RAG (risk monitor). A service that does not answer leaves its section
+    empty with a note saying why; the rest of the report stands.
 
     Three forms: JSON (for the gateway and scripts), CSV tables (one per
     section, for spreadsheets) and a self-contained printable HTML page
@@ -20,7 +25,9 @@
 #ifndef PMO_REPORT_H_INCLUDED
 #define PMO_REPORT_H_INCLUDED
 
+#include "allocator.pb-c.h"
 #include "pmo_import.h"
+#include "riskmon.pb-c.h"
 
 #include <jansson.h>
 #include <stdint.h>
@@ -32,6 +39,7 @@ typedef struct {
     Pmo__Rag previous_rag;  //  of the report before it
     const char *period_end; //  of the latest report ("" if none)
     const Pmo__StatusReport *latest;
+    Pmo__Rag health; //  computed by the risk monitor; UNSPECIFIED: not assessed (or unknown)
 } pmo_report_project_t;
 
 typedef struct {
@@ -73,10 +81,31 @@ typedef struct {
     double spi, cpi; //  from the sums; < 0: not available
     pmo_report_change_t *changes;
     size_t n_changes;
-    const char *risks_note; //  why the risk section is empty (service not connected)
+    const char *risks_note; //  why the risk section is empty (service not connected); NULL: filled
     const char *resources_note;
     const char *alerts_note;
+    const char *health_note;
+    //  Risks (risk monitor): the open ones under the unit
+    size_t risks_open;
+    size_t risks_band[6];       //  by residual Pmo__ScoreBand
+    int64_t risk_exposure;      //  open threats' exposure in the report's currency, minor units
+    size_t risk_exposure_other; //  open threats with an exposure in another currency
+    const Pmo__Risk **risks;    //  every open risk, by exposure then residual score, highest first
+    const char **risk_projects; //  ... the code of each one's project
+    //  Over-allocated resources (allocator conflicts from this week on)
+    const Pmo__AllocationConflict **overloads; //  by hours over, most first
+    size_t n_overloads;
+    uint64_t over_hours; //  committed hours beyond capacity, summed over resources and weeks
+    //  Open alerts (open or acknowledged), most severe first, then oldest
+    const Pmo__Alert **alerts;
+    size_t n_alerts;
+    size_t alerts_severity[4]; //  by Pmo__AlertSeverity
+    //  Computed health (risk monitor): projects by overall RAG; [0]: not assessed
+    size_t health[4];
 } pmo_report_t;
+
+//  Risks listed by name in the HTML page and the JSON "top_risks".
+#define PMO_REPORT_TOP_RISKS 10
 
 //  Compute a report on unit (with its path and name) from what it holds:
 //  every org unit, the projects of its subtree and each project's latest
@@ -85,7 +114,18 @@ pmo_report_t *pmo_report_compute (const Pmo__OrgUnit *unit, Pmo__OrgUnit *const 
                                   size_t n_units, Pmo__Project *const *projects, size_t n,
                                   Pmo__ProjectReports *const *reports, size_t n_reports,
                                   int64_t since_ms, int64_t now_ms);
-//  Fetch from the registry and compute. since_ms 0: one reporting period
+//  Fill the sections of the other services from what they answered (the
+//  report copies what it keeps). Open risks: those of the report's
+//  projects that are open; conflicts: the allocator's for the unit; alerts:
+//  those not resolved; health: current assessments (one per project).
+void pmo_report_set_risks (pmo_report_t *self, Pmo__Risk *const *risks, size_t n);
+void pmo_report_set_overloads (pmo_report_t *self, Pmo__AllocationConflict *const *conflicts,
+                               size_t n);
+void pmo_report_set_alerts (pmo_report_t *self, Pmo__Alert *const *alerts, size_t n);
+void pmo_report_set_health (pmo_report_t *self, Pmo__HealthAssessment *const *health, size_t n);
+
+//  Fetch from the registry (and the allocator and risk monitor when the
+//  peer has them) and compute. since_ms 0: one reporting period
 //  of the unit back (its effective policy; 30 days if none). NULL with why.
 pmo_report_t *pmo_report_build (const pmo_import_peer_t *peer, const char *org_unit,
                                 int64_t since_ms, char *why, size_t why_size);
@@ -94,7 +134,7 @@ void pmo_report_destroy (pmo_report_t **self_p);
 //  The report as JSON; caller json_decref's it.
 json_t *pmo_report_json (const pmo_report_t *self);
 //  The CSV tables: "summary", "rag", "phase", "status", "units", "projects",
-//  "changes" (NULL-terminated list).
+//  "changes", "risks", "overallocated", "alerts" (NULL-terminated list).
 const char *const *pmo_report_tables (void);
 //  One table as CSV (caller frees); NULL for an unknown table.
 char *pmo_report_csv (const pmo_report_t *self, const char *table, bool bom, size_t *size);

@@ -8,6 +8,11 @@
 # deploy/data/gmpp-mapping.json (every rating, cost and date as published;
 # figures withheld under FOI stay empty). Importing is idempotent: a second
 # run finds every row unchanged.
+# Then generated data that GMPP does not publish (deploy/data/gen_demo.py,
+# fixed seed): 192 people with skills in the departments, 180 risks (some
+# critical) and 34 issues, and, relative to today, about 280 bookings (some
+# over-allocating people) and 45 current status reports with PV/EV/AC, all
+# through `pmoctl import` into the allocator and the risk monitor.
 #
 # PMO_DEMO=acme: a small invented group instead:
 # Acme Group: a directive hub PMO on the enterprise unit, three division
@@ -127,8 +132,27 @@ if [[ $DEMO == gmpp ]]; then
     # changes nothing. A problem row stops the whole import (all or nothing).
     pmoctl import "$ROOT/deploy/data/gmpp-2019.csv" --mapping "$ROOT/deploy/data/gmpp-mapping.json" \
         --create-org-units --hub "$HUB"
-    # Resources, allocations and risks are generated here once the allocator
-    # and the risk monitor take them through pmoctl (not yet: see README).
+    # What GMPP does not publish, generated with a fixed seed
+    # (deploy/data/gen_demo.py): ~200 people in the departments, risks (some
+    # critical) and issues on the projects (committed CSV files); then
+    # bookings from this week on (some people over-allocated) and a current
+    # status report with PV/EV/AC for a third of the projects, generated now
+    # because they only make sense relative to today.
+    if pmoctl allocator ping >/dev/null 2>&1 && pmoctl riskmon ping >/dev/null 2>&1; then
+        DATA="$ROOT/deploy/data"
+        pmoctl import "$DATA/demo-resources.csv" --entity resource
+        pmoctl import "$DATA/demo-risks.csv" --entity risk
+        pmoctl import "$DATA/demo-issues.csv" --entity issue
+        TMP="$(mktemp -d)"
+        trap 'rm -rf "$TMP"' EXIT
+        pmoctl export project --no-bom --out "$TMP/projects.csv"
+        python3 "$DATA/gen_demo.py" dated "$TMP/projects.csv" "$TMP"
+        pmoctl import "$TMP/demo-allocations.csv" --entity allocation
+        pmoctl import "$TMP/demo-reports.csv" --mapping "$DATA/demo-reports-mapping.json"
+    else
+        log "the allocator or the risk monitor does not answer: people, bookings, risks and" \
+            "issues are not loaded (run deploy/demo.sh again once they are up)"
+    fi
     log "done"
     pmoctl ou list
     pmoctl report --format csv --table units

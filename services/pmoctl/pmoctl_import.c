@@ -6,13 +6,19 @@
 
     pmoctl import FILE --mapping MAP.json [--dry-run] [--skip-bad] [--create-org-units]
     pmoctl import FILE --entity project       (a file in the export format)
-    pmoctl export project [--org-unit ID] [--out FILE]
+    pmoctl export project|resource|allocation|risk|issue|... [--org-unit ID] [--out FILE]
+
+    Resources and allocations go to the allocator ($PMO_ALLOCATOR_ENDPOINT,
+    default tcp://127.0.0.1:7102), risks and issues to the risk monitor
+    ($PMO_RISKMON_ENDPOINT, default tcp://127.0.0.1:7103); the report asks
+    both for its risk, resource, alert and health sections when they answer.
     pmoctl report [--org-unit ID] [--format html|json|csv] [--out PATH] [--since DATE]
 */
 #include "pmoctl_import.h"
 
 #include "pmo_csv.h"
 #include "pmo_import.h"
+#include "pmo_import_internal.h"
 #include "pmo_report.h"
 
 #include <errno.h>
@@ -38,8 +44,8 @@
 const pmoctl_flag_t pmoctl_import_flags[] = {
     FLAG ("mapping", "FILE", 0, "the column mapping (JSON); see deploy/data/gmpp-mapping.json"),
     FLAG ("entity", "KIND", 0,
-          "without --mapping: a file in the export format of org_unit, project, milestone or "
-          "status_report"),
+          "without --mapping: a file in the export format of org_unit, project, milestone, "
+          "status_report, resource, allocation, risk or issue"),
     FLAG ("dry-run", NULL, PMOCTL_SWITCH, "check every row and write nothing"),
     FLAG ("skip-bad", NULL, PMOCTL_SWITCH,
           "write the good rows and list the bad (default: all or nothing)"),
@@ -64,7 +70,7 @@ const pmoctl_flag_t pmoctl_report_flags[] = {
           "a file (html, json), or for csv a directory that receives every table"),
     FLAG ("table", "NAME", 0,
           "csv: one table to standard output: summary, rag, phase, status, units, projects, "
-          "changes"),
+          "changes, risks, overallocated, alerts"),
     FLAG ("since", "DATE", 0,
           "changes since this date (default: one reporting period of the unit back)"),
     END,
@@ -73,11 +79,48 @@ const pmoctl_flag_t pmoctl_report_flags[] = {
 //  ---------------------------------------------------------------------
 //  Helpers
 
+static pmo_client_t *s_allocator;
+static pmo_client_t *s_riskmon;
+
+static const char *s_endpoint (const char *variable, const char *fallback)
+{
+    const char *endpoint = getenv (variable);
+    return endpoint && *endpoint ? endpoint : fallback;
+}
+
 static pmo_import_peer_t s_peer (pmoctl_t *ctl)
 {
     if (!ctl->client)
         ctl->client = pmo_client_new (ctl->registry);
-    return (pmo_import_peer_t){ctl->client, &ctl->identity, ctl->timeout_ms, ctl->attempts};
+    if (!s_allocator)
+        s_allocator =
+            pmo_client_new (s_endpoint ("PMO_ALLOCATOR_ENDPOINT", "tcp://127.0.0.1:7102"));
+    if (!s_riskmon)
+        s_riskmon = pmo_client_new (s_endpoint ("PMO_RISKMON_ENDPOINT", "tcp://127.0.0.1:7103"));
+    return (pmo_import_peer_t){ctl->client,   &ctl->identity, ctl->timeout_ms,
+                               ctl->attempts, s_allocator,    s_riskmon};
+}
+
+//  True if the service answers a ping within a second: a report does not
+//  wait out every retry for a service that is not running.
+static bool s_answers (const pmo_import_peer_t *peer, pmo_import_service_t service)
+{
+    pmo_import_peer_t quick = *peer;
+    quick.timeout_ms = 1000;
+    quick.attempts = 1;
+    Pmo__PingRequest ping = PMO__PING_REQUEST__INIT;
+    char why[256];
+    ProtobufCMessage *reply =
+        pmo_import_service_call (&quick, service, "ping", &ping.base, why, sizeof why);
+    if (reply)
+        protobuf_c_message_free_unpacked (reply, NULL);
+    return reply != NULL;
+}
+
+static void s_close_clients (void)
+{
+    pmo_client_destroy (&s_allocator);
+    pmo_client_destroy (&s_riskmon);
 }
 
 //  A whole file (caller frees), or NULL after saying why.
@@ -209,6 +252,7 @@ int pmoctl_run_import (pmoctl_t *ctl, const pmoctl_command_t *cmd, pmoctl_args_t
         s_print_result (result);
     //  A dry run that found problems is not a success for a script either
     int status = rc || (result->dry_run && result->bad) ? PMOCTL_REFUSED : PMOCTL_OK;
+    s_close_clients ();
     pmo_import_result_destroy (&result);
     pmo_import_mapping_destroy (&mapping);
     free (data);
@@ -225,9 +269,13 @@ int pmoctl_run_export (pmoctl_t *ctl, const pmoctl_command_t *cmd, pmoctl_args_t
     char *csv, why[512];
     size_t size;
     if (!pmo_import_mapping_entity_known (args->positional))
-        return pmoctl_usage_error (cmd, "KIND is org_unit, project, milestone or status_report");
-    if (pmo_export (&peer, args->positional, org_unit ? org_unit : "",
-                    pmoctl_args_get (args, "no-bom") == NULL, &csv, &size, why, sizeof why)) {
+        return pmoctl_usage_error (cmd, "KIND is org_unit, project, milestone, status_report, "
+                                        "resource, allocation, risk or issue");
+    int failed =
+        pmo_export (&peer, args->positional, org_unit ? org_unit : "",
+                    pmoctl_args_get (args, "no-bom") == NULL, &csv, &size, why, sizeof why);
+    s_close_clients ();
+    if (failed) {
         fprintf (stderr, "pmoctl: export: %s\n", why);
         return PMOCTL_REFUSED;
     }
@@ -264,8 +312,20 @@ int pmoctl_run_report (pmoctl_t *ctl, const pmoctl_command_t *cmd, pmoctl_args_t
         since_ms = (int64_t)timegm (&tm) * 1000;
     }
     pmo_import_peer_t peer = s_peer (ctl);
+    bool allocator = s_answers (&peer, PMO_IMPORT_ALLOCATOR);
+    bool riskmon = s_answers (&peer, PMO_IMPORT_RISKMON);
+    if (!allocator)
+        peer.allocator = NULL;
+    if (!riskmon)
+        peer.riskmon = NULL;
     char why[512];
     pmo_report_t *report = pmo_report_build (&peer, unit, since_ms, why, sizeof why);
+    s_close_clients ();
+    if (report && !allocator)
+        report->resources_note = "the resource allocator did not answer (is it running?)";
+    if (report && !riskmon)
+        report->risks_note = report->alerts_note = report->health_note =
+            "the risk monitor did not answer (is it running?)";
     if (!report) {
         fprintf (stderr, "pmoctl: report: %s\n", why);
         return PMOCTL_REFUSED;
@@ -307,7 +367,8 @@ int pmoctl_run_report (pmoctl_t *ctl, const pmoctl_command_t *cmd, pmoctl_args_t
         }
         if (rc == PMOCTL_OK)
             fprintf (stderr,
-                     "pmoctl: wrote %s/{summary,rag,phase,status,units,projects,changes}.csv\n",
+                     "pmoctl: wrote %s/{summary,rag,phase,status,units,projects,changes,risks,"
+                     "overallocated,alerts}.csv\n",
                      out);
     }
     pmo_report_destroy (&report);

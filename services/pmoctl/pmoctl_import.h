@@ -23,7 +23,8 @@ int pmoctl_run_report (pmoctl_t *ctl, const pmoctl_command_t *cmd, pmoctl_args_t
      pmoctl_run_import,                                                                            \
      NULL,                                                                                         \
      NULL,                                                                                         \
-     "import a CSV file (projects, milestones, status reports, org units)"},                       \
+     "import a CSV file (projects, milestones, reports, org units, resources, allocations, "       \
+     "risks, issues)"},                                                                            \
         {"export",                                                                                 \
          NULL,                                                                                     \
          "KIND",                                                                                   \
@@ -32,7 +33,9 @@ int pmoctl_run_report (pmoctl_t *ctl, const pmoctl_command_t *cmd, pmoctl_args_t
          pmoctl_run_export,                                                                        \
          NULL,                                                                                     \
          NULL,                                                                                     \
-         "export org_unit, project, milestone or status_report as CSV"},                           \
+         "export org_unit, project, milestone, status_report, resource, allocation, risk or "      \
+         "issue "                                                                                  \
+         "as CSV"},                                                                                \
     {                                                                                              \
         "report", NULL, NULL, pmoctl_report_flags, PMOCTL_MODE_OTHER, pmoctl_run_report, NULL,     \
             NULL, "the portfolio report of an org unit (html, json or csv)"                        \

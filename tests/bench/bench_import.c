@@ -110,7 +110,8 @@ int main (int argc, char **argv)
     identity.subject = "bench@hub";
     identity.grants = grants;
     identity.n_grants = 1;
-    pmo_import_peer_t peer = {client, &identity, 60000, 1};
+    pmo_import_peer_t peer = {
+        .registry = client, .identity = &identity, .timeout_ms = 60000, .attempts = 1};
     char why[512];
     //  The enterprise unit
     Pmo__OrgUnit hub = PMO__ORG_UNIT__INIT;

@@ -1,0 +1,119 @@
+/*  pmo_import_internal.h: what pmo_import.c (mappings, cells to fields,
+    the registry's entities) shares with pmo_import_svc.c (the allocator's
+    and the risk monitor's entities). Not for other callers: the public
+    interface is pmo_import.h.
+*/
+#ifndef PMO_IMPORT_INTERNAL_H_INCLUDED
+#define PMO_IMPORT_INTERNAL_H_INCLUDED
+
+#include "pmo_import.h"
+
+//  Which service keeps an entity.
+typedef enum {
+    PMO_IMPORT_REGISTRY = 0,
+    PMO_IMPORT_ALLOCATOR = 1,
+    PMO_IMPORT_RISKMON = 2,
+} pmo_import_service_t;
+
+//  One mapped column: a file column (or a template over columns) to a field.
+typedef struct {
+    const char *column;    //  the file's column; NULL with a template
+    const char *tmpl;      //  "{department}-{project_name|acronym}"
+    const char *field;     //  "name", "budget.baseline", "report.overall"
+    const char *transform; //  upper, lower, slug, acronym, trim; NULL
+    json_t *values;        //  text -> value, matched without case (borrowed)
+    int64_t scale;         //  money: the unit of the figures (1000000: millions)
+    bool create_only;      //  applied only to new records
+    bool unique;           //  a derived code made unique in its division (-2, -3 ...)
+    bool required;         //  a blank cell is a problem
+    int index;             //  the column's position in the file being read
+} map_column_t;
+
+typedef struct {
+    const char *name; //  "project"
+    const ProtobufCMessageDescriptor *desc;
+    const char *create_member; //  ImportItem members (registry entities)
+    const char *update_member;
+    Pmo__EntityKind kind;         //  the registry's kind; UNSPECIFIED for the others
+    pmo_import_service_t service; //  who keeps it
+} entity_t;
+
+struct _pmo_import_mapping_t {
+    json_t *root; //  owns every string below
+    const entity_t *entity;
+    pmo_csv_options_t csv;
+    pmo_csv_date_order_t date_order;
+    int pivot;
+    bool decimal_comma;
+    const char *currency;     //  of amounts without a symbol
+    const char *key;          //  projects: "code" or "external_id"
+    Pmo__OrgUnitKind ou_kind; //  org units the file names are created as this
+    const char *ou_parent;    //  ... under this unit (NULL: the hub)
+    json_t *ou_names;         //  id -> name of units to create (borrowed)
+    map_column_t *columns;
+    size_t n_columns;
+    json_t *defaults; //  field -> text, for new records (borrowed)
+    bool partial;     //  a file may hold any subset of the columns (native)
+};
+
+//  What converting one row needs.
+typedef struct {
+    const pmo_import_mapping_t *map;
+    pmo_arena_t *arena;
+    pmo_import_result_t *result;
+    pmo_csv_record_t *header;
+    pmo_csv_record_t *record;
+    size_t row;
+    bool creating; //  the row makes a new record (defaults and create_only apply)
+    bool bad;      //  a problem was found in this row
+} row_t;
+
+//  What a row carries besides its record.
+typedef struct {
+    ProtobufCMessage *entity;  //  the record the row describes
+    Pmo__StatusReport *report; //  a project row's status report, NULL if none
+    bool report_touched;       //  a report field was given a value
+    const char *project_code;  //  children: their project's code (pseudo field)
+    const char *currency;      //  the "currency" pseudo field
+} target_t;
+
+//  Record a problem of row at column (value shown shortened).
+void pmo_import_problem (pmo_import_result_t *result, size_t row, const char *column,
+                         const char *value, const char *reason);
+//  Fill t->entity from the row: every mapped column, then (creating) the
+//  defaults of the fields the row left blank. Problems go to r->result.
+void pmo_import_convert (row_t *r, target_t *t, bool creating);
+//  True if the two records are equal once empty sub-messages are dropped.
+bool pmo_import_same (pmo_arena_t *arena, ProtobufCMessage *a, ProtobufCMessage *b);
+//  The file column the mapping fills field from (field itself if none).
+const char *pmo_import_column_of (const pmo_import_mapping_t *map, const char *field);
+//  A field's value as a cell of the native format (arena or msg owns it).
+const char *pmo_import_cell (pmo_arena_t *arena, const ProtobufCMessage *msg, const char *path);
+//  The native columns of an entity (NULL-terminated), NULL if unknown.
+const char *const *pmo_import_native_fields (const char *entity);
+//  The column index of name in the header, -1 if absent.
+int pmo_import_header_index (const pmo_csv_record_t *header, const char *name);
+
+//  Send body as member of an AllocatorRequest or RiskmonRequest. Returns
+//  the reply (caller frees with protobuf_c_message_free_unpacked; it may
+//  carry an error), or NULL with why when the service is not connected or
+//  did not answer in time.
+ProtobufCMessage *pmo_import_service_call (const pmo_import_peer_t *peer,
+                                           pmo_import_service_t service, const char *member,
+                                           ProtobufCMessage *body, char *why, size_t why_size);
+//  Every resource, allocation, risk, issue or alert (entity) under org_unit ("" =
+//  all the caller may see), closed ones too, copied into arena. 0 or -1.
+int pmo_import_svc_list (const pmo_import_peer_t *peer, pmo_arena_t *arena, const char *entity,
+                         const char *org_unit, ProtobufCMessage ***items, size_t *n, char *why,
+                         size_t why_size);
+
+//  pmo_import_svc.c: import and export of resources, allocations, risks
+//  and issues (the mapping's entity is kept by the allocator or the risk
+//  monitor). Same contract as pmo_import_run and pmo_export.
+int pmo_import_svc_run (const pmo_import_options_t *options, const pmo_import_mapping_t *mapping,
+                        const void *data, size_t size, pmo_import_result_t *result);
+int pmo_import_svc_export (const pmo_import_peer_t *peer, const entity_t *entity,
+                           const char *org_unit, bool bom, char **csv, size_t *size, char *why,
+                           size_t why_size);
+
+#endif

@@ -1,0 +1,1211 @@
+/*  pmo_import_svc.c: spreadsheets in and out of the allocator (resources,
+    allocations) and the risk monitor (risks, issues).
+
+    The mapping machinery is pmo_import.c's (columns, values maps, defaults,
+    templates, dates, money, withheld cells); what differs is where rows go.
+    Neither service has a batch request, so an import here works in two
+    passes: first every row is converted and checked against what the
+    services hold (the org units and projects of the registry, the
+    resources, allocations, risks and issues already there: keys, references,
+    ranges, state transitions), and every problem of the whole file is
+    reported as row, column, value and reason; only then, if the mode allows,
+    rows are written one request at a time in file order, each with the
+    version it read (a record changed meanwhile is a conflict, never
+    overwritten). The services apply their own rules again on every write;
+    a row they refuse is reported like any other problem. In all-or-nothing
+    mode the first refused write stops the import: the rows before it stay
+    written, the result says which, and running the same import again
+    completes it, because every row is matched by its key and rows already
+    written come out unchanged.
+
+    Keys: a row's "id" when given (what export writes); else a resource's
+    external id, or its name and home unit; an allocation's project, its
+    resource (or role and skill) and its first week; a risk's or issue's
+    project and title (without case).
+*/
+#include "pmo_import_internal.h"
+
+#include "allocator.pb-c.h"
+#include "pmo_reflect.h"
+#include "pmo_wire.h"
+#include "riskmon.pb-c.h"
+
+#include <assert.h>
+#include <ctype.h>
+#include <czmq.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define LIST_PAGE 500
+
+//  ---------------------------------------------------------------------
+//  Talking to the allocator and the risk monitor
+
+ProtobufCMessage *pmo_import_service_call (const pmo_import_peer_t *peer,
+                                           pmo_import_service_t service, const char *member,
+                                           ProtobufCMessage *body, char *why, size_t why_size)
+{
+    bool allocator = service == PMO_IMPORT_ALLOCATOR;
+    pmo_client_t *client = allocator ? peer->allocator : peer->riskmon;
+    const char *name = allocator ? "allocator" : "risk monitor";
+    if (!client) {
+        snprintf (why, why_size, "the %s is not connected (give its endpoint)", name);
+        return NULL;
+    }
+    const ProtobufCMessageDescriptor *desc =
+        allocator ? &pmo__allocator_request__descriptor : &pmo__riskmon_request__descriptor;
+    const ProtobufCMessageDescriptor *reply_desc =
+        allocator ? &pmo__allocator_reply__descriptor : &pmo__riskmon_reply__descriptor;
+    //  Both requests are {header, oneof body}: built through the descriptor
+    Pmo__AllocatorRequest allocator_request = PMO__ALLOCATOR_REQUEST__INIT;
+    Pmo__RiskmonRequest riskmon_request = PMO__RISKMON_REQUEST__INIT;
+    ProtobufCMessage *request = allocator ? &allocator_request.base : &riskmon_request.base;
+    assert (request->descriptor == desc);
+    Pmo__Header header;
+    char request_id[40];
+    int timeout = peer->timeout_ms > 0 ? peer->timeout_ms : 10000;
+    int attempts = peer->attempts > 0 ? peer->attempts : 3;
+    pmo_header_init (&header, request_id, timeout * attempts, (Pmo__Identity *)peer->identity);
+    if (allocator)
+        allocator_request.header = &header;
+    else
+        riskmon_request.header = &header;
+    pmo_reflect_set_oneof (request, member, body);
+    ProtobufCMessage *reply = NULL;
+    if (pmo_client_call (client, request, reply_desc, timeout, attempts, &reply)) {
+        snprintf (why, why_size, "no reply from the %s to %s within %d ms x %d", name, member,
+                  timeout, attempts);
+        return NULL;
+    }
+    return reply;
+}
+
+//  The error a reply carries, NULL if none.
+static const Pmo__Error *s_error_of (const ProtobufCMessage *reply)
+{
+    const ProtobufCFieldDescriptor *f =
+        protobuf_c_message_descriptor_get_field_by_name (reply->descriptor, "error");
+    const Pmo__Error *error = *(Pmo__Error *const *)((const char *)reply + f->offset);
+    return error && error->code != PMO__ERROR_CODE__ERROR_NONE ? error : NULL;
+}
+
+//  A oneof member of msg if it is the one set, else NULL.
+static ProtobufCMessage *s_member (const ProtobufCMessage *msg, const char *name)
+{
+    const ProtobufCFieldDescriptor *f =
+        protobuf_c_message_descriptor_get_field_by_name (msg->descriptor, name);
+    assert (f);
+    if (*(const uint32_t *)((const char *)msg + f->quantifier_offset) != f->id)
+        return NULL;
+    return *(ProtobufCMessage *const *)((const char *)msg + f->offset);
+}
+
+static void s_error_text (const Pmo__Error *error, char *why, size_t why_size)
+{
+    snprintf (why, why_size, "%s%s%s%s: %s", pmo_error_code_name (error->code),
+              *error->field ? " [" : "", error->field, *error->field ? "]" : "", error->message);
+}
+
+//  Every record of one of the four entities under org_unit ("" = all the
+//  caller may see), closed and released ones too, copied into arena.
+int pmo_import_svc_list (const pmo_import_peer_t *peer, pmo_arena_t *arena, const char *entity,
+                         const char *org_unit, ProtobufCMessage ***items, size_t *n, char *why,
+                         size_t why_size)
+{
+    *items = NULL;
+    *n = 0;
+    size_t max = 0;
+    const char *cursor = "";
+    bool risk = strcmp (entity, "risk") == 0, issue = strcmp (entity, "issue") == 0;
+    bool alert = strcmp (entity, "alert") == 0;
+    bool resource = strcmp (entity, "resource") == 0;
+    for (;;) {
+        Pmo__ResourceListRequest resources = PMO__RESOURCE_LIST_REQUEST__INIT;
+        Pmo__AllocationListRequest allocations = PMO__ALLOCATION_LIST_REQUEST__INIT;
+        Pmo__RiskmonListRequest registers = PMO__RISKMON_LIST_REQUEST__INIT;
+        ProtobufCMessage *body;
+        const char *member, *page_member, *list;
+        pmo_import_service_t service = PMO_IMPORT_ALLOCATOR;
+        if (resource) {
+            resources.org_unit = (char *)org_unit;
+            resources.limit = LIST_PAGE;
+            resources.cursor = (char *)cursor;
+            body = &resources.base, member = "list_resources", page_member = "resources";
+            list = "resources";
+        } else if (!risk && !issue && !alert) {
+            allocations.org_unit = (char *)org_unit;
+            allocations.limit = LIST_PAGE;
+            allocations.cursor = (char *)cursor;
+            body = &allocations.base, member = "list_allocations", page_member = "allocations";
+            list = "allocations";
+        } else {
+            registers.kind = risk    ? PMO__REGISTER_KIND__REGISTER_KIND_RISK
+                             : alert ? PMO__REGISTER_KIND__REGISTER_KIND_ALERT
+                                     : PMO__REGISTER_KIND__REGISTER_KIND_ISSUE;
+            registers.org_unit = (char *)org_unit;
+            registers.include_closed = true;
+            registers.limit = LIST_PAGE;
+            registers.cursor = (char *)cursor;
+            body = &registers.base, member = "list", page_member = "page";
+            list = risk ? "risks" : alert ? "alerts" : "issues";
+            service = PMO_IMPORT_RISKMON;
+        }
+        ProtobufCMessage *reply =
+            pmo_import_service_call (peer, service, member, body, why, why_size);
+        if (!reply)
+            return -1;
+        const Pmo__Error *error = s_error_of (reply);
+        ProtobufCMessage *page = error ? NULL : s_member (reply, page_member);
+        if (error || !page) {
+            if (error)
+                s_error_text (error, why, why_size);
+            else
+                snprintf (why, why_size, "%s: the reply has no page", member);
+            protobuf_c_message_free_unpacked (reply, NULL);
+            return -1;
+        }
+        const ProtobufCFieldDescriptor *f =
+            protobuf_c_message_descriptor_get_field_by_name (page->descriptor, list);
+        size_t got = *(size_t *)((char *)page + f->quantifier_offset);
+        ProtobufCMessage **msgs = *(ProtobufCMessage ***)((char *)page + f->offset);
+        if (*n + got > max) {
+            size_t grown_max = (*n + got) * 2 + 16;
+            ProtobufCMessage **grown = pmo_arena_alloc (arena, grown_max * sizeof (void *));
+            if (*n)
+                memcpy (grown, *items, *n * sizeof (void *));
+            *items = grown;
+            max = grown_max;
+        }
+        for (size_t i = 0; i < got; i++)
+            (*items)[(*n)++] = pmo_reflect_copy (msgs[i], arena);
+        const char *next = pmo_reflect_str (page, "next_cursor");
+        bool more = got && !pmo_str_empty (next) && strcmp (next, cursor) != 0;
+        cursor = more ? pmo_arena_strdup (arena, next) : "";
+        protobuf_c_message_free_unpacked (reply, NULL);
+        if (!more)
+            return 0;
+    }
+}
+
+//  ---------------------------------------------------------------------
+//  ISO weeks: "2026-W14", or a date in the week
+
+static int64_t s_days_from_civil (int64_t y, unsigned m, unsigned d)
+{
+    y -= m <= 2;
+    int64_t era = (y >= 0 ? y : y - 399) / 400;
+    unsigned yoe = (unsigned)(y - era * 400);
+    unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + (int64_t)doe - 719468;
+}
+
+static int64_t s_year_of_days (int64_t z)
+{
+    z += 719468;
+    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+    unsigned doe = (unsigned)(z - era * 146097);
+    unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    int64_t y = (int64_t)yoe + era * 400;
+    unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    unsigned mp = (5 * doy + 2) / 153;
+    unsigned m = mp < 10 ? mp + 3 : mp - 9;
+    return y + (m <= 2);
+}
+
+//  Monday = 0
+static int s_weekday (int64_t days)
+{
+    return (int)(((days % 7) + 7 + 3) % 7);
+}
+
+static int s_weeks_in_year (int64_t year)
+{
+    int64_t jan1 = s_days_from_civil (year, 1, 1);
+    int wd = s_weekday (jan1);
+    bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+    return wd == 3 || (leap && wd == 2) ? 53 : 52;
+}
+
+//  text as "YYYY-Www" into out (9 bytes); accepts "2026-W14", "2026W14",
+//  and any date the mapping reads (its week). 0, or -1.
+static int s_week (const pmo_import_mapping_t *map, const char *text, char out[9])
+{
+    while (*text == ' ')
+        text++;
+    int year, week, used = 0;
+    if ((sscanf (text, "%4d-%*[Ww]%2d%n", &year, &week, &used) == 2 ||
+         sscanf (text, "%4d%*[Ww]%2d%n", &year, &week, &used) == 2) &&
+        text[used] == 0) {
+        if (year < 2000 || year > 2099 || week < 1 || week > s_weeks_in_year (year))
+            return -1;
+        snprintf (out, 9, "%04d-W%02d", year, week);
+        return 0;
+    }
+    char date[11];
+    const char *why;
+    if (pmo_csv_parse_date (text, map->date_order, map->pivot, date, &why) != 0)
+        return -1;
+    int y, m, d;
+    sscanf (date, "%d-%d-%d", &y, &m, &d);
+    int64_t days = s_days_from_civil (y, (unsigned)m, (unsigned)d);
+    int64_t thursday = days - s_weekday (days) + 3;
+    int64_t iso_year = s_year_of_days (thursday);
+    int64_t w = (thursday - s_days_from_civil (iso_year, 1, 1)) / 7 + 1;
+    if (iso_year < 2000 || iso_year > 2099)
+        return -1;
+    snprintf (out, 9, "%04d-W%02d", (int)iso_year, (int)w);
+    return 0;
+}
+
+//  ---------------------------------------------------------------------
+//  The import
+
+//  One step to write for a row.
+typedef enum {
+    OP_CREATE = 1,  //  create_resource, request_allocation, create_risk, create_issue
+    OP_UPDATE,      //  update_resource, update_risk, update_issue
+    OP_PROPOSE,     //  allocations
+    OP_COMMIT,      //  ... with approve: the file records a commitment made
+    OP_RELEASE,     //  ...
+    OP_REJECT,      //  ...
+    OP_RESHAPE,     //  ...
+    OP_CLOSE,       //  risks: closed or occurred
+    OP_ISSUE_STATE, //  issues created open, then set to their status
+} op_t;
+
+#define MAX_OPS 4
+
+typedef struct {
+    size_t row;
+    size_t record;
+    bool bad;
+    bool create;
+    bool unchanged;
+    bool written;
+    ProtobufCMessage *entity;   //  what the row wants (a copy of existing with the row over it)
+    ProtobufCMessage *existing; //  what was read, NULL for a new record
+    const char *id;             //  known or assigned
+    op_t ops[MAX_OPS];
+    size_t n_ops;
+} svc_plan_t;
+
+typedef struct {
+    const pmo_import_options_t *options;
+    const pmo_import_mapping_t *map;
+    const entity_t *entity;
+    pmo_import_result_t *result;
+    pmo_arena_t *arena;
+    pmo_csv_t *csv;
+    zhashx_t *units;     //  id -> OrgUnit
+    zhashx_t *projects;  //  id -> Project
+    zhashx_t *codes;     //  code -> Project (ambiguous: the marker)
+    zhashx_t *resources; //  id -> Resource
+    zhashx_t *res_keys;  //  "x:<external id>", "n:<name>" -> Resource (ambiguous: the marker)
+    zhashx_t *by_id;     //  id -> the entity's stored records
+    zhashx_t *by_key;    //  key -> stored record
+    zhashx_t *used;      //  keys (and ids) of this file's rows
+    svc_plan_t *plans;
+    size_t n_plans;
+    char why[512];
+} svc_t;
+
+static char s_ambiguous; //  a key several records share
+
+static bool s_is (const svc_t *im, const char *name)
+{
+    return strcmp (im->entity->name, name) == 0;
+}
+
+static void s_bad (svc_t *im, row_t *r, const char *field, const char *value, const char *format,
+                   ...) __attribute__ ((format (printf, 5, 6)));
+static void s_bad (svc_t *im, row_t *r, const char *field, const char *value, const char *format,
+                   ...)
+{
+    char reason[512];
+    va_list args;
+    va_start (args, format);
+    vsnprintf (reason, sizeof reason, format, args);
+    va_end (args);
+    pmo_import_problem (im->result, r->row, field ? pmo_import_column_of (im->map, field) : "",
+                        value ? value : "", reason);
+    r->bad = true;
+}
+
+static void s_index (zhashx_t *index, const char *key, void *item)
+{
+    void *had = zhashx_lookup (index, key);
+    if (!had)
+        zhashx_insert (index, key, item);
+    else if (had != item)
+        zhashx_update (index, key, &s_ambiguous);
+}
+
+static char *s_lower (pmo_arena_t *arena, const char *text)
+{
+    char *copy = pmo_arena_strdup (arena, text ? text : "");
+    for (char *c = copy; *c; c++)
+        *c = (char)tolower ((unsigned char)*c);
+    return copy;
+}
+
+//  The key of a resource: external id, else name and home unit.
+static char *s_resource_key (pmo_arena_t *arena, const Pmo__Resource *r)
+{
+    if (!pmo_str_empty (r->external_id))
+        return pmo_arena_printf (arena, "x\x1f%s", r->external_id);
+    return pmo_arena_printf (arena, "n\x1f%s\x1f%s", s_lower (arena, r->name), r->home_org_unit);
+}
+
+//  The key of an allocation: project, resource (or role and skill), first week.
+static char *s_allocation_key (pmo_arena_t *arena, const Pmo__Allocation *a)
+{
+    //  A named resource is the key; the skill the allocator fills in is not
+    if (!pmo_str_empty (a->resource_id))
+        return pmo_arena_printf (arena, "%s\x1f%s\x1f%s", a->project_id, a->resource_id,
+                                 a->start_week);
+    return pmo_arena_printf (arena, "%s\x1f\x1f%s\x1f%s\x1f%s", a->project_id,
+                             a->role ? a->role : "", a->skill ? a->skill : "", a->start_week);
+}
+
+//  The key of a risk or an issue: project and title.
+static char *s_register_key (pmo_arena_t *arena, const ProtobufCMessage *entry)
+{
+    return pmo_arena_printf (arena, "%s\x1f%s", pmo_reflect_str (entry, "project_id"),
+                             s_lower (arena, pmo_reflect_str (entry, "title")));
+}
+
+static char *s_key_of (svc_t *im, const ProtobufCMessage *msg)
+{
+    if (s_is (im, "resource"))
+        return s_resource_key (im->arena, (const Pmo__Resource *)msg);
+    if (s_is (im, "allocation"))
+        return s_allocation_key (im->arena, (const Pmo__Allocation *)msg);
+    return s_register_key (im->arena, msg);
+}
+
+static bool s_allocation_live (const Pmo__Allocation *a)
+{
+    return a->state >= PMO__ALLOCATION_STATE__ALLOCATION_STATE_REQUESTED &&
+           a->state <= PMO__ALLOCATION_STATE__ALLOCATION_STATE_COMMITTED;
+}
+
+static int s_load (svc_t *im)
+{
+    const pmo_import_peer_t *peer = &im->options->peer;
+    ProtobufCMessage **items;
+    size_t n;
+    if (pmo_import_list (peer, im->arena, PMO__ENTITY_KIND__ENTITY_KIND_ORG_UNIT, "", NULL, true,
+                         &items, &n, im->why, sizeof im->why))
+        return -1;
+    for (size_t i = 0; i < n; i++)
+        zhashx_insert (im->units, ((Pmo__OrgUnit *)items[i])->id, items[i]);
+    if (!s_is (im, "resource")) {
+        if (pmo_import_list (peer, im->arena, PMO__ENTITY_KIND__ENTITY_KIND_PROJECT, "", NULL, true,
+                             &items, &n, im->why, sizeof im->why))
+            return -1;
+        for (size_t i = 0; i < n; i++) {
+            Pmo__Project *p = (Pmo__Project *)items[i];
+            zhashx_insert (im->projects, p->id, p);
+            s_index (im->codes, p->code, p);
+        }
+    }
+    if (s_is (im, "resource") || s_is (im, "allocation")) {
+        if (pmo_import_svc_list (peer, im->arena, "resource", "", &items, &n, im->why,
+                                 sizeof im->why))
+            return -1;
+        for (size_t i = 0; i < n; i++) {
+            Pmo__Resource *r = (Pmo__Resource *)items[i];
+            zhashx_insert (im->resources, r->id, r);
+            if (!pmo_str_empty (r->external_id))
+                s_index (im->res_keys, pmo_arena_printf (im->arena, "x:%s", r->external_id), r);
+            s_index (im->res_keys,
+                     pmo_arena_printf (im->arena, "n:%s", s_lower (im->arena, r->name)), r);
+            if (s_is (im, "resource")) {
+                zhashx_insert (im->by_id, r->id, r);
+                s_index (im->by_key, s_resource_key (im->arena, r), r);
+                //  A row without an external id finds a stored one by name and unit too
+                s_index (im->by_key,
+                         pmo_arena_printf (im->arena, "n\x1f%s\x1f%s", s_lower (im->arena, r->name),
+                                           r->home_org_unit),
+                         r);
+            }
+        }
+    }
+    if (s_is (im, "resource"))
+        return 0;
+    if (pmo_import_svc_list (peer, im->arena, im->entity->name, "", &items, &n, im->why,
+                             sizeof im->why))
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        zhashx_insert (im->by_id, pmo_reflect_str (items[i], "id"), items[i]);
+        char *key = s_key_of (im, items[i]);
+        if (s_is (im, "allocation")) {
+            //  A live allocation is the one a row means; ended ones only if no live one
+            Pmo__Allocation *had = zhashx_lookup (im->by_key, key);
+            Pmo__Allocation *a = (Pmo__Allocation *)items[i];
+            if (!had || (!s_allocation_live (had) && s_allocation_live (a)))
+                zhashx_update (im->by_key, key, a);
+            else if (s_allocation_live (had) && s_allocation_live (a))
+                zhashx_update (im->by_key, key, &s_ambiguous);
+        } else
+            s_index (im->by_key, key, items[i]);
+    }
+    return 0;
+}
+
+//  The project a row names (project_id, else the project_code pseudo
+//  field); NULL after a problem.
+static Pmo__Project *s_row_project (svc_t *im, row_t *r, ProtobufCMessage *msg, const char *code)
+{
+    const char *id = pmo_reflect_str (msg, "project_id");
+    if (!pmo_str_empty (id)) {
+        Pmo__Project *p = zhashx_lookup (im->projects, id);
+        if (!p)
+            s_bad (im, r, "project_id", id, "no such project");
+        return p;
+    }
+    if (pmo_str_empty (code)) {
+        s_bad (im, r, "project_code", "", "the project (project_code or project_id) is required");
+        return NULL;
+    }
+    Pmo__Project *p = zhashx_lookup (im->codes, code);
+    if (p == (void *)&s_ambiguous) {
+        s_bad (im, r, "project_code", code,
+               "projects in several divisions have this code: give project_id");
+        return NULL;
+    }
+    if (!p)
+        s_bad (im, r, "project_code", code, "no such project");
+    return p;
+}
+
+//  The resource an allocation row names: resource_id, else resource_name
+//  (an external id, else a name); NULL if none is named (*bad on a problem).
+static Pmo__Resource *s_row_resource (svc_t *im, row_t *r, Pmo__Allocation *a)
+{
+    if (!pmo_str_empty (a->resource_id)) {
+        Pmo__Resource *res = zhashx_lookup (im->resources, a->resource_id);
+        if (!res)
+            s_bad (im, r, "resource_id", a->resource_id, "no such resource");
+        return res;
+    }
+    if (pmo_str_empty (a->resource_name))
+        return NULL;
+    Pmo__Resource *res =
+        zhashx_lookup (im->res_keys, pmo_arena_printf (im->arena, "x:%s", a->resource_name));
+    if (!res)
+        res =
+            zhashx_lookup (im->res_keys, pmo_arena_printf (im->arena, "n:%s",
+                                                           s_lower (im->arena, a->resource_name)));
+    if (res == (void *)&s_ambiguous) {
+        s_bad (im, r, "resource_name", a->resource_name,
+               "several resources have this name: give their external id or resource_id");
+        return NULL;
+    }
+    if (!res)
+        s_bad (im, r, "resource_name", a->resource_name,
+               "no resource has this external id or name");
+    return res;
+}
+
+static void s_op (svc_plan_t *plan, op_t op)
+{
+    assert (plan->n_ops < MAX_OPS);
+    plan->ops[plan->n_ops++] = op;
+}
+
+//  What checking a resource row needs beyond the conversion.
+static void s_check_resource (svc_t *im, row_t *r, Pmo__Resource *res)
+{
+    if (pmo_str_empty (res->name))
+        s_bad (im, r, "name", "", "a resource has a name");
+    if (pmo_str_empty (res->home_org_unit))
+        s_bad (im, r, "home_org_unit", "", "a resource has a home org unit");
+    else if (!zhashx_lookup (im->units, res->home_org_unit))
+        s_bad (im, r, "home_org_unit", res->home_org_unit, "no such org unit");
+    if (res->weekly_capacity_hours > 168)
+        s_bad (im, r, "weekly_capacity_hours",
+               pmo_arena_printf (im->arena, "%u", res->weekly_capacity_hours),
+               "a week has 168 hours");
+    if (res->n_skills > 20)
+        s_bad (im, r, "skills", "", "at most 20 skills");
+    if (!res->kind)
+        res->kind = PMO__RESOURCE_KIND__RESOURCE_KIND_PERSON;
+}
+
+static void s_check_allocation (svc_t *im, row_t *r, Pmo__Allocation *a)
+{
+    char week[9];
+    if (pmo_str_empty (a->start_week))
+        s_bad (im, r, "start_week", "", "the first week is required (2026-W14 or a date)");
+    else if (s_week (im->map, a->start_week, week))
+        s_bad (im, r, "start_week", a->start_week,
+               "not an ISO week such as 2026-W14 (or a date) of 2000 to 2099");
+    else
+        a->start_week = pmo_arena_strdup (im->arena, week);
+    if (pmo_str_empty (a->end_week))
+        a->end_week = a->start_week;
+    else if (s_week (im->map, a->end_week, week))
+        s_bad (im, r, "end_week", a->end_week,
+               "not an ISO week such as 2026-W14 (or a date) of 2000 to 2099");
+    else
+        a->end_week = pmo_arena_strdup (im->arena, week);
+    if (!r->bad && strcmp (a->start_week, a->end_week) > 0)
+        s_bad (im, r, "end_week", a->end_week, "ends before it starts (%s)", a->start_week);
+    if (a->hours_per_week < 1 || a->hours_per_week > 168)
+        s_bad (im, r, "hours_per_week", pmo_arena_printf (im->arena, "%u", a->hours_per_week),
+               "hours per week are 1 to 168");
+    if (a->min_level > 5)
+        s_bad (im, r, "min_level", pmo_arena_printf (im->arena, "%u", a->min_level),
+               "levels are 0 (any) to 5");
+    if (pmo_str_empty (a->resource_id) && pmo_str_empty (a->role) && pmo_str_empty (a->skill))
+        s_bad (im, r, "resource_name", "",
+               "name a resource (resource_name or resource_id) or ask for a role or skill");
+    for (char *c = a->role; c && *c; c++)
+        *c = (char)tolower ((unsigned char)*c);
+    for (char *c = a->skill; c && *c; c++)
+        *c = (char)tolower ((unsigned char)*c);
+    if (!a->state)
+        a->state = PMO__ALLOCATION_STATE__ALLOCATION_STATE_REQUESTED;
+}
+
+static void s_check_scale (svc_t *im, row_t *r, const char *field, uint32_t value, uint32_t min)
+{
+    if (value < min || value > 5)
+        s_bad (im, r, field, pmo_arena_printf (im->arena, "%u", value),
+               min ? "a rating 1 to 5 is required" : "a rating 1 to 5 (or blank)");
+}
+
+static void s_check_risk (svc_t *im, row_t *r, Pmo__Risk *risk)
+{
+    if (pmo_str_empty (risk->title))
+        s_bad (im, r, "title", "", "a risk has a title");
+    s_check_scale (im, r, "probability", risk->probability, 1);
+    s_check_scale (im, r, "impact", risk->impact, 1);
+    s_check_scale (im, r, "residual_probability", risk->residual_probability, 0);
+    s_check_scale (im, r, "residual_impact", risk->residual_impact, 0);
+    if (!risk->status)
+        risk->status = PMO__RISK_STATUS__RISK_STATUS_OPEN;
+    if (!risk->kind)
+        risk->kind = PMO__RISK_KIND__RISK_KIND_THREAT;
+}
+
+static void s_check_issue (svc_t *im, row_t *r, Pmo__Issue *issue)
+{
+    if (pmo_str_empty (issue->title))
+        s_bad (im, r, "title", "", "an issue has a title");
+    if (issue->type == PMO__ISSUE_TYPE__ISSUE_TYPE_UNSPECIFIED)
+        s_bad (im, r, "type", "",
+               "the type is required: request_for_change, off_specification or problem_concern");
+    if (issue->priority > 5)
+        s_bad (im, r, "priority", pmo_arena_printf (im->arena, "%u", issue->priority),
+               "priority is 1 (highest) to 5");
+    if (!issue->status)
+        issue->status = PMO__ISSUE_STATUS__ISSUE_STATUS_OPEN;
+    if (issue->status >= PMO__ISSUE_STATUS__ISSUE_STATUS_RESOLVED &&
+        pmo_str_empty (issue->resolution))
+        s_bad (im, r, "resolution", "", "a resolved or closed issue says how (resolution)");
+}
+
+//  What the risk monitor fills in for values left out, so that a row
+//  compares equal to what the service stored from it.
+static void s_register_defaults (ProtobufCMessage *msg)
+{
+    if (msg->descriptor == &pmo__risk__descriptor) {
+        Pmo__Risk *r = (Pmo__Risk *)msg;
+        if (!r->kind)
+            r->kind = PMO__RISK_KIND__RISK_KIND_THREAT;
+        if (!r->residual_probability)
+            r->residual_probability = r->probability;
+        if (!r->residual_impact)
+            r->residual_impact = r->impact;
+    } else if (msg->descriptor == &pmo__issue__descriptor) {
+        Pmo__Issue *i = (Pmo__Issue *)msg;
+        if (!i->priority)
+            i->priority = 3;
+        if (!i->severity)
+            i->severity = PMO__ISSUE_SEVERITY__ISSUE_SEVERITY_MEDIUM;
+    }
+}
+
+//  The steps from one allocation state to another, appended to plan; -1
+//  if the state machine has no such path.
+static int s_allocation_path (svc_plan_t *plan, Pmo__AllocationState from_state,
+                              Pmo__AllocationState to_state, bool named)
+{
+    enum { RQ = 1, PR = 2, CO = 3, RE = 4, RJ = 5 };
+    int from = (int)from_state, to = (int)to_state;
+    if (from == to)
+        return 0;
+    if (from == RQ && to == PR)
+        s_op (plan, OP_PROPOSE);
+    else if (from == RQ && to == CO) {
+        if (!named)
+            return -1; //  nobody to commit
+        s_op (plan, OP_PROPOSE);
+        s_op (plan, OP_COMMIT);
+    } else if (from == PR && to == CO)
+        s_op (plan, OP_COMMIT);
+    else if ((from == PR || from == CO) && to == RE)
+        s_op (plan, OP_RELEASE);
+    else if ((from == RQ || from == PR) && to == RJ)
+        s_op (plan, OP_REJECT);
+    else
+        return -1;
+    return 0;
+}
+
+static const char *s_enum_text (pmo_arena_t *arena, const ProtobufCMessage *msg, const char *field)
+{
+    return pmo_import_cell (arena, msg, field);
+}
+
+//  Plan one row of any of the four entities.
+static void s_plan (svc_t *im, row_t *r, svc_plan_t *plan)
+{
+    pmo_arena_t *arena = im->arena;
+    const ProtobufCMessageDescriptor *desc = im->entity->desc;
+    target_t t = {0};
+    t.entity = pmo_arena_alloc (arena, desc->sizeof_message);
+    protobuf_c_message_init (desc, t.entity);
+    pmo_import_convert (r, &t, true);
+    if (r->bad)
+        return;
+    ProtobufCMessage *probe = t.entity;
+    Pmo__Project *project = NULL;
+    Pmo__Resource *resource = NULL;
+    if (!s_is (im, "resource")) {
+        project = s_row_project (im, r, probe, t.project_code);
+        if (!project)
+            return;
+        pmo_reflect_set_str (probe, "project_id", project->id, arena);
+    }
+    if (s_is (im, "allocation")) {
+        Pmo__Allocation *a = (Pmo__Allocation *)probe;
+        resource = s_row_resource (im, r, a);
+        if (r->bad)
+            return;
+        if (resource)
+            a->resource_id = resource->id;
+        s_check_allocation (im, r, a);
+    } else if (s_is (im, "resource"))
+        s_check_resource (im, r, (Pmo__Resource *)probe);
+    else if (s_is (im, "risk"))
+        s_check_risk (im, r, (Pmo__Risk *)probe);
+    else
+        s_check_issue (im, r, (Pmo__Issue *)probe);
+    if (r->bad)
+        return;
+    //  The record the row means: by id, else by key
+    const char *id = pmo_reflect_str (probe, "id");
+    ProtobufCMessage *existing = NULL;
+    char *key = s_key_of (im, probe);
+    if (!pmo_str_empty (id)) {
+        existing = zhashx_lookup (im->by_id, id);
+        if (!existing)
+            return s_bad (im, r, "id", id, "no %s with this id (leave id empty to create one)",
+                          im->entity->name);
+    } else {
+        existing = zhashx_lookup (im->by_key, key);
+        if (existing == (void *)&s_ambiguous)
+            return s_bad (im, r, NULL, "",
+                          "several %ss match this row's key; give their id to say which",
+                          im->entity->name);
+    }
+    const char *used = existing ? pmo_reflect_str (existing, "id") : key;
+    if (zhashx_lookup (im->used, used))
+        return s_bad (im, r, existing ? "id" : NULL, existing ? used : "",
+                      "another row of this file means the same %s", im->entity->name);
+    zhashx_insert (im->used, used, (void *)1);
+    if (!existing) {
+        plan->create = true;
+        plan->entity = probe;
+        s_op (plan, OP_CREATE);
+        if (s_is (im, "allocation")) {
+            Pmo__Allocation *a = (Pmo__Allocation *)probe;
+            if (a->state > PMO__ALLOCATION_STATE__ALLOCATION_STATE_COMMITTED)
+                return s_bad (im, r, "state", s_enum_text (arena, probe, "state"),
+                              "a new allocation is requested, proposed or committed");
+            //  A named resource is requested first, then booked as the row says
+            if (s_allocation_path (plan, PMO__ALLOCATION_STATE__ALLOCATION_STATE_REQUESTED,
+                                   a->state, !pmo_str_empty (a->resource_id)))
+                return s_bad (im, r, "state", s_enum_text (arena, probe, "state"),
+                              "a committed allocation names its resource");
+        } else if (s_is (im, "risk") &&
+                   ((Pmo__Risk *)probe)->status != PMO__RISK_STATUS__RISK_STATUS_OPEN)
+            s_op (plan, OP_CLOSE);
+        else if (s_is (im, "issue") &&
+                 ((Pmo__Issue *)probe)->status >= PMO__ISSUE_STATUS__ISSUE_STATUS_RESOLVED)
+            s_op (plan, OP_ISSUE_STATE);
+        return;
+    }
+    //  Over a copy of what exists: columns the file lacks keep their values
+    target_t again = {0};
+    again.entity = pmo_reflect_copy (existing, arena);
+    size_t problems = im->result->n_problems;
+    pmo_import_convert (r, &again, false);
+    im->result->n_problems = problems; //  the same cells: their problems were found above
+    ProtobufCMessage *desired = again.entity;
+    //  The id is the key, never data: a blank id cell does not clear it
+    pmo_reflect_set_str (desired, "id", pmo_reflect_str (existing, "id"), arena);
+    s_register_defaults (desired);
+    plan->existing = existing;
+    plan->entity = desired;
+    plan->id = pmo_reflect_str (existing, "id");
+    if (!s_is (im, "resource"))
+        pmo_reflect_set_str (desired, "project_id", pmo_reflect_str (existing, "project_id"),
+                             arena);
+    if (!s_is (im, "resource") && project &&
+        strcmp (project->id, pmo_reflect_str (existing, "project_id")) != 0)
+        return s_bad (im, r, "project_code", t.project_code ? t.project_code : project->id,
+                      "this %s belongs to another project: entries stay with their project",
+                      im->entity->name);
+    if (s_is (im, "resource")) {
+        Pmo__Resource *want = (Pmo__Resource *)desired;
+        if (!want->kind)
+            want->kind = ((Pmo__Resource *)existing)->kind;
+        if (!pmo_import_same (arena, pmo_reflect_copy (desired, arena),
+                              pmo_reflect_copy (existing, arena)))
+            s_op (plan, OP_UPDATE);
+    } else if (s_is (im, "allocation")) {
+        Pmo__Allocation *want = (Pmo__Allocation *)desired, *was = (Pmo__Allocation *)existing;
+        Pmo__Allocation *asked = (Pmo__Allocation *)probe;
+        want->start_week = asked->start_week;
+        want->end_week = asked->end_week;
+        want->hours_per_week = asked->hours_per_week;
+        want->state = asked->state;
+        want->resource_id = resource ? resource->id : was->resource_id;
+        if (strcmp (want->resource_id, was->resource_id) != 0) {
+            if (was->state > PMO__ALLOCATION_STATE__ALLOCATION_STATE_PROPOSED)
+                return s_bad (im, r, "resource_name", asked->resource_name,
+                              "allocation %s is %s with %s: release it and import a new row to "
+                              "book someone else",
+                              was->id, s_enum_text (arena, existing, "state"), was->resource_name);
+            s_op (plan, OP_PROPOSE);
+        }
+        if (strcmp (want->start_week, was->start_week) || strcmp (want->end_week, was->end_week) ||
+            want->hours_per_week != was->hours_per_week) {
+            if (!s_allocation_live (was))
+                return s_bad (im, r, "hours_per_week", "",
+                              "allocation %s is %s: its weeks and hours stay as they were", was->id,
+                              s_enum_text (arena, existing, "state"));
+            s_op (plan, OP_RESHAPE);
+        }
+        Pmo__AllocationState from = was->state;
+        if (plan->n_ops && plan->ops[0] == OP_PROPOSE && from == 1)
+            from = PMO__ALLOCATION_STATE__ALLOCATION_STATE_PROPOSED;
+        if (s_allocation_path (plan, from, want->state, !pmo_str_empty (want->resource_id)))
+            return s_bad (im, r, "state", s_enum_text (arena, desired, "state"),
+                          "allocation %s is %s: it cannot become %s (requested -> proposed -> "
+                          "committed -> released, or rejected)",
+                          was->id, s_enum_text (arena, existing, "state"),
+                          s_enum_text (arena, desired, "state"));
+    } else if (s_is (im, "risk")) {
+        Pmo__Risk *want = (Pmo__Risk *)desired, *was = (Pmo__Risk *)existing;
+        Pmo__RiskStatus status = ((Pmo__Risk *)probe)->status;
+        want->status = was->status;
+        bool fields = !pmo_import_same (arena, pmo_reflect_copy (desired, arena),
+                                        pmo_reflect_copy (existing, arena));
+        bool open = was->status == PMO__RISK_STATUS__RISK_STATUS_OPEN;
+        if (!open && (fields || status != was->status))
+            return s_bad (im, r, fields ? NULL : "status", s_enum_text (arena, probe, "status"),
+                          "risk %s is %s: a closed risk is a record and stays as it is", was->id,
+                          s_enum_text (arena, existing, "status"));
+        if (fields)
+            s_op (plan, OP_UPDATE);
+        want->status = status;
+        if (status != was->status)
+            s_op (plan, OP_CLOSE);
+    } else {
+        Pmo__Issue *want = (Pmo__Issue *)desired, *was = (Pmo__Issue *)existing;
+        want->status = ((Pmo__Issue *)probe)->status;
+        bool fields = !pmo_import_same (arena, pmo_reflect_copy (desired, arena),
+                                        pmo_reflect_copy (existing, arena));
+        if (fields && was->status == PMO__ISSUE_STATUS__ISSUE_STATUS_CLOSED)
+            return s_bad (im, r, NULL, "", "issue %s is closed: it stays as it is", was->id);
+        if (fields)
+            s_op (plan, OP_UPDATE);
+    }
+    plan->unchanged = plan->n_ops == 0;
+}
+
+//  ---------------------------------------------------------------------
+//  Writing
+
+//  Send one step of a plan; 0, or -1 with the problem recorded.
+static int s_write_op (svc_t *im, svc_plan_t *plan, op_t op)
+{
+    pmo_arena_t *arena = im->arena;
+    const pmo_import_peer_t *peer = &im->options->peer;
+    ProtobufCMessage *body = NULL;
+    const char *member = NULL;
+    Pmo__AllocationRequest request = PMO__ALLOCATION_REQUEST__INIT;
+    Pmo__AllocationStep step = PMO__ALLOCATION_STEP__INIT;
+    Pmo__AllocationReshape reshape = PMO__ALLOCATION_RESHAPE__INIT;
+    Pmo__CloseRequest close = PMO__CLOSE_REQUEST__INIT;
+    bool allocator = im->entity->service == PMO_IMPORT_ALLOCATOR;
+    const char *name = im->entity->name;
+    ProtobufCMessage *entity = plan->entity;
+    //  The version of the record as it now is (the previous step moved it)
+    uint64_t version = plan->existing ? pmo_reflect_u64 (plan->existing, "version") : 0;
+    if (s_is (im, "allocation")) {
+        Pmo__Allocation *a = (Pmo__Allocation *)entity;
+        step.allocation_id = reshape.allocation_id = (char *)plan->id;
+        step.version = reshape.version = version;
+        step.reason = reshape.reason = "imported from a spreadsheet";
+        switch (op) {
+        case OP_CREATE:
+            request.project_id = a->project_id;
+            request.resource_id = a->resource_id;
+            request.role = a->role;
+            request.skill = a->skill;
+            request.min_level = a->min_level;
+            request.hours_per_week = a->hours_per_week;
+            request.start_week = a->start_week;
+            request.end_week = a->end_week;
+            request.note = a->note;
+            body = &request.base, member = "request_allocation";
+            break;
+        case OP_PROPOSE:
+            step.resource_id = a->resource_id;
+            body = &step.base, member = "propose";
+            break;
+        case OP_COMMIT:
+            step.approve = true;
+            body = &step.base, member = "commit";
+            break;
+        case OP_RELEASE:
+            body = &step.base, member = "release";
+            break;
+        case OP_REJECT:
+            body = &step.base, member = "reject";
+            break;
+        default:
+            reshape.start_week = a->start_week;
+            reshape.end_week = a->end_week;
+            reshape.hours_per_week = a->hours_per_week;
+            body = &reshape.base, member = "reshape";
+            break;
+        }
+    } else if (op == OP_CLOSE) {
+        Pmo__Risk *risk = (Pmo__Risk *)entity;
+        close.kind = PMO__REGISTER_KIND__REGISTER_KIND_RISK;
+        close.id = (char *)plan->id;
+        close.version = version;
+        close.note = risk->closure_note;
+        close.risk_status = risk->status;
+        body = &close.base, member = "close";
+    } else {
+        body = pmo_reflect_copy (entity, arena);
+        if (op == OP_CREATE) {
+            pmo_reflect_set_str (body, "id", "", arena);
+            if (s_is (im, "issue"))
+                ((Pmo__Issue *)body)->status =
+                    ((Pmo__Issue *)body)->status >= PMO__ISSUE_STATUS__ISSUE_STATUS_RESOLVED
+                        ? PMO__ISSUE_STATUS__ISSUE_STATUS_OPEN
+                        : ((Pmo__Issue *)body)->status;
+        } else {
+            pmo_reflect_set_str (body, "id", plan->id, arena);
+            pmo_reflect_set_u64 (body, "version", version);
+        }
+        member = pmo_arena_printf (arena, "%s_%s", op == OP_CREATE ? "create" : "update", name);
+    }
+    ProtobufCMessage *reply =
+        pmo_import_service_call (peer, allocator ? PMO_IMPORT_ALLOCATOR : PMO_IMPORT_RISKMON,
+                                 member, body, im->why, sizeof im->why);
+    if (!reply) {
+        pmo_import_problem (im->result, plan->row, "", "", im->why);
+        return -1;
+    }
+    const Pmo__Error *error = s_error_of (reply);
+    if (error) {
+        //  "create_risk.probability" -> the file's column for probability
+        const char *field = strchr (error->field, '.');
+        field = field ? field + 1 : "";
+        char reason[600];
+        snprintf (reason, sizeof reason, "%s refused %s: %s",
+                  allocator ? "the allocator" : "the risk monitor", member, error->message);
+        const char *column = *field ? pmo_import_column_of (im->map, field) : "";
+        const char *value = "";
+        int index = *column ? pmo_import_header_index (&im->csv->records[0], column) : -1;
+        if (index >= 0 && (size_t)index < im->csv->records[plan->record].n_fields)
+            value = im->csv->records[plan->record].fields[index];
+        pmo_import_problem (im->result, plan->row, column, value, reason);
+        protobuf_c_message_free_unpacked (reply, NULL);
+        return -1;
+    }
+    //  What the service now holds: the id and version of the next step
+    const char *kinds[] = {"resource", "allocation", "risk", "issue"};
+    ProtobufCMessage *stored = NULL;
+    for (size_t i = 0; i < 4 && !stored; i++)
+        if (s_is (im, kinds[i]))
+            stored = s_member (reply, kinds[i]);
+    if (stored) {
+        plan->existing = pmo_reflect_copy (stored, arena);
+        plan->id = pmo_reflect_str (plan->existing, "id");
+        if (op == OP_CREATE && s_is (im, "allocation")) {
+            //  A role request may have been matched and proposed at once
+            Pmo__Allocation *now = (Pmo__Allocation *)plan->existing;
+            Pmo__Allocation *want = (Pmo__Allocation *)plan->entity;
+            if (pmo_str_empty (want->resource_id) && !pmo_str_empty (now->resource_id))
+                want->resource_id = now->resource_id;
+            for (size_t i = 1; i < plan->n_ops; i++)
+                if (plan->ops[i] == OP_PROPOSE &&
+                    now->state == PMO__ALLOCATION_STATE__ALLOCATION_STATE_PROPOSED)
+                    plan->ops[i] = 0; //  already proposed
+        }
+    }
+    protobuf_c_message_free_unpacked (reply, NULL);
+    return 0;
+}
+
+//  Write every step of one plan; 0, or -1 (a problem recorded).
+static int s_write (svc_t *im, svc_plan_t *plan)
+{
+    for (size_t i = 0; i < plan->n_ops; i++) {
+        if (!plan->ops[i])
+            continue;
+        if (s_write_op (im, plan, plan->ops[i]))
+            return -1;
+        plan->written = true;
+    }
+    return 0;
+}
+
+static int s_fail (svc_t *im, const char *format, ...) __attribute__ ((format (printf, 2, 3)));
+static int s_fail (svc_t *im, const char *format, ...)
+{
+    char text[700];
+    va_list args;
+    va_start (args, format);
+    vsnprintf (text, sizeof text, format, args);
+    va_end (args);
+    if (!im->result->error)
+        im->result->error = pmo_arena_strdup (im->arena, text);
+    return -1;
+}
+
+static int s_run (svc_t *im, const void *data, size_t size)
+{
+    pmo_import_result_t *result = im->result;
+    const pmo_import_mapping_t *map = im->map;
+    im->csv = pmo_csv_parse (data, size, &map->csv, im->arena);
+    pmo_csv_t *csv = im->csv;
+    result->encoding = pmo_csv_encoding_name (csv->encoding);
+    result->delimiter = csv->delimiter;
+    if (csv->problem)
+        return s_fail (im, "%s", csv->problem);
+    if (csv->n_records == 0 || csv->records[0].n_fields == 0)
+        return s_fail (im, "the file is empty: a header row is expected");
+    pmo_csv_record_t *header = &csv->records[0];
+    if (header->problem)
+        return s_fail (im, "the header row cannot be read: %s", header->problem);
+    bool missing = false;
+    for (size_t i = 0; i < map->n_columns; i++) {
+        map_column_t *col = &map->columns[i];
+        col->index = col->column ? pmo_import_header_index (header, col->column) : -1;
+        if (col->column && col->index < 0 && !map->partial) {
+            pmo_import_problem (result, 1, col->column, "",
+                                "the file has no such column (its header is row 1)");
+            missing = true;
+        }
+    }
+    if (missing)
+        return s_fail (im, "the file lacks columns the mapping names");
+    if (s_load (im))
+        return s_fail (im, "%s", im->why);
+
+    //  Check every row before writing any
+    im->plans = pmo_arena_alloc (im->arena, csv->n_records * sizeof (svc_plan_t));
+    result->row_results = pmo_arena_alloc (im->arena, csv->n_records * sizeof (pmo_import_row_t));
+    for (size_t i = 1; i < csv->n_records; i++) {
+        pmo_csv_record_t *record = &csv->records[i];
+        pmo_import_row_t *out = &result->row_results[result->n_rows++];
+        out->row = i + 1;
+        if (record->n_fields == 0 ||
+            (record->n_fields == 1 && pmo_csv_blank (record->fields[0]) && !record->problem)) {
+            out->action = PMO_IMPORT_ROW_BLANK;
+            continue;
+        }
+        svc_plan_t *plan = &im->plans[im->n_plans++];
+        plan->row = i + 1;
+        plan->record = i;
+        result->rows++;
+        row_t r = {.map = map,
+                   .arena = im->arena,
+                   .result = result,
+                   .header = header,
+                   .record = record,
+                   .row = i + 1};
+        if (record->problem) {
+            const char *column = record->problem_field && record->problem_field <= header->n_fields
+                                     ? header->fields[record->problem_field - 1]
+                                     : "";
+            const char *value = record->problem_field && record->problem_field <= record->n_fields
+                                    ? record->fields[record->problem_field - 1]
+                                    : "";
+            pmo_import_problem (result, r.row, column, value, record->problem);
+            r.bad = true;
+        } else if (record->n_fields != header->n_fields) {
+            char reason[200];
+            snprintf (reason, sizeof reason,
+                      "the row has %zu cells but the header has %zu (a delimiter too many or too "
+                      "few, or a broken quote above)",
+                      record->n_fields, header->n_fields);
+            pmo_import_problem (result, r.row, "", "", reason);
+            r.bad = true;
+        }
+        if (!r.bad)
+            s_plan (im, &r, plan);
+        plan->bad = r.bad;
+    }
+    for (size_t p = 0, k = 0; k < result->n_rows; k++) {
+        pmo_import_row_t *out = &result->row_results[k];
+        if (out->action == PMO_IMPORT_ROW_BLANK)
+            continue;
+        svc_plan_t *plan = &im->plans[p++];
+        out->id = plan->id;
+        if (plan->bad) {
+            out->action = PMO_IMPORT_ROW_BAD;
+            result->bad++;
+        } else if (plan->unchanged) {
+            out->action = PMO_IMPORT_ROW_UNCHANGED;
+            result->unchanged++;
+        } else if (plan->create) {
+            out->action = PMO_IMPORT_ROW_CREATE;
+            result->created++;
+        } else {
+            out->action = PMO_IMPORT_ROW_UPDATE;
+            result->updated++;
+        }
+    }
+    if (im->options->dry_run)
+        return 0;
+    if (result->bad && !im->options->skip_bad)
+        return s_fail (im, "%zu of %zu rows have problems; nothing was written (all or nothing)",
+                       result->bad, result->rows);
+
+    //  Write, row by row in file order
+    size_t k = 0;
+    for (size_t p = 0; p < im->n_plans; p++) {
+        svc_plan_t *plan = &im->plans[p];
+        while (result->row_results[k].action == PMO_IMPORT_ROW_BLANK)
+            k++;
+        pmo_import_row_t *out = &result->row_results[k++];
+        if (plan->bad || plan->unchanged)
+            continue;
+        int rc = s_write (im, plan);
+        result->written = result->written || plan->written;
+        out->id = plan->id;
+        out->written = plan->written;
+        if (rc == 0)
+            continue;
+        //  Refused at the write: counted as bad now
+        if (out->action == PMO_IMPORT_ROW_CREATE)
+            result->created--;
+        else
+            result->updated--;
+        out->action = PMO_IMPORT_ROW_BAD;
+        result->bad++;
+        if (!im->options->skip_bad)
+            return s_fail (im,
+                           "row %zu was refused when written%s; the rows before it were written: "
+                           "fix it and run the same import again to complete it (written rows "
+                           "come out unchanged)",
+                           plan->row, plan->written ? " half-way (its first steps were)" : "");
+    }
+    return 0;
+}
+
+int pmo_import_svc_run (const pmo_import_options_t *options, const pmo_import_mapping_t *mapping,
+                        const void *data, size_t size, pmo_import_result_t *result)
+{
+    svc_t im = {.options = options,
+                .map = mapping,
+                .entity = mapping->entity,
+                .result = result,
+                .arena = result->arena};
+    im.units = zhashx_new ();
+    im.projects = zhashx_new ();
+    im.codes = zhashx_new ();
+    im.resources = zhashx_new ();
+    im.res_keys = zhashx_new ();
+    im.by_id = zhashx_new ();
+    im.by_key = zhashx_new ();
+    im.used = zhashx_new ();
+    int rc = s_run (&im, data, size);
+    zhashx_destroy (&im.units);
+    zhashx_destroy (&im.projects);
+    zhashx_destroy (&im.codes);
+    zhashx_destroy (&im.resources);
+    zhashx_destroy (&im.res_keys);
+    zhashx_destroy (&im.by_id);
+    zhashx_destroy (&im.by_key);
+    zhashx_destroy (&im.used);
+    return rc;
+}
+
+//  ---------------------------------------------------------------------
+//  Export
+
+int pmo_import_svc_export (const pmo_import_peer_t *peer, const entity_t *entity,
+                           const char *org_unit, bool bom, char **csv, size_t *size, char *why,
+                           size_t why_size)
+{
+    const char *const *fields = pmo_import_native_fields (entity->name);
+    pmo_arena_t *arena = pmo_arena_new ();
+    ProtobufCMessage **items;
+    size_t n;
+    if (pmo_import_svc_list (peer, arena, entity->name, org_unit ? org_unit : "", &items, &n, why,
+                             why_size)) {
+        pmo_arena_destroy (&arena);
+        return -1;
+    }
+    //  Risks and issues carry the project's id; the file shows its code too
+    zhashx_t *codes = zhashx_new ();
+    if (entity->service == PMO_IMPORT_RISKMON) {
+        ProtobufCMessage **projects;
+        size_t n_projects;
+        if (pmo_import_list (peer, arena, PMO__ENTITY_KIND__ENTITY_KIND_PROJECT, "", NULL, true,
+                             &projects, &n_projects, why, why_size)) {
+            zhashx_destroy (&codes);
+            pmo_arena_destroy (&arena);
+            return -1;
+        }
+        for (size_t i = 0; i < n_projects; i++)
+            zhashx_insert (codes, ((Pmo__Project *)projects[i])->id,
+                           ((Pmo__Project *)projects[i])->code);
+    }
+    pmo_csv_writer_t *writer = pmo_csv_writer_new (',', bom);
+    size_t count = 0;
+    while (fields[count])
+        count++;
+    pmo_csv_writer_row (writer, fields, count);
+    for (size_t i = 0; i < n; i++) {
+        for (size_t f = 0; f < count; f++) {
+            const char *cell;
+            if (strcmp (fields[f], "project_code") == 0 &&
+                !pmo_reflect_has (items[i]->descriptor, "project_code")) {
+                cell = zhashx_lookup (codes, pmo_reflect_str (items[i], "project_id"));
+                cell = cell ? cell : "";
+            } else
+                cell = pmo_import_cell (arena, items[i], fields[f]);
+            pmo_csv_writer_field (writer, cell);
+        }
+        pmo_csv_writer_end_row (writer);
+    }
+    zhashx_destroy (&codes);
+    size_t len;
+    const char *data = pmo_csv_writer_data (writer, &len);
+    *csv = malloc (len + 1);
+    assert (*csv);
+    memcpy (*csv, data, len + 1);
+    if (size)
+        *size = len;
+    pmo_csv_writer_destroy (&writer);
+    pmo_arena_destroy (&arena);
+    return 0;
+}

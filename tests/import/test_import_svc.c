@@ -1,0 +1,442 @@
+/*  test_import_svc.c: resources, allocations, risks and issues in and out
+    of spreadsheets, and the report's risk, resource, alert and health
+    sections, against the real registry, allocator and risk monitor actors
+    (in-process, real ZeroMQ, one real redis-server).
+
+    - a resource file in its own shape (a mapping with a key column, a
+      transform, a values map, money with £ and defaults) imports; the same
+      file again changes nothing; a changed row updates;
+    - a bad resource file (a skill level out of range, an unknown unit, a
+      capacity over 168 hours, a broken quote) gives every problem as row,
+      column, value and reason and writes nothing (all or nothing); with
+      skip-bad the good rows are written and the bad listed;
+    - allocations name projects by code and people by staff number or name,
+      weeks as ISO weeks or dates, and reach the state the file says
+      (requested, proposed, committed); two commitments over-allocate a
+      person;
+    - risks and issues (one closed, one resolved) import; export -> import of
+      all four registers changes nothing;
+    - the report's open risks, critical count, exposure total, top risk,
+      over-allocated resources and hours over, open alerts and computed
+      health equal what this test computes from its own files (and what the
+      risk monitor lists).
+*/
+#include "allocator_harness.h"
+#include "pmo_import.h"
+#include "pmo_import_internal.h"
+#include "pmo_report.h"
+#include "riskmon.pb-c.h"
+#include "riskmon_server.h"
+
+#include <assert.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static ah_t *s_ah;
+static zactor_t *s_riskmon_actor;
+static pmo_client_t *s_riskmon;
+static char s_riskmon_endpoint[64], s_riskmon_pub[64];
+
+static pmo_import_peer_t s_peer (void)
+{
+    return (pmo_import_peer_t){s_ah->rh->client, &s_ah->rh->identity, 5000, 2, s_ah->client,
+                               s_riskmon};
+}
+
+static pmo_import_result_t *s_import (const char *entity, const char *mapping_json, const char *csv,
+                                      bool dry_run, bool skip_bad, int expect_rc)
+{
+    char why[512];
+    pmo_import_mapping_t *mapping =
+        mapping_json
+            ? pmo_import_mapping_load (mapping_json, strlen (mapping_json), why, sizeof why)
+            : pmo_import_mapping_native (entity);
+    if (!mapping) {
+        fprintf (stderr, "test: mapping: %s\n", why);
+        abort ();
+    }
+    pmo_import_options_t options = {
+        .peer = s_peer (), .hub = "hub", .dry_run = dry_run, .skip_bad = skip_bad};
+    pmo_import_result_t *result;
+    int rc = pmo_import_run (&options, mapping, csv, strlen (csv), &result);
+    if (rc != expect_rc) {
+        json_t *json = pmo_import_result_json (result);
+        char *text = json_dumps (json, JSON_INDENT (1));
+        fprintf (stderr, "test: import of %s returned %d, expected %d:\n%s\n", entity, rc,
+                 expect_rc, text);
+        free (text);
+        json_decref (json);
+        abort ();
+    }
+    pmo_import_mapping_destroy (&mapping);
+    return result;
+}
+
+static bool s_has_problem (const pmo_import_result_t *r, size_t row, const char *column,
+                           const char *reason_part)
+{
+    for (size_t i = 0; i < r->n_problems; i++)
+        if (r->problems[i].row == row && strcmp (r->problems[i].column, column) == 0 &&
+            strstr (r->problems[i].reason, reason_part))
+            return true;
+    fprintf (stderr, "test: no problem at row %zu column %s about '%s'; problems:\n", row, column,
+             reason_part);
+    for (size_t i = 0; i < r->n_problems; i++)
+        fprintf (stderr, "  %zu %s [%s] %s\n", r->problems[i].row, r->problems[i].column,
+                 r->problems[i].value, r->problems[i].reason);
+    return false;
+}
+
+static void s_expect (const pmo_import_result_t *r, size_t created, size_t updated,
+                      size_t unchanged, size_t bad)
+{
+    if (r->created != created || r->updated != updated || r->unchanged != unchanged ||
+        r->bad != bad) {
+        fprintf (stderr,
+                 "test: %s: created %zu updated %zu unchanged %zu bad %zu, expected %zu %zu %zu "
+                 "%zu (%s)\n",
+                 r->entity, r->created, r->updated, r->unchanged, r->bad, created, updated,
+                 unchanged, bad, r->error ? r->error : "");
+        for (size_t i = 0; i < r->n_problems; i++)
+            fprintf (stderr, "  %zu %s [%s] %s\n", r->problems[i].row, r->problems[i].column,
+                     r->problems[i].value, r->problems[i].reason);
+        abort ();
+    }
+}
+
+//  Export kind and import the file back: nothing may change.
+static void s_round_trip (const char *entity, size_t rows)
+{
+    pmo_import_peer_t peer = s_peer ();
+    char *csv, why[512];
+    size_t size;
+    if (pmo_export (&peer, entity, "", false, &csv, &size, why, sizeof why)) {
+        fprintf (stderr, "test: export %s: %s\n", entity, why);
+        abort ();
+    }
+    pmo_import_result_t *r = s_import (entity, NULL, csv, false, false, 0);
+    s_expect (r, 0, 0, rows, 0);
+    assert (!r->written);
+    pmo_import_result_destroy (&r);
+    free (csv);
+}
+
+static size_t s_count (const char *entity)
+{
+    pmo_arena_t *arena = pmo_arena_new ();
+    pmo_import_peer_t peer = s_peer ();
+    ProtobufCMessage **items;
+    size_t n;
+    char why[256];
+    assert (pmo_import_svc_list (&peer, arena, entity, "", &items, &n, why, sizeof why) == 0);
+    pmo_arena_destroy (&arena);
+    return n;
+}
+
+//  The ISO week days from now, "2026-W14"
+static const char *s_week (int days, int slot)
+{
+    static char weeks[8][16];
+    time_t t = time (NULL) + (time_t)days * 86400;
+    struct tm tm;
+    gmtime_r (&t, &tm);
+    strftime (weeks[slot & 7], sizeof weeks[0], "%G-W%V", &tm);
+    return weeks[slot & 7];
+}
+
+static const char *s_date (int days, int slot)
+{
+    static char dates[8][16];
+    time_t t = time (NULL) + (time_t)days * 86400;
+    struct tm tm;
+    gmtime_r (&t, &tm);
+    strftime (dates[slot & 7], sizeof dates[0], "%d/%m/%Y", &tm);
+    return dates[slot & 7];
+}
+
+static void s_start (void)
+{
+    s_ah = ah_start ();
+    snprintf (s_riskmon_endpoint, sizeof s_riskmon_endpoint, "tcp://127.0.0.1:%d",
+              pmo_test_free_port ());
+    snprintf (s_riskmon_pub, sizeof s_riskmon_pub, "tcp://127.0.0.1:%d", pmo_test_free_port ());
+    char wake[160];
+    snprintf (wake, sizeof wake, "%s,%s", s_ah->rh->pub, s_ah->pub);
+    riskmon_config_t config = {
+        .endpoint = s_riskmon_endpoint,
+        .pub_endpoint = s_riskmon_pub,
+        .redis_url = pmo_test_redis_url (s_ah->rh->redis),
+        .hub = "hub",
+        .registry = s_ah->rh->endpoint,
+        .wake = wake,
+        .consumer = "riskmon-import-test",
+        .redis_timeout_ms = 1000,
+        .claim_idle_ms = 1000,
+        .poll_ms = 20,
+        .tick_ms = 50,
+        .batch = 256,
+    };
+    s_riskmon_actor = zactor_new (riskmon_server_actor, &config);
+    assert (s_riskmon_actor && !config.failed);
+    s_riskmon = pmo_client_new (s_riskmon_endpoint);
+    assert (s_riskmon);
+}
+
+static void s_stop (void)
+{
+    pmo_client_destroy (&s_riskmon);
+    zactor_destroy (&s_riskmon_actor);
+    ah_stop (&s_ah);
+}
+
+//  ---------------------------------------------------------------------
+
+static const char *s_resource_mapping =
+    "{\"entity\": \"resource\", \"currency\": \"GBP\","
+    " \"columns\": ["
+    "  {\"column\": \"Staff No\", \"field\": \"external_id\", \"required\": true},"
+    "  {\"column\": \"Full name\", \"field\": \"name\"},"
+    "  {\"column\": \"Team\", \"field\": \"home_org_unit\", \"transform\": \"lower\"},"
+    "  {\"column\": \"Job\", \"field\": \"role\", \"values\": {\"Dev\": \"developer\","
+    "     \"BA\": \"business-analyst\", \"PM\": \"project-manager\"}},"
+    "  {\"column\": \"Skills\", \"field\": \"skills\"},"
+    "  {\"column\": \"Hours\", \"field\": \"weekly_capacity_hours\"},"
+    "  {\"column\": \"Day rate\", \"field\": \"cost_rate\"}"
+    " ],"
+    " \"defaults\": {\"kind\": \"person\", \"weekly_capacity_hours\": \"37\"}}";
+
+static void s_test_resources (void)
+{
+    const char *good = "Staff No;Full name;Team;Job;Skills;Hours;Day rate\r\n"
+                       "E001;Alice Archer;DIV-A;Dev;java:4, sql:3;37;\xC2\xA3"
+                       "55.00\r\n"
+                       "E002;Bob Baker;div-a;BA;analysis:3;;\xC2\xA3"
+                       "48.50\r\n"
+                       "E003;Carla Cruz;div-b;PM;prince2:5;30;\xC2\xA3"
+                       "60\r\n";
+    //  A dry run writes nothing
+    pmo_import_result_t *r = s_import ("resource", s_resource_mapping, good, true, false, 0);
+    s_expect (r, 3, 0, 0, 0);
+    assert (r->delimiter == ';');
+    pmo_import_result_destroy (&r);
+    assert (s_count ("resource") == 0);
+    r = s_import ("resource", s_resource_mapping, good, false, false, 0);
+    s_expect (r, 3, 0, 0, 0);
+    assert (r->written);
+    pmo_import_result_destroy (&r);
+    assert (s_count ("resource") == 3);
+    //  Again: nothing changes
+    r = s_import ("resource", s_resource_mapping, good, false, false, 0);
+    s_expect (r, 0, 0, 3, 0);
+    assert (!r->written);
+    pmo_import_result_destroy (&r);
+    //  A changed row updates (Bob now works 30 hours)
+    const char *changed = "Staff No;Full name;Team;Job;Skills;Hours;Day rate\r\n"
+                          "E001;Alice Archer;DIV-A;Dev;java:4, sql:3;37;\xC2\xA3"
+                          "55.00\r\n"
+                          "E002;Bob Baker;div-a;BA;analysis:3;30;\xC2\xA3"
+                          "48.50\r\n";
+    r = s_import ("resource", s_resource_mapping, changed, false, false, 0);
+    s_expect (r, 0, 1, 1, 0);
+    pmo_import_result_destroy (&r);
+
+    //  A bad file: every problem, nothing written
+    const char *bad = "Staff No,Full name,Team,Job,Skills,Hours,Day rate\n"
+                      "E010,Dan Diaz,div-a,Dev,java:9,37,50\n"
+                      "E011,Eve Ek,nowhere,Dev,java:2,37,50\n"
+                      "E012,Fay Fox,div-b,Dev,java:2,200,50\n"
+                      "E013,\"Gil Gray,div-b,Dev,java:2,37,50\n";
+    r = s_import ("resource", s_resource_mapping, bad, false, false, -1);
+    assert (r->bad == 4 && !r->written);
+    assert (s_has_problem (r, 2, "Skills", "level 1 to 5"));
+    assert (s_has_problem (r, 3, "Team", "no such org unit"));
+    assert (s_has_problem (r, 4, "Hours", "168"));
+    assert (r->n_problems >= 4 && r->problems[r->n_problems - 1].row == 5);
+    pmo_import_result_destroy (&r);
+    assert (s_count ("resource") == 3);
+    //  Skip bad: the good row is written, the bad listed
+    const char *mixed = "Staff No,Full name,Team,Job,Skills,Hours,Day rate\n"
+                        "E020,Hal Hart,div-b,Dev,java:3;c++:2,37,52\n"
+                        "E021,Ida Ito,div-b,Dev,java:0,37,50\n";
+    r = s_import ("resource", s_resource_mapping, mixed, false, true, 0);
+    s_expect (r, 1, 0, 0, 1);
+    assert (r->row_results[0].written && !r->row_results[1].written);
+    pmo_import_result_destroy (&r);
+    assert (s_count ("resource") == 4);
+}
+
+static void s_test_allocations (void)
+{
+    char csv[2048];
+    //  Alice is committed 30 + 20 hours in two weeks of capacity 37: 13 over each
+    snprintf (csv, sizeof csv,
+              "project_code,resource_name,hours_per_week,start_week,end_week,state,note\n"
+              "P-A,E001,30,%s,%s,committed,build\n"
+              "P-B,E001,20,%s,%s,committed,integration\n"
+              "P-A,Bob Baker,10,%s,%s,proposed,analysis\n"
+              "P-B,E003,5,%s,,requested,\n",
+              s_week (14, 0), s_week (28, 1), s_week (21, 2), s_week (35, 3), s_date (14, 4),
+              s_date (21, 5), s_week (14, 6));
+    pmo_import_result_t *r = s_import ("allocation", NULL, csv, false, false, 0);
+    s_expect (r, 4, 0, 0, 0);
+    pmo_import_result_destroy (&r);
+    r = s_import ("allocation", NULL, csv, false, false, 0);
+    s_expect (r, 0, 0, 4, 0);
+    pmo_import_result_destroy (&r);
+    //  A committed allocation cannot go back to requested; a project that does not exist
+    char bad[1024];
+    snprintf (bad, sizeof bad,
+              "project_code,resource_name,hours_per_week,start_week,end_week,state\n"
+              "P-A,E001,30,%s,%s,requested\n"
+              "P-Z,E001,30,%s,%s,requested\n"
+              "P-A,E001,30,2026-W60,,requested\n",
+              s_week (14, 0), s_week (28, 1), s_week (14, 0), s_week (28, 1));
+    r = s_import ("allocation", NULL, bad, true, false, 0);
+    assert (r->bad == 3);
+    assert (s_has_problem (r, 2, "state", "cannot become requested"));
+    assert (s_has_problem (r, 3, "project_code", "no such project"));
+    assert (s_has_problem (r, 4, "start_week", "ISO week"));
+    pmo_import_result_destroy (&r);
+    s_round_trip ("allocation", 4);
+}
+
+static void s_test_registers (void)
+{
+    const char *risks =
+        "project_code,title,category,probability,impact,residual_probability,"
+        "residual_impact,cost_impact,owner,status,closure_note\n"
+        "P-A,Vendor late,commercial,4,5,4,5,\"100,000\",ann,open,\n"
+        "P-A,Key person leaves,people,3,4,2,3,50000,ann,open,\n"
+        "P-B,Budget cut,financial,5,5,,,\xC2\xA3"
+        "200k,ben,open,\n"
+        "P-B,Old supplier risk,commercial,2,2,,,1000,ben,closed,supplier replaced\n";
+    pmo_import_result_t *r = s_import ("risk", NULL, risks, false, false, 0);
+    s_expect (r, 4, 0, 0, 0);
+    pmo_import_result_destroy (&r);
+    r = s_import ("risk", NULL, risks, false, false, 0);
+    s_expect (r, 0, 0, 4, 0);
+    pmo_import_result_destroy (&r);
+    //  A probability of 6 and a missing title are problems; nothing is written
+    const char *bad = "project_code,title,probability,impact\n"
+                      "P-A,Too likely,6,3\n"
+                      "P-A,,2,2\n";
+    r = s_import ("risk", NULL, bad, false, false, -1);
+    assert (r->bad == 2 && !r->written);
+    assert (s_has_problem (r, 2, "probability", "1 to 5"));
+    assert (s_has_problem (r, 3, "title", "title"));
+    pmo_import_result_destroy (&r);
+    s_round_trip ("risk", 4);
+
+    const char *issues = "project_code,title,type,severity,priority,owner,status,resolution\n"
+                         "P-A,Test environment down,problem concern,high,1,ops,open,\n"
+                         "P-B,Spec gap,off specification,medium,2,ba,resolved,Spec amended\n";
+    r = s_import ("issue", NULL, issues, false, false, 0);
+    s_expect (r, 2, 0, 0, 0);
+    pmo_import_result_destroy (&r);
+    r = s_import ("issue", NULL, issues, false, false, 0);
+    s_expect (r, 0, 0, 2, 0);
+    pmo_import_result_destroy (&r);
+    s_round_trip ("issue", 2);
+    s_round_trip ("resource", 4);
+}
+
+static void s_test_report (void)
+{
+    //  Independently: exposure = residual probability as % (1..5 = 10, 30,
+    //  50, 70, 90 %) x cost impact, over the open threats
+    int64_t expected_exposure =
+        70 * 10000000LL / 100 + 30 * 5000000LL / 100 + 90 * 20000000LL / 100; //  pence
+    pmo_import_peer_t peer = s_peer ();
+    char why[512];
+    pmo_report_t *report = NULL;
+    //  Alerts follow the risks as the risk monitor assesses them
+    for (int attempt = 0; attempt < 100; attempt++) {
+        pmo_report_destroy (&report);
+        report = pmo_report_build (&peer, "hub", 0, why, sizeof why);
+        assert (report);
+        if (!report->alerts_note && report->alerts_severity[3] >= 2)
+            break;
+        zclock_sleep (50);
+    }
+    assert (!report->risks_note && !report->resources_note && !report->alerts_note &&
+            !report->health_note);
+    assert (report->risks_open == 3);
+    assert (report->risks_band[5] == 2); //  critical: 20 (vendor) and 25 (budget)
+    assert (report->risks_band[3] == 1); //  medium: 6
+    assert (report->risk_exposure == expected_exposure);
+    assert (strcmp (report->risks[0]->title, "Budget cut") == 0);
+    assert (strcmp (report->risk_projects[0], "P-B") == 0);
+    assert (report->n_overloads == 1);
+    assert (strcmp (report->overloads[0]->resource_name, "Alice Archer") == 0);
+    //  Weeks both commitments cover: from the later start to the earlier end
+    size_t both = report->overloads[0]->n_weeks;
+    assert (both >= 2 && both <= 3);
+    assert (report->over_hours == both * 13);
+    //  Open alerts: what the risk monitor lists as not resolved
+    pmo_arena_t *arena = pmo_arena_new ();
+    ProtobufCMessage **alerts;
+    size_t n_alerts, open = 0, critical_risk = 0;
+    assert (pmo_import_svc_list (&peer, arena, "alert", "", &alerts, &n_alerts, why, sizeof why) ==
+            0);
+    for (size_t i = 0; i < n_alerts; i++) {
+        Pmo__Alert *a = (Pmo__Alert *)alerts[i];
+        open += a->state != PMO__ALERT_STATE__ALERT_STATE_RESOLVED;
+        critical_risk += a->kind == PMO__ALERT_KIND__ALERT_KIND_RISK_CRITICAL &&
+                         a->state != PMO__ALERT_STATE__ALERT_STATE_RESOLVED;
+    }
+    pmo_arena_destroy (&arena);
+    assert (report->n_alerts == open && critical_risk == 2);
+    //  Computed health: each project once; two critical risks make P-A and P-B red
+    size_t assessed = 0;
+    for (int i = 0; i < 4; i++)
+        assessed += report->health[i];
+    assert (assessed == report->n_projects && report->health[3] == 2);
+    //  The three forms carry the sections
+    json_t *json = pmo_report_json (report);
+    assert (json_integer_value (json_object_get (json_object_get (json, "risks"), "open")) == 3);
+    assert (json_integer_value (json_object_get (json_object_get (json, "risks"),
+                                                 "exposure_minor")) == expected_exposure);
+    assert (json_integer_value (json_object_get (json_object_get (json, "over_allocated_resources"),
+                                                 "count")) == 1);
+    json_decref (json);
+    size_t size;
+    char *csv = pmo_report_csv (report, "risks", false, &size);
+    assert (strstr (csv, "1,") && strstr (csv, "Budget cut"));
+    free (csv);
+    csv = pmo_report_csv (report, "summary", false, &size);
+    assert (strstr (csv, "risk_exposure,265000.00"));
+    assert (strstr (csv, "overallocated_resources,1"));
+    free (csv);
+    char *html = pmo_report_html (report, &size);
+    assert (strstr (html, "Top risks by exposure") && strstr (html, "Alice Archer") &&
+            strstr (html, "Budget cut"));
+    free (html);
+    pmo_report_destroy (&report);
+
+    //  Without the other services the report still stands, and says so
+    peer.allocator = NULL;
+    peer.riskmon = NULL;
+    report = pmo_report_build (&peer, "hub", 0, why, sizeof why);
+    assert (report && report->risks_note && report->resources_note);
+    pmo_report_destroy (&report);
+}
+
+int main (void)
+{
+    s_start ();
+    ah_unit (s_ah, "hub", "enterprise", NULL, "directive");
+    ah_unit (s_ah, "div-a", "division", "hub", "controlling");
+    ah_unit (s_ah, "div-b", "division", "hub", "supportive");
+    char id[40];
+    ah_project (s_ah, "P-A", "div-a", 1, id);
+    ah_project (s_ah, "P-B", "div-b", 2, id);
+    s_test_resources ();
+    s_test_allocations ();
+    s_test_registers ();
+    s_test_report ();
+    s_stop ();
+    printf ("test_import_svc: OK\n");
+    return 0;
+}
