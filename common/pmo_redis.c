@@ -1,6 +1,7 @@
 /*  pmo_redis.c: a Redis connection with deadlines, reconnect and backoff. */
 #include "pmo_redis.h"
 #include "pmo_log.h"
+#include "pmo_sentinel.h"
 #include "pmo_util.h"
 
 #include <assert.h>
@@ -25,11 +26,58 @@ struct _pmo_redis_t {
     int64_t next_try_ms; //  monotonic time before which we do not reconnect
     int backoff_ms;
     uint64_t connects;
-    int pipelined; //  replies still owed by the pipeline
+    int pipelined;       //  replies still owed by the pipeline
+    char sentinels[512]; //  sentinel:// URLs: "host:port,host:port"; empty otherwise
+    char master[128];    //  sentinel:// URLs: the master's name
 };
+
+//  "sentinel://[user:password@]host:port[,host:port...]/master[/db]": the
+//  sentinels and the master name; host and port are filled in from the
+//  sentinels at each connect (pmo_sentinel.h).
+static int s_parse_sentinel_url (pmo_redis_t *self, const char *url)
+{
+    const char *rest = url + 11;
+    const char *slash = strchr (rest, '/');
+    const char *at = strrchr (rest, '@');
+    if (at && slash && at > slash)
+        at = NULL; //  an '@' in the master name is not credentials
+    if (at) {
+        const char *colon = memchr (rest, ':', (size_t)(at - rest));
+        if (!colon)
+            return -1;
+        size_t ulen = (size_t)(colon - rest), plen = (size_t)(at - colon - 1);
+        if (ulen >= sizeof self->user || plen >= sizeof self->password)
+            return -1;
+        memcpy (self->user, rest, ulen);
+        memcpy (self->password, colon + 1, plen);
+        rest = at + 1;
+    }
+    if (!slash || slash == rest || (size_t)(slash - rest) >= sizeof self->sentinels)
+        return -1;
+    memcpy (self->sentinels, rest, (size_t)(slash - rest));
+    const char *name = slash + 1;
+    const char *db = strchr (name, '/');
+    size_t nlen = db ? (size_t)(db - name) : strlen (name);
+    if (nlen == 0 || nlen >= sizeof self->master)
+        return -1;
+    memcpy (self->master, name, nlen);
+    if (db) {
+        char *end;
+        long n = strtol (db + 1, &end, 10);
+        if (*end || n < 0 || n > 15 || end == db + 1)
+            return -1;
+        self->db = (int)n;
+    }
+    snprintf (self->safe_url, sizeof self->safe_url, "sentinel://%.100s%s%.300s/%.60s/%d",
+              self->user, *self->user || *self->password ? ":***@" : "", self->sentinels,
+              self->master, self->db);
+    return 0;
+}
 
 static int s_parse_url (pmo_redis_t *self, const char *url)
 {
+    if (strncmp (url, "sentinel://", 11) == 0)
+        return s_parse_sentinel_url (self, url);
     if (strncmp (url, "unix://", 7) == 0) {
         if (strlen (url + 7) == 0 || strlen (url + 7) >= sizeof self->path)
             return -1;
@@ -137,6 +185,12 @@ bool pmo_redis_ready (pmo_redis_t *self)
     if (pmo_mono_ms () < self->next_try_ms)
         return false;
     struct timeval tv = {self->timeout_ms / 1000, (self->timeout_ms % 1000) * 1000};
+    if (*self->sentinels && pmo_sentinel_master (self->sentinels, self->master, self->timeout_ms,
+                                                 self->host, sizeof self->host, &self->port)) {
+        pmo_debug ("redis: no sentinel knows master=%s", self->master);
+        s_disconnect (self, "no master from the sentinels");
+        return false;
+    }
     self->ctx = *self->path ? redisConnectUnixWithTimeout (self->path, tv)
                             : redisConnectWithTimeout (self->host, self->port, tv);
     if (!self->ctx || self->ctx->err) {
@@ -166,6 +220,21 @@ bool pmo_redis_ready (pmo_redis_t *self)
             return false;
         }
     }
+    if (*self->sentinels) {
+        //  During a failover a sentinel may still name the old master,
+        //  already demoted: writing there would fail (or be lost)
+        redisReply *role = redisCommand (self->ctx, "ROLE");
+        bool master = role && role->type == REDIS_REPLY_ARRAY && role->elements > 0 &&
+                      role->element[0]->str && strcmp (role->element[0]->str, "master") == 0;
+        if (role)
+            freeReplyObject (role);
+        if (!master) {
+            pmo_warn ("redis: not a master yet host=%s port=%d master=%s", self->host, self->port,
+                      self->master);
+            s_disconnect (self, "not the master");
+            return false;
+        }
+    }
     self->connects++;
     self->backoff_ms = BACKOFF_MIN_MS;
     self->pipelined = 0;
@@ -188,6 +257,16 @@ static redisReply *s_checked (pmo_redis_t *self, void *reply)
 {
     if (!reply) {
         s_disconnect (self, self->ctx && self->ctx->err ? self->ctx->errstr : "no reply");
+        return NULL;
+    }
+    //  Behind Sentinel, a demoted master answers READONLY: the failover
+    //  happened. Treat it as the connection failing, so callers answer
+    //  "unavailable" (retryable) and the next command finds the new master.
+    redisReply *r = reply;
+    if (*self->sentinels && r->type == REDIS_REPLY_ERROR && r->str &&
+        strncmp (r->str, "READONLY", 8) == 0) {
+        freeReplyObject (r);
+        s_disconnect (self, "the server is no longer the master");
         return NULL;
     }
     return (redisReply *)reply;

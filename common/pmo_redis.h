@@ -26,7 +26,8 @@ typedef struct {
     char sha[41]; //  filled on first use
 } pmo_script_t;
 
-//  url: "redis://[user:password@]host:port[/db]" or "unix:///path/to.sock".
+//  url: "redis://[user:password@]host:port[/db]", "unix:///path/to.sock", or
+//  "sentinel://[user:password@]host:port[,host:port...]/master[/db]" (pmo_sentinel.h).
 //  timeout_ms bounds connect and every command. Returns NULL if the URL is
 //  malformed (does not connect yet; see pmo_redis_ready).
 pmo_redis_t *pmo_redis_new (const char *url, int timeout_ms);

@@ -14,6 +14,7 @@
 #include "pmoctl_import.h"
 #include "pmoctl_allocator.h"
 #include "pmoctl_riskmon.h"
+#include "pmoctl_federation.h"
 
 #include "pmo_json.h"
 #include "pmo_reflect.h"
@@ -1102,6 +1103,7 @@ const pmoctl_command_t pmoctl_commands[] = {
     PMOCTL_IMPORT_COMMANDS,
     PMOCTL_ALLOCATOR_COMMANDS,
     PMOCTL_RISKMON_COMMANDS,
+    PMOCTL_FEDERATION_COMMANDS,
     CRUD ("ou", s_ou, &pmo__org_unit__descriptor, s_ou_flags, s_ou_list_flags, s_run_ou_list,
           "an org unit", "org units as a tree"),
     CRUD ("portfolio", s_portfolio, &pmo__portfolio__descriptor, s_portfolio_flags,

@@ -1,0 +1,428 @@
+/*  federation_store.c: the only code that spells the federation's keys
+    (layout in federation_store.h).
+*/
+#include "federation_store.h"
+#include "federation_model.h"
+#include "pmo_log.h"
+
+#include <assert.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct _federation_store_t {
+    pmo_redis_t *redis; //  not owned
+    char hub[40];       //  the hub's division id: hash tag of hub-side keys
+};
+
+//  Apply a batch of one division. KEYS: hw, ent, ver, types, spoke.
+//  ARGV: division, then per event stream id, field, version, blob, type.
+//  Stream ids are compared as numbers ("<ms>-<seq>"): the batch is in
+//  stream order, so the mark only moves forward and a resend (everything at
+//  or below the mark) changes nothing but the duplicate counter.
+static pmo_script_t s_apply_script = {
+    .source = "local function parse(id)\n"
+              "  local ms, seq = string.match(id, '^(%d+)-(%d+)$')\n"
+              "  if not ms then return 0, 0 end\n"
+              "  return tonumber(ms), tonumber(seq)\n"
+              "end\n"
+              "local function after(a, b)\n"
+              "  local ams, aseq = parse(a)\n"
+              "  local bms, bseq = parse(b)\n"
+              "  return ams > bms or (ams == bms and aseq > bseq)\n"
+              "end\n"
+              "local division = ARGV[1]\n"
+              "local mark = redis.call('HGET', KEYS[1], division) or '0-0'\n"
+              "local applied, dup = 0, 0\n"
+              "local last_ms = 0\n"
+              "for i = 2, #ARGV, 5 do\n"
+              "  local id = ARGV[i]\n"
+              "  if after(id, mark) then\n"
+              "    local field = ARGV[i + 1]\n"
+              "    if field ~= '' then\n"
+              "      local v = tonumber(ARGV[i + 2])\n"
+              "      local held = tonumber(redis.call('HGET', KEYS[3], field) or '0')\n"
+              "      if v == 0 or v >= held then\n"
+              "        redis.call('HSET', KEYS[2], field, ARGV[i + 3])\n"
+              "        redis.call('HSET', KEYS[3], field, v)\n"
+              "      end\n"
+              "    end\n"
+              "    redis.call('HINCRBY', KEYS[4], ARGV[i + 4], 1)\n"
+              "    mark = id\n"
+              "    applied = applied + 1\n"
+              "  else\n"
+              "    dup = dup + 1\n"
+              "  end\n"
+              "end\n"
+              "if applied > 0 then\n"
+              "  redis.call('HSET', KEYS[1], division, mark)\n"
+              "  redis.call('HSET', KEYS[5], 'last_event_id', mark)\n"
+              "end\n"
+              "redis.call('HINCRBY', KEYS[5], 'applied', applied)\n"
+              "redis.call('HINCRBY', KEYS[5], 'duplicates', dup)\n"
+              "return {applied, dup, mark}\n",
+};
+
+federation_store_t *federation_store_new (pmo_redis_t *redis, const char *hub)
+{
+    assert (redis && hub);
+    federation_store_t *self = calloc (1, sizeof (federation_store_t));
+    assert (self);
+    self->redis = redis;
+    snprintf (self->hub, sizeof self->hub, "%s", hub);
+    return self;
+}
+
+void federation_store_destroy (federation_store_t **self_p)
+{
+    assert (self_p);
+    free (*self_p);
+    *self_p = NULL;
+}
+
+static bool s_reply_ok (redisReply *reply)
+{
+    return reply && reply->type != REDIS_REPLY_ERROR;
+}
+
+static int s_done (redisReply *reply, const char *what)
+{
+    int rc = s_reply_ok (reply) ? 0 : -1;
+    if (reply && reply->type == REDIS_REPLY_ERROR)
+        pmo_warn ("federation: %s failed error=\"%s\"", what, reply->str);
+    if (reply)
+        freeReplyObject (reply);
+    return rc;
+}
+
+//  ---------------------------------------------------------------------
+//  Hub side
+
+int federation_store_apply (federation_store_t *self, const char *spoke, const char *division,
+                            const federation_apply_t *events, size_t n, uint32_t *applied,
+                            uint32_t *duplicates, char *last_id, size_t last_id_size)
+{
+    size_t argc = 5 + 1 + 5 * n;
+    const char **argv = calloc (argc, sizeof (char *));
+    size_t *lens = calloc (argc, sizeof (size_t));
+    char (*versions)[24] = calloc (n ? n : 1, 24);
+    assert (argv && lens && versions);
+    char hw[96], ent[160], ver[160], types[160], spk[160];
+    snprintf (hw, sizeof hw, "pmo:{%s}:fed:hw", self->hub);
+    snprintf (ent, sizeof ent, "pmo:{%s}:fed:ent:%s", self->hub, division);
+    snprintf (ver, sizeof ver, "pmo:{%s}:fed:ver:%s", self->hub, division);
+    snprintf (types, sizeof types, "pmo:{%s}:fed:types:%s", self->hub, division);
+    snprintf (spk, sizeof spk, "pmo:{%s}:fed:spoke:%s", self->hub, spoke);
+    size_t a = 0;
+    argv[a++] = hw;
+    argv[a++] = ent;
+    argv[a++] = ver;
+    argv[a++] = types;
+    argv[a++] = spk;
+    argv[a++] = division;
+    for (size_t i = 0; i < n; i++) {
+        snprintf (versions[i], 24, "%llu", (unsigned long long)events[i].version);
+        argv[a++] = events[i].stream_id;
+        argv[a++] = events[i].field ? events[i].field : "";
+        argv[a++] = versions[i];
+        argv[a++] = events[i].blob ? (const char *)events[i].blob : "";
+        argv[a++] = events[i].type;
+    }
+    //  Blobs are binary (and may be empty): their lengths come from the
+    //  events, everything else is text.
+    for (size_t i = 0; i < a; i++)
+        lens[i] = i >= 6 && (i - 6) % 5 == 3 ? events[(i - 6) / 5].size : strlen (argv[i]);
+    redisReply *reply = pmo_redis_eval (self->redis, &s_apply_script, 5, (int)a, argv, lens);
+    free (argv);
+    free (lens);
+    free (versions);
+    int rc = -1;
+    if (reply && reply->type == REDIS_REPLY_ARRAY && reply->elements == 3) {
+        *applied = (uint32_t)reply->element[0]->integer;
+        *duplicates = (uint32_t)reply->element[1]->integer;
+        snprintf (last_id, last_id_size, "%s",
+                  reply->element[2]->str ? reply->element[2]->str : "");
+        rc = 0;
+    } else if (reply && reply->type == REDIS_REPLY_ERROR)
+        pmo_error ("federation: apply refused error=\"%s\"", reply->str);
+    if (reply)
+        freeReplyObject (reply);
+    return rc;
+}
+
+int federation_store_high_water (federation_store_t *self, const char *division, char *out,
+                                 size_t size)
+{
+    redisReply *reply =
+        pmo_redis_command (self->redis, "HGET pmo:{%s}:fed:hw %s", self->hub, division);
+    if (!s_reply_ok (reply))
+        return s_done (reply, "high water");
+    snprintf (out, size, "%s", reply->type == REDIS_REPLY_STRING ? reply->str : "");
+    freeReplyObject (reply);
+    return 0;
+}
+
+int federation_store_spoke_save (federation_store_t *self, const Pmo__Spoke *spoke)
+{
+    redisReply *reply = pmo_redis_command (
+        self->redis,
+        "HSET pmo:{%s}:fed:spoke:%s last_seen_ms %lld backlog_entries %llu behind_ms %lld "
+        "policy_version %llu policy_error %s",
+        self->hub, spoke->name, (long long)spoke->last_seen_ms,
+        (unsigned long long)spoke->backlog_entries, (long long)spoke->behind_ms,
+        (unsigned long long)spoke->policy_version, spoke->policy_error ? spoke->policy_error : "");
+    return s_done (reply, "spoke save");
+}
+
+int federation_store_spoke_load (federation_store_t *self, Pmo__Spoke *spoke, pmo_arena_t *arena)
+{
+    redisReply *reply =
+        pmo_redis_command (self->redis, "HGETALL pmo:{%s}:fed:spoke:%s", self->hub, spoke->name);
+    if (!s_reply_ok (reply) || reply->type != REDIS_REPLY_ARRAY)
+        return s_done (reply, "spoke load") ? -1 : -1;
+    for (size_t i = 0; i + 1 < reply->elements; i += 2) {
+        const char *name = reply->element[i]->str;
+        const char *value = reply->element[i + 1]->str;
+        if (!name || !value)
+            continue;
+        if (strcmp (name, "last_seen_ms") == 0)
+            spoke->last_seen_ms = strtoll (value, NULL, 10);
+        else if (strcmp (name, "backlog_entries") == 0)
+            spoke->backlog_entries = strtoull (value, NULL, 10);
+        else if (strcmp (name, "behind_ms") == 0)
+            spoke->behind_ms = strtoll (value, NULL, 10);
+        else if (strcmp (name, "policy_version") == 0)
+            spoke->policy_version = strtoull (value, NULL, 10);
+        else if (strcmp (name, "policy_error") == 0)
+            spoke->policy_error = pmo_arena_strdup (arena, value);
+        else if (strcmp (name, "applied") == 0)
+            spoke->events_applied = strtoull (value, NULL, 10);
+        else if (strcmp (name, "duplicates") == 0)
+            spoke->duplicates = strtoull (value, NULL, 10);
+        else if (strcmp (name, "refused") == 0)
+            spoke->refused = strtoull (value, NULL, 10);
+        else if (strcmp (name, "last_event_id") == 0) {
+            spoke->last_event_id = pmo_arena_strdup (arena, value);
+            spoke->last_event_ms = federation_stream_id_ms (value);
+        }
+    }
+    freeReplyObject (reply);
+    return 0;
+}
+
+int federation_store_spoke_refused (federation_store_t *self, const char *spoke)
+{
+    return s_done (pmo_redis_command (self->redis, "HINCRBY pmo:{%s}:fed:spoke:%s refused 1",
+                                      self->hub, spoke),
+                   "spoke refused");
+}
+
+//  Decode the values of a field/value array reply (every second element
+//  from start) into events.
+static void s_decode_events (redisReply *array, size_t start, size_t step, pmo_arena_t *arena,
+                             Pmo__Event ***events, size_t *n)
+{
+    *events = pmo_arena_alloc (arena, (array->elements / step + 1) * sizeof (Pmo__Event *));
+    *n = 0;
+    for (size_t i = start; i < array->elements; i += step) {
+        redisReply *value = array->element[i];
+        if (value->type != REDIS_REPLY_STRING)
+            continue;
+        Pmo__Event *event = pmo__event__unpack (pmo_arena_allocator (arena), value->len,
+                                                (const uint8_t *)value->str);
+        if (event)
+            (*events)[(*n)++] = event;
+        else
+            pmo_warn ("federation: undecodable roll-up entry size=%zu", value->len);
+    }
+}
+
+int federation_store_entities (federation_store_t *self, pmo_arena_t *arena, const char *division,
+                               Pmo__Event ***events, size_t *n)
+{
+    *n = 0;
+    *events = NULL;
+    redisReply *reply =
+        pmo_redis_command (self->redis, "HGETALL pmo:{%s}:fed:ent:%s", self->hub, division);
+    if (!s_reply_ok (reply) || reply->type != REDIS_REPLY_ARRAY)
+        return s_done (reply, "entities") ? -1 : -1;
+    s_decode_events (reply, 1, 2, arena, events, n);
+    freeReplyObject (reply);
+    return 0;
+}
+
+int federation_store_entity_page (federation_store_t *self, pmo_arena_t *arena,
+                                  const char *division, const char *kind, const char *cursor,
+                                  size_t limit, Pmo__Event ***events, size_t *n, char **next)
+{
+    *n = 0;
+    *events = pmo_arena_alloc (arena, (limit + 1) * sizeof (Pmo__Event *));
+    *next = "";
+    char pos[32];
+    snprintf (pos, sizeof pos, "%s", pmo_str_empty (cursor) ? "0" : cursor);
+    //  HSCAN may return fewer than COUNT (or none) per call: keep going
+    //  until the page is full or the scan is over.
+    do {
+        redisReply *reply =
+            pmo_redis_command (self->redis, "HSCAN pmo:{%s}:fed:ent:%s %s MATCH %s:* COUNT %llu",
+                               self->hub, division, pos, kind, (unsigned long long)limit);
+        if (!s_reply_ok (reply) || reply->type != REDIS_REPLY_ARRAY || reply->elements != 2)
+            return s_done (reply, "entity page") ? -1 : -1;
+        snprintf (pos, sizeof pos, "%s", reply->element[0]->str);
+        Pmo__Event **some;
+        size_t got;
+        s_decode_events (reply->element[1], 1, 2, arena, &some, &got);
+        for (size_t i = 0; i < got; i++)
+            (*events)[(*n)++] = some[i];
+        freeReplyObject (reply);
+    } while (strcmp (pos, "0") != 0 && *n < limit);
+    if (strcmp (pos, "0") != 0)
+        *next = pmo_arena_strdup (arena, pos);
+    return 0;
+}
+
+int federation_store_types (federation_store_t *self, pmo_arena_t *arena, const char *division,
+                            Pmo__Count ***counts, size_t *n)
+{
+    *n = 0;
+    *counts = NULL;
+    redisReply *reply =
+        pmo_redis_command (self->redis, "HGETALL pmo:{%s}:fed:types:%s", self->hub, division);
+    if (!s_reply_ok (reply) || reply->type != REDIS_REPLY_ARRAY)
+        return s_done (reply, "types") ? -1 : -1;
+    *counts = pmo_arena_alloc (arena, (reply->elements / 2 + 1) * sizeof (Pmo__Count *));
+    for (size_t i = 0; i + 1 < reply->elements; i += 2) {
+        Pmo__Count *count = pmo_arena_alloc (arena, sizeof (Pmo__Count));
+        pmo__count__init (count);
+        count->key = pmo_arena_strdup (arena, reply->element[i]->str);
+        count->value = strtoull (reply->element[i + 1]->str, NULL, 10);
+        (*counts)[(*n)++] = count;
+    }
+    freeReplyObject (reply);
+    return 0;
+}
+
+//  ---------------------------------------------------------------------
+//  Spoke side
+
+const char *federation_store_stream (pmo_arena_t *arena, const char *division)
+{
+    return pmo_arena_printf (arena, "pmo:{%s}:events", division);
+}
+
+int federation_store_ack (federation_store_t *self, const char *stream, const char **ids, size_t n)
+{
+    if (n == 0)
+        return 0;
+    const char **argv = calloc (n + 3, sizeof (char *));
+    assert (argv);
+    argv[0] = "XACK";
+    argv[1] = stream;
+    argv[2] = FEDERATION_GROUP;
+    for (size_t i = 0; i < n; i++)
+        argv[3 + i] = ids[i];
+    redisReply *reply = pmo_redis_commandv (self->redis, (int)(n + 3), argv, NULL);
+    free (argv);
+    return s_done (reply, "xack");
+}
+
+//  The value of a field in a flat field/value array reply (NULL if absent).
+static redisReply *s_field (redisReply *flat, const char *name)
+{
+    if (!flat || flat->type != REDIS_REPLY_ARRAY)
+        return NULL;
+    for (size_t i = 0; i + 1 < flat->elements; i += 2)
+        if (flat->element[i]->str && strcmp (flat->element[i]->str, name) == 0)
+            return flat->element[i + 1];
+    return NULL;
+}
+
+int federation_store_backlog (federation_store_t *self, const char *stream, uint64_t *entries,
+                              int64_t *oldest_ms)
+{
+    *entries = 0;
+    *oldest_ms = 0;
+    redisReply *groups = pmo_redis_command (self->redis, "XINFO GROUPS %s", stream);
+    if (!groups)
+        return -1;
+    if (groups->type == REDIS_REPLY_ERROR) { //  no stream yet: nothing waits
+        freeReplyObject (groups);
+        return 0;
+    }
+    redisReply *group = NULL;
+    for (size_t i = 0; groups->type == REDIS_REPLY_ARRAY && i < groups->elements; i++) {
+        redisReply *name = s_field (groups->element[i], "name");
+        if (name && name->str && strcmp (name->str, FEDERATION_GROUP) == 0)
+            group = groups->element[i];
+    }
+    if (!group) {
+        freeReplyObject (groups);
+        return 0;
+    }
+    redisReply *pending = s_field (group, "pending");
+    redisReply *lag = s_field (group, "lag");
+    redisReply *last = s_field (group, "last-delivered-id");
+    uint64_t n_pending = pending && pending->type == REDIS_REPLY_INTEGER ? pending->integer : 0;
+    //  lag is nil when Redis cannot tell (entries deleted): then count at
+    //  least the next undelivered entry if there is one.
+    bool lag_known = lag && lag->type == REDIS_REPLY_INTEGER;
+    uint64_t n_lag = lag_known ? (uint64_t)lag->integer : 0;
+    char last_id[64];
+    snprintf (last_id, sizeof last_id, "%s", last && last->str ? last->str : "0-0");
+    freeReplyObject (groups);
+    int rc = 0;
+    if (n_pending > 0) {
+        redisReply *summary =
+            pmo_redis_command (self->redis, "XPENDING %s %s", stream, FEDERATION_GROUP);
+        if (!summary)
+            return -1;
+        if (summary->type == REDIS_REPLY_ARRAY && summary->elements >= 2 &&
+            summary->element[1]->str)
+            *oldest_ms = federation_stream_id_ms (summary->element[1]->str);
+        freeReplyObject (summary);
+    }
+    if (n_lag > 0 || !lag_known) {
+        redisReply *next =
+            pmo_redis_command (self->redis, "XRANGE %s (%s + COUNT 1", stream, last_id);
+        if (!next)
+            return -1;
+        if (next->type == REDIS_REPLY_ARRAY && next->elements == 1) {
+            if (!lag_known)
+                n_lag = 1;
+            if (!*oldest_ms)
+                *oldest_ms = federation_stream_id_ms (next->element[0]->element[0]->str);
+        }
+        freeReplyObject (next);
+    }
+    *entries = n_pending + n_lag;
+    return rc;
+}
+
+int federation_store_policy_get (federation_store_t *self, const char *spoke, uint64_t *version,
+                                 char *error, size_t error_size)
+{
+    *version = 0;
+    if (error_size)
+        *error = 0;
+    redisReply *reply = pmo_redis_command (
+        self->redis, "HMGET pmo:{%s}:fed:uplink:%s policy_version policy_error", self->hub, spoke);
+    if (!s_reply_ok (reply) || reply->type != REDIS_REPLY_ARRAY || reply->elements != 2)
+        return s_done (reply, "policy get") ? -1 : -1;
+    if (reply->element[0]->str)
+        *version = strtoull (reply->element[0]->str, NULL, 10);
+    if (reply->element[1]->str)
+        snprintf (error, error_size, "%s", reply->element[1]->str);
+    freeReplyObject (reply);
+    return 0;
+}
+
+int federation_store_policy_set (federation_store_t *self, const char *spoke, uint64_t version,
+                                 const char *error)
+{
+    return s_done (pmo_redis_command (self->redis,
+                                      "HSET pmo:{%s}:fed:uplink:%s policy_version %llu "
+                                      "policy_error %s applied_ms %lld",
+                                      self->hub, spoke, (unsigned long long)version,
+                                      error ? error : "", (long long)pmo_now_ms ()),
+                   "policy set");
+}

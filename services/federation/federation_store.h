@@ -1,0 +1,98 @@
+/*  federation_store.h: the federation's Redis layout, for both sides.
+
+    At the hub (its own Redis, hash tag of the hub's division id):
+    pmo:{<hub>}:fed:hw                  hash division -> last stream id applied
+    pmo:{<hub>}:fed:ent:<division>      hash "<kind>:<id>" -> pmo.Event (latest snapshot)
+    pmo:{<hub>}:fed:ver:<division>      hash "<kind>:<id>" -> entity version held
+    pmo:{<hub>}:fed:types:<division>    hash event type -> events applied
+    pmo:{<hub>}:fed:spoke:<name>        hash what the spoke last reported and its counters
+
+    At a spoke (the spoke's Redis):
+    pmo:{<division>}:events             the division's stream (the registry's and the
+                                        other services'); read with consumer group "hub"
+    pmo:{<hub>}:fed:uplink:<spoke>      hash policy_version, policy_error, applied_ms
+*/
+#ifndef FEDERATION_STORE_H_INCLUDED
+#define FEDERATION_STORE_H_INCLUDED
+
+#include "events.pb-c.h"
+#include "federation.pb-c.h"
+#include "pmo_redis.h"
+#include "pmo_util.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define FEDERATION_GROUP "hub" //  the consumer group of the uplink on every division stream
+
+typedef struct _federation_store_t federation_store_t;
+
+//  hub: the hub's division id (the hash tag of every hub-side key).
+federation_store_t *federation_store_new (pmo_redis_t *redis, const char *hub);
+void federation_store_destroy (federation_store_t **self_p);
+
+//  ---------------------------------------------------------------------
+//  Hub side
+
+//  One event to apply (pointers owned by the caller).
+typedef struct {
+    const char *stream_id;
+    const char *field; //  "<kind>:<id>" or NULL when the event holds no entity
+    uint64_t version;  //  the entity's version (0: always the latest)
+    const uint8_t *blob;
+    size_t size;
+    const char *type;
+} federation_apply_t;
+
+//  Apply a spoke's events of one division in one atomic step: events at or
+//  below the division's high-water mark are duplicates and change nothing;
+//  the others replace the entity they describe (unless the hub holds a
+//  newer version), count by type, and move the mark. 0, or -1 if Redis
+//  failed (nothing or everything was applied: a resend is safe).
+int federation_store_apply (federation_store_t *self, const char *spoke, const char *division,
+                            const federation_apply_t *events, size_t n, uint32_t *applied,
+                            uint32_t *duplicates, char *last_id, size_t last_id_size);
+
+//  The division's high-water mark ("" if none). 0 or -1.
+int federation_store_high_water (federation_store_t *self, const char *division, char *out,
+                                 size_t size);
+
+//  Save what a spoke reported (the fields of spoke that it reports).
+int federation_store_spoke_save (federation_store_t *self, const Pmo__Spoke *spoke);
+//  Fill spoke's stored fields (counters, last report) by its name. 0 (an
+//  unknown spoke keeps zeros) or -1.
+int federation_store_spoke_load (federation_store_t *self, Pmo__Spoke *spoke, pmo_arena_t *arena);
+//  Count a refused push for the spoke.
+int federation_store_spoke_refused (federation_store_t *self, const char *spoke);
+
+//  Every entity the hub holds for a division, decoded into arena.
+int federation_store_entities (federation_store_t *self, pmo_arena_t *arena, const char *division,
+                               Pmo__Event ***events, size_t *n);
+//  One page of the division's entities of a kind (HSCAN order; cursor "0"
+//  or "" starts, *next "" when done).
+int federation_store_entity_page (federation_store_t *self, pmo_arena_t *arena,
+                                  const char *division, const char *kind, const char *cursor,
+                                  size_t limit, Pmo__Event ***events, size_t *n, char **next);
+//  Events applied by type for a division (arena).
+int federation_store_types (federation_store_t *self, pmo_arena_t *arena, const char *division,
+                            Pmo__Count ***counts, size_t *n);
+
+//  ---------------------------------------------------------------------
+//  Spoke side
+
+//  The stream of a division (arena).
+const char *federation_store_stream (pmo_arena_t *arena, const char *division);
+//  Acknowledge entries of a stream for the hub group. 0 or -1.
+int federation_store_ack (federation_store_t *self, const char *stream, const char **ids, size_t n);
+//  How many entries of a stream the hub has not acknowledged, and the
+//  time of the oldest (0 if none). 0 or -1.
+int federation_store_backlog (federation_store_t *self, const char *stream, uint64_t *entries,
+                              int64_t *oldest_ms);
+//  The hub policy version this spoke applies, and the last error.
+int federation_store_policy_get (federation_store_t *self, const char *spoke, uint64_t *version,
+                                 char *error, size_t error_size);
+int federation_store_policy_set (federation_store_t *self, const char *spoke, uint64_t version,
+                                 const char *error);
+
+#endif

@@ -1,0 +1,91 @@
+/*  pmo-uplink: forwards a spoke stack's division streams to the hub and
+    applies the hub's policy in the spoke. Flags and environment, logging,
+    signals; the work happens in federation_uplink_actor.
+*/
+#include "federation_uplink.h"
+#include "pmo_config.h"
+#include "pmo_log.h"
+
+#include <czmq.h>
+
+int main (int argc, char **argv)
+{
+    pmo_option_t options[] = {
+        {"spoke", "PMO_SPOKE", NULL, "this spoke's name (as in its key file)", NULL},
+        {"divisions", "PMO_SPOKE_DIVISIONS", NULL, "the divisions this stack holds: \"dft,dwp\"",
+         NULL},
+        {"hub-endpoint", "PMO_HUB_SPOKE_ENDPOINT", "tcp://127.0.0.1:7107",
+         "the hub's CURVE endpoint", NULL},
+        {"hub-key", "PMO_HUB_KEY", "/etc/pmo/keys/hub.key",
+         "the hub's public key: 40 Z85 characters or its public key file", NULL},
+        {"cert", "PMO_SPOKE_CERT", NULL, "this spoke's secret key file", NULL},
+        {"redis", "PMO_REDIS_URL", "redis://127.0.0.1:6390",
+         "Redis URL (redis://[user:pass@]host:port, unix:///path or "
+         "sentinel://host:port[,host:port]/master)",
+         NULL},
+        {"registry", "PMO_REGISTRY_ENDPOINT", "tcp://127.0.0.1:7101",
+         "the spoke registry's ROUTER, to apply the hub policy (\"\": record it only)", NULL},
+        {"hub", "PMO_HUB", "hub", "id of the enterprise (hub) org unit", NULL},
+        {"consumer", "PMO_UPLINK_CONSUMER", "uplink", "consumer name in the \"hub\" group", NULL},
+        {"batch", "PMO_UPLINK_BATCH", "500", "events per push at most", NULL},
+        {"timeout", "PMO_UPLINK_TIMEOUT_MS", "3000", "deadline of each call to the hub, ms", NULL},
+        {"redis-timeout", "PMO_REDIS_TIMEOUT_MS", "1000", "deadline of each Redis command, ms",
+         NULL},
+        {"log-level", "PMO_LOG_LEVEL", "info", "debug, info, warn or error", NULL},
+    };
+    size_t count = sizeof options / sizeof options[0];
+    int rc = pmo_config_parse (options, count, argc, argv,
+                               "pmo-uplink: forwards this spoke's events to the hub (CurveZMQ) "
+                               "and applies the hub's policy");
+    if (rc)
+        return rc > 0 ? 0 : 2;
+    long timeout, batch, call;
+    if (pmo_config_int (options, count, "redis-timeout", 100, 60000, &timeout) ||
+        pmo_config_int (options, count, "batch", 1, 10000, &batch) ||
+        pmo_config_int (options, count, "timeout", 100, 60000, &call))
+        return 2;
+    const char *required[] = {"spoke", "divisions", "cert"};
+    for (size_t i = 0; i < 3; i++)
+        if (!pmo_config_get (options, count, required[i])) {
+            fprintf (stderr, "pmo-uplink: --%s is required\n", required[i]);
+            return 2;
+        }
+    if (pmo_log_init ("uplink", pmo_config_get (options, count, "log-level"))) {
+        fprintf (stderr, "pmo-uplink: unknown log level\n");
+        return 2;
+    }
+    zsys_init ();
+    zsys_set_logstream (NULL);
+    federation_uplink_config_t config = {
+        .spoke = pmo_config_get (options, count, "spoke"),
+        .divisions = pmo_config_get (options, count, "divisions"),
+        .redis_url = pmo_config_get (options, count, "redis"),
+        .hub_endpoint = pmo_config_get (options, count, "hub-endpoint"),
+        .hub_key = pmo_config_get (options, count, "hub-key"),
+        .cert = pmo_config_get (options, count, "cert"),
+        .registry = pmo_config_get (options, count, "registry"),
+        .hub = pmo_config_get (options, count, "hub"),
+        .consumer = pmo_config_get (options, count, "consumer"),
+        .batch = (int)batch,
+        .timeout_ms = (int)call,
+        .redis_timeout_ms = (int)timeout,
+    };
+    zactor_t *actor = zactor_new (federation_uplink_actor, &config);
+    if (!actor || config.failed) {
+        zactor_destroy (&actor);
+        return 1;
+    }
+    int status = 0;
+    zpoller_t *poller = zpoller_new (actor, NULL);
+    while (!zsys_interrupted) {
+        if (zpoller_wait (poller, 500) == actor) {
+            pmo_error ("uplink: the service stopped unexpectedly");
+            status = 1;
+            break;
+        }
+    }
+    zpoller_destroy (&poller);
+    pmo_info ("uplink: shutting down");
+    zactor_destroy (&actor);
+    return status;
+}

@@ -1,0 +1,284 @@
+/*  pmoctl_federation.c: "pmoctl hub ping|status|spokes|rollup", the
+    enterprise view from the hub (services/federation). Tables for people,
+    JSON documents with --json.
+*/
+#include "pmoctl_federation.h"
+#include "federation.pb-c.h"
+#include "pmo_reflect.h"
+#include "pmo_wire.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+const pmoctl_flag_t pmoctl_hub_flags_rollup[] = {
+    {"division", "ID", NULL, NULL, 0, 0, 0, NULL, "only this division"},
+    {"list", "KIND", NULL, NULL, 0, 0, 0, NULL,
+     "also list the entities of a kind: project, health, alert, resource, ..."},
+    {"limit", "N", NULL, NULL, 0, 0, 0, NULL, "entities per page, 1-500 (default 50)"},
+    {"cursor", "TEXT", NULL, NULL, 0, 0, 0, NULL, "the next page (with --division)"},
+    {NULL, NULL, NULL, NULL, 0, 0, 0, NULL, NULL},
+};
+
+static pmo_client_t *s_client;
+
+static void s_client_close (void)
+{
+    pmo_client_destroy (&s_client);
+}
+
+//  Call the hub; the reply lives in the arena. NULL (status set, reason
+//  printed) on no reply or an error.
+static Pmo__HubReply *s_call (pmoctl_t *ctl, Pmo__HubRequest *request)
+{
+    const char *endpoint = getenv ("PMO_HUB_ENDPOINT");
+    if (!endpoint || !*endpoint)
+        endpoint = "tcp://127.0.0.1:7106";
+    if (!s_client) {
+        if (!(s_client = pmo_client_new (endpoint))) {
+            fprintf (stderr, "pmoctl: '%s' is not a ZeroMQ endpoint\n", endpoint);
+            ctl->status = PMOCTL_USAGE;
+            return NULL;
+        }
+        atexit (s_client_close);
+    }
+    Pmo__Header header;
+    char request_id[40];
+    pmo_header_init (&header, request_id, ctl->timeout_ms * ctl->attempts, &ctl->identity);
+    request->header = &header;
+    ProtobufCMessage *raw = NULL;
+    int rc = pmo_client_call (s_client, &request->base, &pmo__hub_reply__descriptor,
+                              ctl->timeout_ms, ctl->attempts, &raw);
+    request->header = NULL;
+    if (rc) {
+        fprintf (stderr,
+                 "pmoctl: no reply from the hub at %s within %d ms (is pmo-hub running? "
+                 "./deploy/pmo status)\n",
+                 endpoint, ctl->timeout_ms);
+        ctl->status = PMOCTL_NO_REPLY;
+        return NULL;
+    }
+    Pmo__HubReply *reply = (Pmo__HubReply *)pmo_reflect_copy (raw, ctl->arena);
+    protobuf_c_message_free_unpacked (raw, NULL);
+    if (reply->error && reply->error->code != PMO__ERROR_CODE__ERROR_NONE) {
+        const Pmo__Error *e = reply->error;
+        if (pmo_str_empty (e->field))
+            fprintf (stderr, "pmoctl: %s: %s\n", pmo_error_code_name (e->code), e->message);
+        else
+            fprintf (stderr, "pmoctl: %s [%s]: %s\n", pmo_error_code_name (e->code), e->field,
+                     e->message);
+        ctl->status = PMOCTL_REFUSED;
+        return NULL;
+    }
+    return reply;
+}
+
+static const char *s_age (pmoctl_t *ctl, int64_t ms)
+{
+    if (ms <= 0)
+        return "-";
+    if (ms < 10000)
+        return pmo_arena_printf (ctl->arena, "%.1f s", ms / 1000.0);
+    if (ms < 3600000)
+        return pmo_arena_printf (ctl->arena, "%lld s", (long long)(ms / 1000));
+    return pmo_arena_printf (ctl->arena, "%.1f h", ms / 3600000.0);
+}
+
+static const char *s_count (const Pmo__Count *const *counts, size_t n, const char *key,
+                            pmoctl_t *ctl)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp (counts[i]->key, key) == 0)
+            return pmo_arena_printf (ctl->arena, "%llu", (unsigned long long)counts[i]->value);
+    return "0";
+}
+
+static const pmoctl_column_t s_spoke_columns[] = {
+    {"SPOKE", NULL, 24, NULL},    {"DIVISIONS", NULL, 30, NULL}, {"STATE", NULL, 0, NULL},
+    {"LAST SEEN", NULL, 0, NULL}, {"WAITING", NULL, 0, NULL},    {"BEHIND", NULL, 0, NULL},
+    {"POLICY", NULL, 0, NULL},    {"APPLIED", NULL, 0, NULL},    {"RESENT", NULL, 0, NULL},
+    {NULL, NULL, 0, NULL},
+};
+
+static int s_spokes (pmoctl_t *ctl)
+{
+    Pmo__SpokesRequest ask = PMO__SPOKES_REQUEST__INIT;
+    Pmo__HubRequest request = PMO__HUB_REQUEST__INIT;
+    request.body_case = PMO__HUB_REQUEST__BODY_SPOKES;
+    request.spokes = &ask;
+    Pmo__HubReply *reply = s_call (ctl, &request);
+    if (!reply)
+        return ctl->status;
+    if (ctl->json)
+        return pmoctl_print_json (&reply->spokes->base);
+    pmoctl_table_t *table = pmoctl_table_new (ctl->arena, s_spoke_columns);
+    int64_t now = pmo_now_ms ();
+    for (size_t i = 0; i < reply->spokes->n_spokes; i++) {
+        const Pmo__Spoke *s = reply->spokes->spokes[i];
+        char *divisions = pmo_arena_strdup (ctl->arena, "");
+        for (size_t d = 0; d < s->n_divisions; d++)
+            divisions =
+                pmo_arena_printf (ctl->arena, "%s%s%s", divisions, d ? "," : "", s->divisions[d]);
+        const char *cells[] = {
+            s->name,
+            divisions,
+            pmoctl_format_enum (ctl->arena, &pmo__spoke_state__descriptor, s->state),
+            s->last_seen_ms
+                ? pmo_arena_printf (ctl->arena, "%s ago", s_age (ctl, now - s->last_seen_ms))
+                : "never",
+            pmo_arena_printf (ctl->arena, "%llu", (unsigned long long)s->backlog_entries),
+            s_age (ctl, s->behind_ms),
+            pmo_arena_printf (ctl->arena, "%llu%s", (unsigned long long)s->policy_version,
+                              pmo_str_empty (s->policy_error) ? "" : " (error)"),
+            pmo_arena_printf (ctl->arena, "%llu", (unsigned long long)s->events_applied),
+            pmo_arena_printf (ctl->arena, "%llu", (unsigned long long)s->duplicates),
+        };
+        pmoctl_table_add (table, cells);
+    }
+    pmoctl_table_print (table, stdout);
+    for (size_t i = 0; i < reply->spokes->n_spokes; i++)
+        if (!pmo_str_empty (reply->spokes->spokes[i]->policy_error))
+            printf ("%s: policy not applied: %s\n", reply->spokes->spokes[i]->name,
+                    reply->spokes->spokes[i]->policy_error);
+    return PMOCTL_OK;
+}
+
+static const pmoctl_column_t s_rollup_columns[] = {
+    {"DIVISION", NULL, 24, NULL}, {"SPOKE", NULL, 24, NULL},    {"PROJECTS", NULL, 0, NULL},
+    {"GREEN", NULL, 0, NULL},     {"AMBER", NULL, 0, NULL},     {"RED", NULL, 0, NULL},
+    {"ALERTS", NULL, 0, NULL},    {"RESOURCES", NULL, 0, NULL}, {"HOURS/WEEK", NULL, 0, NULL},
+    {"UPDATED", NULL, 0, NULL},   {NULL, NULL, 0, NULL},
+};
+
+static void s_rollup_row (pmoctl_t *ctl, pmoctl_table_t *table, const Pmo__DivisionRollup *d,
+                          const char *name)
+{
+    unsigned long long hours = 0;
+    for (size_t i = 0; i < d->n_capacity_by_skill; i++)
+        hours += d->capacity_by_skill[i]->value;
+    const char *cells[] = {
+        name,
+        d->spoke,
+        pmo_arena_printf (ctl->arena, "%llu", (unsigned long long)d->projects),
+        s_count ((const Pmo__Count *const *)d->health, d->n_health, "green", ctl),
+        s_count ((const Pmo__Count *const *)d->health, d->n_health, "amber", ctl),
+        s_count ((const Pmo__Count *const *)d->health, d->n_health, "red", ctl),
+        pmo_arena_printf (ctl->arena, "%llu", (unsigned long long)d->open_alerts),
+        pmo_arena_printf (ctl->arena, "%llu", (unsigned long long)d->resources),
+        pmo_arena_printf (ctl->arena, "%llu", hours),
+        d->updated_ms ? pmoctl_format_time (ctl->arena, d->updated_ms, false) : "-",
+    };
+    pmoctl_table_add (table, cells);
+}
+
+static const pmoctl_column_t s_entity_columns[] = {
+    {"DIVISION", NULL, 24, NULL}, {"KIND", NULL, 0, NULL},       {"ID", NULL, 0, NULL},
+    {"VERSION", NULL, 0, NULL},   {"LAST EVENT", NULL, 0, NULL}, {"NAME", NULL, 40, NULL},
+    {NULL, NULL, 0, NULL},
+};
+
+static int s_rollup (pmoctl_t *ctl, pmoctl_args_t *args)
+{
+    Pmo__EnterpriseRollupRequest ask = PMO__ENTERPRISE_ROLLUP_REQUEST__INIT;
+    const char *value;
+    if ((value = pmoctl_args_get (args, "division")))
+        ask.division = (char *)value;
+    if ((value = pmoctl_args_get (args, "list")))
+        ask.list_kind = (char *)value;
+    if ((value = pmoctl_args_get (args, "cursor")))
+        ask.cursor = (char *)value;
+    if ((value = pmoctl_args_get (args, "limit"))) {
+        char *end;
+        long limit = strtol (value, &end, 10);
+        if (*end || limit < 1 || limit > 500)
+            return pmoctl_usage_error (args->command, "--limit is a number from 1 to 500");
+        ask.limit = (uint32_t)limit;
+    }
+    Pmo__HubRequest request = PMO__HUB_REQUEST__INIT;
+    request.body_case = PMO__HUB_REQUEST__BODY_ROLLUP;
+    request.rollup = &ask;
+    Pmo__HubReply *reply = s_call (ctl, &request);
+    if (!reply)
+        return ctl->status;
+    Pmo__EnterpriseRollup *rollup = reply->rollup;
+    if (ctl->json)
+        return pmoctl_print_json (&rollup->base);
+    pmoctl_table_t *table = pmoctl_table_new (ctl->arena, s_rollup_columns);
+    for (size_t i = 0; i < rollup->n_divisions; i++)
+        s_rollup_row (ctl, table, rollup->divisions[i], rollup->divisions[i]->division);
+    if (rollup->total && rollup->n_divisions > 1)
+        s_rollup_row (ctl, table, rollup->total, "(enterprise)");
+    pmoctl_table_print (table, stdout);
+    if (rollup->n_entities) {
+        printf ("\n");
+        table = pmoctl_table_new (ctl->arena, s_entity_columns);
+        for (size_t i = 0; i < rollup->n_entities; i++) {
+            const Pmo__RollupEntity *e = rollup->entities[i];
+            const char *name = "";
+            if (e->event) {
+                const char *member = pmo_wire_oneof_name (&e->event->base);
+                const ProtobufCFieldDescriptor *field =
+                    protobuf_c_message_descriptor_get_field_by_name (e->event->base.descriptor,
+                                                                     member);
+                const ProtobufCMessage *body =
+                    field ? *(const ProtobufCMessage **)((const char *)e->event + field->offset)
+                          : NULL;
+                if (body && field->type == PROTOBUF_C_TYPE_MESSAGE)
+                    name = pmo_reflect_str (body, "name");
+            }
+            const char *cells[] = {
+                e->division, e->kind,
+                e->id,       pmo_arena_printf (ctl->arena, "%llu", (unsigned long long)e->version),
+                e->type,     name,
+            };
+            pmoctl_table_add (table, cells);
+        }
+        pmoctl_table_print (table, stdout);
+        if (!pmo_str_empty (rollup->next_cursor))
+            printf ("more: --cursor %s\n", rollup->next_cursor);
+    }
+    return PMOCTL_OK;
+}
+
+static int s_status (pmoctl_t *ctl)
+{
+    Pmo__StatusRequest ask = PMO__STATUS_REQUEST__INIT;
+    Pmo__HubRequest request = PMO__HUB_REQUEST__INIT;
+    request.body_case = PMO__HUB_REQUEST__BODY_STATUS;
+    request.status = &ask;
+    Pmo__HubReply *reply = s_call (ctl, &request);
+    if (!reply)
+        return ctl->status;
+    if (ctl->json)
+        return pmoctl_print_json (&reply->status->base);
+    pmoctl_print_entity (ctl, &reply->status->base, stdout);
+    return PMOCTL_OK;
+}
+
+static int s_ping (pmoctl_t *ctl)
+{
+    Pmo__PingRequest ask = PMO__PING_REQUEST__INIT;
+    Pmo__HubRequest request = PMO__HUB_REQUEST__INIT;
+    request.body_case = PMO__HUB_REQUEST__BODY_PING;
+    request.ping = &ask;
+    Pmo__HubReply *reply = s_call (ctl, &request);
+    if (!reply)
+        return ctl->status;
+    if (ctl->json)
+        pmoctl_print_json (&reply->pong->base);
+    else
+        printf ("hub %s: up %lld s, redis %s\n", reply->pong->version,
+                (long long)(reply->pong->uptime_ms / 1000),
+                reply->pong->redis_ok ? "ok" : "UNAVAILABLE");
+    return reply->pong->redis_ok ? PMOCTL_OK : PMOCTL_REFUSED;
+}
+
+int pmoctl_run_hub (pmoctl_t *ctl, const pmoctl_command_t *cmd, pmoctl_args_t *args)
+{
+    if (strcmp (cmd->verb, "spokes") == 0)
+        return s_spokes (ctl);
+    if (strcmp (cmd->verb, "rollup") == 0)
+        return s_rollup (ctl, args);
+    if (strcmp (cmd->verb, "status") == 0)
+        return s_status (ctl);
+    return s_ping (ctl);
+}
