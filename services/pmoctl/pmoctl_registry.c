@@ -14,7 +14,9 @@
 #include "pmoctl_import.h"
 #include "pmoctl_allocator.h"
 #include "pmoctl_riskmon.h"
+#include "pmoctl_gateway.h"
 #include "pmoctl_federation.h"
+#include "pmoctl_notifier.h"
 
 #include "pmo_json.h"
 #include "pmo_reflect.h"
@@ -1103,7 +1105,9 @@ const pmoctl_command_t pmoctl_commands[] = {
     PMOCTL_IMPORT_COMMANDS,
     PMOCTL_ALLOCATOR_COMMANDS,
     PMOCTL_RISKMON_COMMANDS,
+    PMOCTL_GATEWAY_COMMANDS,
     PMOCTL_FEDERATION_COMMANDS,
+    PMOCTL_NOTIFIER_COMMANDS,
     CRUD ("ou", s_ou, &pmo__org_unit__descriptor, s_ou_flags, s_ou_list_flags, s_run_ou_list,
           "an org unit", "org units as a tree"),
     CRUD ("portfolio", s_portfolio, &pmo__portfolio__descriptor, s_portfolio_flags,

@@ -1,0 +1,75 @@
+/*  gateway_model.h: the gateway's rules, without I/O.
+
+    API tokens (their format, generation and hashing), who may issue,
+    see and revoke which tokens, and which live events a caller may see.
+    Everything here is pure (apart from reading random bytes for a new
+    token) and is tested directly by tests/gateway/test_gateway_model.c.
+
+    A token reads "pmo_<id>_<secret>": <id> is 16 lowercase hex characters
+    (public: the lookup key, shown in lists and logs), <secret> 64 hex
+    characters (256 random bits). The gateway stores only the SHA-256 of
+    the whole token, so a leak of the store does not leak usable tokens.
+*/
+#ifndef GATEWAY_MODEL_H_INCLUDED
+#define GATEWAY_MODEL_H_INCLUDED
+
+#include "events.pb-c.h"
+#include "gateway.pb-c.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#define GATEWAY_TOKEN_ID_LEN   16
+#define GATEWAY_TOKEN_LEN      (4 + GATEWAY_TOKEN_ID_LEN + 1 + 64)
+#define GATEWAY_HASH_HEX       65 //  64 hex characters and the terminator
+#define GATEWAY_TOKEN_NAME_MAX 80
+
+//  Make a new token: its id (17 bytes) and the whole token text
+//  (GATEWAY_TOKEN_LEN + 1 bytes). Returns 0, or -1 if the system has no
+//  randomness to give.
+int gateway_token_generate (char *id, char *token);
+//  Check the shape of a presented token and copy its id (17 bytes).
+//  Returns 0, or -1 if it is not a pmo token.
+int gateway_token_parse (const char *token, char *id);
+//  Hex SHA-256 of the text (GATEWAY_HASH_HEX bytes).
+void gateway_sha256_hex (const char *text, size_t size, char *hex);
+//  Compare two hex digests in constant time.
+bool gateway_hash_equal (const char *a, const char *b);
+//  True if id looks like a token id (16 lowercase hex characters).
+bool gateway_token_id_valid (const char *id);
+
+//  True if unit is one of the components of path ("hub/dft/dft-rail").
+bool gateway_path_contains (const char *path, const char *unit);
+
+//  Where org units are: the path of a unit id, NULL if unknown.
+typedef const char *(gateway_path_fn)(void *ctx, const char *unit);
+
+//  May who issue a token carrying grant? An admin may grant any role in
+//  its subtree; a PMO director or manager may grant the roles below them
+//  in theirs; nobody else issues tokens. Returns true, or false with the
+//  reason in why.
+bool gateway_may_grant (const Pmo__Identity *who, const Pmo__Grant *grant, gateway_path_fn *path_of,
+                        void *ctx, char *why, size_t why_size);
+//  May who see (and revoke) token? Its creator may; so may whoever could
+//  have issued every one of its grants.
+bool gateway_may_see_token (const Pmo__Identity *who, const Pmo__ApiToken *token,
+                            gateway_path_fn *path_of, void *ctx);
+//  Check a token request's own fields (name, subject, grants present).
+//  Returns 0, or -1 with the field and why.
+int gateway_check_create (const Pmo__CreateTokenRequest *create, char *field, size_t field_size,
+                          char *why, size_t why_size);
+
+//  May who see this event? The org structure is visible to everyone
+//  signed in; everything else only within the subtrees of who's grants.
+bool gateway_event_visible (const Pmo__Identity *who, const Pmo__Event *event);
+
+//  What a live-event client asked for; NULL or "" fields match anything.
+typedef struct {
+    const char *org_unit; //  events in this unit's subtree
+    const char *project;  //  events of this project (or its milestones, reports, ...)
+    const char *types;    //  comma-separated types; "project.*" matches a prefix
+} gateway_event_filter_t;
+
+bool gateway_event_matches (const gateway_event_filter_t *filter, const Pmo__Event *event);
+
+#endif

@@ -1,0 +1,68 @@
+/*  gateway_sse.h: one live-event client (GET /api/v1/events).
+
+    Events are read from the division streams in Redis, never taken from
+    the PUB sockets' payloads: PUB/SUB only tells the gateway to look (and a
+    sweep every second covers a lost wake-up), so what a client receives is
+    exactly what was committed, in one total order, and a reconnecting
+    client resumes from Last-Event-ID without loss or duplicates.
+
+    The order: by stream id, then division. An entry is sent only once its
+    millisecond is over by Redis's clock (TIME), because no stream can get
+    an id in a millisecond that has passed; so nothing can later appear
+    before what was already sent. Each event's SSE id is
+    "<stream id>/<division>"; Last-Event-ID resumes after it (a bare
+    stream id is accepted too).
+
+    Everything here runs on the gateway's reactor thread: the reactor pumps
+    the clients when a wake-up or the sweep comes, and a client with
+    nothing to send is suspended (libmicrohttpd) until it has.
+*/
+#ifndef GATEWAY_SSE_H_INCLUDED
+#define GATEWAY_SSE_H_INCLUDED
+
+#include "gateway_metrics.h"
+#include "gateway_model.h"
+#include "pmo_redis.h"
+
+#include <czmq.h>
+#include <microhttpd.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+typedef struct _gateway_sse_t gateway_sse_t;
+
+typedef struct {
+    struct MHD_Connection *connection; //  the client's connection
+    const char *const *divisions;      //  the streams it may read, NULL-terminated
+    bool all_divisions;                //  it may read every division (a grant at the hub):
+                                       //  divisions created later are added
+    const Pmo__ApiToken *token;        //  who it is (copied)
+    gateway_event_filter_t filter;     //  what it asked for (copied)
+    const char *last_event_id;         //  resume after this; NULL = from now
+    int heartbeat_ms;                  //  a comment line at least this often
+    gateway_metrics_t *metrics;        //  counts the client
+    zlistx_t *clients;                 //  the reactor's list: the client is in it while it lives
+} gateway_sse_config_t;
+
+//  Place the cursors (reading Redis once). NULL if Redis cannot be read (the
+//  caller answers 503) or last_event_id is malformed (*bad_id set: 400).
+gateway_sse_t *gateway_sse_new (const gateway_sse_config_t *config, pmo_redis_t *redis,
+                                bool *bad_id);
+
+//  Read what is new in the client's streams. 0, 1 if more is waiting (pump
+//  again soon), -1 if Redis failed.
+int gateway_sse_pump (gateway_sse_t *self, pmo_redis_t *redis);
+//  Add a heartbeat if one is due.
+void gateway_sse_tick (gateway_sse_t *self, int64_t now_mono_ms);
+//  Let a suspended client go on if it has something to send.
+void gateway_sse_wake (gateway_sse_t *self);
+//  End the stream (the gateway is stopping).
+void gateway_sse_stop (gateway_sse_t *self);
+
+//  libmicrohttpd content reader: what is buffered, or suspend until there is.
+ssize_t gateway_sse_read (void *cls, uint64_t pos, char *buf, size_t max);
+//  libmicrohttpd free callback: leaves the reactor's list.
+void gateway_sse_free (void *cls);
+
+#endif

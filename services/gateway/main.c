@@ -1,0 +1,137 @@
+/*  pmo-gateway: the HTTP/JSON gateway, live events and the dashboard.
+    Flags and environment, logging, signals; the work happens in
+    gateway_server.c (HTTP) and gateway_admin.c (the token service).
+*/
+#include "gateway_server.h"
+#include "pmo_config.h"
+#include "pmo_log.h"
+
+#include <czmq.h>
+
+#ifndef PMO_GATEWAY_WWW
+#define PMO_GATEWAY_WWW "www"
+#endif
+#ifndef PMO_GATEWAY_OPENAPI
+#define PMO_GATEWAY_OPENAPI "openapi.json"
+#endif
+
+//  Print the route table as JSON (for tools/openapi.py).
+static int s_print_routes (void)
+{
+    json_t *routes = json_array ();
+    for (size_t i = 0; gateway_routes[i].method; i++)
+        json_array_append_new (routes, gateway_route_describe (&gateway_routes[i]));
+    json_dumpf (routes, stdout, JSON_INDENT (1));
+    printf ("\n");
+    json_decref (routes);
+    return 0;
+}
+
+int main (int argc, char **argv)
+{
+    if (argc == 2 && strcmp (argv[1], "--routes") == 0)
+        return s_print_routes ();
+    pmo_option_t options[] = {
+        {"http", "PMO_GATEWAY_HTTP", "127.0.0.1:8080", "HTTP listen address (host:port)", NULL},
+        {"endpoint", "PMO_GATEWAY_ENDPOINT", "tcp://127.0.0.1:7105",
+         "ROUTER endpoint of the token service (pmoctl token ...)", NULL},
+        {"registry", "PMO_REGISTRY_ENDPOINT", "tcp://127.0.0.1:7101", "registry ROUTER endpoint(s)",
+         NULL},
+        {"registry-pub", "PMO_REGISTRY_PUB", "tcp://127.0.0.1:7111", "registry PUB endpoint", NULL},
+        {"allocator", "PMO_ALLOCATOR_ENDPOINT", "tcp://127.0.0.1:7102",
+         "allocator ROUTER endpoint(s); \"\" = none", NULL},
+        {"allocator-pub", "PMO_ALLOCATOR_PUB", "tcp://127.0.0.1:7112", "allocator PUB endpoint",
+         NULL},
+        {"riskmon", "PMO_RISKMON_ENDPOINT", "tcp://127.0.0.1:7103",
+         "risk monitor ROUTER endpoint(s); \"\" = none", NULL},
+        {"riskmon-pub", "PMO_RISKMON_PUB", "tcp://127.0.0.1:7113", "risk monitor PUB endpoint",
+         NULL},
+        {"notifier", "PMO_NOTIFIER_ENDPOINT", "tcp://127.0.0.1:7104",
+         "notifier ROUTER endpoint(s); \"\" = none", NULL},
+        {"notifier-pub", "PMO_NOTIFIER_PUB", "tcp://127.0.0.1:7114", "notifier PUB endpoint", NULL},
+        {"redis", "PMO_REDIS_URL", "redis://127.0.0.1:6390",
+         "Redis URL (tokens; event streams are read for replay only)", NULL},
+        {"hub", "PMO_HUB", "hub", "id of the enterprise (hub) org unit", NULL},
+        {"www", "PMO_GATEWAY_WWW", PMO_GATEWAY_WWW, "directory of the dashboard's files", NULL},
+        {"openapi", "PMO_GATEWAY_OPENAPI", PMO_GATEWAY_OPENAPI, "the OpenAPI document served",
+         NULL},
+        {"admin-token-file", "PMO_ADMIN_TOKEN_FILE", "",
+         "create the first admin token into this file (0600) if it does not exist", NULL},
+        {"redis-timeout", "PMO_REDIS_TIMEOUT_MS", "1000", "deadline of each Redis command, ms",
+         NULL},
+        {"upstream-timeout", "PMO_GATEWAY_UPSTREAM_TIMEOUT_MS", "5000",
+         "deadline of a service call, ms (then 504)", NULL},
+        {"max-body", "PMO_GATEWAY_MAX_BODY", "1048576", "largest request body, bytes (then 413)",
+         NULL},
+        {"rate", "PMO_GATEWAY_RATE", "100", "requests per second per token; 0 = unlimited", NULL},
+        {"burst", "PMO_GATEWAY_BURST", "200", "requests a token may send at once", NULL},
+        {"heartbeat", "PMO_GATEWAY_HEARTBEAT_MS", "15000", "live events: heartbeat period, ms",
+         NULL},
+        {"max-connections", "PMO_GATEWAY_MAX_CONNECTIONS", "512", "concurrent HTTP connections",
+         NULL},
+        {"token-cache", "PMO_GATEWAY_TOKEN_CACHE_MS", "5000",
+         "how long a token read from Redis is trusted, ms", NULL},
+        {"log-level", "PMO_LOG_LEVEL", "info", "debug, info, warn or error", NULL},
+    };
+    size_t count = sizeof options / sizeof options[0];
+    int rc = pmo_config_parse (options, count, argc, argv,
+                               "pmo-gateway: the HTTP/JSON API, live events and the dashboard");
+    if (rc)
+        return rc > 0 ? 0 : 2;
+    long redis_timeout, upstream_timeout, max_body, rate, burst, heartbeat, connections, cache;
+    if (pmo_config_int (options, count, "redis-timeout", 10, 60000, &redis_timeout) ||
+        pmo_config_int (options, count, "upstream-timeout", 20, 120000, &upstream_timeout) ||
+        pmo_config_int (options, count, "max-body", 1024, 64 * 1024 * 1024, &max_body) ||
+        pmo_config_int (options, count, "rate", 0, 1000000, &rate) ||
+        pmo_config_int (options, count, "burst", 1, 1000000, &burst) ||
+        pmo_config_int (options, count, "heartbeat", 100, 600000, &heartbeat) ||
+        pmo_config_int (options, count, "max-connections", 4, 65536, &connections) ||
+        pmo_config_int (options, count, "token-cache", 0, 600000, &cache))
+        return 2;
+    if (pmo_log_init ("gateway", pmo_config_get (options, count, "log-level"))) {
+        fprintf (stderr, "pmo-gateway: unknown log level\n");
+        return 2;
+    }
+    zsys_init ();
+    zsys_set_logstream (NULL);
+    gateway_config_t config = {
+        .http = pmo_config_get (options, count, "http"),
+        .endpoint = pmo_config_get (options, count, "endpoint"),
+        .upstreams =
+            {
+                [GATEWAY_SVC_REGISTRY] = pmo_config_get (options, count, "registry"),
+                [GATEWAY_SVC_ALLOCATOR] = pmo_config_get (options, count, "allocator"),
+                [GATEWAY_SVC_RISKMON] = pmo_config_get (options, count, "riskmon"),
+                [GATEWAY_SVC_NOTIFIER] = pmo_config_get (options, count, "notifier"),
+            },
+        .pubs =
+            {
+                [GATEWAY_SVC_REGISTRY] = pmo_config_get (options, count, "registry-pub"),
+                [GATEWAY_SVC_ALLOCATOR] = pmo_config_get (options, count, "allocator-pub"),
+                [GATEWAY_SVC_RISKMON] = pmo_config_get (options, count, "riskmon-pub"),
+                [GATEWAY_SVC_NOTIFIER] = pmo_config_get (options, count, "notifier-pub"),
+            },
+        .redis_url = pmo_config_get (options, count, "redis"),
+        .hub = pmo_config_get (options, count, "hub"),
+        .www = pmo_config_get (options, count, "www"),
+        .openapi = pmo_config_get (options, count, "openapi"),
+        .admin_token_file = pmo_config_get (options, count, "admin-token-file"),
+        .redis_timeout_ms = (int)redis_timeout,
+        .upstream_timeout_ms = (int)upstream_timeout,
+        .max_body = (size_t)max_body,
+        .rate_per_s = (int)rate,
+        .rate_burst = (int)burst,
+        .heartbeat_ms = (int)heartbeat,
+        .max_connections = (int)connections,
+        .token_cache_ms = (int)cache,
+    };
+    gateway_t *gateway = gateway_new (&config);
+    if (!gateway)
+        return 1;
+    //  CZMQ's handler sets zsys_interrupted on SIGINT and SIGTERM
+    while (!zsys_interrupted)
+        zclock_sleep (200);
+    pmo_info ("gateway: shutting down");
+    gateway_destroy (&gateway);
+    return 0;
+}

@@ -1,0 +1,393 @@
+#!/usr/bin/env python3
+"""openapi.py: write services/gateway/openapi.json from the .proto files
+and the route list below (which mirrors gateway_routes.c's table).
+
+The document is kept in the repository; run this after changing a .proto
+or a route, then `ctest -R test_gateway_openapi` checks the gateway's real
+answers against it (and that every route of the table is documented).
+
+    python3 services/gateway/tools/openapi.py build/services/gateway/pmo-gateway \
+        > services/gateway/openapi.json
+
+The routes come from the gateway itself (pmo-gateway --routes prints its
+table), so the document cannot drift from the table.
+"""
+import json
+import os
+import re
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+PROTO = os.path.join(HERE, "..", "..", "..", "proto")
+
+
+def parse(files):
+    messages, enums = {}, {}
+    for name in files:
+        text = open(os.path.join(PROTO, name)).read()
+        text = re.sub(r"//[^\n]*", "", text)
+        for m in re.finditer(r"enum\s+(\w+)\s*\{([^}]*)\}", text):
+            values = re.findall(r"(\w+)\s*=\s*\d+", m.group(2))
+            enums[m.group(1)] = values
+        # messages (no nested messages in our protos); oneof bodies flatten
+        for m in re.finditer(r"message\s+(\w+)\s*\{((?:[^{}]|\{[^{}]*\})*)\}", text):
+            body = re.sub(r"oneof\s+\w+\s*\{([^}]*)\}", r"\1", m.group(2))
+            fields = re.findall(r"(repeated\s+)?([\w.]+)\s+(\w+)\s*=\s*\d+\s*;", body)
+            messages[m.group(1)] = [(bool(r), t, n) for r, t, n in fields]
+    return messages, enums
+
+
+def labels(values):
+    prefix = os.path.commonprefix(values)
+    prefix = prefix[: prefix.rfind("_") + 1]
+    return [v[len(prefix):].lower() for v in values]
+
+
+SCALARS = {
+    "string": {"type": "string"},
+    "bool": {"type": "boolean"},
+    "int32": {"type": "integer", "format": "int32"},
+    "uint32": {"type": "integer", "format": "int32", "minimum": 0},
+    "int64": {"type": "integer", "format": "int64"},
+    "uint64": {"type": "integer", "format": "int64", "minimum": 0},
+    "double": {"type": "number"},
+    "bytes": {"type": "string", "format": "byte"},
+}
+
+
+def schema_of(messages, enums, name, response):
+    props, required = {}, []
+    for repeated, type_, field in messages[name]:
+        if type_ in SCALARS:
+            s = dict(SCALARS[type_])
+        elif type_ in enums:
+            s = {"type": "string", "enum": labels(enums[type_])}
+        else:
+            s = {"$ref": "#/components/schemas/" + type_}
+        if repeated:
+            s = {"type": "array", "items": s}
+        props[field] = s
+        # pmo_json writes every scalar and every repeated field, defaults
+        # included: in answers they are always there
+        if response and (repeated or type_ in SCALARS or type_ in enums):
+            required.append(field)
+    out = {"type": "object", "properties": props, "additionalProperties": False}
+    if required:
+        out["required"] = required
+    return out
+
+
+COMMON = ["401", "429", "503", "504"]
+BY_OP = {
+    "list": ["200", "400", "404"],
+    "create": ["201", "400", "403", "404", "409", "413", "415"],
+    "get": ["200", "304", "400", "404"],
+    "update": ["200", "400", "403", "404", "409", "412", "413", "415", "428"],
+    "patch": ["200", "400", "403", "404", "409", "412", "413", "415", "428"],
+    "archive": ["200", "400", "403", "404", "409", "412", "428"],
+    "action": ["200", "201", "400", "403", "404", "409", "412", "413", "415", "428"],
+}
+REASONS = {
+    "200": "OK", "201": "Created", "304": "Not modified (If-None-Match matched the ETag)",
+    "400": "Malformed JSON, a wrong type, an unknown field or parameter (the problem names it)",
+    "401": "No token, or an unknown, revoked or expired one",
+    "403": "Your grants do not allow this here",
+    "404": "No such item (or none you may see)",
+    "409": "A unique code is taken, or a rule refuses it now",
+    "412": "If-Match is stale: the item changed since you read it",
+    "413": "The body is larger than the limit",
+    "415": "The body is not application/json",
+    "428": "If-Match is required",
+    "429": "Over the token's rate limit (see Retry-After)",
+    "503": "A service or the store is unavailable; retry",
+    "504": "The service did not answer in time; retry with the same Idempotency-Key",
+}
+
+# Example bodies by the message a route takes (test_gateway_openapi sends them)
+EXAMPLES = {
+    "OrgUnit": {"id": "pmo-ops", "name": "PMO operations", "kind": "department",
+                "parent": "dft", "pmo_type": "supportive"},
+    "Portfolio": {"code": "PF-1", "name": "Rail portfolio", "org_unit": "dft",
+                  "owner": "jane@dft"},
+    "Programme": {"code": "PG-1", "name": "Rail upgrade", "org_unit": "dft",
+                  "sponsor": "sam@dft"},
+    "Project": {"code": "DFT-2026-001", "name": "Signalling renewal", "org_unit": "dft",
+                "methodology": "prince2", "priority": 2, "baseline_start": "2026-01-05",
+                "baseline_finish": "2027-06-30",
+                "budget": {"baseline": {"minor": 125000000, "currency": "GBP"}}},
+    "Milestone": {"name": "Design approved", "baseline_date": "2026-09-30"},
+    "StatusReport": {"period_end": "2026-11-20", "percent_complete": 35, "overall": "amber",
+                     "schedule": "amber", "cost": "green", "scope": "green",
+                     "resources": "green", "narrative": "Design slipped two weeks.",
+                     "pv_minor": 4000000, "ev_minor": 3600000, "ac_minor": 3700000,
+                     "has_ac": True},
+    "GateDecisionRequest": {"to_phase": "planning", "outcome": "go",
+                            "rationale": "Business case approved"},
+    "PhaseChangeRequest": {"to_phase": "planning", "rationale": "Charter signed"},
+    "CreateTokenRequest": {"name": "ci export", "subject": "ci@dft",
+                           "grants": [{"role": "viewer", "org_unit": "dft"}]},
+    "Risk": {"project_id": "pr_dft_1", "title": "Signalling supplier may slip",
+             "category": "commercial", "probability": 4, "impact": 5, "owner": "jane@dft",
+             "response": "reduce", "cost_impact": {"minor": 25000000, "currency": "GBP"}},
+    "Issue": {"project_id": "pr_dft_1", "title": "Test rig late", "type": "problem_concern",
+              "severity": "high", "owner": "jane@dft"},
+    "ChangeRequest": {"project_id": "pr_dft_1", "title": "Add platform 5",
+                      "reason": "demand", "cost_impact": {"minor": 5000000, "currency": "GBP"},
+                      "schedule_impact_days": 20},
+    "RaidEntry": {"project_id": "pr_dft_1", "kind": "assumption",
+                  "title": "Possession windows as planned", "owner": "jane@dft"},
+    "Resource": {"name": "Asha Patel", "role": "engineer", "home_org_unit": "dft",
+                 "weekly_capacity_hours": 37},
+    "AllocationRequest": {"project_id": "pr_dft_1", "skill": "signalling",
+                          "hours_per_week": 20, "start_week": "2026-W50",
+                          "end_week": "2027-W10"},
+    "AllocationStep": {"reason": "as agreed"},
+    "AllocationReshape": {"hours_per_week": 10, "reason": "less needed"},
+    "CloseRequest": {"note": "mitigated"},
+    "AlertActionRequest": {"note": "on it"},
+    "Channel": {"name": "dft-pmo-alerts", "kind": "webhook", "org_unit": "dft"},
+    "Subscription": {"channel_id": "ch_dft_1", "org_unit": "dft"},
+}
+
+def problem_ref():
+    return {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
+
+
+def op(summary, codes, ok_schema, body=None, body_schema=None, params=(), etag=False,
+       if_match=False, tag=None):
+    responses = {}
+    for code in codes + COMMON:
+        if code in ("200", "201") and ok_schema:
+            r = {"description": REASONS[code],
+                 "content": {"application/json": {"schema": ok_schema}}}
+            if etag:
+                r["headers"] = {"ETag": {"schema": {"type": "string"},
+                                         "description": "the item's version, quoted"}}
+            responses[code] = r
+        elif code == "304":
+            responses[code] = {"description": REASONS[code]}
+        else:
+            responses[code] = {"description": REASONS[code], "content": problem_ref()}
+    out = {"summary": summary, "responses": responses, "parameters": list(params)}
+    if tag:
+        out["tags"] = [tag]
+    if if_match:
+        out["parameters"].append({"$ref": "#/components/parameters/IfMatch"})
+    out["parameters"].append({"$ref": "#/components/parameters/IdempotencyKey"})
+    if body_schema:
+        out["requestBody"] = {"required": True, "content": {
+            "application/json": {"schema": body_schema, "example": body}}}
+        if summary.startswith("Change some"):
+            out["requestBody"]["content"]["application/merge-patch+json"] = {
+                "schema": {"type": "object"}, "example": body}
+    return out
+
+
+def ref(name):
+    return {"$ref": "#/components/schemas/" + name}
+
+
+def list_params(messages, enums, message, skip):
+    out = []
+    for repeated, type_, field in messages[message]:
+        if repeated or field in skip or field == "header":
+            continue
+        schema = dict(SCALARS.get(type_, {"type": "string"}))
+        if type_ in enums:
+            schema = {"type": "string", "enum": labels(enums[type_])}
+        out.append({"name": field, "in": "query", "required": False, "schema": schema})
+    return out
+
+
+ROUTES = []
+
+
+def main():
+    global ROUTES
+    if len(sys.argv) != 2:
+        sys.exit("usage: openapi.py <path of pmo-gateway> > openapi.json")
+    import subprocess
+    ROUTES = json.loads(subprocess.check_output([sys.argv[1], "--routes"]))
+    messages, enums = parse(sorted(f for f in os.listdir(PROTO) if f.endswith(".proto")))
+    schemas = {}
+    for name in ["ApiToken", "Event", "Grant"]:
+        schemas[name] = schema_of(messages, enums, name, True)
+    # Event bodies from services not described here may appear: open them
+    schemas["Event"]["additionalProperties"] = True
+    schemas["Event"]["required"] = [f for f in schemas["Event"]["required"]]
+    # The hash never leaves the gateway
+    del schemas["ApiToken"]["properties"]["hash"]
+    schemas["ApiToken"]["required"].remove("hash")
+    schemas["Problem"] = {
+        "type": "object",
+        "required": ["type", "title", "status", "detail", "code", "field", "retryable"],
+        "properties": {
+            "type": {"type": "string"}, "title": {"type": "string"},
+            "status": {"type": "integer"}, "detail": {"type": "string"},
+            "code": {"type": "string", "description": "stable error code, e.g. not_found"},
+            "field": {"type": "string",
+                      "description": "the offending field (path in the body) or parameter"},
+            "retryable": {"type": "boolean"}, "request_id": {"type": "string"},
+            "missing_artifacts": {"type": "array", "items": {"type": "string"}},
+        },
+    }
+    def page(item):
+        name = item + "Page"
+        schemas[name] = {"type": "object", "required": ["items", "next_cursor"],
+                         "additionalProperties": False,
+                         "properties": {"items": {"type": "array", "items": ref(item)},
+                                        "next_cursor": {"type": "string",
+                                                        "description": "empty on the last page"}}}
+        return ref(name)
+
+    id_param = {"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}
+    paths = {}
+    for route in ROUTES:
+        member, reply = route["member_type"], route["reply_type"]
+        for name in (member, reply, route.get("items_type")):
+            if name and name in messages and name not in schemas:
+                schemas[name] = schema_of(messages, enums, name, name != member)
+        if route.get("items"):
+            answered = page(route["items_type"])
+        else:
+            answered = ref(reply)
+        if member == reply and route["op"] in ("create", "update", "patch") and \
+                member + "Input" not in schemas:
+            # Requests carry the entity with its computed fields optional
+            schemas[member + "Input"] = schema_of(messages, enums, member, False)
+        body = None
+        body_schema = None
+        if route["op"] in ("create", "update", "action"):
+            body_schema = ref(member + "Input") if member + "Input" in schemas else ref(member)
+            if member not in schemas:
+                schemas[member] = schema_of(messages, enums, member, False)
+            body = EXAMPLES.get(member, {})
+            # the path's id goes where the route puts it
+            body = {k: v for k, v in body.items() if k != route.get("id_field")}
+        elif route["op"] == "patch":
+            body_schema = {"type": "object"}
+            body = {"name": "A better name"} if "name" in [f for _, _, f in messages[member]] \
+                else {}
+        params = [{"name": q["name"], "in": "query", "required": False, "schema": q["schema"]}
+                  for q in route["query"]]
+        codes = list(BY_OP[route["op"]])
+        if route["op"] == "action":
+            codes = [c for c in codes if c != ("200" if route["status"] == 201 else "201")]
+        if route["service"] == "gateway" and route["op"] == "archive":
+            codes = ["200", "400", "404", "409", "412"]
+        operation = op(route["summary"], codes, answered, body, body_schema, params,
+                       etag=route["op"] not in ("list",), if_match=route.get("if_match", False),
+                       tag=route["service"])
+        if route["service"] not in ("registry", "gateway"):
+            operation["description"] = (
+                "Served by %s: while it is not running the gateway answers 503." %
+                route["service"])
+        item = paths.setdefault(route["pattern"], {})
+        if "{id}" in route["pattern"]:
+            item["parameters"] = [id_param]
+        item[route["method"].lower()] = operation
+    paths["/api/v1/whoami"] = {"get": {
+        "summary": "Who the token speaks for", "tags": ["token"],
+        "responses": {"200": {"description": "OK", "content": {"application/json": {"schema": {
+            "type": "object", "required": ["subject", "grants", "token", "hub"],
+            "properties": {"subject": {"type": "string"},
+                           "grants": {"type": "array", "items": ref("Grant")},
+                           "token": ref("ApiToken"), "hub": {"type": "string"}}}}}},
+            "401": {"description": REASONS["401"], "content": problem_ref()},
+            "429": {"description": REASONS["429"], "content": problem_ref()}}}}
+    paths["/api/v1/events"] = {"get": {
+        "summary": "Live events (Server-Sent Events), resumable",
+        "description": ("Each event: `id: <stream id>/<division>`, `event: <type>`, `data:` the "
+                        "Event as JSON. Send Last-Event-ID (or ?since=) to resume after an id "
+                        "without loss. Only events of your grants' subtrees (and org-unit "
+                        "events) are sent. A comment line comes at least every heartbeat."),
+        "tags": ["events"],
+        "parameters": [
+            {"name": "org_unit", "in": "query", "schema": {"type": "string"},
+             "description": "only events in this unit's subtree"},
+            {"name": "project", "in": "query", "schema": {"type": "string"},
+             "description": "only events of this project (and its milestones, reports...)"},
+            {"name": "type", "in": "query", "schema": {"type": "string"},
+             "description": "comma-separated types; a trailing * matches a prefix"},
+            {"name": "since", "in": "query", "schema": {"type": "string"},
+             "description": "like Last-Event-ID"},
+            {"name": "Last-Event-ID", "in": "header", "schema": {"type": "string"}}],
+        "responses": {
+            "200": {"description": "the stream",
+                    "content": {"text/event-stream": {"schema": {"type": "string"}}}},
+            "400": {"description": "a malformed Last-Event-ID", "content": problem_ref()},
+            "401": {"description": REASONS["401"], "content": problem_ref()},
+            "429": {"description": REASONS["429"], "content": problem_ref()},
+            "503": {"description": REASONS["503"], "content": problem_ref()}}}}
+    paths["/api/v1/openapi.json"] = {"get": {
+        "summary": "This document", "tags": ["meta"],
+        "responses": {"200": {"description": "OK", "content": {"application/json": {
+            "schema": {"type": "object", "required": ["openapi", "paths"]}}}},
+            "401": {"description": REASONS["401"], "content": problem_ref()}}}}
+    status_schema = {"type": "object", "required": ["status", "title"],
+                     "properties": {"status": {"type": "string",
+                                               "enum": ["up", "degraded", "down", "absent"]},
+                                    "title": {"type": "string"}}}
+    ready = {"type": "object", "required": ["ready", "services"],
+             "properties": {"ready": {"type": "boolean"},
+                            "services": {"type": "object",
+                                         "additionalProperties": status_schema}}}
+    paths["/healthz"] = {"get": {"summary": "The gateway process is alive (no token)",
+                                 "tags": ["meta"], "security": [],
+                                 "responses": {"200": {"description": "OK", "content": {
+                                     "application/json": {"schema": {
+                                         "type": "object", "required": ["status"]}}}}}}}
+    paths["/readyz"] = {"get": {
+        "summary": "The registry and the token store answer (no token); each service's state",
+        "tags": ["meta"], "security": [],
+        "responses": {"200": {"description": "ready", "content": {
+            "application/json": {"schema": ready}}},
+            "503": {"description": "not ready", "content": {
+                "application/json": {"schema": ready}}}}}}
+    paths["/metrics"] = {"get": {
+        "summary": "Prometheus metrics: requests by route and status, latency histograms, "
+                   "upstream timeouts, live-event clients, stream lengths, consumer-group "
+                   "pending entries and lag", "tags": ["meta"],
+        "responses": {"200": {"description": "OK",
+                              "content": {"text/plain": {"schema": {"type": "string"}}}},
+                      "401": {"description": REASONS["401"], "content": problem_ref()}}}}
+    # Everything referred to (Event snapshots refer to the other services'
+    # messages, and those to theirs)
+    pending = [n for n in schemas]
+    while pending:
+        for repeated, type_, field in messages.get(pending.pop(), []):
+            if type_ in messages and type_ not in schemas:
+                schemas[type_] = schema_of(messages, enums, type_, True)
+                pending.append(type_)
+    doc = {
+        "openapi": "3.0.3",
+        "info": {"title": "pmo gateway", "version": "1",
+                 "description": (
+                     "The HTTP/JSON API of pmo, the PMO platform. JSON field names and enum "
+                     "labels are the .proto files' (enum labels without their prefix, "
+                     "lowercase). Versions travel as ETag / If-Match; Idempotency-Key makes a "
+                     "retry safe; errors are application/problem+json naming the field. "
+                     "Generated by services/gateway/tools/openapi.py.")},
+        "servers": [{"url": "/"}],
+        "security": [{"bearer": []}],
+        "paths": paths,
+        "components": {
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer",
+                                           "description": "an API token, pmo_<id>_<secret>"}},
+            "parameters": {
+                "IfMatch": {"name": "If-Match", "in": "header", "required": False,
+                            "schema": {"type": "string"},
+                            "description": "the ETag you read, e.g. \"3\""},
+                "IdempotencyKey": {"name": "Idempotency-Key", "in": "header", "required": False,
+                                   "schema": {"type": "string", "maxLength": 200},
+                                   "description": "a retry with the same key (same token) gets "
+                                                  "the first answer and changes nothing twice"}},
+            "schemas": schemas,
+        },
+    }
+    json.dump(doc, sys.stdout, indent=1, sort_keys=False)
+    sys.stdout.write("\n")
+
+
+if __name__ == "__main__":
+    main()

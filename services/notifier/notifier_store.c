@@ -1,0 +1,796 @@
+/*  notifier_store.c: the notifier's Redis layout.
+
+    pmo:{<div>}:nt:seq                 hash "ch"/"sb" -> last sequence number
+    pmo:{<div>}:nt:ch:<id>             channel (hash v = version, d = protobuf)
+    pmo:{<div>}:nt:chs                 zset of channel ids by sequence
+    pmo:{<div>}:nt:sb:<id>             subscription (hash v, d)
+    pmo:{<div>}:nt:sbs                 zset of subscription ids by sequence
+    pmo:{<div>}:nt:dl:<id>             delivery (hash v, d, n = events carried,
+                                       a = attempted: closed to new events)
+    pmo:{<div>}:nt:dl:<id>:n           list of its notices (protobuf)
+    pmo:{<div>}:nt:due:<channel>       zset of its waiting deliveries by due ms
+                                       (while leased: by lease expiry)
+    pmo:{<div>}:nt:ready               zset of channel ids by earliest due ms
+    pmo:{<div>}:nt:lease               zset of deliveries being sent, by lease expiry
+    pmo:{<div>}:nt:done:<channel>      zset of delivered and discarded ids by time
+    pmo:{<div>}:nt:dead:<channel>      zset of dead letters by time
+    pmo:{<div>}:nt:seen:<evdiv>/<stream id>:<channel>
+                                       an event already routed to a channel (1 day)
+    pmo:{<div>}:nt:open:<channel>:<project>  the burst delivery still open
+    pmo:{<div>}:nt:burst:<channel>:<project> when the project's burst window ends
+    pmo:{<div>}:events                 the division's event stream
+    pmo:{<div>}:idem:<request id>      the reply of a done request (24 h)
+
+    <div> is the channel's division: a delivery lives with its channel, so
+    one division's backlog never sits in another's keys.
+*/
+#include "notifier_store.h"
+#include "notifier_model.h"
+#include "pmo_log.h"
+#include "pmo_reflect.h"
+
+#include <assert.h>
+#include <openssl/evp.h>
+#include <stdlib.h>
+#include <string.h>
+
+//  KEYS: seen, delivery, due, ready, open, burst
+//  ARGV: mode, id, blob, notice, now, window, channel, max notices,
+//        delivery key prefix, due, fallback id
+//  Everything a re-delivered event could do twice is guarded by "seen",
+//  written in the same script: routing is exactly once per event and channel.
+static pmo_script_t s_route = {
+    .source = "if redis.call('EXISTS', KEYS[1]) == 1 then return 'dup' end\n"
+              "redis.call('SET', KEYS[1], '1', 'EX', 86400)\n"
+              "local mode, now, window = ARGV[1], tonumber(ARGV[5]), tonumber(ARGV[6])\n"
+              "local maxn, prefix, channel = tonumber(ARGV[8]), ARGV[9], ARGV[7]\n"
+              "local function append(id)\n"
+              "  local key = prefix .. id\n"
+              "  if redis.call('HINCRBY', key, 'n', 1) <= maxn then\n"
+              "    redis.call('RPUSH', key .. ':n', ARGV[4])\n"
+              "  end\n"
+              "end\n"
+              "local function create(id, due)\n"
+              "  local key = prefix .. id\n"
+              "  if redis.call('EXISTS', key) == 0 then\n"
+              "    redis.call('HSET', key, 'v', 1, 'd', ARGV[3], 'n', 0)\n"
+              "    redis.call('ZADD', KEYS[3], due, id)\n"
+              "    redis.call('ZADD', KEYS[4], 'LT', due, channel)\n"
+              "  end\n"
+              "  append(id)\n"
+              "end\n"
+              "if mode == 'digest' then\n"
+              "  local key = prefix .. ARGV[2]\n"
+              "  if redis.call('HEXISTS', key, 'a') == 1 then\n"
+              "    create(ARGV[11], now)\n"
+              "    return 'late'\n"
+              "  end\n"
+              "  create(ARGV[2], tonumber(ARGV[10]))\n"
+              "  return 'digest'\n"
+              "elseif mode == 'coalesce' then\n"
+              "  local open = redis.call('GET', KEYS[5])\n"
+              "  if open and redis.call('EXISTS', prefix .. open) == 1 and\n"
+              "     redis.call('HEXISTS', prefix .. open, 'a') == 0 then\n"
+              "    append(open)\n"
+              "    return 'merged'\n"
+              "  end\n"
+              "  local due = now\n"
+              "  local until_ms = redis.call('GET', KEYS[6])\n"
+              "  if until_ms then\n"
+              "    due = math.max(now, tonumber(until_ms))\n"
+              "    redis.call('SET', KEYS[6], due + window, 'PX', due - now + window)\n"
+              "  else\n"
+              "    redis.call('SET', KEYS[6], now + window, 'PX', window)\n"
+              "  end\n"
+              "  create(ARGV[2], due)\n"
+              "  redis.call('SET', KEYS[5], ARGV[2], 'PX', due - now + window)\n"
+              "  return 'created'\n"
+              "end\n"
+              "create(ARGV[2], now)\n"
+              "return 'created'\n"};
+
+//  KEYS: due, ready, lease   ARGV: now, lease until, max, channel, prefix, max notices
+//  Leased deliveries stay in the due set scored by the lease's end, so a
+//  sender that dies mid-attempt leaves them due again when the lease ends.
+static pmo_script_t s_claim = {
+    .source = "local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, "
+              "tonumber(ARGV[3]))\n"
+              "local out = {}\n"
+              "for _, id in ipairs(ids) do\n"
+              "  local key = ARGV[5] .. id\n"
+              "  local h = redis.call('HMGET', key, 'v', 'd', 'n')\n"
+              "  if not h[2] then\n"
+              "    redis.call('ZREM', KEYS[1], id)\n"
+              "    redis.call('ZREM', KEYS[3], id)\n"
+              "  else\n"
+              "    redis.call('ZADD', KEYS[1], ARGV[2], id)\n"
+              "    redis.call('ZADD', KEYS[3], ARGV[2], id)\n"
+              "    redis.call('HSET', key, 'a', '1')\n"
+              "    local notices = redis.call('LRANGE', key .. ':n', 0, tonumber(ARGV[6]) - 1)\n"
+              "    out[#out + 1] = {id, h[1], h[2], h[3] or '0', notices}\n"
+              "  end\n"
+              "end\n"
+              "local head = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')\n"
+              "if #head == 0 then redis.call('ZREM', KEYS[2], ARGV[4])\n"
+              "else redis.call('ZADD', KEYS[2], head[2], ARGV[4]) end\n"
+              "return out\n"};
+
+//  KEYS: delivery, due, ready, lease, done, dead, events
+//  ARGV: id, expect, blob, outcome, due, channel, now, keep s, event type, event blob
+static pmo_script_t s_finish = {
+    .source = "local v = redis.call('HGET', KEYS[1], 'v')\n"
+              "redis.call('ZREM', KEYS[4], ARGV[1])\n"
+              "if v ~= ARGV[2] then return 'conflict' end\n"
+              "redis.call('HSET', KEYS[1], 'v', tonumber(v) + 1, 'd', ARGV[3])\n"
+              "local outcome, now, keep = ARGV[4], tonumber(ARGV[7]), tonumber(ARGV[8])\n"
+              "if outcome == 'retry' then\n"
+              "  redis.call('ZADD', KEYS[2], ARGV[5], ARGV[1])\n"
+              "else\n"
+              "  redis.call('ZREM', KEYS[2], ARGV[1])\n"
+              "  if outcome == 'delivered' then\n"
+              "    redis.call('ZADD', KEYS[5], now, ARGV[1])\n"
+              "    redis.call('EXPIRE', KEYS[1], keep)\n"
+              "    redis.call('EXPIRE', KEYS[1] .. ':n', keep)\n"
+              "    redis.call('ZREMRANGEBYSCORE', KEYS[5], '-inf', now - keep * 1000)\n"
+              "  else\n"
+              "    redis.call('ZADD', KEYS[6], now, ARGV[1])\n"
+              "    if ARGV[9] ~= '' then\n"
+              "      redis.call('XADD', KEYS[7], '*', 'type', ARGV[9], 'data', ARGV[10])\n"
+              "    end\n"
+              "  end\n"
+              "end\n"
+              "local head = redis.call('ZRANGE', KEYS[2], 0, 0, 'WITHSCORES')\n"
+              "if #head == 0 then redis.call('ZREM', KEYS[3], ARGV[6])\n"
+              "else redis.call('ZADD', KEYS[3], head[2], ARGV[6]) end\n"
+              "return 'ok'\n"};
+
+struct _notifier_store_t {
+    pmo_redis_t *redis;           //  not owned
+    uint64_t scripts_at_connects; //  connection on which the scripts were loaded
+};
+
+notifier_store_t *notifier_store_new (pmo_redis_t *redis)
+{
+    notifier_store_t *self = calloc (1, sizeof (notifier_store_t));
+    assert (self);
+    self->redis = redis;
+    return self;
+}
+
+void notifier_store_destroy (notifier_store_t **self_p)
+{
+    assert (self_p);
+    free (*self_p);
+    *self_p = NULL;
+}
+
+const char *notifier_store_prefix (notifier_entity_t entity)
+{
+    return entity == NOTIFIER_CHANNEL ? "ch" : "sb";
+}
+
+int notifier_store_id_division (const char *id, const char *prefix, char *division, size_t size)
+{
+    if (!id)
+        return -1;
+    size_t plen = strlen (prefix);
+    if (strncmp (id, prefix, plen) != 0 || id[plen] != '_')
+        return -1;
+    const char *start = id + plen + 1;
+    const char *end = strchr (start, '_');
+    if (!end || end == start || (size_t)(end - start) >= size || !end[1])
+        return -1;
+    memcpy (division, start, (size_t)(end - start));
+    division[end - start] = 0;
+    if (!pmo_slug_valid (division, 2, 32))
+        return -1;
+    for (const char *p = end + 1; *p; p++)
+        if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f')))
+            return -1;
+    return 0;
+}
+
+static const ProtobufCMessageDescriptor *s_desc (notifier_entity_t entity)
+{
+    return entity == NOTIFIER_CHANNEL ? &pmo__channel__descriptor : &pmo__subscription__descriptor;
+}
+
+static char *s_key (pmo_arena_t *arena, notifier_entity_t entity, const char *division,
+                    const char *id)
+{
+    return pmo_arena_printf (arena, "pmo:{%s}:nt:%s:%s", division, notifier_store_prefix (entity),
+                             id);
+}
+
+static char *s_index (pmo_arena_t *arena, notifier_entity_t entity, const char *division)
+{
+    return pmo_arena_printf (arena, "pmo:{%s}:nt:%ss", division, notifier_store_prefix (entity));
+}
+
+static double s_seq (const char *id)
+{
+    const char *underscore = strrchr (id, '_');
+    return underscore ? strtod (underscore + 1, NULL) : 0;
+}
+
+static int s_decode (pmo_arena_t *arena, const ProtobufCMessageDescriptor *desc, redisReply *reply,
+                     ProtobufCMessage **msg, uint64_t *version)
+{
+    if (reply->type != REDIS_REPLY_ARRAY || reply->elements < 2 ||
+        reply->element[1]->type != REDIS_REPLY_STRING)
+        return 0;
+    *msg = protobuf_c_message_unpack (desc, pmo_arena_allocator (arena), reply->element[1]->len,
+                                      (const uint8_t *)reply->element[1]->str);
+    if (!*msg)
+        return 0;
+    if (version)
+        *version = reply->element[0]->type == REDIS_REPLY_STRING
+                       ? strtoull (reply->element[0]->str, NULL, 10)
+                       : 0;
+    return 1;
+}
+
+int notifier_store_read (notifier_store_t *self, pmo_arena_t *arena, notifier_entity_t entity,
+                         const char *id, ProtobufCMessage **msg, uint64_t *version)
+{
+    *msg = NULL;
+    char division[40];
+    //  entity ids use a decimal sequence
+    if (!id || strncmp (id, notifier_store_prefix (entity), 2) != 0 || id[2] != '_')
+        return 0;
+    const char *end = strrchr (id, '_');
+    if (end == id + 2 || (size_t)(end - id - 3) >= sizeof division)
+        return 0;
+    memcpy (division, id + 3, (size_t)(end - id - 3));
+    division[end - id - 3] = 0;
+    if (!pmo_slug_valid (division, 2, 32))
+        return 0;
+    redisReply *reply =
+        pmo_redis_command (self->redis, "HMGET %s v d", s_key (arena, entity, division, id));
+    if (!reply)
+        return -1;
+    int rc = s_decode (arena, s_desc (entity), reply, msg, version);
+    freeReplyObject (reply);
+    return rc;
+}
+
+int notifier_store_list (notifier_store_t *self, pmo_arena_t *arena, notifier_entity_t entity,
+                         const char *division, ProtobufCMessage ***msgs, size_t *n)
+{
+    *msgs = NULL;
+    *n = 0;
+    redisReply *ids =
+        pmo_redis_command (self->redis, "ZRANGE %s 0 -1", s_index (arena, entity, division));
+    if (!ids)
+        return -1;
+    if (ids->type != REDIS_REPLY_ARRAY || ids->elements == 0) {
+        freeReplyObject (ids);
+        return 0;
+    }
+    size_t count = ids->elements;
+    for (size_t i = 0; i < count; i++)
+        if (pmo_redis_pipe (self->redis, "HMGET %s v d",
+                            s_key (arena, entity, division, ids->element[i]->str))) {
+            freeReplyObject (ids);
+            return -1;
+        }
+    freeReplyObject (ids);
+    *msgs = pmo_arena_alloc (arena, count * sizeof (void *));
+    int rc = 0;
+    for (size_t i = 0; i < count; i++) {
+        redisReply *reply = pmo_redis_pipe_reply (self->redis);
+        if (!reply) {
+            rc = -1;
+            continue;
+        }
+        ProtobufCMessage *msg = NULL;
+        if (s_decode (arena, s_desc (entity), reply, &msg, NULL) == 1)
+            (*msgs)[(*n)++] = msg;
+        freeReplyObject (reply);
+    }
+    return rc;
+}
+
+int notifier_store_next_id (notifier_store_t *self, pmo_arena_t *arena, notifier_entity_t entity,
+                            const char *division, char **id)
+{
+    redisReply *reply = pmo_redis_command (self->redis, "HINCRBY pmo:{%s}:nt:seq %s 1", division,
+                                           notifier_store_prefix (entity));
+    if (!reply)
+        return -1;
+    int rc = -1;
+    if (reply->type == REDIS_REPLY_INTEGER) {
+        *id = pmo_arena_printf (arena, "%s_%s_%lld", notifier_store_prefix (entity), division,
+                                reply->integer);
+        rc = 0;
+    }
+    freeReplyObject (reply);
+    return rc;
+}
+
+int notifier_store_replay (notifier_store_t *self, pmo_arena_t *arena, const char *division,
+                           const char *request_id, uint8_t **out, size_t *size)
+{
+    char *key = pmo_commit_idem_key (division, request_id);
+    redisReply *reply = pmo_redis_command (self->redis, "GET %s", key);
+    free (key);
+    if (!reply)
+        return -1;
+    int rc = 0;
+    if (reply->type == REDIS_REPLY_STRING) {
+        *out = pmo_arena_memdup (arena, reply->str, reply->len);
+        *size = reply->len;
+        rc = 1;
+    }
+    freeReplyObject (reply);
+    return rc;
+}
+
+void notifier_store_put (notifier_store_t *self, pmo_commit_t *commit, pmo_arena_t *arena,
+                         notifier_entity_t entity, const char *division,
+                         const ProtobufCMessage *msg, uint64_t expect)
+{
+    size_t size;
+    uint8_t *blob = pmo_reflect_pack (msg, arena, &size);
+    const char *id = pmo_reflect_str (msg, "id");
+    pmo_commit_put (commit, s_key (arena, entity, division, id), expect,
+                    pmo_reflect_u64 (msg, "version"), blob, size);
+    if (expect == 0)
+        pmo_commit_zadd (commit, s_index (arena, entity, division), s_seq (id), id);
+}
+
+char *notifier_store_events_key (pmo_arena_t *arena, const char *division)
+{
+    return pmo_arena_printf (arena, "pmo:{%s}:events", division);
+}
+
+void notifier_store_event (notifier_store_t *self, pmo_commit_t *commit, pmo_arena_t *arena,
+                           const char *division, const Pmo__Event *event)
+{
+    size_t size;
+    uint8_t *blob = pmo_reflect_pack (&event->base, arena, &size);
+    pmo_commit_event (commit, notifier_store_events_key (arena, division), event->type, blob, size);
+}
+
+//  ---------------------------------------------------------------------
+//  Routing
+
+char *notifier_store_delivery_id (pmo_arena_t *arena, const char *division, const char *key)
+{
+    unsigned char digest[EVP_MAX_MD_SIZE];
+    unsigned int len = 0;
+    EVP_Digest (key, strlen (key), digest, &len, EVP_sha256 (), NULL);
+    char hex[17];
+    for (int i = 0; i < 8; i++)
+        snprintf (hex + 2 * i, 3, "%02x", digest[i]);
+    return pmo_arena_printf (arena, "dl_%s_%s", division, hex);
+}
+
+static char *s_dl_prefix (pmo_arena_t *arena, const char *division)
+{
+    return pmo_arena_printf (arena, "pmo:{%s}:nt:dl:", division);
+}
+
+int notifier_store_scripts_ready (notifier_store_t *self)
+{
+    if (!pmo_redis_ready (self->redis))
+        return -1;
+    uint64_t connects = pmo_redis_connects (self->redis);
+    if (self->scripts_at_connects == connects && *s_route.sha)
+        return 0;
+    pmo_script_t *scripts[] = {&s_route, &s_claim, &s_finish};
+    for (size_t i = 0; i < 3; i++) {
+        redisReply *reply = pmo_redis_command (self->redis, "SCRIPT LOAD %s", scripts[i]->source);
+        if (!reply)
+            return -1;
+        int ok = reply->type == REDIS_REPLY_STRING && reply->len == 40;
+        if (ok)
+            memcpy (scripts[i]->sha, reply->str, 41);
+        else
+            pmo_error ("notifier: script load failed error=\"%s\"",
+                       reply->type == REDIS_REPLY_ERROR ? reply->str : "unexpected reply");
+        freeReplyObject (reply);
+        if (!ok)
+            return -1;
+    }
+    self->scripts_at_connects = connects;
+    return 0;
+}
+
+static const char *s_mode_name (int mode)
+{
+    return mode == NOTIFIER_ROUTE_DIGEST     ? "digest"
+           : mode == NOTIFIER_ROUTE_COALESCE ? "coalesce"
+                                             : "single";
+}
+
+int notifier_store_route_pipe (notifier_store_t *self, pmo_arena_t *arena,
+                               const notifier_route_args_t *a)
+{
+    size_t dsize, nsize;
+    uint8_t *dblob = pmo_reflect_pack (&a->delivery->base, arena, &dsize);
+    uint8_t *nblob = pmo_reflect_pack (&a->notice->base, arena, &nsize);
+    const char *project = a->project_id ? a->project_id : "";
+    const char *argv[] = {
+        "EVALSHA",
+        s_route.sha,
+        "6",
+        pmo_arena_printf (arena, "pmo:{%s}:nt:seen:%s:%s", a->division, a->seen, a->channel_id),
+        pmo_arena_printf (arena, "pmo:{%s}:nt:dl:%s", a->division, a->delivery_id),
+        pmo_arena_printf (arena, "pmo:{%s}:nt:due:%s", a->division, a->channel_id),
+        pmo_arena_printf (arena, "pmo:{%s}:nt:ready", a->division),
+        pmo_arena_printf (arena, "pmo:{%s}:nt:open:%s:%s", a->division, a->channel_id, project),
+        pmo_arena_printf (arena, "pmo:{%s}:nt:burst:%s:%s", a->division, a->channel_id, project),
+        s_mode_name (a->mode),
+        a->delivery_id,
+        (const char *)dblob,
+        (const char *)nblob,
+        pmo_arena_printf (arena, "%lld", (long long)a->now_ms),
+        pmo_arena_printf (arena, "%lld", (long long)(a->window_ms > 0 ? a->window_ms : 1)),
+        a->channel_id,
+        pmo_arena_printf (arena, "%d", NOTIFIER_NOTICES_MAX),
+        s_dl_prefix (arena, a->division),
+        pmo_arena_printf (arena, "%lld", (long long)a->due_ms),
+        a->fallback_id ? a->fallback_id : a->delivery_id,
+    };
+    size_t lens[sizeof argv / sizeof argv[0]];
+    for (size_t i = 0; i < sizeof argv / sizeof argv[0]; i++)
+        lens[i] = strlen (argv[i]);
+    lens[11] = dsize;
+    lens[12] = nsize;
+    return pmo_redis_pipev (self->redis, (int)(sizeof argv / sizeof argv[0]), argv, lens);
+}
+
+int notifier_store_route_reply (notifier_store_t *self)
+{
+    redisReply *reply = pmo_redis_pipe_reply (self->redis);
+    if (!reply)
+        return -1;
+    int rc = 0;
+    if (reply->type != REDIS_REPLY_STATUS && reply->type != REDIS_REPLY_STRING) {
+        pmo_warn ("notifier: route failed error=\"%s\"",
+                  reply->type == REDIS_REPLY_ERROR ? reply->str : "unexpected reply");
+        //  a script flushed behind our back: load again next time
+        if (reply->type == REDIS_REPLY_ERROR && strncmp (reply->str, "NOSCRIPT", 8) == 0)
+            self->scripts_at_connects = 0;
+        rc = -1;
+    }
+    freeReplyObject (reply);
+    return rc;
+}
+
+int notifier_store_ack (notifier_store_t *self, const char *group, const char *const *streams,
+                        const char *const *ids, size_t n)
+{
+    size_t queued = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (pmo_redis_pipe (self->redis, "XACK %s %s %s", streams[i], group, ids[i]))
+            break;
+        queued++;
+    }
+    int rc = queued == n ? 0 : -1;
+    for (size_t i = 0; i < queued; i++) {
+        redisReply *reply = pmo_redis_pipe_reply (self->redis);
+        if (!reply || reply->type != REDIS_REPLY_INTEGER)
+            rc = -1;
+        if (reply)
+            freeReplyObject (reply);
+    }
+    return rc;
+}
+
+int notifier_store_ready (notifier_store_t *self, pmo_arena_t *arena, const char *division,
+                          int64_t now_ms, char ***channels, size_t *n)
+{
+    *n = 0;
+    redisReply *reply = pmo_redis_command (self->redis, "ZRANGEBYSCORE pmo:{%s}:nt:ready -inf %lld",
+                                           division, (long long)now_ms);
+    if (!reply)
+        return -1;
+    if (reply->type == REDIS_REPLY_ARRAY && reply->elements) {
+        *channels = pmo_arena_alloc (arena, reply->elements * sizeof (char *));
+        for (size_t i = 0; i < reply->elements; i++)
+            (*channels)[(*n)++] = pmo_arena_strdup (arena, reply->element[i]->str);
+    }
+    freeReplyObject (reply);
+    return 0;
+}
+
+static Pmo__Notice *s_notice (pmo_arena_t *arena, redisReply *r)
+{
+    if (r->type != REDIS_REPLY_STRING)
+        return NULL;
+    return pmo__notice__unpack (pmo_arena_allocator (arena), r->len, (const uint8_t *)r->str);
+}
+
+int notifier_store_claim (notifier_store_t *self, pmo_arena_t *arena, const char *division,
+                          const char *channel_id, int64_t now_ms, int64_t lease_until_ms,
+                          size_t max, notifier_claimed_t **claimed, size_t *n)
+{
+    *n = 0;
+    if (notifier_store_scripts_ready (self))
+        return -1;
+    const char *argv[] = {
+        pmo_arena_printf (arena, "pmo:{%s}:nt:due:%s", division, channel_id),
+        pmo_arena_printf (arena, "pmo:{%s}:nt:ready", division),
+        pmo_arena_printf (arena, "pmo:{%s}:nt:lease", division),
+        pmo_arena_printf (arena, "%lld", (long long)now_ms),
+        pmo_arena_printf (arena, "%lld", (long long)lease_until_ms),
+        pmo_arena_printf (arena, "%zu", max),
+        channel_id,
+        s_dl_prefix (arena, division),
+        pmo_arena_printf (arena, "%d", NOTIFIER_NOTICES_MAX),
+    };
+    redisReply *reply = pmo_redis_eval (self->redis, &s_claim, 3, 9, argv, NULL);
+    if (!reply)
+        return -1;
+    int rc = 0;
+    if (reply->type == REDIS_REPLY_ARRAY) {
+        *claimed = pmo_arena_alloc (arena, (reply->elements + 1) * sizeof (notifier_claimed_t));
+        for (size_t i = 0; i < reply->elements; i++) {
+            redisReply *one = reply->element[i];
+            if (one->type != REDIS_REPLY_ARRAY || one->elements != 5)
+                continue;
+            notifier_claimed_t *c = &(*claimed)[*n];
+            c->delivery = pmo__delivery__unpack (pmo_arena_allocator (arena), one->element[2]->len,
+                                                 (const uint8_t *)one->element[2]->str);
+            if (!c->delivery)
+                continue;
+            c->version = strtoull (one->element[1]->str, NULL, 10);
+            c->total = (uint32_t)strtoul (one->element[3]->str, NULL, 10);
+            redisReply *list = one->element[4];
+            c->notices = pmo_arena_alloc (arena, (list->elements + 1) * sizeof (Pmo__Notice *));
+            for (size_t k = 0; k < list->elements; k++) {
+                Pmo__Notice *notice = s_notice (arena, list->element[k]);
+                if (notice)
+                    c->notices[c->n_notices++] = notice;
+            }
+            (*n)++;
+        }
+    } else {
+        pmo_warn ("notifier: claim failed error=\"%s\"",
+                  reply->type == REDIS_REPLY_ERROR ? reply->str : "unexpected reply");
+        rc = -1;
+    }
+    freeReplyObject (reply);
+    return rc;
+}
+
+int notifier_store_finish (notifier_store_t *self, pmo_arena_t *arena, const Pmo__Delivery *d,
+                           uint64_t expect, notifier_finish_t finish, int64_t due_ms,
+                           int64_t now_ms, const Pmo__Event *event)
+{
+    size_t dsize, esize = 0;
+    uint8_t *dblob = pmo_reflect_pack (&d->base, arena, &dsize);
+    uint8_t *eblob = event ? pmo_reflect_pack (&event->base, arena, &esize) : (uint8_t *)"";
+    const char *div = d->division;
+    const char *argv[] = {
+        pmo_arena_printf (arena, "pmo:{%s}:nt:dl:%s", div, d->id),
+        pmo_arena_printf (arena, "pmo:{%s}:nt:due:%s", div, d->channel_id),
+        pmo_arena_printf (arena, "pmo:{%s}:nt:ready", div),
+        pmo_arena_printf (arena, "pmo:{%s}:nt:lease", div),
+        pmo_arena_printf (arena, "pmo:{%s}:nt:done:%s", div, d->channel_id),
+        pmo_arena_printf (arena, "pmo:{%s}:nt:dead:%s", div, d->channel_id),
+        notifier_store_events_key (arena, div),
+        d->id,
+        pmo_arena_printf (arena, "%llu", (unsigned long long)expect),
+        (const char *)dblob,
+        finish == NOTIFIER_FINISH_DELIVERED ? "delivered"
+        : finish == NOTIFIER_FINISH_RETRY   ? "retry"
+                                            : "dead",
+        pmo_arena_printf (arena, "%lld", (long long)due_ms),
+        d->channel_id,
+        pmo_arena_printf (arena, "%lld", (long long)now_ms),
+        pmo_arena_printf (arena, "%d", NOTIFIER_KEEP_S),
+        event ? event->type : "",
+        (const char *)eblob,
+    };
+    size_t n = sizeof argv / sizeof argv[0];
+    size_t lens[sizeof argv / sizeof argv[0]];
+    for (size_t i = 0; i < n; i++)
+        lens[i] = strlen (argv[i]);
+    lens[9] = dsize;
+    lens[16] = esize;
+    redisReply *reply = pmo_redis_eval (self->redis, &s_finish, 7, (int)n, argv, lens);
+    if (!reply)
+        return -1;
+    int rc = 0;
+    if (reply->type == REDIS_REPLY_STATUS || reply->type == REDIS_REPLY_STRING)
+        rc = strcmp (reply->str, "conflict") == 0 ? 1 : 0;
+    else {
+        pmo_warn ("notifier: finish failed id=%s error=\"%s\"", d->id,
+                  reply->type == REDIS_REPLY_ERROR ? reply->str : "unexpected reply");
+        rc = -1;
+    }
+    freeReplyObject (reply);
+    return rc;
+}
+
+//  ---------------------------------------------------------------------
+//  Deliveries for people
+
+int notifier_store_delivery (notifier_store_t *self, pmo_arena_t *arena, const char *id,
+                             bool with_notices, Pmo__Delivery **delivery, uint64_t *version)
+{
+    *delivery = NULL;
+    char division[40];
+    if (notifier_store_id_division (id, "dl", division, sizeof division))
+        return 0;
+    const char *key = pmo_arena_printf (arena, "pmo:{%s}:nt:dl:%s", division, id);
+    if (pmo_redis_pipe (self->redis, "HMGET %s v d n a", key) ||
+        pmo_redis_pipe (self->redis, "ZSCORE pmo:{%s}:nt:lease %s", division, id) ||
+        pmo_redis_pipe (self->redis, "LRANGE %s:n 0 %d", key,
+                        with_notices ? NOTIFIER_NOTICES_MAX - 1 : -1))
+        return -1;
+    redisReply *h = pmo_redis_pipe_reply (self->redis);
+    redisReply *lease = pmo_redis_pipe_reply (self->redis);
+    redisReply *notices = pmo_redis_pipe_reply (self->redis);
+    int rc = -1;
+    if (h && lease && notices) {
+        rc = 0;
+        ProtobufCMessage *msg = NULL;
+        if (s_decode (arena, &pmo__delivery__descriptor, h, &msg, version) == 1) {
+            Pmo__Delivery *d = (Pmo__Delivery *)msg;
+            d->version = *version;
+            d->notice_count = h->element[2]->type == REDIS_REPLY_STRING
+                                  ? (uint32_t)strtoul (h->element[2]->str, NULL, 10)
+                                  : 0;
+            d->in_flight =
+                lease->type == REDIS_REPLY_STRING && strtoll (lease->str, NULL, 10) > pmo_now_ms ();
+            if (with_notices && notices->type == REDIS_REPLY_ARRAY && notices->elements) {
+                d->notices = pmo_arena_alloc (arena, notices->elements * sizeof (Pmo__Notice *));
+                for (size_t i = 0; i < notices->elements; i++) {
+                    Pmo__Notice *n = s_notice (arena, notices->element[i]);
+                    if (n)
+                        d->notices[d->n_notices++] = n;
+                }
+            }
+            *delivery = d;
+            rc = 1;
+        }
+    }
+    if (h)
+        freeReplyObject (h);
+    if (lease)
+        freeReplyObject (lease);
+    if (notices)
+        freeReplyObject (notices);
+    return rc;
+}
+
+static const char *s_state_set (Pmo__DeliveryState state)
+{
+    switch (state) {
+    case PMO__DELIVERY_STATE__DELIVERY_STATE_DEAD:
+        return "dead";
+    case PMO__DELIVERY_STATE__DELIVERY_STATE_DELIVERED:
+    case PMO__DELIVERY_STATE__DELIVERY_STATE_DISCARDED:
+        return "done";
+    default:
+        return "due";
+    }
+}
+
+int notifier_store_deliveries (notifier_store_t *self, pmo_arena_t *arena, const char *channel_id,
+                               Pmo__DeliveryState state, const char *after, size_t limit,
+                               Pmo__Delivery ***deliveries, size_t *n, char **next)
+{
+    *n = 0;
+    *next = "";
+    char division[40];
+    if (notifier_store_id_division (channel_id, "ch", division, sizeof division))
+        return 0;
+    bool pending = state == PMO__DELIVERY_STATE__DELIVERY_STATE_PENDING;
+    //  cursor: the last score seen; pages go on strictly after it
+    char bound[48];
+    if (after && *after)
+        snprintf (bound, sizeof bound, "(%s", after);
+    else
+        snprintf (bound, sizeof bound, "%s", pending ? "-inf" : "+inf");
+    const char *key =
+        pmo_arena_printf (arena, "pmo:{%s}:nt:%s:%s", division, s_state_set (state), channel_id);
+    //  done mixes delivered and discarded: read a little more and filter
+    size_t want = limit + 1;
+    redisReply *reply =
+        pending
+            ? pmo_redis_command (self->redis, "ZRANGEBYSCORE %s %s +inf WITHSCORES LIMIT 0 %llu",
+                                 key, bound, (unsigned long long)want)
+            : pmo_redis_command (self->redis, "ZREVRANGEBYSCORE %s %s -inf WITHSCORES LIMIT 0 %llu",
+                                 key, bound, (unsigned long long)want);
+    if (!reply)
+        return -1;
+    size_t found = reply->type == REDIS_REPLY_ARRAY ? reply->elements / 2 : 0;
+    *deliveries = pmo_arena_alloc (arena, (found + 1) * sizeof (Pmo__Delivery *));
+    int rc = 0;
+    for (size_t i = 0; i < found && *n < limit; i++) {
+        Pmo__Delivery *d = NULL;
+        uint64_t version;
+        int got =
+            notifier_store_delivery (self, arena, reply->element[2 * i]->str, false, &d, &version);
+        if (got < 0) {
+            rc = -1;
+            break;
+        }
+        if (got == 1 && (pending || d->state == state)) {
+            (*deliveries)[(*n)++] = d;
+            *next = pmo_arena_strdup (arena, reply->element[2 * i + 1]->str);
+        }
+    }
+    if (found < want)
+        *next = "";
+    freeReplyObject (reply);
+    return rc;
+}
+
+void notifier_store_retry (notifier_store_t *self, pmo_commit_t *commit, pmo_arena_t *arena,
+                           const Pmo__Delivery *d, uint64_t expect, int64_t now_ms)
+{
+    size_t size;
+    uint8_t *blob = pmo_reflect_pack (&d->base, arena, &size);
+    const char *div = d->division;
+    pmo_commit_put (commit, pmo_arena_printf (arena, "pmo:{%s}:nt:dl:%s", div, d->id), expect,
+                    expect + 1, blob, size);
+    pmo_commit_zrem (commit, pmo_arena_printf (arena, "pmo:{%s}:nt:dead:%s", div, d->channel_id),
+                     d->id);
+    pmo_commit_zadd (commit, pmo_arena_printf (arena, "pmo:{%s}:nt:due:%s", div, d->channel_id),
+                     (double)now_ms, d->id);
+    pmo_commit_zadd (commit, pmo_arena_printf (arena, "pmo:{%s}:nt:ready", div), (double)now_ms,
+                     d->channel_id);
+}
+
+void notifier_store_discard (notifier_store_t *self, pmo_commit_t *commit, pmo_arena_t *arena,
+                             const Pmo__Delivery *d, uint64_t expect, int64_t now_ms)
+{
+    size_t size;
+    uint8_t *blob = pmo_reflect_pack (&d->base, arena, &size);
+    const char *div = d->division;
+    pmo_commit_put (commit, pmo_arena_printf (arena, "pmo:{%s}:nt:dl:%s", div, d->id), expect,
+                    expect + 1, blob, size);
+    pmo_commit_zrem (commit, pmo_arena_printf (arena, "pmo:{%s}:nt:dead:%s", div, d->channel_id),
+                     d->id);
+    pmo_commit_zrem (commit, pmo_arena_printf (arena, "pmo:{%s}:nt:due:%s", div, d->channel_id),
+                     d->id);
+    pmo_commit_zadd (commit, pmo_arena_printf (arena, "pmo:{%s}:nt:done:%s", div, d->channel_id),
+                     (double)now_ms, d->id);
+}
+
+int notifier_store_expire (notifier_store_t *self, const char *id)
+{
+    char division[40];
+    if (notifier_store_id_division (id, "dl", division, sizeof division))
+        return -1;
+    if (pmo_redis_pipe (self->redis, "EXPIRE pmo:{%s}:nt:dl:%s %d", division, id,
+                        NOTIFIER_KEEP_S) ||
+        pmo_redis_pipe (self->redis, "EXPIRE pmo:{%s}:nt:dl:%s:n %d", division, id,
+                        NOTIFIER_KEEP_S))
+        return -1;
+    int rc = 0;
+    for (int i = 0; i < 2; i++) {
+        redisReply *reply = pmo_redis_pipe_reply (self->redis);
+        if (!reply)
+            rc = -1;
+        else
+            freeReplyObject (reply);
+    }
+    return rc;
+}
+
+int notifier_store_backlog (notifier_store_t *self, pmo_arena_t *arena, const char *division,
+                            long long *pending)
+{
+    *pending = 0;
+    ProtobufCMessage **channels;
+    size_t n;
+    if (notifier_store_list (self, arena, NOTIFIER_CHANNEL, division, &channels, &n))
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        redisReply *reply = pmo_redis_command (self->redis, "ZCARD pmo:{%s}:nt:due:%s", division,
+                                               ((Pmo__Channel *)channels[i])->id);
+        if (!reply)
+            return -1;
+        if (reply->type == REDIS_REPLY_INTEGER)
+            *pending += reply->integer;
+        freeReplyObject (reply);
+    }
+    return 0;
+}

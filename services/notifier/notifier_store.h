@@ -1,0 +1,164 @@
+/*  notifier_store.h: the notifier's Redis layout. This is the only file
+    that spells the notifier's keys; the service README lists them.
+
+    Channels and subscriptions are entities like the registry's (hash with
+    version and protobuf, changed through pmo_commit with their event).
+    Deliveries wait in a sorted set per channel scored by due time; three
+    scripts move them: route (an event becomes a new delivery, or joins a
+    project's burst or the channel's digest; at most once per event and
+    channel), claim (lease the due ones of a channel for sending) and finish
+    (record the attempt: delivered, due again later, or dead-lettered).
+
+    Reads return 1 (found), 0 (absent) or -1 (Redis unavailable).
+*/
+#ifndef NOTIFIER_STORE_H_INCLUDED
+#define NOTIFIER_STORE_H_INCLUDED
+
+#include "events.pb-c.h"
+#include "notifier.pb-c.h"
+#include "pmo_commit.h"
+#include "pmo_util.h"
+
+#include <stdbool.h>
+
+typedef enum {
+    NOTIFIER_CHANNEL = 0,
+    NOTIFIER_SUBSCRIPTION = 1,
+} notifier_entity_t;
+
+typedef struct _notifier_store_t notifier_store_t;
+
+notifier_store_t *notifier_store_new (pmo_redis_t *redis);
+void notifier_store_destroy (notifier_store_t **self_p);
+
+//  The division in an id ("ch_dft_3" -> "dft"); -1 if it is not an id of
+//  that prefix ("ch", "sb", "dl").
+int notifier_store_id_division (const char *id, const char *prefix, char *division, size_t size);
+const char *notifier_store_prefix (notifier_entity_t entity);
+
+//  ---------------------------------------------------------------------
+//  Channels and subscriptions
+
+int notifier_store_read (notifier_store_t *self, pmo_arena_t *arena, notifier_entity_t entity,
+                         const char *id, ProtobufCMessage **msg, uint64_t *version);
+//  Every channel (or subscription) of a division, in creation order. 0 or -1.
+int notifier_store_list (notifier_store_t *self, pmo_arena_t *arena, notifier_entity_t entity,
+                         const char *division, ProtobufCMessage ***msgs, size_t *n);
+//  A new id ("ch_dft_4"). 0 or -1.
+int notifier_store_next_id (notifier_store_t *self, pmo_arena_t *arena, notifier_entity_t entity,
+                            const char *division, char **id);
+//  The stored reply of a request already done in division (1), or 0.
+int notifier_store_replay (notifier_store_t *self, pmo_arena_t *arena, const char *division,
+                           const char *request_id, uint8_t **reply, size_t *size);
+//  Put an entity in a commit (expect = its stored version, 0 when new;
+//  new ones join the division's index).
+void notifier_store_put (notifier_store_t *self, pmo_commit_t *commit, pmo_arena_t *arena,
+                         notifier_entity_t entity, const char *division,
+                         const ProtobufCMessage *msg, uint64_t expect);
+void notifier_store_event (notifier_store_t *self, pmo_commit_t *commit, pmo_arena_t *arena,
+                           const char *division, const Pmo__Event *event);
+//  The stream of a division's events.
+char *notifier_store_events_key (pmo_arena_t *arena, const char *division);
+
+//  ---------------------------------------------------------------------
+//  Routing: events become deliveries
+
+typedef struct {
+    const char *division; //  the channel's
+    const char *channel_id;
+    int mode;                      //  notifier_route_t
+    const char *seen;              //  "<event division>/<stream id>": at most once per channel
+    const char *delivery_id;       //  the new delivery's id (digest: the period's)
+    const char *fallback_id;       //  digest already sent: a delivery of its own
+    const Pmo__Delivery *delivery; //  the new delivery (kind, created)
+    const Pmo__Notice *notice;
+    int64_t now_ms;
+    int64_t due_ms;         //  when the new delivery is due (digest: period end)
+    int64_t window_ms;      //  coalescing window
+    const char *project_id; //  coalescing key
+} notifier_route_args_t;
+
+//  A delivery id: "dl_<division>_<16 hex>" from a hash of key (stable, so a
+//  re-routed event finds the delivery it made). In arena.
+char *notifier_store_delivery_id (pmo_arena_t *arena, const char *division, const char *key);
+
+//  Queue the route script in the pipeline (call notifier_store_scripts_ready
+//  before a batch). 0 or -1.
+int notifier_store_route_pipe (notifier_store_t *self, pmo_arena_t *arena,
+                               const notifier_route_args_t *args);
+//  Collect one route reply: 0 done (new, merged, or already routed before),
+//  -1 failed.
+int notifier_store_route_reply (notifier_store_t *self);
+//  Load the scripts on this connection if it is new. 0 or -1.
+int notifier_store_scripts_ready (notifier_store_t *self);
+
+//  Acknowledge stream entries for the group (one pipeline). 0, or -1 if Redis failed.
+int notifier_store_ack (notifier_store_t *self, const char *group, const char *const *streams,
+                        const char *const *ids, size_t n);
+
+//  Channel ids of a division with a delivery due at now_ms. 0 or -1.
+int notifier_store_ready (notifier_store_t *self, pmo_arena_t *arena, const char *division,
+                          int64_t now_ms, char ***channels, size_t *n);
+
+//  A delivery leased for sending.
+typedef struct {
+    Pmo__Delivery *delivery; //  as stored (attempts so far)
+    uint64_t version;        //  to finish with
+    Pmo__Notice **notices;   //  kept notices, in order
+    size_t n_notices;
+    uint32_t total; //  events carried (kept or not)
+} notifier_claimed_t;
+
+//  Lease up to max due deliveries of a channel until lease_until_ms. 0 or -1.
+int notifier_store_claim (notifier_store_t *self, pmo_arena_t *arena, const char *division,
+                          const char *channel_id, int64_t now_ms, int64_t lease_until_ms,
+                          size_t max, notifier_claimed_t **claimed, size_t *n);
+
+typedef enum {
+    NOTIFIER_FINISH_DELIVERED = 0,
+    NOTIFIER_FINISH_RETRY = 1,
+    NOTIFIER_FINISH_DEAD = 2,
+} notifier_finish_t;
+
+//  Record an attempt: delivery (updated: state, attempts) replaces the
+//  stored one if its version is still expect. RETRY makes it due at due_ms;
+//  DEAD moves it to the channel's dead letters and appends event (if not
+//  NULL) to the division's stream. Returns 0, 1 if an operator changed it
+//  meanwhile (nothing written), -1 if Redis failed.
+int notifier_store_finish (notifier_store_t *self, pmo_arena_t *arena,
+                           const Pmo__Delivery *delivery, uint64_t expect, notifier_finish_t finish,
+                           int64_t due_ms, int64_t now_ms, const Pmo__Event *event);
+
+//  ---------------------------------------------------------------------
+//  Deliveries for people
+
+//  One delivery with its state, notice count, due time, in-flight flag and
+//  (if with_notices) its notices.
+int notifier_store_delivery (notifier_store_t *self, pmo_arena_t *arena, const char *id,
+                             bool with_notices, Pmo__Delivery **delivery, uint64_t *version);
+//  A page of a channel's deliveries in a state: pending oldest due first,
+//  the others newest first; after is the cursor ("" for the first page).
+int notifier_store_deliveries (notifier_store_t *self, pmo_arena_t *arena, const char *channel_id,
+                               Pmo__DeliveryState state, const char *after, size_t limit,
+                               Pmo__Delivery ***deliveries, size_t *n, char **next);
+//  Operator changes, in a commit with their event: retry (due now) or
+//  discard a pending or dead delivery.
+void notifier_store_retry (notifier_store_t *self, pmo_commit_t *commit, pmo_arena_t *arena,
+                           const Pmo__Delivery *delivery, uint64_t expect, int64_t now_ms);
+void notifier_store_discard (notifier_store_t *self, pmo_commit_t *commit, pmo_arena_t *arena,
+                             const Pmo__Delivery *delivery, uint64_t expect, int64_t now_ms);
+//  Let a finished delivery's record expire after the retention. 0 or -1.
+int notifier_store_expire (notifier_store_t *self, const char *id);
+
+//  Deliveries of a division waiting (all channels). 0 or -1.
+int notifier_store_backlog (notifier_store_t *self, pmo_arena_t *arena, const char *division,
+                            long long *pending);
+
+//  How long delivered and discarded records are kept.
+#define NOTIFIER_KEEP_S (7 * 86400)
+//  Notices kept per delivery (a digest counts the rest).
+#define NOTIFIER_NOTICES_MAX 200
+//  Attempts kept per delivery (attempt_count counts all).
+#define NOTIFIER_ATTEMPTS_KEPT 20
+
+#endif

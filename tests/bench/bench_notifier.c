@@ -1,0 +1,508 @@
+/*  bench_notifier.c: how fast the notifier delivers, and what it costs.
+
+    Runs the real binaries (redis-server from the test kit, pmo-registry
+    for the org units, pmo-notifier) and a local HTTP receiver written here
+    in C (epoll, keep-alive) so the receiver is never the bottleneck. Events
+    are appended to a division's stream the way a service commits them.
+
+    1. Latency: event committed -> request received, at 500 events/s,
+       target p99 < 100 ms.
+    2. Throughput: deliveries per second to the local receiver (8 webhook
+       channels, every event to each), target >= 2,000/s.
+    3. Memory: the notifier's resident set while one million deliveries wait
+       in Redis (the receiver holds every request open, so nothing drains),
+       target < 64 MB.
+
+    usage: bench_notifier [--quick]   (quick: smaller counts)
+*/
+#include "events.pb-c.h"
+#include "notifier.pb-c.h"
+#include "pmo_client.h"
+#include "pmo_testkit.h"
+#include "pmo_util.h"
+#include "registry.pb-c.h"
+
+#include <arpa/inet.h>
+#include <assert.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+//  ---------------------------------------------------------------------
+//  The receiver: answers 200 at once (or holds every request: hold mode),
+//  counts requests and records the latency of each event
+
+#define LATENCY_MAX 100000
+
+typedef struct {
+    int listener;
+    int port;
+    atomic_bool hold; //  never answer (memory test)
+    atomic_bool stop;
+    atomic_ulong requests; //  requests received
+    int64_t *latency_us;   //  receive time - event time, per request
+    atomic_ulong samples;
+    pthread_t thread;
+} receiver_t;
+
+typedef struct {
+    int fd;
+    char *buf;
+    size_t len, cap;
+} conn_t;
+
+static int64_t s_wall_us (void)
+{
+    struct timespec ts;
+    clock_gettime (CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+//  Handle every complete request in the buffer; returns bytes consumed.
+static size_t s_requests (receiver_t *r, conn_t *c)
+{
+    size_t used = 0;
+    while (true) {
+        char *start = c->buf + used;
+        size_t left = c->len - used;
+        char *end = memmem (start, left, "\r\n\r\n", 4);
+        if (!end)
+            break;
+        size_t head = (size_t)(end - start) + 4;
+        size_t body = 0;
+        char *cl = memmem (start, head, "Content-Length:", 15);
+        if (!cl)
+            cl = memmem (start, head, "content-length:", 15);
+        if (cl)
+            body = strtoul (cl + 15, NULL, 10);
+        if (left < head + body)
+            break;
+        int64_t now = s_wall_us ();
+        char *t = memmem (start + head, body, "\"time_ms\":", 10);
+        if (t) {
+            int64_t event_ms = strtoll (t + 10, NULL, 10);
+            unsigned long i = atomic_fetch_add (&r->samples, 1);
+            if (i < LATENCY_MAX)
+                r->latency_us[i] = now - event_ms * 1000;
+        }
+        atomic_fetch_add (&r->requests, 1);
+        if (!atomic_load (&r->hold)) {
+            static const char ok[] = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
+            ssize_t rc = write (c->fd, ok, sizeof ok - 1);
+            (void)rc;
+        }
+        used += head + body;
+    }
+    return used;
+}
+
+static void *s_receiver_run (void *arg)
+{
+    receiver_t *r = arg;
+    int ep = epoll_create1 (0);
+    struct epoll_event ev = {.events = EPOLLIN, .data.ptr = NULL};
+    epoll_ctl (ep, EPOLL_CTL_ADD, r->listener, &ev);
+    struct epoll_event events[64];
+    while (!atomic_load (&r->stop)) {
+        int n = epoll_wait (ep, events, 64, 100);
+        for (int i = 0; i < n; i++) {
+            if (!events[i].data.ptr) {
+                int fd = accept (r->listener, NULL, NULL);
+                if (fd < 0)
+                    continue;
+                conn_t *c = calloc (1, sizeof (conn_t));
+                c->fd = fd;
+                c->cap = 65536;
+                c->buf = malloc (c->cap);
+                struct epoll_event cev = {.events = EPOLLIN, .data.ptr = c};
+                epoll_ctl (ep, EPOLL_CTL_ADD, fd, &cev);
+                continue;
+            }
+            conn_t *c = events[i].data.ptr;
+            if (c->len == c->cap) {
+                c->cap *= 2;
+                c->buf = realloc (c->buf, c->cap);
+            }
+            ssize_t got = read (c->fd, c->buf + c->len, c->cap - c->len);
+            if (got <= 0) {
+                epoll_ctl (ep, EPOLL_CTL_DEL, c->fd, NULL);
+                close (c->fd);
+                free (c->buf);
+                free (c);
+                continue;
+            }
+            c->len += (size_t)got;
+            size_t used = s_requests (r, c);
+            memmove (c->buf, c->buf + used, c->len - used);
+            c->len -= used;
+        }
+    }
+    close (ep);
+    return NULL;
+}
+
+static receiver_t *s_receiver_start (void)
+{
+    receiver_t *r = calloc (1, sizeof (receiver_t));
+    r->latency_us = calloc (LATENCY_MAX, sizeof (int64_t));
+    r->listener = socket (AF_INET, SOCK_STREAM, 0);
+    int one = 1;
+    setsockopt (r->listener, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl (INADDR_LOOPBACK)};
+    assert (bind (r->listener, (struct sockaddr *)&a, sizeof a) == 0);
+    socklen_t len = sizeof a;
+    getsockname (r->listener, (struct sockaddr *)&a, &len);
+    r->port = ntohs (a.sin_port);
+    listen (r->listener, 1024);
+    pthread_create (&r->thread, NULL, s_receiver_run, r);
+    return r;
+}
+
+static void s_receiver_stop (receiver_t *r)
+{
+    atomic_store (&r->stop, true);
+    pthread_join (r->thread, NULL);
+    close (r->listener);
+    free (r->latency_us);
+    free (r);
+}
+
+//  ---------------------------------------------------------------------
+//  The system under test
+
+static Pmo__Identity s_identity;
+static Pmo__Grant s_grant, *s_grants[1];
+
+static ProtobufCMessage *s_call (pmo_client_t *client, ProtobufCMessage *request,
+                                 const ProtobufCMessageDescriptor *reply_desc)
+{
+    Pmo__Header header;
+    char id[37];
+    pmo_header_init (&header, id, 5000, &s_identity);
+    *(Pmo__Header **)((char *)request + request->descriptor->fields[0].offset) = &header;
+    ProtobufCMessage *reply = NULL;
+    int rc = pmo_client_call (client, request, reply_desc, 5000, 2, &reply);
+    *(Pmo__Header **)((char *)request + request->descriptor->fields[0].offset) = NULL;
+    if (rc) {
+        fprintf (stderr, "bench: no reply\n");
+        exit (1);
+    }
+    return reply;
+}
+
+static void s_unit (pmo_client_t *registry, const char *id, Pmo__OrgUnitKind kind,
+                    const char *parent)
+{
+    Pmo__OrgUnit unit = PMO__ORG_UNIT__INIT;
+    unit.id = (char *)id;
+    unit.name = (char *)id;
+    unit.kind = kind;
+    unit.parent = (char *)parent;
+    Pmo__RegistryRequest request = PMO__REGISTRY_REQUEST__INIT;
+    request.body_case = PMO__REGISTRY_REQUEST__BODY_CREATE_ORG_UNIT;
+    request.create_org_unit = &unit;
+    Pmo__RegistryReply *reply =
+        (Pmo__RegistryReply *)s_call (registry, &request.base, &pmo__registry_reply__descriptor);
+    assert (!reply->error);
+    pmo__registry_reply__free_unpacked (reply, NULL);
+}
+
+static char *s_channel (pmo_client_t *notifier, const char *url, const char *types)
+{
+    Pmo__Channel ch = PMO__CHANNEL__INIT;
+    ch.name = "bench";
+    ch.kind = PMO__CHANNEL_KIND__CHANNEL_KIND_WEBHOOK;
+    ch.org_unit = "bench";
+    ch.url = (char *)url;
+    ch.coalesce_s = -1;
+    Pmo__SigningSecret s = PMO__SIGNING_SECRET__INIT;
+    s.secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+    Pmo__SigningSecret *secrets[] = {&s};
+    ch.signing_secrets = secrets;
+    ch.n_signing_secrets = 1;
+    Pmo__NotifierRequest request = PMO__NOTIFIER_REQUEST__INIT;
+    request.body_case = PMO__NOTIFIER_REQUEST__BODY_CREATE_CHANNEL;
+    request.create_channel = &ch;
+    Pmo__NotifierReply *reply =
+        (Pmo__NotifierReply *)s_call (notifier, &request.base, &pmo__notifier_reply__descriptor);
+    if (reply->error) {
+        fprintf (stderr, "bench: channel: %s\n", reply->error->message);
+        exit (1);
+    }
+    char *id = strdup (reply->channel->id);
+    Pmo__Subscription sub = PMO__SUBSCRIPTION__INIT;
+    sub.channel_id = id;
+    char *list[] = {(char *)types};
+    sub.event_types = list;
+    sub.n_event_types = 1;
+    request.body_case = PMO__NOTIFIER_REQUEST__BODY_CREATE_SUBSCRIPTION;
+    request.create_subscription = &sub;
+    pmo__notifier_reply__free_unpacked (reply, NULL);
+    reply =
+        (Pmo__NotifierReply *)s_call (notifier, &request.base, &pmo__notifier_reply__descriptor);
+    assert (!reply->error);
+    pmo__notifier_reply__free_unpacked (reply, NULL);
+    return id;
+}
+
+//  Append count events to the bench division's stream, paced at rate per
+//  second (0 = as fast as possible), each stamped with its commit time.
+static void s_events (redisContext *redis, const char *type, size_t count, int rate)
+{
+    int64_t start = pmo_mono_ms ();
+    size_t pending = 0;
+    for (size_t i = 0; i < count; i++) {
+        if (rate > 0) {
+            int64_t due = start + (int64_t)(i * 1000 / (size_t)rate);
+            while (pmo_mono_ms () < due)
+                usleep (200);
+        }
+        Pmo__Event e = PMO__EVENT__INIT;
+        e.type = (char *)type;
+        e.division = "bench";
+        e.org_unit = "bench";
+        e.org_unit_path = "hub/bench";
+        char entity[32];
+        snprintf (entity, sizeof entity, "tick-%zu", i);
+        e.entity_id = entity;
+        e.actor = "bench";
+        e.source = "bench";
+        e.time_ms = pmo_now_ms ();
+        uint8_t buf[256];
+        size_t size = pmo__event__pack (&e, buf);
+        redisAppendCommand (redis, "XADD pmo:{bench}:events * type %s data %b", e.type, buf, size);
+        pending++;
+        if (rate > 0 || pending == 256 || i + 1 == count) {
+            for (; pending; pending--) {
+                redisReply *reply;
+                assert (redisGetReply (redis, (void **)&reply) == REDIS_OK);
+                freeReplyObject (reply);
+            }
+        }
+    }
+}
+
+static long s_rss_kb (pid_t pid, const char *field)
+{
+    char path[64], line[256];
+    snprintf (path, sizeof path, "/proc/%d/status", (int)pid);
+    FILE *f = fopen (path, "r");
+    long kb = -1;
+    while (f && fgets (line, sizeof line, f))
+        if (strncmp (line, field, strlen (field)) == 0)
+            kb = atol (line + strlen (field) + 1);
+    if (f)
+        fclose (f);
+    return kb;
+}
+
+static int s_cmp (const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+static pid_t s_pid_of (int port)
+{
+    //  the notifier's pid: the process listening on its ROUTER port
+    char cmd[128];
+    snprintf (cmd, sizeof cmd, "ss -ltnpH 'sport = :%d' | grep -o 'pid=[0-9]*' | head -1", port);
+    FILE *p = popen (cmd, "r");
+    char out[64] = "";
+    if (p && fgets (out, sizeof out, p)) {
+    }
+    if (p)
+        pclose (p);
+    return strncmp (out, "pid=", 4) == 0 ? (pid_t)atoi (out + 4) : -1;
+}
+
+int main (int argc, char **argv)
+{
+    bool quick = argc > 1 && strcmp (argv[1], "--quick") == 0;
+    signal (SIGPIPE, SIG_IGN);
+    s_grant = (Pmo__Grant)PMO__GRANT__INIT;
+    s_grant.role = PMO__ROLE__ROLE_ADMIN;
+    s_grant.org_unit = "hub";
+    s_grants[0] = &s_grant;
+    s_identity = (Pmo__Identity)PMO__IDENTITY__INIT;
+    s_identity.subject = "bench";
+    s_identity.grants = s_grants;
+    s_identity.n_grants = 1;
+
+    pmo_test_redis_t *redis = pmo_test_redis_start (false);
+    assert (redis);
+    char reg_ep[64], reg_pub[64], not_ep[64], not_pub[64], path[512], npath[512];
+    int not_port = pmo_test_free_port ();
+    snprintf (reg_ep, sizeof reg_ep, "tcp://127.0.0.1:%d", pmo_test_free_port ());
+    snprintf (reg_pub, sizeof reg_pub, "tcp://127.0.0.1:%d", pmo_test_free_port ());
+    snprintf (not_ep, sizeof not_ep, "tcp://127.0.0.1:%d", not_port);
+    snprintf (not_pub, sizeof not_pub, "tcp://127.0.0.1:%d", pmo_test_free_port ());
+    pmo_test_build_path ("services/registry/pmo-registry", path, sizeof path);
+    char *rargv[] = {path,
+                     "--endpoint",
+                     reg_ep,
+                     "--pub",
+                     reg_pub,
+                     "--redis",
+                     (char *)pmo_test_redis_url (redis),
+                     "--log-level",
+                     "warn",
+                     NULL};
+    pmo_test_proc_t *registry_proc = pmo_test_proc_start (rargv);
+    pmo_client_t *registry = pmo_client_new (reg_ep);
+    s_unit (registry, "hub", PMO__ORG_UNIT_KIND__ORG_UNIT_KIND_ENTERPRISE, "");
+    s_unit (registry, "bench", PMO__ORG_UNIT_KIND__ORG_UNIT_KIND_DIVISION, "hub");
+    pmo_test_build_path ("services/notifier/pmo-notifier", npath, sizeof npath);
+    char *nargv[] = {npath,
+                     "--endpoint",
+                     not_ep,
+                     "--pub",
+                     not_pub,
+                     "--redis",
+                     (char *)pmo_test_redis_url (redis),
+                     "--registry",
+                     reg_ep,
+                     "--allow-networks",
+                     "loopback",
+                     "--allow-http",
+                     "1",
+                     "--log-level",
+                     getenv ("PMO_TEST_VERBOSE") ? "debug" : "warn",
+                     NULL};
+    pmo_test_proc_t *notifier_proc = pmo_test_proc_start (nargv);
+    pmo_client_t *notifier = pmo_client_new (not_ep);
+    //  ready when it answers a ping
+    bool ready = false;
+    for (int i = 0; i < 50 && !ready; i++) {
+        Pmo__PingRequest ping = PMO__PING_REQUEST__INIT;
+        Pmo__NotifierRequest request = PMO__NOTIFIER_REQUEST__INIT;
+        request.body_case = PMO__NOTIFIER_REQUEST__BODY_PING;
+        request.ping = &ping;
+        Pmo__Header header;
+        char id[37];
+        pmo_header_init (&header, id, 1000, &s_identity);
+        request.header = &header;
+        ProtobufCMessage *reply = NULL;
+        ready = pmo_client_call (notifier, &request.base, &pmo__notifier_reply__descriptor, 200, 1,
+                                 &reply) == 0;
+        if (reply)
+            protobuf_c_message_free_unpacked (reply, NULL);
+    }
+    if (!ready) {
+        fprintf (stderr, "bench: pmo-notifier did not start\n");
+        pmo_test_proc_destroy (&notifier_proc);
+        return 1;
+    }
+    receiver_t *receiver = s_receiver_start ();
+    redisContext *rc = redisConnect ("127.0.0.1", pmo_test_redis_port (redis));
+    assert (rc && !rc->err);
+
+    printf ("bench_notifier: pmo-notifier against a local HTTP receiver (C, epoll)\n");
+    //  The channels: 8 for throughput ("bench.*"), 1 for latency
+    enum { CHANNELS = 8 };
+    for (int i = 0; i < CHANNELS; i++) {
+        char url[128];
+        snprintf (url, sizeof url, "http://127.0.0.1:%d/hook/%d", receiver->port, i);
+        free (s_channel (notifier, url, "bench.*"));
+    }
+    char latency_url[128];
+    snprintf (latency_url, sizeof latency_url, "http://127.0.0.1:%d/latency", receiver->port);
+    free (s_channel (notifier, latency_url, "latency.*"));
+    zclock_sleep (2500); //  the notifier's cache picks the channels up
+    //  1. Latency at 500 events/s, each event to one channel (measured first,
+    //  in the steady state, before the bursts below make Redis rewrite its AOF)
+    atomic_store (&receiver->samples, 0);
+    unsigned long base = atomic_load (&receiver->requests);
+    size_t paced = quick ? 1500 : 5000;
+    s_events (rc, "latency.tick", paced, 500);
+    int64_t started = pmo_mono_ms ();
+    while (atomic_load (&receiver->requests) - base < paced && pmo_mono_ms () - started < 30000)
+        usleep (1000);
+    size_t n = atomic_load (&receiver->samples);
+    if (n > LATENCY_MAX)
+        n = LATENCY_MAX;
+    qsort (receiver->latency_us, n, sizeof (int64_t), s_cmp);
+    printf ("latency (event committed -> received), %zu events at 500/s: p50 %.1f ms, p99 %.1f "
+            "ms, max %.1f ms (target p99 < 100 ms)\n",
+            paced, receiver->latency_us[n / 2] / 1000.0,
+            receiver->latency_us[n * 99 / 100] / 1000.0, receiver->latency_us[n - 1] / 1000.0);
+
+    //  2. Throughput
+    size_t events = quick ? 1000 : 5000;
+    size_t want = events * CHANNELS;
+    base = atomic_load (&receiver->requests);
+    started = pmo_mono_ms ();
+    s_events (rc, "bench.tick", events, 0);
+    while (atomic_load (&receiver->requests) - base < want && pmo_mono_ms () - started < 20000)
+        usleep (1000);
+    double secs = (double)(pmo_mono_ms () - started) / 1000.0;
+    unsigned long got = atomic_load (&receiver->requests) - base;
+    printf ("throughput: %lu deliveries (%zu events x %d channels) in %.2f s = %.0f deliveries/s "
+            "(target >= 2000/s)\n",
+            got, events, CHANNELS, secs, (double)got / secs);
+
+    //  3. Memory with a million deliveries waiting: the receiver holds
+    //  every request, so only the in-flight allowance leaves the queue
+    atomic_store (&receiver->hold, true);
+    size_t backlog = quick ? 100000 : 1000000;
+    pid_t pid = s_pid_of (not_port);
+    started = pmo_mono_ms ();
+    s_events (rc, "bench.tick", backlog / CHANNELS, 0);
+    //  wait until every event is routed (the group has nothing pending)
+    long long lag = 1;
+    while (lag > 0 && pmo_mono_ms () - started < 600000) {
+        sleep (1);
+        redisReply *reply = redisCommand (rc, "XINFO GROUPS pmo:{bench}:events");
+        lag = 0;
+        for (size_t g = 0; reply && g < reply->elements; g++) {
+            redisReply *group = reply->element[g];
+            for (size_t f = 0; f + 1 < group->elements; f += 2)
+                if (strcmp (group->element[f]->str, "pending") == 0)
+                    lag += group->element[f + 1]->integer;
+                else if (strcmp (group->element[f]->str, "lag") == 0 &&
+                         group->element[f + 1]->type == REDIS_REPLY_INTEGER)
+                    lag += group->element[f + 1]->integer;
+        }
+        if (reply)
+            freeReplyObject (reply);
+    }
+    double route_s = (double)(pmo_mono_ms () - started) / 1000.0;
+    long long waiting = 0;
+    for (int i = 1; i <= CHANNELS; i++) {
+        redisReply *reply = redisCommand (rc, "ZCARD pmo:{bench}:nt:due:ch_bench_%d", i);
+        waiting += reply->integer;
+        freeReplyObject (reply);
+    }
+    sleep (3); //  the delivery loop keeps running against the full queues
+    redisReply *info = redisCommand (rc, "INFO memory");
+    char *used = strstr (info->str, "used_memory_human:");
+    char redis_mem[32] = "?";
+    if (used)
+        sscanf (used + 18, "%31s", redis_mem);
+    freeReplyObject (info);
+    printf ("memory: %lld deliveries waiting in Redis (routed in %.1f s, %.0f/s; Redis uses %s): "
+            "pmo-notifier RSS %.1f MB, peak %.1f MB (target < 64 MB)\n",
+            waiting, route_s, (double)waiting / route_s, redis_mem,
+            s_rss_kb (pid, "VmRSS:") / 1024.0, s_rss_kb (pid, "VmHWM:") / 1024.0);
+
+    redisFree (rc);
+    pmo_client_destroy (&notifier);
+    pmo_client_destroy (&registry);
+    pmo_test_proc_signal (notifier_proc, SIGTERM);
+    pmo_test_proc_wait (notifier_proc, 10000);
+    pmo_test_proc_destroy (&notifier_proc);
+    s_receiver_stop (receiver);
+    pmo_test_proc_signal (registry_proc, SIGTERM);
+    pmo_test_proc_wait (registry_proc, 10000);
+    pmo_test_proc_destroy (&registry_proc);
+    pmo_test_redis_destroy (&redis);
+    return 0;
+}

@@ -1,0 +1,303 @@
+// dashboard.test.mjs: the pmo dashboard end to end, in headless Chromium
+// (Debian's chromium package, driven by playwright-core).
+//
+// Starts its own redis-server (temp dir, free port), the real pmo-registry
+// and pmo-gateway binaries (and pmo-riskmon / pmo-allocator when they are
+// built), seeds an org tree through the API, then as a person would: signs
+// in with the admin token the gateway wrote, opens every view, creates a
+// project from the form, sees events arrive live in the activity feed, and,
+// when the risk monitor runs, records a critical risk and sees its alert
+// arrive live and acknowledges it. Screenshots are kept under
+// $PMO_BUILD_DIR/e2e-artifacts/. Exits non-zero on the first failure.
+
+import { spawn } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import net from "node:net";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const build = process.env.PMO_BUILD_DIR || path.resolve(here, "../../build");
+const artifacts = path.join(build, "e2e-artifacts");
+const chromiumPath = process.env.PMO_CHROMIUM || "/usr/bin/chromium";
+const STEP_MS = 15000;
+
+const children = [];
+let tmp = null;
+
+function log(...args) {
+  console.log("e2e:", ...args);
+}
+
+async function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address();
+      server.close(() => (port === 6379 ? freePort().then(resolve, reject) : resolve(port)));
+    });
+    server.on("error", reject);
+  });
+}
+
+function start(name, bin, args) {
+  const logFile = path.join(tmp, name + ".log");
+  const child = spawn(bin, args, { stdio: ["ignore", "pipe", "pipe"] });
+  const chunks = [];
+  child.stdout.on("data", (d) => chunks.push(d));
+  child.stderr.on("data", (d) => chunks.push(d));
+  child.on("exit", () => writeFileSync(logFile, Buffer.concat(chunks)));
+  children.push({ name, child, chunks });
+  return child;
+}
+
+async function waitFor(what, probe, ms = STEP_MS) {
+  const deadline = Date.now() + ms;
+  let last;
+  while (Date.now() < deadline) {
+    try {
+      if (await probe()) return;
+    } catch (e) {
+      last = e;
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`timed out waiting for ${what}${last ? ": " + last.message : ""}`);
+}
+
+function stopAll() {
+  for (const { child } of children.reverse()) {
+    if (child.exitCode === null) child.kill("SIGTERM");
+  }
+}
+
+async function main() {
+  mkdirSync(artifacts, { recursive: true });
+  tmp = mkdtempSync(path.join(os.tmpdir(), "pmo-e2e-"));
+  const redisPort = await freePort();
+  const redisUrl = `redis://127.0.0.1:${redisPort}`;
+  start("redis", "redis-server", ["--port", String(redisPort), "--bind", "127.0.0.1", "--dir", tmp,
+                                  "--save", "", "--appendonly", "no"]);
+  await waitFor("redis", () => new Promise((resolve) => {
+    const s = net.connect(redisPort, "127.0.0.1", () => { s.end(); resolve(true); });
+    s.on("error", () => resolve(false));
+  }));
+
+  const ports = {};
+  for (const name of ["registry", "registryPub", "allocator", "allocatorPub", "riskmon",
+                      "riskmonPub", "gatewayZmq", "http"])
+    ports[name] = await freePort();
+  const ep = (p) => `tcp://127.0.0.1:${p}`;
+  const bin = (svc) => path.join(build, "services", svc, "pmo-" + svc);
+  start("registry", bin("registry"), ["--redis", redisUrl, "--endpoint", ep(ports.registry),
+                                      "--pub", ep(ports.registryPub)]);
+  const optional = {};
+  for (const svc of ["allocator", "riskmon"]) {
+    if (!existsSync(bin(svc)) || process.env.PMO_E2E_ONLY_REGISTRY) continue;
+    const args = ["--redis", redisUrl, "--endpoint", ep(ports[svc]), "--pub", ep(ports[svc + "Pub"]),
+                  "--registry", ep(ports.registry)];
+    // The risk monitor wakes up on the others' live events
+    if (svc === "riskmon") args.push("--wake", `${ep(ports.registryPub)},${ep(ports.allocatorPub)}`);
+    start(svc, bin(svc), args);
+    optional[svc] = true;
+  }
+  const tokenFile = path.join(tmp, "admin-token");
+  start("gateway", bin("gateway"), [
+    "--redis", redisUrl, "--http", `127.0.0.1:${ports.http}`, "--endpoint", ep(ports.gatewayZmq),
+    "--registry", ep(ports.registry), "--registry-pub", ep(ports.registryPub),
+    "--allocator", optional.allocator ? ep(ports.allocator) : "",
+    "--allocator-pub", optional.allocator ? ep(ports.allocatorPub) : "",
+    "--riskmon", optional.riskmon ? ep(ports.riskmon) : "",
+    "--riskmon-pub", optional.riskmon ? ep(ports.riskmonPub) : "",
+    "--notifier", "", "--notifier-pub", "",
+    "--admin-token-file", tokenFile, "--heartbeat", "2000"]);
+  const base = `http://127.0.0.1:${ports.http}`;
+  await waitFor("the gateway to be ready", async () => (await fetch(base + "/readyz")).ok);
+  const token = readFileSync(tokenFile, "utf8").trim();
+  const services = (await (await fetch(base + "/readyz")).json()).services;
+  log("services", Object.fromEntries(Object.entries(services).map(([k, v]) => [k, v.status])));
+
+  const api = async (method, p, body, headers = {}) => {
+    const res = await fetch(base + p, {
+      method, headers: { Authorization: "Bearer " + token, "Content-Type": "application/json", ...headers },
+      body: body ? JSON.stringify(body) : undefined });
+    const json = res.headers.get("content-type")?.includes("json") ? await res.json() : null;
+    if (!res.ok) throw new Error(`${method} ${p}: ${res.status} ${JSON.stringify(json)}`);
+    return json;
+  };
+  await api("POST", "/api/v1/org-units", { id: "hub", name: "Enterprise", kind: "enterprise",
+                                            pmo_type: "directive", pmo_tier: "hub" });
+  await api("POST", "/api/v1/org-units", { id: "dft", name: "Transport", kind: "division",
+                                            parent: "hub", pmo_type: "supportive", pmo_tier: "spoke" });
+  await api("POST", "/api/v1/org-units", { id: "dhsc", name: "Health", kind: "division",
+                                            parent: "hub", pmo_type: "controlling", pmo_tier: "spoke" });
+  for (let i = 1; i <= 3; i++)
+    await api("POST", "/api/v1/projects", { code: `SEED-${i}`, name: `Seeded project ${i}`, org_unit: "dft",
+                                            budget: { baseline: { minor: 100000000 * i, currency: "GBP" },
+                                                      actual: { minor: 30000000 * i, currency: "GBP" } } });
+
+  const seeded = (await api("GET", "/api/v1/projects?org_unit=dft&limit=10")).items;
+  if (services.allocator.status === "up") {
+    log("seed resources and two committed allocations that over-allocate one person");
+    const week = (offset) => {
+      const d = new Date(Date.now() + offset * 7 * 86400000);
+      const t = new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate()));
+      t.setUTCDate(t.getUTCDate() + 4 - (t.getUTCDay() || 7));
+      const year = t.getUTCFullYear();
+      const n = Math.ceil(((t - Date.UTC(year, 0, 1)) / 86400000 + 1) / 7);
+      return `${year}-W${String(n).padStart(2, "0")}`;
+    };
+    const asha = await api("POST", "/api/v1/resources", { name: "Asha Patel", kind: "person",
+      role: "engineer", skills: [{ name: "signalling", level: 4 }], home_org_unit: "dft",
+      weekly_capacity_hours: 37 });
+    await api("POST", "/api/v1/resources", { name: "Ben Okafor", kind: "person", role: "engineer",
+      skills: [{ name: "signalling", level: 3 }], home_org_unit: "dft", weekly_capacity_hours: 37 });
+    for (const [project, hours] of [[seeded[0], 30], [seeded[1], 20]]) {
+      const a = await api("POST", "/api/v1/allocations", { project_id: project.id, resource_id: asha.id,
+        hours_per_week: hours, start_week: week(0), end_week: week(4) });
+      let current = a;
+      if (current.state === "requested")
+        current = await api("POST", `/api/v1/allocations/${a.id}/propose`, { resource_id: asha.id },
+                            { "If-Match": `"${current.version}"` });
+      await api("POST", `/api/v1/allocations/${a.id}/commit`, { approve: true },
+                { "If-Match": `"${current.version}"` });
+    }
+  }
+
+  const { chromium } = await import("playwright-core");
+  // A fresh profile directory each run (playwright passes it as --user-data-dir)
+  const browser = await chromium.launchPersistentContext(path.join(tmp, "chromium"), {
+    executablePath: chromiumPath, headless: true, viewport: { width: 1360, height: 900 },
+    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+           "--disable-background-networking", "--disable-component-update", "--disable-sync"] });
+  try {
+    const page = await browser.newPage();
+    const errors = [];
+    page.on("pageerror", (e) => errors.push(String(e)));
+    page.on("console", (m) => { if (m.type() === "error") errors.push(m.text()); });
+    // No request may leave for another host: no CDN, nothing external
+    const external = [];
+    page.on("request", (r) => { if (!r.url().startsWith(base)) external.push(r.url()); });
+    const shot = (name) => page.screenshot({ path: path.join(artifacts, name + ".png"), fullPage: true });
+
+    log("sign in");
+    await page.goto(base + "/");
+    await page.waitForSelector("#signin:not([hidden])", { timeout: STEP_MS });
+    await page.fill("#token", "pmo_0000000000000000_" + "0".repeat(64));
+    await page.click("#signin button[type=submit]");
+    await page.waitForFunction(() => document.getElementById("signin-error").textContent.length > 0);
+    await shot("01-signin-refused");
+    await page.fill("#token", token);
+    await page.click("#signin button[type=submit]");
+    await page.waitForSelector("body[data-ready=portfolio]", { timeout: STEP_MS });
+    await page.waitForSelector("#projects tbody tr[data-project]", { timeout: STEP_MS });
+    const rows = await page.locator("#projects tbody tr[data-project]").count();
+    if (rows !== 3) throw new Error(`portfolio shows ${rows} projects, want 3`);
+    await shot("02-portfolio");
+
+    log("create a project from the form");
+    await page.click("#new-project");
+    await page.fill("#new-project-form input[name=code]", "E2E-1");
+    await page.fill("#new-project-form input[name=name]", "Made in the browser");
+    await page.selectOption("#new-project-form select[name=org_unit]", "dft");
+    await page.fill("#new-project-form input[name=budget]", "250000");
+    await page.click("#new-project-form button[type=submit]");
+    await page.waitForSelector("body[data-ready=project]", { timeout: STEP_MS });
+    await page.waitForSelector("text=Made in the browser", { timeout: STEP_MS });
+    await page.waitForSelector("#milestones table, #milestones .empty", { timeout: STEP_MS });
+    const project = await api("GET", "/api/v1/projects?org_unit=dft&limit=50");
+    const made = project.items.find((p) => p.code === "E2E-1");
+    if (!made) throw new Error("the project made in the browser is not in the registry");
+    for (const svc of ["riskmon", "allocator"]) {
+      const sel = svc === "riskmon" ? "#health" : "#allocations";
+      const text = await page.locator(sel).innerText();
+      if (services[svc].status !== "up" && !text.includes("not available"))
+        throw new Error(`${sel} does not say the ${svc} is not available: ${text}`);
+    }
+    log("a milestone added from the project page arrives live");
+    await page.waitForSelector(".live[data-live=on]", { timeout: STEP_MS });
+    await page.fill("#milestones input[name=name]", "Design approved");
+    await page.fill("#milestones input[name=baseline_date]", "2027-03-31");
+    await page.click("#milestones button[type=submit]");
+    await page.waitForSelector("#milestones td:has-text('Design approved')", { timeout: STEP_MS });
+    await shot("03-project");
+
+    log("capacity, risk matrix, alerts");
+    await page.click("nav a[data-view=capacity]");
+    await page.waitForSelector("body[data-ready=capacity]", { timeout: STEP_MS });
+    if (services.allocator.status !== "up")
+      await page.waitForSelector("[data-placeholder=allocator]", { timeout: STEP_MS });
+    else {
+      log("the heatmap shows the over-allocation; its cell drills down to the person");
+      await page.waitForSelector("#heatmap td.cell.over", { timeout: STEP_MS });
+      await page.click("#heatmap td.cell.over");
+      await page.waitForSelector("#drill td:has-text('Asha Patel')", { timeout: STEP_MS });
+    }
+    await shot("04-capacity");
+    await page.click("nav a[data-view=risks]");
+    await page.waitForSelector("body[data-ready=risks]", { timeout: STEP_MS });
+    if (services.riskmon.status !== "up")
+      await page.waitForSelector("[data-placeholder=riskmon]", { timeout: STEP_MS });
+    else
+      await page.waitForSelector("#matrix button.mcell", { timeout: STEP_MS });
+    await shot("05-risks");
+    await page.click("nav a[data-view=alerts]");
+    await page.waitForSelector("body[data-ready=alerts]", { timeout: STEP_MS });
+    await page.waitForSelector("#live-status[data-live=on]", { timeout: STEP_MS });
+
+    log("an event made elsewhere arrives live");
+    const other = await api("POST", "/api/v1/projects", { code: "LIVE-1", name: "Made while watching", org_unit: "dft" });
+    await page.waitForSelector(`#activity li[data-type="project.created"][data-entity="${other.id}"]`, { timeout: STEP_MS });
+    await shot("06-activity-live");
+
+    if (services.riskmon.status === "up") {
+      log("record a critical risk; its alert arrives live; acknowledge it");
+      await page.click("nav a[data-view=risks]");
+      await page.waitForSelector("#new-risk-form", { timeout: STEP_MS });
+      await page.fill("#new-risk-form input[name=project_id]", made.id);
+      await page.fill("#new-risk-form input[name=title]", "Supplier insolvency");
+      await page.selectOption("#new-risk-form select[name=probability]", "5");
+      await page.selectOption("#new-risk-form select[name=impact]", "5");
+      await page.fill("#new-risk-form input[name=owner]", "jane@dft");
+      await page.click("#new-risk-form button[type=submit]");
+      await page.waitForSelector("#matrix button.mcell[data-p='5'][data-i='5']:has-text('1')", { timeout: STEP_MS });
+      await shot("07-risk-matrix");
+      await page.click("nav a[data-view=alerts]");
+      await page.waitForSelector("#live-status[data-live=on]", { timeout: STEP_MS });
+      await page.waitForSelector("#alerts button[data-ack]", { timeout: 30000 });
+      await shot("08-alert");
+      await page.click("#alerts button[data-ack]");
+      await page.waitForSelector("#alerts td:has-text('acknowledged')", { timeout: STEP_MS });
+      await shot("09-alert-acknowledged");
+    } else {
+      log("the risk monitor is not running: no risk to record (its views say so)");
+    }
+
+    log("sign out");
+    await page.click("#sign-out");
+    await page.waitForSelector("#signin:not([hidden])", { timeout: STEP_MS });
+    if (external.length) throw new Error("requests left the gateway: " + external.join(", "));
+    const serious = errors.filter((e) => !e.includes("Failed to load resource"));
+    if (serious.length) throw new Error("page errors: " + serious.join(" | "));
+  } finally {
+    await browser.close();
+  }
+  log("OK: screenshots in " + artifacts);
+}
+
+let status = 0;
+try {
+  await main();
+} catch (e) {
+  status = 1;
+  console.error("e2e: FAILED:", e.message);
+  for (const { name, chunks } of children)
+    console.error(`---- ${name} (last lines) ----\n` +
+                  Buffer.concat(chunks).toString().split("\n").slice(-15).join("\n"));
+} finally {
+  stopAll();
+  await new Promise((r) => setTimeout(r, 300));
+  if (tmp) rmSync(tmp, { recursive: true, force: true });
+}
+process.exit(status);
