@@ -25,6 +25,7 @@
 #include "allocator_index.h"
 #include "allocator_model.h"
 #include "allocator_store.h"
+#include "allocator_xdiv.h"
 
 #include "pmo_client.h"
 #include "pmo_log.h"
@@ -1183,10 +1184,15 @@ static int s_try_commit (allocator_t *self, pmo_request_t *req, Pmo__AllocationS
         return COMMIT_FAIL;
     //  Fresh from the registry: the project still takes bookings, and its
     //  priority now; the PMO type in force at the resource's home unit
-    Pmo__Project *project = s_project (self, req, a->project_id, "commit.allocation_id");
-    if (!project)
+    //  A booking for another stack's project (allocator_xdiv.c): that
+    //  project lives in its own stack's registry; its snapshot came with it
+    bool foreign = !pmo_str_empty (a->origin_id);
+    Pmo__Project *project =
+        foreign ? NULL : s_project (self, req, a->project_id, "commit.allocation_id");
+    if (!project && !foreign)
         return COMMIT_FAIL;
-    a->project_priority = project->priority ? project->priority : 3;
+    if (project)
+        a->project_priority = project->priority ? project->priority : 3;
     Pmo__Resource *r;
     Pmo__BookingLedger *ledger;
     uint64_t rv, lv;
@@ -1697,6 +1703,8 @@ static void s_handle (void *state, pmo_request_t *req)
     case PMO__ALLOCATOR_REQUEST__BODY_MATCH:
     case PMO__ALLOCATOR_REQUEST__BODY_CAPACITY:
     case PMO__ALLOCATOR_REQUEST__BODY_CONFLICTS:
+    case PMO__ALLOCATOR_REQUEST__BODY_REQUEST_FOREIGN:
+    case PMO__ALLOCATOR_REQUEST__BODY_RECEIVE_FOREIGN:
         //  Read what other replicas wrote, so the index answers for Redis
         s_follow (self);
         break;
@@ -1736,6 +1744,25 @@ static void s_handle (void *state, pmo_request_t *req)
         return s_handle_conflicts (self, req, r->conflicts);
     case PMO__ALLOCATOR_REQUEST__BODY_PING:
         return s_handle_ping (self, req);
+    case PMO__ALLOCATOR_REQUEST__BODY_REQUEST_FOREIGN:
+    case PMO__ALLOCATOR_REQUEST__BODY_RECEIVE_FOREIGN:
+    case PMO__ALLOCATOR_REQUEST__BODY_FOREIGN_UPDATE:
+    case PMO__ALLOCATOR_REQUEST__BODY_LIST_FOREIGN:
+    case PMO__ALLOCATOR_REQUEST__BODY_GET_FOREIGN: {
+        //  Cross-division requests between stacks: allocator_xdiv.c
+        allocator_xdiv_env_t env = {
+            .redis = self->redis,
+            .store = self->store,
+            .index = self->index,
+            .pub = self->pub,
+            .registry = self->registry,
+            .service = &self->service,
+            .hub = self->config.hub,
+            .registry_timeout_ms = self->config.registry_timeout_ms,
+            .loaded = self->loaded,
+        };
+        return allocator_xdiv_handle (&env, req, r);
+    }
     default:
         FAIL (req, UNSUPPORTED, "body", "unknown request type");
     }

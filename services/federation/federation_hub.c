@@ -14,6 +14,7 @@
 #include "federation_hub.h"
 #include "federation_model.h"
 #include "federation_store.h"
+#include "federation_xdiv.h"
 
 #include "pmo_client.h"
 #include "pmo_log.h"
@@ -365,6 +366,17 @@ static void s_push_fail (Pmo__HubReply *reply, pmo_arena_t *arena, Pmo__ErrorCod
     reply->error = error;
 }
 
+//  Cross-division requests go only to divisions a known spoke serves
+static bool s_division_served (void *state, const char *division)
+{
+    hub_t *self = state;
+    for (size_t i = 0; i < self->n_spokes; i++)
+        if (federation_division_allowed (self->spokes[i].divisions, self->spokes[i].n_divisions,
+                                         division))
+            return true;
+    return false;
+}
+
 //  Apply a push. Returns with reply->ack or reply->error set.
 static void s_handle_push (hub_t *self, spoke_t *spoke, const Pmo__PushEvents *push,
                            Pmo__HubReply *reply, pmo_arena_t *arena)
@@ -416,6 +428,12 @@ static void s_handle_push (hub_t *self, spoke_t *spoke, const Pmo__PushEvents *p
         one->version = event->entity_version;
         one->blob = pmo_reflect_pack (&event->base, arena, &one->size);
     }
+    //  What the new events carry for other divisions is queued first: if
+    //  that fails nothing is applied and the spoke sends the push again
+    if (federation_xdiv_route (self->store, self->redis, self->config.hub, push->division, decoded,
+                               apply, push->n_events, s_division_served, self, arena))
+        return s_push_fail (reply, arena, PMO__ERROR_CODE__ERROR_UNAVAILABLE, "",
+                            "the hub's store (Redis) is unavailable; resend shortly");
     uint32_t applied = 0, duplicates = 0;
     char last_id[64] = "";
     if (federation_store_apply (self->store, spoke->name, push->division, apply, push->n_events,
@@ -497,6 +515,12 @@ static void s_spoke_message (hub_t *self)
         else
             s_push_fail (&reply, arena, PMO__ERROR_CODE__ERROR_UNSUPPORTED, "body",
                          "spokes may push and send heartbeats, nothing else");
+        //  Cross-division deliveries ride on the replies (federation_xdiv.c)
+        if (!reply.error && (request->xdiv_ready || request->n_xdiv_done) &&
+            federation_xdiv_exchange (self->redis, self->config.hub, spoke->divisions,
+                                      spoke->n_divisions, request, &reply, s_division_served, self,
+                                      arena))
+            reply.n_xdiv = 0;
     }
     if (spoke && !reply.error)
         reply.policy = s_policy_message (self, arena);
@@ -547,6 +571,8 @@ static Pmo__Spoke *s_spoke_message_of (hub_t *self, spoke_t *spoke, pmo_arena_t 
         msg->policy_version = spoke->policy_version;
         msg->policy_error = spoke->policy_error;
     }
+    msg->xdiv_waiting = federation_xdiv_waiting (self->redis, self->config.hub, spoke->divisions,
+                                                 spoke->n_divisions);
     federation_thresholds_t thresholds = {self->config.lag_ms, self->config.down_ms};
     msg->state = federation_spoke_state (pmo_now_ms (), msg->last_seen_ms, msg->backlog_entries,
                                          msg->behind_ms, &thresholds);

@@ -12,6 +12,7 @@
 #include "federation_uplink.h"
 #include "federation_model.h"
 #include "federation_store.h"
+#include "federation_xdiv.h"
 
 #include "pmo_client.h"
 #include "pmo_log.h"
@@ -29,6 +30,8 @@
 #define PUSH_MAX_BYTES   (4 * 1024 * 1024) //  a push is cut here (the hub takes 16 MiB)
 #define REGISTRY_CALL_MS 1000
 #define MAX_DIVISIONS    16
+
+#define XDIV_POLL_MS 250 //  heartbeat period with an allocator attached
 
 typedef struct {
     federation_uplink_config_t config;
@@ -52,6 +55,9 @@ typedef struct {
     uint64_t pushed;   //  entries sent (resends included)
     uint64_t acked;    //  entries acknowledged in the spoke
     uint64_t failures; //  calls that got no answer or an error
+
+    federation_xdiv_uplink_t *xdiv; //  cross-division deliveries (NULL: no allocator)
+    bool xdiv_more;                 //  deliveries handled or waiting: heartbeat again at once
 } uplink_t;
 
 //  ---------------------------------------------------------------------
@@ -273,10 +279,14 @@ static void s_heartbeat (uplink_t *self)
     Pmo__HubRequest *request = s_request (self);
     request->body_case = PMO__HUB_REQUEST__BODY_HEARTBEAT;
     request->heartbeat = beat;
+    if (self->xdiv)
+        federation_xdiv_uplink_prepare (self->xdiv, request, self->arena);
     Pmo__HubReply *reply = s_call (self, request);
     s_hub_state (self, reply && !reply->error, reply ? "refused" : "no reply");
     if (reply && !reply->error)
         s_policy_apply (self, reply->policy);
+    if (self->xdiv)
+        self->xdiv_more = federation_xdiv_uplink_take (self->xdiv, reply, self->arena);
     if (reply)
         protobuf_c_message_free_unpacked (&reply->base, NULL);
 }
@@ -380,6 +390,7 @@ static void s_destroy (uplink_t *self)
     zsock_destroy (&self->dealer);
     zcert_destroy (&self->cert);
     pmo_client_destroy (&self->registry);
+    federation_xdiv_uplink_destroy (&self->xdiv);
     federation_store_destroy (&self->store);
     pmo_redis_destroy (&self->redis);
     pmo_arena_destroy (&self->arena);
@@ -451,6 +462,14 @@ static int s_start (uplink_t *self)
             return -1;
         }
     }
+    if (self->config.allocator && *self->config.allocator) {
+        self->xdiv = federation_xdiv_uplink_new (self->config.allocator, self->config.spoke,
+                                                 self->config.hub);
+        if (!self->xdiv) {
+            pmo_error ("uplink: bad allocator endpoint=%s", self->config.allocator);
+            return -1;
+        }
+    }
     self->backoff_ms = BACKOFF_MIN_MS;
     self->hub_up = true; //  so the first failure is logged
     return 0;
@@ -490,7 +509,11 @@ void federation_uplink_actor (zsock_t *pipe, void *args)
             wait_ms = 200; //  Redis away: try again shortly
         else if (pmo_mono_ms () >= self->next_heartbeat_ms) {
             s_heartbeat (self);
-            self->next_heartbeat_ms = pmo_mono_ms () + HEARTBEAT_MS;
+            //  Cross-division deliveries ride on heartbeat replies: with an
+            //  allocator attached beat more often so they wait little, and
+            //  at once after handling some (to report them and take more)
+            int64_t period = self->xdiv ? XDIV_POLL_MS : HEARTBEAT_MS;
+            self->next_heartbeat_ms = pmo_mono_ms () + (self->xdiv_more ? 0 : period);
         } else if (pmo_mono_ms () < self->hold_until_ms)
             wait_ms = (int)(self->hold_until_ms - pmo_mono_ms ());
         else {

@@ -29,6 +29,8 @@ typedef struct {
     const char *hub_key;      //  the hub's public key (Z85, 40 characters) or its public cert file
     const char *cert;         //  this spoke's secret certificate file
     const char *registry;     //  the spoke's registry ROUTER ("" = only record the policy)
+    const char *allocator;    //  the spoke's allocator ROUTER: cross-division requests
+                              //  ("" or NULL = take none)
     const char *hub;          //  the hub org unit id
     const char *consumer;     //  consumer name in the "hub" group
     int batch;                //  entries per push at most

@@ -96,6 +96,7 @@ static const pmoctl_column_t s_spoke_columns[] = {
     {"SPOKE", NULL, 24, NULL},    {"DIVISIONS", NULL, 30, NULL}, {"STATE", NULL, 0, NULL},
     {"LAST SEEN", NULL, 0, NULL}, {"WAITING", NULL, 0, NULL},    {"BEHIND", NULL, 0, NULL},
     {"POLICY", NULL, 0, NULL},    {"APPLIED", NULL, 0, NULL},    {"RESENT", NULL, 0, NULL},
+    {"XDIV", NULL, 0, NULL}, //  cross-division deliveries waiting at the hub for it
     {NULL, NULL, 0, NULL},
 };
 
@@ -131,6 +132,7 @@ static int s_spokes (pmoctl_t *ctl)
                               pmo_str_empty (s->policy_error) ? "" : " (error)"),
             pmo_arena_printf (ctl->arena, "%llu", (unsigned long long)s->events_applied),
             pmo_arena_printf (ctl->arena, "%llu", (unsigned long long)s->duplicates),
+            pmo_arena_printf (ctl->arena, "%llu", (unsigned long long)s->xdiv_waiting),
         };
         pmoctl_table_add (table, cells);
     }

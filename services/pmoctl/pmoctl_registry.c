@@ -17,6 +17,7 @@
 #include "pmoctl_gateway.h"
 #include "pmoctl_federation.h"
 #include "pmoctl_notifier.h"
+#include "pmoctl_xdiv.h"
 
 #include "pmo_json.h"
 #include "pmo_reflect.h"
@@ -1107,6 +1108,7 @@ const pmoctl_command_t pmoctl_commands[] = {
     PMOCTL_RISKMON_COMMANDS,
     PMOCTL_GATEWAY_COMMANDS,
     PMOCTL_FEDERATION_COMMANDS,
+    PMOCTL_XDIV_COMMANDS,
     PMOCTL_NOTIFIER_COMMANDS,
     CRUD ("ou", s_ou, &pmo__org_unit__descriptor, s_ou_flags, s_ou_list_flags, s_run_ou_list,
           "an org unit", "org units as a tree"),

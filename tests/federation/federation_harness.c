@@ -132,6 +132,13 @@ void fh_stop (fh_t **self_p)
         return;
     for (size_t i = 0; i < self->n_spokes; i++) {
         fh_uplink_stop (self, i);
+        ah_t *alloc = self->spokes[i].alloc;
+        if (alloc) {
+            //  Its Redis and registry are the spoke's: stopped just below
+            pmo_client_destroy (&alloc->client);
+            ah_actor_stop (alloc);
+            free (alloc);
+        }
         rh_stop (&self->spokes[i].stack);
     }
     pmo_client_destroy (&self->admin);
@@ -145,7 +152,33 @@ void fh_stop (fh_t **self_p)
     *self_p = NULL;
 }
 
+void fh_xdiv_start (fh_t *self)
+{
+    for (size_t i = 0; i < self->n_spokes; i++) {
+        fh_spoke_t *spoke = &self->spokes[i];
+        ah_t *alloc = calloc (1, sizeof (ah_t));
+        assert (alloc);
+        alloc->rh = spoke->stack;
+        snprintf (alloc->endpoint, sizeof alloc->endpoint, "tcp://127.0.0.1:%d",
+                  pmo_test_free_port ());
+        snprintf (alloc->pub, sizeof alloc->pub, "tcp://127.0.0.1:%d", pmo_test_free_port ());
+        ah_actor_start (alloc);
+        alloc->client = pmo_client_new (alloc->endpoint);
+        assert (alloc->client);
+        ah_as (alloc, "admin@test", "admin@hub");
+        spoke->alloc = alloc;
+        fh_uplink_stop (self, i);
+        spoke->config.allocator = alloc->endpoint;
+        fh_uplink_start (self, i);
+    }
+}
+
 void fh_spoke_ready (fh_t *self, size_t i, int timeout_ms)
+{
+    fh_spoke_ready_typed (self, i, NULL, timeout_ms);
+}
+
+void fh_spoke_ready_typed (fh_t *self, size_t i, const char *pmo_type, int timeout_ms)
 {
     fh_spoke_t *spoke = &self->spokes[i];
     int64_t deadline = pmo_mono_ms () + timeout_ms;
@@ -163,7 +196,7 @@ void fh_spoke_ready (fh_t *self, size_t i, int timeout_ms)
                  spoke->name);
         abort ();
     }
-    Pmo__RegistryReply *reply = rh_unit (spoke->stack, spoke->name, "division", "hub", NULL);
+    Pmo__RegistryReply *reply = rh_unit (spoke->stack, spoke->name, "division", "hub", pmo_type);
     rh_ok (reply);
     rh_free (&reply);
 }

@@ -15,6 +15,7 @@
 #include "federation_hub.h"
 #include "federation_uplink.h"
 #include "registry_harness.h"
+#include "allocator_harness.h"
 
 #define FH_MAX_SPOKES 3
 
@@ -24,6 +25,7 @@ typedef struct {
     zactor_t *uplink; //  NULL while stopped
     federation_uplink_config_t config;
     char cert[512]; //  its secret key file
+    ah_t *alloc;    //  its allocator (fh_xdiv_start), on its Redis and registry; NULL if none
 } fh_spoke_t;
 
 typedef struct {
@@ -61,6 +63,14 @@ void fh_uplink_stop (fh_t *self, size_t i);
 //  (the uplink created it from the hub policy), then create the division
 //  unit. Aborts on failure.
 void fh_spoke_ready (fh_t *self, size_t i, int timeout_ms);
+
+//  Cross-division requests: an allocator in every spoke (on the spoke's
+//  Redis and registry, its client acting as admin@hub), and the uplinks
+//  restarted to hand deliveries to it.
+void fh_xdiv_start (fh_t *self);
+//  Like fh_spoke_ready, with the division unit of the given PMO type (NULL:
+//  inherited).
+void fh_spoke_ready_typed (fh_t *self, size_t i, const char *pmo_type, int timeout_ms);
 
 //  Act on the hub admin endpoint with one grant "role@unit".
 void fh_as (fh_t *self, Pmo__Role role, const char *unit);

@@ -1,0 +1,1180 @@
+/*  allocator_xdiv.c: cross-division resource requests between stacks (see
+    the header for the flow).
+
+    Keys (this file spells the ones it adds to the allocator's layout):
+
+    pmo:{<div>}:xa:<id>          ForeignAllocation (hash v, d), kept in the requesting
+                                 division
+    pmo:{<div>}:ix:xa            zset of the division's foreign request ids, by sequence
+    pmo:{<div>}:xa:origin        hash foreign request id -> allocation id, in the owning
+                                 division: one allocation per foreign request, for ever
+    pmo:{<hub>}:xa:divisions     set of divisions holding foreign requests (for lists)
+
+    Every change follows the allocator's order: read, check the caller,
+    answer a retry from the stored reply, decide, and write the entity, its
+    ledger, its claim and its event(s) in one commit. A booking re-reads
+    the resource's ledger and decides again when the commit finds it moved.
+*/
+#include "allocator_xdiv.h"
+#include "allocator_model.h"
+
+#include "pmo_log.h"
+#include "pmo_reflect.h"
+
+#include <assert.h>
+#include <string.h>
+
+#define IDEM_TTL_S   86400 //  a done request's reply is kept this long for retries
+#define RACE_RETRIES 5     //  times a change reads again what moved under it
+#define LIST_DEFAULT 50
+#define LIST_MAX     500
+#define MATCH_LIMIT  10
+#define COMMIT_DONE  0
+#define COMMIT_RETRY 1
+#define COMMIT_FAIL  -1
+
+#define FAIL(req, code, field, ...)                                                                \
+    pmo_request_fail (req, PMO__ERROR_CODE__ERROR_##code, field, __VA_ARGS__)
+
+//  One booking to make in the owning division, wherever the ask came from.
+typedef struct {
+    const char *target;               //  the owning division: the allocation is kept there
+    const Pmo__AllocationRequest *rq; //  checked (names lower-cased)
+    int32_t first, last;              //  its weeks as indexes
+    const char *project_id;
+    const char *project_code;
+    const char *project_name;
+    uint32_t project_priority;
+    const char *project_org_unit;
+    const char *project_org_unit_path;
+    const char *project_division;
+    const char *requested_by;    //  who asked, in the requesting division
+    Pmo__Role requester_role;    //  the role they asked in (known in one stack only)
+    const char *origin_division; //  "" in one stack
+    const char *origin_id;       //  the foreign request's id; "" in one stack
+    const char *field;           //  where errors point, e.g. "request_foreign.request"
+} xdiv_ask_t;
+
+//  ---------------------------------------------------------------------
+//  Helpers
+
+static Pmo__AllocatorReply *s_reply (pmo_request_t *req)
+{
+    return (Pmo__AllocatorReply *)req->reply;
+}
+
+static const Pmo__Identity *s_who (pmo_request_t *req)
+{
+    return req->header->identity;
+}
+
+static void s_unavailable (pmo_request_t *req)
+{
+    FAIL (req, UNAVAILABLE, "", "the allocator's store (Redis) is unavailable; retry shortly");
+}
+
+static void s_warn (pmo_request_t *req, const char *text)
+{
+    Pmo__AllocatorReply *reply = s_reply (req);
+    char **warnings = pmo_arena_alloc (req->arena, (reply->n_warnings + 1) * sizeof (char *));
+    if (reply->n_warnings)
+        memcpy (warnings, reply->warnings, reply->n_warnings * sizeof (char *));
+    warnings[reply->n_warnings++] = pmo_arena_strdup (req->arena, text);
+    reply->warnings = warnings;
+}
+
+static const char *s_week (pmo_request_t *req, int32_t week)
+{
+    char buf[16];
+    return pmo_arena_strdup (req->arena, allocator_week_format (week, buf, sizeof buf));
+}
+
+//  Deliveries between stacks come from an uplink, a system identity that
+//  holds admin at the hub: nobody else may book for another stack's project
+//  or rewrite what became of a foreign request.
+static bool s_system (allocator_xdiv_env_t *env, pmo_request_t *req, const char *what)
+{
+    const Pmo__Identity *who = s_who (req);
+    for (size_t i = 0; who && i < who->n_grants; i++)
+        if (who->grants[i]->role == PMO__ROLE__ROLE_ADMIN && who->grants[i]->org_unit &&
+            strcmp (who->grants[i]->org_unit, env->hub) == 0)
+            return true;
+    FAIL (req, FORBIDDEN, "", "%s is for the federation uplink (admin at '%s'), not for %s", what,
+          env->hub, who && who->subject ? who->subject : "anyone else");
+    return false;
+}
+
+//  The stored reply of this request id in division, if it was done (true,
+//  and the reply is set).
+static bool s_replayed (allocator_xdiv_env_t *env, pmo_request_t *req, const char *division)
+{
+    char *one[] = {(char *)division};
+    uint8_t *blob;
+    size_t size;
+    int rc = allocator_store_replay (env->store, req->arena, one, 1, req->header->request_id, &blob,
+                                     &size);
+    if (rc < 0) {
+        s_unavailable (req);
+        return true;
+    }
+    if (rc == 1) {
+        req->raw_reply = blob;
+        req->raw_size = size;
+        return true;
+    }
+    return false;
+}
+
+//  Ask the registry for an entity: 1 found (in arena), 0 not found, -1 no
+//  answer.
+static int s_registry_get (allocator_xdiv_env_t *env, pmo_request_t *req, Pmo__EntityKind kind,
+                           const char *id, ProtobufCMessage **msg)
+{
+    *msg = NULL;
+    Pmo__GetRequest get = PMO__GET_REQUEST__INIT;
+    get.kind = kind;
+    get.id = (char *)id;
+    Pmo__Header header;
+    char request_id[40];
+    pmo_header_init (&header, request_id, env->registry_timeout_ms, (Pmo__Identity *)env->service);
+    Pmo__RegistryRequest request = PMO__REGISTRY_REQUEST__INIT;
+    request.header = &header;
+    request.body_case = PMO__REGISTRY_REQUEST__BODY_GET;
+    request.get = &get;
+    ProtobufCMessage *raw = NULL;
+    if (pmo_client_call (env->registry, &request.base, &pmo__registry_reply__descriptor,
+                         env->registry_timeout_ms, 1, &raw)) {
+        pmo_warn ("allocator: registry did not answer (cross-division) id=%s", id);
+        return -1;
+    }
+    Pmo__RegistryReply *reply = (Pmo__RegistryReply *)raw;
+    int rc = -1;
+    //  A malformed id names nothing either
+    if (reply->error && (reply->error->code == PMO__ERROR_CODE__ERROR_NOT_FOUND ||
+                         reply->error->code == PMO__ERROR_CODE__ERROR_INVALID))
+        rc = 0;
+    else if (!reply->error) {
+        ProtobufCMessage *body = kind == PMO__ENTITY_KIND__ENTITY_KIND_ORG_UNIT
+                                     ? &reply->org_unit->base
+                                     : &reply->project->base;
+        if (body) {
+            *msg = pmo_reflect_copy (body, req->arena);
+            rc = 1;
+        }
+    }
+    protobuf_c_message_free_unpacked (raw, NULL);
+    return rc;
+}
+
+static void s_registry_unavailable (pmo_request_t *req)
+{
+    FAIL (req, UNAVAILABLE, "",
+          "the registry does not answer: projects and org units cannot be checked; retry "
+          "shortly");
+}
+
+static Pmo__Event *s_event (pmo_request_t *req, const char *type, const char *division,
+                            const char *org_unit, const char *path, const char *entity_id,
+                            uint64_t version, const char *member, ProtobufCMessage *body)
+{
+    Pmo__Event *event = pmo_arena_alloc (req->arena, sizeof (Pmo__Event));
+    pmo__event__init (event);
+    event->type = (char *)type;
+    event->division = (char *)division;
+    event->org_unit = (char *)org_unit;
+    event->org_unit_path = (char *)path;
+    event->entity_id = (char *)entity_id;
+    event->entity_version = version;
+    event->time_ms = pmo_now_ms ();
+    event->actor = s_who (req)->subject;
+    event->request_id = req->header->request_id;
+    event->source = "allocator";
+    pmo_reflect_set_oneof (&event->base, member, body);
+    return event;
+}
+
+//  Write commit with its events and the reply (already filled), publish the
+//  events. COMMIT_DONE (also a duplicate: the first reply is sent),
+//  COMMIT_RETRY (a ledger or a claim moved: read again), COMMIT_FAIL.
+static int s_exec (allocator_xdiv_env_t *env, pmo_request_t *req, pmo_commit_t *commit,
+                   const char *division, Pmo__Event **events, size_t n_events)
+{
+    if (allocator_store_note_division (env->store, division)) {
+        pmo_commit_destroy (&commit);
+        s_unavailable (req);
+        return COMMIT_FAIL;
+    }
+    for (size_t i = 0; i < n_events; i++)
+        allocator_store_event (env->store, commit, req->arena, division, events[i]);
+    size_t size;
+    uint8_t *blob = pmo_reflect_pack (req->reply, req->arena, &size);
+    pmo_commit_reply (commit, blob, size, IDEM_TTL_S);
+    pmo_commit_result_t result;
+    pmo_commit_exec (commit, env->redis, &result);
+    pmo_commit_destroy (&commit);
+    int rc = COMMIT_FAIL;
+    switch (result.status) {
+    case PMO_COMMIT_OK:
+        rc = COMMIT_DONE;
+        events[n_events - 1]->id = pmo_arena_strdup (req->arena, result.stream_id);
+        if (n_events == 2) {
+            char *previous;
+            if (allocator_store_previous_entry (env->store, req->arena, division, result.stream_id,
+                                                &previous) == 0)
+                events[0]->id = previous;
+        }
+        for (size_t i = 0; i < n_events; i++) {
+            size_t esize;
+            uint8_t *eblob = pmo_reflect_pack (&events[i]->base, req->arena, &esize);
+            zmsg_t *msg = zmsg_new ();
+            zmsg_addstrf (msg, "%s.%s", division, events[i]->type);
+            zmsg_addmem (msg, eblob, esize);
+            zmsg_send (&msg, env->pub);
+        }
+        pmo_debug ("allocator: committed type=%s id=%s stream_id=%s", events[0]->type,
+                   events[0]->entity_id, result.stream_id);
+        break;
+    case PMO_COMMIT_DUPLICATE:
+        req->raw_reply = pmo_arena_memdup (req->arena, result.previous, result.previous_size);
+        req->raw_size = result.previous_size;
+        rc = COMMIT_DONE;
+        break;
+    case PMO_COMMIT_CONFLICT:
+        //  A ledger (hours) or a foreign request (a newer report) moved
+        //  under us: read again and decide again
+        if (allocator_store_is_ledger_key (result.key) || strstr (result.key, "}:xa:"))
+            rc = COMMIT_RETRY;
+        else
+            FAIL (req, CONFLICT, "", "%s changed while this was decided (now version %llu); retry",
+                  events[0]->entity_id, (unsigned long long)result.actual_version);
+        break;
+    case PMO_COMMIT_TAKEN:
+        //  Another replica recorded the same foreign request first: read it
+        rc = COMMIT_RETRY;
+        break;
+    case PMO_COMMIT_UNAVAILABLE:
+        s_unavailable (req);
+        break;
+    case PMO_COMMIT_ERROR:
+        FAIL (req, INTERNAL, "", "the store refused the commit; nothing was written");
+        break;
+    }
+    pmo_commit_result_clear (&result);
+    return rc;
+}
+
+//  ---------------------------------------------------------------------
+//  Keys and reads of this module
+
+static char *s_foreign_key (pmo_arena_t *arena, const char *division, const char *id)
+{
+    return pmo_arena_printf (arena, "pmo:{%s}:%s:%s", division, ALLOCATOR_PREFIX_FOREIGN, id);
+}
+
+static char *s_origin_key (pmo_arena_t *arena, const char *division)
+{
+    return pmo_arena_printf (arena, "pmo:{%s}:%s:origin", division, ALLOCATOR_PREFIX_FOREIGN);
+}
+
+//  A foreign request by id: 1 found, 0 absent (or not such an id), -1.
+static int s_read_foreign (allocator_xdiv_env_t *env, pmo_arena_t *arena, const char *id,
+                           Pmo__ForeignAllocation **out, uint64_t *version)
+{
+    *out = NULL;
+    char division[40];
+    if (allocator_store_division (id, ALLOCATOR_PREFIX_FOREIGN, division, sizeof division))
+        return 0;
+    redisReply *reply =
+        pmo_redis_command (env->redis, "HMGET %s v d", s_foreign_key (arena, division, id));
+    if (!reply)
+        return -1;
+    int rc = 0;
+    if (reply->type == REDIS_REPLY_ARRAY && reply->elements == 2 &&
+        reply->element[1]->type == REDIS_REPLY_STRING) {
+        *out = pmo__foreign_allocation__unpack (pmo_arena_allocator (arena), reply->element[1]->len,
+                                                (const uint8_t *)reply->element[1]->str);
+        *version = reply->element[0]->type == REDIS_REPLY_STRING
+                       ? strtoull (reply->element[0]->str, NULL, 10)
+                       : 0;
+        rc = *out ? 1 : 0;
+    }
+    freeReplyObject (reply);
+    return rc;
+}
+
+//  The allocation already booked for a foreign request in division: 1 (in
+//  *allocation), 0 none, -1.
+static int s_booked_for (allocator_xdiv_env_t *env, pmo_request_t *req, const char *division,
+                         const char *origin_id, Pmo__Allocation **allocation)
+{
+    *allocation = NULL;
+    redisReply *reply = pmo_redis_command (env->redis, "HGET %s %s",
+                                           s_origin_key (req->arena, division), origin_id);
+    if (!reply)
+        return -1;
+    int rc = 0;
+    if (reply->type == REDIS_REPLY_STRING) {
+        uint64_t version;
+        rc = allocator_store_read_allocation (env->store, req->arena, reply->str, allocation,
+                                              &version);
+    }
+    freeReplyObject (reply);
+    return rc;
+}
+
+//  ---------------------------------------------------------------------
+//  Bookings (the same arithmetic as allocator_server.c, on the same ledger)
+
+static void s_ledger_remove (Pmo__BookingLedger *ledger, const char *allocation_id)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < ledger->n_bookings; i++)
+        if (strcmp (ledger->bookings[i]->allocation_id, allocation_id) != 0)
+            ledger->bookings[k++] = ledger->bookings[i];
+    ledger->n_bookings = k;
+}
+
+static void s_ledger_book (pmo_request_t *req, Pmo__BookingLedger *ledger, const Pmo__Allocation *a,
+                           int32_t first, int32_t last)
+{
+    s_ledger_remove (ledger, a->id);
+    if (!allocator_state_books (a->state))
+        return;
+    Pmo__Booking *b = pmo_arena_alloc (req->arena, sizeof (Pmo__Booking));
+    pmo__booking__init (b);
+    b->allocation_id = a->id;
+    b->state = a->state;
+    b->project_id = a->project_id;
+    b->hours_per_week = a->hours_per_week;
+    b->start_week = first;
+    b->end_week = last;
+    Pmo__Booking **grown = pmo_arena_alloc (req->arena, (ledger->n_bookings + 1) * sizeof (void *));
+    if (ledger->n_bookings)
+        memcpy (grown, ledger->bookings, ledger->n_bookings * sizeof (void *));
+    grown[ledger->n_bookings++] = b;
+    ledger->bookings = grown;
+}
+
+//  Hours booked (committed and proposed) on the ledger in week w.
+static uint32_t s_booked_in (const Pmo__BookingLedger *ledger, int32_t w)
+{
+    uint32_t booked = 0;
+    for (size_t i = 0; i < ledger->n_bookings; i++) {
+        const Pmo__Booking *b = ledger->bookings[i];
+        if (w >= b->start_week && w <= b->end_week)
+            booked += b->hours_per_week;
+    }
+    return booked;
+}
+
+//  Recompute the ledger's over-allocated weeks; the OverAllocation to
+//  announce if the set changed, else NULL.
+static Pmo__OverAllocation *s_over_change (pmo_request_t *req, const Pmo__Resource *resource,
+                                           Pmo__BookingLedger *ledger)
+{
+    allocator_over_week_t *over;
+    size_t n = allocator_over_weeks (resource, ledger, req->arena, &over);
+    int32_t *weeks = pmo_arena_alloc (req->arena, (n + 1) * sizeof (int32_t));
+    for (size_t i = 0; i < n; i++)
+        weeks[i] = over[i].week;
+    bool same = allocator_weeks_equal (weeks, n, ledger->over_weeks, ledger->n_over_weeks);
+    bool was_over = ledger->n_over_weeks > 0;
+    ledger->over_weeks = weeks;
+    ledger->n_over_weeks = n;
+    if (same || (n == 0 && !was_over))
+        return NULL;
+    Pmo__OverAllocation *o = pmo_arena_alloc (req->arena, sizeof (Pmo__OverAllocation));
+    pmo__over_allocation__init (o);
+    o->resource_id = resource->id;
+    o->resource_name = resource->name;
+    o->home_org_unit = resource->home_org_unit;
+    o->home_org_unit_path = resource->home_org_unit_path;
+    o->over = n > 0;
+    o->weeks = pmo_arena_alloc (req->arena, (n + 1) * sizeof (char *));
+    o->project_ids = pmo_arena_alloc (req->arena, (ledger->n_bookings + 1) * sizeof (char *));
+    uint32_t worst = 0;
+    for (size_t i = 0; i < n; i++) {
+        o->weeks[o->n_weeks++] = (char *)s_week (req, over[i].week);
+        if (over[i].committed - over[i].capacity >= worst) {
+            worst = over[i].committed - over[i].capacity;
+            o->worst_week_booked_hours = over[i].committed;
+            o->worst_week_capacity_hours = over[i].capacity;
+        }
+    }
+    for (size_t b = 0; b < ledger->n_bookings && n; b++) {
+        const Pmo__Booking *booking = ledger->bookings[b];
+        if (booking->state != PMO__ALLOCATION_STATE__ALLOCATION_STATE_COMMITTED)
+            continue;
+        bool in = false;
+        for (size_t i = 0; i < n && !in; i++)
+            in = weeks[i] >= booking->start_week && weeks[i] <= booking->end_week;
+        bool seen = false;
+        for (size_t p = 0; p < o->n_project_ids && !seen; p++)
+            seen = strcmp (o->project_ids[p], booking->project_id) == 0;
+        if (in && !seen)
+            o->project_ids[o->n_project_ids++] = booking->project_id;
+    }
+    return o;
+}
+
+static Pmo__AllocationTransition *s_step (pmo_request_t *req, Pmo__Allocation *a,
+                                          Pmo__AllocationState to, const char *actor,
+                                          Pmo__Role role, const char *reason)
+{
+    Pmo__AllocationTransition *t = pmo_arena_alloc (req->arena, sizeof (Pmo__AllocationTransition));
+    pmo__allocation_transition__init (t);
+    t->from_state = a->state;
+    t->to_state = to;
+    t->actor = (char *)actor;
+    t->actor_role = role;
+    t->time_ms = pmo_now_ms ();
+    t->reason = (char *)(reason ? reason : "");
+    t->resource_id = a->resource_id;
+    Pmo__AllocationTransition **grown =
+        pmo_arena_alloc (req->arena, (a->n_history + 1) * sizeof (void *));
+    if (a->n_history)
+        memcpy (grown, a->history, a->n_history * sizeof (void *));
+    grown[a->n_history++] = t;
+    a->history = grown;
+    a->state = to;
+    return t;
+}
+
+static void s_step_warn (pmo_request_t *req, Pmo__AllocationTransition *t, const char *text)
+{
+    char **grown = pmo_arena_alloc (req->arena, (t->n_warnings + 1) * sizeof (char *));
+    if (t->n_warnings)
+        memcpy (grown, t->warnings, t->n_warnings * sizeof (char *));
+    grown[t->n_warnings++] = pmo_arena_strdup (req->arena, text);
+    t->warnings = grown;
+}
+
+//  The role of the system identity in the history of a booking it made.
+static Pmo__Role s_system_role (pmo_request_t *req, const char *path)
+{
+    Pmo__Role role = allocator_role_for (s_who (req), ALLOCATOR_RESOURCE, path);
+    return role ? role : PMO__ROLE__ROLE_ADMIN;
+}
+
+//  ---------------------------------------------------------------------
+//  Booking in the owning division
+
+//  Choose the resource for ask: the named one, or the best candidate of the
+//  owning division with the hours free in every week. Returns 1 (resource
+//  and ledger read), 0 (nobody fits: unfilled demand; warning given), or -1
+//  (failed).
+static int s_choose (allocator_xdiv_env_t *env, pmo_request_t *req, const xdiv_ask_t *ask,
+                     Pmo__Resource **r, Pmo__BookingLedger **ledger, uint64_t *lv, const char **why)
+{
+    const Pmo__AllocationRequest *rq = ask->rq;
+    uint64_t rv;
+    if (!pmo_str_empty (rq->resource_id)) {
+        int rc = allocator_store_read_booked (env->store, req->arena, rq->resource_id, r, &rv,
+                                              ledger, lv);
+        if (rc < 0)
+            return s_unavailable (req), -1;
+        if (rc == 0)
+            return FAIL (
+                       req, NOT_FOUND, pmo_arena_printf (req->arena, "%s.resource_id", ask->field),
+                       "no resource with id '%.64s' in division %s", rq->resource_id, ask->target),
+                   -1;
+        if ((*r)->archived)
+            return FAIL (req, FAILED_PRECONDITION,
+                         pmo_arena_printf (req->arena, "%s.resource_id", ask->field),
+                         "resource %s is archived", (*r)->id),
+                   -1;
+        if (strcmp ((*r)->division, ask->target) != 0)
+            return FAIL (req, INVALID, pmo_arena_printf (req->arena, "%s.resource_id", ask->field),
+                         "resource %s belongs to division %s, not %s", (*r)->id, (*r)->division,
+                         ask->target),
+                   -1;
+        if (!pmo_str_empty (rq->skill)) {
+            uint32_t level = 0;
+            for (size_t i = 0; i < (*r)->n_skills; i++)
+                if (strcmp ((*r)->skills[i]->name, rq->skill) == 0)
+                    level = (*r)->skills[i]->level;
+            if (!level || level < rq->min_level)
+                s_warn (req, pmo_arena_printf (
+                                 req->arena, "%s has %s level %u, below the %u asked for",
+                                 (*r)->name, rq->skill, level, rq->min_level ? rq->min_level : 1));
+        }
+        *why = "named in the request";
+        return 1;
+    }
+    if (!env->loaded)
+        return FAIL (req, UNAVAILABLE, "",
+                     "the allocator is still loading its index from Redis; retry shortly"),
+               -1;
+    if (!pmo_str_empty (rq->skill) && !allocator_index_has_skill (env->index, rq->skill))
+        return FAIL (req, NOT_FOUND, pmo_arena_printf (req->arena, "%s.skill", ask->field),
+                     "no resource has skill '%s'", rq->skill),
+               -1;
+    if (!pmo_str_empty (rq->role) && !allocator_index_has_role (env->index, rq->role))
+        return FAIL (req, NOT_FOUND, pmo_arena_printf (req->arena, "%s.role", ask->field),
+                     "no resource has role '%s'", rq->role),
+               -1;
+    //  The pool is the owning division, whatever the request named: a
+    //  foreign request asks that division for one of its people
+    allocator_match_query_t q = {
+        .role = rq->role,
+        .skill = rq->skill,
+        .min_level = rq->min_level,
+        .hours = rq->hours_per_week,
+        .first = ask->first,
+        .last = ask->last,
+        .pool_unit = ask->target,
+        .division = ask->project_division,
+        .limit = MATCH_LIMIT,
+    };
+    Pmo__MatchResult *match = allocator_index_match (env->index, &q, req->arena);
+    s_reply (req)->match_detail = match;
+    for (size_t i = 0; i < match->n_candidates; i++) {
+        const Pmo__MatchCandidate *c = match->candidates[i];
+        if (!c->fits || strcmp (c->division, ask->target) != 0)
+            continue;
+        int rc = allocator_store_read_booked (env->store, req->arena, c->resource_id, r, &rv,
+                                              ledger, lv);
+        if (rc < 0)
+            return s_unavailable (req), -1;
+        bool fits = rc == 1 && !(*r)->archived;
+        for (int32_t w = ask->first; fits && w <= ask->last; w++)
+            fits =
+                s_booked_in (*ledger, w) + rq->hours_per_week <= allocator_capacity_in_week (*r, w);
+        if (fits) {
+            *why = pmo_arena_printf (req->arena, "best match: %s", c->explanation);
+            return 1;
+        }
+    }
+    s_warn (req, pmo_arena_printf (req->arena,
+                                   "nobody in division %s fits: %s; the request waits there as "
+                                   "unfilled demand",
+                                   ask->target, match->summary));
+    *r = NULL;
+    *ledger = NULL;
+    return 0;
+}
+
+//  Book ask in its owning division by that division's rules.
+static int s_try_book (allocator_xdiv_env_t *env, pmo_request_t *req, const xdiv_ask_t *ask)
+{
+    Pmo__AllocatorReply *reply = s_reply (req);
+    reply->n_warnings = 0;
+    reply->match_detail = NULL;
+    reply->approval_needed = NULL;
+    reply->over_allocation = NULL;
+    const Pmo__AllocationRequest *rq = ask->rq;
+    if (!pmo_str_empty (ask->origin_id)) {
+        //  Delivered before (a resend, or a retry past the reply's 24 h):
+        //  answer with what was booked then
+        Pmo__Allocation *done;
+        int rc = s_booked_for (env, req, ask->target, ask->origin_id, &done);
+        if (rc < 0)
+            return s_unavailable (req), COMMIT_FAIL;
+        if (rc == 1) {
+            pmo_reflect_set_oneof (req->reply, "allocation", &done->base);
+            return COMMIT_DONE;
+        }
+    }
+    Pmo__Resource *r = NULL;
+    Pmo__BookingLedger *ledger = NULL;
+    uint64_t lv = 0;
+    const char *why = "";
+    int chosen = s_choose (env, req, ask, &r, &ledger, &lv, &why);
+    if (chosen < 0)
+        return COMMIT_FAIL;
+    Pmo__OrgUnit *unit = NULL;
+    if (r) {
+        //  The owning division's rule: the PMO type in force at the
+        //  resource's home unit, fresh from the owning stack's registry
+        ProtobufCMessage *msg;
+        int rc = s_registry_get (env, req, PMO__ENTITY_KIND__ENTITY_KIND_ORG_UNIT, r->home_org_unit,
+                                 &msg);
+        if (rc < 0)
+            return s_registry_unavailable (req), COMMIT_FAIL;
+        if (rc == 0)
+            return FAIL (req, FAILED_PRECONDITION, "",
+                         "the home unit %s of resource %s is unknown to the registry",
+                         r->home_org_unit, r->id),
+                   COMMIT_FAIL;
+        unit = (Pmo__OrgUnit *)msg;
+    }
+    char *id;
+    if (allocator_store_next_id (env->store, req->arena, ALLOCATOR_PREFIX_ALLOCATION, ask->target,
+                                 &id))
+        return s_unavailable (req), COMMIT_FAIL;
+    Pmo__Allocation *a = pmo_arena_alloc (req->arena, sizeof (Pmo__Allocation));
+    pmo__allocation__init (a);
+    a->id = id;
+    a->division = (char *)ask->target;
+    a->project_id = (char *)ask->project_id;
+    a->project_code = (char *)ask->project_code;
+    a->project_name = (char *)ask->project_name;
+    a->project_priority = ask->project_priority ? ask->project_priority : 3;
+    a->project_org_unit = (char *)ask->project_org_unit;
+    a->project_org_unit_path = (char *)ask->project_org_unit_path;
+    a->project_division = (char *)ask->project_division;
+    a->role = rq->role;
+    a->skill = rq->skill;
+    a->min_level = rq->min_level;
+    a->hours_per_week = rq->hours_per_week;
+    a->start_week = (char *)s_week (req, ask->first);
+    a->end_week = (char *)s_week (req, ask->last);
+    a->note = rq->note;
+    a->requested_by = (char *)ask->requested_by;
+    a->origin_division = (char *)ask->origin_division;
+    a->origin_id = (char *)ask->origin_id;
+    a->version = 1;
+    a->created_ms = a->updated_ms = pmo_now_ms ();
+    const char *me = s_who (req)->subject;
+    s_step (req, a, PMO__ALLOCATION_STATE__ALLOCATION_STATE_REQUESTED, ask->requested_by,
+            ask->requester_role,
+            pmo_str_empty (ask->origin_id)
+                ? rq->note
+                : pmo_arena_printf (req->arena,
+                                    "requested from division %s for project %s (%s), through "
+                                    "the hub",
+                                    ask->origin_division, ask->project_code, ask->origin_id));
+    Pmo__OverAllocation *change = NULL;
+    if (r) {
+        a->resource_id = r->id;
+        a->resource_name = r->name;
+        a->resource_org_unit_path = r->home_org_unit_path;
+        if (pmo_str_empty (a->skill) && r->n_skills)
+            a->skill = r->skills[0]->name;
+        Pmo__Role role = pmo_str_empty (ask->origin_id)
+                             ? ask->requester_role
+                             : s_system_role (req, r->home_org_unit_path);
+        Pmo__AllocationTransition *proposed =
+            s_step (req, a, PMO__ALLOCATION_STATE__ALLOCATION_STATE_PROPOSED, me, role, why);
+        //  What committing would do: the over-allocation and the division
+        //  crossing that the owning unit's PMO type judges
+        a->state = PMO__ALLOCATION_STATE__ALLOCATION_STATE_COMMITTED;
+        s_ledger_book (req, ledger, a, ask->first, ask->last);
+        allocator_over_week_t *over;
+        size_t n_over = allocator_over_weeks (r, ledger, req->arena, &over);
+        size_t mine = 0;
+        allocator_over_week_t *worst = NULL;
+        for (size_t i = 0; i < n_over; i++)
+            if (over[i].week >= ask->first && over[i].week <= ask->last) {
+                if (!worst ||
+                    over[i].committed - over[i].capacity > worst->committed - worst->capacity)
+                    worst = &over[i];
+                mine++;
+            }
+        bool crosses = strcmp (ask->project_division, r->division) != 0;
+        char over_text[300] = "", cross_text[200] = "";
+        if (mine)
+            snprintf (over_text, sizeof over_text,
+                      "over-allocates %s in %zu week(s): %s has %u h committed of %u h capacity",
+                      r->name, mine, s_week (req, worst->week), worst->committed, worst->capacity);
+        if (crosses)
+            snprintf (cross_text, sizeof cross_text,
+                      "crosses divisions: project %s is in %s, %s's home division is %s",
+                      ask->project_code, ask->project_division, r->name, r->division);
+        allocator_approval_t approval;
+        allocator_approval (unit->effective_pmo_type, unit->id, mine > 0, over_text, crosses,
+                            cross_text, &approval);
+        if (approval.needed) {
+            //  Soft booking: the owning division's approver commits it
+            a->state = PMO__ALLOCATION_STATE__ALLOCATION_STATE_PROPOSED;
+            s_ledger_book (req, ledger, a, ask->first, ask->last);
+            char *text = pmo_arena_printf (req->arena, "approval needed: %s", approval.reason);
+            reply->approval_needed = pmo_arena_strdup (req->arena, approval.reason);
+            s_warn (req, text);
+            s_step_warn (req, proposed, text);
+            int32_t first_over = 0;
+            size_t soft = 0;
+            for (int32_t w = ask->first; w <= ask->last; w++)
+                if (s_booked_in (ledger, w) > allocator_capacity_in_week (r, w) && !soft++)
+                    first_over = w;
+            if (soft) {
+                text = pmo_arena_printf (req->arena,
+                                         "%s is booked beyond capacity (committed + proposed) in "
+                                         "%zu week(s) from %s",
+                                         r->name, soft, s_week (req, first_over));
+                s_warn (req, text);
+                s_step_warn (req, proposed, text);
+            }
+        } else {
+            //  No approval asked for here (supportive or no PMO): it
+            //  commits at once, with what the PMO advises
+            a->state = PMO__ALLOCATION_STATE__ALLOCATION_STATE_PROPOSED;
+            Pmo__AllocationTransition *t =
+                s_step (req, a, PMO__ALLOCATION_STATE__ALLOCATION_STATE_COMMITTED, me, role,
+                        "no approval needed by the owning division's PMO type");
+            t->pmo_type = unit->effective_pmo_type;
+            for (size_t i = 0; i < approval.n_warnings; i++) {
+                s_warn (req, approval.warnings[i]);
+                s_step_warn (req, t, approval.warnings[i]);
+            }
+            change = s_over_change (req, r, ledger);
+        }
+    }
+    pmo_commit_t *commit =
+        allocator_store_commit (env->store, ask->target, req->header->request_id);
+    allocator_store_put_allocation (env->store, commit, req->arena, a, 0);
+    allocator_store_index (env->store, commit, req->arena, ALLOCATOR_PREFIX_ALLOCATION, ask->target,
+                           id);
+    if (ledger)
+        allocator_store_put_ledger (env->store, commit, req->arena, ask->target, ledger, lv);
+    if (!pmo_str_empty (ask->origin_id))
+        pmo_commit_claim (commit, s_origin_key (req->arena, ask->target), ask->origin_id, id);
+    Pmo__Event *events[2];
+    size_t n_events = 0;
+    events[n_events++] = s_event (
+        req, pmo_arena_printf (req->arena, "allocation.%s", allocator_state_name (a->state)),
+        ask->target, a->project_org_unit, a->project_org_unit_path, id, 1, "allocation", &a->base);
+    if (change) {
+        reply->over_allocation = change;
+        events[n_events++] =
+            s_event (req, change->over ? "resource.overallocated" : "resource.cleared", r->division,
+                     r->home_org_unit, r->home_org_unit_path, r->id, r->version, "over_allocation",
+                     &change->base);
+    }
+    pmo_reflect_set_oneof (req->reply, "allocation", &a->base);
+    int rc = s_exec (env, req, commit, ask->target, events, n_events);
+    if (rc == COMMIT_DONE && !req->raw_reply)
+        allocator_index_put_allocation (env->index, a);
+    if (rc == COMMIT_DONE && !req->raw_reply)
+        pmo_info ("allocator: cross-division booking id=%s origin=%s state=%s resource=%s", id,
+                  pmo_str_empty (ask->origin_id) ? "-" : ask->origin_id,
+                  allocator_state_name (a->state), r ? r->id : "-");
+    return rc;
+}
+
+//  ---------------------------------------------------------------------
+//  Owning side: receive_foreign
+
+static int s_try_receive (allocator_xdiv_env_t *env, pmo_request_t *req,
+                          const Pmo__ForeignReceive *body)
+{
+    if (!s_system (env, req, "receive_foreign"))
+        return COMMIT_FAIL;
+    Pmo__ForeignAllocation *f = body->foreign;
+    if (!f || !f->request)
+        return FAIL (req, INVALID, "receive_foreign.foreign", "the foreign request is required"),
+               COMMIT_FAIL;
+    char origin[40];
+    if (allocator_store_division (f->id, ALLOCATOR_PREFIX_FOREIGN, origin, sizeof origin) ||
+        strcmp (origin, f->division ? f->division : "") != 0)
+        return FAIL (req, INVALID, "receive_foreign.foreign.id",
+                     "'%.64s' is not a foreign request id of division '%.32s'", f->id ? f->id : "",
+                     f->division ? f->division : ""),
+               COMMIT_FAIL;
+    if (!pmo_slug_valid (f->target_division, 1, 32) || strcmp (f->target_division, origin) == 0)
+        return FAIL (req, INVALID, "receive_foreign.foreign.target_division",
+                     "target_division must name another division"),
+               COMMIT_FAIL;
+    if (pmo_str_empty (f->project_id) || pmo_str_empty (f->project_code) ||
+        pmo_str_empty (f->requested_by))
+        return FAIL (req, INVALID, "receive_foreign.foreign.project_id",
+                     "the project (id, code) and the requester are required"),
+               COMMIT_FAIL;
+    const char *from = pmo_arena_strdup (req->arena, origin);
+    xdiv_ask_t ask = {
+        .target = f->target_division,
+        .rq = f->request,
+        .project_id = f->project_id,
+        .project_code = f->project_code,
+        .project_name = f->project_name ? f->project_name : "",
+        .project_priority = f->project_priority,
+        .project_org_unit = f->project_org_unit ? f->project_org_unit : "",
+        .project_org_unit_path = f->project_org_unit_path ? f->project_org_unit_path : "",
+        .project_division = from,
+        .requested_by = f->requested_by,
+        .origin_division = from,
+        .origin_id = f->id,
+        .field = "receive_foreign.foreign.request",
+    };
+    allocator_problem_t problem;
+    if (allocator_check_request (f->request, &ask.first, &ask.last, &problem))
+        return pmo_request_fail (req, problem.code,
+                                 pmo_arena_printf (req->arena, "receive_foreign.foreign.request.%s",
+                                                   problem.field),
+                                 "%s", problem.message),
+               COMMIT_FAIL;
+    if (s_replayed (env, req, ask.target))
+        return COMMIT_DONE;
+    return s_try_book (env, req, &ask);
+}
+
+//  ---------------------------------------------------------------------
+//  Requesting side: request_foreign
+
+//  Is division kept by this stack? 1 yes, 0 no, -1 the registry did not
+//  answer. A division is ours when our allocator holds resources of it or
+//  our registry knows its org unit.
+static int s_division_here (allocator_xdiv_env_t *env, pmo_request_t *req, const char *division)
+{
+    char **divisions;
+    size_t n = allocator_index_divisions (env->index, req->arena, &divisions);
+    for (size_t i = 0; i < n; i++)
+        if (strcmp (divisions[i], division) == 0)
+            return 1;
+    ProtobufCMessage *unit;
+    return s_registry_get (env, req, PMO__ENTITY_KIND__ENTITY_KIND_ORG_UNIT, division, &unit);
+}
+
+static int s_try_request_foreign (allocator_xdiv_env_t *env, pmo_request_t *req,
+                                  const Pmo__ForeignRequest *body)
+{
+    s_reply (req)->n_warnings = 0;
+    Pmo__AllocationRequest *rq = body->request;
+    if (!rq)
+        return FAIL (req, INVALID, "request_foreign.request", "the request is required"),
+               COMMIT_FAIL;
+    int32_t first, last;
+    allocator_problem_t problem;
+    if (allocator_check_request (rq, &first, &last, &problem))
+        return pmo_request_fail (
+                   req, problem.code,
+                   pmo_arena_printf (req->arena, "request_foreign.request.%s", problem.field), "%s",
+                   problem.message),
+               COMMIT_FAIL;
+    char named[40] = "";
+    if (!pmo_str_empty (rq->resource_id) &&
+        allocator_store_division (rq->resource_id, ALLOCATOR_PREFIX_RESOURCE, named, sizeof named))
+        return FAIL (req, INVALID, "request_foreign.request.resource_id",
+                     "'%.64s' is not a resource id", rq->resource_id),
+               COMMIT_FAIL;
+    //  Everything the reply points to lives in the request's arena
+    const char *target =
+        pmo_arena_strdup (req->arena, !pmo_str_empty (body->division) ? body->division : named);
+    if (pmo_str_empty (target))
+        return FAIL (req, INVALID, "request_foreign.division",
+                     "name the owning division (or a resource, whose id names it)"),
+               COMMIT_FAIL;
+    if (!pmo_slug_valid (target, 1, 32))
+        return FAIL (req, INVALID, "request_foreign.division", "'%.40s' is not a division id",
+                     target),
+               COMMIT_FAIL;
+    if (*named && strcmp (named, target) != 0)
+        return FAIL (req, INVALID, "request_foreign.division",
+                     "resource %s belongs to division %s, not %s", rq->resource_id, named, target),
+               COMMIT_FAIL;
+    if (!pmo_str_empty (rq->pool_org_unit))
+        return FAIL (req, INVALID, "request_foreign.request.pool_org_unit",
+                     "the pool of a foreign request is the owning division: leave it empty"),
+               COMMIT_FAIL;
+    ProtobufCMessage *msg;
+    int rc = s_registry_get (env, req, PMO__ENTITY_KIND__ENTITY_KIND_PROJECT, rq->project_id, &msg);
+    if (rc < 0)
+        return s_registry_unavailable (req), COMMIT_FAIL;
+    if (rc == 0)
+        return FAIL (req, NOT_FOUND, "request_foreign.request.project_id",
+                     "no project with id '%.64s'", rq->project_id),
+               COMMIT_FAIL;
+    Pmo__Project *project = (Pmo__Project *)msg;
+    if (project->archived || project->status == PMO__PROJECT_STATUS__PROJECT_STATUS_CANCELLED ||
+        project->status == PMO__PROJECT_STATUS__PROJECT_STATUS_COMPLETED)
+        return FAIL (req, FAILED_PRECONDITION, "request_foreign.request.project_id",
+                     "project %s takes no bookings (archived, cancelled or completed)",
+                     project->code),
+               COMMIT_FAIL;
+    Pmo__Role role = allocator_role_for (s_who (req), ALLOCATOR_PROJECT, project->org_unit_path);
+    if (!role)
+        return FAIL (req, FORBIDDEN, "", "%s may not request resources for projects in '%s'",
+                     s_who (req)->subject, project->org_unit_path),
+               COMMIT_FAIL;
+    if (strcmp (target, project->division) == 0)
+        return FAIL (req, INVALID, "request_foreign.division",
+                     "%s is project %s's own division: use request_allocation", target,
+                     project->code),
+               COMMIT_FAIL;
+    //  Kept here too (one stack): book at once by the owning unit's rules
+    Pmo__Resource *here = NULL;
+    uint64_t version;
+    if (*named) {
+        rc = allocator_store_read_resource (env->store, req->arena, rq->resource_id, &here,
+                                            &version);
+        if (rc < 0)
+            return s_unavailable (req), COMMIT_FAIL;
+    }
+    int local = here ? 1 : s_division_here (env, req, target);
+    if (local < 0)
+        return s_registry_unavailable (req), COMMIT_FAIL;
+    if (local) {
+        xdiv_ask_t ask = {
+            .target = target,
+            .rq = rq,
+            .first = first,
+            .last = last,
+            .project_id = project->id,
+            .project_code = project->code,
+            .project_name = project->name,
+            .project_priority = project->priority,
+            .project_org_unit = project->org_unit,
+            .project_org_unit_path = project->org_unit_path,
+            .project_division = project->division,
+            .requested_by = s_who (req)->subject,
+            .requester_role = role,
+            .origin_division = "",
+            .origin_id = "",
+            .field = "request_foreign.request",
+        };
+        if (s_replayed (env, req, target))
+            return COMMIT_DONE;
+        return s_try_book (env, req, &ask);
+    }
+    //  Another stack's: record it; the uplink carries the event to the hub
+    if (s_replayed (env, req, project->division))
+        return COMMIT_DONE;
+    char *id;
+    if (allocator_store_next_id (env->store, req->arena, ALLOCATOR_PREFIX_FOREIGN,
+                                 project->division, &id))
+        return s_unavailable (req), COMMIT_FAIL;
+    Pmo__ForeignAllocation *f = pmo_arena_alloc (req->arena, sizeof (Pmo__ForeignAllocation));
+    pmo__foreign_allocation__init (f);
+    f->id = id;
+    f->division = project->division;
+    f->target_division = (char *)target;
+    rq->start_week = (char *)s_week (req, first);
+    rq->end_week = (char *)s_week (req, last);
+    f->request = rq;
+    f->project_id = project->id;
+    f->project_code = project->code;
+    f->project_name = project->name;
+    f->project_priority = project->priority ? project->priority : 3;
+    f->project_org_unit = project->org_unit;
+    f->project_org_unit_path = project->org_unit_path;
+    f->requested_by = s_who (req)->subject;
+    f->delivery = PMO__FOREIGN_DELIVERY__FOREIGN_DELIVERY_SENT;
+    f->state = PMO__ALLOCATION_STATE__ALLOCATION_STATE_REQUESTED;
+    f->version = 1;
+    f->created_ms = f->updated_ms = pmo_now_ms ();
+    redisReply *added = pmo_redis_command (env->redis, "SADD pmo:{%s}:%s:divisions %s", env->hub,
+                                           ALLOCATOR_PREFIX_FOREIGN, project->division);
+    bool noted = added && added->type == REDIS_REPLY_INTEGER;
+    if (added)
+        freeReplyObject (added);
+    if (!noted)
+        return s_unavailable (req), COMMIT_FAIL;
+    pmo_commit_t *commit =
+        allocator_store_commit (env->store, project->division, req->header->request_id);
+    size_t size;
+    uint8_t *blob = pmo_reflect_pack (&f->base, req->arena, &size);
+    pmo_commit_put (commit, s_foreign_key (req->arena, project->division, id), 0, 1, blob, size);
+    allocator_store_index (env->store, commit, req->arena, ALLOCATOR_PREFIX_FOREIGN,
+                           project->division, id);
+    Pmo__Event *events[1] = {s_event (req, "foreign.requested", project->division,
+                                      project->org_unit, project->org_unit_path, id, 1,
+                                      "foreign_allocation", &f->base)};
+    s_warn (req, pmo_arena_printf (req->arena,
+                                   "division %s is kept by another stack: the request goes "
+                                   "through the hub, and its decision comes back here",
+                                   target));
+    pmo_reflect_set_oneof (req->reply, "foreign", &f->base);
+    rc = s_exec (env, req, commit, project->division, events, 1);
+    if (rc == COMMIT_DONE && !req->raw_reply)
+        pmo_info ("allocator: foreign request id=%s project=%s target=%s", id, project->code,
+                  target);
+    return rc;
+}
+
+//  ---------------------------------------------------------------------
+//  Requesting side: foreign_update
+
+static int s_try_update (allocator_xdiv_env_t *env, pmo_request_t *req,
+                         const Pmo__ForeignUpdate *body)
+{
+    if (!s_system (env, req, "foreign_update"))
+        return COMMIT_FAIL;
+    if ((body->remote != NULL) == (body->refusal != NULL))
+        return FAIL (req, INVALID, "foreign_update",
+                     "give either the owning division's allocation or a refusal"),
+               COMMIT_FAIL;
+    Pmo__ForeignAllocation *f;
+    uint64_t version;
+    int rc = s_read_foreign (env, req->arena, body->foreign_id, &f, &version);
+    if (rc < 0)
+        return s_unavailable (req), COMMIT_FAIL;
+    if (rc == 0)
+        return FAIL (req, NOT_FOUND, "foreign_update.foreign_id", "no foreign request '%.64s'",
+                     body->foreign_id ? body->foreign_id : ""),
+               COMMIT_FAIL;
+    if (s_replayed (env, req, f->division))
+        return COMMIT_DONE;
+    const char *type;
+    if (body->remote) {
+        const Pmo__Allocation *remote = body->remote;
+        if (pmo_str_empty (remote->id) ||
+            strcmp (remote->origin_id ? remote->origin_id : "", f->id) != 0 ||
+            strcmp (remote->division ? remote->division : "", f->target_division) != 0)
+            return FAIL (req, INVALID, "foreign_update.remote.origin_id",
+                         "the allocation is not the one booked for %s in %s", f->id,
+                         f->target_division),
+                   COMMIT_FAIL;
+        //  Deliveries may come twice or out of order: only a newer version
+        //  of the owning division's allocation moves the record
+        if (f->remote && f->remote->version >= remote->version) {
+            pmo_reflect_set_oneof (req->reply, "foreign", &f->base);
+            return COMMIT_DONE;
+        }
+        //  The event says what changed: a new state, or the same state
+        //  reshaped; "foreign.requested" stays the request's own (the hub
+        //  routes it), so a booking still waiting in the owner is "waiting"
+        bool same = f->delivery == PMO__FOREIGN_DELIVERY__FOREIGN_DELIVERY_RECEIVED &&
+                    f->state == remote->state;
+        type =
+            same ? "foreign.updated"
+            : remote->state == PMO__ALLOCATION_STATE__ALLOCATION_STATE_REQUESTED
+                ? "foreign.waiting"
+                : pmo_arena_printf (req->arena, "foreign.%s", allocator_state_name (remote->state));
+        f->remote = (Pmo__Allocation *)remote;
+        f->state = remote->state;
+        f->delivery = PMO__FOREIGN_DELIVERY__FOREIGN_DELIVERY_RECEIVED;
+        f->refusal = NULL;
+    } else {
+        if (f->delivery != PMO__FOREIGN_DELIVERY__FOREIGN_DELIVERY_SENT) {
+            //  Already decided or refused: a refusal heard late changes nothing
+            pmo_reflect_set_oneof (req->reply, "foreign", &f->base);
+            return COMMIT_DONE;
+        }
+        f->refusal = body->refusal;
+        f->refusal->retryable = false;
+        f->state = PMO__ALLOCATION_STATE__ALLOCATION_STATE_REJECTED;
+        f->delivery = PMO__FOREIGN_DELIVERY__FOREIGN_DELIVERY_REFUSED;
+        type = "foreign.refused";
+    }
+    f->version = version + 1;
+    f->updated_ms = pmo_now_ms ();
+    pmo_commit_t *commit =
+        allocator_store_commit (env->store, f->division, req->header->request_id);
+    size_t size;
+    uint8_t *blob = pmo_reflect_pack (&f->base, req->arena, &size);
+    pmo_commit_put (commit, s_foreign_key (req->arena, f->division, f->id), version, f->version,
+                    blob, size);
+    Pmo__Event *events[1] = {s_event (req, type, f->division, f->project_org_unit,
+                                      f->project_org_unit_path, f->id, f->version,
+                                      "foreign_allocation", &f->base)};
+    pmo_reflect_set_oneof (req->reply, "foreign", &f->base);
+    rc = s_exec (env, req, commit, f->division, events, 1);
+    if (rc == COMMIT_DONE && !req->raw_reply)
+        pmo_info ("allocator: foreign request updated id=%s type=%s", f->id, type);
+    return rc;
+}
+
+//  ---------------------------------------------------------------------
+//  Reads
+
+static void s_handle_get (allocator_xdiv_env_t *env, pmo_request_t *req,
+                          const Pmo__ForeignGetRequest *get)
+{
+    if (!allocator_role_for (s_who (req), ALLOCATOR_READ, ""))
+        return (void)FAIL (req, FORBIDDEN, "", "reading needs a role");
+    Pmo__ForeignAllocation *f;
+    uint64_t version;
+    int rc = s_read_foreign (env, req->arena, get->id, &f, &version);
+    if (rc < 0)
+        return s_unavailable (req);
+    if (rc == 0)
+        return (void)FAIL (req, NOT_FOUND, "get_foreign.id", "no foreign request '%.64s'",
+                           get->id ? get->id : "");
+    pmo_reflect_set_oneof (req->reply, "foreign", &f->base);
+}
+
+static void s_handle_list (allocator_xdiv_env_t *env, pmo_request_t *req,
+                           const Pmo__ForeignListRequest *list)
+{
+    if (!allocator_role_for (s_who (req), ALLOCATOR_READ, ""))
+        return (void)FAIL (req, FORBIDDEN, "", "reading needs a role");
+    if (list->limit > LIST_MAX)
+        return (void)FAIL (req, INVALID, "list_foreign.limit", "limit is 1 to %d", LIST_MAX);
+    size_t limit = list->limit ? list->limit : LIST_DEFAULT;
+    char *end = NULL;
+    unsigned long long skip = 0;
+    if (!pmo_str_empty (list->cursor)) {
+        skip = strtoull (list->cursor, &end, 10);
+        if (!end || *end)
+            return (void)FAIL (req, INVALID, "list_foreign.cursor", "not a cursor of this list");
+    }
+    redisReply *divisions = pmo_redis_command (env->redis, "SMEMBERS pmo:{%s}:%s:divisions",
+                                               env->hub, ALLOCATOR_PREFIX_FOREIGN);
+    if (!divisions)
+        return s_unavailable (req);
+    Pmo__ForeignPage *page = pmo_arena_alloc (req->arena, sizeof (Pmo__ForeignPage));
+    pmo__foreign_page__init (page);
+    page->foreigns = pmo_arena_alloc (req->arena, (limit + 1) * sizeof (void *));
+    unsigned long long seen = 0;
+    bool failed = false, more = false;
+    size_t n_div = divisions->type == REDIS_REPLY_ARRAY ? divisions->elements : 0;
+    //  Divisions in name order, then requests newest first: a stable order
+    //  for the cursor (an offset)
+    char **names = pmo_arena_alloc (req->arena, (n_div + 1) * sizeof (char *));
+    for (size_t i = 0; i < n_div; i++)
+        names[i] = pmo_arena_strdup (req->arena, divisions->element[i]->str);
+    freeReplyObject (divisions);
+    for (size_t i = 1; i < n_div; i++)
+        for (size_t k = i; k > 0 && strcmp (names[k - 1], names[k]) > 0; k--) {
+            char *swap = names[k];
+            names[k] = names[k - 1];
+            names[k - 1] = swap;
+        }
+    for (size_t d = 0; d < n_div && !failed && !more; d++) {
+        redisReply *ids = pmo_redis_command (env->redis, "ZREVRANGE pmo:{%s}:ix:%s 0 -1", names[d],
+                                             ALLOCATOR_PREFIX_FOREIGN);
+        if (!ids) {
+            failed = true;
+            break;
+        }
+        for (size_t i = 0; ids->type == REDIS_REPLY_ARRAY && i < ids->elements && !failed; i++) {
+            Pmo__ForeignAllocation *f;
+            uint64_t version;
+            int rc = s_read_foreign (env, req->arena, ids->element[i]->str, &f, &version);
+            if (rc < 0)
+                failed = true;
+            if (rc != 1)
+                continue;
+            if ((!pmo_str_empty (list->project_id) && strcmp (f->project_id, list->project_id)) ||
+                (!pmo_str_empty (list->target_division) &&
+                 strcmp (f->target_division, list->target_division)) ||
+                (list->state && f->state != list->state))
+                continue;
+            if (seen++ < skip)
+                continue;
+            if (page->n_foreigns == limit) {
+                more = true;
+                break;
+            }
+            page->foreigns[page->n_foreigns++] = f;
+        }
+        freeReplyObject (ids);
+    }
+    if (failed)
+        return s_unavailable (req);
+    if (more)
+        page->next_cursor = pmo_arena_printf (req->arena, "%llu", skip + page->n_foreigns);
+    pmo_reflect_set_oneof (req->reply, "foreigns", &page->base);
+}
+
+//  ---------------------------------------------------------------------
+//  Dispatch
+
+typedef int (try_fn) (allocator_xdiv_env_t *env, pmo_request_t *req, const void *body);
+
+static void s_retrying (allocator_xdiv_env_t *env, pmo_request_t *req, try_fn *fn, const void *body)
+{
+    for (int attempt = 0; attempt < RACE_RETRIES; attempt++)
+        if (fn (env, req, body) != COMMIT_RETRY)
+            return;
+    FAIL (req, CONFLICT, "", "the resource's bookings kept changing while this was decided; retry");
+}
+
+void allocator_xdiv_handle (allocator_xdiv_env_t *env, pmo_request_t *req,
+                            const Pmo__AllocatorRequest *r)
+{
+    switch (r->body_case) {
+    case PMO__ALLOCATOR_REQUEST__BODY_REQUEST_FOREIGN:
+        return s_retrying (env, req, (try_fn *)s_try_request_foreign, r->request_foreign);
+    case PMO__ALLOCATOR_REQUEST__BODY_RECEIVE_FOREIGN:
+        return s_retrying (env, req, (try_fn *)s_try_receive, r->receive_foreign);
+    case PMO__ALLOCATOR_REQUEST__BODY_FOREIGN_UPDATE:
+        return s_retrying (env, req, (try_fn *)s_try_update, r->foreign_update);
+    case PMO__ALLOCATOR_REQUEST__BODY_GET_FOREIGN:
+        return s_handle_get (env, req, r->get_foreign);
+    case PMO__ALLOCATOR_REQUEST__BODY_LIST_FOREIGN:
+        return s_handle_list (env, req, r->list_foreign);
+    default:
+        FAIL (req, UNSUPPORTED, "body", "not a cross-division request");
+    }
+}

@@ -1,0 +1,555 @@
+/*  federation_xdiv.c: cross-division resource requests through the hub
+    (see the header for the flow and the keys).
+
+    Exactly once where it matters: the hub queues a delivery under a key
+    that names what it carries ("req:<foreign id>", "dec:<allocation id>:
+    <version>", "ref:<foreign id>") with HSETNX, so a push resent before its
+    high-water mark moved queues nothing twice; events at or below the mark
+    are not routed at all. A delivery leaves the queue only when the
+    uplink names it done, after its allocator answered for good, so a spoke
+    or hub that stops in between delivers it again, and the allocators make
+    a second delivery change nothing.
+*/
+#include "federation_xdiv.h"
+#include "federation_model.h"
+
+#include "allocator.pb-c.h"
+#include "pmo_client.h"
+#include "pmo_log.h"
+#include "pmo_reflect.h"
+
+#include <assert.h>
+#include <string.h>
+
+#define DONE_MAX           256  //  done entries remembered before the hub hears of them
+#define ALLOCATOR_CALL_MS  2000 //  deadline of a call to the spoke's allocator
+#define ALLOCATOR_PAUSE_MS 5000 //  after the allocator did not answer, take nothing this long
+
+//  ---------------------------------------------------------------------
+//  Hub side: keys and scripts
+
+static char *s_queue_key (pmo_arena_t *arena, const char *hub, const char *division)
+{
+    return pmo_arena_printf (arena, "pmo:{%s}:fed:xdiv:q:%s", hub, division);
+}
+
+static char *s_data_key (pmo_arena_t *arena, const char *hub, const char *division)
+{
+    return pmo_arena_printf (arena, "pmo:{%s}:fed:xdiv:d:%s", hub, division);
+}
+
+//  KEYS: q1 d1 q2 d2 ...; ARGV: score key1 blob1 key2 blob2 ...
+static pmo_script_t s_enqueue_script = {
+    .source = "local queued = 0\n"
+              "for i = 1, #KEYS, 2 do\n"
+              "  if redis.call('HSETNX', KEYS[i + 1], ARGV[i + 1], ARGV[i + 2]) == 1 then\n"
+              "    redis.call('ZADD', KEYS[i], ARGV[1], ARGV[i + 1])\n"
+              "    queued = queued + 1\n"
+              "  end\n"
+              "end\n"
+              "return queued\n",
+};
+
+//  KEYS: q d [q_origin d_origin]; ARGV: key [refusal_key score refusal_blob]
+static pmo_script_t s_done_script = {
+    .source = "local had = redis.call('HDEL', KEYS[2], ARGV[1])\n"
+              "redis.call('ZREM', KEYS[1], ARGV[1])\n"
+              "if had == 1 and #KEYS == 4 then\n"
+              "  if redis.call('HSETNX', KEYS[4], ARGV[2], ARGV[4]) == 1 then\n"
+              "    redis.call('ZADD', KEYS[3], ARGV[3], ARGV[2])\n"
+              "  end\n"
+              "end\n"
+              "return had\n",
+};
+
+//  Deliveries to queue, gathered per push.
+typedef struct {
+    const char **argv;
+    size_t *lens;
+    size_t keys; //  KEYS so far
+    size_t args; //  ARGV so far
+    size_t capacity;
+} xdiv_batch_t;
+
+static void s_batch_add (xdiv_batch_t *batch, pmo_arena_t *arena, const char *hub,
+                         Pmo__XdivDelivery *delivery)
+{
+    assert (batch->keys + 2 <= batch->capacity);
+    delivery->queued_ms = pmo_now_ms ();
+    size_t size;
+    uint8_t *blob = pmo_reflect_pack (&delivery->base, arena, &size);
+    //  KEYS are the first half of argv, ARGV (after the score) the second
+    batch->argv[batch->keys] = s_queue_key (arena, hub, delivery->division);
+    batch->argv[batch->keys + 1] = s_data_key (arena, hub, delivery->division);
+    batch->keys += 2;
+    batch->argv[batch->capacity + 1 + batch->args] = delivery->key;
+    batch->lens[batch->capacity + 1 + batch->args] = strlen (delivery->key);
+    batch->argv[batch->capacity + 2 + batch->args] = (const char *)blob;
+    batch->lens[batch->capacity + 2 + batch->args] = size;
+    batch->args += 2;
+    pmo_info ("hub: cross-division queued key=%s for=%s from=%s", delivery->key, delivery->division,
+              delivery->from_division);
+}
+
+static Pmo__XdivDelivery *s_delivery (pmo_arena_t *arena, Pmo__XdivKind kind, const char *to,
+                                      const char *from, const char *key)
+{
+    Pmo__XdivDelivery *d = pmo_arena_alloc (arena, sizeof (Pmo__XdivDelivery));
+    pmo__xdiv_delivery__init (d);
+    d->kind = kind;
+    d->division = (char *)to;
+    d->from_division = (char *)from;
+    d->key = (char *)key;
+    return d;
+}
+
+static Pmo__XdivDelivery *s_refusal (pmo_arena_t *arena, const char *to, const char *from,
+                                     const char *foreign_id, Pmo__ErrorCode code, const char *field,
+                                     const char *message)
+{
+    Pmo__XdivDelivery *d = s_delivery (arena, PMO__XDIV_KIND__XDIV_KIND_REFUSAL, to, from,
+                                       pmo_arena_printf (arena, "ref:%s", foreign_id));
+    d->foreign_id = (char *)foreign_id;
+    Pmo__Error *error = pmo_arena_alloc (arena, sizeof (Pmo__Error));
+    pmo__error__init (error);
+    error->code = code;
+    error->field = pmo_arena_strdup (arena, field ? field : "");
+    error->message = pmo_arena_strdup (arena, message ? message : "");
+    d->refusal = error;
+    return d;
+}
+
+//  Run the enqueue script on what the batch holds. 0 or -1.
+static int s_batch_run (xdiv_batch_t *batch, pmo_redis_t *redis, pmo_arena_t *arena)
+{
+    if (batch->keys == 0)
+        return 0;
+    size_t argc = batch->keys + 1 + batch->args;
+    const char **argv = pmo_arena_alloc (arena, argc * sizeof (char *));
+    size_t *lens = pmo_arena_alloc (arena, argc * sizeof (size_t));
+    for (size_t i = 0; i < batch->keys; i++) {
+        argv[i] = batch->argv[i];
+        lens[i] = strlen (argv[i]);
+    }
+    argv[batch->keys] = pmo_arena_printf (arena, "%lld", (long long)pmo_now_ms ());
+    lens[batch->keys] = strlen (argv[batch->keys]);
+    for (size_t i = 0; i < batch->args; i++) {
+        argv[batch->keys + 1 + i] = batch->argv[batch->capacity + 1 + i];
+        lens[batch->keys + 1 + i] = batch->lens[batch->capacity + 1 + i];
+    }
+    redisReply *reply =
+        pmo_redis_eval (redis, &s_enqueue_script, (int)batch->keys, (int)argc, argv, lens);
+    int rc = reply && reply->type == REDIS_REPLY_INTEGER ? 0 : -1;
+    if (reply)
+        freeReplyObject (reply);
+    return rc;
+}
+
+int federation_xdiv_route (federation_store_t *store, pmo_redis_t *redis, const char *hub,
+                           const char *division, Pmo__Event *const *events,
+                           const federation_apply_t *apply, size_t n,
+                           federation_xdiv_served_fn *served, void *state, pmo_arena_t *arena)
+{
+    //  Only what the roll-up has not applied yet: a resend routes nothing
+    char mark[64] = "";
+    bool any = false;
+    for (size_t i = 0; i < n && !any; i++)
+        any = events[i] && (events[i]->body_case == PMO__EVENT__BODY_FOREIGN_ALLOCATION ||
+                            (events[i]->body_case == PMO__EVENT__BODY_ALLOCATION &&
+                             !pmo_str_empty (events[i]->allocation->origin_id)));
+    if (!any)
+        return 0;
+    if (federation_store_high_water (store, division, mark, sizeof mark))
+        return -1;
+    xdiv_batch_t batch = {.capacity = 2 * n};
+    batch.argv = pmo_arena_alloc (arena, (2 * batch.capacity + 2) * sizeof (char *));
+    batch.lens = pmo_arena_alloc (arena, (2 * batch.capacity + 2) * sizeof (size_t));
+    for (size_t i = 0; i < n; i++) {
+        const Pmo__Event *event = events[i];
+        if (!event || (*mark && federation_stream_id_cmp (apply[i].stream_id, mark) <= 0))
+            continue;
+        if (event->body_case == PMO__EVENT__BODY_FOREIGN_ALLOCATION &&
+            strcmp (event->type, "foreign.requested") == 0) {
+            Pmo__ForeignAllocation *f = event->foreign_allocation;
+            if (pmo_str_empty (f->id) || strcmp (f->division ? f->division : "", division) != 0)
+                continue; //  not a request of this division: nothing to carry
+            const char *target = f->target_division ? f->target_division : "";
+            if (pmo_slug_valid (target, 1, 32) && strcmp (target, division) != 0 &&
+                served (state, target)) {
+                Pmo__XdivDelivery *d =
+                    s_delivery (arena, PMO__XDIV_KIND__XDIV_KIND_REQUEST, target, division,
+                                pmo_arena_printf (arena, "req:%s", f->id));
+                d->foreign = f;
+                s_batch_add (&batch, arena, hub, d);
+            } else
+                s_batch_add (&batch, arena, hub,
+                             s_refusal (arena, division, "", f->id,
+                                        PMO__ERROR_CODE__ERROR_NOT_FOUND,
+                                        "request_foreign.division",
+                                        pmo_arena_printf (arena,
+                                                          "no spoke of the hub serves division "
+                                                          "'%.40s'",
+                                                          target)));
+        } else if (event->body_case == PMO__EVENT__BODY_ALLOCATION) {
+            Pmo__Allocation *a = event->allocation;
+            const char *origin = a->origin_division ? a->origin_division : "";
+            if (pmo_str_empty (a->origin_id) || !pmo_slug_valid (origin, 1, 32) ||
+                strcmp (origin, division) == 0 ||
+                strcmp (a->division ? a->division : "", division) != 0)
+                continue;
+            if (!served (state, origin)) {
+                pmo_warn ("hub: cross-division decision for no spoke allocation=%s origin=%s",
+                          a->id, origin);
+                continue;
+            }
+            Pmo__XdivDelivery *d = s_delivery (
+                arena, PMO__XDIV_KIND__XDIV_KIND_DECISION, origin, division,
+                pmo_arena_printf (arena, "dec:%s:%llu", a->id, (unsigned long long)a->version));
+            d->allocation = a;
+            s_batch_add (&batch, arena, hub, d);
+        }
+    }
+    return s_batch_run (&batch, redis, arena);
+}
+
+//  The delivery stored under key for division (arena), or NULL.
+static Pmo__XdivDelivery *s_stored (pmo_redis_t *redis, const char *hub, const char *division,
+                                    const char *key, pmo_arena_t *arena, bool *failed)
+{
+    redisReply *reply =
+        pmo_redis_command (redis, "HGET %s %s", s_data_key (arena, hub, division), key);
+    if (!reply) {
+        *failed = true;
+        return NULL;
+    }
+    Pmo__XdivDelivery *d = NULL;
+    if (reply->type == REDIS_REPLY_STRING)
+        d = pmo__xdiv_delivery__unpack (pmo_arena_allocator (arena), reply->len,
+                                        (const uint8_t *)reply->str);
+    freeReplyObject (reply);
+    return d;
+}
+
+//  Forget one delivery the spoke handled; a request it refused becomes a
+//  refusal for the requesting division, in the same script. 0 or -1.
+static int s_done (pmo_redis_t *redis, const char *hub, const Pmo__XdivDone *done,
+                   federation_xdiv_served_fn *served, void *state, pmo_arena_t *arena)
+{
+    //  KEYS q d [q_origin d_origin], ARGV key [refusal_key score refusal_blob]
+    const char *argv[8] = {s_queue_key (arena, hub, done->division),
+                           s_data_key (arena, hub, done->division)};
+    size_t lens[8];
+    int nkeys = 2;
+    Pmo__XdivDelivery *refusal = NULL;
+    if (done->error && strncmp (done->key, "req:", 4) == 0) {
+        bool failed = false;
+        Pmo__XdivDelivery *d = s_stored (redis, hub, done->division, done->key, arena, &failed);
+        if (failed)
+            return -1;
+        if (d && d->kind == PMO__XDIV_KIND__XDIV_KIND_REQUEST && d->foreign &&
+            served (state, d->from_division))
+            refusal = s_refusal (arena, d->from_division, done->division, d->foreign->id,
+                                 done->error->code, done->error->field, done->error->message);
+    }
+    if (refusal) {
+        refusal->queued_ms = pmo_now_ms ();
+        argv[2] = s_queue_key (arena, hub, refusal->division);
+        argv[3] = s_data_key (arena, hub, refusal->division);
+        nkeys = 4;
+    }
+    int argc = nkeys;
+    argv[argc++] = done->key;
+    if (refusal) {
+        argv[argc++] = refusal->key;
+        argv[argc++] = pmo_arena_printf (arena, "%lld", (long long)pmo_now_ms ());
+    }
+    for (int i = 0; i < argc; i++)
+        lens[i] = strlen (argv[i]);
+    if (refusal) {
+        argv[argc] = (const char *)pmo_reflect_pack (&refusal->base, arena, &lens[argc]);
+        argc++;
+    }
+    redisReply *reply = pmo_redis_eval (redis, &s_done_script, nkeys, argc, argv, lens);
+    int rc = reply && reply->type == REDIS_REPLY_INTEGER ? 0 : -1;
+    if (rc == 0 && refusal && reply->integer == 1)
+        pmo_info ("hub: cross-division request refused key=%s by=%s code=%s", done->key,
+                  done->division, pmo_error_code_name (done->error->code));
+    if (reply)
+        freeReplyObject (reply);
+    return rc;
+}
+
+int federation_xdiv_exchange (pmo_redis_t *redis, const char *hub, char *const *divisions,
+                              size_t n_divisions, const Pmo__HubRequest *request,
+                              Pmo__HubReply *reply, federation_xdiv_served_fn *served, void *state,
+                              pmo_arena_t *arena)
+{
+    for (size_t i = 0; i < request->n_xdiv_done; i++) {
+        const Pmo__XdivDone *done = request->xdiv_done[i];
+        //  A spoke answers only for deliveries made to its own divisions
+        if (pmo_str_empty (done->key) ||
+            !federation_division_allowed (divisions, n_divisions, done->division))
+            continue;
+        if (s_done (redis, hub, done, served, state, arena))
+            return -1;
+    }
+    reply->xdiv = pmo_arena_alloc (arena, FEDERATION_XDIV_PER_REPLY * sizeof (void *));
+    reply->n_xdiv = 0;
+    for (size_t i = 0;
+         request->xdiv_ready && i < n_divisions && reply->n_xdiv < FEDERATION_XDIV_PER_REPLY; i++) {
+        redisReply *keys =
+            pmo_redis_command (redis, "ZRANGE %s 0 %d", s_queue_key (arena, hub, divisions[i]),
+                               FEDERATION_XDIV_PER_REPLY - 1);
+        if (!keys)
+            return -1;
+        for (size_t k = 0; keys->type == REDIS_REPLY_ARRAY && k < keys->elements &&
+                           reply->n_xdiv < FEDERATION_XDIV_PER_REPLY;
+             k++) {
+            bool failed = false;
+            Pmo__XdivDelivery *d =
+                s_stored (redis, hub, divisions[i], keys->element[k]->str, arena, &failed);
+            if (failed) {
+                freeReplyObject (keys);
+                return -1;
+            }
+            if (d)
+                reply->xdiv[reply->n_xdiv++] = d;
+        }
+        freeReplyObject (keys);
+    }
+    return 0;
+}
+
+uint64_t federation_xdiv_waiting (pmo_redis_t *redis, const char *hub, char *const *divisions,
+                                  size_t n_divisions)
+{
+    uint64_t waiting = 0;
+    for (size_t i = 0; i < n_divisions; i++) {
+        redisReply *reply =
+            pmo_redis_command (redis, "ZCARD pmo:{%s}:fed:xdiv:q:%s", hub, divisions[i]);
+        if (!reply)
+            return 0;
+        if (reply->type == REDIS_REPLY_INTEGER)
+            waiting += (uint64_t)reply->integer;
+        freeReplyObject (reply);
+    }
+    return waiting;
+}
+
+//  ---------------------------------------------------------------------
+//  Uplink side
+
+typedef struct {
+    char *key;
+    char *division;
+    Pmo__ErrorCode code; //  NONE: handled; else refused for good
+    char *field;
+    char *message;
+} done_t;
+
+struct _federation_xdiv_uplink_t {
+    pmo_client_t *allocator; //  the spoke's allocator
+    char *spoke;             //  for the system identity
+    char *hub;               //  the hub unit, where the identity holds admin
+    done_t done[DONE_MAX];   //  handled, not yet reported to the hub
+    size_t n_done;
+    size_t sent;          //  how many of done went with the last request
+    int64_t paused_until; //  monotonic: the allocator did not answer
+    uint64_t handled;     //  deliveries done
+    uint64_t refused;     //  of which refused for good by the allocator
+    uint64_t failed;      //  calls that got no answer or a retryable error
+};
+
+federation_xdiv_uplink_t *federation_xdiv_uplink_new (const char *allocator, const char *spoke,
+                                                      const char *hub)
+{
+    pmo_client_t *client = pmo_client_new (allocator);
+    if (!client)
+        return NULL;
+    federation_xdiv_uplink_t *self = calloc (1, sizeof (federation_xdiv_uplink_t));
+    assert (self);
+    self->allocator = client;
+    self->spoke = strdup (spoke);
+    self->hub = strdup (hub);
+    return self;
+}
+
+static void s_done_free (done_t *done)
+{
+    free (done->key);
+    free (done->division);
+    free (done->field);
+    free (done->message);
+    memset (done, 0, sizeof *done);
+}
+
+void federation_xdiv_uplink_destroy (federation_xdiv_uplink_t **self_p)
+{
+    federation_xdiv_uplink_t *self = *self_p;
+    if (!self)
+        return;
+    for (size_t i = 0; i < self->n_done; i++)
+        s_done_free (&self->done[i]);
+    pmo_client_destroy (&self->allocator);
+    free (self->spoke);
+    free (self->hub);
+    free (self);
+    *self_p = NULL;
+}
+
+void federation_xdiv_uplink_prepare (federation_xdiv_uplink_t *self, Pmo__HubRequest *request,
+                                     pmo_arena_t *arena)
+{
+    //  Room for what a reply brings, and an allocator that answers
+    request->xdiv_ready = self->n_done + FEDERATION_XDIV_PER_REPLY <= DONE_MAX &&
+                          pmo_mono_ms () >= self->paused_until;
+    request->xdiv_done = pmo_arena_alloc (arena, (self->n_done + 1) * sizeof (void *));
+    request->n_xdiv_done = 0;
+    for (size_t i = 0; i < self->n_done; i++) {
+        Pmo__XdivDone *one = pmo_arena_alloc (arena, sizeof (Pmo__XdivDone));
+        pmo__xdiv_done__init (one);
+        one->key = self->done[i].key;
+        one->division = self->done[i].division;
+        if (self->done[i].code != PMO__ERROR_CODE__ERROR_NONE) {
+            Pmo__Error *error = pmo_arena_alloc (arena, sizeof (Pmo__Error));
+            pmo__error__init (error);
+            error->code = self->done[i].code;
+            error->field = self->done[i].field;
+            error->message = self->done[i].message;
+            one->error = error;
+        }
+        request->xdiv_done[request->n_xdiv_done++] = one;
+    }
+    self->sent = self->n_done;
+}
+
+static void s_done_add (federation_xdiv_uplink_t *self, const Pmo__XdivDelivery *d,
+                        const Pmo__Error *error)
+{
+    assert (self->n_done < DONE_MAX);
+    done_t *done = &self->done[self->n_done++];
+    done->key = strdup (d->key);
+    done->division = strdup (d->division);
+    done->code = error ? error->code : PMO__ERROR_CODE__ERROR_NONE;
+    done->field = strdup (error && error->field ? error->field : "");
+    done->message = strdup (error && error->message ? error->message : "");
+    self->handled++;
+    if (error)
+        self->refused++;
+}
+
+//  Hand one delivery to the allocator. Returns true when it is done (the
+//  allocator answered for good), false to leave it for another time.
+static bool s_deliver (federation_xdiv_uplink_t *self, const Pmo__XdivDelivery *d,
+                       pmo_arena_t *arena)
+{
+    Pmo__AllocatorRequest request = PMO__ALLOCATOR_REQUEST__INIT;
+    Pmo__ForeignReceive receive = PMO__FOREIGN_RECEIVE__INIT;
+    Pmo__ForeignUpdate update = PMO__FOREIGN_UPDATE__INIT;
+    if (d->kind == PMO__XDIV_KIND__XDIV_KIND_REQUEST && d->foreign) {
+        receive.foreign = d->foreign;
+        request.body_case = PMO__ALLOCATOR_REQUEST__BODY_RECEIVE_FOREIGN;
+        request.receive_foreign = &receive;
+    } else if (d->kind == PMO__XDIV_KIND__XDIV_KIND_DECISION && d->allocation) {
+        update.foreign_id = d->allocation->origin_id;
+        update.remote = d->allocation;
+        request.body_case = PMO__ALLOCATOR_REQUEST__BODY_FOREIGN_UPDATE;
+        request.foreign_update = &update;
+    } else if (d->kind == PMO__XDIV_KIND__XDIV_KIND_REFUSAL && d->refusal) {
+        update.foreign_id = d->foreign_id;
+        update.refusal = d->refusal;
+        request.body_case = PMO__ALLOCATOR_REQUEST__BODY_FOREIGN_UPDATE;
+        request.foreign_update = &update;
+    } else {
+        pmo_warn ("uplink: cross-division delivery not understood key=%.80s", d->key);
+        s_done_add (self, d, NULL);
+        return true;
+    }
+    Pmo__Grant grant = PMO__GRANT__INIT;
+    grant.role = PMO__ROLE__ROLE_ADMIN;
+    grant.org_unit = self->hub;
+    Pmo__Grant *grants[] = {&grant};
+    Pmo__Identity identity = PMO__IDENTITY__INIT;
+    identity.subject = pmo_arena_printf (arena, "pmo-uplink@%s", self->spoke);
+    identity.grants = grants;
+    identity.n_grants = 1;
+    //  The same request id for every delivery of the same thing: a retry
+    //  is answered from the allocator's stored reply
+    char request_id[PMO_MAX_REQUEST_ID + 1];
+    snprintf (request_id, sizeof request_id, "xdiv-%.58s", d->key);
+    Pmo__Header header = PMO__HEADER__INIT;
+    header.protocol_version = PMO_PROTOCOL_VERSION;
+    header.request_id = request_id;
+    header.deadline_ms = pmo_now_ms () + ALLOCATOR_CALL_MS;
+    header.identity = &identity;
+    request.header = &header;
+    ProtobufCMessage *raw = NULL;
+    if (pmo_client_call (self->allocator, &request.base, &pmo__allocator_reply__descriptor,
+                         ALLOCATOR_CALL_MS, 1, &raw)) {
+        self->failed++;
+        self->paused_until = pmo_mono_ms () + ALLOCATOR_PAUSE_MS;
+        pmo_warn ("uplink: the allocator did not answer a cross-division delivery key=%s", d->key);
+        return false;
+    }
+    Pmo__AllocatorReply *reply = (Pmo__AllocatorReply *)raw;
+    bool done = true;
+    if (!reply->error) {
+        s_done_add (self, d, NULL);
+        pmo_info ("uplink: cross-division delivery handled key=%s", d->key);
+    } else if (reply->error->retryable) {
+        self->failed++;
+        done = false;
+        pmo_warn ("uplink: cross-division delivery waits key=%s code=%s reason=\"%s\"", d->key,
+                  pmo_error_code_name (reply->error->code), reply->error->message);
+    } else {
+        //  Refused for good: a request's requester learns why; anything
+        //  else is logged and dropped (it can never succeed)
+        const Pmo__Error *error =
+            d->kind == PMO__XDIV_KIND__XDIV_KIND_REQUEST ? reply->error : NULL;
+        s_done_add (self, d, error);
+        pmo_warn ("uplink: cross-division delivery refused key=%s code=%s field=%s "
+                  "reason=\"%s\"",
+                  d->key, pmo_error_code_name (reply->error->code), reply->error->field,
+                  reply->error->message);
+    }
+    protobuf_c_message_free_unpacked (raw, NULL);
+    return done;
+}
+
+bool federation_xdiv_uplink_take (federation_xdiv_uplink_t *self, const Pmo__HubReply *reply,
+                                  pmo_arena_t *arena)
+{
+    if (!reply || reply->error) {
+        self->sent = 0; //  the hub did not hear of them: send them again
+        return false;
+    }
+    for (size_t i = 0; i < self->sent; i++)
+        s_done_free (&self->done[i]);
+    memmove (self->done, self->done + self->sent, (self->n_done - self->sent) * sizeof (done_t));
+    self->n_done -= self->sent;
+    self->sent = 0;
+    size_t handled = 0;
+    bool stalled = false;
+    for (size_t i = 0; i < reply->n_xdiv && self->n_done < DONE_MAX && !stalled; i++) {
+        bool already = false;
+        for (size_t k = 0; k < self->n_done && !already; k++)
+            already = strcmp (self->done[k].key, reply->xdiv[i]->key) == 0;
+        if (already)
+            continue;
+        //  The allocator away or busy: the rest waits for the next heartbeat
+        if (s_deliver (self, reply->xdiv[i], arena))
+            handled++;
+        else
+            stalled = true;
+    }
+    //  Tell the hub soon, and take more if the reply was full
+    return handled > 0 || (!stalled && reply->n_xdiv == FEDERATION_XDIV_PER_REPLY);
+}
+
+void federation_xdiv_uplink_stats (federation_xdiv_uplink_t *self, uint64_t *handled,
+                                   uint64_t *refused, uint64_t *failed)
+{
+    *handled = self->handled;
+    *refused = self->refused;
+    *failed = self->failed;
+}
