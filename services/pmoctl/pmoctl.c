@@ -295,19 +295,28 @@ Pmo__RegistryReply *pmoctl_call (pmoctl_t *ctl, const char *member, ProtobufCMes
 //  ---------------------------------------------------------------------
 //  main
 
+//  The command for "group verb": an exact match first, so that a command
+//  without a verb ("report", the portfolio report) does not hide the verbs
+//  of the same group ("report submit", status reports).
 static const pmoctl_command_t *s_find (const char *group, const char *verb, bool *grouped)
 {
     *grouped = false;
+    const pmoctl_command_t *bare = NULL;
     for (const pmoctl_command_t *cmd = pmoctl_commands; cmd->group; cmd++) {
         if (strcmp (cmd->group, group) != 0)
             continue;
-        if (!cmd->verb)
-            return cmd;
+        if (!cmd->verb) {
+            if (!bare)
+                bare = cmd;
+            continue;
+        }
         *grouped = true;
         if (verb && strcmp (cmd->verb, verb) == 0)
             return cmd;
     }
-    return NULL;
+    if (bare)
+        *grouped = false;
+    return bare;
 }
 
 static int s_run (pmoctl_t *ctl, int argc, char **argv)
