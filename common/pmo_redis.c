@@ -321,6 +321,19 @@ int pmo_redis_pipev (pmo_redis_t *self, int argc, const char **argv, const size_
     return 0;
 }
 
+int pmo_redis_pipe_push (pmo_redis_t *self)
+{
+    if (!self->ctx)
+        return -1;
+    int done = 0;
+    while (!done)
+        if (redisBufferWrite (self->ctx, &done) != REDIS_OK) {
+            s_disconnect (self, "write failed");
+            return -1;
+        }
+    return 0;
+}
+
 redisReply *pmo_redis_pipe_reply (pmo_redis_t *self)
 {
     if (!self->ctx || self->pipelined == 0)

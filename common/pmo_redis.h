@@ -53,6 +53,11 @@ redisReply *pmo_redis_commandv (pmo_redis_t *self, int argc, const char **argv,
 int pmo_redis_pipe (pmo_redis_t *self, const char *format, ...);
 int pmo_redis_pipev (pmo_redis_t *self, int argc, const char **argv, const size_t *argvlen);
 redisReply *pmo_redis_pipe_reply (pmo_redis_t *self);
+//  Write the queued commands to Redis now, without waiting for replies, so
+//  it works on them while the caller prepares more (hiredis otherwise
+//  writes them when the first reply is read). Added for the risk
+//  monitor's batches; 0, or -1 if the connection failed (dropped).
+int pmo_redis_pipe_push (pmo_redis_t *self);
 
 //  EVALSHA the script (loading it on NOSCRIPT). argv holds the keys then the
 //  other arguments. Returns as pmo_redis_command.

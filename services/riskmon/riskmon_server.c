@@ -6,9 +6,11 @@
     thresholds in force, and write the record, the history entry, the
     health.changed event, the alerts it raises or resolves and the
     project's next due time in ONE commit. A stream entry's effect carries
-    the idempotency key "rm.<division>.<entry>.<project>", so an entry
+    the applied marker "rm.<division>.<entry>.<project>", so an entry
     delivered twice (a crash between the commit and XACK, or a dead
-    consumer's entries taken over) changes nothing the second time.
+    consumer's entries taken over) changes nothing the second time. The
+    reader's and the sweep's commits travel many to a script
+    (riskmon_batch_t), each still judged and applied whole on its own.
 
     Request handlers follow the registry's order: check the caller may act
     here, answer a retried request id with the stored reply, validate,
@@ -41,8 +43,16 @@
 #define GROUP             "riskmon"
 #define MAX_STREAMS       256
 #define RETRIES           3
-#define SWEEP_CHUNK       500
-#define ALERT_ID_BLOCK    64 //  alert ids reserved per round trip (a burst raises many)
+#define SWEEP_CHUNK       2000 //  due projects taken at once by the sweep
+#define SWEEP_READ        250  //  of which records are read at once
+#define ALERT_ID_BLOCK    256  //  alert ids reserved per round trip (a burst raises many)
+#define BATCH_CHUNK       64   //  commits per batch script
+
+//  An alert as the batch in hand wrote it (in the work arena).
+typedef struct {
+    Pmo__Alert *alert;
+    uint64_t version;
+} s_alert_seen_t;
 
 //  A block of reserved alert sequence numbers of one division.
 typedef struct {
@@ -53,6 +63,9 @@ typedef struct {
     riskmon_config_t config;
     pmo_redis_t *redis;
     riskmon_store_t *store;
+    pmo_redis_t *side_redis; //  a second connection, for reads while commits are in flight
+    riskmon_store_t *side;   //  on side_redis
+    zhashx_t *batch_alerts;  //  alert id -> s_alert_seen_t: alerts the batch in hand wrote
     pmo_server_t *server;
     zsock_t *pub;
     zsock_t *wake;             //  SUB on the registry's and allocator's PUB, or NULL
@@ -72,9 +85,8 @@ typedef struct {
     char *streams[MAX_STREAMS];   //  stream keys being read
     char *divisions[MAX_STREAMS]; //  their divisions
     size_t n_streams;
-    pmo_arena_t *work;         //  the current batch, sweep or escalation
-    void (*flush) (void *ctx); //  while commits are pipelined: collect their replies, so
-    void *flush_ctx;           //  a plain command may be sent (see s_sync)
+    pmo_arena_t *work; //  the current batch, sweep or escalation
+    bool in_batch;     //  commits are in flight on redis: reads go to side (s_reader)
     int64_t started_ms;
     //  counters (RiskmonStats)
     uint64_t applied, ignored, duplicate, health_changes, sweeps, swept, alerts_raised, escalations;
@@ -88,11 +100,31 @@ static int64_t s_now (riskmon_t *self)
     return self->config.clock ? self->config.clock (self->config.clock_ctx) : pmo_now_ms ();
 }
 
-//  Before a plain Redis command: replies of pipelined commits come first
-static void s_sync (riskmon_t *self)
+//  Where to read while building a batch: beside the commits in flight
+//  (their answers are not read yet), on the main connection otherwise.
+static riskmon_store_t *s_reader (riskmon_t *self)
 {
-    if (self->flush)
-        self->flush (self->flush_ctx);
+    return self->in_batch ? self->side : self->store;
+}
+
+//  A batch begins or ends: what it wrote is no longer known for sure.
+static void s_batch_mode (riskmon_t *self, bool on)
+{
+    self->in_batch = on;
+    zhashx_purge (self->batch_alerts);
+}
+
+//  Remember an alert the batch in hand writes (its later commits build on
+//  it: the commit that writes it may not have run yet). If that commit is
+//  refused, the ones built on it are refused too (versions) and redone.
+static void s_alert_seen (riskmon_t *self, pmo_arena_t *arena, Pmo__Alert *alert, uint64_t version)
+{
+    if (!self->in_batch)
+        return;
+    s_alert_seen_t *seen = pmo_arena_alloc (arena, sizeof (s_alert_seen_t));
+    seen->alert = alert;
+    seen->version = version;
+    zhashx_update (self->batch_alerts, alert->id, seen);
 }
 
 static void s_free_message (void **item)
@@ -288,12 +320,11 @@ static Pmo__PmoType s_pmo_above (riskmon_t *self, pmo_arena_t *arena, const char
 
 static int s_thresholds_reload (riskmon_t *self)
 {
-    s_sync (self);
     pmo_arena_t *arena = pmo_arena_new ();
     Pmo__Thresholds **list;
     uint64_t *versions;
     size_t n;
-    int rc = riskmon_store_thresholds (self->store, arena, &list, &versions, &n);
+    int rc = riskmon_store_thresholds (s_reader (self), arena, &list, &versions, &n);
     if (rc == 0) {
         zhashx_purge (self->thresholds);
         for (size_t i = 0; i < n; i++) {
@@ -377,6 +408,22 @@ static void s_change_add (pmo_arena_t *arena, pmo_commit_t *commit, s_change_t *
     riskmon_store_event (commit, arena, division, event);
 }
 
+//  The same for a risk monitor commit.
+static void s_change_event (pmo_arena_t *arena, riskmon_commit_t *commit, s_change_t *change,
+                            const char *division, Pmo__Event *event)
+{
+    if (change->n == change->max) {
+        size_t max = change->max ? change->max * 2 : 4;
+        Pmo__Event **grown = pmo_arena_alloc (arena, max * sizeof (void *));
+        if (change->n)
+            memcpy (grown, change->events, change->n * sizeof (void *));
+        change->events = grown;
+        change->max = max;
+    }
+    change->events[change->n++] = event;
+    riskmon_commit_event (commit, division, event);
+}
+
 //  Send a commit's events on PUB, ids filled in.
 static void s_send_events (riskmon_t *self, pmo_arena_t *arena, const char *division,
                            s_change_t *change, char **ids)
@@ -411,36 +458,6 @@ static void s_publish (riskmon_t *self, pmo_arena_t *arena, const char *division
     s_send_events (self, arena, division, change, ids);
 }
 
-//  Publish many commits' events; the ids of multi-event commits are read
-//  back in one pipelined round trip.
-static void s_publish_many (riskmon_t *self, pmo_arena_t *arena, char **divisions,
-                            s_change_t **changes, char **last_ids, size_t n)
-{
-    char ***ids = pmo_arena_alloc (arena, (n + 1) * sizeof (char **));
-    bool *asked = pmo_arena_alloc (arena, (n + 1) * sizeof (bool));
-    size_t queued = 0;
-    for (size_t i = 0; i < n; i++) {
-        ids[i] = pmo_arena_alloc (arena, (changes[i]->n + 1) * sizeof (char *));
-        for (size_t e = 0; e < changes[i]->n; e++)
-            ids[i][e] = "";
-        if (changes[i]->n)
-            ids[i][changes[i]->n - 1] = last_ids[i];
-        if (changes[i]->n > 1 && riskmon_store_pipe_stream_ids (self->store, arena, divisions[i],
-                                                                last_ids[i], changes[i]->n) == 0) {
-            asked[i] = true;
-            queued++;
-        }
-    }
-    for (size_t i = 0; i < n && queued; i++)
-        if (asked[i]) {
-            queued--;
-            riskmon_store_pipe_stream_ids_reply (self->store, arena, changes[i]->n, ids[i]);
-        }
-    for (size_t i = 0; i < n; i++)
-        if (changes[i]->n)
-            s_send_events (self, arena, divisions[i], changes[i], ids[i]);
-}
-
 //  ---------------------------------------------------------------------
 //  A project's health record
 
@@ -473,7 +490,7 @@ static Pmo__AlertSeverity s_want_severity (const riskmon_want_t *want)
 }
 
 //  Raise a new alert for a project (ids cost a round trip).
-static int s_alert_raise (riskmon_t *self, pmo_arena_t *arena, pmo_commit_t *commit,
+static int s_alert_raise (riskmon_t *self, pmo_arena_t *arena, riskmon_commit_t *commit,
                           s_change_t *change, Pmo__ProjectHealth *ph, const riskmon_want_t *want,
                           const Pmo__Thresholds *t, const char *division, int64_t now,
                           const char *actor, const char *request_id)
@@ -486,8 +503,7 @@ static int s_alert_raise (riskmon_t *self, pmo_arena_t *arena, pmo_commit_t *com
         zhashx_insert (self->alert_ids, division, ids);
     }
     if (ids->next == ids->end) {
-        s_sync (self);
-        if (riskmon_store_reserve_ids (self->store, RISKMON_ALERT, division, ALERT_ID_BLOCK,
+        if (riskmon_store_reserve_ids (s_reader (self), RISKMON_ALERT, division, ALERT_ID_BLOCK,
                                        &ids->next))
             return -1;
         ids->end = ids->next + ALERT_ID_BLOCK;
@@ -524,20 +540,20 @@ static int s_alert_raise (riskmon_t *self, pmo_arena_t *arena, pmo_commit_t *com
     alert->version = 1;
     alert->next_escalation_ms =
         now + (int64_t)riskmon_escalation_deadline_s (alert->level, t) * 1000;
-    riskmon_store_put (commit, arena, riskmon_key_entry (arena, division, RISKMON_ALERT, id),
-                       &alert->base, 0, 1);
-    riskmon_store_put (commit, arena,
-                       riskmon_key_entry_version (arena, division, RISKMON_ALERT, id, 1),
-                       &alert->base, 0, 1);
+    //  A freshly reserved id: nobody else can have written it
+    riskmon_commit_create (commit, riskmon_key_entry (arena, division, RISKMON_ALERT, id),
+                           &alert->base, 1);
+    riskmon_commit_create (
+        commit, riskmon_key_entry_version (arena, division, RISKMON_ALERT, id, 1), &alert->base, 1);
     double seq = riskmon_store_id_seq (id);
-    pmo_commit_zadd (commit, riskmon_key_index (arena, division, RISKMON_ALERT, NULL), seq, id);
-    pmo_commit_zadd (commit, riskmon_key_index (arena, division, RISKMON_ALERT, in->project_id),
-                     seq, id);
-    pmo_commit_zadd (commit, riskmon_key_escalations (arena, division),
-                     (double)alert->next_escalation_ms, id);
-    s_change_add (arena, commit, change, division,
-                  s_event (arena, "alert.raised", division, in->org_unit, in->org_unit_path, id, 1,
-                           actor, request_id, "alert", &alert->base, now));
+    riskmon_commit_zadd (commit, riskmon_key_index (arena, division, RISKMON_ALERT, NULL), seq, id);
+    riskmon_commit_zadd (commit, riskmon_key_index (arena, division, RISKMON_ALERT, in->project_id),
+                         seq, id);
+    riskmon_commit_zadd (commit, riskmon_key_escalations (arena, division),
+                         (double)alert->next_escalation_ms, id);
+    s_change_event (arena, commit, change, division,
+                    s_event (arena, "alert.raised", division, in->org_unit, in->org_unit_path, id,
+                             1, actor, request_id, "alert", &alert->base, now));
     //  The record's reference to it
     Pmo__AlertRef **refs = pmo_arena_alloc (arena, (ph->n_alerts + 1) * sizeof (void *));
     if (ph->n_alerts)
@@ -551,20 +567,31 @@ static int s_alert_raise (riskmon_t *self, pmo_arena_t *arena, pmo_commit_t *com
     refs[ph->n_alerts++] = ref;
     ph->alerts = refs;
     self->alerts_raised++;
+    s_alert_seen (self, arena, alert, 1);
     return 0;
 }
 
 //  Change a standing alert (worse severity, or resolved by the risk
 //  monitor). 0, or -1 if Redis failed.
-static int s_alert_touch (riskmon_t *self, pmo_arena_t *arena, pmo_commit_t *commit,
+static int s_alert_touch (riskmon_t *self, pmo_arena_t *arena, riskmon_commit_t *commit,
                           s_change_t *change, const char *division, const char *alert_id,
                           const riskmon_want_t *want, const char *resolution, int64_t now,
                           const char *actor, const char *request_id)
 {
     ProtobufCMessage *msg;
     uint64_t version;
-    s_sync (self);
-    int rc = riskmon_store_get (self->store, arena,
+    int rc;
+    s_alert_seen_t *seen = self->in_batch ? zhashx_lookup (self->batch_alerts, alert_id) : NULL;
+    if (seen) {
+        //  A copy: the events of the commit that wrote it still refer to it
+        size_t size;
+        uint8_t *blob = pmo_reflect_pack (&seen->alert->base, arena, &size);
+        msg = protobuf_c_message_unpack (&pmo__alert__descriptor, pmo_arena_allocator (arena), size,
+                                         blob);
+        version = seen->version;
+        rc = msg ? 1 : -1;
+    } else
+        rc = riskmon_store_get (s_reader (self), arena,
                                 riskmon_key_entry (arena, division, RISKMON_ALERT, alert_id),
                                 &pmo__alert__descriptor, &msg, &version);
     if (rc < 0)
@@ -586,20 +613,21 @@ static int s_alert_touch (riskmon_t *self, pmo_arena_t *arena, pmo_commit_t *com
         alert->resolved_by = "riskmon";
         alert->resolution = (char *)resolution;
         alert->next_escalation_ms = 0;
-        pmo_commit_zrem (commit, riskmon_key_escalations (arena, division), alert_id);
+        riskmon_commit_zrem (commit, riskmon_key_escalations (arena, division), alert_id);
         type = "alert.resolved";
     }
     alert->updated_ms = now;
     alert->version = version + 1;
-    riskmon_store_put (commit, arena, riskmon_key_entry (arena, division, RISKMON_ALERT, alert_id),
-                       &alert->base, version, version + 1);
-    riskmon_store_put (
-        commit, arena,
-        riskmon_key_entry_version (arena, division, RISKMON_ALERT, alert_id, version + 1),
-        &alert->base, 0, 1);
-    s_change_add (arena, commit, change, division,
-                  s_event (arena, type, division, alert->org_unit, alert->org_unit_path, alert_id,
-                           alert->version, actor, request_id, "alert", &alert->base, now));
+    riskmon_commit_put (commit, riskmon_key_entry (arena, division, RISKMON_ALERT, alert_id),
+                        &alert->base, version, version + 1);
+    //  Numbered from the version just checked
+    riskmon_commit_create (
+        commit, riskmon_key_entry_version (arena, division, RISKMON_ALERT, alert_id, version + 1),
+        &alert->base, 1);
+    s_change_event (arena, commit, change, division,
+                    s_event (arena, type, division, alert->org_unit, alert->org_unit_path, alert_id,
+                             alert->version, actor, request_id, "alert", &alert->base, now));
+    s_alert_seen (self, arena, alert, version + 1);
     return 0;
 }
 
@@ -608,7 +636,7 @@ static int s_alert_touch (riskmon_t *self, pmo_arena_t *arena, pmo_commit_t *com
 //  health.changed if it changed, the alerts raised, worsened or resolved,
 //  and the next due time. *dirty says whether anything but the due time
 //  changed; *due is that time (0 = none). 0, or -1 if Redis failed.
-static int s_project_update (riskmon_t *self, pmo_arena_t *arena, pmo_commit_t *commit,
+static int s_project_update (riskmon_t *self, pmo_arena_t *arena, riskmon_commit_t *commit,
                              Pmo__ProjectHealth *ph, uint64_t version, const char *trigger,
                              const char *actor, const char *request_id, s_change_t *change,
                              bool *dirty, int64_t *due, bool skip_clean)
@@ -659,12 +687,13 @@ static int s_project_update (riskmon_t *self, pmo_arena_t *arena, pmo_commit_t *
         a->seq = ++ph->history;
         a->previous = prev ? prev->overall : PMO__RAG__RAG_UNSPECIFIED;
         a->trigger = (char *)trigger;
-        riskmon_store_put (commit, arena,
-                           riskmon_key_history (arena, division, in->project_id, a->seq), &a->base,
-                           0, 1);
-        s_change_add (arena, commit, change, division,
-                      s_event (arena, "health.changed", division, in->org_unit, in->org_unit_path,
-                               in->project_id, a->seq, actor, request_id, "health", &a->base, now));
+        //  Numbered from the record, whose version the commit checks
+        riskmon_commit_create (
+            commit, riskmon_key_history (arena, division, in->project_id, a->seq), &a->base, 1);
+        s_change_event (arena, commit, change, division,
+                        s_event (arena, "health.changed", division, in->org_unit, in->org_unit_path,
+                                 in->project_id, a->seq, actor, request_id, "health", &a->base,
+                                 now));
         change->health_changed = true;
         self->health_changes++;
     } else if (prev) {
@@ -727,18 +756,18 @@ static int s_project_update (riskmon_t *self, pmo_arena_t *arena, pmo_commit_t *
     *due = next;
     char *due_key = riskmon_key_due (arena, division);
     if (next)
-        pmo_commit_zadd (commit, due_key, (double)next, in->project_id);
+        riskmon_commit_zadd (commit, due_key, (double)next, in->project_id);
     else
-        pmo_commit_zrem (commit, due_key, in->project_id);
+        riskmon_commit_zrem (commit, due_key, in->project_id);
     if (version == 0) //  a new record: the division's list of projects gets it
-        pmo_commit_zadd (commit, riskmon_key_projects (arena, division),
-                         riskmon_store_id_seq (in->project_id), in->project_id);
+        riskmon_commit_zadd (commit, riskmon_key_projects (arena, division),
+                             riskmon_store_id_seq (in->project_id), in->project_id);
     ph->version = version + 1;
     //  The record holds the inputs once: its current assessment is stored
     //  without its own copy of them (history entries and events keep theirs)
     a->inputs = NULL;
-    riskmon_store_put (commit, arena, riskmon_key_project (arena, division, in->project_id),
-                       &ph->base, version, version + 1);
+    riskmon_commit_put (commit, riskmon_key_project (arena, division, in->project_id), &ph->base,
+                        version, version + 1);
     a->inputs = in;
     *dirty = changed || refs_changed;
     return 0;
@@ -756,39 +785,46 @@ typedef struct {
     bool broken; //  a commit for it failed: later ones in the batch are void
 } s_target_t;
 
-//  One stream entry's effect on one project.
+//  One stream entry's effect on one project (or one project the sweep
+//  looks at).
 typedef struct {
     size_t item;
     size_t target;
-    bool sent;
-    bool ok;            //  committed, or found already applied
-    bool publish;       //  committed: its events go out on PUB
-    char stream_id[64]; //  of its last event
+    size_t ticket; //  its commit in the batch
+    bool sent;     //  queued in the batch
+    bool ok;       //  committed, or found already applied
+    bool publish;  //  committed: its events go out on PUB
+    char **ids;    //  their stream ids
+    size_t n_ids;
     s_change_t change;
     bool plain; //  sweep: unchanged, only its due time is written
     int64_t due;
 } s_work_t;
 
-//  Commits in flight on the connection, in the order sent.
+//  Commits queued in a batch, in the order queued.
 typedef struct {
     riskmon_t *self;
+    riskmon_batch_t *batch;
     s_work_t *work;
-    s_target_t *targets;
-    size_t *order;
+    s_target_t *targets; //  NULL in the sweep
+    size_t *order;       //  work indexes
     size_t n_sent, n_received;
 } s_pipe_t;
 
-//  Collect the replies of every commit sent so far.
-static void s_pipe_flush (void *ctx)
+//  Send what is queued and collect every answer so far.
+static void s_pipe_flush (s_pipe_t *p)
 {
-    s_pipe_t *p = ctx;
+    if (p->n_received == p->n_sent)
+        return;
+    riskmon_batch_send (p->batch);
+    riskmon_batch_recv (p->batch);
     while (p->n_received < p->n_sent) {
         s_work_t *w = &p->work[p->order[p->n_received++]];
-        pmo_commit_result_t result;
-        pmo_commit_recv (p->self->redis, &result);
-        if (result.status == PMO_COMMIT_OK) {
+        const riskmon_batch_result_t *result = riskmon_batch_result (p->batch, w->ticket);
+        if (result->status == PMO_COMMIT_OK) {
             w->ok = w->publish = true;
-            snprintf (w->stream_id, sizeof w->stream_id, "%s", result.stream_id);
+            w->ids = result->ids;
+            w->n_ids = result->n_ids;
             p->self->applied++;
         } else {
             //  Already applied (a redelivery), a conflict, or Redis failed:
@@ -796,12 +832,37 @@ static void s_pipe_flush (void *ctx)
             //  state that is not the stored one, so they are redone alone
             if (p->targets)
                 p->targets[w->target].broken = true;
-            if (result.status == PMO_COMMIT_DUPLICATE) {
+            if (result->status == PMO_COMMIT_DUPLICATE) {
                 w->ok = true;
                 p->self->duplicate++;
             }
         }
-        pmo_commit_result_clear (&result);
+    }
+}
+
+//  Queue a work item's commit.
+static void s_pipe_add (s_pipe_t *p, size_t k, const char *division, riskmon_commit_t *commit,
+                        const char *applied_id)
+{
+    s_work_t *w = &p->work[k];
+    w->ticket = riskmon_batch_add (p->batch, division, commit, applied_id, APPLIED_TTL_S);
+    w->sent = true;
+    p->order[p->n_sent++] = k;
+}
+
+//  Publish the events of every work item committed.
+static void s_pipe_publish (riskmon_t *self, pmo_arena_t *arena, s_work_t *work, size_t n,
+                            s_target_t *targets, const char *division)
+{
+    for (size_t k = 0; k < n; k++) {
+        s_work_t *w = &work[k];
+        if (!w->publish || w->change.n == 0)
+            continue;
+        char **ids = pmo_arena_alloc (arena, w->change.n * sizeof (char *));
+        for (size_t e = 0; e < w->change.n; e++)
+            ids[e] = e < w->n_ids ? w->ids[e] : "";
+        s_send_events (self, arena, targets ? targets[w->target].division : division, &w->change,
+                       ids);
     }
 }
 
@@ -902,33 +963,27 @@ static int s_work_alone (riskmon_t *self, pmo_arena_t *arena, s_item_t *item, s_
         s_apply (arena, ph, item->event, item->entry->id);
         const char *rid =
             riskmon_event_request_id (arena, item->division, item->entry->id, target->project_id);
-        pmo_commit_t *commit = riskmon_store_commit (target->division, rid);
-        s_change_t change = {0};
+        riskmon_commit_t *commit = riskmon_commit_new (arena);
+        s_work_t work = {0};
         bool dirty;
         int64_t due;
         if (s_project_update (self, arena, commit, ph, rc ? version : 0, item->event->type,
-                              item->event->actor, item->event->request_id, &change, &dirty, &due,
-                              false)) {
-            pmo_commit_destroy (&commit);
+                              item->event->actor, item->event->request_id, &work.change, &dirty,
+                              &due, false))
             return -1;
-        }
-        pmo_commit_reply (commit, "1", 1, APPLIED_TTL_S);
-        pmo_commit_result_t result;
-        pmo_commit_exec (commit, self->redis, &result);
-        pmo_commit_destroy (&commit);
-        pmo_commit_status_t status = result.status;
-        char sid[64];
-        snprintf (sid, sizeof sid, "%s", result.stream_id);
-        pmo_commit_result_clear (&result);
+        riskmon_batch_t *batch = riskmon_batch_new (self->store, arena, 1);
+        size_t order[1];
+        s_pipe_t pipe = {self, batch, &work, NULL, order, 0, 0};
+        s_pipe_add (&pipe, 0, target->division, commit, rid);
+        s_pipe_flush (&pipe);
+        pmo_commit_status_t status = riskmon_batch_result (batch, work.ticket)->status;
+        riskmon_batch_destroy (&batch);
         if (status == PMO_COMMIT_OK) {
-            self->applied++;
-            s_publish (self, arena, target->division, &change, sid);
+            s_pipe_publish (self, arena, &work, 1, target, NULL);
             return 0;
         }
-        if (status == PMO_COMMIT_DUPLICATE) {
-            self->duplicate++;
+        if (status == PMO_COMMIT_DUPLICATE)
             return 0;
-        }
         if (status != PMO_COMMIT_CONFLICT)
             return -1;
     }
@@ -1046,12 +1101,15 @@ static int s_consume (riskmon_t *self)
             targets[t].version = msgs[t] ? versions[t] : 0;
         }
     }
-    //  Build every commit in order on the records in memory, and send them
-    //  all before reading any answer: Redis runs them one after the other
-    s_pipe_t pipe = {self, work, targets, pmo_arena_alloc (arena, (n_work + 1) * sizeof (size_t)),
-                     0,    0};
-    self->flush = s_pipe_flush;
-    self->flush_ctx = &pipe;
+    //  Build every commit in order on the records in memory and queue it
+    //  in the batch: scripts of BATCH_CHUNK commits go out as they fill,
+    //  so Redis runs one while the next is built; answers are read at the
+    //  end. Reads meanwhile (an alert to update, alert ids, thresholds) go
+    //  to the second connection (s_reader)
+    riskmon_batch_t *rbatch = riskmon_batch_new (self->store, arena, BATCH_CHUNK);
+    s_pipe_t pipe = {
+        self, rbatch, work, targets, pmo_arena_alloc (arena, (n_work + 1) * sizeof (size_t)), 0, 0};
+    s_batch_mode (self, true);
     for (size_t k = 0; k < n_work; k++) {
         s_work_t *w = &work[k];
         s_item_t *item = &items[w->item];
@@ -1061,38 +1119,20 @@ static int s_consume (riskmon_t *self)
         s_apply (arena, target->ph, item->event, item->entry->id);
         const char *rid =
             riskmon_event_request_id (arena, item->division, item->entry->id, target->project_id);
-        pmo_commit_t *commit = riskmon_store_commit (target->division, rid);
+        riskmon_commit_t *commit = riskmon_commit_new (arena);
         bool dirty;
         int64_t due;
-        int rc = s_project_update (self, arena, commit, target->ph, target->version,
-                                   item->event->type, item->event->actor, item->event->request_id,
-                                   &w->change, &dirty, &due, false);
-        if (rc == 0) {
-            pmo_commit_reply (commit, "1", 1, APPLIED_TTL_S);
-            rc = pmo_commit_send (commit, self->redis);
-        }
-        pmo_commit_destroy (&commit);
-        if (rc)
-            break; //  Redis failed: what was not sent stays pending
-        w->sent = true;
-        pipe.order[pipe.n_sent++] = k;
+        if (s_project_update (self, arena, commit, target->ph, target->version, item->event->type,
+                              item->event->actor, item->event->request_id, &w->change, &dirty, &due,
+                              false))
+            break; //  Redis failed: what was not queued stays pending
+        s_pipe_add (&pipe, k, target->division, commit, rid);
         target->version++;
     }
     s_pipe_flush (&pipe);
-    self->flush = NULL;
-    {
-        char **divisions = pmo_arena_alloc (arena, (n_work + 1) * sizeof (char *));
-        s_change_t **changes = pmo_arena_alloc (arena, (n_work + 1) * sizeof (void *));
-        char **last = pmo_arena_alloc (arena, (n_work + 1) * sizeof (char *));
-        size_t count = 0;
-        for (size_t k = 0; k < n_work; k++)
-            if (work[k].publish) {
-                divisions[count] = targets[work[k].target].division;
-                changes[count] = &work[k].change;
-                last[count++] = work[k].stream_id;
-            }
-        s_publish_many (self, arena, divisions, changes, last, count);
-    }
+    s_batch_mode (self, false);
+    riskmon_batch_destroy (&rbatch);
+    s_pipe_publish (self, arena, work, n_work, targets, NULL);
     for (size_t k = 0; k < n_work; k++) {
         s_work_t *w = &work[k];
         if (w->ok)
@@ -1151,62 +1191,67 @@ static size_t s_sweep (riskmon_t *self, int budget_ms)
                 keys[i] = riskmon_key_project (arena, division, ids[i]);
             ProtobufCMessage **msgs = pmo_arena_alloc (arena, n * sizeof (void *));
             uint64_t *versions = pmo_arena_alloc (arena, n * sizeof (uint64_t));
-            if (riskmon_store_get_many (self->store, arena, keys, n,
+            size_t fetched = n < SWEEP_READ ? n : SWEEP_READ;
+            if (riskmon_store_get_many (self->store, arena, keys, fetched,
                                         &pmo__project_health__descriptor, msgs, versions))
                 return total;
-            //  Changed records are committed, unchanged ones only get their
-            //  next due time; both pipelined, replies read in order
+            //  Changed records are committed (in batch scripts), unchanged
+            //  ones only get their next due time (one ZADD for the chunk)
             s_work_t *work = pmo_arena_alloc (arena, n * sizeof (s_work_t));
-            s_pipe_t pipe = {self, work, NULL, pmo_arena_alloc (arena, n * sizeof (size_t)), 0, 0};
-            self->flush = s_pipe_flush;
-            self->flush_ctx = &pipe;
+            memset (work, 0, n * sizeof (s_work_t));
+            riskmon_batch_t *batch = riskmon_batch_new (self->store, arena, BATCH_CHUNK);
+            s_pipe_t pipe = {self, batch, work, NULL, pmo_arena_alloc (arena, n * sizeof (size_t)),
+                             0,    0};
+            s_batch_mode (self, true);
             bool failed = false;
-            for (size_t i = 0; i < n && !failed; i++) {
-                s_work_t *w = &work[i];
-                int64_t due = 0;
-                bool dirty = false;
-                pmo_commit_t *commit = NULL;
-                if (msgs[i]) {
-                    commit = riskmon_store_commit (division, "rm.sweep");
-                    if (s_project_update (self, arena, commit, s_health_read (msgs[i]), versions[i],
-                                          "time", "riskmon", "", &w->change, &dirty, &due, true)) {
-                        pmo_commit_destroy (&commit);
+            char **plain = pmo_arena_alloc (arena, n * sizeof (char *));
+            int64_t *plain_due = pmo_arena_alloc (arena, n * sizeof (int64_t));
+            size_t n_plain = 0;
+            for (size_t i = 0; i < n; i++) {
+                if (i == fetched) {
+                    //  The next records, read beside the commits queued so
+                    //  far while Redis runs them (other projects: the
+                    //  commits in flight do not touch them)
+                    size_t more_n = n - i < SWEEP_READ ? n - i : SWEEP_READ;
+                    if (riskmon_store_get_many (s_reader (self), arena, keys + i, more_n,
+                                                &pmo__project_health__descriptor, msgs + i,
+                                                versions + i)) {
                         failed = true;
                         break;
                     }
+                    fetched += more_n;
                 }
-                if (dirty) {
-                    failed = pmo_commit_send (commit, self->redis) != 0;
-                    if (!failed)
-                        pipe.order[pipe.n_sent++] = i;
-                } else {
+                s_work_t *w = &work[i];
+                int64_t due = 0;
+                bool dirty = false;
+                riskmon_commit_t *commit = riskmon_commit_new (arena);
+                if (msgs[i] &&
+                    s_project_update (self, arena, commit, s_health_read (msgs[i]), versions[i],
+                                      "time", "riskmon", "", &w->change, &dirty, &due, true)) {
+                    failed = true;
+                    break;
+                }
+                if (dirty)
+                    s_pipe_add (&pipe, i, division, commit, NULL);
+                else {
                     w->plain = true;
-                    w->due = due;
+                    plain[n_plain] = ids[i];
+                    plain_due[n_plain++] = due;
                 }
-                pmo_commit_destroy (&commit);
             }
             s_pipe_flush (&pipe);
-            self->flush = NULL;
-            //  Then the schedule writes, once no commit reply is pending
-            size_t plain = 0;
-            for (size_t i = 0; i < n && !failed; i++)
-                if (work[i].plain) {
-                    if (riskmon_store_pipe_due (self->store, arena, division, ids[i], work[i].due))
-                        break;
-                    plain++;
-                }
-            riskmon_store_pipe_done (self->store, plain);
-            char **divisions = pmo_arena_alloc (arena, (n + 1) * sizeof (char *));
-            s_change_t **changes = pmo_arena_alloc (arena, (n + 1) * sizeof (void *));
-            char **last = pmo_arena_alloc (arena, (n + 1) * sizeof (char *));
-            size_t count = 0;
-            for (size_t i = 0; i < n; i++)
-                if (work[i].publish) {
-                    divisions[count] = (char *)division;
-                    changes[count] = &work[i].change;
-                    last[count++] = work[i].stream_id;
-                }
-            s_publish_many (self, arena, divisions, changes, last, count);
+            s_batch_mode (self, false);
+            riskmon_batch_destroy (&batch);
+            //  Then the schedule writes, once no commit answer is pending
+            if (!failed) {
+                int queued = riskmon_store_pipe_due_many (self->store, arena, division, plain,
+                                                          plain_due, n_plain);
+                if (queued > 0)
+                    riskmon_store_pipe_done (self->store, (size_t)queued);
+            }
+            s_pipe_publish (self, arena, work, n, NULL, division);
+            if (failed)
+                break;
             total += n;
             self->swept += n;
             more = !failed && n == SWEEP_CHUNK;
@@ -1582,11 +1627,14 @@ static int s_risk_health (riskmon_t *self, pmo_request_t *req, pmo_commit_t *com
     riskmon_apply_risk (ph->inputs, risk, req->arena);
     bool dirty;
     int64_t due;
-    if (s_project_update (self, req->arena, commit, ph, ph_version, "risk", s_who (req)->subject,
+    riskmon_commit_t *health = riskmon_commit_new (req->arena);
+    if (s_project_update (self, req->arena, health, ph, ph_version, "risk", s_who (req)->subject,
                           req->header->request_id, change, &dirty, &due, false)) {
         s_unavailable (req);
         return -1;
     }
+    //  One commit with the entry: the request's reply is kept with both
+    riskmon_commit_copy_into (health, commit);
     return 0;
 }
 
@@ -2493,6 +2541,9 @@ static void s_destroy (riskmon_t *self)
         free (self->streams[i]);
         free (self->divisions[i]);
     }
+    zhashx_destroy (&self->batch_alerts);
+    riskmon_store_destroy (&self->side);
+    pmo_redis_destroy (&self->side_redis);
     riskmon_store_destroy (&self->store);
     pmo_redis_destroy (&self->redis);
     pmo_arena_destroy (&self->work);
@@ -2506,6 +2557,10 @@ static int s_start (riskmon_t *self)
         return -1;
     }
     self->store = riskmon_store_new (self->redis, self->config.hub);
+    self->side_redis = pmo_redis_new (self->config.redis_url, self->config.redis_timeout_ms);
+    assert (self->side_redis);
+    self->side = riskmon_store_new (self->side_redis, self->config.hub);
+    self->batch_alerts = zhashx_new ();
     self->work = pmo_arena_new ();
     self->units = zhashx_new ();
     zhashx_set_destructor (self->units, s_free_message);

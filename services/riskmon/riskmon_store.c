@@ -15,11 +15,17 @@
     pmo:{<hub>}:rm:ths                    zset      units with thresholds
     pmo:{<hub>}:rm:divisions              set       divisions whose streams are read
     pmo:{<div>}:events                    stream    read with group "riskmon"; riskmon's events
-    pmo:{<div>}:idem:<request id>         string    done requests (24 h) and applied stream
-                                                    entries "rm.<div>.<entry>.<project>" (7 days)
+    pmo:{<div>}:idem:<request id>         string    done requests (24 h) (and, from older
+                                                    versions, applied stream entries)
+    pmo:{<div>}:rm:applied:<day>          hash      stream entries applied that Unix day (Redis's
+                                                    clock): "rm.<div>.<entry>.<project>" -> 1;
+                                                    expires 8 days after its last write
 */
 #include "riskmon_store.h"
+#include "pmo_log.h"
 #include "pmo_reflect.h"
+
+#include <czmq.h>
 
 #include <assert.h>
 #include <stdlib.h>
@@ -320,13 +326,33 @@ int riskmon_store_add_division (riskmon_store_t *self, const char *division)
 //  ---------------------------------------------------------------------
 //  Schedule writes
 
-int riskmon_store_pipe_due (riskmon_store_t *self, pmo_arena_t *arena, const char *division,
-                            const char *project, int64_t at)
+int riskmon_store_pipe_due_many (riskmon_store_t *self, pmo_arena_t *arena, const char *division,
+                                 char *const *projects, const int64_t *at, size_t n)
 {
-    char *key = riskmon_key_due (arena, division);
-    if (at > 0)
-        return pmo_redis_pipe (self->redis, "ZADD %s %lld %s", key, (long long)at, project);
-    return pmo_redis_pipe (self->redis, "ZREM %s %s", key, project);
+    //  One ZADD for the projects that have a due time, one ZREM for the rest
+    const char **add = pmo_arena_alloc (arena, (2 * n + 2) * sizeof (char *));
+    const char **rem = pmo_arena_alloc (arena, (n + 2) * sizeof (char *));
+    size_t n_add = 2, n_rem = 2;
+    add[0] = "ZADD";
+    rem[0] = "ZREM";
+    add[1] = rem[1] = riskmon_key_due (arena, division);
+    for (size_t i = 0; i < n; i++)
+        if (at[i] > 0) {
+            add[n_add++] = pmo_arena_printf (arena, "%lld", (long long)at[i]);
+            add[n_add++] = projects[i];
+        } else
+            rem[n_rem++] = projects[i];
+    int queued = 0;
+    if (n_add > 2) {
+        if (pmo_redis_pipev (self->redis, (int)n_add, add, NULL))
+            return -1;
+        queued++;
+    }
+    //  If this one cannot be queued the connection is gone: the caller
+    //  still collects the first (it gets a failure)
+    if (n_rem > 2 && pmo_redis_pipev (self->redis, (int)n_rem, rem, NULL) == 0)
+        queued++;
+    return queued;
 }
 
 int riskmon_store_pipe_done (riskmon_store_t *self, size_t n)
@@ -401,29 +427,6 @@ int riskmon_store_stream_ids (riskmon_store_t *self, pmo_arena_t *arena, const c
     return rc;
 }
 
-int riskmon_store_pipe_stream_ids (riskmon_store_t *self, pmo_arena_t *arena, const char *division,
-                                   const char *last_id, size_t n)
-{
-    return pmo_redis_pipe (self->redis, "XREVRANGE %s %s - COUNT %llu",
-                           riskmon_key_events (arena, division), last_id, (unsigned long long)n);
-}
-
-int riskmon_store_pipe_stream_ids_reply (riskmon_store_t *self, pmo_arena_t *arena, size_t n,
-                                         char **ids)
-{
-    redisReply *reply = pmo_redis_pipe_reply (self->redis);
-    if (!reply)
-        return -1;
-    int rc = -1;
-    if (reply->type == REDIS_REPLY_ARRAY && reply->elements == n) {
-        for (size_t i = 0; i < n; i++)
-            ids[n - 1 - i] = pmo_arena_strdup (arena, reply->element[i]->element[0]->str);
-        rc = 0;
-    }
-    freeReplyObject (reply);
-    return rc;
-}
-
 int riskmon_store_ack (riskmon_store_t *self, const char *stream, const char *group,
                        const char **ids, size_t n)
 {
@@ -442,4 +445,584 @@ int riskmon_store_ack (riskmon_store_t *self, const char *stream, const char *gr
     int rc = reply->type == REDIS_REPLY_INTEGER ? 0 : -1;
     freeReplyObject (reply);
     return rc;
+}
+
+//  ---------------------------------------------------------------------
+//  The risk monitor's commits
+
+//  One op of a commit: P put (checked), W put of a key new by construction,
+//  Z zadd, z zrem, X event.
+typedef struct {
+    char code;
+    const char *key;
+    uint64_t expect, version; //  P, W
+    double score;             //  Z
+    const char *text;         //  Z, z: the member; X: the event type
+    const uint8_t *blob;      //  P, W, X
+    size_t size;
+} s_op_t;
+
+struct _riskmon_commit_t {
+    pmo_arena_t *arena;
+    s_op_t *ops; //  in the arena
+    size_t n, max;
+};
+
+riskmon_commit_t *riskmon_commit_new (pmo_arena_t *arena)
+{
+    riskmon_commit_t *self = pmo_arena_alloc (arena, sizeof (riskmon_commit_t));
+    memset (self, 0, sizeof *self);
+    self->arena = arena;
+    return self;
+}
+
+static s_op_t *s_op_add (riskmon_commit_t *self, char code, const char *key)
+{
+    if (self->n == self->max) {
+        size_t max = self->max ? self->max * 2 : 8;
+        s_op_t *grown = pmo_arena_alloc (self->arena, max * sizeof (s_op_t));
+        if (self->n)
+            memcpy (grown, self->ops, self->n * sizeof (s_op_t));
+        self->ops = grown;
+        self->max = max;
+    }
+    s_op_t *op = &self->ops[self->n++];
+    memset (op, 0, sizeof *op);
+    op->code = code;
+    op->key = key;
+    return op;
+}
+
+void riskmon_commit_put (riskmon_commit_t *self, const char *key, const ProtobufCMessage *msg,
+                         uint64_t expect, uint64_t version)
+{
+    s_op_t *op = s_op_add (self, 'P', key);
+    op->expect = expect;
+    op->version = version;
+    op->blob = pmo_reflect_pack (msg, self->arena, &op->size);
+}
+
+void riskmon_commit_create (riskmon_commit_t *self, const char *key, const ProtobufCMessage *msg,
+                            uint64_t version)
+{
+    s_op_t *op = s_op_add (self, 'W', key);
+    op->version = version;
+    op->blob = pmo_reflect_pack (msg, self->arena, &op->size);
+}
+
+void riskmon_commit_zadd (riskmon_commit_t *self, const char *key, double score, const char *member)
+{
+    s_op_t *op = s_op_add (self, 'Z', key);
+    op->score = score;
+    op->text = member;
+}
+
+void riskmon_commit_zrem (riskmon_commit_t *self, const char *key, const char *member)
+{
+    s_op_t *op = s_op_add (self, 'z', key);
+    op->text = member;
+}
+
+void riskmon_commit_event (riskmon_commit_t *self, const char *division, const Pmo__Event *event)
+{
+    s_op_t *op = s_op_add (self, 'X', riskmon_key_events (self->arena, division));
+    op->text = event->type;
+    op->blob = pmo_reflect_pack (&event->base, self->arena, &op->size);
+}
+
+void riskmon_commit_copy_into (riskmon_commit_t *self, pmo_commit_t *commit)
+{
+    for (size_t i = 0; i < self->n; i++) {
+        s_op_t *op = &self->ops[i];
+        switch (op->code) {
+        case 'P':
+            pmo_commit_put (commit, op->key, op->expect, op->version, op->blob, op->size);
+            break;
+        case 'W':
+            pmo_commit_put (commit, op->key, 0, op->version, op->blob, op->size);
+            break;
+        case 'Z':
+            pmo_commit_zadd (commit, op->key, op->score, op->text);
+            break;
+        case 'z':
+            pmo_commit_zrem (commit, op->key, op->text);
+            break;
+        default:
+            pmo_commit_event (commit, op->key, op->text, op->blob, op->size);
+            break;
+        }
+    }
+}
+
+//  ---------------------------------------------------------------------
+//  Batches: several commits of one division in one script
+//
+//  KEYS are every key the commits write (each once). ARGV[1] is the
+//  number of commits, ARGV[2] the applied markers' time to live, ARGV[3]
+//  and ARGV[4] the prefixes of the markers' keys; then each commit: its
+//  marker count, its op count, its markers (request ids), then its ops
+//  (code, key index, arguments).
+//
+//  Applied markers ("this stream entry's effect on this project is done")
+//  are fields of one hash per day, pmo:{<div>}:rm:applied:<day>, written
+//  with one HSET per script and expiring a day after the marker's time to
+//  live: a batch of 64 commits checks its markers with a few HMGETs and
+//  sets them with one HSET, where one key per marker cost a GET and a SET
+//  each. The day comes from Redis's clock, so every replica agrees on it;
+//  those keys are built in the script from ARGV[3] and carry the same
+//  division hash tag as KEYS (one slot). Markers an older version wrote as
+//  keys (pmo_commit's idempotency key, ARGV[4] + id) are looked up too,
+//  so an upgrade in the middle of a redelivery applies nothing twice.
+//
+//  Like pmo_commit's script it
+//  parses and checks everything before writing, and writes only with calls
+//  that cannot fail on well-formed input: Redis does not roll a script back.
+//
+//  Each commit is judged in order on the state the commits before it left:
+//  a marker already set -> 'dup'; a put whose stored version is not the one
+//  expected -> 'conflict'; both refuse the whole commit. An accepted
+//  commit's events are appended at once (their ids are its answer); its
+//  puts, sorted-set changes and markers are folded and written at the end
+//  (the last put of a key wins, as the last ZADD/ZREM of a member does),
+//  so a project touched by several commits of the script is written once.
+static pmo_script_t s_batch_script = {
+    .source =
+        "local n = tonumber(ARGV[1])\n"
+        "local ttl = tonumber(ARGV[2])\n"
+        "local bucket, legacy = ARGV[3], ARGV[4]\n"
+        "local arity = {P=3, W=2, Z=2, z=1, X=2}\n"
+        "local commits, marks = {}, {}\n"
+        "local i = 5\n"
+        "for c = 1, n do\n"
+        "  local nm, no = tonumber(ARGV[i]), tonumber(ARGV[i + 1])\n"
+        "  if not nm or not no then return redis.error_reply('riskmon batch: bad commit') end\n"
+        "  i = i + 2\n"
+        "  local cm = {marks = {}, ops = {}}\n"
+        "  for m = 1, nm do\n"
+        "    if ARGV[i] == nil then return redis.error_reply('riskmon batch: short marks') end\n"
+        "    cm.marks[m] = ARGV[i]\n"
+        "    marks[#marks + 1] = ARGV[i]\n"
+        "    i = i + 1\n"
+        "  end\n"
+        "  for o = 1, no do\n"
+        "    local code = ARGV[i]\n"
+        "    local a = arity[code]\n"
+        "    if not a then return redis.error_reply('riskmon batch: bad op ' .. tostring(code)) "
+        "end\n"
+        "    local k = KEYS[tonumber(ARGV[i + 1])]\n"
+        "    if not k then return redis.error_reply('riskmon batch: bad key') end\n"
+        "    local op = {code, k}\n"
+        "    for j = 1, a do\n"
+        "      if ARGV[i + 1 + j] == nil then return redis.error_reply('riskmon batch: short op') "
+        "end\n"
+        "      op[j + 2] = ARGV[i + 1 + j]\n"
+        "    end\n"
+        "    cm.ops[o] = op\n"
+        "    i = i + a + 2\n"
+        "  end\n"
+        "  commits[c] = cm\n"
+        "end\n"
+        //  Markers live in one hash per day (Redis's clock), each kept at
+        //  least ttl after its last write: look in every day that may hold
+        //  one younger than ttl, and in the one-key-per-marker form older
+        //  versions wrote
+        "local done, day = {}, 0\n"
+        "if #marks > 0 then\n"
+        "  day = math.floor(tonumber(redis.call('TIME')[1]) / 86400)\n"
+        "  for s = 1, #marks, 1000 do\n"
+        "    local e = math.min(s + 999, #marks)\n"
+        "    for d = day - math.ceil(ttl / 86400), day do\n"
+        "      local got = redis.call('HMGET', bucket .. d, unpack(marks, s, e))\n"
+        "      for j = s, e do if got[j - s + 1] then done[marks[j]] = true end end\n"
+        "    end\n"
+        "    local old = {}\n"
+        "    for j = s, e do old[j - s + 1] = legacy .. marks[j] end\n"
+        "    local got = redis.call('MGET', unpack(old))\n"
+        "    for j = s, e do if got[j - s + 1] then done[marks[j]] = true end end\n"
+        "  end\n"
+        "end\n"
+        "local vers, puts, order, zs, zorder, fresh, out = {}, {}, {}, {}, {}, {}, {}\n"
+        "for c, cm in ipairs(commits) do\n"
+        "  local verdict = nil\n"
+        "  for _, m in ipairs(cm.marks) do\n"
+        "    if done[m] then verdict = {'dup'} break end\n"
+        "  end\n"
+        "  if not verdict then\n"
+        "    for _, op in ipairs(cm.ops) do\n"
+        "      if op[1] == 'P' then\n"
+        "        local v = vers[op[2]]\n"
+        "        if v == nil then\n"
+        "          v = redis.call('HGET', op[2], 'v') or '0'\n"
+        "          vers[op[2]] = v\n"
+        "        end\n"
+        "        if v ~= op[3] then verdict = {'conflict', op[2], v} break end\n"
+        "      end\n"
+        "    end\n"
+        "  end\n"
+        "  if verdict then\n"
+        "    out[c] = verdict\n"
+        "  else\n"
+        "    local r = {'ok'}\n"
+        "    for _, op in ipairs(cm.ops) do\n"
+        "      local code, k = op[1], op[2]\n"
+        "      if code == 'P' or code == 'W' then\n"
+        "        local v, d = op[3], op[4]\n"
+        "        if code == 'P' then v, d = op[4], op[5] end\n"
+        "        if not puts[k] then order[#order + 1] = k end\n"
+        "        puts[k] = {v, d}\n"
+        "        vers[k] = v\n"
+        "      elseif code == 'X' then\n"
+        "        r[#r + 1] = redis.call('XADD', k, '*', 'type', op[3], 'data', op[4])\n"
+        "      else\n"
+        "        local z = zs[k]\n"
+        "        if not z then z = {} zs[k] = z zorder[#zorder + 1] = k end\n"
+        "        if code == 'Z' then z[op[4]] = op[3] else z[op[3]] = false end\n"
+        "      end\n"
+        "    end\n"
+        "    for _, m in ipairs(cm.marks) do\n"
+        "      done[m] = true\n"
+        "      fresh[#fresh + 1] = m\n"
+        "      fresh[#fresh + 1] = '1'\n"
+        "    end\n"
+        "    out[c] = r\n"
+        "  end\n"
+        "end\n"
+        "for _, k in ipairs(order) do\n"
+        "  redis.call('HSET', k, 'v', puts[k][1], 'd', puts[k][2])\n"
+        "end\n"
+        "for _, k in ipairs(zorder) do\n"
+        "  local add, rem = {}, {}\n"
+        "  for m, s in pairs(zs[k]) do\n"
+        "    if s then add[#add + 1] = s add[#add + 1] = m else rem[#rem + 1] = m end\n"
+        "  end\n"
+        "  for s = 1, #add, 2000 do redis.call('ZADD', k, unpack(add, s, math.min(s + 1999, "
+        "#add))) "
+        "end\n"
+        "  for s = 1, #rem, 1000 do redis.call('ZREM', k, unpack(rem, s, math.min(s + 999, #rem))) "
+        "end\n"
+        "end\n"
+        "if #fresh > 0 then\n"
+        "  for s = 1, #fresh, 2000 do\n"
+        "    redis.call('HSET', bucket .. day, unpack(fresh, s, math.min(s + 1999, #fresh)))\n"
+        "  end\n"
+        "  redis.call('EXPIRE', bucket .. day, ttl + 86400)\n"
+        "end\n"
+        "return out\n"};
+
+//  A growable array of (pointer, length) in the arena.
+typedef struct {
+    const char **data;
+    size_t *lens;
+    size_t n, max;
+} s_args_t;
+
+//  One script being filled, or sent and waiting for its answer.
+typedef struct {
+    char *division;
+    zhashx_t *key_index; //  key -> its KEYS index (1-based), while filling
+    s_args_t keys;
+    s_args_t args;   //  from ARGV[3] on
+    size_t *tickets; //  of its commits, in order
+    size_t n_commits, max_commits;
+    char ttl[24]; //  ARGV[2]
+    char *bucket; //  ARGV[3]: the applied markers' hashes, less the day
+    char *legacy; //  ARGV[4]: the markers' keys as pmo_commit spells them, less the id
+    bool open;    //  still taking commits (not sent, not failed)
+} s_script_t;
+
+struct _riskmon_batch_t {
+    riskmon_store_t *store;
+    pmo_arena_t *arena;
+    size_t chunk;
+    s_script_t **scripts; //  every script of the batch, in order of creation
+    size_t n_scripts, max_scripts;
+    s_script_t **sent;               //  scripts queued on the connection, in the order sent
+    size_t n_sent, next_recv;        //  those before next_recv are answered
+    riskmon_batch_result_t *results; //  by ticket
+    size_t n_results, max_results;
+};
+
+static void s_args_push (pmo_arena_t *arena, s_args_t *args, const char *data, size_t len)
+{
+    if (args->n == args->max) {
+        size_t max = args->max ? args->max * 2 : 64;
+        const char **data_grown = pmo_arena_alloc (arena, max * sizeof (char *));
+        size_t *lens_grown = pmo_arena_alloc (arena, max * sizeof (size_t));
+        if (args->n) {
+            memcpy (data_grown, args->data, args->n * sizeof (char *));
+            memcpy (lens_grown, args->lens, args->n * sizeof (size_t));
+        }
+        args->data = data_grown;
+        args->lens = lens_grown;
+        args->max = max;
+    }
+    args->data[args->n] = data;
+    args->lens[args->n++] = len;
+}
+
+static void s_args_str (pmo_arena_t *arena, s_args_t *args, const char *text)
+{
+    s_args_push (arena, args, text, strlen (text));
+}
+
+static void s_args_u64 (pmo_arena_t *arena, s_args_t *args, uint64_t value)
+{
+    s_args_str (arena, args, pmo_arena_printf (arena, "%llu", (unsigned long long)value));
+}
+
+riskmon_batch_t *riskmon_batch_new (riskmon_store_t *store, pmo_arena_t *arena, size_t chunk)
+{
+    riskmon_batch_t *self = calloc (1, sizeof (riskmon_batch_t));
+    assert (self);
+    self->store = store;
+    self->arena = arena;
+    self->chunk = chunk ? chunk : 1;
+    return self;
+}
+
+void riskmon_batch_destroy (riskmon_batch_t **self_p)
+{
+    assert (self_p);
+    riskmon_batch_t *self = *self_p;
+    if (!self)
+        return;
+    //  Answers left unread would be taken for the next command's
+    riskmon_batch_recv (self);
+    for (size_t i = 0; i < self->n_scripts; i++)
+        zhashx_destroy (&self->scripts[i]->key_index);
+    free (self->scripts);
+    free (self->sent);
+    free (self->results);
+    free (self);
+    *self_p = NULL;
+}
+
+//  The KEYS index of key in script, adding it if new, as the next argument.
+static void s_script_key (pmo_arena_t *arena, s_script_t *script, const char *key)
+{
+    size_t index = (size_t)(uintptr_t)zhashx_lookup (script->key_index, key);
+    if (!index) {
+        s_args_str (arena, &script->keys, key);
+        index = script->keys.n;
+        zhashx_insert (script->key_index, key, (void *)(uintptr_t)index);
+    }
+    s_args_u64 (arena, &script->args, index);
+}
+
+//  The division's script still being filled, or a new one.
+static s_script_t *s_script_open (riskmon_batch_t *self, const char *division)
+{
+    for (size_t i = self->n_scripts; i > 0; i--) {
+        s_script_t *script = self->scripts[i - 1];
+        if (script->open && streq (script->division, division))
+            return script;
+    }
+    s_script_t *script = pmo_arena_alloc (self->arena, sizeof (s_script_t));
+    memset (script, 0, sizeof *script);
+    script->division = pmo_arena_strdup (self->arena, division);
+    script->open = true;
+    script->bucket = pmo_arena_printf (self->arena, "pmo:{%s}:rm:applied:", division);
+    char *legacy = pmo_commit_idem_key (division, "");
+    script->legacy = pmo_arena_strdup (self->arena, legacy);
+    free (legacy);
+    //  Keys are arena strings that outlive the script: no copies
+    script->key_index = zhashx_new ();
+    zhashx_set_key_duplicator (script->key_index, NULL);
+    zhashx_set_key_destructor (script->key_index, NULL);
+    if (self->n_scripts == self->max_scripts) {
+        self->max_scripts = self->max_scripts ? self->max_scripts * 2 : 8;
+        self->scripts = realloc (self->scripts, self->max_scripts * sizeof (void *));
+        self->sent = realloc (self->sent, self->max_scripts * sizeof (void *));
+        assert (self->scripts && self->sent);
+    }
+    self->scripts[self->n_scripts++] = script;
+    return script;
+}
+
+static void s_fail_script (riskmon_batch_t *self, s_script_t *script, pmo_commit_status_t status)
+{
+    for (size_t c = 0; c < script->n_commits; c++)
+        self->results[script->tickets[c]].status = status;
+}
+
+//  Queue one script on the connection (or fail its commits).
+static void s_script_send (riskmon_batch_t *self, s_script_t *script)
+{
+    script->open = false;
+    zhashx_destroy (&script->key_index);
+    pmo_redis_t *redis = self->store->redis;
+    //  The script must be known by its SHA before it is queued: load it if
+    //  this process has not yet (or Redis forgot it), which needs nothing
+    //  of ours in flight on the connection
+    if (!*s_batch_script.sha && self->next_recv == self->n_sent) {
+        redisReply *loaded = pmo_redis_command (redis, "SCRIPT LOAD %s", s_batch_script.source);
+        if (loaded && loaded->type == REDIS_REPLY_STRING && loaded->len == 40)
+            memcpy (s_batch_script.sha, loaded->str, 41);
+        if (loaded)
+            freeReplyObject (loaded);
+    }
+    if (!*s_batch_script.sha) {
+        s_fail_script (self, script, PMO_COMMIT_UNAVAILABLE);
+        return;
+    }
+    size_t argc = 7 + script->keys.n + script->args.n;
+    const char **argv = pmo_arena_alloc (self->arena, argc * sizeof (char *));
+    size_t *lens = pmo_arena_alloc (self->arena, argc * sizeof (size_t));
+    char *nkeys = pmo_arena_printf (self->arena, "%zu", script->keys.n);
+    char *ncommits = pmo_arena_printf (self->arena, "%zu", script->n_commits);
+    argv[0] = "EVALSHA";
+    argv[1] = s_batch_script.sha;
+    argv[2] = nkeys;
+    size_t a = 3;
+    memcpy (argv + a, script->keys.data, script->keys.n * sizeof (char *));
+    memcpy (lens + a, script->keys.lens, script->keys.n * sizeof (size_t));
+    a += script->keys.n;
+    argv[a++] = ncommits;
+    argv[a++] = script->ttl;
+    argv[a++] = script->bucket;
+    argv[a++] = script->legacy;
+    memcpy (argv + a, script->args.data, script->args.n * sizeof (char *));
+    memcpy (lens + a, script->args.lens, script->args.n * sizeof (size_t));
+    for (size_t i = 0; i < 3; i++)
+        lens[i] = strlen (argv[i]);
+    for (size_t i = 3 + script->keys.n; i < 7 + script->keys.n; i++)
+        lens[i] = strlen (argv[i]);
+    if (pmo_redis_pipev (redis, (int)argc, argv, lens))
+        s_fail_script (self, script, PMO_COMMIT_UNAVAILABLE);
+    else {
+        self->sent[self->n_sent++] = script;
+        //  Out now: Redis runs it while the next one is built (if this
+        //  fails the connection is gone and the answer reads as unavailable)
+        pmo_redis_pipe_push (redis);
+    }
+}
+
+size_t riskmon_batch_add (riskmon_batch_t *self, const char *division, riskmon_commit_t *commit,
+                          const char *applied_id, int ttl_s)
+{
+    pmo_arena_t *arena = self->arena;
+    if (self->n_results == self->max_results) {
+        self->max_results = self->max_results ? self->max_results * 2 : 64;
+        self->results =
+            realloc (self->results, self->max_results * sizeof (riskmon_batch_result_t));
+        assert (self->results);
+    }
+    size_t ticket = self->n_results++;
+    riskmon_batch_result_t *result = &self->results[ticket];
+    memset (result, 0, sizeof *result);
+    result->status = PMO_COMMIT_UNAVAILABLE; //  until answered
+    s_script_t *script = s_script_open (self, division);
+    if (script->n_commits == script->max_commits) {
+        size_t max = script->max_commits ? script->max_commits * 2 : 16;
+        size_t *grown = pmo_arena_alloc (arena, max * sizeof (size_t));
+        if (script->n_commits)
+            memcpy (grown, script->tickets, script->n_commits * sizeof (size_t));
+        script->tickets = grown;
+        script->max_commits = max;
+    }
+    script->tickets[script->n_commits++] = ticket;
+    if (!*script->ttl || ttl_s > 0)
+        snprintf (script->ttl, sizeof script->ttl, "%d", ttl_s > 0 ? ttl_s : 86400);
+    s_args_u64 (arena, &script->args, applied_id ? 1 : 0);
+    s_args_u64 (arena, &script->args, commit->n);
+    if (applied_id)
+        s_args_str (arena, &script->args, applied_id);
+    for (size_t i = 0; i < commit->n; i++) {
+        s_op_t *op = &commit->ops[i];
+        static const char *codes[] = {"P", "W", "Z", "z", "X"};
+        const char *code = op->code == 'P'   ? codes[0]
+                           : op->code == 'W' ? codes[1]
+                           : op->code == 'Z' ? codes[2]
+                           : op->code == 'z' ? codes[3]
+                                             : codes[4];
+        s_args_push (arena, &script->args, code, 1);
+        s_script_key (arena, script, op->key);
+        switch (op->code) {
+        case 'P':
+            s_args_u64 (arena, &script->args, op->expect);
+            s_args_u64 (arena, &script->args, op->version);
+            s_args_push (arena, &script->args, (const char *)op->blob, op->size);
+            break;
+        case 'W':
+            s_args_u64 (arena, &script->args, op->version);
+            s_args_push (arena, &script->args, (const char *)op->blob, op->size);
+            break;
+        case 'Z':
+            s_args_str (arena, &script->args, pmo_arena_printf (arena, "%.17g", op->score));
+            s_args_str (arena, &script->args, op->text);
+            break;
+        case 'z':
+            s_args_str (arena, &script->args, op->text);
+            break;
+        default:
+            s_args_str (arena, &script->args, op->text);
+            s_args_push (arena, &script->args, (const char *)op->blob, op->size);
+            break;
+        }
+    }
+    if (script->n_commits >= self->chunk)
+        s_script_send (self, script);
+    return ticket;
+}
+
+void riskmon_batch_send (riskmon_batch_t *self)
+{
+    for (size_t i = 0; i < self->n_scripts; i++)
+        if (self->scripts[i]->open && self->scripts[i]->n_commits)
+            s_script_send (self, self->scripts[i]);
+}
+
+//  Read one commit's answer from the script's reply.
+static void s_result_read (riskmon_batch_t *self, riskmon_batch_result_t *result,
+                           redisReply *answer)
+{
+    result->status = PMO_COMMIT_ERROR;
+    if (answer->type != REDIS_REPLY_ARRAY || answer->elements < 1 ||
+        answer->element[0]->type != REDIS_REPLY_STRING)
+        return;
+    const char *what = answer->element[0]->str;
+    if (streq (what, "ok")) {
+        result->status = PMO_COMMIT_OK;
+        result->n_ids = answer->elements - 1;
+        result->ids = pmo_arena_alloc (self->arena, (result->n_ids + 1) * sizeof (char *));
+        for (size_t e = 0; e < result->n_ids; e++)
+            result->ids[e] = answer->element[e + 1]->type == REDIS_REPLY_STRING
+                                 ? pmo_arena_strdup (self->arena, answer->element[e + 1]->str)
+                                 : "";
+    } else if (streq (what, "dup"))
+        result->status = PMO_COMMIT_DUPLICATE;
+    else if (streq (what, "conflict"))
+        result->status = PMO_COMMIT_CONFLICT;
+}
+
+void riskmon_batch_recv (riskmon_batch_t *self)
+{
+    pmo_redis_t *redis = self->store->redis;
+    for (; self->next_recv < self->n_sent; self->next_recv++) {
+        s_script_t *script = self->sent[self->next_recv];
+        redisReply *reply = pmo_redis_pipe_reply (redis);
+        if (!reply) {
+            s_fail_script (self, script, PMO_COMMIT_UNAVAILABLE);
+            continue;
+        }
+        if (reply->type == REDIS_REPLY_ARRAY && reply->elements == script->n_commits) {
+            for (size_t c = 0; c < script->n_commits; c++)
+                s_result_read (self, &self->results[script->tickets[c]], reply->element[c]);
+        } else if (reply->type == REDIS_REPLY_ERROR && strncmp (reply->str, "NOSCRIPT", 8) == 0) {
+            //  A restarted Redis forgot the script: nothing was written
+            s_batch_script.sha[0] = 0;
+            s_fail_script (self, script, PMO_COMMIT_UNAVAILABLE);
+        } else {
+            pmo_error ("riskmon: batch script failed error=\"%s\"",
+                       reply->type == REDIS_REPLY_ERROR ? reply->str : "unexpected reply");
+            s_fail_script (self, script, PMO_COMMIT_ERROR);
+        }
+        freeReplyObject (reply);
+    }
+}
+
+const riskmon_batch_result_t *riskmon_batch_result (riskmon_batch_t *self, size_t ticket)
+{
+    assert (ticket < self->n_results);
+    return &self->results[ticket];
 }

@@ -93,10 +93,10 @@ int riskmon_store_add_division (riskmon_store_t *self, const char *division);
 //  ---------------------------------------------------------------------
 //  Writes outside commits: schedule entries only (derived, idempotent)
 
-//  Queue ZADD (at > 0) or ZREM (at == 0) of project in the due set; read
-//  the replies with riskmon_store_pipe_done.
-int riskmon_store_pipe_due (riskmon_store_t *self, pmo_arena_t *arena, const char *division,
-                            const char *project, int64_t at);
+//  The same for n projects at once (at[i] 0 = none): one ZADD and one
+//  ZREM at most. Returns the replies to collect, or -1.
+int riskmon_store_pipe_due_many (riskmon_store_t *self, pmo_arena_t *arena, const char *division,
+                                 char *const *projects, const int64_t *at, size_t n);
 //  Collect n queued replies; -1 if any failed.
 int riskmon_store_pipe_done (riskmon_store_t *self, size_t n);
 //  Make every project of division due at `at` (after thresholds or a
@@ -115,15 +115,73 @@ void riskmon_store_put (pmo_commit_t *commit, pmo_arena_t *arena, const char *ke
 //  Append the event to the division's stream.
 void riskmon_store_event (pmo_commit_t *commit, pmo_arena_t *arena, const char *division,
                           const Pmo__Event *event);
+//  ---------------------------------------------------------------------
+//  The risk monitor's commits, and batches of them
+//
+//  A riskmon_commit_t records what one commit writes (ops in the arena).
+//  It runs in one of two ways, with the same all-or-nothing effect:
+//  - copied into a pmo_commit (requests: the reply is kept under the
+//    request id; riskmon_commit_copy_into);
+//  - as one step of a batch script (stream entries, the time rules): one
+//    EVALSHA carries up to a chunk of commits of one division and runs them
+//    in order, each checked on its own (applied markers, versions) and
+//    either applied whole or refused whole, so a refused commit writes
+//    nothing while the others in the script still apply. Writes to the
+//    same entity or sorted set within one script are folded into one
+//    Redis command at the end of it (invisible to anyone: the script is
+//    atomic), which is what makes a batch cheap for Redis.
+
+typedef struct _riskmon_commit_t riskmon_commit_t;
+
+riskmon_commit_t *riskmon_commit_new (pmo_arena_t *arena);
+//  Put msg at key, checking that the stored version is expect (0 = new).
+void riskmon_commit_put (riskmon_commit_t *self, const char *key, const ProtobufCMessage *msg,
+                         uint64_t expect, uint64_t version);
+//  Put msg at a key that cannot exist yet because another check of the
+//  same commit guards it (a history entry numbered from a version-checked
+//  record, an alert under a freshly reserved id). A batch writes it
+//  without reading it; a pmo_commit still checks it is absent.
+void riskmon_commit_create (riskmon_commit_t *self, const char *key, const ProtobufCMessage *msg,
+                            uint64_t version);
+void riskmon_commit_zadd (riskmon_commit_t *self, const char *key, double score,
+                          const char *member);
+void riskmon_commit_zrem (riskmon_commit_t *self, const char *key, const char *member);
+//  Append the event to the division's stream.
+void riskmon_commit_event (riskmon_commit_t *self, const char *division, const Pmo__Event *event);
+//  Add every op, in order, to a pmo_commit.
+void riskmon_commit_copy_into (riskmon_commit_t *self, pmo_commit_t *commit);
+
+//  What became of one commit of a batch.
+typedef struct {
+    pmo_commit_status_t status; //  OK, DUPLICATE (already applied), CONFLICT, UNAVAILABLE, ERROR
+    char **ids;                 //  OK: the stream ids of its events, in order
+    size_t n_ids;
+} riskmon_batch_result_t;
+
+typedef struct _riskmon_batch_t riskmon_batch_t;
+
+//  Everything lives in arena (kept until the batch is destroyed); chunk is
+//  the number of commits per script.
+riskmon_batch_t *riskmon_batch_new (riskmon_store_t *store, pmo_arena_t *arena, size_t chunk);
+void riskmon_batch_destroy (riskmon_batch_t **self_p);
+//  Queue commit in division. applied_id (or NULL) is the request id that
+//  marks it applied (kept ttl_s): if the marker exists the commit is
+//  refused as DUPLICATE. Returns the commit's ticket. A full script is
+//  sent at once (pipelined; its answer is read by riskmon_batch_recv).
+size_t riskmon_batch_add (riskmon_batch_t *self, const char *division, riskmon_commit_t *commit,
+                          const char *applied_id, int ttl_s);
+//  Send every script not yet sent.
+void riskmon_batch_send (riskmon_batch_t *self);
+//  Read the answers of every script sent (a commit that could not be sent
+//  or answered is UNAVAILABLE: it may or may not have happened).
+void riskmon_batch_recv (riskmon_batch_t *self);
+//  The result of a ticket whose script was answered.
+const riskmon_batch_result_t *riskmon_batch_result (riskmon_batch_t *self, size_t ticket);
+
 //  The ids of the last n entries of a stream up to last_id, oldest first
 //  (the events one commit appended). 0 or -1.
 int riskmon_store_stream_ids (riskmon_store_t *self, pmo_arena_t *arena, const char *division,
                               const char *last_id, size_t n, char **ids);
-//  The same, pipelined: queue the read, then collect it (in order).
-int riskmon_store_pipe_stream_ids (riskmon_store_t *self, pmo_arena_t *arena, const char *division,
-                                   const char *last_id, size_t n);
-int riskmon_store_pipe_stream_ids_reply (riskmon_store_t *self, pmo_arena_t *arena, size_t n,
-                                         char **ids);
 //  Acknowledge entries of one stream for group. 0 or -1.
 int riskmon_store_ack (riskmon_store_t *self, const char *stream, const char *group,
                        const char **ids, size_t n);

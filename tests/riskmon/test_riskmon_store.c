@@ -1,0 +1,174 @@
+/*  test_riskmon_store.c: the risk monitor's batch commits on a real Redis.
+
+    Several commits go into one script; each must behave as its own
+    pmo_commit would: a refused one (already applied, stale version) writes
+    nothing while the others apply, commits of one project chain on each
+    other's versions, an entry marked applied (in this script, an earlier
+    one, or by an older version as a key of its own) is refused as a
+    duplicate, the events of each commit come back with their stream ids,
+    and writes folded at the end of the script leave the last value.
+*/
+#include "pmo_log.h"
+#include "pmo_testkit.h"
+#include "riskmon_store.h"
+
+#include <assert.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static redisReply *s_cmd (redisContext *ctx, const char *format, const char *key)
+{
+    redisReply *reply = redisCommand (ctx, format, key);
+    assert (reply);
+    return reply;
+}
+
+//  The version stored at key (0 if absent).
+static long long s_version (redisContext *ctx, const char *key)
+{
+    redisReply *reply = s_cmd (ctx, "HGET %s v", key);
+    long long v = reply->type == REDIS_REPLY_STRING ? atoll (reply->str) : 0;
+    freeReplyObject (reply);
+    return v;
+}
+
+static long long s_integer (redisContext *ctx, const char *format, const char *key)
+{
+    redisReply *reply = s_cmd (ctx, format, key);
+    assert (reply->type == REDIS_REPLY_INTEGER);
+    long long value = reply->integer;
+    freeReplyObject (reply);
+    return value;
+}
+
+//  A commit putting a health record (expecting `expect`) with one event.
+static riskmon_commit_t *s_commit (pmo_arena_t *arena, const char *key, uint64_t expect,
+                                   const char *project, double due)
+{
+    riskmon_commit_t *commit = riskmon_commit_new (arena);
+    Pmo__ProjectHealth ph = PMO__PROJECT_HEALTH__INIT;
+    ph.version = expect + 1;
+    ph.history = expect + 1;
+    riskmon_commit_put (commit, key, &ph.base, expect, expect + 1);
+    riskmon_commit_zadd (commit, "pmo:{dft}:rm:due", due, project);
+    Pmo__Event *event = pmo_arena_alloc (arena, sizeof (Pmo__Event));
+    pmo__event__init (event);
+    event->type = "health.changed";
+    event->entity_id = (char *)project;
+    riskmon_commit_event (commit, "dft", event);
+    return commit;
+}
+
+static void s_test_batch (pmo_test_redis_t *server)
+{
+    pmo_redis_t *redis = pmo_redis_new (pmo_test_redis_url (server), 2000);
+    riskmon_store_t *store = riskmon_store_new (redis, "hub");
+    redisContext *ctx = redisConnect ("127.0.0.1", pmo_test_redis_port (server));
+    assert (ctx && !ctx->err);
+    pmo_arena_t *arena = pmo_arena_new ();
+    const char *a = "pmo:{dft}:rm:pj:pr_dft_1", *b = "pmo:{dft}:rm:pj:pr_dft_2";
+    //  An entry an older version recorded as applied, as a key of its own
+    redisReply *reply = s_cmd (ctx, "SET %s 1 EX 60", "pmo:{dft}:idem:rm.dft.1-0.pr_dft_2");
+    freeReplyObject (reply);
+
+    //  Chunks of 2: the five commits travel in three scripts
+    riskmon_batch_t *batch = riskmon_batch_new (store, arena, 2);
+    size_t t1 = riskmon_batch_add (batch, "dft", s_commit (arena, a, 0, "pr_dft_1", 100),
+                                   "rm.dft.1-0.pr_dft_1", 60);
+    //  The same project again: builds on the first commit's version
+    size_t t2 = riskmon_batch_add (batch, "dft", s_commit (arena, a, 1, "pr_dft_1", 200),
+                                   "rm.dft.2-0.pr_dft_1", 60);
+    //  Applied by an older version: refused, writes nothing
+    size_t t3 = riskmon_batch_add (batch, "dft", s_commit (arena, b, 0, "pr_dft_2", 300),
+                                   "rm.dft.1-0.pr_dft_2", 60);
+    //  A stale version: refused, writes nothing (not even its marker)
+    size_t t4 = riskmon_batch_add (batch, "dft", s_commit (arena, a, 7, "pr_dft_1", 400),
+                                   "rm.dft.3-0.pr_dft_1", 60);
+    //  The first entry delivered twice in the same batch
+    size_t t5 = riskmon_batch_add (batch, "dft", s_commit (arena, a, 2, "pr_dft_1", 500),
+                                   "rm.dft.1-0.pr_dft_1", 60);
+    riskmon_batch_send (batch);
+    riskmon_batch_recv (batch);
+    const riskmon_batch_result_t *r1 = riskmon_batch_result (batch, t1),
+                                 *r2 = riskmon_batch_result (batch, t2);
+    assert (r1->status == PMO_COMMIT_OK && r1->n_ids == 1 && strchr (r1->ids[0], '-'));
+    assert (r2->status == PMO_COMMIT_OK && r2->n_ids == 1 && strcmp (r1->ids[0], r2->ids[0]) < 0);
+    assert (riskmon_batch_result (batch, t3)->status == PMO_COMMIT_DUPLICATE);
+    assert (riskmon_batch_result (batch, t4)->status == PMO_COMMIT_CONFLICT);
+    assert (riskmon_batch_result (batch, t5)->status == PMO_COMMIT_DUPLICATE);
+    riskmon_batch_destroy (&batch);
+    assert (s_version (ctx, a) == 2);
+    assert (s_version (ctx, b) == 0);
+    assert (s_integer (ctx, "XLEN %s", "pmo:{dft}:events") == 2);
+    //  The due set holds the last accepted value, not the refused ones
+    reply = s_cmd (ctx, "ZSCORE %s pr_dft_1", "pmo:{dft}:rm:due");
+    assert (reply->type == REDIS_REPLY_STRING && strcmp (reply->str, "200") == 0);
+    freeReplyObject (reply);
+    assert (s_integer (ctx, "ZCARD %s", "pmo:{dft}:rm:due") == 1);
+
+    //  A later batch: both markers it set are found (the day's hash)
+    batch = riskmon_batch_new (store, arena, 64);
+    t1 = riskmon_batch_add (batch, "dft", s_commit (arena, a, 2, "pr_dft_1", 600),
+                            "rm.dft.2-0.pr_dft_1", 60);
+    t2 = riskmon_batch_add (batch, "dft", s_commit (arena, a, 2, "pr_dft_1", 700),
+                            "rm.dft.3-0.pr_dft_1", 60);
+    //  No marker (the sweep's commits): judged on its version alone
+    t3 = riskmon_batch_add (batch, "dft", s_commit (arena, b, 0, "pr_dft_2", 800), NULL, 0);
+    riskmon_batch_send (batch);
+    riskmon_batch_recv (batch);
+    assert (riskmon_batch_result (batch, t1)->status == PMO_COMMIT_DUPLICATE);
+    assert (riskmon_batch_result (batch, t2)->status == PMO_COMMIT_OK);
+    assert (riskmon_batch_result (batch, t3)->status == PMO_COMMIT_OK);
+    riskmon_batch_destroy (&batch);
+    assert (s_version (ctx, a) == 3 && s_version (ctx, b) == 1);
+    assert (s_integer (ctx, "XLEN %s", "pmo:{dft}:events") == 4);
+    //  The markers live in one hash per day that expires on its own
+    reply = s_cmd (ctx, "KEYS %s", "pmo:{dft}:rm:applied:*");
+    assert (reply->type == REDIS_REPLY_ARRAY && reply->elements == 1);
+    char day_key[128];
+    snprintf (day_key, sizeof day_key, "%s", reply->element[0]->str);
+    freeReplyObject (reply);
+    assert (s_integer (ctx, "HLEN %s", day_key) == 3);
+    long long ttl = s_integer (ctx, "TTL %s", day_key);
+    assert (ttl > 60 && ttl <= 60 + 86400);
+
+    //  Redis forgot the script (a restart): the commit is unavailable,
+    //  nothing is written, and the next batch loads it again
+    reply = s_cmd (ctx, "SCRIPT %s", "FLUSH");
+    freeReplyObject (reply);
+    batch = riskmon_batch_new (store, arena, 64);
+    t1 = riskmon_batch_add (batch, "dft", s_commit (arena, a, 3, "pr_dft_1", 900),
+                            "rm.dft.4-0.pr_dft_1", 60);
+    riskmon_batch_send (batch);
+    riskmon_batch_recv (batch);
+    assert (riskmon_batch_result (batch, t1)->status == PMO_COMMIT_UNAVAILABLE);
+    riskmon_batch_destroy (&batch);
+    assert (s_version (ctx, a) == 3);
+    batch = riskmon_batch_new (store, arena, 64);
+    t1 = riskmon_batch_add (batch, "dft", s_commit (arena, a, 3, "pr_dft_1", 900),
+                            "rm.dft.4-0.pr_dft_1", 60);
+    riskmon_batch_send (batch);
+    riskmon_batch_recv (batch);
+    assert (riskmon_batch_result (batch, t1)->status == PMO_COMMIT_OK);
+    riskmon_batch_destroy (&batch);
+    assert (s_version (ctx, a) == 4);
+
+    pmo_arena_destroy (&arena);
+    redisFree (ctx);
+    riskmon_store_destroy (&store);
+    pmo_redis_destroy (&redis);
+    printf ("batch commits: ok\n");
+}
+
+int main (void)
+{
+    setvbuf (stdout, NULL, _IOLBF, 0);
+    pmo_log_init ("test", "error");
+    pmo_test_redis_t *redis = pmo_test_redis_start (false);
+    assert (redis);
+    s_test_batch (redis);
+    pmo_test_redis_destroy (&redis);
+    printf ("test_riskmon_store: ok\n");
+    return 0;
+}
