@@ -239,6 +239,70 @@ ProtobufCMessage *pmoctl_reply_body (const Pmo__RegistryReply *reply)
     return slot ? *slot : NULL;
 }
 
+ProtobufCMessage *pmoctl_service_call (pmoctl_t *ctl, pmoctl_service_t *service, const char *member,
+                                       json_t *body)
+{
+    const char *endpoint = getenv (service->env);
+    if (!endpoint || !*endpoint)
+        endpoint = service->fallback;
+    if (!service->client && !(service->client = pmo_client_new (endpoint))) {
+        fprintf (stderr, "pmoctl: '%s' is not a ZeroMQ endpoint\n", endpoint);
+        ctl->status = PMOCTL_USAGE;
+        return NULL;
+    }
+    json_t *doc = json_object ();
+    json_object_set (doc, member, body);
+    ProtobufCMessage *request = NULL;
+    pmo_json_error_t err;
+    int rc = pmo_json_to_message (service->request_desc, doc, &request, &err);
+    json_decref (doc);
+    if (rc) {
+        fprintf (stderr, "pmoctl: %s: %s\n", *err.field ? err.field : member, err.message);
+        ctl->status = PMOCTL_USAGE;
+        return NULL;
+    }
+    Pmo__Header header;
+    char request_id[40];
+    pmo_header_init (&header, request_id, ctl->timeout_ms * ctl->attempts, &ctl->identity);
+    ProtobufCMessage **header_slot = pmo_wire_message_slot (request, "header");
+    *header_slot = &header.base;
+    ProtobufCMessage *raw = NULL;
+    rc = pmo_client_call (service->client, request, service->reply_desc, ctl->timeout_ms,
+                          ctl->attempts, &raw);
+    *header_slot = NULL;
+    protobuf_c_message_free_unpacked (request, NULL);
+    if (rc) {
+        fprintf (stderr,
+                 "pmoctl: no reply from %s at %s within %d ms (is it running? ./deploy/pmo "
+                 "status)\n",
+                 service->name, endpoint, ctl->timeout_ms);
+        ctl->status = PMOCTL_NO_REPLY;
+        return NULL;
+    }
+    ProtobufCMessage *reply = pmo_reflect_copy (raw, ctl->arena);
+    protobuf_c_message_free_unpacked (raw, NULL);
+    const ProtobufCFieldDescriptor *warnings =
+        protobuf_c_message_descriptor_get_field_by_name (reply->descriptor, "warnings");
+    if (warnings && warnings->label == PROTOBUF_C_LABEL_REPEATED) {
+        size_t n = *(size_t *)((char *)reply + warnings->quantifier_offset);
+        char **items = *(char ***)((char *)reply + warnings->offset);
+        for (size_t i = 0; i < n; i++)
+            fprintf (stderr, "pmoctl: warning: %s\n", items[i]);
+    }
+    ProtobufCMessage **error_slot = pmo_wire_message_slot (reply, "error");
+    const Pmo__Error *e = error_slot ? (const Pmo__Error *)*error_slot : NULL;
+    if (e && e->code != PMO__ERROR_CODE__ERROR_NONE) {
+        if (pmo_str_empty (e->field))
+            fprintf (stderr, "pmoctl: %s: %s\n", pmo_error_code_name (e->code), e->message);
+        else
+            fprintf (stderr, "pmoctl: %s [%s]: %s\n", pmo_error_code_name (e->code), e->field,
+                     e->message);
+        ctl->status = PMOCTL_REFUSED;
+        return NULL;
+    }
+    return reply;
+}
+
 Pmo__RegistryReply *pmoctl_call (pmoctl_t *ctl, const char *member, ProtobufCMessage *body)
 {
     if (!ctl->client) {

@@ -20,6 +20,8 @@
 #include "pmo_util.h"
 #include "registry.pb-c.h"
 
+#include <jansson.h>
+
 #include <stdbool.h>
 #include <stdio.h>
 
@@ -175,6 +177,24 @@ pmoctl_set_fn pmoctl_set_currency; //  the currency of every amount given
 Pmo__RegistryReply *pmoctl_call (pmoctl_t *ctl, const char *member, ProtobufCMessage *body);
 //  The body (oneof member) of a reply, NULL if none.
 ProtobufCMessage *pmoctl_reply_body (const Pmo__RegistryReply *reply);
+
+//  Another service pmoctl talks to, by JSON bodies: where it listens and
+//  its request and reply messages. The client connects on first use.
+typedef struct {
+    const char *name;     //  for messages, e.g. "the allocator"
+    const char *env;      //  its endpoint's variable, e.g. "PMO_ALLOCATOR_ENDPOINT"
+    const char *fallback; //  the default endpoint
+    const ProtobufCMessageDescriptor *request_desc;
+    const ProtobufCMessageDescriptor *reply_desc;
+    pmo_client_t *client; //  NULL until the first call
+} pmoctl_service_t;
+
+//  Send body (JSON, owned by the caller) as the request's member `member`.
+//  Returns the reply (in the arena) if it carries no error; otherwise prints
+//  why (a bad body, no reply, or the service's error naming the field) and
+//  returns NULL with ctl->status set. Warnings go to stderr either way.
+ProtobufCMessage *pmoctl_service_call (pmoctl_t *ctl, pmoctl_service_t *service, const char *member,
+                                       json_t *body);
 //  Resolve what a person typed to an id: ids pass through, codes of
 //  projects, portfolios and programmes are looked up. Returns 0 or an
 //  exit status after printing why.

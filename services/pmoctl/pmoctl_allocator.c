@@ -134,64 +134,18 @@ const pmoctl_flag_t pmoctl_allocator_flags_conflicts[] = {
 //  ---------------------------------------------------------------------
 //  Calls
 
-static pmo_client_t *s_client;
+static pmoctl_service_t s_allocator = {"the allocator",
+                                       "PMO_ALLOCATOR_ENDPOINT",
+                                       "tcp://127.0.0.1:7102",
+                                       &pmo__allocator_request__descriptor,
+                                       &pmo__allocator_reply__descriptor,
+                                       NULL};
 
 //  Send body (JSON, owned by the caller) as the AllocatorRequest member.
 //  Returns the reply in the arena, or NULL after printing why (status set).
 static Pmo__AllocatorReply *s_call (pmoctl_t *ctl, const char *member, json_t *body)
 {
-    const char *endpoint = getenv ("PMO_ALLOCATOR_ENDPOINT");
-    if (!endpoint || !*endpoint)
-        endpoint = "tcp://127.0.0.1:7102";
-    if (!s_client && !(s_client = pmo_client_new (endpoint))) {
-        fprintf (stderr, "pmoctl: '%s' is not a ZeroMQ endpoint\n", endpoint);
-        ctl->status = PMOCTL_USAGE;
-        return NULL;
-    }
-    json_t *doc = json_object ();
-    json_object_set (doc, member, body);
-    ProtobufCMessage *msg = NULL;
-    pmo_json_error_t err;
-    int rc = pmo_json_to_message (&pmo__allocator_request__descriptor, doc, &msg, &err);
-    json_decref (doc);
-    if (rc) {
-        fprintf (stderr, "pmoctl: %s: %s\n", *err.field ? err.field : member, err.message);
-        ctl->status = PMOCTL_USAGE;
-        return NULL;
-    }
-    Pmo__AllocatorRequest *request = (Pmo__AllocatorRequest *)msg;
-    Pmo__Header header;
-    char request_id[40];
-    pmo_header_init (&header, request_id, ctl->timeout_ms * ctl->attempts, &ctl->identity);
-    request->header = &header;
-    ProtobufCMessage *raw = NULL;
-    rc = pmo_client_call (s_client, &request->base, &pmo__allocator_reply__descriptor,
-                          ctl->timeout_ms, ctl->attempts, &raw);
-    request->header = NULL;
-    protobuf_c_message_free_unpacked (msg, NULL);
-    if (rc) {
-        fprintf (stderr,
-                 "pmoctl: no reply from the allocator at %s within %d ms (is it running? "
-                 "./deploy/pmo status)\n",
-                 endpoint, ctl->timeout_ms);
-        ctl->status = PMOCTL_NO_REPLY;
-        return NULL;
-    }
-    Pmo__AllocatorReply *reply = (Pmo__AllocatorReply *)pmo_reflect_copy (raw, ctl->arena);
-    protobuf_c_message_free_unpacked (raw, NULL);
-    for (size_t i = 0; i < reply->n_warnings; i++)
-        fprintf (stderr, "pmoctl: warning: %s\n", reply->warnings[i]);
-    if (reply->error && reply->error->code != PMO__ERROR_CODE__ERROR_NONE) {
-        const Pmo__Error *e = reply->error;
-        if (pmo_str_empty (e->field))
-            fprintf (stderr, "pmoctl: %s: %s\n", pmo_error_code_name (e->code), e->message);
-        else
-            fprintf (stderr, "pmoctl: %s [%s]: %s\n", pmo_error_code_name (e->code), e->field,
-                     e->message);
-        ctl->status = PMOCTL_REFUSED;
-        return NULL;
-    }
-    return reply;
+    return (Pmo__AllocatorReply *)pmoctl_service_call (ctl, &s_allocator, member, body);
 }
 
 //  ---------------------------------------------------------------------
@@ -479,9 +433,11 @@ int pmoctl_run_allocator (pmoctl_t *ctl, const pmoctl_command_t *cmd, pmoctl_arg
 #define IS(g, v) (strcmp (group, g) == 0 && strcmp (verb, v) == 0)
     if (IS ("allocator", "ping")) {
         reply = s_call (ctl, "ping", body);
-        if (reply && ctl->json)
+        if (!reply)
+            rc = ctl->status;
+        else if (ctl->json)
             rc = pmoctl_print_json (&reply->pong->base);
-        else if (reply)
+        else
             printf ("service:  %s\nversion:  %s\nredis_ok: %s\nuptime:   %lld s\n",
                     reply->pong->service, reply->pong->version,
                     reply->pong->redis_ok ? "yes" : "no",
@@ -700,6 +656,6 @@ int pmoctl_run_allocator (pmoctl_t *ctl, const pmoctl_command_t *cmd, pmoctl_arg
         rc = pmoctl_usage_error (cmd, "unknown allocator command");
 #undef IS
     json_decref (body);
-    pmo_client_destroy (&s_client);
+    pmo_client_destroy (&s_allocator.client);
     return rc;
 }

@@ -53,59 +53,14 @@ const pmoctl_flag_t pmoctl_gateway_flags_revoke[] = {
     END,
 };
 
-static Pmo__GatewayReply *s_call (pmoctl_t *ctl, pmo_client_t **client, const char *member,
-                                  json_t *body)
+static pmoctl_service_t s_gateway = {
+    "the gateway's token service",     "PMO_GATEWAY_ENDPOINT",          "tcp://127.0.0.1:7105",
+    &pmo__gateway_request__descriptor, &pmo__gateway_reply__descriptor, NULL};
+
+//  Send body (JSON, owned by the caller) as the GatewayRequest member.
+static Pmo__GatewayReply *s_call (pmoctl_t *ctl, const char *member, json_t *body)
 {
-    const char *endpoint = getenv ("PMO_GATEWAY_ENDPOINT");
-    if (!endpoint || !*endpoint)
-        endpoint = "tcp://127.0.0.1:7105";
-    if (!*client && !(*client = pmo_client_new (endpoint))) {
-        fprintf (stderr, "pmoctl: '%s' is not a ZeroMQ endpoint\n", endpoint);
-        ctl->status = PMOCTL_USAGE;
-        return NULL;
-    }
-    json_t *doc = json_object ();
-    json_object_set (doc, member, body);
-    ProtobufCMessage *msg = NULL;
-    pmo_json_error_t err;
-    int rc = pmo_json_to_message (&pmo__gateway_request__descriptor, doc, &msg, &err);
-    json_decref (doc);
-    if (rc) {
-        fprintf (stderr, "pmoctl: %s: %s\n", *err.field ? err.field : member, err.message);
-        ctl->status = PMOCTL_USAGE;
-        return NULL;
-    }
-    Pmo__GatewayRequest *request = (Pmo__GatewayRequest *)msg;
-    Pmo__Header header;
-    char request_id[40];
-    pmo_header_init (&header, request_id, ctl->timeout_ms * ctl->attempts, &ctl->identity);
-    request->header = &header;
-    ProtobufCMessage *raw = NULL;
-    rc = pmo_client_call (*client, &request->base, &pmo__gateway_reply__descriptor, ctl->timeout_ms,
-                          ctl->attempts, &raw);
-    request->header = NULL;
-    protobuf_c_message_free_unpacked (msg, NULL);
-    if (rc) {
-        fprintf (stderr,
-                 "pmoctl: no reply from the gateway's token service at %s within %d ms (is the "
-                 "gateway running? ./deploy/pmo status)\n",
-                 endpoint, ctl->timeout_ms);
-        ctl->status = PMOCTL_NO_REPLY;
-        return NULL;
-    }
-    Pmo__GatewayReply *reply = (Pmo__GatewayReply *)pmo_reflect_copy (raw, ctl->arena);
-    protobuf_c_message_free_unpacked (raw, NULL);
-    if (reply->error && reply->error->code != PMO__ERROR_CODE__ERROR_NONE) {
-        const Pmo__Error *e = reply->error;
-        if (pmo_str_empty (e->field))
-            fprintf (stderr, "pmoctl: %s: %s\n", pmo_error_code_name (e->code), e->message);
-        else
-            fprintf (stderr, "pmoctl: %s (%s): %s\n", pmo_error_code_name (e->code), e->field,
-                     e->message);
-        ctl->status = PMOCTL_REFUSED;
-        return NULL;
-    }
-    return reply;
+    return (Pmo__GatewayReply *)pmoctl_service_call (ctl, &s_gateway, member, body);
 }
 
 //  --grant role@unit (repeated) into grants[].
@@ -150,12 +105,11 @@ static void s_print_token (pmoctl_t *ctl, const Pmo__ApiToken *token)
 int pmoctl_run_gateway (pmoctl_t *ctl, const pmoctl_command_t *cmd, pmoctl_args_t *args)
 {
     const char *group = cmd->group, *verb = cmd->verb ? cmd->verb : "";
-    pmo_client_t *client = NULL;
     json_t *body = json_object ();
     Pmo__GatewayReply *reply = NULL;
     int rc = PMOCTL_OK;
     if (strcmp (group, "gateway") == 0) {
-        reply = s_call (ctl, &client, "ping", body);
+        reply = s_call (ctl, "ping", body);
         if (reply && ctl->json)
             rc = pmoctl_print_json (&reply->pong->base);
         else if (reply)
@@ -189,7 +143,7 @@ int pmoctl_run_gateway (pmoctl_t *ctl, const pmoctl_command_t *cmd, pmoctl_args_
             }
             json_object_set_new (body, "rate_per_s", json_integer (n));
         }
-        reply = s_call (ctl, &client, "create_token", body);
+        reply = s_call (ctl, "create_token", body);
         if (!reply)
             rc = ctl->status;
         else if (ctl->json)
@@ -208,7 +162,7 @@ int pmoctl_run_gateway (pmoctl_t *ctl, const pmoctl_command_t *cmd, pmoctl_args_
             json_object_set_new (body, "limit", json_integer (atoi (limit)));
         if (pmoctl_args_get (args, "cursor"))
             json_object_set_new (body, "cursor", json_string (pmoctl_args_get (args, "cursor")));
-        reply = s_call (ctl, &client, "list_tokens", body);
+        reply = s_call (ctl, "list_tokens", body);
         if (!reply)
             rc = ctl->status;
         else if (ctl->json)
@@ -226,8 +180,7 @@ int pmoctl_run_gateway (pmoctl_t *ctl, const pmoctl_command_t *cmd, pmoctl_args_
         const char *version = pmoctl_args_get (args, "version");
         if (version)
             json_object_set_new (body, "version", json_string (version));
-        reply =
-            s_call (ctl, &client, strcmp (verb, "get") == 0 ? "get_token" : "revoke_token", body);
+        reply = s_call (ctl, strcmp (verb, "get") == 0 ? "get_token" : "revoke_token", body);
         if (!reply)
             rc = ctl->status;
         else if (ctl->json)
@@ -237,6 +190,6 @@ int pmoctl_run_gateway (pmoctl_t *ctl, const pmoctl_command_t *cmd, pmoctl_args_
     }
 done:
     json_decref (body);
-    pmo_client_destroy (&client);
+    pmo_client_destroy (&s_gateway.client);
     return rc;
 }

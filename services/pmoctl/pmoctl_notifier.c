@@ -97,64 +97,18 @@ const pmoctl_flag_t pmoctl_notifier_flags_deliveries[] = {
     END,
 };
 
-static pmo_client_t *s_client;
+static pmoctl_service_t s_notifier = {"the notifier",
+                                      "PMO_NOTIFIER_ENDPOINT",
+                                      "tcp://127.0.0.1:7104",
+                                      &pmo__notifier_request__descriptor,
+                                      &pmo__notifier_reply__descriptor,
+                                      NULL};
 
 //  Send body (JSON, owned by the caller) as the NotifierRequest member.
 //  Returns the reply in the arena, or NULL after printing why (status set).
 static Pmo__NotifierReply *s_call (pmoctl_t *ctl, const char *member, json_t *body)
 {
-    const char *endpoint = getenv ("PMO_NOTIFIER_ENDPOINT");
-    if (!endpoint || !*endpoint)
-        endpoint = "tcp://127.0.0.1:7104";
-    if (!s_client && !(s_client = pmo_client_new (endpoint))) {
-        fprintf (stderr, "pmoctl: '%s' is not a ZeroMQ endpoint\n", endpoint);
-        ctl->status = PMOCTL_USAGE;
-        return NULL;
-    }
-    json_t *doc = json_object ();
-    json_object_set (doc, member, body);
-    ProtobufCMessage *msg = NULL;
-    pmo_json_error_t err;
-    int rc = pmo_json_to_message (&pmo__notifier_request__descriptor, doc, &msg, &err);
-    json_decref (doc);
-    if (rc) {
-        fprintf (stderr, "pmoctl: %s: %s\n", *err.field ? err.field : member, err.message);
-        ctl->status = PMOCTL_USAGE;
-        return NULL;
-    }
-    Pmo__NotifierRequest *request = (Pmo__NotifierRequest *)msg;
-    Pmo__Header header;
-    char request_id[40];
-    pmo_header_init (&header, request_id, ctl->timeout_ms * ctl->attempts, &ctl->identity);
-    request->header = &header;
-    ProtobufCMessage *raw = NULL;
-    rc = pmo_client_call (s_client, &request->base, &pmo__notifier_reply__descriptor,
-                          ctl->timeout_ms, ctl->attempts, &raw);
-    request->header = NULL;
-    protobuf_c_message_free_unpacked (msg, NULL);
-    if (rc) {
-        fprintf (stderr,
-                 "pmoctl: no reply from the notifier at %s within %d ms (is it running? "
-                 "./deploy/pmo status)\n",
-                 endpoint, ctl->timeout_ms);
-        ctl->status = PMOCTL_NO_REPLY;
-        return NULL;
-    }
-    Pmo__NotifierReply *reply = (Pmo__NotifierReply *)pmo_reflect_copy (raw, ctl->arena);
-    protobuf_c_message_free_unpacked (raw, NULL);
-    for (size_t i = 0; i < reply->n_warnings; i++)
-        fprintf (stderr, "pmoctl: warning: %s\n", reply->warnings[i]);
-    if (reply->error && reply->error->code != PMO__ERROR_CODE__ERROR_NONE) {
-        const Pmo__Error *e = reply->error;
-        if (pmo_str_empty (e->field))
-            fprintf (stderr, "pmoctl: %s: %s\n", pmo_error_code_name (e->code), e->message);
-        else
-            fprintf (stderr, "pmoctl: %s [%s]: %s\n", pmo_error_code_name (e->code), e->field,
-                     e->message);
-        ctl->status = PMOCTL_REFUSED;
-        return NULL;
-    }
-    return reply;
+    return (Pmo__NotifierReply *)pmoctl_service_call (ctl, &s_notifier, member, body);
 }
 
 //  ---------------------------------------------------------------------
@@ -601,6 +555,6 @@ int pmoctl_run_notifier (pmoctl_t *ctl, const pmoctl_command_t *cmd, pmoctl_args
 {
     int rc = s_run (ctl, cmd, args);
     //  close before CZMQ's exit handler counts dangling sockets
-    pmo_client_destroy (&s_client);
+    pmo_client_destroy (&s_notifier.client);
     return rc;
 }

@@ -106,6 +106,19 @@ int main (void)
     s_grant = "admin@hub";
     snprintf (s_endpoint, sizeof s_endpoint, "tcp://127.0.0.1:%d", pmo_test_free_port ());
     s_expect (3, "--timeout 200 ping", "no reply");
+    //  Every service's ping says so too (deploy/pmo waits on these)
+    const char *services[][2] = {{"PMO_ALLOCATOR_ENDPOINT", "allocator ping"},
+                                 {"PMO_RISKMON_ENDPOINT", "riskmon ping"},
+                                 {"PMO_NOTIFIER_ENDPOINT", "notifier ping"},
+                                 {"PMO_GATEWAY_ENDPOINT", "gateway ping"},
+                                 {"PMO_HUB_ENDPOINT", "hub ping"}};
+    for (size_t i = 0; i < sizeof services / sizeof services[0]; i++) {
+        char nowhere[64], args[96];
+        snprintf (nowhere, sizeof nowhere, "tcp://127.0.0.1:%d", pmo_test_free_port ());
+        setenv (services[i][0], nowhere, 1);
+        snprintf (args, sizeof args, "--timeout 200 %s", services[i][1]);
+        s_expect (3, args, "no reply");
+    }
     rh_stop (&rh);
     printf ("test_pmoctl: ok\n");
     return 0;
