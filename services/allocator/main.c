@@ -4,6 +4,7 @@
 #include "allocator_server.h"
 #include "pmo_config.h"
 #include "pmo_log.h"
+#include "pmo_service.h"
 
 #include <czmq.h>
 
@@ -40,13 +41,8 @@ int main (int argc, char **argv)
         pmo_config_int (options, count, "registry-cache", 0, 3600000, &cache) ||
         pmo_config_int (options, count, "fte-hours", 1, 168, &fte))
         return 2;
-    if (pmo_log_init ("allocator", pmo_config_get (options, count, "log-level"))) {
-        fprintf (stderr, "pmo-allocator: unknown log level\n");
+    if (pmo_service_init ("allocator", pmo_config_get (options, count, "log-level")))
         return 2;
-    }
-    //  CZMQ catches SIGINT and SIGTERM and sets zsys_interrupted
-    zsys_init ();
-    zsys_set_logstream (NULL);
     allocator_config_t config = {
         .endpoint = pmo_config_get (options, count, "endpoint"),
         .pub_endpoint = pmo_config_get (options, count, "pub"),
@@ -58,23 +54,5 @@ int main (int argc, char **argv)
         .registry_cache_ms = (int)cache,
         .fte_hours = (uint32_t)fte,
     };
-    zactor_t *actor = zactor_new (allocator_server_actor, &config);
-    //  zactor_new returns once the actor has signalled, so failed is set
-    if (!actor || config.failed) {
-        zactor_destroy (&actor);
-        return 1;
-    }
-    int status = 0;
-    zpoller_t *poller = zpoller_new (actor, NULL);
-    while (!zsys_interrupted) {
-        if (zpoller_wait (poller, 500) == actor) {
-            pmo_error ("allocator: the service stopped unexpectedly");
-            status = 1;
-            break;
-        }
-    }
-    zpoller_destroy (&poller);
-    pmo_info ("allocator: shutting down");
-    zactor_destroy (&actor);
-    return status;
+    return pmo_service_run ("allocator", allocator_server_actor, &config, &config.failed);
 }

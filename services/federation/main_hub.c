@@ -9,6 +9,7 @@
 #include "federation_hub.h"
 #include "pmo_config.h"
 #include "pmo_log.h"
+#include "pmo_service.h"
 
 #include <czmq.h>
 #include <sys/stat.h>
@@ -82,12 +83,8 @@ int main (int argc, char **argv)
         pmo_config_int (options, count, "lag", 100, 86400000, &lag) ||
         pmo_config_int (options, count, "down", 1000, 86400000, &down))
         return 2;
-    if (pmo_log_init ("hub", pmo_config_get (options, count, "log-level"))) {
-        fprintf (stderr, "pmo-hub: unknown log level\n");
+    if (pmo_service_init ("hub", pmo_config_get (options, count, "log-level")))
         return 2;
-    }
-    zsys_init ();
-    zsys_set_logstream (NULL);
     federation_hub_config_t config = {
         .hub = pmo_config_get (options, count, "hub"),
         .spoke_endpoint = pmo_config_get (options, count, "spoke-endpoint"),
@@ -102,22 +99,5 @@ int main (int argc, char **argv)
         .down_ms = (int)down,
         .redis_timeout_ms = (int)timeout,
     };
-    zactor_t *actor = zactor_new (federation_hub_actor, &config);
-    if (!actor || config.failed) {
-        zactor_destroy (&actor);
-        return 1;
-    }
-    int status = 0;
-    zpoller_t *poller = zpoller_new (actor, NULL);
-    while (!zsys_interrupted) {
-        if (zpoller_wait (poller, 500) == actor) {
-            pmo_error ("hub: the service stopped unexpectedly");
-            status = 1;
-            break;
-        }
-    }
-    zpoller_destroy (&poller);
-    pmo_info ("hub: shutting down");
-    zactor_destroy (&actor);
-    return status;
+    return pmo_service_run ("hub", federation_hub_actor, &config, &config.failed);
 }

@@ -5,6 +5,7 @@
 #include "federation_uplink.h"
 #include "pmo_config.h"
 #include "pmo_log.h"
+#include "pmo_service.h"
 
 #include <czmq.h>
 
@@ -52,12 +53,8 @@ int main (int argc, char **argv)
             fprintf (stderr, "pmo-uplink: --%s is required\n", required[i]);
             return 2;
         }
-    if (pmo_log_init ("uplink", pmo_config_get (options, count, "log-level"))) {
-        fprintf (stderr, "pmo-uplink: unknown log level\n");
+    if (pmo_service_init ("uplink", pmo_config_get (options, count, "log-level")))
         return 2;
-    }
-    zsys_init ();
-    zsys_set_logstream (NULL);
     federation_uplink_config_t config = {
         .spoke = pmo_config_get (options, count, "spoke"),
         .divisions = pmo_config_get (options, count, "divisions"),
@@ -73,22 +70,5 @@ int main (int argc, char **argv)
         .timeout_ms = (int)call,
         .redis_timeout_ms = (int)timeout,
     };
-    zactor_t *actor = zactor_new (federation_uplink_actor, &config);
-    if (!actor || config.failed) {
-        zactor_destroy (&actor);
-        return 1;
-    }
-    int status = 0;
-    zpoller_t *poller = zpoller_new (actor, NULL);
-    while (!zsys_interrupted) {
-        if (zpoller_wait (poller, 500) == actor) {
-            pmo_error ("uplink: the service stopped unexpectedly");
-            status = 1;
-            break;
-        }
-    }
-    zpoller_destroy (&poller);
-    pmo_info ("uplink: shutting down");
-    zactor_destroy (&actor);
-    return status;
+    return pmo_service_run ("uplink", federation_uplink_actor, &config, &config.failed);
 }

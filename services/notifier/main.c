@@ -5,6 +5,7 @@
 #include "notifier_server.h"
 #include "pmo_config.h"
 #include "pmo_log.h"
+#include "pmo_service.h"
 
 #include <czmq.h>
 #include <unistd.h>
@@ -87,13 +88,8 @@ int main (int argc, char **argv)
         fprintf (stderr, "pmo-notifier: --smtp-tls is required or try\n");
         return 2;
     }
-    if (pmo_log_init ("notifier", pmo_config_get (options, count, "log-level"))) {
-        fprintf (stderr, "pmo-notifier: unknown log level\n");
+    if (pmo_service_init ("notifier", pmo_config_get (options, count, "log-level")))
         return 2;
-    }
-    //  CZMQ catches SIGINT and SIGTERM and sets zsys_interrupted
-    zsys_init ();
-    zsys_set_logstream (NULL);
     notifier_config_t config = {
         .endpoint = pmo_config_get (options, count, "endpoint"),
         .pub_endpoint = pmo_config_get (options, count, "pub"),
@@ -116,22 +112,5 @@ int main (int argc, char **argv)
         .allow_http = allow_http == 1,
         .smtp_tls_required = streq (smtp_tls, "required"),
     };
-    zactor_t *actor = zactor_new (notifier_server_actor, &config);
-    if (!actor || config.failed) {
-        zactor_destroy (&actor);
-        return 1;
-    }
-    int status = 0;
-    zpoller_t *poller = zpoller_new (actor, NULL);
-    while (!zsys_interrupted) {
-        if (zpoller_wait (poller, 500) == actor) {
-            pmo_error ("notifier: the service stopped unexpectedly");
-            status = 1;
-            break;
-        }
-    }
-    zpoller_destroy (&poller);
-    pmo_info ("notifier: shutting down");
-    zactor_destroy (&actor);
-    return status;
+    return pmo_service_run ("notifier", notifier_server_actor, &config, &config.failed);
 }

@@ -3,6 +3,7 @@
 */
 #include "pmo_config.h"
 #include "pmo_log.h"
+#include "pmo_service.h"
 #include "registry_server.h"
 
 #include <czmq.h>
@@ -29,13 +30,8 @@ int main (int argc, char **argv)
     long timeout;
     if (pmo_config_int (options, count, "redis-timeout", 10, 60000, &timeout))
         return 2;
-    if (pmo_log_init ("registry", pmo_config_get (options, count, "log-level"))) {
-        fprintf (stderr, "pmo-registry: unknown log level\n");
+    if (pmo_service_init ("registry", pmo_config_get (options, count, "log-level")))
         return 2;
-    }
-    //  CZMQ catches SIGINT and SIGTERM and sets zsys_interrupted
-    zsys_init ();
-    zsys_set_logstream (NULL);
     registry_config_t config = {
         .endpoint = pmo_config_get (options, count, "endpoint"),
         .pub_endpoint = pmo_config_get (options, count, "pub"),
@@ -43,23 +39,5 @@ int main (int argc, char **argv)
         .hub = pmo_config_get (options, count, "hub"),
         .redis_timeout_ms = (int)timeout,
     };
-    zactor_t *actor = zactor_new (registry_server_actor, &config);
-    //  zactor_new returns once the actor has signalled, so failed is set
-    if (!actor || config.failed) {
-        zactor_destroy (&actor);
-        return 1;
-    }
-    int status = 0;
-    zpoller_t *poller = zpoller_new (actor, NULL);
-    while (!zsys_interrupted) {
-        if (zpoller_wait (poller, 500) == actor) {
-            pmo_error ("registry: the service stopped unexpectedly");
-            status = 1;
-            break;
-        }
-    }
-    zpoller_destroy (&poller);
-    pmo_info ("registry: shutting down");
-    zactor_destroy (&actor);
-    return status;
+    return pmo_service_run ("registry", registry_server_actor, &config, &config.failed);
 }

@@ -3,6 +3,7 @@
 */
 #include "pmo_config.h"
 #include "pmo_log.h"
+#include "pmo_service.h"
 #include "riskmon_server.h"
 
 #include <czmq.h>
@@ -51,13 +52,8 @@ int main (int argc, char **argv)
         pmo_config_int (options, count, "tick", 10, 3600000, &tick) ||
         pmo_config_int (options, count, "batch", 1, 10000, &batch))
         return 2;
-    if (pmo_log_init ("riskmon", pmo_config_get (options, count, "log-level"))) {
-        fprintf (stderr, "pmo-riskmon: unknown log level\n");
+    if (pmo_service_init ("riskmon", pmo_config_get (options, count, "log-level")))
         return 2;
-    }
-    //  CZMQ catches SIGINT and SIGTERM and sets zsys_interrupted
-    zsys_init ();
-    zsys_set_logstream (NULL);
     riskmon_config_t config = {
         .endpoint = pmo_config_get (options, count, "endpoint"),
         .pub_endpoint = pmo_config_get (options, count, "pub"),
@@ -72,23 +68,5 @@ int main (int argc, char **argv)
         .tick_ms = (int)tick,
         .batch = (int)batch,
     };
-    zactor_t *actor = zactor_new (riskmon_server_actor, &config);
-    //  zactor_new returns once the actor has signalled, so failed is set
-    if (!actor || config.failed) {
-        zactor_destroy (&actor);
-        return 1;
-    }
-    int status = 0;
-    zpoller_t *poller = zpoller_new (actor, NULL);
-    while (!zsys_interrupted) {
-        if (zpoller_wait (poller, 500) == actor) {
-            pmo_error ("riskmon: the service stopped unexpectedly");
-            status = 1;
-            break;
-        }
-    }
-    zpoller_destroy (&poller);
-    pmo_info ("riskmon: shutting down");
-    zactor_destroy (&actor);
-    return status;
+    return pmo_service_run ("riskmon", riskmon_server_actor, &config, &config.failed);
 }
