@@ -255,7 +255,9 @@ void pmo_report_set_risks (pmo_report_t *self, Pmo__Risk *const *risks, size_t n
         if (risks[i]->status == PMO__RISK_STATUS__RISK_STATUS_OPEN)
             self->risks[self->risks_open++] =
                 (const Pmo__Risk *)pmo_reflect_copy (&risks[i]->base, arena);
-    qsort (self->risks, self->risks_open, sizeof (Pmo__Risk *), s_risk_cmp);
+    //  qsort wants a valid array even for nothing to sort
+    if (self->risks_open > 1)
+        qsort (self->risks, self->risks_open, sizeof (Pmo__Risk *), s_risk_cmp);
     zhashx_t *codes = zhashx_new ();
     for (size_t i = 0; i < self->n_projects; i++)
         zhashx_insert (codes, self->projects[i].project->id,
@@ -312,7 +314,9 @@ void pmo_report_set_overloads (pmo_report_t *self, Pmo__AllocationConflict *cons
             (const Pmo__AllocationConflict *)pmo_reflect_copy (&conflicts[i]->base, self->arena);
         self->over_hours += s_over_hours (conflicts[i]);
     }
-    qsort (self->overloads, self->n_overloads, sizeof (void *), s_overload_cmp);
+    //  qsort wants a valid array even for nothing to sort
+    if (self->n_overloads > 1)
+        qsort (self->overloads, self->n_overloads, sizeof (void *), s_overload_cmp);
     self->resources_note = NULL;
 }
 
@@ -338,7 +342,9 @@ void pmo_report_set_alerts (pmo_report_t *self, Pmo__Alert *const *alerts, size_
             (const Pmo__Alert *)pmo_reflect_copy (&alerts[i]->base, self->arena);
         self->alerts_severity[alerts[i]->severity < 4 ? alerts[i]->severity : 0]++;
     }
-    qsort (self->alerts, self->n_alerts, sizeof (void *), s_alert_cmp);
+    //  qsort wants a valid array even for nothing to sort
+    if (self->n_alerts > 1)
+        qsort (self->alerts, self->n_alerts, sizeof (void *), s_alert_cmp);
     self->alerts_note = NULL;
 }
 

@@ -572,7 +572,9 @@ Pmo__MatchResult *allocator_index_match (allocator_index_t *self, const allocato
         c->score = (c->covered == weeks ? 100.0 : 0.0) + c->s_cover + c->s_level + c->s_division +
                    c->s_cost;
     }
-    qsort (m, n, sizeof (metric_t), s_by_score);
+    //  qsort wants a valid array even for nothing to sort
+    if (n > 1)
+        qsort (m, n, sizeof (metric_t), s_by_score);
     size_t limit = q->limit ? q->limit : 10;
     size_t shown = n < limit ? n : limit;
     result->candidates = pmo_arena_alloc (arena, (shown + 1) * sizeof (void *));
@@ -734,7 +736,9 @@ static size_t s_subtree (allocator_index_t *self, const char *unit, bool live, p
         if ((!live || !r->archived) && s_in (r->path, unit))
             list[n++] = r;
     }
-    qsort (list, n, sizeof (void *), s_by_id);
+    //  qsort wants a valid array even for nothing to sort
+    if (n > 1)
+        qsort (list, n, sizeof (void *), s_by_id);
     *out = list;
     return n;
 }
@@ -927,7 +931,9 @@ Pmo__ConflictList *allocator_index_conflicts (allocator_index_t *self, const cha
                 a->last >= over[0] && a->first <= over[n_over - 1])
                 claims[n_claims++] = a;
         }
-        qsort (claims, n_claims, sizeof (void *), s_by_priority);
+        //  qsort wants a valid array even for nothing to sort
+        if (n_claims > 1)
+            qsort (claims, n_claims, sizeof (void *), s_by_priority);
         conflict->claims = pmo_arena_alloc (arena, (n_claims + 1) * sizeof (void *));
         ix_alloc_t *top = n_claims ? claims[0] : NULL;
         for (size_t k = 0; k < n_claims; k++) {
@@ -1013,7 +1019,9 @@ static int s_by_key (const void *a, const void *b)
 static size_t s_page (key_t_ *keys, size_t n, const char *cursor, size_t limit, pmo_arena_t *arena,
                       char ***ids, char **next)
 {
-    qsort (keys, n, sizeof (key_t_), s_by_key);
+    //  qsort wants a valid array even for nothing to sort
+    if (n > 1)
+        qsort (keys, n, sizeof (key_t_), s_by_key);
     size_t start = 0;
     if (cursor && *cursor) {
         const char *bar = strchr (cursor, '|');

@@ -334,7 +334,9 @@ int gateway_sse_pump (gateway_sse_t *self, pmo_redis_t *redis)
         }
     }
     //  Merge: by id, then by division
-    qsort (entries, count, sizeof (entry_t), s_entry_cmp);
+    //  qsort wants a valid array even for nothing to sort
+    if (count > 1)
+        qsort (entries, count, sizeof (entry_t), s_entry_cmp);
     for (size_t i = 0; i < count; i++) {
         stream_t *stream = &self->streams[entries[i].stream];
         snprintf (stream->cursor, sizeof stream->cursor, "%s", entries[i].id);

@@ -526,7 +526,9 @@ static int s_run_ou_list (pmoctl_t *ctl, const pmoctl_command_t *cmd, pmoctl_arg
     rc = s_list (ctl, list, true, &page);
     if (rc)
         return rc;
-    qsort (page->org_units, page->n_org_units, sizeof (void *), s_path_compare);
+    //  qsort wants a valid array even for nothing to sort
+    if (page->n_org_units > 1)
+        qsort (page->org_units, page->n_org_units, sizeof (void *), s_path_compare);
     if (ctl->json)
         return pmoctl_print_json (&page->base);
     if (page->n_org_units == 0) {
@@ -718,7 +720,10 @@ static int s_run_project_get (pmoctl_t *ctl, const pmoctl_command_t *cmd, pmoctl
         rc = s_project_children (ctl, project->id, &s_decision, &decisions);
     if (rc)
         return rc;
-    qsort (reports->status_reports, reports->n_status_reports, sizeof (void *), s_compare_reports);
+    //  qsort wants a valid array even for nothing to sort
+    if (reports->n_status_reports > 1)
+        qsort (reports->status_reports, reports->n_status_reports, sizeof (void *),
+               s_compare_reports);
     size_t skip =
         reports->n_status_reports > RECENT_REPORTS ? reports->n_status_reports - RECENT_REPORTS : 0;
     ProtobufCMessage **recent = (ProtobufCMessage **)reports->status_reports + skip;
