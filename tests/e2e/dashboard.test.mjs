@@ -30,15 +30,24 @@ function log(...args) {
   console.log("e2e:", ...args);
 }
 
+// The kernel may hand out the same ephemeral port again once the probing
+// socket is closed, so remember every port given to a process of this run.
+const givenPorts = new Set([6379]);
 async function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address();
-      server.close(() => (port === 6379 ? freePort().then(resolve, reject) : resolve(port)));
+  for (;;) {
+    const port = await new Promise((resolve, reject) => {
+      const server = net.createServer();
+      server.listen(0, "127.0.0.1", () => {
+        const { port } = server.address();
+        server.close(() => resolve(port));
+      });
+      server.on("error", reject);
     });
-    server.on("error", reject);
-  });
+    if (!givenPorts.has(port)) {
+      givenPorts.add(port);
+      return port;
+    }
+  }
 }
 
 function start(name, bin, args) {
