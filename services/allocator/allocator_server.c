@@ -24,6 +24,7 @@
 #include "allocator_server.h"
 #include "allocator_index.h"
 #include "allocator_model.h"
+#include "allocator_request.h"
 #include "allocator_store.h"
 #include "allocator_xdiv.h"
 
@@ -76,43 +77,12 @@ typedef struct {
 #define FAIL(req, code, field, ...)                                                                \
     pmo_request_fail (req, PMO__ERROR_CODE__ERROR_##code, field, __VA_ARGS__)
 
-static Pmo__AllocatorReply *s_reply (pmo_request_t *req)
-{
-    return (Pmo__AllocatorReply *)req->reply;
-}
-
-static const Pmo__Identity *s_who (pmo_request_t *req)
-{
-    return req->header->identity;
-}
-
-static void s_unavailable (pmo_request_t *req)
-{
-    FAIL (req, UNAVAILABLE, "", "the allocator's store (Redis) is unavailable; retry shortly");
-}
-
 static void s_problem (pmo_request_t *req, const allocator_problem_t *problem, const char *prefix)
 {
     char field[200];
     snprintf (field, sizeof field, "%s%s%s", prefix, *problem->field && *prefix ? "." : "",
               problem->field);
     pmo_request_fail (req, problem->code, field, "%s", problem->message);
-}
-
-static void s_warn (pmo_request_t *req, const char *text)
-{
-    Pmo__AllocatorReply *reply = s_reply (req);
-    char **warnings = pmo_arena_alloc (req->arena, (reply->n_warnings + 1) * sizeof (char *));
-    if (reply->n_warnings)
-        memcpy (warnings, reply->warnings, reply->n_warnings * sizeof (char *));
-    warnings[reply->n_warnings++] = pmo_arena_strdup (req->arena, text);
-    reply->warnings = warnings;
-}
-
-static const char *s_week (pmo_request_t *req, int32_t week)
-{
-    char buf[16];
-    return pmo_arena_strdup (req->arena, allocator_week_format (week, buf, sizeof buf));
 }
 
 //  True (and the reply is set) if this request id was already done in any
@@ -124,7 +94,7 @@ static bool s_replayed_any (allocator_t *self, pmo_request_t *req, char *const *
     int rc = allocator_store_replay (self->store, req->arena, divisions, n, req->header->request_id,
                                      &blob, &size);
     if (rc < 0) {
-        s_unavailable (req);
+        allocator_unavailable (req);
         return true;
     }
     if (rc == 1) {
@@ -201,13 +171,6 @@ static int s_registry_get (allocator_t *self, pmo_request_t *req, Pmo__EntityKin
     return rc;
 }
 
-static void s_registry_unavailable (pmo_request_t *req)
-{
-    FAIL (req, UNAVAILABLE, "",
-          "the registry does not answer: projects and org units cannot be checked; retry "
-          "shortly");
-}
-
 //  A live org unit from the registry (cached briefly); fails the request
 //  if there is none or the registry is down.
 static Pmo__OrgUnit *s_unit (allocator_t *self, pmo_request_t *req, const char *id,
@@ -227,7 +190,7 @@ static Pmo__OrgUnit *s_unit (allocator_t *self, pmo_request_t *req, const char *
         ProtobufCMessage *msg;
         int rc = s_registry_get (self, req, PMO__ENTITY_KIND__ENTITY_KIND_ORG_UNIT, id, &msg);
         if (rc < 0) {
-            s_registry_unavailable (req);
+            allocator_registry_unavailable (req);
             return NULL;
         }
         if (rc == 0) {
@@ -265,7 +228,7 @@ static Pmo__Project *s_project (allocator_t *self, pmo_request_t *req, const cha
     ProtobufCMessage *msg;
     int rc = s_registry_get (self, req, PMO__ENTITY_KIND__ENTITY_KIND_PROJECT, id, &msg);
     if (rc < 0) {
-        s_registry_unavailable (req);
+        allocator_registry_unavailable (req);
         return NULL;
     }
     if (rc == 0) {
@@ -292,21 +255,24 @@ static Pmo__Project *s_project (allocator_t *self, pmo_request_t *req, const cha
 static Pmo__Role s_may (pmo_request_t *req, allocator_action_t action, const char *path,
                         const char *what)
 {
-    Pmo__Role role = allocator_role_for (s_who (req), action, path);
+    Pmo__Role role = allocator_role_for (allocator_who (req), action, path);
     if (role == PMO__ROLE__ROLE_UNSPECIFIED)
-        FAIL (req, FORBIDDEN, "", "%s may not %s in '%s'", s_who (req)->subject, what, path);
+        FAIL (req, FORBIDDEN, "", "%s may not %s in '%s'", allocator_who (req)->subject, what,
+              path);
     return role;
 }
 
 //  Either side of an allocation: the project's people or the resource's.
 static Pmo__Role s_may_either (pmo_request_t *req, const Pmo__Allocation *a, const char *what)
 {
-    Pmo__Role role = allocator_role_for (s_who (req), ALLOCATOR_PROJECT, a->project_org_unit_path);
+    Pmo__Role role =
+        allocator_role_for (allocator_who (req), ALLOCATOR_PROJECT, a->project_org_unit_path);
     if (role == PMO__ROLE__ROLE_UNSPECIFIED && !pmo_str_empty (a->resource_org_unit_path))
-        role = allocator_role_for (s_who (req), ALLOCATOR_RESOURCE, a->resource_org_unit_path);
+        role =
+            allocator_role_for (allocator_who (req), ALLOCATOR_RESOURCE, a->resource_org_unit_path);
     if (role == PMO__ROLE__ROLE_UNSPECIFIED)
         FAIL (req, FORBIDDEN, "", "%s may not %s: it takes a project role in '%s'%s%s",
-              s_who (req)->subject, what, a->project_org_unit_path,
+              allocator_who (req)->subject, what, a->project_org_unit_path,
               pmo_str_empty (a->resource_org_unit_path) ? "" : " or a resource role in '",
               pmo_str_empty (a->resource_org_unit_path)
                   ? ""
@@ -316,26 +282,6 @@ static Pmo__Role s_may_either (pmo_request_t *req, const Pmo__Allocation *a, con
 
 //  ---------------------------------------------------------------------
 //  Events and commits
-
-static Pmo__Event *s_event (pmo_request_t *req, const char *type, const char *division,
-                            const char *org_unit, const char *path, const char *entity_id,
-                            uint64_t version, const char *member, ProtobufCMessage *body)
-{
-    Pmo__Event *event = pmo_arena_alloc (req->arena, sizeof (Pmo__Event));
-    pmo__event__init (event);
-    event->type = (char *)type;
-    event->division = (char *)division;
-    event->org_unit = (char *)org_unit;
-    event->org_unit_path = (char *)path;
-    event->entity_id = (char *)entity_id;
-    event->entity_version = version;
-    event->time_ms = pmo_now_ms ();
-    event->actor = s_who (req)->subject;
-    event->request_id = req->header->request_id;
-    event->source = "allocator";
-    pmo_reflect_set_oneof (&event->base, member, body);
-    return event;
-}
 
 static void s_publish (allocator_t *self, pmo_request_t *req, const char *division,
                        Pmo__Event *event)
@@ -359,7 +305,7 @@ static int s_commit (allocator_t *self, pmo_request_t *req, pmo_commit_t *commit
 {
     if (allocator_store_note_division (self->store, division)) {
         pmo_commit_destroy (&commit);
-        s_unavailable (req);
+        allocator_unavailable (req);
         return COMMIT_FAIL;
     }
     for (size_t i = 0; i < n_events; i++)
@@ -408,7 +354,7 @@ static int s_commit (allocator_t *self, pmo_request_t *req, pmo_commit_t *commit
         FAIL (req, CONFLICT, "", "a unique key is taken (%s)", result.key);
         break;
     case PMO_COMMIT_UNAVAILABLE:
-        s_unavailable (req);
+        allocator_unavailable (req);
         //  It may have happened: the index may now miss it; reload to be exact
         self->loaded = false;
         break;
@@ -437,98 +383,17 @@ static bool s_version_matches (pmo_request_t *req, const char *what, uint64_t as
 //  ---------------------------------------------------------------------
 //  Bookings
 
-static void s_ledger_remove (Pmo__BookingLedger *ledger, const char *allocation_id)
-{
-    size_t k = 0;
-    for (size_t i = 0; i < ledger->n_bookings; i++)
-        if (strcmp (ledger->bookings[i]->allocation_id, allocation_id) != 0)
-            ledger->bookings[k++] = ledger->bookings[i];
-    ledger->n_bookings = k;
-}
-
-//  Book (or re-book) allocation a on ledger in its current state and window.
-static void s_ledger_book (pmo_request_t *req, Pmo__BookingLedger *ledger, const Pmo__Allocation *a,
-                           int32_t first, int32_t last)
-{
-    s_ledger_remove (ledger, a->id);
-    if (!allocator_state_books (a->state))
-        return;
-    Pmo__Booking *b = pmo_arena_alloc (req->arena, sizeof (Pmo__Booking));
-    pmo__booking__init (b);
-    b->allocation_id = a->id;
-    b->state = a->state;
-    b->project_id = a->project_id;
-    b->hours_per_week = a->hours_per_week;
-    b->start_week = first;
-    b->end_week = last;
-    Pmo__Booking **grown = pmo_arena_alloc (req->arena, (ledger->n_bookings + 1) * sizeof (void *));
-    if (ledger->n_bookings)
-        memcpy (grown, ledger->bookings, ledger->n_bookings * sizeof (void *));
-    grown[ledger->n_bookings++] = b;
-    ledger->bookings = grown;
-}
-
-//  Recompute the ledger's over-allocated weeks. If the set changed, returns
-//  the OverAllocation to announce (over or cleared), else NULL.
-static Pmo__OverAllocation *s_over_change (pmo_request_t *req, const Pmo__Resource *resource,
-                                           Pmo__BookingLedger *ledger)
-{
-    allocator_over_week_t *over;
-    size_t n = allocator_over_weeks (resource, ledger, req->arena, &over);
-    int32_t *weeks = pmo_arena_alloc (req->arena, (n + 1) * sizeof (int32_t));
-    for (size_t i = 0; i < n; i++)
-        weeks[i] = over[i].week;
-    bool same = allocator_weeks_equal (weeks, n, ledger->over_weeks, ledger->n_over_weeks);
-    bool was_over = ledger->n_over_weeks > 0;
-    ledger->over_weeks = weeks;
-    ledger->n_over_weeks = n;
-    if (same || (n == 0 && !was_over))
-        return NULL;
-    Pmo__OverAllocation *o = pmo_arena_alloc (req->arena, sizeof (Pmo__OverAllocation));
-    pmo__over_allocation__init (o);
-    o->resource_id = resource->id;
-    o->resource_name = resource->name;
-    o->home_org_unit = resource->home_org_unit;
-    o->home_org_unit_path = resource->home_org_unit_path;
-    o->over = n > 0;
-    o->weeks = pmo_arena_alloc (req->arena, (n + 1) * sizeof (char *));
-    o->project_ids = pmo_arena_alloc (req->arena, (ledger->n_bookings + 1) * sizeof (char *));
-    uint32_t worst = 0;
-    for (size_t i = 0; i < n; i++) {
-        o->weeks[o->n_weeks++] = (char *)s_week (req, over[i].week);
-        if (over[i].committed - over[i].capacity >= worst) {
-            worst = over[i].committed - over[i].capacity;
-            o->worst_week_booked_hours = over[i].committed;
-            o->worst_week_capacity_hours = over[i].capacity;
-        }
-    }
-    for (size_t b = 0; b < ledger->n_bookings && n; b++) {
-        const Pmo__Booking *booking = ledger->bookings[b];
-        if (booking->state != PMO__ALLOCATION_STATE__ALLOCATION_STATE_COMMITTED)
-            continue;
-        bool in = false;
-        for (size_t i = 0; i < n && !in; i++)
-            in = weeks[i] >= booking->start_week && weeks[i] <= booking->end_week;
-        bool seen = false;
-        for (size_t p = 0; p < o->n_project_ids && !seen; p++)
-            seen = strcmp (o->project_ids[p], booking->project_id) == 0;
-        if (in && !seen)
-            o->project_ids[o->n_project_ids++] = booking->project_id;
-    }
-    return o;
-}
-
 //  Add the over-allocation event of a change, if any, to events.
 static void s_over_event (pmo_request_t *req, const Pmo__Resource *resource,
                           Pmo__OverAllocation *over, Pmo__Event **events, size_t *n_events)
 {
     if (!over)
         return;
-    s_reply (req)->over_allocation = over;
+    allocator_reply (req)->over_allocation = over;
     events[(*n_events)++] =
-        s_event (req, over->over ? "resource.overallocated" : "resource.cleared",
-                 resource->division, resource->home_org_unit, resource->home_org_unit_path,
-                 resource->id, resource->version, "over_allocation", &over->base);
+        allocator_event (req, over->over ? "resource.overallocated" : "resource.cleared",
+                         resource->division, resource->home_org_unit, resource->home_org_unit_path,
+                         resource->id, resource->version, "over_allocation", &over->base);
 }
 
 //  Append a step to an allocation's history.
@@ -540,7 +405,7 @@ static Pmo__AllocationTransition *s_step (pmo_request_t *req, Pmo__Allocation *a
     pmo__allocation_transition__init (t);
     t->from_state = a->state;
     t->to_state = to;
-    t->actor = s_who (req)->subject;
+    t->actor = allocator_who (req)->subject;
     t->actor_role = role;
     t->time_ms = pmo_now_ms ();
     t->reason = (char *)(reason ? reason : "");
@@ -553,15 +418,6 @@ static Pmo__AllocationTransition *s_step (pmo_request_t *req, Pmo__Allocation *a
     a->history = grown;
     a->state = to;
     return t;
-}
-
-static void s_step_warn (pmo_request_t *req, Pmo__AllocationTransition *t, const char *text)
-{
-    char **grown = pmo_arena_alloc (req->arena, (t->n_warnings + 1) * sizeof (char *));
-    if (t->n_warnings)
-        memcpy (grown, t->warnings, t->n_warnings * sizeof (char *));
-    grown[t->n_warnings++] = pmo_arena_strdup (req->arena, text);
-    t->warnings = grown;
 }
 
 static void s_assign (pmo_request_t *req, Pmo__Allocation *a, const Pmo__Resource *r)
@@ -626,7 +482,7 @@ static void s_handle_create_resource (allocator_t *self, pmo_request_t *req, Pmo
     char *id;
     if (allocator_store_next_id (self->store, req->arena, ALLOCATOR_PREFIX_RESOURCE, unit->division,
                                  &id))
-        return s_unavailable (req);
+        return allocator_unavailable (req);
     int64_t now = pmo_now_ms ();
     r->id = id;
     r->version = 1;
@@ -642,8 +498,8 @@ static void s_handle_create_resource (allocator_t *self, pmo_request_t *req, Pmo
     allocator_store_put_ledger (self->store, commit, req->arena, unit->division, &ledger, 0);
     allocator_store_index (self->store, commit, req->arena, ALLOCATOR_PREFIX_RESOURCE,
                            unit->division, id);
-    Pmo__Event *events[1] = {s_event (req, "resource.created", unit->division, unit->id, unit->path,
-                                      id, 1, "resource", &r->base)};
+    Pmo__Event *events[1] = {allocator_event (req, "resource.created", unit->division, unit->id,
+                                              unit->path, id, 1, "resource", &r->base)};
     pmo_reflect_set_oneof (req->reply, "resource", &r->base);
     if (s_commit (self, req, commit, unit->division, events, 1) == COMMIT_DONE && !req->raw_reply)
         allocator_index_put_resource (self->index, r);
@@ -657,7 +513,7 @@ static int s_try_update_resource (allocator_t *self, pmo_request_t *req, Pmo__Re
     int rc = allocator_store_read_booked (self->store, req->arena, next->id, &stored, &version,
                                           &ledger, &ledger_version);
     if (rc < 0)
-        return s_unavailable (req), COMMIT_FAIL;
+        return allocator_unavailable (req), COMMIT_FAIL;
     if (rc == 0)
         return FAIL (req, NOT_FOUND, "update_resource.id", "no resource with id '%.64s'",
                      next->id ? next->id : ""),
@@ -697,13 +553,13 @@ static int s_try_update_resource (allocator_t *self, pmo_request_t *req, Pmo__Re
     next->archived = false;
     next->version = version + 1;
     //  A lower capacity or new leave may over-allocate (or clear) the resource
-    Pmo__OverAllocation *over = s_over_change (req, next, ledger);
+    Pmo__OverAllocation *over = allocator_over_change (req, next, ledger);
     if (over && over->over) {
         char text[200];
         snprintf (text, sizeof text,
                   "%s is now over-allocated in %zu week(s) from %s: resolve with `conflicts`",
                   next->name, over->n_weeks, over->weeks[0]);
-        s_warn (req, text);
+        allocator_warn (req, text);
     }
     pmo_commit_t *commit =
         allocator_store_commit (self->store, stored->division, req->header->request_id);
@@ -712,9 +568,9 @@ static int s_try_update_resource (allocator_t *self, pmo_request_t *req, Pmo__Re
                                 ledger_version);
     Pmo__Event *events[2];
     size_t n_events = 0;
-    events[n_events++] =
-        s_event (req, "resource.updated", stored->division, next->home_org_unit,
-                 next->home_org_unit_path, next->id, next->version, "resource", &next->base);
+    events[n_events++] = allocator_event (req, "resource.updated", stored->division,
+                                          next->home_org_unit, next->home_org_unit_path, next->id,
+                                          next->version, "resource", &next->base);
     s_over_event (req, next, over, events, &n_events);
     pmo_reflect_set_oneof (req->reply, "resource", &next->base);
     rc = s_commit (self, req, commit, stored->division, events, n_events);
@@ -732,7 +588,7 @@ static void s_handle_archive_resource (allocator_t *self, pmo_request_t *req,
     int rc = allocator_store_read_booked (self->store, req->arena, archive->id, &r, &version,
                                           &ledger, &ledger_version);
     if (rc < 0)
-        return s_unavailable (req);
+        return allocator_unavailable (req);
     if (rc == 0)
         return (void)FAIL (req, NOT_FOUND, "archive_resource.id", "no resource with id '%.64s'",
                            archive->id ? archive->id : "");
@@ -755,7 +611,7 @@ static void s_handle_archive_resource (allocator_t *self, pmo_request_t *req,
     ProtobufCMessage **msgs = pmo_arena_alloc (req->arena, (n + 1) * sizeof (void *));
     if (allocator_store_read_many (self->store, req->arena, ALLOCATOR_PREFIX_ALLOCATION, ids, n,
                                    msgs))
-        return s_unavailable (req);
+        return allocator_unavailable (req);
     for (size_t i = 0; i < n; i++) {
         Pmo__Allocation *a = (Pmo__Allocation *)msgs[i];
         if (a && allocator_state_live (a->state))
@@ -772,9 +628,9 @@ static void s_handle_archive_resource (allocator_t *self, pmo_request_t *req,
     allocator_store_put_resource (self->store, commit, req->arena, r, version);
     allocator_store_check_ledger (self->store, commit, req->arena, r->division, r->id,
                                   ledger_version);
-    Pmo__Event *events[1] = {s_event (req, "resource.archived", r->division, r->home_org_unit,
-                                      r->home_org_unit_path, r->id, r->version, "resource",
-                                      &r->base)};
+    Pmo__Event *events[1] = {allocator_event (req, "resource.archived", r->division,
+                                              r->home_org_unit, r->home_org_unit_path, r->id,
+                                              r->version, "resource", &r->base)};
     pmo_reflect_set_oneof (req->reply, "resource", &r->base);
     if (s_commit (self, req, commit, r->division, events, 1) == COMMIT_DONE && !req->raw_reply)
         allocator_index_put_resource (self->index, r);
@@ -838,7 +694,7 @@ static bool s_fits (const Pmo__Resource *r, const Pmo__BookingLedger *ledger, in
 
 static int s_try_request (allocator_t *self, pmo_request_t *req, Pmo__AllocationRequest *rq)
 {
-    Pmo__AllocatorReply *reply = s_reply (req);
+    Pmo__AllocatorReply *reply = allocator_reply (req);
     reply->n_warnings = 0;
     reply->match_detail = NULL;
     allocator_problem_t problem;
@@ -870,7 +726,7 @@ static int s_try_request (allocator_t *self, pmo_request_t *req, Pmo__Allocation
     a->start_week = rq->start_week;
     a->end_week = pmo_str_empty (rq->end_week) ? rq->start_week : rq->end_week;
     a->note = rq->note;
-    a->requested_by = s_who (req)->subject;
+    a->requested_by = allocator_who (req)->subject;
     a->state = PMO__ALLOCATION_STATE__ALLOCATION_STATE_UNSPECIFIED;
     Pmo__Resource *resource = NULL;
     Pmo__BookingLedger *ledger = NULL;
@@ -891,7 +747,7 @@ static int s_try_request (allocator_t *self, pmo_request_t *req, Pmo__Allocation
         int rc = allocator_store_read_resource (self->store, req->arena, rq->resource_id, &resource,
                                                 &resource_version);
         if (rc < 0)
-            return s_unavailable (req), COMMIT_FAIL;
+            return allocator_unavailable (req), COMMIT_FAIL;
         if (rc == 0)
             return FAIL (req, NOT_FOUND, "request_allocation.resource_id",
                          "no resource with id '%.64s'", rq->resource_id),
@@ -906,10 +762,10 @@ static int s_try_request (allocator_t *self, pmo_request_t *req, Pmo__Allocation
                 if (strcmp (resource->skills[i]->name, rq->skill) == 0)
                     level = resource->skills[i]->level;
             if (!level || level < rq->min_level)
-                s_warn (req,
-                        pmo_arena_printf (req->arena, "%s has %s level %u, below the %u asked for",
-                                          resource->name, rq->skill, level,
-                                          rq->min_level ? rq->min_level : 1));
+                allocator_warn (req, pmo_arena_printf (req->arena,
+                                                       "%s has %s level %u, below the %u asked for",
+                                                       resource->name, rq->skill, level,
+                                                       rq->min_level ? rq->min_level : 1));
         }
         s_assign (req, a, resource);
     } else {
@@ -938,7 +794,7 @@ static int s_try_request (allocator_t *self, pmo_request_t *req, Pmo__Allocation
                 allocator_store_read_booked (self->store, req->arena, best->resource_id, &resource,
                                              &resource_version, &ledger, &ledger_version);
             if (rc < 0)
-                return s_unavailable (req), COMMIT_FAIL;
+                return allocator_unavailable (req), COMMIT_FAIL;
             if (rc == 1 && !resource->archived &&
                 s_fits (resource, ledger, first, last, rq->hours_per_week)) {
                 division = resource->division;
@@ -949,28 +805,29 @@ static int s_try_request (allocator_t *self, pmo_request_t *req, Pmo__Allocation
                 //  The index is behind Redis (another replica booked it)
                 resource = NULL;
                 ledger = NULL;
-                s_warn (req, pmo_arena_printf (req->arena,
-                                               "the best candidate %s no longer has the hours; "
-                                               "the request waits as unfilled demand",
-                                               best->resource_id));
+                allocator_warn (req,
+                                pmo_arena_printf (req->arena,
+                                                  "the best candidate %s no longer has the hours; "
+                                                  "the request waits as unfilled demand",
+                                                  best->resource_id));
             }
         } else
-            s_warn (req, pmo_arena_printf (req->arena,
-                                           "nobody fits: %s; the request waits as "
-                                           "unfilled demand (see match_detail for the "
-                                           "shortfall by week)",
-                                           match->summary));
+            allocator_warn (req, pmo_arena_printf (req->arena,
+                                                   "nobody fits: %s; the request waits as "
+                                                   "unfilled demand (see match_detail for the "
+                                                   "shortfall by week)",
+                                                   match->summary));
     }
     char *id;
     if (allocator_store_next_id (self->store, req->arena, ALLOCATOR_PREFIX_ALLOCATION, division,
                                  &id))
-        return s_unavailable (req), COMMIT_FAIL;
+        return allocator_unavailable (req), COMMIT_FAIL;
     a->id = id;
     a->division = (char *)division;
     a->version = 1;
     a->created_ms = a->updated_ms = pmo_now_ms ();
     if (ledger)
-        s_ledger_book (req, ledger, a, first, last);
+        allocator_ledger_book (req, ledger, a, first, last);
     pmo_commit_t *commit = allocator_store_commit (self->store, division, req->header->request_id);
     allocator_store_put_allocation (self->store, commit, req->arena, a, 0);
     allocator_store_index (self->store, commit, req->arena, ALLOCATOR_PREFIX_ALLOCATION, division,
@@ -981,8 +838,9 @@ static int s_try_request (allocator_t *self, pmo_request_t *req, Pmo__Allocation
     const char *type = a->state == PMO__ALLOCATION_STATE__ALLOCATION_STATE_PROPOSED
                            ? "allocation.proposed"
                            : "allocation.requested";
-    Pmo__Event *events[1] = {s_event (req, type, division, a->project_org_unit,
-                                      a->project_org_unit_path, id, 1, "allocation", &a->base)};
+    Pmo__Event *events[1] = {allocator_event (req, type, division, a->project_org_unit,
+                                              a->project_org_unit_path, id, 1, "allocation",
+                                              &a->base)};
     pmo_reflect_set_oneof (req->reply, "allocation", &a->base);
     int rc = s_commit (self, req, commit, division, events, 1);
     if (rc == COMMIT_DONE && !req->raw_reply)
@@ -1009,7 +867,7 @@ static Pmo__Allocation *s_fetch_allocation (allocator_t *self, pmo_request_t *re
     }
     int rc = allocator_store_read_allocation (self->store, req->arena, id, &a, version);
     if (rc < 0) {
-        s_unavailable (req);
+        allocator_unavailable (req);
         return NULL;
     }
     if (rc == 0) {
@@ -1031,7 +889,7 @@ static bool s_allowed (pmo_request_t *req, const Pmo__Allocation *a, Pmo__Alloca
 
 static int s_try_propose (allocator_t *self, pmo_request_t *req, Pmo__AllocationStep *step)
 {
-    Pmo__AllocatorReply *reply = s_reply (req);
+    Pmo__AllocatorReply *reply = allocator_reply (req);
     reply->n_warnings = 0;
     uint64_t version;
     Pmo__Allocation *a =
@@ -1042,7 +900,8 @@ static int s_try_propose (allocator_t *self, pmo_request_t *req, Pmo__Allocation
     s_window (a, &first, &last);
     //  Who proposes whom: the project side, or the resource side of the
     //  resource proposed (checked below when it is known)
-    Pmo__Role role = allocator_role_for (s_who (req), ALLOCATOR_PROJECT, a->project_org_unit_path);
+    Pmo__Role role =
+        allocator_role_for (allocator_who (req), ALLOCATOR_PROJECT, a->project_org_unit_path);
     if (s_replayed (self, req, a->division))
         return COMMIT_DONE;
     if (!s_version_matches (req, "allocation", step->version, version) ||
@@ -1083,7 +942,7 @@ static int s_try_propose (allocator_t *self, pmo_request_t *req, Pmo__Allocation
     uint64_t rv, lv;
     int rc = allocator_store_read_booked (self->store, req->arena, target, &r, &rv, &ledger, &lv);
     if (rc < 0)
-        return s_unavailable (req), COMMIT_FAIL;
+        return allocator_unavailable (req), COMMIT_FAIL;
     if (rc == 0)
         return FAIL (req, NOT_FOUND, "propose.resource_id", "no resource with id '%.64s'", target),
                COMMIT_FAIL;
@@ -1092,12 +951,12 @@ static int s_try_propose (allocator_t *self, pmo_request_t *req, Pmo__Allocation
                      r->id),
                COMMIT_FAIL;
     if (!role)
-        role = allocator_role_for (s_who (req), ALLOCATOR_RESOURCE, r->home_org_unit_path);
+        role = allocator_role_for (allocator_who (req), ALLOCATOR_RESOURCE, r->home_org_unit_path);
     if (!role)
         return FAIL (req, FORBIDDEN, "",
                      "%s may not propose: it takes a project role in '%s' or a resource role "
                      "in '%s'",
-                     s_who (req)->subject, a->project_org_unit_path, r->home_org_unit_path),
+                     allocator_who (req)->subject, a->project_org_unit_path, r->home_org_unit_path),
                COMMIT_FAIL;
     //  Another resource instead: take the soft booking off the old one
     Pmo__BookingLedger *old_ledger = NULL;
@@ -1108,8 +967,8 @@ static int s_try_propose (allocator_t *self, pmo_request_t *req, Pmo__Allocation
         uint64_t ov;
         if (allocator_store_read_booked (self->store, req->arena, a->resource_id, &old, &ov,
                                          &old_ledger, &old_lv) < 0)
-            return s_unavailable (req), COMMIT_FAIL;
-        s_ledger_remove (old_ledger, a->id);
+            return allocator_unavailable (req), COMMIT_FAIL;
+        allocator_ledger_remove (old_ledger, a->id);
     } else if (a->state == PMO__ALLOCATION_STATE__ALLOCATION_STATE_PROPOSED)
         return FAIL (req, FAILED_PRECONDITION, "propose.resource_id",
                      "allocation %s is already proposed on %s", a->id, r->id),
@@ -1117,7 +976,7 @@ static int s_try_propose (allocator_t *self, pmo_request_t *req, Pmo__Allocation
     s_assign (req, a, r);
     Pmo__AllocationTransition *t =
         s_step (req, a, PMO__ALLOCATION_STATE__ALLOCATION_STATE_PROPOSED, role, step->reason);
-    s_ledger_book (req, ledger, a, first, last);
+    allocator_ledger_book (req, ledger, a, first, last);
     int32_t first_over = 0;
     size_t soft = s_soft_over (r, ledger, first, last, &first_over);
     if (soft) {
@@ -1125,9 +984,9 @@ static int s_try_propose (allocator_t *self, pmo_request_t *req, Pmo__Allocation
             pmo_arena_printf (req->arena,
                               "%s is booked beyond capacity (committed + proposed) in %zu week(s) "
                               "from %s: committing will over-allocate unless other bookings move",
-                              r->name, soft, s_week (req, first_over));
-        s_warn (req, text);
-        s_step_warn (req, t, text);
+                              r->name, soft, allocator_week_text (req, first_over));
+        allocator_warn (req, text);
+        allocator_step_warn (req, t, text);
     }
     s_stamp (a, version);
     pmo_commit_t *commit =
@@ -1137,9 +996,9 @@ static int s_try_propose (allocator_t *self, pmo_request_t *req, Pmo__Allocation
     if (old_ledger)
         allocator_store_put_ledger (self->store, commit, req->arena, a->division, old_ledger,
                                     old_lv);
-    Pmo__Event *events[1] = {s_event (req, "allocation.proposed", a->division, a->project_org_unit,
-                                      a->project_org_unit_path, a->id, a->version, "allocation",
-                                      &a->base)};
+    Pmo__Event *events[1] = {allocator_event (req, "allocation.proposed", a->division,
+                                              a->project_org_unit, a->project_org_unit_path, a->id,
+                                              a->version, "allocation", &a->base)};
     pmo_reflect_set_oneof (req->reply, "allocation", &a->base);
     rc = s_commit (self, req, commit, a->division, events, 1);
     if (rc == COMMIT_DONE && !req->raw_reply)
@@ -1149,7 +1008,7 @@ static int s_try_propose (allocator_t *self, pmo_request_t *req, Pmo__Allocation
 
 static int s_try_commit (allocator_t *self, pmo_request_t *req, Pmo__AllocationStep *step)
 {
-    Pmo__AllocatorReply *reply = s_reply (req);
+    Pmo__AllocatorReply *reply = allocator_reply (req);
     reply->n_warnings = 0;
     reply->over_allocation = NULL;
     reply->approval_needed = NULL;
@@ -1161,12 +1020,13 @@ static int s_try_commit (allocator_t *self, pmo_request_t *req, Pmo__AllocationS
     Pmo__Role role = PMO__ROLE__ROLE_UNSPECIFIED;
     if (step->approve) {
         //  Only the resource side approves
-        role = allocator_role_for (s_who (req), ALLOCATOR_RESOURCE, a->resource_org_unit_path);
+        role =
+            allocator_role_for (allocator_who (req), ALLOCATOR_RESOURCE, a->resource_org_unit_path);
         if (!role)
             return FAIL (req, FORBIDDEN, "commit.approve",
                          "%s may not approve commitments of '%s': it takes a resource manager, "
                          "PMO manager or PMO director there",
-                         s_who (req)->subject,
+                         allocator_who (req)->subject,
                          pmo_str_empty (a->resource_org_unit_path) ? a->project_org_unit_path
                                                                    : a->resource_org_unit_path),
                    COMMIT_FAIL;
@@ -1199,7 +1059,7 @@ static int s_try_commit (allocator_t *self, pmo_request_t *req, Pmo__AllocationS
     int rc = allocator_store_read_booked (self->store, req->arena, a->resource_id, &r, &rv, &ledger,
                                           &lv);
     if (rc < 0)
-        return s_unavailable (req), COMMIT_FAIL;
+        return allocator_unavailable (req), COMMIT_FAIL;
     if (rc == 0)
         return FAIL (req, INTERNAL, "", "resource %s of allocation %s is missing", a->resource_id,
                      a->id),
@@ -1211,7 +1071,7 @@ static int s_try_commit (allocator_t *self, pmo_request_t *req, Pmo__AllocationS
     s_window (a, &first, &last);
     Pmo__AllocationState from = a->state;
     a->state = PMO__ALLOCATION_STATE__ALLOCATION_STATE_COMMITTED;
-    s_ledger_book (req, ledger, a, first, last);
+    allocator_ledger_book (req, ledger, a, first, last);
     a->state = from;
     //  Over-allocation this commitment takes part in: weeks of its window
     allocator_over_week_t *over;
@@ -1229,7 +1089,8 @@ static int s_try_commit (allocator_t *self, pmo_request_t *req, Pmo__AllocationS
     if (mine)
         snprintf (over_text, sizeof over_text,
                   "over-allocates %s in %zu week(s): %s has %u h committed of %u h capacity",
-                  r->name, mine, s_week (req, worst->week), worst->committed, worst->capacity);
+                  r->name, mine, allocator_week_text (req, worst->week), worst->committed,
+                  worst->capacity);
     if (crosses)
         snprintf (cross_text, sizeof cross_text,
                   "crosses divisions: project %s is in %s, %s's home division is %s",
@@ -1250,10 +1111,10 @@ static int s_try_commit (allocator_t *self, pmo_request_t *req, Pmo__AllocationS
     for (size_t i = 0; i < approval.n_warnings; i++) {
         char *text = pmo_arena_printf (req->arena, "%s%s", step->approve ? "approved: " : "",
                                        approval.warnings[i]);
-        s_warn (req, text);
-        s_step_warn (req, t, text);
+        allocator_warn (req, text);
+        allocator_step_warn (req, t, text);
     }
-    Pmo__OverAllocation *change = s_over_change (req, r, ledger);
+    Pmo__OverAllocation *change = allocator_over_change (req, r, ledger);
     s_stamp (a, version);
     pmo_commit_t *commit =
         allocator_store_commit (self->store, a->division, req->header->request_id);
@@ -1262,8 +1123,8 @@ static int s_try_commit (allocator_t *self, pmo_request_t *req, Pmo__AllocationS
     Pmo__Event *events[2];
     size_t n_events = 0;
     events[n_events++] =
-        s_event (req, "allocation.committed", a->division, a->project_org_unit,
-                 a->project_org_unit_path, a->id, a->version, "allocation", &a->base);
+        allocator_event (req, "allocation.committed", a->division, a->project_org_unit,
+                         a->project_org_unit_path, a->id, a->version, "allocation", &a->base);
     s_over_event (req, r, change, events, &n_events);
     pmo_reflect_set_oneof (req->reply, "allocation", &a->base);
     rc = s_commit (self, req, commit, a->division, events, n_events);
@@ -1277,7 +1138,7 @@ static int s_try_commit (allocator_t *self, pmo_request_t *req, Pmo__AllocationS
 static int s_try_end (allocator_t *self, pmo_request_t *req, Pmo__AllocationStep *step,
                       Pmo__AllocationState to, const char *field)
 {
-    Pmo__AllocatorReply *reply = s_reply (req);
+    Pmo__AllocatorReply *reply = allocator_reply (req);
     reply->over_allocation = NULL;
     uint64_t version;
     Pmo__Allocation *a =
@@ -1313,15 +1174,15 @@ static int s_try_end (allocator_t *self, pmo_request_t *req, Pmo__AllocationStep
         int rc = allocator_store_read_booked (self->store, req->arena, a->resource_id, &r, &rv,
                                               &ledger, &lv);
         if (rc < 0)
-            return s_unavailable (req), COMMIT_FAIL;
+            return allocator_unavailable (req), COMMIT_FAIL;
         if (rc == 0)
             booked = false;
     }
     s_step (req, a, to, role, step->reason);
     Pmo__OverAllocation *change = NULL;
     if (booked) {
-        s_ledger_remove (ledger, a->id);
-        change = s_over_change (req, r, ledger);
+        allocator_ledger_remove (ledger, a->id);
+        change = allocator_over_change (req, r, ledger);
     }
     s_stamp (a, version);
     pmo_commit_t *commit =
@@ -1331,12 +1192,12 @@ static int s_try_end (allocator_t *self, pmo_request_t *req, Pmo__AllocationStep
         allocator_store_put_ledger (self->store, commit, req->arena, a->division, ledger, lv);
     Pmo__Event *events[2];
     size_t n_events = 0;
-    events[n_events++] =
-        s_event (req,
-                 to == PMO__ALLOCATION_STATE__ALLOCATION_STATE_REJECTED ? "allocation.rejected"
-                                                                        : "allocation.released",
-                 a->division, a->project_org_unit, a->project_org_unit_path, a->id, a->version,
-                 "allocation", &a->base);
+    events[n_events++] = allocator_event (
+        req,
+        to == PMO__ALLOCATION_STATE__ALLOCATION_STATE_REJECTED ? "allocation.rejected"
+                                                               : "allocation.released",
+        a->division, a->project_org_unit, a->project_org_unit_path, a->id, a->version, "allocation",
+        &a->base);
     if (r)
         s_over_event (req, r, change, events, &n_events);
     pmo_reflect_set_oneof (req->reply, "allocation", &a->base);
@@ -1348,7 +1209,7 @@ static int s_try_end (allocator_t *self, pmo_request_t *req, Pmo__AllocationStep
 
 static int s_try_reshape (allocator_t *self, pmo_request_t *req, Pmo__AllocationReshape *rs)
 {
-    Pmo__AllocatorReply *reply = s_reply (req);
+    Pmo__AllocatorReply *reply = allocator_reply (req);
     reply->n_warnings = 0;
     reply->over_allocation = NULL;
     uint64_t version;
@@ -1395,9 +1256,10 @@ static int s_try_reshape (allocator_t *self, pmo_request_t *req, Pmo__Allocation
                      "another allocation for more",
                      a->start_week, a->end_week, a->hours_per_week),
                COMMIT_FAIL;
-    char *change = pmo_arena_printf (req->arena, "%s..%s %u h/week -> %s..%s %u h/week",
-                                     a->start_week, a->end_week, a->hours_per_week,
-                                     s_week (req, first), s_week (req, last), hours);
+    char *change =
+        pmo_arena_printf (req->arena, "%s..%s %u h/week -> %s..%s %u h/week", a->start_week,
+                          a->end_week, a->hours_per_week, allocator_week_text (req, first),
+                          allocator_week_text (req, last), hours);
     Pmo__Resource *r = NULL;
     Pmo__BookingLedger *ledger = NULL;
     uint64_t rv, lv = 0;
@@ -1406,25 +1268,26 @@ static int s_try_reshape (allocator_t *self, pmo_request_t *req, Pmo__Allocation
         int rc = allocator_store_read_booked (self->store, req->arena, a->resource_id, &r, &rv,
                                               &ledger, &lv);
         if (rc < 0)
-            return s_unavailable (req), COMMIT_FAIL;
+            return allocator_unavailable (req), COMMIT_FAIL;
         booked = rc == 1;
     }
-    a->start_week = (char *)s_week (req, first);
-    a->end_week = (char *)s_week (req, last);
+    a->start_week = (char *)allocator_week_text (req, first);
+    a->end_week = (char *)allocator_week_text (req, last);
     a->hours_per_week = hours;
     Pmo__AllocationTransition *t = s_step (req, a, a->state, role, rs->reason);
     t->change = change;
     Pmo__OverAllocation *over = NULL;
     if (booked) {
-        s_ledger_book (req, ledger, a, first, last);
-        over = s_over_change (req, r, ledger);
+        allocator_ledger_book (req, ledger, a, first, last);
+        over = allocator_over_change (req, r, ledger);
         int32_t first_over = 0;
         if (a->state == PMO__ALLOCATION_STATE__ALLOCATION_STATE_PROPOSED &&
             s_soft_over (r, ledger, first, last, &first_over))
-            s_warn (req, pmo_arena_printf (req->arena,
-                                           "%s is booked beyond capacity from %s (committed + "
-                                           "proposed)",
-                                           r->name, s_week (req, first_over)));
+            allocator_warn (req,
+                            pmo_arena_printf (req->arena,
+                                              "%s is booked beyond capacity from %s (committed + "
+                                              "proposed)",
+                                              r->name, allocator_week_text (req, first_over)));
     }
     s_stamp (a, version);
     pmo_commit_t *commit =
@@ -1435,8 +1298,8 @@ static int s_try_reshape (allocator_t *self, pmo_request_t *req, Pmo__Allocation
     Pmo__Event *events[2];
     size_t n_events = 0;
     events[n_events++] =
-        s_event (req, "allocation.updated", a->division, a->project_org_unit,
-                 a->project_org_unit_path, a->id, a->version, "allocation", &a->base);
+        allocator_event (req, "allocation.updated", a->division, a->project_org_unit,
+                         a->project_org_unit_path, a->id, a->version, "allocation", &a->base);
     if (r)
         s_over_event (req, r, over, events, &n_events);
     pmo_reflect_set_oneof (req->reply, "allocation", &a->base);
@@ -1458,7 +1321,7 @@ static void s_handle_get (allocator_t *self, pmo_request_t *req, Pmo__AllocatorG
         uint64_t version;
         int rc = allocator_store_read_resource (self->store, req->arena, get->id, &r, &version);
         if (rc < 0)
-            return s_unavailable (req);
+            return allocator_unavailable (req);
         if (rc == 0)
             return (void)FAIL (req, NOT_FOUND, "get.id", "no resource with id '%.64s'",
                                get->id ? get->id : "");
@@ -1517,7 +1380,7 @@ static void s_handle_list_resources (allocator_t *self, pmo_request_t *req,
     ProtobufCMessage **msgs = pmo_arena_alloc (req->arena, (n + 1) * sizeof (void *));
     if (allocator_store_read_many (self->store, req->arena, ALLOCATOR_PREFIX_RESOURCE, ids, n,
                                    msgs))
-        return s_unavailable (req);
+        return allocator_unavailable (req);
     Pmo__ResourcePage *page = pmo_arena_alloc (req->arena, sizeof (Pmo__ResourcePage));
     pmo__resource_page__init (page);
     page->resources = pmo_arena_alloc (req->arena, (n + 1) * sizeof (void *));
@@ -1544,7 +1407,7 @@ static void s_handle_list_allocations (allocator_t *self, pmo_request_t *req,
     ProtobufCMessage **msgs = pmo_arena_alloc (req->arena, (n + 1) * sizeof (void *));
     if (allocator_store_read_many (self->store, req->arena, ALLOCATOR_PREFIX_ALLOCATION, ids, n,
                                    msgs))
-        return s_unavailable (req);
+        return allocator_unavailable (req);
     Pmo__AllocationPage *page = pmo_arena_alloc (req->arena, sizeof (Pmo__AllocationPage));
     pmo__allocation_page__init (page);
     page->allocations = pmo_arena_alloc (req->arena, (n + 1) * sizeof (void *));

@@ -17,6 +17,7 @@
 */
 #include "allocator_xdiv.h"
 #include "allocator_model.h"
+#include "allocator_request.h"
 
 #include "pmo_log.h"
 #include "pmo_reflect.h"
@@ -58,43 +59,12 @@ typedef struct {
 //  ---------------------------------------------------------------------
 //  Helpers
 
-static Pmo__AllocatorReply *s_reply (pmo_request_t *req)
-{
-    return (Pmo__AllocatorReply *)req->reply;
-}
-
-static const Pmo__Identity *s_who (pmo_request_t *req)
-{
-    return req->header->identity;
-}
-
-static void s_unavailable (pmo_request_t *req)
-{
-    FAIL (req, UNAVAILABLE, "", "the allocator's store (Redis) is unavailable; retry shortly");
-}
-
-static void s_warn (pmo_request_t *req, const char *text)
-{
-    Pmo__AllocatorReply *reply = s_reply (req);
-    char **warnings = pmo_arena_alloc (req->arena, (reply->n_warnings + 1) * sizeof (char *));
-    if (reply->n_warnings)
-        memcpy (warnings, reply->warnings, reply->n_warnings * sizeof (char *));
-    warnings[reply->n_warnings++] = pmo_arena_strdup (req->arena, text);
-    reply->warnings = warnings;
-}
-
-static const char *s_week (pmo_request_t *req, int32_t week)
-{
-    char buf[16];
-    return pmo_arena_strdup (req->arena, allocator_week_format (week, buf, sizeof buf));
-}
-
 //  Deliveries between stacks come from an uplink, a system identity that
 //  holds admin at the hub: nobody else may book for another stack's project
 //  or rewrite what became of a foreign request.
 static bool s_system (allocator_xdiv_env_t *env, pmo_request_t *req, const char *what)
 {
-    const Pmo__Identity *who = s_who (req);
+    const Pmo__Identity *who = allocator_who (req);
     for (size_t i = 0; who && i < who->n_grants; i++)
         if (who->grants[i]->role == PMO__ROLE__ROLE_ADMIN && who->grants[i]->org_unit &&
             strcmp (who->grants[i]->org_unit, env->hub) == 0)
@@ -114,7 +84,7 @@ static bool s_replayed (allocator_xdiv_env_t *env, pmo_request_t *req, const cha
     int rc = allocator_store_replay (env->store, req->arena, one, 1, req->header->request_id, &blob,
                                      &size);
     if (rc < 0) {
-        s_unavailable (req);
+        allocator_unavailable (req);
         return true;
     }
     if (rc == 1) {
@@ -166,33 +136,6 @@ static int s_registry_get (allocator_xdiv_env_t *env, pmo_request_t *req, Pmo__E
     return rc;
 }
 
-static void s_registry_unavailable (pmo_request_t *req)
-{
-    FAIL (req, UNAVAILABLE, "",
-          "the registry does not answer: projects and org units cannot be checked; retry "
-          "shortly");
-}
-
-static Pmo__Event *s_event (pmo_request_t *req, const char *type, const char *division,
-                            const char *org_unit, const char *path, const char *entity_id,
-                            uint64_t version, const char *member, ProtobufCMessage *body)
-{
-    Pmo__Event *event = pmo_arena_alloc (req->arena, sizeof (Pmo__Event));
-    pmo__event__init (event);
-    event->type = (char *)type;
-    event->division = (char *)division;
-    event->org_unit = (char *)org_unit;
-    event->org_unit_path = (char *)path;
-    event->entity_id = (char *)entity_id;
-    event->entity_version = version;
-    event->time_ms = pmo_now_ms ();
-    event->actor = s_who (req)->subject;
-    event->request_id = req->header->request_id;
-    event->source = "allocator";
-    pmo_reflect_set_oneof (&event->base, member, body);
-    return event;
-}
-
 //  Write commit with its events and the reply (already filled), publish the
 //  events. COMMIT_DONE (also a duplicate: the first reply is sent),
 //  COMMIT_RETRY (a ledger or a claim moved: read again), COMMIT_FAIL.
@@ -201,7 +144,7 @@ static int s_exec (allocator_xdiv_env_t *env, pmo_request_t *req, pmo_commit_t *
 {
     if (allocator_store_note_division (env->store, division)) {
         pmo_commit_destroy (&commit);
-        s_unavailable (req);
+        allocator_unavailable (req);
         return COMMIT_FAIL;
     }
     for (size_t i = 0; i < n_events; i++)
@@ -253,7 +196,7 @@ static int s_exec (allocator_xdiv_env_t *env, pmo_request_t *req, pmo_commit_t *
         rc = COMMIT_RETRY;
         break;
     case PMO_COMMIT_UNAVAILABLE:
-        s_unavailable (req);
+        allocator_unavailable (req);
         break;
     case PMO_COMMIT_ERROR:
         FAIL (req, INTERNAL, "", "the store refused the commit; nothing was written");
@@ -325,36 +268,6 @@ static int s_booked_for (allocator_xdiv_env_t *env, pmo_request_t *req, const ch
 //  ---------------------------------------------------------------------
 //  Bookings (the same arithmetic as allocator_server.c, on the same ledger)
 
-static void s_ledger_remove (Pmo__BookingLedger *ledger, const char *allocation_id)
-{
-    size_t k = 0;
-    for (size_t i = 0; i < ledger->n_bookings; i++)
-        if (strcmp (ledger->bookings[i]->allocation_id, allocation_id) != 0)
-            ledger->bookings[k++] = ledger->bookings[i];
-    ledger->n_bookings = k;
-}
-
-static void s_ledger_book (pmo_request_t *req, Pmo__BookingLedger *ledger, const Pmo__Allocation *a,
-                           int32_t first, int32_t last)
-{
-    s_ledger_remove (ledger, a->id);
-    if (!allocator_state_books (a->state))
-        return;
-    Pmo__Booking *b = pmo_arena_alloc (req->arena, sizeof (Pmo__Booking));
-    pmo__booking__init (b);
-    b->allocation_id = a->id;
-    b->state = a->state;
-    b->project_id = a->project_id;
-    b->hours_per_week = a->hours_per_week;
-    b->start_week = first;
-    b->end_week = last;
-    Pmo__Booking **grown = pmo_arena_alloc (req->arena, (ledger->n_bookings + 1) * sizeof (void *));
-    if (ledger->n_bookings)
-        memcpy (grown, ledger->bookings, ledger->n_bookings * sizeof (void *));
-    grown[ledger->n_bookings++] = b;
-    ledger->bookings = grown;
-}
-
 //  Hours booked (committed and proposed) on the ledger in week w.
 static uint32_t s_booked_in (const Pmo__BookingLedger *ledger, int32_t w)
 {
@@ -365,56 +278,6 @@ static uint32_t s_booked_in (const Pmo__BookingLedger *ledger, int32_t w)
             booked += b->hours_per_week;
     }
     return booked;
-}
-
-//  Recompute the ledger's over-allocated weeks; the OverAllocation to
-//  announce if the set changed, else NULL.
-static Pmo__OverAllocation *s_over_change (pmo_request_t *req, const Pmo__Resource *resource,
-                                           Pmo__BookingLedger *ledger)
-{
-    allocator_over_week_t *over;
-    size_t n = allocator_over_weeks (resource, ledger, req->arena, &over);
-    int32_t *weeks = pmo_arena_alloc (req->arena, (n + 1) * sizeof (int32_t));
-    for (size_t i = 0; i < n; i++)
-        weeks[i] = over[i].week;
-    bool same = allocator_weeks_equal (weeks, n, ledger->over_weeks, ledger->n_over_weeks);
-    bool was_over = ledger->n_over_weeks > 0;
-    ledger->over_weeks = weeks;
-    ledger->n_over_weeks = n;
-    if (same || (n == 0 && !was_over))
-        return NULL;
-    Pmo__OverAllocation *o = pmo_arena_alloc (req->arena, sizeof (Pmo__OverAllocation));
-    pmo__over_allocation__init (o);
-    o->resource_id = resource->id;
-    o->resource_name = resource->name;
-    o->home_org_unit = resource->home_org_unit;
-    o->home_org_unit_path = resource->home_org_unit_path;
-    o->over = n > 0;
-    o->weeks = pmo_arena_alloc (req->arena, (n + 1) * sizeof (char *));
-    o->project_ids = pmo_arena_alloc (req->arena, (ledger->n_bookings + 1) * sizeof (char *));
-    uint32_t worst = 0;
-    for (size_t i = 0; i < n; i++) {
-        o->weeks[o->n_weeks++] = (char *)s_week (req, over[i].week);
-        if (over[i].committed - over[i].capacity >= worst) {
-            worst = over[i].committed - over[i].capacity;
-            o->worst_week_booked_hours = over[i].committed;
-            o->worst_week_capacity_hours = over[i].capacity;
-        }
-    }
-    for (size_t b = 0; b < ledger->n_bookings && n; b++) {
-        const Pmo__Booking *booking = ledger->bookings[b];
-        if (booking->state != PMO__ALLOCATION_STATE__ALLOCATION_STATE_COMMITTED)
-            continue;
-        bool in = false;
-        for (size_t i = 0; i < n && !in; i++)
-            in = weeks[i] >= booking->start_week && weeks[i] <= booking->end_week;
-        bool seen = false;
-        for (size_t p = 0; p < o->n_project_ids && !seen; p++)
-            seen = strcmp (o->project_ids[p], booking->project_id) == 0;
-        if (in && !seen)
-            o->project_ids[o->n_project_ids++] = booking->project_id;
-    }
-    return o;
 }
 
 static Pmo__AllocationTransition *s_step (pmo_request_t *req, Pmo__Allocation *a,
@@ -440,19 +303,10 @@ static Pmo__AllocationTransition *s_step (pmo_request_t *req, Pmo__Allocation *a
     return t;
 }
 
-static void s_step_warn (pmo_request_t *req, Pmo__AllocationTransition *t, const char *text)
-{
-    char **grown = pmo_arena_alloc (req->arena, (t->n_warnings + 1) * sizeof (char *));
-    if (t->n_warnings)
-        memcpy (grown, t->warnings, t->n_warnings * sizeof (char *));
-    grown[t->n_warnings++] = pmo_arena_strdup (req->arena, text);
-    t->warnings = grown;
-}
-
 //  The role of the system identity in the history of a booking it made.
 static Pmo__Role s_system_role (pmo_request_t *req, const char *path)
 {
-    Pmo__Role role = allocator_role_for (s_who (req), ALLOCATOR_RESOURCE, path);
+    Pmo__Role role = allocator_role_for (allocator_who (req), ALLOCATOR_RESOURCE, path);
     return role ? role : PMO__ROLE__ROLE_ADMIN;
 }
 
@@ -472,7 +326,7 @@ static int s_choose (allocator_xdiv_env_t *env, pmo_request_t *req, const xdiv_a
         int rc = allocator_store_read_booked (env->store, req->arena, rq->resource_id, r, &rv,
                                               ledger, lv);
         if (rc < 0)
-            return s_unavailable (req), -1;
+            return allocator_unavailable (req), -1;
         if (rc == 0)
             return FAIL (
                        req, NOT_FOUND, pmo_arena_printf (req->arena, "%s.resource_id", ask->field),
@@ -494,9 +348,10 @@ static int s_choose (allocator_xdiv_env_t *env, pmo_request_t *req, const xdiv_a
                 if (strcmp ((*r)->skills[i]->name, rq->skill) == 0)
                     level = (*r)->skills[i]->level;
             if (!level || level < rq->min_level)
-                s_warn (req, pmo_arena_printf (
-                                 req->arena, "%s has %s level %u, below the %u asked for",
-                                 (*r)->name, rq->skill, level, rq->min_level ? rq->min_level : 1));
+                allocator_warn (req, pmo_arena_printf (req->arena,
+                                                       "%s has %s level %u, below the %u asked for",
+                                                       (*r)->name, rq->skill, level,
+                                                       rq->min_level ? rq->min_level : 1));
         }
         *why = "named in the request";
         return 1;
@@ -527,7 +382,7 @@ static int s_choose (allocator_xdiv_env_t *env, pmo_request_t *req, const xdiv_a
         .limit = MATCH_LIMIT,
     };
     Pmo__MatchResult *match = allocator_index_match (env->index, &q, req->arena);
-    s_reply (req)->match_detail = match;
+    allocator_reply (req)->match_detail = match;
     for (size_t i = 0; i < match->n_candidates; i++) {
         const Pmo__MatchCandidate *c = match->candidates[i];
         if (!c->fits || strcmp (c->division, ask->target) != 0)
@@ -535,7 +390,7 @@ static int s_choose (allocator_xdiv_env_t *env, pmo_request_t *req, const xdiv_a
         int rc = allocator_store_read_booked (env->store, req->arena, c->resource_id, r, &rv,
                                               ledger, lv);
         if (rc < 0)
-            return s_unavailable (req), -1;
+            return allocator_unavailable (req), -1;
         bool fits = rc == 1 && !(*r)->archived;
         for (int32_t w = ask->first; fits && w <= ask->last; w++)
             fits =
@@ -545,10 +400,11 @@ static int s_choose (allocator_xdiv_env_t *env, pmo_request_t *req, const xdiv_a
             return 1;
         }
     }
-    s_warn (req, pmo_arena_printf (req->arena,
-                                   "nobody in division %s fits: %s; the request waits there as "
-                                   "unfilled demand",
-                                   ask->target, match->summary));
+    allocator_warn (req,
+                    pmo_arena_printf (req->arena,
+                                      "nobody in division %s fits: %s; the request waits there as "
+                                      "unfilled demand",
+                                      ask->target, match->summary));
     *r = NULL;
     *ledger = NULL;
     return 0;
@@ -557,7 +413,7 @@ static int s_choose (allocator_xdiv_env_t *env, pmo_request_t *req, const xdiv_a
 //  Book ask in its owning division by that division's rules.
 static int s_try_book (allocator_xdiv_env_t *env, pmo_request_t *req, const xdiv_ask_t *ask)
 {
-    Pmo__AllocatorReply *reply = s_reply (req);
+    Pmo__AllocatorReply *reply = allocator_reply (req);
     reply->n_warnings = 0;
     reply->match_detail = NULL;
     reply->approval_needed = NULL;
@@ -569,7 +425,7 @@ static int s_try_book (allocator_xdiv_env_t *env, pmo_request_t *req, const xdiv
         Pmo__Allocation *done;
         int rc = s_booked_for (env, req, ask->target, ask->origin_id, &done);
         if (rc < 0)
-            return s_unavailable (req), COMMIT_FAIL;
+            return allocator_unavailable (req), COMMIT_FAIL;
         if (rc == 1) {
             pmo_reflect_set_oneof (req->reply, "allocation", &done->base);
             return COMMIT_DONE;
@@ -590,7 +446,7 @@ static int s_try_book (allocator_xdiv_env_t *env, pmo_request_t *req, const xdiv
         int rc = s_registry_get (env, req, PMO__ENTITY_KIND__ENTITY_KIND_ORG_UNIT, r->home_org_unit,
                                  &msg);
         if (rc < 0)
-            return s_registry_unavailable (req), COMMIT_FAIL;
+            return allocator_registry_unavailable (req), COMMIT_FAIL;
         if (rc == 0)
             return FAIL (req, FAILED_PRECONDITION, "",
                          "the home unit %s of resource %s is unknown to the registry",
@@ -601,7 +457,7 @@ static int s_try_book (allocator_xdiv_env_t *env, pmo_request_t *req, const xdiv
     char *id;
     if (allocator_store_next_id (env->store, req->arena, ALLOCATOR_PREFIX_ALLOCATION, ask->target,
                                  &id))
-        return s_unavailable (req), COMMIT_FAIL;
+        return allocator_unavailable (req), COMMIT_FAIL;
     Pmo__Allocation *a = pmo_arena_alloc (req->arena, sizeof (Pmo__Allocation));
     pmo__allocation__init (a);
     a->id = id;
@@ -617,15 +473,15 @@ static int s_try_book (allocator_xdiv_env_t *env, pmo_request_t *req, const xdiv
     a->skill = rq->skill;
     a->min_level = rq->min_level;
     a->hours_per_week = rq->hours_per_week;
-    a->start_week = (char *)s_week (req, ask->first);
-    a->end_week = (char *)s_week (req, ask->last);
+    a->start_week = (char *)allocator_week_text (req, ask->first);
+    a->end_week = (char *)allocator_week_text (req, ask->last);
     a->note = rq->note;
     a->requested_by = (char *)ask->requested_by;
     a->origin_division = (char *)ask->origin_division;
     a->origin_id = (char *)ask->origin_id;
     a->version = 1;
     a->created_ms = a->updated_ms = pmo_now_ms ();
-    const char *me = s_who (req)->subject;
+    const char *me = allocator_who (req)->subject;
     s_step (req, a, PMO__ALLOCATION_STATE__ALLOCATION_STATE_REQUESTED, ask->requested_by,
             ask->requester_role,
             pmo_str_empty (ask->origin_id)
@@ -649,7 +505,7 @@ static int s_try_book (allocator_xdiv_env_t *env, pmo_request_t *req, const xdiv
         //  What committing would do: the over-allocation and the division
         //  crossing that the owning unit's PMO type judges
         a->state = PMO__ALLOCATION_STATE__ALLOCATION_STATE_COMMITTED;
-        s_ledger_book (req, ledger, a, ask->first, ask->last);
+        allocator_ledger_book (req, ledger, a, ask->first, ask->last);
         allocator_over_week_t *over;
         size_t n_over = allocator_over_weeks (r, ledger, req->arena, &over);
         size_t mine = 0;
@@ -666,7 +522,8 @@ static int s_try_book (allocator_xdiv_env_t *env, pmo_request_t *req, const xdiv
         if (mine)
             snprintf (over_text, sizeof over_text,
                       "over-allocates %s in %zu week(s): %s has %u h committed of %u h capacity",
-                      r->name, mine, s_week (req, worst->week), worst->committed, worst->capacity);
+                      r->name, mine, allocator_week_text (req, worst->week), worst->committed,
+                      worst->capacity);
         if (crosses)
             snprintf (cross_text, sizeof cross_text,
                       "crosses divisions: project %s is in %s, %s's home division is %s",
@@ -677,11 +534,11 @@ static int s_try_book (allocator_xdiv_env_t *env, pmo_request_t *req, const xdiv
         if (approval.needed) {
             //  Soft booking: the owning division's approver commits it
             a->state = PMO__ALLOCATION_STATE__ALLOCATION_STATE_PROPOSED;
-            s_ledger_book (req, ledger, a, ask->first, ask->last);
+            allocator_ledger_book (req, ledger, a, ask->first, ask->last);
             char *text = pmo_arena_printf (req->arena, "approval needed: %s", approval.reason);
             reply->approval_needed = pmo_arena_strdup (req->arena, approval.reason);
-            s_warn (req, text);
-            s_step_warn (req, proposed, text);
+            allocator_warn (req, text);
+            allocator_step_warn (req, proposed, text);
             int32_t first_over = 0;
             size_t soft = 0;
             for (int32_t w = ask->first; w <= ask->last; w++)
@@ -691,9 +548,9 @@ static int s_try_book (allocator_xdiv_env_t *env, pmo_request_t *req, const xdiv
                 text = pmo_arena_printf (req->arena,
                                          "%s is booked beyond capacity (committed + proposed) in "
                                          "%zu week(s) from %s",
-                                         r->name, soft, s_week (req, first_over));
-                s_warn (req, text);
-                s_step_warn (req, proposed, text);
+                                         r->name, soft, allocator_week_text (req, first_over));
+                allocator_warn (req, text);
+                allocator_step_warn (req, proposed, text);
             }
         } else {
             //  No approval asked for here (supportive or no PMO): it
@@ -704,10 +561,10 @@ static int s_try_book (allocator_xdiv_env_t *env, pmo_request_t *req, const xdiv
                         "no approval needed by the owning division's PMO type");
             t->pmo_type = unit->effective_pmo_type;
             for (size_t i = 0; i < approval.n_warnings; i++) {
-                s_warn (req, approval.warnings[i]);
-                s_step_warn (req, t, approval.warnings[i]);
+                allocator_warn (req, approval.warnings[i]);
+                allocator_step_warn (req, t, approval.warnings[i]);
             }
-            change = s_over_change (req, r, ledger);
+            change = allocator_over_change (req, r, ledger);
         }
     }
     pmo_commit_t *commit =
@@ -721,15 +578,15 @@ static int s_try_book (allocator_xdiv_env_t *env, pmo_request_t *req, const xdiv
         pmo_commit_claim (commit, s_origin_key (req->arena, ask->target), ask->origin_id, id);
     Pmo__Event *events[2];
     size_t n_events = 0;
-    events[n_events++] = s_event (
+    events[n_events++] = allocator_event (
         req, pmo_arena_printf (req->arena, "allocation.%s", allocator_state_name (a->state)),
         ask->target, a->project_org_unit, a->project_org_unit_path, id, 1, "allocation", &a->base);
     if (change) {
         reply->over_allocation = change;
         events[n_events++] =
-            s_event (req, change->over ? "resource.overallocated" : "resource.cleared", r->division,
-                     r->home_org_unit, r->home_org_unit_path, r->id, r->version, "over_allocation",
-                     &change->base);
+            allocator_event (req, change->over ? "resource.overallocated" : "resource.cleared",
+                             r->division, r->home_org_unit, r->home_org_unit_path, r->id,
+                             r->version, "over_allocation", &change->base);
     }
     pmo_reflect_set_oneof (req->reply, "allocation", &a->base);
     int rc = s_exec (env, req, commit, ask->target, events, n_events);
@@ -818,7 +675,7 @@ static int s_division_here (allocator_xdiv_env_t *env, pmo_request_t *req, const
 static int s_try_request_foreign (allocator_xdiv_env_t *env, pmo_request_t *req,
                                   const Pmo__ForeignRequest *body)
 {
-    s_reply (req)->n_warnings = 0;
+    allocator_reply (req)->n_warnings = 0;
     Pmo__AllocationRequest *rq = body->request;
     if (!rq)
         return FAIL (req, INVALID, "request_foreign.request", "the request is required"),
@@ -859,7 +716,7 @@ static int s_try_request_foreign (allocator_xdiv_env_t *env, pmo_request_t *req,
     ProtobufCMessage *msg;
     int rc = s_registry_get (env, req, PMO__ENTITY_KIND__ENTITY_KIND_PROJECT, rq->project_id, &msg);
     if (rc < 0)
-        return s_registry_unavailable (req), COMMIT_FAIL;
+        return allocator_registry_unavailable (req), COMMIT_FAIL;
     if (rc == 0)
         return FAIL (req, NOT_FOUND, "request_foreign.request.project_id",
                      "no project with id '%.64s'", rq->project_id),
@@ -871,10 +728,11 @@ static int s_try_request_foreign (allocator_xdiv_env_t *env, pmo_request_t *req,
                      "project %s takes no bookings (archived, cancelled or completed)",
                      project->code),
                COMMIT_FAIL;
-    Pmo__Role role = allocator_role_for (s_who (req), ALLOCATOR_PROJECT, project->org_unit_path);
+    Pmo__Role role =
+        allocator_role_for (allocator_who (req), ALLOCATOR_PROJECT, project->org_unit_path);
     if (!role)
         return FAIL (req, FORBIDDEN, "", "%s may not request resources for projects in '%s'",
-                     s_who (req)->subject, project->org_unit_path),
+                     allocator_who (req)->subject, project->org_unit_path),
                COMMIT_FAIL;
     if (strcmp (target, project->division) == 0)
         return FAIL (req, INVALID, "request_foreign.division",
@@ -888,11 +746,11 @@ static int s_try_request_foreign (allocator_xdiv_env_t *env, pmo_request_t *req,
         rc = allocator_store_read_resource (env->store, req->arena, rq->resource_id, &here,
                                             &version);
         if (rc < 0)
-            return s_unavailable (req), COMMIT_FAIL;
+            return allocator_unavailable (req), COMMIT_FAIL;
     }
     int local = here ? 1 : s_division_here (env, req, target);
     if (local < 0)
-        return s_registry_unavailable (req), COMMIT_FAIL;
+        return allocator_registry_unavailable (req), COMMIT_FAIL;
     if (local) {
         xdiv_ask_t ask = {
             .target = target,
@@ -906,7 +764,7 @@ static int s_try_request_foreign (allocator_xdiv_env_t *env, pmo_request_t *req,
             .project_org_unit = project->org_unit,
             .project_org_unit_path = project->org_unit_path,
             .project_division = project->division,
-            .requested_by = s_who (req)->subject,
+            .requested_by = allocator_who (req)->subject,
             .requester_role = role,
             .origin_division = "",
             .origin_id = "",
@@ -922,14 +780,14 @@ static int s_try_request_foreign (allocator_xdiv_env_t *env, pmo_request_t *req,
     char *id;
     if (allocator_store_next_id (env->store, req->arena, ALLOCATOR_PREFIX_FOREIGN,
                                  project->division, &id))
-        return s_unavailable (req), COMMIT_FAIL;
+        return allocator_unavailable (req), COMMIT_FAIL;
     Pmo__ForeignAllocation *f = pmo_arena_alloc (req->arena, sizeof (Pmo__ForeignAllocation));
     pmo__foreign_allocation__init (f);
     f->id = id;
     f->division = project->division;
     f->target_division = (char *)target;
-    rq->start_week = (char *)s_week (req, first);
-    rq->end_week = (char *)s_week (req, last);
+    rq->start_week = (char *)allocator_week_text (req, first);
+    rq->end_week = (char *)allocator_week_text (req, last);
     f->request = rq;
     f->project_id = project->id;
     f->project_code = project->code;
@@ -937,7 +795,7 @@ static int s_try_request_foreign (allocator_xdiv_env_t *env, pmo_request_t *req,
     f->project_priority = project->priority ? project->priority : 3;
     f->project_org_unit = project->org_unit;
     f->project_org_unit_path = project->org_unit_path;
-    f->requested_by = s_who (req)->subject;
+    f->requested_by = allocator_who (req)->subject;
     f->delivery = PMO__FOREIGN_DELIVERY__FOREIGN_DELIVERY_SENT;
     f->state = PMO__ALLOCATION_STATE__ALLOCATION_STATE_REQUESTED;
     f->version = 1;
@@ -948,7 +806,7 @@ static int s_try_request_foreign (allocator_xdiv_env_t *env, pmo_request_t *req,
     if (added)
         freeReplyObject (added);
     if (!noted)
-        return s_unavailable (req), COMMIT_FAIL;
+        return allocator_unavailable (req), COMMIT_FAIL;
     pmo_commit_t *commit =
         allocator_store_commit (env->store, project->division, req->header->request_id);
     size_t size;
@@ -956,13 +814,13 @@ static int s_try_request_foreign (allocator_xdiv_env_t *env, pmo_request_t *req,
     pmo_commit_put (commit, s_foreign_key (req->arena, project->division, id), 0, 1, blob, size);
     allocator_store_index (env->store, commit, req->arena, ALLOCATOR_PREFIX_FOREIGN,
                            project->division, id);
-    Pmo__Event *events[1] = {s_event (req, "foreign.requested", project->division,
-                                      project->org_unit, project->org_unit_path, id, 1,
-                                      "foreign_allocation", &f->base)};
-    s_warn (req, pmo_arena_printf (req->arena,
-                                   "division %s is kept by another stack: the request goes "
-                                   "through the hub, and its decision comes back here",
-                                   target));
+    Pmo__Event *events[1] = {allocator_event (req, "foreign.requested", project->division,
+                                              project->org_unit, project->org_unit_path, id, 1,
+                                              "foreign_allocation", &f->base)};
+    allocator_warn (req, pmo_arena_printf (req->arena,
+                                           "division %s is kept by another stack: the request goes "
+                                           "through the hub, and its decision comes back here",
+                                           target));
     pmo_reflect_set_oneof (req->reply, "foreign", &f->base);
     rc = s_exec (env, req, commit, project->division, events, 1);
     if (rc == COMMIT_DONE && !req->raw_reply)
@@ -987,7 +845,7 @@ static int s_try_update (allocator_xdiv_env_t *env, pmo_request_t *req,
     uint64_t version;
     int rc = s_read_foreign (env, req->arena, body->foreign_id, &f, &version);
     if (rc < 0)
-        return s_unavailable (req), COMMIT_FAIL;
+        return allocator_unavailable (req), COMMIT_FAIL;
     if (rc == 0)
         return FAIL (req, NOT_FOUND, "foreign_update.foreign_id", "no foreign request '%.64s'",
                      body->foreign_id ? body->foreign_id : ""),
@@ -1044,9 +902,9 @@ static int s_try_update (allocator_xdiv_env_t *env, pmo_request_t *req,
     uint8_t *blob = pmo_reflect_pack (&f->base, req->arena, &size);
     pmo_commit_put (commit, s_foreign_key (req->arena, f->division, f->id), version, f->version,
                     blob, size);
-    Pmo__Event *events[1] = {s_event (req, type, f->division, f->project_org_unit,
-                                      f->project_org_unit_path, f->id, f->version,
-                                      "foreign_allocation", &f->base)};
+    Pmo__Event *events[1] = {allocator_event (req, type, f->division, f->project_org_unit,
+                                              f->project_org_unit_path, f->id, f->version,
+                                              "foreign_allocation", &f->base)};
     pmo_reflect_set_oneof (req->reply, "foreign", &f->base);
     rc = s_exec (env, req, commit, f->division, events, 1);
     if (rc == COMMIT_DONE && !req->raw_reply)
@@ -1060,13 +918,13 @@ static int s_try_update (allocator_xdiv_env_t *env, pmo_request_t *req,
 static void s_handle_get (allocator_xdiv_env_t *env, pmo_request_t *req,
                           const Pmo__ForeignGetRequest *get)
 {
-    if (!allocator_role_for (s_who (req), ALLOCATOR_READ, ""))
+    if (!allocator_role_for (allocator_who (req), ALLOCATOR_READ, ""))
         return (void)FAIL (req, FORBIDDEN, "", "reading needs a role");
     Pmo__ForeignAllocation *f;
     uint64_t version;
     int rc = s_read_foreign (env, req->arena, get->id, &f, &version);
     if (rc < 0)
-        return s_unavailable (req);
+        return allocator_unavailable (req);
     if (rc == 0)
         return (void)FAIL (req, NOT_FOUND, "get_foreign.id", "no foreign request '%.64s'",
                            get->id ? get->id : "");
@@ -1076,7 +934,7 @@ static void s_handle_get (allocator_xdiv_env_t *env, pmo_request_t *req,
 static void s_handle_list (allocator_xdiv_env_t *env, pmo_request_t *req,
                            const Pmo__ForeignListRequest *list)
 {
-    if (!allocator_role_for (s_who (req), ALLOCATOR_READ, ""))
+    if (!allocator_role_for (allocator_who (req), ALLOCATOR_READ, ""))
         return (void)FAIL (req, FORBIDDEN, "", "reading needs a role");
     if (list->limit > LIST_MAX)
         return (void)FAIL (req, INVALID, "list_foreign.limit", "limit is 1 to %d", LIST_MAX);
@@ -1091,7 +949,7 @@ static void s_handle_list (allocator_xdiv_env_t *env, pmo_request_t *req,
     redisReply *divisions = pmo_redis_command (env->redis, "SMEMBERS pmo:{%s}:%s:divisions",
                                                env->hub, ALLOCATOR_PREFIX_FOREIGN);
     if (!divisions)
-        return s_unavailable (req);
+        return allocator_unavailable (req);
     Pmo__ForeignPage *page = pmo_arena_alloc (req->arena, sizeof (Pmo__ForeignPage));
     pmo__foreign_page__init (page);
     page->foreigns = pmo_arena_alloc (req->arena, (limit + 1) * sizeof (void *));
@@ -1141,7 +999,7 @@ static void s_handle_list (allocator_xdiv_env_t *env, pmo_request_t *req,
         freeReplyObject (ids);
     }
     if (failed)
-        return s_unavailable (req);
+        return allocator_unavailable (req);
     if (more)
         page->next_cursor = pmo_arena_printf (req->arena, "%llu", skip + page->n_foreigns);
     pmo_reflect_set_oneof (req->reply, "foreigns", &page->base);

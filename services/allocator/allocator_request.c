@@ -1,0 +1,158 @@
+/*  allocator_request.c: helpers shared by the allocator's request handlers. */
+#include "allocator_request.h"
+#include "allocator_model.h"
+
+#include "pmo_reflect.h"
+
+#include <string.h>
+
+#define FAIL(req, code, field, ...)                                                                \
+    pmo_request_fail (req, PMO__ERROR_CODE__ERROR_##code, field, __VA_ARGS__)
+
+Pmo__AllocatorReply *allocator_reply (pmo_request_t *req)
+{
+    return (Pmo__AllocatorReply *)req->reply;
+}
+
+const Pmo__Identity *allocator_who (pmo_request_t *req)
+{
+    return req->header->identity;
+}
+
+void allocator_unavailable (pmo_request_t *req)
+{
+    FAIL (req, UNAVAILABLE, "", "the allocator's store (Redis) is unavailable; retry shortly");
+}
+
+void allocator_warn (pmo_request_t *req, const char *text)
+{
+    Pmo__AllocatorReply *reply = allocator_reply (req);
+    char **warnings = pmo_arena_alloc (req->arena, (reply->n_warnings + 1) * sizeof (char *));
+    if (reply->n_warnings)
+        memcpy (warnings, reply->warnings, reply->n_warnings * sizeof (char *));
+    warnings[reply->n_warnings++] = pmo_arena_strdup (req->arena, text);
+    reply->warnings = warnings;
+}
+
+const char *allocator_week_text (pmo_request_t *req, int32_t week)
+{
+    char buf[16];
+    return pmo_arena_strdup (req->arena, allocator_week_format (week, buf, sizeof buf));
+}
+
+void allocator_registry_unavailable (pmo_request_t *req)
+{
+    FAIL (req, UNAVAILABLE, "",
+          "the registry does not answer: projects and org units cannot be checked; retry "
+          "shortly");
+}
+
+Pmo__Event *allocator_event (pmo_request_t *req, const char *type, const char *division,
+                             const char *org_unit, const char *path, const char *entity_id,
+                             uint64_t version, const char *member, ProtobufCMessage *body)
+{
+    Pmo__Event *event = pmo_arena_alloc (req->arena, sizeof (Pmo__Event));
+    pmo__event__init (event);
+    event->type = (char *)type;
+    event->division = (char *)division;
+    event->org_unit = (char *)org_unit;
+    event->org_unit_path = (char *)path;
+    event->entity_id = (char *)entity_id;
+    event->entity_version = version;
+    event->time_ms = pmo_now_ms ();
+    event->actor = allocator_who (req)->subject;
+    event->request_id = req->header->request_id;
+    event->source = "allocator";
+    pmo_reflect_set_oneof (&event->base, member, body);
+    return event;
+}
+
+void allocator_ledger_remove (Pmo__BookingLedger *ledger, const char *allocation_id)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < ledger->n_bookings; i++)
+        if (strcmp (ledger->bookings[i]->allocation_id, allocation_id) != 0)
+            ledger->bookings[k++] = ledger->bookings[i];
+    ledger->n_bookings = k;
+}
+
+//  Book (or re-book) allocation a on ledger in its current state and window.
+void allocator_ledger_book (pmo_request_t *req, Pmo__BookingLedger *ledger,
+                            const Pmo__Allocation *a, int32_t first, int32_t last)
+{
+    allocator_ledger_remove (ledger, a->id);
+    if (!allocator_state_books (a->state))
+        return;
+    Pmo__Booking *b = pmo_arena_alloc (req->arena, sizeof (Pmo__Booking));
+    pmo__booking__init (b);
+    b->allocation_id = a->id;
+    b->state = a->state;
+    b->project_id = a->project_id;
+    b->hours_per_week = a->hours_per_week;
+    b->start_week = first;
+    b->end_week = last;
+    Pmo__Booking **grown = pmo_arena_alloc (req->arena, (ledger->n_bookings + 1) * sizeof (void *));
+    if (ledger->n_bookings)
+        memcpy (grown, ledger->bookings, ledger->n_bookings * sizeof (void *));
+    grown[ledger->n_bookings++] = b;
+    ledger->bookings = grown;
+}
+
+//  Recompute the ledger's over-allocated weeks. If the set changed, returns
+//  the OverAllocation to announce (over or cleared), else NULL.
+Pmo__OverAllocation *allocator_over_change (pmo_request_t *req, const Pmo__Resource *resource,
+                                            Pmo__BookingLedger *ledger)
+{
+    allocator_over_week_t *over;
+    size_t n = allocator_over_weeks (resource, ledger, req->arena, &over);
+    int32_t *weeks = pmo_arena_alloc (req->arena, (n + 1) * sizeof (int32_t));
+    for (size_t i = 0; i < n; i++)
+        weeks[i] = over[i].week;
+    bool same = allocator_weeks_equal (weeks, n, ledger->over_weeks, ledger->n_over_weeks);
+    bool was_over = ledger->n_over_weeks > 0;
+    ledger->over_weeks = weeks;
+    ledger->n_over_weeks = n;
+    if (same || (n == 0 && !was_over))
+        return NULL;
+    Pmo__OverAllocation *o = pmo_arena_alloc (req->arena, sizeof (Pmo__OverAllocation));
+    pmo__over_allocation__init (o);
+    o->resource_id = resource->id;
+    o->resource_name = resource->name;
+    o->home_org_unit = resource->home_org_unit;
+    o->home_org_unit_path = resource->home_org_unit_path;
+    o->over = n > 0;
+    o->weeks = pmo_arena_alloc (req->arena, (n + 1) * sizeof (char *));
+    o->project_ids = pmo_arena_alloc (req->arena, (ledger->n_bookings + 1) * sizeof (char *));
+    uint32_t worst = 0;
+    for (size_t i = 0; i < n; i++) {
+        o->weeks[o->n_weeks++] = (char *)allocator_week_text (req, over[i].week);
+        if (over[i].committed - over[i].capacity >= worst) {
+            worst = over[i].committed - over[i].capacity;
+            o->worst_week_booked_hours = over[i].committed;
+            o->worst_week_capacity_hours = over[i].capacity;
+        }
+    }
+    for (size_t b = 0; b < ledger->n_bookings && n; b++) {
+        const Pmo__Booking *booking = ledger->bookings[b];
+        if (booking->state != PMO__ALLOCATION_STATE__ALLOCATION_STATE_COMMITTED)
+            continue;
+        bool in = false;
+        for (size_t i = 0; i < n && !in; i++)
+            in = weeks[i] >= booking->start_week && weeks[i] <= booking->end_week;
+        bool seen = false;
+        for (size_t p = 0; p < o->n_project_ids && !seen; p++)
+            seen = strcmp (o->project_ids[p], booking->project_id) == 0;
+        if (in && !seen)
+            o->project_ids[o->n_project_ids++] = booking->project_id;
+    }
+    return o;
+}
+
+void allocator_step_warn (pmo_request_t *req, Pmo__AllocationTransition *t, const char *text)
+{
+    char **grown = pmo_arena_alloc (req->arena, (t->n_warnings + 1) * sizeof (char *));
+    if (t->n_warnings)
+        memcpy (grown, t->warnings, t->n_warnings * sizeof (char *));
+    grown[t->n_warnings++] = pmo_arena_strdup (req->arena, text);
+    t->warnings = grown;
+}

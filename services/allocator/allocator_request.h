@@ -1,0 +1,54 @@
+/*  allocator_request.h: what every allocator request handler uses: the
+    reply and the caller, warnings, typed failures, week labels, the
+    booking ledger and its over-allocation, and the event of a change.
+    Shared by allocator_server.c and allocator_xdiv.c.
+*/
+#ifndef ALLOCATOR_REQUEST_H_INCLUDED
+#define ALLOCATOR_REQUEST_H_INCLUDED
+
+#include "allocator.pb-c.h"
+#include "events.pb-c.h"
+#include "pmo_server.h"
+
+#include <stdint.h>
+
+//  The request's reply, typed.
+Pmo__AllocatorReply *allocator_reply (pmo_request_t *req);
+
+//  Who is asking.
+const Pmo__Identity *allocator_who (pmo_request_t *req);
+
+//  Fail the request: Redis is unavailable (retryable).
+void allocator_unavailable (pmo_request_t *req);
+
+//  Add a warning to the reply (a rule that advised without blocking).
+void allocator_warn (pmo_request_t *req, const char *text);
+
+//  A week index as ISO text ("2026-W14"), in the request's arena.
+const char *allocator_week_text (pmo_request_t *req, int32_t week);
+
+//  Fail the request: the registry did not answer in time (retryable).
+void allocator_registry_unavailable (pmo_request_t *req);
+
+//  The event of a change (type, where it happened, the snapshot as the
+//  Event body member `member`), stamped with the caller and the request.
+Pmo__Event *allocator_event (pmo_request_t *req, const char *type, const char *division,
+                             const char *org_unit, const char *path, const char *entity_id,
+                             uint64_t version, const char *member, ProtobufCMessage *body);
+
+//  Take an allocation's booking off the ledger.
+void allocator_ledger_remove (Pmo__BookingLedger *ledger, const char *allocation_id);
+
+//  Book (or re-book) allocation a on ledger in its current state and window.
+void allocator_ledger_book (pmo_request_t *req, Pmo__BookingLedger *ledger,
+                            const Pmo__Allocation *a, int32_t first, int32_t last);
+
+//  Recompute the ledger's over-allocated weeks. If the set changed, returns
+//  the OverAllocation to announce (over or cleared), else NULL.
+Pmo__OverAllocation *allocator_over_change (pmo_request_t *req, const Pmo__Resource *resource,
+                                            Pmo__BookingLedger *ledger);
+
+//  Record a warning on a transition (kept in the allocation's history).
+void allocator_step_warn (pmo_request_t *req, Pmo__AllocationTransition *t, const char *text);
+
+#endif
