@@ -1698,13 +1698,10 @@ static void s_item_problems (import_t *im, batch_t *b, const Pmo__ImportBatchRep
 static int s_fail (import_t *im, const char *format, ...) __attribute__ ((format (printf, 2, 3)));
 static int s_fail (import_t *im, const char *format, ...)
 {
-    char text[600];
     va_list args;
     va_start (args, format);
-    vsnprintf (text, sizeof text, format, args);
+    pmo_import_failv (im->result, im->arena, format, args);
     va_end (args);
-    if (!im->result->error)
-        im->result->error = pmo_arena_strdup (im->arena, text);
     return -1;
 }
 
@@ -1712,33 +1709,10 @@ static int s_run (import_t *im, const void *data, size_t size)
 {
     pmo_import_result_t *result = im->result;
     const pmo_import_mapping_t *map = im->map;
-    im->csv = pmo_csv_parse (data, size, &map->csv, im->arena);
+    if (pmo_import_open_csv (im->arena, map, data, size, result, &im->csv))
+        return -1;
     pmo_csv_t *csv = im->csv;
-    result->encoding = pmo_csv_encoding_name (csv->encoding);
-    result->delimiter = csv->delimiter;
-    if (csv->problem)
-        return s_fail (im, "%s", csv->problem);
-    if (csv->n_records == 0 || csv->records[0].n_fields == 0)
-        return s_fail (im, "the file is empty: a header row is expected");
     pmo_csv_record_t *header = &csv->records[0];
-    if (header->problem)
-        return s_fail (im, "the header row cannot be read: %s", header->problem);
-    //  Every mapped column must be in the file
-    map_column_t *columns = map->columns;
-    bool missing = false;
-    for (size_t i = 0; i < map->n_columns; i++) {
-        columns[i].index = -1;
-        if (!columns[i].column)
-            continue;
-        columns[i].index = s_header_index (header, columns[i].column, strlen (columns[i].column));
-        if (columns[i].index < 0 && !map->partial) {
-            s_problem (result, 1, columns[i].column, "",
-                       "the file has no such column (its header is row 1)");
-            missing = true;
-        }
-    }
-    if (missing)
-        return s_fail (im, "the file lacks columns the mapping names");
     if (s_load_state (im))
         return s_fail (im, "%s", im->why);
 
@@ -2200,4 +2174,54 @@ const char *const *pmo_import_native_fields (const char *entity)
 int pmo_import_header_index (const pmo_csv_record_t *header, const char *name)
 {
     return s_header_index (header, name, strlen (name));
+}
+
+int pmo_import_failv (pmo_import_result_t *result, pmo_arena_t *arena, const char *format,
+                      va_list args)
+{
+    char text[700];
+    vsnprintf (text, sizeof text, format, args);
+    if (!result->error)
+        result->error = pmo_arena_strdup (arena, text);
+    return -1;
+}
+
+static int s_failf (pmo_import_result_t *result, pmo_arena_t *arena, const char *format, ...)
+    __attribute__ ((format (printf, 3, 4)));
+static int s_failf (pmo_import_result_t *result, pmo_arena_t *arena, const char *format, ...)
+{
+    va_list args;
+    va_start (args, format);
+    pmo_import_failv (result, arena, format, args);
+    va_end (args);
+    return -1;
+}
+
+int pmo_import_open_csv (pmo_arena_t *arena, const pmo_import_mapping_t *map, const void *data,
+                         size_t size, pmo_import_result_t *result, pmo_csv_t **csv_p)
+{
+    pmo_csv_t *csv = *csv_p = pmo_csv_parse (data, size, &map->csv, arena);
+    result->encoding = pmo_csv_encoding_name (csv->encoding);
+    result->delimiter = csv->delimiter;
+    if (csv->problem)
+        return s_failf (result, arena, "%s", csv->problem);
+    if (csv->n_records == 0 || csv->records[0].n_fields == 0)
+        return s_failf (result, arena, "the file is empty: a header row is expected");
+    pmo_csv_record_t *header = &csv->records[0];
+    if (header->problem)
+        return s_failf (result, arena, "the header row cannot be read: %s", header->problem);
+    //  Every mapped column must be in the file
+    bool missing = false;
+    for (size_t i = 0; i < map->n_columns; i++) {
+        map_column_t *column = &map->columns[i];
+        column->index = column->column ? pmo_import_header_index (header, column->column) : -1;
+        if (column->column && column->index < 0 && !map->partial) {
+            s_problem (result, 1, column->column, "",
+                       "the file has no such column (its header is row 1)");
+            missing = true;
+        }
+    }
+    if (missing)
+        return s_failf (result, arena, "the file lacks columns the mapping names");
+    return 0;
 }

@@ -6,6 +6,7 @@
 #ifndef PMO_IMPORT_INTERNAL_H_INCLUDED
 #define PMO_IMPORT_INTERNAL_H_INCLUDED
 
+#include <stdarg.h>
 #include "pmo_import.h"
 
 //  Which service keeps an entity.
@@ -93,6 +94,14 @@ const char *pmo_import_cell (pmo_arena_t *arena, const ProtobufCMessage *msg, co
 const char *const *pmo_import_native_fields (const char *entity);
 //  The column index of name in the header, -1 if absent.
 int pmo_import_header_index (const pmo_csv_record_t *header, const char *name);
+//  Record the import's error (the first one wins); returns -1.
+int pmo_import_failv (pmo_import_result_t *result, pmo_arena_t *arena, const char *format,
+                      va_list args);
+//  Parse the file with the mapping's CSV settings, check its header and find
+//  every mapped column (missing ones are problems of row 1). Returns 0 with
+//  *csv set, or -1 with the import's error recorded.
+int pmo_import_open_csv (pmo_arena_t *arena, const pmo_import_mapping_t *map, const void *data,
+                         size_t size, pmo_import_result_t *result, pmo_csv_t **csv);
 
 //  Send body as member of an AllocatorRequest or RiskmonRequest. Returns
 //  the reply (caller frees with protobuf_c_message_free_unpacked; it may

@@ -978,13 +978,10 @@ static int s_write (svc_t *im, svc_plan_t *plan)
 static int s_fail (svc_t *im, const char *format, ...) __attribute__ ((format (printf, 2, 3)));
 static int s_fail (svc_t *im, const char *format, ...)
 {
-    char text[700];
     va_list args;
     va_start (args, format);
-    vsnprintf (text, sizeof text, format, args);
+    pmo_import_failv (im->result, im->arena, format, args);
     va_end (args);
-    if (!im->result->error)
-        im->result->error = pmo_arena_strdup (im->arena, text);
     return -1;
 }
 
@@ -992,29 +989,10 @@ static int s_run (svc_t *im, const void *data, size_t size)
 {
     pmo_import_result_t *result = im->result;
     const pmo_import_mapping_t *map = im->map;
-    im->csv = pmo_csv_parse (data, size, &map->csv, im->arena);
+    if (pmo_import_open_csv (im->arena, map, data, size, result, &im->csv))
+        return -1;
     pmo_csv_t *csv = im->csv;
-    result->encoding = pmo_csv_encoding_name (csv->encoding);
-    result->delimiter = csv->delimiter;
-    if (csv->problem)
-        return s_fail (im, "%s", csv->problem);
-    if (csv->n_records == 0 || csv->records[0].n_fields == 0)
-        return s_fail (im, "the file is empty: a header row is expected");
     pmo_csv_record_t *header = &csv->records[0];
-    if (header->problem)
-        return s_fail (im, "the header row cannot be read: %s", header->problem);
-    bool missing = false;
-    for (size_t i = 0; i < map->n_columns; i++) {
-        map_column_t *col = &map->columns[i];
-        col->index = col->column ? pmo_import_header_index (header, col->column) : -1;
-        if (col->column && col->index < 0 && !map->partial) {
-            pmo_import_problem (result, 1, col->column, "",
-                                "the file has no such column (its header is row 1)");
-            missing = true;
-        }
-    }
-    if (missing)
-        return s_fail (im, "the file lacks columns the mapping names");
     if (s_load (im))
         return s_fail (im, "%s", im->why);
 
