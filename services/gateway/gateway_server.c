@@ -12,16 +12,19 @@
 */
 #include "gateway_server.h"
 #include "gateway_admin.h"
+#include "gateway_jobs.h"
 #include "gateway_metrics.h"
 #include "gateway_model.h"
 #include "gateway_orgs.h"
 #include "gateway_sse.h"
 #include "gateway_store.h"
 
+#include "pmo_import.h"
 #include "pmo_json.h"
 #include "pmo_log.h"
 #include "pmo_redis.h"
 #include "pmo_reflect.h"
+#include "pmo_report.h"
 #include "pmo_util.h"
 #include "pmo_wire.h"
 #include "registry.pb-c.h"
@@ -36,15 +39,18 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
-#define PING_TIMEOUT_MS 500   //  readiness: a service that does not answer by then is down
-#define ORGS_REFRESH_MS 5000  //  the org-unit snapshot is asked for again this often
-#define TOKENS_MAX      10000 //  cached tokens; past this the cache starts over
-#define STATIC_MAX      (4 * 1024 * 1024)
-#define SWEEP_MS        1000 //  live-event clients read Redis at least this often
-#define HOLD_MS         2    //  ... and this soon when entries wait for their ms to end
-#define STOP_GRACE_MS   2000 //  at shutdown: time to flush the last answers
-#define UNSENT_RETRY_MS 20   //  a frame no service could take yet is offered again this often
+#define PING_TIMEOUT_MS    500   //  readiness: a service that does not answer by then is down
+#define ORGS_REFRESH_MS    5000  //  the org-unit snapshot is asked for again this often
+#define TOKENS_MAX         10000 //  cached tokens; past this the cache starts over
+#define STATIC_MAX         (4 * 1024 * 1024)
+#define SWEEP_MS           1000 //  live-event clients read Redis at least this often
+#define HOLD_MS            2    //  ... and this soon when entries wait for their ms to end
+#define STOP_GRACE_MS      2000 //  at shutdown: time to flush the last answers
+#define UNSENT_RETRY_MS    20   //  a frame no service could take yet is offered again this often
+#define IMPORT_MAX_DEFAULT (16 * 1024 * 1024) //  a CSV file to import, when not configured
+#define JOBS_MAX           8 //  imports, exports and reports running at once (then 503)
 
 //  Routes of the table come first in the metrics, then these.
 enum {
@@ -55,13 +61,24 @@ enum {
     SPECIAL_EVENTS,
     SPECIAL_OPENAPI,
     SPECIAL_WHOAMI,
+    SPECIAL_IMPORT,
+    SPECIAL_EXPORT,
+    SPECIAL_REPORT,
     SPECIAL_UNKNOWN,
     SPECIAL_COUNT
 };
 static const char *s_special_labels[SPECIAL_COUNT] = {
-    "GET /{static}",      "GET /healthz",       "GET /readyz",
-    "GET /metrics",       "GET /api/v1/events", "GET /api/v1/openapi.json",
-    "GET /api/v1/whoami", "ANY {unknown}",
+    "GET /{static}",
+    "GET /healthz",
+    "GET /readyz",
+    "GET /metrics",
+    "GET /api/v1/events",
+    "GET /api/v1/openapi.json",
+    "GET /api/v1/whoami",
+    "POST /api/v1/import",
+    "GET /api/v1/export/{entity}",
+    "GET /api/v1/reports/{org_unit}",
+    "ANY {unknown}",
 };
 
 //  A token read from the store, as its protobuf, with when it was read.
@@ -94,6 +111,7 @@ typedef enum {
     KIND_ROUTE,  //  a route of the table
     KIND_PATCH,  //  a PATCH reading the item first
     KIND_READYZ, //  pings to every service
+    KIND_JOB,    //  an import, export or report on its own thread
 } kind_t;
 
 //  One HTTP request.
@@ -124,6 +142,8 @@ typedef struct {
     int fail;         //  0, or the status to answer (503, 504)
     ProtobufCMessage *reply;
     struct _pings_t *pings; //  /readyz only
+    gateway_job_t *job;     //  KIND_JOB: its job (running, or done with the answer)
+    bool job_done;          //  ... the job has finished (its thread ends)
 } request_t;
 
 //  The pings of one /readyz.
@@ -148,14 +168,17 @@ typedef struct {
     zsock_t *sub;                        //  wake-ups from the services' PUB sockets
     pmo_redis_t *redis;                  //  tokens, live events, stream figures
     gateway_store_t *store;
-    zhashx_t *tokens;     //  token id -> cached_t
-    zhashx_t *buckets;    //  token id -> bucket_t
-    zhashx_t *pending;    //  request id -> request_t waiting for a reply
-    zlistx_t *sse;        //  live-event clients (gateway_sse_t)
-    gateway_orgs_t *orgs; //  the org-unit snapshot, NULL until read
-    char orgs_wait[40];   //  the request id of the snapshot asked for
-    int64_t orgs_next;    //  monotonic: ask again then
-    bool sse_woken;       //  read the streams now
+    zhashx_t *tokens;       //  token id -> cached_t
+    zhashx_t *buckets;      //  token id -> bucket_t
+    zhashx_t *pending;      //  request id -> request_t waiting for a reply
+    zlistx_t *sse;          //  live-event clients (gateway_sse_t)
+    zlistx_t *jobs;         //  jobs still running (gateway_job_t)
+    zsock_t *jobs_pull;     //  finished jobs push themselves here
+    char jobs_endpoint[64]; //  ... its inproc address
+    gateway_orgs_t *orgs;   //  the org-unit snapshot, NULL until read
+    char orgs_wait[40];     //  the request id of the snapshot asked for
+    int64_t orgs_next;      //  monotonic: ask again then
+    bool sse_woken;         //  read the streams now
     int64_t sse_next_sweep;
     gateway_metrics_t *metrics;
     size_t n_routes;
@@ -1159,6 +1182,325 @@ static enum MHD_Result s_static (self_t *self, request_t *req, const char *url)
 }
 
 //  ---------------------------------------------------------------------
+//  Import, export and the portfolio report: jobs on their own threads
+
+static size_t s_import_max (self_t *self)
+{
+    return self->config.max_import ? self->config.max_import : IMPORT_MAX_DEFAULT;
+}
+
+//  The body limit of a request to url.
+static size_t s_body_max (self_t *self, const char *url, const char *method)
+{
+    return strcmp (method, "POST") == 0 && strcmp (url, "/api/v1/import") == 0
+               ? s_import_max (self)
+               : self->config.max_body;
+}
+
+//  A query flag: absent, "", "0", "false", "no" is false; "1", "true",
+//  "yes" true. -1 for anything else.
+static int s_flag (const json_t *query, const char *name)
+{
+    const char *value = json_string_value (json_object_get (query, name));
+    if (!value || !*value || strcmp (value, "0") == 0 || strcmp (value, "false") == 0 ||
+        strcmp (value, "no") == 0)
+        return value && !*value ? 1 : 0; //  "?dry_run" alone means yes
+    if (strcmp (value, "1") == 0 || strcmp (value, "true") == 0 || strcmp (value, "yes") == 0)
+        return 1;
+    return -1;
+}
+
+//  The query parameters, checked against those allowed (NULL-terminated).
+//  NULL after answering 400.
+static json_t *s_job_query (request_t *req, const char *const *allowed, enum MHD_Result *answered)
+{
+    query_t query = {.obj = json_object ()};
+    MHD_get_connection_values (req->connection, MHD_GET_ARGUMENT_KIND, s_query_collect, &query);
+    char detail[200];
+    if (query.duplicate) {
+        snprintf (detail, sizeof detail, "query parameter '%s' is given twice", query.name);
+        json_decref (query.obj);
+        *answered = s_problem (req, 400, "invalid", query.name, detail, NULL, NULL, NULL);
+        return NULL;
+    }
+    const char *key;
+    json_t *value;
+    json_object_foreach (query.obj, key, value)
+    {
+        bool known = false;
+        for (size_t i = 0; allowed[i] && !known; i++)
+            known = strcmp (allowed[i], key) == 0;
+        if (!known) {
+            snprintf (detail, sizeof detail, "unknown query parameter '%s'", key);
+            *answered = s_problem (req, 400, "invalid", key, detail, NULL, NULL, NULL);
+            json_decref (query.obj);
+            return NULL;
+        }
+    }
+    return query.obj;
+}
+
+//  Start the job; the connection waits for it.
+static enum MHD_Result s_job_start (self_t *self, request_t *req, gateway_job_params_t *params)
+{
+    if (zlistx_size (self->jobs) >= JOBS_MAX)
+        return s_problem (req, 503, "unavailable", "",
+                          "too many imports, exports and reports at once; retry shortly", NULL,
+                          "Retry-After", "2");
+    params->registry = self->config.upstreams[GATEWAY_SVC_REGISTRY];
+    params->allocator =
+        self->dealers[GATEWAY_SVC_ALLOCATOR] ? self->config.upstreams[GATEWAY_SVC_ALLOCATOR] : NULL;
+    params->riskmon =
+        self->dealers[GATEWAY_SVC_RISKMON] ? self->config.upstreams[GATEWAY_SVC_RISKMON] : NULL;
+    params->hub = self->config.hub;
+    params->identity = &req->caller.identity;
+    params->notify = self->jobs_endpoint;
+    gateway_job_t *job = gateway_job_start (params);
+    if (!job)
+        return s_problem (req, 503, "unavailable", "", "no thread could be started; retry shortly",
+                          NULL, "Retry-After", "1");
+    gateway_job_set_owner (job, req);
+    zlistx_add_end (self->jobs, job);
+    req->job = job;
+    req->kind = KIND_JOB;
+    req->stage = STAGE_WAITING;
+    MHD_suspend_connection (req->connection);
+    return MHD_YES;
+}
+
+static bool s_csv_type (struct MHD_Connection *connection)
+{
+    const char *type = MHD_lookup_connection_value (connection, MHD_HEADER_KIND, "Content-Type");
+    return !type || strncasecmp (type, "text/csv", 8) == 0 ||
+           strncasecmp (type, "text/plain", 10) == 0 ||
+           strncasecmp (type, "application/csv", 15) == 0 ||
+           strncasecmp (type, "application/octet-stream", 24) == 0 ||
+           strncasecmp (type, "application/x-www-form-urlencoded", 33) == 0;
+}
+
+static enum MHD_Result s_import_begin (self_t *self, request_t *req)
+{
+    static const char *const allowed[] = {"entity",   "mapping",          "dry_run",
+                                          "skip_bad", "create_org_units", NULL};
+    if (!s_csv_type (req->connection))
+        return s_problem (req, 415, "unsupported_media_type", "Content-Type",
+                          "send the file as text/csv", NULL, NULL, NULL);
+    enum MHD_Result answered;
+    json_t *query = s_job_query (req, allowed, &answered);
+    if (!query)
+        return answered;
+    const char *entity = json_string_value (json_object_get (query, "entity"));
+    const char *name = json_string_value (json_object_get (query, "mapping"));
+    int dry_run = s_flag (query, "dry_run"), skip_bad = s_flag (query, "skip_bad"),
+        create = s_flag (query, "create_org_units");
+    const char *bad = dry_run < 0    ? "dry_run"
+                      : skip_bad < 0 ? "skip_bad"
+                      : create < 0   ? "create_org_units"
+                                     : NULL;
+    char detail[300];
+    char *mapping = NULL;
+    size_t mapping_size = 0;
+    enum MHD_Result rc = MHD_YES;
+    if (bad) {
+        snprintf (detail, sizeof detail, "%s is 1 or 0 (true or false)", bad);
+        rc = s_problem (req, 400, "invalid", bad, detail, NULL, NULL, NULL);
+    } else if (!entity == !name)
+        rc = s_problem (req, 400, "invalid", "entity",
+                        "give entity=<kind> (a file in the export format) or mapping=<name>", NULL,
+                        NULL, NULL);
+    else if (entity && !pmo_import_mapping_entity_known (entity))
+        rc = s_problem (req, 400, "invalid", "entity",
+                        "entity is org_unit, project, milestone, status_report, resource, "
+                        "allocation, risk or issue",
+                        NULL, NULL, NULL);
+    else if (name) {
+        //  A mapping kept on the server: a plain name in the mappings directory
+        bool ok = *name && strlen (name) <= 64;
+        for (const char *c = name; ok && *c; c++)
+            ok = (*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') ||
+                 *c == '-' || *c == '_';
+        char path[600];
+        if (ok && self->config.mappings && *self->config.mappings) {
+            snprintf (path, sizeof path, "%s/%s.json", self->config.mappings, name);
+            mapping = s_read_file (path, &mapping_size);
+        }
+        if (!mapping) {
+            snprintf (detail, sizeof detail,
+                      "no mapping '%.64s' on this gateway (a name of a file in its "
+                      "mappings directory, without .json)",
+                      name);
+            rc = s_problem (req, 400, "invalid", "mapping", detail, NULL, NULL, NULL);
+        }
+    }
+    if (rc == MHD_YES && req->stage != STAGE_DONE) {
+        gateway_job_params_t params = {
+            .kind = GATEWAY_JOB_IMPORT,
+            .entity = entity,
+            .mapping = mapping,
+            .mapping_size = mapping_size,
+            .data = req->body,
+            .size = req->size,
+            .dry_run = dry_run == 1,
+            .skip_bad = skip_bad == 1,
+            .create_org_units = create == 1,
+        };
+        req->body = NULL; //  the job's now
+        req->size = 0;
+        rc = s_job_start (self, req, &params);
+        if (!req->job) {
+            req->body = params.data; //  not started: still ours
+            req->size = params.size;
+        }
+    }
+    free (mapping);
+    json_decref (query);
+    return rc;
+}
+
+//  The segment after prefix in url: one path segment of safe characters
+//  (copied into out). false if there is none.
+static bool s_segment (const char *url, const char *prefix, char *out, size_t size)
+{
+    size_t len = strlen (prefix);
+    if (strncmp (url, prefix, len) != 0)
+        return false;
+    const char *segment = url + len;
+    bool ok = *segment && strlen (segment) < size;
+    for (const char *c = segment; ok && *c; c++)
+        ok = (*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') ||
+             *c == '-' || *c == '_' || *c == '.';
+    if (ok)
+        snprintf (out, size, "%s", segment);
+    return ok;
+}
+
+static enum MHD_Result s_export_begin (self_t *self, request_t *req)
+{
+    static const char *const allowed[] = {"org_unit", "bom", NULL};
+    if (!pmo_import_mapping_entity_known (req->param))
+        return s_problem (req, 404, "not_found", "entity",
+                          "export org_unit, project, milestone, status_report, resource, "
+                          "allocation, risk or issue",
+                          NULL, NULL, NULL);
+    enum MHD_Result answered;
+    json_t *query = s_job_query (req, allowed, &answered);
+    if (!query)
+        return answered;
+    int bom = s_flag (query, "bom");
+    enum MHD_Result rc;
+    if (bom < 0)
+        rc = s_problem (req, 400, "invalid", "bom", "bom is 1 or 0 (true or false)", NULL, NULL,
+                        NULL);
+    else {
+        gateway_job_params_t params = {
+            .kind = GATEWAY_JOB_EXPORT,
+            .entity = req->param,
+            .org_unit = json_string_value (json_object_get (query, "org_unit")),
+            .bom = bom == 1,
+        };
+        rc = s_job_start (self, req, &params);
+    }
+    json_decref (query);
+    return rc;
+}
+
+static enum MHD_Result s_report_begin (self_t *self, request_t *req)
+{
+    static const char *const allowed[] = {"format", "table", "since", "bom", NULL};
+    enum MHD_Result answered;
+    json_t *query = s_job_query (req, allowed, &answered);
+    if (!query)
+        return answered;
+    const char *format = json_string_value (json_object_get (query, "format"));
+    const char *table = json_string_value (json_object_get (query, "table"));
+    const char *since = json_string_value (json_object_get (query, "since"));
+    int bom = s_flag (query, "bom");
+    format = format ? format : "json";
+    bool known_table = !table;
+    for (const char *const *t = pmo_report_tables (); *t && !known_table; t++)
+        known_table = strcmp (*t, table) == 0;
+    struct tm tm = {0};
+    const char *end = since ? strptime (since, "%Y-%m-%d", &tm) : NULL;
+    enum MHD_Result rc;
+    if (strcmp (format, "json") && strcmp (format, "html") && strcmp (format, "csv"))
+        rc = s_problem (req, 400, "invalid", "format", "format is json, html or csv", NULL, NULL,
+                        NULL);
+    else if (!known_table || (table && strcmp (format, "csv")))
+        rc = s_problem (req, 400, "invalid", "table",
+                        "table (with format=csv) is summary, rag, phase, status, units, projects, "
+                        "changes, risks, overallocated or alerts",
+                        NULL, NULL, NULL);
+    else if (since && (!pmo_date_valid (since) || !end || *end))
+        rc = s_problem (req, 400, "invalid", "since", "since is a date, YYYY-MM-DD", NULL, NULL,
+                        NULL);
+    else if (bom < 0)
+        rc = s_problem (req, 400, "invalid", "bom", "bom is 1 or 0 (true or false)", NULL, NULL,
+                        NULL);
+    else {
+        gateway_job_params_t params = {
+            .kind = GATEWAY_JOB_REPORT,
+            .org_unit = req->param,
+            .format = format,
+            .table = table ? table : "summary",
+            .since_ms = since ? (int64_t)timegm (&tm) * 1000 : 0,
+            .bom = bom == 1,
+        };
+        rc = s_job_start (self, req, &params);
+    }
+    json_decref (query);
+    return rc;
+}
+
+//  A job pushed itself: it is done. Answer its request (if the client is
+//  still there) or let it go.
+static void s_job_done (self_t *self)
+{
+    gateway_job_t *job = NULL;
+    if (zsock_recv (self->jobs_pull, "p", &job) || !job)
+        return;
+    void *handle = zlistx_find (self->jobs, job);
+    if (handle)
+        zlistx_delete (self->jobs, handle);
+    request_t *req = gateway_job_owner (job);
+    if (!req) {
+        gateway_job_destroy (&job); //  the client went away, or we are stopping
+        return;
+    }
+    req->job_done = true;
+    s_ready (req);
+}
+
+static enum MHD_Result s_job_finish (self_t *self, request_t *req)
+{
+    (void)self;
+    if (!req->job) //  stopping before it ended
+        return s_problem (req, 503, "unavailable", "", "the gateway is stopping; retry shortly",
+                          NULL, "Retry-After", "1");
+    gateway_job_answer_t *answer = gateway_job_answer (req->job);
+    if (!answer->body) {
+        json_t *extra = answer->extra;
+        answer->extra = NULL;
+        return s_problem (req, answer->status, answer->code, answer->field, answer->detail, extra,
+                          answer->status == 503 ? "Retry-After" : NULL, "1");
+    }
+    struct MHD_Response *response;
+    s_send (req, answer->status, answer->type, answer->body, answer->size, &response);
+    answer->body = NULL; //  the response frees it
+    MHD_add_response_header (response, "Cache-Control", "no-store");
+    if (*answer->filename) {
+        char disposition[160];
+        snprintf (disposition, sizeof disposition, "attachment; filename=\"%s\"", answer->filename);
+        MHD_add_response_header (response, "Content-Disposition", disposition);
+    }
+    if (strncmp (answer->type, "text/html", 9) == 0)
+        //  The report page is self-contained: inline styles and SVG, no scripts
+        MHD_add_response_header (response, "Content-Security-Policy",
+                                 "default-src 'none'; style-src 'unsafe-inline'; img-src data:; "
+                                 "frame-ancestors 'none'");
+    return s_queue (req, response);
+}
+
+//  ---------------------------------------------------------------------
 //  Dispatch
 
 static enum MHD_Result s_dispatch (self_t *self, request_t *req, const char *url,
@@ -1187,7 +1529,7 @@ static enum MHD_Result s_dispatch (self_t *self, request_t *req, const char *url
     if (req->too_large) {
         char detail[120];
         snprintf (detail, sizeof detail, "the body is larger than %zu bytes",
-                  self->config.max_body);
+                  s_body_max (self, url, method));
         return s_problem (req, 413, "too_large", "", detail, NULL, NULL, NULL);
     }
     enum MHD_Result answered;
@@ -1241,6 +1583,24 @@ static enum MHD_Result s_dispatch (self_t *self, request_t *req, const char *url
         memcpy (copy, self->openapi, self->openapi_size);
         return s_send (req, 200, "application/json", copy, self->openapi_size, NULL);
     }
+    //  Import, export and reports: on a thread of their own
+    bool import = strcmp (url, "/api/v1/import") == 0;
+    bool export = s_segment (url, "/api/v1/export/", req->param, sizeof req->param);
+    bool report = s_segment (url, "/api/v1/reports/", req->param, sizeof req->param);
+    if (import || export || report) {
+        req->label = self->n_routes + (import   ? SPECIAL_IMPORT
+                                       : export ? SPECIAL_EXPORT
+                                                : SPECIAL_REPORT);
+        if (import != (strcmp (method, "POST") == 0) || (!import && !get))
+            return s_problem (req, 405, "method_not_allowed", "", "see Allow", NULL, "Allow",
+                              import ? "POST" : "GET, HEAD");
+        if (!import && req->size > 0)
+            return s_problem (req, 400, "invalid", "", "this request takes no body", NULL, NULL,
+                              NULL);
+        return import   ? s_import_begin (self, req)
+               : export ? s_export_begin (self, req)
+                        : s_report_begin (self, req);
+    }
     req->route =
         gateway_route_match (method, url, req->param, sizeof req->param, allow, sizeof allow);
     if (req->route) {
@@ -1267,11 +1627,11 @@ static enum MHD_Result s_access (void *cls, struct MHD_Connection *connection, c
         *con_cls = req;
         const char *length =
             MHD_lookup_connection_value (connection, MHD_HEADER_KIND, "Content-Length");
-        if (length && strtoull (length, NULL, 10) > self->config.max_body) {
+        if (length && strtoull (length, NULL, 10) > s_body_max (self, url, method)) {
             //  Refuse before reading it; the connection closes after this
             char detail[120];
             snprintf (detail, sizeof detail, "the body is larger than %zu bytes",
-                      self->config.max_body);
+                      s_body_max (self, url, method));
             return s_problem (req, 413, "too_large", "", detail, NULL, NULL, NULL);
         }
         return MHD_YES;
@@ -1283,10 +1643,12 @@ static enum MHD_Result s_access (void *cls, struct MHD_Connection *connection, c
     if (req->stage == STAGE_READY) {
         if (req->kind == KIND_READYZ)
             return s_readyz_finish (self, req);
+        if (req->kind == KIND_JOB)
+            return s_job_finish (self, req);
         return s_route_finish (self, req);
     }
     if (*upload_data_size) {
-        if (!req->too_large && req->size + *upload_data_size <= self->config.max_body) {
+        if (!req->too_large && req->size + *upload_data_size <= s_body_max (self, url, method)) {
             req->body = realloc (req->body, req->size + *upload_data_size + 1);
             assert (req->body);
             memcpy (req->body + req->size, upload_data, *upload_data_size);
@@ -1323,6 +1685,12 @@ static void s_completed (void *cls, struct MHD_Connection *connection, void **co
         free (req->pings->frames[svc]);
     }
     free (req->pings);
+    //  A job still running finds nobody to answer and is let go when it
+    //  ends; a finished one goes now
+    if (req->job && req->job_done)
+        gateway_job_destroy (&req->job);
+    else if (req->job)
+        gateway_job_set_owner (req->job, NULL);
     int64_t took = zclock_usecs () - req->started_us;
     gateway_metrics_request (self->metrics, req->label, req->status ? req->status : 499, took);
     s_caller_clear (&req->caller);
@@ -1541,6 +1909,12 @@ static void s_drain_sub (self_t *self, int64_t now)
 
 static void s_self_destroy (self_t *self)
 {
+    //  Jobs still running end within their service deadlines; wait for
+    //  them (their answers go nowhere: the connections are gone)
+    for (gateway_job_t *job = zlistx_first (self->jobs); job; job = zlistx_next (self->jobs))
+        gateway_job_destroy (&job);
+    zlistx_destroy (&self->jobs);
+    zsock_destroy (&self->jobs_pull);
     zactor_destroy (&self->admin);
     for (int svc = 0; svc < GATEWAY_SVC_COUNT; svc++)
         zsock_destroy (&self->dealers[svc]);
@@ -1571,6 +1945,14 @@ static int s_self_init (self_t *self)
     self->buckets = zhashx_new ();
     zhashx_set_destructor (self->buckets, s_bucket_free);
     self->sse = zlistx_new ();
+    self->jobs = zlistx_new ();
+    snprintf (self->jobs_endpoint, sizeof self->jobs_endpoint, "inproc://gateway-jobs-%p",
+              (void *)self);
+    self->jobs_pull = zsock_new_pull (self->jobs_endpoint);
+    if (!self->jobs_pull) {
+        pmo_error ("gateway: cannot bind %s", self->jobs_endpoint);
+        return -1;
+    }
     self->n_routes = gateway_route_count ();
     const char **labels = calloc (self->n_routes + SPECIAL_COUNT, sizeof (char *));
     assert (labels);
@@ -1722,12 +2104,13 @@ static void s_actor (zsock_t *pipe, void *args)
             wait = 10;
         if (wait < 0)
             wait = 0;
-        zmq_pollitem_t items[4 + GATEWAY_SVC_COUNT];
+        zmq_pollitem_t items[5 + GATEWAY_SVC_COUNT];
         int n = 0;
         items[n++] = (zmq_pollitem_t){zsock_resolve (pipe), 0, ZMQ_POLLIN, 0};
         items[n++] = (zmq_pollitem_t){zsock_resolve (zactor_sock (self.admin)), 0, ZMQ_POLLIN, 0};
         items[n++] = (zmq_pollitem_t){NULL, self.mhd_fd, ZMQ_POLLIN, 0};
         items[n++] = (zmq_pollitem_t){zsock_resolve (self.sub), 0, ZMQ_POLLIN, 0};
+        items[n++] = (zmq_pollitem_t){zsock_resolve (self.jobs_pull), 0, ZMQ_POLLIN, 0};
         int first_dealer = n;
         gateway_svc_t order[GATEWAY_SVC_COUNT];
         for (int svc = 0; svc < GATEWAY_SVC_COUNT; svc++)
@@ -1753,6 +2136,17 @@ static void s_actor (zsock_t *pipe, void *args)
                     s_ready (req);
                 }
                 zhashx_purge (self.pending);
+                //  Jobs cannot be stopped half-way: their requests are
+                //  answered 503 now and the jobs let go when they end
+                for (gateway_job_t *job = zlistx_first (self.jobs); job;
+                     job = zlistx_next (self.jobs)) {
+                    request_t *req = gateway_job_owner (job);
+                    gateway_job_set_owner (job, NULL);
+                    if (req) {
+                        req->job = NULL;
+                        s_ready (req);
+                    }
+                }
                 for (gateway_sse_t *client = zlistx_first (self.sse); client;
                      client = zlistx_next (self.sse))
                     gateway_sse_stop (client);
@@ -1769,6 +2163,8 @@ static void s_actor (zsock_t *pipe, void *args)
         }
         if (items[3].revents & ZMQ_POLLIN)
             s_drain_sub (&self, now);
+        while (zsock_events (self.jobs_pull) & ZMQ_POLLIN)
+            s_job_done (&self);
         for (int i = first_dealer; i < n; i++)
             if (items[i].revents & ZMQ_POLLIN)
                 s_handle_replies (&self, order[i - first_dealer]);

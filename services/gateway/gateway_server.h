@@ -33,6 +33,8 @@ typedef struct {
     int redis_timeout_ms;
     int upstream_timeout_ms; //  a service call, all attempts together
     size_t max_body;         //  bytes; larger bodies get 413
+    size_t max_import;       //  bytes of a CSV file to import (0 = 16 MB); larger get 413
+    const char *mappings;    //  directory of import mappings (<name>.json); NULL or "" = none
     int rate_per_s;          //  default per token; 0 = unlimited
     int rate_burst;          //  bucket size
     int heartbeat_ms;        //  live events: comment at least this often

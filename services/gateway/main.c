@@ -63,6 +63,10 @@ int main (int argc, char **argv)
          "deadline of a service call, ms (then 504)", NULL},
         {"max-body", "PMO_GATEWAY_MAX_BODY", "1048576", "largest request body, bytes (then 413)",
          NULL},
+        {"max-import", "PMO_GATEWAY_MAX_IMPORT", "16777216",
+         "largest CSV file POSTed to /api/v1/import, bytes (then 413)", NULL},
+        {"mappings", "PMO_GATEWAY_MAPPINGS", "",
+         "directory of import mappings (<name>.json) for /api/v1/import?mapping=<name>", NULL},
         {"rate", "PMO_GATEWAY_RATE", "100", "requests per second per token; 0 = unlimited", NULL},
         {"burst", "PMO_GATEWAY_BURST", "200", "requests a token may send at once", NULL},
         {"heartbeat", "PMO_GATEWAY_HEARTBEAT_MS", "15000", "live events: heartbeat period, ms",
@@ -78,10 +82,12 @@ int main (int argc, char **argv)
                                "pmo-gateway: the HTTP/JSON API, live events and the dashboard");
     if (rc)
         return rc > 0 ? 0 : 2;
-    long redis_timeout, upstream_timeout, max_body, rate, burst, heartbeat, connections, cache;
+    long redis_timeout, upstream_timeout, max_body, max_import, rate, burst, heartbeat, connections,
+        cache;
     if (pmo_config_int (options, count, "redis-timeout", 10, 60000, &redis_timeout) ||
         pmo_config_int (options, count, "upstream-timeout", 20, 120000, &upstream_timeout) ||
         pmo_config_int (options, count, "max-body", 1024, 64 * 1024 * 1024, &max_body) ||
+        pmo_config_int (options, count, "max-import", 1024, 1024L * 1024 * 1024, &max_import) ||
         pmo_config_int (options, count, "rate", 0, 1000000, &rate) ||
         pmo_config_int (options, count, "burst", 1, 1000000, &burst) ||
         pmo_config_int (options, count, "heartbeat", 100, 600000, &heartbeat) ||
@@ -119,6 +125,8 @@ int main (int argc, char **argv)
         .redis_timeout_ms = (int)redis_timeout,
         .upstream_timeout_ms = (int)upstream_timeout,
         .max_body = (size_t)max_body,
+        .max_import = (size_t)max_import,
+        .mappings = pmo_config_get (options, count, "mappings"),
         .rate_per_s = (int)rate,
         .rate_burst = (int)burst,
         .heartbeat_ms = (int)heartbeat,

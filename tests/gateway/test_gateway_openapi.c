@@ -228,6 +228,28 @@ static void s_call (gh_t *gh, const char *pattern, const char *method, json_t *o
         snprintf (path, sizeof path, "%.*s%s%s", (int)(at - pattern), pattern, id, at + 4);
     } else
         snprintf (path, sizeof path, "%s", pattern);
+    //  Path parameters other than {id} and query parameters: their examples
+    size_t pi;
+    json_t *param_doc;
+    json_array_foreach (json_object_get (operation, "parameters"), pi, param_doc)
+    {
+        const char *name = json_string_value (json_object_get (param_doc, "name"));
+        const char *in = json_string_value (json_object_get (param_doc, "in"));
+        const char *value = json_string_value (json_object_get (param_doc, "example"));
+        if (!name || !in || !value)
+            continue;
+        char slot[80], rest[256];
+        snprintf (slot, sizeof slot, "{%s}", name);
+        char *at = strstr (path, slot);
+        if (strcmp (in, "path") == 0 && at) {
+            snprintf (rest, sizeof rest, "%s", at + strlen (slot));
+            snprintf (at, sizeof path - (size_t)(at - path), "%s%s", value, rest);
+        } else if (strcmp (in, "query") == 0) {
+            size_t used = strlen (path);
+            snprintf (path + used, sizeof path - used, "%s%s=%s", strchr (path, '?') ? "&" : "?",
+                      name, value);
+        }
+    }
     char item[256];
     snprintf (item, sizeof item, "%s", path);
     //  The item whose version If-Match carries: the path up to the id
@@ -270,6 +292,16 @@ static void s_call (gh_t *gh, const char *pattern, const char *method, json_t *o
         json_decref (copy);
     }
     json_decref (current);
+    //  A file upload (the import): its example, as text/csv
+    json_t *csv = json_object_get (
+        json_object_get (json_object_get (json_object_get (operation, "requestBody"), "content"),
+                         "text/csv"),
+        "example");
+    if (json_is_string (csv)) {
+        free (body);
+        body = strdup (json_string_value (csv));
+        snprintf (headers, sizeof headers, "Content-Type: text/csv");
+    }
     if (strcmp (pattern, "/api/v1/events") == 0)
         //  A stream does not end; a malformed resume point answers at once
         snprintf (headers, sizeof headers, "Last-Event-ID: not-an-id");

@@ -319,6 +319,116 @@ def main():
             "401": {"description": REASONS["401"], "content": problem_ref()},
             "429": {"description": REASONS["429"], "content": problem_ref()},
             "503": {"description": REASONS["503"], "content": problem_ref()}}}}
+    def flag(name, description):
+        return {"name": name, "in": "query", "required": False,
+                "schema": {"type": "string", "enum": ["1", "0", "true", "false"]},
+                "description": description}
+    entities = ["org_unit", "project", "milestone", "status_report", "resource", "allocation",
+                "risk", "issue"]
+    import_result = {"type": "object",
+                     "required": ["entity", "rows", "created", "updated", "unchanged", "bad",
+                                  "dry_run", "written", "problems"],
+                     "properties": {"problems": {"type": "array", "items": {
+                         "type": "object", "required": ["row", "column", "value", "reason"],
+                         "properties": {"row": {"type": "integer"},
+                                        "column": {"type": "string"},
+                                        "value": {"type": "string"},
+                                        "reason": {"type": "string"}}}}}}
+    paths["/api/v1/import"] = {"post": {
+        "summary": "Import a CSV file (projects, milestones, reports, org units, resources, "
+                   "allocations, risks, issues)",
+        "description": ("The body is the file (UTF-8 or Windows-1252, any delimiter; at most "
+                        "--max-import bytes, 16 MB by default). Rows are matched by their key "
+                        "(a project's code...), so importing the same file twice changes nothing. "
+                        "Without skip_bad a file with any bad row writes nothing (422 lists every "
+                        "problem as row, column, value and reason); with skip_bad the good rows "
+                        "are written and the bad listed. The services check your grants on "
+                        "every row. Runs on a thread of its own: large files take seconds."),
+        "tags": ["import"],
+        "parameters": [
+            {"name": "entity", "in": "query", "required": False,
+             "schema": {"type": "string", "enum": entities}, "example": "project",
+             "description": "a file in the export format of this entity (or give mapping)"},
+            {"name": "mapping", "in": "query", "required": False, "schema": {"type": "string"},
+             "description": "a mapping kept on the gateway (a file <name>.json in --mappings)"},
+            flag("dry_run", "check everything, write nothing"),
+            flag("skip_bad", "write the good rows and list the bad (else all or nothing)"),
+            flag("create_org_units", "create the org units the file names that do not exist")],
+        "requestBody": {"required": True, "content": {"text/csv": {
+            "schema": {"type": "string"},
+            "example": "code,name,org_unit\nOA-IMP-1,Imported from a spreadsheet,dft\n"}}},
+        "responses": {
+            "200": {"description": "done (or a clean dry run)",
+                    "content": {"application/json": {"schema": import_result}}},
+            "400": {"description": "bad parameters or mapping; a file that cannot be read",
+                    "content": problem_ref()},
+            "401": {"description": REASONS["401"], "content": problem_ref()},
+            "413": {"description": "the file is larger than --max-import",
+                    "content": problem_ref()},
+            "415": {"description": "send the file as text/csv", "content": problem_ref()},
+            "422": {"description": "rows have problems (the import result's members are in the "
+                                   "problem document)", "content": problem_ref()},
+            "429": {"description": REASONS["429"], "content": problem_ref()},
+            "503": {"description": REASONS["503"], "content": problem_ref()},
+            "504": {"description": "a service did not answer in time", "content": problem_ref()}}}}
+    paths["/api/v1/export/{entity}"] = {"get": {
+        "summary": "Export a register as CSV (the header the import takes back)",
+        "tags": ["import"],
+        "parameters": [
+            {"name": "entity", "in": "path", "required": True,
+             "schema": {"type": "string", "enum": entities}, "example": "project"},
+            {"name": "org_unit", "in": "query", "required": False, "schema": {"type": "string"},
+             "description": "only this unit's subtree (default: all you may see)"},
+            flag("bom", "start with a UTF-8 byte order mark (for spreadsheet programs)")],
+        "responses": {
+            "200": {"description": "the CSV file",
+                    "content": {"text/csv": {"schema": {"type": "string"}}}},
+            "400": {"description": REASONS["400"], "content": problem_ref()},
+            "401": {"description": REASONS["401"], "content": problem_ref()},
+            "403": {"description": "your grants do not cover that org unit",
+                    "content": problem_ref()},
+            "404": {"description": "no such entity kind or org unit", "content": problem_ref()},
+            "429": {"description": REASONS["429"], "content": problem_ref()},
+            "503": {"description": REASONS["503"], "content": problem_ref()},
+            "504": {"description": "a service did not answer in time", "content": problem_ref()}}}}
+    paths["/api/v1/reports/{org_unit}"] = {"get": {
+        "summary": "The portfolio report of an org unit (JSON, printable HTML or CSV tables)",
+        "description": ("Projects by RAG, phase and status; budget and earned-value totals "
+                        "(SPI/CPI from summed PV/EV/AC); red projects; changes since the last "
+                        "reporting period; top risks, over-allocated resources, open alerts and "
+                        "computed health from the other services (a section whose service is "
+                        "not running says so)."),
+        "tags": ["report"],
+        "parameters": [
+            {"name": "org_unit", "in": "path", "required": True, "schema": {"type": "string"},
+             "example": "dft"},
+            {"name": "format", "in": "query", "required": False,
+             "schema": {"type": "string", "enum": ["json", "html", "csv"]},
+             "description": "json (default), html (a self-contained page) or csv (one table)"},
+            {"name": "table", "in": "query", "required": False,
+             "schema": {"type": "string", "enum": ["summary", "rag", "phase", "status", "units",
+                                                   "projects", "changes", "risks",
+                                                   "overallocated", "alerts"]},
+             "description": "with format=csv: the table (default summary)"},
+            {"name": "since", "in": "query", "required": False,
+             "schema": {"type": "string", "format": "date"},
+             "description": "changes since this date (default: one reporting period back)"},
+            flag("bom", "CSV: start with a UTF-8 byte order mark")],
+        "responses": {
+            "200": {"description": "the report", "content": {
+                "application/json": {"schema": {
+                    "type": "object", "required": ["org_unit", "projects", "by_rag", "budget",
+                                                   "earned_value"]}},
+                "text/html": {"schema": {"type": "string"}},
+                "text/csv": {"schema": {"type": "string"}}}},
+            "400": {"description": REASONS["400"], "content": problem_ref()},
+            "401": {"description": REASONS["401"], "content": problem_ref()},
+            "403": {"description": "your grants do not cover that org unit",
+                    "content": problem_ref()},
+            "404": {"description": "no such org unit", "content": problem_ref()},
+            "429": {"description": REASONS["429"], "content": problem_ref()},
+            "503": {"description": REASONS["503"], "content": problem_ref()},
+            "504": {"description": "a service did not answer in time", "content": problem_ref()}}}}
     paths["/api/v1/openapi.json"] = {"get": {
         "summary": "This document", "tags": ["meta"],
         "responses": {"200": {"description": "OK", "content": {"application/json": {

@@ -271,6 +271,25 @@ function stopLive() {
 // ---------------------------------------------------------------------
 // Portfolio overview
 
+// The HTML report of a unit, saved as a file: the API needs the bearer
+// token (a plain link cannot send it), and the page, with its inline
+// styles and charts, is meant to be opened, printed and sent on its own.
+async function downloadReport(unit) {
+  const res = await fetch("/api/v1/reports/" + encodeURIComponent(unit) + "?format=html",
+                          { headers: { Authorization: "Bearer " + state.token } });
+  if (!res.ok) {
+    const problem = await res.json().catch(() => ({}));
+    alert("No report: " + (problem.detail || res.status));
+    return;
+  }
+  const url = URL.createObjectURL(await res.blob());
+  const a = h("a", { href: url, download: "report-" + unit + ".html" });
+  document.body.appendChild(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 10000);
+}
+
 async function viewPortfolio(params) {
   const units = await orgUnits();
   const unit = params.get("unit") || "";
@@ -310,6 +329,10 @@ async function viewPortfolio(params) {
       h("div", {}, h("label", {}, "Phase"), phaseEl),
       h("div", {}, h("label", {}, "Status"), statusEl),
       h("div", { class: "grow" }),
+      h("button", { type: "button", id: "report",
+                    title: "The printable portfolio report of the selected unit (HTML)",
+                    onclick: () => downloadReport(unitEl.value || (state.who && state.who.hub) || "hub") },
+        "Report"),
       h("button", { class: "primary", type: "button", id: "new-project",
                     onclick: () => showNewProject(units, unitEl.value) }, "New project")),
     h("div", { id: "new-project-box" }),

@@ -1,0 +1,371 @@
+/*  gateway_jobs.c: CSV import, export and the portfolio report on a
+    thread of their own. See gateway_jobs.h.
+*/
+#include "gateway_jobs.h"
+#include "gateway_orgs.h"
+
+#include "pmo_import.h"
+#include "pmo_import_internal.h"
+#include "pmo_log.h"
+#include "pmo_report.h"
+
+#include <assert.h>
+#include <czmq.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define PING_MS  1000  //  report: a service that does not answer a ping by then is left out
+#define ORGS_MS  5000  //  the org units, read for the access check
+#define CALL_MS  10000 //  each service call of the libraries, per attempt
+#define ATTEMPTS 2     //  ... under the same request id
+
+struct _gateway_job_t {
+    gateway_job_params_t params; //  the strings below are our copies
+    Pmo__Identity *identity;     //  unpacked copy of the caller
+    char *registry, *allocator, *riskmon, *hub, *notify, *entity, *mapping, *org_unit, *format,
+        *table; //  copies
+    pthread_t thread;
+    bool started; //  the thread runs (join it)
+    gateway_job_answer_t answer;
+    void *owner; //  the reactor's request (never read here)
+};
+
+static char *s_dup (const char *text)
+{
+    return text ? strdup (text) : NULL;
+}
+
+//  A problem answer.
+static void s_fail (gateway_job_answer_t *answer, int status, const char *code, const char *field,
+                    const char *detail)
+{
+    answer->status = status;
+    answer->code = code;
+    snprintf (answer->field, sizeof answer->field, "%s", field ? field : "");
+    snprintf (answer->detail, sizeof answer->detail, "%s", detail ? detail : "");
+}
+
+//  The libraries say why they failed as "<code> [field]: message" (a
+//  service's error) or "no reply ..." (nothing came in time): the HTTP
+//  status of that.
+static void s_fail_why (gateway_job_answer_t *answer, const char *why)
+{
+    static const struct {
+        const char *prefix;
+        int status;
+        const char *code;
+    } map[] = {
+        {"invalid", 400, "invalid"},
+        {"malformed", 400, "invalid"},
+        {"forbidden", 403, "forbidden"},
+        {"not_found", 404, "not_found"},
+        {"no org unit", 404, "not_found"},
+        {"conflict", 409, "conflict"},
+        {"already_exists", 409, "already_exists"},
+        {"failed_precondition", 409, "failed_precondition"},
+        {"unavailable", 503, "unavailable"},
+        {"deadline_exceeded", 504, "deadline_exceeded"},
+        {"no reply", 504, "deadline_exceeded"},
+    };
+    for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
+        if (strncmp (why, map[i].prefix, strlen (map[i].prefix)) == 0)
+            return s_fail (answer, map[i].status, map[i].code, "", why);
+    s_fail (answer, 502, "upstream", "", why);
+}
+
+static void s_body (gateway_job_answer_t *answer, int status, const char *type, char *body,
+                    size_t size)
+{
+    answer->status = status;
+    answer->type = type;
+    answer->body = body;
+    answer->size = size;
+}
+
+//  The path of a unit in an org snapshot (for gateway_job_may_read).
+static const char *s_orgs_path (void *arg, const char *unit)
+{
+    return gateway_orgs_path ((gateway_orgs_t *)arg, unit);
+}
+
+//  The unit exists and the caller may read it: 0, or the answer is a
+//  problem (404 no such unit, 403 not yours, 503 the registry is away).
+static int s_check_unit (gateway_job_t *self, pmo_client_t *registry, const char *unit)
+{
+    gateway_orgs_t *orgs = gateway_orgs_fetch (registry, self->identity, ORGS_MS);
+    if (!orgs) {
+        s_fail (&self->answer, 503, "unavailable", "",
+                "the registry did not answer with the org units; retry shortly");
+        return -1;
+    }
+    const char *path = gateway_orgs_path (orgs, unit);
+    int rc = 0;
+    char detail[300];
+    if (!path) {
+        snprintf (detail, sizeof detail, "no org unit '%s'", unit);
+        s_fail (&self->answer, 404, "not_found", "org_unit", detail);
+        rc = -1;
+    } else if (!gateway_job_may_read (self->identity, path, s_orgs_path, orgs)) {
+        snprintf (detail, sizeof detail, "your grants do not cover org unit '%s'", unit);
+        s_fail (&self->answer, 403, "forbidden", "org_unit", detail);
+        rc = -1;
+    }
+    gateway_orgs_destroy (&orgs);
+    return rc;
+}
+
+//  True if the service answers a ping soon: a report does not wait out
+//  every retry for a service that is not running.
+static bool s_answers (const pmo_import_peer_t *peer, pmo_import_service_t service)
+{
+    pmo_import_peer_t quick = *peer;
+    quick.timeout_ms = PING_MS;
+    quick.attempts = 1;
+    Pmo__PingRequest ping = PMO__PING_REQUEST__INIT;
+    char why[256];
+    ProtobufCMessage *reply =
+        pmo_import_service_call (&quick, service, "ping", &ping.base, why, sizeof why);
+    if (reply)
+        protobuf_c_message_free_unpacked (reply, NULL);
+    return reply != NULL;
+}
+
+static void s_import (gateway_job_t *self, pmo_import_peer_t *peer)
+{
+    gateway_job_answer_t *answer = &self->answer;
+    char why[512];
+    pmo_import_mapping_t *mapping =
+        self->mapping
+            ? pmo_import_mapping_load (self->mapping, self->params.mapping_size, why, sizeof why)
+            : pmo_import_mapping_native (self->entity);
+    if (!mapping) {
+        if (self->mapping)
+            s_fail (answer, 400, "invalid", "mapping", why);
+        else
+            s_fail (answer, 400, "invalid", "entity",
+                    "entity is org_unit, project, milestone, status_report, resource, "
+                    "allocation, risk or issue");
+        return;
+    }
+    pmo_import_options_t options = {
+        .peer = *peer,
+        .hub = self->hub,
+        .dry_run = self->params.dry_run,
+        .skip_bad = self->params.skip_bad,
+        .create_org_units = self->params.create_org_units,
+    };
+    pmo_import_result_t *result = NULL;
+    int rc = pmo_import_run (&options, mapping, self->params.data, self->params.size, &result);
+    json_t *json = pmo_import_result_json (result);
+    if (result->n_problems && (rc || result->dry_run)) {
+        //  Rows with problems and nothing written for them: 422 with every
+        //  problem (row, column, value, reason) and the whole result
+        char detail[200];
+        snprintf (detail, sizeof detail, "%zu row%s of %zu ha%s problems; %s", result->bad,
+                  result->bad == 1 ? "" : "s", result->rows, result->bad == 1 ? "s" : "ve",
+                  result->dry_run   ? "dry run: nothing written"
+                  : result->written ? "the good rows were written"
+                                    : "nothing written");
+        s_fail (answer, 422, "invalid", "", detail);
+        answer->extra = json; //  its members join the problem document
+        json = NULL;
+    } else if (rc || result->error) {
+        s_fail_why (answer, result->error ? result->error : "the import failed");
+        answer->extra = json_pack ("{s:O}", "result", json);
+    } else {
+        char *text = json_dumps (json, JSON_COMPACT);
+        s_body (answer, 200, "application/json", text, strlen (text));
+    }
+    json_decref (json);
+    pmo_import_result_destroy (&result);
+    pmo_import_mapping_destroy (&mapping);
+}
+
+static void s_export (gateway_job_t *self, pmo_import_peer_t *peer)
+{
+    if (*self->org_unit && s_check_unit (self, peer->registry, self->org_unit))
+        return;
+    char *csv = NULL, why[512];
+    size_t size = 0;
+    if (pmo_export (peer, self->entity, self->org_unit, self->params.bom, &csv, &size, why,
+                    sizeof why))
+        return s_fail_why (&self->answer, why);
+    s_body (&self->answer, 200, "text/csv; charset=utf-8", csv, size);
+    snprintf (self->answer.filename, sizeof self->answer.filename, "%s%s%s.csv", self->entity,
+              *self->org_unit ? "-" : "", self->org_unit);
+}
+
+static void s_report (gateway_job_t *self, pmo_import_peer_t *peer)
+{
+    gateway_job_answer_t *answer = &self->answer;
+    if (s_check_unit (self, peer->registry, self->org_unit))
+        return;
+    bool allocator = peer->allocator && s_answers (peer, PMO_IMPORT_ALLOCATOR);
+    bool riskmon = peer->riskmon && s_answers (peer, PMO_IMPORT_RISKMON);
+    if (!allocator)
+        peer->allocator = NULL;
+    if (!riskmon)
+        peer->riskmon = NULL;
+    char why[512];
+    pmo_report_t *report =
+        pmo_report_build (peer, self->org_unit, self->params.since_ms, why, sizeof why);
+    if (!report)
+        return s_fail_why (answer, why);
+    if (!allocator)
+        report->resources_note = "the resource allocator did not answer (is it running?)";
+    if (!riskmon)
+        report->risks_note = report->alerts_note = report->health_note =
+            "the risk monitor did not answer (is it running?)";
+    size_t size = 0;
+    if (strcmp (self->format, "html") == 0) {
+        char *html = pmo_report_html (report, &size);
+        s_body (answer, 200, "text/html; charset=utf-8", html, size);
+    } else if (strcmp (self->format, "csv") == 0) {
+        char *csv = pmo_report_csv (report, self->table, self->params.bom, &size);
+        if (csv) {
+            s_body (answer, 200, "text/csv; charset=utf-8", csv, size);
+            snprintf (answer->filename, sizeof answer->filename, "report-%s-%s.csv", self->org_unit,
+                      self->table);
+        } else
+            s_fail (answer, 400, "invalid", "table",
+                    "table is summary, rag, phase, status, units, projects, changes, risks, "
+                    "overallocated or alerts");
+    } else {
+        json_t *json = pmo_report_json (report);
+        char *text = json_dumps (json, JSON_COMPACT);
+        json_decref (json);
+        s_body (answer, 200, "application/json", text, strlen (text));
+    }
+    pmo_report_destroy (&report);
+}
+
+static void *s_run (void *arg)
+{
+    gateway_job_t *self = arg;
+    pmo_client_t *registry = pmo_client_new (self->registry);
+    pmo_client_t *allocator =
+        self->allocator && *self->allocator ? pmo_client_new (self->allocator) : NULL;
+    pmo_client_t *riskmon = self->riskmon && *self->riskmon ? pmo_client_new (self->riskmon) : NULL;
+    pmo_import_peer_t peer = {registry, self->identity, CALL_MS, ATTEMPTS, allocator, riskmon};
+    if (!registry)
+        s_fail (&self->answer, 503, "unavailable", "", "the registry is not configured");
+    else if (self->params.kind == GATEWAY_JOB_IMPORT)
+        s_import (self, &peer);
+    else if (self->params.kind == GATEWAY_JOB_EXPORT)
+        s_export (self, &peer);
+    else
+        s_report (self, &peer);
+    pmo_client_destroy (&registry);
+    pmo_client_destroy (&allocator);
+    pmo_client_destroy (&riskmon);
+    //  The CSV can be large: let it go before the reactor gets to us
+    free (self->params.data);
+    self->params.data = NULL;
+    //  Done: tell the reactor (it joins us and reads the answer)
+    zsock_t *push = zsock_new_push (self->notify);
+    if (push) {
+        zsock_set_sndtimeo (push, 5000);
+        zsock_send (push, "p", self);
+        zsock_destroy (&push);
+    } else
+        pmo_error ("gateway: a finished job cannot reach the reactor at %s", self->notify);
+    return NULL;
+}
+
+gateway_job_t *gateway_job_start (const gateway_job_params_t *params)
+{
+    gateway_job_t *self = calloc (1, sizeof (gateway_job_t));
+    assert (self);
+    self->params = *params;
+    size_t size = pmo__identity__get_packed_size (params->identity);
+    uint8_t *packed = malloc (size ? size : 1);
+    assert (packed);
+    pmo__identity__pack (params->identity, packed);
+    self->identity = pmo__identity__unpack (NULL, size, packed);
+    free (packed);
+    assert (self->identity);
+    self->registry = s_dup (params->registry);
+    self->allocator = s_dup (params->allocator);
+    self->riskmon = s_dup (params->riskmon);
+    self->hub = s_dup (params->hub ? params->hub : "hub");
+    self->notify = s_dup (params->notify);
+    self->entity = s_dup (params->entity ? params->entity : "");
+    self->org_unit = s_dup (params->org_unit ? params->org_unit : "");
+    self->format = s_dup (params->format ? params->format : "json");
+    self->table = s_dup (params->table ? params->table : "summary");
+    if (params->mapping) {
+        self->mapping = malloc (params->mapping_size + 1);
+        assert (self->mapping);
+        memcpy (self->mapping, params->mapping, params->mapping_size);
+        self->mapping[params->mapping_size] = 0;
+    }
+    self->started = pthread_create (&self->thread, NULL, s_run, self) == 0;
+    if (!self->started) {
+        self->params.data = NULL; //  still the caller's
+        gateway_job_destroy (&self);
+        return NULL;
+    }
+    return self;
+}
+
+gateway_job_answer_t *gateway_job_answer (gateway_job_t *self)
+{
+    return &self->answer;
+}
+
+void *gateway_job_owner (gateway_job_t *self)
+{
+    return self->owner;
+}
+
+void gateway_job_set_owner (gateway_job_t *self, void *owner)
+{
+    self->owner = owner;
+}
+
+void gateway_job_destroy (gateway_job_t **self_p)
+{
+    assert (self_p);
+    gateway_job_t *self = *self_p;
+    if (!self)
+        return;
+    if (self->started)
+        pthread_join (self->thread, NULL);
+    if (self->identity)
+        pmo__identity__free_unpacked (self->identity, NULL);
+    free (self->registry);
+    free (self->allocator);
+    free (self->riskmon);
+    free (self->hub);
+    free (self->notify);
+    free (self->entity);
+    free (self->mapping);
+    free (self->org_unit);
+    free (self->format);
+    free (self->table);
+    free (self->params.data);
+    free (self->answer.body);
+    json_decref (self->answer.extra);
+    free (self);
+    *self_p = NULL;
+}
+
+//  Is unit (a path) at or below the unit at path "top"?
+static bool s_within (const char *path, const char *top)
+{
+    size_t len = strlen (top);
+    return strncmp (path, top, len) == 0 && (path[len] == 0 || path[len] == '/');
+}
+
+bool gateway_job_may_read (const Pmo__Identity *who, const char *path,
+                           const char *(*path_of) (void *arg, const char *unit), void *arg)
+{
+    for (size_t i = 0; who && path && i < who->n_grants; i++) {
+        const char *held = path_of (arg, who->grants[i]->org_unit);
+        if (held && (s_within (path, held) || s_within (held, path)))
+            return true;
+    }
+    return false;
+}
