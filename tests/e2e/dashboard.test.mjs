@@ -195,7 +195,9 @@ async function main() {
     await page.waitForSelector("#signin:not([hidden])", { timeout: STEP_MS });
     await page.fill("#token", "pmo_0000000000000000_" + "0".repeat(64));
     await page.click("#signin button[type=submit]");
-    await page.waitForFunction(() => document.getElementById("signin-error").textContent.length > 0);
+    //  A selector, not waitForFunction: polling a function needs eval, which the
+    //  dashboard's Content-Security-Policy (rightly) forbids
+    await page.waitForSelector("#signin-error:not(:empty)", { timeout: STEP_MS });
     await shot("01-signin-refused");
     await page.fill("#token", token);
     await page.click("#signin button[type=submit]");
