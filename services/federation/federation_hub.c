@@ -18,6 +18,7 @@
 
 #include "pmo_client.h"
 #include "pmo_log.h"
+#include "pmo_ping.h"
 #include "pmo_reflect.h"
 #include "pmo_server.h"
 #include "registry.pb-c.h"
@@ -728,16 +729,7 @@ static void s_handle_rollup (hub_t *self, pmo_request_t *req,
 
 static void s_handle_ping (hub_t *self, pmo_request_t *req)
 {
-    Pmo__Pong *pong = pmo_arena_alloc (req->arena, sizeof (Pmo__Pong));
-    pmo__pong__init (pong);
-    pong->service = "hub";
-    pong->version = PMO_VERSION;
-    redisReply *reply = pmo_redis_command (self->redis, "PING");
-    pong->redis_ok = reply && reply->type == REDIS_REPLY_STATUS;
-    if (reply)
-        freeReplyObject (reply);
-    pong->uptime_ms = pmo_now_ms () - self->started_ms;
-    pmo_reflect_set_oneof (req->reply, "pong", &pong->base);
+    pmo_request_pong (req, "hub", self->redis, self->started_ms);
 }
 
 static void s_handle (void *state, pmo_request_t *req)

@@ -22,6 +22,7 @@
 
 #include "pmo_client.h"
 #include "pmo_log.h"
+#include "pmo_ping.h"
 #include "pmo_reflect.h"
 #include "pmo_server.h"
 #include "pmo_stream.h"
@@ -2441,19 +2442,7 @@ static void s_handle_get_thresholds (riskmon_t *self, pmo_request_t *req,
 
 static void s_handle_ping (riskmon_t *self, pmo_request_t *req)
 {
-    Pmo__Pong *pong = pmo_arena_alloc (req->arena, sizeof (Pmo__Pong));
-    pmo__pong__init (pong);
-    pong->service = "riskmon";
-    pong->version = PMO_VERSION;
-    pong->redis_ok = pmo_redis_ready (self->redis);
-    if (pong->redis_ok) {
-        redisReply *reply = pmo_redis_command (self->redis, "PING");
-        pong->redis_ok = reply && reply->type == REDIS_REPLY_STATUS;
-        if (reply)
-            freeReplyObject (reply);
-    }
-    pong->uptime_ms = pmo_now_ms () - self->started_ms;
-    pmo_reflect_set_oneof (req->reply, "pong", &pong->base);
+    pmo_request_pong (req, "riskmon", self->redis, self->started_ms);
 }
 
 static void s_handle_stats (riskmon_t *self, pmo_request_t *req)
