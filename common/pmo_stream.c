@@ -1,8 +1,10 @@
 /*  pmo_stream.c: consumer groups and replays over the event streams. */
 #include "pmo_stream.h"
 #include "pmo_log.h"
+#include "pmo_util.h"
 
 #include <assert.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -169,4 +171,99 @@ int pmo_stream_range (pmo_redis_t *redis, const char *stream, const char *after_
         rc = -1;
     freeReplyObject (reply);
     return rc;
+}
+
+//  Stream ids "ms-seq" as numbers, for comparing.
+static bool s_id_parse (const char *id, unsigned long long *ms, unsigned long long *seq)
+{
+    char *end = NULL;
+    *ms = strtoull (id, &end, 10);
+    if (end == id || *end != '-')
+        return false;
+    *seq = strtoull (end + 1, NULL, 10);
+    return true;
+}
+
+static bool s_id_less (unsigned long long ams, unsigned long long aseq, unsigned long long bms,
+                       unsigned long long bseq)
+{
+    return ams < bms || (ams == bms && aseq < bseq);
+}
+
+long long pmo_stream_trim_acknowledged (pmo_redis_t *redis, const char *stream, int64_t keep_ms)
+{
+    redisReply *groups = pmo_redis_command (redis, "XINFO GROUPS %s", stream);
+    if (!groups)
+        return -1;
+    if (groups->type != REDIS_REPLY_ARRAY || groups->elements == 0) {
+        freeReplyObject (groups); //  no such stream, or nobody reads it
+        return 0;
+    }
+    //  The oldest entry some group still needs: its oldest pending entry,
+    //  or else the last one it was given (kept, so ids stay comparable)
+    unsigned long long floor_ms = ULLONG_MAX, floor_seq = ULLONG_MAX;
+    int rc = 0;
+    for (size_t g = 0; g < groups->elements && rc == 0; g++) {
+        redisReply *info = groups->element[g];
+        const char *name = NULL, *last = NULL;
+        long long pending = 0;
+        for (size_t f = 0; info->type == REDIS_REPLY_ARRAY && f + 1 < info->elements; f += 2) {
+            const char *key = info->element[f]->str;
+            redisReply *value = info->element[f + 1];
+            if (strcmp (key, "name") == 0 && value->type == REDIS_REPLY_STRING)
+                name = value->str;
+            else if (strcmp (key, "last-delivered-id") == 0 && value->type == REDIS_REPLY_STRING)
+                last = value->str;
+            else if (strcmp (key, "pending") == 0 && value->type == REDIS_REPLY_INTEGER)
+                pending = value->integer;
+        }
+        if (!name || !last) {
+            rc = -1;
+            break;
+        }
+        char oldest[64];
+        snprintf (oldest, sizeof oldest, "%s", last);
+        if (pending > 0) {
+            redisReply *summary = pmo_redis_command (redis, "XPENDING %s %s", stream, name);
+            if (!summary) {
+                rc = -1;
+                break;
+            }
+            if (summary->type == REDIS_REPLY_ARRAY && summary->elements >= 2 &&
+                summary->element[1]->type == REDIS_REPLY_STRING)
+                snprintf (oldest, sizeof oldest, "%s", summary->element[1]->str);
+            freeReplyObject (summary);
+        }
+        unsigned long long ms, seq;
+        if (!s_id_parse (oldest, &ms, &seq)) {
+            rc = -1;
+            break;
+        }
+        if (s_id_less (ms, seq, floor_ms, floor_seq)) {
+            floor_ms = ms;
+            floor_seq = seq;
+        }
+    }
+    freeReplyObject (groups);
+    if (rc)
+        return -1;
+    //  and never anything younger than the window kept for replays
+    int64_t now = pmo_now_ms ();
+    if (keep_ms > 0) {
+        unsigned long long window_ms = now > keep_ms ? (unsigned long long)(now - keep_ms) : 0;
+        if (s_id_less (window_ms, 0, floor_ms, floor_seq)) {
+            floor_ms = window_ms;
+            floor_seq = 0;
+        }
+    }
+    if (floor_ms == 0 && floor_seq == 0)
+        return 0;
+    char minid[64];
+    snprintf (minid, sizeof minid, "%llu-%llu", floor_ms, floor_seq);
+    redisReply *trimmed = pmo_redis_command (redis, "XTRIM %s MINID %s", stream, minid);
+    if (!trimmed)
+        return -1;
+    long long removed = trimmed->type == REDIS_REPLY_INTEGER ? trimmed->integer : -1;
+    freeReplyObject (trimmed);
+    return removed;
 }

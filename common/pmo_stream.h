@@ -47,6 +47,15 @@ int pmo_stream_group_read (pmo_redis_t *redis, const char *group, const char *co
 
 int pmo_stream_ack (pmo_redis_t *redis, const char *stream, const char *group, const char *id);
 
+//  Trim stream of what every consumer group is done with: entries older
+//  than each group's oldest pending entry and than what it has been given,
+//  and older than keep_ms ago (a window kept for replays, e.g. SSE clients
+//  resuming and the hub catching up). A stream without groups is left as
+//  it is: nobody has said what it may lose. Returns the number of entries
+//  removed, or -1 if Redis failed. (Redis 7.0's MAXLEN and MINID ignore
+//  pending entries, hence this.)
+long long pmo_stream_trim_acknowledged (pmo_redis_t *redis, const char *stream, int64_t keep_ms);
+
 //  Entries after id (exclusive; "0" for everything), up to count.
 int pmo_stream_range (pmo_redis_t *redis, const char *stream, const char *after_id, size_t count,
                       pmo_stream_batch_t *batch);

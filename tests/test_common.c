@@ -237,6 +237,39 @@ static void s_test_stream (pmo_test_redis_t *server)
     assert (pmo_stream_range (redis, streams[0], second, 100, &batch) == 0);
     assert (batch.count == 2);
     pmo_stream_batch_clear (&batch);
+
+    //  Trimming keeps what any group still needs: group "a" has everything
+    //  up to entry 6 acknowledged, group "b" still has entry 4 pending
+    const char *trim[] = {"pmo:{t1}:events"};
+    char ids[10][64];
+    for (int i = 0; i < 10; i++) {
+        redisReply *reply = pmo_test_redis_command (server, "XADD %s * type t data d", trim[0]);
+        snprintf (ids[i], sizeof ids[i], "%s", reply->str);
+        freeReplyObject (reply);
+    }
+    assert (pmo_stream_trim_acknowledged (redis, trim[0], 0) == 0); //  no groups: kept
+    assert (pmo_stream_group_ensure (redis, trim[0], "a") == 0);
+    assert (pmo_stream_group_ensure (redis, trim[0], "b") == 0);
+    assert (pmo_stream_trim_acknowledged (redis, trim[0], 0) == 0); //  nothing read yet
+    assert (pmo_stream_group_read (redis, "a", "a1", trim, 1, 6, 0, 60000, &batch) == 0);
+    for (size_t i = 0; i < batch.count; i++)
+        pmo_stream_ack (redis, trim[0], "a", batch.entries[i].id);
+    pmo_stream_batch_clear (&batch);
+    assert (pmo_stream_group_read (redis, "b", "b1", trim, 1, 10, 0, 60000, &batch) == 0);
+    for (size_t i = 0; i < batch.count; i++)
+        if (i != 3)
+            pmo_stream_ack (redis, trim[0], "b", batch.entries[i].id);
+    pmo_stream_batch_clear (&batch);
+    //  A replay window of a day keeps everything
+    assert (pmo_stream_trim_acknowledged (redis, trim[0], 86400000) == 0);
+    //  Without one, entries 1-3 go; entry 4 (pending in b) and later stay
+    assert (pmo_stream_trim_acknowledged (redis, trim[0], 0) == 3);
+    assert (pmo_stream_range (redis, trim[0], "0", 100, &batch) == 0);
+    assert (batch.count == 7 && streq (batch.entries[0].id, ids[3]));
+    pmo_stream_batch_clear (&batch);
+    //  Once b acknowledges it and a reads on, trimming follows the slower group
+    pmo_stream_ack (redis, trim[0], "b", ids[3]);
+    assert (pmo_stream_trim_acknowledged (redis, trim[0], 0) == 2); //  up to a's last (6)
     pmo_redis_destroy (&redis);
     printf ("stream: ok\n");
 }

@@ -19,6 +19,10 @@ int main (int argc, char **argv)
         {"hub", "PMO_HUB", "hub", "id of the enterprise (hub) org unit", NULL},
         {"redis-timeout", "PMO_REDIS_TIMEOUT_MS", "1000", "deadline of each Redis command, ms",
          NULL},
+        {"stream-keep-days", "PMO_STREAM_KEEP_DAYS", "7",
+         "event streams keep at least this many days (then what every consumer group has "
+         "acknowledged is trimmed)",
+         NULL},
         {"log-level", "PMO_LOG_LEVEL", "info", "debug, info, warn or error", NULL},
     };
     size_t count = sizeof options / sizeof options[0];
@@ -28,7 +32,9 @@ int main (int argc, char **argv)
     if (rc)
         return rc > 0 ? 0 : 2;
     long timeout;
-    if (pmo_config_int (options, count, "redis-timeout", 10, 60000, &timeout))
+    long keep_days;
+    if (pmo_config_int (options, count, "redis-timeout", 10, 60000, &timeout) ||
+        pmo_config_int (options, count, "stream-keep-days", 1, 3650, &keep_days))
         return 2;
     if (pmo_service_init ("registry", pmo_config_get (options, count, "log-level")))
         return 2;
@@ -38,6 +44,7 @@ int main (int argc, char **argv)
         .redis_url = pmo_config_get (options, count, "redis"),
         .hub = pmo_config_get (options, count, "hub"),
         .redis_timeout_ms = (int)timeout,
+        .stream_keep_ms = (int64_t)keep_days * 24 * 3600 * 1000,
     };
     return pmo_service_run ("registry", registry_server_actor, &config, &config.failed);
 }

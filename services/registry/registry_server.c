@@ -15,6 +15,7 @@
 #include "pmo_ping.h"
 #include "pmo_reflect.h"
 #include "pmo_server.h"
+#include "pmo_stream.h"
 
 #include <assert.h>
 #include <string.h>
@@ -1527,6 +1528,36 @@ static void s_handle (void *state, pmo_request_t *req)
 }
 
 //  ---------------------------------------------------------------------
+//  Keeping the event streams in bounds
+
+#define TRIM_EVERY_MS   60000
+#define KEEP_DEFAULT_MS (7LL * 24 * 3600 * 1000)
+
+//  Trim every division's event stream of what all its consumer groups (risk
+//  monitor, notifier, the hub's uplink) are done with, keeping the replay
+//  window. Without this the streams grow for ever; trimming past an entry a
+//  group has not acknowledged would lose it (see pmo_stream.h).
+static void s_trim_streams (registry_t *self)
+{
+    pmo_arena_t *arena = pmo_arena_new ();
+    Pmo__OrgUnit **units;
+    size_t n;
+    if (registry_store_org_units (self->store, arena, &units, &n) == 0) {
+        int64_t keep =
+            self->config.stream_keep_ms > 0 ? self->config.stream_keep_ms : KEEP_DEFAULT_MS;
+        for (size_t i = 0; i < n; i++) {
+            if (units[i]->kind == PMO__ORG_UNIT_KIND__ORG_UNIT_KIND_DEPARTMENT)
+                continue;
+            const char *key = registry_store_events_key (arena, units[i]->division);
+            long long removed = pmo_stream_trim_acknowledged (self->redis, key, keep);
+            if (removed > 0)
+                pmo_info ("registry: trimmed stream=%s removed=%lld", key, removed);
+        }
+    }
+    pmo_arena_destroy (&arena);
+}
+
+//  ---------------------------------------------------------------------
 //  The actor
 
 void registry_server_actor (zsock_t *pipe, void *args)
@@ -1573,8 +1604,13 @@ void registry_server_actor (zsock_t *pipe, void *args)
 
     zpoller_t *poller = zpoller_new (pipe, pmo_server_socket (self.server), NULL);
     bool running = true;
+    int64_t next_trim = pmo_mono_ms () + TRIM_EVERY_MS;
     while (running) {
         void *which = zpoller_wait (poller, 1000);
+        if (pmo_mono_ms () >= next_trim) {
+            s_trim_streams (&self);
+            next_trim = pmo_mono_ms () + TRIM_EVERY_MS;
+        }
         if (which == pipe) {
             char *command = zstr_recv (pipe);
             running = !(command && streq (command, "$TERM"));

@@ -17,6 +17,7 @@ typedef struct {
     const char *redis_url;    //  e.g. "redis://127.0.0.1:6390"
     const char *hub;          //  the enterprise (hub) org unit id, e.g. "hub"
     int redis_timeout_ms;     //  deadline for each Redis command
+    int64_t stream_keep_ms;   //  events younger than this are never trimmed (0: 7 days)
     bool failed;              //  set by the actor before it signals, if it could not start
 } registry_config_t;
 
