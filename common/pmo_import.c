@@ -1724,8 +1724,7 @@ static int s_run (import_t *im, const void *data, size_t size)
         plan_t *plan = &im->plans[im->n_plans];
         pmo_import_row_t *out = &result->row_results[result->n_rows++];
         out->row = plan->row = i + 1;
-        if (record->n_fields == 0 ||
-            (record->n_fields == 1 && pmo_csv_blank (record->fields[0]) && !record->problem)) {
+        if (pmo_import_blank_row (record)) {
             out->action = PMO_IMPORT_ROW_BLANK;
             continue;
         }
@@ -1738,22 +1737,7 @@ static int s_run (import_t *im, const void *data, size_t size)
                    .header = header,
                    .record = record,
                    .row = i + 1};
-        if (record->problem) {
-            const char *column = record->problem_field && record->problem_field <= header->n_fields
-                                     ? header->fields[record->problem_field - 1]
-                                     : "";
-            const char *value = record->problem_field && record->problem_field <= record->n_fields
-                                    ? record->fields[record->problem_field - 1]
-                                    : "";
-            s_problem (result, r.row, column, value, "%s", record->problem);
-            r.bad = true;
-        } else if (record->n_fields != header->n_fields) {
-            s_problem (result, r.row, "", "",
-                       "the row has %zu cells but the header has %zu (a delimiter too many or "
-                       "too few, or a broken quote above)",
-                       record->n_fields, header->n_fields);
-            r.bad = true;
-        }
+        r.bad = pmo_import_record_bad (result, header, record, r.row);
         if (!r.bad) {
             switch (map->entity->kind) {
             case PMO__ENTITY_KIND__ENTITY_KIND_PROJECT:
@@ -2224,4 +2208,33 @@ int pmo_import_open_csv (pmo_arena_t *arena, const pmo_import_mapping_t *map, co
     if (missing)
         return s_failf (result, arena, "the file lacks columns the mapping names");
     return 0;
+}
+
+bool pmo_import_blank_row (const pmo_csv_record_t *record)
+{
+    return record->n_fields == 0 ||
+           (record->n_fields == 1 && pmo_csv_blank (record->fields[0]) && !record->problem);
+}
+
+bool pmo_import_record_bad (pmo_import_result_t *result, const pmo_csv_record_t *header,
+                            const pmo_csv_record_t *record, size_t row)
+{
+    if (record->problem) {
+        const char *column = record->problem_field && record->problem_field <= header->n_fields
+                                 ? header->fields[record->problem_field - 1]
+                                 : "";
+        const char *value = record->problem_field && record->problem_field <= record->n_fields
+                                ? record->fields[record->problem_field - 1]
+                                : "";
+        s_problem (result, row, column, value, "%s", record->problem);
+        return true;
+    }
+    if (record->n_fields != header->n_fields) {
+        s_problem (result, row, "", "",
+                   "the row has %zu cells but the header has %zu (a delimiter too many or too "
+                   "few, or a broken quote above)",
+                   record->n_fields, header->n_fields);
+        return true;
+    }
+    return false;
 }

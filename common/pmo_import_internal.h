@@ -94,6 +94,12 @@ const char *pmo_import_cell (pmo_arena_t *arena, const ProtobufCMessage *msg, co
 const char *const *pmo_import_native_fields (const char *entity);
 //  The column index of name in the header, -1 if absent.
 int pmo_import_header_index (const pmo_csv_record_t *header, const char *name);
+//  True if the record is an empty line (nothing to import, not a problem).
+bool pmo_import_blank_row (const pmo_csv_record_t *record);
+//  Report what is wrong with the record as read (broken quoting, a wrong
+//  number of cells) as a problem of row; true if the row is bad.
+bool pmo_import_record_bad (pmo_import_result_t *result, const pmo_csv_record_t *header,
+                            const pmo_csv_record_t *record, size_t row);
 //  Record the import's error (the first one wins); returns -1.
 int pmo_import_failv (pmo_import_result_t *result, pmo_arena_t *arena, const char *format,
                       va_list args);

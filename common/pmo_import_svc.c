@@ -1003,8 +1003,7 @@ static int s_run (svc_t *im, const void *data, size_t size)
         pmo_csv_record_t *record = &csv->records[i];
         pmo_import_row_t *out = &result->row_results[result->n_rows++];
         out->row = i + 1;
-        if (record->n_fields == 0 ||
-            (record->n_fields == 1 && pmo_csv_blank (record->fields[0]) && !record->problem)) {
+        if (pmo_import_blank_row (record)) {
             out->action = PMO_IMPORT_ROW_BLANK;
             continue;
         }
@@ -1018,24 +1017,7 @@ static int s_run (svc_t *im, const void *data, size_t size)
                    .header = header,
                    .record = record,
                    .row = i + 1};
-        if (record->problem) {
-            const char *column = record->problem_field && record->problem_field <= header->n_fields
-                                     ? header->fields[record->problem_field - 1]
-                                     : "";
-            const char *value = record->problem_field && record->problem_field <= record->n_fields
-                                    ? record->fields[record->problem_field - 1]
-                                    : "";
-            pmo_import_problem (result, r.row, column, value, record->problem);
-            r.bad = true;
-        } else if (record->n_fields != header->n_fields) {
-            char reason[200];
-            snprintf (reason, sizeof reason,
-                      "the row has %zu cells but the header has %zu (a delimiter too many or too "
-                      "few, or a broken quote above)",
-                      record->n_fields, header->n_fields);
-            pmo_import_problem (result, r.row, "", "", reason);
-            r.bad = true;
-        }
+        r.bad = pmo_import_record_bad (result, header, record, r.row);
         if (!r.bad)
             s_plan (im, &r, plan);
         plan->bad = r.bad;
