@@ -2,9 +2,12 @@
 #include "allocator_request.h"
 #include "allocator_model.h"
 
+#include "pmo_log.h"
 #include "pmo_reflect.h"
 
 #include <string.h>
+
+#define IDEM_TTL_S 86400 //  a done request's reply is kept this long for retries
 
 #define FAIL(req, code, field, ...)                                                                \
     pmo_request_fail (req, PMO__ERROR_CODE__ERROR_##code, field, __VA_ARGS__)
@@ -155,4 +158,61 @@ void allocator_step_warn (pmo_request_t *req, Pmo__AllocationTransition *t, cons
         memcpy (grown, t->warnings, t->n_warnings * sizeof (char *));
     grown[t->n_warnings++] = pmo_arena_strdup (req->arena, text);
     t->warnings = grown;
+}
+
+pmo_commit_status_t allocator_commit_write (pmo_redis_t *redis, allocator_store_t *store,
+                                            zsock_t *pub, pmo_request_t *req, pmo_commit_t *commit,
+                                            const char *division, Pmo__Event **events,
+                                            size_t n_events, pmo_commit_result_t *result)
+{
+    if (allocator_store_note_division (store, division)) {
+        pmo_commit_destroy (&commit);
+        memset (result, 0, sizeof *result);
+        result->status = PMO_COMMIT_UNAVAILABLE;
+        allocator_unavailable (req);
+        return result->status;
+    }
+    for (size_t i = 0; i < n_events; i++)
+        allocator_store_event (store, commit, req->arena, division, events[i]);
+    size_t size;
+    uint8_t *blob = pmo_reflect_pack (req->reply, req->arena, &size);
+    pmo_commit_reply (commit, blob, size, IDEM_TTL_S);
+    pmo_commit_exec (commit, redis, result);
+    pmo_commit_destroy (&commit);
+    switch (result->status) {
+    case PMO_COMMIT_OK:
+        //  The script appended the events one after the other, so the entry
+        //  before the last one's is the one before it
+        events[n_events - 1]->id = pmo_arena_strdup (req->arena, result->stream_id);
+        if (n_events == 2) {
+            char *previous;
+            if (allocator_store_previous_entry (store, req->arena, division, result->stream_id,
+                                                &previous) == 0)
+                events[0]->id = previous;
+        }
+        for (size_t i = 0; i < n_events; i++) {
+            size_t esize;
+            uint8_t *eblob = pmo_reflect_pack (&events[i]->base, req->arena, &esize);
+            zmsg_t *msg = zmsg_new ();
+            zmsg_addstrf (msg, "%s.%s", division, events[i]->type);
+            zmsg_addmem (msg, eblob, esize);
+            zmsg_send (&msg, pub);
+        }
+        pmo_debug ("allocator: committed type=%s id=%s stream_id=%s", events[0]->type,
+                   events[0]->entity_id, result->stream_id);
+        break;
+    case PMO_COMMIT_DUPLICATE:
+        req->raw_reply = pmo_arena_memdup (req->arena, result->previous, result->previous_size);
+        req->raw_size = result->previous_size;
+        break;
+    case PMO_COMMIT_UNAVAILABLE:
+        allocator_unavailable (req);
+        break;
+    case PMO_COMMIT_ERROR:
+        FAIL (req, INTERNAL, "", "the store refused the commit; nothing was written");
+        break;
+    default:
+        break;
+    }
+    return result->status;
 }

@@ -37,7 +37,6 @@
 #include <assert.h>
 #include <string.h>
 
-#define IDEM_TTL_S        86400 //  how long a done request's reply is kept for retries
 #define LIST_DEFAULT      50
 #define LIST_MAX          500
 #define MATCH_DEFAULT     10
@@ -284,17 +283,6 @@ static Pmo__Role s_may_either (pmo_request_t *req, const Pmo__Allocation *a, con
 //  ---------------------------------------------------------------------
 //  Events and commits
 
-static void s_publish (allocator_t *self, pmo_request_t *req, const char *division,
-                       Pmo__Event *event)
-{
-    size_t size;
-    uint8_t *blob = pmo_reflect_pack (&event->base, req->arena, &size);
-    zmsg_t *msg = zmsg_new ();
-    zmsg_addstrf (msg, "%s.%s", division, event->type);
-    zmsg_addmem (msg, blob, size);
-    zmsg_send (&msg, self->pub);
-}
-
 #define COMMIT_DONE  0 //  written
 #define COMMIT_RETRY 1 //  a booking ledger moved under us: read again and decide again
 #define COMMIT_FAIL  -1
@@ -304,41 +292,12 @@ static void s_publish (allocator_t *self, pmo_request_t *req, const char *divisi
 static int s_commit (allocator_t *self, pmo_request_t *req, pmo_commit_t *commit,
                      const char *division, Pmo__Event **events, size_t n_events)
 {
-    if (allocator_store_note_division (self->store, division)) {
-        pmo_commit_destroy (&commit);
-        allocator_unavailable (req);
-        return COMMIT_FAIL;
-    }
-    for (size_t i = 0; i < n_events; i++)
-        allocator_store_event (self->store, commit, req->arena, division, events[i]);
-    size_t size;
-    uint8_t *blob = pmo_reflect_pack (req->reply, req->arena, &size);
-    pmo_commit_reply (commit, blob, size, IDEM_TTL_S);
     pmo_commit_result_t result;
-    pmo_commit_exec (commit, self->redis, &result);
-    pmo_commit_destroy (&commit);
     int rc = COMMIT_FAIL;
-    switch (result.status) {
-    case PMO_COMMIT_OK: {
-        rc = COMMIT_DONE;
-        //  The script appended the events one after the other, so the entry
-        //  before the last one's is the one before it
-        events[n_events - 1]->id = pmo_arena_strdup (req->arena, result.stream_id);
-        if (n_events == 2) {
-            char *previous;
-            if (allocator_store_previous_entry (self->store, req->arena, division, result.stream_id,
-                                                &previous) == 0)
-                events[0]->id = previous;
-        }
-        for (size_t i = 0; i < n_events; i++)
-            s_publish (self, req, division, events[i]);
-        pmo_debug ("allocator: committed type=%s id=%s stream_id=%s", events[0]->type,
-                   events[0]->entity_id, result.stream_id);
-        break;
-    }
+    switch (allocator_commit_write (self->redis, self->store, self->pub, req, commit, division,
+                                    events, n_events, &result)) {
+    case PMO_COMMIT_OK:
     case PMO_COMMIT_DUPLICATE:
-        req->raw_reply = pmo_arena_memdup (req->arena, result.previous, result.previous_size);
-        req->raw_size = result.previous_size;
         rc = COMMIT_DONE;
         break;
     case PMO_COMMIT_CONFLICT:
@@ -355,12 +314,10 @@ static int s_commit (allocator_t *self, pmo_request_t *req, pmo_commit_t *commit
         FAIL (req, CONFLICT, "", "a unique key is taken (%s)", result.key);
         break;
     case PMO_COMMIT_UNAVAILABLE:
-        allocator_unavailable (req);
         //  It may have happened: the index may now miss it; reload to be exact
         self->loaded = false;
         break;
     case PMO_COMMIT_ERROR:
-        FAIL (req, INTERNAL, "", "the store refused the commit; nothing was written");
         break;
     }
     pmo_commit_result_clear (&result);

@@ -25,8 +25,7 @@
 #include <assert.h>
 #include <string.h>
 
-#define IDEM_TTL_S   86400 //  a done request's reply is kept this long for retries
-#define RACE_RETRIES 5     //  times a change reads again what moved under it
+#define RACE_RETRIES 5 //  times a change reads again what moved under it
 #define LIST_DEFAULT 50
 #define LIST_MAX     500
 #define MATCH_LIMIT  10
@@ -142,44 +141,12 @@ static int s_registry_get (allocator_xdiv_env_t *env, pmo_request_t *req, Pmo__E
 static int s_exec (allocator_xdiv_env_t *env, pmo_request_t *req, pmo_commit_t *commit,
                    const char *division, Pmo__Event **events, size_t n_events)
 {
-    if (allocator_store_note_division (env->store, division)) {
-        pmo_commit_destroy (&commit);
-        allocator_unavailable (req);
-        return COMMIT_FAIL;
-    }
-    for (size_t i = 0; i < n_events; i++)
-        allocator_store_event (env->store, commit, req->arena, division, events[i]);
-    size_t size;
-    uint8_t *blob = pmo_reflect_pack (req->reply, req->arena, &size);
-    pmo_commit_reply (commit, blob, size, IDEM_TTL_S);
     pmo_commit_result_t result;
-    pmo_commit_exec (commit, env->redis, &result);
-    pmo_commit_destroy (&commit);
     int rc = COMMIT_FAIL;
-    switch (result.status) {
+    switch (allocator_commit_write (env->redis, env->store, env->pub, req, commit, division, events,
+                                    n_events, &result)) {
     case PMO_COMMIT_OK:
-        rc = COMMIT_DONE;
-        events[n_events - 1]->id = pmo_arena_strdup (req->arena, result.stream_id);
-        if (n_events == 2) {
-            char *previous;
-            if (allocator_store_previous_entry (env->store, req->arena, division, result.stream_id,
-                                                &previous) == 0)
-                events[0]->id = previous;
-        }
-        for (size_t i = 0; i < n_events; i++) {
-            size_t esize;
-            uint8_t *eblob = pmo_reflect_pack (&events[i]->base, req->arena, &esize);
-            zmsg_t *msg = zmsg_new ();
-            zmsg_addstrf (msg, "%s.%s", division, events[i]->type);
-            zmsg_addmem (msg, eblob, esize);
-            zmsg_send (&msg, env->pub);
-        }
-        pmo_debug ("allocator: committed type=%s id=%s stream_id=%s", events[0]->type,
-                   events[0]->entity_id, result.stream_id);
-        break;
     case PMO_COMMIT_DUPLICATE:
-        req->raw_reply = pmo_arena_memdup (req->arena, result.previous, result.previous_size);
-        req->raw_size = result.previous_size;
         rc = COMMIT_DONE;
         break;
     case PMO_COMMIT_CONFLICT:
@@ -196,10 +163,7 @@ static int s_exec (allocator_xdiv_env_t *env, pmo_request_t *req, pmo_commit_t *
         rc = COMMIT_RETRY;
         break;
     case PMO_COMMIT_UNAVAILABLE:
-        allocator_unavailable (req);
-        break;
     case PMO_COMMIT_ERROR:
-        FAIL (req, INTERNAL, "", "the store refused the commit; nothing was written");
         break;
     }
     pmo_commit_result_clear (&result);
