@@ -244,4 +244,26 @@ int pmoctl_print_json (const ProtobufCMessage *msg);
 
 int pmoctl_run_watch (pmoctl_t *ctl, const pmoctl_command_t *cmd, pmoctl_args_t *args);
 
+//  Rows of a command's flag table: F (flag, meta, flags, help), SW (switch,
+//  help) and END, as the service commands write them.
+#define F(name, meta, flags, help)                                                                 \
+    {                                                                                              \
+        name, meta, NULL, NULL, flags, 0, 0, NULL, help                                            \
+    }
+#define SW(name, help)                                                                             \
+    {                                                                                              \
+        name, NULL, NULL, NULL, PMOCTL_SWITCH, 0, 0, NULL, help                                    \
+    }
+#define END                                                                                        \
+    {                                                                                              \
+        NULL, NULL, NULL, NULL, 0, 0, 0, NULL, NULL                                                \
+    }
+
+//  Copy a string flag into the JSON body (if given).
+void pmoctl_json_str (json_t *obj, const pmoctl_args_t *args, const char *flag, const char *field);
+//  Copy an integer flag in [min, max] into the JSON body; 0 if absent or
+//  good, else a usage error (printed) as the exit status.
+int pmoctl_json_int (json_t *obj, const pmoctl_command_t *cmd, const pmoctl_args_t *args,
+                     const char *flag, const char *field, long min, long max);
+
 #endif

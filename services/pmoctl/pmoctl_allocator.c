@@ -19,19 +19,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define F(name, meta, flags, help)                                                                 \
-    {                                                                                              \
-        name, meta, NULL, NULL, flags, 0, 0, NULL, help                                            \
-    }
-#define SW(name, help)                                                                             \
-    {                                                                                              \
-        name, NULL, NULL, NULL, PMOCTL_SWITCH, 0, 0, NULL, help                                    \
-    }
-#define END                                                                                        \
-    {                                                                                              \
-        NULL, NULL, NULL, NULL, 0, 0, 0, NULL, NULL                                                \
-    }
-
 const pmoctl_flag_t pmoctl_allocator_flags_resource[] = {
     F ("name", "TEXT", 0, "the person's name, or the placeholder's (e.g. 'Tester 1')"),
     F ("org-unit", "UNIT", 0, "the home org unit that owns the resource"),
@@ -134,18 +121,19 @@ const pmoctl_flag_t pmoctl_allocator_flags_conflicts[] = {
 //  ---------------------------------------------------------------------
 //  Calls
 
-static pmoctl_service_t s_allocator = {"the allocator",
-                                       "PMO_ALLOCATOR_ENDPOINT",
-                                       "tcp://127.0.0.1:7102",
-                                       &pmo__allocator_request__descriptor,
-                                       &pmo__allocator_reply__descriptor,
-                                       NULL};
+pmoctl_service_t pmoctl_allocator_service = {"the allocator",
+                                             "PMO_ALLOCATOR_ENDPOINT",
+                                             "tcp://127.0.0.1:7102",
+                                             &pmo__allocator_request__descriptor,
+                                             &pmo__allocator_reply__descriptor,
+                                             NULL};
 
 //  Send body (JSON, owned by the caller) as the AllocatorRequest member.
 //  Returns the reply in the arena, or NULL after printing why (status set).
 static Pmo__AllocatorReply *s_call (pmoctl_t *ctl, const char *member, json_t *body)
 {
-    return (Pmo__AllocatorReply *)pmoctl_service_call (ctl, &s_allocator, member, body);
+    return (Pmo__AllocatorReply *)pmoctl_service_call (ctl, &pmoctl_allocator_service, member,
+                                                       body);
 }
 
 //  ---------------------------------------------------------------------
@@ -155,31 +143,6 @@ static int s_bad (const pmoctl_command_t *cmd, const char *flag, const char *val
                   const char *want)
 {
     return pmoctl_usage_error (cmd, "--%s '%s': %s", flag, value, want);
-}
-
-static void s_str (json_t *obj, const pmoctl_args_t *args, const char *flag, const char *field)
-{
-    const char *value = pmoctl_args_get (args, flag);
-    if (value)
-        json_object_set_new (obj, field, json_string (value));
-}
-
-//  An integer flag in [min, max]; 0 if absent or good.
-static int s_int (json_t *obj, const pmoctl_command_t *cmd, const pmoctl_args_t *args,
-                  const char *flag, const char *field, long min, long max)
-{
-    const char *value = pmoctl_args_get (args, flag);
-    if (!value)
-        return 0;
-    char *end = NULL;
-    long n = strtol (value, &end, 10);
-    if (!*value || *end || n < min || n > max) {
-        char want[64];
-        snprintf (want, sizeof want, "a whole number from %ld to %ld", min, max);
-        return s_bad (cmd, flag, value, want);
-    }
-    json_object_set_new (obj, field, json_integer (n));
-    return 0;
 }
 
 //  Hours from --hours (or --capacity) or --fte (of a 40 h week).
@@ -197,17 +160,17 @@ static int s_hours (json_t *obj, const pmoctl_command_t *cmd, const pmoctl_args_
         json_object_set_new (obj, field, json_integer ((long)(f * 40.0 + 0.5)));
         return 0;
     }
-    return s_int (obj, cmd, args, flag, field, min, 168);
+    return pmoctl_json_int (obj, cmd, args, flag, field, min, 168);
 }
 
 static int s_resource_body (pmoctl_t *ctl, const pmoctl_command_t *cmd, const pmoctl_args_t *args,
                             json_t *r)
 {
-    s_str (r, args, "name", "name");
-    s_str (r, args, "org-unit", "home_org_unit");
-    s_str (r, args, "role", "role");
-    s_str (r, args, "kind", "kind");
-    s_str (r, args, "email", "email");
+    pmoctl_json_str (r, args, "name", "name");
+    pmoctl_json_str (r, args, "org-unit", "home_org_unit");
+    pmoctl_json_str (r, args, "role", "role");
+    pmoctl_json_str (r, args, "kind", "kind");
+    pmoctl_json_str (r, args, "email", "email");
     if (s_hours (r, cmd, args, "capacity", "weekly_capacity_hours", 0))
         return PMOCTL_USAGE;
     const char *cost = pmoctl_args_get (args, "cost");
@@ -492,14 +455,14 @@ int pmoctl_run_allocator (pmoctl_t *ctl, const pmoctl_command_t *cmd, pmoctl_arg
             rc = s_finish (ctl, reply = s_call (ctl, "archive_resource", body));
         }
     } else if (IS ("resource", "list")) {
-        s_str (body, args, "org-unit", "org_unit");
-        s_str (body, args, "role", "role");
-        s_str (body, args, "skill", "skill");
-        s_str (body, args, "cursor", "cursor");
+        pmoctl_json_str (body, args, "org-unit", "org_unit");
+        pmoctl_json_str (body, args, "role", "role");
+        pmoctl_json_str (body, args, "skill", "skill");
+        pmoctl_json_str (body, args, "cursor", "cursor");
         if (pmoctl_args_get (args, "archived"))
             json_object_set_new (body, "include_archived", json_true ());
-        if (!(rc = s_int (body, cmd, args, "min-level", "min_level", 0, 5)) &&
-            !(rc = s_int (body, cmd, args, "limit", "limit", 1, 500))) {
+        if (!(rc = pmoctl_json_int (body, cmd, args, "min-level", "min_level", 0, 5)) &&
+            !(rc = pmoctl_json_int (body, cmd, args, "limit", "limit", 1, 500))) {
             reply = s_call (ctl, "list_resources", body);
             if (!reply)
                 rc = ctl->status;
@@ -524,15 +487,15 @@ int pmoctl_run_allocator (pmoctl_t *ctl, const pmoctl_command_t *cmd, pmoctl_arg
             }
         }
     } else if (IS ("alloc", "request")) {
-        s_str (body, args, "project", "project_id");
-        s_str (body, args, "resource", "resource_id");
-        s_str (body, args, "role", "role");
-        s_str (body, args, "skill", "skill");
-        s_str (body, args, "start", "start_week");
-        s_str (body, args, "end", "end_week");
-        s_str (body, args, "pool", "pool_org_unit");
-        s_str (body, args, "note", "note");
-        if (!(rc = s_int (body, cmd, args, "min-level", "min_level", 0, 5)) &&
+        pmoctl_json_str (body, args, "project", "project_id");
+        pmoctl_json_str (body, args, "resource", "resource_id");
+        pmoctl_json_str (body, args, "role", "role");
+        pmoctl_json_str (body, args, "skill", "skill");
+        pmoctl_json_str (body, args, "start", "start_week");
+        pmoctl_json_str (body, args, "end", "end_week");
+        pmoctl_json_str (body, args, "pool", "pool_org_unit");
+        pmoctl_json_str (body, args, "note", "note");
+        if (!(rc = pmoctl_json_int (body, cmd, args, "min-level", "min_level", 0, 5)) &&
             !(rc = s_hours (body, cmd, args, "hours", "hours_per_week", 1)))
             rc = s_finish (ctl, reply = s_call (ctl, "request_allocation", body));
     } else if (strcmp (group, "alloc") == 0 &&
@@ -544,13 +507,13 @@ int pmoctl_run_allocator (pmoctl_t *ctl, const pmoctl_command_t *cmd, pmoctl_arg
         else {
             json_object_set_new (body, "allocation_id", json_string (id));
             json_object_set_new (body, "version", json_integer ((json_int_t)a->version));
-            s_str (body, args, "reason", "reason");
+            pmoctl_json_str (body, args, "reason", "reason");
             if (IS ("alloc", "reshape")) {
-                s_str (body, args, "start", "start_week");
-                s_str (body, args, "end", "end_week");
-                rc = s_int (body, cmd, args, "hours", "hours_per_week", 1, 168);
+                pmoctl_json_str (body, args, "start", "start_week");
+                pmoctl_json_str (body, args, "end", "end_week");
+                rc = pmoctl_json_int (body, cmd, args, "hours", "hours_per_week", 1, 168);
             } else {
-                s_str (body, args, "resource", "resource_id");
+                pmoctl_json_str (body, args, "resource", "resource_id");
                 if (pmoctl_args_get (args, "approve"))
                     json_object_set_new (body, "approve", json_true ());
             }
@@ -558,12 +521,12 @@ int pmoctl_run_allocator (pmoctl_t *ctl, const pmoctl_command_t *cmd, pmoctl_arg
                 rc = s_finish (ctl, reply = s_call (ctl, verb, body));
         }
     } else if (IS ("alloc", "list")) {
-        s_str (body, args, "project", "project_id");
-        s_str (body, args, "resource", "resource_id");
-        s_str (body, args, "org-unit", "org_unit");
-        s_str (body, args, "state", "state");
-        s_str (body, args, "cursor", "cursor");
-        if (!(rc = s_int (body, cmd, args, "limit", "limit", 1, 500))) {
+        pmoctl_json_str (body, args, "project", "project_id");
+        pmoctl_json_str (body, args, "resource", "resource_id");
+        pmoctl_json_str (body, args, "org-unit", "org_unit");
+        pmoctl_json_str (body, args, "state", "state");
+        pmoctl_json_str (body, args, "cursor", "cursor");
+        if (!(rc = pmoctl_json_int (body, cmd, args, "limit", "limit", 1, 500))) {
             reply = s_call (ctl, "list_allocations", body);
             if (!reply)
                 rc = ctl->status;
@@ -592,15 +555,15 @@ int pmoctl_run_allocator (pmoctl_t *ctl, const pmoctl_command_t *cmd, pmoctl_arg
             }
         }
     } else if (IS ("alloc", "match")) {
-        s_str (body, args, "project", "project_id");
-        s_str (body, args, "role", "role");
-        s_str (body, args, "skill", "skill");
-        s_str (body, args, "start", "start_week");
-        s_str (body, args, "end", "end_week");
-        s_str (body, args, "pool", "pool_org_unit");
-        if (!(rc = s_int (body, cmd, args, "min-level", "min_level", 0, 5)) &&
-            !(rc = s_int (body, cmd, args, "hours", "hours_per_week", 1, 168)) &&
-            !(rc = s_int (body, cmd, args, "limit", "limit", 1, 100))) {
+        pmoctl_json_str (body, args, "project", "project_id");
+        pmoctl_json_str (body, args, "role", "role");
+        pmoctl_json_str (body, args, "skill", "skill");
+        pmoctl_json_str (body, args, "start", "start_week");
+        pmoctl_json_str (body, args, "end", "end_week");
+        pmoctl_json_str (body, args, "pool", "pool_org_unit");
+        if (!(rc = pmoctl_json_int (body, cmd, args, "min-level", "min_level", 0, 5)) &&
+            !(rc = pmoctl_json_int (body, cmd, args, "hours", "hours_per_week", 1, 168)) &&
+            !(rc = pmoctl_json_int (body, cmd, args, "limit", "limit", 1, 100))) {
             reply = s_call (ctl, "match", body);
             if (!reply)
                 rc = ctl->status;
@@ -611,10 +574,10 @@ int pmoctl_run_allocator (pmoctl_t *ctl, const pmoctl_command_t *cmd, pmoctl_arg
         }
     } else if (strcmp (group, "capacity") == 0) {
         bool table = strcmp (verb, "utilisation") == 0;
-        s_str (body, args, "org-unit", "org_unit");
-        s_str (body, args, "start", "start_week");
-        s_str (body, args, "end", "end_week");
-        s_str (body, args, "skill", "skill");
+        pmoctl_json_str (body, args, "org-unit", "org_unit");
+        pmoctl_json_str (body, args, "start", "start_week");
+        pmoctl_json_str (body, args, "end", "end_week");
+        pmoctl_json_str (body, args, "skill", "skill");
         if (table)
             json_object_set_new (body, "by_resource", json_true ());
         reply = s_call (ctl, "capacity", body);
@@ -625,9 +588,9 @@ int pmoctl_run_allocator (pmoctl_t *ctl, const pmoctl_command_t *cmd, pmoctl_arg
         else
             s_print_capacity (ctl, reply->capacity, table, pmoctl_args_get (args, "hours"));
     } else if (strcmp (group, "conflicts") == 0) {
-        s_str (body, args, "org-unit", "org_unit");
-        s_str (body, args, "start", "start_week");
-        s_str (body, args, "end", "end_week");
+        pmoctl_json_str (body, args, "org-unit", "org_unit");
+        pmoctl_json_str (body, args, "start", "start_week");
+        pmoctl_json_str (body, args, "end", "end_week");
         reply = s_call (ctl, "conflicts", body);
         if (!reply)
             rc = ctl->status;
@@ -656,6 +619,6 @@ int pmoctl_run_allocator (pmoctl_t *ctl, const pmoctl_command_t *cmd, pmoctl_arg
         rc = pmoctl_usage_error (cmd, "unknown allocator command");
 #undef IS
     json_decref (body);
-    pmo_client_destroy (&s_allocator.client);
+    pmo_client_destroy (&pmoctl_allocator_service.client);
     return rc;
 }

@@ -545,3 +545,25 @@ int pmoctl_set_switch (pmoctl_t *ctl, const pmoctl_flag_t *flag, ProtobufCMessag
     *(protobuf_c_boolean *)((char *)owner + field->offset) = 1;
     return 0;
 }
+
+void pmoctl_json_str (json_t *obj, const pmoctl_args_t *args, const char *flag, const char *field)
+{
+    const char *value = pmoctl_args_get (args, flag);
+    if (value)
+        json_object_set_new (obj, field, json_string (value));
+}
+
+int pmoctl_json_int (json_t *obj, const pmoctl_command_t *cmd, const pmoctl_args_t *args,
+                     const char *flag, const char *field, long min, long max)
+{
+    const char *value = pmoctl_args_get (args, flag);
+    if (!value)
+        return 0;
+    char *end = NULL;
+    long n = strtol (value, &end, 10);
+    if (!*value || *end || n < min || n > max)
+        return pmoctl_usage_error (cmd, "--%s '%s': a whole number from %ld to %ld", flag, value,
+                                   min, max);
+    json_object_set_new (obj, field, json_integer (n));
+    return 0;
+}

@@ -18,19 +18,6 @@
 #include <string.h>
 #include <time.h>
 
-#define F(name, meta, flags, help)                                                                 \
-    {                                                                                              \
-        name, meta, NULL, NULL, flags, 0, 0, NULL, help                                            \
-    }
-#define SW(name, help)                                                                             \
-    {                                                                                              \
-        name, NULL, NULL, NULL, PMOCTL_SWITCH, 0, 0, NULL, help                                    \
-    }
-#define END                                                                                        \
-    {                                                                                              \
-        NULL, NULL, NULL, NULL, 0, 0, 0, NULL, NULL                                                \
-    }
-
 const pmoctl_flag_t pmoctl_gateway_flags_create[] = {
     F ("name", "TEXT", PMOCTL_REQUIRED, "what the token is for, e.g. \"ci export\""),
     F ("subject", "WHO", PMOCTL_REQUIRED, "who acts with it, e.g. jane@dft"),

@@ -23,77 +23,65 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define F(name, meta, help)                                                                        \
-    {                                                                                              \
-        name, meta, NULL, NULL, 0, 0, 0, NULL, help                                                \
-    }
-#define SW(name, help)                                                                             \
-    {                                                                                              \
-        name, NULL, NULL, NULL, PMOCTL_SWITCH, 0, 0, NULL, help                                    \
-    }
-#define END                                                                                        \
-    {                                                                                              \
-        NULL, NULL, NULL, NULL, 0, 0, 0, NULL, NULL                                                \
-    }
-
 const pmoctl_flag_t pmoctl_notifier_flags_channel[] = {
-    F ("kind", "slack|teams|mattermost|google_chat|webhook|email", "required to create"),
-    F ("name", "TEXT", "what people call it (required to create)"),
-    F ("org-unit", "UNIT", "the unit that owns it (required to create)"),
-    F ("url", "URL", "the webhook URL (a secret: shown masked afterwards)"),
-    F ("secret", "whsec_...", "webhook signing secret (default: a new one, printed once)"),
-    F ("smtp-url", "URL", "email: smtp://host:587 (STARTTLS) or smtps://host:465"),
-    F ("smtp-user", "NAME", "email: SMTP login"),
-    F ("smtp-password", "TEXT", "email: SMTP password (better: PMO_SMTP_PASSWORD)"),
-    F ("from", "ADDRESS", "email: sender address"),
-    F ("to", "A,B", "email: recipients"),
-    F ("rate", "N", "messages per minute at most (0 = the kind's default)"),
-    F ("digest", "none|hourly|daily", "batch low-severity events"),
-    F ("digest-below", "low|medium|high|critical", "severities below this go to the digest"),
-    F ("coalesce", "SECONDS", "a project's burst within this window is one message (-1 = never)"),
+    F ("kind", "slack|teams|mattermost|google_chat|webhook|email", 0, "required to create"),
+    F ("name", "TEXT", 0, "what people call it (required to create)"),
+    F ("org-unit", "UNIT", 0, "the unit that owns it (required to create)"),
+    F ("url", "URL", 0, "the webhook URL (a secret: shown masked afterwards)"),
+    F ("secret", "whsec_...", 0, "webhook signing secret (default: a new one, printed once)"),
+    F ("smtp-url", "URL", 0, "email: smtp://host:587 (STARTTLS) or smtps://host:465"),
+    F ("smtp-user", "NAME", 0, "email: SMTP login"),
+    F ("smtp-password", "TEXT", 0, "email: SMTP password (better: PMO_SMTP_PASSWORD)"),
+    F ("from", "ADDRESS", 0, "email: sender address"),
+    F ("to", "A,B", 0, "email: recipients"),
+    F ("rate", "N", 0, "messages per minute at most (0 = the kind's default)"),
+    F ("digest", "none|hourly|daily", 0, "batch low-severity events"),
+    F ("digest-below", "low|medium|high|critical", 0, "severities below this go to the digest"),
+    F ("coalesce", "SECONDS", 0,
+       "a project's burst within this window is one message (-1 = never)"),
     SW ("disable", "stop sending (deliveries wait)"),
     SW ("enable", "send again (e.g. after the endpoint answered 410)"),
     END,
 };
 
 const pmoctl_flag_t pmoctl_notifier_flags_channel_list[] = {
-    F ("org-unit", "UNIT", "only this subtree"),
+    F ("org-unit", "UNIT", 0, "only this subtree"),
     SW ("archived", "archived ones too"),
     END,
 };
 
 const pmoctl_flag_t pmoctl_notifier_flags_rotate[] = {
-    F ("secret", "whsec_...", "the new signing secret (default: a new one, printed once)"),
-    F ("previous-valid", "SECONDS", "how long the old secret still signs (default 86400)"),
+    F ("secret", "whsec_...", 0, "the new signing secret (default: a new one, printed once)"),
+    F ("previous-valid", "SECONDS", 0, "how long the old secret still signs (default 86400)"),
     END,
 };
 
 const pmoctl_flag_t pmoctl_notifier_flags_test[] = {
-    F ("wait", "SECONDS", "wait this long for the outcome (default 20; 0 = do not wait)"),
+    F ("wait", "SECONDS", 0, "wait this long for the outcome (default 20; 0 = do not wait)"),
     END,
 };
 
 const pmoctl_flag_t pmoctl_notifier_flags_subscription[] = {
-    F ("channel", "ID", "the channel (required to create)"),
-    F ("org-unit", "UNIT", "the subtree covered (default: the channel's unit)"),
-    F ("project", "ID", "only this project's events"),
-    F ("types", "A,B", "event types: project.created, project.*, * (default: all)"),
-    F ("min-severity", "info|low|medium|high|critical", "only events at least this bad"),
+    F ("channel", "ID", 0, "the channel (required to create)"),
+    F ("org-unit", "UNIT", 0, "the subtree covered (default: the channel's unit)"),
+    F ("project", "ID", 0, "only this project's events"),
+    F ("types", "A,B", 0, "event types: project.created, project.*, * (default: all)"),
+    F ("min-severity", "info|low|medium|high|critical", 0, "only events at least this bad"),
     END,
 };
 
 const pmoctl_flag_t pmoctl_notifier_flags_subscription_list[] = {
-    F ("channel", "ID", "one channel's"),
-    F ("org-unit", "UNIT", "only this subtree"),
+    F ("channel", "ID", 0, "one channel's"),
+    F ("org-unit", "UNIT", 0, "only this subtree"),
     SW ("archived", "archived ones too"),
     END,
 };
 
 const pmoctl_flag_t pmoctl_notifier_flags_deliveries[] = {
-    F ("channel", "ID", "one channel (default: every channel you may see)"),
-    F ("state", "pending|delivered|dead|discarded", "default pending (deadletters: dead)"),
-    F ("limit", "N", "1..500 (default 50)"),
-    F ("cursor", "TEXT", "the next page, as printed after a full page"),
+    F ("channel", "ID", 0, "one channel (default: every channel you may see)"),
+    F ("state", "pending|delivered|dead|discarded", 0, "default pending (deadletters: dead)"),
+    F ("limit", "N", 0, "1..500 (default 50)"),
+    F ("cursor", "TEXT", 0, "the next page, as printed after a full page"),
     END,
 };
 

@@ -19,19 +19,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define F(name, meta, flags, help)                                                                 \
-    {                                                                                              \
-        name, meta, NULL, NULL, flags, 0, 0, NULL, help                                            \
-    }
-#define SW(name, help)                                                                             \
-    {                                                                                              \
-        name, NULL, NULL, NULL, PMOCTL_SWITCH, 0, 0, NULL, help                                    \
-    }
-#define END                                                                                        \
-    {                                                                                              \
-        NULL, NULL, NULL, NULL, 0, 0, 0, NULL, NULL                                                \
-    }
-
 const pmoctl_flag_t pmoctl_riskmon_flags_risk[] = {
     F ("project", "ID", 0, "the project (its id; required to create)"),
     F ("title", "TEXT", 0, "what the risk is (required to create)"),

@@ -9,6 +9,7 @@
     tcp://127.0.0.1:7102).
 */
 #include "pmoctl_xdiv.h"
+#include "pmoctl_allocator.h"
 
 #include "allocator.pb-c.h"
 #include "pmo_json.h"
@@ -18,15 +19,6 @@
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
-
-#define F(name, meta, flags, help)                                                                 \
-    {                                                                                              \
-        name, meta, NULL, NULL, flags, 0, 0, NULL, help                                            \
-    }
-#define END                                                                                        \
-    {                                                                                              \
-        NULL, NULL, NULL, NULL, 0, 0, 0, NULL, NULL                                                \
-    }
 
 const pmoctl_flag_t pmoctl_xdiv_flags_request[] = {
     F ("project", "ID", PMOCTL_REQUIRED, "the project asking (its id)"),
@@ -51,86 +43,12 @@ const pmoctl_flag_t pmoctl_xdiv_flags_list[] = {
     END,
 };
 
-static pmo_client_t *s_client;
-
 //  Send body as the AllocatorRequest member; the reply in the arena, or
 //  NULL after printing why (status set).
 static Pmo__AllocatorReply *s_call (pmoctl_t *ctl, const char *member, json_t *body)
 {
-    const char *endpoint = getenv ("PMO_ALLOCATOR_ENDPOINT");
-    if (!endpoint || !*endpoint)
-        endpoint = "tcp://127.0.0.1:7102";
-    if (!s_client && !(s_client = pmo_client_new (endpoint))) {
-        fprintf (stderr, "pmoctl: '%s' is not a ZeroMQ endpoint\n", endpoint);
-        ctl->status = PMOCTL_USAGE;
-        return NULL;
-    }
-    json_t *doc = json_object ();
-    json_object_set (doc, member, body);
-    ProtobufCMessage *msg = NULL;
-    pmo_json_error_t err;
-    int rc = pmo_json_to_message (&pmo__allocator_request__descriptor, doc, &msg, &err);
-    json_decref (doc);
-    if (rc) {
-        fprintf (stderr, "pmoctl: %s: %s\n", *err.field ? err.field : member, err.message);
-        ctl->status = PMOCTL_USAGE;
-        return NULL;
-    }
-    Pmo__AllocatorRequest *request = (Pmo__AllocatorRequest *)msg;
-    Pmo__Header header;
-    char request_id[40];
-    pmo_header_init (&header, request_id, ctl->timeout_ms * ctl->attempts, &ctl->identity);
-    request->header = &header;
-    ProtobufCMessage *raw = NULL;
-    rc = pmo_client_call (s_client, &request->base, &pmo__allocator_reply__descriptor,
-                          ctl->timeout_ms, ctl->attempts, &raw);
-    request->header = NULL;
-    protobuf_c_message_free_unpacked (msg, NULL);
-    if (rc) {
-        fprintf (stderr,
-                 "pmoctl: no reply from the allocator at %s within %d ms (is it running? "
-                 "./deploy/pmo status)\n",
-                 endpoint, ctl->timeout_ms);
-        ctl->status = PMOCTL_NO_REPLY;
-        return NULL;
-    }
-    Pmo__AllocatorReply *reply = (Pmo__AllocatorReply *)pmo_reflect_copy (raw, ctl->arena);
-    protobuf_c_message_free_unpacked (raw, NULL);
-    for (size_t i = 0; i < reply->n_warnings; i++)
-        fprintf (stderr, "pmoctl: warning: %s\n", reply->warnings[i]);
-    if (reply->error && reply->error->code != PMO__ERROR_CODE__ERROR_NONE) {
-        const Pmo__Error *e = reply->error;
-        if (pmo_str_empty (e->field))
-            fprintf (stderr, "pmoctl: %s: %s\n", pmo_error_code_name (e->code), e->message);
-        else
-            fprintf (stderr, "pmoctl: %s [%s]: %s\n", pmo_error_code_name (e->code), e->field,
-                     e->message);
-        ctl->status = PMOCTL_REFUSED;
-        return NULL;
-    }
-    return reply;
-}
-
-static void s_str (json_t *obj, const pmoctl_args_t *args, const char *flag, const char *field)
-{
-    const char *value = pmoctl_args_get (args, flag);
-    if (value)
-        json_object_set_new (obj, field, json_string (value));
-}
-
-static int s_int (json_t *obj, const pmoctl_command_t *cmd, const pmoctl_args_t *args,
-                  const char *flag, const char *field, long min, long max)
-{
-    const char *value = pmoctl_args_get (args, flag);
-    if (!value)
-        return 0;
-    char *end = NULL;
-    long n = strtol (value, &end, 10);
-    if (!*value || *end || n < min || n > max)
-        return pmoctl_usage_error (cmd, "--%s '%s': a whole number from %ld to %ld", flag, value,
-                                   min, max);
-    json_object_set_new (obj, field, json_integer (n));
-    return 0;
+    return (Pmo__AllocatorReply *)pmoctl_service_call (ctl, &pmoctl_allocator_service, member,
+                                                       body);
 }
 
 static const char *s_state (pmoctl_t *ctl, int state)
@@ -238,18 +156,18 @@ int pmoctl_run_xdiv (pmoctl_t *ctl, const pmoctl_command_t *cmd, pmoctl_args_t *
     int rc = PMOCTL_OK;
     if (strcmp (verb, "request") == 0) {
         json_t *rq = json_object ();
-        s_str (rq, args, "project", "project_id");
-        s_str (rq, args, "resource", "resource_id");
-        s_str (rq, args, "role", "role");
-        s_str (rq, args, "skill", "skill");
-        s_str (rq, args, "start", "start_week");
-        s_str (rq, args, "end", "end_week");
-        s_str (rq, args, "note", "note");
-        s_str (body, args, "division", "division");
+        pmoctl_json_str (rq, args, "project", "project_id");
+        pmoctl_json_str (rq, args, "resource", "resource_id");
+        pmoctl_json_str (rq, args, "role", "role");
+        pmoctl_json_str (rq, args, "skill", "skill");
+        pmoctl_json_str (rq, args, "start", "start_week");
+        pmoctl_json_str (rq, args, "end", "end_week");
+        pmoctl_json_str (rq, args, "note", "note");
+        pmoctl_json_str (body, args, "division", "division");
         if (!pmoctl_args_get (args, "resource") && !pmoctl_args_get (args, "division"))
             rc = pmoctl_usage_error (cmd, "give --resource, or --division with --role/--skill");
-        else if (!(rc = s_int (rq, cmd, args, "min-level", "min_level", 0, 5)) &&
-                 !(rc = s_int (rq, cmd, args, "hours", "hours_per_week", 1, 168))) {
+        else if (!(rc = pmoctl_json_int (rq, cmd, args, "min-level", "min_level", 0, 5)) &&
+                 !(rc = pmoctl_json_int (rq, cmd, args, "hours", "hours_per_week", 1, 168))) {
             json_object_set_new (body, "request", rq);
             rq = NULL;
             reply = s_call (ctl, "request_foreign", body);
@@ -284,11 +202,11 @@ int pmoctl_run_xdiv (pmoctl_t *ctl, const pmoctl_command_t *cmd, pmoctl_args_t *
         else
             s_print (ctl, reply->foreign);
     } else if (strcmp (verb, "list") == 0) {
-        s_str (body, args, "project", "project_id");
-        s_str (body, args, "division", "target_division");
-        s_str (body, args, "state", "state");
-        s_str (body, args, "cursor", "cursor");
-        if (!(rc = s_int (body, cmd, args, "limit", "limit", 1, 500))) {
+        pmoctl_json_str (body, args, "project", "project_id");
+        pmoctl_json_str (body, args, "division", "target_division");
+        pmoctl_json_str (body, args, "state", "state");
+        pmoctl_json_str (body, args, "cursor", "cursor");
+        if (!(rc = pmoctl_json_int (body, cmd, args, "limit", "limit", 1, 500))) {
             reply = s_call (ctl, "list_foreign", body);
             if (!reply)
                 rc = ctl->status;
@@ -315,6 +233,6 @@ int pmoctl_run_xdiv (pmoctl_t *ctl, const pmoctl_command_t *cmd, pmoctl_args_t *
         }
     }
     json_decref (body);
-    pmo_client_destroy (&s_client);
+    pmo_client_destroy (&pmoctl_allocator_service.client);
     return rc;
 }
