@@ -244,30 +244,13 @@ void nh_free (Pmo__NotifierReply **reply_p)
 
 void nh_ok_at (Pmo__NotifierReply *reply, const char *where, int line)
 {
-    if (reply->error) {
-        fprintf (stderr, "%s:%d: expected success, got %s [%s]: %s\n", where, line,
-                 pmo_error_code_name (reply->error->code), reply->error->field,
-                 reply->error->message);
-        abort ();
-    }
+    pmo_test_reply_ok_at (&reply->base, where, line);
 }
 
 void nh_err_at (Pmo__NotifierReply *reply, Pmo__ErrorCode code, const char *field,
                 const char *where, int line)
 {
-    if (!reply->error) {
-        fprintf (stderr, "%s:%d: expected %s, got success\n", where, line,
-                 pmo_error_code_name (code));
-        abort ();
-    }
-    if (reply->error->code != code || (field && !strstr (reply->error->field, field)) ||
-        !*reply->error->message) {
-        fprintf (stderr, "%s:%d: expected %s [%s], got %s [%s]: %s\n", where, line,
-                 pmo_error_code_name (code), field ? field : "*",
-                 pmo_error_code_name (reply->error->code), reply->error->field,
-                 reply->error->message);
-        abort ();
-    }
+    pmo_test_reply_err_at (&reply->base, code, field, where, line);
 }
 
 const char *nh_url (nh_t *self, const char *path)

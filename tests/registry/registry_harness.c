@@ -120,33 +120,13 @@ void rh_free (Pmo__RegistryReply **reply_p)
 
 void rh_ok_at (Pmo__RegistryReply *reply, const char *where, int line)
 {
-    if (reply->error) {
-        fprintf (stderr, "%s:%d: expected success, got %s [%s]: %s\n", where, line,
-                 pmo_error_code_name (reply->error->code), reply->error->field,
-                 reply->error->message);
-        abort ();
-    }
+    pmo_test_reply_ok_at (&reply->base, where, line);
 }
 
 void rh_err_at (Pmo__RegistryReply *reply, Pmo__ErrorCode code, const char *field,
                 const char *where, int line)
 {
-    if (!reply->error) {
-        fprintf (stderr, "%s:%d: expected %s, got success\n", where, line,
-                 pmo_error_code_name (code));
-        abort ();
-    }
-    if (reply->error->code != code || (field && !strstr (reply->error->field, field))) {
-        fprintf (stderr, "%s:%d: expected %s [%s], got %s [%s]: %s\n", where, line,
-                 pmo_error_code_name (code), field ? field : "*",
-                 pmo_error_code_name (reply->error->code), reply->error->field,
-                 reply->error->message);
-        abort ();
-    }
-    if (!*reply->error->message) {
-        fprintf (stderr, "%s:%d: error without a message\n", where, line);
-        abort ();
-    }
+    pmo_test_reply_err_at (&reply->base, code, field, where, line);
 }
 
 static int s_enum (const ProtobufCEnumDescriptor *desc, const char *label)

@@ -10,6 +10,7 @@
 #endif
 
 #include "pmo_testkit.h"
+#include "pmo_wire.h"
 
 #include <arpa/inet.h>
 #include <assert.h>
@@ -585,4 +586,42 @@ void pmo_test_proc_destroy (pmo_test_proc_t **self_p)
     free (self->name);
     free (self);
     *self_p = NULL;
+}
+
+static const Pmo__Error *s_reply_error (const ProtobufCMessage *reply)
+{
+    ProtobufCMessage **slot = pmo_wire_message_slot ((ProtobufCMessage *)reply, "error");
+    const Pmo__Error *error = slot ? (const Pmo__Error *)*slot : NULL;
+    return error && error->code != PMO__ERROR_CODE__ERROR_NONE ? error : NULL;
+}
+
+void pmo_test_reply_ok_at (const ProtobufCMessage *reply, const char *where, int line)
+{
+    const Pmo__Error *error = s_reply_error (reply);
+    if (error) {
+        fprintf (stderr, "%s:%d: expected success, got %s [%s]: %s\n", where, line,
+                 pmo_error_code_name (error->code), error->field, error->message);
+        abort ();
+    }
+}
+
+void pmo_test_reply_err_at (const ProtobufCMessage *reply, Pmo__ErrorCode code, const char *field,
+                            const char *where, int line)
+{
+    const Pmo__Error *error = s_reply_error (reply);
+    if (!error) {
+        fprintf (stderr, "%s:%d: expected %s, got success\n", where, line,
+                 pmo_error_code_name (code));
+        abort ();
+    }
+    if (error->code != code || (field && !strstr (error->field, field))) {
+        fprintf (stderr, "%s:%d: expected %s [%s], got %s [%s]: %s\n", where, line,
+                 pmo_error_code_name (code), field ? field : "*", pmo_error_code_name (error->code),
+                 error->field, error->message);
+        abort ();
+    }
+    if (!*error->message) {
+        fprintf (stderr, "%s:%d: error without a message\n", where, line);
+        abort ();
+    }
 }

@@ -16,6 +16,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <hiredis/hiredis.h>
+#include "pmo.pb-c.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -89,4 +90,10 @@ const char *pmo_test_build_path (const char *relative, char *buf, size_t size);
 }
 #endif
 
+//  Replies of the services: abort the test, printing where and the reply's
+//  error, unless reply carries no error (ok) or the given code with field
+//  in its field path and a message (err; field NULL matches any).
+void pmo_test_reply_ok_at (const ProtobufCMessage *reply, const char *where, int line);
+void pmo_test_reply_err_at (const ProtobufCMessage *reply, Pmo__ErrorCode code, const char *field,
+                            const char *where, int line);
 #endif
