@@ -375,3 +375,21 @@ void pmo_commit_result_clear (pmo_commit_result_t *result)
     result->previous = NULL;
     result->previous_size = 0;
 }
+
+int pmo_commit_replay (pmo_redis_t *redis, pmo_arena_t *arena, const char *division,
+                       const char *request_id, uint8_t **out, size_t *size)
+{
+    char *key = pmo_commit_idem_key (division, request_id);
+    redisReply *reply = pmo_redis_command (redis, "GET %s", key);
+    free (key);
+    if (!reply)
+        return -1;
+    int rc = 0;
+    if (reply->type == REDIS_REPLY_STRING) {
+        *out = pmo_arena_memdup (arena, reply->str, reply->len);
+        *size = reply->len;
+        rc = 1;
+    }
+    freeReplyObject (reply);
+    return rc;
+}

@@ -16,6 +16,7 @@
 #define PMO_COMMIT_H_INCLUDED
 
 #include "pmo_redis.h"
+#include "pmo_util.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -65,6 +66,11 @@ void pmo_commit_reply (pmo_commit_t *self, const void *blob, size_t size, int tt
 
 //  The idempotency key of a request in a division; caller frees.
 char *pmo_commit_idem_key (const char *division, const char *request_id);
+
+//  The stored reply of a request already done in division: 1 with *reply
+//  (in arena) and *size, 0 if it was not done, -1 if Redis failed.
+int pmo_commit_replay (pmo_redis_t *redis, pmo_arena_t *arena, const char *division,
+                       const char *request_id, uint8_t **reply, size_t *size);
 
 //  Run it. Returns 0 when status is OK, -1 otherwise (see result).
 int pmo_commit_exec (pmo_commit_t *self, pmo_redis_t *redis, pmo_commit_result_t *result);

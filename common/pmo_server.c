@@ -1,5 +1,6 @@
 /*  pmo_server.c: the ROUTER server engine. */
 #include "pmo_server.h"
+#include "pmo_commit.h"
 #include "pmo_log.h"
 
 #include <assert.h>
@@ -287,4 +288,25 @@ int pmo_server_drain (pmo_server_t *self, int max)
     //  Everything waiting has been read: finish the batch
     s_flush (self);
     return handled;
+}
+
+bool pmo_request_replayed (pmo_request_t *request, pmo_redis_t *redis, const char *division,
+                           const char *store)
+{
+    uint8_t *blob;
+    size_t size;
+    int rc = pmo_commit_replay (redis, request->arena, division, request->header->request_id, &blob,
+                                &size);
+    if (rc < 0) {
+        pmo_request_fail (request, PMO__ERROR_CODE__ERROR_UNAVAILABLE, "",
+                          "%s (Redis) is unavailable; retry shortly", store);
+        return true;
+    }
+    if (rc == 1) {
+        request->raw_reply = blob;
+        request->raw_size = size;
+        pmo_debug ("server: replay request_id=%s", request->header->request_id);
+        return true;
+    }
+    return false;
 }

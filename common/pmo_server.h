@@ -75,6 +75,15 @@ void pmo_request_fail (pmo_request_t *request, Pmo__ErrorCode code, const char *
                        const char *format, ...) __attribute__ ((format (printf, 4, 5)));
 bool pmo_request_failed (const pmo_request_t *request);
 
+typedef struct _pmo_redis_t pmo_redis_t;
+//  True if the request is done with: its request id was already done in
+//  division (the stored reply is sent again), or Redis failed (the request
+//  fails as unavailable, naming store, e.g. "the registry's store").
+//  Handlers ask this right after authorisation, before any check that
+//  depends on state the first attempt may have changed.
+bool pmo_request_replayed (pmo_request_t *request, pmo_redis_t *redis, const char *division,
+                           const char *store);
+
 //  Batching: the handler may start a request and leave it unfinished. The
 //  engine keeps it (and its arena) and, once every request waiting on the
 //  socket has been read (or PMO_SERVER_BATCH are pending), calls the flush

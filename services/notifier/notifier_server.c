@@ -349,20 +349,7 @@ static void s_problem (pmo_request_t *req, const notifier_problem_t *problem, co
 
 static bool s_replayed (notifier_t *self, pmo_request_t *req, const char *division)
 {
-    uint8_t *blob;
-    size_t size;
-    int rc = notifier_store_replay (self->store, req->arena, division, req->header->request_id,
-                                    &blob, &size);
-    if (rc < 0) {
-        s_unavailable (req, "the notifier's store (Redis)");
-        return true;
-    }
-    if (rc == 1) {
-        req->raw_reply = blob;
-        req->raw_size = size;
-        return true;
-    }
-    return false;
+    return pmo_request_replayed (req, self->redis, division, "the notifier's store");
 }
 
 static bool s_may (pmo_request_t *req, notifier_action_t action, const char *path, const char *what)

@@ -308,24 +308,6 @@ int notifier_store_next_id (notifier_store_t *self, pmo_arena_t *arena, notifier
     return rc;
 }
 
-int notifier_store_replay (notifier_store_t *self, pmo_arena_t *arena, const char *division,
-                           const char *request_id, uint8_t **out, size_t *size)
-{
-    char *key = pmo_commit_idem_key (division, request_id);
-    redisReply *reply = pmo_redis_command (self->redis, "GET %s", key);
-    free (key);
-    if (!reply)
-        return -1;
-    int rc = 0;
-    if (reply->type == REDIS_REPLY_STRING) {
-        *out = pmo_arena_memdup (arena, reply->str, reply->len);
-        *size = reply->len;
-        rc = 1;
-    }
-    freeReplyObject (reply);
-    return rc;
-}
-
 void notifier_store_put (notifier_store_t *self, pmo_commit_t *commit, pmo_arena_t *arena,
                          notifier_entity_t entity, const char *division,
                          const ProtobufCMessage *msg, uint64_t expect)

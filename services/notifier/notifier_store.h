@@ -47,9 +47,6 @@ int notifier_store_list (notifier_store_t *self, pmo_arena_t *arena, notifier_en
 //  A new id ("ch_dft_4"). 0 or -1.
 int notifier_store_next_id (notifier_store_t *self, pmo_arena_t *arena, notifier_entity_t entity,
                             const char *division, char **id);
-//  The stored reply of a request already done in division (1), or 0.
-int notifier_store_replay (notifier_store_t *self, pmo_arena_t *arena, const char *division,
-                           const char *request_id, uint8_t **reply, size_t *size);
 //  Put an entity in a commit (expect = its stored version, 0 when new;
 //  new ones join the division's index).
 void notifier_store_put (notifier_store_t *self, pmo_commit_t *commit, pmo_arena_t *arena,

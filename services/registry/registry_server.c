@@ -92,21 +92,7 @@ static void s_warn (pmo_request_t *req, const char *text)
 //  True (and the reply is set) if this request id was already done.
 static bool s_replayed (registry_t *self, pmo_request_t *req, const char *division)
 {
-    uint8_t *blob;
-    size_t size;
-    int rc = registry_store_replay (self->store, req->arena, division, req->header->request_id,
-                                    &blob, &size);
-    if (rc < 0) {
-        s_unavailable (req);
-        return true;
-    }
-    if (rc == 1) {
-        req->raw_reply = blob;
-        req->raw_size = size;
-        pmo_debug ("registry: replay request_id=%s", req->header->request_id);
-        return true;
-    }
-    return false;
+    return pmo_request_replayed (req, self->redis, division, "the registry's store");
 }
 
 //  Read an entity the request names; fails the request if it cannot.

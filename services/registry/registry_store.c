@@ -229,19 +229,7 @@ int registry_store_read_many (registry_store_t *self, pmo_arena_t *arena,
 int registry_store_replay (registry_store_t *self, pmo_arena_t *arena, const char *division,
                            const char *request_id, uint8_t **out, size_t *size)
 {
-    char *key = pmo_commit_idem_key (division, request_id);
-    redisReply *reply = pmo_redis_command (self->redis, "GET %s", key);
-    free (key);
-    if (!reply)
-        return -1;
-    int rc = 0;
-    if (reply->type == REDIS_REPLY_STRING) {
-        *out = pmo_arena_memdup (arena, reply->str, reply->len);
-        *size = reply->len;
-        rc = 1;
-    }
-    freeReplyObject (reply);
-    return rc;
+    return pmo_commit_replay (self->redis, arena, division, request_id, out, size);
 }
 
 int registry_store_next_id (registry_store_t *self, pmo_arena_t *arena, const registry_kind_t *kind,

@@ -1370,20 +1370,7 @@ static void s_problem (pmo_request_t *req, const riskmon_problem_t *problem, con
 
 static bool s_replayed (riskmon_t *self, pmo_request_t *req, const char *division)
 {
-    uint8_t *blob;
-    size_t size;
-    int rc = riskmon_store_replay (self->store, req->arena, division, req->header->request_id,
-                                   &blob, &size);
-    if (rc < 0) {
-        s_unavailable (req);
-        return true;
-    }
-    if (rc == 1) {
-        req->raw_reply = blob;
-        req->raw_size = size;
-        return true;
-    }
-    return false;
+    return pmo_request_replayed (req, self->redis, division, "the risk monitor's store");
 }
 
 static bool s_may (pmo_request_t *req, riskmon_action_t action, const char *path, const char *what)

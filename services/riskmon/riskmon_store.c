@@ -189,24 +189,6 @@ int riskmon_store_get_many (riskmon_store_t *self, pmo_arena_t *arena, char *con
     return rc;
 }
 
-int riskmon_store_replay (riskmon_store_t *self, pmo_arena_t *arena, const char *division,
-                          const char *request_id, uint8_t **out, size_t *size)
-{
-    char *key = pmo_commit_idem_key (division, request_id);
-    redisReply *reply = pmo_redis_command (self->redis, "GET %s", key);
-    free (key);
-    if (!reply)
-        return -1;
-    int rc = 0;
-    if (reply->type == REDIS_REPLY_STRING) {
-        *out = pmo_arena_memdup (arena, reply->str, reply->len);
-        *size = reply->len;
-        rc = 1;
-    }
-    freeReplyObject (reply);
-    return rc;
-}
-
 int riskmon_store_next_id (riskmon_store_t *self, pmo_arena_t *arena, const char *prefix,
                            const char *division, char **id)
 {

@@ -68,9 +68,6 @@ int riskmon_store_get (riskmon_store_t *self, pmo_arena_t *arena, const char *ke
 int riskmon_store_get_many (riskmon_store_t *self, pmo_arena_t *arena, char *const *keys, size_t n,
                             const ProtobufCMessageDescriptor *desc, ProtobufCMessage **msgs,
                             uint64_t *versions);
-//  The stored reply of a request already done in division (1), or 0.
-int riskmon_store_replay (riskmon_store_t *self, pmo_arena_t *arena, const char *division,
-                          const char *request_id, uint8_t **reply, size_t *size);
 //  A new id for prefix in division ("rk_dft_7").
 int riskmon_store_next_id (riskmon_store_t *self, pmo_arena_t *arena, const char *prefix,
                            const char *division, char **id);
