@@ -30,20 +30,28 @@ function log(...args) {
   console.log("e2e:", ...args);
 }
 
-// The kernel may hand out the same ephemeral port again once the probing
-// socket is closed, so remember every port given to a process of this run.
+// Ports are picked at random below the kernel's ephemeral range (a port
+// from listen(0) may go to any other process's next outgoing connection while
+// our server is not yet listening), checked by binding, and never given twice.
 const givenPorts = new Set([6379]);
+function ephemeralLow() {
+  try {
+    return parseInt(readFileSync("/proc/sys/net/ipv4/ip_local_port_range", "utf8").split(/\s+/)[0], 10) || 32768;
+  } catch {
+    return 32768;
+  }
+}
 async function freePort() {
+  const high = ephemeralLow() - 1, low = high > 20000 ? 10000 : 1024;
   for (;;) {
-    const port = await new Promise((resolve, reject) => {
+    const port = low + Math.floor(Math.random() * (high - low + 1));
+    if (givenPorts.has(port)) continue;
+    const free = await new Promise((resolve) => {
       const server = net.createServer();
-      server.listen(0, "127.0.0.1", () => {
-        const { port } = server.address();
-        server.close(() => resolve(port));
-      });
-      server.on("error", reject);
+      server.once("error", () => resolve(false));
+      server.listen(port, "127.0.0.1", () => server.close(() => resolve(true)));
     });
-    if (!givenPorts.has(port)) {
+    if (free) {
       givenPorts.add(port);
       return port;
     }

@@ -10,6 +10,7 @@
 #endif
 
 #include "pmo_testkit.h"
+#include "pmo_util.h"
 #include "pmo_wire.h"
 
 #include <arpa/inet.h>
@@ -425,34 +426,57 @@ redisReply *pmo_test_redis_command (pmo_test_redis_t *self, const char *format, 
 //  --------------------------------------------------------------------------
 //  Ports and paths
 
+//  The first port the kernel hands out on its own (connect, bind to 0).
+static int s_ephemeral_low (void)
+{
+    int low = 32768, high = 60999;
+    FILE *file = fopen ("/proc/sys/net/ipv4/ip_local_port_range", "r");
+    if (file) {
+        if (fscanf (file, "%d %d", &low, &high) != 2)
+            low = 32768;
+        fclose (file);
+    }
+    return low;
+}
+
 int pmo_test_free_port (void)
 {
-    //  The kernel may give the same ephemeral port twice in a row once the
-    //  first socket is closed: remember what we handed out lately
+    //  Ports are picked at random below the kernel's ephemeral range: a port
+    //  from bind (0) is one the kernel may hand to any other process's next
+    //  outgoing connection or bind (0) while our server is not yet
+    //  listening (tests run in parallel). Random picks from the range below
+    //  only collide when two tests pick the same port at the same moment;
+    //  the bind check and the list of ports handed out lately cover the rest.
     static pthread_mutex_t mutex = PTHREAD_MUTEX_INITIALIZER;
     static int recent[S_RECENT_PORTS];
     static size_t next;
+    static unsigned int seed;
 
     pthread_mutex_lock (&mutex);
+    if (!seed)
+        seed = (unsigned int)getpid () ^ (unsigned int)pmo_mono_ms () ^ (unsigned int)time (NULL);
+    int high = s_ephemeral_low () - 1;
+    int low = high > 20000 ? 10000 : 1024;
     int port = -1;
-    for (int attempt = 0; attempt < 100 && port < 0; attempt++) {
-        int fd = socket (AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        if (fd < 0)
-            break;
-        struct sockaddr_in addr = {.sin_family = AF_INET};
-        addr.sin_addr.s_addr = htonl (INADDR_LOOPBACK);
-        socklen_t len = sizeof addr;
-        if (bind (fd, (struct sockaddr *)&addr, sizeof addr) == 0 &&
-            getsockname (fd, (struct sockaddr *)&addr, &len) == 0)
-            port = ntohs (addr.sin_port);
-        close (fd);
-        if (port < 0)
-            break;
+    for (int attempt = 0; attempt < 200 && port < 0; attempt++) {
+        port = low + (int)(rand_r (&seed) % (unsigned int)(high - low + 1));
         for (size_t index = 0; index < S_RECENT_PORTS; index++)
             if (recent[index] == port)
                 port = -1;
         if (port == S_FORBIDDEN_PORT)
             port = -1;
+        if (port < 0)
+            continue;
+        int fd = socket (AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (fd < 0) {
+            port = -1;
+            break;
+        }
+        struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons ((uint16_t)port)};
+        addr.sin_addr.s_addr = htonl (INADDR_LOOPBACK);
+        if (bind (fd, (struct sockaddr *)&addr, sizeof addr) != 0)
+            port = -1; //  taken: try another
+        close (fd);
     }
     if (port > 0) {
         recent[next] = port;
