@@ -68,6 +68,35 @@ static void s_collect (pmo_stream_batch_t *batch, const char *stream, redisReply
     }
 }
 
+#define KEY_PREFIX "pmo:{"
+#define KEY_SUFFIX "}:events"
+
+char *pmo_stream_key (pmo_arena_t *arena, const char *division)
+{
+    return pmo_arena_printf (arena, KEY_PREFIX "%s" KEY_SUFFIX, division);
+}
+
+int pmo_stream_key_buf (char *buf, size_t size, const char *division)
+{
+    int n = snprintf (buf, size, KEY_PREFIX "%s" KEY_SUFFIX, division);
+    return n < 0 || (size_t)n >= size ? -1 : 0;
+}
+
+const char *pmo_stream_key_division (const char *key, char *buf, size_t size)
+{
+    size_t prefix = strlen (KEY_PREFIX), suffix = strlen (KEY_SUFFIX);
+    size_t len = key ? strlen (key) : 0;
+    if (len <= prefix + suffix || strncmp (key, KEY_PREFIX, prefix) != 0 ||
+        strcmp (key + len - suffix, KEY_SUFFIX) != 0)
+        return NULL;
+    size_t n = len - prefix - suffix;
+    if (n >= size)
+        return NULL;
+    memcpy (buf, key + prefix, n);
+    buf[n] = 0;
+    return buf;
+}
+
 int pmo_stream_group_ensure (pmo_redis_t *redis, const char *stream, const char *group)
 {
     redisReply *reply = pmo_redis_command (redis, "XGROUP CREATE %s %s 0 MKSTREAM", stream, group);

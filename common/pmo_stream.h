@@ -14,8 +14,20 @@
 #define PMO_STREAM_H_INCLUDED
 
 #include "pmo_redis.h"
+#include "pmo_util.h"
 
 #include <stddef.h>
+
+//  A division's event stream is "pmo:{<division>}:events": the braces put
+//  every key of a division in one Redis Cluster hash slot, so a commit's
+//  script may touch them all. These are the only spellings of that key.
+//  The key in arena.
+char *pmo_stream_key (pmo_arena_t *arena, const char *division);
+//  The key in buf; -1 if it does not fit.
+int pmo_stream_key_buf (char *buf, size_t size, const char *division);
+//  The division a stream key names, copied into buf; NULL if key is not a
+//  division stream or the division does not fit.
+const char *pmo_stream_key_division (const char *key, char *buf, size_t size);
 
 typedef struct {
     char *stream; //  the stream key

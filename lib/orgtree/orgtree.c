@@ -1,0 +1,361 @@
+/*  orgtree.c: the org-unit tree as the registry's clients see it. */
+#include "orgtree.h"
+
+#include "pmo_client.h"
+#include "pmo_log.h"
+#include "pmo_reflect.h"
+#include "pmo_wire.h"
+
+#include <assert.h>
+#include <czmq.h>
+#include <string.h>
+
+#define TIMEOUT_DEFAULT_MS 1000
+#define MAX_AGE_DEFAULT_MS 5000
+#define BACKOFF_MIN_MS     100
+#define BACKOFF_MAX_MS     5000
+#define PAGE_LIMIT         500 //  the registry's largest page
+
+//  One unit as last read.
+typedef struct {
+    Pmo__OrgUnit *unit; //  heap copy (protobuf_c_message_free_unpacked)
+    int64_t read_ms;    //  monotonic, when it was read
+    bool effective;     //  read with a get: effective policy and PMO type filled in
+    size_t index;       //  its place in the tree's list
+} entry_t;
+
+struct _orgtree_t {
+    orgtree_config_t config;
+    pmo_client_t *registry;
+    zhashx_t *entries; //  unit id -> entry_t
+    entry_t **list;    //  the same entries in the order first read
+    size_t n_list, list_size;
+    char **divisions; //  distinct divisions, NULL-terminated
+    size_t n_divisions;
+    int64_t tree_read_ms;   //  when the whole tree was last read (0 never)
+    int64_t valid_after_ms; //  entries read before this are stale (invalidate)
+    int64_t backoff_until;  //  monotonic; ask nothing before
+    int backoff_ms;         //  the next back-off
+    uint64_t generation;
+};
+
+static void s_entry_destroy (void **item)
+{
+    entry_t *entry = *item;
+    if (entry) {
+        protobuf_c_message_free_unpacked (&entry->unit->base, NULL);
+        free (entry);
+    }
+    *item = NULL;
+}
+
+orgtree_t *orgtree_new (const orgtree_config_t *config)
+{
+    assert (config && config->registry && config->identity);
+    pmo_client_t *registry = pmo_client_new (config->registry);
+    if (!registry)
+        return NULL;
+    orgtree_t *self = calloc (1, sizeof (orgtree_t));
+    assert (self);
+    self->config = *config;
+    if (self->config.timeout_ms <= 0)
+        self->config.timeout_ms = TIMEOUT_DEFAULT_MS;
+    if (self->config.max_age_ms <= 0)
+        self->config.max_age_ms = MAX_AGE_DEFAULT_MS;
+    self->registry = registry;
+    self->entries = zhashx_new ();
+    assert (self->entries);
+    //  The hash owns the entries; the list only orders them
+    zhashx_set_destructor (self->entries, s_entry_destroy);
+    self->divisions = calloc (1, sizeof (char *));
+    assert (self->divisions);
+    self->backoff_ms = BACKOFF_MIN_MS;
+    return self;
+}
+
+static void s_divisions_clear (orgtree_t *self)
+{
+    for (size_t i = 0; i < self->n_divisions; i++)
+        free (self->divisions[i]);
+    self->n_divisions = 0;
+    self->divisions[0] = NULL;
+}
+
+void orgtree_destroy (orgtree_t **self_p)
+{
+    assert (self_p);
+    orgtree_t *self = *self_p;
+    if (!self)
+        return;
+    zhashx_destroy (&self->entries);
+    free (self->list);
+    s_divisions_clear (self);
+    free (self->divisions);
+    pmo_client_destroy (&self->registry);
+    free (self);
+    *self_p = NULL;
+}
+
+//  The registry did not answer: ask nothing for a while, longer each time.
+static void s_back_off (orgtree_t *self, const char *what)
+{
+    self->backoff_until = pmo_mono_ms () + self->backoff_ms;
+    pmo_warn ("orgtree: the registry did not answer %s endpoint=%s; asking again in %d ms", what,
+              self->config.registry, self->backoff_ms);
+    self->backoff_ms =
+        self->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : self->backoff_ms * 2;
+}
+
+static void s_answered (orgtree_t *self)
+{
+    self->backoff_until = 0;
+    self->backoff_ms = BACKOFF_MIN_MS;
+}
+
+bool orgtree_backing_off (const orgtree_t *self)
+{
+    return pmo_mono_ms () < self->backoff_until;
+}
+
+//  Send request to the registry; the reply (caller frees) or NULL, after
+//  backing off, if it did not answer.
+static Pmo__RegistryReply *s_ask (orgtree_t *self, Pmo__RegistryRequest *request, const char *what)
+{
+    Pmo__Header header;
+    char request_id[40];
+    pmo_header_init (&header, request_id, self->config.timeout_ms,
+                     (Pmo__Identity *)self->config.identity);
+    request->header = &header;
+    ProtobufCMessage *reply = NULL;
+    int rc = pmo_client_call (self->registry, &request->base, &pmo__registry_reply__descriptor,
+                              self->config.timeout_ms, 1, &reply);
+    request->header = NULL;
+    if (rc) {
+        s_back_off (self, what);
+        return NULL;
+    }
+    Pmo__RegistryReply *answer = (Pmo__RegistryReply *)reply;
+    if (answer->error && answer->error->retryable) {
+        //  The registry answered but its store is down: the same as no answer
+        pmo_warn ("orgtree: the registry refused %s code=%s message=\"%s\"", what,
+                  pmo_error_code_name (answer->error->code), answer->error->message);
+        protobuf_c_message_free_unpacked (reply, NULL);
+        s_back_off (self, what);
+        return NULL;
+    }
+    s_answered (self);
+    return answer;
+}
+
+static void s_division_note (orgtree_t *self, const char *division)
+{
+    if (pmo_str_empty (division))
+        return;
+    for (size_t i = 0; i < self->n_divisions; i++)
+        if (streq (self->divisions[i], division))
+            return;
+    char **grown = realloc (self->divisions, (self->n_divisions + 2) * sizeof (char *));
+    assert (grown);
+    self->divisions = grown;
+    self->divisions[self->n_divisions] = strdup (division);
+    assert (self->divisions[self->n_divisions]);
+    self->divisions[++self->n_divisions] = NULL;
+}
+
+//  A heap copy of unit (freed with protobuf_c_message_free_unpacked).
+static Pmo__OrgUnit *s_copy (const Pmo__OrgUnit *unit)
+{
+    size_t size = protobuf_c_message_get_packed_size (&unit->base);
+    uint8_t *buffer = malloc (size ? size : 1);
+    assert (buffer);
+    protobuf_c_message_pack (&unit->base, buffer);
+    Pmo__OrgUnit *copy = pmo__org_unit__unpack (NULL, size, buffer);
+    free (buffer);
+    assert (copy);
+    return copy;
+}
+
+//  Keep a copy of unit, replacing what was held for its id.
+static entry_t *s_keep (orgtree_t *self, const Pmo__OrgUnit *unit, bool effective)
+{
+    entry_t *entry = calloc (1, sizeof (entry_t));
+    assert (entry);
+    entry->unit = s_copy (unit);
+    entry->read_ms = pmo_mono_ms ();
+    entry->effective = effective;
+    entry_t *old = zhashx_lookup (self->entries, unit->id);
+    if (old)
+        entry->index = old->index;
+    else {
+        if (self->n_list == self->list_size) {
+            self->list_size = self->list_size ? self->list_size * 2 : 64;
+            self->list = realloc (self->list, self->list_size * sizeof (entry_t *));
+            assert (self->list);
+        }
+        entry->index = self->n_list++;
+    }
+    self->list[entry->index] = entry;
+    zhashx_update (self->entries, unit->id, entry);
+    s_division_note (self, unit->division);
+    self->generation++;
+    return entry;
+}
+
+//  Read one unit with a get. 1 kept, 0 no such unit, -1 no answer.
+static int s_get (orgtree_t *self, const char *id, entry_t **entry)
+{
+    if (orgtree_backing_off (self))
+        return -1;
+    Pmo__GetRequest get = PMO__GET_REQUEST__INIT;
+    get.kind = PMO__ENTITY_KIND__ENTITY_KIND_ORG_UNIT;
+    get.id = (char *)id;
+    Pmo__RegistryRequest request = PMO__REGISTRY_REQUEST__INIT;
+    request.body_case = PMO__REGISTRY_REQUEST__BODY_GET;
+    request.get = &get;
+    Pmo__RegistryReply *reply = s_ask (self, &request, "a get of an org unit");
+    if (!reply)
+        return -1;
+    int rc = 0;
+    if (reply->error) {
+        //  invalid (a malformed id) and not_found both mean: no such unit
+        if (reply->error->code != PMO__ERROR_CODE__ERROR_NOT_FOUND &&
+            reply->error->code != PMO__ERROR_CODE__ERROR_INVALID) {
+            pmo_warn ("orgtree: the registry refused a get id=%.40s code=%s", id,
+                      pmo_error_code_name (reply->error->code));
+            rc = -1;
+        }
+    } else if (reply->body_case == PMO__REGISTRY_REPLY__BODY_ORG_UNIT && reply->org_unit) {
+        *entry = s_keep (self, reply->org_unit, true);
+        rc = 1;
+    } else
+        rc = -1;
+    protobuf_c_message_free_unpacked (&reply->base, NULL);
+    return rc;
+}
+
+static bool s_fresh (const orgtree_t *self, const entry_t *entry)
+{
+    return entry->read_ms >= self->valid_after_ms &&
+           pmo_mono_ms () - entry->read_ms < self->config.max_age_ms;
+}
+
+int orgtree_unit (orgtree_t *self, const char *id, pmo_arena_t *arena, Pmo__OrgUnit **unit)
+{
+    assert (self && arena && unit);
+    *unit = NULL;
+    if (pmo_str_empty (id))
+        return 0;
+    entry_t *entry = zhashx_lookup (self->entries, id);
+    if (!entry || !entry->effective || !s_fresh (self, entry)) {
+        int rc = s_get (self, id, &entry);
+        if (rc <= 0)
+            return rc;
+    }
+    *unit = (Pmo__OrgUnit *)pmo_reflect_copy (&entry->unit->base, arena);
+    return 1;
+}
+
+int orgtree_refresh (orgtree_t *self, bool force)
+{
+    assert (self);
+    int64_t now = pmo_mono_ms ();
+    if (!force && self->tree_read_ms && self->tree_read_ms >= self->valid_after_ms &&
+        now - self->tree_read_ms < self->config.max_age_ms)
+        return 0;
+    if (orgtree_backing_off (self))
+        return -1;
+    Pmo__ListRequest list = PMO__LIST_REQUEST__INIT;
+    list.kind = PMO__ENTITY_KIND__ENTITY_KIND_ORG_UNIT;
+    list.include_archived = true;
+    list.limit = PAGE_LIMIT;
+    Pmo__RegistryRequest request = PMO__REGISTRY_REQUEST__INIT;
+    request.body_case = PMO__REGISTRY_REQUEST__BODY_LIST;
+    request.list = &list;
+    //  Read every page before changing anything: a tree half old, half new
+    //  would be worse than the old one
+    zlistx_t *pages = zlistx_new ();
+    assert (pages);
+    char *cursor = NULL;
+    int rc = 0;
+    do {
+        list.cursor = cursor;
+        Pmo__RegistryReply *reply = s_ask (self, &request, "a list of org units");
+        free (cursor);
+        cursor = NULL;
+        if (!reply) {
+            rc = -1;
+            break;
+        }
+        zlistx_add_end (pages, reply);
+        if (reply->error || reply->body_case != PMO__REGISTRY_REPLY__BODY_PAGE) {
+            pmo_warn ("orgtree: org units not readable error=\"%s\"",
+                      reply->error ? reply->error->message : "no page");
+            rc = -1;
+            break;
+        }
+        if (!pmo_str_empty (reply->page->next_cursor)) {
+            cursor = strdup (reply->page->next_cursor);
+            assert (cursor);
+        }
+    } while (cursor);
+    if (rc == 0) {
+        zhashx_purge (self->entries);
+        self->n_list = 0;
+        s_divisions_clear (self);
+        for (Pmo__RegistryReply *reply = zlistx_first (pages); reply; reply = zlistx_next (pages))
+            for (size_t i = 0; i < reply->page->n_org_units; i++)
+                s_keep (self, reply->page->org_units[i], false);
+        self->tree_read_ms = pmo_mono_ms ();
+    }
+    for (Pmo__RegistryReply *reply = zlistx_first (pages); reply; reply = zlistx_next (pages))
+        protobuf_c_message_free_unpacked (&reply->base, NULL);
+    zlistx_destroy (&pages);
+    return rc;
+}
+
+void orgtree_invalidate (orgtree_t *self)
+{
+    assert (self);
+    //  Strictly after everything read so far, so a read in this same
+    //  millisecond counts as stale too
+    self->valid_after_ms = pmo_mono_ms () + 1;
+}
+
+//  The entry for id, asking the registry only if the tree does not hold it
+//  (paths and divisions never change once a unit exists).
+static entry_t *s_known (orgtree_t *self, const char *id)
+{
+    if (pmo_str_empty (id))
+        return NULL;
+    entry_t *entry = zhashx_lookup (self->entries, id);
+    if (!entry && s_get (self, id, &entry) <= 0)
+        return NULL;
+    return entry;
+}
+
+const char *orgtree_path (orgtree_t *self, const char *id)
+{
+    entry_t *entry = s_known (self, id);
+    return entry ? entry->unit->path : NULL;
+}
+
+const char *orgtree_division (orgtree_t *self, const char *id)
+{
+    entry_t *entry = s_known (self, id);
+    return entry ? entry->unit->division : NULL;
+}
+
+const Pmo__OrgUnit *orgtree_at (orgtree_t *self, size_t i)
+{
+    return i < self->n_list ? self->list[i]->unit : NULL;
+}
+
+const char *orgtree_division_at (orgtree_t *self, size_t i)
+{
+    return i < self->n_divisions ? self->divisions[i] : NULL;
+}
+
+uint64_t orgtree_generation (const orgtree_t *self)
+{
+    return self->generation;
+}

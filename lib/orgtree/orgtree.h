@@ -1,0 +1,84 @@
+/*  orgtree.h: the org-unit tree as the registry's clients see it.
+
+    The registry owns the org units (enterprise, divisions, departments)
+    with their paths, divisions and PMO types. Every other part needs them:
+    to turn a unit into the path an access rule checks, to know which
+    division streams exist, to apply a unit's effective PMO type. This is
+    the one client for that, used by every service, the gateway and the hub.
+
+    It keeps what it has read and asks again only when it must:
+    - a unit it does not know is asked of the registry at once, so a unit
+      is usable everywhere as soon as it is created (a miss is never a
+      cached "no");
+    - a unit read longer than max_age_ms ago, or since an org-unit event was
+      seen (orgtree_invalidate), is read again on its next use;
+    - if the registry does not answer, the tree backs off (100 ms doubling to
+      5 s) and answers -1 at once until then, so a dead registry costs a
+      caller nothing; what was read before stays usable for paths.
+
+    The whole tree (orgtree_refresh) is read page by page. A single unit
+    (orgtree_unit) is read with a get, which also fills in its effective
+    policy and PMO type, computed by the registry on read.
+
+    An orgtree belongs to one thread (the actor that made it).
+*/
+#ifndef ORGTREE_H_INCLUDED
+#define ORGTREE_H_INCLUDED
+
+#include "pmo_util.h"
+#include "registry.pb-c.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct _orgtree_t orgtree_t;
+
+typedef struct {
+    const char *registry;          //  the registry's endpoint(s), comma-separated
+    const Pmo__Identity *identity; //  who asks (the service); must outlive the tree
+    int timeout_ms;                //  one request to the registry; 0 = 1000
+    int max_age_ms;                //  read a unit again after this long; 0 = 5000
+} orgtree_config_t;
+
+//  A tree that has read nothing yet. NULL if the endpoint is not valid.
+orgtree_t *orgtree_new (const orgtree_config_t *config);
+void orgtree_destroy (orgtree_t **self_p);
+
+//  The unit with id, with its effective policy and PMO type, copied into
+//  arena (*unit). 1 found, 0 the registry has no such unit (archived units
+//  are found: look at unit->archived), -1 the registry did not answer or
+//  is backed off from.
+int orgtree_unit (orgtree_t *self, const char *id, pmo_arena_t *arena, Pmo__OrgUnit **unit);
+
+//  Read every unit (archived ones too) if the tree is older than
+//  max_age_ms or was invalidated; force reads it regardless. 0, or -1 if
+//  the registry did not answer (what was read before stays).
+int orgtree_refresh (orgtree_t *self, bool force);
+
+//  An org-unit event was seen: every unit is read again on its next use.
+void orgtree_invalidate (orgtree_t *self);
+
+//  The path ("hub/dft/dft-rail") or division of a unit, asking the
+//  registry if the tree does not know the unit. NULL if there is no such
+//  unit or the registry did not answer. Owned by the tree: valid until the
+//  next call on it.
+const char *orgtree_path (orgtree_t *self, const char *id);
+const char *orgtree_division (orgtree_t *self, const char *id);
+
+//  The units the tree holds, i from 0 until NULL (after orgtree_refresh:
+//  all of them). Owned by the tree: valid until the next call that reads.
+const Pmo__OrgUnit *orgtree_at (orgtree_t *self, size_t i);
+
+//  The distinct divisions (the hub's included), i from 0 until NULL.
+//  Owned by the tree: valid until the next call that reads.
+const char *orgtree_division_at (orgtree_t *self, size_t i);
+
+//  Counts every change to what the tree holds, so a caller can tell that
+//  something it derived from the tree must be derived again.
+uint64_t orgtree_generation (const orgtree_t *self);
+
+//  True while the tree is backing off from a registry that did not answer.
+bool orgtree_backing_off (const orgtree_t *self);
+
+#endif
