@@ -1,70 +1,16 @@
-/*  pmo_commit.c: the atomic commit script and its builder. */
+/*  pmo_commit.c: the atomic commit (its script is lua/commit.lua) and its builder. */
 #include "pmo_commit.h"
 #include "pmo_log.h"
+#include "pmo_lua_commit.h"
 
 #include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-//  KEYS[1] is the idempotency key. ARGV[1] is the number of operations; each
-//  operation is a code, a key index and its own fixed arguments.
-//
-//  Redis runs a script atomically, and with AOF the whole script is one entry
-//  in the log, so a crash never leaves half of it behind. But Redis does not
-//  roll back a script that fails half-way: writes done before a runtime
-//  error stay. So the script first parses every operation and checks every
-//  argument and condition, and only then writes, with calls that cannot
-//  fail on well-formed input.
-static pmo_script_t s_commit_script = {
-    .source =
-        "local idem = KEYS[1]\n"
-        "local prev = redis.call('GET', idem)\n"
-        "if prev then return {'dup', prev} end\n"
-        "local n = tonumber(ARGV[1])\n"
-        "local ops = {}\n"
-        "local i = 2\n"
-        "local arity = {V=2, P=4, C=3, U=2, Z=3, z=2, X=3, R=3}\n"
-        "for k = 1, n do\n"
-        "  local code = ARGV[i]\n"
-        "  local a = arity[code]\n"
-        "  if not a then return redis.error_reply('pmo commit: bad op ' .. tostring(code)) end\n"
-        "  local op = {code}\n"
-        "  for j = 1, a do\n"
-        "    if ARGV[i + j] == nil then return redis.error_reply('pmo commit: short op ' .. code) "
-        "end\n"
-        "    op[j + 1] = ARGV[i + j]\n"
-        "  end\n"
-        "  if not KEYS[tonumber(op[2])] then return redis.error_reply('pmo commit: bad key') end\n"
-        "  ops[k] = op\n"
-        "  i = i + a + 1\n"
-        "end\n"
-        "for _, op in ipairs(ops) do\n"
-        "  local c = op[1]\n"
-        "  if c == 'V' or c == 'P' then\n"
-        "    local key = KEYS[tonumber(op[2])]\n"
-        "    local v = redis.call('HGET', key, 'v') or '0'\n"
-        "    if v ~= op[3] then return {'conflict', key, v} end\n"
-        "  elseif c == 'C' then\n"
-        "    local key = KEYS[tonumber(op[2])]\n"
-        "    local cur = redis.call('HGET', key, op[3])\n"
-        "    if cur and cur ~= op[4] then return {'taken', key .. ' ' .. op[3], cur} end\n"
-        "  end\n"
-        "end\n"
-        "local sid = ''\n"
-        "for _, op in ipairs(ops) do\n"
-        "  local c = op[1]\n"
-        "  local key = KEYS[tonumber(op[2])]\n"
-        "  if c == 'P' then redis.call('HSET', key, 'v', op[4], 'd', op[5])\n"
-        "  elseif c == 'C' then redis.call('HSET', key, op[3], op[4])\n"
-        "  elseif c == 'U' then redis.call('HDEL', key, op[3])\n"
-        "  elseif c == 'Z' then redis.call('ZADD', key, op[3], op[4])\n"
-        "  elseif c == 'z' then redis.call('ZREM', key, op[3])\n"
-        "  elseif c == 'X' then sid = redis.call('XADD', key, '*', 'type', op[3], 'data', op[4])\n"
-        "  elseif c == 'R' then redis.call('SET', idem, op[3], 'EX', op[4])\n"
-        "  end\n"
-        "end\n"
-        "return {'ok', sid}\n"};
+//  The script, its KEYS and ARGV, its answers, and why it checks everything
+//  before it writes: lua/commit.lua
+static pmo_script_t s_commit_script = {.source = pmo_lua_commit};
 
 typedef struct {
     char *data;
