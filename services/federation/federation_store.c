@@ -4,6 +4,7 @@
 #include "federation_store.h"
 #include "federation_model.h"
 #include "pmo_log.h"
+#include "pmo_lua_federation_apply.h"
 
 #include <assert.h>
 #include <stdio.h>
@@ -15,53 +16,9 @@ struct _federation_store_t {
     char hub[40];       //  the hub's division id: hash tag of hub-side keys
 };
 
-//  Apply a batch of one division. KEYS: hw, ent, ver, types, spoke.
-//  ARGV: division, then per event stream id, field, version, blob, type.
-//  Stream ids are compared as numbers ("<ms>-<seq>"): the batch is in
-//  stream order, so the mark only moves forward and a resend (everything at
-//  or below the mark) changes nothing but the duplicate counter.
-static pmo_script_t s_apply_script = {
-    .source = "local function parse(id)\n"
-              "  local ms, seq = string.match(id, '^(%d+)-(%d+)$')\n"
-              "  if not ms then return 0, 0 end\n"
-              "  return tonumber(ms), tonumber(seq)\n"
-              "end\n"
-              "local function after(a, b)\n"
-              "  local ams, aseq = parse(a)\n"
-              "  local bms, bseq = parse(b)\n"
-              "  return ams > bms or (ams == bms and aseq > bseq)\n"
-              "end\n"
-              "local division = ARGV[1]\n"
-              "local mark = redis.call('HGET', KEYS[1], division) or '0-0'\n"
-              "local applied, dup = 0, 0\n"
-              "local last_ms = 0\n"
-              "for i = 2, #ARGV, 5 do\n"
-              "  local id = ARGV[i]\n"
-              "  if after(id, mark) then\n"
-              "    local field = ARGV[i + 1]\n"
-              "    if field ~= '' then\n"
-              "      local v = tonumber(ARGV[i + 2])\n"
-              "      local held = tonumber(redis.call('HGET', KEYS[3], field) or '0')\n"
-              "      if v == 0 or v >= held then\n"
-              "        redis.call('HSET', KEYS[2], field, ARGV[i + 3])\n"
-              "        redis.call('HSET', KEYS[3], field, v)\n"
-              "      end\n"
-              "    end\n"
-              "    redis.call('HINCRBY', KEYS[4], ARGV[i + 4], 1)\n"
-              "    mark = id\n"
-              "    applied = applied + 1\n"
-              "  else\n"
-              "    dup = dup + 1\n"
-              "  end\n"
-              "end\n"
-              "if applied > 0 then\n"
-              "  redis.call('HSET', KEYS[1], division, mark)\n"
-              "  redis.call('HSET', KEYS[5], 'last_event_id', mark)\n"
-              "end\n"
-              "redis.call('HINCRBY', KEYS[5], 'applied', applied)\n"
-              "redis.call('HINCRBY', KEYS[5], 'duplicates', dup)\n"
-              "return {applied, dup, mark}\n",
-};
+//  Apply a batch of one division: lua/apply.lua (KEYS, ARGV, and why a
+//  resend changes nothing).
+static pmo_script_t s_apply_script = {.source = pmo_lua_federation_apply};
 
 federation_store_t *federation_store_new (pmo_redis_t *redis, const char *hub)
 {

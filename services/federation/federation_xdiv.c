@@ -16,6 +16,8 @@
 #include "allocator.pb-c.h"
 #include "pmo_client.h"
 #include "pmo_log.h"
+#include "pmo_lua_federation_xdiv_done.h"
+#include "pmo_lua_federation_xdiv_enqueue.h"
 #include "pmo_reflect.h"
 
 #include <assert.h>
@@ -38,29 +40,11 @@ static char *s_data_key (pmo_arena_t *arena, const char *hub, const char *divisi
     return pmo_arena_printf (arena, "pmo:{%s}:fed:xdiv:d:%s", hub, division);
 }
 
-//  KEYS: q1 d1 q2 d2 ...; ARGV: score key1 blob1 key2 blob2 ...
-static pmo_script_t s_enqueue_script = {
-    .source = "local queued = 0\n"
-              "for i = 1, #KEYS, 2 do\n"
-              "  if redis.call('HSETNX', KEYS[i + 1], ARGV[i + 1], ARGV[i + 2]) == 1 then\n"
-              "    redis.call('ZADD', KEYS[i], ARGV[1], ARGV[i + 1])\n"
-              "    queued = queued + 1\n"
-              "  end\n"
-              "end\n"
-              "return queued\n",
-};
+//  Queue deliveries, each once: lua/xdiv_enqueue.lua
+static pmo_script_t s_enqueue_script = {.source = pmo_lua_federation_xdiv_enqueue};
 
-//  KEYS: q d [q_origin d_origin]; ARGV: key [refusal_key score refusal_blob]
-static pmo_script_t s_done_script = {
-    .source = "local had = redis.call('HDEL', KEYS[2], ARGV[1])\n"
-              "redis.call('ZREM', KEYS[1], ARGV[1])\n"
-              "if had == 1 and #KEYS == 4 then\n"
-              "  if redis.call('HSETNX', KEYS[4], ARGV[2], ARGV[4]) == 1 then\n"
-              "    redis.call('ZADD', KEYS[3], ARGV[3], ARGV[2])\n"
-              "  end\n"
-              "end\n"
-              "return had\n",
-};
+//  Forget a handled delivery (a refusal goes to its requester): lua/xdiv_done.lua
+static pmo_script_t s_done_script = {.source = pmo_lua_federation_xdiv_done};
 
 //  Deliveries to queue, gathered per push.
 typedef struct {
