@@ -23,6 +23,8 @@
 */
 #include "riskmon_store.h"
 #include "pmo_log.h"
+#include "pmo_lua_riskmon_batch.h"
+#include "pmo_lua_riskmon_due_all.h"
 #include "pmo_reflect.h"
 
 #include <czmq.h>
@@ -353,12 +355,10 @@ int riskmon_store_pipe_done (riskmon_store_t *self, size_t n)
 int riskmon_store_due_all (riskmon_store_t *self, pmo_arena_t *arena, const char *division,
                            int64_t at)
 {
-    //  One step inside Redis: every member of the projects set, rescored
+    //  One step inside Redis (lua/due_all.lua): every member of the projects
+    //  set, rescored
     redisReply *reply = pmo_redis_command (
-        self->redis, "EVAL %s 2 %s %s %lld",
-        "local ids = redis.call('ZRANGE', KEYS[1], 0, -1) "
-        "for _, id in ipairs(ids) do redis.call('ZADD', KEYS[2], ARGV[1], id) end "
-        "return #ids",
+        self->redis, "EVAL %s 2 %s %s %lld", pmo_lua_riskmon_due_all,
         riskmon_key_projects (arena, division), riskmon_key_due (arena, division), (long long)at);
     if (!reply)
         return -1;
@@ -539,157 +539,9 @@ void riskmon_commit_copy_into (riskmon_commit_t *self, pmo_commit_t *commit)
 //  ---------------------------------------------------------------------
 //  Batches: several commits of one division in one script
 //
-//  KEYS are every key the commits write (each once). ARGV[1] is the
-//  number of commits, ARGV[2] the applied markers' time to live, ARGV[3]
-//  and ARGV[4] the prefixes of the markers' keys; then each commit: its
-//  marker count, its op count, its markers (request ids), then its ops
-//  (code, key index, arguments).
-//
-//  Applied markers ("this stream entry's effect on this project is done")
-//  are fields of one hash per day, pmo:{<div>}:rm:applied:<day>, written
-//  with one HSET per script and expiring a day after the marker's time to
-//  live: a batch of 64 commits checks its markers with a few HMGETs and
-//  sets them with one HSET, where one key per marker cost a GET and a SET
-//  each. The day comes from Redis's clock, so every replica agrees on it;
-//  those keys are built in the script from ARGV[3] and carry the same
-//  division hash tag as KEYS (one slot). Markers an older version wrote as
-//  keys (pmo_commit's idempotency key, ARGV[4] + id) are looked up too,
-//  so an upgrade in the middle of a redelivery applies nothing twice.
-//
-//  Like pmo_commit's script it
-//  parses and checks everything before writing, and writes only with calls
-//  that cannot fail on well-formed input: Redis does not roll a script back.
-//
-//  Each commit is judged in order on the state the commits before it left:
-//  a marker already set -> 'dup'; a put whose stored version is not the one
-//  expected -> 'conflict'; both refuse the whole commit. An accepted
-//  commit's events are appended at once (their ids are its answer); its
-//  puts, sorted-set changes and markers are folded and written at the end
-//  (the last put of a key wins, as the last ZADD/ZREM of a member does),
-//  so a project touched by several commits of the script is written once.
-static pmo_script_t s_batch_script = {
-    .source =
-        "local n = tonumber(ARGV[1])\n"
-        "local ttl = tonumber(ARGV[2])\n"
-        "local bucket, legacy = ARGV[3], ARGV[4]\n"
-        "local arity = {P=3, W=2, Z=2, z=1, X=2}\n"
-        "local commits, marks = {}, {}\n"
-        "local i = 5\n"
-        "for c = 1, n do\n"
-        "  local nm, no = tonumber(ARGV[i]), tonumber(ARGV[i + 1])\n"
-        "  if not nm or not no then return redis.error_reply('riskmon batch: bad commit') end\n"
-        "  i = i + 2\n"
-        "  local cm = {marks = {}, ops = {}}\n"
-        "  for m = 1, nm do\n"
-        "    if ARGV[i] == nil then return redis.error_reply('riskmon batch: short marks') end\n"
-        "    cm.marks[m] = ARGV[i]\n"
-        "    marks[#marks + 1] = ARGV[i]\n"
-        "    i = i + 1\n"
-        "  end\n"
-        "  for o = 1, no do\n"
-        "    local code = ARGV[i]\n"
-        "    local a = arity[code]\n"
-        "    if not a then return redis.error_reply('riskmon batch: bad op ' .. tostring(code)) "
-        "end\n"
-        "    local k = KEYS[tonumber(ARGV[i + 1])]\n"
-        "    if not k then return redis.error_reply('riskmon batch: bad key') end\n"
-        "    local op = {code, k}\n"
-        "    for j = 1, a do\n"
-        "      if ARGV[i + 1 + j] == nil then return redis.error_reply('riskmon batch: short op') "
-        "end\n"
-        "      op[j + 2] = ARGV[i + 1 + j]\n"
-        "    end\n"
-        "    cm.ops[o] = op\n"
-        "    i = i + a + 2\n"
-        "  end\n"
-        "  commits[c] = cm\n"
-        "end\n"
-        //  Markers live in one hash per day (Redis's clock), each kept at
-        //  least ttl after its last write: look in every day that may hold
-        //  one younger than ttl, and in the one-key-per-marker form older
-        //  versions wrote
-        "local done, day = {}, 0\n"
-        "if #marks > 0 then\n"
-        "  day = math.floor(tonumber(redis.call('TIME')[1]) / 86400)\n"
-        "  for s = 1, #marks, 1000 do\n"
-        "    local e = math.min(s + 999, #marks)\n"
-        "    for d = day - math.ceil(ttl / 86400), day do\n"
-        "      local got = redis.call('HMGET', bucket .. d, unpack(marks, s, e))\n"
-        "      for j = s, e do if got[j - s + 1] then done[marks[j]] = true end end\n"
-        "    end\n"
-        "    local old = {}\n"
-        "    for j = s, e do old[j - s + 1] = legacy .. marks[j] end\n"
-        "    local got = redis.call('MGET', unpack(old))\n"
-        "    for j = s, e do if got[j - s + 1] then done[marks[j]] = true end end\n"
-        "  end\n"
-        "end\n"
-        "local vers, puts, order, zs, zorder, fresh, out = {}, {}, {}, {}, {}, {}, {}\n"
-        "for c, cm in ipairs(commits) do\n"
-        "  local verdict = nil\n"
-        "  for _, m in ipairs(cm.marks) do\n"
-        "    if done[m] then verdict = {'dup'} break end\n"
-        "  end\n"
-        "  if not verdict then\n"
-        "    for _, op in ipairs(cm.ops) do\n"
-        "      if op[1] == 'P' then\n"
-        "        local v = vers[op[2]]\n"
-        "        if v == nil then\n"
-        "          v = redis.call('HGET', op[2], 'v') or '0'\n"
-        "          vers[op[2]] = v\n"
-        "        end\n"
-        "        if v ~= op[3] then verdict = {'conflict', op[2], v} break end\n"
-        "      end\n"
-        "    end\n"
-        "  end\n"
-        "  if verdict then\n"
-        "    out[c] = verdict\n"
-        "  else\n"
-        "    local r = {'ok'}\n"
-        "    for _, op in ipairs(cm.ops) do\n"
-        "      local code, k = op[1], op[2]\n"
-        "      if code == 'P' or code == 'W' then\n"
-        "        local v, d = op[3], op[4]\n"
-        "        if code == 'P' then v, d = op[4], op[5] end\n"
-        "        if not puts[k] then order[#order + 1] = k end\n"
-        "        puts[k] = {v, d}\n"
-        "        vers[k] = v\n"
-        "      elseif code == 'X' then\n"
-        "        r[#r + 1] = redis.call('XADD', k, '*', 'type', op[3], 'data', op[4])\n"
-        "      else\n"
-        "        local z = zs[k]\n"
-        "        if not z then z = {} zs[k] = z zorder[#zorder + 1] = k end\n"
-        "        if code == 'Z' then z[op[4]] = op[3] else z[op[3]] = false end\n"
-        "      end\n"
-        "    end\n"
-        "    for _, m in ipairs(cm.marks) do\n"
-        "      done[m] = true\n"
-        "      fresh[#fresh + 1] = m\n"
-        "      fresh[#fresh + 1] = '1'\n"
-        "    end\n"
-        "    out[c] = r\n"
-        "  end\n"
-        "end\n"
-        "for _, k in ipairs(order) do\n"
-        "  redis.call('HSET', k, 'v', puts[k][1], 'd', puts[k][2])\n"
-        "end\n"
-        "for _, k in ipairs(zorder) do\n"
-        "  local add, rem = {}, {}\n"
-        "  for m, s in pairs(zs[k]) do\n"
-        "    if s then add[#add + 1] = s add[#add + 1] = m else rem[#rem + 1] = m end\n"
-        "  end\n"
-        "  for s = 1, #add, 2000 do redis.call('ZADD', k, unpack(add, s, math.min(s + 1999, "
-        "#add))) "
-        "end\n"
-        "  for s = 1, #rem, 1000 do redis.call('ZREM', k, unpack(rem, s, math.min(s + 999, #rem))) "
-        "end\n"
-        "end\n"
-        "if #fresh > 0 then\n"
-        "  for s = 1, #fresh, 2000 do\n"
-        "    redis.call('HSET', bucket .. day, unpack(fresh, s, math.min(s + 1999, #fresh)))\n"
-        "  end\n"
-        "  redis.call('EXPIRE', bucket .. day, ttl + 86400)\n"
-        "end\n"
-        "return out\n"};
+//  The script, lua/batch.lua, says what it takes and answers, where the
+//  applied markers live, and how each commit is judged and written.
+static pmo_script_t s_batch_script = {.source = pmo_lua_riskmon_batch};
 
 //  A growable array of (pointer, length) in the arena.
 typedef struct {
