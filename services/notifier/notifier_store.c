@@ -26,6 +26,9 @@
 */
 #include "notifier_store.h"
 #include "notifier_model.h"
+#include "pmo_lua_notifier_claim.h"
+#include "pmo_lua_notifier_finish.h"
+#include "pmo_lua_notifier_route.h"
 #include "pmo_log.h"
 #include "pmo_reflect.h"
 
@@ -34,115 +37,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-//  KEYS: seen, delivery, due, ready, open, burst
-//  ARGV: mode, id, blob, notice, now, window, channel, max notices,
-//        delivery key prefix, due, fallback id
-//  Everything a re-delivered event could do twice is guarded by "seen",
-//  written in the same script: routing is exactly once per event and channel.
-static pmo_script_t s_route = {
-    .source = "if redis.call('EXISTS', KEYS[1]) == 1 then return 'dup' end\n"
-              "redis.call('SET', KEYS[1], '1', 'EX', 86400)\n"
-              "local mode, now, window = ARGV[1], tonumber(ARGV[5]), tonumber(ARGV[6])\n"
-              "local maxn, prefix, channel = tonumber(ARGV[8]), ARGV[9], ARGV[7]\n"
-              "local function append(id)\n"
-              "  local key = prefix .. id\n"
-              "  if redis.call('HINCRBY', key, 'n', 1) <= maxn then\n"
-              "    redis.call('RPUSH', key .. ':n', ARGV[4])\n"
-              "  end\n"
-              "end\n"
-              "local function create(id, due)\n"
-              "  local key = prefix .. id\n"
-              "  if redis.call('EXISTS', key) == 0 then\n"
-              "    redis.call('HSET', key, 'v', 1, 'd', ARGV[3], 'n', 0)\n"
-              "    redis.call('ZADD', KEYS[3], due, id)\n"
-              "    redis.call('ZADD', KEYS[4], 'LT', due, channel)\n"
-              "  end\n"
-              "  append(id)\n"
-              "end\n"
-              "if mode == 'digest' then\n"
-              "  local key = prefix .. ARGV[2]\n"
-              "  if redis.call('HEXISTS', key, 'a') == 1 then\n"
-              "    create(ARGV[11], now)\n"
-              "    return 'late'\n"
-              "  end\n"
-              "  create(ARGV[2], tonumber(ARGV[10]))\n"
-              "  return 'digest'\n"
-              "elseif mode == 'coalesce' then\n"
-              "  local open = redis.call('GET', KEYS[5])\n"
-              "  if open and redis.call('EXISTS', prefix .. open) == 1 and\n"
-              "     redis.call('HEXISTS', prefix .. open, 'a') == 0 then\n"
-              "    append(open)\n"
-              "    return 'merged'\n"
-              "  end\n"
-              "  local due = now\n"
-              "  local until_ms = redis.call('GET', KEYS[6])\n"
-              "  if until_ms then\n"
-              "    due = math.max(now, tonumber(until_ms))\n"
-              "    redis.call('SET', KEYS[6], due + window, 'PX', due - now + window)\n"
-              "  else\n"
-              "    redis.call('SET', KEYS[6], now + window, 'PX', window)\n"
-              "  end\n"
-              "  create(ARGV[2], due)\n"
-              "  redis.call('SET', KEYS[5], ARGV[2], 'PX', due - now + window)\n"
-              "  return 'created'\n"
-              "end\n"
-              "create(ARGV[2], now)\n"
-              "return 'created'\n"};
-
-//  KEYS: due, ready, lease   ARGV: now, lease until, max, channel, prefix, max notices
-//  Leased deliveries stay in the due set scored by the lease's end, so a
-//  sender that dies mid-attempt leaves them due again when the lease ends.
-static pmo_script_t s_claim = {
-    .source = "local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, "
-              "tonumber(ARGV[3]))\n"
-              "local out = {}\n"
-              "for _, id in ipairs(ids) do\n"
-              "  local key = ARGV[5] .. id\n"
-              "  local h = redis.call('HMGET', key, 'v', 'd', 'n')\n"
-              "  if not h[2] then\n"
-              "    redis.call('ZREM', KEYS[1], id)\n"
-              "    redis.call('ZREM', KEYS[3], id)\n"
-              "  else\n"
-              "    redis.call('ZADD', KEYS[1], ARGV[2], id)\n"
-              "    redis.call('ZADD', KEYS[3], ARGV[2], id)\n"
-              "    redis.call('HSET', key, 'a', '1')\n"
-              "    local notices = redis.call('LRANGE', key .. ':n', 0, tonumber(ARGV[6]) - 1)\n"
-              "    out[#out + 1] = {id, h[1], h[2], h[3] or '0', notices}\n"
-              "  end\n"
-              "end\n"
-              "local head = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')\n"
-              "if #head == 0 then redis.call('ZREM', KEYS[2], ARGV[4])\n"
-              "else redis.call('ZADD', KEYS[2], head[2], ARGV[4]) end\n"
-              "return out\n"};
-
-//  KEYS: delivery, due, ready, lease, done, dead, events
-//  ARGV: id, expect, blob, outcome, due, channel, now, keep s, event type, event blob
-static pmo_script_t s_finish = {
-    .source = "local v = redis.call('HGET', KEYS[1], 'v')\n"
-              "redis.call('ZREM', KEYS[4], ARGV[1])\n"
-              "if v ~= ARGV[2] then return 'conflict' end\n"
-              "redis.call('HSET', KEYS[1], 'v', tonumber(v) + 1, 'd', ARGV[3])\n"
-              "local outcome, now, keep = ARGV[4], tonumber(ARGV[7]), tonumber(ARGV[8])\n"
-              "if outcome == 'retry' then\n"
-              "  redis.call('ZADD', KEYS[2], ARGV[5], ARGV[1])\n"
-              "else\n"
-              "  redis.call('ZREM', KEYS[2], ARGV[1])\n"
-              "  if outcome == 'delivered' then\n"
-              "    redis.call('ZADD', KEYS[5], now, ARGV[1])\n"
-              "    redis.call('EXPIRE', KEYS[1], keep)\n"
-              "    redis.call('EXPIRE', KEYS[1] .. ':n', keep)\n"
-              "    redis.call('ZREMRANGEBYSCORE', KEYS[5], '-inf', now - keep * 1000)\n"
-              "  else\n"
-              "    redis.call('ZADD', KEYS[6], now, ARGV[1])\n"
-              "    if ARGV[9] ~= '' then\n"
-              "      redis.call('XADD', KEYS[7], '*', 'type', ARGV[9], 'data', ARGV[10])\n"
-              "    end\n"
-              "  end\n"
-              "end\n"
-              "local head = redis.call('ZRANGE', KEYS[2], 0, 0, 'WITHSCORES')\n"
-              "if #head == 0 then redis.call('ZREM', KEYS[3], ARGV[6])\n"
-              "else redis.call('ZADD', KEYS[3], head[2], ARGV[6]) end\n"
-              "return 'ok'\n"};
+//  The three scripts that move deliveries; each file says its KEYS, ARGV
+//  and answers. route: an event becomes a delivery or joins one, exactly
+//  once per event and channel (lua/route.lua); claim: lease a channel's
+//  due deliveries (lua/claim.lua); finish: record an attempt
+//  (lua/finish.lua).
+static pmo_script_t s_route = {.source = pmo_lua_notifier_route};
+static pmo_script_t s_claim = {.source = pmo_lua_notifier_claim};
+static pmo_script_t s_finish = {.source = pmo_lua_notifier_finish};
 
 struct _notifier_store_t {
     pmo_redis_t *redis;           //  not owned
