@@ -1,7 +1,7 @@
 /*  pmo_ping.c: the answer to a ping. */
 #include "pmo_ping.h"
 #include "pmo_reflect.h"
-#include "registry.pb-c.h"
+#include "pmo.pb-c.h"
 
 void pmo_request_pong (pmo_request_t *request, const char *service, pmo_redis_t *redis,
                        int64_t started_ms)
