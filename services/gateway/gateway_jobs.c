@@ -4,10 +4,10 @@
 #include "gateway_jobs.h"
 #include "gateway_orgs.h"
 
-#include "pmo_import.h"
-#include "pmo_import_internal.h"
+#include "portio_import.h"
+#include "portio_import_internal.h"
 #include "pmo_log.h"
-#include "pmo_report.h"
+#include "portio_report.h"
 
 #include <assert.h>
 #include <czmq.h>
@@ -118,28 +118,28 @@ static int s_check_unit (gateway_job_t *self, pmo_client_t *registry, const char
 
 //  True if the service answers a ping soon: a report does not wait out
 //  every retry for a service that is not running.
-static bool s_answers (const pmo_import_peer_t *peer, pmo_import_service_t service)
+static bool s_answers (const portio_import_peer_t *peer, portio_import_service_t service)
 {
-    pmo_import_peer_t quick = *peer;
+    portio_import_peer_t quick = *peer;
     quick.timeout_ms = PING_MS;
     quick.attempts = 1;
     Pmo__PingRequest ping = PMO__PING_REQUEST__INIT;
     char why[256];
     ProtobufCMessage *reply =
-        pmo_import_service_call (&quick, service, "ping", &ping.base, why, sizeof why);
+        portio_import_service_call (&quick, service, "ping", &ping.base, why, sizeof why);
     if (reply)
         protobuf_c_message_free_unpacked (reply, NULL);
     return reply != NULL;
 }
 
-static void s_import (gateway_job_t *self, pmo_import_peer_t *peer)
+static void s_import (gateway_job_t *self, portio_import_peer_t *peer)
 {
     gateway_job_answer_t *answer = &self->answer;
     char why[512];
-    pmo_import_mapping_t *mapping =
+    portio_import_mapping_t *mapping =
         self->mapping
-            ? pmo_import_mapping_load (self->mapping, self->params.mapping_size, why, sizeof why)
-            : pmo_import_mapping_native (self->entity);
+            ? portio_import_mapping_load (self->mapping, self->params.mapping_size, why, sizeof why)
+            : portio_import_mapping_native (self->entity);
     if (!mapping) {
         if (self->mapping)
             s_fail (answer, 400, "invalid", "mapping", why);
@@ -149,16 +149,16 @@ static void s_import (gateway_job_t *self, pmo_import_peer_t *peer)
                     "allocation, risk or issue");
         return;
     }
-    pmo_import_options_t options = {
+    portio_import_options_t options = {
         .peer = *peer,
         .hub = self->hub,
         .dry_run = self->params.dry_run,
         .skip_bad = self->params.skip_bad,
         .create_org_units = self->params.create_org_units,
     };
-    pmo_import_result_t *result = NULL;
-    int rc = pmo_import_run (&options, mapping, self->params.data, self->params.size, &result);
-    json_t *json = pmo_import_result_json (result);
+    portio_import_result_t *result = NULL;
+    int rc = portio_import_run (&options, mapping, self->params.data, self->params.size, &result);
+    json_t *json = portio_import_result_json (result);
     if (result->n_problems && (rc || result->dry_run)) {
         //  Rows with problems and nothing written for them: 422 with every
         //  problem (row, column, value, reason) and the whole result
@@ -179,38 +179,38 @@ static void s_import (gateway_job_t *self, pmo_import_peer_t *peer)
         s_body (answer, 200, "application/json", text, strlen (text));
     }
     json_decref (json);
-    pmo_import_result_destroy (&result);
-    pmo_import_mapping_destroy (&mapping);
+    portio_import_result_destroy (&result);
+    portio_import_mapping_destroy (&mapping);
 }
 
-static void s_export (gateway_job_t *self, pmo_import_peer_t *peer)
+static void s_export (gateway_job_t *self, portio_import_peer_t *peer)
 {
     if (*self->org_unit && s_check_unit (self, peer->registry, self->org_unit))
         return;
     char *csv = NULL, why[512];
     size_t size = 0;
-    if (pmo_export (peer, self->entity, self->org_unit, self->params.bom, &csv, &size, why,
-                    sizeof why))
+    if (portio_export (peer, self->entity, self->org_unit, self->params.bom, &csv, &size, why,
+                       sizeof why))
         return s_fail_why (&self->answer, why);
     s_body (&self->answer, 200, "text/csv; charset=utf-8", csv, size);
     snprintf (self->answer.filename, sizeof self->answer.filename, "%s%s%s.csv", self->entity,
               *self->org_unit ? "-" : "", self->org_unit);
 }
 
-static void s_report (gateway_job_t *self, pmo_import_peer_t *peer)
+static void s_report (gateway_job_t *self, portio_import_peer_t *peer)
 {
     gateway_job_answer_t *answer = &self->answer;
     if (s_check_unit (self, peer->registry, self->org_unit))
         return;
-    bool allocator = peer->allocator && s_answers (peer, PMO_IMPORT_ALLOCATOR);
-    bool riskmon = peer->riskmon && s_answers (peer, PMO_IMPORT_RISKMON);
+    bool allocator = peer->allocator && s_answers (peer, PORTIO_IMPORT_ALLOCATOR);
+    bool riskmon = peer->riskmon && s_answers (peer, PORTIO_IMPORT_RISKMON);
     if (!allocator)
         peer->allocator = NULL;
     if (!riskmon)
         peer->riskmon = NULL;
     char why[512];
-    pmo_report_t *report =
-        pmo_report_build (peer, self->org_unit, self->params.since_ms, why, sizeof why);
+    portio_report_t *report =
+        portio_report_build (peer, self->org_unit, self->params.since_ms, why, sizeof why);
     if (!report)
         return s_fail_why (answer, why);
     if (!allocator)
@@ -220,10 +220,10 @@ static void s_report (gateway_job_t *self, pmo_import_peer_t *peer)
             "the risk monitor did not answer (is it running?)";
     size_t size = 0;
     if (strcmp (self->format, "html") == 0) {
-        char *html = pmo_report_html (report, &size);
+        char *html = portio_report_html (report, &size);
         s_body (answer, 200, "text/html; charset=utf-8", html, size);
     } else if (strcmp (self->format, "csv") == 0) {
-        char *csv = pmo_report_csv (report, self->table, self->params.bom, &size);
+        char *csv = portio_report_csv (report, self->table, self->params.bom, &size);
         if (csv) {
             s_body (answer, 200, "text/csv; charset=utf-8", csv, size);
             snprintf (answer->filename, sizeof answer->filename, "report-%s-%s.csv", self->org_unit,
@@ -233,12 +233,12 @@ static void s_report (gateway_job_t *self, pmo_import_peer_t *peer)
                     "table is summary, rag, phase, status, units, projects, changes, risks, "
                     "overallocated or alerts");
     } else {
-        json_t *json = pmo_report_json (report);
+        json_t *json = portio_report_json (report);
         char *text = json_dumps (json, JSON_COMPACT);
         json_decref (json);
         s_body (answer, 200, "application/json", text, strlen (text));
     }
-    pmo_report_destroy (&report);
+    portio_report_destroy (&report);
 }
 
 static void *s_run (void *arg)
@@ -248,7 +248,7 @@ static void *s_run (void *arg)
     pmo_client_t *allocator =
         self->allocator && *self->allocator ? pmo_client_new (self->allocator) : NULL;
     pmo_client_t *riskmon = self->riskmon && *self->riskmon ? pmo_client_new (self->riskmon) : NULL;
-    pmo_import_peer_t peer = {registry, self->identity, CALL_MS, ATTEMPTS, allocator, riskmon};
+    portio_import_peer_t peer = {registry, self->identity, CALL_MS, ATTEMPTS, allocator, riskmon};
     if (!registry)
         s_fail (&self->answer, 503, "unavailable", "", "the registry is not configured");
     else if (self->params.kind == GATEWAY_JOB_IMPORT)

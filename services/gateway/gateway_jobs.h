@@ -1,8 +1,8 @@
 /*  gateway_jobs.h: CSV import, CSV export and the portfolio report, run
     off the reactor.
 
-    The import, export and report libraries (common/pmo_import,
-    pmo_report) make blocking calls to the services, one after another,
+    The import, export and report library (lib/portio: portio_import,
+    portio_report) makes blocking calls to the services, one after another,
     for seconds on a large file: they must never run on the reactor thread,
     which serves every other connection. So each such request becomes a
     job: its own thread, with its own DEALER sockets (pmo_client_t) to the

@@ -19,12 +19,12 @@
 #include "gateway_sse.h"
 #include "gateway_store.h"
 
-#include "pmo_import.h"
+#include "portio_import.h"
 #include "pmo_json.h"
 #include "pmo_log.h"
 #include "pmo_redis.h"
 #include "pmo_reflect.h"
-#include "pmo_report.h"
+#include "portio_report.h"
 #include "pmo_util.h"
 #include "pmo_wire.h"
 #include "registry.pb-c.h"
@@ -1308,7 +1308,7 @@ static enum MHD_Result s_import_begin (self_t *self, request_t *req)
         rc = s_problem (req, 400, "invalid", "entity",
                         "give entity=<kind> (a file in the export format) or mapping=<name>", NULL,
                         NULL, NULL);
-    else if (entity && !pmo_import_mapping_entity_known (entity))
+    else if (entity && !portio_import_mapping_entity_known (entity))
         rc = s_problem (req, 400, "invalid", "entity",
                         "entity is org_unit, project, milestone, status_report, resource, "
                         "allocation, risk or issue",
@@ -1377,7 +1377,7 @@ static bool s_segment (const char *url, const char *prefix, char *out, size_t si
 static enum MHD_Result s_export_begin (self_t *self, request_t *req)
 {
     static const char *const allowed[] = {"org_unit", "bom", NULL};
-    if (!pmo_import_mapping_entity_known (req->param))
+    if (!portio_import_mapping_entity_known (req->param))
         return s_problem (req, 404, "not_found", "entity",
                           "export org_unit, project, milestone, status_report, resource, "
                           "allocation, risk or issue",
@@ -1417,7 +1417,7 @@ static enum MHD_Result s_report_begin (self_t *self, request_t *req)
     int bom = s_flag (query, "bom");
     format = format ? format : "json";
     bool known_table = !table;
-    for (const char *const *t = pmo_report_tables (); *t && !known_table; t++)
+    for (const char *const *t = portio_report_tables (); *t && !known_table; t++)
         known_table = strcmp (*t, table) == 0;
     struct tm tm = {0};
     const char *end = since ? strptime (since, "%Y-%m-%d", &tm) : NULL;

@@ -1,8 +1,8 @@
 /*  pmoctl_import.c: import, export and report.
 
-    The work is done by the common library (pmo_import, pmo_report), which
-    the gateway calls too; this file reads files, writes files and prints
-    for people (or JSON for scripts).
+    The work is done by the portio library (lib/portio: portio_import,
+    portio_report), which the gateway calls too; this file reads files,
+    writes files and prints for people (or JSON for scripts).
 
     pmoctl import FILE --mapping MAP.json [--dry-run] [--skip-bad] [--create-org-units]
     pmoctl import FILE --entity project       (a file in the export format)
@@ -16,10 +16,10 @@
 */
 #include "pmoctl_import.h"
 
-#include "pmo_csv.h"
-#include "pmo_import.h"
-#include "pmo_import_internal.h"
-#include "pmo_report.h"
+#include "portio_csv.h"
+#include "portio_import.h"
+#include "portio_import_internal.h"
+#include "portio_report.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -88,7 +88,7 @@ static const char *s_endpoint (const char *variable, const char *fallback)
     return endpoint && *endpoint ? endpoint : fallback;
 }
 
-static pmo_import_peer_t s_peer (pmoctl_t *ctl)
+static portio_import_peer_t s_peer (pmoctl_t *ctl)
 {
     if (!ctl->client)
         ctl->client = pmo_client_new (ctl->registry);
@@ -97,21 +97,21 @@ static pmo_import_peer_t s_peer (pmoctl_t *ctl)
             pmo_client_new (s_endpoint ("PMO_ALLOCATOR_ENDPOINT", "tcp://127.0.0.1:7102"));
     if (!s_riskmon)
         s_riskmon = pmo_client_new (s_endpoint ("PMO_RISKMON_ENDPOINT", "tcp://127.0.0.1:7103"));
-    return (pmo_import_peer_t){ctl->client,   &ctl->identity, ctl->timeout_ms,
-                               ctl->attempts, s_allocator,    s_riskmon};
+    return (portio_import_peer_t){ctl->client,   &ctl->identity, ctl->timeout_ms,
+                                  ctl->attempts, s_allocator,    s_riskmon};
 }
 
 //  True if the service answers a ping within a second: a report does not
 //  wait out every retry for a service that is not running.
-static bool s_answers (const pmo_import_peer_t *peer, pmo_import_service_t service)
+static bool s_answers (const portio_import_peer_t *peer, portio_import_service_t service)
 {
-    pmo_import_peer_t quick = *peer;
+    portio_import_peer_t quick = *peer;
     quick.timeout_ms = 1000;
     quick.attempts = 1;
     Pmo__PingRequest ping = PMO__PING_REQUEST__INIT;
     char why[256];
     ProtobufCMessage *reply =
-        pmo_import_service_call (&quick, service, "ping", &ping.base, why, sizeof why);
+        portio_import_service_call (&quick, service, "ping", &ping.base, why, sizeof why);
     if (reply)
         protobuf_c_message_free_unpacked (reply, NULL);
     return reply != NULL;
@@ -167,7 +167,7 @@ static int s_write (const char *path, const char *data, size_t size)
 //  ---------------------------------------------------------------------
 //  import
 
-static void s_print_result (const pmo_import_result_t *r)
+static void s_print_result (const portio_import_result_t *r)
 {
     printf ("%s%s: %zu rows (%s, '%s' separated): %zu %screated, %zu %supdated, %zu unchanged, "
             "%zu with problems\n",
@@ -185,7 +185,7 @@ static void s_print_result (const pmo_import_result_t *r)
     if (r->n_problems) {
         printf ("\n%-6s %-24s %-30s %s\n", "ROW", "COLUMN", "VALUE", "PROBLEM");
         for (size_t i = 0; i < r->n_problems && i < PROBLEMS_SHOWN; i++) {
-            const pmo_import_problem_t *p = &r->problems[i];
+            const portio_import_problem_t *p = &r->problems[i];
             char value[34];
             snprintf (value, sizeof value, "%s", p->value);
             for (char *c = value; *c; c++)
@@ -208,42 +208,42 @@ int pmoctl_run_import (pmoctl_t *ctl, const pmoctl_command_t *cmd, pmoctl_args_t
     const char *entity = pmoctl_args_get (args, "entity");
     if (!mapping_path == !entity)
         return pmoctl_usage_error (cmd, "give --mapping FILE or --entity KIND");
-    pmo_import_mapping_t *mapping = NULL;
+    portio_import_mapping_t *mapping = NULL;
     char why[512];
     if (mapping_path) {
         size_t size;
         char *text = s_read (mapping_path, &size);
         if (!text)
             return PMOCTL_USAGE;
-        mapping = pmo_import_mapping_load (text, size, why, sizeof why);
+        mapping = portio_import_mapping_load (text, size, why, sizeof why);
         free (text);
         if (!mapping) {
             fprintf (stderr, "pmoctl: %s: %s\n", mapping_path, why);
             return PMOCTL_USAGE;
         }
-    } else if (!(mapping = pmo_import_mapping_native (entity)))
+    } else if (!(mapping = portio_import_mapping_native (entity)))
         return pmoctl_usage_error (cmd,
                                    "--entity is org_unit, project, milestone or status_report");
     size_t size;
     char *data = s_read (args->positional, &size);
     if (!data) {
-        pmo_import_mapping_destroy (&mapping);
+        portio_import_mapping_destroy (&mapping);
         return PMOCTL_USAGE;
     }
     const char *hub = pmoctl_args_get (args, "hub");
     if (!hub)
         hub = getenv ("PMO_HUB") && *getenv ("PMO_HUB") ? getenv ("PMO_HUB") : "hub";
-    pmo_import_options_t options = {
+    portio_import_options_t options = {
         .peer = s_peer (ctl),
         .hub = hub,
         .dry_run = pmoctl_args_get (args, "dry-run") != NULL,
         .skip_bad = pmoctl_args_get (args, "skip-bad") != NULL,
         .create_org_units = pmoctl_args_get (args, "create-org-units") != NULL,
     };
-    pmo_import_result_t *result;
-    int rc = pmo_import_run (&options, mapping, data, size, &result);
+    portio_import_result_t *result;
+    int rc = portio_import_run (&options, mapping, data, size, &result);
     if (ctl->json) {
-        json_t *json = pmo_import_result_json (result);
+        json_t *json = portio_import_result_json (result);
         char *text = json_dumps (json, JSON_COMPACT);
         printf ("%s\n", text);
         free (text);
@@ -253,8 +253,8 @@ int pmoctl_run_import (pmoctl_t *ctl, const pmoctl_command_t *cmd, pmoctl_args_t
     //  A dry run that found problems is not a success for a script either
     int status = rc || (result->dry_run && result->bad) ? PMOCTL_REFUSED : PMOCTL_OK;
     s_close_clients ();
-    pmo_import_result_destroy (&result);
-    pmo_import_mapping_destroy (&mapping);
+    portio_import_result_destroy (&result);
+    portio_import_mapping_destroy (&mapping);
     free (data);
     return status;
 }
@@ -265,15 +265,15 @@ int pmoctl_run_import (pmoctl_t *ctl, const pmoctl_command_t *cmd, pmoctl_args_t
 int pmoctl_run_export (pmoctl_t *ctl, const pmoctl_command_t *cmd, pmoctl_args_t *args)
 {
     const char *org_unit = pmoctl_args_get (args, "org-unit");
-    pmo_import_peer_t peer = s_peer (ctl);
+    portio_import_peer_t peer = s_peer (ctl);
     char *csv, why[512];
     size_t size;
-    if (!pmo_import_mapping_entity_known (args->positional))
+    if (!portio_import_mapping_entity_known (args->positional))
         return pmoctl_usage_error (cmd, "KIND is org_unit, project, milestone, status_report, "
                                         "resource, allocation, risk or issue");
     int failed =
-        pmo_export (&peer, args->positional, org_unit ? org_unit : "",
-                    pmoctl_args_get (args, "no-bom") == NULL, &csv, &size, why, sizeof why);
+        portio_export (&peer, args->positional, org_unit ? org_unit : "",
+                       pmoctl_args_get (args, "no-bom") == NULL, &csv, &size, why, sizeof why);
     s_close_clients ();
     if (failed) {
         fprintf (stderr, "pmoctl: export: %s\n", why);
@@ -306,20 +306,21 @@ int pmoctl_run_report (pmoctl_t *ctl, const pmoctl_command_t *cmd, pmoctl_args_t
         char iso[11];
         const char *why;
         struct tm tm = {0};
-        if (pmo_csv_parse_date (since, PMO_CSV_DMY, PMO_CSV_PIVOT_DEFAULT, iso, &why) != 0 ||
+        if (portio_csv_parse_date (since, PORTIO_CSV_DMY, PORTIO_CSV_PIVOT_DEFAULT, iso, &why) !=
+                0 ||
             !strptime (iso, "%Y-%m-%d", &tm))
             return pmoctl_usage_error (cmd, "--since '%s' is not a date", since);
         since_ms = (int64_t)timegm (&tm) * 1000;
     }
-    pmo_import_peer_t peer = s_peer (ctl);
-    bool allocator = s_answers (&peer, PMO_IMPORT_ALLOCATOR);
-    bool riskmon = s_answers (&peer, PMO_IMPORT_RISKMON);
+    portio_import_peer_t peer = s_peer (ctl);
+    bool allocator = s_answers (&peer, PORTIO_IMPORT_ALLOCATOR);
+    bool riskmon = s_answers (&peer, PORTIO_IMPORT_RISKMON);
     if (!allocator)
         peer.allocator = NULL;
     if (!riskmon)
         peer.riskmon = NULL;
     char why[512];
-    pmo_report_t *report = pmo_report_build (&peer, unit, since_ms, why, sizeof why);
+    portio_report_t *report = portio_report_build (&peer, unit, since_ms, why, sizeof why);
     s_close_clients ();
     if (report && !allocator)
         report->resources_note = "the resource allocator did not answer (is it running?)";
@@ -333,11 +334,11 @@ int pmoctl_run_report (pmoctl_t *ctl, const pmoctl_command_t *cmd, pmoctl_args_t
     int rc = PMOCTL_OK;
     if (strcmp (format, "html") == 0) {
         size_t size;
-        char *html = pmo_report_html (report, &size);
+        char *html = portio_report_html (report, &size);
         rc = s_write (out, html, size);
         free (html);
     } else if (strcmp (format, "json") == 0) {
-        json_t *json = pmo_report_json (report);
+        json_t *json = portio_report_json (report);
         char *text = json_dumps (json, ctl->json ? JSON_COMPACT : JSON_INDENT (2));
         size_t len = strlen (text);
         text[len] = '\n';
@@ -346,7 +347,7 @@ int pmoctl_run_report (pmoctl_t *ctl, const pmoctl_command_t *cmd, pmoctl_args_t
         json_decref (json);
     } else if (table) {
         size_t size;
-        char *csv = pmo_report_csv (report, table, false, &size);
+        char *csv = portio_report_csv (report, table, false, &size);
         if (!csv)
             rc = pmoctl_usage_error (cmd, "no table '%s'", table);
         else
@@ -357,9 +358,9 @@ int pmoctl_run_report (pmoctl_t *ctl, const pmoctl_command_t *cmd, pmoctl_args_t
             fprintf (stderr, "pmoctl: cannot make %s: %s\n", out, strerror (errno));
             rc = PMOCTL_REFUSED;
         }
-        for (const char *const *t = pmo_report_tables (); *t && rc == PMOCTL_OK; t++) {
+        for (const char *const *t = portio_report_tables (); *t && rc == PMOCTL_OK; t++) {
             size_t size;
-            char *csv = pmo_report_csv (report, *t, true, &size);
+            char *csv = portio_report_csv (report, *t, true, &size);
             char path[4096];
             snprintf (path, sizeof path, "%s/%s.csv", out, *t);
             rc = s_write (path, csv, size);
@@ -371,6 +372,6 @@ int pmoctl_run_report (pmoctl_t *ctl, const pmoctl_command_t *cmd, pmoctl_args_t
                      "overallocated,alerts}.csv\n",
                      out);
     }
-    pmo_report_destroy (&report);
+    portio_report_destroy (&report);
     return rc;
 }

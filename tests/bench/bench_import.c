@@ -14,9 +14,9 @@
 
     usage: bench_import [--rows N]
 */
-#include "pmo_import.h"
+#include "portio_import.h"
 #include "pmo_log.h"
-#include "pmo_report.h"
+#include "portio_report.h"
 #include "pmo_testkit.h"
 #include "registry_server.h"
 
@@ -110,7 +110,7 @@ int main (int argc, char **argv)
     identity.subject = "bench@hub";
     identity.grants = grants;
     identity.n_grants = 1;
-    pmo_import_peer_t peer = {
+    portio_import_peer_t peer = {
         .registry = client, .identity = &identity, .timeout_ms = 60000, .attempts = 1};
     char why[512];
     //  The enterprise unit
@@ -119,7 +119,7 @@ int main (int argc, char **argv)
     hub.name = "Bench Group";
     hub.kind = PMO__ORG_UNIT_KIND__ORG_UNIT_KIND_ENTERPRISE;
     Pmo__RegistryReply *reply =
-        pmo_import_call (&peer, "create_org_unit", &hub.base, why, sizeof why);
+        portio_import_call (&peer, "create_org_unit", &hub.base, why, sizeof why);
     if (!reply || reply->error) {
         fprintf (stderr, "bench: cannot create the hub\n");
         return 1;
@@ -131,16 +131,16 @@ int main (int argc, char **argv)
     char *csv = s_generate (rows, &size);
     printf ("generated %zu rows, %.1f MB, in %.2f s\n", rows, (double)size / 1e6,
             s_seconds (start));
-    pmo_import_mapping_t *map =
-        pmo_import_mapping_load (s_mapping, strlen (s_mapping), why, sizeof why);
+    portio_import_mapping_t *map =
+        portio_import_mapping_load (s_mapping, strlen (s_mapping), why, sizeof why);
     if (!map) {
         fprintf (stderr, "bench: mapping: %s\n", why);
         return 1;
     }
-    pmo_import_options_t options = {.peer = peer, .hub = "hub", .create_org_units = true};
-    pmo_import_result_t *result;
+    portio_import_options_t options = {.peer = peer, .hub = "hub", .create_org_units = true};
+    portio_import_result_t *result;
     start = zclock_usecs ();
-    int rc = pmo_import_run (&options, map, csv, size, &result);
+    int rc = portio_import_run (&options, map, csv, size, &result);
     double seconds = s_seconds (start);
     printf ("import:    %zu rows -> %zu projects + %zu status reports created, %zu bad, in "
             "%.2f s (%.0f rows/s; target < 30 s) %s\n",
@@ -148,19 +148,19 @@ int main (int argc, char **argv)
             (double)rows / seconds, rc == 0 && seconds < 30 ? "OK" : "MISSED");
     if (rc)
         fprintf (stderr, "bench: %s\n", result->error ? result->error : "failed");
-    pmo_import_result_destroy (&result);
+    portio_import_result_destroy (&result);
 
     start = zclock_usecs ();
-    rc = pmo_import_run (&options, map, csv, size, &result);
+    rc = portio_import_run (&options, map, csv, size, &result);
     seconds = s_seconds (start);
     printf ("re-import: %zu rows, %zu unchanged, written: %s, in %.2f s (%.0f rows/s)\n",
             result->rows, result->unchanged, result->written ? "yes" : "no", seconds,
             (double)rows / seconds);
-    pmo_import_result_destroy (&result);
+    portio_import_result_destroy (&result);
 
     //  The report of one division: rows / 10 projects
     start = zclock_usecs ();
-    pmo_report_t *report = pmo_report_build (&peer, "d00", 0, why, sizeof why);
+    portio_report_t *report = portio_report_build (&peer, "d00", 0, why, sizeof why);
     seconds = s_seconds (start);
     if (!report) {
         fprintf (stderr, "bench: report: %s\n", why);
@@ -172,17 +172,17 @@ int main (int argc, char **argv)
             report->cpi, seconds, seconds < 1 ? "OK" : "MISSED");
     start = zclock_usecs ();
     size_t html_size;
-    char *html = pmo_report_html (report, &html_size);
-    json_t *json = pmo_report_json (report);
+    char *html = portio_report_html (report, &html_size);
+    json_t *json = portio_report_json (report);
     char *text = json_dumps (json, JSON_COMPACT);
     printf ("render:    html %.0f KB + json %.0f KB in %.3f s\n", (double)html_size / 1024,
             (double)strlen (text) / 1024, s_seconds (start));
     free (text);
     json_decref (json);
     free (html);
-    pmo_report_destroy (&report);
+    portio_report_destroy (&report);
 
-    pmo_import_mapping_destroy (&map);
+    portio_import_mapping_destroy (&map);
     free (csv);
     pmo_client_destroy (&client);
     zactor_destroy (&actor);

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """gmpp_expect.py: what importing gmpp-2019.csv must give, computed the
 simple way (Python's csv module, the file read as cp1252, Decimal money),
-independently of pmo_csv and pmo_import. Prints one JSON document.
+independently of portio_csv and portio_import. Prints one JSON document.
 
 usage: gmpp_expect.py FILE
 """

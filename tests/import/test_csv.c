@@ -1,32 +1,32 @@
-/*  test_csv.c: pmo_csv on its own: encodings, delimiters, quoting, row
+/*  test_csv.c: portio_csv on its own: encodings, delimiters, quoting, row
     positions, dates, money, blanks and withheld markers, and writing what
     reads back the same.
 */
-#include "pmo_csv.h"
+#include "portio_csv.h"
 
 #include <assert.h>
 #include <stdio.h>
 #include <string.h>
 
-static pmo_csv_t *s_parse (pmo_arena_t *arena, const char *text)
+static portio_csv_t *s_parse (pmo_arena_t *arena, const char *text)
 {
-    return pmo_csv_parse (text, strlen (text), NULL, arena);
+    return portio_csv_parse (text, strlen (text), NULL, arena);
 }
 
 static void s_test_reading (void)
 {
     pmo_arena_t *arena = pmo_arena_new ();
     //  Windows-1252: the pound sign is 0xA3, the euro 0x80, curly quotes 0x93/0x94
-    pmo_csv_t *csv = s_parse (arena, "a,b\r\n\xA3"
-                                     "12,\x80 \x93hi\x94\r\n");
-    assert (csv->encoding == PMO_CSV_CP1252 && csv->delimiter == ',');
+    portio_csv_t *csv = s_parse (arena, "a,b\r\n\xA3"
+                                        "12,\x80 \x93hi\x94\r\n");
+    assert (csv->encoding == PORTIO_CSV_CP1252 && csv->delimiter == ',');
     assert (csv->n_records == 2);
     assert (strcmp (csv->records[1].fields[0], "\xC2\xA3"
                                                "12") == 0);
     assert (strcmp (csv->records[1].fields[1], "\xE2\x82\xAC \xE2\x80\x9Chi\xE2\x80\x9D") == 0);
     //  UTF-8 with a BOM; semicolons; quoted delimiters, quotes and line breaks
     csv = s_parse (arena, "\xEF\xBB\xBFname;note\n\"a;b\";\"say \"\"hi\"\"\nthere\"\nc;\xC2\xA3\n");
-    assert (csv->bom && csv->encoding == PMO_CSV_UTF8 && csv->delimiter == ';');
+    assert (csv->bom && csv->encoding == PORTIO_CSV_UTF8 && csv->delimiter == ';');
     assert (strcmp (csv->records[1].fields[0], "a;b") == 0);
     assert (strcmp (csv->records[1].fields[1], "say \"hi\"\nthere") == 0);
     assert (csv->records[1].line == 2 && csv->records[2].line == 4);
@@ -42,26 +42,26 @@ static void s_test_reading (void)
     assert (csv->records[2].problem && strstr (csv->records[2].problem, "never closed"));
     assert (csv->records[2].problem_field == 2);
     csv = s_parse (arena, "a,b\n\xC3\xA9t\xC3\xA9,ok\nbad\xA3,1\n");
-    assert (csv->encoding == PMO_CSV_UTF8 && !csv->records[1].problem);
+    assert (csv->encoding == PORTIO_CSV_UTF8 && !csv->records[1].problem);
     assert (csv->records[2].problem && csv->records[2].problem_field == 1);
     csv = s_parse (arena, "a\nnul\x01here\n");
     assert (csv->records[1].problem && strstr (csv->records[1].problem, "control"));
     //  Windows-1252 leaves 0x81 undefined
-    csv = pmo_csv_parse ("a\n\x81\n", 4, &(pmo_csv_options_t){PMO_CSV_CP1252, 0}, arena);
+    csv = portio_csv_parse ("a\n\x81\n", 4, &(portio_csv_options_t){PORTIO_CSV_CP1252, 0}, arena);
     assert (csv->records[1].problem);
     //  UTF-16 is refused as a whole
-    csv = pmo_csv_parse ("\xFF\xFE"
-                         "a\0",
-                         4, NULL, arena);
+    csv = portio_csv_parse ("\xFF\xFE"
+                            "a\0",
+                            4, NULL, arena);
     assert (csv->problem);
     pmo_arena_destroy (&arena);
 }
 
-static void s_date (const char *text, pmo_csv_date_order_t order, int expect, const char *iso)
+static void s_date (const char *text, portio_csv_date_order_t order, int expect, const char *iso)
 {
     char out[11];
     const char *why = NULL;
-    int rc = pmo_csv_parse_date (text, order, PMO_CSV_PIVOT_DEFAULT, out, &why);
+    int rc = portio_csv_parse_date (text, order, PORTIO_CSV_PIVOT_DEFAULT, out, &why);
     if (rc != expect || (rc == 0 && strcmp (out, iso) != 0)) {
         fprintf (stderr, "date '%s': rc %d out '%s' why '%s' (expected %d %s)\n", text, rc, out,
                  why ? why : "", expect, iso ? iso : "");
@@ -71,41 +71,41 @@ static void s_date (const char *text, pmo_csv_date_order_t order, int expect, co
 
 static void s_test_dates (void)
 {
-    s_date ("2040-12-31", PMO_CSV_DMY, 0, "2040-12-31");
-    s_date ("2040/12/31", PMO_CSV_DMY, 0, "2040-12-31");
-    s_date ("2019-03-31T00:00:00Z", PMO_CSV_DMY, 0, "2019-03-31");
-    s_date ("31.12.40", PMO_CSV_DMY, 0, "2040-12-31");
-    s_date ("30.06.08", PMO_CSV_DMY, 0, "2008-06-30");
-    s_date ("01.01.70", PMO_CSV_DMY, 0, "1970-01-01"); //  the pivot
-    s_date ("31.12.69", PMO_CSV_DMY, 0, "2069-12-31");
-    s_date ("31/12/2040", PMO_CSV_DMY, 0, "2040-12-31");
-    s_date ("12/31/2040", PMO_CSV_MDY, 0, "2040-12-31");
-    s_date ("1-2-2024", PMO_CSV_DMY, 0, "2024-02-01");
-    s_date ("31 Dec 2040", PMO_CSV_DMY, 0, "2040-12-31");
-    s_date ("31-Dec-40", PMO_CSV_DMY, 0, "2040-12-31");
-    s_date ("1st September 2019", PMO_CSV_DMY, 0, "2019-09-01");
-    s_date ("December 31, 2040", PMO_CSV_DMY, 0, "2040-12-31");
-    s_date ("29.02.24", PMO_CSV_DMY, 0, "2024-02-29");
-    s_date ("", PMO_CSV_DMY, 1, NULL);
-    s_date ("Not provided", PMO_CSV_DMY, 1, NULL);
-    s_date (" n/a ", PMO_CSV_DMY, 1, NULL);
-    s_date ("31.02.19", PMO_CSV_DMY, -1, NULL);
-    s_date ("29.02.23", PMO_CSV_DMY, -1, NULL);
-    s_date ("12/31/2040", PMO_CSV_DMY, -1, NULL); //  no 31st month
-    s_date ("32.01.20", PMO_CSV_DMY, -1, NULL);
-    s_date ("31.12.1840", PMO_CSV_DMY, -1, NULL);
-    s_date ("soon", PMO_CSV_DMY, -1, NULL);
-    s_date ("31.12.240", PMO_CSV_DMY, -1, NULL);
+    s_date ("2040-12-31", PORTIO_CSV_DMY, 0, "2040-12-31");
+    s_date ("2040/12/31", PORTIO_CSV_DMY, 0, "2040-12-31");
+    s_date ("2019-03-31T00:00:00Z", PORTIO_CSV_DMY, 0, "2019-03-31");
+    s_date ("31.12.40", PORTIO_CSV_DMY, 0, "2040-12-31");
+    s_date ("30.06.08", PORTIO_CSV_DMY, 0, "2008-06-30");
+    s_date ("01.01.70", PORTIO_CSV_DMY, 0, "1970-01-01"); //  the pivot
+    s_date ("31.12.69", PORTIO_CSV_DMY, 0, "2069-12-31");
+    s_date ("31/12/2040", PORTIO_CSV_DMY, 0, "2040-12-31");
+    s_date ("12/31/2040", PORTIO_CSV_MDY, 0, "2040-12-31");
+    s_date ("1-2-2024", PORTIO_CSV_DMY, 0, "2024-02-01");
+    s_date ("31 Dec 2040", PORTIO_CSV_DMY, 0, "2040-12-31");
+    s_date ("31-Dec-40", PORTIO_CSV_DMY, 0, "2040-12-31");
+    s_date ("1st September 2019", PORTIO_CSV_DMY, 0, "2019-09-01");
+    s_date ("December 31, 2040", PORTIO_CSV_DMY, 0, "2040-12-31");
+    s_date ("29.02.24", PORTIO_CSV_DMY, 0, "2024-02-29");
+    s_date ("", PORTIO_CSV_DMY, 1, NULL);
+    s_date ("Not provided", PORTIO_CSV_DMY, 1, NULL);
+    s_date (" n/a ", PORTIO_CSV_DMY, 1, NULL);
+    s_date ("31.02.19", PORTIO_CSV_DMY, -1, NULL);
+    s_date ("29.02.23", PORTIO_CSV_DMY, -1, NULL);
+    s_date ("12/31/2040", PORTIO_CSV_DMY, -1, NULL); //  no 31st month
+    s_date ("32.01.20", PORTIO_CSV_DMY, -1, NULL);
+    s_date ("31.12.1840", PORTIO_CSV_DMY, -1, NULL);
+    s_date ("soon", PORTIO_CSV_DMY, -1, NULL);
+    s_date ("31.12.240", PORTIO_CSV_DMY, -1, NULL);
 }
 
 static void s_money (const char *text, int64_t scale, bool comma, int expect, int64_t minor,
                      const char *currency)
 {
-    pmo_csv_money_options_t options = {comma, scale, 2};
+    portio_csv_money_options_t options = {comma, scale, 2};
     int64_t out;
     char code[4];
     const char *why = NULL;
-    int rc = pmo_csv_parse_money (text, &options, &out, code, &why);
+    int rc = portio_csv_parse_money (text, &options, &out, code, &why);
     if (rc != expect || (rc == 0 && (out != minor || strcmp (code, currency) != 0))) {
         fprintf (stderr, "money '%s': rc %d minor %lld '%s' why '%s'\n", text, rc, (long long)out,
                  code, why ? why : "");
@@ -135,18 +135,18 @@ static void s_test_money (void)
     s_money ("(12", 1, false, -1, 0, "");
     s_money ("99999999999999999", 1, false, -1, 0, ""); //  above 2^53 minor units
     char buf[40];
-    assert (strcmp (pmo_csv_format_minor (1234396000000LL, 2, buf, sizeof buf), "12343960000.00") ==
-            0);
-    assert (strcmp (pmo_csv_format_minor (-5, 2, buf, sizeof buf), "-0.05") == 0);
-    assert (pmo_csv_withheld ("Exempt under Section 26 of Freedom of Information Act 2000"));
-    assert (pmo_csv_withheld ("Exemption under Section 24 (National Security)"));
-    assert (!pmo_csv_withheld ("Amber/Green"));
-    assert (pmo_csv_blank ("TBC") && pmo_csv_blank ("  ") && !pmo_csv_blank ("0"));
+    assert (strcmp (portio_csv_format_minor (1234396000000LL, 2, buf, sizeof buf),
+                    "12343960000.00") == 0);
+    assert (strcmp (portio_csv_format_minor (-5, 2, buf, sizeof buf), "-0.05") == 0);
+    assert (portio_csv_withheld ("Exempt under Section 26 of Freedom of Information Act 2000"));
+    assert (portio_csv_withheld ("Exemption under Section 24 (National Security)"));
+    assert (!portio_csv_withheld ("Amber/Green"));
+    assert (portio_csv_blank ("TBC") && portio_csv_blank ("  ") && !portio_csv_blank ("0"));
 }
 
 static void s_test_writing (void)
 {
-    pmo_csv_writer_t *w = pmo_csv_writer_new (',', true);
+    portio_csv_writer_t *w = portio_csv_writer_new (',', true);
     const char *row[] = {"plain",
                          "a,b",
                          "say \"hi\"",
@@ -155,20 +155,20 @@ static void s_test_writing (void)
                          "",
                          "\xC2\xA3"
                          "1"};
-    pmo_csv_writer_row (w, row, 7);
+    portio_csv_writer_row (w, row, 7);
     size_t size;
-    const char *data = pmo_csv_writer_data (w, &size);
+    const char *data = portio_csv_writer_data (w, &size);
     assert (strcmp (data,
                     "\xEF\xBB\xBFplain,\"a,b\",\"say \"\"hi\"\"\",\"two\nlines\",\" padded\",,"
                     "\xC2\xA3"
                     "1\r\n") == 0);
     pmo_arena_t *arena = pmo_arena_new ();
-    pmo_csv_t *csv = pmo_csv_parse (data, size, NULL, arena);
+    portio_csv_t *csv = portio_csv_parse (data, size, NULL, arena);
     assert (csv->n_records == 1 && csv->records[0].n_fields == 7);
     for (size_t i = 0; i < 7; i++)
         assert (strcmp (csv->records[0].fields[i], row[i]) == 0);
     pmo_arena_destroy (&arena);
-    pmo_csv_writer_destroy (&w);
+    portio_csv_writer_destroy (&w);
 }
 
 int main (void)
@@ -177,6 +177,6 @@ int main (void)
     s_test_dates ();
     s_test_money ();
     s_test_writing ();
-    printf ("pmo_csv: ok\n");
+    printf ("portio_csv: ok\n");
     return 0;
 }

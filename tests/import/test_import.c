@@ -14,9 +14,9 @@
       or nothing mode; skip-bad writes the good rows and lists the bad;
     - the portfolio report's counts and totals match the independent ones.
 */
-#include "pmo_import.h"
+#include "portio_import.h"
 #include "pmo_json.h"
-#include "pmo_report.h"
+#include "portio_report.h"
 #include "registry_harness.h"
 
 #include <assert.h>
@@ -86,14 +86,14 @@ static long long s_all_events (rh_t *rh)
     return total;
 }
 
-static pmo_import_result_t *s_import (pmo_import_options_t *options,
-                                      const pmo_import_mapping_t *map, const char *data,
-                                      size_t size, int expect_rc)
+static portio_import_result_t *s_import (portio_import_options_t *options,
+                                         const portio_import_mapping_t *map, const char *data,
+                                         size_t size, int expect_rc)
 {
-    pmo_import_result_t *result = NULL;
-    int rc = pmo_import_run (options, map, data, size, &result);
+    portio_import_result_t *result = NULL;
+    int rc = portio_import_run (options, map, data, size, &result);
     if (rc != expect_rc || getenv ("PMO_TEST_VERBOSE")) {
-        json_t *json = pmo_import_result_json (result);
+        json_t *json = portio_import_result_json (result);
         json_object_del (json, "rows_detail");
         char *text = json_dumps (json, JSON_INDENT (1));
         fprintf (stderr, "import rc=%d (expected %d): %s\n", rc, expect_rc, text);
@@ -105,11 +105,11 @@ static pmo_import_result_t *s_import (pmo_import_options_t *options,
     return result;
 }
 
-static bool s_has_problem (const pmo_import_result_t *result, size_t row, const char *column,
+static bool s_has_problem (const portio_import_result_t *result, size_t row, const char *column,
                            const char *reason_part)
 {
     for (size_t i = 0; i < result->n_problems; i++) {
-        const pmo_import_problem_t *p = &result->problems[i];
+        const portio_import_problem_t *p = &result->problems[i];
         if (p->row == row && (!column || strcmp (p->column, column) == 0) &&
             strstr (p->reason, reason_part))
             return true;
@@ -131,7 +131,7 @@ static Pmo__Project *s_by_name (ProtobufCMessage **items, size_t n, const char *
     return NULL;
 }
 
-static void s_test_gmpp (rh_t *rh, pmo_import_peer_t *peer, json_t *expected)
+static void s_test_gmpp (rh_t *rh, portio_import_peer_t *peer, json_t *expected)
 {
     char path[1200], why[512];
     size_t size, map_size;
@@ -139,20 +139,20 @@ static void s_test_gmpp (rh_t *rh, pmo_import_peer_t *peer, json_t *expected)
     char *data = s_read_file (path, &size);
     snprintf (path, sizeof path, "%s/deploy/data/gmpp-mapping.json", s_source);
     char *map_text = s_read_file (path, &map_size);
-    pmo_import_mapping_t *map = pmo_import_mapping_load (map_text, map_size, why, sizeof why);
+    portio_import_mapping_t *map = portio_import_mapping_load (map_text, map_size, why, sizeof why);
     if (!map) {
         fprintf (stderr, "mapping: %s\n", why);
         abort ();
     }
-    pmo_import_options_t options = {.peer = *peer, .hub = "hub"};
+    portio_import_options_t options = {.peer = *peer, .hub = "hub"};
     long long events = s_all_events (rh);
 
     //  Without permission to create the departments: every row refused, nothing written
-    pmo_import_result_t *result = s_import (&options, map, data, size, -1);
+    portio_import_result_t *result = s_import (&options, map, data, size, -1);
     assert (result->bad == 133 && !result->written);
     assert (s_has_problem (result, 2, "department", "create-org-units"));
     assert (s_all_events (rh) == events);
-    pmo_import_result_destroy (&result);
+    portio_import_result_destroy (&result);
 
     //  A dry run: all would be created, nothing written
     options.create_org_units = true;
@@ -163,7 +163,7 @@ static void s_test_gmpp (rh_t *rh, pmo_import_peer_t *peer, json_t *expected)
     assert (result->org_units_created == 16 && result->reports_created == 130);
     assert (result->n_problems == 0 && !result->written);
     assert (s_all_events (rh) == events);
-    pmo_import_result_destroy (&result);
+    portio_import_result_destroy (&result);
 
     //  The real run
     options.dry_run = false;
@@ -173,14 +173,14 @@ static void s_test_gmpp (rh_t *rh, pmo_import_peer_t *peer, json_t *expected)
             json_integer_value (json_object_get (expected, "rated")));
     //  three ratings, and many dates and figures, are withheld
     assert (result->withheld > 3);
-    pmo_import_result_destroy (&result);
+    portio_import_result_destroy (&result);
 
     //  What the registry holds, against the independent reading
     pmo_arena_t *arena = pmo_arena_new ();
     ProtobufCMessage **units, **projects;
     size_t n_units, n_projects;
-    assert (pmo_import_list (peer, arena, PMO__ENTITY_KIND__ENTITY_KIND_ORG_UNIT, "", NULL, false,
-                             &units, &n_units, why, sizeof why) == 0);
+    assert (portio_import_list (peer, arena, PMO__ENTITY_KIND__ENTITY_KIND_ORG_UNIT, "", NULL,
+                                false, &units, &n_units, why, sizeof why) == 0);
     size_t divisions = 0;
     for (size_t i = 0; i < n_units; i++) {
         Pmo__OrgUnit *unit = (Pmo__OrgUnit *)units[i];
@@ -192,8 +192,8 @@ static void s_test_gmpp (rh_t *rh, pmo_import_peer_t *peer, json_t *expected)
             assert (strcmp (unit->name, "Ministry of Defence") == 0);
     }
     assert (divisions == 16);
-    assert (pmo_import_list (peer, arena, PMO__ENTITY_KIND__ENTITY_KIND_PROJECT, "", NULL, false,
-                             &projects, &n_projects, why, sizeof why) == 0);
+    assert (portio_import_list (peer, arena, PMO__ENTITY_KIND__ENTITY_KIND_PROJECT, "", NULL, false,
+                                &projects, &n_projects, why, sizeof why) == 0);
     assert (n_projects == 133);
     json_t *names = json_object_get (expected, "names");
     const char *name;
@@ -233,7 +233,7 @@ static void s_test_gmpp (rh_t *rh, pmo_import_peer_t *peer, json_t *expected)
     result = s_import (&options, map, data, size, 0);
     assert (result->unchanged == 133 && result->created == 0 && result->updated == 0);
     assert (!result->written && s_all_events (rh) == events);
-    pmo_import_result_destroy (&result);
+    portio_import_result_destroy (&result);
 
     //  One changed figure: that row updates, with the version read
     char *changed = strdup (data);
@@ -248,23 +248,23 @@ static void s_test_gmpp (rh_t *rh, pmo_import_peer_t *peer, json_t *expected)
     result = s_import (&options, map, changed, size, 0);
     assert (result->updated == 1 && result->unchanged == 132);
     assert (s_stream_length (rh, "beis") == beis + 1);
-    pmo_import_result_destroy (&result);
+    portio_import_result_destroy (&result);
     //  ... and back
     result = s_import (&options, map, data, size, 0);
     assert (result->updated == 1);
-    pmo_import_result_destroy (&result);
+    portio_import_result_destroy (&result);
     free (changed);
 
-    pmo_import_mapping_destroy (&map);
+    portio_import_mapping_destroy (&map);
     free (map_text);
     free (data);
 }
 
 //  The portfolio report against the independent reading of the file.
-static void s_test_report (pmo_import_peer_t *peer, json_t *expected)
+static void s_test_report (portio_import_peer_t *peer, json_t *expected)
 {
     char why[512];
-    pmo_report_t *report = pmo_report_build (peer, "hub", 0, why, sizeof why);
+    portio_report_t *report = portio_report_build (peer, "hub", 0, why, sizeof why);
     if (!report) {
         fprintf (stderr, "report: %s\n", why);
         abort ();
@@ -291,7 +291,7 @@ static void s_test_report (pmo_import_peer_t *peer, json_t *expected)
     json_t *divisions = json_object_get (expected, "divisions");
     assert (report->n_units == 17);
     for (size_t i = 1; i < report->n_units; i++) {
-        const pmo_report_unit_t *u = &report->units[i];
+        const portio_report_unit_t *u = &report->units[i];
         json_t *per = json_object_get (json_object_get (expected, "rag_by_division"), u->id);
         if ((json_int_t)u->projects != json_integer_value (json_object_get (divisions, u->id)) ||
             (json_int_t)u->rag[3] != json_integer_value (json_object_get (per, "red")) ||
@@ -305,19 +305,19 @@ static void s_test_report (pmo_import_peer_t *peer, json_t *expected)
     //  Every project is new in this period; their reports speak for 2019, long before it
     assert (report->n_changes == 133 && strcmp (report->changes[0].what, "new") == 0);
     //  The forms
-    json_t *json = pmo_report_json (report);
+    json_t *json = portio_report_json (report);
     assert (json_integer_value (json_object_get (json_object_get (json, "by_rag"), "red")) == 42);
     assert (json_is_null (json_object_get (json_object_get (json, "earned_value"), "spi")));
     json_decref (json);
     size_t size;
-    char *html = pmo_report_html (report, &size);
+    char *html = portio_report_html (report, &size);
     assert (size == strlen (html) && strstr (html, "<svg") && strstr (html, "Ministry of"));
     //  Self-contained: nothing fetched from anywhere when it is opened
     assert (!strstr (html, "src=") && !strstr (html, "http") && !strstr (html, "@import"));
     free (html);
-    char *csv = pmo_report_csv (report, "units", false, &size);
+    char *csv = portio_report_csv (report, "units", false, &size);
     pmo_arena_t *arena = pmo_arena_new ();
-    pmo_csv_t *table = pmo_csv_parse (csv, size, NULL, arena);
+    portio_csv_t *table = portio_csv_parse (csv, size, NULL, arena);
     bool mod = false;
     for (size_t i = 1; i < table->n_records; i++)
         if (strcmp (table->records[i].fields[0], "mod") == 0)
@@ -325,16 +325,16 @@ static void s_test_report (pmo_import_peer_t *peer, json_t *expected)
     assert (mod);
     pmo_arena_destroy (&arena);
     free (csv);
-    for (const char *const *t = pmo_report_tables (); *t; t++) {
-        csv = pmo_report_csv (report, *t, true, &size);
+    for (const char *const *t = portio_report_tables (); *t; t++) {
+        csv = portio_report_csv (report, *t, true, &size);
         assert (csv && size > 3);
         free (csv);
     }
-    pmo_report_destroy (&report);
+    portio_report_destroy (&report);
 }
 
 //  Export every kind, import it back with the native mapping: unchanged.
-static void s_test_round_trip (rh_t *rh, pmo_import_peer_t *peer)
+static void s_test_round_trip (rh_t *rh, portio_import_peer_t *peer)
 {
     //  A few milestones first, so that they have something to round trip
     Pmo__RegistryReply *reply = rh_get (rh, PMO__ENTITY_KIND__ENTITY_KIND_ORG_UNIT, "dft");
@@ -344,8 +344,8 @@ static void s_test_round_trip (rh_t *rh, pmo_import_peer_t *peer)
     char why[512];
     ProtobufCMessage **projects;
     size_t n;
-    assert (pmo_import_list (peer, arena, PMO__ENTITY_KIND__ENTITY_KIND_PROJECT, "dft", NULL, false,
-                             &projects, &n, why, sizeof why) == 0);
+    assert (portio_import_list (peer, arena, PMO__ENTITY_KIND__ENTITY_KIND_PROJECT, "dft", NULL,
+                                false, &projects, &n, why, sizeof why) == 0);
     assert (n == 18);
     for (size_t i = 0; i < 3; i++) {
         Pmo__Milestone m = PMO__MILESTONE__INIT;
@@ -366,12 +366,12 @@ static void s_test_round_trip (rh_t *rh, pmo_import_peer_t *peer)
     for (size_t k = 0; k < 4; k++) {
         char *csv;
         size_t size;
-        assert (pmo_export (peer, kinds[k], "", true, &csv, &size, why, sizeof why) == 0);
+        assert (portio_export (peer, kinds[k], "", true, &csv, &size, why, sizeof why) == 0);
         assert (size > 3 && memcmp (csv, "\xEF\xBB\xBF", 3) == 0);
-        pmo_import_mapping_t *map = pmo_import_mapping_native (kinds[k]);
+        portio_import_mapping_t *map = portio_import_mapping_native (kinds[k]);
         long long events = s_all_events (rh);
-        pmo_import_options_t options = {.peer = *peer, .hub = "hub"};
-        pmo_import_result_t *result = s_import (&options, map, csv, size, 0);
+        portio_import_options_t options = {.peer = *peer, .hub = "hub"};
+        portio_import_result_t *result = s_import (&options, map, csv, size, 0);
         size_t expect = k == 0 ? 17 : k == 1 ? 133 : k == 2 ? 3 : 130;
         if (result->unchanged != expect || result->rows != expect) {
             fprintf (stderr, "round trip %s: %zu rows, %zu unchanged (expected %zu)\n", kinds[k],
@@ -379,15 +379,15 @@ static void s_test_round_trip (rh_t *rh, pmo_import_peer_t *peer)
             abort ();
         }
         assert (s_all_events (rh) == events);
-        pmo_import_result_destroy (&result);
-        pmo_import_mapping_destroy (&map);
+        portio_import_result_destroy (&result);
+        portio_import_mapping_destroy (&map);
         free (csv);
     }
 }
 
 //  A malformed file: each problem at its row and column; nothing written
 //  in all or nothing mode; skip-bad writes the good rows only.
-static void s_test_malformed (rh_t *rh, pmo_import_peer_t *peer)
+static void s_test_malformed (rh_t *rh, portio_import_peer_t *peer)
 {
     //  UTF-8 (the pound signs are), with a stray Windows-1252 byte in row 3,
     //  an impossible date in row 4, a broken quote in row 5 and a good row 6
@@ -400,10 +400,10 @@ static void s_test_malformed (rh_t *rh, pmo_import_peer_t *peer)
                        "BAD-4,\"Broken \"quote,dft,2024-01-31,7,GBP\n"
                        "BAD-5,Good too,dft,29.02.24,(1),GBP\n";
     size_t size = strlen (data);
-    pmo_import_mapping_t *map = pmo_import_mapping_native ("project");
-    pmo_import_options_t options = {.peer = *peer, .hub = "hub"};
+    portio_import_mapping_t *map = portio_import_mapping_native ("project");
+    portio_import_options_t options = {.peer = *peer, .hub = "hub"};
     long long events = s_all_events (rh);
-    pmo_import_result_t *result = s_import (&options, map, data, size, -1);
+    portio_import_result_t *result = s_import (&options, map, data, size, -1);
     assert (strcmp (result->encoding, "utf-8") == 0);
     assert (s_has_problem (result, 3, "name", "not UTF-8"));
     assert (s_has_problem (result, 4, "baseline_start", "impossible date"));
@@ -411,29 +411,29 @@ static void s_test_malformed (rh_t *rh, pmo_import_peer_t *peer)
     assert (s_has_problem (result, 6, "budget.baseline", "negative"));
     assert (result->bad == 4 && !result->written);
     assert (s_all_events (rh) == events);
-    pmo_import_result_destroy (&result);
+    portio_import_result_destroy (&result);
 
     //  A quote never closed swallows the rest of the file: one problem, at its row
     const char *open = "code,name,org_unit\nQ-1,ok,dft\nQ-2,\"never closed,dft\nQ-3,x,dft\n";
     result = s_import (&options, map, open, strlen (open), -1);
     assert (s_has_problem (result, 3, "name", "never closed"));
     assert (s_all_events (rh) == events);
-    pmo_import_result_destroy (&result);
+    portio_import_result_destroy (&result);
 
     //  Server-side rules are problems of their rows too (finish before start)
     const char *late = "code,name,org_unit,baseline_start,baseline_finish\n"
                        "L-1,Late,dft,2024-05-01,2024-04-01\n";
     result = s_import (&options, map, late, strlen (late), -1);
     assert (s_has_problem (result, 2, "baseline_finish", "before baseline_start"));
-    pmo_import_result_destroy (&result);
+    portio_import_result_destroy (&result);
 
     //  skip-bad: the good row is written, the bad ones listed
     options.skip_bad = true;
     result = s_import (&options, map, data, size, 0);
     assert (result->created == 1 && result->bad == 4 && result->written);
     assert (s_all_events (rh) == events + 1);
-    pmo_import_result_destroy (&result);
-    pmo_import_mapping_destroy (&map);
+    portio_import_result_destroy (&result);
+    portio_import_mapping_destroy (&map);
 }
 
 //  The registry's import_batch itself: a retry under the same request id
@@ -523,7 +523,7 @@ int main (void)
     Pmo__RegistryReply *reply = rh_unit (rh, "hub", "enterprise", NULL, "directive");
     rh_ok (reply);
     rh_free (&reply);
-    pmo_import_peer_t peer = {
+    portio_import_peer_t peer = {
         .registry = rh->client, .identity = &rh->identity, .timeout_ms = 10000, .attempts = 1};
     s_test_gmpp (rh, &peer, expected);
     printf ("gmpp import: ok\n");

@@ -22,9 +22,9 @@
       risk monitor lists).
 */
 #include "allocator_harness.h"
-#include "pmo_import.h"
-#include "pmo_import_internal.h"
-#include "pmo_report.h"
+#include "portio_import.h"
+#include "portio_import_internal.h"
+#include "portio_report.h"
 #include "riskmon.pb-c.h"
 #include "riskmon_server.h"
 
@@ -39,30 +39,31 @@ static zactor_t *s_riskmon_actor;
 static pmo_client_t *s_riskmon;
 static char s_riskmon_endpoint[64], s_riskmon_pub[64];
 
-static pmo_import_peer_t s_peer (void)
+static portio_import_peer_t s_peer (void)
 {
-    return (pmo_import_peer_t){s_ah->rh->client, &s_ah->rh->identity, 5000, 2, s_ah->client,
-                               s_riskmon};
+    return (portio_import_peer_t){s_ah->rh->client, &s_ah->rh->identity, 5000, 2, s_ah->client,
+                                  s_riskmon};
 }
 
-static pmo_import_result_t *s_import (const char *entity, const char *mapping_json, const char *csv,
-                                      bool dry_run, bool skip_bad, int expect_rc)
+static portio_import_result_t *s_import (const char *entity, const char *mapping_json,
+                                         const char *csv, bool dry_run, bool skip_bad,
+                                         int expect_rc)
 {
     char why[512];
-    pmo_import_mapping_t *mapping =
+    portio_import_mapping_t *mapping =
         mapping_json
-            ? pmo_import_mapping_load (mapping_json, strlen (mapping_json), why, sizeof why)
-            : pmo_import_mapping_native (entity);
+            ? portio_import_mapping_load (mapping_json, strlen (mapping_json), why, sizeof why)
+            : portio_import_mapping_native (entity);
     if (!mapping) {
         fprintf (stderr, "test: mapping: %s\n", why);
         abort ();
     }
-    pmo_import_options_t options = {
+    portio_import_options_t options = {
         .peer = s_peer (), .hub = "hub", .dry_run = dry_run, .skip_bad = skip_bad};
-    pmo_import_result_t *result;
-    int rc = pmo_import_run (&options, mapping, csv, strlen (csv), &result);
+    portio_import_result_t *result;
+    int rc = portio_import_run (&options, mapping, csv, strlen (csv), &result);
     if (rc != expect_rc) {
-        json_t *json = pmo_import_result_json (result);
+        json_t *json = portio_import_result_json (result);
         char *text = json_dumps (json, JSON_INDENT (1));
         fprintf (stderr, "test: import of %s returned %d, expected %d:\n%s\n", entity, rc,
                  expect_rc, text);
@@ -70,11 +71,11 @@ static pmo_import_result_t *s_import (const char *entity, const char *mapping_js
         json_decref (json);
         abort ();
     }
-    pmo_import_mapping_destroy (&mapping);
+    portio_import_mapping_destroy (&mapping);
     return result;
 }
 
-static bool s_has_problem (const pmo_import_result_t *r, size_t row, const char *column,
+static bool s_has_problem (const portio_import_result_t *r, size_t row, const char *column,
                            const char *reason_part)
 {
     for (size_t i = 0; i < r->n_problems; i++)
@@ -89,7 +90,7 @@ static bool s_has_problem (const pmo_import_result_t *r, size_t row, const char 
     return false;
 }
 
-static void s_expect (const pmo_import_result_t *r, size_t created, size_t updated,
+static void s_expect (const portio_import_result_t *r, size_t created, size_t updated,
                       size_t unchanged, size_t bad)
 {
     if (r->created != created || r->updated != updated || r->unchanged != unchanged ||
@@ -109,28 +110,28 @@ static void s_expect (const pmo_import_result_t *r, size_t created, size_t updat
 //  Export kind and import the file back: nothing may change.
 static void s_round_trip (const char *entity, size_t rows)
 {
-    pmo_import_peer_t peer = s_peer ();
+    portio_import_peer_t peer = s_peer ();
     char *csv, why[512];
     size_t size;
-    if (pmo_export (&peer, entity, "", false, &csv, &size, why, sizeof why)) {
+    if (portio_export (&peer, entity, "", false, &csv, &size, why, sizeof why)) {
         fprintf (stderr, "test: export %s: %s\n", entity, why);
         abort ();
     }
-    pmo_import_result_t *r = s_import (entity, NULL, csv, false, false, 0);
+    portio_import_result_t *r = s_import (entity, NULL, csv, false, false, 0);
     s_expect (r, 0, 0, rows, 0);
     assert (!r->written);
-    pmo_import_result_destroy (&r);
+    portio_import_result_destroy (&r);
     free (csv);
 }
 
 static size_t s_count (const char *entity)
 {
     pmo_arena_t *arena = pmo_arena_new ();
-    pmo_import_peer_t peer = s_peer ();
+    portio_import_peer_t peer = s_peer ();
     ProtobufCMessage **items;
     size_t n;
     char why[256];
-    assert (pmo_import_svc_list (&peer, arena, entity, "", &items, &n, why, sizeof why) == 0);
+    assert (portio_import_svc_list (&peer, arena, entity, "", &items, &n, why, sizeof why) == 0);
     pmo_arena_destroy (&arena);
     return n;
 }
@@ -217,21 +218,21 @@ static void s_test_resources (void)
                        "E003;Carla Cruz;div-b;PM;prince2:5;30;\xC2\xA3"
                        "60\r\n";
     //  A dry run writes nothing
-    pmo_import_result_t *r = s_import ("resource", s_resource_mapping, good, true, false, 0);
+    portio_import_result_t *r = s_import ("resource", s_resource_mapping, good, true, false, 0);
     s_expect (r, 3, 0, 0, 0);
     assert (r->delimiter == ';');
-    pmo_import_result_destroy (&r);
+    portio_import_result_destroy (&r);
     assert (s_count ("resource") == 0);
     r = s_import ("resource", s_resource_mapping, good, false, false, 0);
     s_expect (r, 3, 0, 0, 0);
     assert (r->written);
-    pmo_import_result_destroy (&r);
+    portio_import_result_destroy (&r);
     assert (s_count ("resource") == 3);
     //  Again: nothing changes
     r = s_import ("resource", s_resource_mapping, good, false, false, 0);
     s_expect (r, 0, 0, 3, 0);
     assert (!r->written);
-    pmo_import_result_destroy (&r);
+    portio_import_result_destroy (&r);
     //  A changed row updates (Bob now works 30 hours)
     const char *changed = "Staff No;Full name;Team;Job;Skills;Hours;Day rate\r\n"
                           "E001;Alice Archer;DIV-A;Dev;java:4, sql:3;37;\xC2\xA3"
@@ -240,7 +241,7 @@ static void s_test_resources (void)
                           "48.50\r\n";
     r = s_import ("resource", s_resource_mapping, changed, false, false, 0);
     s_expect (r, 0, 1, 1, 0);
-    pmo_import_result_destroy (&r);
+    portio_import_result_destroy (&r);
 
     //  A bad file: every problem, nothing written
     const char *bad = "Staff No,Full name,Team,Job,Skills,Hours,Day rate\n"
@@ -254,7 +255,7 @@ static void s_test_resources (void)
     assert (s_has_problem (r, 3, "Team", "no such org unit"));
     assert (s_has_problem (r, 4, "Hours", "168"));
     assert (r->n_problems >= 4 && r->problems[r->n_problems - 1].row == 5);
-    pmo_import_result_destroy (&r);
+    portio_import_result_destroy (&r);
     assert (s_count ("resource") == 3);
     //  Skip bad: the good row is written, the bad listed
     const char *mixed = "Staff No,Full name,Team,Job,Skills,Hours,Day rate\n"
@@ -263,7 +264,7 @@ static void s_test_resources (void)
     r = s_import ("resource", s_resource_mapping, mixed, false, true, 0);
     s_expect (r, 1, 0, 0, 1);
     assert (r->row_results[0].written && !r->row_results[1].written);
-    pmo_import_result_destroy (&r);
+    portio_import_result_destroy (&r);
     assert (s_count ("resource") == 4);
 }
 
@@ -279,12 +280,12 @@ static void s_test_allocations (void)
               "P-B,E003,5,%s,,requested,\n",
               s_week (14, 0), s_week (28, 1), s_week (21, 2), s_week (35, 3), s_date (14, 4),
               s_date (21, 5), s_week (14, 6));
-    pmo_import_result_t *r = s_import ("allocation", NULL, csv, false, false, 0);
+    portio_import_result_t *r = s_import ("allocation", NULL, csv, false, false, 0);
     s_expect (r, 4, 0, 0, 0);
-    pmo_import_result_destroy (&r);
+    portio_import_result_destroy (&r);
     r = s_import ("allocation", NULL, csv, false, false, 0);
     s_expect (r, 0, 0, 4, 0);
-    pmo_import_result_destroy (&r);
+    portio_import_result_destroy (&r);
     //  A committed allocation cannot go back to requested; a project that does not exist
     char bad[1024];
     snprintf (bad, sizeof bad,
@@ -298,7 +299,7 @@ static void s_test_allocations (void)
     assert (s_has_problem (r, 2, "state", "cannot become requested"));
     assert (s_has_problem (r, 3, "project_code", "no such project"));
     assert (s_has_problem (r, 4, "start_week", "ISO week"));
-    pmo_import_result_destroy (&r);
+    portio_import_result_destroy (&r);
     s_round_trip ("allocation", 4);
 }
 
@@ -312,12 +313,12 @@ static void s_test_registers (void)
         "P-B,Budget cut,financial,5,5,,,\xC2\xA3"
         "200k,ben,open,\n"
         "P-B,Old supplier risk,commercial,2,2,,,1000,ben,closed,supplier replaced\n";
-    pmo_import_result_t *r = s_import ("risk", NULL, risks, false, false, 0);
+    portio_import_result_t *r = s_import ("risk", NULL, risks, false, false, 0);
     s_expect (r, 4, 0, 0, 0);
-    pmo_import_result_destroy (&r);
+    portio_import_result_destroy (&r);
     r = s_import ("risk", NULL, risks, false, false, 0);
     s_expect (r, 0, 0, 4, 0);
-    pmo_import_result_destroy (&r);
+    portio_import_result_destroy (&r);
     //  A probability of 6 and a missing title are problems; nothing is written
     const char *bad = "project_code,title,probability,impact\n"
                       "P-A,Too likely,6,3\n"
@@ -326,7 +327,7 @@ static void s_test_registers (void)
     assert (r->bad == 2 && !r->written);
     assert (s_has_problem (r, 2, "probability", "1 to 5"));
     assert (s_has_problem (r, 3, "title", "title"));
-    pmo_import_result_destroy (&r);
+    portio_import_result_destroy (&r);
     s_round_trip ("risk", 4);
 
     const char *issues = "project_code,title,type,severity,priority,owner,status,resolution\n"
@@ -334,10 +335,10 @@ static void s_test_registers (void)
                          "P-B,Spec gap,off specification,medium,2,ba,resolved,Spec amended\n";
     r = s_import ("issue", NULL, issues, false, false, 0);
     s_expect (r, 2, 0, 0, 0);
-    pmo_import_result_destroy (&r);
+    portio_import_result_destroy (&r);
     r = s_import ("issue", NULL, issues, false, false, 0);
     s_expect (r, 0, 0, 2, 0);
-    pmo_import_result_destroy (&r);
+    portio_import_result_destroy (&r);
     s_round_trip ("issue", 2);
     s_round_trip ("resource", 4);
 }
@@ -348,13 +349,13 @@ static void s_test_report (void)
     //  50, 70, 90 %) x cost impact, over the open threats
     int64_t expected_exposure =
         70 * 10000000LL / 100 + 30 * 5000000LL / 100 + 90 * 20000000LL / 100; //  pence
-    pmo_import_peer_t peer = s_peer ();
+    portio_import_peer_t peer = s_peer ();
     char why[512];
-    pmo_report_t *report = NULL;
+    portio_report_t *report = NULL;
     //  Alerts follow the risks as the risk monitor assesses them
     for (int attempt = 0; attempt < 100; attempt++) {
-        pmo_report_destroy (&report);
-        report = pmo_report_build (&peer, "hub", 0, why, sizeof why);
+        portio_report_destroy (&report);
+        report = portio_report_build (&peer, "hub", 0, why, sizeof why);
         assert (report);
         if (!report->alerts_note && report->alerts_severity[3] >= 2)
             break;
@@ -378,8 +379,8 @@ static void s_test_report (void)
     pmo_arena_t *arena = pmo_arena_new ();
     ProtobufCMessage **alerts;
     size_t n_alerts, open = 0, critical_risk = 0;
-    assert (pmo_import_svc_list (&peer, arena, "alert", "", &alerts, &n_alerts, why, sizeof why) ==
-            0);
+    assert (portio_import_svc_list (&peer, arena, "alert", "", &alerts, &n_alerts, why,
+                                    sizeof why) == 0);
     for (size_t i = 0; i < n_alerts; i++) {
         Pmo__Alert *a = (Pmo__Alert *)alerts[i];
         open += a->state != PMO__ALERT_STATE__ALERT_STATE_RESOLVED;
@@ -394,7 +395,7 @@ static void s_test_report (void)
         assessed += report->health[i];
     assert (assessed == report->n_projects && report->health[3] == 2);
     //  The three forms carry the sections
-    json_t *json = pmo_report_json (report);
+    json_t *json = portio_report_json (report);
     assert (json_integer_value (json_object_get (json_object_get (json, "risks"), "open")) == 3);
     assert (json_integer_value (json_object_get (json_object_get (json, "risks"),
                                                  "exposure_minor")) == expected_exposure);
@@ -402,25 +403,25 @@ static void s_test_report (void)
                                                  "count")) == 1);
     json_decref (json);
     size_t size;
-    char *csv = pmo_report_csv (report, "risks", false, &size);
+    char *csv = portio_report_csv (report, "risks", false, &size);
     assert (strstr (csv, "1,") && strstr (csv, "Budget cut"));
     free (csv);
-    csv = pmo_report_csv (report, "summary", false, &size);
+    csv = portio_report_csv (report, "summary", false, &size);
     assert (strstr (csv, "risk_exposure,265000.00"));
     assert (strstr (csv, "overallocated_resources,1"));
     free (csv);
-    char *html = pmo_report_html (report, &size);
+    char *html = portio_report_html (report, &size);
     assert (strstr (html, "Top risks by exposure") && strstr (html, "Alice Archer") &&
             strstr (html, "Budget cut"));
     free (html);
-    pmo_report_destroy (&report);
+    portio_report_destroy (&report);
 
     //  Without the other services the report still stands, and says so
     peer.allocator = NULL;
     peer.riskmon = NULL;
-    report = pmo_report_build (&peer, "hub", 0, why, sizeof why);
+    report = portio_report_build (&peer, "hub", 0, why, sizeof why);
     assert (report && report->risks_note && report->resources_note);
-    pmo_report_destroy (&report);
+    portio_report_destroy (&report);
 }
 
 int main (void)

@@ -1,6 +1,6 @@
-/*  pmo_import.c: spreadsheets in and out of the registry (see the header). */
-#include "pmo_import.h"
-#include "pmo_import_internal.h"
+/*  portio_import.c: spreadsheets in and out of the registry (see the header). */
+#include "portio_import.h"
+#include "portio_import_internal.h"
 
 #include "allocator.pb-c.h"
 #include "riskmon.pb-c.h"
@@ -25,8 +25,8 @@
 //  ---------------------------------------------------------------------
 //  Talking to the registry
 
-Pmo__RegistryReply *pmo_import_call (const pmo_import_peer_t *peer, const char *member,
-                                     ProtobufCMessage *body, char *why, size_t why_size)
+Pmo__RegistryReply *portio_import_call (const portio_import_peer_t *peer, const char *member,
+                                        ProtobufCMessage *body, char *why, size_t why_size)
 {
     Pmo__RegistryRequest request = PMO__REGISTRY_REQUEST__INIT;
     Pmo__Header header;
@@ -53,9 +53,9 @@ static void s_reply_error (const Pmo__RegistryReply *reply, char *why, size_t wh
               *reply->error->field ? "]" : "", reply->error->message);
 }
 
-int pmo_import_list (const pmo_import_peer_t *peer, pmo_arena_t *arena, Pmo__EntityKind kind,
-                     const char *org_unit, const char *project_id, bool archived,
-                     ProtobufCMessage ***items, size_t *n, char *why, size_t why_size)
+int portio_import_list (const portio_import_peer_t *peer, pmo_arena_t *arena, Pmo__EntityKind kind,
+                        const char *org_unit, const char *project_id, bool archived,
+                        ProtobufCMessage ***items, size_t *n, char *why, size_t why_size)
 {
     static const char *fields[] = {NULL,       "org_units",  "portfolios",     "programmes",
                                    "projects", "milestones", "status_reports", "gate_decisions"};
@@ -71,7 +71,7 @@ int pmo_import_list (const pmo_import_peer_t *peer, pmo_arena_t *arena, Pmo__Ent
         list.include_archived = archived;
         list.limit = LIST_PAGE;
         list.cursor = cursor ? cursor : "";
-        Pmo__RegistryReply *reply = pmo_import_call (peer, "list", &list.base, why, why_size);
+        Pmo__RegistryReply *reply = portio_import_call (peer, "list", &list.base, why, why_size);
         if (!reply)
             return -1;
         if (reply->error) {
@@ -109,22 +109,22 @@ int pmo_import_list (const pmo_import_peer_t *peer, pmo_arena_t *arena, Pmo__Ent
 
 static const entity_t s_entities[] = {
     {"org_unit", &pmo__org_unit__descriptor, "create_org_unit", "update_org_unit",
-     PMO__ENTITY_KIND__ENTITY_KIND_ORG_UNIT, PMO_IMPORT_REGISTRY},
+     PMO__ENTITY_KIND__ENTITY_KIND_ORG_UNIT, PORTIO_IMPORT_REGISTRY},
     {"project", &pmo__project__descriptor, "create_project", "update_project",
-     PMO__ENTITY_KIND__ENTITY_KIND_PROJECT, PMO_IMPORT_REGISTRY},
+     PMO__ENTITY_KIND__ENTITY_KIND_PROJECT, PORTIO_IMPORT_REGISTRY},
     {"milestone", &pmo__milestone__descriptor, "create_milestone", "update_milestone",
-     PMO__ENTITY_KIND__ENTITY_KIND_MILESTONE, PMO_IMPORT_REGISTRY},
+     PMO__ENTITY_KIND__ENTITY_KIND_MILESTONE, PORTIO_IMPORT_REGISTRY},
     {"status_report", &pmo__status_report__descriptor, "submit_status_report", NULL,
-     PMO__ENTITY_KIND__ENTITY_KIND_STATUS_REPORT, PMO_IMPORT_REGISTRY},
-    //  Kept by the other services: pmo_import_svc.c imports and exports them
+     PMO__ENTITY_KIND__ENTITY_KIND_STATUS_REPORT, PORTIO_IMPORT_REGISTRY},
+    //  Kept by the other services: portio_import_svc.c imports and exports them
     {"resource", &pmo__resource__descriptor, NULL, NULL, PMO__ENTITY_KIND__ENTITY_KIND_UNSPECIFIED,
-     PMO_IMPORT_ALLOCATOR},
+     PORTIO_IMPORT_ALLOCATOR},
     {"allocation", &pmo__allocation__descriptor, NULL, NULL,
-     PMO__ENTITY_KIND__ENTITY_KIND_UNSPECIFIED, PMO_IMPORT_ALLOCATOR},
+     PMO__ENTITY_KIND__ENTITY_KIND_UNSPECIFIED, PORTIO_IMPORT_ALLOCATOR},
     {"risk", &pmo__risk__descriptor, NULL, NULL, PMO__ENTITY_KIND__ENTITY_KIND_UNSPECIFIED,
-     PMO_IMPORT_RISKMON},
+     PORTIO_IMPORT_RISKMON},
     {"issue", &pmo__issue__descriptor, NULL, NULL, PMO__ENTITY_KIND__ENTITY_KIND_UNSPECIFIED,
-     PMO_IMPORT_RISKMON},
+     PORTIO_IMPORT_RISKMON},
 };
 
 static const entity_t *s_entity (const char *name)
@@ -135,20 +135,20 @@ static const entity_t *s_entity (const char *name)
     return NULL;
 }
 
-bool pmo_import_mapping_entity_known (const char *entity)
+bool portio_import_mapping_entity_known (const char *entity)
 {
     return s_entity (entity) != NULL;
 }
 
-const char *pmo_import_mapping_entity (const pmo_import_mapping_t *self)
+const char *portio_import_mapping_entity (const portio_import_mapping_t *self)
 {
     return self->entity->name;
 }
 
-void pmo_import_mapping_destroy (pmo_import_mapping_t **self_p)
+void portio_import_mapping_destroy (portio_import_mapping_t **self_p)
 {
     assert (self_p);
-    pmo_import_mapping_t *self = *self_p;
+    portio_import_mapping_t *self = *self_p;
     if (!self)
         return;
     json_decref (self->root);
@@ -198,7 +198,7 @@ static bool s_field_ok (const entity_t *entity, const char *field)
         "created_by", "author",        "effective_policy", "effective_pmo_type"};
     //  The other services' entities: an id in the file is the record's key;
     //  a resource's skills are one cell ("java:4;sql:3")
-    if (entity->service != PMO_IMPORT_REGISTRY &&
+    if (entity->service != PORTIO_IMPORT_REGISTRY &&
         (strcmp (field, "id") == 0 ||
          (entity->desc == &pmo__resource__descriptor && strcmp (field, "skills") == 0)))
         return true;
@@ -226,8 +226,8 @@ static bool s_field_ok (const entity_t *entity, const char *field)
     return f->type != PROTOBUF_C_TYPE_MESSAGE || f->descriptor == &pmo__money__descriptor;
 }
 
-pmo_import_mapping_t *pmo_import_mapping_load (const char *text, size_t size, char *why,
-                                               size_t why_size)
+portio_import_mapping_t *portio_import_mapping_load (const char *text, size_t size, char *why,
+                                                     size_t why_size)
 {
     json_error_t error;
     json_t *root = json_loadb (text, size, JSON_REJECT_DUPLICATES, &error);
@@ -236,15 +236,15 @@ pmo_import_mapping_t *pmo_import_mapping_load (const char *text, size_t size, ch
                   error.column, error.text);
         return NULL;
     }
-    pmo_import_mapping_t *self = calloc (1, sizeof (pmo_import_mapping_t));
+    portio_import_mapping_t *self = calloc (1, sizeof (portio_import_mapping_t));
     assert (self);
     self->root = root;
-    self->pivot = PMO_CSV_PIVOT_DEFAULT;
+    self->pivot = PORTIO_CSV_PIVOT_DEFAULT;
     self->ou_kind = PMO__ORG_UNIT_KIND__ORG_UNIT_KIND_DIVISION;
 #define BAD(...)                                                                                   \
     do {                                                                                           \
         snprintf (why, why_size, __VA_ARGS__);                                                     \
-        pmo_import_mapping_destroy (&self);                                                        \
+        portio_import_mapping_destroy (&self);                                                     \
         return NULL;                                                                               \
     } while (0)
     if (!json_is_object (root))
@@ -267,7 +267,7 @@ pmo_import_mapping_t *pmo_import_mapping_load (const char *text, size_t size, ch
     if (!self->entity)
         BAD ("entity must be org_unit, project, milestone, status_report, resource, allocation, "
              "risk or issue");
-    if (pmo_csv_encoding_parse (s_str (root, "encoding", "auto"), &self->csv.encoding))
+    if (portio_csv_encoding_parse (s_str (root, "encoding", "auto"), &self->csv.encoding))
         BAD ("encoding must be auto, utf-8 or windows-1252");
     const char *delimiter = s_str (root, "delimiter", "auto");
     if (strcmp (delimiter, "auto") == 0)
@@ -282,7 +282,7 @@ pmo_import_mapping_t *pmo_import_mapping_load (const char *text, size_t size, ch
     const char *order = s_str (root, "date_order", "dmy");
     if (strcmp (order, "dmy") && strcmp (order, "mdy"))
         BAD ("date_order must be dmy (31/12/2040) or mdy (12/31/2040)");
-    self->date_order = strcmp (order, "mdy") == 0 ? PMO_CSV_MDY : PMO_CSV_DMY;
+    self->date_order = strcmp (order, "mdy") == 0 ? PORTIO_CSV_MDY : PORTIO_CSV_DMY;
     json_t *pivot = json_object_get (root, "two_digit_year_pivot");
     if (pivot) {
         if (!json_is_integer (pivot) || json_integer_value (pivot) < 0 ||
@@ -464,7 +464,7 @@ static const char *const *s_native_fields (const char *entity)
     return NULL;
 }
 
-pmo_import_mapping_t *pmo_import_mapping_native (const char *entity)
+portio_import_mapping_t *portio_import_mapping_native (const char *entity)
 {
     const char *const *fields = entity ? s_native_fields (entity) : NULL;
     if (!fields)
@@ -478,7 +478,8 @@ pmo_import_mapping_t *pmo_import_mapping_native (const char *entity)
     char *text = json_dumps (root, 0);
     json_decref (root);
     char why[256];
-    pmo_import_mapping_t *self = pmo_import_mapping_load (text, strlen (text), why, sizeof why);
+    portio_import_mapping_t *self =
+        portio_import_mapping_load (text, strlen (text), why, sizeof why);
     free (text);
     assert (self); //  our own tables
     //  A file in the export format may leave out columns: those fields keep their values
@@ -489,21 +490,21 @@ pmo_import_mapping_t *pmo_import_mapping_native (const char *entity)
 //  ---------------------------------------------------------------------
 //  Cells to fields
 
-static void s_problem (pmo_import_result_t *result, size_t row, const char *column,
+static void s_problem (portio_import_result_t *result, size_t row, const char *column,
                        const char *value, const char *format, ...)
     __attribute__ ((format (printf, 5, 6)));
-static void s_problem (pmo_import_result_t *result, size_t row, const char *column,
+static void s_problem (portio_import_result_t *result, size_t row, const char *column,
                        const char *value, const char *format, ...)
 {
     pmo_arena_t *arena = result->arena;
     if (result->n_problems % 64 == 0) {
-        pmo_import_problem_t *grown =
-            pmo_arena_alloc (arena, (result->n_problems + 64) * sizeof (pmo_import_problem_t));
+        portio_import_problem_t *grown =
+            pmo_arena_alloc (arena, (result->n_problems + 64) * sizeof (portio_import_problem_t));
         if (result->n_problems)
-            memcpy (grown, result->problems, result->n_problems * sizeof (pmo_import_problem_t));
+            memcpy (grown, result->problems, result->n_problems * sizeof (portio_import_problem_t));
         result->problems = grown;
     }
-    pmo_import_problem_t *p = &result->problems[result->n_problems++];
+    portio_import_problem_t *p = &result->problems[result->n_problems++];
     p->row = row;
     p->column = pmo_arena_strdup (arena, column ? column : "");
     char shown[VALUE_SHOWN * 4 + 8];
@@ -548,7 +549,7 @@ static const char *s_cell (const row_t *r, int index)
     return index >= 0 && (size_t)index < r->record->n_fields ? r->record->fields[index] : "";
 }
 
-static int s_header_index (const pmo_csv_record_t *header, const char *name, size_t len)
+static int s_header_index (const portio_csv_record_t *header, const char *name, size_t len)
 {
     for (size_t i = 0; i < header->n_fields; i++) {
         const char *h = header->fields[i];
@@ -714,15 +715,15 @@ static int s_set (row_t *r, const map_column_t *col, ProtobufCMessage *msg, cons
                   const char *text, char *why, size_t why_size)
 {
     pmo_arena_t *arena = r->arena;
-    const pmo_import_mapping_t *map = r->map;
+    const portio_import_mapping_t *map = r->map;
     const ProtobufCFieldDescriptor *f;
     ProtobufCMessage *owner = s_owner (arena, msg, path, &f);
     void *slot = (char *)owner + f->offset;
-    bool blank = pmo_csv_blank (text);
+    bool blank = portio_csv_blank (text);
     //  "Exempt under Section 43 ..." in a date, amount, rating or number:
     //  published without the value. Free text is kept as written.
     bool plain_text = f->type == PROTOBUF_C_TYPE_STRING && !s_is_date_field (f->name);
-    if (!blank && !plain_text && pmo_csv_withheld (text)) {
+    if (!blank && !plain_text && portio_csv_withheld (text)) {
         r->result->withheld++;
         text = "";
         blank = true;
@@ -733,10 +734,10 @@ static int s_set (row_t *r, const map_column_t *col, ProtobufCMessage *msg, cons
             *(ProtobufCMessage **)slot = NULL;
             return 0;
         }
-        pmo_csv_money_options_t money = {map->decimal_comma, col ? col->scale : 1, 2};
+        portio_csv_money_options_t money = {map->decimal_comma, col ? col->scale : 1, 2};
         int64_t minor;
         char currency[4];
-        if (pmo_csv_parse_money (text, &money, &minor, currency, &reason) < 0) {
+        if (portio_csv_parse_money (text, &money, &minor, currency, &reason) < 0) {
             snprintf (why, why_size, "%s", reason);
             return -1;
         }
@@ -780,7 +781,7 @@ static int s_set (row_t *r, const map_column_t *col, ProtobufCMessage *msg, cons
         }
         if (s_is_date_field (f->name)) {
             char date[11];
-            if (pmo_csv_parse_date (text, map->date_order, map->pivot, date, &reason) < 0) {
+            if (portio_csv_parse_date (text, map->date_order, map->pivot, date, &reason) < 0) {
                 snprintf (why, why_size, "%s", reason);
                 return -1;
             }
@@ -834,9 +835,9 @@ static int s_set (row_t *r, const map_column_t *col, ProtobufCMessage *msg, cons
         int64_t minor = 0;
         bool has = !blank;
         if (has) {
-            pmo_csv_money_options_t money = {map->decimal_comma, col ? col->scale : 1, 2};
+            portio_csv_money_options_t money = {map->decimal_comma, col ? col->scale : 1, 2};
             char currency[4];
-            if (pmo_csv_parse_money (text, &money, &minor, currency, &reason) < 0) {
+            if (portio_csv_parse_money (text, &money, &minor, currency, &reason) < 0) {
                 snprintf (why, why_size, "%s", reason);
                 return -1;
             }
@@ -887,7 +888,7 @@ static const char *s_mapped (json_t *values, const char *text)
 static void s_apply_skills (row_t *r, const map_column_t *col, const char *raw, const char *text,
                             Pmo__Resource *resource)
 {
-    char *copy = pmo_arena_strdup (r->arena, pmo_csv_blank (text) ? "" : text);
+    char *copy = pmo_arena_strdup (r->arena, portio_csv_blank (text) ? "" : text);
     size_t max = 1;
     for (char *p = copy; *p; p++)
         max += *p == ';' || *p == ',';
@@ -942,10 +943,10 @@ static void s_apply (row_t *r, const map_column_t *col, const char *field, const
         text = mapped;
     //  Otherwise the field's own parsing reads it (so "green" works with a
     //  values map too), and a withheld value is left empty (see s_set)
-    if (col && col->required && pmo_csv_blank (text))
+    if (col && col->required && portio_csv_blank (text))
         return s_cell_problem (r, col, raw, "a value is required");
     if (strcmp (field, "currency") == 0) {
-        if (!pmo_csv_blank (text)) {
+        if (!portio_csv_blank (text)) {
             if (strlen (text) != 3)
                 return s_cell_problem (r, col, raw, "not an ISO 4217 currency code such as GBP");
             t->currency = pmo_arena_strdup (r->arena, text);
@@ -966,7 +967,7 @@ static void s_apply (row_t *r, const map_column_t *col, const char *field, const
             pmo__status_report__init (t->report);
         }
         target = &t->report->base;
-        if (!pmo_csv_blank (text))
+        if (!portio_csv_blank (text))
             t->report_touched = true;
     }
     if (s_set (r, col, target, field, text, why, sizeof why)) {
@@ -1031,7 +1032,7 @@ static bool s_same (pmo_arena_t *arena, ProtobufCMessage *a, ProtobufCMessage *b
 //  the defaults of fields the row left blank.
 static void s_convert (row_t *r, target_t *t, bool creating)
 {
-    const pmo_import_mapping_t *map = r->map;
+    const portio_import_mapping_t *map = r->map;
     r->creating = creating;
     for (size_t i = 0; i < map->n_columns; i++) {
         const map_column_t *col = &map->columns[i];
@@ -1066,8 +1067,8 @@ static void s_convert (row_t *r, target_t *t, bool creating)
             bool given = false, blank_column = false;
             for (size_t i = 0; i < map->n_columns; i++) {
                 const map_column_t *col = &map->columns[i];
-                if (strcmp (col->field, field) == 0 && !pmo_csv_blank (s_cell (r, col->index)) &&
-                    !(col->column && pmo_csv_withheld (s_cell (r, col->index))))
+                if (strcmp (col->field, field) == 0 && !portio_csv_blank (s_cell (r, col->index)) &&
+                    !(col->column && portio_csv_withheld (s_cell (r, col->index))))
                     given = given || col->column;
                 else if (strcmp (col->field, field) == 0 && col->column && col->index >= 0 &&
                          !col->create_only)
@@ -1102,12 +1103,12 @@ typedef struct {
 } plan_t;
 
 typedef struct {
-    const pmo_import_options_t *options;
-    const pmo_import_mapping_t *map;
-    pmo_import_result_t *result;
+    const portio_import_options_t *options;
+    const portio_import_mapping_t *map;
+    portio_import_result_t *result;
     pmo_arena_t *arena;
     const char *hub;
-    pmo_csv_t *csv;
+    portio_csv_t *csv;
     zhashx_t *units;           //  id -> OrgUnit (stored)
     zhashx_t *planned;         //  id -> OrgUnit to create
     Pmo__OrgUnit **plan_units; //  ... in order
@@ -1132,18 +1133,18 @@ static char *s_key2 (pmo_arena_t *arena, const char *a, const char *b)
 
 static int s_load_state (import_t *im)
 {
-    const pmo_import_peer_t *peer = &im->options->peer;
+    const portio_import_peer_t *peer = &im->options->peer;
     ProtobufCMessage **items;
     size_t n;
-    if (pmo_import_list (peer, im->arena, PMO__ENTITY_KIND__ENTITY_KIND_ORG_UNIT, "", NULL, true,
-                         &items, &n, im->why, sizeof im->why))
+    if (portio_import_list (peer, im->arena, PMO__ENTITY_KIND__ENTITY_KIND_ORG_UNIT, "", NULL, true,
+                            &items, &n, im->why, sizeof im->why))
         return -1;
     for (size_t i = 0; i < n; i++)
         zhashx_insert (im->units, ((Pmo__OrgUnit *)items[i])->id, items[i]);
     if (im->map->entity->kind == PMO__ENTITY_KIND__ENTITY_KIND_ORG_UNIT)
         return 0;
-    if (pmo_import_list (peer, im->arena, PMO__ENTITY_KIND__ENTITY_KIND_PROJECT, "", NULL, true,
-                         &items, &n, im->why, sizeof im->why))
+    if (portio_import_list (peer, im->arena, PMO__ENTITY_KIND__ENTITY_KIND_PROJECT, "", NULL, true,
+                            &items, &n, im->why, sizeof im->why))
         return -1;
     //  Project rows that carry a report: the newest reports of every project,
     //  500 projects a request (instead of a list per project)
@@ -1158,7 +1159,7 @@ static int s_load_state (import_t *im)
             request.project_ids[i] = ((Pmo__Project *)items[first + i])->id;
         request.count = LATEST_PREFETCH;
         Pmo__RegistryReply *reply =
-            pmo_import_call (peer, "latest_reports", &request.base, im->why, sizeof im->why);
+            portio_import_call (peer, "latest_reports", &request.base, im->why, sizeof im->why);
         if (!reply)
             return -1;
         if (reply->error || !reply->latest_reports) {
@@ -1198,8 +1199,8 @@ static int s_children (import_t *im, const char *project_id, Pmo__EntityKind kin
     list_t *list = zhashx_lookup (im->children, project_id);
     if (!list) {
         list = pmo_arena_alloc (im->arena, sizeof (list_t));
-        if (pmo_import_list (&im->options->peer, im->arena, kind, "", project_id, false,
-                             &list->items, &list->n, im->why, sizeof im->why))
+        if (portio_import_list (&im->options->peer, im->arena, kind, "", project_id, false,
+                                &list->items, &list->n, im->why, sizeof im->why))
             return -1;
         zhashx_insert (im->children, project_id, list);
     }
@@ -1217,7 +1218,7 @@ static Pmo__OrgUnit *s_row_unit (import_t *im, row_t *r, const char *id, const c
         unit = zhashx_lookup (im->planned, id);
     if (unit)
         return unit;
-    const pmo_import_mapping_t *map = im->map;
+    const portio_import_mapping_t *map = im->map;
     const char *parent_id = map->ou_parent ? map->ou_parent : im->hub;
     Pmo__OrgUnit *parent = zhashx_lookup (im->units, parent_id);
     if (!im->options->create_org_units || !pmo_slug_valid (id, 2, 32) || !parent) {
@@ -1252,7 +1253,7 @@ static Pmo__OrgUnit *s_row_unit (import_t *im, row_t *r, const char *id, const c
     return unit;
 }
 
-static const char *s_column_of (const pmo_import_mapping_t *map, const char *field)
+static const char *s_column_of (const portio_import_mapping_t *map, const char *field)
 {
     for (size_t i = 0; i < map->n_columns; i++)
         if (strcmp (map->columns[i].field, field) == 0)
@@ -1277,7 +1278,7 @@ static const char *s_unique_code (import_t *im, const char *division, const char
 //  Plan one project row.
 static void s_plan_project (import_t *im, row_t *r, plan_t *plan)
 {
-    const pmo_import_mapping_t *map = im->map;
+    const portio_import_mapping_t *map = im->map;
     pmo_arena_t *arena = im->arena;
     //  First pass: the fields, to find the key and the org unit
     target_t probe = {0};
@@ -1416,7 +1417,7 @@ static void s_plan_project (import_t *im, row_t *r, plan_t *plan)
 //  Plan one milestone or status report row: key (project, name or period).
 static void s_plan_child (import_t *im, row_t *r, plan_t *plan)
 {
-    const pmo_import_mapping_t *map = im->map;
+    const portio_import_mapping_t *map = im->map;
     pmo_arena_t *arena = im->arena;
     bool report = map->entity->kind == PMO__ENTITY_KIND__ENTITY_KIND_STATUS_REPORT;
     target_t t = {0};
@@ -1610,7 +1611,7 @@ static batch_t *s_batches (import_t *im, size_t *n_batches)
             continue;
         size_t index = (size_t)zhashx_lookup (open, plan->division);
         batch_t *b = index ? &batches[index - 1] : NULL;
-        if (b && (b->n + 2 > PMO_IMPORT_BATCH_ROWS || b->bytes > PMO_IMPORT_BATCH_BYTES))
+        if (b && (b->n + 2 > PORTIO_IMPORT_BATCH_ROWS || b->bytes > PORTIO_IMPORT_BATCH_BYTES))
             b = NULL;
         if (!b) {
             if (n == max) {
@@ -1654,8 +1655,8 @@ static Pmo__RegistryReply *s_send (import_t *im, batch_t *b, bool dry_run)
         request.planned_org_units = im->plan_units;
         request.n_planned_org_units = im->n_plan_units;
     }
-    return pmo_import_call (&im->options->peer, "import_batch", &request.base, im->why,
-                            sizeof im->why);
+    return portio_import_call (&im->options->peer, "import_batch", &request.base, im->why,
+                               sizeof im->why);
 }
 
 //  Turn a batch's item errors into problems of their rows.
@@ -1700,32 +1701,33 @@ static int s_fail (import_t *im, const char *format, ...)
 {
     va_list args;
     va_start (args, format);
-    pmo_import_failv (im->result, im->arena, format, args);
+    portio_import_failv (im->result, im->arena, format, args);
     va_end (args);
     return -1;
 }
 
 static int s_run (import_t *im, const void *data, size_t size)
 {
-    pmo_import_result_t *result = im->result;
-    const pmo_import_mapping_t *map = im->map;
-    if (pmo_import_open_csv (im->arena, map, data, size, result, &im->csv))
+    portio_import_result_t *result = im->result;
+    const portio_import_mapping_t *map = im->map;
+    if (portio_import_open_csv (im->arena, map, data, size, result, &im->csv))
         return -1;
-    pmo_csv_t *csv = im->csv;
-    pmo_csv_record_t *header = &csv->records[0];
+    portio_csv_t *csv = im->csv;
+    portio_csv_record_t *header = &csv->records[0];
     if (s_load_state (im))
         return s_fail (im, "%s", im->why);
 
     //  Plan every row
     im->plans = pmo_arena_alloc (im->arena, csv->n_records * sizeof (plan_t));
-    result->row_results = pmo_arena_alloc (im->arena, csv->n_records * sizeof (pmo_import_row_t));
+    result->row_results =
+        pmo_arena_alloc (im->arena, csv->n_records * sizeof (portio_import_row_t));
     for (size_t i = 1; i < csv->n_records; i++) {
-        pmo_csv_record_t *record = &csv->records[i];
+        portio_csv_record_t *record = &csv->records[i];
         plan_t *plan = &im->plans[im->n_plans];
-        pmo_import_row_t *out = &result->row_results[result->n_rows++];
+        portio_import_row_t *out = &result->row_results[result->n_rows++];
         out->row = plan->row = i + 1;
-        if (pmo_import_blank_row (record)) {
-            out->action = PMO_IMPORT_ROW_BLANK;
+        if (portio_import_blank_row (record)) {
+            out->action = PORTIO_IMPORT_ROW_BLANK;
             continue;
         }
         im->n_plans++;
@@ -1737,7 +1739,7 @@ static int s_run (import_t *im, const void *data, size_t size)
                    .header = header,
                    .record = record,
                    .row = i + 1};
-        r.bad = pmo_import_record_bad (result, header, record, r.row);
+        r.bad = portio_import_record_bad (result, header, record, r.row);
         if (!r.bad) {
             switch (map->entity->kind) {
             case PMO__ENTITY_KIND__ENTITY_KIND_PROJECT:
@@ -1770,22 +1772,22 @@ static int s_run (import_t *im, const void *data, size_t size)
     }
     //  The tally of what would be done
     for (size_t p = 0, k = 0; k < result->n_rows; k++) {
-        pmo_import_row_t *out = &result->row_results[k];
-        if (out->action == PMO_IMPORT_ROW_BLANK)
+        portio_import_row_t *out = &result->row_results[k];
+        if (out->action == PORTIO_IMPORT_ROW_BLANK)
             continue;
         plan_t *plan = &im->plans[p++];
         out->id = plan->id;
         if (plan->bad) {
-            out->action = PMO_IMPORT_ROW_BAD;
+            out->action = PORTIO_IMPORT_ROW_BAD;
             result->bad++;
         } else if (plan->unchanged) {
-            out->action = PMO_IMPORT_ROW_UNCHANGED;
+            out->action = PORTIO_IMPORT_ROW_UNCHANGED;
             result->unchanged++;
         } else if (plan->create) {
-            out->action = PMO_IMPORT_ROW_CREATE;
+            out->action = PORTIO_IMPORT_ROW_CREATE;
             result->created++;
         } else {
-            out->action = PMO_IMPORT_ROW_UPDATE;
+            out->action = PORTIO_IMPORT_ROW_UPDATE;
             result->updated++;
         }
         if (!plan->bad && plan->report)
@@ -1841,30 +1843,31 @@ static int s_run (import_t *im, const void *data, size_t size)
         protobuf_c_message_free_unpacked (&reply->base, NULL);
     }
     for (size_t p = 0, k = 0; k < result->n_rows; k++) {
-        pmo_import_row_t *out = &result->row_results[k];
-        if (out->action == PMO_IMPORT_ROW_BLANK)
+        portio_import_row_t *out = &result->row_results[k];
+        if (out->action == PORTIO_IMPORT_ROW_BLANK)
             continue;
         plan_t *plan = &im->plans[p++];
         out->id = plan->id;
         out->written = plan->written;
-        if (plan->bad && out->action != PMO_IMPORT_ROW_BAD) {
+        if (plan->bad && out->action != PORTIO_IMPORT_ROW_BAD) {
             //  Refused at the commit (skip-bad): count it as bad now
-            if (out->action == PMO_IMPORT_ROW_CREATE)
+            if (out->action == PORTIO_IMPORT_ROW_CREATE)
                 result->created--;
-            else if (out->action == PMO_IMPORT_ROW_UPDATE)
+            else if (out->action == PORTIO_IMPORT_ROW_UPDATE)
                 result->updated--;
-            out->action = PMO_IMPORT_ROW_BAD;
+            out->action = PORTIO_IMPORT_ROW_BAD;
             result->bad++;
         }
     }
     return 0;
 }
 
-int pmo_import_run (const pmo_import_options_t *options, const pmo_import_mapping_t *mapping,
-                    const void *data, size_t size, pmo_import_result_t **result_p)
+int portio_import_run (const portio_import_options_t *options,
+                       const portio_import_mapping_t *mapping, const void *data, size_t size,
+                       portio_import_result_t **result_p)
 {
     pmo_arena_t *arena = pmo_arena_new ();
-    pmo_import_result_t *result = pmo_arena_alloc (arena, sizeof (pmo_import_result_t));
+    portio_import_result_t *result = pmo_arena_alloc (arena, sizeof (portio_import_result_t));
     result->arena = arena;
     result->entity = mapping->entity->name;
     result->dry_run = options->dry_run;
@@ -1874,8 +1877,8 @@ int pmo_import_run (const pmo_import_options_t *options, const pmo_import_mappin
                    .result = result,
                    .arena = arena,
                    .hub = options->hub ? options->hub : "hub"};
-    if (mapping->entity->service != PMO_IMPORT_REGISTRY)
-        return pmo_import_svc_run (options, mapping, data, size, result);
+    if (mapping->entity->service != PORTIO_IMPORT_REGISTRY)
+        return portio_import_svc_run (options, mapping, data, size, result);
     im.units = zhashx_new ();
     im.planned = zhashx_new ();
     im.by_code = zhashx_new ();
@@ -1896,7 +1899,7 @@ int pmo_import_run (const pmo_import_options_t *options, const pmo_import_mappin
     return rc;
 }
 
-void pmo_import_result_destroy (pmo_import_result_t **self_p)
+void portio_import_result_destroy (portio_import_result_t **self_p)
 {
     assert (self_p);
     if (*self_p) {
@@ -1906,20 +1909,20 @@ void pmo_import_result_destroy (pmo_import_result_t **self_p)
     }
 }
 
-json_t *pmo_import_result_json (const pmo_import_result_t *self)
+json_t *portio_import_result_json (const portio_import_result_t *self)
 {
     static const char *actions[] = {"bad", "create", "update", "unchanged", "blank"};
     json_t *problems = json_array ();
     for (size_t i = 0; i < self->n_problems; i++) {
-        const pmo_import_problem_t *p = &self->problems[i];
+        const portio_import_problem_t *p = &self->problems[i];
         json_array_append_new (problems, json_pack ("{s:I, s:s, s:s, s:s}", "row",
                                                     (json_int_t)p->row, "column", p->column,
                                                     "value", p->value, "reason", p->reason));
     }
     json_t *rows = json_array ();
     for (size_t i = 0; i < self->n_rows; i++) {
-        const pmo_import_row_t *r = &self->row_results[i];
-        if (r->action == PMO_IMPORT_ROW_BLANK)
+        const portio_import_row_t *r = &self->row_results[i];
+        if (r->action == PORTIO_IMPORT_ROW_BLANK)
             continue;
         json_array_append_new (rows, json_pack ("{s:I, s:s, s:s, s:b}", "row", (json_int_t)r->row,
                                                 "action", actions[r->action], "id",
@@ -2021,21 +2024,21 @@ static const char *s_format (pmo_arena_t *arena, const ProtobufCMessage *msg, co
             owner->descriptor == &pmo__status_report__descriptor &&
             !((const Pmo__StatusReport *)owner)->has_ac)
             return "";
-        return pmo_arena_strdup (arena, pmo_csv_format_minor (minor, 2, buf, sizeof buf));
+        return pmo_arena_strdup (arena, portio_csv_format_minor (minor, 2, buf, sizeof buf));
     }
     case PROTOBUF_C_TYPE_MESSAGE: {
         const Pmo__Money *money = *(Pmo__Money **)slot;
         if (!money)
             return "";
-        return pmo_arena_strdup (arena, pmo_csv_format_minor (money->minor, 2, buf, sizeof buf));
+        return pmo_arena_strdup (arena, portio_csv_format_minor (money->minor, 2, buf, sizeof buf));
     }
     default:
         return "";
     }
 }
 
-int pmo_export (const pmo_import_peer_t *peer, const char *entity_name, const char *org_unit,
-                bool bom, char **csv, size_t *size, char *why, size_t why_size)
+int portio_export (const portio_import_peer_t *peer, const char *entity_name, const char *org_unit,
+                   bool bom, char **csv, size_t *size, char *why, size_t why_size)
 {
     const entity_t *entity = s_entity (entity_name);
     const char *const *fields = entity_name ? s_native_fields (entity_name) : NULL;
@@ -2046,8 +2049,8 @@ int pmo_export (const pmo_import_peer_t *peer, const char *entity_name, const ch
                   entity_name ? entity_name : "");
         return -1;
     }
-    if (entity->service != PMO_IMPORT_REGISTRY)
-        return pmo_import_svc_export (peer, entity, org_unit, bom, csv, size, why, why_size);
+    if (entity->service != PORTIO_IMPORT_REGISTRY)
+        return portio_import_svc_export (peer, entity, org_unit, bom, csv, size, why, why_size);
     pmo_arena_t *arena = pmo_arena_new ();
     ProtobufCMessage **items;
     size_t n;
@@ -2058,17 +2061,17 @@ int pmo_export (const pmo_import_peer_t *peer, const char *entity_name, const ch
     if (of_project) {
         ProtobufCMessage **projects;
         size_t n_projects;
-        rc = pmo_import_list (peer, arena, PMO__ENTITY_KIND__ENTITY_KIND_PROJECT, org_unit, NULL,
-                              false, &projects, &n_projects, why, why_size);
+        rc = portio_import_list (peer, arena, PMO__ENTITY_KIND__ENTITY_KIND_PROJECT, org_unit, NULL,
+                                 false, &projects, &n_projects, why, why_size);
         size_t max = 0;
         n = 0;
         items = NULL;
         for (size_t i = 0; i < n_projects && rc == 0; i++) {
             ProtobufCMessage **some;
             size_t got;
-            rc =
-                pmo_import_list (peer, arena, entity->kind, "", pmo_reflect_str (projects[i], "id"),
-                                 false, &some, &got, why, why_size);
+            rc = portio_import_list (peer, arena, entity->kind, "",
+                                     pmo_reflect_str (projects[i], "id"), false, &some, &got, why,
+                                     why_size);
             if (rc || !got)
                 continue;
             if (n + got > max) {
@@ -2082,19 +2085,19 @@ int pmo_export (const pmo_import_peer_t *peer, const char *entity_name, const ch
             n += got;
         }
     } else
-        rc =
-            pmo_import_list (peer, arena, entity->kind,
-                             entity->kind == PMO__ENTITY_KIND__ENTITY_KIND_ORG_UNIT ? "" : org_unit,
-                             NULL, false, &items, &n, why, why_size);
+        rc = portio_import_list (peer, arena, entity->kind,
+                                 entity->kind == PMO__ENTITY_KIND__ENTITY_KIND_ORG_UNIT ? ""
+                                                                                        : org_unit,
+                                 NULL, false, &items, &n, why, why_size);
     if (rc) {
         pmo_arena_destroy (&arena);
         return -1;
     }
-    pmo_csv_writer_t *writer = pmo_csv_writer_new (',', bom);
+    portio_csv_writer_t *writer = portio_csv_writer_new (',', bom);
     size_t count = 0;
     while (fields[count])
         count++;
-    pmo_csv_writer_row (writer, fields, count);
+    portio_csv_writer_row (writer, fields, count);
     for (size_t i = 0; i < n; i++) {
         //  Org units: the subtree asked for
         if (entity->kind == PMO__ENTITY_KIND__ENTITY_KIND_ORG_UNIT && !pmo_str_empty (org_unit)) {
@@ -2106,62 +2109,62 @@ int pmo_export (const pmo_import_peer_t *peer, const char *entity_name, const ch
                 continue;
         }
         for (size_t f = 0; f < count; f++)
-            pmo_csv_writer_field (writer, s_format (arena, items[i], fields[f]));
-        pmo_csv_writer_end_row (writer);
+            portio_csv_writer_field (writer, s_format (arena, items[i], fields[f]));
+        portio_csv_writer_end_row (writer);
     }
     size_t len;
-    const char *data = pmo_csv_writer_data (writer, &len);
+    const char *data = portio_csv_writer_data (writer, &len);
     *csv = malloc (len + 1);
     assert (*csv);
     memcpy (*csv, data, len + 1);
     if (size)
         *size = len;
-    pmo_csv_writer_destroy (&writer);
+    portio_csv_writer_destroy (&writer);
     pmo_arena_destroy (&arena);
     return 0;
 }
 
 //  ---------------------------------------------------------------------
-//  Shared with pmo_import_svc.c (pmo_import_internal.h)
+//  Shared with portio_import_svc.c (portio_import_internal.h)
 
-void pmo_import_problem (pmo_import_result_t *result, size_t row, const char *column,
-                         const char *value, const char *reason)
+void portio_import_problem (portio_import_result_t *result, size_t row, const char *column,
+                            const char *value, const char *reason)
 {
     s_problem (result, row, column, value, "%s", reason);
 }
 
-void pmo_import_convert (row_t *r, target_t *t, bool creating)
+void portio_import_convert (row_t *r, target_t *t, bool creating)
 {
     s_convert (r, t, creating);
 }
 
-bool pmo_import_same (pmo_arena_t *arena, ProtobufCMessage *a, ProtobufCMessage *b)
+bool portio_import_same (pmo_arena_t *arena, ProtobufCMessage *a, ProtobufCMessage *b)
 {
     return s_same (arena, a, b);
 }
 
-const char *pmo_import_column_of (const pmo_import_mapping_t *map, const char *field)
+const char *portio_import_column_of (const portio_import_mapping_t *map, const char *field)
 {
     return s_column_of (map, field);
 }
 
-const char *pmo_import_cell (pmo_arena_t *arena, const ProtobufCMessage *msg, const char *path)
+const char *portio_import_cell (pmo_arena_t *arena, const ProtobufCMessage *msg, const char *path)
 {
     return s_format (arena, msg, path);
 }
 
-const char *const *pmo_import_native_fields (const char *entity)
+const char *const *portio_import_native_fields (const char *entity)
 {
     return entity ? s_native_fields (entity) : NULL;
 }
 
-int pmo_import_header_index (const pmo_csv_record_t *header, const char *name)
+int portio_import_header_index (const portio_csv_record_t *header, const char *name)
 {
     return s_header_index (header, name, strlen (name));
 }
 
-int pmo_import_failv (pmo_import_result_t *result, pmo_arena_t *arena, const char *format,
-                      va_list args)
+int portio_import_failv (portio_import_result_t *result, pmo_arena_t *arena, const char *format,
+                         va_list args)
 {
     char text[700];
     vsnprintf (text, sizeof text, format, args);
@@ -2170,35 +2173,36 @@ int pmo_import_failv (pmo_import_result_t *result, pmo_arena_t *arena, const cha
     return -1;
 }
 
-static int s_failf (pmo_import_result_t *result, pmo_arena_t *arena, const char *format, ...)
+static int s_failf (portio_import_result_t *result, pmo_arena_t *arena, const char *format, ...)
     __attribute__ ((format (printf, 3, 4)));
-static int s_failf (pmo_import_result_t *result, pmo_arena_t *arena, const char *format, ...)
+static int s_failf (portio_import_result_t *result, pmo_arena_t *arena, const char *format, ...)
 {
     va_list args;
     va_start (args, format);
-    pmo_import_failv (result, arena, format, args);
+    portio_import_failv (result, arena, format, args);
     va_end (args);
     return -1;
 }
 
-int pmo_import_open_csv (pmo_arena_t *arena, const pmo_import_mapping_t *map, const void *data,
-                         size_t size, pmo_import_result_t *result, pmo_csv_t **csv_p)
+int portio_import_open_csv (pmo_arena_t *arena, const portio_import_mapping_t *map,
+                            const void *data, size_t size, portio_import_result_t *result,
+                            portio_csv_t **csv_p)
 {
-    pmo_csv_t *csv = *csv_p = pmo_csv_parse (data, size, &map->csv, arena);
-    result->encoding = pmo_csv_encoding_name (csv->encoding);
+    portio_csv_t *csv = *csv_p = portio_csv_parse (data, size, &map->csv, arena);
+    result->encoding = portio_csv_encoding_name (csv->encoding);
     result->delimiter = csv->delimiter;
     if (csv->problem)
         return s_failf (result, arena, "%s", csv->problem);
     if (csv->n_records == 0 || csv->records[0].n_fields == 0)
         return s_failf (result, arena, "the file is empty: a header row is expected");
-    pmo_csv_record_t *header = &csv->records[0];
+    portio_csv_record_t *header = &csv->records[0];
     if (header->problem)
         return s_failf (result, arena, "the header row cannot be read: %s", header->problem);
     //  Every mapped column must be in the file
     bool missing = false;
     for (size_t i = 0; i < map->n_columns; i++) {
         map_column_t *column = &map->columns[i];
-        column->index = column->column ? pmo_import_header_index (header, column->column) : -1;
+        column->index = column->column ? portio_import_header_index (header, column->column) : -1;
         if (column->column && column->index < 0 && !map->partial) {
             s_problem (result, 1, column->column, "",
                        "the file has no such column (its header is row 1)");
@@ -2210,14 +2214,14 @@ int pmo_import_open_csv (pmo_arena_t *arena, const pmo_import_mapping_t *map, co
     return 0;
 }
 
-bool pmo_import_blank_row (const pmo_csv_record_t *record)
+bool portio_import_blank_row (const portio_csv_record_t *record)
 {
     return record->n_fields == 0 ||
-           (record->n_fields == 1 && pmo_csv_blank (record->fields[0]) && !record->problem);
+           (record->n_fields == 1 && portio_csv_blank (record->fields[0]) && !record->problem);
 }
 
-bool pmo_import_record_bad (pmo_import_result_t *result, const pmo_csv_record_t *header,
-                            const pmo_csv_record_t *record, size_t row)
+bool portio_import_record_bad (portio_import_result_t *result, const portio_csv_record_t *header,
+                               const portio_csv_record_t *record, size_t row)
 {
     if (record->problem) {
         const char *column = record->problem_field && record->problem_field <= header->n_fields

@@ -1,8 +1,8 @@
-/*  pmo_report.c: the portfolio report (see the header). */
-#include "pmo_report.h"
+/*  portio_report.c: the portfolio report (see the header). */
+#include "portio_report.h"
 
-#include "pmo_csv.h"
-#include "pmo_import_internal.h"
+#include "portio_csv.h"
+#include "portio_import_internal.h"
 #include "pmo_json.h"
 #include "pmo_reflect.h"
 
@@ -24,7 +24,7 @@
 static const char *s_rag_names[4] = {"none", "green", "amber", "red"};
 static const char *s_rag_colours[4] = {"#9e9e9e", "#2e7d32", "#f9a825", "#c62828"};
 
-Pmo__Rag pmo_report_index_rag (double index)
+Pmo__Rag portio_report_index_rag (double index)
 {
     if (index < 0)
         return PMO__RAG__RAG_UNSPECIFIED;
@@ -74,26 +74,26 @@ static const char *s_sub_unit (pmo_arena_t *arena, const char *path, const char 
     return unit;
 }
 
-static void s_change (pmo_report_t *self, size_t *max, const char *what,
-                      const pmo_report_project_t *project, const char *text)
+static void s_change (portio_report_t *self, size_t *max, const char *what,
+                      const portio_report_project_t *project, const char *text)
 {
     if (self->n_changes == *max) {
         *max = *max ? *max * 2 : 32;
-        pmo_report_change_t *grown = pmo_arena_alloc (self->arena, *max * sizeof *grown);
+        portio_report_change_t *grown = pmo_arena_alloc (self->arena, *max * sizeof *grown);
         if (self->n_changes)
             memcpy (grown, self->changes, self->n_changes * sizeof *grown);
         self->changes = grown;
     }
-    self->changes[self->n_changes++] = (pmo_report_change_t){what, project, text};
+    self->changes[self->n_changes++] = (portio_report_change_t){what, project, text};
 }
 
-pmo_report_t *pmo_report_compute (const Pmo__OrgUnit *unit, Pmo__OrgUnit *const *units,
-                                  size_t n_units, Pmo__Project *const *projects, size_t n,
-                                  Pmo__ProjectReports *const *reports, size_t n_reports,
-                                  int64_t since_ms, int64_t now_ms)
+portio_report_t *portio_report_compute (const Pmo__OrgUnit *unit, Pmo__OrgUnit *const *units,
+                                        size_t n_units, Pmo__Project *const *projects, size_t n,
+                                        Pmo__ProjectReports *const *reports, size_t n_reports,
+                                        int64_t since_ms, int64_t now_ms)
 {
     pmo_arena_t *arena = pmo_arena_new ();
-    pmo_report_t *self = pmo_arena_alloc (arena, sizeof (pmo_report_t));
+    portio_report_t *self = pmo_arena_alloc (arena, sizeof (portio_report_t));
     self->arena = arena;
     self->org_unit = pmo_arena_strdup (arena, unit->id);
     self->org_unit_name = pmo_arena_strdup (arena, unit->name);
@@ -107,16 +107,16 @@ pmo_report_t *pmo_report_compute (const Pmo__OrgUnit *unit, Pmo__OrgUnit *const 
     self->health_note = "the risk monitor was not asked";
 
     //  The sub-units: the unit itself, then its direct children
-    self->units = pmo_arena_alloc (arena, (n_units + 1) * sizeof (pmo_report_unit_t));
+    self->units = pmo_arena_alloc (arena, (n_units + 1) * sizeof (portio_report_unit_t));
     zhashx_t *unit_index = zhashx_new (); //  id -> index + 1
-    self->units[0] = (pmo_report_unit_t){.id = self->org_unit, .name = self->org_unit_name};
+    self->units[0] = (portio_report_unit_t){.id = self->org_unit, .name = self->org_unit_name};
     self->n_units = 1;
     zhashx_insert (unit_index, self->org_unit, (void *)1);
     for (size_t i = 0; i < n_units; i++)
         if (strcmp (units[i]->parent, unit->id) == 0 && !units[i]->archived) {
             self->units[self->n_units] =
-                (pmo_report_unit_t){.id = pmo_arena_strdup (arena, units[i]->id),
-                                    .name = pmo_arena_strdup (arena, units[i]->name)};
+                (portio_report_unit_t){.id = pmo_arena_strdup (arena, units[i]->id),
+                                       .name = pmo_arena_strdup (arena, units[i]->name)};
             zhashx_insert (unit_index, units[i]->id, (void *)(self->n_units + 1));
             self->n_units++;
         }
@@ -142,7 +142,7 @@ pmo_report_t *pmo_report_compute (const Pmo__OrgUnit *unit, Pmo__OrgUnit *const 
     }
     zhashx_destroy (&currencies);
 
-    self->projects = pmo_arena_alloc (arena, (n + 1) * sizeof (pmo_report_project_t));
+    self->projects = pmo_arena_alloc (arena, (n + 1) * sizeof (portio_report_project_t));
     size_t max_changes = 0;
     char since[11];
     s_date_of (since_ms, since);
@@ -150,7 +150,7 @@ pmo_report_t *pmo_report_compute (const Pmo__OrgUnit *unit, Pmo__OrgUnit *const 
         const Pmo__Project *p = projects[i];
         if (p->archived)
             continue;
-        pmo_report_project_t *rp = &self->projects[self->n_projects++];
+        portio_report_project_t *rp = &self->projects[self->n_projects++];
         rp->project = p;
         rp->unit = s_sub_unit (arena, p->org_unit_path, unit->id);
         rp->period_end = "";
@@ -166,7 +166,7 @@ pmo_report_t *pmo_report_compute (const Pmo__OrgUnit *unit, Pmo__OrgUnit *const 
         self->phase[p->phase < 6 ? p->phase : 0]++;
         self->status[p->status < 7 ? p->status : 0]++;
         size_t u = (size_t)zhashx_lookup (unit_index, rp->unit);
-        pmo_report_unit_t *ru = &self->units[u ? u - 1 : 0];
+        portio_report_unit_t *ru = &self->units[u ? u - 1 : 0];
         ru->projects++;
         ru->rag[rp->rag < 4 ? rp->rag : 0]++;
         //  Budgets in the report's currency are summed; others are counted
@@ -246,7 +246,7 @@ static int s_risk_cmp (const void *a, const void *b)
     return strcmp (x->id, y->id);
 }
 
-void pmo_report_set_risks (pmo_report_t *self, Pmo__Risk *const *risks, size_t n)
+void portio_report_set_risks (portio_report_t *self, Pmo__Risk *const *risks, size_t n)
 {
     pmo_arena_t *arena = self->arena;
     self->risks = pmo_arena_alloc (arena, (n + 1) * sizeof (Pmo__Risk *));
@@ -301,8 +301,8 @@ static int s_overload_cmp (const void *a, const void *b)
     return strcmp (x->resource_id, y->resource_id);
 }
 
-void pmo_report_set_overloads (pmo_report_t *self, Pmo__AllocationConflict *const *conflicts,
-                               size_t n)
+void portio_report_set_overloads (portio_report_t *self, Pmo__AllocationConflict *const *conflicts,
+                                  size_t n)
 {
     self->overloads = pmo_arena_alloc (self->arena, (n + 1) * sizeof (void *));
     self->n_overloads = 0;
@@ -330,7 +330,7 @@ static int s_alert_cmp (const void *a, const void *b)
     return strcmp (x->id, y->id);
 }
 
-void pmo_report_set_alerts (pmo_report_t *self, Pmo__Alert *const *alerts, size_t n)
+void portio_report_set_alerts (portio_report_t *self, Pmo__Alert *const *alerts, size_t n)
 {
     self->alerts = pmo_arena_alloc (self->arena, (n + 1) * sizeof (void *));
     self->n_alerts = 0;
@@ -348,7 +348,8 @@ void pmo_report_set_alerts (pmo_report_t *self, Pmo__Alert *const *alerts, size_
     self->alerts_note = NULL;
 }
 
-void pmo_report_set_health (pmo_report_t *self, Pmo__HealthAssessment *const *health, size_t n)
+void portio_report_set_health (portio_report_t *self, Pmo__HealthAssessment *const *health,
+                               size_t n)
 {
     zhashx_t *by_id = zhashx_new ();
     for (size_t i = 0; i < n; i++)
@@ -356,7 +357,7 @@ void pmo_report_set_health (pmo_report_t *self, Pmo__HealthAssessment *const *he
             zhashx_update (by_id, health[i]->project_id, health[i]);
     memset (self->health, 0, sizeof self->health);
     for (size_t i = 0; i < self->n_projects; i++) {
-        pmo_report_project_t *rp = &self->projects[i];
+        portio_report_project_t *rp = &self->projects[i];
         const Pmo__HealthAssessment *a = zhashx_lookup (by_id, rp->project->id);
         rp->health = a && a->overall < 4 ? a->overall : PMO__RAG__RAG_UNSPECIFIED;
         self->health[rp->health]++;
@@ -376,21 +377,21 @@ static void s_this_week (int64_t ms, char out[16])
 
 //  Ask the allocator and the risk monitor for their sections; a service
 //  that does not answer leaves a note instead.
-static void s_fetch_services (const pmo_import_peer_t *peer, pmo_report_t *report,
+static void s_fetch_services (const portio_import_peer_t *peer, portio_report_t *report,
                               pmo_arena_t *arena)
 {
     char why[512];
     ProtobufCMessage **items;
     size_t n;
     if (peer->riskmon) {
-        if (pmo_import_svc_list (peer, arena, "risk", report->org_unit, &items, &n, why,
-                                 sizeof why) == 0)
-            pmo_report_set_risks (report, (Pmo__Risk *const *)items, n);
+        if (portio_import_svc_list (peer, arena, "risk", report->org_unit, &items, &n, why,
+                                    sizeof why) == 0)
+            portio_report_set_risks (report, (Pmo__Risk *const *)items, n);
         else
             report->risks_note = pmo_arena_printf (report->arena, "the risk monitor: %s", why);
-        if (pmo_import_svc_list (peer, arena, "alert", report->org_unit, &items, &n, why,
-                                 sizeof why) == 0)
-            pmo_report_set_alerts (report, (Pmo__Alert *const *)items, n);
+        if (portio_import_svc_list (peer, arena, "alert", report->org_unit, &items, &n, why,
+                                    sizeof why) == 0)
+            portio_report_set_alerts (report, (Pmo__Alert *const *)items, n);
         else
             report->alerts_note = pmo_arena_printf (report->arena, "the risk monitor: %s", why);
         if (report->n_projects <= HEALTH_MAX) {
@@ -401,8 +402,8 @@ static void s_fetch_services (const pmo_import_peer_t *peer, pmo_report_t *repor
             for (size_t i = 0; i < report->n_projects && answered; i++) {
                 Pmo__HealthRequest request = PMO__HEALTH_REQUEST__INIT;
                 request.project_id = (char *)report->projects[i].project->id;
-                ProtobufCMessage *reply = pmo_import_service_call (
-                    peer, PMO_IMPORT_RISKMON, "health", &request.base, why, sizeof why);
+                ProtobufCMessage *reply = portio_import_service_call (
+                    peer, PORTIO_IMPORT_RISKMON, "health", &request.base, why, sizeof why);
                 if (!reply) {
                     answered = false;
                     break;
@@ -416,7 +417,7 @@ static void s_fetch_services (const pmo_import_peer_t *peer, pmo_report_t *repor
                 protobuf_c_message_free_unpacked (reply, NULL);
             }
             if (answered)
-                pmo_report_set_health (report, health, got);
+                portio_report_set_health (report, health, got);
             else
                 report->health_note = pmo_arena_printf (report->arena, "the risk monitor: %s", why);
         } else
@@ -432,11 +433,12 @@ static void s_fetch_services (const pmo_import_peer_t *peer, pmo_report_t *repor
         s_this_week (report->generated_ms, week);
         request.org_unit = (char *)report->org_unit;
         request.start_week = week;
-        ProtobufCMessage *reply = pmo_import_service_call (peer, PMO_IMPORT_ALLOCATOR, "conflicts",
-                                                           &request.base, why, sizeof why);
+        ProtobufCMessage *reply = portio_import_service_call (
+            peer, PORTIO_IMPORT_ALLOCATOR, "conflicts", &request.base, why, sizeof why);
         Pmo__AllocatorReply *ar = (Pmo__AllocatorReply *)reply;
         if (ar && !ar->error && ar->body_case == PMO__ALLOCATOR_REPLY__BODY_CONFLICTS)
-            pmo_report_set_overloads (report, ar->conflicts->conflicts, ar->conflicts->n_conflicts);
+            portio_report_set_overloads (report, ar->conflicts->conflicts,
+                                         ar->conflicts->n_conflicts);
         else
             report->resources_note = pmo_arena_printf (report->arena, "the resource allocator: %s",
                                                        ar && ar->error ? ar->error->message
@@ -447,7 +449,7 @@ static void s_fetch_services (const pmo_import_peer_t *peer, pmo_report_t *repor
     }
 }
 
-void pmo_report_destroy (pmo_report_t **self_p)
+void portio_report_destroy (portio_report_t **self_p)
 {
     assert (self_p);
     if (*self_p) {
@@ -459,16 +461,16 @@ void pmo_report_destroy (pmo_report_t **self_p)
     }
 }
 
-pmo_report_t *pmo_report_build (const pmo_import_peer_t *peer, const char *org_unit,
-                                int64_t since_ms, char *why, size_t why_size)
+portio_report_t *portio_report_build (const portio_import_peer_t *peer, const char *org_unit,
+                                      int64_t since_ms, char *why, size_t why_size)
 {
     pmo_arena_t *arena = pmo_arena_new ();
-    pmo_report_t *report = NULL;
+    portio_report_t *report = NULL;
     ProtobufCMessage **units, **projects;
     size_t n_units, n_projects;
     Pmo__OrgUnit *unit = NULL;
-    if (pmo_import_list (peer, arena, PMO__ENTITY_KIND__ENTITY_KIND_ORG_UNIT, "", NULL, false,
-                         &units, &n_units, why, why_size))
+    if (portio_import_list (peer, arena, PMO__ENTITY_KIND__ENTITY_KIND_ORG_UNIT, "", NULL, false,
+                            &units, &n_units, why, why_size))
         goto done;
     for (size_t i = 0; i < n_units; i++)
         if (strcmp (((Pmo__OrgUnit *)units[i])->id, org_unit) == 0)
@@ -482,7 +484,7 @@ pmo_report_t *pmo_report_build (const pmo_import_peer_t *peer, const char *org_u
         Pmo__GetRequest get = PMO__GET_REQUEST__INIT;
         get.kind = PMO__ENTITY_KIND__ENTITY_KIND_ORG_UNIT;
         get.id = (char *)org_unit;
-        Pmo__RegistryReply *reply = pmo_import_call (peer, "get", &get.base, why, why_size);
+        Pmo__RegistryReply *reply = portio_import_call (peer, "get", &get.base, why, why_size);
         if (!reply)
             goto done;
         uint32_t days = reply->org_unit && reply->org_unit->effective_policy
@@ -491,8 +493,8 @@ pmo_report_t *pmo_report_build (const pmo_import_peer_t *peer, const char *org_u
         protobuf_c_message_free_unpacked (&reply->base, NULL);
         since_ms = pmo_now_ms () - (int64_t)(days ? days : DEFAULT_PERIOD_DAYS) * DAY_MS;
     }
-    if (pmo_import_list (peer, arena, PMO__ENTITY_KIND__ENTITY_KIND_PROJECT, org_unit, NULL, false,
-                         &projects, &n_projects, why, why_size))
+    if (portio_import_list (peer, arena, PMO__ENTITY_KIND__ENTITY_KIND_PROJECT, org_unit, NULL,
+                            false, &projects, &n_projects, why, why_size))
         goto done;
     //  The latest two reports of every project, 500 projects a request
     Pmo__ProjectReports **reports =
@@ -507,7 +509,7 @@ pmo_report_t *pmo_report_build (const pmo_import_peer_t *peer, const char *org_u
         request.n_project_ids = count;
         request.count = 2;
         Pmo__RegistryReply *reply =
-            pmo_import_call (peer, "latest_reports", &request.base, why, why_size);
+            portio_import_call (peer, "latest_reports", &request.base, why, why_size);
         if (!reply)
             goto done;
         if (reply->error || !reply->latest_reports) {
@@ -522,9 +524,9 @@ pmo_report_t *pmo_report_build (const pmo_import_peer_t *peer, const char *org_u
         for (size_t i = 0; i < copy->n_projects; i++)
             reports[n_reports++] = copy->projects[i];
     }
-    report = pmo_report_compute (unit, (Pmo__OrgUnit *const *)units, n_units,
-                                 (Pmo__Project *const *)projects, n_projects, reports, n_reports,
-                                 since_ms, pmo_now_ms ());
+    report = portio_report_compute (unit, (Pmo__OrgUnit *const *)units, n_units,
+                                    (Pmo__Project *const *)projects, n_projects, reports, n_reports,
+                                    since_ms, pmo_now_ms ());
     s_fetch_services (peer, report, arena);
     //  The report points into what was fetched: it keeps that arena too
     report->fetched = arena;
@@ -558,7 +560,7 @@ static const char *s_band_names[6] = {"unspecified", "minimal", "low",
                                       "medium",      "high",    "critical"};
 static const char *s_severity_names[4] = {"unspecified", "info", "warning", "critical"};
 
-static json_t *s_risk_json (const pmo_report_t *self, size_t i)
+static json_t *s_risk_json (const portio_report_t *self, size_t i)
 {
     const Pmo__Risk *r = self->risks[i];
     return json_pack ("{s:s, s:s, s:s, s:s, s:s, s:I, s:s, s:I, s:s, s:s}", "id", r->id, "project",
@@ -571,7 +573,7 @@ static json_t *s_risk_json (const pmo_report_t *self, size_t i)
                       s_label (self->arena, &pmo__proximity__descriptor, r->proximity));
 }
 
-static json_t *s_risks_json (const pmo_report_t *self)
+static json_t *s_risks_json (const portio_report_t *self)
 {
     if (self->risks_note)
         return json_pack ("{s:b, s:s}", "available", 0, "note", self->risks_note);
@@ -580,7 +582,7 @@ static json_t *s_risks_json (const pmo_report_t *self)
         json_object_set_new (bands, s_band_names[b],
                              json_integer ((json_int_t)self->risks_band[b]));
     json_t *top = json_array ();
-    for (size_t i = 0; i < self->risks_open && i < PMO_REPORT_TOP_RISKS; i++)
+    for (size_t i = 0; i < self->risks_open && i < PORTIO_REPORT_TOP_RISKS; i++)
         json_array_append_new (top, s_risk_json (self, i));
     return json_pack ("{s:b, s:I, s:o, s:I, s:s, s:I, s:o}", "available", 1, "open",
                       (json_int_t)self->risks_open, "by_band", bands, "exposure_minor",
@@ -588,7 +590,7 @@ static json_t *s_risks_json (const pmo_report_t *self)
                       "exposure_other_currency", (json_int_t)self->risk_exposure_other, "top", top);
 }
 
-static json_t *s_overloads_json (const pmo_report_t *self)
+static json_t *s_overloads_json (const portio_report_t *self)
 {
     if (self->resources_note)
         return json_pack ("{s:b, s:s}", "available", 0, "note", self->resources_note);
@@ -611,7 +613,7 @@ static json_t *s_overloads_json (const pmo_report_t *self)
                       "resources", list);
 }
 
-static json_t *s_alerts_json (const pmo_report_t *self)
+static json_t *s_alerts_json (const portio_report_t *self)
 {
     if (self->alerts_note)
         return json_pack ("{s:b, s:s}", "available", 0, "note", self->alerts_note);
@@ -635,12 +637,12 @@ static json_t *s_alerts_json (const pmo_report_t *self)
                       "by_severity", by, "alerts", list);
 }
 
-json_t *pmo_report_json (const pmo_report_t *self)
+json_t *portio_report_json (const portio_report_t *self)
 {
     pmo_arena_t *arena = self->arena;
     json_t *units = json_array ();
     for (size_t i = 0; i < self->n_units; i++) {
-        const pmo_report_unit_t *u = &self->units[i];
+        const portio_report_unit_t *u = &self->units[i];
         json_array_append_new (units, json_pack ("{s:s, s:s, s:I, s:o, s:I}", "id", u->id, "name",
                                                  u->name, "projects", (json_int_t)u->projects,
                                                  "rag", s_counts (u->rag, 4, NULL, arena),
@@ -649,7 +651,7 @@ json_t *pmo_report_json (const pmo_report_t *self)
     json_t *red = json_array ();
     json_t *projects = json_array ();
     for (size_t i = 0; i < self->n_projects; i++) {
-        const pmo_report_project_t *rp = &self->projects[i];
+        const portio_report_project_t *rp = &self->projects[i];
         const Pmo__Project *p = rp->project;
         json_t *one = json_pack (
             "{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:I}", "id", p->id, "code", p->code, "name",
@@ -690,8 +692,8 @@ json_t *pmo_report_json (const pmo_report_t *self)
         "ev_minor", (json_int_t)self->ev, "ac_minor", (json_int_t)self->ac, "projects_with_ev",
         (json_int_t)self->with_ev, "projects_with_ac", (json_int_t)self->with_ac, "spi",
         s_index (self->spi), "cpi", s_index (self->cpi), "spi_rag",
-        s_rag_names[pmo_report_index_rag (self->spi)], "cpi_rag",
-        s_rag_names[pmo_report_index_rag (self->cpi)], "red_projects", red, "changes", changes,
+        s_rag_names[portio_report_index_rag (self->spi)], "cpi_rag",
+        s_rag_names[portio_report_index_rag (self->cpi)], "red_projects", red, "changes", changes,
         "projects_detail", projects);
     json_object_set_new (root, "risks", s_risks_json (self));
     json_object_set_new (root, "over_allocated_resources", s_overloads_json (self));
@@ -710,7 +712,7 @@ json_t *pmo_report_json (const pmo_report_t *self)
 static const char *s_tables[] = {"summary", "rag",   "phase",         "status", "units", "projects",
                                  "changes", "risks", "overallocated", "alerts", NULL};
 
-const char *const *pmo_report_tables (void)
+const char *const *portio_report_tables (void)
 {
     return s_tables;
 }
@@ -718,7 +720,7 @@ const char *const *pmo_report_tables (void)
 static const char *s_amount (pmo_arena_t *arena, int64_t minor)
 {
     char buf[40];
-    return pmo_arena_strdup (arena, pmo_csv_format_minor (minor, 2, buf, sizeof buf));
+    return pmo_arena_strdup (arena, portio_csv_format_minor (minor, 2, buf, sizeof buf));
 }
 
 static const char *s_ratio_text (pmo_arena_t *arena, double value)
@@ -726,13 +728,13 @@ static const char *s_ratio_text (pmo_arena_t *arena, double value)
     return value < 0 ? "" : pmo_arena_printf (arena, "%.3f", value);
 }
 
-char *pmo_report_csv (const pmo_report_t *self, const char *table, bool bom, size_t *size)
+char *portio_report_csv (const portio_report_t *self, const char *table, bool bom, size_t *size)
 {
     pmo_arena_t *arena = self->arena;
-    pmo_csv_writer_t *w = pmo_csv_writer_new (',', bom);
+    portio_csv_writer_t *w = portio_csv_writer_new (',', bom);
     if (strcmp (table, "summary") == 0) {
         const char *head[] = {"measure", "value"};
-        pmo_csv_writer_row (w, head, 2);
+        portio_csv_writer_row (w, head, 2);
         const char *rows[][2] = {
             {"org_unit", self->org_unit},
             {"since", self->since},
@@ -772,7 +774,7 @@ char *pmo_report_csv (const pmo_report_t *self, const char *table, bool bom, siz
              self->health_note ? "" : pmo_arena_printf (arena, "%zu", self->health[0])},
         };
         for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++)
-            pmo_csv_writer_row (w, rows[i], 2);
+            portio_csv_writer_row (w, rows[i], 2);
     } else if (strcmp (table, "rag") == 0 || strcmp (table, "phase") == 0 ||
                strcmp (table, "status") == 0) {
         const size_t *counts = table[0] == 'r'   ? self->rag
@@ -783,19 +785,19 @@ char *pmo_report_csv (const pmo_report_t *self, const char *table, bool bom, siz
                                               : table[0] == 'p' ? &pmo__phase__descriptor
                                                                 : &pmo__project_status__descriptor;
         const char *head[] = {table, "projects"};
-        pmo_csv_writer_row (w, head, 2);
+        portio_csv_writer_row (w, head, 2);
         for (size_t i = 0; i < n; i++) {
             const char *row[] = {desc ? (i ? s_label (arena, desc, (int)i) : "unspecified")
                                       : s_rag_names[i],
                                  pmo_arena_printf (arena, "%zu", counts[i])};
-            pmo_csv_writer_row (w, row, 2);
+            portio_csv_writer_row (w, row, 2);
         }
     } else if (strcmp (table, "units") == 0) {
         const char *head[] = {"unit",  "name", "projects",  "green",
                               "amber", "red",  "no_report", "budget_baseline"};
-        pmo_csv_writer_row (w, head, 8);
+        portio_csv_writer_row (w, head, 8);
         for (size_t i = 0; i < self->n_units; i++) {
-            const pmo_report_unit_t *u = &self->units[i];
+            const portio_report_unit_t *u = &self->units[i];
             const char *row[] = {u->id,
                                  u->name,
                                  pmo_arena_printf (arena, "%zu", u->projects),
@@ -804,7 +806,7 @@ char *pmo_report_csv (const pmo_report_t *self, const char *table, bool bom, siz
                                  pmo_arena_printf (arena, "%zu", u->rag[3]),
                                  pmo_arena_printf (arena, "%zu", u->rag[0]),
                                  s_amount (arena, u->baseline)};
-            pmo_csv_writer_row (w, row, 8);
+            portio_csv_writer_row (w, row, 8);
         }
     } else if (strcmp (table, "projects") == 0) {
         const char *head[] = {"code",
@@ -821,9 +823,9 @@ char *pmo_report_csv (const pmo_report_t *self, const char *table, bool bom, siz
                               "ev",
                               "ac",
                               "health"};
-        pmo_csv_writer_row (w, head, 14);
+        portio_csv_writer_row (w, head, 14);
         for (size_t i = 0; i < self->n_projects; i++) {
-            const pmo_report_project_t *rp = &self->projects[i];
+            const portio_report_project_t *rp = &self->projects[i];
             const Pmo__Project *p = rp->project;
             const Pmo__StatusReport *r = rp->latest;
             const char *row[] = {p->code,
@@ -844,21 +846,21 @@ char *pmo_report_csv (const pmo_report_t *self, const char *table, bool bom, siz
                                  self->health_note ? ""
                                  : rp->health      ? s_rag_names[rp->health & 3]
                                                    : "not_assessed"};
-            pmo_csv_writer_row (w, row, 14);
+            portio_csv_writer_row (w, row, 14);
         }
     } else if (strcmp (table, "changes") == 0) {
         const char *head[] = {"what", "code", "name", "text"};
-        pmo_csv_writer_row (w, head, 4);
+        portio_csv_writer_row (w, head, 4);
         for (size_t i = 0; i < self->n_changes; i++) {
-            const pmo_report_change_t *c = &self->changes[i];
+            const portio_report_change_t *c = &self->changes[i];
             const char *row[] = {c->what, c->project->project->code, c->project->project->name,
                                  c->text};
-            pmo_csv_writer_row (w, row, 4);
+            portio_csv_writer_row (w, row, 4);
         }
     } else if (strcmp (table, "risks") == 0) {
         const char *head[] = {"rank",           "id",   "project",  "title",   "kind", "owner",
                               "residual_score", "band", "exposure", "currency"};
-        pmo_csv_writer_row (w, head, 10);
+        portio_csv_writer_row (w, head, 10);
         for (size_t i = 0; i < self->risks_open && !self->risks_note; i++) {
             const Pmo__Risk *r = self->risks[i];
             const char *row[] = {pmo_arena_printf (arena, "%zu", i + 1),
@@ -871,12 +873,12 @@ char *pmo_report_csv (const pmo_report_t *self, const char *table, bool bom, siz
                                  s_band_names[r->residual_band < 6 ? r->residual_band : 0],
                                  s_amount (arena, r->exposure ? r->exposure->minor : 0),
                                  r->exposure ? r->exposure->currency : ""};
-            pmo_csv_writer_row (w, row, 10);
+            portio_csv_writer_row (w, row, 10);
         }
     } else if (strcmp (table, "overallocated") == 0) {
         const char *head[] = {"resource_id", "name",       "home_org_unit", "weeks_over",
                               "over_hours",  "first_week", "projects",      "summary"};
-        pmo_csv_writer_row (w, head, 8);
+        portio_csv_writer_row (w, head, 8);
         for (size_t i = 0; i < self->n_overloads; i++) {
             const Pmo__AllocationConflict *c = self->overloads[i];
             char *projects = pmo_arena_strdup (arena, "");
@@ -892,11 +894,11 @@ char *pmo_report_csv (const pmo_report_t *self, const char *table, bool bom, siz
                 c->n_weeks ? c->weeks[0]->week : "",
                 projects,
                 c->summary};
-            pmo_csv_writer_row (w, row, 8);
+            portio_csv_writer_row (w, row, 8);
         }
     } else if (strcmp (table, "alerts") == 0) {
         const char *head[] = {"id", "project", "kind", "severity", "state", "title", "assignee"};
-        pmo_csv_writer_row (w, head, 7);
+        portio_csv_writer_row (w, head, 7);
         for (size_t i = 0; i < self->n_alerts; i++) {
             const Pmo__Alert *a = self->alerts[i];
             const char *row[] = {a->id,
@@ -906,20 +908,20 @@ char *pmo_report_csv (const pmo_report_t *self, const char *table, bool bom, siz
                                  s_label (arena, &pmo__alert_state__descriptor, a->state),
                                  a->title,
                                  a->assignee};
-            pmo_csv_writer_row (w, row, 7);
+            portio_csv_writer_row (w, row, 7);
         }
     } else {
-        pmo_csv_writer_destroy (&w);
+        portio_csv_writer_destroy (&w);
         return NULL;
     }
     size_t len;
-    const char *data = pmo_csv_writer_data (w, &len);
+    const char *data = portio_csv_writer_data (w, &len);
     char *out = malloc (len + 1);
     assert (out);
     memcpy (out, data, len + 1);
     if (size)
         *size = len;
-    pmo_csv_writer_destroy (&w);
+    portio_csv_writer_destroy (&w);
     return out;
 }
 
@@ -1066,7 +1068,7 @@ static void s_rag_bar (page_t *page, const size_t *rag, size_t total)
 }
 
 //  Each sub-unit's projects as a stacked RAG bar.
-static void s_unit_bars (page_t *page, const pmo_report_t *self)
+static void s_unit_bars (page_t *page, const portio_report_t *self)
 {
     size_t max = 1, shown = 0;
     for (size_t i = 0; i < self->n_units; i++) {
@@ -1081,7 +1083,7 @@ static void s_unit_bars (page_t *page, const pmo_report_t *self)
     int y = 4;
     static const int order[] = {3, 2, 1, 0};
     for (size_t u = 0; u < self->n_units; u++) {
-        const pmo_report_unit_t *unit = &self->units[u];
+        const portio_report_unit_t *unit = &self->units[u];
         if (!unit->projects)
             continue;
         s_printf (page, "<text x=\"150\" y=\"%d\" text-anchor=\"end\" class=\"l\">", y + 14);
@@ -1108,7 +1110,7 @@ static void s_unit_bars (page_t *page, const pmo_report_t *self)
 
 static void s_index_cell (page_t *page, const char *name, double value)
 {
-    Pmo__Rag rag = pmo_report_index_rag (value);
+    Pmo__Rag rag = portio_report_index_rag (value);
     if (value < 0)
         s_printf (page, "<div class=\"kpi\"><b>n/a</b><span>%s</span></div>", name);
     else
@@ -1126,7 +1128,7 @@ static void s_note (page_t *page, const char *note)
 }
 
 //  The sections the risk monitor and the allocator fill.
-static void s_html_services (page_t *page, const pmo_report_t *self)
+static void s_html_services (page_t *page, const portio_report_t *self)
 {
     pmo_arena_t *arena = self->arena;
     //  Computed health beside the reported RAG
@@ -1164,7 +1166,7 @@ static void s_html_services (page_t *page, const pmo_report_t *self)
         if (self->risks_open) {
             s_printf (page, "<table><tr><th>#</th><th>project</th><th>risk</th><th>owner</th>"
                             "<th class=\"n\">score</th><th class=\"n\">exposure</th></tr>");
-            for (size_t i = 0; i < self->risks_open && i < PMO_REPORT_TOP_RISKS; i++) {
+            for (size_t i = 0; i < self->risks_open && i < PORTIO_REPORT_TOP_RISKS; i++) {
                 const Pmo__Risk *r = self->risks[i];
                 s_printf (page, "<tr><td>%zu</td><td>", i + 1);
                 s_text (page, self->risk_projects[i]);
@@ -1254,7 +1256,7 @@ static void s_html_services (page_t *page, const pmo_report_t *self)
     }
 }
 
-char *pmo_report_html (const pmo_report_t *self, size_t *size)
+char *portio_report_html (const portio_report_t *self, size_t *size)
 {
     pmo_arena_t *arena = self->arena;
     page_t page = {0};
@@ -1349,7 +1351,7 @@ char *pmo_report_html (const pmo_report_t *self, size_t *size)
                          "class=\"n\">green</th><th class=\"n\">no report</th><th "
                          "class=\"n\">baseline</th></tr>");
         for (size_t i = 0; i < self->n_units; i++) {
-            const pmo_report_unit_t *u = &self->units[i];
+            const portio_report_unit_t *u = &self->units[i];
             if (!u->projects)
                 continue;
             s_printf (&page, "<tr><td>");
@@ -1373,7 +1375,7 @@ char *pmo_report_html (const pmo_report_t *self, size_t *size)
                          "<th class=\"n\">baseline</th></tr>");
         size_t listed = 0;
         for (size_t i = 0; i < self->n_projects && listed < RED_LISTED; i++) {
-            const pmo_report_project_t *rp = &self->projects[i];
+            const portio_report_project_t *rp = &self->projects[i];
             if (rp->rag != PMO__RAG__RAG_RED)
                 continue;
             listed++;

@@ -1,7 +1,7 @@
-/*  pmo_import_svc.c: spreadsheets in and out of the allocator (resources,
+/*  portio_import_svc.c: spreadsheets in and out of the allocator (resources,
     allocations) and the risk monitor (risks, issues).
 
-    The mapping machinery is pmo_import.c's (columns, values maps, defaults,
+    The mapping machinery is portio_import.c's (columns, values maps, defaults,
     templates, dates, money, withheld cells); what differs is where rows go.
     Neither service has a batch request, so an import here works in two
     passes: first every row is converted and checked against what the
@@ -23,7 +23,7 @@
     resource (or role and skill) and its first week; a risk's or issue's
     project and title (without case).
 */
-#include "pmo_import_internal.h"
+#include "portio_import_internal.h"
 
 #include "allocator.pb-c.h"
 #include "pmo_reflect.h"
@@ -43,11 +43,11 @@
 //  ---------------------------------------------------------------------
 //  Talking to the allocator and the risk monitor
 
-ProtobufCMessage *pmo_import_service_call (const pmo_import_peer_t *peer,
-                                           pmo_import_service_t service, const char *member,
-                                           ProtobufCMessage *body, char *why, size_t why_size)
+ProtobufCMessage *portio_import_service_call (const portio_import_peer_t *peer,
+                                              portio_import_service_t service, const char *member,
+                                              ProtobufCMessage *body, char *why, size_t why_size)
 {
-    bool allocator = service == PMO_IMPORT_ALLOCATOR;
+    bool allocator = service == PORTIO_IMPORT_ALLOCATOR;
     pmo_client_t *client = allocator ? peer->allocator : peer->riskmon;
     const char *name = allocator ? "allocator" : "risk monitor";
     if (!client) {
@@ -110,9 +110,9 @@ static void s_error_text (const Pmo__Error *error, char *why, size_t why_size)
 
 //  Every record of one of the four entities under org_unit ("" = all the
 //  caller may see), closed and released ones too, copied into arena.
-int pmo_import_svc_list (const pmo_import_peer_t *peer, pmo_arena_t *arena, const char *entity,
-                         const char *org_unit, ProtobufCMessage ***items, size_t *n, char *why,
-                         size_t why_size)
+int portio_import_svc_list (const portio_import_peer_t *peer, pmo_arena_t *arena,
+                            const char *entity, const char *org_unit, ProtobufCMessage ***items,
+                            size_t *n, char *why, size_t why_size)
 {
     *items = NULL;
     *n = 0;
@@ -127,7 +127,7 @@ int pmo_import_svc_list (const pmo_import_peer_t *peer, pmo_arena_t *arena, cons
         Pmo__RiskmonListRequest registers = PMO__RISKMON_LIST_REQUEST__INIT;
         ProtobufCMessage *body;
         const char *member, *page_member, *list;
-        pmo_import_service_t service = PMO_IMPORT_ALLOCATOR;
+        portio_import_service_t service = PORTIO_IMPORT_ALLOCATOR;
         if (resource) {
             resources.org_unit = (char *)org_unit;
             resources.limit = LIST_PAGE;
@@ -150,10 +150,10 @@ int pmo_import_svc_list (const pmo_import_peer_t *peer, pmo_arena_t *arena, cons
             registers.cursor = (char *)cursor;
             body = &registers.base, member = "list", page_member = "page";
             list = risk ? "risks" : alert ? "alerts" : "issues";
-            service = PMO_IMPORT_RISKMON;
+            service = PORTIO_IMPORT_RISKMON;
         }
         ProtobufCMessage *reply =
-            pmo_import_service_call (peer, service, member, body, why, why_size);
+            portio_import_service_call (peer, service, member, body, why, why_size);
         if (!reply)
             return -1;
         const Pmo__Error *error = s_error_of (reply);
@@ -231,7 +231,7 @@ static int s_weeks_in_year (int64_t year)
 
 //  text as "YYYY-Www" into out (9 bytes); accepts "2026-W14", "2026W14",
 //  and any date the mapping reads (its week). 0, or -1.
-static int s_week (const pmo_import_mapping_t *map, const char *text, char out[9])
+static int s_week (const portio_import_mapping_t *map, const char *text, char out[9])
 {
     while (*text == ' ')
         text++;
@@ -246,7 +246,7 @@ static int s_week (const pmo_import_mapping_t *map, const char *text, char out[9
     }
     char date[11];
     const char *why;
-    if (pmo_csv_parse_date (text, map->date_order, map->pivot, date, &why) != 0)
+    if (portio_csv_parse_date (text, map->date_order, map->pivot, date, &why) != 0)
         return -1;
     int y, m, d;
     sscanf (date, "%d-%d-%d", &y, &m, &d);
@@ -293,12 +293,12 @@ typedef struct {
 } svc_plan_t;
 
 typedef struct {
-    const pmo_import_options_t *options;
-    const pmo_import_mapping_t *map;
+    const portio_import_options_t *options;
+    const portio_import_mapping_t *map;
     const entity_t *entity;
-    pmo_import_result_t *result;
+    portio_import_result_t *result;
     pmo_arena_t *arena;
-    pmo_csv_t *csv;
+    portio_csv_t *csv;
     zhashx_t *units;     //  id -> OrgUnit
     zhashx_t *projects;  //  id -> Project
     zhashx_t *codes;     //  code -> Project (ambiguous: the marker)
@@ -329,8 +329,9 @@ static void s_bad (svc_t *im, row_t *r, const char *field, const char *value, co
     va_start (args, format);
     vsnprintf (reason, sizeof reason, format, args);
     va_end (args);
-    pmo_import_problem (im->result, r->row, field ? pmo_import_column_of (im->map, field) : "",
-                        value ? value : "", reason);
+    portio_import_problem (im->result, r->row,
+                           field ? portio_import_column_of (im->map, field) : "",
+                           value ? value : "", reason);
     r->bad = true;
 }
 
@@ -394,17 +395,17 @@ static bool s_allocation_live (const Pmo__Allocation *a)
 
 static int s_load (svc_t *im)
 {
-    const pmo_import_peer_t *peer = &im->options->peer;
+    const portio_import_peer_t *peer = &im->options->peer;
     ProtobufCMessage **items;
     size_t n;
-    if (pmo_import_list (peer, im->arena, PMO__ENTITY_KIND__ENTITY_KIND_ORG_UNIT, "", NULL, true,
-                         &items, &n, im->why, sizeof im->why))
+    if (portio_import_list (peer, im->arena, PMO__ENTITY_KIND__ENTITY_KIND_ORG_UNIT, "", NULL, true,
+                            &items, &n, im->why, sizeof im->why))
         return -1;
     for (size_t i = 0; i < n; i++)
         zhashx_insert (im->units, ((Pmo__OrgUnit *)items[i])->id, items[i]);
     if (!s_is (im, "resource")) {
-        if (pmo_import_list (peer, im->arena, PMO__ENTITY_KIND__ENTITY_KIND_PROJECT, "", NULL, true,
-                             &items, &n, im->why, sizeof im->why))
+        if (portio_import_list (peer, im->arena, PMO__ENTITY_KIND__ENTITY_KIND_PROJECT, "", NULL,
+                                true, &items, &n, im->why, sizeof im->why))
             return -1;
         for (size_t i = 0; i < n; i++) {
             Pmo__Project *p = (Pmo__Project *)items[i];
@@ -413,8 +414,8 @@ static int s_load (svc_t *im)
         }
     }
     if (s_is (im, "resource") || s_is (im, "allocation")) {
-        if (pmo_import_svc_list (peer, im->arena, "resource", "", &items, &n, im->why,
-                                 sizeof im->why))
+        if (portio_import_svc_list (peer, im->arena, "resource", "", &items, &n, im->why,
+                                    sizeof im->why))
             return -1;
         for (size_t i = 0; i < n; i++) {
             Pmo__Resource *r = (Pmo__Resource *)items[i];
@@ -436,8 +437,8 @@ static int s_load (svc_t *im)
     }
     if (s_is (im, "resource"))
         return 0;
-    if (pmo_import_svc_list (peer, im->arena, im->entity->name, "", &items, &n, im->why,
-                             sizeof im->why))
+    if (portio_import_svc_list (peer, im->arena, im->entity->name, "", &items, &n, im->why,
+                                sizeof im->why))
         return -1;
     for (size_t i = 0; i < n; i++) {
         zhashx_insert (im->by_id, pmo_reflect_str (items[i], "id"), items[i]);
@@ -660,7 +661,7 @@ static int s_allocation_path (svc_plan_t *plan, Pmo__AllocationState from_state,
 
 static const char *s_enum_text (pmo_arena_t *arena, const ProtobufCMessage *msg, const char *field)
 {
-    return pmo_import_cell (arena, msg, field);
+    return portio_import_cell (arena, msg, field);
 }
 
 //  Plan one row of any of the four entities.
@@ -671,7 +672,7 @@ static void s_plan (svc_t *im, row_t *r, svc_plan_t *plan)
     target_t t = {0};
     t.entity = pmo_arena_alloc (arena, desc->sizeof_message);
     protobuf_c_message_init (desc, t.entity);
-    pmo_import_convert (r, &t, true);
+    portio_import_convert (r, &t, true);
     if (r->bad)
         return;
     ProtobufCMessage *probe = t.entity;
@@ -746,7 +747,7 @@ static void s_plan (svc_t *im, row_t *r, svc_plan_t *plan)
     target_t again = {0};
     again.entity = pmo_reflect_copy (existing, arena);
     size_t problems = im->result->n_problems;
-    pmo_import_convert (r, &again, false);
+    portio_import_convert (r, &again, false);
     im->result->n_problems = problems; //  the same cells: their problems were found above
     ProtobufCMessage *desired = again.entity;
     //  The id is the key, never data: a blank id cell does not clear it
@@ -767,8 +768,8 @@ static void s_plan (svc_t *im, row_t *r, svc_plan_t *plan)
         Pmo__Resource *want = (Pmo__Resource *)desired;
         if (!want->kind)
             want->kind = ((Pmo__Resource *)existing)->kind;
-        if (!pmo_import_same (arena, pmo_reflect_copy (desired, arena),
-                              pmo_reflect_copy (existing, arena)))
+        if (!portio_import_same (arena, pmo_reflect_copy (desired, arena),
+                                 pmo_reflect_copy (existing, arena)))
             s_op (plan, OP_UPDATE);
     } else if (s_is (im, "allocation")) {
         Pmo__Allocation *want = (Pmo__Allocation *)desired, *was = (Pmo__Allocation *)existing;
@@ -807,8 +808,8 @@ static void s_plan (svc_t *im, row_t *r, svc_plan_t *plan)
         Pmo__Risk *want = (Pmo__Risk *)desired, *was = (Pmo__Risk *)existing;
         Pmo__RiskStatus status = ((Pmo__Risk *)probe)->status;
         want->status = was->status;
-        bool fields = !pmo_import_same (arena, pmo_reflect_copy (desired, arena),
-                                        pmo_reflect_copy (existing, arena));
+        bool fields = !portio_import_same (arena, pmo_reflect_copy (desired, arena),
+                                           pmo_reflect_copy (existing, arena));
         bool open = was->status == PMO__RISK_STATUS__RISK_STATUS_OPEN;
         if (!open && (fields || status != was->status))
             return s_bad (im, r, fields ? NULL : "status", s_enum_text (arena, probe, "status"),
@@ -822,8 +823,8 @@ static void s_plan (svc_t *im, row_t *r, svc_plan_t *plan)
     } else {
         Pmo__Issue *want = (Pmo__Issue *)desired, *was = (Pmo__Issue *)existing;
         want->status = ((Pmo__Issue *)probe)->status;
-        bool fields = !pmo_import_same (arena, pmo_reflect_copy (desired, arena),
-                                        pmo_reflect_copy (existing, arena));
+        bool fields = !portio_import_same (arena, pmo_reflect_copy (desired, arena),
+                                           pmo_reflect_copy (existing, arena));
         if (fields && was->status == PMO__ISSUE_STATUS__ISSUE_STATUS_CLOSED)
             return s_bad (im, r, NULL, "", "issue %s is closed: it stays as it is", was->id);
         if (fields)
@@ -839,14 +840,14 @@ static void s_plan (svc_t *im, row_t *r, svc_plan_t *plan)
 static int s_write_op (svc_t *im, svc_plan_t *plan, op_t op)
 {
     pmo_arena_t *arena = im->arena;
-    const pmo_import_peer_t *peer = &im->options->peer;
+    const portio_import_peer_t *peer = &im->options->peer;
     ProtobufCMessage *body = NULL;
     const char *member = NULL;
     Pmo__AllocationRequest request = PMO__ALLOCATION_REQUEST__INIT;
     Pmo__AllocationStep step = PMO__ALLOCATION_STEP__INIT;
     Pmo__AllocationReshape reshape = PMO__ALLOCATION_RESHAPE__INIT;
     Pmo__CloseRequest close = PMO__CLOSE_REQUEST__INIT;
-    bool allocator = im->entity->service == PMO_IMPORT_ALLOCATOR;
+    bool allocator = im->entity->service == PORTIO_IMPORT_ALLOCATOR;
     const char *name = im->entity->name;
     ProtobufCMessage *entity = plan->entity;
     //  The version of the record as it now is (the previous step moved it)
@@ -913,11 +914,11 @@ static int s_write_op (svc_t *im, svc_plan_t *plan, op_t op)
         }
         member = pmo_arena_printf (arena, "%s_%s", op == OP_CREATE ? "create" : "update", name);
     }
-    ProtobufCMessage *reply =
-        pmo_import_service_call (peer, allocator ? PMO_IMPORT_ALLOCATOR : PMO_IMPORT_RISKMON,
-                                 member, body, im->why, sizeof im->why);
+    ProtobufCMessage *reply = portio_import_service_call (
+        peer, allocator ? PORTIO_IMPORT_ALLOCATOR : PORTIO_IMPORT_RISKMON, member, body, im->why,
+        sizeof im->why);
     if (!reply) {
-        pmo_import_problem (im->result, plan->row, "", "", im->why);
+        portio_import_problem (im->result, plan->row, "", "", im->why);
         return -1;
     }
     const Pmo__Error *error = s_error_of (reply);
@@ -928,12 +929,12 @@ static int s_write_op (svc_t *im, svc_plan_t *plan, op_t op)
         char reason[600];
         snprintf (reason, sizeof reason, "%s refused %s: %s",
                   allocator ? "the allocator" : "the risk monitor", member, error->message);
-        const char *column = *field ? pmo_import_column_of (im->map, field) : "";
+        const char *column = *field ? portio_import_column_of (im->map, field) : "";
         const char *value = "";
-        int index = *column ? pmo_import_header_index (&im->csv->records[0], column) : -1;
+        int index = *column ? portio_import_header_index (&im->csv->records[0], column) : -1;
         if (index >= 0 && (size_t)index < im->csv->records[plan->record].n_fields)
             value = im->csv->records[plan->record].fields[index];
-        pmo_import_problem (im->result, plan->row, column, value, reason);
+        portio_import_problem (im->result, plan->row, column, value, reason);
         protobuf_c_message_free_unpacked (reply, NULL);
         return -1;
     }
@@ -980,31 +981,32 @@ static int s_fail (svc_t *im, const char *format, ...)
 {
     va_list args;
     va_start (args, format);
-    pmo_import_failv (im->result, im->arena, format, args);
+    portio_import_failv (im->result, im->arena, format, args);
     va_end (args);
     return -1;
 }
 
 static int s_run (svc_t *im, const void *data, size_t size)
 {
-    pmo_import_result_t *result = im->result;
-    const pmo_import_mapping_t *map = im->map;
-    if (pmo_import_open_csv (im->arena, map, data, size, result, &im->csv))
+    portio_import_result_t *result = im->result;
+    const portio_import_mapping_t *map = im->map;
+    if (portio_import_open_csv (im->arena, map, data, size, result, &im->csv))
         return -1;
-    pmo_csv_t *csv = im->csv;
-    pmo_csv_record_t *header = &csv->records[0];
+    portio_csv_t *csv = im->csv;
+    portio_csv_record_t *header = &csv->records[0];
     if (s_load (im))
         return s_fail (im, "%s", im->why);
 
     //  Check every row before writing any
     im->plans = pmo_arena_alloc (im->arena, csv->n_records * sizeof (svc_plan_t));
-    result->row_results = pmo_arena_alloc (im->arena, csv->n_records * sizeof (pmo_import_row_t));
+    result->row_results =
+        pmo_arena_alloc (im->arena, csv->n_records * sizeof (portio_import_row_t));
     for (size_t i = 1; i < csv->n_records; i++) {
-        pmo_csv_record_t *record = &csv->records[i];
-        pmo_import_row_t *out = &result->row_results[result->n_rows++];
+        portio_csv_record_t *record = &csv->records[i];
+        portio_import_row_t *out = &result->row_results[result->n_rows++];
         out->row = i + 1;
-        if (pmo_import_blank_row (record)) {
-            out->action = PMO_IMPORT_ROW_BLANK;
+        if (portio_import_blank_row (record)) {
+            out->action = PORTIO_IMPORT_ROW_BLANK;
             continue;
         }
         svc_plan_t *plan = &im->plans[im->n_plans++];
@@ -1017,28 +1019,28 @@ static int s_run (svc_t *im, const void *data, size_t size)
                    .header = header,
                    .record = record,
                    .row = i + 1};
-        r.bad = pmo_import_record_bad (result, header, record, r.row);
+        r.bad = portio_import_record_bad (result, header, record, r.row);
         if (!r.bad)
             s_plan (im, &r, plan);
         plan->bad = r.bad;
     }
     for (size_t p = 0, k = 0; k < result->n_rows; k++) {
-        pmo_import_row_t *out = &result->row_results[k];
-        if (out->action == PMO_IMPORT_ROW_BLANK)
+        portio_import_row_t *out = &result->row_results[k];
+        if (out->action == PORTIO_IMPORT_ROW_BLANK)
             continue;
         svc_plan_t *plan = &im->plans[p++];
         out->id = plan->id;
         if (plan->bad) {
-            out->action = PMO_IMPORT_ROW_BAD;
+            out->action = PORTIO_IMPORT_ROW_BAD;
             result->bad++;
         } else if (plan->unchanged) {
-            out->action = PMO_IMPORT_ROW_UNCHANGED;
+            out->action = PORTIO_IMPORT_ROW_UNCHANGED;
             result->unchanged++;
         } else if (plan->create) {
-            out->action = PMO_IMPORT_ROW_CREATE;
+            out->action = PORTIO_IMPORT_ROW_CREATE;
             result->created++;
         } else {
-            out->action = PMO_IMPORT_ROW_UPDATE;
+            out->action = PORTIO_IMPORT_ROW_UPDATE;
             result->updated++;
         }
     }
@@ -1052,9 +1054,9 @@ static int s_run (svc_t *im, const void *data, size_t size)
     size_t k = 0;
     for (size_t p = 0; p < im->n_plans; p++) {
         svc_plan_t *plan = &im->plans[p];
-        while (result->row_results[k].action == PMO_IMPORT_ROW_BLANK)
+        while (result->row_results[k].action == PORTIO_IMPORT_ROW_BLANK)
             k++;
-        pmo_import_row_t *out = &result->row_results[k++];
+        portio_import_row_t *out = &result->row_results[k++];
         if (plan->bad || plan->unchanged)
             continue;
         int rc = s_write (im, plan);
@@ -1064,11 +1066,11 @@ static int s_run (svc_t *im, const void *data, size_t size)
         if (rc == 0)
             continue;
         //  Refused at the write: counted as bad now
-        if (out->action == PMO_IMPORT_ROW_CREATE)
+        if (out->action == PORTIO_IMPORT_ROW_CREATE)
             result->created--;
         else
             result->updated--;
-        out->action = PMO_IMPORT_ROW_BAD;
+        out->action = PORTIO_IMPORT_ROW_BAD;
         result->bad++;
         if (!im->options->skip_bad)
             return s_fail (im,
@@ -1080,8 +1082,9 @@ static int s_run (svc_t *im, const void *data, size_t size)
     return 0;
 }
 
-int pmo_import_svc_run (const pmo_import_options_t *options, const pmo_import_mapping_t *mapping,
-                        const void *data, size_t size, pmo_import_result_t *result)
+int portio_import_svc_run (const portio_import_options_t *options,
+                           const portio_import_mapping_t *mapping, const void *data, size_t size,
+                           portio_import_result_t *result)
 {
     svc_t im = {.options = options,
                 .map = mapping,
@@ -1111,26 +1114,26 @@ int pmo_import_svc_run (const pmo_import_options_t *options, const pmo_import_ma
 //  ---------------------------------------------------------------------
 //  Export
 
-int pmo_import_svc_export (const pmo_import_peer_t *peer, const entity_t *entity,
-                           const char *org_unit, bool bom, char **csv, size_t *size, char *why,
-                           size_t why_size)
+int portio_import_svc_export (const portio_import_peer_t *peer, const entity_t *entity,
+                              const char *org_unit, bool bom, char **csv, size_t *size, char *why,
+                              size_t why_size)
 {
-    const char *const *fields = pmo_import_native_fields (entity->name);
+    const char *const *fields = portio_import_native_fields (entity->name);
     pmo_arena_t *arena = pmo_arena_new ();
     ProtobufCMessage **items;
     size_t n;
-    if (pmo_import_svc_list (peer, arena, entity->name, org_unit ? org_unit : "", &items, &n, why,
-                             why_size)) {
+    if (portio_import_svc_list (peer, arena, entity->name, org_unit ? org_unit : "", &items, &n,
+                                why, why_size)) {
         pmo_arena_destroy (&arena);
         return -1;
     }
     //  Risks and issues carry the project's id; the file shows its code too
     zhashx_t *codes = zhashx_new ();
-    if (entity->service == PMO_IMPORT_RISKMON) {
+    if (entity->service == PORTIO_IMPORT_RISKMON) {
         ProtobufCMessage **projects;
         size_t n_projects;
-        if (pmo_import_list (peer, arena, PMO__ENTITY_KIND__ENTITY_KIND_PROJECT, "", NULL, true,
-                             &projects, &n_projects, why, why_size)) {
+        if (portio_import_list (peer, arena, PMO__ENTITY_KIND__ENTITY_KIND_PROJECT, "", NULL, true,
+                                &projects, &n_projects, why, why_size)) {
             zhashx_destroy (&codes);
             pmo_arena_destroy (&arena);
             return -1;
@@ -1139,11 +1142,11 @@ int pmo_import_svc_export (const pmo_import_peer_t *peer, const entity_t *entity
             zhashx_insert (codes, ((Pmo__Project *)projects[i])->id,
                            ((Pmo__Project *)projects[i])->code);
     }
-    pmo_csv_writer_t *writer = pmo_csv_writer_new (',', bom);
+    portio_csv_writer_t *writer = portio_csv_writer_new (',', bom);
     size_t count = 0;
     while (fields[count])
         count++;
-    pmo_csv_writer_row (writer, fields, count);
+    portio_csv_writer_row (writer, fields, count);
     for (size_t i = 0; i < n; i++) {
         for (size_t f = 0; f < count; f++) {
             const char *cell;
@@ -1152,20 +1155,20 @@ int pmo_import_svc_export (const pmo_import_peer_t *peer, const entity_t *entity
                 cell = zhashx_lookup (codes, pmo_reflect_str (items[i], "project_id"));
                 cell = cell ? cell : "";
             } else
-                cell = pmo_import_cell (arena, items[i], fields[f]);
-            pmo_csv_writer_field (writer, cell);
+                cell = portio_import_cell (arena, items[i], fields[f]);
+            portio_csv_writer_field (writer, cell);
         }
-        pmo_csv_writer_end_row (writer);
+        portio_csv_writer_end_row (writer);
     }
     zhashx_destroy (&codes);
     size_t len;
-    const char *data = pmo_csv_writer_data (writer, &len);
+    const char *data = portio_csv_writer_data (writer, &len);
     *csv = malloc (len + 1);
     assert (*csv);
     memcpy (*csv, data, len + 1);
     if (size)
         *size = len;
-    pmo_csv_writer_destroy (&writer);
+    portio_csv_writer_destroy (&writer);
     pmo_arena_destroy (&arena);
     return 0;
 }

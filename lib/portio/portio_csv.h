@@ -1,4 +1,4 @@
-/*  pmo_csv.h: spreadsheets as people really save them (RFC 4180 and worse).
+/*  portio_csv.h: spreadsheets as people really save them (RFC 4180 and worse).
 
     Reading: the bytes of a whole file become records of UTF-8 fields. The
     encoding is detected (a UTF-8 BOM or valid UTF-8 throughout: UTF-8; bytes
@@ -25,8 +25,8 @@
 
     Everything read lives in the caller's arena.
 */
-#ifndef PMO_CSV_H_INCLUDED
-#define PMO_CSV_H_INCLUDED
+#ifndef PORTIO_CSV_H_INCLUDED
+#define PORTIO_CSV_H_INCLUDED
 
 #include "pmo_util.h"
 
@@ -35,15 +35,15 @@
 #include <stdint.h>
 
 typedef enum {
-    PMO_CSV_AUTO = 0,   //  detect (see above)
-    PMO_CSV_UTF8 = 1,   //  UTF-8; invalid bytes are problems
-    PMO_CSV_CP1252 = 2, //  Windows-1252 (Latin-1 with the 0x80-0x9F extras)
-} pmo_csv_encoding_t;
+    PORTIO_CSV_AUTO = 0,   //  detect (see above)
+    PORTIO_CSV_UTF8 = 1,   //  UTF-8; invalid bytes are problems
+    PORTIO_CSV_CP1252 = 2, //  Windows-1252 (Latin-1 with the 0x80-0x9F extras)
+} portio_csv_encoding_t;
 
 typedef struct {
-    pmo_csv_encoding_t encoding; //  AUTO detects
-    char delimiter;              //  0 detects: ',', ';' or '\t'
-} pmo_csv_options_t;
+    portio_csv_encoding_t encoding; //  AUTO detects
+    char delimiter;                 //  0 detects: ',', ';' or '\t'
+} portio_csv_options_t;
 
 typedef struct {
     size_t line;          //  physical line (1-based) the record starts on
@@ -51,25 +51,25 @@ typedef struct {
     char **fields;        //  UTF-8, NUL-terminated
     const char *problem;  //  why the record cannot be trusted; NULL if it can
     size_t problem_field; //  the 1-based field of the problem; 0 = the whole row
-} pmo_csv_record_t;
+} portio_csv_record_t;
 
 typedef struct {
-    pmo_csv_encoding_t encoding; //  the one detected (or given)
-    char delimiter;              //  the one detected (or given)
-    bool bom;                    //  the file started with a UTF-8 BOM
-    const char *problem;         //  the file as a whole cannot be read (e.g. UTF-16)
+    portio_csv_encoding_t encoding; //  the one detected (or given)
+    char delimiter;                 //  the one detected (or given)
+    bool bom;                       //  the file started with a UTF-8 BOM
+    const char *problem;            //  the file as a whole cannot be read (e.g. UTF-16)
     size_t n_records;
-    pmo_csv_record_t *records; //  records[0] is the header, row 1
-} pmo_csv_t;
+    portio_csv_record_t *records; //  records[0] is the header, row 1
+} portio_csv_t;
 
 //  Parse a whole file. Never returns NULL; all of it lives in arena.
-pmo_csv_t *pmo_csv_parse (const void *data, size_t size, const pmo_csv_options_t *options,
-                          pmo_arena_t *arena);
+portio_csv_t *portio_csv_parse (const void *data, size_t size, const portio_csv_options_t *options,
+                                pmo_arena_t *arena);
 //  "utf-8", "windows-1252"
-const char *pmo_csv_encoding_name (pmo_csv_encoding_t encoding);
+const char *portio_csv_encoding_name (portio_csv_encoding_t encoding);
 //  Parse "auto", "utf-8", "utf8", "windows-1252", "cp1252", "latin-1" ...;
 //  -1 if unknown.
-int pmo_csv_encoding_parse (const char *name, pmo_csv_encoding_t *encoding);
+int portio_csv_encoding_parse (const char *name, portio_csv_encoding_t *encoding);
 
 //  ---------------------------------------------------------------------
 //  Values. Each parser returns 0 (a value), 1 (blank: empty, or a marker
@@ -77,35 +77,35 @@ int pmo_csv_encoding_parse (const char *name, pmo_csv_encoding_t *encoding);
 //  is wrong for people.
 
 //  True for a blank marker (see above), after trimming spaces.
-bool pmo_csv_blank (const char *text);
+bool portio_csv_blank (const char *text);
 //  True if the text says the value was withheld from publication
 //  ("Exempt under Section 43 of the Freedom of Information Act 2000",
 //  "Exemption under ...", "redacted", "withheld", "not for publication").
-bool pmo_csv_withheld (const char *text);
+bool portio_csv_withheld (const char *text);
 
 typedef enum {
-    PMO_CSV_DMY = 0, //  day first: 31/12/2040 (UK, Europe); the default
-    PMO_CSV_MDY = 1, //  month first: 12/31/2040 (US)
-} pmo_csv_date_order_t;
+    PORTIO_CSV_DMY = 0, //  day first: 31/12/2040 (UK, Europe); the default
+    PORTIO_CSV_MDY = 1, //  month first: 12/31/2040 (US)
+} portio_csv_date_order_t;
 
 //  Two-digit years yy < pivot are 20yy, others 19yy. The default pivot 70
 //  maps 00-69 to 2000-2069 and 70-99 to 1970-1999: plans run decades ahead
 //  (GMPP's geological disposal facility: 31.12.40 is 2040), and projects
 //  that started before 1970 do not come in spreadsheets with two-digit years.
-#define PMO_CSV_PIVOT_DEFAULT 70
+#define PORTIO_CSV_PIVOT_DEFAULT 70
 
 //  A date into out as "YYYY-MM-DD". Accepts YYYY-MM-DD (also with / or .,
 //  and with a time after it), D.M.YY(YY), D/M/YY(YY), D-M-YY(YY) in the
 //  given order, "31 Dec 2040", "31-Dec-40", "31st December 2040",
 //  "December 31, 2040". A date that does not exist (31.02.19) is refused.
-int pmo_csv_parse_date (const char *text, pmo_csv_date_order_t order, int pivot, char out[11],
-                        const char **why);
+int portio_csv_parse_date (const char *text, portio_csv_date_order_t order, int pivot, char out[11],
+                           const char **why);
 
 typedef struct {
     bool decimal_comma;    //  1.234,56 (the decimal mark is a comma)
     int64_t scale;         //  the unit of the figures: 1 (pounds), 1000000 (£m); 0 = 1
     unsigned minor_digits; //  digits of the minor unit: 2 for GBP, EUR, USD; 0 for JPY
-} pmo_csv_money_options_t;
+} portio_csv_money_options_t;
 
 //  An amount to minor units: "£12,343.96" with scale 1000000 is
 //  1234396000000 pence. Signs, (1,200) for negatives, a currency symbol
@@ -113,28 +113,28 @@ typedef struct {
 //  suffixes k, m, bn are accepted. currency (4 bytes) receives the code the
 //  text names, "" if none. An amount with more decimals than the minor unit
 //  holds, or beyond 2^53 minor units, is refused.
-int pmo_csv_parse_money (const char *text, const pmo_csv_money_options_t *options, int64_t *minor,
-                         char currency[4], const char **why);
+int portio_csv_parse_money (const char *text, const portio_csv_money_options_t *options,
+                            int64_t *minor, char currency[4], const char **why);
 
 //  Minor units as a plain decimal for a spreadsheet: 1234396000000 with two
 //  minor digits is "12343960000.00". Writes into buf (at least 32 bytes).
-const char *pmo_csv_format_minor (int64_t minor, unsigned minor_digits, char *buf, size_t size);
+const char *portio_csv_format_minor (int64_t minor, unsigned minor_digits, char *buf, size_t size);
 
 //  ---------------------------------------------------------------------
 //  Writing
 
-typedef struct _pmo_csv_writer_t pmo_csv_writer_t;
+typedef struct _portio_csv_writer_t portio_csv_writer_t;
 
 //  A CSV document in memory. bom: start with the UTF-8 BOM (for Excel).
-pmo_csv_writer_t *pmo_csv_writer_new (char delimiter, bool bom);
-void pmo_csv_writer_destroy (pmo_csv_writer_t **self_p);
+portio_csv_writer_t *portio_csv_writer_new (char delimiter, bool bom);
+void portio_csv_writer_destroy (portio_csv_writer_t **self_p);
 //  Add a field to the current row (NULL is written as empty).
-void pmo_csv_writer_field (pmo_csv_writer_t *self, const char *text);
+void portio_csv_writer_field (portio_csv_writer_t *self, const char *text);
 //  End the current row (CRLF).
-void pmo_csv_writer_end_row (pmo_csv_writer_t *self);
+void portio_csv_writer_end_row (portio_csv_writer_t *self);
 //  Add a whole row of n fields.
-void pmo_csv_writer_row (pmo_csv_writer_t *self, const char *const *fields, size_t n);
+void portio_csv_writer_row (portio_csv_writer_t *self, const char *const *fields, size_t n);
 //  The document so far, owned by the writer (NUL-terminated).
-const char *pmo_csv_writer_data (pmo_csv_writer_t *self, size_t *size);
+const char *portio_csv_writer_data (portio_csv_writer_t *self, size_t *size);
 
 #endif

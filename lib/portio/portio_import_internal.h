@@ -1,20 +1,20 @@
-/*  pmo_import_internal.h: what pmo_import.c (mappings, cells to fields,
-    the registry's entities) shares with pmo_import_svc.c (the allocator's
+/*  portio_import_internal.h: what portio_import.c (mappings, cells to fields,
+    the registry's entities) shares with portio_import_svc.c (the allocator's
     and the risk monitor's entities). Not for other callers: the public
-    interface is pmo_import.h.
+    interface is portio_import.h.
 */
-#ifndef PMO_IMPORT_INTERNAL_H_INCLUDED
-#define PMO_IMPORT_INTERNAL_H_INCLUDED
+#ifndef PORTIO_IMPORT_INTERNAL_H_INCLUDED
+#define PORTIO_IMPORT_INTERNAL_H_INCLUDED
 
 #include <stdarg.h>
-#include "pmo_import.h"
+#include "portio_import.h"
 
 //  Which service keeps an entity.
 typedef enum {
-    PMO_IMPORT_REGISTRY = 0,
-    PMO_IMPORT_ALLOCATOR = 1,
-    PMO_IMPORT_RISKMON = 2,
-} pmo_import_service_t;
+    PORTIO_IMPORT_REGISTRY = 0,
+    PORTIO_IMPORT_ALLOCATOR = 1,
+    PORTIO_IMPORT_RISKMON = 2,
+} portio_import_service_t;
 
 //  One mapped column: a file column (or a template over columns) to a field.
 typedef struct {
@@ -35,15 +35,15 @@ typedef struct {
     const ProtobufCMessageDescriptor *desc;
     const char *create_member; //  ImportItem members (registry entities)
     const char *update_member;
-    Pmo__EntityKind kind;         //  the registry's kind; UNSPECIFIED for the others
-    pmo_import_service_t service; //  who keeps it
+    Pmo__EntityKind kind;            //  the registry's kind; UNSPECIFIED for the others
+    portio_import_service_t service; //  who keeps it
 } entity_t;
 
-struct _pmo_import_mapping_t {
+struct _portio_import_mapping_t {
     json_t *root; //  owns every string below
     const entity_t *entity;
-    pmo_csv_options_t csv;
-    pmo_csv_date_order_t date_order;
+    portio_csv_options_t csv;
+    portio_csv_date_order_t date_order;
     int pivot;
     bool decimal_comma;
     const char *currency;     //  of amounts without a symbol
@@ -59,11 +59,11 @@ struct _pmo_import_mapping_t {
 
 //  What converting one row needs.
 typedef struct {
-    const pmo_import_mapping_t *map;
+    const portio_import_mapping_t *map;
     pmo_arena_t *arena;
-    pmo_import_result_t *result;
-    pmo_csv_record_t *header;
-    pmo_csv_record_t *record;
+    portio_import_result_t *result;
+    portio_csv_record_t *header;
+    portio_csv_record_t *record;
     size_t row;
     bool creating; //  the row makes a new record (defaults and create_only apply)
     bool bad;      //  a problem was found in this row
@@ -79,56 +79,58 @@ typedef struct {
 } target_t;
 
 //  Record a problem of row at column (value shown shortened).
-void pmo_import_problem (pmo_import_result_t *result, size_t row, const char *column,
-                         const char *value, const char *reason);
+void portio_import_problem (portio_import_result_t *result, size_t row, const char *column,
+                            const char *value, const char *reason);
 //  Fill t->entity from the row: every mapped column, then (creating) the
 //  defaults of the fields the row left blank. Problems go to r->result.
-void pmo_import_convert (row_t *r, target_t *t, bool creating);
+void portio_import_convert (row_t *r, target_t *t, bool creating);
 //  True if the two records are equal once empty sub-messages are dropped.
-bool pmo_import_same (pmo_arena_t *arena, ProtobufCMessage *a, ProtobufCMessage *b);
+bool portio_import_same (pmo_arena_t *arena, ProtobufCMessage *a, ProtobufCMessage *b);
 //  The file column the mapping fills field from (field itself if none).
-const char *pmo_import_column_of (const pmo_import_mapping_t *map, const char *field);
+const char *portio_import_column_of (const portio_import_mapping_t *map, const char *field);
 //  A field's value as a cell of the native format (arena or msg owns it).
-const char *pmo_import_cell (pmo_arena_t *arena, const ProtobufCMessage *msg, const char *path);
+const char *portio_import_cell (pmo_arena_t *arena, const ProtobufCMessage *msg, const char *path);
 //  The native columns of an entity (NULL-terminated), NULL if unknown.
-const char *const *pmo_import_native_fields (const char *entity);
+const char *const *portio_import_native_fields (const char *entity);
 //  The column index of name in the header, -1 if absent.
-int pmo_import_header_index (const pmo_csv_record_t *header, const char *name);
+int portio_import_header_index (const portio_csv_record_t *header, const char *name);
 //  True if the record is an empty line (nothing to import, not a problem).
-bool pmo_import_blank_row (const pmo_csv_record_t *record);
+bool portio_import_blank_row (const portio_csv_record_t *record);
 //  Report what is wrong with the record as read (broken quoting, a wrong
 //  number of cells) as a problem of row; true if the row is bad.
-bool pmo_import_record_bad (pmo_import_result_t *result, const pmo_csv_record_t *header,
-                            const pmo_csv_record_t *record, size_t row);
+bool portio_import_record_bad (portio_import_result_t *result, const portio_csv_record_t *header,
+                               const portio_csv_record_t *record, size_t row);
 //  Record the import's error (the first one wins); returns -1.
-int pmo_import_failv (pmo_import_result_t *result, pmo_arena_t *arena, const char *format,
-                      va_list args);
+int portio_import_failv (portio_import_result_t *result, pmo_arena_t *arena, const char *format,
+                         va_list args);
 //  Parse the file with the mapping's CSV settings, check its header and find
 //  every mapped column (missing ones are problems of row 1). Returns 0 with
 //  *csv set, or -1 with the import's error recorded.
-int pmo_import_open_csv (pmo_arena_t *arena, const pmo_import_mapping_t *map, const void *data,
-                         size_t size, pmo_import_result_t *result, pmo_csv_t **csv);
+int portio_import_open_csv (pmo_arena_t *arena, const portio_import_mapping_t *map,
+                            const void *data, size_t size, portio_import_result_t *result,
+                            portio_csv_t **csv);
 
 //  Send body as member of an AllocatorRequest or RiskmonRequest. Returns
 //  the reply (caller frees with protobuf_c_message_free_unpacked; it may
 //  carry an error), or NULL with why when the service is not connected or
 //  did not answer in time.
-ProtobufCMessage *pmo_import_service_call (const pmo_import_peer_t *peer,
-                                           pmo_import_service_t service, const char *member,
-                                           ProtobufCMessage *body, char *why, size_t why_size);
+ProtobufCMessage *portio_import_service_call (const portio_import_peer_t *peer,
+                                              portio_import_service_t service, const char *member,
+                                              ProtobufCMessage *body, char *why, size_t why_size);
 //  Every resource, allocation, risk, issue or alert (entity) under org_unit ("" =
 //  all the caller may see), closed ones too, copied into arena. 0 or -1.
-int pmo_import_svc_list (const pmo_import_peer_t *peer, pmo_arena_t *arena, const char *entity,
-                         const char *org_unit, ProtobufCMessage ***items, size_t *n, char *why,
-                         size_t why_size);
+int portio_import_svc_list (const portio_import_peer_t *peer, pmo_arena_t *arena,
+                            const char *entity, const char *org_unit, ProtobufCMessage ***items,
+                            size_t *n, char *why, size_t why_size);
 
-//  pmo_import_svc.c: import and export of resources, allocations, risks
+//  portio_import_svc.c: import and export of resources, allocations, risks
 //  and issues (the mapping's entity is kept by the allocator or the risk
-//  monitor). Same contract as pmo_import_run and pmo_export.
-int pmo_import_svc_run (const pmo_import_options_t *options, const pmo_import_mapping_t *mapping,
-                        const void *data, size_t size, pmo_import_result_t *result);
-int pmo_import_svc_export (const pmo_import_peer_t *peer, const entity_t *entity,
-                           const char *org_unit, bool bom, char **csv, size_t *size, char *why,
-                           size_t why_size);
+//  monitor). Same contract as portio_import_run and portio_export.
+int portio_import_svc_run (const portio_import_options_t *options,
+                           const portio_import_mapping_t *mapping, const void *data, size_t size,
+                           portio_import_result_t *result);
+int portio_import_svc_export (const portio_import_peer_t *peer, const entity_t *entity,
+                              const char *org_unit, bool bom, char **csv, size_t *size, char *why,
+                              size_t why_size);
 
 #endif

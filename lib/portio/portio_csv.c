@@ -1,5 +1,5 @@
-/*  pmo_csv.c: reading and writing spreadsheets as people save them. */
-#include "pmo_csv.h"
+/*  portio_csv.c: reading and writing spreadsheets as people save them. */
+#include "portio_csv.h"
 
 #include <assert.h>
 #include <ctype.h>
@@ -71,7 +71,7 @@ static void s_put_utf8 (char **out, uint32_t cp)
 //  then Windows-1252 unless there are valid multi-byte UTF-8 sequences too
 //  (a UTF-8 file with a few bad cells, which are better reported than
 //  silently turned into mojibake).
-static pmo_csv_encoding_t s_detect (const uint8_t *p, size_t n)
+static portio_csv_encoding_t s_detect (const uint8_t *p, size_t n)
 {
     size_t multibyte = 0, invalid = 0;
     for (size_t i = 0; i < n;) {
@@ -89,27 +89,27 @@ static pmo_csv_encoding_t s_detect (const uint8_t *p, size_t n)
         }
     }
     if (invalid == 0 || multibyte > 0)
-        return PMO_CSV_UTF8;
-    return PMO_CSV_CP1252;
+        return PORTIO_CSV_UTF8;
+    return PORTIO_CSV_CP1252;
 }
 
-const char *pmo_csv_encoding_name (pmo_csv_encoding_t encoding)
+const char *portio_csv_encoding_name (portio_csv_encoding_t encoding)
 {
-    return encoding == PMO_CSV_CP1252 ? "windows-1252"
-           : encoding == PMO_CSV_UTF8 ? "utf-8"
-                                      : "auto";
+    return encoding == PORTIO_CSV_CP1252 ? "windows-1252"
+           : encoding == PORTIO_CSV_UTF8 ? "utf-8"
+                                         : "auto";
 }
 
-int pmo_csv_encoding_parse (const char *name, pmo_csv_encoding_t *encoding)
+int portio_csv_encoding_parse (const char *name, portio_csv_encoding_t *encoding)
 {
     static const struct {
         const char *name;
-        pmo_csv_encoding_t encoding;
-    } names[] = {{"auto", PMO_CSV_AUTO},           {"", PMO_CSV_AUTO},
-                 {"utf-8", PMO_CSV_UTF8},          {"utf8", PMO_CSV_UTF8},
-                 {"windows-1252", PMO_CSV_CP1252}, {"cp1252", PMO_CSV_CP1252},
-                 {"latin-1", PMO_CSV_CP1252},      {"latin1", PMO_CSV_CP1252},
-                 {"iso-8859-1", PMO_CSV_CP1252}};
+        portio_csv_encoding_t encoding;
+    } names[] = {{"auto", PORTIO_CSV_AUTO},           {"", PORTIO_CSV_AUTO},
+                 {"utf-8", PORTIO_CSV_UTF8},          {"utf8", PORTIO_CSV_UTF8},
+                 {"windows-1252", PORTIO_CSV_CP1252}, {"cp1252", PORTIO_CSV_CP1252},
+                 {"latin-1", PORTIO_CSV_CP1252},      {"latin1", PORTIO_CSV_CP1252},
+                 {"iso-8859-1", PORTIO_CSV_CP1252}};
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
         if (name && strcasecmp (name, names[i].name) == 0) {
             *encoding = names[i].encoding;
@@ -124,8 +124,8 @@ int pmo_csv_encoding_parse (const char *name, pmo_csv_encoding_t *encoding)
 //  The record being read.
 typedef struct {
     pmo_arena_t *arena;
-    pmo_csv_encoding_t encoding;
-    pmo_csv_record_t *record;
+    portio_csv_encoding_t encoding;
+    portio_csv_record_t *record;
     char **fields; //  grows
     size_t max_fields;
 } reader_t;
@@ -162,7 +162,7 @@ static void s_add_field (reader_t *r, const uint8_t *raw, size_t n)
         if (c < 0x80) {
             *out++ = (char)c;
             i++;
-        } else if (r->encoding == PMO_CSV_CP1252) {
+        } else if (r->encoding == PORTIO_CSV_CP1252) {
             uint32_t cp = c >= 0xA0 ? c : s_cp1252_high[c - 0x80];
             if (!cp) {
                 s_problem (r, index, "byte 0x%02X is not a character in Windows-1252", c);
@@ -218,10 +218,10 @@ static char s_detect_delimiter (const uint8_t *p, size_t n)
     return ',';
 }
 
-pmo_csv_t *pmo_csv_parse (const void *data, size_t size, const pmo_csv_options_t *options,
-                          pmo_arena_t *arena)
+portio_csv_t *portio_csv_parse (const void *data, size_t size, const portio_csv_options_t *options,
+                                pmo_arena_t *arena)
 {
-    pmo_csv_t *csv = pmo_arena_alloc (arena, sizeof (pmo_csv_t));
+    portio_csv_t *csv = pmo_arena_alloc (arena, sizeof (portio_csv_t));
     const uint8_t *p = data;
     size_t n = size;
     if (n >= 3 && p[0] == 0xEF && p[1] == 0xBB && p[2] == 0xBF) {
@@ -233,26 +233,26 @@ pmo_csv_t *pmo_csv_parse (const void *data, size_t size, const pmo_csv_options_t
         return csv;
     }
     csv->encoding = options && options->encoding ? options->encoding
-                    : csv->bom                   ? PMO_CSV_UTF8
+                    : csv->bom                   ? PORTIO_CSV_UTF8
                                                  : s_detect (p, n);
     csv->delimiter = options && options->delimiter ? options->delimiter : s_detect_delimiter (p, n);
     const uint8_t delim = (uint8_t)csv->delimiter;
 
     size_t max_records = 64;
-    csv->records = pmo_arena_alloc (arena, max_records * sizeof (pmo_csv_record_t));
+    csv->records = pmo_arena_alloc (arena, max_records * sizeof (portio_csv_record_t));
     reader_t r = {.arena = arena, .encoding = csv->encoding};
     //  One buffer for the field being unquoted (doubled quotes removed)
     uint8_t *buffer = pmo_arena_alloc (arena, n + 1);
     size_t i = 0, line = 1;
     while (i < n) {
         if (csv->n_records == max_records) {
-            pmo_csv_record_t *grown =
-                pmo_arena_alloc (arena, max_records * 2 * sizeof (pmo_csv_record_t));
-            memcpy (grown, csv->records, max_records * sizeof (pmo_csv_record_t));
+            portio_csv_record_t *grown =
+                pmo_arena_alloc (arena, max_records * 2 * sizeof (portio_csv_record_t));
+            memcpy (grown, csv->records, max_records * sizeof (portio_csv_record_t));
             csv->records = grown;
             max_records *= 2;
         }
-        pmo_csv_record_t *record = &csv->records[csv->n_records++];
+        portio_csv_record_t *record = &csv->records[csv->n_records++];
         record->line = line;
         r.record = record;
         r.fields = NULL;
@@ -341,7 +341,7 @@ static const char *s_trim (const char *text, char *buf, size_t size)
     return buf;
 }
 
-bool pmo_csv_blank (const char *text)
+bool portio_csv_blank (const char *text)
 {
     static const char *markers[] = {"",          "-",       "--",  "n/a",  "na",
                                     "n.a.",      "tbc",     "tbd", "null", "not provided",
@@ -356,7 +356,7 @@ bool pmo_csv_blank (const char *text)
     return false;
 }
 
-bool pmo_csv_withheld (const char *text)
+bool portio_csv_withheld (const char *text)
 {
     if (!text)
         return false;
@@ -407,15 +407,15 @@ static int s_date_fail (const char **why, const char *text)
     return -1;
 }
 
-int pmo_csv_parse_date (const char *text, pmo_csv_date_order_t order, int pivot, char out[11],
-                        const char **why)
+int portio_csv_parse_date (const char *text, portio_csv_date_order_t order, int pivot, char out[11],
+                           const char **why)
 {
     char buf[64];
     out[0] = 0;
     if (text && strlen (text) > 60)
         return s_date_fail (why, "not a date (too long)");
     const char *t = s_trim (text, buf, sizeof buf);
-    if (pmo_csv_blank (t))
+    if (portio_csv_blank (t))
         return 1;
     //  A time after an ISO date ("2019-03-31T00:00:00", "2019-03-31 09:00") is dropped
     char date[64];
@@ -479,7 +479,7 @@ int pmo_csv_parse_date (const char *text, pmo_csv_date_order_t order, int pivot,
         month = parts[m].value;
     } else {
         year = parts[2].value, year_digits = parts[2].digits;
-        if (order == PMO_CSV_MDY)
+        if (order == PORTIO_CSV_MDY)
             month = parts[0].value, day = parts[1].value;
         else
             day = parts[0].value, month = parts[1].value;
@@ -525,8 +525,8 @@ static int s_money_fail (const char **why, const char *text)
     return -1;
 }
 
-int pmo_csv_parse_money (const char *text, const pmo_csv_money_options_t *options, int64_t *minor,
-                         char currency[4], const char **why)
+int portio_csv_parse_money (const char *text, const portio_csv_money_options_t *options,
+                            int64_t *minor, char currency[4], const char **why)
 {
     char buf[80];
     *minor = 0;
@@ -534,7 +534,7 @@ int pmo_csv_parse_money (const char *text, const pmo_csv_money_options_t *option
     if (text && strlen (text) > 70)
         return s_money_fail (why, "not an amount (too long)");
     const char *s = s_trim (text, buf, sizeof buf);
-    if (pmo_csv_blank (s))
+    if (portio_csv_blank (s))
         return 1;
     const char decimal = options && options->decimal_comma ? ',' : '.';
     const char thousands = decimal == ',' ? '.' : ',';
@@ -628,7 +628,7 @@ int pmo_csv_parse_money (const char *text, const pmo_csv_money_options_t *option
     return 0;
 }
 
-const char *pmo_csv_format_minor (int64_t minor, unsigned minor_digits, char *buf, size_t size)
+const char *portio_csv_format_minor (int64_t minor, unsigned minor_digits, char *buf, size_t size)
 {
     uint64_t magnitude = minor < 0 ? (uint64_t)0 - (uint64_t)minor : (uint64_t)minor;
     uint64_t unit = 1;
@@ -646,14 +646,14 @@ const char *pmo_csv_format_minor (int64_t minor, unsigned minor_digits, char *bu
 //  ---------------------------------------------------------------------
 //  Writing
 
-struct _pmo_csv_writer_t {
+struct _portio_csv_writer_t {
     char *data;
     size_t size, max;
     char delimiter;
     bool row_started; //  a field was written in this row
 };
 
-static void s_append (pmo_csv_writer_t *self, const char *text, size_t len)
+static void s_append (portio_csv_writer_t *self, const char *text, size_t len)
 {
     if (self->size + len + 1 > self->max) {
         while (self->size + len + 1 > self->max)
@@ -666,9 +666,9 @@ static void s_append (pmo_csv_writer_t *self, const char *text, size_t len)
     self->data[self->size] = 0;
 }
 
-pmo_csv_writer_t *pmo_csv_writer_new (char delimiter, bool bom)
+portio_csv_writer_t *portio_csv_writer_new (char delimiter, bool bom)
 {
-    pmo_csv_writer_t *self = calloc (1, sizeof (pmo_csv_writer_t));
+    portio_csv_writer_t *self = calloc (1, sizeof (portio_csv_writer_t));
     assert (self);
     self->max = 4096;
     self->data = malloc (self->max);
@@ -680,7 +680,7 @@ pmo_csv_writer_t *pmo_csv_writer_new (char delimiter, bool bom)
     return self;
 }
 
-void pmo_csv_writer_destroy (pmo_csv_writer_t **self_p)
+void portio_csv_writer_destroy (portio_csv_writer_t **self_p)
 {
     assert (self_p);
     if (*self_p) {
@@ -690,7 +690,7 @@ void pmo_csv_writer_destroy (pmo_csv_writer_t **self_p)
     }
 }
 
-void pmo_csv_writer_field (pmo_csv_writer_t *self, const char *text)
+void portio_csv_writer_field (portio_csv_writer_t *self, const char *text)
 {
     if (self->row_started)
         s_append (self, &self->delimiter, 1);
@@ -718,20 +718,20 @@ void pmo_csv_writer_field (pmo_csv_writer_t *self, const char *text)
     s_append (self, "\"", 1);
 }
 
-void pmo_csv_writer_end_row (pmo_csv_writer_t *self)
+void portio_csv_writer_end_row (portio_csv_writer_t *self)
 {
     s_append (self, "\r\n", 2);
     self->row_started = false;
 }
 
-void pmo_csv_writer_row (pmo_csv_writer_t *self, const char *const *fields, size_t n)
+void portio_csv_writer_row (portio_csv_writer_t *self, const char *const *fields, size_t n)
 {
     for (size_t i = 0; i < n; i++)
-        pmo_csv_writer_field (self, fields[i]);
-    pmo_csv_writer_end_row (self);
+        portio_csv_writer_field (self, fields[i]);
+    portio_csv_writer_end_row (self);
 }
 
-const char *pmo_csv_writer_data (pmo_csv_writer_t *self, size_t *size)
+const char *portio_csv_writer_data (portio_csv_writer_t *self, size_t *size)
 {
     if (size)
         *size = self->size;

@@ -1,7 +1,7 @@
-/*  pmo_import.h: spreadsheets in and out of the registry, for pmoctl and
+/*  portio_import.h: spreadsheets in and out of the registry, for pmoctl and
     the gateway alike.
 
-    Import: a CSV file (pmo_csv reads it) and a column mapping (JSON: which
+    Import: a CSV file (portio_csv reads it) and a column mapping (JSON: which
     file column fills which field, with values maps, defaults and templates)
     become org units, projects (each row may also carry a status report),
     milestones or status reports. The importer reads what exists, matches
@@ -23,7 +23,7 @@
 
     Resources and allocations (the allocator) and risks and issues (the
     risk monitor) go through the same mappings, keys and modes, row by row
-    through those services' own requests (pmo_import_svc.c): see
+    through those services' own requests (portio_import_svc.c): see
     services/pmoctl/README-import.md for what all or nothing means there.
 
     Export: every entity kind as CSV whose header is the native mapping's,
@@ -31,11 +31,11 @@
 
     Everything a result holds lives in its own arena.
 */
-#ifndef PMO_IMPORT_H_INCLUDED
-#define PMO_IMPORT_H_INCLUDED
+#ifndef PORTIO_IMPORT_H_INCLUDED
+#define PORTIO_IMPORT_H_INCLUDED
 
 #include "pmo_client.h"
-#include "pmo_csv.h"
+#include "portio_csv.h"
 #include "pmo_util.h"
 #include "registry.pb-c.h"
 
@@ -44,11 +44,11 @@
 
 //  Rows of one import batch at most, and its size: under the registry's
 //  2000 items and its 1 MB frame.
-#define PMO_IMPORT_BATCH_ROWS  1000
-#define PMO_IMPORT_BATCH_BYTES (700 * 1024)
+#define PORTIO_IMPORT_BATCH_ROWS  1000
+#define PORTIO_IMPORT_BATCH_BYTES (700 * 1024)
 
 //  ---------------------------------------------------------------------
-//  Talking to the registry (shared with pmo_report)
+//  Talking to the registry (shared with portio_report)
 
 typedef struct {
     pmo_client_t *registry;        //  connected to the registry (not owned)
@@ -57,70 +57,70 @@ typedef struct {
     int attempts;                  //  same request id each time; 0 = 3
     pmo_client_t *allocator;       //  resources, allocations, reports; NULL: not asked (not owned)
     pmo_client_t *riskmon;         //  risks, issues, health, alerts; NULL: not asked (not owned)
-} pmo_import_peer_t;
+} portio_import_peer_t;
 
 //  Send body as RegistryRequest member `member`. Returns the reply (caller
 //  frees with protobuf_c_message_free_unpacked), or NULL when none came in
 //  time (why says so). A reply carrying an error is returned as is.
-Pmo__RegistryReply *pmo_import_call (const pmo_import_peer_t *peer, const char *member,
-                                     ProtobufCMessage *body, char *why, size_t why_size);
+Pmo__RegistryReply *portio_import_call (const portio_import_peer_t *peer, const char *member,
+                                        ProtobufCMessage *body, char *why, size_t why_size);
 //  Every entity of kind under org_unit ("" = all the caller may see),
 //  archived ones too if asked, copied into arena. Returns 0 or -1 (why).
-int pmo_import_list (const pmo_import_peer_t *peer, pmo_arena_t *arena, Pmo__EntityKind kind,
-                     const char *org_unit, const char *project_id, bool archived,
-                     ProtobufCMessage ***items, size_t *n, char *why, size_t why_size);
+int portio_import_list (const portio_import_peer_t *peer, pmo_arena_t *arena, Pmo__EntityKind kind,
+                        const char *org_unit, const char *project_id, bool archived,
+                        ProtobufCMessage ***items, size_t *n, char *why, size_t why_size);
 
 //  ---------------------------------------------------------------------
 //  Mappings
 
-typedef struct _pmo_import_mapping_t pmo_import_mapping_t;
+typedef struct _portio_import_mapping_t portio_import_mapping_t;
 
 //  Load a mapping from JSON text (see services/pmoctl/README-import.md and
 //  deploy/data/gmpp-mapping.json). NULL with why on a bad mapping.
-pmo_import_mapping_t *pmo_import_mapping_load (const char *text, size_t size, char *why,
-                                               size_t why_size);
+portio_import_mapping_t *portio_import_mapping_load (const char *text, size_t size, char *why,
+                                                     size_t why_size);
 //  The mapping of the export format of an entity ("project", "milestone",
 //  "status_report", "org_unit", "resource", "allocation", "risk",
 //  "issue"); NULL for an unknown entity.
-pmo_import_mapping_t *pmo_import_mapping_native (const char *entity);
-void pmo_import_mapping_destroy (pmo_import_mapping_t **self_p);
+portio_import_mapping_t *portio_import_mapping_native (const char *entity);
+void portio_import_mapping_destroy (portio_import_mapping_t **self_p);
 //  True for an entity the import and export know ("project", ...).
-bool pmo_import_mapping_entity_known (const char *entity);
+bool portio_import_mapping_entity_known (const char *entity);
 //  The entity the mapping imports.
-const char *pmo_import_mapping_entity (const pmo_import_mapping_t *self);
+const char *portio_import_mapping_entity (const portio_import_mapping_t *self);
 
 //  ---------------------------------------------------------------------
 //  Import
 
 typedef struct {
-    pmo_import_peer_t peer;
+    portio_import_peer_t peer;
     const char *hub;       //  the enterprise unit's id; NULL = "hub"
     bool dry_run;          //  check everything, write nothing
     bool skip_bad;         //  write the good rows, list the bad (else all or nothing)
     bool create_org_units; //  create the org units the file names that do not exist
-} pmo_import_options_t;
+} portio_import_options_t;
 
 typedef struct {
     size_t row;         //  as a spreadsheet numbers it (the header is row 1)
     const char *column; //  the file's column ("" for the whole row)
     const char *value;  //  what the cell holds (shortened)
     const char *reason; //  for people
-} pmo_import_problem_t;
+} portio_import_problem_t;
 
 typedef enum {
-    PMO_IMPORT_ROW_BAD = 0,       //  has problems; not written
-    PMO_IMPORT_ROW_CREATE = 1,    //  new (dry run: would be created)
-    PMO_IMPORT_ROW_UPDATE = 2,    //  changed (dry run: would be updated)
-    PMO_IMPORT_ROW_UNCHANGED = 3, //  nothing to do
-    PMO_IMPORT_ROW_BLANK = 4,     //  an empty line
-} pmo_import_action_t;
+    PORTIO_IMPORT_ROW_BAD = 0,       //  has problems; not written
+    PORTIO_IMPORT_ROW_CREATE = 1,    //  new (dry run: would be created)
+    PORTIO_IMPORT_ROW_UPDATE = 2,    //  changed (dry run: would be updated)
+    PORTIO_IMPORT_ROW_UNCHANGED = 3, //  nothing to do
+    PORTIO_IMPORT_ROW_BLANK = 4,     //  an empty line
+} portio_import_action_t;
 
 typedef struct {
     size_t row;
-    pmo_import_action_t action;
+    portio_import_action_t action;
     const char *id; //  the entity's id once written (or when unchanged)
     bool written;   //  committed by this run
-} pmo_import_row_t;
+} portio_import_row_t;
 
 typedef struct {
     pmo_arena_t *arena;   //  owns everything below
@@ -135,21 +135,22 @@ typedef struct {
     bool dry_run;
     bool written;      //  something was committed
     const char *error; //  the import could not run (file, mapping, no reply)
-    pmo_import_problem_t *problems;
+    portio_import_problem_t *problems;
     size_t n_problems;
-    pmo_import_row_t *row_results; //  one per data row, in file order
+    portio_import_row_t *row_results; //  one per data row, in file order
     size_t n_rows;
-} pmo_import_result_t;
+} portio_import_result_t;
 
 //  Import a file. Returns 0 if the import did what the mode asks (a dry run
 //  that found problems still returns 0: see the result), -1 if it could not
 //  run or refused (problems in all-or-nothing mode, a failed commit); the
 //  result always says why. Caller destroys the result.
-int pmo_import_run (const pmo_import_options_t *options, const pmo_import_mapping_t *mapping,
-                    const void *data, size_t size, pmo_import_result_t **result);
-void pmo_import_result_destroy (pmo_import_result_t **self_p);
+int portio_import_run (const portio_import_options_t *options,
+                       const portio_import_mapping_t *mapping, const void *data, size_t size,
+                       portio_import_result_t **result);
+void portio_import_result_destroy (portio_import_result_t **self_p);
 //  The result as JSON (counts, problems, rows); caller json_decref's it.
-json_t *pmo_import_result_json (const pmo_import_result_t *self);
+json_t *portio_import_result_json (const portio_import_result_t *self);
 
 //  ---------------------------------------------------------------------
 //  Export
@@ -158,7 +159,7 @@ json_t *pmo_import_result_json (const pmo_import_result_t *self);
 //  "org_unit", "resource", "allocation", "risk", "issue") under org_unit ("" = all the caller may
 //  see) as CSV in the native mapping's format. *csv is the caller's to free. Returns 0 or -1 with
 //  why.
-int pmo_export (const pmo_import_peer_t *peer, const char *entity, const char *org_unit, bool bom,
-                char **csv, size_t *size, char *why, size_t why_size);
+int portio_export (const portio_import_peer_t *peer, const char *entity, const char *org_unit,
+                   bool bom, char **csv, size_t *size, char *why, size_t why_size);
 
 #endif

@@ -1,4 +1,4 @@
-/*  pmo_report.h: the portfolio report of an org unit, for executives.
+/*  portio_report.h: the portfolio report of an org unit, for executives.
 
     What it says: projects by RAG (each project's latest status report),
     phase and status, and by the unit's direct sub-units; budget totals and
@@ -19,14 +19,14 @@
     section, for spreadsheets) and a self-contained printable HTML page
     with inline SVG charts (no network needed to view or print it).
 
-    pmo_report_compute is pure (tests and the benchmark call it on their own
-    data); pmo_report_build fetches what it needs from the registry first.
+    portio_report_compute is pure (tests and the benchmark call it on their own
+    data); portio_report_build fetches what it needs from the registry first.
 */
-#ifndef PMO_REPORT_H_INCLUDED
-#define PMO_REPORT_H_INCLUDED
+#ifndef PORTIO_REPORT_H_INCLUDED
+#define PORTIO_REPORT_H_INCLUDED
 
 #include "allocator.pb-c.h"
-#include "pmo_import.h"
+#include "portio_import.h"
 #include "riskmon.pb-c.h"
 
 #include <jansson.h>
@@ -40,7 +40,7 @@ typedef struct {
     const char *period_end; //  of the latest report ("" if none)
     const Pmo__StatusReport *latest;
     Pmo__Rag health; //  computed by the risk monitor; UNSPECIFIED: not assessed (or unknown)
-} pmo_report_project_t;
+} portio_report_project_t;
 
 typedef struct {
     const char *id;
@@ -48,17 +48,17 @@ typedef struct {
     size_t projects;
     size_t rag[4];    //  by Pmo__Rag (0 = no report)
     int64_t baseline; //  summed budget baseline, minor units
-} pmo_report_unit_t;
+} portio_report_unit_t;
 
 typedef struct {
     const char *what; //  "new", "rag_up", "rag_down", "first_report", "closed"
-    const pmo_report_project_t *project;
+    const portio_report_project_t *project;
     const char *text; //  for people
-} pmo_report_change_t;
+} portio_report_change_t;
 
 typedef struct {
     pmo_arena_t *arena;   //  owns everything below
-    pmo_arena_t *fetched; //  what pmo_report_build read (the projects point into it)
+    pmo_arena_t *fetched; //  what portio_report_build read (the projects point into it)
     const char *org_unit; //  the unit reported on
     const char *org_unit_name;
     const char *org_unit_path;
@@ -68,18 +68,18 @@ typedef struct {
     const char *currency;  //  of the totals (the most common; others are counted apart)
     size_t other_currency; //  projects with budgets in another currency (not summed)
     size_t n_projects;
-    pmo_report_project_t *projects;
+    portio_report_project_t *projects;
     size_t rag[4];
     size_t phase[6];
     size_t status[7];
-    pmo_report_unit_t *units;
+    portio_report_unit_t *units;
     size_t n_units;
     int64_t baseline, actual, forecast; //  budget totals
     size_t with_budget;
     int64_t pv, ev, ac, ev_with_ac; //  earned value totals; ev_with_ac: EV of reports with AC
     size_t with_ev, with_ac;
     double spi, cpi; //  from the sums; < 0: not available
-    pmo_report_change_t *changes;
+    portio_report_change_t *changes;
     size_t n_changes;
     const char *risks_note; //  why the risk section is empty (service not connected); NULL: filled
     const char *resources_note;
@@ -102,47 +102,48 @@ typedef struct {
     size_t alerts_severity[4]; //  by Pmo__AlertSeverity
     //  Computed health (risk monitor): projects by overall RAG; [0]: not assessed
     size_t health[4];
-} pmo_report_t;
+} portio_report_t;
 
 //  Risks listed by name in the HTML page and the JSON "top_risks".
-#define PMO_REPORT_TOP_RISKS 10
+#define PORTIO_REPORT_TOP_RISKS 10
 
 //  Compute a report on unit (with its path and name) from what it holds:
 //  every org unit, the projects of its subtree and each project's latest
 //  reports (newest first; reports may be NULL). Copies what it keeps.
-pmo_report_t *pmo_report_compute (const Pmo__OrgUnit *unit, Pmo__OrgUnit *const *units,
-                                  size_t n_units, Pmo__Project *const *projects, size_t n,
-                                  Pmo__ProjectReports *const *reports, size_t n_reports,
-                                  int64_t since_ms, int64_t now_ms);
+portio_report_t *portio_report_compute (const Pmo__OrgUnit *unit, Pmo__OrgUnit *const *units,
+                                        size_t n_units, Pmo__Project *const *projects, size_t n,
+                                        Pmo__ProjectReports *const *reports, size_t n_reports,
+                                        int64_t since_ms, int64_t now_ms);
 //  Fill the sections of the other services from what they answered (the
 //  report copies what it keeps). Open risks: those of the report's
 //  projects that are open; conflicts: the allocator's for the unit; alerts:
 //  those not resolved; health: current assessments (one per project).
-void pmo_report_set_risks (pmo_report_t *self, Pmo__Risk *const *risks, size_t n);
-void pmo_report_set_overloads (pmo_report_t *self, Pmo__AllocationConflict *const *conflicts,
+void portio_report_set_risks (portio_report_t *self, Pmo__Risk *const *risks, size_t n);
+void portio_report_set_overloads (portio_report_t *self, Pmo__AllocationConflict *const *conflicts,
+                                  size_t n);
+void portio_report_set_alerts (portio_report_t *self, Pmo__Alert *const *alerts, size_t n);
+void portio_report_set_health (portio_report_t *self, Pmo__HealthAssessment *const *health,
                                size_t n);
-void pmo_report_set_alerts (pmo_report_t *self, Pmo__Alert *const *alerts, size_t n);
-void pmo_report_set_health (pmo_report_t *self, Pmo__HealthAssessment *const *health, size_t n);
 
 //  Fetch from the registry (and the allocator and risk monitor when the
 //  peer has them) and compute. since_ms 0: one reporting period
 //  of the unit back (its effective policy; 30 days if none). NULL with why.
-pmo_report_t *pmo_report_build (const pmo_import_peer_t *peer, const char *org_unit,
-                                int64_t since_ms, char *why, size_t why_size);
-void pmo_report_destroy (pmo_report_t **self_p);
+portio_report_t *portio_report_build (const portio_import_peer_t *peer, const char *org_unit,
+                                      int64_t since_ms, char *why, size_t why_size);
+void portio_report_destroy (portio_report_t **self_p);
 
 //  The report as JSON; caller json_decref's it.
-json_t *pmo_report_json (const pmo_report_t *self);
+json_t *portio_report_json (const portio_report_t *self);
 //  The CSV tables: "summary", "rag", "phase", "status", "units", "projects",
 //  "changes", "risks", "overallocated", "alerts" (NULL-terminated list).
-const char *const *pmo_report_tables (void);
+const char *const *portio_report_tables (void);
 //  One table as CSV (caller frees); NULL for an unknown table.
-char *pmo_report_csv (const pmo_report_t *self, const char *table, bool bom, size_t *size);
+char *portio_report_csv (const portio_report_t *self, const char *table, bool bom, size_t *size);
 //  The printable page (caller frees).
-char *pmo_report_html (const pmo_report_t *self, size_t *size);
+char *portio_report_html (const portio_report_t *self, size_t *size);
 
 //  SPI/CPI band of DOMAIN.md: green 0.95-1.05, amber 0.90-0.95 or
 //  1.05-1.10, red otherwise; UNSPECIFIED when not available.
-Pmo__Rag pmo_report_index_rag (double index);
+Pmo__Rag portio_report_index_rag (double index);
 
 #endif
