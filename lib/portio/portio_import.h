@@ -35,8 +35,8 @@
 #define PORTIO_IMPORT_H_INCLUDED
 
 #include "pmo_client.h"
-#include "portio_csv.h"
 #include "pmo_util.h"
+#include "portio_csv.h"
 #include "registry.pb-c.h"
 
 #include <jansson.h>
@@ -48,7 +48,14 @@
 #define PORTIO_IMPORT_BATCH_BYTES (700 * 1024)
 
 //  ---------------------------------------------------------------------
-//  Talking to the registry (shared with portio_report)
+//  Talking to the services (shared with portio_report)
+
+//  Which service keeps an entity, and which of a peer's clients a call uses.
+typedef enum {
+    PORTIO_IMPORT_REGISTRY = 0,
+    PORTIO_IMPORT_ALLOCATOR = 1,
+    PORTIO_IMPORT_RISKMON = 2,
+} portio_import_service_t;
 
 typedef struct {
     pmo_client_t *registry;        //  connected to the registry (not owned)
@@ -69,6 +76,18 @@ Pmo__RegistryReply *portio_import_call (const portio_import_peer_t *peer, const 
 int portio_import_list (const portio_import_peer_t *peer, pmo_arena_t *arena, Pmo__EntityKind kind,
                         const char *org_unit, const char *project_id, bool archived,
                         ProtobufCMessage ***items, size_t *n, char *why, size_t why_size);
+//  Every resource, allocation, risk, issue or alert (entity) under org_unit
+//  ("" = all the caller may see), closed and released ones too, from the
+//  allocator or the risk monitor. The records and the array are copied into
+//  arena (the caller's: they live as long as it does). Returns 0 or -1 (why).
+int portio_import_svc_list (const portio_import_peer_t *peer, pmo_arena_t *arena,
+                            const char *entity, const char *org_unit, ProtobufCMessage ***items,
+                            size_t *n, char *why, size_t why_size);
+//  True if service answers a ping within timeout_ms, in one attempt: ask
+//  before a report, so that it does not wait out every retry for a service
+//  that is not running. False for a service the peer has no client for.
+bool portio_import_answers (const portio_import_peer_t *peer, portio_import_service_t service,
+                            int timeout_ms);
 
 //  ---------------------------------------------------------------------
 //  Mappings

@@ -1,20 +1,14 @@
 /*  portio_import_internal.h: what portio_import.c (mappings, cells to fields,
     the registry's entities) shares with portio_import_svc.c (the allocator's
-    and the risk monitor's entities). Not for other callers: the public
-    interface is portio_import.h.
+    and the risk monitor's entities) and portio_report.c. Not for other
+    callers, nor included from outside lib/portio: the public interface is
+    portio_import.h (and portio_report.h, portio_csv.h).
 */
 #ifndef PORTIO_IMPORT_INTERNAL_H_INCLUDED
 #define PORTIO_IMPORT_INTERNAL_H_INCLUDED
 
 #include <stdarg.h>
 #include "portio_import.h"
-
-//  Which service keeps an entity.
-typedef enum {
-    PORTIO_IMPORT_REGISTRY = 0,
-    PORTIO_IMPORT_ALLOCATOR = 1,
-    PORTIO_IMPORT_RISKMON = 2,
-} portio_import_service_t;
 
 //  One mapped column: a file column (or a template over columns) to a field.
 typedef struct {
@@ -110,18 +104,14 @@ int portio_import_open_csv (pmo_arena_t *arena, const portio_import_mapping_t *m
                             const void *data, size_t size, portio_import_result_t *result,
                             portio_csv_t **csv);
 
-//  Send body as member of an AllocatorRequest or RiskmonRequest. Returns
-//  the reply (caller frees with protobuf_c_message_free_unpacked; it may
-//  carry an error), or NULL with why when the service is not connected or
-//  did not answer in time.
+//  Send body as member of an AllocatorRequest or RiskmonRequest (service is
+//  PORTIO_IMPORT_ALLOCATOR or PORTIO_IMPORT_RISKMON). Returns the reply
+//  (caller frees with protobuf_c_message_free_unpacked; it may carry an
+//  error), or NULL with why when the service is not connected or did not
+//  answer in time.
 ProtobufCMessage *portio_import_service_call (const portio_import_peer_t *peer,
                                               portio_import_service_t service, const char *member,
                                               ProtobufCMessage *body, char *why, size_t why_size);
-//  Every resource, allocation, risk, issue or alert (entity) under org_unit ("" =
-//  all the caller may see), closed ones too, copied into arena. 0 or -1.
-int portio_import_svc_list (const portio_import_peer_t *peer, pmo_arena_t *arena,
-                            const char *entity, const char *org_unit, ProtobufCMessage ***items,
-                            size_t *n, char *why, size_t why_size);
 
 //  portio_import_svc.c: import and export of resources, allocations, risks
 //  and issues (the mapping's entity is kept by the allocator or the risk

@@ -82,6 +82,25 @@ ProtobufCMessage *portio_import_service_call (const portio_import_peer_t *peer,
     return reply;
 }
 
+bool portio_import_answers (const portio_import_peer_t *peer, portio_import_service_t service,
+                            int timeout_ms)
+{
+    portio_import_peer_t quick = *peer;
+    quick.timeout_ms = timeout_ms;
+    quick.attempts = 1;
+    Pmo__PingRequest ping = PMO__PING_REQUEST__INIT;
+    char why[256];
+    ProtobufCMessage *reply = NULL;
+    if (service != PORTIO_IMPORT_REGISTRY)
+        reply = portio_import_service_call (&quick, service, "ping", &ping.base, why, sizeof why);
+    else if (quick.registry)
+        reply =
+            (ProtobufCMessage *)portio_import_call (&quick, "ping", &ping.base, why, sizeof why);
+    if (reply)
+        protobuf_c_message_free_unpacked (reply, NULL);
+    return reply != NULL;
+}
+
 //  The error a reply carries, NULL if none.
 static const Pmo__Error *s_error_of (const ProtobufCMessage *reply)
 {

@@ -1,10 +1,10 @@
 /*  portio_report.c: the portfolio report (see the header). */
 #include "portio_report.h"
 
-#include "portio_csv.h"
-#include "portio_import_internal.h"
 #include "pmo_json.h"
 #include "pmo_reflect.h"
+#include "portio_csv.h"
+#include "portio_import_internal.h"
 
 #include <assert.h>
 #include <czmq.h>

@@ -4,9 +4,8 @@
 #include "gateway_jobs.h"
 #include "gateway_orgs.h"
 
-#include "portio_import.h"
-#include "portio_import_internal.h"
 #include "pmo_log.h"
+#include "portio_import.h"
 #include "portio_report.h"
 
 #include <assert.h>
@@ -116,22 +115,6 @@ static int s_check_unit (gateway_job_t *self, pmo_client_t *registry, const char
     return rc;
 }
 
-//  True if the service answers a ping soon: a report does not wait out
-//  every retry for a service that is not running.
-static bool s_answers (const portio_import_peer_t *peer, portio_import_service_t service)
-{
-    portio_import_peer_t quick = *peer;
-    quick.timeout_ms = PING_MS;
-    quick.attempts = 1;
-    Pmo__PingRequest ping = PMO__PING_REQUEST__INIT;
-    char why[256];
-    ProtobufCMessage *reply =
-        portio_import_service_call (&quick, service, "ping", &ping.base, why, sizeof why);
-    if (reply)
-        protobuf_c_message_free_unpacked (reply, NULL);
-    return reply != NULL;
-}
-
 static void s_import (gateway_job_t *self, portio_import_peer_t *peer)
 {
     gateway_job_answer_t *answer = &self->answer;
@@ -202,8 +185,10 @@ static void s_report (gateway_job_t *self, portio_import_peer_t *peer)
     gateway_job_answer_t *answer = &self->answer;
     if (s_check_unit (self, peer->registry, self->org_unit))
         return;
-    bool allocator = peer->allocator && s_answers (peer, PORTIO_IMPORT_ALLOCATOR);
-    bool riskmon = peer->riskmon && s_answers (peer, PORTIO_IMPORT_RISKMON);
+    //  A report does not wait out every retry for a service that is not running
+    bool allocator =
+        peer->allocator && portio_import_answers (peer, PORTIO_IMPORT_ALLOCATOR, PING_MS);
+    bool riskmon = peer->riskmon && portio_import_answers (peer, PORTIO_IMPORT_RISKMON, PING_MS);
     if (!allocator)
         peer->allocator = NULL;
     if (!riskmon)

@@ -18,7 +18,6 @@
 
 #include "portio_csv.h"
 #include "portio_import.h"
-#include "portio_import_internal.h"
 #include "portio_report.h"
 
 #include <errno.h>
@@ -99,22 +98,6 @@ static portio_import_peer_t s_peer (pmoctl_t *ctl)
         s_riskmon = pmo_client_new (s_endpoint ("PMO_RISKMON_ENDPOINT", "tcp://127.0.0.1:7103"));
     return (portio_import_peer_t){ctl->client,   &ctl->identity, ctl->timeout_ms,
                                   ctl->attempts, s_allocator,    s_riskmon};
-}
-
-//  True if the service answers a ping within a second: a report does not
-//  wait out every retry for a service that is not running.
-static bool s_answers (const portio_import_peer_t *peer, portio_import_service_t service)
-{
-    portio_import_peer_t quick = *peer;
-    quick.timeout_ms = 1000;
-    quick.attempts = 1;
-    Pmo__PingRequest ping = PMO__PING_REQUEST__INIT;
-    char why[256];
-    ProtobufCMessage *reply =
-        portio_import_service_call (&quick, service, "ping", &ping.base, why, sizeof why);
-    if (reply)
-        protobuf_c_message_free_unpacked (reply, NULL);
-    return reply != NULL;
 }
 
 static void s_close_clients (void)
@@ -313,8 +296,10 @@ int pmoctl_run_report (pmoctl_t *ctl, const pmoctl_command_t *cmd, pmoctl_args_t
         since_ms = (int64_t)timegm (&tm) * 1000;
     }
     portio_import_peer_t peer = s_peer (ctl);
-    bool allocator = s_answers (&peer, PORTIO_IMPORT_ALLOCATOR);
-    bool riskmon = s_answers (&peer, PORTIO_IMPORT_RISKMON);
+    //  A ping within a second first: a report does not wait out every retry
+    //  for a service that is not running
+    bool allocator = portio_import_answers (&peer, PORTIO_IMPORT_ALLOCATOR, 1000);
+    bool riskmon = portio_import_answers (&peer, PORTIO_IMPORT_RISKMON, 1000);
     if (!allocator)
         peer.allocator = NULL;
     if (!riskmon)

@@ -19,11 +19,12 @@
     - the report's open risks, critical count, exposure total, top risk,
       over-allocated resources and hours over, open alerts and computed
       health equal what this test computes from its own files (and what the
-      risk monitor lists).
+      risk monitor lists);
+    - the ping a report asks first: each connected service answers, and one
+      the peer has no client for does not.
 */
 #include "allocator_harness.h"
 #include "portio_import.h"
-#include "portio_import_internal.h"
 #include "portio_report.h"
 #include "riskmon.pb-c.h"
 #include "riskmon_server.h"
@@ -424,6 +425,18 @@ static void s_test_report (void)
     portio_report_destroy (&report);
 }
 
+static void s_test_answers (void)
+{
+    portio_import_peer_t peer = s_peer ();
+    assert (portio_import_answers (&peer, PORTIO_IMPORT_REGISTRY, 5000));
+    assert (portio_import_answers (&peer, PORTIO_IMPORT_ALLOCATOR, 5000));
+    assert (portio_import_answers (&peer, PORTIO_IMPORT_RISKMON, 5000));
+    peer.registry = peer.allocator = peer.riskmon = NULL;
+    assert (!portio_import_answers (&peer, PORTIO_IMPORT_REGISTRY, 5000));
+    assert (!portio_import_answers (&peer, PORTIO_IMPORT_ALLOCATOR, 5000));
+    assert (!portio_import_answers (&peer, PORTIO_IMPORT_RISKMON, 5000));
+}
+
 int main (void)
 {
     s_start ();
@@ -437,6 +450,7 @@ int main (void)
     s_test_allocations ();
     s_test_registers ();
     s_test_report ();
+    s_test_answers ();
     s_stop ();
     printf ("test_import_svc: OK\n");
     return 0;
