@@ -8,6 +8,10 @@
     attempts times. Replies to earlier attempts or earlier calls that arrive
     late are recognised by their request id and dropped.
 
+    A request whose connection drops before it is answered (the service
+    restarted) is sent again at once under the same request id, so a
+    restart costs the caller a reconnect, not a deadline.
+
     A client connects to one or more endpoints (comma-separated); DEALER
     spreads requests over the replicas. Not thread-safe.
 */
@@ -32,6 +36,9 @@ void pmo_client_destroy (pmo_client_t **self_p);
 int pmo_client_call (pmo_client_t *self, const ProtobufCMessage *request,
                      const ProtobufCMessageDescriptor *reply_desc, int timeout_ms, int attempts,
                      ProtobufCMessage **reply);
+
+//  How many sends were repeated because a connection dropped.
+uint64_t pmo_client_resent (const pmo_client_t *self);
 
 //  Send raw bytes and return the raw reply frame (any reply; for tests of
 //  malformed input). Caller destroys the frame. NULL on timeout.
