@@ -523,7 +523,7 @@ Pmo__MatchResult *allocator_index_match (allocator_index_t *self, const allocato
             if (level == 0 || level < q->min_level)
                 continue;
         }
-        if (q->pool_unit && *q->pool_unit && !allocator_path_contains (r->path, q->pool_unit))
+        if (q->pool_unit && *q->pool_unit && !pmo_path_contains (r->path, q->pool_unit))
             continue;
         metric_t *c = &m[n++];
         memset (c, 0, sizeof *c);
@@ -714,7 +714,7 @@ static Pmo__CapacityRow *s_row (allocator_index_t *self, pmo_arena_t *arena, con
 
 static bool s_in (const char *path, const char *unit)
 {
-    return !unit || !*unit || allocator_path_contains (path, unit);
+    return !unit || !*unit || pmo_path_contains (path, unit);
 }
 
 static int s_by_id (const void *a, const void *b)

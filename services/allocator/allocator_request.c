@@ -9,22 +9,37 @@
 
 #define IDEM_TTL_S 86400 //  a done request's reply is kept this long for retries
 
-#define FAIL(req, code, field, ...)                                                                \
-    pmo_request_fail (req, PMO__ERROR_CODE__ERROR_##code, field, __VA_ARGS__)
-
 Pmo__AllocatorReply *allocator_reply (pmo_request_t *req)
 {
     return (Pmo__AllocatorReply *)req->reply;
 }
 
-const Pmo__Identity *allocator_who (pmo_request_t *req)
+Pmo__Role allocator_may (pmo_request_t *req, allocator_action_t action, const char *path,
+                         const char *what)
 {
-    return req->header->identity;
+    //  Reads check no path (allocator_role_for); a missing path is none
+    return pmo_request_may (req, allocator_roles (), action,
+                            action == ALLOCATOR_READ ? NULL : (path ? path : ""), what);
 }
 
-void allocator_unavailable (pmo_request_t *req)
+bool allocator_replayed (allocator_store_t *store, pmo_request_t *req, char *const *divisions,
+                         size_t n)
 {
-    FAIL (req, UNAVAILABLE, "", "the allocator's store (Redis) is unavailable; retry shortly");
+    uint8_t *blob;
+    size_t size;
+    int rc = allocator_store_replay (store, req->arena, divisions, n, req->header->request_id,
+                                     &blob, &size);
+    if (rc < 0) {
+        pmo_request_unavailable (req, ALLOCATOR_STORE);
+        return true;
+    }
+    if (rc == 1) {
+        req->raw_reply = blob;
+        req->raw_size = size;
+        pmo_debug ("allocator: replay request_id=%s", req->header->request_id);
+        return true;
+    }
+    return false;
 }
 
 void allocator_warn (pmo_request_t *req, const char *text)
@@ -43,13 +58,6 @@ const char *allocator_week_text (pmo_request_t *req, int32_t week)
     return pmo_arena_strdup (req->arena, allocator_week_format (week, buf, sizeof buf));
 }
 
-void allocator_registry_unavailable (pmo_request_t *req)
-{
-    FAIL (req, UNAVAILABLE, "",
-          "the registry does not answer: projects and org units cannot be checked; retry "
-          "shortly");
-}
-
 Pmo__Event *allocator_event (pmo_request_t *req, const char *type, const char *division,
                              const char *org_unit, const char *path, const char *entity_id,
                              uint64_t version, const char *member, ProtobufCMessage *body)
@@ -63,7 +71,7 @@ Pmo__Event *allocator_event (pmo_request_t *req, const char *type, const char *d
     event->entity_id = (char *)entity_id;
     event->entity_version = version;
     event->time_ms = pmo_now_ms ();
-    event->actor = allocator_who (req)->subject;
+    event->actor = pmo_request_who (req)->subject;
     event->request_id = req->header->request_id;
     event->source = "allocator";
     pmo_reflect_set_oneof (&event->base, member, body);
@@ -169,7 +177,7 @@ pmo_commit_status_t allocator_commit_write (pmo_redis_t *redis, allocator_store_
         pmo_commit_destroy (&commit);
         memset (result, 0, sizeof *result);
         result->status = PMO_COMMIT_UNAVAILABLE;
-        allocator_unavailable (req);
+        pmo_request_unavailable (req, ALLOCATOR_STORE);
         return result->status;
     }
     for (size_t i = 0; i < n_events; i++)
@@ -206,7 +214,7 @@ pmo_commit_status_t allocator_commit_write (pmo_redis_t *redis, allocator_store_
         req->raw_size = result->previous_size;
         break;
     case PMO_COMMIT_UNAVAILABLE:
-        allocator_unavailable (req);
+        pmo_request_unavailable (req, ALLOCATOR_STORE);
         break;
     case PMO_COMMIT_ERROR:
         FAIL (req, INTERNAL, "", "the store refused the commit; nothing was written");

@@ -7,9 +7,11 @@
 #define ALLOCATOR_REQUEST_H_INCLUDED
 
 #include "allocator.pb-c.h"
-#include "events.pb-c.h"
+#include "allocator_model.h"
 #include "allocator_store.h"
+#include "events.pb-c.h"
 #include "pmo_commit.h"
+#include "pmo_request.h"
 #include "pmo_server.h"
 
 #include <czmq.h>
@@ -19,20 +21,27 @@
 //  The request's reply, typed.
 Pmo__AllocatorReply *allocator_reply (pmo_request_t *req);
 
-//  Who is asking.
-const Pmo__Identity *allocator_who (pmo_request_t *req);
+//  What is unavailable when Redis does not answer, and when the registry
+//  does not (for pmo_request_unavailable).
+#define ALLOCATOR_STORE    "the allocator's store (Redis)"
+#define ALLOCATOR_REGISTRY "the registry (projects and org units)"
 
-//  Fail the request: Redis is unavailable (retryable).
-void allocator_unavailable (pmo_request_t *req);
+//  The role in which the caller may do action at path, or
+//  ROLE_UNSPECIFIED after failing req with FORBIDDEN (pmo_request_may).
+//  Reads check no path (allocator_role_for).
+Pmo__Role allocator_may (pmo_request_t *req, allocator_action_t action, const char *path,
+                         const char *what);
+
+//  True (and the reply is set, or req failed as unavailable) if this
+//  request id was already done in any of the divisions.
+bool allocator_replayed (allocator_store_t *store, pmo_request_t *req, char *const *divisions,
+                         size_t n);
 
 //  Add a warning to the reply (a rule that advised without blocking).
 void allocator_warn (pmo_request_t *req, const char *text);
 
 //  A week index as ISO text ("2026-W14"), in the request's arena.
 const char *allocator_week_text (pmo_request_t *req, int32_t week);
-
-//  Fail the request: the registry did not answer in time (retryable).
-void allocator_registry_unavailable (pmo_request_t *req);
 
 //  The event of a change (type, where it happened, the snapshot as the
 //  Event body member `member`), stamped with the caller and the request.

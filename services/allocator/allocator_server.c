@@ -74,42 +74,10 @@ typedef struct {
 //  ---------------------------------------------------------------------
 //  Helpers
 
-#define FAIL(req, code, field, ...)                                                                \
-    pmo_request_fail (req, PMO__ERROR_CODE__ERROR_##code, field, __VA_ARGS__)
-
-static void s_problem (pmo_request_t *req, const allocator_problem_t *problem, const char *prefix)
-{
-    char field[200];
-    snprintf (field, sizeof field, "%s%s%s", prefix, *problem->field && *prefix ? "." : "",
-              problem->field);
-    pmo_request_fail (req, problem->code, field, "%s", problem->message);
-}
-
-//  True (and the reply is set) if this request id was already done in any
-//  of the divisions.
-static bool s_replayed_any (allocator_t *self, pmo_request_t *req, char *const *divisions, size_t n)
-{
-    uint8_t *blob;
-    size_t size;
-    int rc = allocator_store_replay (self->store, req->arena, divisions, n, req->header->request_id,
-                                     &blob, &size);
-    if (rc < 0) {
-        allocator_unavailable (req);
-        return true;
-    }
-    if (rc == 1) {
-        req->raw_reply = blob;
-        req->raw_size = size;
-        pmo_debug ("allocator: replay request_id=%s", req->header->request_id);
-        return true;
-    }
-    return false;
-}
-
 static bool s_replayed (allocator_t *self, pmo_request_t *req, const char *division)
 {
     char *one[] = {(char *)division};
-    return s_replayed_any (self, req, one, 1);
+    return allocator_replayed (self->store, req, one, 1);
 }
 
 //  The index must hold everything before it answers for Redis
@@ -190,7 +158,7 @@ static Pmo__OrgUnit *s_unit (allocator_t *self, pmo_request_t *req, const char *
         ProtobufCMessage *msg;
         int rc = s_registry_get (self, req, PMO__ENTITY_KIND__ENTITY_KIND_ORG_UNIT, id, &msg);
         if (rc < 0) {
-            allocator_registry_unavailable (req);
+            pmo_request_unavailable (req, ALLOCATOR_REGISTRY);
             return NULL;
         }
         if (rc == 0) {
@@ -228,7 +196,7 @@ static Pmo__Project *s_project (allocator_t *self, pmo_request_t *req, const cha
     ProtobufCMessage *msg;
     int rc = s_registry_get (self, req, PMO__ENTITY_KIND__ENTITY_KIND_PROJECT, id, &msg);
     if (rc < 0) {
-        allocator_registry_unavailable (req);
+        pmo_request_unavailable (req, ALLOCATOR_REGISTRY);
         return NULL;
     }
     if (rc == 0) {
@@ -251,28 +219,17 @@ static Pmo__Project *s_project (allocator_t *self, pmo_request_t *req, const cha
 //  ---------------------------------------------------------------------
 //  Who may act
 
-//  The role the caller acts in for action at path, or fail with FORBIDDEN.
-static Pmo__Role s_may (pmo_request_t *req, allocator_action_t action, const char *path,
-                        const char *what)
-{
-    Pmo__Role role = allocator_role_for (allocator_who (req), action, path);
-    if (role == PMO__ROLE__ROLE_UNSPECIFIED)
-        FAIL (req, FORBIDDEN, "", "%s may not %s in '%s'", allocator_who (req)->subject, what,
-              path);
-    return role;
-}
-
 //  Either side of an allocation: the project's people or the resource's.
 static Pmo__Role s_may_either (pmo_request_t *req, const Pmo__Allocation *a, const char *what)
 {
     Pmo__Role role =
-        allocator_role_for (allocator_who (req), ALLOCATOR_PROJECT, a->project_org_unit_path);
+        allocator_role_for (pmo_request_who (req), ALLOCATOR_PROJECT, a->project_org_unit_path);
     if (role == PMO__ROLE__ROLE_UNSPECIFIED && !pmo_str_empty (a->resource_org_unit_path))
-        role =
-            allocator_role_for (allocator_who (req), ALLOCATOR_RESOURCE, a->resource_org_unit_path);
+        role = allocator_role_for (pmo_request_who (req), ALLOCATOR_RESOURCE,
+                                   a->resource_org_unit_path);
     if (role == PMO__ROLE__ROLE_UNSPECIFIED)
         FAIL (req, FORBIDDEN, "", "%s may not %s: it takes a project role in '%s'%s%s",
-              allocator_who (req)->subject, what, a->project_org_unit_path,
+              pmo_request_who (req)->subject, what, a->project_org_unit_path,
               pmo_str_empty (a->resource_org_unit_path) ? "" : " or a resource role in '",
               pmo_str_empty (a->resource_org_unit_path)
                   ? ""
@@ -324,20 +281,6 @@ static int s_commit (allocator_t *self, pmo_request_t *req, pmo_commit_t *commit
     return rc;
 }
 
-static bool s_version_matches (pmo_request_t *req, const char *what, uint64_t asked,
-                               uint64_t stored)
-{
-    if (asked == stored)
-        return true;
-    if (asked == 0)
-        FAIL (req, INVALID, "version", "version is required: the version of the %s you read", what);
-    else
-        FAIL (req, CONFLICT, "version",
-              "the %s changed since you read it: you have version %llu, it is now %llu", what,
-              (unsigned long long)asked, (unsigned long long)stored);
-    return false;
-}
-
 //  ---------------------------------------------------------------------
 //  Bookings
 
@@ -363,7 +306,7 @@ static Pmo__AllocationTransition *s_step (pmo_request_t *req, Pmo__Allocation *a
     pmo__allocation_transition__init (t);
     t->from_state = a->state;
     t->to_state = to;
-    t->actor = allocator_who (req)->subject;
+    t->actor = pmo_request_who (req)->subject;
     t->actor_role = role;
     t->time_ms = pmo_now_ms ();
     t->reason = (char *)(reason ? reason : "");
@@ -428,19 +371,19 @@ static void s_stamp (Pmo__Allocation *a, uint64_t version)
 
 static void s_handle_create_resource (allocator_t *self, pmo_request_t *req, Pmo__Resource *r)
 {
-    allocator_problem_t problem;
+    pmo_problem_t problem;
     r->id = NULL;
     if (allocator_check_resource (r, &problem))
-        return s_problem (req, &problem, "create_resource");
+        return pmo_request_fail_problem (req, &problem, "create_resource");
     Pmo__OrgUnit *unit = s_unit (self, req, r->home_org_unit, "create_resource.home_org_unit");
-    if (!unit || !s_may (req, ALLOCATOR_RESOURCE, unit->path, "manage resources"))
+    if (!unit || !allocator_may (req, ALLOCATOR_RESOURCE, unit->path, "manage resources"))
         return;
     if (s_replayed (self, req, unit->division))
         return;
     char *id;
     if (allocator_store_next_id (self->store, req->arena, ALLOCATOR_PREFIX_RESOURCE, unit->division,
                                  &id))
-        return allocator_unavailable (req);
+        return pmo_request_unavailable (req, ALLOCATOR_STORE);
     int64_t now = pmo_now_ms ();
     r->id = id;
     r->version = 1;
@@ -471,19 +414,19 @@ static int s_try_update_resource (allocator_t *self, pmo_request_t *req, Pmo__Re
     int rc = allocator_store_read_booked (self->store, req->arena, next->id, &stored, &version,
                                           &ledger, &ledger_version);
     if (rc < 0)
-        return allocator_unavailable (req), COMMIT_FAIL;
+        return pmo_request_unavailable (req, ALLOCATOR_STORE), COMMIT_FAIL;
     if (rc == 0)
         return FAIL (req, NOT_FOUND, "update_resource.id", "no resource with id '%.64s'",
                      next->id ? next->id : ""),
                COMMIT_FAIL;
-    if (!s_may (req, ALLOCATOR_RESOURCE, stored->home_org_unit_path, "manage resources"))
+    if (!allocator_may (req, ALLOCATOR_RESOURCE, stored->home_org_unit_path, "manage resources"))
         return COMMIT_FAIL;
     if (s_replayed (self, req, stored->division))
         return COMMIT_DONE;
-    allocator_problem_t problem;
+    pmo_problem_t problem;
     if (allocator_check_resource (next, &problem))
-        return s_problem (req, &problem, "update_resource"), COMMIT_FAIL;
-    if (!s_version_matches (req, "resource", next->version, version))
+        return pmo_request_fail_problem (req, &problem, "update_resource"), COMMIT_FAIL;
+    if (!pmo_request_version_matches (req, "version", "resource", next->version, version))
         return COMMIT_FAIL;
     if (stored->archived)
         return FAIL (req, FAILED_PRECONDITION, "update_resource.id", "resource %s is archived",
@@ -501,7 +444,7 @@ static int s_try_update_resource (allocator_t *self, pmo_request_t *req, Pmo__Re
                          "'%s', archive it and create it there",
                          stored->division, unit->division),
                    COMMIT_FAIL;
-        if (!s_may (req, ALLOCATOR_RESOURCE, unit->path, "move resources"))
+        if (!allocator_may (req, ALLOCATOR_RESOURCE, unit->path, "move resources"))
             return COMMIT_FAIL;
         next->home_org_unit_path = unit->path;
     }
@@ -546,15 +489,15 @@ static void s_handle_archive_resource (allocator_t *self, pmo_request_t *req,
     int rc = allocator_store_read_booked (self->store, req->arena, archive->id, &r, &version,
                                           &ledger, &ledger_version);
     if (rc < 0)
-        return allocator_unavailable (req);
+        return pmo_request_unavailable (req, ALLOCATOR_STORE);
     if (rc == 0)
         return (void)FAIL (req, NOT_FOUND, "archive_resource.id", "no resource with id '%.64s'",
                            archive->id ? archive->id : "");
-    if (!s_may (req, ALLOCATOR_RESOURCE, r->home_org_unit_path, "archive resources"))
+    if (!allocator_may (req, ALLOCATOR_RESOURCE, r->home_org_unit_path, "archive resources"))
         return;
     if (s_replayed (self, req, r->division))
         return;
-    if (!s_version_matches (req, "resource", archive->version, version))
+    if (!pmo_request_version_matches (req, "version", "resource", archive->version, version))
         return;
     if (r->archived)
         return (void)FAIL (req, FAILED_PRECONDITION, "archive_resource.id",
@@ -569,7 +512,7 @@ static void s_handle_archive_resource (allocator_t *self, pmo_request_t *req,
     ProtobufCMessage **msgs = pmo_arena_alloc (req->arena, (n + 1) * sizeof (void *));
     if (allocator_store_read_many (self->store, req->arena, ALLOCATOR_PREFIX_ALLOCATION, ids, n,
                                    msgs))
-        return allocator_unavailable (req);
+        return pmo_request_unavailable (req, ALLOCATOR_STORE);
     for (size_t i = 0; i < n; i++) {
         Pmo__Allocation *a = (Pmo__Allocation *)msgs[i];
         if (a && allocator_state_live (a->state))
@@ -655,17 +598,17 @@ static int s_try_request (allocator_t *self, pmo_request_t *req, Pmo__Allocation
     Pmo__AllocatorReply *reply = allocator_reply (req);
     reply->n_warnings = 0;
     reply->match_detail = NULL;
-    allocator_problem_t problem;
+    pmo_problem_t problem;
     int32_t first, last;
     if (allocator_check_request (rq, &first, &last, &problem))
-        return s_problem (req, &problem, "request_allocation"), COMMIT_FAIL;
+        return pmo_request_fail_problem (req, &problem, "request_allocation"), COMMIT_FAIL;
     if (!s_index_ready (self, req))
         return COMMIT_FAIL;
     Pmo__Project *project = s_project (self, req, rq->project_id, "request_allocation.project_id");
     if (!project)
         return COMMIT_FAIL;
-    Pmo__Role role =
-        s_may (req, ALLOCATOR_PROJECT, project->org_unit_path, "request resources for projects");
+    Pmo__Role role = allocator_may (req, ALLOCATOR_PROJECT, project->org_unit_path,
+                                    "request resources for projects");
     if (!role)
         return COMMIT_FAIL;
     Pmo__Allocation *a = pmo_arena_alloc (req->arena, sizeof (Pmo__Allocation));
@@ -684,7 +627,7 @@ static int s_try_request (allocator_t *self, pmo_request_t *req, Pmo__Allocation
     a->start_week = rq->start_week;
     a->end_week = pmo_str_empty (rq->end_week) ? rq->start_week : rq->end_week;
     a->note = rq->note;
-    a->requested_by = allocator_who (req)->subject;
+    a->requested_by = pmo_request_who (req)->subject;
     a->state = PMO__ALLOCATION_STATE__ALLOCATION_STATE_UNSPECIFIED;
     Pmo__Resource *resource = NULL;
     Pmo__BookingLedger *ledger = NULL;
@@ -705,7 +648,7 @@ static int s_try_request (allocator_t *self, pmo_request_t *req, Pmo__Allocation
         int rc = allocator_store_read_resource (self->store, req->arena, rq->resource_id, &resource,
                                                 &resource_version);
         if (rc < 0)
-            return allocator_unavailable (req), COMMIT_FAIL;
+            return pmo_request_unavailable (req, ALLOCATOR_STORE), COMMIT_FAIL;
         if (rc == 0)
             return FAIL (req, NOT_FOUND, "request_allocation.resource_id",
                          "no resource with id '%.64s'", rq->resource_id),
@@ -739,7 +682,7 @@ static int s_try_request (allocator_t *self, pmo_request_t *req, Pmo__Allocation
         char **all = pmo_arena_alloc (req->arena, (n + 2) * sizeof (char *));
         memcpy (all, divisions, n * sizeof (char *));
         all[n++] = project->division;
-        if (s_replayed_any (self, req, all, n))
+        if (allocator_replayed (self->store, req, all, n))
             return COMMIT_DONE;
         Pmo__MatchResult *match =
             s_match (self, req, rq->role, rq->skill, rq->min_level, rq->hours_per_week, first, last,
@@ -752,7 +695,7 @@ static int s_try_request (allocator_t *self, pmo_request_t *req, Pmo__Allocation
                 allocator_store_read_booked (self->store, req->arena, best->resource_id, &resource,
                                              &resource_version, &ledger, &ledger_version);
             if (rc < 0)
-                return allocator_unavailable (req), COMMIT_FAIL;
+                return pmo_request_unavailable (req, ALLOCATOR_STORE), COMMIT_FAIL;
             if (rc == 1 && !resource->archived &&
                 s_fits (resource, ledger, first, last, rq->hours_per_week)) {
                 division = resource->division;
@@ -779,7 +722,7 @@ static int s_try_request (allocator_t *self, pmo_request_t *req, Pmo__Allocation
     char *id;
     if (allocator_store_next_id (self->store, req->arena, ALLOCATOR_PREFIX_ALLOCATION, division,
                                  &id))
-        return allocator_unavailable (req), COMMIT_FAIL;
+        return pmo_request_unavailable (req, ALLOCATOR_STORE), COMMIT_FAIL;
     a->id = id;
     a->division = (char *)division;
     a->version = 1;
@@ -825,7 +768,7 @@ static Pmo__Allocation *s_fetch_allocation (allocator_t *self, pmo_request_t *re
     }
     int rc = allocator_store_read_allocation (self->store, req->arena, id, &a, version);
     if (rc < 0) {
-        allocator_unavailable (req);
+        pmo_request_unavailable (req, ALLOCATOR_STORE);
         return NULL;
     }
     if (rc == 0) {
@@ -859,10 +802,10 @@ static int s_try_propose (allocator_t *self, pmo_request_t *req, Pmo__Allocation
     //  Who proposes whom: the project side, or the resource side of the
     //  resource proposed (checked below when it is known)
     Pmo__Role role =
-        allocator_role_for (allocator_who (req), ALLOCATOR_PROJECT, a->project_org_unit_path);
+        allocator_role_for (pmo_request_who (req), ALLOCATOR_PROJECT, a->project_org_unit_path);
     if (s_replayed (self, req, a->division))
         return COMMIT_DONE;
-    if (!s_version_matches (req, "allocation", step->version, version) ||
+    if (!pmo_request_version_matches (req, "version", "allocation", step->version, version) ||
         !s_allowed (req, a, PMO__ALLOCATION_STATE__ALLOCATION_STATE_PROPOSED, "propose"))
         return COMMIT_FAIL;
     const char *target = !pmo_str_empty (step->resource_id) ? step->resource_id : a->resource_id;
@@ -900,7 +843,7 @@ static int s_try_propose (allocator_t *self, pmo_request_t *req, Pmo__Allocation
     uint64_t rv, lv;
     int rc = allocator_store_read_booked (self->store, req->arena, target, &r, &rv, &ledger, &lv);
     if (rc < 0)
-        return allocator_unavailable (req), COMMIT_FAIL;
+        return pmo_request_unavailable (req, ALLOCATOR_STORE), COMMIT_FAIL;
     if (rc == 0)
         return FAIL (req, NOT_FOUND, "propose.resource_id", "no resource with id '%.64s'", target),
                COMMIT_FAIL;
@@ -909,12 +852,14 @@ static int s_try_propose (allocator_t *self, pmo_request_t *req, Pmo__Allocation
                      r->id),
                COMMIT_FAIL;
     if (!role)
-        role = allocator_role_for (allocator_who (req), ALLOCATOR_RESOURCE, r->home_org_unit_path);
+        role =
+            allocator_role_for (pmo_request_who (req), ALLOCATOR_RESOURCE, r->home_org_unit_path);
     if (!role)
         return FAIL (req, FORBIDDEN, "",
                      "%s may not propose: it takes a project role in '%s' or a resource role "
                      "in '%s'",
-                     allocator_who (req)->subject, a->project_org_unit_path, r->home_org_unit_path),
+                     pmo_request_who (req)->subject, a->project_org_unit_path,
+                     r->home_org_unit_path),
                COMMIT_FAIL;
     //  Another resource instead: take the soft booking off the old one
     Pmo__BookingLedger *old_ledger = NULL;
@@ -925,7 +870,7 @@ static int s_try_propose (allocator_t *self, pmo_request_t *req, Pmo__Allocation
         uint64_t ov;
         if (allocator_store_read_booked (self->store, req->arena, a->resource_id, &old, &ov,
                                          &old_ledger, &old_lv) < 0)
-            return allocator_unavailable (req), COMMIT_FAIL;
+            return pmo_request_unavailable (req, ALLOCATOR_STORE), COMMIT_FAIL;
         allocator_ledger_remove (old_ledger, a->id);
     } else if (a->state == PMO__ALLOCATION_STATE__ALLOCATION_STATE_PROPOSED)
         return FAIL (req, FAILED_PRECONDITION, "propose.resource_id",
@@ -978,13 +923,13 @@ static int s_try_commit (allocator_t *self, pmo_request_t *req, Pmo__AllocationS
     Pmo__Role role = PMO__ROLE__ROLE_UNSPECIFIED;
     if (step->approve) {
         //  Only the resource side approves
-        role =
-            allocator_role_for (allocator_who (req), ALLOCATOR_RESOURCE, a->resource_org_unit_path);
+        role = allocator_role_for (pmo_request_who (req), ALLOCATOR_RESOURCE,
+                                   a->resource_org_unit_path);
         if (!role)
             return FAIL (req, FORBIDDEN, "commit.approve",
                          "%s may not approve commitments of '%s': it takes a resource manager, "
                          "PMO manager or PMO director there",
-                         allocator_who (req)->subject,
+                         pmo_request_who (req)->subject,
                          pmo_str_empty (a->resource_org_unit_path) ? a->project_org_unit_path
                                                                    : a->resource_org_unit_path),
                    COMMIT_FAIL;
@@ -992,7 +937,7 @@ static int s_try_commit (allocator_t *self, pmo_request_t *req, Pmo__AllocationS
         return COMMIT_FAIL;
     if (s_replayed (self, req, a->division))
         return COMMIT_DONE;
-    if (!s_version_matches (req, "allocation", step->version, version))
+    if (!pmo_request_version_matches (req, "version", "allocation", step->version, version))
         return COMMIT_FAIL;
     if (a->state == PMO__ALLOCATION_STATE__ALLOCATION_STATE_REQUESTED)
         return FAIL (req, FAILED_PRECONDITION, "commit",
@@ -1017,7 +962,7 @@ static int s_try_commit (allocator_t *self, pmo_request_t *req, Pmo__AllocationS
     int rc = allocator_store_read_booked (self->store, req->arena, a->resource_id, &r, &rv, &ledger,
                                           &lv);
     if (rc < 0)
-        return allocator_unavailable (req), COMMIT_FAIL;
+        return pmo_request_unavailable (req, ALLOCATOR_STORE), COMMIT_FAIL;
     if (rc == 0)
         return FAIL (req, INTERNAL, "", "resource %s of allocation %s is missing", a->resource_id,
                      a->id),
@@ -1112,7 +1057,7 @@ static int s_try_end (allocator_t *self, pmo_request_t *req, Pmo__AllocationStep
         return COMMIT_FAIL;
     if (s_replayed (self, req, a->division))
         return COMMIT_DONE;
-    if (!s_version_matches (req, "allocation", step->version, version) ||
+    if (!pmo_request_version_matches (req, "version", "allocation", step->version, version) ||
         !s_allowed (req, a, to, field))
         return COMMIT_FAIL;
     if (to == PMO__ALLOCATION_STATE__ALLOCATION_STATE_REJECTED && pmo_str_empty (step->reason))
@@ -1132,7 +1077,7 @@ static int s_try_end (allocator_t *self, pmo_request_t *req, Pmo__AllocationStep
         int rc = allocator_store_read_booked (self->store, req->arena, a->resource_id, &r, &rv,
                                               &ledger, &lv);
         if (rc < 0)
-            return allocator_unavailable (req), COMMIT_FAIL;
+            return pmo_request_unavailable (req, ALLOCATOR_STORE), COMMIT_FAIL;
         if (rc == 0)
             booked = false;
     }
@@ -1180,7 +1125,7 @@ static int s_try_reshape (allocator_t *self, pmo_request_t *req, Pmo__Allocation
         return COMMIT_FAIL;
     if (s_replayed (self, req, a->division))
         return COMMIT_DONE;
-    if (!s_version_matches (req, "allocation", rs->version, version))
+    if (!pmo_request_version_matches (req, "version", "allocation", rs->version, version))
         return COMMIT_FAIL;
     if (!allocator_state_live (a->state))
         return FAIL (req, FAILED_PRECONDITION, "reshape", "allocation %s is %s: it is over", a->id,
@@ -1190,10 +1135,10 @@ static int s_try_reshape (allocator_t *self, pmo_request_t *req, Pmo__Allocation
     s_window (a, &old_first, &old_last);
     const char *start = pmo_str_empty (rs->start_week) ? a->start_week : rs->start_week;
     const char *end = pmo_str_empty (rs->end_week) ? a->end_week : rs->end_week;
-    allocator_problem_t problem;
+    pmo_problem_t problem;
     if (allocator_check_window (start, end, "start_week", "end_week", ALLOCATOR_MAX_SPAN_WEEKS,
                                 &first, &last, &problem))
-        return s_problem (req, &problem, "reshape"), COMMIT_FAIL;
+        return pmo_request_fail_problem (req, &problem, "reshape"), COMMIT_FAIL;
     uint32_t hours = rs->hours_per_week ? rs->hours_per_week : a->hours_per_week;
     if (hours > ALLOCATOR_MAX_HOURS)
         return FAIL (req, INVALID, "reshape.hours_per_week",
@@ -1226,7 +1171,7 @@ static int s_try_reshape (allocator_t *self, pmo_request_t *req, Pmo__Allocation
         int rc = allocator_store_read_booked (self->store, req->arena, a->resource_id, &r, &rv,
                                               &ledger, &lv);
         if (rc < 0)
-            return allocator_unavailable (req), COMMIT_FAIL;
+            return pmo_request_unavailable (req, ALLOCATOR_STORE), COMMIT_FAIL;
         booked = rc == 1;
     }
     a->start_week = (char *)allocator_week_text (req, first);
@@ -1272,14 +1217,14 @@ static int s_try_reshape (allocator_t *self, pmo_request_t *req, Pmo__Allocation
 
 static void s_handle_get (allocator_t *self, pmo_request_t *req, Pmo__AllocatorGetRequest *get)
 {
-    if (!s_may (req, ALLOCATOR_READ, "", "read"))
+    if (!allocator_may (req, ALLOCATOR_READ, "", "read"))
         return;
     if (get->kind == PMO__ALLOCATOR_KIND__ALLOCATOR_KIND_RESOURCE) {
         Pmo__Resource *r;
         uint64_t version;
         int rc = allocator_store_read_resource (self->store, req->arena, get->id, &r, &version);
         if (rc < 0)
-            return allocator_unavailable (req);
+            return pmo_request_unavailable (req, ALLOCATOR_STORE);
         if (rc == 0)
             return (void)FAIL (req, NOT_FOUND, "get.id", "no resource with id '%.64s'",
                                get->id ? get->id : "");
@@ -1322,7 +1267,7 @@ static void s_handle_list_resources (allocator_t *self, pmo_request_t *req,
                                      Pmo__ResourceListRequest *list)
 {
     int limit = s_limit (req, list->limit, "list_resources.limit");
-    if (limit < 0 || !s_may (req, ALLOCATOR_READ, "", "read") || !s_index_ready (self, req))
+    if (limit < 0 || !allocator_may (req, ALLOCATOR_READ, "", "read") || !s_index_ready (self, req))
         return;
     if (!pmo_str_empty (list->skill))
         allocator_name_normalize (list->skill);
@@ -1338,7 +1283,7 @@ static void s_handle_list_resources (allocator_t *self, pmo_request_t *req,
     ProtobufCMessage **msgs = pmo_arena_alloc (req->arena, (n + 1) * sizeof (void *));
     if (allocator_store_read_many (self->store, req->arena, ALLOCATOR_PREFIX_RESOURCE, ids, n,
                                    msgs))
-        return allocator_unavailable (req);
+        return pmo_request_unavailable (req, ALLOCATOR_STORE);
     Pmo__ResourcePage *page = pmo_arena_alloc (req->arena, sizeof (Pmo__ResourcePage));
     pmo__resource_page__init (page);
     page->resources = pmo_arena_alloc (req->arena, (n + 1) * sizeof (void *));
@@ -1353,7 +1298,7 @@ static void s_handle_list_allocations (allocator_t *self, pmo_request_t *req,
                                        Pmo__AllocationListRequest *list)
 {
     int limit = s_limit (req, list->limit, "list_allocations.limit");
-    if (limit < 0 || !s_may (req, ALLOCATOR_READ, "", "read") || !s_index_ready (self, req))
+    if (limit < 0 || !allocator_may (req, ALLOCATOR_READ, "", "read") || !s_index_ready (self, req))
         return;
     if (!s_view_unit (self, req, list->org_unit, "list_allocations.org_unit"))
         return;
@@ -1365,7 +1310,7 @@ static void s_handle_list_allocations (allocator_t *self, pmo_request_t *req,
     ProtobufCMessage **msgs = pmo_arena_alloc (req->arena, (n + 1) * sizeof (void *));
     if (allocator_store_read_many (self->store, req->arena, ALLOCATOR_PREFIX_ALLOCATION, ids, n,
                                    msgs))
-        return allocator_unavailable (req);
+        return pmo_request_unavailable (req, ALLOCATOR_STORE);
     Pmo__AllocationPage *page = pmo_arena_alloc (req->arena, sizeof (Pmo__AllocationPage));
     pmo__allocation_page__init (page);
     page->allocations = pmo_arena_alloc (req->arena, (n + 1) * sizeof (void *));
@@ -1378,7 +1323,7 @@ static void s_handle_list_allocations (allocator_t *self, pmo_request_t *req,
 
 static void s_handle_match (allocator_t *self, pmo_request_t *req, Pmo__MatchRequest *m)
 {
-    if (!s_may (req, ALLOCATOR_READ, "", "read") || !s_index_ready (self, req))
+    if (!allocator_may (req, ALLOCATOR_READ, "", "read") || !s_index_ready (self, req))
         return;
     Pmo__AllocationRequest as_request = PMO__ALLOCATION_REQUEST__INIT;
     as_request.project_id = "-";
@@ -1389,12 +1334,12 @@ static void s_handle_match (allocator_t *self, pmo_request_t *req, Pmo__MatchReq
     as_request.start_week = m->start_week;
     as_request.end_week = m->end_week;
     as_request.resource_id = "";
-    allocator_problem_t problem;
+    pmo_problem_t problem;
     int32_t first, last;
     if (allocator_check_request (&as_request, &first, &last, &problem)) {
         if (strcmp (problem.field, "resource_id") == 0)
             snprintf (problem.field, sizeof problem.field, "skill");
-        return s_problem (req, &problem, "match");
+        return pmo_request_fail_problem (req, &problem, "match");
     }
     m->role = as_request.role;
     m->skill = as_request.skill;
@@ -1419,13 +1364,13 @@ static void s_handle_match (allocator_t *self, pmo_request_t *req, Pmo__MatchReq
 
 static void s_handle_capacity (allocator_t *self, pmo_request_t *req, Pmo__CapacityRequest *c)
 {
-    if (!s_may (req, ALLOCATOR_READ, "", "read") || !s_index_ready (self, req))
+    if (!allocator_may (req, ALLOCATOR_READ, "", "read") || !s_index_ready (self, req))
         return;
-    allocator_problem_t problem;
+    pmo_problem_t problem;
     int32_t first, last;
     if (allocator_check_window (c->start_week, c->end_week, "start_week", "end_week",
                                 ALLOCATOR_MAX_SPAN_WEEKS, &first, &last, &problem))
-        return s_problem (req, &problem, "capacity");
+        return pmo_request_fail_problem (req, &problem, "capacity");
     if (!pmo_str_empty (c->skill) && allocator_name_normalize (c->skill))
         return (void)FAIL (req, INVALID, "capacity.skill", "'%.40s' is not a skill name", c->skill);
     if (!pmo_str_empty (c->skill) && !allocator_index_has_skill (self->index, c->skill))
@@ -1447,7 +1392,7 @@ static void s_handle_capacity (allocator_t *self, pmo_request_t *req, Pmo__Capac
 
 static void s_handle_conflicts (allocator_t *self, pmo_request_t *req, Pmo__ConflictsRequest *c)
 {
-    if (!s_may (req, ALLOCATOR_READ, "", "read") || !s_index_ready (self, req))
+    if (!allocator_may (req, ALLOCATOR_READ, "", "read") || !s_index_ready (self, req))
         return;
     int32_t first = INT32_MIN, last = INT32_MAX;
     if (!pmo_str_empty (c->start_week) && allocator_week_parse (c->start_week, &first))

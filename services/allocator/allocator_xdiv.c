@@ -33,9 +33,6 @@
 #define COMMIT_RETRY 1
 #define COMMIT_FAIL  -1
 
-#define FAIL(req, code, field, ...)                                                                \
-    pmo_request_fail (req, PMO__ERROR_CODE__ERROR_##code, field, __VA_ARGS__)
-
 //  One booking to make in the owning division, wherever the ask came from.
 typedef struct {
     const char *target;               //  the owning division: the allocation is kept there
@@ -63,7 +60,7 @@ typedef struct {
 //  or rewrite what became of a foreign request.
 static bool s_system (allocator_xdiv_env_t *env, pmo_request_t *req, const char *what)
 {
-    const Pmo__Identity *who = allocator_who (req);
+    const Pmo__Identity *who = pmo_request_who (req);
     for (size_t i = 0; who && i < who->n_grants; i++)
         if (who->grants[i]->role == PMO__ROLE__ROLE_ADMIN && who->grants[i]->org_unit &&
             strcmp (who->grants[i]->org_unit, env->hub) == 0)
@@ -78,20 +75,7 @@ static bool s_system (allocator_xdiv_env_t *env, pmo_request_t *req, const char 
 static bool s_replayed (allocator_xdiv_env_t *env, pmo_request_t *req, const char *division)
 {
     char *one[] = {(char *)division};
-    uint8_t *blob;
-    size_t size;
-    int rc = allocator_store_replay (env->store, req->arena, one, 1, req->header->request_id, &blob,
-                                     &size);
-    if (rc < 0) {
-        allocator_unavailable (req);
-        return true;
-    }
-    if (rc == 1) {
-        req->raw_reply = blob;
-        req->raw_size = size;
-        return true;
-    }
-    return false;
+    return allocator_replayed (env->store, req, one, 1);
 }
 
 //  Ask the registry for an entity: 1 found (in arena), 0 not found, -1 no
@@ -270,7 +254,7 @@ static Pmo__AllocationTransition *s_step (pmo_request_t *req, Pmo__Allocation *a
 //  The role of the system identity in the history of a booking it made.
 static Pmo__Role s_system_role (pmo_request_t *req, const char *path)
 {
-    Pmo__Role role = allocator_role_for (allocator_who (req), ALLOCATOR_RESOURCE, path);
+    Pmo__Role role = allocator_role_for (pmo_request_who (req), ALLOCATOR_RESOURCE, path);
     return role ? role : PMO__ROLE__ROLE_ADMIN;
 }
 
@@ -290,7 +274,7 @@ static int s_choose (allocator_xdiv_env_t *env, pmo_request_t *req, const xdiv_a
         int rc = allocator_store_read_booked (env->store, req->arena, rq->resource_id, r, &rv,
                                               ledger, lv);
         if (rc < 0)
-            return allocator_unavailable (req), -1;
+            return pmo_request_unavailable (req, ALLOCATOR_STORE), -1;
         if (rc == 0)
             return FAIL (
                        req, NOT_FOUND, pmo_arena_printf (req->arena, "%s.resource_id", ask->field),
@@ -354,7 +338,7 @@ static int s_choose (allocator_xdiv_env_t *env, pmo_request_t *req, const xdiv_a
         int rc = allocator_store_read_booked (env->store, req->arena, c->resource_id, r, &rv,
                                               ledger, lv);
         if (rc < 0)
-            return allocator_unavailable (req), -1;
+            return pmo_request_unavailable (req, ALLOCATOR_STORE), -1;
         bool fits = rc == 1 && !(*r)->archived;
         for (int32_t w = ask->first; fits && w <= ask->last; w++)
             fits =
@@ -389,7 +373,7 @@ static int s_try_book (allocator_xdiv_env_t *env, pmo_request_t *req, const xdiv
         Pmo__Allocation *done;
         int rc = s_booked_for (env, req, ask->target, ask->origin_id, &done);
         if (rc < 0)
-            return allocator_unavailable (req), COMMIT_FAIL;
+            return pmo_request_unavailable (req, ALLOCATOR_STORE), COMMIT_FAIL;
         if (rc == 1) {
             pmo_reflect_set_oneof (req->reply, "allocation", &done->base);
             return COMMIT_DONE;
@@ -410,7 +394,7 @@ static int s_try_book (allocator_xdiv_env_t *env, pmo_request_t *req, const xdiv
         int rc = s_registry_get (env, req, PMO__ENTITY_KIND__ENTITY_KIND_ORG_UNIT, r->home_org_unit,
                                  &msg);
         if (rc < 0)
-            return allocator_registry_unavailable (req), COMMIT_FAIL;
+            return pmo_request_unavailable (req, ALLOCATOR_REGISTRY), COMMIT_FAIL;
         if (rc == 0)
             return FAIL (req, FAILED_PRECONDITION, "",
                          "the home unit %s of resource %s is unknown to the registry",
@@ -421,7 +405,7 @@ static int s_try_book (allocator_xdiv_env_t *env, pmo_request_t *req, const xdiv
     char *id;
     if (allocator_store_next_id (env->store, req->arena, ALLOCATOR_PREFIX_ALLOCATION, ask->target,
                                  &id))
-        return allocator_unavailable (req), COMMIT_FAIL;
+        return pmo_request_unavailable (req, ALLOCATOR_STORE), COMMIT_FAIL;
     Pmo__Allocation *a = pmo_arena_alloc (req->arena, sizeof (Pmo__Allocation));
     pmo__allocation__init (a);
     a->id = id;
@@ -445,7 +429,7 @@ static int s_try_book (allocator_xdiv_env_t *env, pmo_request_t *req, const xdiv
     a->origin_id = (char *)ask->origin_id;
     a->version = 1;
     a->created_ms = a->updated_ms = pmo_now_ms ();
-    const char *me = allocator_who (req)->subject;
+    const char *me = pmo_request_who (req)->subject;
     s_step (req, a, PMO__ALLOCATION_STATE__ALLOCATION_STATE_REQUESTED, ask->requested_by,
             ask->requester_role,
             pmo_str_empty (ask->origin_id)
@@ -607,12 +591,9 @@ static int s_try_receive (allocator_xdiv_env_t *env, pmo_request_t *req,
         .origin_id = f->id,
         .field = "receive_foreign.foreign.request",
     };
-    allocator_problem_t problem;
+    pmo_problem_t problem;
     if (allocator_check_request (f->request, &ask.first, &ask.last, &problem))
-        return pmo_request_fail (req, problem.code,
-                                 pmo_arena_printf (req->arena, "receive_foreign.foreign.request.%s",
-                                                   problem.field),
-                                 "%s", problem.message),
+        return pmo_request_fail_problem (req, &problem, "receive_foreign.foreign.request"),
                COMMIT_FAIL;
     if (s_replayed (env, req, ask.target))
         return COMMIT_DONE;
@@ -645,13 +626,9 @@ static int s_try_request_foreign (allocator_xdiv_env_t *env, pmo_request_t *req,
         return FAIL (req, INVALID, "request_foreign.request", "the request is required"),
                COMMIT_FAIL;
     int32_t first, last;
-    allocator_problem_t problem;
+    pmo_problem_t problem;
     if (allocator_check_request (rq, &first, &last, &problem))
-        return pmo_request_fail (
-                   req, problem.code,
-                   pmo_arena_printf (req->arena, "request_foreign.request.%s", problem.field), "%s",
-                   problem.message),
-               COMMIT_FAIL;
+        return pmo_request_fail_problem (req, &problem, "request_foreign.request"), COMMIT_FAIL;
     char named[40] = "";
     if (!pmo_str_empty (rq->resource_id) &&
         allocator_store_division (rq->resource_id, ALLOCATOR_PREFIX_RESOURCE, named, sizeof named))
@@ -680,7 +657,7 @@ static int s_try_request_foreign (allocator_xdiv_env_t *env, pmo_request_t *req,
     ProtobufCMessage *msg;
     int rc = s_registry_get (env, req, PMO__ENTITY_KIND__ENTITY_KIND_PROJECT, rq->project_id, &msg);
     if (rc < 0)
-        return allocator_registry_unavailable (req), COMMIT_FAIL;
+        return pmo_request_unavailable (req, ALLOCATOR_REGISTRY), COMMIT_FAIL;
     if (rc == 0)
         return FAIL (req, NOT_FOUND, "request_foreign.request.project_id",
                      "no project with id '%.64s'", rq->project_id),
@@ -692,12 +669,10 @@ static int s_try_request_foreign (allocator_xdiv_env_t *env, pmo_request_t *req,
                      "project %s takes no bookings (archived, cancelled or completed)",
                      project->code),
                COMMIT_FAIL;
-    Pmo__Role role =
-        allocator_role_for (allocator_who (req), ALLOCATOR_PROJECT, project->org_unit_path);
+    Pmo__Role role = allocator_may (req, ALLOCATOR_PROJECT, project->org_unit_path,
+                                    "request resources for projects");
     if (!role)
-        return FAIL (req, FORBIDDEN, "", "%s may not request resources for projects in '%s'",
-                     allocator_who (req)->subject, project->org_unit_path),
-               COMMIT_FAIL;
+        return COMMIT_FAIL;
     if (strcmp (target, project->division) == 0)
         return FAIL (req, INVALID, "request_foreign.division",
                      "%s is project %s's own division: use request_allocation", target,
@@ -710,11 +685,11 @@ static int s_try_request_foreign (allocator_xdiv_env_t *env, pmo_request_t *req,
         rc = allocator_store_read_resource (env->store, req->arena, rq->resource_id, &here,
                                             &version);
         if (rc < 0)
-            return allocator_unavailable (req), COMMIT_FAIL;
+            return pmo_request_unavailable (req, ALLOCATOR_STORE), COMMIT_FAIL;
     }
     int local = here ? 1 : s_division_here (env, req, target);
     if (local < 0)
-        return allocator_registry_unavailable (req), COMMIT_FAIL;
+        return pmo_request_unavailable (req, ALLOCATOR_REGISTRY), COMMIT_FAIL;
     if (local) {
         xdiv_ask_t ask = {
             .target = target,
@@ -728,7 +703,7 @@ static int s_try_request_foreign (allocator_xdiv_env_t *env, pmo_request_t *req,
             .project_org_unit = project->org_unit,
             .project_org_unit_path = project->org_unit_path,
             .project_division = project->division,
-            .requested_by = allocator_who (req)->subject,
+            .requested_by = pmo_request_who (req)->subject,
             .requester_role = role,
             .origin_division = "",
             .origin_id = "",
@@ -744,7 +719,7 @@ static int s_try_request_foreign (allocator_xdiv_env_t *env, pmo_request_t *req,
     char *id;
     if (allocator_store_next_id (env->store, req->arena, ALLOCATOR_PREFIX_FOREIGN,
                                  project->division, &id))
-        return allocator_unavailable (req), COMMIT_FAIL;
+        return pmo_request_unavailable (req, ALLOCATOR_STORE), COMMIT_FAIL;
     Pmo__ForeignAllocation *f = pmo_arena_alloc (req->arena, sizeof (Pmo__ForeignAllocation));
     pmo__foreign_allocation__init (f);
     f->id = id;
@@ -759,7 +734,7 @@ static int s_try_request_foreign (allocator_xdiv_env_t *env, pmo_request_t *req,
     f->project_priority = project->priority ? project->priority : 3;
     f->project_org_unit = project->org_unit;
     f->project_org_unit_path = project->org_unit_path;
-    f->requested_by = allocator_who (req)->subject;
+    f->requested_by = pmo_request_who (req)->subject;
     f->delivery = PMO__FOREIGN_DELIVERY__FOREIGN_DELIVERY_SENT;
     f->state = PMO__ALLOCATION_STATE__ALLOCATION_STATE_REQUESTED;
     f->version = 1;
@@ -770,7 +745,7 @@ static int s_try_request_foreign (allocator_xdiv_env_t *env, pmo_request_t *req,
     if (added)
         freeReplyObject (added);
     if (!noted)
-        return allocator_unavailable (req), COMMIT_FAIL;
+        return pmo_request_unavailable (req, ALLOCATOR_STORE), COMMIT_FAIL;
     pmo_commit_t *commit =
         allocator_store_commit (env->store, project->division, req->header->request_id);
     size_t size;
@@ -809,7 +784,7 @@ static int s_try_update (allocator_xdiv_env_t *env, pmo_request_t *req,
     uint64_t version;
     int rc = s_read_foreign (env, req->arena, body->foreign_id, &f, &version);
     if (rc < 0)
-        return allocator_unavailable (req), COMMIT_FAIL;
+        return pmo_request_unavailable (req, ALLOCATOR_STORE), COMMIT_FAIL;
     if (rc == 0)
         return FAIL (req, NOT_FOUND, "foreign_update.foreign_id", "no foreign request '%.64s'",
                      body->foreign_id ? body->foreign_id : ""),
@@ -882,13 +857,13 @@ static int s_try_update (allocator_xdiv_env_t *env, pmo_request_t *req,
 static void s_handle_get (allocator_xdiv_env_t *env, pmo_request_t *req,
                           const Pmo__ForeignGetRequest *get)
 {
-    if (!allocator_role_for (allocator_who (req), ALLOCATOR_READ, ""))
-        return (void)FAIL (req, FORBIDDEN, "", "reading needs a role");
+    if (!allocator_may (req, ALLOCATOR_READ, NULL, "read foreign requests"))
+        return;
     Pmo__ForeignAllocation *f;
     uint64_t version;
     int rc = s_read_foreign (env, req->arena, get->id, &f, &version);
     if (rc < 0)
-        return allocator_unavailable (req);
+        return pmo_request_unavailable (req, ALLOCATOR_STORE);
     if (rc == 0)
         return (void)FAIL (req, NOT_FOUND, "get_foreign.id", "no foreign request '%.64s'",
                            get->id ? get->id : "");
@@ -898,8 +873,8 @@ static void s_handle_get (allocator_xdiv_env_t *env, pmo_request_t *req,
 static void s_handle_list (allocator_xdiv_env_t *env, pmo_request_t *req,
                            const Pmo__ForeignListRequest *list)
 {
-    if (!allocator_role_for (allocator_who (req), ALLOCATOR_READ, ""))
-        return (void)FAIL (req, FORBIDDEN, "", "reading needs a role");
+    if (!allocator_may (req, ALLOCATOR_READ, NULL, "read foreign requests"))
+        return;
     if (list->limit > LIST_MAX)
         return (void)FAIL (req, INVALID, "list_foreign.limit", "limit is 1 to %d", LIST_MAX);
     size_t limit = list->limit ? list->limit : LIST_DEFAULT;
@@ -913,7 +888,7 @@ static void s_handle_list (allocator_xdiv_env_t *env, pmo_request_t *req,
     redisReply *divisions = pmo_redis_command (env->redis, "SMEMBERS pmo:{%s}:%s:divisions",
                                                env->hub, ALLOCATOR_PREFIX_FOREIGN);
     if (!divisions)
-        return allocator_unavailable (req);
+        return pmo_request_unavailable (req, ALLOCATOR_STORE);
     Pmo__ForeignPage *page = pmo_arena_alloc (req->arena, sizeof (Pmo__ForeignPage));
     pmo__foreign_page__init (page);
     page->foreigns = pmo_arena_alloc (req->arena, (limit + 1) * sizeof (void *));
@@ -963,7 +938,7 @@ static void s_handle_list (allocator_xdiv_env_t *env, pmo_request_t *req,
         freeReplyObject (ids);
     }
     if (failed)
-        return allocator_unavailable (req);
+        return pmo_request_unavailable (req, ALLOCATOR_STORE);
     if (more)
         page->next_cursor = pmo_arena_printf (req->arena, "%llu", skip + page->n_foreigns);
     pmo_reflect_set_oneof (req->reply, "foreigns", &page->base);
