@@ -168,8 +168,8 @@ void allocator_step_warn (pmo_request_t *req, Pmo__AllocationTransition *t, cons
     t->warnings = grown;
 }
 
-pmo_commit_status_t allocator_commit_write (pmo_redis_t *redis, allocator_store_t *store,
-                                            zsock_t *pub, pmo_request_t *req, pmo_commit_t *commit,
+pmo_commit_status_t allocator_commit_write (allocator_store_t *store, zsock_t *pub,
+                                            pmo_request_t *req, pmo_commit_t *commit,
                                             const char *division, Pmo__Event **events,
                                             size_t n_events, pmo_commit_result_t *result)
 {
@@ -185,7 +185,7 @@ pmo_commit_status_t allocator_commit_write (pmo_redis_t *redis, allocator_store_
     size_t size;
     uint8_t *blob = pmo_reflect_pack (req->reply, req->arena, &size);
     pmo_commit_reply (commit, blob, size, IDEM_TTL_S);
-    pmo_commit_exec (commit, redis, result);
+    allocator_store_exec (store, commit, result);
     pmo_commit_destroy (&commit);
     switch (result->status) {
     case PMO_COMMIT_OK:

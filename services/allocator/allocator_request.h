@@ -65,13 +65,13 @@ Pmo__OverAllocation *allocator_over_change (pmo_request_t *req, const Pmo__Resou
 void allocator_step_warn (pmo_request_t *req, Pmo__AllocationTransition *t, const char *text);
 
 //  Write commit with the change's events (1 or 2, in order) and the reply
-//  (already filled), on redis. Written: the events get their stream ids and
+//  (already filled), in store. Written: the events get their stream ids and
 //  are published on pub. A retry of a request already done gets the first
 //  reply. Redis away or refusing: the request fails (unavailable, internal).
 //  Returns the commit's status with result filled (the caller decides what
 //  a CONFLICT or TAKEN means, and clears result).
-pmo_commit_status_t allocator_commit_write (pmo_redis_t *redis, allocator_store_t *store,
-                                            zsock_t *pub, pmo_request_t *req, pmo_commit_t *commit,
+pmo_commit_status_t allocator_commit_write (allocator_store_t *store, zsock_t *pub,
+                                            pmo_request_t *req, pmo_commit_t *commit,
                                             const char *division, Pmo__Event **events,
                                             size_t n_events, pmo_commit_result_t *result);
 

@@ -251,8 +251,8 @@ static int s_commit (allocator_t *self, pmo_request_t *req, pmo_commit_t *commit
 {
     pmo_commit_result_t result;
     int rc = COMMIT_FAIL;
-    switch (allocator_commit_write (self->redis, self->store, self->pub, req, commit, division,
-                                    events, n_events, &result)) {
+    switch (allocator_commit_write (self->store, self->pub, req, commit, division, events, n_events,
+                                    &result)) {
     case PMO_COMMIT_OK:
     case PMO_COMMIT_DUPLICATE:
         rc = COMMIT_DONE;
@@ -1505,7 +1505,6 @@ static void s_handle (void *state, pmo_request_t *req)
     case PMO__ALLOCATOR_REQUEST__BODY_GET_FOREIGN: {
         //  Cross-division requests between stacks: allocator_xdiv.c
         allocator_xdiv_env_t env = {
-            .redis = self->redis,
             .store = self->store,
             .index = self->index,
             .pub = self->pub,

@@ -1,14 +1,8 @@
 /*  allocator_xdiv.c: cross-division resource requests between stacks (see
     the header for the flow).
 
-    Keys (this file spells the ones it adds to the allocator's layout):
-
-    pmo:{<div>}:xa:<id>          ForeignAllocation (hash v, d), kept in the requesting
-                                 division
-    pmo:{<div>}:ix:xa            zset of the division's foreign request ids, by sequence
-    pmo:{<div>}:xa:origin        hash foreign request id -> allocation id, in the owning
-                                 division: one allocation per foreign request, for ever
-    pmo:{<hub>}:xa:divisions     set of divisions holding foreign requests (for lists)
+    The keys it adds to the allocator's layout are spelled by
+    allocator_store.c (foreign requests, their claims and their divisions).
 
     Every change follows the allocator's order: read, check the caller,
     answer a retry from the stored reply, decide, and write the entity, its
@@ -127,8 +121,8 @@ static int s_exec (allocator_xdiv_env_t *env, pmo_request_t *req, pmo_commit_t *
 {
     pmo_commit_result_t result;
     int rc = COMMIT_FAIL;
-    switch (allocator_commit_write (env->redis, env->store, env->pub, req, commit, division, events,
-                                    n_events, &result)) {
+    switch (allocator_commit_write (env->store, env->pub, req, commit, division, events, n_events,
+                                    &result)) {
     case PMO_COMMIT_OK:
     case PMO_COMMIT_DUPLICATE:
         rc = COMMIT_DONE;
@@ -136,7 +130,8 @@ static int s_exec (allocator_xdiv_env_t *env, pmo_request_t *req, pmo_commit_t *
     case PMO_COMMIT_CONFLICT:
         //  A ledger (hours) or a foreign request (a newer report) moved
         //  under us: read again and decide again
-        if (allocator_store_is_ledger_key (result.key) || strstr (result.key, "}:xa:"))
+        if (allocator_store_is_ledger_key (result.key) ||
+            allocator_store_is_foreign_key (result.key))
             rc = COMMIT_RETRY;
         else
             FAIL (req, CONFLICT, "", "%s changed while this was decided (now version %llu); retry",
@@ -151,65 +146,6 @@ static int s_exec (allocator_xdiv_env_t *env, pmo_request_t *req, pmo_commit_t *
         break;
     }
     pmo_commit_result_clear (&result);
-    return rc;
-}
-
-//  ---------------------------------------------------------------------
-//  Keys and reads of this module
-
-static char *s_foreign_key (pmo_arena_t *arena, const char *division, const char *id)
-{
-    return pmo_arena_printf (arena, "pmo:{%s}:%s:%s", division, ALLOCATOR_PREFIX_FOREIGN, id);
-}
-
-static char *s_origin_key (pmo_arena_t *arena, const char *division)
-{
-    return pmo_arena_printf (arena, "pmo:{%s}:%s:origin", division, ALLOCATOR_PREFIX_FOREIGN);
-}
-
-//  A foreign request by id: 1 found, 0 absent (or not such an id), -1.
-static int s_read_foreign (allocator_xdiv_env_t *env, pmo_arena_t *arena, const char *id,
-                           Pmo__ForeignAllocation **out, uint64_t *version)
-{
-    *out = NULL;
-    char division[40];
-    if (allocator_store_division (id, ALLOCATOR_PREFIX_FOREIGN, division, sizeof division))
-        return 0;
-    redisReply *reply =
-        pmo_redis_command (env->redis, "HMGET %s v d", s_foreign_key (arena, division, id));
-    if (!reply)
-        return -1;
-    int rc = 0;
-    if (reply->type == REDIS_REPLY_ARRAY && reply->elements == 2 &&
-        reply->element[1]->type == REDIS_REPLY_STRING) {
-        *out = pmo__foreign_allocation__unpack (pmo_arena_allocator (arena), reply->element[1]->len,
-                                                (const uint8_t *)reply->element[1]->str);
-        *version = reply->element[0]->type == REDIS_REPLY_STRING
-                       ? strtoull (reply->element[0]->str, NULL, 10)
-                       : 0;
-        rc = *out ? 1 : 0;
-    }
-    freeReplyObject (reply);
-    return rc;
-}
-
-//  The allocation already booked for a foreign request in division: 1 (in
-//  *allocation), 0 none, -1.
-static int s_booked_for (allocator_xdiv_env_t *env, pmo_request_t *req, const char *division,
-                         const char *origin_id, Pmo__Allocation **allocation)
-{
-    *allocation = NULL;
-    redisReply *reply = pmo_redis_command (env->redis, "HGET %s %s",
-                                           s_origin_key (req->arena, division), origin_id);
-    if (!reply)
-        return -1;
-    int rc = 0;
-    if (reply->type == REDIS_REPLY_STRING) {
-        uint64_t version;
-        rc = allocator_store_read_allocation (env->store, req->arena, reply->str, allocation,
-                                              &version);
-    }
-    freeReplyObject (reply);
     return rc;
 }
 
@@ -371,7 +307,8 @@ static int s_try_book (allocator_xdiv_env_t *env, pmo_request_t *req, const xdiv
         //  Delivered before (a resend, or a retry past the reply's 24 h):
         //  answer with what was booked then
         Pmo__Allocation *done;
-        int rc = s_booked_for (env, req, ask->target, ask->origin_id, &done);
+        int rc =
+            allocator_store_booked_for (env->store, req->arena, ask->target, ask->origin_id, &done);
         if (rc < 0)
             return pmo_request_unavailable (req, ALLOCATOR_STORE), COMMIT_FAIL;
         if (rc == 1) {
@@ -523,7 +460,8 @@ static int s_try_book (allocator_xdiv_env_t *env, pmo_request_t *req, const xdiv
     if (ledger)
         allocator_store_put_ledger (env->store, commit, req->arena, ask->target, ledger, lv);
     if (!pmo_str_empty (ask->origin_id))
-        pmo_commit_claim (commit, s_origin_key (req->arena, ask->target), ask->origin_id, id);
+        allocator_store_claim_origin (env->store, commit, req->arena, ask->target, ask->origin_id,
+                                      id);
     Pmo__Event *events[2];
     size_t n_events = 0;
     events[n_events++] = allocator_event (
@@ -739,18 +677,11 @@ static int s_try_request_foreign (allocator_xdiv_env_t *env, pmo_request_t *req,
     f->state = PMO__ALLOCATION_STATE__ALLOCATION_STATE_REQUESTED;
     f->version = 1;
     f->created_ms = f->updated_ms = pmo_now_ms ();
-    redisReply *added = pmo_redis_command (env->redis, "SADD pmo:{%s}:%s:divisions %s", env->hub,
-                                           ALLOCATOR_PREFIX_FOREIGN, project->division);
-    bool noted = added && added->type == REDIS_REPLY_INTEGER;
-    if (added)
-        freeReplyObject (added);
-    if (!noted)
+    if (allocator_store_note_foreign_division (env->store, project->division))
         return pmo_request_unavailable (req, ALLOCATOR_STORE), COMMIT_FAIL;
     pmo_commit_t *commit =
         allocator_store_commit (env->store, project->division, req->header->request_id);
-    size_t size;
-    uint8_t *blob = pmo_reflect_pack (&f->base, req->arena, &size);
-    pmo_commit_put (commit, s_foreign_key (req->arena, project->division, id), 0, 1, blob, size);
+    allocator_store_put_foreign (env->store, commit, req->arena, f, 0);
     allocator_store_index (env->store, commit, req->arena, ALLOCATOR_PREFIX_FOREIGN,
                            project->division, id);
     Pmo__Event *events[1] = {allocator_event (req, "foreign.requested", project->division,
@@ -782,7 +713,7 @@ static int s_try_update (allocator_xdiv_env_t *env, pmo_request_t *req,
                COMMIT_FAIL;
     Pmo__ForeignAllocation *f;
     uint64_t version;
-    int rc = s_read_foreign (env, req->arena, body->foreign_id, &f, &version);
+    int rc = allocator_store_read_foreign (env->store, req->arena, body->foreign_id, &f, &version);
     if (rc < 0)
         return pmo_request_unavailable (req, ALLOCATOR_STORE), COMMIT_FAIL;
     if (rc == 0)
@@ -837,10 +768,7 @@ static int s_try_update (allocator_xdiv_env_t *env, pmo_request_t *req,
     f->updated_ms = pmo_now_ms ();
     pmo_commit_t *commit =
         allocator_store_commit (env->store, f->division, req->header->request_id);
-    size_t size;
-    uint8_t *blob = pmo_reflect_pack (&f->base, req->arena, &size);
-    pmo_commit_put (commit, s_foreign_key (req->arena, f->division, f->id), version, f->version,
-                    blob, size);
+    allocator_store_put_foreign (env->store, commit, req->arena, f, version);
     Pmo__Event *events[1] = {allocator_event (req, type, f->division, f->project_org_unit,
                                               f->project_org_unit_path, f->id, f->version,
                                               "foreign_allocation", &f->base)};
@@ -861,7 +789,7 @@ static void s_handle_get (allocator_xdiv_env_t *env, pmo_request_t *req,
         return;
     Pmo__ForeignAllocation *f;
     uint64_t version;
-    int rc = s_read_foreign (env, req->arena, get->id, &f, &version);
+    int rc = allocator_store_read_foreign (env->store, req->arena, get->id, &f, &version);
     if (rc < 0)
         return pmo_request_unavailable (req, ALLOCATOR_STORE);
     if (rc == 0)
@@ -885,22 +813,17 @@ static void s_handle_list (allocator_xdiv_env_t *env, pmo_request_t *req,
         if (!end || *end)
             return (void)FAIL (req, INVALID, "list_foreign.cursor", "not a cursor of this list");
     }
-    redisReply *divisions = pmo_redis_command (env->redis, "SMEMBERS pmo:{%s}:%s:divisions",
-                                               env->hub, ALLOCATOR_PREFIX_FOREIGN);
-    if (!divisions)
+    char **names;
+    size_t n_div;
+    if (allocator_store_foreign_divisions (env->store, req->arena, &names, &n_div))
         return pmo_request_unavailable (req, ALLOCATOR_STORE);
     Pmo__ForeignPage *page = pmo_arena_alloc (req->arena, sizeof (Pmo__ForeignPage));
     pmo__foreign_page__init (page);
     page->foreigns = pmo_arena_alloc (req->arena, (limit + 1) * sizeof (void *));
     unsigned long long seen = 0;
     bool failed = false, more = false;
-    size_t n_div = divisions->type == REDIS_REPLY_ARRAY ? divisions->elements : 0;
     //  Divisions in name order, then requests newest first: a stable order
     //  for the cursor (an offset)
-    char **names = pmo_arena_alloc (req->arena, (n_div + 1) * sizeof (char *));
-    for (size_t i = 0; i < n_div; i++)
-        names[i] = pmo_arena_strdup (req->arena, divisions->element[i]->str);
-    freeReplyObject (divisions);
     for (size_t i = 1; i < n_div; i++)
         for (size_t k = i; k > 0 && strcmp (names[k - 1], names[k]) > 0; k--) {
             char *swap = names[k];
@@ -908,16 +831,16 @@ static void s_handle_list (allocator_xdiv_env_t *env, pmo_request_t *req,
             names[k - 1] = swap;
         }
     for (size_t d = 0; d < n_div && !failed && !more; d++) {
-        redisReply *ids = pmo_redis_command (env->redis, "ZREVRANGE pmo:{%s}:ix:%s 0 -1", names[d],
-                                             ALLOCATOR_PREFIX_FOREIGN);
-        if (!ids) {
+        char **ids;
+        size_t n_ids;
+        if (allocator_store_foreign_ids (env->store, req->arena, names[d], &ids, &n_ids)) {
             failed = true;
             break;
         }
-        for (size_t i = 0; ids->type == REDIS_REPLY_ARRAY && i < ids->elements && !failed; i++) {
+        for (size_t i = 0; i < n_ids && !failed; i++) {
             Pmo__ForeignAllocation *f;
             uint64_t version;
-            int rc = s_read_foreign (env, req->arena, ids->element[i]->str, &f, &version);
+            int rc = allocator_store_read_foreign (env->store, req->arena, ids[i], &f, &version);
             if (rc < 0)
                 failed = true;
             if (rc != 1)
@@ -935,7 +858,6 @@ static void s_handle_list (allocator_xdiv_env_t *env, pmo_request_t *req,
             }
             page->foreigns[page->n_foreigns++] = f;
         }
-        freeReplyObject (ids);
     }
     if (failed)
         return pmo_request_unavailable (req, ALLOCATOR_STORE);

@@ -33,11 +33,8 @@
 #include <czmq.h>
 #include <stdbool.h>
 
-#define ALLOCATOR_PREFIX_FOREIGN "xa"
-
 //  What the allocator actor lends this module for one request (not owned).
 typedef struct {
-    pmo_redis_t *redis;
     allocator_store_t *store;
     allocator_index_t *index;
     zsock_t *pub;                 //  the allocator's PUB socket
