@@ -16,19 +16,16 @@
 
     The registry is asked (over ZeroMQ) whether a project exists and what
     its priority, org unit and division are, and for org units with their
-    effective PMO type. Org units are cached for a few seconds. When the
-    registry does not answer, the request fails with "unavailable" and for
-    a second further requests that need it fail at once; everything else
-    (reads, views, releases) goes on.
+    effective PMO type (allocator_registry.c: org units through the org-unit
+    tree client, kept for a few seconds). When the registry does not
+    answer, the request fails with "unavailable" and for a while further
+    requests that need it fail at once; everything else (reads, views,
+    releases) goes on.
 */
 #include "allocator_server.h"
-#include "allocator_index.h"
-#include "allocator_model.h"
-#include "allocator_request.h"
-#include "allocator_store.h"
+#include "allocator_internal.h"
 #include "allocator_xdiv.h"
 
-#include "pmo_client.h"
 #include "pmo_log.h"
 #include "pmo_ping.h"
 #include "pmo_reflect.h"
@@ -37,20 +34,12 @@
 #include <assert.h>
 #include <string.h>
 
-#define LIST_DEFAULT      50
-#define LIST_MAX          500
-#define MATCH_DEFAULT     10
-#define MATCH_MAX         100
-#define RACE_RETRIES      5    //  times a change re-reads a ledger that moved under it
-#define REGISTRY_PAUSE_MS 1000 //  after the registry failed to answer, fail fast this long
-#define LOAD_RETRY_MS     1000 //  while the index is not loaded, try again this often
-#define BY_RESOURCE_MAX   500  //  rows of a utilisation table
-
-typedef struct {
-    uint8_t *blob; //  a packed OrgUnit
-    size_t size;
-    int64_t expires; //  monotonic ms
-} cached_unit_t;
+#define LIST_DEFAULT    50
+#define LIST_MAX        500
+#define MATCH_DEFAULT   10
+#define MATCH_MAX       100
+#define LOAD_RETRY_MS   1000 //  while the index is not loaded, try again this often
+#define BY_RESOURCE_MAX 500  //  rows of a utilisation table
 
 typedef struct {
     allocator_config_t config;
@@ -61,11 +50,9 @@ typedef struct {
     int64_t next_load_ms; //  monotonic: when to try loading again
     pmo_server_t *server;
     zsock_t *pub;
-    pmo_client_t *registry;
-    int64_t registry_down_until; //  monotonic ms
-    zhashx_t *units;             //  org unit id -> cached_unit_t
-    zhashx_t *positions;         //  division -> the last stream id the index has seen
-    Pmo__Identity service;       //  who the allocator is when it asks the registry
+    allocator_registry_t *registry; //  projects and org units
+    zhashx_t *positions;            //  division -> the last stream id the index has seen
+    Pmo__Identity service;          //  who the allocator is when it asks the registry
     Pmo__Grant service_grant;
     Pmo__Grant *service_grants[1];
     int64_t started_ms;
@@ -91,132 +78,6 @@ static bool s_index_ready (allocator_t *self, pmo_request_t *req)
 }
 
 //  ---------------------------------------------------------------------
-//  The registry
-
-//  Ask the registry for an entity. 1 found (msg in arena), 0 not found,
-//  -1 the registry did not answer (or refused otherwise).
-static int s_registry_get (allocator_t *self, pmo_request_t *req, Pmo__EntityKind kind,
-                           const char *id, ProtobufCMessage **msg)
-{
-    *msg = NULL;
-    if (pmo_mono_ms () < self->registry_down_until)
-        return -1;
-    Pmo__GetRequest get = PMO__GET_REQUEST__INIT;
-    get.kind = kind;
-    get.id = (char *)id;
-    Pmo__Header header;
-    char request_id[40];
-    pmo_header_init (&header, request_id, self->config.registry_timeout_ms, &self->service);
-    Pmo__RegistryRequest request = PMO__REGISTRY_REQUEST__INIT;
-    request.header = &header;
-    request.body_case = PMO__REGISTRY_REQUEST__BODY_GET;
-    request.get = &get;
-    ProtobufCMessage *raw = NULL;
-    if (pmo_client_call (self->registry, &request.base, &pmo__registry_reply__descriptor,
-                         self->config.registry_timeout_ms, 1, &raw)) {
-        self->registry_down_until = pmo_mono_ms () + REGISTRY_PAUSE_MS;
-        pmo_warn ("allocator: registry did not answer endpoint=%s timeout_ms=%d",
-                  self->config.registry, self->config.registry_timeout_ms);
-        return -1;
-    }
-    Pmo__RegistryReply *reply = (Pmo__RegistryReply *)raw;
-    int rc = -1;
-    if (reply->error && reply->error->code == PMO__ERROR_CODE__ERROR_NOT_FOUND)
-        rc = 0;
-    else if (reply->error)
-        pmo_warn ("allocator: registry refused get id=%s code=%s", id,
-                  pmo_error_code_name (reply->error->code));
-    else {
-        ProtobufCMessage *body = kind == PMO__ENTITY_KIND__ENTITY_KIND_ORG_UNIT
-                                     ? &reply->org_unit->base
-                                     : &reply->project->base;
-        if (body) {
-            *msg = pmo_reflect_copy (body, req->arena);
-            rc = 1;
-        }
-    }
-    protobuf_c_message_free_unpacked (raw, NULL);
-    return rc;
-}
-
-//  A live org unit from the registry (cached briefly); fails the request
-//  if there is none or the registry is down.
-static Pmo__OrgUnit *s_unit (allocator_t *self, pmo_request_t *req, const char *id,
-                             const char *field)
-{
-    if (pmo_str_empty (id) || !pmo_slug_valid (id, 2, 32)) {
-        FAIL (req, INVALID, field, "%s '%.40s' is not an org unit id", field, id ? id : "");
-        return NULL;
-    }
-    cached_unit_t *cached = zhashx_lookup (self->units, id);
-    Pmo__OrgUnit *unit = NULL;
-    if (cached && cached->expires > pmo_mono_ms ())
-        unit = (Pmo__OrgUnit *)protobuf_c_message_unpack (&pmo__org_unit__descriptor,
-                                                          pmo_arena_allocator (req->arena),
-                                                          cached->size, cached->blob);
-    if (!unit) {
-        ProtobufCMessage *msg;
-        int rc = s_registry_get (self, req, PMO__ENTITY_KIND__ENTITY_KIND_ORG_UNIT, id, &msg);
-        if (rc < 0) {
-            pmo_request_unavailable (req, ALLOCATOR_REGISTRY);
-            return NULL;
-        }
-        if (rc == 0) {
-            FAIL (req, NOT_FOUND, field, "no org unit '%s'", id);
-            return NULL;
-        }
-        unit = (Pmo__OrgUnit *)msg;
-        if (!cached) {
-            cached = calloc (1, sizeof (cached_unit_t));
-            assert (cached);
-            zhashx_insert (self->units, id, cached);
-        }
-        free (cached->blob);
-        cached->size = protobuf_c_message_get_packed_size (msg);
-        cached->blob = malloc (cached->size ? cached->size : 1);
-        assert (cached->blob);
-        protobuf_c_message_pack (msg, cached->blob);
-        cached->expires = pmo_mono_ms () + self->config.registry_cache_ms;
-    }
-    if (unit->archived) {
-        FAIL (req, FAILED_PRECONDITION, field, "org unit '%s' is archived", id);
-        return NULL;
-    }
-    return unit;
-}
-
-//  A project from the registry that can still take bookings.
-static Pmo__Project *s_project (allocator_t *self, pmo_request_t *req, const char *id,
-                                const char *field)
-{
-    if (pmo_str_empty (id)) {
-        FAIL (req, INVALID, field, "%s is required", field);
-        return NULL;
-    }
-    ProtobufCMessage *msg;
-    int rc = s_registry_get (self, req, PMO__ENTITY_KIND__ENTITY_KIND_PROJECT, id, &msg);
-    if (rc < 0) {
-        pmo_request_unavailable (req, ALLOCATOR_REGISTRY);
-        return NULL;
-    }
-    if (rc == 0) {
-        FAIL (req, NOT_FOUND, field, "no project with id '%.64s'", id);
-        return NULL;
-    }
-    Pmo__Project *project = (Pmo__Project *)msg;
-    if (project->archived || project->status == PMO__PROJECT_STATUS__PROJECT_STATUS_CANCELLED ||
-        project->status == PMO__PROJECT_STATUS__PROJECT_STATUS_COMPLETED) {
-        FAIL (req, FAILED_PRECONDITION, field, "project %s is %s: it takes no bookings",
-              project->code,
-              project->archived                                                  ? "archived"
-              : project->status == PMO__PROJECT_STATUS__PROJECT_STATUS_CANCELLED ? "cancelled"
-                                                                                 : "completed");
-        return NULL;
-    }
-    return project;
-}
-
-//  ---------------------------------------------------------------------
 //  Who may act
 
 //  Either side of an allocation: the project's people or the resource's.
@@ -239,10 +100,6 @@ static Pmo__Role s_may_either (pmo_request_t *req, const Pmo__Allocation *a, con
 
 //  ---------------------------------------------------------------------
 //  Events and commits
-
-#define COMMIT_DONE  0 //  written
-#define COMMIT_RETRY 1 //  a booking ledger moved under us: read again and decide again
-#define COMMIT_FAIL  -1
 
 //  Finish a change: its events and the reply (already filled) go in the
 //  commit; on success the events are published with their stream ids.
@@ -375,7 +232,8 @@ static void s_handle_create_resource (allocator_t *self, pmo_request_t *req, Pmo
     r->id = NULL;
     if (allocator_check_resource (r, &problem))
         return pmo_request_fail_problem (req, &problem, "create_resource");
-    Pmo__OrgUnit *unit = s_unit (self, req, r->home_org_unit, "create_resource.home_org_unit");
+    Pmo__OrgUnit *unit =
+        allocator_unit (self->registry, req, r->home_org_unit, "create_resource.home_org_unit");
     if (!unit || !allocator_may (req, ALLOCATOR_RESOURCE, unit->path, "manage resources"))
         return;
     if (s_replayed (self, req, unit->division))
@@ -434,8 +292,8 @@ static int s_try_update_resource (allocator_t *self, pmo_request_t *req, Pmo__Re
                COMMIT_FAIL;
     next->home_org_unit_path = stored->home_org_unit_path;
     if (strcmp (next->home_org_unit, stored->home_org_unit) != 0) {
-        Pmo__OrgUnit *unit =
-            s_unit (self, req, next->home_org_unit, "update_resource.home_org_unit");
+        Pmo__OrgUnit *unit = allocator_unit (self->registry, req, next->home_org_unit,
+                                             "update_resource.home_org_unit");
         if (!unit)
             return COMMIT_FAIL;
         if (strcmp (unit->division, stored->division) != 0)
@@ -604,7 +462,8 @@ static int s_try_request (allocator_t *self, pmo_request_t *req, Pmo__Allocation
         return pmo_request_fail_problem (req, &problem, "request_allocation"), COMMIT_FAIL;
     if (!s_index_ready (self, req))
         return COMMIT_FAIL;
-    Pmo__Project *project = s_project (self, req, rq->project_id, "request_allocation.project_id");
+    Pmo__Project *project =
+        allocator_project (self->registry, req, rq->project_id, "request_allocation.project_id");
     if (!project)
         return COMMIT_FAIL;
     Pmo__Role role = allocator_may (req, ALLOCATOR_PROJECT, project->org_unit_path,
@@ -673,7 +532,8 @@ static int s_try_request (allocator_t *self, pmo_request_t *req, Pmo__Allocation
         if (s_check_names (self, req, rq->role, rq->skill, "request_allocation"))
             return COMMIT_FAIL;
         if (!pmo_str_empty (rq->pool_org_unit) &&
-            !s_unit (self, req, rq->pool_org_unit, "request_allocation.pool_org_unit"))
+            !allocator_unit (self->registry, req, rq->pool_org_unit,
+                             "request_allocation.pool_org_unit"))
             return COMMIT_FAIL;
         //  Where it will be kept depends on the match: a retry may match
         //  someone else, so look for a stored reply in every division
@@ -951,7 +811,8 @@ static int s_try_commit (allocator_t *self, pmo_request_t *req, Pmo__AllocationS
     //  project lives in its own stack's registry; its snapshot came with it
     bool foreign = !pmo_str_empty (a->origin_id);
     Pmo__Project *project =
-        foreign ? NULL : s_project (self, req, a->project_id, "commit.allocation_id");
+        foreign ? NULL
+                : allocator_project (self->registry, req, a->project_id, "commit.allocation_id");
     if (!project && !foreign)
         return COMMIT_FAIL;
     if (project)
@@ -967,7 +828,8 @@ static int s_try_commit (allocator_t *self, pmo_request_t *req, Pmo__AllocationS
         return FAIL (req, INTERNAL, "", "resource %s of allocation %s is missing", a->resource_id,
                      a->id),
                COMMIT_FAIL;
-    Pmo__OrgUnit *unit = s_unit (self, req, r->home_org_unit, "commit.allocation_id");
+    Pmo__OrgUnit *unit =
+        allocator_unit (self->registry, req, r->home_org_unit, "commit.allocation_id");
     if (!unit)
         return COMMIT_FAIL;
     int32_t first, last;
@@ -1260,7 +1122,7 @@ static bool s_view_unit (allocator_t *self, pmo_request_t *req, const char *unit
     char **ids, *next;
     if (allocator_index_list_resources (self->index, &filter, NULL, 1, req->arena, &ids, &next))
         return true;
-    return s_unit (self, req, unit, field) != NULL;
+    return allocator_unit (self->registry, req, unit, field) != NULL;
 }
 
 static void s_handle_list_resources (allocator_t *self, pmo_request_t *req,
@@ -1351,7 +1213,8 @@ static void s_handle_match (allocator_t *self, pmo_request_t *req, Pmo__MatchReq
         return;
     const char *division = NULL;
     if (!pmo_str_empty (m->project_id)) {
-        Pmo__Project *project = s_project (self, req, m->project_id, "match.project_id");
+        Pmo__Project *project =
+            allocator_project (self->registry, req, m->project_id, "match.project_id");
         if (!project)
             return;
         division = project->division;
@@ -1509,9 +1372,7 @@ static void s_handle (void *state, pmo_request_t *req)
             .index = self->index,
             .pub = self->pub,
             .registry = self->registry,
-            .service = &self->service,
             .hub = self->config.hub,
-            .registry_timeout_ms = self->config.registry_timeout_ms,
             .loaded = self->loaded,
         };
         return allocator_xdiv_handle (&env, req, r);
@@ -1552,7 +1413,11 @@ static void s_follow (allocator_t *self)
 {
     if (!self->loaded)
         return;
-    int applied = allocator_store_follow (self->store, self->index, self->positions);
+    bool org_units = false;
+    int applied = allocator_store_follow (self->store, self->index, self->positions, &org_units);
+    //  The registry writes org-unit events to the same division streams
+    if (org_units)
+        allocator_registry_invalidate (self->registry);
     if (applied > 0)
         pmo_debug ("allocator: followed snapshots=%d", applied);
 }
@@ -1560,16 +1425,6 @@ static void s_follow (allocator_t *self)
 static void s_string_free (void **item)
 {
     free (*item);
-    *item = NULL;
-}
-
-static void s_unit_free (void **item)
-{
-    cached_unit_t *unit = *item;
-    if (unit) {
-        free (unit->blob);
-        free (unit);
-    }
     *item = NULL;
 }
 
@@ -1581,22 +1436,6 @@ void allocator_server_actor (zsock_t *pipe, void *args)
         self.config.registry_timeout_ms = 1000;
     if (self.config.registry_cache_ms < 0)
         self.config.registry_cache_ms = 0;
-    self.redis = pmo_redis_new (self.config.redis_url, self.config.redis_timeout_ms);
-    self.registry = pmo_client_new (self.config.registry);
-    if (!self.redis || !self.registry) {
-        pmo_error ("allocator: bad %s", self.redis ? "registry endpoint" : "redis url");
-        pmo_redis_destroy (&self.redis);
-        pmo_client_destroy (&self.registry);
-        ((allocator_config_t *)args)->failed = true;
-        zsock_signal (pipe, 1);
-        return;
-    }
-    self.store = allocator_store_new (self.redis, self.config.hub);
-    self.index = allocator_index_new (self.config.fte_hours);
-    self.units = zhashx_new ();
-    zhashx_set_destructor (self.units, s_unit_free);
-    self.positions = zhashx_new ();
-    zhashx_set_destructor (self.positions, s_string_free);
     pmo__identity__init (&self.service);
     pmo__grant__init (&self.service_grant);
     self.service.subject = "pmo-allocator";
@@ -1605,6 +1444,22 @@ void allocator_server_actor (zsock_t *pipe, void *args)
     self.service_grants[0] = &self.service_grant;
     self.service.grants = self.service_grants;
     self.service.n_grants = 1;
+    self.redis = pmo_redis_new (self.config.redis_url, self.config.redis_timeout_ms);
+    self.registry =
+        allocator_registry_new (self.config.registry, &self.service,
+                                self.config.registry_timeout_ms, self.config.registry_cache_ms);
+    if (!self.redis || !self.registry) {
+        pmo_error ("allocator: bad %s", self.redis ? "registry endpoint" : "redis url");
+        pmo_redis_destroy (&self.redis);
+        allocator_registry_destroy (&self.registry);
+        ((allocator_config_t *)args)->failed = true;
+        zsock_signal (pipe, 1);
+        return;
+    }
+    self.store = allocator_store_new (self.redis, self.config.hub);
+    self.index = allocator_index_new (self.config.fte_hours);
+    self.positions = zhashx_new ();
+    zhashx_set_destructor (self.positions, s_string_free);
     pmo_server_config_t server_config = {
         .name = "allocator",
         .request_desc = &pmo__allocator_request__descriptor,
@@ -1621,11 +1476,10 @@ void allocator_server_actor (zsock_t *pipe, void *args)
                    self.config.pub_endpoint);
         pmo_server_destroy (&self.server);
         zsock_destroy (&self.pub);
-        zhashx_destroy (&self.units);
         zhashx_destroy (&self.positions);
         allocator_index_destroy (&self.index);
         allocator_store_destroy (&self.store);
-        pmo_client_destroy (&self.registry);
+        allocator_registry_destroy (&self.registry);
         pmo_redis_destroy (&self.redis);
         ((allocator_config_t *)args)->failed = true;
         zsock_signal (pipe, 1);
@@ -1663,10 +1517,9 @@ void allocator_server_actor (zsock_t *pipe, void *args)
     zpoller_destroy (&poller);
     pmo_server_destroy (&self.server);
     zsock_destroy (&self.pub);
-    zhashx_destroy (&self.units);
     zhashx_destroy (&self.positions);
     allocator_index_destroy (&self.index);
     allocator_store_destroy (&self.store);
-    pmo_client_destroy (&self.registry);
+    allocator_registry_destroy (&self.registry);
     pmo_redis_destroy (&self.redis);
 }

@@ -356,8 +356,9 @@ int allocator_store_load (allocator_store_t *self, allocator_index_t *index, zha
     return rc;
 }
 
-//  Apply one stream entry ([id, [field, value, ...]]) if it is ours.
-static int s_apply_entry (allocator_index_t *index, redisReply *entry)
+//  Apply one stream entry ([id, [field, value, ...]]) if it is ours; note
+//  an org-unit event in *org_units.
+static int s_apply_entry (allocator_index_t *index, redisReply *entry, bool *org_units)
 {
     if (entry->type != REDIS_REPLY_ARRAY || entry->elements != 2 ||
         entry->element[1]->type != REDIS_REPLY_ARRAY)
@@ -371,6 +372,8 @@ static int s_apply_entry (allocator_index_t *index, redisReply *entry)
         else if (strcmp (fields->element[f]->str, "data") == 0)
             data = fields->element[f + 1];
     }
+    if (type && strncmp (type, "org_unit.", 9) == 0)
+        *org_units = true;
     if (!type || !data ||
         (strncmp (type, "resource.", 9) != 0 && strncmp (type, "allocation.", 11) != 0))
         return 0;
@@ -388,8 +391,10 @@ static int s_apply_entry (allocator_index_t *index, redisReply *entry)
     return applied;
 }
 
-int allocator_store_follow (allocator_store_t *self, allocator_index_t *index, zhashx_t *positions)
+int allocator_store_follow (allocator_store_t *self, allocator_index_t *index, zhashx_t *positions,
+                            bool *org_units)
 {
+    *org_units = false;
     redisReply *divisions =
         pmo_redis_command (self->redis, "SMEMBERS pmo:{%s}:alloc:divisions", self->hub);
     if (!divisions)
@@ -440,7 +445,7 @@ int allocator_store_follow (allocator_store_t *self, allocator_index_t *index, z
                 continue;
             redisReply *entries = stream->element[1];
             for (size_t e = 0; e < entries->elements; e++)
-                applied += s_apply_entry (index, entries->element[e]);
+                applied += s_apply_entry (index, entries->element[e], org_units);
             if (entries->elements) {
                 redisReply *last = entries->element[entries->elements - 1];
                 zhashx_update (positions, division, strdup (last->element[0]->str));

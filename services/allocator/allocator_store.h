@@ -67,8 +67,10 @@ int allocator_store_load (allocator_store_t *self, allocator_index_t *index, zha
 //  Apply to index the allocator events written since positions (by any
 //  allocator: replicas share Redis), and move positions on. A division
 //  seen for the first time is read from its start. Returns the number of
-//  snapshots applied, or -1 if Redis failed.
-int allocator_store_follow (allocator_store_t *self, allocator_index_t *index, zhashx_t *positions);
+//  snapshots applied, or -1 if Redis failed. *org_units tells whether an
+//  org-unit event (the registry's, on the same streams) went by.
+int allocator_store_follow (allocator_store_t *self, allocator_index_t *index, zhashx_t *positions,
+                            bool *org_units);
 
 //  Writes, gathered into one commit in division.
 pmo_commit_t *allocator_store_commit (allocator_store_t *self, const char *division,

@@ -19,13 +19,9 @@
 #include <assert.h>
 #include <string.h>
 
-#define RACE_RETRIES 5 //  times a change reads again what moved under it
 #define LIST_DEFAULT 50
 #define LIST_MAX     500
 #define MATCH_LIMIT  10
-#define COMMIT_DONE  0
-#define COMMIT_RETRY 1
-#define COMMIT_FAIL  -1
 
 //  One booking to make in the owning division, wherever the ask came from.
 typedef struct {
@@ -70,47 +66,6 @@ static bool s_replayed (allocator_xdiv_env_t *env, pmo_request_t *req, const cha
 {
     char *one[] = {(char *)division};
     return allocator_replayed (env->store, req, one, 1);
-}
-
-//  Ask the registry for an entity: 1 found (in arena), 0 not found, -1 no
-//  answer.
-static int s_registry_get (allocator_xdiv_env_t *env, pmo_request_t *req, Pmo__EntityKind kind,
-                           const char *id, ProtobufCMessage **msg)
-{
-    *msg = NULL;
-    Pmo__GetRequest get = PMO__GET_REQUEST__INIT;
-    get.kind = kind;
-    get.id = (char *)id;
-    Pmo__Header header;
-    char request_id[40];
-    pmo_header_init (&header, request_id, env->registry_timeout_ms, (Pmo__Identity *)env->service);
-    Pmo__RegistryRequest request = PMO__REGISTRY_REQUEST__INIT;
-    request.header = &header;
-    request.body_case = PMO__REGISTRY_REQUEST__BODY_GET;
-    request.get = &get;
-    ProtobufCMessage *raw = NULL;
-    if (pmo_client_call (env->registry, &request.base, &pmo__registry_reply__descriptor,
-                         env->registry_timeout_ms, 1, &raw)) {
-        pmo_warn ("allocator: registry did not answer (cross-division) id=%s", id);
-        return -1;
-    }
-    Pmo__RegistryReply *reply = (Pmo__RegistryReply *)raw;
-    int rc = -1;
-    //  A malformed id names nothing either
-    if (reply->error && (reply->error->code == PMO__ERROR_CODE__ERROR_NOT_FOUND ||
-                         reply->error->code == PMO__ERROR_CODE__ERROR_INVALID))
-        rc = 0;
-    else if (!reply->error) {
-        ProtobufCMessage *body = kind == PMO__ENTITY_KIND__ENTITY_KIND_ORG_UNIT
-                                     ? &reply->org_unit->base
-                                     : &reply->project->base;
-        if (body) {
-            *msg = pmo_reflect_copy (body, req->arena);
-            rc = 1;
-        }
-    }
-    protobuf_c_message_free_unpacked (raw, NULL);
-    return rc;
 }
 
 //  Write commit with its events and the reply (already filled), publish the
@@ -327,9 +282,7 @@ static int s_try_book (allocator_xdiv_env_t *env, pmo_request_t *req, const xdiv
     if (r) {
         //  The owning division's rule: the PMO type in force at the
         //  resource's home unit, fresh from the owning stack's registry
-        ProtobufCMessage *msg;
-        int rc = s_registry_get (env, req, PMO__ENTITY_KIND__ENTITY_KIND_ORG_UNIT, r->home_org_unit,
-                                 &msg);
+        int rc = allocator_registry_unit (env->registry, req->arena, r->home_org_unit, &unit);
         if (rc < 0)
             return pmo_request_unavailable (req, ALLOCATOR_REGISTRY), COMMIT_FAIL;
         if (rc == 0)
@@ -337,7 +290,6 @@ static int s_try_book (allocator_xdiv_env_t *env, pmo_request_t *req, const xdiv
                          "the home unit %s of resource %s is unknown to the registry",
                          r->home_org_unit, r->id),
                    COMMIT_FAIL;
-        unit = (Pmo__OrgUnit *)msg;
     }
     char *id;
     if (allocator_store_next_id (env->store, req->arena, ALLOCATOR_PREFIX_ALLOCATION, ask->target,
@@ -551,8 +503,8 @@ static int s_division_here (allocator_xdiv_env_t *env, pmo_request_t *req, const
     for (size_t i = 0; i < n; i++)
         if (strcmp (divisions[i], division) == 0)
             return 1;
-    ProtobufCMessage *unit;
-    return s_registry_get (env, req, PMO__ENTITY_KIND__ENTITY_KIND_ORG_UNIT, division, &unit);
+    Pmo__OrgUnit *unit;
+    return allocator_registry_unit (env->registry, req->arena, division, &unit);
 }
 
 static int s_try_request_foreign (allocator_xdiv_env_t *env, pmo_request_t *req,
@@ -592,21 +544,10 @@ static int s_try_request_foreign (allocator_xdiv_env_t *env, pmo_request_t *req,
         return FAIL (req, INVALID, "request_foreign.request.pool_org_unit",
                      "the pool of a foreign request is the owning division: leave it empty"),
                COMMIT_FAIL;
-    ProtobufCMessage *msg;
-    int rc = s_registry_get (env, req, PMO__ENTITY_KIND__ENTITY_KIND_PROJECT, rq->project_id, &msg);
-    if (rc < 0)
-        return pmo_request_unavailable (req, ALLOCATOR_REGISTRY), COMMIT_FAIL;
-    if (rc == 0)
-        return FAIL (req, NOT_FOUND, "request_foreign.request.project_id",
-                     "no project with id '%.64s'", rq->project_id),
-               COMMIT_FAIL;
-    Pmo__Project *project = (Pmo__Project *)msg;
-    if (project->archived || project->status == PMO__PROJECT_STATUS__PROJECT_STATUS_CANCELLED ||
-        project->status == PMO__PROJECT_STATUS__PROJECT_STATUS_COMPLETED)
-        return FAIL (req, FAILED_PRECONDITION, "request_foreign.request.project_id",
-                     "project %s takes no bookings (archived, cancelled or completed)",
-                     project->code),
-               COMMIT_FAIL;
+    Pmo__Project *project = allocator_project (env->registry, req, rq->project_id,
+                                               "request_foreign.request.project_id");
+    if (!project)
+        return COMMIT_FAIL;
     Pmo__Role role = allocator_may (req, ALLOCATOR_PROJECT, project->org_unit_path,
                                     "request resources for projects");
     if (!role)
@@ -620,8 +561,8 @@ static int s_try_request_foreign (allocator_xdiv_env_t *env, pmo_request_t *req,
     Pmo__Resource *here = NULL;
     uint64_t version;
     if (*named) {
-        rc = allocator_store_read_resource (env->store, req->arena, rq->resource_id, &here,
-                                            &version);
+        int rc = allocator_store_read_resource (env->store, req->arena, rq->resource_id, &here,
+                                                &version);
         if (rc < 0)
             return pmo_request_unavailable (req, ALLOCATOR_STORE), COMMIT_FAIL;
     }
@@ -692,7 +633,7 @@ static int s_try_request_foreign (allocator_xdiv_env_t *env, pmo_request_t *req,
                                            "through the hub, and its decision comes back here",
                                            target));
     pmo_reflect_set_oneof (req->reply, "foreign", &f->base);
-    rc = s_exec (env, req, commit, project->division, events, 1);
+    int rc = s_exec (env, req, commit, project->division, events, 1);
     if (rc == COMMIT_DONE && !req->raw_reply)
         pmo_info ("allocator: foreign request id=%s project=%s target=%s", id, project->code,
                   target);
