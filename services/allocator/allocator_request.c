@@ -224,3 +224,58 @@ pmo_commit_status_t allocator_commit_write (allocator_store_t *store, zsock_t *p
     }
     return result->status;
 }
+
+//  Either side of an allocation: the project's people or the resource's.
+Pmo__Role allocator_may_either (pmo_request_t *req, const Pmo__Allocation *a, const char *what)
+{
+    Pmo__Role role =
+        allocator_role_for (pmo_request_who (req), ALLOCATOR_PROJECT, a->project_org_unit_path);
+    if (role == PMO__ROLE__ROLE_UNSPECIFIED && !pmo_str_empty (a->resource_org_unit_path))
+        role = allocator_role_for (pmo_request_who (req), ALLOCATOR_RESOURCE,
+                                   a->resource_org_unit_path);
+    if (role == PMO__ROLE__ROLE_UNSPECIFIED)
+        FAIL (req, FORBIDDEN, "", "%s may not %s: it takes a project role in '%s'%s%s",
+              pmo_request_who (req)->subject, what, a->project_org_unit_path,
+              pmo_str_empty (a->resource_org_unit_path) ? "" : " or a resource role in '",
+              pmo_str_empty (a->resource_org_unit_path)
+                  ? ""
+                  : pmo_arena_printf (req->arena, "%s'", a->resource_org_unit_path));
+    return role;
+}
+
+//  Add the over-allocation event of a change, if any, to events.
+void allocator_over_event (pmo_request_t *req, const Pmo__Resource *resource,
+                           Pmo__OverAllocation *over, Pmo__Event **events, size_t *n_events)
+{
+    if (!over)
+        return;
+    allocator_reply (req)->over_allocation = over;
+    events[(*n_events)++] =
+        allocator_event (req, over->over ? "resource.overallocated" : "resource.cleared",
+                         resource->division, resource->home_org_unit, resource->home_org_unit_path,
+                         resource->id, resource->version, "over_allocation", &over->base);
+}
+
+//  Append a step to an allocation's history.
+Pmo__AllocationTransition *allocator_step (pmo_request_t *req, Pmo__Allocation *a,
+                                           Pmo__AllocationState to, const char *actor,
+                                           Pmo__Role role, const char *reason)
+{
+    Pmo__AllocationTransition *t = pmo_arena_alloc (req->arena, sizeof (Pmo__AllocationTransition));
+    pmo__allocation_transition__init (t);
+    t->from_state = a->state;
+    t->to_state = to;
+    t->actor = (char *)actor;
+    t->actor_role = role;
+    t->time_ms = pmo_now_ms ();
+    t->reason = (char *)(reason ? reason : "");
+    t->resource_id = a->resource_id;
+    Pmo__AllocationTransition **grown =
+        pmo_arena_alloc (req->arena, (a->n_history + 1) * sizeof (void *));
+    if (a->n_history)
+        memcpy (grown, a->history, a->n_history * sizeof (void *));
+    grown[a->n_history++] = t;
+    a->history = grown;
+    a->state = to;
+    return t;
+}

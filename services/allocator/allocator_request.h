@@ -61,6 +61,22 @@ void allocator_ledger_book (pmo_request_t *req, Pmo__BookingLedger *ledger,
 Pmo__OverAllocation *allocator_over_change (pmo_request_t *req, const Pmo__Resource *resource,
                                             Pmo__BookingLedger *ledger);
 
+//  The role in which the caller may act on a: the project side (in its
+//  project's unit) or the resource side (in its resource's home unit), or
+//  ROLE_UNSPECIFIED after failing req with FORBIDDEN.
+Pmo__Role allocator_may_either (pmo_request_t *req, const Pmo__Allocation *a, const char *what);
+
+//  Add the over-allocation event of a change, if any (over may be NULL),
+//  to events, and to the reply.
+void allocator_over_event (pmo_request_t *req, const Pmo__Resource *resource,
+                           Pmo__OverAllocation *over, Pmo__Event **events, size_t *n_events);
+
+//  Append a step to a's history (actor, in role, for reason) and move a to
+//  state to. The step, in the request's arena.
+Pmo__AllocationTransition *allocator_step (pmo_request_t *req, Pmo__Allocation *a,
+                                           Pmo__AllocationState to, const char *actor,
+                                           Pmo__Role role, const char *reason);
+
 //  Record a warning on a transition (kept in the allocation's history).
 void allocator_step_warn (pmo_request_t *req, Pmo__AllocationTransition *t, const char *text);
 

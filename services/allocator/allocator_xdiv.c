@@ -119,29 +119,6 @@ static uint32_t s_booked_in (const Pmo__BookingLedger *ledger, int32_t w)
     return booked;
 }
 
-static Pmo__AllocationTransition *s_step (pmo_request_t *req, Pmo__Allocation *a,
-                                          Pmo__AllocationState to, const char *actor,
-                                          Pmo__Role role, const char *reason)
-{
-    Pmo__AllocationTransition *t = pmo_arena_alloc (req->arena, sizeof (Pmo__AllocationTransition));
-    pmo__allocation_transition__init (t);
-    t->from_state = a->state;
-    t->to_state = to;
-    t->actor = (char *)actor;
-    t->actor_role = role;
-    t->time_ms = pmo_now_ms ();
-    t->reason = (char *)(reason ? reason : "");
-    t->resource_id = a->resource_id;
-    Pmo__AllocationTransition **grown =
-        pmo_arena_alloc (req->arena, (a->n_history + 1) * sizeof (void *));
-    if (a->n_history)
-        memcpy (grown, a->history, a->n_history * sizeof (void *));
-    grown[a->n_history++] = t;
-    a->history = grown;
-    a->state = to;
-    return t;
-}
-
 //  The role of the system identity in the history of a booking it made.
 static Pmo__Role s_system_role (pmo_request_t *req, const char *path)
 {
@@ -319,14 +296,15 @@ static int s_try_book (allocator_xdiv_env_t *env, pmo_request_t *req, const xdiv
     a->version = 1;
     a->created_ms = a->updated_ms = pmo_now_ms ();
     const char *me = pmo_request_who (req)->subject;
-    s_step (req, a, PMO__ALLOCATION_STATE__ALLOCATION_STATE_REQUESTED, ask->requested_by,
-            ask->requester_role,
-            pmo_str_empty (ask->origin_id)
-                ? rq->note
-                : pmo_arena_printf (req->arena,
-                                    "requested from division %s for project %s (%s), through "
-                                    "the hub",
-                                    ask->origin_division, ask->project_code, ask->origin_id));
+    allocator_step (
+        req, a, PMO__ALLOCATION_STATE__ALLOCATION_STATE_REQUESTED, ask->requested_by,
+        ask->requester_role,
+        pmo_str_empty (ask->origin_id)
+            ? rq->note
+            : pmo_arena_printf (req->arena,
+                                "requested from division %s for project %s (%s), through "
+                                "the hub",
+                                ask->origin_division, ask->project_code, ask->origin_id));
     Pmo__OverAllocation *change = NULL;
     if (r) {
         a->resource_id = r->id;
@@ -337,8 +315,8 @@ static int s_try_book (allocator_xdiv_env_t *env, pmo_request_t *req, const xdiv
         Pmo__Role role = pmo_str_empty (ask->origin_id)
                              ? ask->requester_role
                              : s_system_role (req, r->home_org_unit_path);
-        Pmo__AllocationTransition *proposed =
-            s_step (req, a, PMO__ALLOCATION_STATE__ALLOCATION_STATE_PROPOSED, me, role, why);
+        Pmo__AllocationTransition *proposed = allocator_step (
+            req, a, PMO__ALLOCATION_STATE__ALLOCATION_STATE_PROPOSED, me, role, why);
         //  What committing would do: the over-allocation and the division
         //  crossing that the owning unit's PMO type judges
         a->state = PMO__ALLOCATION_STATE__ALLOCATION_STATE_COMMITTED;
@@ -394,8 +372,8 @@ static int s_try_book (allocator_xdiv_env_t *env, pmo_request_t *req, const xdiv
             //  commits at once, with what the PMO advises
             a->state = PMO__ALLOCATION_STATE__ALLOCATION_STATE_PROPOSED;
             Pmo__AllocationTransition *t =
-                s_step (req, a, PMO__ALLOCATION_STATE__ALLOCATION_STATE_COMMITTED, me, role,
-                        "no approval needed by the owning division's PMO type");
+                allocator_step (req, a, PMO__ALLOCATION_STATE__ALLOCATION_STATE_COMMITTED, me, role,
+                                "no approval needed by the owning division's PMO type");
             t->pmo_type = unit->effective_pmo_type;
             for (size_t i = 0; i < approval.n_warnings; i++) {
                 allocator_warn (req, approval.warnings[i]);
