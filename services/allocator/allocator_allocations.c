@@ -30,15 +30,6 @@ static Pmo__AllocationTransition *s_step (pmo_request_t *req, Pmo__Allocation *a
     return allocator_step (req, a, to, pmo_request_who (req)->subject, role, reason);
 }
 
-static void s_assign (pmo_request_t *req, Pmo__Allocation *a, const Pmo__Resource *r)
-{
-    a->resource_id = r->id;
-    a->resource_name = r->name;
-    a->resource_org_unit_path = r->home_org_unit_path;
-    if (pmo_str_empty (a->skill) && r->n_skills)
-        a->skill = r->skills[0]->name;
-}
-
 //  Weeks of an allocation as indexes (validated when it was written).
 static void s_window (const Pmo__Allocation *a, int32_t *first, int32_t *last)
 {
@@ -46,27 +37,6 @@ static void s_window (const Pmo__Allocation *a, int32_t *first, int32_t *last)
         *first = 0;
     if (allocator_week_parse (a->end_week, last))
         *last = *first;
-}
-
-//  Weeks where the ledger's committed plus proposed hours exceed capacity.
-static size_t s_soft_over (const Pmo__Resource *r, const Pmo__BookingLedger *ledger, int32_t first,
-                           int32_t last, int32_t *first_over)
-{
-    size_t n = 0;
-    for (int32_t w = first; w <= last; w++) {
-        uint32_t booked = 0;
-        for (size_t i = 0; i < ledger->n_bookings; i++) {
-            const Pmo__Booking *b = ledger->bookings[i];
-            if (w >= b->start_week && w <= b->end_week)
-                booked += b->hours_per_week;
-        }
-        if (booked > allocator_capacity_in_week (r, w)) {
-            if (n == 0)
-                *first_over = w;
-            n++;
-        }
-    }
-    return n;
 }
 
 static void s_stamp (Pmo__Allocation *a, uint64_t version)
@@ -77,24 +47,6 @@ static void s_stamp (Pmo__Allocation *a, uint64_t version)
 
 //  ---------------------------------------------------------------------
 //  Requests and matching
-
-//  Propose a resource on ledger for a: the exact check on Redis's data that
-//  the hours are still free. True if every week fits.
-static bool s_fits (const Pmo__Resource *r, const Pmo__BookingLedger *ledger, int32_t first,
-                    int32_t last, uint32_t hours)
-{
-    for (int32_t w = first; w <= last; w++) {
-        uint32_t booked = 0;
-        for (size_t i = 0; i < ledger->n_bookings; i++) {
-            const Pmo__Booking *b = ledger->bookings[i];
-            if (w >= b->start_week && w <= b->end_week)
-                booked += b->hours_per_week;
-        }
-        if (booked + hours > allocator_capacity_in_week (r, w))
-            return false;
-    }
-    return true;
-}
 
 int allocator_try_request (allocator_t *self, pmo_request_t *req, Pmo__AllocationRequest *rq)
 {
@@ -161,18 +113,8 @@ int allocator_try_request (allocator_t *self, pmo_request_t *req, Pmo__Allocatio
             return FAIL (req, FAILED_PRECONDITION, "request_allocation.resource_id",
                          "resource %s is archived", resource->id),
                    COMMIT_FAIL;
-        if (!pmo_str_empty (rq->skill)) {
-            uint32_t level = 0;
-            for (size_t i = 0; i < resource->n_skills; i++)
-                if (strcmp (resource->skills[i]->name, rq->skill) == 0)
-                    level = resource->skills[i]->level;
-            if (!level || level < rq->min_level)
-                allocator_warn (req, pmo_arena_printf (req->arena,
-                                                       "%s has %s level %u, below the %u asked for",
-                                                       resource->name, rq->skill, level,
-                                                       rq->min_level ? rq->min_level : 1));
-        }
-        s_assign (req, a, resource);
+        allocator_warn_skill (req, resource, rq);
+        allocator_assign (a, resource);
     } else {
         if (allocator_check_names (self, req, rq->role, rq->skill, "request_allocation"))
             return COMMIT_FAIL;
@@ -202,9 +144,9 @@ int allocator_try_request (allocator_t *self, pmo_request_t *req, Pmo__Allocatio
             if (rc < 0)
                 return pmo_request_unavailable (req, ALLOCATOR_STORE), COMMIT_FAIL;
             if (rc == 1 && !resource->archived &&
-                s_fits (resource, ledger, first, last, rq->hours_per_week)) {
+                allocator_ledger_fits (resource, ledger, first, last, rq->hours_per_week)) {
                 division = resource->division;
-                s_assign (req, a, resource);
+                allocator_assign (a, resource);
                 s_step (req, a, PMO__ALLOCATION_STATE__ALLOCATION_STATE_PROPOSED, role,
                         pmo_arena_printf (req->arena, "best match: %s", best->explanation));
             } else {
@@ -381,12 +323,12 @@ int allocator_try_propose (allocator_t *self, pmo_request_t *req, Pmo__Allocatio
         return FAIL (req, FAILED_PRECONDITION, "propose.resource_id",
                      "allocation %s is already proposed on %s", a->id, r->id),
                COMMIT_FAIL;
-    s_assign (req, a, r);
+    allocator_assign (a, r);
     Pmo__AllocationTransition *t =
         s_step (req, a, PMO__ALLOCATION_STATE__ALLOCATION_STATE_PROPOSED, role, step->reason);
     allocator_ledger_book (req, ledger, a, first, last);
     int32_t first_over = 0;
-    size_t soft = s_soft_over (r, ledger, first, last, &first_over);
+    size_t soft = allocator_ledger_soft_over (r, ledger, first, last, &first_over);
     if (soft) {
         char *text =
             pmo_arena_printf (req->arena,
@@ -483,31 +425,9 @@ int allocator_try_commit (allocator_t *self, pmo_request_t *req, Pmo__Allocation
     a->state = PMO__ALLOCATION_STATE__ALLOCATION_STATE_COMMITTED;
     allocator_ledger_book (req, ledger, a, first, last);
     a->state = from;
-    //  Over-allocation this commitment takes part in: weeks of its window
-    allocator_over_week_t *over;
-    size_t n_over = allocator_over_weeks (r, ledger, req->arena, &over);
-    size_t mine = 0;
-    allocator_over_week_t *worst = NULL;
-    for (size_t i = 0; i < n_over; i++)
-        if (over[i].week >= first && over[i].week <= last) {
-            if (!worst || over[i].committed - over[i].capacity > worst->committed - worst->capacity)
-                worst = &over[i];
-            mine++;
-        }
-    bool crosses = strcmp (a->project_division, r->division) != 0;
-    char over_text[300] = "", cross_text[200] = "";
-    if (mine)
-        snprintf (over_text, sizeof over_text,
-                  "over-allocates %s in %zu week(s): %s has %u h committed of %u h capacity",
-                  r->name, mine, allocator_week_text (req, worst->week), worst->committed,
-                  worst->capacity);
-    if (crosses)
-        snprintf (cross_text, sizeof cross_text,
-                  "crosses divisions: project %s is in %s, %s's home division is %s",
-                  a->project_code, a->project_division, r->name, r->division);
     allocator_approval_t approval;
-    allocator_approval (unit->effective_pmo_type, unit->id, mine > 0, over_text, crosses,
-                        cross_text, &approval);
+    allocator_judge_commit (req, r, ledger, first, last, a->project_code, a->project_division, unit,
+                            &approval);
     if (approval.needed && !step->approve) {
         reply->approval_needed = pmo_arena_strdup (req->arena, approval.reason);
         return FAIL (req, FAILED_PRECONDITION, "commit.approve", "approval needed: %s",
@@ -692,7 +612,7 @@ int allocator_try_reshape (allocator_t *self, pmo_request_t *req, Pmo__Allocatio
         over = allocator_over_change (req, r, ledger);
         int32_t first_over = 0;
         if (a->state == PMO__ALLOCATION_STATE__ALLOCATION_STATE_PROPOSED &&
-            s_soft_over (r, ledger, first, last, &first_over))
+            allocator_ledger_soft_over (r, ledger, first, last, &first_over))
             allocator_warn (req,
                             pmo_arena_printf (req->arena,
                                               "%s is booked beyond capacity from %s (committed + "

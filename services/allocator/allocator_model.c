@@ -397,6 +397,36 @@ size_t allocator_over_weeks (const Pmo__Resource *resource, const Pmo__BookingLe
     return n;
 }
 
+uint32_t allocator_ledger_hours (const Pmo__BookingLedger *ledger, int32_t week)
+{
+    uint32_t booked = 0;
+    for (size_t i = 0; i < ledger->n_bookings; i++) {
+        const Pmo__Booking *b = ledger->bookings[i];
+        if (week >= b->start_week && week <= b->end_week)
+            booked += b->hours_per_week;
+    }
+    return booked;
+}
+
+bool allocator_ledger_fits (const Pmo__Resource *resource, const Pmo__BookingLedger *ledger,
+                            int32_t first, int32_t last, uint32_t hours)
+{
+    for (int32_t w = first; w <= last; w++)
+        if (allocator_ledger_hours (ledger, w) + hours > allocator_capacity_in_week (resource, w))
+            return false;
+    return true;
+}
+
+size_t allocator_ledger_soft_over (const Pmo__Resource *resource, const Pmo__BookingLedger *ledger,
+                                   int32_t first, int32_t last, int32_t *first_over)
+{
+    size_t n = 0;
+    for (int32_t w = first; w <= last; w++)
+        if (allocator_ledger_hours (ledger, w) > allocator_capacity_in_week (resource, w) && !n++)
+            *first_over = w;
+    return n;
+}
+
 bool allocator_weeks_equal (const int32_t *a, size_t na, const int32_t *b, size_t nb)
 {
     if (na != nb)

@@ -108,6 +108,16 @@ typedef struct {
 //  resource's capacity, in order (arena). Returns how many.
 size_t allocator_over_weeks (const Pmo__Resource *resource, const Pmo__BookingLedger *ledger,
                              pmo_arena_t *arena, allocator_over_week_t **weeks);
+//  Hours booked (committed and proposed) on ledger in week.
+uint32_t allocator_ledger_hours (const Pmo__BookingLedger *ledger, int32_t week);
+//  True if hours more fit on ledger in every week first..last: the exact
+//  check, on Redis's data, that the hours are still free.
+bool allocator_ledger_fits (const Pmo__Resource *resource, const Pmo__BookingLedger *ledger,
+                            int32_t first, int32_t last, uint32_t hours);
+//  The weeks of first..last where committed plus proposed hours exceed
+//  capacity (a soft over-allocation); *first_over is the first of them.
+size_t allocator_ledger_soft_over (const Pmo__Resource *resource, const Pmo__BookingLedger *ledger,
+                                   int32_t first, int32_t last, int32_t *first_over);
 //  True if the two sorted week lists are equal.
 bool allocator_weeks_equal (const int32_t *a, size_t na, const int32_t *b, size_t nb);
 

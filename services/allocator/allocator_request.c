@@ -279,3 +279,58 @@ Pmo__AllocationTransition *allocator_step (pmo_request_t *req, Pmo__Allocation *
     a->state = to;
     return t;
 }
+
+void allocator_assign (Pmo__Allocation *a, const Pmo__Resource *r)
+{
+    a->resource_id = r->id;
+    a->resource_name = r->name;
+    a->resource_org_unit_path = r->home_org_unit_path;
+    if (pmo_str_empty (a->skill) && r->n_skills)
+        a->skill = r->skills[0]->name;
+}
+
+void allocator_warn_skill (pmo_request_t *req, const Pmo__Resource *r,
+                           const Pmo__AllocationRequest *rq)
+{
+    if (pmo_str_empty (rq->skill))
+        return;
+    uint32_t level = 0;
+    for (size_t i = 0; i < r->n_skills; i++)
+        if (strcmp (r->skills[i]->name, rq->skill) == 0)
+            level = r->skills[i]->level;
+    if (!level || level < rq->min_level)
+        allocator_warn (
+            req, pmo_arena_printf (req->arena, "%s has %s level %u, below the %u asked for",
+                                   r->name, rq->skill, level, rq->min_level ? rq->min_level : 1));
+}
+
+void allocator_judge_commit (pmo_request_t *req, const Pmo__Resource *r,
+                             const Pmo__BookingLedger *ledger, int32_t first, int32_t last,
+                             const char *project_code, const char *project_division,
+                             const Pmo__OrgUnit *unit, allocator_approval_t *approval)
+{
+    //  Over-allocation this commitment takes part in: weeks of its window
+    allocator_over_week_t *over;
+    size_t n_over = allocator_over_weeks (r, ledger, req->arena, &over);
+    size_t mine = 0;
+    allocator_over_week_t *worst = NULL;
+    for (size_t i = 0; i < n_over; i++)
+        if (over[i].week >= first && over[i].week <= last) {
+            if (!worst || over[i].committed - over[i].capacity > worst->committed - worst->capacity)
+                worst = &over[i];
+            mine++;
+        }
+    bool crosses = strcmp (project_division, r->division) != 0;
+    char over_text[300] = "", cross_text[200] = "";
+    if (mine)
+        snprintf (over_text, sizeof over_text,
+                  "over-allocates %s in %zu week(s): %s has %u h committed of %u h capacity",
+                  r->name, mine, allocator_week_text (req, worst->week), worst->committed,
+                  worst->capacity);
+    if (crosses)
+        snprintf (cross_text, sizeof cross_text,
+                  "crosses divisions: project %s is in %s, %s's home division is %s", project_code,
+                  project_division, r->name, r->division);
+    allocator_approval (unit->effective_pmo_type, unit->id, mine > 0, over_text, crosses,
+                        cross_text, approval);
+}

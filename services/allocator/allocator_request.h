@@ -13,6 +13,7 @@
 #include "pmo_commit.h"
 #include "pmo_request.h"
 #include "pmo_server.h"
+#include "registry.pb-c.h"
 
 #include <czmq.h>
 
@@ -76,6 +77,23 @@ void allocator_over_event (pmo_request_t *req, const Pmo__Resource *resource,
 Pmo__AllocationTransition *allocator_step (pmo_request_t *req, Pmo__Allocation *a,
                                            Pmo__AllocationState to, const char *actor,
                                            Pmo__Role role, const char *reason);
+
+//  Put resource r on allocation a (and its first skill, if a named none).
+void allocator_assign (Pmo__Allocation *a, const Pmo__Resource *r);
+
+//  Warn if r, named by a request, has the skill asked for below the level
+//  asked for (or not at all).
+void allocator_warn_skill (pmo_request_t *req, const Pmo__Resource *r,
+                           const Pmo__AllocationRequest *rq);
+
+//  What committing a booking of weeks first..last on r needs (ledger holds
+//  it as committed already): the weeks of the window it over-allocates and
+//  whether it crosses from project_division into r's, judged by the PMO
+//  type in force at unit (allocator_approval).
+void allocator_judge_commit (pmo_request_t *req, const Pmo__Resource *r,
+                             const Pmo__BookingLedger *ledger, int32_t first, int32_t last,
+                             const char *project_code, const char *project_division,
+                             const Pmo__OrgUnit *unit, allocator_approval_t *approval);
 
 //  Record a warning on a transition (kept in the allocation's history).
 void allocator_step_warn (pmo_request_t *req, Pmo__AllocationTransition *t, const char *text);

@@ -107,18 +107,6 @@ static int s_exec (allocator_xdiv_env_t *env, pmo_request_t *req, pmo_commit_t *
 //  ---------------------------------------------------------------------
 //  Bookings (the same arithmetic as allocator_server.c, on the same ledger)
 
-//  Hours booked (committed and proposed) on the ledger in week w.
-static uint32_t s_booked_in (const Pmo__BookingLedger *ledger, int32_t w)
-{
-    uint32_t booked = 0;
-    for (size_t i = 0; i < ledger->n_bookings; i++) {
-        const Pmo__Booking *b = ledger->bookings[i];
-        if (w >= b->start_week && w <= b->end_week)
-            booked += b->hours_per_week;
-    }
-    return booked;
-}
-
 //  The role of the system identity in the history of a booking it made.
 static Pmo__Role s_system_role (pmo_request_t *req, const char *path)
 {
@@ -158,17 +146,7 @@ static int s_choose (allocator_xdiv_env_t *env, pmo_request_t *req, const xdiv_a
                          "resource %s belongs to division %s, not %s", (*r)->id, (*r)->division,
                          ask->target),
                    -1;
-        if (!pmo_str_empty (rq->skill)) {
-            uint32_t level = 0;
-            for (size_t i = 0; i < (*r)->n_skills; i++)
-                if (strcmp ((*r)->skills[i]->name, rq->skill) == 0)
-                    level = (*r)->skills[i]->level;
-            if (!level || level < rq->min_level)
-                allocator_warn (req, pmo_arena_printf (req->arena,
-                                                       "%s has %s level %u, below the %u asked for",
-                                                       (*r)->name, rq->skill, level,
-                                                       rq->min_level ? rq->min_level : 1));
-        }
+        allocator_warn_skill (req, *r, rq);
         *why = "named in the request";
         return 1;
     }
@@ -207,11 +185,8 @@ static int s_choose (allocator_xdiv_env_t *env, pmo_request_t *req, const xdiv_a
                                               ledger, lv);
         if (rc < 0)
             return pmo_request_unavailable (req, ALLOCATOR_STORE), -1;
-        bool fits = rc == 1 && !(*r)->archived;
-        for (int32_t w = ask->first; fits && w <= ask->last; w++)
-            fits =
-                s_booked_in (*ledger, w) + rq->hours_per_week <= allocator_capacity_in_week (*r, w);
-        if (fits) {
+        if (rc == 1 && !(*r)->archived &&
+            allocator_ledger_fits (*r, *ledger, ask->first, ask->last, rq->hours_per_week)) {
             *why = pmo_arena_printf (req->arena, "best match: %s", c->explanation);
             return 1;
         }
@@ -307,11 +282,7 @@ static int s_try_book (allocator_xdiv_env_t *env, pmo_request_t *req, const xdiv
                                 ask->origin_division, ask->project_code, ask->origin_id));
     Pmo__OverAllocation *change = NULL;
     if (r) {
-        a->resource_id = r->id;
-        a->resource_name = r->name;
-        a->resource_org_unit_path = r->home_org_unit_path;
-        if (pmo_str_empty (a->skill) && r->n_skills)
-            a->skill = r->skills[0]->name;
+        allocator_assign (a, r);
         Pmo__Role role = pmo_str_empty (ask->origin_id)
                              ? ask->requester_role
                              : s_system_role (req, r->home_org_unit_path);
@@ -321,31 +292,9 @@ static int s_try_book (allocator_xdiv_env_t *env, pmo_request_t *req, const xdiv
         //  crossing that the owning unit's PMO type judges
         a->state = PMO__ALLOCATION_STATE__ALLOCATION_STATE_COMMITTED;
         allocator_ledger_book (req, ledger, a, ask->first, ask->last);
-        allocator_over_week_t *over;
-        size_t n_over = allocator_over_weeks (r, ledger, req->arena, &over);
-        size_t mine = 0;
-        allocator_over_week_t *worst = NULL;
-        for (size_t i = 0; i < n_over; i++)
-            if (over[i].week >= ask->first && over[i].week <= ask->last) {
-                if (!worst ||
-                    over[i].committed - over[i].capacity > worst->committed - worst->capacity)
-                    worst = &over[i];
-                mine++;
-            }
-        bool crosses = strcmp (ask->project_division, r->division) != 0;
-        char over_text[300] = "", cross_text[200] = "";
-        if (mine)
-            snprintf (over_text, sizeof over_text,
-                      "over-allocates %s in %zu week(s): %s has %u h committed of %u h capacity",
-                      r->name, mine, allocator_week_text (req, worst->week), worst->committed,
-                      worst->capacity);
-        if (crosses)
-            snprintf (cross_text, sizeof cross_text,
-                      "crosses divisions: project %s is in %s, %s's home division is %s",
-                      ask->project_code, ask->project_division, r->name, r->division);
         allocator_approval_t approval;
-        allocator_approval (unit->effective_pmo_type, unit->id, mine > 0, over_text, crosses,
-                            cross_text, &approval);
+        allocator_judge_commit (req, r, ledger, ask->first, ask->last, ask->project_code,
+                                ask->project_division, unit, &approval);
         if (approval.needed) {
             //  Soft booking: the owning division's approver commits it
             a->state = PMO__ALLOCATION_STATE__ALLOCATION_STATE_PROPOSED;
@@ -355,10 +304,8 @@ static int s_try_book (allocator_xdiv_env_t *env, pmo_request_t *req, const xdiv
             allocator_warn (req, text);
             allocator_step_warn (req, proposed, text);
             int32_t first_over = 0;
-            size_t soft = 0;
-            for (int32_t w = ask->first; w <= ask->last; w++)
-                if (s_booked_in (ledger, w) > allocator_capacity_in_week (r, w) && !soft++)
-                    first_over = w;
+            size_t soft =
+                allocator_ledger_soft_over (r, ledger, ask->first, ask->last, &first_over);
             if (soft) {
                 text = pmo_arena_printf (req->arena,
                                          "%s is booked beyond capacity (committed + proposed) in "
