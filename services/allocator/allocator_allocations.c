@@ -48,6 +48,129 @@ static void s_stamp (Pmo__Allocation *a, uint64_t version)
 //  ---------------------------------------------------------------------
 //  Requests and matching
 
+//  A try's helper has done its part; the try goes on (beside COMMIT_*).
+#define GO_ON 2
+
+//  A new allocation of project as rq asks, requested by the caller.
+static Pmo__Allocation *s_request_new (pmo_request_t *req, const Pmo__Project *project,
+                                       const Pmo__AllocationRequest *rq, Pmo__Role role)
+{
+    Pmo__Allocation *a = pmo_arena_alloc (req->arena, sizeof (Pmo__Allocation));
+    pmo__allocation__init (a);
+    a->project_id = project->id;
+    a->project_code = project->code;
+    a->project_name = project->name;
+    a->project_priority = project->priority ? project->priority : 3;
+    a->project_org_unit = project->org_unit;
+    a->project_org_unit_path = project->org_unit_path;
+    a->project_division = project->division;
+    a->role = rq->role;
+    a->skill = rq->skill;
+    a->min_level = rq->min_level;
+    a->hours_per_week = rq->hours_per_week;
+    a->start_week = rq->start_week;
+    a->end_week = pmo_str_empty (rq->end_week) ? rq->start_week : rq->end_week;
+    a->note = rq->note;
+    a->requested_by = pmo_request_who (req)->subject;
+    a->state = PMO__ALLOCATION_STATE__ALLOCATION_STATE_UNSPECIFIED;
+    s_step (req, a, PMO__ALLOCATION_STATE__ALLOCATION_STATE_REQUESTED, role, rq->note);
+    return a;
+}
+
+//  A named resource: the request waits for its resource side to propose.
+//  The allocation is kept in the resource's division (*division).
+static int s_request_named (allocator_t *self, pmo_request_t *req, const Pmo__AllocationRequest *rq,
+                            Pmo__Allocation *a, const char **division)
+{
+    char named[40];
+    if (allocator_store_division (rq->resource_id, ALLOCATOR_PREFIX_RESOURCE, named, sizeof named))
+        return FAIL (req, INVALID, "request_allocation.resource_id", "'%.64s' is not a resource id",
+                     rq->resource_id),
+               COMMIT_FAIL;
+    *division = pmo_arena_strdup (req->arena, named);
+    if (allocator_replayed_in (self, req, *division))
+        return COMMIT_DONE;
+    Pmo__Resource *resource;
+    uint64_t version;
+    int rc = allocator_store_read_resource (self->store, req->arena, rq->resource_id, &resource,
+                                            &version);
+    if (rc < 0)
+        return pmo_request_unavailable (req, ALLOCATOR_STORE), COMMIT_FAIL;
+    if (rc == 0)
+        return FAIL (req, NOT_FOUND, "request_allocation.resource_id",
+                     "no resource with id '%.64s'", rq->resource_id),
+               COMMIT_FAIL;
+    if (resource->archived)
+        return FAIL (req, FAILED_PRECONDITION, "request_allocation.resource_id",
+                     "resource %s is archived", resource->id),
+               COMMIT_FAIL;
+    allocator_warn_skill (req, resource, rq);
+    allocator_assign (a, resource);
+    return GO_ON;
+}
+
+//  No resource named: propose the best match that still has the hours
+//  (its ledger in *ledger, the allocation kept in its division), or leave
+//  the request as unfilled demand in the project's division.
+static int s_request_matched (allocator_t *self, pmo_request_t *req,
+                              const Pmo__AllocationRequest *rq, const Pmo__Project *project,
+                              Pmo__Role role, Pmo__Allocation *a, int32_t first, int32_t last,
+                              const char **division, Pmo__BookingLedger **ledger,
+                              uint64_t *ledger_version)
+{
+    if (allocator_check_names (self, req, rq->role, rq->skill, "request_allocation"))
+        return COMMIT_FAIL;
+    if (!pmo_str_empty (rq->pool_org_unit) &&
+        !allocator_unit (self->registry, req, rq->pool_org_unit,
+                         "request_allocation.pool_org_unit"))
+        return COMMIT_FAIL;
+    //  Where it will be kept depends on the match: a retry may match
+    //  someone else, so look for a stored reply in every division
+    char **divisions;
+    size_t n = allocator_index_divisions (self->index, req->arena, &divisions);
+    char **all = pmo_arena_alloc (req->arena, (n + 2) * sizeof (char *));
+    memcpy (all, divisions, n * sizeof (char *));
+    all[n++] = project->division;
+    if (allocator_replayed (self->store, req, all, n))
+        return COMMIT_DONE;
+    Pmo__MatchResult *match =
+        allocator_match (self, req, rq->role, rq->skill, rq->min_level, rq->hours_per_week, first,
+                         last, rq->pool_org_unit, project->division, MATCH_DEFAULT);
+    allocator_reply (req)->match_detail = match;
+    *division = project->division;
+    *ledger = NULL;
+    if (!match->fits) {
+        allocator_warn (req, pmo_arena_printf (req->arena,
+                                               "nobody fits: %s; the request waits as "
+                                               "unfilled demand (see match_detail for the "
+                                               "shortfall by week)",
+                                               match->summary));
+        return GO_ON;
+    }
+    const Pmo__MatchCandidate *best = match->candidates[0];
+    Pmo__Resource *resource;
+    uint64_t resource_version;
+    int rc = allocator_store_read_booked (self->store, req->arena, best->resource_id, &resource,
+                                          &resource_version, ledger, ledger_version);
+    if (rc < 0)
+        return pmo_request_unavailable (req, ALLOCATOR_STORE), COMMIT_FAIL;
+    if (rc == 1 && !resource->archived &&
+        allocator_ledger_fits (resource, *ledger, first, last, rq->hours_per_week)) {
+        *division = resource->division;
+        allocator_assign (a, resource);
+        s_step (req, a, PMO__ALLOCATION_STATE__ALLOCATION_STATE_PROPOSED, role,
+                pmo_arena_printf (req->arena, "best match: %s", best->explanation));
+    } else {
+        //  The index is behind Redis (another replica booked it)
+        *ledger = NULL;
+        allocator_warn (req, pmo_arena_printf (req->arena,
+                                               "the best candidate %s no longer has the hours; "
+                                               "the request waits as unfilled demand",
+                                               best->resource_id));
+    }
+    return GO_ON;
+}
+
 int allocator_try_request (allocator_t *self, pmo_request_t *req, Pmo__AllocationRequest *rq)
 {
     Pmo__AllocatorReply *reply = allocator_reply (req);
@@ -67,105 +190,16 @@ int allocator_try_request (allocator_t *self, pmo_request_t *req, Pmo__Allocatio
                                     "request resources for projects");
     if (!role)
         return COMMIT_FAIL;
-    Pmo__Allocation *a = pmo_arena_alloc (req->arena, sizeof (Pmo__Allocation));
-    pmo__allocation__init (a);
-    a->project_id = project->id;
-    a->project_code = project->code;
-    a->project_name = project->name;
-    a->project_priority = project->priority ? project->priority : 3;
-    a->project_org_unit = project->org_unit;
-    a->project_org_unit_path = project->org_unit_path;
-    a->project_division = project->division;
-    a->role = rq->role;
-    a->skill = rq->skill;
-    a->min_level = rq->min_level;
-    a->hours_per_week = rq->hours_per_week;
-    a->start_week = rq->start_week;
-    a->end_week = pmo_str_empty (rq->end_week) ? rq->start_week : rq->end_week;
-    a->note = rq->note;
-    a->requested_by = pmo_request_who (req)->subject;
-    a->state = PMO__ALLOCATION_STATE__ALLOCATION_STATE_UNSPECIFIED;
-    Pmo__Resource *resource = NULL;
+    Pmo__Allocation *a = s_request_new (req, project, rq, role);
     Pmo__BookingLedger *ledger = NULL;
-    uint64_t ledger_version = 0, resource_version;
-    const char *division;
-    s_step (req, a, PMO__ALLOCATION_STATE__ALLOCATION_STATE_REQUESTED, role, rq->note);
-    if (!pmo_str_empty (rq->resource_id)) {
-        //  A named resource: the request waits for its resource side to propose
-        char named[40];
-        if (allocator_store_division (rq->resource_id, ALLOCATOR_PREFIX_RESOURCE, named,
-                                      sizeof named))
-            return FAIL (req, INVALID, "request_allocation.resource_id",
-                         "'%.64s' is not a resource id", rq->resource_id),
-                   COMMIT_FAIL;
-        division = pmo_arena_strdup (req->arena, named);
-        if (allocator_replayed_in (self, req, division))
-            return COMMIT_DONE;
-        int rc = allocator_store_read_resource (self->store, req->arena, rq->resource_id, &resource,
-                                                &resource_version);
-        if (rc < 0)
-            return pmo_request_unavailable (req, ALLOCATOR_STORE), COMMIT_FAIL;
-        if (rc == 0)
-            return FAIL (req, NOT_FOUND, "request_allocation.resource_id",
-                         "no resource with id '%.64s'", rq->resource_id),
-                   COMMIT_FAIL;
-        if (resource->archived)
-            return FAIL (req, FAILED_PRECONDITION, "request_allocation.resource_id",
-                         "resource %s is archived", resource->id),
-                   COMMIT_FAIL;
-        allocator_warn_skill (req, resource, rq);
-        allocator_assign (a, resource);
-    } else {
-        if (allocator_check_names (self, req, rq->role, rq->skill, "request_allocation"))
-            return COMMIT_FAIL;
-        if (!pmo_str_empty (rq->pool_org_unit) &&
-            !allocator_unit (self->registry, req, rq->pool_org_unit,
-                             "request_allocation.pool_org_unit"))
-            return COMMIT_FAIL;
-        //  Where it will be kept depends on the match: a retry may match
-        //  someone else, so look for a stored reply in every division
-        char **divisions;
-        size_t n = allocator_index_divisions (self->index, req->arena, &divisions);
-        char **all = pmo_arena_alloc (req->arena, (n + 2) * sizeof (char *));
-        memcpy (all, divisions, n * sizeof (char *));
-        all[n++] = project->division;
-        if (allocator_replayed (self->store, req, all, n))
-            return COMMIT_DONE;
-        Pmo__MatchResult *match =
-            allocator_match (self, req, rq->role, rq->skill, rq->min_level, rq->hours_per_week,
-                             first, last, rq->pool_org_unit, project->division, MATCH_DEFAULT);
-        reply->match_detail = match;
-        division = project->division;
-        if (match->fits) {
-            const Pmo__MatchCandidate *best = match->candidates[0];
-            int rc =
-                allocator_store_read_booked (self->store, req->arena, best->resource_id, &resource,
-                                             &resource_version, &ledger, &ledger_version);
-            if (rc < 0)
-                return pmo_request_unavailable (req, ALLOCATOR_STORE), COMMIT_FAIL;
-            if (rc == 1 && !resource->archived &&
-                allocator_ledger_fits (resource, ledger, first, last, rq->hours_per_week)) {
-                division = resource->division;
-                allocator_assign (a, resource);
-                s_step (req, a, PMO__ALLOCATION_STATE__ALLOCATION_STATE_PROPOSED, role,
-                        pmo_arena_printf (req->arena, "best match: %s", best->explanation));
-            } else {
-                //  The index is behind Redis (another replica booked it)
-                resource = NULL;
-                ledger = NULL;
-                allocator_warn (req,
-                                pmo_arena_printf (req->arena,
-                                                  "the best candidate %s no longer has the hours; "
-                                                  "the request waits as unfilled demand",
-                                                  best->resource_id));
-            }
-        } else
-            allocator_warn (req, pmo_arena_printf (req->arena,
-                                                   "nobody fits: %s; the request waits as "
-                                                   "unfilled demand (see match_detail for the "
-                                                   "shortfall by week)",
-                                                   match->summary));
-    }
+    uint64_t ledger_version = 0;
+    const char *division = NULL;
+    int rc = !pmo_str_empty (rq->resource_id)
+                 ? s_request_named (self, req, rq, a, &division)
+                 : s_request_matched (self, req, rq, project, role, a, first, last, &division,
+                                      &ledger, &ledger_version);
+    if (rc != GO_ON)
+        return rc;
     char *id;
     if (allocator_store_next_id (self->store, req->arena, ALLOCATOR_PREFIX_ALLOCATION, division,
                                  &id))
@@ -190,7 +224,7 @@ int allocator_try_request (allocator_t *self, pmo_request_t *req, Pmo__Allocatio
                                               a->project_org_unit_path, id, 1, "allocation",
                                               &a->base)};
     pmo_reflect_set_oneof (req->reply, "allocation", &a->base);
-    int rc = allocator_commit (self, req, commit, division, events, 1);
+    rc = allocator_commit (self, req, commit, division, events, 1);
     if (rc == COMMIT_DONE && !req->raw_reply)
         allocator_index_put_allocation (self->index, a);
     return rc;
