@@ -201,6 +201,101 @@ static int s_choose (allocator_xdiv_env_t *env, pmo_request_t *req, const xdiv_a
     return 0;
 }
 
+//  The allocation of ask, as id, requested by whoever asked (in the
+//  requesting division when it came through the hub).
+static Pmo__Allocation *s_book_new (pmo_request_t *req, const xdiv_ask_t *ask, char *id)
+{
+    const Pmo__AllocationRequest *rq = ask->rq;
+    Pmo__Allocation *a = pmo_arena_alloc (req->arena, sizeof (Pmo__Allocation));
+    pmo__allocation__init (a);
+    a->id = id;
+    a->division = (char *)ask->target;
+    a->project_id = (char *)ask->project_id;
+    a->project_code = (char *)ask->project_code;
+    a->project_name = (char *)ask->project_name;
+    a->project_priority = ask->project_priority ? ask->project_priority : 3;
+    a->project_org_unit = (char *)ask->project_org_unit;
+    a->project_org_unit_path = (char *)ask->project_org_unit_path;
+    a->project_division = (char *)ask->project_division;
+    a->role = rq->role;
+    a->skill = rq->skill;
+    a->min_level = rq->min_level;
+    a->hours_per_week = rq->hours_per_week;
+    a->start_week = (char *)allocator_week_text (req, ask->first);
+    a->end_week = (char *)allocator_week_text (req, ask->last);
+    a->note = rq->note;
+    a->requested_by = (char *)ask->requested_by;
+    a->origin_division = (char *)ask->origin_division;
+    a->origin_id = (char *)ask->origin_id;
+    a->version = 1;
+    a->created_ms = a->updated_ms = pmo_now_ms ();
+    allocator_step (
+        req, a, PMO__ALLOCATION_STATE__ALLOCATION_STATE_REQUESTED, ask->requested_by,
+        ask->requester_role,
+        pmo_str_empty (ask->origin_id)
+            ? rq->note
+            : pmo_arena_printf (req->arena,
+                                "requested from division %s for project %s (%s), through "
+                                "the hub",
+                                ask->origin_division, ask->project_code, ask->origin_id));
+    return a;
+}
+
+//  Book a on r (chosen for why) by the PMO type in force at r's home unit:
+//  proposed and waiting for the owning division's approver, or committed at
+//  once with what the PMO advises. Returns the over-allocation change to
+//  announce, if any.
+static Pmo__OverAllocation *s_book_decide (pmo_request_t *req, const xdiv_ask_t *ask,
+                                           Pmo__Allocation *a, const Pmo__Resource *r,
+                                           const Pmo__OrgUnit *unit, Pmo__BookingLedger *ledger,
+                                           const char *why)
+{
+    const char *me = pmo_request_who (req)->subject;
+    allocator_assign (a, r);
+    Pmo__Role role = pmo_str_empty (ask->origin_id) ? ask->requester_role
+                                                    : s_system_role (req, r->home_org_unit_path);
+    Pmo__AllocationTransition *proposed =
+        allocator_step (req, a, PMO__ALLOCATION_STATE__ALLOCATION_STATE_PROPOSED, me, role, why);
+    //  What committing would do: the over-allocation and the division
+    //  crossing that the owning unit's PMO type judges
+    a->state = PMO__ALLOCATION_STATE__ALLOCATION_STATE_COMMITTED;
+    allocator_ledger_book (req, ledger, a, ask->first, ask->last);
+    allocator_approval_t approval;
+    allocator_judge_commit (req, r, ledger, ask->first, ask->last, ask->project_code,
+                            ask->project_division, unit, &approval);
+    a->state = PMO__ALLOCATION_STATE__ALLOCATION_STATE_PROPOSED;
+    if (approval.needed) {
+        //  Soft booking: the owning division's approver commits it
+        allocator_ledger_book (req, ledger, a, ask->first, ask->last);
+        char *text = pmo_arena_printf (req->arena, "approval needed: %s", approval.reason);
+        allocator_reply (req)->approval_needed = pmo_arena_strdup (req->arena, approval.reason);
+        allocator_warn (req, text);
+        allocator_step_warn (req, proposed, text);
+        int32_t first_over = 0;
+        size_t soft = allocator_ledger_soft_over (r, ledger, ask->first, ask->last, &first_over);
+        if (soft) {
+            text = pmo_arena_printf (req->arena,
+                                     "%s is booked beyond capacity (committed + proposed) in "
+                                     "%zu week(s) from %s",
+                                     r->name, soft, allocator_week_text (req, first_over));
+            allocator_warn (req, text);
+            allocator_step_warn (req, proposed, text);
+        }
+        return NULL;
+    }
+    //  No approval asked for here (supportive or no PMO): it commits at
+    //  once, with what the PMO advises
+    Pmo__AllocationTransition *t =
+        allocator_step (req, a, PMO__ALLOCATION_STATE__ALLOCATION_STATE_COMMITTED, me, role,
+                        "no approval needed by the owning division's PMO type");
+    t->pmo_type = unit->effective_pmo_type;
+    for (size_t i = 0; i < approval.n_warnings; i++) {
+        allocator_warn (req, approval.warnings[i]);
+        allocator_step_warn (req, t, approval.warnings[i]);
+    }
+    return allocator_over_change (req, r, ledger);
+}
+
 //  Book ask in its owning division by that division's rules.
 static int s_try_book (allocator_xdiv_env_t *env, pmo_request_t *req, const xdiv_ask_t *ask)
 {
@@ -209,7 +304,6 @@ static int s_try_book (allocator_xdiv_env_t *env, pmo_request_t *req, const xdiv
     reply->match_detail = NULL;
     reply->approval_needed = NULL;
     reply->over_allocation = NULL;
-    const Pmo__AllocationRequest *rq = ask->rq;
     if (!pmo_str_empty (ask->origin_id)) {
         //  Delivered before (a resend, or a retry past the reply's 24 h):
         //  answer with what was booked then
@@ -247,88 +341,8 @@ static int s_try_book (allocator_xdiv_env_t *env, pmo_request_t *req, const xdiv
     if (allocator_store_next_id (env->store, req->arena, ALLOCATOR_PREFIX_ALLOCATION, ask->target,
                                  &id))
         return pmo_request_unavailable (req, ALLOCATOR_STORE), COMMIT_FAIL;
-    Pmo__Allocation *a = pmo_arena_alloc (req->arena, sizeof (Pmo__Allocation));
-    pmo__allocation__init (a);
-    a->id = id;
-    a->division = (char *)ask->target;
-    a->project_id = (char *)ask->project_id;
-    a->project_code = (char *)ask->project_code;
-    a->project_name = (char *)ask->project_name;
-    a->project_priority = ask->project_priority ? ask->project_priority : 3;
-    a->project_org_unit = (char *)ask->project_org_unit;
-    a->project_org_unit_path = (char *)ask->project_org_unit_path;
-    a->project_division = (char *)ask->project_division;
-    a->role = rq->role;
-    a->skill = rq->skill;
-    a->min_level = rq->min_level;
-    a->hours_per_week = rq->hours_per_week;
-    a->start_week = (char *)allocator_week_text (req, ask->first);
-    a->end_week = (char *)allocator_week_text (req, ask->last);
-    a->note = rq->note;
-    a->requested_by = (char *)ask->requested_by;
-    a->origin_division = (char *)ask->origin_division;
-    a->origin_id = (char *)ask->origin_id;
-    a->version = 1;
-    a->created_ms = a->updated_ms = pmo_now_ms ();
-    const char *me = pmo_request_who (req)->subject;
-    allocator_step (
-        req, a, PMO__ALLOCATION_STATE__ALLOCATION_STATE_REQUESTED, ask->requested_by,
-        ask->requester_role,
-        pmo_str_empty (ask->origin_id)
-            ? rq->note
-            : pmo_arena_printf (req->arena,
-                                "requested from division %s for project %s (%s), through "
-                                "the hub",
-                                ask->origin_division, ask->project_code, ask->origin_id));
-    Pmo__OverAllocation *change = NULL;
-    if (r) {
-        allocator_assign (a, r);
-        Pmo__Role role = pmo_str_empty (ask->origin_id)
-                             ? ask->requester_role
-                             : s_system_role (req, r->home_org_unit_path);
-        Pmo__AllocationTransition *proposed = allocator_step (
-            req, a, PMO__ALLOCATION_STATE__ALLOCATION_STATE_PROPOSED, me, role, why);
-        //  What committing would do: the over-allocation and the division
-        //  crossing that the owning unit's PMO type judges
-        a->state = PMO__ALLOCATION_STATE__ALLOCATION_STATE_COMMITTED;
-        allocator_ledger_book (req, ledger, a, ask->first, ask->last);
-        allocator_approval_t approval;
-        allocator_judge_commit (req, r, ledger, ask->first, ask->last, ask->project_code,
-                                ask->project_division, unit, &approval);
-        if (approval.needed) {
-            //  Soft booking: the owning division's approver commits it
-            a->state = PMO__ALLOCATION_STATE__ALLOCATION_STATE_PROPOSED;
-            allocator_ledger_book (req, ledger, a, ask->first, ask->last);
-            char *text = pmo_arena_printf (req->arena, "approval needed: %s", approval.reason);
-            reply->approval_needed = pmo_arena_strdup (req->arena, approval.reason);
-            allocator_warn (req, text);
-            allocator_step_warn (req, proposed, text);
-            int32_t first_over = 0;
-            size_t soft =
-                allocator_ledger_soft_over (r, ledger, ask->first, ask->last, &first_over);
-            if (soft) {
-                text = pmo_arena_printf (req->arena,
-                                         "%s is booked beyond capacity (committed + proposed) in "
-                                         "%zu week(s) from %s",
-                                         r->name, soft, allocator_week_text (req, first_over));
-                allocator_warn (req, text);
-                allocator_step_warn (req, proposed, text);
-            }
-        } else {
-            //  No approval asked for here (supportive or no PMO): it
-            //  commits at once, with what the PMO advises
-            a->state = PMO__ALLOCATION_STATE__ALLOCATION_STATE_PROPOSED;
-            Pmo__AllocationTransition *t =
-                allocator_step (req, a, PMO__ALLOCATION_STATE__ALLOCATION_STATE_COMMITTED, me, role,
-                                "no approval needed by the owning division's PMO type");
-            t->pmo_type = unit->effective_pmo_type;
-            for (size_t i = 0; i < approval.n_warnings; i++) {
-                allocator_warn (req, approval.warnings[i]);
-                allocator_step_warn (req, t, approval.warnings[i]);
-            }
-            change = allocator_over_change (req, r, ledger);
-        }
-    }
+    Pmo__Allocation *a = s_book_new (req, ask, id);
+    Pmo__OverAllocation *change = r ? s_book_decide (req, ask, a, r, unit, ledger, why) : NULL;
     pmo_commit_t *commit =
         allocator_store_commit (env->store, ask->target, req->header->request_id);
     allocator_store_put_allocation (env->store, commit, req->arena, a, 0);
@@ -344,21 +358,16 @@ static int s_try_book (allocator_xdiv_env_t *env, pmo_request_t *req, const xdiv
     events[n_events++] = allocator_event (
         req, pmo_arena_printf (req->arena, "allocation.%s", allocator_state_name (a->state)),
         ask->target, a->project_org_unit, a->project_org_unit_path, id, 1, "allocation", &a->base);
-    if (change) {
-        reply->over_allocation = change;
-        events[n_events++] =
-            allocator_event (req, change->over ? "resource.overallocated" : "resource.cleared",
-                             r->division, r->home_org_unit, r->home_org_unit_path, r->id,
-                             r->version, "over_allocation", &change->base);
-    }
+    if (r)
+        allocator_over_event (req, r, change, events, &n_events);
     pmo_reflect_set_oneof (req->reply, "allocation", &a->base);
     int rc = s_exec (env, req, commit, ask->target, events, n_events);
-    if (rc == COMMIT_DONE && !req->raw_reply)
+    if (rc == COMMIT_DONE && !req->raw_reply) {
         allocator_index_put_allocation (env->index, a);
-    if (rc == COMMIT_DONE && !req->raw_reply)
         pmo_info ("allocator: cross-division booking id=%s origin=%s state=%s resource=%s", id,
                   pmo_str_empty (ask->origin_id) ? "-" : ask->origin_id,
                   allocator_state_name (a->state), r ? r->id : "-");
+    }
     return rc;
 }
 
