@@ -441,6 +441,60 @@ static int s_division_here (allocator_xdiv_env_t *env, pmo_request_t *req, const
     return allocator_registry_unit (env->registry, req->arena, division, &unit);
 }
 
+//  Record a request for target, a division another stack keeps, as a
+//  foreign request of project's division: "foreign.requested" goes out on
+//  its stream, which the uplink carries to the hub.
+static int s_record_foreign (allocator_xdiv_env_t *env, pmo_request_t *req,
+                             Pmo__AllocationRequest *rq, const Pmo__Project *project,
+                             const char *target, int32_t first, int32_t last)
+{
+    if (s_replayed (env, req, project->division))
+        return COMMIT_DONE;
+    char *id;
+    if (allocator_store_next_id (env->store, req->arena, ALLOCATOR_PREFIX_FOREIGN,
+                                 project->division, &id))
+        return pmo_request_unavailable (req, ALLOCATOR_STORE), COMMIT_FAIL;
+    Pmo__ForeignAllocation *f = pmo_arena_alloc (req->arena, sizeof (Pmo__ForeignAllocation));
+    pmo__foreign_allocation__init (f);
+    f->id = id;
+    f->division = project->division;
+    f->target_division = (char *)target;
+    rq->start_week = (char *)allocator_week_text (req, first);
+    rq->end_week = (char *)allocator_week_text (req, last);
+    f->request = rq;
+    f->project_id = project->id;
+    f->project_code = project->code;
+    f->project_name = project->name;
+    f->project_priority = project->priority ? project->priority : 3;
+    f->project_org_unit = project->org_unit;
+    f->project_org_unit_path = project->org_unit_path;
+    f->requested_by = pmo_request_who (req)->subject;
+    f->delivery = PMO__FOREIGN_DELIVERY__FOREIGN_DELIVERY_SENT;
+    f->state = PMO__ALLOCATION_STATE__ALLOCATION_STATE_REQUESTED;
+    f->version = 1;
+    f->created_ms = f->updated_ms = pmo_now_ms ();
+    if (allocator_store_note_foreign_division (env->store, project->division))
+        return pmo_request_unavailable (req, ALLOCATOR_STORE), COMMIT_FAIL;
+    pmo_commit_t *commit =
+        allocator_store_commit (env->store, project->division, req->header->request_id);
+    allocator_store_put_foreign (env->store, commit, req->arena, f, 0);
+    allocator_store_index (env->store, commit, req->arena, ALLOCATOR_PREFIX_FOREIGN,
+                           project->division, id);
+    Pmo__Event *events[1] = {allocator_event (req, "foreign.requested", project->division,
+                                              project->org_unit, project->org_unit_path, id, 1,
+                                              "foreign_allocation", &f->base)};
+    allocator_warn (req, pmo_arena_printf (req->arena,
+                                           "division %s is kept by another stack: the request goes "
+                                           "through the hub, and its decision comes back here",
+                                           target));
+    pmo_reflect_set_oneof (req->reply, "foreign", &f->base);
+    int rc = s_exec (env, req, commit, project->division, events, 1);
+    if (rc == COMMIT_DONE && !req->raw_reply)
+        pmo_info ("allocator: foreign request id=%s project=%s target=%s", id, project->code,
+                  target);
+    return rc;
+}
+
 static int s_try_request_foreign (allocator_xdiv_env_t *env, pmo_request_t *req,
                                   const Pmo__ForeignRequest *body)
 {
@@ -527,51 +581,7 @@ static int s_try_request_foreign (allocator_xdiv_env_t *env, pmo_request_t *req,
         return s_try_book (env, req, &ask);
     }
     //  Another stack's: record it; the uplink carries the event to the hub
-    if (s_replayed (env, req, project->division))
-        return COMMIT_DONE;
-    char *id;
-    if (allocator_store_next_id (env->store, req->arena, ALLOCATOR_PREFIX_FOREIGN,
-                                 project->division, &id))
-        return pmo_request_unavailable (req, ALLOCATOR_STORE), COMMIT_FAIL;
-    Pmo__ForeignAllocation *f = pmo_arena_alloc (req->arena, sizeof (Pmo__ForeignAllocation));
-    pmo__foreign_allocation__init (f);
-    f->id = id;
-    f->division = project->division;
-    f->target_division = (char *)target;
-    rq->start_week = (char *)allocator_week_text (req, first);
-    rq->end_week = (char *)allocator_week_text (req, last);
-    f->request = rq;
-    f->project_id = project->id;
-    f->project_code = project->code;
-    f->project_name = project->name;
-    f->project_priority = project->priority ? project->priority : 3;
-    f->project_org_unit = project->org_unit;
-    f->project_org_unit_path = project->org_unit_path;
-    f->requested_by = pmo_request_who (req)->subject;
-    f->delivery = PMO__FOREIGN_DELIVERY__FOREIGN_DELIVERY_SENT;
-    f->state = PMO__ALLOCATION_STATE__ALLOCATION_STATE_REQUESTED;
-    f->version = 1;
-    f->created_ms = f->updated_ms = pmo_now_ms ();
-    if (allocator_store_note_foreign_division (env->store, project->division))
-        return pmo_request_unavailable (req, ALLOCATOR_STORE), COMMIT_FAIL;
-    pmo_commit_t *commit =
-        allocator_store_commit (env->store, project->division, req->header->request_id);
-    allocator_store_put_foreign (env->store, commit, req->arena, f, 0);
-    allocator_store_index (env->store, commit, req->arena, ALLOCATOR_PREFIX_FOREIGN,
-                           project->division, id);
-    Pmo__Event *events[1] = {allocator_event (req, "foreign.requested", project->division,
-                                              project->org_unit, project->org_unit_path, id, 1,
-                                              "foreign_allocation", &f->base)};
-    allocator_warn (req, pmo_arena_printf (req->arena,
-                                           "division %s is kept by another stack: the request goes "
-                                           "through the hub, and its decision comes back here",
-                                           target));
-    pmo_reflect_set_oneof (req->reply, "foreign", &f->base);
-    int rc = s_exec (env, req, commit, project->division, events, 1);
-    if (rc == COMMIT_DONE && !req->raw_reply)
-        pmo_info ("allocator: foreign request id=%s project=%s target=%s", id, project->code,
-                  target);
-    return rc;
+    return s_record_foreign (env, req, rq, project, target, first, last);
 }
 
 //  ---------------------------------------------------------------------
