@@ -1,7 +1,9 @@
 /*  allocator_request.h: what every allocator request handler uses: the
-    reply and the caller, warnings, typed failures, week labels, the
-    booking ledger and its over-allocation, and the event of a change.
-    Shared by allocator_server.c and allocator_xdiv.c.
+    reply, who may act (the common rule with the allocator's role table),
+    a retry's stored reply, warnings, week labels, the booking ledger and
+    its over-allocation, steps of an allocation's history, the judgement of
+    a commitment, and the event and commit of a change. Shared by the
+    handlers' files and allocator_xdiv.c.
 */
 #ifndef ALLOCATOR_REQUEST_H_INCLUDED
 #define ALLOCATOR_REQUEST_H_INCLUDED
