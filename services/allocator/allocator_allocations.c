@@ -269,6 +269,27 @@ static bool s_allowed (pmo_request_t *req, const Pmo__Allocation *a, Pmo__Alloca
     return false;
 }
 
+//  Unfilled demand proposed without a resource: match again now, for the
+//  best candidate with the hours in every week in a's division. NULL after
+//  failing req.
+static const char *s_propose_match (allocator_t *self, pmo_request_t *req, const Pmo__Allocation *a,
+                                    int32_t first, int32_t last)
+{
+    if (!allocator_ready (self, req))
+        return NULL;
+    Pmo__MatchResult *match =
+        allocator_match (self, req, a->role, a->skill, a->min_level, a->hours_per_week, first, last,
+                         NULL, a->project_division, MATCH_DEFAULT);
+    allocator_reply (req)->match_detail = match;
+    for (size_t i = 0; i < match->n_candidates; i++)
+        if (match->candidates[i]->fits && strcmp (match->candidates[i]->division, a->division) == 0)
+            return match->candidates[i]->resource_id;
+    FAIL (req, FAILED_PRECONDITION, "propose.resource_id",
+          "nobody in division %s has %u h free in every week: %s", a->division, a->hours_per_week,
+          match->summary);
+    return NULL;
+}
+
 int allocator_try_propose (allocator_t *self, pmo_request_t *req, Pmo__AllocationStep *step)
 {
     Pmo__AllocatorReply *reply = allocator_reply (req);
@@ -290,25 +311,8 @@ int allocator_try_propose (allocator_t *self, pmo_request_t *req, Pmo__Allocatio
         !s_allowed (req, a, PMO__ALLOCATION_STATE__ALLOCATION_STATE_PROPOSED, "propose"))
         return COMMIT_FAIL;
     const char *target = !pmo_str_empty (step->resource_id) ? step->resource_id : a->resource_id;
-    if (pmo_str_empty (target)) {
-        //  Unfilled demand: match again now
-        target = NULL;
-        if (!allocator_ready (self, req))
-            return COMMIT_FAIL;
-        Pmo__MatchResult *match =
-            allocator_match (self, req, a->role, a->skill, a->min_level, a->hours_per_week, first,
-                             last, NULL, a->project_division, MATCH_DEFAULT);
-        reply->match_detail = match;
-        for (size_t i = 0; i < match->n_candidates && !target; i++)
-            if (match->candidates[i]->fits &&
-                strcmp (match->candidates[i]->division, a->division) == 0)
-                target = match->candidates[i]->resource_id;
-        if (!target)
-            return FAIL (req, FAILED_PRECONDITION, "propose.resource_id",
-                         "nobody in division %s has %u h free in every week: %s", a->division,
-                         a->hours_per_week, match->summary),
-                   COMMIT_FAIL;
-    }
+    if (pmo_str_empty (target) && !(target = s_propose_match (self, req, a, first, last)))
+        return COMMIT_FAIL;
     char division[40];
     if (allocator_store_division (target, ALLOCATOR_PREFIX_RESOURCE, division, sizeof division))
         return FAIL (req, INVALID, "propose.resource_id", "'%.64s' is not a resource id", target),
