@@ -777,6 +777,47 @@ static size_t s_subtree (allocator_index_t *self, const char *unit, bool live, p
     return n;
 }
 
+//  Add the live allocations in unit's subtree over first..last to total
+//  and to their skill's row of rows (committed, proposed or unfilled by
+//  state); row_used marks the skills they name.
+static void s_demand (allocator_index_t *self, const char *unit, int32_t first, int32_t last,
+                      int32_t only, acc_t *rows, bool *row_used, acc_t *total)
+{
+    size_t weeks = (size_t)(last - first + 1);
+    for (size_t i = 0; i < self->n_allocs; i++) {
+        ix_alloc_t *a = self->alloc_list[i];
+        if (!allocator_state_live (a->state) || a->last < first || a->first > last)
+            continue;
+        const char *path = a->resource ? a->resource->path : a->project_path;
+        if (!s_in (path, unit))
+            continue;
+        int32_t lo = a->first > first ? a->first : first;
+        int32_t hi = a->last < last ? a->last : last;
+        acc_t *row = a->skill >= 0 && (only < 0 || a->skill == only)
+                         ? &rows[(size_t)a->skill * weeks]
+                         : NULL;
+        if (row)
+            row_used[a->skill] = true;
+        for (int32_t w = lo; w <= hi; w++) {
+            size_t k = (size_t)(w - first);
+            uint64_t *t =
+                a->state == PMO__ALLOCATION_STATE__ALLOCATION_STATE_COMMITTED  ? &total[k].committed
+                : a->state == PMO__ALLOCATION_STATE__ALLOCATION_STATE_PROPOSED ? &total[k].proposed
+                                                                               : &total[k].unfilled;
+            *t += a->hours;
+            if (row) {
+                acc_t *cell = &row[k];
+                uint64_t *c = a->state == PMO__ALLOCATION_STATE__ALLOCATION_STATE_COMMITTED
+                                  ? &cell->committed
+                              : a->state == PMO__ALLOCATION_STATE__ALLOCATION_STATE_PROPOSED
+                                  ? &cell->proposed
+                                  : &cell->unfilled;
+                *c += a->hours;
+            }
+        }
+    }
+}
+
 Pmo__CapacityView *allocator_index_capacity (allocator_index_t *self, const char *unit,
                                              int32_t first, int32_t last, const char *skill,
                                              bool by_resource, size_t max_resources,
@@ -842,38 +883,7 @@ Pmo__CapacityView *allocator_index_capacity (allocator_index_t *self, const char
             view->resources[view->n_resources++] = row;
         }
     }
-    for (size_t i = 0; i < self->n_allocs; i++) {
-        ix_alloc_t *a = self->alloc_list[i];
-        if (!allocator_state_live (a->state) || a->last < first || a->first > last)
-            continue;
-        const char *path = a->resource ? a->resource->path : a->project_path;
-        if (!s_in (path, unit))
-            continue;
-        int32_t lo = a->first > first ? a->first : first;
-        int32_t hi = a->last < last ? a->last : last;
-        acc_t *row = a->skill >= 0 && (only < 0 || a->skill == only)
-                         ? &rows[(size_t)a->skill * weeks]
-                         : NULL;
-        if (row)
-            row_used[a->skill] = true;
-        for (int32_t w = lo; w <= hi; w++) {
-            size_t k = (size_t)(w - first);
-            uint64_t *t =
-                a->state == PMO__ALLOCATION_STATE__ALLOCATION_STATE_COMMITTED  ? &total[k].committed
-                : a->state == PMO__ALLOCATION_STATE__ALLOCATION_STATE_PROPOSED ? &total[k].proposed
-                                                                               : &total[k].unfilled;
-            *t += a->hours;
-            if (row) {
-                acc_t *cell = &row[k];
-                uint64_t *c = a->state == PMO__ALLOCATION_STATE__ALLOCATION_STATE_COMMITTED
-                                  ? &cell->committed
-                              : a->state == PMO__ALLOCATION_STATE__ALLOCATION_STATE_PROPOSED
-                                  ? &cell->proposed
-                                  : &cell->unfilled;
-                *c += a->hours;
-            }
-        }
-    }
+    s_demand (self, unit, first, last, only, rows, row_used, total);
     char wbuf[16];
     view->weeks = pmo_arena_alloc (arena, weeks * sizeof (char *));
     for (size_t k = 0; k < weeks; k++)
