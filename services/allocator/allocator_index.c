@@ -494,21 +494,15 @@ static const char *s_amount (pmo_arena_t *arena, int64_t minor, const char *curr
                              (long long)(minor / 100), (long long)(minor % 100));
 }
 
-Pmo__MatchResult *allocator_index_match (allocator_index_t *self, const allocator_match_query_t *q,
-                                         pmo_arena_t *arena)
+//  The resources that can do what q asks (role, skill and level, pool),
+//  into m, with what each offers week by week; best_free and total_free
+//  (zeroed, one per week) receive the most and the sum free in each week.
+//  Returns how many.
+static size_t s_measure (allocator_index_t *self, const allocator_match_query_t *q, int32_t skill,
+                         int32_t role, size_t weeks, metric_t *m, uint32_t *best_free,
+                         uint32_t *total_free)
 {
-    Pmo__MatchResult *result = pmo_arena_alloc (arena, sizeof (Pmo__MatchResult));
-    pmo__match_result__init (result);
-    int32_t skill = s_name_id (self, q->skill, false);
-    int32_t role = s_name_id (self, q->role, false);
-    size_t weeks = (size_t)(q->last - q->first + 1);
-    if ((q->skill && *q->skill && skill < 0) || (q->role && *q->role && role < 0))
-        skill = role = -2; //  nobody can match
-    metric_t *m = pmo_arena_alloc (arena, (self->n_resources + 1) * sizeof (metric_t));
-    uint32_t *best_free = pmo_arena_alloc (arena, weeks * sizeof (uint32_t));
-    uint32_t *total_free = pmo_arena_alloc (arena, weeks * sizeof (uint32_t));
     size_t n = 0;
-    int64_t cost_min = INT64_MAX, cost_max = 0;
     for (size_t i = 0; i < self->n_resources && skill != -2; i++) {
         ix_resource_t *r = self->resource_list[i];
         if (r->archived)
@@ -523,7 +517,7 @@ Pmo__MatchResult *allocator_index_match (allocator_index_t *self, const allocato
             if (level == 0 || level < q->min_level)
                 continue;
         }
-        if (q->pool_unit && *q->pool_unit && !allocator_path_contains (r->path, q->pool_unit))
+        if (q->pool_unit && *q->pool_unit && !pmo_path_contains (r->path, q->pool_unit))
             continue;
         metric_t *c = &m[n++];
         memset (c, 0, sizeof *c);
@@ -548,14 +542,22 @@ Pmo__MatchResult *allocator_index_match (allocator_index_t *self, const allocato
             best_free[k] = free_hours > best_free[k] ? free_hours : best_free[k];
             total_free[k] += free_hours;
         }
-        if (r->cost_minor < cost_min)
-            cost_min = r->cost_minor;
-        if (r->cost_minor > cost_max)
-            cost_max = r->cost_minor;
     }
-    result->considered = (uint32_t)n;
-    //  Score: fitting every week first of all, then how much of the ask is
-    //  free, then skill level above the minimum, home division, and cost.
+    return n;
+}
+
+//  Score: fitting every week first of all, then how much of the ask is
+//  free, then skill level above the minimum, home division, and cost.
+static void s_score (metric_t *m, size_t n, const allocator_match_query_t *q, int32_t skill,
+                     size_t weeks)
+{
+    int64_t cost_min = INT64_MAX, cost_max = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (m[i].r->cost_minor < cost_min)
+            cost_min = m[i].r->cost_minor;
+        if (m[i].r->cost_minor > cost_max)
+            cost_max = m[i].r->cost_minor;
+    }
     for (size_t i = 0; i < n; i++) {
         metric_t *c = &m[i];
         c->s_cover = 50.0 * c->usable / ((double)q->hours * (double)weeks);
@@ -572,106 +574,138 @@ Pmo__MatchResult *allocator_index_match (allocator_index_t *self, const allocato
         c->score = (c->covered == weeks ? 100.0 : 0.0) + c->s_cover + c->s_level + c->s_division +
                    c->s_cost;
     }
+}
+
+//  Candidate i of the ranked m, with the explanation of its rank.
+static Pmo__MatchCandidate *s_candidate (allocator_index_t *self, const allocator_match_query_t *q,
+                                         pmo_arena_t *arena, const metric_t *m, size_t i,
+                                         int32_t skill, size_t weeks)
+{
+    char wbuf[16];
+    const metric_t *c = &m[i];
+    ix_resource_t *r = c->r;
+    Pmo__MatchCandidate *out = pmo_arena_alloc (arena, sizeof (Pmo__MatchCandidate));
+    pmo__match_candidate__init (out);
+    out->rank = (uint32_t)i + 1;
+    out->resource_id = r->id;
+    out->resource_name = r->name;
+    out->role = r->role >= 0 ? self->name_list[r->role] : "";
+    out->home_org_unit = r->unit;
+    out->division = r->division;
+    out->skill_level = c->level;
+    out->fits = c->covered == weeks;
+    out->weeks_covered = c->covered;
+    out->weeks = (uint32_t)weeks;
+    out->min_free_hours = c->min_free == UINT32_MAX ? 0 : c->min_free;
+    out->free_hours = c->usable;
+    out->same_division = c->same_division;
+    if (*r->currency) {
+        Pmo__Money *money = pmo_arena_alloc (arena, sizeof (Pmo__Money));
+        pmo__money__init (money);
+        money->minor = r->cost_minor;
+        money->currency = r->currency;
+        out->cost_rate = money;
+    }
+    out->score = c->score;
+    const char *fit =
+        out->fits ? pmo_arena_printf (arena, "free in all %zu weeks (tightest week %u h free)",
+                                      weeks, out->min_free_hours)
+                  : pmo_arena_printf (arena,
+                                      "short in %zu of %zu weeks (first %s: %u h free of %u asked)",
+                                      weeks - c->covered, weeks,
+                                      allocator_week_format (c->short_week, wbuf, sizeof wbuf),
+                                      c->short_free, q->hours);
+    const char *level = skill >= 0
+                            ? pmo_arena_printf (arena, "; %s level %u (%u asked)",
+                                                self->name_list[skill], c->level, q->min_level)
+                            : "";
+    const char *division =
+        q->division
+            ? (c->same_division
+                   ? pmo_arena_printf (arena, "; in the project's division (%s)", r->division)
+                   : pmo_arena_printf (arena, "; from division %s, not the project's %s",
+                                       r->division, q->division))
+            : "";
+    const char *cost =
+        *r->currency
+            ? pmo_arena_printf (arena, "; cost %s/h", s_amount (arena, r->cost_minor, r->currency))
+            : "";
+    const char *below = i > 0 ? pmo_arena_printf (arena, "; below #%zu (%s) by %.1f points", i,
+                                                  m[i - 1].r->id, m[i - 1].score - c->score)
+                              : "";
+    out->explanation = pmo_arena_printf (
+        arena,
+        "%s%s%s%s%s%s; score %.1f = fit %.0f + cover %.1f + level %.1f + division "
+        "%.0f + cost %.1f%s",
+        fit, level, division, cost, r->placeholder ? "; a placeholder, not a person" : "", below,
+        c->score, out->fits ? 100.0 : 0.0, c->s_cover, c->s_level, c->s_division, c->s_cost, "");
+    return out;
+}
+
+//  Why nobody fits: the shortfall week by week, and a summary.
+static void s_shortfall (Pmo__MatchResult *result, const allocator_match_query_t *q,
+                         pmo_arena_t *arena, size_t n, size_t weeks, const uint32_t *best_free,
+                         const uint32_t *total_free)
+{
+    char wbuf[16];
+    result->shortfall = pmo_arena_alloc (arena, weeks * sizeof (void *));
+    uint32_t short_weeks = 0;
+    for (size_t k = 0; k < weeks; k++) {
+        Pmo__WeekShortfall *s = pmo_arena_alloc (arena, sizeof (Pmo__WeekShortfall));
+        pmo__week_shortfall__init (s);
+        s->week = pmo_arena_strdup (
+            arena, allocator_week_format (q->first + (int32_t)k, wbuf, sizeof wbuf));
+        s->needed_hours = q->hours;
+        s->best_free_hours = best_free[k];
+        s->total_free_hours = total_free[k];
+        s->shortfall_hours = best_free[k] >= q->hours ? 0 : q->hours - best_free[k];
+        short_weeks += s->shortfall_hours > 0;
+        result->shortfall[result->n_shortfall++] = s;
+    }
+    result->summary =
+        n == 0 ? pmo_arena_printf (arena, "nobody in the pool has %s%s%s%s",
+                                   q->role && *q->role ? "role " : "",
+                                   q->role && *q->role ? q->role : "",
+                                   q->role && *q->role && q->skill && *q->skill ? " and " : "",
+                                   q->skill && *q->skill
+                                       ? pmo_arena_printf (arena, "skill %s level %u+", q->skill,
+                                                           q->min_level ? q->min_level : 1)
+                                       : "")
+               : pmo_arena_printf (arena,
+                                   "nobody has %u h free in every week: %u of %zu weeks "
+                                   "are short even for the best candidate",
+                                   q->hours, short_weeks, weeks);
+}
+
+Pmo__MatchResult *allocator_index_match (allocator_index_t *self, const allocator_match_query_t *q,
+                                         pmo_arena_t *arena)
+{
+    Pmo__MatchResult *result = pmo_arena_alloc (arena, sizeof (Pmo__MatchResult));
+    pmo__match_result__init (result);
+    int32_t skill = s_name_id (self, q->skill, false);
+    int32_t role = s_name_id (self, q->role, false);
+    size_t weeks = (size_t)(q->last - q->first + 1);
+    if ((q->skill && *q->skill && skill < 0) || (q->role && *q->role && role < 0))
+        skill = role = -2; //  nobody can match
+    metric_t *m = pmo_arena_alloc (arena, (self->n_resources + 1) * sizeof (metric_t));
+    uint32_t *best_free = pmo_arena_alloc (arena, weeks * sizeof (uint32_t));
+    uint32_t *total_free = pmo_arena_alloc (arena, weeks * sizeof (uint32_t));
+    size_t n = s_measure (self, q, skill, role, weeks, m, best_free, total_free);
+    result->considered = (uint32_t)n;
+    s_score (m, n, q, skill, weeks);
     //  qsort wants a valid array even for nothing to sort
     if (n > 1)
         qsort (m, n, sizeof (metric_t), s_by_score);
     size_t limit = q->limit ? q->limit : 10;
     size_t shown = n < limit ? n : limit;
     result->candidates = pmo_arena_alloc (arena, (shown + 1) * sizeof (void *));
-    char wbuf[16];
-    for (size_t i = 0; i < shown; i++) {
-        metric_t *c = &m[i];
-        ix_resource_t *r = c->r;
-        Pmo__MatchCandidate *out = pmo_arena_alloc (arena, sizeof (Pmo__MatchCandidate));
-        pmo__match_candidate__init (out);
-        out->rank = (uint32_t)i + 1;
-        out->resource_id = r->id;
-        out->resource_name = r->name;
-        out->role = r->role >= 0 ? self->name_list[r->role] : "";
-        out->home_org_unit = r->unit;
-        out->division = r->division;
-        out->skill_level = c->level;
-        out->fits = c->covered == weeks;
-        out->weeks_covered = c->covered;
-        out->weeks = (uint32_t)weeks;
-        out->min_free_hours = c->min_free == UINT32_MAX ? 0 : c->min_free;
-        out->free_hours = c->usable;
-        out->same_division = c->same_division;
-        if (*r->currency) {
-            Pmo__Money *money = pmo_arena_alloc (arena, sizeof (Pmo__Money));
-            pmo__money__init (money);
-            money->minor = r->cost_minor;
-            money->currency = r->currency;
-            out->cost_rate = money;
-        }
-        out->score = c->score;
-        const char *fit =
-            out->fits
-                ? pmo_arena_printf (arena, "free in all %zu weeks (tightest week %u h free)", weeks,
-                                    out->min_free_hours)
-                : pmo_arena_printf (arena,
-                                    "short in %zu of %zu weeks (first %s: %u h free of %u asked)",
-                                    weeks - c->covered, weeks,
-                                    allocator_week_format (c->short_week, wbuf, sizeof wbuf),
-                                    c->short_free, q->hours);
-        const char *level = skill >= 0
-                                ? pmo_arena_printf (arena, "; %s level %u (%u asked)",
-                                                    self->name_list[skill], c->level, q->min_level)
-                                : "";
-        const char *division =
-            q->division
-                ? (c->same_division
-                       ? pmo_arena_printf (arena, "; in the project's division (%s)", r->division)
-                       : pmo_arena_printf (arena, "; from division %s, not the project's %s",
-                                           r->division, q->division))
-                : "";
-        const char *cost = *r->currency
-                               ? pmo_arena_printf (arena, "; cost %s/h",
-                                                   s_amount (arena, r->cost_minor, r->currency))
-                               : "";
-        const char *below = i > 0 ? pmo_arena_printf (arena, "; below #%zu (%s) by %.1f points", i,
-                                                      m[i - 1].r->id, m[i - 1].score - c->score)
-                                  : "";
-        out->explanation = pmo_arena_printf (
-            arena,
-            "%s%s%s%s%s%s; score %.1f = fit %.0f + cover %.1f + level %.1f + division "
-            "%.0f + cost %.1f%s",
-            fit, level, division, cost, r->placeholder ? "; a placeholder, not a person" : "",
-            below, c->score, out->fits ? 100.0 : 0.0, c->s_cover, c->s_level, c->s_division,
-            c->s_cost, "");
-        result->candidates[result->n_candidates++] = out;
-    }
+    for (size_t i = 0; i < shown; i++)
+        result->candidates[result->n_candidates++] =
+            s_candidate (self, q, arena, m, i, skill, weeks);
     result->fits = n > 0 && m[0].covered == weeks;
-    if (!result->fits) {
-        result->shortfall = pmo_arena_alloc (arena, weeks * sizeof (void *));
-        uint32_t short_weeks = 0;
-        for (size_t k = 0; k < weeks; k++) {
-            Pmo__WeekShortfall *s = pmo_arena_alloc (arena, sizeof (Pmo__WeekShortfall));
-            pmo__week_shortfall__init (s);
-            s->week = pmo_arena_strdup (
-                arena, allocator_week_format (q->first + (int32_t)k, wbuf, sizeof wbuf));
-            s->needed_hours = q->hours;
-            s->best_free_hours = best_free[k];
-            s->total_free_hours = total_free[k];
-            s->shortfall_hours = best_free[k] >= q->hours ? 0 : q->hours - best_free[k];
-            short_weeks += s->shortfall_hours > 0;
-            result->shortfall[result->n_shortfall++] = s;
-        }
-        result->summary =
-            n == 0
-                ? pmo_arena_printf (arena, "nobody in the pool has %s%s%s%s",
-                                    q->role && *q->role ? "role " : "",
-                                    q->role && *q->role ? q->role : "",
-                                    q->role && *q->role && q->skill && *q->skill ? " and " : "",
-                                    q->skill && *q->skill
-                                        ? pmo_arena_printf (arena, "skill %s level %u+", q->skill,
-                                                            q->min_level ? q->min_level : 1)
-                                        : "")
-                : pmo_arena_printf (arena,
-                                    "nobody has %u h free in every week: %u of %zu weeks "
-                                    "are short even for the best candidate",
-                                    q->hours, short_weeks, weeks);
-    } else
+    if (!result->fits)
+        s_shortfall (result, q, arena, n, weeks, best_free, total_free);
+    else
         result->summary = pmo_arena_printf (arena, "%s (%s) fits; %zu candidate(s) considered",
                                             m[0].r->name, m[0].r->id, n);
     return result;
@@ -714,7 +748,7 @@ static Pmo__CapacityRow *s_row (allocator_index_t *self, pmo_arena_t *arena, con
 
 static bool s_in (const char *path, const char *unit)
 {
-    return !unit || !*unit || allocator_path_contains (path, unit);
+    return !unit || !*unit || pmo_path_contains (path, unit);
 }
 
 static int s_by_id (const void *a, const void *b)
@@ -741,6 +775,47 @@ static size_t s_subtree (allocator_index_t *self, const char *unit, bool live, p
         qsort (list, n, sizeof (void *), s_by_id);
     *out = list;
     return n;
+}
+
+//  Add the live allocations in unit's subtree over first..last to total
+//  and to their skill's row of rows (committed, proposed or unfilled by
+//  state); row_used marks the skills they name.
+static void s_demand (allocator_index_t *self, const char *unit, int32_t first, int32_t last,
+                      int32_t only, acc_t *rows, bool *row_used, acc_t *total)
+{
+    size_t weeks = (size_t)(last - first + 1);
+    for (size_t i = 0; i < self->n_allocs; i++) {
+        ix_alloc_t *a = self->alloc_list[i];
+        if (!allocator_state_live (a->state) || a->last < first || a->first > last)
+            continue;
+        const char *path = a->resource ? a->resource->path : a->project_path;
+        if (!s_in (path, unit))
+            continue;
+        int32_t lo = a->first > first ? a->first : first;
+        int32_t hi = a->last < last ? a->last : last;
+        acc_t *row = a->skill >= 0 && (only < 0 || a->skill == only)
+                         ? &rows[(size_t)a->skill * weeks]
+                         : NULL;
+        if (row)
+            row_used[a->skill] = true;
+        for (int32_t w = lo; w <= hi; w++) {
+            size_t k = (size_t)(w - first);
+            uint64_t *t =
+                a->state == PMO__ALLOCATION_STATE__ALLOCATION_STATE_COMMITTED  ? &total[k].committed
+                : a->state == PMO__ALLOCATION_STATE__ALLOCATION_STATE_PROPOSED ? &total[k].proposed
+                                                                               : &total[k].unfilled;
+            *t += a->hours;
+            if (row) {
+                acc_t *cell = &row[k];
+                uint64_t *c = a->state == PMO__ALLOCATION_STATE__ALLOCATION_STATE_COMMITTED
+                                  ? &cell->committed
+                              : a->state == PMO__ALLOCATION_STATE__ALLOCATION_STATE_PROPOSED
+                                  ? &cell->proposed
+                                  : &cell->unfilled;
+                *c += a->hours;
+            }
+        }
+    }
 }
 
 Pmo__CapacityView *allocator_index_capacity (allocator_index_t *self, const char *unit,
@@ -808,38 +883,7 @@ Pmo__CapacityView *allocator_index_capacity (allocator_index_t *self, const char
             view->resources[view->n_resources++] = row;
         }
     }
-    for (size_t i = 0; i < self->n_allocs; i++) {
-        ix_alloc_t *a = self->alloc_list[i];
-        if (!allocator_state_live (a->state) || a->last < first || a->first > last)
-            continue;
-        const char *path = a->resource ? a->resource->path : a->project_path;
-        if (!s_in (path, unit))
-            continue;
-        int32_t lo = a->first > first ? a->first : first;
-        int32_t hi = a->last < last ? a->last : last;
-        acc_t *row = a->skill >= 0 && (only < 0 || a->skill == only)
-                         ? &rows[(size_t)a->skill * weeks]
-                         : NULL;
-        if (row)
-            row_used[a->skill] = true;
-        for (int32_t w = lo; w <= hi; w++) {
-            size_t k = (size_t)(w - first);
-            uint64_t *t =
-                a->state == PMO__ALLOCATION_STATE__ALLOCATION_STATE_COMMITTED  ? &total[k].committed
-                : a->state == PMO__ALLOCATION_STATE__ALLOCATION_STATE_PROPOSED ? &total[k].proposed
-                                                                               : &total[k].unfilled;
-            *t += a->hours;
-            if (row) {
-                acc_t *cell = &row[k];
-                uint64_t *c = a->state == PMO__ALLOCATION_STATE__ALLOCATION_STATE_COMMITTED
-                                  ? &cell->committed
-                              : a->state == PMO__ALLOCATION_STATE__ALLOCATION_STATE_PROPOSED
-                                  ? &cell->proposed
-                                  : &cell->unfilled;
-                *c += a->hours;
-            }
-        }
-    }
+    s_demand (self, unit, first, last, only, rows, row_used, total);
     char wbuf[16];
     view->weeks = pmo_arena_alloc (arena, weeks * sizeof (char *));
     for (size_t k = 0; k < weeks; k++)

@@ -2,24 +2,11 @@
 #include "allocator_model.h"
 
 #include <ctype.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define INVALID PMO__ERROR_CODE__ERROR_INVALID
-
-int allocator_fail (allocator_problem_t *problem, Pmo__ErrorCode code, const char *field,
-                    const char *format, ...)
-{
-    problem->code = code;
-    snprintf (problem->field, sizeof problem->field, "%s", field ? field : "");
-    va_list args;
-    va_start (args, format);
-    vsnprintf (problem->message, sizeof problem->message, format, args);
-    va_end (args);
-    return -1;
-}
 
 //  ---------------------------------------------------------------------
 //  Weeks
@@ -100,28 +87,28 @@ int32_t allocator_week_of_ms (int64_t ms)
 
 int allocator_check_window (const char *start, const char *end, const char *start_field,
                             const char *end_field, int max_span, int32_t *first, int32_t *last,
-                            allocator_problem_t *problem)
+                            pmo_problem_t *problem)
 {
     if (pmo_str_empty (start))
-        return allocator_fail (problem, INVALID, start_field,
-                               "%s is required: an ISO week such as 2026-W14", start_field);
+        return pmo_problem (problem, INVALID, start_field,
+                            "%s is required: an ISO week such as 2026-W14", start_field);
     if (allocator_week_parse (start, first))
-        return allocator_fail (problem, INVALID, start_field,
-                               "%s '%.20s' is not an ISO week of 2000-2099 such as 2026-W14",
-                               start_field, start);
+        return pmo_problem (problem, INVALID, start_field,
+                            "%s '%.20s' is not an ISO week of 2000-2099 such as 2026-W14",
+                            start_field, start);
     if (pmo_str_empty (end))
         *last = *first;
     else if (allocator_week_parse (end, last))
-        return allocator_fail (problem, INVALID, end_field,
-                               "%s '%.20s' is not an ISO week of 2000-2099 such as 2026-W14",
-                               end_field, end);
+        return pmo_problem (problem, INVALID, end_field,
+                            "%s '%.20s' is not an ISO week of 2000-2099 such as 2026-W14",
+                            end_field, end);
     if (*last < *first)
-        return allocator_fail (problem, INVALID, end_field, "%s %s is before %s %s", end_field, end,
-                               start_field, start);
+        return pmo_problem (problem, INVALID, end_field, "%s %s is before %s %s", end_field, end,
+                            start_field, start);
     if (*last - *first + 1 > max_span)
-        return allocator_fail (problem, INVALID, end_field,
-                               "%s to %s is %d weeks; at most %d weeks at a time", start, end,
-                               *last - *first + 1, max_span);
+        return pmo_problem (problem, INVALID, end_field,
+                            "%s to %s is %d weeks; at most %d weeks at a time", start, end,
+                            *last - *first + 1, max_span);
     return 0;
 }
 
@@ -143,41 +130,40 @@ int allocator_name_normalize (char *name)
     return 0;
 }
 
-static int s_name (char *name, const char *field, bool required, allocator_problem_t *problem)
+static int s_name (char *name, const char *field, bool required, pmo_problem_t *problem)
 {
     if (pmo_str_empty (name))
-        return required ? allocator_fail (problem, INVALID, field, "%s is required", field) : 0;
+        return required ? pmo_problem (problem, INVALID, field, "%s is required", field) : 0;
     if (allocator_name_normalize (name))
-        return allocator_fail (problem, INVALID, field,
-                               "%s '%.40s' must be 1 to 32 of letters, digits and .+#-", field,
-                               name);
+        return pmo_problem (problem, INVALID, field,
+                            "%s '%.40s' must be 1 to 32 of letters, digits and .+#-", field, name);
     return 0;
 }
 
 static int s_text (const char *value, const char *field, size_t min, size_t max,
-                   allocator_problem_t *problem)
+                   pmo_problem_t *problem)
 {
     size_t len = value ? strlen (value) : 0;
     if (len < min)
-        return allocator_fail (problem, INVALID, field, "%s is required", field);
+        return pmo_problem (problem, INVALID, field, "%s is required", field);
     if (len > max)
-        return allocator_fail (problem, INVALID, field, "%s is %zu characters; at most %zu", field,
-                               len, max);
+        return pmo_problem (problem, INVALID, field, "%s is %zu characters; at most %zu", field,
+                            len, max);
     if (value && !pmo_text_valid (value))
-        return allocator_fail (problem, INVALID, field,
-                               "%s must be UTF-8 text without control characters", field);
+        return pmo_problem (problem, INVALID, field,
+                            "%s must be UTF-8 text without control characters", field);
     return 0;
 }
 
-static int s_hours (uint32_t hours, const char *field, uint32_t min, allocator_problem_t *problem)
+static int s_hours (uint32_t hours, const char *field, uint32_t min, pmo_problem_t *problem)
 {
     if (hours < min || hours > ALLOCATOR_MAX_HOURS)
-        return allocator_fail (problem, INVALID, field, "%s is %u; it must be %u to %d hours",
-                               field, hours, min, ALLOCATOR_MAX_HOURS);
+        return pmo_problem (problem, INVALID, field, "%s is %u; it must be %u to %d hours", field,
+                            hours, min, ALLOCATOR_MAX_HOURS);
     return 0;
 }
 
-int allocator_check_resource (Pmo__Resource *r, allocator_problem_t *problem)
+int allocator_check_resource (Pmo__Resource *r, pmo_problem_t *problem)
 {
     if (s_text (r->name, "name", 1, 200, problem) || s_text (r->email, "email", 0, 200, problem) ||
         s_text (r->external_id, "external_id", 0, 100, problem))
@@ -187,15 +173,15 @@ int allocator_check_resource (Pmo__Resource *r, allocator_problem_t *problem)
     if (s_name (r->role, "role", true, problem))
         return -1;
     if (pmo_str_empty (r->home_org_unit))
-        return allocator_fail (problem, INVALID, "home_org_unit", "home_org_unit is required");
+        return pmo_problem (problem, INVALID, "home_org_unit", "home_org_unit is required");
     if (!pmo_slug_valid (r->home_org_unit, 2, 32))
-        return allocator_fail (problem, INVALID, "home_org_unit",
-                               "home_org_unit '%.40s' is not an org unit id", r->home_org_unit);
+        return pmo_problem (problem, INVALID, "home_org_unit",
+                            "home_org_unit '%.40s' is not an org unit id", r->home_org_unit);
     if (s_hours (r->weekly_capacity_hours, "weekly_capacity_hours", 0, problem))
         return -1;
     if (r->n_skills > ALLOCATOR_MAX_SKILLS)
-        return allocator_fail (problem, INVALID, "skills", "%zu skills; at most %d", r->n_skills,
-                               ALLOCATOR_MAX_SKILLS);
+        return pmo_problem (problem, INVALID, "skills", "%zu skills; at most %d", r->n_skills,
+                            ALLOCATOR_MAX_SKILLS);
     for (size_t i = 0; i < r->n_skills; i++) {
         char field[64];
         snprintf (field, sizeof field, "skills[%zu].name", i);
@@ -203,27 +189,27 @@ int allocator_check_resource (Pmo__Resource *r, allocator_problem_t *problem)
             return -1;
         for (size_t j = 0; j < i; j++)
             if (strcmp (r->skills[j]->name, r->skills[i]->name) == 0)
-                return allocator_fail (problem, INVALID, field, "skill '%s' is listed twice",
-                                       r->skills[i]->name);
+                return pmo_problem (problem, INVALID, field, "skill '%s' is listed twice",
+                                    r->skills[i]->name);
         snprintf (field, sizeof field, "skills[%zu].level", i);
         if (r->skills[i]->level < 1 || r->skills[i]->level > ALLOCATOR_MAX_LEVEL)
-            return allocator_fail (problem, INVALID, field, "%s is %u; it must be 1 to %d", field,
-                                   r->skills[i]->level, ALLOCATOR_MAX_LEVEL);
+            return pmo_problem (problem, INVALID, field, "%s is %u; it must be 1 to %d", field,
+                                r->skills[i]->level, ALLOCATOR_MAX_LEVEL);
     }
     if (r->cost_rate) {
         const Pmo__Money *m = r->cost_rate;
         if (m->minor < 0 || m->minor > (int64_t)1 << 40)
-            return allocator_fail (problem, INVALID, "cost_rate.minor",
-                                   "cost_rate.minor must be 0 to 2^40 minor units per hour");
+            return pmo_problem (problem, INVALID, "cost_rate.minor",
+                                "cost_rate.minor must be 0 to 2^40 minor units per hour");
         const char *c = m->currency;
         if (!c || strlen (c) != 3 || !isupper ((unsigned char)c[0]) ||
             !isupper ((unsigned char)c[1]) || !isupper ((unsigned char)c[2]))
-            return allocator_fail (problem, INVALID, "cost_rate.currency",
-                                   "cost_rate.currency must be an ISO 4217 code such as GBP");
+            return pmo_problem (problem, INVALID, "cost_rate.currency",
+                                "cost_rate.currency must be an ISO 4217 code such as GBP");
     }
     if (r->n_exceptions > ALLOCATOR_MAX_EXCEPTIONS)
-        return allocator_fail (problem, INVALID, "exceptions", "%zu exceptions; at most %d",
-                               r->n_exceptions, ALLOCATOR_MAX_EXCEPTIONS);
+        return pmo_problem (problem, INVALID, "exceptions", "%zu exceptions; at most %d",
+                            r->n_exceptions, ALLOCATOR_MAX_EXCEPTIONS);
     for (size_t i = 0; i < r->n_exceptions; i++) {
         Pmo__CalendarException *e = r->exceptions[i];
         char sf[64], ef[64], hf[64], rf[64];
@@ -241,26 +227,26 @@ int allocator_check_resource (Pmo__Resource *r, allocator_problem_t *problem)
 }
 
 int allocator_check_request (Pmo__AllocationRequest *r, int32_t *first, int32_t *last,
-                             allocator_problem_t *problem)
+                             pmo_problem_t *problem)
 {
     if (pmo_str_empty (r->project_id))
-        return allocator_fail (problem, INVALID, "project_id", "project_id is required");
+        return pmo_problem (problem, INVALID, "project_id", "project_id is required");
     if (s_name (r->role, "role", false, problem) || s_name (r->skill, "skill", false, problem))
         return -1;
     if (pmo_str_empty (r->resource_id) && pmo_str_empty (r->role) && pmo_str_empty (r->skill))
-        return allocator_fail (problem, INVALID, "resource_id",
-                               "name a resource, or a role and/or skill to match");
+        return pmo_problem (problem, INVALID, "resource_id",
+                            "name a resource, or a role and/or skill to match");
     if (r->min_level > ALLOCATOR_MAX_LEVEL)
-        return allocator_fail (problem, INVALID, "min_level", "min_level is %u; it must be 0 to %d",
-                               r->min_level, ALLOCATOR_MAX_LEVEL);
+        return pmo_problem (problem, INVALID, "min_level", "min_level is %u; it must be 0 to %d",
+                            r->min_level, ALLOCATOR_MAX_LEVEL);
     if (r->min_level && pmo_str_empty (r->skill))
-        return allocator_fail (problem, INVALID, "min_level", "min_level needs a skill");
+        return pmo_problem (problem, INVALID, "min_level", "min_level needs a skill");
     if (s_hours (r->hours_per_week, "hours_per_week", 1, problem) ||
         s_text (r->note, "note", 0, 2000, problem))
         return -1;
     if (!pmo_str_empty (r->pool_org_unit) && !pmo_slug_valid (r->pool_org_unit, 2, 32))
-        return allocator_fail (problem, INVALID, "pool_org_unit",
-                               "pool_org_unit '%.40s' is not an org unit id", r->pool_org_unit);
+        return pmo_problem (problem, INVALID, "pool_org_unit",
+                            "pool_org_unit '%.40s' is not an org unit id", r->pool_org_unit);
     return allocator_check_window (r->start_week, r->end_week, "start_week", "end_week",
                                    ALLOCATOR_MAX_SPAN_WEEKS, first, last, problem);
 }
@@ -268,66 +254,35 @@ int allocator_check_request (Pmo__AllocationRequest *r, int32_t *first, int32_t 
 //  ---------------------------------------------------------------------
 //  Who may do what
 
-static unsigned s_role_actions (Pmo__Role role)
-{
-    switch (role) {
-    case PMO__ROLE__ROLE_ADMIN:
-    case PMO__ROLE__ROLE_PMO_DIRECTOR:
-    case PMO__ROLE__ROLE_PMO_MANAGER:
-        return ALLOCATOR_READ | ALLOCATOR_RESOURCE | ALLOCATOR_PROJECT;
-    case PMO__ROLE__ROLE_RESOURCE_MANAGER:
-        return ALLOCATOR_READ | ALLOCATOR_RESOURCE;
-    case PMO__ROLE__ROLE_PMO_ANALYST:
-    case PMO__ROLE__ROLE_PROGRAMME_MANAGER:
-    case PMO__ROLE__ROLE_PROJECT_MANAGER:
-        return ALLOCATOR_READ | ALLOCATOR_PROJECT;
-    case PMO__ROLE__ROLE_SPONSOR:
-    case PMO__ROLE__ROLE_RISK_MANAGER:
-    case PMO__ROLE__ROLE_TEAM_MEMBER:
-    case PMO__ROLE__ROLE_VIEWER:
-        return ALLOCATOR_READ;
-    default:
-        return 0;
-    }
-}
+//  The allocator's actions by role: the resource side manages resources
+//  and approves; the project side asks for them and commits.
+static const pmo_role_table_t s_roles = {
+    .actions = {
+        [PMO__ROLE__ROLE_ADMIN] = ALLOCATOR_READ | ALLOCATOR_RESOURCE | ALLOCATOR_PROJECT,
+        [PMO__ROLE__ROLE_PMO_DIRECTOR] = ALLOCATOR_READ | ALLOCATOR_RESOURCE | ALLOCATOR_PROJECT,
+        [PMO__ROLE__ROLE_PMO_MANAGER] = ALLOCATOR_READ | ALLOCATOR_RESOURCE | ALLOCATOR_PROJECT,
+        [PMO__ROLE__ROLE_RESOURCE_MANAGER] = ALLOCATOR_READ | ALLOCATOR_RESOURCE,
+        [PMO__ROLE__ROLE_PMO_ANALYST] = ALLOCATOR_READ | ALLOCATOR_PROJECT,
+        [PMO__ROLE__ROLE_PROGRAMME_MANAGER] = ALLOCATOR_READ | ALLOCATOR_PROJECT,
+        [PMO__ROLE__ROLE_PROJECT_MANAGER] = ALLOCATOR_READ | ALLOCATOR_PROJECT,
+        [PMO__ROLE__ROLE_SPONSOR] = ALLOCATOR_READ,
+        [PMO__ROLE__ROLE_RISK_MANAGER] = ALLOCATOR_READ,
+        [PMO__ROLE__ROLE_TEAM_MEMBER] = ALLOCATOR_READ,
+        [PMO__ROLE__ROLE_VIEWER] = ALLOCATOR_READ,
+    }};
 
-bool allocator_path_contains (const char *path, const char *unit)
+const pmo_role_table_t *allocator_roles (void)
 {
-    if (!path || !unit)
-        return false;
-    size_t len = strlen (unit);
-    if (len == 0)
-        return false;
-    const char *p = path;
-    while (*p) {
-        const char *end = strchr (p, '/');
-        size_t part = end ? (size_t)(end - p) : strlen (p);
-        if (part == len && strncmp (p, unit, len) == 0)
-            return true;
-        if (!end)
-            break;
-        p = end + 1;
-    }
-    return false;
+    return &s_roles;
 }
 
 Pmo__Role allocator_role_for (const Pmo__Identity *who, allocator_action_t action, const char *path)
 {
-    if (!who)
-        return PMO__ROLE__ROLE_UNSPECIFIED;
-    //  Prefer the strongest role that allows it, so history says "as admin"
-    //  only when nothing narrower applied
-    Pmo__Role found = PMO__ROLE__ROLE_UNSPECIFIED;
-    for (size_t i = 0; i < who->n_grants; i++) {
-        const Pmo__Grant *grant = who->grants[i];
-        if (!(s_role_actions (grant->role) & action))
-            continue;
-        if (action != ALLOCATOR_READ && !allocator_path_contains (path, grant->org_unit))
-            continue;
-        if (found == PMO__ROLE__ROLE_UNSPECIFIED || found == PMO__ROLE__ROLE_ADMIN)
-            found = grant->role;
-    }
-    return found;
+    //  Reads check no path: any grant anywhere reads everything (a later
+    //  issue narrows this). Other actions need a grant on path; a missing
+    //  path matches no grant, never "anywhere".
+    return pmo_access_role (who, &s_roles, action,
+                            action == ALLOCATOR_READ ? NULL : (path ? path : ""));
 }
 
 //  ---------------------------------------------------------------------
@@ -439,6 +394,36 @@ size_t allocator_over_weeks (const Pmo__Resource *resource, const Pmo__BookingLe
             out[n++] = (allocator_over_week_t){week, capacity, committed[i]};
     }
     *weeks = out;
+    return n;
+}
+
+uint32_t allocator_ledger_hours (const Pmo__BookingLedger *ledger, int32_t week)
+{
+    uint32_t booked = 0;
+    for (size_t i = 0; i < ledger->n_bookings; i++) {
+        const Pmo__Booking *b = ledger->bookings[i];
+        if (week >= b->start_week && week <= b->end_week)
+            booked += b->hours_per_week;
+    }
+    return booked;
+}
+
+bool allocator_ledger_fits (const Pmo__Resource *resource, const Pmo__BookingLedger *ledger,
+                            int32_t first, int32_t last, uint32_t hours)
+{
+    for (int32_t w = first; w <= last; w++)
+        if (allocator_ledger_hours (ledger, w) + hours > allocator_capacity_in_week (resource, w))
+            return false;
+    return true;
+}
+
+size_t allocator_ledger_soft_over (const Pmo__Resource *resource, const Pmo__BookingLedger *ledger,
+                                   int32_t first, int32_t last, int32_t *first_over)
+{
+    size_t n = 0;
+    for (int32_t w = first; w <= last; w++)
+        if (allocator_ledger_hours (ledger, w) > allocator_capacity_in_week (resource, w) && !n++)
+            *first_over = w;
     return n;
 }
 

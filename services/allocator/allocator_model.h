@@ -17,6 +17,8 @@
 #define ALLOCATOR_MODEL_H_INCLUDED
 
 #include "allocator.pb-c.h"
+#include "pmo_access.h"
+#include "pmo_request.h"
 #include "pmo_util.h"
 
 #include <stdbool.h>
@@ -28,16 +30,7 @@
 #define ALLOCATOR_MAX_EXCEPTIONS 200
 #define ALLOCATOR_MAX_LEVEL      5
 
-//  A problem with a request: which field, what is wrong, and its code.
-typedef struct {
-    Pmo__ErrorCode code;
-    char field[128];
-    char message[384];
-} allocator_problem_t;
-
-//  Record a problem; returns -1 so checks can "return allocator_fail (...)".
-int allocator_fail (allocator_problem_t *problem, Pmo__ErrorCode code, const char *field,
-                    const char *format, ...) __attribute__ ((format (printf, 4, 5)));
+//  Checks say what is wrong in a pmo_problem_t (pmo_request.h).
 
 //  ---------------------------------------------------------------------
 //  Weeks
@@ -52,7 +45,7 @@ int32_t allocator_week_of_ms (int64_t ms);
 //  valid, start <= end, at most max_span weeks. An empty end means start.
 int allocator_check_window (const char *start, const char *end, const char *start_field,
                             const char *end_field, int max_span, int32_t *first, int32_t *last,
-                            allocator_problem_t *problem);
+                            pmo_problem_t *problem);
 
 //  ---------------------------------------------------------------------
 //  Names, resources, requests
@@ -61,11 +54,11 @@ int allocator_check_window (const char *start, const char *end, const char *star
 //  Lowers name in place. 0 or -1.
 int allocator_name_normalize (char *name);
 //  Validate (and normalise names of) what a caller sends for a resource.
-int allocator_check_resource (Pmo__Resource *resource, allocator_problem_t *problem);
+int allocator_check_resource (Pmo__Resource *resource, pmo_problem_t *problem);
 //  Validate an allocation request (hours, weeks, names, level); field names
 //  are relative to the request.
 int allocator_check_request (Pmo__AllocationRequest *request, int32_t *first, int32_t *last,
-                             allocator_problem_t *problem);
+                             pmo_problem_t *problem);
 
 //  ---------------------------------------------------------------------
 //  Who may do what
@@ -78,11 +71,11 @@ typedef enum {
                             //  is needed, release, withdraw (those who write projects)
 } allocator_action_t;
 
-//  True if unit is one of the components of path ("hub/dft/dft-rail").
-bool allocator_path_contains (const char *path, const char *unit);
+//  The allocator's role table: the actions each role allows.
+const pmo_role_table_t *allocator_roles (void);
 //  The role in which who may do action on something at path (held in a
 //  unit on path); PMO__ROLE__ROLE_UNSPECIFIED if none. ALLOCATOR_READ
-//  needs any grant at all.
+//  needs any grant at all (reads check no path).
 Pmo__Role allocator_role_for (const Pmo__Identity *who, allocator_action_t action,
                               const char *path);
 
@@ -115,6 +108,16 @@ typedef struct {
 //  resource's capacity, in order (arena). Returns how many.
 size_t allocator_over_weeks (const Pmo__Resource *resource, const Pmo__BookingLedger *ledger,
                              pmo_arena_t *arena, allocator_over_week_t **weeks);
+//  Hours booked (committed and proposed) on ledger in week.
+uint32_t allocator_ledger_hours (const Pmo__BookingLedger *ledger, int32_t week);
+//  True if hours more fit on ledger in every week first..last: the exact
+//  check, on Redis's data, that the hours are still free.
+bool allocator_ledger_fits (const Pmo__Resource *resource, const Pmo__BookingLedger *ledger,
+                            int32_t first, int32_t last, uint32_t hours);
+//  The weeks of first..last where committed plus proposed hours exceed
+//  capacity (a soft over-allocation); *first_over is the first of them.
+size_t allocator_ledger_soft_over (const Pmo__Resource *resource, const Pmo__BookingLedger *ledger,
+                                   int32_t first, int32_t last, int32_t *first_over);
 //  True if the two sorted week lists are equal.
 bool allocator_weeks_equal (const int32_t *a, size_t na, const int32_t *b, size_t nb);
 

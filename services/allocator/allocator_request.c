@@ -9,22 +9,37 @@
 
 #define IDEM_TTL_S 86400 //  a done request's reply is kept this long for retries
 
-#define FAIL(req, code, field, ...)                                                                \
-    pmo_request_fail (req, PMO__ERROR_CODE__ERROR_##code, field, __VA_ARGS__)
-
 Pmo__AllocatorReply *allocator_reply (pmo_request_t *req)
 {
     return (Pmo__AllocatorReply *)req->reply;
 }
 
-const Pmo__Identity *allocator_who (pmo_request_t *req)
+Pmo__Role allocator_may (pmo_request_t *req, allocator_action_t action, const char *path,
+                         const char *what)
 {
-    return req->header->identity;
+    //  Reads check no path (allocator_role_for); a missing path is none
+    return pmo_request_may (req, allocator_roles (), action,
+                            action == ALLOCATOR_READ ? NULL : (path ? path : ""), what);
 }
 
-void allocator_unavailable (pmo_request_t *req)
+bool allocator_replayed (allocator_store_t *store, pmo_request_t *req, char *const *divisions,
+                         size_t n)
 {
-    FAIL (req, UNAVAILABLE, "", "the allocator's store (Redis) is unavailable; retry shortly");
+    uint8_t *blob;
+    size_t size;
+    int rc = allocator_store_replay (store, req->arena, divisions, n, req->header->request_id,
+                                     &blob, &size);
+    if (rc < 0) {
+        pmo_request_unavailable (req, ALLOCATOR_STORE);
+        return true;
+    }
+    if (rc == 1) {
+        req->raw_reply = blob;
+        req->raw_size = size;
+        pmo_debug ("allocator: replay request_id=%s", req->header->request_id);
+        return true;
+    }
+    return false;
 }
 
 void allocator_warn (pmo_request_t *req, const char *text)
@@ -43,13 +58,6 @@ const char *allocator_week_text (pmo_request_t *req, int32_t week)
     return pmo_arena_strdup (req->arena, allocator_week_format (week, buf, sizeof buf));
 }
 
-void allocator_registry_unavailable (pmo_request_t *req)
-{
-    FAIL (req, UNAVAILABLE, "",
-          "the registry does not answer: projects and org units cannot be checked; retry "
-          "shortly");
-}
-
 Pmo__Event *allocator_event (pmo_request_t *req, const char *type, const char *division,
                              const char *org_unit, const char *path, const char *entity_id,
                              uint64_t version, const char *member, ProtobufCMessage *body)
@@ -63,7 +71,7 @@ Pmo__Event *allocator_event (pmo_request_t *req, const char *type, const char *d
     event->entity_id = (char *)entity_id;
     event->entity_version = version;
     event->time_ms = pmo_now_ms ();
-    event->actor = allocator_who (req)->subject;
+    event->actor = pmo_request_who (req)->subject;
     event->request_id = req->header->request_id;
     event->source = "allocator";
     pmo_reflect_set_oneof (&event->base, member, body);
@@ -160,8 +168,8 @@ void allocator_step_warn (pmo_request_t *req, Pmo__AllocationTransition *t, cons
     t->warnings = grown;
 }
 
-pmo_commit_status_t allocator_commit_write (pmo_redis_t *redis, allocator_store_t *store,
-                                            zsock_t *pub, pmo_request_t *req, pmo_commit_t *commit,
+pmo_commit_status_t allocator_commit_write (allocator_store_t *store, zsock_t *pub,
+                                            pmo_request_t *req, pmo_commit_t *commit,
                                             const char *division, Pmo__Event **events,
                                             size_t n_events, pmo_commit_result_t *result)
 {
@@ -169,7 +177,7 @@ pmo_commit_status_t allocator_commit_write (pmo_redis_t *redis, allocator_store_
         pmo_commit_destroy (&commit);
         memset (result, 0, sizeof *result);
         result->status = PMO_COMMIT_UNAVAILABLE;
-        allocator_unavailable (req);
+        pmo_request_unavailable (req, ALLOCATOR_STORE);
         return result->status;
     }
     for (size_t i = 0; i < n_events; i++)
@@ -177,7 +185,7 @@ pmo_commit_status_t allocator_commit_write (pmo_redis_t *redis, allocator_store_
     size_t size;
     uint8_t *blob = pmo_reflect_pack (req->reply, req->arena, &size);
     pmo_commit_reply (commit, blob, size, IDEM_TTL_S);
-    pmo_commit_exec (commit, redis, result);
+    allocator_store_exec (store, commit, result);
     pmo_commit_destroy (&commit);
     switch (result->status) {
     case PMO_COMMIT_OK:
@@ -206,7 +214,7 @@ pmo_commit_status_t allocator_commit_write (pmo_redis_t *redis, allocator_store_
         req->raw_size = result->previous_size;
         break;
     case PMO_COMMIT_UNAVAILABLE:
-        allocator_unavailable (req);
+        pmo_request_unavailable (req, ALLOCATOR_STORE);
         break;
     case PMO_COMMIT_ERROR:
         FAIL (req, INTERNAL, "", "the store refused the commit; nothing was written");
@@ -215,4 +223,114 @@ pmo_commit_status_t allocator_commit_write (pmo_redis_t *redis, allocator_store_
         break;
     }
     return result->status;
+}
+
+//  Either side of an allocation: the project's people or the resource's.
+Pmo__Role allocator_may_either (pmo_request_t *req, const Pmo__Allocation *a, const char *what)
+{
+    Pmo__Role role =
+        allocator_role_for (pmo_request_who (req), ALLOCATOR_PROJECT, a->project_org_unit_path);
+    if (role == PMO__ROLE__ROLE_UNSPECIFIED && !pmo_str_empty (a->resource_org_unit_path))
+        role = allocator_role_for (pmo_request_who (req), ALLOCATOR_RESOURCE,
+                                   a->resource_org_unit_path);
+    if (role == PMO__ROLE__ROLE_UNSPECIFIED)
+        FAIL (req, FORBIDDEN, "", "%s may not %s: it takes a project role in '%s'%s%s",
+              pmo_request_who (req)->subject, what, a->project_org_unit_path,
+              pmo_str_empty (a->resource_org_unit_path) ? "" : " or a resource role in '",
+              pmo_str_empty (a->resource_org_unit_path)
+                  ? ""
+                  : pmo_arena_printf (req->arena, "%s'", a->resource_org_unit_path));
+    return role;
+}
+
+//  Add the over-allocation event of a change, if any, to events.
+void allocator_over_event (pmo_request_t *req, const Pmo__Resource *resource,
+                           Pmo__OverAllocation *over, Pmo__Event **events, size_t *n_events)
+{
+    if (!over)
+        return;
+    allocator_reply (req)->over_allocation = over;
+    events[(*n_events)++] =
+        allocator_event (req, over->over ? "resource.overallocated" : "resource.cleared",
+                         resource->division, resource->home_org_unit, resource->home_org_unit_path,
+                         resource->id, resource->version, "over_allocation", &over->base);
+}
+
+//  Append a step to an allocation's history.
+Pmo__AllocationTransition *allocator_step (pmo_request_t *req, Pmo__Allocation *a,
+                                           Pmo__AllocationState to, const char *actor,
+                                           Pmo__Role role, const char *reason)
+{
+    Pmo__AllocationTransition *t = pmo_arena_alloc (req->arena, sizeof (Pmo__AllocationTransition));
+    pmo__allocation_transition__init (t);
+    t->from_state = a->state;
+    t->to_state = to;
+    t->actor = (char *)actor;
+    t->actor_role = role;
+    t->time_ms = pmo_now_ms ();
+    t->reason = (char *)(reason ? reason : "");
+    t->resource_id = a->resource_id;
+    Pmo__AllocationTransition **grown =
+        pmo_arena_alloc (req->arena, (a->n_history + 1) * sizeof (void *));
+    if (a->n_history)
+        memcpy (grown, a->history, a->n_history * sizeof (void *));
+    grown[a->n_history++] = t;
+    a->history = grown;
+    a->state = to;
+    return t;
+}
+
+void allocator_assign (Pmo__Allocation *a, const Pmo__Resource *r)
+{
+    a->resource_id = r->id;
+    a->resource_name = r->name;
+    a->resource_org_unit_path = r->home_org_unit_path;
+    if (pmo_str_empty (a->skill) && r->n_skills)
+        a->skill = r->skills[0]->name;
+}
+
+void allocator_warn_skill (pmo_request_t *req, const Pmo__Resource *r,
+                           const Pmo__AllocationRequest *rq)
+{
+    if (pmo_str_empty (rq->skill))
+        return;
+    uint32_t level = 0;
+    for (size_t i = 0; i < r->n_skills; i++)
+        if (strcmp (r->skills[i]->name, rq->skill) == 0)
+            level = r->skills[i]->level;
+    if (!level || level < rq->min_level)
+        allocator_warn (
+            req, pmo_arena_printf (req->arena, "%s has %s level %u, below the %u asked for",
+                                   r->name, rq->skill, level, rq->min_level ? rq->min_level : 1));
+}
+
+void allocator_judge_commit (pmo_request_t *req, const Pmo__Resource *r,
+                             const Pmo__BookingLedger *ledger, int32_t first, int32_t last,
+                             const char *project_code, const char *project_division,
+                             const Pmo__OrgUnit *unit, allocator_approval_t *approval)
+{
+    //  Over-allocation this commitment takes part in: weeks of its window
+    allocator_over_week_t *over;
+    size_t n_over = allocator_over_weeks (r, ledger, req->arena, &over);
+    size_t mine = 0;
+    allocator_over_week_t *worst = NULL;
+    for (size_t i = 0; i < n_over; i++)
+        if (over[i].week >= first && over[i].week <= last) {
+            if (!worst || over[i].committed - over[i].capacity > worst->committed - worst->capacity)
+                worst = &over[i];
+            mine++;
+        }
+    bool crosses = strcmp (project_division, r->division) != 0;
+    char over_text[300] = "", cross_text[200] = "";
+    if (mine)
+        snprintf (over_text, sizeof over_text,
+                  "over-allocates %s in %zu week(s): %s has %u h committed of %u h capacity",
+                  r->name, mine, allocator_week_text (req, worst->week), worst->committed,
+                  worst->capacity);
+    if (crosses)
+        snprintf (cross_text, sizeof cross_text,
+                  "crosses divisions: project %s is in %s, %s's home division is %s", project_code,
+                  project_division, r->name, r->division);
+    allocator_approval (unit->effective_pmo_type, unit->id, mine > 0, over_text, crosses,
+                        cross_text, approval);
 }

@@ -1,16 +1,21 @@
 /*  allocator_request.h: what every allocator request handler uses: the
-    reply and the caller, warnings, typed failures, week labels, the
-    booking ledger and its over-allocation, and the event of a change.
-    Shared by allocator_server.c and allocator_xdiv.c.
+    reply, who may act (the common rule with the allocator's role table),
+    a retry's stored reply, warnings, week labels, the booking ledger and
+    its over-allocation, steps of an allocation's history, the judgement of
+    a commitment, and the event and commit of a change. Shared by the
+    handlers' files and allocator_xdiv.c.
 */
 #ifndef ALLOCATOR_REQUEST_H_INCLUDED
 #define ALLOCATOR_REQUEST_H_INCLUDED
 
 #include "allocator.pb-c.h"
-#include "events.pb-c.h"
+#include "allocator_model.h"
 #include "allocator_store.h"
+#include "events.pb-c.h"
 #include "pmo_commit.h"
+#include "pmo_request.h"
 #include "pmo_server.h"
+#include "registry.pb-c.h"
 
 #include <czmq.h>
 
@@ -19,20 +24,27 @@
 //  The request's reply, typed.
 Pmo__AllocatorReply *allocator_reply (pmo_request_t *req);
 
-//  Who is asking.
-const Pmo__Identity *allocator_who (pmo_request_t *req);
+//  What is unavailable when Redis does not answer, and when the registry
+//  does not (for pmo_request_unavailable).
+#define ALLOCATOR_STORE    "the allocator's store (Redis)"
+#define ALLOCATOR_REGISTRY "the registry (projects and org units)"
 
-//  Fail the request: Redis is unavailable (retryable).
-void allocator_unavailable (pmo_request_t *req);
+//  The role in which the caller may do action at path, or
+//  ROLE_UNSPECIFIED after failing req with FORBIDDEN (pmo_request_may).
+//  Reads check no path (allocator_role_for).
+Pmo__Role allocator_may (pmo_request_t *req, allocator_action_t action, const char *path,
+                         const char *what);
+
+//  True (and the reply is set, or req failed as unavailable) if this
+//  request id was already done in any of the divisions.
+bool allocator_replayed (allocator_store_t *store, pmo_request_t *req, char *const *divisions,
+                         size_t n);
 
 //  Add a warning to the reply (a rule that advised without blocking).
 void allocator_warn (pmo_request_t *req, const char *text);
 
 //  A week index as ISO text ("2026-W14"), in the request's arena.
 const char *allocator_week_text (pmo_request_t *req, int32_t week);
-
-//  Fail the request: the registry did not answer in time (retryable).
-void allocator_registry_unavailable (pmo_request_t *req);
 
 //  The event of a change (type, where it happened, the snapshot as the
 //  Event body member `member`), stamped with the caller and the request.
@@ -52,17 +64,50 @@ void allocator_ledger_book (pmo_request_t *req, Pmo__BookingLedger *ledger,
 Pmo__OverAllocation *allocator_over_change (pmo_request_t *req, const Pmo__Resource *resource,
                                             Pmo__BookingLedger *ledger);
 
+//  The role in which the caller may act on a: the project side (in its
+//  project's unit) or the resource side (in its resource's home unit), or
+//  ROLE_UNSPECIFIED after failing req with FORBIDDEN.
+Pmo__Role allocator_may_either (pmo_request_t *req, const Pmo__Allocation *a, const char *what);
+
+//  Add the over-allocation event of a change, if any (over may be NULL),
+//  to events, and to the reply.
+void allocator_over_event (pmo_request_t *req, const Pmo__Resource *resource,
+                           Pmo__OverAllocation *over, Pmo__Event **events, size_t *n_events);
+
+//  Append a step to a's history (actor, in role, for reason) and move a to
+//  state to. The step, in the request's arena.
+Pmo__AllocationTransition *allocator_step (pmo_request_t *req, Pmo__Allocation *a,
+                                           Pmo__AllocationState to, const char *actor,
+                                           Pmo__Role role, const char *reason);
+
+//  Put resource r on allocation a (and its first skill, if a named none).
+void allocator_assign (Pmo__Allocation *a, const Pmo__Resource *r);
+
+//  Warn if r, named by a request, has the skill asked for below the level
+//  asked for (or not at all).
+void allocator_warn_skill (pmo_request_t *req, const Pmo__Resource *r,
+                           const Pmo__AllocationRequest *rq);
+
+//  What committing a booking of weeks first..last on r needs (ledger holds
+//  it as committed already): the weeks of the window it over-allocates and
+//  whether it crosses from project_division into r's, judged by the PMO
+//  type in force at unit (allocator_approval).
+void allocator_judge_commit (pmo_request_t *req, const Pmo__Resource *r,
+                             const Pmo__BookingLedger *ledger, int32_t first, int32_t last,
+                             const char *project_code, const char *project_division,
+                             const Pmo__OrgUnit *unit, allocator_approval_t *approval);
+
 //  Record a warning on a transition (kept in the allocation's history).
 void allocator_step_warn (pmo_request_t *req, Pmo__AllocationTransition *t, const char *text);
 
 //  Write commit with the change's events (1 or 2, in order) and the reply
-//  (already filled), on redis. Written: the events get their stream ids and
+//  (already filled), in store. Written: the events get their stream ids and
 //  are published on pub. A retry of a request already done gets the first
 //  reply. Redis away or refusing: the request fails (unavailable, internal).
 //  Returns the commit's status with result filled (the caller decides what
 //  a CONFLICT or TAKEN means, and clears result).
-pmo_commit_status_t allocator_commit_write (pmo_redis_t *redis, allocator_store_t *store,
-                                            zsock_t *pub, pmo_request_t *req, pmo_commit_t *commit,
+pmo_commit_status_t allocator_commit_write (allocator_store_t *store, zsock_t *pub,
+                                            pmo_request_t *req, pmo_commit_t *commit,
                                             const char *division, Pmo__Event **events,
                                             size_t n_events, pmo_commit_result_t *result);
 

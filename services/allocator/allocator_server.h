@@ -16,8 +16,8 @@
 #include <stdint.h>
 
 typedef struct {
-    const char *endpoint;     //  ROUTER, e.g. "tcp://127.0.0.1:7102"
-    const char *pub_endpoint; //  PUB, e.g. "tcp://127.0.0.1:7112"
+    const char *endpoint;     //  ROUTER, e.g. PMO_ENDPOINT_ALLOCATOR (pmo_endpoints.h)
+    const char *pub_endpoint; //  PUB, e.g. PMO_PUB_ALLOCATOR
     const char *redis_url;    //  e.g. "redis://127.0.0.1:6390"
     const char *registry;     //  the registry's ROUTER endpoint(s)
     const char *hub;          //  the enterprise (hub) org unit id

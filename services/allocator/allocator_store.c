@@ -8,12 +8,23 @@
     pmo:{<div>}:ix:al               zset of the division's allocation ids, by sequence
     pmo:{<div>}:alseq               hash "rs"/"al" -> last sequence number
     pmo:{<hub>}:alloc:divisions     set of divisions holding allocator data (for the reload)
-    pmo:{<div>}:events              the division's event stream (shared with the registry)
+    pmo:{<div>}:events              the division's event stream (shared with the registry;
+                                    spelled by pmo_stream_key)
     pmo:{<div>}:idem:<request id>   the reply of a done request, 24 h (pmo_commit)
+
+    Cross-division requests between stacks (allocator_xdiv.c):
+
+    pmo:{<div>}:xa:<id>             ForeignAllocation (hash v, d), kept in the requesting
+                                    division
+    pmo:{<div>}:ix:xa               zset of the division's foreign request ids, by sequence
+    pmo:{<div>}:xa:origin           hash foreign request id -> allocation id, in the owning
+                                    division: one allocation per foreign request, for ever
+    pmo:{<hub>}:xa:divisions        set of divisions holding foreign requests (for lists)
 */
 #include "allocator_store.h"
 #include "pmo_log.h"
 #include "pmo_reflect.h"
+#include "pmo_stream.h"
 
 #include <assert.h>
 #include <stdlib.h>
@@ -70,6 +81,8 @@ static char *s_key (pmo_arena_t *arena, const char *prefix, const char *division
 
 static const ProtobufCMessageDescriptor *s_desc (const char *prefix)
 {
+    if (strcmp (prefix, ALLOCATOR_PREFIX_FOREIGN) == 0)
+        return &pmo__foreign_allocation__descriptor;
     return strcmp (prefix, ALLOCATOR_PREFIX_RESOURCE) == 0 ? &pmo__resource__descriptor
                                                            : &pmo__allocation__descriptor;
 }
@@ -245,8 +258,8 @@ int allocator_store_previous_entry (allocator_store_t *self, pmo_arena_t *arena,
                                     const char *division, const char *id, char **previous)
 {
     *previous = NULL;
-    redisReply *reply =
-        pmo_redis_command (self->redis, "XREVRANGE pmo:{%s}:events %s - COUNT 2", division, id);
+    redisReply *reply = pmo_redis_command (self->redis, "XREVRANGE %s %s - COUNT 2",
+                                           pmo_stream_key (arena, division), id);
     if (!reply)
         return -1;
     int rc = -1;
@@ -297,10 +310,12 @@ static int s_load_kind (allocator_store_t *self, allocator_index_t *index, const
 static int s_tails (allocator_store_t *self, redisReply *divisions, zhashx_t *positions)
 {
     size_t n = divisions->elements;
-    for (size_t i = 0; i < n; i++)
-        if (pmo_redis_pipe (self->redis, "XREVRANGE pmo:{%s}:events + - COUNT 1",
-                            divisions->element[i]->str))
+    for (size_t i = 0; i < n; i++) {
+        char key[128];
+        if (pmo_stream_key_buf (key, sizeof key, divisions->element[i]->str) ||
+            pmo_redis_pipe (self->redis, "XREVRANGE %s + - COUNT 1", key))
             return -1;
+    }
     int rc = 0;
     for (size_t i = 0; i < n; i++) {
         redisReply *reply = pmo_redis_pipe_reply (self->redis);
@@ -341,8 +356,9 @@ int allocator_store_load (allocator_store_t *self, allocator_index_t *index, zha
     return rc;
 }
 
-//  Apply one stream entry ([id, [field, value, ...]]) if it is ours.
-static int s_apply_entry (allocator_index_t *index, redisReply *entry)
+//  Apply one stream entry ([id, [field, value, ...]]) if it is ours; note
+//  an org-unit event in *org_units.
+static int s_apply_entry (allocator_index_t *index, redisReply *entry, bool *org_units)
 {
     if (entry->type != REDIS_REPLY_ARRAY || entry->elements != 2 ||
         entry->element[1]->type != REDIS_REPLY_ARRAY)
@@ -356,6 +372,8 @@ static int s_apply_entry (allocator_index_t *index, redisReply *entry)
         else if (strcmp (fields->element[f]->str, "data") == 0)
             data = fields->element[f + 1];
     }
+    if (type && strncmp (type, "org_unit.", 9) == 0)
+        *org_units = true;
     if (!type || !data ||
         (strncmp (type, "resource.", 9) != 0 && strncmp (type, "allocation.", 11) != 0))
         return 0;
@@ -373,8 +391,10 @@ static int s_apply_entry (allocator_index_t *index, redisReply *entry)
     return applied;
 }
 
-int allocator_store_follow (allocator_store_t *self, allocator_index_t *index, zhashx_t *positions)
+int allocator_store_follow (allocator_store_t *self, allocator_index_t *index, zhashx_t *positions,
+                            bool *org_units)
 {
+    *org_units = false;
     redisReply *divisions =
         pmo_redis_command (self->redis, "SMEMBERS pmo:{%s}:alloc:divisions", self->hub);
     if (!divisions)
@@ -397,8 +417,10 @@ int allocator_store_follow (allocator_store_t *self, allocator_index_t *index, z
         argv[2] = "500";
         argv[3] = "STREAMS";
         for (size_t i = 0; i < n; i++) {
-            int rc = asprintf (&keys[i], "pmo:{%s}:events", divisions->element[i]->str);
-            assert (rc > 0);
+            keys[i] = malloc (128);
+            assert (keys[i]);
+            int rc = pmo_stream_key_buf (keys[i], 128, divisions->element[i]->str);
+            assert (rc == 0); //  division ids are slugs of at most 32 characters
             argv[4 + i] = keys[i];
             argv[4 + n + i] = zhashx_lookup (positions, divisions->element[i]->str);
         }
@@ -418,15 +440,12 @@ int allocator_store_follow (allocator_store_t *self, allocator_index_t *index, z
         //  [[key, [entries]], ...] or nil when nothing is new
         for (size_t s = 0; reply->type == REDIS_REPLY_ARRAY && s < reply->elements; s++) {
             redisReply *stream = reply->element[s];
-            const char *key = stream->element[0]->str;
-            const char *open = strchr (key, '{'), *close = strchr (key, '}');
-            if (!open || !close || close <= open)
-                continue;
             char division[64];
-            snprintf (division, sizeof division, "%.*s", (int)(close - open - 1), open + 1);
+            if (!pmo_stream_key_division (stream->element[0]->str, division, sizeof division))
+                continue;
             redisReply *entries = stream->element[1];
             for (size_t e = 0; e < entries->elements; e++)
-                applied += s_apply_entry (index, entries->element[e]);
+                applied += s_apply_entry (index, entries->element[e], org_units);
             if (entries->elements) {
                 redisReply *last = entries->element[entries->elements - 1];
                 zhashx_update (positions, division, strdup (last->element[0]->str));
@@ -499,11 +518,115 @@ void allocator_store_event (allocator_store_t *self, pmo_commit_t *commit, pmo_a
 {
     size_t size;
     uint8_t *blob = pmo_reflect_pack (&event->base, arena, &size);
-    pmo_commit_event (commit, pmo_arena_printf (arena, "pmo:{%s}:events", division), event->type,
-                      blob, size);
+    pmo_commit_event (commit, pmo_stream_key (arena, division), event->type, blob, size);
 }
 
 bool allocator_store_is_ledger_key (const char *key)
 {
     return key && strstr (key, "}:book:") != NULL;
+}
+
+bool allocator_store_is_foreign_key (const char *key)
+{
+    return key && strstr (key, "}:" ALLOCATOR_PREFIX_FOREIGN ":") != NULL;
+}
+
+void allocator_store_exec (allocator_store_t *self, pmo_commit_t *commit,
+                           pmo_commit_result_t *result)
+{
+    pmo_commit_exec (commit, self->redis, result);
+}
+
+//  ---------------------------------------------------------------------
+//  Cross-division requests between stacks
+
+static char *s_origin_key (pmo_arena_t *arena, const char *division)
+{
+    return pmo_arena_printf (arena, "pmo:{%s}:%s:origin", division, ALLOCATOR_PREFIX_FOREIGN);
+}
+
+int allocator_store_read_foreign (allocator_store_t *self, pmo_arena_t *arena, const char *id,
+                                  Pmo__ForeignAllocation **foreign, uint64_t *version)
+{
+    return s_read (self, arena, ALLOCATOR_PREFIX_FOREIGN, id, (ProtobufCMessage **)foreign,
+                   version);
+}
+
+int allocator_store_booked_for (allocator_store_t *self, pmo_arena_t *arena, const char *division,
+                                const char *origin_id, Pmo__Allocation **allocation)
+{
+    *allocation = NULL;
+    redisReply *reply =
+        pmo_redis_command (self->redis, "HGET %s %s", s_origin_key (arena, division), origin_id);
+    if (!reply)
+        return -1;
+    int rc = 0;
+    if (reply->type == REDIS_REPLY_STRING) {
+        uint64_t version;
+        rc = allocator_store_read_allocation (self, arena, reply->str, allocation, &version);
+    }
+    freeReplyObject (reply);
+    return rc;
+}
+
+int allocator_store_note_foreign_division (allocator_store_t *self, const char *division)
+{
+    redisReply *reply = pmo_redis_command (self->redis, "SADD pmo:{%s}:%s:divisions %s", self->hub,
+                                           ALLOCATOR_PREFIX_FOREIGN, division);
+    if (!reply)
+        return -1;
+    int rc = reply->type == REDIS_REPLY_INTEGER ? 0 : -1;
+    freeReplyObject (reply);
+    return rc;
+}
+
+//  The strings of an array reply, copied into arena (NULL-terminated).
+static size_t s_strings (pmo_arena_t *arena, redisReply *reply, char ***out)
+{
+    size_t n = reply->type == REDIS_REPLY_ARRAY ? reply->elements : 0;
+    char **list = pmo_arena_alloc (arena, (n + 1) * sizeof (char *));
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++)
+        if (reply->element[i]->type == REDIS_REPLY_STRING)
+            list[k++] = pmo_arena_strdup (arena, reply->element[i]->str);
+    list[k] = NULL;
+    *out = list;
+    return k;
+}
+
+int allocator_store_foreign_divisions (allocator_store_t *self, pmo_arena_t *arena,
+                                       char ***divisions, size_t *n)
+{
+    redisReply *reply = pmo_redis_command (self->redis, "SMEMBERS pmo:{%s}:%s:divisions", self->hub,
+                                           ALLOCATOR_PREFIX_FOREIGN);
+    if (!reply)
+        return -1;
+    *n = s_strings (arena, reply, divisions);
+    freeReplyObject (reply);
+    return 0;
+}
+
+int allocator_store_foreign_ids (allocator_store_t *self, pmo_arena_t *arena, const char *division,
+                                 char ***ids, size_t *n)
+{
+    redisReply *reply = pmo_redis_command (self->redis, "ZREVRANGE pmo:{%s}:ix:%s 0 -1", division,
+                                           ALLOCATOR_PREFIX_FOREIGN);
+    if (!reply)
+        return -1;
+    *n = s_strings (arena, reply, ids);
+    freeReplyObject (reply);
+    return 0;
+}
+
+void allocator_store_put_foreign (allocator_store_t *self, pmo_commit_t *commit, pmo_arena_t *arena,
+                                  const Pmo__ForeignAllocation *foreign, uint64_t expect)
+{
+    s_put (commit, arena, ALLOCATOR_PREFIX_FOREIGN, foreign->division, &foreign->base, expect);
+}
+
+void allocator_store_claim_origin (allocator_store_t *self, pmo_commit_t *commit,
+                                   pmo_arena_t *arena, const char *division, const char *origin_id,
+                                   const char *allocation_id)
+{
+    pmo_commit_claim (commit, s_origin_key (arena, division), origin_id, allocation_id);
 }

@@ -21,6 +21,7 @@
 
 #define ALLOCATOR_PREFIX_RESOURCE   "rs"
 #define ALLOCATOR_PREFIX_ALLOCATION "al"
+#define ALLOCATOR_PREFIX_FOREIGN    "xa"
 
 typedef struct _allocator_store_t allocator_store_t;
 
@@ -66,8 +67,10 @@ int allocator_store_load (allocator_store_t *self, allocator_index_t *index, zha
 //  Apply to index the allocator events written since positions (by any
 //  allocator: replicas share Redis), and move positions on. A division
 //  seen for the first time is read from its start. Returns the number of
-//  snapshots applied, or -1 if Redis failed.
-int allocator_store_follow (allocator_store_t *self, allocator_index_t *index, zhashx_t *positions);
+//  snapshots applied, or -1 if Redis failed. *org_units tells whether an
+//  org-unit event (the registry's, on the same streams) went by.
+int allocator_store_follow (allocator_store_t *self, allocator_index_t *index, zhashx_t *positions,
+                            bool *org_units);
 
 //  Writes, gathered into one commit in division.
 pmo_commit_t *allocator_store_commit (allocator_store_t *self, const char *division,
@@ -92,5 +95,38 @@ void allocator_store_event (allocator_store_t *self, pmo_commit_t *commit, pmo_a
 //  True if a commit's failing key is a booking ledger (a race on hours,
 //  worth reading again), not the entity the caller named.
 bool allocator_store_is_ledger_key (const char *key);
+//  True if a commit's failing key is a foreign request (a newer report of
+//  it was written first: read it again).
+bool allocator_store_is_foreign_key (const char *key);
+//  Run commit on the store's Redis (pmo_commit_exec); the caller destroys it.
+void allocator_store_exec (allocator_store_t *self, pmo_commit_t *commit,
+                           pmo_commit_result_t *result);
+
+//  ---------------------------------------------------------------------
+//  Cross-division requests between stacks (allocator_xdiv.c)
+
+//  A foreign request by id: 1 found, 0 absent (or not such an id), -1.
+int allocator_store_read_foreign (allocator_store_t *self, pmo_arena_t *arena, const char *id,
+                                  Pmo__ForeignAllocation **foreign, uint64_t *version);
+//  The allocation booked in division for the foreign request origin_id: 1
+//  (in *allocation), 0 none, -1.
+int allocator_store_booked_for (allocator_store_t *self, pmo_arena_t *arena, const char *division,
+                                const char *origin_id, Pmo__Allocation **allocation);
+//  Remember that division holds foreign requests (for lists). 0 or -1.
+int allocator_store_note_foreign_division (allocator_store_t *self, const char *division);
+//  The divisions holding foreign requests, in arena (NULL-terminated, in
+//  no order). 0 or -1.
+int allocator_store_foreign_divisions (allocator_store_t *self, pmo_arena_t *arena,
+                                       char ***divisions, size_t *n);
+//  A division's foreign request ids, newest first, in arena. 0 or -1.
+int allocator_store_foreign_ids (allocator_store_t *self, pmo_arena_t *arena, const char *division,
+                                 char ***ids, size_t *n);
+//  Write a foreign request (its division's) naming the version read.
+void allocator_store_put_foreign (allocator_store_t *self, pmo_commit_t *commit, pmo_arena_t *arena,
+                                  const Pmo__ForeignAllocation *foreign, uint64_t expect);
+//  Claim origin_id for allocation_id in division: a second claim is TAKEN.
+void allocator_store_claim_origin (allocator_store_t *self, pmo_commit_t *commit,
+                                   pmo_arena_t *arena, const char *division, const char *origin_id,
+                                   const char *allocation_id);
 
 #endif

@@ -1,14 +1,8 @@
 /*  allocator_xdiv.c: cross-division resource requests between stacks (see
     the header for the flow).
 
-    Keys (this file spells the ones it adds to the allocator's layout):
-
-    pmo:{<div>}:xa:<id>          ForeignAllocation (hash v, d), kept in the requesting
-                                 division
-    pmo:{<div>}:ix:xa            zset of the division's foreign request ids, by sequence
-    pmo:{<div>}:xa:origin        hash foreign request id -> allocation id, in the owning
-                                 division: one allocation per foreign request, for ever
-    pmo:{<hub>}:xa:divisions     set of divisions holding foreign requests (for lists)
+    The keys it adds to the allocator's layout are spelled by
+    allocator_store.c (foreign requests, their claims and their divisions).
 
     Every change follows the allocator's order: read, check the caller,
     answer a retry from the stored reply, decide, and write the entity, its
@@ -25,16 +19,9 @@
 #include <assert.h>
 #include <string.h>
 
-#define RACE_RETRIES 5 //  times a change reads again what moved under it
 #define LIST_DEFAULT 50
 #define LIST_MAX     500
 #define MATCH_LIMIT  10
-#define COMMIT_DONE  0
-#define COMMIT_RETRY 1
-#define COMMIT_FAIL  -1
-
-#define FAIL(req, code, field, ...)                                                                \
-    pmo_request_fail (req, PMO__ERROR_CODE__ERROR_##code, field, __VA_ARGS__)
 
 //  One booking to make in the owning division, wherever the ask came from.
 typedef struct {
@@ -63,7 +50,7 @@ typedef struct {
 //  or rewrite what became of a foreign request.
 static bool s_system (allocator_xdiv_env_t *env, pmo_request_t *req, const char *what)
 {
-    const Pmo__Identity *who = allocator_who (req);
+    const Pmo__Identity *who = pmo_request_who (req);
     for (size_t i = 0; who && i < who->n_grants; i++)
         if (who->grants[i]->role == PMO__ROLE__ROLE_ADMIN && who->grants[i]->org_unit &&
             strcmp (who->grants[i]->org_unit, env->hub) == 0)
@@ -78,61 +65,7 @@ static bool s_system (allocator_xdiv_env_t *env, pmo_request_t *req, const char 
 static bool s_replayed (allocator_xdiv_env_t *env, pmo_request_t *req, const char *division)
 {
     char *one[] = {(char *)division};
-    uint8_t *blob;
-    size_t size;
-    int rc = allocator_store_replay (env->store, req->arena, one, 1, req->header->request_id, &blob,
-                                     &size);
-    if (rc < 0) {
-        allocator_unavailable (req);
-        return true;
-    }
-    if (rc == 1) {
-        req->raw_reply = blob;
-        req->raw_size = size;
-        return true;
-    }
-    return false;
-}
-
-//  Ask the registry for an entity: 1 found (in arena), 0 not found, -1 no
-//  answer.
-static int s_registry_get (allocator_xdiv_env_t *env, pmo_request_t *req, Pmo__EntityKind kind,
-                           const char *id, ProtobufCMessage **msg)
-{
-    *msg = NULL;
-    Pmo__GetRequest get = PMO__GET_REQUEST__INIT;
-    get.kind = kind;
-    get.id = (char *)id;
-    Pmo__Header header;
-    char request_id[40];
-    pmo_header_init (&header, request_id, env->registry_timeout_ms, (Pmo__Identity *)env->service);
-    Pmo__RegistryRequest request = PMO__REGISTRY_REQUEST__INIT;
-    request.header = &header;
-    request.body_case = PMO__REGISTRY_REQUEST__BODY_GET;
-    request.get = &get;
-    ProtobufCMessage *raw = NULL;
-    if (pmo_client_call (env->registry, &request.base, &pmo__registry_reply__descriptor,
-                         env->registry_timeout_ms, 1, &raw)) {
-        pmo_warn ("allocator: registry did not answer (cross-division) id=%s", id);
-        return -1;
-    }
-    Pmo__RegistryReply *reply = (Pmo__RegistryReply *)raw;
-    int rc = -1;
-    //  A malformed id names nothing either
-    if (reply->error && (reply->error->code == PMO__ERROR_CODE__ERROR_NOT_FOUND ||
-                         reply->error->code == PMO__ERROR_CODE__ERROR_INVALID))
-        rc = 0;
-    else if (!reply->error) {
-        ProtobufCMessage *body = kind == PMO__ENTITY_KIND__ENTITY_KIND_ORG_UNIT
-                                     ? &reply->org_unit->base
-                                     : &reply->project->base;
-        if (body) {
-            *msg = pmo_reflect_copy (body, req->arena);
-            rc = 1;
-        }
-    }
-    protobuf_c_message_free_unpacked (raw, NULL);
-    return rc;
+    return allocator_replayed (env->store, req, one, 1);
 }
 
 //  Write commit with its events and the reply (already filled), publish the
@@ -143,8 +76,8 @@ static int s_exec (allocator_xdiv_env_t *env, pmo_request_t *req, pmo_commit_t *
 {
     pmo_commit_result_t result;
     int rc = COMMIT_FAIL;
-    switch (allocator_commit_write (env->redis, env->store, env->pub, req, commit, division, events,
-                                    n_events, &result)) {
+    switch (allocator_commit_write (env->store, env->pub, req, commit, division, events, n_events,
+                                    &result)) {
     case PMO_COMMIT_OK:
     case PMO_COMMIT_DUPLICATE:
         rc = COMMIT_DONE;
@@ -152,7 +85,8 @@ static int s_exec (allocator_xdiv_env_t *env, pmo_request_t *req, pmo_commit_t *
     case PMO_COMMIT_CONFLICT:
         //  A ledger (hours) or a foreign request (a newer report) moved
         //  under us: read again and decide again
-        if (allocator_store_is_ledger_key (result.key) || strstr (result.key, "}:xa:"))
+        if (allocator_store_is_ledger_key (result.key) ||
+            allocator_store_is_foreign_key (result.key))
             rc = COMMIT_RETRY;
         else
             FAIL (req, CONFLICT, "", "%s changed while this was decided (now version %llu); retry",
@@ -171,106 +105,12 @@ static int s_exec (allocator_xdiv_env_t *env, pmo_request_t *req, pmo_commit_t *
 }
 
 //  ---------------------------------------------------------------------
-//  Keys and reads of this module
-
-static char *s_foreign_key (pmo_arena_t *arena, const char *division, const char *id)
-{
-    return pmo_arena_printf (arena, "pmo:{%s}:%s:%s", division, ALLOCATOR_PREFIX_FOREIGN, id);
-}
-
-static char *s_origin_key (pmo_arena_t *arena, const char *division)
-{
-    return pmo_arena_printf (arena, "pmo:{%s}:%s:origin", division, ALLOCATOR_PREFIX_FOREIGN);
-}
-
-//  A foreign request by id: 1 found, 0 absent (or not such an id), -1.
-static int s_read_foreign (allocator_xdiv_env_t *env, pmo_arena_t *arena, const char *id,
-                           Pmo__ForeignAllocation **out, uint64_t *version)
-{
-    *out = NULL;
-    char division[40];
-    if (allocator_store_division (id, ALLOCATOR_PREFIX_FOREIGN, division, sizeof division))
-        return 0;
-    redisReply *reply =
-        pmo_redis_command (env->redis, "HMGET %s v d", s_foreign_key (arena, division, id));
-    if (!reply)
-        return -1;
-    int rc = 0;
-    if (reply->type == REDIS_REPLY_ARRAY && reply->elements == 2 &&
-        reply->element[1]->type == REDIS_REPLY_STRING) {
-        *out = pmo__foreign_allocation__unpack (pmo_arena_allocator (arena), reply->element[1]->len,
-                                                (const uint8_t *)reply->element[1]->str);
-        *version = reply->element[0]->type == REDIS_REPLY_STRING
-                       ? strtoull (reply->element[0]->str, NULL, 10)
-                       : 0;
-        rc = *out ? 1 : 0;
-    }
-    freeReplyObject (reply);
-    return rc;
-}
-
-//  The allocation already booked for a foreign request in division: 1 (in
-//  *allocation), 0 none, -1.
-static int s_booked_for (allocator_xdiv_env_t *env, pmo_request_t *req, const char *division,
-                         const char *origin_id, Pmo__Allocation **allocation)
-{
-    *allocation = NULL;
-    redisReply *reply = pmo_redis_command (env->redis, "HGET %s %s",
-                                           s_origin_key (req->arena, division), origin_id);
-    if (!reply)
-        return -1;
-    int rc = 0;
-    if (reply->type == REDIS_REPLY_STRING) {
-        uint64_t version;
-        rc = allocator_store_read_allocation (env->store, req->arena, reply->str, allocation,
-                                              &version);
-    }
-    freeReplyObject (reply);
-    return rc;
-}
-
-//  ---------------------------------------------------------------------
 //  Bookings (the same arithmetic as allocator_server.c, on the same ledger)
-
-//  Hours booked (committed and proposed) on the ledger in week w.
-static uint32_t s_booked_in (const Pmo__BookingLedger *ledger, int32_t w)
-{
-    uint32_t booked = 0;
-    for (size_t i = 0; i < ledger->n_bookings; i++) {
-        const Pmo__Booking *b = ledger->bookings[i];
-        if (w >= b->start_week && w <= b->end_week)
-            booked += b->hours_per_week;
-    }
-    return booked;
-}
-
-static Pmo__AllocationTransition *s_step (pmo_request_t *req, Pmo__Allocation *a,
-                                          Pmo__AllocationState to, const char *actor,
-                                          Pmo__Role role, const char *reason)
-{
-    Pmo__AllocationTransition *t = pmo_arena_alloc (req->arena, sizeof (Pmo__AllocationTransition));
-    pmo__allocation_transition__init (t);
-    t->from_state = a->state;
-    t->to_state = to;
-    t->actor = (char *)actor;
-    t->actor_role = role;
-    t->time_ms = pmo_now_ms ();
-    t->reason = (char *)(reason ? reason : "");
-    t->resource_id = a->resource_id;
-    Pmo__AllocationTransition **grown =
-        pmo_arena_alloc (req->arena, (a->n_history + 1) * sizeof (void *));
-    if (a->n_history)
-        memcpy (grown, a->history, a->n_history * sizeof (void *));
-    grown[a->n_history++] = t;
-    a->history = grown;
-    a->state = to;
-    return t;
-}
 
 //  The role of the system identity in the history of a booking it made.
 static Pmo__Role s_system_role (pmo_request_t *req, const char *path)
 {
-    Pmo__Role role = allocator_role_for (allocator_who (req), ALLOCATOR_RESOURCE, path);
+    Pmo__Role role = allocator_role_for (pmo_request_who (req), ALLOCATOR_RESOURCE, path);
     return role ? role : PMO__ROLE__ROLE_ADMIN;
 }
 
@@ -290,7 +130,7 @@ static int s_choose (allocator_xdiv_env_t *env, pmo_request_t *req, const xdiv_a
         int rc = allocator_store_read_booked (env->store, req->arena, rq->resource_id, r, &rv,
                                               ledger, lv);
         if (rc < 0)
-            return allocator_unavailable (req), -1;
+            return pmo_request_unavailable (req, ALLOCATOR_STORE), -1;
         if (rc == 0)
             return FAIL (
                        req, NOT_FOUND, pmo_arena_printf (req->arena, "%s.resource_id", ask->field),
@@ -306,17 +146,7 @@ static int s_choose (allocator_xdiv_env_t *env, pmo_request_t *req, const xdiv_a
                          "resource %s belongs to division %s, not %s", (*r)->id, (*r)->division,
                          ask->target),
                    -1;
-        if (!pmo_str_empty (rq->skill)) {
-            uint32_t level = 0;
-            for (size_t i = 0; i < (*r)->n_skills; i++)
-                if (strcmp ((*r)->skills[i]->name, rq->skill) == 0)
-                    level = (*r)->skills[i]->level;
-            if (!level || level < rq->min_level)
-                allocator_warn (req, pmo_arena_printf (req->arena,
-                                                       "%s has %s level %u, below the %u asked for",
-                                                       (*r)->name, rq->skill, level,
-                                                       rq->min_level ? rq->min_level : 1));
-        }
+        allocator_warn_skill (req, *r, rq);
         *why = "named in the request";
         return 1;
     }
@@ -354,12 +184,9 @@ static int s_choose (allocator_xdiv_env_t *env, pmo_request_t *req, const xdiv_a
         int rc = allocator_store_read_booked (env->store, req->arena, c->resource_id, r, &rv,
                                               ledger, lv);
         if (rc < 0)
-            return allocator_unavailable (req), -1;
-        bool fits = rc == 1 && !(*r)->archived;
-        for (int32_t w = ask->first; fits && w <= ask->last; w++)
-            fits =
-                s_booked_in (*ledger, w) + rq->hours_per_week <= allocator_capacity_in_week (*r, w);
-        if (fits) {
+            return pmo_request_unavailable (req, ALLOCATOR_STORE), -1;
+        if (rc == 1 && !(*r)->archived &&
+            allocator_ledger_fits (*r, *ledger, ask->first, ask->last, rq->hours_per_week)) {
             *why = pmo_arena_printf (req->arena, "best match: %s", c->explanation);
             return 1;
         }
@@ -374,54 +201,11 @@ static int s_choose (allocator_xdiv_env_t *env, pmo_request_t *req, const xdiv_a
     return 0;
 }
 
-//  Book ask in its owning division by that division's rules.
-static int s_try_book (allocator_xdiv_env_t *env, pmo_request_t *req, const xdiv_ask_t *ask)
+//  The allocation of ask, as id, requested by whoever asked (in the
+//  requesting division when it came through the hub).
+static Pmo__Allocation *s_book_new (pmo_request_t *req, const xdiv_ask_t *ask, char *id)
 {
-    Pmo__AllocatorReply *reply = allocator_reply (req);
-    reply->n_warnings = 0;
-    reply->match_detail = NULL;
-    reply->approval_needed = NULL;
-    reply->over_allocation = NULL;
     const Pmo__AllocationRequest *rq = ask->rq;
-    if (!pmo_str_empty (ask->origin_id)) {
-        //  Delivered before (a resend, or a retry past the reply's 24 h):
-        //  answer with what was booked then
-        Pmo__Allocation *done;
-        int rc = s_booked_for (env, req, ask->target, ask->origin_id, &done);
-        if (rc < 0)
-            return allocator_unavailable (req), COMMIT_FAIL;
-        if (rc == 1) {
-            pmo_reflect_set_oneof (req->reply, "allocation", &done->base);
-            return COMMIT_DONE;
-        }
-    }
-    Pmo__Resource *r = NULL;
-    Pmo__BookingLedger *ledger = NULL;
-    uint64_t lv = 0;
-    const char *why = "";
-    int chosen = s_choose (env, req, ask, &r, &ledger, &lv, &why);
-    if (chosen < 0)
-        return COMMIT_FAIL;
-    Pmo__OrgUnit *unit = NULL;
-    if (r) {
-        //  The owning division's rule: the PMO type in force at the
-        //  resource's home unit, fresh from the owning stack's registry
-        ProtobufCMessage *msg;
-        int rc = s_registry_get (env, req, PMO__ENTITY_KIND__ENTITY_KIND_ORG_UNIT, r->home_org_unit,
-                                 &msg);
-        if (rc < 0)
-            return allocator_registry_unavailable (req), COMMIT_FAIL;
-        if (rc == 0)
-            return FAIL (req, FAILED_PRECONDITION, "",
-                         "the home unit %s of resource %s is unknown to the registry",
-                         r->home_org_unit, r->id),
-                   COMMIT_FAIL;
-        unit = (Pmo__OrgUnit *)msg;
-    }
-    char *id;
-    if (allocator_store_next_id (env->store, req->arena, ALLOCATOR_PREFIX_ALLOCATION, ask->target,
-                                 &id))
-        return allocator_unavailable (req), COMMIT_FAIL;
     Pmo__Allocation *a = pmo_arena_alloc (req->arena, sizeof (Pmo__Allocation));
     pmo__allocation__init (a);
     a->id = id;
@@ -445,92 +229,120 @@ static int s_try_book (allocator_xdiv_env_t *env, pmo_request_t *req, const xdiv
     a->origin_id = (char *)ask->origin_id;
     a->version = 1;
     a->created_ms = a->updated_ms = pmo_now_ms ();
-    const char *me = allocator_who (req)->subject;
-    s_step (req, a, PMO__ALLOCATION_STATE__ALLOCATION_STATE_REQUESTED, ask->requested_by,
-            ask->requester_role,
-            pmo_str_empty (ask->origin_id)
-                ? rq->note
-                : pmo_arena_printf (req->arena,
-                                    "requested from division %s for project %s (%s), through "
-                                    "the hub",
-                                    ask->origin_division, ask->project_code, ask->origin_id));
-    Pmo__OverAllocation *change = NULL;
-    if (r) {
-        a->resource_id = r->id;
-        a->resource_name = r->name;
-        a->resource_org_unit_path = r->home_org_unit_path;
-        if (pmo_str_empty (a->skill) && r->n_skills)
-            a->skill = r->skills[0]->name;
-        Pmo__Role role = pmo_str_empty (ask->origin_id)
-                             ? ask->requester_role
-                             : s_system_role (req, r->home_org_unit_path);
-        Pmo__AllocationTransition *proposed =
-            s_step (req, a, PMO__ALLOCATION_STATE__ALLOCATION_STATE_PROPOSED, me, role, why);
-        //  What committing would do: the over-allocation and the division
-        //  crossing that the owning unit's PMO type judges
-        a->state = PMO__ALLOCATION_STATE__ALLOCATION_STATE_COMMITTED;
+    allocator_step (
+        req, a, PMO__ALLOCATION_STATE__ALLOCATION_STATE_REQUESTED, ask->requested_by,
+        ask->requester_role,
+        pmo_str_empty (ask->origin_id)
+            ? rq->note
+            : pmo_arena_printf (req->arena,
+                                "requested from division %s for project %s (%s), through "
+                                "the hub",
+                                ask->origin_division, ask->project_code, ask->origin_id));
+    return a;
+}
+
+//  Book a on r (chosen for why) by the PMO type in force at r's home unit:
+//  proposed and waiting for the owning division's approver, or committed at
+//  once with what the PMO advises. Returns the over-allocation change to
+//  announce, if any.
+static Pmo__OverAllocation *s_book_decide (pmo_request_t *req, const xdiv_ask_t *ask,
+                                           Pmo__Allocation *a, const Pmo__Resource *r,
+                                           const Pmo__OrgUnit *unit, Pmo__BookingLedger *ledger,
+                                           const char *why)
+{
+    const char *me = pmo_request_who (req)->subject;
+    allocator_assign (a, r);
+    Pmo__Role role = pmo_str_empty (ask->origin_id) ? ask->requester_role
+                                                    : s_system_role (req, r->home_org_unit_path);
+    Pmo__AllocationTransition *proposed =
+        allocator_step (req, a, PMO__ALLOCATION_STATE__ALLOCATION_STATE_PROPOSED, me, role, why);
+    //  What committing would do: the over-allocation and the division
+    //  crossing that the owning unit's PMO type judges
+    a->state = PMO__ALLOCATION_STATE__ALLOCATION_STATE_COMMITTED;
+    allocator_ledger_book (req, ledger, a, ask->first, ask->last);
+    allocator_approval_t approval;
+    allocator_judge_commit (req, r, ledger, ask->first, ask->last, ask->project_code,
+                            ask->project_division, unit, &approval);
+    a->state = PMO__ALLOCATION_STATE__ALLOCATION_STATE_PROPOSED;
+    if (approval.needed) {
+        //  Soft booking: the owning division's approver commits it
         allocator_ledger_book (req, ledger, a, ask->first, ask->last);
-        allocator_over_week_t *over;
-        size_t n_over = allocator_over_weeks (r, ledger, req->arena, &over);
-        size_t mine = 0;
-        allocator_over_week_t *worst = NULL;
-        for (size_t i = 0; i < n_over; i++)
-            if (over[i].week >= ask->first && over[i].week <= ask->last) {
-                if (!worst ||
-                    over[i].committed - over[i].capacity > worst->committed - worst->capacity)
-                    worst = &over[i];
-                mine++;
-            }
-        bool crosses = strcmp (ask->project_division, r->division) != 0;
-        char over_text[300] = "", cross_text[200] = "";
-        if (mine)
-            snprintf (over_text, sizeof over_text,
-                      "over-allocates %s in %zu week(s): %s has %u h committed of %u h capacity",
-                      r->name, mine, allocator_week_text (req, worst->week), worst->committed,
-                      worst->capacity);
-        if (crosses)
-            snprintf (cross_text, sizeof cross_text,
-                      "crosses divisions: project %s is in %s, %s's home division is %s",
-                      ask->project_code, ask->project_division, r->name, r->division);
-        allocator_approval_t approval;
-        allocator_approval (unit->effective_pmo_type, unit->id, mine > 0, over_text, crosses,
-                            cross_text, &approval);
-        if (approval.needed) {
-            //  Soft booking: the owning division's approver commits it
-            a->state = PMO__ALLOCATION_STATE__ALLOCATION_STATE_PROPOSED;
-            allocator_ledger_book (req, ledger, a, ask->first, ask->last);
-            char *text = pmo_arena_printf (req->arena, "approval needed: %s", approval.reason);
-            reply->approval_needed = pmo_arena_strdup (req->arena, approval.reason);
+        char *text = pmo_arena_printf (req->arena, "approval needed: %s", approval.reason);
+        allocator_reply (req)->approval_needed = pmo_arena_strdup (req->arena, approval.reason);
+        allocator_warn (req, text);
+        allocator_step_warn (req, proposed, text);
+        int32_t first_over = 0;
+        size_t soft = allocator_ledger_soft_over (r, ledger, ask->first, ask->last, &first_over);
+        if (soft) {
+            text = pmo_arena_printf (req->arena,
+                                     "%s is booked beyond capacity (committed + proposed) in "
+                                     "%zu week(s) from %s",
+                                     r->name, soft, allocator_week_text (req, first_over));
             allocator_warn (req, text);
             allocator_step_warn (req, proposed, text);
-            int32_t first_over = 0;
-            size_t soft = 0;
-            for (int32_t w = ask->first; w <= ask->last; w++)
-                if (s_booked_in (ledger, w) > allocator_capacity_in_week (r, w) && !soft++)
-                    first_over = w;
-            if (soft) {
-                text = pmo_arena_printf (req->arena,
-                                         "%s is booked beyond capacity (committed + proposed) in "
-                                         "%zu week(s) from %s",
-                                         r->name, soft, allocator_week_text (req, first_over));
-                allocator_warn (req, text);
-                allocator_step_warn (req, proposed, text);
-            }
-        } else {
-            //  No approval asked for here (supportive or no PMO): it
-            //  commits at once, with what the PMO advises
-            a->state = PMO__ALLOCATION_STATE__ALLOCATION_STATE_PROPOSED;
-            Pmo__AllocationTransition *t =
-                s_step (req, a, PMO__ALLOCATION_STATE__ALLOCATION_STATE_COMMITTED, me, role,
+        }
+        return NULL;
+    }
+    //  No approval asked for here (supportive or no PMO): it commits at
+    //  once, with what the PMO advises
+    Pmo__AllocationTransition *t =
+        allocator_step (req, a, PMO__ALLOCATION_STATE__ALLOCATION_STATE_COMMITTED, me, role,
                         "no approval needed by the owning division's PMO type");
-            t->pmo_type = unit->effective_pmo_type;
-            for (size_t i = 0; i < approval.n_warnings; i++) {
-                allocator_warn (req, approval.warnings[i]);
-                allocator_step_warn (req, t, approval.warnings[i]);
-            }
-            change = allocator_over_change (req, r, ledger);
+    t->pmo_type = unit->effective_pmo_type;
+    for (size_t i = 0; i < approval.n_warnings; i++) {
+        allocator_warn (req, approval.warnings[i]);
+        allocator_step_warn (req, t, approval.warnings[i]);
+    }
+    return allocator_over_change (req, r, ledger);
+}
+
+//  Book ask in its owning division by that division's rules.
+static int s_try_book (allocator_xdiv_env_t *env, pmo_request_t *req, const xdiv_ask_t *ask)
+{
+    Pmo__AllocatorReply *reply = allocator_reply (req);
+    reply->n_warnings = 0;
+    reply->match_detail = NULL;
+    reply->approval_needed = NULL;
+    reply->over_allocation = NULL;
+    if (!pmo_str_empty (ask->origin_id)) {
+        //  Delivered before (a resend, or a retry past the reply's 24 h):
+        //  answer with what was booked then
+        Pmo__Allocation *done;
+        int rc =
+            allocator_store_booked_for (env->store, req->arena, ask->target, ask->origin_id, &done);
+        if (rc < 0)
+            return pmo_request_unavailable (req, ALLOCATOR_STORE), COMMIT_FAIL;
+        if (rc == 1) {
+            pmo_reflect_set_oneof (req->reply, "allocation", &done->base);
+            return COMMIT_DONE;
         }
     }
+    Pmo__Resource *r = NULL;
+    Pmo__BookingLedger *ledger = NULL;
+    uint64_t lv = 0;
+    const char *why = "";
+    int chosen = s_choose (env, req, ask, &r, &ledger, &lv, &why);
+    if (chosen < 0)
+        return COMMIT_FAIL;
+    Pmo__OrgUnit *unit = NULL;
+    if (r) {
+        //  The owning division's rule: the PMO type in force at the
+        //  resource's home unit, fresh from the owning stack's registry
+        int rc = allocator_registry_unit (env->registry, req->arena, r->home_org_unit, &unit);
+        if (rc < 0)
+            return pmo_request_unavailable (req, ALLOCATOR_REGISTRY), COMMIT_FAIL;
+        if (rc == 0)
+            return FAIL (req, FAILED_PRECONDITION, "",
+                         "the home unit %s of resource %s is unknown to the registry",
+                         r->home_org_unit, r->id),
+                   COMMIT_FAIL;
+    }
+    char *id;
+    if (allocator_store_next_id (env->store, req->arena, ALLOCATOR_PREFIX_ALLOCATION, ask->target,
+                                 &id))
+        return pmo_request_unavailable (req, ALLOCATOR_STORE), COMMIT_FAIL;
+    Pmo__Allocation *a = s_book_new (req, ask, id);
+    Pmo__OverAllocation *change = r ? s_book_decide (req, ask, a, r, unit, ledger, why) : NULL;
     pmo_commit_t *commit =
         allocator_store_commit (env->store, ask->target, req->header->request_id);
     allocator_store_put_allocation (env->store, commit, req->arena, a, 0);
@@ -539,27 +351,23 @@ static int s_try_book (allocator_xdiv_env_t *env, pmo_request_t *req, const xdiv
     if (ledger)
         allocator_store_put_ledger (env->store, commit, req->arena, ask->target, ledger, lv);
     if (!pmo_str_empty (ask->origin_id))
-        pmo_commit_claim (commit, s_origin_key (req->arena, ask->target), ask->origin_id, id);
+        allocator_store_claim_origin (env->store, commit, req->arena, ask->target, ask->origin_id,
+                                      id);
     Pmo__Event *events[2];
     size_t n_events = 0;
     events[n_events++] = allocator_event (
         req, pmo_arena_printf (req->arena, "allocation.%s", allocator_state_name (a->state)),
         ask->target, a->project_org_unit, a->project_org_unit_path, id, 1, "allocation", &a->base);
-    if (change) {
-        reply->over_allocation = change;
-        events[n_events++] =
-            allocator_event (req, change->over ? "resource.overallocated" : "resource.cleared",
-                             r->division, r->home_org_unit, r->home_org_unit_path, r->id,
-                             r->version, "over_allocation", &change->base);
-    }
+    if (r)
+        allocator_over_event (req, r, change, events, &n_events);
     pmo_reflect_set_oneof (req->reply, "allocation", &a->base);
     int rc = s_exec (env, req, commit, ask->target, events, n_events);
-    if (rc == COMMIT_DONE && !req->raw_reply)
+    if (rc == COMMIT_DONE && !req->raw_reply) {
         allocator_index_put_allocation (env->index, a);
-    if (rc == COMMIT_DONE && !req->raw_reply)
         pmo_info ("allocator: cross-division booking id=%s origin=%s state=%s resource=%s", id,
                   pmo_str_empty (ask->origin_id) ? "-" : ask->origin_id,
                   allocator_state_name (a->state), r ? r->id : "-");
+    }
     return rc;
 }
 
@@ -607,12 +415,9 @@ static int s_try_receive (allocator_xdiv_env_t *env, pmo_request_t *req,
         .origin_id = f->id,
         .field = "receive_foreign.foreign.request",
     };
-    allocator_problem_t problem;
+    pmo_problem_t problem;
     if (allocator_check_request (f->request, &ask.first, &ask.last, &problem))
-        return pmo_request_fail (req, problem.code,
-                                 pmo_arena_printf (req->arena, "receive_foreign.foreign.request.%s",
-                                                   problem.field),
-                                 "%s", problem.message),
+        return pmo_request_fail_problem (req, &problem, "receive_foreign.foreign.request"),
                COMMIT_FAIL;
     if (s_replayed (env, req, ask.target))
         return COMMIT_DONE;
@@ -632,8 +437,62 @@ static int s_division_here (allocator_xdiv_env_t *env, pmo_request_t *req, const
     for (size_t i = 0; i < n; i++)
         if (strcmp (divisions[i], division) == 0)
             return 1;
-    ProtobufCMessage *unit;
-    return s_registry_get (env, req, PMO__ENTITY_KIND__ENTITY_KIND_ORG_UNIT, division, &unit);
+    Pmo__OrgUnit *unit;
+    return allocator_registry_unit (env->registry, req->arena, division, &unit);
+}
+
+//  Record a request for target, a division another stack keeps, as a
+//  foreign request of project's division: "foreign.requested" goes out on
+//  its stream, which the uplink carries to the hub.
+static int s_record_foreign (allocator_xdiv_env_t *env, pmo_request_t *req,
+                             Pmo__AllocationRequest *rq, const Pmo__Project *project,
+                             const char *target, int32_t first, int32_t last)
+{
+    if (s_replayed (env, req, project->division))
+        return COMMIT_DONE;
+    char *id;
+    if (allocator_store_next_id (env->store, req->arena, ALLOCATOR_PREFIX_FOREIGN,
+                                 project->division, &id))
+        return pmo_request_unavailable (req, ALLOCATOR_STORE), COMMIT_FAIL;
+    Pmo__ForeignAllocation *f = pmo_arena_alloc (req->arena, sizeof (Pmo__ForeignAllocation));
+    pmo__foreign_allocation__init (f);
+    f->id = id;
+    f->division = project->division;
+    f->target_division = (char *)target;
+    rq->start_week = (char *)allocator_week_text (req, first);
+    rq->end_week = (char *)allocator_week_text (req, last);
+    f->request = rq;
+    f->project_id = project->id;
+    f->project_code = project->code;
+    f->project_name = project->name;
+    f->project_priority = project->priority ? project->priority : 3;
+    f->project_org_unit = project->org_unit;
+    f->project_org_unit_path = project->org_unit_path;
+    f->requested_by = pmo_request_who (req)->subject;
+    f->delivery = PMO__FOREIGN_DELIVERY__FOREIGN_DELIVERY_SENT;
+    f->state = PMO__ALLOCATION_STATE__ALLOCATION_STATE_REQUESTED;
+    f->version = 1;
+    f->created_ms = f->updated_ms = pmo_now_ms ();
+    if (allocator_store_note_foreign_division (env->store, project->division))
+        return pmo_request_unavailable (req, ALLOCATOR_STORE), COMMIT_FAIL;
+    pmo_commit_t *commit =
+        allocator_store_commit (env->store, project->division, req->header->request_id);
+    allocator_store_put_foreign (env->store, commit, req->arena, f, 0);
+    allocator_store_index (env->store, commit, req->arena, ALLOCATOR_PREFIX_FOREIGN,
+                           project->division, id);
+    Pmo__Event *events[1] = {allocator_event (req, "foreign.requested", project->division,
+                                              project->org_unit, project->org_unit_path, id, 1,
+                                              "foreign_allocation", &f->base)};
+    allocator_warn (req, pmo_arena_printf (req->arena,
+                                           "division %s is kept by another stack: the request goes "
+                                           "through the hub, and its decision comes back here",
+                                           target));
+    pmo_reflect_set_oneof (req->reply, "foreign", &f->base);
+    int rc = s_exec (env, req, commit, project->division, events, 1);
+    if (rc == COMMIT_DONE && !req->raw_reply)
+        pmo_info ("allocator: foreign request id=%s project=%s target=%s", id, project->code,
+                  target);
+    return rc;
 }
 
 static int s_try_request_foreign (allocator_xdiv_env_t *env, pmo_request_t *req,
@@ -645,13 +504,9 @@ static int s_try_request_foreign (allocator_xdiv_env_t *env, pmo_request_t *req,
         return FAIL (req, INVALID, "request_foreign.request", "the request is required"),
                COMMIT_FAIL;
     int32_t first, last;
-    allocator_problem_t problem;
+    pmo_problem_t problem;
     if (allocator_check_request (rq, &first, &last, &problem))
-        return pmo_request_fail (
-                   req, problem.code,
-                   pmo_arena_printf (req->arena, "request_foreign.request.%s", problem.field), "%s",
-                   problem.message),
-               COMMIT_FAIL;
+        return pmo_request_fail_problem (req, &problem, "request_foreign.request"), COMMIT_FAIL;
     char named[40] = "";
     if (!pmo_str_empty (rq->resource_id) &&
         allocator_store_division (rq->resource_id, ALLOCATOR_PREFIX_RESOURCE, named, sizeof named))
@@ -677,27 +532,14 @@ static int s_try_request_foreign (allocator_xdiv_env_t *env, pmo_request_t *req,
         return FAIL (req, INVALID, "request_foreign.request.pool_org_unit",
                      "the pool of a foreign request is the owning division: leave it empty"),
                COMMIT_FAIL;
-    ProtobufCMessage *msg;
-    int rc = s_registry_get (env, req, PMO__ENTITY_KIND__ENTITY_KIND_PROJECT, rq->project_id, &msg);
-    if (rc < 0)
-        return allocator_registry_unavailable (req), COMMIT_FAIL;
-    if (rc == 0)
-        return FAIL (req, NOT_FOUND, "request_foreign.request.project_id",
-                     "no project with id '%.64s'", rq->project_id),
-               COMMIT_FAIL;
-    Pmo__Project *project = (Pmo__Project *)msg;
-    if (project->archived || project->status == PMO__PROJECT_STATUS__PROJECT_STATUS_CANCELLED ||
-        project->status == PMO__PROJECT_STATUS__PROJECT_STATUS_COMPLETED)
-        return FAIL (req, FAILED_PRECONDITION, "request_foreign.request.project_id",
-                     "project %s takes no bookings (archived, cancelled or completed)",
-                     project->code),
-               COMMIT_FAIL;
-    Pmo__Role role =
-        allocator_role_for (allocator_who (req), ALLOCATOR_PROJECT, project->org_unit_path);
+    Pmo__Project *project = allocator_project (env->registry, req, rq->project_id,
+                                               "request_foreign.request.project_id");
+    if (!project)
+        return COMMIT_FAIL;
+    Pmo__Role role = allocator_may (req, ALLOCATOR_PROJECT, project->org_unit_path,
+                                    "request resources for projects");
     if (!role)
-        return FAIL (req, FORBIDDEN, "", "%s may not request resources for projects in '%s'",
-                     allocator_who (req)->subject, project->org_unit_path),
-               COMMIT_FAIL;
+        return COMMIT_FAIL;
     if (strcmp (target, project->division) == 0)
         return FAIL (req, INVALID, "request_foreign.division",
                      "%s is project %s's own division: use request_allocation", target,
@@ -707,14 +549,14 @@ static int s_try_request_foreign (allocator_xdiv_env_t *env, pmo_request_t *req,
     Pmo__Resource *here = NULL;
     uint64_t version;
     if (*named) {
-        rc = allocator_store_read_resource (env->store, req->arena, rq->resource_id, &here,
-                                            &version);
+        int rc = allocator_store_read_resource (env->store, req->arena, rq->resource_id, &here,
+                                                &version);
         if (rc < 0)
-            return allocator_unavailable (req), COMMIT_FAIL;
+            return pmo_request_unavailable (req, ALLOCATOR_STORE), COMMIT_FAIL;
     }
     int local = here ? 1 : s_division_here (env, req, target);
     if (local < 0)
-        return allocator_registry_unavailable (req), COMMIT_FAIL;
+        return pmo_request_unavailable (req, ALLOCATOR_REGISTRY), COMMIT_FAIL;
     if (local) {
         xdiv_ask_t ask = {
             .target = target,
@@ -728,7 +570,7 @@ static int s_try_request_foreign (allocator_xdiv_env_t *env, pmo_request_t *req,
             .project_org_unit = project->org_unit,
             .project_org_unit_path = project->org_unit_path,
             .project_division = project->division,
-            .requested_by = allocator_who (req)->subject,
+            .requested_by = pmo_request_who (req)->subject,
             .requester_role = role,
             .origin_division = "",
             .origin_id = "",
@@ -739,58 +581,7 @@ static int s_try_request_foreign (allocator_xdiv_env_t *env, pmo_request_t *req,
         return s_try_book (env, req, &ask);
     }
     //  Another stack's: record it; the uplink carries the event to the hub
-    if (s_replayed (env, req, project->division))
-        return COMMIT_DONE;
-    char *id;
-    if (allocator_store_next_id (env->store, req->arena, ALLOCATOR_PREFIX_FOREIGN,
-                                 project->division, &id))
-        return allocator_unavailable (req), COMMIT_FAIL;
-    Pmo__ForeignAllocation *f = pmo_arena_alloc (req->arena, sizeof (Pmo__ForeignAllocation));
-    pmo__foreign_allocation__init (f);
-    f->id = id;
-    f->division = project->division;
-    f->target_division = (char *)target;
-    rq->start_week = (char *)allocator_week_text (req, first);
-    rq->end_week = (char *)allocator_week_text (req, last);
-    f->request = rq;
-    f->project_id = project->id;
-    f->project_code = project->code;
-    f->project_name = project->name;
-    f->project_priority = project->priority ? project->priority : 3;
-    f->project_org_unit = project->org_unit;
-    f->project_org_unit_path = project->org_unit_path;
-    f->requested_by = allocator_who (req)->subject;
-    f->delivery = PMO__FOREIGN_DELIVERY__FOREIGN_DELIVERY_SENT;
-    f->state = PMO__ALLOCATION_STATE__ALLOCATION_STATE_REQUESTED;
-    f->version = 1;
-    f->created_ms = f->updated_ms = pmo_now_ms ();
-    redisReply *added = pmo_redis_command (env->redis, "SADD pmo:{%s}:%s:divisions %s", env->hub,
-                                           ALLOCATOR_PREFIX_FOREIGN, project->division);
-    bool noted = added && added->type == REDIS_REPLY_INTEGER;
-    if (added)
-        freeReplyObject (added);
-    if (!noted)
-        return allocator_unavailable (req), COMMIT_FAIL;
-    pmo_commit_t *commit =
-        allocator_store_commit (env->store, project->division, req->header->request_id);
-    size_t size;
-    uint8_t *blob = pmo_reflect_pack (&f->base, req->arena, &size);
-    pmo_commit_put (commit, s_foreign_key (req->arena, project->division, id), 0, 1, blob, size);
-    allocator_store_index (env->store, commit, req->arena, ALLOCATOR_PREFIX_FOREIGN,
-                           project->division, id);
-    Pmo__Event *events[1] = {allocator_event (req, "foreign.requested", project->division,
-                                              project->org_unit, project->org_unit_path, id, 1,
-                                              "foreign_allocation", &f->base)};
-    allocator_warn (req, pmo_arena_printf (req->arena,
-                                           "division %s is kept by another stack: the request goes "
-                                           "through the hub, and its decision comes back here",
-                                           target));
-    pmo_reflect_set_oneof (req->reply, "foreign", &f->base);
-    rc = s_exec (env, req, commit, project->division, events, 1);
-    if (rc == COMMIT_DONE && !req->raw_reply)
-        pmo_info ("allocator: foreign request id=%s project=%s target=%s", id, project->code,
-                  target);
-    return rc;
+    return s_record_foreign (env, req, rq, project, target, first, last);
 }
 
 //  ---------------------------------------------------------------------
@@ -807,9 +598,9 @@ static int s_try_update (allocator_xdiv_env_t *env, pmo_request_t *req,
                COMMIT_FAIL;
     Pmo__ForeignAllocation *f;
     uint64_t version;
-    int rc = s_read_foreign (env, req->arena, body->foreign_id, &f, &version);
+    int rc = allocator_store_read_foreign (env->store, req->arena, body->foreign_id, &f, &version);
     if (rc < 0)
-        return allocator_unavailable (req), COMMIT_FAIL;
+        return pmo_request_unavailable (req, ALLOCATOR_STORE), COMMIT_FAIL;
     if (rc == 0)
         return FAIL (req, NOT_FOUND, "foreign_update.foreign_id", "no foreign request '%.64s'",
                      body->foreign_id ? body->foreign_id : ""),
@@ -862,10 +653,7 @@ static int s_try_update (allocator_xdiv_env_t *env, pmo_request_t *req,
     f->updated_ms = pmo_now_ms ();
     pmo_commit_t *commit =
         allocator_store_commit (env->store, f->division, req->header->request_id);
-    size_t size;
-    uint8_t *blob = pmo_reflect_pack (&f->base, req->arena, &size);
-    pmo_commit_put (commit, s_foreign_key (req->arena, f->division, f->id), version, f->version,
-                    blob, size);
+    allocator_store_put_foreign (env->store, commit, req->arena, f, version);
     Pmo__Event *events[1] = {allocator_event (req, type, f->division, f->project_org_unit,
                                               f->project_org_unit_path, f->id, f->version,
                                               "foreign_allocation", &f->base)};
@@ -882,13 +670,13 @@ static int s_try_update (allocator_xdiv_env_t *env, pmo_request_t *req,
 static void s_handle_get (allocator_xdiv_env_t *env, pmo_request_t *req,
                           const Pmo__ForeignGetRequest *get)
 {
-    if (!allocator_role_for (allocator_who (req), ALLOCATOR_READ, ""))
-        return (void)FAIL (req, FORBIDDEN, "", "reading needs a role");
+    if (!allocator_may (req, ALLOCATOR_READ, NULL, "read foreign requests"))
+        return;
     Pmo__ForeignAllocation *f;
     uint64_t version;
-    int rc = s_read_foreign (env, req->arena, get->id, &f, &version);
+    int rc = allocator_store_read_foreign (env->store, req->arena, get->id, &f, &version);
     if (rc < 0)
-        return allocator_unavailable (req);
+        return pmo_request_unavailable (req, ALLOCATOR_STORE);
     if (rc == 0)
         return (void)FAIL (req, NOT_FOUND, "get_foreign.id", "no foreign request '%.64s'",
                            get->id ? get->id : "");
@@ -898,8 +686,8 @@ static void s_handle_get (allocator_xdiv_env_t *env, pmo_request_t *req,
 static void s_handle_list (allocator_xdiv_env_t *env, pmo_request_t *req,
                            const Pmo__ForeignListRequest *list)
 {
-    if (!allocator_role_for (allocator_who (req), ALLOCATOR_READ, ""))
-        return (void)FAIL (req, FORBIDDEN, "", "reading needs a role");
+    if (!allocator_may (req, ALLOCATOR_READ, NULL, "read foreign requests"))
+        return;
     if (list->limit > LIST_MAX)
         return (void)FAIL (req, INVALID, "list_foreign.limit", "limit is 1 to %d", LIST_MAX);
     size_t limit = list->limit ? list->limit : LIST_DEFAULT;
@@ -910,22 +698,17 @@ static void s_handle_list (allocator_xdiv_env_t *env, pmo_request_t *req,
         if (!end || *end)
             return (void)FAIL (req, INVALID, "list_foreign.cursor", "not a cursor of this list");
     }
-    redisReply *divisions = pmo_redis_command (env->redis, "SMEMBERS pmo:{%s}:%s:divisions",
-                                               env->hub, ALLOCATOR_PREFIX_FOREIGN);
-    if (!divisions)
-        return allocator_unavailable (req);
+    char **names;
+    size_t n_div;
+    if (allocator_store_foreign_divisions (env->store, req->arena, &names, &n_div))
+        return pmo_request_unavailable (req, ALLOCATOR_STORE);
     Pmo__ForeignPage *page = pmo_arena_alloc (req->arena, sizeof (Pmo__ForeignPage));
     pmo__foreign_page__init (page);
     page->foreigns = pmo_arena_alloc (req->arena, (limit + 1) * sizeof (void *));
     unsigned long long seen = 0;
     bool failed = false, more = false;
-    size_t n_div = divisions->type == REDIS_REPLY_ARRAY ? divisions->elements : 0;
     //  Divisions in name order, then requests newest first: a stable order
     //  for the cursor (an offset)
-    char **names = pmo_arena_alloc (req->arena, (n_div + 1) * sizeof (char *));
-    for (size_t i = 0; i < n_div; i++)
-        names[i] = pmo_arena_strdup (req->arena, divisions->element[i]->str);
-    freeReplyObject (divisions);
     for (size_t i = 1; i < n_div; i++)
         for (size_t k = i; k > 0 && strcmp (names[k - 1], names[k]) > 0; k--) {
             char *swap = names[k];
@@ -933,16 +716,16 @@ static void s_handle_list (allocator_xdiv_env_t *env, pmo_request_t *req,
             names[k - 1] = swap;
         }
     for (size_t d = 0; d < n_div && !failed && !more; d++) {
-        redisReply *ids = pmo_redis_command (env->redis, "ZREVRANGE pmo:{%s}:ix:%s 0 -1", names[d],
-                                             ALLOCATOR_PREFIX_FOREIGN);
-        if (!ids) {
+        char **ids;
+        size_t n_ids;
+        if (allocator_store_foreign_ids (env->store, req->arena, names[d], &ids, &n_ids)) {
             failed = true;
             break;
         }
-        for (size_t i = 0; ids->type == REDIS_REPLY_ARRAY && i < ids->elements && !failed; i++) {
+        for (size_t i = 0; i < n_ids && !failed; i++) {
             Pmo__ForeignAllocation *f;
             uint64_t version;
-            int rc = s_read_foreign (env, req->arena, ids->element[i]->str, &f, &version);
+            int rc = allocator_store_read_foreign (env->store, req->arena, ids[i], &f, &version);
             if (rc < 0)
                 failed = true;
             if (rc != 1)
@@ -960,10 +743,9 @@ static void s_handle_list (allocator_xdiv_env_t *env, pmo_request_t *req,
             }
             page->foreigns[page->n_foreigns++] = f;
         }
-        freeReplyObject (ids);
     }
     if (failed)
-        return allocator_unavailable (req);
+        return pmo_request_unavailable (req, ALLOCATOR_STORE);
     if (more)
         page->next_cursor = pmo_arena_printf (req->arena, "%llu", skip + page->n_foreigns);
     pmo_reflect_set_oneof (req->reply, "foreigns", &page->base);

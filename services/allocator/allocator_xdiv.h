@@ -25,27 +25,20 @@
 #ifndef ALLOCATOR_XDIV_H_INCLUDED
 #define ALLOCATOR_XDIV_H_INCLUDED
 
-#include "allocator_index.h"
-#include "allocator_store.h"
-#include "pmo_client.h"
+#include "allocator_internal.h"
 #include "pmo_server.h"
 
 #include <czmq.h>
 #include <stdbool.h>
 
-#define ALLOCATOR_PREFIX_FOREIGN "xa"
-
 //  What the allocator actor lends this module for one request (not owned).
 typedef struct {
-    pmo_redis_t *redis;
     allocator_store_t *store;
     allocator_index_t *index;
-    zsock_t *pub;                 //  the allocator's PUB socket
-    pmo_client_t *registry;       //  the registry's DEALER
-    const Pmo__Identity *service; //  who the allocator is when it asks the registry
-    const char *hub;              //  the hub org unit id
-    int registry_timeout_ms;      //  deadline of each registry call
-    bool loaded;                  //  the index holds everything in Redis
+    zsock_t *pub;                   //  the allocator's PUB socket
+    allocator_registry_t *registry; //  projects and org units
+    const char *hub;                //  the hub org unit id
+    bool loaded;                    //  the index holds everything in Redis
 } allocator_xdiv_env_t;
 
 //  Handle request_foreign, receive_foreign, foreign_update, list_foreign

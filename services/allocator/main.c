@@ -3,6 +3,7 @@
 */
 #include "allocator_server.h"
 #include "pmo_config.h"
+#include "pmo_endpoints.h"
 #include "pmo_log.h"
 #include "pmo_service.h"
 
@@ -11,12 +12,12 @@
 int main (int argc, char **argv)
 {
     pmo_option_t options[] = {
-        {"endpoint", "PMO_ALLOCATOR_ENDPOINT", "tcp://127.0.0.1:7102",
+        {"endpoint", "PMO_ALLOCATOR_ENDPOINT", PMO_ENDPOINT_ALLOCATOR,
          "ROUTER endpoint for requests", NULL},
-        {"pub", "PMO_ALLOCATOR_PUB", "tcp://127.0.0.1:7112", "PUB endpoint for live events", NULL},
+        {"pub", "PMO_ALLOCATOR_PUB", PMO_PUB_ALLOCATOR, "PUB endpoint for live events", NULL},
         {"redis", "PMO_REDIS_URL", "redis://127.0.0.1:6390",
          "Redis URL (redis://[user:pass@]host:port or unix:///path)", NULL},
-        {"registry", "PMO_REGISTRY_ENDPOINT", "tcp://127.0.0.1:7101",
+        {"registry", "PMO_REGISTRY_ENDPOINT", PMO_ENDPOINT_REGISTRY,
          "the registry's ROUTER endpoint(s), comma-separated", NULL},
         {"hub", "PMO_HUB", "hub", "id of the enterprise (hub) org unit", NULL},
         {"redis-timeout", "PMO_REDIS_TIMEOUT_MS", "1000", "deadline of each Redis command, ms",

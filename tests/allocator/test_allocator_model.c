@@ -11,7 +11,10 @@
 #include <stdio.h>
 #include <string.h>
 
+//  czmq defines it too when the model's headers bring it in
+#ifndef streq
 #define streq(a, b) (strcmp ((a), (b)) == 0)
+#endif
 
 static int32_t s_w (const char *text)
 {
@@ -46,7 +49,7 @@ static void s_test_weeks (void)
     assert (allocator_week_of_ms (1774828800000LL) == s_w ("2026-W14"));
     assert (allocator_week_of_ms (1609632000000LL) == s_w ("2020-W53"));
 
-    allocator_problem_t p;
+    pmo_problem_t p;
     int32_t first, last;
     assert (allocator_check_window ("2026-W10", "2026-W12", "start_week", "end_week", 104, &first,
                                     &last, &p) == 0);
@@ -64,7 +67,7 @@ static void s_test_weeks (void)
 
 static void s_test_validation (void)
 {
-    allocator_problem_t p;
+    pmo_problem_t p;
     char name[40] = "C++";
     assert (allocator_name_normalize (name) == 0 && streq (name, "c++"));
     char bad[40] = "no spaces";

@@ -1,0 +1,147 @@
+/*  allocator_internal.h: declarations shared by the allocator's files, and
+    by nothing outside services/allocator.
+
+    The actor's state (allocator_server.c), the registry client
+    (allocator_registry.c), the outcome of one try at a change (a booking
+    ledger may move under it: then it is read again and decided again), and
+    the handlers each file gives the dispatch.
+*/
+#ifndef ALLOCATOR_INTERNAL_H_INCLUDED
+#define ALLOCATOR_INTERNAL_H_INCLUDED
+
+#include "allocator_index.h"
+#include "allocator_model.h"
+#include "allocator_request.h"
+#include "allocator_store.h"
+#include "allocator_server.h"
+#include "orgtree.h"
+#include "pmo_client.h"
+
+#include <czmq.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#define LIST_DEFAULT  50  //  a page of a list
+#define LIST_MAX      500 //  the largest page
+#define MATCH_DEFAULT 10  //  candidates of a match
+#define MATCH_MAX     100
+
+//  What one try at a change ends in.
+#define COMMIT_DONE  0  //  written (or answered from a stored reply)
+#define COMMIT_RETRY 1  //  a booking ledger moved under it: read again and decide again
+#define COMMIT_FAIL  -1 //  the request failed (the reply says why)
+#define RACE_RETRIES 5  //  times a change is tried while ledgers move under it
+
+//  ---------------------------------------------------------------------
+//  The registry (allocator_registry.c)
+
+typedef struct {
+    pmo_client_t *client;         //  the registry's DEALER, for projects
+    orgtree_t *tree;              //  org units
+    const char *endpoint;         //  for logs
+    const Pmo__Identity *service; //  who the allocator is when it asks
+    int timeout_ms;               //  deadline of each call
+    int64_t down_until;           //  monotonic ms: project reads fail at once until then
+} allocator_registry_t;
+
+//  A client of the registry at endpoint, asking as service (which must
+//  outlive it); org units are reused for cache_ms. NULL if the endpoint is
+//  not valid.
+allocator_registry_t *allocator_registry_new (const char *endpoint, const Pmo__Identity *service,
+                                              int timeout_ms, int cache_ms);
+void allocator_registry_destroy (allocator_registry_t **self_p);
+
+//  A project, copied into arena: 1 found, 0 no such project (a malformed
+//  id names none either), -1 the registry did not answer (or refused).
+int allocator_registry_project (allocator_registry_t *self, pmo_arena_t *arena, const char *id,
+                                Pmo__Project **project);
+//  An org unit with its effective PMO type (orgtree_unit): 1, 0 or -1.
+int allocator_registry_unit (allocator_registry_t *self, pmo_arena_t *arena, const char *id,
+                             Pmo__OrgUnit **unit);
+//  An org-unit event was seen: read units again on their next use.
+void allocator_registry_invalidate (allocator_registry_t *self);
+
+//  A project that can still take bookings, or NULL after failing req
+//  (field names the id).
+Pmo__Project *allocator_project (allocator_registry_t *self, pmo_request_t *req, const char *id,
+                                 const char *field);
+//  A live (not archived) org unit, or NULL after failing req.
+Pmo__OrgUnit *allocator_unit (allocator_registry_t *self, pmo_request_t *req, const char *id,
+                              const char *field);
+
+//  ---------------------------------------------------------------------
+//  The actor (allocator_server.c)
+
+typedef struct {
+    allocator_config_t config;
+    pmo_redis_t *redis;
+    allocator_store_t *store;
+    allocator_index_t *index;
+    bool loaded;          //  the index holds everything in Redis
+    int64_t next_load_ms; //  monotonic: when to try loading again
+    pmo_server_t *server;
+    zsock_t *pub;
+    allocator_registry_t *registry; //  projects and org units
+    zhashx_t *positions;            //  division -> the last stream id the index has seen
+    Pmo__Identity service;          //  who the allocator is when it asks the registry
+    Pmo__Grant service_grant;
+    Pmo__Grant *service_grants[1];
+    int64_t started_ms;
+} allocator_t;
+
+//  True (and the reply is set, or req failed) if this request id was
+//  already done in division.
+bool allocator_replayed_in (allocator_t *self, pmo_request_t *req, const char *division);
+//  True if the index holds everything in Redis; else fails req (retryable).
+bool allocator_ready (allocator_t *self, pmo_request_t *req);
+//  Finish a change: its events and the reply (already filled) go in the
+//  commit; on success the events are published with their stream ids.
+//  COMMIT_DONE, COMMIT_RETRY (a ledger moved) or COMMIT_FAIL.
+int allocator_commit (allocator_t *self, pmo_request_t *req, pmo_commit_t *commit,
+                      const char *division, Pmo__Event **events, size_t n_events);
+
+//  ---------------------------------------------------------------------
+//  Resources (allocator_resources.c)
+
+void allocator_handle_create_resource (allocator_t *self, pmo_request_t *req, Pmo__Resource *r);
+int allocator_try_update_resource (allocator_t *self, pmo_request_t *req, Pmo__Resource *next);
+void allocator_handle_archive_resource (allocator_t *self, pmo_request_t *req,
+                                        Pmo__ArchiveResourceRequest *archive);
+
+//  ---------------------------------------------------------------------
+//  The allocation state machine (allocator_allocations.c); each try
+//  returns COMMIT_DONE, COMMIT_RETRY or COMMIT_FAIL
+
+int allocator_try_request (allocator_t *self, pmo_request_t *req, Pmo__AllocationRequest *rq);
+int allocator_try_propose (allocator_t *self, pmo_request_t *req, Pmo__AllocationStep *step);
+int allocator_try_commit (allocator_t *self, pmo_request_t *req, Pmo__AllocationStep *step);
+int allocator_try_reject (allocator_t *self, pmo_request_t *req, Pmo__AllocationStep *step);
+int allocator_try_release (allocator_t *self, pmo_request_t *req, Pmo__AllocationStep *step);
+int allocator_try_reshape (allocator_t *self, pmo_request_t *req, Pmo__AllocationReshape *rs);
+//  What every step reads first: the allocation with its version, or NULL
+//  after failing req (field names the id).
+Pmo__Allocation *allocator_fetch_allocation (allocator_t *self, pmo_request_t *req, const char *id,
+                                             const char *field, uint64_t *version);
+
+//  ---------------------------------------------------------------------
+//  Reads and views (allocator_views.c)
+
+//  The index's candidates for a need (in the request's arena).
+Pmo__MatchResult *allocator_match (allocator_t *self, pmo_request_t *req, const char *role,
+                                   const char *skill, uint32_t min_level, uint32_t hours,
+                                   int32_t first, int32_t last, const char *pool,
+                                   const char *division, size_t limit);
+//  Known role and skill names: "unknown" is a clear error, not empty
+//  demand. 0, or -1 after failing req (fields under prefix).
+int allocator_check_names (allocator_t *self, pmo_request_t *req, const char *role,
+                           const char *skill, const char *prefix);
+void allocator_handle_get (allocator_t *self, pmo_request_t *req, Pmo__AllocatorGetRequest *get);
+void allocator_handle_list_resources (allocator_t *self, pmo_request_t *req,
+                                      Pmo__ResourceListRequest *list);
+void allocator_handle_list_allocations (allocator_t *self, pmo_request_t *req,
+                                        Pmo__AllocationListRequest *list);
+void allocator_handle_match (allocator_t *self, pmo_request_t *req, Pmo__MatchRequest *m);
+void allocator_handle_capacity (allocator_t *self, pmo_request_t *req, Pmo__CapacityRequest *c);
+void allocator_handle_conflicts (allocator_t *self, pmo_request_t *req, Pmo__ConflictsRequest *c);
+
+#endif
