@@ -19,12 +19,29 @@ say() {
     violations=$((violations + 1))
 }
 
-# The folder under services/ that holds header $1, other than $2; empty if none.
+# Where each header lives, found once: owner[header] = the service folders
+# holding one of that name, lib_header[header] = 1 if a library holds one
+declare -A owner=() lib_header=()
+for svc in "${services[@]}"; do
+    [[ -d services/$svc ]] || continue
+    while IFS= read -r header; do
+        owner[$header]+="$svc "
+    done < <(find "services/$svc" \( -name build -o -name node_modules \) -prune -o \
+        -type f -name '*.h' -printf '%f\n')
+done
+if [[ -d lib ]]; then
+    while IFS= read -r header; do
+        lib_header[$header]=1
+    done < <(find lib -type f -name '*.h' -printf '%f\n')
+fi
+
+# The service folder other than $2 that holds header $1; empty if none, or
+# if $2 holds one of that name itself (its own wins).
 owner_of() {
     local header="$1" self="$2" svc
-    for svc in "${services[@]}"; do
-        [[ $svc == "$self" ]] && continue
-        if [[ -n $(find "services/$svc" -name "$header" -print -quit 2>/dev/null) ]]; then
+    [[ -n $self && " ${owner[$header]:-} " == *" $self "* ]] && return
+    for svc in ${owner[$header]:-}; do
+        if [[ $svc != "$self" ]]; then
             echo "$svc"
             return
         fi
@@ -50,8 +67,6 @@ for svc in "${services[@]}"; do
         while read -r line header; do
             [[ -n $header ]] || continue
             base="${header##*/}"
-            # Its own header wins over a same-named one elsewhere
-            [[ -n $(find "services/$svc" -name "$base" -print -quit) ]] && continue
             other="$(owner_of "$base" "$svc")"
             [[ -n $other ]] && say "$file:$line: services/$svc includes $base of services/$other"
         done < <(included "$file")
@@ -71,7 +86,7 @@ while IFS= read -r file; do
         [[ -n $header ]] || continue
         if [[ $header =~ ^($service_protos)\.pb-c\.h$ ]]; then
             say "$file:$line: common/ includes the service protocol $header"
-        elif [[ -n $(find services lib -name "${header##*/}" -print -quit 2>/dev/null) &&
+        elif [[ -n ${owner[${header##*/}]:-}${lib_header[${header##*/}]:-} &&
             ! -e common/${header##*/} ]]; then
             say "$file:$line: common/ includes $header from lib/ or services/"
         fi
@@ -84,7 +99,7 @@ while IFS= read -r file; do
         [[ -n $header ]] || continue
         lib="${file#lib/}"
         lib="lib/${lib%%/*}"
-        [[ -n $(find "$lib" -name "${header##*/}" -print -quit) ]] && continue
+        [[ -e $lib/${header##*/} || -n $(find "$lib" -name "${header##*/}" -print -quit) ]] && continue
         other="$(owner_of "${header##*/}" "")"
         [[ -n $other ]] && say "$file:$line: $lib includes ${header##*/} of services/$other"
     done < <(included "$file")
