@@ -10,9 +10,8 @@
 
 void rh_actor_start (rh_t *self)
 {
-    self->config.failed = false;
-    self->actor = zactor_new (registry_server_actor, &self->config);
-    assert (self->actor && !self->config.failed);
+    self->actor = pmo_test_actor_new (registry_server_actor, &self->config, &self->config.failed);
+    assert (self->actor);
 }
 
 void rh_actor_stop (rh_t *self)

@@ -26,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -34,13 +35,15 @@
 #include <time.h>
 #include <unistd.h>
 
-#define S_REDIS_READY_MS 10000 //  deadline for a started server to answer PING
-#define S_REDIS_STOP_MS  5000  //  deadline for SHUTDOWN before we SIGKILL
-#define S_COMMAND_MS     5000  //  deadline for pmo_test_redis_command
-#define S_START_ATTEMPTS 5     //  free ports to try if another process takes ours
-#define S_LOG_TAIL_LINES 20    //  lines of redis.log shown when it fails
-#define S_RECENT_PORTS   64    //  ports handed out lately, not handed out again
-#define S_FORBIDDEN_PORT 6379  //  the system Redis: tests never touch it
+#define S_REDIS_READY_MS     10000 //  deadline for a started server to answer PING
+#define S_REDIS_STOP_MS      5000  //  deadline for SHUTDOWN before we SIGKILL
+#define S_COMMAND_MS         5000  //  deadline for pmo_test_redis_command
+#define S_START_ATTEMPTS     5     //  free ports to try if another process takes ours
+#define S_LOG_TAIL_LINES     20    //  lines of redis.log shown when it fails
+#define S_RECENT_PORTS       64    //  ports handed out lately, not handed out again
+#define S_ACTOR_BIND_TRIES   100   //  a restarted actor binds its ports again ...
+#define S_ACTOR_BIND_WAIT_MS 50    //  ... this often
+#define S_FORBIDDEN_PORT     6379  //  the system Redis: tests never touch it
 
 struct _pmo_test_redis_t {
     char binary[PATH_MAX];   //  redis-server executable
@@ -439,14 +442,39 @@ static int s_ephemeral_low (void)
     return low;
 }
 
+//  Claim port for this process's lifetime, against every other process of
+//  the test kit: a lock on a file named for it, held until the process
+//  exits (the kernel lets go of it then, however the process ends). A bind
+//  check alone cannot tell a port another test picked a moment ago and
+//  will bind shortly (ctest runs tests in parallel, and a restarted actor
+//  leaves its port free for a moment). 0 claimed, -1 held by another.
+static int s_port_claim (int port)
+{
+    const char *dir = "/tmp/pmo-test-ports";
+    if (mkdir (dir, 01777) != 0 && errno != EEXIST)
+        return 0; //  nowhere to claim: the bind check alone, as before
+    char path[64];
+    snprintf (path, sizeof path, "%s/%d", dir, port);
+    int fd = open (path, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
+    if (fd < 0)
+        return 0;
+    if (flock (fd, LOCK_EX | LOCK_NB) != 0) {
+        close (fd);
+        return -1;
+    }
+    return 0; //  fd stays open, and the lock with it, until the process ends
+}
+
 int pmo_test_free_port (void)
 {
     //  Ports are picked at random below the kernel's ephemeral range: a port
     //  from bind (0) is one the kernel may hand to any other process's next
     //  outgoing connection or bind (0) while our server is not yet
     //  listening (tests run in parallel). Random picks from the range below
-    //  only collide when two tests pick the same port at the same moment;
-    //  the bind check and the list of ports handed out lately cover the rest.
+    //  collide when two tests pick the same port: each pick is claimed for
+    //  the process's lifetime (s_port_claim), so no other test process is
+    //  handed it, and a port this process gave up a moment ago (a stopped
+    //  actor) stays its own to bind again.
     static pthread_mutex_t mutex = PTHREAD_MUTEX_INITIALIZER;
     static int recent[S_RECENT_PORTS];
     static size_t next;
@@ -477,6 +505,8 @@ int pmo_test_free_port (void)
         if (bind (fd, (struct sockaddr *)&addr, sizeof addr) != 0)
             port = -1; //  taken: try another
         close (fd);
+        if (port > 0 && s_port_claim (port) != 0)
+            port = -1; //  another test process has it
     }
     if (port > 0) {
         recent[next] = port;
@@ -648,4 +678,23 @@ void pmo_test_reply_err_at (const ProtobufCMessage *reply, Pmo__ErrorCode code, 
         fprintf (stderr, "%s:%d: error without a message\n", where, line);
         abort ();
     }
+}
+
+zactor_t *pmo_test_actor_new (zactor_fn *actor, void *config, bool *failed)
+{
+    //  libzmq closes a stopped actor's listeners in its I/O thread, a moment
+    //  after zactor_destroy returns: a restart on the same ports may have
+    //  to wait for that. The ports are this process's (pmo_test_free_port
+    //  claims them), so nothing else can be holding them for longer.
+    for (int attempt = 0; attempt < S_ACTOR_BIND_TRIES; attempt++) {
+        *failed = false;
+        zactor_t *started = zactor_new (actor, config);
+        if (started && !*failed)
+            return started;
+        zactor_destroy (&started);
+        zclock_sleep (S_ACTOR_BIND_WAIT_MS);
+    }
+    fprintf (stderr, "pmo_testkit: the actor could not start (bind) in %d ms\n",
+             S_ACTOR_BIND_TRIES * S_ACTOR_BIND_WAIT_MS);
+    return NULL;
 }

@@ -15,6 +15,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <czmq.h>
 #include <hiredis/hiredis.h>
 #include "pmo.pb-c.h"
 
@@ -55,6 +56,11 @@ redisReply *pmo_test_redis_command (pmo_test_redis_t *self, const char *format, 
 //  A free TCP port on 127.0.0.1 (bind to port 0, read it back, close); never
 //  6379. Returns -1 on failure.
 int pmo_test_free_port (void);
+
+//  Start a service actor whose config has a "failed" flag (set when it
+//  cannot bind), trying again for a few seconds while a stopped actor's
+//  ports are being released. NULL (after saying why) if it never starts.
+zactor_t *pmo_test_actor_new (zactor_fn *actor, void *config, bool *failed);
 
 //  A child process: argv[0] is a path (no PATH search), argv ends with NULL.
 //  stdin is /dev/null; stdout and stderr go to a log file in /tmp that is
