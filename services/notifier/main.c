@@ -4,6 +4,7 @@
 #include "notifier_model.h"
 #include "notifier_server.h"
 #include "pmo_config.h"
+#include "pmo_endpoints.h"
 #include "pmo_log.h"
 #include "pmo_service.h"
 
@@ -15,12 +16,12 @@ int main (int argc, char **argv)
     char host[64] = "notifier";
     gethostname (host, sizeof host - 1);
     pmo_option_t options[] = {
-        {"endpoint", "PMO_NOTIFIER_ENDPOINT", "tcp://127.0.0.1:7104",
-         "ROUTER endpoint for requests", NULL},
-        {"pub", "PMO_NOTIFIER_PUB", "tcp://127.0.0.1:7114", "PUB endpoint for live events", NULL},
+        {"endpoint", "PMO_NOTIFIER_ENDPOINT", PMO_ENDPOINT_NOTIFIER, "ROUTER endpoint for requests",
+         NULL},
+        {"pub", "PMO_NOTIFIER_PUB", PMO_PUB_NOTIFIER, "PUB endpoint for live events", NULL},
         {"redis", "PMO_REDIS_URL", "redis://127.0.0.1:6390",
          "Redis URL (redis://[user:pass@]host:port or unix:///path)", NULL},
-        {"registry", "PMO_REGISTRY_ENDPOINT", "tcp://127.0.0.1:7101",
+        {"registry", "PMO_REGISTRY_ENDPOINT", PMO_ENDPOINT_REGISTRY,
          "the registry's ROUTER endpoint (org units)", NULL},
         {"hub", "PMO_HUB", "hub", "id of the enterprise (hub) org unit", NULL},
         {"dashboard-url", "PMO_DASHBOARD_URL", "http://127.0.0.1:8080",
