@@ -9,7 +9,6 @@
 #include <netinet/in.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,64 +16,24 @@
 
 #define INVALID PMO__ERROR_CODE__ERROR_INVALID
 
-int notifier_fail (notifier_problem_t *problem, Pmo__ErrorCode code, const char *field,
-                   const char *format, ...)
-{
-    problem->code = code;
-    snprintf (problem->field, sizeof problem->field, "%s", field ? field : "");
-    va_list args;
-    va_start (args, format);
-    vsnprintf (problem->message, sizeof problem->message, format, args);
-    va_end (args);
-    return -1;
-}
-
 //  ---------------------------------------------------------------------
 //  Who may do what
 
-bool notifier_path_contains (const char *path, const char *unit)
-{
-    if (!path || !unit || !*unit)
-        return false;
-    size_t len = strlen (unit);
-    const char *p = path;
-    while (*p) {
-        const char *end = strchr (p, '/');
-        size_t part = end ? (size_t)(end - p) : strlen (p);
-        if (part == len && strncmp (p, unit, len) == 0)
-            return true;
-        if (!end)
-            break;
-        p = end + 1;
-    }
-    return false;
-}
+//  Channel settings are PMO business: other roles receive the messages,
+//  they do not see the plumbing
+static const pmo_role_table_t s_roles = {
+    .actions =
+        {
+            [PMO__ROLE__ROLE_ADMIN] = NOTIFIER_READ | NOTIFIER_MANAGE,
+            [PMO__ROLE__ROLE_PMO_DIRECTOR] = NOTIFIER_READ | NOTIFIER_MANAGE,
+            [PMO__ROLE__ROLE_PMO_MANAGER] = NOTIFIER_READ | NOTIFIER_MANAGE,
+            [PMO__ROLE__ROLE_PMO_ANALYST] = NOTIFIER_READ,
+        },
+};
 
-static unsigned s_role_actions (Pmo__Role role)
+const pmo_role_table_t *notifier_roles (void)
 {
-    switch (role) {
-    case PMO__ROLE__ROLE_ADMIN:
-    case PMO__ROLE__ROLE_PMO_DIRECTOR:
-    case PMO__ROLE__ROLE_PMO_MANAGER:
-        return NOTIFIER_READ | NOTIFIER_MANAGE;
-    case PMO__ROLE__ROLE_PMO_ANALYST:
-        return NOTIFIER_READ;
-    default:
-        //  Channel settings are PMO business: other roles receive the
-        //  messages, they do not see the plumbing
-        return 0;
-    }
-}
-
-bool notifier_allowed (const Pmo__Identity *who, notifier_action_t action, const char *path)
-{
-    if (!who || !path)
-        return false;
-    for (size_t i = 0; i < who->n_grants; i++)
-        if ((s_role_actions (who->grants[i]->role) & action) &&
-            notifier_path_contains (path, who->grants[i]->org_unit))
-            return true;
-    return false;
+    return &s_roles;
 }
 
 //  ---------------------------------------------------------------------
@@ -137,80 +96,77 @@ bool notifier_secret_valid (const char *secret)
     return n >= 24 && n <= 64;
 }
 
-int notifier_check_channel (const Pmo__Channel *channel, bool allow_http,
-                            notifier_problem_t *problem)
+int notifier_check_channel (const Pmo__Channel *channel, bool allow_http, pmo_problem_t *problem)
 {
     if (!channel->name || !pmo_text_valid (channel->name) || strlen (channel->name) == 0 ||
         strlen (channel->name) > 80)
-        return notifier_fail (problem, INVALID, "name", "name is required (1..80 characters)");
+        return pmo_problem (problem, INVALID, "name", "name is required (1..80 characters)");
     if (channel->kind == PMO__CHANNEL_KIND__CHANNEL_KIND_UNSPECIFIED)
-        return notifier_fail (problem, INVALID, "kind",
-                              "kind is required: slack, teams, mattermost, google_chat, webhook "
-                              "or email");
+        return pmo_problem (problem, INVALID, "kind",
+                            "kind is required: slack, teams, mattermost, google_chat, webhook "
+                            "or email");
     if (pmo_str_empty (channel->org_unit))
-        return notifier_fail (problem, INVALID, "org_unit", "org_unit is required");
+        return pmo_problem (problem, INVALID, "org_unit", "org_unit is required");
     if (channel->rate_per_minute > 6000)
-        return notifier_fail (problem, INVALID, "rate_per_minute",
-                              "rate_per_minute is at most 6000");
+        return pmo_problem (problem, INVALID, "rate_per_minute", "rate_per_minute is at most 6000");
     if (channel->coalesce_s < -1 || channel->coalesce_s > 3600)
-        return notifier_fail (problem, INVALID, "coalesce_s",
-                              "coalesce_s is -1 (never), 0 (default 60) or up to 3600 seconds");
+        return pmo_problem (problem, INVALID, "coalesce_s",
+                            "coalesce_s is -1 (never), 0 (default 60) or up to 3600 seconds");
     if (channel->kind == PMO__CHANNEL_KIND__CHANNEL_KIND_EMAIL) {
         static const char *const smtp[] = {"smtp://", "smtps://", NULL};
         if (!s_url_shape (channel->smtp_url, smtp) && !notifier_is_masked (channel->smtp_url))
-            return notifier_fail (problem, INVALID, "smtp_url",
-                                  "smtp_url is required: smtp://host:587 or smtps://host:465");
+            return pmo_problem (problem, INVALID, "smtp_url",
+                                "smtp_url is required: smtp://host:587 or smtps://host:465");
         if (!s_email_valid (channel->mail_from))
-            return notifier_fail (problem, INVALID, "mail_from",
-                                  "mail_from is required: an address like pmo@example.org");
+            return pmo_problem (problem, INVALID, "mail_from",
+                                "mail_from is required: an address like pmo@example.org");
         if (channel->n_mail_to == 0 || channel->n_mail_to > 50)
-            return notifier_fail (problem, INVALID, "mail_to", "mail_to needs 1..50 addresses");
+            return pmo_problem (problem, INVALID, "mail_to", "mail_to needs 1..50 addresses");
         for (size_t i = 0; i < channel->n_mail_to; i++)
             if (!s_email_valid (channel->mail_to[i])) {
                 char field[48];
                 snprintf (field, sizeof field, "mail_to[%zu]", i);
-                return notifier_fail (problem, INVALID, field, "'%.80s' is not an email address",
-                                      channel->mail_to[i]);
+                return pmo_problem (problem, INVALID, field, "'%.80s' is not an email address",
+                                    channel->mail_to[i]);
             }
         if (!pmo_str_empty (channel->url))
-            return notifier_fail (problem, INVALID, "url", "an email channel has no url");
+            return pmo_problem (problem, INVALID, "url", "an email channel has no url");
         return 0;
     }
     static const char *const https[] = {"https://", NULL};
     static const char *const any[] = {"https://", "http://", NULL};
     if (pmo_str_empty (channel->url))
-        return notifier_fail (problem, INVALID, "url", "url is required (the webhook URL)");
+        return pmo_problem (problem, INVALID, "url", "url is required (the webhook URL)");
     if (!notifier_is_masked (channel->url) && !s_url_shape (channel->url, allow_http ? any : https))
-        return notifier_fail (problem, INVALID, "url",
-                              allow_http ? "url must be an http(s):// URL with a host"
-                                         : "url must be an https:// URL with a host");
+        return pmo_problem (problem, INVALID, "url",
+                            allow_http ? "url must be an http(s):// URL with a host"
+                                       : "url must be an https:// URL with a host");
     if (strlen (channel->url) > 2000)
-        return notifier_fail (problem, INVALID, "url", "url is at most 2000 characters");
+        return pmo_problem (problem, INVALID, "url", "url is at most 2000 characters");
     if (channel->n_mail_to || !pmo_str_empty (channel->smtp_url))
-        return notifier_fail (problem, INVALID, "smtp_url",
-                              "only email channels have SMTP settings");
+        return pmo_problem (problem, INVALID, "smtp_url", "only email channels have SMTP settings");
     if (channel->kind != PMO__CHANNEL_KIND__CHANNEL_KIND_WEBHOOK && channel->n_signing_secrets)
-        return notifier_fail (problem, INVALID, "signing_secrets",
-                              "only generic webhooks are signed");
+        return pmo_problem (problem, INVALID, "signing_secrets",
+                            "only generic webhooks are signed");
     for (size_t i = 0; i < channel->n_signing_secrets; i++) {
         const char *secret = channel->signing_secrets[i]->secret;
         if (!notifier_is_masked (secret) && !notifier_secret_valid (secret)) {
             char field[64];
             snprintf (field, sizeof field, "signing_secrets[%zu].secret", i);
-            return notifier_fail (problem, INVALID, field,
-                                  "a signing secret is \"whsec_\" and the base64 of 24 to 64 "
-                                  "random bytes");
+            return pmo_problem (problem, INVALID, field,
+                                "a signing secret is \"whsec_\" and the base64 of 24 to 64 "
+                                "random bytes");
         }
     }
     return 0;
 }
 
-int notifier_check_subscription (const Pmo__Subscription *sub, notifier_problem_t *problem)
+int notifier_check_subscription (const Pmo__Subscription *sub, pmo_problem_t *problem)
 {
     if (pmo_str_empty (sub->channel_id))
-        return notifier_fail (problem, INVALID, "channel_id", "channel_id is required");
+        return pmo_problem (problem, INVALID, "channel_id", "channel_id is required");
     if (sub->n_event_types > 50)
-        return notifier_fail (problem, INVALID, "event_types", "at most 50 event types");
+        return pmo_problem (problem, INVALID, "event_types", "at most 50 event types");
     for (size_t i = 0; i < sub->n_event_types; i++) {
         const char *t = sub->event_types[i];
         size_t len = t ? strlen (t) : 0;
@@ -221,10 +177,10 @@ int notifier_check_subscription (const Pmo__Subscription *sub, notifier_problem_
         if (!ok) {
             char field[48];
             snprintf (field, sizeof field, "event_types[%zu]", i);
-            return notifier_fail (problem, INVALID, field,
-                                  "'%.80s' is not an event type: \"project.created\", "
-                                  "\"project.*\" or \"*\"",
-                                  t ? t : "");
+            return pmo_problem (problem, INVALID, field,
+                                "'%.80s' is not an event type: \"project.created\", "
+                                "\"project.*\" or \"*\"",
+                                t ? t : "");
         }
     }
     return 0;
@@ -783,8 +739,7 @@ bool notifier_subscription_matches (const Pmo__Subscription *sub, const Pmo__Not
     if (!pmo_str_empty (sub->project_id) && strcmp (sub->project_id, notice->project_id) != 0)
         return false;
     //  A subtree's subscription covers its departments and their projects
-    if (!pmo_str_empty (sub->org_unit) &&
-        !notifier_path_contains (notice->org_unit_path, sub->org_unit))
+    if (!pmo_str_empty (sub->org_unit) && !pmo_path_contains (notice->org_unit_path, sub->org_unit))
         return false;
     if (sub->n_event_types == 0)
         return true;

@@ -15,22 +15,12 @@
 
 #include "events.pb-c.h"
 #include "notifier.pb-c.h"
+#include "pmo_request.h"
 #include "pmo_util.h"
 
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/socket.h>
-
-//  A problem with a request: which field, what is wrong, and its code.
-typedef struct {
-    Pmo__ErrorCode code;
-    char field[128];
-    char message[384];
-} notifier_problem_t;
-
-//  Record a problem; returns -1.
-int notifier_fail (notifier_problem_t *problem, Pmo__ErrorCode code, const char *field,
-                   const char *format, ...) __attribute__ ((format (printf, 4, 5)));
 
 //  ---------------------------------------------------------------------
 //  Who may do what
@@ -40,22 +30,19 @@ typedef enum {
     NOTIFIER_MANAGE = 2, //  change them, test channels, retry and discard deliveries
 } notifier_action_t;
 
-//  True if unit is one of the components of path ("hub/dft/dft-rail").
-bool notifier_path_contains (const char *path, const char *unit);
-//  True if who holds, in a unit on path, a role that allows action: admin,
-//  PMO director and PMO manager manage; PMO analysts also read.
-bool notifier_allowed (const Pmo__Identity *who, notifier_action_t action, const char *path);
+//  The notifier's role table (notifier_action_t bits) for pmo_access_*:
+//  admin, PMO director and PMO manager manage; PMO analysts also read.
+const pmo_role_table_t *notifier_roles (void);
 
 //  ---------------------------------------------------------------------
 //  Validation of what callers send
 
 //  The fields a caller sets on a channel. allow_http accepts http:// URLs
 //  (tests and private receivers); otherwise webhook URLs must be https.
-int notifier_check_channel (const Pmo__Channel *channel, bool allow_http,
-                            notifier_problem_t *problem);
+int notifier_check_channel (const Pmo__Channel *channel, bool allow_http, pmo_problem_t *problem);
 //  A signing secret: "whsec_" + base64 of 24..64 bytes.
 bool notifier_secret_valid (const char *secret);
-int notifier_check_subscription (const Pmo__Subscription *sub, notifier_problem_t *problem);
+int notifier_check_subscription (const Pmo__Subscription *sub, pmo_problem_t *problem);
 
 //  ---------------------------------------------------------------------
 //  Secrets

@@ -18,6 +18,7 @@
 #include "pmo_log.h"
 #include "pmo_ping.h"
 #include "pmo_reflect.h"
+#include "pmo_request.h"
 #include "pmo_server.h"
 #include "pmo_stream.h"
 #include "registry.pb-c.h"
@@ -98,9 +99,6 @@ typedef struct {
     int64_t started_ms;
     uint64_t routed, delivered, failed, dead, skipped;
 } notifier_t;
-
-#define FAIL(req, code, field, ...)                                                                \
-    pmo_request_fail (req, PMO__ERROR_CODE__ERROR_##code, field, __VA_ARGS__)
 
 //  ---------------------------------------------------------------------
 //  Org units and divisions (from the registry)
@@ -329,35 +327,9 @@ static int s_cache_reload (notifier_t *self)
 //  ---------------------------------------------------------------------
 //  Helpers shared by the handlers
 
-static const Pmo__Identity *s_who (pmo_request_t *req)
-{
-    return req->header->identity;
-}
-
-static void s_unavailable (pmo_request_t *req, const char *what)
-{
-    FAIL (req, UNAVAILABLE, "", "%s is unavailable; retry shortly", what);
-}
-
-static void s_problem (pmo_request_t *req, const notifier_problem_t *problem, const char *prefix)
-{
-    char field[160];
-    snprintf (field, sizeof field, "%s%s%s", prefix, *problem->field && *prefix ? "." : "",
-              problem->field);
-    pmo_request_fail (req, problem->code, field, "%s", problem->message);
-}
-
 static bool s_replayed (notifier_t *self, pmo_request_t *req, const char *division)
 {
     return pmo_request_replayed (req, self->redis, division, "the notifier's store");
-}
-
-static bool s_may (pmo_request_t *req, notifier_action_t action, const char *path, const char *what)
-{
-    if (notifier_allowed (s_who (req), action, path))
-        return true;
-    FAIL (req, FORBIDDEN, "", "%s may not %s in '%s'", s_who (req)->subject, what, path);
-    return false;
 }
 
 //  An entity the caller names and may read; NOT_FOUND for one it may not
@@ -373,11 +345,11 @@ static ProtobufCMessage *s_fetch (notifier_t *self, pmo_request_t *req, notifier
     ProtobufCMessage *msg = NULL;
     int rc = notifier_store_read (self->store, req->arena, entity, id, &msg, version);
     if (rc < 0) {
-        s_unavailable (req, "the notifier's store (Redis)");
+        pmo_request_unavailable (req, "the notifier's store (Redis)");
         return NULL;
     }
-    if (rc == 0 ||
-        !notifier_allowed (s_who (req), NOTIFIER_READ, pmo_reflect_str (msg, "org_unit_path"))) {
+    if (rc == 0 || !pmo_access_allowed (pmo_request_who (req), notifier_roles (), NOTIFIER_READ,
+                                        pmo_reflect_str (msg, "org_unit_path"))) {
         FAIL (req, NOT_FOUND, field, "no %s with id '%.64s'", name, id);
         return NULL;
     }
@@ -448,7 +420,7 @@ static void s_commit (notifier_t *self, pmo_request_t *req, pmo_commit_t *commit
         FAIL (req, ALREADY_EXISTS, "", "already exists (%s)", result.key);
         break;
     case PMO_COMMIT_UNAVAILABLE:
-        s_unavailable (req, "the notifier's store (Redis)");
+        pmo_request_unavailable (req, "the notifier's store (Redis)");
         break;
     case PMO_COMMIT_ERROR:
         FAIL (req, INTERNAL, "", "the store refused the commit; nothing was written");
@@ -457,28 +429,14 @@ static void s_commit (notifier_t *self, pmo_request_t *req, pmo_commit_t *commit
     pmo_commit_result_clear (&result);
 }
 
-static bool s_version_matches (pmo_request_t *req, const char *what, uint64_t asked,
-                               uint64_t stored)
-{
-    if (asked == stored)
-        return true;
-    if (asked == 0)
-        FAIL (req, INVALID, "version", "version is required: the version of the %s you read", what);
-    else
-        FAIL (req, CONFLICT, "version",
-              "the %s changed since you read it: you have version %llu, it is now %llu", what,
-              (unsigned long long)asked, (unsigned long long)stored);
-    return false;
-}
-
 //  ---------------------------------------------------------------------
 //  Channels
 
 static void s_handle_create_channel (notifier_t *self, pmo_request_t *req, Pmo__Channel *ch)
 {
-    notifier_problem_t problem;
+    pmo_problem_t problem;
     if (notifier_check_channel (ch, self->config.allow_http, &problem))
-        return s_problem (req, &problem, "create_channel");
+        return pmo_request_fail_problem (req, &problem, "create_channel");
     if (notifier_is_masked (ch->url) || notifier_is_masked (ch->smtp_password))
         return (void)FAIL (req, INVALID, "create_channel.url",
                            "a new channel needs its real secrets, not masked ones");
@@ -489,17 +447,17 @@ static void s_handle_create_channel (notifier_t *self, pmo_request_t *req, Pmo__
     bool unavailable;
     const Pmo__OrgUnit *unit = s_unit (self, ch->org_unit, &unavailable);
     if (unavailable)
-        return s_unavailable (req, "the registry (org units)");
+        return pmo_request_unavailable (req, "the registry (org units)");
     if (!unit || unit->archived)
         return (void)FAIL (req, NOT_FOUND, "create_channel.org_unit", "no org unit '%.64s'",
                            ch->org_unit);
-    if (!s_may (req, NOTIFIER_MANAGE, unit->path, "manage channels"))
+    if (!pmo_request_may (req, notifier_roles (), NOTIFIER_MANAGE, unit->path, "manage channels"))
         return;
     if (s_replayed (self, req, unit->division))
         return;
     char *id;
     if (notifier_store_next_id (self->store, req->arena, NOTIFIER_CHANNEL, unit->division, &id))
-        return s_unavailable (req, "the notifier's store (Redis)");
+        return pmo_request_unavailable (req, "the notifier's store (Redis)");
     int64_t now = pmo_now_ms ();
     ch->id = id;
     ch->org_unit_path = unit->path;
@@ -507,7 +465,7 @@ static void s_handle_create_channel (notifier_t *self, pmo_request_t *req, Pmo__
     ch->version = 1;
     ch->created_ms = ch->updated_ms = now;
     ch->archived = false;
-    ch->created_by = s_who (req)->subject;
+    ch->created_by = pmo_request_who (req)->subject;
     if (!ch->disabled)
         ch->disabled_reason = "";
     for (size_t i = 0; i < ch->n_signing_secrets; i++) {
@@ -518,8 +476,9 @@ static void s_handle_create_channel (notifier_t *self, pmo_request_t *req, Pmo__
     notifier_store_put (self->store, commit, req->arena, NOTIFIER_CHANNEL, unit->division,
                         &ch->base, 0);
     Pmo__Channel *masked = s_masked (req->arena, ch);
-    Pmo__Event *event = s_event (req->arena, "channel.created", unit->division, unit->id,
-                                 unit->path, id, 1, s_who (req)->subject, req->header->request_id);
+    Pmo__Event *event =
+        s_event (req->arena, "channel.created", unit->division, unit->id, unit->path, id, 1,
+                 pmo_request_who (req)->subject, req->header->request_id);
     pmo_reflect_set_oneof (&event->base, "channel", &masked->base);
     pmo_reflect_set_oneof (req->reply, "channel", &masked->base);
     s_commit (self, req, commit, unit->division, event);
@@ -531,7 +490,8 @@ static void s_handle_update_channel (notifier_t *self, pmo_request_t *req, Pmo__
     uint64_t version;
     Pmo__Channel *stored = (Pmo__Channel *)s_fetch (self, req, NOTIFIER_CHANNEL, next->id,
                                                     "update_channel.id", &version);
-    if (!stored || !s_may (req, NOTIFIER_MANAGE, stored->org_unit_path, "manage channels"))
+    if (!stored || !pmo_request_may (req, notifier_roles (), NOTIFIER_MANAGE, stored->org_unit_path,
+                                     "manage channels"))
         return;
     if (s_replayed (self, req, stored->division))
         return;
@@ -553,10 +513,10 @@ static void s_handle_update_channel (notifier_t *self, pmo_request_t *req, Pmo__
                                "signing secrets change through rotate_secret");
     next->signing_secrets = stored->signing_secrets;
     next->n_signing_secrets = stored->n_signing_secrets;
-    notifier_problem_t problem;
+    pmo_problem_t problem;
     if (notifier_check_channel (next, self->config.allow_http, &problem))
-        return s_problem (req, &problem, "update_channel");
-    if (!s_version_matches (req, "channel", next->version, version))
+        return pmo_request_fail_problem (req, &problem, "update_channel");
+    if (!pmo_request_version_matches (req, "version", "channel", next->version, version))
         return;
     next->org_unit_path = stored->org_unit_path;
     next->division = stored->division;
@@ -569,14 +529,14 @@ static void s_handle_update_channel (notifier_t *self, pmo_request_t *req, Pmo__
         next->disabled_reason = "";
     else if (pmo_str_empty (next->disabled_reason))
         next->disabled_reason =
-            pmo_arena_printf (req->arena, "disabled by %s", s_who (req)->subject);
+            pmo_arena_printf (req->arena, "disabled by %s", pmo_request_who (req)->subject);
     pmo_commit_t *commit = pmo_commit_new (stored->division, req->header->request_id);
     notifier_store_put (self->store, commit, req->arena, NOTIFIER_CHANNEL, stored->division,
                         &next->base, version);
     Pmo__Channel *masked = s_masked (req->arena, next);
     Pmo__Event *event = s_event (req->arena, "channel.updated", stored->division, stored->org_unit,
                                  stored->org_unit_path, next->id, next->version,
-                                 s_who (req)->subject, req->header->request_id);
+                                 pmo_request_who (req)->subject, req->header->request_id);
     pmo_reflect_set_oneof (&event->base, "channel", &masked->base);
     pmo_reflect_set_oneof (req->reply, "channel", &masked->base);
     s_commit (self, req, commit, stored->division, event);
@@ -595,7 +555,7 @@ static void s_handle_list_channels (notifier_t *self, pmo_request_t *req,
                                     Pmo__ListChannelsRequest *list)
 {
     if (!self->org_loaded_ms && s_org_load (self))
-        return s_unavailable (req, "the registry (org units)");
+        return pmo_request_unavailable (req, "the registry (org units)");
     Pmo__ChannelPage *page = pmo_arena_alloc (req->arena, sizeof (Pmo__ChannelPage));
     pmo__channel_page__init (page);
     pmo_reflect_set_oneof (req->reply, "channels", &page->base);
@@ -603,13 +563,14 @@ static void s_handle_list_channels (notifier_t *self, pmo_request_t *req,
         ProtobufCMessage **msgs;
         size_t n;
         if (notifier_store_list (self->store, req->arena, NOTIFIER_CHANNEL, d, &msgs, &n))
-            return s_unavailable (req, "the notifier's store (Redis)");
+            return pmo_request_unavailable (req, "the notifier's store (Redis)");
         for (size_t i = 0; i < n; i++) {
             Pmo__Channel *ch = (Pmo__Channel *)msgs[i];
             if ((ch->archived && !list->include_archived) ||
-                !notifier_allowed (s_who (req), NOTIFIER_READ, ch->org_unit_path) ||
+                !pmo_access_allowed (pmo_request_who (req), notifier_roles (), NOTIFIER_READ,
+                                     ch->org_unit_path) ||
                 (!pmo_str_empty (list->org_unit) &&
-                 !notifier_path_contains (ch->org_unit_path, list->org_unit)))
+                 !pmo_path_contains (ch->org_unit_path, list->org_unit)))
                 continue;
             pmo_reflect_append (&page->base, "channels", &s_masked (req->arena, ch)->base,
                                 req->arena);
@@ -622,11 +583,12 @@ static void s_handle_archive_channel (notifier_t *self, pmo_request_t *req, Pmo_
     uint64_t version;
     Pmo__Channel *ch = (Pmo__Channel *)s_fetch (self, req, NOTIFIER_CHANNEL, ref->id,
                                                 "archive_channel.id", &version);
-    if (!ch || !s_may (req, NOTIFIER_MANAGE, ch->org_unit_path, "manage channels"))
+    if (!ch || !pmo_request_may (req, notifier_roles (), NOTIFIER_MANAGE, ch->org_unit_path,
+                                 "manage channels"))
         return;
     if (s_replayed (self, req, ch->division))
         return;
-    if (!s_version_matches (req, "channel", ref->version, version))
+    if (!pmo_request_version_matches (req, "version", "channel", ref->version, version))
         return;
     if (ch->archived)
         return (void)FAIL (req, FAILED_PRECONDITION, "archive_channel.id",
@@ -640,7 +602,7 @@ static void s_handle_archive_channel (notifier_t *self, pmo_request_t *req, Pmo_
     Pmo__Channel *masked = s_masked (req->arena, ch);
     Pmo__Event *event =
         s_event (req->arena, "channel.archived", ch->division, ch->org_unit, ch->org_unit_path,
-                 ch->id, ch->version, s_who (req)->subject, req->header->request_id);
+                 ch->id, ch->version, pmo_request_who (req)->subject, req->header->request_id);
     pmo_reflect_set_oneof (&event->base, "channel", &masked->base);
     pmo_reflect_set_oneof (req->reply, "channel", &masked->base);
     s_commit (self, req, commit, ch->division, event);
@@ -652,7 +614,8 @@ static void s_handle_rotate_secret (notifier_t *self, pmo_request_t *req,
     uint64_t version;
     Pmo__Channel *ch = (Pmo__Channel *)s_fetch (self, req, NOTIFIER_CHANNEL, rotate->channel_id,
                                                 "rotate_secret.channel_id", &version);
-    if (!ch || !s_may (req, NOTIFIER_MANAGE, ch->org_unit_path, "manage channels"))
+    if (!ch || !pmo_request_may (req, notifier_roles (), NOTIFIER_MANAGE, ch->org_unit_path,
+                                 "manage channels"))
         return;
     if (ch->kind != PMO__CHANNEL_KIND__CHANNEL_KIND_WEBHOOK)
         return (void)FAIL (req, FAILED_PRECONDITION, "rotate_secret.channel_id",
@@ -666,7 +629,7 @@ static void s_handle_rotate_secret (notifier_t *self, pmo_request_t *req,
                            "the old secret may sign for at most 30 days");
     if (s_replayed (self, req, ch->division))
         return;
-    if (!s_version_matches (req, "channel", rotate->version, version))
+    if (!pmo_request_version_matches (req, "version", "channel", rotate->version, version))
         return;
     for (size_t i = 0; i < ch->n_signing_secrets; i++)
         if (streq (ch->signing_secrets[i]->secret, rotate->secret))
@@ -701,8 +664,8 @@ static void s_handle_rotate_secret (notifier_t *self, pmo_request_t *req,
                         version);
     Pmo__Channel *masked = s_masked (req->arena, ch);
     Pmo__Event *event = s_event (req->arena, "channel.secret_rotated", ch->division, ch->org_unit,
-                                 ch->org_unit_path, ch->id, ch->version, s_who (req)->subject,
-                                 req->header->request_id);
+                                 ch->org_unit_path, ch->id, ch->version,
+                                 pmo_request_who (req)->subject, req->header->request_id);
     pmo_reflect_set_oneof (&event->base, "channel", &masked->base);
     pmo_reflect_set_oneof (req->reply, "channel", &masked->base);
     s_commit (self, req, commit, ch->division, event);
@@ -712,7 +675,8 @@ static void s_handle_test_channel (notifier_t *self, pmo_request_t *req, Pmo__Ch
 {
     Pmo__Channel *ch =
         (Pmo__Channel *)s_fetch (self, req, NOTIFIER_CHANNEL, ref->id, "test_channel.id", NULL);
-    if (!ch || !s_may (req, NOTIFIER_MANAGE, ch->org_unit_path, "test channels"))
+    if (!ch || !pmo_request_may (req, notifier_roles (), NOTIFIER_MANAGE, ch->org_unit_path,
+                                 "test channels"))
         return;
     if (ch->archived)
         return (void)FAIL (req, FAILED_PRECONDITION, "test_channel.id", "channel '%s' is archived",
@@ -738,11 +702,11 @@ static void s_handle_test_channel (notifier_t *self, pmo_request_t *req, Pmo__Ch
     n->severity = PMO__SEVERITY__SEVERITY_INFO;
     n->title = pmo_arena_printf (req->arena, "Test message for channel %s", ch->name);
     n->summary = pmo_arena_printf (req->arena, "%s asked pmo to test this channel (%s).",
-                                   s_who (req)->subject, ch->id);
+                                   pmo_request_who (req)->subject, ch->id);
     n->division = ch->division;
     n->org_unit_path = ch->org_unit_path;
     n->entity_id = ch->id;
-    n->actor = s_who (req)->subject;
+    n->actor = pmo_request_who (req)->subject;
     n->time_ms = now;
     n->source = "notifier";
     n->link = pmo_arena_printf (
@@ -765,7 +729,7 @@ static void s_handle_test_channel (notifier_t *self, pmo_request_t *req, Pmo__Ch
     if (notifier_store_scripts_ready (self->store) ||
         notifier_store_route_pipe (self->store, req->arena, &args) ||
         notifier_store_route_reply (self->store))
-        return s_unavailable (req, "the notifier's store (Redis)");
+        return pmo_request_unavailable (req, "the notifier's store (Redis)");
     d->notice_count = 1;
     pmo_reflect_set_oneof (req->reply, "delivery", &d->base);
     self->tick_now = true;
@@ -784,7 +748,7 @@ static int s_scope (notifier_t *self, pmo_request_t *req, Pmo__Subscription *sub
     bool unavailable;
     const Pmo__OrgUnit *unit = s_unit (self, sub->org_unit, &unavailable);
     if (unavailable) {
-        s_unavailable (req, "the registry (org units)");
+        pmo_request_unavailable (req, "the registry (org units)");
         return -1;
     }
     if (!unit) {
@@ -794,7 +758,7 @@ static int s_scope (notifier_t *self, pmo_request_t *req, Pmo__Subscription *sub
     }
     //  A channel of a division hears only that division's subtree: nothing
     //  of another division reaches its people
-    if (!notifier_path_contains (unit->path, ch->org_unit)) {
+    if (!pmo_path_contains (unit->path, ch->org_unit)) {
         FAIL (req, INVALID, pmo_arena_printf (req->arena, "%s.org_unit", field),
               "'%s' is not at or below the channel's unit '%s'", unit->id, ch->org_unit);
         return -1;
@@ -803,10 +767,10 @@ static int s_scope (notifier_t *self, pmo_request_t *req, Pmo__Subscription *sub
         char *path, *label;
         int rc = s_project (self, req->arena, sub->project_id, &path, &label);
         if (rc < 0) {
-            s_unavailable (req, "the registry (projects)");
+            pmo_request_unavailable (req, "the registry (projects)");
             return -1;
         }
-        if (rc == 0 || !notifier_path_contains (path, unit->id)) {
+        if (rc == 0 || !pmo_path_contains (path, unit->id)) {
             FAIL (req, NOT_FOUND, pmo_arena_printf (req->arena, "%s.project_id", field),
                   "no project '%.64s' in '%s'", sub->project_id, unit->path);
             return -1;
@@ -820,12 +784,13 @@ static int s_scope (notifier_t *self, pmo_request_t *req, Pmo__Subscription *sub
 static void s_handle_create_subscription (notifier_t *self, pmo_request_t *req,
                                           Pmo__Subscription *sub)
 {
-    notifier_problem_t problem;
+    pmo_problem_t problem;
     if (notifier_check_subscription (sub, &problem))
-        return s_problem (req, &problem, "create_subscription");
+        return pmo_request_fail_problem (req, &problem, "create_subscription");
     Pmo__Channel *ch = (Pmo__Channel *)s_fetch (self, req, NOTIFIER_CHANNEL, sub->channel_id,
                                                 "create_subscription.channel_id", NULL);
-    if (!ch || !s_may (req, NOTIFIER_MANAGE, ch->org_unit_path, "manage subscriptions"))
+    if (!ch || !pmo_request_may (req, notifier_roles (), NOTIFIER_MANAGE, ch->org_unit_path,
+                                 "manage subscriptions"))
         return;
     if (ch->archived)
         return (void)FAIL (req, FAILED_PRECONDITION, "create_subscription.channel_id",
@@ -836,7 +801,7 @@ static void s_handle_create_subscription (notifier_t *self, pmo_request_t *req,
         return;
     char *id;
     if (notifier_store_next_id (self->store, req->arena, NOTIFIER_SUBSCRIPTION, ch->division, &id))
-        return s_unavailable (req, "the notifier's store (Redis)");
+        return pmo_request_unavailable (req, "the notifier's store (Redis)");
     sub->id = id;
     sub->version = 1;
     sub->created_ms = sub->updated_ms = pmo_now_ms ();
@@ -844,9 +809,9 @@ static void s_handle_create_subscription (notifier_t *self, pmo_request_t *req,
     pmo_commit_t *commit = pmo_commit_new (ch->division, req->header->request_id);
     notifier_store_put (self->store, commit, req->arena, NOTIFIER_SUBSCRIPTION, ch->division,
                         &sub->base, 0);
-    Pmo__Event *event =
-        s_event (req->arena, "subscription.created", ch->division, sub->org_unit,
-                 sub->org_unit_path, id, 1, s_who (req)->subject, req->header->request_id);
+    Pmo__Event *event = s_event (req->arena, "subscription.created", ch->division, sub->org_unit,
+                                 sub->org_unit_path, id, 1, pmo_request_who (req)->subject,
+                                 req->header->request_id);
     pmo_reflect_set_oneof (&event->base, "subscription", &sub->base);
     pmo_reflect_set_oneof (req->reply, "subscription", &sub->base);
     s_commit (self, req, commit, ch->division, event);
@@ -858,17 +823,18 @@ static void s_handle_update_subscription (notifier_t *self, pmo_request_t *req,
     uint64_t version;
     Pmo__Subscription *stored = (Pmo__Subscription *)s_fetch (
         self, req, NOTIFIER_SUBSCRIPTION, next->id, "update_subscription.id", &version);
-    if (!stored || !s_may (req, NOTIFIER_MANAGE, stored->org_unit_path, "manage subscriptions"))
+    if (!stored || !pmo_request_may (req, notifier_roles (), NOTIFIER_MANAGE, stored->org_unit_path,
+                                     "manage subscriptions"))
         return;
     if (s_replayed (self, req, stored->division))
         return;
     if (!streq (next->channel_id ? next->channel_id : "", stored->channel_id))
         return (void)FAIL (req, INVALID, "update_subscription.channel_id",
                            "a subscription stays with its channel");
-    notifier_problem_t problem;
+    pmo_problem_t problem;
     if (notifier_check_subscription (next, &problem))
-        return s_problem (req, &problem, "update_subscription");
-    if (!s_version_matches (req, "subscription", next->version, version))
+        return pmo_request_fail_problem (req, &problem, "update_subscription");
+    if (!pmo_request_version_matches (req, "version", "subscription", next->version, version))
         return;
     Pmo__Channel *ch = (Pmo__Channel *)s_fetch (self, req, NOTIFIER_CHANNEL, stored->channel_id,
                                                 "update_subscription.channel_id", NULL);
@@ -883,7 +849,7 @@ static void s_handle_update_subscription (notifier_t *self, pmo_request_t *req,
                         &next->base, version);
     Pmo__Event *event = s_event (req->arena, "subscription.updated", stored->division,
                                  next->org_unit, next->org_unit_path, next->id, next->version,
-                                 s_who (req)->subject, req->header->request_id);
+                                 pmo_request_who (req)->subject, req->header->request_id);
     pmo_reflect_set_oneof (&event->base, "subscription", &next->base);
     pmo_reflect_set_oneof (req->reply, "subscription", &next->base);
     s_commit (self, req, commit, stored->division, event);
@@ -910,19 +876,20 @@ static void s_handle_list_subscriptions (notifier_t *self, pmo_request_t *req,
             return;
     }
     if (!self->org_loaded_ms && s_org_load (self))
-        return s_unavailable (req, "the registry (org units)");
+        return pmo_request_unavailable (req, "the registry (org units)");
     for (char *d = zlist_first (self->divisions); d; d = zlist_next (self->divisions)) {
         ProtobufCMessage **msgs;
         size_t n;
         if (notifier_store_list (self->store, req->arena, NOTIFIER_SUBSCRIPTION, d, &msgs, &n))
-            return s_unavailable (req, "the notifier's store (Redis)");
+            return pmo_request_unavailable (req, "the notifier's store (Redis)");
         for (size_t i = 0; i < n; i++) {
             Pmo__Subscription *sub = (Pmo__Subscription *)msgs[i];
             if ((sub->archived && !list->include_archived) ||
-                !notifier_allowed (s_who (req), NOTIFIER_READ, sub->org_unit_path) ||
+                !pmo_access_allowed (pmo_request_who (req), notifier_roles (), NOTIFIER_READ,
+                                     sub->org_unit_path) ||
                 (!pmo_str_empty (list->channel_id) && !streq (sub->channel_id, list->channel_id)) ||
                 (!pmo_str_empty (list->org_unit) &&
-                 !notifier_path_contains (sub->org_unit_path, list->org_unit)))
+                 !pmo_path_contains (sub->org_unit_path, list->org_unit)))
                 continue;
             pmo_reflect_append (&page->base, "subscriptions", &sub->base, req->arena);
         }
@@ -935,11 +902,12 @@ static void s_handle_archive_subscription (notifier_t *self, pmo_request_t *req,
     uint64_t version;
     Pmo__Subscription *sub = (Pmo__Subscription *)s_fetch (
         self, req, NOTIFIER_SUBSCRIPTION, ref->id, "archive_subscription.id", &version);
-    if (!sub || !s_may (req, NOTIFIER_MANAGE, sub->org_unit_path, "manage subscriptions"))
+    if (!sub || !pmo_request_may (req, notifier_roles (), NOTIFIER_MANAGE, sub->org_unit_path,
+                                  "manage subscriptions"))
         return;
     if (s_replayed (self, req, sub->division))
         return;
-    if (!s_version_matches (req, "subscription", ref->version, version))
+    if (!pmo_request_version_matches (req, "version", "subscription", ref->version, version))
         return;
     if (sub->archived)
         return (void)FAIL (req, FAILED_PRECONDITION, "archive_subscription.id",
@@ -951,8 +919,8 @@ static void s_handle_archive_subscription (notifier_t *self, pmo_request_t *req,
     notifier_store_put (self->store, commit, req->arena, NOTIFIER_SUBSCRIPTION, sub->division,
                         &sub->base, version);
     Pmo__Event *event = s_event (req->arena, "subscription.archived", sub->division, sub->org_unit,
-                                 sub->org_unit_path, sub->id, sub->version, s_who (req)->subject,
-                                 req->header->request_id);
+                                 sub->org_unit_path, sub->id, sub->version,
+                                 pmo_request_who (req)->subject, req->header->request_id);
     pmo_reflect_set_oneof (&event->base, "subscription", &sub->base);
     pmo_reflect_set_oneof (req->reply, "subscription", &sub->base);
     s_commit (self, req, commit, sub->division, event);
@@ -995,17 +963,18 @@ static void s_handle_list_deliveries (notifier_t *self, pmo_request_t *req,
         channels[n_channels++] = ch;
     } else {
         if (!self->org_loaded_ms && s_org_load (self))
-            return s_unavailable (req, "the registry (org units)");
+            return pmo_request_unavailable (req, "the registry (org units)");
         size_t max = 16;
         channels = pmo_arena_alloc (req->arena, max * sizeof (void *));
         for (char *d = zlist_first (self->divisions); d; d = zlist_next (self->divisions)) {
             ProtobufCMessage **msgs;
             size_t n;
             if (notifier_store_list (self->store, req->arena, NOTIFIER_CHANNEL, d, &msgs, &n))
-                return s_unavailable (req, "the notifier's store (Redis)");
+                return pmo_request_unavailable (req, "the notifier's store (Redis)");
             for (size_t i = 0; i < n; i++) {
                 Pmo__Channel *ch = (Pmo__Channel *)msgs[i];
-                if (!notifier_allowed (s_who (req), NOTIFIER_READ, ch->org_unit_path))
+                if (!pmo_access_allowed (pmo_request_who (req), notifier_roles (), NOTIFIER_READ,
+                                         ch->org_unit_path))
                     continue;
                 if (n_channels == max) {
                     Pmo__Channel **bigger = pmo_arena_alloc (req->arena, 2 * max * sizeof (void *));
@@ -1031,7 +1000,7 @@ static void s_handle_list_deliveries (notifier_t *self, pmo_request_t *req,
         char *next;
         if (notifier_store_deliveries (self->store, req->arena, channels[c]->id, state, after,
                                        limit - page->n_deliveries, &found, &n, &next))
-            return s_unavailable (req, "the notifier's store (Redis)");
+            return pmo_request_unavailable (req, "the notifier's store (Redis)");
         for (size_t i = 0; i < n; i++)
             pmo_reflect_append (&page->base, "deliveries", &found[i]->base, req->arena);
         if (*next) {
@@ -1058,7 +1027,7 @@ static Pmo__Delivery *s_fetch_delivery (notifier_t *self, pmo_request_t *req, co
     uint64_t v = 0;
     int rc = notifier_store_delivery (self->store, req->arena, id, notices, &d, &v);
     if (rc < 0) {
-        s_unavailable (req, "the notifier's store (Redis)");
+        pmo_request_unavailable (req, "the notifier's store (Redis)");
         return NULL;
     }
     Pmo__Channel *ch = NULL;
@@ -1067,12 +1036,14 @@ static Pmo__Delivery *s_fetch_delivery (notifier_t *self, pmo_request_t *req, co
         int got = notifier_store_read (self->store, req->arena, NOTIFIER_CHANNEL, d->channel_id,
                                        &msg, NULL);
         if (got < 0) {
-            s_unavailable (req, "the notifier's store (Redis)");
+            pmo_request_unavailable (req, "the notifier's store (Redis)");
             return NULL;
         }
         ch = (Pmo__Channel *)msg;
     }
-    if (!d || !ch || !notifier_allowed (s_who (req), NOTIFIER_READ, ch->org_unit_path)) {
+    if (!d || !ch ||
+        !pmo_access_allowed (pmo_request_who (req), notifier_roles (), NOTIFIER_READ,
+                             ch->org_unit_path)) {
         FAIL (req, NOT_FOUND, field, "no delivery with id '%.64s'", id);
         return NULL;
     }
@@ -1097,12 +1068,12 @@ static void s_delivery_change (notifier_t *self, pmo_request_t *req, Pmo__Delive
     uint64_t version;
     Pmo__Channel *ch;
     Pmo__Delivery *d = s_fetch_delivery (self, req, ref->id, field, false, &version, &ch);
-    if (!d || !s_may (req, NOTIFIER_MANAGE, ch->org_unit_path,
-                      retry ? "retry deliveries" : "discard deliveries"))
+    if (!d || !pmo_request_may (req, notifier_roles (), NOTIFIER_MANAGE, ch->org_unit_path,
+                                retry ? "retry deliveries" : "discard deliveries"))
         return;
     if (s_replayed (self, req, d->division))
         return;
-    if (!s_version_matches (req, "delivery", ref->version, version))
+    if (!pmo_request_version_matches (req, "version", "delivery", ref->version, version))
         return;
     bool dead = d->state == PMO__DELIVERY_STATE__DELIVERY_STATE_DEAD;
     bool pending = d->state == PMO__DELIVERY_STATE__DELIVERY_STATE_PENDING;
@@ -1128,7 +1099,7 @@ static void s_delivery_change (notifier_t *self, pmo_request_t *req, Pmo__Delive
     }
     Pmo__Event *event = s_event (req->arena, retry ? "delivery.retried" : "delivery.discarded",
                                  d->division, ch->org_unit, ch->org_unit_path, d->id, d->version,
-                                 s_who (req)->subject, req->header->request_id);
+                                 pmo_request_who (req)->subject, req->header->request_id);
     pmo_reflect_set_oneof (&event->base, "delivery", &d->base);
     pmo_reflect_set_oneof (req->reply, "delivery", &d->base);
     s_commit (self, req, commit, d->division, event);
@@ -1137,7 +1108,7 @@ static void s_delivery_change (notifier_t *self, pmo_request_t *req, Pmo__Delive
             notifier_store_expire (self->store, d->id);
         self->tick_now = true;
         pmo_info ("notifier: delivery %s id=%s by=%s", retry ? "retried" : "discarded", d->id,
-                  s_who (req)->subject);
+                  pmo_request_who (req)->subject);
     }
 }
 

@@ -15,8 +15,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#define streq(a, b) (strcmp ((a), (b)) == 0)
-
 static Pmo__Event *s_event (pmo_arena_t *arena, const char *type)
 {
     Pmo__Event *e = pmo_arena_alloc (arena, sizeof (Pmo__Event));
@@ -378,7 +376,7 @@ static void s_secrets (void)
     assert (streq (s.secret, "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")); //  a copy was masked
     assert (notifier_is_masked (ch.url));
     //  Validation names the field
-    notifier_problem_t problem;
+    pmo_problem_t problem;
     Pmo__Channel bad = PMO__CHANNEL__INIT;
     bad.name = "x";
     bad.kind = PMO__CHANNEL_KIND__CHANNEL_KIND_WEBHOOK;
