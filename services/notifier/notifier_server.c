@@ -13,6 +13,7 @@
 #include "notifier_model.h"
 #include "notifier_send.h"
 #include "notifier_store.h"
+#include "orgtree.h"
 
 #include "pmo_client.h"
 #include "pmo_log.h"
@@ -29,13 +30,12 @@
 
 #define IDEM_TTL_S      86400 //  how long a done request's reply is kept for retries
 #define GROUP           "notifier"
-#define BATCH           256  //  stream entries read at once
-#define POLL_IDLE_MS    5    //  stream poll interval when the last read found nothing
-#define TICK_MS         25   //  delivery loop interval when nothing triggers it
-#define CACHE_RELOAD_MS 2000 //  re-read channels and subscriptions (other replicas' changes)
-#define ORG_RELOAD_MS   30000
-#define ORG_RETRY_MS    1000
-#define ORG_BACKOFF_MAX 5000 //  longest wait between attempts while the registry is away
+#define BATCH           256   //  stream entries read at once
+#define POLL_IDLE_MS    5     //  stream poll interval when the last read found nothing
+#define TICK_MS         25    //  delivery loop interval when nothing triggers it
+#define CACHE_RELOAD_MS 2000  //  re-read channels and subscriptions (other replicas' changes)
+#define ORG_RELOAD_MS   30000 //  re-read the whole org tree (new divisions to follow)
+#define ORG_CHECK_MS    1000  //  ask the tree whether it must be read again
 #define LIST_DEFAULT    50
 #define LIST_MAX        500
 #define PROJECTS_MAX    20000 //  project labels remembered
@@ -68,18 +68,15 @@ typedef struct {
     pmo_server_t *server;
     zsock_t *pub;
     notifier_send_t *send;
-    pmo_client_t *registry;
-    Pmo__Identity service; //  how the notifier introduces itself to the registry
+    pmo_client_t *registry; //  for projects (org units go through tree)
+    Pmo__Identity service;  //  how the notifier introduces itself to the registry
     Pmo__Grant grant;
     Pmo__Grant *grants[1];
     //  Org units, from the registry
-    pmo_arena_t *org_arena;
-    Pmo__OrgUnit **units;
-    size_t n_units;
-    int64_t org_loaded_ms; //  monotonic; 0 = never
-    int64_t org_tried_ms;
-    int64_t org_next_ms;    //  monotonic: when to ask the registry again
-    int64_t org_backoff_ms; //  grows while the registry does not answer
+    orgtree_t *tree;
+    bool org_loaded;         //  the whole tree was read at least once
+    uint64_t org_generation; //  of the tree when its divisions were last followed
+    int64_t org_next_ms;     //  monotonic: when to ask the tree again
     //  Divisions whose streams we read
     zlist_t *divisions; //  of strdup'd ids
     char **streams;     //  stream keys
@@ -114,7 +111,7 @@ static void s_streams_rebuild (notifier_t *self)
     size_t i = 0;
     for (char *d = zlist_first (self->divisions); d; d = zlist_next (self->divisions)) {
         pmo_arena_t *arena = pmo_arena_new ();
-        self->streams[i++] = strdup (notifier_store_events_key (arena, d));
+        self->streams[i++] = strdup (pmo_stream_key (arena, d));
         pmo_arena_destroy (&arena);
     }
     self->groups_ok = false;
@@ -130,75 +127,38 @@ static void s_division_add (notifier_t *self, const char *division)
     s_streams_rebuild (self);
 }
 
-//  Ask the registry for the org units. 0 or -1 (registry unreachable).
-static int s_org_load (notifier_t *self)
+//  Follow every division the tree knows (the hub's and each division's
+//  stream); new ones are followed as they appear.
+static void s_divisions_sync (notifier_t *self)
 {
-    self->org_tried_ms = pmo_mono_ms ();
-    Pmo__ListRequest list = PMO__LIST_REQUEST__INIT;
-    list.kind = PMO__ENTITY_KIND__ENTITY_KIND_ORG_UNIT;
-    list.include_archived = true;
-    Pmo__RegistryRequest request = PMO__REGISTRY_REQUEST__INIT;
-    request.body_case = PMO__REGISTRY_REQUEST__BODY_LIST;
-    request.list = &list;
-    Pmo__Header header;
-    char request_id[37];
-    pmo_header_init (&header, request_id, 1000, &self->service);
-    request.header = &header;
-    ProtobufCMessage *reply = NULL;
-    if (pmo_client_call (self->registry, &request.base, &pmo__registry_reply__descriptor,
-                         self->config.redis_timeout_ms, 1, &reply)) {
-        pmo_warn ("notifier: the registry did not answer (org units)");
+    uint64_t generation = orgtree_generation (self->tree);
+    if (generation == self->org_generation)
+        return;
+    self->org_generation = generation;
+    const char *division;
+    for (size_t i = 0; (division = orgtree_division_at (self->tree, i)); i++)
+        s_division_add (self, division);
+}
+
+//  Read the whole tree if it is old or was invalidated. 0 or -1 (the
+//  registry did not answer, or the tree is backing off from it).
+static int s_org_refresh (notifier_t *self)
+{
+    if (orgtree_refresh (self->tree, false))
         return -1;
-    }
-    Pmo__RegistryReply *r = (Pmo__RegistryReply *)reply;
-    if (r->error || r->body_case != PMO__REGISTRY_REPLY__BODY_PAGE) {
-        pmo_warn ("notifier: registry refused the org unit list: %s",
-                  r->error ? r->error->message : "no page");
-        protobuf_c_message_free_unpacked (reply, NULL);
-        return -1;
-    }
-    pmo_arena_t *arena = pmo_arena_new ();
-    Pmo__Page *page = r->page;
-    Pmo__OrgUnit **units = pmo_arena_alloc (arena, (page->n_org_units + 1) * sizeof (void *));
-    for (size_t i = 0; i < page->n_org_units; i++)
-        units[i] = (Pmo__OrgUnit *)pmo_reflect_copy (&page->org_units[i]->base, arena);
-    size_t n = page->n_org_units;
-    protobuf_c_message_free_unpacked (reply, NULL);
-    pmo_arena_destroy (&self->org_arena);
-    self->org_arena = arena;
-    self->units = units;
-    self->n_units = n;
-    self->org_loaded_ms = pmo_mono_ms ();
-    //  The hub and every division have a stream; new ones are followed as
-    //  they appear
-    for (size_t i = 0; i < n; i++)
-        if (units[i]->kind == PMO__ORG_UNIT_KIND__ORG_UNIT_KIND_DIVISION ||
-            units[i]->kind == PMO__ORG_UNIT_KIND__ORG_UNIT_KIND_ENTERPRISE)
-            s_division_add (self, units[i]->kind == PMO__ORG_UNIT_KIND__ORG_UNIT_KIND_DIVISION
-                                      ? units[i]->division
-                                      : units[i]->id);
+    self->org_loaded = true;
+    s_divisions_sync (self);
     return 0;
 }
 
-//  An org unit by id; refreshes the list (at most once a second) if unknown.
-//  NULL with *unavailable set if the registry could not be asked.
-static const Pmo__OrgUnit *s_unit (notifier_t *self, const char *id, bool *unavailable)
+//  An org unit by id (in arena), asking the registry at once if the tree
+//  does not hold it: a unit is usable as soon as it exists. 1, 0 (no such
+//  unit) or -1 (the registry did not answer).
+static int s_unit (notifier_t *self, pmo_arena_t *arena, const char *id, Pmo__OrgUnit **unit)
 {
-    *unavailable = false;
-    for (int pass = 0; pass < 2; pass++) {
-        for (size_t i = 0; i < self->n_units; i++)
-            if (streq (self->units[i]->id, id))
-                return self->units[i];
-        if (pass == 0) {
-            if (pmo_mono_ms () - self->org_tried_ms < ORG_RETRY_MS && self->org_loaded_ms)
-                return NULL;
-            if (s_org_load (self)) {
-                *unavailable = true;
-                return NULL;
-            }
-        }
-    }
-    return NULL;
+    int rc = orgtree_unit (self->tree, id, arena, unit);
+    s_divisions_sync (self);
+    return rc;
 }
 
 //  A project as the registry knows it (its path and division), read with
@@ -444,11 +404,11 @@ static void s_handle_create_channel (notifier_t *self, pmo_request_t *req, Pmo__
         return (void)FAIL (req, INVALID, "create_channel.signing_secrets",
                            "a generic webhook needs one signing secret (\"whsec_\" + base64 of "
                            "24..64 random bytes); rotate it later with rotate_secret");
-    bool unavailable;
-    const Pmo__OrgUnit *unit = s_unit (self, ch->org_unit, &unavailable);
-    if (unavailable)
+    Pmo__OrgUnit *unit;
+    int found = s_unit (self, req->arena, ch->org_unit, &unit);
+    if (found < 0)
         return pmo_request_unavailable (req, "the registry (org units)");
-    if (!unit || unit->archived)
+    if (found == 0 || unit->archived)
         return (void)FAIL (req, NOT_FOUND, "create_channel.org_unit", "no org unit '%.64s'",
                            ch->org_unit);
     if (!pmo_request_may (req, notifier_roles (), NOTIFIER_MANAGE, unit->path, "manage channels"))
@@ -554,7 +514,7 @@ static void s_handle_get_channel (notifier_t *self, pmo_request_t *req, Pmo__Cha
 static void s_handle_list_channels (notifier_t *self, pmo_request_t *req,
                                     Pmo__ListChannelsRequest *list)
 {
-    if (!self->org_loaded_ms && s_org_load (self))
+    if (!self->org_loaded && s_org_refresh (self))
         return pmo_request_unavailable (req, "the registry (org units)");
     Pmo__ChannelPage *page = pmo_arena_alloc (req->arena, sizeof (Pmo__ChannelPage));
     pmo__channel_page__init (page);
@@ -745,13 +705,13 @@ static int s_scope (notifier_t *self, pmo_request_t *req, Pmo__Subscription *sub
 {
     if (pmo_str_empty (sub->org_unit))
         sub->org_unit = ch->org_unit;
-    bool unavailable;
-    const Pmo__OrgUnit *unit = s_unit (self, sub->org_unit, &unavailable);
-    if (unavailable) {
+    Pmo__OrgUnit *unit;
+    int found = s_unit (self, req->arena, sub->org_unit, &unit);
+    if (found < 0) {
         pmo_request_unavailable (req, "the registry (org units)");
         return -1;
     }
-    if (!unit) {
+    if (found == 0) {
         FAIL (req, NOT_FOUND, pmo_arena_printf (req->arena, "%s.org_unit", field),
               "no org unit '%.64s'", sub->org_unit);
         return -1;
@@ -875,7 +835,7 @@ static void s_handle_list_subscriptions (notifier_t *self, pmo_request_t *req,
         if (!ch)
             return;
     }
-    if (!self->org_loaded_ms && s_org_load (self))
+    if (!self->org_loaded && s_org_refresh (self))
         return pmo_request_unavailable (req, "the registry (org units)");
     for (char *d = zlist_first (self->divisions); d; d = zlist_next (self->divisions)) {
         ProtobufCMessage **msgs;
@@ -962,7 +922,7 @@ static void s_handle_list_deliveries (notifier_t *self, pmo_request_t *req,
         channels = pmo_arena_alloc (req->arena, sizeof (void *));
         channels[n_channels++] = ch;
     } else {
-        if (!self->org_loaded_ms && s_org_load (self))
+        if (!self->org_loaded && s_org_refresh (self))
             return pmo_request_unavailable (req, "the registry (org units)");
         size_t max = 16;
         channels = pmo_arena_alloc (req->arena, max * sizeof (void *));
@@ -1224,12 +1184,15 @@ static size_t s_consume (notifier_t *self)
         }
         event->id = entry->id;
         if (pmo_str_empty (event->division)) {
-            //  the stream says whose it is: "pmo:{<division>}:events"
-            const char *open = strchr (entry->stream, '{'), *close = strchr (entry->stream, '}');
-            if (open && close && close > open)
-                event->division =
-                    pmo_arena_printf (arena, "%.*s", (int)(close - open - 1), open + 1);
+            //  the stream says whose it is
+            char division[64];
+            if (pmo_stream_key_division (entry->stream, division, sizeof division))
+                event->division = pmo_arena_strdup (arena, division);
         }
+        //  A unit changed (renamed, moved, archived, its PMO type): read
+        //  the tree again before it is used next
+        if (strncmp (event->type ? event->type : "", "org_unit.", 9) == 0)
+            orgtree_invalidate (self->tree);
         //  Our own events (channel changes, dead letters) are not news to
         //  route: sending them could loop through a broken channel
         if (streq (event->source ? event->source : "", "notifier"))
@@ -1693,6 +1656,14 @@ void notifier_server_actor (zsock_t *pipe, void *args)
     self.service.subject = "service:notifier";
     self.service.grants = self.grants;
     self.service.n_grants = 1;
+    orgtree_config_t tree_config = {
+        .registry = self.config.registry_endpoint,
+        .identity = &self.service,
+        .timeout_ms = self.config.redis_timeout_ms,
+        .max_age_ms = ORG_RELOAD_MS,
+    };
+    self.tree = orgtree_new (&tree_config);
+    assert (self.tree); //  the same endpoint made self.registry
     self.divisions = zlist_new ();
     zlist_autofree (self.divisions);
     self.channels = zhash_new ();
@@ -1712,19 +1683,11 @@ void notifier_server_actor (zsock_t *pipe, void *args)
         int64_t mono = pmo_mono_ms ();
         //  Timers: org units, stream poll, delivery loop
         if (mono >= self.org_next_ms) {
-            //  While the registry is away, ask less and less often: each
-            //  attempt blocks the loop for up to a Redis deadline
-            if (s_org_load (&self) == 0)
-                self.org_backoff_ms = ORG_RETRY_MS;
-            else
-                self.org_backoff_ms = self.org_backoff_ms < ORG_RETRY_MS ? ORG_RETRY_MS
-                                      : self.org_backoff_ms * 2 > ORG_BACKOFF_MAX
-                                          ? ORG_BACKOFF_MAX
-                                          : self.org_backoff_ms * 2;
-            self.org_next_ms =
-                pmo_mono_ms () + (self.org_loaded_ms && self.org_backoff_ms == ORG_RETRY_MS
-                                      ? ORG_RELOAD_MS
-                                      : self.org_backoff_ms);
+            //  The tree reads the registry only when it is older than
+            //  ORG_RELOAD_MS or an org-unit event invalidated it; while the
+            //  registry is away it backs off and answers at once
+            s_org_refresh (&self);
+            self.org_next_ms = pmo_mono_ms () + ORG_CHECK_MS;
         }
         if (mono >= self.next_poll_ms) {
             size_t handled = s_consume (&self);
@@ -1780,7 +1743,7 @@ void notifier_server_actor (zsock_t *pipe, void *args)
         free (self.streams[i]);
     free (self.streams);
     pmo_arena_destroy (&self.subs_arena);
-    pmo_arena_destroy (&self.org_arena);
+    orgtree_destroy (&self.tree);
     pmo_server_destroy (&self.server);
     zsock_destroy (&self.pub);
     notifier_store_destroy (&self.store);

@@ -18,7 +18,7 @@
                                        an event already routed to a channel (1 day)
     pmo:{<div>}:nt:open:<channel>:<project>  the burst delivery still open
     pmo:{<div>}:nt:burst:<channel>:<project> when the project's burst window ends
-    pmo:{<div>}:events                 the division's event stream
+    pmo:{<div>}:events                 the division's event stream (pmo_stream_key)
     pmo:{<div>}:idem:<request id>      the reply of a done request (24 h)
 
     <div> is the channel's division: a delivery lives with its channel, so
@@ -31,6 +31,7 @@
 #include "pmo_lua_notifier_route.h"
 #include "pmo_log.h"
 #include "pmo_reflect.h"
+#include "pmo_stream.h"
 
 #include <assert.h>
 #include <openssl/evp.h>
@@ -223,17 +224,12 @@ void notifier_store_put (notifier_store_t *self, pmo_commit_t *commit, pmo_arena
         pmo_commit_zadd (commit, s_index (arena, entity, division), s_seq (id), id);
 }
 
-char *notifier_store_events_key (pmo_arena_t *arena, const char *division)
-{
-    return pmo_arena_printf (arena, "pmo:{%s}:events", division);
-}
-
 void notifier_store_event (notifier_store_t *self, pmo_commit_t *commit, pmo_arena_t *arena,
                            const char *division, const Pmo__Event *event)
 {
     size_t size;
     uint8_t *blob = pmo_reflect_pack (&event->base, arena, &size);
-    pmo_commit_event (commit, notifier_store_events_key (arena, division), event->type, blob, size);
+    pmo_commit_event (commit, pmo_stream_key (arena, division), event->type, blob, size);
 }
 
 //  ---------------------------------------------------------------------
@@ -455,7 +451,7 @@ int notifier_store_finish (notifier_store_t *self, pmo_arena_t *arena, const Pmo
         pmo_arena_printf (arena, "pmo:{%s}:nt:lease", div),
         pmo_arena_printf (arena, "pmo:{%s}:nt:done:%s", div, d->channel_id),
         pmo_arena_printf (arena, "pmo:{%s}:nt:dead:%s", div, d->channel_id),
-        notifier_store_events_key (arena, div),
+        pmo_stream_key (arena, div),
         d->id,
         pmo_arena_printf (arena, "%llu", (unsigned long long)expect),
         (const char *)dblob,

@@ -54,8 +54,6 @@ void notifier_store_put (notifier_store_t *self, pmo_commit_t *commit, pmo_arena
                          const ProtobufCMessage *msg, uint64_t expect);
 void notifier_store_event (notifier_store_t *self, pmo_commit_t *commit, pmo_arena_t *arena,
                            const char *division, const Pmo__Event *event);
-//  The stream of a division's events.
-char *notifier_store_events_key (pmo_arena_t *arena, const char *division);
 
 //  ---------------------------------------------------------------------
 //  Routing: events become deliveries

@@ -7,7 +7,8 @@
     with the notifier's code) and its rotation, retries and their timing,
     Retry-After, 410, other 4xx, redirects, a hanging endpoint that must not
     hold back another, address policy, masking of secrets, access control,
-    coalescing and digests, and the operator's retry and discard.
+    coalescing and digests, the operator's retry and discard, and a channel
+    created right after its (new) org unit.
 */
 #include "notifier_harness.h"
 #include "notifier_model.h"
@@ -875,6 +876,47 @@ static void s_coalesce_and_digest (nh_t *nh)
     printf ("burst coalescing and hourly digest: ok\n");
 }
 
+//  A unit is usable as soon as the registry has it: a channel created right
+//  after its org unit finds it (the notifier asks the registry on a miss,
+//  it does not wait for a cache to reload), and the new division's events
+//  reach the channel.
+static void s_new_unit (nh_t *nh)
+{
+    //  A miss first, so that any list of units the notifier keeps is fresh
+    //  and a unit created now is not in it
+    Pmo__Channel ch = PMO__CHANNEL__INIT;
+    ch.name = "new unit";
+    ch.kind = PMO__CHANNEL_KIND__CHANNEL_KIND_SLACK;
+    ch.org_unit = "nowhere";
+    ch.url = (char *)nh_url (nh, "/ok/bar");
+    Pmo__NotifierRequest request = PMO__NOTIFIER_REQUEST__INIT;
+    request.body_case = PMO__NOTIFIER_REQUEST__BODY_CREATE_CHANNEL;
+    request.create_channel = &ch;
+    Pmo__NotifierReply *reply = nh_call (nh, &request);
+    nh_err (reply, NOT_FOUND, "create_channel.org_unit");
+    nh_free (&reply);
+    Pmo__RegistryReply *unit = rh_unit (nh->rh, "bar", "division", "hub", NULL);
+    rh_ok (unit);
+    rh_free (&unit);
+    ch.org_unit = "bar";
+    reply = nh_call (nh, &request);
+    nh_ok (reply);
+    char *id = strdup (reply->channel->id);
+    assert (streq (reply->channel->division, "bar"));
+    assert (streq (reply->channel->org_unit_path, "hub/bar"));
+    nh_free (&reply);
+    //  The new division's stream is followed: its project reaches the channel
+    free (nh_subscribe (nh, id, NULL, "project.created", 0));
+    char *project = nh_project (nh, "BAR-001", "bar");
+    json_t *got = nh_wait_requests (nh, "/ok/bar", 1, 5000);
+    assert (
+        strstr (json_string_value (json_object_get (json_array_get (got, 0), "body")), "BAR-001"));
+    json_decref (got);
+    free (project);
+    free (id);
+    printf ("a channel right after its new org unit: ok\n");
+}
+
 int main (void)
 {
     nh_t *nh = nh_start ();
@@ -886,6 +928,7 @@ int main (void)
     s_isolation (nh);
     s_rotation (nh);
     s_access (nh);
+    s_new_unit (nh);
     s_coalesce_and_digest (nh);
     s_ssrf (nh);
     nh_stop (&nh);
