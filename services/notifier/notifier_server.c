@@ -17,7 +17,6 @@
 
 #include "pmo_client.h"
 #include "pmo_log.h"
-#include "pmo_ping.h"
 #include "pmo_reflect.h"
 #include "pmo_request.h"
 #include "pmo_server.h"
@@ -63,7 +62,7 @@ typedef struct {
 
 typedef struct {
     notifier_config_t config;
-    pmo_redis_t *redis;
+    pmo_redis_t *redis; //  owned; every command goes through store
     notifier_store_t *store;
     pmo_server_t *server;
     zsock_t *pub;
@@ -289,7 +288,7 @@ static int s_cache_reload (notifier_t *self)
 
 static bool s_replayed (notifier_t *self, pmo_request_t *req, const char *division)
 {
-    return pmo_request_replayed (req, self->redis, division, "the notifier's store");
+    return notifier_store_replayed (self->store, req, division);
 }
 
 //  An entity the caller names and may read; NOT_FOUND for one it may not
@@ -352,7 +351,7 @@ static void s_commit (notifier_t *self, pmo_request_t *req, pmo_commit_t *commit
     uint8_t *blob = pmo_reflect_pack (req->reply, req->arena, &size);
     pmo_commit_reply (commit, blob, size, IDEM_TTL_S);
     pmo_commit_result_t result;
-    pmo_commit_exec (commit, self->redis, &result);
+    notifier_store_commit (self->store, commit, &result);
     pmo_commit_destroy (&commit);
     switch (result.status) {
     case PMO_COMMIT_OK: {
@@ -1074,7 +1073,7 @@ static void s_delivery_change (notifier_t *self, pmo_request_t *req, Pmo__Delive
 
 static void s_handle_ping (notifier_t *self, pmo_request_t *req)
 {
-    pmo_request_pong (req, "notifier", self->redis, self->started_ms);
+    notifier_store_pong (self->store, req, self->started_ms);
 }
 
 static void s_handle (void *state, pmo_request_t *req)
@@ -1148,15 +1147,15 @@ static size_t s_consume (notifier_t *self)
     if (!self->groups_ok) {
         bool ok = true;
         for (size_t i = 0; i < self->n_streams && ok; i++)
-            ok = pmo_stream_group_ensure (self->redis, self->streams[i], GROUP) == 0;
+            ok = notifier_store_follow (self->store, self->streams[i], GROUP) == 0;
         if (!ok)
             return 0;
         self->groups_ok = true;
     }
     pmo_stream_batch_t batch;
-    if (pmo_stream_group_read (self->redis, GROUP, self->config.consumer,
-                               (const char **)self->streams, self->n_streams, BATCH, 0,
-                               self->config.reclaim_ms, &batch)) {
+    if (notifier_store_read_events (self->store, GROUP, self->config.consumer,
+                                    (const char **)self->streams, self->n_streams, BATCH,
+                                    self->config.reclaim_ms, &batch)) {
         //  a stream or its group may be gone (Redis restarted empty)
         self->groups_ok = false;
         return 0;
@@ -1438,7 +1437,7 @@ static void s_disable_channel (notifier_t *self, const char *channel_id, const c
             notifier_store_event (self->store, commit, arena, ch->division, event);
             pmo_commit_reply (commit, "", 0, IDEM_TTL_S);
             pmo_commit_result_t result;
-            pmo_commit_exec (commit, self->redis, &result);
+            notifier_store_commit (self->store, commit, &result);
             pmo_commit_destroy (&commit);
             pmo_commit_result_clear (&result);
             pmo_warn ("notifier: channel disabled id=%s reason=\"%s\"", ch->id, why);
@@ -1560,7 +1559,7 @@ static void s_tick (notifier_t *self)
 {
     if (!self->cache_loaded_ms || pmo_mono_ms () - self->cache_loaded_ms > CACHE_RELOAD_MS)
         s_cache_reload (self);
-    if (!pmo_redis_ready (self->redis))
+    if (!notifier_store_connected (self->store))
         return;
     pmo_arena_t *arena = pmo_arena_new ();
     int64_t now = pmo_now_ms ();
@@ -1671,7 +1670,7 @@ void notifier_server_actor (zsock_t *pipe, void *args)
     zhash_autofree (self.projects);
     //  The hub's stream first; divisions as the registry names them
     s_division_add (&self, self.config.hub);
-    pmo_redis_ready (self.redis);
+    notifier_store_connected (self.store);
     pmo_info ("notifier: ready endpoint=%s pub=%s redis=%s registry=%s consumer=%s",
               self.config.endpoint, self.config.pub_endpoint, pmo_redis_safe_url (self.redis),
               self.config.registry_endpoint, self.config.consumer);

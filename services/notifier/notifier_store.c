@@ -30,6 +30,7 @@
 #include "pmo_lua_notifier_finish.h"
 #include "pmo_lua_notifier_route.h"
 #include "pmo_log.h"
+#include "pmo_ping.h"
 #include "pmo_reflect.h"
 #include "pmo_stream.h"
 
@@ -673,4 +674,42 @@ int notifier_store_backlog (notifier_store_t *self, pmo_arena_t *arena, const ch
         freeReplyObject (reply);
     }
     return 0;
+}
+
+//  ---------------------------------------------------------------------
+//  The connection, the event streams and commits
+
+bool notifier_store_connected (notifier_store_t *self)
+{
+    return pmo_redis_ready (self->redis);
+}
+
+int notifier_store_follow (notifier_store_t *self, const char *stream, const char *group)
+{
+    return pmo_stream_group_ensure (self->redis, stream, group);
+}
+
+int notifier_store_read_events (notifier_store_t *self, const char *group, const char *consumer,
+                                const char **streams, size_t n, size_t count, int min_idle_ms,
+                                pmo_stream_batch_t *batch)
+{
+    //  Never blocks: the actor's thread also serves requests and transfers
+    return pmo_stream_group_read (self->redis, group, consumer, streams, n, count, 0, min_idle_ms,
+                                  batch);
+}
+
+void notifier_store_commit (notifier_store_t *self, pmo_commit_t *commit,
+                            pmo_commit_result_t *result)
+{
+    pmo_commit_exec (commit, self->redis, result);
+}
+
+bool notifier_store_replayed (notifier_store_t *self, pmo_request_t *req, const char *division)
+{
+    return pmo_request_replayed (req, self->redis, division, "the notifier's store");
+}
+
+void notifier_store_pong (notifier_store_t *self, pmo_request_t *req, int64_t started_ms)
+{
+    pmo_request_pong (req, "notifier", self->redis, started_ms);
 }

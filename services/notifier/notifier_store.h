@@ -17,6 +17,8 @@
 #include "events.pb-c.h"
 #include "notifier.pb-c.h"
 #include "pmo_commit.h"
+#include "pmo_server.h"
+#include "pmo_stream.h"
 #include "pmo_util.h"
 
 #include <stdbool.h>
@@ -148,6 +150,26 @@ int notifier_store_expire (notifier_store_t *self, const char *id);
 //  Deliveries of a division waiting (all channels). 0 or -1.
 int notifier_store_backlog (notifier_store_t *self, pmo_arena_t *arena, const char *division,
                             long long *pending);
+
+//  ---------------------------------------------------------------------
+//  The connection, the event streams and commits
+
+//  The connection is up (reconnecting if it is due to).
+bool notifier_store_connected (notifier_store_t *self);
+//  Create the group on a division's stream if missing. 0 or -1.
+int notifier_store_follow (notifier_store_t *self, const char *stream, const char *group);
+//  Entries for the group's consumer from the streams, reclaimed ones first
+//  (see pmo_stream_group_read); never blocks. 0 or -1.
+int notifier_store_read_events (notifier_store_t *self, const char *group, const char *consumer,
+                                const char **streams, size_t n, size_t count, int min_idle_ms,
+                                pmo_stream_batch_t *batch);
+//  Run a commit (entity, event, stored reply) as one atomic step.
+void notifier_store_commit (notifier_store_t *self, pmo_commit_t *commit,
+                            pmo_commit_result_t *result);
+//  True if req was done before (its stored reply is set as req's reply).
+bool notifier_store_replayed (notifier_store_t *self, pmo_request_t *req, const char *division);
+//  Answer a ping with the store's health.
+void notifier_store_pong (notifier_store_t *self, pmo_request_t *req, int64_t started_ms);
 
 //  How long delivered and discarded records are kept.
 #define NOTIFIER_KEEP_S (7 * 86400)
