@@ -1,0 +1,498 @@
+/*  notifier_deliveries.c: deliveries: the requests people make about them
+    (list, get, retry, discard) and the delivery loop that sends them.
+
+    The loop claims what is due per channel within the channel's rate
+    limit (a token bucket) and in-flight limits, formats and signs each
+    message, hands it to libcurl multi (notifier_send.c), and records every
+    attempt: delivered, due again after a backoff, or dead-lettered (410
+    also disables the channel).
+*/
+#include "notifier_internal.h"
+
+#include "pmo_log.h"
+#include "pmo_reflect.h"
+
+#include <assert.h>
+#include <string.h>
+
+#define LIST_DEFAULT 50
+#define LIST_MAX     500
+
+//  ---------------------------------------------------------------------
+//  Requests about deliveries
+
+void notifier_handle_list_deliveries (notifier_t *self, pmo_request_t *req,
+                                      Pmo__ListDeliveriesRequest *list)
+{
+    if (list->limit > LIST_MAX)
+        return (void)FAIL (req, INVALID, "list_deliveries.limit", "limit is at most %d", LIST_MAX);
+    Pmo__DeliveryState state =
+        list->state ? list->state : PMO__DELIVERY_STATE__DELIVERY_STATE_PENDING;
+    size_t limit = list->limit ? list->limit : LIST_DEFAULT;
+    Pmo__DeliveryPage *page = pmo_arena_alloc (req->arena, sizeof (Pmo__DeliveryPage));
+    pmo__delivery_page__init (page);
+    pmo_reflect_set_oneof (req->reply, "deliveries", &page->base);
+    //  Which channels: one, or all the caller may see (cursor "<channel>|<score>")
+    char cursor_channel[64] = "";
+    const char *cursor_score = "";
+    if (!pmo_str_empty (list->cursor)) {
+        const char *bar = strchr (list->cursor, '|');
+        if (!bar || (size_t)(bar - list->cursor) >= sizeof cursor_channel)
+            return (void)FAIL (req, INVALID, "list_deliveries.cursor",
+                               "cursor is not one this service returned");
+        memcpy (cursor_channel, list->cursor, (size_t)(bar - list->cursor));
+        cursor_channel[bar - list->cursor] = 0;
+        cursor_score = bar + 1;
+    }
+    Pmo__Channel **channels;
+    size_t n_channels = 0;
+    if (!pmo_str_empty (list->channel_id)) {
+        Pmo__Channel *ch = (Pmo__Channel *)notifier_fetch (
+            self, req, NOTIFIER_CHANNEL, list->channel_id, "list_deliveries.channel_id", NULL);
+        if (!ch)
+            return;
+        channels = pmo_arena_alloc (req->arena, sizeof (void *));
+        channels[n_channels++] = ch;
+    } else {
+        if (!self->org_loaded && notifier_org_refresh (self))
+            return pmo_request_unavailable (req, "the registry (org units)");
+        size_t max = 16;
+        channels = pmo_arena_alloc (req->arena, max * sizeof (void *));
+        for (char *d = zlist_first (self->divisions); d; d = zlist_next (self->divisions)) {
+            ProtobufCMessage **msgs;
+            size_t n;
+            if (notifier_store_list (self->store, req->arena, NOTIFIER_CHANNEL, d, &msgs, &n))
+                return pmo_request_unavailable (req, "the notifier's store (Redis)");
+            for (size_t i = 0; i < n; i++) {
+                Pmo__Channel *ch = (Pmo__Channel *)msgs[i];
+                if (!pmo_access_allowed (pmo_request_who (req), notifier_roles (), NOTIFIER_READ,
+                                         ch->org_unit_path))
+                    continue;
+                if (n_channels == max) {
+                    Pmo__Channel **bigger = pmo_arena_alloc (req->arena, 2 * max * sizeof (void *));
+                    memcpy (bigger, channels, max * sizeof (void *));
+                    channels = bigger;
+                    max *= 2;
+                }
+                channels[n_channels++] = ch;
+            }
+        }
+    }
+    bool resuming = *cursor_channel != 0;
+    for (size_t c = 0; c < n_channels && page->n_deliveries < limit; c++) {
+        const char *after = "";
+        if (resuming) {
+            if (!streq (channels[c]->id, cursor_channel))
+                continue;
+            resuming = false;
+            after = cursor_score;
+        }
+        Pmo__Delivery **found;
+        size_t n;
+        char *next;
+        if (notifier_store_deliveries (self->store, req->arena, channels[c]->id, state, after,
+                                       limit - page->n_deliveries, &found, &n, &next))
+            return pmo_request_unavailable (req, "the notifier's store (Redis)");
+        for (size_t i = 0; i < n; i++)
+            pmo_reflect_append (&page->base, "deliveries", &found[i]->base, req->arena);
+        if (*next) {
+            page->next_cursor = pmo_arena_printf (req->arena, "%s|%s", channels[c]->id, next);
+            return;
+        }
+        if (page->n_deliveries >= limit && c + 1 < n_channels) {
+            page->next_cursor = pmo_arena_printf (req->arena, "%s|", channels[c + 1]->id);
+            return;
+        }
+    }
+}
+
+//  A delivery the caller names, with its channel (for the path).
+static Pmo__Delivery *s_fetch_delivery (notifier_t *self, pmo_request_t *req, const char *id,
+                                        const char *field, bool notices, uint64_t *version,
+                                        Pmo__Channel **channel)
+{
+    if (pmo_str_empty (id)) {
+        FAIL (req, INVALID, field, "%s is required", field);
+        return NULL;
+    }
+    Pmo__Delivery *d = NULL;
+    uint64_t v = 0;
+    int rc = notifier_store_delivery (self->store, req->arena, id, notices, &d, &v);
+    if (rc < 0) {
+        pmo_request_unavailable (req, "the notifier's store (Redis)");
+        return NULL;
+    }
+    Pmo__Channel *ch = NULL;
+    if (rc == 1) {
+        ProtobufCMessage *msg = NULL;
+        int got = notifier_store_read (self->store, req->arena, NOTIFIER_CHANNEL, d->channel_id,
+                                       &msg, NULL);
+        if (got < 0) {
+            pmo_request_unavailable (req, "the notifier's store (Redis)");
+            return NULL;
+        }
+        ch = (Pmo__Channel *)msg;
+    }
+    if (!d || !ch ||
+        !pmo_access_allowed (pmo_request_who (req), notifier_roles (), NOTIFIER_READ,
+                             ch->org_unit_path)) {
+        FAIL (req, NOT_FOUND, field, "no delivery with id '%.64s'", id);
+        return NULL;
+    }
+    if (version)
+        *version = v;
+    *channel = ch;
+    return d;
+}
+
+void notifier_handle_get_delivery (notifier_t *self, pmo_request_t *req, Pmo__DeliveryRef *ref)
+{
+    Pmo__Channel *ch;
+    Pmo__Delivery *d = s_fetch_delivery (self, req, ref->id, "get_delivery.id", true, NULL, &ch);
+    if (d)
+        pmo_reflect_set_oneof (req->reply, "delivery", &d->base);
+}
+
+void notifier_handle_delivery_change (notifier_t *self, pmo_request_t *req, Pmo__DeliveryRef *ref,
+                                      bool retry)
+{
+    const char *field = retry ? "retry_delivery.id" : "discard_delivery.id";
+    uint64_t version;
+    Pmo__Channel *ch;
+    Pmo__Delivery *d = s_fetch_delivery (self, req, ref->id, field, false, &version, &ch);
+    if (!d || !pmo_request_may (req, notifier_roles (), NOTIFIER_MANAGE, ch->org_unit_path,
+                                retry ? "retry deliveries" : "discard deliveries"))
+        return;
+    if (notifier_replayed (self, req, d->division))
+        return;
+    if (!pmo_request_version_matches (req, "version", "delivery", ref->version, version))
+        return;
+    bool dead = d->state == PMO__DELIVERY_STATE__DELIVERY_STATE_DEAD;
+    bool pending = d->state == PMO__DELIVERY_STATE__DELIVERY_STATE_PENDING;
+    if (!dead && !pending)
+        return (void)FAIL (req, FAILED_PRECONDITION, field, "delivery '%s' is already %s", d->id,
+                           d->state == PMO__DELIVERY_STATE__DELIVERY_STATE_DELIVERED ? "delivered"
+                                                                                     : "discarded");
+    if (d->in_flight)
+        return (void)FAIL (req, FAILED_PRECONDITION, field,
+                           "delivery '%s' is being sent right now; try again in a moment", d->id);
+    int64_t now = pmo_now_ms ();
+    d->version = version + 1;
+    pmo_commit_t *commit = pmo_commit_new (d->division, req->header->request_id);
+    if (retry) {
+        d->state = PMO__DELIVERY_STATE__DELIVERY_STATE_PENDING;
+        d->due_ms = now;
+        d->done_ms = 0;
+        notifier_store_retry (self->store, commit, req->arena, d, version, now);
+    } else {
+        d->state = PMO__DELIVERY_STATE__DELIVERY_STATE_DISCARDED;
+        d->done_ms = now;
+        notifier_store_discard (self->store, commit, req->arena, d, version, now);
+    }
+    Pmo__Event *event =
+        notifier_event (req->arena, retry ? "delivery.retried" : "delivery.discarded", d->division,
+                        ch->org_unit, ch->org_unit_path, d->id, d->version,
+                        pmo_request_who (req)->subject, req->header->request_id);
+    pmo_reflect_set_oneof (&event->base, "delivery", &d->base);
+    pmo_reflect_set_oneof (req->reply, "delivery", &d->base);
+    notifier_commit (self, req, commit, d->division, event);
+    if (!pmo_request_failed (req)) {
+        if (!retry)
+            notifier_store_expire (self->store, d->id);
+        self->tick_now = true;
+        pmo_info ("notifier: delivery %s id=%s by=%s", retry ? "retried" : "discarded", d->id,
+                  pmo_request_who (req)->subject);
+    }
+}
+
+//  ---------------------------------------------------------------------
+//  The delivery loop
+
+//  Refill the channel's token bucket; true if one message may go now.
+static bool s_has_token (channel_state_t *st)
+{
+    uint32_t rate = notifier_rate_per_minute (st->channel);
+    if (rate == 0)
+        return true;
+    int64_t now = pmo_mono_ms ();
+    //  a burst of one second's worth (at least one message)
+    double burst = rate / 60.0 < 1 ? 1 : rate / 60.0;
+    st->tokens += (double)(now - st->refill_ms) * rate / 60000.0;
+    if (st->tokens > burst)
+        st->tokens = burst;
+    st->refill_ms = now;
+    return st->tokens >= 1;
+}
+
+void notifier_transfer_free (void *tag)
+{
+    transfer_t *t = tag;
+    pmo_arena_destroy (&t->arena);
+    free (t);
+}
+
+static void s_start (notifier_t *self, channel_state_t *st, notifier_claimed_t *c,
+                     pmo_arena_t *tick)
+{
+    Pmo__Channel *ch = st->channel;
+    transfer_t *t = calloc (1, sizeof (transfer_t));
+    assert (t);
+    t->arena = pmo_arena_new ();
+    t->delivery = (Pmo__Delivery *)pmo_reflect_copy (&c->delivery->base, t->arena);
+    t->delivery->notice_count = c->total;
+    t->version = c->version;
+    snprintf (t->channel_id, sizeof t->channel_id, "%s", ch->id);
+    t->smtp = ch->kind == PMO__CHANNEL_KIND__CHANNEL_KIND_EMAIL;
+    int64_t now = pmo_now_ms ();
+    notifier_message_t msg = {
+        .kind = c->delivery->kind,
+        .delivery_id = c->delivery->id,
+        .notices = c->notices,
+        .n_notices = c->n_notices,
+        .total = c->total > c->n_notices ? c->total : (uint32_t)c->n_notices,
+        .period = ch->digest,
+        .coalesce_s = notifier_coalesce_ms (ch) / 1000,
+        .dashboard = self->config.dashboard_url,
+    };
+    notifier_payload_t payload;
+    int rc = t->smtp ? notifier_format_email (ch, &msg, now, tick, &payload)
+                     : notifier_format (ch, &msg, tick, &payload);
+    notifier_send_request_t request = {.tag = t};
+    const char *headers[8];
+    size_t n_headers = 0;
+    const char *problem = NULL;
+    if (rc)
+        problem = "the message could not be formatted (invalid text in the event)";
+    else if (t->smtp) {
+        request.smtp = true;
+        request.url = ch->smtp_url;
+        request.user = ch->smtp_user;
+        request.password = ch->smtp_password;
+        request.mail_from = ch->mail_from;
+        request.rcpt = (const char *const *)ch->mail_to;
+        request.n_rcpt = ch->n_mail_to;
+    } else {
+        request.url = *payload.query
+                          ? pmo_arena_printf (tick, "%s%s%s", ch->url,
+                                              strchr (ch->url, '?') ? "&" : "?", payload.query)
+                          : ch->url;
+        headers[n_headers++] = pmo_arena_printf (tick, "Content-Type: %s", payload.content_type);
+        if (ch->kind == PMO__CHANNEL_KIND__CHANNEL_KIND_WEBHOOK) {
+            //  Standard Webhooks: the id stays across retries, the
+            //  timestamp is this attempt's, the signature covers both
+            int64_t ts = now / 1000;
+            char *signature = notifier_sign (c->delivery->id, ts, payload.body, payload.size,
+                                             ch->signing_secrets, ch->n_signing_secrets, now, tick);
+            if (!signature)
+                problem = "no signing secret in force: rotate in a new one";
+            headers[n_headers++] = pmo_arena_printf (tick, "webhook-id: %s", c->delivery->id);
+            headers[n_headers++] =
+                pmo_arena_printf (tick, "webhook-timestamp: %lld", (long long)ts);
+            headers[n_headers++] =
+                pmo_arena_printf (tick, "webhook-signature: %s", signature ? signature : "");
+        }
+        request.headers = headers;
+        request.n_headers = n_headers;
+    }
+    st->in_flight++;
+    self->in_flight++;
+    if (problem) {
+        notifier_send_result_t result = {.tag = t, .status = 0};
+        snprintf (result.error, sizeof result.error, "refused by policy: %s", problem);
+        notifier_finish (self, t, &result);
+        return;
+    }
+    request.body = payload.body;
+    request.size = payload.size;
+    notifier_send_start (self->send, &request);
+    pmo_debug ("notifier: sending delivery=%s channel=%s bytes=%zu notices=%zu/%u", c->delivery->id,
+               ch->id, payload.size, payload.shown, msg.total);
+}
+
+//  Disable a channel whose endpoint said it is gone (410), with its event.
+static void s_disable_channel (notifier_t *self, const char *channel_id, const char *why,
+                               const char *request_id)
+{
+    pmo_arena_t *arena = pmo_arena_new ();
+    ProtobufCMessage *msg = NULL;
+    uint64_t version;
+    if (notifier_store_read (self->store, arena, NOTIFIER_CHANNEL, channel_id, &msg, &version) ==
+        1) {
+        Pmo__Channel *ch = (Pmo__Channel *)msg;
+        if (!ch->disabled) {
+            ch->disabled = true;
+            ch->disabled_reason = pmo_arena_printf (arena, "%s (at %s)", why,
+                                                    notifier_rfc3339 (pmo_now_ms (), arena));
+            ch->version = version + 1;
+            ch->updated_ms = pmo_now_ms ();
+            pmo_commit_t *commit = pmo_commit_new (ch->division, request_id);
+            notifier_store_put (self->store, commit, arena, NOTIFIER_CHANNEL, ch->division,
+                                &ch->base, version);
+            Pmo__Event *event =
+                notifier_event (arena, "channel.disabled", ch->division, ch->org_unit,
+                                ch->org_unit_path, ch->id, ch->version, "notifier", request_id);
+            Pmo__Channel *masked = notifier_masked (arena, ch);
+            pmo_reflect_set_oneof (&event->base, "channel", &masked->base);
+            notifier_store_event (self->store, commit, arena, ch->division, event);
+            pmo_commit_reply (commit, "", 0, IDEM_TTL_S);
+            pmo_commit_result_t result;
+            notifier_store_commit (self->store, commit, &result);
+            pmo_commit_destroy (&commit);
+            pmo_commit_result_clear (&result);
+            pmo_warn ("notifier: channel disabled id=%s reason=\"%s\"", ch->id, why);
+            channel_state_t *st = zhash_lookup (self->channels, ch->id);
+            if (st)
+                st->channel->disabled = true;
+        }
+    }
+    pmo_arena_destroy (&arena);
+}
+
+void notifier_finish (notifier_t *self, transfer_t *t, const notifier_send_result_t *result)
+{
+    Pmo__Delivery *d = t->delivery;
+    pmo_arena_t *arena = t->arena;
+    int64_t now = pmo_now_ms ();
+    notifier_verdict_t verdict;
+    if (t->smtp)
+        notifier_classify_smtp (result->status, result->error, &verdict);
+    else
+        notifier_classify_http (result->status, result->error, result->location, &verdict);
+    //  Record the attempt (the latest few kept; attempt_count counts all)
+    Pmo__Attempt *attempt = pmo_arena_alloc (arena, sizeof (Pmo__Attempt));
+    pmo__attempt__init (attempt);
+    attempt->time_ms = now - result->duration_ms;
+    attempt->status = (uint32_t)result->status;
+    attempt->error =
+        verdict.outcome == NOTIFIER_DELIVERED ? "" : pmo_arena_strdup (arena, verdict.reason);
+    attempt->duration_ms = (uint32_t)result->duration_ms;
+    int64_t retry_after = notifier_retry_after_ms (result->retry_after, now);
+    attempt->retry_after_ms = retry_after > 0 ? retry_after : 0;
+    size_t keep =
+        d->n_attempts < NOTIFIER_ATTEMPTS_KEPT ? d->n_attempts : NOTIFIER_ATTEMPTS_KEPT - 1;
+    Pmo__Attempt **attempts = pmo_arena_alloc (arena, (keep + 1) * sizeof (void *));
+    if (keep)
+        memcpy (attempts, d->attempts + (d->n_attempts - keep), keep * sizeof (void *));
+    attempts[keep] = attempt;
+    d->attempts = attempts;
+    d->n_attempts = keep + 1;
+    d->attempt_count++;
+    d->notices = NULL;
+    d->n_notices = 0;
+    d->in_flight = false;
+
+    notifier_finish_t finish = NOTIFIER_FINISH_DEAD;
+    int64_t due = 0;
+    channel_state_t *st = zhash_lookup (self->channels, t->channel_id);
+    switch (verdict.outcome) {
+    case NOTIFIER_DELIVERED:
+        finish = NOTIFIER_FINISH_DELIVERED;
+        d->state = PMO__DELIVERY_STATE__DELIVERY_STATE_DELIVERED;
+        d->done_ms = now;
+        d->last_error = "";
+        self->delivered++;
+        break;
+    case NOTIFIER_RETRY:
+        self->failed++;
+        if (d->attempt_count >= (uint32_t)self->config.max_attempts) {
+            d->state = PMO__DELIVERY_STATE__DELIVERY_STATE_DEAD;
+            d->done_ms = now;
+            d->last_error = pmo_arena_printf (arena, "gave up after %u attempts; last: %s",
+                                              d->attempt_count, verdict.reason);
+            break;
+        }
+        finish = NOTIFIER_FINISH_RETRY;
+        int64_t wait = notifier_backoff_ms (d->attempt_count, self->config.retry_base_ms,
+                                            self->config.retry_max_ms,
+                                            (double)random () / ((double)RAND_MAX + 1));
+        //  The endpoint's own word wins when it asks for longer
+        if (retry_after > wait)
+            wait = retry_after;
+        due = now + wait;
+        d->due_ms = due;
+        d->last_error = pmo_arena_strdup (arena, verdict.reason);
+        if (verdict.throttle && st && now + wait > st->paused_until)
+            st->paused_until = now + wait;
+        break;
+    case NOTIFIER_DISABLE:
+        s_disable_channel (self, t->channel_id, verdict.reason,
+                           pmo_arena_printf (arena, "disable-%s-%u", d->id, d->attempt_count));
+        //  fall through
+    case NOTIFIER_DEAD:
+        d->state = PMO__DELIVERY_STATE__DELIVERY_STATE_DEAD;
+        d->done_ms = now;
+        d->last_error = pmo_arena_strdup (arena, verdict.reason);
+        break;
+    }
+    Pmo__Event *event = NULL;
+    if (d->state == PMO__DELIVERY_STATE__DELIVERY_STATE_DEAD) {
+        self->dead++;
+        const Pmo__Channel *ch = st ? st->channel : NULL;
+        event =
+            notifier_event (arena, "delivery.dead_lettered", d->division, ch ? ch->org_unit : "",
+                            ch ? ch->org_unit_path : "", d->id, t->version + 1, "notifier", "");
+        pmo_reflect_set_oneof (&event->base, "delivery", &d->base);
+        pmo_warn ("notifier: dead letter delivery=%s channel=%s attempts=%u reason=\"%s\"", d->id,
+                  t->channel_id, d->attempt_count, d->last_error);
+    } else if (verdict.outcome == NOTIFIER_RETRY)
+        pmo_info ("notifier: retry delivery=%s channel=%s attempt=%u in_ms=%lld reason=\"%s\"",
+                  d->id, t->channel_id, d->attempt_count, (long long)(due - now), verdict.reason);
+    d->version = t->version + 1;
+    int rc = notifier_store_finish (self->store, arena, d, t->version, finish, due, now, event);
+    if (rc < 0)
+        //  the lease runs out and the delivery is tried again: at least once
+        pmo_warn ("notifier: could not record attempt delivery=%s (Redis); it will be retried",
+                  d->id);
+    else if (rc == 1)
+        pmo_info ("notifier: delivery=%s changed by an operator during the attempt", d->id);
+    if (st)
+        st->in_flight--;
+    self->in_flight--;
+    self->tick_now = true;
+    pmo_arena_destroy (&t->arena);
+    free (t);
+}
+
+//  Claim and start what is due, channel by channel, within each channel's
+//  rate and in-flight limits.
+void notifier_tick (notifier_t *self)
+{
+    if (!self->cache_loaded_ms || pmo_mono_ms () - self->cache_loaded_ms > CACHE_RELOAD_MS)
+        notifier_cache_reload (self);
+    if (!notifier_store_connected (self->store))
+        return;
+    pmo_arena_t *arena = pmo_arena_new ();
+    int64_t now = pmo_now_ms ();
+    for (char *div = zlist_first (self->divisions); div; div = zlist_next (self->divisions)) {
+        char **ids;
+        size_t n;
+        if (notifier_store_ready (self->store, arena, div, now, &ids, &n))
+            break;
+        for (size_t i = 0; i < n && self->in_flight < self->config.max_in_flight; i++) {
+            channel_state_t *st = zhash_lookup (self->channels, ids[i]);
+            if (!st || st->channel->disabled || st->channel->archived || st->paused_until > now)
+                continue;
+            int room = self->config.endpoint_in_flight - st->in_flight;
+            int global = self->config.max_in_flight - self->in_flight;
+            if (global < room)
+                room = global;
+            if (room <= 0 || !s_has_token (st))
+                continue;
+            if (notifier_rate_per_minute (st->channel) && room > (int)st->tokens)
+                room = (int)st->tokens;
+            notifier_claimed_t *claimed;
+            size_t got;
+            if (notifier_store_claim (self->store, arena, div, ids[i], now,
+                                      now + self->config.http_timeout_ms +
+                                          self->config.connect_timeout_ms + 5000,
+                                      (size_t)room, &claimed, &got))
+                break;
+            for (size_t k = 0; k < got; k++) {
+                if (notifier_rate_per_minute (st->channel))
+                    st->tokens -= 1;
+                s_start (self, st, &claimed[k], arena);
+            }
+        }
+    }
+    pmo_arena_destroy (&arena);
+}

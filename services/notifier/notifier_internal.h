@@ -1,0 +1,165 @@
+/*  notifier_internal.h: what the notifier actor's files share, and nothing
+    outside services/notifier includes.
+
+    The actor's state (notifier_t) lives on its thread; each file works on
+    one concern of it: notifier_server.c (the actor, request dispatch, org
+    units and divisions, the channel cache, the helpers every handler
+    uses), notifier_channels.c (channel and subscription requests),
+    notifier_route.c (the stream consumer: events become deliveries) and
+    notifier_deliveries.c (delivery requests and the delivery loop).
+*/
+#ifndef NOTIFIER_INTERNAL_H_INCLUDED
+#define NOTIFIER_INTERNAL_H_INCLUDED
+
+#include "notifier_model.h"
+#include "notifier_send.h"
+#include "notifier_server.h"
+#include "notifier_store.h"
+#include "orgtree.h"
+
+#include "pmo_client.h"
+#include "pmo_request.h"
+#include "pmo_server.h"
+
+#include <czmq.h>
+
+#define IDEM_TTL_S      86400 //  how long a done request's reply is kept for retries
+#define BATCH           256   //  stream entries read at once
+#define CACHE_RELOAD_MS 2000  //  re-read channels and subscriptions (other replicas' changes)
+
+//  A channel as the delivery loop sees it
+typedef struct {
+    char division[40];
+    Pmo__Channel *channel; //  owned (unpacked on the heap)
+    double tokens;         //  token bucket for the endpoint's rate limit
+    int64_t refill_ms;     //  monotonic time of the last refill
+    int64_t paused_until;  //  wall ms: the endpoint asked us to wait (429, 503)
+    int in_flight;         //  transfers running
+    bool seen;             //  found by the latest reload
+} channel_state_t;
+
+//  One attempt on its way
+typedef struct {
+    pmo_arena_t *arena;
+    Pmo__Delivery *delivery; //  as claimed (in arena)
+    uint64_t version;        //  stored version to finish with
+    char channel_id[64];
+    bool smtp;
+} transfer_t;
+
+typedef struct {
+    notifier_config_t config;
+    pmo_redis_t *redis; //  owned; every command goes through store
+    notifier_store_t *store;
+    pmo_server_t *server;
+    zsock_t *pub;
+    notifier_send_t *send;
+    pmo_client_t *registry; //  for projects (org units go through tree)
+    Pmo__Identity service;  //  how the notifier introduces itself to the registry
+    Pmo__Grant grant;
+    Pmo__Grant *grants[1];
+    //  Org units, from the registry
+    orgtree_t *tree;
+    bool org_loaded;         //  the whole tree was read at least once
+    uint64_t org_generation; //  of the tree when its divisions were last followed
+    int64_t org_next_ms;     //  monotonic: when to ask the tree again
+    //  Divisions whose streams we read
+    zlist_t *divisions; //  of strdup'd ids
+    char **streams;     //  stream keys
+    size_t n_streams;
+    bool groups_ok;
+    //  Channels and subscriptions, cached
+    zhash_t *channels; //  id -> channel_state_t
+    pmo_arena_t *subs_arena;
+    Pmo__Subscription **subs;
+    size_t n_subs;
+    int64_t cache_loaded_ms; //  monotonic
+    zhash_t *projects;       //  project id -> "CODE Name"
+    //  Loop state
+    bool tick_now;
+    int64_t next_tick_ms, next_poll_ms;
+    int in_flight;
+    int64_t started_ms;
+    uint64_t routed, delivered, failed, dead, skipped;
+} notifier_t;
+
+//  ---------------------------------------------------------------------
+//  notifier_server.c: org units, the cache and the handlers' helpers
+
+//  An org unit by id (in arena), asking the registry at once if the tree
+//  does not hold it: a unit is usable as soon as it exists. Follows its
+//  division. 1, 0 (no such unit) or -1 (the registry did not answer).
+int notifier_unit (notifier_t *self, pmo_arena_t *arena, const char *id, Pmo__OrgUnit **unit);
+//  Read the whole tree if it is old or was invalidated, and follow its
+//  divisions. 0 or -1 (the registry did not answer, or the tree is backing
+//  off from it).
+int notifier_org_refresh (notifier_t *self);
+//  Read every division's channels and subscriptions into the cache. 0 or
+//  -1 (the cache stays as it was).
+int notifier_cache_reload (notifier_t *self);
+
+//  True if req was done before (its first reply is the answer).
+bool notifier_replayed (notifier_t *self, pmo_request_t *req, const char *division);
+//  An entity the caller names and may read (in req's arena), with its
+//  stored version if version is not NULL; NULL after failing req (NOT_FOUND
+//  for one the caller may not see, so ids cannot be probed across
+//  divisions).
+ProtobufCMessage *notifier_fetch (notifier_t *self, pmo_request_t *req, notifier_entity_t entity,
+                                  const char *id, const char *field, uint64_t *version);
+//  A notifier event (in arena; the strings are borrowed).
+Pmo__Event *notifier_event (pmo_arena_t *arena, const char *type, const char *division,
+                            const char *org_unit, const char *path, const char *entity_id,
+                            uint64_t version, const char *actor, const char *request_id);
+//  A copy of channel with its secrets masked (in arena), for replies and events.
+Pmo__Channel *notifier_masked (pmo_arena_t *arena, const Pmo__Channel *channel);
+//  Run commit (destroyed) with event and req's reply as the stored reply;
+//  publish the event on success, else fail req.
+void notifier_commit (notifier_t *self, pmo_request_t *req, pmo_commit_t *commit,
+                      const char *division, Pmo__Event *event);
+
+//  ---------------------------------------------------------------------
+//  notifier_channels.c: channel and subscription requests
+
+void notifier_handle_create_channel (notifier_t *self, pmo_request_t *req, Pmo__Channel *ch);
+void notifier_handle_update_channel (notifier_t *self, pmo_request_t *req, Pmo__Channel *next);
+void notifier_handle_get_channel (notifier_t *self, pmo_request_t *req, Pmo__ChannelRef *ref);
+void notifier_handle_list_channels (notifier_t *self, pmo_request_t *req,
+                                    Pmo__ListChannelsRequest *list);
+void notifier_handle_archive_channel (notifier_t *self, pmo_request_t *req, Pmo__ChannelRef *ref);
+void notifier_handle_rotate_secret (notifier_t *self, pmo_request_t *req,
+                                    Pmo__RotateSecretRequest *rotate);
+void notifier_handle_test_channel (notifier_t *self, pmo_request_t *req, Pmo__ChannelRef *ref);
+void notifier_handle_create_subscription (notifier_t *self, pmo_request_t *req,
+                                          Pmo__Subscription *sub);
+void notifier_handle_update_subscription (notifier_t *self, pmo_request_t *req,
+                                          Pmo__Subscription *next);
+void notifier_handle_get_subscription (notifier_t *self, pmo_request_t *req, Pmo__ChannelRef *ref);
+void notifier_handle_list_subscriptions (notifier_t *self, pmo_request_t *req,
+                                         Pmo__ListSubscriptionsRequest *list);
+void notifier_handle_archive_subscription (notifier_t *self, pmo_request_t *req,
+                                           Pmo__ChannelRef *ref);
+
+//  ---------------------------------------------------------------------
+//  notifier_route.c: the stream consumer
+
+//  Read what the streams hold and route it. Returns entries handled.
+size_t notifier_consume (notifier_t *self);
+
+//  ---------------------------------------------------------------------
+//  notifier_deliveries.c: delivery requests and the delivery loop
+
+void notifier_handle_list_deliveries (notifier_t *self, pmo_request_t *req,
+                                      Pmo__ListDeliveriesRequest *list);
+void notifier_handle_get_delivery (notifier_t *self, pmo_request_t *req, Pmo__DeliveryRef *ref);
+//  retry_delivery (retry) or discard_delivery.
+void notifier_handle_delivery_change (notifier_t *self, pmo_request_t *req, Pmo__DeliveryRef *ref,
+                                      bool retry);
+//  Claim and start what is due, channel by channel, within each channel's
+//  rate and in-flight limits.
+void notifier_tick (notifier_t *self);
+//  Record a transfer's outcome (frees t).
+void notifier_finish (notifier_t *self, transfer_t *t, const notifier_send_result_t *result);
+//  notifier_send's free_tag: a transfer dropped unfinished.
+void notifier_transfer_free (void *tag);
+
+#endif
