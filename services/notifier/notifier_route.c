@@ -36,27 +36,186 @@ static void s_remember_project (notifier_t *self, const Pmo__Event *event, pmo_a
     zhash_update (self->projects, event->project->id, (void *)label);
 }
 
-//  Read what the streams hold and route it. Returns entries handled.
-size_t notifier_consume (notifier_t *self)
+//  Make sure every followed stream has the group, then read a batch. 0 (the
+//  batch may be empty) or -1.
+static int s_read (notifier_t *self, pmo_stream_batch_t *batch)
 {
-    if (!self->n_streams)
-        return 0;
     if (!self->groups_ok) {
         bool ok = true;
         for (size_t i = 0; i < self->n_streams && ok; i++)
             ok = notifier_store_follow (self->store, self->streams[i], GROUP) == 0;
         if (!ok)
-            return 0;
+            return -1;
         self->groups_ok = true;
     }
-    pmo_stream_batch_t batch;
     if (notifier_store_read_events (self->store, GROUP, self->config.consumer,
                                     (const char **)self->streams, self->n_streams, BATCH,
-                                    self->config.reclaim_ms, &batch)) {
+                                    self->config.reclaim_ms, batch)) {
         //  a stream or its group may be gone (Redis restarted empty)
         self->groups_ok = false;
-        return 0;
+        return -1;
     }
+    return 0;
+}
+
+//  The event an entry holds (in arena), if it is news to route: NULL if it
+//  is undecodable, our own, or older than max_event_age_s.
+static Pmo__Event *s_decode (notifier_t *self, const pmo_stream_entry_t *entry, pmo_arena_t *arena,
+                             int64_t now)
+{
+    Pmo__Event *event =
+        pmo__event__unpack (pmo_arena_allocator (arena), entry->size, (const uint8_t *)entry->data);
+    if (!event) {
+        pmo_warn ("notifier: undecodable event stream=%s id=%s", entry->stream, entry->id);
+        return NULL;
+    }
+    event->id = entry->id;
+    if (pmo_str_empty (event->division)) {
+        //  the stream says whose it is
+        char division[64];
+        if (pmo_stream_key_division (entry->stream, division, sizeof division))
+            event->division = pmo_arena_strdup (arena, division);
+    }
+    //  A unit changed (renamed, moved, archived, its PMO type): read the
+    //  tree again before it is used next
+    if (strncmp (event->type ? event->type : "", "org_unit.", 9) == 0)
+        orgtree_invalidate (self->tree);
+    //  Our own events (channel changes, dead letters) are not news to
+    //  route: sending them could loop through a broken channel
+    if (streq (event->source ? event->source : "", "notifier"))
+        return NULL;
+    if (self->config.max_event_age_s > 0 &&
+        now - event->time_ms > (int64_t)self->config.max_event_age_s * 1000) {
+        self->skipped++;
+        return NULL;
+    }
+    return event;
+}
+
+//  Queue the route script call that takes notice to channel ch: a delivery
+//  of its own, a part of the project's burst or of the channel's digest.
+//  0 or -1 (the pipeline failed).
+static int s_route_to (notifier_t *self, const Pmo__Channel *ch, const Pmo__Event *event,
+                       const Pmo__Notice *notice, pmo_arena_t *arena, int64_t now)
+{
+    notifier_route_t mode = notifier_route_mode (ch, notice);
+    const char *key = pmo_arena_printf (arena, "%s/%s/%s", event->division, event->id, ch->id);
+    Pmo__Delivery *d = pmo_arena_alloc (arena, sizeof (Pmo__Delivery));
+    pmo__delivery__init (d);
+    d->channel_id = ch->id;
+    d->division = ch->division;
+    d->state = PMO__DELIVERY_STATE__DELIVERY_STATE_PENDING;
+    d->created_ms = now;
+    d->channel_kind = ch->kind;
+    d->project_id = notice->project_id;
+    char *single_id = notifier_store_delivery_id (arena, ch->division, key);
+    notifier_route_args_t args = {
+        .division = ch->division,
+        .channel_id = ch->id,
+        .mode = mode,
+        .seen = pmo_arena_printf (arena, "%s/%s", event->division, event->id),
+        .delivery_id = single_id,
+        .fallback_id = single_id,
+        .delivery = d,
+        .notice = notice,
+        .now_ms = now,
+        .due_ms = now,
+        .window_ms = notifier_coalesce_ms (ch),
+        .project_id = notice->project_id,
+    };
+    if (mode == NOTIFIER_ROUTE_DIGEST) {
+        d->kind = PMO__DELIVERY_KIND__DELIVERY_KIND_DIGEST;
+        d->period_end_ms = notifier_digest_period_end (ch->digest, now);
+        args.due_ms = d->period_end_ms;
+        args.delivery_id = notifier_store_delivery_id (
+            arena, ch->division,
+            pmo_arena_printf (arena, "digest/%s/%lld", ch->id, (long long)d->period_end_ms));
+    } else
+        d->kind = mode == NOTIFIER_ROUTE_COALESCE ? PMO__DELIVERY_KIND__DELIVERY_KIND_COALESCED
+                                                  : PMO__DELIVERY_KIND__DELIVERY_KIND_EVENT;
+    d->id = (char *)args.delivery_id;
+    return notifier_store_route_pipe (self->store, arena, &args);
+}
+
+//  Queue the route calls of one event, once per matching channel (matched
+//  has room for every subscription). Returns the calls queued; sets
+//  *pipeline_ok false if the pipeline failed.
+static int s_route_event (notifier_t *self, Pmo__Event *event, const char **matched,
+                          pmo_arena_t *arena, int64_t now, bool *pipeline_ok)
+{
+    if (event->body_case == PMO__EVENT__BODY_PROJECT && event->project->id)
+        s_remember_project (self, event, arena);
+    const char *pid = notifier_event_project (event);
+    Pmo__Notice *notice = notifier_notice (event, self->config.dashboard_url,
+                                           *pid ? zhash_lookup (self->projects, pid) : NULL, arena);
+    size_t n_matched = 0;
+    for (size_t s = 0; s < self->n_subs; s++) {
+        Pmo__Subscription *sub = self->subs[s];
+        if (!notifier_subscription_matches (sub, notice))
+            continue;
+        bool dup = false;
+        for (size_t m = 0; m < n_matched && !dup; m++)
+            dup = streq (matched[m], sub->channel_id);
+        if (!dup)
+            matched[n_matched++] = sub->channel_id;
+    }
+    int queued = 0;
+    for (size_t m = 0; m < n_matched; m++) {
+        channel_state_t *st = zhash_lookup (self->channels, matched[m]);
+        //  a disabled or archived channel receives nothing meanwhile
+        if (!st || st->channel->archived || st->channel->disabled)
+            continue;
+        if (s_route_to (self, st->channel, event, notice, arena, now)) {
+            *pipeline_ok = false;
+            break;
+        }
+        queued++;
+    }
+    return queued;
+}
+
+//  Collect the replies of the routes queued (routes[e] for entry e) and
+//  acknowledge the batch if every one succeeded. Returns entries handled.
+static size_t s_acknowledge (notifier_t *self, const pmo_stream_batch_t *batch, int *routes,
+                             bool pipeline_ok, size_t queued, pmo_arena_t *arena)
+{
+    //  Collect every reply (a failed pipeline yields NULLs for the rest)
+    bool all_ok = pipeline_ok;
+    for (size_t e = 0; e < batch->count; e++)
+        for (int r = 0; r < routes[e]; r++)
+            if (notifier_store_route_reply (self->store)) {
+                routes[e] = -1;
+                all_ok = false;
+                break;
+            }
+    //  Acknowledge what was routed (or needs no route); anything else stays
+    //  pending and is taken over again after reclaim_ms
+    size_t handled = 0;
+    const char **streams = pmo_arena_alloc (arena, batch->count * sizeof (char *));
+    const char **ids = pmo_arena_alloc (arena, batch->count * sizeof (char *));
+    if (all_ok) {
+        for (size_t e = 0; e < batch->count; e++) {
+            streams[handled] = batch->entries[e].stream;
+            ids[handled++] = batch->entries[e].id;
+        }
+        self->routed += queued;
+        if (notifier_store_ack (self->store, GROUP, streams, ids, handled))
+            pmo_warn ("notifier: acknowledging failed (entries will be re-read, routing is "
+                      "idempotent)");
+    } else
+        pmo_warn ("notifier: routing failed for a batch of %zu events; they stay pending",
+                  batch->count);
+    return handled;
+}
+
+//  Read what the streams hold and route it. Returns entries handled.
+size_t notifier_consume (notifier_t *self)
+{
+    if (!self->n_streams)
+        return 0;
+    pmo_stream_batch_t batch;
+    if (s_read (self, &batch))
+        return 0;
     if (batch.count == 0) {
         pmo_stream_batch_clear (&batch);
         return 0;
@@ -71,129 +230,13 @@ size_t notifier_consume (notifier_t *self)
     size_t queued = 0;
     const char **matched = pmo_arena_alloc (arena, (self->n_subs + 1) * sizeof (char *));
     for (size_t e = 0; e < batch.count && pipeline_ok; e++) {
-        pmo_stream_entry_t *entry = &batch.entries[e];
-        Pmo__Event *event = pmo__event__unpack (pmo_arena_allocator (arena), entry->size,
-                                                (const uint8_t *)entry->data);
-        if (!event) {
-            pmo_warn ("notifier: undecodable event stream=%s id=%s", entry->stream, entry->id);
-            continue;
-        }
-        event->id = entry->id;
-        if (pmo_str_empty (event->division)) {
-            //  the stream says whose it is
-            char division[64];
-            if (pmo_stream_key_division (entry->stream, division, sizeof division))
-                event->division = pmo_arena_strdup (arena, division);
-        }
-        //  A unit changed (renamed, moved, archived, its PMO type): read
-        //  the tree again before it is used next
-        if (strncmp (event->type ? event->type : "", "org_unit.", 9) == 0)
-            orgtree_invalidate (self->tree);
-        //  Our own events (channel changes, dead letters) are not news to
-        //  route: sending them could loop through a broken channel
-        if (streq (event->source ? event->source : "", "notifier"))
-            continue;
-        if (self->config.max_event_age_s > 0 &&
-            now - event->time_ms > (int64_t)self->config.max_event_age_s * 1000) {
-            self->skipped++;
-            continue;
-        }
-        if (event->body_case == PMO__EVENT__BODY_PROJECT && event->project->id)
-            s_remember_project (self, event, arena);
-        const char *pid = notifier_event_project (event);
-        Pmo__Notice *notice =
-            notifier_notice (event, self->config.dashboard_url,
-                             *pid ? zhash_lookup (self->projects, pid) : NULL, arena);
-        size_t n_matched = 0;
-        for (size_t s = 0; s < self->n_subs; s++) {
-            Pmo__Subscription *sub = self->subs[s];
-            if (!notifier_subscription_matches (sub, notice))
-                continue;
-            bool dup = false;
-            for (size_t m = 0; m < n_matched && !dup; m++)
-                dup = streq (matched[m], sub->channel_id);
-            if (!dup)
-                matched[n_matched++] = sub->channel_id;
-        }
-        for (size_t m = 0; m < n_matched; m++) {
-            channel_state_t *st = zhash_lookup (self->channels, matched[m]);
-            //  a disabled or archived channel receives nothing meanwhile
-            if (!st || st->channel->archived || st->channel->disabled)
-                continue;
-            Pmo__Channel *ch = st->channel;
-            notifier_route_t mode = notifier_route_mode (ch, notice);
-            const char *key =
-                pmo_arena_printf (arena, "%s/%s/%s", event->division, event->id, ch->id);
-            Pmo__Delivery *d = pmo_arena_alloc (arena, sizeof (Pmo__Delivery));
-            pmo__delivery__init (d);
-            d->channel_id = ch->id;
-            d->division = ch->division;
-            d->state = PMO__DELIVERY_STATE__DELIVERY_STATE_PENDING;
-            d->created_ms = now;
-            d->channel_kind = ch->kind;
-            d->project_id = notice->project_id;
-            char *single_id = notifier_store_delivery_id (arena, ch->division, key);
-            notifier_route_args_t args = {
-                .division = ch->division,
-                .channel_id = ch->id,
-                .mode = mode,
-                .seen = pmo_arena_printf (arena, "%s/%s", event->division, event->id),
-                .delivery_id = single_id,
-                .fallback_id = single_id,
-                .delivery = d,
-                .notice = notice,
-                .now_ms = now,
-                .due_ms = now,
-                .window_ms = notifier_coalesce_ms (ch),
-                .project_id = notice->project_id,
-            };
-            if (mode == NOTIFIER_ROUTE_DIGEST) {
-                d->kind = PMO__DELIVERY_KIND__DELIVERY_KIND_DIGEST;
-                d->period_end_ms = notifier_digest_period_end (ch->digest, now);
-                args.due_ms = d->period_end_ms;
-                args.delivery_id =
-                    notifier_store_delivery_id (arena, ch->division,
-                                                pmo_arena_printf (arena, "digest/%s/%lld", ch->id,
-                                                                  (long long)d->period_end_ms));
-            } else
-                d->kind = mode == NOTIFIER_ROUTE_COALESCE
-                              ? PMO__DELIVERY_KIND__DELIVERY_KIND_COALESCED
-                              : PMO__DELIVERY_KIND__DELIVERY_KIND_EVENT;
-            d->id = (char *)args.delivery_id;
-            if (notifier_store_route_pipe (self->store, arena, &args)) {
-                pipeline_ok = false;
-                break;
-            }
-            routes[e]++;
-            queued++;
+        Pmo__Event *event = s_decode (self, &batch.entries[e], arena, now);
+        if (event) {
+            routes[e] = s_route_event (self, event, matched, arena, now, &pipeline_ok);
+            queued += (size_t)routes[e];
         }
     }
-    //  Collect every reply (a failed pipeline yields NULLs for the rest)
-    bool all_ok = pipeline_ok;
-    for (size_t e = 0; e < batch.count; e++)
-        for (int r = 0; r < routes[e]; r++)
-            if (notifier_store_route_reply (self->store)) {
-                routes[e] = -1;
-                all_ok = false;
-                break;
-            }
-    //  Acknowledge what was routed (or needs no route); anything else stays
-    //  pending and is taken over again after reclaim_ms
-    size_t handled = 0;
-    const char **streams = pmo_arena_alloc (arena, batch.count * sizeof (char *));
-    const char **ids = pmo_arena_alloc (arena, batch.count * sizeof (char *));
-    if (all_ok) {
-        for (size_t e = 0; e < batch.count; e++) {
-            streams[handled] = batch.entries[e].stream;
-            ids[handled++] = batch.entries[e].id;
-        }
-        self->routed += queued;
-        if (notifier_store_ack (self->store, GROUP, streams, ids, handled))
-            pmo_warn ("notifier: acknowledging failed (entries will be re-read, routing is "
-                      "idempotent)");
-    } else
-        pmo_warn ("notifier: routing failed for a batch of %zu events; they stay pending",
-                  batch.count);
+    size_t handled = s_acknowledge (self, &batch, routes, pipeline_ok, queued, arena);
     if (queued)
         self->tick_now = true;
     pmo_arena_destroy (&arena);

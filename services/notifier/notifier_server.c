@@ -343,152 +343,182 @@ static void s_handle (void *state, pmo_request_t *req)
 //  ---------------------------------------------------------------------
 //  The actor
 
-void notifier_server_actor (zsock_t *pipe, void *args)
+//  Connect to Redis and the registry, bind the ROUTER and the PUB. 0, or -1
+//  (logged, everything opened closed again).
+static int s_open (notifier_t *self)
 {
-    notifier_t self = {.config = *(notifier_config_t *)args};
-    self.started_ms = pmo_now_ms ();
-    srandom ((unsigned)(pmo_now_ms () ^ getpid ()));
-    self.redis = pmo_redis_new (self.config.redis_url, self.config.redis_timeout_ms);
-    self.registry = pmo_client_new (self.config.registry_endpoint);
-    if (!self.redis || !self.registry) {
-        pmo_error ("notifier: bad %s", self.redis ? "registry endpoint" : "redis url");
-        pmo_redis_destroy (&self.redis);
-        pmo_client_destroy (&self.registry);
-        ((notifier_config_t *)args)->failed = true;
-        zsock_signal (pipe, 1);
-        return;
+    self->redis = pmo_redis_new (self->config.redis_url, self->config.redis_timeout_ms);
+    self->registry = pmo_client_new (self->config.registry_endpoint);
+    if (!self->redis || !self->registry) {
+        pmo_error ("notifier: bad %s", self->redis ? "registry endpoint" : "redis url");
+        pmo_redis_destroy (&self->redis);
+        pmo_client_destroy (&self->registry);
+        return -1;
     }
-    self.store = notifier_store_new (self.redis);
+    self->store = notifier_store_new (self->redis);
     pmo_server_config_t server_config = {
         .name = "notifier",
         .request_desc = &pmo__notifier_request__descriptor,
         .reply_desc = &pmo__notifier_reply__descriptor,
         .handler = s_handle,
-        .state = &self,
+        .state = self,
     };
-    self.server = pmo_server_new (&server_config, self.config.endpoint);
-    self.pub = zsock_new (ZMQ_PUB);
-    assert (self.pub);
-    zsock_set_sndhwm (self.pub, 100000);
-    if (!self.server || zsock_bind (self.pub, "%s", self.config.pub_endpoint) < 0) {
-        pmo_error ("notifier: cannot bind endpoint=%s pub=%s", self.config.endpoint,
-                   self.config.pub_endpoint);
-        pmo_server_destroy (&self.server);
-        zsock_destroy (&self.pub);
-        notifier_store_destroy (&self.store);
-        pmo_client_destroy (&self.registry);
-        pmo_redis_destroy (&self.redis);
+    self->server = pmo_server_new (&server_config, self->config.endpoint);
+    self->pub = zsock_new (ZMQ_PUB);
+    assert (self->pub);
+    zsock_set_sndhwm (self->pub, 100000);
+    if (!self->server || zsock_bind (self->pub, "%s", self->config.pub_endpoint) < 0) {
+        pmo_error ("notifier: cannot bind endpoint=%s pub=%s", self->config.endpoint,
+                   self->config.pub_endpoint);
+        pmo_server_destroy (&self->server);
+        zsock_destroy (&self->pub);
+        notifier_store_destroy (&self->store);
+        pmo_client_destroy (&self->registry);
+        pmo_redis_destroy (&self->redis);
+        return -1;
+    }
+    return 0;
+}
+
+//  Everything else the actor holds: the sender, the identity it shows the
+//  registry, the org tree, the cache and the hub's stream.
+static void s_prepare (notifier_t *self)
+{
+    notifier_send_config_t send_config = {
+        .connect_timeout_ms = self->config.connect_timeout_ms,
+        .total_timeout_ms = self->config.http_timeout_ms,
+        .allow = self->config.allow_networks,
+        .smtp_tls_required = self->config.smtp_tls_required,
+        .free_tag = notifier_transfer_free,
+    };
+    self->send = notifier_send_new (&send_config);
+    self->grant = (Pmo__Grant)PMO__GRANT__INIT;
+    self->grant.role = PMO__ROLE__ROLE_VIEWER;
+    self->grant.org_unit = (char *)self->config.hub;
+    self->grants[0] = &self->grant;
+    self->service = (Pmo__Identity)PMO__IDENTITY__INIT;
+    self->service.subject = "service:notifier";
+    self->service.grants = self->grants;
+    self->service.n_grants = 1;
+    orgtree_config_t tree_config = {
+        .registry = self->config.registry_endpoint,
+        .identity = &self->service,
+        .timeout_ms = self->config.redis_timeout_ms,
+        .max_age_ms = ORG_RELOAD_MS,
+    };
+    self->tree = orgtree_new (&tree_config);
+    assert (self->tree); //  the same endpoint made self->registry
+    self->divisions = zlist_new ();
+    zlist_autofree (self->divisions);
+    self->channels = zhash_new ();
+    self->projects = zhash_new ();
+    zhash_autofree (self->projects);
+    //  The hub's stream first; divisions as the registry names them
+    s_division_add (self, self->config.hub);
+}
+
+//  The timers: org units, stream poll, delivery loop.
+static void s_timers (notifier_t *self)
+{
+    int64_t mono = pmo_mono_ms ();
+    if (mono >= self->org_next_ms) {
+        //  The tree reads the registry only when it is older than
+        //  ORG_RELOAD_MS or an org-unit event invalidated it; while the
+        //  registry is away it backs off and answers at once
+        notifier_org_refresh (self);
+        self->org_next_ms = pmo_mono_ms () + ORG_CHECK_MS;
+    }
+    if (mono >= self->next_poll_ms) {
+        size_t handled = notifier_consume (self);
+        //  a full batch means more is waiting: read again at once
+        self->next_poll_ms = handled >= BATCH ? mono : pmo_mono_ms () + POLL_IDLE_MS;
+    }
+    if (self->tick_now || pmo_mono_ms () >= self->next_tick_ms) {
+        self->tick_now = false;
+        notifier_tick (self);
+        self->next_tick_ms = pmo_mono_ms () + TICK_MS;
+    }
+}
+
+//  Wait for requests, curl's sockets or the next timer, and serve what
+//  came. False once the actor is told to stop.
+static bool s_poll (notifier_t *self, zsock_t *pipe, zmq_pollitem_t *items)
+{
+    items[0] = (zmq_pollitem_t){.socket = zsock_resolve (pipe), .events = ZMQ_POLLIN};
+    items[1] = (zmq_pollitem_t){.socket = zsock_resolve (pmo_server_socket (self->server)),
+                                .events = ZMQ_POLLIN};
+    int count = 2 + notifier_send_pollitems (self->send, items + 2, POLL_ITEMS_MAX - 2);
+    int64_t now = pmo_mono_ms ();
+    long wait = (long)(self->next_poll_ms - now);
+    if (self->next_tick_ms - now < wait)
+        wait = (long)(self->next_tick_ms - now);
+    long curl_wait = notifier_send_timeout (self->send);
+    if (curl_wait >= 0 && curl_wait < wait)
+        wait = curl_wait;
+    if (self->tick_now || wait < 0)
+        wait = 0;
+    if (zmq_poll (items, count, wait) < 0 && zmq_errno () == ETERM)
+        return false;
+    bool running = true;
+    if (items[0].revents & ZMQ_POLLIN) {
+        char *command = zstr_recv (pipe);
+        running = !(command && streq (command, "$TERM"));
+        zstr_free (&command);
+    }
+    if (items[1].revents & ZMQ_POLLIN)
+        pmo_server_drain (self->server, 256);
+    notifier_send_perform (self->send, items + 2, count - 2);
+    notifier_send_result_t result;
+    while (notifier_send_result (self->send, &result))
+        notifier_finish (self, result.tag, &result);
+    return running;
+}
+
+static void s_close (notifier_t *self)
+{
+    //  Answer what was already received; transfers still running are left
+    //  leased and go out again after the lease (at least once)
+    pmo_server_drain (self->server, 100000);
+    pmo_info ("notifier: stopping routed=%llu delivered=%llu failed_attempts=%llu dead=%llu "
+              "skipped_old=%llu in_flight=%d",
+              (unsigned long long)self->routed, (unsigned long long)self->delivered,
+              (unsigned long long)self->failed, (unsigned long long)self->dead,
+              (unsigned long long)self->skipped, self->in_flight);
+    notifier_send_destroy (&self->send);
+    zhash_destroy (&self->channels);
+    zhash_destroy (&self->projects);
+    zlist_destroy (&self->divisions);
+    for (size_t i = 0; i < self->n_streams; i++)
+        free (self->streams[i]);
+    free (self->streams);
+    pmo_arena_destroy (&self->subs_arena);
+    orgtree_destroy (&self->tree);
+    pmo_server_destroy (&self->server);
+    zsock_destroy (&self->pub);
+    notifier_store_destroy (&self->store);
+    pmo_client_destroy (&self->registry);
+    pmo_redis_destroy (&self->redis);
+}
+
+void notifier_server_actor (zsock_t *pipe, void *args)
+{
+    notifier_t self = {.config = *(notifier_config_t *)args};
+    self.started_ms = pmo_now_ms ();
+    srandom ((unsigned)(pmo_now_ms () ^ getpid ()));
+    if (s_open (&self)) {
         ((notifier_config_t *)args)->failed = true;
         zsock_signal (pipe, 1);
         return;
     }
-    notifier_send_config_t send_config = {
-        .connect_timeout_ms = self.config.connect_timeout_ms,
-        .total_timeout_ms = self.config.http_timeout_ms,
-        .allow = self.config.allow_networks,
-        .smtp_tls_required = self.config.smtp_tls_required,
-        .free_tag = notifier_transfer_free,
-    };
-    self.send = notifier_send_new (&send_config);
-    self.grant = (Pmo__Grant)PMO__GRANT__INIT;
-    self.grant.role = PMO__ROLE__ROLE_VIEWER;
-    self.grant.org_unit = (char *)self.config.hub;
-    self.grants[0] = &self.grant;
-    self.service = (Pmo__Identity)PMO__IDENTITY__INIT;
-    self.service.subject = "service:notifier";
-    self.service.grants = self.grants;
-    self.service.n_grants = 1;
-    orgtree_config_t tree_config = {
-        .registry = self.config.registry_endpoint,
-        .identity = &self.service,
-        .timeout_ms = self.config.redis_timeout_ms,
-        .max_age_ms = ORG_RELOAD_MS,
-    };
-    self.tree = orgtree_new (&tree_config);
-    assert (self.tree); //  the same endpoint made self.registry
-    self.divisions = zlist_new ();
-    zlist_autofree (self.divisions);
-    self.channels = zhash_new ();
-    self.projects = zhash_new ();
-    zhash_autofree (self.projects);
-    //  The hub's stream first; divisions as the registry names them
-    s_division_add (&self, self.config.hub);
+    s_prepare (&self);
     notifier_store_connected (self.store);
     pmo_info ("notifier: ready endpoint=%s pub=%s redis=%s registry=%s consumer=%s",
               self.config.endpoint, self.config.pub_endpoint, pmo_redis_safe_url (self.redis),
               self.config.registry_endpoint, self.config.consumer);
     zsock_signal (pipe, 0);
-
     zmq_pollitem_t items[POLL_ITEMS_MAX];
-    bool running = true;
-    while (running) {
-        int64_t mono = pmo_mono_ms ();
-        //  Timers: org units, stream poll, delivery loop
-        if (mono >= self.org_next_ms) {
-            //  The tree reads the registry only when it is older than
-            //  ORG_RELOAD_MS or an org-unit event invalidated it; while the
-            //  registry is away it backs off and answers at once
-            notifier_org_refresh (&self);
-            self.org_next_ms = pmo_mono_ms () + ORG_CHECK_MS;
-        }
-        if (mono >= self.next_poll_ms) {
-            size_t handled = notifier_consume (&self);
-            //  a full batch means more is waiting: read again at once
-            self.next_poll_ms = handled >= BATCH ? mono : pmo_mono_ms () + POLL_IDLE_MS;
-        }
-        if (self.tick_now || pmo_mono_ms () >= self.next_tick_ms) {
-            self.tick_now = false;
-            notifier_tick (&self);
-            self.next_tick_ms = pmo_mono_ms () + TICK_MS;
-        }
-        //  Wait for requests, curl's sockets or the next timer
-        items[0] = (zmq_pollitem_t){.socket = zsock_resolve (pipe), .events = ZMQ_POLLIN};
-        items[1] = (zmq_pollitem_t){.socket = zsock_resolve (pmo_server_socket (self.server)),
-                                    .events = ZMQ_POLLIN};
-        int count = 2 + notifier_send_pollitems (self.send, items + 2, POLL_ITEMS_MAX - 2);
-        int64_t now = pmo_mono_ms ();
-        long wait = (long)(self.next_poll_ms - now);
-        if (self.next_tick_ms - now < wait)
-            wait = (long)(self.next_tick_ms - now);
-        long curl_wait = notifier_send_timeout (self.send);
-        if (curl_wait >= 0 && curl_wait < wait)
-            wait = curl_wait;
-        if (self.tick_now || wait < 0)
-            wait = 0;
-        if (zmq_poll (items, count, wait) < 0 && zmq_errno () == ETERM)
-            break;
-        if (items[0].revents & ZMQ_POLLIN) {
-            char *command = zstr_recv (pipe);
-            running = !(command && streq (command, "$TERM"));
-            zstr_free (&command);
-        }
-        if (items[1].revents & ZMQ_POLLIN)
-            pmo_server_drain (self.server, 256);
-        notifier_send_perform (self.send, items + 2, count - 2);
-        notifier_send_result_t result;
-        while (notifier_send_result (self.send, &result))
-            notifier_finish (&self, result.tag, &result);
-    }
-    //  Answer what was already received; transfers still running are left
-    //  leased and go out again after the lease (at least once)
-    pmo_server_drain (self.server, 100000);
-    pmo_info ("notifier: stopping routed=%llu delivered=%llu failed_attempts=%llu dead=%llu "
-              "skipped_old=%llu in_flight=%d",
-              (unsigned long long)self.routed, (unsigned long long)self.delivered,
-              (unsigned long long)self.failed, (unsigned long long)self.dead,
-              (unsigned long long)self.skipped, self.in_flight);
-    notifier_send_destroy (&self.send);
-    zhash_destroy (&self.channels);
-    zhash_destroy (&self.projects);
-    zlist_destroy (&self.divisions);
-    for (size_t i = 0; i < self.n_streams; i++)
-        free (self.streams[i]);
-    free (self.streams);
-    pmo_arena_destroy (&self.subs_arena);
-    orgtree_destroy (&self.tree);
-    pmo_server_destroy (&self.server);
-    zsock_destroy (&self.pub);
-    notifier_store_destroy (&self.store);
-    pmo_client_destroy (&self.registry);
-    pmo_redis_destroy (&self.redis);
+    do
+        s_timers (&self);
+    while (s_poll (&self, pipe, items));
+    s_close (&self);
 }
