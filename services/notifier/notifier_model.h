@@ -9,6 +9,8 @@
     HTTP status or SMTP reply means for a delivery and when to try again;
     and which addresses an outgoing request may reach. Everything here is
     pure and tested directly by tests/notifier/test_notifier_model.c.
+    Implemented in notifier_model.c (rules), notifier_notice.c (events
+    become notices) and notifier_format.c (payloads and signatures).
 */
 #ifndef NOTIFIER_MODEL_H_INCLUDED
 #define NOTIFIER_MODEL_H_INCLUDED
