@@ -1,12 +1,13 @@
 /*  notifier_server.h: the notifier actor.
 
     The actor owns the notifier's ROUTER (requests), PUB (live events), its
-    Redis connection, its DEALER to the registry (org units) and the libcurl
-    multi handle, all on one thread. It reads every division's event stream
-    with the consumer group "notifier", turns matching events into durable
-    deliveries, and sends those that are due, within each endpoint's rate
-    limit. main.c starts it; tests start it in-process. It answers "$TERM"
-    on its pipe after finishing the requests already received.
+    Redis connection, its DEALERs to the registry (projects; org units through
+    the org tree, lib/orgtree) and the libcurl multi handle, all on one thread.
+    It reads every division's event stream with the consumer group
+    "notifier", turns matching events into durable deliveries, and sends
+    those that are due, within each endpoint's rate limit. main.c starts it;
+    tests start it in-process. It answers "$TERM" on its pipe after
+    finishing the requests already received.
 */
 #ifndef NOTIFIER_SERVER_H_INCLUDED
 #define NOTIFIER_SERVER_H_INCLUDED
