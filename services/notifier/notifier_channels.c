@@ -68,7 +68,7 @@ void notifier_handle_create_channel (notifier_t *self, pmo_request_t *req, Pmo__
                            ch->org_unit);
     if (!pmo_request_may (req, notifier_roles (), NOTIFIER_MANAGE, unit->path, "manage channels"))
         return;
-    if (notifier_replayed (self, req, unit->division))
+    if (notifier_store_replayed (self->store, req, unit->division))
         return;
     char *id;
     if (notifier_store_next_id (self->store, req->arena, NOTIFIER_CHANNEL, unit->division, &id))
@@ -108,7 +108,7 @@ void notifier_handle_update_channel (notifier_t *self, pmo_request_t *req, Pmo__
     if (!stored || !pmo_request_may (req, notifier_roles (), NOTIFIER_MANAGE, stored->org_unit_path,
                                      "manage channels"))
         return;
-    if (notifier_replayed (self, req, stored->division))
+    if (notifier_store_replayed (self->store, req, stored->division))
         return;
     if (next->kind != stored->kind ||
         !streq (next->org_unit ? next->org_unit : "", stored->org_unit))
@@ -201,7 +201,7 @@ void notifier_handle_archive_channel (notifier_t *self, pmo_request_t *req, Pmo_
     if (!ch || !pmo_request_may (req, notifier_roles (), NOTIFIER_MANAGE, ch->org_unit_path,
                                  "manage channels"))
         return;
-    if (notifier_replayed (self, req, ch->division))
+    if (notifier_store_replayed (self->store, req, ch->division))
         return;
     if (!pmo_request_version_matches (req, "version", "channel", ref->version, version))
         return;
@@ -242,7 +242,7 @@ void notifier_handle_rotate_secret (notifier_t *self, pmo_request_t *req,
     if (rotate->previous_valid_s > 30 * 86400)
         return (void)FAIL (req, INVALID, "rotate_secret.previous_valid_s",
                            "the old secret may sign for at most 30 days");
-    if (notifier_replayed (self, req, ch->division))
+    if (notifier_store_replayed (self->store, req, ch->division))
         return;
     if (!pmo_request_version_matches (req, "version", "channel", rotate->version, version))
         return;
@@ -410,7 +410,7 @@ void notifier_handle_create_subscription (notifier_t *self, pmo_request_t *req,
     if (ch->archived)
         return (void)FAIL (req, FAILED_PRECONDITION, "create_subscription.channel_id",
                            "channel '%s' is archived", ch->id);
-    if (notifier_replayed (self, req, ch->division))
+    if (notifier_store_replayed (self->store, req, ch->division))
         return;
     if (s_scope (self, req, sub, ch, "create_subscription"))
         return;
@@ -441,7 +441,7 @@ void notifier_handle_update_subscription (notifier_t *self, pmo_request_t *req,
     if (!stored || !pmo_request_may (req, notifier_roles (), NOTIFIER_MANAGE, stored->org_unit_path,
                                      "manage subscriptions"))
         return;
-    if (notifier_replayed (self, req, stored->division))
+    if (notifier_store_replayed (self->store, req, stored->division))
         return;
     if (!streq (next->channel_id ? next->channel_id : "", stored->channel_id))
         return (void)FAIL (req, INVALID, "update_subscription.channel_id",
@@ -520,7 +520,7 @@ void notifier_handle_archive_subscription (notifier_t *self, pmo_request_t *req,
     if (!sub || !pmo_request_may (req, notifier_roles (), NOTIFIER_MANAGE, sub->org_unit_path,
                                   "manage subscriptions"))
         return;
-    if (notifier_replayed (self, req, sub->division))
+    if (notifier_store_replayed (self->store, req, sub->division))
         return;
     if (!pmo_request_version_matches (req, "version", "subscription", ref->version, version))
         return;

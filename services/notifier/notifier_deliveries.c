@@ -163,7 +163,7 @@ void notifier_handle_delivery_change (notifier_t *self, pmo_request_t *req, Pmo_
     if (!d || !pmo_request_may (req, notifier_roles (), NOTIFIER_MANAGE, ch->org_unit_path,
                                 retry ? "retry deliveries" : "discard deliveries"))
         return;
-    if (notifier_replayed (self, req, d->division))
+    if (notifier_store_replayed (self->store, req, d->division))
         return;
     if (!pmo_request_version_matches (req, "version", "delivery", ref->version, version))
         return;

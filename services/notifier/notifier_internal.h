@@ -98,8 +98,6 @@ int notifier_org_refresh (notifier_t *self);
 //  -1 (the cache stays as it was).
 int notifier_cache_reload (notifier_t *self);
 
-//  True if req was done before (its first reply is the answer).
-bool notifier_replayed (notifier_t *self, pmo_request_t *req, const char *division);
 //  An entity the caller names and may read (in req's arena), with its
 //  stored version if version is not NULL; NULL after failing req (NOT_FOUND
 //  for one the caller may not see, so ids cannot be probed across

@@ -186,11 +186,6 @@ int notifier_cache_reload (notifier_t *self)
 //  ---------------------------------------------------------------------
 //  Helpers shared by the handlers
 
-bool notifier_replayed (notifier_t *self, pmo_request_t *req, const char *division)
-{
-    return notifier_store_replayed (self->store, req, division);
-}
-
 //  An entity the caller names and may read; NOT_FOUND for one it may not
 //  see, so ids cannot be probed across divisions.
 ProtobufCMessage *notifier_fetch (notifier_t *self, pmo_request_t *req, notifier_entity_t entity,
