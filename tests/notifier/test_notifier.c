@@ -428,8 +428,11 @@ static void s_retries (nh_t *nh)
 
 static void s_rate_limit (nh_t *nh)
 {
-    //  A channel allowed 120 messages a minute gets one every half second,
-    //  however fast events come
+    //  A channel allowed 120 messages a minute gets one every half second
+    //  however fast events come, after a burst of one second's worth (the
+    //  token bucket the README promises): two may go at once after a quiet
+    //  spell, never three, and message i follows message j by at least
+    //  (i - j - 1) half seconds
     Pmo__Channel ch = PMO__CHANNEL__INIT;
     ch.name = "rate";
     ch.kind = PMO__CHANNEL_KIND__CHANNEL_KIND_GOOGLE_CHAT;
@@ -451,12 +454,17 @@ static void s_rate_limit (nh_t *nh)
         free (nh_project (nh, code, "moj"));
     }
     json_t *got = nh_wait_requests (nh, "/ok/rate", 4, 8000);
-    for (size_t i = 1; i < 4; i++) {
-        double gap = (json_real_value (json_object_get (json_array_get (got, i), "time")) -
-                      json_real_value (json_object_get (json_array_get (got, i - 1), "time"))) *
-                     1000;
-        assert (gap >= 400);
-    }
+    //  50 ms of slack for the receiver's clock and scheduling
+    for (size_t i = 1; i < 4; i++)
+        for (size_t j = 0; j < i; j++) {
+            double ms = (json_real_value (json_object_get (json_array_get (got, i), "time")) -
+                         json_real_value (json_object_get (json_array_get (got, j), "time"))) *
+                        1000;
+            if (ms < (double)(i - j - 1) * 500 - 50) {
+                fprintf (stderr, "message %zu followed message %zu after %.0f ms\n", i, j, ms);
+                assert (false);
+            }
+        }
     json_decref (got);
     free (id);
     printf ("per-endpoint rate limit (120/min: one every 0.5 s): ok\n");
