@@ -345,6 +345,13 @@ const char *orgtree_division (orgtree_t *self, const char *id)
     return entry ? entry->unit->division : NULL;
 }
 
+const Pmo__OrgUnit *orgtree_held (const orgtree_t *self, const char *id)
+{
+    assert (self);
+    entry_t *entry = pmo_str_empty (id) ? NULL : zhashx_lookup (self->entries, id);
+    return entry ? entry->unit : NULL;
+}
+
 const Pmo__OrgUnit *orgtree_at (orgtree_t *self, size_t i)
 {
     return i < self->n_list ? self->list[i]->unit : NULL;

@@ -66,6 +66,12 @@ void orgtree_invalidate (orgtree_t *self);
 const char *orgtree_path (orgtree_t *self, const char *id);
 const char *orgtree_division (orgtree_t *self, const char *id);
 
+//  The unit the tree holds for id as it was last read (perhaps stale),
+//  without asking the registry: for a hot path that must not wait on it.
+//  NULL if the tree holds no such unit. Owned by the tree: valid until the
+//  next call that reads.
+const Pmo__OrgUnit *orgtree_held (const orgtree_t *self, const char *id);
+
 //  The units the tree holds, i from 0 until NULL (after orgtree_refresh:
 //  all of them). Owned by the tree: valid until the next call that reads.
 const Pmo__OrgUnit *orgtree_at (orgtree_t *self, size_t i);

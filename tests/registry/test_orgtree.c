@@ -5,7 +5,7 @@
     a unit's effective PMO type comes from the registry, a change is seen
     after an org-unit event invalidates the tree, the whole tree is read
     past one page, and a registry that does not answer is backed off from
-    while what was read before still gives paths.
+    while what was read before still gives paths and units (held).
 */
 #include "orgtree.h"
 #include "registry_harness.h"
@@ -175,6 +175,11 @@ static void s_dead_registry_is_backed_off_from (rh_t *rh)
     assert (orgtree_unit (tree, "ops", arena, &unit) == -1);
     assert (orgtree_refresh (tree, true) == -1);
     assert (streq (orgtree_path (tree, "fin-ap"), "hub/fin/fin-ap"));
+    //  What it holds is there without asking; what it does not, is not
+    const Pmo__OrgUnit *held = orgtree_held (tree, "fin");
+    assert (held && streq (held->path, "hub/fin"));
+    assert (held->pmo_type == PMO__PMO_TYPE__PMO_TYPE_SUPPORTIVE);
+    assert (!orgtree_held (tree, "ops") && !orgtree_held (tree, "") && !orgtree_held (tree, NULL));
 
     rh_actor_start (rh);
     s_unit_ok (rh, "ops", "division", "hub", "supportive");
