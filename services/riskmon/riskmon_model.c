@@ -2,7 +2,6 @@
 #include "riskmon_model.h"
 
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -10,84 +9,37 @@
 
 #define INVALID PMO__ERROR_CODE__ERROR_INVALID
 
-int riskmon_fail (riskmon_problem_t *problem, Pmo__ErrorCode code, const char *field,
-                  const char *format, ...)
-{
-    problem->code = code;
-    snprintf (problem->field, sizeof problem->field, "%s", field ? field : "");
-    va_list args;
-    va_start (args, format);
-    vsnprintf (problem->message, sizeof problem->message, format, args);
-    va_end (args);
-    return -1;
-}
-
 //  ---------------------------------------------------------------------
 //  Who may do what
 
 //  What each role may do in its subtree. Risk managers, project managers
 //  and the PMO keep the registers; sponsors decide changes; everyone with
 //  a role reads.
-static unsigned s_role_actions (Pmo__Role role)
-{
-    const unsigned all =
-        RISKMON_READ | RISKMON_WRITE | RISKMON_DECIDE | RISKMON_CONFIGURE | RISKMON_ALERTS;
-    switch (role) {
-    case PMO__ROLE__ROLE_ADMIN:
-    case PMO__ROLE__ROLE_PMO_DIRECTOR:
-    case PMO__ROLE__ROLE_PMO_MANAGER:
-        return all;
-    case PMO__ROLE__ROLE_PROGRAMME_MANAGER:
-        return RISKMON_READ | RISKMON_WRITE | RISKMON_DECIDE | RISKMON_ALERTS;
-    case PMO__ROLE__ROLE_PMO_ANALYST:
-    case PMO__ROLE__ROLE_PROJECT_MANAGER:
-    case PMO__ROLE__ROLE_RISK_MANAGER:
-        return RISKMON_READ | RISKMON_WRITE | RISKMON_ALERTS;
-    case PMO__ROLE__ROLE_SPONSOR:
-        return RISKMON_READ | RISKMON_DECIDE;
-    case PMO__ROLE__ROLE_RESOURCE_MANAGER:
-    case PMO__ROLE__ROLE_TEAM_MEMBER:
-    case PMO__ROLE__ROLE_VIEWER:
-        return RISKMON_READ;
-    default:
-        return 0;
-    }
-}
+#define ALL_ACTIONS                                                                                \
+    (RISKMON_READ | RISKMON_WRITE | RISKMON_DECIDE | RISKMON_CONFIGURE | RISKMON_ALERTS)
+static const pmo_role_table_t s_roles = {{
+    [PMO__ROLE__ROLE_ADMIN] = ALL_ACTIONS,
+    [PMO__ROLE__ROLE_PMO_DIRECTOR] = ALL_ACTIONS,
+    [PMO__ROLE__ROLE_PMO_MANAGER] = ALL_ACTIONS,
+    [PMO__ROLE__ROLE_PROGRAMME_MANAGER] =
+        RISKMON_READ | RISKMON_WRITE | RISKMON_DECIDE | RISKMON_ALERTS,
+    [PMO__ROLE__ROLE_PMO_ANALYST] = RISKMON_READ | RISKMON_WRITE | RISKMON_ALERTS,
+    [PMO__ROLE__ROLE_PROJECT_MANAGER] = RISKMON_READ | RISKMON_WRITE | RISKMON_ALERTS,
+    [PMO__ROLE__ROLE_RISK_MANAGER] = RISKMON_READ | RISKMON_WRITE | RISKMON_ALERTS,
+    [PMO__ROLE__ROLE_SPONSOR] = RISKMON_READ | RISKMON_DECIDE,
+    [PMO__ROLE__ROLE_RESOURCE_MANAGER] = RISKMON_READ,
+    [PMO__ROLE__ROLE_TEAM_MEMBER] = RISKMON_READ,
+    [PMO__ROLE__ROLE_VIEWER] = RISKMON_READ,
+}};
 
-bool riskmon_path_contains (const char *path, const char *unit)
+const pmo_role_table_t *riskmon_roles (void)
 {
-    if (!path || !unit || !*unit)
-        return false;
-    size_t len = strlen (unit);
-    const char *p = path;
-    while (*p) {
-        const char *end = strchr (p, '/');
-        size_t part = end ? (size_t)(end - p) : strlen (p);
-        if (part == len && strncmp (p, unit, len) == 0)
-            return true;
-        if (!end)
-            break;
-        p = end + 1;
-    }
-    return false;
-}
-
-Pmo__Role riskmon_role_for (const Pmo__Identity *who, riskmon_action_t action, const char *path)
-{
-    if (!who || !path || !*path)
-        return PMO__ROLE__ROLE_UNSPECIFIED;
-    for (size_t i = 0; i < who->n_grants; i++) {
-        const Pmo__Grant *grant = who->grants[i];
-        if ((s_role_actions (grant->role) & action) &&
-            riskmon_path_contains (path, grant->org_unit))
-            return grant->role;
-    }
-    return PMO__ROLE__ROLE_UNSPECIFIED;
+    return &s_roles;
 }
 
 bool riskmon_allowed (const Pmo__Identity *who, riskmon_action_t action, const char *path)
 {
-    return riskmon_role_for (who, action, path) != PMO__ROLE__ROLE_UNSPECIFIED;
+    return pmo_access_allowed (who, &s_roles, action, path ? path : "");
 }
 
 //  ---------------------------------------------------------------------
@@ -177,55 +129,55 @@ bool riskmon_response_fits (Pmo__RiskKind kind, Pmo__RiskResponse response)
 }
 
 static int s_text (const char *value, const char *field, size_t min, size_t max,
-                   riskmon_problem_t *problem)
+                   pmo_problem_t *problem)
 {
     size_t len = value ? strlen (value) : 0;
     if (len < min)
-        return riskmon_fail (problem, INVALID, field, "%s is required", field);
+        return pmo_problem (problem, INVALID, field, "%s is required", field);
     if (len > max)
-        return riskmon_fail (problem, INVALID, field, "%s is %zu characters; at most %zu", field,
-                             len, max);
+        return pmo_problem (problem, INVALID, field, "%s is %zu characters; at most %zu", field,
+                            len, max);
     if (value && !pmo_text_valid (value))
-        return riskmon_fail (problem, INVALID, field,
-                             "%s must be UTF-8 text without control characters", field);
+        return pmo_problem (problem, INVALID, field,
+                            "%s must be UTF-8 text without control characters", field);
     return 0;
 }
 
-static int s_date (const char *value, const char *field, riskmon_problem_t *problem)
+static int s_date (const char *value, const char *field, pmo_problem_t *problem)
 {
     if (!pmo_str_empty (value) && !pmo_date_valid (value))
-        return riskmon_fail (problem, INVALID, field,
-                             "%s '%.40s' is not a calendar date as YYYY-MM-DD", field, value);
+        return pmo_problem (problem, INVALID, field,
+                            "%s '%.40s' is not a calendar date as YYYY-MM-DD", field, value);
     return 0;
 }
 
 //  Money: an ISO 4217 currency and an amount within 2^53 minor units.
 static int s_money (const Pmo__Money *money, const char *field, bool negative_ok,
-                    riskmon_problem_t *problem)
+                    pmo_problem_t *problem)
 {
     if (!money)
         return 0;
     char name[96];
     snprintf (name, sizeof name, "%s.minor", field);
     if (money->minor < 0 && !negative_ok)
-        return riskmon_fail (problem, INVALID, name, "%s must not be negative", name);
+        return pmo_problem (problem, INVALID, name, "%s must not be negative", name);
     if (money->minor > (int64_t)1 << 53 || money->minor < -((int64_t)1 << 53))
-        return riskmon_fail (problem, INVALID, name, "%s is out of range", name);
+        return pmo_problem (problem, INVALID, name, "%s is out of range", name);
     snprintf (name, sizeof name, "%s.currency", field);
     const char *c = money->currency;
     if (!c || strlen (c) != 3 || c[0] < 'A' || c[0] > 'Z' || c[1] < 'A' || c[1] > 'Z' ||
         c[2] < 'A' || c[2] > 'Z')
-        return riskmon_fail (problem, INVALID, name,
-                             "%s must be an ISO 4217 code such as GBP, EUR or USD", name);
+        return pmo_problem (problem, INVALID, name,
+                            "%s must be an ISO 4217 code such as GBP, EUR or USD", name);
     return 0;
 }
 
-static int s_scale (uint32_t value, const char *field, bool required, riskmon_problem_t *problem)
+static int s_scale (uint32_t value, const char *field, bool required, pmo_problem_t *problem)
 {
     if ((required && value == 0) || value > 5)
-        return riskmon_fail (problem, INVALID, field,
-                             "%s must be 1 (very low) to 5 (very high)%s; got %u", field,
-                             required ? "" : ", or 0 for the inherent value", value);
+        return pmo_problem (problem, INVALID, field,
+                            "%s must be 1 (very low) to 5 (very high)%s; got %u", field,
+                            required ? "" : ", or 0 for the inherent value", value);
     return 0;
 }
 
@@ -234,10 +186,10 @@ bool riskmon_risk_open (const Pmo__Risk *risk)
     return risk->status == PMO__RISK_STATUS__RISK_STATUS_OPEN;
 }
 
-int riskmon_check_risk (Pmo__Risk *r, pmo_arena_t *arena, riskmon_problem_t *problem)
+int riskmon_check_risk (Pmo__Risk *r, pmo_arena_t *arena, pmo_problem_t *problem)
 {
     if (pmo_str_empty (r->project_id))
-        return riskmon_fail (problem, INVALID, "project_id", "project_id is required");
+        return pmo_problem (problem, INVALID, "project_id", "project_id is required");
     if (s_text (r->title, "title", 1, 200, problem) ||
         s_text (r->category, "category", 0, 64, problem) ||
         s_text (r->cause, "cause", 0, 4000, problem) ||
@@ -256,12 +208,12 @@ int riskmon_check_risk (Pmo__Risk *r, pmo_arena_t *arena, riskmon_problem_t *pro
     if (r->kind == PMO__RISK_KIND__RISK_KIND_UNSPECIFIED)
         r->kind = PMO__RISK_KIND__RISK_KIND_THREAT;
     if (!riskmon_response_fits (r->kind, r->response))
-        return riskmon_fail (problem, INVALID, "response",
-                             "that response does not fit %s: threats avoid, reduce, fallback, "
-                             "transfer, share or accept; opportunities exploit, enhance, share "
-                             "or reject",
-                             r->kind == PMO__RISK_KIND__RISK_KIND_THREAT ? "a threat"
-                                                                         : "an opportunity");
+        return pmo_problem (problem, INVALID, "response",
+                            "that response does not fit %s: threats avoid, reduce, fallback, "
+                            "transfer, share or accept; opportunities exploit, enhance, share "
+                            "or reject",
+                            r->kind == PMO__RISK_KIND__RISK_KIND_THREAT ? "a threat"
+                                                                        : "an opportunity");
     if (s_money (r->cost_impact, "cost_impact", false, problem) ||
         s_date (r->review_date, "review_date", problem))
         return -1;
@@ -289,10 +241,10 @@ int riskmon_check_risk (Pmo__Risk *r, pmo_arena_t *arena, riskmon_problem_t *pro
     return 0;
 }
 
-int riskmon_check_issue (Pmo__Issue *issue, riskmon_problem_t *problem)
+int riskmon_check_issue (Pmo__Issue *issue, pmo_problem_t *problem)
 {
     if (pmo_str_empty (issue->project_id))
-        return riskmon_fail (problem, INVALID, "project_id", "project_id is required");
+        return pmo_problem (problem, INVALID, "project_id", "project_id is required");
     if (s_text (issue->title, "title", 1, 200, problem) ||
         s_text (issue->description, "description", 0, 10000, problem) ||
         s_text (issue->owner, "owner", 0, 200, problem) ||
@@ -300,12 +252,12 @@ int riskmon_check_issue (Pmo__Issue *issue, riskmon_problem_t *problem)
         s_date (issue->due_date, "due_date", problem))
         return -1;
     if (issue->type == PMO__ISSUE_TYPE__ISSUE_TYPE_UNSPECIFIED)
-        return riskmon_fail (problem, INVALID, "type",
-                             "type is required: request_for_change, off_specification or "
-                             "problem_concern");
+        return pmo_problem (problem, INVALID, "type",
+                            "type is required: request_for_change, off_specification or "
+                            "problem_concern");
     if (issue->priority > 5)
-        return riskmon_fail (problem, INVALID, "priority",
-                             "priority must be 1 (highest) to 5 (lowest), or 0 for 3");
+        return pmo_problem (problem, INVALID, "priority",
+                            "priority must be 1 (highest) to 5 (lowest), or 0 for 3");
     if (!issue->priority)
         issue->priority = 3;
     if (issue->severity == PMO__ISSUE_SEVERITY__ISSUE_SEVERITY_UNSPECIFIED)
@@ -315,21 +267,21 @@ int riskmon_check_issue (Pmo__Issue *issue, riskmon_problem_t *problem)
     if ((issue->status == PMO__ISSUE_STATUS__ISSUE_STATUS_RESOLVED ||
          issue->status == PMO__ISSUE_STATUS__ISSUE_STATUS_CLOSED) &&
         pmo_str_empty (issue->resolution))
-        return riskmon_fail (problem, INVALID, "resolution",
-                             "a resolved or closed issue states its resolution");
+        return pmo_problem (problem, INVALID, "resolution",
+                            "a resolved or closed issue states its resolution");
     if (!pmo_str_empty (issue->risk_id)) {
         char division[40];
         if (riskmon_id_division (issue->risk_id, "rk", division, sizeof division))
-            return riskmon_fail (problem, INVALID, "risk_id", "'%.40s' is not a risk id",
-                                 issue->risk_id);
+            return pmo_problem (problem, INVALID, "risk_id", "'%.40s' is not a risk id",
+                                issue->risk_id);
     }
     return 0;
 }
 
-int riskmon_check_change (Pmo__ChangeRequest *c, riskmon_problem_t *problem)
+int riskmon_check_change (Pmo__ChangeRequest *c, pmo_problem_t *problem)
 {
     if (pmo_str_empty (c->project_id))
-        return riskmon_fail (problem, INVALID, "project_id", "project_id is required");
+        return pmo_problem (problem, INVALID, "project_id", "project_id is required");
     if (s_text (c->title, "title", 1, 200, problem) ||
         s_text (c->description, "description", 0, 10000, problem) ||
         s_text (c->reason, "reason", 0, 4000, problem) ||
@@ -340,26 +292,26 @@ int riskmon_check_change (Pmo__ChangeRequest *c, riskmon_problem_t *problem)
         s_money (c->benefits_impact, "benefits_impact", true, problem))
         return -1;
     if (c->schedule_impact_days > 3650 || c->schedule_impact_days < -3650)
-        return riskmon_fail (problem, INVALID, "schedule_impact_days",
-                             "schedule_impact_days must be within -3650..3650");
+        return pmo_problem (problem, INVALID, "schedule_impact_days",
+                            "schedule_impact_days must be within -3650..3650");
     if (c->decision == PMO__CHANGE_DECISION__CHANGE_DECISION_UNSPECIFIED)
         c->decision = PMO__CHANGE_DECISION__CHANGE_DECISION_PENDING;
     if (!pmo_str_empty (c->issue_id)) {
         char division[40];
         if (riskmon_id_division (c->issue_id, "is", division, sizeof division))
-            return riskmon_fail (problem, INVALID, "issue_id", "'%.40s' is not an issue id",
-                                 c->issue_id);
+            return pmo_problem (problem, INVALID, "issue_id", "'%.40s' is not an issue id",
+                                c->issue_id);
     }
     return 0;
 }
 
-int riskmon_check_raid (Pmo__RaidEntry *e, riskmon_problem_t *problem)
+int riskmon_check_raid (Pmo__RaidEntry *e, pmo_problem_t *problem)
 {
     if (pmo_str_empty (e->project_id))
-        return riskmon_fail (problem, INVALID, "project_id", "project_id is required");
+        return pmo_problem (problem, INVALID, "project_id", "project_id is required");
     if (e->kind == PMO__RAID_KIND__RAID_KIND_UNSPECIFIED)
-        return riskmon_fail (problem, INVALID, "kind",
-                             "kind is required: assumption, decision or dependency");
+        return pmo_problem (problem, INVALID, "kind",
+                            "kind is required: assumption, decision or dependency");
     if (s_text (e->title, "title", 1, 200, problem) ||
         s_text (e->description, "description", 0, 10000, problem) ||
         s_text (e->owner, "owner", 0, 200, problem) ||
@@ -369,11 +321,11 @@ int riskmon_check_raid (Pmo__RaidEntry *e, riskmon_problem_t *problem)
     if (!pmo_str_empty (e->depends_on_project)) {
         char division[40];
         if (riskmon_id_division (e->depends_on_project, "pr", division, sizeof division))
-            return riskmon_fail (problem, INVALID, "depends_on_project",
-                                 "'%.40s' is not a project id", e->depends_on_project);
+            return pmo_problem (problem, INVALID, "depends_on_project",
+                                "'%.40s' is not a project id", e->depends_on_project);
         if (strcmp (e->depends_on_project, e->project_id) == 0)
-            return riskmon_fail (problem, INVALID, "depends_on_project",
-                                 "a project does not depend on itself");
+            return pmo_problem (problem, INVALID, "depends_on_project",
+                                "a project does not depend on itself");
     }
     if (e->status == PMO__RAID_STATUS__RAID_STATUS_UNSPECIFIED)
         e->status = PMO__RAID_STATUS__RAID_STATUS_OPEN;
@@ -477,7 +429,7 @@ void riskmon_thresholds_merge (Pmo__Thresholds *into, const Pmo__Thresholds *ove
     }
 }
 
-int riskmon_thresholds_check (const Pmo__Thresholds *own, riskmon_problem_t *problem)
+int riskmon_thresholds_check (const Pmo__Thresholds *own, pmo_problem_t *problem)
 {
     for (size_t i = 0; i < N_FIELDS; i++) {
         const s_field_t *f = &s_fields[i];
@@ -485,9 +437,9 @@ int riskmon_thresholds_check (const Pmo__Thresholds *own, riskmon_problem_t *pro
         if (value == 0)
             continue;
         if (!isfinite (value) || value < f->min || value > f->max)
-            return riskmon_fail (problem, INVALID, f->name,
-                                 "%s must be %g to %g (or 0 to inherit); got %g", f->name, f->min,
-                                 f->max, value);
+            return pmo_problem (problem, INVALID, f->name,
+                                "%s must be %g to %g (or 0 to inherit); got %g", f->name, f->min,
+                                f->max, value);
     }
     return 0;
 }
@@ -496,19 +448,19 @@ int riskmon_thresholds_check (const Pmo__Thresholds *own, riskmon_problem_t *pro
 //  above its red line, an upper bound's at or below, a count's or a day
 //  count's amber at or below its red.
 static int s_order (const Pmo__Thresholds *t, double amber, double red, bool lower,
-                    const char *amber_name, const char *red_name, riskmon_problem_t *problem)
+                    const char *amber_name, const char *red_name, pmo_problem_t *problem)
 {
     (void)t;
     bool bad = lower ? amber < red : amber > red;
     if (bad)
-        return riskmon_fail (problem, INVALID, amber_name,
-                             "%s %g is stricter than red: %s is %g, so amber would never show "
-                             "(amber %s red)",
-                             amber_name, amber, red_name, red, lower ? "must be >=" : "must be <=");
+        return pmo_problem (problem, INVALID, amber_name,
+                            "%s %g is stricter than red: %s is %g, so amber would never show "
+                            "(amber %s red)",
+                            amber_name, amber, red_name, red, lower ? "must be >=" : "must be <=");
     return 0;
 }
 
-int riskmon_thresholds_consistent (const Pmo__Thresholds *t, riskmon_problem_t *problem)
+int riskmon_thresholds_consistent (const Pmo__Thresholds *t, pmo_problem_t *problem)
 {
     if (s_order (t, t->spi_amber_below, t->spi_red_below, true, "spi_amber_below", "spi_red_below",
                  problem) ||
@@ -530,18 +482,18 @@ int riskmon_thresholds_consistent (const Pmo__Thresholds *t, riskmon_problem_t *
                  problem))
         return -1;
     if (t->spi_amber_below > t->spi_amber_above)
-        return riskmon_fail (problem, INVALID, "spi_amber_below",
-                             "spi_amber_below %g is above spi_amber_above %g: no SPI is green",
-                             t->spi_amber_below, t->spi_amber_above);
+        return pmo_problem (problem, INVALID, "spi_amber_below",
+                            "spi_amber_below %g is above spi_amber_above %g: no SPI is green",
+                            t->spi_amber_below, t->spi_amber_above);
     if (t->cpi_amber_below > t->cpi_amber_above)
-        return riskmon_fail (problem, INVALID, "cpi_amber_below",
-                             "cpi_amber_below %g is above cpi_amber_above %g: no CPI is green",
-                             t->cpi_amber_below, t->cpi_amber_above);
+        return pmo_problem (problem, INVALID, "cpi_amber_below",
+                            "cpi_amber_below %g is above cpi_amber_above %g: no CPI is green",
+                            t->cpi_amber_below, t->cpi_amber_above);
     return 0;
 }
 
 int riskmon_thresholds_tightens (const Pmo__Thresholds *inherited, const Pmo__Thresholds *effective,
-                                 Pmo__PmoType above, riskmon_problem_t *problem)
+                                 Pmo__PmoType above, pmo_problem_t *problem)
 {
     if (above != PMO__PMO_TYPE__PMO_TYPE_CONTROLLING && above != PMO__PMO_TYPE__PMO_TYPE_DIRECTIVE)
         return 0;
@@ -551,12 +503,12 @@ int riskmon_thresholds_tightens (const Pmo__Thresholds *inherited, const Pmo__Th
         bool looser = (f->stricter == S_HIGHER_STRICTER && now < was) ||
                       (f->stricter == S_LOWER_STRICTER && now > was);
         if (looser)
-            return riskmon_fail (problem, PMO__ERROR_CODE__ERROR_FAILED_PRECONDITION, f->name,
-                                 "%s %g loosens the inherited %g under a %s PMO; a unit may "
-                                 "only tighten it",
-                                 f->name, now, was,
-                                 above == PMO__PMO_TYPE__PMO_TYPE_DIRECTIVE ? "directive"
-                                                                            : "controlling");
+            return pmo_problem (problem, PMO__ERROR_CODE__ERROR_FAILED_PRECONDITION, f->name,
+                                "%s %g loosens the inherited %g under a %s PMO; a unit may "
+                                "only tighten it",
+                                f->name, now, was,
+                                above == PMO__PMO_TYPE__PMO_TYPE_DIRECTIVE ? "directive"
+                                                                           : "controlling");
     }
     return 0;
 }

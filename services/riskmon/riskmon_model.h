@@ -12,6 +12,8 @@
 #ifndef RISKMON_MODEL_H_INCLUDED
 #define RISKMON_MODEL_H_INCLUDED
 
+#include "pmo_access.h"
+#include "pmo_request.h"
 #include "pmo_util.h"
 #include "riskmon.pb-c.h"
 
@@ -19,17 +21,6 @@
 #include <stdint.h>
 
 #define RISKMON_DAY_MS (86400 * (int64_t)1000)
-
-//  A problem with a request: which field, what is wrong, and its code.
-typedef struct {
-    Pmo__ErrorCode code;
-    char field[128];
-    char message[384];
-} riskmon_problem_t;
-
-//  Record a problem; returns -1 so checks can "return riskmon_fail (...)".
-int riskmon_fail (riskmon_problem_t *problem, Pmo__ErrorCode code, const char *field,
-                  const char *format, ...) __attribute__ ((format (printf, 4, 5)));
 
 //  ---------------------------------------------------------------------
 //  Who may do what
@@ -42,10 +33,10 @@ typedef enum {
     RISKMON_ALERTS = 16,   //  acknowledge and resolve alerts
 } riskmon_action_t;
 
-//  True if unit is one of the components of path ("hub/dft/dft-rail").
-bool riskmon_path_contains (const char *path, const char *unit);
-//  The role in which who may do action at path; UNSPECIFIED if none.
-Pmo__Role riskmon_role_for (const Pmo__Identity *who, riskmon_action_t action, const char *path);
+//  What each role may do in its subtree (a table of riskmon_action_t bits).
+const pmo_role_table_t *riskmon_roles (void);
+//  pmo_access_allowed with riskmon_roles; a NULL path is nowhere (an entry
+//  without a path is nobody's).
 bool riskmon_allowed (const Pmo__Identity *who, riskmon_action_t action, const char *path);
 
 //  ---------------------------------------------------------------------
@@ -70,10 +61,10 @@ bool riskmon_response_fits (Pmo__RiskKind kind, Pmo__RiskResponse response);
 
 //  Check what the caller sent and fill what is computed (scores, bands,
 //  exposure, defaults). Field names are relative to the entry.
-int riskmon_check_risk (Pmo__Risk *risk, pmo_arena_t *arena, riskmon_problem_t *problem);
-int riskmon_check_issue (Pmo__Issue *issue, riskmon_problem_t *problem);
-int riskmon_check_change (Pmo__ChangeRequest *change, riskmon_problem_t *problem);
-int riskmon_check_raid (Pmo__RaidEntry *entry, riskmon_problem_t *problem);
+int riskmon_check_risk (Pmo__Risk *risk, pmo_arena_t *arena, pmo_problem_t *problem);
+int riskmon_check_issue (Pmo__Issue *issue, pmo_problem_t *problem);
+int riskmon_check_change (Pmo__ChangeRequest *change, pmo_problem_t *problem);
+int riskmon_check_raid (Pmo__RaidEntry *entry, pmo_problem_t *problem);
 //  True if the entry counts as open (health, default lists).
 bool riskmon_risk_open (const Pmo__Risk *risk);
 
@@ -85,13 +76,13 @@ void riskmon_thresholds_defaults (Pmo__Thresholds *t);
 //  Overlay the fields over sets (non-zero) onto into.
 void riskmon_thresholds_merge (Pmo__Thresholds *into, const Pmo__Thresholds *over);
 //  Check a unit's own fields are in range.
-int riskmon_thresholds_check (const Pmo__Thresholds *own, riskmon_problem_t *problem);
+int riskmon_thresholds_check (const Pmo__Thresholds *own, pmo_problem_t *problem);
 //  Check a merged set does not contradict itself (amber stricter than red).
-int riskmon_thresholds_consistent (const Pmo__Thresholds *effective, riskmon_problem_t *problem);
+int riskmon_thresholds_consistent (const Pmo__Thresholds *effective, pmo_problem_t *problem);
 //  Under a controlling or directive PMO a unit may tighten the inherited
 //  thresholds, not loosen them.
 int riskmon_thresholds_tightens (const Pmo__Thresholds *inherited, const Pmo__Thresholds *effective,
-                                 Pmo__PmoType above, riskmon_problem_t *problem);
+                                 Pmo__PmoType above, pmo_problem_t *problem);
 
 //  ---------------------------------------------------------------------
 //  Inputs: what the events said, applied so that order and repetition do

@@ -39,6 +39,7 @@
 #define LIST_MAX          500
 #define LIST_SCAN_MAX     5000 //  entries examined for one page at most
 #define HISTORY_DEFAULT   100
+#define STORE_NAME        "the risk monitor's store (Redis)" //  what is unavailable
 #define UNITS_REFRESH_MS  30000 //  org units are re-read from the registry this often
 #define THRESHOLDS_TTL_MS 2000  //  other replicas' threshold changes show within this
 #define GROUP             "riskmon"
@@ -92,9 +93,6 @@ typedef struct {
     //  counters (RiskmonStats)
     uint64_t applied, ignored, duplicate, health_changes, sweeps, swept, alerts_raised, escalations;
 } riskmon_t;
-
-#define FAIL(req, code, field, ...)                                                                \
-    pmo_request_fail (req, PMO__ERROR_CODE__ERROR_##code, field, __VA_ARGS__)
 
 static int64_t s_now (riskmon_t *self)
 {
@@ -1350,49 +1348,9 @@ static Pmo__RiskmonReply *s_reply (pmo_request_t *req)
     return (Pmo__RiskmonReply *)req->reply;
 }
 
-static const Pmo__Identity *s_who (pmo_request_t *req)
-{
-    return req->header->identity;
-}
-
-static void s_unavailable (pmo_request_t *req)
-{
-    FAIL (req, UNAVAILABLE, "", "the risk monitor's store (Redis) is unavailable; retry shortly");
-}
-
-static void s_problem (pmo_request_t *req, const riskmon_problem_t *problem, const char *prefix)
-{
-    char field[160];
-    snprintf (field, sizeof field, "%s%s%s", prefix, *problem->field && *prefix ? "." : "",
-              problem->field);
-    pmo_request_fail (req, problem->code, field, "%s", problem->message);
-}
-
 static bool s_replayed (riskmon_t *self, pmo_request_t *req, const char *division)
 {
     return pmo_request_replayed (req, self->redis, division, "the risk monitor's store");
-}
-
-static bool s_may (pmo_request_t *req, riskmon_action_t action, const char *path, const char *what)
-{
-    if (riskmon_allowed (s_who (req), action, path))
-        return true;
-    FAIL (req, FORBIDDEN, "", "%s is not allowed to %s in '%s'", s_who (req)->subject, what, path);
-    return false;
-}
-
-static bool s_version_matches (pmo_request_t *req, const char *field, const char *what,
-                               uint64_t asked, uint64_t stored)
-{
-    if (asked == stored)
-        return true;
-    if (asked == 0)
-        FAIL (req, INVALID, field, "version is required: the version of the %s you read", what);
-    else
-        FAIL (req, CONFLICT, field,
-              "the %s changed since you read it: you have version %llu, it is now %llu", what,
-              (unsigned long long)asked, (unsigned long long)stored);
-    return false;
 }
 
 //  The health record of a project the caller may see (NOT_FOUND for one it
@@ -1415,7 +1373,7 @@ static Pmo__ProjectHealth *s_project (riskmon_t *self, pmo_request_t *req, const
                                 riskmon_key_project (req->arena, division, project_id),
                                 &pmo__project_health__descriptor, &msg, version);
     if (rc < 0) {
-        s_unavailable (req);
+        pmo_request_unavailable (req, STORE_NAME);
         return NULL;
     }
     Pmo__ProjectHealth *ph = rc ? s_health_read (msg) : NULL;
@@ -1453,7 +1411,7 @@ static Pmo__ProjectHealth *s_project (riskmon_t *self, pmo_request_t *req, const
         }
         riskmon_apply_project (ph->inputs, project);
     }
-    if (!riskmon_allowed (s_who (req), RISKMON_READ, ph->inputs->org_unit_path)) {
+    if (!riskmon_allowed (pmo_request_who (req), RISKMON_READ, ph->inputs->org_unit_path)) {
         FAIL (req, NOT_FOUND, field, "no project with id '%.64s'", project_id);
         return NULL;
     }
@@ -1489,7 +1447,7 @@ static void s_commit (riskmon_t *self, pmo_request_t *req, pmo_commit_t *commit,
         FAIL (req, INTERNAL, "", "the store refused the commit; nothing was written");
         break;
     case PMO_COMMIT_UNAVAILABLE:
-        s_unavailable (req);
+        pmo_request_unavailable (req, STORE_NAME);
         break;
     }
     pmo_commit_result_clear (&result);
@@ -1539,7 +1497,7 @@ static const s_kind_t *s_kind_of (const ProtobufCMessageDescriptor *desc)
     return NULL;
 }
 
-static int s_check_entry (ProtobufCMessage *msg, pmo_arena_t *arena, riskmon_problem_t *problem)
+static int s_check_entry (ProtobufCMessage *msg, pmo_arena_t *arena, pmo_problem_t *problem)
 {
     if (msg->descriptor == &pmo__risk__descriptor)
         return riskmon_check_risk ((Pmo__Risk *)msg, arena, problem);
@@ -1570,11 +1528,11 @@ static ProtobufCMessage *s_fetch (riskmon_t *self, pmo_request_t *req, const s_k
                                 riskmon_key_entry (req->arena, division, kind->prefix, id),
                                 kind->desc, &msg, version);
     if (rc < 0) {
-        s_unavailable (req);
+        pmo_request_unavailable (req, STORE_NAME);
         return NULL;
     }
-    if (rc == 0 ||
-        !riskmon_allowed (s_who (req), RISKMON_READ, pmo_reflect_str (msg, "org_unit_path"))) {
+    if (rc == 0 || !riskmon_allowed (pmo_request_who (req), RISKMON_READ,
+                                     pmo_reflect_str (msg, "org_unit_path"))) {
         FAIL (req, NOT_FOUND, field, "no %s with id '%.64s'", kind->name, id);
         return NULL;
     }
@@ -1589,7 +1547,7 @@ static Pmo__Event *s_entry_event (pmo_request_t *req, const s_kind_t *kind, cons
     return s_event (req->arena, pmo_arena_printf (req->arena, "%s.%s", kind->event_name, what),
                     division, pmo_reflect_str (entry, "org_unit"),
                     pmo_reflect_str (entry, "org_unit_path"), pmo_reflect_str (entry, "id"),
-                    pmo_reflect_u64 (entry, "version"), s_who (req)->subject,
+                    pmo_reflect_u64 (entry, "version"), pmo_request_who (req)->subject,
                     req->header->request_id, kind->event_field, entry, now);
 }
 
@@ -1616,9 +1574,10 @@ static int s_risk_health (riskmon_t *self, pmo_request_t *req, pmo_commit_t *com
     bool dirty;
     int64_t due;
     riskmon_commit_t *health = riskmon_commit_new (req->arena);
-    if (s_project_update (self, req->arena, health, ph, ph_version, "risk", s_who (req)->subject,
-                          req->header->request_id, change, &dirty, &due, false)) {
-        s_unavailable (req);
+    if (s_project_update (self, req->arena, health, ph, ph_version, "risk",
+                          pmo_request_who (req)->subject, req->header->request_id, change, &dirty,
+                          &due, false)) {
+        pmo_request_unavailable (req, STORE_NAME);
         return -1;
     }
     //  One commit with the entry: the request's reply is kept with both
@@ -1631,9 +1590,9 @@ static void s_handle_create_entry (riskmon_t *self, pmo_request_t *req, Protobuf
 {
     const s_kind_t *kind = s_kind_of (entry->descriptor);
     pmo_reflect_set_str (entry, "id", "", req->arena);
-    riskmon_problem_t problem;
+    pmo_problem_t problem;
     if (s_check_entry (entry, req->arena, &problem))
-        return s_problem (req, &problem, field);
+        return pmo_request_fail_problem (req, &problem, field);
     uint64_t ph_version;
     Pmo__ProjectHealth *ph =
         s_project (self, req, pmo_reflect_str (entry, "project_id"),
@@ -1641,8 +1600,8 @@ static void s_handle_create_entry (riskmon_t *self, pmo_request_t *req, Protobuf
     if (!ph)
         return;
     Pmo__HealthInputs *in = ph->inputs;
-    if (!s_may (req, RISKMON_WRITE, in->org_unit_path,
-                pmo_arena_printf (req->arena, "record %ss", kind->name)))
+    if (!pmo_request_may (req, riskmon_roles (), RISKMON_WRITE, in->org_unit_path,
+                          pmo_arena_printf (req->arena, "record %ss", kind->name)))
         return;
     char *division = s_division_of (req->arena, in->project_id);
     if (s_replayed (self, req, division))
@@ -1665,14 +1624,14 @@ static void s_handle_create_entry (riskmon_t *self, pmo_request_t *req, Protobuf
                                "a new change request is pending; decide it with an update");
         change->closed = false;
         if (pmo_str_empty (change->requested_by))
-            change->requested_by = (char *)s_who (req)->subject;
+            change->requested_by = (char *)pmo_request_who (req)->subject;
     } else if (entry->descriptor == &pmo__raid_entry__descriptor &&
                ((Pmo__RaidEntry *)entry)->status == PMO__RAID_STATUS__RAID_STATUS_CLOSED)
         return (void)FAIL (req, INVALID, pmo_arena_printf (req->arena, "%s.status", field),
                            "a new entry is not closed");
     char *id;
     if (riskmon_store_next_id (self->store, req->arena, kind->prefix, division, &id))
-        return s_unavailable (req);
+        return pmo_request_unavailable (req, STORE_NAME);
     int64_t now = s_now (self);
     pmo_reflect_set_str (entry, "id", id, req->arena);
     pmo_reflect_set_str (entry, "org_unit", in->org_unit, req->arena);
@@ -1682,10 +1641,10 @@ static void s_handle_create_entry (riskmon_t *self, pmo_request_t *req, Protobuf
     pmo_reflect_set_i64 (entry, "created_ms", now);
     pmo_reflect_set_i64 (entry, "updated_ms", now);
     if (pmo_reflect_has (entry->descriptor, "created_by"))
-        pmo_reflect_set_str (entry, "created_by", s_who (req)->subject, req->arena);
+        pmo_reflect_set_str (entry, "created_by", pmo_request_who (req)->subject, req->arena);
     if (pmo_reflect_has (entry->descriptor, "raised_by"))
-        pmo_reflect_set_str (entry, "raised_by", s_who (req)->subject, req->arena);
-    pmo_reflect_set_str (entry, "updated_by", s_who (req)->subject, req->arena);
+        pmo_reflect_set_str (entry, "raised_by", pmo_request_who (req)->subject, req->arena);
+    pmo_reflect_set_str (entry, "updated_by", pmo_request_who (req)->subject, req->arena);
     pmo_commit_t *commit = riskmon_store_commit (division, req->header->request_id);
     s_put_entry (req, commit, kind, division, entry, 0);
     double seq = riskmon_store_id_seq (id);
@@ -1718,21 +1677,21 @@ static void s_handle_update_entry (riskmon_t *self, pmo_request_t *req, Protobuf
     const char *path = pmo_reflect_str (stored, "org_unit_path");
     //  Sponsors do not keep the registers but they decide change requests
     bool decider = next->descriptor == &pmo__change_request__descriptor &&
-                   riskmon_allowed (s_who (req), RISKMON_DECIDE, path);
-    if (!decider &&
-        !s_may (req, RISKMON_WRITE, path, pmo_arena_printf (req->arena, "change %ss", kind->name)))
+                   riskmon_allowed (pmo_request_who (req), RISKMON_DECIDE, path);
+    if (!decider && !pmo_request_may (req, riskmon_roles (), RISKMON_WRITE, path,
+                                      pmo_arena_printf (req->arena, "change %ss", kind->name)))
         return;
     if (s_replayed (self, req, division))
         return;
     if (strcmp (pmo_reflect_str (next, "project_id"), pmo_reflect_str (stored, "project_id")) != 0)
         return (void)FAIL (req, INVALID, pmo_arena_printf (req->arena, "%s.project_id", field),
                            "a %s stays with its project", kind->name);
-    if (!s_version_matches (req, pmo_arena_printf (req->arena, "%s.version", field), kind->name,
-                            pmo_reflect_u64 (next, "version"), version))
+    if (!pmo_request_version_matches (req, pmo_arena_printf (req->arena, "%s.version", field),
+                                      kind->name, pmo_reflect_u64 (next, "version"), version))
         return;
-    riskmon_problem_t problem;
+    pmo_problem_t problem;
     if (s_check_entry (next, req->arena, &problem))
-        return s_problem (req, &problem, field);
+        return pmo_request_fail_problem (req, &problem, field);
     int64_t now = s_now (self);
     //  Status changes go through close; decisions need a decider
     if (next->descriptor == &pmo__risk__descriptor) {
@@ -1766,14 +1725,15 @@ static void s_handle_update_entry (riskmon_t *self, pmo_request_t *req, Protobuf
                 return (void)FAIL (req, INVALID,
                                    pmo_arena_printf (req->arena, "%s.decision", field),
                                    "a decision is approved, rejected or deferred");
-            Pmo__Role role = riskmon_role_for (s_who (req), RISKMON_DECIDE, path);
+            Pmo__Role role =
+                pmo_access_role (pmo_request_who (req), riskmon_roles (), RISKMON_DECIDE, path);
             if (role == PMO__ROLE__ROLE_UNSPECIFIED)
                 return (void)FAIL (req, FORBIDDEN,
                                    pmo_arena_printf (req->arena, "%s.decision", field),
                                    "%s may not decide change requests in '%s' (sponsor, "
                                    "programme manager or PMO)",
-                                   s_who (req)->subject, path);
-            change->approver = (char *)s_who (req)->subject;
+                                   pmo_request_who (req)->subject, path);
+            change->approver = (char *)pmo_request_who (req)->subject;
             change->approver_role = role;
             change->decided_ms = now;
         }
@@ -1792,7 +1752,7 @@ static void s_handle_update_entry (riskmon_t *self, pmo_request_t *req, Protobuf
     pmo_reflect_set_u64 (next, "version", version + 1);
     pmo_reflect_set_i64 (next, "created_ms", pmo_reflect_i64 (stored, "created_ms"));
     pmo_reflect_set_i64 (next, "updated_ms", now);
-    pmo_reflect_set_str (next, "updated_by", s_who (req)->subject, req->arena);
+    pmo_reflect_set_str (next, "updated_by", pmo_request_who (req)->subject, req->arena);
     pmo_commit_t *commit = riskmon_store_commit (division, req->header->request_id);
     s_put_entry (req, commit, kind, division, next, version);
     s_change_t change = {0};
@@ -1824,11 +1784,12 @@ static void s_handle_close (riskmon_t *self, pmo_request_t *req, Pmo__CloseReque
     if (!entry)
         return;
     const char *path = pmo_reflect_str (entry, "org_unit_path");
-    if (!s_may (req, RISKMON_WRITE, path, pmo_arena_printf (req->arena, "close %ss", kind->name)))
+    if (!pmo_request_may (req, riskmon_roles (), RISKMON_WRITE, path,
+                          pmo_arena_printf (req->arena, "close %ss", kind->name)))
         return;
     if (s_replayed (self, req, division))
         return;
-    if (!s_version_matches (req, "close.version", kind->name, close->version, version))
+    if (!pmo_request_version_matches (req, "close.version", kind->name, close->version, version))
         return;
     if (close->note && (strlen (close->note) > 4000 || !pmo_text_valid (close->note)))
         return (void)FAIL (req, INVALID, "close.note", "note is text of at most 4000 characters");
@@ -1877,7 +1838,7 @@ static void s_handle_close (riskmon_t *self, pmo_request_t *req, Pmo__CloseReque
     int64_t now = s_now (self);
     pmo_reflect_set_u64 (entry, "version", version + 1);
     pmo_reflect_set_i64 (entry, "updated_ms", now);
-    pmo_reflect_set_str (entry, "updated_by", s_who (req)->subject, req->arena);
+    pmo_reflect_set_str (entry, "updated_by", pmo_request_who (req)->subject, req->arena);
     pmo_commit_t *commit = riskmon_store_commit (division, req->header->request_id);
     s_put_entry (req, commit, kind, division, entry, version);
     s_change_t change = {0};
@@ -1918,7 +1879,7 @@ static void s_handle_get (riskmon_t *self, pmo_request_t *req, Pmo__RiskmonGetRe
         keys[v] = riskmon_key_entry_version (req->arena, division, kind->prefix, get->id, v + 1);
     ProtobufCMessage **msgs = pmo_arena_alloc (req->arena, (n + 1) * sizeof (void *));
     if (riskmon_store_get_many (self->store, req->arena, keys, n, kind->desc, msgs, NULL))
-        return s_unavailable (req);
+        return pmo_request_unavailable (req, STORE_NAME);
     for (size_t v = 0; v < n; v++)
         if (msgs[v])
             pmo_reflect_append (&history->base, kind->page_field, msgs[v], req->arena);
@@ -1930,9 +1891,9 @@ static bool s_list_match (pmo_request_t *req, const Pmo__RiskmonListRequest *lis
                           ProtobufCMessage *msg)
 {
     const char *path = pmo_reflect_str (msg, "org_unit_path");
-    if (!riskmon_allowed (s_who (req), RISKMON_READ, path))
+    if (!riskmon_allowed (pmo_request_who (req), RISKMON_READ, path))
         return false;
-    if (!pmo_str_empty (list->org_unit) && !riskmon_path_contains (path, list->org_unit))
+    if (!pmo_str_empty (list->org_unit) && !pmo_path_contains (path, list->org_unit))
         return false;
     const char *owner = pmo_reflect_has (msg->descriptor, "owner")
                             ? pmo_reflect_str (msg, "owner")
@@ -1988,7 +1949,7 @@ static int s_list_index (riskmon_t *self, pmo_request_t *req, const s_kind_t *ki
         if (riskmon_store_zrange (self->store, req->arena,
                                   riskmon_key_index (req->arena, division, kind->prefix, project),
                                   &after, INFINITY, want, &ids, &scores, &n)) {
-            s_unavailable (req);
+            pmo_request_unavailable (req, STORE_NAME);
             return -1;
         }
         if (n == 0)
@@ -1998,7 +1959,7 @@ static int s_list_index (riskmon_t *self, pmo_request_t *req, const s_kind_t *ki
             keys[i] = riskmon_key_entry (req->arena, division, kind->prefix, ids[i]);
         ProtobufCMessage **msgs = pmo_arena_alloc (req->arena, n * sizeof (void *));
         if (riskmon_store_get_many (self->store, req->arena, keys, n, kind->desc, msgs, NULL)) {
-            s_unavailable (req);
+            pmo_request_unavailable (req, STORE_NAME);
             return -1;
         }
         for (size_t i = 0; i < n; i++) {
@@ -2128,7 +2089,7 @@ static void s_handle_health (riskmon_t *self, pmo_request_t *req, Pmo__HealthReq
         ProtobufCMessage **msgs = pmo_arena_alloc (req->arena, n * sizeof (void *));
         if (riskmon_store_get_many (self->store, req->arena, keys, n,
                                     &pmo__health_assessment__descriptor, msgs, NULL))
-            return s_unavailable (req);
+            return pmo_request_unavailable (req, STORE_NAME);
         for (size_t i = 0; i < n; i++)
             if (msgs[i])
                 pmo_reflect_append (&out->base, "history", msgs[i], req->arena);
@@ -2159,7 +2120,7 @@ static void s_handle_rollup (riskmon_t *self, pmo_request_t *req, Pmo__RollupReq
     }
     if (!unit)
         return (void)FAIL (req, NOT_FOUND, "rollup.org_unit", "no org unit '%s'", unit_id);
-    if (!s_may (req, RISKMON_READ, unit->path, "see the roll-up"))
+    if (!pmo_request_may (req, riskmon_roles (), RISKMON_READ, unit->path, "see the roll-up"))
         return;
     Pmo__Thresholds t;
     s_effective (self, req->arena, unit->path, -1, &t, NULL);
@@ -2200,7 +2161,7 @@ static void s_handle_rollup (riskmon_t *self, pmo_request_t *req, Pmo__RollupReq
             for (size_t i = 0; i < n; i++) {
                 Pmo__ProjectHealth *ph = s_health_read (msgs[i]);
                 if (!ph || !riskmon_project_live (ph->inputs) ||
-                    !riskmon_path_contains (ph->inputs->org_unit_path, unit->id))
+                    !pmo_path_contains (ph->inputs->org_unit_path, unit->id))
                     continue;
                 Pmo__HealthInputs *in = ph->inputs;
                 rollup->projects++;
@@ -2244,7 +2205,7 @@ static void s_handle_rollup (riskmon_t *self, pmo_request_t *req, Pmo__RollupReq
     }
     pmo_arena_destroy (&scratch);
     if (failed)
-        return s_unavailable (req);
+        return pmo_request_unavailable (req, STORE_NAME);
     for (size_t i = 0; i < rollup->n_money; i++) {
         Pmo__RollupMoney *money = rollup->money[i];
         if (money->pv_minor > 0) {
@@ -2273,13 +2234,13 @@ static void s_handle_alert_action (riskmon_t *self, pmo_request_t *req,
                                pmo_arena_printf (req->arena, "%s.id", field), &version, &division);
     if (!alert)
         return;
-    if (!s_may (req, RISKMON_ALERTS, alert->org_unit_path,
-                resolve ? "resolve alerts" : "acknowledge alerts"))
+    if (!pmo_request_may (req, riskmon_roles (), RISKMON_ALERTS, alert->org_unit_path,
+                          resolve ? "resolve alerts" : "acknowledge alerts"))
         return;
     if (s_replayed (self, req, division))
         return;
-    if (!s_version_matches (req, pmo_arena_printf (req->arena, "%s.version", field), "alert",
-                            action->version, version))
+    if (!pmo_request_version_matches (req, pmo_arena_printf (req->arena, "%s.version", field),
+                                      "alert", action->version, version))
         return;
     if (action->note && (strlen (action->note) > 4000 || !pmo_text_valid (action->note)))
         return (void)FAIL (req, INVALID, pmo_arena_printf (req->arena, "%s.note", field),
@@ -2296,7 +2257,7 @@ static void s_handle_alert_action (riskmon_t *self, pmo_request_t *req,
     if (resolve) {
         alert->state = PMO__ALERT_STATE__ALERT_STATE_RESOLVED;
         alert->resolved_ms = now;
-        alert->resolved_by = (char *)s_who (req)->subject;
+        alert->resolved_by = (char *)pmo_request_who (req)->subject;
         alert->resolution = pmo_str_empty (action->note) ? "resolved" : action->note;
         //  The project's record keeps the alert as suppressed while its
         //  condition holds, so it is not raised again until it clears
@@ -2322,7 +2283,7 @@ static void s_handle_alert_action (riskmon_t *self, pmo_request_t *req,
     } else {
         alert->state = PMO__ALERT_STATE__ALERT_STATE_ACKNOWLEDGED;
         alert->acknowledged_ms = now;
-        alert->acknowledged_by = (char *)s_who (req)->subject;
+        alert->acknowledged_by = (char *)pmo_request_who (req)->subject;
     }
     alert->next_escalation_ms = 0;
     alert->version = version + 1;
@@ -2348,16 +2309,17 @@ static void s_handle_set_thresholds (riskmon_t *self, pmo_request_t *req, Pmo__T
     if (!unit)
         return (void)FAIL (req, NOT_FOUND, "set_thresholds.org_unit", "no org unit '%s'",
                            own->org_unit ? own->org_unit : "");
-    if (!s_may (req, RISKMON_CONFIGURE, unit->path, "set health thresholds"))
+    if (!pmo_request_may (req, riskmon_roles (), RISKMON_CONFIGURE, unit->path,
+                          "set health thresholds"))
         return;
     if (s_replayed (self, req, hub))
         return;
     if (unit->pmo_type == PMO__PMO_TYPE__PMO_TYPE_NONE)
         return (void)FAIL (req, FAILED_PRECONDITION, "set_thresholds.org_unit",
                            "'%s' is not a PMO unit; thresholds are set by PMO units", unit->id);
-    riskmon_problem_t problem;
+    pmo_problem_t problem;
     if (riskmon_thresholds_check (own, &problem))
-        return s_problem (req, &problem, "set_thresholds");
+        return pmo_request_fail_problem (req, &problem, "set_thresholds");
     //  What the unit inherits, and what would be in force with this set
     Pmo__Thresholds inherited, effective;
     s_thresholds_reload (self);
@@ -2369,27 +2331,28 @@ static void s_handle_set_thresholds (riskmon_t *self, pmo_request_t *req, Pmo__T
     if (riskmon_thresholds_consistent (&effective, &problem) ||
         riskmon_thresholds_tightens (&inherited, &effective,
                                      s_pmo_above (self, req->arena, unit->path), &problem))
-        return s_problem (req, &problem, "set_thresholds");
+        return pmo_request_fail_problem (req, &problem, "set_thresholds");
     ProtobufCMessage *stored;
     uint64_t version;
     char *key = riskmon_key_thresholds (req->arena, hub, unit->id);
     if (riskmon_store_get (self->store, req->arena, key, &pmo__thresholds__descriptor, &stored,
                            &version) < 0)
-        return s_unavailable (req);
-    if (!s_version_matches (req, "set_thresholds.version", "thresholds", own->version, version))
+        return pmo_request_unavailable (req, STORE_NAME);
+    if (!pmo_request_version_matches (req, "set_thresholds.version", "thresholds", own->version,
+                                      version))
         return;
     int64_t now = s_now (self);
     own->org_unit = unit->id;
     own->version = version + 1;
     own->updated_ms = now;
-    own->updated_by = (char *)s_who (req)->subject;
+    own->updated_by = (char *)pmo_request_who (req)->subject;
     pmo_commit_t *commit = riskmon_store_commit (hub, req->header->request_id);
     riskmon_store_put (commit, req->arena, key, &own->base, version, version + 1);
     pmo_commit_zadd (commit, pmo_arena_printf (req->arena, "pmo:{%s}:rm:ths", hub), 0, unit->id);
     s_change_t change = {0};
     s_change_add (req->arena, commit, &change, hub,
                   s_event (req->arena, "thresholds.updated", hub, unit->id, unit->path, unit->id,
-                           own->version, s_who (req)->subject, req->header->request_id,
+                           own->version, pmo_request_who (req)->subject, req->header->request_id,
                            "thresholds", &own->base, now));
     pmo_reflect_set_oneof (req->reply, "thresholds", &own->base);
     s_commit (self, req, commit, hub, &change);

@@ -12,8 +12,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#define streq(a, b) (strcmp ((a), (b)) == 0)
-
 #define DAY RISKMON_DAY_MS
 
 static pmo_arena_t *s_arena;
@@ -45,7 +43,7 @@ static void s_scores (void)
 
 static void s_risk_validation (void)
 {
-    riskmon_problem_t problem;
+    pmo_problem_t problem;
     Pmo__Money cost = PMO__MONEY__INIT;
     cost.minor = 1000000;
     cost.currency = "GBP";
@@ -128,7 +126,7 @@ static void s_risk_validation (void)
 
 static void s_thresholds (void)
 {
-    riskmon_problem_t problem;
+    pmo_problem_t problem;
     Pmo__Thresholds defaults, own = PMO__THRESHOLDS__INIT, effective;
     riskmon_thresholds_defaults (&defaults);
     assert (defaults.spi_amber_below == 0.95 && defaults.spi_red_below == 0.90);
