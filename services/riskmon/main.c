@@ -2,6 +2,7 @@
     signals; the work happens in riskmon_server_actor.
 */
 #include "pmo_config.h"
+#include "pmo_endpoints.h"
 #include "pmo_log.h"
 #include "pmo_service.h"
 #include "riskmon_server.h"
@@ -16,15 +17,15 @@ int main (int argc, char **argv)
     char consumer[96];
     snprintf (consumer, sizeof consumer, "riskmon-%s", host);
     pmo_option_t options[] = {
-        {"endpoint", "PMO_RISKMON_ENDPOINT", "tcp://127.0.0.1:7103", "ROUTER endpoint for requests",
+        {"endpoint", "PMO_RISKMON_ENDPOINT", PMO_ENDPOINT_RISKMON, "ROUTER endpoint for requests",
          NULL},
-        {"pub", "PMO_RISKMON_PUB", "tcp://127.0.0.1:7113", "PUB endpoint for live events", NULL},
+        {"pub", "PMO_RISKMON_PUB", PMO_PUB_RISKMON, "PUB endpoint for live events", NULL},
         {"redis", "PMO_REDIS_URL", "redis://127.0.0.1:6390",
          "Redis URL (redis://[user:pass@]host:port or unix:///path)", NULL},
         {"hub", "PMO_HUB", "hub", "id of the enterprise (hub) org unit", NULL},
-        {"registry", "PMO_REGISTRY_ENDPOINT", "tcp://127.0.0.1:7101",
+        {"registry", "PMO_REGISTRY_ENDPOINT", PMO_ENDPOINT_REGISTRY,
          "the registry's ROUTER endpoint (org units, projects not seen yet)", NULL},
-        {"wake", "PMO_RISKMON_WAKE", "tcp://127.0.0.1:7111,tcp://127.0.0.1:7112",
+        {"wake", "PMO_RISKMON_WAKE", PMO_PUB_REGISTRY "," PMO_PUB_ALLOCATOR,
          "PUB endpoints whose events wake the stream reader (comma-separated; '' = poll only)",
          NULL},
         {"consumer", "PMO_RISKMON_CONSUMER", consumer,

@@ -171,13 +171,11 @@ static int s_stream_add (riskmon_t *self, const char *division)
     if (self->n_streams == MAX_STREAMS || !pmo_slug_valid (division, 1, 32))
         return -1;
     char key[96];
-    snprintf (key, sizeof key, "pmo:{%s}:events", division);
-    //  The group starts at the stream's beginning: a first start applies
-    //  the whole history, so health is rebuilt from what happened
-    if (pmo_stream_group_ensure (self->redis, key, GROUP) ||
-        riskmon_store_add_division (self->store, division))
+    if (pmo_stream_key_buf (key, sizeof key, division) ||
+        riskmon_store_stream_open (self->store, division, GROUP))
         return -1;
     self->streams[self->n_streams] = strdup (key);
+    assert (self->streams[self->n_streams]);
     self->divisions[self->n_streams++] = strdup (division);
     pmo_info ("riskmon: reading stream=%s group=%s", key, GROUP);
     return 0;
@@ -996,9 +994,9 @@ static int s_consume (riskmon_t *self)
     if (self->n_streams == 0)
         return 0;
     pmo_stream_batch_t batch;
-    if (pmo_stream_group_read (self->redis, GROUP, self->config.consumer,
-                               (const char **)self->streams, self->n_streams,
-                               (size_t)self->config.batch, 0, self->config.claim_idle_ms, &batch))
+    if (riskmon_store_stream_read (self->store, GROUP, self->config.consumer,
+                                   (const char **)self->streams, self->n_streams,
+                                   (size_t)self->config.batch, self->config.claim_idle_ms, &batch))
         return -1;
     if (batch.count == 0) {
         pmo_stream_batch_clear (&batch);
@@ -1017,11 +1015,7 @@ static int s_consume (riskmon_t *self)
     for (size_t i = 0; i < n; i++) {
         s_item_t *item = &items[i];
         item->entry = &batch.entries[i];
-        const char *open = strchr (item->entry->stream, '{'),
-                   *close = strchr (item->entry->stream, '}');
-        if (open && close && close > open && (size_t)(close - open) < sizeof item->division)
-            snprintf (item->division, sizeof item->division, "%.*s", (int)(close - open - 1),
-                      open + 1);
+        pmo_stream_key_division (item->entry->stream, item->division, sizeof item->division);
         item->event = (Pmo__Event *)protobuf_c_message_unpack (
             &pmo__event__descriptor, pmo_arena_allocator (arena), item->entry->size,
             (const uint8_t *)item->entry->data);
@@ -1327,7 +1321,7 @@ static void s_escalate (riskmon_t *self)
                                        "", "alert", &alert->base, now));
             }
             pmo_commit_result_t result;
-            pmo_commit_exec (commit, self->redis, &result);
+            riskmon_store_exec (self->store, commit, &result);
             pmo_commit_destroy (&commit);
             if (result.status == PMO_COMMIT_OK && change.n) {
                 self->escalations++;
@@ -1426,7 +1420,7 @@ static void s_commit (riskmon_t *self, pmo_request_t *req, pmo_commit_t *commit,
     uint8_t *blob = pmo_reflect_pack (req->reply, req->arena, &size);
     pmo_commit_reply (commit, blob, size, IDEM_TTL_S);
     pmo_commit_result_t result;
-    pmo_commit_exec (commit, self->redis, &result);
+    riskmon_store_exec (self->store, commit, &result);
     pmo_commit_destroy (&commit);
     switch (result.status) {
     case PMO_COMMIT_OK:
@@ -2348,7 +2342,7 @@ static void s_handle_set_thresholds (riskmon_t *self, pmo_request_t *req, Pmo__T
     own->updated_by = (char *)pmo_request_who (req)->subject;
     pmo_commit_t *commit = riskmon_store_commit (hub, req->header->request_id);
     riskmon_store_put (commit, req->arena, key, &own->base, version, version + 1);
-    pmo_commit_zadd (commit, pmo_arena_printf (req->arena, "pmo:{%s}:rm:ths", hub), 0, unit->id);
+    pmo_commit_zadd (commit, riskmon_key_thresholds_index (req->arena, hub), 0, unit->id);
     s_change_t change = {0};
     s_change_add (req->arena, commit, &change, hub,
                   s_event (req->arena, "thresholds.updated", hub, unit->id, unit->path, unit->id,

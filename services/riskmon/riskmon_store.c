@@ -26,6 +26,7 @@
 #include "pmo_lua_riskmon_batch.h"
 #include "pmo_lua_riskmon_due_all.h"
 #include "pmo_reflect.h"
+#include "pmo_stream.h"
 
 #include <czmq.h>
 
@@ -115,9 +116,14 @@ char *riskmon_key_thresholds (pmo_arena_t *arena, const char *hub, const char *u
     return pmo_arena_printf (arena, "pmo:{%s}:rm:th:%s", hub, unit);
 }
 
+char *riskmon_key_thresholds_index (pmo_arena_t *arena, const char *hub)
+{
+    return pmo_arena_printf (arena, "pmo:{%s}:rm:ths", hub);
+}
+
 char *riskmon_key_events (pmo_arena_t *arena, const char *division)
 {
-    return pmo_arena_printf (arena, "pmo:{%s}:events", division);
+    return pmo_stream_key (arena, division);
 }
 
 char *riskmon_event_request_id (pmo_arena_t *arena, const char *stream_division,
@@ -259,7 +265,8 @@ int riskmon_store_thresholds (riskmon_store_t *self, pmo_arena_t *arena, Pmo__Th
                               uint64_t **versions, size_t *n)
 {
     *n = 0;
-    redisReply *units = pmo_redis_command (self->redis, "ZRANGE pmo:{%s}:rm:ths 0 -1", self->hub);
+    redisReply *units = pmo_redis_command (self->redis, "ZRANGE %s 0 -1",
+                                           riskmon_key_thresholds_index (arena, self->hub));
     if (!units)
         return -1;
     size_t count = units->type == REDIS_REPLY_ARRAY ? units->elements : 0;
@@ -427,6 +434,31 @@ int riskmon_store_ack (riskmon_store_t *self, const char *stream, const char *gr
     int rc = reply->type == REDIS_REPLY_INTEGER ? 0 : -1;
     freeReplyObject (reply);
     return rc;
+}
+
+int riskmon_store_stream_open (riskmon_store_t *self, const char *division, const char *group)
+{
+    char key[96];
+    if (pmo_stream_key_buf (key, sizeof key, division))
+        return -1;
+    //  The group starts at the stream's beginning: a first start applies
+    //  the whole history, so health is rebuilt from what happened
+    if (pmo_stream_group_ensure (self->redis, key, group))
+        return -1;
+    return riskmon_store_add_division (self, division);
+}
+
+int riskmon_store_stream_read (riskmon_store_t *self, const char *group, const char *consumer,
+                               const char **streams, size_t n, size_t count, int min_idle_ms,
+                               pmo_stream_batch_t *batch)
+{
+    return pmo_stream_group_read (self->redis, group, consumer, streams, n, count, 0, min_idle_ms,
+                                  batch);
+}
+
+void riskmon_store_exec (riskmon_store_t *self, pmo_commit_t *commit, pmo_commit_result_t *result)
+{
+    pmo_commit_exec (commit, self->redis, result);
 }
 
 //  ---------------------------------------------------------------------

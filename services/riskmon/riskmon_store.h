@@ -10,6 +10,7 @@
 
 #include "events.pb-c.h"
 #include "pmo_commit.h"
+#include "pmo_stream.h"
 #include "pmo_util.h"
 #include "riskmon.pb-c.h"
 
@@ -50,7 +51,9 @@ char *riskmon_key_index (pmo_arena_t *arena, const char *division, const char *p
 char *riskmon_key_escalations (pmo_arena_t *arena, const char *division);
 //  A PMO unit's own thresholds (in the hub's slot).
 char *riskmon_key_thresholds (pmo_arena_t *arena, const char *hub, const char *unit);
-//  The division's event stream.
+//  The units that set thresholds (in the hub's slot).
+char *riskmon_key_thresholds_index (pmo_arena_t *arena, const char *hub);
+//  The division's event stream (pmo_stream_key).
 char *riskmon_key_events (pmo_arena_t *arena, const char *division);
 //  The request id under which a stream entry's effect on a project is
 //  recorded, so a redelivered entry changes nothing twice.
@@ -182,6 +185,18 @@ int riskmon_store_stream_ids (riskmon_store_t *self, pmo_arena_t *arena, const c
 //  Acknowledge entries of one stream for group. 0 or -1.
 int riskmon_store_ack (riskmon_store_t *self, const char *stream, const char *group,
                        const char **ids, size_t n);
+
+//  Read division's stream with group from now on: the group is made if
+//  missing (from the stream's beginning) and the division remembered, so
+//  a restart reads it before the registry answers. 0 or -1.
+int riskmon_store_stream_open (riskmon_store_t *self, const char *division, const char *group);
+//  Entries of streams for group (pmo_stream_group_read, not blocking):
+//  first those left pending min_idle_ms by a dead consumer, then new ones.
+int riskmon_store_stream_read (riskmon_store_t *self, const char *group, const char *consumer,
+                               const char **streams, size_t n, size_t count, int min_idle_ms,
+                               pmo_stream_batch_t *batch);
+//  Run a request's or an escalation's commit (pmo_commit_exec).
+void riskmon_store_exec (riskmon_store_t *self, pmo_commit_t *commit, pmo_commit_result_t *result);
 
 //  The sequence number in an id ("rk_dft_43" -> 43).
 double riskmon_store_id_seq (const char *id);
