@@ -27,6 +27,7 @@
 #include "pmo_server.h"
 #include "pmo_stream.h"
 #include "registry.pb-c.h"
+#include "orgtree.h"
 
 #include <assert.h>
 #include <math.h>
@@ -41,6 +42,8 @@
 #define HISTORY_DEFAULT   100
 #define STORE_NAME        "the risk monitor's store (Redis)" //  what is unavailable
 #define UNITS_REFRESH_MS  30000 //  org units are re-read from the registry this often
+#define UNITS_RETRY_MS    1000  //  ... or this soon after the registry did not answer
+#define UNITS_TIMEOUT_MS  1000  //  one request to the registry for org units
 #define THRESHOLDS_TTL_MS 2000  //  other replicas' threshold changes show within this
 #define GROUP             "riskmon"
 #define MAX_STREAMS       256
@@ -70,16 +73,13 @@ typedef struct {
     zhashx_t *batch_alerts;  //  alert id -> s_alert_seen_t: alerts the batch in hand wrote
     pmo_server_t *server;
     zsock_t *pub;
-    zsock_t *wake;             //  SUB on the registry's and allocator's PUB, or NULL
-    pmo_client_t *registry;    //  calls a request must wait for (a project not seen yet)
-    zsock_t *units_dealer;     //  the periodic org-unit refresh, answered in the poller:
-                               //  a registry that is down never stalls the reader
-    char units_request[37];    //  the refresh in flight ("" = none)
-    int64_t units_deadline_ms; //  monotonic: give up on it then
-    Pmo__Identity identity;    //  the risk monitor's own, for calls to the registry
+    zsock_t *wake;          //  SUB on the registry's and allocator's PUB, or NULL
+    pmo_client_t *registry; //  calls a request must wait for (a project not seen yet)
+    Pmo__Identity identity; //  the risk monitor's own, for calls to the registry
     Pmo__Grant grant;
     Pmo__Grant *grants[1];
-    zhashx_t *units;              //  org unit id -> Pmo__OrgUnit (owned copies)
+    orgtree_t *tree;              //  the org units, as the registry has them
+    uint64_t units_generation;    //  the tree's generation whose divisions are read
     int64_t units_next_ms;        //  monotonic: when to re-read them
     zhashx_t *thresholds;         //  unit id -> Pmo__Thresholds (owned copies)
     zhashx_t *alert_ids;          //  division -> s_ids_t: alert ids reserved in blocks
@@ -181,100 +181,42 @@ static int s_stream_add (riskmon_t *self, const char *division)
     return 0;
 }
 
-static void s_unit_keep (riskmon_t *self, const Pmo__OrgUnit *unit)
+//  The unit with id as the tree holds it, without asking the registry:
+//  for the health computations, which must never wait on it. NULL if the
+//  tree holds none. Valid until the next call on the tree that reads.
+static const Pmo__OrgUnit *s_unit (riskmon_t *self, const char *id)
 {
-    zhashx_update (self->units, unit->id, s_own_copy (&unit->base));
-    if (unit->kind == PMO__ORG_UNIT_KIND__ORG_UNIT_KIND_DIVISION ||
-        unit->kind == PMO__ORG_UNIT_KIND__ORG_UNIT_KIND_ENTERPRISE)
-        s_stream_add (self, unit->division);
+    return orgtree_held (self->tree, id);
 }
 
-//  Ask the registry for the org units. 0, or -1 if it did not answer.
-static int s_units_refresh (riskmon_t *self)
+//  The unit with id for a request (in arena): the registry is asked if the
+//  tree does not hold it fresh (one it never held, one read before an
+//  org-unit event or too long ago); if the registry does not answer, what
+//  the tree held is used. NULL if there is no such unit.
+static const Pmo__OrgUnit *s_unit_for (riskmon_t *self, pmo_arena_t *arena, const char *id)
 {
-    self->units_next_ms = pmo_mono_ms () + UNITS_REFRESH_MS;
-    Pmo__ListRequest list = PMO__LIST_REQUEST__INIT;
-    list.kind = PMO__ENTITY_KIND__ENTITY_KIND_ORG_UNIT;
-    list.include_archived = true;
-    Pmo__RegistryRequest request = PMO__REGISTRY_REQUEST__INIT;
-    request.body_case = PMO__REGISTRY_REQUEST__BODY_LIST;
-    request.list = &list;
-    Pmo__Header header;
-    char request_id[37];
-    pmo_header_init (&header, request_id, 1000, &self->identity);
-    request.header = &header;
-    ProtobufCMessage *answer = NULL;
-    if (pmo_client_call (self->registry, &request.base, &pmo__registry_reply__descriptor, 1000, 1,
-                         &answer)) {
-        pmo_warn ("riskmon: the registry did not answer; org units stay as they were");
-        return -1;
-    }
-    Pmo__RegistryReply *reply = (Pmo__RegistryReply *)answer;
-    int rc = -1;
-    if (!reply->error && reply->page) {
-        for (size_t i = 0; i < reply->page->n_org_units; i++)
-            s_unit_keep (self, reply->page->org_units[i]);
-        rc = 0;
-    } else
-        pmo_warn ("riskmon: org units refused error=\"%s\"",
-                  reply->error ? reply->error->message : "no page");
-    protobuf_c_message_free_unpacked (answer, NULL);
-    return rc;
+    Pmo__OrgUnit *unit = NULL;
+    int rc = orgtree_unit (self->tree, id, arena, &unit);
+    if (rc >= 0)
+        return rc ? unit : NULL;
+    const Pmo__OrgUnit *held = s_unit (self, id);
+    return held ? (Pmo__OrgUnit *)pmo_reflect_copy (&held->base, arena) : NULL;
 }
 
-//  Ask the registry for the org units without waiting for the answer.
-static void s_units_request (riskmon_t *self)
+//  Read the org units again when due (or invalidated by an org-unit event)
+//  and read the stream of every division the tree knows. A refresh waits
+//  for the registry one timeout at most, and the tree backs off from a
+//  registry that does not answer, so the loop is held up rarely and briefly.
+static void s_units_sync (riskmon_t *self)
 {
-    int64_t now = pmo_mono_ms ();
-    if (*self->units_request && now < self->units_deadline_ms)
+    int rc = orgtree_refresh (self->tree, false);
+    self->units_next_ms = pmo_mono_ms () + (rc == 0 ? UNITS_REFRESH_MS : UNITS_RETRY_MS);
+    if (orgtree_generation (self->tree) == self->units_generation)
         return;
-    Pmo__ListRequest list = PMO__LIST_REQUEST__INIT;
-    list.kind = PMO__ENTITY_KIND__ENTITY_KIND_ORG_UNIT;
-    list.include_archived = true;
-    Pmo__RegistryRequest request = PMO__REGISTRY_REQUEST__INIT;
-    request.body_case = PMO__REGISTRY_REQUEST__BODY_LIST;
-    request.list = &list;
-    Pmo__Header header;
-    pmo_header_init (&header, self->units_request, 2000, &self->identity);
-    request.header = &header;
-    size_t size = protobuf_c_message_get_packed_size (&request.base);
-    uint8_t *buffer = malloc (size ? size : 1);
-    assert (buffer);
-    protobuf_c_message_pack (&request.base, buffer);
-    int rc = zmq_send (zsock_resolve (self->units_dealer), buffer, size, ZMQ_DONTWAIT);
-    free (buffer);
-    self->units_deadline_ms = now + 2000;
-    //  Not connected (IMMEDIATE holds it back): try again in a second
-    self->units_next_ms = now + (rc < 0 ? 1000 : UNITS_REFRESH_MS);
-    if (rc < 0)
-        *self->units_request = 0;
-}
-
-//  The registry answered the refresh.
-static void s_units_reply (riskmon_t *self)
-{
-    zframe_t *frame = zframe_recv (self->units_dealer);
-    if (!frame)
-        return;
-    Pmo__RegistryReply *reply =
-        pmo__registry_reply__unpack (NULL, zframe_size (frame), zframe_data (frame));
-    zframe_destroy (&frame);
-    if (!reply)
-        return;
-    if (reply->header && streq (reply->header->request_id, self->units_request)) {
-        *self->units_request = 0;
-        if (!reply->error && reply->page)
-            for (size_t i = 0; i < reply->page->n_org_units; i++)
-                s_unit_keep (self, reply->page->org_units[i]);
-        else
-            self->units_next_ms = pmo_mono_ms () + 1000;
-    }
-    pmo__registry_reply__free_unpacked (reply, NULL);
-}
-
-static Pmo__OrgUnit *s_unit (riskmon_t *self, const char *id)
-{
-    return id ? zhashx_lookup (self->units, id) : NULL;
+    self->units_generation = orgtree_generation (self->tree);
+    const char *division;
+    for (size_t i = 0; (division = orgtree_division_at (self->tree, i)); i++)
+        s_stream_add (self, division);
 }
 
 //  The components of path, in arena; returns how many.
@@ -295,7 +237,7 @@ static uint32_t s_reporting_days (riskmon_t *self, pmo_arena_t *arena, const cha
     char *parts[32];
     size_t n = s_path_split (arena, path, parts, 32);
     for (size_t i = n; i > 0; i--) {
-        Pmo__OrgUnit *unit = s_unit (self, parts[i - 1]);
+        const Pmo__OrgUnit *unit = s_unit (self, parts[i - 1]);
         if (unit && unit->policy && unit->policy->reporting_period_days)
             return unit->policy->reporting_period_days;
     }
@@ -308,7 +250,7 @@ static Pmo__PmoType s_pmo_above (riskmon_t *self, pmo_arena_t *arena, const char
     char *parts[32];
     size_t n = s_path_split (arena, path, parts, 32);
     for (size_t i = n > 0 ? n - 1 : 0; i > 0; i--) {
-        Pmo__OrgUnit *unit = s_unit (self, parts[i - 1]);
+        const Pmo__OrgUnit *unit = s_unit (self, parts[i - 1]);
         if (unit && unit->pmo_type != PMO__PMO_TYPE__PMO_TYPE_NONE)
             return unit->pmo_type;
     }
@@ -923,16 +865,23 @@ static size_t s_event_projects (const Pmo__Event *event, char ***ids)
     return one[0] && *one[0] ? 1 : 0;
 }
 
-//  An org unit changed: keep it, read its division's stream, and if its
-//  policy may have changed the reporting period, look at its projects again.
+//  An org unit changed: the tree reads the units again (the caller syncs
+//  it), a division's stream is read at once (the event says all it takes,
+//  registry or not), and if its policy may have changed the reporting
+//  period, its projects are looked at again.
 static void s_org_unit_event (riskmon_t *self, const Pmo__Event *event)
 {
     const Pmo__OrgUnit *unit = event->org_unit_snapshot;
-    Pmo__OrgUnit *before = s_unit (self, unit->id);
+    const Pmo__OrgUnit *before = s_unit (self, unit->id);
     uint32_t old_days = before && before->policy ? before->policy->reporting_period_days : 0;
     uint32_t new_days = unit->policy ? unit->policy->reporting_period_days : 0;
-    s_unit_keep (self, unit);
-    if (before && old_days != new_days) {
+    bool known = before != NULL;
+    orgtree_invalidate (self->tree);
+    self->units_next_ms = 0;
+    if (unit->kind == PMO__ORG_UNIT_KIND__ORG_UNIT_KIND_DIVISION ||
+        unit->kind == PMO__ORG_UNIT_KIND__ORG_UNIT_KIND_ENTERPRISE)
+        s_stream_add (self, unit->division);
+    if (known && old_days != new_days) {
         pmo_arena_t *arena = pmo_arena_new ();
         int64_t now = s_now (self);
         for (size_t i = 0; i < self->n_streams; i++)
@@ -1010,6 +959,7 @@ static int s_consume (riskmon_t *self)
     size_t n_targets = 0, max_targets = n * 4;
     s_work_t *work = NULL;
     size_t n_work = 0, max_work = 0;
+    bool units_changed = false;
 
     //  Decode, and find the projects each entry is about
     for (size_t i = 0; i < n; i++) {
@@ -1031,6 +981,7 @@ static int s_consume (riskmon_t *self)
         }
         if (item->event->body_case == PMO__EVENT__BODY_ORG_UNIT_SNAPSHOT) {
             s_org_unit_event (self, item->event);
+            units_changed = true;
             self->ignored++;
             continue;
         }
@@ -1075,6 +1026,9 @@ static int s_consume (riskmon_t *self)
             w->target = t;
         }
     }
+    //  Org units changed: the projects of this batch see them as they now are
+    if (units_changed)
+        s_units_sync (self);
     //  The records of every project touched, in one round trip
     if (n_targets) {
         char **keys = pmo_arena_alloc (arena, n_targets * sizeof (char *));
@@ -2014,12 +1968,9 @@ static void s_handle_list (riskmon_t *self, pmo_request_t *req, Pmo__RiskmonList
         return;
     }
     const char *hub = riskmon_store_hub (self->store);
-    if (!pmo_str_empty (list->org_unit) && !s_unit (self, list->org_unit)) {
-        s_units_refresh (self);
-        if (!s_unit (self, list->org_unit))
-            return (void)FAIL (req, NOT_FOUND, "list.org_unit", "no org unit '%s'", list->org_unit);
-    }
-    Pmo__OrgUnit *unit = s_unit (self, list->org_unit);
+    const Pmo__OrgUnit *unit = NULL;
+    if (!pmo_str_empty (list->org_unit) && !(unit = s_unit_for (self, req->arena, list->org_unit)))
+        return (void)FAIL (req, NOT_FOUND, "list.org_unit", "no org unit '%s'", list->org_unit);
     //  The divisions the subtree spans, in a stable order
     char **divisions = pmo_arena_alloc (req->arena, (self->n_streams + 1) * sizeof (char *));
     size_t n_div = 0;
@@ -2107,11 +2058,7 @@ static void s_handle_rollup (riskmon_t *self, pmo_request_t *req, Pmo__RollupReq
 {
     const char *hub = riskmon_store_hub (self->store);
     const char *unit_id = pmo_str_empty (request->org_unit) ? hub : request->org_unit;
-    Pmo__OrgUnit *unit = s_unit (self, unit_id);
-    if (!unit) {
-        s_units_refresh (self);
-        unit = s_unit (self, unit_id);
-    }
+    const Pmo__OrgUnit *unit = s_unit_for (self, req->arena, unit_id);
     if (!unit)
         return (void)FAIL (req, NOT_FOUND, "rollup.org_unit", "no org unit '%s'", unit_id);
     if (!pmo_request_may (req, riskmon_roles (), RISKMON_READ, unit->path, "see the roll-up"))
@@ -2295,11 +2242,7 @@ static void s_handle_alert_action (riskmon_t *self, pmo_request_t *req,
 static void s_handle_set_thresholds (riskmon_t *self, pmo_request_t *req, Pmo__Thresholds *own)
 {
     const char *hub = riskmon_store_hub (self->store);
-    Pmo__OrgUnit *unit = s_unit (self, own->org_unit);
-    if (!unit && !pmo_str_empty (own->org_unit)) {
-        s_units_refresh (self);
-        unit = s_unit (self, own->org_unit);
-    }
+    const Pmo__OrgUnit *unit = s_unit_for (self, req->arena, own->org_unit);
     if (!unit)
         return (void)FAIL (req, NOT_FOUND, "set_thresholds.org_unit", "no org unit '%s'",
                            own->org_unit ? own->org_unit : "");
@@ -2365,11 +2308,7 @@ static void s_handle_get_thresholds (riskmon_t *self, pmo_request_t *req,
 {
     const char *hub = riskmon_store_hub (self->store);
     const char *id = pmo_str_empty (get->org_unit) ? hub : get->org_unit;
-    Pmo__OrgUnit *unit = s_unit (self, id);
-    if (!unit) {
-        s_units_refresh (self);
-        unit = s_unit (self, id);
-    }
+    const Pmo__OrgUnit *unit = s_unit_for (self, req->arena, id);
     if (!unit)
         return (void)FAIL (req, NOT_FOUND, "get_thresholds.org_unit", "no org unit '%s'", id);
     s_thresholds_reload (self);
@@ -2466,8 +2405,7 @@ static void s_destroy (riskmon_t *self)
     zsock_destroy (&self->pub);
     zsock_destroy (&self->wake);
     pmo_client_destroy (&self->registry);
-    zsock_destroy (&self->units_dealer);
-    zhashx_destroy (&self->units);
+    orgtree_destroy (&self->tree);
     zhashx_destroy (&self->thresholds);
     zhashx_destroy (&self->alert_ids);
     for (size_t i = 0; i < self->n_streams; i++) {
@@ -2495,8 +2433,6 @@ static int s_start (riskmon_t *self)
     self->side = riskmon_store_new (self->side_redis, self->config.hub);
     self->batch_alerts = zhashx_new ();
     self->work = pmo_arena_new ();
-    self->units = zhashx_new ();
-    zhashx_set_destructor (self->units, s_free_message);
     self->thresholds = zhashx_new ();
     zhashx_set_destructor (self->thresholds, s_free_message);
     self->alert_ids = zhashx_new ();
@@ -2514,17 +2450,14 @@ static int s_start (riskmon_t *self)
         pmo_error ("riskmon: bad registry endpoint=%s", self->config.registry);
         return -1;
     }
-    self->units_dealer = zsock_new (ZMQ_DEALER);
-    assert (self->units_dealer);
-    zsock_set_linger (self->units_dealer, 0);
-    zsock_set_immediate (self->units_dealer, 1);
-    zsock_set_maxmsgsize (self->units_dealer, PMO_MAX_MESSAGE * 4);
-    {
-        char *list = strdup (self->config.registry);
-        char *save = NULL;
-        for (char *ep = strtok_r (list, ",", &save); ep; ep = strtok_r (NULL, ",", &save))
-            zsock_connect (self->units_dealer, "%s", ep);
-        free (list);
+    orgtree_config_t tree_config = {.registry = self->config.registry,
+                                    .identity = &self->identity,
+                                    .timeout_ms = UNITS_TIMEOUT_MS,
+                                    .max_age_ms = UNITS_REFRESH_MS};
+    self->tree = orgtree_new (&tree_config);
+    if (!self->tree) {
+        pmo_error ("riskmon: bad registry endpoint=%s", self->config.registry);
+        return -1;
     }
     pmo_server_config_t server_config = {
         .name = "riskmon",
@@ -2561,17 +2494,15 @@ static int s_start (riskmon_t *self)
 //  Start reading every division remembered, then ask the registry.
 static void s_discover (riskmon_t *self)
 {
-    if (self->n_streams == 0) {
-        pmo_arena_t *arena = pmo_arena_new ();
-        char **list;
-        size_t n;
-        if (s_stream_add (self, self->config.hub) == 0 &&
-            riskmon_store_divisions (self->store, arena, &list, &n) == 0)
-            for (size_t i = 0; i < n; i++)
-                s_stream_add (self, list[i]);
-        pmo_arena_destroy (&arena);
-    }
-    s_units_request (self);
+    pmo_arena_t *arena = pmo_arena_new ();
+    char **list;
+    size_t n;
+    if (s_stream_add (self, self->config.hub) == 0 &&
+        riskmon_store_divisions (self->store, arena, &list, &n) == 0)
+        for (size_t i = 0; i < n; i++)
+            s_stream_add (self, list[i]);
+    pmo_arena_destroy (&arena);
+    s_units_sync (self);
 }
 
 void riskmon_server_actor (zsock_t *pipe, void *args)
@@ -2603,8 +2534,7 @@ void riskmon_server_actor (zsock_t *pipe, void *args)
     zsock_signal (pipe, 0);
     s_discover (&self);
 
-    zpoller_t *poller =
-        zpoller_new (pipe, pmo_server_socket (self.server), self.units_dealer, NULL);
+    zpoller_t *poller = zpoller_new (pipe, pmo_server_socket (self.server), NULL);
     if (self.wake)
         zpoller_add (poller, self.wake);
     int64_t next_read = 0, next_tick = 0;
@@ -2625,8 +2555,6 @@ void riskmon_server_actor (zsock_t *pipe, void *args)
         }
         if (which == pmo_server_socket (self.server))
             pmo_server_drain (self.server, 256);
-        else if (which && which == self.units_dealer)
-            s_units_reply (&self);
         else if (which && which == self.wake) {
             //  Something was committed upstream: read now
             while (zsock_events (self.wake) & ZMQ_POLLIN) {
@@ -2638,7 +2566,7 @@ void riskmon_server_actor (zsock_t *pipe, void *args)
             break;
         now = pmo_mono_ms ();
         if (now >= self.units_next_ms)
-            s_discover (&self);
+            s_units_sync (&self);
         if (now >= next_read) {
             int read = s_consume (&self);
             //  A full batch: more is waiting (requests are served between)
