@@ -1,0 +1,323 @@
+/*  riskmon_consume.c: reading the division streams.
+
+    A batch of entries is decoded, the projects it is about are read in one
+    round trip, each entry's effect on each project is committed in batch
+    scripts, and what is done is acknowledged. An effect carries the
+    applied marker "rm.<division>.<entry>.<project>", so an entry delivered
+    twice (a crash between the commit and XACK, or a dead consumer's
+    entries taken over) changes nothing the second time. An entry whose
+    commit fails is redone alone, and left pending if that fails too.
+*/
+#include "riskmon_internal.h"
+
+#include "pmo_log.h"
+
+#include <string.h>
+
+#define RETRIES 3
+
+typedef struct {
+    pmo_stream_entry_t *entry;
+    Pmo__Event *event;
+    char division[40]; //  of the stream
+    bool failed;       //  leave it pending: it comes back
+} s_item_t;
+
+//  Apply one event to a project's record (in memory).
+static void s_apply (pmo_arena_t *arena, Pmo__ProjectHealth *ph, const Pmo__Event *event,
+                     const char *stream_id)
+{
+    Pmo__HealthInputs *in = ph->inputs;
+    switch (event->body_case) {
+    case PMO__EVENT__BODY_PROJECT:
+        riskmon_apply_project (in, event->project);
+        break;
+    case PMO__EVENT__BODY_MILESTONE:
+        riskmon_apply_milestone (in, event->milestone, arena);
+        break;
+    case PMO__EVENT__BODY_STATUS_REPORT:
+        riskmon_apply_report (in, event->status_report);
+        break;
+    case PMO__EVENT__BODY_OVER_ALLOCATION: {
+        const Pmo__OverAllocation *oa = event->over_allocation;
+        riskmon_apply_overallocation (
+            ph, in->project_id, oa->resource_id, oa->resource_name, oa->weeks, oa->n_weeks,
+            oa->worst_week_booked_hours, oa->worst_week_capacity_hours,
+            oa->over && strcmp (event->type, "resource.cleared") != 0, stream_id, arena);
+        break;
+    }
+    default:
+        break;
+    }
+    ph->events_applied++;
+}
+
+//  The projects an event is about (ids in arena); 0 if none.
+static size_t s_event_projects (const Pmo__Event *event, char ***ids)
+{
+    static char *one[1];
+    switch (event->body_case) {
+    case PMO__EVENT__BODY_PROJECT:
+        one[0] = event->project->id;
+        break;
+    case PMO__EVENT__BODY_MILESTONE:
+        one[0] = event->milestone->project_id;
+        break;
+    case PMO__EVENT__BODY_STATUS_REPORT:
+        one[0] = event->status_report->project_id;
+        break;
+    case PMO__EVENT__BODY_OVER_ALLOCATION:
+        *ids = event->over_allocation->project_ids;
+        return event->over_allocation->n_project_ids;
+    default:
+        return 0;
+    }
+    *ids = one;
+    return one[0] && *one[0] ? 1 : 0;
+}
+
+//  An org unit changed: the tree reads the units again (the caller syncs
+//  it), a division's stream is read at once (the event says all it takes,
+//  registry or not), and if its policy may have changed the reporting
+//  period, its projects are looked at again.
+static void s_org_unit_event (riskmon_t *self, const Pmo__Event *event)
+{
+    const Pmo__OrgUnit *unit = event->org_unit_snapshot;
+    const Pmo__OrgUnit *before = riskmon_unit_held (self, unit->id);
+    uint32_t old_days = before && before->policy ? before->policy->reporting_period_days : 0;
+    uint32_t new_days = unit->policy ? unit->policy->reporting_period_days : 0;
+    bool known = before != NULL;
+    orgtree_invalidate (self->tree);
+    self->units_next_ms = 0;
+    if (unit->kind == PMO__ORG_UNIT_KIND__ORG_UNIT_KIND_DIVISION ||
+        unit->kind == PMO__ORG_UNIT_KIND__ORG_UNIT_KIND_ENTERPRISE)
+        riskmon_stream_add (self, unit->division);
+    if (known && old_days != new_days) {
+        pmo_arena_t *arena = pmo_arena_new ();
+        int64_t now = riskmon_now (self);
+        for (size_t i = 0; i < self->n_streams; i++)
+            if (unit->kind == PMO__ORG_UNIT_KIND__ORG_UNIT_KIND_ENTERPRISE ||
+                streq (self->divisions[i], unit->division))
+                riskmon_store_due_all (self->store, arena, self->divisions[i], now);
+        pmo_arena_destroy (&arena);
+    }
+}
+
+//  Commit one work item now, re-reading the record (the slow path, after
+//  a batch commit failed). 0 done (or already done), -1 leave pending.
+static int s_work_alone (riskmon_t *self, pmo_arena_t *arena, s_item_t *item,
+                         riskmon_target_t *target)
+{
+    for (int attempt = 0; attempt < RETRIES; attempt++) {
+        ProtobufCMessage *msg;
+        uint64_t version;
+        int rc = riskmon_store_get (
+            self->store, arena, riskmon_key_project (arena, target->division, target->project_id),
+            &pmo__project_health__descriptor, &msg, &version);
+        if (rc < 0)
+            return -1;
+        Pmo__ProjectHealth *ph =
+            rc ? riskmon_health_read (msg)
+               : riskmon_health_new (arena, target->project_id, target->division);
+        s_apply (arena, ph, item->event, item->entry->id);
+        const char *rid =
+            riskmon_event_request_id (arena, item->division, item->entry->id, target->project_id);
+        riskmon_commit_t *commit = riskmon_commit_new (arena);
+        riskmon_work_t work = {0};
+        bool dirty;
+        int64_t due;
+        if (riskmon_project_update (self, arena, commit, ph, rc ? version : 0, item->event->type,
+                                    item->event->actor, item->event->request_id, &work.change,
+                                    &dirty, &due, false))
+            return -1;
+        riskmon_batch_t *batch = riskmon_batch_new (self->store, arena, 1);
+        size_t order[1];
+        riskmon_pipe_t pipe = {self, batch, &work, NULL, order, 0, 0};
+        riskmon_pipe_add (&pipe, 0, target->division, commit, rid);
+        riskmon_pipe_flush (&pipe);
+        pmo_commit_status_t status = riskmon_batch_result (batch, work.ticket)->status;
+        riskmon_batch_destroy (&batch);
+        if (status == PMO_COMMIT_OK) {
+            riskmon_pipe_publish (self, arena, &work, 1, target, NULL);
+            return 0;
+        }
+        if (status == PMO_COMMIT_DUPLICATE)
+            return 0;
+        if (status != PMO_COMMIT_CONFLICT)
+            return -1;
+    }
+    return -1;
+}
+
+//  Read a batch from the streams and act on it. Returns the entries read
+//  (the caller reads again at once when the batch was full), -1 on failure.
+int riskmon_consume (riskmon_t *self)
+{
+    if (self->n_streams == 0)
+        return 0;
+    pmo_stream_batch_t batch;
+    if (riskmon_store_stream_read (self->store, GROUP, self->config.consumer,
+                                   (const char **)self->streams, self->n_streams,
+                                   (size_t)self->config.batch, self->config.claim_idle_ms, &batch))
+        return -1;
+    if (batch.count == 0) {
+        pmo_stream_batch_clear (&batch);
+        return 0;
+    }
+    pmo_arena_t *arena = self->work;
+    pmo_arena_reset (arena);
+    size_t n = batch.count;
+    s_item_t *items = pmo_arena_alloc (arena, n * sizeof (s_item_t));
+    riskmon_target_t *targets = pmo_arena_alloc (arena, n * 4 * sizeof (riskmon_target_t) + 1);
+    size_t n_targets = 0, max_targets = n * 4;
+    riskmon_work_t *work = NULL;
+    size_t n_work = 0, max_work = 0;
+    bool units_changed = false;
+
+    //  Decode, and find the projects each entry is about
+    for (size_t i = 0; i < n; i++) {
+        s_item_t *item = &items[i];
+        item->entry = &batch.entries[i];
+        pmo_stream_key_division (item->entry->stream, item->division, sizeof item->division);
+        item->event = (Pmo__Event *)protobuf_c_message_unpack (
+            &pmo__event__descriptor, pmo_arena_allocator (arena), item->entry->size,
+            (const uint8_t *)item->entry->data);
+        if (!item->event) {
+            pmo_warn ("riskmon: undecodable entry stream=%s id=%s size=%zu (skipped)",
+                      item->entry->stream, item->entry->id, item->entry->size);
+            self->ignored++;
+            continue;
+        }
+        if (streq (item->event->source, "riskmon")) {
+            self->ignored++;
+            continue;
+        }
+        if (item->event->body_case == PMO__EVENT__BODY_ORG_UNIT_SNAPSHOT) {
+            s_org_unit_event (self, item->event);
+            units_changed = true;
+            self->ignored++;
+            continue;
+        }
+        char **ids;
+        size_t count = s_event_projects (item->event, &ids);
+        if (count == 0) {
+            self->ignored++;
+            continue;
+        }
+        for (size_t p = 0; p < count; p++) {
+            char *division = riskmon_division_of (arena, ids[p]);
+            if (!division) {
+                pmo_warn ("riskmon: event names a malformed project id stream=%s id=%s",
+                          item->entry->stream, item->entry->id);
+                continue;
+            }
+            size_t t = 0;
+            while (t < n_targets && !streq (targets[t].project_id, ids[p]))
+                t++;
+            if (t == n_targets) {
+                if (n_targets == max_targets) {
+                    riskmon_target_t *grown =
+                        pmo_arena_alloc (arena, 2 * max_targets * sizeof (riskmon_target_t));
+                    memcpy (grown, targets, n_targets * sizeof (riskmon_target_t));
+                    targets = grown;
+                    max_targets *= 2;
+                }
+                targets[n_targets].division = division;
+                targets[n_targets].project_id = ids[p];
+                n_targets++;
+            }
+            if (n_work == max_work) {
+                max_work = max_work ? max_work * 2 : n + 8;
+                riskmon_work_t *grown = pmo_arena_alloc (arena, max_work * sizeof (riskmon_work_t));
+                if (n_work)
+                    memcpy (grown, work, n_work * sizeof (riskmon_work_t));
+                work = grown;
+            }
+            riskmon_work_t *w = &work[n_work++];
+            memset (w, 0, sizeof *w);
+            w->item = i;
+            w->target = t;
+        }
+    }
+    //  Org units changed: the projects of this batch see them as they now are
+    if (units_changed)
+        riskmon_units_sync (self);
+    //  The records of every project touched, in one round trip
+    if (n_targets) {
+        char **keys = pmo_arena_alloc (arena, n_targets * sizeof (char *));
+        for (size_t t = 0; t < n_targets; t++)
+            keys[t] = riskmon_key_project (arena, targets[t].division, targets[t].project_id);
+        ProtobufCMessage **msgs = pmo_arena_alloc (arena, n_targets * sizeof (void *));
+        uint64_t *versions = pmo_arena_alloc (arena, n_targets * sizeof (uint64_t));
+        if (riskmon_store_get_many (self->store, arena, keys, n_targets,
+                                    &pmo__project_health__descriptor, msgs, versions)) {
+            pmo_stream_batch_clear (&batch);
+            return -1;
+        }
+        for (size_t t = 0; t < n_targets; t++) {
+            targets[t].ph =
+                msgs[t] ? riskmon_health_read (msgs[t])
+                        : riskmon_health_new (arena, targets[t].project_id, targets[t].division);
+            targets[t].version = msgs[t] ? versions[t] : 0;
+        }
+    }
+    //  Build every commit in order on the records in memory and queue it
+    //  in the batch: scripts of BATCH_CHUNK commits go out as they fill,
+    //  so Redis runs one while the next is built; answers are read at the
+    //  end. Reads meanwhile (an alert to update, alert ids, thresholds) go
+    //  to the second connection (riskmon_reader)
+    riskmon_batch_t *rbatch = riskmon_batch_new (self->store, arena, BATCH_CHUNK);
+    riskmon_pipe_t pipe = {
+        self, rbatch, work, targets, pmo_arena_alloc (arena, (n_work + 1) * sizeof (size_t)), 0, 0};
+    riskmon_batch_mode (self, true);
+    for (size_t k = 0; k < n_work; k++) {
+        riskmon_work_t *w = &work[k];
+        s_item_t *item = &items[w->item];
+        riskmon_target_t *target = &targets[w->target];
+        if (target->broken)
+            continue; //  redone alone below
+        s_apply (arena, target->ph, item->event, item->entry->id);
+        const char *rid =
+            riskmon_event_request_id (arena, item->division, item->entry->id, target->project_id);
+        riskmon_commit_t *commit = riskmon_commit_new (arena);
+        bool dirty;
+        int64_t due;
+        if (riskmon_project_update (self, arena, commit, target->ph, target->version,
+                                    item->event->type, item->event->actor, item->event->request_id,
+                                    &w->change, &dirty, &due, false))
+            break; //  Redis failed: what was not queued stays pending
+        riskmon_pipe_add (&pipe, k, target->division, commit, rid);
+        target->version++;
+    }
+    riskmon_pipe_flush (&pipe);
+    riskmon_batch_mode (self, false);
+    riskmon_batch_destroy (&rbatch);
+    riskmon_pipe_publish (self, arena, work, n_work, targets, NULL);
+    for (size_t k = 0; k < n_work; k++) {
+        riskmon_work_t *w = &work[k];
+        if (w->ok)
+            continue;
+        if (s_work_alone (self, arena, &items[w->item], &targets[w->target]) == 0)
+            w->ok = true;
+        else
+            items[w->item].failed = true;
+    }
+    //  Acknowledge what is done, per stream
+    const char **ids = pmo_arena_alloc (arena, n * sizeof (char *));
+    for (size_t s = 0; s < self->n_streams; s++) {
+        size_t count = 0;
+        for (size_t i = 0; i < n; i++)
+            if (!items[i].failed && streq (items[i].entry->stream, self->streams[s]))
+                ids[count++] = items[i].entry->id;
+        if (count && riskmon_store_ack (self->store, self->streams[s], GROUP, ids, count))
+            pmo_warn ("riskmon: ack failed stream=%s count=%zu (they will be redelivered)",
+                      self->streams[s], count);
+    }
+    size_t failed = 0;
+    for (size_t i = 0; i < n; i++)
+        failed += items[i].failed;
+    if (failed)
+        pmo_warn ("riskmon: %zu of %zu entries left pending (retried later)", failed, n);
+    pmo_stream_batch_clear (&batch);
+    return (int)n;
+}

@@ -1,0 +1,275 @@
+/*  riskmon_internal.h: what the risk monitor's own files share (the
+    actor's state, the shapes of a batch, and the functions one file
+    offers the others). Used only inside services/riskmon.
+*/
+#ifndef RISKMON_INTERNAL_H_INCLUDED
+#define RISKMON_INTERNAL_H_INCLUDED
+
+#include "riskmon_model.h"
+#include "riskmon_server.h"
+#include "riskmon_store.h"
+
+#include "orgtree.h"
+#include "pmo_client.h"
+#include "pmo_request.h"
+#include "pmo_server.h"
+#include "pmo_stream.h"
+#include "registry.pb-c.h"
+
+#define STORE_NAME       "the risk monitor's store (Redis)" //  what is unavailable
+#define UNITS_REFRESH_MS 30000 //  org units are re-read from the registry this often
+#define GROUP            "riskmon"
+#define MAX_STREAMS      256
+#define BATCH_CHUNK      64 //  commits per batch script
+
+//  The actor's state: one thread (the actor's) owns all of it.
+typedef struct {
+    riskmon_config_t config;      //  as given, defaults filled in
+    pmo_redis_t *redis;           //  the main connection: commits, stream reads, requests
+    riskmon_store_t *store;       //  on redis
+    pmo_redis_t *side_redis;      //  a second connection, for reads while commits are in flight
+    riskmon_store_t *side;        //  on side_redis
+    zhashx_t *batch_alerts;       //  alert id -> s_alert_seen_t: alerts the batch in hand wrote
+    pmo_server_t *server;         //  the ROUTER and its request engine
+    zsock_t *pub;                 //  live events (a convenience: the streams are what must arrive)
+    zsock_t *wake;                //  SUB on the registry's and allocator's PUB, or NULL
+    pmo_client_t *registry;       //  calls a request must wait for (a project not seen yet)
+    Pmo__Identity identity;       //  the risk monitor's own, for calls to the registry
+    Pmo__Grant grant;             //  viewer at the hub
+    Pmo__Grant *grants[1];        //  identity's grants
+    orgtree_t *tree;              //  the org units, as the registry has them
+    uint64_t units_generation;    //  the tree's generation whose divisions are read
+    int64_t units_next_ms;        //  monotonic: when to re-read them
+    zhashx_t *thresholds;         //  unit id -> Pmo__Thresholds (owned copies)
+    zhashx_t *alert_ids;          //  division -> s_ids_t: alert ids reserved in blocks
+    int64_t thresholds_next_ms;   //  monotonic: when to re-read them
+    char *streams[MAX_STREAMS];   //  stream keys being read
+    char *divisions[MAX_STREAMS]; //  their divisions
+    size_t n_streams;             //  how many of each
+    pmo_arena_t *work;            //  the current batch, sweep or escalation
+    bool in_batch;      //  commits are in flight on redis: reads go to side (riskmon_reader)
+    int64_t started_ms; //  wall clock, for ping's uptime
+    //  counters (RiskmonStats)
+    uint64_t applied, ignored, duplicate, health_changes, sweeps, swept, alerts_raised, escalations;
+} riskmon_t;
+
+//  The events one commit appends, in order.
+typedef struct {
+    Pmo__Event **events;
+    size_t n, max;
+    bool health_changed;
+} riskmon_change_t;
+
+//  A project one batch touches, and its record as the batch sees it.
+typedef struct {
+    char *division;
+    char *project_id;
+    Pmo__ProjectHealth *ph;
+    uint64_t version;
+    bool broken; //  a commit for it failed: later ones in the batch are void
+} riskmon_target_t;
+
+//  One stream entry's effect on one project (or one project the sweep
+//  looks at).
+typedef struct {
+    size_t item;
+    size_t target;
+    size_t ticket; //  its commit in the batch
+    bool sent;     //  queued in the batch
+    bool ok;       //  committed, or found already applied
+    bool publish;  //  committed: its events go out on PUB
+    char **ids;    //  their stream ids
+    size_t n_ids;
+    riskmon_change_t change;
+    bool plain; //  sweep: unchanged, only its due time is written
+    int64_t due;
+} riskmon_work_t;
+
+//  Commits queued in a batch, in the order queued.
+typedef struct {
+    riskmon_t *self;
+    riskmon_batch_t *batch;
+    riskmon_work_t *work;
+    riskmon_target_t *targets; //  NULL in the sweep
+    size_t *order;             //  work indexes
+    size_t n_sent, n_received;
+} riskmon_pipe_t;
+
+//  ---------------------------------------------------------------------
+//  riskmon_units.c: streams, org units, thresholds
+
+//  Read division's stream from now on (once; the group is made if
+//  missing). 0, or -1 if the division is not valid or Redis failed.
+int riskmon_stream_add (riskmon_t *self, const char *division);
+
+//  The unit with id as the tree holds it, without asking the registry:
+//  for the health computations, which must never wait on it. NULL if the
+//  tree holds none. Valid until the next call on the tree that reads.
+const Pmo__OrgUnit *riskmon_unit_held (riskmon_t *self, const char *id);
+
+//  The unit with id for a request (in arena): the registry is asked if the
+//  tree does not hold it fresh (one it never held, one read before an
+//  org-unit event or too long ago); if the registry does not answer, what
+//  the tree held is used. NULL if there is no such unit.
+const Pmo__OrgUnit *riskmon_unit_for (riskmon_t *self, pmo_arena_t *arena, const char *id);
+
+//  Read the org units again when due (or invalidated by an org-unit event)
+//  and read the stream of every division the tree knows. A refresh waits
+//  for the registry one timeout at most, and the tree backs off from a
+//  registry that does not answer, so the loop is held up rarely and briefly.
+void riskmon_units_sync (riskmon_t *self);
+
+//  The components of path, in arena; returns how many.
+size_t riskmon_path_split (pmo_arena_t *arena, const char *path, char **parts, size_t max);
+
+//  The reporting period in force at path: the nearest policy that sets one
+//  (the registry's inheritance rule); 0 if none does.
+uint32_t riskmon_reporting_days (riskmon_t *self, pmo_arena_t *arena, const char *path);
+
+//  The PMO type of the nearest PMO unit strictly above the last of path.
+Pmo__PmoType riskmon_pmo_above (riskmon_t *self, pmo_arena_t *arena, const char *path);
+
+//  Read every unit's own thresholds again. 0 or -1.
+int riskmon_thresholds_reload (riskmon_t *self);
+
+//  The thresholds in force at path: the defaults, then each unit's own
+//  from the root down (the first `depth` components; all if depth < 0).
+//  *from lists the units that set some.
+void riskmon_effective (riskmon_t *self, pmo_arena_t *arena, const char *path, int depth,
+                        Pmo__Thresholds *out, char **from);
+
+//  ---------------------------------------------------------------------
+//  riskmon_health.c: health records, alerts, batches, time rules
+
+//  Unix ms on the configured clock (tests move it).
+int64_t riskmon_now (riskmon_t *self);
+
+//  Where to read while building a batch: beside the commits in flight
+//  (their answers are not read yet), on the main connection otherwise.
+riskmon_store_t *riskmon_reader (riskmon_t *self);
+
+//  A batch begins or ends: what it wrote is no longer known for sure.
+void riskmon_batch_mode (riskmon_t *self, bool on);
+
+//  The division of a project id, in arena; NULL if it is malformed.
+char *riskmon_division_of (pmo_arena_t *arena, const char *project_id);
+
+//  An event from the risk monitor (actor NULL: "riskmon"), body set as
+//  body_field, in arena.
+Pmo__Event *riskmon_event_new (pmo_arena_t *arena, const char *type, const char *division,
+                               const char *org_unit, const char *path, const char *entity_id,
+                               uint64_t version, const char *actor, const char *request_id,
+                               const char *body_field, ProtobufCMessage *body, int64_t now);
+
+//  Add an event to a request's commit and remember it for PUB.
+void riskmon_change_add (pmo_arena_t *arena, pmo_commit_t *commit, riskmon_change_t *change,
+                         const char *division, Pmo__Event *event);
+
+//  The same for a risk monitor commit.
+void riskmon_change_event (pmo_arena_t *arena, riskmon_commit_t *commit, riskmon_change_t *change,
+                           const char *division, Pmo__Event *event);
+
+//  Send a commit's events on PUB, ids filled in.
+void riskmon_send_events (riskmon_t *self, pmo_arena_t *arena, const char *division,
+                          riskmon_change_t *change, char **ids);
+
+//  Publish a commit's events with their stream ids (the last is known; the
+//  others, if any, are read back: the commit appended them contiguously).
+void riskmon_publish (riskmon_t *self, pmo_arena_t *arena, const char *division,
+                      riskmon_change_t *change, const char *last_id);
+
+//  A record as read: its current assessment speaks of its inputs.
+Pmo__ProjectHealth *riskmon_health_read (ProtobufCMessage *msg);
+
+//  A fresh record for a project nobody has told us about yet.
+Pmo__ProjectHealth *riskmon_health_new (pmo_arena_t *arena, const char *project_id,
+                                        const char *division);
+
+//  Recompute a project's health and add everything that follows to
+//  commit: the record (expecting `version`), a history entry and
+//  health.changed if it changed, the alerts raised, worsened or resolved,
+//  and the next due time. *dirty says whether anything but the due time
+//  changed; *due is that time (0 = none). 0, or -1 if Redis failed.
+int riskmon_project_update (riskmon_t *self, pmo_arena_t *arena, riskmon_commit_t *commit,
+                            Pmo__ProjectHealth *ph, uint64_t version, const char *trigger,
+                            const char *actor, const char *request_id, riskmon_change_t *change,
+                            bool *dirty, int64_t *due, bool skip_clean);
+
+//  Send what is queued and collect every answer so far.
+void riskmon_pipe_flush (riskmon_pipe_t *p);
+
+//  Queue a work item's commit.
+void riskmon_pipe_add (riskmon_pipe_t *p, size_t k, const char *division, riskmon_commit_t *commit,
+                       const char *applied_id);
+
+//  Publish the events of every work item committed.
+void riskmon_pipe_publish (riskmon_t *self, pmo_arena_t *arena, riskmon_work_t *work, size_t n,
+                           riskmon_target_t *targets, const char *division);
+
+//  Re-assess the projects whose time rules are due, in chunks, until none
+//  is due or the budget is spent. Returns the projects looked at.
+size_t riskmon_sweep (riskmon_t *self, int budget_ms);
+
+//  Alerts nobody acknowledged in time climb one step.
+void riskmon_escalate (riskmon_t *self);
+
+//  ---------------------------------------------------------------------
+//  riskmon_consume.c: the stream reader
+
+//  Read a batch from the streams and act on it. Returns the entries read
+//  (the caller reads again at once when the batch was full), -1 on failure.
+int riskmon_consume (riskmon_t *self);
+
+//  ---------------------------------------------------------------------
+//  riskmon_server.c: request helpers
+
+//  The request's reply, typed.
+Pmo__RiskmonReply *riskmon_reply (pmo_request_t *req);
+
+//  A retried request id: the stored reply is the answer (true).
+bool riskmon_replayed (riskmon_t *self, pmo_request_t *req, const char *division);
+
+//  The health record of a project the caller may see (NOT_FOUND for one it
+//  may not, so ids cannot be probed). A project the streams have not told
+//  us about yet is asked of the registry. *version is 0 for a new record.
+Pmo__ProjectHealth *riskmon_request_project (riskmon_t *self, pmo_request_t *req,
+                                             const char *project_id, const char *field,
+                                             uint64_t *version);
+
+//  Finish a change: store the reply with the commit; publish on success.
+void riskmon_request_commit (riskmon_t *self, pmo_request_t *req, pmo_commit_t *commit,
+                             const char *division, riskmon_change_t *change);
+
+//  ---------------------------------------------------------------------
+//  riskmon_registers.c: register requests (field names the request's
+//  body member, e.g. "create_risk")
+
+void riskmon_handle_create_entry (riskmon_t *self, pmo_request_t *req, ProtobufCMessage *entry,
+                                  const char *field);
+
+void riskmon_handle_update_entry (riskmon_t *self, pmo_request_t *req, ProtobufCMessage *next,
+                                  const char *field);
+
+void riskmon_handle_close (riskmon_t *self, pmo_request_t *req, Pmo__CloseRequest *close);
+
+void riskmon_handle_get (riskmon_t *self, pmo_request_t *req, Pmo__RiskmonGetRequest *get);
+
+void riskmon_handle_list (riskmon_t *self, pmo_request_t *req, Pmo__RiskmonListRequest *list);
+
+//  Acknowledge (stop the climb) or resolve an alert.
+void riskmon_handle_alert_action (riskmon_t *self, pmo_request_t *req,
+                                  Pmo__AlertActionRequest *action, bool resolve);
+
+//  ---------------------------------------------------------------------
+//  riskmon_requests.c: health requests
+
+void riskmon_handle_health (riskmon_t *self, pmo_request_t *req, Pmo__HealthRequest *health);
+
+void riskmon_handle_rollup (riskmon_t *self, pmo_request_t *req, Pmo__RollupRequest *request);
+
+void riskmon_handle_set_thresholds (riskmon_t *self, pmo_request_t *req, Pmo__Thresholds *own);
+
+void riskmon_handle_get_thresholds (riskmon_t *self, pmo_request_t *req,
+                                    Pmo__ThresholdsRequest *get);
+
+#endif
