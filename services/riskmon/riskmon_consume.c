@@ -149,131 +149,142 @@ static int s_work_alone (riskmon_t *self, pmo_arena_t *arena, s_item_t *item,
     return -1;
 }
 
-//  Read a batch from the streams and act on it. Returns the entries read
-//  (the caller reads again at once when the batch was full), -1 on failure.
-int riskmon_consume (riskmon_t *self)
-{
-    if (self->n_streams == 0)
-        return 0;
-    pmo_stream_batch_t batch;
-    if (riskmon_store_stream_read (self->store, GROUP, self->config.consumer,
-                                   (const char **)self->streams, self->n_streams,
-                                   (size_t)self->config.batch, self->config.claim_idle_ms, &batch))
-        return -1;
-    if (batch.count == 0) {
-        pmo_stream_batch_clear (&batch);
-        return 0;
-    }
-    pmo_arena_t *arena = self->work;
-    pmo_arena_reset (arena);
-    size_t n = batch.count;
-    s_item_t *items = pmo_arena_alloc (arena, n * sizeof (s_item_t));
-    riskmon_target_t *targets = pmo_arena_alloc (arena, n * 4 * sizeof (riskmon_target_t) + 1);
-    size_t n_targets = 0, max_targets = n * 4;
-    riskmon_work_t *work = NULL;
-    size_t n_work = 0, max_work = 0;
-    bool units_changed = false;
+//  One batch of stream entries as it is worked through (in the work arena).
+typedef struct {
+    pmo_stream_batch_t entries;
+    s_item_t *items; //  one per entry
+    size_t n;
+    riskmon_target_t *targets; //  the projects the entries are about, once each
+    size_t n_targets, max_targets;
+    riskmon_work_t *work; //  one per entry and project, in stream order
+    size_t n_work, max_work;
+    bool units_changed; //  an org-unit event was among them
+} s_batch_t;
 
-    //  Decode, and find the projects each entry is about
-    for (size_t i = 0; i < n; i++) {
-        s_item_t *item = &items[i];
-        item->entry = &batch.entries[i];
-        pmo_stream_key_division (item->entry->stream, item->division, sizeof item->division);
-        item->event = (Pmo__Event *)protobuf_c_message_unpack (
-            &pmo__event__descriptor, pmo_arena_allocator (arena), item->entry->size,
-            (const uint8_t *)item->entry->data);
-        if (!item->event) {
-            pmo_warn ("riskmon: undecodable entry stream=%s id=%s size=%zu (skipped)",
-                      item->entry->stream, item->entry->id, item->entry->size);
-            self->ignored++;
-            continue;
-        }
-        if (streq (item->event->source, "riskmon")) {
-            self->ignored++;
-            continue;
-        }
-        if (item->event->body_case == PMO__EVENT__BODY_ORG_UNIT_SNAPSHOT) {
-            s_org_unit_event (self, item->event);
-            units_changed = true;
-            self->ignored++;
-            continue;
-        }
-        char **ids;
-        size_t count = s_event_projects (item->event, &ids);
-        if (count == 0) {
-            self->ignored++;
-            continue;
-        }
-        for (size_t p = 0; p < count; p++) {
-            char *division = riskmon_division_of (arena, ids[p]);
-            if (!division) {
-                pmo_warn ("riskmon: event names a malformed project id stream=%s id=%s",
-                          item->entry->stream, item->entry->id);
-                continue;
-            }
-            size_t t = 0;
-            while (t < n_targets && !streq (targets[t].project_id, ids[p]))
-                t++;
-            if (t == n_targets) {
-                if (n_targets == max_targets) {
-                    riskmon_target_t *grown =
-                        pmo_arena_alloc (arena, 2 * max_targets * sizeof (riskmon_target_t));
-                    memcpy (grown, targets, n_targets * sizeof (riskmon_target_t));
-                    targets = grown;
-                    max_targets *= 2;
-                }
-                targets[n_targets].division = division;
-                targets[n_targets].project_id = ids[p];
-                n_targets++;
-            }
-            if (n_work == max_work) {
-                max_work = max_work ? max_work * 2 : n + 8;
-                riskmon_work_t *grown = pmo_arena_alloc (arena, max_work * sizeof (riskmon_work_t));
-                if (n_work)
-                    memcpy (grown, work, n_work * sizeof (riskmon_work_t));
-                work = grown;
-            }
-            riskmon_work_t *w = &work[n_work++];
-            memset (w, 0, sizeof *w);
-            w->item = i;
-            w->target = t;
-        }
+//  The target index of a project, added if the batch has not met it yet.
+static size_t s_target (s_batch_t *b, pmo_arena_t *arena, char *division, char *project_id)
+{
+    size_t t = 0;
+    while (t < b->n_targets && !streq (b->targets[t].project_id, project_id))
+        t++;
+    if (t < b->n_targets)
+        return t;
+    if (b->n_targets == b->max_targets) {
+        riskmon_target_t *grown =
+            pmo_arena_alloc (arena, 2 * b->max_targets * sizeof (riskmon_target_t));
+        memcpy (grown, b->targets, b->n_targets * sizeof (riskmon_target_t));
+        b->targets = grown;
+        b->max_targets *= 2;
     }
-    //  Org units changed: the projects of this batch see them as they now are
-    if (units_changed)
-        riskmon_units_sync (self);
-    //  The records of every project touched, in one round trip
-    if (n_targets) {
-        char **keys = pmo_arena_alloc (arena, n_targets * sizeof (char *));
-        for (size_t t = 0; t < n_targets; t++)
-            keys[t] = riskmon_key_project (arena, targets[t].division, targets[t].project_id);
-        ProtobufCMessage **msgs = pmo_arena_alloc (arena, n_targets * sizeof (void *));
-        uint64_t *versions = pmo_arena_alloc (arena, n_targets * sizeof (uint64_t));
-        if (riskmon_store_get_many (self->store, arena, keys, n_targets,
-                                    &pmo__project_health__descriptor, msgs, versions)) {
-            pmo_stream_batch_clear (&batch);
-            return -1;
-        }
-        for (size_t t = 0; t < n_targets; t++) {
-            targets[t].ph =
-                msgs[t] ? riskmon_health_read (msgs[t])
-                        : riskmon_health_new (arena, targets[t].project_id, targets[t].division);
-            targets[t].version = msgs[t] ? versions[t] : 0;
-        }
+    b->targets[t].division = division;
+    b->targets[t].project_id = project_id;
+    b->n_targets++;
+    return t;
+}
+
+//  Add a work item: entry i's effect on target t.
+static void s_work_add (s_batch_t *b, pmo_arena_t *arena, size_t i, size_t t)
+{
+    if (b->n_work == b->max_work) {
+        b->max_work = b->max_work ? b->max_work * 2 : b->n + 8;
+        riskmon_work_t *grown = pmo_arena_alloc (arena, b->max_work * sizeof (riskmon_work_t));
+        if (b->n_work)
+            memcpy (grown, b->work, b->n_work * sizeof (riskmon_work_t));
+        b->work = grown;
     }
-    //  Build every commit in order on the records in memory and queue it
-    //  in the batch: scripts of BATCH_CHUNK commits go out as they fill,
-    //  so Redis runs one while the next is built; answers are read at the
-    //  end. Reads meanwhile (an alert to update, alert ids, thresholds) go
-    //  to the second connection (riskmon_reader)
+    riskmon_work_t *w = &b->work[b->n_work++];
+    memset (w, 0, sizeof *w);
+    w->item = i;
+    w->target = t;
+}
+
+//  Decode entry i and note the projects it is about (org-unit events are
+//  acted on here: they are about no project).
+static void s_decode (riskmon_t *self, s_batch_t *b, pmo_arena_t *arena, size_t i)
+{
+    s_item_t *item = &b->items[i];
+    item->entry = &b->entries.entries[i];
+    pmo_stream_key_division (item->entry->stream, item->division, sizeof item->division);
+    item->event = (Pmo__Event *)protobuf_c_message_unpack (
+        &pmo__event__descriptor, pmo_arena_allocator (arena), item->entry->size,
+        (const uint8_t *)item->entry->data);
+    if (!item->event) {
+        pmo_warn ("riskmon: undecodable entry stream=%s id=%s size=%zu (skipped)",
+                  item->entry->stream, item->entry->id, item->entry->size);
+        self->ignored++;
+        return;
+    }
+    if (streq (item->event->source, "riskmon")) {
+        self->ignored++;
+        return;
+    }
+    if (item->event->body_case == PMO__EVENT__BODY_ORG_UNIT_SNAPSHOT) {
+        s_org_unit_event (self, item->event);
+        b->units_changed = true;
+        self->ignored++;
+        return;
+    }
+    char **ids;
+    size_t count = s_event_projects (item->event, &ids);
+    if (count == 0) {
+        self->ignored++;
+        return;
+    }
+    for (size_t p = 0; p < count; p++) {
+        char *division = riskmon_division_of (arena, ids[p]);
+        if (!division) {
+            pmo_warn ("riskmon: event names a malformed project id stream=%s id=%s",
+                      item->entry->stream, item->entry->id);
+            continue;
+        }
+        s_work_add (b, arena, i, s_target (b, arena, division, ids[p]));
+    }
+}
+
+//  The records of every project touched, in one round trip. 0 or -1.
+static int s_read_targets (riskmon_t *self, s_batch_t *b, pmo_arena_t *arena)
+{
+    size_t n = b->n_targets;
+    if (n == 0)
+        return 0;
+    char **keys = pmo_arena_alloc (arena, n * sizeof (char *));
+    for (size_t t = 0; t < n; t++)
+        keys[t] = riskmon_key_project (arena, b->targets[t].division, b->targets[t].project_id);
+    ProtobufCMessage **msgs = pmo_arena_alloc (arena, n * sizeof (void *));
+    uint64_t *versions = pmo_arena_alloc (arena, n * sizeof (uint64_t));
+    if (riskmon_store_get_many (self->store, arena, keys, n, &pmo__project_health__descriptor, msgs,
+                                versions))
+        return -1;
+    for (size_t t = 0; t < n; t++) {
+        riskmon_target_t *target = &b->targets[t];
+        target->ph = msgs[t] ? riskmon_health_read (msgs[t])
+                             : riskmon_health_new (arena, target->project_id, target->division);
+        target->version = msgs[t] ? versions[t] : 0;
+    }
+    return 0;
+}
+
+//  Build every commit in order on the records in memory and queue it in
+//  the batch: scripts of BATCH_CHUNK commits go out as they fill, so Redis
+//  runs one while the next is built; answers are read at the end. Reads
+//  meanwhile (an alert to update, alert ids, thresholds) go to the second
+//  connection (riskmon_reader). What failed is redone alone, or left
+//  pending.
+static void s_commit_all (riskmon_t *self, s_batch_t *b, pmo_arena_t *arena)
+{
     riskmon_batch_t *rbatch = riskmon_batch_new (self->store, arena, BATCH_CHUNK);
-    riskmon_pipe_t pipe = {
-        self, rbatch, work, targets, pmo_arena_alloc (arena, (n_work + 1) * sizeof (size_t)), 0, 0};
+    riskmon_pipe_t pipe = {self,
+                           rbatch,
+                           b->work,
+                           b->targets,
+                           pmo_arena_alloc (arena, (b->n_work + 1) * sizeof (size_t)),
+                           0,
+                           0};
     riskmon_batch_mode (self, true);
-    for (size_t k = 0; k < n_work; k++) {
-        riskmon_work_t *w = &work[k];
-        s_item_t *item = &items[w->item];
-        riskmon_target_t *target = &targets[w->target];
+    for (size_t k = 0; k < b->n_work; k++) {
+        riskmon_work_t *w = &b->work[k];
+        s_item_t *item = &b->items[w->item];
+        riskmon_target_t *target = &b->targets[w->target];
         if (target->broken)
             continue; //  redone alone below
         s_apply (arena, target->ph, item->event, item->entry->id);
@@ -292,32 +303,71 @@ int riskmon_consume (riskmon_t *self)
     riskmon_pipe_flush (&pipe);
     riskmon_batch_mode (self, false);
     riskmon_batch_destroy (&rbatch);
-    riskmon_pipe_publish (self, arena, work, n_work, targets, NULL);
-    for (size_t k = 0; k < n_work; k++) {
-        riskmon_work_t *w = &work[k];
+    riskmon_pipe_publish (self, arena, b->work, b->n_work, b->targets, NULL);
+    for (size_t k = 0; k < b->n_work; k++) {
+        riskmon_work_t *w = &b->work[k];
         if (w->ok)
             continue;
-        if (s_work_alone (self, arena, &items[w->item], &targets[w->target]) == 0)
+        if (s_work_alone (self, arena, &b->items[w->item], &b->targets[w->target]) == 0)
             w->ok = true;
         else
-            items[w->item].failed = true;
+            b->items[w->item].failed = true;
     }
-    //  Acknowledge what is done, per stream
-    const char **ids = pmo_arena_alloc (arena, n * sizeof (char *));
+}
+
+//  Acknowledge what is done, per stream.
+static void s_ack (riskmon_t *self, s_batch_t *b, pmo_arena_t *arena)
+{
+    const char **ids = pmo_arena_alloc (arena, b->n * sizeof (char *));
     for (size_t s = 0; s < self->n_streams; s++) {
         size_t count = 0;
-        for (size_t i = 0; i < n; i++)
-            if (!items[i].failed && streq (items[i].entry->stream, self->streams[s]))
-                ids[count++] = items[i].entry->id;
+        for (size_t i = 0; i < b->n; i++)
+            if (!b->items[i].failed && streq (b->items[i].entry->stream, self->streams[s]))
+                ids[count++] = b->items[i].entry->id;
         if (count && riskmon_store_ack (self->store, self->streams[s], GROUP, ids, count))
             pmo_warn ("riskmon: ack failed stream=%s count=%zu (they will be redelivered)",
                       self->streams[s], count);
     }
     size_t failed = 0;
-    for (size_t i = 0; i < n; i++)
-        failed += items[i].failed;
+    for (size_t i = 0; i < b->n; i++)
+        failed += b->items[i].failed;
     if (failed)
-        pmo_warn ("riskmon: %zu of %zu entries left pending (retried later)", failed, n);
-    pmo_stream_batch_clear (&batch);
-    return (int)n;
+        pmo_warn ("riskmon: %zu of %zu entries left pending (retried later)", failed, b->n);
+}
+
+//  Read a batch from the streams and act on it. Returns the entries read
+//  (the caller reads again at once when the batch was full), -1 on failure.
+int riskmon_consume (riskmon_t *self)
+{
+    if (self->n_streams == 0)
+        return 0;
+    s_batch_t b = {0};
+    if (riskmon_store_stream_read (
+            self->store, GROUP, self->config.consumer, (const char **)self->streams,
+            self->n_streams, (size_t)self->config.batch, self->config.claim_idle_ms, &b.entries))
+        return -1;
+    if (b.entries.count == 0) {
+        pmo_stream_batch_clear (&b.entries);
+        return 0;
+    }
+    pmo_arena_t *arena = self->work;
+    pmo_arena_reset (arena);
+    b.n = b.entries.count;
+    b.items = pmo_arena_alloc (arena, b.n * sizeof (s_item_t));
+    b.max_targets = b.n * 4;
+    b.targets = pmo_arena_alloc (arena, b.max_targets * sizeof (riskmon_target_t) + 1);
+    for (size_t i = 0; i < b.n; i++)
+        s_decode (self, &b, arena, i);
+    //  Org units changed: the projects of this batch see them as they now are
+    if (b.units_changed)
+        riskmon_units_sync (self);
+    if (s_read_targets (self, &b, arena)) {
+        pmo_stream_batch_clear (&b.entries);
+        return -1;
+    }
+    s_commit_all (self, &b, arena);
+    s_ack (self, &b, arena);
+    int n = (int)b.n;
+    pmo_stream_batch_clear (&b.entries);
+    return n;
 }
