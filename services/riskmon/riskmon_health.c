@@ -340,6 +340,100 @@ static int s_alert_touch (riskmon_t *self, pmo_arena_t *arena, riskmon_commit_t 
     return 0;
 }
 
+//  The sweep's cheap look, on a copy of the alert state: would
+//  re-assessing change nothing but the due time? If so *due is it.
+static bool s_quiet (Pmo__ProjectHealth *ph, Pmo__HealthAssessment *a, const Pmo__Thresholds *t,
+                     int64_t now, pmo_arena_t *arena, int64_t *due)
+{
+    riskmon_want_t *wants;
+    size_t n_wants = riskmon_alerts_wanted (a, t, arena, &wants);
+    Pmo__AlertRef **copies = pmo_arena_alloc (arena, (ph->n_alerts + 1) * sizeof (void *));
+    for (size_t i = 0; i < ph->n_alerts; i++) {
+        copies[i] = pmo_arena_memdup (arena, ph->alerts[i], sizeof (Pmo__AlertRef));
+    }
+    riskmon_alert_action_t *actions;
+    int64_t cooldown_due;
+    bool live = riskmon_project_live (ph->inputs);
+    size_t n_actions = riskmon_alerts_reconcile (copies, ph->n_alerts, wants, n_wants, now,
+                                                 live ? (int64_t)t->alert_cooldown_s * 1000 : 0,
+                                                 arena, &actions, &cooldown_due);
+    bool quiet = n_actions == 0;
+    for (size_t i = 0; i < ph->n_alerts && quiet; i++)
+        quiet = copies[i]->cleared_since_ms == ph->alerts[i]->cleared_since_ms;
+    if (quiet) {
+        int64_t next = a->next_due_ms;
+        if (cooldown_due && (!next || cooldown_due < next))
+            next = cooldown_due;
+        *due = next;
+    }
+    return quiet;
+}
+
+//  Where a project's alert changes go (the context of s_alerts_follow).
+typedef struct {
+    riskmon_commit_t *commit;
+    riskmon_change_t *change;
+    const char *division;
+    int64_t now;
+    const char *actor;
+    const char *request_id;
+} s_alert_ctx_t;
+
+//  Alerts follow the health (ph->current), with hysteresis: raise, worsen
+//  or resolve them into the commit and keep the record's references in
+//  step. *refs_changed says whether the references changed; *cooldown_due
+//  is when a cool-down ends (0 = none). 0, or -1 if Redis failed.
+static int s_alerts_follow (riskmon_t *self, pmo_arena_t *arena, const s_alert_ctx_t *c,
+                            Pmo__ProjectHealth *ph, const Pmo__Thresholds *t, bool *refs_changed,
+                            int64_t *cooldown_due)
+{
+    Pmo__HealthAssessment *a = ph->current;
+    int64_t *cleared = pmo_arena_alloc (arena, (ph->n_alerts + 1) * sizeof (int64_t));
+    for (size_t i = 0; i < ph->n_alerts; i++)
+        cleared[i] = ph->alerts[i]->cleared_since_ms;
+    riskmon_want_t *wants;
+    size_t n_wants = riskmon_alerts_wanted (a, t, arena, &wants);
+    bool live = riskmon_project_live (ph->inputs);
+    //  A project out of delivery keeps no alerts: no cool-down to wait for
+    int64_t cooldown = live ? (int64_t)t->alert_cooldown_s * 1000 : 0;
+    riskmon_alert_action_t *actions;
+    size_t n_refs = ph->n_alerts;
+    size_t n_actions = riskmon_alerts_reconcile (ph->alerts, n_refs, wants, n_wants, c->now,
+                                                 cooldown, arena, &actions, cooldown_due);
+    *refs_changed = n_actions > 0;
+    for (size_t i = 0; i < n_refs; i++)
+        *refs_changed = *refs_changed || cleared[i] != ph->alerts[i]->cleared_since_ms;
+    bool *drop = pmo_arena_alloc (arena, (n_refs + 1) * sizeof (bool));
+    for (size_t i = 0; i < n_actions; i++) {
+        riskmon_alert_action_t *action = &actions[i];
+        if (action->op == RISKMON_ALERT_RAISE) {
+            if (s_alert_raise (self, arena, c->commit, c->change, ph, &wants[action->want], t,
+                               c->division, c->now, c->actor, c->request_id))
+                return -1;
+        } else if (action->op == RISKMON_ALERT_RAISE_SEVERITY) {
+            if (s_alert_touch (self, arena, c->commit, c->change, c->division,
+                               ph->alerts[action->ref]->alert_id, &wants[action->want], NULL,
+                               c->now, c->actor, c->request_id))
+                return -1;
+        } else {
+            Pmo__AlertRef *ref = ph->alerts[action->ref];
+            drop[action->ref] = true;
+            if (!ref->suppressed &&
+                s_alert_touch (self, arena, c->commit, c->change, c->division, ref->alert_id, NULL,
+                               live ? "the condition stayed clear for the cool-down"
+                                    : "the project is no longer in delivery",
+                               c->now, c->actor, c->request_id))
+                return -1;
+        }
+    }
+    size_t kept = 0;
+    for (size_t i = 0; i < ph->n_alerts; i++)
+        if (i >= n_refs || !drop[i])
+            ph->alerts[kept++] = ph->alerts[i];
+    ph->n_alerts = kept;
+    return 0;
+}
+
 //  Recompute a project's health and add everything that follows to
 //  commit: the record (expecting `version`), a history entry and
 //  health.changed if it changed, the alerts raised, worsened or resolved,
@@ -365,32 +459,11 @@ int riskmon_project_update (riskmon_t *self, pmo_arena_t *arena, riskmon_commit_
     Pmo__HealthAssessment *prev = ph->current;
     bool changed =
         prev ? riskmon_health_differs (prev, a) : a->overall != PMO__RAG__RAG_UNSPECIFIED;
-    if (skip_clean && !changed) {
-        //  The sweep: most due projects have not changed; find out cheaply
-        //  (on a copy of the alert state) before building anything
-        riskmon_want_t *wants;
-        size_t n_wants = riskmon_alerts_wanted (a, &t, arena, &wants);
-        Pmo__AlertRef **copies = pmo_arena_alloc (arena, (ph->n_alerts + 1) * sizeof (void *));
-        for (size_t i = 0; i < ph->n_alerts; i++) {
-            copies[i] = pmo_arena_memdup (arena, ph->alerts[i], sizeof (Pmo__AlertRef));
-        }
-        riskmon_alert_action_t *actions;
-        int64_t cooldown_due;
-        bool live = riskmon_project_live (in);
-        size_t n_actions = riskmon_alerts_reconcile (copies, ph->n_alerts, wants, n_wants, now,
-                                                     live ? (int64_t)t.alert_cooldown_s * 1000 : 0,
-                                                     arena, &actions, &cooldown_due);
-        bool quiet = n_actions == 0;
-        for (size_t i = 0; i < ph->n_alerts && quiet; i++)
-            quiet = copies[i]->cleared_since_ms == ph->alerts[i]->cleared_since_ms;
-        if (quiet) {
-            int64_t next = a->next_due_ms;
-            if (cooldown_due && (!next || cooldown_due < next))
-                next = cooldown_due;
-            *due = next;
-            *dirty = false;
-            return 0;
-        }
+    //  The sweep: most due projects have not changed; find out cheaply
+    //  before building anything
+    if (skip_clean && !changed && s_quiet (ph, a, &t, now, arena, due)) {
+        *dirty = false;
+        return 0;
     }
     if (changed) {
         a->seq = ++ph->history;
@@ -412,51 +485,11 @@ int riskmon_project_update (riskmon_t *self, pmo_arena_t *arena, riskmon_commit_
     }
     ph->current = a;
 
-    //  Alerts follow the health, with hysteresis
-    int64_t *cleared = pmo_arena_alloc (arena, (ph->n_alerts + 1) * sizeof (int64_t));
-    for (size_t i = 0; i < ph->n_alerts; i++)
-        cleared[i] = ph->alerts[i]->cleared_since_ms;
-    riskmon_want_t *wants;
-    size_t n_wants = riskmon_alerts_wanted (a, &t, arena, &wants);
-    bool live = riskmon_project_live (in);
-    //  A project out of delivery keeps no alerts: no cool-down to wait for
-    int64_t cooldown = live ? (int64_t)t.alert_cooldown_s * 1000 : 0;
-    riskmon_alert_action_t *actions;
+    s_alert_ctx_t ctx = {commit, change, division, now, actor, request_id};
+    bool refs_changed;
     int64_t cooldown_due;
-    size_t n_refs = ph->n_alerts;
-    size_t n_actions = riskmon_alerts_reconcile (ph->alerts, n_refs, wants, n_wants, now, cooldown,
-                                                 arena, &actions, &cooldown_due);
-    bool refs_changed = n_actions > 0;
-    for (size_t i = 0; i < n_refs; i++)
-        refs_changed = refs_changed || cleared[i] != ph->alerts[i]->cleared_since_ms;
-    bool *drop = pmo_arena_alloc (arena, (n_refs + 1) * sizeof (bool));
-    for (size_t i = 0; i < n_actions; i++) {
-        riskmon_alert_action_t *action = &actions[i];
-        if (action->op == RISKMON_ALERT_RAISE) {
-            if (s_alert_raise (self, arena, commit, change, ph, &wants[action->want], &t, division,
-                               now, actor, request_id))
-                return -1;
-        } else if (action->op == RISKMON_ALERT_RAISE_SEVERITY) {
-            if (s_alert_touch (self, arena, commit, change, division,
-                               ph->alerts[action->ref]->alert_id, &wants[action->want], NULL, now,
-                               actor, request_id))
-                return -1;
-        } else {
-            Pmo__AlertRef *ref = ph->alerts[action->ref];
-            drop[action->ref] = true;
-            if (!ref->suppressed &&
-                s_alert_touch (self, arena, commit, change, division, ref->alert_id, NULL,
-                               live ? "the condition stayed clear for the cool-down"
-                                    : "the project is no longer in delivery",
-                               now, actor, request_id))
-                return -1;
-        }
-    }
-    size_t kept = 0;
-    for (size_t i = 0; i < ph->n_alerts; i++)
-        if (i >= n_refs || !drop[i])
-            ph->alerts[kept++] = ph->alerts[i];
-    ph->n_alerts = kept;
+    if (s_alerts_follow (self, arena, &ctx, ph, &t, &refs_changed, &cooldown_due))
+        return -1;
 
     int64_t next = a->next_due_ms;
     if (cooldown_due && (!next || cooldown_due < next))
