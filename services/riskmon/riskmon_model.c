@@ -832,6 +832,187 @@ static const char *s_phase_label (Pmo__Phase phase)
     return (unsigned)phase < 6 ? labels[phase] : "unspecified";
 }
 
+//  The rag a slip of `slip` days earns.
+static Pmo__Rag s_slip_rag (int64_t slip, const Pmo__Thresholds *t)
+{
+    return slip >= t->slip_red_days     ? PMO__RAG__RAG_RED
+           : slip >= t->slip_amber_days ? PMO__RAG__RAG_AMBER
+                                        : PMO__RAG__RAG_GREEN;
+}
+
+//  Earned value: SPI into *schedule, CPI into *cost.
+static void s_assess_earned_value (s_build_t *b, const Pmo__HealthInputs *in,
+                                   const Pmo__Thresholds *t, Pmo__Rag *schedule, Pmo__Rag *cost)
+{
+    Pmo__HealthAssessment *out = b->out;
+    bool has_report = !pmo_str_empty (in->report_id);
+    if (has_report && in->pv_minor > 0) {
+        out->has_spi = true;
+        out->spi = (double)in->ev_minor / (double)in->pv_minor;
+        *schedule =
+            s_worse (*schedule, s_index (b, "spi", "schedule", out->spi, t->spi_amber_below,
+                                         t->spi_red_below, t->spi_amber_above, t->spi_red_above));
+    }
+    if (has_report && in->has_ac && in->ac_minor > 0) {
+        out->has_cpi = true;
+        out->cpi = (double)in->ev_minor / (double)in->ac_minor;
+        *cost = s_index (b, "cpi", "cost", out->cpi, t->cpi_amber_below, t->cpi_red_below,
+                         t->cpi_amber_above, t->cpi_red_above);
+    } else if (has_report)
+        //  Not "on budget": without actual cost there is nothing to judge
+        s_fire (b, "cpi_not_available", "cost", PMO__RAG__RAG_UNSPECIFIED, NULL, 0, 0,
+                in->has_ac ? "CPI not available: no actual cost incurred yet"
+                           : "CPI not available: the status report has no actual cost");
+}
+
+//  Milestones: overdue and slipping into *schedule; gate milestones count
+//  as gates, into *governance.
+static void s_assess_milestones (s_build_t *b, const Pmo__HealthInputs *in,
+                                 const Pmo__Thresholds *t, Pmo__Rag *schedule, Pmo__Rag *governance)
+{
+    pmo_arena_t *arena = b->arena;
+    for (size_t i = 0; i < in->n_milestones; i++) {
+        const Pmo__MilestoneInput *m = in->milestones[i];
+        if (m->archived || !pmo_str_empty (m->actual_date))
+            continue;
+        const char *due_date =
+            pmo_str_empty (m->forecast_date) ? m->baseline_date : m->forecast_date;
+        //  Days late count from the due date: one day late the day after
+        int64_t due = riskmon_date_ms (due_date);
+        Pmo__Phase gate = s_gate_phase (m->name);
+        if (gate != PMO__PHASE__PHASE_UNSPECIFIED) {
+            if (in->phase < gate)
+                *governance =
+                    s_worse (*governance,
+                             s_late (b, "gate_overdue", "governance", m->id,
+                                     pmo_arena_printf (arena, "gate into %s", s_phase_label (gate)),
+                                     due, t->gate_amber_days, t->gate_red_days));
+            continue;
+        }
+        *schedule =
+            s_worse (*schedule, s_late (b, "milestone_overdue", "schedule", m->id,
+                                        pmo_arena_printf (arena, "milestone '%s'", m->name), due,
+                                        t->milestone_amber_days, t->milestone_red_days));
+        int64_t baseline = riskmon_date_ms (m->baseline_date);
+        int64_t forecast = riskmon_date_ms (m->forecast_date);
+        if (baseline >= 0 && forecast > baseline) {
+            int64_t slip = (forecast - baseline) / RISKMON_DAY_MS;
+            Pmo__Rag rag = s_slip_rag (slip, t);
+            if (rag != PMO__RAG__RAG_GREEN)
+                s_fire (b, "milestone_slip", "schedule", rag, m->id, (double)slip,
+                        rag == PMO__RAG__RAG_RED ? t->slip_red_days : t->slip_amber_days,
+                        pmo_arena_printf (arena,
+                                          "milestone '%s' forecast %lld day(s) after its "
+                                          "baseline",
+                                          m->name, (long long)slip));
+            *schedule = s_worse (*schedule, rag);
+        }
+    }
+}
+
+//  The finish: forecast beyond the baseline (*schedule), and the gate out
+//  of delivery once the baseline finish passed (*governance).
+static void s_assess_finish (s_build_t *b, const Pmo__HealthInputs *in, const Pmo__Thresholds *t,
+                             Pmo__Rag *schedule, Pmo__Rag *governance)
+{
+    int64_t baseline_finish = riskmon_date_ms (in->baseline_finish);
+    int64_t forecast_finish = riskmon_date_ms (in->forecast_finish);
+    if (baseline_finish >= 0 && forecast_finish > baseline_finish) {
+        int64_t slip = (forecast_finish - baseline_finish) / RISKMON_DAY_MS;
+        Pmo__Rag rag = s_slip_rag (slip, t);
+        if (rag != PMO__RAG__RAG_GREEN)
+            s_fire (b, "forecast_finish", "schedule", rag, in->project_id, (double)slip,
+                    rag == PMO__RAG__RAG_RED ? t->slip_red_days : t->slip_amber_days,
+                    pmo_arena_printf (b->arena,
+                                      "forecast finish %s is %lld day(s) after the baseline %s",
+                                      in->forecast_finish, (long long)slip, in->baseline_finish));
+        *schedule = s_worse (*schedule, rag);
+    }
+    //  The gate out of delivery: past the baseline finish and not closing
+    if (baseline_finish >= 0 && in->phase < PMO__PHASE__PHASE_CLOSING)
+        *governance =
+            s_worse (*governance, s_late (b, "gate_overdue", "governance", "closing",
+                                          "gate into closing (baseline finish passed)",
+                                          baseline_finish, t->gate_amber_days, t->gate_red_days));
+}
+
+//  Open risks by residual score.
+static Pmo__Rag s_assess_risks (s_build_t *b, const Pmo__HealthInputs *in, const Pmo__Thresholds *t)
+{
+    pmo_arena_t *arena = b->arena;
+    Pmo__Rag risk = PMO__RAG__RAG_GREEN;
+    uint32_t high = 0;
+    for (size_t i = 0; i < in->n_open_risks; i++) {
+        const Pmo__OpenRisk *r = in->open_risks[i];
+        if (r->residual_score >= t->risk_critical_score) {
+            s_fire (b, "risk_critical", "risk", PMO__RAG__RAG_RED, r->id, r->residual_score,
+                    t->risk_critical_score,
+                    pmo_arena_printf (arena, "risk '%s' residual score %u >= %u (critical)",
+                                      r->title, r->residual_score, t->risk_critical_score));
+            risk = PMO__RAG__RAG_RED;
+        } else if (r->residual_score >= t->risk_high_score)
+            high++;
+    }
+    if (high) {
+        s_fire (b, "risk_high", "risk", PMO__RAG__RAG_AMBER, NULL, high, t->risk_high_score,
+                pmo_arena_printf (arena, "%u open risk(s) with residual score >= %u (high)", high,
+                                  t->risk_high_score));
+        risk = s_worse (risk, PMO__RAG__RAG_AMBER);
+    }
+    return risk;
+}
+
+//  Over-allocated resources working on the project.
+static Pmo__Rag s_assess_resources (s_build_t *b, const Pmo__HealthInputs *in,
+                                    const Pmo__Thresholds *t)
+{
+    pmo_arena_t *arena = b->arena;
+    Pmo__Rag resources = PMO__RAG__RAG_GREEN;
+    if (in->n_overallocated) {
+        size_t n = in->n_overallocated;
+        Pmo__Rag rag = n >= t->overallocated_red     ? PMO__RAG__RAG_RED
+                       : n >= t->overallocated_amber ? PMO__RAG__RAG_AMBER
+                                                     : PMO__RAG__RAG_GREEN;
+        if (rag != PMO__RAG__RAG_GREEN) {
+            const Pmo__ResourceFlag *first = in->overallocated[0];
+            s_fire (b, "overallocated", "resources", rag, first->resource_id, (double)n,
+                    rag == PMO__RAG__RAG_RED ? t->overallocated_red : t->overallocated_amber,
+                    pmo_arena_printf (arena,
+                                      "%zu over-allocated resource(s), e.g. %s booked %u h of %u "
+                                      "h",
+                                      n,
+                                      pmo_str_empty (first->resource_name) ? first->resource_id
+                                                                           : first->resource_name,
+                                      first->worst_week_booked_hours,
+                                      first->worst_week_capacity_hours));
+        }
+        resources = rag;
+    }
+    return resources;
+}
+
+//  Stale reporting: only projects that are meant to report.
+static Pmo__Rag s_assess_reporting (s_build_t *b, const Pmo__HealthInputs *in,
+                                    const Pmo__Thresholds *t)
+{
+    bool has_report = !pmo_str_empty (in->report_id);
+    Pmo__Rag reporting = PMO__RAG__RAG_GREEN;
+    bool reporting_due = in->status == PMO__PROJECT_STATUS__PROJECT_STATUS_APPROVED ||
+                         in->status == PMO__PROJECT_STATUS__PROJECT_STATUS_ACTIVE;
+    if (reporting_due) {
+        uint32_t period =
+            in->reporting_period_days ? in->reporting_period_days : t->default_reporting_days;
+        int64_t since = has_report ? riskmon_date_ms (in->report_period_end) + RISKMON_DAY_MS
+                                   : in->project_created_ms;
+        if (since > 0)
+            reporting = s_late (b, "report_stale", "reporting", in->report_id,
+                                has_report ? "the last status report is"
+                                           : "no status report yet; the project is",
+                                since, period, period * t->stale_red_periods);
+    }
+    return reporting;
+}
+
 void riskmon_assess (const Pmo__HealthInputs *in, const Pmo__Thresholds *t, int64_t now,
                      pmo_arena_t *arena, Pmo__HealthAssessment *out)
 {
@@ -845,148 +1026,15 @@ void riskmon_assess (const Pmo__HealthInputs *in, const Pmo__Thresholds *t, int6
     if (!riskmon_project_live (in))
         return; //  not being delivered: no colour
     s_build_t b = {.out = out, .arena = arena, .now = now};
+    //  In this order: the rules fire (and are listed) as they are met
     Pmo__Rag schedule = PMO__RAG__RAG_GREEN, cost = PMO__RAG__RAG_UNSPECIFIED;
-    Pmo__Rag risk = PMO__RAG__RAG_GREEN, resources = PMO__RAG__RAG_GREEN;
-    Pmo__Rag reporting = PMO__RAG__RAG_GREEN, governance = PMO__RAG__RAG_GREEN;
-    bool has_report = !pmo_str_empty (in->report_id);
-
-    //  Earned value
-    if (has_report && in->pv_minor > 0) {
-        out->has_spi = true;
-        out->spi = (double)in->ev_minor / (double)in->pv_minor;
-        schedule =
-            s_worse (schedule, s_index (&b, "spi", "schedule", out->spi, t->spi_amber_below,
-                                        t->spi_red_below, t->spi_amber_above, t->spi_red_above));
-    }
-    if (has_report && in->has_ac && in->ac_minor > 0) {
-        out->has_cpi = true;
-        out->cpi = (double)in->ev_minor / (double)in->ac_minor;
-        cost = s_index (&b, "cpi", "cost", out->cpi, t->cpi_amber_below, t->cpi_red_below,
-                        t->cpi_amber_above, t->cpi_red_above);
-    } else if (has_report)
-        //  Not "on budget": without actual cost there is nothing to judge
-        s_fire (&b, "cpi_not_available", "cost", PMO__RAG__RAG_UNSPECIFIED, NULL, 0, 0,
-                in->has_ac ? "CPI not available: no actual cost incurred yet"
-                           : "CPI not available: the status report has no actual cost");
-
-    //  Milestones: overdue and slipping; gate milestones count as gates
-    for (size_t i = 0; i < in->n_milestones; i++) {
-        const Pmo__MilestoneInput *m = in->milestones[i];
-        if (m->archived || !pmo_str_empty (m->actual_date))
-            continue;
-        const char *due_date =
-            pmo_str_empty (m->forecast_date) ? m->baseline_date : m->forecast_date;
-        //  Days late count from the due date: one day late the day after
-        int64_t due = riskmon_date_ms (due_date);
-        Pmo__Phase gate = s_gate_phase (m->name);
-        if (gate != PMO__PHASE__PHASE_UNSPECIFIED) {
-            if (in->phase < gate)
-                governance =
-                    s_worse (governance,
-                             s_late (&b, "gate_overdue", "governance", m->id,
-                                     pmo_arena_printf (arena, "gate into %s", s_phase_label (gate)),
-                                     due, t->gate_amber_days, t->gate_red_days));
-            continue;
-        }
-        schedule = s_worse (schedule, s_late (&b, "milestone_overdue", "schedule", m->id,
-                                              pmo_arena_printf (arena, "milestone '%s'", m->name),
-                                              due, t->milestone_amber_days, t->milestone_red_days));
-        int64_t baseline = riskmon_date_ms (m->baseline_date);
-        int64_t forecast = riskmon_date_ms (m->forecast_date);
-        if (baseline >= 0 && forecast > baseline) {
-            int64_t slip = (forecast - baseline) / RISKMON_DAY_MS;
-            Pmo__Rag rag = slip >= t->slip_red_days     ? PMO__RAG__RAG_RED
-                           : slip >= t->slip_amber_days ? PMO__RAG__RAG_AMBER
-                                                        : PMO__RAG__RAG_GREEN;
-            if (rag != PMO__RAG__RAG_GREEN)
-                s_fire (&b, "milestone_slip", "schedule", rag, m->id, (double)slip,
-                        rag == PMO__RAG__RAG_RED ? t->slip_red_days : t->slip_amber_days,
-                        pmo_arena_printf (arena,
-                                          "milestone '%s' forecast %lld day(s) after its "
-                                          "baseline",
-                                          m->name, (long long)slip));
-            schedule = s_worse (schedule, rag);
-        }
-    }
-    //  Forecast finish beyond the baseline finish
-    int64_t baseline_finish = riskmon_date_ms (in->baseline_finish);
-    int64_t forecast_finish = riskmon_date_ms (in->forecast_finish);
-    if (baseline_finish >= 0 && forecast_finish > baseline_finish) {
-        int64_t slip = (forecast_finish - baseline_finish) / RISKMON_DAY_MS;
-        Pmo__Rag rag = slip >= t->slip_red_days     ? PMO__RAG__RAG_RED
-                       : slip >= t->slip_amber_days ? PMO__RAG__RAG_AMBER
-                                                    : PMO__RAG__RAG_GREEN;
-        if (rag != PMO__RAG__RAG_GREEN)
-            s_fire (&b, "forecast_finish", "schedule", rag, in->project_id, (double)slip,
-                    rag == PMO__RAG__RAG_RED ? t->slip_red_days : t->slip_amber_days,
-                    pmo_arena_printf (arena,
-                                      "forecast finish %s is %lld day(s) after the baseline %s",
-                                      in->forecast_finish, (long long)slip, in->baseline_finish));
-        schedule = s_worse (schedule, rag);
-    }
-    //  The gate out of delivery: past the baseline finish and not closing
-    if (baseline_finish >= 0 && in->phase < PMO__PHASE__PHASE_CLOSING)
-        governance =
-            s_worse (governance, s_late (&b, "gate_overdue", "governance", "closing",
-                                         "gate into closing (baseline finish passed)",
-                                         baseline_finish, t->gate_amber_days, t->gate_red_days));
-
-    //  Open risks by residual score
-    uint32_t high = 0;
-    for (size_t i = 0; i < in->n_open_risks; i++) {
-        const Pmo__OpenRisk *r = in->open_risks[i];
-        if (r->residual_score >= t->risk_critical_score) {
-            s_fire (&b, "risk_critical", "risk", PMO__RAG__RAG_RED, r->id, r->residual_score,
-                    t->risk_critical_score,
-                    pmo_arena_printf (arena, "risk '%s' residual score %u >= %u (critical)",
-                                      r->title, r->residual_score, t->risk_critical_score));
-            risk = PMO__RAG__RAG_RED;
-        } else if (r->residual_score >= t->risk_high_score)
-            high++;
-    }
-    if (high) {
-        s_fire (&b, "risk_high", "risk", PMO__RAG__RAG_AMBER, NULL, high, t->risk_high_score,
-                pmo_arena_printf (arena, "%u open risk(s) with residual score >= %u (high)", high,
-                                  t->risk_high_score));
-        risk = s_worse (risk, PMO__RAG__RAG_AMBER);
-    }
-
-    //  Over-allocated resources working on the project
-    if (in->n_overallocated) {
-        size_t n = in->n_overallocated;
-        Pmo__Rag rag = n >= t->overallocated_red     ? PMO__RAG__RAG_RED
-                       : n >= t->overallocated_amber ? PMO__RAG__RAG_AMBER
-                                                     : PMO__RAG__RAG_GREEN;
-        if (rag != PMO__RAG__RAG_GREEN) {
-            const Pmo__ResourceFlag *first = in->overallocated[0];
-            s_fire (&b, "overallocated", "resources", rag, first->resource_id, (double)n,
-                    rag == PMO__RAG__RAG_RED ? t->overallocated_red : t->overallocated_amber,
-                    pmo_arena_printf (arena,
-                                      "%zu over-allocated resource(s), e.g. %s booked %u h of %u "
-                                      "h",
-                                      n,
-                                      pmo_str_empty (first->resource_name) ? first->resource_id
-                                                                           : first->resource_name,
-                                      first->worst_week_booked_hours,
-                                      first->worst_week_capacity_hours));
-        }
-        resources = rag;
-    }
-
-    //  Stale reporting: only projects that are meant to report
-    bool reporting_due = in->status == PMO__PROJECT_STATUS__PROJECT_STATUS_APPROVED ||
-                         in->status == PMO__PROJECT_STATUS__PROJECT_STATUS_ACTIVE;
-    if (reporting_due) {
-        uint32_t period =
-            in->reporting_period_days ? in->reporting_period_days : t->default_reporting_days;
-        int64_t since = has_report ? riskmon_date_ms (in->report_period_end) + RISKMON_DAY_MS
-                                   : in->project_created_ms;
-        if (since > 0)
-            reporting = s_late (&b, "report_stale", "reporting", in->report_id,
-                                has_report ? "the last status report is"
-                                           : "no status report yet; the project is",
-                                since, period, period * t->stale_red_periods);
-    }
+    Pmo__Rag governance = PMO__RAG__RAG_GREEN;
+    s_assess_earned_value (&b, in, t, &schedule, &cost);
+    s_assess_milestones (&b, in, t, &schedule, &governance);
+    s_assess_finish (&b, in, t, &schedule, &governance);
+    Pmo__Rag risk = s_assess_risks (&b, in, t);
+    Pmo__Rag resources = s_assess_resources (&b, in, t);
+    Pmo__Rag reporting = s_assess_reporting (&b, in, t);
 
     out->schedule = schedule;
     out->cost = cost;
