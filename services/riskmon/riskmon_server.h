@@ -1,14 +1,14 @@
 /*  riskmon_server.h: the risk monitor actor.
 
     The actor owns the risk monitor's ROUTER (requests), PUB (live events),
-    a SUB that wakes it when the registry or allocator publish, a DEALER to
-    the registry (org units, projects it has not heard of yet) and its Redis
-    connection, all on one thread. It reads every division's event stream
-    with consumer group "riskmon", keeps each project's health inputs in
-    Redis, recomputes health as events arrive and as time passes (the due
-    set), and raises and escalates alerts. main.c starts it; tests start it
-    in-process. It answers "$TERM" on its pipe after finishing the batch
-    and requests in hand.
+    a SUB that wakes it when the registry or allocator publish, a client of
+    the registry (projects it has not heard of yet), the org-unit tree
+    (lib/orgtree) and its Redis connections, all on one thread. It reads
+    every division's event stream with consumer group "riskmon", keeps each
+    project's health inputs in Redis, recomputes health as events arrive
+    and as time passes (the due set), and raises and escalates alerts.
+    main.c starts it; tests start it in-process. It answers "$TERM" on its
+    pipe after finishing the batch and requests in hand.
 */
 #ifndef RISKMON_SERVER_H_INCLUDED
 #define RISKMON_SERVER_H_INCLUDED
