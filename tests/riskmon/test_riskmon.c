@@ -4,7 +4,8 @@
     overdue as time passes, from critical risks and from an over-allocation
     event; roll-ups that sum before dividing; alerts that climb on time and
     stop when acknowledged; a flapping project that does not storm; the
-    registers with versions, history, access control and filters; bad input.
+    registers with versions, history, access control and filters; bad input;
+    the reporting period from a unit's policy as it changes.
 */
 #include "riskmon_harness.h"
 
@@ -648,6 +649,78 @@ static void s_registers (rm_t *rm)
     printf ("registers, access, bad input: ok\n");
 }
 
+//  Set a unit's own reporting period (0 = inherit) in the registry.
+static void s_reporting_policy (rm_t *rm, const char *unit_id, uint32_t days)
+{
+    Pmo__RegistryReply *got = rh_get (rm->rh, PMO__ENTITY_KIND__ENTITY_KIND_ORG_UNIT, unit_id);
+    rh_ok (got);
+    Pmo__OrgUnit *unit = got->org_unit;
+    //  The reply's own policies are put back before it is freed
+    Pmo__Policy *own = unit->policy, *effective = unit->effective_policy;
+    Pmo__Policy policy = PMO__POLICY__INIT;
+    if (own)
+        policy = *own;
+    policy.reporting_period_days = days;
+    unit->policy = &policy;
+    unit->effective_policy = NULL;
+    Pmo__RegistryRequest request = PMO__REGISTRY_REQUEST__INIT;
+    request.body_case = PMO__REGISTRY_REQUEST__BODY_UPDATE_ORG_UNIT;
+    request.update_org_unit = unit;
+    Pmo__RegistryReply *reply = rh_call (rm->rh, &request);
+    rh_ok (reply);
+    rh_free (&reply);
+    unit->policy = own;
+    unit->effective_policy = effective;
+    rh_free (&got);
+}
+
+//  The reporting period comes from the unit's policy as the registry has
+//  it: a change of policy (an org_unit.* event) is seen and every project
+//  of the division is assessed again.
+static void s_reporting_period (rm_t *rm)
+{
+    Pmo__RegistryReply *created = rh_unit (rm->rh, "dft-road", "department", "dft", NULL);
+    rh_ok (created);
+    rh_free (&created);
+    s_reporting_policy (rm, "dft-road", 7);
+    char p13[40];
+    s_project (rm, "DFT-13", "dft-road", p13);
+    //  Under way (as the registry says once its gates are passed)
+    Pmo__Project project = PMO__PROJECT__INIT;
+    project.id = p13;
+    project.code = "DFT-13";
+    project.org_unit = "dft-road";
+    project.org_unit_path = "hub/dft/dft-road";
+    project.division = "dft";
+    project.phase = PMO__PHASE__PHASE_EXECUTION;
+    project.status = PMO__PROJECT_STATUS__PROJECT_STATUS_ACTIVE;
+    project.version = 100;
+    project.created_ms = rm_now ();
+    Pmo__Event event = PMO__EVENT__INIT;
+    event.type = "project.updated";
+    event.division = "dft";
+    event.source = "registry";
+    event.entity_id = p13;
+    event.body_case = PMO__EVENT__BODY_PROJECT;
+    event.project = &project;
+    rm_xadd (rm, "dft", &event);
+    //  On plan, but reported 10 days ago: stale under a 7-day period
+    s_report (rm, p13, 1000, 1000, 1000, true, rm_date (-10, 0));
+    Pmo__RiskmonReply *reply = rm_wait_health (rm, p13, 2, PMO__RAG__RAG_AMBER);
+    Pmo__HealthAssessment *a = reply->health->current;
+    assert (a->reporting == PMO__RAG__RAG_AMBER && s_fired (a, "report_stale"));
+    assert (a->inputs->reporting_period_days == 7);
+    rm_free (&reply);
+    //  Back to the default 30 days: fresh again, without another report
+    s_reporting_policy (rm, "dft-road", 0);
+    reply = rm_wait_health (rm, p13, 3, PMO__RAG__RAG_GREEN);
+    a = reply->health->current;
+    assert (a->reporting == PMO__RAG__RAG_GREEN && !s_fired (a, "report_stale"));
+    assert (streq (a->trigger, "time"));
+    rm_free (&reply);
+    printf ("reporting period from the unit's policy, and its change: ok\n");
+}
+
 static void s_restart (rm_t *rm)
 {
     char p12[40];
@@ -679,6 +752,7 @@ int main (void)
     s_escalation (rm);
     s_flapping (rm);
     s_registers (rm);
+    s_reporting_period (rm);
     s_restart (rm);
     rm_stop (&rm);
     printf ("test_riskmon: ok\n");
