@@ -40,9 +40,8 @@ const char *rm_date (int days, int slot)
 
 void rm_actor_start (rm_t *self)
 {
-    self->config.failed = false;
-    self->actor = zactor_new (riskmon_server_actor, &self->config);
-    assert (self->actor && !self->config.failed);
+    self->actor = pmo_test_actor_new (riskmon_server_actor, &self->config, &self->config.failed);
+    assert (self->actor);
 }
 
 void rm_actor_stop (rm_t *self)
