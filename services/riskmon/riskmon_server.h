@@ -21,8 +21,8 @@
 typedef int64_t (riskmon_clock_fn) (void *ctx);
 
 typedef struct {
-    const char *endpoint;     //  ROUTER, e.g. "tcp://127.0.0.1:7103"
-    const char *pub_endpoint; //  PUB, e.g. "tcp://127.0.0.1:7113"
+    const char *endpoint;     //  ROUTER, e.g. PMO_ENDPOINT_RISKMON
+    const char *pub_endpoint; //  PUB, e.g. PMO_PUB_RISKMON
     const char *redis_url;    //  e.g. "redis://127.0.0.1:6390"
     const char *hub;          //  the enterprise (hub) org unit id, e.g. "hub"
     const char *registry;     //  the registry's ROUTER endpoint(s)
