@@ -27,18 +27,12 @@ static void s_config (ah_t *self, allocator_config_t *config, const char *endpoi
 
 void ah_actor_start (ah_t *self)
 {
-    //  A restart binds the same ports again: the old sockets' ports may take
-    //  a moment to be released by ZeroMQ's I/O thread
-    for (int attempt = 0; attempt < 50; attempt++) {
-        s_config (self, &self->config, self->endpoint, self->pub);
-        self->actor = zactor_new (allocator_server_actor, &self->config);
-        if (self->actor && !self->config.failed)
-            return;
-        zactor_destroy (&self->actor);
-        zclock_sleep (100);
+    s_config (self, &self->config, self->endpoint, self->pub);
+    self->actor = pmo_test_actor_new (allocator_server_actor, &self->config, &self->config.failed);
+    if (!self->actor) {
+        fprintf (stderr, "harness: the allocator cannot bind %s\n", self->endpoint);
+        abort ();
     }
-    fprintf (stderr, "harness: the allocator cannot bind %s\n", self->endpoint);
-    abort ();
 }
 
 void ah_actor_stop (ah_t *self)
