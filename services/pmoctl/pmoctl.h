@@ -1,6 +1,9 @@
 /*  pmoctl.h: what the parts of pmoctl share (private to services/pmoctl).
 
-    pmoctl.c      global options, the caller's identity, dispatch, calls
+    pmoctl.c      global options, the caller's identity, the command tables,
+                  dispatch
+    pmoctl_call.c the services pmoctl talks to (where each listens by
+                  default, once) and the one call path every request takes
     pmoctl_args.c a command's flags, driven by its flag table: parsing,
                   usage text, and setters that write a flag's value into a
                   field of the request by its .proto path
@@ -31,17 +34,28 @@
 #define PMOCTL_USAGE    2 //  the command line is wrong
 #define PMOCTL_NO_REPLY 3 //  no reply in time
 
+//  The services pmoctl talks to, and the registry's event feed
+typedef enum {
+    PMOCTL_REGISTRY,     //  org units, portfolios, projects, ...
+    PMOCTL_REGISTRY_PUB, //  the registry's events (watch); not called
+    PMOCTL_ALLOCATOR,    //  resources and allocations
+    PMOCTL_RISKMON,      //  risks, issues, health, alerts
+    PMOCTL_NOTIFIER,     //  channels, subscriptions, deliveries
+    PMOCTL_GATEWAY,      //  the gateway's token service
+    PMOCTL_HUB,          //  pmo-hub's admin endpoint
+    PMOCTL_SERVICES      //  how many
+} pmoctl_service_t;
+
 typedef struct {
-    const char *registry;     //  registry ROUTER endpoint(s)
-    const char *registry_pub; //  registry PUB endpoint
-    int timeout_ms;           //  per attempt
-    int attempts;             //  same request id each time
-    bool json;                //  replies as JSON documents
-    Pmo__Identity identity;   //  asserted in every request header
-    pmo_arena_t *arena;       //  everything the command builds or reads
-    pmo_client_t *client;     //  connected on the first call
-    const char *currency;     //  the command's --currency, NULL if not given
-    int status;               //  exit status of the last call that failed
+    const char *endpoints[PMOCTL_SERVICES]; //  where each is reached (flag, env, default)
+    pmo_client_t *clients[PMOCTL_SERVICES]; //  each connected on its first call
+    int timeout_ms;                         //  per attempt
+    int attempts;                           //  same request id each time
+    bool json;                              //  replies as JSON documents
+    Pmo__Identity identity;                 //  asserted in every request header
+    pmo_arena_t *arena;                     //  everything the command builds or reads
+    const char *currency;                   //  the command's --currency, NULL if not given
+    int status;                             //  exit status of the last call that failed
 } pmoctl_t;
 
 //  ---------------------------------------------------------------------
@@ -168,33 +182,63 @@ pmoctl_set_fn pmoctl_set_refs;     //  a repeated id field from "a,b"
 pmoctl_set_fn pmoctl_set_currency; //  the currency of every amount given
 
 //  ---------------------------------------------------------------------
-//  Calls
+//  Calls (pmoctl_call.c)
 
-//  Send body as the RegistryRequest member `member`. Returns the reply
-//  (in the arena) if it carries no error; otherwise prints the error (or
-//  that no reply came) and returns NULL with ctl->status set. Warnings in
-//  the reply go to stderr either way.
+//  A service as pmoctl reaches it: where it listens unless told otherwise
+//  and what it speaks.
+typedef struct {
+    const char *name;     //  for messages, e.g. "the allocator"
+    const char *env;      //  the variable naming its endpoint(s)
+    const char *fallback; //  the default endpoint
+    bool example;         //  a malformed endpoint's message shows the default
+    const char *running;  //  who the no-reply hint asks about: "is it running?"
+    const ProtobufCMessageDescriptor *request_desc; //  NULL: not called
+    const ProtobufCMessageDescriptor *reply_desc;
+} pmoctl_endpoint_t;
+
+//  Indexed by pmoctl_service_t: the one place pmoctl's defaults are written.
+extern const pmoctl_endpoint_t pmoctl_endpoints[PMOCTL_SERVICES];
+
+//  How a call waits, and whether it says what went wrong. NULL: the
+//  command's --timeout, its attempts, and every failure printed.
+typedef struct {
+    int timeout_ms; //  per attempt
+    int attempts;   //  same request id each time
+    bool quiet;     //  print nothing; the caller reads ctl->status
+} pmoctl_wait_t;
+
+//  Each service's endpoint from its variable, else its default.
+void pmoctl_endpoints_init (pmoctl_t *ctl);
+//  The service's client, connected on first use (owned by ctl, destroyed
+//  by pmoctl_clients_destroy). NULL with ctl->status PMOCTL_USAGE if its
+//  endpoint is malformed, said on stderr unless quiet.
+pmo_client_t *pmoctl_connect (pmoctl_t *ctl, pmoctl_service_t service, bool quiet);
+void pmoctl_clients_destroy (pmoctl_t *ctl);
+
+//  The one call path. Send request (the service's request message, header
+//  unset) under a fresh header whose deadline covers every attempt: each
+//  attempt waits wait->timeout_ms and a retry carries the same request id,
+//  so a change is done once. Returns the reply (in the arena) if it
+//  carries no error, its warnings said on stderr. Otherwise returns NULL
+//  with ctl->status PMOCTL_USAGE (a malformed endpoint), PMOCTL_NO_REPLY or
+//  PMOCTL_REFUSED (the service's error, naming the field), said on stderr
+//  unless wait->quiet.
+ProtobufCMessage *pmoctl_send (pmoctl_t *ctl, pmoctl_service_t service, ProtobufCMessage *request,
+                               const pmoctl_wait_t *wait);
+//  Send body (not copied) as the oneof member `member` of the service's
+//  request; as pmoctl_send.
+ProtobufCMessage *pmoctl_call_member (pmoctl_t *ctl, pmoctl_service_t service, const char *member,
+                                      ProtobufCMessage *body, const pmoctl_wait_t *wait);
+//  Send body (JSON, owned by the caller) as the request's member `member`;
+//  as pmoctl_send, and a body the request cannot hold is a usage error
+//  naming the field.
+ProtobufCMessage *pmoctl_service_call (pmoctl_t *ctl, pmoctl_service_t service, const char *member,
+                                       json_t *body);
+//  The registry's: body as the RegistryRequest member `member`.
 Pmo__RegistryReply *pmoctl_call (pmoctl_t *ctl, const char *member, ProtobufCMessage *body);
 //  The body (oneof member) of a reply, NULL if none.
 ProtobufCMessage *pmoctl_reply_body (const Pmo__RegistryReply *reply);
 
-//  Another service pmoctl talks to, by JSON bodies: where it listens and
-//  its request and reply messages. The client connects on first use.
-typedef struct {
-    const char *name;     //  for messages, e.g. "the allocator"
-    const char *env;      //  its endpoint's variable, e.g. "PMO_ALLOCATOR_ENDPOINT"
-    const char *fallback; //  the default endpoint
-    const ProtobufCMessageDescriptor *request_desc;
-    const ProtobufCMessageDescriptor *reply_desc;
-    pmo_client_t *client; //  NULL until the first call
-} pmoctl_service_t;
-
-//  Send body (JSON, owned by the caller) as the request's member `member`.
-//  Returns the reply (in the arena) if it carries no error; otherwise prints
-//  why (a bad body, no reply, or the service's error naming the field) and
-//  returns NULL with ctl->status set. Warnings go to stderr either way.
-ProtobufCMessage *pmoctl_service_call (pmoctl_t *ctl, pmoctl_service_t *service, const char *member,
-                                       json_t *body);
 //  Resolve what a person typed to an id: ids pass through, codes of
 //  projects, portfolios and programmes are looked up. Returns 0 or an
 //  exit status after printing why.

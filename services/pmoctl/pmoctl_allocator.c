@@ -121,19 +121,11 @@ const pmoctl_flag_t pmoctl_allocator_flags_conflicts[] = {
 //  ---------------------------------------------------------------------
 //  Calls
 
-pmoctl_service_t pmoctl_allocator_service = {"the allocator",
-                                             "PMO_ALLOCATOR_ENDPOINT",
-                                             "tcp://127.0.0.1:7102",
-                                             &pmo__allocator_request__descriptor,
-                                             &pmo__allocator_reply__descriptor,
-                                             NULL};
-
 //  Send body (JSON, owned by the caller) as the AllocatorRequest member.
 //  Returns the reply in the arena, or NULL after printing why (status set).
 static Pmo__AllocatorReply *s_call (pmoctl_t *ctl, const char *member, json_t *body)
 {
-    return (Pmo__AllocatorReply *)pmoctl_service_call (ctl, &pmoctl_allocator_service, member,
-                                                       body);
+    return (Pmo__AllocatorReply *)pmoctl_service_call (ctl, PMOCTL_ALLOCATOR, member, body);
 }
 
 //  ---------------------------------------------------------------------
@@ -619,6 +611,5 @@ int pmoctl_run_allocator (pmoctl_t *ctl, const pmoctl_command_t *cmd, pmoctl_arg
         rc = pmoctl_usage_error (cmd, "unknown allocator command");
 #undef IS
     json_decref (body);
-    pmo_client_destroy (&pmoctl_allocator_service.client);
     return rc;
 }

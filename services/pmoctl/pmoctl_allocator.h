@@ -62,8 +62,4 @@ extern const pmoctl_flag_t pmoctl_allocator_flags_conflicts[];
         PMOCTL_ALLOC_CMD ("conflicts", NULL, NULL, pmoctl_allocator_flags_conflicts,               \
                           "over-allocated resources, and whose claim prevails")
 
-//  The allocator, as pmoctl reaches it (its client is shared by the
-//  allocator and foreign-request commands).
-extern pmoctl_service_t pmoctl_allocator_service;
-
 #endif

@@ -19,57 +19,11 @@ const pmoctl_flag_t pmoctl_hub_flags_rollup[] = {
     {NULL, NULL, NULL, NULL, 0, 0, 0, NULL, NULL},
 };
 
-static pmo_client_t *s_client;
-
-static void s_client_close (void)
+//  Send body as the HubRequest member; the reply in the arena, or NULL
+//  after saying why (status set).
+static Pmo__HubReply *s_call (pmoctl_t *ctl, const char *member, ProtobufCMessage *body)
 {
-    pmo_client_destroy (&s_client);
-}
-
-//  Call the hub; the reply lives in the arena. NULL (status set, reason
-//  printed) on no reply or an error.
-static Pmo__HubReply *s_call (pmoctl_t *ctl, Pmo__HubRequest *request)
-{
-    const char *endpoint = getenv ("PMO_HUB_ENDPOINT");
-    if (!endpoint || !*endpoint)
-        endpoint = "tcp://127.0.0.1:7106";
-    if (!s_client) {
-        if (!(s_client = pmo_client_new (endpoint))) {
-            fprintf (stderr, "pmoctl: '%s' is not a ZeroMQ endpoint\n", endpoint);
-            ctl->status = PMOCTL_USAGE;
-            return NULL;
-        }
-        atexit (s_client_close);
-    }
-    Pmo__Header header;
-    char request_id[40];
-    pmo_header_init (&header, request_id, ctl->timeout_ms * ctl->attempts, &ctl->identity);
-    request->header = &header;
-    ProtobufCMessage *raw = NULL;
-    int rc = pmo_client_call (s_client, &request->base, &pmo__hub_reply__descriptor,
-                              ctl->timeout_ms, ctl->attempts, &raw);
-    request->header = NULL;
-    if (rc) {
-        fprintf (stderr,
-                 "pmoctl: no reply from the hub at %s within %d ms (is pmo-hub running? "
-                 "./deploy/pmo status)\n",
-                 endpoint, ctl->timeout_ms);
-        ctl->status = PMOCTL_NO_REPLY;
-        return NULL;
-    }
-    Pmo__HubReply *reply = (Pmo__HubReply *)pmo_reflect_copy (raw, ctl->arena);
-    protobuf_c_message_free_unpacked (raw, NULL);
-    if (reply->error && reply->error->code != PMO__ERROR_CODE__ERROR_NONE) {
-        const Pmo__Error *e = reply->error;
-        if (pmo_str_empty (e->field))
-            fprintf (stderr, "pmoctl: %s: %s\n", pmo_error_code_name (e->code), e->message);
-        else
-            fprintf (stderr, "pmoctl: %s [%s]: %s\n", pmo_error_code_name (e->code), e->field,
-                     e->message);
-        ctl->status = PMOCTL_REFUSED;
-        return NULL;
-    }
-    return reply;
+    return (Pmo__HubReply *)pmoctl_call_member (ctl, PMOCTL_HUB, member, body, NULL);
 }
 
 static const char *s_age (pmoctl_t *ctl, int64_t ms)
@@ -103,10 +57,7 @@ static const pmoctl_column_t s_spoke_columns[] = {
 static int s_spokes (pmoctl_t *ctl)
 {
     Pmo__SpokesRequest ask = PMO__SPOKES_REQUEST__INIT;
-    Pmo__HubRequest request = PMO__HUB_REQUEST__INIT;
-    request.body_case = PMO__HUB_REQUEST__BODY_SPOKES;
-    request.spokes = &ask;
-    Pmo__HubReply *reply = s_call (ctl, &request);
+    Pmo__HubReply *reply = s_call (ctl, "spokes", &ask.base);
     if (!reply)
         return ctl->status;
     if (ctl->json)
@@ -195,10 +146,7 @@ static int s_rollup (pmoctl_t *ctl, pmoctl_args_t *args)
             return pmoctl_usage_error (args->command, "--limit is a number from 1 to 500");
         ask.limit = (uint32_t)limit;
     }
-    Pmo__HubRequest request = PMO__HUB_REQUEST__INIT;
-    request.body_case = PMO__HUB_REQUEST__BODY_ROLLUP;
-    request.rollup = &ask;
-    Pmo__HubReply *reply = s_call (ctl, &request);
+    Pmo__HubReply *reply = s_call (ctl, "rollup", &ask.base);
     if (!reply)
         return ctl->status;
     Pmo__EnterpriseRollup *rollup = reply->rollup;
@@ -244,10 +192,7 @@ static int s_rollup (pmoctl_t *ctl, pmoctl_args_t *args)
 static int s_status (pmoctl_t *ctl)
 {
     Pmo__StatusRequest ask = PMO__STATUS_REQUEST__INIT;
-    Pmo__HubRequest request = PMO__HUB_REQUEST__INIT;
-    request.body_case = PMO__HUB_REQUEST__BODY_STATUS;
-    request.status = &ask;
-    Pmo__HubReply *reply = s_call (ctl, &request);
+    Pmo__HubReply *reply = s_call (ctl, "status", &ask.base);
     if (!reply)
         return ctl->status;
     if (ctl->json)
@@ -259,10 +204,7 @@ static int s_status (pmoctl_t *ctl)
 static int s_ping (pmoctl_t *ctl)
 {
     Pmo__PingRequest ask = PMO__PING_REQUEST__INIT;
-    Pmo__HubRequest request = PMO__HUB_REQUEST__INIT;
-    request.body_case = PMO__HUB_REQUEST__BODY_PING;
-    request.ping = &ask;
-    Pmo__HubReply *reply = s_call (ctl, &request);
+    Pmo__HubReply *reply = s_call (ctl, "ping", &ask.base);
     if (!reply)
         return ctl->status;
     if (ctl->json)

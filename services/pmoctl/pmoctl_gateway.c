@@ -40,14 +40,10 @@ const pmoctl_flag_t pmoctl_gateway_flags_revoke[] = {
     END,
 };
 
-static pmoctl_service_t s_gateway = {
-    "the gateway's token service",     "PMO_GATEWAY_ENDPOINT",          "tcp://127.0.0.1:7105",
-    &pmo__gateway_request__descriptor, &pmo__gateway_reply__descriptor, NULL};
-
 //  Send body (JSON, owned by the caller) as the GatewayRequest member.
 static Pmo__GatewayReply *s_call (pmoctl_t *ctl, const char *member, json_t *body)
 {
-    return (Pmo__GatewayReply *)pmoctl_service_call (ctl, &s_gateway, member, body);
+    return (Pmo__GatewayReply *)pmoctl_service_call (ctl, PMOCTL_GATEWAY, member, body);
 }
 
 //  --grant role@unit (repeated) into grants[].
@@ -177,6 +173,5 @@ int pmoctl_run_gateway (pmoctl_t *ctl, const pmoctl_command_t *cmd, pmoctl_args_
     }
 done:
     json_decref (body);
-    pmo_client_destroy (&s_gateway.client);
     return rc;
 }

@@ -8,10 +8,10 @@
     pmoctl import FILE --entity project       (a file in the export format)
     pmoctl export project|resource|allocation|risk|issue|... [--org-unit ID] [--out FILE]
 
-    Resources and allocations go to the allocator ($PMO_ALLOCATOR_ENDPOINT,
-    default tcp://127.0.0.1:7102), risks and issues to the risk monitor
-    ($PMO_RISKMON_ENDPOINT, default tcp://127.0.0.1:7103); the report asks
-    both for its risk, resource, alert and health sections when they answer.
+    Resources and allocations go to the allocator ($PMO_ALLOCATOR_ENDPOINT),
+    risks and issues to the risk monitor ($PMO_RISKMON_ENDPOINT), over
+    pmoctl's clients (pmoctl_call.c); the report asks both for its risk,
+    resource, alert and health sections when they answer.
     pmoctl report [--org-unit ID] [--format html|json|csv] [--out PATH] [--since DATE]
 */
 #include "pmoctl_import.h"
@@ -78,32 +78,18 @@ const pmoctl_flag_t pmoctl_report_flags[] = {
 //  ---------------------------------------------------------------------
 //  Helpers
 
-static pmo_client_t *s_allocator;
-static pmo_client_t *s_riskmon;
-
-static const char *s_endpoint (const char *variable, const char *fallback)
-{
-    const char *endpoint = getenv (variable);
-    return endpoint && *endpoint ? endpoint : fallback;
-}
-
+//  The services as the portio library reaches them: pmoctl's clients
+//  (pmoctl_call.c), closed when pmoctl exits. A malformed endpoint leaves
+//  its client NULL, which the library reports as the service not
+//  connected when it is asked.
 static portio_import_peer_t s_peer (pmoctl_t *ctl)
 {
-    if (!ctl->client)
-        ctl->client = pmo_client_new (ctl->registry);
-    if (!s_allocator)
-        s_allocator =
-            pmo_client_new (s_endpoint ("PMO_ALLOCATOR_ENDPOINT", "tcp://127.0.0.1:7102"));
-    if (!s_riskmon)
-        s_riskmon = pmo_client_new (s_endpoint ("PMO_RISKMON_ENDPOINT", "tcp://127.0.0.1:7103"));
-    return (portio_import_peer_t){ctl->client,   &ctl->identity, ctl->timeout_ms,
-                                  ctl->attempts, s_allocator,    s_riskmon};
-}
-
-static void s_close_clients (void)
-{
-    pmo_client_destroy (&s_allocator);
-    pmo_client_destroy (&s_riskmon);
+    return (portio_import_peer_t){pmoctl_connect (ctl, PMOCTL_REGISTRY, true),
+                                  &ctl->identity,
+                                  ctl->timeout_ms,
+                                  ctl->attempts,
+                                  pmoctl_connect (ctl, PMOCTL_ALLOCATOR, true),
+                                  pmoctl_connect (ctl, PMOCTL_RISKMON, true)};
 }
 
 //  A whole file (caller frees), or NULL after saying why.
@@ -235,7 +221,6 @@ int pmoctl_run_import (pmoctl_t *ctl, const pmoctl_command_t *cmd, pmoctl_args_t
         s_print_result (result);
     //  A dry run that found problems is not a success for a script either
     int status = rc || (result->dry_run && result->bad) ? PMOCTL_REFUSED : PMOCTL_OK;
-    s_close_clients ();
     portio_import_result_destroy (&result);
     portio_import_mapping_destroy (&mapping);
     free (data);
@@ -257,7 +242,6 @@ int pmoctl_run_export (pmoctl_t *ctl, const pmoctl_command_t *cmd, pmoctl_args_t
     int failed =
         portio_export (&peer, args->positional, org_unit ? org_unit : "",
                        pmoctl_args_get (args, "no-bom") == NULL, &csv, &size, why, sizeof why);
-    s_close_clients ();
     if (failed) {
         fprintf (stderr, "pmoctl: export: %s\n", why);
         return PMOCTL_REFUSED;
@@ -306,7 +290,6 @@ int pmoctl_run_report (pmoctl_t *ctl, const pmoctl_command_t *cmd, pmoctl_args_t
         peer.riskmon = NULL;
     char why[512];
     portio_report_t *report = portio_report_build (&peer, unit, since_ms, why, sizeof why);
-    s_close_clients ();
     if (report && !allocator)
         report->resources_note = "the resource allocator did not answer (is it running?)";
     if (report && !riskmon)

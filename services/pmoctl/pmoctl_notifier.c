@@ -85,18 +85,11 @@ const pmoctl_flag_t pmoctl_notifier_flags_deliveries[] = {
     END,
 };
 
-static pmoctl_service_t s_notifier = {"the notifier",
-                                      "PMO_NOTIFIER_ENDPOINT",
-                                      "tcp://127.0.0.1:7104",
-                                      &pmo__notifier_request__descriptor,
-                                      &pmo__notifier_reply__descriptor,
-                                      NULL};
-
 //  Send body (JSON, owned by the caller) as the NotifierRequest member.
 //  Returns the reply in the arena, or NULL after printing why (status set).
 static Pmo__NotifierReply *s_call (pmoctl_t *ctl, const char *member, json_t *body)
 {
-    return (Pmo__NotifierReply *)pmoctl_service_call (ctl, &s_notifier, member, body);
+    return (Pmo__NotifierReply *)pmoctl_service_call (ctl, PMOCTL_NOTIFIER, member, body);
 }
 
 //  ---------------------------------------------------------------------
@@ -541,8 +534,5 @@ static int s_run (pmoctl_t *ctl, const pmoctl_command_t *cmd, pmoctl_args_t *arg
 
 int pmoctl_run_notifier (pmoctl_t *ctl, const pmoctl_command_t *cmd, pmoctl_args_t *args)
 {
-    int rc = s_run (ctl, cmd, args);
-    //  close before CZMQ's exit handler counts dangling sockets
-    pmo_client_destroy (&s_notifier.client);
-    return rc;
+    return s_run (ctl, cmd, args);
 }

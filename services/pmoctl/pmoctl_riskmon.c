@@ -108,18 +108,11 @@ const pmoctl_flag_t pmoctl_riskmon_flags_alert[] = {
     END,
 };
 
-static pmoctl_service_t s_riskmon = {"the risk monitor",
-                                     "PMO_RISKMON_ENDPOINT",
-                                     "tcp://127.0.0.1:7103",
-                                     &pmo__riskmon_request__descriptor,
-                                     &pmo__riskmon_reply__descriptor,
-                                     NULL};
-
 //  Send body (JSON, owned by the caller) as the RiskmonRequest member.
 //  Returns the reply in the arena, or NULL after printing why (status set).
 static Pmo__RiskmonReply *s_call (pmoctl_t *ctl, const char *member, json_t *body)
 {
-    return (Pmo__RiskmonReply *)pmoctl_service_call (ctl, &s_riskmon, member, body);
+    return (Pmo__RiskmonReply *)pmoctl_service_call (ctl, PMOCTL_RISKMON, member, body);
 }
 
 //  ---------------------------------------------------------------------
@@ -554,7 +547,5 @@ int pmoctl_run_riskmon (pmoctl_t *ctl, const pmoctl_command_t *cmd, pmoctl_args_
         rc = pmoctl_usage_error (cmd, "unknown command");
 #undef IS
     json_decref (body);
-    //  One command per process: close the socket before CZMQ's exit check
-    pmo_client_destroy (&s_riskmon.client);
     return rc;
 }

@@ -47,8 +47,7 @@ const pmoctl_flag_t pmoctl_xdiv_flags_list[] = {
 //  NULL after printing why (status set).
 static Pmo__AllocatorReply *s_call (pmoctl_t *ctl, const char *member, json_t *body)
 {
-    return (Pmo__AllocatorReply *)pmoctl_service_call (ctl, &pmoctl_allocator_service, member,
-                                                       body);
+    return (Pmo__AllocatorReply *)pmoctl_service_call (ctl, PMOCTL_ALLOCATOR, member, body);
 }
 
 static const char *s_state (pmoctl_t *ctl, int state)
@@ -233,6 +232,5 @@ int pmoctl_run_xdiv (pmoctl_t *ctl, const pmoctl_command_t *cmd, pmoctl_args_t *
         }
     }
     json_decref (body);
-    pmo_client_destroy (&pmoctl_allocator_service.client);
     return rc;
 }
