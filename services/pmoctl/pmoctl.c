@@ -50,6 +50,21 @@ static const global_t s_globals[] = {
     {NULL, NULL, NULL, NULL, NULL, -1},
 };
 
+//  Every command, table by table, in the order --help lists them
+static const pmoctl_command_t *const s_tables[] = {
+    pmoctl_registry_ping_commands,
+    pmoctl_watch_commands,
+    pmoctl_import_commands,
+    pmoctl_allocator_commands,
+    pmoctl_riskmon_commands,
+    pmoctl_gateway_commands,
+    pmoctl_hub_commands,
+    pmoctl_xdiv_commands,
+    pmoctl_notifier_commands,
+    pmoctl_registry_commands,
+    NULL,
+};
+
 static void s_usage (FILE *out)
 {
     fprintf (out, "pmoctl: the command line of the PMO platform\n\n"
@@ -64,13 +79,14 @@ static void s_usage (FILE *out)
                  endpoint ? endpoint->env : g->env, endpoint ? endpoint->fallback : g->fallback);
     }
     fprintf (out, "\ncommands:\n");
-    for (const pmoctl_command_t *cmd = pmoctl_commands; cmd->group; cmd++) {
-        char name[64];
-        snprintf (name, sizeof name, "%s%s%s%s%s", cmd->group, cmd->verb ? " " : "",
-                  cmd->verb ? cmd->verb : "", cmd->positional ? " " : "",
-                  cmd->positional ? cmd->positional : "");
-        fprintf (out, "  %-24s %s\n", name, cmd->summary);
-    }
+    for (const pmoctl_command_t *const *table = s_tables; *table; table++)
+        for (const pmoctl_command_t *cmd = *table; cmd->group; cmd++) {
+            char name[64];
+            snprintf (name, sizeof name, "%s%s%s%s%s", cmd->group, cmd->verb ? " " : "",
+                      cmd->verb ? cmd->verb : "", cmd->positional ? " " : "",
+                      cmd->positional ? cmd->positional : "");
+            fprintf (out, "  %-24s %s\n", name, cmd->summary);
+        }
     fprintf (out, "\n'pmoctl <command> --help' shows a command's options. Where an ID is asked\n"
                   "for, a project, portfolio or programme may also be named by its code.\n\n"
                   "pmoctl talks straight to the services, which trust the identity it asserts\n"
@@ -82,13 +98,14 @@ static void s_usage (FILE *out)
 static void s_group_usage (const char *group, FILE *out)
 {
     fprintf (out, "usage: pmoctl [global options] %s <command> [options]\n\ncommands:\n", group);
-    for (const pmoctl_command_t *cmd = pmoctl_commands; cmd->group; cmd++)
-        if (strcmp (cmd->group, group) == 0) {
-            char name[64];
-            snprintf (name, sizeof name, "%s %s%s%s", group, cmd->verb, cmd->positional ? " " : "",
-                      cmd->positional ? cmd->positional : "");
-            fprintf (out, "  %-24s %s\n", name, cmd->summary);
-        }
+    for (const pmoctl_command_t *const *table = s_tables; *table; table++)
+        for (const pmoctl_command_t *cmd = *table; cmd->group; cmd++)
+            if (strcmp (cmd->group, group) == 0) {
+                char name[64];
+                snprintf (name, sizeof name, "%s %s%s%s", group, cmd->verb,
+                          cmd->positional ? " " : "", cmd->positional ? cmd->positional : "");
+                fprintf (out, "  %-24s %s\n", name, cmd->summary);
+            }
     fprintf (out, "\n'pmoctl %s <command> --help' shows a command's options.\n", group);
 }
 
@@ -240,18 +257,19 @@ static const pmoctl_command_t *s_find (const char *group, const char *verb, bool
 {
     *grouped = false;
     const pmoctl_command_t *bare = NULL;
-    for (const pmoctl_command_t *cmd = pmoctl_commands; cmd->group; cmd++) {
-        if (strcmp (cmd->group, group) != 0)
-            continue;
-        if (!cmd->verb) {
-            if (!bare)
-                bare = cmd;
-            continue;
+    for (const pmoctl_command_t *const *table = s_tables; *table; table++)
+        for (const pmoctl_command_t *cmd = *table; cmd->group; cmd++) {
+            if (strcmp (cmd->group, group) != 0)
+                continue;
+            if (!cmd->verb) {
+                if (!bare)
+                    bare = cmd;
+                continue;
+            }
+            *grouped = true;
+            if (verb && strcmp (cmd->verb, verb) == 0)
+                return cmd;
         }
-        *grouped = true;
-        if (verb && strcmp (cmd->verb, verb) == 0)
-            return cmd;
-    }
     if (bare)
         *grouped = false;
     return bare;

@@ -131,8 +131,26 @@ struct _pmoctl_command_t {
     const char *summary;                    //  one line for the command list
 };
 
-//  The command table (pmoctl_registry.c), ending with {NULL}.
-extern const pmoctl_command_t pmoctl_commands[];
+//  A row of a command table run by its own runner
+#define PMOCTL_RUN(group, verb, positional, flags, mode, run, entity, desc, summary)               \
+    {                                                                                              \
+        group, verb, positional, flags, mode, run, entity, desc, summary                           \
+    }
+//  The end of a command table
+#define PMOCTL_END PMOCTL_RUN (NULL, NULL, NULL, NULL, PMOCTL_MODE_OTHER, NULL, NULL, NULL, NULL)
+
+//  The command tables, one per file, each ending with PMOCTL_END; pmoctl.c
+//  lists them in the order --help shows them.
+extern const pmoctl_command_t pmoctl_registry_ping_commands[]; //  ping
+extern const pmoctl_command_t pmoctl_watch_commands[];         //  watch
+extern const pmoctl_command_t pmoctl_import_commands[];        //  import, export, report
+extern const pmoctl_command_t pmoctl_allocator_commands[];
+extern const pmoctl_command_t pmoctl_riskmon_commands[];
+extern const pmoctl_command_t pmoctl_gateway_commands[];
+extern const pmoctl_command_t pmoctl_hub_commands[];
+extern const pmoctl_command_t pmoctl_xdiv_commands[];
+extern const pmoctl_command_t pmoctl_notifier_commands[];
+extern const pmoctl_command_t pmoctl_registry_commands[]; //  ou, portfolio, ..., report
 
 //  Parse a command's arguments. Returns 0, 1 if --help was printed (exit
 //  0), or PMOCTL_USAGE after printing why.
@@ -284,8 +302,9 @@ void pmoctl_print_entity (pmoctl_t *ctl, const ProtobufCMessage *msg, FILE *out)
 int pmoctl_print_json (const ProtobufCMessage *msg);
 
 //  ---------------------------------------------------------------------
-//  Runners outside pmoctl_registry.c
+//  Runners outside their files
 
+//  watch handles Ctrl-C itself
 int pmoctl_run_watch (pmoctl_t *ctl, const pmoctl_command_t *cmd, pmoctl_args_t *args);
 
 //  Rows of a command's flag table: F (flag, meta, flags, help), SW (switch,

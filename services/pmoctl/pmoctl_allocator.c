@@ -8,7 +8,7 @@
     first and send the version read. The allocator is reached at
     $PMO_ALLOCATOR_ENDPOINT (default tcp://127.0.0.1:7102).
 */
-#include "pmoctl_allocator.h"
+#include "pmoctl.h"
 
 #include "pmo_json.h"
 #include "pmo_reflect.h"
@@ -19,7 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-const pmoctl_flag_t pmoctl_allocator_flags_resource[] = {
+static const pmoctl_flag_t pmoctl_allocator_flags_resource[] = {
     F ("name", "TEXT", 0, "the person's name, or the placeholder's (e.g. 'Tester 1')"),
     F ("org-unit", "UNIT", 0, "the home org unit that owns the resource"),
     F ("role", "ROLE", 0, "e.g. developer, business-analyst"),
@@ -38,7 +38,7 @@ const pmoctl_flag_t pmoctl_allocator_flags_resource[] = {
     END,
 };
 
-const pmoctl_flag_t pmoctl_allocator_flags_resource_list[] = {
+static const pmoctl_flag_t pmoctl_allocator_flags_resource_list[] = {
     F ("org-unit", "UNIT", 0, "only this subtree"),
     F ("role", "ROLE", 0, "only this role"),
     F ("skill", "NAME", 0, "only with this skill"),
@@ -49,7 +49,7 @@ const pmoctl_flag_t pmoctl_allocator_flags_resource_list[] = {
     END,
 };
 
-const pmoctl_flag_t pmoctl_allocator_flags_request[] = {
+static const pmoctl_flag_t pmoctl_allocator_flags_request[] = {
     F ("project", "ID", PMOCTL_REQUIRED, "the project asking (its id)"),
     F ("resource", "ID", 0, "a named resource; or give --role and/or --skill"),
     F ("role", "ROLE", 0, "the role wanted"),
@@ -64,14 +64,14 @@ const pmoctl_flag_t pmoctl_allocator_flags_request[] = {
     END,
 };
 
-const pmoctl_flag_t pmoctl_allocator_flags_step[] = {
+static const pmoctl_flag_t pmoctl_allocator_flags_step[] = {
     F ("reason", "TEXT", 0, "why (kept in the history; required to reject)"),
     F ("resource", "ID", 0, "propose: the resource to soft-book"),
     SW ("approve", "commit: approve it as a resource or PMO manager of the resource's unit"),
     END,
 };
 
-const pmoctl_flag_t pmoctl_allocator_flags_reshape[] = {
+static const pmoctl_flag_t pmoctl_allocator_flags_reshape[] = {
     F ("start", "WEEK", 0, "new first week"),
     F ("end", "WEEK", 0, "new last week"),
     F ("hours", "HOURS", 0, "new hours per week"),
@@ -79,7 +79,7 @@ const pmoctl_flag_t pmoctl_allocator_flags_reshape[] = {
     END,
 };
 
-const pmoctl_flag_t pmoctl_allocator_flags_alloc_list[] = {
+static const pmoctl_flag_t pmoctl_allocator_flags_alloc_list[] = {
     F ("project", "ID", 0, "only this project's"),
     F ("resource", "ID", 0, "only this resource's"),
     F ("org-unit", "UNIT", 0, "only this subtree"),
@@ -89,7 +89,7 @@ const pmoctl_flag_t pmoctl_allocator_flags_alloc_list[] = {
     END,
 };
 
-const pmoctl_flag_t pmoctl_allocator_flags_match[] = {
+static const pmoctl_flag_t pmoctl_allocator_flags_match[] = {
     F ("project", "ID", 0, "the project (its division ranks home-division candidates first)"),
     F ("role", "ROLE", 0, "the role wanted"),
     F ("skill", "NAME", 0, "the skill wanted"),
@@ -102,7 +102,7 @@ const pmoctl_flag_t pmoctl_allocator_flags_match[] = {
     END,
 };
 
-const pmoctl_flag_t pmoctl_allocator_flags_capacity[] = {
+static const pmoctl_flag_t pmoctl_allocator_flags_capacity[] = {
     F ("org-unit", "UNIT", 0, "the subtree (default: the enterprise)"),
     F ("start", "WEEK", PMOCTL_REQUIRED, "first ISO week"),
     F ("end", "WEEK", 0, "last ISO week (at most 104 weeks)"),
@@ -111,7 +111,7 @@ const pmoctl_flag_t pmoctl_allocator_flags_capacity[] = {
     END,
 };
 
-const pmoctl_flag_t pmoctl_allocator_flags_conflicts[] = {
+static const pmoctl_flag_t pmoctl_allocator_flags_conflicts[] = {
     F ("org-unit", "UNIT", 0, "the subtree (default: the enterprise)"),
     F ("start", "WEEK", 0, "from this week"),
     F ("end", "WEEK", 0, "to this week"),
@@ -378,7 +378,7 @@ static int s_finish (pmoctl_t *ctl, Pmo__AllocatorReply *reply)
     return PMOCTL_OK;
 }
 
-int pmoctl_run_allocator (pmoctl_t *ctl, const pmoctl_command_t *cmd, pmoctl_args_t *args)
+static int pmoctl_run_allocator (pmoctl_t *ctl, const pmoctl_command_t *cmd, pmoctl_args_t *args)
 {
     const char *group = cmd->group, *verb = cmd->verb ? cmd->verb : "";
     const char *id = args->positional;
@@ -613,3 +613,52 @@ int pmoctl_run_allocator (pmoctl_t *ctl, const pmoctl_command_t *cmd, pmoctl_arg
     json_decref (body);
     return rc;
 }
+
+//  ---------------------------------------------------------------------
+//  The commands
+
+#define PMOCTL_ALLOC_CMD(group, verb, pos, flags, summary)                                         \
+    {                                                                                              \
+        group, verb, pos, flags, PMOCTL_MODE_OTHER, pmoctl_run_allocator, NULL, NULL, summary      \
+    }
+
+//  The entries of the command table
+#define PMOCTL_ALLOCATOR_COMMANDS                                                                  \
+    PMOCTL_ALLOC_CMD ("allocator", "ping", NULL, NULL,                                             \
+                      "is the allocator up, and its Redis? (exit 0 only if both)"),                \
+        PMOCTL_ALLOC_CMD ("resource", "create", NULL, pmoctl_allocator_flags_resource,             \
+                          "add a person or role placeholder to the pool"),                         \
+        PMOCTL_ALLOC_CMD ("resource", "update", "ID", pmoctl_allocator_flags_resource,             \
+                          "change a resource (the flags given replace those fields)"),             \
+        PMOCTL_ALLOC_CMD ("resource", "get", "ID", NULL, "show a resource"),                       \
+        PMOCTL_ALLOC_CMD ("resource", "list", NULL, pmoctl_allocator_flags_resource_list,          \
+                          "list resources by unit, role, skill"),                                  \
+        PMOCTL_ALLOC_CMD ("resource", "archive", "ID", NULL, "archive a resource"),                \
+        PMOCTL_ALLOC_CMD ("alloc", "request", NULL, pmoctl_allocator_flags_request,                \
+                          "ask for a named resource, or a role/skill (matched at once)"),          \
+        PMOCTL_ALLOC_CMD ("alloc", "propose", "ID", pmoctl_allocator_flags_step,                   \
+                          "soft-book a resource for a request"),                                   \
+        PMOCTL_ALLOC_CMD ("alloc", "commit", "ID", pmoctl_allocator_flags_step,                    \
+                          "hard-book a proposal (--approve as a resource or PMO manager)"),        \
+        PMOCTL_ALLOC_CMD ("alloc", "reject", "ID", pmoctl_allocator_flags_step,                    \
+                          "refuse or withdraw a request (--reason required)"),                     \
+        PMOCTL_ALLOC_CMD ("alloc", "release", "ID", pmoctl_allocator_flags_step,                   \
+                          "end an allocation: its hours are free at once"),                        \
+        PMOCTL_ALLOC_CMD ("alloc", "reshape", "ID", pmoctl_allocator_flags_reshape,                \
+                          "change weeks or hours (a commitment only shrinks)"),                    \
+        PMOCTL_ALLOC_CMD ("alloc", "get", "ID", NULL, "show an allocation and its history"),       \
+        PMOCTL_ALLOC_CMD ("alloc", "list", NULL, pmoctl_allocator_flags_alloc_list,                \
+                          "list allocations by project, resource, unit, state"),                   \
+        PMOCTL_ALLOC_CMD ("alloc", "match", NULL, pmoctl_allocator_flags_match,                    \
+                          "rank candidates for a role/skill, with why (books nothing)"),           \
+        PMOCTL_ALLOC_CMD ("capacity", "view", NULL, pmoctl_allocator_flags_capacity,               \
+                          "capacity and demand per skill and week (the heatmap)"),                 \
+        PMOCTL_ALLOC_CMD ("capacity", "utilisation", NULL, pmoctl_allocator_flags_capacity,        \
+                          "the utilisation table of a unit: a row per resource"),                  \
+        PMOCTL_ALLOC_CMD ("conflicts", NULL, NULL, pmoctl_allocator_flags_conflicts,               \
+                          "over-allocated resources, and whose claim prevails")
+
+const pmoctl_command_t pmoctl_allocator_commands[] = {
+    PMOCTL_ALLOCATOR_COMMANDS,
+    PMOCTL_END,
+};

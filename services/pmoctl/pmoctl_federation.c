@@ -2,7 +2,7 @@
     enterprise view from the hub (services/federation). Tables for people,
     JSON documents with --json.
 */
-#include "pmoctl_federation.h"
+#include "pmoctl.h"
 #include "federation.pb-c.h"
 #include "pmo_reflect.h"
 #include "pmo_wire.h"
@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-const pmoctl_flag_t pmoctl_hub_flags_rollup[] = {
+static const pmoctl_flag_t pmoctl_hub_flags_rollup[] = {
     {"division", "ID", NULL, NULL, 0, 0, 0, NULL, "only this division"},
     {"list", "KIND", NULL, NULL, 0, 0, 0, NULL,
      "also list the entities of a kind: project, health, alert, resource, ..."},
@@ -216,7 +216,7 @@ static int s_ping (pmoctl_t *ctl)
     return reply->pong->redis_ok ? PMOCTL_OK : PMOCTL_REFUSED;
 }
 
-int pmoctl_run_hub (pmoctl_t *ctl, const pmoctl_command_t *cmd, pmoctl_args_t *args)
+static int pmoctl_run_hub (pmoctl_t *ctl, const pmoctl_command_t *cmd, pmoctl_args_t *args)
 {
     if (strcmp (cmd->verb, "spokes") == 0)
         return s_spokes (ctl);
@@ -226,3 +226,25 @@ int pmoctl_run_hub (pmoctl_t *ctl, const pmoctl_command_t *cmd, pmoctl_args_t *a
         return s_status (ctl);
     return s_ping (ctl);
 }
+
+//  ---------------------------------------------------------------------
+//  The commands
+
+#define PMOCTL_HUB_CMD(verb, flags, summary)                                                       \
+    {                                                                                              \
+        "hub", verb, NULL, flags, PMOCTL_MODE_OTHER, pmoctl_run_hub, NULL, NULL, summary           \
+    }
+
+#define PMOCTL_FEDERATION_COMMANDS                                                                 \
+    PMOCTL_HUB_CMD ("ping", NULL, "is the hub up, and its Redis? (exit 0 only if both)"),          \
+        PMOCTL_HUB_CMD ("status", NULL,                                                            \
+                        "the hub: spokes connected, lagging, down; the policy it pushes"),         \
+        PMOCTL_HUB_CMD ("spokes", NULL,                                                            \
+                        "each spoke: state, last seen, events waiting and how old, policy"),       \
+        PMOCTL_HUB_CMD ("rollup", pmoctl_hub_flags_rollup,                                         \
+                        "the enterprise roll-up by division (--list KIND: the entities)")
+
+const pmoctl_command_t pmoctl_hub_commands[] = {
+    PMOCTL_FEDERATION_COMMANDS,
+    PMOCTL_END,
+};

@@ -6,7 +6,7 @@
     on its own line, and is never stored by pmoctl. The token service is
     reached at $PMO_GATEWAY_ENDPOINT (default tcp://127.0.0.1:7105).
 */
-#include "pmoctl_gateway.h"
+#include "pmoctl.h"
 
 #include "gateway.pb-c.h"
 #include "pmo_json.h"
@@ -18,7 +18,7 @@
 #include <string.h>
 #include <time.h>
 
-const pmoctl_flag_t pmoctl_gateway_flags_create[] = {
+static const pmoctl_flag_t pmoctl_gateway_flags_create[] = {
     F ("name", "TEXT", PMOCTL_REQUIRED, "what the token is for, e.g. \"ci export\""),
     F ("subject", "WHO", PMOCTL_REQUIRED, "who acts with it, e.g. jane@dft"),
     F ("grant", "ROLE@UNIT", PMOCTL_REQUIRED | PMOCTL_REPEAT,
@@ -28,14 +28,14 @@ const pmoctl_flag_t pmoctl_gateway_flags_create[] = {
     END,
 };
 
-const pmoctl_flag_t pmoctl_gateway_flags_list[] = {
+static const pmoctl_flag_t pmoctl_gateway_flags_list[] = {
     SW ("revoked", "include revoked tokens"),
     F ("limit", "N", 0, "tokens per page, 1-500 (default 50)"),
     F ("cursor", "CURSOR", 0, "the next page, as printed by the previous one"),
     END,
 };
 
-const pmoctl_flag_t pmoctl_gateway_flags_revoke[] = {
+static const pmoctl_flag_t pmoctl_gateway_flags_revoke[] = {
     F ("version", "N", 0, "the version you read (refused if it changed since)"),
     END,
 };
@@ -85,7 +85,7 @@ static void s_print_token (pmoctl_t *ctl, const Pmo__ApiToken *token)
     pmoctl_print_entity (ctl, &token->base, stdout);
 }
 
-int pmoctl_run_gateway (pmoctl_t *ctl, const pmoctl_command_t *cmd, pmoctl_args_t *args)
+static int pmoctl_run_gateway (pmoctl_t *ctl, const pmoctl_command_t *cmd, pmoctl_args_t *args)
 {
     const char *group = cmd->group, *verb = cmd->verb ? cmd->verb : "";
     json_t *body = json_object ();
@@ -175,3 +175,28 @@ done:
     json_decref (body);
     return rc;
 }
+
+//  ---------------------------------------------------------------------
+//  The commands
+
+#define PMOCTL_GATEWAY_CMD(group, verb, pos, flags, summary)                                       \
+    {                                                                                              \
+        group, verb, pos, flags, PMOCTL_MODE_OTHER, pmoctl_run_gateway, NULL, NULL, summary        \
+    }
+
+//  The entries of the command table
+#define PMOCTL_GATEWAY_COMMANDS                                                                    \
+    PMOCTL_GATEWAY_CMD ("gateway", "ping", NULL, NULL,                                             \
+                        "is the gateway's token service up, and its Redis?"),                      \
+        PMOCTL_GATEWAY_CMD ("token", "create", NULL, pmoctl_gateway_flags_create,                  \
+                            "issue an API token (its secret is shown once)"),                      \
+        PMOCTL_GATEWAY_CMD ("token", "list", NULL, pmoctl_gateway_flags_list,                      \
+                            "list the API tokens you may see (never their secrets)"),              \
+        PMOCTL_GATEWAY_CMD ("token", "get", "ID", NULL, "show an API token"),                      \
+        PMOCTL_GATEWAY_CMD ("token", "revoke", "ID", pmoctl_gateway_flags_revoke,                  \
+                            "revoke an API token (refused at once by the gateway)")
+
+const pmoctl_command_t pmoctl_gateway_commands[] = {
+    PMOCTL_GATEWAY_COMMANDS,
+    PMOCTL_END,
+};

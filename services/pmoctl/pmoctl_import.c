@@ -14,7 +14,7 @@
     resource, alert and health sections when they answer.
     pmoctl report [--org-unit ID] [--format html|json|csv] [--out PATH] [--since DATE]
 */
-#include "pmoctl_import.h"
+#include "pmoctl.h"
 
 #include "portio_csv.h"
 #include "portio_import.h"
@@ -31,47 +31,36 @@
 //  Problems printed before "... and N more" (all of them with --json)
 #define PROBLEMS_SHOWN 50
 
-#define FLAG(name, meta, flags, help)                                                              \
-    {                                                                                              \
-        name, meta, NULL, NULL, flags, 0, 0, NULL, help                                            \
-    }
-#define END                                                                                        \
-    {                                                                                              \
-        NULL, NULL, NULL, NULL, 0, 0, 0, NULL, NULL                                                \
-    }
-
-const pmoctl_flag_t pmoctl_import_flags[] = {
-    FLAG ("mapping", "FILE", 0, "the column mapping (JSON); see deploy/data/gmpp-mapping.json"),
-    FLAG ("entity", "KIND", 0,
-          "without --mapping: a file in the export format of org_unit, project, milestone, "
-          "status_report, resource, allocation, risk or issue"),
-    FLAG ("dry-run", NULL, PMOCTL_SWITCH, "check every row and write nothing"),
-    FLAG ("skip-bad", NULL, PMOCTL_SWITCH,
-          "write the good rows and list the bad (default: all or nothing)"),
-    FLAG ("create-org-units", NULL, PMOCTL_SWITCH,
-          "create the org units the file names that do not exist (as the mapping says)"),
-    FLAG ("hub", "ID", 0, "the enterprise unit's id (default: $PMO_HUB or hub)"),
+static const pmoctl_flag_t s_import_flags[] = {
+    F ("mapping", "FILE", 0, "the column mapping (JSON); see deploy/data/gmpp-mapping.json"),
+    F ("entity", "KIND", 0,
+       "without --mapping: a file in the export format of org_unit, project, milestone, "
+       "status_report, resource, allocation, risk or issue"),
+    SW ("dry-run", "check every row and write nothing"),
+    SW ("skip-bad", "write the good rows and list the bad (default: all or nothing)"),
+    SW ("create-org-units",
+        "create the org units the file names that do not exist (as the mapping says)"),
+    F ("hub", "ID", 0, "the enterprise unit's id (default: $PMO_HUB or hub)"),
     END,
 };
 
-const pmoctl_flag_t pmoctl_export_flags[] = {
-    FLAG ("org-unit", "ID", 0, "only this subtree (default: all you may see)"),
-    FLAG ("out", "FILE", 0, "write here (default: standard output)"),
-    FLAG ("no-bom", NULL, PMOCTL_SWITCH,
-          "no UTF-8 byte order mark (Excel needs it to show \xC2\xA3 right; scripts may not)"),
+static const pmoctl_flag_t s_export_flags[] = {
+    F ("org-unit", "ID", 0, "only this subtree (default: all you may see)"),
+    F ("out", "FILE", 0, "write here (default: standard output)"),
+    SW ("no-bom",
+        "no UTF-8 byte order mark (Excel needs it to show \xC2\xA3 right; scripts may not)"),
     END,
 };
 
-const pmoctl_flag_t pmoctl_report_flags[] = {
-    FLAG ("org-unit", "ID", 0, "the unit reported on (default: the hub)"),
-    FLAG ("format", "html|json|csv", 0, "html (default), json, or csv tables"),
-    FLAG ("out", "PATH", 0,
-          "a file (html, json), or for csv a directory that receives every table"),
-    FLAG ("table", "NAME", 0,
-          "csv: one table to standard output: summary, rag, phase, status, units, projects, "
-          "changes, risks, overallocated, alerts"),
-    FLAG ("since", "DATE", 0,
-          "changes since this date (default: one reporting period of the unit back)"),
+static const pmoctl_flag_t s_report_flags[] = {
+    F ("org-unit", "ID", 0, "the unit reported on (default: the hub)"),
+    F ("format", "html|json|csv", 0, "html (default), json, or csv tables"),
+    F ("out", "PATH", 0, "a file (html, json), or for csv a directory that receives every table"),
+    F ("table", "NAME", 0,
+       "csv: one table to standard output: summary, rag, phase, status, units, projects, "
+       "changes, risks, overallocated, alerts"),
+    F ("since", "DATE", 0,
+       "changes since this date (default: one reporting period of the unit back)"),
     END,
 };
 
@@ -171,7 +160,7 @@ static void s_print_result (const portio_import_result_t *r)
         printf ("%s\n", r->written ? "written" : "nothing to write");
 }
 
-int pmoctl_run_import (pmoctl_t *ctl, const pmoctl_command_t *cmd, pmoctl_args_t *args)
+static int s_run_import (pmoctl_t *ctl, const pmoctl_command_t *cmd, pmoctl_args_t *args)
 {
     const char *mapping_path = pmoctl_args_get (args, "mapping");
     const char *entity = pmoctl_args_get (args, "entity");
@@ -230,7 +219,7 @@ int pmoctl_run_import (pmoctl_t *ctl, const pmoctl_command_t *cmd, pmoctl_args_t
 //  ---------------------------------------------------------------------
 //  export
 
-int pmoctl_run_export (pmoctl_t *ctl, const pmoctl_command_t *cmd, pmoctl_args_t *args)
+static int s_run_export (pmoctl_t *ctl, const pmoctl_command_t *cmd, pmoctl_args_t *args)
 {
     const char *org_unit = pmoctl_args_get (args, "org-unit");
     portio_import_peer_t peer = s_peer (ctl);
@@ -254,7 +243,7 @@ int pmoctl_run_export (pmoctl_t *ctl, const pmoctl_command_t *cmd, pmoctl_args_t
 //  ---------------------------------------------------------------------
 //  report
 
-int pmoctl_run_report (pmoctl_t *ctl, const pmoctl_command_t *cmd, pmoctl_args_t *args)
+static int s_run_report (pmoctl_t *ctl, const pmoctl_command_t *cmd, pmoctl_args_t *args)
 {
     const char *unit = pmoctl_args_get (args, "org-unit");
     if (!unit)
@@ -343,3 +332,18 @@ int pmoctl_run_report (pmoctl_t *ctl, const pmoctl_command_t *cmd, pmoctl_args_t
     portio_report_destroy (&report);
     return rc;
 }
+
+//  ---------------------------------------------------------------------
+//  The commands
+
+const pmoctl_command_t pmoctl_import_commands[] = {
+    PMOCTL_RUN ("import", NULL, "FILE", s_import_flags, PMOCTL_MODE_OTHER, s_run_import, NULL, NULL,
+                "import a CSV file (projects, milestones, reports, org units, resources, "
+                "allocations, risks, issues)"),
+    PMOCTL_RUN ("export", NULL, "KIND", s_export_flags, PMOCTL_MODE_OTHER, s_run_export, NULL, NULL,
+                "export org_unit, project, milestone, status_report, resource, allocation, risk or "
+                "issue as CSV"),
+    PMOCTL_RUN ("report", NULL, NULL, s_report_flags, PMOCTL_MODE_OTHER, s_run_report, NULL, NULL,
+                "the portfolio report of an org unit (html, json or csv)"),
+    PMOCTL_END,
+};

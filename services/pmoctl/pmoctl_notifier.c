@@ -11,7 +11,7 @@
     secrets in full. The notifier is reached at $PMO_NOTIFIER_ENDPOINT
     (default tcp://127.0.0.1:7104).
 */
-#include "pmoctl_notifier.h"
+#include "pmoctl.h"
 
 #include "notifier.pb-c.h"
 #include "pmo_json.h"
@@ -23,7 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-const pmoctl_flag_t pmoctl_notifier_flags_channel[] = {
+static const pmoctl_flag_t pmoctl_notifier_flags_channel[] = {
     F ("kind", "slack|teams|mattermost|google_chat|webhook|email", 0, "required to create"),
     F ("name", "TEXT", 0, "what people call it (required to create)"),
     F ("org-unit", "UNIT", 0, "the unit that owns it (required to create)"),
@@ -44,24 +44,24 @@ const pmoctl_flag_t pmoctl_notifier_flags_channel[] = {
     END,
 };
 
-const pmoctl_flag_t pmoctl_notifier_flags_channel_list[] = {
+static const pmoctl_flag_t pmoctl_notifier_flags_channel_list[] = {
     F ("org-unit", "UNIT", 0, "only this subtree"),
     SW ("archived", "archived ones too"),
     END,
 };
 
-const pmoctl_flag_t pmoctl_notifier_flags_rotate[] = {
+static const pmoctl_flag_t pmoctl_notifier_flags_rotate[] = {
     F ("secret", "whsec_...", 0, "the new signing secret (default: a new one, printed once)"),
     F ("previous-valid", "SECONDS", 0, "how long the old secret still signs (default 86400)"),
     END,
 };
 
-const pmoctl_flag_t pmoctl_notifier_flags_test[] = {
+static const pmoctl_flag_t pmoctl_notifier_flags_test[] = {
     F ("wait", "SECONDS", 0, "wait this long for the outcome (default 20; 0 = do not wait)"),
     END,
 };
 
-const pmoctl_flag_t pmoctl_notifier_flags_subscription[] = {
+static const pmoctl_flag_t pmoctl_notifier_flags_subscription[] = {
     F ("channel", "ID", 0, "the channel (required to create)"),
     F ("org-unit", "UNIT", 0, "the subtree covered (default: the channel's unit)"),
     F ("project", "ID", 0, "only this project's events"),
@@ -70,14 +70,14 @@ const pmoctl_flag_t pmoctl_notifier_flags_subscription[] = {
     END,
 };
 
-const pmoctl_flag_t pmoctl_notifier_flags_subscription_list[] = {
+static const pmoctl_flag_t pmoctl_notifier_flags_subscription_list[] = {
     F ("channel", "ID", 0, "one channel's"),
     F ("org-unit", "UNIT", 0, "only this subtree"),
     SW ("archived", "archived ones too"),
     END,
 };
 
-const pmoctl_flag_t pmoctl_notifier_flags_deliveries[] = {
+static const pmoctl_flag_t pmoctl_notifier_flags_deliveries[] = {
     F ("channel", "ID", 0, "one channel (default: every channel you may see)"),
     F ("state", "pending|delivered|dead|discarded", 0, "default pending (deadletters: dead)"),
     F ("limit", "N", 0, "1..500 (default 50)"),
@@ -532,7 +532,57 @@ static int s_run (pmoctl_t *ctl, const pmoctl_command_t *cmd, pmoctl_args_t *arg
     return pmoctl_usage_error (cmd, "unknown command");
 }
 
-int pmoctl_run_notifier (pmoctl_t *ctl, const pmoctl_command_t *cmd, pmoctl_args_t *args)
+static int pmoctl_run_notifier (pmoctl_t *ctl, const pmoctl_command_t *cmd, pmoctl_args_t *args)
 {
     return s_run (ctl, cmd, args);
 }
+
+//  ---------------------------------------------------------------------
+//  The commands
+
+#define PMOCTL_NOTIFIER_CMD(group, verb, pos, flags, summary)                                      \
+    {                                                                                              \
+        group, verb, pos, flags, PMOCTL_MODE_OTHER, pmoctl_run_notifier, NULL, NULL, summary       \
+    }
+
+//  The entries of the command table
+#define PMOCTL_NOTIFIER_COMMANDS                                                                   \
+    PMOCTL_NOTIFIER_CMD ("notifier", "ping", NULL, NULL,                                           \
+                         "is the notifier up, and its Redis? (exit 0 only if both)"),              \
+        PMOCTL_NOTIFIER_CMD ("channel", "create", NULL, pmoctl_notifier_flags_channel,             \
+                             "a Slack, Teams, Mattermost, Google Chat, webhook or email channel"), \
+        PMOCTL_NOTIFIER_CMD (                                                                      \
+            "channel", "update", "ID", pmoctl_notifier_flags_channel,                              \
+            "change a channel (--enable after a 410; secrets kept unless given)"),                 \
+        PMOCTL_NOTIFIER_CMD ("channel", "get", "ID", NULL, "show a channel (secrets masked)"),     \
+        PMOCTL_NOTIFIER_CMD ("channel", "list", NULL, pmoctl_notifier_flags_channel_list,          \
+                             "list channels"),                                                     \
+        PMOCTL_NOTIFIER_CMD ("channel", "archive", "ID", NULL, "archive a channel"),               \
+        PMOCTL_NOTIFIER_CMD ("channel", "rotate", "ID", pmoctl_notifier_flags_rotate,              \
+                             "rotate a webhook's signing secret (both sign for a while)"),         \
+        PMOCTL_NOTIFIER_CMD ("channel", "test", "ID", pmoctl_notifier_flags_test,                  \
+                             "send a test message and show how it went"),                          \
+        PMOCTL_NOTIFIER_CMD ("subscription", "create", NULL, pmoctl_notifier_flags_subscription,   \
+                             "route events (types, severity, subtree or project) to a channel"),   \
+        PMOCTL_NOTIFIER_CMD ("subscription", "update", "ID", pmoctl_notifier_flags_subscription,   \
+                             "change a subscription"),                                             \
+        PMOCTL_NOTIFIER_CMD ("subscription", "get", "ID", NULL, "show a subscription"),            \
+        PMOCTL_NOTIFIER_CMD ("subscription", "list", NULL,                                         \
+                             pmoctl_notifier_flags_subscription_list, "list subscriptions"),       \
+        PMOCTL_NOTIFIER_CMD ("subscription", "archive", "ID", NULL, "archive a subscription"),     \
+        PMOCTL_NOTIFIER_CMD ("deliveries", "list", NULL, pmoctl_notifier_flags_deliveries,         \
+                             "deliveries by channel and state (default: pending)"),                \
+        PMOCTL_NOTIFIER_CMD ("deliveries", "get", "ID", NULL,                                      \
+                             "a delivery with its events and every attempt"),                      \
+        PMOCTL_NOTIFIER_CMD ("deliveries", "retry", "ID", NULL, "send a delivery again now"),      \
+        PMOCTL_NOTIFIER_CMD ("deliveries", "discard", "ID", NULL,                                  \
+                             "drop a pending or dead delivery"),                                   \
+        PMOCTL_NOTIFIER_CMD ("deadletters", "list", NULL, pmoctl_notifier_flags_deliveries,        \
+                             "deliveries given up on (dead letters)"),                             \
+        PMOCTL_NOTIFIER_CMD ("deadletters", "retry", "ID", NULL, "send a dead letter again now"),  \
+        PMOCTL_NOTIFIER_CMD ("deadletters", "discard", "ID", NULL, "drop a dead letter")
+
+const pmoctl_command_t pmoctl_notifier_commands[] = {
+    PMOCTL_NOTIFIER_COMMANDS,
+    PMOCTL_END,
+};

@@ -11,13 +11,6 @@
     --version N sends N instead, for scripts that read earlier.
 */
 #include "pmoctl.h"
-#include "pmoctl_import.h"
-#include "pmoctl_allocator.h"
-#include "pmoctl_riskmon.h"
-#include "pmoctl_gateway.h"
-#include "pmoctl_federation.h"
-#include "pmoctl_notifier.h"
-#include "pmoctl_xdiv.h"
 
 #include "pmo_json.h"
 #include "pmo_reflect.h"
@@ -1076,12 +1069,6 @@ static const pmoctl_flag_t s_report_flags[] = {
     END,
 };
 
-static const pmoctl_flag_t s_watch_flags[] = {
-    OWN ("division", "ID", 0, "only this division's events"),
-    OWN ("type", "PREFIX", 0, "only event types starting so, e.g. project. or project.gate"),
-    END,
-};
-
 //  ---------------------------------------------------------------------
 //  The commands
 
@@ -1103,18 +1090,13 @@ static const pmoctl_flag_t s_watch_flags[] = {
             &pmo__archive_request__descriptor, "archive " one                                      \
     }
 
-const pmoctl_command_t pmoctl_commands[] = {
+const pmoctl_command_t pmoctl_registry_ping_commands[] = {
     {"ping", NULL, NULL, NULL, C_OTHER, s_run_ping, NULL, NULL,
      "is the registry up, and its Redis? (exit 0 only if both)"},
-    {"watch", NULL, NULL, s_watch_flags, C_OTHER, pmoctl_run_watch, NULL, NULL,
-     "print the registry's events as they happen, until Ctrl-C"},
-    PMOCTL_IMPORT_COMMANDS,
-    PMOCTL_ALLOCATOR_COMMANDS,
-    PMOCTL_RISKMON_COMMANDS,
-    PMOCTL_GATEWAY_COMMANDS,
-    PMOCTL_FEDERATION_COMMANDS,
-    PMOCTL_XDIV_COMMANDS,
-    PMOCTL_NOTIFIER_COMMANDS,
+    PMOCTL_END,
+};
+
+const pmoctl_command_t pmoctl_registry_commands[] = {
     CRUD ("ou", s_ou, &pmo__org_unit__descriptor, s_ou_flags, s_ou_list_flags, s_run_ou_list,
           "an org unit", "org units as a tree"),
     CRUD ("portfolio", s_portfolio, &pmo__portfolio__descriptor, s_portfolio_flags,
@@ -1148,5 +1130,5 @@ const pmoctl_command_t pmoctl_commands[] = {
     {"report", "get", "ID", NULL, C_OTHER, s_run_get, &s_report, NULL, "show a status report"},
     {"report", "list", NULL, s_children_list_flags, C_OTHER, s_run_list, &s_report,
      &pmo__list_request__descriptor, "list a project's status reports"},
-    {NULL, NULL, NULL, NULL, C_OTHER, NULL, NULL, NULL, NULL},
+    PMOCTL_END,
 };

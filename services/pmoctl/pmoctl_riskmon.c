@@ -8,7 +8,7 @@
     say and send the version read. The risk monitor is reached at
     $PMO_RISKMON_ENDPOINT (default tcp://127.0.0.1:7103).
 */
-#include "pmoctl_riskmon.h"
+#include "pmoctl.h"
 
 #include "pmo_json.h"
 #include "pmo_reflect.h"
@@ -19,7 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-const pmoctl_flag_t pmoctl_riskmon_flags_risk[] = {
+static const pmoctl_flag_t pmoctl_riskmon_flags_risk[] = {
     F ("project", "ID", 0, "the project (its id; required to create)"),
     F ("title", "TEXT", 0, "what the risk is (required to create)"),
     F ("owner", "PERSON", 0, "the one person accountable (required to create)"),
@@ -45,7 +45,7 @@ const pmoctl_flag_t pmoctl_riskmon_flags_risk[] = {
     END,
 };
 
-const pmoctl_flag_t pmoctl_riskmon_flags_issue[] = {
+static const pmoctl_flag_t pmoctl_riskmon_flags_issue[] = {
     F ("project", "ID", 0, "the project (its id; required to create)"),
     F ("title", "TEXT", 0, "what the issue is (required to create)"),
     F ("type", "request_for_change|off_specification|problem_concern", 0,
@@ -60,18 +60,18 @@ const pmoctl_flag_t pmoctl_riskmon_flags_issue[] = {
     END,
 };
 
-const pmoctl_flag_t pmoctl_riskmon_flags_close[] = {
+static const pmoctl_flag_t pmoctl_riskmon_flags_close[] = {
     F ("note", "TEXT", 0, "closure note (an issue's resolution)"),
     SW ("occurred", "risks: it happened (closes as occurred)"),
     END,
 };
 
-const pmoctl_flag_t pmoctl_riskmon_flags_get[] = {
+static const pmoctl_flag_t pmoctl_riskmon_flags_get[] = {
     SW ("history", "every version, oldest first"),
     END,
 };
 
-const pmoctl_flag_t pmoctl_riskmon_flags_list[] = {
+static const pmoctl_flag_t pmoctl_riskmon_flags_list[] = {
     F ("project", "ID", 0, "one project's entries"),
     F ("org-unit", "UNIT", 0, "or a subtree (default: everything you may see)"),
     SW ("closed", "closed and resolved ones too"),
@@ -84,18 +84,18 @@ const pmoctl_flag_t pmoctl_riskmon_flags_list[] = {
     END,
 };
 
-const pmoctl_flag_t pmoctl_riskmon_flags_health[] = {
+static const pmoctl_flag_t pmoctl_riskmon_flags_health[] = {
     SW ("history", "every recorded change, oldest first"),
     F ("limit", "N", 0, "with --history: the last N (default 100)"),
     END,
 };
 
-const pmoctl_flag_t pmoctl_riskmon_flags_unit[] = {
+static const pmoctl_flag_t pmoctl_riskmon_flags_unit[] = {
     F ("org-unit", "UNIT", 0, "a division, the hub or any unit (default: the hub)"),
     END,
 };
 
-const pmoctl_flag_t pmoctl_riskmon_flags_thresholds[] = {
+static const pmoctl_flag_t pmoctl_riskmon_flags_thresholds[] = {
     F ("org-unit", "UNIT", 0, "the PMO unit (default: the hub)"),
     F ("set", "FIELD=VALUE", PMOCTL_REPEAT,
        "set one of the unit's own thresholds, e.g. spi_red_below=0.85 or escalate_owner_s=3600 "
@@ -103,7 +103,7 @@ const pmoctl_flag_t pmoctl_riskmon_flags_thresholds[] = {
     END,
 };
 
-const pmoctl_flag_t pmoctl_riskmon_flags_alert[] = {
+static const pmoctl_flag_t pmoctl_riskmon_flags_alert[] = {
     F ("note", "TEXT", 0, "what was done (resolve)"),
     END,
 };
@@ -353,7 +353,7 @@ static int s_finish (pmoctl_t *ctl, Pmo__RiskmonReply *reply)
     return PMOCTL_OK;
 }
 
-int pmoctl_run_riskmon (pmoctl_t *ctl, const pmoctl_command_t *cmd, pmoctl_args_t *args)
+static int pmoctl_run_riskmon (pmoctl_t *ctl, const pmoctl_command_t *cmd, pmoctl_args_t *args)
 {
     const char *group = cmd->group, *verb = cmd->verb ? cmd->verb : "";
     const char *id = args->positional;
@@ -549,3 +549,52 @@ int pmoctl_run_riskmon (pmoctl_t *ctl, const pmoctl_command_t *cmd, pmoctl_args_
     json_decref (body);
     return rc;
 }
+
+//  ---------------------------------------------------------------------
+//  The commands
+
+#define PMOCTL_RISKMON_CMD(group, verb, pos, flags, summary)                                       \
+    {                                                                                              \
+        group, verb, pos, flags, PMOCTL_MODE_OTHER, pmoctl_run_riskmon, NULL, NULL, summary        \
+    }
+
+//  The entries of the command table
+#define PMOCTL_RISKMON_COMMANDS                                                                    \
+    PMOCTL_RISKMON_CMD ("riskmon", "ping", NULL, NULL,                                             \
+                        "is the risk monitor up, and its Redis? (exit 0 only if both)"),           \
+        PMOCTL_RISKMON_CMD ("risk", "create", NULL, pmoctl_riskmon_flags_risk,                     \
+                            "record a risk (P and I 1-5; health follows at once)"),                \
+        PMOCTL_RISKMON_CMD ("risk", "update", "ID", pmoctl_riskmon_flags_risk,                     \
+                            "change a risk (the flags given replace those fields)"),               \
+        PMOCTL_RISKMON_CMD ("risk", "close", "ID", pmoctl_riskmon_flags_close,                     \
+                            "close a risk (--occurred if it happened)"),                           \
+        PMOCTL_RISKMON_CMD ("risk", "get", "ID", pmoctl_riskmon_flags_get,                         \
+                            "show a risk (--history: every version)"),                             \
+        PMOCTL_RISKMON_CMD ("risk", "list", NULL, pmoctl_riskmon_flags_list,                       \
+                            "list risks by project or subtree, band, owner, category"),            \
+        PMOCTL_RISKMON_CMD ("issue", "create", NULL, pmoctl_riskmon_flags_issue,                   \
+                            "record an issue (request for change, off-spec, problem)"),            \
+        PMOCTL_RISKMON_CMD ("issue", "update", "ID", pmoctl_riskmon_flags_issue,                   \
+                            "change an issue"),                                                    \
+        PMOCTL_RISKMON_CMD ("issue", "close", "ID", pmoctl_riskmon_flags_close,                    \
+                            "close an issue with its resolution (--note)"),                        \
+        PMOCTL_RISKMON_CMD ("issue", "get", "ID", pmoctl_riskmon_flags_get, "show an issue"),      \
+        PMOCTL_RISKMON_CMD ("issue", "list", NULL, pmoctl_riskmon_flags_list,                      \
+                            "list issues by project or subtree"),                                  \
+        PMOCTL_RISKMON_CMD ("health", "show", "PROJECT", pmoctl_riskmon_flags_health,              \
+                            "a project's health and why (--history: every change)"),               \
+        PMOCTL_RISKMON_CMD ("health", "rollup", NULL, pmoctl_riskmon_flags_unit,                   \
+                            "a division's or the enterprise's health: sums, RAG counts"),          \
+        PMOCTL_RISKMON_CMD ("health", "thresholds", NULL, pmoctl_riskmon_flags_thresholds,         \
+                            "the thresholds in force at a unit; --set FIELD=VALUE changes them"),  \
+        PMOCTL_RISKMON_CMD ("alerts", "list", NULL, pmoctl_riskmon_flags_list,                     \
+                            "open alerts by project or subtree (--closed: resolved too)"),         \
+        PMOCTL_RISKMON_CMD ("alerts", "ack", "ID", pmoctl_riskmon_flags_alert,                     \
+                            "acknowledge an alert: it stops climbing"),                            \
+        PMOCTL_RISKMON_CMD ("alerts", "resolve", "ID", pmoctl_riskmon_flags_alert,                 \
+                            "resolve an alert (--note)")
+
+const pmoctl_command_t pmoctl_riskmon_commands[] = {
+    PMOCTL_RISKMON_COMMANDS,
+    PMOCTL_END,
+};

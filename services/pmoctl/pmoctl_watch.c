@@ -99,3 +99,15 @@ int pmoctl_run_watch (pmoctl_t *ctl, const pmoctl_command_t *cmd, pmoctl_args_t 
     zsock_destroy (&sub);
     return PMOCTL_OK;
 }
+
+static const pmoctl_flag_t s_watch_flags[] = {
+    F ("division", "ID", 0, "only this division's events"),
+    F ("type", "PREFIX", 0, "only event types starting so, e.g. project. or project.gate"),
+    END,
+};
+
+const pmoctl_command_t pmoctl_watch_commands[] = {
+    PMOCTL_RUN ("watch", NULL, NULL, s_watch_flags, PMOCTL_MODE_OTHER, pmoctl_run_watch, NULL, NULL,
+                "print the registry's events as they happen, until Ctrl-C"),
+    PMOCTL_END,
+};

@@ -8,8 +8,7 @@
     The allocator is reached at $PMO_ALLOCATOR_ENDPOINT (default
     tcp://127.0.0.1:7102).
 */
-#include "pmoctl_xdiv.h"
-#include "pmoctl_allocator.h"
+#include "pmoctl.h"
 
 #include "allocator.pb-c.h"
 #include "pmo_json.h"
@@ -20,7 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-const pmoctl_flag_t pmoctl_xdiv_flags_request[] = {
+static const pmoctl_flag_t pmoctl_xdiv_flags_request[] = {
     F ("project", "ID", PMOCTL_REQUIRED, "the project asking (its id)"),
     F ("resource", "ID", 0, "a named resource of the other division (its id names it)"),
     F ("division", "DIV", 0, "the owning division (required with --role/--skill)"),
@@ -34,7 +33,7 @@ const pmoctl_flag_t pmoctl_xdiv_flags_request[] = {
     END,
 };
 
-const pmoctl_flag_t pmoctl_xdiv_flags_list[] = {
+static const pmoctl_flag_t pmoctl_xdiv_flags_list[] = {
     F ("project", "ID", 0, "only this project's"),
     F ("division", "DIV", 0, "only those asked of this division"),
     F ("state", "requested|proposed|committed|released|rejected", 0, "only in this state"),
@@ -147,7 +146,7 @@ static const char *s_cell_weeks (pmoctl_t *ctl, const ProtobufCMessage *msg)
               : "";
 }
 
-int pmoctl_run_xdiv (pmoctl_t *ctl, const pmoctl_command_t *cmd, pmoctl_args_t *args)
+static int pmoctl_run_xdiv (pmoctl_t *ctl, const pmoctl_command_t *cmd, pmoctl_args_t *args)
 {
     const char *verb = cmd->verb ? cmd->verb : "";
     json_t *body = json_object ();
@@ -234,3 +233,25 @@ int pmoctl_run_xdiv (pmoctl_t *ctl, const pmoctl_command_t *cmd, pmoctl_args_t *
     json_decref (body);
     return rc;
 }
+
+//  ---------------------------------------------------------------------
+//  The commands
+
+#define PMOCTL_XDIV_CMD(verb, pos, flags, summary)                                                 \
+    {                                                                                              \
+        "foreign", verb, pos, flags, PMOCTL_MODE_OTHER, pmoctl_run_xdiv, NULL, NULL, summary       \
+    }
+
+//  The entries of the command table
+#define PMOCTL_XDIV_COMMANDS                                                                       \
+    PMOCTL_XDIV_CMD ("request", NULL, pmoctl_xdiv_flags_request,                                   \
+                     "ask another division (another stack, through the hub) for a resource"),      \
+        PMOCTL_XDIV_CMD ("list", NULL, pmoctl_xdiv_flags_list,                                     \
+                         "this stack's foreign requests and where each stands"),                   \
+        PMOCTL_XDIV_CMD ("get", "ID", NULL,                                                        \
+                         "a foreign request: the owning division's booking and who decided")
+
+const pmoctl_command_t pmoctl_xdiv_commands[] = {
+    PMOCTL_XDIV_COMMANDS,
+    PMOCTL_END,
+};
