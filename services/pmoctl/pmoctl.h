@@ -87,15 +87,21 @@ typedef int (pmoctl_set_fn) (pmoctl_t *ctl, const pmoctl_flag_t *flag, ProtobufC
 #define PMOCTL_CREATE_ONLY 4  //  not offered when updating
 #define PMOCTL_UPDATE_ONLY 8  //  offered only when updating
 #define PMOCTL_SWITCH      16 //  takes no value
+//  How a flag with a field and no setter goes into a JSON body
+//  (pmoctl_args_json): a string unless one of these says otherwise; a
+//  switch is true.
+#define PMOCTL_JSON_INT  32 //  a whole number in [min, max]
+#define PMOCTL_JSON_LIST 64 //  "a,b,c" as an array of strings
 
 struct _pmoctl_flag_t {
     const char *name;  //  without the dashes, e.g. "org-unit"
     const char *meta;  //  placeholder of the value; NULL: the enum's labels
-    const char *field; //  .proto path in the message, e.g. "budget.baseline";
+    const char *field; //  .proto path in the message, e.g. "budget.baseline",
+                       //  or without a setter the JSON body's field;
                        //  NULL: the runner reads the flag itself
     pmoctl_set_fn *set;
     unsigned flags;
-    long min, max;                 //  range for pmoctl_set_int
+    long min, max;                 //  range for pmoctl_set_int and PMOCTL_JSON_INT
     const pmoctl_entity_t *entity; //  what a reference names (codes resolve to ids)
     const char *help;
 };
@@ -119,6 +125,26 @@ typedef struct {
 
 typedef int (pmoctl_run_fn) (pmoctl_t *ctl, const pmoctl_command_t *cmd, pmoctl_args_t *args);
 
+//  What a service command sends, made by its builder from the flags.
+typedef struct {
+    const char *member;        //  the request's oneof member: the row's, unless changed
+    json_t *body;              //  the member as JSON, owned by the runner (starts empty)
+    ProtobufCMessage *message; //  or the member as a message (arena); used if set
+    const char *notice;        //  said on stderr once the call succeeded, e.g. a new secret
+} pmoctl_request_t;
+
+//  Fill request from the command line; it may read from the service first
+//  (an update sends the version it read). Returns 0, or the exit status
+//  after saying why.
+typedef int (pmoctl_build_fn) (pmoctl_t *ctl, const pmoctl_command_t *cmd, pmoctl_args_t *args,
+                               pmoctl_request_t *request);
+//  Print a reply (in the arena) for people. Returns the exit status.
+typedef int (pmoctl_show_fn) (pmoctl_t *ctl, const pmoctl_command_t *cmd, pmoctl_args_t *args,
+                              ProtobufCMessage *reply);
+
+//  The json of a row whose printer prints --json documents as well
+#define PMOCTL_JSON_BY_SHOW ""
+
 struct _pmoctl_command_t {
     const char *group;                      //  "project"
     const char *verb;                       //  "create"; NULL for a one-word command
@@ -126,15 +152,30 @@ struct _pmoctl_command_t {
     const pmoctl_flag_t *flags;             //  ends with {NULL}; NULL = no flags
     pmoctl_mode_t mode;                     //  which flags apply and which are required
     pmoctl_run_fn *run;                     //  the runner
-    const pmoctl_entity_t *entity;          //  for the generic runners
+    const pmoctl_entity_t *entity;          //  for the registry's generic runners
     const ProtobufCMessageDescriptor *desc; //  the message the flags write
     const char *summary;                    //  one line for the command list
+    //  For pmoctl_run_call, the generic runner of the services' commands:
+    pmoctl_service_t service; //  who answers
+    const char *member;       //  the request's oneof member
+    pmoctl_build_fn *build;   //  the request from the flags; NULL: pmoctl_args_json
+    pmoctl_show_fn *show;     //  the reply for people; NULL: nothing
+    const char *json;         //  the reply member --json prints; NULL: the whole
+                              //  reply; PMOCTL_JSON_BY_SHOW: show prints it
 };
 
 //  A row of a command table run by its own runner
 #define PMOCTL_RUN(group, verb, positional, flags, mode, run, entity, desc, summary)               \
     {                                                                                              \
-        group, verb, positional, flags, mode, run, entity, desc, summary                           \
+        group, verb, positional, flags, mode, run, entity, desc, summary, PMOCTL_REGISTRY, NULL,   \
+            NULL, NULL, NULL                                                                       \
+    }
+//  A row of a command table run by pmoctl_run_call: one request to service,
+//  built by build, its reply printed by show (json: see above)
+#define PMOCTL_CALL(service, group, verb, positional, flags, member, build, show, json, summary)   \
+    {                                                                                              \
+        group, verb, positional, flags, PMOCTL_MODE_OTHER, pmoctl_run_call, NULL, NULL, summary,   \
+            service, member, build, show, json                                                     \
     }
 //  The end of a command table
 #define PMOCTL_END PMOCTL_RUN (NULL, NULL, NULL, NULL, PMOCTL_MODE_OTHER, NULL, NULL, NULL, NULL)
@@ -283,6 +324,10 @@ void pmoctl_table_add (pmoctl_table_t *self, const char *const *cells);
 //  Add a row made from msg through the columns.
 void pmoctl_table_add_message (pmoctl_t *ctl, pmoctl_table_t *self, const ProtobufCMessage *msg);
 void pmoctl_table_print (pmoctl_table_t *self, FILE *out);
+//  The items of msg's repeated message field `items` as a table on stdout,
+//  a row each (the header alone if there are none).
+void pmoctl_print_items (pmoctl_t *ctl, const ProtobufCMessage *msg, const char *items,
+                         const pmoctl_column_t *columns);
 
 //  The value at a field path of msg as people read it ("" if unset).
 const char *pmoctl_format_field (pmoctl_t *ctl, const ProtobufCMessage *msg, const char *path);
@@ -302,13 +347,28 @@ void pmoctl_print_entity (pmoctl_t *ctl, const ProtobufCMessage *msg, FILE *out)
 int pmoctl_print_json (const ProtobufCMessage *msg);
 
 //  ---------------------------------------------------------------------
+//  The services' commands (pmoctl_call.c)
+
+//  The generic runner: build the request, call, print the reply (--json:
+//  the row's json member), and return the exit status.
+int pmoctl_run_call (pmoctl_t *ctl, const pmoctl_command_t *cmd, pmoctl_args_t *args);
+//  The reply's member `name` if it is set, else the whole reply.
+ProtobufCMessage *pmoctl_reply_member (ProtobufCMessage *reply, const char *name);
+//  Printers for rows: the row's json member as a key: value block; a Pong
+//  (--json too), exit 1 if the service cannot reach its Redis.
+pmoctl_show_fn pmoctl_show_entity;
+pmoctl_show_fn pmoctl_show_pong;
+
+//  ---------------------------------------------------------------------
 //  Runners outside their files
 
 //  watch handles Ctrl-C itself
 int pmoctl_run_watch (pmoctl_t *ctl, const pmoctl_command_t *cmd, pmoctl_args_t *args);
 
-//  Rows of a command's flag table: F (flag, meta, flags, help), SW (switch,
-//  help) and END, as the service commands write them.
+//  Rows of the services' flag tables, whose requests are JSON bodies:
+//  F (flag, meta, flags, help) and SW (switch, help) are read by the
+//  command's builder; JSTR, JINT, JLIST and JSWITCH also name the body's
+//  field they fill (pmoctl_args_json). END ends a table.
 #define F(name, meta, flags, help)                                                                 \
     {                                                                                              \
         name, meta, NULL, NULL, flags, 0, 0, NULL, help                                            \
@@ -317,16 +377,40 @@ int pmoctl_run_watch (pmoctl_t *ctl, const pmoctl_command_t *cmd, pmoctl_args_t 
     {                                                                                              \
         name, NULL, NULL, NULL, PMOCTL_SWITCH, 0, 0, NULL, help                                    \
     }
+#define JSTR(name, meta, field, flags, help)                                                       \
+    {                                                                                              \
+        name, meta, field, NULL, flags, 0, 0, NULL, help                                           \
+    }
+#define JINT(name, meta, field, flags, min, max, help)                                             \
+    {                                                                                              \
+        name, meta, field, NULL, (flags) | PMOCTL_JSON_INT, min, max, NULL, help                   \
+    }
+#define JLIST(name, meta, field, help)                                                             \
+    {                                                                                              \
+        name, meta, field, NULL, PMOCTL_JSON_LIST, 0, 0, NULL, help                                \
+    }
+#define JSWITCH(name, field, help)                                                                 \
+    {                                                                                              \
+        name, NULL, field, NULL, PMOCTL_SWITCH, 0, 0, NULL, help                                   \
+    }
 #define END                                                                                        \
     {                                                                                              \
         NULL, NULL, NULL, NULL, 0, 0, 0, NULL, NULL                                                \
     }
 
+//  Write every flag given that names a JSON field into body, in the order
+//  of the command's flag table. 0, or a usage error (printed) as the exit
+//  status.
+int pmoctl_args_json (const pmoctl_command_t *cmd, const pmoctl_args_t *args, json_t *body);
 //  Copy a string flag into the JSON body (if given).
 void pmoctl_json_str (json_t *obj, const pmoctl_args_t *args, const char *flag, const char *field);
 //  Copy an integer flag in [min, max] into the JSON body; 0 if absent or
 //  good, else a usage error (printed) as the exit status.
 int pmoctl_json_int (json_t *obj, const pmoctl_command_t *cmd, const pmoctl_args_t *args,
                      const char *flag, const char *field, long min, long max);
+//  An amount flag and its currency flag (default GBP) as a Money object in
+//  body's field. 0 if absent or good, else a usage error naming want.
+int pmoctl_json_money (json_t *obj, const pmoctl_command_t *cmd, const pmoctl_args_t *args,
+                       const char *flag, const char *currency, const char *field, const char *want);
 
 #endif

@@ -199,3 +199,60 @@ ProtobufCMessage *pmoctl_reply_body (const Pmo__RegistryReply *reply)
         *name ? pmo_wire_message_slot ((ProtobufCMessage *)reply, name) : NULL;
     return slot ? *slot : NULL;
 }
+
+//  ---------------------------------------------------------------------
+//  The services' commands
+
+ProtobufCMessage *pmoctl_reply_member (ProtobufCMessage *reply, const char *name)
+{
+    ProtobufCMessage **slot = name ? pmo_wire_message_slot (reply, name) : NULL;
+    return slot && *slot ? *slot : reply;
+}
+
+int pmoctl_run_call (pmoctl_t *ctl, const pmoctl_command_t *cmd, pmoctl_args_t *args)
+{
+    pmoctl_request_t request = {cmd->member, json_object (), NULL, NULL};
+    int rc = cmd->build ? cmd->build (ctl, cmd, args, &request)
+                        : pmoctl_args_json (cmd, args, request.body);
+    ProtobufCMessage *reply = NULL;
+    if (rc == PMOCTL_OK) {
+        reply = request.message
+                    ? pmoctl_call_member (ctl, cmd->service, request.member, request.message, NULL)
+                    : pmoctl_service_call (ctl, cmd->service, request.member, request.body);
+        rc = reply ? PMOCTL_OK : ctl->status;
+    }
+    json_decref (request.body);
+    if (rc)
+        return rc;
+    if (request.notice)
+        fputs (request.notice, stderr);
+    bool show_prints_json = cmd->json && !*cmd->json;
+    if (ctl->json && !show_prints_json)
+        return pmoctl_print_json (pmoctl_reply_member (reply, cmd->json));
+    return cmd->show ? cmd->show (ctl, cmd, args, reply) : PMOCTL_OK;
+}
+
+int pmoctl_show_entity (pmoctl_t *ctl, const pmoctl_command_t *cmd, pmoctl_args_t *args,
+                        ProtobufCMessage *reply)
+{
+    pmoctl_print_entity (ctl, pmoctl_reply_member (reply, cmd->json), stdout);
+    return PMOCTL_OK;
+}
+
+int pmoctl_show_pong (pmoctl_t *ctl, const pmoctl_command_t *cmd, pmoctl_args_t *args,
+                      ProtobufCMessage *reply)
+{
+    const Pmo__Pong *pong = (const Pmo__Pong *)pmoctl_reply_member (reply, "pong");
+    int rc = PMOCTL_OK;
+    if (ctl->json)
+        rc = pmoctl_print_json (&pong->base);
+    else
+        printf ("service:  %s\nversion:  %s\nredis_ok: %s\nuptime:   %lld s\n", pong->service,
+                pong->version, pong->redis_ok ? "yes" : "no", (long long)(pong->uptime_ms / 1000));
+    if (!pong->redis_ok) {
+        fprintf (stderr, "pmoctl: %s answers but cannot reach its Redis\n",
+                 pmoctl_endpoints[cmd->service].name);
+        rc = PMOCTL_REFUSED;
+    }
+    return rc;
+}

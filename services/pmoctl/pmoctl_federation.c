@@ -231,9 +231,7 @@ static int pmoctl_run_hub (pmoctl_t *ctl, const pmoctl_command_t *cmd, pmoctl_ar
 //  The commands
 
 #define PMOCTL_HUB_CMD(verb, flags, summary)                                                       \
-    {                                                                                              \
-        "hub", verb, NULL, flags, PMOCTL_MODE_OTHER, pmoctl_run_hub, NULL, NULL, summary           \
-    }
+    PMOCTL_RUN ("hub", verb, NULL, flags, PMOCTL_MODE_OTHER, pmoctl_run_hub, NULL, NULL, summary)
 
 #define PMOCTL_FEDERATION_COMMANDS                                                                 \
     PMOCTL_HUB_CMD ("ping", NULL, "is the hub up, and its Redis? (exit 0 only if both)"),          \

@@ -180,9 +180,7 @@ done:
 //  The commands
 
 #define PMOCTL_GATEWAY_CMD(group, verb, pos, flags, summary)                                       \
-    {                                                                                              \
-        group, verb, pos, flags, PMOCTL_MODE_OTHER, pmoctl_run_gateway, NULL, NULL, summary        \
-    }
+    PMOCTL_RUN (group, verb, pos, flags, PMOCTL_MODE_OTHER, pmoctl_run_gateway, NULL, NULL, summary)
 
 //  The entries of the command table
 #define PMOCTL_GATEWAY_COMMANDS                                                                    \

@@ -541,9 +541,8 @@ static int pmoctl_run_notifier (pmoctl_t *ctl, const pmoctl_command_t *cmd, pmoc
 //  The commands
 
 #define PMOCTL_NOTIFIER_CMD(group, verb, pos, flags, summary)                                      \
-    {                                                                                              \
-        group, verb, pos, flags, PMOCTL_MODE_OTHER, pmoctl_run_notifier, NULL, NULL, summary       \
-    }
+    PMOCTL_RUN (group, verb, pos, flags, PMOCTL_MODE_OTHER, pmoctl_run_notifier, NULL, NULL,       \
+                summary)
 
 //  The entries of the command table
 #define PMOCTL_NOTIFIER_COMMANDS                                                                   \

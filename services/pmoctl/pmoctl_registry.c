@@ -1077,22 +1077,18 @@ static const pmoctl_flag_t s_report_flags[] = {
 #define C_UPDATE PMOCTL_MODE_UPDATE
 
 #define CRUD(group, e, desc, flags, list_flags, list_run, one, many)                               \
-    {group, "create", NULL, flags, C_CREATE, s_run_create, &e, desc, "create " one},               \
-        {group, "update", "ID",                                                                    \
-         flags, C_UPDATE, s_run_update,                                                            \
-         &e,    desc,     "change " one " (read, change, write with the version read)"},           \
-        {group, "get", "ID", NULL, C_OTHER, s_run_get, &e, NULL, "show " one},                     \
-        {group,       "list",   NULL, list_flags,                                                  \
-         C_OTHER,     list_run, &e,   &pmo__list_request__descriptor,                              \
-         "list " many},                                                                            \
-    {                                                                                              \
-        group, "archive", "ID", s_archive_flags, C_OTHER, s_run_archive, &e,                       \
-            &pmo__archive_request__descriptor, "archive " one                                      \
-    }
+    PMOCTL_RUN (group, "create", NULL, flags, C_CREATE, s_run_create, &e, desc, "create " one),    \
+        PMOCTL_RUN (group, "update", "ID", flags, C_UPDATE, s_run_update, &e, desc,                \
+                    "change " one " (read, change, write with the version read)"),                 \
+        PMOCTL_RUN (group, "get", "ID", NULL, C_OTHER, s_run_get, &e, NULL, "show " one),          \
+        PMOCTL_RUN (group, "list", NULL, list_flags, C_OTHER, list_run, &e,                        \
+                    &pmo__list_request__descriptor, "list " many),                                 \
+        PMOCTL_RUN (group, "archive", "ID", s_archive_flags, C_OTHER, s_run_archive, &e,           \
+                    &pmo__archive_request__descriptor, "archive " one)
 
 const pmoctl_command_t pmoctl_registry_ping_commands[] = {
-    {"ping", NULL, NULL, NULL, C_OTHER, s_run_ping, NULL, NULL,
-     "is the registry up, and its Redis? (exit 0 only if both)"},
+    PMOCTL_RUN ("ping", NULL, NULL, NULL, C_OTHER, s_run_ping, NULL, NULL,
+                "is the registry up, and its Redis? (exit 0 only if both)"),
     PMOCTL_END,
 };
 
@@ -1103,32 +1099,37 @@ const pmoctl_command_t pmoctl_registry_commands[] = {
           s_grouping_list_flags, s_run_list, "a portfolio", "portfolios"),
     CRUD ("programme", s_programme, &pmo__programme__descriptor, s_programme_flags,
           s_programme_list_flags, s_run_list, "a programme", "programmes"),
-    {"project", "create", NULL, s_project_flags, C_CREATE, s_run_create, &s_project,
-     &pmo__project__descriptor, "create a project"},
-    {"project", "update", "ID", s_project_flags, C_UPDATE, s_run_update, &s_project,
-     &pmo__project__descriptor, "change a project (read, change, write with the version read)"},
-    {"project", "get", "ID", NULL, C_OTHER, s_run_project_get, &s_project, NULL,
-     "show a project with its milestones, recent status reports and gate decisions"},
-    {"project", "list", NULL, s_project_list_flags, C_OTHER, s_run_list, &s_project,
-     &pmo__list_request__descriptor, "list projects"},
-    {"project", "archive", "ID", s_archive_flags, C_OTHER, s_run_archive, &s_project,
-     &pmo__archive_request__descriptor, "archive a project"},
-    {"project", "phase", "ID", s_phase_flags, C_OTHER, s_run_project_phase, &s_project,
-     &pmo__phase_change_request__descriptor, "move a project through the gate into its next phase"},
-    {"project", "decide", "ID", s_decide_flags, C_OTHER, s_run_project_decide, &s_project,
-     &pmo__gate_decision_request__descriptor,
-     "record a gate decision (go moves the project; stop cancels it)"},
-    {"milestone", "add", NULL, s_milestone_flags, C_CREATE, s_run_create, &s_milestone,
-     &pmo__milestone__descriptor, "add a milestone to a project"},
-    {"milestone", "update", "ID", s_milestone_flags, C_UPDATE, s_run_update, &s_milestone,
-     &pmo__milestone__descriptor, "change a milestone (read, change, write with the version read)"},
-    {"milestone", "get", "ID", NULL, C_OTHER, s_run_get, &s_milestone, NULL, "show a milestone"},
-    {"milestone", "list", NULL, s_children_list_flags, C_OTHER, s_run_list, &s_milestone,
-     &pmo__list_request__descriptor, "list a project's milestones"},
-    {"report", "submit", NULL, s_report_flags, C_CREATE, s_run_create, &s_report,
-     &pmo__status_report__descriptor, "submit a status report for a project"},
-    {"report", "get", "ID", NULL, C_OTHER, s_run_get, &s_report, NULL, "show a status report"},
-    {"report", "list", NULL, s_children_list_flags, C_OTHER, s_run_list, &s_report,
-     &pmo__list_request__descriptor, "list a project's status reports"},
+    PMOCTL_RUN ("project", "create", NULL, s_project_flags, C_CREATE, s_run_create, &s_project,
+                &pmo__project__descriptor, "create a project"),
+    PMOCTL_RUN ("project", "update", "ID", s_project_flags, C_UPDATE, s_run_update, &s_project,
+                &pmo__project__descriptor,
+                "change a project (read, change, write with the version read)"),
+    PMOCTL_RUN ("project", "get", "ID", NULL, C_OTHER, s_run_project_get, &s_project, NULL,
+                "show a project with its milestones, recent status reports and gate decisions"),
+    PMOCTL_RUN ("project", "list", NULL, s_project_list_flags, C_OTHER, s_run_list, &s_project,
+                &pmo__list_request__descriptor, "list projects"),
+    PMOCTL_RUN ("project", "archive", "ID", s_archive_flags, C_OTHER, s_run_archive, &s_project,
+                &pmo__archive_request__descriptor, "archive a project"),
+    PMOCTL_RUN ("project", "phase", "ID", s_phase_flags, C_OTHER, s_run_project_phase, &s_project,
+                &pmo__phase_change_request__descriptor,
+                "move a project through the gate into its next phase"),
+    PMOCTL_RUN ("project", "decide", "ID", s_decide_flags, C_OTHER, s_run_project_decide,
+                &s_project, &pmo__gate_decision_request__descriptor,
+                "record a gate decision (go moves the project; stop cancels it)"),
+    PMOCTL_RUN ("milestone", "add", NULL, s_milestone_flags, C_CREATE, s_run_create, &s_milestone,
+                &pmo__milestone__descriptor, "add a milestone to a project"),
+    PMOCTL_RUN ("milestone", "update", "ID", s_milestone_flags, C_UPDATE, s_run_update,
+                &s_milestone, &pmo__milestone__descriptor,
+                "change a milestone (read, change, write with the version read)"),
+    PMOCTL_RUN ("milestone", "get", "ID", NULL, C_OTHER, s_run_get, &s_milestone, NULL,
+                "show a milestone"),
+    PMOCTL_RUN ("milestone", "list", NULL, s_children_list_flags, C_OTHER, s_run_list, &s_milestone,
+                &pmo__list_request__descriptor, "list a project's milestones"),
+    PMOCTL_RUN ("report", "submit", NULL, s_report_flags, C_CREATE, s_run_create, &s_report,
+                &pmo__status_report__descriptor, "submit a status report for a project"),
+    PMOCTL_RUN ("report", "get", "ID", NULL, C_OTHER, s_run_get, &s_report, NULL,
+                "show a status report"),
+    PMOCTL_RUN ("report", "list", NULL, s_children_list_flags, C_OTHER, s_run_list, &s_report,
+                &pmo__list_request__descriptor, "list a project's status reports"),
     PMOCTL_END,
 };

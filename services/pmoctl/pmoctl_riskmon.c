@@ -554,9 +554,7 @@ static int pmoctl_run_riskmon (pmoctl_t *ctl, const pmoctl_command_t *cmd, pmoct
 //  The commands
 
 #define PMOCTL_RISKMON_CMD(group, verb, pos, flags, summary)                                       \
-    {                                                                                              \
-        group, verb, pos, flags, PMOCTL_MODE_OTHER, pmoctl_run_riskmon, NULL, NULL, summary        \
-    }
+    PMOCTL_RUN (group, verb, pos, flags, PMOCTL_MODE_OTHER, pmoctl_run_riskmon, NULL, NULL, summary)
 
 //  The entries of the command table
 #define PMOCTL_RISKMON_COMMANDS                                                                    \

@@ -238,9 +238,8 @@ static int pmoctl_run_xdiv (pmoctl_t *ctl, const pmoctl_command_t *cmd, pmoctl_a
 //  The commands
 
 #define PMOCTL_XDIV_CMD(verb, pos, flags, summary)                                                 \
-    {                                                                                              \
-        "foreign", verb, pos, flags, PMOCTL_MODE_OTHER, pmoctl_run_xdiv, NULL, NULL, summary       \
-    }
+    PMOCTL_RUN ("foreign", verb, pos, flags, PMOCTL_MODE_OTHER, pmoctl_run_xdiv, NULL, NULL,       \
+                summary)
 
 //  The entries of the command table
 #define PMOCTL_XDIV_COMMANDS                                                                       \
