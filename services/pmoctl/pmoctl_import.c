@@ -1,8 +1,10 @@
 /*  pmoctl_import.c: import, export and report.
 
     The work is done by the portio library (lib/portio: portio_import,
-    portio_report), which the gateway calls too; this file reads files,
-    writes files and prints for people (or JSON for scripts).
+    portio_report), which the gateway calls too, and which makes its own
+    calls to the services over pmoctl's clients; this file reads files,
+    writes files and prints for people (or JSON for scripts). Its three
+    commands are rows with their own runners in the table at the end.
 
     pmoctl import FILE --mapping MAP.json [--dry-run] [--skip-bad] [--create-org-units]
     pmoctl import FILE --entity project       (a file in the export format)
@@ -243,6 +245,55 @@ static int s_run_export (pmoctl_t *ctl, const pmoctl_command_t *cmd, pmoctl_args
 //  ---------------------------------------------------------------------
 //  report
 
+//  The report of unit; its sections of a service that does not answer say
+//  so instead. NULL after saying why.
+static portio_report_t *s_report_build (pmoctl_t *ctl, const char *unit, int64_t since_ms)
+{
+    portio_import_peer_t peer = s_peer (ctl);
+    //  A ping within a second first: a report does not wait out every retry
+    //  for a service that is not running
+    bool allocator = portio_import_answers (&peer, PORTIO_IMPORT_ALLOCATOR, 1000);
+    bool riskmon = portio_import_answers (&peer, PORTIO_IMPORT_RISKMON, 1000);
+    if (!allocator)
+        peer.allocator = NULL;
+    if (!riskmon)
+        peer.riskmon = NULL;
+    char why[512];
+    portio_report_t *report = portio_report_build (&peer, unit, since_ms, why, sizeof why);
+    if (report && !allocator)
+        report->resources_note = "the resource allocator did not answer (is it running?)";
+    if (report && !riskmon)
+        report->risks_note = report->alerts_note = report->health_note =
+            "the risk monitor did not answer (is it running?)";
+    if (!report)
+        fprintf (stderr, "pmoctl: report: %s\n", why);
+    return report;
+}
+
+//  Every table of the report as DIR/<table>.csv.
+static int s_report_csv_dir (portio_report_t *report, const char *out)
+{
+    int rc = PMOCTL_OK;
+    if (mkdir (out, 0755) && errno != EEXIST) {
+        fprintf (stderr, "pmoctl: cannot make %s: %s\n", out, strerror (errno));
+        rc = PMOCTL_REFUSED;
+    }
+    for (const char *const *t = portio_report_tables (); *t && rc == PMOCTL_OK; t++) {
+        size_t size;
+        char *csv = portio_report_csv (report, *t, true, &size);
+        char path[4096];
+        snprintf (path, sizeof path, "%s/%s.csv", out, *t);
+        rc = s_write (path, csv, size);
+        free (csv);
+    }
+    if (rc == PMOCTL_OK)
+        fprintf (stderr,
+                 "pmoctl: wrote %s/{summary,rag,phase,status,units,projects,changes,risks,"
+                 "overallocated,alerts}.csv\n",
+                 out);
+    return rc;
+}
+
 static int s_run_report (pmoctl_t *ctl, const pmoctl_command_t *cmd, pmoctl_args_t *args)
 {
     const char *unit = pmoctl_args_get (args, "org-unit");
@@ -268,26 +319,9 @@ static int s_run_report (pmoctl_t *ctl, const pmoctl_command_t *cmd, pmoctl_args
             return pmoctl_usage_error (cmd, "--since '%s' is not a date", since);
         since_ms = (int64_t)timegm (&tm) * 1000;
     }
-    portio_import_peer_t peer = s_peer (ctl);
-    //  A ping within a second first: a report does not wait out every retry
-    //  for a service that is not running
-    bool allocator = portio_import_answers (&peer, PORTIO_IMPORT_ALLOCATOR, 1000);
-    bool riskmon = portio_import_answers (&peer, PORTIO_IMPORT_RISKMON, 1000);
-    if (!allocator)
-        peer.allocator = NULL;
-    if (!riskmon)
-        peer.riskmon = NULL;
-    char why[512];
-    portio_report_t *report = portio_report_build (&peer, unit, since_ms, why, sizeof why);
-    if (report && !allocator)
-        report->resources_note = "the resource allocator did not answer (is it running?)";
-    if (report && !riskmon)
-        report->risks_note = report->alerts_note = report->health_note =
-            "the risk monitor did not answer (is it running?)";
-    if (!report) {
-        fprintf (stderr, "pmoctl: report: %s\n", why);
+    portio_report_t *report = s_report_build (ctl, unit, since_ms);
+    if (!report)
         return PMOCTL_REFUSED;
-    }
     int rc = PMOCTL_OK;
     if (strcmp (format, "html") == 0) {
         size_t size;
@@ -310,25 +344,8 @@ static int s_run_report (pmoctl_t *ctl, const pmoctl_command_t *cmd, pmoctl_args
         else
             rc = s_write (out, csv, size);
         free (csv);
-    } else {
-        if (mkdir (out, 0755) && errno != EEXIST) {
-            fprintf (stderr, "pmoctl: cannot make %s: %s\n", out, strerror (errno));
-            rc = PMOCTL_REFUSED;
-        }
-        for (const char *const *t = portio_report_tables (); *t && rc == PMOCTL_OK; t++) {
-            size_t size;
-            char *csv = portio_report_csv (report, *t, true, &size);
-            char path[4096];
-            snprintf (path, sizeof path, "%s/%s.csv", out, *t);
-            rc = s_write (path, csv, size);
-            free (csv);
-        }
-        if (rc == PMOCTL_OK)
-            fprintf (stderr,
-                     "pmoctl: wrote %s/{summary,rag,phase,status,units,projects,changes,risks,"
-                     "overallocated,alerts}.csv\n",
-                     out);
-    }
+    } else
+        rc = s_report_csv_dir (report, out);
     portio_report_destroy (&report);
     return rc;
 }
