@@ -1,16 +1,22 @@
 /*  pmoctl.h: what the parts of pmoctl share (private to services/pmoctl).
 
-    pmoctl.c      global options, the caller's identity, the command tables,
-                  dispatch
-    pmoctl_call.c the services pmoctl talks to (where each listens by
-                  default, once) and the one call path every request takes
-    pmoctl_args.c a command's flags, driven by its flag table: parsing,
-                  usage text, and setters that write a flag's value into a
-                  field of the request by its .proto path
+    pmoctl.c       global options, the caller's identity, the list of
+                   command tables, dispatch
+    pmoctl_call.c  the services pmoctl talks to (their default endpoints,
+                   once), the one call path every request takes, and
+                   pmoctl_run_call, the runner of the services' command rows
+    pmoctl_args.c  a command's flags, driven by its flag table: parsing,
+                   usage text, and setters that write a flag's value into a
+                   field of the request (by its .proto path, or into a JSON
+                   body)
     pmoctl_print.c replies for people (key: value blocks, aligned tables) or
-                  as JSON for scripts
+                   as JSON for scripts
     pmoctl_registry.c the registry's commands: entity specs, flag tables,
-                  column tables and the runners
+                   column tables and the runners
+    pmoctl_allocator.c, pmoctl_xdiv.c, pmoctl_riskmon.c, pmoctl_notifier.c,
+    pmoctl_gateway.c, pmoctl_federation.c: each service's command table,
+                   its flag tables, request builders and reply printers
+    pmoctl_import.c import, export and report, over the import library
     pmoctl_watch.c the live event feed
 
     Everything a command builds or reads lives in the arena of pmoctl_t and

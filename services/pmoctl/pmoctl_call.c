@@ -243,6 +243,11 @@ int pmoctl_show_pong (pmoctl_t *ctl, const pmoctl_command_t *cmd, pmoctl_args_t 
                       ProtobufCMessage *reply)
 {
     const Pmo__Pong *pong = (const Pmo__Pong *)pmoctl_reply_member (reply, "pong");
+    if (pong->base.descriptor != &pmo__pong__descriptor) {
+        fprintf (stderr, "pmoctl: %s answered ping with no pong\n",
+                 pmoctl_endpoints[cmd->service].name);
+        return PMOCTL_REFUSED;
+    }
     int rc = PMOCTL_OK;
     if (ctl->json)
         rc = pmoctl_print_json (&pong->base);

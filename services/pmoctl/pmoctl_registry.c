@@ -897,11 +897,6 @@ static int s_run_ping (pmoctl_t *ctl, const pmoctl_command_t *cmd, pmoctl_args_t
 #define VERSION(flags)                                                                             \
     INT ("version", "version", flags, 1, LONG_MAX,                                                 \
          "the version you read; the registry refuses (conflict) if it moved on")
-#define END                                                                                        \
-    {                                                                                              \
-        NULL, NULL, NULL, NULL, 0, 0, 0, NULL, NULL                                                \
-    }
-
 static const pmoctl_flag_t s_ou_flags[] = {
     TEXT ("id", "ID", "id", REQ | CREATE, "the unit's id: a-z, 0-9 and '-', 2..32 characters"),
     TEXT ("name", "NAME", "name", REQ, "the unit's name"),
