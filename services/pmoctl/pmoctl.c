@@ -7,7 +7,7 @@
     machine the services run on. People elsewhere come through the gateway.
 
     This file: global options (each also from the environment), the
-    identity, finding the command, and the call every command makes.
+    identity, and finding the command. pmoctl_call.c makes the calls.
 */
 #include "pmoctl.h"
 
@@ -25,26 +25,44 @@
 #define ATTEMPTS       3
 #define TIMEOUT_MAX_MS 600000
 
-//  The global options: flag, environment variable, default, placeholder, help
+//  The global options: flag, environment variable, default, placeholder,
+//  help. The endpoints' variables and defaults are their services'.
 typedef struct {
     const char *name;
     const char *env;
     const char *fallback;
     const char *meta;
     const char *help;
+    int endpoint; //  the pmoctl_service_t it sets, -1 if none
 } global_t;
 
 static const global_t s_globals[] = {
-    {"registry", "PMO_REGISTRY_ENDPOINT", "tcp://127.0.0.1:7101", "ENDPOINT",
-     "the registry's request endpoint(s), comma-separated"},
-    {"registry-pub", "PMO_REGISTRY_PUB", "tcp://127.0.0.1:7111", "ENDPOINT",
-     "the registry's event (PUB) endpoint, for watch"},
-    {"timeout", "PMO_TIMEOUT_MS", "5000", "MS", "wait per attempt (3 attempts, same request id)"},
-    {"json", "PMO_JSON", "0", NULL, "print each reply as one JSON document (for scripts)"},
-    {"as", "PMO_SUBJECT", "$USER@local", "SUBJECT", "who you are, in the request's identity"},
+    {"registry", NULL, NULL, "ENDPOINT", "the registry's request endpoint(s), comma-separated",
+     PMOCTL_REGISTRY},
+    {"registry-pub", NULL, NULL, "ENDPOINT", "the registry's event (PUB) endpoint, for watch",
+     PMOCTL_REGISTRY_PUB},
+    {"timeout", "PMO_TIMEOUT_MS", "5000", "MS", "wait per attempt (3 attempts, same request id)",
+     -1},
+    {"json", "PMO_JSON", "0", NULL, "print each reply as one JSON document (for scripts)", -1},
+    {"as", "PMO_SUBJECT", "$USER@local", "SUBJECT", "who you are, in the request's identity", -1},
     {"grant", "PMO_GRANTS", "admin@$PMO_HUB", "ROLE@UNIT",
-     "a role you hold in an org unit; repeatable (env: comma-separated)"},
-    {NULL, NULL, NULL, NULL, NULL},
+     "a role you hold in an org unit; repeatable (env: comma-separated)", -1},
+    {NULL, NULL, NULL, NULL, NULL, -1},
+};
+
+//  Every command, table by table, in the order --help lists them
+static const pmoctl_command_t *const s_tables[] = {
+    pmoctl_registry_ping_commands,
+    pmoctl_watch_commands,
+    pmoctl_import_commands,
+    pmoctl_allocator_commands,
+    pmoctl_riskmon_commands,
+    pmoctl_gateway_commands,
+    pmoctl_hub_commands,
+    pmoctl_xdiv_commands,
+    pmoctl_notifier_commands,
+    pmoctl_registry_commands,
+    NULL,
 };
 
 static void s_usage (FILE *out)
@@ -56,17 +74,19 @@ static void s_usage (FILE *out)
         char left[64];
         snprintf (left, sizeof left, "--%s%s%s", g->name, g->meta ? " " : "",
                   g->meta ? g->meta : "");
-        fprintf (out, "  %-24s %s\n  %-24s %s, default %s\n", left, g->help, "", g->env,
-                 g->fallback);
+        const pmoctl_endpoint_t *endpoint = g->endpoint < 0 ? NULL : &pmoctl_endpoints[g->endpoint];
+        fprintf (out, "  %-24s %s\n  %-24s %s, default %s\n", left, g->help, "",
+                 endpoint ? endpoint->env : g->env, endpoint ? endpoint->fallback : g->fallback);
     }
     fprintf (out, "\ncommands:\n");
-    for (const pmoctl_command_t *cmd = pmoctl_commands; cmd->group; cmd++) {
-        char name[64];
-        snprintf (name, sizeof name, "%s%s%s%s%s", cmd->group, cmd->verb ? " " : "",
-                  cmd->verb ? cmd->verb : "", cmd->positional ? " " : "",
-                  cmd->positional ? cmd->positional : "");
-        fprintf (out, "  %-24s %s\n", name, cmd->summary);
-    }
+    for (const pmoctl_command_t *const *table = s_tables; *table; table++)
+        for (const pmoctl_command_t *cmd = *table; cmd->group; cmd++) {
+            char name[64];
+            snprintf (name, sizeof name, "%s%s%s%s%s", cmd->group, cmd->verb ? " " : "",
+                      cmd->verb ? cmd->verb : "", cmd->positional ? " " : "",
+                      cmd->positional ? cmd->positional : "");
+            fprintf (out, "  %-24s %s\n", name, cmd->summary);
+        }
     fprintf (out, "\n'pmoctl <command> --help' shows a command's options. Where an ID is asked\n"
                   "for, a project, portfolio or programme may also be named by its code.\n\n"
                   "pmoctl talks straight to the services, which trust the identity it asserts\n"
@@ -78,13 +98,14 @@ static void s_usage (FILE *out)
 static void s_group_usage (const char *group, FILE *out)
 {
     fprintf (out, "usage: pmoctl [global options] %s <command> [options]\n\ncommands:\n", group);
-    for (const pmoctl_command_t *cmd = pmoctl_commands; cmd->group; cmd++)
-        if (strcmp (cmd->group, group) == 0) {
-            char name[64];
-            snprintf (name, sizeof name, "%s %s%s%s", group, cmd->verb, cmd->positional ? " " : "",
-                      cmd->positional ? cmd->positional : "");
-            fprintf (out, "  %-24s %s\n", name, cmd->summary);
-        }
+    for (const pmoctl_command_t *const *table = s_tables; *table; table++)
+        for (const pmoctl_command_t *cmd = *table; cmd->group; cmd++)
+            if (strcmp (cmd->group, group) == 0) {
+                char name[64];
+                snprintf (name, sizeof name, "%s %s%s%s", group, cmd->verb,
+                          cmd->positional ? " " : "", cmd->positional ? cmd->positional : "");
+                fprintf (out, "  %-24s %s\n", name, cmd->summary);
+            }
     fprintf (out, "\n'pmoctl %s <command> --help' shows a command's options.\n", group);
 }
 
@@ -148,8 +169,7 @@ static const char *s_env (const char *name, const char *fallback)
 //  Parse the global options; *next is the index of the command word.
 static int s_parse_globals (pmoctl_t *ctl, int argc, char **argv, int *next)
 {
-    ctl->registry = s_env ("PMO_REGISTRY_ENDPOINT", "tcp://127.0.0.1:7101");
-    ctl->registry_pub = s_env ("PMO_REGISTRY_PUB", "tcp://127.0.0.1:7111");
+    pmoctl_endpoints_init (ctl);
     const char *timeout = s_env ("PMO_TIMEOUT_MS", "5000");
     const char *json = s_env ("PMO_JSON", "0");
     ctl->json =
@@ -190,10 +210,8 @@ static int s_parse_globals (pmoctl_t *ctl, int argc, char **argv, int *next)
             value = argv[++a];
         else
             return s_global_error ("--%s needs a value (%s)", g->name, g->meta);
-        if (strcmp (g->name, "registry") == 0)
-            ctl->registry = value;
-        else if (strcmp (g->name, "registry-pub") == 0)
-            ctl->registry_pub = value;
+        if (g->endpoint >= 0)
+            ctl->endpoints[g->endpoint] = value;
         else if (strcmp (g->name, "timeout") == 0)
             timeout = value;
         else if (strcmp (g->name, "as") == 0)
@@ -214,7 +232,8 @@ static int s_parse_globals (pmoctl_t *ctl, int argc, char **argv, int *next)
     ctl->attempts = ATTEMPTS;
     if (pmo_str_empty (ctl->identity.subject) || strlen (ctl->identity.subject) > 200)
         return s_global_error ("--as needs a subject, e.g. jane@fin");
-    if (pmo_str_empty (ctl->registry) || pmo_str_empty (ctl->registry_pub))
+    if (pmo_str_empty (ctl->endpoints[PMOCTL_REGISTRY]) ||
+        pmo_str_empty (ctl->endpoints[PMOCTL_REGISTRY_PUB]))
         return s_global_error ("the registry endpoints must not be empty");
     if (!grants_given) {
         const char *grants = getenv ("PMO_GRANTS");
@@ -229,134 +248,6 @@ static int s_parse_globals (pmoctl_t *ctl, int argc, char **argv, int *next)
 }
 
 //  ---------------------------------------------------------------------
-//  Calls
-
-ProtobufCMessage *pmoctl_reply_body (const Pmo__RegistryReply *reply)
-{
-    const char *name = pmo_wire_oneof_name (&reply->base);
-    ProtobufCMessage **slot =
-        *name ? pmo_wire_message_slot ((ProtobufCMessage *)reply, name) : NULL;
-    return slot ? *slot : NULL;
-}
-
-ProtobufCMessage *pmoctl_service_call (pmoctl_t *ctl, pmoctl_service_t *service, const char *member,
-                                       json_t *body)
-{
-    const char *endpoint = getenv (service->env);
-    if (!endpoint || !*endpoint)
-        endpoint = service->fallback;
-    if (!service->client && !(service->client = pmo_client_new (endpoint))) {
-        fprintf (stderr, "pmoctl: '%s' is not a ZeroMQ endpoint\n", endpoint);
-        ctl->status = PMOCTL_USAGE;
-        return NULL;
-    }
-    json_t *doc = json_object ();
-    json_object_set (doc, member, body);
-    ProtobufCMessage *request = NULL;
-    pmo_json_error_t err;
-    int rc = pmo_json_to_message (service->request_desc, doc, &request, &err);
-    json_decref (doc);
-    if (rc) {
-        fprintf (stderr, "pmoctl: %s: %s\n", *err.field ? err.field : member, err.message);
-        ctl->status = PMOCTL_USAGE;
-        return NULL;
-    }
-    Pmo__Header header;
-    char request_id[40];
-    pmo_header_init (&header, request_id, ctl->timeout_ms * ctl->attempts, &ctl->identity);
-    ProtobufCMessage **header_slot = pmo_wire_message_slot (request, "header");
-    *header_slot = &header.base;
-    ProtobufCMessage *raw = NULL;
-    rc = pmo_client_call (service->client, request, service->reply_desc, ctl->timeout_ms,
-                          ctl->attempts, &raw);
-    *header_slot = NULL;
-    protobuf_c_message_free_unpacked (request, NULL);
-    if (rc) {
-        fprintf (stderr,
-                 "pmoctl: no reply from %s at %s within %d ms (is it running? ./deploy/pmo "
-                 "status)\n",
-                 service->name, endpoint, ctl->timeout_ms);
-        ctl->status = PMOCTL_NO_REPLY;
-        return NULL;
-    }
-    ProtobufCMessage *reply = pmo_reflect_copy (raw, ctl->arena);
-    protobuf_c_message_free_unpacked (raw, NULL);
-    const ProtobufCFieldDescriptor *warnings =
-        protobuf_c_message_descriptor_get_field_by_name (reply->descriptor, "warnings");
-    if (warnings && warnings->label == PROTOBUF_C_LABEL_REPEATED) {
-        size_t n = *(size_t *)((char *)reply + warnings->quantifier_offset);
-        char **items = *(char ***)((char *)reply + warnings->offset);
-        for (size_t i = 0; i < n; i++)
-            fprintf (stderr, "pmoctl: warning: %s\n", items[i]);
-    }
-    ProtobufCMessage **error_slot = pmo_wire_message_slot (reply, "error");
-    const Pmo__Error *e = error_slot ? (const Pmo__Error *)*error_slot : NULL;
-    if (e && e->code != PMO__ERROR_CODE__ERROR_NONE) {
-        if (pmo_str_empty (e->field))
-            fprintf (stderr, "pmoctl: %s: %s\n", pmo_error_code_name (e->code), e->message);
-        else
-            fprintf (stderr, "pmoctl: %s [%s]: %s\n", pmo_error_code_name (e->code), e->field,
-                     e->message);
-        ctl->status = PMOCTL_REFUSED;
-        return NULL;
-    }
-    return reply;
-}
-
-Pmo__RegistryReply *pmoctl_call (pmoctl_t *ctl, const char *member, ProtobufCMessage *body)
-{
-    if (!ctl->client) {
-        ctl->client = pmo_client_new (ctl->registry);
-        if (!ctl->client) {
-            fprintf (stderr, "pmoctl: '%s' is not a ZeroMQ endpoint (e.g. tcp://127.0.0.1:7101)\n",
-                     ctl->registry);
-            ctl->status = PMOCTL_USAGE;
-            return NULL;
-        }
-    }
-    Pmo__RegistryRequest *request = pmo_arena_alloc (ctl->arena, sizeof (Pmo__RegistryRequest));
-    pmo__registry_request__init (request);
-    Pmo__Header *header = pmo_arena_alloc (ctl->arena, sizeof (Pmo__Header));
-    char *request_id = pmo_arena_alloc (ctl->arena, 37);
-    //  The deadline covers every attempt: a retry carries the same header
-    pmo_header_init (header, request_id, ctl->timeout_ms * ctl->attempts, &ctl->identity);
-    request->header = header;
-    pmo_reflect_set_oneof (&request->base, member, body);
-
-    ProtobufCMessage *raw = NULL;
-    if (pmo_client_call (ctl->client, &request->base, &pmo__registry_reply__descriptor,
-                         ctl->timeout_ms, ctl->attempts, &raw)) {
-        fprintf (stderr,
-                 "pmoctl: no reply from the registry at %s within %d ms (is it running? "
-                 "./deploy/pmo status)\n",
-                 ctl->registry, ctl->timeout_ms);
-        ctl->status = PMOCTL_NO_REPLY;
-        return NULL;
-    }
-    Pmo__RegistryReply *reply = (Pmo__RegistryReply *)pmo_reflect_copy (raw, ctl->arena);
-    protobuf_c_message_free_unpacked (raw, NULL);
-    for (size_t i = 0; i < reply->n_warnings; i++)
-        fprintf (stderr, "pmoctl: warning: %s\n", reply->warnings[i]);
-    const Pmo__Error *error = reply->error;
-    if (error && error->code != PMO__ERROR_CODE__ERROR_NONE) {
-        if (pmo_str_empty (error->field))
-            fprintf (stderr, "pmoctl: %s: %s\n", pmo_error_code_name (error->code), error->message);
-        else
-            fprintf (stderr, "pmoctl: %s [%s]: %s\n", pmo_error_code_name (error->code),
-                     error->field, error->message);
-        if (reply->n_missing_artifacts) {
-            fputs ("pmoctl: missing artifacts:", stderr);
-            for (size_t i = 0; i < reply->n_missing_artifacts; i++)
-                fprintf (stderr, "%s %s", i ? "," : "", reply->missing_artifacts[i]);
-            fputc ('\n', stderr);
-        }
-        ctl->status = PMOCTL_REFUSED;
-        return NULL;
-    }
-    return reply;
-}
-
-//  ---------------------------------------------------------------------
 //  main
 
 //  The command for "group verb": an exact match first, so that a command
@@ -366,18 +257,19 @@ static const pmoctl_command_t *s_find (const char *group, const char *verb, bool
 {
     *grouped = false;
     const pmoctl_command_t *bare = NULL;
-    for (const pmoctl_command_t *cmd = pmoctl_commands; cmd->group; cmd++) {
-        if (strcmp (cmd->group, group) != 0)
-            continue;
-        if (!cmd->verb) {
-            if (!bare)
-                bare = cmd;
-            continue;
+    for (const pmoctl_command_t *const *table = s_tables; *table; table++)
+        for (const pmoctl_command_t *cmd = *table; cmd->group; cmd++) {
+            if (strcmp (cmd->group, group) != 0)
+                continue;
+            if (!cmd->verb) {
+                if (!bare)
+                    bare = cmd;
+                continue;
+            }
+            *grouped = true;
+            if (verb && strcmp (cmd->verb, verb) == 0)
+                return cmd;
         }
-        *grouped = true;
-        if (verb && strcmp (cmd->verb, verb) == 0)
-            return cmd;
-    }
     if (bare)
         *grouped = false;
     return bare;
@@ -432,7 +324,7 @@ int main (int argc, char **argv)
     pmoctl_t ctl = {.arena = pmo_arena_new ()};
     pmo__identity__init (&ctl.identity);
     int rc = s_run (&ctl, argc, argv);
-    pmo_client_destroy (&ctl.client);
+    pmoctl_clients_destroy (&ctl);
     pmo_arena_destroy (&ctl.arena);
     fflush (stdout);
     return rc;

@@ -2,13 +2,13 @@
 
     resource create|update|get|list|archive, alloc request|propose|commit|
     reject|release|reshape|get|list|match, capacity view|utilisation,
-    conflicts and allocator ping. Requests are built as JSON objects from
-    the flags and converted to protobuf by the generic mapping, so each
-    flag names the .proto field it fills. Steps of an allocation read it
-    first and send the version read. The allocator is reached at
-    $PMO_ALLOCATOR_ENDPOINT (default tcp://127.0.0.1:7102).
+    conflicts and allocator ping: a row each in the table at the end, run
+    by pmoctl_run_call. Requests are JSON objects converted to protobuf by
+    the generic mapping, so each flag names the .proto field it fills (or
+    the builder fills it). Steps of an allocation read it first and send the
+    version read. The allocator is reached at $PMO_ALLOCATOR_ENDPOINT.
 */
-#include "pmoctl_allocator.h"
+#include "pmoctl.h"
 
 #include "pmo_json.h"
 #include "pmo_reflect.h"
@@ -19,11 +19,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-const pmoctl_flag_t pmoctl_allocator_flags_resource[] = {
-    F ("name", "TEXT", 0, "the person's name, or the placeholder's (e.g. 'Tester 1')"),
-    F ("org-unit", "UNIT", 0, "the home org unit that owns the resource"),
-    F ("role", "ROLE", 0, "e.g. developer, business-analyst"),
-    F ("kind", "person|placeholder", 0, "a named person (default) or a role placeholder"),
+static const pmoctl_flag_t s_resource_flags[] = {
+    JSTR ("name", "TEXT", "name", 0, "the person's name, or the placeholder's (e.g. 'Tester 1')"),
+    JSTR ("org-unit", "UNIT", "home_org_unit", 0, "the home org unit that owns the resource"),
+    JSTR ("role", "ROLE", "role", 0, "e.g. developer, business-analyst"),
+    JSTR ("kind", "person|placeholder", "kind", 0,
+          "a named person (default) or a role placeholder"),
     F ("capacity", "HOURS", 0, "weekly capacity in hours, 0-168 (or give --fte)"),
     F ("fte", "FTE", 0, "weekly capacity as FTE of a 40 h week, e.g. 0.8"),
     F ("skill", "NAME:LEVEL", PMOCTL_REPEAT,
@@ -34,110 +35,95 @@ const pmoctl_flag_t pmoctl_allocator_flags_resource[] = {
     F ("leave", "WEEK[..WEEK]:HOURS[:REASON]", PMOCTL_REPEAT,
        "hours off per week, e.g. 2026-W14..2026-W15:40:annual leave (repeatable; replaces all "
        "on update)"),
-    F ("email", "ADDRESS", 0, "how to reach the person"),
+    JSTR ("email", "ADDRESS", "email", 0, "how to reach the person"),
     END,
 };
 
-const pmoctl_flag_t pmoctl_allocator_flags_resource_list[] = {
-    F ("org-unit", "UNIT", 0, "only this subtree"),
-    F ("role", "ROLE", 0, "only this role"),
-    F ("skill", "NAME", 0, "only with this skill"),
-    F ("min-level", "N", 0, "... at this level or above"),
-    SW ("archived", "archived ones too"),
-    F ("limit", "N", 0, "at most N (default 50, at most 500)"),
-    F ("cursor", "CURSOR", 0, "the page after this cursor"),
+static const pmoctl_flag_t s_resource_list_flags[] = {
+    JSTR ("org-unit", "UNIT", "org_unit", 0, "only this subtree"),
+    JSTR ("role", "ROLE", "role", 0, "only this role"),
+    JSTR ("skill", "NAME", "skill", 0, "only with this skill"),
+    JINT ("min-level", "N", "min_level", 0, 0, 5, "... at this level or above"),
+    JSWITCH ("archived", "include_archived", "archived ones too"),
+    JINT ("limit", "N", "limit", 0, 1, 500, "at most N (default 50, at most 500)"),
+    JSTR ("cursor", "CURSOR", "cursor", 0, "the page after this cursor"),
     END,
 };
 
-const pmoctl_flag_t pmoctl_allocator_flags_request[] = {
-    F ("project", "ID", PMOCTL_REQUIRED, "the project asking (its id)"),
-    F ("resource", "ID", 0, "a named resource; or give --role and/or --skill"),
-    F ("role", "ROLE", 0, "the role wanted"),
-    F ("skill", "NAME", 0, "the skill wanted"),
-    F ("min-level", "N", 0, "minimum skill level 1-5"),
+static const pmoctl_flag_t s_request_flags[] = {
+    JSTR ("project", "ID", "project_id", PMOCTL_REQUIRED, "the project asking (its id)"),
+    JSTR ("resource", "ID", "resource_id", 0, "a named resource; or give --role and/or --skill"),
+    JSTR ("role", "ROLE", "role", 0, "the role wanted"),
+    JSTR ("skill", "NAME", "skill", 0, "the skill wanted"),
+    JINT ("min-level", "N", "min_level", 0, 0, 5, "minimum skill level 1-5"),
     F ("hours", "HOURS", 0, "hours per week, 1-168 (or give --fte)"),
     F ("fte", "FTE", 0, "per week as FTE of a 40 h week, e.g. 0.5"),
-    F ("start", "WEEK", PMOCTL_REQUIRED, "first ISO week, e.g. 2026-W14"),
-    F ("end", "WEEK", 0, "last ISO week (default: --start)"),
-    F ("pool", "UNIT", 0, "look for candidates in this subtree only"),
-    F ("note", "TEXT", 0, "what the person is wanted for"),
+    JSTR ("start", "WEEK", "start_week", PMOCTL_REQUIRED, "first ISO week, e.g. 2026-W14"),
+    JSTR ("end", "WEEK", "end_week", 0, "last ISO week (default: --start)"),
+    JSTR ("pool", "UNIT", "pool_org_unit", 0, "look for candidates in this subtree only"),
+    JSTR ("note", "TEXT", "note", 0, "what the person is wanted for"),
     END,
 };
 
-const pmoctl_flag_t pmoctl_allocator_flags_step[] = {
-    F ("reason", "TEXT", 0, "why (kept in the history; required to reject)"),
-    F ("resource", "ID", 0, "propose: the resource to soft-book"),
-    SW ("approve", "commit: approve it as a resource or PMO manager of the resource's unit"),
+static const pmoctl_flag_t s_step_flags[] = {
+    JSTR ("reason", "TEXT", "reason", 0, "why (kept in the history; required to reject)"),
+    JSTR ("resource", "ID", "resource_id", 0, "propose: the resource to soft-book"),
+    JSWITCH ("approve", "approve",
+             "commit: approve it as a resource or PMO manager of the resource's unit"),
     END,
 };
 
-const pmoctl_flag_t pmoctl_allocator_flags_reshape[] = {
-    F ("start", "WEEK", 0, "new first week"),
-    F ("end", "WEEK", 0, "new last week"),
-    F ("hours", "HOURS", 0, "new hours per week"),
-    F ("reason", "TEXT", 0, "why"),
+static const pmoctl_flag_t s_reshape_flags[] = {
+    JSTR ("start", "WEEK", "start_week", 0, "new first week"),
+    JSTR ("end", "WEEK", "end_week", 0, "new last week"),
+    JINT ("hours", "HOURS", "hours_per_week", 0, 1, 168, "new hours per week"),
+    JSTR ("reason", "TEXT", "reason", 0, "why"),
     END,
 };
 
-const pmoctl_flag_t pmoctl_allocator_flags_alloc_list[] = {
-    F ("project", "ID", 0, "only this project's"),
-    F ("resource", "ID", 0, "only this resource's"),
-    F ("org-unit", "UNIT", 0, "only this subtree"),
-    F ("state", "requested|proposed|committed|released|rejected", 0, "only in this state"),
-    F ("limit", "N", 0, "at most N (default 50)"),
-    F ("cursor", "CURSOR", 0, "the page after this cursor"),
+static const pmoctl_flag_t s_alloc_list_flags[] = {
+    JSTR ("project", "ID", "project_id", 0, "only this project's"),
+    JSTR ("resource", "ID", "resource_id", 0, "only this resource's"),
+    JSTR ("org-unit", "UNIT", "org_unit", 0, "only this subtree"),
+    JSTR ("state", "requested|proposed|committed|released|rejected", "state", 0,
+          "only in this state"),
+    JINT ("limit", "N", "limit", 0, 1, 500, "at most N (default 50)"),
+    JSTR ("cursor", "CURSOR", "cursor", 0, "the page after this cursor"),
     END,
 };
 
-const pmoctl_flag_t pmoctl_allocator_flags_match[] = {
-    F ("project", "ID", 0, "the project (its division ranks home-division candidates first)"),
-    F ("role", "ROLE", 0, "the role wanted"),
-    F ("skill", "NAME", 0, "the skill wanted"),
-    F ("min-level", "N", 0, "minimum skill level"),
-    F ("hours", "HOURS", PMOCTL_REQUIRED, "hours per week"),
-    F ("start", "WEEK", PMOCTL_REQUIRED, "first ISO week"),
-    F ("end", "WEEK", 0, "last ISO week"),
-    F ("pool", "UNIT", 0, "only candidates in this subtree"),
-    F ("limit", "N", 0, "candidates shown (default 10)"),
+static const pmoctl_flag_t s_match_flags[] = {
+    JSTR ("project", "ID", "project_id", 0,
+          "the project (its division ranks home-division candidates first)"),
+    JSTR ("role", "ROLE", "role", 0, "the role wanted"),
+    JSTR ("skill", "NAME", "skill", 0, "the skill wanted"),
+    JINT ("min-level", "N", "min_level", 0, 0, 5, "minimum skill level"),
+    JINT ("hours", "HOURS", "hours_per_week", PMOCTL_REQUIRED, 1, 168, "hours per week"),
+    JSTR ("start", "WEEK", "start_week", PMOCTL_REQUIRED, "first ISO week"),
+    JSTR ("end", "WEEK", "end_week", 0, "last ISO week"),
+    JSTR ("pool", "UNIT", "pool_org_unit", 0, "only candidates in this subtree"),
+    JINT ("limit", "N", "limit", 0, 1, 100, "candidates shown (default 10)"),
     END,
 };
 
-const pmoctl_flag_t pmoctl_allocator_flags_capacity[] = {
-    F ("org-unit", "UNIT", 0, "the subtree (default: the enterprise)"),
-    F ("start", "WEEK", PMOCTL_REQUIRED, "first ISO week"),
-    F ("end", "WEEK", 0, "last ISO week (at most 104 weeks)"),
-    F ("skill", "NAME", 0, "only this skill's row"),
+static const pmoctl_flag_t s_capacity_flags[] = {
+    JSTR ("org-unit", "UNIT", "org_unit", 0, "the subtree (default: the enterprise)"),
+    JSTR ("start", "WEEK", "start_week", PMOCTL_REQUIRED, "first ISO week"),
+    JSTR ("end", "WEEK", "end_week", 0, "last ISO week (at most 104 weeks)"),
+    JSTR ("skill", "NAME", "skill", 0, "only this skill's row"),
     SW ("hours", "show committed/capacity hours instead of utilisation %"),
     END,
 };
 
-const pmoctl_flag_t pmoctl_allocator_flags_conflicts[] = {
-    F ("org-unit", "UNIT", 0, "the subtree (default: the enterprise)"),
-    F ("start", "WEEK", 0, "from this week"),
-    F ("end", "WEEK", 0, "to this week"),
+static const pmoctl_flag_t s_conflicts_flags[] = {
+    JSTR ("org-unit", "UNIT", "org_unit", 0, "the subtree (default: the enterprise)"),
+    JSTR ("start", "WEEK", "start_week", 0, "from this week"),
+    JSTR ("end", "WEEK", "end_week", 0, "to this week"),
     END,
 };
 
 //  ---------------------------------------------------------------------
-//  Calls
-
-pmoctl_service_t pmoctl_allocator_service = {"the allocator",
-                                             "PMO_ALLOCATOR_ENDPOINT",
-                                             "tcp://127.0.0.1:7102",
-                                             &pmo__allocator_request__descriptor,
-                                             &pmo__allocator_reply__descriptor,
-                                             NULL};
-
-//  Send body (JSON, owned by the caller) as the AllocatorRequest member.
-//  Returns the reply in the arena, or NULL after printing why (status set).
-static Pmo__AllocatorReply *s_call (pmoctl_t *ctl, const char *member, json_t *body)
-{
-    return (Pmo__AllocatorReply *)pmoctl_service_call (ctl, &pmoctl_allocator_service, member,
-                                                       body);
-}
-
-//  ---------------------------------------------------------------------
-//  Flags into JSON
+//  Requests
 
 static int s_bad (const pmoctl_command_t *cmd, const char *flag, const char *value,
                   const char *want)
@@ -163,27 +149,15 @@ static int s_hours (json_t *obj, const pmoctl_command_t *cmd, const pmoctl_args_
     return pmoctl_json_int (obj, cmd, args, flag, field, min, 168);
 }
 
+//  The flags of a resource into r (a new one, or the one read).
 static int s_resource_body (pmoctl_t *ctl, const pmoctl_command_t *cmd, const pmoctl_args_t *args,
                             json_t *r)
 {
-    pmoctl_json_str (r, args, "name", "name");
-    pmoctl_json_str (r, args, "org-unit", "home_org_unit");
-    pmoctl_json_str (r, args, "role", "role");
-    pmoctl_json_str (r, args, "kind", "kind");
-    pmoctl_json_str (r, args, "email", "email");
-    if (s_hours (r, cmd, args, "capacity", "weekly_capacity_hours", 0))
+    pmoctl_args_json (cmd, args, r);
+    if (s_hours (r, cmd, args, "capacity", "weekly_capacity_hours", 0) ||
+        pmoctl_json_money (r, cmd, args, "cost", "currency", "cost_rate",
+                           "an amount such as 55.00"))
         return PMOCTL_USAGE;
-    const char *cost = pmoctl_args_get (args, "cost");
-    if (cost) {
-        int64_t minor;
-        if (pmoctl_parse_amount (cost, &minor))
-            return s_bad (cmd, "cost", cost, "an amount such as 55.00");
-        const char *currency = pmoctl_args_get (args, "currency");
-        json_t *money = json_object ();
-        json_object_set_new (money, "minor", json_integer (minor));
-        json_object_set_new (money, "currency", json_string (currency ? currency : "GBP"));
-        json_object_set_new (r, "cost_rate", money);
-    }
     json_t *skills = NULL, *leave = NULL;
     for (size_t i = 0; i < args->count; i++) {
         const char *name = args->flags[i]->name;
@@ -233,6 +207,95 @@ static int s_resource_body (pmoctl_t *ctl, const pmoctl_command_t *cmd, const pm
         json_object_set_new (r, "skills", skills);
     if (leave)
         json_object_set_new (r, "exceptions", leave);
+    return 0;
+}
+
+//  Read a resource or an allocation. NULL after saying why (status set).
+static Pmo__AllocatorReply *s_get (pmoctl_t *ctl, const char *kind, const char *id)
+{
+    json_t *get = json_object ();
+    json_object_set_new (get, "kind", json_string (kind));
+    json_object_set_new (get, "id", json_string (id));
+    Pmo__AllocatorReply *reply =
+        (Pmo__AllocatorReply *)pmoctl_service_call (ctl, PMOCTL_ALLOCATOR, "get", get);
+    json_decref (get);
+    return reply;
+}
+
+static int s_build_resource_create (pmoctl_t *ctl, const pmoctl_command_t *cmd, pmoctl_args_t *args,
+                                    pmoctl_request_t *request)
+{
+    if (!pmoctl_args_get (args, "name") || !pmoctl_args_get (args, "org-unit") ||
+        !pmoctl_args_get (args, "role"))
+        return pmoctl_usage_error (cmd, "--name, --org-unit and --role are required");
+    return s_resource_body (ctl, cmd, args, request->body);
+}
+
+//  Read, change what the flags say, write with the version read.
+static int s_build_resource_update (pmoctl_t *ctl, const pmoctl_command_t *cmd, pmoctl_args_t *args,
+                                    pmoctl_request_t *request)
+{
+    Pmo__AllocatorReply *reply = s_get (ctl, "resource", args->positional);
+    if (!reply)
+        return ctl->status;
+    json_t *current = pmo_json_from_message (&reply->resource->base);
+    //  Computed fields are not the caller's to send
+    static const char *computed[] = {"home_org_unit_path", "division", "created_ms",
+                                     "updated_ms",         "archived", NULL};
+    for (size_t i = 0; computed[i]; i++)
+        json_object_del (current, computed[i]);
+    json_object_update (request->body, current);
+    json_decref (current);
+    return s_resource_body (ctl, cmd, args, request->body);
+}
+
+static int s_build_get (pmoctl_t *ctl, const pmoctl_command_t *cmd, pmoctl_args_t *args,
+                        pmoctl_request_t *request)
+{
+    const char *kind = streq (cmd->group, "resource") ? "resource" : "allocation";
+    json_object_set_new (request->body, "kind", json_string (kind));
+    json_object_set_new (request->body, "id", json_string (args->positional));
+    return 0;
+}
+
+static int s_build_resource_archive (pmoctl_t *ctl, const pmoctl_command_t *cmd,
+                                     pmoctl_args_t *args, pmoctl_request_t *request)
+{
+    Pmo__AllocatorReply *reply = s_get (ctl, "resource", args->positional);
+    if (!reply)
+        return ctl->status;
+    json_object_set_new (request->body, "id", json_string (args->positional));
+    json_object_set_new (request->body, "version",
+                         json_integer ((json_int_t)reply->resource->version));
+    return 0;
+}
+
+static int s_build_request (pmoctl_t *ctl, const pmoctl_command_t *cmd, pmoctl_args_t *args,
+                            pmoctl_request_t *request)
+{
+    int rc = pmoctl_args_json (cmd, args, request->body);
+    return rc ? rc : s_hours (request->body, cmd, args, "hours", "hours_per_week", 1);
+}
+
+//  A step of an allocation: read it for its version, then the flags.
+static int s_build_step (pmoctl_t *ctl, const pmoctl_command_t *cmd, pmoctl_args_t *args,
+                         pmoctl_request_t *request)
+{
+    Pmo__AllocatorReply *reply = s_get (ctl, "allocation", args->positional);
+    if (!reply)
+        return ctl->status;
+    json_object_set_new (request->body, "allocation_id", json_string (args->positional));
+    json_object_set_new (request->body, "version",
+                         json_integer ((json_int_t)reply->allocation->version));
+    return pmoctl_args_json (cmd, args, request->body);
+}
+
+static int s_build_capacity (pmoctl_t *ctl, const pmoctl_command_t *cmd, pmoctl_args_t *args,
+                             pmoctl_request_t *request)
+{
+    pmoctl_args_json (cmd, args, request->body);
+    if (streq (cmd->verb, "utilisation"))
+        json_object_set_new (request->body, "by_resource", json_true ());
     return 0;
 }
 
@@ -348,26 +411,12 @@ static void s_print_capacity (pmoctl_t *ctl, const Pmo__CapacityView *v, bool by
     pmoctl_table_print (table, stdout);
 }
 
-//  ---------------------------------------------------------------------
-//  The runner
-
-//  Read an allocation (for its version).
-static Pmo__Allocation *s_read (pmoctl_t *ctl, const char *id)
+//  A resource or an allocation changed or read, and what the allocator
+//  says about it.
+static int s_show_done (pmoctl_t *ctl, const pmoctl_command_t *cmd, pmoctl_args_t *args,
+                        ProtobufCMessage *msg)
 {
-    json_t *get = json_object ();
-    json_object_set_new (get, "kind", json_string ("allocation"));
-    json_object_set_new (get, "id", json_string (id));
-    Pmo__AllocatorReply *reply = s_call (ctl, "get", get);
-    json_decref (get);
-    return reply ? reply->allocation : NULL;
-}
-
-static int s_finish (pmoctl_t *ctl, Pmo__AllocatorReply *reply)
-{
-    if (!reply)
-        return ctl->status;
-    if (ctl->json)
-        return pmoctl_print_json (&reply->base);
+    const Pmo__AllocatorReply *reply = (const Pmo__AllocatorReply *)msg;
     bool allocation = reply->body_case == PMO__ALLOCATOR_REPLY__BODY_ALLOCATION;
     if (allocation)
         s_print_allocation (ctl, reply->allocation);
@@ -386,239 +435,126 @@ static int s_finish (pmoctl_t *ctl, Pmo__AllocatorReply *reply)
     return PMOCTL_OK;
 }
 
-int pmoctl_run_allocator (pmoctl_t *ctl, const pmoctl_command_t *cmd, pmoctl_args_t *args)
+static int s_show_resources (pmoctl_t *ctl, const pmoctl_command_t *cmd, pmoctl_args_t *args,
+                             ProtobufCMessage *msg)
 {
-    const char *group = cmd->group, *verb = cmd->verb ? cmd->verb : "";
-    const char *id = args->positional;
-    json_t *body = json_object ();
-    Pmo__AllocatorReply *reply = NULL;
-    int rc = PMOCTL_OK;
-#define IS(g, v) (strcmp (group, g) == 0 && strcmp (verb, v) == 0)
-    if (IS ("allocator", "ping")) {
-        reply = s_call (ctl, "ping", body);
-        if (!reply)
-            rc = ctl->status;
-        else if (ctl->json)
-            rc = pmoctl_print_json (&reply->pong->base);
-        else
-            printf ("service:  %s\nversion:  %s\nredis_ok: %s\nuptime:   %lld s\n",
-                    reply->pong->service, reply->pong->version,
-                    reply->pong->redis_ok ? "yes" : "no",
-                    (long long)(reply->pong->uptime_ms / 1000));
-        if (reply && !reply->pong->redis_ok) {
-            fprintf (stderr, "pmoctl: the allocator answers but cannot reach its Redis\n");
-            rc = PMOCTL_REFUSED;
-        }
-    } else if (IS ("resource", "create")) {
-        if (!pmoctl_args_get (args, "name") || !pmoctl_args_get (args, "org-unit") ||
-            !pmoctl_args_get (args, "role"))
-            rc = pmoctl_usage_error (cmd, "--name, --org-unit and --role are required");
-        else if (!(rc = s_resource_body (ctl, cmd, args, body)))
-            rc = s_finish (ctl, reply = s_call (ctl, "create_resource", body));
-    } else if (IS ("resource", "update")) {
-        //  Read, change what the flags say, write with the version read
-        json_t *get = json_object ();
-        json_object_set_new (get, "kind", json_string ("resource"));
-        json_object_set_new (get, "id", json_string (id));
-        reply = s_call (ctl, "get", get);
-        json_decref (get);
-        if (!reply)
-            rc = ctl->status;
-        else {
-            json_t *current = pmo_json_from_message (&reply->resource->base);
-            //  Computed fields are not the caller's to send
-            json_object_del (current, "home_org_unit_path");
-            json_object_del (current, "division");
-            json_object_del (current, "created_ms");
-            json_object_del (current, "updated_ms");
-            json_object_del (current, "archived");
-            if (!(rc = s_resource_body (ctl, cmd, args, current)))
-                rc = s_finish (ctl, reply = s_call (ctl, "update_resource", current));
-            json_decref (current);
-        }
-    } else if (IS ("resource", "get") || IS ("alloc", "get")) {
-        json_object_set_new (body, "kind", json_string (*group == 'r' ? "resource" : "allocation"));
-        json_object_set_new (body, "id", json_string (id));
-        rc = s_finish (ctl, reply = s_call (ctl, "get", body));
-    } else if (IS ("resource", "archive")) {
-        json_t *get = json_object ();
-        json_object_set_new (get, "kind", json_string ("resource"));
-        json_object_set_new (get, "id", json_string (id));
-        reply = s_call (ctl, "get", get);
-        json_decref (get);
-        if (!reply)
-            rc = ctl->status;
-        else {
-            json_object_set_new (body, "id", json_string (id));
-            json_object_set_new (body, "version",
-                                 json_integer ((json_int_t)reply->resource->version));
-            rc = s_finish (ctl, reply = s_call (ctl, "archive_resource", body));
-        }
-    } else if (IS ("resource", "list")) {
-        pmoctl_json_str (body, args, "org-unit", "org_unit");
-        pmoctl_json_str (body, args, "role", "role");
-        pmoctl_json_str (body, args, "skill", "skill");
-        pmoctl_json_str (body, args, "cursor", "cursor");
-        if (pmoctl_args_get (args, "archived"))
-            json_object_set_new (body, "include_archived", json_true ());
-        if (!(rc = pmoctl_json_int (body, cmd, args, "min-level", "min_level", 0, 5)) &&
-            !(rc = pmoctl_json_int (body, cmd, args, "limit", "limit", 1, 500))) {
-            reply = s_call (ctl, "list_resources", body);
-            if (!reply)
-                rc = ctl->status;
-            else if (ctl->json)
-                rc = pmoctl_print_json (&reply->resources->base);
-            else {
-                static const pmoctl_column_t cols[] = {
-                    {"ID", "id", 0, NULL},
-                    {"NAME", "name", 30, NULL},
-                    {"ROLE", "role", 20, NULL},
-                    {"UNIT", "home_org_unit", 0, NULL},
-                    {"H/WEEK", "weekly_capacity_hours", 0, NULL},
-                    {"COST/H", "cost_rate", 0, NULL},
-                    {NULL, NULL, 0, NULL},
-                };
-                pmoctl_table_t *table = pmoctl_table_new (ctl->arena, cols);
-                for (size_t i = 0; i < reply->resources->n_resources; i++)
-                    pmoctl_table_add_message (ctl, table, &reply->resources->resources[i]->base);
-                pmoctl_table_print (table, stdout);
-                if (!pmo_str_empty (reply->resources->next_cursor))
-                    printf ("more: --cursor %s\n", reply->resources->next_cursor);
-            }
-        }
-    } else if (IS ("alloc", "request")) {
-        pmoctl_json_str (body, args, "project", "project_id");
-        pmoctl_json_str (body, args, "resource", "resource_id");
-        pmoctl_json_str (body, args, "role", "role");
-        pmoctl_json_str (body, args, "skill", "skill");
-        pmoctl_json_str (body, args, "start", "start_week");
-        pmoctl_json_str (body, args, "end", "end_week");
-        pmoctl_json_str (body, args, "pool", "pool_org_unit");
-        pmoctl_json_str (body, args, "note", "note");
-        if (!(rc = pmoctl_json_int (body, cmd, args, "min-level", "min_level", 0, 5)) &&
-            !(rc = s_hours (body, cmd, args, "hours", "hours_per_week", 1)))
-            rc = s_finish (ctl, reply = s_call (ctl, "request_allocation", body));
-    } else if (strcmp (group, "alloc") == 0 &&
-               (IS ("alloc", "propose") || IS ("alloc", "commit") || IS ("alloc", "reject") ||
-                IS ("alloc", "release") || IS ("alloc", "reshape"))) {
-        Pmo__Allocation *a = s_read (ctl, id);
-        if (!a)
-            rc = ctl->status;
-        else {
-            json_object_set_new (body, "allocation_id", json_string (id));
-            json_object_set_new (body, "version", json_integer ((json_int_t)a->version));
-            pmoctl_json_str (body, args, "reason", "reason");
-            if (IS ("alloc", "reshape")) {
-                pmoctl_json_str (body, args, "start", "start_week");
-                pmoctl_json_str (body, args, "end", "end_week");
-                rc = pmoctl_json_int (body, cmd, args, "hours", "hours_per_week", 1, 168);
-            } else {
-                pmoctl_json_str (body, args, "resource", "resource_id");
-                if (pmoctl_args_get (args, "approve"))
-                    json_object_set_new (body, "approve", json_true ());
-            }
-            if (!rc)
-                rc = s_finish (ctl, reply = s_call (ctl, verb, body));
-        }
-    } else if (IS ("alloc", "list")) {
-        pmoctl_json_str (body, args, "project", "project_id");
-        pmoctl_json_str (body, args, "resource", "resource_id");
-        pmoctl_json_str (body, args, "org-unit", "org_unit");
-        pmoctl_json_str (body, args, "state", "state");
-        pmoctl_json_str (body, args, "cursor", "cursor");
-        if (!(rc = pmoctl_json_int (body, cmd, args, "limit", "limit", 1, 500))) {
-            reply = s_call (ctl, "list_allocations", body);
-            if (!reply)
-                rc = ctl->status;
-            else if (ctl->json)
-                rc = pmoctl_print_json (&reply->allocations->base);
-            else {
-                static const pmoctl_column_t cols[] = {
-                    {"ID", "id", 0, NULL},
-                    {"STATE", "state", 0, NULL},
-                    {"PROJECT", "project_code", 16, NULL},
-                    {"PRIO", "project_priority", 0, NULL},
-                    {"RESOURCE", "resource_name", 24, NULL},
-                    {"SKILL", "skill", 16, NULL},
-                    {"H/WEEK", "hours_per_week", 0, NULL},
-                    {"FROM", "start_week", 0, NULL},
-                    {"TO", "end_week", 0, NULL},
-                    {NULL, NULL, 0, NULL},
-                };
-                pmoctl_table_t *table = pmoctl_table_new (ctl->arena, cols);
-                for (size_t i = 0; i < reply->allocations->n_allocations; i++)
-                    pmoctl_table_add_message (ctl, table,
-                                              &reply->allocations->allocations[i]->base);
-                pmoctl_table_print (table, stdout);
-                if (!pmo_str_empty (reply->allocations->next_cursor))
-                    printf ("more: --cursor %s\n", reply->allocations->next_cursor);
-            }
-        }
-    } else if (IS ("alloc", "match")) {
-        pmoctl_json_str (body, args, "project", "project_id");
-        pmoctl_json_str (body, args, "role", "role");
-        pmoctl_json_str (body, args, "skill", "skill");
-        pmoctl_json_str (body, args, "start", "start_week");
-        pmoctl_json_str (body, args, "end", "end_week");
-        pmoctl_json_str (body, args, "pool", "pool_org_unit");
-        if (!(rc = pmoctl_json_int (body, cmd, args, "min-level", "min_level", 0, 5)) &&
-            !(rc = pmoctl_json_int (body, cmd, args, "hours", "hours_per_week", 1, 168)) &&
-            !(rc = pmoctl_json_int (body, cmd, args, "limit", "limit", 1, 100))) {
-            reply = s_call (ctl, "match", body);
-            if (!reply)
-                rc = ctl->status;
-            else if (ctl->json)
-                rc = pmoctl_print_json (&reply->match->base);
-            else
-                s_print_match (ctl, reply->match);
-        }
-    } else if (strcmp (group, "capacity") == 0) {
-        bool table = strcmp (verb, "utilisation") == 0;
-        pmoctl_json_str (body, args, "org-unit", "org_unit");
-        pmoctl_json_str (body, args, "start", "start_week");
-        pmoctl_json_str (body, args, "end", "end_week");
-        pmoctl_json_str (body, args, "skill", "skill");
-        if (table)
-            json_object_set_new (body, "by_resource", json_true ());
-        reply = s_call (ctl, "capacity", body);
-        if (!reply)
-            rc = ctl->status;
-        else if (ctl->json)
-            rc = pmoctl_print_json (&reply->capacity->base);
-        else
-            s_print_capacity (ctl, reply->capacity, table, pmoctl_args_get (args, "hours"));
-    } else if (strcmp (group, "conflicts") == 0) {
-        pmoctl_json_str (body, args, "org-unit", "org_unit");
-        pmoctl_json_str (body, args, "start", "start_week");
-        pmoctl_json_str (body, args, "end", "end_week");
-        reply = s_call (ctl, "conflicts", body);
-        if (!reply)
-            rc = ctl->status;
-        else if (ctl->json)
-            rc = pmoctl_print_json (&reply->conflicts->base);
-        else {
-            const Pmo__ConflictList *list = reply->conflicts;
-            if (!list->n_conflicts)
-                printf ("no over-allocated resources\n");
-            for (size_t i = 0; i < list->n_conflicts; i++) {
-                const Pmo__AllocationConflict *c = list->conflicts[i];
-                printf ("%s (%s, home %s)\n", c->summary, c->resource_id, c->home_org_unit);
-                for (size_t w = 0; w < c->n_weeks; w++)
-                    printf ("  %s  %u h committed of %u h (over by %u)\n", c->weeks[w]->week,
-                            c->weeks[w]->committed_hours, c->weeks[w]->capacity_hours,
-                            c->weeks[w]->over_by_hours);
-                for (size_t k = 0; k < c->n_claims; k++) {
-                    const Pmo__ConflictClaim *cl = c->claims[k];
-                    printf ("  %s %-14s priority %u, %u h/week, %s: %s\n", cl->prevails ? "*" : " ",
-                            cl->project_code, cl->project_priority, cl->hours_per_week,
-                            cl->allocation_id, cl->why);
-                }
-            }
-        }
-    } else
-        rc = pmoctl_usage_error (cmd, "unknown allocator command");
-#undef IS
-    json_decref (body);
-    pmo_client_destroy (&pmoctl_allocator_service.client);
-    return rc;
+    static const pmoctl_column_t cols[] = {
+        {"ID", "id", 0, NULL},
+        {"NAME", "name", 30, NULL},
+        {"ROLE", "role", 20, NULL},
+        {"UNIT", "home_org_unit", 0, NULL},
+        {"H/WEEK", "weekly_capacity_hours", 0, NULL},
+        {"COST/H", "cost_rate", 0, NULL},
+        {NULL, NULL, 0, NULL},
+    };
+    const Pmo__ResourcePage *page = ((const Pmo__AllocatorReply *)msg)->resources;
+    pmoctl_print_items (ctl, &page->base, "resources", cols);
+    if (!pmo_str_empty (page->next_cursor))
+        printf ("more: --cursor %s\n", page->next_cursor);
+    return PMOCTL_OK;
 }
+
+static int s_show_allocations (pmoctl_t *ctl, const pmoctl_command_t *cmd, pmoctl_args_t *args,
+                               ProtobufCMessage *msg)
+{
+    static const pmoctl_column_t cols[] = {
+        {"ID", "id", 0, NULL},
+        {"STATE", "state", 0, NULL},
+        {"PROJECT", "project_code", 16, NULL},
+        {"PRIO", "project_priority", 0, NULL},
+        {"RESOURCE", "resource_name", 24, NULL},
+        {"SKILL", "skill", 16, NULL},
+        {"H/WEEK", "hours_per_week", 0, NULL},
+        {"FROM", "start_week", 0, NULL},
+        {"TO", "end_week", 0, NULL},
+        {NULL, NULL, 0, NULL},
+    };
+    const Pmo__AllocationPage *page = ((const Pmo__AllocatorReply *)msg)->allocations;
+    pmoctl_print_items (ctl, &page->base, "allocations", cols);
+    if (!pmo_str_empty (page->next_cursor))
+        printf ("more: --cursor %s\n", page->next_cursor);
+    return PMOCTL_OK;
+}
+
+static int s_show_match (pmoctl_t *ctl, const pmoctl_command_t *cmd, pmoctl_args_t *args,
+                         ProtobufCMessage *msg)
+{
+    s_print_match (ctl, ((const Pmo__AllocatorReply *)msg)->match);
+    return PMOCTL_OK;
+}
+
+static int s_show_capacity (pmoctl_t *ctl, const pmoctl_command_t *cmd, pmoctl_args_t *args,
+                            ProtobufCMessage *msg)
+{
+    s_print_capacity (ctl, ((const Pmo__AllocatorReply *)msg)->capacity,
+                      streq (cmd->verb, "utilisation"), pmoctl_args_get (args, "hours"));
+    return PMOCTL_OK;
+}
+
+static int s_show_conflicts (pmoctl_t *ctl, const pmoctl_command_t *cmd, pmoctl_args_t *args,
+                             ProtobufCMessage *msg)
+{
+    const Pmo__ConflictList *list = ((const Pmo__AllocatorReply *)msg)->conflicts;
+    if (!list->n_conflicts)
+        printf ("no over-allocated resources\n");
+    for (size_t i = 0; i < list->n_conflicts; i++) {
+        const Pmo__AllocationConflict *c = list->conflicts[i];
+        printf ("%s (%s, home %s)\n", c->summary, c->resource_id, c->home_org_unit);
+        for (size_t w = 0; w < c->n_weeks; w++)
+            printf ("  %s  %u h committed of %u h (over by %u)\n", c->weeks[w]->week,
+                    c->weeks[w]->committed_hours, c->weeks[w]->capacity_hours,
+                    c->weeks[w]->over_by_hours);
+        for (size_t k = 0; k < c->n_claims; k++) {
+            const Pmo__ConflictClaim *cl = c->claims[k];
+            printf ("  %s %-14s priority %u, %u h/week, %s: %s\n", cl->prevails ? "*" : " ",
+                    cl->project_code, cl->project_priority, cl->hours_per_week, cl->allocation_id,
+                    cl->why);
+        }
+    }
+    return PMOCTL_OK;
+}
+
+//  ---------------------------------------------------------------------
+//  The commands: group, verb, ID, flags, request member, builder (NULL:
+//  the flags' fields), printer, what --json prints (NULL: the reply)
+
+#define CALL(...) PMOCTL_CALL (PMOCTL_ALLOCATOR, __VA_ARGS__)
+
+const pmoctl_command_t pmoctl_allocator_commands[] = {
+    CALL ("allocator", "ping", NULL, NULL, "ping", NULL, pmoctl_show_pong, PMOCTL_JSON_BY_SHOW,
+          "is the allocator up, and its Redis? (exit 0 only if both)"),
+    CALL ("resource", "create", NULL, s_resource_flags, "create_resource", s_build_resource_create,
+          s_show_done, NULL, "add a person or role placeholder to the pool"),
+    CALL ("resource", "update", "ID", s_resource_flags, "update_resource", s_build_resource_update,
+          s_show_done, NULL, "change a resource (the flags given replace those fields)"),
+    CALL ("resource", "get", "ID", NULL, "get", s_build_get, s_show_done, NULL, "show a resource"),
+    CALL ("resource", "list", NULL, s_resource_list_flags, "list_resources", NULL, s_show_resources,
+          "resources", "list resources by unit, role, skill"),
+    CALL ("resource", "archive", "ID", NULL, "archive_resource", s_build_resource_archive,
+          s_show_done, NULL, "archive a resource"),
+    CALL ("alloc", "request", NULL, s_request_flags, "request_allocation", s_build_request,
+          s_show_done, NULL, "ask for a named resource, or a role/skill (matched at once)"),
+    CALL ("alloc", "propose", "ID", s_step_flags, "propose", s_build_step, s_show_done, NULL,
+          "soft-book a resource for a request"),
+    CALL ("alloc", "commit", "ID", s_step_flags, "commit", s_build_step, s_show_done, NULL,
+          "hard-book a proposal (--approve as a resource or PMO manager)"),
+    CALL ("alloc", "reject", "ID", s_step_flags, "reject", s_build_step, s_show_done, NULL,
+          "refuse or withdraw a request (--reason required)"),
+    CALL ("alloc", "release", "ID", s_step_flags, "release", s_build_step, s_show_done, NULL,
+          "end an allocation: its hours are free at once"),
+    CALL ("alloc", "reshape", "ID", s_reshape_flags, "reshape", s_build_step, s_show_done, NULL,
+          "change weeks or hours (a commitment only shrinks)"),
+    CALL ("alloc", "get", "ID", NULL, "get", s_build_get, s_show_done, NULL,
+          "show an allocation and its history"),
+    CALL ("alloc", "list", NULL, s_alloc_list_flags, "list_allocations", NULL, s_show_allocations,
+          "allocations", "list allocations by project, resource, unit, state"),
+    CALL ("alloc", "match", NULL, s_match_flags, "match", NULL, s_show_match, "match",
+          "rank candidates for a role/skill, with why (books nothing)"),
+    CALL ("capacity", "view", NULL, s_capacity_flags, "capacity", s_build_capacity, s_show_capacity,
+          "capacity", "capacity and demand per skill and week (the heatmap)"),
+    CALL ("capacity", "utilisation", NULL, s_capacity_flags, "capacity", s_build_capacity,
+          s_show_capacity, "capacity", "the utilisation table of a unit: a row per resource"),
+    CALL ("conflicts", NULL, NULL, s_conflicts_flags, "conflicts", NULL, s_show_conflicts,
+          "conflicts", "over-allocated resources, and whose claim prevails"),
+    PMOCTL_END,
+};

@@ -567,3 +567,54 @@ int pmoctl_json_int (json_t *obj, const pmoctl_command_t *cmd, const pmoctl_args
     json_object_set_new (obj, field, json_integer (n));
     return 0;
 }
+
+int pmoctl_json_money (json_t *obj, const pmoctl_command_t *cmd, const pmoctl_args_t *args,
+                       const char *flag, const char *currency, const char *field, const char *want)
+{
+    const char *value = pmoctl_args_get (args, flag);
+    if (!value)
+        return 0;
+    int64_t minor;
+    if (pmoctl_parse_amount (value, &minor))
+        return pmoctl_usage_error (cmd, "--%s '%s': %s", flag, value, want);
+    const char *code = pmoctl_args_get (args, currency);
+    json_t *money = json_object ();
+    json_object_set_new (money, "minor", json_integer (minor));
+    json_object_set_new (money, "currency", json_string (code ? code : "GBP"));
+    json_object_set_new (obj, field, money);
+    return 0;
+}
+
+//  "a,b,c" as an array of strings (empty items left out).
+static json_t *s_json_list (const char *value)
+{
+    json_t *list = json_array ();
+    char *copy = strdup (value), *save = NULL;
+    assert (copy);
+    for (char *one = strtok_r (copy, ",", &save); one; one = strtok_r (NULL, ",", &save))
+        json_array_append_new (list, json_string (one));
+    free (copy);
+    return list;
+}
+
+int pmoctl_args_json (const pmoctl_command_t *cmd, const pmoctl_args_t *args, json_t *body)
+{
+    for (const pmoctl_flag_t *flag = cmd->flags; flag && flag->name; flag++) {
+        const char *value = flag->field && !flag->set ? pmoctl_args_get (args, flag->name) : NULL;
+        if (!value)
+            continue;
+        if (flag->flags & PMOCTL_SWITCH)
+            json_object_set_new (body, flag->field, json_true ());
+        else if (flag->flags & PMOCTL_JSON_LIST)
+            json_object_set_new (body, flag->field, s_json_list (value));
+        else if (!(flag->flags & PMOCTL_JSON_INT))
+            json_object_set_new (body, flag->field, json_string (value));
+        else {
+            int rc =
+                pmoctl_json_int (body, cmd, args, flag->name, flag->field, flag->min, flag->max);
+            if (rc)
+                return rc;
+        }
+    }
+    return 0;
+}

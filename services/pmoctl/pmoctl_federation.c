@@ -1,8 +1,9 @@
 /*  pmoctl_federation.c: "pmoctl hub ping|status|spokes|rollup", the
-    enterprise view from the hub (services/federation). Tables for people,
-    JSON documents with --json.
+    enterprise view from the hub (services/federation): a row each in the
+    table at the end, run by pmoctl_run_call. Tables for people, JSON
+    documents with --json. The hub is reached at $PMO_HUB_ENDPOINT.
 */
-#include "pmoctl_federation.h"
+#include "pmoctl.h"
 #include "federation.pb-c.h"
 #include "pmo_reflect.h"
 #include "pmo_wire.h"
@@ -10,67 +11,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-const pmoctl_flag_t pmoctl_hub_flags_rollup[] = {
-    {"division", "ID", NULL, NULL, 0, 0, 0, NULL, "only this division"},
-    {"list", "KIND", NULL, NULL, 0, 0, 0, NULL,
-     "also list the entities of a kind: project, health, alert, resource, ..."},
-    {"limit", "N", NULL, NULL, 0, 0, 0, NULL, "entities per page, 1-500 (default 50)"},
-    {"cursor", "TEXT", NULL, NULL, 0, 0, 0, NULL, "the next page (with --division)"},
-    {NULL, NULL, NULL, NULL, 0, 0, 0, NULL, NULL},
+static const pmoctl_flag_t s_rollup_flags[] = {
+    F ("division", "ID", 0, "only this division"),
+    F ("list", "KIND", 0,
+       "also list the entities of a kind: project, health, alert, resource, ..."),
+    F ("limit", "N", 0, "entities per page, 1-500 (default 50)"),
+    F ("cursor", "TEXT", 0, "the next page (with --division)"),
+    END,
 };
-
-static pmo_client_t *s_client;
-
-static void s_client_close (void)
-{
-    pmo_client_destroy (&s_client);
-}
-
-//  Call the hub; the reply lives in the arena. NULL (status set, reason
-//  printed) on no reply or an error.
-static Pmo__HubReply *s_call (pmoctl_t *ctl, Pmo__HubRequest *request)
-{
-    const char *endpoint = getenv ("PMO_HUB_ENDPOINT");
-    if (!endpoint || !*endpoint)
-        endpoint = "tcp://127.0.0.1:7106";
-    if (!s_client) {
-        if (!(s_client = pmo_client_new (endpoint))) {
-            fprintf (stderr, "pmoctl: '%s' is not a ZeroMQ endpoint\n", endpoint);
-            ctl->status = PMOCTL_USAGE;
-            return NULL;
-        }
-        atexit (s_client_close);
-    }
-    Pmo__Header header;
-    char request_id[40];
-    pmo_header_init (&header, request_id, ctl->timeout_ms * ctl->attempts, &ctl->identity);
-    request->header = &header;
-    ProtobufCMessage *raw = NULL;
-    int rc = pmo_client_call (s_client, &request->base, &pmo__hub_reply__descriptor,
-                              ctl->timeout_ms, ctl->attempts, &raw);
-    request->header = NULL;
-    if (rc) {
-        fprintf (stderr,
-                 "pmoctl: no reply from the hub at %s within %d ms (is pmo-hub running? "
-                 "./deploy/pmo status)\n",
-                 endpoint, ctl->timeout_ms);
-        ctl->status = PMOCTL_NO_REPLY;
-        return NULL;
-    }
-    Pmo__HubReply *reply = (Pmo__HubReply *)pmo_reflect_copy (raw, ctl->arena);
-    protobuf_c_message_free_unpacked (raw, NULL);
-    if (reply->error && reply->error->code != PMO__ERROR_CODE__ERROR_NONE) {
-        const Pmo__Error *e = reply->error;
-        if (pmo_str_empty (e->field))
-            fprintf (stderr, "pmoctl: %s: %s\n", pmo_error_code_name (e->code), e->message);
-        else
-            fprintf (stderr, "pmoctl: %s [%s]: %s\n", pmo_error_code_name (e->code), e->field,
-                     e->message);
-        ctl->status = PMOCTL_REFUSED;
-        return NULL;
-    }
-    return reply;
-}
 
 static const char *s_age (pmoctl_t *ctl, int64_t ms)
 {
@@ -100,17 +48,10 @@ static const pmoctl_column_t s_spoke_columns[] = {
     {NULL, NULL, 0, NULL},
 };
 
-static int s_spokes (pmoctl_t *ctl)
+static int s_show_spokes (pmoctl_t *ctl, const pmoctl_command_t *cmd, pmoctl_args_t *args,
+                          ProtobufCMessage *msg)
 {
-    Pmo__SpokesRequest ask = PMO__SPOKES_REQUEST__INIT;
-    Pmo__HubRequest request = PMO__HUB_REQUEST__INIT;
-    request.body_case = PMO__HUB_REQUEST__BODY_SPOKES;
-    request.spokes = &ask;
-    Pmo__HubReply *reply = s_call (ctl, &request);
-    if (!reply)
-        return ctl->status;
-    if (ctl->json)
-        return pmoctl_print_json (&reply->spokes->base);
+    const Pmo__HubReply *reply = (const Pmo__HubReply *)msg;
     pmoctl_table_t *table = pmoctl_table_new (ctl->arena, s_spoke_columns);
     int64_t now = pmo_now_ms ();
     for (size_t i = 0; i < reply->spokes->n_spokes; i++) {
@@ -178,32 +119,36 @@ static const pmoctl_column_t s_entity_columns[] = {
     {NULL, NULL, 0, NULL},
 };
 
-static int s_rollup (pmoctl_t *ctl, pmoctl_args_t *args)
+//  The request as a message: the hub's own check of --limit, and the
+//  values sent as they were typed.
+static int s_build_rollup (pmoctl_t *ctl, const pmoctl_command_t *cmd, pmoctl_args_t *args,
+                           pmoctl_request_t *request)
 {
-    Pmo__EnterpriseRollupRequest ask = PMO__ENTERPRISE_ROLLUP_REQUEST__INIT;
+    Pmo__EnterpriseRollupRequest *ask =
+        pmo_arena_alloc (ctl->arena, sizeof (Pmo__EnterpriseRollupRequest));
+    pmo__enterprise_rollup_request__init (ask);
     const char *value;
     if ((value = pmoctl_args_get (args, "division")))
-        ask.division = (char *)value;
+        ask->division = (char *)value;
     if ((value = pmoctl_args_get (args, "list")))
-        ask.list_kind = (char *)value;
+        ask->list_kind = (char *)value;
     if ((value = pmoctl_args_get (args, "cursor")))
-        ask.cursor = (char *)value;
+        ask->cursor = (char *)value;
     if ((value = pmoctl_args_get (args, "limit"))) {
         char *end;
         long limit = strtol (value, &end, 10);
         if (*end || limit < 1 || limit > 500)
             return pmoctl_usage_error (args->command, "--limit is a number from 1 to 500");
-        ask.limit = (uint32_t)limit;
+        ask->limit = (uint32_t)limit;
     }
-    Pmo__HubRequest request = PMO__HUB_REQUEST__INIT;
-    request.body_case = PMO__HUB_REQUEST__BODY_ROLLUP;
-    request.rollup = &ask;
-    Pmo__HubReply *reply = s_call (ctl, &request);
-    if (!reply)
-        return ctl->status;
-    Pmo__EnterpriseRollup *rollup = reply->rollup;
-    if (ctl->json)
-        return pmoctl_print_json (&rollup->base);
+    request->message = &ask->base;
+    return 0;
+}
+
+static int s_show_rollup (pmoctl_t *ctl, const pmoctl_command_t *cmd, pmoctl_args_t *args,
+                          ProtobufCMessage *msg)
+{
+    const Pmo__EnterpriseRollup *rollup = ((const Pmo__HubReply *)msg)->rollup;
     pmoctl_table_t *table = pmoctl_table_new (ctl->arena, s_rollup_columns);
     for (size_t i = 0; i < rollup->n_divisions; i++)
         s_rollup_row (ctl, table, rollup->divisions[i], rollup->divisions[i]->division);
@@ -241,46 +186,32 @@ static int s_rollup (pmoctl_t *ctl, pmoctl_args_t *args)
     return PMOCTL_OK;
 }
 
-static int s_status (pmoctl_t *ctl)
+static int s_show_ping (pmoctl_t *ctl, const pmoctl_command_t *cmd, pmoctl_args_t *args,
+                        ProtobufCMessage *msg)
 {
-    Pmo__StatusRequest ask = PMO__STATUS_REQUEST__INIT;
-    Pmo__HubRequest request = PMO__HUB_REQUEST__INIT;
-    request.body_case = PMO__HUB_REQUEST__BODY_STATUS;
-    request.status = &ask;
-    Pmo__HubReply *reply = s_call (ctl, &request);
-    if (!reply)
-        return ctl->status;
+    const Pmo__Pong *pong = ((const Pmo__HubReply *)msg)->pong;
     if (ctl->json)
-        return pmoctl_print_json (&reply->status->base);
-    pmoctl_print_entity (ctl, &reply->status->base, stdout);
-    return PMOCTL_OK;
-}
-
-static int s_ping (pmoctl_t *ctl)
-{
-    Pmo__PingRequest ask = PMO__PING_REQUEST__INIT;
-    Pmo__HubRequest request = PMO__HUB_REQUEST__INIT;
-    request.body_case = PMO__HUB_REQUEST__BODY_PING;
-    request.ping = &ask;
-    Pmo__HubReply *reply = s_call (ctl, &request);
-    if (!reply)
-        return ctl->status;
-    if (ctl->json)
-        pmoctl_print_json (&reply->pong->base);
+        pmoctl_print_json (&pong->base);
     else
-        printf ("hub %s: up %lld s, redis %s\n", reply->pong->version,
-                (long long)(reply->pong->uptime_ms / 1000),
-                reply->pong->redis_ok ? "ok" : "UNAVAILABLE");
-    return reply->pong->redis_ok ? PMOCTL_OK : PMOCTL_REFUSED;
+        printf ("hub %s: up %lld s, redis %s\n", pong->version, (long long)(pong->uptime_ms / 1000),
+                pong->redis_ok ? "ok" : "UNAVAILABLE");
+    return pong->redis_ok ? PMOCTL_OK : PMOCTL_REFUSED;
 }
 
-int pmoctl_run_hub (pmoctl_t *ctl, const pmoctl_command_t *cmd, pmoctl_args_t *args)
-{
-    if (strcmp (cmd->verb, "spokes") == 0)
-        return s_spokes (ctl);
-    if (strcmp (cmd->verb, "rollup") == 0)
-        return s_rollup (ctl, args);
-    if (strcmp (cmd->verb, "status") == 0)
-        return s_status (ctl);
-    return s_ping (ctl);
-}
+//  ---------------------------------------------------------------------
+//  The commands: group, verb, ID, flags, request member, builder (NULL:
+//  an empty body), printer, what --json prints
+
+#define CALL(...) PMOCTL_CALL (PMOCTL_HUB, __VA_ARGS__)
+
+const pmoctl_command_t pmoctl_hub_commands[] = {
+    CALL ("hub", "ping", NULL, NULL, "ping", NULL, s_show_ping, PMOCTL_JSON_BY_SHOW,
+          "is the hub up, and its Redis? (exit 0 only if both)"),
+    CALL ("hub", "status", NULL, NULL, "status", NULL, pmoctl_show_entity, "status",
+          "the hub: spokes connected, lagging, down; the policy it pushes"),
+    CALL ("hub", "spokes", NULL, NULL, "spokes", NULL, s_show_spokes, "spokes",
+          "each spoke: state, last seen, events waiting and how old, policy"),
+    CALL ("hub", "rollup", NULL, s_rollup_flags, "rollup", s_build_rollup, s_show_rollup, "rollup",
+          "the enterprise roll-up by division (--list KIND: the entities)"),
+    PMOCTL_END,
+};

@@ -1,12 +1,13 @@
 /*  pmoctl_gateway.c: API tokens: token create|list|get|revoke and
-    gateway ping, through the gateway's token service (GatewayRequest).
+    gateway ping, through the gateway's token service (GatewayRequest): a
+    row each in the table at the end, run by pmoctl_run_call.
 
     Requests are built as JSON objects from the flags and converted to
     protobuf by the generic mapping. A new token's secret is printed once,
     on its own line, and is never stored by pmoctl. The token service is
-    reached at $PMO_GATEWAY_ENDPOINT (default tcp://127.0.0.1:7105).
+    reached at $PMO_GATEWAY_ENDPOINT.
 */
-#include "pmoctl_gateway.h"
+#include "pmoctl.h"
 
 #include "gateway.pb-c.h"
 #include "pmo_json.h"
@@ -18,9 +19,9 @@
 #include <string.h>
 #include <time.h>
 
-const pmoctl_flag_t pmoctl_gateway_flags_create[] = {
-    F ("name", "TEXT", PMOCTL_REQUIRED, "what the token is for, e.g. \"ci export\""),
-    F ("subject", "WHO", PMOCTL_REQUIRED, "who acts with it, e.g. jane@dft"),
+static const pmoctl_flag_t s_create_flags[] = {
+    JSTR ("name", "TEXT", "name", PMOCTL_REQUIRED, "what the token is for, e.g. \"ci export\""),
+    JSTR ("subject", "WHO", "subject", PMOCTL_REQUIRED, "who acts with it, e.g. jane@dft"),
     F ("grant", "ROLE@UNIT", PMOCTL_REQUIRED | PMOCTL_REPEAT,
        "a role held in an org unit, e.g. pmo_manager@dft (repeatable)"),
     F ("expires", "DATE", 0, "refused after this day (YYYY-MM-DD, UTC); default never"),
@@ -28,27 +29,20 @@ const pmoctl_flag_t pmoctl_gateway_flags_create[] = {
     END,
 };
 
-const pmoctl_flag_t pmoctl_gateway_flags_list[] = {
-    SW ("revoked", "include revoked tokens"),
+static const pmoctl_flag_t s_list_flags[] = {
+    JSWITCH ("revoked", "include_revoked", "include revoked tokens"),
     F ("limit", "N", 0, "tokens per page, 1-500 (default 50)"),
-    F ("cursor", "CURSOR", 0, "the next page, as printed by the previous one"),
+    JSTR ("cursor", "CURSOR", "cursor", 0, "the next page, as printed by the previous one"),
     END,
 };
 
-const pmoctl_flag_t pmoctl_gateway_flags_revoke[] = {
-    F ("version", "N", 0, "the version you read (refused if it changed since)"),
+static const pmoctl_flag_t s_revoke_flags[] = {
+    JSTR ("version", "N", "version", 0, "the version you read (refused if it changed since)"),
     END,
 };
 
-static pmoctl_service_t s_gateway = {
-    "the gateway's token service",     "PMO_GATEWAY_ENDPOINT",          "tcp://127.0.0.1:7105",
-    &pmo__gateway_request__descriptor, &pmo__gateway_reply__descriptor, NULL};
-
-//  Send body (JSON, owned by the caller) as the GatewayRequest member.
-static Pmo__GatewayReply *s_call (pmoctl_t *ctl, const char *member, json_t *body)
-{
-    return (Pmo__GatewayReply *)pmoctl_service_call (ctl, &s_gateway, member, body);
-}
+//  ---------------------------------------------------------------------
+//  Requests
 
 //  --grant role@unit (repeated) into grants[].
 static int s_grants (pmoctl_t *ctl, json_t *body, const pmoctl_command_t *cmd,
@@ -75,6 +69,78 @@ static int s_grants (pmoctl_t *ctl, json_t *body, const pmoctl_command_t *cmd,
     return 0;
 }
 
+static int s_build_create (pmoctl_t *ctl, const pmoctl_command_t *cmd, pmoctl_args_t *args,
+                           pmoctl_request_t *request)
+{
+    json_t *body = request->body;
+    pmoctl_args_json (cmd, args, body);
+    int rc = s_grants (ctl, body, cmd, args);
+    if (rc)
+        return rc;
+    const char *expires = pmoctl_args_get (args, "expires");
+    if (expires) {
+        if (!pmo_date_valid (expires))
+            return pmoctl_usage_error (cmd, "--expires '%s': a date, YYYY-MM-DD", expires);
+        struct tm tm = {0};
+        strptime (expires, "%Y-%m-%d", &tm);
+        //  The end of that day, UTC
+        json_object_set_new (body, "expires_ms",
+                             json_integer (((long long)timegm (&tm) + 86400) * 1000));
+    }
+    const char *rate = pmoctl_args_get (args, "rate");
+    if (rate) {
+        char *end = NULL;
+        long n = strtol (rate, &end, 10);
+        if (!*rate || *end || n < 1 || n > 100000)
+            return pmoctl_usage_error (cmd, "--rate '%s': 1 to 100000 requests per second", rate);
+        json_object_set_new (body, "rate_per_s", json_integer (n));
+    }
+    return 0;
+}
+
+static int s_build_list (pmoctl_t *ctl, const pmoctl_command_t *cmd, pmoctl_args_t *args,
+                         pmoctl_request_t *request)
+{
+    const char *limit = pmoctl_args_get (args, "limit");
+    if (limit)
+        json_object_set_new (request->body, "limit", json_integer (atoi (limit)));
+    return pmoctl_args_json (cmd, args, request->body);
+}
+
+static int s_build_token (pmoctl_t *ctl, const pmoctl_command_t *cmd, pmoctl_args_t *args,
+                          pmoctl_request_t *request)
+{
+    json_object_set_new (request->body, "id", json_string (args->positional));
+    return pmoctl_args_json (cmd, args, request->body);
+}
+
+//  ---------------------------------------------------------------------
+//  Output
+
+static int s_show_ping (pmoctl_t *ctl, const pmoctl_command_t *cmd, pmoctl_args_t *args,
+                        ProtobufCMessage *msg)
+{
+    const Pmo__Pong *pong = ((const Pmo__GatewayReply *)msg)->pong;
+    int rc = PMOCTL_OK;
+    if (ctl->json)
+        rc = pmoctl_print_json (&pong->base);
+    else
+        printf ("service:  %s\nversion:  %s\nredis_ok: %s\n", pong->service, pong->version,
+                pong->redis_ok ? "yes" : "no");
+    return pong->redis_ok ? rc : PMOCTL_REFUSED;
+}
+
+static int s_show_created (pmoctl_t *ctl, const pmoctl_command_t *cmd, pmoctl_args_t *args,
+                           ProtobufCMessage *msg)
+{
+    const Pmo__CreatedToken *created = ((const Pmo__GatewayReply *)msg)->created;
+    pmoctl_print_entity (ctl, &created->token->base, stdout);
+    //  The secret, once: on stdout alone so a script can capture it
+    fprintf (stderr, "pmoctl: the token follows; it is shown this once, keep it safe\n");
+    printf ("%s\n", created->secret);
+    return PMOCTL_OK;
+}
+
 static const pmoctl_column_t s_columns[] = {
     {"ID", "id", 0, NULL},
     {"NAME", "name", 30, NULL},
@@ -84,99 +150,32 @@ static const pmoctl_column_t s_columns[] = {
     {NULL, NULL, 0, NULL},
 };
 
-static void s_print_token (pmoctl_t *ctl, const Pmo__ApiToken *token)
+static int s_show_page (pmoctl_t *ctl, const pmoctl_command_t *cmd, pmoctl_args_t *args,
+                        ProtobufCMessage *msg)
 {
-    pmoctl_print_entity (ctl, &token->base, stdout);
+    const Pmo__TokenPage *page = ((const Pmo__GatewayReply *)msg)->page;
+    pmoctl_print_items (ctl, &page->base, "tokens", s_columns);
+    if (page->n_tokens && !pmo_str_empty (page->next_cursor))
+        printf ("more: --cursor %s\n", page->next_cursor);
+    return PMOCTL_OK;
 }
 
-int pmoctl_run_gateway (pmoctl_t *ctl, const pmoctl_command_t *cmd, pmoctl_args_t *args)
-{
-    const char *group = cmd->group, *verb = cmd->verb ? cmd->verb : "";
-    json_t *body = json_object ();
-    Pmo__GatewayReply *reply = NULL;
-    int rc = PMOCTL_OK;
-    if (strcmp (group, "gateway") == 0) {
-        reply = s_call (ctl, "ping", body);
-        if (reply && ctl->json)
-            rc = pmoctl_print_json (&reply->pong->base);
-        else if (reply)
-            printf ("service:  %s\nversion:  %s\nredis_ok: %s\n", reply->pong->service,
-                    reply->pong->version, reply->pong->redis_ok ? "yes" : "no");
-        rc = !reply ? ctl->status : reply->pong->redis_ok ? rc : PMOCTL_REFUSED;
-    } else if (strcmp (verb, "create") == 0) {
-        json_object_set_new (body, "name", json_string (pmoctl_args_get (args, "name")));
-        json_object_set_new (body, "subject", json_string (pmoctl_args_get (args, "subject")));
-        const char *expires = pmoctl_args_get (args, "expires");
-        const char *rate = pmoctl_args_get (args, "rate");
-        if ((rc = s_grants (ctl, body, cmd, args)))
-            goto done;
-        if (expires) {
-            if (!pmo_date_valid (expires)) {
-                rc = pmoctl_usage_error (cmd, "--expires '%s': a date, YYYY-MM-DD", expires);
-                goto done;
-            }
-            struct tm tm = {0};
-            strptime (expires, "%Y-%m-%d", &tm);
-            //  The end of that day, UTC
-            json_object_set_new (body, "expires_ms",
-                                 json_integer (((long long)timegm (&tm) + 86400) * 1000));
-        }
-        if (rate) {
-            char *end = NULL;
-            long n = strtol (rate, &end, 10);
-            if (!*rate || *end || n < 1 || n > 100000) {
-                rc = pmoctl_usage_error (cmd, "--rate '%s': 1 to 100000 requests per second", rate);
-                goto done;
-            }
-            json_object_set_new (body, "rate_per_s", json_integer (n));
-        }
-        reply = s_call (ctl, "create_token", body);
-        if (!reply)
-            rc = ctl->status;
-        else if (ctl->json)
-            rc = pmoctl_print_json (&reply->created->base);
-        else {
-            s_print_token (ctl, reply->created->token);
-            //  The secret, once: on stdout alone so a script can capture it
-            fprintf (stderr, "pmoctl: the token follows; it is shown this once, keep it safe\n");
-            printf ("%s\n", reply->created->secret);
-        }
-    } else if (strcmp (verb, "list") == 0) {
-        if (pmoctl_args_get (args, "revoked"))
-            json_object_set_new (body, "include_revoked", json_true ());
-        const char *limit = pmoctl_args_get (args, "limit");
-        if (limit)
-            json_object_set_new (body, "limit", json_integer (atoi (limit)));
-        if (pmoctl_args_get (args, "cursor"))
-            json_object_set_new (body, "cursor", json_string (pmoctl_args_get (args, "cursor")));
-        reply = s_call (ctl, "list_tokens", body);
-        if (!reply)
-            rc = ctl->status;
-        else if (ctl->json)
-            rc = pmoctl_print_json (&reply->page->base);
-        else {
-            pmoctl_table_t *table = pmoctl_table_new (ctl->arena, s_columns);
-            for (size_t i = 0; i < reply->page->n_tokens; i++)
-                pmoctl_table_add_message (ctl, table, &reply->page->tokens[i]->base);
-            pmoctl_table_print (table, stdout);
-            if (reply->page->n_tokens && !pmo_str_empty (reply->page->next_cursor))
-                printf ("more: --cursor %s\n", reply->page->next_cursor);
-        }
-    } else {
-        json_object_set_new (body, "id", json_string (args->positional));
-        const char *version = pmoctl_args_get (args, "version");
-        if (version)
-            json_object_set_new (body, "version", json_string (version));
-        reply = s_call (ctl, strcmp (verb, "get") == 0 ? "get_token" : "revoke_token", body);
-        if (!reply)
-            rc = ctl->status;
-        else if (ctl->json)
-            rc = pmoctl_print_json (&reply->token->base);
-        else
-            s_print_token (ctl, reply->token);
-    }
-done:
-    json_decref (body);
-    pmo_client_destroy (&s_gateway.client);
-    return rc;
-}
+//  ---------------------------------------------------------------------
+//  The commands: group, verb, ID, flags, request member, builder (NULL:
+//  the flags' fields), printer, what --json prints
+
+#define CALL(...) PMOCTL_CALL (PMOCTL_GATEWAY, __VA_ARGS__)
+
+const pmoctl_command_t pmoctl_gateway_commands[] = {
+    CALL ("gateway", "ping", NULL, NULL, "ping", NULL, s_show_ping, PMOCTL_JSON_BY_SHOW,
+          "is the gateway's token service up, and its Redis?"),
+    CALL ("token", "create", NULL, s_create_flags, "create_token", s_build_create, s_show_created,
+          "created", "issue an API token (its secret is shown once)"),
+    CALL ("token", "list", NULL, s_list_flags, "list_tokens", s_build_list, s_show_page, "page",
+          "list the API tokens you may see (never their secrets)"),
+    CALL ("token", "get", "ID", NULL, "get_token", s_build_token, pmoctl_show_entity, "token",
+          "show an API token"),
+    CALL ("token", "revoke", "ID", s_revoke_flags, "revoke_token", s_build_token,
+          pmoctl_show_entity, "token", "revoke an API token (refused at once by the gateway)"),
+    PMOCTL_END,
+};

@@ -1,20 +1,22 @@
 /*  pmoctl_import.c: import, export and report.
 
     The work is done by the portio library (lib/portio: portio_import,
-    portio_report), which the gateway calls too; this file reads files,
-    writes files and prints for people (or JSON for scripts).
+    portio_report), which the gateway calls too, and which makes its own
+    calls to the services over pmoctl's clients; this file reads files,
+    writes files and prints for people (or JSON for scripts). Its three
+    commands are rows with their own runners in the table at the end.
 
     pmoctl import FILE --mapping MAP.json [--dry-run] [--skip-bad] [--create-org-units]
     pmoctl import FILE --entity project       (a file in the export format)
     pmoctl export project|resource|allocation|risk|issue|... [--org-unit ID] [--out FILE]
 
-    Resources and allocations go to the allocator ($PMO_ALLOCATOR_ENDPOINT,
-    default tcp://127.0.0.1:7102), risks and issues to the risk monitor
-    ($PMO_RISKMON_ENDPOINT, default tcp://127.0.0.1:7103); the report asks
-    both for its risk, resource, alert and health sections when they answer.
+    Resources and allocations go to the allocator ($PMO_ALLOCATOR_ENDPOINT),
+    risks and issues to the risk monitor ($PMO_RISKMON_ENDPOINT), over
+    pmoctl's clients (pmoctl_call.c); the report asks both for its risk,
+    resource, alert and health sections when they answer.
     pmoctl report [--org-unit ID] [--format html|json|csv] [--out PATH] [--since DATE]
 */
-#include "pmoctl_import.h"
+#include "pmoctl.h"
 
 #include "portio_csv.h"
 #include "portio_import.h"
@@ -31,79 +33,54 @@
 //  Problems printed before "... and N more" (all of them with --json)
 #define PROBLEMS_SHOWN 50
 
-#define FLAG(name, meta, flags, help)                                                              \
-    {                                                                                              \
-        name, meta, NULL, NULL, flags, 0, 0, NULL, help                                            \
-    }
-#define END                                                                                        \
-    {                                                                                              \
-        NULL, NULL, NULL, NULL, 0, 0, 0, NULL, NULL                                                \
-    }
-
-const pmoctl_flag_t pmoctl_import_flags[] = {
-    FLAG ("mapping", "FILE", 0, "the column mapping (JSON); see deploy/data/gmpp-mapping.json"),
-    FLAG ("entity", "KIND", 0,
-          "without --mapping: a file in the export format of org_unit, project, milestone, "
-          "status_report, resource, allocation, risk or issue"),
-    FLAG ("dry-run", NULL, PMOCTL_SWITCH, "check every row and write nothing"),
-    FLAG ("skip-bad", NULL, PMOCTL_SWITCH,
-          "write the good rows and list the bad (default: all or nothing)"),
-    FLAG ("create-org-units", NULL, PMOCTL_SWITCH,
-          "create the org units the file names that do not exist (as the mapping says)"),
-    FLAG ("hub", "ID", 0, "the enterprise unit's id (default: $PMO_HUB or hub)"),
+static const pmoctl_flag_t s_import_flags[] = {
+    F ("mapping", "FILE", 0, "the column mapping (JSON); see deploy/data/gmpp-mapping.json"),
+    F ("entity", "KIND", 0,
+       "without --mapping: a file in the export format of org_unit, project, milestone, "
+       "status_report, resource, allocation, risk or issue"),
+    SW ("dry-run", "check every row and write nothing"),
+    SW ("skip-bad", "write the good rows and list the bad (default: all or nothing)"),
+    SW ("create-org-units",
+        "create the org units the file names that do not exist (as the mapping says)"),
+    F ("hub", "ID", 0, "the enterprise unit's id (default: $PMO_HUB or hub)"),
     END,
 };
 
-const pmoctl_flag_t pmoctl_export_flags[] = {
-    FLAG ("org-unit", "ID", 0, "only this subtree (default: all you may see)"),
-    FLAG ("out", "FILE", 0, "write here (default: standard output)"),
-    FLAG ("no-bom", NULL, PMOCTL_SWITCH,
-          "no UTF-8 byte order mark (Excel needs it to show \xC2\xA3 right; scripts may not)"),
+static const pmoctl_flag_t s_export_flags[] = {
+    F ("org-unit", "ID", 0, "only this subtree (default: all you may see)"),
+    F ("out", "FILE", 0, "write here (default: standard output)"),
+    SW ("no-bom",
+        "no UTF-8 byte order mark (Excel needs it to show \xC2\xA3 right; scripts may not)"),
     END,
 };
 
-const pmoctl_flag_t pmoctl_report_flags[] = {
-    FLAG ("org-unit", "ID", 0, "the unit reported on (default: the hub)"),
-    FLAG ("format", "html|json|csv", 0, "html (default), json, or csv tables"),
-    FLAG ("out", "PATH", 0,
-          "a file (html, json), or for csv a directory that receives every table"),
-    FLAG ("table", "NAME", 0,
-          "csv: one table to standard output: summary, rag, phase, status, units, projects, "
-          "changes, risks, overallocated, alerts"),
-    FLAG ("since", "DATE", 0,
-          "changes since this date (default: one reporting period of the unit back)"),
+static const pmoctl_flag_t s_report_flags[] = {
+    F ("org-unit", "ID", 0, "the unit reported on (default: the hub)"),
+    F ("format", "html|json|csv", 0, "html (default), json, or csv tables"),
+    F ("out", "PATH", 0, "a file (html, json), or for csv a directory that receives every table"),
+    F ("table", "NAME", 0,
+       "csv: one table to standard output: summary, rag, phase, status, units, projects, "
+       "changes, risks, overallocated, alerts"),
+    F ("since", "DATE", 0,
+       "changes since this date (default: one reporting period of the unit back)"),
     END,
 };
 
 //  ---------------------------------------------------------------------
 //  Helpers
 
-static pmo_client_t *s_allocator;
-static pmo_client_t *s_riskmon;
-
-static const char *s_endpoint (const char *variable, const char *fallback)
-{
-    const char *endpoint = getenv (variable);
-    return endpoint && *endpoint ? endpoint : fallback;
-}
-
+//  The services as the portio library reaches them: pmoctl's clients
+//  (pmoctl_call.c), closed when pmoctl exits. A malformed endpoint leaves
+//  its client NULL, which the library reports as the service not
+//  connected when it is asked.
 static portio_import_peer_t s_peer (pmoctl_t *ctl)
 {
-    if (!ctl->client)
-        ctl->client = pmo_client_new (ctl->registry);
-    if (!s_allocator)
-        s_allocator =
-            pmo_client_new (s_endpoint ("PMO_ALLOCATOR_ENDPOINT", "tcp://127.0.0.1:7102"));
-    if (!s_riskmon)
-        s_riskmon = pmo_client_new (s_endpoint ("PMO_RISKMON_ENDPOINT", "tcp://127.0.0.1:7103"));
-    return (portio_import_peer_t){ctl->client,   &ctl->identity, ctl->timeout_ms,
-                                  ctl->attempts, s_allocator,    s_riskmon};
-}
-
-static void s_close_clients (void)
-{
-    pmo_client_destroy (&s_allocator);
-    pmo_client_destroy (&s_riskmon);
+    return (portio_import_peer_t){pmoctl_connect (ctl, PMOCTL_REGISTRY, true),
+                                  &ctl->identity,
+                                  ctl->timeout_ms,
+                                  ctl->attempts,
+                                  pmoctl_connect (ctl, PMOCTL_ALLOCATOR, true),
+                                  pmoctl_connect (ctl, PMOCTL_RISKMON, true)};
 }
 
 //  A whole file (caller frees), or NULL after saying why.
@@ -185,7 +162,7 @@ static void s_print_result (const portio_import_result_t *r)
         printf ("%s\n", r->written ? "written" : "nothing to write");
 }
 
-int pmoctl_run_import (pmoctl_t *ctl, const pmoctl_command_t *cmd, pmoctl_args_t *args)
+static int s_run_import (pmoctl_t *ctl, const pmoctl_command_t *cmd, pmoctl_args_t *args)
 {
     const char *mapping_path = pmoctl_args_get (args, "mapping");
     const char *entity = pmoctl_args_get (args, "entity");
@@ -235,7 +212,6 @@ int pmoctl_run_import (pmoctl_t *ctl, const pmoctl_command_t *cmd, pmoctl_args_t
         s_print_result (result);
     //  A dry run that found problems is not a success for a script either
     int status = rc || (result->dry_run && result->bad) ? PMOCTL_REFUSED : PMOCTL_OK;
-    s_close_clients ();
     portio_import_result_destroy (&result);
     portio_import_mapping_destroy (&mapping);
     free (data);
@@ -245,7 +221,7 @@ int pmoctl_run_import (pmoctl_t *ctl, const pmoctl_command_t *cmd, pmoctl_args_t
 //  ---------------------------------------------------------------------
 //  export
 
-int pmoctl_run_export (pmoctl_t *ctl, const pmoctl_command_t *cmd, pmoctl_args_t *args)
+static int s_run_export (pmoctl_t *ctl, const pmoctl_command_t *cmd, pmoctl_args_t *args)
 {
     const char *org_unit = pmoctl_args_get (args, "org-unit");
     portio_import_peer_t peer = s_peer (ctl);
@@ -257,7 +233,6 @@ int pmoctl_run_export (pmoctl_t *ctl, const pmoctl_command_t *cmd, pmoctl_args_t
     int failed =
         portio_export (&peer, args->positional, org_unit ? org_unit : "",
                        pmoctl_args_get (args, "no-bom") == NULL, &csv, &size, why, sizeof why);
-    s_close_clients ();
     if (failed) {
         fprintf (stderr, "pmoctl: export: %s\n", why);
         return PMOCTL_REFUSED;
@@ -270,7 +245,56 @@ int pmoctl_run_export (pmoctl_t *ctl, const pmoctl_command_t *cmd, pmoctl_args_t
 //  ---------------------------------------------------------------------
 //  report
 
-int pmoctl_run_report (pmoctl_t *ctl, const pmoctl_command_t *cmd, pmoctl_args_t *args)
+//  The report of unit; its sections of a service that does not answer say
+//  so instead. NULL after saying why.
+static portio_report_t *s_report_build (pmoctl_t *ctl, const char *unit, int64_t since_ms)
+{
+    portio_import_peer_t peer = s_peer (ctl);
+    //  A ping within a second first: a report does not wait out every retry
+    //  for a service that is not running
+    bool allocator = portio_import_answers (&peer, PORTIO_IMPORT_ALLOCATOR, 1000);
+    bool riskmon = portio_import_answers (&peer, PORTIO_IMPORT_RISKMON, 1000);
+    if (!allocator)
+        peer.allocator = NULL;
+    if (!riskmon)
+        peer.riskmon = NULL;
+    char why[512];
+    portio_report_t *report = portio_report_build (&peer, unit, since_ms, why, sizeof why);
+    if (report && !allocator)
+        report->resources_note = "the resource allocator did not answer (is it running?)";
+    if (report && !riskmon)
+        report->risks_note = report->alerts_note = report->health_note =
+            "the risk monitor did not answer (is it running?)";
+    if (!report)
+        fprintf (stderr, "pmoctl: report: %s\n", why);
+    return report;
+}
+
+//  Every table of the report as DIR/<table>.csv.
+static int s_report_csv_dir (portio_report_t *report, const char *out)
+{
+    int rc = PMOCTL_OK;
+    if (mkdir (out, 0755) && errno != EEXIST) {
+        fprintf (stderr, "pmoctl: cannot make %s: %s\n", out, strerror (errno));
+        rc = PMOCTL_REFUSED;
+    }
+    for (const char *const *t = portio_report_tables (); *t && rc == PMOCTL_OK; t++) {
+        size_t size;
+        char *csv = portio_report_csv (report, *t, true, &size);
+        char path[4096];
+        snprintf (path, sizeof path, "%s/%s.csv", out, *t);
+        rc = s_write (path, csv, size);
+        free (csv);
+    }
+    if (rc == PMOCTL_OK)
+        fprintf (stderr,
+                 "pmoctl: wrote %s/{summary,rag,phase,status,units,projects,changes,risks,"
+                 "overallocated,alerts}.csv\n",
+                 out);
+    return rc;
+}
+
+static int s_run_report (pmoctl_t *ctl, const pmoctl_command_t *cmd, pmoctl_args_t *args)
 {
     const char *unit = pmoctl_args_get (args, "org-unit");
     if (!unit)
@@ -295,27 +319,9 @@ int pmoctl_run_report (pmoctl_t *ctl, const pmoctl_command_t *cmd, pmoctl_args_t
             return pmoctl_usage_error (cmd, "--since '%s' is not a date", since);
         since_ms = (int64_t)timegm (&tm) * 1000;
     }
-    portio_import_peer_t peer = s_peer (ctl);
-    //  A ping within a second first: a report does not wait out every retry
-    //  for a service that is not running
-    bool allocator = portio_import_answers (&peer, PORTIO_IMPORT_ALLOCATOR, 1000);
-    bool riskmon = portio_import_answers (&peer, PORTIO_IMPORT_RISKMON, 1000);
-    if (!allocator)
-        peer.allocator = NULL;
-    if (!riskmon)
-        peer.riskmon = NULL;
-    char why[512];
-    portio_report_t *report = portio_report_build (&peer, unit, since_ms, why, sizeof why);
-    s_close_clients ();
-    if (report && !allocator)
-        report->resources_note = "the resource allocator did not answer (is it running?)";
-    if (report && !riskmon)
-        report->risks_note = report->alerts_note = report->health_note =
-            "the risk monitor did not answer (is it running?)";
-    if (!report) {
-        fprintf (stderr, "pmoctl: report: %s\n", why);
+    portio_report_t *report = s_report_build (ctl, unit, since_ms);
+    if (!report)
         return PMOCTL_REFUSED;
-    }
     int rc = PMOCTL_OK;
     if (strcmp (format, "html") == 0) {
         size_t size;
@@ -338,25 +344,23 @@ int pmoctl_run_report (pmoctl_t *ctl, const pmoctl_command_t *cmd, pmoctl_args_t
         else
             rc = s_write (out, csv, size);
         free (csv);
-    } else {
-        if (mkdir (out, 0755) && errno != EEXIST) {
-            fprintf (stderr, "pmoctl: cannot make %s: %s\n", out, strerror (errno));
-            rc = PMOCTL_REFUSED;
-        }
-        for (const char *const *t = portio_report_tables (); *t && rc == PMOCTL_OK; t++) {
-            size_t size;
-            char *csv = portio_report_csv (report, *t, true, &size);
-            char path[4096];
-            snprintf (path, sizeof path, "%s/%s.csv", out, *t);
-            rc = s_write (path, csv, size);
-            free (csv);
-        }
-        if (rc == PMOCTL_OK)
-            fprintf (stderr,
-                     "pmoctl: wrote %s/{summary,rag,phase,status,units,projects,changes,risks,"
-                     "overallocated,alerts}.csv\n",
-                     out);
-    }
+    } else
+        rc = s_report_csv_dir (report, out);
     portio_report_destroy (&report);
     return rc;
 }
+
+//  ---------------------------------------------------------------------
+//  The commands
+
+const pmoctl_command_t pmoctl_import_commands[] = {
+    PMOCTL_RUN ("import", NULL, "FILE", s_import_flags, PMOCTL_MODE_OTHER, s_run_import, NULL, NULL,
+                "import a CSV file (projects, milestones, reports, org units, resources, "
+                "allocations, risks, issues)"),
+    PMOCTL_RUN ("export", NULL, "KIND", s_export_flags, PMOCTL_MODE_OTHER, s_run_export, NULL, NULL,
+                "export org_unit, project, milestone, status_report, resource, allocation, risk or "
+                "issue as CSV"),
+    PMOCTL_RUN ("report", NULL, NULL, s_report_flags, PMOCTL_MODE_OTHER, s_run_report, NULL, NULL,
+                "the portfolio report of an org unit (html, json or csv)"),
+    PMOCTL_END,
+};

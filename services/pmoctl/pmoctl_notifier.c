@@ -2,16 +2,16 @@
 
     channel create|update|get|list|archive|rotate|test, subscription
     create|update|get|list|archive, deliveries list|get|retry|discard,
-    deadletters list|retry|discard and notifier ping. Requests are built as
-    JSON objects from the flags and converted to protobuf by the generic
-    mapping (enum flags take the JSON labels, e.g. --kind google_chat);
-    updates, retries and discards read the record first and send the
-    version read. A webhook channel created without --secret gets a fresh
-    signing secret made here and printed once: the notifier never returns
-    secrets in full. The notifier is reached at $PMO_NOTIFIER_ENDPOINT
-    (default tcp://127.0.0.1:7104).
+    deadletters list|retry|discard and notifier ping: a row each in the
+    table at the end, run by pmoctl_run_call. Requests are JSON objects
+    converted to protobuf by the generic mapping (enum flags take the JSON
+    labels, e.g. --kind google_chat); updates, retries and discards read the
+    record first and send the version read. A webhook channel created
+    without --secret gets a fresh signing secret made here and printed
+    once: the notifier never returns secrets in full. The notifier is
+    reached at $PMO_NOTIFIER_ENDPOINT.
 */
-#include "pmoctl_notifier.h"
+#include "pmoctl.h"
 
 #include "notifier.pb-c.h"
 #include "pmo_json.h"
@@ -23,151 +23,78 @@
 #include <stdlib.h>
 #include <string.h>
 
-const pmoctl_flag_t pmoctl_notifier_flags_channel[] = {
-    F ("kind", "slack|teams|mattermost|google_chat|webhook|email", 0, "required to create"),
-    F ("name", "TEXT", 0, "what people call it (required to create)"),
-    F ("org-unit", "UNIT", 0, "the unit that owns it (required to create)"),
-    F ("url", "URL", 0, "the webhook URL (a secret: shown masked afterwards)"),
+static const pmoctl_flag_t s_channel_flags[] = {
+    JSTR ("kind", "slack|teams|mattermost|google_chat|webhook|email", "kind", 0,
+          "required to create"),
+    JSTR ("name", "TEXT", "name", 0, "what people call it (required to create)"),
+    JSTR ("org-unit", "UNIT", "org_unit", 0, "the unit that owns it (required to create)"),
+    JSTR ("url", "URL", "url", 0, "the webhook URL (a secret: shown masked afterwards)"),
     F ("secret", "whsec_...", 0, "webhook signing secret (default: a new one, printed once)"),
-    F ("smtp-url", "URL", 0, "email: smtp://host:587 (STARTTLS) or smtps://host:465"),
-    F ("smtp-user", "NAME", 0, "email: SMTP login"),
-    F ("smtp-password", "TEXT", 0, "email: SMTP password (better: PMO_SMTP_PASSWORD)"),
-    F ("from", "ADDRESS", 0, "email: sender address"),
-    F ("to", "A,B", 0, "email: recipients"),
-    F ("rate", "N", 0, "messages per minute at most (0 = the kind's default)"),
-    F ("digest", "none|hourly|daily", 0, "batch low-severity events"),
-    F ("digest-below", "low|medium|high|critical", 0, "severities below this go to the digest"),
-    F ("coalesce", "SECONDS", 0,
-       "a project's burst within this window is one message (-1 = never)"),
+    JSTR ("smtp-url", "URL", "smtp_url", 0,
+          "email: smtp://host:587 (STARTTLS) or smtps://host:465"),
+    JSTR ("smtp-user", "NAME", "smtp_user", 0, "email: SMTP login"),
+    JSTR ("smtp-password", "TEXT", "smtp_password", 0,
+          "email: SMTP password (better: PMO_SMTP_PASSWORD)"),
+    JSTR ("from", "ADDRESS", "mail_from", 0, "email: sender address"),
+    JLIST ("to", "A,B", "mail_to", "email: recipients"),
+    JINT ("rate", "N", "rate_per_minute", 0, 0, 6000,
+          "messages per minute at most (0 = the kind's default)"),
+    JSTR ("digest", "none|hourly|daily", "digest", 0, "batch low-severity events"),
+    JSTR ("digest-below", "low|medium|high|critical", "digest_below", 0,
+          "severities below this go to the digest"),
+    JINT ("coalesce", "SECONDS", "coalesce_s", 0, -1, 3600,
+          "a project's burst within this window is one message (-1 = never)"),
     SW ("disable", "stop sending (deliveries wait)"),
     SW ("enable", "send again (e.g. after the endpoint answered 410)"),
     END,
 };
 
-const pmoctl_flag_t pmoctl_notifier_flags_channel_list[] = {
-    F ("org-unit", "UNIT", 0, "only this subtree"),
-    SW ("archived", "archived ones too"),
+static const pmoctl_flag_t s_channel_list_flags[] = {
+    JSTR ("org-unit", "UNIT", "org_unit", 0, "only this subtree"),
+    JSWITCH ("archived", "include_archived", "archived ones too"),
     END,
 };
 
-const pmoctl_flag_t pmoctl_notifier_flags_rotate[] = {
+static const pmoctl_flag_t s_rotate_flags[] = {
     F ("secret", "whsec_...", 0, "the new signing secret (default: a new one, printed once)"),
     F ("previous-valid", "SECONDS", 0, "how long the old secret still signs (default 86400)"),
     END,
 };
 
-const pmoctl_flag_t pmoctl_notifier_flags_test[] = {
+static const pmoctl_flag_t s_test_flags[] = {
     F ("wait", "SECONDS", 0, "wait this long for the outcome (default 20; 0 = do not wait)"),
     END,
 };
 
-const pmoctl_flag_t pmoctl_notifier_flags_subscription[] = {
-    F ("channel", "ID", 0, "the channel (required to create)"),
-    F ("org-unit", "UNIT", 0, "the subtree covered (default: the channel's unit)"),
-    F ("project", "ID", 0, "only this project's events"),
-    F ("types", "A,B", 0, "event types: project.created, project.*, * (default: all)"),
-    F ("min-severity", "info|low|medium|high|critical", 0, "only events at least this bad"),
+static const pmoctl_flag_t s_subscription_flags[] = {
+    JSTR ("channel", "ID", "channel_id", 0, "the channel (required to create)"),
+    JSTR ("org-unit", "UNIT", "org_unit", 0, "the subtree covered (default: the channel's unit)"),
+    JSTR ("project", "ID", "project_id", 0, "only this project's events"),
+    JLIST ("types", "A,B", "event_types",
+           "event types: project.created, project.*, * (default: all)"),
+    JSTR ("min-severity", "info|low|medium|high|critical", "min_severity", 0,
+          "only events at least this bad"),
     END,
 };
 
-const pmoctl_flag_t pmoctl_notifier_flags_subscription_list[] = {
-    F ("channel", "ID", 0, "one channel's"),
-    F ("org-unit", "UNIT", 0, "only this subtree"),
-    SW ("archived", "archived ones too"),
+static const pmoctl_flag_t s_subscription_list_flags[] = {
+    JSTR ("channel", "ID", "channel_id", 0, "one channel's"),
+    JSTR ("org-unit", "UNIT", "org_unit", 0, "only this subtree"),
+    JSWITCH ("archived", "include_archived", "archived ones too"),
     END,
 };
 
-const pmoctl_flag_t pmoctl_notifier_flags_deliveries[] = {
-    F ("channel", "ID", 0, "one channel (default: every channel you may see)"),
-    F ("state", "pending|delivered|dead|discarded", 0, "default pending (deadletters: dead)"),
-    F ("limit", "N", 0, "1..500 (default 50)"),
-    F ("cursor", "TEXT", 0, "the next page, as printed after a full page"),
+static const pmoctl_flag_t s_deliveries_flags[] = {
+    JSTR ("channel", "ID", "channel_id", 0, "one channel (default: every channel you may see)"),
+    JSTR ("state", "pending|delivered|dead|discarded", "state", 0,
+          "default pending (deadletters: dead)"),
+    JINT ("limit", "N", "limit", 0, 1, 500, "1..500 (default 50)"),
+    JSTR ("cursor", "TEXT", "cursor", 0, "the next page, as printed after a full page"),
     END,
 };
-
-static pmoctl_service_t s_notifier = {"the notifier",
-                                      "PMO_NOTIFIER_ENDPOINT",
-                                      "tcp://127.0.0.1:7104",
-                                      &pmo__notifier_request__descriptor,
-                                      &pmo__notifier_reply__descriptor,
-                                      NULL};
-
-//  Send body (JSON, owned by the caller) as the NotifierRequest member.
-//  Returns the reply in the arena, or NULL after printing why (status set).
-static Pmo__NotifierReply *s_call (pmoctl_t *ctl, const char *member, json_t *body)
-{
-    return (Pmo__NotifierReply *)pmoctl_service_call (ctl, &s_notifier, member, body);
-}
 
 //  ---------------------------------------------------------------------
-//  Flags into JSON
-
-typedef struct {
-    const char *flag;
-    const char *field;
-    char type; //  's' string (and enum labels), 'i' integer, 'l' list "a,b"
-    long min, max;
-} map_t;
-
-static const map_t s_channel_map[] = {
-    {"kind", "kind", 's', 0, 0},
-    {"name", "name", 's', 0, 0},
-    {"org-unit", "org_unit", 's', 0, 0},
-    {"url", "url", 's', 0, 0},
-    {"smtp-url", "smtp_url", 's', 0, 0},
-    {"smtp-user", "smtp_user", 's', 0, 0},
-    {"smtp-password", "smtp_password", 's', 0, 0},
-    {"from", "mail_from", 's', 0, 0},
-    {"to", "mail_to", 'l', 0, 0},
-    {"rate", "rate_per_minute", 'i', 0, 6000},
-    {"digest", "digest", 's', 0, 0},
-    {"digest-below", "digest_below", 's', 0, 0},
-    {"coalesce", "coalesce_s", 'i', -1, 3600},
-    {NULL, NULL, 0, 0, 0},
-};
-
-static const map_t s_subscription_map[] = {
-    {"channel", "channel_id", 's', 0, 0},        {"org-unit", "org_unit", 's', 0, 0},
-    {"project", "project_id", 's', 0, 0},        {"types", "event_types", 'l', 0, 0},
-    {"min-severity", "min_severity", 's', 0, 0}, {NULL, NULL, 0, 0, 0},
-};
-
-static const map_t s_deliveries_map[] = {
-    {"channel", "channel_id", 's', 0, 0},
-    {"state", "state", 's', 0, 0},
-    {"limit", "limit", 'i', 1, 500},
-    {"cursor", "cursor", 's', 0, 0},
-    {NULL, NULL, 0, 0, 0},
-};
-
-//  Write the flags given into obj. 0 or a usage status.
-static int s_apply (json_t *obj, const pmoctl_command_t *cmd, const pmoctl_args_t *args,
-                    const map_t *map)
-{
-    for (const map_t *m = map; m->flag; m++) {
-        const char *value = pmoctl_args_get (args, m->flag);
-        if (!value)
-            continue;
-        if (m->type == 's')
-            json_object_set_new (obj, m->field, json_string (value));
-        else if (m->type == 'l') {
-            json_t *list = json_array ();
-            char *copy = strdup (value), *save = NULL;
-            for (char *one = strtok_r (copy, ",", &save); one; one = strtok_r (NULL, ",", &save))
-                json_array_append_new (list, json_string (one));
-            free (copy);
-            json_object_set_new (obj, m->field, list);
-        } else {
-            char *end = NULL;
-            long n = strtol (value, &end, 10);
-            if (!*value || *end || n < m->min || n > m->max)
-                return pmoctl_usage_error (cmd, "--%s '%s': a whole number from %ld to %ld",
-                                           m->flag, value, m->min, m->max);
-            json_object_set_new (obj, m->field, json_integer (n));
-        }
-    }
-    return 0;
-}
+//  Requests
 
 //  A new Standard Webhooks secret: "whsec_" + base64 of 32 random bytes.
 static char *s_new_secret (pmoctl_t *ctl)
@@ -195,47 +122,213 @@ static char *s_new_secret (pmoctl_t *ctl)
     return pmo_arena_printf (ctl->arena, "whsec_%s", b64);
 }
 
-static int s_show (pmoctl_t *ctl, Pmo__NotifierReply *reply)
-{
-    if (!reply)
-        return ctl->status;
-    ProtobufCMessage *body = NULL;
-    switch (reply->body_case) {
-    case PMO__NOTIFIER_REPLY__BODY_CHANNEL:
-        body = &reply->channel->base;
-        break;
-    case PMO__NOTIFIER_REPLY__BODY_SUBSCRIPTION:
-        body = &reply->subscription->base;
-        break;
-    case PMO__NOTIFIER_REPLY__BODY_DELIVERY:
-        body = &reply->delivery->base;
-        break;
-    default:
-        body = &reply->base;
-        break;
-    }
-    if (ctl->json)
-        return pmoctl_print_json (body);
-    pmoctl_print_entity (ctl, body, stdout);
-    return PMOCTL_OK;
-}
-
 //  Read a record as JSON (for an update), stripped of what the service
 //  computes. NULL after printing why.
 static json_t *s_read (pmoctl_t *ctl, const char *member, const char *id, const char *reply_field)
 {
     json_t *ref = json_pack ("{s:s}", "id", id);
-    Pmo__NotifierReply *reply = s_call (ctl, member, ref);
+    ProtobufCMessage *reply = pmoctl_service_call (ctl, PMOCTL_NOTIFIER, member, ref);
     json_decref (ref);
     if (!reply)
         return NULL;
-    ProtobufCMessage **slot = pmo_wire_message_slot (&reply->base, reply_field);
+    ProtobufCMessage **slot = pmo_wire_message_slot (reply, reply_field);
     json_t *entry = slot && *slot ? pmo_json_from_message (*slot) : NULL;
     static const char *computed[] = {"org_unit_path", "division", "created_ms",      "updated_ms",
                                      "created_by",    "archived", "disabled_reason", NULL};
     for (size_t i = 0; entry && computed[i]; i++)
         json_object_del (entry, computed[i]);
     return entry;
+}
+
+//  The record the command names: "channel" or "subscription".
+static const char *s_record (const pmoctl_command_t *cmd)
+{
+    return streq (cmd->group, "channel") ? "channel" : "subscription";
+}
+
+//  An update starts from the record read; NULL after saying why.
+static json_t *s_start (pmoctl_t *ctl, const pmoctl_command_t *cmd, pmoctl_args_t *args)
+{
+    if (streq (cmd->verb, "create"))
+        return json_object ();
+    const char *record = s_record (cmd);
+    return s_read (ctl, pmo_arena_printf (ctl->arena, "get_%s", record), args->positional, record);
+}
+
+static int s_build_channel (pmoctl_t *ctl, const pmoctl_command_t *cmd, pmoctl_args_t *args,
+                            pmoctl_request_t *request)
+{
+    bool create = streq (cmd->verb, "create");
+    json_t *body = s_start (ctl, cmd, args);
+    if (!body)
+        return ctl->status;
+    json_object_update (request->body, body);
+    json_decref (body);
+    body = request->body;
+    if (!create && (pmoctl_args_get (args, "kind") || pmoctl_args_get (args, "org-unit")))
+        return pmoctl_usage_error (cmd, "a channel's kind and org unit do not change");
+    if (create && (!pmoctl_args_get (args, "kind") || !pmoctl_args_get (args, "name") ||
+                   !pmoctl_args_get (args, "org-unit")))
+        return pmoctl_usage_error (cmd, "--kind, --name and --org-unit are required");
+    int rc = pmoctl_args_json (cmd, args, body);
+    if (rc)
+        return rc;
+    //  an SMTP password from the environment stays out of shell history
+    const char *password = getenv ("PMO_SMTP_PASSWORD");
+    if (password && *password && !pmoctl_args_get (args, "smtp-password"))
+        json_object_set_new (body, "smtp_password", json_string (password));
+    if (pmoctl_args_get (args, "disable"))
+        json_object_set_new (body, "disabled", json_true ());
+    if (pmoctl_args_get (args, "enable"))
+        json_object_set_new (body, "disabled", json_false ());
+    const char *secret = pmoctl_args_get (args, "secret");
+    if (create && !secret && streq (pmoctl_args_get (args, "kind"), "webhook")) {
+        secret = s_new_secret (ctl);
+        request->notice = pmo_arena_printf (ctl->arena,
+                                            "pmoctl: the channel's signing secret (shown only "
+                                            "now; give it to the receiver):\n%s\n",
+                                            secret);
+    }
+    if (secret && !create)
+        return pmoctl_usage_error (cmd, "change a signing secret with: pmoctl channel rotate");
+    if (secret)
+        json_object_set_new (body, "signing_secrets", json_pack ("[{s:s}]", "secret", secret));
+    return 0;
+}
+
+static int s_build_subscription (pmoctl_t *ctl, const pmoctl_command_t *cmd, pmoctl_args_t *args,
+                                 pmoctl_request_t *request)
+{
+    json_t *body = s_start (ctl, cmd, args);
+    if (!body)
+        return ctl->status;
+    json_object_update (request->body, body);
+    json_decref (body);
+    if (streq (cmd->verb, "create") && !pmoctl_args_get (args, "channel"))
+        return pmoctl_usage_error (cmd, "--channel is required");
+    return pmoctl_args_json (cmd, args, request->body);
+}
+
+static int s_build_id (pmoctl_t *ctl, const pmoctl_command_t *cmd, pmoctl_args_t *args,
+                       pmoctl_request_t *request)
+{
+    json_object_set_new (request->body, "id", json_string (args->positional));
+    return 0;
+}
+
+//  Archive a channel or a subscription with the version read.
+static int s_build_archive (pmoctl_t *ctl, const pmoctl_command_t *cmd, pmoctl_args_t *args,
+                            pmoctl_request_t *request)
+{
+    const char *record = s_record (cmd);
+    json_t *entry =
+        s_read (ctl, pmo_arena_printf (ctl->arena, "get_%s", record), args->positional, record);
+    if (!entry)
+        return ctl->status;
+    json_object_set_new (request->body, "id", json_string (args->positional));
+    json_object_set (request->body, "version", json_object_get (entry, "version"));
+    json_decref (entry);
+    return 0;
+}
+
+static int s_build_rotate (pmoctl_t *ctl, const pmoctl_command_t *cmd, pmoctl_args_t *args,
+                           pmoctl_request_t *request)
+{
+    json_t *entry = s_read (ctl, "get_channel", args->positional, "channel");
+    if (!entry)
+        return ctl->status;
+    const char *secret = pmoctl_args_get (args, "secret");
+    if (!secret) {
+        secret = s_new_secret (ctl);
+        request->notice = pmo_arena_printf (
+            ctl->arena, "pmoctl: the new signing secret (shown only now):\n%s\n", secret);
+    }
+    json_object_set_new (request->body, "channel_id", json_string (args->positional));
+    json_object_set (request->body, "version", json_object_get (entry, "version"));
+    json_object_set_new (request->body, "secret", json_string (secret));
+    json_decref (entry);
+    const char *previous = pmoctl_args_get (args, "previous-valid");
+    if (previous)
+        json_object_set_new (request->body, "previous_valid_s", json_integer (atol (previous)));
+    return 0;
+}
+
+//  --wait: how long channel test follows its delivery, in seconds.
+static long s_wait_s (pmoctl_args_t *args)
+{
+    const char *wait_text = pmoctl_args_get (args, "wait");
+    return wait_text ? strtol (wait_text, NULL, 10) : 20;
+}
+
+static int s_build_test (pmoctl_t *ctl, const pmoctl_command_t *cmd, pmoctl_args_t *args,
+                         pmoctl_request_t *request)
+{
+    long wait_s = s_wait_s (args);
+    if (wait_s < 0 || wait_s > 600)
+        return pmoctl_usage_error (cmd, "--wait is 0..600 seconds");
+    return s_build_id (ctl, cmd, args, request);
+}
+
+static int s_build_deliveries (pmoctl_t *ctl, const pmoctl_command_t *cmd, pmoctl_args_t *args,
+                               pmoctl_request_t *request)
+{
+    int rc = pmoctl_args_json (cmd, args, request->body);
+    if (streq (cmd->group, "deadletters") && !json_object_get (request->body, "state"))
+        json_object_set_new (request->body, "state", json_string ("dead"));
+    return rc;
+}
+
+//  Retry or discard: read the delivery for its version.
+static int s_build_delivery_change (pmoctl_t *ctl, const pmoctl_command_t *cmd, pmoctl_args_t *args,
+                                    pmoctl_request_t *request)
+{
+    json_t *ref = json_pack ("{s:s}", "id", args->positional);
+    Pmo__NotifierReply *reply =
+        (Pmo__NotifierReply *)pmoctl_service_call (ctl, PMOCTL_NOTIFIER, "get_delivery", ref);
+    json_decref (ref);
+    if (!reply)
+        return ctl->status;
+    json_object_set_new (request->body, "id", json_string (args->positional));
+    json_object_set_new (request->body, "version",
+                         json_integer ((json_int_t)reply->delivery->version));
+    return 0;
+}
+
+//  ---------------------------------------------------------------------
+//  Output
+
+static int s_show_channels (pmoctl_t *ctl, const pmoctl_command_t *cmd, pmoctl_args_t *args,
+                            ProtobufCMessage *reply)
+{
+    static const pmoctl_column_t cols[] = {
+        {"ID", "id", 0, NULL},
+        {"NAME", "name", 30, NULL},
+        {"KIND", "kind", 0, NULL},
+        {"UNIT", "org_unit_path", 30, NULL},
+        {"URL", "url", 40, NULL},
+        {"DIGEST", "digest", 0, NULL},
+        {"DISABLED", "disabled_reason", 40, NULL},
+        {NULL, NULL, 0, NULL},
+    };
+    pmoctl_print_items (ctl, &((Pmo__NotifierReply *)reply)->channels->base, "channels", cols);
+    return PMOCTL_OK;
+}
+
+static int s_show_subscriptions (pmoctl_t *ctl, const pmoctl_command_t *cmd, pmoctl_args_t *args,
+                                 ProtobufCMessage *reply)
+{
+    static const pmoctl_column_t cols[] = {
+        {"ID", "id", 0, NULL},
+        {"CHANNEL", "channel_id", 0, NULL},
+        {"SUBTREE", "org_unit_path", 30, NULL},
+        {"PROJECT", "project_id", 0, NULL},
+        {"TYPES", "event_types", 40, NULL},
+        {"MIN SEVERITY", "min_severity", 0, NULL},
+        {NULL, NULL, 0, NULL},
+    };
+    pmoctl_print_items (ctl, &((Pmo__NotifierReply *)reply)->subscriptions->base, "subscriptions",
+                        cols);
+    return PMOCTL_OK;
 }
 
 static const char *s_when (pmoctl_t *ctl, const ProtobufCMessage *msg)
@@ -247,23 +340,9 @@ static const char *s_when (pmoctl_t *ctl, const ProtobufCMessage *msg)
     return ms ? pmoctl_format_time (ctl->arena, ms, false) : "";
 }
 
-static int s_deliveries (pmoctl_t *ctl, const pmoctl_command_t *cmd, pmoctl_args_t *args, bool dead)
+static int s_show_deliveries (pmoctl_t *ctl, const pmoctl_command_t *cmd, pmoctl_args_t *args,
+                              ProtobufCMessage *reply)
 {
-    json_t *body = json_object ();
-    int rc = s_apply (body, cmd, args, s_deliveries_map);
-    if (dead && !json_object_get (body, "state"))
-        json_object_set_new (body, "state", json_string ("dead"));
-    if (rc) {
-        json_decref (body);
-        return rc;
-    }
-    Pmo__NotifierReply *reply = s_call (ctl, "list_deliveries", body);
-    json_decref (body);
-    if (!reply)
-        return ctl->status;
-    Pmo__DeliveryPage *page = reply->deliveries;
-    if (ctl->json)
-        return pmoctl_print_json (&page->base);
     static const pmoctl_column_t cols[] = {
         {"ID", "id", 0, NULL},
         {"CHANNEL", "channel_id", 0, NULL},
@@ -275,46 +354,26 @@ static int s_deliveries (pmoctl_t *ctl, const pmoctl_command_t *cmd, pmoctl_args
         {"LAST ERROR", "last_error", 60, NULL},
         {NULL, NULL, 0, NULL},
     };
-    pmoctl_table_t *table = pmoctl_table_new (ctl->arena, cols);
-    for (size_t i = 0; i < page->n_deliveries; i++)
-        pmoctl_table_add_message (ctl, table, &page->deliveries[i]->base);
-    pmoctl_table_print (table, stdout);
+    const Pmo__DeliveryPage *page = ((Pmo__NotifierReply *)reply)->deliveries;
+    pmoctl_print_items (ctl, &page->base, "deliveries", cols);
     if (!pmo_str_empty (page->next_cursor))
         printf ("more: --cursor '%s'\n", page->next_cursor);
     return PMOCTL_OK;
 }
 
-//  Retry or discard: read the delivery for its version, then act.
-static int s_delivery_change (pmoctl_t *ctl, const char *id, bool retry)
+//  Follow a test message's delivery until it is settled or --wait is up;
+//  not delivered is exit 1. Prints --json too.
+static int s_show_test (pmoctl_t *ctl, const pmoctl_command_t *cmd, pmoctl_args_t *args,
+                        ProtobufCMessage *msg)
 {
-    json_t *ref = json_pack ("{s:s}", "id", id);
-    Pmo__NotifierReply *reply = s_call (ctl, "get_delivery", ref);
-    json_decref (ref);
-    if (!reply)
-        return ctl->status;
-    ref = json_pack ("{s:s, s:I}", "id", id, "version", (json_int_t)reply->delivery->version);
-    reply = s_call (ctl, retry ? "retry_delivery" : "discard_delivery", ref);
-    json_decref (ref);
-    return s_show (ctl, reply);
-}
-
-//  Send a test message and follow its delivery until it is settled.
-static int s_test (pmoctl_t *ctl, const pmoctl_command_t *cmd, pmoctl_args_t *args)
-{
-    const char *wait_text = pmoctl_args_get (args, "wait");
-    long wait_s = wait_text ? strtol (wait_text, NULL, 10) : 20;
-    if (wait_s < 0 || wait_s > 600)
-        return pmoctl_usage_error (cmd, "--wait is 0..600 seconds");
-    json_t *ref = json_pack ("{s:s}", "id", args->positional);
-    Pmo__NotifierReply *reply = s_call (ctl, "test_channel", ref);
-    json_decref (ref);
-    if (!reply)
-        return ctl->status;
+    Pmo__NotifierReply *reply = (Pmo__NotifierReply *)msg;
+    long wait_s = s_wait_s (args);
     char *id = pmo_arena_strdup (ctl->arena, reply->delivery->id);
     int64_t deadline = pmo_mono_ms () + wait_s * 1000;
     while (wait_s > 0) {
-        ref = json_pack ("{s:s}", "id", id);
-        reply = s_call (ctl, "get_delivery", ref);
+        json_t *ref = json_pack ("{s:s}", "id", id);
+        reply =
+            (Pmo__NotifierReply *)pmoctl_service_call (ctl, PMOCTL_NOTIFIER, "get_delivery", ref);
         json_decref (ref);
         if (!reply)
             return ctl->status;
@@ -323,7 +382,12 @@ static int s_test (pmoctl_t *ctl, const pmoctl_command_t *cmd, pmoctl_args_t *ar
             break;
         zclock_sleep (250);
     }
-    int rc = s_show (ctl, reply);
+    ProtobufCMessage *delivery = pmoctl_reply_member (&reply->base, "delivery");
+    int rc = PMOCTL_OK;
+    if (ctl->json)
+        rc = pmoctl_print_json (delivery);
+    else
+        pmoctl_print_entity (ctl, delivery, stdout);
     if (rc == PMOCTL_OK &&
         reply->delivery->state != PMO__DELIVERY_STATE__DELIVERY_STATE_DELIVERED && wait_s > 0) {
         fprintf (stderr, "pmoctl: the test message was not delivered%s%s\n",
@@ -333,216 +397,54 @@ static int s_test (pmoctl_t *ctl, const pmoctl_command_t *cmd, pmoctl_args_t *ar
     return rc;
 }
 
-static int s_run (pmoctl_t *ctl, const pmoctl_command_t *cmd, pmoctl_args_t *args)
-{
-    const char *group = cmd->group, *verb = cmd->verb ? cmd->verb : "";
-    const char *id = args->positional;
-    int rc = PMOCTL_OK;
-    Pmo__NotifierReply *reply = NULL;
-#define IS(g, v) (strcmp (group, g) == 0 && strcmp (verb, v) == 0)
-    if (IS ("notifier", "ping")) {
-        json_t *body = json_object ();
-        reply = s_call (ctl, "ping", body);
-        json_decref (body);
-        if (!reply)
-            return ctl->status;
-        if (ctl->json)
-            rc = pmoctl_print_json (&reply->pong->base);
-        else
-            printf ("service:  %s\nversion:  %s\nredis_ok: %s\nuptime:   %lld s\n",
-                    reply->pong->service, reply->pong->version,
-                    reply->pong->redis_ok ? "yes" : "no",
-                    (long long)(reply->pong->uptime_ms / 1000));
-        if (!reply->pong->redis_ok) {
-            fprintf (stderr, "pmoctl: the notifier answers but cannot reach its Redis\n");
-            rc = PMOCTL_REFUSED;
-        }
-        return rc;
-    }
-    if (IS ("channel", "create") || IS ("channel", "update")) {
-        bool create = IS ("channel", "create");
-        json_t *body = create ? json_object () : s_read (ctl, "get_channel", id, "channel");
-        if (!body)
-            return ctl->status;
-        if (!create && (pmoctl_args_get (args, "kind") || pmoctl_args_get (args, "org-unit"))) {
-            json_decref (body);
-            return pmoctl_usage_error (cmd, "a channel's kind and org unit do not change");
-        }
-        if (create && (!pmoctl_args_get (args, "kind") || !pmoctl_args_get (args, "name") ||
-                       !pmoctl_args_get (args, "org-unit"))) {
-            json_decref (body);
-            return pmoctl_usage_error (cmd, "--kind, --name and --org-unit are required");
-        }
-        if ((rc = s_apply (body, cmd, args, s_channel_map))) {
-            json_decref (body);
-            return rc;
-        }
-        //  an SMTP password from the environment stays out of shell history
-        const char *password = getenv ("PMO_SMTP_PASSWORD");
-        if (password && *password && !pmoctl_args_get (args, "smtp-password"))
-            json_object_set_new (body, "smtp_password", json_string (password));
-        if (pmoctl_args_get (args, "disable"))
-            json_object_set_new (body, "disabled", json_true ());
-        if (pmoctl_args_get (args, "enable"))
-            json_object_set_new (body, "disabled", json_false ());
-        const char *secret = pmoctl_args_get (args, "secret");
-        bool generated = false;
-        if (create && !secret && streq (pmoctl_args_get (args, "kind"), "webhook")) {
-            secret = s_new_secret (ctl);
-            generated = true;
-        }
-        if (secret && !create) {
-            json_decref (body);
-            return pmoctl_usage_error (cmd, "change a signing secret with: pmoctl channel rotate");
-        }
-        if (secret)
-            json_object_set_new (body, "signing_secrets", json_pack ("[{s:s}]", "secret", secret));
-        reply = s_call (ctl, create ? "create_channel" : "update_channel", body);
-        json_decref (body);
-        if (reply && generated)
-            fprintf (stderr,
-                     "pmoctl: the channel's signing secret (shown only now; give it to the "
-                     "receiver):\n%s\n",
-                     secret);
-        return s_show (ctl, reply);
-    }
-    if (IS ("channel", "get") || IS ("subscription", "get")) {
-        json_t *ref = json_pack ("{s:s}", "id", id);
-        reply = s_call (ctl, streq (group, "channel") ? "get_channel" : "get_subscription", ref);
-        json_decref (ref);
-        return s_show (ctl, reply);
-    }
-    if (IS ("channel", "list")) {
-        json_t *body = json_object ();
-        if (pmoctl_args_get (args, "org-unit"))
-            json_object_set_new (body, "org_unit",
-                                 json_string (pmoctl_args_get (args, "org-unit")));
-        if (pmoctl_args_get (args, "archived"))
-            json_object_set_new (body, "include_archived", json_true ());
-        reply = s_call (ctl, "list_channels", body);
-        json_decref (body);
-        if (!reply)
-            return ctl->status;
-        if (ctl->json)
-            return pmoctl_print_json (&reply->channels->base);
-        static const pmoctl_column_t cols[] = {
-            {"ID", "id", 0, NULL},
-            {"NAME", "name", 30, NULL},
-            {"KIND", "kind", 0, NULL},
-            {"UNIT", "org_unit_path", 30, NULL},
-            {"URL", "url", 40, NULL},
-            {"DIGEST", "digest", 0, NULL},
-            {"DISABLED", "disabled_reason", 40, NULL},
-            {NULL, NULL, 0, NULL},
-        };
-        pmoctl_table_t *table = pmoctl_table_new (ctl->arena, cols);
-        for (size_t i = 0; i < reply->channels->n_channels; i++)
-            pmoctl_table_add_message (ctl, table, &reply->channels->channels[i]->base);
-        pmoctl_table_print (table, stdout);
-        return PMOCTL_OK;
-    }
-    if (IS ("channel", "archive") || IS ("subscription", "archive")) {
-        bool channel = streq (group, "channel");
-        json_t *entry = s_read (ctl, channel ? "get_channel" : "get_subscription", id,
-                                channel ? "channel" : "subscription");
-        if (!entry)
-            return ctl->status;
-        json_t *ref =
-            json_pack ("{s:s, s:O}", "id", id, "version", json_object_get (entry, "version"));
-        json_decref (entry);
-        reply = s_call (ctl, channel ? "archive_channel" : "archive_subscription", ref);
-        json_decref (ref);
-        return s_show (ctl, reply);
-    }
-    if (IS ("channel", "rotate")) {
-        json_t *entry = s_read (ctl, "get_channel", id, "channel");
-        if (!entry)
-            return ctl->status;
-        const char *secret = pmoctl_args_get (args, "secret");
-        bool generated = !secret;
-        if (!secret)
-            secret = s_new_secret (ctl);
-        json_t *body = json_pack ("{s:s, s:O, s:s}", "channel_id", id, "version",
-                                  json_object_get (entry, "version"), "secret", secret);
-        json_decref (entry);
-        const char *previous = pmoctl_args_get (args, "previous-valid");
-        if (previous)
-            json_object_set_new (body, "previous_valid_s", json_integer (atol (previous)));
-        reply = s_call (ctl, "rotate_secret", body);
-        json_decref (body);
-        if (reply && generated)
-            fprintf (stderr, "pmoctl: the new signing secret (shown only now):\n%s\n", secret);
-        return s_show (ctl, reply);
-    }
-    if (IS ("channel", "test"))
-        return s_test (ctl, cmd, args);
-    if (IS ("subscription", "create") || IS ("subscription", "update")) {
-        bool create = IS ("subscription", "create");
-        json_t *body =
-            create ? json_object () : s_read (ctl, "get_subscription", id, "subscription");
-        if (!body)
-            return ctl->status;
-        if (create && !pmoctl_args_get (args, "channel")) {
-            json_decref (body);
-            return pmoctl_usage_error (cmd, "--channel is required");
-        }
-        if ((rc = s_apply (body, cmd, args, s_subscription_map))) {
-            json_decref (body);
-            return rc;
-        }
-        reply = s_call (ctl, create ? "create_subscription" : "update_subscription", body);
-        json_decref (body);
-        return s_show (ctl, reply);
-    }
-    if (IS ("subscription", "list")) {
-        json_t *body = json_object ();
-        if (pmoctl_args_get (args, "channel"))
-            json_object_set_new (body, "channel_id",
-                                 json_string (pmoctl_args_get (args, "channel")));
-        if (pmoctl_args_get (args, "org-unit"))
-            json_object_set_new (body, "org_unit",
-                                 json_string (pmoctl_args_get (args, "org-unit")));
-        if (pmoctl_args_get (args, "archived"))
-            json_object_set_new (body, "include_archived", json_true ());
-        reply = s_call (ctl, "list_subscriptions", body);
-        json_decref (body);
-        if (!reply)
-            return ctl->status;
-        if (ctl->json)
-            return pmoctl_print_json (&reply->subscriptions->base);
-        static const pmoctl_column_t cols[] = {
-            {"ID", "id", 0, NULL},
-            {"CHANNEL", "channel_id", 0, NULL},
-            {"SUBTREE", "org_unit_path", 30, NULL},
-            {"PROJECT", "project_id", 0, NULL},
-            {"TYPES", "event_types", 40, NULL},
-            {"MIN SEVERITY", "min_severity", 0, NULL},
-            {NULL, NULL, 0, NULL},
-        };
-        pmoctl_table_t *table = pmoctl_table_new (ctl->arena, cols);
-        for (size_t i = 0; i < reply->subscriptions->n_subscriptions; i++)
-            pmoctl_table_add_message (ctl, table, &reply->subscriptions->subscriptions[i]->base);
-        pmoctl_table_print (table, stdout);
-        return PMOCTL_OK;
-    }
-    if (IS ("deliveries", "list") || IS ("deadletters", "list"))
-        return s_deliveries (ctl, cmd, args, streq (group, "deadletters"));
-    if (IS ("deliveries", "get")) {
-        json_t *ref = json_pack ("{s:s}", "id", id);
-        reply = s_call (ctl, "get_delivery", ref);
-        json_decref (ref);
-        return s_show (ctl, reply);
-    }
-    if (streq (verb, "retry") || streq (verb, "discard"))
-        return s_delivery_change (ctl, id, streq (verb, "retry"));
-#undef IS
-    return pmoctl_usage_error (cmd, "unknown command");
-}
+//  ---------------------------------------------------------------------
+//  The commands: group, verb, ID, flags, request member, builder (NULL:
+//  the flags' fields), printer, what --json prints (NULL: the reply)
 
-int pmoctl_run_notifier (pmoctl_t *ctl, const pmoctl_command_t *cmd, pmoctl_args_t *args)
-{
-    int rc = s_run (ctl, cmd, args);
-    //  close before CZMQ's exit handler counts dangling sockets
-    pmo_client_destroy (&s_notifier.client);
-    return rc;
-}
+#define CALL(...) PMOCTL_CALL (PMOCTL_NOTIFIER, __VA_ARGS__)
+#define ENTITY    pmoctl_show_entity
+
+const pmoctl_command_t pmoctl_notifier_commands[] = {
+    CALL ("notifier", "ping", NULL, NULL, "ping", NULL, pmoctl_show_pong, PMOCTL_JSON_BY_SHOW,
+          "is the notifier up, and its Redis? (exit 0 only if both)"),
+    CALL ("channel", "create", NULL, s_channel_flags, "create_channel", s_build_channel, ENTITY,
+          "channel", "a Slack, Teams, Mattermost, Google Chat, webhook or email channel"),
+    CALL ("channel", "update", "ID", s_channel_flags, "update_channel", s_build_channel, ENTITY,
+          "channel", "change a channel (--enable after a 410; secrets kept unless given)"),
+    CALL ("channel", "get", "ID", NULL, "get_channel", s_build_id, ENTITY, "channel",
+          "show a channel (secrets masked)"),
+    CALL ("channel", "list", NULL, s_channel_list_flags, "list_channels", NULL, s_show_channels,
+          "channels", "list channels"),
+    CALL ("channel", "archive", "ID", NULL, "archive_channel", s_build_archive, ENTITY, "channel",
+          "archive a channel"),
+    CALL ("channel", "rotate", "ID", s_rotate_flags, "rotate_secret", s_build_rotate, ENTITY,
+          "channel", "rotate a webhook's signing secret (both sign for a while)"),
+    CALL ("channel", "test", "ID", s_test_flags, "test_channel", s_build_test, s_show_test,
+          PMOCTL_JSON_BY_SHOW, "send a test message and show how it went"),
+    CALL ("subscription", "create", NULL, s_subscription_flags, "create_subscription",
+          s_build_subscription, ENTITY, "subscription",
+          "route events (types, severity, subtree or project) to a channel"),
+    CALL ("subscription", "update", "ID", s_subscription_flags, "update_subscription",
+          s_build_subscription, ENTITY, "subscription", "change a subscription"),
+    CALL ("subscription", "get", "ID", NULL, "get_subscription", s_build_id, ENTITY, "subscription",
+          "show a subscription"),
+    CALL ("subscription", "list", NULL, s_subscription_list_flags, "list_subscriptions", NULL,
+          s_show_subscriptions, "subscriptions", "list subscriptions"),
+    CALL ("subscription", "archive", "ID", NULL, "archive_subscription", s_build_archive, ENTITY,
+          "subscription", "archive a subscription"),
+    CALL ("deliveries", "list", NULL, s_deliveries_flags, "list_deliveries", s_build_deliveries,
+          s_show_deliveries, "deliveries", "deliveries by channel and state (default: pending)"),
+    CALL ("deliveries", "get", "ID", NULL, "get_delivery", s_build_id, ENTITY, "delivery",
+          "a delivery with its events and every attempt"),
+    CALL ("deliveries", "retry", "ID", NULL, "retry_delivery", s_build_delivery_change, ENTITY,
+          "delivery", "send a delivery again now"),
+    CALL ("deliveries", "discard", "ID", NULL, "discard_delivery", s_build_delivery_change, ENTITY,
+          "delivery", "drop a pending or dead delivery"),
+    CALL ("deadletters", "list", NULL, s_deliveries_flags, "list_deliveries", s_build_deliveries,
+          s_show_deliveries, "deliveries", "deliveries given up on (dead letters)"),
+    CALL ("deadletters", "retry", "ID", NULL, "retry_delivery", s_build_delivery_change, ENTITY,
+          "delivery", "send a dead letter again now"),
+    CALL ("deadletters", "discard", "ID", NULL, "discard_delivery", s_build_delivery_change, ENTITY,
+          "delivery", "drop a dead letter"),
+    PMOCTL_END,
+};

@@ -439,3 +439,19 @@ void pmoctl_table_print (pmoctl_table_t *self, FILE *out)
     for (size_t r = 0; r < self->n_rows; r++)
         s_print_line (self, self->rows[r], widths, out);
 }
+
+void pmoctl_print_items (pmoctl_t *ctl, const ProtobufCMessage *msg, const char *items,
+                         const pmoctl_column_t *columns)
+{
+    const ProtobufCFieldDescriptor *field =
+        protobuf_c_message_descriptor_get_field_by_name (msg->descriptor, items);
+    assert (field && field->label == PROTOBUF_C_LABEL_REPEATED &&
+            field->type == PROTOBUF_C_TYPE_MESSAGE);
+    size_t n = *(const size_t *)((const char *)msg + field->quantifier_offset);
+    ProtobufCMessage *const *item =
+        *(ProtobufCMessage *const *const *)((const char *)msg + field->offset);
+    pmoctl_table_t *table = pmoctl_table_new (ctl->arena, columns);
+    for (size_t i = 0; i < n; i++)
+        pmoctl_table_add_message (ctl, table, item[i]);
+    pmoctl_table_print (table, stdout);
+}

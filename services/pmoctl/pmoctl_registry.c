@@ -11,13 +11,6 @@
     --version N sends N instead, for scripts that read earlier.
 */
 #include "pmoctl.h"
-#include "pmoctl_import.h"
-#include "pmoctl_allocator.h"
-#include "pmoctl_riskmon.h"
-#include "pmoctl_gateway.h"
-#include "pmoctl_federation.h"
-#include "pmoctl_notifier.h"
-#include "pmoctl_xdiv.h"
 
 #include "pmo_json.h"
 #include "pmo_reflect.h"
@@ -904,11 +897,6 @@ static int s_run_ping (pmoctl_t *ctl, const pmoctl_command_t *cmd, pmoctl_args_t
 #define VERSION(flags)                                                                             \
     INT ("version", "version", flags, 1, LONG_MAX,                                                 \
          "the version you read; the registry refuses (conflict) if it moved on")
-#define END                                                                                        \
-    {                                                                                              \
-        NULL, NULL, NULL, NULL, 0, 0, 0, NULL, NULL                                                \
-    }
-
 static const pmoctl_flag_t s_ou_flags[] = {
     TEXT ("id", "ID", "id", REQ | CREATE, "the unit's id: a-z, 0-9 and '-', 2..32 characters"),
     TEXT ("name", "NAME", "name", REQ, "the unit's name"),
@@ -1076,12 +1064,6 @@ static const pmoctl_flag_t s_report_flags[] = {
     END,
 };
 
-static const pmoctl_flag_t s_watch_flags[] = {
-    OWN ("division", "ID", 0, "only this division's events"),
-    OWN ("type", "PREFIX", 0, "only event types starting so, e.g. project. or project.gate"),
-    END,
-};
-
 //  ---------------------------------------------------------------------
 //  The commands
 
@@ -1090,63 +1072,59 @@ static const pmoctl_flag_t s_watch_flags[] = {
 #define C_UPDATE PMOCTL_MODE_UPDATE
 
 #define CRUD(group, e, desc, flags, list_flags, list_run, one, many)                               \
-    {group, "create", NULL, flags, C_CREATE, s_run_create, &e, desc, "create " one},               \
-        {group, "update", "ID",                                                                    \
-         flags, C_UPDATE, s_run_update,                                                            \
-         &e,    desc,     "change " one " (read, change, write with the version read)"},           \
-        {group, "get", "ID", NULL, C_OTHER, s_run_get, &e, NULL, "show " one},                     \
-        {group,       "list",   NULL, list_flags,                                                  \
-         C_OTHER,     list_run, &e,   &pmo__list_request__descriptor,                              \
-         "list " many},                                                                            \
-    {                                                                                              \
-        group, "archive", "ID", s_archive_flags, C_OTHER, s_run_archive, &e,                       \
-            &pmo__archive_request__descriptor, "archive " one                                      \
-    }
+    PMOCTL_RUN (group, "create", NULL, flags, C_CREATE, s_run_create, &e, desc, "create " one),    \
+        PMOCTL_RUN (group, "update", "ID", flags, C_UPDATE, s_run_update, &e, desc,                \
+                    "change " one " (read, change, write with the version read)"),                 \
+        PMOCTL_RUN (group, "get", "ID", NULL, C_OTHER, s_run_get, &e, NULL, "show " one),          \
+        PMOCTL_RUN (group, "list", NULL, list_flags, C_OTHER, list_run, &e,                        \
+                    &pmo__list_request__descriptor, "list " many),                                 \
+        PMOCTL_RUN (group, "archive", "ID", s_archive_flags, C_OTHER, s_run_archive, &e,           \
+                    &pmo__archive_request__descriptor, "archive " one)
 
-const pmoctl_command_t pmoctl_commands[] = {
-    {"ping", NULL, NULL, NULL, C_OTHER, s_run_ping, NULL, NULL,
-     "is the registry up, and its Redis? (exit 0 only if both)"},
-    {"watch", NULL, NULL, s_watch_flags, C_OTHER, pmoctl_run_watch, NULL, NULL,
-     "print the registry's events as they happen, until Ctrl-C"},
-    PMOCTL_IMPORT_COMMANDS,
-    PMOCTL_ALLOCATOR_COMMANDS,
-    PMOCTL_RISKMON_COMMANDS,
-    PMOCTL_GATEWAY_COMMANDS,
-    PMOCTL_FEDERATION_COMMANDS,
-    PMOCTL_XDIV_COMMANDS,
-    PMOCTL_NOTIFIER_COMMANDS,
+const pmoctl_command_t pmoctl_registry_ping_commands[] = {
+    PMOCTL_RUN ("ping", NULL, NULL, NULL, C_OTHER, s_run_ping, NULL, NULL,
+                "is the registry up, and its Redis? (exit 0 only if both)"),
+    PMOCTL_END,
+};
+
+const pmoctl_command_t pmoctl_registry_commands[] = {
     CRUD ("ou", s_ou, &pmo__org_unit__descriptor, s_ou_flags, s_ou_list_flags, s_run_ou_list,
           "an org unit", "org units as a tree"),
     CRUD ("portfolio", s_portfolio, &pmo__portfolio__descriptor, s_portfolio_flags,
           s_grouping_list_flags, s_run_list, "a portfolio", "portfolios"),
     CRUD ("programme", s_programme, &pmo__programme__descriptor, s_programme_flags,
           s_programme_list_flags, s_run_list, "a programme", "programmes"),
-    {"project", "create", NULL, s_project_flags, C_CREATE, s_run_create, &s_project,
-     &pmo__project__descriptor, "create a project"},
-    {"project", "update", "ID", s_project_flags, C_UPDATE, s_run_update, &s_project,
-     &pmo__project__descriptor, "change a project (read, change, write with the version read)"},
-    {"project", "get", "ID", NULL, C_OTHER, s_run_project_get, &s_project, NULL,
-     "show a project with its milestones, recent status reports and gate decisions"},
-    {"project", "list", NULL, s_project_list_flags, C_OTHER, s_run_list, &s_project,
-     &pmo__list_request__descriptor, "list projects"},
-    {"project", "archive", "ID", s_archive_flags, C_OTHER, s_run_archive, &s_project,
-     &pmo__archive_request__descriptor, "archive a project"},
-    {"project", "phase", "ID", s_phase_flags, C_OTHER, s_run_project_phase, &s_project,
-     &pmo__phase_change_request__descriptor, "move a project through the gate into its next phase"},
-    {"project", "decide", "ID", s_decide_flags, C_OTHER, s_run_project_decide, &s_project,
-     &pmo__gate_decision_request__descriptor,
-     "record a gate decision (go moves the project; stop cancels it)"},
-    {"milestone", "add", NULL, s_milestone_flags, C_CREATE, s_run_create, &s_milestone,
-     &pmo__milestone__descriptor, "add a milestone to a project"},
-    {"milestone", "update", "ID", s_milestone_flags, C_UPDATE, s_run_update, &s_milestone,
-     &pmo__milestone__descriptor, "change a milestone (read, change, write with the version read)"},
-    {"milestone", "get", "ID", NULL, C_OTHER, s_run_get, &s_milestone, NULL, "show a milestone"},
-    {"milestone", "list", NULL, s_children_list_flags, C_OTHER, s_run_list, &s_milestone,
-     &pmo__list_request__descriptor, "list a project's milestones"},
-    {"report", "submit", NULL, s_report_flags, C_CREATE, s_run_create, &s_report,
-     &pmo__status_report__descriptor, "submit a status report for a project"},
-    {"report", "get", "ID", NULL, C_OTHER, s_run_get, &s_report, NULL, "show a status report"},
-    {"report", "list", NULL, s_children_list_flags, C_OTHER, s_run_list, &s_report,
-     &pmo__list_request__descriptor, "list a project's status reports"},
-    {NULL, NULL, NULL, NULL, C_OTHER, NULL, NULL, NULL, NULL},
+    PMOCTL_RUN ("project", "create", NULL, s_project_flags, C_CREATE, s_run_create, &s_project,
+                &pmo__project__descriptor, "create a project"),
+    PMOCTL_RUN ("project", "update", "ID", s_project_flags, C_UPDATE, s_run_update, &s_project,
+                &pmo__project__descriptor,
+                "change a project (read, change, write with the version read)"),
+    PMOCTL_RUN ("project", "get", "ID", NULL, C_OTHER, s_run_project_get, &s_project, NULL,
+                "show a project with its milestones, recent status reports and gate decisions"),
+    PMOCTL_RUN ("project", "list", NULL, s_project_list_flags, C_OTHER, s_run_list, &s_project,
+                &pmo__list_request__descriptor, "list projects"),
+    PMOCTL_RUN ("project", "archive", "ID", s_archive_flags, C_OTHER, s_run_archive, &s_project,
+                &pmo__archive_request__descriptor, "archive a project"),
+    PMOCTL_RUN ("project", "phase", "ID", s_phase_flags, C_OTHER, s_run_project_phase, &s_project,
+                &pmo__phase_change_request__descriptor,
+                "move a project through the gate into its next phase"),
+    PMOCTL_RUN ("project", "decide", "ID", s_decide_flags, C_OTHER, s_run_project_decide,
+                &s_project, &pmo__gate_decision_request__descriptor,
+                "record a gate decision (go moves the project; stop cancels it)"),
+    PMOCTL_RUN ("milestone", "add", NULL, s_milestone_flags, C_CREATE, s_run_create, &s_milestone,
+                &pmo__milestone__descriptor, "add a milestone to a project"),
+    PMOCTL_RUN ("milestone", "update", "ID", s_milestone_flags, C_UPDATE, s_run_update,
+                &s_milestone, &pmo__milestone__descriptor,
+                "change a milestone (read, change, write with the version read)"),
+    PMOCTL_RUN ("milestone", "get", "ID", NULL, C_OTHER, s_run_get, &s_milestone, NULL,
+                "show a milestone"),
+    PMOCTL_RUN ("milestone", "list", NULL, s_children_list_flags, C_OTHER, s_run_list, &s_milestone,
+                &pmo__list_request__descriptor, "list a project's milestones"),
+    PMOCTL_RUN ("report", "submit", NULL, s_report_flags, C_CREATE, s_run_create, &s_report,
+                &pmo__status_report__descriptor, "submit a status report for a project"),
+    PMOCTL_RUN ("report", "get", "ID", NULL, C_OTHER, s_run_get, &s_report, NULL,
+                "show a status report"),
+    PMOCTL_RUN ("report", "list", NULL, s_children_list_flags, C_OTHER, s_run_list, &s_report,
+                &pmo__list_request__descriptor, "list a project's status reports"),
+    PMOCTL_END,
 };

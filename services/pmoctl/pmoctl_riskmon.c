@@ -1,14 +1,14 @@
 /*  pmoctl_riskmon.c: the risk monitor's commands.
 
     risk create|update|close|get|list, issue create|update|close|get|list,
-    health show|rollup|thresholds, alerts list|ack|resolve and riskmon ping.
-    Requests are built as JSON objects from the flags and converted to
-    protobuf by the generic mapping (enum flags take the JSON labels, e.g.
-    --response reduce); updates read the entry first, change what the flags
-    say and send the version read. The risk monitor is reached at
-    $PMO_RISKMON_ENDPOINT (default tcp://127.0.0.1:7103).
+    health show|rollup|thresholds, alerts list|ack|resolve and riskmon ping:
+    a row each in the table at the end, run by pmoctl_run_call. Requests are
+    JSON objects converted to protobuf by the generic mapping (enum flags
+    take the JSON labels, e.g. --response reduce); updates read the entry
+    first, change what the flags say and send the version read. The risk
+    monitor is reached at $PMO_RISKMON_ENDPOINT.
 */
-#include "pmoctl_riskmon.h"
+#include "pmoctl.h"
 
 #include "pmo_json.h"
 #include "pmo_reflect.h"
@@ -19,83 +19,89 @@
 #include <stdlib.h>
 #include <string.h>
 
-const pmoctl_flag_t pmoctl_riskmon_flags_risk[] = {
-    F ("project", "ID", 0, "the project (its id; required to create)"),
-    F ("title", "TEXT", 0, "what the risk is (required to create)"),
-    F ("owner", "PERSON", 0, "the one person accountable (required to create)"),
-    F ("probability", "1-5", 0, "inherent probability (required to create)"),
-    F ("impact", "1-5", 0, "inherent impact (required to create)"),
-    F ("residual-probability", "1-5", 0, "after the response (default: inherent)"),
-    F ("residual-impact", "1-5", 0, "after the response (default: inherent)"),
-    F ("kind", "threat|opportunity", 0, "default threat"),
-    F ("category", "TEXT", 0, "e.g. technical, commercial, legal"),
-    F ("cause", "TEXT", 0, "PRINCE2 cause"),
-    F ("event", "TEXT", 0, "PRINCE2 event"),
-    F ("effect", "TEXT", 0, "PRINCE2 effect"),
-    F ("proximity", "imminent|within_stage|within_project|beyond_project", 0,
-       "when it would strike"),
-    F ("response", "LABEL", 0,
-       "threats: avoid, reduce, fallback, transfer, share, accept; opportunities: exploit, "
-       "enhance, share, reject"),
-    F ("plan", "TEXT", 0, "the response plan"),
-    F ("actionee", "PERSON", 0, "who carries out the response"),
+static const pmoctl_flag_t s_risk_flags[] = {
+    JSTR ("project", "ID", "project_id", 0, "the project (its id; required to create)"),
+    JSTR ("title", "TEXT", "title", 0, "what the risk is (required to create)"),
+    JSTR ("owner", "PERSON", "owner", 0, "the one person accountable (required to create)"),
+    JINT ("probability", "1-5", "probability", 0, 0, 5,
+          "inherent probability (required to create)"),
+    JINT ("impact", "1-5", "impact", 0, 0, 5, "inherent impact (required to create)"),
+    JINT ("residual-probability", "1-5", "residual_probability", 0, 0, 5,
+          "after the response (default: inherent)"),
+    JINT ("residual-impact", "1-5", "residual_impact", 0, 0, 5,
+          "after the response (default: inherent)"),
+    JSTR ("kind", "threat|opportunity", "kind", 0, "default threat"),
+    JSTR ("category", "TEXT", "category", 0, "e.g. technical, commercial, legal"),
+    JSTR ("cause", "TEXT", "cause", 0, "PRINCE2 cause"),
+    JSTR ("event", "TEXT", "event", 0, "PRINCE2 event"),
+    JSTR ("effect", "TEXT", "effect", 0, "PRINCE2 effect"),
+    JSTR ("proximity", "imminent|within_stage|within_project|beyond_project", "proximity", 0,
+          "when it would strike"),
+    JSTR ("response", "LABEL", "response", 0,
+          "threats: avoid, reduce, fallback, transfer, share, accept; opportunities: exploit, "
+          "enhance, share, reject"),
+    JSTR ("plan", "TEXT", "response_plan", 0, "the response plan"),
+    JSTR ("actionee", "PERSON", "actionee", 0, "who carries out the response"),
     F ("cost", "AMOUNT", 0, "cost impact if it happens, e.g. 250000.00 (exposure = P% x cost)"),
     F ("currency", "CODE", 0, "currency of --cost (default GBP)"),
-    F ("review", "DATE", 0, "next review date, YYYY-MM-DD"),
+    JSTR ("review", "DATE", "review_date", 0, "next review date, YYYY-MM-DD"),
     END,
 };
 
-const pmoctl_flag_t pmoctl_riskmon_flags_issue[] = {
-    F ("project", "ID", 0, "the project (its id; required to create)"),
-    F ("title", "TEXT", 0, "what the issue is (required to create)"),
-    F ("type", "request_for_change|off_specification|problem_concern", 0,
-       "the PRINCE2 issue type (required to create)"),
-    F ("description", "TEXT", 0, "details"),
-    F ("severity", "low|medium|high|critical", 0, "default medium"),
-    F ("priority", "1-5", 0, "1 highest (default 3)"),
-    F ("owner", "PERSON", 0, "who deals with it"),
-    F ("status", "open|in_progress|resolved", 0, "where it stands (close with issue close)"),
-    F ("resolution", "TEXT", 0, "how it was resolved (required to resolve)"),
-    F ("due", "DATE", 0, "due date, YYYY-MM-DD"),
+static const pmoctl_flag_t s_issue_flags[] = {
+    JSTR ("project", "ID", "project_id", 0, "the project (its id; required to create)"),
+    JSTR ("title", "TEXT", "title", 0, "what the issue is (required to create)"),
+    JSTR ("type", "request_for_change|off_specification|problem_concern", "type", 0,
+          "the PRINCE2 issue type (required to create)"),
+    JSTR ("description", "TEXT", "description", 0, "details"),
+    JSTR ("severity", "low|medium|high|critical", "severity", 0, "default medium"),
+    JINT ("priority", "1-5", "priority", 0, 0, 5, "1 highest (default 3)"),
+    JSTR ("owner", "PERSON", "owner", 0, "who deals with it"),
+    JSTR ("status", "open|in_progress|resolved", "status", 0,
+          "where it stands (close with issue close)"),
+    JSTR ("resolution", "TEXT", "resolution", 0, "how it was resolved (required to resolve)"),
+    JSTR ("due", "DATE", "due_date", 0, "due date, YYYY-MM-DD"),
     END,
 };
 
-const pmoctl_flag_t pmoctl_riskmon_flags_close[] = {
-    F ("note", "TEXT", 0, "closure note (an issue's resolution)"),
+static const pmoctl_flag_t s_close_flags[] = {
+    JSTR ("note", "TEXT", "note", 0, "closure note (an issue's resolution)"),
     SW ("occurred", "risks: it happened (closes as occurred)"),
     END,
 };
 
-const pmoctl_flag_t pmoctl_riskmon_flags_get[] = {
-    SW ("history", "every version, oldest first"),
+static const pmoctl_flag_t s_get_flags[] = {
+    JSWITCH ("history", "with_history", "every version, oldest first"),
     END,
 };
 
-const pmoctl_flag_t pmoctl_riskmon_flags_list[] = {
-    F ("project", "ID", 0, "one project's entries"),
-    F ("org-unit", "UNIT", 0, "or a subtree (default: everything you may see)"),
-    SW ("closed", "closed and resolved ones too"),
-    F ("min-band", "minimal|low|medium|high|critical", 0, "risks: residual band at least"),
-    F ("owner", "PERSON", 0, "this owner (alerts: this assignee)"),
-    F ("category", "TEXT", 0, "risks: this category"),
-    F ("min-severity", "info|warning|critical", 0, "alerts: at least this severe"),
-    F ("limit", "N", 0, "at most N (default 50, at most 500)"),
-    F ("cursor", "CURSOR", 0, "the page after this cursor"),
+static const pmoctl_flag_t s_list_flags[] = {
+    JSTR ("project", "ID", "project_id", 0, "one project's entries"),
+    JSTR ("org-unit", "UNIT", "org_unit", 0, "or a subtree (default: everything you may see)"),
+    JSWITCH ("closed", "include_closed", "closed and resolved ones too"),
+    JSTR ("min-band", "minimal|low|medium|high|critical", "min_band", 0,
+          "risks: residual band at least"),
+    JSTR ("owner", "PERSON", "owner", 0, "this owner (alerts: this assignee)"),
+    JSTR ("category", "TEXT", "category", 0, "risks: this category"),
+    JSTR ("min-severity", "info|warning|critical", "min_severity", 0,
+          "alerts: at least this severe"),
+    JINT ("limit", "N", "limit", 0, 0, 500, "at most N (default 50, at most 500)"),
+    JSTR ("cursor", "CURSOR", "cursor", 0, "the page after this cursor"),
     END,
 };
 
-const pmoctl_flag_t pmoctl_riskmon_flags_health[] = {
-    SW ("history", "every recorded change, oldest first"),
-    F ("limit", "N", 0, "with --history: the last N (default 100)"),
+static const pmoctl_flag_t s_health_flags[] = {
+    JSWITCH ("history", "with_history", "every recorded change, oldest first"),
+    JINT ("limit", "N", "history_limit", 0, 0, 100000, "with --history: the last N (default 100)"),
     END,
 };
 
-const pmoctl_flag_t pmoctl_riskmon_flags_unit[] = {
-    F ("org-unit", "UNIT", 0, "a division, the hub or any unit (default: the hub)"),
+static const pmoctl_flag_t s_unit_flags[] = {
+    JSTR ("org-unit", "UNIT", "org_unit", 0, "a division, the hub or any unit (default: the hub)"),
     END,
 };
 
-const pmoctl_flag_t pmoctl_riskmon_flags_thresholds[] = {
+static const pmoctl_flag_t s_thresholds_flags[] = {
     F ("org-unit", "UNIT", 0, "the PMO unit (default: the hub)"),
     F ("set", "FIELD=VALUE", PMOCTL_REPEAT,
        "set one of the unit's own thresholds, e.g. spi_red_below=0.85 or escalate_owner_s=3600 "
@@ -103,124 +109,73 @@ const pmoctl_flag_t pmoctl_riskmon_flags_thresholds[] = {
     END,
 };
 
-const pmoctl_flag_t pmoctl_riskmon_flags_alert[] = {
-    F ("note", "TEXT", 0, "what was done (resolve)"),
+static const pmoctl_flag_t s_alert_flags[] = {
+    JSTR ("note", "TEXT", "note", 0, "what was done (resolve)"),
     END,
 };
 
-static pmoctl_service_t s_riskmon = {"the risk monitor",
-                                     "PMO_RISKMON_ENDPOINT",
-                                     "tcp://127.0.0.1:7103",
-                                     &pmo__riskmon_request__descriptor,
-                                     &pmo__riskmon_reply__descriptor,
-                                     NULL};
-
-//  Send body (JSON, owned by the caller) as the RiskmonRequest member.
-//  Returns the reply in the arena, or NULL after printing why (status set).
-static Pmo__RiskmonReply *s_call (pmoctl_t *ctl, const char *member, json_t *body)
-{
-    return (Pmo__RiskmonReply *)pmoctl_service_call (ctl, &s_riskmon, member, body);
-}
-
 //  ---------------------------------------------------------------------
-//  Flags into JSON
+//  Requests
 
-typedef struct {
-    const char *flag;
-    const char *field;
-    char type; //  's' string (and enum labels), 'i' integer 0..max
-    long max;
-} s_map_t;
-
-static const s_map_t s_risk_map[] = {
-    {"project", "project_id", 's', 0},
-    {"title", "title", 's', 0},
-    {"owner", "owner", 's', 0},
-    {"probability", "probability", 'i', 5},
-    {"impact", "impact", 'i', 5},
-    {"residual-probability", "residual_probability", 'i', 5},
-    {"residual-impact", "residual_impact", 'i', 5},
-    {"kind", "kind", 's', 0},
-    {"category", "category", 's', 0},
-    {"cause", "cause", 's', 0},
-    {"event", "event", 's', 0},
-    {"effect", "effect", 's', 0},
-    {"proximity", "proximity", 's', 0},
-    {"response", "response", 's', 0},
-    {"plan", "response_plan", 's', 0},
-    {"actionee", "actionee", 's', 0},
-    {"review", "review_date", 's', 0},
-    {NULL, NULL, 0, 0},
-};
-
-static const s_map_t s_issue_map[] = {
-    {"project", "project_id", 's', 0},
-    {"title", "title", 's', 0},
-    {"type", "type", 's', 0},
-    {"description", "description", 's', 0},
-    {"severity", "severity", 's', 0},
-    {"priority", "priority", 'i', 5},
-    {"owner", "owner", 's', 0},
-    {"status", "status", 's', 0},
-    {"resolution", "resolution", 's', 0},
-    {"due", "due_date", 's', 0},
-    {NULL, NULL, 0, 0},
-};
-
-static const s_map_t s_list_map[] = {
-    {"project", "project_id", 's', 0},
-    {"org-unit", "org_unit", 's', 0},
-    {"min-band", "min_band", 's', 0},
-    {"owner", "owner", 's', 0},
-    {"category", "category", 's', 0},
-    {"min-severity", "min_severity", 's', 0},
-    {"limit", "limit", 'i', 500},
-    {"cursor", "cursor", 's', 0},
-    {NULL, NULL, 0, 0},
-};
-
-//  Write the flags given into obj. 0 or a usage status.
-static int s_apply (json_t *obj, const pmoctl_command_t *cmd, const pmoctl_args_t *args,
-                    const s_map_t *map)
+//  What a command's group keeps: "risk", "issue" or "alert".
+static const char *s_kind (const pmoctl_command_t *cmd)
 {
-    for (const s_map_t *m = map; m->flag; m++) {
-        const char *value = pmoctl_args_get (args, m->flag);
-        if (!value)
-            continue;
-        if (m->type == 's') {
-            json_object_set_new (obj, m->field, json_string (value));
-            continue;
-        }
-        char *end = NULL;
-        long n = strtol (value, &end, 10);
-        if (!*value || *end || n < 0 || n > m->max)
-            return pmoctl_usage_error (cmd, "--%s '%s': a whole number from 0 to %ld", m->flag,
-                                       value, m->max);
-        json_object_set_new (obj, m->field, json_integer (n));
-    }
-    return 0;
+    return streq (cmd->group, "risk") ? "risk" : streq (cmd->group, "issue") ? "issue" : "alert";
 }
 
 //  --cost and --currency into cost_impact.
 static int s_cost (json_t *obj, const pmoctl_command_t *cmd, const pmoctl_args_t *args)
 {
-    const char *cost = pmoctl_args_get (args, "cost");
-    const char *currency = pmoctl_args_get (args, "currency");
-    if (!cost)
-        return currency ? pmoctl_usage_error (cmd, "--currency goes with --cost") : 0;
-    int64_t minor;
-    if (pmoctl_parse_amount (cost, &minor))
-        return pmoctl_usage_error (cmd, "--cost '%s': an amount such as 250000.00", cost);
-    json_t *money = json_object ();
-    json_object_set_new (money, "minor", json_integer (minor));
-    json_object_set_new (money, "currency", json_string (currency ? currency : "GBP"));
-    json_object_set_new (obj, "cost_impact", money);
-    return 0;
+    if (!pmoctl_args_get (args, "cost") && pmoctl_args_get (args, "currency"))
+        return pmoctl_usage_error (cmd, "--currency goes with --cost");
+    return pmoctl_json_money (obj, cmd, args, "cost", "currency", "cost_impact",
+                              "an amount such as 250000.00");
 }
 
-//  Drop what the service computes, so a read entry can be sent back.
-static void s_strip (json_t *entry)
+//  The flags of a risk or an issue into body (a new one, or the one read).
+static int s_entry (const pmoctl_command_t *cmd, const pmoctl_args_t *args, json_t *body)
 {
+    int rc = pmoctl_args_json (cmd, args, body);
+    return rc || !streq (cmd->group, "risk") ? rc : s_cost (body, cmd, args);
+}
+
+//  Read the entry named on the command line. NULL after saying why.
+static Pmo__RiskmonReply *s_get (pmoctl_t *ctl, const char *kind, const char *id)
+{
+    json_t *get = json_object ();
+    json_object_set_new (get, "kind", json_string (kind));
+    json_object_set_new (get, "id", json_string (id));
+    Pmo__RiskmonReply *reply =
+        (Pmo__RiskmonReply *)pmoctl_service_call (ctl, PMOCTL_RISKMON, "get", get);
+    json_decref (get);
+    return reply;
+}
+
+static int s_build_create (pmoctl_t *ctl, const pmoctl_command_t *cmd, pmoctl_args_t *args,
+                           pmoctl_request_t *request)
+{
+    bool risk = streq (cmd->group, "risk");
+    if (risk && (!pmoctl_args_get (args, "project") || !pmoctl_args_get (args, "title") ||
+                 !pmoctl_args_get (args, "owner") || !pmoctl_args_get (args, "probability") ||
+                 !pmoctl_args_get (args, "impact")))
+        return pmoctl_usage_error (
+            cmd, "--project, --title, --owner, --probability and --impact are required");
+    if (!risk && (!pmoctl_args_get (args, "project") || !pmoctl_args_get (args, "title") ||
+                  !pmoctl_args_get (args, "type")))
+        return pmoctl_usage_error (cmd, "--project, --title and --type are required");
+    return s_entry (cmd, args, request->body);
+}
+
+//  Read, change what the flags say, write with the version read.
+static int s_build_update (pmoctl_t *ctl, const pmoctl_command_t *cmd, pmoctl_args_t *args,
+                           pmoctl_request_t *request)
+{
+    Pmo__RiskmonReply *reply = s_get (ctl, s_kind (cmd), args->positional);
+    if (!reply)
+        return ctl->status;
+    bool risk = streq (cmd->group, "risk");
+    json_t *current = pmo_json_from_message (risk ? &reply->risk->base : &reply->issue->base);
+    //  What the service computes is not the caller's to send
     static const char *computed[] = {"org_unit",      "org_unit_path",
                                      "division",      "inherent_score",
                                      "inherent_band", "residual_score",
@@ -229,17 +184,84 @@ static void s_strip (json_t *entry)
                                      "created_by",    "updated_by",
                                      "raised_by",     NULL};
     for (size_t i = 0; computed[i]; i++)
-        json_object_del (entry, computed[i]);
+        json_object_del (current, computed[i]);
+    json_object_update (request->body, current);
+    json_decref (current);
+    return s_entry (cmd, args, request->body);
 }
 
-static json_t *s_get_body (const char *kind, const char *id, bool history)
+//  Close a risk or an issue, or act on an alert, with the version read.
+static int s_build_close (pmoctl_t *ctl, const pmoctl_command_t *cmd, pmoctl_args_t *args,
+                          pmoctl_request_t *request)
 {
-    json_t *get = json_object ();
-    json_object_set_new (get, "kind", json_string (kind));
-    json_object_set_new (get, "id", json_string (id));
-    if (history)
-        json_object_set_new (get, "with_history", json_true ());
-    return get;
+    const char *kind = s_kind (cmd);
+    Pmo__RiskmonReply *reply = s_get (ctl, kind, args->positional);
+    if (!reply)
+        return ctl->status;
+    uint64_t version = streq (kind, "risk")    ? reply->risk->version
+                       : streq (kind, "issue") ? reply->issue->version
+                                               : reply->alert->version;
+    if (!streq (kind, "alert"))
+        json_object_set_new (request->body, "kind", json_string (kind));
+    json_object_set_new (request->body, "id", json_string (args->positional));
+    json_object_set_new (request->body, "version", json_integer ((json_int_t)version));
+    pmoctl_args_json (cmd, args, request->body);
+    if (streq (kind, "risk") && pmoctl_args_get (args, "occurred"))
+        json_object_set_new (request->body, "risk_status", json_string ("occurred"));
+    return 0;
+}
+
+//  get and list name the kind first
+static int s_build_kind (pmoctl_t *ctl, const pmoctl_command_t *cmd, pmoctl_args_t *args,
+                         pmoctl_request_t *request)
+{
+    json_object_set_new (request->body, "kind", json_string (s_kind (cmd)));
+    if (args->positional)
+        json_object_set_new (request->body, "id", json_string (args->positional));
+    return pmoctl_args_json (cmd, args, request->body);
+}
+
+static int s_build_health (pmoctl_t *ctl, const pmoctl_command_t *cmd, pmoctl_args_t *args,
+                           pmoctl_request_t *request)
+{
+    json_object_set_new (request->body, "project_id", json_string (args->positional));
+    return pmoctl_args_json (cmd, args, request->body);
+}
+
+//  Without --set, read the thresholds in force; with it, read the unit's
+//  own set (the version guards it) and send it changed.
+static int s_build_thresholds (pmoctl_t *ctl, const pmoctl_command_t *cmd, pmoctl_args_t *args,
+                               pmoctl_request_t *request)
+{
+    const char *unit = pmoctl_args_get (args, "org-unit");
+    if (unit)
+        json_object_set_new (request->body, "org_unit", json_string (unit));
+    if (!pmoctl_args_get (args, "set"))
+        return 0;
+    Pmo__RiskmonReply *reply = (Pmo__RiskmonReply *)pmoctl_service_call (
+        ctl, PMOCTL_RISKMON, "get_thresholds", request->body);
+    if (!reply)
+        return ctl->status;
+    json_object_clear (request->body);
+    request->member = "set_thresholds";
+    json_object_set_new (request->body, "org_unit", json_string (reply->thresholds->org_unit));
+    json_object_set_new (request->body, "version",
+                         json_integer ((json_int_t)reply->thresholds->version));
+    for (size_t i = 0; i < args->count; i++) {
+        if (!streq (args->flags[i]->name, "set"))
+            continue;
+        const char *eq = strchr (args->values[i], '=');
+        char *end = NULL;
+        double value = eq ? strtod (eq + 1, &end) : 0;
+        if (!eq || eq == args->values[i] || !end || *end || end == eq + 1)
+            return pmoctl_usage_error (cmd, "--set '%s': FIELD=NUMBER", args->values[i]);
+        char *field = pmo_arena_strdup (ctl->arena, args->values[i]);
+        field[eq - args->values[i]] = 0;
+        json_object_set_new (request->body, field,
+                             value == (double)(long long)value ? json_integer ((json_int_t)value)
+                                                               : json_real (value));
+    }
+    return 0;
 }
 
 //  ---------------------------------------------------------------------
@@ -282,10 +304,35 @@ static void s_print_health (const Pmo__HealthAssessment *a)
     printf ("assessment: #%llu (%s)\n", (unsigned long long)a->seq, a->trigger ? a->trigger : "");
 }
 
-static int s_print_page (pmoctl_t *ctl, const Pmo__RiskmonPage *page, const char *kind)
+//  A risk, an issue, an alert or thresholds changed or read, and a risk's
+//  history if asked for.
+static int s_show_done (pmoctl_t *ctl, const pmoctl_command_t *cmd, pmoctl_args_t *args,
+                        ProtobufCMessage *msg)
 {
-    if (ctl->json)
-        return pmoctl_print_json (&page->base);
+    const Pmo__RiskmonReply *reply = (const Pmo__RiskmonReply *)msg;
+    ProtobufCMessage *body = reply->risk             ? &reply->risk->base
+                             : reply->issue          ? &reply->issue->base
+                             : reply->change_request ? &reply->change_request->base
+                             : reply->alert          ? &reply->alert->base
+                             : reply->thresholds     ? &reply->thresholds->base
+                                                     : NULL;
+    if (body)
+        pmoctl_print_entity (ctl, body, stdout);
+    if (reply->history && reply->history->n_risks) {
+        printf ("history:\n");
+        for (size_t i = 0; i < reply->history->n_risks; i++) {
+            const Pmo__Risk *r = reply->history->risks[i];
+            printf ("  v%llu %s by %s: P%u x I%u = %u\n", (unsigned long long)r->version,
+                    pmoctl_format_time (ctl->arena, r->updated_ms, false), r->updated_by,
+                    r->residual_probability, r->residual_impact, r->residual_score);
+        }
+    }
+    return PMOCTL_OK;
+}
+
+static int s_show_page (pmoctl_t *ctl, const pmoctl_command_t *cmd, pmoctl_args_t *args,
+                        ProtobufCMessage *msg)
+{
     static const pmoctl_column_t risk_cols[] = {
         {"ID", "id", 0, NULL},
         {"PROJECT", "project_id", 0, NULL},
@@ -315,246 +362,97 @@ static int s_print_page (pmoctl_t *ctl, const Pmo__RiskmonPage *page, const char
         {"STATE", "state", 0, NULL},  {"WITH", "assignee", 20, NULL},
         {"TITLE", "title", 36, NULL}, {NULL, NULL, 0, NULL},
     };
-    const pmoctl_column_t *cols = streq (kind, "risk")    ? risk_cols
-                                  : streq (kind, "issue") ? issue_cols
-                                                          : alert_cols;
-    pmoctl_table_t *table = pmoctl_table_new (ctl->arena, cols);
+    const Pmo__RiskmonPage *page = ((const Pmo__RiskmonReply *)msg)->page;
+    const char *kind = s_kind (cmd);
     if (streq (kind, "risk"))
-        for (size_t i = 0; i < page->n_risks; i++)
-            pmoctl_table_add_message (ctl, table, &page->risks[i]->base);
+        pmoctl_print_items (ctl, &page->base, "risks", risk_cols);
     else if (streq (kind, "issue"))
-        for (size_t i = 0; i < page->n_issues; i++)
-            pmoctl_table_add_message (ctl, table, &page->issues[i]->base);
+        pmoctl_print_items (ctl, &page->base, "issues", issue_cols);
     else
-        for (size_t i = 0; i < page->n_alerts; i++)
-            pmoctl_table_add_message (ctl, table, &page->alerts[i]->base);
-    pmoctl_table_print (table, stdout);
+        pmoctl_print_items (ctl, &page->base, "alerts", alert_cols);
     if (!pmo_str_empty (page->next_cursor))
         printf ("more: --cursor %s\n", page->next_cursor);
     return PMOCTL_OK;
 }
 
-static int s_finish (pmoctl_t *ctl, Pmo__RiskmonReply *reply)
+static int s_show_health (pmoctl_t *ctl, const pmoctl_command_t *cmd, pmoctl_args_t *args,
+                          ProtobufCMessage *msg)
 {
-    if (!reply)
-        return ctl->status;
-    if (ctl->json)
-        return pmoctl_print_json (&reply->base);
-    ProtobufCMessage *body = reply->risk             ? &reply->risk->base
-                             : reply->issue          ? &reply->issue->base
-                             : reply->change_request ? &reply->change_request->base
-                             : reply->alert          ? &reply->alert->base
-                             : reply->thresholds     ? &reply->thresholds->base
-                                                     : NULL;
-    if (body)
-        pmoctl_print_entity (ctl, body, stdout);
-    if (reply->history && reply->history->n_risks) {
-        printf ("history:\n");
-        for (size_t i = 0; i < reply->history->n_risks; i++) {
-            const Pmo__Risk *r = reply->history->risks[i];
-            printf ("  v%llu %s by %s: P%u x I%u = %u\n", (unsigned long long)r->version,
-                    pmoctl_format_time (ctl->arena, r->updated_ms, false), r->updated_by,
-                    r->residual_probability, r->residual_impact, r->residual_score);
-        }
+    const Pmo__HealthHistory *health = ((const Pmo__RiskmonReply *)msg)->health;
+    s_print_health (health->current);
+    char buf[32];
+    for (size_t i = 0; i < health->n_history; i++) {
+        const Pmo__HealthAssessment *h = health->history[i];
+        printf ("%s #%llu %s (%s)\n", i ? "" : "history:\n", (unsigned long long)h->seq,
+                pmo_json_enum_label (&pmo__rag__descriptor, h->overall, buf, sizeof buf) ? buf
+                                                                                         : "n/a",
+                pmoctl_format_time (ctl->arena, h->assessed_ms, false));
     }
     return PMOCTL_OK;
 }
 
-int pmoctl_run_riskmon (pmoctl_t *ctl, const pmoctl_command_t *cmd, pmoctl_args_t *args)
+static int s_show_rollup (pmoctl_t *ctl, const pmoctl_command_t *cmd, pmoctl_args_t *args,
+                          ProtobufCMessage *msg)
 {
-    const char *group = cmd->group, *verb = cmd->verb ? cmd->verb : "";
-    const char *id = args->positional;
-    json_t *body = json_object ();
-    Pmo__RiskmonReply *reply = NULL;
-    int rc = PMOCTL_OK;
-#define IS(g, v) (strcmp (group, g) == 0 && strcmp (verb, v) == 0)
-    bool risk = streq (group, "risk");
-    const char *kind = risk ? "risk" : streq (group, "issue") ? "issue" : "alert";
-    if (IS ("riskmon", "ping")) {
-        reply = s_call (ctl, "ping", body);
-        if (reply && ctl->json)
-            rc = pmoctl_print_json (&reply->pong->base);
-        else if (reply)
-            printf ("service:  %s\nversion:  %s\nredis_ok: %s\nuptime:   %lld s\n",
-                    reply->pong->service, reply->pong->version,
-                    reply->pong->redis_ok ? "yes" : "no",
-                    (long long)(reply->pong->uptime_ms / 1000));
-        if (!reply)
-            rc = ctl->status;
-        else if (!reply->pong->redis_ok) {
-            fprintf (stderr, "pmoctl: the risk monitor answers but cannot reach its Redis\n");
-            rc = PMOCTL_REFUSED;
-        }
-    } else if (IS ("risk", "create") || IS ("issue", "create")) {
-        if (risk && (!pmoctl_args_get (args, "project") || !pmoctl_args_get (args, "title") ||
-                     !pmoctl_args_get (args, "owner") || !pmoctl_args_get (args, "probability") ||
-                     !pmoctl_args_get (args, "impact")))
-            rc = pmoctl_usage_error (
-                cmd, "--project, --title, --owner, --probability and --impact are required");
-        else if (!risk && (!pmoctl_args_get (args, "project") || !pmoctl_args_get (args, "title") ||
-                           !pmoctl_args_get (args, "type")))
-            rc = pmoctl_usage_error (cmd, "--project, --title and --type are required");
-        else if (!(rc = s_apply (body, cmd, args, risk ? s_risk_map : s_issue_map)) &&
-                 !(rc = risk ? s_cost (body, cmd, args) : 0))
-            rc = s_finish (ctl, reply = s_call (ctl, risk ? "create_risk" : "create_issue", body));
-    } else if (IS ("risk", "update") || IS ("issue", "update")) {
-        json_t *get = s_get_body (kind, id, false);
-        reply = s_call (ctl, "get", get);
-        json_decref (get);
-        if (!reply)
-            rc = ctl->status;
-        else {
-            json_t *current =
-                pmo_json_from_message (risk ? &reply->risk->base : &reply->issue->base);
-            s_strip (current);
-            if (!(rc = s_apply (current, cmd, args, risk ? s_risk_map : s_issue_map)) &&
-                !(rc = risk ? s_cost (current, cmd, args) : 0))
-                rc = s_finish (
-                    ctl, reply = s_call (ctl, risk ? "update_risk" : "update_issue", current));
-            json_decref (current);
-        }
-    } else if (IS ("risk", "close") || IS ("issue", "close")) {
-        json_t *get = s_get_body (kind, id, false);
-        reply = s_call (ctl, "get", get);
-        json_decref (get);
-        if (!reply)
-            rc = ctl->status;
-        else {
-            json_object_set_new (body, "kind", json_string (kind));
-            json_object_set_new (body, "id", json_string (id));
-            json_object_set_new (
-                body, "version",
-                json_integer ((json_int_t)(risk ? reply->risk->version : reply->issue->version)));
-            if (pmoctl_args_get (args, "note"))
-                json_object_set_new (body, "note", json_string (pmoctl_args_get (args, "note")));
-            if (risk && pmoctl_args_get (args, "occurred"))
-                json_object_set_new (body, "risk_status", json_string ("occurred"));
-            rc = s_finish (ctl, reply = s_call (ctl, "close", body));
-        }
-    } else if (IS ("risk", "get") || IS ("issue", "get")) {
-        json_decref (body);
-        body = s_get_body (kind, id, pmoctl_args_get (args, "history") != NULL);
-        rc = s_finish (ctl, reply = s_call (ctl, "get", body));
-    } else if (IS ("risk", "list") || IS ("issue", "list") || IS ("alerts", "list")) {
-        json_object_set_new (body, "kind", json_string (kind));
-        if (pmoctl_args_get (args, "closed"))
-            json_object_set_new (body, "include_closed", json_true ());
-        if (!(rc = s_apply (body, cmd, args, s_list_map))) {
-            reply = s_call (ctl, "list", body);
-            rc = reply ? s_print_page (ctl, reply->page, kind) : ctl->status;
-        }
-    } else if (IS ("health", "show")) {
-        json_object_set_new (body, "project_id", json_string (id));
-        if (pmoctl_args_get (args, "history"))
-            json_object_set_new (body, "with_history", json_true ());
-        static const s_map_t limit[] = {{"limit", "history_limit", 'i', 100000},
-                                        {NULL, NULL, 0, 0}};
-        if (!(rc = s_apply (body, cmd, args, limit))) {
-            reply = s_call (ctl, "health", body);
-            if (!reply)
-                rc = ctl->status;
-            else if (ctl->json)
-                rc = pmoctl_print_json (&reply->health->base);
-            else {
-                s_print_health (reply->health->current);
-                char buf[32];
-                for (size_t i = 0; i < reply->health->n_history; i++) {
-                    const Pmo__HealthAssessment *h = reply->health->history[i];
-                    printf ("%s #%llu %s (%s)\n", i ? "" : "history:\n", (unsigned long long)h->seq,
-                            pmo_json_enum_label (&pmo__rag__descriptor, h->overall, buf, sizeof buf)
-                                ? buf
-                                : "n/a",
-                            pmoctl_format_time (ctl->arena, h->assessed_ms, false));
-                }
-            }
-        }
-    } else if (IS ("health", "rollup")) {
-        static const s_map_t unit[] = {{"org-unit", "org_unit", 's', 0}, {NULL, NULL, 0, 0}};
-        s_apply (body, cmd, args, unit);
-        reply = s_call (ctl, "rollup", body);
-        if (!reply)
-            rc = ctl->status;
-        else if (ctl->json)
-            rc = pmoctl_print_json (&reply->rollup->base);
-        else {
-            const Pmo__Rollup *r = reply->rollup;
-            printf ("unit:      %s\nprojects:  %u (green %u, amber %u, red %u, not assessed %u)\n"
-                    "risks:     %u open (%u high, %u critical)\nalerts:    %u standing\n",
-                    r->org_unit_path, r->projects, r->green, r->amber, r->red, r->unassessed,
-                    r->risks_open, r->risks_high, r->risks_critical, r->alerts_open);
-            for (size_t i = 0; i < r->n_money; i++) {
-                const Pmo__RollupMoney *m = r->money[i];
-                printf ("%s: PV %s  EV %s  AC %s  SPI %s  CPI %s  exposure %s\n",
-                        *m->currency ? m->currency : "(no currency)",
-                        pmoctl_format_amount (ctl->arena, m->pv_minor),
-                        pmoctl_format_amount (ctl->arena, m->ev_minor),
-                        pmoctl_format_amount (ctl->arena, m->ac_minor),
-                        m->has_spi ? pmo_arena_printf (ctl->arena, "%.2f", m->spi) : "n/a",
-                        m->has_cpi ? pmo_arena_printf (ctl->arena, "%.2f", m->cpi) : "n/a",
-                        pmoctl_format_amount (ctl->arena, m->risk_exposure_minor));
-            }
-        }
-    } else if (IS ("health", "thresholds")) {
-        const char *unit = pmoctl_args_get (args, "org-unit");
-        json_t *get = json_object ();
-        if (unit)
-            json_object_set_new (get, "org_unit", json_string (unit));
-        bool setting = false;
-        for (size_t i = 0; i < args->count; i++)
-            setting = setting || streq (args->flags[i]->name, "set");
-        if (!setting) {
-            rc = s_finish (ctl, reply = s_call (ctl, "get_thresholds", get));
-        } else {
-            //  The unit's own set is what the version guards: read it first
-            reply = s_call (ctl, "get_thresholds", get);
-            if (!reply)
-                rc = ctl->status;
-            else {
-                json_object_set_new (body, "org_unit", json_string (reply->thresholds->org_unit));
-                json_object_set_new (body, "version",
-                                     json_integer ((json_int_t)reply->thresholds->version));
-                for (size_t i = 0; i < args->count && !rc; i++) {
-                    if (!streq (args->flags[i]->name, "set"))
-                        continue;
-                    const char *eq = strchr (args->values[i], '=');
-                    char *end = NULL;
-                    double value = eq ? strtod (eq + 1, &end) : 0;
-                    if (!eq || eq == args->values[i] || !end || *end || end == eq + 1)
-                        rc = pmoctl_usage_error (cmd, "--set '%s': FIELD=NUMBER", args->values[i]);
-                    else {
-                        char *field = pmo_arena_strdup (ctl->arena, args->values[i]);
-                        field[eq - args->values[i]] = 0;
-                        json_object_set_new (body, field,
-                                             value == (double)(long long)value
-                                                 ? json_integer ((json_int_t)value)
-                                                 : json_real (value));
-                    }
-                }
-                if (!rc)
-                    rc = s_finish (ctl, reply = s_call (ctl, "set_thresholds", body));
-            }
-        }
-        json_decref (get);
-    } else if (IS ("alerts", "ack") || IS ("alerts", "resolve")) {
-        json_t *get = s_get_body ("alert", id, false);
-        reply = s_call (ctl, "get", get);
-        json_decref (get);
-        if (!reply)
-            rc = ctl->status;
-        else {
-            json_object_set_new (body, "id", json_string (id));
-            json_object_set_new (body, "version", json_integer ((json_int_t)reply->alert->version));
-            if (pmoctl_args_get (args, "note"))
-                json_object_set_new (body, "note", json_string (pmoctl_args_get (args, "note")));
-            rc = s_finish (
-                ctl, reply = s_call (
-                         ctl, IS ("alerts", "ack") ? "acknowledge_alert" : "resolve_alert", body));
-        }
-    } else
-        rc = pmoctl_usage_error (cmd, "unknown command");
-#undef IS
-    json_decref (body);
-    //  One command per process: close the socket before CZMQ's exit check
-    pmo_client_destroy (&s_riskmon.client);
-    return rc;
+    const Pmo__Rollup *r = ((const Pmo__RiskmonReply *)msg)->rollup;
+    printf ("unit:      %s\nprojects:  %u (green %u, amber %u, red %u, not assessed %u)\n"
+            "risks:     %u open (%u high, %u critical)\nalerts:    %u standing\n",
+            r->org_unit_path, r->projects, r->green, r->amber, r->red, r->unassessed, r->risks_open,
+            r->risks_high, r->risks_critical, r->alerts_open);
+    for (size_t i = 0; i < r->n_money; i++) {
+        const Pmo__RollupMoney *m = r->money[i];
+        printf ("%s: PV %s  EV %s  AC %s  SPI %s  CPI %s  exposure %s\n",
+                *m->currency ? m->currency : "(no currency)",
+                pmoctl_format_amount (ctl->arena, m->pv_minor),
+                pmoctl_format_amount (ctl->arena, m->ev_minor),
+                pmoctl_format_amount (ctl->arena, m->ac_minor),
+                m->has_spi ? pmo_arena_printf (ctl->arena, "%.2f", m->spi) : "n/a",
+                m->has_cpi ? pmo_arena_printf (ctl->arena, "%.2f", m->cpi) : "n/a",
+                pmoctl_format_amount (ctl->arena, m->risk_exposure_minor));
+    }
+    return PMOCTL_OK;
 }
+
+//  ---------------------------------------------------------------------
+//  The commands: group, verb, ID, flags, request member, builder (NULL:
+//  the flags' fields), printer, what --json prints (NULL: the reply)
+
+#define CALL(...) PMOCTL_CALL (PMOCTL_RISKMON, __VA_ARGS__)
+
+const pmoctl_command_t pmoctl_riskmon_commands[] = {
+    CALL ("riskmon", "ping", NULL, NULL, "ping", NULL, pmoctl_show_pong, PMOCTL_JSON_BY_SHOW,
+          "is the risk monitor up, and its Redis? (exit 0 only if both)"),
+    CALL ("risk", "create", NULL, s_risk_flags, "create_risk", s_build_create, s_show_done, NULL,
+          "record a risk (P and I 1-5; health follows at once)"),
+    CALL ("risk", "update", "ID", s_risk_flags, "update_risk", s_build_update, s_show_done, NULL,
+          "change a risk (the flags given replace those fields)"),
+    CALL ("risk", "close", "ID", s_close_flags, "close", s_build_close, s_show_done, NULL,
+          "close a risk (--occurred if it happened)"),
+    CALL ("risk", "get", "ID", s_get_flags, "get", s_build_kind, s_show_done, NULL,
+          "show a risk (--history: every version)"),
+    CALL ("risk", "list", NULL, s_list_flags, "list", s_build_kind, s_show_page, "page",
+          "list risks by project or subtree, band, owner, category"),
+    CALL ("issue", "create", NULL, s_issue_flags, "create_issue", s_build_create, s_show_done, NULL,
+          "record an issue (request for change, off-spec, problem)"),
+    CALL ("issue", "update", "ID", s_issue_flags, "update_issue", s_build_update, s_show_done, NULL,
+          "change an issue"),
+    CALL ("issue", "close", "ID", s_close_flags, "close", s_build_close, s_show_done, NULL,
+          "close an issue with its resolution (--note)"),
+    CALL ("issue", "get", "ID", s_get_flags, "get", s_build_kind, s_show_done, NULL,
+          "show an issue"),
+    CALL ("issue", "list", NULL, s_list_flags, "list", s_build_kind, s_show_page, "page",
+          "list issues by project or subtree"),
+    CALL ("health", "show", "PROJECT", s_health_flags, "health", s_build_health, s_show_health,
+          "health", "a project's health and why (--history: every change)"),
+    CALL ("health", "rollup", NULL, s_unit_flags, "rollup", NULL, s_show_rollup, "rollup",
+          "a division's or the enterprise's health: sums, RAG counts"),
+    CALL ("health", "thresholds", NULL, s_thresholds_flags, "get_thresholds", s_build_thresholds,
+          s_show_done, NULL, "the thresholds in force at a unit; --set FIELD=VALUE changes them"),
+    CALL ("alerts", "list", NULL, s_list_flags, "list", s_build_kind, s_show_page, "page",
+          "open alerts by project or subtree (--closed: resolved too)"),
+    CALL ("alerts", "ack", "ID", s_alert_flags, "acknowledge_alert", s_build_close, s_show_done,
+          NULL, "acknowledge an alert: it stops climbing"),
+    CALL ("alerts", "resolve", "ID", s_alert_flags, "resolve_alert", s_build_close, s_show_done,
+          NULL, "resolve an alert (--note)"),
+    PMOCTL_END,
+};

@@ -49,10 +49,11 @@ int pmoctl_run_watch (pmoctl_t *ctl, const pmoctl_command_t *cmd, pmoctl_args_t 
         type = "";
     zsock_t *sub = zsock_new (ZMQ_SUB);
     assert (sub);
-    if (zsock_connect (sub, "%s", ctl->registry_pub) < 0) {
+    if (zsock_connect (sub, "%s", ctl->endpoints[PMOCTL_REGISTRY_PUB]) < 0) {
         zsock_destroy (&sub);
-        fprintf (stderr, "pmoctl: '%s' is not a ZeroMQ endpoint (e.g. tcp://127.0.0.1:7111)\n",
-                 ctl->registry_pub);
+        fprintf (stderr, "pmoctl: '%s' is not a ZeroMQ endpoint (e.g. %s)\n",
+                 ctl->endpoints[PMOCTL_REGISTRY_PUB],
+                 pmoctl_endpoints[PMOCTL_REGISTRY_PUB].fallback);
         return PMOCTL_USAGE;
     }
     //  With a division the topic prefix does all the filtering
@@ -60,8 +61,9 @@ int pmoctl_run_watch (pmoctl_t *ctl, const pmoctl_command_t *cmd, pmoctl_args_t 
         zsock_set_subscribe (sub, pmo_arena_printf (ctl->arena, "%s.%s", division, type));
     else
         zsock_set_subscribe (sub, "");
-    fprintf (stderr, "pmoctl: watching %s%s%s%s (Ctrl-C to stop)\n", ctl->registry_pub,
-             division ? " division " : "", division ? division : "",
+    fprintf (stderr, "pmoctl: watching %s%s%s%s (Ctrl-C to stop)\n",
+             ctl->endpoints[PMOCTL_REGISTRY_PUB], division ? " division " : "",
+             division ? division : "",
              *type ? pmo_arena_printf (ctl->arena, " types %s*", type) : "");
 
     zpoller_t *poller = zpoller_new (sub, NULL);
@@ -97,3 +99,15 @@ int pmoctl_run_watch (pmoctl_t *ctl, const pmoctl_command_t *cmd, pmoctl_args_t 
     zsock_destroy (&sub);
     return PMOCTL_OK;
 }
+
+static const pmoctl_flag_t s_watch_flags[] = {
+    F ("division", "ID", 0, "only this division's events"),
+    F ("type", "PREFIX", 0, "only event types starting so, e.g. project. or project.gate"),
+    END,
+};
+
+const pmoctl_command_t pmoctl_watch_commands[] = {
+    PMOCTL_RUN ("watch", NULL, NULL, s_watch_flags, PMOCTL_MODE_OTHER, pmoctl_run_watch, NULL, NULL,
+                "print the registry's events as they happen, until Ctrl-C"),
+    PMOCTL_END,
+};

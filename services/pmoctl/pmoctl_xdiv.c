@@ -1,15 +1,14 @@
 /*  pmoctl_xdiv.c: cross-division resource requests between stacks.
 
-    foreign request|list|get. A project of this stack asks another
-    division for a person (named, or by role/skill, matched there); the
-    request goes through the hub, the owning division books it by its own
-    rules, and its decision comes back here. In one stack the owning
-    division is here too and the booking is made at once, by the same rules.
-    The allocator is reached at $PMO_ALLOCATOR_ENDPOINT (default
-    tcp://127.0.0.1:7102).
+    foreign request|list|get: a row each in the table at the end, run by
+    pmoctl_run_call. A project of this stack asks another division for a
+    person (named, or by role/skill, matched there); the request goes
+    through the hub, the owning division books it by its own rules, and its
+    decision comes back here. In one stack the owning division is here too
+    and the booking is made at once, by the same rules. The allocator is
+    reached at $PMO_ALLOCATOR_ENDPOINT.
 */
-#include "pmoctl_xdiv.h"
-#include "pmoctl_allocator.h"
+#include "pmoctl.h"
 
 #include "allocator.pb-c.h"
 #include "pmo_json.h"
@@ -20,36 +19,55 @@
 #include <stdlib.h>
 #include <string.h>
 
-const pmoctl_flag_t pmoctl_xdiv_flags_request[] = {
-    F ("project", "ID", PMOCTL_REQUIRED, "the project asking (its id)"),
-    F ("resource", "ID", 0, "a named resource of the other division (its id names it)"),
+//  The allocation request's fields (the division is the request's own)
+static const pmoctl_flag_t s_request_flags[] = {
+    JSTR ("project", "ID", "project_id", PMOCTL_REQUIRED, "the project asking (its id)"),
+    JSTR ("resource", "ID", "resource_id", 0,
+          "a named resource of the other division (its id names it)"),
     F ("division", "DIV", 0, "the owning division (required with --role/--skill)"),
-    F ("role", "ROLE", 0, "the role wanted"),
-    F ("skill", "NAME", 0, "the skill wanted"),
-    F ("min-level", "N", 0, "minimum skill level 1-5"),
-    F ("hours", "HOURS", PMOCTL_REQUIRED, "hours per week, 1-168"),
-    F ("start", "WEEK", PMOCTL_REQUIRED, "first ISO week, e.g. 2026-W14"),
-    F ("end", "WEEK", 0, "last ISO week (default: --start)"),
-    F ("note", "TEXT", 0, "what the person is wanted for"),
+    JSTR ("role", "ROLE", "role", 0, "the role wanted"),
+    JSTR ("skill", "NAME", "skill", 0, "the skill wanted"),
+    JINT ("min-level", "N", "min_level", 0, 0, 5, "minimum skill level 1-5"),
+    JINT ("hours", "HOURS", "hours_per_week", PMOCTL_REQUIRED, 1, 168, "hours per week, 1-168"),
+    JSTR ("start", "WEEK", "start_week", PMOCTL_REQUIRED, "first ISO week, e.g. 2026-W14"),
+    JSTR ("end", "WEEK", "end_week", 0, "last ISO week (default: --start)"),
+    JSTR ("note", "TEXT", "note", 0, "what the person is wanted for"),
     END,
 };
 
-const pmoctl_flag_t pmoctl_xdiv_flags_list[] = {
-    F ("project", "ID", 0, "only this project's"),
-    F ("division", "DIV", 0, "only those asked of this division"),
-    F ("state", "requested|proposed|committed|released|rejected", 0, "only in this state"),
-    F ("limit", "N", 0, "at most N (default 50, at most 500)"),
-    F ("cursor", "CURSOR", 0, "the page after this cursor"),
+static const pmoctl_flag_t s_list_flags[] = {
+    JSTR ("project", "ID", "project_id", 0, "only this project's"),
+    JSTR ("division", "DIV", "target_division", 0, "only those asked of this division"),
+    JSTR ("state", "requested|proposed|committed|released|rejected", "state", 0,
+          "only in this state"),
+    JINT ("limit", "N", "limit", 0, 1, 500, "at most N (default 50, at most 500)"),
+    JSTR ("cursor", "CURSOR", "cursor", 0, "the page after this cursor"),
     END,
 };
 
-//  Send body as the AllocatorRequest member; the reply in the arena, or
-//  NULL after printing why (status set).
-static Pmo__AllocatorReply *s_call (pmoctl_t *ctl, const char *member, json_t *body)
+//  ---------------------------------------------------------------------
+//  Requests
+
+static int s_build_request (pmoctl_t *ctl, const pmoctl_command_t *cmd, pmoctl_args_t *args,
+                            pmoctl_request_t *request)
 {
-    return (Pmo__AllocatorReply *)pmoctl_service_call (ctl, &pmoctl_allocator_service, member,
-                                                       body);
+    if (!pmoctl_args_get (args, "resource") && !pmoctl_args_get (args, "division"))
+        return pmoctl_usage_error (cmd, "give --resource, or --division with --role/--skill");
+    pmoctl_json_str (request->body, args, "division", "division");
+    json_t *rq = json_object ();
+    json_object_set_new (request->body, "request", rq);
+    return pmoctl_args_json (cmd, args, rq);
 }
+
+static int s_build_get (pmoctl_t *ctl, const pmoctl_command_t *cmd, pmoctl_args_t *args,
+                        pmoctl_request_t *request)
+{
+    json_object_set_new (request->body, "id", json_string (args->positional));
+    return 0;
+}
+
+//  ---------------------------------------------------------------------
+//  Output
 
 static const char *s_state (pmoctl_t *ctl, int state)
 {
@@ -148,91 +166,67 @@ static const char *s_cell_weeks (pmoctl_t *ctl, const ProtobufCMessage *msg)
               : "";
 }
 
-int pmoctl_run_xdiv (pmoctl_t *ctl, const pmoctl_command_t *cmd, pmoctl_args_t *args)
+static int s_show_request (pmoctl_t *ctl, const pmoctl_command_t *cmd, pmoctl_args_t *args,
+                           ProtobufCMessage *msg)
 {
-    const char *verb = cmd->verb ? cmd->verb : "";
-    json_t *body = json_object ();
-    Pmo__AllocatorReply *reply = NULL;
-    int rc = PMOCTL_OK;
-    if (strcmp (verb, "request") == 0) {
-        json_t *rq = json_object ();
-        pmoctl_json_str (rq, args, "project", "project_id");
-        pmoctl_json_str (rq, args, "resource", "resource_id");
-        pmoctl_json_str (rq, args, "role", "role");
-        pmoctl_json_str (rq, args, "skill", "skill");
-        pmoctl_json_str (rq, args, "start", "start_week");
-        pmoctl_json_str (rq, args, "end", "end_week");
-        pmoctl_json_str (rq, args, "note", "note");
-        pmoctl_json_str (body, args, "division", "division");
-        if (!pmoctl_args_get (args, "resource") && !pmoctl_args_get (args, "division"))
-            rc = pmoctl_usage_error (cmd, "give --resource, or --division with --role/--skill");
-        else if (!(rc = pmoctl_json_int (rq, cmd, args, "min-level", "min_level", 0, 5)) &&
-                 !(rc = pmoctl_json_int (rq, cmd, args, "hours", "hours_per_week", 1, 168))) {
-            json_object_set_new (body, "request", rq);
-            rq = NULL;
-            reply = s_call (ctl, "request_foreign", body);
-            if (!reply)
-                rc = ctl->status;
-            else if (ctl->json)
-                rc = pmoctl_print_json (&reply->base);
-            else if (reply->body_case == PMO__ALLOCATOR_REPLY__BODY_FOREIGN)
-                s_print (ctl, reply->foreign);
-            else if (reply->allocation) {
-                //  One stack: booked here at once by the owning unit's rules
-                const Pmo__Allocation *a = reply->allocation;
-                printf ("booked in this stack: %s %s in %s%s\n", a->id, s_state (ctl, a->state),
-                        a->division,
-                        pmo_str_empty (a->resource_id)
-                            ? " (nobody fits yet: unfilled demand)"
-                            : pmo_arena_printf (ctl->arena, ", %s %s", a->resource_name,
-                                                a->resource_id));
-                if (!pmo_str_empty (reply->approval_needed))
-                    printf ("approval needed: %s\n(pmoctl alloc commit %s --approve)\n",
-                            reply->approval_needed, a->id);
-            }
-        }
-        json_decref (rq);
-    } else if (strcmp (verb, "get") == 0) {
-        json_object_set_new (body, "id", json_string (args->positional));
-        reply = s_call (ctl, "get_foreign", body);
-        if (!reply)
-            rc = ctl->status;
-        else if (ctl->json)
-            rc = pmoctl_print_json (&reply->foreign->base);
-        else
-            s_print (ctl, reply->foreign);
-    } else if (strcmp (verb, "list") == 0) {
-        pmoctl_json_str (body, args, "project", "project_id");
-        pmoctl_json_str (body, args, "division", "target_division");
-        pmoctl_json_str (body, args, "state", "state");
-        pmoctl_json_str (body, args, "cursor", "cursor");
-        if (!(rc = pmoctl_json_int (body, cmd, args, "limit", "limit", 1, 500))) {
-            reply = s_call (ctl, "list_foreign", body);
-            if (!reply)
-                rc = ctl->status;
-            else if (ctl->json)
-                rc = pmoctl_print_json (&reply->foreigns->base);
-            else {
-                static const pmoctl_column_t cols[] = {
-                    {"ID", "id", 0, NULL},
-                    {"PROJECT", "project_code", 16, NULL},
-                    {"OF", "target_division", 0, NULL},
-                    {"ASKED", NULL, 24, s_cell_asked},
-                    {"WEEKS", NULL, 0, s_cell_weeks},
-                    {"STATE", NULL, 0, s_cell_state},
-                    {"WHO", NULL, 24, s_cell_who},
-                    {NULL, NULL, 0, NULL},
-                };
-                pmoctl_table_t *table = pmoctl_table_new (ctl->arena, cols);
-                for (size_t i = 0; i < reply->foreigns->n_foreigns; i++)
-                    pmoctl_table_add_message (ctl, table, &reply->foreigns->foreigns[i]->base);
-                pmoctl_table_print (table, stdout);
-                if (!pmo_str_empty (reply->foreigns->next_cursor))
-                    printf ("more: --cursor %s\n", reply->foreigns->next_cursor);
-            }
-        }
+    const Pmo__AllocatorReply *reply = (const Pmo__AllocatorReply *)msg;
+    if (reply->body_case == PMO__ALLOCATOR_REPLY__BODY_FOREIGN)
+        s_print (ctl, reply->foreign);
+    else if (reply->allocation) {
+        //  One stack: booked here at once by the owning unit's rules
+        const Pmo__Allocation *a = reply->allocation;
+        printf ("booked in this stack: %s %s in %s%s\n", a->id, s_state (ctl, a->state),
+                a->division,
+                pmo_str_empty (a->resource_id)
+                    ? " (nobody fits yet: unfilled demand)"
+                    : pmo_arena_printf (ctl->arena, ", %s %s", a->resource_name, a->resource_id));
+        if (!pmo_str_empty (reply->approval_needed))
+            printf ("approval needed: %s\n(pmoctl alloc commit %s --approve)\n",
+                    reply->approval_needed, a->id);
     }
-    json_decref (body);
-    pmo_client_destroy (&pmoctl_allocator_service.client);
-    return rc;
+    return PMOCTL_OK;
 }
+
+static int s_show_foreign (pmoctl_t *ctl, const pmoctl_command_t *cmd, pmoctl_args_t *args,
+                           ProtobufCMessage *msg)
+{
+    s_print (ctl, ((const Pmo__AllocatorReply *)msg)->foreign);
+    return PMOCTL_OK;
+}
+
+static int s_show_list (pmoctl_t *ctl, const pmoctl_command_t *cmd, pmoctl_args_t *args,
+                        ProtobufCMessage *msg)
+{
+    static const pmoctl_column_t cols[] = {
+        {"ID", "id", 0, NULL},
+        {"PROJECT", "project_code", 16, NULL},
+        {"OF", "target_division", 0, NULL},
+        {"ASKED", NULL, 24, s_cell_asked},
+        {"WEEKS", NULL, 0, s_cell_weeks},
+        {"STATE", NULL, 0, s_cell_state},
+        {"WHO", NULL, 24, s_cell_who},
+        {NULL, NULL, 0, NULL},
+    };
+    const Pmo__ForeignPage *page = ((const Pmo__AllocatorReply *)msg)->foreigns;
+    pmoctl_print_items (ctl, &page->base, "foreigns", cols);
+    if (!pmo_str_empty (page->next_cursor))
+        printf ("more: --cursor %s\n", page->next_cursor);
+    return PMOCTL_OK;
+}
+
+//  ---------------------------------------------------------------------
+//  The commands: group, verb, ID, flags, request member, builder (NULL:
+//  the flags' fields), printer, what --json prints (NULL: the reply)
+
+#define CALL(...) PMOCTL_CALL (PMOCTL_ALLOCATOR, __VA_ARGS__)
+
+const pmoctl_command_t pmoctl_xdiv_commands[] = {
+    CALL ("foreign", "request", NULL, s_request_flags, "request_foreign", s_build_request,
+          s_show_request, NULL,
+          "ask another division (another stack, through the hub) for a resource"),
+    CALL ("foreign", "list", NULL, s_list_flags, "list_foreign", NULL, s_show_list, "foreigns",
+          "this stack's foreign requests and where each stands"),
+    CALL ("foreign", "get", "ID", NULL, "get_foreign", s_build_get, s_show_foreign, "foreign",
+          "a foreign request: the owning division's booking and who decided"),
+    PMOCTL_END,
+};

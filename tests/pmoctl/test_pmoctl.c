@@ -114,9 +114,12 @@ int main (void)
                                  {"PMO_HUB_ENDPOINT", "hub ping"}};
     for (size_t i = 0; i < sizeof services / sizeof services[0]; i++) {
         char nowhere[64], args[96];
+        snprintf (args, sizeof args, "--timeout 200 %s", services[i][1]);
+        //  A malformed endpoint is a usage error, whichever service
+        setenv (services[i][0], "nonsense", 1);
+        s_expect (2, args, "is not a ZeroMQ endpoint");
         snprintf (nowhere, sizeof nowhere, "tcp://127.0.0.1:%d", pmo_test_free_port ());
         setenv (services[i][0], nowhere, 1);
-        snprintf (args, sizeof args, "--timeout 200 %s", services[i][1]);
         s_expect (3, args, "no reply");
     }
     rh_stop (&rh);
