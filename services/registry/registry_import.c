@@ -24,9 +24,6 @@
 #define IDEM_TTL_S   86400 //  as for every change: a done request's reply, for retries
 #define LATEST_MAX_N 5
 
-#define FAIL(req, code, field, ...)                                                                \
-    pmo_request_fail (req, PMO__ERROR_CODE__ERROR_##code, field, __VA_ARGS__)
-
 //  One item of the batch as it is being checked.
 typedef struct {
     Pmo__ImportItem *item;
@@ -57,11 +54,6 @@ typedef struct {
     size_t failures;
 } batch_t;
 
-static const Pmo__Identity *s_who (batch_t *b)
-{
-    return b->req->header->identity;
-}
-
 //  Fail one item: the error names its field under the item's body.
 static void s_item_fail (batch_t *b, entry_t *e, Pmo__ErrorCode code, const char *field,
                          const char *format, ...) __attribute__ ((format (printf, 5, 6)));
@@ -89,7 +81,7 @@ static void s_item_fail (batch_t *b, entry_t *e, Pmo__ErrorCode code, const char
     e->result->outcome = PMO__IMPORT_OUTCOME__IMPORT_OUTCOME_FAILED;
 }
 
-static void s_item_problem (batch_t *b, entry_t *e, const registry_problem_t *problem)
+static void s_item_problem (batch_t *b, entry_t *e, const pmo_problem_t *problem)
 {
     s_item_fail (b, e, problem->code, problem->field, "%s", problem->message);
 }
@@ -119,13 +111,15 @@ static Pmo__OrgUnit **s_chain (batch_t *b, const char *path, size_t *n)
     return chain;
 }
 
-static bool s_may (batch_t *b, entry_t *e, registry_action_t action, const char *path,
-                   const char *what)
+//  The registry's access rule, failing the item (not the whole request) in
+//  pmo_request_may's words.
+static bool s_item_may (batch_t *b, entry_t *e, registry_action_t action, const char *path,
+                        const char *what)
 {
-    if (registry_allowed (s_who (b), action, path))
+    if (registry_allowed (pmo_request_who (b->req), action, path))
         return true;
-    s_item_fail (b, e, PMO__ERROR_CODE__ERROR_FORBIDDEN, "", "%s is not allowed to %s in '%s'",
-                 s_who (b)->subject, what, path);
+    s_item_fail (b, e, PMO__ERROR_CODE__ERROR_FORBIDDEN, "", "%s may not %s in '%s'",
+                 pmo_request_who (b->req)->subject, what, path);
     return false;
 }
 
@@ -170,7 +164,8 @@ static void s_resolve_project (batch_t *b, entry_t *e)
         return s_item_fail (b, e, PMO__ERROR_CODE__ERROR_UNAVAILABLE, "",
                             "the registry's store is unavailable; retry shortly");
     Pmo__Project *project = (Pmo__Project *)msg;
-    if (rc == 0 || !registry_allowed (s_who (b), REGISTRY_READ, project->org_unit_path))
+    if (rc == 0 ||
+        !registry_allowed (pmo_request_who (b->req), REGISTRY_READ, project->org_unit_path))
         return s_item_fail (b, e, PMO__ERROR_CODE__ERROR_NOT_FOUND, "project_id",
                             "no project with id '%.64s'", id);
     if (strcmp (project->division, b->batch->division) != 0)
@@ -187,7 +182,7 @@ static void s_resolve_project (batch_t *b, entry_t *e)
 static void s_locate_org_unit (batch_t *b, entry_t *e)
 {
     Pmo__OrgUnit *unit = (Pmo__OrgUnit *)e->entity;
-    registry_problem_t problem;
+    pmo_problem_t problem;
     if (strcmp (b->batch->division, b->hub) != 0)
         return s_item_fail (b, e, PMO__ERROR_CODE__ERROR_INVALID, "",
                             "org units are imported in a batch of the hub's division '%s'", b->hub);
@@ -247,8 +242,8 @@ static void s_locate_org_unit (batch_t *b, entry_t *e)
     }
     e->unit = unit;
     e->path = unit->path;
-    if (!s_may (b, e, REGISTRY_ADMIN_ORG, unit->path,
-                e->create ? "create org units" : "change org units"))
+    if (!s_item_may (b, e, REGISTRY_ADMIN_ORG, unit->path,
+                     e->create ? "create org units" : "change org units"))
         return;
     if (e->create) {
         if (zhashx_lookup (b->new_units, unit->id))
@@ -261,7 +256,7 @@ static void s_locate_org_unit (batch_t *b, entry_t *e)
 static void s_locate_project (batch_t *b, entry_t *e)
 {
     Pmo__Project *p = (Pmo__Project *)e->entity;
-    registry_problem_t problem;
+    pmo_problem_t problem;
     if (e->create)
         p->id = NULL;
     if (registry_check_project (p, &problem))
@@ -279,8 +274,8 @@ static void s_locate_project (batch_t *b, entry_t *e)
                             unit->division, b->batch->division);
     e->unit = unit;
     e->path = unit->path;
-    if (!s_may (b, e, REGISTRY_WRITE_PROJECT, unit->path,
-                e->create ? "create projects" : "change projects"))
+    if (!s_item_may (b, e, REGISTRY_WRITE_PROJECT, unit->path,
+                     e->create ? "create projects" : "change projects"))
         return;
     //  Codes new in this batch, for its milestones and reports and for
     //  duplicates within the file
@@ -295,7 +290,7 @@ static void s_locate_project (batch_t *b, entry_t *e)
 
 static void s_locate_child (batch_t *b, entry_t *e)
 {
-    registry_problem_t problem;
+    pmo_problem_t problem;
     bool report = e->kind->kind == PMO__ENTITY_KIND__ENTITY_KIND_STATUS_REPORT;
     s_resolve_project (b, e);
     if (e->failed)
@@ -318,8 +313,9 @@ static void s_locate_child (batch_t *b, entry_t *e)
     if (!e->unit)
         return s_item_fail (b, e, PMO__ERROR_CODE__ERROR_INTERNAL, "project_id",
                             "the project's org unit '%s' is missing", e->project->org_unit);
-    s_may (b, e, REGISTRY_WRITE_PROJECT, e->path,
-           report ? "submit status reports" : (e->create ? "add milestones" : "change milestones"));
+    s_item_may (b, e, REGISTRY_WRITE_PROJECT, e->path,
+                report ? "submit status reports"
+                       : (e->create ? "add milestones" : "change milestones"));
 }
 
 //  ---------------------------------------------------------------------
@@ -346,7 +342,7 @@ static void s_check_container (batch_t *b, entry_t *e, Pmo__EntityKind which, co
         return s_item_fail (b, e, PMO__ERROR_CODE__ERROR_FAILED_PRECONDITION, field,
                             "'%s' is archived", id);
     const char *unit = pmo_reflect_str (msg, "org_unit");
-    if (strcmp (their, e->unit->division) != 0 || !registry_path_contains (e->path, unit))
+    if (strcmp (their, e->unit->division) != 0 || !pmo_path_contains (e->path, unit))
         return s_item_fail (b, e, PMO__ERROR_CODE__ERROR_INVALID, field,
                             "'%s' belongs to '%s', which is not at or above '%s'", id, unit,
                             e->path);
@@ -434,11 +430,11 @@ static void s_check_state (batch_t *b, entry_t *e)
             s_check_code_free (b, e, p->code, NULL);
         else if (s_read_stored (b, e)) {
             Pmo__Project *stored = (Pmo__Project *)e->stored;
-            if (!registry_allowed (s_who (b), REGISTRY_READ, stored->org_unit_path))
+            if (!registry_allowed (pmo_request_who (b->req), REGISTRY_READ, stored->org_unit_path))
                 s_item_fail (b, e, PMO__ERROR_CODE__ERROR_NOT_FOUND, "id",
                              "no project with id '%.64s'", p->id);
-            else if (!s_may (b, e, REGISTRY_WRITE_PROJECT, stored->org_unit_path,
-                             "change projects"))
+            else if (!s_item_may (b, e, REGISTRY_WRITE_PROJECT, stored->org_unit_path,
+                                  "change projects"))
                 ;
             else if (!s_version_ok (b, e, p->version))
                 ;
@@ -549,7 +545,7 @@ static void s_stamp (batch_t *b, entry_t *e, uint64_t *next_seq, int64_t now)
         if (!p->priority)
             p->priority = 3;
         if (e->create) {
-            p->created_by = s_who (b)->subject;
+            p->created_by = pmo_request_who (b->req)->subject;
             if (p->phase == PMO__PHASE__PHASE_UNSPECIFIED)
                 p->phase = PMO__PHASE__PHASE_INITIATION;
             if (p->status == PMO__PROJECT_STATUS__PROJECT_STATUS_UNSPECIFIED)
@@ -559,7 +555,7 @@ static void s_stamp (batch_t *b, entry_t *e, uint64_t *next_seq, int64_t now)
         break;
     }
     case PMO__ENTITY_KIND__ENTITY_KIND_STATUS_REPORT:
-        ((Pmo__StatusReport *)msg)->author = s_who (b)->subject;
+        ((Pmo__StatusReport *)msg)->author = pmo_request_who (b->req)->subject;
         /* fall through */
     case PMO__ENTITY_KIND__ENTITY_KIND_MILESTONE:
         //  A project created earlier in this batch has its id only now
@@ -581,7 +577,7 @@ static Pmo__Event *s_event (batch_t *b, entry_t *e, int64_t now)
     event->entity_id = (char *)pmo_reflect_str (e->entity, "id");
     event->entity_version = pmo_reflect_u64 (e->entity, "version");
     event->time_ms = now;
-    event->actor = s_who (b)->subject;
+    event->actor = pmo_request_who (b->req)->subject;
     event->request_id = b->req->header->request_id;
     event->source = "registry";
     pmo_reflect_set_oneof (&event->base, e->kind->event_field, e->entity);
@@ -593,14 +589,11 @@ static Pmo__Event *s_event (batch_t *b, entry_t *e, int64_t now)
 static void s_publish (batch_t *b, Pmo__Event **events, size_t n, const char *last_id)
 {
     pmo_arena_t *arena = b->req->arena;
-    redisReply *reply = pmo_redis_command (
-        registry_store_redis (b->store), "XREVRANGE %s %s - COUNT %llu",
-        registry_store_events_key (arena, b->batch->division), last_id, (unsigned long long)n);
+    char **ids = pmo_arena_alloc (arena, (n + 1) * sizeof (char *));
+    registry_store_event_ids (b->store, arena, b->batch->division, last_id, n, ids);
     for (size_t i = 0; i < n; i++) {
-        size_t k = n - 1 - i; //  newest first in the reply
-        if (reply && reply->type == REDIS_REPLY_ARRAY && k < reply->elements &&
-            reply->element[k]->type == REDIS_REPLY_ARRAY && reply->element[k]->elements >= 1)
-            events[i]->id = pmo_arena_strdup (arena, reply->element[k]->element[0]->str);
+        if (ids[i])
+            events[i]->id = ids[i];
         size_t size;
         uint8_t *blob = pmo_reflect_pack (&events[i]->base, arena, &size);
         zmsg_t *msg = zmsg_new ();
@@ -608,8 +601,6 @@ static void s_publish (batch_t *b, Pmo__Event **events, size_t n, const char *la
         zmsg_addmem (msg, blob, size);
         zmsg_send (&msg, b->pub);
     }
-    if (reply)
-        freeReplyObject (reply);
 }
 
 static void s_commit (batch_t *b, Pmo__ImportBatchReply *out)
@@ -626,8 +617,7 @@ static void s_commit (batch_t *b, Pmo__ImportBatchReply *out)
     for (int k = PMO__ENTITY_KIND__ENTITY_KIND_PORTFOLIO; k < 8; k++)
         if (wanted[k] && registry_store_next_ids (b->store, registry_kind ((Pmo__EntityKind)k),
                                                   division, wanted[k], &next_seq[k]))
-            return (void)FAIL (req, UNAVAILABLE, "",
-                               "the registry's store is unavailable; retry shortly");
+            return (void)pmo_request_unavailable (req, "the registry's store");
     pmo_commit_t *commit = registry_store_commit (b->store, division, req->header->request_id);
     Pmo__Event **events = pmo_arena_alloc (req->arena, b->n * sizeof (void *));
     size_t n_events = 0;
@@ -696,7 +686,7 @@ static void s_commit (batch_t *b, Pmo__ImportBatchReply *out)
         break;
     case PMO_COMMIT_UNAVAILABLE:
         out->committed = false;
-        FAIL (req, UNAVAILABLE, "", "the registry's store is unavailable; retry shortly");
+        pmo_request_unavailable (req, "the registry's store");
         break;
     case PMO_COMMIT_ERROR:
         out->committed = false;
@@ -751,8 +741,7 @@ static void s_handle_import_batch (registry_store_t *store, zsock_t *pub, pmo_re
     Pmo__OrgUnit **units;
     size_t n_units;
     if (registry_store_org_units (store, req->arena, &units, &n_units))
-        return (void)FAIL (req, UNAVAILABLE, "",
-                           "the registry's store is unavailable; retry shortly");
+        return (void)pmo_request_unavailable (req, "the registry's store");
     b.units = zhashx_new ();
     b.new_units = zhashx_new ();
     b.codes = zhashx_new ();
@@ -809,7 +798,7 @@ static void s_handle_import_batch (registry_store_t *store, zsock_t *pub, pmo_re
         int rc = registry_store_replay (store, req->arena, request->division,
                                         req->header->request_id, &blob, &size);
         if (rc < 0)
-            FAIL (req, UNAVAILABLE, "", "the registry's store is unavailable; retry shortly");
+            pmo_request_unavailable (req, "the registry's store");
         else if (rc == 1) {
             req->raw_reply = blob;
             req->raw_size = size;
@@ -873,8 +862,7 @@ static void s_handle_latest_reports (registry_store_t *store, pmo_request_t *req
     const registry_kind_t *reports = registry_kind (PMO__ENTITY_KIND__ENTITY_KIND_STATUS_REPORT);
     ProtobufCMessage **found = pmo_arena_alloc (req->arena, n * sizeof (void *));
     if (registry_store_read_many (store, req->arena, projects, request->project_ids, n, found))
-        return (void)FAIL (req, UNAVAILABLE, "",
-                           "the registry's store is unavailable; retry shortly");
+        return (void)pmo_request_unavailable (req, "the registry's store");
     //  Only what the caller may see
     char **owners = pmo_arena_alloc (req->arena, n * sizeof (char *));
     char **divisions = pmo_arena_alloc (req->arena, n * sizeof (char *));
@@ -895,8 +883,7 @@ static void s_handle_latest_reports (registry_store_t *store, pmo_request_t *req
     size_t *lens = pmo_arena_alloc (req->arena, m * sizeof (size_t));
     if (registry_store_index_last_many (store, req->arena, reports, divisions, owners, m, count,
                                         ids, lens))
-        return (void)FAIL (req, UNAVAILABLE, "",
-                           "the registry's store is unavailable; retry shortly");
+        return (void)pmo_request_unavailable (req, "the registry's store");
     size_t total = 0;
     for (size_t i = 0; i < m; i++)
         total += lens[i];
@@ -907,8 +894,7 @@ static void s_handle_latest_reports (registry_store_t *store, pmo_request_t *req
         for (size_t j = 0; j < lens[i]; j++)
             all[k++] = ids[i][j];
     if (total && registry_store_read_many (store, req->arena, reports, all, total, msgs))
-        return (void)FAIL (req, UNAVAILABLE, "",
-                           "the registry's store is unavailable; retry shortly");
+        return (void)pmo_request_unavailable (req, "the registry's store");
     out->projects = pmo_arena_alloc (req->arena, m * sizeof (void *));
     k = 0;
     for (size_t i = 0; i < m; i++) {

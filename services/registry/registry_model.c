@@ -1,21 +1,11 @@
 /*  registry_model.c: the registry's domain rules, without I/O. */
 #include "registry_model.h"
 
+#include <assert.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
-
-int registry_fail (registry_problem_t *problem, Pmo__ErrorCode code, const char *field,
-                   const char *format, ...)
-{
-    problem->code = code;
-    snprintf (problem->field, sizeof problem->field, "%s", field ? field : "");
-    va_list args;
-    va_start (args, format);
-    vsnprintf (problem->message, sizeof problem->message, format, args);
-    va_end (args);
-    return -1;
-}
 
 #define INVALID PMO__ERROR_CODE__ERROR_INVALID
 
@@ -24,85 +14,55 @@ int registry_fail (registry_problem_t *problem, Pmo__ErrorCode code, const char 
 
 //  What each role may do in its subtree. Roles of the other services
 //  (resource and risk managers) read the registry; they write elsewhere.
-static unsigned s_role_actions (Pmo__Role role)
-{
-    switch (role) {
-    case PMO__ROLE__ROLE_ADMIN:
-    case PMO__ROLE__ROLE_PMO_DIRECTOR:
-        return REGISTRY_READ | REGISTRY_WRITE_PROJECT | REGISTRY_WRITE_PORTFOLIO |
-               REGISTRY_ADMIN_ORG;
-    case PMO__ROLE__ROLE_PMO_MANAGER:
-        return REGISTRY_READ | REGISTRY_WRITE_PROJECT | REGISTRY_WRITE_PORTFOLIO |
-               REGISTRY_ADMIN_ORG;
-    case PMO__ROLE__ROLE_PMO_ANALYST:
-    case PMO__ROLE__ROLE_PROGRAMME_MANAGER:
-        return REGISTRY_READ | REGISTRY_WRITE_PROJECT | REGISTRY_WRITE_PORTFOLIO;
-    case PMO__ROLE__ROLE_PROJECT_MANAGER:
-        return REGISTRY_READ | REGISTRY_WRITE_PROJECT;
-    case PMO__ROLE__ROLE_SPONSOR:
-    case PMO__ROLE__ROLE_RESOURCE_MANAGER:
-    case PMO__ROLE__ROLE_RISK_MANAGER:
-    case PMO__ROLE__ROLE_TEAM_MEMBER:
-    case PMO__ROLE__ROLE_VIEWER:
-        return REGISTRY_READ;
-    default:
-        return 0;
-    }
-}
+#define ALL_ACTIONS                                                                                \
+    (REGISTRY_READ | REGISTRY_WRITE_PROJECT | REGISTRY_WRITE_PORTFOLIO | REGISTRY_ADMIN_ORG)
+#define ROLE_ROWS(manager)                                                                         \
+    [PMO__ROLE__ROLE_ADMIN] = ALL_ACTIONS, [PMO__ROLE__ROLE_PMO_DIRECTOR] = ALL_ACTIONS,           \
+    [PMO__ROLE__ROLE_PMO_MANAGER] = (manager),                                                     \
+    [PMO__ROLE__ROLE_PMO_ANALYST] =                                                                \
+        REGISTRY_READ | REGISTRY_WRITE_PROJECT | REGISTRY_WRITE_PORTFOLIO,                         \
+    [PMO__ROLE__ROLE_PROGRAMME_MANAGER] =                                                          \
+        REGISTRY_READ | REGISTRY_WRITE_PROJECT | REGISTRY_WRITE_PORTFOLIO,                         \
+    [PMO__ROLE__ROLE_PROJECT_MANAGER] = REGISTRY_READ | REGISTRY_WRITE_PROJECT,                    \
+    [PMO__ROLE__ROLE_SPONSOR] = REGISTRY_READ, [PMO__ROLE__ROLE_RESOURCE_MANAGER] = REGISTRY_READ, \
+    [PMO__ROLE__ROLE_RISK_MANAGER] = REGISTRY_READ, [PMO__ROLE__ROLE_TEAM_MEMBER] = REGISTRY_READ, \
+    [PMO__ROLE__ROLE_VIEWER] = REGISTRY_READ
 
-//  Position of unit among path's components: 0-based, -1 if absent.
-static int s_path_position (const char *path, const char *unit)
-{
-    size_t len = strlen (unit);
-    if (len == 0)
-        return -1;
-    int position = 0;
-    const char *p = path;
-    while (*p) {
-        const char *end = strchr (p, '/');
-        size_t part = end ? (size_t)(end - p) : strlen (p);
-        if (part == len && strncmp (p, unit, len) == 0)
-            return position;
-        if (!end)
-            break;
-        p = end + 1;
-        position++;
-    }
-    return -1;
-}
+static const pmo_role_table_t s_roles = {.actions = {ROLE_ROWS (ALL_ACTIONS)}};
 
-static int s_path_depth (const char *path)
-{
-    int depth = 1;
-    for (const char *p = path; *p; p++)
-        if (*p == '/')
-            depth++;
-    return depth;
-}
+//  The same without a PMO manager's REGISTRY_ADMIN_ORG, and that grant
+//  alone: registry_allowed checks it against the unit's parent.
+static const pmo_role_table_t s_roles_but_manager = {
+    .actions = {ROLE_ROWS (ALL_ACTIONS & ~REGISTRY_ADMIN_ORG)}};
+static const pmo_role_table_t s_manager_admin = {
+    .actions = {[PMO__ROLE__ROLE_PMO_MANAGER] = REGISTRY_ADMIN_ORG}};
 
-bool registry_path_contains (const char *path, const char *unit)
+const pmo_role_table_t *registry_roles (void)
 {
-    return path && unit && s_path_position (path, unit) >= 0;
+    return &s_roles;
 }
 
 bool registry_allowed (const Pmo__Identity *who, registry_action_t action, const char *path)
 {
     if (!who || !path)
         return false;
-    for (size_t i = 0; i < who->n_grants; i++) {
-        const Pmo__Grant *grant = who->grants[i];
-        if (!(s_role_actions (grant->role) & action))
-            continue;
-        int position = s_path_position (path, grant->org_unit);
-        if (position < 0)
-            continue;
-        //  A PMO manager runs a division's units, not the division itself
-        if (action == REGISTRY_ADMIN_ORG && grant->role == PMO__ROLE__ROLE_PMO_MANAGER &&
-            position == s_path_depth (path) - 1)
-            continue;
+    if (action != REGISTRY_ADMIN_ORG)
+        return pmo_access_allowed (who, &s_roles, action, path);
+    if (pmo_access_allowed (who, &s_roles_but_manager, action, path))
         return true;
-    }
-    return false;
+    //  A PMO manager runs a division's units, not the division itself: its
+    //  grant must cover the unit's parent, i.e. sit strictly above the unit
+    const char *slash = strrchr (path, '/');
+    if (!slash)
+        return false;
+    size_t len = (size_t)(slash - path);
+    char *parent = malloc (len + 1);
+    assert (parent);
+    memcpy (parent, path, len);
+    parent[len] = 0;
+    bool allowed = pmo_access_allowed (who, &s_manager_admin, action, parent);
+    free (parent);
+    return allowed;
 }
 
 Pmo__Role registry_gate_approver (const Pmo__Identity *who, const char *path,
@@ -118,7 +78,7 @@ Pmo__Role registry_gate_approver (const Pmo__Identity *who, const char *path,
     }
     for (size_t i = 0; i < who->n_grants; i++) {
         const Pmo__Grant *grant = who->grants[i];
-        if (!registry_path_contains (path, grant->org_unit))
+        if (!pmo_path_contains (path, grant->org_unit))
             continue;
         if (grant->role == PMO__ROLE__ROLE_ADMIN)
             return grant->role;
@@ -161,76 +121,74 @@ int registry_id_division (const char *id, const char *prefix, char *division, si
 //  Validation
 
 static int s_text (const char *value, const char *field, size_t min, size_t max,
-                   registry_problem_t *problem)
+                   pmo_problem_t *problem)
 {
     size_t len = value ? strlen (value) : 0;
     if (len < min)
-        return registry_fail (problem, INVALID, field, "%s is required", field);
+        return pmo_problem (problem, INVALID, field, "%s is required", field);
     if (len > max)
-        return registry_fail (problem, INVALID, field, "%s is %zu characters; at most %zu", field,
-                              len, max);
+        return pmo_problem (problem, INVALID, field, "%s is %zu characters; at most %zu", field,
+                            len, max);
     if (value && !pmo_text_valid (value))
-        return registry_fail (problem, INVALID, field,
-                              "%s must be UTF-8 text without control characters", field);
+        return pmo_problem (problem, INVALID, field,
+                            "%s must be UTF-8 text without control characters", field);
     return 0;
 }
 
-static int s_date (const char *value, const char *field, bool required, registry_problem_t *problem)
+static int s_date (const char *value, const char *field, bool required, pmo_problem_t *problem)
 {
     if (pmo_str_empty (value))
-        return required ? registry_fail (problem, INVALID, field,
-                                         "%s is required (a date as YYYY-MM-DD)", field)
+        return required ? pmo_problem (problem, INVALID, field,
+                                       "%s is required (a date as YYYY-MM-DD)", field)
                         : 0;
     if (!pmo_date_valid (value))
-        return registry_fail (problem, INVALID, field,
-                              "%s '%.40s' is not a calendar date as YYYY-MM-DD", field, value);
+        return pmo_problem (problem, INVALID, field,
+                            "%s '%.40s' is not a calendar date as YYYY-MM-DD", field, value);
     return 0;
 }
 
 //  A code people type: 1..32 of letters, digits and -_./
-static int s_code (const char *value, const char *field, registry_problem_t *problem)
+static int s_code (const char *value, const char *field, pmo_problem_t *problem)
 {
     size_t len = value ? strlen (value) : 0;
     if (len == 0)
-        return registry_fail (problem, INVALID, field, "%s is required", field);
+        return pmo_problem (problem, INVALID, field, "%s is required", field);
     if (len > 32)
-        return registry_fail (problem, INVALID, field, "%s is %zu characters; at most 32", field,
-                              len);
+        return pmo_problem (problem, INVALID, field, "%s is %zu characters; at most 32", field,
+                            len);
     for (size_t i = 0; i < len; i++) {
         char c = value[i];
         if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
               c == '-' || c == '_' || c == '.' || c == '/'))
-            return registry_fail (problem, INVALID, field,
-                                  "%s '%.40s' may hold only letters, digits and -_./", field,
-                                  value);
+            return pmo_problem (problem, INVALID, field,
+                                "%s '%.40s' may hold only letters, digits and -_./", field, value);
     }
     return 0;
 }
 
-static int s_money (const Pmo__Money *money, const char *field, registry_problem_t *problem)
+static int s_money (const Pmo__Money *money, const char *field, pmo_problem_t *problem)
 {
     if (!money)
         return 0;
     char name[96];
     snprintf (name, sizeof name, "%s.minor", field);
     if (money->minor < 0)
-        return registry_fail (problem, INVALID, name, "%s must not be negative", name);
+        return pmo_problem (problem, INVALID, name, "%s must not be negative", name);
     if (money->minor > (int64_t)1 << 53)
-        return registry_fail (problem, INVALID, name, "%s is out of range", name);
+        return pmo_problem (problem, INVALID, name, "%s is out of range", name);
     snprintf (name, sizeof name, "%s.currency", field);
     const char *c = money->currency;
     if (!c || strlen (c) != 3 || c[0] < 'A' || c[0] > 'Z' || c[1] < 'A' || c[1] > 'Z' ||
         c[2] < 'A' || c[2] > 'Z')
-        return registry_fail (problem, INVALID, name,
-                              "%s must be an ISO 4217 code such as GBP, EUR or USD", name);
+        return pmo_problem (problem, INVALID, name,
+                            "%s must be an ISO 4217 code such as GBP, EUR or USD", name);
     return 0;
 }
 
-static int s_artifact_list (char *const *items, size_t n, const char *field,
-                            registry_problem_t *problem)
+static int s_artifact_list (char *const *items, size_t n, const char *field, pmo_problem_t *problem)
 {
     if (n > 50)
-        return registry_fail (problem, INVALID, field, "%s has %zu entries; at most 50", field, n);
+        return pmo_problem (problem, INVALID, field, "%s has %zu entries; at most 50", field, n);
     for (size_t i = 0; i < n; i++) {
         char name[96];
         snprintf (name, sizeof name, "%s[%zu]", field, i);
@@ -240,26 +198,26 @@ static int s_artifact_list (char *const *items, size_t n, const char *field,
     return 0;
 }
 
-static int s_policy (const Pmo__Policy *policy, registry_problem_t *problem)
+static int s_policy (const Pmo__Policy *policy, pmo_problem_t *problem)
 {
     if (!policy)
         return 0;
     if (policy->reporting_period_days > 366)
-        return registry_fail (problem, INVALID, "policy.reporting_period_days",
-                              "policy.reporting_period_days must be 0 (inherit) to 366");
+        return pmo_problem (problem, INVALID, "policy.reporting_period_days",
+                            "policy.reporting_period_days must be 0 (inherit) to 366");
     if (policy->n_gates > 8)
-        return registry_fail (problem, INVALID, "policy.gates", "at most one gate per phase");
+        return pmo_problem (problem, INVALID, "policy.gates", "at most one gate per phase");
     for (size_t i = 0; i < policy->n_gates; i++) {
         const Pmo__GateRequirement *gate = policy->gates[i];
         char field[64];
         snprintf (field, sizeof field, "policy.gates[%zu].phase", i);
         if (gate->phase <= PMO__PHASE__PHASE_INITIATION)
-            return registry_fail (problem, INVALID, field,
-                                  "a gate leads into planning, execution, closing or closed");
+            return pmo_problem (problem, INVALID, field,
+                                "a gate leads into planning, execution, closing or closed");
         for (size_t j = 0; j < i; j++)
             if (policy->gates[j]->phase == gate->phase)
-                return registry_fail (problem, INVALID, field, "two gates into %s",
-                                      registry_phase_name (gate->phase));
+                return pmo_problem (problem, INVALID, field, "two gates into %s",
+                                    registry_phase_name (gate->phase));
         snprintf (field, sizeof field, "policy.gates[%zu].artifacts", i);
         if (s_artifact_list (gate->artifacts, gate->n_artifacts, field, problem))
             return -1;
@@ -267,32 +225,32 @@ static int s_policy (const Pmo__Policy *policy, registry_problem_t *problem)
     return 0;
 }
 
-int registry_check_org_unit (const Pmo__OrgUnit *unit, registry_problem_t *problem)
+int registry_check_org_unit (const Pmo__OrgUnit *unit, pmo_problem_t *problem)
 {
     if (!pmo_slug_valid (unit->id, 2, 32))
-        return registry_fail (problem, INVALID, "id",
-                              "id '%.40s' must be 2 to 32 of a-z, 0-9 and '-' (not first)",
-                              unit->id ? unit->id : "");
+        return pmo_problem (problem, INVALID, "id",
+                            "id '%.40s' must be 2 to 32 of a-z, 0-9 and '-' (not first)",
+                            unit->id ? unit->id : "");
     if (s_text (unit->name, "name", 1, 200, problem))
         return -1;
     if (unit->kind == PMO__ORG_UNIT_KIND__ORG_UNIT_KIND_UNSPECIFIED)
-        return registry_fail (problem, INVALID, "kind",
-                              "kind is required: enterprise, division or department");
+        return pmo_problem (problem, INVALID, "kind",
+                            "kind is required: enterprise, division or department");
     bool root = unit->kind == PMO__ORG_UNIT_KIND__ORG_UNIT_KIND_ENTERPRISE;
     if (root && !pmo_str_empty (unit->parent))
-        return registry_fail (problem, INVALID, "parent", "the enterprise has no parent");
+        return pmo_problem (problem, INVALID, "parent", "the enterprise has no parent");
     if (!root && pmo_str_empty (unit->parent))
-        return registry_fail (
+        return pmo_problem (
             problem, INVALID, "parent", "parent is required for a %s",
             unit->kind == PMO__ORG_UNIT_KIND__ORG_UNIT_KIND_DIVISION ? "division" : "department");
     if (unit->pmo_type == PMO__PMO_TYPE__PMO_TYPE_NONE &&
         unit->pmo_tier != PMO__PMO_TIER__PMO_TIER_NONE)
-        return registry_fail (problem, INVALID, "pmo_tier",
-                              "only a PMO unit (pmo_type set) is a hub or a spoke");
+        return pmo_problem (problem, INVALID, "pmo_tier",
+                            "only a PMO unit (pmo_type set) is a hub or a spoke");
     return s_policy (unit->policy, problem);
 }
 
-int registry_check_portfolio (const Pmo__Portfolio *portfolio, registry_problem_t *problem)
+int registry_check_portfolio (const Pmo__Portfolio *portfolio, pmo_problem_t *problem)
 {
     if (s_code (portfolio->code, "code", problem) ||
         s_text (portfolio->name, "name", 1, 200, problem) ||
@@ -300,11 +258,11 @@ int registry_check_portfolio (const Pmo__Portfolio *portfolio, registry_problem_
         s_text (portfolio->owner, "owner", 0, 200, problem))
         return -1;
     if (pmo_str_empty (portfolio->org_unit))
-        return registry_fail (problem, INVALID, "org_unit", "org_unit is required");
+        return pmo_problem (problem, INVALID, "org_unit", "org_unit is required");
     return 0;
 }
 
-int registry_check_programme (const Pmo__Programme *programme, registry_problem_t *problem)
+int registry_check_programme (const Pmo__Programme *programme, pmo_problem_t *problem)
 {
     if (s_code (programme->code, "code", problem) ||
         s_text (programme->name, "name", 1, 200, problem) ||
@@ -313,11 +271,11 @@ int registry_check_programme (const Pmo__Programme *programme, registry_problem_
         s_text (programme->manager, "manager", 0, 200, problem))
         return -1;
     if (pmo_str_empty (programme->org_unit))
-        return registry_fail (problem, INVALID, "org_unit", "org_unit is required");
+        return pmo_problem (problem, INVALID, "org_unit", "org_unit is required");
     return 0;
 }
 
-int registry_check_project (const Pmo__Project *p, registry_problem_t *problem)
+int registry_check_project (const Pmo__Project *p, pmo_problem_t *problem)
 {
     if (s_code (p->code, "code", problem) || s_text (p->name, "name", 1, 200, problem) ||
         s_text (p->description, "description", 0, 10000, problem) ||
@@ -326,22 +284,22 @@ int registry_check_project (const Pmo__Project *p, registry_problem_t *problem)
         s_text (p->external_id, "external_id", 0, 128, problem))
         return -1;
     if (pmo_str_empty (p->org_unit))
-        return registry_fail (problem, INVALID, "org_unit", "org_unit is required");
+        return pmo_problem (problem, INVALID, "org_unit", "org_unit is required");
     if (p->priority > 5)
-        return registry_fail (problem, INVALID, "priority",
-                              "priority must be 1 (highest) to 5 (lowest), or 0 for the default 3");
+        return pmo_problem (problem, INVALID, "priority",
+                            "priority must be 1 (highest) to 5 (lowest), or 0 for the default 3");
     if (p->strategic_score > 100)
-        return registry_fail (problem, INVALID, "strategic_score",
-                              "strategic_score must be 0 to 100");
+        return pmo_problem (problem, INVALID, "strategic_score",
+                            "strategic_score must be 0 to 100");
     if (s_date (p->baseline_start, "baseline_start", false, problem) ||
         s_date (p->baseline_finish, "baseline_finish", false, problem) ||
         s_date (p->forecast_finish, "forecast_finish", false, problem))
         return -1;
     if (!pmo_str_empty (p->baseline_start) && !pmo_str_empty (p->baseline_finish) &&
         strcmp (p->baseline_start, p->baseline_finish) > 0)
-        return registry_fail (problem, INVALID, "baseline_finish",
-                              "baseline_finish %s is before baseline_start %s", p->baseline_finish,
-                              p->baseline_start);
+        return pmo_problem (problem, INVALID, "baseline_finish",
+                            "baseline_finish %s is before baseline_start %s", p->baseline_finish,
+                            p->baseline_start);
     if (p->budget && (s_money (p->budget->baseline, "budget.baseline", problem) ||
                       s_money (p->budget->actual, "budget.actual", problem) ||
                       s_money (p->budget->forecast, "budget.forecast", problem)))
@@ -350,23 +308,23 @@ int registry_check_project (const Pmo__Project *p, registry_problem_t *problem)
                         s_money (p->benefits->realised, "benefits.realised", problem)))
         return -1;
     if (p->n_depends_on > 100)
-        return registry_fail (problem, INVALID, "depends_on", "at most 100 dependencies");
+        return pmo_problem (problem, INVALID, "depends_on", "at most 100 dependencies");
     for (size_t i = 0; i < p->n_depends_on; i++) {
         char field[48], division[40];
         snprintf (field, sizeof field, "depends_on[%zu]", i);
         if (registry_id_division (p->depends_on[i], "pr", division, sizeof division))
-            return registry_fail (problem, INVALID, field, "'%.40s' is not a project id",
-                                  p->depends_on[i]);
+            return pmo_problem (problem, INVALID, field, "'%.40s' is not a project id",
+                                p->depends_on[i]);
         if (p->id && strcmp (p->depends_on[i], p->id) == 0)
-            return registry_fail (problem, INVALID, field, "a project cannot depend on itself");
+            return pmo_problem (problem, INVALID, field, "a project cannot depend on itself");
     }
     return s_artifact_list (p->artifacts, p->n_artifacts, "artifacts", problem);
 }
 
-int registry_check_milestone (const Pmo__Milestone *m, registry_problem_t *problem)
+int registry_check_milestone (const Pmo__Milestone *m, pmo_problem_t *problem)
 {
     if (pmo_str_empty (m->project_id))
-        return registry_fail (problem, INVALID, "project_id", "project_id is required");
+        return pmo_problem (problem, INVALID, "project_id", "project_id is required");
     if (s_text (m->name, "name", 1, 200, problem) ||
         s_date (m->baseline_date, "baseline_date", true, problem) ||
         s_date (m->forecast_date, "forecast_date", false, problem) ||
@@ -375,28 +333,28 @@ int registry_check_milestone (const Pmo__Milestone *m, registry_problem_t *probl
     return 0;
 }
 
-int registry_check_status_report (const Pmo__StatusReport *r, registry_problem_t *problem)
+int registry_check_status_report (const Pmo__StatusReport *r, pmo_problem_t *problem)
 {
     if (pmo_str_empty (r->project_id))
-        return registry_fail (problem, INVALID, "project_id", "project_id is required");
+        return pmo_problem (problem, INVALID, "project_id", "project_id is required");
     if (s_date (r->period_end, "period_end", true, problem) ||
         s_text (r->narrative, "narrative", 0, 20000, problem))
         return -1;
     if (r->percent_complete > 100)
-        return registry_fail (problem, INVALID, "percent_complete",
-                              "percent_complete must be 0 to 100");
+        return pmo_problem (problem, INVALID, "percent_complete",
+                            "percent_complete must be 0 to 100");
     if (r->pv_minor < 0 || r->ev_minor < 0 || r->ac_minor < 0)
-        return registry_fail (problem, INVALID,
-                              r->pv_minor < 0   ? "pv_minor"
-                              : r->ev_minor < 0 ? "ev_minor"
-                                                : "ac_minor",
-                              "earned-value figures must not be negative");
+        return pmo_problem (problem, INVALID,
+                            r->pv_minor < 0   ? "pv_minor"
+                            : r->ev_minor < 0 ? "ev_minor"
+                                              : "ac_minor",
+                            "earned-value figures must not be negative");
     if (!r->has_ac && r->ac_minor != 0)
-        return registry_fail (
+        return pmo_problem (
             problem, INVALID, "has_ac",
             "ac_minor is set but has_ac is false; set has_ac to report actual cost");
     if (r->overall == PMO__RAG__RAG_UNSPECIFIED)
-        return registry_fail (problem, INVALID, "overall", "overall RAG is required");
+        return pmo_problem (problem, INVALID, "overall", "overall RAG is required");
     return 0;
 }
 
@@ -485,7 +443,7 @@ Pmo__Policy *registry_effective_policy (Pmo__OrgUnit *const *chain, size_t n, pm
 }
 
 int registry_check_policy (Pmo__OrgUnit *const *ancestors, size_t n, const Pmo__OrgUnit *unit,
-                           registry_problem_t *problem)
+                           pmo_problem_t *problem)
 {
     Pmo__PmoType above = registry_effective_type (ancestors, n);
     if (above == PMO__PMO_TYPE__PMO_TYPE_NONE || above == PMO__PMO_TYPE__PMO_TYPE_SUPPORTIVE)
@@ -499,7 +457,7 @@ int registry_check_policy (Pmo__OrgUnit *const *ancestors, size_t n, const Pmo__
                 break;
             }
         if (inherited.reporting_period_days && own > inherited.reporting_period_days)
-            return registry_fail (
+            return pmo_problem (
                 problem, PMO__ERROR_CODE__ERROR_FAILED_PRECONDITION, "policy.reporting_period_days",
                 "reporting every %u days loosens the inherited %u days under a "
                 "%s PMO",

@@ -8,6 +8,8 @@
 #ifndef REGISTRY_MODEL_H_INCLUDED
 #define REGISTRY_MODEL_H_INCLUDED
 
+#include "pmo_access.h"
+#include "pmo_request.h"
 #include "pmo_util.h"
 #include "registry.pb-c.h"
 
@@ -21,22 +23,11 @@ typedef enum {
     REGISTRY_ADMIN_ORG = 8,       //  org units and their policies
 } registry_action_t;
 
-//  A problem with a request: which field, what is wrong, and its code.
-typedef struct {
-    Pmo__ErrorCode code;
-    char field[128];
-    char message[384];
-} registry_problem_t;
-
-//  Record a problem; returns -1 so checks can "return registry_fail (...)".
-int registry_fail (registry_problem_t *problem, Pmo__ErrorCode code, const char *field,
-                   const char *format, ...) __attribute__ ((format (printf, 4, 5)));
-
 //  ---------------------------------------------------------------------
 //  Who may do what
 
-//  True if unit is one of the components of path ("hub/dft/dft-rail").
-bool registry_path_contains (const char *path, const char *unit);
+//  What each role may do (pmo_access.h), the registry's actions as bits.
+const pmo_role_table_t *registry_roles (void);
 //  True if identity may do action on something that lives at path. For
 //  REGISTRY_ADMIN_ORG, path is the org unit's own path: a PMO manager may
 //  administer units strictly below the unit the role is held in.
@@ -57,12 +48,12 @@ int registry_id_division (const char *id, const char *prefix, char *division, si
 //  ---------------------------------------------------------------------
 //  Validation of what callers send (fields they may set)
 
-int registry_check_org_unit (const Pmo__OrgUnit *unit, registry_problem_t *problem);
-int registry_check_portfolio (const Pmo__Portfolio *portfolio, registry_problem_t *problem);
-int registry_check_programme (const Pmo__Programme *programme, registry_problem_t *problem);
-int registry_check_project (const Pmo__Project *project, registry_problem_t *problem);
-int registry_check_milestone (const Pmo__Milestone *milestone, registry_problem_t *problem);
-int registry_check_status_report (const Pmo__StatusReport *report, registry_problem_t *problem);
+int registry_check_org_unit (const Pmo__OrgUnit *unit, pmo_problem_t *problem);
+int registry_check_portfolio (const Pmo__Portfolio *portfolio, pmo_problem_t *problem);
+int registry_check_programme (const Pmo__Programme *programme, pmo_problem_t *problem);
+int registry_check_project (const Pmo__Project *project, pmo_problem_t *problem);
+int registry_check_milestone (const Pmo__Milestone *milestone, pmo_problem_t *problem);
+int registry_check_status_report (const Pmo__StatusReport *report, pmo_problem_t *problem);
 
 //  ---------------------------------------------------------------------
 //  Policies, inherited down the tree
@@ -83,7 +74,7 @@ Pmo__Policy *registry_effective_policy (Pmo__OrgUnit *const *chain, size_t n, pm
 //  from the hub's (a directive hub with supportive spokes is common): it
 //  decides how the rules apply in that unit's subtree.
 int registry_check_policy (Pmo__OrgUnit *const *ancestors, size_t n, const Pmo__OrgUnit *unit,
-                           registry_problem_t *problem);
+                           pmo_problem_t *problem);
 
 //  ---------------------------------------------------------------------
 //  Gates

@@ -71,7 +71,7 @@ static void s_unavailable (pmo_request_t *req)
     FAIL (req, UNAVAILABLE, "", "the registry's store (Redis) is unavailable; retry shortly");
 }
 
-static void s_problem (pmo_request_t *req, const registry_problem_t *problem, const char *prefix)
+static void s_problem (pmo_request_t *req, const pmo_problem_t *problem, const char *prefix)
 {
     char field[160];
     snprintf (field, sizeof field, "%s%s%s", prefix, *problem->field && *prefix ? "." : "",
@@ -327,7 +327,7 @@ static void s_fill_effective (registry_t *self, pmo_request_t *req, Pmo__OrgUnit
 
 static void s_handle_create_org_unit (registry_t *self, pmo_request_t *req, Pmo__OrgUnit *unit)
 {
-    registry_problem_t problem;
+    pmo_problem_t problem;
     if (registry_check_org_unit (unit, &problem))
         return s_problem (req, &problem, "create_org_unit");
     const char *hub = registry_store_hub (self->store);
@@ -404,7 +404,7 @@ static void s_handle_update_org_unit (registry_t *self, pmo_request_t *req, Pmo_
         strcmp (next->parent ? next->parent : "", stored->parent) != 0)
         return (void)FAIL (req, INVALID, "update_org_unit.parent",
                            "an org unit's kind and parent do not change");
-    registry_problem_t problem;
+    pmo_problem_t problem;
     if (registry_check_org_unit (next, &problem))
         return s_problem (req, &problem, "update_org_unit");
     if (!s_version_matches (req, "org unit", next->version, version))
@@ -453,7 +453,7 @@ static ProtobufCMessage *s_container (registry_t *self, pmo_request_t *req, Pmo_
         FAIL (req, FAILED_PRECONDITION, field, "'%s' is archived", id);
         return NULL;
     }
-    if (strcmp (their, division) != 0 || !registry_path_contains (path, unit)) {
+    if (strcmp (their, division) != 0 || !pmo_path_contains (path, unit)) {
         FAIL (req, INVALID, field, "'%s' belongs to '%s', which is not at or above '%s'", id, unit,
               path);
         return NULL;
@@ -553,7 +553,7 @@ static void s_update_grouping (registry_t *self, pmo_request_t *req, ProtobufCMe
 
 static int s_check_grouping (pmo_request_t *req, ProtobufCMessage *msg, const char *field)
 {
-    registry_problem_t problem;
+    pmo_problem_t problem;
     int rc = msg->descriptor == &pmo__portfolio__descriptor
                  ? registry_check_portfolio ((Pmo__Portfolio *)msg, &problem)
                  : registry_check_programme ((Pmo__Programme *)msg, &problem);
@@ -665,7 +665,7 @@ static void s_pend (registry_t *self, pmo_request_t *req, const registry_read_t 
 
 static void s_begin_create_project (registry_t *self, pmo_request_t *req, Pmo__Project *project)
 {
-    registry_problem_t problem;
+    pmo_problem_t problem;
     project->id = NULL;
     if (registry_check_project (project, &problem))
         return s_problem (req, &problem, "create_project");
@@ -767,7 +767,7 @@ static void s_decide_update_project (registry_t *self, pending_t *pending)
         return;
     if (s_replay_found (req, &reads[1]))
         return;
-    registry_problem_t problem;
+    pmo_problem_t problem;
     if (registry_check_project (next, &problem))
         return s_problem (req, &problem, "update_project");
     if (!s_version_matches (req, "project", next->version, version))
@@ -1168,7 +1168,7 @@ static void s_handle_update_milestone (registry_t *self, pmo_request_t *req, Pmo
     if (strcmp (next->project_id ? next->project_id : "", stored->project_id) != 0)
         return (void)FAIL (req, INVALID, "update_milestone.project_id",
                            "a milestone stays with its project");
-    registry_problem_t problem;
+    pmo_problem_t problem;
     if (registry_check_milestone (next, &problem))
         return s_problem (req, &problem, "update_milestone");
     if (!s_version_matches (req, "milestone", next->version, version))
@@ -1342,7 +1342,7 @@ static void s_handle_list (registry_t *self, pmo_request_t *req, Pmo__ListReques
     bool resuming = *owner_cursor != 0;
     for (size_t i = 0; i < n_units; i++) {
         Pmo__OrgUnit *unit = units[i];
-        if (!pmo_str_empty (list->org_unit) && !registry_path_contains (unit->path, list->org_unit))
+        if (!pmo_str_empty (list->org_unit) && !pmo_path_contains (unit->path, list->org_unit))
             continue;
         if (kind->kind == PMO__ENTITY_KIND__ENTITY_KIND_ORG_UNIT) {
             if (s_list_match (list, &unit->base))
@@ -1456,7 +1456,7 @@ static void s_handle (void *state, pmo_request_t *req)
 {
     registry_t *self = state;
     Pmo__RegistryRequest *r = (Pmo__RegistryRequest *)req->request;
-    registry_problem_t problem;
+    pmo_problem_t problem;
     switch (r->body_case) {
     case PMO__REGISTRY_REQUEST__BODY_CREATE_ORG_UNIT:
         return s_handle_create_org_unit (self, req, r->create_org_unit);
@@ -1534,10 +1534,10 @@ static void s_trim_streams (registry_t *self)
         for (size_t i = 0; i < n; i++) {
             if (units[i]->kind == PMO__ORG_UNIT_KIND__ORG_UNIT_KIND_DEPARTMENT)
                 continue;
-            const char *key = registry_store_events_key (arena, units[i]->division);
-            long long removed = pmo_stream_trim_acknowledged (self->redis, key, keep);
+            long long removed = registry_store_trim_events (self->store, units[i]->division, keep);
             if (removed > 0)
-                pmo_info ("registry: trimmed stream=%s removed=%lld", key, removed);
+                pmo_info ("registry: trimmed division=%s removed=%lld", units[i]->division,
+                          removed);
         }
     }
     pmo_arena_destroy (&arena);

@@ -13,6 +13,8 @@
 #include "registry_store.h"
 #include "registry_model.h"
 
+#include "pmo_stream.h"
+
 #include <assert.h>
 #include <czmq.h>
 #include <stdlib.h>
@@ -429,9 +431,32 @@ void registry_store_claim_code (registry_store_t *self, pmo_commit_t *commit, pm
         pmo_commit_unclaim (commit, key, code);
 }
 
-char *registry_store_events_key (pmo_arena_t *arena, const char *division)
+int registry_store_event_ids (registry_store_t *self, pmo_arena_t *arena, const char *division,
+                              const char *last_id, size_t n, char **ids)
 {
-    return pmo_arena_printf (arena, "pmo:{%s}:events", division);
+    for (size_t i = 0; i < n; i++)
+        ids[i] = NULL;
+    redisReply *reply =
+        pmo_redis_command (self->redis, "XREVRANGE %s %s - COUNT %llu",
+                           pmo_stream_key (arena, division), last_id, (unsigned long long)n);
+    if (!reply)
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        size_t k = n - 1 - i; //  newest first in the reply
+        if (reply->type == REDIS_REPLY_ARRAY && k < reply->elements &&
+            reply->element[k]->type == REDIS_REPLY_ARRAY && reply->element[k]->elements >= 1)
+            ids[i] = pmo_arena_strdup (arena, reply->element[k]->element[0]->str);
+    }
+    freeReplyObject (reply);
+    return 0;
+}
+
+long long registry_store_trim_events (registry_store_t *self, const char *division, int64_t keep_ms)
+{
+    char key[128];
+    if (pmo_stream_key_buf (key, sizeof key, division))
+        return -1;
+    return pmo_stream_trim_acknowledged (self->redis, key, keep_ms);
 }
 
 void registry_store_event (registry_store_t *self, pmo_commit_t *commit, pmo_arena_t *arena,
@@ -439,7 +464,7 @@ void registry_store_event (registry_store_t *self, pmo_commit_t *commit, pmo_are
 {
     size_t size;
     uint8_t *blob = pmo_reflect_pack (&event->base, arena, &size);
-    pmo_commit_event (commit, registry_store_events_key (arena, division), event->type, blob, size);
+    pmo_commit_event (commit, pmo_stream_key (arena, division), event->type, blob, size);
 }
 
 int registry_store_read_all (registry_store_t *self, pmo_arena_t *arena, registry_read_t *reads,

@@ -94,8 +94,15 @@ void registry_store_claim_code (registry_store_t *self, pmo_commit_t *commit, pm
                                 const char *id, bool claim);
 void registry_store_event (registry_store_t *self, pmo_commit_t *commit, pmo_arena_t *arena,
                            const char *division, const Pmo__Event *event);
-//  The stream of a division's events.
-char *registry_store_events_key (pmo_arena_t *arena, const char *division);
+//  The stream ids of the last n events of division's stream up to last_id,
+//  oldest first, into ids[0..n) (in arena; NULL where not read: the event
+//  is still published, without its id). 0, or -1 if Redis failed.
+int registry_store_event_ids (registry_store_t *self, pmo_arena_t *arena, const char *division,
+                              const char *last_id, size_t n, char **ids);
+//  Trim division's event stream of what every consumer group is done with,
+//  keeping keep_ms (pmo_stream_trim_acknowledged). Entries removed, or -1.
+long long registry_store_trim_events (registry_store_t *self, const char *division,
+                                      int64_t keep_ms);
 
 //  The sequence number in an id ("pr_dft_43" -> 43).
 double registry_store_id_seq (const char *id);

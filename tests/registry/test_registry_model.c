@@ -8,8 +8,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#define streq(a, b) (strcmp ((a), (b)) == 0)
-
 static Pmo__Identity *s_who (Pmo__Grant *grants, size_t n, Pmo__Grant **ptrs)
 {
     static Pmo__Identity who;
@@ -29,9 +27,9 @@ static void s_test_access (void)
     grants[0].role = PMO__ROLE__ROLE_PMO_MANAGER;
     grants[0].org_unit = "dft";
     Pmo__Identity *who = s_who (grants, 1, ptrs);
-    assert (registry_path_contains ("hub/dft/dft-rail", "dft"));
-    assert (!registry_path_contains ("hub/dft-rail", "dft"));
-    assert (!registry_path_contains ("hub/dftx", "dft"));
+    assert (pmo_path_contains ("hub/dft/dft-rail", "dft"));
+    assert (!pmo_path_contains ("hub/dft-rail", "dft"));
+    assert (!pmo_path_contains ("hub/dftx", "dft"));
     assert (registry_allowed (who, REGISTRY_READ, "hub/dft"));
     assert (registry_allowed (who, REGISTRY_WRITE_PROJECT, "hub/dft/dft-rail"));
     assert (!registry_allowed (who, REGISTRY_READ, "hub"));
@@ -136,7 +134,7 @@ static void s_test_policy (void)
     assert (gate->n_artifacts == 1 && streq (gate->artifacts[0], "business_case"));
 
     //  Loosening the reporting period
-    registry_problem_t problem;
+    pmo_problem_t problem;
     Pmo__Policy slow = PMO__POLICY__INIT;
     slow.reporting_period_days = 30;
     Pmo__OrgUnit child = s_unit ("x", PMO__PMO_TYPE__PMO_TYPE_SUPPORTIVE, &slow);
@@ -192,7 +190,7 @@ static void s_test_gates (void)
 
 static void s_test_validation (void)
 {
-    registry_problem_t problem;
+    pmo_problem_t problem;
     Pmo__Project project = PMO__PROJECT__INIT;
     project.code = "FIN-2026-014";
     project.name = "Ledger";
