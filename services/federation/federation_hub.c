@@ -20,6 +20,7 @@
 #include "pmo_log.h"
 #include "pmo_ping.h"
 #include "pmo_reflect.h"
+#include "pmo_request.h"
 #include "pmo_server.h"
 #include "registry.pb-c.h"
 
@@ -71,9 +72,6 @@ typedef struct {
     int64_t started_ms;
     pmo_arena_t *arena; //  per spoke message
 } hub_t;
-
-#define FAIL(req, code, field, ...)                                                                \
-    pmo_request_fail (req, PMO__ERROR_CODE__ERROR_##code, field, __VA_ARGS__)
 
 //  ---------------------------------------------------------------------
 //  Spokes and their keys

@@ -16,9 +16,9 @@
 
 typedef struct {
     const char *hub;            //  the hub org unit id (also the hash tag of the hub's keys)
-    const char *spoke_endpoint; //  CURVE ROUTER for uplinks, e.g. "tcp://0.0.0.0:7107"
-    const char *endpoint;       //  admin ROUTER, e.g. "tcp://127.0.0.1:7106"
-    const char *pub_endpoint;   //  PUB of applied events, e.g. "tcp://127.0.0.1:7116"
+    const char *spoke_endpoint; //  CURVE ROUTER for uplinks (default PMO_ENDPOINT_HUB_SPOKES_BIND)
+    const char *endpoint;       //  admin ROUTER (default PMO_ENDPOINT_HUB)
+    const char *pub_endpoint;   //  PUB of applied events (default PMO_PUB_HUB)
     const char *redis_url;      //  the hub's Redis
     const char *registry;       //  the hub's registry ROUTER (its policy)
     const char *registry_pub;   //  the hub's registry PUB (policy changes, live)

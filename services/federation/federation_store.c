@@ -262,11 +262,6 @@ int federation_store_types (federation_store_t *self, pmo_arena_t *arena, const 
 //  ---------------------------------------------------------------------
 //  Spoke side
 
-const char *federation_store_stream (pmo_arena_t *arena, const char *division)
-{
-    return pmo_arena_printf (arena, "pmo:{%s}:events", division);
-}
-
 int federation_store_ack (federation_store_t *self, const char *stream, const char **ids, size_t n)
 {
     if (n == 0)

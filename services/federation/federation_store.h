@@ -81,8 +81,6 @@ int federation_store_types (federation_store_t *self, pmo_arena_t *arena, const 
 //  ---------------------------------------------------------------------
 //  Spoke side
 
-//  The stream of a division (arena).
-const char *federation_store_stream (pmo_arena_t *arena, const char *division);
 //  Acknowledge entries of a stream for the hub group. 0 or -1.
 int federation_store_ack (federation_store_t *self, const char *stream, const char **ids, size_t n);
 //  How many entries of a stream the hub has not acknowledged, and the

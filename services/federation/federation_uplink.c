@@ -409,7 +409,7 @@ static int s_start (uplink_t *self)
     }
     self->streams = pmo_arena_alloc (self->setup, self->n_divisions * sizeof (char *));
     for (size_t i = 0; i < self->n_divisions; i++)
-        self->streams[i] = federation_store_stream (self->setup, self->divisions[i]);
+        self->streams[i] = pmo_stream_key (self->setup, self->divisions[i]);
     if (self->config.batch < 1 || !self->config.consumer || !*self->config.consumer) {
         pmo_error ("uplink: batch must be positive and consumer named");
         return -1;

@@ -8,6 +8,7 @@
 */
 #include "federation_hub.h"
 #include "pmo_config.h"
+#include "pmo_endpoints.h"
 #include "pmo_log.h"
 #include "pmo_service.h"
 
@@ -49,18 +50,18 @@ int main (int argc, char **argv)
         return s_keygen (argc, argv);
     pmo_option_t options[] = {
         {"hub", "PMO_HUB", "hub", "id of the enterprise (hub) org unit", NULL},
-        {"spoke-endpoint", "PMO_HUB_SPOKE_ENDPOINT", "tcp://0.0.0.0:7107",
+        {"spoke-endpoint", "PMO_HUB_SPOKE_ENDPOINT", PMO_ENDPOINT_HUB_SPOKES_BIND,
          "CURVE ROUTER endpoint the spokes' uplinks connect to", NULL},
-        {"endpoint", "PMO_HUB_ENDPOINT", "tcp://127.0.0.1:7106",
+        {"endpoint", "PMO_HUB_ENDPOINT", PMO_ENDPOINT_HUB,
          "ROUTER endpoint for requests (pmoctl hub, the gateway)", NULL},
-        {"pub", "PMO_HUB_PUB", "tcp://127.0.0.1:7116", "PUB endpoint: every event applied", NULL},
+        {"pub", "PMO_HUB_PUB", PMO_PUB_HUB, "PUB endpoint: every event applied", NULL},
         {"redis", "PMO_REDIS_URL", "redis://127.0.0.1:6390",
          "Redis URL (redis://[user:pass@]host:port, unix:///path or "
          "sentinel://host:port[,host:port]/master)",
          NULL},
-        {"registry", "PMO_REGISTRY_ENDPOINT", "tcp://127.0.0.1:7101",
+        {"registry", "PMO_REGISTRY_ENDPOINT", PMO_ENDPOINT_REGISTRY,
          "the hub registry's ROUTER (the hub policy)", NULL},
-        {"registry-pub", "PMO_REGISTRY_PUB", "tcp://127.0.0.1:7111",
+        {"registry-pub", "PMO_REGISTRY_PUB", PMO_PUB_REGISTRY,
          "the hub registry's PUB (policy changes)", NULL},
         {"cert", "PMO_HUB_CERT", "/etc/pmo/keys/hub.key_secret", "the hub's secret key file", NULL},
         {"spokes", "PMO_HUB_SPOKES", "/etc/pmo/spokes", "directory of the spokes' public key files",

@@ -4,6 +4,7 @@
 */
 #include "federation_uplink.h"
 #include "pmo_config.h"
+#include "pmo_endpoints.h"
 #include "pmo_log.h"
 #include "pmo_service.h"
 
@@ -15,7 +16,7 @@ int main (int argc, char **argv)
         {"spoke", "PMO_SPOKE", NULL, "this spoke's name (as in its key file)", NULL},
         {"divisions", "PMO_SPOKE_DIVISIONS", NULL, "the divisions this stack holds: \"dft,dwp\"",
          NULL},
-        {"hub-endpoint", "PMO_HUB_SPOKE_ENDPOINT", "tcp://127.0.0.1:7107",
+        {"hub-endpoint", "PMO_HUB_SPOKE_ENDPOINT", PMO_ENDPOINT_HUB_SPOKES,
          "the hub's CURVE endpoint", NULL},
         {"hub-key", "PMO_HUB_KEY", "/etc/pmo/keys/hub.key",
          "the hub's public key: 40 Z85 characters or its public key file", NULL},
@@ -24,9 +25,9 @@ int main (int argc, char **argv)
          "Redis URL (redis://[user:pass@]host:port, unix:///path or "
          "sentinel://host:port[,host:port]/master)",
          NULL},
-        {"registry", "PMO_REGISTRY_ENDPOINT", "tcp://127.0.0.1:7101",
+        {"registry", "PMO_REGISTRY_ENDPOINT", PMO_ENDPOINT_REGISTRY,
          "the spoke registry's ROUTER, to apply the hub policy (\"\": record it only)", NULL},
-        {"allocator", "PMO_ALLOCATOR_ENDPOINT", "tcp://127.0.0.1:7102",
+        {"allocator", "PMO_ALLOCATOR_ENDPOINT", PMO_ENDPOINT_ALLOCATOR,
          "the spoke allocator's ROUTER, for cross-division requests (\"\": take none)", NULL},
         {"hub", "PMO_HUB", "hub", "id of the enterprise (hub) org unit", NULL},
         {"consumer", "PMO_UPLINK_CONSUMER", "uplink", "consumer name in the \"hub\" group", NULL},
