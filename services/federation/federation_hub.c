@@ -16,7 +16,8 @@
 #include "federation_store.h"
 #include "federation_xdiv.h"
 
-#include "pmo_client.h"
+#include "orgtree.h"
+
 #include "pmo_log.h"
 #include "pmo_ping.h"
 #include "pmo_reflect.h"
@@ -56,12 +57,15 @@ typedef struct {
     federation_hub_config_t config;
     pmo_redis_t *redis;
     federation_store_t *store;
-    pmo_server_t *server;   //  admin ROUTER
-    zsock_t *spokes_sock;   //  CURVE ROUTER
-    zsock_t *zap;           //  ZAP handler (REP)
-    zsock_t *pub;           //  applied events
-    zsock_t *registry_sub;  //  hub registry's PUB: policy changes
-    pmo_client_t *registry; //  hub registry, for the policy
+    pmo_server_t *server;  //  admin ROUTER
+    zsock_t *spokes_sock;  //  CURVE ROUTER
+    zsock_t *zap;          //  ZAP handler (REP)
+    zsock_t *pub;          //  applied events
+    zsock_t *registry_sub; //  hub registry's PUB: policy changes
+    orgtree_t *orgtree;    //  hub registry's org units, for the policy
+    Pmo__Grant grant;      //  who the hub is to the registry: a viewer at the hub
+    Pmo__Grant *grants[1];
+    Pmo__Identity identity; //  ... (outlives the orgtree)
     zcert_t *cert;          //  the hub's keypair
     spoke_t spokes[MAX_SPOKES];
     size_t n_spokes;
@@ -242,43 +246,22 @@ static void s_policy_take (hub_t *self, const Pmo__OrgUnit *unit)
     pmo_info ("hub: policy version=%llu", (unsigned long long)copy->version);
 }
 
-//  Ask the hub registry for the hub org unit. The PUB feed normally tells
-//  us of changes; this covers the start and anything PUB/SUB dropped.
+//  Read the hub org unit through the org tree. The PUB feed normally tells
+//  us of changes; this covers the start and anything PUB/SUB dropped. The
+//  tree's max age is POLICY_REFRESH_MS, so a due refresh reads it again.
 static void s_policy_refresh (hub_t *self)
 {
     if (pmo_mono_ms () < self->policy_next_ms)
         return;
-    Pmo__Grant grant = PMO__GRANT__INIT;
-    grant.role = PMO__ROLE__ROLE_VIEWER;
-    grant.org_unit = (char *)self->config.hub;
-    Pmo__Grant *grants[] = {&grant};
-    Pmo__Identity identity = PMO__IDENTITY__INIT;
-    identity.subject = "pmo-hub";
-    identity.grants = grants;
-    identity.n_grants = 1;
-    Pmo__Header header;
-    char request_id[40];
-    pmo_header_init (&header, request_id, REGISTRY_CALL_MS, &identity);
-    Pmo__GetRequest get = PMO__GET_REQUEST__INIT;
-    get.kind = PMO__ENTITY_KIND__ENTITY_KIND_ORG_UNIT;
-    get.id = (char *)self->config.hub;
-    Pmo__RegistryRequest request = PMO__REGISTRY_REQUEST__INIT;
-    request.header = &header;
-    request.body_case = PMO__REGISTRY_REQUEST__BODY_GET;
-    request.get = &get;
-    ProtobufCMessage *reply = NULL;
-    bool got = false;
-    if (pmo_client_call (self->registry, &request.base, &pmo__registry_reply__descriptor,
-                         REGISTRY_CALL_MS, 1, &reply) == 0) {
-        Pmo__RegistryReply *r = (Pmo__RegistryReply *)reply;
-        if (!r->error && r->body_case == PMO__REGISTRY_REPLY__BODY_ORG_UNIT) {
-            s_policy_take (self, r->org_unit);
-            got = true;
-        } else if (r->error)
-            pmo_debug ("hub: policy not read error=%s", pmo_error_code_name (r->error->code));
-        protobuf_c_message_free_unpacked (reply, NULL);
-    }
-    self->policy_next_ms = pmo_mono_ms () + (got ? POLICY_REFRESH_MS : POLICY_RETRY_MS);
+    pmo_arena_t *arena = pmo_arena_new ();
+    Pmo__OrgUnit *unit = NULL;
+    int rc = orgtree_unit (self->orgtree, self->config.hub, arena, &unit);
+    if (rc == 1)
+        s_policy_take (self, unit);
+    else if (rc == 0)
+        pmo_debug ("hub: policy not read: the registry has no unit hub=%s", self->config.hub);
+    pmo_arena_destroy (&arena);
+    self->policy_next_ms = pmo_mono_ms () + (rc == 1 ? POLICY_REFRESH_MS : POLICY_RETRY_MS);
 }
 
 static void s_registry_event (hub_t *self)
@@ -291,6 +274,9 @@ static void s_registry_event (hub_t *self)
     (void)topic;
     if (body) {
         Pmo__Event *event = pmo__event__unpack (NULL, zframe_size (body), zframe_data (body));
+        //  Any org-unit change: the tree reads again on its next use
+        if (event)
+            orgtree_invalidate (self->orgtree);
         if (event && event->body_case == PMO__EVENT__BODY_ORG_UNIT_SNAPSHOT &&
             strcmp (event->entity_id, self->config.hub) == 0)
             s_policy_take (self, event->org_unit_snapshot);
@@ -762,7 +748,7 @@ static void s_destroy (hub_t *self)
     zsock_destroy (&self->zap);
     zsock_destroy (&self->pub);
     zsock_destroy (&self->registry_sub);
-    pmo_client_destroy (&self->registry);
+    orgtree_destroy (&self->orgtree);
     zcert_destroy (&self->cert);
     federation_store_destroy (&self->store);
     pmo_redis_destroy (&self->redis);
@@ -847,14 +833,25 @@ static int s_start (hub_t *self)
                    self->config.pub_endpoint);
         return -1;
     }
-    self->registry = pmo_client_new (self->config.registry);
+    pmo__grant__init (&self->grant);
+    self->grant.role = PMO__ROLE__ROLE_VIEWER;
+    self->grant.org_unit = (char *)self->config.hub;
+    self->grants[0] = &self->grant;
+    pmo__identity__init (&self->identity);
+    self->identity.subject = "pmo-hub";
+    self->identity.grants = self->grants;
+    self->identity.n_grants = 1;
+    orgtree_config_t tree = {.registry = self->config.registry,
+                             .identity = &self->identity,
+                             .timeout_ms = REGISTRY_CALL_MS,
+                             .max_age_ms = POLICY_REFRESH_MS};
+    self->orgtree = orgtree_new (&tree);
     self->registry_sub = zsock_new (ZMQ_SUB);
     assert (self->registry_sub);
     char topic[80];
     snprintf (topic, sizeof topic, "%s.org_unit.", self->config.hub);
     zsock_set_subscribe (self->registry_sub, topic);
-    if (!self->registry ||
-        zsock_connect (self->registry_sub, "%s", self->config.registry_pub) < 0) {
+    if (!self->orgtree || zsock_connect (self->registry_sub, "%s", self->config.registry_pub) < 0) {
         pmo_error ("hub: bad registry endpoint=%s pub=%s", self->config.registry,
                    self->config.registry_pub);
         return -1;

@@ -14,6 +14,8 @@
 #include "federation_store.h"
 #include "federation_xdiv.h"
 
+#include "orgtree.h"
+
 #include "pmo_client.h"
 #include "pmo_log.h"
 #include "pmo_reflect.h"
@@ -41,6 +43,10 @@ typedef struct {
     zpoller_t *poller;      //  the dealer
     zcert_t *cert;          //  our keypair
     pmo_client_t *registry; //  the spoke's registry (NULL: record the policy only)
+    orgtree_t *orgtree;     //  ... its org units, read through the one tree client
+    Pmo__Grant grant;       //  who the uplink is to the registry: an admin at the hub
+    Pmo__Grant *grants[1];
+    Pmo__Identity identity; //  ... (outlives the orgtree)
     pmo_arena_t *arena;     //  per loop
     pmo_arena_t *setup;     //  for the life of the actor
     char **divisions;
@@ -123,17 +129,9 @@ static void s_hub_state (uplink_t *self, bool up, const char *why)
 
 static Pmo__RegistryReply *s_registry_call (uplink_t *self, Pmo__RegistryRequest *request)
 {
-    Pmo__Grant grant = PMO__GRANT__INIT;
-    grant.role = PMO__ROLE__ROLE_ADMIN;
-    grant.org_unit = (char *)self->config.hub;
-    Pmo__Grant *grants[] = {&grant};
-    Pmo__Identity identity = PMO__IDENTITY__INIT;
-    identity.subject = pmo_arena_printf (self->arena, "pmo-uplink@%s", self->config.spoke);
-    identity.grants = grants;
-    identity.n_grants = 1;
     Pmo__Header header;
     char request_id[40];
-    pmo_header_init (&header, request_id, REGISTRY_CALL_MS * 2, &identity);
+    pmo_header_init (&header, request_id, REGISTRY_CALL_MS * 2, &self->identity);
     request->header = &header;
     ProtobufCMessage *reply = NULL;
     int rc = pmo_client_call (self->registry, &request->base, &pmo__registry_reply__descriptor,
@@ -155,21 +153,18 @@ static bool s_same_policy (const Pmo__Policy *a, const Pmo__Policy *b, pmo_arena
 static int s_policy_write (uplink_t *self, const Pmo__HubPolicy *policy, char *error,
                            size_t error_size)
 {
-    Pmo__GetRequest get = PMO__GET_REQUEST__INIT;
-    get.kind = PMO__ENTITY_KIND__ENTITY_KIND_ORG_UNIT;
-    get.id = policy->hub;
-    Pmo__RegistryRequest request = PMO__REGISTRY_REQUEST__INIT;
-    request.body_case = PMO__REGISTRY_REQUEST__BODY_GET;
-    request.get = &get;
-    Pmo__RegistryReply *reply = s_registry_call (self, &request);
-    if (!reply) {
+    //  The update names the version it read: read the unit as it is now,
+    //  not as the tree last held it
+    orgtree_invalidate (self->orgtree);
+    Pmo__OrgUnit *local = NULL;
+    int found = orgtree_unit (self->orgtree, policy->hub, self->arena, &local);
+    if (found < 0) {
         snprintf (error, error_size, "the spoke's registry did not answer");
         return -1;
     }
     Pmo__OrgUnit unit = PMO__ORG_UNIT__INIT;
     Pmo__RegistryRequest change = PMO__REGISTRY_REQUEST__INIT;
-    int rc = 0;
-    if (reply->error && reply->error->code == PMO__ERROR_CODE__ERROR_NOT_FOUND) {
+    if (found == 0) {
         //  A new spoke: its tree starts with the hub unit as the hub has it
         unit.id = policy->hub;
         unit.name = policy->hub;
@@ -179,17 +174,10 @@ static int s_policy_write (uplink_t *self, const Pmo__HubPolicy *policy, char *e
         unit.policy = policy->policy;
         change.body_case = PMO__REGISTRY_REQUEST__BODY_CREATE_ORG_UNIT;
         change.create_org_unit = &unit;
-    } else if (reply->error || reply->body_case != PMO__REGISTRY_REPLY__BODY_ORG_UNIT) {
-        snprintf (error, error_size, "reading the hub unit: %s",
-                  reply->error ? reply->error->message : "no org unit in the reply");
-        rc = -1;
     } else {
-        Pmo__OrgUnit *local = reply->org_unit;
         if (local->pmo_type == policy->pmo_type &&
-            s_same_policy (local->policy, policy->policy, self->arena)) {
-            protobuf_c_message_free_unpacked (&reply->base, NULL);
+            s_same_policy (local->policy, policy->policy, self->arena))
             return 0;
-        }
         unit.id = local->id;
         unit.name = local->name;
         unit.kind = local->kind;
@@ -201,21 +189,18 @@ static int s_policy_write (uplink_t *self, const Pmo__HubPolicy *policy, char *e
         change.body_case = PMO__REGISTRY_REQUEST__BODY_UPDATE_ORG_UNIT;
         change.update_org_unit = &unit;
     }
-    if (rc == 0) {
-        Pmo__RegistryReply *done = s_registry_call (self, &change);
-        if (!done) {
-            snprintf (error, error_size, "the spoke's registry did not answer");
-            rc = -1;
-        } else {
-            if (done->error) {
-                snprintf (error, error_size, "the spoke's registry refused: %s [%s]",
-                          done->error->message, done->error->field);
-                rc = -1;
-            }
-            protobuf_c_message_free_unpacked (&done->base, NULL);
-        }
+    Pmo__RegistryReply *done = s_registry_call (self, &change);
+    if (!done) {
+        snprintf (error, error_size, "the spoke's registry did not answer");
+        return -1;
     }
-    protobuf_c_message_free_unpacked (&reply->base, NULL);
+    int rc = 0;
+    if (done->error) {
+        snprintf (error, error_size, "the spoke's registry refused: %s [%s]", done->error->message,
+                  done->error->field);
+        rc = -1;
+    }
+    protobuf_c_message_free_unpacked (&done->base, NULL);
     return rc;
 }
 
@@ -390,6 +375,7 @@ static void s_destroy (uplink_t *self)
     zsock_destroy (&self->dealer);
     zcert_destroy (&self->cert);
     pmo_client_destroy (&self->registry);
+    orgtree_destroy (&self->orgtree);
     federation_xdiv_uplink_destroy (&self->xdiv);
     federation_store_destroy (&self->store);
     pmo_redis_destroy (&self->redis);
@@ -457,7 +443,20 @@ static int s_start (uplink_t *self)
     self->poller = zpoller_new (self->dealer, NULL);
     if (self->config.registry && *self->config.registry) {
         self->registry = pmo_client_new (self->config.registry);
-        if (!self->registry) {
+        pmo__grant__init (&self->grant);
+        self->grant.role = PMO__ROLE__ROLE_ADMIN;
+        self->grant.org_unit = (char *)self->config.hub;
+        self->grants[0] = &self->grant;
+        pmo__identity__init (&self->identity);
+        self->identity.subject =
+            pmo_arena_printf (self->setup, "pmo-uplink@%s", self->config.spoke);
+        self->identity.grants = self->grants;
+        self->identity.n_grants = 1;
+        orgtree_config_t tree = {.registry = self->config.registry,
+                                 .identity = &self->identity,
+                                 .timeout_ms = REGISTRY_CALL_MS};
+        self->orgtree = orgtree_new (&tree);
+        if (!self->registry || !self->orgtree) {
             pmo_error ("uplink: bad registry endpoint=%s", self->config.registry);
             return -1;
         }
