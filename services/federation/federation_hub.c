@@ -415,8 +415,8 @@ static void s_handle_push (hub_t *self, spoke_t *spoke, const Pmo__PushEvents *p
     }
     //  What the new events carry for other divisions is queued first: if
     //  that fails nothing is applied and the spoke sends the push again
-    if (federation_xdiv_route (self->store, self->redis, self->config.hub, push->division, decoded,
-                               apply, push->n_events, s_division_served, self, arena))
+    if (federation_xdiv_route (self->store, push->division, decoded, apply, push->n_events,
+                               s_division_served, self, arena))
         return s_push_fail (reply, arena, PMO__ERROR_CODE__ERROR_UNAVAILABLE, "",
                             "the hub's store (Redis) is unavailable; resend shortly");
     uint32_t applied = 0, duplicates = 0;
@@ -502,9 +502,8 @@ static void s_spoke_message (hub_t *self)
                          "spokes may push and send heartbeats, nothing else");
         //  Cross-division deliveries ride on the replies (federation_xdiv.c)
         if (!reply.error && (request->xdiv_ready || request->n_xdiv_done) &&
-            federation_xdiv_exchange (self->redis, self->config.hub, spoke->divisions,
-                                      spoke->n_divisions, request, &reply, s_division_served, self,
-                                      arena))
+            federation_xdiv_exchange (self->store, spoke->divisions, spoke->n_divisions, request,
+                                      &reply, s_division_served, self, arena))
             reply.n_xdiv = 0;
     }
     if (spoke && !reply.error)
@@ -556,8 +555,7 @@ static Pmo__Spoke *s_spoke_message_of (hub_t *self, spoke_t *spoke, pmo_arena_t 
         msg->policy_version = spoke->policy_version;
         msg->policy_error = spoke->policy_error;
     }
-    msg->xdiv_waiting = federation_xdiv_waiting (self->redis, self->config.hub, spoke->divisions,
-                                                 spoke->n_divisions);
+    msg->xdiv_waiting = federation_xdiv_waiting (self->store, spoke->divisions, spoke->n_divisions);
     federation_thresholds_t thresholds = {self->config.lag_ms, self->config.down_ms};
     msg->state = federation_spoke_state (pmo_now_ms (), msg->last_seen_ms, msg->backlog_entries,
                                          msg->behind_ms, &thresholds);

@@ -5,6 +5,9 @@
 #include "federation_model.h"
 #include "pmo_log.h"
 #include "pmo_lua_federation_apply.h"
+#include "pmo_lua_federation_xdiv_done.h"
+#include "pmo_lua_federation_xdiv_enqueue.h"
+#include "pmo_reflect.h"
 
 #include <assert.h>
 #include <stdio.h>
@@ -257,6 +260,148 @@ int federation_store_types (federation_store_t *self, pmo_arena_t *arena, const 
     }
     freeReplyObject (reply);
     return 0;
+}
+
+//  ---------------------------------------------------------------------
+//  Hub side: cross-division deliveries
+
+static char *s_xdiv_queue_key (federation_store_t *self, pmo_arena_t *arena, const char *division)
+{
+    return pmo_arena_printf (arena, "pmo:{%s}:fed:xdiv:q:%s", self->hub, division);
+}
+
+static char *s_xdiv_data_key (federation_store_t *self, pmo_arena_t *arena, const char *division)
+{
+    return pmo_arena_printf (arena, "pmo:{%s}:fed:xdiv:d:%s", self->hub, division);
+}
+
+//  Queue deliveries, each once: lua/xdiv_enqueue.lua
+static pmo_script_t s_xdiv_enqueue_script = {.source = pmo_lua_federation_xdiv_enqueue};
+
+//  Forget a handled delivery (a refusal goes to its requester): lua/xdiv_done.lua
+static pmo_script_t s_xdiv_done_script = {.source = pmo_lua_federation_xdiv_done};
+
+int federation_store_xdiv_enqueue (federation_store_t *self, Pmo__XdivDelivery *const *deliveries,
+                                   size_t n, pmo_arena_t *arena)
+{
+    if (n == 0)
+        return 0;
+    //  KEYS (two per delivery), then the score, then two ARGV per delivery
+    size_t nkeys = 2 * n;
+    size_t argc = nkeys + 1 + 2 * n;
+    const char **argv = pmo_arena_alloc (arena, argc * sizeof (char *));
+    size_t *lens = pmo_arena_alloc (arena, argc * sizeof (size_t));
+    int64_t now = pmo_now_ms ();
+    for (size_t i = 0; i < n; i++) {
+        Pmo__XdivDelivery *delivery = deliveries[i];
+        delivery->queued_ms = now;
+        argv[2 * i] = s_xdiv_queue_key (self, arena, delivery->division);
+        argv[2 * i + 1] = s_xdiv_data_key (self, arena, delivery->division);
+        argv[nkeys + 1 + 2 * i] = delivery->key;
+        argv[nkeys + 2 + 2 * i] =
+            (const char *)pmo_reflect_pack (&delivery->base, arena, &lens[nkeys + 2 + 2 * i]);
+    }
+    argv[nkeys] = pmo_arena_printf (arena, "%lld", (long long)now);
+    for (size_t i = 0; i <= nkeys; i++)
+        lens[i] = strlen (argv[i]);
+    for (size_t i = 0; i < n; i++)
+        lens[nkeys + 1 + 2 * i] = strlen (argv[nkeys + 1 + 2 * i]);
+    redisReply *reply =
+        pmo_redis_eval (self->redis, &s_xdiv_enqueue_script, (int)nkeys, (int)argc, argv, lens);
+    int rc = reply && reply->type == REDIS_REPLY_INTEGER ? 0 : -1;
+    if (reply)
+        freeReplyObject (reply);
+    return rc;
+}
+
+Pmo__XdivDelivery *federation_store_xdiv_get (federation_store_t *self, const char *division,
+                                              const char *key, pmo_arena_t *arena, bool *failed)
+{
+    redisReply *reply =
+        pmo_redis_command (self->redis, "HGET %s %s", s_xdiv_data_key (self, arena, division), key);
+    if (!reply) {
+        *failed = true;
+        return NULL;
+    }
+    Pmo__XdivDelivery *d = NULL;
+    if (reply->type == REDIS_REPLY_STRING)
+        d = pmo__xdiv_delivery__unpack (pmo_arena_allocator (arena), reply->len,
+                                        (const uint8_t *)reply->str);
+    freeReplyObject (reply);
+    return d;
+}
+
+int federation_store_xdiv_waiting_keys (federation_store_t *self, const char *division, size_t max,
+                                        pmo_arena_t *arena, char ***keys, size_t *n)
+{
+    *keys = NULL;
+    *n = 0;
+    if (max == 0)
+        return 0;
+    //  (hiredis formats no %zu)
+    redisReply *reply =
+        pmo_redis_command (self->redis, "ZRANGE %s 0 %lld",
+                           s_xdiv_queue_key (self, arena, division), (long long)max - 1);
+    if (!reply)
+        return -1;
+    if (reply->type == REDIS_REPLY_ARRAY) {
+        *keys = pmo_arena_alloc (arena, (reply->elements + 1) * sizeof (char *));
+        for (size_t k = 0; k < reply->elements; k++)
+            if (reply->element[k]->type == REDIS_REPLY_STRING)
+                (*keys)[(*n)++] = pmo_arena_strdup (arena, reply->element[k]->str);
+    }
+    freeReplyObject (reply);
+    return 0;
+}
+
+int federation_store_xdiv_done (federation_store_t *self, const char *division, const char *key,
+                                Pmo__XdivDelivery *refusal, pmo_arena_t *arena, bool *forgot)
+{
+    //  KEYS q d [q_origin d_origin], ARGV key [refusal_key score refusal_blob]
+    const char *argv[8] = {s_xdiv_queue_key (self, arena, division),
+                           s_xdiv_data_key (self, arena, division)};
+    size_t lens[8];
+    int nkeys = 2;
+    if (refusal) {
+        refusal->queued_ms = pmo_now_ms ();
+        argv[2] = s_xdiv_queue_key (self, arena, refusal->division);
+        argv[3] = s_xdiv_data_key (self, arena, refusal->division);
+        nkeys = 4;
+    }
+    int argc = nkeys;
+    argv[argc++] = key;
+    if (refusal) {
+        argv[argc++] = refusal->key;
+        argv[argc++] = pmo_arena_printf (arena, "%lld", (long long)pmo_now_ms ());
+    }
+    for (int i = 0; i < argc; i++)
+        lens[i] = strlen (argv[i]);
+    if (refusal) {
+        argv[argc] = (const char *)pmo_reflect_pack (&refusal->base, arena, &lens[argc]);
+        argc++;
+    }
+    redisReply *reply = pmo_redis_eval (self->redis, &s_xdiv_done_script, nkeys, argc, argv, lens);
+    int rc = reply && reply->type == REDIS_REPLY_INTEGER ? 0 : -1;
+    *forgot = rc == 0 && reply->integer == 1;
+    if (reply)
+        freeReplyObject (reply);
+    return rc;
+}
+
+uint64_t federation_store_xdiv_count (federation_store_t *self, char *const *divisions,
+                                      size_t n_divisions)
+{
+    uint64_t waiting = 0;
+    for (size_t i = 0; i < n_divisions; i++) {
+        redisReply *reply = pmo_redis_command (self->redis, "ZCARD pmo:{%s}:fed:xdiv:q:%s",
+                                               self->hub, divisions[i]);
+        if (!reply)
+            return 0;
+        if (reply->type == REDIS_REPLY_INTEGER)
+            waiting += (uint64_t)reply->integer;
+        freeReplyObject (reply);
+    }
+    return waiting;
 }
 
 //  ---------------------------------------------------------------------

@@ -6,6 +6,8 @@
     pmo:{<hub>}:fed:ver:<division>      hash "<kind>:<id>" -> entity version held
     pmo:{<hub>}:fed:types:<division>    hash event type -> events applied
     pmo:{<hub>}:fed:spoke:<name>        hash what the spoke last reported and its counters
+    pmo:{<hub>}:fed:xdiv:q:<division>   zset delivery key -> time queued (the order)
+    pmo:{<hub>}:fed:xdiv:d:<division>   hash delivery key -> XdivDelivery
 
     At a spoke (the spoke's Redis):
     pmo:{<division>}:events             the division's stream (the registry's and the
@@ -77,6 +79,31 @@ int federation_store_entity_page (federation_store_t *self, pmo_arena_t *arena,
 //  Events applied by type for a division (arena).
 int federation_store_types (federation_store_t *self, pmo_arena_t *arena, const char *division,
                             Pmo__Count ***counts, size_t *n);
+
+//  ---------------------------------------------------------------------
+//  Hub side: cross-division deliveries (federation_xdiv.h)
+
+//  Queue each delivery for its division unless one with its key is queued
+//  already (so a resent push queues nothing twice), in one atomic step;
+//  each delivery's queued_ms is set. 0, or -1 if Redis failed.
+int federation_store_xdiv_enqueue (federation_store_t *self, Pmo__XdivDelivery *const *deliveries,
+                                   size_t n, pmo_arena_t *arena);
+//  The delivery queued under key for division (arena); NULL if none, or
+//  if Redis failed (then *failed is set).
+Pmo__XdivDelivery *federation_store_xdiv_get (federation_store_t *self, const char *division,
+                                              const char *key, pmo_arena_t *arena, bool *failed);
+//  The keys of up to max deliveries waiting for division, oldest first
+//  (arena). 0, or -1 if Redis failed.
+int federation_store_xdiv_waiting_keys (federation_store_t *self, const char *division, size_t max,
+                                        pmo_arena_t *arena, char ***keys, size_t *n);
+//  Forget the delivery key of division and, in the same step, if it was
+//  still queued and refusal is not NULL, queue refusal (for its own
+//  division). *forgot: it was still queued. 0, or -1 if Redis failed.
+int federation_store_xdiv_done (federation_store_t *self, const char *division, const char *key,
+                                Pmo__XdivDelivery *refusal, pmo_arena_t *arena, bool *forgot);
+//  Deliveries waiting for these divisions (0 if Redis failed).
+uint64_t federation_store_xdiv_count (federation_store_t *self, char *const *divisions,
+                                      size_t n_divisions);
 
 //  ---------------------------------------------------------------------
 //  Spoke side

@@ -16,8 +16,6 @@
 #include "allocator.pb-c.h"
 #include "pmo_client.h"
 #include "pmo_log.h"
-#include "pmo_lua_federation_xdiv_done.h"
-#include "pmo_lua_federation_xdiv_enqueue.h"
 #include "pmo_reflect.h"
 
 #include <assert.h>
@@ -28,49 +26,19 @@
 #define ALLOCATOR_PAUSE_MS 5000 //  after the allocator did not answer, take nothing this long
 
 //  ---------------------------------------------------------------------
-//  Hub side: keys and scripts
-
-static char *s_queue_key (pmo_arena_t *arena, const char *hub, const char *division)
-{
-    return pmo_arena_printf (arena, "pmo:{%s}:fed:xdiv:q:%s", hub, division);
-}
-
-static char *s_data_key (pmo_arena_t *arena, const char *hub, const char *division)
-{
-    return pmo_arena_printf (arena, "pmo:{%s}:fed:xdiv:d:%s", hub, division);
-}
-
-//  Queue deliveries, each once: lua/xdiv_enqueue.lua
-static pmo_script_t s_enqueue_script = {.source = pmo_lua_federation_xdiv_enqueue};
-
-//  Forget a handled delivery (a refusal goes to its requester): lua/xdiv_done.lua
-static pmo_script_t s_done_script = {.source = pmo_lua_federation_xdiv_done};
+//  Hub side (the keys and scripts are federation_store.c's)
 
 //  Deliveries to queue, gathered per push.
 typedef struct {
-    const char **argv;
-    size_t *lens;
-    size_t keys; //  KEYS so far
-    size_t args; //  ARGV so far
+    Pmo__XdivDelivery **deliveries;
+    size_t n;
     size_t capacity;
 } xdiv_batch_t;
 
-static void s_batch_add (xdiv_batch_t *batch, pmo_arena_t *arena, const char *hub,
-                         Pmo__XdivDelivery *delivery)
+static void s_batch_add (xdiv_batch_t *batch, Pmo__XdivDelivery *delivery)
 {
-    assert (batch->keys + 2 <= batch->capacity);
-    delivery->queued_ms = pmo_now_ms ();
-    size_t size;
-    uint8_t *blob = pmo_reflect_pack (&delivery->base, arena, &size);
-    //  KEYS are the first half of argv, ARGV (after the score) the second
-    batch->argv[batch->keys] = s_queue_key (arena, hub, delivery->division);
-    batch->argv[batch->keys + 1] = s_data_key (arena, hub, delivery->division);
-    batch->keys += 2;
-    batch->argv[batch->capacity + 1 + batch->args] = delivery->key;
-    batch->lens[batch->capacity + 1 + batch->args] = strlen (delivery->key);
-    batch->argv[batch->capacity + 2 + batch->args] = (const char *)blob;
-    batch->lens[batch->capacity + 2 + batch->args] = size;
-    batch->args += 2;
+    assert (batch->n < batch->capacity);
+    batch->deliveries[batch->n++] = delivery;
     pmo_info ("hub: cross-division queued key=%s for=%s from=%s", delivery->key, delivery->division,
               delivery->from_division);
 }
@@ -103,35 +71,8 @@ static Pmo__XdivDelivery *s_refusal (pmo_arena_t *arena, const char *to, const c
     return d;
 }
 
-//  Run the enqueue script on what the batch holds. 0 or -1.
-static int s_batch_run (xdiv_batch_t *batch, pmo_redis_t *redis, pmo_arena_t *arena)
-{
-    if (batch->keys == 0)
-        return 0;
-    size_t argc = batch->keys + 1 + batch->args;
-    const char **argv = pmo_arena_alloc (arena, argc * sizeof (char *));
-    size_t *lens = pmo_arena_alloc (arena, argc * sizeof (size_t));
-    for (size_t i = 0; i < batch->keys; i++) {
-        argv[i] = batch->argv[i];
-        lens[i] = strlen (argv[i]);
-    }
-    argv[batch->keys] = pmo_arena_printf (arena, "%lld", (long long)pmo_now_ms ());
-    lens[batch->keys] = strlen (argv[batch->keys]);
-    for (size_t i = 0; i < batch->args; i++) {
-        argv[batch->keys + 1 + i] = batch->argv[batch->capacity + 1 + i];
-        lens[batch->keys + 1 + i] = batch->lens[batch->capacity + 1 + i];
-    }
-    redisReply *reply =
-        pmo_redis_eval (redis, &s_enqueue_script, (int)batch->keys, (int)argc, argv, lens);
-    int rc = reply && reply->type == REDIS_REPLY_INTEGER ? 0 : -1;
-    if (reply)
-        freeReplyObject (reply);
-    return rc;
-}
-
-int federation_xdiv_route (federation_store_t *store, pmo_redis_t *redis, const char *hub,
-                           const char *division, Pmo__Event *const *events,
-                           const federation_apply_t *apply, size_t n,
+int federation_xdiv_route (federation_store_t *store, const char *division,
+                           Pmo__Event *const *events, const federation_apply_t *apply, size_t n,
                            federation_xdiv_served_fn *served, void *state, pmo_arena_t *arena)
 {
     //  Only what the roll-up has not applied yet: a resend routes nothing
@@ -145,9 +86,8 @@ int federation_xdiv_route (federation_store_t *store, pmo_redis_t *redis, const 
         return 0;
     if (federation_store_high_water (store, division, mark, sizeof mark))
         return -1;
-    xdiv_batch_t batch = {.capacity = 2 * n};
-    batch.argv = pmo_arena_alloc (arena, (2 * batch.capacity + 2) * sizeof (char *));
-    batch.lens = pmo_arena_alloc (arena, (2 * batch.capacity + 2) * sizeof (size_t));
+    xdiv_batch_t batch = {.capacity = n};
+    batch.deliveries = pmo_arena_alloc (arena, (n + 1) * sizeof (Pmo__XdivDelivery *));
     for (size_t i = 0; i < n; i++) {
         const Pmo__Event *event = events[i];
         if (!event || (*mark && federation_stream_id_cmp (apply[i].stream_id, mark) <= 0))
@@ -164,16 +104,15 @@ int federation_xdiv_route (federation_store_t *store, pmo_redis_t *redis, const 
                     s_delivery (arena, PMO__XDIV_KIND__XDIV_KIND_REQUEST, target, division,
                                 pmo_arena_printf (arena, "req:%s", f->id));
                 d->foreign = f;
-                s_batch_add (&batch, arena, hub, d);
+                s_batch_add (&batch, d);
             } else
-                s_batch_add (&batch, arena, hub,
-                             s_refusal (arena, division, "", f->id,
-                                        PMO__ERROR_CODE__ERROR_NOT_FOUND,
-                                        "request_foreign.division",
-                                        pmo_arena_printf (arena,
-                                                          "no spoke of the hub serves division "
-                                                          "'%.40s'",
-                                                          target)));
+                s_batch_add (
+                    &batch, s_refusal (arena, division, "", f->id, PMO__ERROR_CODE__ERROR_NOT_FOUND,
+                                       "request_foreign.division",
+                                       pmo_arena_printf (arena,
+                                                         "no spoke of the hub serves division "
+                                                         "'%.40s'",
+                                                         target)));
         } else if (event->body_case == PMO__EVENT__BODY_ALLOCATION) {
             Pmo__Allocation *a = event->allocation;
             const char *origin = a->origin_division ? a->origin_division : "";
@@ -190,44 +129,22 @@ int federation_xdiv_route (federation_store_t *store, pmo_redis_t *redis, const 
                 arena, PMO__XDIV_KIND__XDIV_KIND_DECISION, origin, division,
                 pmo_arena_printf (arena, "dec:%s:%llu", a->id, (unsigned long long)a->version));
             d->allocation = a;
-            s_batch_add (&batch, arena, hub, d);
+            s_batch_add (&batch, d);
         }
     }
-    return s_batch_run (&batch, redis, arena);
-}
-
-//  The delivery stored under key for division (arena), or NULL.
-static Pmo__XdivDelivery *s_stored (pmo_redis_t *redis, const char *hub, const char *division,
-                                    const char *key, pmo_arena_t *arena, bool *failed)
-{
-    redisReply *reply =
-        pmo_redis_command (redis, "HGET %s %s", s_data_key (arena, hub, division), key);
-    if (!reply) {
-        *failed = true;
-        return NULL;
-    }
-    Pmo__XdivDelivery *d = NULL;
-    if (reply->type == REDIS_REPLY_STRING)
-        d = pmo__xdiv_delivery__unpack (pmo_arena_allocator (arena), reply->len,
-                                        (const uint8_t *)reply->str);
-    freeReplyObject (reply);
-    return d;
+    return federation_store_xdiv_enqueue (store, batch.deliveries, batch.n, arena);
 }
 
 //  Forget one delivery the spoke handled; a request it refused becomes a
 //  refusal for the requesting division, in the same script. 0 or -1.
-static int s_done (pmo_redis_t *redis, const char *hub, const Pmo__XdivDone *done,
+static int s_done (federation_store_t *store, const Pmo__XdivDone *done,
                    federation_xdiv_served_fn *served, void *state, pmo_arena_t *arena)
 {
-    //  KEYS q d [q_origin d_origin], ARGV key [refusal_key score refusal_blob]
-    const char *argv[8] = {s_queue_key (arena, hub, done->division),
-                           s_data_key (arena, hub, done->division)};
-    size_t lens[8];
-    int nkeys = 2;
     Pmo__XdivDelivery *refusal = NULL;
     if (done->error && strncmp (done->key, "req:", 4) == 0) {
         bool failed = false;
-        Pmo__XdivDelivery *d = s_stored (redis, hub, done->division, done->key, arena, &failed);
+        Pmo__XdivDelivery *d =
+            federation_store_xdiv_get (store, done->division, done->key, arena, &failed);
         if (failed)
             return -1;
         if (d && d->kind == PMO__XDIV_KIND__XDIV_KIND_REQUEST && d->foreign &&
@@ -235,38 +152,18 @@ static int s_done (pmo_redis_t *redis, const char *hub, const Pmo__XdivDone *don
             refusal = s_refusal (arena, d->from_division, done->division, d->foreign->id,
                                  done->error->code, done->error->field, done->error->message);
     }
-    if (refusal) {
-        refusal->queued_ms = pmo_now_ms ();
-        argv[2] = s_queue_key (arena, hub, refusal->division);
-        argv[3] = s_data_key (arena, hub, refusal->division);
-        nkeys = 4;
-    }
-    int argc = nkeys;
-    argv[argc++] = done->key;
-    if (refusal) {
-        argv[argc++] = refusal->key;
-        argv[argc++] = pmo_arena_printf (arena, "%lld", (long long)pmo_now_ms ());
-    }
-    for (int i = 0; i < argc; i++)
-        lens[i] = strlen (argv[i]);
-    if (refusal) {
-        argv[argc] = (const char *)pmo_reflect_pack (&refusal->base, arena, &lens[argc]);
-        argc++;
-    }
-    redisReply *reply = pmo_redis_eval (redis, &s_done_script, nkeys, argc, argv, lens);
-    int rc = reply && reply->type == REDIS_REPLY_INTEGER ? 0 : -1;
-    if (rc == 0 && refusal && reply->integer == 1)
+    bool forgot = false;
+    if (federation_store_xdiv_done (store, done->division, done->key, refusal, arena, &forgot))
+        return -1;
+    if (refusal && forgot)
         pmo_info ("hub: cross-division request refused key=%s by=%s code=%s", done->key,
                   done->division, pmo_error_code_name (done->error->code));
-    if (reply)
-        freeReplyObject (reply);
-    return rc;
+    return 0;
 }
 
-int federation_xdiv_exchange (pmo_redis_t *redis, const char *hub, char *const *divisions,
-                              size_t n_divisions, const Pmo__HubRequest *request,
-                              Pmo__HubReply *reply, federation_xdiv_served_fn *served, void *state,
-                              pmo_arena_t *arena)
+int federation_xdiv_exchange (federation_store_t *store, char *const *divisions, size_t n_divisions,
+                              const Pmo__HubRequest *request, Pmo__HubReply *reply,
+                              federation_xdiv_served_fn *served, void *state, pmo_arena_t *arena)
 {
     for (size_t i = 0; i < request->n_xdiv_done; i++) {
         const Pmo__XdivDone *done = request->xdiv_done[i];
@@ -274,50 +171,35 @@ int federation_xdiv_exchange (pmo_redis_t *redis, const char *hub, char *const *
         if (pmo_str_empty (done->key) ||
             !federation_division_allowed (divisions, n_divisions, done->division))
             continue;
-        if (s_done (redis, hub, done, served, state, arena))
+        if (s_done (store, done, served, state, arena))
             return -1;
     }
     reply->xdiv = pmo_arena_alloc (arena, FEDERATION_XDIV_PER_REPLY * sizeof (void *));
     reply->n_xdiv = 0;
     for (size_t i = 0;
          request->xdiv_ready && i < n_divisions && reply->n_xdiv < FEDERATION_XDIV_PER_REPLY; i++) {
-        redisReply *keys =
-            pmo_redis_command (redis, "ZRANGE %s 0 %d", s_queue_key (arena, hub, divisions[i]),
-                               FEDERATION_XDIV_PER_REPLY - 1);
-        if (!keys)
+        char **keys;
+        size_t n_keys;
+        if (federation_store_xdiv_waiting_keys (store, divisions[i], FEDERATION_XDIV_PER_REPLY,
+                                                arena, &keys, &n_keys))
             return -1;
-        for (size_t k = 0; keys->type == REDIS_REPLY_ARRAY && k < keys->elements &&
-                           reply->n_xdiv < FEDERATION_XDIV_PER_REPLY;
-             k++) {
+        for (size_t k = 0; k < n_keys && reply->n_xdiv < FEDERATION_XDIV_PER_REPLY; k++) {
             bool failed = false;
             Pmo__XdivDelivery *d =
-                s_stored (redis, hub, divisions[i], keys->element[k]->str, arena, &failed);
-            if (failed) {
-                freeReplyObject (keys);
+                federation_store_xdiv_get (store, divisions[i], keys[k], arena, &failed);
+            if (failed)
                 return -1;
-            }
             if (d)
                 reply->xdiv[reply->n_xdiv++] = d;
         }
-        freeReplyObject (keys);
     }
     return 0;
 }
 
-uint64_t federation_xdiv_waiting (pmo_redis_t *redis, const char *hub, char *const *divisions,
+uint64_t federation_xdiv_waiting (federation_store_t *store, char *const *divisions,
                                   size_t n_divisions)
 {
-    uint64_t waiting = 0;
-    for (size_t i = 0; i < n_divisions; i++) {
-        redisReply *reply =
-            pmo_redis_command (redis, "ZCARD pmo:{%s}:fed:xdiv:q:%s", hub, divisions[i]);
-        if (!reply)
-            return 0;
-        if (reply->type == REDIS_REPLY_INTEGER)
-            waiting += (uint64_t)reply->integer;
-        freeReplyObject (reply);
-    }
-    return waiting;
+    return federation_store_xdiv_count (store, divisions, n_divisions);
 }
 
 //  ---------------------------------------------------------------------

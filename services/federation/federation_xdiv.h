@@ -20,9 +20,8 @@
     (the owning allocator books one allocation per request, the requesting
     one keeps the newest version it heard).
 
-    Hub keys (hash tag of the hub's id):
-    pmo:{<hub>}:fed:xdiv:q:<division>   zset delivery key -> time queued (the order)
-    pmo:{<hub>}:fed:xdiv:d:<division>   hash delivery key -> XdivDelivery
+    The queue is kept in the hub's Redis by federation_store.c (its keys are
+    listed in federation_store.h).
 */
 #ifndef FEDERATION_XDIV_H_INCLUDED
 #define FEDERATION_XDIV_H_INCLUDED
@@ -45,9 +44,8 @@ typedef bool (federation_xdiv_served_fn) (void *state, const char *division);
 //  events (above the division's high-water mark) carry for other
 //  divisions. events[i] may be NULL (undecodable). 0, or -1 if Redis
 //  failed: refuse the push as unavailable, so it is resent.
-int federation_xdiv_route (federation_store_t *store, pmo_redis_t *redis, const char *hub,
-                           const char *division, Pmo__Event *const *events,
-                           const federation_apply_t *apply, size_t n,
+int federation_xdiv_route (federation_store_t *store, const char *division,
+                           Pmo__Event *const *events, const federation_apply_t *apply, size_t n,
                            federation_xdiv_served_fn *served, void *state, pmo_arena_t *arena);
 
 //  With a spoke's message: forget the deliveries it has handled (a refused
@@ -55,13 +53,12 @@ int federation_xdiv_route (federation_store_t *store, pmo_redis_t *redis, const 
 //  takes deliveries now, attach what waits for its divisions to reply.
 //  0, or -1 if Redis failed (reply gets nothing; the spoke sends its done
 //  list again).
-int federation_xdiv_exchange (pmo_redis_t *redis, const char *hub, char *const *divisions,
-                              size_t n_divisions, const Pmo__HubRequest *request,
-                              Pmo__HubReply *reply, federation_xdiv_served_fn *served, void *state,
-                              pmo_arena_t *arena);
+int federation_xdiv_exchange (federation_store_t *store, char *const *divisions, size_t n_divisions,
+                              const Pmo__HubRequest *request, Pmo__HubReply *reply,
+                              federation_xdiv_served_fn *served, void *state, pmo_arena_t *arena);
 
 //  Deliveries waiting at the hub for these divisions (0 if Redis failed).
-uint64_t federation_xdiv_waiting (pmo_redis_t *redis, const char *hub, char *const *divisions,
+uint64_t federation_xdiv_waiting (federation_store_t *store, char *const *divisions,
                                   size_t n_divisions);
 
 //  ---------------------------------------------------------------------

@@ -1,6 +1,6 @@
 -- xdiv_done.lua: the hub forgets a delivery an uplink has handled, turning
 -- a refused request into a refusal for its requester (run by
--- services/federation/federation_xdiv.c).
+-- services/federation/federation_store.c).
 --
 -- KEYS     q, d of the division that handled it (as in xdiv_enqueue.lua);
 --          with a refusal also q_origin, d_origin of the requester's division

@@ -1,5 +1,5 @@
 -- xdiv_enqueue.lua: the hub queues cross-division deliveries (run by
--- services/federation/federation_xdiv.c).
+-- services/federation/federation_store.c).
 --
 -- KEYS     pairs q, d per delivery: pmo:{<hub>}:fed:xdiv:q:<division> (zset
 --          delivery key -> time queued) and pmo:{<hub>}:fed:xdiv:d:<division>
