@@ -407,6 +407,18 @@ uint64_t federation_store_xdiv_count (federation_store_t *self, char *const *div
 //  ---------------------------------------------------------------------
 //  Spoke side
 
+int federation_store_group_ensure (federation_store_t *self, const char *stream)
+{
+    return pmo_stream_group_ensure (self->redis, stream, FEDERATION_GROUP);
+}
+
+int federation_store_read (federation_store_t *self, const char *consumer, const char **streams,
+                           size_t n_streams, size_t count, int block_ms, pmo_stream_batch_t *batch)
+{
+    return pmo_stream_group_read (self->redis, FEDERATION_GROUP, consumer, streams, n_streams,
+                                  count, block_ms, 0, batch);
+}
+
 int federation_store_ack (federation_store_t *self, const char *stream, const char **ids, size_t n)
 {
     if (n == 0)

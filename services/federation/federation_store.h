@@ -20,6 +20,7 @@
 #include "events.pb-c.h"
 #include "federation.pb-c.h"
 #include "pmo_redis.h"
+#include "pmo_stream.h"
 #include "pmo_util.h"
 
 #include <stdbool.h>
@@ -108,6 +109,13 @@ uint64_t federation_store_xdiv_count (federation_store_t *self, char *const *div
 //  ---------------------------------------------------------------------
 //  Spoke side
 
+//  Create the hub group on stream (and the stream) if missing. 0 or -1.
+int federation_store_group_ensure (federation_store_t *self, const char *stream);
+//  The hub group's oldest unacknowledged entries of streams, then new ones
+//  (pmo_stream_group_read with no idle time: with one uplink per spoke the
+//  pending entries are its own). 0 or -1.
+int federation_store_read (federation_store_t *self, const char *consumer, const char **streams,
+                           size_t n_streams, size_t count, int block_ms, pmo_stream_batch_t *batch);
 //  Acknowledge entries of a stream for the hub group. 0 or -1.
 int federation_store_ack (federation_store_t *self, const char *stream, const char **ids, size_t n);
 //  How many entries of a stream the hub has not acknowledged, and the

@@ -337,8 +337,8 @@ static int s_push (uplink_t *self, pmo_stream_entry_t *entries, size_t from, siz
 static int s_forward (uplink_t *self, int block_ms)
 {
     pmo_stream_batch_t batch;
-    if (pmo_stream_group_read (self->redis, FEDERATION_GROUP, self->config.consumer, self->streams,
-                               self->n_divisions, (size_t)self->config.batch, block_ms, 0, &batch))
+    if (federation_store_read (self->store, self->config.consumer, self->streams, self->n_divisions,
+                               (size_t)self->config.batch, block_ms, &batch))
         return -1;
     int done = 0;
     //  Entries of one stream are contiguous and ascending in the batch;
@@ -478,7 +478,7 @@ static int s_start (uplink_t *self)
 static bool s_prepare (uplink_t *self)
 {
     for (size_t i = 0; i < self->n_divisions; i++)
-        if (pmo_stream_group_ensure (self->redis, self->streams[i], FEDERATION_GROUP))
+        if (federation_store_group_ensure (self->store, self->streams[i]))
             return false;
     return federation_store_policy_get (self->store, self->config.spoke, &self->policy_version,
                                         self->policy_error, sizeof self->policy_error) == 0;
