@@ -720,6 +720,43 @@ static void s_add_planned (batch_t *b)
     }
 }
 
+//  Step 1 for item i: its body, its kind, where it lives and whether the
+//  caller may act there.
+static void s_locate (batch_t *b, size_t i, Pmo__ImportBatchReply *out)
+{
+    entry_t *e = &b->entries[i];
+    e->item = b->batch->items[i];
+    e->project_item = -1;
+    e->result = pmo_arena_alloc (b->req->arena, sizeof (Pmo__ImportItemResult));
+    pmo__import_item_result__init (e->result);
+    e->result->row = e->item->row;
+    e->result->index = (uint32_t)i;
+    out->results[i] = e->result;
+    const char *member = pmo_wire_oneof_name (&e->item->base);
+    ProtobufCMessage **slot = *member ? pmo_wire_message_slot (&e->item->base, member) : NULL;
+    if (!slot || !*slot) {
+        //  A placeholder so the error names the item
+        s_item_fail (b, e, PMO__ERROR_CODE__ERROR_INVALID, "", "the item has no body");
+        return;
+    }
+    e->entity = *slot;
+    e->kind = registry_kind_of (e->entity->descriptor);
+    e->create = strncmp (member, "update_", 7) != 0;
+    switch (e->item->body_case) {
+    case PMO__IMPORT_ITEM__BODY_CREATE_ORG_UNIT:
+    case PMO__IMPORT_ITEM__BODY_UPDATE_ORG_UNIT:
+        s_locate_org_unit (b, e);
+        break;
+    case PMO__IMPORT_ITEM__BODY_CREATE_PROJECT:
+    case PMO__IMPORT_ITEM__BODY_UPDATE_PROJECT:
+        s_locate_project (b, e);
+        break;
+    default:
+        s_locate_child (b, e);
+        break;
+    }
+}
+
 static void s_handle_import_batch (registry_store_t *store, zsock_t *pub, pmo_request_t *req,
                                    Pmo__ImportBatchRequest *request)
 {
@@ -758,39 +795,8 @@ static void s_handle_import_batch (registry_store_t *store, zsock_t *pub, pmo_re
     pmo_reflect_set_oneof (req->reply, "import_batch", &out->base);
 
     //  Step 1
-    for (size_t i = 0; i < b.n; i++) {
-        entry_t *e = &b.entries[i];
-        e->item = request->items[i];
-        e->project_item = -1;
-        e->result = pmo_arena_alloc (req->arena, sizeof (Pmo__ImportItemResult));
-        pmo__import_item_result__init (e->result);
-        e->result->row = e->item->row;
-        e->result->index = (uint32_t)i;
-        out->results[i] = e->result;
-        const char *member = pmo_wire_oneof_name (&e->item->base);
-        ProtobufCMessage **slot = *member ? pmo_wire_message_slot (&e->item->base, member) : NULL;
-        if (!slot || !*slot) {
-            //  A placeholder so the error names the item
-            s_item_fail (&b, e, PMO__ERROR_CODE__ERROR_INVALID, "", "the item has no body");
-            continue;
-        }
-        e->entity = *slot;
-        e->kind = registry_kind_of (e->entity->descriptor);
-        e->create = strncmp (member, "update_", 7) != 0;
-        switch (e->item->body_case) {
-        case PMO__IMPORT_ITEM__BODY_CREATE_ORG_UNIT:
-        case PMO__IMPORT_ITEM__BODY_UPDATE_ORG_UNIT:
-            s_locate_org_unit (&b, e);
-            break;
-        case PMO__IMPORT_ITEM__BODY_CREATE_PROJECT:
-        case PMO__IMPORT_ITEM__BODY_UPDATE_PROJECT:
-            s_locate_project (&b, e);
-            break;
-        default:
-            s_locate_child (&b, e);
-            break;
-        }
-    }
+    for (size_t i = 0; i < b.n; i++)
+        s_locate (&b, i, out);
     //  Step 2: a retry is answered before the state it changed is examined
     if (!request->dry_run) {
         uint8_t *blob;
