@@ -580,7 +580,7 @@ static void s_handle_spokes (hub_t *self, pmo_request_t *req)
         list->spokes[list->n_spokes++] =
             s_spoke_message_of (self, &self->spokes[i], req->arena, &ok);
     if (!ok)
-        return (void)FAIL (req, UNAVAILABLE, "", "the hub's store (Redis) is unavailable");
+        return pmo_request_unavailable (req, "the hub's store (Redis)");
     pmo_reflect_set_oneof (req->reply, "spokes", &list->base);
 }
 
@@ -605,7 +605,7 @@ static void s_handle_status (hub_t *self, pmo_request_t *req)
             status->down++;
     }
     if (!ok)
-        return (void)FAIL (req, UNAVAILABLE, "", "the hub's store (Redis) is unavailable");
+        return pmo_request_unavailable (req, "the hub's store (Redis)");
     status->policy = s_policy_message (self, req->arena);
     status->refused_connections = self->refused_connections;
     status->uptime_ms = pmo_now_ms () - self->started_ms;
@@ -658,7 +658,7 @@ static void s_handle_rollup (hub_t *self, pmo_request_t *req,
             size_t n_types;
             if (federation_store_entities (self->store, req->arena, division, &events, &n) ||
                 federation_store_types (self->store, req->arena, division, &types, &n_types))
-                return (void)FAIL (req, UNAVAILABLE, "", "the hub's store (Redis) is unavailable");
+                return pmo_request_unavailable (req, "the hub's store (Redis)");
             federation_rollup_t one = {0};
             for (size_t e = 0; e < n; e++)
                 federation_rollup_add (&one, req->arena, events[e]);
@@ -673,8 +673,7 @@ static void s_handle_rollup (hub_t *self, pmo_request_t *req,
                 size_t limit = ask->limit ? ask->limit : 50;
                 if (federation_store_entity_page (self->store, req->arena, division, ask->list_kind,
                                                   ask->cursor, limit, &events, &n, &next))
-                    return (void)FAIL (req, UNAVAILABLE, "",
-                                       "the hub's store (Redis) is unavailable");
+                    return pmo_request_unavailable (req, "the hub's store (Redis)");
                 Pmo__RollupEntity **grown = pmo_arena_alloc (
                     req->arena, (rollup->n_entities + n + 1) * sizeof (Pmo__RollupEntity *));
                 if (rollup->n_entities)
