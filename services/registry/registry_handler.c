@@ -25,6 +25,9 @@ void registry_unavailable (pmo_request_t *req)
 
 bool registry_may (pmo_request_t *req, registry_action_t action, const char *path, const char *what)
 {
+    //  No path is nowhere, never "anywhere" as pmo_access reads NULL
+    if (!path)
+        path = "";
     //  Org units have the rule on top (registry_allowed): ask it, and word
     //  a refusal as pmo_request_may does
     if (action != REGISTRY_ADMIN_ORG)
@@ -32,8 +35,7 @@ bool registry_may (pmo_request_t *req, registry_action_t action, const char *pat
                PMO__ROLE__ROLE_UNSPECIFIED;
     if (registry_allowed (pmo_request_who (req), action, path))
         return true;
-    FAIL (req, FORBIDDEN, "", "%s may not %s in '%s'", pmo_request_who (req)->subject, what,
-          path ? path : "");
+    FAIL (req, FORBIDDEN, "", "%s may not %s in '%s'", pmo_request_who (req)->subject, what, path);
     return false;
 }
 
