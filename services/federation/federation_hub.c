@@ -842,7 +842,8 @@ static int s_start (hub_t *self)
                              .identity = &self->identity,
                              .timeout_ms = REGISTRY_CALL_MS,
                              .max_age_ms = POLICY_REFRESH_MS};
-    self->orgtree = orgtree_new (&tree);
+    //  The hub needs its registry (an orgtree without one would never ask)
+    self->orgtree = pmo_str_empty (self->config.registry) ? NULL : orgtree_new (&tree);
     self->registry_sub = zsock_new (ZMQ_SUB);
     assert (self->registry_sub);
     char topic[80];
