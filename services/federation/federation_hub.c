@@ -757,6 +757,26 @@ static void s_destroy (hub_t *self)
             free (self->spokes[i].divisions[d]);
 }
 
+//  The hub reads its policy as a viewer at the hub; the identity lives in
+//  self because the tree keeps a pointer to it.
+static void s_orgtree_start (hub_t *self)
+{
+    pmo__grant__init (&self->grant);
+    self->grant.role = PMO__ROLE__ROLE_VIEWER;
+    self->grant.org_unit = (char *)self->config.hub;
+    self->grants[0] = &self->grant;
+    pmo__identity__init (&self->identity);
+    self->identity.subject = "pmo-hub";
+    self->identity.grants = self->grants;
+    self->identity.n_grants = 1;
+    orgtree_config_t tree = {.registry = self->config.registry,
+                             .identity = &self->identity,
+                             .timeout_ms = REGISTRY_CALL_MS,
+                             .max_age_ms = POLICY_REFRESH_MS};
+    //  The hub needs its registry (an orgtree without one would never ask)
+    self->orgtree = pmo_str_empty (self->config.registry) ? NULL : orgtree_new (&tree);
+}
+
 static int s_start (hub_t *self)
 {
     self->redis = pmo_redis_new (self->config.redis_url, self->config.redis_timeout_ms);
@@ -830,20 +850,7 @@ static int s_start (hub_t *self)
                    self->config.pub_endpoint);
         return -1;
     }
-    pmo__grant__init (&self->grant);
-    self->grant.role = PMO__ROLE__ROLE_VIEWER;
-    self->grant.org_unit = (char *)self->config.hub;
-    self->grants[0] = &self->grant;
-    pmo__identity__init (&self->identity);
-    self->identity.subject = "pmo-hub";
-    self->identity.grants = self->grants;
-    self->identity.n_grants = 1;
-    orgtree_config_t tree = {.registry = self->config.registry,
-                             .identity = &self->identity,
-                             .timeout_ms = REGISTRY_CALL_MS,
-                             .max_age_ms = POLICY_REFRESH_MS};
-    //  The hub needs its registry (an orgtree without one would never ask)
-    self->orgtree = pmo_str_empty (self->config.registry) ? NULL : orgtree_new (&tree);
+    s_orgtree_start (self);
     self->registry_sub = zsock_new (ZMQ_SUB);
     assert (self->registry_sub);
     char topic[80];
