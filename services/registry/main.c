@@ -2,6 +2,7 @@
     logging, signals; the work happens in registry_server_actor.
 */
 #include "pmo_config.h"
+#include "pmo_endpoints.h"
 #include "pmo_log.h"
 #include "pmo_service.h"
 #include "registry_server.h"
@@ -11,9 +12,9 @@
 int main (int argc, char **argv)
 {
     pmo_option_t options[] = {
-        {"endpoint", "PMO_REGISTRY_ENDPOINT", "tcp://127.0.0.1:7101",
-         "ROUTER endpoint for requests", NULL},
-        {"pub", "PMO_REGISTRY_PUB", "tcp://127.0.0.1:7111", "PUB endpoint for live events", NULL},
+        {"endpoint", "PMO_REGISTRY_ENDPOINT", PMO_ENDPOINT_REGISTRY, "ROUTER endpoint for requests",
+         NULL},
+        {"pub", "PMO_REGISTRY_PUB", PMO_PUB_REGISTRY, "PUB endpoint for live events", NULL},
         {"redis", "PMO_REDIS_URL", "redis://127.0.0.1:6390",
          "Redis URL (redis://[user:pass@]host:port or unix:///path)", NULL},
         {"hub", "PMO_HUB", "hub", "id of the enterprise (hub) org unit", NULL},

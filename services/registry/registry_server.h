@@ -12,8 +12,8 @@
 #include <stdbool.h>
 
 typedef struct {
-    const char *endpoint;     //  ROUTER, e.g. "tcp://127.0.0.1:7101"
-    const char *pub_endpoint; //  PUB, e.g. "tcp://127.0.0.1:7111"
+    const char *endpoint;     //  ROUTER (default PMO_ENDPOINT_REGISTRY)
+    const char *pub_endpoint; //  PUB (default PMO_PUB_REGISTRY)
     const char *redis_url;    //  e.g. "redis://127.0.0.1:6390"
     const char *hub;          //  the enterprise (hub) org unit id, e.g. "hub"
     int redis_timeout_ms;     //  deadline for each Redis command
