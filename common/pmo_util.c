@@ -218,6 +218,15 @@ void *pmo_arena_memdup (pmo_arena_t *self, const void *data, size_t size)
     return copy;
 }
 
+void pmo_arena_append_string (pmo_arena_t *self, char ***items, size_t *n, const char *s)
+{
+    char **grown = pmo_arena_alloc (self, (*n + 1) * sizeof (char *));
+    if (*n)
+        memcpy (grown, *items, *n * sizeof (char *));
+    grown[(*n)++] = pmo_arena_strdup (self, s);
+    *items = grown;
+}
+
 char *pmo_arena_printf (pmo_arena_t *self, const char *format, ...)
 {
     va_list args;

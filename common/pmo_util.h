@@ -42,6 +42,10 @@ void pmo_arena_reset (pmo_arena_t *self);
 void *pmo_arena_alloc (pmo_arena_t *self, size_t size);
 //  Copies owned by the arena.
 char *pmo_arena_strdup (pmo_arena_t *self, const char *s);
+//  Append a copy of s to the string array *items of *n items (a repeated
+//  string field of a message built in the arena, such as a reply's
+//  warnings), growing it in the arena.
+void pmo_arena_append_string (pmo_arena_t *self, char ***items, size_t *n, const char *s);
 char *pmo_arena_printf (pmo_arena_t *self, const char *format, ...)
     __attribute__ ((format (printf, 2, 3)));
 void *pmo_arena_memdup (pmo_arena_t *self, const void *data, size_t size);

@@ -45,11 +45,7 @@ bool allocator_replayed (allocator_store_t *store, pmo_request_t *req, char *con
 void allocator_warn (pmo_request_t *req, const char *text)
 {
     Pmo__AllocatorReply *reply = allocator_reply (req);
-    char **warnings = pmo_arena_alloc (req->arena, (reply->n_warnings + 1) * sizeof (char *));
-    if (reply->n_warnings)
-        memcpy (warnings, reply->warnings, reply->n_warnings * sizeof (char *));
-    warnings[reply->n_warnings++] = pmo_arena_strdup (req->arena, text);
-    reply->warnings = warnings;
+    pmo_arena_append_string (req->arena, &reply->warnings, &reply->n_warnings, text);
 }
 
 const char *allocator_week_text (pmo_request_t *req, int32_t week)
@@ -161,11 +157,7 @@ Pmo__OverAllocation *allocator_over_change (pmo_request_t *req, const Pmo__Resou
 
 void allocator_step_warn (pmo_request_t *req, Pmo__AllocationTransition *t, const char *text)
 {
-    char **grown = pmo_arena_alloc (req->arena, (t->n_warnings + 1) * sizeof (char *));
-    if (t->n_warnings)
-        memcpy (grown, t->warnings, t->n_warnings * sizeof (char *));
-    grown[t->n_warnings++] = pmo_arena_strdup (req->arena, text);
-    t->warnings = grown;
+    pmo_arena_append_string (req->arena, &t->warnings, &t->n_warnings, text);
 }
 
 pmo_commit_status_t allocator_commit_write (allocator_store_t *store, zsock_t *pub,

@@ -42,11 +42,7 @@ bool registry_may (pmo_request_t *req, registry_action_t action, const char *pat
 void registry_warn (pmo_request_t *req, const char *text)
 {
     Pmo__RegistryReply *reply = registry_reply (req);
-    char **warnings = pmo_arena_alloc (req->arena, (reply->n_warnings + 1) * sizeof (char *));
-    if (reply->n_warnings)
-        memcpy (warnings, reply->warnings, reply->n_warnings * sizeof (char *));
-    warnings[reply->n_warnings++] = pmo_arena_strdup (req->arena, text);
-    reply->warnings = warnings;
+    pmo_arena_append_string (req->arena, &reply->warnings, &reply->n_warnings, text);
 }
 
 //  True (and the reply is set) if this request id was already done.
