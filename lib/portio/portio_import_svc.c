@@ -23,7 +23,7 @@
     resource (or role and skill) and its first week; a risk's or issue's
     project and title (without case).
 */
-#include "portio_import_internal.h"
+#include "portio_internal.h"
 
 #include "allocator.pb-c.h"
 #include "pmo_reflect.h"

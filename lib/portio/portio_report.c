@@ -4,7 +4,7 @@
 #include "pmo_json.h"
 #include "pmo_reflect.h"
 #include "portio_csv.h"
-#include "portio_import_internal.h"
+#include "portio_internal.h"
 
 #include <assert.h>
 #include <czmq.h>

@@ -1,11 +1,12 @@
-/*  portio_import_internal.h: what portio_import.c (mappings, cells to fields,
-    the registry's entities) shares with portio_import_svc.c (the allocator's
-    and the risk monitor's entities) and portio_report.c. Not for other
-    callers, nor included from outside lib/portio: the public interface is
-    portio_import.h (and portio_report.h, portio_csv.h).
+/*  portio_internal.h: what the parts of lib/portio share: mappings
+    (portio_mapping.c), cells to fields (portio_cells.c), the registry's
+    import (portio_import.c) and export (portio_export.c), the other
+    services' import and export (portio_import_svc.c) and the report.
+    Not for other callers, nor included from outside lib/portio: the public
+    interface is portio_import.h (and portio_report.h, portio_csv.h).
 */
-#ifndef PORTIO_IMPORT_INTERNAL_H_INCLUDED
-#define PORTIO_IMPORT_INTERNAL_H_INCLUDED
+#ifndef PORTIO_INTERNAL_H_INCLUDED
+#define PORTIO_INTERNAL_H_INCLUDED
 
 #include <stdarg.h>
 #include "portio_import.h"
@@ -72,9 +73,25 @@ typedef struct {
     const char *currency;      //  the "currency" pseudo field
 } target_t;
 
+//  portio_mapping.c: the entity called name ("project"), NULL if none.
+const entity_t *portio_import_entity (const char *name);
+//  The native columns of an entity (NULL-terminated), NULL if unknown or
+//  entity is NULL.
+const char *const *portio_import_native_fields (const char *entity);
+
+//  portio_cells.c
 //  Record a problem of row at column (value shown shortened).
 void portio_import_problem (portio_import_result_t *result, size_t row, const char *column,
                             const char *value, const char *reason);
+//  The same with the reason formatted.
+void portio_import_problemf (portio_import_result_t *result, size_t row, const char *column,
+                             const char *value, const char *format, ...)
+    __attribute__ ((format (printf, 5, 6)));
+//  What a problem of col calls its column: the file's column or the template.
+const char *portio_import_column_name (const map_column_t *col);
+//  The value a values map gives text, matched without case or surrounding
+//  spaces; NULL if the map has none for it (values may be NULL).
+const char *portio_import_mapped (json_t *values, const char *text);
 //  Fill t->entity from the row: every mapped column, then (creating) the
 //  defaults of the fields the row left blank. Problems go to r->result.
 void portio_import_convert (row_t *r, target_t *t, bool creating);
@@ -82,10 +99,6 @@ void portio_import_convert (row_t *r, target_t *t, bool creating);
 bool portio_import_same (pmo_arena_t *arena, ProtobufCMessage *a, ProtobufCMessage *b);
 //  The file column the mapping fills field from (field itself if none).
 const char *portio_import_column_of (const portio_import_mapping_t *map, const char *field);
-//  A field's value as a cell of the native format (arena or msg owns it).
-const char *portio_import_cell (pmo_arena_t *arena, const ProtobufCMessage *msg, const char *path);
-//  The native columns of an entity (NULL-terminated), NULL if unknown.
-const char *const *portio_import_native_fields (const char *entity);
 //  The column index of name in the header, -1 if absent.
 int portio_import_header_index (const portio_csv_record_t *header, const char *name);
 //  True if the record is an empty line (nothing to import, not a problem).
@@ -104,8 +117,13 @@ int portio_import_open_csv (pmo_arena_t *arena, const portio_import_mapping_t *m
                             const void *data, size_t size, portio_import_result_t *result,
                             portio_csv_t **csv);
 
-//  Send body as member of an AllocatorRequest or RiskmonRequest (service is
-//  PORTIO_IMPORT_ALLOCATOR or PORTIO_IMPORT_RISKMON). Returns the reply
+//  portio_export.c: a field's value as a cell of the native format, the
+//  form the native mapping reads back (arena or msg owns it).
+const char *portio_import_cell (pmo_arena_t *arena, const ProtobufCMessage *msg, const char *path);
+
+//  portio_import_svc.c: send body as member of an AllocatorRequest or
+//  RiskmonRequest (service is PORTIO_IMPORT_ALLOCATOR or
+//  PORTIO_IMPORT_RISKMON). Returns the reply
 //  (caller frees with protobuf_c_message_free_unpacked; it may carry an
 //  error), or NULL with why when the service is not connected or did not
 //  answer in time.
@@ -113,7 +131,7 @@ ProtobufCMessage *portio_import_service_call (const portio_import_peer_t *peer,
                                               portio_import_service_t service, const char *member,
                                               ProtobufCMessage *body, char *why, size_t why_size);
 
-//  portio_import_svc.c: import and export of resources, allocations, risks
+//  Import and export of resources, allocations, risks
 //  and issues (the mapping's entity is kept by the allocator or the risk
 //  monitor). Same contract as portio_import_run and portio_export.
 int portio_import_svc_run (const portio_import_options_t *options,

@@ -1,0 +1,726 @@
+/*  portio_cells.c: cells to fields: a row of a file, read through its
+    mapping (values maps, templates, transforms, dates, money, withheld
+    cells, defaults), into the record it describes, every problem by row,
+    column and value. Shared by the registry's import (portio_import.c) and
+    the other services' (portio_import_svc.c).
+*/
+#include "portio_import.h"
+#include "portio_internal.h"
+
+#include "allocator.pb-c.h"
+#include "riskmon.pb-c.h"
+
+#include "pmo_json.h"
+#include "pmo_reflect.h"
+#include "pmo_wire.h"
+
+#include <assert.h>
+#include <ctype.h>
+#include <czmq.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define VALUE_SHOWN  80 //  characters of a cell quoted in a problem
+#define TEMPLATE_MAX 512
+
+//  ---------------------------------------------------------------------
+//  Cells to fields
+
+void portio_import_problemf (portio_import_result_t *result, size_t row, const char *column,
+                             const char *value, const char *format, ...)
+{
+    pmo_arena_t *arena = result->arena;
+    if (result->n_problems % 64 == 0) {
+        portio_import_problem_t *grown =
+            pmo_arena_alloc (arena, (result->n_problems + 64) * sizeof (portio_import_problem_t));
+        if (result->n_problems)
+            memcpy (grown, result->problems, result->n_problems * sizeof (portio_import_problem_t));
+        result->problems = grown;
+    }
+    portio_import_problem_t *p = &result->problems[result->n_problems++];
+    p->row = row;
+    p->column = pmo_arena_strdup (arena, column ? column : "");
+    char shown[VALUE_SHOWN * 4 + 8];
+    snprintf (shown, sizeof shown, "%s", value ? value : "");
+    if (value && strlen (value) > VALUE_SHOWN) {
+        //  Cut at a character boundary, then mark it
+        size_t cut = VALUE_SHOWN;
+        while (cut && ((uint8_t)shown[cut] & 0xC0) == 0x80)
+            cut--;
+        snprintf (shown + cut, sizeof shown - cut, "...");
+    }
+    p->value = pmo_arena_strdup (arena, shown);
+    char reason[512];
+    va_list args;
+    va_start (args, format);
+    vsnprintf (reason, sizeof reason, format, args);
+    va_end (args);
+    p->reason = pmo_arena_strdup (arena, reason);
+}
+
+const char *portio_import_column_name (const map_column_t *col)
+{
+    return col->column ? col->column : col->tmpl;
+}
+
+static void s_cell_problem (row_t *r, const map_column_t *col, const char *value,
+                            const char *format, ...) __attribute__ ((format (printf, 4, 5)));
+static void s_cell_problem (row_t *r, const map_column_t *col, const char *value,
+                            const char *format, ...)
+{
+    char reason[512];
+    va_list args;
+    va_start (args, format);
+    vsnprintf (reason, sizeof reason, format, args);
+    va_end (args);
+    portio_import_problemf (r->result, r->row, portio_import_column_name (col), value, "%s",
+                            reason);
+    r->bad = true;
+}
+
+static const char *s_cell (const row_t *r, int index)
+{
+    return index >= 0 && (size_t)index < r->record->n_fields ? r->record->fields[index] : "";
+}
+
+static int s_header_index (const portio_csv_record_t *header, const char *name, size_t len)
+{
+    for (size_t i = 0; i < header->n_fields; i++) {
+        const char *h = header->fields[i];
+        while (*h == ' ')
+            h++;
+        size_t hlen = strlen (h);
+        while (hlen && h[hlen - 1] == ' ')
+            hlen--;
+        if (hlen == len && strncasecmp (h, name, len) == 0)
+            return (int)i;
+    }
+    return -1;
+}
+
+//  An acronym for a code: a parenthesised one at the end ("Geological
+//  Disposal Facility Programme (GDF)" -> GDF), else the initials of the
+//  words that matter, numbers kept whole ("Crossrail 2" -> C2).
+static void s_acronym (const char *text, char *out, size_t size)
+{
+    const char *open = strrchr (text, '(');
+    const char *close = open ? strchr (open, ')') : NULL;
+    size_t n = 0;
+    if (open && close && close - open >= 3 && close - open <= 13) {
+        bool ok = true;
+        for (const char *p = open + 1; p < close; p++)
+            ok = ok && (isupper ((unsigned char)*p) || isdigit ((unsigned char)*p) || *p == '-');
+        if (ok) {
+            for (const char *p = open + 1; p < close && n + 1 < size; p++)
+                out[n++] = *p;
+            out[n] = 0;
+            return;
+        }
+    }
+    static const char *skip[] = {"and", "of", "the", "for", "a", "an", "to", "in", "on", "&"};
+    for (const char *p = text; *p && n + 2 < size && n < 12;) {
+        while (*p && !isalnum ((unsigned char)*p))
+            p++;
+        const char *word = p;
+        while (*p && (isalnum ((unsigned char)*p) || (uint8_t)*p >= 0x80))
+            p++;
+        size_t len = (size_t)(p - word);
+        if (!len)
+            continue;
+        bool skipped = false;
+        for (size_t i = 0; i < sizeof skip / sizeof skip[0]; i++)
+            skipped = skipped || (strlen (skip[i]) == len && strncasecmp (word, skip[i], len) == 0);
+        if (skipped || (uint8_t)word[0] >= 0x80)
+            continue;
+        if (isdigit ((unsigned char)word[0]))
+            for (size_t i = 0; i < len && n + 1 < size; i++)
+                out[n++] = word[i];
+        else
+            out[n++] = (char)toupper ((unsigned char)word[0]);
+    }
+    out[n] = 0;
+}
+
+static void s_transform (const char *how, const char *text, char *out, size_t size)
+{
+    if (!how || strcmp (how, "trim") == 0) {
+        snprintf (out, size, "%s", text);
+        return;
+    }
+    if (strcmp (how, "acronym") == 0)
+        return s_acronym (text, out, size);
+    size_t n = 0;
+    bool dash = false;
+    for (const char *p = text; *p && n + 1 < size; p++) {
+        char c = *p;
+        if (strcmp (how, "upper") == 0)
+            out[n++] = (char)toupper ((unsigned char)c);
+        else if (strcmp (how, "lower") == 0)
+            out[n++] = (char)tolower ((unsigned char)c);
+        else if (isalnum ((unsigned char)c)) { //  slug: [a-z0-9-]
+            out[n++] = (char)tolower ((unsigned char)c);
+            dash = false;
+        } else if (n && !dash) {
+            out[n++] = '-';
+            dash = true;
+        }
+    }
+    while (n && out[n - 1] == '-')
+        n--;
+    out[n] = 0;
+}
+
+//  Expand "{column}" and "{column|transform}" over the row's cells.
+static int s_expand (row_t *r, const map_column_t *col, char *out, size_t size)
+{
+    size_t n = 0;
+    for (const char *p = col->tmpl; *p;) {
+        if (*p != '{') {
+            if (n + 1 < size)
+                out[n++] = *p;
+            p++;
+            continue;
+        }
+        const char *close = strchr (p, '}');
+        if (!close) {
+            s_cell_problem (r, col, col->tmpl, "the template has a '{' without '}'");
+            return -1;
+        }
+        const char *bar = memchr (p, '|', (size_t)(close - p));
+        size_t name_len = (size_t)((bar ? bar : close) - p - 1);
+        int index = s_header_index (r->header, p + 1, name_len);
+        if (index < 0) {
+            s_cell_problem (r, col, col->tmpl, "the template names a column the file lacks");
+            return -1;
+        }
+        char how[16] = "";
+        if (bar && (size_t)(close - bar - 1) < sizeof how) {
+            memcpy (how, bar + 1, (size_t)(close - bar - 1));
+            how[close - bar - 1] = 0;
+        }
+        char piece[TEMPLATE_MAX];
+        s_transform (*how ? how : NULL, s_cell (r, index), piece, sizeof piece);
+        for (const char *q = piece; *q && n + 1 < size; q++)
+            out[n++] = *q;
+        p = close + 1;
+    }
+    out[n] = 0;
+    return 0;
+}
+
+static bool s_is_date_field (const char *name)
+{
+    size_t len = strlen (name);
+    return (len > 5 && strcmp (name + len - 5, "_date") == 0) ||
+           (len > 6 && strcmp (name + len - 6, "_start") == 0) ||
+           (len > 7 && strcmp (name + len - 7, "_finish") == 0) || strcmp (name, "period_end") == 0;
+}
+
+//  The message holding path's last part in msg, creating sub-messages.
+static ProtobufCMessage *s_owner (pmo_arena_t *arena, ProtobufCMessage *msg, const char *path,
+                                  const ProtobufCFieldDescriptor **leaf)
+{
+    char part[64];
+    for (const char *p = path;;) {
+        const char *dot = strchr (p, '.');
+        size_t len = dot ? (size_t)(dot - p) : strlen (p);
+        snprintf (part, sizeof part, "%.*s", (int)len, p);
+        const ProtobufCFieldDescriptor *field =
+            protobuf_c_message_descriptor_get_field_by_name (msg->descriptor, part);
+        assert (field); //  checked when the mapping was loaded
+        if (!dot) {
+            *leaf = field;
+            return msg;
+        }
+        ProtobufCMessage **slot = (ProtobufCMessage **)((char *)msg + field->offset);
+        if (!*slot) {
+            const ProtobufCMessageDescriptor *sub = field->descriptor;
+            *slot = pmo_arena_alloc (arena, sub->sizeof_message);
+            protobuf_c_message_init (field->descriptor, *slot);
+        }
+        msg = *slot;
+        p = dot + 1;
+    }
+}
+
+//  Set one field from a cell's text (already mapped through values).
+//  Returns 0, or -1 with the reason in why.
+static int s_set (row_t *r, const map_column_t *col, ProtobufCMessage *msg, const char *path,
+                  const char *text, char *why, size_t why_size)
+{
+    pmo_arena_t *arena = r->arena;
+    const portio_import_mapping_t *map = r->map;
+    const ProtobufCFieldDescriptor *f;
+    ProtobufCMessage *owner = s_owner (arena, msg, path, &f);
+    void *slot = (char *)owner + f->offset;
+    bool blank = portio_csv_blank (text);
+    //  "Exempt under Section 43 ..." in a date, amount, rating or number:
+    //  published without the value. Free text is kept as written.
+    bool plain_text = f->type == PROTOBUF_C_TYPE_STRING && !s_is_date_field (f->name);
+    if (!blank && !plain_text && portio_csv_withheld (text)) {
+        r->result->withheld++;
+        text = "";
+        blank = true;
+    }
+    const char *reason = NULL;
+    if (f->type == PROTOBUF_C_TYPE_MESSAGE) { //  Money
+        if (blank) {
+            *(ProtobufCMessage **)slot = NULL;
+            return 0;
+        }
+        portio_csv_money_options_t money = {map->decimal_comma, col ? col->scale : 1, 2};
+        int64_t minor;
+        char currency[4];
+        if (portio_csv_parse_money (text, &money, &minor, currency, &reason) < 0) {
+            snprintf (why, why_size, "%s", reason);
+            return -1;
+        }
+        if (minor < 0) {
+            snprintf (why, why_size, "an amount here must not be negative");
+            return -1;
+        }
+        Pmo__Money *m = pmo_arena_alloc (arena, sizeof (Pmo__Money));
+        pmo__money__init (m);
+        m->minor = minor;
+        m->currency = pmo_arena_strdup (arena, *currency ? currency : map->currency);
+        *(Pmo__Money **)slot = m;
+        return 0;
+    }
+    if (f->label == PROTOBUF_C_LABEL_REPEATED) { //  "a;b;c" or "a, b"
+        char *copy = pmo_arena_strdup (arena, blank ? "" : text);
+        size_t max = 1;
+        for (char *p = copy; *p; p++)
+            max += *p == ';' || *p == ',';
+        char **items = pmo_arena_alloc (arena, max * sizeof (char *));
+        size_t n = 0;
+        char *save = NULL;
+        for (char *item = strtok_r (copy, ";,", &save); item; item = strtok_r (NULL, ";,", &save)) {
+            while (*item == ' ')
+                item++;
+            size_t len = strlen (item);
+            while (len && item[len - 1] == ' ')
+                item[--len] = 0;
+            if (*item)
+                items[n++] = item;
+        }
+        *(size_t *)((char *)owner + f->quantifier_offset) = n;
+        *(char ***)slot = items;
+        return 0;
+    }
+    switch (f->type) {
+    case PROTOBUF_C_TYPE_STRING: {
+        if (blank) {
+            *(char **)slot = "";
+            return 0;
+        }
+        if (s_is_date_field (f->name)) {
+            char date[11];
+            if (portio_csv_parse_date (text, map->date_order, map->pivot, date, &reason) < 0) {
+                snprintf (why, why_size, "%s", reason);
+                return -1;
+            }
+            *(char **)slot = pmo_arena_strdup (arena, date);
+        } else
+            *(char **)slot = pmo_arena_strdup (arena, text);
+        return 0;
+    }
+    case PROTOBUF_C_TYPE_ENUM: {
+        if (blank) {
+            *(int *)slot = 0;
+            return 0;
+        }
+        char label[64];
+        size_t n = 0;
+        for (const char *p = text; *p && n + 1 < sizeof label; p++)
+            label[n++] = (*p == ' ' || *p == '-') ? '_' : *p;
+        label[n] = 0;
+        int value;
+        if (pmo_json_enum_parse (f->descriptor, label, &value)) {
+            const ProtobufCEnumDescriptor *e = f->descriptor;
+            size_t used = (size_t)snprintf (why, why_size, "not one of:");
+            for (unsigned i = 1; i < e->n_values && used < why_size; i++) {
+                char name[64];
+                pmo_json_enum_label (e, e->values[i].value, name, sizeof name);
+                used += (size_t)snprintf (why + used, why_size - used, " %s", name);
+            }
+            return -1;
+        }
+        *(int *)slot = value;
+        return 0;
+    }
+    case PROTOBUF_C_TYPE_UINT32:
+    case PROTOBUF_C_TYPE_INT32: {
+        if (blank) {
+            *(uint32_t *)slot = 0;
+            return 0;
+        }
+        char *end;
+        long value = strtol (text, &end, 10);
+        while (*end == ' ' || *end == '%')
+            end++;
+        if (end == text || *end || value < 0 || value > 1000000000L) {
+            snprintf (why, why_size, "not a whole number");
+            return -1;
+        }
+        *(uint32_t *)slot = (uint32_t)value;
+        return 0;
+    }
+    case PROTOBUF_C_TYPE_INT64: { //  *_minor: an amount in the project's currency
+        int64_t minor = 0;
+        bool has = !blank;
+        if (has) {
+            portio_csv_money_options_t money = {map->decimal_comma, col ? col->scale : 1, 2};
+            char currency[4];
+            if (portio_csv_parse_money (text, &money, &minor, currency, &reason) < 0) {
+                snprintf (why, why_size, "%s", reason);
+                return -1;
+            }
+        }
+        *(int64_t *)slot = minor;
+        if (strcmp (f->name, "ac_minor") == 0 &&
+            owner->descriptor == &pmo__status_report__descriptor)
+            ((Pmo__StatusReport *)owner)->has_ac = has;
+        return 0;
+    }
+    case PROTOBUF_C_TYPE_BOOL:
+        *(protobuf_c_boolean *)slot =
+            !blank && (strcasecmp (text, "true") == 0 || strcasecmp (text, "yes") == 0 ||
+                       strcmp (text, "1") == 0);
+        return 0;
+    default:
+        snprintf (why, why_size, "this field cannot be filled from a cell");
+        return -1;
+    }
+}
+
+//  The value a values map gives text, matched without case or surrounding
+//  spaces; NULL if the map has none for it.
+const char *portio_import_mapped (json_t *values, const char *text)
+{
+    if (!values)
+        return NULL;
+    char buf[512];
+    snprintf (buf, sizeof buf, "%s", text);
+    char *t = buf;
+    while (*t == ' ')
+        t++;
+    size_t len = strlen (t);
+    while (len && t[len - 1] == ' ')
+        t[--len] = 0;
+    const char *key;
+    json_t *value;
+    json_object_foreach (values, key, value)
+    {
+        if (strcasecmp (key, t) == 0)
+            return json_is_string (value) ? json_string_value (value) : "";
+    }
+    return NULL;
+}
+
+//  A resource's skills from one cell: "java:4; sql:3" (name:level, level
+//  1 to 5, the first is the primary skill), or blank for none.
+static void s_apply_skills (row_t *r, const map_column_t *col, const char *raw, const char *text,
+                            Pmo__Resource *resource)
+{
+    char *copy = pmo_arena_strdup (r->arena, portio_csv_blank (text) ? "" : text);
+    size_t max = 1;
+    for (char *p = copy; *p; p++)
+        max += *p == ';' || *p == ',';
+    Pmo__ResourceSkill **skills = pmo_arena_alloc (r->arena, max * sizeof (void *));
+    size_t n = 0;
+    char *save = NULL;
+    for (char *item = strtok_r (copy, ";,", &save); item; item = strtok_r (NULL, ";,", &save)) {
+        while (*item == ' ')
+            item++;
+        if (!*item)
+            continue;
+        char *colon = strchr (item, ':');
+        char *end = NULL;
+        long level = colon ? strtol (colon + 1, &end, 10) : 0;
+        while (end && *end == ' ')
+            end++;
+        if (!colon || end == colon + 1 || (end && *end) || level < 1 || level > 5) {
+            if (col)
+                s_cell_problem (r, col, raw,
+                                "skills are name:level with level 1 to 5, e.g. \"java:4; sql:3\"");
+            else {
+                portio_import_problemf (
+                    r->result, r->row, "skills", raw,
+                    "the mapping's default: skills are name:level, e.g. java:4");
+                r->bad = true;
+            }
+            return;
+        }
+        *colon = 0;
+        size_t len = strlen (item);
+        while (len && item[len - 1] == ' ')
+            item[--len] = 0;
+        for (char *c = item; *c; c++)
+            *c = (char)tolower ((unsigned char)*c);
+        Pmo__ResourceSkill *skill = pmo_arena_alloc (r->arena, sizeof (Pmo__ResourceSkill));
+        pmo__resource_skill__init (skill);
+        skill->name = item;
+        skill->level = (uint32_t)level;
+        skills[n++] = skill;
+    }
+    resource->skills = skills;
+    resource->n_skills = n;
+}
+
+//  Apply one mapped column (or a default) to the row's target.
+static void s_apply (row_t *r, const map_column_t *col, const char *field, const char *raw,
+                     target_t *t)
+{
+    char why[512];
+    const char *text = raw;
+    const char *mapped = portio_import_mapped (col ? col->values : NULL, raw);
+    if (mapped)
+        text = mapped;
+    //  Otherwise the field's own parsing reads it (so "green" works with a
+    //  values map too), and a withheld value is left empty (see s_set)
+    if (col && col->required && portio_csv_blank (text))
+        return s_cell_problem (r, col, raw, "a value is required");
+    if (strcmp (field, "currency") == 0) {
+        if (!portio_csv_blank (text)) {
+            if (strlen (text) != 3)
+                return s_cell_problem (r, col, raw, "not an ISO 4217 currency code such as GBP");
+            t->currency = pmo_arena_strdup (r->arena, text);
+        }
+        return;
+    }
+    if (strcmp (field, "project_code") == 0) {
+        t->project_code = pmo_str_empty (text) ? NULL : pmo_arena_strdup (r->arena, text);
+        return;
+    }
+    if (strcmp (field, "skills") == 0 && t->entity->descriptor == &pmo__resource__descriptor)
+        return s_apply_skills (r, col, raw, text, (Pmo__Resource *)t->entity);
+    ProtobufCMessage *target = t->entity;
+    if (strncmp (field, "report.", 7) == 0) {
+        field += 7;
+        if (!t->report) {
+            t->report = pmo_arena_alloc (r->arena, sizeof (Pmo__StatusReport));
+            pmo__status_report__init (t->report);
+        }
+        target = &t->report->base;
+        if (!portio_csv_blank (text))
+            t->report_touched = true;
+    }
+    if (s_set (r, col, target, field, text, why, sizeof why)) {
+        if (col)
+            s_cell_problem (r, col, raw, "%s", why);
+        else {
+            portio_import_problemf (r->result, r->row, field, raw, "the mapping's default: %s",
+                                    why);
+            r->bad = true;
+        }
+    }
+}
+
+//  Fill the currency of every amount of msg that has none given.
+static void s_fill_currency (ProtobufCMessage *msg, const char *currency)
+{
+    const ProtobufCMessageDescriptor *desc = msg->descriptor;
+    for (unsigned i = 0; i < desc->n_fields; i++) {
+        const ProtobufCFieldDescriptor *f = &desc->fields[i];
+        if (f->type != PROTOBUF_C_TYPE_MESSAGE || f->label == PROTOBUF_C_LABEL_REPEATED ||
+            (f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF))
+            continue;
+        ProtobufCMessage *sub = *(ProtobufCMessage **)((char *)msg + f->offset);
+        if (!sub)
+            continue;
+        if (sub->descriptor == &pmo__money__descriptor)
+            ((Pmo__Money *)sub)->currency = (char *)currency;
+        else
+            s_fill_currency (sub, currency);
+    }
+}
+
+//  The file column the mapping fills field from (field itself if none).
+const char *portio_import_column_of (const portio_import_mapping_t *map, const char *field)
+{
+    for (size_t i = 0; i < map->n_columns; i++)
+        if (strcmp (map->columns[i].field, field) == 0)
+            return portio_import_column_name (&map->columns[i]);
+    return field;
+}
+
+//  Drop sub-messages that hold nothing, so that a record compares equal
+//  to itself however its empty parts were built.
+static void s_normalize (ProtobufCMessage *msg)
+{
+    const ProtobufCMessageDescriptor *desc = msg->descriptor;
+    for (unsigned i = 0; i < desc->n_fields; i++) {
+        const ProtobufCFieldDescriptor *f = &desc->fields[i];
+        if (f->type != PROTOBUF_C_TYPE_MESSAGE || f->label == PROTOBUF_C_LABEL_REPEATED ||
+            (f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF))
+            continue;
+        ProtobufCMessage **slot = (ProtobufCMessage **)((char *)msg + f->offset);
+        if (!*slot)
+            continue;
+        s_normalize (*slot);
+        if (protobuf_c_message_get_packed_size (*slot) == 0)
+            *slot = NULL;
+    }
+}
+
+bool portio_import_same (pmo_arena_t *arena, ProtobufCMessage *a, ProtobufCMessage *b)
+{
+    s_normalize (a);
+    s_normalize (b);
+    size_t na, nb;
+    uint8_t *pa = pmo_reflect_pack (a, arena, &na);
+    uint8_t *pb = pmo_reflect_pack (b, arena, &nb);
+    return na == nb && memcmp (pa, pb, na) == 0;
+}
+
+//  Fill target from the row: every mapped column, then (for new records)
+//  the defaults of fields the row left blank.
+void portio_import_convert (row_t *r, target_t *t, bool creating)
+{
+    const portio_import_mapping_t *map = r->map;
+    r->creating = creating;
+    for (size_t i = 0; i < map->n_columns; i++) {
+        const map_column_t *col = &map->columns[i];
+        if (col->create_only && !creating)
+            continue;
+        char buf[TEMPLATE_MAX];
+        const char *raw;
+        if (col->tmpl) {
+            if (s_expand (r, col, buf, sizeof buf))
+                continue;
+            raw = buf;
+        } else {
+            if (col->index < 0)
+                continue; //  a column this file does not have (partial mappings)
+            raw = s_cell (r, col->index);
+            if (col->transform) {
+                s_transform (col->transform, raw, buf, sizeof buf);
+                raw = buf;
+            }
+        }
+        s_apply (r, col, col->field, raw, t);
+    }
+    //  A report carried by a row is a new record each time: its defaults always apply
+    if (map->defaults) {
+        const char *field;
+        json_t *value;
+        json_object_foreach (map->defaults, field, value)
+        {
+            //  A default fills what the row left empty
+            //  (on an update too when the file has the column but the row leaves it
+            //  blank, so that importing a file again gives what the first import did)
+            bool given = false, blank_column = false;
+            for (size_t i = 0; i < map->n_columns; i++) {
+                const map_column_t *col = &map->columns[i];
+                if (strcmp (col->field, field) == 0 && !portio_csv_blank (s_cell (r, col->index)) &&
+                    !(col->column && portio_csv_withheld (s_cell (r, col->index))))
+                    given = given || col->column;
+                else if (strcmp (col->field, field) == 0 && col->column && col->index >= 0 &&
+                         !col->create_only)
+                    blank_column = true;
+            }
+            if (!given && (creating || blank_column || strncmp (field, "report.", 7) == 0))
+                s_apply (r, NULL, field, json_string_value (value), t);
+        }
+    }
+    const char *currency = t->currency ? t->currency : NULL;
+    if (currency)
+        s_fill_currency (t->entity, currency);
+}
+
+//  ---------------------------------------------------------------------
+//  Reading a file and its rows (shared with portio_import_svc.c)
+
+void portio_import_problem (portio_import_result_t *result, size_t row, const char *column,
+                            const char *value, const char *reason)
+{
+    portio_import_problemf (result, row, column, value, "%s", reason);
+}
+
+int portio_import_header_index (const portio_csv_record_t *header, const char *name)
+{
+    return s_header_index (header, name, strlen (name));
+}
+
+int portio_import_failv (portio_import_result_t *result, pmo_arena_t *arena, const char *format,
+                         va_list args)
+{
+    char text[700];
+    vsnprintf (text, sizeof text, format, args);
+    if (!result->error)
+        result->error = pmo_arena_strdup (arena, text);
+    return -1;
+}
+
+static int s_failf (portio_import_result_t *result, pmo_arena_t *arena, const char *format, ...)
+    __attribute__ ((format (printf, 3, 4)));
+static int s_failf (portio_import_result_t *result, pmo_arena_t *arena, const char *format, ...)
+{
+    va_list args;
+    va_start (args, format);
+    portio_import_failv (result, arena, format, args);
+    va_end (args);
+    return -1;
+}
+
+int portio_import_open_csv (pmo_arena_t *arena, const portio_import_mapping_t *map,
+                            const void *data, size_t size, portio_import_result_t *result,
+                            portio_csv_t **csv_p)
+{
+    portio_csv_t *csv = *csv_p = portio_csv_parse (data, size, &map->csv, arena);
+    result->encoding = portio_csv_encoding_name (csv->encoding);
+    result->delimiter = csv->delimiter;
+    if (csv->problem)
+        return s_failf (result, arena, "%s", csv->problem);
+    if (csv->n_records == 0 || csv->records[0].n_fields == 0)
+        return s_failf (result, arena, "the file is empty: a header row is expected");
+    portio_csv_record_t *header = &csv->records[0];
+    if (header->problem)
+        return s_failf (result, arena, "the header row cannot be read: %s", header->problem);
+    //  Every mapped column must be in the file
+    bool missing = false;
+    for (size_t i = 0; i < map->n_columns; i++) {
+        map_column_t *column = &map->columns[i];
+        column->index = column->column ? portio_import_header_index (header, column->column) : -1;
+        if (column->column && column->index < 0 && !map->partial) {
+            portio_import_problemf (result, 1, column->column, "",
+                                    "the file has no such column (its header is row 1)");
+            missing = true;
+        }
+    }
+    if (missing)
+        return s_failf (result, arena, "the file lacks columns the mapping names");
+    return 0;
+}
+
+bool portio_import_blank_row (const portio_csv_record_t *record)
+{
+    return record->n_fields == 0 ||
+           (record->n_fields == 1 && portio_csv_blank (record->fields[0]) && !record->problem);
+}
+
+bool portio_import_record_bad (portio_import_result_t *result, const portio_csv_record_t *header,
+                               const portio_csv_record_t *record, size_t row)
+{
+    if (record->problem) {
+        const char *column = record->problem_field && record->problem_field <= header->n_fields
+                                 ? header->fields[record->problem_field - 1]
+                                 : "";
+        const char *value = record->problem_field && record->problem_field <= record->n_fields
+                                ? record->fields[record->problem_field - 1]
+                                : "";
+        portio_import_problemf (result, row, column, value, "%s", record->problem);
+        return true;
+    }
+    if (record->n_fields != header->n_fields) {
+        portio_import_problemf (
+            result, row, "", "",
+            "the row has %zu cells but the header has %zu (a delimiter too many or too "
+            "few, or a broken quote above)",
+            record->n_fields, header->n_fields);
+        return true;
+    }
+    return false;
+}

@@ -1,0 +1,202 @@
+/*  portio_export.c: records out as CSV in the native format, the one
+    portio_import_mapping_native reads back unchanged (see portio_import.h).
+*/
+#include "portio_import.h"
+#include "portio_internal.h"
+
+#include "allocator.pb-c.h"
+#include "riskmon.pb-c.h"
+
+#include "pmo_json.h"
+#include "pmo_reflect.h"
+#include "pmo_wire.h"
+
+#include <assert.h>
+#include <ctype.h>
+#include <czmq.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+//  ---------------------------------------------------------------------
+//  Export
+
+//  A field's value as a cell, in the form the native mapping reads back.
+const char *portio_import_cell (pmo_arena_t *arena, const ProtobufCMessage *msg, const char *path)
+{
+    if (strcmp (path, "currency") == 0) {
+        //  The currency of the first amount that has one
+        const ProtobufCMessageDescriptor *desc = msg->descriptor;
+        for (unsigned i = 0; i < desc->n_fields; i++) {
+            const ProtobufCFieldDescriptor *f = &desc->fields[i];
+            if (f->type != PROTOBUF_C_TYPE_MESSAGE || f->label == PROTOBUF_C_LABEL_REPEATED ||
+                (f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF))
+                continue;
+            const ProtobufCMessage *sub = *(ProtobufCMessage **)((char *)msg + f->offset);
+            if (!sub)
+                continue;
+            if (sub->descriptor == &pmo__money__descriptor) {
+                if (!pmo_str_empty (((Pmo__Money *)sub)->currency))
+                    return ((Pmo__Money *)sub)->currency;
+            } else {
+                const char *inner = portio_import_cell (arena, sub, "currency");
+                if (*inner)
+                    return inner;
+            }
+        }
+        return "";
+    }
+    char part[64];
+    const ProtobufCMessage *owner = msg;
+    const ProtobufCFieldDescriptor *f = NULL;
+    for (const char *p = path;;) {
+        const char *dot = strchr (p, '.');
+        size_t len = dot ? (size_t)(dot - p) : strlen (p);
+        snprintf (part, sizeof part, "%.*s", (int)len, p);
+        f = protobuf_c_message_descriptor_get_field_by_name (owner->descriptor, part);
+        if (!f)
+            return "";
+        if (!dot)
+            break;
+        owner = *(ProtobufCMessage **)((char *)owner + f->offset);
+        if (!owner)
+            return "";
+        p = dot + 1;
+    }
+    const void *slot = (const char *)owner + f->offset;
+    char buf[48];
+    if (owner->descriptor == &pmo__resource__descriptor && strcmp (f->name, "skills") == 0) {
+        const Pmo__Resource *resource = (const Pmo__Resource *)owner;
+        char *out = pmo_arena_strdup (arena, "");
+        for (size_t i = 0; i < resource->n_skills; i++)
+            out = pmo_arena_printf (arena, "%s%s%s:%u", out, i ? ";" : "",
+                                    resource->skills[i]->name, resource->skills[i]->level);
+        return out;
+    }
+    if (f->label == PROTOBUF_C_LABEL_REPEATED) {
+        size_t n = *(const size_t *)((const char *)owner + f->quantifier_offset);
+        char **items = *(char ***)slot;
+        char *out = pmo_arena_strdup (arena, "");
+        for (size_t i = 0; i < n; i++)
+            out = pmo_arena_printf (arena, "%s%s%s", out, i ? ";" : "", items[i]);
+        return out;
+    }
+    switch (f->type) {
+    case PROTOBUF_C_TYPE_STRING:
+        return *(char **)slot ? *(char **)slot : "";
+    case PROTOBUF_C_TYPE_ENUM: {
+        int value = *(const int *)slot;
+        if (!value)
+            return "";
+        const char *label = pmo_json_enum_label (f->descriptor, value, buf, sizeof buf);
+        return pmo_arena_strdup (arena, label ? label : "");
+    }
+    case PROTOBUF_C_TYPE_UINT32:
+        return *(const uint32_t *)slot ? pmo_arena_printf (arena, "%u", *(const uint32_t *)slot)
+                                       : "";
+    case PROTOBUF_C_TYPE_INT64: {
+        int64_t minor = *(const int64_t *)slot;
+        if (strcmp (f->name, "ac_minor") == 0 &&
+            owner->descriptor == &pmo__status_report__descriptor &&
+            !((const Pmo__StatusReport *)owner)->has_ac)
+            return "";
+        return pmo_arena_strdup (arena, portio_csv_format_minor (minor, 2, buf, sizeof buf));
+    }
+    case PROTOBUF_C_TYPE_MESSAGE: {
+        const Pmo__Money *money = *(Pmo__Money **)slot;
+        if (!money)
+            return "";
+        return pmo_arena_strdup (arena, portio_csv_format_minor (money->minor, 2, buf, sizeof buf));
+    }
+    default:
+        return "";
+    }
+}
+
+int portio_export (const portio_import_peer_t *peer, const char *entity_name, const char *org_unit,
+                   bool bom, char **csv, size_t *size, char *why, size_t why_size)
+{
+    const entity_t *entity = portio_import_entity (entity_name);
+    const char *const *fields = entity_name ? portio_import_native_fields (entity_name) : NULL;
+    if (!entity || !fields) {
+        snprintf (why, why_size,
+                  "'%s' is not one of org_unit, project, milestone, status_report, resource, "
+                  "allocation, risk, issue",
+                  entity_name ? entity_name : "");
+        return -1;
+    }
+    if (entity->service != PORTIO_IMPORT_REGISTRY)
+        return portio_import_svc_export (peer, entity, org_unit, bom, csv, size, why, why_size);
+    pmo_arena_t *arena = pmo_arena_new ();
+    ProtobufCMessage **items;
+    size_t n;
+    int rc = 0;
+    bool of_project = entity->kind == PMO__ENTITY_KIND__ENTITY_KIND_MILESTONE ||
+                      entity->kind == PMO__ENTITY_KIND__ENTITY_KIND_STATUS_REPORT;
+    //  Milestones and reports are listed project by project
+    if (of_project) {
+        ProtobufCMessage **projects;
+        size_t n_projects;
+        rc = portio_import_list (peer, arena, PMO__ENTITY_KIND__ENTITY_KIND_PROJECT, org_unit, NULL,
+                                 false, &projects, &n_projects, why, why_size);
+        size_t max = 0;
+        n = 0;
+        items = NULL;
+        for (size_t i = 0; i < n_projects && rc == 0; i++) {
+            ProtobufCMessage **some;
+            size_t got;
+            rc = portio_import_list (peer, arena, entity->kind, "",
+                                     pmo_reflect_str (projects[i], "id"), false, &some, &got, why,
+                                     why_size);
+            if (rc || !got)
+                continue;
+            if (n + got > max) {
+                max = (n + got) * 2;
+                ProtobufCMessage **grown = pmo_arena_alloc (arena, max * sizeof (void *));
+                if (n)
+                    memcpy (grown, items, n * sizeof (void *));
+                items = grown;
+            }
+            memcpy (items + n, some, got * sizeof (void *));
+            n += got;
+        }
+    } else
+        rc = portio_import_list (peer, arena, entity->kind,
+                                 entity->kind == PMO__ENTITY_KIND__ENTITY_KIND_ORG_UNIT ? ""
+                                                                                        : org_unit,
+                                 NULL, false, &items, &n, why, why_size);
+    if (rc) {
+        pmo_arena_destroy (&arena);
+        return -1;
+    }
+    portio_csv_writer_t *writer = portio_csv_writer_new (',', bom);
+    size_t count = 0;
+    while (fields[count])
+        count++;
+    portio_csv_writer_row (writer, fields, count);
+    for (size_t i = 0; i < n; i++) {
+        //  Org units: the subtree asked for
+        if (entity->kind == PMO__ENTITY_KIND__ENTITY_KIND_ORG_UNIT && !pmo_str_empty (org_unit)) {
+            const char *path = ((Pmo__OrgUnit *)items[i])->path;
+            char needle[48];
+            snprintf (needle, sizeof needle, "/%s/", org_unit);
+            char *padded = pmo_arena_printf (arena, "/%s/", path);
+            if (!strstr (padded, needle))
+                continue;
+        }
+        for (size_t f = 0; f < count; f++)
+            portio_csv_writer_field (writer, portio_import_cell (arena, items[i], fields[f]));
+        portio_csv_writer_end_row (writer);
+    }
+    size_t len;
+    const char *data = portio_csv_writer_data (writer, &len);
+    *csv = malloc (len + 1);
+    assert (*csv);
+    memcpy (*csv, data, len + 1);
+    if (size)
+        *size = len;
+    portio_csv_writer_destroy (&writer);
+    pmo_arena_destroy (&arena);
+    return 0;
+}
