@@ -9,6 +9,7 @@
 #define PORTIO_INTERNAL_H_INCLUDED
 
 #include <stdarg.h>
+#include "allocator.pb-c.h"
 #include "portio_import.h"
 
 //  One mapped column: a file column (or a template over columns) to a field.
@@ -131,7 +132,22 @@ ProtobufCMessage *portio_import_service_call (const portio_import_peer_t *peer,
                                               portio_import_service_t service, const char *member,
                                               ProtobufCMessage *body, char *why, size_t why_size);
 
-//  Import and export of resources, allocations, risks
+//  portio_report.c: what the report's renderings share.
+//  The names of the ratings, by Pmo__Rag: none, green, amber, red.
+extern const char *const portio_report_rag_names[4];
+//  The names of the residual risk bands, by Pmo__ScoreBand.
+extern const char *const portio_report_band_names[6];
+//  The names of the alert severities, by Pmo__AlertSeverity.
+extern const char *const portio_report_severity_names[4];
+//  The hours a conflict's resource is over-allocated by, over its weeks.
+uint64_t portio_report_over_hours (const Pmo__AllocationConflict *c);
+//  The label of an enum value ("in_flight"; "unspecified" if none), in arena.
+const char *portio_report_label (pmo_arena_t *arena, const ProtobufCEnumDescriptor *desc,
+                                 int value);
+//  The UTC date of ms as "YYYY-MM-DD".
+void portio_report_date_of (int64_t ms, char out[11]);
+
+//  portio_import_svc.c: import and export of resources, allocations, risks
 //  and issues (the mapping's entity is kept by the allocator or the risk
 //  monitor). Same contract as portio_import_run and portio_export.
 int portio_import_svc_run (const portio_import_options_t *options,
