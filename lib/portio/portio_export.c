@@ -1,5 +1,6 @@
 /*  portio_export.c: records out as CSV in the native format, the one
-    portio_import_mapping_native reads back unchanged (see portio_import.h).
+    portio_import_mapping_native reads back unchanged (see portio_import.h):
+    the registry's entities, and the allocator's and the risk monitor's.
 */
 #include "portio_import.h"
 #include "portio_internal.h"
@@ -189,6 +190,68 @@ int portio_export (const portio_import_peer_t *peer, const char *entity_name, co
             portio_csv_writer_field (writer, portio_import_cell (arena, items[i], fields[f]));
         portio_csv_writer_end_row (writer);
     }
+    size_t len;
+    const char *data = portio_csv_writer_data (writer, &len);
+    *csv = malloc (len + 1);
+    assert (*csv);
+    memcpy (*csv, data, len + 1);
+    if (size)
+        *size = len;
+    portio_csv_writer_destroy (&writer);
+    pmo_arena_destroy (&arena);
+    return 0;
+}
+
+//  ---------------------------------------------------------------------
+//  The allocator's and the risk monitor's entities
+
+int portio_import_svc_export (const portio_import_peer_t *peer, const entity_t *entity,
+                              const char *org_unit, bool bom, char **csv, size_t *size, char *why,
+                              size_t why_size)
+{
+    const char *const *fields = portio_import_native_fields (entity->name);
+    pmo_arena_t *arena = pmo_arena_new ();
+    ProtobufCMessage **items;
+    size_t n;
+    if (portio_import_svc_list (peer, arena, entity->name, org_unit ? org_unit : "", &items, &n,
+                                why, why_size)) {
+        pmo_arena_destroy (&arena);
+        return -1;
+    }
+    //  Risks and issues carry the project's id; the file shows its code too
+    zhashx_t *codes = zhashx_new ();
+    if (entity->service == PORTIO_IMPORT_RISKMON) {
+        ProtobufCMessage **projects;
+        size_t n_projects;
+        if (portio_import_list (peer, arena, PMO__ENTITY_KIND__ENTITY_KIND_PROJECT, "", NULL, true,
+                                &projects, &n_projects, why, why_size)) {
+            zhashx_destroy (&codes);
+            pmo_arena_destroy (&arena);
+            return -1;
+        }
+        for (size_t i = 0; i < n_projects; i++)
+            zhashx_insert (codes, ((Pmo__Project *)projects[i])->id,
+                           ((Pmo__Project *)projects[i])->code);
+    }
+    portio_csv_writer_t *writer = portio_csv_writer_new (',', bom);
+    size_t count = 0;
+    while (fields[count])
+        count++;
+    portio_csv_writer_row (writer, fields, count);
+    for (size_t i = 0; i < n; i++) {
+        for (size_t f = 0; f < count; f++) {
+            const char *cell;
+            if (strcmp (fields[f], "project_code") == 0 &&
+                !pmo_reflect_has (items[i]->descriptor, "project_code")) {
+                cell = zhashx_lookup (codes, pmo_reflect_str (items[i], "project_id"));
+                cell = cell ? cell : "";
+            } else
+                cell = portio_import_cell (arena, items[i], fields[f]);
+            portio_csv_writer_field (writer, cell);
+        }
+        portio_csv_writer_end_row (writer);
+    }
+    zhashx_destroy (&codes);
     size_t len;
     const char *data = portio_csv_writer_data (writer, &len);
     *csv = malloc (len + 1);

@@ -1,8 +1,8 @@
 /*  portio_import.c: spreadsheets into the registry (see the header): the
-    registry's list and call, planning every row of a file against what the
-    registry holds, then checking and writing the plans in batches per
-    division. Mappings are portio_mapping.c's, cells to fields
-    portio_cells.c's, export portio_export.c's.
+    planning every row of a file against what the registry holds, then
+    checking and writing the plans in batches per division. Mappings are
+    portio_mapping.c's, cells to fields portio_cells.c's, talking to the
+    registry portio_peer.c's, export portio_export.c's.
 */
 #include "portio_import.h"
 #include "portio_internal.h"
@@ -22,90 +22,7 @@
 #include <string.h>
 #include <strings.h>
 
-#define LIST_PAGE       500
 #define LATEST_PREFETCH 5 //  newest reports read per project (the registry's most)
-
-//  ---------------------------------------------------------------------
-//  Talking to the registry
-
-Pmo__RegistryReply *portio_import_call (const portio_import_peer_t *peer, const char *member,
-                                        ProtobufCMessage *body, char *why, size_t why_size)
-{
-    Pmo__RegistryRequest request = PMO__REGISTRY_REQUEST__INIT;
-    Pmo__Header header;
-    char request_id[40];
-    int timeout = peer->timeout_ms > 0 ? peer->timeout_ms : 10000;
-    int attempts = peer->attempts > 0 ? peer->attempts : 3;
-    pmo_header_init (&header, request_id, timeout * attempts, (Pmo__Identity *)peer->identity);
-    request.header = &header;
-    pmo_reflect_set_oneof (&request.base, member, body);
-    ProtobufCMessage *reply = NULL;
-    if (pmo_client_call (peer->registry, &request.base, &pmo__registry_reply__descriptor, timeout,
-                         attempts, &reply)) {
-        snprintf (why, why_size, "no reply from the registry to %s within %d ms x %d", member,
-                  timeout, attempts);
-        return NULL;
-    }
-    return (Pmo__RegistryReply *)reply;
-}
-
-static void s_reply_error (const Pmo__RegistryReply *reply, char *why, size_t why_size)
-{
-    snprintf (why, why_size, "%s%s%s%s: %s", pmo_error_code_name (reply->error->code),
-              *reply->error->field ? " [" : "", reply->error->field,
-              *reply->error->field ? "]" : "", reply->error->message);
-}
-
-int portio_import_list (const portio_import_peer_t *peer, pmo_arena_t *arena, Pmo__EntityKind kind,
-                        const char *org_unit, const char *project_id, bool archived,
-                        ProtobufCMessage ***items, size_t *n, char *why, size_t why_size)
-{
-    static const char *fields[] = {NULL,       "org_units",  "portfolios",     "programmes",
-                                   "projects", "milestones", "status_reports", "gate_decisions"};
-    *items = NULL;
-    *n = 0;
-    size_t max = 0;
-    char *cursor = NULL;
-    for (;;) {
-        Pmo__ListRequest list = PMO__LIST_REQUEST__INIT;
-        list.kind = kind;
-        list.org_unit = (char *)(org_unit ? org_unit : "");
-        list.project_id = (char *)(project_id ? project_id : "");
-        list.include_archived = archived;
-        list.limit = LIST_PAGE;
-        list.cursor = cursor ? cursor : "";
-        Pmo__RegistryReply *reply = portio_import_call (peer, "list", &list.base, why, why_size);
-        if (!reply)
-            return -1;
-        if (reply->error) {
-            s_reply_error (reply, why, why_size);
-            protobuf_c_message_free_unpacked (&reply->base, NULL);
-            return -1;
-        }
-        Pmo__Page *page = reply->page;
-        const ProtobufCFieldDescriptor *field =
-            protobuf_c_message_descriptor_get_field_by_name (&pmo__page__descriptor, fields[kind]);
-        size_t got = page ? *(size_t *)((char *)page + field->quantifier_offset) : 0;
-        ProtobufCMessage **msgs =
-            page ? *(ProtobufCMessage ***)((char *)page + field->offset) : NULL;
-        if (*n + got > max) {
-            size_t grown_max = (*n + got) * 2 + 16;
-            ProtobufCMessage **grown = pmo_arena_alloc (arena, grown_max * sizeof (void *));
-            if (*n)
-                memcpy (grown, *items, *n * sizeof (void *));
-            *items = grown;
-            max = grown_max;
-        }
-        for (size_t i = 0; i < got; i++)
-            (*items)[(*n)++] = pmo_reflect_copy (msgs[i], arena);
-        bool more = page && !pmo_str_empty (page->next_cursor) &&
-                    !(cursor && strcmp (cursor, page->next_cursor) == 0);
-        cursor = more ? pmo_arena_strdup (arena, page->next_cursor) : NULL;
-        protobuf_c_message_free_unpacked (&reply->base, NULL);
-        if (!more)
-            return 0;
-    }
-}
 
 //  ---------------------------------------------------------------------
 //  The import
@@ -188,7 +105,7 @@ static int s_load_state (import_t *im)
             return -1;
         if (reply->error || !reply->latest_reports) {
             if (reply->error)
-                s_reply_error (reply, im->why, sizeof im->why);
+                portio_import_error_text (reply->error, im->why, sizeof im->why);
             protobuf_c_message_free_unpacked (&reply->base, NULL);
             return -1;
         }
@@ -793,7 +710,7 @@ static int s_run (import_t *im, const void *data, size_t size)
         if (!reply)
             return s_fail (im, "%s", im->why);
         if (reply->error && reply->body_case != PMO__REGISTRY_REPLY__BODY_IMPORT_BATCH) {
-            s_reply_error (reply, im->why, sizeof im->why);
+            portio_import_error_text (reply->error, im->why, sizeof im->why);
             protobuf_c_message_free_unpacked (&reply->base, NULL);
             return s_fail (im, "the registry refused the check: %s", im->why);
         }
@@ -846,7 +763,7 @@ static int s_run (import_t *im, const void *data, size_t size)
             if (out)
                 s_item_problems (im, b, out);
             if (reply->error)
-                s_reply_error (reply, im->why, sizeof im->why);
+                portio_import_error_text (reply->error, im->why, sizeof im->why);
             protobuf_c_message_free_unpacked (&reply->base, NULL);
             return s_fail (im, "batch %zu of %zu (division '%s') was not written: %s%s", i + 1,
                            n_batches, b->division, reply->error ? im->why : "refused",

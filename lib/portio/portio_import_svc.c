@@ -38,176 +38,6 @@
 #include <string.h>
 #include <strings.h>
 
-#define LIST_PAGE 500
-
-//  ---------------------------------------------------------------------
-//  Talking to the allocator and the risk monitor
-
-ProtobufCMessage *portio_import_service_call (const portio_import_peer_t *peer,
-                                              portio_import_service_t service, const char *member,
-                                              ProtobufCMessage *body, char *why, size_t why_size)
-{
-    bool allocator = service == PORTIO_IMPORT_ALLOCATOR;
-    pmo_client_t *client = allocator ? peer->allocator : peer->riskmon;
-    const char *name = allocator ? "allocator" : "risk monitor";
-    if (!client) {
-        snprintf (why, why_size, "the %s is not connected (give its endpoint)", name);
-        return NULL;
-    }
-    const ProtobufCMessageDescriptor *desc =
-        allocator ? &pmo__allocator_request__descriptor : &pmo__riskmon_request__descriptor;
-    const ProtobufCMessageDescriptor *reply_desc =
-        allocator ? &pmo__allocator_reply__descriptor : &pmo__riskmon_reply__descriptor;
-    //  Both requests are {header, oneof body}: built through the descriptor
-    Pmo__AllocatorRequest allocator_request = PMO__ALLOCATOR_REQUEST__INIT;
-    Pmo__RiskmonRequest riskmon_request = PMO__RISKMON_REQUEST__INIT;
-    ProtobufCMessage *request = allocator ? &allocator_request.base : &riskmon_request.base;
-    assert (request->descriptor == desc);
-    Pmo__Header header;
-    char request_id[40];
-    int timeout = peer->timeout_ms > 0 ? peer->timeout_ms : 10000;
-    int attempts = peer->attempts > 0 ? peer->attempts : 3;
-    pmo_header_init (&header, request_id, timeout * attempts, (Pmo__Identity *)peer->identity);
-    if (allocator)
-        allocator_request.header = &header;
-    else
-        riskmon_request.header = &header;
-    pmo_reflect_set_oneof (request, member, body);
-    ProtobufCMessage *reply = NULL;
-    if (pmo_client_call (client, request, reply_desc, timeout, attempts, &reply)) {
-        snprintf (why, why_size, "no reply from the %s to %s within %d ms x %d", name, member,
-                  timeout, attempts);
-        return NULL;
-    }
-    return reply;
-}
-
-bool portio_import_answers (const portio_import_peer_t *peer, portio_import_service_t service,
-                            int timeout_ms)
-{
-    portio_import_peer_t quick = *peer;
-    quick.timeout_ms = timeout_ms;
-    quick.attempts = 1;
-    Pmo__PingRequest ping = PMO__PING_REQUEST__INIT;
-    char why[256];
-    ProtobufCMessage *reply = NULL;
-    if (service != PORTIO_IMPORT_REGISTRY)
-        reply = portio_import_service_call (&quick, service, "ping", &ping.base, why, sizeof why);
-    else if (quick.registry)
-        reply =
-            (ProtobufCMessage *)portio_import_call (&quick, "ping", &ping.base, why, sizeof why);
-    if (reply)
-        protobuf_c_message_free_unpacked (reply, NULL);
-    return reply != NULL;
-}
-
-//  The error a reply carries, NULL if none.
-static const Pmo__Error *s_error_of (const ProtobufCMessage *reply)
-{
-    const ProtobufCFieldDescriptor *f =
-        protobuf_c_message_descriptor_get_field_by_name (reply->descriptor, "error");
-    const Pmo__Error *error = *(Pmo__Error *const *)((const char *)reply + f->offset);
-    return error && error->code != PMO__ERROR_CODE__ERROR_NONE ? error : NULL;
-}
-
-//  A oneof member of msg if it is the one set, else NULL.
-static ProtobufCMessage *s_member (const ProtobufCMessage *msg, const char *name)
-{
-    const ProtobufCFieldDescriptor *f =
-        protobuf_c_message_descriptor_get_field_by_name (msg->descriptor, name);
-    assert (f);
-    if (*(const uint32_t *)((const char *)msg + f->quantifier_offset) != f->id)
-        return NULL;
-    return *(ProtobufCMessage *const *)((const char *)msg + f->offset);
-}
-
-static void s_error_text (const Pmo__Error *error, char *why, size_t why_size)
-{
-    snprintf (why, why_size, "%s%s%s%s: %s", pmo_error_code_name (error->code),
-              *error->field ? " [" : "", error->field, *error->field ? "]" : "", error->message);
-}
-
-//  Every record of one of the four entities under org_unit ("" = all the
-//  caller may see), closed and released ones too, copied into arena.
-int portio_import_svc_list (const portio_import_peer_t *peer, pmo_arena_t *arena,
-                            const char *entity, const char *org_unit, ProtobufCMessage ***items,
-                            size_t *n, char *why, size_t why_size)
-{
-    *items = NULL;
-    *n = 0;
-    size_t max = 0;
-    const char *cursor = "";
-    bool risk = strcmp (entity, "risk") == 0, issue = strcmp (entity, "issue") == 0;
-    bool alert = strcmp (entity, "alert") == 0;
-    bool resource = strcmp (entity, "resource") == 0;
-    for (;;) {
-        Pmo__ResourceListRequest resources = PMO__RESOURCE_LIST_REQUEST__INIT;
-        Pmo__AllocationListRequest allocations = PMO__ALLOCATION_LIST_REQUEST__INIT;
-        Pmo__RiskmonListRequest registers = PMO__RISKMON_LIST_REQUEST__INIT;
-        ProtobufCMessage *body;
-        const char *member, *page_member, *list;
-        portio_import_service_t service = PORTIO_IMPORT_ALLOCATOR;
-        if (resource) {
-            resources.org_unit = (char *)org_unit;
-            resources.limit = LIST_PAGE;
-            resources.cursor = (char *)cursor;
-            body = &resources.base, member = "list_resources", page_member = "resources";
-            list = "resources";
-        } else if (!risk && !issue && !alert) {
-            allocations.org_unit = (char *)org_unit;
-            allocations.limit = LIST_PAGE;
-            allocations.cursor = (char *)cursor;
-            body = &allocations.base, member = "list_allocations", page_member = "allocations";
-            list = "allocations";
-        } else {
-            registers.kind = risk    ? PMO__REGISTER_KIND__REGISTER_KIND_RISK
-                             : alert ? PMO__REGISTER_KIND__REGISTER_KIND_ALERT
-                                     : PMO__REGISTER_KIND__REGISTER_KIND_ISSUE;
-            registers.org_unit = (char *)org_unit;
-            registers.include_closed = true;
-            registers.limit = LIST_PAGE;
-            registers.cursor = (char *)cursor;
-            body = &registers.base, member = "list", page_member = "page";
-            list = risk ? "risks" : alert ? "alerts" : "issues";
-            service = PORTIO_IMPORT_RISKMON;
-        }
-        ProtobufCMessage *reply =
-            portio_import_service_call (peer, service, member, body, why, why_size);
-        if (!reply)
-            return -1;
-        const Pmo__Error *error = s_error_of (reply);
-        ProtobufCMessage *page = error ? NULL : s_member (reply, page_member);
-        if (error || !page) {
-            if (error)
-                s_error_text (error, why, why_size);
-            else
-                snprintf (why, why_size, "%s: the reply has no page", member);
-            protobuf_c_message_free_unpacked (reply, NULL);
-            return -1;
-        }
-        const ProtobufCFieldDescriptor *f =
-            protobuf_c_message_descriptor_get_field_by_name (page->descriptor, list);
-        size_t got = *(size_t *)((char *)page + f->quantifier_offset);
-        ProtobufCMessage **msgs = *(ProtobufCMessage ***)((char *)page + f->offset);
-        if (*n + got > max) {
-            size_t grown_max = (*n + got) * 2 + 16;
-            ProtobufCMessage **grown = pmo_arena_alloc (arena, grown_max * sizeof (void *));
-            if (*n)
-                memcpy (grown, *items, *n * sizeof (void *));
-            *items = grown;
-            max = grown_max;
-        }
-        for (size_t i = 0; i < got; i++)
-            (*items)[(*n)++] = pmo_reflect_copy (msgs[i], arena);
-        const char *next = pmo_reflect_str (page, "next_cursor");
-        bool more = got && !pmo_str_empty (next) && strcmp (next, cursor) != 0;
-        cursor = more ? pmo_arena_strdup (arena, next) : "";
-        protobuf_c_message_free_unpacked (reply, NULL);
-        if (!more)
-            return 0;
-    }
-}
-
 //  ---------------------------------------------------------------------
 //  ISO weeks: "2026-W14", or a date in the week
 
@@ -940,7 +770,7 @@ static int s_write_op (svc_t *im, svc_plan_t *plan, op_t op)
         portio_import_problem (im->result, plan->row, "", "", im->why);
         return -1;
     }
-    const Pmo__Error *error = s_error_of (reply);
+    const Pmo__Error *error = portio_import_reply_error (reply);
     if (error) {
         //  "create_risk.probability" -> the file's column for probability
         const char *field = strchr (error->field, '.');
@@ -962,7 +792,7 @@ static int s_write_op (svc_t *im, svc_plan_t *plan, op_t op)
     ProtobufCMessage *stored = NULL;
     for (size_t i = 0; i < 4 && !stored; i++)
         if (s_is (im, kinds[i]))
-            stored = s_member (reply, kinds[i]);
+            stored = portio_import_reply_member (reply, kinds[i]);
     if (stored) {
         plan->existing = pmo_reflect_copy (stored, arena);
         plan->id = pmo_reflect_str (plan->existing, "id");
@@ -1128,66 +958,4 @@ int portio_import_svc_run (const portio_import_options_t *options,
     zhashx_destroy (&im.by_key);
     zhashx_destroy (&im.used);
     return rc;
-}
-
-//  ---------------------------------------------------------------------
-//  Export
-
-int portio_import_svc_export (const portio_import_peer_t *peer, const entity_t *entity,
-                              const char *org_unit, bool bom, char **csv, size_t *size, char *why,
-                              size_t why_size)
-{
-    const char *const *fields = portio_import_native_fields (entity->name);
-    pmo_arena_t *arena = pmo_arena_new ();
-    ProtobufCMessage **items;
-    size_t n;
-    if (portio_import_svc_list (peer, arena, entity->name, org_unit ? org_unit : "", &items, &n,
-                                why, why_size)) {
-        pmo_arena_destroy (&arena);
-        return -1;
-    }
-    //  Risks and issues carry the project's id; the file shows its code too
-    zhashx_t *codes = zhashx_new ();
-    if (entity->service == PORTIO_IMPORT_RISKMON) {
-        ProtobufCMessage **projects;
-        size_t n_projects;
-        if (portio_import_list (peer, arena, PMO__ENTITY_KIND__ENTITY_KIND_PROJECT, "", NULL, true,
-                                &projects, &n_projects, why, why_size)) {
-            zhashx_destroy (&codes);
-            pmo_arena_destroy (&arena);
-            return -1;
-        }
-        for (size_t i = 0; i < n_projects; i++)
-            zhashx_insert (codes, ((Pmo__Project *)projects[i])->id,
-                           ((Pmo__Project *)projects[i])->code);
-    }
-    portio_csv_writer_t *writer = portio_csv_writer_new (',', bom);
-    size_t count = 0;
-    while (fields[count])
-        count++;
-    portio_csv_writer_row (writer, fields, count);
-    for (size_t i = 0; i < n; i++) {
-        for (size_t f = 0; f < count; f++) {
-            const char *cell;
-            if (strcmp (fields[f], "project_code") == 0 &&
-                !pmo_reflect_has (items[i]->descriptor, "project_code")) {
-                cell = zhashx_lookup (codes, pmo_reflect_str (items[i], "project_id"));
-                cell = cell ? cell : "";
-            } else
-                cell = portio_import_cell (arena, items[i], fields[f]);
-            portio_csv_writer_field (writer, cell);
-        }
-        portio_csv_writer_end_row (writer);
-    }
-    zhashx_destroy (&codes);
-    size_t len;
-    const char *data = portio_csv_writer_data (writer, &len);
-    *csv = malloc (len + 1);
-    assert (*csv);
-    memcpy (*csv, data, len + 1);
-    if (size)
-        *size = len;
-    portio_csv_writer_destroy (&writer);
-    pmo_arena_destroy (&arena);
-    return 0;
 }

@@ -122,7 +122,13 @@ int portio_import_open_csv (pmo_arena_t *arena, const portio_import_mapping_t *m
 //  form the native mapping reads back (arena or msg owns it).
 const char *portio_import_cell (pmo_arena_t *arena, const ProtobufCMessage *msg, const char *path);
 
-//  portio_import_svc.c: send body as member of an AllocatorRequest or
+//  portio_peer.c: the text of a service's error: "CODE [field]: message".
+void portio_import_error_text (const Pmo__Error *error, char *why, size_t why_size);
+//  The error an allocator or risk monitor reply carries, NULL if none.
+const Pmo__Error *portio_import_reply_error (const ProtobufCMessage *reply);
+//  A oneof member of msg if it is the one set, else NULL (msg owns it).
+ProtobufCMessage *portio_import_reply_member (const ProtobufCMessage *msg, const char *name);
+//  Send body as member of an AllocatorRequest or
 //  RiskmonRequest (service is PORTIO_IMPORT_ALLOCATOR or
 //  PORTIO_IMPORT_RISKMON). Returns the reply
 //  (caller frees with protobuf_c_message_free_unpacked; it may carry an
@@ -147,9 +153,10 @@ const char *portio_report_label (pmo_arena_t *arena, const ProtobufCEnumDescript
 //  The UTC date of ms as "YYYY-MM-DD".
 void portio_report_date_of (int64_t ms, char out[11]);
 
-//  portio_import_svc.c: import and export of resources, allocations, risks
-//  and issues (the mapping's entity is kept by the allocator or the risk
-//  monitor). Same contract as portio_import_run and portio_export.
+//  portio_import_svc.c and portio_export.c: import and export of
+//  resources, allocations, risks and issues (the mapping's entity is kept
+//  by the allocator or the risk monitor). Same contract as
+//  portio_import_run and portio_export.
 int portio_import_svc_run (const portio_import_options_t *options,
                            const portio_import_mapping_t *mapping, const void *data, size_t size,
                            portio_import_result_t *result);
