@@ -209,6 +209,104 @@ static const char *s_unique_code (import_t *im, const char *division, const char
     return pmo_arena_strdup (im->arena, candidate);
 }
 
+//  The stored project a project row means (by external id, or by code in
+//  its division) into *existing, NULL for a new one. -1 (the row bad, a
+//  problem recorded) if the key is missing or ambiguous, or the project
+//  would leave its division.
+static int s_project_of (import_t *im, row_t *r, const Pmo__Project *first,
+                         const Pmo__OrgUnit *unit, Pmo__Project **existing_p)
+{
+    const portio_import_mapping_t *map = im->map;
+    Pmo__Project *existing = NULL;
+    if (strcmp (map->key, "external_id") == 0) {
+        if (pmo_str_empty (first->external_id)) {
+            portio_import_problemf (im->result, r->row,
+                                    portio_import_column_of (map, "external_id"), "",
+                                    "the key (external_id) is required");
+            r->bad = true;
+            return -1;
+        }
+        existing = zhashx_lookup (im->by_xid, first->external_id);
+        if (existing == (void *)&s_ambiguous) {
+            portio_import_problemf (
+                im->result, r->row, portio_import_column_of (map, "external_id"),
+                first->external_id,
+                "several projects have this external id: make them unique first");
+            r->bad = true;
+            return -1;
+        }
+    } else if (!pmo_str_empty (first->code))
+        existing = zhashx_lookup (im->by_code, s_key2 (im->arena, unit->division, first->code));
+    if (existing && strcmp (existing->division, unit->division) != 0) {
+        portio_import_problemf (
+            im->result, r->row, portio_import_column_of (map, "org_unit"), first->org_unit,
+            "project %s is in division '%s': a project moves only within its division",
+            existing->code, existing->division);
+        r->bad = true;
+        return -1;
+    }
+    *existing_p = existing;
+    return 0;
+}
+
+//  The status report a project row carries: planned to be submitted with
+//  the project, unless the project already has the same one for its period
+//  (nothing to do) or one that says otherwise (a problem: reports are a
+//  permanent record).
+static void s_plan_report (import_t *im, row_t *r, plan_t *plan, const target_t *probe,
+                           const Pmo__Project *existing)
+{
+    pmo_arena_t *arena = im->arena;
+    Pmo__StatusReport *report = probe->report;
+    if (!report || !probe->report_touched)
+        return;
+    if (report->overall == PMO__RAG__RAG_UNSPECIFIED)
+        return; //  no rating (withheld or blank): no report for this row
+    if (existing) {
+        ProtobufCMessage **reports = NULL;
+        size_t n = 0;
+        //  The newest reports were prefetched; an older period needs them all
+        Pmo__ProjectReports *newest = zhashx_lookup (im->latest, existing->id);
+        bool seen = false;
+        for (size_t i = 0; newest && i < newest->n_reports; i++)
+            seen = seen || strcmp (newest->reports[i]->period_end, report->period_end) == 0;
+        if (seen || (newest && newest->n_reports < LATEST_PREFETCH)) {
+            reports = (ProtobufCMessage **)newest->reports;
+            n = newest->n_reports;
+        } else if (s_children (im, existing->id, PMO__ENTITY_KIND__ENTITY_KIND_STATUS_REPORT,
+                               &reports, &n)) {
+            portio_import_problemf (im->result, r->row, "", "", "%s", im->why);
+            r->bad = true;
+            return;
+        }
+        for (size_t i = 0; i < n; i++) {
+            Pmo__StatusReport *old = (Pmo__StatusReport *)reports[i];
+            if (strcmp (old->period_end, report->period_end) != 0)
+                continue;
+            Pmo__StatusReport *mine = (Pmo__StatusReport *)pmo_reflect_copy (&old->base, arena);
+            mine->overall = report->overall, mine->schedule = report->schedule;
+            mine->cost = report->cost, mine->scope = report->scope;
+            mine->resources = report->resources;
+            mine->percent_complete = report->percent_complete;
+            mine->narrative = report->narrative;
+            mine->pv_minor = report->pv_minor, mine->ev_minor = report->ev_minor;
+            mine->ac_minor = report->ac_minor, mine->has_ac = report->has_ac;
+            if (!portio_import_same (arena, &mine->base, pmo_reflect_copy (&old->base, arena))) {
+                portio_import_problemf (im->result, r->row,
+                                        portio_import_column_of (im->map, "report.overall"), "",
+                                        "project %s already has a status report for %s that "
+                                        "says otherwise; reports are a permanent record: give "
+                                        "another period",
+                                        existing->code, report->period_end);
+                r->bad = true;
+            }
+            return; //  the same report: nothing to do
+        }
+    }
+    report->project_id = existing ? existing->id : "";
+    plan->report = report;
+}
+
 //  Plan one project row.
 static void s_plan_project (import_t *im, row_t *r, plan_t *plan)
 {
@@ -236,34 +334,8 @@ static void s_plan_project (import_t *im, row_t *r, plan_t *plan)
         return;
     plan->division = unit->division;
     Pmo__Project *existing = NULL;
-    bool by_xid = strcmp (map->key, "external_id") == 0;
-    if (by_xid) {
-        if (pmo_str_empty (first->external_id)) {
-            portio_import_problemf (im->result, r->row,
-                                    portio_import_column_of (map, "external_id"), "",
-                                    "the key (external_id) is required");
-            r->bad = true;
-            return;
-        }
-        existing = zhashx_lookup (im->by_xid, first->external_id);
-        if (existing == (void *)&s_ambiguous) {
-            portio_import_problemf (
-                im->result, r->row, portio_import_column_of (map, "external_id"),
-                first->external_id,
-                "several projects have this external id: make them unique first");
-            r->bad = true;
-            return;
-        }
-    } else if (!pmo_str_empty (first->code))
-        existing = zhashx_lookup (im->by_code, s_key2 (arena, unit->division, first->code));
-    if (existing && strcmp (existing->division, unit->division) != 0) {
-        portio_import_problemf (
-            im->result, r->row, portio_import_column_of (map, "org_unit"), first->org_unit,
-            "project %s is in division '%s': a project moves only within its division",
-            existing->code, existing->division);
-        r->bad = true;
+    if (s_project_of (im, r, first, unit, &existing))
         return;
-    }
     //  Second pass: over a copy of what exists (unmapped fields are kept)
     Pmo__Project *desired = first;
     if (existing) {
@@ -302,58 +374,7 @@ static void s_plan_project (import_t *im, row_t *r, plan_t *plan)
         plan->unchanged = portio_import_same (arena, pmo_reflect_copy (&desired->base, arena),
                                               pmo_reflect_copy (&existing->base, arena));
     }
-    //  The status report the row carries
-    Pmo__StatusReport *report = probe.report;
-    if (report && probe.report_touched) {
-        if (report->overall == PMO__RAG__RAG_UNSPECIFIED)
-            return; //  no rating (withheld or blank): no report for this row
-        if (existing) {
-            ProtobufCMessage **reports = NULL;
-            size_t n = 0;
-            //  The newest reports were prefetched; an older period needs them all
-            Pmo__ProjectReports *newest = zhashx_lookup (im->latest, existing->id);
-            bool seen = false;
-            for (size_t i = 0; newest && i < newest->n_reports; i++)
-                seen = seen || strcmp (newest->reports[i]->period_end, report->period_end) == 0;
-            if (seen || (newest && newest->n_reports < LATEST_PREFETCH)) {
-                reports = (ProtobufCMessage **)newest->reports;
-                n = newest->n_reports;
-            } else if (s_children (im, existing->id, PMO__ENTITY_KIND__ENTITY_KIND_STATUS_REPORT,
-                                   &reports, &n)) {
-                portio_import_problemf (im->result, r->row, "", "", "%s", im->why);
-                r->bad = true;
-                return;
-            }
-            if (n)
-                for (size_t i = 0; i < n; i++) {
-                    Pmo__StatusReport *old = (Pmo__StatusReport *)reports[i];
-                    if (strcmp (old->period_end, report->period_end) != 0)
-                        continue;
-                    Pmo__StatusReport *mine =
-                        (Pmo__StatusReport *)pmo_reflect_copy (&old->base, arena);
-                    mine->overall = report->overall, mine->schedule = report->schedule;
-                    mine->cost = report->cost, mine->scope = report->scope;
-                    mine->resources = report->resources;
-                    mine->percent_complete = report->percent_complete;
-                    mine->narrative = report->narrative;
-                    mine->pv_minor = report->pv_minor, mine->ev_minor = report->ev_minor;
-                    mine->ac_minor = report->ac_minor, mine->has_ac = report->has_ac;
-                    if (!portio_import_same (arena, &mine->base,
-                                             pmo_reflect_copy (&old->base, arena))) {
-                        portio_import_problemf (
-                            im->result, r->row, portio_import_column_of (map, "report.overall"), "",
-                            "project %s already has a status report for %s that says "
-                            "otherwise; reports are a permanent record: give another "
-                            "period",
-                            existing->code, report->period_end);
-                        r->bad = true;
-                    }
-                    return; //  the same report: nothing to do
-                }
-        }
-        report->project_id = existing ? existing->id : "";
-        plan->report = report;
-    }
+    s_plan_report (im, r, plan, &probe, existing);
 }
 
 //  Plan one milestone or status report row: key (project, name or period).
@@ -653,18 +674,12 @@ static int s_fail (import_t *im, const char *format, ...)
     return -1;
 }
 
-static int s_run (import_t *im, const void *data, size_t size)
+//  Plan every data row of the file (blank rows are noted and skipped).
+static void s_plan_rows (import_t *im)
 {
     portio_import_result_t *result = im->result;
-    const portio_import_mapping_t *map = im->map;
-    if (portio_import_open_csv (im->arena, map, data, size, result, &im->csv))
-        return -1;
     portio_csv_t *csv = im->csv;
     portio_csv_record_t *header = &csv->records[0];
-    if (s_load_state (im))
-        return s_fail (im, "%s", im->why);
-
-    //  Plan every row
     im->plans = pmo_arena_alloc (im->arena, csv->n_records * sizeof (plan_t));
     result->row_results =
         pmo_arena_alloc (im->arena, csv->n_records * sizeof (portio_import_row_t));
@@ -680,7 +695,7 @@ static int s_run (import_t *im, const void *data, size_t size)
         im->n_plans++;
         plan->record = i;
         result->rows++;
-        row_t r = {.map = map,
+        row_t r = {.map = im->map,
                    .arena = im->arena,
                    .result = result,
                    .header = header,
@@ -688,7 +703,7 @@ static int s_run (import_t *im, const void *data, size_t size)
                    .row = i + 1};
         r.bad = portio_import_record_bad (result, header, record, r.row);
         if (!r.bad) {
-            switch (map->entity->kind) {
+            switch (im->map->entity->kind) {
             case PMO__ENTITY_KIND__ENTITY_KIND_PROJECT:
                 s_plan_project (im, &r, plan);
                 break;
@@ -702,7 +717,12 @@ static int s_run (import_t *im, const void *data, size_t size)
         }
         plan->bad = r.bad;
     }
-    //  Check every batch with the registry before writing any
+}
+
+//  Check every batch with the registry (a dry run of each) before writing
+//  any: what it refuses becomes problems of the rows.
+static int s_check_batches (import_t *im)
+{
     size_t n_batches;
     batch_t *batches = s_batches (im, &n_batches);
     for (size_t i = 0; i < n_batches; i++) {
@@ -717,7 +737,13 @@ static int s_run (import_t *im, const void *data, size_t size)
         s_item_problems (im, &batches[i], reply->import_batch);
         protobuf_c_message_free_unpacked (&reply->base, NULL);
     }
-    //  The tally of what would be done
+    return 0;
+}
+
+//  The tally of what would be done, row by row.
+static void s_tally (import_t *im)
+{
+    portio_import_result_t *result = im->result;
     for (size_t p = 0, k = 0; k < result->n_rows; k++) {
         portio_import_row_t *out = &result->row_results[k];
         if (out->action == PORTIO_IMPORT_ROW_BLANK)
@@ -741,13 +767,35 @@ static int s_run (import_t *im, const void *data, size_t size)
             result->reports_created++;
     }
     result->org_units_created = im->n_plan_units;
-    if (im->options->dry_run)
-        return 0;
-    if (result->bad && !im->options->skip_bad)
-        return s_fail (im, "%zu of %zu rows have problems; nothing was written (all or nothing)",
-                       result->bad, result->rows);
-    //  Write: batches again without the rows that failed their check
-    batches = s_batches (im, &n_batches);
+}
+
+//  Note what a written batch says of each of its items: the id assigned,
+//  or the item refused (skip-bad).
+static void s_note_written (import_t *im, batch_t *b, const Pmo__ImportBatchReply *out)
+{
+    for (size_t k = 0; k < out->n_results && k < b->n; k++) {
+        const Pmo__ImportItemResult *res = out->results[k];
+        size_t p = b->plan_of[k];
+        if (p == SIZE_MAX || b->is_report[k])
+            continue;
+        plan_t *plan = &im->plans[p];
+        if (res->error) {
+            plan->bad = true;
+            continue;
+        }
+        plan->id = pmo_arena_strdup (im->arena, res->id);
+        plan->written = true;
+    }
+    if (out->failed)
+        s_item_problems (im, b, out);
+}
+
+//  Write: the batches again without the rows that failed their check. A
+//  batch refused stops the import; the ones before it stay written.
+static int s_write_batches (import_t *im)
+{
+    size_t n_batches;
+    batch_t *batches = s_batches (im, &n_batches);
     for (size_t i = 0; i < n_batches; i++) {
         batch_t *b = &batches[i];
         if (b->n == 0)
@@ -771,24 +819,18 @@ static int s_run (import_t *im, const void *data, size_t size)
                                "complete it"
                              : "");
         }
-        result->written = true;
-        for (size_t k = 0; k < out->n_results && k < b->n; k++) {
-            const Pmo__ImportItemResult *res = out->results[k];
-            size_t p = b->plan_of[k];
-            if (p == SIZE_MAX || b->is_report[k])
-                continue;
-            plan_t *plan = &im->plans[p];
-            if (res->error) {
-                plan->bad = true;
-                continue;
-            }
-            plan->id = pmo_arena_strdup (im->arena, res->id);
-            plan->written = true;
-        }
-        if (out->failed)
-            s_item_problems (im, b, out);
+        im->result->written = true;
+        s_note_written (im, b, out);
         protobuf_c_message_free_unpacked (&reply->base, NULL);
     }
+    return 0;
+}
+
+//  After the write: each row's id and whether it was written; a row
+//  refused at the commit (skip-bad) is counted as bad now.
+static void s_recount (import_t *im)
+{
+    portio_import_result_t *result = im->result;
     for (size_t p = 0, k = 0; k < result->n_rows; k++) {
         portio_import_row_t *out = &result->row_results[k];
         if (out->action == PORTIO_IMPORT_ROW_BLANK)
@@ -797,7 +839,6 @@ static int s_run (import_t *im, const void *data, size_t size)
         out->id = plan->id;
         out->written = plan->written;
         if (plan->bad && out->action != PORTIO_IMPORT_ROW_BAD) {
-            //  Refused at the commit (skip-bad): count it as bad now
             if (out->action == PORTIO_IMPORT_ROW_CREATE)
                 result->created--;
             else if (out->action == PORTIO_IMPORT_ROW_UPDATE)
@@ -806,6 +847,27 @@ static int s_run (import_t *im, const void *data, size_t size)
             result->bad++;
         }
     }
+}
+
+static int s_run (import_t *im, const void *data, size_t size)
+{
+    portio_import_result_t *result = im->result;
+    if (portio_import_open_csv (im->arena, im->map, data, size, result, &im->csv))
+        return -1;
+    if (s_load_state (im))
+        return s_fail (im, "%s", im->why);
+    s_plan_rows (im);
+    if (s_check_batches (im))
+        return -1;
+    s_tally (im);
+    if (im->options->dry_run)
+        return 0;
+    if (result->bad && !im->options->skip_bad)
+        return s_fail (im, "%zu of %zu rows have problems; nothing was written (all or nothing)",
+                       result->bad, result->rows);
+    if (s_write_batches (im))
+        return -1;
+    s_recount (im);
     return 0;
 }
 
