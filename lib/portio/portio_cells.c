@@ -245,15 +245,158 @@ static ProtobufCMessage *s_owner (pmo_arena_t *arena, ProtobufCMessage *msg, con
     }
 }
 
+//  A Money field from a cell ("£1.2m", "1 200,50"); blank clears it.
+static int s_set_money (row_t *r, const map_column_t *col, void *slot, const char *text, bool blank,
+                        char *why, size_t why_size)
+{
+    const portio_import_mapping_t *map = r->map;
+    if (blank) {
+        *(ProtobufCMessage **)slot = NULL;
+        return 0;
+    }
+    portio_csv_money_options_t money = {map->decimal_comma, col ? col->scale : 1, 2};
+    int64_t minor;
+    char currency[4];
+    const char *reason = NULL;
+    if (portio_csv_parse_money (text, &money, &minor, currency, &reason) < 0) {
+        snprintf (why, why_size, "%s", reason);
+        return -1;
+    }
+    if (minor < 0) {
+        snprintf (why, why_size, "an amount here must not be negative");
+        return -1;
+    }
+    Pmo__Money *m = pmo_arena_alloc (r->arena, sizeof (Pmo__Money));
+    pmo__money__init (m);
+    m->minor = minor;
+    m->currency = pmo_arena_strdup (r->arena, *currency ? currency : map->currency);
+    *(Pmo__Money **)slot = m;
+    return 0;
+}
+
+//  A repeated text field from one cell: "a;b;c" or "a, b".
+static void s_set_list (pmo_arena_t *arena, ProtobufCMessage *owner,
+                        const ProtobufCFieldDescriptor *f, void *slot, const char *text, bool blank)
+{
+    char *copy = pmo_arena_strdup (arena, blank ? "" : text);
+    size_t max = 1;
+    for (char *p = copy; *p; p++)
+        max += *p == ';' || *p == ',';
+    char **items = pmo_arena_alloc (arena, max * sizeof (char *));
+    size_t n = 0;
+    char *save = NULL;
+    for (char *item = strtok_r (copy, ";,", &save); item; item = strtok_r (NULL, ";,", &save)) {
+        while (*item == ' ')
+            item++;
+        size_t len = strlen (item);
+        while (len && item[len - 1] == ' ')
+            item[--len] = 0;
+        if (*item)
+            items[n++] = item;
+    }
+    *(size_t *)((char *)owner + f->quantifier_offset) = n;
+    *(char ***)slot = items;
+}
+
+//  A text field; a date field ("baseline_finish") is read as a date.
+static int s_set_string (row_t *r, const ProtobufCFieldDescriptor *f, void *slot, const char *text,
+                         bool blank, char *why, size_t why_size)
+{
+    if (blank) {
+        *(char **)slot = "";
+        return 0;
+    }
+    if (s_is_date_field (f->name)) {
+        char date[11];
+        const char *reason = NULL;
+        if (portio_csv_parse_date (text, r->map->date_order, r->map->pivot, date, &reason) < 0) {
+            snprintf (why, why_size, "%s", reason);
+            return -1;
+        }
+        *(char **)slot = pmo_arena_strdup (r->arena, date);
+    } else
+        *(char **)slot = pmo_arena_strdup (r->arena, text);
+    return 0;
+}
+
+//  An enum field by its label ("in flight", "in-flight", "IN_FLIGHT");
+//  the reason of a miss lists the labels.
+static int s_set_enum (const ProtobufCFieldDescriptor *f, void *slot, const char *text, bool blank,
+                       char *why, size_t why_size)
+{
+    if (blank) {
+        *(int *)slot = 0;
+        return 0;
+    }
+    char label[64];
+    size_t n = 0;
+    for (const char *p = text; *p && n + 1 < sizeof label; p++)
+        label[n++] = (*p == ' ' || *p == '-') ? '_' : *p;
+    label[n] = 0;
+    int value;
+    if (pmo_json_enum_parse (f->descriptor, label, &value)) {
+        const ProtobufCEnumDescriptor *e = f->descriptor;
+        size_t used = (size_t)snprintf (why, why_size, "not one of:");
+        for (unsigned i = 1; i < e->n_values && used < why_size; i++) {
+            char name[64];
+            pmo_json_enum_label (e, e->values[i].value, name, sizeof name);
+            used += (size_t)snprintf (why + used, why_size - used, " %s", name);
+        }
+        return -1;
+    }
+    *(int *)slot = value;
+    return 0;
+}
+
+//  A whole number ("40", "75 %"), 0 to a billion.
+static int s_set_count (void *slot, const char *text, bool blank, char *why, size_t why_size)
+{
+    if (blank) {
+        *(uint32_t *)slot = 0;
+        return 0;
+    }
+    char *end;
+    long value = strtol (text, &end, 10);
+    while (*end == ' ' || *end == '%')
+        end++;
+    if (end == text || *end || value < 0 || value > 1000000000L) {
+        snprintf (why, why_size, "not a whole number");
+        return -1;
+    }
+    *(uint32_t *)slot = (uint32_t)value;
+    return 0;
+}
+
+//  An amount in minor units (*_minor: in the project's currency); a
+//  status report's actual cost given or not is has_ac.
+static int s_set_minor (row_t *r, const map_column_t *col, ProtobufCMessage *owner,
+                        const ProtobufCFieldDescriptor *f, void *slot, const char *text, bool blank,
+                        char *why, size_t why_size)
+{
+    int64_t minor = 0;
+    bool has = !blank;
+    if (has) {
+        portio_csv_money_options_t money = {r->map->decimal_comma, col ? col->scale : 1, 2};
+        char currency[4];
+        const char *reason = NULL;
+        if (portio_csv_parse_money (text, &money, &minor, currency, &reason) < 0) {
+            snprintf (why, why_size, "%s", reason);
+            return -1;
+        }
+    }
+    *(int64_t *)slot = minor;
+    if (strcmp (f->name, "ac_minor") == 0 && owner->descriptor == &pmo__status_report__descriptor)
+        ((Pmo__StatusReport *)owner)->has_ac = has;
+    return 0;
+}
+
 //  Set one field from a cell's text (already mapped through values).
 //  Returns 0, or -1 with the reason in why.
 static int s_set (row_t *r, const map_column_t *col, ProtobufCMessage *msg, const char *path,
                   const char *text, char *why, size_t why_size)
 {
-    pmo_arena_t *arena = r->arena;
-    const portio_import_mapping_t *map = r->map;
     const ProtobufCFieldDescriptor *f;
-    ProtobufCMessage *owner = s_owner (arena, msg, path, &f);
+    ProtobufCMessage *owner = s_owner (r->arena, msg, path, &f);
     void *slot = (char *)owner + f->offset;
     bool blank = portio_csv_blank (text);
     //  "Exempt under Section 43 ..." in a date, amount, rating or number:
@@ -264,126 +407,22 @@ static int s_set (row_t *r, const map_column_t *col, ProtobufCMessage *msg, cons
         text = "";
         blank = true;
     }
-    const char *reason = NULL;
-    if (f->type == PROTOBUF_C_TYPE_MESSAGE) { //  Money
-        if (blank) {
-            *(ProtobufCMessage **)slot = NULL;
-            return 0;
-        }
-        portio_csv_money_options_t money = {map->decimal_comma, col ? col->scale : 1, 2};
-        int64_t minor;
-        char currency[4];
-        if (portio_csv_parse_money (text, &money, &minor, currency, &reason) < 0) {
-            snprintf (why, why_size, "%s", reason);
-            return -1;
-        }
-        if (minor < 0) {
-            snprintf (why, why_size, "an amount here must not be negative");
-            return -1;
-        }
-        Pmo__Money *m = pmo_arena_alloc (arena, sizeof (Pmo__Money));
-        pmo__money__init (m);
-        m->minor = minor;
-        m->currency = pmo_arena_strdup (arena, *currency ? currency : map->currency);
-        *(Pmo__Money **)slot = m;
-        return 0;
-    }
-    if (f->label == PROTOBUF_C_LABEL_REPEATED) { //  "a;b;c" or "a, b"
-        char *copy = pmo_arena_strdup (arena, blank ? "" : text);
-        size_t max = 1;
-        for (char *p = copy; *p; p++)
-            max += *p == ';' || *p == ',';
-        char **items = pmo_arena_alloc (arena, max * sizeof (char *));
-        size_t n = 0;
-        char *save = NULL;
-        for (char *item = strtok_r (copy, ";,", &save); item; item = strtok_r (NULL, ";,", &save)) {
-            while (*item == ' ')
-                item++;
-            size_t len = strlen (item);
-            while (len && item[len - 1] == ' ')
-                item[--len] = 0;
-            if (*item)
-                items[n++] = item;
-        }
-        *(size_t *)((char *)owner + f->quantifier_offset) = n;
-        *(char ***)slot = items;
+    if (f->type == PROTOBUF_C_TYPE_MESSAGE) //  Money
+        return s_set_money (r, col, slot, text, blank, why, why_size);
+    if (f->label == PROTOBUF_C_LABEL_REPEATED) {
+        s_set_list (r->arena, owner, f, slot, text, blank);
         return 0;
     }
     switch (f->type) {
-    case PROTOBUF_C_TYPE_STRING: {
-        if (blank) {
-            *(char **)slot = "";
-            return 0;
-        }
-        if (s_is_date_field (f->name)) {
-            char date[11];
-            if (portio_csv_parse_date (text, map->date_order, map->pivot, date, &reason) < 0) {
-                snprintf (why, why_size, "%s", reason);
-                return -1;
-            }
-            *(char **)slot = pmo_arena_strdup (arena, date);
-        } else
-            *(char **)slot = pmo_arena_strdup (arena, text);
-        return 0;
-    }
-    case PROTOBUF_C_TYPE_ENUM: {
-        if (blank) {
-            *(int *)slot = 0;
-            return 0;
-        }
-        char label[64];
-        size_t n = 0;
-        for (const char *p = text; *p && n + 1 < sizeof label; p++)
-            label[n++] = (*p == ' ' || *p == '-') ? '_' : *p;
-        label[n] = 0;
-        int value;
-        if (pmo_json_enum_parse (f->descriptor, label, &value)) {
-            const ProtobufCEnumDescriptor *e = f->descriptor;
-            size_t used = (size_t)snprintf (why, why_size, "not one of:");
-            for (unsigned i = 1; i < e->n_values && used < why_size; i++) {
-                char name[64];
-                pmo_json_enum_label (e, e->values[i].value, name, sizeof name);
-                used += (size_t)snprintf (why + used, why_size - used, " %s", name);
-            }
-            return -1;
-        }
-        *(int *)slot = value;
-        return 0;
-    }
+    case PROTOBUF_C_TYPE_STRING:
+        return s_set_string (r, f, slot, text, blank, why, why_size);
+    case PROTOBUF_C_TYPE_ENUM:
+        return s_set_enum (f, slot, text, blank, why, why_size);
     case PROTOBUF_C_TYPE_UINT32:
-    case PROTOBUF_C_TYPE_INT32: {
-        if (blank) {
-            *(uint32_t *)slot = 0;
-            return 0;
-        }
-        char *end;
-        long value = strtol (text, &end, 10);
-        while (*end == ' ' || *end == '%')
-            end++;
-        if (end == text || *end || value < 0 || value > 1000000000L) {
-            snprintf (why, why_size, "not a whole number");
-            return -1;
-        }
-        *(uint32_t *)slot = (uint32_t)value;
-        return 0;
-    }
-    case PROTOBUF_C_TYPE_INT64: { //  *_minor: an amount in the project's currency
-        int64_t minor = 0;
-        bool has = !blank;
-        if (has) {
-            portio_csv_money_options_t money = {map->decimal_comma, col ? col->scale : 1, 2};
-            char currency[4];
-            if (portio_csv_parse_money (text, &money, &minor, currency, &reason) < 0) {
-                snprintf (why, why_size, "%s", reason);
-                return -1;
-            }
-        }
-        *(int64_t *)slot = minor;
-        if (strcmp (f->name, "ac_minor") == 0 &&
-            owner->descriptor == &pmo__status_report__descriptor)
-            ((Pmo__StatusReport *)owner)->has_ac = has;
-        return 0;
-    }
+    case PROTOBUF_C_TYPE_INT32:
+        return s_set_count (slot, text, blank, why, why_size);
+    case PROTOBUF_C_TYPE_INT64:
+        return s_set_minor (r, col, owner, f, slot, text, blank, why, why_size);
     case PROTOBUF_C_TYPE_BOOL:
         *(protobuf_c_boolean *)slot =
             !blank && (strcasecmp (text, "true") == 0 || strcasecmp (text, "yes") == 0 ||

@@ -142,43 +142,33 @@ static bool s_field_ok (const entity_t *entity, const char *field)
     return f->type != PROTOBUF_C_TYPE_MESSAGE || f->descriptor == &pmo__money__descriptor;
 }
 
-portio_import_mapping_t *portio_import_mapping_load (const char *text, size_t size, char *why,
-                                                     size_t why_size)
+//  Any key of object not in known (NULL-terminated): its name, else NULL.
+static const char *s_unknown_key (json_t *object, const char *const *known)
 {
-    json_error_t error;
-    json_t *root = json_loadb (text, size, JSON_REJECT_DUPLICATES, &error);
-    if (!root) {
-        snprintf (why, why_size, "the mapping is not JSON: line %d column %d: %s", error.line,
-                  error.column, error.text);
-        return NULL;
+    const char *name;
+    json_t *value;
+    json_object_foreach (object, name, value)
+    {
+        bool ok = false;
+        for (size_t i = 0; known[i]; i++)
+            ok = ok || strcmp (name, known[i]) == 0;
+        if (!ok)
+            return name;
     }
-    portio_import_mapping_t *self = calloc (1, sizeof (portio_import_mapping_t));
-    assert (self);
-    self->root = root;
-    self->pivot = PORTIO_CSV_PIVOT_DEFAULT;
-    self->ou_kind = PMO__ORG_UNIT_KIND__ORG_UNIT_KIND_DIVISION;
+    return NULL;
+}
+
+//  A step of loading a mapping: 0, or -1 with why set.
 #define BAD(...)                                                                                   \
     do {                                                                                           \
         snprintf (why, why_size, __VA_ARGS__);                                                     \
-        portio_import_mapping_destroy (&self);                                                     \
-        return NULL;                                                                               \
+        return -1;                                                                                 \
     } while (0)
-    if (!json_is_object (root))
-        BAD ("the mapping is not a JSON object");
-    static const char *known[] = {
-        "entity",        "encoding", "delimiter", "date_order", "two_digit_year_pivot",
-        "decimal_comma", "currency", "key",       "org_units",  "columns",
-        "defaults",      "comment"};
-    const char *name;
-    json_t *value;
-    json_object_foreach (root, name, value)
-    {
-        bool ok = false;
-        for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
-            ok = ok || strcmp (name, known[i]) == 0;
-        if (!ok)
-            BAD ("the mapping has an unknown key '%s'", name);
-    }
+
+//  The settings of how the file reads: entity, encoding, delimiter, dates,
+//  amounts and the projects' key.
+static int s_load_settings (portio_import_mapping_t *self, json_t *root, char *why, size_t why_size)
+{
     self->entity = portio_import_entity (s_str (root, "entity", "project"));
     if (!self->entity)
         BAD ("entity must be org_unit, project, milestone, status_report, resource, allocation, "
@@ -213,6 +203,13 @@ portio_import_mapping_t *portio_import_mapping_load (const char *text, size_t si
     self->key = s_str (root, "key", "code");
     if (strcmp (self->key, "code") && strcmp (self->key, "external_id"))
         BAD ("key is code or external_id");
+    return 0;
+}
+
+//  The org units a file names that the import creates, and the defaults.
+static int s_load_org_units (portio_import_mapping_t *self, json_t *root, char *why,
+                             size_t why_size)
+{
     json_t *ou = json_object_get (root, "org_units");
     if (ou) {
         if (!json_is_object (ou))
@@ -232,58 +229,99 @@ portio_import_mapping_t *portio_import_mapping_load (const char *text, size_t si
     self->defaults = json_object_get (root, "defaults");
     if (self->defaults && !json_is_object (self->defaults))
         BAD ("defaults is an object: field -> value");
+    const char *name;
+    json_t *value;
     json_object_foreach (self->defaults, name, value)
     {
         if (!json_is_string (value) || !s_field_ok (self->entity, name))
             BAD ("defaults.%s: not a field of %s that takes a text value", name,
                  self->entity->name);
     }
+    return 0;
+}
+
+//  Mapped column i from its JSON object c.
+static int s_load_column (portio_import_mapping_t *self, size_t i, json_t *c, char *why,
+                          size_t why_size)
+{
+    static const char *keys[] = {"column",   "template", "field",       "transform",
+                                 "values",   "scale",    "create_only", "unique",
+                                 "required", "comment",  NULL};
+    map_column_t *col = &self->columns[i];
+    if (!json_is_object (c))
+        BAD ("columns[%zu] is not an object", i);
+    const char *unknown = s_unknown_key (c, keys);
+    if (unknown)
+        BAD ("columns[%zu] has an unknown key '%s'", i, unknown);
+    col->column = s_str (c, "column", NULL);
+    col->tmpl = s_str (c, "template", NULL);
+    col->field = s_str (c, "field", NULL);
+    col->transform = s_str (c, "transform", NULL);
+    col->values = json_object_get (c, "values");
+    col->create_only = json_is_true (json_object_get (c, "create_only"));
+    col->unique = json_is_true (json_object_get (c, "unique"));
+    col->required = json_is_true (json_object_get (c, "required"));
+    json_t *scale = json_object_get (c, "scale");
+    col->scale = scale ? json_integer_value (scale) : 1;
+    if (!col->column == !col->tmpl)
+        BAD ("columns[%zu] needs either \"column\" or \"template\"", i);
+    if (!col->field || !s_field_ok (self->entity, col->field))
+        BAD ("columns[%zu].field '%s' is not a field of %s", i, col->field ? col->field : "",
+             self->entity->name);
+    if (col->values && !json_is_object (col->values))
+        BAD ("columns[%zu].values is an object: text -> value", i);
+    if (scale && (!json_is_integer (scale) || col->scale < 1))
+        BAD ("columns[%zu].scale is a whole number such as 1000000", i);
+    if (col->transform && strcmp (col->transform, "upper") && strcmp (col->transform, "lower") &&
+        strcmp (col->transform, "slug") && strcmp (col->transform, "acronym") &&
+        strcmp (col->transform, "trim"))
+        BAD ("columns[%zu].transform is upper, lower, slug, acronym or trim", i);
+    return 0;
+}
+
+static int s_load (portio_import_mapping_t *self, json_t *root, char *why, size_t why_size)
+{
+    static const char *known[] = {
+        "entity",        "encoding", "delimiter", "date_order", "two_digit_year_pivot",
+        "decimal_comma", "currency", "key",       "org_units",  "columns",
+        "defaults",      "comment",  NULL};
+    if (!json_is_object (root))
+        BAD ("the mapping is not a JSON object");
+    const char *unknown = s_unknown_key (root, known);
+    if (unknown)
+        BAD ("the mapping has an unknown key '%s'", unknown);
+    if (s_load_settings (self, root, why, why_size) || s_load_org_units (self, root, why, why_size))
+        return -1;
     json_t *columns = json_object_get (root, "columns");
     if (!json_is_array (columns) || json_array_size (columns) == 0)
         BAD ("columns is a list of {\"column\": ..., \"field\": ...}");
     self->n_columns = json_array_size (columns);
     self->columns = calloc (self->n_columns, sizeof (map_column_t));
     assert (self->columns);
-    for (size_t i = 0; i < self->n_columns; i++) {
-        json_t *c = json_array_get (columns, i);
-        map_column_t *col = &self->columns[i];
-        if (!json_is_object (c))
-            BAD ("columns[%zu] is not an object", i);
-        static const char *keys[] = {"column", "template",    "field",  "transform", "values",
-                                     "scale",  "create_only", "unique", "required",  "comment"};
-        json_object_foreach (c, name, value)
-        {
-            bool ok = false;
-            for (size_t k = 0; k < sizeof keys / sizeof keys[0]; k++)
-                ok = ok || strcmp (name, keys[k]) == 0;
-            if (!ok)
-                BAD ("columns[%zu] has an unknown key '%s'", i, name);
-        }
-        col->column = s_str (c, "column", NULL);
-        col->tmpl = s_str (c, "template", NULL);
-        col->field = s_str (c, "field", NULL);
-        col->transform = s_str (c, "transform", NULL);
-        col->values = json_object_get (c, "values");
-        col->create_only = json_is_true (json_object_get (c, "create_only"));
-        col->unique = json_is_true (json_object_get (c, "unique"));
-        col->required = json_is_true (json_object_get (c, "required"));
-        json_t *scale = json_object_get (c, "scale");
-        col->scale = scale ? json_integer_value (scale) : 1;
-        if (!col->column == !col->tmpl)
-            BAD ("columns[%zu] needs either \"column\" or \"template\"", i);
-        if (!col->field || !s_field_ok (self->entity, col->field))
-            BAD ("columns[%zu].field '%s' is not a field of %s", i, col->field ? col->field : "",
-                 self->entity->name);
-        if (col->values && !json_is_object (col->values))
-            BAD ("columns[%zu].values is an object: text -> value", i);
-        if (scale && (!json_is_integer (scale) || col->scale < 1))
-            BAD ("columns[%zu].scale is a whole number such as 1000000", i);
-        if (col->transform && strcmp (col->transform, "upper") &&
-            strcmp (col->transform, "lower") && strcmp (col->transform, "slug") &&
-            strcmp (col->transform, "acronym") && strcmp (col->transform, "trim"))
-            BAD ("columns[%zu].transform is upper, lower, slug, acronym or trim", i);
-    }
+    for (size_t i = 0; i < self->n_columns; i++)
+        if (s_load_column (self, i, json_array_get (columns, i), why, why_size))
+            return -1;
+    return 0;
+}
 #undef BAD
+
+portio_import_mapping_t *portio_import_mapping_load (const char *text, size_t size, char *why,
+                                                     size_t why_size)
+{
+    json_error_t error;
+    json_t *root = json_loadb (text, size, JSON_REJECT_DUPLICATES, &error);
+    if (!root) {
+        snprintf (why, why_size, "the mapping is not JSON: line %d column %d: %s", error.line,
+                  error.column, error.text);
+        return NULL;
+    }
+    portio_import_mapping_t *self = calloc (1, sizeof (portio_import_mapping_t));
+    assert (self);
+    self->root = root;
+    self->pivot = PORTIO_CSV_PIVOT_DEFAULT;
+    self->ou_kind = PMO__ORG_UNIT_KIND__ORG_UNIT_KIND_DIVISION;
+    if (s_load (self, root, why, why_size))
+        portio_import_mapping_destroy (&self);
     return self;
 }
 
