@@ -221,11 +221,9 @@ static void s_note (page_t *page, const char *note)
     s_printf (page, "</p>");
 }
 
-//  The sections the risk monitor and the allocator fill.
-static void s_html_services (page_t *page, const portio_report_t *self)
+//  Computed health beside the reported RAG (risk monitor).
+static void s_html_health (page_t *page, const portio_report_t *self)
 {
-    pmo_arena_t *arena = self->arena;
-    //  Computed health beside the reported RAG
     s_printf (page, "<h2>Computed health (risk monitor)</h2>");
     if (self->health_note)
         s_note (page, self->health_note);
@@ -239,7 +237,12 @@ static void s_html_services (page_t *page, const portio_report_t *self)
                   "open risks, over-allocated resources and stale reports, by the thresholds of "
                   "each project's PMO unit; the RAG above is what project managers reported.</p>");
     }
-    //  Risks
+}
+
+//  The top risks by exposure (risk monitor).
+static void s_html_risks (page_t *page, const portio_report_t *self)
+{
+    pmo_arena_t *arena = self->arena;
     s_printf (page, "<h2>Top risks by exposure</h2>");
     if (self->risks_note)
         s_note (page, self->risks_note);
@@ -286,7 +289,11 @@ static void s_html_services (page_t *page, const portio_report_t *self)
                       "and are not in the total.</p>",
                       self->risk_exposure_other);
     }
-    //  Over-allocated resources
+}
+
+//  The resources over-allocated from this week (allocator).
+static void s_html_overloads (page_t *page, const portio_report_t *self)
+{
     s_printf (page, "<h2>Over-allocated resources (from this week)</h2>");
     if (self->resources_note)
         s_note (page, self->resources_note);
@@ -319,7 +326,12 @@ static void s_html_services (page_t *page, const portio_report_t *self)
             s_printf (page, "<p class=\"note\">and %zu more (see the overallocated CSV table)</p>",
                       self->n_overloads - LISTED);
     }
-    //  Open alerts
+}
+
+//  The open alerts (risk monitor).
+static void s_html_alerts (page_t *page, const portio_report_t *self)
+{
+    pmo_arena_t *arena = self->arena;
     s_printf (page, "<h2>Open alerts (%zu)</h2>", self->alerts_note ? (size_t)0 : self->n_alerts);
     if (self->alerts_note)
         s_note (page, self->alerts_note);
@@ -351,17 +363,26 @@ static void s_html_services (page_t *page, const portio_report_t *self)
     }
 }
 
-char *portio_report_html (const portio_report_t *self, size_t *size)
+//  The other services' sections: each a note saying why when its service
+//  did not answer.
+static void s_html_services (page_t *page, const portio_report_t *self)
 {
-    pmo_arena_t *arena = self->arena;
-    page_t page = {0};
+    s_html_health (page, self);
+    s_html_risks (page, self);
+    s_html_overloads (page, self);
+    s_html_alerts (page, self);
+}
+
+//  The document's head and style (print-ready), the title and the unit.
+static void s_html_head (page_t *page, const portio_report_t *self)
+{
     char generated[11];
     portio_report_date_of (self->generated_ms, generated);
-    s_printf (&page, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-                     "<title>Portfolio report: ");
-    s_text (&page, self->org_unit_name);
+    s_printf (page, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+                    "<title>Portfolio report: ");
+    s_text (page, self->org_unit_name);
     s_printf (
-        &page,
+        page,
         "</title><style>"
         "body{font:14px/1.4 system-ui,-apple-system,'Segoe UI',Roboto,Arial,sans-serif;"
         "color:#222;max-width:980px;margin:24px auto;padding:0 16px}"
@@ -380,48 +401,55 @@ char *portio_report_html (const portio_report_t *self, size_t *size)
         "@media print{body{margin:0;max-width:none}h2{break-after:avoid}"
         "figure,tr{break-inside:avoid}@page{size:A4;margin:14mm}}"
         "</style></head><body>\n<h1>Portfolio report: ");
-    s_text (&page, self->org_unit_name);
-    s_printf (&page, "</h1><p class=\"sub\">");
-    s_text (&page, self->org_unit_path);
-    s_printf (&page, " &middot; %zu projects &middot; generated %s &middot; changes since %s</p>\n",
+    s_text (page, self->org_unit_name);
+    s_printf (page, "</h1><p class=\"sub\">");
+    s_text (page, self->org_unit_path);
+    s_printf (page, " &middot; %zu projects &middot; generated %s &middot; changes since %s</p>\n",
               self->n_projects, generated, self->since);
+}
 
-    //  Headline figures
-    s_printf (&page, "<div class=\"kpis\">");
-    s_printf (&page, "<div class=\"kpi\"><b>%zu</b><span>projects</span></div>", self->n_projects);
-    s_printf (&page,
+//  The headline figures and the projects by RAG, unit, phase and status.
+static void s_html_headline (page_t *page, const portio_report_t *self)
+{
+    pmo_arena_t *arena = self->arena;
+    s_printf (page, "<div class=\"kpis\">");
+    s_printf (page, "<div class=\"kpi\"><b>%zu</b><span>projects</span></div>", self->n_projects);
+    s_printf (page,
               "<div class=\"kpi\" style=\"border-color:%s\"><b style=\"color:%s\">%zu</b>"
               "<span>red</span></div>",
               s_rag_colours[3], s_rag_colours[3], self->rag[3]);
-    s_printf (&page,
-              "<div class=\"kpi\"><b>%s</b><span>budget baseline (%zu projects)</span></div>",
+    s_printf (page, "<div class=\"kpi\"><b>%s</b><span>budget baseline (%zu projects)</span></div>",
               s_money (arena, self->baseline, self->currency), self->with_budget);
-    s_index_cell (&page, "SPI (summed EV / PV)", self->spi);
-    s_index_cell (&page, "CPI (summed EV / AC)", self->cpi);
-    s_printf (&page, "</div>\n<h2>Health</h2>");
-    s_rag_bar (&page, self->rag, self->n_projects);
+    s_index_cell (page, "SPI (summed EV / PV)", self->spi);
+    s_index_cell (page, "CPI (summed EV / AC)", self->cpi);
+    s_printf (page, "</div>\n<h2>Health</h2>");
+    s_rag_bar (page, self->rag, self->n_projects);
     if (self->n_units > 1)
-        s_unit_bars (&page, self);
+        s_unit_bars (page, self);
     const char *phases[6], *statuses[7];
     for (int i = 0; i < 6; i++)
         phases[i] = i ? portio_report_label (arena, &pmo__phase__descriptor, i) : "unspecified";
     for (int i = 0; i < 7; i++)
         statuses[i] =
             i ? portio_report_label (arena, &pmo__project_status__descriptor, i) : "unspecified";
-    s_bars (&page, "By phase", phases, self->phase, 6, "#1565c0");
-    s_bars (&page, "By status", statuses, self->status, 7, "#6a1b9a");
+    s_bars (page, "By phase", phases, self->phase, 6, "#1565c0");
+    s_bars (page, "By status", statuses, self->status, 7, "#6a1b9a");
+}
 
-    //  Money
-    s_printf (&page, "<h2>Budget and earned value</h2><table><tr><th></th><th class=\"n\">"
-                     "total</th><th class=\"n\">projects</th></tr>");
-    s_printf (&page,
+//  Budget and earned-value totals.
+static void s_html_money (page_t *page, const portio_report_t *self)
+{
+    pmo_arena_t *arena = self->arena;
+    s_printf (page, "<h2>Budget and earned value</h2><table><tr><th></th><th class=\"n\">"
+                    "total</th><th class=\"n\">projects</th></tr>");
+    s_printf (page,
               "<tr><td>Budget baseline</td><td class=\"n\">%s</td><td class=\"n\">%zu</td></tr>",
               s_money (arena, self->baseline, self->currency), self->with_budget);
-    s_printf (&page, "<tr><td>Budget forecast</td><td class=\"n\">%s</td><td></td></tr>",
+    s_printf (page, "<tr><td>Budget forecast</td><td class=\"n\">%s</td><td></td></tr>",
               s_money (arena, self->forecast, self->currency));
-    s_printf (&page, "<tr><td>Actual cost to date</td><td class=\"n\">%s</td><td></td></tr>",
+    s_printf (page, "<tr><td>Actual cost to date</td><td class=\"n\">%s</td><td></td></tr>",
               s_money (arena, self->actual, self->currency));
-    s_printf (&page,
+    s_printf (page,
               "<tr><td>Planned value (PV)</td><td class=\"n\">%s</td><td class=\"n\">%zu</td></tr>"
               "<tr><td>Earned value (EV)</td><td class=\"n\">%s</td><td></td></tr>"
               "<tr><td>Actual cost (AC)</td><td class=\"n\">%s</td><td class=\"n\">%zu</td></tr>"
@@ -429,7 +457,7 @@ char *portio_report_html (const portio_report_t *self, size_t *size)
               s_money (arena, self->pv, self->currency), self->with_ev,
               s_money (arena, self->ev, self->currency), s_money (arena, self->ac, self->currency),
               self->with_ac);
-    s_printf (&page,
+    s_printf (page,
               "<p class=\"note\">Indices come from the sums of PV, EV and AC over the "
               "projects' latest reports, never from an average of ratios; CPI counts only "
               "projects that reported actual cost.%s</p>",
@@ -439,36 +467,44 @@ char *portio_report_html (const portio_report_t *self, size_t *size)
                                       "not in these totals.",
                                       self->other_currency)
                   : "");
+}
 
-    //  The sub-units
+//  The sub-units, one row each (none when the unit has no sub-units).
+static void s_html_units (page_t *page, const portio_report_t *self)
+{
+    pmo_arena_t *arena = self->arena;
     if (self->n_units > 1) {
-        s_printf (&page, "<h2>By unit</h2><table><tr><th>unit</th><th>name</th><th class=\"n\">"
-                         "projects</th><th class=\"n\">red</th><th class=\"n\">amber</th><th "
-                         "class=\"n\">green</th><th class=\"n\">no report</th><th "
-                         "class=\"n\">baseline</th></tr>");
+        s_printf (page, "<h2>By unit</h2><table><tr><th>unit</th><th>name</th><th class=\"n\">"
+                        "projects</th><th class=\"n\">red</th><th class=\"n\">amber</th><th "
+                        "class=\"n\">green</th><th class=\"n\">no report</th><th "
+                        "class=\"n\">baseline</th></tr>");
         for (size_t i = 0; i < self->n_units; i++) {
             const portio_report_unit_t *u = &self->units[i];
             if (!u->projects)
                 continue;
-            s_printf (&page, "<tr><td>");
-            s_text (&page, u->id);
-            s_printf (&page, "</td><td>");
-            s_text (&page, u->name);
-            s_printf (&page,
+            s_printf (page, "<tr><td>");
+            s_text (page, u->id);
+            s_printf (page, "</td><td>");
+            s_text (page, u->name);
+            s_printf (page,
                       "</td><td class=\"n\">%zu</td><td class=\"n\">%zu</td><td class=\"n\">%zu"
                       "</td><td class=\"n\">%zu</td><td class=\"n\">%zu</td><td class=\"n\">%s"
                       "</td></tr>",
                       u->projects, u->rag[3], u->rag[2], u->rag[1], u->rag[0],
                       s_money (arena, u->baseline, self->currency));
         }
-        s_printf (&page, "</table>");
+        s_printf (page, "</table>");
     }
+}
 
-    //  Red projects
-    s_printf (&page, "<h2>Red projects (%zu)</h2>", self->rag[3]);
+//  The red projects (the first RED_LISTED).
+static void s_html_red (page_t *page, const portio_report_t *self)
+{
+    pmo_arena_t *arena = self->arena;
+    s_printf (page, "<h2>Red projects (%zu)</h2>", self->rag[3]);
     if (self->rag[3]) {
-        s_printf (&page, "<table><tr><th>code</th><th>project</th><th>unit</th><th>report</th>"
-                         "<th class=\"n\">baseline</th></tr>");
+        s_printf (page, "<table><tr><th>code</th><th>project</th><th>unit</th><th>report</th>"
+                        "<th class=\"n\">baseline</th></tr>");
         size_t listed = 0;
         for (size_t i = 0; i < self->n_projects && listed < RED_LISTED; i++) {
             const portio_report_project_t *rp = &self->projects[i];
@@ -476,38 +512,51 @@ char *portio_report_html (const portio_report_t *self, size_t *size)
                 continue;
             listed++;
             const Pmo__Project *p = rp->project;
-            s_printf (&page, "<tr><td>");
-            s_text (&page, p->code);
-            s_printf (&page, "</td><td><span class=\"dot\" style=\"background:%s\"></span>",
+            s_printf (page, "<tr><td>");
+            s_text (page, p->code);
+            s_printf (page, "</td><td><span class=\"dot\" style=\"background:%s\"></span>",
                       s_rag_colours[3]);
-            s_text (&page, p->name);
-            s_printf (&page, "</td><td>");
-            s_text (&page, rp->unit);
-            s_printf (&page, "</td><td>%s</td><td class=\"n\">%s</td></tr>", rp->period_end,
+            s_text (page, p->name);
+            s_printf (page, "</td><td>");
+            s_text (page, rp->unit);
+            s_printf (page, "</td><td>%s</td><td class=\"n\">%s</td></tr>", rp->period_end,
                       p->budget && p->budget->baseline
                           ? s_money (arena, p->budget->baseline->minor, self->currency)
                           : "");
         }
-        s_printf (&page, "</table>");
+        s_printf (page, "</table>");
         if (self->rag[3] > listed)
-            s_printf (&page, "<p class=\"note\">and %zu more (see the projects CSV table)</p>",
+            s_printf (page, "<p class=\"note\">and %zu more (see the projects CSV table)</p>",
                       self->rag[3] - listed);
     } else
-        s_printf (&page, "<p>None.</p>");
+        s_printf (page, "<p>None.</p>");
+}
 
-    //  Changes
-    s_printf (&page, "<h2>Changes since %s (%zu)</h2>", self->since, self->n_changes);
+//  What changed since the last reporting period.
+static void s_html_changes (page_t *page, const portio_report_t *self)
+{
+    s_printf (page, "<h2>Changes since %s (%zu)</h2>", self->since, self->n_changes);
     if (self->n_changes) {
-        s_printf (&page, "<ul>");
+        s_printf (page, "<ul>");
         for (size_t i = 0; i < self->n_changes && i < 200; i++) {
-            s_printf (&page, "<li>");
-            s_text (&page, self->changes[i].text);
-            s_printf (&page, "</li>");
+            s_printf (page, "<li>");
+            s_text (page, self->changes[i].text);
+            s_printf (page, "</li>");
         }
-        s_printf (&page, "</ul>");
+        s_printf (page, "</ul>");
     } else
-        s_printf (&page, "<p>None.</p>");
+        s_printf (page, "<p>None.</p>");
+}
 
+char *portio_report_html (const portio_report_t *self, size_t *size)
+{
+    page_t page = {0};
+    s_html_head (&page, self);
+    s_html_headline (&page, self);
+    s_html_money (&page, self);
+    s_html_units (&page, self);
+    s_html_red (&page, self);
+    s_html_changes (&page, self);
     s_html_services (&page, self);
     s_printf (&page, "\n</body></html>\n");
     if (size)
