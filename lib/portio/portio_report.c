@@ -91,6 +91,114 @@ static void s_change (portio_report_t *self, size_t *max, const char *what,
     self->changes[self->n_changes++] = (portio_report_change_t){what, project, text};
 }
 
+//  The sub-units: the unit itself, then its direct children; unit_index
+//  maps their ids to index + 1.
+static void s_compute_units (portio_report_t *self, const Pmo__OrgUnit *unit,
+                             Pmo__OrgUnit *const *units, size_t n_units, zhashx_t *unit_index)
+{
+    pmo_arena_t *arena = self->arena;
+    self->units = pmo_arena_alloc (arena, (n_units + 1) * sizeof (portio_report_unit_t));
+    self->units[0] = (portio_report_unit_t){.id = self->org_unit, .name = self->org_unit_name};
+    self->n_units = 1;
+    zhashx_insert (unit_index, self->org_unit, (void *)1);
+    for (size_t i = 0; i < n_units; i++)
+        if (strcmp (units[i]->parent, unit->id) == 0 && !units[i]->archived) {
+            self->units[self->n_units] =
+                (portio_report_unit_t){.id = pmo_arena_strdup (arena, units[i]->id),
+                                       .name = pmo_arena_strdup (arena, units[i]->name)};
+            zhashx_insert (unit_index, units[i]->id, (void *)(self->n_units + 1));
+            self->n_units++;
+        }
+}
+
+//  The currency of the totals: the one most budgets use.
+static void s_compute_currency (portio_report_t *self, Pmo__Project *const *projects, size_t n)
+{
+    zhashx_t *currencies = zhashx_new ();
+    size_t best = 0;
+    self->currency = "GBP";
+    for (size_t i = 0; i < n; i++) {
+        const Pmo__Budget *b = projects[i]->budget;
+        const Pmo__Money *m = b ? (b->baseline ? b->baseline : b->forecast) : NULL;
+        if (!m || pmo_str_empty (m->currency))
+            continue;
+        size_t count = (size_t)zhashx_lookup (currencies, m->currency) + 1;
+        zhashx_update (currencies, m->currency, (void *)count);
+        if (count > best) {
+            best = count;
+            self->currency = pmo_arena_strdup (self->arena, m->currency);
+        }
+    }
+    zhashx_destroy (&currencies);
+}
+
+//  A project's money: budgets in the report's currency are summed (others
+//  are counted), and earned value is summed, never averaged.
+static void s_add_money (portio_report_t *self, portio_report_unit_t *ru,
+                         const portio_report_project_t *rp)
+{
+    const Pmo__Budget *b = rp->project->budget;
+    const Pmo__Money *money[3] = {b ? b->baseline : NULL, b ? b->actual : NULL,
+                                  b ? b->forecast : NULL};
+    int64_t *totals[3] = {&self->baseline, &self->actual, &self->forecast};
+    bool counted = false, other = false;
+    for (int k = 0; k < 3; k++) {
+        if (!money[k])
+            continue;
+        if (strcmp (money[k]->currency, self->currency) != 0) {
+            other = true;
+            continue;
+        }
+        *totals[k] += money[k]->minor;
+        if (k == 0)
+            ru->baseline += money[k]->minor;
+        counted = true;
+    }
+    self->with_budget += counted;
+    self->other_currency += other;
+    if (rp->latest && (rp->latest->pv_minor || rp->latest->ev_minor)) {
+        self->pv += rp->latest->pv_minor;
+        self->ev += rp->latest->ev_minor;
+        self->with_ev++;
+        if (rp->latest->has_ac) {
+            self->ac += rp->latest->ac_minor;
+            self->ev_with_ac += rp->latest->ev_minor;
+            self->with_ac++;
+        }
+    }
+}
+
+//  What changed about a project since the last period (since, as a date).
+static void s_add_changes (portio_report_t *self, size_t *max_changes,
+                           const portio_report_project_t *rp, const char *since)
+{
+    pmo_arena_t *arena = self->arena;
+    const Pmo__Project *p = rp->project;
+    if (p->created_ms >= self->since_ms)
+        s_change (
+            self, max_changes, "new", rp,
+            pmo_arena_printf (arena, "new project %s %s in %s", p->code, p->name, p->org_unit));
+    if ((p->status == PMO__PROJECT_STATUS__PROJECT_STATUS_COMPLETED ||
+         p->status == PMO__PROJECT_STATUS__PROJECT_STATUS_CANCELLED) &&
+        p->updated_ms >= self->since_ms)
+        s_change (self, max_changes, "closed", rp,
+                  pmo_arena_printf (
+                      arena, "%s %s is %s", p->code, p->name,
+                      portio_report_label (arena, &pmo__project_status__descriptor, p->status)));
+    if (rp->latest && strcmp (rp->period_end, since) >= 0) {
+        if (!rp->previous_rag)
+            s_change (self, max_changes, "first_report", rp,
+                      pmo_arena_printf (arena, "%s %s: first status report (%s), %s", p->code,
+                                        p->name, rp->period_end,
+                                        portio_report_rag_names[rp->rag & 3]));
+        else if (rp->previous_rag != rp->rag)
+            s_change (self, max_changes, rp->rag > rp->previous_rag ? "rag_down" : "rag_up", rp,
+                      pmo_arena_printf (arena, "%s %s: %s -> %s (report of %s)", p->code, p->name,
+                                        portio_report_rag_names[rp->previous_rag & 3],
+                                        portio_report_rag_names[rp->rag & 3], rp->period_end));
+    }
+}
+
 portio_report_t *portio_report_compute (const Pmo__OrgUnit *unit, Pmo__OrgUnit *const *units,
                                         size_t n_units, Pmo__Project *const *projects, size_t n,
                                         Pmo__ProjectReports *const *reports, size_t n_reports,
@@ -110,41 +218,12 @@ portio_report_t *portio_report_compute (const Pmo__OrgUnit *unit, Pmo__OrgUnit *
     self->alerts_note = "the risk monitor was not asked";
     self->health_note = "the risk monitor was not asked";
 
-    //  The sub-units: the unit itself, then its direct children
-    self->units = pmo_arena_alloc (arena, (n_units + 1) * sizeof (portio_report_unit_t));
     zhashx_t *unit_index = zhashx_new (); //  id -> index + 1
-    self->units[0] = (portio_report_unit_t){.id = self->org_unit, .name = self->org_unit_name};
-    self->n_units = 1;
-    zhashx_insert (unit_index, self->org_unit, (void *)1);
-    for (size_t i = 0; i < n_units; i++)
-        if (strcmp (units[i]->parent, unit->id) == 0 && !units[i]->archived) {
-            self->units[self->n_units] =
-                (portio_report_unit_t){.id = pmo_arena_strdup (arena, units[i]->id),
-                                       .name = pmo_arena_strdup (arena, units[i]->name)};
-            zhashx_insert (unit_index, units[i]->id, (void *)(self->n_units + 1));
-            self->n_units++;
-        }
+    s_compute_units (self, unit, units, n_units, unit_index);
     zhashx_t *latest = zhashx_new (); //  project id -> its ProjectReports
     for (size_t i = 0; i < n_reports; i++)
         zhashx_insert (latest, reports[i]->project_id, reports[i]);
-
-    //  The currency of the totals: the one most budgets use
-    zhashx_t *currencies = zhashx_new ();
-    size_t best = 0;
-    self->currency = "GBP";
-    for (size_t i = 0; i < n; i++) {
-        const Pmo__Budget *b = projects[i]->budget;
-        const Pmo__Money *m = b ? (b->baseline ? b->baseline : b->forecast) : NULL;
-        if (!m || pmo_str_empty (m->currency))
-            continue;
-        size_t count = (size_t)zhashx_lookup (currencies, m->currency) + 1;
-        zhashx_update (currencies, m->currency, (void *)count);
-        if (count > best) {
-            best = count;
-            self->currency = pmo_arena_strdup (arena, m->currency);
-        }
-    }
-    zhashx_destroy (&currencies);
+    s_compute_currency (self, projects, n);
 
     self->projects = pmo_arena_alloc (arena, (n + 1) * sizeof (portio_report_project_t));
     size_t max_changes = 0;
@@ -173,62 +252,8 @@ portio_report_t *portio_report_compute (const Pmo__OrgUnit *unit, Pmo__OrgUnit *
         portio_report_unit_t *ru = &self->units[u ? u - 1 : 0];
         ru->projects++;
         ru->rag[rp->rag < 4 ? rp->rag : 0]++;
-        //  Budgets in the report's currency are summed; others are counted
-        const Pmo__Budget *b = p->budget;
-        const Pmo__Money *money[3] = {b ? b->baseline : NULL, b ? b->actual : NULL,
-                                      b ? b->forecast : NULL};
-        int64_t *totals[3] = {&self->baseline, &self->actual, &self->forecast};
-        bool counted = false, other = false;
-        for (int k = 0; k < 3; k++) {
-            if (!money[k])
-                continue;
-            if (strcmp (money[k]->currency, self->currency) != 0) {
-                other = true;
-                continue;
-            }
-            *totals[k] += money[k]->minor;
-            if (k == 0)
-                ru->baseline += money[k]->minor;
-            counted = true;
-        }
-        self->with_budget += counted;
-        self->other_currency += other;
-        //  Earned value: summed, never averaged
-        if (rp->latest && (rp->latest->pv_minor || rp->latest->ev_minor)) {
-            self->pv += rp->latest->pv_minor;
-            self->ev += rp->latest->ev_minor;
-            self->with_ev++;
-            if (rp->latest->has_ac) {
-                self->ac += rp->latest->ac_minor;
-                self->ev_with_ac += rp->latest->ev_minor;
-                self->with_ac++;
-            }
-        }
-        //  What changed since the last period
-        if (p->created_ms >= since_ms)
-            s_change (
-                self, &max_changes, "new", rp,
-                pmo_arena_printf (arena, "new project %s %s in %s", p->code, p->name, p->org_unit));
-        if ((p->status == PMO__PROJECT_STATUS__PROJECT_STATUS_COMPLETED ||
-             p->status == PMO__PROJECT_STATUS__PROJECT_STATUS_CANCELLED) &&
-            p->updated_ms >= since_ms)
-            s_change (self, &max_changes, "closed", rp,
-                      pmo_arena_printf (arena, "%s %s is %s", p->code, p->name,
-                                        portio_report_label (
-                                            arena, &pmo__project_status__descriptor, p->status)));
-        if (rp->latest && strcmp (rp->period_end, since) >= 0) {
-            if (!rp->previous_rag)
-                s_change (self, &max_changes, "first_report", rp,
-                          pmo_arena_printf (arena, "%s %s: first status report (%s), %s", p->code,
-                                            p->name, rp->period_end,
-                                            portio_report_rag_names[rp->rag & 3]));
-            else if (rp->previous_rag != rp->rag)
-                s_change (self, &max_changes, rp->rag > rp->previous_rag ? "rag_down" : "rag_up",
-                          rp,
-                          pmo_arena_printf (arena, "%s %s: %s -> %s (report of %s)", p->code,
-                                            p->name, portio_report_rag_names[rp->previous_rag & 3],
-                                            portio_report_rag_names[rp->rag & 3], rp->period_end));
-        }
+        s_add_money (self, ru, rp);
+        s_add_changes (self, &max_changes, rp, since);
     }
     zhashx_destroy (&latest);
     zhashx_destroy (&unit_index);
