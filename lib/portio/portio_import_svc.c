@@ -513,31 +513,31 @@ static const char *s_enum_text (pmo_arena_t *arena, const ProtobufCMessage *msg,
     return portio_import_cell (arena, msg, field);
 }
 
-//  Plan one row of any of the four entities.
-static void s_plan (svc_t *im, row_t *r, svc_plan_t *plan)
+//  Convert a row and check it, on its own and against what the services
+//  hold: its project (every entity but resources), an allocation's
+//  resource. 0 with t->entity the row's record, or -1 (the row bad).
+static int s_probe (svc_t *im, row_t *r, target_t *t, Pmo__Project **project_p,
+                    Pmo__Resource **resource_p)
 {
     pmo_arena_t *arena = im->arena;
     const ProtobufCMessageDescriptor *desc = im->entity->desc;
-    target_t t = {0};
-    t.entity = pmo_arena_alloc (arena, desc->sizeof_message);
-    protobuf_c_message_init (desc, t.entity);
-    portio_import_convert (r, &t, true);
+    t->entity = pmo_arena_alloc (arena, desc->sizeof_message);
+    protobuf_c_message_init (desc, t->entity);
+    portio_import_convert (r, t, true);
     if (r->bad)
-        return;
-    ProtobufCMessage *probe = t.entity;
-    Pmo__Project *project = NULL;
-    Pmo__Resource *resource = NULL;
+        return -1;
+    ProtobufCMessage *probe = t->entity;
     if (!s_is (im, "resource")) {
-        project = s_row_project (im, r, probe, t.project_code);
-        if (!project)
-            return;
-        pmo_reflect_set_str (probe, "project_id", project->id, arena);
+        *project_p = s_row_project (im, r, probe, t->project_code);
+        if (!*project_p)
+            return -1;
+        pmo_reflect_set_str (probe, "project_id", (*project_p)->id, arena);
     }
     if (s_is (im, "allocation")) {
         Pmo__Allocation *a = (Pmo__Allocation *)probe;
-        resource = s_row_resource (im, r, a);
+        Pmo__Resource *resource = *resource_p = s_row_resource (im, r, a);
         if (r->bad)
-            return;
+            return -1;
         if (resource)
             a->resource_id = resource->id;
         s_check_allocation (im, r, a);
@@ -547,51 +547,176 @@ static void s_plan (svc_t *im, row_t *r, svc_plan_t *plan)
         s_check_risk (im, r, (Pmo__Risk *)probe);
     else
         s_check_issue (im, r, (Pmo__Issue *)probe);
-    if (r->bad)
-        return;
-    //  The record the row means: by id, else by key
+    return r->bad ? -1 : 0;
+}
+
+//  The stored record a row means, by id, else by key, into *existing_p
+//  (NULL for a new one). -1 (the row bad) if no record has the id, several
+//  have the key, or another row of this file means the same record.
+static int s_find (svc_t *im, row_t *r, ProtobufCMessage *probe, ProtobufCMessage **existing_p)
+{
     const char *id = pmo_reflect_str (probe, "id");
     ProtobufCMessage *existing = NULL;
     char *key = s_key_of (im, probe);
     if (!pmo_str_empty (id)) {
         existing = zhashx_lookup (im->by_id, id);
-        if (!existing)
-            return s_bad (im, r, "id", id, "no %s with this id (leave id empty to create one)",
-                          im->entity->name);
+        if (!existing) {
+            s_bad (im, r, "id", id, "no %s with this id (leave id empty to create one)",
+                   im->entity->name);
+            return -1;
+        }
     } else {
         existing = zhashx_lookup (im->by_key, key);
-        if (existing == (void *)&s_ambiguous)
-            return s_bad (im, r, NULL, "",
-                          "several %ss match this row's key; give their id to say which",
-                          im->entity->name);
+        if (existing == (void *)&s_ambiguous) {
+            s_bad (im, r, NULL, "", "several %ss match this row's key; give their id to say which",
+                   im->entity->name);
+            return -1;
+        }
     }
     const char *used = existing ? pmo_reflect_str (existing, "id") : key;
-    if (zhashx_lookup (im->used, used))
-        return s_bad (im, r, existing ? "id" : NULL, existing ? used : "",
-                      "another row of this file means the same %s", im->entity->name);
-    zhashx_insert (im->used, used, (void *)1);
-    if (!existing) {
-        plan->create = true;
-        plan->entity = probe;
-        s_op (plan, OP_CREATE);
-        if (s_is (im, "allocation")) {
-            Pmo__Allocation *a = (Pmo__Allocation *)probe;
-            if (a->state > PMO__ALLOCATION_STATE__ALLOCATION_STATE_COMMITTED)
-                return s_bad (im, r, "state", s_enum_text (arena, probe, "state"),
-                              "a new allocation is requested, proposed or committed");
-            //  A named resource is requested first, then booked as the row says
-            if (s_allocation_path (plan, PMO__ALLOCATION_STATE__ALLOCATION_STATE_REQUESTED,
-                                   a->state, !pmo_str_empty (a->resource_id)))
-                return s_bad (im, r, "state", s_enum_text (arena, probe, "state"),
-                              "a committed allocation names its resource");
-        } else if (s_is (im, "risk") &&
-                   ((Pmo__Risk *)probe)->status != PMO__RISK_STATUS__RISK_STATUS_OPEN)
-            s_op (plan, OP_CLOSE);
-        else if (s_is (im, "issue") &&
-                 ((Pmo__Issue *)probe)->status >= PMO__ISSUE_STATUS__ISSUE_STATUS_RESOLVED)
-            s_op (plan, OP_ISSUE_STATE);
-        return;
+    if (zhashx_lookup (im->used, used)) {
+        s_bad (im, r, existing ? "id" : NULL, existing ? used : "",
+               "another row of this file means the same %s", im->entity->name);
+        return -1;
     }
+    zhashx_insert (im->used, used, (void *)1);
+    *existing_p = existing;
+    return 0;
+}
+
+//  A new record: created, then booked (allocations), closed (risks) or
+//  moved on (issues) as the row says.
+static void s_plan_new (svc_t *im, row_t *r, svc_plan_t *plan, ProtobufCMessage *probe)
+{
+    pmo_arena_t *arena = im->arena;
+    plan->create = true;
+    plan->entity = probe;
+    s_op (plan, OP_CREATE);
+    if (s_is (im, "allocation")) {
+        Pmo__Allocation *a = (Pmo__Allocation *)probe;
+        if (a->state > PMO__ALLOCATION_STATE__ALLOCATION_STATE_COMMITTED)
+            return s_bad (im, r, "state", s_enum_text (arena, probe, "state"),
+                          "a new allocation is requested, proposed or committed");
+        //  A named resource is requested first, then booked as the row says
+        if (s_allocation_path (plan, PMO__ALLOCATION_STATE__ALLOCATION_STATE_REQUESTED, a->state,
+                               !pmo_str_empty (a->resource_id)))
+            return s_bad (im, r, "state", s_enum_text (arena, probe, "state"),
+                          "a committed allocation names its resource");
+    } else if (s_is (im, "risk") &&
+               ((Pmo__Risk *)probe)->status != PMO__RISK_STATUS__RISK_STATUS_OPEN)
+        s_op (plan, OP_CLOSE);
+    else if (s_is (im, "issue") &&
+             ((Pmo__Issue *)probe)->status >= PMO__ISSUE_STATUS__ISSUE_STATUS_RESOLVED)
+        s_op (plan, OP_ISSUE_STATE);
+}
+
+//  The steps from a stored allocation to what its row asks: another
+//  resource, other weeks or hours, another state. -1 (the row bad) if the
+//  allocation cannot get there.
+static int s_plan_allocation (svc_t *im, row_t *r, svc_plan_t *plan, ProtobufCMessage *probe,
+                              ProtobufCMessage *desired, ProtobufCMessage *existing,
+                              const Pmo__Resource *resource)
+{
+    pmo_arena_t *arena = im->arena;
+    Pmo__Allocation *want = (Pmo__Allocation *)desired, *was = (Pmo__Allocation *)existing;
+    Pmo__Allocation *asked = (Pmo__Allocation *)probe;
+    want->start_week = asked->start_week;
+    want->end_week = asked->end_week;
+    want->hours_per_week = asked->hours_per_week;
+    want->state = asked->state;
+    want->resource_id = resource ? resource->id : was->resource_id;
+    if (strcmp (want->resource_id, was->resource_id) != 0) {
+        if (was->state > PMO__ALLOCATION_STATE__ALLOCATION_STATE_PROPOSED) {
+            s_bad (im, r, "resource_name", asked->resource_name,
+                   "allocation %s is %s with %s: release it and import a new row to "
+                   "book someone else",
+                   was->id, s_enum_text (arena, existing, "state"), was->resource_name);
+            return -1;
+        }
+        s_op (plan, OP_PROPOSE);
+    }
+    if (strcmp (want->start_week, was->start_week) || strcmp (want->end_week, was->end_week) ||
+        want->hours_per_week != was->hours_per_week) {
+        if (!s_allocation_live (was)) {
+            s_bad (im, r, "hours_per_week", "",
+                   "allocation %s is %s: its weeks and hours stay as they were", was->id,
+                   s_enum_text (arena, existing, "state"));
+            return -1;
+        }
+        s_op (plan, OP_RESHAPE);
+    }
+    Pmo__AllocationState from = was->state;
+    if (plan->n_ops && plan->ops[0] == OP_PROPOSE && from == 1)
+        from = PMO__ALLOCATION_STATE__ALLOCATION_STATE_PROPOSED;
+    if (s_allocation_path (plan, from, want->state, !pmo_str_empty (want->resource_id))) {
+        s_bad (im, r, "state", s_enum_text (arena, desired, "state"),
+               "allocation %s is %s: it cannot become %s (requested -> proposed -> "
+               "committed -> released, or rejected)",
+               was->id, s_enum_text (arena, existing, "state"),
+               s_enum_text (arena, desired, "state"));
+        return -1;
+    }
+    return 0;
+}
+
+//  A stored risk's steps: an update of its fields and a closure, never a
+//  change to a closed risk. -1 (the row bad) for one.
+static int s_plan_risk (svc_t *im, row_t *r, svc_plan_t *plan, ProtobufCMessage *probe,
+                        ProtobufCMessage *desired, ProtobufCMessage *existing)
+{
+    pmo_arena_t *arena = im->arena;
+    Pmo__Risk *want = (Pmo__Risk *)desired, *was = (Pmo__Risk *)existing;
+    Pmo__RiskStatus status = ((Pmo__Risk *)probe)->status;
+    want->status = was->status;
+    bool fields = !portio_import_same (arena, pmo_reflect_copy (desired, arena),
+                                       pmo_reflect_copy (existing, arena));
+    bool open = was->status == PMO__RISK_STATUS__RISK_STATUS_OPEN;
+    if (!open && (fields || status != was->status)) {
+        s_bad (im, r, fields ? NULL : "status", s_enum_text (arena, probe, "status"),
+               "risk %s is %s: a closed risk is a record and stays as it is", was->id,
+               s_enum_text (arena, existing, "status"));
+        return -1;
+    }
+    if (fields)
+        s_op (plan, OP_UPDATE);
+    want->status = status;
+    if (status != was->status)
+        s_op (plan, OP_CLOSE);
+    return 0;
+}
+
+//  A stored issue's steps: an update of its fields, never of a closed
+//  issue. -1 (the row bad) for one.
+static int s_plan_issue (svc_t *im, row_t *r, svc_plan_t *plan, ProtobufCMessage *probe,
+                         ProtobufCMessage *desired, ProtobufCMessage *existing)
+{
+    pmo_arena_t *arena = im->arena;
+    Pmo__Issue *want = (Pmo__Issue *)desired, *was = (Pmo__Issue *)existing;
+    want->status = ((Pmo__Issue *)probe)->status;
+    bool fields = !portio_import_same (arena, pmo_reflect_copy (desired, arena),
+                                       pmo_reflect_copy (existing, arena));
+    if (fields && was->status == PMO__ISSUE_STATUS__ISSUE_STATUS_CLOSED) {
+        s_bad (im, r, NULL, "", "issue %s is closed: it stays as it is", was->id);
+        return -1;
+    }
+    if (fields)
+        s_op (plan, OP_UPDATE);
+    return 0;
+}
+
+//  Plan one row of any of the four entities.
+static void s_plan (svc_t *im, row_t *r, svc_plan_t *plan)
+{
+    pmo_arena_t *arena = im->arena;
+    target_t t = {0};
+    Pmo__Project *project = NULL;
+    Pmo__Resource *resource = NULL;
+    ProtobufCMessage *existing = NULL;
+    if (s_probe (im, r, &t, &project, &resource) || s_find (im, r, t.entity, &existing))
+        return;
+    ProtobufCMessage *probe = t.entity;
+    if (!existing)
+        return s_plan_new (im, r, plan, probe);
     //  Over a copy of what exists: columns the file lacks keep their values
     target_t again = {0};
     again.entity = pmo_reflect_copy (existing, arena);
@@ -621,64 +746,13 @@ static void s_plan (svc_t *im, row_t *r, svc_plan_t *plan)
                                  pmo_reflect_copy (existing, arena)))
             s_op (plan, OP_UPDATE);
     } else if (s_is (im, "allocation")) {
-        Pmo__Allocation *want = (Pmo__Allocation *)desired, *was = (Pmo__Allocation *)existing;
-        Pmo__Allocation *asked = (Pmo__Allocation *)probe;
-        want->start_week = asked->start_week;
-        want->end_week = asked->end_week;
-        want->hours_per_week = asked->hours_per_week;
-        want->state = asked->state;
-        want->resource_id = resource ? resource->id : was->resource_id;
-        if (strcmp (want->resource_id, was->resource_id) != 0) {
-            if (was->state > PMO__ALLOCATION_STATE__ALLOCATION_STATE_PROPOSED)
-                return s_bad (im, r, "resource_name", asked->resource_name,
-                              "allocation %s is %s with %s: release it and import a new row to "
-                              "book someone else",
-                              was->id, s_enum_text (arena, existing, "state"), was->resource_name);
-            s_op (plan, OP_PROPOSE);
-        }
-        if (strcmp (want->start_week, was->start_week) || strcmp (want->end_week, was->end_week) ||
-            want->hours_per_week != was->hours_per_week) {
-            if (!s_allocation_live (was))
-                return s_bad (im, r, "hours_per_week", "",
-                              "allocation %s is %s: its weeks and hours stay as they were", was->id,
-                              s_enum_text (arena, existing, "state"));
-            s_op (plan, OP_RESHAPE);
-        }
-        Pmo__AllocationState from = was->state;
-        if (plan->n_ops && plan->ops[0] == OP_PROPOSE && from == 1)
-            from = PMO__ALLOCATION_STATE__ALLOCATION_STATE_PROPOSED;
-        if (s_allocation_path (plan, from, want->state, !pmo_str_empty (want->resource_id)))
-            return s_bad (im, r, "state", s_enum_text (arena, desired, "state"),
-                          "allocation %s is %s: it cannot become %s (requested -> proposed -> "
-                          "committed -> released, or rejected)",
-                          was->id, s_enum_text (arena, existing, "state"),
-                          s_enum_text (arena, desired, "state"));
+        if (s_plan_allocation (im, r, plan, probe, desired, existing, resource))
+            return;
     } else if (s_is (im, "risk")) {
-        Pmo__Risk *want = (Pmo__Risk *)desired, *was = (Pmo__Risk *)existing;
-        Pmo__RiskStatus status = ((Pmo__Risk *)probe)->status;
-        want->status = was->status;
-        bool fields = !portio_import_same (arena, pmo_reflect_copy (desired, arena),
-                                           pmo_reflect_copy (existing, arena));
-        bool open = was->status == PMO__RISK_STATUS__RISK_STATUS_OPEN;
-        if (!open && (fields || status != was->status))
-            return s_bad (im, r, fields ? NULL : "status", s_enum_text (arena, probe, "status"),
-                          "risk %s is %s: a closed risk is a record and stays as it is", was->id,
-                          s_enum_text (arena, existing, "status"));
-        if (fields)
-            s_op (plan, OP_UPDATE);
-        want->status = status;
-        if (status != was->status)
-            s_op (plan, OP_CLOSE);
-    } else {
-        Pmo__Issue *want = (Pmo__Issue *)desired, *was = (Pmo__Issue *)existing;
-        want->status = ((Pmo__Issue *)probe)->status;
-        bool fields = !portio_import_same (arena, pmo_reflect_copy (desired, arena),
-                                           pmo_reflect_copy (existing, arena));
-        if (fields && was->status == PMO__ISSUE_STATUS__ISSUE_STATUS_CLOSED)
-            return s_bad (im, r, NULL, "", "issue %s is closed: it stays as it is", was->id);
-        if (fields)
-            s_op (plan, OP_UPDATE);
-    }
+        if (s_plan_risk (im, r, plan, probe, desired, existing))
+            return;
+    } else if (s_plan_issue (im, r, plan, probe, desired, existing))
+        return;
     plan->unchanged = plan->n_ops == 0;
 }
 
