@@ -759,69 +759,87 @@ static void s_plan (svc_t *im, row_t *r, svc_plan_t *plan)
 //  ---------------------------------------------------------------------
 //  Writing
 
-//  Send one step of a plan; 0, or -1 with the problem recorded.
-static int s_write_op (svc_t *im, svc_plan_t *plan, op_t op)
+//  The bodies a step may send, kept by the caller for the call's time.
+typedef struct {
+    Pmo__AllocationRequest request;
+    Pmo__AllocationStep step;
+    Pmo__AllocationReshape reshape;
+    Pmo__CloseRequest close;
+} bodies_t;
+
+//  The request of an allocation's step, in bodies; *member_p its name.
+static ProtobufCMessage *s_allocation_body (svc_plan_t *plan, op_t op, uint64_t version,
+                                            bodies_t *bodies, const char **member_p)
 {
-    pmo_arena_t *arena = im->arena;
-    const portio_import_peer_t *peer = &im->options->peer;
-    ProtobufCMessage *body = NULL;
-    const char *member = NULL;
     Pmo__AllocationRequest request = PMO__ALLOCATION_REQUEST__INIT;
     Pmo__AllocationStep step = PMO__ALLOCATION_STEP__INIT;
     Pmo__AllocationReshape reshape = PMO__ALLOCATION_RESHAPE__INIT;
-    Pmo__CloseRequest close = PMO__CLOSE_REQUEST__INIT;
-    bool allocator = im->entity->service == PORTIO_IMPORT_ALLOCATOR;
-    const char *name = im->entity->name;
+    bodies->request = request, bodies->step = step, bodies->reshape = reshape;
     ProtobufCMessage *entity = plan->entity;
-    //  The version of the record as it now is (the previous step moved it)
-    uint64_t version = plan->existing ? pmo_reflect_u64 (plan->existing, "version") : 0;
-    if (s_is (im, "allocation")) {
-        Pmo__Allocation *a = (Pmo__Allocation *)entity;
-        step.allocation_id = reshape.allocation_id = (char *)plan->id;
-        step.version = reshape.version = version;
-        step.reason = reshape.reason = "imported from a spreadsheet";
-        switch (op) {
-        case OP_CREATE:
-            request.project_id = a->project_id;
-            request.resource_id = a->resource_id;
-            request.role = a->role;
-            request.skill = a->skill;
-            request.min_level = a->min_level;
-            request.hours_per_week = a->hours_per_week;
-            request.start_week = a->start_week;
-            request.end_week = a->end_week;
-            request.note = a->note;
-            body = &request.base, member = "request_allocation";
-            break;
-        case OP_PROPOSE:
-            step.resource_id = a->resource_id;
-            body = &step.base, member = "propose";
-            break;
-        case OP_COMMIT:
-            step.approve = true;
-            body = &step.base, member = "commit";
-            break;
-        case OP_RELEASE:
-            body = &step.base, member = "release";
-            break;
-        case OP_REJECT:
-            body = &step.base, member = "reject";
-            break;
-        default:
-            reshape.start_week = a->start_week;
-            reshape.end_week = a->end_week;
-            reshape.hours_per_week = a->hours_per_week;
-            body = &reshape.base, member = "reshape";
-            break;
-        }
-    } else if (op == OP_CLOSE) {
+    ProtobufCMessage *body = NULL;
+    const char *member = NULL;
+    Pmo__Allocation *a = (Pmo__Allocation *)entity;
+    bodies->step.allocation_id = bodies->reshape.allocation_id = (char *)plan->id;
+    bodies->step.version = bodies->reshape.version = version;
+    bodies->step.reason = bodies->reshape.reason = "imported from a spreadsheet";
+    switch (op) {
+    case OP_CREATE:
+        bodies->request.project_id = a->project_id;
+        bodies->request.resource_id = a->resource_id;
+        bodies->request.role = a->role;
+        bodies->request.skill = a->skill;
+        bodies->request.min_level = a->min_level;
+        bodies->request.hours_per_week = a->hours_per_week;
+        bodies->request.start_week = a->start_week;
+        bodies->request.end_week = a->end_week;
+        bodies->request.note = a->note;
+        body = &bodies->request.base, member = "request_allocation";
+        break;
+    case OP_PROPOSE:
+        bodies->step.resource_id = a->resource_id;
+        body = &bodies->step.base, member = "propose";
+        break;
+    case OP_COMMIT:
+        bodies->step.approve = true;
+        body = &bodies->step.base, member = "commit";
+        break;
+    case OP_RELEASE:
+        body = &bodies->step.base, member = "release";
+        break;
+    case OP_REJECT:
+        body = &bodies->step.base, member = "reject";
+        break;
+    default:
+        bodies->reshape.start_week = a->start_week;
+        bodies->reshape.end_week = a->end_week;
+        bodies->reshape.hours_per_week = a->hours_per_week;
+        body = &bodies->reshape.base, member = "reshape";
+        break;
+    }
+    *member_p = member;
+    return body;
+}
+
+//  The body of any other step: a risk's closure, or a resource, risk or
+//  issue created or updated (a copy of the row's record); in bodies or
+//  the arena, *member_p its name.
+static ProtobufCMessage *s_record_body (svc_t *im, svc_plan_t *plan, op_t op, uint64_t version,
+                                        bodies_t *bodies, const char **member_p)
+{
+    pmo_arena_t *arena = im->arena;
+    ProtobufCMessage *entity = plan->entity;
+    ProtobufCMessage *body = NULL;
+    const char *member = NULL;
+    if (op == OP_CLOSE) {
+        Pmo__CloseRequest close = PMO__CLOSE_REQUEST__INIT;
+        bodies->close = close;
         Pmo__Risk *risk = (Pmo__Risk *)entity;
-        close.kind = PMO__REGISTER_KIND__REGISTER_KIND_RISK;
-        close.id = (char *)plan->id;
-        close.version = version;
-        close.note = risk->closure_note;
-        close.risk_status = risk->status;
-        body = &close.base, member = "close";
+        bodies->close.kind = PMO__REGISTER_KIND__REGISTER_KIND_RISK;
+        bodies->close.id = (char *)plan->id;
+        bodies->close.version = version;
+        bodies->close.note = risk->closure_note;
+        bodies->close.risk_status = risk->status;
+        body = &bodies->close.base, member = "close";
     } else {
         body = pmo_reflect_copy (entity, arena);
         if (op == OP_CREATE) {
@@ -835,33 +853,37 @@ static int s_write_op (svc_t *im, svc_plan_t *plan, op_t op)
             pmo_reflect_set_str (body, "id", plan->id, arena);
             pmo_reflect_set_u64 (body, "version", version);
         }
-        member = pmo_arena_printf (arena, "%s_%s", op == OP_CREATE ? "create" : "update", name);
+        member = pmo_arena_printf (arena, "%s_%s", op == OP_CREATE ? "create" : "update",
+                                   im->entity->name);
     }
-    ProtobufCMessage *reply = portio_import_service_call (
-        peer, allocator ? PORTIO_IMPORT_ALLOCATOR : PORTIO_IMPORT_RISKMON, member, body, im->why,
-        sizeof im->why);
-    if (!reply) {
-        portio_import_problem (im->result, plan->row, "", "", im->why);
-        return -1;
-    }
-    const Pmo__Error *error = portio_import_reply_error (reply);
-    if (error) {
-        //  "create_risk.probability" -> the file's column for probability
-        const char *field = strchr (error->field, '.');
-        field = field ? field + 1 : "";
-        char reason[600];
-        snprintf (reason, sizeof reason, "%s refused %s: %s",
-                  allocator ? "the allocator" : "the risk monitor", member, error->message);
-        const char *column = *field ? portio_import_column_of (im->map, field) : "";
-        const char *value = "";
-        int index = *column ? portio_import_header_index (&im->csv->records[0], column) : -1;
-        if (index >= 0 && (size_t)index < im->csv->records[plan->record].n_fields)
-            value = im->csv->records[plan->record].fields[index];
-        portio_import_problem (im->result, plan->row, column, value, reason);
-        protobuf_c_message_free_unpacked (reply, NULL);
-        return -1;
-    }
-    //  What the service now holds: the id and version of the next step
+    *member_p = member;
+    return body;
+}
+
+//  A step the service refused: a problem of the row, at the column of the
+//  field the error names when the mapping has one.
+static void s_refused (svc_t *im, svc_plan_t *plan, const char *member, const Pmo__Error *error)
+{
+    bool allocator = im->entity->service == PORTIO_IMPORT_ALLOCATOR;
+    //  "create_risk.probability" -> the file's column for probability
+    const char *field = strchr (error->field, '.');
+    field = field ? field + 1 : "";
+    char reason[600];
+    snprintf (reason, sizeof reason, "%s refused %s: %s",
+              allocator ? "the allocator" : "the risk monitor", member, error->message);
+    const char *column = *field ? portio_import_column_of (im->map, field) : "";
+    const char *value = "";
+    int index = *column ? portio_import_header_index (&im->csv->records[0], column) : -1;
+    if (index >= 0 && (size_t)index < im->csv->records[plan->record].n_fields)
+        value = im->csv->records[plan->record].fields[index];
+    portio_import_problem (im->result, plan->row, column, value, reason);
+}
+
+//  What the service now holds after a step: the id and version of the
+//  next step.
+static void s_note_stored (svc_t *im, svc_plan_t *plan, op_t op, ProtobufCMessage *reply)
+{
+    pmo_arena_t *arena = im->arena;
     const char *kinds[] = {"resource", "allocation", "risk", "issue"};
     ProtobufCMessage *stored = NULL;
     for (size_t i = 0; i < 4 && !stored; i++)
@@ -882,6 +904,34 @@ static int s_write_op (svc_t *im, svc_plan_t *plan, op_t op)
                     plan->ops[i] = 0; //  already proposed
         }
     }
+}
+
+//  Send one step of a plan; 0, or -1 with the problem recorded.
+static int s_write_op (svc_t *im, svc_plan_t *plan, op_t op)
+{
+    const portio_import_peer_t *peer = &im->options->peer;
+    bool allocator = im->entity->service == PORTIO_IMPORT_ALLOCATOR;
+    //  The version of the record as it now is (the previous step moved it)
+    uint64_t version = plan->existing ? pmo_reflect_u64 (plan->existing, "version") : 0;
+    bodies_t bodies;
+    const char *member = NULL;
+    ProtobufCMessage *body = s_is (im, "allocation")
+                                 ? s_allocation_body (plan, op, version, &bodies, &member)
+                                 : s_record_body (im, plan, op, version, &bodies, &member);
+    ProtobufCMessage *reply = portio_import_service_call (
+        peer, allocator ? PORTIO_IMPORT_ALLOCATOR : PORTIO_IMPORT_RISKMON, member, body, im->why,
+        sizeof im->why);
+    if (!reply) {
+        portio_import_problem (im->result, plan->row, "", "", im->why);
+        return -1;
+    }
+    const Pmo__Error *error = portio_import_reply_error (reply);
+    if (error) {
+        s_refused (im, plan, member, error);
+        protobuf_c_message_free_unpacked (reply, NULL);
+        return -1;
+    }
+    s_note_stored (im, plan, op, reply);
     protobuf_c_message_free_unpacked (reply, NULL);
     return 0;
 }
