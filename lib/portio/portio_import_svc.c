@@ -1,8 +1,10 @@
-/*  portio_import_svc.c: spreadsheets in and out of the allocator (resources,
-    allocations) and the risk monitor (risks, issues).
+/*  portio_import_svc.c: spreadsheets into the allocator (resources,
+    allocations) and the risk monitor (risks, issues); their export is
+    portio_export.c's, the requests portio_peer.c's.
 
-    The mapping machinery is portio_import.c's (columns, values maps, defaults,
-    templates, dates, money, withheld cells); what differs is where rows go.
+    The mapping machinery is portio_mapping.c's and portio_cells.c's
+    (columns, values maps, defaults, templates, dates, money, withheld
+    cells); what differs is where rows go.
     Neither service has a batch request, so an import here works in two
     passes: first every row is converted and checked against what the
     services hold (the org units and projects of the registry, the

@@ -1,7 +1,8 @@
 /*  portio_internal.h: what the parts of lib/portio share: mappings
-    (portio_mapping.c), cells to fields (portio_cells.c), the registry's
-    import (portio_import.c) and export (portio_export.c), the other
-    services' import and export (portio_import_svc.c) and the report.
+    (portio_mapping.c), cells to fields (portio_cells.c), talking to the
+    services (portio_peer.c), the registry's import (portio_import.c), the
+    other services' import (portio_import_svc.c), export of both
+    (portio_export.c) and the report (portio_report*.c).
     Not for other callers, nor included from outside lib/portio: the public
     interface is portio_import.h (and portio_report.h, portio_csv.h).
 */

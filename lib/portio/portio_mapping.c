@@ -32,7 +32,7 @@ static const entity_t s_entities[] = {
      PMO__ENTITY_KIND__ENTITY_KIND_MILESTONE, PORTIO_IMPORT_REGISTRY},
     {"status_report", &pmo__status_report__descriptor, "submit_status_report", NULL,
      PMO__ENTITY_KIND__ENTITY_KIND_STATUS_REPORT, PORTIO_IMPORT_REGISTRY},
-    //  Kept by the other services: portio_import_svc.c imports and exports them
+    //  Kept by the other services: portio_import_svc.c imports them
     {"resource", &pmo__resource__descriptor, NULL, NULL, PMO__ENTITY_KIND__ENTITY_KIND_UNSPECIFIED,
      PORTIO_IMPORT_ALLOCATOR},
     {"allocation", &pmo__allocation__descriptor, NULL, NULL,
