@@ -961,18 +961,13 @@ static int s_fail (svc_t *im, const char *format, ...)
     return -1;
 }
 
-static int s_run (svc_t *im, const void *data, size_t size)
+//  Check every data row of the file before writing any (blank rows are
+//  noted and skipped).
+static void s_plan_rows (svc_t *im)
 {
     portio_import_result_t *result = im->result;
-    const portio_import_mapping_t *map = im->map;
-    if (portio_import_open_csv (im->arena, map, data, size, result, &im->csv))
-        return -1;
     portio_csv_t *csv = im->csv;
     portio_csv_record_t *header = &csv->records[0];
-    if (s_load (im))
-        return s_fail (im, "%s", im->why);
-
-    //  Check every row before writing any
     im->plans = pmo_arena_alloc (im->arena, csv->n_records * sizeof (svc_plan_t));
     result->row_results =
         pmo_arena_alloc (im->arena, csv->n_records * sizeof (portio_import_row_t));
@@ -988,7 +983,7 @@ static int s_run (svc_t *im, const void *data, size_t size)
         plan->row = i + 1;
         plan->record = i;
         result->rows++;
-        row_t r = {.map = map,
+        row_t r = {.map = im->map,
                    .arena = im->arena,
                    .result = result,
                    .header = header,
@@ -999,6 +994,12 @@ static int s_run (svc_t *im, const void *data, size_t size)
             s_plan (im, &r, plan);
         plan->bad = r.bad;
     }
+}
+
+//  The tally of what would be done, row by row.
+static void s_tally (svc_t *im)
+{
+    portio_import_result_t *result = im->result;
     for (size_t p = 0, k = 0; k < result->n_rows; k++) {
         portio_import_row_t *out = &result->row_results[k];
         if (out->action == PORTIO_IMPORT_ROW_BLANK)
@@ -1019,13 +1020,14 @@ static int s_run (svc_t *im, const void *data, size_t size)
             result->updated++;
         }
     }
-    if (im->options->dry_run)
-        return 0;
-    if (result->bad && !im->options->skip_bad)
-        return s_fail (im, "%zu of %zu rows have problems; nothing was written (all or nothing)",
-                       result->bad, result->rows);
+}
 
-    //  Write, row by row in file order
+//  Write, row by row in file order. A row refused is counted as bad now;
+//  in all-or-nothing mode it stops the import (the rows before it stay
+//  written).
+static int s_write_rows (svc_t *im)
+{
+    portio_import_result_t *result = im->result;
     size_t k = 0;
     for (size_t p = 0; p < im->n_plans; p++) {
         svc_plan_t *plan = &im->plans[p];
@@ -1055,6 +1057,23 @@ static int s_run (svc_t *im, const void *data, size_t size)
                            plan->row, plan->written ? " half-way (its first steps were)" : "");
     }
     return 0;
+}
+
+static int s_run (svc_t *im, const void *data, size_t size)
+{
+    portio_import_result_t *result = im->result;
+    if (portio_import_open_csv (im->arena, im->map, data, size, result, &im->csv))
+        return -1;
+    if (s_load (im))
+        return s_fail (im, "%s", im->why);
+    s_plan_rows (im);
+    s_tally (im);
+    if (im->options->dry_run)
+        return 0;
+    if (result->bad && !im->options->skip_bad)
+        return s_fail (im, "%zu of %zu rows have problems; nothing was written (all or nothing)",
+                       result->bad, result->rows);
+    return s_write_rows (im);
 }
 
 int portio_import_svc_run (const portio_import_options_t *options,
