@@ -23,6 +23,19 @@
 //  ---------------------------------------------------------------------
 //  Export
 
+char *portio_import_take_csv (portio_csv_writer_t **writer_p, size_t *size)
+{
+    size_t len;
+    const char *data = portio_csv_writer_data (*writer_p, &len);
+    char *csv = malloc (len + 1);
+    assert (csv);
+    memcpy (csv, data, len + 1);
+    if (size)
+        *size = len;
+    portio_csv_writer_destroy (writer_p);
+    return csv;
+}
+
 //  A field's value as a cell, in the form the native mapping reads back.
 const char *portio_import_cell (pmo_arena_t *arena, const ProtobufCMessage *msg, const char *path)
 {
@@ -190,14 +203,7 @@ int portio_export (const portio_import_peer_t *peer, const char *entity_name, co
             portio_csv_writer_field (writer, portio_import_cell (arena, items[i], fields[f]));
         portio_csv_writer_end_row (writer);
     }
-    size_t len;
-    const char *data = portio_csv_writer_data (writer, &len);
-    *csv = malloc (len + 1);
-    assert (*csv);
-    memcpy (*csv, data, len + 1);
-    if (size)
-        *size = len;
-    portio_csv_writer_destroy (&writer);
+    *csv = portio_import_take_csv (&writer, size);
     pmo_arena_destroy (&arena);
     return 0;
 }
@@ -252,14 +258,7 @@ int portio_import_svc_export (const portio_import_peer_t *peer, const entity_t *
         portio_csv_writer_end_row (writer);
     }
     zhashx_destroy (&codes);
-    size_t len;
-    const char *data = portio_csv_writer_data (writer, &len);
-    *csv = malloc (len + 1);
-    assert (*csv);
-    memcpy (*csv, data, len + 1);
-    if (size)
-        *size = len;
-    portio_csv_writer_destroy (&writer);
+    *csv = portio_import_take_csv (&writer, size);
     pmo_arena_destroy (&arena);
     return 0;
 }

@@ -119,7 +119,10 @@ int portio_import_open_csv (pmo_arena_t *arena, const portio_import_mapping_t *m
                             const void *data, size_t size, portio_import_result_t *result,
                             portio_csv_t **csv);
 
-//  portio_export.c: a field's value as a cell of the native format, the
+//  portio_export.c: what the writer wrote, as a NUL-terminated copy the
+//  caller frees (its length in *size if size); destroys the writer.
+char *portio_import_take_csv (portio_csv_writer_t **writer_p, size_t *size);
+//  A field's value as a cell of the native format, the
 //  form the native mapping reads back (arena or msg owns it).
 const char *portio_import_cell (pmo_arena_t *arena, const ProtobufCMessage *msg, const char *path);
 

@@ -266,13 +266,5 @@ char *portio_report_csv (const portio_report_t *self, const char *table, bool bo
         return NULL;
     portio_csv_writer_t *w = portio_csv_writer_new (',', bom);
     s_writers[t].write (self, w, table);
-    size_t len;
-    const char *data = portio_csv_writer_data (w, &len);
-    char *out = malloc (len + 1);
-    assert (out);
-    memcpy (out, data, len + 1);
-    if (size)
-        *size = len;
-    portio_csv_writer_destroy (&w);
-    return out;
+    return portio_import_take_csv (&w, size);
 }
