@@ -48,6 +48,23 @@ void portio_import_error_text (const Pmo__Error *error, char *why, size_t why_si
               *error->field ? " [" : "", error->field, *error->field ? "]" : "", error->message);
 }
 
+//  Copy a page's got records into arena at the end of *items (*n of them,
+//  room for *max), growing it as needed.
+static void s_append (pmo_arena_t *arena, ProtobufCMessage ***items, size_t *n, size_t *max,
+                      ProtobufCMessage *const *msgs, size_t got)
+{
+    if (*n + got > *max) {
+        size_t grown_max = (*n + got) * 2 + 16;
+        ProtobufCMessage **grown = pmo_arena_alloc (arena, grown_max * sizeof (void *));
+        if (*n)
+            memcpy (grown, *items, *n * sizeof (void *));
+        *items = grown;
+        *max = grown_max;
+    }
+    for (size_t i = 0; i < got; i++)
+        (*items)[(*n)++] = pmo_reflect_copy (msgs[i], arena);
+}
+
 int portio_import_list (const portio_import_peer_t *peer, pmo_arena_t *arena, Pmo__EntityKind kind,
                         const char *org_unit, const char *project_id, bool archived,
                         ProtobufCMessage ***items, size_t *n, char *why, size_t why_size)
@@ -80,16 +97,7 @@ int portio_import_list (const portio_import_peer_t *peer, pmo_arena_t *arena, Pm
         size_t got = page ? *(size_t *)((char *)page + field->quantifier_offset) : 0;
         ProtobufCMessage **msgs =
             page ? *(ProtobufCMessage ***)((char *)page + field->offset) : NULL;
-        if (*n + got > max) {
-            size_t grown_max = (*n + got) * 2 + 16;
-            ProtobufCMessage **grown = pmo_arena_alloc (arena, grown_max * sizeof (void *));
-            if (*n)
-                memcpy (grown, *items, *n * sizeof (void *));
-            *items = grown;
-            max = grown_max;
-        }
-        for (size_t i = 0; i < got; i++)
-            (*items)[(*n)++] = pmo_reflect_copy (msgs[i], arena);
+        s_append (arena, items, n, &max, msgs, got);
         bool more = page && !pmo_str_empty (page->next_cursor) &&
                     !(cursor && strcmp (cursor, page->next_cursor) == 0);
         cursor = more ? pmo_arena_strdup (arena, page->next_cursor) : NULL;
@@ -240,16 +248,7 @@ int portio_import_svc_list (const portio_import_peer_t *peer, pmo_arena_t *arena
             protobuf_c_message_descriptor_get_field_by_name (page->descriptor, list);
         size_t got = *(size_t *)((char *)page + f->quantifier_offset);
         ProtobufCMessage **msgs = *(ProtobufCMessage ***)((char *)page + f->offset);
-        if (*n + got > max) {
-            size_t grown_max = (*n + got) * 2 + 16;
-            ProtobufCMessage **grown = pmo_arena_alloc (arena, grown_max * sizeof (void *));
-            if (*n)
-                memcpy (grown, *items, *n * sizeof (void *));
-            *items = grown;
-            max = grown_max;
-        }
-        for (size_t i = 0; i < got; i++)
-            (*items)[(*n)++] = pmo_reflect_copy (msgs[i], arena);
+        s_append (arena, items, n, &max, msgs, got);
         const char *next = pmo_reflect_str (page, "next_cursor");
         bool more = got && !pmo_str_empty (next) && strcmp (next, cursor) != 0;
         cursor = more ? pmo_arena_strdup (arena, next) : "";
