@@ -8,10 +8,9 @@
 */
 #include "gateway_admin.h"
 #include "gateway_model.h"
-#include "gateway_orgs.h"
 #include "gateway_store.h"
 
-#include "pmo_client.h"
+#include "orgtree.h"
 #include "pmo_log.h"
 #include "pmo_ping.h"
 #include "pmo_reflect.h"
@@ -27,15 +26,15 @@
 #define LIST_DEFAULT  50
 #define LIST_MAX      500
 #define LIST_SCAN_MAX 2000
-#define ORGS_TTL_MS   5000 //  how long an org-unit snapshot is trusted
+#define ORGS_TTL_MS   5000 //  how long the org-unit tree is trusted
 
 typedef struct {
     gateway_admin_config_t config;
     pmo_redis_t *redis;
     gateway_store_t *store;
     pmo_server_t *server;
-    pmo_client_t *registry; //  for org-unit paths
-    gateway_orgs_t *orgs;   //  the last snapshot, NULL until asked
+    orgtree_t *orgs;        //  the org-unit tree, for grant paths
+    Pmo__Identity identity; //  the token service's own, asking the registry
     zsock_t *pipe;          //  to the gateway: revocations
     bool bootstrapped;      //  the admin token file exists (or none was asked for)
     int64_t started_ms;
@@ -57,24 +56,18 @@ static void s_unavailable (pmo_request_t *req)
 static const char *s_path_of (void *ctx, const char *unit)
 {
     admin_t *self = ctx;
-    return self->orgs ? gateway_orgs_path (self->orgs, unit) : NULL;
+    return orgtree_path (self->orgs, unit);
 }
 
-//  A fresh enough org-unit snapshot, asked of the registry as the caller.
+//  A fresh enough org-unit tree (this actor may wait for the registry: it
+//  serves token requests one at a time, like any service).
 static int s_orgs (admin_t *self, pmo_request_t *req)
 {
-    if (self->orgs && pmo_mono_ms () - gateway_orgs_made (self->orgs) < ORGS_TTL_MS)
+    if (orgtree_refresh (self->orgs, false) == 0)
         return 0;
-    gateway_orgs_t *fresh =
-        gateway_orgs_fetch (self->registry, s_who (req), self->config.upstream_timeout_ms);
-    if (!fresh) {
-        FAIL (req, UNAVAILABLE, "",
-              "the registry did not answer (org units are needed to check grants)");
-        return -1;
-    }
-    gateway_orgs_destroy (&self->orgs);
-    self->orgs = fresh;
-    return 0;
+    FAIL (req, UNAVAILABLE, "",
+          "the registry did not answer (org units are needed to check grants)");
+    return -1;
 }
 
 //  True (and the reply is set) if this request id was already done.
@@ -423,11 +416,17 @@ void gateway_admin_actor (zsock_t *pipe, void *args)
     admin_t self = {.config = *(gateway_admin_config_t *)args, .pipe = pipe};
     self.started_ms = pmo_now_ms ();
     self.redis = pmo_redis_new (self.config.redis_url, self.config.redis_timeout_ms);
-    self.registry = pmo_client_new (self.config.registry);
-    if (!self.redis || !self.registry) {
+    pmo__identity__init (&self.identity);
+    self.identity.subject = "pmo-gateway";
+    orgtree_config_t orgs = {.registry = self.config.registry,
+                             .identity = &self.identity,
+                             .timeout_ms = self.config.upstream_timeout_ms,
+                             .max_age_ms = ORGS_TTL_MS};
+    self.orgs = orgtree_new (&orgs);
+    if (!self.redis || !self.config.registry || !self.orgs) {
         pmo_error ("gateway: bad redis url or registry endpoint");
         pmo_redis_destroy (&self.redis);
-        pmo_client_destroy (&self.registry);
+        orgtree_destroy (&self.orgs);
         ((gateway_admin_config_t *)args)->failed = true;
         zsock_signal (pipe, 1);
         return;
@@ -445,7 +444,7 @@ void gateway_admin_actor (zsock_t *pipe, void *args)
         pmo_error ("gateway: cannot bind endpoint=%s", self.config.endpoint);
         gateway_store_destroy (&self.store);
         pmo_redis_destroy (&self.redis);
-        pmo_client_destroy (&self.registry);
+        orgtree_destroy (&self.orgs);
         ((gateway_admin_config_t *)args)->failed = true;
         zsock_signal (pipe, 1);
         return;
@@ -473,8 +472,7 @@ void gateway_admin_actor (zsock_t *pipe, void *args)
     pmo_server_drain (self.server, 100000);
     zpoller_destroy (&poller);
     pmo_server_destroy (&self.server);
-    gateway_orgs_destroy (&self.orgs);
     gateway_store_destroy (&self.store);
-    pmo_client_destroy (&self.registry);
+    orgtree_destroy (&self.orgs);
     pmo_redis_destroy (&self.redis);
 }

@@ -15,10 +15,10 @@
 #include "gateway_jobs.h"
 #include "gateway_metrics.h"
 #include "gateway_model.h"
-#include "gateway_orgs.h"
 #include "gateway_sse.h"
 #include "gateway_store.h"
 
+#include "orgtree.h"
 #include "portio_import.h"
 #include "pmo_json.h"
 #include "pmo_log.h"
@@ -175,9 +175,11 @@ typedef struct {
     zlistx_t *jobs;         //  jobs still running (gateway_job_t)
     zsock_t *jobs_pull;     //  finished jobs push themselves here
     char jobs_endpoint[64]; //  ... its inproc address
-    gateway_orgs_t *orgs;   //  the org-unit snapshot, NULL until read
-    char orgs_wait[40];     //  the request id of the snapshot asked for
+    orgtree_t *orgs;        //  the org-unit tree, fed from our registry DEALER
+    bool orgs_read;         //  ... it has been read whole at least once
+    char orgs_wait[40];     //  the request id of the page asked for
     int64_t orgs_next;      //  monotonic: ask again then
+    Pmo__Identity identity; //  the gateway's own (it reads the org structure)
     bool sse_woken;         //  read the streams now
     int64_t sse_next_sweep;
     gateway_metrics_t *metrics;
@@ -938,10 +940,10 @@ static void s_readyz_reply (request_t *req, const char *wait_id, ProtobufCMessag
 //  org units are not known yet.
 static int s_visible_divisions (self_t *self, const Pmo__Identity *who, char ***out, bool *all)
 {
-    if (!self->orgs)
+    if (!self->orgs_read)
         return -1;
     size_t cap = 2;
-    for (size_t i = 0; gateway_orgs_division_at (self->orgs, i); i++)
+    for (size_t i = 0; orgtree_division_at (self->orgs, i); i++)
         cap++;
     char **list = calloc (cap, sizeof (char *));
     assert (list);
@@ -949,15 +951,15 @@ static int s_visible_divisions (self_t *self, const Pmo__Identity *who, char ***
     list[n++] = strdup (self->config.hub); //  the org structure is everyone's
     *all = false;
     for (size_t g = 0; g < who->n_grants; g++) {
-        const char *path = gateway_orgs_path (self->orgs, who->grants[g]->org_unit);
+        const char *path = orgtree_path (self->orgs, who->grants[g]->org_unit);
         if (path && !strchr (path, '/'))
             *all = true;
     }
-    for (size_t i = 0; gateway_orgs_division_at (self->orgs, i); i++) {
-        const char *division = gateway_orgs_division_at (self->orgs, i);
+    for (size_t i = 0; orgtree_division_at (self->orgs, i); i++) {
+        const char *division = orgtree_division_at (self->orgs, i);
         bool take = *all;
         for (size_t g = 0; g < who->n_grants && !take; g++) {
-            const char *of = gateway_orgs_division (self->orgs, who->grants[g]->org_unit);
+            const char *of = orgtree_division (self->orgs, who->grants[g]->org_unit);
             take = of && strcmp (of, division) == 0;
         }
         bool known = false;
@@ -1736,6 +1738,45 @@ static int s_parse_listen (const char *text, struct sockaddr_in *addr)
 //  ---------------------------------------------------------------------
 //  The reactor
 
+//  Ask the registry for a page of the org units (after cursor; NULL: the
+//  first) on our own DEALER, as the gateway (the org structure is visible
+//  to everyone signed in). The reactor never waits for the registry: the
+//  reply is fed to the tree when it comes (s_orgs_take).
+static void s_orgs_ask (self_t *self, int64_t now, const char *cursor)
+{
+    zsock_t *dealer = self->dealers[GATEWAY_SVC_REGISTRY];
+    if (!dealer)
+        return;
+    Pmo__RegistryRequest request = PMO__REGISTRY_REQUEST__INIT;
+    Pmo__ListRequest list;
+    orgtree_list_page (self->orgs, &list, cursor);
+    request.body_case = PMO__REGISTRY_REQUEST__BODY_LIST;
+    request.list = &list;
+    Pmo__Header header;
+    pmo_header_init (&header, self->orgs_wait, self->config.upstream_timeout_ms, &self->identity);
+    request.header = &header;
+    size_t size = protobuf_c_message_get_packed_size (&request.base);
+    uint8_t *buffer = malloc (size);
+    assert (buffer);
+    protobuf_c_message_pack (&request.base, buffer);
+    zmq_send (zsock_resolve (dealer), buffer, size, ZMQ_DONTWAIT);
+    free (buffer);
+    //  Soon again while the tree was never read; then every few seconds
+    self->orgs_next = now + (self->orgs_read ? ORGS_REFRESH_MS : 500);
+}
+
+//  A page of org units came: feed it to the tree, and ask for the next.
+static void s_orgs_take (self_t *self, const Pmo__RegistryReply *reply)
+{
+    const char *cursor = NULL;
+    int rc = orgtree_feed (self->orgs, reply, &cursor);
+    *self->orgs_wait = 0;
+    if (rc == 1)
+        self->orgs_read = true;
+    else if (rc == 0)
+        s_orgs_ask (self, pmo_mono_ms (), cursor);
+}
+
 //  A reply from a service: wake the request that waits for it.
 static void s_handle_replies (self_t *self, gateway_svc_t svc)
 {
@@ -1749,14 +1790,9 @@ static void s_handle_replies (self_t *self, gateway_svc_t svc)
         const Pmo__Header *header = reply ? pmo_wire_header (reply) : NULL;
         const char *id = header && header->request_id ? header->request_id : "";
         request_t *req = *id ? zhashx_lookup (self->pending, id) : NULL;
-        if (svc == GATEWAY_SVC_REGISTRY && *id && strcmp (id, self->orgs_wait) == 0) {
-            gateway_orgs_t *orgs = gateway_orgs_from_reply ((Pmo__RegistryReply *)reply);
-            if (orgs) {
-                gateway_orgs_destroy (&self->orgs);
-                self->orgs = orgs;
-            }
-            *self->orgs_wait = 0;
-        } else if (req) {
+        if (svc == GATEWAY_SVC_REGISTRY && *id && strcmp (id, self->orgs_wait) == 0)
+            s_orgs_take (self, (Pmo__RegistryReply *)reply);
+        else if (req) {
             zhashx_delete (self->pending, id);
             if (req->kind == KIND_READYZ) {
                 s_readyz_reply (req, id, reply);
@@ -1840,34 +1876,6 @@ static int64_t s_check_pending (self_t *self, int64_t now)
     return next;
 }
 
-//  Ask the registry for the org units (the gateway's own identity: the
-//  org structure is visible to everyone signed in).
-static void s_orgs_ask (self_t *self, int64_t now)
-{
-    zsock_t *dealer = self->dealers[GATEWAY_SVC_REGISTRY];
-    if (!dealer)
-        return;
-    Pmo__RegistryRequest request = PMO__REGISTRY_REQUEST__INIT;
-    Pmo__ListRequest list = PMO__LIST_REQUEST__INIT;
-    list.kind = PMO__ENTITY_KIND__ENTITY_KIND_ORG_UNIT;
-    list.include_archived = true;
-    request.body_case = PMO__REGISTRY_REQUEST__BODY_LIST;
-    request.list = &list;
-    Pmo__Identity identity = PMO__IDENTITY__INIT;
-    identity.subject = "pmo-gateway";
-    Pmo__Header header;
-    pmo_header_init (&header, self->orgs_wait, self->config.upstream_timeout_ms, &identity);
-    request.header = &header;
-    size_t size = protobuf_c_message_get_packed_size (&request.base);
-    uint8_t *buffer = malloc (size);
-    assert (buffer);
-    protobuf_c_message_pack (&request.base, buffer);
-    zmq_send (zsock_resolve (dealer), buffer, size, ZMQ_DONTWAIT);
-    free (buffer);
-    //  Soon again while there is no snapshot; then every few seconds
-    self->orgs_next = now + (self->orgs ? ORGS_REFRESH_MS : 500);
-}
-
 //  Live-event clients: read their streams when woken or on the sweep, add
 //  due heartbeats, and let those with something to send go on.
 static void s_pump_events (self_t *self, int64_t now)
@@ -1898,8 +1906,10 @@ static void s_drain_sub (self_t *self, int64_t now)
         //  The topic is "<division>.<type>": new org units mean a new snapshot
         const char *data = zmq_msg_data (&part);
         size_t size = zmq_msg_size (&part);
-        if (size < 200 && memmem (data, size, ".org_unit.", 10))
+        if (size < 200 && memmem (data, size, ".org_unit.", 10)) {
+            orgtree_invalidate (self->orgs);
             self->orgs_next = now;
+        }
         while (zmq_msg_more (&part) && zmq_msg_recv (&part, handle, ZMQ_DONTWAIT) >= 0)
             ;
         self->sse_woken = true;
@@ -1925,7 +1935,7 @@ static void s_self_destroy (self_t *self)
     zhashx_destroy (&self->tokens);
     zhashx_destroy (&self->buckets);
     zlistx_destroy (&self->sse);
-    gateway_orgs_destroy (&self->orgs);
+    orgtree_destroy (&self->orgs);
     gateway_metrics_destroy (&self->metrics);
     free (self->openapi);
 }
@@ -1939,6 +1949,12 @@ static int s_self_init (self_t *self)
         return -1;
     }
     self->store = gateway_store_new (self->redis, self->config.hub);
+    pmo__identity__init (&self->identity);
+    self->identity.subject = "pmo-gateway";
+    //  No registry of its own: the tree is fed from our DEALER (s_orgs_ask)
+    orgtree_config_t orgs = {.identity = &self->identity};
+    self->orgs = orgtree_new (&orgs);
+    assert (self->orgs);
     self->pending = zhashx_new ();
     self->tokens = zhashx_new ();
     zhashx_set_destructor (self->tokens, s_cached_free);
@@ -2076,7 +2092,7 @@ static void s_actor (zsock_t *pipe, void *args)
     while (true) {
         int64_t now = pmo_mono_ms ();
         if (!self.stopping && now >= self.orgs_next)
-            s_orgs_ask (&self, now);
+            s_orgs_ask (&self, now, NULL);
         int64_t next = s_check_pending (&self, now);
         s_pump_events (&self, now);
         //  Answer what became ready
