@@ -1012,7 +1012,7 @@ static enum MHD_Result s_events (self_t *self, request_t *req)
         .clients = self->sse,
     };
     bool bad_id;
-    gateway_sse_t *sse = gateway_sse_new (&config, self->redis, &bad_id);
+    gateway_sse_t *sse = gateway_sse_new (&config, self->store, &bad_id);
     s_strv_free (divisions);
     if (!sse)
         return bad_id ? s_problem (req, 400, "invalid", "Last-Event-ID",
@@ -1054,43 +1054,25 @@ static enum MHD_Result s_metrics (self_t *self, request_t *req)
                                 "gauge\n# HELP pmo_stream_group_lag Entries not yet delivered to "
                                 "a consumer group.\n# TYPE pmo_stream_group_lag gauge\n");
         for (size_t i = 0; divisions[i]; i++) {
-            char key[128];
-            gateway_store_stream_key (divisions[i], key, sizeof key);
-            redisReply *len = pmo_redis_command (self->redis, "XLEN %s", key);
-            if (len && len->type == REDIS_REPLY_INTEGER)
+            long long length;
+            gateway_group_figures_t figures[16];
+            size_t n;
+            gateway_store_stream_figures (self->store, divisions[i], &length, figures, 16, &n);
+            if (length >= 0)
                 gateway_metrics_printf (&text, &size, "pmo_stream_length{division=\"%s\"} %lld\n",
-                                        divisions[i], len->integer);
-            if (len)
-                freeReplyObject (len);
-            redisReply *info = pmo_redis_command (self->redis, "XINFO GROUPS %s", key);
-            for (size_t g = 0; info && info->type == REDIS_REPLY_ARRAY && g < info->elements; g++) {
-                redisReply *group = info->element[g];
-                const char *name = "";
-                long long pending = -1, lag = -1;
-                for (size_t f = 0; group->type == REDIS_REPLY_ARRAY && f + 1 < group->elements;
-                     f += 2) {
-                    const char *field = group->element[f]->str;
-                    redisReply *value = group->element[f + 1];
-                    if (strcmp (field, "name") == 0 && value->type == REDIS_REPLY_STRING)
-                        name = value->str;
-                    else if (strcmp (field, "pending") == 0 && value->type == REDIS_REPLY_INTEGER)
-                        pending = value->integer;
-                    else if (strcmp (field, "lag") == 0 && value->type == REDIS_REPLY_INTEGER)
-                        lag = value->integer;
-                }
-                if (pending >= 0)
+                                        divisions[i], length);
+            for (size_t g = 0; g < n; g++) {
+                if (figures[g].pending >= 0)
                     gateway_metrics_printf (
                         &groups, &groups_size,
                         "pmo_stream_group_pending{division=\"%s\",group=\"%s\"} %lld\n",
-                        divisions[i], name, pending);
-                if (lag >= 0)
+                        divisions[i], figures[g].name, figures[g].pending);
+                if (figures[g].lag >= 0)
                     gateway_metrics_printf (
                         &groups, &groups_size,
                         "pmo_stream_group_lag{division=\"%s\",group=\"%s\"} %lld\n", divisions[i],
-                        name, lag);
+                        figures[g].name, figures[g].lag);
             }
-            if (info)
-                freeReplyObject (info);
         }
         gateway_metrics_printf (&text, &size, "%s", groups);
         free (groups);
@@ -1889,7 +1871,7 @@ static void s_pump_events (self_t *self, int64_t now)
         //  The next one first: a client never leaves the list here, but
         //  keep the loop safe if one day it does
         gateway_sse_t *next = zlistx_next (self->sse);
-        if (read && gateway_sse_pump (client, self->redis) == 1)
+        if (read && gateway_sse_pump (client, self->store) == 1)
             self->sse_woken = true;
         gateway_sse_tick (client, now);
         gateway_sse_wake (client);
@@ -2047,7 +2029,7 @@ static int s_self_init (self_t *self)
     char random[37];
     pmo_uuid (random);
     snprintf (self->id_prefix, sizeof self->id_prefix, "gw-%.8s%.4s-", random, random + 9);
-    pmo_redis_ready (self->redis);
+    gateway_store_ready (self->store);
     return 0;
 }
 
