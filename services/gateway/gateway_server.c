@@ -409,6 +409,14 @@ static void s_handle_replies (self_t *self, gateway_svc_t svc)
     zmq_msg_close (&frame);
 }
 
+//  An org_unit.* event was seen (a wake-up, or in a stream a live-event
+//  client read: wake-ups may be lost): read the tree again now.
+static void s_orgs_changed (self_t *self, int64_t now)
+{
+    orgtree_invalidate (self->orgs);
+    self->orgs_next = now;
+}
+
 //  Live-event clients: read their streams when woken or on the sweep, add
 //  due heartbeats, and let those with something to send go on.
 static void s_pump_events (self_t *self, int64_t now)
@@ -422,8 +430,11 @@ static void s_pump_events (self_t *self, int64_t now)
         //  The next one first: a client never leaves the list here, but
         //  keep the loop safe if one day it does
         gateway_sse_t *next = zlistx_next (self->sse);
-        if (read && gateway_sse_pump (client, self->store) == 1)
+        bool org_units = false;
+        if (read && gateway_sse_pump (client, self->store, &org_units) == 1)
             self->sse_woken = true;
+        if (org_units)
+            s_orgs_changed (self, now);
         gateway_sse_tick (client, now);
         gateway_sse_wake (client);
         client = next;
@@ -439,10 +450,8 @@ static void s_drain_sub (self_t *self, int64_t now)
         //  The topic is "<division>.<type>": new org units mean a new snapshot
         const char *data = zmq_msg_data (&part);
         size_t size = zmq_msg_size (&part);
-        if (size < 200 && memmem (data, size, ".org_unit.", 10)) {
-            orgtree_invalidate (self->orgs);
-            self->orgs_next = now;
-        }
+        if (size < 200 && memmem (data, size, ".org_unit.", 10))
+            s_orgs_changed (self, now);
         while (zmq_msg_more (&part) && zmq_msg_recv (&part, handle, ZMQ_DONTWAIT) >= 0)
             ;
         self->sse_woken = true;

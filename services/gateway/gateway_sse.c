@@ -34,6 +34,7 @@ struct _gateway_sse_t {
     struct MHD_Connection *connection;
     bool suspended;    //  waiting for something to send
     bool stopped;      //  end the stream at the next read
+    bool org_units;    //  an org_unit.* event was read since the last pump
     zlistx_t *clients; //  the reactor's list (not owned)
     stream_t streams[MAX_STREAMS];
     size_t n_streams;
@@ -197,6 +198,8 @@ static void s_deliver (gateway_sse_t *self, const entry_t *entry)
         pmo_warn ("gateway: undecodable event division=%s id=%s", stream->division, entry->id);
         return;
     }
+    if (event->type && strncmp (event->type, "org_unit.", 9) == 0)
+        self->org_units = true;
     if (self->all_divisions && event->body_case == PMO__EVENT__BODY_ORG_UNIT_SNAPSHOT &&
         event->org_unit_snapshot &&
         event->org_unit_snapshot->kind == PMO__ORG_UNIT_KIND__ORG_UNIT_KIND_DIVISION &&
@@ -228,8 +231,9 @@ static void s_deliver (gateway_sse_t *self, const entry_t *entry)
 
 //  Read every stream after its cursor and send what is complete, in order.
 //  Returns 0, 1 when more is waiting (read again soon), -1 if Redis failed.
-int gateway_sse_pump (gateway_sse_t *self, gateway_store_t *store)
+int gateway_sse_pump (gateway_sse_t *self, gateway_store_t *store, bool *org_units)
 {
+    *org_units = false;
     size_t n = self->n_streams;
     if (self->stopped)
         return 0;
@@ -296,6 +300,8 @@ int gateway_sse_pump (gateway_sse_t *self, gateway_store_t *store)
     }
     free (entries);
     gateway_store_replies_free (&replies, n);
+    *org_units = self->org_units;
+    self->org_units = false;
     return rc;
 }
 

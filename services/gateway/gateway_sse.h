@@ -51,8 +51,9 @@ gateway_sse_t *gateway_sse_new (const gateway_sse_config_t *config, gateway_stor
                                 bool *bad_id);
 
 //  Read what is new in the client's streams. 0, 1 if more is waiting (pump
-//  again soon), -1 if Redis failed.
-int gateway_sse_pump (gateway_sse_t *self, gateway_store_t *store);
+//  again soon), -1 if Redis failed. *org_units: an org_unit.* event was
+//  read (the org-unit tree that placed the clients is stale).
+int gateway_sse_pump (gateway_sse_t *self, gateway_store_t *store, bool *org_units);
 //  Add a heartbeat if one is due.
 void gateway_sse_tick (gateway_sse_t *self, int64_t now_mono_ms);
 //  Let a suspended client go on if it has something to send.
