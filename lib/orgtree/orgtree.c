@@ -26,12 +26,13 @@ typedef struct {
 
 struct _orgtree_t {
     orgtree_config_t config;
-    pmo_client_t *registry;
-    zhashx_t *entries; //  unit id -> entry_t
-    entry_t **list;    //  the same entries in the order first read
+    pmo_client_t *registry; //  NULL: the caller feeds the tree
+    zhashx_t *entries;      //  unit id -> entry_t
+    entry_t **list;         //  the same entries in the order first read
     size_t n_list, list_size;
     char **divisions; //  distinct divisions, NULL-terminated
     size_t n_divisions;
+    zlistx_t *gathered;     //  units of the pages of a whole-tree read so far
     int64_t tree_read_ms;   //  when the whole tree was last read (0 never)
     int64_t valid_after_ms; //  entries read before this are stale (invalidate)
     int64_t backoff_until;  //  monotonic; ask nothing before
@@ -49,12 +50,22 @@ static void s_entry_destroy (void **item)
     *item = NULL;
 }
 
+static void s_unit_destroy (void **item)
+{
+    if (*item)
+        protobuf_c_message_free_unpacked ((ProtobufCMessage *)*item, NULL);
+    *item = NULL;
+}
+
 orgtree_t *orgtree_new (const orgtree_config_t *config)
 {
-    assert (config && config->registry && config->identity);
-    pmo_client_t *registry = pmo_client_new (config->registry);
-    if (!registry)
-        return NULL;
+    assert (config && config->identity);
+    pmo_client_t *registry = NULL;
+    if (config->registry) {
+        registry = pmo_client_new (config->registry);
+        if (!registry)
+            return NULL;
+    }
     orgtree_t *self = calloc (1, sizeof (orgtree_t));
     assert (self);
     self->config = *config;
@@ -69,6 +80,9 @@ orgtree_t *orgtree_new (const orgtree_config_t *config)
     zhashx_set_destructor (self->entries, s_entry_destroy);
     self->divisions = calloc (1, sizeof (char *));
     assert (self->divisions);
+    self->gathered = zlistx_new ();
+    assert (self->gathered);
+    zlistx_set_destructor (self->gathered, s_unit_destroy);
     self->backoff_ms = BACKOFF_MIN_MS;
     return self;
 }
@@ -88,6 +102,7 @@ void orgtree_destroy (orgtree_t **self_p)
     if (!self)
         return;
     zhashx_destroy (&self->entries);
+    zlistx_destroy (&self->gathered);
     free (self->list);
     s_divisions_clear (self);
     free (self->divisions);
@@ -121,6 +136,8 @@ bool orgtree_backing_off (const orgtree_t *self)
 //  backing off, if it did not answer.
 static Pmo__RegistryReply *s_ask (orgtree_t *self, Pmo__RegistryRequest *request, const char *what)
 {
+    if (!self->registry)
+        return NULL; //  a fed tree asks nothing: what it lacks is unknown for now
     Pmo__Header header;
     char request_id[40];
     pmo_header_init (&header, request_id, self->config.timeout_ms,
@@ -264,53 +281,72 @@ int orgtree_refresh (orgtree_t *self, bool force)
         return 0;
     if (orgtree_backing_off (self))
         return -1;
-    Pmo__ListRequest list = PMO__LIST_REQUEST__INIT;
-    list.kind = PMO__ENTITY_KIND__ENTITY_KIND_ORG_UNIT;
-    list.include_archived = true;
-    list.limit = PAGE_LIMIT;
+    Pmo__ListRequest list;
     Pmo__RegistryRequest request = PMO__REGISTRY_REQUEST__INIT;
     request.body_case = PMO__REGISTRY_REQUEST__BODY_LIST;
     request.list = &list;
-    //  Read every page before changing anything: a tree half old, half new
-    //  would be worse than the old one
-    zlistx_t *pages = zlistx_new ();
-    assert (pages);
-    char *cursor = NULL;
-    int rc = 0;
+    //  The same paging a fed tree goes through: nothing changes before the
+    //  last page, since a tree half old, half new would be worse than the
+    //  old one
+    Pmo__RegistryReply *reply = NULL;
+    const char *cursor = NULL;
+    int rc;
     do {
-        list.cursor = cursor;
-        Pmo__RegistryReply *reply = s_ask (self, &request, "a list of org units");
-        free (cursor);
-        cursor = NULL;
+        orgtree_list_page (self, &list, cursor);
+        Pmo__RegistryReply *answer = s_ask (self, &request, "a list of org units");
+        //  cursor pointed into the previous reply: it is sent, let it go
+        if (reply)
+            protobuf_c_message_free_unpacked (&reply->base, NULL);
+        reply = answer;
         if (!reply) {
+            zlistx_purge (self->gathered);
             rc = -1;
             break;
         }
-        zlistx_add_end (pages, reply);
-        if (reply->error || reply->body_case != PMO__REGISTRY_REPLY__BODY_PAGE) {
-            pmo_warn ("orgtree: org units not readable error=\"%s\"",
-                      reply->error ? reply->error->message : "no page");
-            rc = -1;
-            break;
-        }
-        if (!pmo_str_empty (reply->page->next_cursor)) {
-            cursor = strdup (reply->page->next_cursor);
-            assert (cursor);
-        }
-    } while (cursor);
-    if (rc == 0) {
-        zhashx_purge (self->entries);
-        self->n_list = 0;
-        s_divisions_clear (self);
-        for (Pmo__RegistryReply *reply = zlistx_first (pages); reply; reply = zlistx_next (pages))
-            for (size_t i = 0; i < reply->page->n_org_units; i++)
-                s_keep (self, reply->page->org_units[i], false);
-        self->tree_read_ms = pmo_mono_ms ();
-    }
-    for (Pmo__RegistryReply *reply = zlistx_first (pages); reply; reply = zlistx_next (pages))
+        rc = orgtree_feed (self, reply, &cursor);
+    } while (rc == 0);
+    if (reply)
         protobuf_c_message_free_unpacked (&reply->base, NULL);
-    zlistx_destroy (&pages);
-    return rc;
+    return rc == 1 ? 0 : -1;
+}
+
+void orgtree_list_page (orgtree_t *self, Pmo__ListRequest *list, const char *cursor)
+{
+    assert (self && list);
+    pmo__list_request__init (list);
+    list->kind = PMO__ENTITY_KIND__ENTITY_KIND_ORG_UNIT;
+    list->include_archived = true;
+    list->limit = PAGE_LIMIT;
+    list->cursor = (char *)(cursor ? cursor : "");
+    if (!cursor)
+        zlistx_purge (self->gathered);
+}
+
+int orgtree_feed (orgtree_t *self, const Pmo__RegistryReply *reply, const char **cursor)
+{
+    assert (self && reply && cursor);
+    *cursor = NULL;
+    if (reply->error || reply->body_case != PMO__REGISTRY_REPLY__BODY_PAGE || !reply->page) {
+        pmo_warn ("orgtree: org units not readable error=\"%s\"",
+                  reply->error ? reply->error->message : "no page");
+        zlistx_purge (self->gathered);
+        return -1;
+    }
+    for (size_t i = 0; i < reply->page->n_org_units; i++)
+        zlistx_add_end (self->gathered, s_copy (reply->page->org_units[i]));
+    if (!pmo_str_empty (reply->page->next_cursor)) {
+        *cursor = reply->page->next_cursor;
+        return 0;
+    }
+    zhashx_purge (self->entries);
+    self->n_list = 0;
+    s_divisions_clear (self);
+    for (Pmo__OrgUnit *unit = zlistx_first (self->gathered); unit;
+         unit = zlistx_next (self->gathered))
+        s_keep (self, unit, false);
+    zlistx_purge (self->gathered);
+    self->tree_read_ms = pmo_mono_ms ();
+    return 1;
 }
 
 void orgtree_invalidate (orgtree_t *self)

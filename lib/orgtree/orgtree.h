@@ -16,6 +16,12 @@
       5 s) and answers -1 at once until then, so a dead registry costs a
       caller nothing; what was read before stays usable for paths.
 
+    A caller that must never wait (a reactor serving many clients, such as
+    the gateway's) reads the tree itself over its own non-blocking socket
+    and feeds the replies in (orgtree_list_page, orgtree_feed). Made with
+    no registry, the tree then never asks on its own: a unit it does not
+    hold is answered as if the registry had not answered.
+
     The whole tree (orgtree_refresh) is read page by page. A single unit
     (orgtree_unit) is read with a get, which also fills in its effective
     policy and PMO type, computed by the registry on read.
@@ -35,7 +41,8 @@
 typedef struct _orgtree_t orgtree_t;
 
 typedef struct {
-    const char *registry;          //  the registry's endpoint(s), comma-separated
+    const char *registry;          //  the registry's endpoint(s), comma-separated;
+                                   //  NULL: never ask, the caller feeds the tree
     const Pmo__Identity *identity; //  who asks (the service); must outlive the tree
     int timeout_ms;                //  one request to the registry; 0 = 1000
     int max_age_ms;                //  read a unit again after this long; 0 = 5000
@@ -58,6 +65,18 @@ int orgtree_refresh (orgtree_t *self, bool force);
 
 //  An org-unit event was seen: every unit is read again on its next use.
 void orgtree_invalidate (orgtree_t *self);
+
+//  The whole tree read by the caller, page by page, for a caller that must
+//  not wait. orgtree_list_page fills list (kind, archived too, page size,
+//  cursor) for the page after cursor; cursor NULL asks for the first page
+//  and drops what an earlier, unfinished read gathered. The caller sends
+//  it in a RegistryRequest and feeds the reply to orgtree_feed, which
+//  returns 1 when that was the last page (the tree then holds what the
+//  pages said, all at once, as after orgtree_refresh), 0 when another page
+//  is wanted (*cursor: the one to ask after; owned by reply), or -1 if the
+//  reply is an error (what was gathered is dropped; the tree is unchanged).
+void orgtree_list_page (orgtree_t *self, Pmo__ListRequest *list, const char *cursor);
+int orgtree_feed (orgtree_t *self, const Pmo__RegistryReply *reply, const char **cursor);
 
 //  The path ("hub/dft/dft-rail") or division of a unit, asking the
 //  registry if the tree does not know the unit. NULL if there is no such

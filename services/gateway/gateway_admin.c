@@ -8,13 +8,13 @@
 */
 #include "gateway_admin.h"
 #include "gateway_model.h"
-#include "gateway_orgs.h"
 #include "gateway_store.h"
 
-#include "pmo_client.h"
+#include "orgtree.h"
 #include "pmo_log.h"
 #include "pmo_ping.h"
 #include "pmo_reflect.h"
+#include "pmo_request.h"
 #include "pmo_server.h"
 
 #include <assert.h>
@@ -27,54 +27,38 @@
 #define LIST_DEFAULT  50
 #define LIST_MAX      500
 #define LIST_SCAN_MAX 2000
-#define ORGS_TTL_MS   5000 //  how long an org-unit snapshot is trusted
+#define ORGS_TTL_MS   5000 //  how long the org-unit tree is trusted
 
 typedef struct {
     gateway_admin_config_t config;
     pmo_redis_t *redis;
     gateway_store_t *store;
     pmo_server_t *server;
-    pmo_client_t *registry; //  for org-unit paths
-    gateway_orgs_t *orgs;   //  the last snapshot, NULL until asked
+    orgtree_t *orgs;        //  the org-unit tree, for grant paths
+    Pmo__Identity identity; //  the token service's own, asking the registry
     zsock_t *pipe;          //  to the gateway: revocations
     bool bootstrapped;      //  the admin token file exists (or none was asked for)
     int64_t started_ms;
 } admin_t;
 
-#define FAIL(req, code, field, ...)                                                                \
-    pmo_request_fail (req, PMO__ERROR_CODE__ERROR_##code, field, __VA_ARGS__)
-
-static const Pmo__Identity *s_who (pmo_request_t *req)
-{
-    return req->header->identity;
-}
-
-static void s_unavailable (pmo_request_t *req)
-{
-    FAIL (req, UNAVAILABLE, "", "the gateway's token store (Redis) is unavailable; retry shortly");
-}
+//  What is down when Redis is (pmo_request_unavailable says the rest)
+#define TOKEN_STORE "the gateway's token store (Redis)"
 
 static const char *s_path_of (void *ctx, const char *unit)
 {
     admin_t *self = ctx;
-    return self->orgs ? gateway_orgs_path (self->orgs, unit) : NULL;
+    return orgtree_path (self->orgs, unit);
 }
 
-//  A fresh enough org-unit snapshot, asked of the registry as the caller.
+//  A fresh enough org-unit tree (this actor may wait for the registry: it
+//  serves token requests one at a time, like any service).
 static int s_orgs (admin_t *self, pmo_request_t *req)
 {
-    if (self->orgs && pmo_mono_ms () - gateway_orgs_made (self->orgs) < ORGS_TTL_MS)
+    if (orgtree_refresh (self->orgs, false) == 0)
         return 0;
-    gateway_orgs_t *fresh =
-        gateway_orgs_fetch (self->registry, s_who (req), self->config.upstream_timeout_ms);
-    if (!fresh) {
-        FAIL (req, UNAVAILABLE, "",
-              "the registry did not answer (org units are needed to check grants)");
-        return -1;
-    }
-    gateway_orgs_destroy (&self->orgs);
-    self->orgs = fresh;
-    return 0;
+    FAIL (req, UNAVAILABLE, "",
+          "the registry did not answer (org units are needed to check grants)");
+    return -1;
 }
 
 //  True (and the reply is set) if this request id was already done.
@@ -84,7 +68,7 @@ static bool s_replayed (admin_t *self, pmo_request_t *req)
     size_t size;
     int rc = gateway_store_replay (self->store, req->arena, req->header->request_id, &blob, &size);
     if (rc < 0) {
-        s_unavailable (req);
+        pmo_request_unavailable (req, TOKEN_STORE);
         return true;
     }
     if (rc == 1) {
@@ -135,12 +119,13 @@ static void s_commit (admin_t *self, pmo_request_t *req, Pmo__ApiToken *token, u
                               event, blob, size, stream_id);
     switch (status) {
     case PMO_COMMIT_OK:
-        pmo_info ("gateway: %s token=%s by=%s", event->type, token->id, s_who (req)->subject);
+        pmo_info ("gateway: %s token=%s by=%s", event->type, token->id,
+                  pmo_request_who (req)->subject);
         break;
     case PMO_COMMIT_DUPLICATE:
         //  A retry raced the first attempt: answer what the first one stored
         if (!s_replayed (self, req))
-            s_unavailable (req);
+            pmo_request_unavailable (req, TOKEN_STORE);
         break;
     case PMO_COMMIT_CONFLICT:
         FAIL (req, CONFLICT, "version", "the token changed since you read it; read it again");
@@ -150,7 +135,7 @@ static void s_commit (admin_t *self, pmo_request_t *req, Pmo__ApiToken *token, u
         FAIL (req, INTERNAL, "", "the store refused the commit; nothing was written");
         break;
     case PMO_COMMIT_UNAVAILABLE:
-        s_unavailable (req);
+        pmo_request_unavailable (req, TOKEN_STORE);
         break;
     }
 }
@@ -160,9 +145,9 @@ static void s_commit (admin_t *self, pmo_request_t *req, Pmo__ApiToken *token, u
 
 static void s_handle_create (admin_t *self, pmo_request_t *req, Pmo__CreateTokenRequest *create)
 {
-    char field[80], why[320];
-    if (gateway_check_create (create, field, sizeof field, why, sizeof why))
-        return (void)FAIL (req, INVALID, field, "%s", why);
+    pmo_problem_t problem;
+    if (gateway_check_create (create, &problem))
+        return pmo_request_fail_problem (req, &problem, "");
     if (create->rate_per_s > 100000)
         return (void)FAIL (req, INVALID, "create_token.rate_per_s", "rate_per_s is at most 100000");
     if (create->expires_ms && create->expires_ms <= pmo_now_ms ())
@@ -170,13 +155,11 @@ static void s_handle_create (admin_t *self, pmo_request_t *req, Pmo__CreateToken
     if (s_orgs (self, req))
         return;
     for (size_t i = 0; i < create->n_grants; i++)
-        if (!gateway_may_grant (s_who (req), create->grants[i], s_path_of, self, why, sizeof why)) {
+        if (!gateway_may_grant (pmo_request_who (req), create->grants[i], s_path_of, self,
+                                &problem)) {
+            char field[48];
             snprintf (field, sizeof field, "create_token.grants[%zu]", i);
-            return (void)pmo_request_fail (req,
-                                           s_path_of (self, create->grants[i]->org_unit)
-                                               ? PMO__ERROR_CODE__ERROR_FORBIDDEN
-                                               : PMO__ERROR_CODE__ERROR_NOT_FOUND,
-                                           field, "%s", why);
+            return pmo_request_fail_problem (req, &problem, field);
         }
     if (s_replayed (self, req))
         return;
@@ -186,7 +169,7 @@ static void s_handle_create (admin_t *self, pmo_request_t *req, Pmo__CreateToken
     gateway_sha256_hex (secret, strlen (secret), hash);
     uint64_t seq;
     if (gateway_store_next_seq (self->store, &seq))
-        return s_unavailable (req);
+        return pmo_request_unavailable (req, TOKEN_STORE);
     Pmo__ApiToken *token = pmo_arena_alloc (req->arena, sizeof (Pmo__ApiToken));
     pmo__api_token__init (token);
     token->id = pmo_arena_strdup (req->arena, id);
@@ -196,7 +179,7 @@ static void s_handle_create (admin_t *self, pmo_request_t *req, Pmo__CreateToken
     token->n_grants = create->n_grants;
     token->hash = pmo_arena_strdup (req->arena, hash);
     token->created_ms = pmo_now_ms ();
-    token->created_by = s_who (req)->subject;
+    token->created_by = pmo_request_who (req)->subject;
     token->expires_ms = create->expires_ms;
     token->rate_per_s = create->rate_per_s;
     token->version = 1;
@@ -207,7 +190,7 @@ static void s_handle_create (admin_t *self, pmo_request_t *req, Pmo__CreateToken
     pmo_reflect_set_oneof (req->reply, "created", &created->base);
     //  The stored reply has no secret: a retry learns the token was made,
     //  not its secret (revoke it and make another if the first reply was lost)
-    Pmo__Event *event = s_event (req, self, "token.created", token, s_who (req)->subject);
+    Pmo__Event *event = s_event (req, self, "token.created", token, pmo_request_who (req)->subject);
     s_commit (self, req, token, 0, seq, event, req->reply);
     if (!pmo_request_failed (req) && !req->raw_reply)
         created->secret = pmo_arena_strdup (req->arena, secret);
@@ -226,12 +209,12 @@ static Pmo__ApiToken *s_fetch (admin_t *self, pmo_request_t *req, const char *id
     Pmo__ApiToken *token;
     int rc = gateway_store_read (self->store, req->arena, id, &token, version);
     if (rc < 0) {
-        s_unavailable (req);
+        pmo_request_unavailable (req, TOKEN_STORE);
         return NULL;
     }
     if (rc == 1 && s_orgs (self, req))
         return NULL;
-    if (rc == 0 || !gateway_may_see_token (s_who (req), token, s_path_of, self)) {
+    if (rc == 0 || !gateway_may_see_token (pmo_request_who (req), token, s_path_of, self)) {
         FAIL (req, NOT_FOUND, field, "no token with id '%s'", id);
         return NULL;
     }
@@ -270,7 +253,7 @@ static void s_handle_list (admin_t *self, pmo_request_t *req, Pmo__ListTokensReq
         size_t n;
         if (gateway_store_page (self->store, req->arena, after, limit - page->n_tokens, &ids,
                                 &scores, &n))
-            return s_unavailable (req);
+            return pmo_request_unavailable (req, TOKEN_STORE);
         if (n == 0)
             return;
         for (size_t i = 0; i < n; i++) {
@@ -279,9 +262,9 @@ static void s_handle_list (admin_t *self, pmo_request_t *req, Pmo__ListTokensReq
             Pmo__ApiToken *token;
             int rc = gateway_store_read (self->store, req->arena, ids[i], &token, NULL);
             if (rc < 0)
-                return s_unavailable (req);
+                return pmo_request_unavailable (req, TOKEN_STORE);
             if (rc == 0 || (token->revoked && !list->include_revoked) ||
-                !gateway_may_see_token (s_who (req), token, s_path_of, self))
+                !gateway_may_see_token (pmo_request_who (req), token, s_path_of, self))
                 continue;
             pmo_reflect_append (&page->base, "tokens", &s_public (req->arena, token)->base,
                                 req->arena);
@@ -308,10 +291,10 @@ static void s_handle_revoke (admin_t *self, pmo_request_t *req, Pmo__RevokeToken
                            "token '%s' is already revoked", token->id);
     token->revoked = true;
     token->revoked_ms = pmo_now_ms ();
-    token->revoked_by = s_who (req)->subject;
+    token->revoked_by = pmo_request_who (req)->subject;
     token->version = version + 1;
     pmo_reflect_set_oneof (req->reply, "token", &s_public (req->arena, token)->base);
-    Pmo__Event *event = s_event (req, self, "token.revoked", token, s_who (req)->subject);
+    Pmo__Event *event = s_event (req, self, "token.revoked", token, pmo_request_who (req)->subject);
     s_commit (self, req, token, version, 0, event, req->reply);
     if (!pmo_request_failed (req))
         zstr_sendx (self->pipe, "REVOKED", token->id, NULL);
@@ -423,11 +406,17 @@ void gateway_admin_actor (zsock_t *pipe, void *args)
     admin_t self = {.config = *(gateway_admin_config_t *)args, .pipe = pipe};
     self.started_ms = pmo_now_ms ();
     self.redis = pmo_redis_new (self.config.redis_url, self.config.redis_timeout_ms);
-    self.registry = pmo_client_new (self.config.registry);
-    if (!self.redis || !self.registry) {
+    pmo__identity__init (&self.identity);
+    self.identity.subject = "pmo-gateway";
+    orgtree_config_t orgs = {.registry = self.config.registry,
+                             .identity = &self.identity,
+                             .timeout_ms = self.config.upstream_timeout_ms,
+                             .max_age_ms = ORGS_TTL_MS};
+    self.orgs = orgtree_new (&orgs);
+    if (!self.redis || !self.config.registry || !self.orgs) {
         pmo_error ("gateway: bad redis url or registry endpoint");
         pmo_redis_destroy (&self.redis);
-        pmo_client_destroy (&self.registry);
+        orgtree_destroy (&self.orgs);
         ((gateway_admin_config_t *)args)->failed = true;
         zsock_signal (pipe, 1);
         return;
@@ -445,7 +434,7 @@ void gateway_admin_actor (zsock_t *pipe, void *args)
         pmo_error ("gateway: cannot bind endpoint=%s", self.config.endpoint);
         gateway_store_destroy (&self.store);
         pmo_redis_destroy (&self.redis);
-        pmo_client_destroy (&self.registry);
+        orgtree_destroy (&self.orgs);
         ((gateway_admin_config_t *)args)->failed = true;
         zsock_signal (pipe, 1);
         return;
@@ -473,8 +462,7 @@ void gateway_admin_actor (zsock_t *pipe, void *args)
     pmo_server_drain (self.server, 100000);
     zpoller_destroy (&poller);
     pmo_server_destroy (&self.server);
-    gateway_orgs_destroy (&self.orgs);
     gateway_store_destroy (&self.store);
-    pmo_client_destroy (&self.registry);
+    orgtree_destroy (&self.orgs);
     pmo_redis_destroy (&self.redis);
 }

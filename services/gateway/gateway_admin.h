@@ -16,7 +16,7 @@
 #include <stdbool.h>
 
 typedef struct {
-    const char *endpoint;         //  ROUTER, e.g. "tcp://127.0.0.1:7105"
+    const char *endpoint;         //  ROUTER, e.g. PMO_ENDPOINT_GATEWAY
     const char *redis_url;        //  e.g. "redis://127.0.0.1:6390"
     const char *hub;              //  the enterprise org unit id
     const char *registry;         //  registry ROUTER endpoint(s), for org-unit paths

@@ -2,8 +2,8 @@
     thread of their own. See gateway_jobs.h.
 */
 #include "gateway_jobs.h"
-#include "gateway_orgs.h"
 
+#include "orgtree.h"
 #include "pmo_log.h"
 #include "portio_import.h"
 #include "portio_report.h"
@@ -83,23 +83,28 @@ static void s_body (gateway_job_answer_t *answer, int status, const char *type, 
     answer->size = size;
 }
 
-//  The path of a unit in an org snapshot (for gateway_job_may_read).
+//  The path of a unit in the org-unit tree (for gateway_job_may_read).
 static const char *s_orgs_path (void *arg, const char *unit)
 {
-    return gateway_orgs_path ((gateway_orgs_t *)arg, unit);
+    return orgtree_path ((orgtree_t *)arg, unit);
 }
 
 //  The unit exists and the caller may read it: 0, or the answer is a
 //  problem (404 no such unit, 403 not yours, 503 the registry is away).
-static int s_check_unit (gateway_job_t *self, pmo_client_t *registry, const char *unit)
+//  A job lives for one request: its tree is read once, as the caller.
+static int s_check_unit (gateway_job_t *self, const char *unit)
 {
-    gateway_orgs_t *orgs = gateway_orgs_fetch (registry, self->identity, ORGS_MS);
-    if (!orgs) {
+    orgtree_config_t config = {
+        .registry = self->registry, .identity = self->identity, .timeout_ms = ORGS_MS};
+    orgtree_t *orgs = orgtree_new (&config);
+    if (!orgs || orgtree_refresh (orgs, true)) {
+        orgtree_destroy (&orgs);
         s_fail (&self->answer, 503, "unavailable", "",
                 "the registry did not answer with the org units; retry shortly");
         return -1;
     }
-    const char *path = gateway_orgs_path (orgs, unit);
+    //  Ours: the tree's copy lasts only until its next call
+    char *path = s_dup (orgtree_path (orgs, unit));
     int rc = 0;
     char detail[300];
     if (!path) {
@@ -111,7 +116,8 @@ static int s_check_unit (gateway_job_t *self, pmo_client_t *registry, const char
         s_fail (&self->answer, 403, "forbidden", "org_unit", detail);
         rc = -1;
     }
-    gateway_orgs_destroy (&orgs);
+    free (path);
+    orgtree_destroy (&orgs);
     return rc;
 }
 
@@ -168,7 +174,7 @@ static void s_import (gateway_job_t *self, portio_import_peer_t *peer)
 
 static void s_export (gateway_job_t *self, portio_import_peer_t *peer)
 {
-    if (*self->org_unit && s_check_unit (self, peer->registry, self->org_unit))
+    if (*self->org_unit && s_check_unit (self, self->org_unit))
         return;
     char *csv = NULL, why[512];
     size_t size = 0;
@@ -183,7 +189,7 @@ static void s_export (gateway_job_t *self, portio_import_peer_t *peer)
 static void s_report (gateway_job_t *self, portio_import_peer_t *peer)
 {
     gateway_job_answer_t *answer = &self->answer;
-    if (s_check_unit (self, peer->registry, self->org_unit))
+    if (s_check_unit (self, self->org_unit))
         return;
     //  A report does not wait out every retry for a service that is not running
     bool allocator =

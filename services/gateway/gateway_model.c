@@ -1,6 +1,7 @@
 /*  gateway_model.c: the gateway's rules, without I/O. */
 #include "gateway_model.h"
 
+#include "pmo_access.h"
 #include "pmo_reflect.h"
 #include "pmo_util.h"
 #include "pmo_wire.h"
@@ -10,6 +11,29 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/random.h>
+
+//  The gateway's actions, as bits of its role table.
+enum {
+    GATEWAY_SEE = 1,       //  see live events in the grant's subtree
+    GATEWAY_ISSUE = 2,     //  issue tokens with the roles below PMO director there
+    GATEWAY_ISSUE_ALL = 4, //  ... and with admin and PMO director too
+};
+
+//  Every role sees its subtree's events; admins issue any role in their
+//  subtree, PMO directors and managers the roles below theirs.
+static const pmo_role_table_t s_roles = {{
+    [PMO__ROLE__ROLE_ADMIN] = GATEWAY_SEE | GATEWAY_ISSUE | GATEWAY_ISSUE_ALL,
+    [PMO__ROLE__ROLE_PMO_DIRECTOR] = GATEWAY_SEE | GATEWAY_ISSUE,
+    [PMO__ROLE__ROLE_PMO_MANAGER] = GATEWAY_SEE | GATEWAY_ISSUE,
+    [PMO__ROLE__ROLE_PMO_ANALYST] = GATEWAY_SEE,
+    [PMO__ROLE__ROLE_SPONSOR] = GATEWAY_SEE,
+    [PMO__ROLE__ROLE_PROGRAMME_MANAGER] = GATEWAY_SEE,
+    [PMO__ROLE__ROLE_PROJECT_MANAGER] = GATEWAY_SEE,
+    [PMO__ROLE__ROLE_RESOURCE_MANAGER] = GATEWAY_SEE,
+    [PMO__ROLE__ROLE_RISK_MANAGER] = GATEWAY_SEE,
+    [PMO__ROLE__ROLE_TEAM_MEMBER] = GATEWAY_SEE,
+    [PMO__ROLE__ROLE_VIEWER] = GATEWAY_SEE,
+}};
 
 static const char s_hex[] = "0123456789abcdef";
 
@@ -96,62 +120,24 @@ bool gateway_hash_equal (const char *a, const char *b)
     return diff == 0;
 }
 
-bool gateway_path_contains (const char *path, const char *unit)
-{
-    if (!path || !unit || !*unit)
-        return false;
-    size_t len = strlen (unit);
-    const char *p = path;
-    while (*p) {
-        const char *end = strchr (p, '/');
-        size_t part = end ? (size_t)(end - p) : strlen (p);
-        if (part == len && strncmp (p, unit, len) == 0)
-            return true;
-        if (!end)
-            break;
-        p = end + 1;
-    }
-    return false;
-}
-
-//  The rank of a role for issuing tokens: 2 may grant anything, 1 may
-//  grant the roles of rank 0, 0 may not issue.
-static int s_issuer_rank (Pmo__Role role)
-{
-    if (role == PMO__ROLE__ROLE_ADMIN)
-        return 2;
-    if (role == PMO__ROLE__ROLE_PMO_DIRECTOR || role == PMO__ROLE__ROLE_PMO_MANAGER)
-        return 1;
-    return 0;
-}
-
-static int s_grant_rank (Pmo__Role role)
-{
-    if (role == PMO__ROLE__ROLE_ADMIN || role == PMO__ROLE__ROLE_PMO_DIRECTOR)
-        return 2;
-    return 1;
-}
-
 bool gateway_may_grant (const Pmo__Identity *who, const Pmo__Grant *grant, gateway_path_fn *path_of,
-                        void *ctx, char *why, size_t why_size)
+                        void *ctx, pmo_problem_t *problem)
 {
+    pmo_problem_t ignored;
+    problem = problem ? problem : &ignored;
     const char *path = path_of (ctx, grant->org_unit);
     if (!path) {
-        snprintf (why, why_size, "no org unit '%.64s'", grant->org_unit);
+        pmo_problem (problem, PMO__ERROR_CODE__ERROR_NOT_FOUND, "", "no org unit '%.64s'",
+                     grant->org_unit);
         return false;
     }
-    for (size_t i = 0; who && i < who->n_grants; i++) {
-        const Pmo__Grant *held = who->grants[i];
-        int rank = s_issuer_rank (held->role);
-        if (rank == 0 || !gateway_path_contains (path, held->org_unit))
-            continue;
-        if (rank >= s_grant_rank (grant->role))
-            return true;
-    }
-    snprintf (why, why_size,
-              "%.64s may not issue this role in '%.128s' (admins issue any role in their "
-              "subtree; PMO directors and managers the roles below theirs)",
-              who && who->subject ? who->subject : "", path);
+    bool high = grant->role == PMO__ROLE__ROLE_ADMIN || grant->role == PMO__ROLE__ROLE_PMO_DIRECTOR;
+    if (pmo_access_allowed (who, &s_roles, high ? GATEWAY_ISSUE_ALL : GATEWAY_ISSUE, path))
+        return true;
+    pmo_problem (problem, PMO__ERROR_CODE__ERROR_FORBIDDEN, "",
+                 "%.64s may not issue this role in '%.128s' (admins issue any role in their "
+                 "subtree; PMO directors and managers the roles below theirs)",
+                 who && who->subject ? who->subject : "", path);
     return false;
 }
 
@@ -162,52 +148,42 @@ bool gateway_may_see_token (const Pmo__Identity *who, const Pmo__ApiToken *token
         return true;
     if (token->n_grants == 0)
         return false;
-    char why[16];
     for (size_t i = 0; i < token->n_grants; i++)
-        if (!gateway_may_grant (who, token->grants[i], path_of, ctx, why, sizeof why))
+        if (!gateway_may_grant (who, token->grants[i], path_of, ctx, NULL))
             return false;
     return true;
 }
 
-static int s_fail (char *field, size_t field_size, const char *name, char *why, size_t why_size,
-                   const char *text)
+int gateway_check_create (const Pmo__CreateTokenRequest *create, pmo_problem_t *problem)
 {
-    snprintf (field, field_size, "%s", name);
-    snprintf (why, why_size, "%s", text);
-    return -1;
-}
-
-int gateway_check_create (const Pmo__CreateTokenRequest *create, char *field, size_t field_size,
-                          char *why, size_t why_size)
-{
+    const Pmo__ErrorCode invalid = PMO__ERROR_CODE__ERROR_INVALID;
     if (!create->name || !*create->name || strlen (create->name) > GATEWAY_TOKEN_NAME_MAX ||
         !pmo_text_valid (create->name))
-        return s_fail (field, field_size, "create_token.name", why, why_size,
-                       "name is required: what the token is for, 1 to 80 characters");
+        return pmo_problem (problem, invalid, "create_token.name", "%s",
+                            "name is required: what the token is for, 1 to 80 characters");
     if (!create->subject || !*create->subject || strlen (create->subject) > 128 ||
         !pmo_text_valid (create->subject) || strchr (create->subject, '\n'))
-        return s_fail (field, field_size, "create_token.subject", why, why_size,
-                       "subject is required: who acts with the token, e.g. jane@dft "
-                       "(up to 128 characters)");
+        return pmo_problem (problem, invalid, "create_token.subject", "%s",
+                            "subject is required: who acts with the token, e.g. jane@dft "
+                            "(up to 128 characters)");
     if (create->n_grants == 0 || create->n_grants > 32)
-        return s_fail (field, field_size, "create_token.grants", why, why_size,
-                       "a token carries 1 to 32 grants (role held in an org unit)");
+        return pmo_problem (problem, invalid, "create_token.grants", "%s",
+                            "a token carries 1 to 32 grants (role held in an org unit)");
     for (size_t i = 0; i < create->n_grants; i++) {
         const Pmo__Grant *grant = create->grants[i];
+        char field[64];
         if (grant->role == PMO__ROLE__ROLE_UNSPECIFIED) {
-            snprintf (field, field_size, "create_token.grants[%zu].role", i);
-            snprintf (why, why_size, "role is required");
-            return -1;
+            snprintf (field, sizeof field, "create_token.grants[%zu].role", i);
+            return pmo_problem (problem, invalid, field, "role is required");
         }
         if (!pmo_slug_valid (grant->org_unit, 2, 32)) {
-            snprintf (field, field_size, "create_token.grants[%zu].org_unit", i);
-            snprintf (why, why_size, "org_unit must be an org unit id");
-            return -1;
+            snprintf (field, sizeof field, "create_token.grants[%zu].org_unit", i);
+            return pmo_problem (problem, invalid, field, "org_unit must be an org unit id");
         }
     }
     if (create->expires_ms < 0)
-        return s_fail (field, field_size, "create_token.expires_ms", why, why_size,
-                       "expires_ms is a Unix time in ms, or 0 for never");
+        return pmo_problem (problem, invalid, "create_token.expires_ms", "%s",
+                            "expires_ms is a Unix time in ms, or 0 for never");
     return 0;
 }
 
@@ -215,11 +191,9 @@ bool gateway_event_visible (const Pmo__Identity *who, const Pmo__Event *event)
 {
     if (event->type && strncmp (event->type, "org_unit.", 9) == 0)
         return true;
-    for (size_t i = 0; who && i < who->n_grants; i++)
-        if (who->grants[i]->role != PMO__ROLE__ROLE_UNSPECIFIED &&
-            gateway_path_contains (event->org_unit_path, who->grants[i]->org_unit))
-            return true;
-    return false;
+    //  "" rather than NULL: a NULL path would mean anywhere
+    return pmo_access_allowed (who, &s_roles, GATEWAY_SEE,
+                               event->org_unit_path ? event->org_unit_path : "");
 }
 
 //  True if the event concerns project: its entity, or its snapshot's
@@ -274,7 +248,7 @@ static bool s_type_matches (const char *types, const char *type)
 bool gateway_event_matches (const gateway_event_filter_t *filter, const Pmo__Event *event)
 {
     if (filter->org_unit && *filter->org_unit &&
-        !gateway_path_contains (event->org_unit_path, filter->org_unit))
+        !pmo_path_contains (event->org_unit_path, filter->org_unit))
         return false;
     if (filter->project && *filter->project && !s_of_project (event, filter->project))
         return false;

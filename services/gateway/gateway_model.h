@@ -15,6 +15,7 @@
 
 #include "events.pb-c.h"
 #include "gateway.pb-c.h"
+#include "pmo_request.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -38,26 +39,23 @@ bool gateway_hash_equal (const char *a, const char *b);
 //  True if id looks like a token id (16 lowercase hex characters).
 bool gateway_token_id_valid (const char *id);
 
-//  True if unit is one of the components of path ("hub/dft/dft-rail").
-bool gateway_path_contains (const char *path, const char *unit);
-
 //  Where org units are: the path of a unit id, NULL if unknown.
 typedef const char *(gateway_path_fn)(void *ctx, const char *unit);
 
 //  May who issue a token carrying grant? An admin may grant any role in
 //  its subtree; a PMO director or manager may grant the roles below them
 //  in theirs; nobody else issues tokens. Returns true, or false with the
-//  reason in why.
+//  problem (may be NULL): NOT_FOUND for an unknown unit, else FORBIDDEN,
+//  its field "" (the caller knows which grant it asked about).
 bool gateway_may_grant (const Pmo__Identity *who, const Pmo__Grant *grant, gateway_path_fn *path_of,
-                        void *ctx, char *why, size_t why_size);
+                        void *ctx, pmo_problem_t *problem);
 //  May who see (and revoke) token? Its creator may; so may whoever could
 //  have issued every one of its grants.
 bool gateway_may_see_token (const Pmo__Identity *who, const Pmo__ApiToken *token,
                             gateway_path_fn *path_of, void *ctx);
 //  Check a token request's own fields (name, subject, grants present).
-//  Returns 0, or -1 with the field and why.
-int gateway_check_create (const Pmo__CreateTokenRequest *create, char *field, size_t field_size,
-                          char *why, size_t why_size);
+//  Returns 0, or -1 with the problem (INVALID, the field named in full).
+int gateway_check_create (const Pmo__CreateTokenRequest *create, pmo_problem_t *problem);
 
 //  May who see this event? The org structure is visible to everyone
 //  signed in; everything else only within the subtrees of who's grants.

@@ -6,7 +6,6 @@
 
 #include "pmo_json.h"
 #include "pmo_log.h"
-#include "pmo_redis.h"
 #include "pmo_reflect.h"
 #include "pmo_util.h"
 
@@ -17,12 +16,9 @@
 #define READ_COUNT  200 //  entries per stream per read
 #define MAX_STREAMS 256
 
-typedef struct {
-    char *division;
-    char key[128];   //  the stream key
-    char cursor[48]; //  the last id delivered (or where to start)
-    bool inclusive;  //  the next read includes cursor itself (resume tie rule)
-} stream_t;
+//  A stream's place (gateway_store.h): division, cursor, and whether the
+//  next read includes the cursor (the resume tie rule)
+typedef gateway_stream_t stream_t;
 
 //  An entry read, waiting to be merged.
 typedef struct {
@@ -38,6 +34,7 @@ struct _gateway_sse_t {
     struct MHD_Connection *connection;
     bool suspended;    //  waiting for something to send
     bool stopped;      //  end the stream at the next read
+    bool org_units;    //  an org_unit.* event was read since the last pump
     zlistx_t *clients; //  the reactor's list (not owned)
     stream_t streams[MAX_STREAMS];
     size_t n_streams;
@@ -85,34 +82,12 @@ static stream_t *s_add_stream (gateway_sse_t *self, const char *division)
     stream_t *stream = &self->streams[self->n_streams++];
     stream->division = strdup (division);
     assert (stream->division);
-    gateway_store_stream_key (division, stream->key, sizeof stream->key);
     snprintf (stream->cursor, sizeof stream->cursor, "0-0");
     stream->inclusive = false;
     return stream;
 }
 
-//  Start every stream at its newest entry ("from now").
-static int s_start_now (gateway_sse_t *self, pmo_redis_t *redis)
-{
-    for (size_t i = 0; i < self->n_streams; i++)
-        if (pmo_redis_pipe (redis, "XREVRANGE %s + - COUNT 1", self->streams[i].key))
-            return -1;
-    int rc = 0;
-    for (size_t i = 0; i < self->n_streams; i++) {
-        redisReply *reply = pmo_redis_pipe_reply (redis);
-        if (!reply || reply->type == REDIS_REPLY_ERROR)
-            rc = -1;
-        else if (reply->type == REDIS_REPLY_ARRAY && reply->elements == 1 &&
-                 reply->element[0]->type == REDIS_REPLY_ARRAY && reply->element[0]->elements == 2)
-            snprintf (self->streams[i].cursor, sizeof self->streams[i].cursor, "%s",
-                      reply->element[0]->element[0]->str);
-        if (reply)
-            freeReplyObject (reply);
-    }
-    return rc;
-}
-
-gateway_sse_t *gateway_sse_new (const gateway_sse_config_t *config, pmo_redis_t *redis,
+gateway_sse_t *gateway_sse_new (const gateway_sse_config_t *config, gateway_store_t *store,
                                 bool *bad_id)
 {
     *bad_id = false;
@@ -136,7 +111,7 @@ gateway_sse_t *gateway_sse_new (const gateway_sse_config_t *config, pmo_redis_t 
             return NULL;
         }
     }
-    if (!pmo_redis_ready (redis))
+    if (!gateway_store_ready (store))
         return NULL;
     gateway_sse_t *self = calloc (1, sizeof (gateway_sse_t));
     assert (self);
@@ -151,7 +126,7 @@ gateway_sse_t *gateway_sse_new (const gateway_sse_config_t *config, pmo_redis_t 
             //  resumed one's were not sent yet
             stream->inclusive = *resume_division && strcmp (stream->division, resume_division) > 0;
         }
-    } else if (s_start_now (self, redis)) {
+    } else if (gateway_store_streams_newest (store, self->streams, self->n_streams)) {
         for (size_t i = 0; i < self->n_streams; i++)
             free (self->streams[i].division);
         free (self);
@@ -220,9 +195,11 @@ static void s_deliver (gateway_sse_t *self, const entry_t *entry)
     stream_t *stream = &self->streams[entry->stream];
     Pmo__Event *event = pmo__event__unpack (NULL, entry->size, (const uint8_t *)entry->data);
     if (!event) {
-        pmo_warn ("gateway: undecodable event stream=%s id=%s", stream->key, entry->id);
+        pmo_warn ("gateway: undecodable event division=%s id=%s", stream->division, entry->id);
         return;
     }
+    if (event->type && strncmp (event->type, "org_unit.", 9) == 0)
+        self->org_units = true;
     if (self->all_divisions && event->body_case == PMO__EVENT__BODY_ORG_UNIT_SNAPSHOT &&
         event->org_unit_snapshot &&
         event->org_unit_snapshot->kind == PMO__ORG_UNIT_KIND__ORG_UNIT_KIND_DIVISION &&
@@ -254,43 +231,21 @@ static void s_deliver (gateway_sse_t *self, const entry_t *entry)
 
 //  Read every stream after its cursor and send what is complete, in order.
 //  Returns 0, 1 when more is waiting (read again soon), -1 if Redis failed.
-int gateway_sse_pump (gateway_sse_t *self, pmo_redis_t *redis)
+int gateway_sse_pump (gateway_sse_t *self, gateway_store_t *store, bool *org_units)
 {
+    *org_units = false;
     size_t n = self->n_streams;
     if (self->stopped)
         return 0;
-    if (pmo_redis_pipe (redis, "TIME"))
+    uint64_t now_ms;
+    redisReply **replies;
+    if (gateway_store_streams_read (store, self->streams, n, READ_COUNT, &now_ms, &replies))
         return -1;
-    for (size_t i = 0; i < n; i++) {
-        char start[52];
-        snprintf (start, sizeof start, "%s%s", self->streams[i].inclusive ? "" : "(",
-                  self->streams[i].cursor);
-        if (pmo_redis_pipe (redis, "XRANGE %s %s + COUNT %d", self->streams[i].key, start,
-                            READ_COUNT))
-            return -1;
-    }
-    redisReply *time = pmo_redis_pipe_reply (redis);
-    if (!time || time->type != REDIS_REPLY_ARRAY || time->elements != 2) {
-        if (time)
-            freeReplyObject (time);
-        for (size_t i = 0; i < n; i++) {
-            redisReply *skip = pmo_redis_pipe_reply (redis);
-            if (skip)
-                freeReplyObject (skip);
-        }
-        return -1;
-    }
-    uint64_t now_ms = strtoull (time->element[0]->str, NULL, 10) * 1000 +
-                      strtoull (time->element[1]->str, NULL, 10) / 1000;
-    freeReplyObject (time);
     entry_t *entries = NULL;
     size_t count = 0;
     int rc = 0;
-    redisReply **replies = calloc (n ? n : 1, sizeof (redisReply *));
-    assert (replies);
     for (size_t i = 0; i < n; i++) {
-        redisReply *reply = pmo_redis_pipe_reply (redis);
-        replies[i] = reply;
+        redisReply *reply = replies[i];
         if (!reply || reply->type != REDIS_REPLY_ARRAY) {
             rc = reply ? rc : -1;
             continue;
@@ -344,10 +299,9 @@ int gateway_sse_pump (gateway_sse_t *self, pmo_redis_t *redis)
         s_deliver (self, &entries[i]);
     }
     free (entries);
-    for (size_t i = 0; i < n; i++)
-        if (replies[i])
-            freeReplyObject (replies[i]);
-    free (replies);
+    gateway_store_replies_free (&replies, n);
+    *org_units = self->org_units;
+    self->org_units = false;
     return rc;
 }
 

@@ -22,7 +22,7 @@
 
 #include "gateway_metrics.h"
 #include "gateway_model.h"
-#include "pmo_redis.h"
+#include "gateway_store.h"
 
 #include <czmq.h>
 #include <microhttpd.h>
@@ -47,12 +47,13 @@ typedef struct {
 
 //  Place the cursors (reading Redis once). NULL if Redis cannot be read (the
 //  caller answers 503) or last_event_id is malformed (*bad_id set: 400).
-gateway_sse_t *gateway_sse_new (const gateway_sse_config_t *config, pmo_redis_t *redis,
+gateway_sse_t *gateway_sse_new (const gateway_sse_config_t *config, gateway_store_t *store,
                                 bool *bad_id);
 
 //  Read what is new in the client's streams. 0, 1 if more is waiting (pump
-//  again soon), -1 if Redis failed.
-int gateway_sse_pump (gateway_sse_t *self, pmo_redis_t *redis);
+//  again soon), -1 if Redis failed. *org_units: an org_unit.* event was
+//  read (the org-unit tree that placed the clients is stale).
+int gateway_sse_pump (gateway_sse_t *self, gateway_store_t *store, bool *org_units);
 //  Add a heartbeat if one is due.
 void gateway_sse_tick (gateway_sse_t *self, int64_t now_mono_ms);
 //  Let a suspended client go on if it has something to send.

@@ -6,10 +6,13 @@
     pmo:{<hub>}:events            the hub's event stream: token.created / token.revoked
     pmo:{<hub>}:idem:<request id> the reply of a done token request (24 h)
     pmo:{<div>}:events            read only: live-event replay and /metrics
+
+    Stream keys are spelled by pmo_stream_key*, the only spelling of them.
 */
 #include "gateway_store.h"
 
 #include "pmo_reflect.h"
+#include "pmo_stream.h"
 
 #include <assert.h>
 #include <stdio.h>
@@ -37,12 +40,6 @@ void gateway_store_destroy (gateway_store_t **self_p)
     assert (self_p);
     free (*self_p);
     *self_p = NULL;
-}
-
-const char *gateway_store_stream_key (const char *division, char *buf, size_t size)
-{
-    snprintf (buf, size, "pmo:{%s}:events", division);
-    return buf;
 }
 
 int gateway_store_read (gateway_store_t *self, pmo_arena_t *arena, const char *id,
@@ -145,9 +142,7 @@ pmo_commit_status_t gateway_store_commit (gateway_store_t *self, pmo_arena_t *ar
                          (double)seq, token->id);
     size_t esize;
     uint8_t *eblob = pmo_reflect_pack (&event->base, arena, &esize);
-    char stream[96];
-    pmo_commit_event (commit, gateway_store_stream_key (self->hub, stream, sizeof stream),
-                      event->type, eblob, esize);
+    pmo_commit_event (commit, pmo_stream_key (arena, self->hub), event->type, eblob, esize);
     pmo_commit_reply (commit, reply, reply_size, IDEM_TTL_S);
     pmo_commit_result_t result;
     pmo_commit_exec (commit, self->redis, &result);
@@ -157,4 +152,131 @@ pmo_commit_status_t gateway_store_commit (gateway_store_t *self, pmo_arena_t *ar
         snprintf (stream_id, 64, "%s", result.stream_id);
     pmo_commit_result_clear (&result);
     return status;
+}
+
+//  ---------------------------------------------------------------------
+//  The division event streams, read only
+
+//  Every stream's key fits a key buffer: checked before a pipeline starts,
+//  which must not stop half-way for a reason of ours.
+static int s_keys_fit (const gateway_stream_t *streams, size_t n)
+{
+    char key[128];
+    for (size_t i = 0; i < n; i++)
+        if (pmo_stream_key_buf (key, sizeof key, streams[i].division))
+            return -1;
+    return 0;
+}
+
+bool gateway_store_ready (gateway_store_t *self)
+{
+    return pmo_redis_ready (self->redis);
+}
+
+int gateway_store_streams_newest (gateway_store_t *self, gateway_stream_t *streams, size_t n)
+{
+    if (s_keys_fit (streams, n))
+        return -1;
+    char key[128];
+    for (size_t i = 0; i < n; i++) {
+        pmo_stream_key_buf (key, sizeof key, streams[i].division);
+        if (pmo_redis_pipe (self->redis, "XREVRANGE %s + - COUNT 1", key))
+            return -1;
+    }
+    int rc = 0;
+    for (size_t i = 0; i < n; i++) {
+        redisReply *reply = pmo_redis_pipe_reply (self->redis);
+        if (!reply || reply->type == REDIS_REPLY_ERROR)
+            rc = -1;
+        else if (reply->type == REDIS_REPLY_ARRAY && reply->elements == 1 &&
+                 reply->element[0]->type == REDIS_REPLY_ARRAY && reply->element[0]->elements == 2)
+            snprintf (streams[i].cursor, sizeof streams[i].cursor, "%s",
+                      reply->element[0]->element[0]->str);
+        if (reply)
+            freeReplyObject (reply);
+    }
+    return rc;
+}
+
+int gateway_store_streams_read (gateway_store_t *self, const gateway_stream_t *streams, size_t n,
+                                int count, uint64_t *now_ms, redisReply ***replies)
+{
+    *replies = NULL;
+    if (s_keys_fit (streams, n))
+        return -1;
+    //  TIME first, in the same pipeline: the clock is read before any
+    //  stream, so every entry of a millisecond it calls over is in the reads
+    if (pmo_redis_pipe (self->redis, "TIME"))
+        return -1;
+    char key[128];
+    for (size_t i = 0; i < n; i++) {
+        char start[52];
+        snprintf (start, sizeof start, "%s%s", streams[i].inclusive ? "" : "(", streams[i].cursor);
+        pmo_stream_key_buf (key, sizeof key, streams[i].division);
+        if (pmo_redis_pipe (self->redis, "XRANGE %s %s + COUNT %d", key, start, count))
+            return -1;
+    }
+    redisReply *time = pmo_redis_pipe_reply (self->redis);
+    if (!time || time->type != REDIS_REPLY_ARRAY || time->elements != 2) {
+        if (time)
+            freeReplyObject (time);
+        for (size_t i = 0; i < n; i++) {
+            redisReply *skip = pmo_redis_pipe_reply (self->redis);
+            if (skip)
+                freeReplyObject (skip);
+        }
+        return -1;
+    }
+    *now_ms = strtoull (time->element[0]->str, NULL, 10) * 1000 +
+              strtoull (time->element[1]->str, NULL, 10) / 1000;
+    freeReplyObject (time);
+    *replies = calloc (n ? n : 1, sizeof (redisReply *));
+    assert (*replies);
+    for (size_t i = 0; i < n; i++)
+        (*replies)[i] = pmo_redis_pipe_reply (self->redis);
+    return 0;
+}
+
+void gateway_store_replies_free (redisReply ***replies_p, size_t n)
+{
+    redisReply **replies = *replies_p;
+    for (size_t i = 0; replies && i < n; i++)
+        if (replies[i])
+            freeReplyObject (replies[i]);
+    free (replies);
+    *replies_p = NULL;
+}
+
+void gateway_store_stream_figures (gateway_store_t *self, const char *division, long long *length,
+                                   gateway_group_figures_t *groups, size_t max, size_t *n)
+{
+    *length = -1;
+    *n = 0;
+    char key[128];
+    if (pmo_stream_key_buf (key, sizeof key, division))
+        return;
+    redisReply *len = pmo_redis_command (self->redis, "XLEN %s", key);
+    if (len && len->type == REDIS_REPLY_INTEGER)
+        *length = len->integer;
+    if (len)
+        freeReplyObject (len);
+    redisReply *info = pmo_redis_command (self->redis, "XINFO GROUPS %s", key);
+    for (size_t g = 0; info && info->type == REDIS_REPLY_ARRAY && g < info->elements && *n < max;
+         g++) {
+        redisReply *group = info->element[g];
+        gateway_group_figures_t *figures = &groups[(*n)++];
+        *figures = (gateway_group_figures_t){.pending = -1, .lag = -1};
+        for (size_t f = 0; group->type == REDIS_REPLY_ARRAY && f + 1 < group->elements; f += 2) {
+            const char *field = group->element[f]->str;
+            redisReply *value = group->element[f + 1];
+            if (strcmp (field, "name") == 0 && value->type == REDIS_REPLY_STRING)
+                snprintf (figures->name, sizeof figures->name, "%s", value->str);
+            else if (strcmp (field, "pending") == 0 && value->type == REDIS_REPLY_INTEGER)
+                figures->pending = value->integer;
+            else if (strcmp (field, "lag") == 0 && value->type == REDIS_REPLY_INTEGER)
+                figures->lag = value->integer;
+        }
+    }
+    if (info)
+        freeReplyObject (info);
 }

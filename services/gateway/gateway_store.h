@@ -12,7 +12,11 @@
 #include "gateway.pb-c.h"
 #include "events.pb-c.h"
 #include "pmo_commit.h"
+#include "pmo_redis.h"
 #include "pmo_util.h"
+
+#include <stdbool.h>
+#include <stdint.h>
 
 typedef struct _gateway_store_t gateway_store_t;
 
@@ -40,7 +44,43 @@ pmo_commit_status_t gateway_store_commit (gateway_store_t *self, pmo_arena_t *ar
                                           uint64_t expect, uint64_t seq, const Pmo__Event *event,
                                           const void *reply, size_t reply_size, char *stream_id);
 
-//  The event stream of a division (caller's buffer).
-const char *gateway_store_stream_key (const char *division, char *buf, size_t size);
+//  ---------------------------------------------------------------------
+//  The division event streams, read only (live events and /metrics)
+
+//  Redis is connected (or could be connected again now).
+bool gateway_store_ready (gateway_store_t *self);
+
+//  A reader's place in one division's stream.
+typedef struct {
+    char *division;  //  the division (owned by the reader)
+    char cursor[48]; //  the last id delivered, or where to start
+    bool inclusive;  //  the next read includes cursor itself
+} gateway_stream_t;
+
+//  Set each stream's cursor to its newest entry (an empty stream's is left
+//  as it is), in one round trip. 0, or -1 if Redis failed.
+int gateway_store_streams_newest (gateway_store_t *self, gateway_stream_t *streams, size_t n);
+
+//  Redis's clock (*now_ms: a reader sends only entries whose millisecond is
+//  over by it) and up to count entries after each stream's cursor, in one
+//  round trip. (*replies)[i] is stream i's XRANGE reply (an array of
+//  [id, [field, value, ...]]), NULL if the connection failed on it; free
+//  them with gateway_store_replies_free. -1 (nothing to free) if Redis
+//  failed before any stream was read.
+int gateway_store_streams_read (gateway_store_t *self, const gateway_stream_t *streams, size_t n,
+                                int count, uint64_t *now_ms, redisReply ***replies);
+void gateway_store_replies_free (redisReply ***replies_p, size_t n);
+
+//  What /metrics says of one consumer group of a stream (-1: not known).
+typedef struct {
+    char name[64];
+    long long pending; //  delivered and not acknowledged
+    long long lag;     //  not delivered yet
+} gateway_group_figures_t;
+
+//  The length of a division's stream (*length -1 if not known) and up to
+//  max of its consumer groups (*n of them).
+void gateway_store_stream_figures (gateway_store_t *self, const char *division, long long *length,
+                                   gateway_group_figures_t *groups, size_t max, size_t *n);
 
 #endif

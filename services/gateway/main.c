@@ -4,6 +4,7 @@
 */
 #include "gateway_server.h"
 #include "pmo_config.h"
+#include "pmo_endpoints.h"
 #include "pmo_log.h"
 
 #include <czmq.h>
@@ -33,22 +34,20 @@ int main (int argc, char **argv)
         return s_print_routes ();
     pmo_option_t options[] = {
         {"http", "PMO_GATEWAY_HTTP", "127.0.0.1:8080", "HTTP listen address (host:port)", NULL},
-        {"endpoint", "PMO_GATEWAY_ENDPOINT", "tcp://127.0.0.1:7105",
+        {"endpoint", "PMO_GATEWAY_ENDPOINT", PMO_ENDPOINT_GATEWAY,
          "ROUTER endpoint of the token service (pmoctl token ...)", NULL},
-        {"registry", "PMO_REGISTRY_ENDPOINT", "tcp://127.0.0.1:7101", "registry ROUTER endpoint(s)",
+        {"registry", "PMO_REGISTRY_ENDPOINT", PMO_ENDPOINT_REGISTRY, "registry ROUTER endpoint(s)",
          NULL},
-        {"registry-pub", "PMO_REGISTRY_PUB", "tcp://127.0.0.1:7111", "registry PUB endpoint", NULL},
-        {"allocator", "PMO_ALLOCATOR_ENDPOINT", "tcp://127.0.0.1:7102",
+        {"registry-pub", "PMO_REGISTRY_PUB", PMO_PUB_REGISTRY, "registry PUB endpoint", NULL},
+        {"allocator", "PMO_ALLOCATOR_ENDPOINT", PMO_ENDPOINT_ALLOCATOR,
          "allocator ROUTER endpoint(s); \"\" = none", NULL},
-        {"allocator-pub", "PMO_ALLOCATOR_PUB", "tcp://127.0.0.1:7112", "allocator PUB endpoint",
-         NULL},
-        {"riskmon", "PMO_RISKMON_ENDPOINT", "tcp://127.0.0.1:7103",
+        {"allocator-pub", "PMO_ALLOCATOR_PUB", PMO_PUB_ALLOCATOR, "allocator PUB endpoint", NULL},
+        {"riskmon", "PMO_RISKMON_ENDPOINT", PMO_ENDPOINT_RISKMON,
          "risk monitor ROUTER endpoint(s); \"\" = none", NULL},
-        {"riskmon-pub", "PMO_RISKMON_PUB", "tcp://127.0.0.1:7113", "risk monitor PUB endpoint",
-         NULL},
-        {"notifier", "PMO_NOTIFIER_ENDPOINT", "tcp://127.0.0.1:7104",
+        {"riskmon-pub", "PMO_RISKMON_PUB", PMO_PUB_RISKMON, "risk monitor PUB endpoint", NULL},
+        {"notifier", "PMO_NOTIFIER_ENDPOINT", PMO_ENDPOINT_NOTIFIER,
          "notifier ROUTER endpoint(s); \"\" = none", NULL},
-        {"notifier-pub", "PMO_NOTIFIER_PUB", "tcp://127.0.0.1:7114", "notifier PUB endpoint", NULL},
+        {"notifier-pub", "PMO_NOTIFIER_PUB", PMO_PUB_NOTIFIER, "notifier PUB endpoint", NULL},
         {"redis", "PMO_REDIS_URL", "redis://127.0.0.1:6390",
          "Redis URL (tokens; event streams are read for replay only)", NULL},
         {"hub", "PMO_HUB", "hub", "id of the enterprise (hub) org unit", NULL},

@@ -660,6 +660,11 @@ static void test_upstream_down (gh_t *gh)
     resp = s_get (gh, "/readyz", NULL);
     GH_STATUS (resp, 503);
     gh_resp_free (&resp);
+    //  The reactor never waits for the registry: the org-unit tree it read
+    //  before still says which streams a live-event client may read
+    sse_t *sse = s_sse_open (gh, "", gh->admin, NULL);
+    assert (s_sse_wait (sse, ": connected", 1, 3000));
+    s_sse_close (&sse);
     rh_actor_start (gh->rh);
     resp = s_get (gh, "/api/v1/projects", gh->admin);
     GH_STATUS (resp, 200);

@@ -71,29 +71,29 @@ static Pmo__Identity *s_who (const char *subject, Pmo__Role role, const char *un
 
 static void test_issuing (void)
 {
-    char why[256];
+    pmo_problem_t problem;
     Pmo__Grant want = PMO__GRANT__INIT;
     want.role = PMO__ROLE__ROLE_VIEWER;
     want.org_unit = "dft-rail";
     Pmo__Identity *admin = s_who ("root", PMO__ROLE__ROLE_ADMIN, "hub");
-    assert (gateway_may_grant (admin, &want, s_paths, NULL, why, sizeof why));
+    assert (gateway_may_grant (admin, &want, s_paths, NULL, &problem));
     want.role = PMO__ROLE__ROLE_ADMIN;
-    assert (gateway_may_grant (admin, &want, s_paths, NULL, why, sizeof why));
+    assert (gateway_may_grant (admin, &want, s_paths, NULL, &problem));
     Pmo__Identity *manager = s_who ("m", PMO__ROLE__ROLE_PMO_MANAGER, "dft");
-    assert (!gateway_may_grant (manager, &want, s_paths, NULL, why, sizeof why));
+    assert (!gateway_may_grant (manager, &want, s_paths, NULL, &problem));
     want.role = PMO__ROLE__ROLE_PMO_DIRECTOR;
-    assert (!gateway_may_grant (manager, &want, s_paths, NULL, why, sizeof why));
+    assert (!gateway_may_grant (manager, &want, s_paths, NULL, &problem));
     want.role = PMO__ROLE__ROLE_PROJECT_MANAGER;
-    assert (gateway_may_grant (manager, &want, s_paths, NULL, why, sizeof why));
+    assert (gateway_may_grant (manager, &want, s_paths, NULL, &problem));
     want.org_unit = "dhsc";
-    assert (!gateway_may_grant (manager, &want, s_paths, NULL, why, sizeof why));
+    assert (!gateway_may_grant (manager, &want, s_paths, NULL, &problem));
     want.org_unit = "nowhere";
-    assert (!gateway_may_grant (admin, &want, s_paths, NULL, why, sizeof why));
-    assert (strstr (why, "nowhere"));
+    assert (!gateway_may_grant (admin, &want, s_paths, NULL, &problem));
+    assert (strstr (problem.message, "nowhere"));
     Pmo__Identity *viewer = s_who ("v", PMO__ROLE__ROLE_VIEWER, "hub");
     want.org_unit = "dft";
     want.role = PMO__ROLE__ROLE_VIEWER;
-    assert (!gateway_may_grant (viewer, &want, s_paths, NULL, why, sizeof why));
+    assert (!gateway_may_grant (viewer, &want, s_paths, NULL, &problem));
 
     Pmo__ApiToken token = PMO__API_TOKEN__INIT;
     Pmo__Grant *grants[1] = {&want};
@@ -107,19 +107,18 @@ static void test_issuing (void)
                                    s_paths, NULL));
 
     Pmo__CreateTokenRequest create = PMO__CREATE_TOKEN_REQUEST__INIT;
-    char field[64];
-    assert (gateway_check_create (&create, field, sizeof field, why, sizeof why) == -1);
-    assert (strcmp (field, "create_token.name") == 0);
+    assert (gateway_check_create (&create, &problem) == -1);
+    assert (strcmp (problem.field, "create_token.name") == 0);
     create.name = "ci";
     create.subject = "ci@dft";
-    assert (gateway_check_create (&create, field, sizeof field, why, sizeof why) == -1);
-    assert (strcmp (field, "create_token.grants") == 0);
+    assert (gateway_check_create (&create, &problem) == -1);
+    assert (strcmp (problem.field, "create_token.grants") == 0);
     create.grants = grants;
     create.n_grants = 1;
-    assert (gateway_check_create (&create, field, sizeof field, why, sizeof why) == 0);
+    assert (gateway_check_create (&create, &problem) == 0);
     want.org_unit = "Not A Slug";
-    assert (gateway_check_create (&create, field, sizeof field, why, sizeof why) == -1);
-    assert (strcmp (field, "create_token.grants[0].org_unit") == 0);
+    assert (gateway_check_create (&create, &problem) == -1);
+    assert (strcmp (problem.field, "create_token.grants[0].org_unit") == 0);
 }
 
 static void test_events (void)
@@ -152,7 +151,7 @@ static void test_events (void)
     assert (!gateway_event_matches (&filter, &event));
     filter = (gateway_event_filter_t){"dft-rail", "", ""};
     assert (gateway_event_matches (&filter, &event));
-    assert (gateway_path_contains ("hub/dft", "dft") && !gateway_path_contains ("hub/dft", "df"));
+    assert (pmo_path_contains ("hub/dft", "dft") && !pmo_path_contains ("hub/dft", "df"));
 }
 
 static void test_routes (void)

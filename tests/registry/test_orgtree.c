@@ -4,8 +4,10 @@
     created (a miss asks the registry, and "no such unit" is never kept),
     a unit's effective PMO type comes from the registry, a change is seen
     after an org-unit event invalidates the tree, the whole tree is read
-    past one page, and a registry that does not answer is backed off from
-    while what was read before still gives paths and units (held).
+    past one page, a tree fed by a caller that cannot wait (the gateway's
+    reactor) holds what the pages say and asks nothing itself, and a
+    registry that does not answer is backed off from while what was read
+    before still gives paths and units (held).
 */
 #include "orgtree.h"
 #include "registry_harness.h"
@@ -159,6 +161,94 @@ static void s_whole_tree_is_read_past_one_page (rh_t *rh)
     orgtree_destroy (&tree);
 }
 
+//  A page of a list of org units, as the registry answers (cursor: the
+//  next page's, "" for the last).
+typedef struct {
+    Pmo__RegistryReply reply;
+    Pmo__Page page;
+    Pmo__OrgUnit unit;
+    Pmo__OrgUnit *units[1];
+} page_t;
+
+static void s_page_init (page_t *page, const char *id, const char *path, const char *division,
+                         const char *cursor)
+{
+    pmo__registry_reply__init (&page->reply);
+    pmo__page__init (&page->page);
+    pmo__org_unit__init (&page->unit);
+    page->unit.id = (char *)id;
+    page->unit.path = (char *)path;
+    page->unit.division = (char *)division;
+    page->units[0] = &page->unit;
+    page->page.org_units = page->units;
+    page->page.n_org_units = 1;
+    page->page.next_cursor = (char *)cursor;
+    page->reply.body_case = PMO__REGISTRY_REPLY__BODY_PAGE;
+    page->reply.page = &page->page;
+}
+
+//  A tree made without a registry asks nothing: a caller that cannot wait
+//  reads the pages itself and feeds them in. The tree changes only with
+//  the last page, a read started again drops what the unfinished one
+//  gathered, and an error reply leaves the tree as it was.
+static void s_fed_tree_holds_what_the_pages_say (rh_t *rh)
+{
+    orgtree_config_t config = {.identity = &s_service};
+    orgtree_t *tree = orgtree_new (&config);
+    assert (tree);
+    assert (!orgtree_path (tree, "hub") && !orgtree_backing_off (tree));
+    assert (orgtree_refresh (tree, true) == -1 && !orgtree_backing_off (tree));
+
+    //  The registry's own answer to the request the tree makes
+    Pmo__ListRequest list;
+    orgtree_list_page (tree, &list, NULL);
+    assert (list.kind == PMO__ENTITY_KIND__ENTITY_KIND_ORG_UNIT && list.include_archived);
+    Pmo__RegistryRequest request = PMO__REGISTRY_REQUEST__INIT;
+    request.body_case = PMO__REGISTRY_REQUEST__BODY_LIST;
+    request.list = &list;
+    Pmo__RegistryReply *reply = rh_call (rh, &request);
+    const char *cursor = "";
+    assert (orgtree_feed (tree, reply, &cursor) == 1 && !cursor);
+    rh_free (&reply);
+    //  hub, fin, fin-ap and the 520 departments
+    assert (s_count (tree) == 523);
+    assert (streq (orgtree_path (tree, "fin-d519"), "hub/fin/fin-d519"));
+    assert (streq (orgtree_division (tree, "fin-ap"), "fin"));
+    uint64_t generation = orgtree_generation (tree);
+
+    //  Pages: nothing changes before the last; a read started again drops
+    //  the first read's pages
+    page_t first, again, last;
+    s_page_init (&first, "gone", "hub/gone", "gone", "c1");
+    s_page_init (&again, "hub", "hub", "hub", "c2");
+    s_page_init (&last, "ops", "hub/ops", "ops", "");
+    orgtree_list_page (tree, &list, NULL);
+    assert (orgtree_feed (tree, &first.reply, &cursor) == 0 && streq (cursor, "c1"));
+    assert (s_count (tree) == 523 && orgtree_generation (tree) == generation);
+    orgtree_list_page (tree, &list, NULL);
+    assert (orgtree_feed (tree, &again.reply, &cursor) == 0 && streq (cursor, "c2"));
+    orgtree_list_page (tree, &list, cursor);
+    assert (streq (list.cursor, "c2"));
+    assert (orgtree_feed (tree, &last.reply, &cursor) == 1);
+    assert (s_count (tree) == 2 && orgtree_generation (tree) > generation);
+    assert (streq (orgtree_path (tree, "ops"), "hub/ops"));
+    assert (!orgtree_path (tree, "gone") && !orgtree_path (tree, "fin-ap"));
+    generation = orgtree_generation (tree);
+
+    //  An error reply changes nothing
+    Pmo__RegistryReply refused = PMO__REGISTRY_REPLY__INIT;
+    Pmo__Error error = PMO__ERROR__INIT;
+    error.code = PMO__ERROR_CODE__ERROR_UNAVAILABLE;
+    error.message = "down";
+    refused.error = &error;
+    orgtree_list_page (tree, &list, NULL);
+    assert (orgtree_feed (tree, &refused, &cursor) == -1 && !cursor);
+    assert (s_count (tree) == 2 && orgtree_generation (tree) == generation);
+    //  A unit it does not hold is unknown for now, without asking
+    assert (!orgtree_path (tree, "nowhere") && !orgtree_backing_off (tree));
+    orgtree_destroy (&tree);
+}
+
 //  A registry that does not answer is backed off from; what the tree holds
 //  still gives paths; it is asked again once it is back.
 static void s_dead_registry_is_backed_off_from (rh_t *rh)
@@ -202,6 +292,7 @@ int main (void)
     s_new_units_are_found_at_once (rh);
     s_changes_are_seen_after_invalidation (rh);
     s_whole_tree_is_read_past_one_page (rh);
+    s_fed_tree_holds_what_the_pages_say (rh);
     s_dead_registry_is_backed_off_from (rh);
     rh_stop (&rh);
     printf ("test_orgtree: ok\n");

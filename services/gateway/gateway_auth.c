@@ -1,0 +1,162 @@
+/*  gateway_auth.c: who is asking, and may they now. Bearer tokens are
+    read from the store (and cached for token_cache_ms; a revocation drops
+    one at once), checked against their hash, and limited by a bucket per
+    token.
+*/
+#include "gateway_internal.h"
+#include "gateway_model.h"
+
+#include "pmo_json.h"
+#include "pmo_log.h"
+#include "pmo_util.h"
+
+#include <assert.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define TOKENS_MAX 10000 //  cached tokens (and rate buckets); past this the cache starts over
+
+void gateway_caller_clear (caller_t *caller)
+{
+    if (caller->token)
+        pmo__api_token__free_unpacked (caller->token, NULL);
+    caller->token = NULL;
+}
+
+void gateway_cached_free (void **item)
+{
+    cached_t *cached = *item;
+    if (cached) {
+        free (cached->blob);
+        free (cached);
+    }
+    *item = NULL;
+}
+
+void gateway_bucket_free (void **item)
+{
+    free (*item);
+    *item = NULL;
+}
+
+//  The stored token of id, from the cache or Redis. 1 found, 0 not, -1
+//  Redis failed. *token is a new unpacked copy.
+static int s_token_read (self_t *self, const char *id, Pmo__ApiToken **token)
+{
+    *token = NULL;
+    int64_t now = pmo_mono_ms ();
+    cached_t *cached = zhashx_lookup (self->tokens, id);
+    if (cached && now - cached->read_ms < self->config.token_cache_ms) {
+        *token = pmo__api_token__unpack (NULL, cached->size, cached->blob);
+        return *token ? 1 : -1;
+    }
+    pmo_arena_t *arena = pmo_arena_new ();
+    Pmo__ApiToken *stored;
+    int rc = gateway_store_read (self->store, arena, id, &stored, NULL);
+    if (rc == 1) {
+        cached_t *fresh = calloc (1, sizeof (cached_t));
+        assert (fresh);
+        fresh->size = protobuf_c_message_get_packed_size (&stored->base);
+        fresh->blob = malloc (fresh->size ? fresh->size : 1);
+        assert (fresh->blob);
+        protobuf_c_message_pack (&stored->base, fresh->blob);
+        fresh->read_ms = now;
+        *token = pmo__api_token__unpack (NULL, fresh->size, fresh->blob);
+        if (zhashx_size (self->tokens) >= TOKENS_MAX)
+            zhashx_purge (self->tokens);
+        zhashx_delete (self->tokens, id);
+        zhashx_insert (self->tokens, id, fresh);
+    }
+    pmo_arena_destroy (&arena);
+    return rc;
+}
+
+//  Authenticate the bearer token. 0, or an answer was queued (*answered).
+int gateway_authenticate (self_t *self, request_t *req, enum MHD_Result *answered)
+{
+    const char *header =
+        MHD_lookup_connection_value (req->connection, MHD_HEADER_KIND, "Authorization");
+    char id[GATEWAY_TOKEN_ID_LEN + 1];
+    const char *presented = NULL;
+    if (header && strncasecmp (header, "Bearer ", 7) == 0) {
+        presented = header + 7;
+        while (*presented == ' ')
+            presented++;
+    }
+    const char *why = "send Authorization: Bearer <token>";
+    if (presented && gateway_token_parse (presented, id) == 0) {
+        Pmo__ApiToken *token = NULL;
+        int rc = s_token_read (self, id, &token);
+        if (rc < 0) {
+            *answered = gateway_http_problem (
+                req, 503, "unavailable", "",
+                "the token store (Redis) is unavailable; retry shortly", NULL, "Retry-After", "1");
+            return -1;
+        }
+        char hash[GATEWAY_HASH_HEX];
+        gateway_sha256_hex (presented, strlen (presented), hash);
+        if (rc == 1 && gateway_hash_equal (hash, token->hash) && !token->revoked &&
+            (!token->expires_ms || token->expires_ms > pmo_now_ms ())) {
+            req->caller.token = token;
+            pmo__identity__init (&req->caller.identity);
+            req->caller.identity.subject = token->subject;
+            req->caller.identity.grants = token->grants;
+            req->caller.identity.n_grants = token->n_grants;
+            return 0;
+        }
+        //  The id is public; the secret never reaches a log
+        pmo_warn ("gateway: refused token=%s reason=%s", id,
+                  rc == 0                                   ? "unknown"
+                  : !gateway_hash_equal (hash, token->hash) ? "wrong secret"
+                  : token->revoked                          ? "revoked"
+                                                            : "expired");
+        if (token)
+            pmo__api_token__free_unpacked (token, NULL);
+        why = "the token is unknown, revoked or expired";
+    } else if (presented)
+        why = "that is not a pmo API token (pmo_<id>_<secret>)";
+    *answered = gateway_http_problem (req, 401, "unauthenticated", "Authorization", why, NULL,
+                                      "WWW-Authenticate", "Bearer realm=\"pmo\"");
+    return -1;
+}
+
+//  Take one request from the caller's bucket. 0, or the seconds to wait.
+int gateway_rate_take (self_t *self, const Pmo__ApiToken *token)
+{
+    double rate = token->rate_per_s ? (double)token->rate_per_s : (double)self->config.rate_per_s;
+    if (rate <= 0)
+        return 0;
+    double burst = self->config.rate_burst > rate ? self->config.rate_burst : rate;
+    int64_t now = pmo_mono_ms ();
+    bucket_t *bucket = zhashx_lookup (self->buckets, token->id);
+    if (!bucket) {
+        if (zhashx_size (self->buckets) >= TOKENS_MAX)
+            zhashx_purge (self->buckets);
+        bucket = calloc (1, sizeof (bucket_t));
+        assert (bucket);
+        bucket->tokens = burst;
+        bucket->last_ms = now;
+        zhashx_insert (self->buckets, token->id, bucket);
+    }
+    bucket->tokens += (double)(now - bucket->last_ms) * rate / 1000.0;
+    if (bucket->tokens > burst)
+        bucket->tokens = burst;
+    bucket->last_ms = now;
+    if (bucket->tokens >= 1) {
+        bucket->tokens -= 1;
+        return 0;
+    }
+    return (int)((1 - bucket->tokens) / rate) + 1;
+}
+
+enum MHD_Result gateway_whoami (self_t *self, request_t *req)
+{
+    json_t *token = pmo_json_from_message (&req->caller.token->base);
+    gateway_json_strip (token, "hash");
+    json_t *doc =
+        json_pack ("{s:s, s:O, s:O, s:s}", "subject", req->caller.token->subject, "grants",
+                   json_object_get (token, "grants"), "token", token, "hub", self->config.hub);
+    json_decref (token);
+    return gateway_http_json (req, 200, doc, 0, NULL, NULL);
+}

@@ -1,0 +1,235 @@
+/*  gateway_internal.h: what the reactor's files share, inside this folder
+    only.
+
+    The reactor (gateway_server.c) owns one self_t and a request_t per HTTP
+    request; the other files serve one concern each on the reactor's
+    thread, with its state: answers (gateway_http.c), who is asking
+    (gateway_auth.c), calling a service (gateway_upstream.c), the resource
+    routes (gateway_resources.c), live events and stream figures
+    (gateway_live.c), the dashboard's files (gateway_static.c), and the
+    import, export and report requests (gateway_transfers.c).
+*/
+#ifndef GATEWAY_INTERNAL_H_INCLUDED
+#define GATEWAY_INTERNAL_H_INCLUDED
+
+#include "gateway_admin.h"
+#include "gateway_jobs.h"
+#include "gateway_metrics.h"
+#include "gateway_routes.h"
+#include "gateway_server.h"
+#include "gateway_store.h"
+
+#include "orgtree.h"
+#include "pmo_redis.h"
+
+#include <czmq.h>
+#include <jansson.h>
+#include <microhttpd.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+//  A token read from the store, as its protobuf, with when it was read.
+typedef struct {
+    uint8_t *blob;
+    size_t size;
+    int64_t read_ms; //  monotonic
+} cached_t;
+
+//  A token's rate bucket.
+typedef struct {
+    double tokens;   //  requests it may still make now
+    int64_t last_ms; //  monotonic: when tokens was last refilled
+} bucket_t;
+
+//  Who is asking.
+typedef struct {
+    Pmo__ApiToken *token;   //  unpacked copy; freed with the request
+    Pmo__Identity identity; //  points into token
+} caller_t;
+
+typedef enum {
+    STAGE_NEW,     //  its body is arriving
+    STAGE_WAITING, //  sent to a service; the connection is suspended
+    STAGE_READY,   //  the reply (or the failure) is here; answer it
+    STAGE_DONE,    //  answered
+} stage_t;
+
+typedef enum {
+    KIND_ROUTE,  //  a route of the table
+    KIND_PATCH,  //  a PATCH reading the item first
+    KIND_READYZ, //  pings to every service
+    KIND_JOB,    //  an import, export or report on its own thread
+} kind_t;
+
+//  One HTTP request.
+typedef struct {
+    struct MHD_Connection *connection;
+    char *body; //  the upload so far
+    size_t size;
+    bool too_large;      //  the body passed max_body: dropped, 413
+    int64_t started_us;  //  monotonic
+    size_t label;        //  its metrics label (route index or special)
+    int status;          //  what it was answered
+    char request_id[80]; //  the caller's request id (Idempotency-Key)
+    stage_t stage;
+    kind_t kind;
+    const gateway_route_t *route;
+    char param[160]; //  the {id} of the path
+    caller_t caller;
+    uint64_t version; //  from If-Match, 0 if none
+    json_t *patch;    //  PATCH: the body, merged once the item is read
+    //  In flight
+    gateway_svc_t svc;
+    uint8_t *frame; //  the request sent, sent again on retry
+    size_t frame_size;
+    char wait_id[80]; //  the request id its reply echoes
+    bool sent;        //  the frame left (IMMEDIATE holds it back until a service is connected)
+    int64_t retry_at; //  monotonic: send the same frame again
+    int64_t deadline; //  monotonic: then 504
+    int fail;         //  0, or the status to answer (503, 504)
+    ProtobufCMessage *reply;
+    struct _pings_t *pings; //  /readyz only
+    gateway_job_t *job;     //  KIND_JOB: its job (running, or done with the answer)
+    bool job_done;          //  ... the job has finished (its thread ends)
+} request_t;
+
+//  The pings of one /readyz.
+typedef struct _pings_t {
+    char ids[GATEWAY_SVC_COUNT][40];    //  the request id of each ping ("" = answered)
+    uint8_t *frames[GATEWAY_SVC_COUNT]; //  each ping, until it could be sent
+    size_t sizes[GATEWAY_SVC_COUNT];
+    bool sent[GATEWAY_SVC_COUNT];
+    const char *status[GATEWAY_SVC_COUNT]; //  up, degraded, down, absent
+    int waiting;                           //  pings not answered yet
+} pings_t;
+
+//  The reactor's state.
+typedef struct {
+    gateway_config_t config;
+    zsock_t *pipe;             //  to whoever started us
+    struct MHD_Daemon *daemon; //  external epoll mode
+    int mhd_fd;                //  its epoll fd, polled with the sockets
+    zactor_t *admin;           //  the token service
+    gateway_admin_config_t admin_config;
+    zsock_t *dealers[GATEWAY_SVC_COUNT]; //  one per service; NULL if none
+    zsock_t *sub;                        //  wake-ups from the services' PUB sockets
+    pmo_redis_t *redis;                  //  tokens, live events, stream figures
+    gateway_store_t *store;
+    zhashx_t *tokens;       //  token id -> cached_t
+    zhashx_t *buckets;      //  token id -> bucket_t
+    zhashx_t *pending;      //  request id -> request_t waiting for a reply
+    zlistx_t *sse;          //  live-event clients (gateway_sse_t)
+    zlistx_t *jobs;         //  jobs still running (gateway_job_t)
+    zsock_t *jobs_pull;     //  finished jobs push themselves here
+    char jobs_endpoint[64]; //  ... its inproc address
+    orgtree_t *orgs;        //  the org-unit tree, fed from our registry DEALER
+    bool orgs_read;         //  ... it has been read whole at least once
+    char orgs_wait[40];     //  the request id of the page asked for
+    int64_t orgs_next;      //  monotonic: ask again then
+    Pmo__Identity identity; //  the gateway's own (it reads the org structure)
+    bool sse_woken;         //  read the streams now
+    int64_t sse_next_sweep;
+    gateway_metrics_t *metrics;
+    size_t n_routes;
+    char *openapi; //  the OpenAPI document; NULL if unreadable
+    size_t openapi_size;
+    bool stopping;
+    char id_prefix[24]; //  random per run: "gw-<16 hex>-"
+    uint64_t id_serial; //  ... then a counter
+} self_t;
+
+//  The query parameters of a request, as a JSON object of strings.
+typedef struct {
+    json_t *obj;
+    bool duplicate;
+    char name[64];
+} gateway_query_t;
+
+//  gateway_server.c: the reactor
+//  A new request id (40 bytes): a random prefix per run and a counter.
+void gateway_new_id (self_t *self, char *out);
+
+//  gateway_http.c: answers
+//  Queue a response (taking ownership of body, malloc'd) with the headers
+//  every answer carries. With out, the caller adds headers and queues.
+enum MHD_Result gateway_http_send (request_t *req, int status, const char *type, char *body,
+                                   size_t size, struct MHD_Response **out);
+//  Queue a response made by gateway_http_send (out) with req's status.
+enum MHD_Result gateway_http_queue (request_t *req, struct MHD_Response *response);
+//  A problem document (RFC 9457). extra (may be NULL, stolen) adds
+//  members; header (may be NULL) is one more header to send.
+enum MHD_Result gateway_http_problem (request_t *req, int status, const char *code,
+                                      const char *field, const char *detail, json_t *extra,
+                                      const char *header, const char *header_value);
+//  A JSON answer (doc stolen), with an ETag if version, and Location and
+//  Warning headers if given.
+enum MHD_Result gateway_http_json (request_t *req, int status, json_t *doc, uint64_t version,
+                                   const char *location, const char *warning);
+//  libmicrohttpd iterator: collects query parameters into a gateway_query_t.
+enum MHD_Result gateway_http_query_collect (void *cls, enum MHD_ValueKind kind, const char *key,
+                                            const char *value);
+//  Remove every member called name, at any depth.
+void gateway_json_strip (json_t *doc, const char *name);
+
+//  gateway_auth.c: who is asking, and may they now
+void gateway_caller_clear (caller_t *caller);
+void gateway_cached_free (void **item);
+void gateway_bucket_free (void **item);
+//  Authenticate the bearer token. 0, or an answer was queued (*answered).
+int gateway_authenticate (self_t *self, request_t *req, enum MHD_Result *answered);
+//  Take one request from the caller's bucket. 0, or the seconds to wait.
+int gateway_rate_take (self_t *self, const Pmo__ApiToken *token);
+//  GET /api/v1/whoami
+enum MHD_Result gateway_whoami (self_t *self, request_t *req);
+
+//  gateway_upstream.c: calling a service, readiness, deadlines
+//  Send request (freed here) to svc as identity under wait_id; the
+//  connection waits. 0, or -1 when the service is not configured here.
+int gateway_call (self_t *self, request_t *req, gateway_svc_t svc, ProtobufCMessage *request,
+                  const Pmo__Identity *identity, const char *wait_id, int timeout_ms);
+//  The request is ready to be answered: wake its connection.
+void gateway_ready (request_t *req);
+//  The reply's error, NULL if it has none.
+const Pmo__Error *gateway_reply_error (const ProtobufCMessage *reply);
+//  GET /readyz: a ping to every service at once, answered when all came.
+enum MHD_Result gateway_readyz_begin (self_t *self, request_t *req);
+enum MHD_Result gateway_readyz_finish (self_t *self, request_t *req);
+void gateway_readyz_reply (request_t *req, const char *wait_id, ProtobufCMessage *reply);
+//  Retries and deadlines of requests waiting for a service. Returns the
+//  next moment one is due (monotonic), or INT64_MAX.
+int64_t gateway_check_pending (self_t *self, int64_t now);
+
+//  gateway_resources.c: the resource routes of the table
+//  A new request for req->route: check it, build it, send it.
+enum MHD_Result gateway_resource_begin (self_t *self, request_t *req);
+//  A PATCH's read came: merge the patch and send the change.
+void gateway_resource_patch (self_t *self, request_t *req);
+//  The reply of a route came (or its deadline passed): answer it.
+enum MHD_Result gateway_resource_finish (self_t *self, request_t *req);
+
+//  gateway_live.c: live events and the streams' figures
+//  GET /api/v1/events
+enum MHD_Result gateway_live_events (self_t *self, request_t *req);
+//  GET /metrics: the counters and the caller's streams' figures
+enum MHD_Result gateway_live_metrics (self_t *self, request_t *req);
+
+//  gateway_static.c: the dashboard's files
+//  Read a whole file (malloc'd, caller frees). NULL if it cannot be read or
+//  is too big.
+char *gateway_read_file (const char *path, size_t *size);
+enum MHD_Result gateway_static_serve (self_t *self, request_t *req, const char *url);
+
+//  gateway_transfers.c: import, export and the report (jobs)
+//  The body limit of a request to url.
+size_t gateway_body_max (self_t *self, const char *url, const char *method);
+//  The segment after prefix in url (copied into out); false if none.
+bool gateway_url_segment (const char *url, const char *prefix, char *out, size_t size);
+enum MHD_Result gateway_import_begin (self_t *self, request_t *req);
+enum MHD_Result gateway_export_begin (self_t *self, request_t *req);
+enum MHD_Result gateway_report_begin (self_t *self, request_t *req);
+//  A job pushed itself to the reactor: it is done.
+void gateway_job_done (self_t *self);
+enum MHD_Result gateway_job_finish (self_t *self, request_t *req);
+
+#endif

@@ -1,0 +1,342 @@
+/*  gateway_transfers.c: import, export and the portfolio report as HTTP
+    requests. Each is checked here and run as a job on a thread of its own
+    (gateway_jobs.c); the connection waits until the job pushes itself back.
+*/
+#include "gateway_internal.h"
+
+#include "pmo_util.h"
+#include "portio_import.h"
+#include "portio_report.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#define IMPORT_MAX_DEFAULT (16 * 1024 * 1024) //  a CSV file to import, when not configured
+#define JOBS_MAX           8 //  imports, exports and reports running at once (then 503)
+
+static size_t s_import_max (self_t *self)
+{
+    return self->config.max_import ? self->config.max_import : IMPORT_MAX_DEFAULT;
+}
+
+//  The body limit of a request to url.
+size_t gateway_body_max (self_t *self, const char *url, const char *method)
+{
+    return strcmp (method, "POST") == 0 && strcmp (url, "/api/v1/import") == 0
+               ? s_import_max (self)
+               : self->config.max_body;
+}
+
+//  A query flag: absent, "", "0", "false", "no" is false; "1", "true",
+//  "yes" true. -1 for anything else.
+static int s_flag (const json_t *query, const char *name)
+{
+    const char *value = json_string_value (json_object_get (query, name));
+    if (!value || !*value || strcmp (value, "0") == 0 || strcmp (value, "false") == 0 ||
+        strcmp (value, "no") == 0)
+        return value && !*value ? 1 : 0; //  "?dry_run" alone means yes
+    if (strcmp (value, "1") == 0 || strcmp (value, "true") == 0 || strcmp (value, "yes") == 0)
+        return 1;
+    return -1;
+}
+
+//  The query parameters, checked against those allowed (NULL-terminated).
+//  NULL after answering 400.
+static json_t *s_job_query (request_t *req, const char *const *allowed, enum MHD_Result *answered)
+{
+    gateway_query_t query = {.obj = json_object ()};
+    MHD_get_connection_values (req->connection, MHD_GET_ARGUMENT_KIND, gateway_http_query_collect,
+                               &query);
+    char detail[200];
+    if (query.duplicate) {
+        snprintf (detail, sizeof detail, "query parameter '%s' is given twice", query.name);
+        json_decref (query.obj);
+        *answered =
+            gateway_http_problem (req, 400, "invalid", query.name, detail, NULL, NULL, NULL);
+        return NULL;
+    }
+    const char *key;
+    json_t *value;
+    json_object_foreach (query.obj, key, value)
+    {
+        bool known = false;
+        for (size_t i = 0; allowed[i] && !known; i++)
+            known = strcmp (allowed[i], key) == 0;
+        if (!known) {
+            snprintf (detail, sizeof detail, "unknown query parameter '%s'", key);
+            *answered = gateway_http_problem (req, 400, "invalid", key, detail, NULL, NULL, NULL);
+            json_decref (query.obj);
+            return NULL;
+        }
+    }
+    return query.obj;
+}
+
+//  Start the job; the connection waits for it.
+static enum MHD_Result s_job_start (self_t *self, request_t *req, gateway_job_params_t *params)
+{
+    if (zlistx_size (self->jobs) >= JOBS_MAX)
+        return gateway_http_problem (req, 503, "unavailable", "",
+                                     "too many imports, exports and reports at once; retry shortly",
+                                     NULL, "Retry-After", "2");
+    params->registry = self->config.upstreams[GATEWAY_SVC_REGISTRY];
+    params->allocator =
+        self->dealers[GATEWAY_SVC_ALLOCATOR] ? self->config.upstreams[GATEWAY_SVC_ALLOCATOR] : NULL;
+    params->riskmon =
+        self->dealers[GATEWAY_SVC_RISKMON] ? self->config.upstreams[GATEWAY_SVC_RISKMON] : NULL;
+    params->hub = self->config.hub;
+    params->identity = &req->caller.identity;
+    params->notify = self->jobs_endpoint;
+    gateway_job_t *job = gateway_job_start (params);
+    if (!job)
+        return gateway_http_problem (req, 503, "unavailable", "",
+                                     "no thread could be started; retry shortly", NULL,
+                                     "Retry-After", "1");
+    gateway_job_set_owner (job, req);
+    zlistx_add_end (self->jobs, job);
+    req->job = job;
+    req->kind = KIND_JOB;
+    req->stage = STAGE_WAITING;
+    MHD_suspend_connection (req->connection);
+    return MHD_YES;
+}
+
+static bool s_csv_type (struct MHD_Connection *connection)
+{
+    const char *type = MHD_lookup_connection_value (connection, MHD_HEADER_KIND, "Content-Type");
+    return !type || strncasecmp (type, "text/csv", 8) == 0 ||
+           strncasecmp (type, "text/plain", 10) == 0 ||
+           strncasecmp (type, "application/csv", 15) == 0 ||
+           strncasecmp (type, "application/octet-stream", 24) == 0 ||
+           strncasecmp (type, "application/x-www-form-urlencoded", 33) == 0;
+}
+
+enum MHD_Result gateway_import_begin (self_t *self, request_t *req)
+{
+    static const char *const allowed[] = {"entity",   "mapping",          "dry_run",
+                                          "skip_bad", "create_org_units", NULL};
+    if (!s_csv_type (req->connection))
+        return gateway_http_problem (req, 415, "unsupported_media_type", "Content-Type",
+                                     "send the file as text/csv", NULL, NULL, NULL);
+    enum MHD_Result answered;
+    json_t *query = s_job_query (req, allowed, &answered);
+    if (!query)
+        return answered;
+    const char *entity = json_string_value (json_object_get (query, "entity"));
+    const char *name = json_string_value (json_object_get (query, "mapping"));
+    int dry_run = s_flag (query, "dry_run"), skip_bad = s_flag (query, "skip_bad"),
+        create = s_flag (query, "create_org_units");
+    const char *bad = dry_run < 0    ? "dry_run"
+                      : skip_bad < 0 ? "skip_bad"
+                      : create < 0   ? "create_org_units"
+                                     : NULL;
+    char detail[300];
+    char *mapping = NULL;
+    size_t mapping_size = 0;
+    enum MHD_Result rc = MHD_YES;
+    if (bad) {
+        snprintf (detail, sizeof detail, "%s is 1 or 0 (true or false)", bad);
+        rc = gateway_http_problem (req, 400, "invalid", bad, detail, NULL, NULL, NULL);
+    } else if (!entity == !name)
+        rc = gateway_http_problem (
+            req, 400, "invalid", "entity",
+            "give entity=<kind> (a file in the export format) or mapping=<name>", NULL, NULL, NULL);
+    else if (entity && !portio_import_mapping_entity_known (entity))
+        rc = gateway_http_problem (
+            req, 400, "invalid", "entity",
+            "entity is org_unit, project, milestone, status_report, resource, "
+            "allocation, risk or issue",
+            NULL, NULL, NULL);
+    else if (name) {
+        //  A mapping kept on the server: a plain name in the mappings directory
+        bool ok = *name && strlen (name) <= 64;
+        for (const char *c = name; ok && *c; c++)
+            ok = (*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') ||
+                 *c == '-' || *c == '_';
+        char path[600];
+        if (ok && self->config.mappings && *self->config.mappings) {
+            snprintf (path, sizeof path, "%s/%s.json", self->config.mappings, name);
+            mapping = gateway_read_file (path, &mapping_size);
+        }
+        if (!mapping) {
+            snprintf (detail, sizeof detail,
+                      "no mapping '%.64s' on this gateway (a name of a file in its "
+                      "mappings directory, without .json)",
+                      name);
+            rc = gateway_http_problem (req, 400, "invalid", "mapping", detail, NULL, NULL, NULL);
+        }
+    }
+    if (rc == MHD_YES && req->stage != STAGE_DONE) {
+        gateway_job_params_t params = {
+            .kind = GATEWAY_JOB_IMPORT,
+            .entity = entity,
+            .mapping = mapping,
+            .mapping_size = mapping_size,
+            .data = req->body,
+            .size = req->size,
+            .dry_run = dry_run == 1,
+            .skip_bad = skip_bad == 1,
+            .create_org_units = create == 1,
+        };
+        req->body = NULL; //  the job's now
+        req->size = 0;
+        rc = s_job_start (self, req, &params);
+        if (!req->job) {
+            req->body = params.data; //  not started: still ours
+            req->size = params.size;
+        }
+    }
+    free (mapping);
+    json_decref (query);
+    return rc;
+}
+
+//  The segment after prefix in url: one path segment of safe characters
+//  (copied into out). false if there is none.
+bool gateway_url_segment (const char *url, const char *prefix, char *out, size_t size)
+{
+    size_t len = strlen (prefix);
+    if (strncmp (url, prefix, len) != 0)
+        return false;
+    const char *segment = url + len;
+    bool ok = *segment && strlen (segment) < size;
+    for (const char *c = segment; ok && *c; c++)
+        ok = (*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') ||
+             *c == '-' || *c == '_' || *c == '.';
+    if (ok)
+        snprintf (out, size, "%s", segment);
+    return ok;
+}
+
+enum MHD_Result gateway_export_begin (self_t *self, request_t *req)
+{
+    static const char *const allowed[] = {"org_unit", "bom", NULL};
+    if (!portio_import_mapping_entity_known (req->param))
+        return gateway_http_problem (
+            req, 404, "not_found", "entity",
+            "export org_unit, project, milestone, status_report, resource, "
+            "allocation, risk or issue",
+            NULL, NULL, NULL);
+    enum MHD_Result answered;
+    json_t *query = s_job_query (req, allowed, &answered);
+    if (!query)
+        return answered;
+    int bom = s_flag (query, "bom");
+    enum MHD_Result rc;
+    if (bom < 0)
+        rc = gateway_http_problem (req, 400, "invalid", "bom", "bom is 1 or 0 (true or false)",
+                                   NULL, NULL, NULL);
+    else {
+        gateway_job_params_t params = {
+            .kind = GATEWAY_JOB_EXPORT,
+            .entity = req->param,
+            .org_unit = json_string_value (json_object_get (query, "org_unit")),
+            .bom = bom == 1,
+        };
+        rc = s_job_start (self, req, &params);
+    }
+    json_decref (query);
+    return rc;
+}
+
+enum MHD_Result gateway_report_begin (self_t *self, request_t *req)
+{
+    static const char *const allowed[] = {"format", "table", "since", "bom", NULL};
+    enum MHD_Result answered;
+    json_t *query = s_job_query (req, allowed, &answered);
+    if (!query)
+        return answered;
+    const char *format = json_string_value (json_object_get (query, "format"));
+    const char *table = json_string_value (json_object_get (query, "table"));
+    const char *since = json_string_value (json_object_get (query, "since"));
+    int bom = s_flag (query, "bom");
+    format = format ? format : "json";
+    bool known_table = !table;
+    for (const char *const *t = portio_report_tables (); *t && !known_table; t++)
+        known_table = strcmp (*t, table) == 0;
+    struct tm tm = {0};
+    const char *end = since ? strptime (since, "%Y-%m-%d", &tm) : NULL;
+    enum MHD_Result rc;
+    if (strcmp (format, "json") && strcmp (format, "html") && strcmp (format, "csv"))
+        rc = gateway_http_problem (req, 400, "invalid", "format", "format is json, html or csv",
+                                   NULL, NULL, NULL);
+    else if (!known_table || (table && strcmp (format, "csv")))
+        rc = gateway_http_problem (
+            req, 400, "invalid", "table",
+            "table (with format=csv) is summary, rag, phase, status, units, projects, "
+            "changes, risks, overallocated or alerts",
+            NULL, NULL, NULL);
+    else if (since && (!pmo_date_valid (since) || !end || *end))
+        rc = gateway_http_problem (req, 400, "invalid", "since", "since is a date, YYYY-MM-DD",
+                                   NULL, NULL, NULL);
+    else if (bom < 0)
+        rc = gateway_http_problem (req, 400, "invalid", "bom", "bom is 1 or 0 (true or false)",
+                                   NULL, NULL, NULL);
+    else {
+        gateway_job_params_t params = {
+            .kind = GATEWAY_JOB_REPORT,
+            .org_unit = req->param,
+            .format = format,
+            .table = table ? table : "summary",
+            .since_ms = since ? (int64_t)timegm (&tm) * 1000 : 0,
+            .bom = bom == 1,
+        };
+        rc = s_job_start (self, req, &params);
+    }
+    json_decref (query);
+    return rc;
+}
+
+//  A job pushed itself: it is done. Answer its request (if the client is
+//  still there) or let it go.
+void gateway_job_done (self_t *self)
+{
+    gateway_job_t *job = NULL;
+    if (zsock_recv (self->jobs_pull, "p", &job) || !job)
+        return;
+    void *handle = zlistx_find (self->jobs, job);
+    if (handle)
+        zlistx_delete (self->jobs, handle);
+    request_t *req = gateway_job_owner (job);
+    if (!req) {
+        gateway_job_destroy (&job); //  the client went away, or we are stopping
+        return;
+    }
+    req->job_done = true;
+    gateway_ready (req);
+}
+
+enum MHD_Result gateway_job_finish (self_t *self, request_t *req)
+{
+    (void)self;
+    if (!req->job) //  stopping before it ended
+        return gateway_http_problem (req, 503, "unavailable", "",
+                                     "the gateway is stopping; retry shortly", NULL, "Retry-After",
+                                     "1");
+    gateway_job_answer_t *answer = gateway_job_answer (req->job);
+    if (!answer->body) {
+        json_t *extra = answer->extra;
+        answer->extra = NULL;
+        return gateway_http_problem (req, answer->status, answer->code, answer->field,
+                                     answer->detail, extra,
+                                     answer->status == 503 ? "Retry-After" : NULL, "1");
+    }
+    struct MHD_Response *response;
+    gateway_http_send (req, answer->status, answer->type, answer->body, answer->size, &response);
+    answer->body = NULL; //  the response frees it
+    MHD_add_response_header (response, "Cache-Control", "no-store");
+    if (*answer->filename) {
+        char disposition[160];
+        snprintf (disposition, sizeof disposition, "attachment; filename=\"%s\"", answer->filename);
+        MHD_add_response_header (response, "Content-Disposition", disposition);
+    }
+    if (strncmp (answer->type, "text/html", 9) == 0)
+        //  The report page is self-contained: inline styles and SVG, no scripts
+        MHD_add_response_header (response, "Content-Security-Policy",
+                                 "default-src 'none'; style-src 'unsafe-inline'; img-src data:; "
+                                 "frame-ancestors 'none'");
+    return gateway_http_queue (req, response);
+}
