@@ -2,6 +2,7 @@
     HTTP client, for tests.
 */
 #include "gateway_harness.h"
+#include "pmo_util.h"
 
 #include "pmo_log.h"
 
@@ -29,6 +30,8 @@ void gh_gateway_stop (gh_t *self)
 {
     gateway_destroy (&self->gateway);
 }
+
+#define READY_WAIT_MS 15000 //  how long gh_start waits for /readyz
 
 gh_t *gh_start (void (*tune) (gateway_config_t *config))
 {
@@ -73,6 +76,19 @@ gh_t *gh_start (void (*tune) (gateway_config_t *config))
     curl_global_init (CURL_GLOBAL_ALL);
     self->curl = curl_easy_init ();
     assert (self->curl);
+    //  Start as an operator or a load balancer would: once /readyz says so.
+    //  Its pings give each service 500 ms, which a gateway and registry that
+    //  have just started on a loaded machine may not yet make; a test that
+    //  wants a gateway that is not ready makes it so afterwards.
+    int64_t deadline = pmo_mono_ms () + READY_WAIT_MS;
+    while (pmo_mono_ms () < deadline) {
+        gh_resp_t *resp = gh_http (self, "GET", "/readyz", NULL, NULL, NULL);
+        bool ready = resp->status == 200;
+        gh_resp_free (&resp);
+        if (ready)
+            break;
+        zclock_sleep (50);
+    }
     return self;
 }
 
