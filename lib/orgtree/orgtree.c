@@ -219,33 +219,70 @@ static entry_t *s_keep (orgtree_t *self, const Pmo__OrgUnit *unit, bool effectiv
 }
 
 //  Read one unit with a get. 1 kept, 0 no such unit, -1 no answer.
-static int s_get (orgtree_t *self, const char *id, entry_t **entry)
+//  Get one entity of kind from the registry: the reply (caller frees) in
+//  *reply and 1, 0 no such entity (a malformed id names none either), -1
+//  no answer, backing off, or another refusal.
+static int s_get_entity (orgtree_t *self, Pmo__EntityKind kind, const char *id,
+                         Pmo__RegistryReply **reply)
 {
+    *reply = NULL;
     if (orgtree_backing_off (self))
         return -1;
     Pmo__GetRequest get = PMO__GET_REQUEST__INIT;
-    get.kind = PMO__ENTITY_KIND__ENTITY_KIND_ORG_UNIT;
+    get.kind = kind;
     get.id = (char *)id;
     Pmo__RegistryRequest request = PMO__REGISTRY_REQUEST__INIT;
     request.body_case = PMO__REGISTRY_REQUEST__BODY_GET;
     request.get = &get;
-    Pmo__RegistryReply *reply = s_ask (self, &request, "a get of an org unit");
-    if (!reply)
+    Pmo__RegistryReply *answer = s_ask (self, &request, "a get");
+    if (!answer)
         return -1;
+    if (!answer->error) {
+        *reply = answer;
+        return 1;
+    }
     int rc = 0;
-    if (reply->error) {
-        //  invalid (a malformed id) and not_found both mean: no such unit
-        if (reply->error->code != PMO__ERROR_CODE__ERROR_NOT_FOUND &&
-            reply->error->code != PMO__ERROR_CODE__ERROR_INVALID) {
-            pmo_warn ("orgtree: the registry refused a get id=%.40s code=%s", id,
-                      pmo_error_code_name (reply->error->code));
-            rc = -1;
-        }
-    } else if (reply->body_case == PMO__REGISTRY_REPLY__BODY_ORG_UNIT && reply->org_unit) {
+    if (answer->error->code != PMO__ERROR_CODE__ERROR_NOT_FOUND &&
+        answer->error->code != PMO__ERROR_CODE__ERROR_INVALID) {
+        pmo_warn ("orgtree: the registry refused a get id=%.40s code=%s", id,
+                  pmo_error_code_name (answer->error->code));
+        rc = -1;
+    }
+    protobuf_c_message_free_unpacked (&answer->base, NULL);
+    return rc;
+}
+
+//  Read one unit with a get. 1 kept, 0 no such unit, -1 no answer.
+static int s_get (orgtree_t *self, const char *id, entry_t **entry)
+{
+    Pmo__RegistryReply *reply;
+    int rc = s_get_entity (self, PMO__ENTITY_KIND__ENTITY_KIND_ORG_UNIT, id, &reply);
+    if (rc <= 0)
+        return rc;
+    rc = -1;
+    if (reply->body_case == PMO__REGISTRY_REPLY__BODY_ORG_UNIT && reply->org_unit) {
         *entry = s_keep (self, reply->org_unit, true);
         rc = 1;
-    } else
-        rc = -1;
+    }
+    protobuf_c_message_free_unpacked (&reply->base, NULL);
+    return rc;
+}
+
+int orgtree_project (orgtree_t *self, const char *id, pmo_arena_t *arena, Pmo__Project **project)
+{
+    assert (self && arena && project);
+    *project = NULL;
+    if (pmo_str_empty (id))
+        return 0;
+    Pmo__RegistryReply *reply;
+    int rc = s_get_entity (self, PMO__ENTITY_KIND__ENTITY_KIND_PROJECT, id, &reply);
+    if (rc <= 0)
+        return rc;
+    rc = -1;
+    if (reply->body_case == PMO__REGISTRY_REPLY__BODY_PROJECT && reply->project) {
+        *project = (Pmo__Project *)pmo_reflect_copy (&reply->project->base, arena);
+        rc = 1;
+    }
     protobuf_c_message_free_unpacked (&reply->base, NULL);
     return rc;
 }

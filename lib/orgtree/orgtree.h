@@ -58,6 +58,13 @@ void orgtree_destroy (orgtree_t **self_p);
 //  is backed off from.
 int orgtree_unit (orgtree_t *self, const char *id, pmo_arena_t *arena, Pmo__OrgUnit **unit);
 
+//  A project as the registry has it now (never kept: its status and
+//  priority must be fresh), read with the tree's identity, client and
+//  back-off, copied into arena (*project). 1 found, 0 no such project (a
+//  malformed id names none either), -1 the registry did not answer, is
+//  backed off from, or refused otherwise.
+int orgtree_project (orgtree_t *self, const char *id, pmo_arena_t *arena, Pmo__Project **project);
+
 //  Read every unit (archived ones too) if the tree is older than
 //  max_age_ms or was invalidated; force reads it regardless. 0, or -1 if
 //  the registry did not answer (what was read before stays).

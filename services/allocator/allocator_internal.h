@@ -35,38 +35,19 @@
 //  ---------------------------------------------------------------------
 //  The registry (allocator_registry.c)
 
-typedef struct {
-    pmo_client_t *client;         //  the registry's DEALER, for projects
-    orgtree_t *tree;              //  org units
-    const char *endpoint;         //  for logs
-    const Pmo__Identity *service; //  who the allocator is when it asks
-    int timeout_ms;               //  deadline of each call
-    int64_t down_until;           //  monotonic ms: project reads fail at once until then
-} allocator_registry_t;
-
-//  A client of the registry at endpoint, asking as service (which must
-//  outlive it); org units are reused for cache_ms. NULL if the endpoint is
-//  not valid.
-allocator_registry_t *allocator_registry_new (const char *endpoint, const Pmo__Identity *service,
-                                              int timeout_ms, int cache_ms);
-void allocator_registry_destroy (allocator_registry_t **self_p);
-
-//  A project, copied into arena: 1 found, 0 no such project (a malformed
-//  id names none either), -1 the registry did not answer (or refused).
-int allocator_registry_project (allocator_registry_t *self, pmo_arena_t *arena, const char *id,
-                                Pmo__Project **project);
-//  An org unit with its effective PMO type (orgtree_unit): 1, 0 or -1.
-int allocator_registry_unit (allocator_registry_t *self, pmo_arena_t *arena, const char *id,
-                             Pmo__OrgUnit **unit);
-//  An org-unit event was seen: read units again on their next use.
-void allocator_registry_invalidate (allocator_registry_t *self);
+//  The registry's client for the allocator: org units through the tree
+//  (reused for cache_ms) and projects asked fresh each time through it, with
+//  its back-off, as service (which must outlive it). NULL if the endpoint
+//  is not valid.
+orgtree_t *allocator_registry_new (const char *endpoint, const Pmo__Identity *service,
+                                   int timeout_ms, int cache_ms);
 
 //  A project that can still take bookings, or NULL after failing req
 //  (field names the id).
-Pmo__Project *allocator_project (allocator_registry_t *self, pmo_request_t *req, const char *id,
+Pmo__Project *allocator_project (orgtree_t *self, pmo_request_t *req, const char *id,
                                  const char *field);
 //  A live (not archived) org unit, or NULL after failing req.
-Pmo__OrgUnit *allocator_unit (allocator_registry_t *self, pmo_request_t *req, const char *id,
+Pmo__OrgUnit *allocator_unit (orgtree_t *self, pmo_request_t *req, const char *id,
                               const char *field);
 
 //  ---------------------------------------------------------------------
@@ -81,9 +62,9 @@ typedef struct {
     int64_t next_load_ms; //  monotonic: when to try loading again
     pmo_server_t *server;
     zsock_t *pub;
-    allocator_registry_t *registry; //  projects and org units
-    zhashx_t *positions;            //  division -> the last stream id the index has seen
-    Pmo__Identity service;          //  who the allocator is when it asks the registry
+    orgtree_t *registry;   //  projects and org units
+    zhashx_t *positions;   //  division -> the last stream id the index has seen
+    Pmo__Identity service; //  who the allocator is when it asks the registry
     Pmo__Grant service_grant;
     Pmo__Grant *service_grants[1];
     int64_t started_ms;

@@ -230,7 +230,7 @@ static void s_follow (allocator_t *self)
     int applied = allocator_store_follow (self->store, self->index, self->positions, &org_units);
     //  The registry writes org-unit events to the same division streams
     if (org_units)
-        allocator_registry_invalidate (self->registry);
+        orgtree_invalidate (self->registry);
     if (applied > 0)
         pmo_debug ("allocator: followed snapshots=%d", applied);
 }
@@ -264,7 +264,7 @@ void allocator_server_actor (zsock_t *pipe, void *args)
     if (!self.redis || !self.registry) {
         pmo_error ("allocator: bad %s", self.redis ? "registry endpoint" : "redis url");
         pmo_redis_destroy (&self.redis);
-        allocator_registry_destroy (&self.registry);
+        orgtree_destroy (&self.registry);
         ((allocator_config_t *)args)->failed = true;
         zsock_signal (pipe, 1);
         return;
@@ -292,7 +292,7 @@ void allocator_server_actor (zsock_t *pipe, void *args)
         zhashx_destroy (&self.positions);
         allocator_index_destroy (&self.index);
         allocator_store_destroy (&self.store);
-        allocator_registry_destroy (&self.registry);
+        orgtree_destroy (&self.registry);
         pmo_redis_destroy (&self.redis);
         ((allocator_config_t *)args)->failed = true;
         zsock_signal (pipe, 1);
@@ -333,6 +333,6 @@ void allocator_server_actor (zsock_t *pipe, void *args)
     zhashx_destroy (&self.positions);
     allocator_index_destroy (&self.index);
     allocator_store_destroy (&self.store);
-    allocator_registry_destroy (&self.registry);
+    orgtree_destroy (&self.registry);
     pmo_redis_destroy (&self.redis);
 }

@@ -328,7 +328,7 @@ static int s_try_book (allocator_xdiv_env_t *env, pmo_request_t *req, const xdiv
     if (r) {
         //  The owning division's rule: the PMO type in force at the
         //  resource's home unit, fresh from the owning stack's registry
-        int rc = allocator_registry_unit (env->registry, req->arena, r->home_org_unit, &unit);
+        int rc = orgtree_unit (env->registry, r->home_org_unit, req->arena, &unit);
         if (rc < 0)
             return pmo_request_unavailable (req, ALLOCATOR_REGISTRY), COMMIT_FAIL;
         if (rc == 0)
@@ -438,7 +438,7 @@ static int s_division_here (allocator_xdiv_env_t *env, pmo_request_t *req, const
         if (strcmp (divisions[i], division) == 0)
             return 1;
     Pmo__OrgUnit *unit;
-    return allocator_registry_unit (env->registry, req->arena, division, &unit);
+    return orgtree_unit (env->registry, division, req->arena, &unit);
 }
 
 //  Record a request for target, a division another stack keeps, as a

@@ -35,10 +35,10 @@
 typedef struct {
     allocator_store_t *store;
     allocator_index_t *index;
-    zsock_t *pub;                   //  the allocator's PUB socket
-    allocator_registry_t *registry; //  projects and org units
-    const char *hub;                //  the hub org unit id
-    bool loaded;                    //  the index holds everything in Redis
+    zsock_t *pub;        //  the allocator's PUB socket
+    orgtree_t *registry; //  projects and org units
+    const char *hub;     //  the hub org unit id
+    bool loaded;         //  the index holds everything in Redis
 } allocator_xdiv_env_t;
 
 //  Handle request_foreign, receive_foreign, foreign_update, list_foreign

@@ -13,34 +13,17 @@
 
 #include <string.h>
 
-//  A project as the registry knows it (its path and division), read with
-//  the notifier's own viewer identity. 1 found, 0 absent, -1 unavailable.
+//  A project as the registry knows it (its path and a label), read with
+//  the notifier's own identity. 1 found, 0 absent, -1 unavailable.
 static int s_project (notifier_t *self, pmo_arena_t *arena, const char *id, char **path,
                       char **label)
 {
-    Pmo__GetRequest get = PMO__GET_REQUEST__INIT;
-    get.kind = PMO__ENTITY_KIND__ENTITY_KIND_PROJECT;
-    get.id = (char *)id;
-    Pmo__RegistryRequest request = PMO__REGISTRY_REQUEST__INIT;
-    request.body_case = PMO__REGISTRY_REQUEST__BODY_GET;
-    request.get = &get;
-    Pmo__Header header;
-    char request_id[37];
-    pmo_header_init (&header, request_id, 1000, &self->service);
-    request.header = &header;
-    ProtobufCMessage *reply = NULL;
-    if (pmo_client_call (self->registry, &request.base, &pmo__registry_reply__descriptor,
-                         self->config.redis_timeout_ms, 1, &reply))
-        return -1;
-    Pmo__RegistryReply *r = (Pmo__RegistryReply *)reply;
-    int rc = 0;
-    if (!r->error && r->body_case == PMO__REGISTRY_REPLY__BODY_PROJECT) {
-        *path = pmo_arena_strdup (arena, r->project->org_unit_path);
-        *label = pmo_arena_printf (arena, "%s %s", r->project->code, r->project->name);
-        rc = 1;
-    } else if (r->error && r->error->code == PMO__ERROR_CODE__ERROR_UNAVAILABLE)
-        rc = -1;
-    protobuf_c_message_free_unpacked (reply, NULL);
+    Pmo__Project *project;
+    int rc = orgtree_project (self->tree, id, arena, &project);
+    if (rc == 1) {
+        *path = project->org_unit_path;
+        *label = pmo_arena_printf (arena, "%s %s", project->code, project->name);
+    }
     return rc;
 }
 
@@ -379,7 +362,7 @@ static int s_scope (notifier_t *self, pmo_request_t *req, Pmo__Subscription *sub
         return -1;
     }
     if (!pmo_str_empty (sub->project_id)) {
-        char *path, *label;
+        char *path = NULL, *label = NULL;
         int rc = s_project (self, req->arena, sub->project_id, &path, &label);
         if (rc < 0) {
             pmo_request_unavailable (req, "the registry (projects)");

@@ -70,32 +70,17 @@ Pmo__ProjectHealth *riskmon_request_project (riskmon_t *self, pmo_request_t *req
     Pmo__ProjectHealth *ph = rc ? riskmon_health_read (msg) : NULL;
     if (!ph || !ph->inputs->known) {
         //  Not seen on the stream yet: the registry is the authority
-        Pmo__GetRequest get = PMO__GET_REQUEST__INIT;
-        get.kind = PMO__ENTITY_KIND__ENTITY_KIND_PROJECT;
-        get.id = (char *)project_id;
-        Pmo__RegistryRequest request = PMO__REGISTRY_REQUEST__INIT;
-        request.body_case = PMO__REGISTRY_REQUEST__BODY_GET;
-        request.get = &get;
-        Pmo__Header header;
-        char request_id[37];
-        pmo_header_init (&header, request_id, 1000, &self->identity);
-        request.header = &header;
-        ProtobufCMessage *answer = NULL;
-        if (pmo_client_call (self->registry, &request.base, &pmo__registry_reply__descriptor, 1000,
-                             2, &answer)) {
+        Pmo__Project *project;
+        int found = orgtree_project (self->tree, project_id, req->arena, &project);
+        if (found < 0) {
             FAIL (req, UNAVAILABLE, field,
                   "project '%s' is not known here yet and the registry did not answer", project_id);
             return NULL;
         }
-        Pmo__RegistryReply *reply = (Pmo__RegistryReply *)answer;
-        if (reply->error || !reply->project) {
-            protobuf_c_message_free_unpacked (answer, NULL);
+        if (found == 0) {
             FAIL (req, NOT_FOUND, field, "no project with id '%.64s'", project_id);
             return NULL;
         }
-        Pmo__Project *project =
-            (Pmo__Project *)pmo_reflect_copy (&reply->project->base, req->arena);
-        protobuf_c_message_free_unpacked (answer, NULL);
         if (!ph) {
             ph = riskmon_health_new (req->arena, project_id, division);
             *version = 0;

@@ -252,6 +252,32 @@ static void s_fed_tree_holds_what_the_pages_say (rh_t *rh)
     orgtree_destroy (&tree);
 }
 
+//  A project is read fresh each time, through the tree's client.
+static void s_projects_are_read_fresh (rh_t *rh)
+{
+    orgtree_t *tree = s_tree (rh, 60000);
+    pmo_arena_t *arena = pmo_arena_new ();
+    Pmo__RegistryReply *reply = rh_project (rh, "FIN-1", "fin-ap");
+    rh_ok (reply);
+    char *id = strdup (reply->project->id);
+    rh_free (&reply);
+    Pmo__Project *project = NULL;
+    assert (orgtree_project (tree, id, arena, &project) == 1);
+    assert (streq (project->code, "FIN-1") && streq (project->org_unit_path, "hub/fin/fin-ap"));
+    //  No such project, a malformed id, no id: none
+    assert (orgtree_project (tree, "pj_fin_999999", arena, &project) == 0 && !project);
+    assert (orgtree_project (tree, "NOT AN ID", arena, &project) == 0);
+    assert (orgtree_project (tree, "", arena, &project) == 0);
+    //  A dead registry: -1, then backed off from
+    rh_actor_stop (rh);
+    assert (orgtree_project (tree, id, arena, &project) == -1 && orgtree_backing_off (tree));
+    assert (orgtree_project (tree, id, arena, &project) == -1);
+    rh_actor_start (rh);
+    free (id);
+    pmo_arena_destroy (&arena);
+    orgtree_destroy (&tree);
+}
+
 //  A registry that does not answer is backed off from; what the tree holds
 //  still gives paths; it is asked again once it is back.
 static void s_dead_registry_is_backed_off_from (rh_t *rh)
@@ -296,6 +322,7 @@ int main (void)
     s_changes_are_seen_after_invalidation (rh);
     s_whole_tree_is_read (rh);
     s_fed_tree_holds_what_the_pages_say (rh);
+    s_projects_are_read_fresh (rh);
     s_dead_registry_is_backed_off_from (rh);
     rh_stop (&rh);
     printf ("test_orgtree: ok\n");
