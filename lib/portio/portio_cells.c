@@ -683,24 +683,15 @@ int portio_import_header_index (const portio_csv_record_t *header, const char *n
     return s_header_index (header, name, strlen (name));
 }
 
-int portio_import_failv (portio_import_result_t *result, pmo_arena_t *arena, const char *format,
-                         va_list args)
+int portio_import_fail (portio_import_result_t *result, pmo_arena_t *arena, const char *format, ...)
 {
     char text[700];
-    vsnprintf (text, sizeof text, format, args);
-    if (!result->error)
-        result->error = pmo_arena_strdup (arena, text);
-    return -1;
-}
-
-static int s_failf (portio_import_result_t *result, pmo_arena_t *arena, const char *format, ...)
-    __attribute__ ((format (printf, 3, 4)));
-static int s_failf (portio_import_result_t *result, pmo_arena_t *arena, const char *format, ...)
-{
     va_list args;
     va_start (args, format);
-    portio_import_failv (result, arena, format, args);
+    vsnprintf (text, sizeof text, format, args);
     va_end (args);
+    if (!result->error)
+        result->error = pmo_arena_strdup (arena, text);
     return -1;
 }
 
@@ -712,12 +703,13 @@ int portio_import_open_csv (pmo_arena_t *arena, const portio_import_mapping_t *m
     result->encoding = portio_csv_encoding_name (csv->encoding);
     result->delimiter = csv->delimiter;
     if (csv->problem)
-        return s_failf (result, arena, "%s", csv->problem);
+        return portio_import_fail (result, arena, "%s", csv->problem);
     if (csv->n_records == 0 || csv->records[0].n_fields == 0)
-        return s_failf (result, arena, "the file is empty: a header row is expected");
+        return portio_import_fail (result, arena, "the file is empty: a header row is expected");
     portio_csv_record_t *header = &csv->records[0];
     if (header->problem)
-        return s_failf (result, arena, "the header row cannot be read: %s", header->problem);
+        return portio_import_fail (result, arena, "the header row cannot be read: %s",
+                                   header->problem);
     //  Every mapped column must be in the file
     bool missing = false;
     for (size_t i = 0; i < map->n_columns; i++) {
@@ -730,7 +722,7 @@ int portio_import_open_csv (pmo_arena_t *arena, const portio_import_mapping_t *m
         }
     }
     if (missing)
-        return s_failf (result, arena, "the file lacks columns the mapping names");
+        return portio_import_fail (result, arena, "the file lacks columns the mapping names");
     return 0;
 }
 

@@ -664,16 +664,6 @@ static void s_item_problems (import_t *im, batch_t *b, const Pmo__ImportBatchRep
     }
 }
 
-static int s_fail (import_t *im, const char *format, ...) __attribute__ ((format (printf, 2, 3)));
-static int s_fail (import_t *im, const char *format, ...)
-{
-    va_list args;
-    va_start (args, format);
-    portio_import_failv (im->result, im->arena, format, args);
-    va_end (args);
-    return -1;
-}
-
 //  Plan every data row of the file (blank rows are noted and skipped).
 static void s_plan_rows (import_t *im)
 {
@@ -728,11 +718,12 @@ static int s_check_batches (import_t *im)
     for (size_t i = 0; i < n_batches; i++) {
         Pmo__RegistryReply *reply = s_send (im, &batches[i], true);
         if (!reply)
-            return s_fail (im, "%s", im->why);
+            return portio_import_fail (im->result, im->arena, "%s", im->why);
         if (reply->error && reply->body_case != PMO__REGISTRY_REPLY__BODY_IMPORT_BATCH) {
             portio_import_error_text (reply->error, im->why, sizeof im->why);
             protobuf_c_message_free_unpacked (&reply->base, NULL);
-            return s_fail (im, "the registry refused the check: %s", im->why);
+            return portio_import_fail (im->result, im->arena, "the registry refused the check: %s",
+                                       im->why);
         }
         s_item_problems (im, &batches[i], reply->import_batch);
         protobuf_c_message_free_unpacked (&reply->base, NULL);
@@ -802,10 +793,11 @@ static int s_write_batches (import_t *im)
             continue;
         Pmo__RegistryReply *reply = s_send (im, b, false);
         if (!reply)
-            return s_fail (im,
-                           "%s (batch %zu of %zu; the batches before it were written: run the "
-                           "same import again to complete it)",
-                           im->why, i + 1, n_batches);
+            return portio_import_fail (
+                im->result, im->arena,
+                "%s (batch %zu of %zu; the batches before it were written: run the "
+                "same import again to complete it)",
+                im->why, i + 1, n_batches);
         const Pmo__ImportBatchReply *out = reply->import_batch;
         if (reply->error || !out || !out->committed) {
             if (out)
@@ -813,11 +805,12 @@ static int s_write_batches (import_t *im)
             if (reply->error)
                 portio_import_error_text (reply->error, im->why, sizeof im->why);
             protobuf_c_message_free_unpacked (&reply->base, NULL);
-            return s_fail (im, "batch %zu of %zu (division '%s') was not written: %s%s", i + 1,
-                           n_batches, b->division, reply->error ? im->why : "refused",
-                           i ? "; the batches before it were: run the same import again to "
-                               "complete it"
-                             : "");
+            return portio_import_fail (
+                im->result, im->arena, "batch %zu of %zu (division '%s') was not written: %s%s",
+                i + 1, n_batches, b->division, reply->error ? im->why : "refused",
+                i ? "; the batches before it were: run the same import again to "
+                    "complete it"
+                  : "");
         }
         im->result->written = true;
         s_note_written (im, b, out);
@@ -855,7 +848,7 @@ static int s_run (import_t *im, const void *data, size_t size)
     if (portio_import_open_csv (im->arena, im->map, data, size, result, &im->csv))
         return -1;
     if (s_load_state (im))
-        return s_fail (im, "%s", im->why);
+        return portio_import_fail (im->result, im->arena, "%s", im->why);
     s_plan_rows (im);
     if (s_check_batches (im))
         return -1;
@@ -863,8 +856,10 @@ static int s_run (import_t *im, const void *data, size_t size)
     if (im->options->dry_run)
         return 0;
     if (result->bad && !im->options->skip_bad)
-        return s_fail (im, "%zu of %zu rows have problems; nothing was written (all or nothing)",
-                       result->bad, result->rows);
+        return portio_import_fail (
+            im->result, im->arena,
+            "%zu of %zu rows have problems; nothing was written (all or nothing)", result->bad,
+            result->rows);
     if (s_write_batches (im))
         return -1;
     s_recount (im);

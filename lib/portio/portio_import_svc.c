@@ -951,16 +951,6 @@ static int s_write (svc_t *im, svc_plan_t *plan)
     return 0;
 }
 
-static int s_fail (svc_t *im, const char *format, ...) __attribute__ ((format (printf, 2, 3)));
-static int s_fail (svc_t *im, const char *format, ...)
-{
-    va_list args;
-    va_start (args, format);
-    portio_import_failv (im->result, im->arena, format, args);
-    va_end (args);
-    return -1;
-}
-
 //  Check every data row of the file before writing any (blank rows are
 //  noted and skipped).
 static void s_plan_rows (svc_t *im)
@@ -1050,11 +1040,12 @@ static int s_write_rows (svc_t *im)
         out->action = PORTIO_IMPORT_ROW_BAD;
         result->bad++;
         if (!im->options->skip_bad)
-            return s_fail (im,
-                           "row %zu was refused when written%s; the rows before it were written: "
-                           "fix it and run the same import again to complete it (written rows "
-                           "come out unchanged)",
-                           plan->row, plan->written ? " half-way (its first steps were)" : "");
+            return portio_import_fail (
+                im->result, im->arena,
+                "row %zu was refused when written%s; the rows before it were written: "
+                "fix it and run the same import again to complete it (written rows "
+                "come out unchanged)",
+                plan->row, plan->written ? " half-way (its first steps were)" : "");
     }
     return 0;
 }
@@ -1065,14 +1056,16 @@ static int s_run (svc_t *im, const void *data, size_t size)
     if (portio_import_open_csv (im->arena, im->map, data, size, result, &im->csv))
         return -1;
     if (s_load (im))
-        return s_fail (im, "%s", im->why);
+        return portio_import_fail (im->result, im->arena, "%s", im->why);
     s_plan_rows (im);
     s_tally (im);
     if (im->options->dry_run)
         return 0;
     if (result->bad && !im->options->skip_bad)
-        return s_fail (im, "%zu of %zu rows have problems; nothing was written (all or nothing)",
-                       result->bad, result->rows);
+        return portio_import_fail (
+            im->result, im->arena,
+            "%zu of %zu rows have problems; nothing was written (all or nothing)", result->bad,
+            result->rows);
     return s_write_rows (im);
 }
 

@@ -110,8 +110,8 @@ bool portio_import_blank_row (const portio_csv_record_t *record);
 bool portio_import_record_bad (portio_import_result_t *result, const portio_csv_record_t *header,
                                const portio_csv_record_t *record, size_t row);
 //  Record the import's error (the first one wins); returns -1.
-int portio_import_failv (portio_import_result_t *result, pmo_arena_t *arena, const char *format,
-                         va_list args);
+int portio_import_fail (portio_import_result_t *result, pmo_arena_t *arena, const char *format, ...)
+    __attribute__ ((format (printf, 3, 4)));
 //  Parse the file with the mapping's CSV settings, check its header and find
 //  every mapped column (missing ones are problems of row 1). Returns 0 with
 //  *csv set, or -1 with the import's error recorded.
