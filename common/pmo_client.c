@@ -172,19 +172,25 @@ static int s_send_until (pmo_client_t *self, const void *data, size_t size, int6
     }
 }
 
+//  What a call knows of its connections while it waits for its reply.
+typedef struct {
+    bool dropped;      //  a connection dropped since just before the send
+    int64_t resend_at; //  send once more then (monotonic ms), 0 for never
+} waiting_t;
+
 //  Wait until the monotonic deadline for one reply frame. If data is not
-//  NULL, send it again after a drop (dropped: one was heard just before it
-//  was sent). NULL on timeout.
+//  NULL, send it again after a drop (see the file's header). NULL on
+//  timeout.
 static zframe_t *s_recv_until (pmo_client_t *self, const void *data, size_t size, int64_t deadline,
-                               bool dropped)
+                               waiting_t *waiting)
 {
-    int64_t resend_at = dropped ? pmo_mono_ms () + RESEND_AFTER_DROP_MS : 0;
     while (true) {
         int64_t now = pmo_mono_ms ();
         int64_t left = deadline - now;
         if (left <= 0)
             return NULL;
-        int64_t wait = resend_at && resend_at - now < left ? resend_at - now : left;
+        int64_t wait =
+            waiting->resend_at && waiting->resend_at - now < left ? waiting->resend_at - now : left;
         void *which = zpoller_wait (self->poller, wait > 0 ? (int)wait : 0);
         if (which == self->dealer)
             return zframe_recv (self->dealer);
@@ -194,15 +200,15 @@ static zframe_t *s_recv_until (pmo_client_t *self, const void *data, size_t size
         if (which == self->monitor) {
             heard_t heard = s_hear (self);
             if (heard.dropped) {
-                dropped = true;
-                resend_at = pmo_mono_ms () + RESEND_AFTER_DROP_MS;
+                waiting->dropped = true;
+                waiting->resend_at = pmo_mono_ms () + RESEND_AFTER_DROP_MS;
             }
             //  A connection made after a drop: the surest way back
-            again = heard.connected && dropped;
+            again = heard.connected && waiting->dropped;
         }
-        if (resend_at && pmo_mono_ms () >= resend_at) {
+        if (waiting->resend_at && pmo_mono_ms () >= waiting->resend_at) {
             again = true;
-            resend_at = 0;
+            waiting->resend_at = 0;
         }
         if (again && data) {
             self->resent++;
@@ -213,15 +219,19 @@ static zframe_t *s_recv_until (pmo_client_t *self, const void *data, size_t size
     }
 }
 
-//  Send data and wait for a frame until deadline (see the file's header).
-static zframe_t *s_exchange (pmo_client_t *self, const void *data, size_t size, int64_t deadline)
+//  Send data, then wait for a frame until deadline.
+static zframe_t *s_exchange (pmo_client_t *self, const void *data, size_t size, int64_t deadline,
+                             waiting_t *waiting)
 {
     //  A drop heard just before the send may not have reached the DEALER
     //  yet: the request may go down the dead pipe
-    bool dropped = s_hear (self).dropped;
+    waiting->dropped = s_hear (self).dropped;
+    waiting->resend_at = 0;
     if (s_send_until (self, data, size, deadline))
         return NULL;
-    return s_recv_until (self, data, size, deadline, dropped);
+    if (waiting->dropped)
+        waiting->resend_at = pmo_mono_ms () + RESEND_AFTER_DROP_MS;
+    return s_recv_until (self, data, size, deadline, waiting);
 }
 
 int pmo_client_call (pmo_client_t *self, const ProtobufCMessage *request,
@@ -243,7 +253,8 @@ int pmo_client_call (pmo_client_t *self, const ProtobufCMessage *request,
         if (attempt > 0)
             pmo_debug ("client: retry request_id=%s attempt=%d", header->request_id, attempt + 1);
         int64_t deadline = pmo_mono_ms () + timeout_ms;
-        zframe_t *answer = s_exchange (self, buffer, size, deadline);
+        waiting_t waiting;
+        zframe_t *answer = s_exchange (self, buffer, size, deadline, &waiting);
         while (answer) {
             ProtobufCMessage *decoded = protobuf_c_message_unpack (
                 reply_desc, NULL, zframe_size (answer), zframe_data (answer));
@@ -259,7 +270,8 @@ int pmo_client_call (pmo_client_t *self, const ProtobufCMessage *request,
                 //  A late reply to an earlier request: not ours
                 protobuf_c_message_free_unpacked (decoded, NULL);
             }
-            answer = s_recv_until (self, buffer, size, deadline, false);
+            //  A late reply does not end the wait, nor a resend that is due
+            answer = s_recv_until (self, buffer, size, deadline, &waiting);
         }
     }
     free (buffer);
@@ -272,5 +284,6 @@ zframe_t *pmo_client_call_raw (pmo_client_t *self, const void *data, size_t size
     int64_t deadline = pmo_mono_ms () + timeout_ms;
     if (s_send_until (self, data, size, deadline))
         return NULL;
-    return s_recv_until (self, NULL, 0, deadline, false);
+    waiting_t waiting = {false, 0};
+    return s_recv_until (self, NULL, 0, deadline, &waiting);
 }
