@@ -7,8 +7,11 @@
 // in with the admin token the gateway wrote, opens every view, creates a
 // project from the form, sees events arrive live in the activity feed, and,
 // when the risk monitor runs, records a critical risk and sees its alert
-// arrive live and acknowledges it. Screenshots are kept under
-// $PMO_BUILD_DIR/e2e-artifacts/. Exits non-zero on the first failure.
+// arrive live and acknowledges it. Every view is checked with axe-core
+// (WCAG 2.1 A and AA rules): no serious or critical violation may remain; the
+// portfolio is also checked at 390 px (no sideways scrolling of the page).
+// Screenshots and axe reports are kept under $PMO_BUILD_DIR/e2e-artifacts/.
+// Exits non-zero on the first failure.
 
 import { spawn } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -81,6 +84,25 @@ async function waitFor(what, probe, ms = STEP_MS) {
     await new Promise((r) => setTimeout(r, 100));
   }
   throw new Error(`timed out waiting for ${what}${last ? ": " + last.message : ""}`);
+}
+
+// axe-core in the page, through the DevTools protocol (page.evaluate is not
+// subject to the page's CSP, which rightly forbids injected scripts), then
+// a run with the WCAG 2.1 A/AA rules. Serious and critical violations fail
+// the test; every finding is written to e2e-artifacts/axe-NAME.json.
+const axeSource = readFileSync(path.join(here, "node_modules/axe-core/axe.min.js"), "utf8");
+async function checkAxe(page, name) {
+  if (!(await page.evaluate(() => typeof window.axe === "object"))) await page.evaluate(axeSource);
+  const result = await page.evaluate(async () => {
+    const r = await window.axe.run(document, { runOnly: { type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"] } });
+    return r.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help,
+                                      nodes: v.nodes.map((n) => n.target.join(" ")).slice(0, 10) }));
+  });
+  writeFileSync(path.join(artifacts, `axe-${name}.json`), JSON.stringify(result, null, 2));
+  const bad = result.filter((v) => v.impact === "serious" || v.impact === "critical");
+  if (bad.length)
+    throw new Error(`axe on ${name}: ` + bad.map((v) => `${v.impact} ${v.id} (${v.help}) at ${v.nodes.join(", ")}`).join("; "));
+  log(`axe ${name}: no serious or critical violations (${result.length} minor)`);
 }
 
 function stopAll() {
@@ -207,6 +229,7 @@ async function main() {
     //  dashboard's Content-Security-Policy (rightly) forbids
     await page.waitForSelector("#signin-error:not(:empty)", { timeout: STEP_MS });
     await shot("01-signin-refused");
+    await checkAxe(page, "signin");
     await page.fill("#token", token);
     await page.click("#signin button[type=submit]");
     await page.waitForSelector("body[data-ready=portfolio]", { timeout: STEP_MS });
@@ -214,6 +237,14 @@ async function main() {
     const rows = await page.locator("#projects tbody tr[data-project]").count();
     if (rows !== 3) throw new Error(`portfolio shows ${rows} projects, want 3`);
     await shot("02-portfolio");
+    await checkAxe(page, "portfolio");
+
+    log("keyboard: the first project opens with Tab and Enter alone");
+    await page.focus("#projects tbody tr[data-project] a");
+    await page.keyboard.press("Enter");
+    await page.waitForSelector("body[data-ready=project]", { timeout: STEP_MS });
+    await page.goBack();
+    await page.waitForSelector("body[data-ready=portfolio]", { timeout: STEP_MS });
 
     log("create a project from the form");
     await page.click("#new-project");
@@ -241,6 +272,7 @@ async function main() {
     await page.click("#milestones button[type=submit]");
     await page.waitForSelector("#milestones td:has-text('Design approved')", { timeout: STEP_MS });
     await shot("03-project");
+    await checkAxe(page, "project");
 
     log("capacity, risk matrix, alerts");
     await page.click("nav a[data-view=capacity]");
@@ -249,11 +281,25 @@ async function main() {
       await page.waitForSelector("[data-placeholder=allocator]", { timeout: STEP_MS });
     else {
       log("the heatmap shows the over-allocation; its cell drills down to the person");
-      await page.waitForSelector("#heatmap td.cell.over", { timeout: STEP_MS });
-      await page.click("#heatmap td.cell.over");
+      // The skill has hours to spare (50h of 74h): not red, but the cell
+      // says one person is over
+      await page.waitForSelector("#heatmap td.cell .over-people", { timeout: STEP_MS });
+      if (await page.locator("#heatmap tbody th:has-text('signalling') ~ td.cell.over").count())
+        throw new Error("a skill at 68% is shown as over-allocated");
+      await page.locator("#heatmap td.cell:has(.over-people) button").first().press("Enter");
       await page.waitForSelector("#drill td:has-text('Asha Patel')", { timeout: STEP_MS });
     }
     await shot("04-capacity");
+    await checkAxe(page, "capacity");
+    if (services.allocator.status === "up") {
+      log("capacity by person: the over-allocated person's weeks are red");
+      await page.selectOption("#heatmap-form select[name=by]", "person");
+      await page.click("#heatmap-form button[type=submit]");
+      await page.waitForSelector("body[data-ready=capacity]", { timeout: STEP_MS });
+      await page.waitForSelector("#heatmap tbody th:has-text('Asha Patel') ~ td.cell.over", { timeout: STEP_MS });
+      await shot("04b-capacity-people");
+      await checkAxe(page, "capacity-people");
+    }
     await page.click("nav a[data-view=risks]");
     await page.waitForSelector("body[data-ready=risks]", { timeout: STEP_MS });
     if (services.riskmon.status !== "up")
@@ -261,6 +307,7 @@ async function main() {
     else
       await page.waitForSelector("#matrix button.mcell", { timeout: STEP_MS });
     await shot("05-risks");
+    await checkAxe(page, "risks");
     await page.click("nav a[data-view=alerts]");
     await page.waitForSelector("body[data-ready=alerts]", { timeout: STEP_MS });
     await page.waitForSelector("#live-status[data-live=on]", { timeout: STEP_MS });
@@ -269,6 +316,7 @@ async function main() {
     const other = await api("POST", "/api/v1/projects", { code: "LIVE-1", name: "Made while watching", org_unit: "dft" });
     await page.waitForSelector(`#activity li[data-type="project.created"][data-entity="${other.id}"]`, { timeout: STEP_MS });
     await shot("06-activity-live");
+    await checkAxe(page, "alerts");
 
     if (services.riskmon.status === "up") {
       log("record a critical risk; its alert arrives live; acknowledge it");
@@ -292,6 +340,21 @@ async function main() {
     } else {
       log("the risk monitor is not running: no risk to record (its views say so)");
     }
+
+    log("a phone (390 px wide): the portfolio fits without sideways scrolling");
+    const phone = await browser.newPage();
+    await phone.setViewportSize({ width: 390, height: 844 });
+    phone.on("pageerror", (e) => errors.push(String(e)));
+    await phone.goto(base + "/#/portfolio");
+    await phone.waitForSelector("#signin:not([hidden])", { timeout: STEP_MS });
+    await phone.fill("#token", token);
+    await phone.click("#signin button[type=submit]");
+    await phone.waitForSelector("body[data-ready=portfolio]", { timeout: STEP_MS });
+    const width = await phone.evaluate(() => document.documentElement.scrollWidth);
+    await phone.screenshot({ path: path.join(artifacts, "10-phone-portfolio.png"), fullPage: true });
+    if (width > 390) throw new Error(`at 390 px the page is ${width} px wide`);
+    await checkAxe(phone, "phone-portfolio");
+    await phone.close();
 
     log("sign out");
     await page.click("#sign-out");

@@ -49,7 +49,12 @@ static void test_health_and_pages (gh_t *gh)
     GH_CHECK (strstr (gh_header (resp, "Content-Security-Policy"), "default-src 'self'"), resp);
     GH_CHECK (strstr (resp->body, "app.js"), resp);
     gh_resp_free (&resp);
-    resp = s_get (gh, "/app.js", NULL);
+    //  The dashboard's ES modules, one per view, served as JavaScript
+    resp = s_get (gh, "/js/app.js", NULL);
+    GH_STATUS (resp, 200);
+    GH_CHECK (strstr (gh_header (resp, "Content-Type"), "text/javascript"), resp);
+    gh_resp_free (&resp);
+    resp = s_get (gh, "/js/views/portfolio.js", NULL);
     GH_STATUS (resp, 200);
     gh_resp_free (&resp);
     resp = s_get (gh, "/..%2f..%2fetc/passwd", NULL);

@@ -1,0 +1,131 @@
+// app.js: the dashboard's entry: sign-in, the navigation and the router.
+//
+// Each view is an ES module under views/ (no build step) exporting
+// `title` and `render(params, viewElement, id)`; it is loaded the first
+// time it is opened. To add a view: write views/NAME.js and add one line to
+// VIEWS below (nav: true puts it in the navigation). The URL's hash is the
+// whole state of a view (#/NAME/ID?query), so every view can be bookmarked
+// and the back button works.
+
+import { api, explain, readServices, state, TOKEN_KEY } from "./core/api.js";
+import { h } from "./core/dom.js";
+import { label } from "./core/format.js";
+import { stopLive } from "./core/live.js";
+
+const VIEWS = {
+  portfolio: { load: () => import("./views/portfolio.js"), nav: "Portfolio" },
+  capacity: { load: () => import("./views/capacity.js"), nav: "Capacity" },
+  risks: { load: () => import("./views/risks.js"), nav: "Risk matrix" },
+  alerts: { load: () => import("./views/alerts.js"), nav: "Alerts & activity" },
+  project: { load: () => import("./views/project.js") },
+};
+const HOME = "portfolio";
+
+function buildNav() {
+  const nav = document.getElementById("nav");
+  nav.replaceChildren(h("ul", {}, Object.entries(VIEWS).filter(([, v]) => v.nav).map(([name, v]) =>
+    h("li", {}, h("a", { href: "#/" + name, "data-view": name }, v.nav)))));
+}
+
+function signOut(message) {
+  sessionStorage.removeItem(TOKEN_KEY);
+  state.token = null;
+  state.who = null;
+  state.units = null;
+  stopLive();
+  showSignIn(message);
+}
+
+function showSignIn(message) {
+  document.getElementById("nav").hidden = true;
+  document.getElementById("who").hidden = true;
+  document.getElementById("view").replaceChildren();
+  document.getElementById("signin").hidden = false;
+  document.getElementById("signin-error").textContent = message || "";
+  document.body.dataset.ready = "signin";
+}
+
+async function signIn(token) {
+  state.token = token;
+  try {
+    const res = await api("GET", "/api/v1/whoami");
+    state.who = res.json;
+  } catch (e) {
+    state.token = null;
+    throw e;
+  }
+  sessionStorage.setItem(TOKEN_KEY, token);
+  document.getElementById("signin").hidden = true;
+  document.getElementById("nav").hidden = false;
+  document.getElementById("who").hidden = false;
+  document.getElementById("who-name").textContent =
+    `${state.who.subject} · ${state.who.grants.map((g) => `${label(g.role)}@${g.org_unit}`).join(", ")}`;
+}
+
+let routing = 0;
+
+async function route() {
+  stopLive();
+  if (!state.who) return;
+  const mine = ++routing;
+  const hash = location.hash || "#/" + HOME;
+  const [path, query] = hash.slice(1).split("?");
+  const params = new URLSearchParams(query || "");
+  const parts = path.split("/").filter(Boolean);
+  const name = VIEWS[parts[0]] ? parts[0] : HOME;
+  document.querySelectorAll("#nav a").forEach((a) => {
+    const active = a.dataset.view === name;
+    a.classList.toggle("active", active);
+    if (active) a.setAttribute("aria-current", "page"); else a.removeAttribute("aria-current");
+  });
+  document.body.dataset.view = name;
+  delete document.body.dataset.ready;
+  const view = document.getElementById("view");
+  await readServices();
+  try {
+    const module = await VIEWS[name].load();
+    if (mine !== routing) return;
+    document.title = `pmo · ${module.title}`;
+    await module.render(params, view, parts[1] ? decodeURIComponent(parts[1]) : undefined);
+  } catch (e) {
+    view.replaceChildren(h("div", { class: "card error", role: "alert" }, explain(e)));
+  }
+  if (mine === routing) document.body.dataset.ready = name;
+}
+
+state.onUnauthorized = signOut;
+state.refresh = route;
+buildNav();
+
+document.getElementById("signin-form").addEventListener("submit", async (ev) => {
+  ev.preventDefault();
+  const token = document.getElementById("token").value.trim();
+  try {
+    await signIn(token);
+    document.getElementById("token").value = "";
+    route();
+  } catch (e) {
+    document.getElementById("signin-error").textContent =
+      e.status === 401 ? "That token was refused." : explain(e);
+  }
+});
+document.getElementById("sign-out").addEventListener("click", () => signOut());
+// The skip link moves focus, not the hash (the hash is the view)
+document.querySelector(".skip").addEventListener("click", (ev) => {
+  ev.preventDefault();
+  document.getElementById("main").focus();
+});
+window.addEventListener("hashchange", route);
+
+(async function start() {
+  await readServices();
+  if (state.token) {
+    try {
+      await signIn(state.token);
+      return route();
+    } catch (e) {
+      sessionStorage.removeItem(TOKEN_KEY);
+    }
+  }
+  showSignIn();
+})();

@@ -1,0 +1,167 @@
+// project.js: one project: its record, health with the rules that fired,
+// milestones, status reports, RAID registers, allocations and gate
+// decisions, kept current by the project's live events.
+
+import { api, explain, placeholder, showFormError, state, up } from "../core/api.js";
+import { field, h, section, table, toast } from "../core/dom.js";
+import { date, dateTime, label, money, rag, ratio, UNKNOWN } from "../core/format.js";
+import { live } from "../core/live.js";
+import { newRiskForm } from "../forms/risk.js";
+
+export const title = "Project";
+
+export async function render(params, view, id) {
+  let res;
+  try {
+    res = await api("GET", "/api/v1/projects/" + encodeURIComponent(id));
+  } catch (e) {
+    view.replaceChildren(h("div", { class: "card error" }, explain(e)));
+    return;
+  }
+  const p = res.json;
+  let etag = res.etag;
+  const b = p.budget || {};
+  const liveEl = h("span", { class: "live" });
+  const record = h("dl", { class: "record" },
+    ...[["Code", p.code], ["Org unit", p.org_unit_path], ["Phase", label(p.phase)],
+        ["Status", label(p.status)], ["Methodology", label(p.methodology)],
+        ["Priority", p.priority], ["Sponsor", p.sponsor || UNKNOWN], ["Manager", p.manager || UNKNOWN],
+        ["Baseline", `${date(p.baseline_start)} → ${date(p.baseline_finish)}`],
+        ["Forecast finish", date(p.forecast_finish)],
+        ["Budget", `${money(b.baseline)} baseline · ${money(b.actual)} actual · ${money(b.forecast)} forecast`],
+        ["Artifacts", (p.artifacts || []).join(", ") || "none"], ["Version", p.version]]
+      .flatMap(([k, v]) => [h("dt", {}, k), h("dd", {}, String(v))]));
+  const phaseBtn = h("button", { type: "button", id: "next-phase", onclick: async () => {
+    const order = ["initiation", "planning", "execution", "closing", "closed"];
+    const next = order[order.indexOf(p.phase) + 1];
+    if (!next) return;
+    try {
+      const r = await api("POST", `/api/v1/projects/${p.id}/phase`, { to_phase: next }, { "If-Match": etag });
+      etag = r.etag;
+      toast(`Moved to ${next}` + (r.warning ? ` (${r.warning})` : ""));
+      state.refresh();
+    } catch (e) {
+      toast(explain(e), true);
+    }
+  } }, "Request next phase");
+  view.replaceChildren(
+    h("div", { class: "toolbar" },
+      h("div", {}, h("a", { href: "#/portfolio" }, "‹ Portfolio")),
+      h("div", { class: "grow" }), liveEl, phaseBtn),
+    h("div", { class: "card" }, h("h1", {}, p.name, " ", h("code", {}, p.code)), record),
+    h("div", { class: "grid2" },
+      h("section", { class: "card", id: "health" }, h("h2", {}, "Health")),
+      h("section", { class: "card", id: "milestones" }, h("h2", {}, "Milestones"))),
+    h("section", { class: "card", id: "reports" }, h("h2", {}, "Status reports")),
+    h("section", { class: "card", id: "raid" }, h("h2", {}, "RAID registers")),
+    h("div", { class: "grid2" },
+      h("section", { class: "card", id: "allocations" }, h("h2", {}, "Allocations")),
+      h("section", { class: "card", id: "decisions" }, h("h2", {}, "Gate decisions"))));
+  const sections = () => Promise.all([milestones(p), reports(p), decisions(p), health(p), raid(p), allocations(p)]);
+  await sections();
+  live("?project=" + encodeURIComponent(p.id), (type) => {
+    toast("Live: " + label(type));
+    if (type.startsWith("project.")) state.refresh(); else sections();
+  }, liveEl);
+}
+
+async function milestones(p) {
+  const res = await api("GET", `/api/v1/projects/${p.id}/milestones?limit=100`);
+  const form = h("form", { class: "inline", "aria-label": "Add a milestone" },
+    field("Milestone", h("input", { name: "name", required: true })),
+    field("Baseline date", h("input", { name: "baseline_date", type: "date", required: true })),
+    h("button", { type: "submit" }, "Add"),
+    h("p", { class: "error", role: "alert" }));
+  form.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    const f = new FormData(form);
+    try {
+      await api("POST", `/api/v1/projects/${p.id}/milestones`, { name: f.get("name"), baseline_date: f.get("baseline_date") });
+      milestones(p);
+    } catch (e) { showFormError(form, e); }
+  });
+  section("milestones", table([
+    { title: "Name", cell: (m) => m.name }, { title: "Baseline", cell: (m) => date(m.baseline_date) },
+    { title: "Forecast", cell: (m) => m.forecast_date ? date(m.forecast_date) : "none" },
+    { title: "Actual", cell: (m) => m.actual_date ? date(m.actual_date) : "not yet" }],
+    res.json.items, "No milestones.", "Milestones"), form);
+}
+
+async function reports(p) {
+  const res = await api("GET", `/api/v1/projects/${p.id}/status-reports?limit=100`);
+  const items = res.json.items.slice().reverse();
+  const cur = (p.budget && p.budget.baseline && p.budget.baseline.currency) || "";
+  section("reports", table([
+    { title: "Period end", cell: (r) => date(r.period_end) }, { title: "Overall", cell: (r) => rag(r.overall) },
+    { title: "Schedule", cell: (r) => rag(r.schedule) }, { title: "Cost", cell: (r) => rag(r.cost) },
+    { title: "Complete", num: true, cell: (r) => r.percent_complete + "%" },
+    { title: "PV", num: true, cell: (r) => money(r.pv_minor, cur) },
+    { title: "EV", num: true, cell: (r) => money(r.ev_minor, cur) },
+    { title: "AC", num: true, cell: (r) => (r.has_ac ? money(r.ac_minor, cur) : UNKNOWN) },
+    { title: "Narrative", cell: (r) => r.narrative }, { title: "By", cell: (r) => r.author }],
+    items, "No status reports yet.", "Status reports"));
+}
+
+async function decisions(p) {
+  const res = await api("GET", `/api/v1/projects/${p.id}/gate-decisions?limit=100`);
+  section("decisions", table([
+    { title: "Gate", cell: (d) => `${label(d.from_phase)} → ${label(d.to_phase)}` },
+    { title: "Outcome", cell: (d) => label(d.outcome) }, { title: "By", cell: (d) => `${d.decided_by} (${label(d.decided_as)})` },
+    { title: "When", cell: (d) => dateTime(d.decided_ms) }, { title: "Why", cell: (d) => d.rationale }],
+    res.json.items, "No gate decisions.", "Gate decisions"));
+}
+
+async function health(p) {
+  if (!up("riskmon")) return section("health", placeholder("Health", "riskmon"));
+  try {
+    const res = await api("GET", `/api/v1/projects/${p.id}/health`);
+    const c = res.json.current;
+    if (!c) return section("health", h("p", { class: "empty" }, "Not assessed yet."));
+    const dims = ["overall", "schedule", "cost", "risk", "resources", "reporting", "governance"];
+    section("health",
+      h("div", { class: "totals" }, dims.map((d) => h("div", { class: "total" }, rag(c[d]), h("span", {}, d)))),
+      h("p", {}, `SPI ${ratio(c.has_spi, c.spi)} · CPI ${c.has_cpi ? ratio(true, c.cpi) : "unknown (no actual cost)"} · assessed ${dateTime(c.assessed_ms)}`),
+      h("h3", {}, "Rules that fired"),
+      table([{ title: "Rule", cell: (f) => f.rule }, { title: "Dimension", cell: (f) => f.dimension },
+             { title: "RAG", cell: (f) => rag(f.rag) }, { title: "Detail", cell: (f) => f.detail }],
+            c.fired || [], "No rule fired: green.", "Rules that fired"));
+  } catch (e) {
+    section("health", h("p", { class: "empty" }, e.status === 404 ? "Not assessed yet." : explain(e)));
+  }
+}
+
+async function raid(p) {
+  if (!up("riskmon")) return section("raid", placeholder("Risks, issues, changes and RAID entries", "riskmon"));
+  const [risks, issues, changes, other] = await Promise.all(["risks", "issues", "changes", "raid"].map(
+    (r) => api("GET", `/api/v1/projects/${p.id}/${r}?limit=100`).then((x) => x.json.items).catch(() => [])));
+  section("raid",
+    h("h3", {}, "Risks"),
+    table([{ title: "Title", cell: (r) => r.title }, { title: "P×I", cell: (r) => `${r.residual_probability || r.probability}×${r.residual_impact || r.impact}` },
+           { title: "Score", num: true, cell: (r) => r.residual_score }, { title: "Band", cell: (r) => label(r.residual_band) },
+           { title: "Owner", cell: (r) => r.owner }, { title: "Status", cell: (r) => label(r.status) }], risks, "No risks.", "Risks"),
+    newRiskForm(p.id, () => raid(p)),
+    h("h3", {}, "Issues"),
+    table([{ title: "Title", cell: (i) => i.title }, { title: "Severity", cell: (i) => label(i.severity) },
+           { title: "Owner", cell: (i) => i.owner }, { title: "Status", cell: (i) => label(i.status) }], issues, "No issues.", "Issues"),
+    h("h3", {}, "Changes"),
+    table([{ title: "Title", cell: (c) => c.title }, { title: "Decision", cell: (c) => label(c.decision) },
+           { title: "Cost impact", num: true, cell: (c) => money(c.cost_impact) }],
+          changes, "No change requests.", "Change requests"),
+    h("h3", {}, "Assumptions, decisions, dependencies"),
+    table([{ title: "Kind", cell: (r) => label(r.kind) }, { title: "Title", cell: (r) => r.title },
+           { title: "Status", cell: (r) => label(r.status) }], other, "None.", "Assumptions, decisions, dependencies"));
+}
+
+async function allocations(p) {
+  if (!up("allocator")) return section("allocations", placeholder("Allocations", "allocator"));
+  try {
+    const res = await api("GET", `/api/v1/projects/${p.id}/allocations?limit=100`);
+    section("allocations", table([
+      { title: "Resource", cell: (a) => a.resource_name || a.role || a.skill || "unfilled" },
+      { title: "Hours/week", num: true, cell: (a) => a.hours_per_week },
+      { title: "Weeks", cell: (a) => `${a.start_week} → ${a.end_week}` }, { title: "State", cell: (a) => label(a.state) }],
+      res.json.items, "No allocations.", "Allocations"));
+  } catch (e) {
+    section("allocations", h("p", { class: "error" }, explain(e)));
+  }
+}
