@@ -5,13 +5,15 @@
 # Portfolio 2019 (deploy/data/gmpp-2019.csv, Open Government Licence v3.0):
 # an enterprise hub "HM Government" with the 16 departments as divisions and
 # their 133 projects, imported with `pmoctl import` and the mapping in
-# deploy/data/gmpp-mapping.json (every rating, cost and date as published;
-# figures withheld under FOI stay empty). Importing is idempotent: a second
-# run finds every row unchanged.
+# deploy/data/gmpp-mapping.json (every rating and cost as published, every
+# date moved by the same number of days so that the snapshot is last
+# quarter's; figures withheld under FOI stay empty). Importing is
+# idempotent: a second run in the same quarter finds every row unchanged.
 # Then generated data that GMPP does not publish (deploy/data/gen_demo.py,
 # fixed seed): 192 people with skills in the departments, 180 risks (some
 # critical) and 34 issues, and, relative to today, about 280 bookings (some
-# over-allocating people) and 45 current status reports with PV/EV/AC, all
+# over-allocating people) and a current status report with PV/EV/AC for every
+# live project, all
 # through `pmoctl import` into the allocator and the risk monitor.
 #
 # PMO_DEMO=acme: a small invented group instead:
@@ -128,23 +130,28 @@ if [[ $DEMO == gmpp ]]; then
     log "loading the UK Government Major Projects Portfolio 2019 into the registry at ${PMO_REGISTRY_ENDPOINT:-tcp://127.0.0.1:7101}"
     ensure_ou "$HUB" --name "HM Government" --kind enterprise --pmo-type directive --tier hub \
         --reporting-days 91
-    # The departments become divisions (named in the mapping); a re-run
-    # changes nothing. A problem row stops the whole import (all or nothing).
-    pmoctl import "$ROOT/deploy/data/gmpp-2019.csv" --mapping "$ROOT/deploy/data/gmpp-mapping.json" \
+    # The 2019 snapshot placed today: every date moved by the same number of
+    # days so that its period end (31 March 2019) is the end of last quarter
+    # (deploy/data/gen_demo.py placed; deploy/data/README.md says how).
+    # The departments become divisions (named in the mapping); a re-run the
+    # same quarter changes nothing. A problem row stops the whole import.
+    DATA="$ROOT/deploy/data"
+    TMP="$(mktemp -d)"
+    trap 'rm -rf "$TMP"' EXIT
+    python3 "$DATA/gen_demo.py" placed "$DATA/gmpp-2019.csv" "$DATA/gmpp-mapping.json" "$TMP"
+    pmoctl import "$TMP/gmpp-placed.csv" --mapping "$TMP/gmpp-placed-mapping.json" \
         --create-org-units --hub "$HUB"
     # What GMPP does not publish, generated with a fixed seed
     # (deploy/data/gen_demo.py): ~200 people in the departments, risks (some
     # critical) and issues on the projects (committed CSV files); then
     # bookings from this week on (some people over-allocated) and a current
-    # status report with PV/EV/AC for a third of the projects, generated now
-    # because they only make sense relative to today.
+    # status report with PV/EV/AC for every live project (its RAG drifting
+    # from the GMPP rating), generated now because they only make sense
+    # relative to today.
     if pmoctl allocator ping >/dev/null 2>&1 && pmoctl riskmon ping >/dev/null 2>&1; then
-        DATA="$ROOT/deploy/data"
         pmoctl import "$DATA/demo-resources.csv" --entity resource
         pmoctl import "$DATA/demo-risks.csv" --entity risk
         pmoctl import "$DATA/demo-issues.csv" --entity issue
-        TMP="$(mktemp -d)"
-        trap 'rm -rf "$TMP"' EXIT
         pmoctl export project --no-bom --out "$TMP/projects.csv"
         python3 "$DATA/gen_demo.py" dated "$TMP/projects.csv" "$TMP"
         pmoctl import "$TMP/demo-allocations.csv" --entity allocation

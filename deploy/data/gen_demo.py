@@ -14,22 +14,39 @@ that every view of the dashboard has something true to show.
     These are committed in deploy/data/ (PROJECTS.csv is `pmoctl export
     project` after importing gmpp-2019.csv; only codes and units are read).
 
+  gen_demo.py placed GMPP.csv MAPPING.json OUTDIR [--today YYYY-MM-DD]
+      gmpp-placed.csv       the GMPP file with every date moved by the same
+                            number of months, so that the snapshot's date
+                            (31 March 2019) falls on the last quarter end
+                            before today's quarter; dates written ISO 8601
+                            and a phase column: closing when the finish
+                            has passed, else execution
+      gmpp-placed-mapping.json  the mapping with the report's period end
+                            moved the same way, reading the phase column
+    deploy/demo.sh imports these instead of the 2019 dates, so that the demo
+    is a portfolio of today, not one seven years late.
+
   gen_demo.py dated PROJECTS.csv OUTDIR [--today YYYY-MM-DD]
       demo-allocations.csv  bookings from this week on (some people over-
                             allocated), in the allocator's export format
-      demo-reports.csv      a current status report with PV/EV/AC for a
-                            third of the projects, so that health is not
-                            all "stale"
+      demo-reports.csv      a current status report with PV/EV/AC for every
+                            live project, period ending last Friday, its
+                            RAG drifting from the project's GMPP Delivery
+                            Confidence Assessment
     deploy/demo.sh runs this at load time: bookings and reports only make
     sense relative to today. The seed is fixed, so the same day gives the
     same files.
 """
 import csv
 import datetime
+import json
+import os
 import random
 import sys
 
 SEED = 20190331
+SNAPSHOT = datetime.date(2019, 3, 31)   # the GMPP 2019 data's period end
+GMPP = os.path.join(os.path.dirname(os.path.abspath(__file__)), "gmpp-2019.csv")
 
 FIRST = ["Aisha", "Ben", "Chloe", "Daniel", "Emma", "Farid", "Grace", "Harry", "Isla", "Jack",
          "Kemi", "Liam", "Maya", "Noah", "Olivia", "Priya", "Quentin", "Ruth", "Samir", "Tara",
@@ -164,12 +181,19 @@ def allocations(rng, projects, staff, today):
         by_unit.setdefault(person["home_org_unit"], []).append(person)
     rows = []
     monday = today - datetime.timedelta(days=today.weekday())
+    # Hours booked per person (as if every booking overlapped): bookings
+    # fit the person's week; only the surge below over-allocates
+    booked = {}
     for i, p in enumerate(live(projects)):
         team = by_unit.get(p["org_unit"], [])
         for k, person in enumerate(rng.sample(team, min(len(team), 2))):
             start = monday + datetime.timedelta(weeks=rng.randint(0, 4))
             end = start + datetime.timedelta(weeks=rng.randint(8, 30))
-            hours = rng.choice([8, 15, 20, 22])
+            free = int(person["weekly_capacity_hours"]) - booked.get(person["external_id"], 0)
+            hours = min(rng.choice([8, 15, 20, 22]), free)
+            if hours < 4:
+                continue
+            booked[person["external_id"]] = booked.get(person["external_id"], 0) + hours
             state = "committed" if (i + k) % 4 else "proposed"
             rows.append({
                 "id": "", "project_code": p["code"], "project_id": "",
@@ -179,7 +203,7 @@ def allocations(rng, projects, staff, today):
                 "note": "demo booking",
             })
     # Over-allocation: a few people also committed heavily to a second project
-    for n, person in enumerate(staff[::10]):
+    for n, person in enumerate(staff[::20]):
         others = [p for p in live(projects) if p["org_unit"] == person["home_org_unit"]]
         if not others:
             continue
@@ -202,19 +226,91 @@ def allocations(rng, projects, staff, today):
     return unique
 
 
+def placed_snapshot(today):
+    """The last day of the quarter before today's quarter."""
+    first_of_quarter = datetime.date(today.year, 3 * ((today.month - 1) // 3) + 1, 1)
+    return first_of_quarter - datetime.timedelta(days=1)
+
+
+def add_months(day, months):
+    """The same day so many months later; a month's last day stays the last."""
+    index = day.year * 12 + day.month - 1 + months
+    year, month = divmod(index, 12)
+    nxt = datetime.date(year + (month + 1) // 12, (month + 1) % 12 + 1, 1)
+    last = (nxt - datetime.timedelta(days=1)).day
+    is_last = (day + datetime.timedelta(days=1)).month != day.month
+    return datetime.date(year, month + 1, last if is_last else min(day.day, last))
+
+
+def placed(gmpp, mapping, out, today):
+    """GMPP with its dates moved so that the snapshot is last quarter's end:
+    by whole months, so that month and quarter ends stay month and quarter
+    ends."""
+    snapshot = placed_snapshot(today)
+    shift = (snapshot.year - SNAPSHOT.year) * 12 + snapshot.month - SNAPSHOT.month
+    with open(gmpp, newline="", encoding="cp1252") as f:
+        reader = csv.DictReader(f)
+        fields, rows = reader.fieldnames, list(reader)
+    for row in rows:
+        for column in ("start_date", "end_date"):
+            try:
+                day = datetime.datetime.strptime(row[column].strip(), "%d.%m.%y").date()
+            except ValueError:
+                continue  # "Not provided", FOI exemptions: left as published
+            row[column] = add_months(day, shift).isoformat()
+        # A project whose delivery ended by today is closing, not a
+        # project in delivery with an overdue gate
+        finished = row["end_date"][:4].isdigit() and row["end_date"] < today.isoformat()
+        row["phase"] = "closing" if finished else "execution"
+    fields = fields + ["phase"]
+    with open(os.path.join(out, "gmpp-placed.csv"), "w", newline="", encoding="cp1252") as f:
+        w = csv.DictWriter(f, fieldnames=fields, lineterminator="\r\n")
+        w.writeheader()
+        w.writerows(rows)
+    with open(mapping, encoding="utf-8") as f:
+        m = json.load(f)
+    m["comment"] = (f"{m.get('comment', '')} Dates moved by {shift} months (gen_demo.py placed): "
+                    f"the 2019-03-31 snapshot as of {snapshot.isoformat()}.")
+    m["defaults"]["report.period_end"] = snapshot.isoformat()
+    m["columns"].append({"column": "phase", "field": "phase"})
+    with open(os.path.join(out, "gmpp-placed-mapping.json"), "w", encoding="utf-8") as f:
+        json.dump(m, f, indent=2, ensure_ascii=False)
+
+
+# The Delivery Confidence Assessment of each GMPP project, by name
+def ratings():
+    with open(GMPP, newline="", encoding="cp1252") as f:
+        return {r["project_name"]: r["colour_rating"] for r in csv.DictReader(f)}
+
+
+# How a project's RAG drifts from its 2019 DCA to this week's report:
+# weights of red, amber, green
+DRIFT = {
+    "Red": (35, 50, 15), "Amber/Red": (35, 50, 15), "Amber": (8, 52, 40),
+    "Amber/Green": (3, 17, 80), "Green": (3, 17, 80),
+}
+# SPI and CPI that give each RAG (the riskmon's defaults: red below 0.9,
+# amber below 0.95)
+INDEX = {"red": [0.84, 0.87, 0.89], "amber": [0.91, 0.93, 0.94],
+         "green": [0.96, 0.98, 1.0, 1.02, 1.03]}
+
+
 def reports(rng, projects, today):
-    """A status report for every third project, period ending last Friday."""
+    """A status report for every live project, period ending last Friday,
+    its RAG drifting from the project's DCA (unrated projects as Amber)."""
     friday = today - datetime.timedelta(days=(today.weekday() - 4) % 7 or 7)
+    dca = ratings()
     rows = []
-    for i, p in enumerate(live(projects)):
-        if i % 3:
-            continue
+    for p in live(projects):
+        weights = DRIFT.get(dca.get(p.get("name", ""), ""), DRIFT["Amber"])
+        overall = rng.choices(["red", "amber", "green"], weights)[0]
+        # The worse of schedule and cost is the overall RAG
+        spi, cpi = rng.choice(INDEX[overall]), rng.choice(INDEX["green"] + INDEX[overall])
+        if rng.random() < 0.5:
+            spi, cpi = cpi, spi
         pv = rng.randint(5, 400) * 100000
-        spi = rng.choice([0.82, 0.88, 0.93, 0.97, 1.0, 1.02, 1.04, 1.08])
-        cpi = rng.choice([0.85, 0.91, 0.96, 1.0, 1.03, 1.06])
         ev = int(pv * spi)
         ac = int(ev / cpi)
-        overall = "red" if min(spi, cpi) < 0.9 else "amber" if min(spi, cpi) < 0.95 else "green"
         rows.append({
             "project_code": p["code"], "period_end": friday.isoformat(),
             "percent_complete": str(rng.randint(10, 90)), "overall": overall,
@@ -237,8 +333,14 @@ def write(path, rows):
 
 
 def main(argv):
-    if len(argv) < 4 or argv[1] not in ("static", "dated"):
+    if len(argv) < 4 or argv[1] not in ("static", "dated", "placed"):
         sys.exit(__doc__)
+    if argv[1] == "placed":
+        today = datetime.date.today()
+        if len(argv) == 7 and argv[5] == "--today":
+            today = datetime.date.fromisoformat(argv[6])
+        placed(argv[2], argv[3], argv[4], today)
+        return
     projects = read_projects(argv[2])
     out = argv[3]
     rng = random.Random(SEED)
