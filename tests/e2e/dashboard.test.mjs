@@ -334,8 +334,22 @@ async function main() {
       await page.waitForSelector("#live-status[data-live=on]", { timeout: STEP_MS });
       await page.waitForSelector("#alerts button[data-ack]", { timeout: 30000 });
       await shot("08-alert");
-      await page.click("#alerts button[data-ack]");
-      await page.waitForSelector("#alerts td:has-text('acknowledged')", { timeout: STEP_MS });
+      await checkAxe(page, "alerts-open");
+      log("the portfolio's first screen points at the critical alert");
+      await page.click("nav a[data-view=portfolio]");
+      await page.waitForSelector("#look li a:has-text('E2E-1')", { timeout: STEP_MS });
+      await shot("08b-where-to-look");
+      await page.click("nav a[data-view=alerts]");
+      await page.waitForSelector("body[data-ready=alerts] #alerts button[data-ack]", { timeout: STEP_MS });
+      log("acknowledge every open alert at once; they leave the open list");
+      const open = await page.locator("#alerts tr[data-state=open]").count();
+      await page.check("#ack-all");
+      await page.click("#ack-selected");
+      await page.waitForSelector("#alerts tr[data-state=open]", { state: "detached", timeout: STEP_MS });
+      await page.selectOption("#alert-filters select[name=state]", "acknowledged");
+      await page.waitForSelector("body[data-ready=alerts] #alerts tr[data-state=acknowledged]", { timeout: STEP_MS });
+      const acked = await page.locator("#alerts tr[data-state=acknowledged]").count();
+      if (acked < open) throw new Error(`${open} alerts acknowledged, ${acked} shown as acknowledged`);
       await shot("09-alert-acknowledged");
     } else {
       log("the risk monitor is not running: no risk to record (its views say so)");

@@ -3,7 +3,7 @@
 
 import { api, explain, newKey, orgUnits, showFormError, state, unitSelect, up } from "../core/api.js";
 import { field, h, toast } from "../core/dom.js";
-import { label, money, rag, ratio, UNKNOWN } from "../core/format.js";
+import { dateTime, label, money, rag, ratio, UNKNOWN } from "../core/format.js";
 import { live } from "../core/live.js";
 
 const PAGE = 50;            // projects per page
@@ -54,12 +54,15 @@ export async function render(params, view) {
   statusEl.addEventListener("change", apply);
 
   const totals = h("div", { class: "totals", id: "totals", "aria-label": "Totals", role: "group" });
+  const look = h("section", { class: "card look", id: "look", "aria-labelledby": "look-title" });
   const body = h("tbody");
   const pager = h("nav", { class: "pager", "aria-label": "Pages" });
   const table = h("table", { id: "projects" },
     h("caption", { class: "sr-only" }, "Projects"),
     h("thead", {}, h("tr", {},
-      ["Code", "Project", "Org unit", "Phase", "Status", "RAG"].map((t) => h("th", { scope: "col" }, t)),
+      ["Code", "Project", "Org unit", "Phase", "Status"].map((t) => h("th", { scope: "col" }, t)),
+      h("th", { scope: "col", title: "The overall RAG of the latest status report" }, "Reported"),
+      h("th", { scope: "col", title: "The risk monitor's RAG from the rules, with the rules that fired" }, "Computed"),
       h("th", { scope: "col", class: "num" }, "SPI"), h("th", { scope: "col", class: "num" }, "CPI"),
       h("th", { scope: "col", class: "num" }, "Budget"), h("th", { scope: "col" }, "Burn"))),
     body);
@@ -75,8 +78,15 @@ export async function render(params, view) {
       h("button", { class: "primary", type: "button", id: "new-project",
                     onclick: () => showNewProject(units, unitEl.value) }, "New project")),
     h("div", { id: "new-project-box" }),
+    look,
     totals,
-    h("div", { class: "card" }, h("div", { class: "scroll" }, table), pager));
+    h("div", { class: "card" }, h("div", { class: "scroll" }, table),
+      h("p", { class: "legend small", id: "burn-legend" },
+        h("span", { class: "bar legend-bar", "aria-hidden": "true" }, h("span", { class: "half" })),
+        "Burn: actual cost ÷ baseline budget (the figure beside the bar); ",
+        h("span", { class: "bar over legend-bar", "aria-hidden": "true" }, h("span", { class: "full" })),
+        "red: over the baseline. Reported: the latest status report's overall RAG; computed: the risk monitor's rules (open a computed RAG for the rules that fired)."),
+      pager));
 
   const cursors = [""];
   let pageIndex = 0;
@@ -87,24 +97,24 @@ export async function render(params, view) {
     if (phase) q.set("phase", phase);
     if (status) q.set("status", status);
     if (cursors[pageIndex]) q.set("cursor", cursors[pageIndex]);
-    body.replaceChildren(h("tr", {}, h("td", { colspan: 10, class: "empty" }, "Loading…")));
+    body.replaceChildren(h("tr", {}, h("td", { colspan: 11, class: "empty" }, "Loading…")));
     let page;
     try {
       page = (await api("GET", "/api/v1/projects?" + q)).json;
     } catch (e) {
-      body.replaceChildren(h("tr", {}, h("td", { colspan: 10, class: "error" }, explain(e))));
+      body.replaceChildren(h("tr", {}, h("td", { colspan: 11, class: "error" }, explain(e))));
       return;
     }
     body.replaceChildren();
     if (!page.items.length)
-      body.append(h("tr", {}, h("td", { colspan: 10, class: "empty" }, "No projects here yet.")));
+      body.append(h("tr", {}, h("td", { colspan: 11, class: "empty" }, "No projects here yet.")));
     const rows = new Map();
     for (const p of page.items) {
       const budget = p.budget || {};
       const baseline = budget.baseline ? Number(budget.baseline.minor) : 0;
       const actual = budget.actual ? Number(budget.actual.minor) : null;
       const burn = baseline && actual !== null ? Math.round((actual / baseline) * 100) : null;
-      const cells = { rag: h("td", {}, rag(null)), spi: h("td", { class: "num" }, UNKNOWN),
+      const cells = { reported: h("td", {}, rag(null)), rag: h("td", {}, rag(null)), spi: h("td", { class: "num" }, UNKNOWN),
                       cpi: h("td", { class: "num" }, UNKNOWN) };
       // The code is a link (keyboard and screen readers); the whole row is
       // also a click target for the mouse
@@ -112,7 +122,7 @@ export async function render(params, view) {
                            onclick: (ev) => { if (ev.target.tagName !== "A") location.hash = "#/project/" + p.id; } },
         h("td", {}, h("a", { href: "#/project/" + encodeURIComponent(p.id) }, h("code", {}, p.code))), h("td", {}, p.name),
         h("td", {}, p.org_unit), h("td", {}, label(p.phase)), h("td", {}, label(p.status)),
-        cells.rag, cells.spi, cells.cpi, h("td", { class: "num" }, money(budget.baseline)),
+        cells.reported, cells.rag, cells.spi, cells.cpi, h("td", { class: "num" }, money(budget.baseline)),
         h("td", {}, burnBar(burn)));
       rows.set(p.id, cells);
       body.append(tr);
@@ -127,7 +137,7 @@ export async function render(params, view) {
     renderTotals(totals, page.items, unit);
     if (up("riskmon")) fillHealth(rows);
   }
-  await load();
+  await Promise.all([load(), whereToLook(look, unit)]);
 
   // Live: a project created or changed in view refreshes the page
   const liveEl = h("span", { class: "live" });
@@ -141,6 +151,19 @@ export async function render(params, view) {
     }, liveEl);
 }
 
+// The computed RAG with the rules that fired one click away; when it
+// differs from what the manager reported, it says so
+function computed(current, reported) {
+  const fired = current.fired || [];
+  const differs = reported && reported !== "unspecified" && reported !== current.overall;
+  if (!fired.length && !differs) return rag(current.overall);
+  return h("details", { class: "why" + (differs ? " differs" : "") },
+    h("summary", {}, rag(current.overall), " ",
+      h("span", { class: "small" }, differs ? `≠ reported: ${fired.length} rule${fired.length === 1 ? "" : "s"}` : `${fired.length} rule${fired.length === 1 ? "" : "s"}`)),
+    h("ul", {}, fired.length ? fired.map((f) => h("li", {}, `${f.rag.toUpperCase()} ${f.dimension}: ${f.detail}`))
+                             : h("li", {}, "No rule fired: the computed health is green; the report says " + reported)));
+}
+
 // Spent against baseline: the bar and its figure, so colour is never the
 // only carrier of the meaning
 function burnBar(burn) {
@@ -149,6 +172,36 @@ function burnBar(burn) {
     h("div", { class: "bar" + (burn > 100 ? " over" : ""), role: "img", "aria-label": burn + "% of baseline spent" },
       h("span", { style: `width:${Math.min(burn, 100)}%` })),
     h("span", { class: "burn-pct" }, burn + "%"));
+}
+
+// The first thing a director reads: how much is red, and the most severe
+// open alerts (newest first), each a link to its project
+async function whereToLook(box, unit) {
+  if (!up("riskmon")) return box.remove();
+  const q = new URLSearchParams({ limit: "500", min_severity: "critical" });
+  if (unit) q.set("org_unit", unit);
+  let roll, critical;
+  try {
+    [roll, critical] = await Promise.all([
+      api("GET", "/api/v1/rollup" + (unit ? "?org_unit=" + encodeURIComponent(unit) : "")).then((r) => r.json),
+      api("GET", "/api/v1/alerts?" + q).then((r) => r.json.items.filter((a) => a.state === "open"))]);
+  } catch (e) {
+    return box.replaceChildren(h("h2", { id: "look-title" }, "Where to look"), h("p", { class: "error" }, explain(e)));
+  }
+  // The highest escalation first (hub, then division PMO, then owner), then the newest
+  const level = { hub_pmo: 2, division_pmo: 1 };
+  critical.sort((a, b) => (level[b.level] || 0) - (level[a.level] || 0) ||
+                          Number(b.last_raised_ms || b.raised_ms) - Number(a.last_raised_ms || a.raised_ms));
+  const top = critical.slice(0, 5);
+  box.replaceChildren(h("h2", { id: "look-title" }, "Where to look"),
+    h("p", {}, `${roll.red} of ${roll.projects} projects are red and ${roll.amber} amber; ` +
+      `${critical.length} critical alert${critical.length === 1 ? "" : "s"} wait for someone to act; ` +
+      `${roll.risks_critical || 0} critical risk${roll.risks_critical === 1 ? "" : "s"} open.`),
+    top.length ? h("ol", {}, top.map((a) => h("li", {},
+      h("a", { href: "#/project/" + encodeURIComponent(a.project_id) }, a.title), " ",
+      h("span", { class: "muted" }, `${a.detail || ""} · ${label(a.level)} · ${dateTime(a.last_raised_ms || a.raised_ms)}`)))) : null,
+    critical.length ? h("p", {}, h("a", { href: "#/alerts?" + new URLSearchParams({ ...(unit ? { unit } : {}), severity: "critical", state: "open" }) },
+      `All ${critical.length} critical alerts`)) : h("p", {}, "Nothing critical waits: no open critical alert."));
 }
 
 async function fillHealth(rows) {
@@ -162,7 +215,9 @@ async function fillHealth(rows) {
         const current = res.json.current;
         if (!current) continue;
         const cells = rows.get(id);
-        cells.rag.replaceChildren(rag(current.overall));
+        const reported = current.inputs && current.inputs.reported_overall;
+        cells.reported.replaceChildren(rag(reported));
+        cells.rag.replaceChildren(computed(current, reported));
         cells.spi.textContent = ratio(current.has_spi, current.spi);
         cells.cpi.textContent = ratio(current.has_cpi, current.cpi);
       } catch (e) {
