@@ -62,7 +62,7 @@ void portio_import_problemf (portio_import_result_t *result, size_t row, const c
 
 const char *portio_import_column_name (const map_column_t *col)
 {
-    return col->column ? col->column : col->tmpl;
+    return col->column ? col->column : col->first_of_name ? col->first_of_name : col->tmpl;
 }
 
 static void s_cell_problem (row_t *r, const map_column_t *col, const char *value,
@@ -85,19 +85,64 @@ static const char *s_cell (const row_t *r, int index)
     return index >= 0 && (size_t)index < r->record->n_fields ? r->record->fields[index] : "";
 }
 
+//  True if header cell h is name (len bytes), without case or surrounding spaces.
+static bool s_header_is (const char *h, const char *name, size_t len)
+{
+    while (*h == ' ')
+        h++;
+    size_t hlen = strlen (h);
+    while (hlen && h[hlen - 1] == ' ')
+        hlen--;
+    return hlen == len && strncasecmp (h, name, len) == 0;
+}
+
+//  The n-th (1-based) column called name, -1 if none; *count: how many are.
+static int s_header_nth (const portio_csv_record_t *header, const char *name, size_t len, size_t n,
+                         size_t *count)
+{
+    int found = -1;
+    *count = 0;
+    for (size_t i = 0; i < header->n_fields; i++)
+        if (s_header_is (header->fields[i], name, len) && ++*count == n)
+            found = (int)i;
+    return found;
+}
+
+//  A number of 1 to 4 digits at text (len bytes), else 0.
+static size_t s_ordinal (const char *text, size_t len)
+{
+    size_t n = 0;
+    if (len == 0 || len > 4)
+        return 0;
+    for (size_t i = 0; i < len; i++) {
+        if (!isdigit ((unsigned char)text[i]))
+            return 0;
+        n = n * 10 + (size_t)(text[i] - '0');
+    }
+    return n;
+}
+
+//  See portio_import_header_index: "name", "name#2" or "#7".
 static int s_header_index (const portio_csv_record_t *header, const char *name, size_t len)
 {
-    for (size_t i = 0; i < header->n_fields; i++) {
-        const char *h = header->fields[i];
-        while (*h == ' ')
-            h++;
-        size_t hlen = strlen (h);
-        while (hlen && h[hlen - 1] == ' ')
-            hlen--;
-        if (hlen == len && strncasecmp (h, name, len) == 0)
-            return (int)i;
-    }
-    return -1;
+    size_t count;
+    int found = s_header_nth (header, name, len, 1, &count);
+    if (count > 1)
+        return -2; //  which one? The mapping must say
+    if (found >= 0)
+        return found;
+    const char *hash = NULL;
+    for (size_t i = len; i > 0 && !hash; i--)
+        if (name[i - 1] == '#')
+            hash = name + i - 1;
+    if (!hash)
+        return -1;
+    size_t n = s_ordinal (hash + 1, len - (size_t)(hash + 1 - name));
+    if (n == 0)
+        return -1;
+    if (hash == name) //  "#7": by position
+        return n <= header->n_fields ? (int)n - 1 : -1;
+    return s_header_nth (header, name, (size_t)(hash - name), n, &count);
 }
 
 //  An acronym for a code: a parenthesised one at the end ("Geological
@@ -191,6 +236,13 @@ static int s_expand (row_t *r, const map_column_t *col, char *out, size_t size)
         const char *bar = memchr (p, '|', (size_t)(close - p));
         size_t name_len = (size_t)((bar ? bar : close) - p - 1);
         int index = s_header_index (r->header, p + 1, name_len);
+        if (index == -2) {
+            s_cell_problem (r, col, col->tmpl,
+                            "the template names a column several columns of the file are "
+                            "called: name one, e.g. {%.*s#2}",
+                            (int)name_len, p + 1);
+            return -1;
+        }
         if (index < 0) {
             s_cell_problem (r, col, col->tmpl, "the template names a column the file lacks");
             return -1;
@@ -208,6 +260,119 @@ static int s_expand (row_t *r, const map_column_t *col, char *out, size_t size)
     }
     out[n] = 0;
     return 0;
+}
+
+//  What a cell stands for besides its text.
+typedef enum {
+    MARK_NONE = 0,     //  a value
+    MARK_EMPTY = 1,    //  nothing at all
+    MARK_BLANK = 2,    //  a blank marker: no value ("TBC", the mapping's)
+    MARK_WITHHELD = 3, //  withheld from publication
+} mark_t;
+
+//  The marker text is, the mapping's first, then the built-in ones; label
+//  and mapping say which. Withheld markers count only where typed (a date,
+//  amount, rating or number): free text is kept as written.
+static mark_t s_mark (const portio_import_mapping_t *map, const char *text, bool typed,
+                      const char **label, bool *mapping)
+{
+    *label = NULL;
+    *mapping = false;
+    while (*text == ' ')
+        text++;
+    size_t len = strlen (text);
+    while (len && text[len - 1] == ' ')
+        len--;
+    if (len == 0)
+        return MARK_EMPTY;
+    for (size_t i = 0; i < map->n_markers; i++) {
+        const map_marker_t *m = &map->markers[i];
+        if ((m->prefix ? len >= m->length : len == m->length) &&
+            strncasecmp (text, m->pattern, m->length) == 0 && (typed || !m->withheld)) {
+            *label = m->pattern;
+            *mapping = true;
+            return m->withheld ? MARK_WITHHELD : MARK_BLANK;
+        }
+    }
+    const char *builtin = portio_csv_blank_marker (text);
+    if (builtin) {
+        *label = builtin;
+        return *builtin ? MARK_BLANK : MARK_EMPTY;
+    }
+    if (typed && (*label = portio_csv_withheld_marker (text)))
+        return MARK_WITHHELD;
+    return MARK_NONE;
+}
+
+//  True if text holds no value for the mapping (empty, a blank or a
+//  withheld marker).
+static bool s_no_value (const portio_import_mapping_t *map, const char *text)
+{
+    const char *label;
+    bool mapping;
+    return s_mark (map, text, true, &label, &mapping) != MARK_NONE;
+}
+
+//  True if text is empty or a blank marker (withheld is a value not shown).
+static bool s_blank (const portio_import_mapping_t *map, const char *text)
+{
+    const char *label;
+    bool mapping;
+    return s_mark (map, text, false, &label, &mapping) != MARK_NONE;
+}
+
+//  Record a fallback of the row's conversion (columns only, not defaults).
+static void s_hit (row_t *r, const map_column_t *col, portio_import_fallback_t kind,
+                   const char *marker, bool mapping)
+{
+    if (!col)
+        return;
+    if (r->n_hits == r->max_hits) {
+        r->max_hits = r->max_hits ? r->max_hits * 2 : 8;
+        row_hit_t *grown = pmo_arena_alloc (r->arena, r->max_hits * sizeof (row_hit_t));
+        if (r->n_hits)
+            memcpy (grown, r->hits, r->n_hits * sizeof (row_hit_t));
+        r->hits = grown;
+    }
+    r->hits[r->n_hits++] = (row_hit_t){kind, marker, mapping};
+}
+
+void portio_import_row_tally (row_t *r)
+{
+    portio_import_result_t *result = r->result;
+    for (size_t i = 0; i < r->n_hits; i++) {
+        const row_hit_t *hit = &r->hits[i];
+        if (hit->kind == PORTIO_IMPORT_FALLBACK_TWO_DIGIT_YEAR) {
+            result->two_digit_years++;
+            continue;
+        }
+        bool withheld = hit->kind == PORTIO_IMPORT_FALLBACK_WITHHELD;
+        if (withheld)
+            result->withheld++;
+        else
+            result->blanked++;
+        const char *kind = withheld ? "withheld" : "blank";
+        portio_import_marker_t *m = NULL;
+        for (size_t j = 0; j < result->n_markers && !m; j++)
+            if (result->markers[j].mapping == hit->mapping &&
+                strcmp (result->markers[j].kind, kind) == 0 &&
+                strcmp (result->markers[j].marker, hit->marker) == 0)
+                m = &result->markers[j];
+        if (!m) {
+            if (result->n_markers % 16 == 0) {
+                portio_import_marker_t *grown = pmo_arena_alloc (
+                    result->arena, (result->n_markers + 16) * sizeof (portio_import_marker_t));
+                if (result->n_markers)
+                    memcpy (grown, result->markers,
+                            result->n_markers * sizeof (portio_import_marker_t));
+                result->markers = grown;
+            }
+            m = &result->markers[result->n_markers++];
+            *m = (portio_import_marker_t){kind, hit->marker, hit->mapping, 0};
+        }
+        m->count++;
+    }
+    r->n_hits = 0;
 }
 
 static bool s_is_date_field (const char *name)
@@ -254,14 +419,11 @@ static int s_set_money (row_t *r, const map_column_t *col, void *slot, const cha
         *(ProtobufCMessage **)slot = NULL;
         return 0;
     }
-    portio_csv_money_options_t money = {map->decimal_comma, col ? col->scale : 1, 2};
+    portio_csv_money_options_t money = {map->decimal, col ? col->scale : 1, 2};
     int64_t minor;
     char currency[4];
-    const char *reason = NULL;
-    if (portio_csv_parse_money (text, &money, &minor, currency, &reason) < 0) {
-        snprintf (why, why_size, "%s", reason);
+    if (portio_csv_parse_money (text, &money, &minor, currency, why, why_size) < 0)
         return -1;
-    }
     if (minor < 0) {
         snprintf (why, why_size, "an amount here must not be negative");
         return -1;
@@ -299,8 +461,8 @@ static void s_set_list (pmo_arena_t *arena, ProtobufCMessage *owner,
 }
 
 //  A text field; a date field ("baseline_finish") is read as a date.
-static int s_set_string (row_t *r, const ProtobufCFieldDescriptor *f, void *slot, const char *text,
-                         bool blank, char *why, size_t why_size)
+static int s_set_string (row_t *r, const map_column_t *col, const ProtobufCFieldDescriptor *f,
+                         void *slot, const char *text, bool blank, char *why, size_t why_size)
 {
     if (blank) {
         *(char **)slot = "";
@@ -309,10 +471,14 @@ static int s_set_string (row_t *r, const ProtobufCFieldDescriptor *f, void *slot
     if (s_is_date_field (f->name)) {
         char date[11];
         const char *reason = NULL;
-        if (portio_csv_parse_date (text, r->map->date_order, r->map->pivot, date, &reason) < 0) {
+        bool two_digit_year = false;
+        if (portio_csv_parse_date (text, r->map->date_order, r->map->pivot, date, &two_digit_year,
+                                   &reason) < 0) {
             snprintf (why, why_size, "%s", reason);
             return -1;
         }
+        if (two_digit_year)
+            s_hit (r, col, PORTIO_IMPORT_FALLBACK_TWO_DIGIT_YEAR, NULL, false);
         *(char **)slot = pmo_arena_strdup (r->arena, date);
     } else
         *(char **)slot = pmo_arena_strdup (r->arena, text);
@@ -376,13 +542,10 @@ static int s_set_minor (row_t *r, const map_column_t *col, ProtobufCMessage *own
     int64_t minor = 0;
     bool has = !blank;
     if (has) {
-        portio_csv_money_options_t money = {r->map->decimal_comma, col ? col->scale : 1, 2};
+        portio_csv_money_options_t money = {r->map->decimal, col ? col->scale : 1, 2};
         char currency[4];
-        const char *reason = NULL;
-        if (portio_csv_parse_money (text, &money, &minor, currency, &reason) < 0) {
-            snprintf (why, why_size, "%s", reason);
+        if (portio_csv_parse_money (text, &money, &minor, currency, why, why_size) < 0)
             return -1;
-        }
     }
     *(int64_t *)slot = minor;
     if (strcmp (f->name, "ac_minor") == 0 && owner->descriptor == &pmo__status_report__descriptor)
@@ -398,15 +561,20 @@ static int s_set (row_t *r, const map_column_t *col, ProtobufCMessage *msg, cons
     const ProtobufCFieldDescriptor *f;
     ProtobufCMessage *owner = s_owner (r->arena, msg, path, &f);
     void *slot = (char *)owner + f->offset;
-    bool blank = portio_csv_blank (text);
     //  "Exempt under Section 43 ..." in a date, amount, rating or number:
-    //  published without the value. Free text is kept as written.
+    //  published without the value. Free text is kept as written. A blank
+    //  marker ("TBC", the mapping's) is no value anywhere. Each is counted.
     bool plain_text = f->type == PROTOBUF_C_TYPE_STRING && !s_is_date_field (f->name);
-    if (!blank && !plain_text && portio_csv_withheld (text)) {
-        r->result->withheld++;
+    const char *label;
+    bool mapping;
+    mark_t mark = s_mark (r->map, text, !plain_text, &label, &mapping);
+    bool blank = mark != MARK_NONE;
+    if (mark == MARK_BLANK || mark == MARK_WITHHELD)
+        s_hit (r, col,
+               mark == MARK_BLANK ? PORTIO_IMPORT_FALLBACK_BLANK : PORTIO_IMPORT_FALLBACK_WITHHELD,
+               label, mapping);
+    if (blank)
         text = "";
-        blank = true;
-    }
     if (f->type == PROTOBUF_C_TYPE_MESSAGE) //  Money
         return s_set_money (r, col, slot, text, blank, why, why_size);
     if (f->label == PROTOBUF_C_LABEL_REPEATED) {
@@ -415,7 +583,7 @@ static int s_set (row_t *r, const map_column_t *col, ProtobufCMessage *msg, cons
     }
     switch (f->type) {
     case PROTOBUF_C_TYPE_STRING:
-        return s_set_string (r, f, slot, text, blank, why, why_size);
+        return s_set_string (r, col, f, slot, text, blank, why, why_size);
     case PROTOBUF_C_TYPE_ENUM:
         return s_set_enum (f, slot, text, blank, why, why_size);
     case PROTOBUF_C_TYPE_UINT32:
@@ -463,7 +631,7 @@ const char *portio_import_mapped (json_t *values, const char *text)
 static void s_apply_skills (row_t *r, const map_column_t *col, const char *raw, const char *text,
                             Pmo__Resource *resource)
 {
-    char *copy = pmo_arena_strdup (r->arena, portio_csv_blank (text) ? "" : text);
+    char *copy = pmo_arena_strdup (r->arena, s_blank (r->map, text) ? "" : text);
     size_t max = 1;
     for (char *p = copy; *p; p++)
         max += *p == ';' || *p == ',';
@@ -519,10 +687,10 @@ static void s_apply (row_t *r, const map_column_t *col, const char *field, const
         text = mapped;
     //  Otherwise the field's own parsing reads it (so "green" works with a
     //  values map too), and a withheld value is left empty (see s_set)
-    if (col && col->required && portio_csv_blank (text))
+    if (col && col->required && s_blank (r->map, text))
         return s_cell_problem (r, col, raw, "a value is required");
     if (strcmp (field, "currency") == 0) {
-        if (!portio_csv_blank (text)) {
+        if (!s_blank (r->map, text)) {
             if (strlen (text) != 3)
                 return s_cell_problem (r, col, raw, "not an ISO 4217 currency code such as GBP");
             t->currency = pmo_arena_strdup (r->arena, text);
@@ -543,7 +711,7 @@ static void s_apply (row_t *r, const map_column_t *col, const char *field, const
             pmo__status_report__init (t->report);
         }
         target = &t->report->base;
-        if (!portio_csv_blank (text))
+        if (!s_blank (r->map, text))
             t->report_touched = true;
     }
     if (s_set (r, col, target, field, text, why, sizeof why)) {
@@ -614,12 +782,42 @@ bool portio_import_same (pmo_arena_t *arena, ProtobufCMessage *a, ProtobufCMessa
     return na == nb && memcmp (pa, pb, na) == 0;
 }
 
+//  The cell a column-mapped col reads in this row: its column's, or for
+//  first_of the first that holds a value (else the first withheld one, so
+//  that it is counted, else the first blank marker); NULL for a column the
+//  file does not have (partial mappings).
+static const char *s_column_cell (const row_t *r, const map_column_t *col)
+{
+    if (!col->first_of)
+        return col->index < 0 ? NULL : s_cell (r, col->index);
+    const char *withheld = NULL, *blank = NULL;
+    for (size_t j = 0; j < col->n_first_of; j++) {
+        const char *cell = s_cell (r, col->indexes[j]);
+        const char *label;
+        bool mapping;
+        switch (s_mark (r->map, cell, true, &label, &mapping)) {
+        case MARK_NONE:
+            return cell;
+        case MARK_WITHHELD:
+            withheld = withheld ? withheld : cell;
+            break;
+        case MARK_BLANK:
+            blank = blank ? blank : cell;
+            break;
+        case MARK_EMPTY:
+            break;
+        }
+    }
+    return withheld ? withheld : blank ? blank : "";
+}
+
 //  Fill target from the row: every mapped column, then (for new records)
 //  the defaults of fields the row left blank.
 void portio_import_convert (row_t *r, target_t *t, bool creating)
 {
     const portio_import_mapping_t *map = r->map;
     r->creating = creating;
+    r->n_hits = 0; //  a row converted again counts once
     for (size_t i = 0; i < map->n_columns; i++) {
         const map_column_t *col = &map->columns[i];
         if (col->create_only && !creating)
@@ -631,9 +829,9 @@ void portio_import_convert (row_t *r, target_t *t, bool creating)
                 continue;
             raw = buf;
         } else {
-            if (col->index < 0)
+            raw = s_column_cell (r, col);
+            if (!raw)
                 continue; //  a column this file does not have (partial mappings)
-            raw = s_cell (r, col->index);
             if (col->transform) {
                 s_transform (col->transform, raw, buf, sizeof buf);
                 raw = buf;
@@ -653,11 +851,12 @@ void portio_import_convert (row_t *r, target_t *t, bool creating)
             bool given = false, blank_column = false;
             for (size_t i = 0; i < map->n_columns; i++) {
                 const map_column_t *col = &map->columns[i];
-                if (strcmp (col->field, field) == 0 && !portio_csv_blank (s_cell (r, col->index)) &&
-                    !(col->column && portio_csv_withheld (s_cell (r, col->index))))
-                    given = given || col->column;
-                else if (strcmp (col->field, field) == 0 && col->column && col->index >= 0 &&
-                         !col->create_only)
+                if (strcmp (col->field, field) != 0 || col->tmpl)
+                    continue;
+                const char *cell = s_column_cell (r, col);
+                if (cell && !s_no_value (map, cell))
+                    given = true;
+                else if (cell && !col->create_only)
                     blank_column = true;
             }
             if (!given && (creating || blank_column || strncmp (field, "report.", 7) == 0))
@@ -695,6 +894,45 @@ int portio_import_fail (portio_import_result_t *result, pmo_arena_t *arena, cons
     return -1;
 }
 
+//  The header texts several columns share, for the dry run.
+static void s_list_duplicates (pmo_arena_t *arena, const portio_csv_record_t *header,
+                               portio_import_result_t *result)
+{
+    for (size_t i = 0; i < header->n_fields; i++) {
+        const char *name = header->fields[i];
+        while (*name == ' ')
+            name++;
+        size_t len = strlen (name), count;
+        while (len && name[len - 1] == ' ')
+            len--;
+        bool earlier = false;
+        for (size_t j = 0; j < i && !earlier; j++)
+            earlier = s_header_is (header->fields[j], name, len);
+        if (earlier || len == 0)
+            continue;
+        s_header_nth (header, name, len, 0, &count);
+        if (count < 2)
+            continue;
+        char positions[256] = "";
+        size_t used = 0;
+        for (size_t j = i; j < header->n_fields && used < sizeof positions; j++)
+            if (s_header_is (header->fields[j], name, len))
+                used += (size_t)snprintf (positions + used, sizeof positions - used, "%s%zu",
+                                          used ? ", " : "", j + 1);
+        if (result->n_duplicates % 8 == 0) {
+            portio_import_duplicate_t *grown = pmo_arena_alloc (
+                arena, (result->n_duplicates + 8) * sizeof (portio_import_duplicate_t));
+            if (result->n_duplicates)
+                memcpy (grown, result->duplicates,
+                        result->n_duplicates * sizeof (portio_import_duplicate_t));
+            result->duplicates = grown;
+        }
+        result->duplicates[result->n_duplicates++] =
+            (portio_import_duplicate_t){pmo_arena_printf (arena, "%.*s", (int)len, name),
+                                        pmo_arena_strdup (arena, positions), count};
+    }
+}
+
 int portio_import_open_csv (pmo_arena_t *arena, const portio_import_mapping_t *map,
                             const void *data, size_t size, portio_import_result_t *result,
                             portio_csv_t **csv_p)
@@ -710,19 +948,39 @@ int portio_import_open_csv (pmo_arena_t *arena, const portio_import_mapping_t *m
     if (header->problem)
         return portio_import_fail (result, arena, "the header row cannot be read: %s",
                                    header->problem);
-    //  Every mapped column must be in the file
+    s_list_duplicates (arena, header, result);
+    //  Every mapped column must be in the file, and name one column
     bool missing = false;
     for (size_t i = 0; i < map->n_columns; i++) {
         map_column_t *column = &map->columns[i];
-        column->index = column->column ? portio_import_header_index (header, column->column) : -1;
-        if (column->column && column->index < 0 && !map->partial) {
-            portio_import_problemf (result, 1, column->column, "",
-                                    "the file has no such column (its header is row 1)");
-            missing = true;
+        size_t n = column->first_of ? column->n_first_of : column->column ? 1 : 0;
+        for (size_t j = 0; j < n; j++) {
+            const char *name = column->first_of ? column->first_of[j] : column->column;
+            int index = portio_import_header_index (header, name);
+            if (column->first_of)
+                column->indexes[j] = index;
+            else
+                column->index = index;
+            if (index == -2) {
+                portio_import_problemf (result, 1, name, "",
+                                        "several columns of the file are called this: name one "
+                                        "as \"%s#1\", \"%s#2\" ... or take the first that "
+                                        "holds a value with \"first_of\"",
+                                        name, name);
+                missing = true;
+            } else if (index < 0 && (!map->partial || column->first_of)) {
+                portio_import_problemf (result, 1, name, "",
+                                        "the file has no such column (its header is row 1)");
+                missing = true;
+            }
         }
+        if (!column->column)
+            column->index = -1;
     }
     if (missing)
-        return portio_import_fail (result, arena, "the file lacks columns the mapping names");
+        return portio_import_fail (result, arena,
+                                   "the file lacks columns the mapping names, or has several "
+                                   "of one name");
     return 0;
 }
 

@@ -341,32 +341,42 @@ static const char *s_trim (const char *text, char *buf, size_t size)
     return buf;
 }
 
-bool portio_csv_blank (const char *text)
+const char *portio_csv_blank_marker (const char *text)
 {
     static const char *markers[] = {"",          "-",       "--",  "n/a",  "na",
                                     "n.a.",      "tbc",     "tbd", "null", "not provided",
                                     "not known", "unknown", "#n/a"};
     char buf[32];
     if (text && strlen (text) > 64)
-        return false;
+        return NULL;
     const char *t = s_trim (text, buf, sizeof buf);
     for (size_t i = 0; i < sizeof markers / sizeof markers[0]; i++)
         if (strcasecmp (t, markers[i]) == 0)
-            return true;
-    return false;
+            return markers[i];
+    return NULL;
 }
 
-bool portio_csv_withheld (const char *text)
+bool portio_csv_blank (const char *text)
+{
+    return portio_csv_blank_marker (text) != NULL;
+}
+
+const char *portio_csv_withheld_marker (const char *text)
 {
     if (!text)
-        return false;
+        return NULL;
     static const char *words[] = {"exempt",   "exemption",           "redacted",
                                   "withheld", "not for publication", "not published"};
     //  A word or phrase anywhere: "Exempt under Section 43 ...", "Exemption under ..."
     for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
         if (strcasestr (text, words[i]))
-            return true;
-    return false;
+            return words[i];
+    return NULL;
+}
+
+bool portio_csv_withheld (const char *text)
+{
+    return portio_csv_withheld_marker (text) != NULL;
 }
 
 static bool s_leap (int year)
@@ -408,10 +418,12 @@ static int s_date_fail (const char **why, const char *text)
 }
 
 int portio_csv_parse_date (const char *text, portio_csv_date_order_t order, int pivot, char out[11],
-                           const char **why)
+                           bool *two_digit_year, const char **why)
 {
     char buf[64];
     out[0] = 0;
+    if (two_digit_year)
+        *two_digit_year = false;
     if (text && strlen (text) > 60)
         return s_date_fail (why, "not a date (too long)");
     const char *t = s_trim (text, buf, sizeof buf);
@@ -484,9 +496,11 @@ int portio_csv_parse_date (const char *text, portio_csv_date_order_t order, int 
         else
             day = parts[0].value, month = parts[1].value;
     }
-    if (year_digits == 2)
+    if (year_digits == 2) {
         year += year < pivot ? 2000 : 1900;
-    else if (year_digits != 4)
+        if (two_digit_year)
+            *two_digit_year = true;
+    } else if (year_digits != 4)
         return s_date_fail (why, "not a date: the year needs 2 or 4 digits");
     if (month < 1 || month > 12)
         return s_date_fail (why, "impossible date: there is no such month");
@@ -519,24 +533,29 @@ static size_t s_currency_at (const char *s, char code[4])
     return 0;
 }
 
-static int s_money_fail (const char **why, const char *text)
+//  Why an amount is refused, into why (why_size bytes); returns -1.
+static int s_money_fail (char *why, size_t why_size, const char *text)
 {
-    *why = text;
+    snprintf (why, why_size, "%s", text);
     return -1;
 }
 
-int portio_csv_parse_money (const char *text, const portio_csv_money_options_t *options,
-                            int64_t *minor, char currency[4], const char **why)
+//  Read an amount whose decimal mark is decimal ('.' or ','); the other of
+//  the two, a space, an apostrophe or a no-break space separate thousands.
+//  strict: a separator is followed by exactly three digits (1,234 but not
+//  1,2); not strict: separators are skipped wherever they are (only to say
+//  what a misplaced one would have made).
+static int s_money_read (const char *text, const portio_csv_money_options_t *options, char decimal,
+                         bool strict, int64_t *minor, char currency[4], char *why, size_t why_size)
 {
     char buf[80];
     *minor = 0;
     currency[0] = 0;
     if (text && strlen (text) > 70)
-        return s_money_fail (why, "not an amount (too long)");
+        return s_money_fail (why, why_size, "not an amount (too long)");
     const char *s = s_trim (text, buf, sizeof buf);
     if (portio_csv_blank (s))
         return 1;
-    const char decimal = options && options->decimal_comma ? ',' : '.';
     const char thousands = decimal == ',' ? '.' : ',';
     bool negative = false, parens = false;
     if (*s == '(') {
@@ -557,26 +576,41 @@ int portio_csv_parse_money (const char *text, const portio_csv_money_options_t *
     //  Digits with thousands separators, then decimals
     uint64_t mantissa = 0;
     int decimals = -1, digits = 0;
+    int group = -1; //  digits since the last thousands separator; -1 before the first
     for (;; s++) {
         if (isdigit ((unsigned char)*s)) {
             if (mantissa > (UINT64_MAX - 9) / 10)
-                return s_money_fail (why, "amount out of range");
+                return s_money_fail (why, why_size, "amount out of range");
             mantissa = mantissa * 10 + (uint64_t)(*s - '0');
             digits++;
             if (decimals >= 0)
                 decimals++;
-        } else if (*s == decimal && decimals < 0)
+            else if (group >= 0)
+                group++;
+            continue;
+        }
+        bool separator = false;
+        if (*s == decimal && decimals < 0)
             decimals = 0;
         else if ((*s == thousands || *s == ' ' || *s == '\'') && decimals < 0 && digits &&
                  isdigit ((unsigned char)s[1]))
-            ;
-        else if ((uint8_t)s[0] == 0xC2 && (uint8_t)s[1] == 0xA0 && decimals < 0 && digits)
+            separator = true;
+        else if ((uint8_t)s[0] == 0xC2 && (uint8_t)s[1] == 0xA0 && decimals < 0 && digits) {
             s++; //  a no-break space as the thousands separator
-        else
+            separator = true;
+        } else
             break;
+        if (strict && group >= 0 && group != 3)
+            return s_money_fail (why, why_size,
+                                 "not an amount: a thousands separator is followed by 3 digits");
+        if (separator)
+            group = 0;
     }
+    if (strict && group >= 0 && group != 3 && decimals < 0)
+        return s_money_fail (why, why_size,
+                             "not an amount: a thousands separator is followed by 3 digits");
     if (!digits)
-        return s_money_fail (why, "not an amount: no digits");
+        return s_money_fail (why, why_size, "not an amount: no digits");
     //  Suffixes: k, m, bn (thousands, millions, billions)
     uint64_t multiplier = 1;
     while (*s == ' ')
@@ -595,21 +629,21 @@ int portio_csv_parse_money (const char *text, const portio_csv_money_options_t *
         s++;
     if (parens) {
         if (*s != ')')
-            return s_money_fail (why, "not an amount: '(' without ')'");
+            return s_money_fail (why, why_size, "not an amount: '(' without ')'");
         s++;
     }
     if (*s)
-        return s_money_fail (why, "not an amount: unexpected text after the number");
+        return s_money_fail (why, why_size, "not an amount: unexpected text after the number");
     //  minor = mantissa / 10^decimals * multiplier * scale * 10^minor_digits,
     //  which must come out whole: all in integers.
     uint64_t scale = options && options->scale > 0 ? (uint64_t)options->scale : 1;
     unsigned minor_digits = options ? options->minor_digits : 2;
     uint64_t value = mantissa, factor = multiplier;
     if (__builtin_mul_overflow (factor, scale, &factor))
-        return s_money_fail (why, "amount out of range");
+        return s_money_fail (why, why_size, "amount out of range");
     for (unsigned d = 0; d < minor_digits; d++)
         if (__builtin_mul_overflow (factor, 10, &factor))
-            return s_money_fail (why, "amount out of range");
+            return s_money_fail (why, why_size, "amount out of range");
     int dec = decimals < 0 ? 0 : decimals;
     //  Cancel powers of ten between the factor and the decimals first
     while (dec > 0 && factor % 10 == 0) {
@@ -618,14 +652,86 @@ int portio_csv_parse_money (const char *text, const portio_csv_money_options_t *
     }
     while (dec > 0) {
         if (value % 10)
-            return s_money_fail (why, "more decimals than the currency's minor unit holds");
+            return s_money_fail (why, why_size,
+                                 "more decimals than the currency's minor unit holds");
         value /= 10;
         dec--;
     }
     if (__builtin_mul_overflow (value, factor, &value) || value > ((uint64_t)1 << 53))
-        return s_money_fail (why, "amount out of range (above 2^53 minor units)");
+        return s_money_fail (why, why_size, "amount out of range (above 2^53 minor units)");
     *minor = negative ? -(int64_t)value : (int64_t)value;
     return 0;
+}
+
+//  With the decimal mark not given, the two forms that read two ways:
+//  '1,2' (one comma, not followed by 3 digits, no point: 1.2 with a
+//  decimal comma, 12 if the comma were a misplaced thousands separator)
+//  and '1.234' (one point followed by exactly 3 digits, no comma: 1.234,
+//  or 1234 with the point separating thousands). Returns the separator
+//  that makes it ambiguous, 0 if it reads one way only.
+static char s_money_ambiguous (const char *text)
+{
+    size_t commas = 0, points = 0, after = 0;
+    char last = 0;
+    for (const char *s = text; *s; s++) {
+        if (*s == ',' || *s == '.') {
+            commas += *s == ',';
+            points += *s == '.';
+            last = *s;
+            after = 0;
+        } else if (isdigit ((unsigned char)*s))
+            after++;
+        else if (last && after)
+            break; //  the number ended ("1,2m")
+    }
+    if (commas == 1 && points == 0 && after && after != 3)
+        return ',';
+    if (points == 1 && commas == 0 && after == 3)
+        return '.';
+    return 0;
+}
+
+//  One reading of an amount for a problem: "1200000.00", or why it fails.
+static void s_money_reading (const char *text, const portio_csv_money_options_t *options,
+                             char decimal, bool strict, char *out, size_t size)
+{
+    int64_t minor;
+    char currency[4], why[128];
+    unsigned minor_digits = options ? options->minor_digits : 2;
+    if (s_money_read (text, options, decimal, strict, &minor, currency, why, sizeof why) == 0) {
+        char figure[40];
+        snprintf (out, size, "%s",
+                  portio_csv_format_minor (minor, minor_digits, figure, sizeof figure));
+    } else
+        snprintf (out, size, "no amount (%s)", why);
+}
+
+int portio_csv_parse_money (const char *text, const portio_csv_money_options_t *options,
+                            int64_t *minor, char currency[4], char *why, size_t why_size)
+{
+    portio_csv_decimal_t mark = options ? options->decimal : PORTIO_CSV_DECIMAL_AUTO;
+    if (mark == PORTIO_CSV_DECIMAL_AUTO && text && strlen (text) <= 70 &&
+        !portio_csv_blank (text)) {
+        char separator = s_money_ambiguous (text);
+        if (separator) {
+            //  Both readings, in major units, and how to choose
+            char as_decimal[160], as_thousands[160];
+            s_money_reading (text, options, separator, true, as_decimal, sizeof as_decimal);
+            s_money_reading (text, options, separator == ',' ? '.' : ',', separator == '.',
+                             as_thousands, sizeof as_thousands);
+            *minor = 0;
+            currency[0] = 0;
+            snprintf (why, why_size,
+                      "an amount that reads two ways: %s with '%c' as the decimal mark, or %s "
+                      "with '%c' separating thousands; say which in the mapping with "
+                      "\"decimal_comma\": %s",
+                      as_decimal, separator, as_thousands, separator,
+                      separator == ',' ? "true (or false)" : "false (or true)");
+            return -1;
+        }
+    }
+    return s_money_read (text, options, mark == PORTIO_CSV_DECIMAL_COMMA ? ',' : '.', true, minor,
+                         currency, why, why_size);
 }
 
 const char *portio_csv_format_minor (int64_t minor, unsigned minor_digits, char *buf, size_t size)

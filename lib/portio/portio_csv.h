@@ -78,10 +78,15 @@ int portio_csv_encoding_parse (const char *name, portio_csv_encoding_t *encoding
 
 //  True for a blank marker (see above), after trimming spaces.
 bool portio_csv_blank (const char *text);
+//  The blank marker text is ("tbc", "n/a" ...; "" for an empty cell), NULL
+//  if it is none. Static text.
+const char *portio_csv_blank_marker (const char *text);
 //  True if the text says the value was withheld from publication
 //  ("Exempt under Section 43 of the Freedom of Information Act 2000",
 //  "Exemption under ...", "redacted", "withheld", "not for publication").
 bool portio_csv_withheld (const char *text);
+//  The word that says so ("exempt", "redacted" ...), NULL if none. Static text.
+const char *portio_csv_withheld_marker (const char *text);
 
 typedef enum {
     PORTIO_CSV_DMY = 0, //  day first: 31/12/2040 (UK, Europe); the default
@@ -98,23 +103,35 @@ typedef enum {
 //  and with a time after it), D.M.YY(YY), D/M/YY(YY), D-M-YY(YY) in the
 //  given order, "31 Dec 2040", "31-Dec-40", "31st December 2040",
 //  "December 31, 2040". A date that does not exist (31.02.19) is refused.
+//  *two_digit_year (if not NULL) says whether the pivot decided the century.
 int portio_csv_parse_date (const char *text, portio_csv_date_order_t order, int pivot, char out[11],
-                           const char **why);
+                           bool *two_digit_year, const char **why);
+
+//  The decimal mark of amounts. AUTO reads a point as the decimal mark and
+//  a comma as the thousands separator, and refuses the two forms that read
+//  two ways ("1,2m": 1.2m or 12m; "1.234": 1.234 or 1234) naming both.
+typedef enum {
+    PORTIO_CSV_DECIMAL_AUTO = 0,
+    PORTIO_CSV_DECIMAL_POINT = 1, //  1,234.56
+    PORTIO_CSV_DECIMAL_COMMA = 2, //  1.234,56
+} portio_csv_decimal_t;
 
 typedef struct {
-    bool decimal_comma;    //  1.234,56 (the decimal mark is a comma)
-    int64_t scale;         //  the unit of the figures: 1 (pounds), 1000000 (£m); 0 = 1
-    unsigned minor_digits; //  digits of the minor unit: 2 for GBP, EUR, USD; 0 for JPY
+    portio_csv_decimal_t decimal; //  the decimal mark
+    int64_t scale;                //  the unit of the figures: 1 (pounds), 1000000 (£m); 0 = 1
+    unsigned minor_digits;        //  digits of the minor unit: 2 for GBP, EUR, USD; 0 for JPY
 } portio_csv_money_options_t;
 
 //  An amount to minor units: "£12,343.96" with scale 1000000 is
 //  1234396000000 pence. Signs, (1,200) for negatives, a currency symbol
 //  (£ $ €) or code (GBP) before or after, thousands separators, and the
-//  suffixes k, m, bn are accepted. currency (4 bytes) receives the code the
-//  text names, "" if none. An amount with more decimals than the minor unit
-//  holds, or beyond 2^53 minor units, is refused.
+//  suffixes k, m, bn are accepted; a thousands separator is followed by
+//  exactly 3 digits. currency (4 bytes) receives the code the text names,
+//  "" if none. An amount with more decimals than the minor unit holds,
+//  beyond 2^53 minor units, or that reads two ways (see
+//  portio_csv_decimal_t) is refused, with the reason (both readings) in why.
 int portio_csv_parse_money (const char *text, const portio_csv_money_options_t *options,
-                            int64_t *minor, char currency[4], const char **why);
+                            int64_t *minor, char currency[4], char *why, size_t why_size);
 
 //  Minor units as a plain decimal for a spreadsheet: 1234396000000 with two
 //  minor digits is "12343960000.00". Writes into buf (at least 32 bytes).

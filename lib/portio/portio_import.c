@@ -195,18 +195,73 @@ static Pmo__OrgUnit *s_row_unit (import_t *im, row_t *r, const char *id, const c
     return unit;
 }
 
+//  The n-th code derived from code (n = 1: code itself; then CODE-2, CODE-3 ...).
+static void s_nth_code (const char *code, int n, char *out, size_t size)
+{
+    if (n == 1)
+        snprintf (out, size, "%s", code);
+    else
+        snprintf (out, size, "%.28s-%d", code, n);
+}
+
 //  Make a derived code unique in its division: CODE, CODE-2, CODE-3 ...
-static const char *s_unique_code (import_t *im, const char *division, const char *code)
+//  (a code self holds already is its own, not a collision).
+static const char *s_unique_code (import_t *im, const char *division, const char *code,
+                                  const Pmo__Project *self)
 {
     char candidate[40];
-    snprintf (candidate, sizeof candidate, "%s", code);
-    for (int n = 2; n < 1000; n++) {
+    for (int n = 1; n < 1000; n++) {
+        s_nth_code (code, n, candidate, sizeof candidate);
         char *key = s_key2 (im->arena, division, candidate);
-        if (!zhashx_lookup (im->by_code, key) && !zhashx_lookup (im->codes_used, key))
+        Pmo__Project *holder = zhashx_lookup (im->by_code, key);
+        if ((!holder || holder == self) && !zhashx_lookup (im->codes_used, key))
             break;
-        snprintf (candidate, sizeof candidate, "%.28s-%d", code, n);
     }
     return pmo_arena_strdup (im->arena, candidate);
+}
+
+//  True if the mapping derives the project's code with "unique".
+static bool s_unique_derived (const portio_import_mapping_t *map)
+{
+    for (size_t i = 0; i < map->n_columns; i++)
+        if (strcmp (map->columns[i].field, "code") == 0 && map->columns[i].unique)
+            return true;
+    return false;
+}
+
+//  True if code is one derived from base (base, base-2, base-3 ...).
+static bool s_derived_from (const char *code, const char *base)
+{
+    char candidate[40];
+    for (int n = 1; n < 1000; n++) {
+        s_nth_code (base, n, candidate, sizeof candidate);
+        if (strcmp (code, candidate) == 0)
+            return true;
+        if (n > 1 && strncmp (code, candidate, strlen (candidate) - 1) != 0)
+            return false; //  not even the prefix: no later one matches
+    }
+    return false;
+}
+
+//  A derived code keyed by code: the stored project among CODE, CODE-2 ...
+//  that no earlier row of this file took and that has the row's name (the
+//  first such, if the mapping names none). NULL: the row is a new project.
+//  So a re-import finds each row's own record, never the one a suffix set
+//  it apart from.
+static Pmo__Project *s_derived_match (import_t *im, const char *division, const Pmo__Project *row)
+{
+    char candidate[40];
+    for (int n = 1; n < 1000; n++) {
+        s_nth_code (row->code, n, candidate, sizeof candidate);
+        char *key = s_key2 (im->arena, division, candidate);
+        Pmo__Project *p = zhashx_lookup (im->by_code, key);
+        if (!p && n > 1)
+            return NULL;
+        if (p && !zhashx_lookup (im->codes_used, key) &&
+            (pmo_str_empty (row->name) || strcmp (p->name, row->name) == 0))
+            return p;
+    }
+    return NULL;
 }
 
 //  The stored project a project row means (by external id, or by code in
@@ -235,7 +290,9 @@ static int s_project_of (import_t *im, row_t *r, const Pmo__Project *first,
             r->bad = true;
             return -1;
         }
-    } else if (!pmo_str_empty (first->code))
+    } else if (!pmo_str_empty (first->code) && s_unique_derived (map))
+        existing = s_derived_match (im, unit->division, first);
+    else if (!pmo_str_empty (first->code))
         existing = zhashx_lookup (im->by_code, s_key2 (im->arena, unit->division, first->code));
     if (existing && strcmp (existing->division, unit->division) != 0) {
         portio_import_problemf (
@@ -318,7 +375,6 @@ static void s_plan_project (import_t *im, row_t *r, plan_t *plan)
     pmo__project__init ((Pmo__Project *)probe.entity);
     bool had_bad = r->bad;
     size_t problems = im->result->n_problems;
-    size_t withheld = im->result->withheld;
     portio_import_convert (r, &probe, true);
     Pmo__Project *first = (Pmo__Project *)probe.entity;
     if (pmo_str_empty (first->org_unit)) {
@@ -340,19 +396,23 @@ static void s_plan_project (import_t *im, row_t *r, plan_t *plan)
     Pmo__Project *desired = first;
     if (existing) {
         im->result->n_problems = problems; //  the problems come again
-        im->result->withheld = withheld;
         r->bad = had_bad;
         target_t t = {0};
         t.entity = pmo_reflect_copy (&existing->base, arena);
         portio_import_convert (r, &t, false);
         desired = (Pmo__Project *)t.entity;
         probe = t;
-    } else {
+        //  A derived code the record got a suffix of stays its own; one
+        //  derived anew is made unique (the record's own code is no collision)
+        if (s_unique_derived (map) && strcmp (desired->code, existing->code) != 0) {
+            if (s_derived_from (existing->code, desired->code))
+                desired->code = existing->code;
+            else
+                desired->code = (char *)s_unique_code (im, unit->division, desired->code, existing);
+        }
+    } else if (s_unique_derived (map))
         //  A derived code: unique in its division, among this file's rows too
-        for (size_t i = 0; i < map->n_columns; i++)
-            if (strcmp (map->columns[i].field, "code") == 0 && map->columns[i].unique)
-                desired->code = (char *)s_unique_code (im, unit->division, desired->code);
-    }
+        desired->code = (char *)s_unique_code (im, unit->division, desired->code, NULL);
     if (r->bad)
         return;
     plan->create = !existing;
@@ -705,6 +765,7 @@ static void s_plan_rows (import_t *im)
                 break;
             }
         }
+        portio_import_row_tally (&r);
         plan->bad = r.bad;
     }
 }
@@ -932,16 +993,39 @@ json_t *portio_import_result_json (const portio_import_result_t *self)
                                                 "action", actions[r->action], "id",
                                                 r->id ? r->id : "", "written", r->written));
     }
+    json_t *markers = json_array ();
+    for (size_t i = 0; i < self->n_markers; i++) {
+        const portio_import_marker_t *m = &self->markers[i];
+        json_array_append_new (markers,
+                               json_pack ("{s:s, s:s, s:s, s:I}", "kind", m->kind, "marker",
+                                          m->marker, "from", m->mapping ? "mapping" : "built-in",
+                                          "count", (json_int_t)m->count));
+    }
+    json_t *duplicates = json_array ();
+    for (size_t i = 0; i < self->n_duplicates; i++) {
+        const portio_import_duplicate_t *d = &self->duplicates[i];
+        json_array_append_new (duplicates,
+                               json_pack ("{s:s, s:s, s:I}", "column", d->name, "positions",
+                                          d->positions, "count", (json_int_t)d->count));
+    }
+    //  Every reading that fell back to a rule, so that nothing is a silent guess
+    json_t *fallbacks = json_pack ("{s:I, s:I, s:I, s:o}", "blank", (json_int_t)self->blanked,
+                                   "withheld", (json_int_t)self->withheld, "two_digit_year",
+                                   (json_int_t)self->two_digit_years, "markers", markers);
     char delimiter[3] = {self->delimiter == '\t' ? '\\' : self->delimiter,
                          self->delimiter == '\t' ? 't' : 0, 0};
-    return json_pack ("{s:s, s:s, s:s, s:b, s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:s?, "
-                      "s:o, s:o}",
-                      "entity", self->entity, "encoding", self->encoding ? self->encoding : "",
-                      "delimiter", delimiter, "dry_run", self->dry_run, "written", self->written,
-                      "rows", (json_int_t)self->rows, "created", (json_int_t)self->created,
-                      "updated", (json_int_t)self->updated, "unchanged",
-                      (json_int_t)self->unchanged, "bad", (json_int_t)self->bad, "reports_created",
-                      (json_int_t)self->reports_created, "org_units_created",
-                      (json_int_t)self->org_units_created, "withheld", (json_int_t)self->withheld,
-                      "error", self->error, "problems", problems, "rows_detail", rows);
+    json_t *out =
+        json_pack ("{s:s, s:s, s:s, s:b, s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:s?, "
+                   "s:o, s:o}",
+                   "entity", self->entity, "encoding", self->encoding ? self->encoding : "",
+                   "delimiter", delimiter, "dry_run", self->dry_run, "written", self->written,
+                   "rows", (json_int_t)self->rows, "created", (json_int_t)self->created, "updated",
+                   (json_int_t)self->updated, "unchanged", (json_int_t)self->unchanged, "bad",
+                   (json_int_t)self->bad, "reports_created", (json_int_t)self->reports_created,
+                   "org_units_created", (json_int_t)self->org_units_created, "withheld",
+                   (json_int_t)self->withheld, "error", self->error, "problems", problems,
+                   "rows_detail", rows);
+    json_object_set_new (out, "fallbacks", fallbacks);
+    json_object_set_new (out, "duplicate_columns", duplicates);
+    return out;
 }

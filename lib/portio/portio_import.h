@@ -126,6 +126,28 @@ typedef struct {
     const char *reason; //  for people
 } portio_import_problem_t;
 
+//  What a cell's reading fell back to, counted in the result.
+typedef enum {
+    PORTIO_IMPORT_FALLBACK_BLANK = 0,    //  a blank marker ("TBC", the mapping's) left it empty
+    PORTIO_IMPORT_FALLBACK_WITHHELD = 1, //  withheld from publication: left empty
+    PORTIO_IMPORT_FALLBACK_TWO_DIGIT_YEAR = 2, //  the pivot decided the century
+} portio_import_fallback_t;
+
+//  How often a marker was met.
+typedef struct {
+    const char *kind;   //  "blank" or "withheld"
+    const char *marker; //  the mapping's pattern ("Early planning*") or a built-in one ("tbc")
+    bool mapping;       //  from the mapping (else built in)
+    size_t count;       //  cells
+} portio_import_marker_t;
+
+//  Columns of the file that share a header text.
+typedef struct {
+    const char *name;      //  the header text
+    const char *positions; //  "3, 9" (1-based)
+    size_t count;
+} portio_import_duplicate_t;
+
 typedef enum {
     PORTIO_IMPORT_ROW_BAD = 0,       //  has problems; not written
     PORTIO_IMPORT_ROW_CREATE = 1,    //  new (dry run: would be created)
@@ -148,9 +170,15 @@ typedef struct {
     char delimiter;       //  ditto
     size_t rows;          //  data rows (blank lines not counted)
     size_t created, updated, unchanged, bad;
-    size_t reports_created;   //  status reports carried by project rows
-    size_t org_units_created; //  (dry run: that would be)
-    size_t withheld;          //  cells withheld from publication (left empty)
+    size_t reports_created;          //  status reports carried by project rows
+    size_t org_units_created;        //  (dry run: that would be)
+    size_t withheld;                 //  cells withheld from publication (left empty)
+    size_t blanked;                  //  cells a blank marker left empty ("TBC", the mapping's)
+    size_t two_digit_years;          //  dates whose century the two-digit year pivot decided
+    portio_import_marker_t *markers; //  each marker met, with its count
+    size_t n_markers;
+    portio_import_duplicate_t *duplicates; //  header texts several columns share
+    size_t n_duplicates;
     bool dry_run;
     bool written;      //  something was committed
     const char *error; //  the import could not run (file, mapping, no reply)

@@ -97,7 +97,7 @@ static int s_week (const portio_import_mapping_t *map, const char *text, char ou
     }
     char date[11];
     const char *why;
-    if (portio_csv_parse_date (text, map->date_order, map->pivot, date, &why) != 0)
+    if (portio_csv_parse_date (text, map->date_order, map->pivot, date, NULL, &why) != 0)
         return -1;
     int y, m, d;
     sscanf (date, "%d-%d-%d", &y, &m, &d);
@@ -982,6 +982,7 @@ static void s_plan_rows (svc_t *im)
         r.bad = portio_import_record_bad (result, header, record, r.row);
         if (!r.bad)
             s_plan (im, &r, plan);
+        portio_import_row_tally (&r);
         plan->bad = r.bad;
     }
 }

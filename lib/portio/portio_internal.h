@@ -15,7 +15,10 @@
 
 //  One mapped column: a file column (or a template over columns) to a field.
 typedef struct {
-    const char *column;    //  the file's column; NULL with a template
+    const char *column;    //  the file's column ("name", "name#2", "#7"); NULL otherwise
+    const char **first_of; //  ... or the first non-blank of these columns; NULL otherwise
+    size_t n_first_of;
+    char *first_of_name;   //  "a / b", for problems (owned by the mapping)
     const char *tmpl;      //  "{department}-{project_name|acronym}"
     const char *field;     //  "name", "budget.baseline", "report.overall"
     const char *transform; //  upper, lower, slug, acronym, trim; NULL
@@ -25,7 +28,18 @@ typedef struct {
     bool unique;           //  a derived code made unique in its division (-2, -3 ...)
     bool required;         //  a blank cell is a problem
     int index;             //  the column's position in the file being read
+    int *indexes;          //  first_of: their positions (owned by the mapping)
 } map_column_t;
+
+//  A cell text the mapping says stands for no value ("TBC") or a value
+//  withheld from publication: exact, or a prefix with a trailing '*',
+//  without case.
+typedef struct {
+    const char *pattern; //  as the mapping spells it ("Early planning*")
+    size_t length;       //  of what is compared (without the '*')
+    bool prefix;         //  it ended with '*'
+    bool withheld;       //  a "withheld" marker (else "blank")
+} map_marker_t;
 
 typedef struct {
     const char *name; //  "project"
@@ -42,17 +56,27 @@ struct _portio_import_mapping_t {
     portio_csv_options_t csv;
     portio_csv_date_order_t date_order;
     int pivot;
-    bool decimal_comma;
-    const char *currency;     //  of amounts without a symbol
-    const char *key;          //  projects: "code" or "external_id"
-    Pmo__OrgUnitKind ou_kind; //  org units the file names are created as this
-    const char *ou_parent;    //  ... under this unit (NULL: the hub)
-    json_t *ou_names;         //  id -> name of units to create (borrowed)
+    portio_csv_decimal_t decimal; //  AUTO unless the mapping says decimal_comma
+    const char *currency;         //  of amounts without a symbol
+    const char *key;              //  projects: "code" or "external_id"
+    Pmo__OrgUnitKind ou_kind;     //  org units the file names are created as this
+    const char *ou_parent;        //  ... under this unit (NULL: the hub)
+    json_t *ou_names;             //  id -> name of units to create (borrowed)
     map_column_t *columns;
     size_t n_columns;
-    json_t *defaults; //  field -> text, for new records (borrowed)
-    bool partial;     //  a file may hold any subset of the columns (native)
+    json_t *defaults;      //  field -> text, for new records (borrowed)
+    bool partial;          //  a file may hold any subset of the columns (native)
+    map_marker_t *markers; //  the mapping's blank and withheld markers
+    size_t n_markers;
 };
+
+//  A rule a cell's reading fell back to, recorded while a row is converted
+//  (a row may be converted twice: the last conversion counts).
+typedef struct {
+    portio_import_fallback_t kind;
+    const char *marker; //  the marker (the mapping's pattern or a built-in one); NULL otherwise
+    bool mapping;       //  the marker is the mapping's
+} row_hit_t;
 
 //  What converting one row needs.
 typedef struct {
@@ -62,8 +86,10 @@ typedef struct {
     portio_csv_record_t *header;
     portio_csv_record_t *record;
     size_t row;
-    bool creating; //  the row makes a new record (defaults and create_only apply)
-    bool bad;      //  a problem was found in this row
+    bool creating;   //  the row makes a new record (defaults and create_only apply)
+    bool bad;        //  a problem was found in this row
+    row_hit_t *hits; //  the fallbacks of its last conversion (arena)
+    size_t n_hits, max_hits;
 } row_t;
 
 //  What a row carries besides its record.
@@ -101,8 +127,13 @@ void portio_import_convert (row_t *r, target_t *t, bool creating);
 bool portio_import_same (pmo_arena_t *arena, ProtobufCMessage *a, ProtobufCMessage *b);
 //  The file column the mapping fills field from (field itself if none).
 const char *portio_import_column_of (const portio_import_mapping_t *map, const char *field);
-//  The column index of name in the header, -1 if absent.
+//  The column index of name in the header: a header's text ("Budget"),
+//  the n-th of several with that text ("colour_rating#2"), or a position
+//  ("#7"). -1 if absent, -2 if several columns have that text (name one).
 int portio_import_header_index (const portio_csv_record_t *header, const char *name);
+//  Add what the row's last conversion fell back to (blank and withheld
+//  markers, two-digit years) to the result's counts. Call once per row.
+void portio_import_row_tally (row_t *r);
 //  True if the record is an empty line (nothing to import, not a problem).
 bool portio_import_blank_row (const portio_csv_record_t *record);
 //  Report what is wrong with the record as read (broken quoting, a wrong

@@ -68,7 +68,13 @@ void portio_import_mapping_destroy (portio_import_mapping_t **self_p)
     if (!self)
         return;
     json_decref (self->root);
+    for (size_t i = 0; i < self->n_columns; i++) {
+        free (self->columns[i].first_of);
+        free (self->columns[i].first_of_name);
+        free (self->columns[i].indexes);
+    }
     free (self->columns);
+    free (self->markers);
     free (self);
     *self_p = NULL;
 }
@@ -196,7 +202,13 @@ static int s_load_settings (portio_import_mapping_t *self, json_t *root, char *w
             BAD ("two_digit_year_pivot is 0 to 100");
         self->pivot = (int)json_integer_value (pivot);
     }
-    self->decimal_comma = json_is_true (json_object_get (root, "decimal_comma"));
+    //  Unset, an amount that reads two ways is a problem rather than a guess
+    json_t *comma = json_object_get (root, "decimal_comma");
+    if (comma && !json_is_boolean (comma))
+        BAD ("decimal_comma is true (1.234,56) or false (1,234.56)");
+    self->decimal = !comma                 ? PORTIO_CSV_DECIMAL_AUTO
+                    : json_is_true (comma) ? PORTIO_CSV_DECIMAL_COMMA
+                                           : PORTIO_CSV_DECIMAL_POINT;
     self->currency = s_str (root, "currency", "GBP");
     if (strlen (self->currency) != 3)
         BAD ("currency is an ISO 4217 code such as GBP");
@@ -240,13 +252,77 @@ static int s_load_org_units (portio_import_mapping_t *self, json_t *root, char *
     return 0;
 }
 
+//  The mapping's "blank" and "withheld" markers: lists of cell texts, each
+//  exact or a prefix ending in '*'.
+#define MARKERS_MAX 64
+static int s_load_markers (portio_import_mapping_t *self, json_t *root, char *why, size_t why_size)
+{
+    static const char *kinds[] = {"blank", "withheld"};
+    size_t total = 0;
+    for (size_t k = 0; k < 2; k++) {
+        json_t *list = json_object_get (root, kinds[k]);
+        if (list && !json_is_array (list))
+            BAD ("%s is a list of cell texts, e.g. [\"TBC\", \"Early planning*\"]", kinds[k]);
+        total += json_array_size (list);
+    }
+    if (total > MARKERS_MAX)
+        BAD ("blank and withheld hold %d markers at most", MARKERS_MAX);
+    self->markers = calloc (total ? total : 1, sizeof (map_marker_t));
+    assert (self->markers);
+    for (size_t k = 0; k < 2; k++) {
+        json_t *list = json_object_get (root, kinds[k]);
+        size_t i;
+        json_t *item;
+        json_array_foreach (list, i, item)
+        {
+            const char *text = json_string_value (item);
+            if (!text || !*text || strcmp (text, "*") == 0 || strlen (text) > 200)
+                BAD ("%s[%zu] is a cell text (exact, or a prefix ending in '*')", kinds[k], i);
+            map_marker_t *m = &self->markers[self->n_markers++];
+            m->pattern = text;
+            m->length = strlen (text);
+            m->prefix = text[m->length - 1] == '*';
+            if (m->prefix)
+                m->length--;
+            m->withheld = k == 1;
+        }
+    }
+    return 0;
+}
+
+//  A first_of column: the list of columns and its name for problems.
+static int s_load_first_of (map_column_t *col, size_t i, json_t *list, char *why, size_t why_size)
+{
+    if (!json_is_array (list) || json_array_size (list) < 2 || json_array_size (list) > 16)
+        BAD ("columns[%zu].first_of is a list of 2 to 16 columns", i);
+    col->n_first_of = json_array_size (list);
+    col->first_of = calloc (col->n_first_of, sizeof (char *));
+    col->indexes = calloc (col->n_first_of, sizeof (int));
+    assert (col->first_of && col->indexes);
+    size_t length = 1;
+    for (size_t j = 0; j < col->n_first_of; j++) {
+        col->first_of[j] = json_string_value (json_array_get (list, j));
+        if (!col->first_of[j] || !*col->first_of[j])
+            BAD ("columns[%zu].first_of[%zu] is a column's name", i, j);
+        length += strlen (col->first_of[j]) + 3;
+    }
+    col->first_of_name = calloc (1, length);
+    assert (col->first_of_name);
+    for (size_t j = 0; j < col->n_first_of; j++) {
+        if (j)
+            strcat (col->first_of_name, " / ");
+        strcat (col->first_of_name, col->first_of[j]);
+    }
+    return 0;
+}
+
 //  Mapped column i from its JSON object c.
 static int s_load_column (portio_import_mapping_t *self, size_t i, json_t *c, char *why,
                           size_t why_size)
 {
-    static const char *keys[] = {"column",   "template", "field",       "transform",
-                                 "values",   "scale",    "create_only", "unique",
-                                 "required", "comment",  NULL};
+    static const char *keys[] = {"column",    "template", "first_of", "field",
+                                 "transform", "values",   "scale",    "create_only",
+                                 "unique",    "required", "comment",  NULL};
     map_column_t *col = &self->columns[i];
     if (!json_is_object (c))
         BAD ("columns[%zu] is not an object", i);
@@ -263,8 +339,11 @@ static int s_load_column (portio_import_mapping_t *self, size_t i, json_t *c, ch
     col->required = json_is_true (json_object_get (c, "required"));
     json_t *scale = json_object_get (c, "scale");
     col->scale = scale ? json_integer_value (scale) : 1;
-    if (!col->column == !col->tmpl)
-        BAD ("columns[%zu] needs either \"column\" or \"template\"", i);
+    json_t *first_of = json_object_get (c, "first_of");
+    if ((col->column != NULL) + (col->tmpl != NULL) + (first_of != NULL) != 1)
+        BAD ("columns[%zu] needs one of \"column\", \"template\" or \"first_of\"", i);
+    if (first_of && s_load_first_of (col, i, first_of, why, why_size))
+        return -1;
     if (!col->field || !s_field_ok (self->entity, col->field))
         BAD ("columns[%zu].field '%s' is not a field of %s", i, col->field ? col->field : "",
              self->entity->name);
@@ -284,13 +363,14 @@ static int s_load (portio_import_mapping_t *self, json_t *root, char *why, size_
     static const char *known[] = {
         "entity",        "encoding", "delimiter", "date_order", "two_digit_year_pivot",
         "decimal_comma", "currency", "key",       "org_units",  "columns",
-        "defaults",      "comment",  NULL};
+        "defaults",      "comment",  "blank",     "withheld",   NULL};
     if (!json_is_object (root))
         BAD ("the mapping is not a JSON object");
     const char *unknown = s_unknown_key (root, known);
     if (unknown)
         BAD ("the mapping has an unknown key '%s'", unknown);
-    if (s_load_settings (self, root, why, why_size) || s_load_org_units (self, root, why, why_size))
+    if (s_load_settings (self, root, why, why_size) ||
+        s_load_org_units (self, root, why, why_size) || s_load_markers (self, root, why, why_size))
         return -1;
     json_t *columns = json_object_get (root, "columns");
     if (!json_is_array (columns) || json_array_size (columns) == 0)

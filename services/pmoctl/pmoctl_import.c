@@ -313,8 +313,8 @@ static int s_run_report (pmoctl_t *ctl, const pmoctl_command_t *cmd, pmoctl_args
         char iso[11];
         const char *why;
         struct tm tm = {0};
-        if (portio_csv_parse_date (since, PORTIO_CSV_DMY, PORTIO_CSV_PIVOT_DEFAULT, iso, &why) !=
-                0 ||
+        if (portio_csv_parse_date (since, PORTIO_CSV_DMY, PORTIO_CSV_PIVOT_DEFAULT, iso, NULL,
+                                   &why) != 0 ||
             !strptime (iso, "%Y-%m-%d", &tm))
             return pmoctl_usage_error (cmd, "--since '%s' is not a date", since);
         since_ms = (int64_t)timegm (&tm) * 1000;

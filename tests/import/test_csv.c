@@ -61,7 +61,7 @@ static void s_date (const char *text, portio_csv_date_order_t order, int expect,
 {
     char out[11];
     const char *why = NULL;
-    int rc = portio_csv_parse_date (text, order, PORTIO_CSV_PIVOT_DEFAULT, out, &why);
+    int rc = portio_csv_parse_date (text, order, PORTIO_CSV_PIVOT_DEFAULT, out, NULL, &why);
     if (rc != expect || (rc == 0 && strcmp (out, iso) != 0)) {
         fprintf (stderr, "date '%s': rc %d out '%s' why '%s' (expected %d %s)\n", text, rc, out,
                  why ? why : "", expect, iso ? iso : "");
@@ -101,14 +101,15 @@ static void s_test_dates (void)
 static void s_money (const char *text, int64_t scale, bool comma, int expect, int64_t minor,
                      const char *currency)
 {
-    portio_csv_money_options_t options = {comma, scale, 2};
+    portio_csv_money_options_t options = {
+        comma ? PORTIO_CSV_DECIMAL_COMMA : PORTIO_CSV_DECIMAL_POINT, scale, 2};
     int64_t out;
     char code[4];
-    const char *why = NULL;
-    int rc = portio_csv_parse_money (text, &options, &out, code, &why);
+    char why[512] = "";
+    int rc = portio_csv_parse_money (text, &options, &out, code, why, sizeof why);
     if (rc != expect || (rc == 0 && (out != minor || strcmp (code, currency) != 0))) {
         fprintf (stderr, "money '%s': rc %d minor %lld '%s' why '%s'\n", text, rc, (long long)out,
-                 code, why ? why : "");
+                 code, why);
         assert (0);
     }
 }
@@ -134,6 +135,38 @@ static void s_test_money (void)
     s_money ("12.3.4", 1, false, -1, 0, "");
     s_money ("(12", 1, false, -1, 0, "");
     s_money ("99999999999999999", 1, false, -1, 0, ""); //  above 2^53 minor units
+    //  With the decimal mark unset, the forms that read two ways are refused
+    //  with both readings; the others read as before
+    portio_csv_money_options_t unset = {PORTIO_CSV_DECIMAL_AUTO, 1000000, 2};
+    int64_t minor;
+    char code[4], why[512];
+    assert (portio_csv_parse_money ("\xC2\xA3"
+                                    "1,2m",
+                                    &unset, &minor, code, why, sizeof why) == -1);
+    assert (strstr (why, "1200000000000.00 with ','") && strstr (why, "12000000000000.00"));
+    assert (portio_csv_parse_money ("1.234", &unset, &minor, code, why, sizeof why) == -1);
+    assert (strstr (why, "1234000.00 with '.'") && strstr (why, "1234000000.00 with '.'"));
+    assert (portio_csv_parse_money ("\xC2\xA3"
+                                    "12,343.96",
+                                    &unset, &minor, code, why, sizeof why) == 0 &&
+            minor == 1234396000000LL);
+    assert (portio_csv_parse_money ("1,234", &unset, &minor, code, why, sizeof why) == 0 &&
+            minor == 123400000000LL);
+    assert (portio_csv_parse_money ("0.5", &unset, &minor, code, why, sizeof why) == 0 &&
+            minor == 50000000LL);
+    //  Said: a misplaced separator is a problem, not a tenfold amount
+    s_money ("1,2m", 1, false, -1, 0, "");
+    s_money ("1,2m", 1, true, 0, 120000000, "");
+    s_money ("1.234", 1, true, 0, 123400, "");
+    bool two = false;
+    char iso[11];
+    const char *reason;
+    assert (portio_csv_parse_date ("31.12.40", PORTIO_CSV_DMY, 70, iso, &two, &reason) == 0 &&
+            two && strcmp (iso, "2040-12-31") == 0);
+    assert (portio_csv_parse_date ("31.12.2040", PORTIO_CSV_DMY, 70, iso, &two, &reason) == 0 &&
+            !two);
+    assert (strcmp (portio_csv_blank_marker (" TBC "), "tbc") == 0 &&
+            strcmp (portio_csv_withheld_marker ("Exempt under Section 43"), "exempt") == 0);
     char buf[40];
     assert (strcmp (portio_csv_format_minor (1234396000000LL, 2, buf, sizeof buf),
                     "12343960000.00") == 0);

@@ -436,6 +436,172 @@ static void s_test_malformed (rh_t *rh, portio_import_peer_t *peer)
     portio_import_mapping_destroy (&map);
 }
 
+static portio_import_mapping_t *s_mapping (const char *text)
+{
+    char why[512];
+    portio_import_mapping_t *map =
+        portio_import_mapping_load (text, strlen (text), why, sizeof why);
+    if (!map) {
+        fprintf (stderr, "mapping: %s\n", why);
+        abort ();
+    }
+    return map;
+}
+
+//  The count of marker (kind) in the result, 0 if it was not met.
+static size_t s_marker_count (const portio_import_result_t *result, const char *kind,
+                              const char *marker)
+{
+    for (size_t i = 0; i < result->n_markers; i++)
+        if (strcmp (result->markers[i].kind, kind) == 0 &&
+            strcmp (result->markers[i].marker, marker) == 0)
+            return result->markers[i].count;
+    return 0;
+}
+
+//  A file as portfolios publish them: two columns of one name (a rating per
+//  source, the first mostly blank), a long "not applicable" text in date and
+//  amount cells, TBC, two-digit years, an amount that reads two ways, and
+//  codes derived with unique that must come out the same on a re-import.
+static void s_test_mapping_rules (rh_t *rh, portio_import_peer_t *peer)
+{
+    const char *data =
+        "project_name,department,rating,rating,end_date,wlc\n"
+        "Alpha Beta,mk,,Amber,31.03.24,\"\xC2\xA3"
+        "1,234.5\"\n"
+        "Apple Banana,mk,Red,Green,TBC,\"\xC2\xA3"
+        "2m\"\n"
+        "Another Bridge,mk,,,Early planning GMPP project (This project has not yet reached "
+        "the stage where a date is set),Early planning GMPP project (no figure yet)\n"
+        "Ash Birch,mk,,Amber/Red,2030-01-01,\"\xC2\xA3"
+        "1,2m\"\n";
+    size_t size = strlen (data);
+    portio_import_options_t options = {
+        .peer = *peer, .hub = "hub", .create_org_units = true, .dry_run = true};
+
+    //  The plain name of a column the file has twice is no guess: a problem
+    //  naming the ways to say which; the dry run lists the duplicates
+    portio_import_mapping_t *map = s_mapping (
+        "{\"entity\": \"project\", \"columns\": ["
+        "{\"column\": \"project_name\", \"field\": \"name\"},"
+        "{\"column\": \"department\", \"field\": \"org_unit\"},"
+        "{\"template\": \"{department|upper}-{project_name|acronym}\", \"field\": \"code\", "
+        "\"unique\": true, \"create_only\": true},"
+        "{\"column\": \"rating\", \"field\": \"report.overall\"}]}");
+    portio_import_result_t *result = s_import (&options, map, data, size, -1);
+    assert (s_has_problem (result, 1, "rating", "rating#2"));
+    assert (result->n_duplicates == 1 && strcmp (result->duplicates[0].name, "rating") == 0 &&
+            strcmp (result->duplicates[0].positions, "3, 4") == 0);
+    json_t *json = portio_import_result_json (result);
+    assert (json_array_size (json_object_get (json, "duplicate_columns")) == 1);
+    json_decref (json);
+    portio_import_result_destroy (&result);
+    portio_import_mapping_destroy (&map);
+
+    //  first_of, #n and "#6" by position; the mapping's markers; the
+    //  amount "1,2m" reads two ways, and the problem names both readings
+#define RULES(extra)                                                                               \
+    "{\"entity\": \"project\", \"blank\": [\"early planning*\"], \"withheld\": "                   \
+    "[\"Redacted by the PMO\"], " extra " \"columns\": ["                                          \
+    "{\"column\": \"project_name\", \"field\": \"name\"},"                                         \
+    "{\"column\": \"department\", \"field\": \"org_unit\"},"                                       \
+    "{\"template\": \"{department|upper}-{project_name|acronym}\", \"field\": \"code\", "          \
+    "\"unique\": true, \"create_only\": true},"                                                    \
+    "{\"first_of\": [\"rating#1\", \"rating#2\"], \"field\": \"report.overall\", "                 \
+    "\"values\": {\"Amber/Red\": \"red\"}},"                                                       \
+    "{\"column\": \"rating#2\", \"field\": \"report.narrative\"},"                                 \
+    "{\"column\": \"end_date\", \"field\": \"baseline_finish\"},"                                  \
+    "{\"column\": \"#6\", \"field\": \"budget.baseline\"}],"                                       \
+    "\"defaults\": {\"report.period_end\": \"2024-03-31\"}}"
+    map = s_mapping (RULES (""));
+    result = s_import (&options, map, data, size, 0);
+    assert (result->bad == 1);
+    assert (s_has_problem (result, 5, "#6", "reads two ways: 1200000.00"));
+    assert (s_has_problem (result, 5, "#6", "or 12000000.00"));
+    assert (s_has_problem (result, 5, "#6", "decimal_comma"));
+    //  Every fallback is counted, per marker
+    assert (s_marker_count (result, "blank", "early planning*") == 2);
+    assert (s_marker_count (result, "blank", "tbc") == 1);
+    assert (result->blanked == 3 && result->two_digit_years == 1);
+    json = portio_import_result_json (result);
+    json_t *fallbacks = json_object_get (json, "fallbacks");
+    assert (json_integer_value (json_object_get (fallbacks, "blank")) == 3);
+    assert (json_integer_value (json_object_get (fallbacks, "two_digit_year")) == 1);
+    assert (json_array_size (json_object_get (fallbacks, "markers")) == 2);
+    json_decref (json);
+    portio_import_result_destroy (&result);
+    portio_import_mapping_destroy (&map);
+
+    //  The mapping says which: a decimal comma; now the file imports
+    map = s_mapping (RULES ("\"decimal_comma\": false,"));
+    result = s_import (&options, map, data, size, 0);
+    assert (s_has_problem (result, 5, "#6", "followed by 3 digits"));
+    portio_import_result_destroy (&result);
+    portio_import_mapping_destroy (&map);
+    //  With a decimal comma "£1,234.5" is the one that is wrong
+    map = s_mapping (RULES ("\"decimal_comma\": true,"));
+    result = s_import (&options, map, data, size, 0);
+    assert (result->bad == 1 && s_has_problem (result, 2, "#6", "not an amount"));
+    portio_import_result_destroy (&result);
+    portio_import_mapping_destroy (&map);
+
+    //  Without the ambiguous row, for real: four projects, codes derived
+    //  with unique (MK-AB, MK-AB-2, MK-AB-3, MK-AB-4)
+    const char *cut = strstr (data, "Ash Birch");
+    size_t good = (size_t)(cut - data);
+    map = s_mapping (RULES (""));
+    options.dry_run = false;
+    result = s_import (&options, map, data, good, 0);
+    assert (result->created == 3 && result->written && result->reports_created == 2);
+    assert (result->blanked == 3);
+    portio_import_result_destroy (&result);
+    pmo_arena_t *arena = pmo_arena_new ();
+    char why[512];
+    ProtobufCMessage **projects;
+    size_t n;
+    assert (portio_import_list (peer, arena, PMO__ENTITY_KIND__ENTITY_KIND_PROJECT, "mk", NULL,
+                                false, &projects, &n, why, sizeof why) == 0);
+    assert (n == 3);
+    Pmo__Project *ab = s_by_name (projects, n, "Alpha Beta");
+    Pmo__Project *ab2 = s_by_name (projects, n, "Apple Banana");
+    Pmo__Project *ab3 = s_by_name (projects, n, "Another Bridge");
+    assert (strcmp (ab->code, "MK-AB") == 0 && strcmp (ab2->code, "MK-AB-2") == 0 &&
+            strcmp (ab3->code, "MK-AB-3") == 0);
+    assert (ab->budget->baseline->minor == 123450 && ab2->budget->baseline->minor == 200000000);
+    assert (strcmp (ab->baseline_finish, "2024-03-31") == 0 && !*ab2->baseline_finish &&
+            (!ab3->budget || !ab3->budget->baseline));
+    pmo_arena_destroy (&arena);
+
+    //  Re-import: each row finds its own record (the code key does not send
+    //  the second row to the first's MK-AB); nothing changes
+    long long events = s_all_events (rh);
+    result = s_import (&options, map, data, good, 0);
+    assert (result->unchanged == 3 && result->bad == 0 && !result->written);
+    assert (s_all_events (rh) == events);
+    portio_import_result_destroy (&result);
+    portio_import_mapping_destroy (&map);
+
+    //  Keyed by external id with the code derived on every import (not
+    //  create_only): the suffix a record got stays its own
+    const char *by_xid =
+        "{\"entity\": \"project\", \"key\": \"external_id\", \"columns\": ["
+        "{\"column\": \"project_name\", \"field\": \"name\"},"
+        "{\"column\": \"project_name\", \"field\": \"external_id\"},"
+        "{\"column\": \"department\", \"field\": \"org_unit\"},"
+        "{\"template\": \"{department|upper}-X{project_name|acronym}\", \"field\": \"code\", "
+        "\"unique\": true}]}";
+    map = s_mapping (by_xid);
+    result = s_import (&options, map, data, good, 0);
+    assert (result->created == 3);
+    portio_import_result_destroy (&result);
+    events = s_all_events (rh);
+    result = s_import (&options, map, data, good, 0);
+    assert (result->unchanged == 3 && result->bad == 0 && !result->written);
+    assert (s_all_events (rh) == events);
+    portio_import_result_destroy (&result);
+    portio_import_mapping_destroy (&map);
+}
+
 //  The registry's import_batch itself: a retry under the same request id
 //  changes nothing twice; a stale version is a conflict of its item; the
 //  batch limit is enforced; latest_reports leaves out what one may not see.
@@ -535,6 +701,8 @@ int main (void)
     printf ("malformed: ok\n");
     s_test_batch (rh);
     printf ("batch: ok\n");
+    s_test_mapping_rules (rh, &peer);
+    printf ("mapping rules: ok\n");
     json_decref (expected);
     rh_stop (&rh);
     return 0;
