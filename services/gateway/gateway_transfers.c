@@ -8,6 +8,7 @@
 #include "portio_import.h"
 #include "portio_report.h"
 
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -104,6 +105,111 @@ static enum MHD_Result s_job_start (self_t *self, request_t *req, gateway_job_pa
     return MHD_YES;
 }
 
+//  ---------------------------------------------------------------------
+//  multipart/form-data: the file and its mapping in one request (what a
+//  browser's FormData sends), read with libmicrohttpd's post processor
+//  from the body already received.
+
+#define PART_TEXT_MAX (1024 * 1024) //  a mapping, or a form field
+
+typedef struct {
+    char *data;
+    size_t size;
+    bool given;
+} part_t;
+
+typedef struct {
+    part_t file;         //  "file": the spreadsheet
+    part_t mapping;      //  "mapping": a mapping (JSON)
+    part_t mapping_name; //  "mapping_name": a mapping kept on the gateway
+    part_t entity;       //  "entity": a file in the export format of this entity
+    char error[200];     //  what is wrong with the form, "" if nothing
+    char field[64];      //  ... and which part
+} form_t;
+
+static void s_form_free (form_t *form)
+{
+    free (form->file.data);
+    free (form->mapping.data);
+    free (form->mapping_name.data);
+    free (form->entity.data);
+}
+
+static enum MHD_Result s_form_part (void *cls, enum MHD_ValueKind kind, const char *key,
+                                    const char *filename, const char *content_type,
+                                    const char *transfer_encoding, const char *data, uint64_t off,
+                                    size_t size)
+{
+    (void)kind, (void)filename, (void)content_type, (void)transfer_encoding;
+    form_t *form = cls;
+    part_t *part = !key                                ? NULL
+                   : strcmp (key, "file") == 0         ? &form->file
+                   : strcmp (key, "mapping") == 0      ? &form->mapping
+                   : strcmp (key, "mapping_name") == 0 ? &form->mapping_name
+                   : strcmp (key, "entity") == 0       ? &form->entity
+                                                       : NULL;
+    snprintf (form->field, sizeof form->field, "%.63s", key ? key : "");
+    if (!part) {
+        snprintf (form->error, sizeof form->error,
+                  "unknown part '%.60s': the form has file, and mapping, mapping_name or entity",
+                  key ? key : "");
+        return MHD_NO;
+    }
+    if (off == 0 && part->given && size) {
+        snprintf (form->error, sizeof form->error, "part '%s' is given twice", key);
+        return MHD_NO;
+    }
+    part->given = true;
+    if (part != &form->file && part->size + size > PART_TEXT_MAX) {
+        snprintf (form->error, sizeof form->error, "part '%s' is larger than %d bytes", key,
+                  PART_TEXT_MAX);
+        return MHD_NO;
+    }
+    if (size) {
+        part->data = realloc (part->data, part->size + size + 1);
+        assert (part->data);
+        memcpy (part->data + part->size, data, size);
+        part->size += size;
+        part->data[part->size] = 0;
+    }
+    return MHD_YES;
+}
+
+//  Read the form in req's body. 0, or -1 with form->error (and field) set.
+static int s_form_read (request_t *req, form_t *form)
+{
+    struct MHD_PostProcessor *pp =
+        MHD_create_post_processor (req->connection, 65536, s_form_part, form);
+    if (!pp) {
+        snprintf (form->error, sizeof form->error,
+                  "multipart/form-data needs a boundary in its Content-Type");
+        snprintf (form->field, sizeof form->field, "Content-Type");
+        return -1;
+    }
+    enum MHD_Result ok = MHD_post_process (pp, req->body ? req->body : "", req->size);
+    //  Destroying says whether the form was complete
+    if (MHD_destroy_post_processor (pp) != MHD_YES)
+        ok = MHD_NO;
+    if (ok != MHD_YES && !*form->error) {
+        snprintf (form->error, sizeof form->error,
+                  "the multipart/form-data body cannot be read (a part or the closing "
+                  "boundary is missing)");
+        snprintf (form->field, sizeof form->field, "body");
+    }
+    if (ok == MHD_YES && !form->file.given) {
+        snprintf (form->error, sizeof form->error, "the form has no part 'file' (the spreadsheet)");
+        snprintf (form->field, sizeof form->field, "file");
+        ok = MHD_NO;
+    }
+    return ok == MHD_YES ? 0 : -1;
+}
+
+static bool s_form_type (struct MHD_Connection *connection)
+{
+    const char *type = MHD_lookup_connection_value (connection, MHD_HEADER_KIND, "Content-Type");
+    return type && strncasecmp (type, "multipart/form-data", 19) == 0;
+}
+
 static bool s_csv_type (struct MHD_Connection *connection)
 {
     const char *type = MHD_lookup_connection_value (connection, MHD_HEADER_KIND, "Content-Type");
@@ -114,19 +220,61 @@ static bool s_csv_type (struct MHD_Connection *connection)
            strncasecmp (type, "application/x-www-form-urlencoded", 33) == 0;
 }
 
+//  A mapping kept on the gateway: a plain name of a file in its mappings
+//  directory. NULL (and detail) if there is none.
+static char *s_stored_mapping (self_t *self, const char *name, size_t *size, char *detail,
+                               size_t detail_size)
+{
+    bool ok = *name && strlen (name) <= 64;
+    for (const char *c = name; ok && *c; c++)
+        ok = (*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') ||
+             *c == '-' || *c == '_';
+    char path[600];
+    char *mapping = NULL;
+    if (ok && self->config.mappings && *self->config.mappings) {
+        snprintf (path, sizeof path, "%s/%s.json", self->config.mappings, name);
+        mapping = gateway_read_file (path, size);
+    }
+    if (!mapping)
+        snprintf (detail, detail_size,
+                  "no mapping '%.64s' on this gateway (a name of a file in its mappings "
+                  "directory, without .json)",
+                  name);
+    return mapping;
+}
+
 enum MHD_Result gateway_import_begin (self_t *self, request_t *req)
 {
     static const char *const allowed[] = {"entity",   "mapping",          "dry_run",
                                           "skip_bad", "create_org_units", NULL};
-    if (!s_csv_type (req->connection))
-        return gateway_http_problem (req, 415, "unsupported_media_type", "Content-Type",
-                                     "send the file as text/csv", NULL, NULL, NULL);
+    bool multipart = s_form_type (req->connection);
+    if (!multipart && !s_csv_type (req->connection))
+        return gateway_http_problem (
+            req, 415, "unsupported_media_type", "Content-Type",
+            "send the file as text/csv, or as multipart/form-data with its mapping", NULL, NULL,
+            NULL);
     enum MHD_Result answered;
     json_t *query = s_job_query (req, allowed, &answered);
     if (!query)
         return answered;
+    form_t form = {0};
+    if (multipart && s_form_read (req, &form)) {
+        answered =
+            gateway_http_problem (req, 400, "invalid", form.field, form.error, NULL, NULL, NULL);
+        s_form_free (&form);
+        json_decref (query);
+        return answered;
+    }
+    //  The entity, or a stored mapping's name, from the query or the form
     const char *entity = json_string_value (json_object_get (query, "entity"));
     const char *name = json_string_value (json_object_get (query, "mapping"));
+    bool twice = (entity && form.entity.given) || (name && form.mapping_name.given);
+    entity = entity              ? entity
+             : form.entity.given ? (form.entity.data ? form.entity.data : "")
+                                 : NULL;
+    name = name                      ? name
+           : form.mapping_name.given ? (form.mapping_name.data ? form.mapping_name.data : "")
+                                     : NULL;
     int dry_run = s_flag (query, "dry_run"), skip_bad = s_flag (query, "skip_bad"),
         create = s_flag (query, "create_org_units");
     const char *bad = dry_run < 0    ? "dry_run"
@@ -140,10 +288,18 @@ enum MHD_Result gateway_import_begin (self_t *self, request_t *req)
     if (bad) {
         snprintf (detail, sizeof detail, "%s is 1 or 0 (true or false)", bad);
         rc = gateway_http_problem (req, 400, "invalid", bad, detail, NULL, NULL, NULL);
-    } else if (!entity == !name)
+    } else if (twice)
+        rc = gateway_http_problem (
+            req, 400, "invalid", entity && form.entity.given ? "entity" : "mapping",
+            "give it in the query or as a part of the form, not both", NULL, NULL, NULL);
+    else if ((entity != NULL) + (name != NULL) + form.mapping.given != 1)
         rc = gateway_http_problem (
             req, 400, "invalid", "entity",
-            "give entity=<kind> (a file in the export format) or mapping=<name>", NULL, NULL, NULL);
+            multipart ? "give one of: a part 'mapping' (the mapping's JSON), a part or query "
+                        "parameter 'mapping_name' / mapping=<name> (a mapping kept on the "
+                        "gateway), or entity=<kind> (a file in the export format)"
+                      : "give entity=<kind> (a file in the export format) or mapping=<name>",
+            NULL, NULL, NULL);
     else if (entity && !portio_import_mapping_entity_known (entity))
         rc = gateway_http_problem (
             req, 400, "invalid", "entity",
@@ -151,45 +307,43 @@ enum MHD_Result gateway_import_begin (self_t *self, request_t *req)
             "allocation, risk or issue",
             NULL, NULL, NULL);
     else if (name) {
-        //  A mapping kept on the server: a plain name in the mappings directory
-        bool ok = *name && strlen (name) <= 64;
-        for (const char *c = name; ok && *c; c++)
-            ok = (*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') ||
-                 *c == '-' || *c == '_';
-        char path[600];
-        if (ok && self->config.mappings && *self->config.mappings) {
-            snprintf (path, sizeof path, "%s/%s.json", self->config.mappings, name);
-            mapping = gateway_read_file (path, &mapping_size);
-        }
-        if (!mapping) {
-            snprintf (detail, sizeof detail,
-                      "no mapping '%.64s' on this gateway (a name of a file in its "
-                      "mappings directory, without .json)",
-                      name);
-            rc = gateway_http_problem (req, 400, "invalid", "mapping", detail, NULL, NULL, NULL);
-        }
+        mapping = s_stored_mapping (self, name, &mapping_size, detail, sizeof detail);
+        if (!mapping)
+            rc = gateway_http_problem (req, 400, "invalid",
+                                       form.mapping_name.given ? "mapping_name" : "mapping", detail,
+                                       NULL, NULL, NULL);
+    } else if (form.mapping.given) {
+        //  The caller's own mapping: checked by the job like a stored one
+        mapping = form.mapping.data ? form.mapping.data : strdup ("");
+        mapping_size = form.mapping.size;
+        form.mapping.data = NULL;
     }
     if (rc == MHD_YES && req->stage != STAGE_DONE) {
+        char *data = multipart ? form.file.data : req->body;
+        size_t size = multipart ? form.file.size : req->size;
         gateway_job_params_t params = {
             .kind = GATEWAY_JOB_IMPORT,
             .entity = entity,
             .mapping = mapping,
             .mapping_size = mapping_size,
-            .data = req->body,
-            .size = req->size,
+            .data = data ? data : strdup (""),
+            .size = size,
             .dry_run = dry_run == 1,
             .skip_bad = skip_bad == 1,
             .create_org_units = create == 1,
         };
-        req->body = NULL; //  the job's now
-        req->size = 0;
         rc = s_job_start (self, req, &params);
-        if (!req->job) {
-            req->body = params.data; //  not started: still ours
-            req->size = params.size;
-        }
+        if (req->job) {
+            //  The data is the job's now
+            if (multipart)
+                form.file.data = NULL;
+            else
+                req->body = NULL, req->size = 0;
+        } else if (!data)
+            free (params.data);
     }
     free (mapping);
+    s_form_free (&form);
     json_decref (query);
     return rc;
 }

@@ -325,20 +325,85 @@ def main():
                 "description": description}
     entities = ["org_unit", "project", "milestone", "status_report", "resource", "allocation",
                 "risk", "issue"]
+    counted = {"type": "integer"}
     import_result = {"type": "object",
                      "required": ["entity", "rows", "created", "updated", "unchanged", "bad",
                                   "dry_run", "written", "problems"],
-                     "properties": {"problems": {"type": "array", "items": {
-                         "type": "object", "required": ["row", "column", "value", "reason"],
-                         "properties": {"row": {"type": "integer"},
-                                        "column": {"type": "string"},
-                                        "value": {"type": "string"},
-                                        "reason": {"type": "string"}}}}}}
+                     "properties": {
+                         "entity": {"type": "string"}, "encoding": {"type": "string"},
+                         "delimiter": {"type": "string"}, "dry_run": {"type": "boolean"},
+                         "written": {"type": "boolean"}, "rows": counted, "created": counted,
+                         "updated": counted, "unchanged": counted, "bad": counted,
+                         "reports_created": counted, "org_units_created": counted,
+                         "withheld": counted,
+                         "problems": {"type": "array", "items": {
+                             "type": "object", "required": ["row", "column", "value", "reason"],
+                             "properties": {"row": {"type": "integer"},
+                                            "column": {"type": "string"},
+                                            "value": {"type": "string"},
+                                            "reason": {"type": "string"}}}},
+                         "fallbacks": {
+                             "type": "object",
+                             "description": "every reading that fell back to a rule: cells a "
+                                            "blank marker emptied, cells withheld from "
+                                            "publication, dates whose century the two-digit-year "
+                                            "pivot decided, and each marker with its count",
+                             "properties": {
+                                 "blank": counted, "withheld": counted,
+                                 "two_digit_year": counted,
+                                 "markers": {"type": "array", "items": {
+                                     "type": "object",
+                                     "required": ["kind", "marker", "from", "count"],
+                                     "properties": {
+                                         "kind": {"type": "string",
+                                                  "enum": ["blank", "withheld"]},
+                                         "marker": {"type": "string"},
+                                         "from": {"type": "string",
+                                                  "enum": ["mapping", "built-in"]},
+                                         "count": counted}}}}},
+                         "duplicate_columns": {
+                             "type": "array",
+                             "description": "header texts several columns share: a mapping "
+                                            "names one as name#2 or #7, or takes first_of",
+                             "items": {"type": "object",
+                                       "required": ["column", "positions", "count"],
+                                       "properties": {"column": {"type": "string"},
+                                                      "positions": {"type": "string",
+                                                                    "example": "3, 9"},
+                                                      "count": counted}}},
+                         "rows_detail": {"type": "array", "items": {
+                             "type": "object",
+                             "properties": {"row": {"type": "integer"},
+                                            "action": {"type": "string",
+                                                       "enum": ["bad", "create", "update",
+                                                                "unchanged"]},
+                                            "id": {"type": "string"},
+                                            "written": {"type": "boolean"}}}}}}
+    import_form = {
+        "type": "object", "required": ["file"],
+        "properties": {
+            "file": {"type": "string", "format": "binary",
+                     "description": "the spreadsheet (CSV: UTF-8 or Windows-1252, any "
+                                    "delimiter)"},
+            "mapping": {"type": "string",
+                        "description": "the caller's own mapping, as JSON text (see "
+                                       "services/pmoctl/README-import.md)"},
+            "mapping_name": {"type": "string",
+                             "description": "or the name of a mapping kept on the gateway "
+                                            "(like ?mapping=)"},
+            "entity": {"type": "string", "enum": entities,
+                       "description": "or a file in the export format of this entity "
+                                      "(like ?entity=)"}}}
     paths["/api/v1/import"] = {"post": {
         "summary": "Import a CSV file (projects, milestones, reports, org units, resources, "
                    "allocations, risks, issues)",
         "description": ("The body is the file (UTF-8 or Windows-1252, any delimiter; at most "
-                        "--max-import bytes, 16 MB by default). Rows are matched by their key "
+                        "--max-import bytes, 16 MB by default), or a multipart/form-data form "
+                        "(what a browser's FormData sends) with the part `file` and one of "
+                        "`mapping` (the caller's own mapping as JSON), `mapping_name` (a "
+                        "mapping kept on the gateway) or `entity`; the flags stay in the query. "
+                        "A form that cannot be read, lacks `file`, has an unknown part or one "
+                        "given twice is a 400 naming the part. Rows are matched by their key "
                         "(a project's code...), so importing the same file twice changes nothing. "
                         "Without skip_bad a file with any bad row writes nothing (422 lists every "
                         "problem as row, column, value and reason); with skip_bad the good rows "
@@ -354,9 +419,14 @@ def main():
             flag("dry_run", "check everything, write nothing"),
             flag("skip_bad", "write the good rows and list the bad (else all or nothing)"),
             flag("create_org_units", "create the org units the file names that do not exist")],
-        "requestBody": {"required": True, "content": {"text/csv": {
-            "schema": {"type": "string"},
-            "example": "code,name,org_unit\nOA-IMP-1,Imported from a spreadsheet,dft\n"}}},
+        "requestBody": {"required": True, "content": {
+            "text/csv": {
+                "schema": {"type": "string"},
+                "example": "code,name,org_unit\nOA-IMP-1,Imported from a spreadsheet,dft\n"},
+            "multipart/form-data": {
+                "schema": import_form,
+                "encoding": {"file": {"contentType": "text/csv, application/octet-stream"},
+                             "mapping": {"contentType": "application/json, text/plain"}}}}},
         "responses": {
             "200": {"description": "done (or a clean dry run)",
                     "content": {"application/json": {"schema": import_result}}},
@@ -365,7 +435,8 @@ def main():
             "401": {"description": REASONS["401"], "content": problem_ref()},
             "413": {"description": "the file is larger than --max-import",
                     "content": problem_ref()},
-            "415": {"description": "send the file as text/csv", "content": problem_ref()},
+            "415": {"description": "send the file as text/csv or multipart/form-data",
+                    "content": problem_ref()},
             "422": {"description": "rows have problems (the import result's members are in the "
                                    "problem document)", "content": problem_ref()},
             "429": {"description": REASONS["429"], "content": problem_ref()},

@@ -1,0 +1,223 @@
+/*  test_gateway_import_form.c: POST /api/v1/import as multipart/form-data
+    (what the dashboard's import screen and a browser's FormData send), built
+    by libcurl's MIME API, against a real gateway, registry and Redis:
+
+    - the file with the caller's own mapping (columns the export format does
+      not know): a dry run lists what would be created, the real run creates
+      it, the same form again changes nothing;
+    - the file with the name of a mapping kept on the gateway (a form part
+      or the query);
+    - what is wrong with a form is a 400 naming the part: no file, an
+      unknown part, a part given twice, a mapping that is not JSON, both a
+      mapping and an entity, a body cut short; nothing is written.
+*/
+#include "gateway_harness.h"
+
+#include <assert.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+//  The caller's own mapping: a spreadsheet with its own headers
+#define MAPPING                                                                                    \
+    "{\"entity\": \"project\", \"blank\": [\"to be confirmed*\"], \"columns\": ["                  \
+    "{\"column\": \"Ref\", \"field\": \"code\"},"                                                  \
+    "{\"column\": \"Title\", \"field\": \"name\"},"                                                \
+    "{\"column\": \"Division\", \"field\": \"org_unit\", \"transform\": \"lower\"},"               \
+    "{\"column\": \"Ends\", \"field\": \"baseline_finish\"}]}"
+
+#define FILE_CSV                                                                                   \
+    "Ref,Title,Division,Ends\r\n"                                                                  \
+    "FORM-1,\"Signals, north\",DFT,31/12/2027\r\n"                                                 \
+    "FORM-2,Wards,DHSC,To be confirmed by the board\r\n"
+
+static char s_mappings[128];
+
+static void s_tune (gateway_config_t *config)
+{
+    config->mappings = s_mappings;
+}
+
+typedef struct {
+    const char *name;
+    const char *data;     //  NULL: leave the part out
+    const char *filename; //  NULL: a plain field
+} part_t;
+
+static size_t s_collect (char *data, size_t size, size_t n, void *arg)
+{
+    gh_resp_t *resp = arg;
+    resp->body = realloc (resp->body, resp->size + size * n + 1);
+    assert (resp->body);
+    memcpy (resp->body + resp->size, data, size * n);
+    resp->size += size * n;
+    resp->body[resp->size] = 0;
+    return size * n;
+}
+
+//  POST a form of parts to path, as libcurl's MIME API frames it.
+static gh_resp_t *s_form (gh_t *gh, const char *path, const part_t *parts, size_t n)
+{
+    gh_resp_t *resp = calloc (1, sizeof (gh_resp_t));
+    assert (resp);
+    CURL *curl = curl_easy_init ();
+    assert (curl);
+    char url[512], auth[256];
+    snprintf (url, sizeof url, "%s%s", gh->base, path);
+    snprintf (auth, sizeof auth, "Authorization: Bearer %s", gh->admin);
+    struct curl_slist *headers = curl_slist_append (NULL, auth);
+    headers = curl_slist_append (headers, "Expect:");
+    curl_mime *mime = curl_mime_init (curl);
+    for (size_t i = 0; i < n; i++) {
+        if (!parts[i].data)
+            continue;
+        curl_mimepart *part = curl_mime_addpart (mime);
+        curl_mime_name (part, parts[i].name);
+        curl_mime_data (part, parts[i].data, CURL_ZERO_TERMINATED);
+        if (parts[i].filename) {
+            curl_mime_filename (part, parts[i].filename);
+            curl_mime_type (part, "text/csv");
+        }
+    }
+    curl_easy_setopt (curl, CURLOPT_URL, url);
+    curl_easy_setopt (curl, CURLOPT_MIMEPOST, mime);
+    curl_easy_setopt (curl, CURLOPT_HTTPHEADER, headers);
+    curl_easy_setopt (curl, CURLOPT_TIMEOUT_MS, 15000L);
+    curl_easy_setopt (curl, CURLOPT_WRITEFUNCTION, s_collect);
+    curl_easy_setopt (curl, CURLOPT_WRITEDATA, resp);
+    CURLcode rc = curl_easy_perform (curl);
+    assert (rc == CURLE_OK);
+    curl_easy_getinfo (curl, CURLINFO_RESPONSE_CODE, &resp->status);
+    if (resp->body)
+        resp->json = json_loadb (resp->body, resp->size, 0, NULL);
+    curl_mime_free (mime);
+    curl_slist_free_all (headers);
+    curl_easy_cleanup (curl);
+    return resp;
+}
+
+static long s_int (gh_resp_t *resp, const char *key)
+{
+    return (long)json_integer_value (json_object_get (resp->json, key));
+}
+
+static size_t s_count (gh_t *gh)
+{
+    gh_resp_t *resp = gh_http (gh, "GET", "/api/v1/projects?limit=500", gh->admin, NULL, NULL);
+    GH_STATUS (resp, 200);
+    size_t n = json_array_size (json_object_get (resp->json, "items"));
+    gh_resp_free (&resp);
+    return n;
+}
+
+//  A form the gateway refuses: 400 naming field; nothing written.
+static void s_refused (gh_t *gh, const char *path, const part_t *parts, size_t n, const char *field,
+                       const char *detail)
+{
+    size_t before = s_count (gh);
+    gh_resp_t *resp = s_form (gh, path, parts, n);
+    GH_STATUS (resp, 400);
+    GH_CHECK (strcmp (gh_str (resp, "field"), field) == 0, resp);
+    GH_CHECK (strstr (gh_str (resp, "detail"), detail), resp);
+    gh_resp_free (&resp);
+    assert (s_count (gh) == before);
+}
+
+int main (void)
+{
+    snprintf (s_mappings, sizeof s_mappings, "/tmp/pmo-form-XXXXXX");
+    assert (mkdtemp (s_mappings));
+    char path[256];
+    snprintf (path, sizeof path, "%s/mine.json", s_mappings);
+    FILE *file = fopen (path, "w");
+    assert (file);
+    fputs (MAPPING, file);
+    fclose (file);
+    gh_t *gh = gh_start (s_tune);
+    gh_org (gh);
+    size_t before = s_count (gh);
+
+    //  The file with its own mapping: a dry run, then for real, then again
+    part_t form[] = {{"file", FILE_CSV, "plan.csv"}, {"mapping", MAPPING, NULL}};
+    gh_resp_t *resp = s_form (gh, "/api/v1/import?dry_run=1", form, 2);
+    GH_STATUS (resp, 200);
+    GH_CHECK (s_int (resp, "created") == 2 && s_int (resp, "bad") == 0, resp);
+    json_t *fallbacks = json_object_get (resp->json, "fallbacks");
+    GH_CHECK (json_integer_value (json_object_get (fallbacks, "blank")) == 1, resp);
+    gh_resp_free (&resp);
+    assert (s_count (gh) == before);
+    resp = s_form (gh, "/api/v1/import", form, 2);
+    GH_STATUS (resp, 200);
+    GH_CHECK (s_int (resp, "created") == 2 &&
+                  json_is_true (json_object_get (resp->json, "written")),
+              resp);
+    gh_resp_free (&resp);
+    assert (s_count (gh) == before + 2);
+    resp = gh_http (gh, "GET", "/api/v1/export/project?org_unit=dft", gh->admin, NULL, NULL);
+    GH_STATUS (resp, 200);
+    GH_CHECK (strstr (resp->body, "FORM-1,\"Signals, north\",,dft") &&
+                  strstr (resp->body, "2027-12-31"),
+              resp);
+    gh_resp_free (&resp);
+    resp = s_form (gh, "/api/v1/import", form, 2);
+    GH_STATUS (resp, 200);
+    GH_CHECK (s_int (resp, "unchanged") == 2 && s_int (resp, "created") == 0, resp);
+    gh_resp_free (&resp);
+
+    //  A mapping kept on the gateway, by name: as a part, or in the query
+    part_t named[] = {{"file", FILE_CSV, "plan.csv"}, {"mapping_name", "mine", NULL}};
+    resp = s_form (gh, "/api/v1/import", named, 2);
+    GH_STATUS (resp, 200);
+    GH_CHECK (s_int (resp, "unchanged") == 2, resp);
+    gh_resp_free (&resp);
+    resp = s_form (gh, "/api/v1/import?mapping=mine", form, 1);
+    GH_STATUS (resp, 200);
+    GH_CHECK (s_int (resp, "unchanged") == 2, resp);
+    gh_resp_free (&resp);
+    //  A row problem is still a 422 with the row and column
+    part_t late[] = {{"file", "Ref,Title,Division,Ends\nFORM-3,Late,dft,31/02/2027\n", "x.csv"},
+                     {"mapping", MAPPING, NULL}};
+    resp = s_form (gh, "/api/v1/import", late, 2);
+    GH_STATUS (resp, 422);
+    json_t *problem = json_array_get (json_object_get (resp->json, "problems"), 0);
+    GH_CHECK (json_integer_value (json_object_get (problem, "row")) == 2 &&
+                  strcmp (json_string_value (json_object_get (problem, "column")), "Ends") == 0,
+              resp);
+    gh_resp_free (&resp);
+
+    //  What is wrong with the form: 400 naming the part, nothing written
+    part_t no_file[] = {{"mapping", MAPPING, NULL}};
+    s_refused (gh, "/api/v1/import", no_file, 1, "file", "no part 'file'");
+    part_t unknown[] = {{"file", FILE_CSV, "plan.csv"}, {"mapings", MAPPING, NULL}};
+    s_refused (gh, "/api/v1/import", unknown, 2, "mapings", "unknown part");
+    part_t twice[] = {
+        {"file", FILE_CSV, "plan.csv"}, {"mapping", MAPPING, NULL}, {"mapping", MAPPING, NULL}};
+    s_refused (gh, "/api/v1/import", twice, 3, "mapping", "given twice");
+    part_t not_json[] = {{"file", FILE_CSV, "plan.csv"}, {"mapping", "{\"columns\": [", NULL}};
+    s_refused (gh, "/api/v1/import", not_json, 2, "mapping", "not JSON");
+    s_refused (gh, "/api/v1/import?entity=project", form, 2, "entity", "give one of");
+    part_t missing[] = {{"file", FILE_CSV, "plan.csv"}, {"mapping_name", "nothing-here", NULL}};
+    s_refused (gh, "/api/v1/import", missing, 2, "mapping_name", "no mapping 'nothing-here'");
+
+    //  A body cut short (no closing boundary), framed by hand
+    const char *cut = "--XyZ\r\nContent-Disposition: form-data; name=\"file\"; "
+                      "filename=\"a.csv\"\r\n\r\ncode,name,org_unit\r\nCUT-1,Cut,dft\r\n";
+    resp = gh_http (gh, "POST", "/api/v1/import?entity=project", gh->admin, cut,
+                    "Content-Type: multipart/form-data; boundary=XyZ");
+    GH_STATUS (resp, 400);
+    GH_CHECK (strcmp (gh_str (resp, "field"), "body") == 0, resp);
+    gh_resp_free (&resp);
+    resp = gh_http (gh, "POST", "/api/v1/import?entity=project", gh->admin, cut,
+                    "Content-Type: multipart/form-data");
+    GH_STATUS (resp, 400);
+    GH_CHECK (strcmp (gh_str (resp, "field"), "Content-Type") == 0, resp);
+    gh_resp_free (&resp);
+    assert (s_count (gh) == before + 2);
+
+    gh_stop (&gh);
+    unlink (path);
+    rmdir (s_mappings);
+    printf ("test_gateway_import_form: OK\n");
+    return 0;
+}
