@@ -1,7 +1,8 @@
 /*  gateway_auth.c: who is asking, and may they now. Bearer tokens are
     read from the store (and cached for token_cache_ms; a revocation drops
     one at once), checked against their hash, and limited by a bucket per
-    token.
+    token. With single sign-on, a JWT bearer (the provider's access token)
+    and the dashboard's session cookie are checked by gateway_session.c.
 */
 #include "gateway_internal.h"
 #include "gateway_model.h"
@@ -73,10 +74,15 @@ static int s_token_read (self_t *self, const char *id, Pmo__ApiToken **token)
 }
 
 //  Authenticate the bearer token. 0, or an answer was queued (*answered).
-int gateway_authenticate (self_t *self, request_t *req, enum MHD_Result *answered)
+int gateway_authenticate (self_t *self, request_t *req, const char *method,
+                          enum MHD_Result *answered)
 {
     const char *header =
         MHD_lookup_connection_value (req->connection, MHD_HEADER_KIND, "Authorization");
+    //  No Authorization: the dashboard's single sign-on session, if any
+    int session = header ? 1 : gateway_sso_cookie (self, req, method, answered);
+    if (session <= 0)
+        return session;
     char id[GATEWAY_TOKEN_ID_LEN + 1];
     const char *presented = NULL;
     if (header && strncasecmp (header, "Bearer ", 7) == 0) {
@@ -114,8 +120,12 @@ int gateway_authenticate (self_t *self, request_t *req, enum MHD_Result *answere
         if (token)
             pmo__api_token__free_unpacked (token, NULL);
         why = "the token is unknown, revoked or expired";
-    } else if (presented)
-        why = "that is not a pmo API token (pmo_<id>_<secret>)";
+    } else if (presented && self->oidc && gateway_oidc_is_jwt (presented))
+        return gateway_sso_bearer (self, req, presented, answered);
+    else if (presented)
+        why = self->oidc ? "that is neither a pmo API token (pmo_<id>_<secret>) nor an access "
+                           "token (JWT)"
+                         : "that is not a pmo API token (pmo_<id>_<secret>)";
     *answered = gateway_http_problem (req, 401, "unauthenticated", "Authorization", why, NULL,
                                       "WWW-Authenticate", "Bearer realm=\"pmo\"");
     return -1;
@@ -158,5 +168,9 @@ enum MHD_Result gateway_whoami (self_t *self, request_t *req)
         json_pack ("{s:s, s:O, s:O, s:s}", "subject", req->caller.token->subject, "grants",
                    json_object_get (token, "grants"), "token", token, "hub", self->config.hub);
     json_decref (token);
+    //  Signed in by session cookie: the dashboard sends this back with
+    //  every change (X-CSRF-Token)
+    if (*req->caller.csrf)
+        json_object_set_new (doc, "csrf", json_string (req->caller.csrf));
     return gateway_http_json (req, 200, doc, 0, NULL, NULL);
 }

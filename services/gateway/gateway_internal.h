@@ -13,8 +13,10 @@
 #define GATEWAY_INTERNAL_H_INCLUDED
 
 #include "gateway_admin.h"
+#include "gateway_idp.h"
 #include "gateway_jobs.h"
 #include "gateway_metrics.h"
+#include "gateway_oidc.h"
 #include "gateway_routes.h"
 #include "gateway_server.h"
 #include "gateway_store.h"
@@ -44,8 +46,10 @@ typedef struct {
 
 //  Who is asking.
 typedef struct {
-    Pmo__ApiToken *token;   //  unpacked copy; freed with the request
+    Pmo__ApiToken *token;   //  unpacked copy; freed with the request (single sign-on: made
+                            //  from the session or the access token, never stored)
     Pmo__Identity identity; //  points into token
+    char csrf[65];          //  signed in with a session cookie: its CSRF token; else ""
 } caller_t;
 
 typedef enum {
@@ -60,6 +64,8 @@ typedef enum {
     KIND_PATCH,  //  a PATCH reading the item first
     KIND_READYZ, //  pings to every service
     KIND_JOB,    //  an import, export or report on its own thread
+    KIND_KEYS,   //  waits for the provider's key set, then is dispatched again
+    KIND_SSO,    //  a sign-in callback: waits for the provider's token endpoint
 } kind_t;
 
 //  One HTTP request.
@@ -92,6 +98,12 @@ typedef struct {
     struct _pings_t *pings; //  /readyz only
     gateway_job_t *job;     //  KIND_JOB: its job (running, or done with the answer)
     bool job_done;          //  ... the job has finished (its thread ends)
+    //  Single sign-on
+    bool keys_wait;  //  waits for the provider's key set (in pending)
+    bool keys_fresh; //  the key set was fetched for it: an unknown key now is refused
+    int idp_status;  //  KIND_SSO: the token endpoint's HTTP status (0: unreachable)
+    char *idp_body;  //  ... and its answer
+    char *login;     //  ... the sign-in's record (JSON: verifier, nonce)
 } request_t;
 
 //  The pings of one /readyz.
@@ -137,6 +149,12 @@ typedef struct {
     bool stopping;
     char id_prefix[24]; //  random per run: "gw-<16 hex>-"
     uint64_t id_serial; //  ... then a counter
+    //  Single sign-on (NULL without --oidc)
+    gateway_oidc_t *oidc;
+    zactor_t *idp; //  the provider's client (gateway_idp)
+    gateway_idp_config_t idp_config;
+    int64_t jwks_asked_ms; //  monotonic: the key set was last asked for then
+    bool jwks_asking;      //  ... and has not come yet
 } self_t;
 
 //  The query parameters of a request, as a JSON object of strings.
@@ -177,11 +195,31 @@ void gateway_caller_clear (caller_t *caller);
 void gateway_cached_free (void **item);
 void gateway_bucket_free (void **item);
 //  Authenticate the bearer token. 0, or an answer was queued (*answered).
-int gateway_authenticate (self_t *self, request_t *req, enum MHD_Result *answered);
+int gateway_authenticate (self_t *self, request_t *req, const char *method,
+                          enum MHD_Result *answered);
 //  Take one request from the caller's bucket. 0, or the seconds to wait.
 int gateway_rate_take (self_t *self, const Pmo__ApiToken *token);
 //  GET /api/v1/whoami
 enum MHD_Result gateway_whoami (self_t *self, request_t *req);
+
+//  gateway_session.c: single sign-on (OpenID Connect) and its sessions
+//  Start it (--oidc). 0, or -1 (logged).
+int gateway_sso_start (self_t *self, const char *path);
+void gateway_sso_stop (self_t *self);
+//  /auth/...: config, login, callback, logout.
+enum MHD_Result gateway_sso_dispatch (self_t *self, request_t *req, const char *url,
+                                      const char *method);
+//  A sign-in callback is ready (the provider answered, or not in time).
+enum MHD_Result gateway_sso_finish (self_t *self, request_t *req);
+//  The provider's client said something.
+void gateway_sso_idp_said (self_t *self);
+//  A JWT bearer: the provider's access token. 0 (req->caller is set), or
+//  -1: answered, or waiting for the key set (req->stage STAGE_WAITING).
+int gateway_sso_bearer (self_t *self, request_t *req, const char *jwt, enum MHD_Result *answered);
+//  The session cookie: 0 (req->caller is set), 1 (no cookie), or -1
+//  (answered).
+int gateway_sso_cookie (self_t *self, request_t *req, const char *method,
+                        enum MHD_Result *answered);
 
 //  gateway_upstream.c: calling a service, readiness, deadlines
 //  Send request (freed here) to svc as identity under wait_id; the

@@ -46,6 +46,7 @@ enum {
     SPECIAL_IMPORT,
     SPECIAL_EXPORT,
     SPECIAL_REPORT,
+    SPECIAL_AUTH,
     SPECIAL_UNKNOWN,
     SPECIAL_COUNT
 };
@@ -60,6 +61,7 @@ static const char *s_special_labels[SPECIAL_COUNT] = {
     "POST /api/v1/import",
     "GET /api/v1/export/{entity}",
     "GET /api/v1/reports/{org_unit}",
+    "ANY /auth/{step}",
     "ANY {unknown}",
 };
 
@@ -108,6 +110,10 @@ static enum MHD_Result s_dispatch (self_t *self, request_t *req, const char *url
         gateway_readyz_begin (self, req);
         return req->stage == STAGE_READY ? gateway_readyz_finish (self, req) : MHD_YES;
     }
+    if (strncmp (url, "/auth/", 6) == 0) {
+        req->label = self->n_routes + SPECIAL_AUTH;
+        return gateway_sso_dispatch (self, req, url, method);
+    }
     bool api = strncmp (url, "/api/", 5) == 0 || strcmp (url, "/api") == 0;
     if (!api && strcmp (url, "/metrics") != 0) {
         req->label = self->n_routes + SPECIAL_STATIC;
@@ -125,7 +131,7 @@ static enum MHD_Result s_dispatch (self_t *self, request_t *req, const char *url
         return gateway_http_problem (req, 413, "too_large", "", detail, NULL, NULL, NULL);
     }
     enum MHD_Result answered;
-    if (gateway_authenticate (self, req, &answered))
+    if (gateway_authenticate (self, req, method, &answered))
         return answered;
     int wait = gateway_rate_take (self, req->caller.token);
     if (wait) {
@@ -241,6 +247,17 @@ static enum MHD_Result s_access (void *cls, struct MHD_Connection *connection, c
             return gateway_readyz_finish (self, req);
         if (req->kind == KIND_JOB)
             return gateway_job_finish (self, req);
+        if (req->kind == KIND_SSO)
+            return gateway_sso_finish (self, req);
+        if (req->kind == KIND_KEYS) {
+            //  The provider's key set came (or not in time): authenticate again
+            req->stage = STAGE_NEW;
+            req->kind = KIND_ROUTE;
+            if (self->stopping)
+                return gateway_http_problem (req, 503, "unavailable", "", "the gateway is stopping",
+                                             NULL, "Retry-After", "1");
+            return s_dispatch (self, req, url, method);
+        }
         return gateway_resource_finish (self, req);
     }
     if (*upload_data_size) {
@@ -292,6 +309,8 @@ static void s_completed (void *cls, struct MHD_Connection *connection, void **co
     gateway_metrics_request (self->metrics, req->label, req->status ? req->status : 499, took);
     gateway_caller_clear (&req->caller);
     json_decref (req->patch);
+    free (req->idp_body);
+    free (req->login);
     if (req->reply)
         protobuf_c_message_free_unpacked (req->reply, NULL);
     free (req->frame);
@@ -468,6 +487,7 @@ static void s_self_destroy (self_t *self)
     zlistx_destroy (&self->jobs);
     zsock_destroy (&self->jobs_pull);
     zactor_destroy (&self->admin);
+    gateway_sso_stop (self);
     for (int svc = 0; svc < GATEWAY_SVC_COUNT; svc++)
         zsock_destroy (&self->dealers[svc]);
     zsock_destroy (&self->sub);
@@ -595,6 +615,8 @@ static int s_self_init (self_t *self)
     self->config.upstreams[GATEWAY_SVC_GATEWAY] = self->config.endpoint;
     if (s_connect_services (self))
         return -1;
+    if (self->config.oidc && *self->config.oidc && gateway_sso_start (self, self->config.oidc))
+        return -1;
     char random[37];
     pmo_uuid (random);
     snprintf (self->id_prefix, sizeof self->id_prefix, "gw-%.8s%.4s-", random, random + 9);
@@ -713,13 +735,17 @@ static void s_actor (zsock_t *pipe, void *args)
         if (self.stopping && (zlistx_size (self.sse) == 0 || now >= stop_by))
             break;
         int64_t wait = s_wait_ms (&self, now, next);
-        zmq_pollitem_t items[5 + GATEWAY_SVC_COUNT];
+        zmq_pollitem_t items[6 + GATEWAY_SVC_COUNT];
         int n = 0;
         items[n++] = (zmq_pollitem_t){zsock_resolve (pipe), 0, ZMQ_POLLIN, 0};
         items[n++] = (zmq_pollitem_t){zsock_resolve (zactor_sock (self.admin)), 0, ZMQ_POLLIN, 0};
         items[n++] = (zmq_pollitem_t){NULL, self.mhd_fd, ZMQ_POLLIN, 0};
         items[n++] = (zmq_pollitem_t){zsock_resolve (self.sub), 0, ZMQ_POLLIN, 0};
         items[n++] = (zmq_pollitem_t){zsock_resolve (self.jobs_pull), 0, ZMQ_POLLIN, 0};
+        //  The provider's client (single sign-on), else a socket never ready
+        items[n++] =
+            (zmq_pollitem_t){zsock_resolve (self.idp ? zactor_sock (self.idp) : self.jobs_pull), 0,
+                             self.idp ? ZMQ_POLLIN : 0, 0};
         int first_dealer = n;
         gateway_svc_t order[GATEWAY_SVC_COUNT];
         for (int svc = 0; svc < GATEWAY_SVC_COUNT; svc++)
@@ -744,6 +770,8 @@ static void s_actor (zsock_t *pipe, void *args)
             s_drain_sub (&self, now);
         while (zsock_events (self.jobs_pull) & ZMQ_POLLIN)
             gateway_job_done (&self);
+        while (self.idp && (zsock_events (zactor_sock (self.idp)) & ZMQ_POLLIN))
+            gateway_sso_idp_said (&self);
         for (int i = first_dealer; i < n; i++)
             if (items[i].revents & ZMQ_POLLIN)
                 s_handle_replies (&self, order[i - first_dealer]);

@@ -40,6 +40,7 @@ typedef struct {
     int heartbeat_ms;        //  live events: comment at least this often
     int max_connections;     //  concurrent HTTP connections
     int token_cache_ms;      //  how long a token read is trusted
+    const char *oidc;        //  single sign-on configuration file; NULL or "" = none
 } gateway_config_t;
 //  The strings a config points to must outlive the gateway.
 

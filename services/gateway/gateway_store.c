@@ -5,6 +5,10 @@
     pmo:{<hub>}:gw:seq            counter of token sequence numbers
     pmo:{<hub>}:events            the hub's event stream: token.created / token.revoked
     pmo:{<hub>}:idem:<request id> the reply of a done token request (24 h)
+    pmo:{<hub>}:gw:login:<state>  a single sign-on under way (JSON; 10 min, taken once)
+    pmo:{<hub>}:gw:ses:<sha-256>  a signed-in session by the hash of its cookie (hash d =
+                                  ApiToken protobuf of the caller, i = the provider's ID
+                                  token; expires with the session)
     pmo:{<div>}:events            read only: live-event replay and /metrics
 
     Stream keys are spelled by pmo_stream_key*, the only spelling of them.
@@ -279,4 +283,86 @@ void gateway_store_stream_figures (gateway_store_t *self, const char *division, 
     }
     if (info)
         freeReplyObject (info);
+}
+
+//  ---------------------------------------------------------------------
+//  Single sign-on
+
+int gateway_store_login_put (gateway_store_t *self, const char *state, const char *json, int ttl_s)
+{
+    redisReply *reply = pmo_redis_command (self->redis, "SET pmo:{%s}:gw:login:%s %s EX %d",
+                                           self->hub, state, json, ttl_s);
+    int rc = reply && reply->type == REDIS_REPLY_STATUS ? 0 : -1;
+    if (reply)
+        freeReplyObject (reply);
+    return rc;
+}
+
+int gateway_store_login_take (gateway_store_t *self, const char *state, char **json)
+{
+    *json = NULL;
+    redisReply *reply =
+        pmo_redis_command (self->redis, "GETDEL pmo:{%s}:gw:login:%s", self->hub, state);
+    if (!reply)
+        return -1;
+    int rc = reply->type == REDIS_REPLY_STRING ? 1 : reply->type == REDIS_REPLY_NIL ? 0 : -1;
+    if (rc == 1)
+        *json = strdup (reply->str);
+    freeReplyObject (reply);
+    return rc;
+}
+
+int gateway_store_session_put (gateway_store_t *self, const char *hash, const uint8_t *blob,
+                               size_t size, const char *id_token, int ttl_s)
+{
+    //  One round trip, and one transaction: a session never lives without
+    //  its expiry
+    if (pmo_redis_pipe (self->redis, "MULTI") ||
+        pmo_redis_pipe (self->redis, "HSET pmo:{%s}:gw:ses:%s d %b i %s", self->hub, hash, blob,
+                        size, id_token) ||
+        pmo_redis_pipe (self->redis, "EXPIRE pmo:{%s}:gw:ses:%s %d", self->hub, hash, ttl_s) ||
+        pmo_redis_pipe (self->redis, "EXEC"))
+        return -1;
+    int rc = 0;
+    for (int i = 0; i < 4; i++) {
+        redisReply *reply = pmo_redis_pipe_reply (self->redis);
+        if (!reply || reply->type == REDIS_REPLY_ERROR ||
+            (i == 3 && reply->type != REDIS_REPLY_ARRAY))
+            rc = -1;
+        if (reply)
+            freeReplyObject (reply);
+    }
+    return rc;
+}
+
+int gateway_store_session_get (gateway_store_t *self, pmo_arena_t *arena, const char *hash,
+                               Pmo__ApiToken **token, char **id_token)
+{
+    *token = NULL;
+    *id_token = NULL;
+    redisReply *reply =
+        pmo_redis_command (self->redis, "HMGET pmo:{%s}:gw:ses:%s d i", self->hub, hash);
+    if (!reply)
+        return -1;
+    int rc = reply->type == REDIS_REPLY_ERROR ? -1 : 0;
+    if (reply->type == REDIS_REPLY_ARRAY && reply->elements == 2 &&
+        reply->element[0]->type == REDIS_REPLY_STRING) {
+        *token = (Pmo__ApiToken *)protobuf_c_message_unpack (
+            &pmo__api_token__descriptor, pmo_arena_allocator (arena), reply->element[0]->len,
+            (const uint8_t *)reply->element[0]->str);
+        *id_token = pmo_arena_strdup (
+            arena, reply->element[1]->type == REDIS_REPLY_STRING ? reply->element[1]->str : "");
+        rc = *token ? 1 : 0;
+    }
+    freeReplyObject (reply);
+    return rc;
+}
+
+int gateway_store_session_drop (gateway_store_t *self, const char *hash)
+{
+    redisReply *reply = pmo_redis_command (self->redis, "DEL pmo:{%s}:gw:ses:%s", self->hub, hash);
+    int rc = reply && reply->type == REDIS_REPLY_INTEGER ? 0 : -1;
+    if (reply)
+        freeReplyObject (reply);
+    return rc;
 }

@@ -83,4 +83,20 @@ typedef struct {
 void gateway_store_stream_figures (gateway_store_t *self, const char *division, long long *length,
                                    gateway_group_figures_t *groups, size_t max, size_t *n);
 
+//  Single sign-on (gateway_session.c). A sign-in under way: its state
+//  value maps to what the callback needs (JSON text), for ttl_s; taken
+//  once. 0, or -1 if Redis failed.
+int gateway_store_login_put (gateway_store_t *self, const char *state, const char *json, int ttl_s);
+//  Take (read and delete) a sign-in: 1 with *json (malloc'd), 0, -1.
+int gateway_store_login_take (gateway_store_t *self, const char *state, char **json);
+//  A session under the hash of its cookie: the caller it makes (packed
+//  ApiToken) and the provider's ID token (for sign-out), for ttl_s.
+int gateway_store_session_put (gateway_store_t *self, const char *hash, const uint8_t *blob,
+                               size_t size, const char *id_token, int ttl_s);
+//  A session: 1 with *token (in arena) and *id_token (in arena), 0, -1.
+int gateway_store_session_get (gateway_store_t *self, pmo_arena_t *arena, const char *hash,
+                               Pmo__ApiToken **token, char **id_token);
+//  Sign-out. 0, or -1 if Redis failed.
+int gateway_store_session_drop (gateway_store_t *self, const char *hash);
+
 #endif

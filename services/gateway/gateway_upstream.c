@@ -190,6 +190,15 @@ int64_t gateway_check_pending (self_t *self, int64_t now)
         zhashx_delete (self->pending, key);
         if (!req)
             continue;
+        //  Single sign-on: the key set or the provider's token endpoint did
+        //  not come in time (a request for the keys is then authenticated
+        //  again with the keys held)
+        if (req->keys_wait || req->kind == KIND_SSO) {
+            req->fail = req->keys_wait ? 0 : 504;
+            req->keys_wait = false;
+            gateway_ready (req);
+            continue;
+        }
         if (req->kind == KIND_READYZ) {
             for (int svc = 0; svc < GATEWAY_SVC_COUNT; svc++)
                 if (strcmp (req->pings->ids[svc], key) == 0) {

@@ -74,6 +74,8 @@ int main (int argc, char **argv)
          NULL},
         {"token-cache", "PMO_GATEWAY_TOKEN_CACHE_MS", "5000",
          "how long a token read from Redis is trusted, ms", NULL},
+        {"oidc", "PMO_GATEWAY_OIDC", "",
+         "single sign-on: the OpenID Connect configuration file (see README)", NULL},
         {"log-level", "PMO_LOG_LEVEL", "info", "debug, info, warn or error", NULL},
     };
     size_t count = sizeof options / sizeof options[0];
@@ -131,6 +133,7 @@ int main (int argc, char **argv)
         .heartbeat_ms = (int)heartbeat,
         .max_connections = (int)connections,
         .token_cache_ms = (int)cache,
+        .oidc = pmo_config_get (options, count, "oidc"),
     };
     gateway_t *gateway = gateway_new (&config);
     if (!gateway)
