@@ -11,6 +11,7 @@ import { api, explain, readServices, state, TOKEN_KEY } from "./core/api.js";
 import { h } from "./core/dom.js";
 import { label } from "./core/format.js";
 import { stopLive } from "./core/live.js";
+import { sso } from "./core/sso.js";
 
 const VIEWS = {
   portfolio: { load: () => import("./views/portfolio.js"), nav: "Portfolio" },
@@ -28,6 +29,7 @@ function buildNav() {
 }
 
 function signOut(message) {
+  sso.signOut();
   sessionStorage.removeItem(TOKEN_KEY);
   state.token = null;
   state.who = null;
@@ -54,7 +56,7 @@ async function signIn(token) {
     state.token = null;
     throw e;
   }
-  sessionStorage.setItem(TOKEN_KEY, token);
+  if (token) sessionStorage.setItem(TOKEN_KEY, token); // else signed in by single sign-on
   document.getElementById("signin").hidden = true;
   document.getElementById("nav").hidden = false;
   document.getElementById("who").hidden = false;
@@ -125,6 +127,15 @@ window.addEventListener("hashchange", route);
       return route();
     } catch (e) {
       sessionStorage.removeItem(TOKEN_KEY);
+    }
+  }
+  // Single sign-on: back from the provider with a session, or offer it
+  if ((await sso.offer()) && (await sso.session())) {
+    try {
+      await signIn(null);
+      return route();
+    } catch (e) {
+      sso.csrf = null;
     }
   }
   showSignIn();

@@ -1,8 +1,9 @@
 // api.js: the gateway's /api/v1 with the bearer token the person signed in
-// with (sessionStorage), the services' status from /readyz, and the small
-// shared state of a signed-in session.
+// with (sessionStorage) or their single sign-on session, the services'
+// status from /readyz, and the small shared state of a signed-in session.
 
 import { h } from "./dom.js";
+import { sso } from "./sso.js";
 
 export const TOKEN_KEY = "pmo.token";
 
@@ -25,7 +26,8 @@ export class ApiError extends Error {
 }
 
 export async function api(method, path, body, headers) {
-  const init = { method, headers: Object.assign({ Accept: "application/json" }, headers || {}) };
+  const init = { method, headers: Object.assign({ Accept: "application/json" }, sso.headers(method),
+                                                headers || {}) };
   if (state.token) init.headers.Authorization = "Bearer " + state.token;
   if (body !== undefined) {
     init.headers["Content-Type"] = "application/json";

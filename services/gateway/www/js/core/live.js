@@ -28,7 +28,8 @@ export class LiveStream {
     while (!this.stopped) {
       try {
         this.controller = new AbortController();
-        const headers = { Authorization: "Bearer " + state.token, Accept: "text/event-stream" };
+        const headers = { Accept: "text/event-stream" };
+        if (state.token) headers.Authorization = "Bearer " + state.token; // else the session cookie
         if (this.lastId) headers["Last-Event-ID"] = this.lastId;
         const res = await fetch("/api/v1/events" + this.query,
                                 { headers, signal: this.controller.signal });

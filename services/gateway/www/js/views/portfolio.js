@@ -16,7 +16,7 @@ export const title = "Portfolio";
 // styles and charts, is meant to be opened, printed and sent on its own.
 async function downloadReport(unit) {
   const res = await fetch("/api/v1/reports/" + encodeURIComponent(unit) + "?format=html",
-                          { headers: { Authorization: "Bearer " + state.token } });
+                          { headers: state.token ? { Authorization: "Bearer " + state.token } : {} });
   if (!res.ok) {
     const problem = await res.json().catch(() => ({}));
     toast("No report: " + (problem.detail || res.status), true);
