@@ -6,6 +6,7 @@
 */
 #include "notifier_model.h"
 
+#include <ctype.h>
 #include <jansson.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
@@ -97,49 +98,23 @@ static const char *s_where (const Pmo__Notice *n, pmo_arena_t *arena)
     return pmo_arena_printf (arena, "%s", *n->org_unit_path ? n->org_unit_path : n->division);
 }
 
-//  Slack and Mattermost speak different markdown; both need &, < and >
-//  escaped in text they render.
-static const char *s_slack_escape (const char *s, pmo_arena_t *arena)
-{
-    size_t len = strlen (s), extra = 0;
-    for (size_t i = 0; i < len; i++)
-        extra += s[i] == '&' ? 4 : (s[i] == '<' || s[i] == '>') ? 3 : 0;
-    if (!extra)
-        return s;
-    char *out = pmo_arena_alloc (arena, len + extra + 1), *o = out;
-    for (size_t i = 0; i < len; i++) {
-        const char *rep = s[i] == '&'   ? "&amp;"
-                          : s[i] == '<' ? "&lt;"
-                          : s[i] == '>' ? "&gt;"
-                                        : NULL;
-        if (rep) {
-            memcpy (o, rep, strlen (rep));
-            o += strlen (rep);
-        } else
-            *o++ = s[i];
-    }
-    *o = 0;
-    return out;
-}
+//  Text from data, inert in a markup (notifier_escape.c)
+#define INERT(markup, text) notifier_inert (NOTIFIER_MARKUP_##markup, (text), arena)
 
-//  One notice as Slack mrkdwn (bold is *x*) or Mattermost markdown (**x**).
-static const char *s_notice_markdown (const Pmo__Notice *n, bool slack, size_t max,
-                                      pmo_arena_t *arena)
+//  One notice as Slack mrkdwn: *bold* labels, every piece of data inert.
+static const char *s_notice_slack (const Pmo__Notice *n, size_t max, pmo_arena_t *arena)
 {
-    const char *b = slack ? "*" : "**";
     const char *text = pmo_arena_printf (
-        arena, "%s %s%s%s\n%s\n%sSeverity:%s %s · %sWhere:%s %s", s_sev_marker (n->severity), b,
-        s_slack_escape (n->title, arena), b, s_slack_escape (n->summary, arena), b, b,
-        notifier_severity_name (n->severity), b, b, s_slack_escape (s_where (n, arena), arena));
+        arena, "%s *%s*\n%s\n*Severity:* %s · *Where:* %s", s_sev_marker (n->severity),
+        INERT (SLACK, n->title), INERT (SLACK, n->summary), notifier_severity_name (n->severity),
+        INERT (SLACK, s_where (n, arena)));
     if (*n->project_id)
-        text = pmo_arena_printf (arena, "%s · %sProject:%s %s", text, b, b,
-                                 s_slack_escape (n->project_label, arena));
+        text =
+            pmo_arena_printf (arena, "%s · *Project:* %s", text, INERT (SLACK, n->project_label));
     for (size_t i = 0; i < n->n_facts; i++)
-        text = pmo_arena_printf (arena, "%s\n%s%s:%s %s", text, b,
-                                 s_slack_escape (n->facts[i]->title, arena), b,
-                                 s_slack_escape (n->facts[i]->value, arena));
-    text = slack ? pmo_arena_printf (arena, "%s\n<%s|Open in the PMO dashboard>", text, n->link)
-                 : pmo_arena_printf (arena, "%s\n[Open in the PMO dashboard](%s)", text, n->link);
+        text = pmo_arena_printf (arena, "%s\n*%s:* %s", text, INERT (SLACK, n->facts[i]->title),
+                                 INERT (SLACK, n->facts[i]->value));
+    text = pmo_arena_printf (arena, "%s\n<%s|Open in the PMO dashboard>", text, n->link);
     return notifier_truncate (text, max, arena);
 }
 
@@ -170,33 +145,41 @@ static json_t *s_slack (const notifier_message_t *msg, const view_t *view, size_
                                       "plain_text", "text",
                                       notifier_truncate (view->heading, 150, arena), "emoji", 1));
     if (*view->intro)
-        json_array_append_new (blocks,
-                               json_pack ("{s:s, s:[{s:s, s:s}]}", "type", "context", "elements",
-                                          "type", "mrkdwn", "text", view->intro));
+        json_array_append_new (blocks, json_pack ("{s:s, s:[{s:s, s:s, s:b}]}", "type", "context",
+                                                  "elements", "type", "mrkdwn", "text",
+                                                  INERT (SLACK, view->intro), "verbatim", 1));
     for (size_t i = 0; i < shown; i++) {
         if (i)
             json_array_append_new (blocks, json_pack ("{s:s}", "type", "divider"));
         json_array_append_new (blocks,
-                               json_pack ("{s:s, s:{s:s, s:s}}", "type", "section", "text", "type",
-                                          "mrkdwn", "text",
-                                          s_notice_markdown (msg->notices[i], true,
-                                                             NOTIFIER_SLACK_SECTION_MAX, arena)));
+                               json_pack ("{s:s, s:{s:s, s:s, s:b}}", "type", "section", "text",
+                                          "type", "mrkdwn", "text",
+                                          s_notice_slack (msg->notices[i],
+                                                          NOTIFIER_SLACK_SECTION_MAX, arena),
+                                          "verbatim", 1));
     }
     size_t omitted = msg->total > shown ? msg->total - shown : 0;
     const char *context = pmo_arena_printf (arena, "pmo · delivery `%s`", msg->delivery_id);
     if (omitted)
         context = pmo_arena_printf (arena, "%s\n%s", s_more (omitted, arena), context);
-    json_array_append_new (blocks, json_pack ("{s:s, s:[{s:s, s:s}]}", "type", "context",
-                                              "elements", "type", "mrkdwn", "text", context));
+    json_array_append_new (blocks, json_pack ("{s:s, s:[{s:s, s:s, s:b}]}", "type", "context",
+                                              "elements", "type", "mrkdwn", "text", context,
+                                              "verbatim", 1));
     //  text is the notification and the fallback where blocks do not show
     const char *text = view->heading;
     if (shown == 1 && msg->total == 1)
         text = pmo_arena_printf (arena, "%s (%s, %s)", view->heading,
                                  notifier_severity_name (msg->notices[0]->severity),
                                  s_where (msg->notices[0], arena));
-    return json_pack ("{s:s, s:o}", "text",
-                      s_slack_escape (notifier_truncate (text, 3000, arena), arena), "blocks",
-                      blocks);
+    return json_pack ("{s:s, s:o}", "text", INERT (SLACK, notifier_truncate (text, 3000, arena)),
+                      "blocks", blocks);
+}
+
+//  A Mattermost attachment field: the title is plain, the value markdown.
+static json_t *s_mm_field (const char *title, const char *value, pmo_arena_t *arena)
+{
+    return json_pack ("{s:s, s:s, s:b}", "title", INERT (MATTERMOST_PLAIN, title), "value",
+                      INERT (MATTERMOST, value), "short", 1);
 }
 
 static json_t *s_mattermost (const notifier_message_t *msg, const view_t *view, size_t shown,
@@ -207,26 +190,24 @@ static json_t *s_mattermost (const notifier_message_t *msg, const view_t *view, 
         const Pmo__Notice *n = msg->notices[i];
         json_t *fields = json_array ();
         json_array_append_new (fields,
-                               json_pack ("{s:s, s:s, s:b}", "title", "Severity", "value",
-                                          notifier_severity_name (n->severity), "short", 1));
-        json_array_append_new (fields, json_pack ("{s:s, s:s, s:b}", "title", "Where", "value",
-                                                  s_where (n, arena), "short", 1));
+                               s_mm_field ("Severity", notifier_severity_name (n->severity), arena));
+        json_array_append_new (fields, s_mm_field ("Where", s_where (n, arena), arena));
         if (*n->project_id)
-            json_array_append_new (fields, json_pack ("{s:s, s:s, s:b}", "title", "Project",
-                                                      "value", n->project_label, "short", 1));
+            json_array_append_new (fields, s_mm_field ("Project", n->project_label, arena));
         for (size_t f = 0; f < n->n_facts; f++)
             json_array_append_new (fields,
-                                   json_pack ("{s:s, s:s, s:b}", "title", n->facts[f]->title,
-                                              "value", n->facts[f]->value, "short", 1));
-        json_array_append_new (attachments, json_pack ("{s:s, s:s, s:s, s:s, s:s, s:o}", "fallback",
-                                                       n->title, "color", s_color (n->severity),
-                                                       "title", n->title, "title_link", n->link,
-                                                       "text", n->summary, "fields", fields));
+                                   s_mm_field (n->facts[f]->title, n->facts[f]->value, arena));
+        json_array_append_new (
+            attachments,
+            json_pack ("{s:s, s:s, s:s, s:s, s:s, s:o}", "fallback",
+                       INERT (MATTERMOST_PLAIN, n->title), "color", s_color (n->severity), "title",
+                       INERT (MATTERMOST_PLAIN, n->title), "title_link", n->link, "text",
+                       INERT (MATTERMOST, n->summary), "fields", fields));
     }
     size_t omitted = msg->total > shown ? msg->total - shown : 0;
-    const char *text = pmo_arena_printf (arena, "#### %s", view->heading);
+    const char *text = pmo_arena_printf (arena, "#### %s", INERT (MATTERMOST, view->heading));
     if (*view->intro)
-        text = pmo_arena_printf (arena, "%s\n%s", text, view->intro);
+        text = pmo_arena_printf (arena, "%s\n%s", text, INERT (MATTERMOST, view->intro));
     if (omitted)
         text = pmo_arena_printf (arena, "%s\n%s", text, s_more (omitted, arena));
     return json_pack ("{s:s, s:s, s:o, s:{s:s}}", "username", "pmo", "text",
@@ -240,32 +221,35 @@ static json_t *s_teams (const notifier_message_t *msg, const view_t *view, size_
     json_t *body = json_array ();
     json_array_append_new (body, json_pack ("{s:s, s:s, s:s, s:s, s:b}", "type", "TextBlock",
                                             "size", "Large", "weight", "Bolder", "text",
-                                            view->heading, "wrap", 1));
+                                            INERT (MARKDOWN, view->heading), "wrap", 1));
     if (*view->intro)
         json_array_append_new (body, json_pack ("{s:s, s:s, s:b, s:b}", "type", "TextBlock", "text",
-                                                view->intro, "wrap", 1, "isSubtle", 1));
+                                                INERT (MARKDOWN, view->intro), "wrap", 1,
+                                                "isSubtle", 1));
     for (size_t i = 0; i < shown; i++) {
         const Pmo__Notice *n = msg->notices[i];
         json_t *facts = json_array ();
         json_array_append_new (facts, json_pack ("{s:s, s:s}", "title", "Severity", "value",
                                                  notifier_severity_name (n->severity)));
-        json_array_append_new (
-            facts, json_pack ("{s:s, s:s}", "title", "Where", "value", s_where (n, arena)));
+        json_array_append_new (facts, json_pack ("{s:s, s:s}", "title", "Where", "value",
+                                                 INERT (MARKDOWN, s_where (n, arena))));
         if (*n->project_id)
-            json_array_append_new (
-                facts, json_pack ("{s:s, s:s}", "title", "Project", "value", n->project_label));
+            json_array_append_new (facts, json_pack ("{s:s, s:s}", "title", "Project", "value",
+                                                     INERT (MARKDOWN, n->project_label)));
         for (size_t f = 0; f < n->n_facts; f++)
-            json_array_append_new (facts, json_pack ("{s:s, s:s}", "title", n->facts[f]->title,
-                                                     "value", n->facts[f]->value));
+            json_array_append_new (facts, json_pack ("{s:s, s:s}", "title",
+                                                     INERT (MARKDOWN, n->facts[f]->title), "value",
+                                                     INERT (MARKDOWN, n->facts[f]->value)));
         json_t *items = json_array ();
         if (shown > 1 || msg->total > 1)
             json_array_append_new (
                 items,
                 json_pack ("{s:s, s:s, s:s, s:b}", "type", "TextBlock", "weight", "Bolder", "text",
-                           pmo_arena_printf (arena, "%s %s", s_sev_marker (n->severity), n->title),
+                           pmo_arena_printf (arena, "%s %s", s_sev_marker (n->severity),
+                                             INERT (MARKDOWN, n->title)),
                            "wrap", 1));
         json_array_append_new (items, json_pack ("{s:s, s:s, s:b}", "type", "TextBlock", "text",
-                                                 n->summary, "wrap", 1));
+                                                 INERT (MARKDOWN, n->summary), "wrap", 1));
         json_array_append_new (items, json_pack ("{s:s, s:o}", "type", "FactSet", "facts", facts));
         json_array_append_new (
             items, json_pack ("{s:s, s:s, s:s, s:b}", "type", "TextBlock", "text",
@@ -295,26 +279,28 @@ static json_t *s_gchat (const notifier_message_t *msg, const view_t *view, size_
     for (size_t i = 0; i < shown; i++) {
         const Pmo__Notice *n = msg->notices[i];
         json_t *widgets = json_array ();
-        json_array_append_new (widgets, json_pack ("{s:{s:s, s:b}}", "textParagraph", "text",
-                                                   n->summary, "maxLines", 6));
+        //  maxLines is an integer in the Chat API (a boolean is refused)
+        json_array_append_new (widgets, json_pack ("{s:{s:s, s:i}}", "textParagraph", "text",
+                                                   INERT (HTML, n->summary), "maxLines", 6));
         json_array_append_new (widgets,
                                json_pack ("{s:{s:s, s:s}}", "decoratedText", "topLabel", "Severity",
                                           "text", notifier_severity_name (n->severity)));
         json_array_append_new (widgets, json_pack ("{s:{s:s, s:s}}", "decoratedText", "topLabel",
-                                                   "Where", "text", s_where (n, arena)));
+                                                   "Where", "text",
+                                                   INERT (HTML, s_where (n, arena))));
         if (*n->project_id)
             json_array_append_new (widgets,
                                    json_pack ("{s:{s:s, s:s}}", "decoratedText", "topLabel",
-                                              "Project", "text", n->project_label));
+                                              "Project", "text", INERT (HTML, n->project_label)));
         for (size_t f = 0; f < n->n_facts; f++)
-            json_array_append_new (widgets,
-                                   json_pack ("{s:{s:s, s:s}}", "decoratedText", "topLabel",
-                                              n->facts[f]->title, "text", n->facts[f]->value));
+            json_array_append_new (widgets, json_pack ("{s:{s:s, s:s}}", "decoratedText",
+                                                       "topLabel", n->facts[f]->title, "text",
+                                                       INERT (HTML, n->facts[f]->value)));
         json_array_append_new (widgets, json_pack ("{s:{s:[{s:s, s:{s:{s:s}}}]}}", "buttonList",
                                                    "buttons", "text", "Open in PMO", "onClick",
                                                    "openLink", "url", n->link));
-        json_array_append_new (sections,
-                               json_pack ("{s:s, s:o}", "header", n->title, "widgets", widgets));
+        json_array_append_new (sections, json_pack ("{s:s, s:o}", "header", INERT (HTML, n->title),
+                                                    "widgets", widgets));
     }
     size_t omitted = msg->total > shown ? msg->total - shown : 0;
     if (omitted)
@@ -326,7 +312,8 @@ static json_t *s_gchat (const notifier_message_t *msg, const view_t *view, size_
                                                        notifier_severity_name (first->severity))
                                    : "";
     json_t *root = json_pack ("{s:s, s:[{s:s, s:{s:{s:s, s:s}, s:o}}]}", "text",
-                              pmo_arena_printf (arena, "*%s*", view->heading), "cardsV2", "cardId",
+                              pmo_arena_printf (arena, "*%s*", INERT (GCHAT_TEXT, view->heading)),
+                              "cardsV2", "cardId",
                               msg->delivery_id, "card", "header", "title",
                               notifier_truncate (view->heading, 200, arena), "subtitle",
                               notifier_truncate (subtitle, 200, arena), "sections", sections);
@@ -507,24 +494,36 @@ static const char *s_header_text (const char *text, pmo_arena_t *arena)
     return out;
 }
 
-static const char *s_html_escape (const char *s, pmo_arena_t *arena)
+//  A mailbox header value (RFC 5322 name-addr): the display name as a
+//  quoted-string, or RFC 2047 encoded-words when it is not ASCII;
+//  fallback_name when the channel gave none (NULL: the bare address).
+static const char *s_mailbox_header (const char *text, const char *fallback_name,
+                                     pmo_arena_t *arena)
 {
-    size_t len = strlen (s);
-    char *out = pmo_arena_alloc (arena, len * 6 + 1), *o = out;
-    for (size_t i = 0; i < len; i++) {
-        const char *rep = s[i] == '&'   ? "&amp;"
-                          : s[i] == '<' ? "&lt;"
-                          : s[i] == '>' ? "&gt;"
-                          : s[i] == '"' ? "&quot;"
-                                        : NULL;
-        if (rep) {
-            memcpy (o, rep, strlen (rep));
-            o += strlen (rep);
-        } else
-            *o++ = s[i];
+    char name[256], address[256];
+    if (notifier_mailbox (text, name, sizeof name, address, sizeof address))
+        return "undisclosed-recipients:;"; //  validated when the channel was saved
+    const char *display = *name ? name : fallback_name;
+    if (!display)
+        return pmo_arena_strdup (arena, address);
+    if (!s_ascii (display))
+        return pmo_arena_printf (arena, "%s <%s>", s_header_text (display, arena), address);
+    //  words of atext (RFC 5322 3.2.3) go as they are; anything else quoted
+    bool atoms = *display != ' ';
+    for (const char *p = display; *p && atoms; p++)
+        atoms = isalnum ((unsigned char)*p) || *p == ' ' || strchr ("!#$%&'*+-/=?^_`{|}~", *p);
+    if (atoms)
+        return pmo_arena_printf (arena, "%s <%s>", display, address);
+    char *quoted = pmo_arena_alloc (arena, 2 * strlen (display) + 3), *q = quoted;
+    *q++ = '"';
+    for (const char *p = display; *p; p++) {
+        if (*p == '"' || *p == '\\')
+            *q++ = '\\';
+        *q++ = *p;
     }
-    *o = 0;
-    return out;
+    *q++ = '"';
+    *q = 0;
+    return pmo_arena_printf (arena, "%s <%s>", quoted, address);
 }
 
 int notifier_format_email (const Pmo__Channel *channel, const notifier_message_t *msg,
@@ -543,10 +542,10 @@ int notifier_format_email (const Pmo__Channel *channel, const notifier_message_t
         text = pmo_arena_printf (arena, "%s%s\n\n", text, view.intro);
     const char *html = pmo_arena_printf (
         arena, "<!DOCTYPE html><html><body style=\"font-family:sans-serif\"><h2>%s</h2>",
-        s_html_escape (view.heading, arena));
+        INERT (HTML, view.heading));
     if (*view.intro)
         html = pmo_arena_printf (arena, "%s<p><em>%s</em></p>", html,
-                                 s_html_escape (view.intro, arena));
+                                 INERT (HTML, view.intro));
     for (size_t i = 0; i < shown; i++) {
         const Pmo__Notice *n = msg->notices[i];
         text = pmo_arena_printf (arena, "%s* %s\n  %s\n  Severity: %s. Where: %s.%s%s\n", text,
@@ -557,25 +556,25 @@ int notifier_format_email (const Pmo__Channel *channel, const notifier_message_t
             arena,
             "%s<div style=\"border-left:4px solid %s;padding-left:8px;margin:12px 0\">"
             "<strong>%s</strong><br>%s<br><small>Severity: %s · Where: %s%s%s</small><ul>",
-            html, s_color (n->severity), s_html_escape (n->title, arena),
-            s_html_escape (n->summary, arena), notifier_severity_name (n->severity),
-            s_html_escape (s_where (n, arena), arena), *n->project_id ? " · Project: " : "",
-            *n->project_id ? s_html_escape (n->project_label, arena) : "");
+            html, s_color (n->severity), INERT (HTML, n->title),
+            INERT (HTML, n->summary), notifier_severity_name (n->severity),
+            INERT (HTML, s_where (n, arena)), *n->project_id ? " · Project: " : "",
+            *n->project_id ? INERT (HTML, n->project_label) : "");
         for (size_t f = 0; f < n->n_facts; f++) {
             text = pmo_arena_printf (arena, "%s  %s: %s\n", text, n->facts[f]->title,
                                      n->facts[f]->value);
             html = pmo_arena_printf (arena, "%s<li>%s: %s</li>", html,
-                                     s_html_escape (n->facts[f]->title, arena),
-                                     s_html_escape (n->facts[f]->value, arena));
+                                     INERT (HTML, n->facts[f]->title),
+                                     INERT (HTML, n->facts[f]->value));
         }
         text = pmo_arena_printf (arena, "%s  %s\n\n", text, n->link);
         html = pmo_arena_printf (arena, "%s</ul><a href=\"%s\">Open in the PMO dashboard</a></div>",
-                                 html, s_html_escape (n->link, arena));
+                                 html, INERT (HTML, n->link));
     }
     if (msg->total > shown) {
         text = pmo_arena_printf (arena, "%s%s\n", text, s_more (msg->total - shown, arena));
         html = pmo_arena_printf (arena, "%s<p>%s</p>", html,
-                                 s_html_escape (s_more (msg->total - shown, arena), arena));
+                                 INERT (HTML, s_more (msg->total - shown, arena)));
     }
     text = pmo_arena_printf (arena, "%s--\nSent by pmo (delivery %s).\n", text, msg->delivery_id);
     html = pmo_arena_printf (arena,
@@ -591,14 +590,20 @@ int notifier_format_email (const Pmo__Channel *channel, const notifier_message_t
     strftime (date, sizeof date, "%a, %d %b %Y %H:%M:%S +0000", &tm);
     const char *to = "";
     for (size_t i = 0; i < channel->n_mail_to; i++)
-        to = pmo_arena_printf (arena, "%s%s%s", to, i ? ",\r\n " : "", channel->mail_to[i]);
+        to = pmo_arena_printf (arena, "%s%s%s", to, i ? ",\r\n " : "",
+                               s_mailbox_header (channel->mail_to[i], NULL, arena));
     const char *boundary = pmo_arena_printf (arena, "=_pmo_%s", msg->delivery_id);
-    const char *domain = strchr (channel->mail_from, '@');
+    const char *from = s_mailbox_header (channel->mail_from, "pmo", arena);
+    char from_name[256], from_address[256];
+    const char *domain = notifier_mailbox (channel->mail_from, from_name, sizeof from_name,
+                                           from_address, sizeof from_address) == 0
+                             ? strrchr (from_address, '@')
+                             : NULL;
     Pmo__Notice *first = msg->n_notices ? msg->notices[0] : NULL;
     out->body = pmo_arena_printf (
         arena,
         "Date: %s\r\n"
-        "From: pmo <%s>\r\n"
+        "From: %s\r\n"
         "To: %s\r\n"
         "Subject: %s\r\n"
         "Message-ID: <%s%s>\r\n"
@@ -620,7 +625,7 @@ int notifier_format_email (const Pmo__Channel *channel, const notifier_message_t
         "\r\n"
         "%s"
         "--%s--\r\n",
-        date, channel->mail_from, to,
+        date, from, to,
         s_header_text (pmo_arena_printf (arena, "[pmo] %s", view.heading), arena), msg->delivery_id,
         domain ? domain : "@pmo.invalid",
         first && *first->division ? first->division : "notifications",

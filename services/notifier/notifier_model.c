@@ -76,6 +76,62 @@ static bool s_email_valid (const char *address)
     return true;
 }
 
+int notifier_mailbox (const char *text, char *name, size_t name_size, char *address,
+                      size_t address_size)
+{
+    if (!text || strlen (text) > 320)
+        return -1;
+    const char *open = strrchr (text, '<');
+    const char *spec = text;
+    size_t spec_len = strlen (text);
+    size_t n = 0;
+    if (open) {
+        //  "Display Name <addr>": the name is a phrase, quoted or not
+        const char *close = strchr (open, '>');
+        if (!close || close[1])
+            return -1;
+        spec = open + 1;
+        spec_len = (size_t)(close - spec);
+        const char *from = text, *to = open;
+        while (from < to && *from == ' ')
+            from++;
+        while (to > from && to[-1] == ' ')
+            to--;
+        bool quoted = to - from >= 2 && *from == '"' && to[-1] == '"';
+        if (quoted)
+            from++, to--;
+        for (const char *p = from; p < to; p++) {
+            unsigned char c = (unsigned char)*p;
+            //  no control characters (header injection), no brackets, and
+            //  quotes only escaped inside a quoted name
+            if (c < ' ' || c == 127 || c == '<' || c == '>')
+                return -1;
+            if (c == '\\' && quoted && p + 1 < to)
+                c = (unsigned char)*++p;
+            else if (c == '"' || c == '\\')
+                return -1;
+            if (n + 1 >= name_size)
+                return -1;
+            name[n++] = (char)c;
+        }
+    }
+    name[n] = 0;
+    //  control characters were refused above: this checks the UTF-8
+    if (!pmo_text_valid (name))
+        return -1;
+    if (spec_len == 0 || spec_len >= address_size)
+        return -1;
+    memcpy (address, spec, spec_len);
+    address[spec_len] = 0;
+    return s_email_valid (address) ? 0 : -1;
+}
+
+static bool s_mailbox_valid (const char *text)
+{
+    char name[256], address[256];
+    return notifier_mailbox (text, name, sizeof name, address, sizeof address) == 0;
+}
+
 bool notifier_secret_valid (const char *secret)
 {
     if (!s_starts (secret, "whsec_"))
@@ -117,13 +173,14 @@ int notifier_check_channel (const Pmo__Channel *channel, bool allow_http, pmo_pr
         if (!s_url_shape (channel->smtp_url, smtp) && !notifier_is_masked (channel->smtp_url))
             return pmo_problem (problem, INVALID, "smtp_url",
                                 "smtp_url is required: smtp://host:587 or smtps://host:465");
-        if (!s_email_valid (channel->mail_from))
+        if (!s_mailbox_valid (channel->mail_from))
             return pmo_problem (problem, INVALID, "mail_from",
-                                "mail_from is required: an address like pmo@example.org");
+                                "mail_from is required: an address like pmo@example.org or "
+                                "PMO <pmo@example.org>");
         if (channel->n_mail_to == 0 || channel->n_mail_to > 50)
             return pmo_problem (problem, INVALID, "mail_to", "mail_to needs 1..50 addresses");
         for (size_t i = 0; i < channel->n_mail_to; i++)
-            if (!s_email_valid (channel->mail_to[i])) {
+            if (!s_mailbox_valid (channel->mail_to[i])) {
                 char field[48];
                 snprintf (field, sizeof field, "mail_to[%zu]", i);
                 return pmo_problem (problem, INVALID, field, "'%.80s' is not an email address",
@@ -244,6 +301,17 @@ bool notifier_type_matches (const char *pattern, const char *type)
     if (len >= 2 && pattern[len - 1] == '*' && pattern[len - 2] == '.')
         return strncmp (pattern, type, len - 1) == 0;
     return strcmp (pattern, type) == 0;
+}
+
+bool notifier_event_folded (const Pmo__Event *event)
+{
+    //  riskmon assesses a project as soon as it learns of it: a green first
+    //  assessment says nothing the creation message did not
+    if (event->body_case != PMO__EVENT__BODY_HEALTH || !event->health)
+        return false;
+    const Pmo__HealthAssessment *a = event->health;
+    return a->previous == PMO__RAG__RAG_UNSPECIFIED && a->seq <= 1 &&
+           a->overall == PMO__RAG__RAG_GREEN;
 }
 
 bool notifier_subscription_matches (const Pmo__Subscription *sub, const Pmo__Notice *notice)

@@ -42,6 +42,12 @@ const pmo_role_table_t *notifier_roles (void);
 //  The fields a caller sets on a channel. allow_http accepts http:// URLs
 //  (tests and private receivers); otherwise webhook URLs must be https.
 int notifier_check_channel (const Pmo__Channel *channel, bool allow_http, pmo_problem_t *problem);
+//  A mailbox as a channel names it: "pmo@example.org" or "Display Name
+//  <pmo@example.org>" (the name plain or "quoted", UTF-8, no control
+//  characters). Fills name ("" if none) and address (the bare address, for
+//  the SMTP envelope). 0, or -1 if malformed or too long for the buffers.
+int notifier_mailbox (const char *text, char *name, size_t name_size, char *address,
+                      size_t address_size);
 //  A signing secret: "whsec_" + base64 of 24..64 bytes.
 bool notifier_secret_valid (const char *secret);
 int notifier_check_subscription (const Pmo__Subscription *sub, pmo_problem_t *problem);
@@ -61,11 +67,12 @@ bool notifier_is_masked (const char *text);
 //  ---------------------------------------------------------------------
 //  Events become notices
 
-//  How bad an event is, from any service: an explicit "severity" (or
-//  "level") enum on the event or its snapshot; else a RAG-like field
-//  ("overall", "rag", "health"); else what the registry's events mean (a
-//  stopped gate is high, a slipped milestone medium); else keywords of the
-//  type ("critical", "alert", "escalat", "overallocated", "cleared").
+//  How bad an event is, from its content, by the table in the README
+//  ("Severity"), first row that applies: an ending (*.resolved, *.cleared,
+//  *.closed, *.archived) is low; an explicit "severity" enum on the event
+//  or its snapshot (alert levels, issues); a risk's score band; a gate's
+//  outcome; a slipped milestone; a project on hold or cancelled; a health
+//  colour ("overall", "rag", "health"); a "level" enum; the type's words.
 Pmo__Severity notifier_severity (const Pmo__Event *event);
 //  The project an event concerns, "" if none: the snapshot's "project_id",
 //  a project snapshot's id, or the entity of a "project.*" event.
@@ -84,6 +91,10 @@ const char *notifier_severity_name (Pmo__Severity severity);
 //  ---------------------------------------------------------------------
 //  Routing
 
+//  True if the event is folded into an earlier message and makes none of
+//  its own: a project's first health assessment when it is green (the
+//  project's creation message stands for it; amber or red is news).
+bool notifier_event_folded (const Pmo__Event *event);
 //  "project.created" matches "project.created", "project.*" and "*".
 bool notifier_type_matches (const char *pattern, const char *type);
 //  True if the subscription (live) wants the notice.
@@ -208,6 +219,23 @@ bool notifier_address_allowed (const struct sockaddr *address, unsigned allow);
 //  Parse "none", "loopback", "private", "link-local" (comma-separated) into
 //  a mask; -1 if a word is unknown.
 int notifier_parse_allow (const char *text, unsigned *allow);
+
+//  ---------------------------------------------------------------------
+//  Text from data in each receiver's markup (notifier_escape.c)
+
+typedef enum {
+    NOTIFIER_MARKUP_SLACK,            //  Slack mrkdwn
+    NOTIFIER_MARKUP_MARKDOWN,         //  CommonMark: Adaptive Card TextBlock and FactSet
+    NOTIFIER_MARKUP_MATTERMOST,       //  Mattermost markdown (also @-mentions)
+    NOTIFIER_MARKUP_MATTERMOST_PLAIN, //  Mattermost fallback, titles, field titles
+    NOTIFIER_MARKUP_GCHAT_TEXT,       //  Google Chat message text
+    NOTIFIER_MARKUP_HTML,             //  Google Chat card text and email HTML
+} notifier_markup_t;
+
+//  text as it must be written in markup so that it reads as itself and
+//  can never mention, link or format (text itself if nothing changes, else
+//  in arena).
+const char *notifier_inert (notifier_markup_t markup, const char *text, pmo_arena_t *arena);
 
 //  ---------------------------------------------------------------------
 //  Small helpers

@@ -65,6 +65,8 @@ static const char *s_enum_field (const ProtobufCMessage *msg, const char *name, 
     return pmo_json_enum_label (f->descriptor, value, buf, size);
 }
 
+//  The words of severity-like enum labels, in the order they are tried
+//  (the first found in the label wins: "critical" before "high").
 static Pmo__Severity s_severity_label (const char *label)
 {
     if (!label)
@@ -74,10 +76,10 @@ static Pmo__Severity s_severity_label (const char *label)
         Pmo__Severity severity;
     } words[] = {
         {"critical", PMO__SEVERITY__SEVERITY_CRITICAL}, {"high", PMO__SEVERITY__SEVERITY_HIGH},
-        {"medium", PMO__SEVERITY__SEVERITY_MEDIUM},     {"low", PMO__SEVERITY__SEVERITY_LOW},
-        {"info", PMO__SEVERITY__SEVERITY_INFO},         {"minimal", PMO__SEVERITY__SEVERITY_INFO},
-        {"red", PMO__SEVERITY__SEVERITY_HIGH},          {"amber", PMO__SEVERITY__SEVERITY_MEDIUM},
-        {"green", PMO__SEVERITY__SEVERITY_LOW},
+        {"warning", PMO__SEVERITY__SEVERITY_MEDIUM},    {"medium", PMO__SEVERITY__SEVERITY_MEDIUM},
+        {"low", PMO__SEVERITY__SEVERITY_LOW},           {"info", PMO__SEVERITY__SEVERITY_INFO},
+        {"minimal", PMO__SEVERITY__SEVERITY_INFO},      {"red", PMO__SEVERITY__SEVERITY_HIGH},
+        {"amber", PMO__SEVERITY__SEVERITY_MEDIUM},      {"green", PMO__SEVERITY__SEVERITY_LOW},
     };
     for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
         if (strstr (label, words[i].word))
@@ -98,20 +100,41 @@ static long s_days_between (const char *a, const char *b)
     return (long)((timegm (&tb) - timegm (&ta)) / 86400);
 }
 
+static bool s_ends_with (const char *s, const char *suffix)
+{
+    size_t n = strlen (s), m = strlen (suffix);
+    return n >= m && strcmp (s + n - m, suffix) == 0;
+}
+
+//  The severity table (README "Severity"): the first row that applies wins.
 Pmo__Severity notifier_severity (const Pmo__Event *event)
 {
     char buf[64];
     const ProtobufCMessage *body = s_body (event);
-    //  1. Said outright, by a service that knows (on the event or its body)
+    const char *type = event->type ? event->type : "";
+    //  1. Something ended (an alert resolved, a risk closed, a resource no
+    //     longer over-allocated): good news is low, whatever it was about
+    static const char *const endings[] = {".resolved", ".cleared", ".closed", ".archived"};
+    for (size_t i = 0; i < sizeof endings / sizeof endings[0]; i++)
+        if (s_ends_with (type, endings[i]))
+            return PMO__SEVERITY__SEVERITY_LOW;
+    //  2. Said outright by the service that knows: a "severity" enum on the
+    //     event or its snapshot (alerts: critical, warning = medium, info;
+    //     issues: critical .. low)
     Pmo__Severity s = s_severity_label (s_enum_field (&event->base, "severity", buf, sizeof buf));
     if (!s)
         s = s_severity_label (s_enum_field (body, "severity", buf, sizeof buf));
-    if (!s)
-        s = s_severity_label (s_enum_field (body, "level", buf, sizeof buf));
     if (s)
         return s;
-    const char *type = event->type ? event->type : "";
-    //  2. The registry's events, by what they mean
+    //  3. A risk's score band on the 5x5 grid, residual first (20-25
+    //     critical, 12-19 high, 6-11 medium, 2-5 low, 1 minimal = info)
+    static const char *const bands[] = {"residual_band", "inherent_band", "band"};
+    for (size_t i = 0; i < sizeof bands / sizeof bands[0]; i++) {
+        s = s_severity_label (s_enum_field (body, bands[i], buf, sizeof buf));
+        if (s)
+            return s;
+    }
+    //  4. A gate decision: stop high, hold or recycle medium, go low
     if (event->gate && strcmp (type, "project.gate_decided") == 0) {
         switch (event->gate->outcome) {
         case PMO__GATE_OUTCOME__GATE_OUTCOME_STOP:
@@ -123,6 +146,7 @@ Pmo__Severity notifier_severity (const Pmo__Event *event)
             return PMO__SEVERITY__SEVERITY_LOW;
         }
     }
+    //  5. A milestone slipped (forecast after baseline, not achieved): medium
     if (event->body_case == PMO__EVENT__BODY_MILESTONE) {
         const Pmo__Milestone *m = event->milestone;
         if (pmo_str_empty (m->actual_date) &&
@@ -130,19 +154,25 @@ Pmo__Severity notifier_severity (const Pmo__Event *event)
             return PMO__SEVERITY__SEVERITY_MEDIUM;
         return PMO__SEVERITY__SEVERITY_LOW;
     }
+    //  6. A project put on hold or cancelled: medium
     if (event->body_case == PMO__EVENT__BODY_PROJECT &&
         (event->project->status == PMO__PROJECT_STATUS__PROJECT_STATUS_CANCELLED ||
          event->project->status == PMO__PROJECT_STATUS__PROJECT_STATUS_ON_HOLD) &&
         strcmp (type, "project.updated") == 0)
         return PMO__SEVERITY__SEVERITY_MEDIUM;
-    //  3. A health-like field (status reports, health assessments)
+    //  7. A health colour (assessments, status reports): red high, amber
+    //     medium, green low
     static const char *const rag_fields[] = {"overall", "rag", "health", "status_rag"};
-    for (size_t i = 0; i < 4; i++) {
+    for (size_t i = 0; i < sizeof rag_fields / sizeof rag_fields[0]; i++) {
         s = s_severity_label (s_enum_field (body, rag_fields[i], buf, sizeof buf));
         if (s)
             return s;
     }
-    //  4. The words of the type
+    //  8. An escalation level or other "level" enum said outright
+    s = s_severity_label (s_enum_field (body, "level", buf, sizeof buf));
+    if (s)
+        return s;
+    //  9. The words of the type
     if (strstr (type, "critical"))
         return PMO__SEVERITY__SEVERITY_CRITICAL;
     if (strstr (type, "escalat") || strstr (type, "alert") || strstr (type, "breach"))
@@ -150,8 +180,7 @@ Pmo__Severity notifier_severity (const Pmo__Event *event)
     if (strstr (type, "overallocated") || strstr (type, "conflict") || strstr (type, "overdue") ||
         strstr (type, "rejected"))
         return PMO__SEVERITY__SEVERITY_MEDIUM;
-    if (strstr (type, "cleared") || strstr (type, "resolved") || strstr (type, "archived") ||
-        strstr (type, "created") || strstr (type, "phase_changed") || strstr (type, "closed"))
+    if (strstr (type, "resolved") || strstr (type, "created") || strstr (type, "phase_changed"))
         return PMO__SEVERITY__SEVERITY_LOW;
     return PMO__SEVERITY__SEVERITY_INFO;
 }
@@ -289,7 +318,9 @@ static void s_generic_facts (facts_t *facts, const ProtobufCMessage *body, pmo_a
         return;
     static const char *const skip[] = {"id",         "version",    "created_ms", "updated_ms",
                                        "archived",   "division",   "org_unit",   "org_unit_path",
-                                       "project_id", "created_by", "path"};
+                                       "project_id", "created_by", "path",
+                                       //  every format shows the notice's own severity
+                                       "severity"};
     const ProtobufCMessageDescriptor *desc = body->descriptor;
     for (unsigned i = 0; i < desc->n_fields && facts->n < facts->max; i++) {
         const ProtobufCFieldDescriptor *f = &desc->fields[i];
@@ -484,6 +515,35 @@ static void s_other_words (const Pmo__Event *event, const Pmo__Notice *n, const 
     s_generic_facts (w->facts, body, arena);
 }
 
+//  Where the dashboard shows what the event is about (its routes are in
+//  services/gateway/www/app.js): the project; for an over-allocation or a
+//  resource, the capacity heatmap of its unit; for an alert without a
+//  project, the alerts; else the portfolio of the event's unit.
+static const char *s_link (const Pmo__Event *event, const Pmo__Notice *n, const char *dashboard,
+                           pmo_arena_t *arena)
+{
+    const char *base = dashboard && *dashboard ? dashboard : "http://127.0.0.1:8080";
+    size_t blen = strlen (base);
+    const char *root = pmo_arena_printf (arena, "%s%s#/", base,
+                                         blen && base[blen - 1] == '/' ? "" : "/");
+    const char *unit = event->org_unit ? event->org_unit : "";
+    if (*n->project_id)
+        return pmo_arena_printf (arena, "%sproject/%s", root, n->project_id);
+    if (event->body_case == PMO__EVENT__BODY_OVER_ALLOCATION) {
+        const char *home = event->over_allocation->home_org_unit;
+        return pmo_arena_printf (arena, "%scapacity?unit=%s", root,
+                                 pmo_str_empty (home) ? unit : home);
+    }
+    if (event->body_case == PMO__EVENT__BODY_RESOURCE ||
+        event->body_case == PMO__EVENT__BODY_ALLOCATION)
+        return pmo_arena_printf (arena, "%scapacity?unit=%s", root, unit);
+    if (event->body_case == PMO__EVENT__BODY_ALERT)
+        return pmo_arena_printf (arena, "%salerts", root);
+    if (*unit)
+        return pmo_arena_printf (arena, "%sportfolio?unit=%s", root, unit);
+    return root;
+}
+
 Pmo__Notice *notifier_notice (const Pmo__Event *event, const char *dashboard,
                               const char *project_label, pmo_arena_t *arena)
 {
@@ -504,12 +564,7 @@ Pmo__Notice *notifier_notice (const Pmo__Event *event, const char *dashboard,
     n->actor = event->actor ? event->actor : "";
     n->time_ms = event->time_ms;
     n->source = event->source ? event->source : "";
-    const char *base = dashboard && *dashboard ? dashboard : "http://127.0.0.1:8080";
-    size_t blen = strlen (base);
-    const char *slash = blen && base[blen - 1] == '/' ? "" : "/";
-    n->link = *n->project_id
-                  ? pmo_arena_printf (arena, "%s%s#/projects/%s", base, slash, n->project_id)
-                  : pmo_arena_printf (arena, "%s%s#/", base, slash);
+    n->link = (char *)s_link (event, n, dashboard, arena);
 
     facts_t facts = {pmo_arena_alloc (arena, 12 * sizeof (Pmo__Fact *)), 0, 12, arena};
     const char *what = *n->project_id ? n->project_label : n->entity_id;

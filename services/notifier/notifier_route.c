@@ -145,6 +145,10 @@ static int s_route_event (notifier_t *self, Pmo__Event *event, const char **matc
 {
     if (event->body_case == PMO__EVENT__BODY_PROJECT && event->project->id)
         s_remember_project (self, event, arena);
+    if (notifier_event_folded (event)) {
+        self->skipped++;
+        return 0;
+    }
     const char *pid = notifier_event_project (event);
     Pmo__Notice *notice = notifier_notice (event, self->config.dashboard_url,
                                            *pid ? zhash_lookup (self->projects, pid) : NULL, arena);

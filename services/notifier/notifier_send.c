@@ -265,12 +265,17 @@ int notifier_send_start (notifier_send_t *self, const notifier_send_request_t *r
             curl_easy_setopt (e, CURLOPT_USERNAME, r->user);
             curl_easy_setopt (e, CURLOPT_PASSWORD, r->password ? r->password : "");
         }
-        char from[300];
-        snprintf (from, sizeof from, "<%s>", r->mail_from);
+        //  the envelope carries bare addresses; display names are headers
+        char from[300], name[256], address[256];
+        if (notifier_mailbox (r->mail_from, name, sizeof name, address, sizeof address))
+            snprintf (address, sizeof address, "%s", r->mail_from);
+        snprintf (from, sizeof from, "<%s>", address);
         curl_easy_setopt (e, CURLOPT_MAIL_FROM, from);
         for (size_t i = 0; i < r->n_rcpt; i++) {
             char rcpt[300];
-            snprintf (rcpt, sizeof rcpt, "<%s>", r->rcpt[i]);
+            if (notifier_mailbox (r->rcpt[i], name, sizeof name, address, sizeof address))
+                snprintf (address, sizeof address, "%s", r->rcpt[i]);
+            snprintf (rcpt, sizeof rcpt, "<%s>", address);
             t->headers = curl_slist_append (t->headers, rcpt);
         }
         curl_easy_setopt (e, CURLOPT_MAIL_RCPT, t->headers);

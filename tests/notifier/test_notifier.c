@@ -160,7 +160,7 @@ static void s_formats (nh_t *nh)
         assert (strstr (t, "dft/dft-rail")); //  where
         assert (strstr (t, "Severity:*"));   //  how bad
         char link[128];
-        snprintf (link, sizeof link, "<http://pmo.test:8080/#/projects/%s|", project);
+        snprintf (link, sizeof link, "<http://pmo.test:8080/#/project/%s|", project);
         assert (strstr (t, link)); //  back to the dashboard
     }
     assert (sections == 1);
@@ -341,7 +341,7 @@ static void s_email (nh_t *nh)
     assert (dlen > 0);
     decoded[dlen] = 0;
     char link[128];
-    snprintf (link, sizeof link, "http://pmo.test:8080/#/projects/%s", project);
+    snprintf (link, sizeof link, "http://pmo.test:8080/#/project/%s", project);
     assert (strstr ((char *)decoded, link));
     assert (strstr ((char *)decoded, "Where: hub/moj"));
     //  every line within the SMTP limit

@@ -60,7 +60,7 @@ static void s_severity (void)
     assert (notifier_severity (e) == PMO__SEVERITY__SEVERITY_MEDIUM);
     Pmo__Notice *n = notifier_notice (e, "https://pmo.example", "RAIL-1 Rail", arena);
     assert (strstr (n->title, "slipped 9 days"));
-    assert (streq (n->link, "https://pmo.example/#/projects/pr_dft_7"));
+    assert (streq (n->link, "https://pmo.example/#/project/pr_dft_7"));
     assert (streq (n->project_label, "RAIL-1 Rail"));
     //  Another service's event, unknown to this code: by its words and body
     e = s_event (arena, "resource.overallocated");
@@ -162,7 +162,7 @@ static notifier_message_t s_big_message (pmo_arena_t *arena, size_t count)
         n->org_unit_path = "hub/dft";
         n->project_id = "pr_dft_1";
         n->project_label = "RAIL-1 Rail";
-        n->link = "https://pmo.example/#/projects/pr_dft_1";
+        n->link = "https://pmo.example/#/project/pr_dft_1";
         Pmo__Fact **facts = pmo_arena_alloc (arena, 8 * sizeof (void *));
         for (int f = 0; f < 8; f++) {
             facts[f] = pmo_arena_alloc (arena, sizeof (Pmo__Fact));
