@@ -17,8 +17,10 @@
       "1.") at the start of a line; "://" and "www." are broken with a
       backslash so bare URLs are not linked; for Mattermost an @ that could
       start a mention (@channel, @all, @here, @user) becomes ＠.
-    - Mattermost plain fields (fallback, title, field titles) render no
-      markdown but ping: only @ and < > are neutralised.
+    - Plain text that a receiver might still parse (Mattermost's fallback
+      and field titles, Google Chat's card header): an @ that could start
+      a mention becomes ＠, < and > become ‹ ›. (A Mattermost attachment's
+      title renders links: it is markdown.)
     - Google Chat message text ("Format text messages"): *, _, ~ and ` as
       for Slack; < and > (links <url|text> and mentions <users/all>) become
       ‹ ›; "://" gets a zero-width space so bare URLs are not linked.
@@ -116,7 +118,7 @@ static const char *s_replace (notifier_markup_t markup, const char *s, size_t i,
             return buf;
         }
         return NULL;
-    case NOTIFIER_MARKUP_MATTERMOST_PLAIN:
+    case NOTIFIER_MARKUP_PLAIN:
         if (c == '@' && (i == 0 || !s_word (s[i - 1])))
             return "\xef\xbc\xa0";
         if (c == '<')

@@ -151,20 +151,19 @@ static json_t *s_slack (const notifier_message_t *msg, const view_t *view, size_
     for (size_t i = 0; i < shown; i++) {
         if (i)
             json_array_append_new (blocks, json_pack ("{s:s}", "type", "divider"));
-        json_array_append_new (blocks,
-                               json_pack ("{s:s, s:{s:s, s:s, s:b}}", "type", "section", "text",
-                                          "type", "mrkdwn", "text",
-                                          s_notice_slack (msg->notices[i],
-                                                          NOTIFIER_SLACK_SECTION_MAX, arena),
-                                          "verbatim", 1));
+        json_array_append_new (
+            blocks,
+            json_pack ("{s:s, s:{s:s, s:s, s:b}}", "type", "section", "text", "type", "mrkdwn",
+                       "text", s_notice_slack (msg->notices[i], NOTIFIER_SLACK_SECTION_MAX, arena),
+                       "verbatim", 1));
     }
     size_t omitted = msg->total > shown ? msg->total - shown : 0;
     const char *context = pmo_arena_printf (arena, "pmo · delivery `%s`", msg->delivery_id);
     if (omitted)
         context = pmo_arena_printf (arena, "%s\n%s", s_more (omitted, arena), context);
-    json_array_append_new (blocks, json_pack ("{s:s, s:[{s:s, s:s, s:b}]}", "type", "context",
-                                              "elements", "type", "mrkdwn", "text", context,
-                                              "verbatim", 1));
+    json_array_append_new (blocks,
+                           json_pack ("{s:s, s:[{s:s, s:s, s:b}]}", "type", "context", "elements",
+                                      "type", "mrkdwn", "text", context, "verbatim", 1));
     //  text is the notification and the fallback where blocks do not show
     const char *text = view->heading;
     if (shown == 1 && msg->total == 1)
@@ -178,7 +177,7 @@ static json_t *s_slack (const notifier_message_t *msg, const view_t *view, size_
 //  A Mattermost attachment field: the title is plain, the value markdown.
 static json_t *s_mm_field (const char *title, const char *value, pmo_arena_t *arena)
 {
-    return json_pack ("{s:s, s:s, s:b}", "title", INERT (MATTERMOST_PLAIN, title), "value",
+    return json_pack ("{s:s, s:s, s:b}", "title", INERT (PLAIN, title), "value",
                       INERT (MATTERMOST, value), "short", 1);
 }
 
@@ -189,8 +188,8 @@ static json_t *s_mattermost (const notifier_message_t *msg, const view_t *view, 
     for (size_t i = 0; i < shown && i < 20; i++) {
         const Pmo__Notice *n = msg->notices[i];
         json_t *fields = json_array ();
-        json_array_append_new (fields,
-                               s_mm_field ("Severity", notifier_severity_name (n->severity), arena));
+        json_array_append_new (
+            fields, s_mm_field ("Severity", notifier_severity_name (n->severity), arena));
         json_array_append_new (fields, s_mm_field ("Where", s_where (n, arena), arena));
         if (*n->project_id)
             json_array_append_new (fields, s_mm_field ("Project", n->project_label, arena));
@@ -198,11 +197,10 @@ static json_t *s_mattermost (const notifier_message_t *msg, const view_t *view, 
             json_array_append_new (fields,
                                    s_mm_field (n->facts[f]->title, n->facts[f]->value, arena));
         json_array_append_new (
-            attachments,
-            json_pack ("{s:s, s:s, s:s, s:s, s:s, s:o}", "fallback",
-                       INERT (MATTERMOST_PLAIN, n->title), "color", s_color (n->severity), "title",
-                       INERT (MATTERMOST_PLAIN, n->title), "title_link", n->link, "text",
-                       INERT (MATTERMOST, n->summary), "fields", fields));
+            attachments, json_pack ("{s:s, s:s, s:s, s:s, s:s, s:o}", "fallback",
+                                    INERT (PLAIN, n->title), "color", s_color (n->severity),
+                                    "title", INERT (MATTERMOST, n->title), "title_link", n->link,
+                                    "text", INERT (MATTERMOST, n->summary), "fields", fields));
     }
     size_t omitted = msg->total > shown ? msg->total - shown : 0;
     const char *text = pmo_arena_printf (arena, "#### %s", INERT (MATTERMOST, view->heading));
@@ -223,9 +221,9 @@ static json_t *s_teams (const notifier_message_t *msg, const view_t *view, size_
                                             "size", "Large", "weight", "Bolder", "text",
                                             INERT (MARKDOWN, view->heading), "wrap", 1));
     if (*view->intro)
-        json_array_append_new (body, json_pack ("{s:s, s:s, s:b, s:b}", "type", "TextBlock", "text",
-                                                INERT (MARKDOWN, view->intro), "wrap", 1,
-                                                "isSubtle", 1));
+        json_array_append_new (body,
+                               json_pack ("{s:s, s:s, s:b, s:b}", "type", "TextBlock", "text",
+                                          INERT (MARKDOWN, view->intro), "wrap", 1, "isSubtle", 1));
     for (size_t i = 0; i < shown; i++) {
         const Pmo__Notice *n = msg->notices[i];
         json_t *facts = json_array ();
@@ -285,9 +283,9 @@ static json_t *s_gchat (const notifier_message_t *msg, const view_t *view, size_
         json_array_append_new (widgets,
                                json_pack ("{s:{s:s, s:s}}", "decoratedText", "topLabel", "Severity",
                                           "text", notifier_severity_name (n->severity)));
-        json_array_append_new (widgets, json_pack ("{s:{s:s, s:s}}", "decoratedText", "topLabel",
-                                                   "Where", "text",
-                                                   INERT (HTML, s_where (n, arena))));
+        json_array_append_new (widgets,
+                               json_pack ("{s:{s:s, s:s}}", "decoratedText", "topLabel", "Where",
+                                          "text", INERT (HTML, s_where (n, arena))));
         if (*n->project_id)
             json_array_append_new (widgets,
                                    json_pack ("{s:{s:s, s:s}}", "decoratedText", "topLabel",
@@ -311,12 +309,12 @@ static json_t *s_gchat (const notifier_message_t *msg, const view_t *view, size_
                            : first ? pmo_arena_printf (arena, "%s · %s", s_where (first, arena),
                                                        notifier_severity_name (first->severity))
                                    : "";
-    json_t *root = json_pack ("{s:s, s:[{s:s, s:{s:{s:s, s:s}, s:o}}]}", "text",
-                              pmo_arena_printf (arena, "*%s*", INERT (GCHAT_TEXT, view->heading)),
-                              "cardsV2", "cardId",
-                              msg->delivery_id, "card", "header", "title",
-                              notifier_truncate (view->heading, 200, arena), "subtitle",
-                              notifier_truncate (subtitle, 200, arena), "sections", sections);
+    json_t *root =
+        json_pack ("{s:s, s:[{s:s, s:{s:{s:s, s:s}, s:o}}]}", "text",
+                   pmo_arena_printf (arena, "*%s*", INERT (GCHAT_TEXT, view->heading)), "cardsV2",
+                   "cardId", msg->delivery_id, "card", "header", "title",
+                   INERT (PLAIN, notifier_truncate (view->heading, 200, arena)), "subtitle",
+                   INERT (PLAIN, notifier_truncate (subtitle, 200, arena)), "sections", sections);
     //  One thread per project: every message about it lands together
     *thread = NULL;
     if (first && *first->project_id) {
@@ -544,8 +542,7 @@ int notifier_format_email (const Pmo__Channel *channel, const notifier_message_t
         arena, "<!DOCTYPE html><html><body style=\"font-family:sans-serif\"><h2>%s</h2>",
         INERT (HTML, view.heading));
     if (*view.intro)
-        html = pmo_arena_printf (arena, "%s<p><em>%s</em></p>", html,
-                                 INERT (HTML, view.intro));
+        html = pmo_arena_printf (arena, "%s<p><em>%s</em></p>", html, INERT (HTML, view.intro));
     for (size_t i = 0; i < shown; i++) {
         const Pmo__Notice *n = msg->notices[i];
         text = pmo_arena_printf (arena, "%s* %s\n  %s\n  Severity: %s. Where: %s.%s%s\n", text,
@@ -556,9 +553,9 @@ int notifier_format_email (const Pmo__Channel *channel, const notifier_message_t
             arena,
             "%s<div style=\"border-left:4px solid %s;padding-left:8px;margin:12px 0\">"
             "<strong>%s</strong><br>%s<br><small>Severity: %s · Where: %s%s%s</small><ul>",
-            html, s_color (n->severity), INERT (HTML, n->title),
-            INERT (HTML, n->summary), notifier_severity_name (n->severity),
-            INERT (HTML, s_where (n, arena)), *n->project_id ? " · Project: " : "",
+            html, s_color (n->severity), INERT (HTML, n->title), INERT (HTML, n->summary),
+            notifier_severity_name (n->severity), INERT (HTML, s_where (n, arena)),
+            *n->project_id ? " · Project: " : "",
             *n->project_id ? INERT (HTML, n->project_label) : "");
         for (size_t f = 0; f < n->n_facts; f++) {
             text = pmo_arena_printf (arena, "%s  %s: %s\n", text, n->facts[f]->title,
@@ -625,9 +622,8 @@ int notifier_format_email (const Pmo__Channel *channel, const notifier_message_t
         "\r\n"
         "%s"
         "--%s--\r\n",
-        date, from, to,
-        s_header_text (pmo_arena_printf (arena, "[pmo] %s", view.heading), arena), msg->delivery_id,
-        domain ? domain : "@pmo.invalid",
+        date, from, to, s_header_text (pmo_arena_printf (arena, "[pmo] %s", view.heading), arena),
+        msg->delivery_id, domain ? domain : "@pmo.invalid",
         first && *first->division ? first->division : "notifications",
         first && *first->division ? first->division : "notifications", msg->delivery_id, boundary,
         boundary, s_base64_lines (text, arena), boundary, s_base64_lines (html, arena), boundary);

@@ -224,12 +224,12 @@ int notifier_parse_allow (const char *text, unsigned *allow);
 //  Text from data in each receiver's markup (notifier_escape.c)
 
 typedef enum {
-    NOTIFIER_MARKUP_SLACK,            //  Slack mrkdwn
-    NOTIFIER_MARKUP_MARKDOWN,         //  CommonMark: Adaptive Card TextBlock and FactSet
-    NOTIFIER_MARKUP_MATTERMOST,       //  Mattermost markdown (also @-mentions)
-    NOTIFIER_MARKUP_MATTERMOST_PLAIN, //  Mattermost fallback, titles, field titles
-    NOTIFIER_MARKUP_GCHAT_TEXT,       //  Google Chat message text
-    NOTIFIER_MARKUP_HTML,             //  Google Chat card text and email HTML
+    NOTIFIER_MARKUP_SLACK,      //  Slack mrkdwn
+    NOTIFIER_MARKUP_MARKDOWN,   //  CommonMark: Adaptive Card TextBlock and FactSet
+    NOTIFIER_MARKUP_MATTERMOST, //  Mattermost markdown (also @-mentions)
+    NOTIFIER_MARKUP_PLAIN,      //  plain text a receiver might still parse
+    NOTIFIER_MARKUP_GCHAT_TEXT, //  Google Chat message text
+    NOTIFIER_MARKUP_HTML,       //  Google Chat card text and email HTML
 } notifier_markup_t;
 
 //  text as it must be written in markup so that it reads as itself and

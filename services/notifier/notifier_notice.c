@@ -316,9 +316,9 @@ static void s_generic_facts (facts_t *facts, const ProtobufCMessage *body, pmo_a
 {
     if (!body)
         return;
-    static const char *const skip[] = {"id",         "version",    "created_ms", "updated_ms",
-                                       "archived",   "division",   "org_unit",   "org_unit_path",
-                                       "project_id", "created_by", "path",
+    static const char *const skip[] = {"id", "version", "created_ms", "updated_ms", "archived",
+                                       "division", "org_unit", "org_unit_path", "project_id",
+                                       "created_by", "path",
                                        //  every format shows the notice's own severity
                                        "severity"};
     const ProtobufCMessageDescriptor *desc = body->descriptor;
@@ -524,8 +524,8 @@ static const char *s_link (const Pmo__Event *event, const Pmo__Notice *n, const 
 {
     const char *base = dashboard && *dashboard ? dashboard : "http://127.0.0.1:8080";
     size_t blen = strlen (base);
-    const char *root = pmo_arena_printf (arena, "%s%s#/", base,
-                                         blen && base[blen - 1] == '/' ? "" : "/");
+    const char *root =
+        pmo_arena_printf (arena, "%s%s#/", base, blen && base[blen - 1] == '/' ? "" : "/");
     const char *unit = event->org_unit ? event->org_unit : "";
     if (*n->project_id)
         return pmo_arena_printf (arena, "%sproject/%s", root, n->project_id);

@@ -1,0 +1,353 @@
+/*  test_notifier_payloads.c: what every receiver gets from data it must
+    not obey, and what a message says about how bad it is.
+
+    Text from data made inert in each receiver's markup (mentions, links,
+    formatting); the payloads of every chat tool with a hostile project
+    name; Google Chat's maxLines as an integer; the severity table (risk
+    score band, health colour, gate outcome, alert level, endings); Teams
+    showing "Severity" once; the links into the dashboard's routes; a
+    project's first green health assessment folded into its creation;
+    mailboxes with display names in From and To.
+*/
+#include "notifier_model.h"
+#include "pmo_reflect.h"
+
+#include <assert.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define HOSTILE                                                                                    \
+    "@channel <!channel> <@U123> <users/all> *bold* _it_ ~st~ `code` [x](https://evil.example) "   \
+    "<https://evil.example|click> <a href=\"https://evil.example\">y</a> & http://evil.example"
+
+static void s_inert (void)
+{
+    pmo_arena_t *arena = pmo_arena_new ();
+    //  Slack mrkdwn: control characters as entities, no format characters
+    const char *t = notifier_inert (NOTIFIER_MARKUP_SLACK, HOSTILE, arena);
+    assert (!strpbrk (t, "<>*~`"));
+    assert (strstr (t, "&lt;!channel&gt;"));
+    assert (strstr (t, "&amp; http"));
+    assert (strstr (t, "\xe2\x88\x97"
+                       "bold"));
+    //  ids keep their underscores
+    assert (streq (notifier_inert (NOTIFIER_MARKUP_SLACK, "rk_dft_3", arena), "rk_dft_3"));
+    assert (streq (notifier_inert (NOTIFIER_MARKUP_SLACK, "plain words", arena), "plain words"));
+    //  Mattermost: no @mention, every markup character escaped
+    t = notifier_inert (NOTIFIER_MARKUP_MATTERMOST, HOSTILE, arena);
+    assert (!strstr (t, "@channel") && strstr (t, "\xef\xbc\xa0"
+                                                  "channel"));
+    assert (strstr (t, "\\[x\\](https\\://evil.example)"));
+    assert (strstr (t, "\\*bold\\*") && strstr (t, "\\_it\\_") && strstr (t, "\\`code\\`"));
+    assert (strstr (t, "\\<!channel\\>"));
+    assert (strstr (t, "http\\://evil"));
+    assert (streq (notifier_inert (NOTIFIER_MARKUP_MATTERMOST, "jane@dft.example", arena),
+                   "jane@dft.example")); //  not a mention: inside a word
+    assert (streq (notifier_inert (NOTIFIER_MARKUP_MARKDOWN, "RAIL-001 Phase 2.", arena),
+                   "RAIL-001 Phase 2."));
+    assert (streq (notifier_inert (NOTIFIER_MARKUP_MARKDOWN, "# one\n2. two", arena),
+                   "\\# one\n2\\. two"));
+    //  Mattermost's plain fields: no mention, no <link|text>
+    t = notifier_inert (NOTIFIER_MARKUP_PLAIN, HOSTILE, arena);
+    assert (!strstr (t, "@channel") && !strpbrk (t, "<>"));
+    //  Adaptive Cards (Teams): no [text](url) link
+    t = notifier_inert (NOTIFIER_MARKUP_MARKDOWN, HOSTILE, arena);
+    assert (!strstr (t, "[x](") && strstr (t, "@channel")); //  Teams has no text mentions
+    //  Google Chat text: no <users/all>, no <url|text>, no bare link
+    t = notifier_inert (NOTIFIER_MARKUP_GCHAT_TEXT, HOSTILE, arena);
+    assert (!strpbrk (t, "<>*~`") && !strstr (t, "://"));
+    //  Google Chat cards and email: HTML entities
+    t = notifier_inert (NOTIFIER_MARKUP_HTML, HOSTILE, arena);
+    assert (!strpbrk (t, "<>\"") && strstr (t, "&lt;a href=&quot;https://evil.example&quot;&gt;"));
+    pmo_arena_destroy (&arena);
+    printf ("text from data is inert in every markup: ok\n");
+}
+
+static Pmo__Event *s_event (pmo_arena_t *arena, const char *type, const char *source)
+{
+    Pmo__Event *e = pmo_arena_alloc (arena, sizeof (Pmo__Event));
+    pmo__event__init (e);
+    e->id = "1700000000000-0";
+    e->type = (char *)type;
+    e->division = "dft";
+    e->org_unit = "dft-rail";
+    e->org_unit_path = "hub/dft/dft-rail";
+    e->entity_id = "pr_dft_7";
+    e->actor = "jane@dft";
+    e->source = (char *)source;
+    e->time_ms = 1800000000000;
+    return e;
+}
+
+//  A notice about a project named to ping, link and format
+static Pmo__Notice *s_hostile_notice (pmo_arena_t *arena)
+{
+    Pmo__Event *e = s_event (arena, "project.created", "registry");
+    Pmo__Project *p = pmo_arena_alloc (arena, sizeof (Pmo__Project));
+    pmo__project__init (p);
+    p->id = "pr_dft_7";
+    p->code = "RAIL-7";
+    p->name = HOSTILE;
+    p->manager = "@here";
+    pmo_reflect_set_oneof (&e->base, "project", &p->base);
+    return notifier_notice (e, "https://pmo.example", NULL, arena);
+}
+
+//  Every string anywhere in a JSON value that a receiver renders as markup,
+//  one a line (Slack's plain_text objects and Mattermost's fallback, shown
+//  as plain text in notifications, are never parsed: skipped)
+static void s_strings (json_t *value, char **out, size_t *size, FILE *f)
+{
+    (void)out, (void)size;
+    if (json_is_string (value))
+        fprintf (f, "%s\n", json_string_value (value));
+    else if (json_is_array (value)) {
+        for (size_t i = 0; i < json_array_size (value); i++)
+            s_strings (json_array_get (value, i), out, size, f);
+    } else if (json_is_object (value)) {
+        if (streq (json_string_value (json_object_get (value, "type")) ?: "", "plain_text"))
+            return;
+        const char *key;
+        json_t *v;
+        json_object_foreach (value, key, v) if (!streq (key, "fallback"))
+            s_strings (v, out, size, f);
+    }
+}
+
+static char *s_all_strings (json_t *root)
+{
+    char *text = NULL;
+    size_t size = 0;
+    FILE *f = open_memstream (&text, &size);
+    s_strings (root, &text, &size, f);
+    fclose (f);
+    return text;
+}
+
+static void s_payloads (void)
+{
+    pmo_arena_t *arena = pmo_arena_new ();
+    Pmo__Notice *n = s_hostile_notice (arena);
+    Pmo__Notice *notices[] = {n};
+    notifier_message_t msg = {
+        .kind = PMO__DELIVERY_KIND__DELIVERY_KIND_EVENT,
+        .delivery_id = "dl_dft_0123456789abcdef",
+        .notices = notices,
+        .n_notices = 1,
+        .total = 1,
+        .dashboard = "https://pmo.example",
+    };
+    Pmo__ChannelKind kinds[] = {
+        PMO__CHANNEL_KIND__CHANNEL_KIND_SLACK, PMO__CHANNEL_KIND__CHANNEL_KIND_MATTERMOST,
+        PMO__CHANNEL_KIND__CHANNEL_KIND_TEAMS, PMO__CHANNEL_KIND__CHANNEL_KIND_GOOGLE_CHAT};
+    for (size_t k = 0; k < 4; k++) {
+        Pmo__Channel ch = PMO__CHANNEL__INIT;
+        ch.kind = kinds[k];
+        notifier_payload_t payload;
+        assert (notifier_format (&ch, &msg, arena, &payload) == 0);
+        json_error_t error;
+        json_t *root = json_loads (payload.body, 0, &error);
+        assert (root);
+        char *all = s_all_strings (root);
+        if (getenv ("VERBOSE"))
+            fprintf (stderr, "%d: %s\n", kinds[k], all);
+        //  nothing from the name mentions, links or formats, in any field
+        assert (!strstr (all, "<!channel>") && !strstr (all, "<users/all>"));
+        assert (!strstr (all, "<https://evil.example|"));
+        //  markdown links ([text](url)) where the receiver speaks markdown
+        if (kinds[k] == PMO__CHANNEL_KIND__CHANNEL_KIND_MATTERMOST ||
+            kinds[k] == PMO__CHANNEL_KIND__CHANNEL_KIND_TEAMS)
+            assert (!strstr (all, "[x](https://evil"));
+        if (kinds[k] == PMO__CHANNEL_KIND__CHANNEL_KIND_GOOGLE_CHAT) //  its HTML subset
+            assert (!strstr (all, "<a href") && strstr (all, "&lt;a href"));
+        else
+            assert (!strstr (all, "<a href") || strstr (all, "\\<a href"));
+        if (kinds[k] == PMO__CHANNEL_KIND__CHANNEL_KIND_MATTERMOST)
+            assert (!strstr (all, "@channel") && !strstr (all, "@here"));
+        if (kinds[k] == PMO__CHANNEL_KIND__CHANNEL_KIND_SLACK ||
+            kinds[k] == PMO__CHANNEL_KIND__CHANNEL_KIND_MATTERMOST)
+            assert (!strstr (all, "*bold*"));
+        //  but our own link is there
+        assert (strstr (all, "https://pmo.example/#/project/pr_dft_7"));
+        if (kinds[k] == PMO__CHANNEL_KIND__CHANNEL_KIND_GOOGLE_CHAT) {
+            //  maxLines is an integer (the Chat API refuses a boolean)
+            json_t *w = json_array_get (
+                json_object_get (
+                    json_array_get (
+                        json_object_get (
+                            json_object_get (json_array_get (json_object_get (root, "cardsV2"), 0),
+                                             "card"),
+                            "sections"),
+                        0),
+                    "widgets"),
+                0);
+            json_t *max = json_object_get (json_object_get (w, "textParagraph"), "maxLines");
+            assert (json_is_integer (max) && json_integer_value (max) == 6);
+        }
+        free (all);
+        json_decref (root);
+    }
+    pmo_arena_destroy (&arena);
+    printf ("payloads with a hostile project name, every chat tool: ok\n");
+}
+
+static void s_severity_table (void)
+{
+    pmo_arena_t *arena = pmo_arena_new ();
+    //  A risk's score band: a 5x5 risk is critical when it is created
+    Pmo__Event *e = s_event (arena, "risk.created", "riskmon");
+    Pmo__Risk risk = PMO__RISK__INIT;
+    risk.project_id = "pr_dft_7";
+    risk.title = "Signalling supplier fails";
+    risk.probability = 5;
+    risk.impact = 5;
+    risk.inherent_score = 25;
+    risk.inherent_band = PMO__SCORE_BAND__SCORE_BAND_CRITICAL;
+    risk.residual_score = 12;
+    risk.residual_band = PMO__SCORE_BAND__SCORE_BAND_HIGH;
+    pmo_reflect_set_oneof (&e->base, "risk", &risk.base);
+    assert (notifier_severity (e) == PMO__SEVERITY__SEVERITY_HIGH); //  residual first
+    risk.residual_band = 0;
+    assert (notifier_severity (e) == PMO__SEVERITY__SEVERITY_CRITICAL);
+    risk.inherent_band = PMO__SCORE_BAND__SCORE_BAND_MINIMAL;
+    assert (notifier_severity (e) == PMO__SEVERITY__SEVERITY_INFO);
+    e->type = "risk.closed";
+    risk.inherent_band = PMO__SCORE_BAND__SCORE_BAND_CRITICAL;
+    assert (notifier_severity (e) == PMO__SEVERITY__SEVERITY_LOW); //  an ending
+    //  Health colour
+    e = s_event (arena, "health.changed", "riskmon");
+    Pmo__HealthAssessment health = PMO__HEALTH_ASSESSMENT__INIT;
+    health.project_id = "pr_dft_7";
+    health.overall = PMO__RAG__RAG_RED;
+    health.seq = 1;
+    pmo_reflect_set_oneof (&e->base, "health", &health.base);
+    assert (notifier_severity (e) == PMO__SEVERITY__SEVERITY_HIGH);
+    assert (!notifier_event_folded (e)); //  a red first assessment is news
+    health.overall = PMO__RAG__RAG_GREEN;
+    assert (notifier_severity (e) == PMO__SEVERITY__SEVERITY_LOW);
+    assert (notifier_event_folded (e)); //  a green one is the creation's
+    health.seq = 2;
+    health.previous = PMO__RAG__RAG_AMBER;
+    assert (!notifier_event_folded (e)); //  back to green is news
+    //  Gate outcome
+    e = s_event (arena, "project.gate_decided", "registry");
+    Pmo__GateDecision gate = PMO__GATE_DECISION__INIT;
+    e->gate = &gate;
+    gate.outcome = PMO__GATE_OUTCOME__GATE_OUTCOME_RECYCLE;
+    assert (notifier_severity (e) == PMO__SEVERITY__SEVERITY_MEDIUM);
+    //  Alert level, and an alert's facts do not say "Severity" again
+    e = s_event (arena, "alert.raised", "riskmon");
+    Pmo__Alert alert = PMO__ALERT__INIT;
+    alert.id = "al_dft_1";
+    alert.title = "RAIL-7 turned red";
+    alert.severity = PMO__ALERT_SEVERITY__ALERT_SEVERITY_WARNING;
+    pmo_reflect_set_oneof (&e->base, "alert", &alert.base);
+    assert (notifier_severity (e) == PMO__SEVERITY__SEVERITY_MEDIUM);
+    alert.severity = PMO__ALERT_SEVERITY__ALERT_SEVERITY_CRITICAL;
+    assert (notifier_severity (e) == PMO__SEVERITY__SEVERITY_CRITICAL);
+    e->type = "alert.resolved";
+    assert (notifier_severity (e) == PMO__SEVERITY__SEVERITY_LOW);
+    e->type = "alert.raised";
+    e->entity_id = "al_dft_1";
+    Pmo__Notice *n = notifier_notice (e, "https://pmo.example/", NULL, arena);
+    for (size_t i = 0; i < n->n_facts; i++)
+        assert (!streq (n->facts[i]->title, "Severity"));
+    assert (streq (n->link, "https://pmo.example/#/alerts"));
+    Pmo__Notice *notices[] = {n};
+    notifier_message_t msg = {.kind = PMO__DELIVERY_KIND__DELIVERY_KIND_EVENT,
+                              .delivery_id = "dl_dft_1",
+                              .notices = notices,
+                              .n_notices = 1,
+                              .total = 1};
+    Pmo__Channel teams = PMO__CHANNEL__INIT;
+    teams.kind = PMO__CHANNEL_KIND__CHANNEL_KIND_TEAMS;
+    notifier_payload_t payload;
+    assert (notifier_format (&teams, &msg, arena, &payload) == 0);
+    const char *first = strstr (payload.body, "\"Severity\"");
+    assert (first && !strstr (first + 1, "\"Severity\""));
+    //  An over-allocation links to its unit's capacity, not an empty project
+    e = s_event (arena, "resource.overallocated", "allocator");
+    e->entity_id = "rs_dft_3";
+    Pmo__OverAllocation over = PMO__OVER_ALLOCATION__INIT;
+    over.resource_id = "rs_dft_3";
+    over.resource_name = "Jane Doe";
+    over.home_org_unit = "dft-rail";
+    over.over = true;
+    pmo_reflect_set_oneof (&e->base, "over_allocation", &over.base);
+    n = notifier_notice (e, "https://pmo.example", NULL, arena);
+    assert (streq (n->link, "https://pmo.example/#/capacity?unit=dft-rail"));
+    assert (notifier_severity (e) == PMO__SEVERITY__SEVERITY_MEDIUM);
+    e->type = "resource.cleared";
+    assert (notifier_severity (e) == PMO__SEVERITY__SEVERITY_LOW);
+    pmo_arena_destroy (&arena);
+    printf ("severity table, facts and links: ok\n");
+}
+
+static void s_mailboxes (void)
+{
+    char name[256], address[256];
+    assert (notifier_mailbox ("pmo@dft.example", name, sizeof name, address, sizeof address) == 0);
+    assert (streq (name, "") && streq (address, "pmo@dft.example"));
+    assert (notifier_mailbox ("PMO <pmo@dft.example>", name, sizeof name, address,
+                              sizeof address) == 0);
+    assert (streq (name, "PMO") && streq (address, "pmo@dft.example"));
+    assert (notifier_mailbox ("\"Rail, PMO \\\"desk\\\"\" <pmo@dft.example>", name, sizeof name,
+                              address, sizeof address) == 0);
+    assert (streq (name, "Rail, PMO \"desk\""));
+    assert (notifier_mailbox ("Bureau équipe <b@dft.example>", name, sizeof name, address,
+                              sizeof address) == 0);
+    //  header injection, brackets, bad quotes, bad addresses
+    assert (notifier_mailbox ("PMO\r\nBcc: x@evil.example <pmo@dft.example>", name, sizeof name,
+                              address, sizeof address) == -1);
+    assert (notifier_mailbox ("P<M>O <pmo@dft.example>", name, sizeof name, address,
+                              sizeof address) == -1);
+    assert (notifier_mailbox ("P\"MO <pmo@dft.example>", name, sizeof name, address,
+                              sizeof address) == -1);
+    assert (notifier_mailbox ("PMO <pmo>", name, sizeof name, address, sizeof address) == -1);
+    assert (notifier_mailbox ("PMO <pmo@dft.example> x", name, sizeof name, address,
+                              sizeof address) == -1);
+    //  the channel accepts them, and the headers carry them
+    pmo_arena_t *arena = pmo_arena_new ();
+    Pmo__Channel mail = PMO__CHANNEL__INIT;
+    mail.name = "dft-mail";
+    mail.org_unit = "dft";
+    mail.kind = PMO__CHANNEL_KIND__CHANNEL_KIND_EMAIL;
+    mail.smtp_url = "smtp://mail.dft.example:587";
+    mail.mail_from = "PMO Rail <pmo@dft.example>";
+    char *to[] = {"\"Doe, Jane\" <jane@dft.example>", "Équipe <team@dft.example>",
+                  "bare@dft.example"};
+    mail.mail_to = to;
+    mail.n_mail_to = 3;
+    pmo_problem_t problem;
+    assert (notifier_check_channel (&mail, false, &problem) == 0);
+    Pmo__Notice *notices[] = {s_hostile_notice (arena)};
+    notifier_message_t msg = {.kind = PMO__DELIVERY_KIND__DELIVERY_KIND_EVENT,
+                              .delivery_id = "dl_dft_1",
+                              .notices = notices,
+                              .n_notices = 1,
+                              .total = 1};
+    notifier_payload_t payload;
+    assert (notifier_format_email (&mail, &msg, 1800000000000, arena, &payload) == 0);
+    assert (strstr (payload.body, "\r\nFrom: PMO Rail <pmo@dft.example>\r\n"));
+    assert (strstr (payload.body, "\r\nTo: \"Doe, Jane\" <jane@dft.example>,\r\n =?UTF-8?B?"));
+    assert (strstr (payload.body, " <team@dft.example>,\r\n bare@dft.example\r\n"));
+    assert (strstr (payload.body, "Message-ID: <dl_dft_1@dft.example>"));
+    char *bad[] = {"Jane\n <jane@dft.example>"};
+    mail.mail_to = bad;
+    mail.n_mail_to = 1;
+    assert (notifier_check_channel (&mail, false, &problem) == -1);
+    assert (streq (problem.field, "mail_to[0]"));
+    pmo_arena_destroy (&arena);
+    printf ("display names in From and To: ok\n");
+}
+
+int main (void)
+{
+    s_inert ();
+    s_payloads ();
+    s_severity_table ();
+    s_mailboxes ();
+    return 0;
+}
