@@ -35,11 +35,18 @@ static void s_view (const notifier_message_t *msg, pmo_arena_t *arena, view_t *v
                       "here.";
         break;
     case PMO__DELIVERY_KIND__DELIVERY_KIND_DIGEST:
+        //  a channel without digests has one only after quiet hours
         view->heading = pmo_arena_printf (
             arena, "PMO %s digest: %u event%s",
-            msg->period == PMO__DIGEST_PERIOD__DIGEST_PERIOD_DAILY ? "daily" : "hourly", msg->total,
-            msg->total == 1 ? "" : "s");
-        view->intro = "Low-severity events are collected here instead of one message each.";
+            msg->period == PMO__DIGEST_PERIOD__DIGEST_PERIOD_DAILY    ? "daily"
+            : msg->period == PMO__DIGEST_PERIOD__DIGEST_PERIOD_HOURLY ? "hourly"
+                                                                      : "quiet hours",
+            msg->total, msg->total == 1 ? "" : "s");
+        view->intro = msg->period == PMO__DIGEST_PERIOD__DIGEST_PERIOD_NONE
+                          ? "Events of the quiet hours (all but critical ones) are collected "
+                            "here."
+                          : "Low-severity events are collected here instead of one message "
+                            "each.";
         break;
     case PMO__DELIVERY_KIND__DELIVERY_KIND_COALESCED:
         if (msg->total > 1) {

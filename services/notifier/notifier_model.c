@@ -218,6 +218,38 @@ int notifier_check_channel (const Pmo__Channel *channel, bool allow_http, pmo_pr
     return 0;
 }
 
+//  "22:00-07:00" as minutes of the day; -1 if malformed or empty.
+static int s_quiet_parse (const char *text, int *from, int *to)
+{
+    int h1, m1, h2, m2, used = 0;
+    if (sscanf (text, "%2d:%2d-%2d:%2d%n", &h1, &m1, &h2, &m2, &used) != 4 ||
+        (size_t)used != strlen (text) || strlen (text) != 11 || h1 > 23 || h2 > 23 || m1 > 59 ||
+        m2 > 59 || h1 < 0 || h2 < 0 || m1 < 0 || m2 < 0)
+        return -1;
+    *from = h1 * 60 + m1;
+    *to = h2 * 60 + m2;
+    return *from == *to ? -1 : 0;
+}
+
+int64_t notifier_quiet_until (const char *quiet_hours, int64_t now_ms)
+{
+    int from, to;
+    if (pmo_str_empty (quiet_hours) || s_quiet_parse (quiet_hours, &from, &to))
+        return 0;
+    const int64_t day = 86400000LL, minute = 60000LL;
+    int64_t midnight = now_ms - now_ms % day;
+    int64_t in_day = now_ms - midnight;
+    int64_t start = from * minute, end = to * minute;
+    if (from < to) //  within a day: 12:00-14:00
+        return in_day >= start && in_day < end ? midnight + end : 0;
+    //  across midnight: 22:00-07:00
+    if (in_day >= start)
+        return midnight + day + end;
+    if (in_day < end)
+        return midnight + end;
+    return 0;
+}
+
 int notifier_check_subscription (const Pmo__Subscription *sub, pmo_problem_t *problem)
 {
     if (pmo_str_empty (sub->channel_id))
@@ -240,6 +272,12 @@ int notifier_check_subscription (const Pmo__Subscription *sub, pmo_problem_t *pr
                                 t ? t : "");
         }
     }
+    int from, to;
+    if (!pmo_str_empty (sub->quiet_hours) && s_quiet_parse (sub->quiet_hours, &from, &to))
+        return pmo_problem (problem, INVALID, "quiet_hours",
+                            "'%.40s' is not quiet hours: \"HH:MM-HH:MM\" in UTC, e.g. "
+                            "\"22:00-07:00\"",
+                            sub->quiet_hours);
     return 0;
 }
 

@@ -107,6 +107,9 @@ typedef enum {
 } notifier_route_t;
 
 notifier_route_t notifier_route_mode (const Pmo__Channel *channel, const Pmo__Notice *notice);
+//  When the quiet hours ("22:00-07:00", UTC) that hold now_ms end (Unix
+//  ms); 0 if now_ms is not within them (or there are none).
+int64_t notifier_quiet_until (const char *quiet_hours, int64_t now_ms);
 //  The end (Unix ms) of the digest period that holds now_ms (UTC hours and
 //  days).
 int64_t notifier_digest_period_end (Pmo__DigestPeriod period, int64_t now_ms);

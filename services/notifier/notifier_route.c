@@ -95,10 +95,17 @@ static Pmo__Event *s_decode (notifier_t *self, const pmo_stream_entry_t *entry, 
 //  Queue the route script call that takes notice to channel ch: a delivery
 //  of its own, a part of the project's burst or of the channel's digest.
 //  0 or -1 (the pipeline failed).
+//  quiet_until (Unix ms, 0 = none) is when the quiet hours of every
+//  subscription that wants it end: below critical it waits for then, in a
+//  digest of its own.
 static int s_route_to (notifier_t *self, const Pmo__Channel *ch, const Pmo__Event *event,
-                       const Pmo__Notice *notice, pmo_arena_t *arena, int64_t now)
+                       const Pmo__Notice *notice, pmo_arena_t *arena, int64_t now,
+                       int64_t quiet_until)
 {
     notifier_route_t mode = notifier_route_mode (ch, notice);
+    bool quiet = quiet_until > now && notice->severity < PMO__SEVERITY__SEVERITY_CRITICAL;
+    if (quiet)
+        mode = NOTIFIER_ROUTE_DIGEST;
     const char *key = pmo_arena_printf (arena, "%s/%s/%s", event->division, event->id, ch->id);
     Pmo__Delivery *d = pmo_arena_alloc (arena, sizeof (Pmo__Delivery));
     pmo__delivery__init (d);
@@ -125,7 +132,7 @@ static int s_route_to (notifier_t *self, const Pmo__Channel *ch, const Pmo__Even
     };
     if (mode == NOTIFIER_ROUTE_DIGEST) {
         d->kind = PMO__DELIVERY_KIND__DELIVERY_KIND_DIGEST;
-        d->period_end_ms = notifier_digest_period_end (ch->digest, now);
+        d->period_end_ms = quiet ? quiet_until : notifier_digest_period_end (ch->digest, now);
         args.due_ms = d->period_end_ms;
         args.delivery_id = notifier_store_delivery_id (
             arena, ch->division,
@@ -152,16 +159,25 @@ static int s_route_event (notifier_t *self, Pmo__Event *event, const char **matc
     const char *pid = notifier_event_project (event);
     Pmo__Notice *notice = notifier_notice (event, self->config.dashboard_url,
                                            *pid ? zhash_lookup (self->projects, pid) : NULL, arena);
+    //  Channels wanting it, each with when its quiet hours end: 0 as soon
+    //  as one subscription to it is not quiet now
     size_t n_matched = 0;
+    int64_t *quiet = pmo_arena_alloc (arena, (self->n_subs + 1) * sizeof (int64_t));
     for (size_t s = 0; s < self->n_subs; s++) {
         Pmo__Subscription *sub = self->subs[s];
         if (!notifier_subscription_matches (sub, notice))
             continue;
-        bool dup = false;
-        for (size_t m = 0; m < n_matched && !dup; m++)
-            dup = streq (matched[m], sub->channel_id);
-        if (!dup)
+        int64_t until = notifier_quiet_until (sub->quiet_hours, now);
+        size_t m = 0;
+        while (m < n_matched && !streq (matched[m], sub->channel_id))
+            m++;
+        if (m == n_matched) {
             matched[n_matched++] = sub->channel_id;
+            quiet[m] = until;
+        } else if (!until || !quiet[m])
+            quiet[m] = 0;
+        else if (until < quiet[m])
+            quiet[m] = until;
     }
     int queued = 0;
     for (size_t m = 0; m < n_matched; m++) {
@@ -169,7 +185,7 @@ static int s_route_event (notifier_t *self, Pmo__Event *event, const char **matc
         //  a disabled or archived channel receives nothing meanwhile
         if (!st || st->channel->archived || st->channel->disabled)
             continue;
-        if (s_route_to (self, st->channel, event, notice, arena, now)) {
+        if (s_route_to (self, st->channel, event, notice, arena, now, quiet[m])) {
             *pipeline_ok = false;
             break;
         }

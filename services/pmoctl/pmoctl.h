@@ -309,6 +309,8 @@ ProtobufCMessage *pmoctl_reply_body (const Pmo__RegistryReply *reply);
 //  exit status after printing why.
 int pmoctl_resolve (pmoctl_t *ctl, const pmoctl_entity_t *entity, const char *text,
                     const char **id);
+//  The same for a project (for the other services' commands that name one).
+int pmoctl_resolve_project (pmoctl_t *ctl, const char *text, const char **id);
 
 //  ---------------------------------------------------------------------
 //  Output

@@ -69,11 +69,13 @@ static const pmoctl_flag_t s_test_flags[] = {
 static const pmoctl_flag_t s_subscription_flags[] = {
     JSTR ("channel", "ID", "channel_id", 0, "the channel (required to create)"),
     JSTR ("org-unit", "UNIT", "org_unit", 0, "the subtree covered (default: the channel's unit)"),
-    JSTR ("project", "ID", "project_id", 0, "only this project's events"),
+    JSTR ("project", "ID|CODE", "project_id", 0, "only this project's events (id or code)"),
     JLIST ("types", "A,B", "event_types",
            "event types: project.created, project.*, * (default: all)"),
     JSTR ("min-severity", "info|low|medium|high|critical", "min_severity", 0,
           "only events at least this bad"),
+    JSTR ("quiet-hours", "HH:MM-HH:MM", "quiet_hours", 0,
+          "UTC; meanwhile all but critical events wait and come as one digest (\"\" = none)"),
     END,
 };
 
@@ -206,7 +208,16 @@ static int s_build_subscription (pmoctl_t *ctl, const pmoctl_command_t *cmd, pmo
     json_decref (body);
     if (streq (cmd->verb, "create") && !pmoctl_args_get (args, "channel"))
         return pmoctl_usage_error (cmd, "--channel is required");
-    return pmoctl_args_json (cmd, args, request->body);
+    int rc = pmoctl_args_json (cmd, args, request->body);
+    //  a project by its code, as everywhere else
+    const char *project = json_string_value (json_object_get (request->body, "project_id"));
+    if (!rc && project && *project) {
+        const char *id;
+        rc = pmoctl_resolve_project (ctl, project, &id);
+        if (!rc)
+            json_object_set_new (request->body, "project_id", json_string (id));
+    }
+    return rc;
 }
 
 static int s_build_id (pmoctl_t *ctl, const pmoctl_command_t *cmd, pmoctl_args_t *args,

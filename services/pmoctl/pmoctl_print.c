@@ -85,6 +85,16 @@ static bool s_ends_with (const char *s, const char *suffix)
     return len >= slen && strcmp (s + len - slen, suffix) == 0;
 }
 
+//  Fields ending in _ms that hold a span of time rather than a Unix time
+static bool s_duration (const char *name)
+{
+    static const char *const spans[] = {"retry_after_ms", "behind_ms", "duration_ms"};
+    for (size_t i = 0; i < sizeof spans / sizeof spans[0]; i++)
+        if (strcmp (name, spans[i]) == 0)
+            return true;
+    return false;
+}
+
 //  One value of a field (an element, for repeated fields) for people.
 static const char *s_format_value (pmoctl_t *ctl, const ProtobufCFieldDescriptor *field,
                                    const void *member)
@@ -110,6 +120,10 @@ static const char *s_format_value (pmoctl_t *ctl, const ProtobufCFieldDescriptor
     case PROTOBUF_C_TYPE_SINT64:
     case PROTOBUF_C_TYPE_SFIXED64: {
         int64_t value = *(const int64_t *)member;
+        //  a few *_ms fields are spans, not instants: "20s", "1.5s"
+        if (s_duration (field->name))
+            return value % 1000 ? pmo_arena_printf (arena, "%.1fs", (double)value / 1000.0)
+                                : pmo_arena_printf (arena, "%" PRId64 "s", value / 1000);
         if (s_ends_with (field->name, "_ms") && value > 0)
             return pmoctl_format_time (arena, value, false);
         if (s_ends_with (field->name, "_minor"))

@@ -337,6 +337,11 @@ int pmoctl_resolve (pmoctl_t *ctl, const pmoctl_entity_t *entity, const char *te
     return PMOCTL_REFUSED;
 }
 
+int pmoctl_resolve_project (pmoctl_t *ctl, const char *text, const char **id)
+{
+    return pmoctl_resolve (ctl, &s_project, text, id);
+}
+
 //  Fill the currency of every amount in msg: --currency if given, else
 //  the record's own currency, else GBP.
 static void s_money_collect (ProtobufCMessage *msg, Pmo__Money **found, size_t *n, size_t max)

@@ -20,6 +20,7 @@
 #include <openssl/hmac.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/wait.h>
 
 static const char *SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 static const char *SECRET2 = "whsec_QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVphYmNkZWY=";
@@ -111,6 +112,26 @@ static Pmo__NotifierReply *s_wait_state (nh_t *nh, const char *channel, Pmo__Del
         }
         zclock_sleep (25);
     }
+}
+
+//  Run pmoctl against this notifier and registry as the harness identity;
+//  its exit status, stdout and stderr in out.
+static int s_pmoctl (nh_t *nh, const char *args, char *out, size_t size)
+{
+    char pmoctl[1024], command[4096];
+    pmo_test_build_path ("services/pmoctl/pmoctl", pmoctl, sizeof pmoctl);
+    snprintf (command, sizeof command,
+              "PMO_NOTIFIER_ENDPOINT=%s %s --registry %s --timeout %d --as tester@test --grant "
+              "admin@hub %s 2>&1",
+              nh->endpoint, pmoctl, nh->rh->endpoint, nh_scale (5000), args);
+    FILE *pipe = popen (command, "r");
+    assert (pipe);
+    size_t got = fread (out, 1, size - 1, pipe);
+    out[got] = 0;
+    int status = pclose (pipe);
+    if (!WIFEXITED (status) || WEXITSTATUS (status))
+        fprintf (stderr, "pmoctl %s:\n%s\n", args, out);
+    return WIFEXITED (status) ? WEXITSTATUS (status) : -1;
 }
 
 static void s_formats (nh_t *nh)
@@ -405,6 +426,18 @@ static void s_retries (nh_t *nh)
     page = s_wait_state (nh, ch2, PMO__DELIVERY_STATE__DELIVERY_STATE_DELIVERED, 1, 3000);
     assert (page->deliveries->deliveries[0]->attempts[0]->status == 429);
     assert (page->deliveries->deliveries[0]->attempts[0]->retry_after_ms == 1000);
+    //  pmoctl shows it as the span it is, not as a time in 1970
+    char out[16384], args[256];
+    snprintf (args, sizeof args, "deliveries get %s", page->deliveries->deliveries[0]->id);
+    assert (s_pmoctl (nh, args, out, sizeof out) == 0);
+    if (getenv ("VERBOSE"))
+        printf ("%s", out);
+    assert (strstr (out, "retry_after_ms: 1s\n") && !strstr (out, "1970-"));
+    //  and a subscription names its project by code, as everywhere else
+    snprintf (args, sizeof args,
+              "subscription create --channel %s --project THROTTLE-1 --types project.updated", ch2);
+    assert (s_pmoctl (nh, args, out, sizeof out) == 0);
+    assert (strstr (out, "pr_moj_"));
     nh_free (&page);
     json_decref (got);
 
@@ -879,9 +912,67 @@ static void s_coalesce_and_digest (nh_t *nh)
     assert (json_array_size (json_object_get (data, "events")) == 5);
     assert (strstr (json_string_value (json_object_get (data, "heading")), "hourly digest"));
     json_decref (got);
+
+    //  Quiet hours of a subscription (now, for two hours): events wait for
+    //  their end, together, on a channel without digests
+    ch.name = "quiet";
+    ch.url = (char *)nh_url (nh, "/ok/quiet");
+    ch.digest = PMO__DIGEST_PERIOD__DIGEST_PERIOD_NONE;
+    request.body_case = PMO__NOTIFIER_REQUEST__BODY_CREATE_CHANNEL;
+    request.create_channel = &ch; //  a oneof: retry_delivery took its place
+    reply = nh_call (nh, &request);
+    nh_ok (reply);
+    char *quiet = strdup (reply->channel->id);
+    nh_free (&reply);
+    int64_t now = pmo_now_ms ();
+    int64_t minute = (now % 86400000) / 60000; //  of the UTC day
+    char hours[16];
+    snprintf (hours, sizeof hours, "%02d:%02d-%02d:%02d", (int)(minute / 60), (int)(minute % 60),
+              (int)((minute + 120) / 60 % 24), (int)((minute + 120) % 60));
+    Pmo__Subscription sub = PMO__SUBSCRIPTION__INIT;
+    sub.channel_id = quiet;
+    sub.quiet_hours = hours;
+    request.body_case = PMO__NOTIFIER_REQUEST__BODY_CREATE_SUBSCRIPTION;
+    request.create_subscription = &sub;
+    reply = nh_call (nh, &request);
+    nh_ok (reply);
+    assert (streq (reply->subscription->quiet_hours, hours));
+    nh_free (&reply);
+    free (nh_project (nh, "QUIET-1", "moj"));
+    free (nh_project (nh, "QUIET-2", "moj"));
+    page = NULL;
+    for (int i = 0; i < 100; i++) {
+        page = s_deliveries (nh, quiet, PMO__DELIVERY_STATE__DELIVERY_STATE_PENDING);
+        if (page->deliveries->n_deliveries == 1 &&
+            page->deliveries->deliveries[0]->notice_count == 2)
+            break;
+        nh_free (&page);
+        zclock_sleep (20);
+    }
+    assert (page);
+    d = page->deliveries->deliveries[0];
+    assert (d->kind == PMO__DELIVERY_KIND__DELIVERY_KIND_DIGEST);
+    assert (d->period_end_ms > now + 110 * 60000 && d->period_end_ms <= now + 121 * 60000);
+    got = nh_requests (nh, "/ok/quiet");
+    assert (json_array_size (got) == 0);
+    json_decref (got);
+    ref.id = d->id;
+    ref.version = d->version;
+    request.body_case = PMO__NOTIFIER_REQUEST__BODY_RETRY_DELIVERY;
+    request.retry_delivery = &ref;
+    reply = nh_call (nh, &request);
+    nh_ok (reply);
+    nh_free (&reply);
+    nh_free (&page);
+    got = nh_wait_requests (nh, "/ok/quiet", 1, 5000);
+    data = json_object_get (nh_body (json_array_get (got, 0)), "data");
+    assert (json_integer_value (json_object_get (data, "count")) == 2);
+    assert (strstr (json_string_value (json_object_get (data, "heading")), "quiet hours digest"));
+    json_decref (got);
+    free (quiet);
     free (burst);
     free (digest);
-    printf ("burst coalescing and hourly digest: ok\n");
+    printf ("burst coalescing, hourly digest, quiet hours: ok\n");
 }
 
 //  A unit is usable as soon as the registry has it: a channel created right

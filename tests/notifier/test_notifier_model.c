@@ -93,6 +93,33 @@ static void s_severity (void)
     printf ("severity and notices of any event: ok\n");
 }
 
+static void s_quiet_hours (void)
+{
+    const int64_t day = 86400000LL * 20000, h = 3600000;
+    //  across midnight
+    assert (notifier_quiet_until ("22:00-07:00", day + 23 * h) == day + 31 * h);
+    assert (notifier_quiet_until ("22:00-07:00", day + 3 * h) == day + 7 * h);
+    assert (notifier_quiet_until ("22:00-07:00", day + 7 * h) == 0);
+    assert (notifier_quiet_until ("22:00-07:00", day + 12 * h) == 0);
+    //  within a day
+    assert (notifier_quiet_until ("12:30-14:00", day + 13 * h) == day + 14 * h);
+    assert (notifier_quiet_until ("12:30-14:00", day + 12 * h) == 0);
+    assert (notifier_quiet_until ("", day) == 0);
+    Pmo__Subscription sub = PMO__SUBSCRIPTION__INIT;
+    sub.channel_id = "ch_dft_1";
+    pmo_problem_t problem;
+    const char *bad[] = {"22-07",       "22:00-07:00x", "24:00-07:00",
+                         "22:00-22:00", "22:60-07:00",  "2:00-07:00"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        sub.quiet_hours = (char *)bad[i];
+        assert (notifier_check_subscription (&sub, &problem) == -1);
+        assert (streq (problem.field, "quiet_hours"));
+    }
+    sub.quiet_hours = "22:00-07:00";
+    assert (notifier_check_subscription (&sub, &problem) == 0);
+    printf ("quiet hours: ok\n");
+}
+
 static void s_routing (void)
 {
     assert (notifier_type_matches ("*", "project.created"));
@@ -398,6 +425,7 @@ static void s_secrets (void)
 int main (void)
 {
     s_severity ();
+    s_quiet_hours ();
     s_routing ();
     s_limits ();
     s_signature ();
