@@ -355,6 +355,9 @@ async function main() {
       log("the risk monitor is not running: no risk to record (its views say so)");
     }
 
+    if (services.riskmon.status === "up" && services.allocator.status === "up")
+      await journeys({ browser, base, api, seeded, errors });
+
     log("a phone (390 px wide): the portfolio fits without sideways scrolling");
     const phone = await browser.newPage();
     await phone.setViewportSize({ width: 390, height: 844 });
@@ -380,6 +383,125 @@ async function main() {
     await browser.close();
   }
   log("OK: screenshots in " + artifacts);
+}
+
+// A page signed in with a token of its own (sessionStorage is per page)
+async function signedIn(browser, base, token, errors) {
+  const page = await browser.newPage();
+  page.on("pageerror", (e) => errors.push(String(e)));
+  page.on("console", (m) => { if (m.type() === "error") errors.push(m.text()); });
+  await page.goto(base + "/");
+  await page.waitForSelector("#signin:not([hidden])", { timeout: STEP_MS });
+  await page.fill("#token", token);
+  await page.click("#signin button[type=submit]");
+  await page.waitForSelector("body[data-ready=portfolio]", { timeout: STEP_MS });
+  return page;
+}
+
+async function openProject(page, project) {
+  await page.click(`#projects tr[data-project="${project.id}"] a`);
+  await page.waitForSelector("body[data-ready=project]", { timeout: STEP_MS });
+}
+
+// A week's work for each role, only through the UI: the project manager
+// reports, logs an issue, raises a change, records an assumption and asks
+// for people (a wrong week first: the error is shown at that field); the
+// director approves the change and decides a gate; the resource manager
+// proposes a person and approves the booking; a viewer's write is refused
+// in the form. Each with a token of that role.
+async function journeys({ browser, base, api, seeded, errors }) {
+  const snap = (page, name) => page.screenshot({ path: path.join(artifacts, name + ".png"), fullPage: true });
+  const token = async (subject, role, unit) =>
+    (await api("POST", "/api/v1/tokens", { name: subject, subject, grants: [{ role, org_unit: unit }] })).secret;
+  const project = seeded.find((p) => p.code === "SEED-3");
+
+  log("journey: project manager");
+  const pm = await signedIn(browser, base, await token("pat.pm@dft", "project_manager", "dft"), errors);
+  await openProject(pm, project);
+  await pm.click("#reports summary");
+  await pm.selectOption("#status-report-form select[name=overall]", "amber");
+  await pm.selectOption("#status-report-form select[name=schedule]", "amber");
+  await pm.fill("#status-report-form input[name=percent_complete]", "40");
+  await pm.fill("#status-report-form input[name=pv_minor]", "100000");
+  await pm.fill("#status-report-form input[name=ev_minor]", "92000");
+  await pm.fill("#status-report-form input[name=ac_minor]", "95000");
+  await pm.fill("#status-report-form textarea[name=narrative]", "Signalling design behind by two weeks");
+  await checkAxe(pm, "project-forms");
+  await pm.click("#status-report-form button[type=submit]");
+  await pm.waitForSelector("#reports td:has-text('Signalling design behind by two weeks')", { timeout: STEP_MS });
+  await pm.click("#raid summary:has-text('Log an issue')");
+  await pm.fill("#issue-form input[name=title]", "Test rig unavailable");
+  await pm.fill("#issue-form input[name=owner]", "pat.pm@dft");
+  await pm.click("#issue-form button[type=submit]");
+  await pm.waitForSelector("#raid td:has-text('Test rig unavailable')", { timeout: STEP_MS });
+  await pm.click("#raid summary:has-text('Raise a change request')");
+  await pm.fill("#change-form input[name=title]", "Add a second depot");
+  await pm.fill("#change-form input[name=reason]", "Fleet grows by a third");
+  await pm.fill("#change-form input[name=cost_impact]", "250000");
+  await pm.click("#change-form button[type=submit]");
+  await pm.waitForSelector("#raid td:has-text('Add a second depot')", { timeout: STEP_MS });
+  await pm.click("#raid summary:has-text('Record an assumption')");
+  await pm.fill("#raid-form input[name=title]", "Possession windows as in 2026");
+  await pm.fill("#raid-form input[name=owner]", "pat.pm@dft");
+  await pm.click("#raid-form button[type=submit]");
+  await pm.waitForSelector("#raid td:has-text('Possession windows as in 2026')", { timeout: STEP_MS });
+  await pm.click("#allocations summary");
+  await pm.fill("#allocation-form input[name=skill]", "signalling");
+  await pm.fill("#allocation-form input[name=hours_per_week]", "10");
+  await pm.fill("#allocation-form input[name=start_week]", "2026-W99");
+  await pm.click("#allocation-form button[type=submit]");
+  await pm.waitForSelector("#allocation-form [name=start_week][aria-invalid=true]", { timeout: STEP_MS });
+  await pm.waitForSelector("#allocation-form .field-error", { timeout: STEP_MS });
+  await snap(pm, "11-error-at-the-field");
+  const week = await pm.inputValue("#allocation-form input[name=end_week]");
+  await pm.fill("#allocation-form input[name=start_week]", week.replace(/W(\d+)/, (m, n) => "W" + String(Math.max(1, Number(n) - 4)).padStart(2, "0")));
+  await pm.click("#allocation-form button[type=submit]");
+  // Requested, or already proposed when the allocator matched someone
+  await pm.waitForSelector("#allocations form[data-allocation]", { timeout: STEP_MS });
+  await snap(pm, "12-project-manager");
+  await pm.close();
+
+  log("journey: director");
+  const director = await signedIn(browser, base, await token("dana.director@hub", "pmo_director", "hub"), errors);
+  await openProject(director, project);
+  await director.waitForSelector("#raid form[data-decide]", { timeout: STEP_MS });
+  await director.fill("#raid form[data-decide] input[name=decision_note]", "Within tolerance");
+  await director.click("#raid form[data-decide] button[type=submit]");
+  await director.waitForSelector("#raid td:has-text('approved')", { timeout: STEP_MS });
+  await director.click("#decisions summary");
+  await director.selectOption("#gate-form select[name=outcome]", "go");
+  await director.fill("#gate-form textarea[name=rationale]", "Business case sound");
+  await director.click("#gate-form button[type=submit]");
+  await director.waitForSelector("#decisions td:has-text('Business case sound')", { timeout: STEP_MS });
+  await snap(director, "13-director");
+  await director.close();
+
+  log("journey: resource manager");
+  const rm = await signedIn(browser, base, await token("rita.rm@dft", "resource_manager", "dft"), errors);
+  await openProject(rm, project);
+  const ben = (await api("GET", "/api/v1/resources?org_unit=dft&limit=50")).items.find((r) => r.name === "Ben Okafor");
+  await rm.fill("#allocations form[data-allocation] input[name=resource_id]", ben.id);
+  await rm.click("#allocations form[data-allocation] button[data-step=propose]");
+  await rm.waitForSelector("#allocations button[data-step=commit]", { timeout: STEP_MS });
+  await rm.click("#allocations button[data-step=commit]");
+  await rm.waitForSelector("#allocations button[data-step=release]", { timeout: STEP_MS });
+  await snap(rm, "14-resource-manager");
+  await rm.close();
+
+  log("journey: viewer (a write is refused in the form)");
+  const viewer = await signedIn(browser, base, await token("vic.viewer@hub", "viewer", "hub"), errors);
+  await openProject(viewer, project);
+  await viewer.click("#raid summary:has-text('Log an issue')");
+  await viewer.fill("#issue-form input[name=title]", "Should not be logged");
+  await viewer.fill("#issue-form input[name=owner]", "vic");
+  await viewer.click("#issue-form button[type=submit]");
+  await viewer.waitForSelector("#issue-form .error:not(:empty)", { timeout: STEP_MS });
+  await snap(viewer, "15-viewer-refused");
+  await viewer.close();
+  const issues = (await api("GET", `/api/v1/projects/${project.id}/issues?limit=50`)).items;
+  if (issues.some((i) => i.title === "Should not be logged")) throw new Error("the viewer's issue was logged");
+  // The 403 is expected: the viewer's refused write
+  for (let i = errors.length - 1; i >= 0; i--) if (errors[i].includes("403")) errors.splice(i, 1);
 }
 
 let status = 0;

@@ -58,8 +58,14 @@ export function showFormError(form, err) {
   form.querySelectorAll("[aria-invalid]").forEach((el) => el.removeAttribute("aria-invalid"));
   form.querySelectorAll(".field-error").forEach((el) => el.remove());
   const text = explain(err);
-  const name = err instanceof ApiError && err.problem.field ? err.problem.field.split(".")[0] : null;
-  const control = name ? form.querySelector(`[name="${CSS.escape(name)}"]`) : null;
+  // The problem's field may be "pv_minor", "status_report.pv_minor" or
+  // "cost_impact.minor": the first of its parts a control is named after
+  const parts = err instanceof ApiError && err.problem.field ? err.problem.field.split(".") : [];
+  let control = null, name = null;
+  for (const candidate of [parts.join("."), parts[parts.length - 1], ...parts]) {
+    control = candidate ? form.querySelector(`[name="${CSS.escape(candidate)}"]`) : null;
+    if (control) { name = candidate; break; }
+  }
   if (control) {
     control.setAttribute("aria-invalid", "true");
     const id = (control.id || name) + "-error";

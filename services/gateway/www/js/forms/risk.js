@@ -1,30 +1,50 @@
-// risk.js: the "record a risk" form, on the risk matrix and a project page.
+// risk.js: record a risk, on the risk matrix and a project page: title,
+// P, I and owner first; the PRINCE2 fields (cause, event, effect,
+// residual P and I, proximity, response, actionee, cost impact, review
+// date) one click away.
 
-import { api, newKey, showFormError } from "../core/api.js";
-import { field, h, toast } from "../core/dom.js";
+import { field, h } from "../core/dom.js";
+import { choice, errorLine, int, minor, moneyInput, submit, text } from "./common.js";
 
-export function newRiskForm(projectId, done) {
-  const num = (name) => h("select", { name }, [1, 2, 3, 4, 5].map((n) => h("option", { value: n }, n)));
+const PROXIMITY = ["imminent", "within_stage", "within_project", "beyond_project"];
+const RESPONSES = ["avoid", "reduce", "fallback", "transfer", "share", "accept", "exploit", "enhance", "reject"];
+
+export function newRiskForm(projectId, done, currency) {
+  const num = (name, blank) => choice(name, ["1", "2", "3", "4", "5"], blank ? null : "1", blank);
   const form = h("form", { class: "inline", id: "new-risk-form", "aria-label": "Record a risk" },
     projectId ? null : field("Project id", h("input", { name: "project_id", required: true })),
     field("Risk", h("input", { name: "title", required: true })),
     field("Probability (1-5)", num("probability")),
     field("Impact (1-5)", num("impact")),
     field("Owner", h("input", { name: "owner", required: true })),
+    h("details", { class: "more wide" }, h("summary", {}, "PRINCE2 details"),
+      h("div", { class: "inline" },
+        field("Kind", choice("kind", ["threat", "opportunity"], "threat")),
+        field("Category", h("input", { name: "category", placeholder: "commercial" })),
+        field("Cause", h("input", { name: "cause" })),
+        field("Event", h("input", { name: "event" })),
+        field("Effect", h("input", { name: "effect" })),
+        field("Residual probability", num("residual_probability", "as inherent")),
+        field("Residual impact", num("residual_impact", "as inherent")),
+        field("Proximity", choice("proximity", PROXIMITY, null, "not given")),
+        field("Response", choice("response", RESPONSES, null, "not given")),
+        field("Response plan", h("input", { name: "response_plan" })),
+        field("Actionee", h("input", { name: "actionee" })),
+        field(`Cost impact (${currency || "GBP"})`, moneyInput("cost_impact")),
+        field("Review date", h("input", { name: "review_date", type: "date" })))),
     h("button", { type: "submit" }, "Add risk"),
-    h("p", { class: "error", role: "alert" }));
-  form.addEventListener("submit", async (ev) => {
+    errorLine());
+  form.addEventListener("submit", (ev) => {
     ev.preventDefault();
-    const f = new FormData(form);
-    try {
-      await api("POST", "/api/v1/risks", { project_id: projectId || f.get("project_id"), title: f.get("title"),
-        probability: Number(f.get("probability")), impact: Number(f.get("impact")), owner: f.get("owner") },
-        { "Idempotency-Key": newKey() });
-      toast("Risk recorded");
-      done();
-    } catch (e) {
-      showFormError(form, e);
-    }
+    const body = { project_id: projectId || text(form, "project_id"), title: text(form, "title"),
+                   probability: int(form, "probability"), impact: int(form, "impact"), owner: text(form, "owner") };
+    for (const k of ["kind", "category", "cause", "event", "effect", "proximity", "response", "response_plan", "actionee", "review_date"])
+      if (text(form, k) !== undefined) body[k] = text(form, k);
+    for (const k of ["residual_probability", "residual_impact"])
+      if (int(form, k) !== undefined) body[k] = int(form, k);
+    const cost = minor(text(form, "cost_impact"));
+    if (cost !== undefined) body.cost_impact = { minor: cost, currency: currency || "GBP" };
+    submit(form, "POST", "/api/v1/risks", body, null, "Risk recorded", done);
   });
   return form;
 }

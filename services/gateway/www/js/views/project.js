@@ -6,7 +6,11 @@ import { api, explain, placeholder, showFormError, state, up } from "../core/api
 import { field, h, section, table, toast } from "../core/dom.js";
 import { date, dateTime, label, money, rag, ratio, UNKNOWN } from "../core/format.js";
 import { live } from "../core/live.js";
+import { allocationActions, allocationForm } from "../forms/allocation.js";
+import { gateForm } from "../forms/gate.js";
+import { changeForm, decideChange, issueForm, raidForm } from "../forms/registers.js";
 import { newRiskForm } from "../forms/risk.js";
+import { statusReportForm } from "../forms/status-report.js";
 
 export const title = "Project";
 
@@ -91,7 +95,8 @@ async function reports(p) {
   const res = await api("GET", `/api/v1/projects/${p.id}/status-reports?limit=100`);
   const items = res.json.items.slice().reverse();
   const cur = (p.budget && p.budget.baseline && p.budget.baseline.currency) || "";
-  section("reports", table([
+  section("reports", h("details", { class: "more" },
+    h("summary", {}, "Submit a status report"), statusReportForm(p, () => reports(p))), table([
     { title: "Period end", cell: (r) => date(r.period_end) }, { title: "Overall", cell: (r) => rag(r.overall) },
     { title: "Schedule", cell: (r) => rag(r.schedule) }, { title: "Cost", cell: (r) => rag(r.cost) },
     { title: "Complete", num: true, cell: (r) => r.percent_complete + "%" },
@@ -108,7 +113,9 @@ async function decisions(p) {
     { title: "Gate", cell: (d) => `${label(d.from_phase)} → ${label(d.to_phase)}` },
     { title: "Outcome", cell: (d) => label(d.outcome) }, { title: "By", cell: (d) => `${d.decided_by} (${label(d.decided_as)})` },
     { title: "When", cell: (d) => dateTime(d.decided_ms) }, { title: "Why", cell: (d) => d.rationale }],
-    res.json.items, "No gate decisions.", "Gate decisions"));
+    res.json.items, "No gate decisions.", "Gate decisions"),
+    p.phase === "closed" ? null :
+      h("details", { class: "more" }, h("summary", {}, "Decide a gate (approvers)"), gateForm(p, () => state.refresh())));
 }
 
 async function health(p) {
@@ -139,17 +146,25 @@ async function raid(p) {
     table([{ title: "Title", cell: (r) => r.title }, { title: "P×I", cell: (r) => `${r.residual_probability || r.probability}×${r.residual_impact || r.impact}` },
            { title: "Score", num: true, cell: (r) => r.residual_score }, { title: "Band", cell: (r) => label(r.residual_band) },
            { title: "Owner", cell: (r) => r.owner }, { title: "Status", cell: (r) => label(r.status) }], risks, "No risks.", "Risks"),
-    newRiskForm(p.id, () => raid(p)),
+    h("details", { class: "more" }, h("summary", {}, "Record a risk"),
+      newRiskForm(p.id, () => raid(p), p.budget && p.budget.baseline && p.budget.baseline.currency)),
     h("h3", {}, "Issues"),
     table([{ title: "Title", cell: (i) => i.title }, { title: "Severity", cell: (i) => label(i.severity) },
            { title: "Owner", cell: (i) => i.owner }, { title: "Status", cell: (i) => label(i.status) }], issues, "No issues.", "Issues"),
+    h("details", { class: "more" }, h("summary", {}, "Log an issue"), issueForm(p, () => raid(p))),
     h("h3", {}, "Changes"),
-    table([{ title: "Title", cell: (c) => c.title }, { title: "Decision", cell: (c) => label(c.decision) },
-           { title: "Cost impact", num: true, cell: (c) => money(c.cost_impact) }],
+    table([{ title: "Title", cell: (c) => c.title }, { title: "Reason", cell: (c) => c.reason || UNKNOWN },
+           { title: "Cost impact", num: true, cell: (c) => money(c.cost_impact) },
+           { title: "Days", num: true, cell: (c) => c.schedule_impact_days || 0 },
+           { title: "Decision", cell: (c) => c.decision === "pending" ? decideChange(c, () => raid(p)) :
+               `${label(c.decision)}${c.approver ? " by " + c.approver : ""}${c.decision_note ? ": " + c.decision_note : ""}` }],
           changes, "No change requests.", "Change requests"),
+    h("details", { class: "more" }, h("summary", {}, "Raise a change request"), changeForm(p, () => raid(p))),
     h("h3", {}, "Assumptions, decisions, dependencies"),
     table([{ title: "Kind", cell: (r) => label(r.kind) }, { title: "Title", cell: (r) => r.title },
-           { title: "Status", cell: (r) => label(r.status) }], other, "None.", "Assumptions, decisions, dependencies"));
+           { title: "Owner", cell: (r) => r.owner }, { title: "Due", cell: (r) => r.due_date ? date(r.due_date) : "none" },
+           { title: "Status", cell: (r) => label(r.status) }], other, "None.", "Assumptions, decisions, dependencies"),
+    h("details", { class: "more" }, h("summary", {}, "Record an assumption, decision or dependency"), raidForm(p, () => raid(p))));
 }
 
 async function allocations(p) {
@@ -159,8 +174,10 @@ async function allocations(p) {
     section("allocations", table([
       { title: "Resource", cell: (a) => a.resource_name || a.role || a.skill || "unfilled" },
       { title: "Hours/week", num: true, cell: (a) => a.hours_per_week },
-      { title: "Weeks", cell: (a) => `${a.start_week} → ${a.end_week}` }, { title: "State", cell: (a) => label(a.state) }],
-      res.json.items, "No allocations.", "Allocations"));
+      { title: "Weeks", cell: (a) => `${a.start_week} → ${a.end_week}` }, { title: "State", cell: (a) => label(a.state) },
+      { title: "Action", cell: (a) => allocationActions(a, () => allocations(p)) }],
+      res.json.items, "No allocations.", "Allocations"),
+      h("details", { class: "more" }, h("summary", {}, "Request people"), allocationForm(p, () => allocations(p))));
   } catch (e) {
     section("allocations", h("p", { class: "error" }, explain(e)));
   }
