@@ -294,8 +294,14 @@ void registry_handle_update_milestone (registry_t *self, pmo_request_t *req, Pmo
         "update_milestone.id", &version);
     if (!stored)
         return;
-    Pmo__Project *project =
-        registry_fetch_project (self, req, stored->project_id, "update_milestone.project_id", NULL);
+    //  A milestone of a project the caller may not see is not found as a
+    //  milestone: naming its project would tell which project it is of
+    Pmo__Project *project = (Pmo__Project *)registry_fetch (
+        self, req, registry_kind (PMO__ENTITY_KIND__ENTITY_KIND_PROJECT), stored->project_id,
+        "update_milestone.id", NULL);
+    if (project && !registry_allowed (pmo_request_who (req), REGISTRY_READ, project->org_unit_path))
+        return (void)FAIL (req, NOT_FOUND, "update_milestone.id", "no milestone with id '%.64s'",
+                           next->id);
     if (!project ||
         !registry_may (req, REGISTRY_WRITE_PROJECT, project->org_unit_path, "change milestones"))
         return;
