@@ -375,7 +375,7 @@ void portio_import_row_tally (row_t *r)
     r->n_hits = 0;
 }
 
-static bool s_is_date_field (const char *name)
+bool portio_import_date_field (const char *name)
 {
     size_t len = strlen (name);
     return (len > 5 && strcmp (name + len - 5, "_date") == 0) ||
@@ -468,7 +468,7 @@ static int s_set_string (row_t *r, const map_column_t *col, const ProtobufCField
         *(char **)slot = "";
         return 0;
     }
-    if (s_is_date_field (f->name)) {
+    if (portio_import_date_field (f->name)) {
         char date[11];
         const char *reason = NULL;
         bool two_digit_year = false;
@@ -564,7 +564,7 @@ static int s_set (row_t *r, const map_column_t *col, ProtobufCMessage *msg, cons
     //  "Exempt under Section 43 ..." in a date, amount, rating or number:
     //  published without the value. Free text is kept as written. A blank
     //  marker ("TBC", the mapping's) is no value anywhere. Each is counted.
-    bool plain_text = f->type == PROTOBUF_C_TYPE_STRING && !s_is_date_field (f->name);
+    bool plain_text = f->type == PROTOBUF_C_TYPE_STRING && !portio_import_date_field (f->name);
     const char *label;
     bool mapping;
     mark_t mark = s_mark (r->map, text, !plain_text, &label, &mapping);

@@ -6,6 +6,7 @@
 */
 #include "portio_import.h"
 #include "portio_internal.h"
+#include "portio_xlsx.h"
 
 #include "allocator.pb-c.h"
 #include "riskmon.pb-c.h"
@@ -937,6 +938,26 @@ int portio_import_run (const portio_import_options_t *options,
     result->entity = mapping->entity->name;
     result->dry_run = options->dry_run;
     *result_p = result;
+    //  A workbook: its sheet as CSV, read with a decimal point (Excel keeps
+    //  numbers as numbers) unless the mapping says otherwise
+    portio_import_mapping_t workbook;
+    char *csv = NULL;
+    if (portio_xlsx_is (data, size)) {
+        char why[512];
+        size_t csv_size = 0;
+        csv = portio_xlsx_to_csv (data, size, options->sheet, &csv_size, why, sizeof why);
+        if (!csv)
+            return portio_import_fail (result, arena, "%s", why);
+        workbook = *mapping;
+        workbook.csv = (portio_csv_options_t){PORTIO_CSV_UTF8, ','};
+        if (workbook.decimal == PORTIO_CSV_DECIMAL_AUTO)
+            workbook.decimal = PORTIO_CSV_DECIMAL_POINT;
+        mapping = &workbook;
+        data = pmo_arena_alloc (arena, csv_size + 1);
+        memcpy ((char *)data, csv, csv_size + 1);
+        size = csv_size;
+        free (csv);
+    }
     import_t im = {.options = options,
                    .map = mapping,
                    .result = result,

@@ -117,6 +117,7 @@ typedef struct {
     bool dry_run;          //  check everything, write nothing
     bool skip_bad;         //  write the good rows, list the bad (else all or nothing)
     bool create_org_units; //  create the org units the file names that do not exist
+    const char *sheet;     //  an Excel workbook's sheet by name (NULL or "": the first)
 } portio_import_options_t;
 
 typedef struct {
@@ -188,10 +189,11 @@ typedef struct {
     size_t n_rows;
 } portio_import_result_t;
 
-//  Import a file. Returns 0 if the import did what the mode asks (a dry run
-//  that found problems still returns 0: see the result), -1 if it could not
-//  run or refused (problems in all-or-nothing mode, a failed commit); the
-//  result always says why. Caller destroys the result.
+//  Import a file: CSV, or an Excel workbook (.xlsx, known by its content:
+//  see portio_xlsx.h; its numbers have a decimal point). Returns 0 if the import did what the mode
+//  asks (a dry run that found problems still returns 0: see the result), -1 if it could not run or
+//  refused (problems in all-or-nothing mode, a failed commit); the result always says why. Caller
+//  destroys the result.
 int portio_import_run (const portio_import_options_t *options,
                        const portio_import_mapping_t *mapping, const void *data, size_t size,
                        portio_import_result_t **result);

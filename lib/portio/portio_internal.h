@@ -111,6 +111,9 @@ const char *const *portio_import_native_fields (const char *entity);
 //  Record a problem of row at column (value shown shortened).
 void portio_import_problem (portio_import_result_t *result, size_t row, const char *column,
                             const char *value, const char *reason);
+//  True for a text field that holds a date ("baseline_start", "due_date",
+//  "period_end"): read and written as a date.
+bool portio_import_date_field (const char *name);
 //  The same with the reason formatted.
 void portio_import_problemf (portio_import_result_t *result, size_t row, const char *column,
                              const char *value, const char *format, ...)

@@ -7,6 +7,7 @@
 #include "pmo_log.h"
 #include "portio_import.h"
 #include "portio_report.h"
+#include "portio_xlsx.h"
 
 #include <assert.h>
 #include <czmq.h>
@@ -15,15 +16,17 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define PING_MS  1000  //  report: a service that does not answer a ping by then is left out
-#define ORGS_MS  5000  //  the org units, read for the access check
-#define CALL_MS  10000 //  each service call of the libraries, per attempt
-#define ATTEMPTS 2     //  ... under the same request id
+#define PING_MS   1000  //  report: a service that does not answer a ping by then is left out
+#define ORGS_MS   5000  //  the org units, read for the access check
+#define CALL_MS   10000 //  each service call of the libraries, per attempt
+#define ATTEMPTS  2     //  ... under the same request id
+#define XLSX_TYPE "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 struct _gateway_job_t {
     gateway_job_params_t params; //  the strings below are our copies
     Pmo__Identity *identity;     //  unpacked copy of the caller
     char *registry, *allocator, *riskmon, *hub, *notify, *entity, *mapping, *org_unit, *format,
+        *sheet,
         *table; //  copies
     pthread_t thread;
     bool started; //  the thread runs (join it)
@@ -144,6 +147,7 @@ static void s_import (gateway_job_t *self, portio_import_peer_t *peer)
         .dry_run = self->params.dry_run,
         .skip_bad = self->params.skip_bad,
         .create_org_units = self->params.create_org_units,
+        .sheet = self->sheet,
     };
     portio_import_result_t *result = NULL;
     int rc = portio_import_run (&options, mapping, self->params.data, self->params.size, &result);
@@ -178,12 +182,14 @@ static void s_export (gateway_job_t *self, portio_import_peer_t *peer)
         return;
     char *csv = NULL, why[512];
     size_t size = 0;
-    if (portio_export (peer, self->entity, self->org_unit, self->params.bom, &csv, &size, why,
-                       sizeof why))
+    bool xlsx = strcmp (self->format, "xlsx") == 0;
+    if (xlsx ? portio_xlsx_export (peer, self->entity, self->org_unit, &csv, &size, why, sizeof why)
+             : portio_export (peer, self->entity, self->org_unit, self->params.bom, &csv, &size,
+                              why, sizeof why))
         return s_fail_why (&self->answer, why);
-    s_body (&self->answer, 200, "text/csv; charset=utf-8", csv, size);
-    snprintf (self->answer.filename, sizeof self->answer.filename, "%s%s%s.csv", self->entity,
-              *self->org_unit ? "-" : "", self->org_unit);
+    s_body (&self->answer, 200, xlsx ? XLSX_TYPE : "text/csv; charset=utf-8", csv, size);
+    snprintf (self->answer.filename, sizeof self->answer.filename, "%s%s%s.%s", self->entity,
+              *self->org_unit ? "-" : "", self->org_unit, xlsx ? "xlsx" : "csv");
 }
 
 static void s_report (gateway_job_t *self, portio_import_peer_t *peer)
@@ -213,6 +219,13 @@ static void s_report (gateway_job_t *self, portio_import_peer_t *peer)
     if (strcmp (self->format, "html") == 0) {
         char *html = portio_report_html (report, &size);
         s_body (answer, 200, "text/html; charset=utf-8", html, size);
+    } else if (strcmp (self->format, "xlsx") == 0) {
+        char *xlsx = portio_xlsx_report (report, &size, why, sizeof why);
+        if (xlsx) {
+            s_body (answer, 200, XLSX_TYPE, xlsx, size);
+            snprintf (answer->filename, sizeof answer->filename, "report-%s.xlsx", self->org_unit);
+        } else
+            s_fail_why (answer, why);
     } else if (strcmp (self->format, "csv") == 0) {
         char *csv = portio_report_csv (report, self->table, self->params.bom, &size);
         if (csv) {
@@ -285,6 +298,7 @@ gateway_job_t *gateway_job_start (const gateway_job_params_t *params)
     self->entity = s_dup (params->entity ? params->entity : "");
     self->org_unit = s_dup (params->org_unit ? params->org_unit : "");
     self->format = s_dup (params->format ? params->format : "json");
+    self->sheet = params->sheet && *params->sheet ? s_dup (params->sheet) : NULL;
     self->table = s_dup (params->table ? params->table : "summary");
     if (params->mapping) {
         self->mapping = malloc (params->mapping_size + 1);
@@ -335,6 +349,7 @@ void gateway_job_destroy (gateway_job_t **self_p)
     free (self->mapping);
     free (self->org_unit);
     free (self->format);
+    free (self->sheet);
     free (self->table);
     free (self->params.data);
     free (self->answer.body);

@@ -217,7 +217,9 @@ static bool s_csv_type (struct MHD_Connection *connection)
            strncasecmp (type, "text/plain", 10) == 0 ||
            strncasecmp (type, "application/csv", 15) == 0 ||
            strncasecmp (type, "application/octet-stream", 24) == 0 ||
-           strncasecmp (type, "application/x-www-form-urlencoded", 33) == 0;
+           strncasecmp (type, "application/x-www-form-urlencoded", 33) == 0 ||
+           strncasecmp (type, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                        65) == 0;
 }
 
 //  A mapping kept on the gateway: a plain name of a file in its mappings
@@ -245,8 +247,8 @@ static char *s_stored_mapping (self_t *self, const char *name, size_t *size, cha
 
 enum MHD_Result gateway_import_begin (self_t *self, request_t *req)
 {
-    static const char *const allowed[] = {"entity",   "mapping",          "dry_run",
-                                          "skip_bad", "create_org_units", NULL};
+    static const char *const allowed[] = {"entity",           "mapping", "dry_run", "skip_bad",
+                                          "create_org_units", "sheet",   NULL};
     bool multipart = s_form_type (req->connection);
     if (!multipart && !s_csv_type (req->connection))
         return gateway_http_problem (
@@ -331,6 +333,7 @@ enum MHD_Result gateway_import_begin (self_t *self, request_t *req)
             .dry_run = dry_run == 1,
             .skip_bad = skip_bad == 1,
             .create_org_units = create == 1,
+            .sheet = json_string_value (json_object_get (query, "sheet")),
         };
         rc = s_job_start (self, req, &params);
         if (req->job) {
@@ -367,7 +370,7 @@ bool gateway_url_segment (const char *url, const char *prefix, char *out, size_t
 
 enum MHD_Result gateway_export_begin (self_t *self, request_t *req)
 {
-    static const char *const allowed[] = {"org_unit", "bom", NULL};
+    static const char *const allowed[] = {"org_unit", "bom", "format", NULL};
     if (!portio_import_mapping_entity_known (req->param))
         return gateway_http_problem (
             req, 404, "not_found", "entity",
@@ -379,13 +382,19 @@ enum MHD_Result gateway_export_begin (self_t *self, request_t *req)
     if (!query)
         return answered;
     int bom = s_flag (query, "bom");
+    const char *format = json_string_value (json_object_get (query, "format"));
+    format = format ? format : "csv";
     enum MHD_Result rc;
     if (bom < 0)
         rc = gateway_http_problem (req, 400, "invalid", "bom", "bom is 1 or 0 (true or false)",
                                    NULL, NULL, NULL);
+    else if (strcmp (format, "csv") && strcmp (format, "xlsx"))
+        rc = gateway_http_problem (req, 400, "invalid", "format", "format is csv or xlsx", NULL,
+                                   NULL, NULL);
     else {
         gateway_job_params_t params = {
             .kind = GATEWAY_JOB_EXPORT,
+            .format = format,
             .entity = req->param,
             .org_unit = json_string_value (json_object_get (query, "org_unit")),
             .bom = bom == 1,
@@ -414,9 +423,10 @@ enum MHD_Result gateway_report_begin (self_t *self, request_t *req)
     struct tm tm = {0};
     const char *end = since ? strptime (since, "%Y-%m-%d", &tm) : NULL;
     enum MHD_Result rc;
-    if (strcmp (format, "json") && strcmp (format, "html") && strcmp (format, "csv"))
-        rc = gateway_http_problem (req, 400, "invalid", "format", "format is json, html or csv",
-                                   NULL, NULL, NULL);
+    if (strcmp (format, "json") && strcmp (format, "html") && strcmp (format, "csv") &&
+        strcmp (format, "xlsx"))
+        rc = gateway_http_problem (req, 400, "invalid", "format",
+                                   "format is json, html, csv or xlsx", NULL, NULL, NULL);
     else if (!known_table || (table && strcmp (format, "csv")))
         rc = gateway_http_problem (
             req, 400, "invalid", "table",

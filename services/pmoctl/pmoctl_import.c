@@ -21,6 +21,7 @@
 #include "portio_csv.h"
 #include "portio_import.h"
 #include "portio_report.h"
+#include "portio_xlsx.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -43,10 +44,12 @@ static const pmoctl_flag_t s_import_flags[] = {
     SW ("create-org-units",
         "create the org units the file names that do not exist (as the mapping says)"),
     F ("hub", "ID", 0, "the enterprise unit's id (default: $PMO_HUB or hub)"),
+    F ("sheet", "NAME", 0, "an Excel workbook (.xlsx): the sheet to read (default: the first)"),
     END,
 };
 
 static const pmoctl_flag_t s_export_flags[] = {
+    F ("format", "csv|xlsx", 0, "csv (default) or an Excel workbook with typed cells"),
     F ("org-unit", "ID", 0, "only this subtree (default: all you may see)"),
     F ("out", "FILE", 0, "write here (default: standard output)"),
     SW ("no-bom",
@@ -56,8 +59,10 @@ static const pmoctl_flag_t s_export_flags[] = {
 
 static const pmoctl_flag_t s_report_flags[] = {
     F ("org-unit", "ID", 0, "the unit reported on (default: the hub)"),
-    F ("format", "html|json|csv", 0, "html (default), json, or csv tables"),
-    F ("out", "PATH", 0, "a file (html, json), or for csv a directory that receives every table"),
+    F ("format", "html|json|csv|xlsx", 0,
+       "html (default), json, csv tables, or an Excel workbook (a sheet per table)"),
+    F ("out", "PATH", 0,
+       "a file (html, json, xlsx), or for csv a directory that receives every table"),
     F ("table", "NAME", 0,
        "csv: one table to standard output: summary, rag, phase, status, units, projects, "
        "changes, risks, overallocated, alerts"),
@@ -199,6 +204,7 @@ static int s_run_import (pmoctl_t *ctl, const pmoctl_command_t *cmd, pmoctl_args
         .dry_run = pmoctl_args_get (args, "dry-run") != NULL,
         .skip_bad = pmoctl_args_get (args, "skip-bad") != NULL,
         .create_org_units = pmoctl_args_get (args, "create-org-units") != NULL,
+        .sheet = pmoctl_args_get (args, "sheet"),
     };
     portio_import_result_t *result;
     int rc = portio_import_run (&options, mapping, data, size, &result);
@@ -230,9 +236,15 @@ static int s_run_export (pmoctl_t *ctl, const pmoctl_command_t *cmd, pmoctl_args
     if (!portio_import_mapping_entity_known (args->positional))
         return pmoctl_usage_error (cmd, "KIND is org_unit, project, milestone, status_report, "
                                         "resource, allocation, risk or issue");
-    int failed =
-        portio_export (&peer, args->positional, org_unit ? org_unit : "",
-                       pmoctl_args_get (args, "no-bom") == NULL, &csv, &size, why, sizeof why);
+    const char *format = pmoctl_args_get (args, "format");
+    if (format && strcmp (format, "csv") && strcmp (format, "xlsx"))
+        return pmoctl_usage_error (cmd, "--format is csv or xlsx");
+    int failed = format && strcmp (format, "xlsx") == 0
+                     ? portio_xlsx_export (&peer, args->positional, org_unit ? org_unit : "", &csv,
+                                           &size, why, sizeof why)
+                     : portio_export (&peer, args->positional, org_unit ? org_unit : "",
+                                      pmoctl_args_get (args, "no-bom") == NULL, &csv, &size, why,
+                                      sizeof why);
     if (failed) {
         fprintf (stderr, "pmoctl: export: %s\n", why);
         return PMOCTL_REFUSED;
@@ -303,8 +315,9 @@ static int s_run_report (pmoctl_t *ctl, const pmoctl_command_t *cmd, pmoctl_args
     format = format ? format : "html";
     const char *out = pmoctl_args_get (args, "out");
     const char *table = pmoctl_args_get (args, "table");
-    if (strcmp (format, "html") && strcmp (format, "json") && strcmp (format, "csv"))
-        return pmoctl_usage_error (cmd, "--format is html, json or csv");
+    if (strcmp (format, "html") && strcmp (format, "json") && strcmp (format, "csv") &&
+        strcmp (format, "xlsx"))
+        return pmoctl_usage_error (cmd, "--format is html, json, csv or xlsx");
     if (strcmp (format, "csv") == 0 && !out && !table)
         return pmoctl_usage_error (cmd, "csv: give --out DIR (every table) or --table NAME");
     int64_t since_ms = 0;
@@ -336,6 +349,16 @@ static int s_run_report (pmoctl_t *ctl, const pmoctl_command_t *cmd, pmoctl_args
         rc = s_write (out, text, len + 1);
         free (text);
         json_decref (json);
+    } else if (strcmp (format, "xlsx") == 0) {
+        size_t size;
+        char why[512];
+        char *xlsx = portio_xlsx_report (report, &size, why, sizeof why);
+        if (!xlsx) {
+            fprintf (stderr, "pmoctl: report: %s\n", why);
+            rc = PMOCTL_REFUSED;
+        } else
+            rc = s_write (out, xlsx, size);
+        free (xlsx);
     } else if (table) {
         size_t size;
         char *csv = portio_report_csv (report, table, false, &size);
@@ -355,12 +378,12 @@ static int s_run_report (pmoctl_t *ctl, const pmoctl_command_t *cmd, pmoctl_args
 
 const pmoctl_command_t pmoctl_import_commands[] = {
     PMOCTL_RUN ("import", NULL, "FILE", s_import_flags, PMOCTL_MODE_OTHER, s_run_import, NULL, NULL,
-                "import a CSV file (projects, milestones, reports, org units, resources, "
-                "allocations, risks, issues)"),
+                "import a CSV file or Excel workbook (projects, milestones, reports, org units, "
+                "resources, allocations, risks, issues)"),
     PMOCTL_RUN ("export", NULL, "KIND", s_export_flags, PMOCTL_MODE_OTHER, s_run_export, NULL, NULL,
                 "export org_unit, project, milestone, status_report, resource, allocation, risk or "
-                "issue as CSV"),
+                "issue as CSV or an Excel workbook"),
     PMOCTL_RUN ("report", NULL, NULL, s_report_flags, PMOCTL_MODE_OTHER, s_run_report, NULL, NULL,
-                "the portfolio report of an org unit (html, json or csv)"),
+                "the portfolio report of an org unit (html, json, csv or xlsx)"),
     PMOCTL_END,
 };

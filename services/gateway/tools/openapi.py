@@ -418,14 +418,19 @@ def main():
              "description": "a mapping kept on the gateway (a file <name>.json in --mappings)"},
             flag("dry_run", "check everything, write nothing"),
             flag("skip_bad", "write the good rows and list the bad (else all or nothing)"),
-            flag("create_org_units", "create the org units the file names that do not exist")],
+            flag("create_org_units", "create the org units the file names that do not exist"),
+            {"name": "sheet", "in": "query", "required": False, "schema": {"type": "string"},
+             "description": "an Excel workbook: the sheet to read (default: the first)"}],
         "requestBody": {"required": True, "content": {
             "text/csv": {
                 "schema": {"type": "string"},
                 "example": "code,name,org_unit\nOA-IMP-1,Imported from a spreadsheet,dft\n"},
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {
+                "schema": {"type": "string", "format": "binary"}},
             "multipart/form-data": {
                 "schema": import_form,
-                "encoding": {"file": {"contentType": "text/csv, application/octet-stream"},
+                "encoding": {"file": {"contentType": "text/csv, application/octet-stream, "
+                                                     "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"},
                              "mapping": {"contentType": "application/json, text/plain"}}}}},
         "responses": {
             "200": {"description": "done (or a clean dry run)",
@@ -435,7 +440,7 @@ def main():
             "401": {"description": REASONS["401"], "content": problem_ref()},
             "413": {"description": "the file is larger than --max-import",
                     "content": problem_ref()},
-            "415": {"description": "send the file as text/csv or multipart/form-data",
+            "415": {"description": "send the file as text/csv, .xlsx or multipart/form-data",
                     "content": problem_ref()},
             "422": {"description": "rows have problems (the import result's members are in the "
                                    "problem document)", "content": problem_ref()},
@@ -443,17 +448,24 @@ def main():
             "503": {"description": REASONS["503"], "content": problem_ref()},
             "504": {"description": "a service did not answer in time", "content": problem_ref()}}}}
     paths["/api/v1/export/{entity}"] = {"get": {
-        "summary": "Export a register as CSV (the header the import takes back)",
+        "summary": "Export a register as CSV or an Excel workbook (the columns the import "
+                   "takes back)",
         "tags": ["import"],
         "parameters": [
             {"name": "entity", "in": "path", "required": True,
              "schema": {"type": "string", "enum": entities}, "example": "project"},
             {"name": "org_unit", "in": "query", "required": False, "schema": {"type": "string"},
              "description": "only this unit's subtree (default: all you may see)"},
+            {"name": "format", "in": "query", "required": False,
+             "schema": {"type": "string", "enum": ["csv", "xlsx"]},
+             "description": "csv (default) or xlsx: a workbook with dates as dates, money as "
+                            "numbers in its currency's format, a frozen header and widths"},
             flag("bom", "start with a UTF-8 byte order mark (for spreadsheet programs)")],
         "responses": {
-            "200": {"description": "the CSV file",
-                    "content": {"text/csv": {"schema": {"type": "string"}}}},
+            "200": {"description": "the CSV file or the workbook",
+                    "content": {"text/csv": {"schema": {"type": "string"}},
+                                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {
+                                    "schema": {"type": "string", "format": "binary"}}}},
             "400": {"description": REASONS["400"], "content": problem_ref()},
             "401": {"description": REASONS["401"], "content": problem_ref()},
             "403": {"description": "your grants do not cover that org unit",
@@ -474,8 +486,9 @@ def main():
             {"name": "org_unit", "in": "path", "required": True, "schema": {"type": "string"},
              "example": "dft"},
             {"name": "format", "in": "query", "required": False,
-             "schema": {"type": "string", "enum": ["json", "html", "csv"]},
-             "description": "json (default), html (a self-contained page) or csv (one table)"},
+             "schema": {"type": "string", "enum": ["json", "html", "csv", "xlsx"]},
+             "description": "json (default), html (a self-contained page), csv (one table) or "
+                            "xlsx (a workbook, a sheet per table)"},
             {"name": "table", "in": "query", "required": False,
              "schema": {"type": "string", "enum": ["summary", "rag", "phase", "status", "units",
                                                    "projects", "changes", "risks",
@@ -491,7 +504,8 @@ def main():
                     "type": "object", "required": ["org_unit", "projects", "by_rag", "budget",
                                                    "earned_value"]}},
                 "text/html": {"schema": {"type": "string"}},
-                "text/csv": {"schema": {"type": "string"}}}},
+                "text/csv": {"schema": {"type": "string"}},
+                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {"schema": {"type": "string", "format": "binary"}}}},
             "400": {"description": REASONS["400"], "content": problem_ref()},
             "401": {"description": REASONS["401"], "content": problem_ref()},
             "403": {"description": "your grants do not cover that org unit",
