@@ -5,6 +5,7 @@
 #include "pmo_log.h"
 
 #include <assert.h>
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -149,6 +150,41 @@ nh_t *nh_start (void)
     return self;
 }
 
+void nh_secret (nh_t *self, const char *secret)
+{
+    for (int i = 0; i < self->n_secrets; i++)
+        if (streq (self->secrets[i], secret))
+            return;
+    if (self->n_secrets < 8)
+        snprintf (self->secrets[self->n_secrets++], sizeof self->secrets[0], "%s", secret);
+}
+
+//  Keep what was received for the conformance check (see the header)
+static void s_capture (nh_t *self)
+{
+    const char *dir = getenv ("PMO_NOTIFIER_CAPTURES");
+    if (!dir || !*dir)
+        return;
+    const char *name = program_invocation_short_name;
+    char cmd[1024];
+    snprintf (cmd, sizeof cmd, "mkdir -p '%s' && cp '%s' '%s/%s.jsonl' && rm -rf '%s/%s-mail'", dir,
+              self->receiver_log, dir, name, dir, name);
+    if (system (cmd) != 0)
+        fprintf (stderr, "harness: could not keep the captures in %s\n", dir);
+    char path[512];
+    snprintf (path, sizeof path, "%s/%s.secrets", dir, name);
+    FILE *f = fopen (path, "w");
+    for (int i = 0; f && i < self->n_secrets; i++)
+        fprintf (f, "%s\n", self->secrets[i]);
+    if (f)
+        fclose (f);
+    if (self->smtp) {
+        snprintf (cmd, sizeof cmd, "cp -r '%s/Maildir/new' '%s/%s-mail'", self->maildir, dir, name);
+        if (system (cmd) != 0)
+            fprintf (stderr, "harness: could not keep the mail in %s\n", dir);
+    }
+}
+
 void nh_stop (nh_t **self_p)
 {
     nh_t *self = *self_p;
@@ -158,6 +194,7 @@ void nh_stop (nh_t **self_p)
     nh_actor_stop (self);
     if (self->receiver)
         nh_receiver_kill (self);
+    s_capture (self);
     if (self->smtp) {
         pmo_test_proc_signal (self->smtp, SIGKILL);
         pmo_test_proc_wait (self->smtp, 5000);
@@ -241,6 +278,7 @@ char *nh_channel (nh_t *self, Pmo__ChannelKind kind, const char *unit, const cha
     Pmo__SigningSecret s = PMO__SIGNING_SECRET__INIT;
     Pmo__SigningSecret *secrets[] = {&s};
     if (secret) {
+        nh_secret (self, secret);
         s.secret = (char *)secret;
         ch.signing_secrets = secrets;
         ch.n_signing_secrets = 1;

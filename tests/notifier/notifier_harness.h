@@ -31,7 +31,15 @@ typedef struct {
     char maildir[256];   //  temp directory; the Maildir is its Maildir/
     char request_id[40]; //  of the last call
     int coalesce_s;      //  given to channels nh_channel creates (0 = default)
+    char secrets[8][96]; //  signing secrets in use (for the conformance check)
+    int n_secrets;
 } nh_t;
+
+//  Everything the receiver and the SMTP server got is kept for the
+//  conformance check (tests/notifier/conformance) when PMO_NOTIFIER_CAPTURES
+//  names a directory: at nh_stop, as <program>.jsonl (one request a line,
+//  with the signing secrets in force as <program>.secrets) and
+//  <program>-mail/ (the messages).
 
 //  Everything above, with test settings: loopback and http allowed, retries
 //  from 200 ms (doubling to 2 s), 4 attempts, 1.5 s HTTP deadline.
@@ -44,6 +52,9 @@ void nh_receiver_kill (nh_t *self);
 void nh_receiver_start (nh_t *self);
 //  Start the SMTP server (python3-aiosmtpd, installed by apt-get if missing).
 void nh_smtp_start (nh_t *self);
+
+//  A signing secret the test uses (nh_channel's are known already).
+void nh_secret (nh_t *self, const char *secret);
 
 //  A wait in ms, stretched under valgrind (PMO_UNDER_VALGRIND) and nothing else.
 int nh_scale (int ms);

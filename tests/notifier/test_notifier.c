@@ -1019,6 +1019,8 @@ static void s_new_unit (nh_t *nh)
 int main (void)
 {
     nh_t *nh = nh_start ();
+    nh_secret (nh, SECRET);
+    nh_secret (nh, SECRET2);
     s_formats (nh);
     s_email (nh);
     s_retries (nh);

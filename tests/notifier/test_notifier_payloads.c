@@ -126,6 +126,27 @@ static char *s_all_strings (json_t *root)
     return text;
 }
 
+//  Keep a payload for the conformance check (tests/notifier/conformance)
+//  when PMO_NOTIFIER_CAPTURES names a directory; first truncates.
+static void s_keep (const char *path, const char *body, bool first)
+{
+    const char *dir = getenv ("PMO_NOTIFIER_CAPTURES");
+    if (!dir || !*dir)
+        return;
+    char file[512];
+    snprintf (file, sizeof file, "mkdir -p '%s'", dir);
+    assert (system (file) == 0);
+    snprintf (file, sizeof file, "%s/test_notifier_payloads.jsonl", dir);
+    FILE *f = fopen (file, first ? "w" : "a");
+    assert (f);
+    json_t *line = json_pack ("{s:s, s:{}, s:s}", "path", path, "headers", "body", body);
+    char *text = json_dumps (line, JSON_COMPACT);
+    fprintf (f, "%s\n", text);
+    free (text);
+    json_decref (line);
+    fclose (f);
+}
+
 static void s_payloads (void)
 {
     pmo_arena_t *arena = pmo_arena_new ();
@@ -147,6 +168,7 @@ static void s_payloads (void)
         ch.kind = kinds[k];
         notifier_payload_t payload;
         assert (notifier_format (&ch, &msg, arena, &payload) == 0);
+        s_keep ("/payloads/hostile", payload.body, k == 0);
         json_error_t error;
         json_t *root = json_loads (payload.body, 0, &error);
         assert (root);
@@ -334,6 +356,17 @@ static void s_mailboxes (void)
     assert (strstr (payload.body, "\r\nTo: \"Doe, Jane\" <jane@dft.example>,\r\n =?UTF-8?B?"));
     assert (strstr (payload.body, " <team@dft.example>,\r\n bare@dft.example\r\n"));
     assert (strstr (payload.body, "Message-ID: <dl_dft_1@dft.example>"));
+    const char *dir = getenv ("PMO_NOTIFIER_CAPTURES");
+    if (dir && *dir) {
+        char path[512];
+        snprintf (path, sizeof path, "mkdir -p '%s/test_notifier_payloads-mail'", dir);
+        assert (system (path) == 0);
+        snprintf (path, sizeof path, "%s/test_notifier_payloads-mail/display-names.eml", dir);
+        FILE *f = fopen (path, "w");
+        assert (f);
+        fwrite (payload.body, 1, payload.size, f);
+        fclose (f);
+    }
     char *bad[] = {"Jane\n <jane@dft.example>"};
     mail.mail_to = bad;
     mail.n_mail_to = 1;
