@@ -5,6 +5,7 @@
 #include "pmo_util.h"
 
 #include <assert.h>
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -138,6 +139,55 @@ pmo_redis_t *pmo_redis_new (const char *url, int timeout_ms)
         return NULL;
     }
     return self;
+}
+
+char *pmo_redis_url_auth (const char *url, const char *auth_file)
+{
+    assert (url);
+    if (!auth_file || !*auth_file)
+        return strdup (url);
+    size_t scheme = strncmp (url, "redis://", 8) == 0      ? 8
+                    : strncmp (url, "sentinel://", 11) == 0 ? 11
+                                                             : 0;
+    if (!scheme) {
+        fprintf (stderr, "Redis auth file %s: the URL must be redis:// or sentinel://\n",
+                 auth_file);
+        return NULL;
+    }
+    const char *slash = strchr (url + scheme, '/');
+    const char *at = strchr (url + scheme, '@');
+    if (at && (!slash || at < slash)) {
+        fprintf (stderr, "Redis auth file %s: the URL already has a user and password\n",
+                 auth_file);
+        return NULL;
+    }
+    FILE *file = fopen (auth_file, "r");
+    if (!file) {
+        fprintf (stderr, "Redis auth file %s: %s\n", auth_file, strerror (errno));
+        return NULL;
+    }
+    char line[400] = "";
+    bool read = fgets (line, sizeof line, file) != NULL;
+    fclose (file);
+    line[strcspn (line, "\r\n")] = 0;
+    const char *colon = strchr (line, ':');
+    bool ok = read && colon && colon > line && colon[1] &&
+              strcspn (line, "@/ \t") == strlen (line) && strlen (colon + 1) < 256 &&
+              (size_t)(colon - line) < 128;
+    if (!ok) {
+        memset (line, 0, sizeof line);
+        fprintf (stderr,
+                 "Redis auth file %s: the first line must be USER:PASSWORD (no '@', '/' or "
+                 "blanks)\n",
+                 auth_file);
+        return NULL;
+    }
+    size_t size = strlen (url) + strlen (line) + 2;
+    char *result = malloc (size);
+    assert (result);
+    snprintf (result, size, "%.*s%s@%s", (int)scheme, url, line, url + scheme);
+    memset (line, 0, sizeof line);
+    return result;
 }
 
 static void s_disconnect (pmo_redis_t *self, const char *why)

@@ -33,6 +33,14 @@ typedef struct {
 pmo_redis_t *pmo_redis_new (const char *url, int timeout_ms);
 void pmo_redis_destroy (pmo_redis_t **self_p);
 
+//  The URL with the credentials of auth_file put in, so that a password is
+//  never on a command line: the file's first line is "USER:PASSWORD" (an ACL
+//  user of Redis; no '@', '/' or blanks). auth_file NULL or "": a copy of url.
+//  NULL after printing why (never the password) if the file cannot be read or
+//  is malformed, or if url is unix:// or already carries credentials. Caller
+//  frees.
+char *pmo_redis_url_auth (const char *url, const char *auth_file);
+
 //  Connect if not connected and the backoff allows. True if usable now.
 bool pmo_redis_ready (pmo_redis_t *self);
 //  The URL without its password, for logs.

@@ -16,7 +16,9 @@
 
 #include <assert.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static long long s_int (pmo_test_redis_t *redis, const char *command, const char *key)
 {
@@ -106,6 +108,56 @@ static void s_test_redis (pmo_test_redis_t *server)
     assert (pmo_redis_connects (redis) == connects + 1);
     pmo_redis_destroy (&redis);
     printf ("redis: ok\n");
+}
+
+//  Writes text into a fresh file under /tmp; returns its path in path.
+static void s_write_file (char *path, size_t size, const char *text)
+{
+    snprintf (path, size, "/tmp/pmo-test-auth-XXXXXX");
+    int fd = mkstemp (path);
+    assert (fd >= 0);
+    assert (write (fd, text, strlen (text)) == (ssize_t)strlen (text));
+    close (fd);
+}
+
+//  A password from a file (pmo_redis_url_auth): the ACL user it names
+//  connects, and every malformed file or URL is refused
+static void s_test_redis_auth (pmo_test_redis_t *server)
+{
+    redisReply *reply = pmo_test_redis_command (server, "ACL SETUSER app on >s3cret ~* +@all");
+    assert (reply && reply->type == REDIS_REPLY_STATUS);
+    freeReplyObject (reply);
+    char path[64];
+    s_write_file (path, sizeof path, "app:s3cret\n");
+    char *url = pmo_redis_url_auth (pmo_test_redis_url (server), path);
+    assert (url && strstr (url, "redis://app:s3cret@127.0.0.1:"));
+    pmo_redis_t *redis = pmo_redis_new (url, 1000);
+    assert (redis && pmo_redis_ready (redis));
+    reply = pmo_redis_command (redis, "ACL WHOAMI");
+    assert (reply && reply->type == REDIS_REPLY_STRING && streq (reply->str, "app"));
+    freeReplyObject (reply);
+    pmo_redis_destroy (&redis);
+    free (url);
+    url = pmo_redis_url_auth ("sentinel://s1:26379,s2:26379/pmo", path);
+    assert (url && streq (url, "sentinel://app:s3cret@s1:26379,s2:26379/pmo"));
+    free (url);
+    //  No file: the URL as it is
+    url = pmo_redis_url_auth ("redis://127.0.0.1:1", "");
+    assert (url && streq (url, "redis://127.0.0.1:1"));
+    free (url);
+    //  Refused: credentials twice, a unix socket, a missing or malformed file
+    assert (!pmo_redis_url_auth ("redis://a:b@127.0.0.1:1", path));
+    assert (!pmo_redis_url_auth ("unix:///tmp/redis.sock", path));
+    assert (!pmo_redis_url_auth ("redis://127.0.0.1:1", "/nonexistent/pmo-auth"));
+    unlink (path);
+    const char *bad[] = {"", "nocolon\n", ":pw\n", "user:\n", "us er:pw\n", "user:p@ss\n",
+                         "user:pa/ss\n"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        s_write_file (path, sizeof path, bad[i]);
+        assert (!pmo_redis_url_auth ("redis://127.0.0.1:1", path));
+        unlink (path);
+    }
+    printf ("redis auth file: ok\n");
 }
 
 static void s_test_commit (pmo_test_redis_t *server)
@@ -383,6 +435,7 @@ int main (void)
     pmo_test_redis_t *server = pmo_test_redis_start (false);
     assert (server);
     s_test_redis (server);
+    s_test_redis_auth (server);
     s_test_commit (server);
     s_test_stream (server);
     pmo_test_redis_destroy (&server);

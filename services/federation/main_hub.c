@@ -10,6 +10,7 @@
 #include "pmo_config.h"
 #include "pmo_endpoints.h"
 #include "pmo_log.h"
+#include "pmo_redis.h"
 #include "pmo_service.h"
 
 #include <czmq.h>
@@ -59,6 +60,10 @@ int main (int argc, char **argv)
          "Redis URL (redis://[user:pass@]host:port, unix:///path or "
          "sentinel://host:port[,host:port]/master)",
          NULL},
+        {"redis-auth-file", "PMO_REDIS_AUTH_FILE", "",
+         "file whose first line is USER:PASSWORD of Redis (keeps the password off the command "
+         "line)",
+         NULL},
         {"registry", "PMO_REGISTRY_ENDPOINT", PMO_ENDPOINT_REGISTRY,
          "the hub registry's ROUTER (the hub policy)", NULL},
         {"registry-pub", "PMO_REGISTRY_PUB", PMO_PUB_REGISTRY,
@@ -86,12 +91,16 @@ int main (int argc, char **argv)
         return 2;
     if (pmo_service_init ("hub", pmo_config_get (options, count, "log-level")))
         return 2;
+    char *redis_url = pmo_redis_url_auth (pmo_config_get (options, count, "redis"),
+                                          pmo_config_get (options, count, "redis-auth-file"));
+    if (!redis_url)
+        return 2;
     federation_hub_config_t config = {
         .hub = pmo_config_get (options, count, "hub"),
         .spoke_endpoint = pmo_config_get (options, count, "spoke-endpoint"),
         .endpoint = pmo_config_get (options, count, "endpoint"),
         .pub_endpoint = pmo_config_get (options, count, "pub"),
-        .redis_url = pmo_config_get (options, count, "redis"),
+        .redis_url = redis_url,
         .registry = pmo_config_get (options, count, "registry"),
         .registry_pub = pmo_config_get (options, count, "registry-pub"),
         .cert = pmo_config_get (options, count, "cert"),
@@ -100,5 +109,7 @@ int main (int argc, char **argv)
         .down_ms = (int)down,
         .redis_timeout_ms = (int)timeout,
     };
-    return pmo_service_run ("hub", federation_hub_actor, &config, &config.failed);
+    int status = pmo_service_run ("hub", federation_hub_actor, &config, &config.failed);
+    free (redis_url);
+    return status;
 }

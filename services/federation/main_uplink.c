@@ -6,6 +6,7 @@
 #include "pmo_config.h"
 #include "pmo_endpoints.h"
 #include "pmo_log.h"
+#include "pmo_redis.h"
 #include "pmo_service.h"
 
 #include <czmq.h>
@@ -24,6 +25,10 @@ int main (int argc, char **argv)
         {"redis", "PMO_REDIS_URL", "redis://127.0.0.1:6390",
          "Redis URL (redis://[user:pass@]host:port, unix:///path or "
          "sentinel://host:port[,host:port]/master)",
+         NULL},
+        {"redis-auth-file", "PMO_REDIS_AUTH_FILE", "",
+         "file whose first line is USER:PASSWORD of Redis (keeps the password off the command "
+         "line)",
          NULL},
         {"registry", "PMO_REGISTRY_ENDPOINT", PMO_ENDPOINT_REGISTRY,
          "the spoke registry's ROUTER, to apply the hub policy (\"\": record it only)", NULL},
@@ -56,10 +61,14 @@ int main (int argc, char **argv)
         }
     if (pmo_service_init ("uplink", pmo_config_get (options, count, "log-level")))
         return 2;
+    char *redis_url = pmo_redis_url_auth (pmo_config_get (options, count, "redis"),
+                                          pmo_config_get (options, count, "redis-auth-file"));
+    if (!redis_url)
+        return 2;
     federation_uplink_config_t config = {
         .spoke = pmo_config_get (options, count, "spoke"),
         .divisions = pmo_config_get (options, count, "divisions"),
-        .redis_url = pmo_config_get (options, count, "redis"),
+        .redis_url = redis_url,
         .hub_endpoint = pmo_config_get (options, count, "hub-endpoint"),
         .hub_key = pmo_config_get (options, count, "hub-key"),
         .cert = pmo_config_get (options, count, "cert"),
@@ -71,5 +80,7 @@ int main (int argc, char **argv)
         .timeout_ms = (int)call,
         .redis_timeout_ms = (int)timeout,
     };
-    return pmo_service_run ("uplink", federation_uplink_actor, &config, &config.failed);
+    int status = pmo_service_run ("uplink", federation_uplink_actor, &config, &config.failed);
+    free (redis_url);
+    return status;
 }

@@ -6,6 +6,7 @@
 #include "pmo_config.h"
 #include "pmo_endpoints.h"
 #include "pmo_log.h"
+#include "pmo_redis.h"
 
 #include <czmq.h>
 
@@ -50,6 +51,10 @@ int main (int argc, char **argv)
         {"notifier-pub", "PMO_NOTIFIER_PUB", PMO_PUB_NOTIFIER, "notifier PUB endpoint", NULL},
         {"redis", "PMO_REDIS_URL", "redis://127.0.0.1:6390",
          "Redis URL (tokens; event streams are read for replay only)", NULL},
+        {"redis-auth-file", "PMO_REDIS_AUTH_FILE", "",
+         "file whose first line is USER:PASSWORD of Redis (keeps the password off the command "
+         "line)",
+         NULL},
         {"hub", "PMO_HUB", "hub", "id of the enterprise (hub) org unit", NULL},
         {"www", "PMO_GATEWAY_WWW", PMO_GATEWAY_WWW, "directory of the dashboard's files", NULL},
         {"openapi", "PMO_GATEWAY_OPENAPI", PMO_GATEWAY_OPENAPI, "the OpenAPI document served",
@@ -101,6 +106,10 @@ int main (int argc, char **argv)
     }
     zsys_init ();
     zsys_set_logstream (NULL);
+    char *redis_url = pmo_redis_url_auth (pmo_config_get (options, count, "redis"),
+                                          pmo_config_get (options, count, "redis-auth-file"));
+    if (!redis_url)
+        return 2;
     gateway_config_t config = {
         .http = pmo_config_get (options, count, "http"),
         .endpoint = pmo_config_get (options, count, "endpoint"),
@@ -118,7 +127,7 @@ int main (int argc, char **argv)
                 [GATEWAY_SVC_RISKMON] = pmo_config_get (options, count, "riskmon-pub"),
                 [GATEWAY_SVC_NOTIFIER] = pmo_config_get (options, count, "notifier-pub"),
             },
-        .redis_url = pmo_config_get (options, count, "redis"),
+        .redis_url = redis_url,
         .hub = pmo_config_get (options, count, "hub"),
         .www = pmo_config_get (options, count, "www"),
         .openapi = pmo_config_get (options, count, "openapi"),
@@ -136,12 +145,15 @@ int main (int argc, char **argv)
         .oidc = pmo_config_get (options, count, "oidc"),
     };
     gateway_t *gateway = gateway_new (&config);
-    if (!gateway)
+    if (!gateway) {
+        free (redis_url);
         return 1;
+    }
     //  CZMQ's handler sets zsys_interrupted on SIGINT and SIGTERM
     while (!zsys_interrupted)
         zclock_sleep (200);
     pmo_info ("gateway: shutting down");
     gateway_destroy (&gateway);
+    free (redis_url);
     return 0;
 }

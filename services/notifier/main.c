@@ -6,6 +6,7 @@
 #include "pmo_config.h"
 #include "pmo_endpoints.h"
 #include "pmo_log.h"
+#include "pmo_redis.h"
 #include "pmo_service.h"
 
 #include <czmq.h>
@@ -21,6 +22,10 @@ int main (int argc, char **argv)
         {"pub", "PMO_NOTIFIER_PUB", PMO_PUB_NOTIFIER, "PUB endpoint for live events", NULL},
         {"redis", "PMO_REDIS_URL", "redis://127.0.0.1:6390",
          "Redis URL (redis://[user:pass@]host:port or unix:///path)", NULL},
+        {"redis-auth-file", "PMO_REDIS_AUTH_FILE", "",
+         "file whose first line is USER:PASSWORD of Redis (keeps the password off the command "
+         "line)",
+         NULL},
         {"registry", "PMO_REGISTRY_ENDPOINT", PMO_ENDPOINT_REGISTRY,
          "the registry's ROUTER endpoint (org units)", NULL},
         {"hub", "PMO_HUB", "hub", "id of the enterprise (hub) org unit", NULL},
@@ -91,10 +96,14 @@ int main (int argc, char **argv)
     }
     if (pmo_service_init ("notifier", pmo_config_get (options, count, "log-level")))
         return 2;
+    char *redis_url = pmo_redis_url_auth (pmo_config_get (options, count, "redis"),
+                                          pmo_config_get (options, count, "redis-auth-file"));
+    if (!redis_url)
+        return 2;
     notifier_config_t config = {
         .endpoint = pmo_config_get (options, count, "endpoint"),
         .pub_endpoint = pmo_config_get (options, count, "pub"),
-        .redis_url = pmo_config_get (options, count, "redis"),
+        .redis_url = redis_url,
         .registry_endpoint = pmo_config_get (options, count, "registry"),
         .hub = pmo_config_get (options, count, "hub"),
         .dashboard_url = pmo_config_get (options, count, "dashboard-url"),
@@ -113,5 +122,7 @@ int main (int argc, char **argv)
         .allow_http = allow_http == 1,
         .smtp_tls_required = streq (smtp_tls, "required"),
     };
-    return pmo_service_run ("notifier", notifier_server_actor, &config, &config.failed);
+    int status = pmo_service_run ("notifier", notifier_server_actor, &config, &config.failed);
+    free (redis_url);
+    return status;
 }
