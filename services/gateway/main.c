@@ -10,12 +10,35 @@
 
 #include <czmq.h>
 
+#include <libgen.h>
+#include <limits.h>
+#include <unistd.h>
+
+//  Where the dashboard and the OpenAPI document are: installed, beside the
+//  binary (PMO_GATEWAY_DATA_REL from its directory, e.g. ../share/pmo); in
+//  a build tree, the source tree.
 #ifndef PMO_GATEWAY_WWW
 #define PMO_GATEWAY_WWW "www"
 #endif
 #ifndef PMO_GATEWAY_OPENAPI
 #define PMO_GATEWAY_OPENAPI "openapi.json"
 #endif
+#ifndef PMO_GATEWAY_DATA_REL
+#define PMO_GATEWAY_DATA_REL "../share/pmo"
+#endif
+
+//  The installed file name if it exists beside the binary, else fallback.
+static const char *s_data_default (const char *name, const char *fallback, char *buf,
+                                   size_t size)
+{
+    char exe[PATH_MAX];
+    ssize_t len = readlink ("/proc/self/exe", exe, sizeof exe - 1);
+    if (len <= 0)
+        return fallback;
+    exe[len] = 0;
+    snprintf (buf, size, "%s/%s/%s", dirname (exe), PMO_GATEWAY_DATA_REL, name);
+    return access (buf, R_OK) == 0 ? buf : fallback;
+}
 
 //  Print the route table as JSON (for tools/openapi.py).
 static int s_print_routes (void)
@@ -33,6 +56,7 @@ int main (int argc, char **argv)
 {
     if (argc == 2 && strcmp (argv[1], "--routes") == 0)
         return s_print_routes ();
+    char www[PATH_MAX + 64], openapi[PATH_MAX + 64];
     pmo_option_t options[] = {
         {"http", "PMO_GATEWAY_HTTP", "127.0.0.1:8080", "HTTP listen address (host:port)", NULL},
         {"endpoint", "PMO_GATEWAY_ENDPOINT", PMO_ENDPOINT_GATEWAY,
@@ -56,9 +80,11 @@ int main (int argc, char **argv)
          "line)",
          NULL},
         {"hub", "PMO_HUB", "hub", "id of the enterprise (hub) org unit", NULL},
-        {"www", "PMO_GATEWAY_WWW", PMO_GATEWAY_WWW, "directory of the dashboard's files", NULL},
-        {"openapi", "PMO_GATEWAY_OPENAPI", PMO_GATEWAY_OPENAPI, "the OpenAPI document served",
-         NULL},
+        {"www", "PMO_GATEWAY_WWW", s_data_default ("www", PMO_GATEWAY_WWW, www, sizeof www),
+         "directory of the dashboard's files", NULL},
+        {"openapi", "PMO_GATEWAY_OPENAPI",
+         s_data_default ("openapi.json", PMO_GATEWAY_OPENAPI, openapi, sizeof openapi),
+         "the OpenAPI document served", NULL},
         {"admin-token-file", "PMO_ADMIN_TOKEN_FILE", "",
          "create the first admin token into this file (0600) if it does not exist", NULL},
         {"redis-timeout", "PMO_REDIS_TIMEOUT_MS", "1000", "deadline of each Redis command, ms",

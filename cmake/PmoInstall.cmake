@@ -1,0 +1,86 @@
+# PmoInstall.cmake: what `cmake --install` and the Debian package put where.
+#
+#   <prefix>/bin/                 the services and pmoctl
+#   <prefix>/share/pmo/           www/ (dashboard), openapi.json, mappings/,
+#                                 redis/ (configuration, ACL template, make-users.sh)
+#   <prefix>/lib/systemd/system/  one unit per service
+#   <sysconf>/pmo/<svc>.env       the units' settings (sysconf: /etc for the
+#                                 prefix /usr, else <prefix>/etc)
+#   <prefix>/share/doc/pmo/       README.md, ARCHITECTURE.md, docs/
+#
+# The units and env files name the binaries and files by their installed
+# paths: they are written at install time (so the package, built with the
+# prefix /usr, says /usr/bin and /etc whatever the build was configured with).
+include(GNUInstallDirs)
+
+install(TARGETS pmo-registry pmo-allocator pmo-riskmon pmo-notifier pmo-gateway pmo-hub
+                pmo-uplink pmoctl RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
+install(DIRECTORY ${PROJECT_SOURCE_DIR}/services/gateway/www/
+        DESTINATION ${CMAKE_INSTALL_DATADIR}/pmo/www)
+install(FILES ${PROJECT_SOURCE_DIR}/services/gateway/openapi.json
+        DESTINATION ${CMAKE_INSTALL_DATADIR}/pmo)
+install(FILES ${PROJECT_SOURCE_DIR}/deploy/data/gmpp-mapping.json
+              ${PROJECT_SOURCE_DIR}/deploy/data/demo-reports-mapping.json
+        DESTINATION ${CMAKE_INSTALL_DATADIR}/pmo/mappings)
+install(FILES ${PROJECT_SOURCE_DIR}/deploy/redis/redis.conf
+              ${PROJECT_SOURCE_DIR}/deploy/redis/redis-ha.conf
+              ${PROJECT_SOURCE_DIR}/deploy/redis/sentinel.conf
+              ${PROJECT_SOURCE_DIR}/deploy/redis/users.acl
+              ${PROJECT_SOURCE_DIR}/deploy/redis/README.md
+        DESTINATION ${CMAKE_INSTALL_DATADIR}/pmo/redis)
+install(PROGRAMS ${PROJECT_SOURCE_DIR}/deploy/redis/make-users.sh
+        DESTINATION ${CMAKE_INSTALL_DATADIR}/pmo/redis)
+install(FILES ${PROJECT_SOURCE_DIR}/README.md ${PROJECT_SOURCE_DIR}/ARCHITECTURE.md
+        DESTINATION ${CMAKE_INSTALL_DOCDIR})
+if(EXISTS ${PROJECT_SOURCE_DIR}/docs)
+  install(DIRECTORY ${PROJECT_SOURCE_DIR}/docs/ DESTINATION ${CMAKE_INSTALL_DOCDIR}/docs)
+endif()
+
+# Units and env files: @BINDIR@, @DATADIR@, @DOCDIR@, @SYSCONFDIR@ filled in
+# with the install-time prefix
+install(CODE "
+  set(prefix \"\${CMAKE_INSTALL_PREFIX}\")
+  if(prefix STREQUAL \"/usr\")
+    set(sysconf \"/etc\")
+  else()
+    set(sysconf \"\${prefix}/etc\")
+  endif()
+  set(root \"\$ENV{DESTDIR}\")
+  foreach(svc registry allocator riskmon notifier gateway hub uplink)
+    foreach(pair \"systemd/pmo-\${svc}.service.in|\${prefix}/lib/systemd/system/pmo-\${svc}.service\"
+                 \"systemd/env/\${svc}.env|\${sysconf}/pmo/\${svc}.env\")
+      string(REPLACE \"|\" \";\" pair \"\${pair}\")
+      list(GET pair 0 from)
+      list(GET pair 1 to)
+      file(READ \"${PROJECT_SOURCE_DIR}/deploy/\${from}\" text)
+      string(REPLACE \"@BINDIR@\" \"\${prefix}/${CMAKE_INSTALL_BINDIR}\" text \"\${text}\")
+      string(REPLACE \"@DATADIR@\" \"\${prefix}/${CMAKE_INSTALL_DATADIR}\" text \"\${text}\")
+      string(REPLACE \"@DOCDIR@\" \"\${prefix}/${CMAKE_INSTALL_DOCDIR}\" text \"\${text}\")
+      string(REPLACE \"@SYSCONFDIR@\" \"\${sysconf}\" text \"\${text}\")
+      message(STATUS \"Installing: \${root}\${to}\")
+      file(WRITE \"\${root}\${to}\" \"\${text}\")
+    endforeach()
+  endforeach()
+")
+
+# The Debian package: `cpack -G DEB` in a build configured with
+# -DCMAKE_INSTALL_PREFIX=/usr (deploy/package.sh does both)
+set(CPACK_PACKAGE_NAME pmo)
+set(CPACK_PACKAGE_VENDOR "pmo")
+set(CPACK_PACKAGE_CONTACT "pmo maintainers <pmo@localhost>")
+set(CPACK_PACKAGE_DESCRIPTION_SUMMARY
+    "PMO platform: registry, allocator, risk monitor, notifier, gateway, federation")
+set(CPACK_PACKAGING_INSTALL_PREFIX /usr)
+# Install with DESTDIR and the prefix /usr, so the units say /usr/bin and /etc
+set(CPACK_SET_DESTDIR ON)
+set(CPACK_INSTALL_PREFIX /usr)
+set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
+set(CPACK_DEBIAN_PACKAGE_SECTION misc)
+set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
+set(CPACK_DEBIAN_PACKAGE_DEPENDS "adduser, redis-server (>= 5:7.0)")
+set(CPACK_DEBIAN_PACKAGE_SUGGESTS "redis-sentinel")
+set(CPACK_DEBIAN_PACKAGE_CONTROL_EXTRA
+    ${PROJECT_SOURCE_DIR}/deploy/debian/conffiles ${PROJECT_SOURCE_DIR}/deploy/debian/postinst
+    ${PROJECT_SOURCE_DIR}/deploy/debian/postrm)
+set(CPACK_DEBIAN_PACKAGE_CONTROL_STRICT_PERMISSION ON)
+include(CPack)
