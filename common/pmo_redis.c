@@ -146,9 +146,9 @@ char *pmo_redis_url_auth (const char *url, const char *auth_file)
     assert (url);
     if (!auth_file || !*auth_file)
         return strdup (url);
-    size_t scheme = strncmp (url, "redis://", 8) == 0      ? 8
+    size_t scheme = strncmp (url, "redis://", 8) == 0       ? 8
                     : strncmp (url, "sentinel://", 11) == 0 ? 11
-                                                             : 0;
+                                                            : 0;
     if (!scheme) {
         fprintf (stderr, "Redis auth file %s: the URL must be redis:// or sentinel://\n",
                  auth_file);

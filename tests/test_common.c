@@ -150,8 +150,8 @@ static void s_test_redis_auth (pmo_test_redis_t *server)
     assert (!pmo_redis_url_auth ("unix:///tmp/redis.sock", path));
     assert (!pmo_redis_url_auth ("redis://127.0.0.1:1", "/nonexistent/pmo-auth"));
     unlink (path);
-    const char *bad[] = {"", "nocolon\n", ":pw\n", "user:\n", "us er:pw\n", "user:p@ss\n",
-                         "user:pa/ss\n"};
+    const char *bad[] = {"",           "nocolon\n",   ":pw\n",       "user:\n",
+                         "us er:pw\n", "user:p@ss\n", "user:pa/ss\n"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         s_write_file (path, sizeof path, bad[i]);
         assert (!pmo_redis_url_auth ("redis://127.0.0.1:1", path));

@@ -28,8 +28,7 @@
 #endif
 
 //  The installed file name if it exists beside the binary, else fallback.
-static const char *s_data_default (const char *name, const char *fallback, char *buf,
-                                   size_t size)
+static const char *s_data_default (const char *name, const char *fallback, char *buf, size_t size)
 {
     char exe[PATH_MAX];
     ssize_t len = readlink ("/proc/self/exe", exe, sizeof exe - 1);
