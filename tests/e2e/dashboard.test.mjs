@@ -13,78 +13,9 @@
 // Screenshots and axe reports are kept under $PMO_BUILD_DIR/e2e-artifacts/.
 // Exits non-zero on the first failure.
 
-import { spawn } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import net from "node:net";
-import os from "node:os";
+import { readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
-
-const here = path.dirname(fileURLToPath(import.meta.url));
-const build = process.env.PMO_BUILD_DIR || path.resolve(here, "../../build");
-const artifacts = path.join(build, "e2e-artifacts");
-const chromiumPath = process.env.PMO_CHROMIUM || "/usr/bin/chromium";
-const STEP_MS = 15000;
-
-const children = [];
-let tmp = null;
-
-function log(...args) {
-  console.log("e2e:", ...args);
-}
-
-// Ports are picked at random below the kernel's ephemeral range (a port
-// from listen(0) may go to any other process's next outgoing connection while
-// our server is not yet listening), checked by binding, and never given twice.
-const givenPorts = new Set([6379]);
-function ephemeralLow() {
-  try {
-    return parseInt(readFileSync("/proc/sys/net/ipv4/ip_local_port_range", "utf8").split(/\s+/)[0], 10) || 32768;
-  } catch {
-    return 32768;
-  }
-}
-async function freePort() {
-  const high = ephemeralLow() - 1, low = high > 20000 ? 10000 : 1024;
-  for (;;) {
-    const port = low + Math.floor(Math.random() * (high - low + 1));
-    if (givenPorts.has(port)) continue;
-    const free = await new Promise((resolve) => {
-      const server = net.createServer();
-      server.once("error", () => resolve(false));
-      server.listen(port, "127.0.0.1", () => server.close(() => resolve(true)));
-    });
-    if (free) {
-      givenPorts.add(port);
-      return port;
-    }
-  }
-}
-
-function start(name, bin, args) {
-  const logFile = path.join(tmp, name + ".log");
-  const child = spawn(bin, args, { stdio: ["ignore", "pipe", "pipe"] });
-  const chunks = [];
-  child.stdout.on("data", (d) => chunks.push(d));
-  child.stderr.on("data", (d) => chunks.push(d));
-  child.on("exit", () => writeFileSync(logFile, Buffer.concat(chunks)));
-  children.push({ name, child, chunks });
-  return child;
-}
-
-async function waitFor(what, probe, ms = STEP_MS) {
-  const deadline = Date.now() + ms;
-  let last;
-  while (Date.now() < deadline) {
-    try {
-      if (await probe()) return;
-    } catch (e) {
-      last = e;
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`timed out waiting for ${what}${last ? ": " + last.message : ""}`);
-}
+import { artifacts, here, launch, log, startStack, STEP_MS } from "./stack.mjs";
 
 // axe-core in the page, through the DevTools protocol (page.evaluate is not
 // subject to the page's CSP, which rightly forbids injected scripts), then
@@ -105,66 +36,13 @@ async function checkAxe(page, name) {
   log(`axe ${name}: no serious or critical violations (${result.length} minor)`);
 }
 
-function stopAll() {
-  for (const { child } of children.reverse()) {
-    if (child.exitCode === null) child.kill("SIGTERM");
-  }
-}
+let stack = null;
 
 async function main() {
-  mkdirSync(artifacts, { recursive: true });
-  tmp = mkdtempSync(path.join(os.tmpdir(), "pmo-e2e-"));
-  const redisPort = await freePort();
-  const redisUrl = `redis://127.0.0.1:${redisPort}`;
-  start("redis", "redis-server", ["--port", String(redisPort), "--bind", "127.0.0.1", "--dir", tmp,
-                                  "--save", "", "--appendonly", "no"]);
-  await waitFor("redis", () => new Promise((resolve) => {
-    const s = net.connect(redisPort, "127.0.0.1", () => { s.end(); resolve(true); });
-    s.on("error", () => resolve(false));
-  }));
-
-  const ports = {};
-  for (const name of ["registry", "registryPub", "allocator", "allocatorPub", "riskmon",
-                      "riskmonPub", "gatewayZmq", "http"])
-    ports[name] = await freePort();
-  const ep = (p) => `tcp://127.0.0.1:${p}`;
-  const bin = (svc) => path.join(build, "services", svc, "pmo-" + svc);
-  start("registry", bin("registry"), ["--redis", redisUrl, "--endpoint", ep(ports.registry),
-                                      "--pub", ep(ports.registryPub)]);
-  const optional = {};
-  for (const svc of ["allocator", "riskmon"]) {
-    if (!existsSync(bin(svc)) || process.env.PMO_E2E_ONLY_REGISTRY) continue;
-    const args = ["--redis", redisUrl, "--endpoint", ep(ports[svc]), "--pub", ep(ports[svc + "Pub"]),
-                  "--registry", ep(ports.registry)];
-    // The risk monitor wakes up on the others' live events
-    if (svc === "riskmon") args.push("--wake", `${ep(ports.registryPub)},${ep(ports.allocatorPub)}`);
-    start(svc, bin(svc), args);
-    optional[svc] = true;
-  }
-  const tokenFile = path.join(tmp, "admin-token");
-  start("gateway", bin("gateway"), [
-    "--redis", redisUrl, "--http", `127.0.0.1:${ports.http}`, "--endpoint", ep(ports.gatewayZmq),
-    "--registry", ep(ports.registry), "--registry-pub", ep(ports.registryPub),
-    "--allocator", optional.allocator ? ep(ports.allocator) : "",
-    "--allocator-pub", optional.allocator ? ep(ports.allocatorPub) : "",
-    "--riskmon", optional.riskmon ? ep(ports.riskmon) : "",
-    "--riskmon-pub", optional.riskmon ? ep(ports.riskmonPub) : "",
-    "--notifier", "", "--notifier-pub", "",
-    "--admin-token-file", tokenFile, "--heartbeat", "2000"]);
-  const base = `http://127.0.0.1:${ports.http}`;
-  await waitFor("the gateway to be ready", async () => (await fetch(base + "/readyz")).ok);
-  const token = readFileSync(tokenFile, "utf8").trim();
-  const services = (await (await fetch(base + "/readyz")).json()).services;
+  stack = await startStack();
+  const { api, base, token, services, tmp } = stack;
   log("services", Object.fromEntries(Object.entries(services).map(([k, v]) => [k, v.status])));
 
-  const api = async (method, p, body, headers = {}) => {
-    const res = await fetch(base + p, {
-      method, headers: { Authorization: "Bearer " + token, "Content-Type": "application/json", ...headers },
-      body: body ? JSON.stringify(body) : undefined });
-    const json = res.headers.get("content-type")?.includes("json") ? await res.json() : null;
-    if (!res.ok) throw new Error(`${method} ${p}: ${res.status} ${JSON.stringify(json)}`);
-    return json;
-  };
   await api("POST", "/api/v1/org-units", { id: "hub", name: "Enterprise", kind: "enterprise",
                                             pmo_type: "directive", pmo_tier: "hub" });
   await api("POST", "/api/v1/org-units", { id: "dft", name: "Transport", kind: "division",
@@ -173,6 +51,8 @@ async function main() {
                                             parent: "hub", pmo_type: "controlling", pmo_tier: "spoke" });
   for (let i = 1; i <= 3; i++)
     await api("POST", "/api/v1/projects", { code: `SEED-${i}`, name: `Seeded project ${i}`, org_unit: "dft",
+                                            manager: "pat.pm@dft", baseline_start: "2026-01-05",
+                                            baseline_finish: `202${6 + i}-06-30`, forecast_finish: `202${6 + i}-09-30`,
                                             budget: { baseline: { minor: 100000000 * i, currency: "GBP" },
                                                       actual: { minor: 30000000 * i, currency: "GBP" } } });
 
@@ -204,12 +84,7 @@ async function main() {
     }
   }
 
-  const { chromium } = await import("playwright-core");
-  // A fresh profile directory each run (playwright passes it as --user-data-dir)
-  const browser = await chromium.launchPersistentContext(path.join(tmp, "chromium"), {
-    executablePath: chromiumPath, headless: true, viewport: { width: 1360, height: 900 },
-    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-           "--disable-background-networking", "--disable-component-update", "--disable-sync"] });
+  const browser = await launch(tmp);
   try {
     const page = await browser.newPage();
     const errors = [];
@@ -307,6 +182,50 @@ async function main() {
     else
       await page.waitForSelector("#matrix button.mcell", { timeout: STEP_MS });
     await shot("05-risks");
+    log("roadmap: baseline, slip and today for each dated project");
+    await page.click("nav a[data-view=roadmap]");
+    await page.waitForSelector("body[data-ready=roadmap]", { timeout: STEP_MS });
+    const drawn = await page.locator("#roadmap .rm-row[data-project]").count();
+    if (drawn < 3) throw new Error(`the roadmap draws ${drawn} projects, want at least 3`);
+    await page.waitForSelector("#roadmap .rm-row[data-project] .rm-slip", { state: "attached", timeout: STEP_MS });
+    await shot("05b-roadmap");
+    await checkAxe(page, "roadmap");
+
+    log("org units: a division tightens its reporting period; the table says it is set there");
+    await page.click("nav a[data-view=units]");
+    await page.waitForSelector("body[data-ready=units]", { timeout: STEP_MS });
+    await page.click("text=Transport (dft)");
+    await page.waitForSelector("body[data-ready=units] #policy-form", { timeout: STEP_MS });
+    await page.fill("#policy-form input[name=reporting_period_days]", "30");
+    await page.fill("#policy-form input[name=gate_execution]", "business_case");
+    await page.click("#policy-form button[type=submit]");
+    await page.waitForSelector("body[data-ready=units] tr:has-text('Transport (dft)') >> text=30 days", { timeout: STEP_MS });
+    await shot("05c-units");
+    await checkAxe(page, "units");
+    const dft = await api("GET", "/api/v1/org-units/dft");
+    if (dft.policy?.reporting_period_days !== 30) throw new Error("the policy saved in the browser is not in the registry");
+    // The gate artifact required from here on would stop the journeys' gate
+    // decision: back to none
+    await page.fill("#policy-form input[name=gate_execution]", "");
+    await page.click("#policy-form button[type=submit]");
+    await page.waitForSelector("body[data-ready=units] tr:has-text('Transport (dft)') >> text=30 days", { timeout: STEP_MS });
+
+    log("tokens: make one (its secret shown once), it works; revoke it, it is refused");
+    await page.click("nav a[data-view=tokens]");
+    await page.waitForSelector("body[data-ready=tokens]", { timeout: STEP_MS });
+    await page.fill("#token-form input[name=name]", "CI export");
+    await page.fill("#token-form input[name=subject]", "ci@dft");
+    await page.selectOption("#token-form select[name=org_unit]", "dft");
+    await page.click("#token-form button[type=submit]");
+    await page.waitForSelector("#new-secret", { timeout: STEP_MS });
+    const secret = await page.inputValue("#new-secret");
+    const whoami = (t) => fetch(base + "/api/v1/whoami", { headers: { Authorization: "Bearer " + t } });
+    if ((await whoami(secret)).status !== 200) throw new Error("the token made in the browser does not work");
+    await checkAxe(page, "tokens");
+    await shot("05d-tokens");
+    await page.click("#tokens tr:has-text('CI export') button[data-revoke]");
+    await page.waitForSelector("#tokens tr:has-text('CI export') >> text=revoked", { timeout: STEP_MS });
+    if ((await whoami(secret)).status !== 401) throw new Error("the revoked token still works");
     await checkAxe(page, "risks");
     await page.click("nav a[data-view=alerts]");
     await page.waitForSelector("body[data-ready=alerts]", { timeout: STEP_MS });
@@ -398,6 +317,12 @@ async function signedIn(browser, base, token, errors) {
   return page;
 }
 
+async function openProjectFromPortfolio(page, project) {
+  await page.click("nav a[data-view=portfolio]");
+  await page.waitForSelector("body[data-ready=portfolio]", { timeout: STEP_MS });
+  await openProject(page, project);
+}
+
 async function openProject(page, project) {
   await page.click(`#projects tr[data-project="${project.id}"] a`);
   await page.waitForSelector("body[data-ready=project]", { timeout: STEP_MS });
@@ -463,10 +388,18 @@ async function journeys({ browser, base, api, seeded, errors }) {
 
   log("journey: director");
   const director = await signedIn(browser, base, await token("dana.director@hub", "pmo_director", "hub"), errors);
+  log("the director's My work counts the change request and decides it there");
+  await director.waitForSelector('#nav a[data-view=inbox] .count', { timeout: STEP_MS });
+  await director.click("nav a[data-view=inbox]");
+  await director.waitForSelector("body[data-ready=inbox] #inbox-changes form[data-decide]", { timeout: STEP_MS });
+  await checkAxe(director, "inbox");
+  await snap(director, "13a-director-inbox");
+  await director.fill("#inbox-changes form[data-decide] input[name=decision_note]", "Within tolerance");
+  await director.click("#inbox-changes form[data-decide] button[type=submit]");
+  await director.waitForSelector("body[data-ready=inbox] #inbox-changes .empty", { timeout: STEP_MS });
+  await director.click("nav a[data-view=portfolio]");
+  await director.waitForSelector("body[data-ready=portfolio]", { timeout: STEP_MS });
   await openProject(director, project);
-  await director.waitForSelector("#raid form[data-decide]", { timeout: STEP_MS });
-  await director.fill("#raid form[data-decide] input[name=decision_note]", "Within tolerance");
-  await director.click("#raid form[data-decide] button[type=submit]");
   await director.waitForSelector("#raid td:has-text('approved')", { timeout: STEP_MS });
   await director.click("#decisions summary");
   await director.selectOption("#gate-form select[name=outcome]", "go");
@@ -478,13 +411,18 @@ async function journeys({ browser, base, api, seeded, errors }) {
 
   log("journey: resource manager");
   const rm = await signedIn(browser, base, await token("rita.rm@dft", "resource_manager", "dft"), errors);
-  await openProject(rm, project);
+  log("the resource manager proposes a person and approves the booking from My work");
+  await rm.click("nav a[data-view=inbox]");
+  await rm.waitForSelector(`body[data-ready=inbox] #inbox-people tr:has-text("${project.code}") form[data-allocation]`, { timeout: STEP_MS });
   const ben = (await api("GET", "/api/v1/resources?org_unit=dft&limit=50")).items.find((r) => r.name === "Ben Okafor");
-  await rm.fill("#allocations form[data-allocation] input[name=resource_id]", ben.id);
-  await rm.click("#allocations form[data-allocation] button[data-step=propose]");
-  await rm.waitForSelector("#allocations button[data-step=commit]", { timeout: STEP_MS });
-  await rm.click("#allocations button[data-step=commit]");
-  await rm.waitForSelector("#allocations button[data-step=release]", { timeout: STEP_MS });
+  const row = `#inbox-people tr:has-text("${project.code}")`;
+  await rm.fill(`${row} input[name=resource_id]`, ben.id);
+  await rm.click(`${row} button[data-step=propose]`);
+  await rm.waitForSelector(`body[data-ready=inbox] ${row}:has-text("Ben Okafor") button[data-step=commit]`, { timeout: STEP_MS });
+  await rm.click(`${row} button[data-step=commit]`);
+  await rm.waitForSelector(`body[data-ready=inbox] #inbox-people >> text=No booking waits on you.`, { timeout: STEP_MS });
+  await openProjectFromPortfolio(rm, project);
+  await rm.waitForSelector("#allocations tr:has-text('Ben Okafor') button[data-step=release]", { timeout: STEP_MS });
   await snap(rm, "14-resource-manager");
   await rm.close();
 
@@ -510,12 +448,8 @@ try {
 } catch (e) {
   status = 1;
   console.error("e2e: FAILED:", e.message);
-  for (const { name, chunks } of children)
-    console.error(`---- ${name} (last lines) ----\n` +
-                  Buffer.concat(chunks).toString().split("\n").slice(-15).join("\n"));
+  if (stack) stack.dump();
 } finally {
-  stopAll();
-  await new Promise((r) => setTimeout(r, 300));
-  if (tmp) rmSync(tmp, { recursive: true, force: true });
+  if (stack) await stack.stop();
 }
 process.exit(status);

@@ -14,10 +14,14 @@ import { stopLive } from "./core/live.js";
 import { sso } from "./core/sso.js";
 
 const VIEWS = {
+  inbox: { load: () => import("./views/inbox.js"), nav: "My work" },
   portfolio: { load: () => import("./views/portfolio.js"), nav: "Portfolio" },
+  roadmap: { load: () => import("./views/roadmap.js"), nav: "Roadmap" },
   capacity: { load: () => import("./views/capacity.js"), nav: "Capacity" },
   risks: { load: () => import("./views/risks.js"), nav: "Risk matrix" },
   alerts: { load: () => import("./views/alerts.js"), nav: "Alerts & activity" },
+  units: { load: () => import("./views/units.js"), nav: "Org units" },
+  tokens: { load: () => import("./views/tokens.js"), nav: "Tokens" },
   project: { load: () => import("./views/project.js") },
 };
 const HOME = "portfolio";
@@ -28,12 +32,27 @@ function buildNav() {
     h("li", {}, h("a", { href: "#/" + name, "data-view": name }, v.nav)))));
 }
 
+// The navigation's count of what waits on the signed-in person (My work),
+// refreshed at most once a minute as views change
+let countAt = 0;
+async function updateCount(force, known) {
+  if (!state.who || (!force && Date.now() - countAt < 60000)) return;
+  countAt = Date.now();
+  const n = known !== undefined ? known : await (await import("./views/inbox.js")).countMyWork();
+  const link = document.querySelector('#nav a[data-view="inbox"]');
+  if (!link) return;
+  link.querySelector(".count")?.remove();
+  if (n) link.append(" ", h("span", { class: "count", "data-count": n, "aria-label": `(${n} waiting)` }, String(n)));
+}
+state.updateCount = updateCount;
+
 function signOut(message) {
   sso.signOut();
   sessionStorage.removeItem(TOKEN_KEY);
   state.token = null;
   state.who = null;
   state.units = null;
+  countAt = 0;
   stopLive();
   showSignIn(message);
 }
@@ -92,7 +111,12 @@ async function route() {
   } catch (e) {
     view.replaceChildren(h("div", { class: "card error", role: "alert" }, explain(e)));
   }
-  if (mine === routing) document.body.dataset.ready = name;
+  if (mine === routing) {
+    // data-route says which URL the drawn view is for (tests wait on it)
+    document.body.dataset.route = hash;
+    document.body.dataset.ready = name;
+  }
+  if (name !== "inbox") updateCount();
 }
 
 state.onUnauthorized = signOut;

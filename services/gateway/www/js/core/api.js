@@ -101,7 +101,13 @@ export function placeholder(what, service) {
     (status === "down" ? " (it does not answer)" : "") + ".");
 }
 
-export async function readServices() {
+// /readyz asks every service for a ping, so a busy service slows it: read
+// at most every 10 s (and at once after a refusal or sign-in)
+let servicesAt = 0;
+
+export async function readServices(force) {
+  if (!force && Date.now() - servicesAt < 10000) return;
+  servicesAt = Date.now();
   try {
     const res = await fetch("/readyz");
     const json = await res.json();

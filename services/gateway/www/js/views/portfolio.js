@@ -7,7 +7,10 @@ import { dateTime, label, money, rag, ratio, UNKNOWN } from "../core/format.js";
 import { live } from "../core/live.js";
 
 const PAGE = 50;            // projects per page
-const HEALTH_PARALLEL = 6;  // health reads in flight for one page
+// Health reads in flight for one page: the browser has 6 connections to
+// the gateway and the live stream holds one, so 3 leave room for the next
+// page's list
+const HEALTH_PARALLEL = 3;
 
 export const title = "Portfolio";
 
@@ -90,6 +93,7 @@ export async function render(params, view) {
 
   const cursors = [""];
   let pageIndex = 0;
+  let current = null; // the rows of the page shown: older pages stop reading health
 
   async function load() {
     const q = new URLSearchParams({ limit: String(PAGE) });
@@ -135,7 +139,8 @@ export async function render(params, view) {
                     onclick: () => { cursors[pageIndex + 1] = page.next_cursor; pageIndex++; load(); } },
         "Next ›"));
     renderTotals(totals, page.items, unit);
-    if (up("riskmon")) fillHealth(rows);
+    current = rows;
+    if (up("riskmon")) fillHealth(rows, () => body.isConnected && rows === current);
   }
   await Promise.all([load(), whereToLook(look, unit)]);
 
@@ -204,11 +209,11 @@ async function whereToLook(box, unit) {
       `All ${critical.length} critical alerts`)) : h("p", {}, "Nothing critical waits: no open critical alert."));
 }
 
-async function fillHealth(rows) {
+async function fillHealth(rows, wanted) {
   const ids = [...rows.keys()];
   let next = 0;
   async function worker() {
-    while (next < ids.length) {
+    while (next < ids.length && wanted()) {
       const id = ids[next++];
       try {
         const res = await api("GET", `/api/v1/projects/${encodeURIComponent(id)}/health`);
