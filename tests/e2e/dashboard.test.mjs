@@ -146,6 +146,16 @@ async function main() {
     await page.fill("#milestones input[name=baseline_date]", "2027-03-31");
     await page.click("#milestones button[type=submit]");
     await page.waitForSelector("#milestones td:has-text('Design approved')", { timeout: STEP_MS });
+    log("the project's record edited and a milestone's forecast set from the page");
+    await page.click("#edit-project summary");
+    await page.waitForSelector("#project-edit-form", { timeout: STEP_MS });
+    await page.fill("#project-edit-form input[name=manager]", "pat.pm@dft");
+    await page.fill("#project-edit-form input[name=forecast_finish]", "2028-03-31");
+    await page.click("#project-edit-form button[type=submit]");
+    await page.waitForSelector("body[data-ready=project] #record dd:has-text('pat.pm@dft')", { timeout: STEP_MS });
+    await page.fill("#milestones form[data-milestone] input[name=forecast_date]", "2027-04-30");
+    await page.click("#milestones form[data-milestone] button[type=submit]");
+    await page.waitForSelector("#milestones td:has-text('2027-04-30')", { timeout: STEP_MS });
     await shot("03-project");
     await checkAxe(page, "project");
 
@@ -190,6 +200,23 @@ async function main() {
     await page.waitForSelector("#roadmap .rm-row[data-project] .rm-slip", { state: "attached", timeout: STEP_MS });
     await shot("05b-roadmap");
     await checkAxe(page, "roadmap");
+
+    log("portfolios and programmes: make one of each");
+    await page.click("nav a[data-view=portfolios]");
+    await page.waitForSelector("body[data-ready=portfolios]", { timeout: STEP_MS });
+    await page.click("#portfolios summary");
+    await page.fill("#portfolio-form input[name=code]", "DFT-RAIL");
+    await page.fill("#portfolio-form input[name=name]", "Rail");
+    await page.selectOption("#portfolio-form select[name=org_unit]", "dft");
+    await page.click("#portfolio-form button[type=submit]");
+    await page.waitForSelector("body[data-ready=portfolios] #portfolios td:has-text('Rail')", { timeout: STEP_MS });
+    await page.click("#programmes summary");
+    await page.fill("#programme-form input[name=code]", "DFT-SIG");
+    await page.fill("#programme-form input[name=name]", "Digital signalling");
+    await page.selectOption("#programme-form select[name=org_unit]", "dft");
+    await page.click("#programme-form button[type=submit]");
+    await page.waitForSelector("body[data-ready=portfolios] #programmes td:has-text('Digital signalling')", { timeout: STEP_MS });
+    await checkAxe(page, "portfolios");
 
     log("org units: a division tightens its reporting period; the table says it is set there");
     await page.click("nav a[data-view=units]");

@@ -17,6 +17,7 @@ const VIEWS = {
   inbox: { load: () => import("./views/inbox.js"), nav: "My work" },
   portfolio: { load: () => import("./views/portfolio.js"), nav: "Portfolio" },
   roadmap: { load: () => import("./views/roadmap.js"), nav: "Roadmap" },
+  portfolios: { load: () => import("./views/portfolios.js"), nav: "Portfolios" },
   capacity: { load: () => import("./views/capacity.js"), nav: "Capacity" },
   risks: { load: () => import("./views/risks.js"), nav: "Risk matrix" },
   alerts: { load: () => import("./views/alerts.js"), nav: "Alerts & activity" },

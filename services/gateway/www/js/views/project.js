@@ -8,6 +8,7 @@ import { date, dateTime, label, money, rag, ratio, UNKNOWN } from "../core/forma
 import { live } from "../core/live.js";
 import { allocationActions, allocationForm } from "../forms/allocation.js";
 import { gateForm } from "../forms/gate.js";
+import { milestoneDates, projectEditForm } from "../forms/project-edit.js";
 import { changeForm, decideChange, issueForm, raidForm } from "../forms/registers.js";
 import { newRiskForm } from "../forms/risk.js";
 import { statusReportForm } from "../forms/status-report.js";
@@ -35,6 +36,13 @@ export async function render(params, view, id) {
         ["Budget", `${money(b.baseline)} baseline · ${money(b.actual)} actual · ${money(b.forecast)} forecast`],
         ["Artifacts", (p.artifacts || []).join(", ") || "none"], ["Version", p.version]]
       .flatMap(([k, v]) => [h("dt", {}, k), h("dd", {}, String(v))]));
+  const editBox = h("details", { class: "more", id: "edit-project" }, h("summary", {}, "Edit the project"));
+  editBox.addEventListener("toggle", async () => {
+    if (!editBox.open || editBox.querySelector("form")) return;
+    const [portfolios, programmes] = await Promise.all(["portfolios", "programmes"].map((k) =>
+      api("GET", `/api/v1/${k}?limit=500&org_unit=${encodeURIComponent(p.org_unit)}`).then((r) => r.json.items).catch(() => [])));
+    editBox.append(projectEditForm(p, portfolios, programmes, () => state.refresh()));
+  });
   const phaseBtn = h("button", { type: "button", id: "next-phase", onclick: async () => {
     const order = ["initiation", "planning", "execution", "closing", "closed"];
     const next = order[order.indexOf(p.phase) + 1];
@@ -52,7 +60,7 @@ export async function render(params, view, id) {
     h("div", { class: "toolbar" },
       h("div", {}, h("a", { href: "#/portfolio" }, "‹ Portfolio")),
       h("div", { class: "grow" }), liveEl, phaseBtn),
-    h("div", { class: "card" }, h("h1", {}, p.name, " ", h("code", {}, p.code)), record),
+    h("div", { class: "card", id: "record" }, h("h1", {}, p.name, " ", h("code", {}, p.code)), record, editBox),
     h("div", { class: "grid2" },
       h("section", { class: "card", id: "health" }, h("h2", {}, "Health")),
       h("section", { class: "card", id: "milestones" }, h("h2", {}, "Milestones"))),
@@ -87,7 +95,8 @@ async function milestones(p) {
   section("milestones", table([
     { title: "Name", cell: (m) => m.name }, { title: "Baseline", cell: (m) => date(m.baseline_date) },
     { title: "Forecast", cell: (m) => m.forecast_date ? date(m.forecast_date) : "none" },
-    { title: "Actual", cell: (m) => m.actual_date ? date(m.actual_date) : "not yet" }],
+    { title: "Actual", cell: (m) => m.actual_date ? date(m.actual_date) : "not yet" },
+    { title: "Change", cell: (m) => milestoneDates(m, () => milestones(p)) }],
     res.json.items, "No milestones.", "Milestones"), form);
 }
 
