@@ -12,6 +12,7 @@
 #include "pmo_util.h"
 
 #include <assert.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -73,7 +74,24 @@ static int s_token_read (self_t *self, const char *id, Pmo__ApiToken **token)
     return rc;
 }
 
+//  A token id in the cache, fresh: checking it costs no Redis read.
+static bool s_token_cached (self_t *self, const char *id)
+{
+    cached_t *cached = zhashx_lookup (self->tokens, id);
+    return cached && pmo_mono_ms () - cached->read_ms < self->config.token_cache_ms;
+}
+
+static int s_refuse (self_t *self, request_t *req, const char *why, enum MHD_Result *answered)
+{
+    gateway_edge_failed (self, req);
+    *answered = gateway_http_problem (req, 401, "unauthenticated", "Authorization", why, NULL,
+                                      "WWW-Authenticate", "Bearer realm=\"pmo\"");
+    return -1;
+}
+
 //  Authenticate the bearer token. 0, or an answer was queued (*answered).
+//  An address that sent too many requests without a valid token gets 429
+//  (unless its token is known good without asking Redis).
 int gateway_authenticate (self_t *self, request_t *req, const char *method,
                           enum MHD_Result *answered)
 {
@@ -91,7 +109,19 @@ int gateway_authenticate (self_t *self, request_t *req, const char *method,
             presented++;
     }
     const char *why = "send Authorization: Bearer <token>";
-    if (presented && gateway_token_parse (presented, id) == 0) {
+    bool parsed = presented && gateway_token_parse (presented, id) == 0;
+    int wait = gateway_edge_failures_wait (self, req);
+    if (wait && !(parsed && s_token_cached (self, id))) {
+        gateway_metrics_rate_limited (self->metrics);
+        char seconds[16];
+        snprintf (seconds, sizeof seconds, "%d", wait);
+        *answered = gateway_http_problem (
+            req, 429, "rate_limited", "Authorization",
+            "too many requests without a valid token from this address; wait and retry", NULL,
+            "Retry-After", seconds);
+        return -1;
+    }
+    if (parsed) {
         Pmo__ApiToken *token = NULL;
         int rc = s_token_read (self, id, &token);
         if (rc < 0) {
@@ -126,9 +156,7 @@ int gateway_authenticate (self_t *self, request_t *req, const char *method,
         why = self->oidc ? "that is neither a pmo API token (pmo_<id>_<secret>) nor an access "
                            "token (JWT)"
                          : "that is not a pmo API token (pmo_<id>_<secret>)";
-    *answered = gateway_http_problem (req, 401, "unauthenticated", "Authorization", why, NULL,
-                                      "WWW-Authenticate", "Bearer realm=\"pmo\"");
-    return -1;
+    return s_refuse (self, req, why, answered);
 }
 
 //  Take one request from the caller's bucket. 0, or the seconds to wait.

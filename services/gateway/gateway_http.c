@@ -34,6 +34,8 @@ static const char *s_reason (int status)
         return "Content Too Large";
     case 415:
         return "Unsupported Media Type";
+    case 422:
+        return "Unprocessable Content";
     case 428:
         return "Precondition Required";
     case 429:

@@ -68,6 +68,9 @@ typedef enum {
     KIND_SSO,    //  a sign-in callback: waits for the provider's token endpoint
 } kind_t;
 
+//  An open connection (gateway_edge.c).
+typedef struct _gateway_conn_t gateway_conn_t;
+
 //  One HTTP request.
 typedef struct {
     struct MHD_Connection *connection;
@@ -130,6 +133,9 @@ typedef struct {
     gateway_store_t *store;
     zhashx_t *tokens;       //  token id -> cached_t
     zhashx_t *buckets;      //  token id -> bucket_t
+    zhashx_t *failures;     //  client address -> bucket_t of requests without a valid token
+    zlistx_t *conns;        //  open connections (gateway_conn_t)
+    int64_t conns_next;     //  monotonic: the next connection deadline
     zhashx_t *pending;      //  request id -> request_t waiting for a reply
     zlistx_t *sse;          //  live-event clients (gateway_sse_t)
     zlistx_t *jobs;         //  jobs still running (gateway_job_t)
@@ -220,6 +226,34 @@ int gateway_sso_bearer (self_t *self, request_t *req, const char *jwt, enum MHD_
 //  (answered).
 int gateway_sso_cookie (self_t *self, request_t *req, const char *method,
                         enum MHD_Result *answered);
+//  gateway_edge.c: the HTTP edge (framing, control characters, deadlines,
+//  failed authentication per address)
+//  libmicrohttpd's unescape callback: %00 survives as DEL, to be refused.
+size_t gateway_edge_unescape (void *cls, struct MHD_Connection *connection, char *uri);
+//  libmicrohttpd's connection callback: keeps self->conns.
+void gateway_edge_notify (void *cls, struct MHD_Connection *connection, void **socket_context,
+                          enum MHD_ConnectionNotificationCode code);
+//  A whole request came and is being served (true), or was answered
+//  (false: the deadline for the next one starts now).
+void gateway_edge_serving (struct MHD_Connection *connection, bool serving);
+//  Close the connections whose request deadline passed. Returns the next
+//  deadline (monotonic), or INT64_MAX.
+int64_t gateway_edge_sweep (self_t *self, int64_t now);
+//  Content-Length with Transfer-Encoding, control characters in the path
+//  or query. 0, or an answer was queued (*answered).
+int gateway_edge_check (self_t *self, request_t *req, const char *url, enum MHD_Result *answered);
+//  Seconds the caller's address must wait before a request without a valid
+//  token is looked at; 0 now.
+int gateway_edge_failures_wait (self_t *self, request_t *req);
+//  A request from the caller's address had no valid token.
+void gateway_edge_failed (self_t *self, request_t *req);
+
+//  gateway_idempotency.c: the Idempotency-Key header
+//  Set req's request id: from its Idempotency-Key bound to this request
+//  (method, path, query, body), or a new one. 0, or an answer was queued
+//  (*answered: 400 for a bad key, 422 for a key used with another request).
+int gateway_idempotency_take (self_t *self, request_t *req, const char *url, const char *method,
+                              enum MHD_Result *answered);
 
 //  gateway_upstream.c: calling a service, readiness, deadlines
 //  Send request (freed here) to svc as identity under wait_id; the

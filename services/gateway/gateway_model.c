@@ -120,6 +120,29 @@ bool gateway_hash_equal (const char *a, const char *b)
     return diff == 0;
 }
 
+int gateway_if_match_parse (const char *value, uint64_t *version)
+{
+    *version = 0;
+    if (strncmp (value, "W/", 2) == 0)
+        return -2;
+    size_t len = strlen (value);
+    if (len < 3 || value[0] != '"' || value[len - 1] != '"')
+        return -1;
+    uint64_t parsed = 0;
+    for (size_t i = 1; i < len - 1; i++) {
+        if (value[i] < '0' || value[i] > '9')
+            return -1;
+        unsigned digit = (unsigned)(value[i] - '0');
+        if (parsed > (UINT64_MAX - digit) / 10)
+            return -1;
+        parsed = parsed * 10 + digit;
+    }
+    if (parsed == 0)
+        return -1;
+    *version = parsed;
+    return 0;
+}
+
 bool gateway_may_grant (const Pmo__Identity *who, const Pmo__Grant *grant, gateway_path_fn *path_of,
                         void *ctx, pmo_problem_t *problem)
 {

@@ -19,6 +19,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #define GATEWAY_TOKEN_ID_LEN   16
 #define GATEWAY_TOKEN_LEN      (4 + GATEWAY_TOKEN_ID_LEN + 1 + 64)
@@ -38,6 +39,12 @@ void gateway_sha256_hex (const char *text, size_t size, char *hex);
 bool gateway_hash_equal (const char *a, const char *b);
 //  True if id looks like a token id (16 lowercase hex characters).
 bool gateway_token_id_valid (const char *id);
+
+//  An If-Match header of a write: a strong ETag, one version in quotes
+//  ("3"; RFC 9110 8.8.3). Returns 0 with *version, -1 if malformed (no
+//  quotes, not a positive decimal number, "-1", too big, a list, "*"), -2
+//  for a weak validator (W/"3": a write needs the exact version).
+int gateway_if_match_parse (const char *value, uint64_t *version);
 
 //  Where org units are: the path of a unit id, NULL if unknown.
 typedef const char *(gateway_path_fn)(void *ctx, const char *unit);

@@ -4,6 +4,7 @@
     with its ETag, Location and warnings, or as a problem document.
 */
 #include "gateway_internal.h"
+#include "gateway_model.h"
 
 #include "pmo_json.h"
 #include "pmo_reflect.h"
@@ -42,24 +43,12 @@ static enum MHD_Result s_service_problem (self_t *self, request_t *req,
                                  error->message, extra, status == 503 ? "Retry-After" : NULL, "1");
 }
 
-//  The version in If-Match ("N" or W/"N"); 0 if absent; -1 if malformed.
+//  The version in If-Match; 0 if absent; -1 if malformed, -2 if weak.
 static int s_if_match (struct MHD_Connection *connection, uint64_t *version)
 {
     *version = 0;
     const char *value = MHD_lookup_connection_value (connection, MHD_HEADER_KIND, "If-Match");
-    if (!value)
-        return 0;
-    if (strncmp (value, "W/", 2) == 0)
-        value += 2;
-    if (*value == '"')
-        value++;
-    char *end = NULL;
-    errno = 0;
-    unsigned long long parsed = strtoull (value, &end, 10);
-    if (errno || end == value || (*end != '"' && *end != 0) || parsed == 0)
-        return -1;
-    *version = parsed;
-    return 0;
+    return value ? gateway_if_match_parse (value, version) : 0;
 }
 
 //  The id of a created item in its JSON: "id", or a member object's "id".
@@ -134,15 +123,19 @@ enum MHD_Result gateway_resource_begin (self_t *self, request_t *req)
                                &query);
     gateway_problem_t problem = {0};
     json_t *member = NULL;
+    int if_match;
     if (query.duplicate) {
         problem = (gateway_problem_t){.status = 400, .code = "invalid"};
         snprintf (problem.field, sizeof problem.field, "%s", query.name);
         snprintf (problem.detail, sizeof problem.detail, "query parameter '%s' is given twice",
                   query.name);
-    } else if (s_if_match (connection, &req->version)) {
+    } else if ((if_match = s_if_match (connection, &req->version)) != 0) {
         problem = (gateway_problem_t){.status = 400, .code = "invalid", .field = "If-Match"};
-        snprintf (problem.detail, sizeof problem.detail,
-                  "If-Match is the ETag you read: a version in quotes, e.g. \"3\"");
+        snprintf (problem.detail, sizeof problem.detail, "%s",
+                  if_match == -2 ? "a weak validator (W/\"...\") cannot guard a write: send the "
+                                   "ETag you read, e.g. \"3\""
+                                 : "If-Match is the ETag you read: a version in quotes, e.g. "
+                                   "\"3\"");
     } else if (route->op == GATEWAY_OP_PATCH && !req->version) {
         problem = (gateway_problem_t){
             .status = 428, .code = "precondition_required", .field = "If-Match"};

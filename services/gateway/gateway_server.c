@@ -143,23 +143,9 @@ static enum MHD_Result s_dispatch (self_t *self, request_t *req, const char *url
             "this token sends requests faster than its limit; wait and retry", NULL, "Retry-After",
             seconds);
     }
-    //  The request id: the Idempotency-Key, scoped to the token so that
-    //  nobody can replay (and read) another caller's answer by guessing keys
-    const char *key =
-        MHD_lookup_connection_value (req->connection, MHD_HEADER_KIND, "Idempotency-Key");
-    if (key) {
-        bool ok = *key && strlen (key) <= 200;
-        for (const char *c = key; ok && *c; c++)
-            ok = *c > 32 && *c < 127;
-        if (!ok)
-            return gateway_http_problem (req, 400, "invalid", "Idempotency-Key",
-                                         "Idempotency-Key is 1 to 200 printable characters", NULL,
-                                         NULL, NULL);
-        char hash[GATEWAY_HASH_HEX];
-        gateway_sha256_hex (key, strlen (key), hash);
-        snprintf (req->request_id, sizeof req->request_id, "%s.%.40s", req->caller.token->id, hash);
-    } else
-        gateway_new_id (self, req->request_id);
+    //  The request id: the Idempotency-Key bound to this request, or new
+    if (gateway_idempotency_take (self, req, url, method, &answered))
+        return answered;
     char allow[128];
     if (get && strcmp (url, "/metrics") == 0) {
         req->label = self->n_routes + SPECIAL_METRICS;
@@ -227,6 +213,9 @@ static enum MHD_Result s_access (void *cls, struct MHD_Connection *connection, c
         req->started_us = zclock_usecs ();
         req->label = self->n_routes + SPECIAL_UNKNOWN;
         *con_cls = req;
+        enum MHD_Result answered;
+        if (gateway_edge_check (self, req, url, &answered))
+            return answered;
         const char *length =
             MHD_lookup_connection_value (connection, MHD_HEADER_KIND, "Content-Length");
         if (length && strtoull (length, NULL, 10) > gateway_body_max (self, url, method)) {
@@ -280,6 +269,8 @@ static enum MHD_Result s_access (void *cls, struct MHD_Connection *connection, c
     if (self->stopping)
         return gateway_http_problem (req, 503, "unavailable", "", "the gateway is stopping", NULL,
                                      "Retry-After", "1");
+    //  The whole request is here: no deadline while it is served
+    gateway_edge_serving (connection, true);
     return s_dispatch (self, req, url, method);
 }
 
@@ -288,6 +279,7 @@ static void s_completed (void *cls, struct MHD_Connection *connection, void **co
 {
     self_t *self = cls;
     request_t *req = *con_cls;
+    gateway_edge_serving (connection, false);
     if (!req)
         return;
     //  A request still waiting (the client went away): forget it
@@ -496,6 +488,8 @@ static void s_self_destroy (self_t *self)
     zhashx_destroy (&self->pending);
     zhashx_destroy (&self->tokens);
     zhashx_destroy (&self->buckets);
+    zhashx_destroy (&self->failures);
+    zlistx_destroy (&self->conns);
     zlistx_destroy (&self->sse);
     orgtree_destroy (&self->orgs);
     gateway_metrics_destroy (&self->metrics);
@@ -570,6 +564,9 @@ static int s_self_init (self_t *self)
     zhashx_set_destructor (self->tokens, gateway_cached_free);
     self->buckets = zhashx_new ();
     zhashx_set_destructor (self->buckets, gateway_bucket_free);
+    self->failures = zhashx_new ();
+    zhashx_set_destructor (self->failures, gateway_bucket_free);
+    self->conns = zlistx_new ();
     self->sse = zlistx_new ();
     self->jobs = zlistx_new ();
     snprintf (self->jobs_endpoint, sizeof self->jobs_endpoint, "inproc://gateway-jobs-%p",
@@ -636,6 +633,8 @@ static int64_t s_wait_ms (self_t *self, int64_t now, int64_t next)
         wait = next - now;
     if (self->orgs_next - now < wait)
         wait = self->orgs_next - now;
+    if (self->conns_next - now < wait)
+        wait = self->conns_next - now;
     if (zlistx_size (self->sse)) {
         int64_t sweep = self->sse_woken ? HOLD_MS : self->sse_next_sweep - now;
         if (sweep < wait)
@@ -690,6 +689,14 @@ static void s_actor (zsock_t *pipe, void *args)
 {
     start_t *start = args;
     self_t self = {.config = *start->config, .pipe = pipe};
+    if (self.config.max_per_address <= 0)
+        self.config.max_per_address = 64;
+    if (self.config.request_timeout_ms <= 0)
+        self.config.request_timeout_ms = 30000;
+    if (self.config.auth_fail_rate == 0)
+        self.config.auth_fail_rate = 10;
+    if (self.config.auth_fail_burst <= 0)
+        self.config.auth_fail_burst = 20;
     struct sockaddr_in addr;
     if (s_parse_listen (self.config.http, &addr)) {
         pmo_error ("gateway: bad listen address http=%s (want host:port)", self.config.http);
@@ -701,10 +708,12 @@ static void s_actor (zsock_t *pipe, void *args)
         self.daemon = MHD_start_daemon (
             MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_TURBO | MHD_USE_ERROR_LOG, 0, NULL,
             NULL, s_access, &self, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
-            MHD_OPTION_NOTIFY_COMPLETED, s_completed, &self, MHD_OPTION_CONNECTION_LIMIT,
-            (unsigned)self.config.max_connections, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120,
-            MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1, MHD_OPTION_EXTERNAL_LOGGER, s_mhd_log,
-            NULL, MHD_OPTION_END);
+            MHD_OPTION_NOTIFY_COMPLETED, s_completed, &self, MHD_OPTION_NOTIFY_CONNECTION,
+            gateway_edge_notify, &self, MHD_OPTION_UNESCAPE_CALLBACK, gateway_edge_unescape, &self,
+            MHD_OPTION_CONNECTION_LIMIT, (unsigned)self.config.max_connections,
+            MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)self.config.max_per_address,
+            MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120, MHD_OPTION_LISTENING_ADDRESS_REUSE,
+            (unsigned)1, MHD_OPTION_EXTERNAL_LOGGER, s_mhd_log, NULL, MHD_OPTION_END);
     const union MHD_DaemonInfo *info =
         self.daemon ? MHD_get_daemon_info (self.daemon, MHD_DAEMON_INFO_EPOLL_FD) : NULL;
     if (!self.daemon || !info) {
@@ -729,6 +738,7 @@ static void s_actor (zsock_t *pipe, void *args)
         if (!self.stopping && now >= self.orgs_next)
             s_orgs_ask (&self, now, NULL);
         int64_t next = gateway_check_pending (&self, now);
+        self.conns_next = gateway_edge_sweep (&self, now);
         s_pump_events (&self, now);
         //  Answer what became ready
         MHD_run (self.daemon);

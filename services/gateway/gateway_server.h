@@ -41,6 +41,10 @@ typedef struct {
     int max_connections;     //  concurrent HTTP connections
     int token_cache_ms;      //  how long a token read is trusted
     const char *oidc;        //  single sign-on configuration file; NULL or "" = none
+    int max_per_address;     //  concurrent connections from one address (0: 64)
+    int request_timeout_ms;  //  a whole request must arrive within this (0: 30000)
+    int auth_fail_rate;      //  requests/s without a valid token per address (0: 10, <0: off)
+    int auth_fail_burst;     //  ... at once (0: 20)
 } gateway_config_t;
 //  The strings a config points to must outlive the gateway.
 

@@ -91,6 +91,22 @@ int gateway_store_replay (gateway_store_t *self, pmo_arena_t *arena, const char 
     return rc;
 }
 
+int gateway_store_idem_bind (gateway_store_t *self, const char *binding, const char *fingerprint)
+{
+    //  NX with GET (Redis 7): sets it if absent and answers what was there
+    redisReply *reply = pmo_redis_command (self->redis, "SET pmo:{%s}:gw:ik:%s %s NX GET EX %d",
+                                           self->hub, binding, fingerprint, IDEM_TTL_S);
+    if (!reply)
+        return -1;
+    int rc = -1;
+    if (reply->type == REDIS_REPLY_NIL)
+        rc = 1;
+    else if (reply->type == REDIS_REPLY_STRING)
+        rc = strcmp (reply->str, fingerprint) == 0 ? 1 : 0;
+    freeReplyObject (reply);
+    return rc;
+}
+
 int gateway_store_next_seq (gateway_store_t *self, uint64_t *seq)
 {
     redisReply *reply = pmo_redis_command (self->redis, "INCR pmo:{%s}:gw:seq", self->hub);

@@ -44,6 +44,11 @@ pmo_commit_status_t gateway_store_commit (gateway_store_t *self, pmo_arena_t *ar
                                           uint64_t expect, uint64_t seq, const Pmo__Event *event,
                                           const void *reply, size_t reply_size, char *stream_id);
 
+//  Bind an Idempotency-Key (binding: "<token id>.<key hash>") to the
+//  fingerprint of the request it came with, for a day. 1: bound now or
+//  already to this fingerprint; 0: bound to another; -1: Redis failed.
+int gateway_store_idem_bind (gateway_store_t *self, const char *binding, const char *fingerprint);
+
 //  ---------------------------------------------------------------------
 //  The division event streams, read only (live events and /metrics)
 

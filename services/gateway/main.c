@@ -106,6 +106,17 @@ int main (int argc, char **argv)
          "how long a token read from Redis is trusted, ms", NULL},
         {"oidc", "PMO_GATEWAY_OIDC", "",
          "single sign-on: the OpenID Connect configuration file (see README)", NULL},
+        {"max-per-address", "PMO_GATEWAY_MAX_PER_ADDRESS", "64",
+         "concurrent HTTP connections from one client address", NULL},
+        {"request-timeout", "PMO_GATEWAY_REQUEST_TIMEOUT_MS", "30000",
+         "a whole request (headers and body) must arrive within this, ms, counted from the "
+         "connection or the last answer; trickling does not extend it",
+         NULL},
+        {"auth-fail-rate", "PMO_GATEWAY_AUTH_FAIL_RATE", "10",
+         "requests per second without a valid token from one address (then 429); 0 = unlimited",
+         NULL},
+        {"auth-fail-burst", "PMO_GATEWAY_AUTH_FAIL_BURST", "20",
+         "requests without a valid token one address may send at once", NULL},
         {"log-level", "PMO_LOG_LEVEL", "info", "debug, info, warn or error", NULL},
     };
     size_t count = sizeof options / sizeof options[0];
@@ -114,7 +125,7 @@ int main (int argc, char **argv)
     if (rc)
         return rc > 0 ? 0 : 2;
     long redis_timeout, upstream_timeout, max_body, max_import, rate, burst, heartbeat, connections,
-        cache;
+        cache, per_address, request_timeout, fail_rate, fail_burst;
     if (pmo_config_int (options, count, "redis-timeout", 10, 60000, &redis_timeout) ||
         pmo_config_int (options, count, "upstream-timeout", 20, 120000, &upstream_timeout) ||
         pmo_config_int (options, count, "max-body", 1024, 64 * 1024 * 1024, &max_body) ||
@@ -123,7 +134,11 @@ int main (int argc, char **argv)
         pmo_config_int (options, count, "burst", 1, 1000000, &burst) ||
         pmo_config_int (options, count, "heartbeat", 100, 600000, &heartbeat) ||
         pmo_config_int (options, count, "max-connections", 4, 65536, &connections) ||
-        pmo_config_int (options, count, "token-cache", 0, 600000, &cache))
+        pmo_config_int (options, count, "token-cache", 0, 600000, &cache) ||
+        pmo_config_int (options, count, "max-per-address", 1, 65536, &per_address) ||
+        pmo_config_int (options, count, "request-timeout", 100, 3600000, &request_timeout) ||
+        pmo_config_int (options, count, "auth-fail-rate", 0, 1000000, &fail_rate) ||
+        pmo_config_int (options, count, "auth-fail-burst", 1, 1000000, &fail_burst))
         return 2;
     if (pmo_log_init ("gateway", pmo_config_get (options, count, "log-level"))) {
         fprintf (stderr, "pmo-gateway: unknown log level\n");
@@ -168,6 +183,10 @@ int main (int argc, char **argv)
         .max_connections = (int)connections,
         .token_cache_ms = (int)cache,
         .oidc = pmo_config_get (options, count, "oidc"),
+        .max_per_address = (int)per_address,
+        .request_timeout_ms = (int)request_timeout,
+        .auth_fail_rate = fail_rate ? (int)fail_rate : -1,
+        .auth_fail_burst = (int)fail_burst,
     };
     gateway_t *gateway = gateway_new (&config);
     if (!gateway) {

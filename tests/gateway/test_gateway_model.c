@@ -69,6 +69,21 @@ static Pmo__Identity *s_who (const char *subject, Pmo__Role role, const char *un
     return &whos[slot];
 }
 
+static void test_if_match (void)
+{
+    uint64_t version;
+    assert (gateway_if_match_parse ("\"3\"", &version) == 0 && version == 3);
+    assert (gateway_if_match_parse ("\"18446744073709551615\"", &version) == 0 &&
+            version == UINT64_MAX);
+    assert (gateway_if_match_parse ("W/\"3\"", &version) == -2 && version == 0);
+    const char *bad[] = {"3",      "\"-1\"", "\"0\"",  "\"\"",
+                         "\"",     "\"3",    "*",      "\"3\", \"4\"",
+                         "\" 3\"", "\"3 \"", "\"+3\"", "\"18446744073709551616\"",
+                         ""};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        assert (gateway_if_match_parse (bad[i], &version) == -1 && version == 0);
+}
+
 static void test_issuing (void)
 {
     pmo_problem_t problem;
@@ -256,6 +271,7 @@ static void test_routes (void)
 int main (void)
 {
     test_tokens ();
+    test_if_match ();
     test_issuing ();
     test_events ();
     test_routes ();

@@ -77,7 +77,7 @@ def schema_of(messages, enums, name, response):
     return out
 
 
-COMMON = ["401", "429", "503", "504"]
+COMMON = ["401", "422", "429", "503", "504"]
 BY_OP = {
     "list": ["200", "400", "404"],
     "create": ["201", "400", "403", "404", "409", "413", "415"],
@@ -89,7 +89,10 @@ BY_OP = {
 }
 REASONS = {
     "200": "OK", "201": "Created", "304": "Not modified (If-None-Match matched the ETag)",
-    "400": "Malformed JSON, a wrong type, an unknown field or parameter (the problem names it)",
+    "400": ("Malformed JSON, a wrong type, an unknown field or parameter, a malformed or weak "
+            "If-Match, a bad Idempotency-Key, control characters in the path or query, "
+            "Content-Length with Transfer-Encoding (the connection is closed) (the problem "
+            "names the field)"),
     "401": "No token, or an unknown, revoked or expired one",
     "403": "Your grants do not allow this here",
     "404": "No such item (or none you may see)",
@@ -97,8 +100,11 @@ REASONS = {
     "412": "If-Match is stale: the item changed since you read it",
     "413": "The body is larger than the limit",
     "415": "The body is not application/json",
+    "422": ("This Idempotency-Key was used (by this token) with another request: another "
+            "method, path, query or body; nothing was done"),
     "428": "If-Match is required",
-    "429": "Over the token's rate limit (see Retry-After)",
+    "429": ("Over the token's rate limit, or too many requests without a valid token from "
+            "this address (see Retry-After)"),
     "503": "A service or the store is unavailable; retry",
     "504": "The service did not answer in time; retry with the same Idempotency-Key",
 }
@@ -546,6 +552,19 @@ def main():
         "responses": {"200": {"description": "OK",
                               "content": {"text/plain": {"schema": {"type": "string"}}}},
                       "401": {"description": REASONS["401"], "content": problem_ref()}}}}
+    # The edge's answers, for every operation that needs a token: a bad
+    # path, query or framing (400), a reused Idempotency-Key (422), too many
+    # requests without a valid token (429)
+    for pattern, item in paths.items():
+        if pattern in ("/healthz", "/readyz"):
+            continue
+        for method, operation in item.items():
+            if method == "parameters":
+                continue
+            for code in ("400", "422", "429"):
+                if code not in operation["responses"]:
+                    operation["responses"][code] = {"description": REASONS[code],
+                                                    "content": problem_ref()}
     # Everything referred to (Event snapshots refer to the other services'
     # messages, and those to theirs)
     pending = [n for n in schemas]
@@ -571,12 +590,15 @@ def main():
                                            "description": "an API token, pmo_<id>_<secret>"}},
             "parameters": {
                 "IfMatch": {"name": "If-Match", "in": "header", "required": False,
-                            "schema": {"type": "string"},
-                            "description": "the ETag you read, e.g. \"3\""},
+                            "schema": {"type": "string", "pattern": "^\"[1-9][0-9]*\"$"},
+                            "description": "the strong ETag you read, e.g. \"3\" (a weak "
+                                           "W/\"3\", \"-1\" or anything else is 400)"},
                 "IdempotencyKey": {"name": "Idempotency-Key", "in": "header", "required": False,
                                    "schema": {"type": "string", "maxLength": 200},
-                                   "description": "a retry with the same key (same token) gets "
-                                                  "the first answer and changes nothing twice"}},
+                                   "description": "a retry with the same key (same token) and the "
+                                                  "same request (method, path, query, body) gets "
+                                                  "the first answer and changes nothing twice; "
+                                                  "the key with another request is 422"}},
             "schemas": schemas,
         },
     }
