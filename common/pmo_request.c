@@ -16,6 +16,34 @@ int pmo_problem (pmo_problem_t *problem, Pmo__ErrorCode code, const char *field,
     return -1;
 }
 
+int pmo_check_text (const char *value, const char *field, size_t min, size_t max,
+                    pmo_problem_t *problem)
+{
+    size_t len = value ? strlen (value) : 0;
+    if (len < min)
+        return pmo_problem (problem, PMO__ERROR_CODE__ERROR_INVALID, field, "%s is required",
+                            field);
+    if (len > max)
+        return pmo_problem (problem, PMO__ERROR_CODE__ERROR_INVALID, field,
+                            "%s is %zu characters; at most %zu", field, len, max);
+    if (value && !pmo_text_valid (value))
+        return pmo_problem (problem, PMO__ERROR_CODE__ERROR_INVALID, field,
+                            "%s must be UTF-8 text without control characters", field);
+    return 0;
+}
+
+int pmo_check_name (const char *value, const char *field, size_t min, size_t max,
+                    pmo_problem_t *problem)
+{
+    if (pmo_check_text (value, field, min, max, problem))
+        return -1;
+    const char *fault = value ? pmo_line_fault (value) : NULL;
+    if (fault)
+        return pmo_problem (problem, PMO__ERROR_CODE__ERROR_INVALID, field,
+                            "%s must be one line of text; it holds %s", field, fault);
+    return 0;
+}
+
 void pmo_request_fail_problem (pmo_request_t *req, const pmo_problem_t *problem, const char *prefix)
 {
     if (!prefix)

@@ -30,6 +30,17 @@ typedef struct {
 int pmo_problem (pmo_problem_t *problem, Pmo__ErrorCode code, const char *field, const char *format,
                  ...) __attribute__ ((format (printf, 4, 5)));
 
+//  The rules for text fields in every service. A text (a description, a
+//  note) is min..max bytes of UTF-8 without control characters other than
+//  tab and line breaks; a name (a name, a title, a person) is also one line
+//  without control characters or bidirectional overrides (pmo_line_fault).
+//  NULL counts as "". 0, or -1 with the problem (INVALID, naming field and
+//  what is wrong).
+int pmo_check_text (const char *value, const char *field, size_t min, size_t max,
+                    pmo_problem_t *problem);
+int pmo_check_name (const char *value, const char *field, size_t min, size_t max,
+                    pmo_problem_t *problem);
+
 //  Fail req with problem; prefix (may be "") goes before the problem's
 //  field, joined by a dot: prefix "create_project" and field "budget" name
 //  "create_project.budget".

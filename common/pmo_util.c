@@ -106,6 +106,30 @@ bool pmo_text_valid (const char *s)
     return true;
 }
 
+const char *pmo_line_fault (const char *s)
+{
+    if (!pmo_text_valid (s))
+        return "invalid UTF-8 or a control character";
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (*p == '\r' || *p == '\n')
+            return "a line break (CR, LF, U+2028 or U+2029)";
+        if (*p < 0x20 || *p == 0x7f)
+            return "a control character";
+        //  C1 controls U+0080-U+009F: C2 80 .. C2 9F
+        if (*p == 0xC2 && p[1] >= 0x80 && p[1] <= 0x9F)
+            return "a control character";
+        //  U+2028, U+2029 (line and paragraph separators): E2 80 A8..A9
+        if (*p == 0xE2 && p[1] == 0x80 && (p[2] == 0xA8 || p[2] == 0xA9))
+            return "a line break (CR, LF, U+2028 or U+2029)";
+        //  U+202A-U+202E: E2 80 AA..AE; U+2066-U+2069: E2 81 A6..A9
+        if (*p == 0xE2 && p[1] == 0x80 && p[2] >= 0xAA && p[2] <= 0xAE)
+            return "a bidirectional override (U+202A-U+202E, U+2066-U+2069)";
+        if (*p == 0xE2 && p[1] == 0x81 && p[2] >= 0xA6 && p[2] <= 0xA9)
+            return "a bidirectional override (U+202A-U+202E, U+2066-U+2069)";
+    }
+    return NULL;
+}
+
 //  --------------------------------------------------------------------------
 //  Arena
 

@@ -29,6 +29,12 @@ bool pmo_str_empty (const char *s);
 //  True if the string is valid UTF-8 without control characters other than
 //  tab and newline.
 bool pmo_text_valid (const char *s);
+//  What keeps s from being one line of text (a name, a title, a person):
+//  "invalid UTF-8", "a line break (...)", "a control character" or
+//  "a bidirectional override (U+202A-U+202E, U+2066-U+2069)"; NULL if
+//  nothing does. Such characters make a name print as something else (in
+//  logs, CSV, a terminal, a page); text of many lines has pmo_text_valid.
+const char *pmo_line_fault (const char *s);
 
 //  An arena: many small allocations, freed together. A request's decoded
 //  message, the entities read for it and its reply all live in one arena

@@ -43,6 +43,20 @@ static void s_test_util (void)
     assert (pmo_text_valid ("Caf\xc3\xa9 \xe2\x82\xac 100\n"));
     assert (!pmo_text_valid ("bad \xc3"));
     assert (!pmo_text_valid ("bell \x07"));
+    //  One line: no CR/LF, other controls (C0, DEL, C1) or bidi overrides
+    assert (pmo_line_fault ("Caf\xc3\xa9 \xe2\x82\xac 100 \xe2\x80\x8f") == NULL);
+    assert (strstr (pmo_line_fault ("a\rb"), "line break"));
+    assert (strstr (pmo_line_fault ("a\nb"), "line break"));
+    assert (strstr (pmo_line_fault ("a\tb"), "control"));
+    assert (strstr (pmo_line_fault ("a\x7f"), "control"));
+    assert (strstr (pmo_line_fault ("a\xc2\x85"), "control"));
+    const char *bidi[] = {"\xe2\x80\xaa", "\xe2\x80\xab", "\xe2\x80\xac",
+                          "\xe2\x80\xad", "\xe2\x80\xae", "\xe2\x81\xa6",
+                          "\xe2\x81\xa7", "\xe2\x81\xa8", "\xe2\x81\xa9"};
+    for (size_t i = 0; i < sizeof bidi / sizeof bidi[0]; i++)
+        assert (strstr (pmo_line_fault (bidi[i]), "bidirectional"));
+    assert (strstr (pmo_line_fault ("\xe2\x80\xa8"), "line break"));
+    assert (strstr (pmo_line_fault ("bad \xc3"), "UTF-8"));
     char a[37], b[37];
     pmo_uuid (a);
     pmo_uuid (b);

@@ -140,21 +140,6 @@ static int s_name (char *name, const char *field, bool required, pmo_problem_t *
     return 0;
 }
 
-static int s_text (const char *value, const char *field, size_t min, size_t max,
-                   pmo_problem_t *problem)
-{
-    size_t len = value ? strlen (value) : 0;
-    if (len < min)
-        return pmo_problem (problem, INVALID, field, "%s is required", field);
-    if (len > max)
-        return pmo_problem (problem, INVALID, field, "%s is %zu characters; at most %zu", field,
-                            len, max);
-    if (value && !pmo_text_valid (value))
-        return pmo_problem (problem, INVALID, field,
-                            "%s must be UTF-8 text without control characters", field);
-    return 0;
-}
-
 static int s_hours (uint32_t hours, const char *field, uint32_t min, pmo_problem_t *problem)
 {
     if (hours < min || hours > ALLOCATOR_MAX_HOURS)
@@ -165,8 +150,9 @@ static int s_hours (uint32_t hours, const char *field, uint32_t min, pmo_problem
 
 int allocator_check_resource (Pmo__Resource *r, pmo_problem_t *problem)
 {
-    if (s_text (r->name, "name", 1, 200, problem) || s_text (r->email, "email", 0, 200, problem) ||
-        s_text (r->external_id, "external_id", 0, 100, problem))
+    if (pmo_check_name (r->name, "name", 1, 200, problem) ||
+        pmo_check_name (r->email, "email", 0, 200, problem) ||
+        pmo_check_name (r->external_id, "external_id", 0, 100, problem))
         return -1;
     if (r->kind == PMO__RESOURCE_KIND__RESOURCE_KIND_UNSPECIFIED)
         r->kind = PMO__RESOURCE_KIND__RESOURCE_KIND_PERSON;
@@ -220,7 +206,8 @@ int allocator_check_resource (Pmo__Resource *r, pmo_problem_t *problem)
         int32_t first, last;
         if (allocator_check_window (e->start_week, e->end_week, sf, ef, ALLOCATOR_MAX_SPAN_WEEKS,
                                     &first, &last, problem) ||
-            s_hours (e->hours_off, hf, 1, problem) || s_text (e->reason, rf, 0, 200, problem))
+            s_hours (e->hours_off, hf, 1, problem) ||
+            pmo_check_name (e->reason, rf, 0, 200, problem))
             return -1;
     }
     return 0;
@@ -242,7 +229,7 @@ int allocator_check_request (Pmo__AllocationRequest *r, int32_t *first, int32_t 
     if (r->min_level && pmo_str_empty (r->skill))
         return pmo_problem (problem, INVALID, "min_level", "min_level needs a skill");
     if (s_hours (r->hours_per_week, "hours_per_week", 1, problem) ||
-        s_text (r->note, "note", 0, 2000, problem))
+        pmo_check_text (r->note, "note", 0, 2000, problem))
         return -1;
     if (!pmo_str_empty (r->pool_org_unit) && !pmo_slug_valid (r->pool_org_unit, 2, 32))
         return pmo_problem (problem, INVALID, "pool_org_unit",

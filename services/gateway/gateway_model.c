@@ -184,8 +184,10 @@ int gateway_check_create (const Pmo__CreateTokenRequest *create, pmo_problem_t *
         !pmo_text_valid (create->name))
         return pmo_problem (problem, invalid, "create_token.name", "%s",
                             "name is required: what the token is for, 1 to 80 characters");
+    if (pmo_check_name (create->name, "create_token.name", 1, GATEWAY_TOKEN_NAME_MAX, problem))
+        return -1;
     if (!create->subject || !*create->subject || strlen (create->subject) > 128 ||
-        !pmo_text_valid (create->subject) || strchr (create->subject, '\n'))
+        pmo_line_fault (create->subject))
         return pmo_problem (problem, invalid, "create_token.subject", "%s",
                             "subject is required: who acts with the token, e.g. jane@dft "
                             "(up to 128 characters)");

@@ -154,9 +154,8 @@ bool notifier_secret_valid (const char *secret)
 
 int notifier_check_channel (const Pmo__Channel *channel, bool allow_http, pmo_problem_t *problem)
 {
-    if (!channel->name || !pmo_text_valid (channel->name) || strlen (channel->name) == 0 ||
-        strlen (channel->name) > 80)
-        return pmo_problem (problem, INVALID, "name", "name is required (1..80 characters)");
+    if (pmo_check_name (channel->name, "name", 1, 80, problem))
+        return -1;
     if (channel->kind == PMO__CHANNEL_KIND__CHANNEL_KIND_UNSPECIFIED)
         return pmo_problem (problem, INVALID, "kind",
                             "kind is required: slack, teams, mattermost, google_chat, webhook "

@@ -120,21 +120,6 @@ int registry_id_division (const char *id, const char *prefix, char *division, si
 //  ---------------------------------------------------------------------
 //  Validation
 
-static int s_text (const char *value, const char *field, size_t min, size_t max,
-                   pmo_problem_t *problem)
-{
-    size_t len = value ? strlen (value) : 0;
-    if (len < min)
-        return pmo_problem (problem, INVALID, field, "%s is required", field);
-    if (len > max)
-        return pmo_problem (problem, INVALID, field, "%s is %zu characters; at most %zu", field,
-                            len, max);
-    if (value && !pmo_text_valid (value))
-        return pmo_problem (problem, INVALID, field,
-                            "%s must be UTF-8 text without control characters", field);
-    return 0;
-}
-
 static int s_date (const char *value, const char *field, bool required, pmo_problem_t *problem)
 {
     if (pmo_str_empty (value))
@@ -231,7 +216,7 @@ int registry_check_org_unit (const Pmo__OrgUnit *unit, pmo_problem_t *problem)
         return pmo_problem (problem, INVALID, "id",
                             "id '%.40s' must be 2 to 32 of a-z, 0-9 and '-' (not first)",
                             unit->id ? unit->id : "");
-    if (s_text (unit->name, "name", 1, 200, problem))
+    if (pmo_check_name (unit->name, "name", 1, 200, problem))
         return -1;
     if (unit->kind == PMO__ORG_UNIT_KIND__ORG_UNIT_KIND_UNSPECIFIED)
         return pmo_problem (problem, INVALID, "kind",
@@ -253,9 +238,9 @@ int registry_check_org_unit (const Pmo__OrgUnit *unit, pmo_problem_t *problem)
 int registry_check_portfolio (const Pmo__Portfolio *portfolio, pmo_problem_t *problem)
 {
     if (s_code (portfolio->code, "code", problem) ||
-        s_text (portfolio->name, "name", 1, 200, problem) ||
-        s_text (portfolio->description, "description", 0, 10000, problem) ||
-        s_text (portfolio->owner, "owner", 0, 200, problem))
+        pmo_check_name (portfolio->name, "name", 1, 200, problem) ||
+        pmo_check_text (portfolio->description, "description", 0, 10000, problem) ||
+        pmo_check_name (portfolio->owner, "owner", 0, 200, problem))
         return -1;
     if (pmo_str_empty (portfolio->org_unit))
         return pmo_problem (problem, INVALID, "org_unit", "org_unit is required");
@@ -265,10 +250,10 @@ int registry_check_portfolio (const Pmo__Portfolio *portfolio, pmo_problem_t *pr
 int registry_check_programme (const Pmo__Programme *programme, pmo_problem_t *problem)
 {
     if (s_code (programme->code, "code", problem) ||
-        s_text (programme->name, "name", 1, 200, problem) ||
-        s_text (programme->description, "description", 0, 10000, problem) ||
-        s_text (programme->sponsor, "sponsor", 0, 200, problem) ||
-        s_text (programme->manager, "manager", 0, 200, problem))
+        pmo_check_name (programme->name, "name", 1, 200, problem) ||
+        pmo_check_text (programme->description, "description", 0, 10000, problem) ||
+        pmo_check_name (programme->sponsor, "sponsor", 0, 200, problem) ||
+        pmo_check_name (programme->manager, "manager", 0, 200, problem))
         return -1;
     if (pmo_str_empty (programme->org_unit))
         return pmo_problem (problem, INVALID, "org_unit", "org_unit is required");
@@ -277,11 +262,11 @@ int registry_check_programme (const Pmo__Programme *programme, pmo_problem_t *pr
 
 int registry_check_project (const Pmo__Project *p, pmo_problem_t *problem)
 {
-    if (s_code (p->code, "code", problem) || s_text (p->name, "name", 1, 200, problem) ||
-        s_text (p->description, "description", 0, 10000, problem) ||
-        s_text (p->sponsor, "sponsor", 0, 200, problem) ||
-        s_text (p->manager, "manager", 0, 200, problem) ||
-        s_text (p->external_id, "external_id", 0, 128, problem))
+    if (s_code (p->code, "code", problem) || pmo_check_name (p->name, "name", 1, 200, problem) ||
+        pmo_check_text (p->description, "description", 0, 10000, problem) ||
+        pmo_check_name (p->sponsor, "sponsor", 0, 200, problem) ||
+        pmo_check_name (p->manager, "manager", 0, 200, problem) ||
+        pmo_check_name (p->external_id, "external_id", 0, 128, problem))
         return -1;
     if (pmo_str_empty (p->org_unit))
         return pmo_problem (problem, INVALID, "org_unit", "org_unit is required");
@@ -325,7 +310,7 @@ int registry_check_milestone (const Pmo__Milestone *m, pmo_problem_t *problem)
 {
     if (pmo_str_empty (m->project_id))
         return pmo_problem (problem, INVALID, "project_id", "project_id is required");
-    if (s_text (m->name, "name", 1, 200, problem) ||
+    if (pmo_check_name (m->name, "name", 1, 200, problem) ||
         s_date (m->baseline_date, "baseline_date", true, problem) ||
         s_date (m->forecast_date, "forecast_date", false, problem) ||
         s_date (m->actual_date, "actual_date", false, problem))
@@ -338,7 +323,7 @@ int registry_check_status_report (const Pmo__StatusReport *r, pmo_problem_t *pro
     if (pmo_str_empty (r->project_id))
         return pmo_problem (problem, INVALID, "project_id", "project_id is required");
     if (s_date (r->period_end, "period_end", true, problem) ||
-        s_text (r->narrative, "narrative", 0, 20000, problem))
+        pmo_check_text (r->narrative, "narrative", 0, 20000, problem))
         return -1;
     if (r->percent_complete > 100)
         return pmo_problem (problem, INVALID, "percent_complete",

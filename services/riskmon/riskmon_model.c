@@ -129,21 +129,6 @@ bool riskmon_response_fits (Pmo__RiskKind kind, Pmo__RiskResponse response)
     }
 }
 
-static int s_text (const char *value, const char *field, size_t min, size_t max,
-                   pmo_problem_t *problem)
-{
-    size_t len = value ? strlen (value) : 0;
-    if (len < min)
-        return pmo_problem (problem, INVALID, field, "%s is required", field);
-    if (len > max)
-        return pmo_problem (problem, INVALID, field, "%s is %zu characters; at most %zu", field,
-                            len, max);
-    if (value && !pmo_text_valid (value))
-        return pmo_problem (problem, INVALID, field,
-                            "%s must be UTF-8 text without control characters", field);
-    return 0;
-}
-
 static int s_date (const char *value, const char *field, pmo_problem_t *problem)
 {
     if (!pmo_str_empty (value) && !pmo_date_valid (value))
@@ -191,15 +176,15 @@ int riskmon_check_risk (Pmo__Risk *r, pmo_arena_t *arena, pmo_problem_t *problem
 {
     if (pmo_str_empty (r->project_id))
         return pmo_problem (problem, INVALID, "project_id", "project_id is required");
-    if (s_text (r->title, "title", 1, 200, problem) ||
-        s_text (r->category, "category", 0, 64, problem) ||
-        s_text (r->cause, "cause", 0, 4000, problem) ||
-        s_text (r->event, "event", 0, 4000, problem) ||
-        s_text (r->effect, "effect", 0, 4000, problem) ||
-        s_text (r->response_plan, "response_plan", 0, 4000, problem) ||
-        s_text (r->owner, "owner", 1, 200, problem) ||
-        s_text (r->actionee, "actionee", 0, 200, problem) ||
-        s_text (r->closure_note, "closure_note", 0, 4000, problem))
+    if (pmo_check_name (r->title, "title", 1, 200, problem) ||
+        pmo_check_name (r->category, "category", 0, 64, problem) ||
+        pmo_check_text (r->cause, "cause", 0, 4000, problem) ||
+        pmo_check_text (r->event, "event", 0, 4000, problem) ||
+        pmo_check_text (r->effect, "effect", 0, 4000, problem) ||
+        pmo_check_text (r->response_plan, "response_plan", 0, 4000, problem) ||
+        pmo_check_name (r->owner, "owner", 1, 200, problem) ||
+        pmo_check_name (r->actionee, "actionee", 0, 200, problem) ||
+        pmo_check_text (r->closure_note, "closure_note", 0, 4000, problem))
         return -1;
     if (s_scale (r->probability, "probability", true, problem) ||
         s_scale (r->impact, "impact", true, problem) ||
@@ -246,10 +231,10 @@ int riskmon_check_issue (Pmo__Issue *issue, pmo_problem_t *problem)
 {
     if (pmo_str_empty (issue->project_id))
         return pmo_problem (problem, INVALID, "project_id", "project_id is required");
-    if (s_text (issue->title, "title", 1, 200, problem) ||
-        s_text (issue->description, "description", 0, 10000, problem) ||
-        s_text (issue->owner, "owner", 0, 200, problem) ||
-        s_text (issue->resolution, "resolution", 0, 4000, problem) ||
+    if (pmo_check_name (issue->title, "title", 1, 200, problem) ||
+        pmo_check_text (issue->description, "description", 0, 10000, problem) ||
+        pmo_check_name (issue->owner, "owner", 0, 200, problem) ||
+        pmo_check_text (issue->resolution, "resolution", 0, 4000, problem) ||
         s_date (issue->due_date, "due_date", problem))
         return -1;
     if (issue->type == PMO__ISSUE_TYPE__ISSUE_TYPE_UNSPECIFIED)
@@ -283,12 +268,12 @@ int riskmon_check_change (Pmo__ChangeRequest *c, pmo_problem_t *problem)
 {
     if (pmo_str_empty (c->project_id))
         return pmo_problem (problem, INVALID, "project_id", "project_id is required");
-    if (s_text (c->title, "title", 1, 200, problem) ||
-        s_text (c->description, "description", 0, 10000, problem) ||
-        s_text (c->reason, "reason", 0, 4000, problem) ||
-        s_text (c->requested_by, "requested_by", 0, 200, problem) ||
-        s_text (c->scope_impact, "scope_impact", 0, 4000, problem) ||
-        s_text (c->decision_note, "decision_note", 0, 4000, problem) ||
+    if (pmo_check_name (c->title, "title", 1, 200, problem) ||
+        pmo_check_text (c->description, "description", 0, 10000, problem) ||
+        pmo_check_text (c->reason, "reason", 0, 4000, problem) ||
+        pmo_check_name (c->requested_by, "requested_by", 0, 200, problem) ||
+        pmo_check_text (c->scope_impact, "scope_impact", 0, 4000, problem) ||
+        pmo_check_text (c->decision_note, "decision_note", 0, 4000, problem) ||
         s_money (c->cost_impact, "cost_impact", true, problem) ||
         s_money (c->benefits_impact, "benefits_impact", true, problem))
         return -1;
@@ -313,11 +298,12 @@ int riskmon_check_raid (Pmo__RaidEntry *e, pmo_problem_t *problem)
     if (e->kind == PMO__RAID_KIND__RAID_KIND_UNSPECIFIED)
         return pmo_problem (problem, INVALID, "kind",
                             "kind is required: assumption, decision or dependency");
-    if (s_text (e->title, "title", 1, 200, problem) ||
-        s_text (e->description, "description", 0, 10000, problem) ||
-        s_text (e->owner, "owner", 0, 200, problem) ||
-        s_text (e->decided_by, "decided_by", 0, 200, problem) ||
-        s_text (e->note, "note", 0, 4000, problem) || s_date (e->due_date, "due_date", problem))
+    if (pmo_check_name (e->title, "title", 1, 200, problem) ||
+        pmo_check_text (e->description, "description", 0, 10000, problem) ||
+        pmo_check_name (e->owner, "owner", 0, 200, problem) ||
+        pmo_check_name (e->decided_by, "decided_by", 0, 200, problem) ||
+        pmo_check_text (e->note, "note", 0, 4000, problem) ||
+        s_date (e->due_date, "due_date", problem))
         return -1;
     if (!pmo_str_empty (e->depends_on_project)) {
         char division[40];

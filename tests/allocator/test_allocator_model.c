@@ -97,6 +97,15 @@ static void s_test_validation (void)
     assert (allocator_check_resource (&r, &p) == 0);
     assert (streq (r.role, "developer") && streq (java.name, "java"));
     assert (r.kind == PMO__RESOURCE_KIND__RESOURCE_KIND_PERSON);
+    //  A name is one line, without controls or bidi overrides
+    r.name = "Ann\tB";
+    assert (allocator_check_resource (&r, &p) && streq (p.field, "name") &&
+            strstr (p.message, "control character"));
+    r.name = "Ann \xe2\x81\xa6"
+             "B";
+    assert (allocator_check_resource (&r, &p) && streq (p.field, "name") &&
+            strstr (p.message, "bidirectional"));
+    r.name = "Ann";
     r.weekly_capacity_hours = 169;
     assert (allocator_check_resource (&r, &p) && streq (p.field, "weekly_capacity_hours"));
     r.weekly_capacity_hours = 37;

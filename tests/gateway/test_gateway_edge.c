@@ -213,6 +213,50 @@ static void test_control_characters (gh_t *gh)
     gh_resp_free (&resp);
 }
 
+//  Names refuse line breaks, other control characters and bidirectional
+//  overrides (the registry's rule, common to every service), naming the
+//  field; nothing is stored.
+static void test_names (gh_t *gh)
+{
+    size_t projects = s_count (gh, "/api/v1/projects");
+    const char *names[] = {"Line\\r\\nbreak",    "Line\\nbreak",   "Tab\\there",
+                           "Bell\\u0007",        "Del\\u007f",     "C1\\u0085",
+                           "Evil\\u202etxt.exe", "Iso\\u2066late", "Sep\\u2028arator"};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        char body[256];
+        snprintf (body, sizeof body, "{\"code\":\"NAME-%zu\",\"name\":\"%s\",\"org_unit\":\"dft\"}",
+                  i, names[i]);
+        gh_resp_t *resp = gh_http (gh, "POST", "/api/v1/projects", gh->admin, body, NULL);
+        GH_STATUS (resp, 400);
+        GH_CHECK (strcmp (gh_str (resp, "field"), "name") == 0, resp);
+        gh_resp_free (&resp);
+    }
+    //  A title of a milestone, a sponsor: the same rule
+    char *id = gh_project (gh, gh->admin, "NAME-OK", "dft");
+    char path[128];
+    snprintf (path, sizeof path, "/api/v1/projects/%s", id);
+    gh_resp_t *resp = gh_http (gh, "PATCH", path, gh->admin, "{\"sponsor\":\"Jane\\u202eEvil\"}",
+                               "If-Match: \"1\"\nContent-Type: application/merge-patch+json");
+    GH_STATUS (resp, 400);
+    GH_CHECK (strcmp (gh_str (resp, "field"), "sponsor") == 0, resp);
+    GH_CHECK (strstr (gh_str (resp, "detail"), "bidirectional"), resp);
+    gh_resp_free (&resp);
+    //  Descriptions may have lines
+    resp = gh_http (gh, "PATCH", path, gh->admin, "{\"description\":\"One\\nTwo\"}",
+                    "If-Match: \"1\"\nContent-Type: application/merge-patch+json");
+    GH_STATUS (resp, 200);
+    gh_resp_free (&resp);
+    //  Other scripts and marks are fine
+    resp = gh_http (gh, "POST", "/api/v1/projects", gh->admin,
+                    "{\"code\":\"NAME-UTF\",\"name\":\"Caf\\u00e9 \\u05e9\\u05dc\\u05d5\\u05dd "
+                    "\\u200f\",\"org_unit\":\"dft\"}",
+                    NULL);
+    GH_STATUS (resp, 201);
+    gh_resp_free (&resp);
+    assert (s_count (gh, "/api/v1/projects") == projects + 2);
+    free (id);
+}
+
 static void test_smuggling (gh_t *gh)
 {
     int fd = s_connect (gh, "127.0.0.1");
@@ -405,6 +449,7 @@ int main (void)
     test_idempotency (gh);
     test_if_match (gh);
     test_control_characters (gh);
+    test_names (gh);
     test_smuggling (gh);
     test_trickle (gh);
     test_per_address (gh);

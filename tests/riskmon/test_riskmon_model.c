@@ -66,6 +66,16 @@ static void s_risk_validation (void)
     assert (risk.kind == PMO__RISK_KIND__RISK_KIND_THREAT &&
             risk.status == PMO__RISK_STATUS__RISK_STATUS_OPEN);
 
+    //  Titles and owners are names: one line, no controls, no bidi overrides
+    risk.title = "Supplier\r\nX";
+    assert (riskmon_check_risk (&risk, s_arena, &problem) == -1 && streq (problem.field, "title") &&
+            strstr (problem.message, "line break"));
+    risk.title = "Supplier insolvency";
+    risk.owner = "jane\xe2\x80\xae"
+                 "tfd@";
+    assert (riskmon_check_risk (&risk, s_arena, &problem) == -1 && streq (problem.field, "owner") &&
+            strstr (problem.message, "bidirectional"));
+    risk.owner = "jane@dft";
     risk.probability = 6;
     assert (riskmon_check_risk (&risk, s_arena, &problem) == -1);
     assert (problem.code == PMO__ERROR_CODE__ERROR_INVALID && streq (problem.field, "probability"));
