@@ -74,15 +74,21 @@ static int s_token_read (self_t *self, const char *id, Pmo__ApiToken **token)
     return rc;
 }
 
-//  A token id in the cache, fresh: checking it costs no Redis read.
-static bool s_token_cached (self_t *self, const char *id)
+//  A request without a valid token: 401, or 429 once its address has sent
+//  too many (wait: the seconds until it may again).
+static int s_refuse (self_t *self, request_t *req, const char *why, int wait,
+                     enum MHD_Result *answered)
 {
-    cached_t *cached = zhashx_lookup (self->tokens, id);
-    return cached && pmo_mono_ms () - cached->read_ms < self->config.token_cache_ms;
-}
-
-static int s_refuse (self_t *self, request_t *req, const char *why, enum MHD_Result *answered)
-{
+    if (wait) {
+        gateway_metrics_rate_limited (self->metrics);
+        char seconds[16];
+        snprintf (seconds, sizeof seconds, "%d", wait);
+        *answered = gateway_http_problem (
+            req, 429, "rate_limited", "Authorization",
+            "too many requests without a valid token from this address; wait and retry", NULL,
+            "Retry-After", seconds);
+        return -1;
+    }
     gateway_edge_failed (self, req);
     *answered = gateway_http_problem (req, 401, "unauthenticated", "Authorization", why, NULL,
                                       "WWW-Authenticate", "Bearer realm=\"pmo\"");
@@ -91,7 +97,9 @@ static int s_refuse (self_t *self, request_t *req, const char *why, enum MHD_Res
 
 //  Authenticate the bearer token. 0, or an answer was queued (*answered).
 //  An address that sent too many requests without a valid token gets 429
-//  (unless its token is known good without asking Redis).
+//  for those: at once for no token or a malformed one, after the lookup for
+//  a well-formed one (so that a good token behind that address still
+//  works).
 int gateway_authenticate (self_t *self, request_t *req, const char *method,
                           enum MHD_Result *answered)
 {
@@ -111,16 +119,8 @@ int gateway_authenticate (self_t *self, request_t *req, const char *method,
     const char *why = "send Authorization: Bearer <token>";
     bool parsed = presented && gateway_token_parse (presented, id) == 0;
     int wait = gateway_edge_failures_wait (self, req);
-    if (wait && !(parsed && s_token_cached (self, id))) {
-        gateway_metrics_rate_limited (self->metrics);
-        char seconds[16];
-        snprintf (seconds, sizeof seconds, "%d", wait);
-        *answered = gateway_http_problem (
-            req, 429, "rate_limited", "Authorization",
-            "too many requests without a valid token from this address; wait and retry", NULL,
-            "Retry-After", seconds);
-        return -1;
-    }
+    if (wait && !parsed && !(presented && self->oidc && gateway_oidc_is_jwt (presented)))
+        return s_refuse (self, req, why, wait, answered);
     if (parsed) {
         Pmo__ApiToken *token = NULL;
         int rc = s_token_read (self, id, &token);
@@ -156,7 +156,7 @@ int gateway_authenticate (self_t *self, request_t *req, const char *method,
         why = self->oidc ? "that is neither a pmo API token (pmo_<id>_<secret>) nor an access "
                            "token (JWT)"
                          : "that is not a pmo API token (pmo_<id>_<secret>)";
-    return s_refuse (self, req, why, answered);
+    return s_refuse (self, req, why, wait, answered);
 }
 
 //  Take one request from the caller's bucket. 0, or the seconds to wait.

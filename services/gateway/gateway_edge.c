@@ -17,9 +17,9 @@
       (MHD_OPTION_PER_IP_CONNECTION_LIMIT).
     - Requests without a valid token are limited per address: each 401
       takes from the address's bucket; when it is empty the address gets
-      429 until it refills, except for requests whose token is already
-      known good (cached), so a legitimate user behind the same address
-      keeps working.
+      429 until it refills: at once without a token or with a malformed
+      one, after the lookup for a well-formed one, so that a good token
+      behind the same address keeps working.
 */
 #include "gateway_internal.h"
 #include "gateway_model.h"
