@@ -187,6 +187,9 @@ static void s_add_field (reader_t *r, const uint8_t *raw, size_t n)
         }
     }
     *out = 0;
+    //  A cell the writer guarded against formulas: take its apostrophe off
+    if (text[0] == '\'' && portio_csv_formula_guarded (text + 1))
+        text++;
     if (r->record->n_fields == r->max_fields) {
         size_t max = r->max_fields ? r->max_fields * 2 : 16;
         char **grown = pmo_arena_alloc (r->arena, max * sizeof (char *));
@@ -796,6 +799,39 @@ void portio_csv_writer_destroy (portio_csv_writer_t **self_p)
     }
 }
 
+static bool s_formula_start (char c)
+{
+    return c == '=' || c == '+' || c == '-' || c == '@' || c == '\t' || c == '\r';
+}
+
+//  [+-]digits[.digits]: a spreadsheet reads it as a number, never a formula.
+static bool s_plain_number (const char *text)
+{
+    const char *p = text + (*text == '-' || *text == '+');
+    if (*p < '0' || *p > '9')
+        return false;
+    while (*p >= '0' && *p <= '9')
+        p++;
+    if (*p == '.') {
+        p++;
+        if (*p < '0' || *p > '9')
+            return false;
+        while (*p >= '0' && *p <= '9')
+            p++;
+    }
+    return *p == 0;
+}
+
+bool portio_csv_formula_guarded (const char *text)
+{
+    //  Apostrophes first too: so that "'=x" is written "''=x" and reads
+    //  back as itself (the reader takes exactly one off)
+    const char *p = text;
+    while (*p == '\'')
+        p++;
+    return s_formula_start (*p) && !(p == text && s_plain_number (text));
+}
+
 void portio_csv_writer_field (portio_csv_writer_t *self, const char *text)
 {
     if (self->row_started)
@@ -803,12 +839,21 @@ void portio_csv_writer_field (portio_csv_writer_t *self, const char *text)
     self->row_started = true;
     if (!text || !*text)
         return;
+    char *guarded = NULL;
+    if (portio_csv_formula_guarded (text)) {
+        guarded = malloc (strlen (text) + 2);
+        assert (guarded);
+        guarded[0] = '\'';
+        strcpy (guarded + 1, text);
+        text = guarded;
+    }
     size_t len = strlen (text);
     //  Quote only when a reader would otherwise split or trim the cell
     bool quote = text[0] == ' ' || text[len - 1] == ' ' || strpbrk (text, "\"\r\n") ||
                  strchr (text, self->delimiter);
     if (!quote) {
         s_append (self, text, len);
+        free (guarded);
         return;
     }
     s_append (self, "\"", 1);
@@ -822,6 +867,7 @@ void portio_csv_writer_field (portio_csv_writer_t *self, const char *text)
         p = q + 1;
     }
     s_append (self, "\"", 1);
+    free (guarded);
 }
 
 void portio_csv_writer_end_row (portio_csv_writer_t *self)

@@ -147,6 +147,12 @@ portio_csv_writer_t *portio_csv_writer_new (char delimiter, bool bom);
 void portio_csv_writer_destroy (portio_csv_writer_t **self_p);
 //  Add a field to the current row (NULL is written as empty).
 void portio_csv_writer_field (portio_csv_writer_t *self, const char *text);
+//  A cell that begins with = + - @ tab or CR (after any apostrophes) is
+//  written with an apostrophe before it, so that a spreadsheet shows it as
+//  text instead of running it as a formula (OWASP "CSV injection"); a
+//  plain number such as -12.50 is left as it is. The reader takes that
+//  apostrophe off again, so an export imports back unchanged.
+bool portio_csv_formula_guarded (const char *text);
 //  End the current row (CRLF).
 void portio_csv_writer_end_row (portio_csv_writer_t *self);
 //  Add a whole row of n fields.

@@ -204,12 +204,47 @@ static void s_test_writing (void)
     portio_csv_writer_destroy (&w);
 }
 
+//  OWASP CSV injection: cells a spreadsheet would run as formulas are
+//  written as text (an apostrophe first) and read back unchanged.
+static void s_test_formulas (void)
+{
+    portio_csv_writer_t *w = portio_csv_writer_new (',', false);
+    const char *row[] = {"=HYPERLINK(\"http://evil\",\"x\")",
+                         "+cmd|' /C calc'!A0",
+                         "-2+3+cmd|' /C calc'!A0",
+                         "@SUM(1+1)*cmd|' /C calc'!A0",
+                         "\t=1",
+                         "\r=1",
+                         "'=already",
+                         "-12.50",
+                         "+7",
+                         "-",
+                         "'quoted",
+                         "a=b"};
+    size_t n = sizeof row / sizeof row[0];
+    portio_csv_writer_row (w, row, n);
+    size_t size;
+    const char *data = portio_csv_writer_data (w, &size);
+    assert (strcmp (data, "\"'=HYPERLINK(\"\"http://evil\"\",\"\"x\"\")\",'+cmd|' /C calc'!A0,"
+                          "'-2+3+cmd|' /C calc'!A0,'@SUM(1+1)*cmd|' /C calc'!A0,'\t=1,"
+                          "\"'\r=1\",''=already,-12.50,+7,'-,'quoted,a=b\r\n") == 0 ||
+            !fprintf (stderr, "%s\n", data));
+    pmo_arena_t *arena = pmo_arena_new ();
+    portio_csv_t *csv = portio_csv_parse (data, size, NULL, arena);
+    assert (csv->n_records == 1 && csv->records[0].n_fields == n);
+    for (size_t i = 0; i < n; i++)
+        assert (strcmp (csv->records[0].fields[i], row[i]) == 0);
+    pmo_arena_destroy (&arena);
+    portio_csv_writer_destroy (&w);
+}
+
 int main (void)
 {
     s_test_reading ();
     s_test_dates ();
     s_test_money ();
     s_test_writing ();
+    s_test_formulas ();
     printf ("portio_csv: ok\n");
     return 0;
 }
