@@ -940,6 +940,8 @@ int portio_import_open_csv (pmo_arena_t *arena, const portio_import_mapping_t *m
     portio_csv_t *csv = *csv_p = portio_csv_parse (data, size, &map->csv, arena);
     result->encoding = portio_csv_encoding_name (csv->encoding);
     result->delimiter = csv->delimiter;
+    //  What is wrong with the file as a whole is the sender's to fix
+    result->file_error = true;
     if (csv->problem)
         return portio_import_fail (result, arena, "%s", csv->problem);
     if (csv->n_records == 0 || csv->records[0].n_fields == 0)
@@ -948,6 +950,7 @@ int portio_import_open_csv (pmo_arena_t *arena, const portio_import_mapping_t *m
     if (header->problem)
         return portio_import_fail (result, arena, "the header row cannot be read: %s",
                                    header->problem);
+    result->file_error = false;
     s_list_duplicates (arena, header, result);
     //  Every mapped column must be in the file, and name one column
     bool missing = false;

@@ -946,8 +946,10 @@ int portio_import_run (const portio_import_options_t *options,
         char why[512];
         size_t csv_size = 0;
         csv = portio_xlsx_to_csv (data, size, options->sheet, &csv_size, why, sizeof why);
-        if (!csv)
+        if (!csv) {
+            result->file_error = true;
             return portio_import_fail (result, arena, "%s", why);
+        }
         workbook = *mapping;
         workbook.csv = (portio_csv_options_t){PORTIO_CSV_UTF8, ','};
         if (workbook.decimal == PORTIO_CSV_DECIMAL_AUTO)

@@ -183,6 +183,8 @@ typedef struct {
     bool dry_run;
     bool written;      //  something was committed
     const char *error; //  the import could not run (file, mapping, no reply)
+    bool file_error;   //  ... because of the file itself (empty, not text, no header row,
+                       //  an unreadable workbook): the sender's to fix, not a service's
     portio_import_problem_t *problems;
     size_t n_problems;
     portio_import_row_t *row_results; //  one per data row, in file order

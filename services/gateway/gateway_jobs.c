@@ -164,6 +164,11 @@ static void s_import (gateway_job_t *self, portio_import_peer_t *peer)
         s_fail (answer, 422, "invalid", "", detail);
         answer->extra = json; //  its members join the problem document
         json = NULL;
+    } else if (result->error && result->file_error) {
+        //  The file itself cannot be imported (empty, a BOM alone, not
+        //  text, no header row): the sender's problem, not a service's
+        s_fail (answer, 422, "invalid", "file", result->error);
+        answer->extra = json_pack ("{s:O}", "result", json);
     } else if (rc || result->error) {
         s_fail_why (answer, result->error ? result->error : "the import failed");
         answer->extra = json_pack ("{s:O}", "result", json);

@@ -256,6 +256,70 @@ static void test_names (gh_t *gh)
     free (id);
 }
 
+//  Exports and the report's CSV: cells a spreadsheet would run as formulas
+//  come out as text (OWASP CSV injection), and the export still imports
+//  back unchanged.
+static void test_csv_formulas (gh_t *gh)
+{
+    const char *names[] = {"=HYPERLINK(\\\"http://evil\\\",\\\"x\\\")", "+cmd|' /C calc'!A0",
+                           "@SUM(1+1)*cmd|' /C calc'!A0", "-2+3+cmd|' /C calc'!A0"};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        char body[256];
+        snprintf (body, sizeof body,
+                  "{\"code\":\"FORM-%zu\",\"name\":\"%s\",\"org_unit\":\"dhsc\"}", i, names[i]);
+        gh_resp_t *resp = gh_http (gh, "POST", "/api/v1/projects", gh->admin, body, NULL);
+        GH_STATUS (resp, 201);
+        gh_resp_free (&resp);
+    }
+    const char *paths[] = {"/api/v1/export/project?org_unit=dhsc",
+                           "/api/v1/reports/dhsc?format=csv&table=projects"};
+    for (size_t p = 0; p < 2; p++) {
+        gh_resp_t *resp = gh_http (gh, "GET", paths[p], gh->admin, NULL, NULL);
+        GH_STATUS (resp, 200);
+        GH_CHECK (strstr (resp->body, "\"'=HYPERLINK(") && strstr (resp->body, ",'+cmd|") &&
+                      strstr (resp->body, ",'@SUM(") && strstr (resp->body, ",'-2+3"),
+                  resp);
+        //  No cell starts with a formula character (after a delimiter, a
+        //  quote or a line start)
+        GH_CHECK (!strstr (resp->body, ",=") && !strstr (resp->body, ",+") &&
+                      !strstr (resp->body, ",@") && !strstr (resp->body, "\"=") &&
+                      !strstr (resp->body, ",-2"),
+                  resp);
+        if (p == 0) {
+            char *exported = strndup (resp->body, resp->size);
+            gh_resp_t *again = gh_http (gh, "POST", "/api/v1/import?entity=project", gh->admin,
+                                        exported, "Content-Type: text/csv");
+            GH_STATUS (again, 200);
+            GH_CHECK (json_integer_value (json_object_get (again->json, "unchanged")) == 4 &&
+                          json_integer_value (json_object_get (again->json, "updated")) == 0,
+                      again);
+            gh_resp_free (&again);
+            free (exported);
+        }
+        gh_resp_free (&resp);
+    }
+}
+
+//  CSV bodies that are no CSV at all are the client's problem: 400 or 422
+//  naming it, never 502.
+static void test_csv_bodies (gh_t *gh)
+{
+    const char *bodies[] = {"",
+                            "\xEF\xBB\xBF",
+                            "\xEF\xBB\xBF\r\n",
+                            "\r\n\r\n",
+                            "\x89PNG\r\n\x1a\n\x01\x02\x03\x04",
+                            "\xff\xfe=\x01A\x02",
+                            "PK\x03\x04\x14\x06\x08\x01\x02"};
+    for (size_t i = 0; i < sizeof bodies / sizeof bodies[0]; i++) {
+        gh_resp_t *resp = gh_http (gh, "POST", "/api/v1/import?entity=project", gh->admin,
+                                   bodies[i], "Content-Type: text/csv");
+        GH_CHECK (resp->status == 400 || resp->status == 422, resp);
+        GH_CHECK (strstr (gh_header (resp, "Content-Type"), "problem+json"), resp);
+        gh_resp_free (&resp);
+    }
+}
+
 static void test_smuggling (gh_t *gh)
 {
     int fd = s_connect (gh, "127.0.0.1");
@@ -455,6 +519,8 @@ int main (void)
     test_if_match (gh);
     test_control_characters (gh);
     test_names (gh);
+    test_csv_formulas (gh);
+    test_csv_bodies (gh);
     test_smuggling (gh);
     test_trickle (gh);
     test_per_address (gh);

@@ -449,7 +449,10 @@ def main():
             "415": {"description": "send the file as text/csv, .xlsx or multipart/form-data",
                     "content": problem_ref()},
             "422": {"description": "rows have problems (the import result's members are in the "
-                                   "problem document)", "content": problem_ref()},
+                                   "problem document), or the file itself cannot be imported "
+                                   "(empty, a BOM alone, not text, no header row: field "
+                                   "`file`), or a reused Idempotency-Key",
+                    "content": problem_ref()},
             "429": {"description": REASONS["429"], "content": problem_ref()},
             "503": {"description": REASONS["503"], "content": problem_ref()},
             "504": {"description": "a service did not answer in time", "content": problem_ref()}}}}
