@@ -14,6 +14,7 @@
 #define PMO_ENDPOINT_NOTIFIER  "tcp://127.0.0.1:7104"
 #define PMO_ENDPOINT_GATEWAY   "tcp://127.0.0.1:7105"
 #define PMO_ENDPOINT_HUB       "tcp://127.0.0.1:7106"
+#define PMO_ENDPOINT_PLANNER   "tcp://127.0.0.1:7108"
 //  The hub's endpoint for its spokes' uplinks (bound on every interface by
 //  the hub: spokes run on other machines; CurveZMQ protects it)
 #define PMO_ENDPOINT_HUB_SPOKES      "tcp://127.0.0.1:7107"
@@ -24,5 +25,6 @@
 #define PMO_PUB_RISKMON   "tcp://127.0.0.1:7113"
 #define PMO_PUB_NOTIFIER  "tcp://127.0.0.1:7114"
 #define PMO_PUB_HUB       "tcp://127.0.0.1:7116"
+#define PMO_PUB_PLANNER   "tcp://127.0.0.1:7118"
 
 #endif

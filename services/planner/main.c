@@ -1,0 +1,45 @@
+/*  pmo-planner: the planner service (benefits register, scores and
+    rankings, portfolio scenarios). Flags and environment, logging,
+    signals; the work happens in planner_server_actor.
+*/
+#include "planner_server.h"
+#include "pmo_config.h"
+#include "pmo_endpoints.h"
+#include "pmo_service.h"
+
+int main (int argc, char **argv)
+{
+    pmo_option_t options[] = {
+        {"endpoint", "PMO_PLANNER_ENDPOINT", PMO_ENDPOINT_PLANNER, "ROUTER endpoint for requests",
+         NULL},
+        {"pub", "PMO_PLANNER_PUB", PMO_PUB_PLANNER, "PUB endpoint for live events", NULL},
+        {"redis", "PMO_REDIS_URL", "redis://127.0.0.1:6390",
+         "Redis URL (redis://[user:pass@]host:port or unix:///path)", NULL},
+        {"hub", "PMO_HUB", "hub", "id of the enterprise (hub) org unit", NULL},
+        {"registry", "PMO_REGISTRY_ENDPOINT", PMO_ENDPOINT_REGISTRY,
+         "the registry's ROUTER endpoint (org units, projects)", NULL},
+        {"redis-timeout", "PMO_REDIS_TIMEOUT_MS", "1000", "deadline of each Redis command, ms",
+         NULL},
+        {"log-level", "PMO_LOG_LEVEL", "info", "debug, info, warn or error", NULL},
+    };
+    size_t count = sizeof options / sizeof options[0];
+    int rc = pmo_config_parse (options, count, argc, argv,
+                               "pmo-planner: benefits register, project scores and rankings, "
+                               "portfolio scenarios solved exactly (GLPK)");
+    if (rc)
+        return rc > 0 ? 0 : 2;
+    long timeout;
+    if (pmo_config_int (options, count, "redis-timeout", 10, 60000, &timeout))
+        return 2;
+    if (pmo_service_init ("planner", pmo_config_get (options, count, "log-level")))
+        return 2;
+    planner_config_t config = {
+        .endpoint = pmo_config_get (options, count, "endpoint"),
+        .pub_endpoint = pmo_config_get (options, count, "pub"),
+        .redis_url = pmo_config_get (options, count, "redis"),
+        .hub = pmo_config_get (options, count, "hub"),
+        .registry = pmo_config_get (options, count, "registry"),
+        .redis_timeout_ms = (int)timeout,
+    };
+    return pmo_service_run ("planner", planner_server_actor, &config, &config.failed);
+}
