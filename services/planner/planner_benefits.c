@@ -13,6 +13,7 @@
 #include "pmo_reflect.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #define MAX_LIST 5000 //  benefits read for one list or roll-up per division
@@ -102,6 +103,27 @@ static void s_stamp_measurements (pmo_request_t *req, Pmo__Benefit *b)
     }
 }
 
+//  Every project a benefit names exists and the caller may see it.
+static bool s_links (planner_t *self, pmo_request_t *req, const Pmo__Benefit *b, const char *prefix)
+{
+    for (size_t i = 0; i < b->n_project_ids; i++) {
+        Pmo__Project *project;
+        int found = orgtree_project (self->tree, b->project_ids[i], req->arena, &project);
+        if (found < 0) {
+            pmo_request_unavailable (req, "the registry (projects)");
+            return false;
+        }
+        if (found == 0 || !pmo_access_allowed (pmo_request_who (req), &planner_roles, PLANNER_READ,
+                                               project->org_unit_path)) {
+            char field[64];
+            snprintf (field, sizeof field, "%s.project_ids[%zu]", prefix, i);
+            FAIL (req, NOT_FOUND, field, "no project with id '%.64s'", b->project_ids[i]);
+            return false;
+        }
+    }
+    return true;
+}
+
 void planner_handle_create_benefit (planner_t *self, pmo_request_t *req, Pmo__Benefit *b)
 {
     const Pmo__OrgUnit *unit = planner_unit (self, req, b->org_unit, "create_benefit.org_unit");
@@ -116,6 +138,8 @@ void planner_handle_create_benefit (planner_t *self, pmo_request_t *req, Pmo__Be
         pmo_request_fail_problem (req, &problem, "create_benefit");
         return;
     }
+    if (!s_links (self, req, b, "create_benefit"))
+        return;
     if (b->status == PMO__BENEFIT_STATUS__BENEFIT_STATUS_UNSPECIFIED)
         b->status = PMO__BENEFIT_STATUS__BENEFIT_STATUS_IDENTIFIED;
     if (pmo_str_empty (b->unit) && !pmo_str_empty (b->currency))
@@ -143,7 +167,7 @@ void planner_handle_update_benefit (planner_t *self, pmo_request_t *req, Pmo__Be
         return;
     if (pmo_request_replayed (req, self->redis, b->division, STORE_NAME))
         return;
-    if (!pmo_request_version_matches (req, "update_benefit.version", "the benefit", next->version,
+    if (!pmo_request_version_matches (req, "update_benefit.version", "benefit", next->version,
                                       version))
         return;
     if (!pmo_str_empty (next->org_unit) && !streq (next->org_unit, b->org_unit)) {
@@ -161,6 +185,8 @@ void planner_handle_update_benefit (planner_t *self, pmo_request_t *req, Pmo__Be
         pmo_request_fail_problem (req, &problem, "update_benefit");
         return;
     }
+    if (!s_links (self, req, next, "update_benefit"))
+        return;
     if (next->status == PMO__BENEFIT_STATUS__BENEFIT_STATUS_UNSPECIFIED)
         next->status = b->status;
     next->org_unit = b->org_unit;
@@ -185,8 +211,8 @@ void planner_handle_record_measurement (planner_t *self, pmo_request_t *req,
         return;
     if (pmo_request_replayed (req, self->redis, b->division, STORE_NAME))
         return;
-    if (!pmo_request_version_matches (req, "record_measurement.version", "the benefit",
-                                      record->version, version))
+    if (!pmo_request_version_matches (req, "record_measurement.version", "benefit", record->version,
+                                      version))
         return;
     if (!planner_period_valid (record->period, NULL)) {
         FAIL (req, INVALID, "record_measurement.period", "'%.16s' is not a month YYYY-MM",

@@ -329,8 +329,8 @@ void planner_handle_commit_scenario (planner_t *self, pmo_request_t *req,
         return;
     if (pmo_request_replayed (req, self->redis, s->division, STORE_NAME))
         return;
-    if (!pmo_request_version_matches (req, "commit_scenario.version", "the scenario",
-                                      request->version, version))
+    if (!pmo_request_version_matches (req, "commit_scenario.version", "scenario", request->version,
+                                      version))
         return;
     if (s->committed) {
         FAIL (req, FAILED_PRECONDITION, "commit_scenario.id", "scenario '%s' is already committed",

@@ -30,8 +30,8 @@ void planner_handle_set_policy (planner_t *self, pmo_request_t *req, Pmo__Planne
         pmo_request_unavailable (req, STORE_NAME);
         return;
     }
-    if (version && !pmo_request_version_matches (req, "set_policy.version", "the policy",
-                                                 own->version, version))
+    if (version &&
+        !pmo_request_version_matches (req, "set_policy.version", "policy", own->version, version))
         return;
     //  What the unit inherits: the policy in force at its parent
     int depth = pmo_path_depth (unit->path);
@@ -149,7 +149,7 @@ void planner_handle_score_project (planner_t *self, pmo_request_t *req,
         return;
     }
     //  The first scoring names version 0; later ones the version they read
-    if (version && !pmo_request_version_matches (req, "score_project.version", "the score",
+    if (version && !pmo_request_version_matches (req, "score_project.version", "score",
                                                  request->version, version))
         return;
     if (!version && request->version) {

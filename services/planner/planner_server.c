@@ -13,6 +13,7 @@
 #include "pmo_wire.h"
 
 #include <assert.h>
+#include <glpk.h>
 #include <inttypes.h>
 #include <string.h>
 
@@ -404,4 +405,6 @@ void planner_server_actor (zsock_t *pipe, void *args)
               (unsigned long long)stats->errors);
     zpoller_destroy (&poller);
     s_destroy (&self);
+    //  GLPK keeps an environment per thread; this one ends here
+    glp_free_env ();
 }

@@ -26,6 +26,7 @@
 #include <assert.h>
 #include <glpk.h>
 #include <math.h>
+#include <setjmp.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -342,12 +343,26 @@ static void s_callback (glp_tree *tree, void *info)
         progress->gap = glp_ios_mip_gap (tree);
 }
 
+//  GLPK reports an internal error by calling this hook; the default would
+//  abort the whole service. Jump back to s_mip_solve instead, which drops
+//  GLPK's environment (and every problem in it) and fails the solve.
+static void s_glpk_error (void *info)
+{
+    longjmp (*(jmp_buf *)info, 1);
+}
+
 //  Solve the model. Returns 1 feasible (x filled, per column), 0 infeasible,
-//  -1 stopped without any portfolio (time). *optimal, *gap, *objective.
+//  -1 stopped without any portfolio (time), -2 GLPK failed. *optimal, *gap, *objective.
 static int s_mip_solve (s_mip_t *m, bool with_objective, double mip_gap, int time_limit_ms,
                         double *x, bool *optimal, double *gap, double *objective)
 {
     glp_term_out (GLP_OFF);
+    jmp_buf jump;
+    if (setjmp (jump)) {
+        glp_free_env ();
+        return -2;
+    }
+    glp_error_hook (s_glpk_error, &jump);
     glp_prob *lp = glp_create_prob ();
     glp_set_obj_dir (lp, GLP_MAX);
     int n_rows = 0;
@@ -400,10 +415,12 @@ static int s_mip_solve (s_mip_t *m, bool with_objective, double mip_gap, int tim
     free (ar);
     if (trivially_infeasible) {
         glp_delete_prob (lp);
+        glp_error_hook (NULL, NULL);
         return 0;
     }
     if (m->n_cols == 0) {
         glp_delete_prob (lp);
+        glp_error_hook (NULL, NULL);
         *optimal = true;
         *gap = 0;
         *objective = 0;
@@ -439,6 +456,7 @@ static int s_mip_solve (s_mip_t *m, bool with_objective, double mip_gap, int tim
     else
         result = -1;
     glp_delete_prob (lp);
+    glp_error_hook (NULL, NULL);
     return result;
 }
 
@@ -647,7 +665,8 @@ Pmo__ScenarioResult *planner_solve (const Pmo__ScenarioSpec *spec, int64_t total
         s_conflicts (spec, total_cap, time_limit, result, arena);
     else
         pmo_arena_append_string (arena, &result->conflicts, &result->n_conflicts,
-                                 "time limit: no portfolio found in time");
+                                 rc == -1 ? "time limit: no portfolio found in time"
+                                          : "the solver failed (GLPK error); nothing was chosen");
     free (x);
     s_mip_free (&m);
     result->solve_ms = (uint32_t)(pmo_mono_ms () - started);

@@ -52,17 +52,10 @@ static const global_t s_globals[] = {
 
 //  Every command, table by table, in the order --help lists them
 static const pmoctl_command_t *const s_tables[] = {
-    pmoctl_registry_ping_commands,
-    pmoctl_watch_commands,
-    pmoctl_import_commands,
-    pmoctl_allocator_commands,
-    pmoctl_riskmon_commands,
-    pmoctl_gateway_commands,
-    pmoctl_hub_commands,
-    pmoctl_xdiv_commands,
-    pmoctl_notifier_commands,
-    pmoctl_registry_commands,
-    NULL,
+    pmoctl_registry_ping_commands, pmoctl_watch_commands,    pmoctl_import_commands,
+    pmoctl_allocator_commands,     pmoctl_riskmon_commands,  pmoctl_gateway_commands,
+    pmoctl_hub_commands,           pmoctl_xdiv_commands,     pmoctl_notifier_commands,
+    pmoctl_planner_commands,       pmoctl_registry_commands, NULL,
 };
 
 static void s_usage (FILE *out)

@@ -14,7 +14,7 @@
     pmoctl_registry.c the registry's commands: entity specs, flag tables,
                    column tables and the runners
     pmoctl_allocator.c, pmoctl_xdiv.c, pmoctl_riskmon.c, pmoctl_notifier.c,
-    pmoctl_gateway.c, pmoctl_federation.c: each service's command table,
+    pmoctl_planner.c, pmoctl_gateway.c, pmoctl_federation.c: each service's command table,
                    its flag tables, request builders and reply printers
     pmoctl_import.c import, export and report, over the import library
     pmoctl_watch.c the live event feed
@@ -49,6 +49,7 @@ typedef enum {
     PMOCTL_NOTIFIER,     //  channels, subscriptions, deliveries
     PMOCTL_GATEWAY,      //  the gateway's token service
     PMOCTL_HUB,          //  pmo-hub's admin endpoint
+    PMOCTL_PLANNER,      //  benefits, scores, scenarios
     PMOCTL_SERVICES      //  how many
 } pmoctl_service_t;
 
@@ -197,6 +198,7 @@ extern const pmoctl_command_t pmoctl_gateway_commands[];
 extern const pmoctl_command_t pmoctl_hub_commands[];
 extern const pmoctl_command_t pmoctl_xdiv_commands[];
 extern const pmoctl_command_t pmoctl_notifier_commands[];
+extern const pmoctl_command_t pmoctl_planner_commands[];
 extern const pmoctl_command_t pmoctl_registry_commands[]; //  ou, portfolio, ..., report
 
 //  Parse a command's arguments. Returns 0, 1 if --help was printed (exit

@@ -16,6 +16,7 @@
 #include "federation.pb-c.h"
 #include "gateway.pb-c.h"
 #include "notifier.pb-c.h"
+#include "planner.pb-c.h"
 #include "riskmon.pb-c.h"
 
 #include "pmo_endpoints.h"
@@ -44,6 +45,8 @@ const pmoctl_endpoint_t pmoctl_endpoints[PMOCTL_SERVICES] = {
                         &pmo__gateway_reply__descriptor},
     [PMOCTL_HUB] = {"the hub", "PMO_HUB_ENDPOINT", PMO_ENDPOINT_HUB, false, "pmo-hub",
                     &pmo__hub_request__descriptor, &pmo__hub_reply__descriptor},
+    [PMOCTL_PLANNER] = {"the planner", "PMO_PLANNER_ENDPOINT", PMO_ENDPOINT_PLANNER, false, "it",
+                        &pmo__planner_request__descriptor, &pmo__planner_reply__descriptor},
 };
 
 void pmoctl_endpoints_init (pmoctl_t *ctl)

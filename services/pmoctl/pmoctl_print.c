@@ -133,6 +133,10 @@ static const char *s_format_value (pmoctl_t *ctl, const ProtobufCFieldDescriptor
     case PROTOBUF_C_TYPE_UINT64:
     case PROTOBUF_C_TYPE_FIXED64:
         return pmo_arena_printf (arena, "%" PRIu64, *(const uint64_t *)member);
+    case PROTOBUF_C_TYPE_DOUBLE:
+        return pmo_arena_printf (arena, "%.15g", *(const double *)member);
+    case PROTOBUF_C_TYPE_FLOAT:
+        return pmo_arena_printf (arena, "%.7g", (double)*(const float *)member);
     case PROTOBUF_C_TYPE_MESSAGE: {
         const ProtobufCMessage *sub = *(ProtobufCMessage *const *)member;
         if (!sub)

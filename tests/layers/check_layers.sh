@@ -10,8 +10,8 @@ set -euo pipefail
 
 root="${1:?usage: check_layers.sh ROOT}"
 cd "$root"
-services=(registry allocator riskmon notifier gateway federation pmoctl)
-service_protos="registry|allocator|riskmon|notifier|gateway|federation"
+services=(registry allocator riskmon notifier planner gateway federation pmoctl)
+service_protos="registry|allocator|riskmon|notifier|planner|gateway|federation"
 violations=0
 
 say() {
