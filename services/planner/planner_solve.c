@@ -104,6 +104,15 @@ static void s_row_add (s_row_t *row, int col, double val)
 {
     if (val == 0)
         return;
+    //  The same column twice in a row (two demands for one skill) is one
+    //  entry: GLPK refuses duplicates. Entries come in column order by
+    //  candidate, and a candidate's columns are at most 9 apart, so a
+    //  duplicate is among the last few.
+    for (size_t e = row->n; e > 0 && row->cols[e - 1] > col - 10; e--)
+        if (row->cols[e - 1] == col) {
+            row->vals[e - 1] += val;
+            return;
+        }
     if (row->n == row->max) {
         row->max = row->max ? row->max * 2 : 8;
         row->cols = realloc (row->cols, row->max * sizeof (int));
@@ -332,15 +341,27 @@ static void s_mip_build (s_mip_t *m, const Pmo__ScenarioSpec *spec, const bool *
 }
 
 typedef struct {
-    double gap;
+    double bound;        //  the best bound the search had (maximising: an upper bound)
+    bool has_bound;      //  bound is set
+    const double *start; //  a portfolio to begin from (per column), or NULL
+    bool started;        //  it was handed to GLPK
 } s_progress_t;
 
 static void s_callback (glp_tree *tree, void *info)
 {
     s_progress_t *progress = info;
     int reason = glp_ios_reason (tree);
-    if (reason == GLP_IBINGO || reason == GLP_ISELECT || reason == GLP_IBRANCH)
-        progress->gap = glp_ios_mip_gap (tree);
+    if (reason == GLP_IHEUR && progress->start && !progress->started) {
+        //  The portfolio without shifts is one with shifts too: the search
+        //  starts from it instead of from nothing
+        progress->started = true;
+        glp_ios_heur_sol (tree, progress->start);
+    }
+    int node = glp_ios_best_node (tree);
+    if (node) {
+        progress->bound = glp_ios_node_bound (tree, node);
+        progress->has_bound = true;
+    }
 }
 
 //  GLPK reports an internal error by calling this hook; the default would
@@ -351,10 +372,14 @@ static void s_glpk_error (void *info)
     longjmp (*(jmp_buf *)info, 1);
 }
 
-//  Solve the model. Returns 1 feasible (x filled, per column), 0 infeasible,
-//  -1 stopped without any portfolio (time), -2 GLPK failed. *optimal, *gap, *objective.
+//  Solve the model. start (per column, or NULL) is a feasible portfolio
+//  to begin from. Returns 1 feasible (x filled, per column), 0 infeasible,
+//  -1 stopped without any portfolio (time), -2 GLPK failed. *optimal: the
+//  search ended within mip_gap; *gap: how far the portfolio may be from
+//  the best possible, by the bound the search reached.
 static int s_mip_solve (s_mip_t *m, bool with_objective, double mip_gap, int time_limit_ms,
-                        double *x, bool *optimal, double *gap, double *objective)
+                        const double *start, double *x, bool *optimal, double *gap,
+                        double *objective)
 {
     glp_term_out (GLP_OFF);
     jmp_buf jump;
@@ -413,32 +438,52 @@ static int s_mip_solve (s_mip_t *m, bool with_objective, double mip_gap, int tim
     free (ia);
     free (ja);
     free (ar);
-    if (trivially_infeasible) {
-        glp_delete_prob (lp);
-        glp_error_hook (NULL, NULL);
-        return 0;
-    }
-    if (m->n_cols == 0) {
+    if (trivially_infeasible || m->n_cols == 0) {
         glp_delete_prob (lp);
         glp_error_hook (NULL, NULL);
         *optimal = true;
         *gap = 0;
         *objective = 0;
-        return 1;
+        return trivially_infeasible ? 0 : 1;
     }
+    int64_t deadline = pmo_mono_ms () + time_limit_ms;
     glp_iocp parm;
     glp_init_iocp (&parm);
     parm.msg_lev = GLP_MSG_OFF;
     parm.presolve = GLP_ON;
-    parm.gmi_cuts = GLP_ON;
+    //  MIR cuts pay for themselves on budget and capacity rows; Gomory
+    //  cuts cost more time than they save here, and cover cuts stay off:
+    //  GLPK 5.0's glp_cov_init fails (aborts) on a problem with no
+    //  knapsack rows left after presolve
     parm.mir_cuts = GLP_ON;
-    //  Cover cuts stay off: GLPK 5.0's glp_cov_init fails (aborts) on a
-    //  problem with no knapsack rows left after presolve
     parm.mip_gap = mip_gap;
     parm.tm_lim = time_limit_ms;
-    s_progress_t progress = {.gap = 0};
+    s_progress_t progress = {.start = start};
     parm.cb_func = s_callback;
     parm.cb_info = &progress;
+    if (start) {
+        //  A starting portfolio is given in the problem's own columns,
+        //  which presolve would change: solve the relaxation first instead
+        glp_smcp lp_parm;
+        glp_init_smcp (&lp_parm);
+        lp_parm.msg_lev = GLP_MSG_OFF;
+        lp_parm.tm_lim = time_limit_ms;
+        lp_parm.presolve = GLP_ON;
+        //  Money in minor units beside hours and 0/1: scale, or the
+        //  simplex fails on the spread of magnitudes
+        glp_scale_prob (lp, GLP_SF_AUTO);
+        glp_adv_basis (lp, 0);
+        int lp_rc = glp_simplex (lp, &lp_parm);
+        parm.presolve = GLP_OFF;
+        int64_t left = deadline - pmo_mono_ms ();
+        parm.tm_lim = left > 1 ? (int)left : 1;
+        int lp_status = glp_get_status (lp);
+        if (lp_rc != 0 || lp_status != GLP_OPT) {
+            glp_delete_prob (lp);
+            glp_error_hook (NULL, NULL);
+            return lp_status == GLP_NOFEAS ? 0 : -1;
+        }
+    }
     int rc = glp_intopt (lp, &parm);
     int status = glp_mip_status (lp);
     int result;
@@ -446,9 +491,13 @@ static int s_mip_solve (s_mip_t *m, bool with_objective, double mip_gap, int tim
         for (int j = 1; j <= m->n_cols; j++)
             x[j] = glp_mip_col_val (lp, j);
         *objective = glp_mip_obj_val (lp);
-        *optimal = status == GLP_OPT && rc == 0;
-        *gap = *optimal ? (progress.gap < mip_gap ? progress.gap : mip_gap) : progress.gap;
-        if (*optimal && mip_gap == 0)
+        //  GLP_OPT with rc 0: the tree was searched to the end (within
+        //  mip_gap); GLP_EMIPGAP: stopped at mip_gap
+        *optimal = rc == 0 || rc == GLP_EMIPGAP;
+        *gap = 0;
+        if (progress.has_bound && progress.bound > *objective)
+            *gap = (progress.bound - *objective) / fmax (fabs (*objective), 1e-9);
+        if (rc == 0 && status == GLP_OPT && mip_gap == 0)
             *gap = 0;
         result = 1;
     } else if (status == GLP_NOFEAS || rc == GLP_ENOPFS)
@@ -494,7 +543,7 @@ static int s_feasible (const Pmo__ScenarioSpec *spec, const bool *use, int64_t t
     assert (x);
     bool optimal;
     double gap, objective;
-    int rc = s_mip_solve (&m, false, 0, time_limit_ms, x, &optimal, &gap, &objective);
+    int rc = s_mip_solve (&m, false, 0, time_limit_ms, NULL, x, &optimal, &gap, &objective);
     free (x);
     s_mip_free (&m);
     return rc;
@@ -625,8 +674,9 @@ static void s_explain (s_mip_t *m, const double *x, Pmo__ScenarioResult *result,
     free (at_val);
 }
 
-Pmo__ScenarioResult *planner_solve (const Pmo__ScenarioSpec *spec, int64_t total_cap,
-                                    pmo_arena_t *arena)
+//  Solve; explain (an irreducible conflict) if infeasible and asked to.
+static Pmo__ScenarioResult *s_solve (const Pmo__ScenarioSpec *spec, int64_t total_cap,
+                                     pmo_arena_t *arena, bool explain)
 {
     int64_t started = pmo_mono_ms ();
     Pmo__ScenarioResult *result = pmo_arena_alloc (arena, sizeof *result);
@@ -639,13 +689,51 @@ Pmo__ScenarioResult *planner_solve (const Pmo__ScenarioSpec *spec, int64_t total
         result->candidates[i]->placement = PMO__PLACEMENT__PLACEMENT_OUT;
     }
     int time_limit = spec->time_limit_ms ? (int)spec->time_limit_ms : 10000;
+    int64_t deadline = pmo_mono_ms () + time_limit;
     s_mip_t m;
     s_mip_build (&m, spec, NULL, total_cap, NULL);
     double *x = calloc ((size_t)m.n_cols + 1, sizeof (double));
     assert (x);
+    //  With shifts allowed, first the portfolio without them (a smaller,
+    //  easier problem, given part of the time): it is a portfolio with
+    //  shifts too, and the search for a better one starts from it
+    double *start = NULL;
+    if (spec->max_shift_quarters > 0) {
+        Pmo__ScenarioSpec flat = *spec;
+        flat.max_shift_quarters = 0;
+        s_mip_t fm;
+        s_mip_build (&fm, &flat, NULL, total_cap, NULL);
+        double *fx = calloc ((size_t)fm.n_cols + 1, sizeof (double));
+        assert (fx);
+        bool fopt;
+        double fgap, fobj;
+        if (s_mip_solve (&fm, true, spec->mip_gap, time_limit * 2 / 5, NULL, fx, &fopt, &fgap,
+                         &fobj) == 1) {
+            start = calloc ((size_t)m.n_cols + 1, sizeof (double));
+            assert (start);
+            for (int j = 1; j <= fm.n_cols; j++)
+                if (fx[j] > 0.5) //  its start unshifted: the candidate's first column
+                    start[m.first_col[fm.col_cand[j]]] = 1;
+        }
+        free (fx);
+        s_mip_free (&fm);
+    }
+    int64_t left = deadline - pmo_mono_ms ();
     bool optimal = false;
     double gap = 0, objective = 0;
-    int rc = s_mip_solve (&m, true, spec->mip_gap, time_limit, x, &optimal, &gap, &objective);
+    int rc = s_mip_solve (&m, true, spec->mip_gap, left > 100 ? (int)left : 100, start, x, &optimal,
+                          &gap, &objective);
+    if (rc != 1 && start) {
+        //  No time left to improve on it: the portfolio without shifts
+        memcpy (x, start, ((size_t)m.n_cols + 1) * sizeof (double));
+        objective = 0;
+        for (int j = 1; j <= m.n_cols; j++)
+            objective += x[j] * spec->candidates[m.col_cand[j]]->value;
+        optimal = false;
+        gap = 1;
+        rc = 1;
+    }
+    free (start);
     if (rc == 1) {
         result->feasible = true;
         result->optimal = optimal;
@@ -661,7 +749,7 @@ Pmo__ScenarioResult *planner_solve (const Pmo__ScenarioSpec *spec, int64_t total
             result->cost_minor += cr->cost_minor;
         }
         s_explain (&m, x, result, arena);
-    } else if (rc == 0)
+    } else if (rc == 0 && explain)
         s_conflicts (spec, total_cap, time_limit, result, arena);
     else
         pmo_arena_append_string (arena, &result->conflicts, &result->n_conflicts,
@@ -671,6 +759,12 @@ Pmo__ScenarioResult *planner_solve (const Pmo__ScenarioSpec *spec, int64_t total
     s_mip_free (&m);
     result->solve_ms = (uint32_t)(pmo_mono_ms () - started);
     return result;
+}
+
+Pmo__ScenarioResult *planner_solve (const Pmo__ScenarioSpec *spec, int64_t total_cap,
+                                    pmo_arena_t *arena)
+{
+    return s_solve (spec, total_cap, arena, true);
 }
 
 Pmo__FrontierPoint **planner_frontier (const Pmo__ScenarioSpec *spec, uint32_t points,
@@ -687,7 +781,9 @@ Pmo__FrontierPoint **planner_frontier (const Pmo__ScenarioSpec *spec, uint32_t p
     int64_t high = top->cost_minor;
     for (uint32_t k = 1; k <= points; k++) {
         int64_t cap = (int64_t)((double)high * k / points);
-        Pmo__ScenarioResult *r = k == points ? top : planner_solve (spec, cap, arena);
+        //  A budget below what the mandatory work needs has no portfolio;
+        //  the frontier skips it without explaining why
+        Pmo__ScenarioResult *r = k == points ? top : s_solve (spec, cap, arena, false);
         if (!r->feasible)
             continue;
         Pmo__FrontierPoint *p = pmo_arena_alloc (arena, sizeof *p);
