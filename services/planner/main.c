@@ -5,7 +5,10 @@
 #include "planner_server.h"
 #include "pmo_config.h"
 #include "pmo_endpoints.h"
+#include "pmo_redis.h"
 #include "pmo_service.h"
+
+#include <stdlib.h>
 
 int main (int argc, char **argv)
 {
@@ -15,6 +18,10 @@ int main (int argc, char **argv)
         {"pub", "PMO_PLANNER_PUB", PMO_PUB_PLANNER, "PUB endpoint for live events", NULL},
         {"redis", "PMO_REDIS_URL", "redis://127.0.0.1:6390",
          "Redis URL (redis://[user:pass@]host:port or unix:///path)", NULL},
+        {"redis-auth-file", "PMO_REDIS_AUTH_FILE", "",
+         "file whose first line is USER:PASSWORD of Redis (keeps the password off the command "
+         "line)",
+         NULL},
         {"hub", "PMO_HUB", "hub", "id of the enterprise (hub) org unit", NULL},
         {"registry", "PMO_REGISTRY_ENDPOINT", PMO_ENDPOINT_REGISTRY,
          "the registry's ROUTER endpoint (org units, projects)", NULL},
@@ -33,13 +40,19 @@ int main (int argc, char **argv)
         return 2;
     if (pmo_service_init ("planner", pmo_config_get (options, count, "log-level")))
         return 2;
+    char *redis_url = pmo_redis_url_auth (pmo_config_get (options, count, "redis"),
+                                          pmo_config_get (options, count, "redis-auth-file"));
+    if (!redis_url)
+        return 2;
     planner_config_t config = {
         .endpoint = pmo_config_get (options, count, "endpoint"),
         .pub_endpoint = pmo_config_get (options, count, "pub"),
-        .redis_url = pmo_config_get (options, count, "redis"),
+        .redis_url = redis_url,
         .hub = pmo_config_get (options, count, "hub"),
         .registry = pmo_config_get (options, count, "registry"),
         .redis_timeout_ms = (int)timeout,
     };
-    return pmo_service_run ("planner", planner_server_actor, &config, &config.failed);
+    int status = pmo_service_run ("planner", planner_server_actor, &config, &config.failed);
+    free (redis_url);
+    return status;
 }
