@@ -241,6 +241,32 @@ typedef enum {
 const char *notifier_inert (notifier_markup_t markup, const char *text, pmo_arena_t *arena);
 
 //  ---------------------------------------------------------------------
+//  Requests from chat tools (notifier_interact.c)
+
+#define NOTIFIER_REQUEST_OK       0  //  signed by who it says, and fresh
+#define NOTIFIER_REQUEST_UNSIGNED -1 //  a signature, timestamp or secret is missing or malformed
+#define NOTIFIER_REQUEST_FORGED   -2 //  the signature does not match
+#define NOTIFIER_REQUEST_STALE    -3 //  outside the replay window
+
+//  A Slack request (slash command, interaction): signature is the
+//  X-Slack-Signature header ("v0=<hex>"), timestamp the
+//  X-Slack-Request-Timestamp header, body the raw bytes; the timestamp must
+//  be within five minutes of now_ms. A NOTIFIER_REQUEST_ code.
+int notifier_slack_verify (const char *signing_secret, const char *timestamp, const char *body,
+                           size_t size, const char *signature, int64_t now_ms);
+//  The token a Mattermost button carries in its context (hex, in arena):
+//  HMAC-SHA256 of "<delivery id>:<action>" keyed with the channel's action
+//  secret.
+char *notifier_action_token (const char *secret, const char *delivery_id, const char *action,
+                             pmo_arena_t *arena);
+//  Check such a token (constant time). A NOTIFIER_REQUEST_ code.
+int notifier_action_verify (const char *secret, const char *delivery_id, const char *action,
+                            const char *token);
+//  A field of an application/x-www-form-urlencoded body, decoded (in
+//  arena); NULL if absent. Slack sends an interaction as payload=<JSON>.
+char *notifier_form_field (const char *body, size_t size, const char *name, pmo_arena_t *arena);
+
+//  ---------------------------------------------------------------------
 //  Small helpers
 
 //  s cut to at most max bytes on a UTF-8 boundary, ending with "…" when cut.
