@@ -70,6 +70,11 @@ function checkSignature(request, secrets) {
   const signatures = (headers["webhook-signature"] ?? "").split(" ").filter(Boolean);
   if (!signatures.length) return []; // unsigned (a channel without a secret)
   const verified = [];
+  // The library also refuses a timestamp more than five minutes from now
+  // (replay protection for a live receiver). These requests were received
+  // when they were sent, earlier in the suite: verify them as of then.
+  const realNow = Date.now;
+  Date.now = () => Number(headers["webhook-timestamp"]) * 1000;
   for (const secret of secrets) {
     try {
       new Webhook(secret).verify(request.body, {
@@ -86,6 +91,7 @@ function checkSignature(request, secrets) {
       /* not this secret */
     }
   }
+  Date.now = realNow;
   if (!verified.length) return ["no signature verifies with a secret in force"];
   if (verified.length < signatures.length)
     return [`${signatures.length} signatures but only ${verified.length} verify (rotation)`];
