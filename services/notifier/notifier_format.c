@@ -122,6 +122,8 @@ static const char *s_notice_slack (const Pmo__Notice *n, size_t max, pmo_arena_t
         text = pmo_arena_printf (arena, "%s\n*%s:* %s", text, INERT (SLACK, n->facts[i]->title),
                                  INERT (SLACK, n->facts[i]->value));
     text = pmo_arena_printf (arena, "%s\n<%s|Open in the PMO dashboard>", text, n->link);
+    if (*n->action_link)
+        text = pmo_arena_printf (arena, "%s · <%s|%s>", text, n->action_link, n->action);
     return notifier_truncate (text, max, arena);
 }
 
@@ -188,6 +190,15 @@ static json_t *s_mm_field (const char *title, const char *value, pmo_arena_t *ar
                       INERT (MATTERMOST, value), "short", 1);
 }
 
+//  An attachment's text: the summary, and the action's link if any
+static const char *s_mm_text (const Pmo__Notice *n, pmo_arena_t *arena)
+{
+    const char *text = INERT (MATTERMOST, n->summary);
+    if (*n->action_link)
+        text = pmo_arena_printf (arena, "%s\n[%s](%s)", text, n->action, n->action_link);
+    return text;
+}
+
 static json_t *s_mattermost (const notifier_message_t *msg, const view_t *view, size_t shown,
                              pmo_arena_t *arena)
 {
@@ -203,11 +214,11 @@ static json_t *s_mattermost (const notifier_message_t *msg, const view_t *view, 
         for (size_t f = 0; f < n->n_facts; f++)
             json_array_append_new (fields,
                                    s_mm_field (n->facts[f]->title, n->facts[f]->value, arena));
-        json_array_append_new (
-            attachments, json_pack ("{s:s, s:s, s:s, s:s, s:s, s:o}", "fallback",
-                                    INERT (PLAIN, n->title), "color", s_color (n->severity),
-                                    "title", INERT (MATTERMOST, n->title), "title_link", n->link,
-                                    "text", INERT (MATTERMOST, n->summary), "fields", fields));
+        json_array_append_new (attachments,
+                               json_pack ("{s:s, s:s, s:s, s:s, s:s, s:o}", "fallback",
+                                          INERT (PLAIN, n->title), "color", s_color (n->severity),
+                                          "title", INERT (MATTERMOST, n->title), "title_link",
+                                          n->link, "text", s_mm_text (n, arena), "fields", fields));
     }
     size_t omitted = msg->total > shown ? msg->total - shown : 0;
     const char *text = pmo_arena_printf (arena, "#### %s", INERT (MATTERMOST, view->heading));
@@ -256,10 +267,11 @@ static json_t *s_teams (const notifier_message_t *msg, const view_t *view, size_
         json_array_append_new (items, json_pack ("{s:s, s:s, s:b}", "type", "TextBlock", "text",
                                                  INERT (MARKDOWN, n->summary), "wrap", 1));
         json_array_append_new (items, json_pack ("{s:s, s:o}", "type", "FactSet", "facts", facts));
-        json_array_append_new (
-            items, json_pack ("{s:s, s:s, s:s, s:b}", "type", "TextBlock", "text",
-                              pmo_arena_printf (arena, "[Open in the PMO dashboard](%s)", n->link),
-                              "size", "Small", "wrap", 1));
+        const char *links = pmo_arena_printf (arena, "[Open in the PMO dashboard](%s)", n->link);
+        if (*n->action_link)
+            links = pmo_arena_printf (arena, "%s · [%s](%s)", links, n->action, n->action_link);
+        json_array_append_new (items, json_pack ("{s:s, s:s, s:s, s:b}", "type", "TextBlock",
+                                                 "text", links, "size", "Small", "wrap", 1));
         json_array_append_new (body, json_pack ("{s:s, s:o, s:b}", "type", "Container", "items",
                                                 items, "separator", i > 0));
     }
@@ -273,6 +285,13 @@ static json_t *s_teams (const notifier_message_t *msg, const view_t *view, size_
                    "http://adaptivecards.io/schemas/adaptive-card.json", "type", "AdaptiveCard",
                    "version", "1.4", "body", body, "actions", "type", "Action.OpenUrl", "title",
                    "Open in PMO", "url", url ? url : "", "msteams", "width", "Full");
+    //  Teams cannot call back into pmo: the action is a deep link into the
+    //  dashboard, where the services' own role checks decide
+    if (msg->n_notices && *msg->notices[0]->action_link)
+        json_array_append_new (json_object_get (card, "actions"),
+                               json_pack ("{s:s, s:s, s:s}", "type", "Action.OpenUrl", "title",
+                                          msg->notices[0]->action, "url",
+                                          msg->notices[0]->action_link));
     return json_pack ("{s:s, s:[{s:s, s:n, s:o}]}", "type", "message", "attachments", "contentType",
                       "application/vnd.microsoft.card.adaptive", "contentUrl", "content", card);
 }
@@ -301,9 +320,13 @@ static json_t *s_gchat (const notifier_message_t *msg, const view_t *view, size_
             json_array_append_new (widgets, json_pack ("{s:{s:s, s:s}}", "decoratedText",
                                                        "topLabel", n->facts[f]->title, "text",
                                                        INERT (HTML, n->facts[f]->value)));
-        json_array_append_new (widgets, json_pack ("{s:{s:[{s:s, s:{s:{s:s}}}]}}", "buttonList",
-                                                   "buttons", "text", "Open in PMO", "onClick",
-                                                   "openLink", "url", n->link));
+        json_t *buttons = json_pack ("[{s:s, s:{s:{s:s}}}]", "text", "Open in PMO", "onClick",
+                                     "openLink", "url", n->link);
+        if (*n->action_link)
+            json_array_append_new (buttons,
+                                   json_pack ("{s:s, s:{s:{s:s}}}", "text", n->action, "onClick",
+                                              "openLink", "url", n->action_link));
+        json_array_append_new (widgets, json_pack ("{s:{s:o}}", "buttonList", "buttons", buttons));
         json_array_append_new (sections, json_pack ("{s:s, s:o}", "header", INERT (HTML, n->title),
                                                     "widgets", widgets));
     }
@@ -331,7 +354,19 @@ static json_t *s_gchat (const notifier_message_t *msg, const view_t *view, size_
     return root;
 }
 
+static json_t *s_notice_json_base (const Pmo__Notice *n);
+
 static json_t *s_notice_json (const Pmo__Notice *n)
+{
+    json_t *json = s_notice_json_base (n);
+    if (*n->action_link) {
+        json_object_set_new (json, "action", json_string (n->action));
+        json_object_set_new (json, "action_link", json_string (n->action_link));
+    }
+    return json;
+}
+
+static json_t *s_notice_json_base (const Pmo__Notice *n)
 {
     json_t *facts = json_object ();
     for (size_t f = 0; f < n->n_facts; f++)
@@ -571,9 +606,16 @@ int notifier_format_email (const Pmo__Channel *channel, const notifier_message_t
                                      INERT (HTML, n->facts[f]->title),
                                      INERT (HTML, n->facts[f]->value));
         }
-        text = pmo_arena_printf (arena, "%s  %s\n\n", text, n->link);
-        html = pmo_arena_printf (arena, "%s</ul><a href=\"%s\">Open in the PMO dashboard</a></div>",
-                                 html, INERT (HTML, n->link));
+        text = pmo_arena_printf (arena, "%s  %s\n", text, n->link);
+        if (*n->action_link)
+            text = pmo_arena_printf (arena, "%s  %s: %s\n", text, n->action, n->action_link);
+        text = pmo_arena_printf (arena, "%s\n", text);
+        html = pmo_arena_printf (arena, "%s</ul><a href=\"%s\">Open in the PMO dashboard</a>", html,
+                                 INERT (HTML, n->link));
+        if (*n->action_link)
+            html = pmo_arena_printf (arena, "%s · <a href=\"%s\">%s</a>", html,
+                                     INERT (HTML, n->action_link), n->action);
+        html = pmo_arena_printf (arena, "%s</div>", html);
     }
     if (msg->total > shown) {
         text = pmo_arena_printf (arena, "%s%s\n", text, s_more (msg->total - shown, arena));

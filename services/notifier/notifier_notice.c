@@ -516,7 +516,7 @@ static void s_other_words (const Pmo__Event *event, const Pmo__Notice *n, const 
 }
 
 //  Where the dashboard shows what the event is about (its routes are in
-//  services/gateway/www/app.js): the project; for an over-allocation or a
+//  services/gateway/www/js/app.js): the project; for an over-allocation or a
 //  resource, the capacity heatmap of its unit; for an alert without a
 //  project, the alerts; else the portfolio of the event's unit.
 static const char *s_link (const Pmo__Event *event, const Pmo__Notice *n, const char *dashboard,
@@ -544,6 +544,39 @@ static const char *s_link (const Pmo__Event *event, const Pmo__Notice *n, const 
     return root;
 }
 
+//  What a person can do about the event, and the dashboard page where the
+//  button for it is (Teams and Google Chat cannot call back into pmo: their
+//  messages link to the dashboard's action): acknowledge a standing alert
+//  (the alerts view, filtered to the project's open alerts), approve or
+//  reject a requested or proposed allocation (the project's allocations).
+static void s_action (const Pmo__Event *event, Pmo__Notice *n, const char *dashboard,
+                      pmo_arena_t *arena)
+{
+    const char *type = n->type;
+    const char *base = dashboard && *dashboard ? dashboard : "http://127.0.0.1:8080";
+    size_t blen = strlen (base);
+    const char *root =
+        pmo_arena_printf (arena, "%s%s#/", base, blen && base[blen - 1] == '/' ? "" : "/");
+    n->action = "";
+    n->action_link = "";
+    if (event->body_case == PMO__EVENT__BODY_ALERT &&
+        (strcmp (type, "alert.raised") == 0 || strcmp (type, "alert.escalated") == 0 ||
+         strcmp (type, "alert.updated") == 0) &&
+        event->alert->state == PMO__ALERT_STATE__ALERT_STATE_OPEN) {
+        n->action = "Acknowledge in PMO";
+        n->action_link =
+            *n->project_id
+                ? pmo_arena_printf (arena, "%salerts?project=%s&state=open", root, n->project_id)
+                : pmo_arena_printf (arena, "%salerts?unit=%s&state=open", root,
+                                    event->org_unit ? event->org_unit : "");
+    } else if ((strcmp (type, "allocation.requested") == 0 ||
+                strcmp (type, "allocation.proposed") == 0) &&
+               *n->project_id) {
+        n->action = "Approve or reject in PMO";
+        n->action_link = pmo_arena_printf (arena, "%sproject/%s", root, n->project_id);
+    }
+}
+
 Pmo__Notice *notifier_notice (const Pmo__Event *event, const char *dashboard,
                               const char *project_label, pmo_arena_t *arena)
 {
@@ -565,6 +598,7 @@ Pmo__Notice *notifier_notice (const Pmo__Event *event, const char *dashboard,
     n->time_ms = event->time_ms;
     n->source = event->source ? event->source : "";
     n->link = (char *)s_link (event, n, dashboard, arena);
+    s_action (event, n, dashboard, arena);
 
     facts_t facts = {pmo_arena_alloc (arena, 12 * sizeof (Pmo__Fact *)), 0, 12, arena};
     const char *what = *n->project_id ? n->project_label : n->entity_id;

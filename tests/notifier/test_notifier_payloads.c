@@ -265,6 +265,7 @@ static void s_severity_table (void)
     alert.id = "al_dft_1";
     alert.title = "RAIL-7 turned red";
     alert.severity = PMO__ALERT_SEVERITY__ALERT_SEVERITY_WARNING;
+    alert.state = PMO__ALERT_STATE__ALERT_STATE_OPEN;
     pmo_reflect_set_oneof (&e->base, "alert", &alert.base);
     assert (notifier_severity (e) == PMO__SEVERITY__SEVERITY_MEDIUM);
     alert.severity = PMO__ALERT_SEVERITY__ALERT_SEVERITY_CRITICAL;
@@ -289,6 +290,38 @@ static void s_severity_table (void)
     assert (notifier_format (&teams, &msg, arena, &payload) == 0);
     const char *first = strstr (payload.body, "\"Severity\"");
     assert (first && !strstr (first + 1, "\"Severity\""));
+    //  an open alert links to the dashboard's action: Teams and Google Chat
+    //  cannot call back, the dashboard's own role checks decide there
+    assert (streq (n->action, "Acknowledge in PMO"));
+    assert (streq (n->action_link, "https://pmo.example/#/alerts?unit=dft-rail&state=open"));
+    json_error_t error;
+    json_t *card = json_loads (payload.body, 0, &error);
+    json_t *actions = json_object_get (
+        json_object_get (json_array_get (json_object_get (card, "attachments"), 0), "content"),
+        "actions");
+    assert (json_array_size (actions) == 2);
+    assert (streq (json_string_value (json_object_get (json_array_get (actions, 1), "url")),
+                   n->action_link));
+    json_decref (card);
+    Pmo__Channel gchat = PMO__CHANNEL__INIT;
+    gchat.kind = PMO__CHANNEL_KIND__CHANNEL_KIND_GOOGLE_CHAT;
+    assert (notifier_format (&gchat, &msg, arena, &payload) == 0);
+    s_keep ("/payloads/alert", payload.body, false);
+    assert (strstr (payload.body, "\"text\":\"Acknowledge in PMO\""));
+    assert (notifier_format (&teams, &msg, arena, &payload) == 0);
+    s_keep ("/payloads/alert", payload.body, false);
+    //  an acknowledged or resolved alert has nothing left to do
+    alert.state = PMO__ALERT_STATE__ALERT_STATE_ACKNOWLEDGED;
+    assert (!*notifier_notice (e, "https://pmo.example/", NULL, arena)->action_link);
+    alert.state = PMO__ALERT_STATE__ALERT_STATE_OPEN;
+    //  an allocation asked for: approve or reject on the project's page
+    Pmo__Event *ev = s_event (arena, "allocation.requested", "allocator");
+    Pmo__Allocation allocation = PMO__ALLOCATION__INIT;
+    allocation.project_id = "pr_dft_7";
+    pmo_reflect_set_oneof (&ev->base, "allocation", &allocation.base);
+    Pmo__Notice *an = notifier_notice (ev, "https://pmo.example", NULL, arena);
+    assert (streq (an->action, "Approve or reject in PMO"));
+    assert (streq (an->action_link, "https://pmo.example/#/project/pr_dft_7"));
     //  An over-allocation links to its unit's capacity, not an empty project
     e = s_event (arena, "resource.overallocated", "allocator");
     e->entity_id = "rs_dft_3";
