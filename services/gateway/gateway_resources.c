@@ -234,6 +234,16 @@ static void s_warnings (const ProtobufCMessage *reply, char *warning, size_t siz
 enum MHD_Result gateway_resource_finish (self_t *self, request_t *req)
 {
     const gateway_route_t *route = req->route;
+    if (req->fail == 503)
+        return gateway_http_problem (req, 503, "unavailable", "",
+                                     "the gateway is stopping; retry shortly with the same "
+                                     "Idempotency-Key to learn whether it was done",
+                                     NULL, "Retry-After", "1");
+    if (req->fail == 409)
+        return gateway_http_problem (req, 409, "conflict", "Idempotency-Key",
+                                     "a request with this Idempotency-Key is still in progress; "
+                                     "retry it once that one is answered",
+                                     NULL, "Retry-After", "1");
     if (req->fail == 504)
         return gateway_http_problem (req, 504, "deadline_exceeded", "",
                                      "the service did not answer in time; retry with the same "

@@ -147,6 +147,11 @@ static enum MHD_Result s_dispatch (self_t *self, request_t *req, const char *url
     if (gateway_idempotency_take (self, req, url, method, &answered))
         return answered;
     char allow[128];
+    //  The read-only special resources: another method is 405, not 404
+    if (!get && (strcmp (url, "/metrics") == 0 || strcmp (url, "/api/v1/events") == 0 ||
+                 strcmp (url, "/api/v1/whoami") == 0 || strcmp (url, "/api/v1/openapi.json") == 0))
+        return gateway_http_problem (req, 405, "method_not_allowed", "",
+                                     "this resource is read-only", NULL, "Allow", "GET, HEAD");
     if (get && strcmp (url, "/metrics") == 0) {
         req->label = self->n_routes + SPECIAL_METRICS;
         return gateway_live_metrics (self, req);
@@ -647,13 +652,14 @@ static int64_t s_wait_ms (self_t *self, int64_t now, int64_t next)
     return wait < 0 ? 0 : wait;
 }
 
-//  Stop: answer everything waiting, end the live streams; the reactor then
+//  Stop: answer everything waiting (503 with Retry-After: the gateway is
+//  going away, not the service), end the live streams; the reactor then
 //  gives the answers a moment to leave.
 static void s_stop (self_t *self)
 {
     self->stopping = true;
     for (request_t *req = zhashx_first (self->pending); req; req = zhashx_next (self->pending)) {
-        req->fail = 504;
+        req->fail = 503;
         if (req->pings)
             req->pings->waiting = 0;
         gateway_ready (req);

@@ -267,6 +267,44 @@ void gateway_store_replies_free (redisReply ***replies_p, size_t n)
     *replies_p = NULL;
 }
 
+//  Entries of the stream after the group's last-delivered id, counted from
+//  the stream itself (Redis's own "lag" of XINFO GROUPS rests on counters
+//  that an AOF reload or XGROUP SETID can leave wrong). Counts up to
+//  LAG_COUNT_MAX; -1 if not known.
+#define LAG_PAGE      1000
+#define LAG_COUNT_MAX 100000
+static long long s_group_lag (gateway_store_t *self, const char *key, const char *last)
+{
+    if (!*last)
+        return -1;
+    char cursor[48];
+    snprintf (cursor, sizeof cursor, "%s", last);
+    long long lag = 0;
+    while (lag < LAG_COUNT_MAX) {
+        redisReply *page =
+            pmo_redis_command (self->redis, "XRANGE %s (%s + COUNT %d", key, cursor, LAG_PAGE);
+        if (!page || page->type != REDIS_REPLY_ARRAY) {
+            if (page)
+                freeReplyObject (page);
+            return -1;
+        }
+        size_t got = page->elements;
+        lag += (long long)got;
+        if (got) {
+            redisReply *entry = page->element[got - 1];
+            if (entry->type == REDIS_REPLY_ARRAY && entry->elements > 0 &&
+                entry->element[0]->type == REDIS_REPLY_STRING)
+                snprintf (cursor, sizeof cursor, "%s", entry->element[0]->str);
+            else
+                got = 0;
+        }
+        freeReplyObject (page);
+        if (got < LAG_PAGE)
+            break;
+    }
+    return lag;
+}
+
 void gateway_store_stream_figures (gateway_store_t *self, const char *division, long long *length,
                                    gateway_group_figures_t *groups, size_t max, size_t *n)
 {
@@ -286,6 +324,7 @@ void gateway_store_stream_figures (gateway_store_t *self, const char *division, 
         redisReply *group = info->element[g];
         gateway_group_figures_t *figures = &groups[(*n)++];
         *figures = (gateway_group_figures_t){.pending = -1, .lag = -1};
+        char last[48] = "";
         for (size_t f = 0; group->type == REDIS_REPLY_ARRAY && f + 1 < group->elements; f += 2) {
             const char *field = group->element[f]->str;
             redisReply *value = group->element[f + 1];
@@ -293,9 +332,10 @@ void gateway_store_stream_figures (gateway_store_t *self, const char *division, 
                 snprintf (figures->name, sizeof figures->name, "%s", value->str);
             else if (strcmp (field, "pending") == 0 && value->type == REDIS_REPLY_INTEGER)
                 figures->pending = value->integer;
-            else if (strcmp (field, "lag") == 0 && value->type == REDIS_REPLY_INTEGER)
-                figures->lag = value->integer;
+            else if (strcmp (field, "last-delivered-id") == 0 && value->type == REDIS_REPLY_STRING)
+                snprintf (last, sizeof last, "%s", value->str);
         }
+        figures->lag = s_group_lag (self, key, last);
     }
     if (info)
         freeReplyObject (info);

@@ -80,7 +80,7 @@ void gateway_store_replies_free (redisReply ***replies_p, size_t n);
 typedef struct {
     char name[64];
     long long pending; //  delivered and not acknowledged
-    long long lag;     //  not delivered yet
+    long long lag;     //  not delivered yet: entries after its last-delivered id
 } gateway_group_figures_t;
 
 //  The length of a division's stream (*length -1 if not known) and up to

@@ -22,6 +22,21 @@
 int gateway_call (self_t *self, request_t *req, gateway_svc_t svc, ProtobufCMessage *request,
                   const Pmo__Identity *identity, const char *wait_id, int timeout_ms)
 {
+    //  Stopping, or another request under the same id (the same
+    //  Idempotency-Key) still waiting: answered at once (503 / 409), never
+    //  left suspended where nothing would wake it
+    request_t *holder = zhashx_lookup (self->pending, wait_id);
+    int refuse = self->stopping ? 503 : holder && holder != req ? 409 : 0;
+    if (refuse) {
+        protobuf_c_message_free_unpacked (request, NULL);
+        req->fail = refuse;
+        if (req->stage != STAGE_WAITING) {
+            req->stage = STAGE_WAITING;
+            MHD_suspend_connection (req->connection);
+        }
+        gateway_ready (req);
+        return 0;
+    }
     zsock_t *dealer = self->dealers[svc];
     if (!dealer) {
         protobuf_c_message_free_unpacked (request, NULL);

@@ -71,6 +71,18 @@ static void s_usage (FILE *out)
         fprintf (out, "  %-24s %s\n  %-24s %s, default %s\n", left, g->help, "",
                  endpoint ? endpoint->env : g->env, endpoint ? endpoint->fallback : g->fallback);
     }
+    //  Every other variable pmoctl reads: the other services' endpoints
+    //  (the registry's are options above) and the rest
+    fprintf (out, "\nenvironment (also read):\n");
+    for (int i = 0; i < PMOCTL_SERVICES; i++)
+        if (i != PMOCTL_REGISTRY && i != PMOCTL_REGISTRY_PUB)
+            fprintf (out, "  %-24s %s's endpoint(s), default %s\n", pmoctl_endpoints[i].env,
+                     pmoctl_endpoints[i].name, pmoctl_endpoints[i].fallback);
+    fprintf (out, "  %-24s %s\n", "PMO_HUB", "id of the enterprise (hub) org unit, default hub");
+    fprintf (out, "  %-24s %s\n", "PMO_SMTP_PASSWORD",
+             "channel create|update: the SMTP password (kept out of shell history)");
+    fprintf (out, "  %-24s %s\n", "PMO_LOG_LEVEL", "debug, info, warn or error, default error");
+    fprintf (out, "  %-24s %s\n", "USER", "the default subject is $USER@local");
     fprintf (out, "\ncommands:\n");
     for (const pmoctl_command_t *const *table = s_tables; *table; table++)
         for (const pmoctl_command_t *cmd = *table; cmd->group; cmd++) {
