@@ -8,7 +8,7 @@
 // from the browser's side (navigation or input to the view's data-ready):
 //  - the first view: a reload of #/portfolio (signed in) until its first
 //    page of projects is drawn and usable (target: < 1.5 s);
-//  - filter: a phase or status filter applied (target: < 200 ms p95);
+//  - filter: a phase filter applied (target: < 200 ms p95);
 //  - paging: the next page of 50.
 
 import { execFileSync } from "node:child_process";
@@ -53,28 +53,36 @@ try {
     await page.click("#signin button[type=submit]");
     await page.waitForSelector("body[data-ready=portfolio]", { timeout: STEP_MS * 4 });
 
+    // Every figure is taken inside the page (performance.now and a
+    // MutationObserver): what the person waits, without the test's own
+    // DevTools round trips
     const first = [];
     for (let i = 0; i < RUNS; i++) {
-      t0 = performance.now();
       await page.reload();
       await page.waitForSelector("body[data-ready=portfolio] #projects tbody tr[data-project]", { timeout: STEP_MS * 4 });
-      first.push(performance.now() - t0);
+      first.push(await page.evaluate(() => performance.getEntriesByName("pmo:ready:portfolio").pop().startTime));
     }
+    // act, then wait until done() holds after a change of the page
+    const timed = (act, done) => page.evaluate(({ act, done }) => new Promise((resolve) => {
+      const t0 = performance.now();
+      const test = new Function("return " + done);
+      const observer = new MutationObserver(() => {
+        if (test()) { observer.disconnect(); resolve(performance.now() - t0); }
+      });
+      observer.observe(document.body, { subtree: true, childList: true, attributes: true, characterData: true });
+      new Function(act)();
+    }), { act, done });
     const filter = [];
     for (let i = 0; i < RUNS * 2; i++) {
       const phase = phases[i % 4];
-      t0 = performance.now();
-      await page.selectOption("select[name=phase]", phase);
-      // data-route is set with data-ready when the view for that URL is drawn
-      await page.waitForSelector(`body[data-ready=portfolio][data-route*="phase=${phase}"]`, { timeout: STEP_MS * 4 });
-      filter.push(performance.now() - t0);
+      filter.push(await timed(
+        `const s = document.querySelector("select[name=phase]"); s.value = "${phase}"; s.dispatchEvent(new Event("change"));`,
+        `document.body.dataset.ready === "portfolio" && (document.body.dataset.route || "").includes("phase=${phase}")`));
     }
     const paging = [];
     for (let i = 0; i < RUNS; i++) {
-      t0 = performance.now();
-      await page.click("#next-page");
-      await page.waitForSelector(`.pager span:has-text("Page ${i + 2} ")`, { timeout: STEP_MS * 4 });
-      paging.push(performance.now() - t0);
+      paging.push(await timed(`document.getElementById("next-page").click();`,
+        `/^Page ${i + 2} /.test(document.querySelector(".pager span").textContent)`));
     }
     console.log(`bench_dashboard: ${PROJECTS} projects in ${DIVISIONS} divisions, riskmon and allocator running`);
     console.log(`  first view (reload to portfolio drawn): ${fmt(first)}  target < 1500 ms`);

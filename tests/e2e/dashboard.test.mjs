@@ -14,8 +14,9 @@
 // Exits non-zero on the first failure.
 
 import { readFileSync, writeFileSync } from "node:fs";
+import http from "node:http";
 import path from "node:path";
-import { artifacts, here, launch, log, startStack, STEP_MS } from "./stack.mjs";
+import { artifacts, freePort, here, launch, log, startStack, STEP_MS } from "./stack.mjs";
 
 // axe-core in the page, through the DevTools protocol (page.evaluate is not
 // subject to the page's CSP, which rightly forbids injected scripts), then
@@ -217,6 +218,42 @@ async function main() {
     await page.click("#programme-form button[type=submit]");
     await page.waitForSelector("body[data-ready=portfolios] #programmes td:has-text('Digital signalling')", { timeout: STEP_MS });
     await checkAxe(page, "portfolios");
+
+    if (services.notifier?.status === "up") {
+      log("notifications: a Slack channel to a receiver here; its test send arrives and shows as delivered");
+      const received = [];
+      const receiverPort = await freePort();
+      const receiver = http.createServer((req, res) => {
+        let body = "";
+        req.on("data", (d) => { body += d; });
+        req.on("end", () => { received.push(body); res.writeHead(200, { "Content-Type": "text/plain" }); res.end("ok"); });
+      });
+      await new Promise((r) => receiver.listen(receiverPort, "127.0.0.1", r));
+      try {
+        await page.click("nav a[data-view=notifications]");
+        await page.waitForSelector("body[data-ready=notifications]", { timeout: STEP_MS });
+        await page.click("#channels summary");
+        await page.fill("#channel-form input[name=name]", "Rail PMO chat");
+        await page.selectOption("#channel-form select[name=org_unit]", "dft");
+        await page.fill("#channel-form input[name=url]", `http://127.0.0.1:${receiverPort}/hook`);
+        await page.click("#channel-form button[type=submit]");
+        await page.waitForSelector("body[data-ready=notifications] #channels td:has-text('Rail PMO chat')", { timeout: STEP_MS });
+        await page.click("#channels tr:has-text('Rail PMO chat') button[data-test]");
+        await page.waitForSelector("#channels [data-outcome=delivered]", { timeout: 30000 });
+        if (!received.length) throw new Error("the test send shows delivered but the receiver got nothing");
+        await page.click("#subscriptions summary");
+        await page.selectOption("#subscription-form select[name=org_unit]", "dft");
+        await page.fill("#subscription-form input[name=event_types]", "alert.*");
+        await page.click("#subscription-form button[type=submit]");
+        await page.waitForSelector("body[data-ready=notifications] #subscriptions td:has-text('alert.*')", { timeout: STEP_MS });
+        await shot("05e-notifications");
+        await checkAxe(page, "notifications");
+      } finally {
+        receiver.close();
+      }
+    } else {
+      log("the notifier is not built: no notifications to try (its view says so)");
+    }
 
     log("org units: a division tightens its reporting period; the table says it is set there");
     await page.click("nav a[data-view=units]");

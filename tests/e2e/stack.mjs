@@ -1,6 +1,7 @@
 // stack.mjs: the real pmo services for a browser test or benchmark: its
 // own redis-server (temp dir, free port), pmo-registry and pmo-gateway, and
-// pmo-allocator / pmo-riskmon when they are built. Used by
+// pmo-allocator / pmo-riskmon / pmo-notifier when they are built (the
+// notifier may deliver to loopback receivers over plain HTTP). Used by
 // dashboard.test.mjs and bench_dashboard.mjs.
 
 import { spawn } from "node:child_process";
@@ -98,19 +99,21 @@ export async function startStack(options = {}) {
     }));
     const ports = {};
     for (const name of ["registry", "registryPub", "allocator", "allocatorPub", "riskmon",
-                        "riskmonPub", "gatewayZmq", "http"])
+                        "riskmonPub", "notifier", "notifierPub", "gatewayZmq", "http"])
       ports[name] = await freePort();
     const ep = (p) => `tcp://127.0.0.1:${p}`;
     const bin = (svc) => path.join(build, "services", svc, "pmo-" + svc);
     start("registry", bin("registry"), ["--redis", redisUrl, "--endpoint", ep(ports.registry),
                                         "--pub", ep(ports.registryPub)]);
     const optional = {};
-    for (const svc of ["allocator", "riskmon"]) {
+    for (const svc of ["allocator", "riskmon", "notifier"]) {
       if (!existsSync(bin(svc)) || process.env.PMO_E2E_ONLY_REGISTRY || options.without?.includes(svc)) continue;
       const args = ["--redis", redisUrl, "--endpoint", ep(ports[svc]), "--pub", ep(ports[svc + "Pub"]),
                     "--registry", ep(ports.registry)];
       // The risk monitor wakes up on the others' live events
       if (svc === "riskmon") args.push("--wake", `${ep(ports.registryPub)},${ep(ports.allocatorPub)}`);
+      // The notifier may deliver to receivers the test runs on this machine
+      if (svc === "notifier") args.push("--allow-networks", "loopback", "--allow-http", "1", "--retry-base", "200");
       start(svc, bin(svc), args);
       optional[svc] = true;
     }
@@ -122,7 +125,8 @@ export async function startStack(options = {}) {
       "--allocator-pub", optional.allocator ? ep(ports.allocatorPub) : "",
       "--riskmon", optional.riskmon ? ep(ports.riskmon) : "",
       "--riskmon-pub", optional.riskmon ? ep(ports.riskmonPub) : "",
-      "--notifier", "", "--notifier-pub", "",
+      "--notifier", optional.notifier ? ep(ports.notifier) : "",
+      "--notifier-pub", optional.notifier ? ep(ports.notifierPub) : "",
       "--admin-token-file", tokenFile, "--heartbeat", "2000",
       // PMO_E2E_WWW: the dashboard's files from elsewhere (a copy being edited)
       ...(process.env.PMO_E2E_WWW ? ["--www", process.env.PMO_E2E_WWW] : []), ...(options.gatewayArgs || [])]);

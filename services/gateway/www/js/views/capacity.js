@@ -68,19 +68,22 @@ export async function render(params, view) {
   }
   const weeks = cap.weeks || [];
   const people = cap.resources || [];
+  // Every skill of each person (the capacity rows carry the first only),
+  // so a person counts under each skill they have, as the allocator counts
+  const skills = await skillsOf(unit);
+  const has = (r, skill) => skill === "*" || (skills.get(r.resource_id) || [r.skill]).includes(skill);
   const rows = by === "person" ? people : (cap.skills || []).concat(cap.total ? [cap.total] : []);
   // People over-allocated in a skill's week: shown as a count beside the
   // skill's own utilisation (the skill may still have hours to spare)
-  const overPeople = (skill, i) => people.filter((r) =>
-    (skill === "*" || r.skill === skill) && r.cells[i] && r.cells[i].over).length;
+  const overPeople = (skill, i) => people.filter((r) => has(r, skill) && r.cells[i] && r.cells[i].over).length;
   const rowName = (r) => by === "person" ? r.resource_name : r.skill === "*" ? "All skills" : r.skill;
   const tbl = h("table", {},
     h("caption", { class: "sr-only" }, `Utilisation by ${by} and week`),
     h("thead", {}, h("tr", {}, h("th", { scope: "col" }, by === "person" ? "Person" : "Skill"),
-      h("th", { scope: "col", class: "num" }, by === "person" ? "Skill" : "People"),
+      h("th", { scope: "col", class: by === "person" ? "" : "num" }, by === "person" ? "Skills" : "People"),
       weeks.map((w, i) => weekHeader(w, i, weeks)))),
     h("tbody", {}, rows.map((r) => h("tr", {}, h("th", { scope: "row" }, rowName(r)),
-      h("td", { class: by === "person" ? "" : "num" }, by === "person" ? r.skill || "none" : r.resources),
+      h("td", { class: by === "person" ? "" : "num" }, by === "person" ? (skills.get(r.resource_id) || [r.skill]).join(", ") || "none" : r.resources),
       (r.cells || []).map((c, i) => {
         const pct = Math.round(c.utilisation_pct);
         const over = by === "person" ? 0 : overPeople(r.skill, i);
@@ -88,7 +91,7 @@ export async function render(params, view) {
         return h("td", { class: "cell b-" + band(c.utilisation_pct) + (c.over ? " over" : "") },
           h("button", { type: "button", title: text + (over ? `; ${over} over-allocated` : ""),
                         "aria-label": `${rowName(r)}, ${weeks[i]}: ${pct}%. ${text}` + (over ? `; ${over} people over-allocated` : ""),
-                        onclick: () => drillDown(drill, cap, by, r, weeks[i], unit) },
+                        onclick: () => drillDown(drill, cap, by, r, weeks[i], unit, has) },
             pct + "%", over ? h("span", { class: "over-people" }, ` ⚠${over}`) : null));
       })))));
   grid.replaceChildren(h("h2", { id: "heat-title" }, "Utilisation: committed ÷ capacity"),
@@ -98,9 +101,26 @@ export async function render(params, view) {
     rows.length ? h("div", { class: "scroll" }, tbl) : h("p", { class: "empty" }, "No resources in this unit."));
 }
 
-async function drillDown(box, cap, by, row, week, unit) {
+// Resource id -> its skills' names, for the people of the unit
+async function skillsOf(unit) {
+  const map = new Map();
+  let cursor = "";
+  for (let i = 0; i < 4; i++) {
+    const q = new URLSearchParams({ limit: "500" });
+    if (unit) q.set("org_unit", unit);
+    if (cursor) q.set("cursor", cursor);
+    let page;
+    try { page = (await api("GET", "/api/v1/resources?" + q)).json; } catch (e) { break; }
+    for (const r of page.items) map.set(r.id, (r.skills || []).map((s) => s.name));
+    cursor = page.next_cursor;
+    if (!cursor) break;
+  }
+  return map;
+}
+
+async function drillDown(box, cap, by, row, week, unit, has) {
   const skill = by === "person" ? null : row.skill;
-  const people = by === "person" ? [row] : (cap.resources || []).filter((r) => skill === "*" || r.skill === skill);
+  const people = by === "person" ? [row] : (cap.resources || []).filter((r) => has(r, skill));
   const index = (cap.weeks || []).indexOf(week);
   const q = new URLSearchParams({ limit: "200" });
   if (unit) q.set("org_unit", unit);

@@ -142,7 +142,9 @@ export async function render(params, view) {
     current = rows;
     if (up("riskmon")) fillHealth(rows, () => body.isConnected && rows === current);
   }
-  await Promise.all([load(), whereToLook(look, unit)]);
+  // The table is what makes the view usable; "where to look" fills in beside it
+  whereToLook(look, unit);
+  await load();
 
   // Live: a project created or changed in view refreshes the page
   const liveEl = h("span", { class: "live" });
