@@ -487,8 +487,46 @@ async function journeys({ browser, base, api, seeded, errors }) {
   await rm.waitForSelector(`body[data-ready=inbox] #inbox-people >> text=No booking waits on you.`, { timeout: STEP_MS });
   await openProjectFromPortfolio(rm, project);
   await rm.waitForSelector("#allocations tr:has-text('Ben Okafor') button[data-step=release]", { timeout: STEP_MS });
+  log("the resource manager adds a person with skills and books leave");
+  await rm.click("nav a[data-view=resources]");
+  await rm.waitForSelector("body[data-ready=resources]", { timeout: STEP_MS });
+  await rm.click("#resources summary");
+  await rm.fill("#resource-form input[name=name]", "Chen Wu");
+  await rm.fill("#resource-form input[name=role]", "engineer");
+  await rm.fill("#resource-form input[name=skills]", "signalling:3, safety:2");
+  await rm.selectOption("#resource-form select[name=org_unit]", "dft");
+  await rm.click("#resource-form button[type=submit]");
+  await rm.waitForSelector("body[data-ready=resources] #resources tr:has-text('Chen Wu') >> text=signalling:3, safety:2", { timeout: STEP_MS });
+  await rm.fill("#resources tr:has-text('Chen Wu') input[name=hours_off]", "37");
+  await rm.click("#resources tr:has-text('Chen Wu') form[data-leave] button[type=submit]");
+  await rm.waitForSelector("body[data-ready=resources] #resources tr:has-text('Chen Wu') >> text=(37 h)", { timeout: STEP_MS });
+  await checkAxe(rm, "resources");
   await snap(rm, "14-resource-manager");
   await rm.close();
+
+  log("journey: division PMO manager: a PRINCE2 risk recorded from the risk matrix");
+  const pmo = await signedIn(browser, base, await token("morgan.pmo@dft", "pmo_manager", "dft"), errors);
+  await pmo.click("nav a[data-view=risks]");
+  await pmo.waitForSelector("body[data-ready=risks] #new-risk-form", { timeout: STEP_MS });
+  await pmo.fill("#new-risk-form input[name=project_id]", project.id);
+  await pmo.fill("#new-risk-form input[name=title]", "Possession overrun");
+  await pmo.selectOption("#new-risk-form select[name=probability]", "4");
+  await pmo.selectOption("#new-risk-form select[name=impact]", "3");
+  await pmo.fill("#new-risk-form input[name=owner]", "morgan.pmo@dft");
+  await pmo.click("#new-risk-form summary");
+  await pmo.fill("#new-risk-form input[name=cause]", "late engineering trains");
+  await pmo.fill("#new-risk-form input[name=event]", "possession not handed back on time");
+  await pmo.fill("#new-risk-form input[name=effect]", "train service delays and fines");
+  await pmo.selectOption("#new-risk-form select[name=residual_probability]", "2");
+  await pmo.selectOption("#new-risk-form select[name=response]", "reduce");
+  await pmo.fill("#new-risk-form input[name=cost_impact]", "40000");
+  await pmo.click("#new-risk-form button[type=submit]");
+  await pmo.waitForSelector("body[data-ready=risks] #matrix button.mcell[data-p='2'][data-i='3']:has-text('1')", { timeout: STEP_MS });
+  const risk = (await api("GET", `/api/v1/projects/${project.id}/risks?limit=50`)).items.find((r) => r.title === "Possession overrun");
+  if (!risk || risk.cause !== "late engineering trains" || risk.response !== "reduce" || Number(risk.cost_impact?.minor) !== 4000000)
+    throw new Error("the PRINCE2 fields entered are not on the risk: " + JSON.stringify(risk));
+  await snap(pmo, "14b-pmo-manager");
+  await pmo.close();
 
   log("journey: viewer (a write is refused in the form)");
   const viewer = await signedIn(browser, base, await token("vic.viewer@hub", "viewer", "hub"), errors);

@@ -19,6 +19,7 @@ const VIEWS = {
   roadmap: { load: () => import("./views/roadmap.js"), nav: "Roadmap" },
   portfolios: { load: () => import("./views/portfolios.js"), nav: "Portfolios" },
   capacity: { load: () => import("./views/capacity.js"), nav: "Capacity" },
+  resources: { load: () => import("./views/resources.js"), nav: "Resources" },
   risks: { load: () => import("./views/risks.js"), nav: "Risk matrix" },
   alerts: { load: () => import("./views/alerts.js"), nav: "Alerts & activity" },
   notifications: { load: () => import("./views/notifications.js"), nav: "Notifications" },
