@@ -341,7 +341,7 @@ async function main() {
     if (services.riskmon.status === "up" && services.allocator.status === "up")
       await journeys({ browser, base, api, seeded, errors });
 
-    log("a phone (390 px wide): the portfolio fits without sideways scrolling");
+    log("a phone (390 px wide): every view fits without sideways scrolling");
     const phone = await browser.newPage();
     await phone.setViewportSize({ width: 390, height: 844 });
     phone.on("pageerror", (e) => errors.push(String(e)));
@@ -350,9 +350,17 @@ async function main() {
     await phone.fill("#token", token);
     await phone.click("#signin button[type=submit]");
     await phone.waitForSelector("body[data-ready=portfolio]", { timeout: STEP_MS });
-    const width = await phone.evaluate(() => document.documentElement.scrollWidth);
-    await phone.screenshot({ path: path.join(artifacts, "10-phone-portfolio.png"), fullPage: true });
-    if (width > 390) throw new Error(`at 390 px the page is ${width} px wide`);
+    // Every view in the navigation, and a project
+    const views = await phone.$$eval("#nav a[data-view]", (links) => links.map((a) => a.dataset.view));
+    for (const name of [...views, "project"]) {
+      await phone.goto(base + (name === "project" ? `/#/project/${made.id}` : `/#/${name}`));
+      await phone.waitForSelector(`body[data-ready=${name}][data-route^="#/${name}"]`, { timeout: STEP_MS });
+      const width = await phone.evaluate(() => document.documentElement.scrollWidth);
+      await phone.screenshot({ path: path.join(artifacts, `10-phone-${name}.png`), fullPage: true });
+      if (width > 390) throw new Error(`at 390 px the ${name} view is ${width} px wide`);
+    }
+    await phone.goto(base + "/#/portfolio");
+    await phone.waitForSelector(`body[data-ready=portfolio][data-route^="#/portfolio"]`, { timeout: STEP_MS });
     await checkAxe(phone, "phone-portfolio");
     await phone.close();
 
