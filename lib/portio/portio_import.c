@@ -6,6 +6,7 @@
 */
 #include "portio_import.h"
 #include "portio_internal.h"
+#include "portio_mspdi.h"
 #include "portio_xlsx.h"
 
 #include "allocator.pb-c.h"
@@ -932,6 +933,8 @@ int portio_import_run (const portio_import_options_t *options,
                        const portio_import_mapping_t *mapping, const void *data, size_t size,
                        portio_import_result_t **result_p)
 {
+    if (portio_mspdi_is (data, size))
+        return portio_mspdi_run (options, data, size, result_p);
     pmo_arena_t *arena = pmo_arena_new ();
     portio_import_result_t *result = pmo_arena_alloc (arena, sizeof (portio_import_result_t));
     result->arena = arena;

@@ -118,6 +118,8 @@ typedef struct {
     bool skip_bad;         //  write the good rows, list the bad (else all or nothing)
     bool create_org_units; //  create the org units the file names that do not exist
     const char *sheet;     //  an Excel workbook's sheet by name (NULL or "": the first)
+    const char *org_unit;  //  a Microsoft Project plan: the org unit of a new project
+    const char *code;      //  ... and its code (NULL: from its title)
 } portio_import_options_t;
 
 typedef struct {
@@ -191,8 +193,10 @@ typedef struct {
     size_t n_rows;
 } portio_import_result_t;
 
-//  Import a file: CSV, or an Excel workbook (.xlsx, known by its content:
-//  see portio_xlsx.h; its numbers have a decimal point). Returns 0 if the import did what the mode
+//  Import a file: CSV, an Excel workbook (.xlsx, known by its content: see
+//  portio_xlsx.h; its numbers have a decimal point), or a Microsoft Project
+//  plan (MSPDI XML, known by its content; the mapping is not used: see
+//  portio_mspdi.h). Returns 0 if the import did what the mode
 //  asks (a dry run that found problems still returns 0: see the result), -1 if it could not run or
 //  refused (problems in all-or-nothing mode, a failed commit); the result always says why. Caller
 //  destroys the result.

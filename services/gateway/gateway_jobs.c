@@ -26,8 +26,7 @@ struct _gateway_job_t {
     gateway_job_params_t params; //  the strings below are our copies
     Pmo__Identity *identity;     //  unpacked copy of the caller
     char *registry, *allocator, *riskmon, *hub, *notify, *entity, *mapping, *org_unit, *format,
-        *sheet,
-        *table; //  copies
+        *sheet, *plan_unit, *plan_code, *table; //  copies
     pthread_t thread;
     bool started; //  the thread runs (join it)
     gateway_job_answer_t answer;
@@ -148,6 +147,8 @@ static void s_import (gateway_job_t *self, portio_import_peer_t *peer)
         .skip_bad = self->params.skip_bad,
         .create_org_units = self->params.create_org_units,
         .sheet = self->sheet,
+        .org_unit = self->plan_unit,
+        .code = self->plan_code,
     };
     portio_import_result_t *result = NULL;
     int rc = portio_import_run (&options, mapping, self->params.data, self->params.size, &result);
@@ -304,6 +305,8 @@ gateway_job_t *gateway_job_start (const gateway_job_params_t *params)
     self->org_unit = s_dup (params->org_unit ? params->org_unit : "");
     self->format = s_dup (params->format ? params->format : "json");
     self->sheet = params->sheet && *params->sheet ? s_dup (params->sheet) : NULL;
+    self->plan_unit = params->plan_unit && *params->plan_unit ? s_dup (params->plan_unit) : NULL;
+    self->plan_code = params->plan_code && *params->plan_code ? s_dup (params->plan_code) : NULL;
     self->table = s_dup (params->table ? params->table : "summary");
     if (params->mapping) {
         self->mapping = malloc (params->mapping_size + 1);
@@ -355,6 +358,8 @@ void gateway_job_destroy (gateway_job_t **self_p)
     free (self->org_unit);
     free (self->format);
     free (self->sheet);
+    free (self->plan_unit);
+    free (self->plan_code);
     free (self->table);
     free (self->params.data);
     free (self->answer.body);

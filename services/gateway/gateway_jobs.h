@@ -50,11 +50,13 @@ typedef struct {
     bool skip_bad;                 //  import: write the good rows (else all or nothing)
     bool create_org_units;         //  import: create units the file names
     const char *org_unit;          //  export: "" = all the caller may see; report: the unit
-    const char *format; //  report: "json", "html", "csv" or "xlsx"; export: "csv" or "xlsx"
-    const char *sheet;  //  import: an Excel workbook's sheet by name (NULL: the first)
-    const char *table;  //  report, csv: the table
-    int64_t since_ms;   //  report: changes since (0: one reporting period)
-    bool bom;           //  CSV answers start with a UTF-8 byte order mark
+    const char *format;    //  report: "json", "html", "csv" or "xlsx"; export: "csv" or "xlsx"
+    const char *sheet;     //  import: an Excel workbook's sheet by name (NULL: the first)
+    const char *plan_unit; //  import of a Microsoft Project plan: a new project's org unit
+    const char *plan_code; //  ... and its code (NULL: from its title)
+    const char *table;     //  report, csv: the table
+    int64_t since_ms;      //  report: changes since (0: one reporting period)
+    bool bom;              //  CSV answers start with a UTF-8 byte order mark
 } gateway_job_params_t;
 
 //  A finished job's answer. Either a body (status < 400, or an import's

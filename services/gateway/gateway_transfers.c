@@ -6,6 +6,7 @@
 
 #include "pmo_util.h"
 #include "portio_import.h"
+#include "portio_mspdi.h"
 #include "portio_report.h"
 
 #include <assert.h>
@@ -219,7 +220,8 @@ static bool s_csv_type (struct MHD_Connection *connection)
            strncasecmp (type, "application/octet-stream", 24) == 0 ||
            strncasecmp (type, "application/x-www-form-urlencoded", 33) == 0 ||
            strncasecmp (type, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                        65) == 0;
+                        65) == 0 ||
+           strncasecmp (type, "application/xml", 15) == 0 || strncasecmp (type, "text/xml", 8) == 0;
 }
 
 //  A mapping kept on the gateway: a plain name of a file in its mappings
@@ -247,8 +249,9 @@ static char *s_stored_mapping (self_t *self, const char *name, size_t *size, cha
 
 enum MHD_Result gateway_import_begin (self_t *self, request_t *req)
 {
-    static const char *const allowed[] = {"entity",           "mapping", "dry_run", "skip_bad",
-                                          "create_org_units", "sheet",   NULL};
+    static const char *const allowed[] = {
+        "entity", "mapping",  "dry_run", "skip_bad", "create_org_units",
+        "sheet",  "org_unit", "code",    NULL};
     bool multipart = s_form_type (req->connection);
     if (!multipart && !s_csv_type (req->connection))
         return gateway_http_problem (
@@ -277,6 +280,11 @@ enum MHD_Result gateway_import_begin (self_t *self, request_t *req)
     name = name                      ? name
            : form.mapping_name.given ? (form.mapping_name.data ? form.mapping_name.data : "")
                                      : NULL;
+    //  A Microsoft Project plan (known by its content) needs no mapping
+    const char *file = multipart ? form.file.data : req->body;
+    size_t file_size = multipart ? form.file.size : req->size;
+    if (file && portio_mspdi_is (file, file_size) && !entity && !name && !form.mapping.given)
+        entity = "project";
     int dry_run = s_flag (query, "dry_run"), skip_bad = s_flag (query, "skip_bad"),
         create = s_flag (query, "create_org_units");
     const char *bad = dry_run < 0    ? "dry_run"
@@ -334,6 +342,8 @@ enum MHD_Result gateway_import_begin (self_t *self, request_t *req)
             .skip_bad = skip_bad == 1,
             .create_org_units = create == 1,
             .sheet = json_string_value (json_object_get (query, "sheet")),
+            .plan_unit = json_string_value (json_object_get (query, "org_unit")),
+            .plan_code = json_string_value (json_object_get (query, "code")),
         };
         rc = s_job_start (self, req, &params);
         if (req->job) {

@@ -21,6 +21,7 @@
 #include "portio_csv.h"
 #include "portio_import.h"
 #include "portio_report.h"
+#include "portio_mspdi.h"
 #include "portio_xlsx.h"
 
 #include <errno.h>
@@ -45,6 +46,9 @@ static const pmoctl_flag_t s_import_flags[] = {
         "create the org units the file names that do not exist (as the mapping says)"),
     F ("hub", "ID", 0, "the enterprise unit's id (default: $PMO_HUB or hub)"),
     F ("sheet", "NAME", 0, "an Excel workbook (.xlsx): the sheet to read (default: the first)"),
+    F ("org-unit", "ID", 0, "a Microsoft Project plan (.xml): the org unit of a new project"),
+    F ("code", "CODE", 0,
+       "a Microsoft Project plan: a new project's code (default: from its title)"),
     END,
 };
 
@@ -171,29 +175,38 @@ static int s_run_import (pmoctl_t *ctl, const pmoctl_command_t *cmd, pmoctl_args
 {
     const char *mapping_path = pmoctl_args_get (args, "mapping");
     const char *entity = pmoctl_args_get (args, "entity");
-    if (!mapping_path == !entity)
+    size_t size;
+    char *data = s_read (args->positional, &size);
+    if (!data)
+        return PMOCTL_USAGE;
+    //  A Microsoft Project plan (known by its content) needs no mapping
+    bool plan = portio_mspdi_is (data, size);
+    if (plan && !mapping_path && !entity)
+        entity = "project";
+    if (!mapping_path == !entity) {
+        free (data);
         return pmoctl_usage_error (cmd, "give --mapping FILE or --entity KIND");
+    }
     portio_import_mapping_t *mapping = NULL;
     char why[512];
     if (mapping_path) {
-        size_t size;
-        char *text = s_read (mapping_path, &size);
-        if (!text)
+        size_t text_size;
+        char *text = s_read (mapping_path, &text_size);
+        if (!text) {
+            free (data);
             return PMOCTL_USAGE;
-        mapping = portio_import_mapping_load (text, size, why, sizeof why);
+        }
+        mapping = portio_import_mapping_load (text, text_size, why, sizeof why);
         free (text);
         if (!mapping) {
             fprintf (stderr, "pmoctl: %s: %s\n", mapping_path, why);
+            free (data);
             return PMOCTL_USAGE;
         }
-    } else if (!(mapping = portio_import_mapping_native (entity)))
-        return pmoctl_usage_error (cmd,
-                                   "--entity is org_unit, project, milestone or status_report");
-    size_t size;
-    char *data = s_read (args->positional, &size);
-    if (!data) {
-        portio_import_mapping_destroy (&mapping);
-        return PMOCTL_USAGE;
+    } else if (!(mapping = portio_import_mapping_native (entity))) {
+        free (data);
+        return pmoctl_usage_error (cmd, "--entity is org_unit, project, milestone, "
+                                        "status_report, resource, allocation, risk or issue");
     }
     const char *hub = pmoctl_args_get (args, "hub");
     if (!hub)
@@ -205,6 +218,8 @@ static int s_run_import (pmoctl_t *ctl, const pmoctl_command_t *cmd, pmoctl_args
         .skip_bad = pmoctl_args_get (args, "skip-bad") != NULL,
         .create_org_units = pmoctl_args_get (args, "create-org-units") != NULL,
         .sheet = pmoctl_args_get (args, "sheet"),
+        .org_unit = pmoctl_args_get (args, "org-unit"),
+        .code = pmoctl_args_get (args, "code"),
     };
     portio_import_result_t *result;
     int rc = portio_import_run (&options, mapping, data, size, &result);

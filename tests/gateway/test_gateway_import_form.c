@@ -11,7 +11,9 @@
       unknown part, a part given twice, a mapping that is not JSON, both a
       mapping and an entity, a body cut short; nothing is written;
     - Excel: a register exported as .xlsx comes back unchanged as the form's
-      file; the report as a workbook.
+      file; the report as a workbook;
+    - a Microsoft Project plan as application/xml, with its org unit and
+      code in the query: the project and its milestone.
 */
 #include "gateway_harness.h"
 
@@ -268,6 +270,25 @@ int main (void)
     GH_CHECK (strstr (gh_header (resp, "Content-Type"), "spreadsheetml.sheet") &&
                   memcmp (resp->body, "PK\x03\x04", 4) == 0,
               resp);
+    gh_resp_free (&resp);
+
+    //  A Microsoft Project plan: no mapping, its org unit in the query
+    const char *plan =
+        "<?xml version=\"1.0\"?><Project xmlns=\"http://schemas.microsoft.com/project\">"
+        "<Title>Depot Upgrade</Title><StartDate>2026-02-02T08:00:00</StartDate>"
+        "<FinishDate>2026-09-30T17:00:00</FinishDate><Tasks><Task><UID>0</UID>"
+        "<OutlineLevel>0</OutlineLevel></Task><Task><UID>1</UID><WBS>1</WBS><Name>Design</Name>"
+        "<OutlineLevel>1</OutlineLevel><Finish>2026-04-30T17:00:00</Finish></Task></Tasks>"
+        "</Project>";
+    resp = gh_http (gh, "POST", "/api/v1/import?org_unit=dft&code=DEPOT-1", gh->admin, plan,
+                    "Content-Type: application/xml");
+    GH_STATUS (resp, 200);
+    GH_CHECK (s_int (resp, "created") == 2 &&
+                  strcmp (json_string_value (json_object_get (resp->json, "entity")), "mspdi") == 0,
+              resp);
+    gh_resp_free (&resp);
+    resp = gh_http (gh, "GET", "/api/v1/export/project?org_unit=dft", gh->admin, NULL, NULL);
+    GH_CHECK (strstr (resp->body, "DEPOT-1,Depot Upgrade"), resp);
     gh_resp_free (&resp);
 
     gh_stop (&gh);

@@ -426,11 +426,21 @@ def main():
             flag("skip_bad", "write the good rows and list the bad (else all or nothing)"),
             flag("create_org_units", "create the org units the file names that do not exist"),
             {"name": "sheet", "in": "query", "required": False, "schema": {"type": "string"},
-             "description": "an Excel workbook: the sheet to read (default: the first)"}],
+             "description": "an Excel workbook: the sheet to read (default: the first)"},
+            {"name": "org_unit", "in": "query", "required": False, "schema": {"type": "string"},
+             "description": "a Microsoft Project plan: the org unit of a new project"},
+            {"name": "code", "in": "query", "required": False, "schema": {"type": "string"},
+             "description": "a Microsoft Project plan: a new project's code (default: from its "
+                            "title)"}],
         "requestBody": {"required": True, "content": {
             "text/csv": {
                 "schema": {"type": "string"},
                 "example": "code,name,org_unit\nOA-IMP-1,Imported from a spreadsheet,dft\n"},
+            "application/xml": {
+                "schema": {"type": "string"},
+                "description": "a Microsoft Project plan (MSPDI), known by its content: the "
+                               "project, its milestones and (with a StatusDate) a status report; "
+                               "problems name the element and its line"},
             "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {
                 "schema": {"type": "string", "format": "binary"}},
             "multipart/form-data": {

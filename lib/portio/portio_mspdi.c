@@ -1,0 +1,607 @@
+/*  portio_mspdi.c: a Microsoft Project plan (MSPDI, the XML that Project
+    desktop, Project Online and Project Server save) into the registry.
+
+    The plan is read with libxml2 and becomes rows of the export formats
+    (a project, its milestones, a status report), which go through the same
+    import as a spreadsheet: the same checks, keys, dry run, all or nothing
+    and re-import. Problems name the XML element and its line.
+
+    The mapping (services/pmoctl/README-import.md has it for people):
+    - Project: Title (else Name) is the name; "mspdi:" + GUID (else Name) the
+      external id that finds it again; StartDate/FinishDate and the project
+      summary task's (UID 0) first baseline give the baseline and forecast
+      dates; CurrencyCode the currency; the summary task's baseline cost,
+      cost and actual cost the budget (MSPDI keeps money in hundredths).
+    - Milestones: each milestone task, and each top-level task (a phase or
+      work package: its end), named "<WBS> <Name>", with its first
+      baseline's finish (its finish if the plan was never baselined), its
+      finish (forecast) and its actual finish.
+    - With a StatusDate: a status report for that day with the summary
+      task's % complete, PV (BCWS), EV (BCWP) and AC (ACWP); its overall RAG
+      is the band of the lower of SPI and CPI (DOMAIN.md).
+*/
+#include "portio_mspdi.h"
+#include "portio_internal.h"
+#include "portio_report.h"
+
+#include <assert.h>
+#include <ctype.h>
+#include <libxml/parser.h>
+#include <libxml/tree.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MSPDI_NS "http://schemas.microsoft.com/project"
+
+bool portio_mspdi_is (const void *data, size_t size)
+{
+    const char *p = data;
+    size_t n = size < 4096 ? size : 4096;
+    size_t i = n >= 3 && memcmp (p, "\xEF\xBB\xBF", 3) == 0 ? 3 : 0;
+    while (i < n && isspace ((unsigned char)p[i]))
+        i++;
+    if (i == n || p[i] != '<')
+        return false;
+    return memmem (p, n, MSPDI_NS, strlen (MSPDI_NS)) != NULL;
+}
+
+//  ---------------------------------------------------------------------
+//  Reading the XML
+
+//  The first child element of node called name (in any namespace), NULL.
+static xmlNode *s_child (const xmlNode *node, const char *name)
+{
+    for (xmlNode *c = node ? node->children : NULL; c; c = c->next)
+        if (c->type == XML_ELEMENT_NODE && strcmp ((const char *)c->name, name) == 0)
+            return c;
+    return NULL;
+}
+
+//  The text of node's child name, copied into arena; "" if none.
+static const char *s_text (pmo_arena_t *arena, const xmlNode *node, const char *name)
+{
+    xmlNode *c = s_child (node, name);
+    if (!c)
+        return "";
+    xmlChar *text = xmlNodeGetContent (c);
+    char *copy = pmo_arena_strdup (arena, text ? (const char *)text : "");
+    xmlFree (text);
+    //  Surrounding white space is layout
+    while (*copy && isspace ((unsigned char)*copy))
+        copy++;
+    size_t len = strlen (copy);
+    while (len && isspace ((unsigned char)copy[len - 1]))
+        copy[--len] = 0;
+    return copy;
+}
+
+//  The baseline of a task numbered number (0: the first, "Baseline"), NULL.
+static xmlNode *s_baseline (const xmlNode *task, int number)
+{
+    for (xmlNode *c = task->children; c; c = c->next)
+        if (c->type == XML_ELEMENT_NODE && strcmp ((const char *)c->name, "Baseline") == 0) {
+            xmlChar *text = NULL;
+            xmlNode *n = s_child (c, "Number");
+            if (n)
+                text = xmlNodeGetContent (n);
+            bool match = text && atoi ((const char *)text) == number;
+            xmlFree (text);
+            if (match)
+                return c;
+        }
+    return NULL;
+}
+
+//  ---------------------------------------------------------------------
+//  The plan as rows
+
+//  Where a row's cells came from, to name the element of a problem.
+typedef struct {
+    int line;                //  of the element (Project or Task)
+    const char *element;     //  "Project", "Task UID=12 'Design'"
+    const char *const *from; //  per column of the CSV: the MSPDI field ("Baseline/Finish")
+} origin_t;
+
+typedef struct {
+    pmo_arena_t *arena;
+    portio_import_result_t *result; //  the merged result (its problems name elements)
+    const char *code;               //  the project's (for a new one)
+    const char *external_id;        //  the project's key
+    const char *currency;
+    portio_csv_writer_t *project, *milestones, *report;
+    origin_t project_origin;
+    origin_t *milestone_origins;
+    size_t n_milestones, max_milestones;
+    origin_t report_origin;
+    bool has_report;
+} plan_t;
+
+//  A problem of an element and field, at its line.
+static void s_problem (plan_t *plan, int line, const char *element, const char *field,
+                       const char *value, const char *reason)
+{
+    char column[256];
+    snprintf (column, sizeof column, "%s%s%s", element, *field ? "/" : "", field);
+    portio_import_problem (plan->result, line > 0 ? (size_t)line : 0, column, value, reason);
+}
+
+//  A date-time of the plan ("2003-01-07T08:00:00") as a date; "" if empty;
+//  NULL (and a problem) if it is not one.
+static const char *s_date (plan_t *plan, const xmlNode *node, const char *element,
+                           const char *field, const char *text)
+{
+    if (!*text)
+        return "";
+    char date[11];
+    const char *why;
+    if (strlen (text) < 10 ||
+        portio_csv_parse_date (pmo_arena_printf (plan->arena, "%.10s", text), PORTIO_CSV_DMY,
+                               PORTIO_CSV_PIVOT_DEFAULT, date, NULL, &why) != 0 ||
+        text[4] != '-') {
+        s_problem (plan, (int)xmlGetLineNo (node), element, field, text,
+                   "not an MSPDI date-time (YYYY-MM-DDThh:mm:ss)");
+        return NULL;
+    }
+    return pmo_arena_strdup (plan->arena, date);
+}
+
+//  An amount of the plan (hundredths of the currency) as a decimal of
+//  major units ("12.34"); "" if empty; NULL (and a problem) if it is not one.
+static const char *s_money (plan_t *plan, const xmlNode *node, const char *element,
+                            const char *field, const char *text)
+{
+    if (!*text)
+        return "";
+    char *end;
+    double hundredths = strtod (text, &end);
+    if (end == text || *end || !isfinite (hundredths) || fabs (hundredths) > 9e15) {
+        s_problem (plan, (int)xmlGetLineNo (node), element, field, text,
+                   "not an MSPDI amount (a number of hundredths)");
+        return NULL;
+    }
+    long long minor = llround (hundredths);
+    char buf[40];
+    return pmo_arena_strdup (plan->arena, portio_csv_format_minor (minor, 2, buf, sizeof buf));
+}
+
+//  A code from the project's title: upper case letters and digits, words
+//  joined by '-', at most 24 characters ("MPXJ-SAMPLE").
+static const char *s_code_of (pmo_arena_t *arena, const char *title)
+{
+    char code[25];
+    size_t n = 0;
+    bool dash = false;
+    for (const char *p = title; *p && n < sizeof code - 1; p++) {
+        if (isalnum ((unsigned char)*p)) {
+            code[n++] = (char)toupper ((unsigned char)*p);
+            dash = false;
+        } else if (n && !dash) {
+            code[n++] = '-';
+            dash = true;
+        }
+    }
+    while (n && code[n - 1] == '-')
+        n--;
+    code[n] = 0;
+    return pmo_arena_strdup (arena, n ? code : "MSP-PLAN");
+}
+
+static void s_origin_of (plan_t *plan, origin_t *origin, const xmlNode *node, const char *element,
+                         const char *const *from)
+{
+    origin->line = (int)xmlGetLineNo (node);
+    origin->element = pmo_arena_strdup (plan->arena, element);
+    origin->from = from;
+}
+
+//  The project row from the Project element and its summary task.
+static int s_project (plan_t *plan, const portio_import_options_t *options, const xmlNode *root,
+                      const xmlNode *summary)
+{
+    static const char *header[] = {"code",
+                                   "name",
+                                   "external_id",
+                                   "org_unit",
+                                   "baseline_start",
+                                   "baseline_finish",
+                                   "forecast_finish",
+                                   "currency",
+                                   "budget.baseline",
+                                   "budget.forecast",
+                                   "budget.actual",
+                                   NULL};
+    //  Where each column comes from: the summary task's baseline, else the project's dates
+    static const char *from_baseline[] = {"Title",          "Title",
+                                          "GUID",           "org_unit (--org-unit, ?org_unit=)",
+                                          "Baseline/Start", "Baseline/Finish",
+                                          "FinishDate",     "CurrencyCode",
+                                          "Baseline/Cost",  "Cost",
+                                          "ActualCost",     NULL};
+    static const char *from_dates[] = {
+        "Title",     "Title",      "GUID",       "org_unit (--org-unit, ?org_unit=)",
+        "StartDate", "FinishDate", "FinishDate", "CurrencyCode",
+        "",          "Cost",       "ActualCost", NULL};
+    pmo_arena_t *arena = plan->arena;
+    const char *title = s_text (arena, root, "Title");
+    if (!*title)
+        title = s_text (arena, root, "Name");
+    const char *guid = s_text (arena, root, "GUID");
+    const char *currency = s_text (arena, root, "CurrencyCode");
+    plan->currency = *currency ? currency : "";
+    s_origin_of (plan, &plan->project_origin, root, "Project", from_dates);
+    if (!*title) {
+        s_problem (plan, (int)xmlGetLineNo (root), "Project", "Title", "",
+                   "the plan has no Title nor Name: pmo needs a project name");
+        return -1;
+    }
+    plan->code = options->code && *options->code ? options->code : s_code_of (arena, title);
+    const xmlNode *baseline = summary ? s_baseline (summary, 0) : NULL;
+    if (baseline)
+        plan->project_origin.from = from_baseline;
+    const char *start = s_date (
+        plan, baseline ? baseline : root, "Project", baseline ? "Baseline/Start" : "StartDate",
+        baseline ? s_text (arena, baseline, "Start") : s_text (arena, root, "StartDate"));
+    const char *finish = s_date (
+        plan, baseline ? baseline : root, "Project", baseline ? "Baseline/Finish" : "FinishDate",
+        baseline ? s_text (arena, baseline, "Finish") : s_text (arena, root, "FinishDate"));
+    const char *forecast =
+        s_date (plan, root, "Project", "FinishDate", s_text (arena, root, "FinishDate"));
+    const char *budget = baseline ? s_money (plan, baseline, "Project", "Baseline/Cost",
+                                             s_text (arena, baseline, "Cost"))
+                                  : "";
+    const char *cost =
+        summary ? s_money (plan, summary, "Task UID=0", "Cost", s_text (arena, summary, "Cost"))
+                : "";
+    const char *actual = summary ? s_money (plan, summary, "Task UID=0", "ActualCost",
+                                            s_text (arena, summary, "ActualCost"))
+                                 : "";
+    if (!start || !finish || !forecast || !budget || !cost || !actual)
+        return -1;
+    //  A baseline that was never set is all zeros: no budget rather than 0
+    if (strcmp (budget, "0.00") == 0)
+        budget = "";
+    plan->external_id = pmo_arena_printf (arena, "mspdi:%s", *guid ? guid : title);
+    const char *row[] = {plan->code,
+                         title,
+                         plan->external_id,
+                         options->org_unit ? options->org_unit : "",
+                         start,
+                         finish,
+                         forecast,
+                         *budget || *cost || *actual ? plan->currency : "",
+                         budget,
+                         cost,
+                         actual};
+    portio_csv_writer_row (plan->project, header, 11);
+    portio_csv_writer_row (plan->project, row, 11);
+    return 0;
+}
+
+//  A milestone row from a milestone task or a top-level summary task.
+static void s_milestone (plan_t *plan, const xmlNode *task)
+{
+    static const char *from[] = {"", "WBS Name", "Baseline/Finish", "Finish", "ActualFinish", NULL};
+    pmo_arena_t *arena = plan->arena;
+    const char *uid = s_text (arena, task, "UID");
+    const char *name = s_text (arena, task, "Name");
+    const char *wbs = s_text (arena, task, "WBS");
+    const char *element = pmo_arena_printf (arena, "Task UID=%s", uid);
+    const xmlNode *baseline = s_baseline (task, 0);
+    const char *planned = baseline ? s_date (plan, baseline, element, "Baseline/Finish",
+                                             s_text (arena, baseline, "Finish"))
+                                   : "";
+    const char *forecast = s_date (plan, task, element, "Finish", s_text (arena, task, "Finish"));
+    const char *actual =
+        s_date (plan, task, element, "ActualFinish", s_text (arena, task, "ActualFinish"));
+    if (!planned || !forecast || !actual)
+        return;
+    //  A plan never baselined: the plan as imported is its first baseline
+    if (!*planned)
+        planned = forecast;
+    if (!*planned) {
+        s_problem (plan, (int)xmlGetLineNo (task), element, "Finish", "",
+                   "the task has neither a baseline finish nor a finish");
+        return;
+    }
+    if (plan->n_milestones == plan->max_milestones) {
+        plan->max_milestones = plan->max_milestones ? plan->max_milestones * 2 : 32;
+        origin_t *grown = pmo_arena_alloc (arena, plan->max_milestones * sizeof (origin_t));
+        if (plan->n_milestones)
+            memcpy (grown, plan->milestone_origins, plan->n_milestones * sizeof (origin_t));
+        plan->milestone_origins = grown;
+    }
+    s_origin_of (plan, &plan->milestone_origins[plan->n_milestones++], task, element, from);
+    const char *row[] = {plan->code, *wbs ? pmo_arena_printf (arena, "%s %s", wbs, name) : name,
+                         planned, forecast, actual};
+    portio_csv_writer_row (plan->milestones, row, 5);
+}
+
+//  With a status date: the report of that day from the summary task.
+static void s_report (plan_t *plan, const xmlNode *root, const xmlNode *summary)
+{
+    static const char *from[] = {"",     "StatusDate", "PercentComplete", "", "BCWS", "BCWP",
+                                 "ACWP", NULL};
+    pmo_arena_t *arena = plan->arena;
+    const char *status = s_text (arena, root, "StatusDate");
+    if (!*status || !summary)
+        return;
+    const char *day = s_date (plan, root, "Project", "StatusDate", status);
+    const char *pv = s_money (plan, summary, "Task UID=0", "BCWS", s_text (arena, summary, "BCWS"));
+    const char *ev = s_money (plan, summary, "Task UID=0", "BCWP", s_text (arena, summary, "BCWP"));
+    const char *ac = s_money (plan, summary, "Task UID=0", "ACWP", s_text (arena, summary, "ACWP"));
+    if (!day || !pv || !ev || !ac || !*day)
+        return;
+    //  The overall rating: the band of the lower of SPI and CPI
+    double spi = *pv && atof (pv) > 0 ? atof (ev) / atof (pv) : 1.0;
+    double cpi = *ac && atof (ac) > 0 ? atof (ev) / atof (ac) : 1.0;
+    Pmo__Rag rag = portio_report_index_rag (spi < cpi ? spi : cpi);
+    const char *overall = rag == PMO__RAG__RAG_RED     ? "red"
+                          : rag == PMO__RAG__RAG_AMBER ? "amber"
+                                                       : "green";
+    static const char *header[] = {"project_code", "period_end", "percent_complete", "overall",
+                                   "pv_minor",     "ev_minor",   "ac_minor"};
+    const char *row[] = {plan->code, day, s_text (arena, summary, "PercentComplete"), overall, pv,
+                         ev,         ac};
+    portio_csv_writer_row (plan->report, header, 7);
+    portio_csv_writer_row (plan->report, row, 7);
+    s_origin_of (plan, &plan->report_origin, root, "Project", from);
+    plan->has_report = true;
+}
+
+//  ---------------------------------------------------------------------
+//  Importing the rows
+
+//  The columns of the three parts.
+static const char *s_project_header[] = {"code",
+                                         "name",
+                                         "external_id",
+                                         "org_unit",
+                                         "baseline_start",
+                                         "baseline_finish",
+                                         "forecast_finish",
+                                         "currency",
+                                         "budget.baseline",
+                                         "budget.forecast",
+                                         "budget.actual",
+                                         NULL};
+static const char *s_milestone_header[] = {"project_code",  "name",        "baseline_date",
+                                           "forecast_date", "actual_date", NULL};
+static const char *s_report_header[] = {"project_code", "period_end", "percent_complete", "overall",
+                                        "pv_minor",     "ev_minor",   "ac_minor",         NULL};
+
+//  Add a part's result to the merged one, its problems named by origin.
+static void s_merge (plan_t *plan, const portio_import_result_t *part, const origin_t *origins,
+                     size_t n_origins, const char *const *header, bool report)
+{
+    portio_import_result_t *result = plan->result;
+    result->rows += part->rows;
+    //  A submitted report is counted as a report, like a spreadsheet's
+    if (report)
+        result->reports_created += part->created;
+    else
+        result->created += part->created;
+    result->updated += part->updated;
+    result->unchanged += part->unchanged;
+    result->bad += part->bad;
+    result->reports_created += part->reports_created;
+    result->written = result->written || part->written;
+    if (part->error && !result->error)
+        result->error = pmo_arena_strdup (result->arena, part->error);
+    for (size_t i = 0; i < part->n_problems; i++) {
+        const portio_import_problem_t *p = &part->problems[i];
+        //  Data row r of the CSV is origins[r - 2]; its column the field's source
+        const origin_t *o = p->row >= 2 && p->row - 2 < n_origins ? &origins[p->row - 2] : NULL;
+        const char *field = "";
+        for (size_t c = 0; o && header[c]; c++)
+            if (strcmp (header[c], p->column) == 0)
+                field = o->from[c];
+        s_problem (plan, o ? o->line : 0, o ? o->element : "Project", field, p->value, p->reason);
+    }
+    size_t at = result->n_rows;
+    portio_import_row_t *grown =
+        pmo_arena_alloc (result->arena, (at + part->n_rows + 1) * sizeof (portio_import_row_t));
+    if (at)
+        memcpy (grown, result->row_results, at * sizeof (portio_import_row_t));
+    for (size_t i = 0; i < part->n_rows; i++) {
+        grown[at + i] = part->row_results[i];
+        const origin_t *o =
+            part->row_results[i].row >= 2 && part->row_results[i].row - 2 < n_origins
+                ? &origins[part->row_results[i].row - 2]
+                : NULL;
+        grown[at + i].row = o && o->line > 0 ? (size_t)o->line : 0;
+        grown[at + i].id =
+            pmo_arena_strdup (result->arena, grown[at + i].id ? grown[at + i].id : "");
+    }
+    result->row_results = grown;
+    result->n_rows = at + part->n_rows;
+}
+
+//  Import csv with the mapping text; merges the result.
+static int s_part (plan_t *plan, const portio_import_options_t *options, const char *mapping_text,
+                   const char *csv, size_t size, const origin_t *origins, size_t n_origins,
+                   const char *const *header)
+{
+    char why[512];
+    portio_import_mapping_t *mapping =
+        portio_import_mapping_load (mapping_text, strlen (mapping_text), why, sizeof why);
+    assert (mapping); //  our own
+    portio_import_result_t *part = NULL;
+    int rc = portio_import_run (options, mapping, csv, size, &part);
+    s_merge (plan, part, origins, n_origins, header, header == s_report_header);
+    portio_import_result_destroy (&part);
+    portio_import_mapping_destroy (&mapping);
+    return rc;
+}
+
+//  The mappings of the three parts: the project found again by its
+//  external id (its code is given only when it is created); milestones by
+//  project and name; the report by project and period.
+#define PROJECT_MAPPING                                                                            \
+    "{\"entity\": \"project\", \"key\": \"external_id\", \"encoding\": "                           \
+    "\"utf-8\", "                                                                                  \
+    "\"delimiter\": \",\", \"decimal_comma\": false, \"columns\": ["                               \
+    "{\"column\": \"code\", \"field\": \"code\", \"create_only\": true, "                          \
+    "\"unique\": true},"                                                                           \
+    "{\"column\": \"name\", \"field\": \"name\"},"                                                 \
+    "{\"column\": \"external_id\", \"field\": \"external_id\"},"                                   \
+    "{\"column\": \"org_unit\", \"field\": \"org_unit\", \"create_only\": "                        \
+    "true},"                                                                                       \
+    "{\"column\": \"baseline_start\", \"field\": \"baseline_start\"},"                             \
+    "{\"column\": \"baseline_finish\", \"field\": \"baseline_finish\"},"                           \
+    "{\"column\": \"forecast_finish\", \"field\": \"forecast_finish\"},"                           \
+    "{\"column\": \"currency\", \"field\": \"currency\"},"                                         \
+    "{\"column\": \"budget.baseline\", \"field\": \"budget.baseline\"},"                           \
+    "{\"column\": \"budget.forecast\", \"field\": \"budget.forecast\"},"                           \
+    "{\"column\": \"budget.actual\", \"field\": \"budget.actual\"}]}"
+#define MILESTONE_MAPPING                                                                          \
+    "{\"entity\": \"milestone\", \"encoding\": \"utf-8\", \"delimiter\": "                         \
+    "\",\", \"columns\": ["                                                                        \
+    "{\"column\": \"project_code\", \"field\": \"project_code\"},"                                 \
+    "{\"column\": \"name\", \"field\": \"name\"},"                                                 \
+    "{\"column\": \"baseline_date\", \"field\": \"baseline_date\"},"                               \
+    "{\"column\": \"forecast_date\", \"field\": \"forecast_date\"},"                               \
+    "{\"column\": \"actual_date\", \"field\": \"actual_date\"}]}"
+#define REPORT_MAPPING                                                                             \
+    "{\"entity\": \"status_report\", \"encoding\": \"utf-8\", \"delimiter\": "                     \
+    "\",\", "                                                                                      \
+    "\"decimal_comma\": false, \"columns\": ["                                                     \
+    "{\"column\": \"project_code\", \"field\": \"project_code\"},"                                 \
+    "{\"column\": \"period_end\", \"field\": \"period_end\"},"                                     \
+    "{\"column\": \"percent_complete\", \"field\": \"percent_complete\"},"                         \
+    "{\"column\": \"overall\", \"field\": \"overall\"},"                                           \
+    "{\"column\": \"pv_minor\", \"field\": \"pv_minor\"},"                                         \
+    "{\"column\": \"ev_minor\", \"field\": \"ev_minor\"},"                                         \
+    "{\"column\": \"ac_minor\", \"field\": \"ac_minor\"}]}"
+
+//  The project's code as the registry holds it (a re-import keeps the code
+//  the project got), "" if the plan's project is not there yet.
+static const char *s_stored_code (plan_t *plan, const portio_import_options_t *options,
+                                  const char *external_id)
+{
+    ProtobufCMessage **items;
+    size_t n;
+    char why[512];
+    if (portio_import_list (&options->peer, plan->arena, PMO__ENTITY_KIND__ENTITY_KIND_PROJECT, "",
+                            NULL, false, &items, &n, why, sizeof why))
+        return "";
+    for (size_t i = 0; i < n; i++)
+        if (strcmp (((Pmo__Project *)items[i])->external_id, external_id) == 0)
+            return ((Pmo__Project *)items[i])->code;
+    return "";
+}
+
+//  The rows of writer (the milestones or the report) with the code the
+//  project has in the registry in their first cell (a re-import keeps the
+//  code the project got when it was created), in arena.
+static char *s_with_code (pmo_arena_t *arena, portio_csv_writer_t *writer, const char *code,
+                          size_t *size)
+{
+    size_t len;
+    const char *csv = portio_csv_writer_data (writer, &len);
+    portio_csv_options_t options = {PORTIO_CSV_UTF8, ','};
+    portio_csv_t *table = portio_csv_parse (csv, len, &options, arena);
+    portio_csv_writer_t *out = portio_csv_writer_new (',', false);
+    for (size_t r = 0; r < table->n_records; r++) {
+        portio_csv_record_t *record = &table->records[r];
+        if (r > 0 && record->n_fields)
+            record->fields[0] = (char *)code;
+        portio_csv_writer_row (out, (const char *const *)record->fields, record->n_fields);
+    }
+    char *copy = pmo_arena_strdup (arena, portio_csv_writer_data (out, size));
+    portio_csv_writer_destroy (&out);
+    return copy;
+}
+
+int portio_mspdi_run (const portio_import_options_t *options, const void *data, size_t size,
+                      portio_import_result_t **result_p)
+{
+    pmo_arena_t *arena = pmo_arena_new ();
+    portio_import_result_t *result = pmo_arena_alloc (arena, sizeof (portio_import_result_t));
+    result->arena = arena;
+    result->entity = "mspdi";
+    result->encoding = "utf-8";
+    result->delimiter = ',';
+    result->dry_run = options->dry_run;
+    *result_p = result;
+    xmlInitParser ();
+    xmlDoc *doc = size <= INT32_MAX
+                      ? xmlReadMemory (data, (int)size, "plan.xml", NULL,
+                                       XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING)
+                      : NULL;
+    if (!doc) {
+        const xmlError *error = xmlGetLastError ();
+        char message[300];
+        snprintf (message, sizeof message, "%s",
+                  error && error->message ? error->message : "unreadable");
+        message[strcspn (message, "\r\n")] = 0;
+        return portio_import_fail (result, arena, "not a Microsoft Project XML file: line %d: %s",
+                                   error ? error->line : 0, message);
+    }
+    xmlNode *root = xmlDocGetRootElement (doc);
+    if (!root || strcmp ((const char *)root->name, "Project") != 0 || !root->ns ||
+        strcmp ((const char *)root->ns->href, MSPDI_NS) != 0) {
+        xmlFreeDoc (doc);
+        return portio_import_fail (result, arena,
+                                   "not a Microsoft Project XML file: the root element is not "
+                                   "Project in %s",
+                                   MSPDI_NS);
+    }
+    plan_t plan = {.arena = arena, .result = result};
+    plan.project = portio_csv_writer_new (',', false);
+    plan.milestones = portio_csv_writer_new (',', false);
+    plan.report = portio_csv_writer_new (',', false);
+    portio_csv_writer_row (plan.milestones, s_milestone_header, 5);
+    //  The project's summary task (UID 0), and the tasks that become milestones
+    xmlNode *tasks = s_child (root, "Tasks"), *summary = NULL;
+    for (xmlNode *t = tasks ? tasks->children : NULL; t; t = t->next)
+        if (t->type == XML_ELEMENT_NODE && strcmp (s_text (arena, t, "UID"), "0") == 0)
+            summary = t;
+    int rc = s_project (&plan, options, root, summary);
+    if (rc == 0) {
+        for (xmlNode *t = tasks ? tasks->children : NULL; t; t = t->next) {
+            if (t->type != XML_ELEMENT_NODE || t == summary ||
+                strcmp (s_text (arena, t, "IsNull"), "1") == 0)
+                continue;
+            bool milestone = strcmp (s_text (arena, t, "Milestone"), "1") == 0;
+            bool phase = strcmp (s_text (arena, t, "OutlineLevel"), "1") == 0;
+            if (milestone || phase)
+                s_milestone (&plan, t);
+        }
+        s_report (&plan, root, summary);
+    }
+    xmlFreeDoc (doc);
+    if (rc || result->n_problems) {
+        result->bad = 1;
+        rc = portio_import_fail (result, arena, "the plan has problems: nothing was imported");
+    } else {
+        //  The project first; its milestones and report once it exists (a
+        //  dry run of a new plan counts them without asking the registry)
+        size_t len;
+        const char *csv = portio_csv_writer_data (plan.project, &len);
+        rc = s_part (&plan, options, PROJECT_MAPPING, csv, len, &plan.project_origin, 1,
+                     s_project_header);
+        const char *stored = rc == 0 ? s_stored_code (&plan, options, plan.external_id) : "";
+        if (rc == 0 && !*stored) {
+            result->rows += plan.n_milestones + plan.has_report;
+            result->created += plan.n_milestones;
+            result->reports_created += plan.has_report;
+        } else if (rc == 0) {
+            if (plan.n_milestones) {
+                csv = s_with_code (arena, plan.milestones, stored, &len);
+                rc = s_part (&plan, options, MILESTONE_MAPPING, csv, len, plan.milestone_origins,
+                             plan.n_milestones, s_milestone_header);
+            }
+            if (rc == 0 && plan.has_report) {
+                csv = s_with_code (arena, plan.report, stored, &len);
+                rc = s_part (&plan, options, REPORT_MAPPING, csv, len, &plan.report_origin, 1,
+                             s_report_header);
+            }
+        }
+    }
+    portio_csv_writer_destroy (&plan.project);
+    portio_csv_writer_destroy (&plan.milestones);
+    portio_csv_writer_destroy (&plan.report);
+    return rc;
+}

@@ -1,0 +1,28 @@
+/*  portio_mspdi.h: a Microsoft Project plan (MSPDI XML, as Project desktop,
+    Project Online and Project Server save it) into the registry: the
+    project, its milestones (milestone tasks and top-level summary tasks)
+    and, with a status date, a status report with earned value. The mapping
+    is in portio_mspdi.c and services/pmoctl/README-import.md.
+
+    portio_import_run calls it for a file that is MSPDI (known by its
+    content), with options->org_unit (the unit of a new project) and
+    options->code (its code; default from its title).
+*/
+#ifndef PORTIO_MSPDI_H_INCLUDED
+#define PORTIO_MSPDI_H_INCLUDED
+
+#include "portio_import.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+
+//  True if data looks like MSPDI: XML naming the Project namespace early.
+bool portio_mspdi_is (const void *data, size_t size);
+
+//  Import the plan in data (the same contract as portio_import_run; the
+//  result's problems name the element, e.g. "Task UID=12/Finish", and its
+//  line as the row). The caller destroys the result.
+int portio_mspdi_run (const portio_import_options_t *options, const void *data, size_t size,
+                      portio_import_result_t **result);
+
+#endif
