@@ -424,7 +424,8 @@ static int s_set_money (row_t *r, const map_column_t *col, void *slot, const cha
     char currency[4];
     if (portio_csv_parse_money (text, &money, &minor, currency, why, why_size) < 0)
         return -1;
-    if (minor < 0) {
+    //  A change request's impacts may be savings; other amounts are not negative
+    if (minor < 0 && r->map->entity->desc != &pmo__change_request__descriptor) {
         snprintf (why, why_size, "an amount here must not be negative");
         return -1;
     }
@@ -533,6 +534,25 @@ static int s_set_count (void *slot, const char *text, bool blank, char *why, siz
     return 0;
 }
 
+//  A whole number that may be negative ("-14": a finish 14 days earlier).
+static int s_set_signed (void *slot, const char *text, bool blank, char *why, size_t why_size)
+{
+    if (blank) {
+        *(int32_t *)slot = 0;
+        return 0;
+    }
+    char *end;
+    long value = strtol (text, &end, 10);
+    while (*end == ' ')
+        end++;
+    if (end == text || *end || value < -1000000000L || value > 1000000000L) {
+        snprintf (why, why_size, "not a whole number");
+        return -1;
+    }
+    *(int32_t *)slot = (int32_t)value;
+    return 0;
+}
+
 //  An amount in minor units (*_minor: in the project's currency); a
 //  status report's actual cost given or not is has_ac.
 static int s_set_minor (row_t *r, const map_column_t *col, ProtobufCMessage *owner,
@@ -587,8 +607,9 @@ static int s_set (row_t *r, const map_column_t *col, ProtobufCMessage *msg, cons
     case PROTOBUF_C_TYPE_ENUM:
         return s_set_enum (f, slot, text, blank, why, why_size);
     case PROTOBUF_C_TYPE_UINT32:
-    case PROTOBUF_C_TYPE_INT32:
         return s_set_count (slot, text, blank, why, why_size);
+    case PROTOBUF_C_TYPE_INT32:
+        return s_set_signed (slot, text, blank, why, why_size);
     case PROTOBUF_C_TYPE_INT64:
         return s_set_minor (r, col, owner, f, slot, text, blank, why, why_size);
     case PROTOBUF_C_TYPE_BOOL:

@@ -109,6 +109,8 @@ const char *portio_import_cell (pmo_arena_t *arena, const ProtobufCMessage *msg,
     case PROTOBUF_C_TYPE_UINT32:
         return *(const uint32_t *)slot ? pmo_arena_printf (arena, "%u", *(const uint32_t *)slot)
                                        : "";
+    case PROTOBUF_C_TYPE_INT32:
+        return *(const int32_t *)slot ? pmo_arena_printf (arena, "%d", *(const int32_t *)slot) : "";
     case PROTOBUF_C_TYPE_INT64: {
         int64_t minor = *(const int64_t *)slot;
         if (strcmp (f->name, "ac_minor") == 0 &&

@@ -124,7 +124,7 @@ typedef enum {
     OP_REJECT,      //  ...
     OP_RESHAPE,     //  ...
     OP_CLOSE,       //  risks: closed or occurred
-    OP_ISSUE_STATE, //  issues created open, then set to their status
+    OP_ISSUE_STATE, //  issues created open, changes created pending: then set as the row says
 } op_t;
 
 #define MAX_OPS 4
@@ -168,6 +168,18 @@ static char s_ambiguous; //  a key several records share
 static bool s_is (const svc_t *im, const char *name)
 {
     return strcmp (im->entity->name, name) == 0;
+}
+
+//  The risk monitor's name of the entity in its requests (create_change,
+//  update_raid) and in its replies (change_request, raid_entry).
+static const char *s_request_name (const svc_t *im)
+{
+    return s_is (im, "change_request") ? "change" : im->entity->name;
+}
+
+static const char *s_reply_name (const svc_t *im)
+{
+    return s_is (im, "raid") ? "raid_entry" : im->entity->name;
 }
 
 static void s_bad (svc_t *im, row_t *r, const char *field, const char *value, const char *format,
@@ -462,6 +474,25 @@ static void s_check_issue (svc_t *im, row_t *r, Pmo__Issue *issue)
         s_bad (im, r, "resolution", "", "a resolved or closed issue says how (resolution)");
 }
 
+//  A change request or an assumption, decision or dependency: a title,
+//  a RAID entry's kind; the values the risk monitor gives what is left out.
+static void s_check_entry (svc_t *im, row_t *r, ProtobufCMessage *entry)
+{
+    if (pmo_str_empty (pmo_reflect_str (entry, "title")))
+        s_bad (im, r, "title", "", "a %s has a title", im->entity->name);
+    if (entry->descriptor == &pmo__raid_entry__descriptor) {
+        Pmo__RaidEntry *e = (Pmo__RaidEntry *)entry;
+        if (e->kind == PMO__RAID_KIND__RAID_KIND_UNSPECIFIED)
+            s_bad (im, r, "kind", "", "the kind is required: assumption, decision or dependency");
+        if (!e->status)
+            e->status = PMO__RAID_STATUS__RAID_STATUS_OPEN;
+    } else {
+        Pmo__ChangeRequest *c = (Pmo__ChangeRequest *)entry;
+        if (!c->decision)
+            c->decision = PMO__CHANGE_DECISION__CHANGE_DECISION_PENDING;
+    }
+}
+
 //  What the risk monitor fills in for values left out, so that a row
 //  compares equal to what the service stored from it.
 static void s_register_defaults (ProtobufCMessage *msg)
@@ -547,8 +578,10 @@ static int s_probe (svc_t *im, row_t *r, target_t *t, Pmo__Project **project_p,
         s_check_resource (im, r, (Pmo__Resource *)probe);
     else if (s_is (im, "risk"))
         s_check_risk (im, r, (Pmo__Risk *)probe);
-    else
+    else if (s_is (im, "issue"))
         s_check_issue (im, r, (Pmo__Issue *)probe);
+    else
+        s_check_entry (im, r, probe);
     return r->bad ? -1 : 0;
 }
 
@@ -609,6 +642,10 @@ static void s_plan_new (svc_t *im, row_t *r, svc_plan_t *plan, ProtobufCMessage 
         s_op (plan, OP_CLOSE);
     else if (s_is (im, "issue") &&
              ((Pmo__Issue *)probe)->status >= PMO__ISSUE_STATUS__ISSUE_STATUS_RESOLVED)
+        s_op (plan, OP_ISSUE_STATE);
+    //  A change request is raised pending; a decision is a step of its own
+    else if (s_is (im, "change_request") && ((Pmo__ChangeRequest *)probe)->decision !=
+                                                PMO__CHANGE_DECISION__CHANGE_DECISION_PENDING)
         s_op (plan, OP_ISSUE_STATE);
 }
 
@@ -726,6 +763,7 @@ static void s_plan (svc_t *im, row_t *r, svc_plan_t *plan)
     portio_import_convert (r, &again, false);
     im->result->n_problems = problems; //  the same cells: their problems were found above
     ProtobufCMessage *desired = again.entity;
+
     //  The id is the key, never data: a blank id cell does not clear it
     pmo_reflect_set_str (desired, "id", pmo_reflect_str (existing, "id"), arena);
     s_register_defaults (desired);
@@ -753,8 +791,22 @@ static void s_plan (svc_t *im, row_t *r, svc_plan_t *plan)
     } else if (s_is (im, "risk")) {
         if (s_plan_risk (im, r, plan, probe, desired, existing))
             return;
-    } else if (s_plan_issue (im, r, plan, probe, desired, existing))
-        return;
+    } else if (s_is (im, "issue")) {
+        if (s_plan_issue (im, r, plan, probe, desired, existing))
+            return;
+    } else {
+        //  Change requests and RAID entries: their fields (the risk monitor
+        //  says which changes it allows: a decided change stays decided)
+        s_check_entry (im, r, desired);
+        //  Who raised a change is kept when the file leaves it out
+        if (s_is (im, "change_request") &&
+            pmo_str_empty (((Pmo__ChangeRequest *)desired)->requested_by))
+            ((Pmo__ChangeRequest *)desired)->requested_by =
+                ((Pmo__ChangeRequest *)existing)->requested_by;
+        if (!portio_import_same (arena, pmo_reflect_copy (desired, arena),
+                                 pmo_reflect_copy (existing, arena)))
+            s_op (plan, OP_UPDATE);
+    }
     plan->unchanged = plan->n_ops == 0;
 }
 
@@ -851,12 +903,15 @@ static ProtobufCMessage *s_record_body (svc_t *im, svc_plan_t *plan, op_t op, ui
                     ((Pmo__Issue *)body)->status >= PMO__ISSUE_STATUS__ISSUE_STATUS_RESOLVED
                         ? PMO__ISSUE_STATUS__ISSUE_STATUS_OPEN
                         : ((Pmo__Issue *)body)->status;
+            if (s_is (im, "change_request"))
+                ((Pmo__ChangeRequest *)body)->decision =
+                    PMO__CHANGE_DECISION__CHANGE_DECISION_PENDING;
         } else {
             pmo_reflect_set_str (body, "id", plan->id, arena);
             pmo_reflect_set_u64 (body, "version", version);
         }
         member = pmo_arena_printf (arena, "%s_%s", op == OP_CREATE ? "create" : "update",
-                                   im->entity->name);
+                                   s_request_name (im));
     }
     *member_p = member;
     return body;
@@ -886,11 +941,7 @@ static void s_refused (svc_t *im, svc_plan_t *plan, const char *member, const Pm
 static void s_note_stored (svc_t *im, svc_plan_t *plan, op_t op, ProtobufCMessage *reply)
 {
     pmo_arena_t *arena = im->arena;
-    const char *kinds[] = {"resource", "allocation", "risk", "issue"};
-    ProtobufCMessage *stored = NULL;
-    for (size_t i = 0; i < 4 && !stored; i++)
-        if (s_is (im, kinds[i]))
-            stored = portio_import_reply_member (reply, kinds[i]);
+    ProtobufCMessage *stored = portio_import_reply_member (reply, s_reply_name (im));
     if (stored) {
         plan->existing = pmo_reflect_copy (stored, arena);
         plan->id = pmo_reflect_str (plan->existing, "id");

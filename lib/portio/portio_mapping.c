@@ -41,6 +41,11 @@ static const entity_t s_entities[] = {
      PORTIO_IMPORT_RISKMON},
     {"issue", &pmo__issue__descriptor, NULL, NULL, PMO__ENTITY_KIND__ENTITY_KIND_UNSPECIFIED,
      PORTIO_IMPORT_RISKMON},
+    {"change_request", &pmo__change_request__descriptor, NULL, NULL,
+     PMO__ENTITY_KIND__ENTITY_KIND_UNSPECIFIED, PORTIO_IMPORT_RISKMON},
+    //  Assumptions, decisions and dependencies: one register, a kind column
+    {"raid", &pmo__raid_entry__descriptor, NULL, NULL, PMO__ENTITY_KIND__ENTITY_KIND_UNSPECIFIED,
+     PORTIO_IMPORT_RISKMON},
 };
 
 const entity_t *portio_import_entity (const char *name)
@@ -178,7 +183,7 @@ static int s_load_settings (portio_import_mapping_t *self, json_t *root, char *w
     self->entity = portio_import_entity (s_str (root, "entity", "project"));
     if (!self->entity)
         BAD ("entity must be org_unit, project, milestone, status_report, resource, allocation, "
-             "risk or issue");
+             "risk, issue, change_request or raid");
     if (portio_csv_encoding_parse (s_str (root, "encoding", "auto"), &self->csv.encoding))
         BAD ("encoding must be auto, utf-8 or windows-1252");
     const char *delimiter = s_str (root, "delimiter", "auto");
@@ -477,10 +482,26 @@ static const char *s_native_issue[] = {
     "id",       "project_code", "project_id", "title",      "description", "type",    "severity",
     "priority", "owner",        "status",     "resolution", "due_date",    "risk_id", NULL};
 
+static const char *s_native_change[] = {"id",           "project_code",
+                                        "project_id",   "title",
+                                        "description",  "reason",
+                                        "requested_by", "currency",
+                                        "cost_impact",  "schedule_impact_days",
+                                        "scope_impact", "benefits_impact",
+                                        "decision",     "decision_note",
+                                        "issue_id",     NULL};
+static const char *s_native_raid[] = {
+    "id",     "project_code", "project_id",         "kind",       "title", "description", "owner",
+    "status", "due_date",     "depends_on_project", "decided_by", "note",  NULL};
+
 const char *const *portio_import_native_fields (const char *entity)
 {
     if (!entity)
         return NULL;
+    if (strcmp (entity, "change_request") == 0)
+        return s_native_change;
+    if (strcmp (entity, "raid") == 0)
+        return s_native_raid;
     if (strcmp (entity, "resource") == 0)
         return s_native_resource;
     if (strcmp (entity, "allocation") == 0)

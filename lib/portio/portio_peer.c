@@ -197,6 +197,7 @@ int portio_import_svc_list (const portio_import_peer_t *peer, pmo_arena_t *arena
     size_t max = 0;
     const char *cursor = "";
     bool risk = strcmp (entity, "risk") == 0, issue = strcmp (entity, "issue") == 0;
+    bool change = strcmp (entity, "change_request") == 0, raid = strcmp (entity, "raid") == 0;
     bool alert = strcmp (entity, "alert") == 0;
     bool resource = strcmp (entity, "resource") == 0;
     for (;;) {
@@ -212,22 +213,28 @@ int portio_import_svc_list (const portio_import_peer_t *peer, pmo_arena_t *arena
             resources.cursor = (char *)cursor;
             body = &resources.base, member = "list_resources", page_member = "resources";
             list = "resources";
-        } else if (!risk && !issue && !alert) {
+        } else if (!risk && !issue && !alert && !change && !raid) {
             allocations.org_unit = (char *)org_unit;
             allocations.limit = LIST_PAGE;
             allocations.cursor = (char *)cursor;
             body = &allocations.base, member = "list_allocations", page_member = "allocations";
             list = "allocations";
         } else {
-            registers.kind = risk    ? PMO__REGISTER_KIND__REGISTER_KIND_RISK
-                             : alert ? PMO__REGISTER_KIND__REGISTER_KIND_ALERT
-                                     : PMO__REGISTER_KIND__REGISTER_KIND_ISSUE;
+            registers.kind = risk     ? PMO__REGISTER_KIND__REGISTER_KIND_RISK
+                             : alert  ? PMO__REGISTER_KIND__REGISTER_KIND_ALERT
+                             : change ? PMO__REGISTER_KIND__REGISTER_KIND_CHANGE_REQUEST
+                             : raid   ? PMO__REGISTER_KIND__REGISTER_KIND_RAID
+                                      : PMO__REGISTER_KIND__REGISTER_KIND_ISSUE;
             registers.org_unit = (char *)org_unit;
             registers.include_closed = true;
             registers.limit = LIST_PAGE;
             registers.cursor = (char *)cursor;
             body = &registers.base, member = "list", page_member = "page";
-            list = risk ? "risks" : alert ? "alerts" : "issues";
+            list = risk     ? "risks"
+                   : alert  ? "alerts"
+                   : change ? "change_requests"
+                   : raid   ? "raid_entries"
+                            : "issues";
             service = PORTIO_IMPORT_RISKMON;
         }
         ProtobufCMessage *reply =

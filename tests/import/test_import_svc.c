@@ -342,6 +342,36 @@ static void s_test_registers (void)
     portio_import_result_destroy (&r);
     s_round_trip ("issue", 2);
     s_round_trip ("resource", 4);
+
+    //  Change requests (a saving is negative; a decision is a step after
+    //  the request) and assumptions, decisions and dependencies
+    const char *changes =
+        "project_code,title,reason,requested_by,currency,cost_impact,schedule_impact_days,"
+        "decision,decision_note\n"
+        "P-A,Add a second data centre,resilience,ann,GBP,\"250,000\",30,,\n"
+        "P-B,Drop the mobile app,budget,ben,GBP,-120000,-14,deferred,next year\n";
+    r = s_import ("change_request", NULL, changes, false, false, 0);
+    s_expect (r, 2, 0, 0, 0);
+    portio_import_result_destroy (&r);
+    r = s_import ("change_request", NULL, changes, false, false, 0);
+    s_expect (r, 0, 0, 2, 0);
+    portio_import_result_destroy (&r);
+    s_round_trip ("change_request", 2);
+    const char *raid = "project_code,kind,title,owner,status,due_date,note\n"
+                       "P-A,assumption,Vendor keeps its price,ann,open,2026-12-31,\n"
+                       "P-A,decision,Cloud first,ben,confirmed,,board minute 12\n"
+                       "P-B,dependency,Network upgrade delivered,ops,open,2027-03-31,\n";
+    r = s_import ("raid", NULL, raid, false, false, 0);
+    s_expect (r, 3, 0, 0, 0);
+    portio_import_result_destroy (&r);
+    r = s_import ("raid", NULL, raid, false, false, 0);
+    s_expect (r, 0, 0, 3, 0);
+    portio_import_result_destroy (&r);
+    s_round_trip ("raid", 3);
+    //  A RAID entry without its kind is a problem; nothing is written
+    r = s_import ("raid", NULL, "project_code,title\nP-A,What kind\n", false, false, -1);
+    assert (r->bad == 1 && s_has_problem (r, 2, "kind", "kind is required") && !r->written);
+    portio_import_result_destroy (&r);
 }
 
 static void s_test_report (void)
