@@ -343,6 +343,49 @@ const char *gateway_oidc_endpoint (gateway_oidc_t *self, const char *name)
     return value ? value : "";
 }
 
+static bool s_base64url (const char *text)
+{
+    if (!text || !*text)
+        return false;
+    for (const char *c = text; *c; c++)
+        if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') ||
+              *c == '-' || *c == '_'))
+            return false;
+    return true;
+}
+
+//  The public members of a JWK, each checked, or NULL. libcjose asserts
+//  (aborts the process) on base64url with padding or other characters in
+//  the middle (found by tests/fuzz/fuzz_http), and a key set comes from
+//  the network: nothing unchecked reaches it, and no private member.
+static json_t *s_public_jwk (json_t *key)
+{
+    const char *kty = json_string_value (json_object_get (key, "kty"));
+    const char *kid = json_string_value (json_object_get (key, "kid"));
+    const char *crv = json_string_value (json_object_get (key, "crv"));
+    static const char *rsa[] = {"n", "e", NULL}, *ec[] = {"x", "y", NULL};
+    const char **members = !kty                       ? NULL
+                           : strcmp (kty, "RSA") == 0 ? rsa
+                           : strcmp (kty, "EC") == 0  ? ec
+                                                      : NULL;
+    if (!members || (kid && strlen (kid) > 200) || (members == ec && !crv))
+        return NULL;
+    json_t *clean = json_pack ("{s:s}", "kty", kty);
+    if (kid)
+        json_object_set_new (clean, "kid", json_string (kid));
+    if (crv)
+        json_object_set_new (clean, "crv", json_string (crv));
+    for (size_t i = 0; members[i]; i++) {
+        const char *value = json_string_value (json_object_get (key, members[i]));
+        if (!s_base64url (value) || strlen (value) > 2048) {
+            json_decref (clean);
+            return NULL;
+        }
+        json_object_set_new (clean, members[i], json_string (value));
+    }
+    return clean;
+}
+
 int gateway_oidc_set_jwks (gateway_oidc_t *self, const char *text, size_t size)
 {
     json_t *doc = json_loadb (text, size, 0, NULL);
@@ -361,7 +404,9 @@ int gateway_oidc_set_jwks (gateway_oidc_t *self, const char *text, size_t size)
         const char *use = json_string_value (json_object_get (key, "use"));
         if (use && strcmp (use, "sig") != 0)
             continue; //  an encryption key is not for us
-        char *one = json_dumps (key, JSON_COMPACT);
+        json_t *clean = s_public_jwk (key);
+        char *one = clean ? json_dumps (clean, JSON_COMPACT) : NULL;
+        json_decref (clean);
         if (!one)
             continue;
         cjose_err err;
