@@ -319,6 +319,8 @@ static void s_completed (void *cls, struct MHD_Connection *connection, void **co
 //  libmicrohttpd's own messages (mostly clients that went away) go to our
 //  log at debug level.
 static void s_mhd_log (void *cls, const char *format, va_list args)
+    __attribute__ ((format (printf, 2, 0)));
+static void s_mhd_log (void *cls, const char *format, va_list args)
 {
     char line[512];
     vsnprintf (line, sizeof line, format, args);
