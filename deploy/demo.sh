@@ -14,7 +14,10 @@
 # critical) and 34 issues, and, relative to today, about 280 bookings (some
 # over-allocating people) and a current status report with PV/EV/AC for every
 # live project, all
-# through `pmoctl import` into the allocator and the risk monitor.
+# through `pmoctl import` into the allocator and the risk monitor; and for the
+# planner (deploy/data/gen_planner.py, fixed seed): the hub's scoring model,
+# every live project scored, benefits with profiles and measurements (some
+# lagging) for about 7 in 10, and a base-case scenario.
 #
 # PMO_DEMO=acme: a small invented group instead:
 # Acme Group: a directive hub PMO on the enterprise unit, three division
@@ -159,6 +162,33 @@ if [[ $DEMO == gmpp ]]; then
     else
         log "the allocator or the risk monitor does not answer: people, bookings, risks and" \
             "issues are not loaded (run deploy/demo.sh again once they are up)"
+    fi
+    # Scores and benefits for the planner (GMPP publishes neither: generated
+    # with a fixed seed per project by deploy/data/gen_planner.py), the hub's
+    # scoring model, and a base-case scenario; once (the hub's model marks it)
+    if pmoctl planner ping >/dev/null 2>&1; then
+        if pmoctl --json planner policy --org-unit "$HUB" | grep -q '"criteria_from": *"'"$HUB"'"'; then
+            log "the planner already has the demo's scores and benefits"
+        else
+            pmoctl --json project list --all >"$TMP/projects.json"
+            python3 "$DATA/gen_planner.py" "$TMP/projects.json" "$TMP/planner"
+            pmoctl planner policy --org-unit "$HUB" --file "$TMP/planner/policy.json" >/dev/null
+            n=0
+            while IFS=$'\t' read -r -a args; do
+                pmoctl score set "${args[@]}" >/dev/null
+                n=$((n + 1))
+            done <"$TMP/planner/scores.tsv"
+            b=0
+            for f in "$TMP"/planner/benefit-*.json; do
+                pmoctl benefit create --file "$f" >/dev/null
+                b=$((b + 1))
+            done
+            log "planner: $n projects scored, $b benefits registered"
+            pmoctl scenario solve --file "$TMP/planner/scenario.json" | head -2
+        fi
+    else
+        log "the planner does not answer: scores and benefits are not loaded (run" \
+            "deploy/demo.sh again once it is up)"
     fi
     log "done"
     pmoctl ou list

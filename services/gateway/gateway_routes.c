@@ -8,6 +8,7 @@
 #include "registry.pb-c.h"
 #include "allocator.pb-c.h"
 #include "notifier.pb-c.h"
+#include "planner.pb-c.h"
 #include "riskmon.pb-c.h"
 
 #include <assert.h>
@@ -28,12 +29,14 @@ const gateway_service_t gateway_services[GATEWAY_SVC_COUNT] = {
      &pmo__riskmon_reply__descriptor},
     {"notifier", "the notifier", &pmo__notifier_request__descriptor,
      &pmo__notifier_reply__descriptor},
+    {"planner", "the planner", &pmo__planner_request__descriptor, &pmo__planner_reply__descriptor},
 };
 
 #define REG     GATEWAY_SVC_REGISTRY
 #define ALC     GATEWAY_SVC_ALLOCATOR
 #define RSK     GATEWAY_SVC_RISKMON
 #define NTF     GATEWAY_SVC_NOTIFIER
+#define PLN     GATEWAY_SVC_PLANNER
 #define KIND(k) "{\"kind\":\"" k "\"}"
 
 //  A collection: list and create. S_ service, P_ path, LM_ list member,
@@ -308,6 +311,74 @@ const gateway_route_t gateway_routes[] = {
      .reply = "thresholds",
      .status = 200,
      .summary = "Set an org unit's own health thresholds (If-Match or version)"},
+
+    //  The planner: benefits, scores and rankings, scenarios
+    COLLECTION (PLN, "/api/v1/benefits", "list_benefits", NULL, "benefits", "benefits",
+                "create_benefit", "benefit", "benefit"),
+    ITEM (PLN, "/api/v1/benefits", "get_benefit", NULL, "update_benefit", "benefit", "benefit"),
+    STEP (PLN, "/api/v1/benefits", "measurements", "record_measurement", NULL, "benefit_id",
+          "benefit", "Record what a benefit measured in a month (the lag alert follows)"),
+    VIEW (PLN, "/api/v1/benefit-rollup", "rollup_benefits", "rollup",
+          "Benefits rolled up by programme, portfolio, division or hub, one row per currency"),
+    {.method = "GET",
+     .pattern = "/api/v1/org-units/{id}/planner-policy",
+     .service = PLN,
+     .op = GATEWAY_OP_GET,
+     .member = "get_policy",
+     .id_field = "org_unit",
+     .reply = "policy",
+     .status = 200,
+     .summary = "The scoring model and lag threshold in force in an org unit"},
+    {.method = "PUT",
+     .pattern = "/api/v1/org-units/{id}/planner-policy",
+     .service = PLN,
+     .op = GATEWAY_OP_ACTION,
+     .member = "set_policy",
+     .id_field = "org_unit",
+     .version_field = "version",
+     .reply = "policy",
+     .status = 200,
+     .summary = "Set an org unit's own scoring model and lag threshold (If-Match or version)"},
+    {.method = "POST",
+     .pattern = "/api/v1/projects/{id}/score",
+     .service = PLN,
+     .op = GATEWAY_OP_ACTION,
+     .member = "score_project",
+     .id_field = "project_id",
+     .version_field = "version",
+     .reply = "score",
+     .status = 200,
+     .summary = "Score a project on the criteria (version 0 the first time)"},
+    VIEW (PLN, "/api/v1/ranking", "ranking", "ranking",
+          "The projects of a subtree ranked under the scoring model in force there"),
+    {.method = "POST",
+     .pattern = "/api/v1/scenarios",
+     .service = PLN,
+     .op = GATEWAY_OP_CREATE,
+     .member = "solve_scenario",
+     .reply = "scenario",
+     .location = "/api/v1/scenarios/",
+     .status = 201,
+     .summary = "Solve a scenario (the best portfolio) and keep it"},
+    READ (PLN, "/api/v1/scenarios", "get_scenario", NULL, "scenario", "scenario"),
+    {.method = "POST",
+     .pattern = "/api/v1/scenario-frontier",
+     .service = PLN,
+     .op = GATEWAY_OP_ACTION,
+     .member = "frontier",
+     .reply = "scenario",
+     .status = 200,
+     .summary = "The efficient frontier of a scenario: the best value at each total budget"},
+    {.method = "POST",
+     .pattern = "/api/v1/scenario-comparison",
+     .service = PLN,
+     .op = GATEWAY_OP_ACTION,
+     .member = "compare",
+     .reply = "comparison",
+     .status = 200,
+     .summary = "Scenarios side by side ({\"ids\": [...]}): each project in, out or shifted"},
+    STEP (PLN, "/api/v1/scenarios", "commit", "commit_scenario", NULL, "id", "proposals",
+          "Commit a scenario: propose its gate decisions (go, hold, stop) to the approvers"),
 
     //  The notifier: channels, subscriptions, deliveries
     COLLECTION (NTF, "/api/v1/channels", "list_channels", NULL, "channels", "channels",

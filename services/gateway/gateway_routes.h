@@ -25,7 +25,8 @@ typedef enum {
     GATEWAY_SVC_ALLOCATOR = 2,
     GATEWAY_SVC_RISKMON = 3,
     GATEWAY_SVC_NOTIFIER = 4,
-    GATEWAY_SVC_COUNT = 5,
+    GATEWAY_SVC_PLANNER = 5,
+    GATEWAY_SVC_COUNT = 6,
 } gateway_svc_t;
 
 typedef struct {

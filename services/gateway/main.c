@@ -72,6 +72,9 @@ int main (int argc, char **argv)
         {"notifier", "PMO_NOTIFIER_ENDPOINT", PMO_ENDPOINT_NOTIFIER,
          "notifier ROUTER endpoint(s); \"\" = none", NULL},
         {"notifier-pub", "PMO_NOTIFIER_PUB", PMO_PUB_NOTIFIER, "notifier PUB endpoint", NULL},
+        {"planner", "PMO_PLANNER_ENDPOINT", PMO_ENDPOINT_PLANNER,
+         "planner ROUTER endpoint(s); \"\" = none", NULL},
+        {"planner-pub", "PMO_PLANNER_PUB", PMO_PUB_PLANNER, "planner PUB endpoint", NULL},
         {"redis", "PMO_REDIS_URL", "redis://127.0.0.1:6390",
          "Redis URL (tokens; event streams are read for replay only)", NULL},
         {"redis-auth-file", "PMO_REDIS_AUTH_FILE", "",
@@ -159,6 +162,7 @@ int main (int argc, char **argv)
                 [GATEWAY_SVC_ALLOCATOR] = pmo_config_get (options, count, "allocator"),
                 [GATEWAY_SVC_RISKMON] = pmo_config_get (options, count, "riskmon"),
                 [GATEWAY_SVC_NOTIFIER] = pmo_config_get (options, count, "notifier"),
+                [GATEWAY_SVC_PLANNER] = pmo_config_get (options, count, "planner"),
             },
         .pubs =
             {
@@ -166,6 +170,7 @@ int main (int argc, char **argv)
                 [GATEWAY_SVC_ALLOCATOR] = pmo_config_get (options, count, "allocator-pub"),
                 [GATEWAY_SVC_RISKMON] = pmo_config_get (options, count, "riskmon-pub"),
                 [GATEWAY_SVC_NOTIFIER] = pmo_config_get (options, count, "notifier-pub"),
+                [GATEWAY_SVC_PLANNER] = pmo_config_get (options, count, "planner-pub"),
             },
         .redis_url = redis_url,
         .hub = pmo_config_get (options, count, "hub"),

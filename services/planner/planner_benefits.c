@@ -356,10 +356,8 @@ void planner_handle_list_benefits (planner_t *self, pmo_request_t *req,
 
 void planner_handle_rollup (planner_t *self, pmo_request_t *req, Pmo__BenefitRollupRequest *request)
 {
-    if (request->by == PMO__ROLLUP_BY__ROLLUP_BY_UNSPECIFIED) {
-        FAIL (req, INVALID, "rollup_benefits.by", "by is programme, portfolio, division or hub");
-        return;
-    }
+    if (request->by == PMO__ROLLUP_BY__ROLLUP_BY_UNSPECIFIED)
+        request->by = PMO__ROLLUP_BY__ROLLUP_BY_DIVISION;
     Pmo__Benefit **benefits;
     size_t n;
     if (s_gather (self, req, request->org_unit, NULL, &benefits, &n))

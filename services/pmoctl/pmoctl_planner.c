@@ -296,8 +296,10 @@ static void s_print_result (pmoctl_t *ctl, const Pmo__ScenarioResult *r)
         return;
     }
     printf ("value:     %.2f (%s, gap %.4f%%, %u ms)\ncost:      %s\n", r->objective,
-            r->optimal ? "optimal" : "best found", r->gap * 100, r->solve_ms,
-            pmoctl_format_amount (ctl->arena, r->cost_minor));
+            r->optimal && r->gap == 0 ? "optimal"
+            : r->optimal              ? "within the allowed gap of the optimum"
+                                      : "best found in the time limit",
+            r->gap * 100, r->solve_ms, pmoctl_format_amount (ctl->arena, r->cost_minor));
     printf ("%-16s %-8s %6s %14s  %s\n", "PROJECT", "PLACE", "VALUE", "COST", "WHY OUT");
     for (size_t i = 0; i < r->n_candidates; i++) {
         const Pmo__CandidateResult *c = r->candidates[i];

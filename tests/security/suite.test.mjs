@@ -137,7 +137,7 @@ async function main() {
   // The parts
   const ports = {};
   for (const name of ["redis", "registry", "registryPub", "allocator", "allocatorPub", "riskmon", "riskmonPub",
-                      "notifier", "notifierPub", "gatewayZmq", "http", "idp"])
+                      "notifier", "notifierPub", "planner", "plannerPub", "gatewayZmq", "http", "idp"])
     ports[name] = await freePort();
   const base = `http://127.0.0.1:${ports.http}`;
   const issuer = `http://127.0.0.1:${ports.idp}`;
@@ -169,6 +169,8 @@ async function main() {
                                     `${ep(ports.registryPub)},${ep(ports.allocatorPub)}`]);
   start("notifier", bin("notifier"), ["--redis", redisUrl, "--endpoint", ep(ports.notifier), "--pub",
                                       ep(ports.notifierPub), "--registry", ep(ports.registry), "--dashboard-url", base]);
+  start("planner", bin("planner"), ["--redis", redisUrl, "--endpoint", ep(ports.planner), "--pub",
+                                    ep(ports.plannerPub), "--registry", ep(ports.registry)]);
   const oidcFile = path.join(tmp, "oidc.json");
   writeFileSync(oidcFile, JSON.stringify({
     issuer, client_id: "pmo-dashboard", client_secret: "suite-secret-0123456789", redirect_uri: base + "/auth/callback",
@@ -181,6 +183,7 @@ async function main() {
     "--allocator", ep(ports.allocator), "--allocator-pub", ep(ports.allocatorPub),
     "--riskmon", ep(ports.riskmon), "--riskmon-pub", ep(ports.riskmonPub),
     "--notifier", ep(ports.notifier), "--notifier-pub", ep(ports.notifierPub),
+    "--planner", ep(ports.planner), "--planner-pub", ep(ports.plannerPub),
     "--admin-token-file", tokenFile, "--oidc", oidcFile, "--rate", "0",
     // thousands of refused callers come from this one address: the limit
     // per address on them (tested in test_gateway_edge) would answer 429
@@ -273,13 +276,20 @@ async function main() {
     channel: async (d) => (await must("POST", "/api/v1/channels", { name: `${d}-channel-${++serial}`, kind: "webhook", org_unit: d,
                                                                    url: "https://hooks.invalid/pmo", signing_secrets: [{ secret: "whsec_" + Buffer.from("0123456789abcdef0123456789abcdef").toString("base64") }] })).id,
     subscription: async (d) => (await must("POST", "/api/v1/subscriptions", { channel_id: await fixtures.channel(d), org_unit: d })).id,
+    benefit: async (d) => (await must("POST", "/api/v1/benefits", { title: "B", org_unit: d, kind: "non_financial", owner: "o",
+                                                                    measure: "m", unit: "%", baseline: 50, target: 80,
+                                                                    project_ids: [await fixtures.project(d)] })).id,
+    scenario: async (d) => (await must("POST", "/api/v1/scenarios", { name: "S", org_unit: d, start: "2027-04-01",
+                                                                      candidates: [{ project_id: await fixtures.project(d), value: 1,
+                                                                                     cost_by_quarter: [100] }] })).id,
     // Made by the services themselves from events; an id of the division that does not exist
     alert: async (d) => `al_${d}_999999`,
     delivery: async (d) => `dl_${d}_999999`,
     division: async (d) => d,
   };
   const FIXTURE_OF = [
-    [/^\/api\/v1\/org-units\/\{id\}\/thresholds/, "division"], [/^\/api\/v1\/org-units\/\{id\}/, "orgunit"],
+    [/^\/api\/v1\/org-units\/\{id\}\/thresholds/, "division"], [/^\/api\/v1\/org-units\/\{id\}\/planner-policy/, "division"],
+    [/^\/api\/v1\/benefits\//, "benefit"], [/^\/api\/v1\/scenarios\//, "scenario"], [/^\/api\/v1\/org-units\/\{id\}/, "orgunit"],
     [/^\/api\/v1\/portfolios\//, "portfolio"], [/^\/api\/v1\/programmes\//, "programme"], [/^\/api\/v1\/projects\//, "project"],
     [/^\/api\/v1\/milestones\//, "milestone"], [/^\/api\/v1\/status-reports\//, "statusreport"],
     [/^\/api\/v1\/gate-decisions\//, "gatedecision"], [/^\/api\/v1\/tokens\//, "token"], [/^\/api\/v1\/resources\//, "resource"],
@@ -319,6 +329,9 @@ async function main() {
       if ("code" in body) body.code = `${d.toUpperCase()}B-${++serial}`;
       if ("id" in body && "kind" in body) body.id = `${d}-new-${++serial}`;
       if ("project_id" in body) body.project_id = await fixtures.project(d);
+      if ("project_ids" in body) body.project_ids = [await fixtures.project(d)];
+      if (body.spec && "org_unit" in body.spec) body.spec.org_unit = d;
+      if (Array.isArray(body.ids)) body.ids = [await fixtures.scenario(d), await fixtures.scenario(d)];
       if ("channel_id" in body) body.channel_id = await fixtures.channel(d);
       if ("grants" in body) body.grants = [{ role: "viewer", org_unit: d }];
       if ("subject" in body) body.subject = `new@${d}`;
