@@ -271,8 +271,12 @@ enum MHD_Result gateway_resource_finish (self_t *self, request_t *req)
     if (route->op == GATEWAY_OP_LIST && route->items) {
         json_t *items = json_object_get (doc, route->items);
         json_t *next = json_object_get (doc, "next_cursor");
-        json_t *page = json_pack ("{s:O, s:O}", "items", items ? items : json_array (),
-                                  "next_cursor", next ? next : json_string (""));
+        //  "o" takes the reference: borrowed members are increfed, and a
+        //  reply without items or a cursor (a list that is never paged)
+        //  gets fresh ones that the page then owns
+        json_t *page =
+            json_pack ("{s:o, s:o}", "items", items ? json_incref (items) : json_array (),
+                       "next_cursor", next ? json_incref (next) : json_string (""));
         json_decref (doc);
         doc = page;
         etag = 0;
