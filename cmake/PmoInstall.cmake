@@ -13,8 +13,8 @@
 # prefix /usr, says /usr/bin and /etc whatever the build was configured with).
 include(GNUInstallDirs)
 
-install(TARGETS pmo-registry pmo-allocator pmo-riskmon pmo-notifier pmo-gateway pmo-hub
-                pmo-uplink pmoctl RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
+install(TARGETS pmo-registry pmo-allocator pmo-riskmon pmo-notifier pmo-planner pmo-gateway
+                pmo-hub pmo-uplink pmoctl RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
 install(DIRECTORY ${PROJECT_SOURCE_DIR}/services/gateway/www/
         DESTINATION ${CMAKE_INSTALL_DATADIR}/pmo/www)
 install(FILES ${PROJECT_SOURCE_DIR}/services/gateway/openapi.json
@@ -46,7 +46,7 @@ install(CODE "
     set(sysconf \"\${prefix}/etc\")
   endif()
   set(root \"\$ENV{DESTDIR}\")
-  foreach(svc registry allocator riskmon notifier gateway hub uplink)
+  foreach(svc registry allocator riskmon notifier planner gateway hub uplink)
     foreach(pair \"systemd/pmo-\${svc}.service.in|\${prefix}/lib/systemd/system/pmo-\${svc}.service\"
                  \"systemd/env/\${svc}.env|\${sysconf}/pmo/\${svc}.env\")
       string(REPLACE \"|\" \";\" pair \"\${pair}\")
@@ -69,7 +69,7 @@ set(CPACK_PACKAGE_NAME pmo)
 set(CPACK_PACKAGE_VENDOR "pmo")
 set(CPACK_PACKAGE_CONTACT "pmo maintainers <pmo@localhost>")
 set(CPACK_PACKAGE_DESCRIPTION_SUMMARY
-    "PMO platform: registry, allocator, risk monitor, notifier, gateway, federation")
+    "PMO platform: registry, allocator, risk monitor, notifier, planner, gateway, federation")
 set(CPACK_PACKAGING_INSTALL_PREFIX /usr)
 # Install with DESTDIR and the prefix /usr, so the units say /usr/bin and /etc
 set(CPACK_SET_DESTDIR ON)

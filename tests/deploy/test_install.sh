@@ -72,7 +72,7 @@ fi
 # --- 3. Redis -------------------------------------------------------------------
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 declare -A PORT
-for p in 6390 7101 7102 7103 7104 7105 7106 7107 7111 7112 7113 7114 7116 8080; do
+for p in 6390 7101 7102 7103 7104 7105 7106 7107 7108 7111 7112 7113 7114 7116 7118 8080; do
     PORT[$p]="$(free_port)"
 done
 RECEIVER_PORT="$(free_port)"
@@ -155,7 +155,7 @@ start_unit() {
     PIDS+=($!)
     echo "$!" >"$T/$svc.pid"
 }
-for svc in registry allocator riskmon notifier gateway hub; do
+for svc in registry allocator riskmon planner notifier gateway hub; do
     start_unit "$svc"
 done
 HTTP="http://127.0.0.1:${PORT[8080]}"
@@ -168,12 +168,12 @@ TOKEN_FILE="$ROOT/var/lib/pmo-gateway/admin-token"
 for ((i = 0; i < 100; i++)); do [[ -s $TOKEN_FILE ]] && break; sleep 0.1; done
 [[ -s $TOKEN_FILE ]] || fail "no admin token in the gateway's StateDirectory"
 TOKEN="$(cat "$TOKEN_FILE")"
-for svc in registry allocator riskmon notifier gateway hub; do
+for svc in registry allocator riskmon planner notifier gateway hub; do
     kill -0 "$(cat "$T/$svc.pid")" 2>/dev/null || fail "$svc exited"
     grep -q "redis-auth\|$(cut -d: -f2- "$SECRETS/pmo-$svc.auth")" "$T/log/$svc.log" &&
         fail "$svc logged its Redis password or credential path"
 done
-step "6 services up from their units; gateway ready at $HTTP"
+step "7 services up from their units; gateway ready at $HTTP"
 curl -fsS "$HTTP/" | grep -qi "<html" || fail "the dashboard is not served from $PREFIX/share/pmo/www"
 curl -fsS -H "Authorization: Bearer $TOKEN" "$HTTP/api/v1/openapi.json" | python3 -c 'import json,sys; assert json.load(sys.stdin)["openapi"].startswith("3")' ||
     fail "the OpenAPI document is not served from $PREFIX/share/pmo"

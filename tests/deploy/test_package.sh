@@ -19,7 +19,7 @@ fail() {
     { cat "$T/cpack.log" >&2; fail "cpack -G DEB"; }
 deb="$(ls "$T"/pmo_*.deb)"
 dpkg-deb -c "$deb" | awk '{print $6}' >"$T/files"
-for f in ./usr/bin/pmo-registry ./usr/bin/pmo-allocator ./usr/bin/pmo-riskmon ./usr/bin/pmo-notifier \
+for f in ./usr/bin/pmo-registry ./usr/bin/pmo-allocator ./usr/bin/pmo-riskmon ./usr/bin/pmo-notifier ./usr/bin/pmo-planner \
     ./usr/bin/pmo-gateway ./usr/bin/pmo-hub ./usr/bin/pmo-uplink ./usr/bin/pmoctl \
     ./usr/share/pmo/www/index.html ./usr/share/pmo/openapi.json ./usr/share/pmo/redis/redis.conf \
     ./usr/share/pmo/redis/users.acl ./usr/share/pmo/redis/make-users.sh ./etc/pmo/gateway.env \
@@ -37,7 +37,7 @@ dpkg-deb -f "$deb" Depends | grep -q "redis-server" || fail "no dependency on re
 dpkg-deb -f "$deb" Depends | grep -q "libczmq4" || fail "no dependency on the shared libraries"
 mkdir "$T/control"
 dpkg-deb -e "$deb" "$T/control"
-[[ $(grep -c "^/etc/pmo/.*\.env$" "$T/control/conffiles") == 7 ]] || fail "the env files are not conffiles"
+[[ $(grep -c "^/etc/pmo/.*\.env$" "$T/control/conffiles") == 8 ]] || fail "the env files are not conffiles"
 for script in postinst postrm; do
     [[ -x $T/control/$script ]] || fail "no executable $script"
     sh -n "$T/control/$script" || fail "$script does not parse"
