@@ -184,7 +184,9 @@ if [[ $DEMO == gmpp ]]; then
                 b=$((b + 1))
             done
             log "planner: $n projects scored, $b benefits registered"
-            pmoctl scenario solve --file "$TMP/planner/scenario.json" | head -2
+            # (not piped into head: pipefail would count pmoctl's SIGPIPE)
+            pmoctl scenario solve --file "$TMP/planner/scenario.json" >"$TMP/planner/solved.txt"
+            head -n 2 "$TMP/planner/solved.txt"
         fi
     else
         log "the planner does not answer: scores and benefits are not loaded (run" \
