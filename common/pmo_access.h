@@ -1,7 +1,7 @@
 /*  pmo_access.h: who may do what where, one rule for every service.
 
     A role is held in an org unit and is valid for that unit's whole subtree
-    (DOMAIN.md). A unit's path lists its ancestors from the root down,
+    (docs/DOMAIN.md). A unit's path lists its ancestors from the root down,
     "hub/dft/dft-rail", so "a grant covers a place" is "the grant's unit is
     one of the path's components". Each service names its own actions as
     bits and passes a role table: for each role, the actions it allows.

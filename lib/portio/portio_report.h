@@ -142,7 +142,7 @@ char *portio_report_csv (const portio_report_t *self, const char *table, bool bo
 //  The printable page (caller frees).
 char *portio_report_html (const portio_report_t *self, size_t *size);
 
-//  SPI/CPI band of DOMAIN.md: green 0.95-1.05, amber 0.90-0.95 or
+//  SPI/CPI band of docs/DOMAIN.md: green 0.95-1.05, amber 0.90-0.95 or
 //  1.05-1.10, red otherwise; UNSPECIFIED when not available.
 Pmo__Rag portio_report_index_rag (double index);
 

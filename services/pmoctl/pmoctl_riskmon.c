@@ -224,7 +224,12 @@ static int s_build_kind (pmoctl_t *ctl, const pmoctl_command_t *cmd, pmoctl_args
 static int s_build_health (pmoctl_t *ctl, const pmoctl_command_t *cmd, pmoctl_args_t *args,
                            pmoctl_request_t *request)
 {
-    json_object_set_new (request->body, "project_id", json_string (args->positional));
+    //  A project code is looked up in the registry, as everywhere an id is asked for
+    const char *id = NULL;
+    int rc = pmoctl_resolve_project (ctl, args->positional, &id);
+    if (rc)
+        return rc;
+    json_object_set_new (request->body, "project_id", json_string (id));
     return pmoctl_args_json (cmd, args, request->body);
 }
 

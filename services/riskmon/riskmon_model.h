@@ -71,7 +71,7 @@ bool riskmon_risk_open (const Pmo__Risk *risk);
 //  ---------------------------------------------------------------------
 //  Thresholds
 
-//  DOMAIN.md's defaults (FEMA bands for SPI and CPI) and ours.
+//  docs/DOMAIN.md's defaults (FEMA bands for SPI and CPI) and ours.
 void riskmon_thresholds_defaults (Pmo__Thresholds *t);
 //  Overlay the fields over sets (non-zero) onto into.
 void riskmon_thresholds_merge (Pmo__Thresholds *into, const Pmo__Thresholds *over);
