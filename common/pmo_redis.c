@@ -6,6 +6,7 @@
 
 #include <assert.h>
 #include <errno.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -393,6 +394,44 @@ redisReply *pmo_redis_pipe_reply (pmo_redis_t *self)
         reply = NULL;
     self->pipelined--;
     return s_checked (self, reply);
+}
+
+int pmo_redis_fd (pmo_redis_t *self)
+{
+    return self->ctx ? self->ctx->fd : -1;
+}
+
+int pmo_redis_pipe_poll (pmo_redis_t *self, redisReply **reply)
+{
+    *reply = NULL;
+    if (!self->ctx || self->pipelined == 0)
+        return -1;
+    void *got = NULL;
+    if (redisGetReplyFromReader (self->ctx, &got) != REDIS_OK) {
+        s_disconnect (self, self->ctx->errstr);
+        return -1;
+    }
+    if (!got) {
+        //  Read what has arrived, only if something has: the socket blocks
+        struct pollfd in = {.fd = self->ctx->fd, .events = POLLIN};
+        if (poll (&in, 1, 0) <= 0)
+            return 0;
+        if (redisBufferRead (self->ctx) != REDIS_OK ||
+            redisGetReplyFromReader (self->ctx, &got) != REDIS_OK) {
+            s_disconnect (self, self->ctx->errstr);
+            return -1;
+        }
+        if (!got)
+            return 0;
+    }
+    self->pipelined--;
+    *reply = s_checked (self, got);
+    return *reply ? 1 : -1;
+}
+
+void pmo_redis_drop (pmo_redis_t *self, const char *why)
+{
+    s_disconnect (self, why);
 }
 
 static bool s_is_noscript (redisReply *reply)

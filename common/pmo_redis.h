@@ -67,6 +67,20 @@ redisReply *pmo_redis_pipe_reply (pmo_redis_t *self);
 //  monitor's batches; 0, or -1 if the connection failed (dropped).
 int pmo_redis_pipe_push (pmo_redis_t *self);
 
+//  Waiting for a reply inside the caller's own poll loop, for a command that
+//  blocks in Redis (XREADGROUP ... BLOCK): queue it with pmo_redis_pipev,
+//  send it with pmo_redis_pipe_push, poll pmo_redis_fd for input, then
+//  pmo_redis_pipe_poll. The file descriptor of the connection, or -1 when
+//  there is none.
+int pmo_redis_fd (pmo_redis_t *self);
+//  The next pipelined reply if it has arrived in full, without waiting:
+//  1 (*reply set; an error reply is a reply), 0 (not yet), or -1 (the
+//  connection failed and was dropped; *reply NULL).
+int pmo_redis_pipe_poll (pmo_redis_t *self, redisReply **reply);
+//  Drop the connection (a reply waited for too long); the next command
+//  reconnects after the backoff.
+void pmo_redis_drop (pmo_redis_t *self, const char *why);
+
 //  EVALSHA the script (loading it on NOSCRIPT). argv holds the keys then the
 //  other arguments. Returns as pmo_redis_command.
 redisReply *pmo_redis_eval (pmo_redis_t *self, pmo_script_t *script, int nkeys, int argc,

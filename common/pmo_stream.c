@@ -4,6 +4,7 @@
 #include "pmo_util.h"
 
 #include <assert.h>
+#include <stdbool.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -112,39 +113,46 @@ int pmo_stream_group_ensure (pmo_redis_t *redis, const char *stream, const char 
     return rc;
 }
 
-int pmo_stream_group_read (pmo_redis_t *redis, const char *group, const char *consumer,
-                           const char **streams, size_t nstreams, size_t count, int block_ms,
-                           int min_idle_ms, pmo_stream_batch_t *batch)
+int pmo_stream_group_reclaim (pmo_redis_t *redis, const char *group, const char *consumer,
+                              const char *const *streams, size_t nstreams, size_t *cursor,
+                              size_t max_streams, size_t count, int min_idle_ms,
+                              pmo_stream_batch_t *batch)
 {
     memset (batch, 0, sizeof *batch);
-    //  First take over what dead consumers left pending
-    for (size_t s = 0; s < nstreams && batch->count < count; s++) {
+    if (nstreams == 0)
+        return 0;
+    for (size_t done = 0; done < max_streams && done < nstreams && batch->count < count; done++) {
+        if (*cursor >= nstreams)
+            *cursor = 0;
+        const char *stream = streams[(*cursor)++];
         redisReply *reply =
-            pmo_redis_command (redis, "XAUTOCLAIM %s %s %s %d 0 COUNT %llu", streams[s], group,
+            pmo_redis_command (redis, "XAUTOCLAIM %s %s %s %d 0 COUNT %llu", stream, group,
                                consumer, min_idle_ms, (unsigned long long)(count - batch->count));
         if (!reply)
             return -1;
         if (reply->type == REDIS_REPLY_ARRAY && reply->elements >= 2)
-            s_collect (batch, streams[s], reply->element[1]);
+            s_collect (batch, stream, reply->element[1]);
         freeReplyObject (reply);
     }
-    if (batch->count >= count)
-        return 0;
-    //  Then new entries
-    size_t argc = 7 + 2 * nstreams + (block_ms > 0 ? 2 : 0);
-    const char **argv = calloc (argc, sizeof (char *));
+    return 0;
+}
+
+//  XREADGROUP GROUP group consumer COUNT count [BLOCK ms] STREAMS s... > ...
+//  as an argument vector (free it); *argc set.
+static const char **s_readgroup_argv (const char *group, const char *consumer,
+                                      const char *const *streams, size_t nstreams,
+                                      const char *count_text, const char *block_text, int *argc)
+{
+    const char **argv = calloc (8 + 2 * nstreams, sizeof (char *));
     assert (argv);
-    char count_text[24], block_text[24];
-    snprintf (count_text, sizeof count_text, "%zu", count - batch->count);
-    snprintf (block_text, sizeof block_text, "%d", block_ms);
-    size_t a = 0;
+    int a = 0;
     argv[a++] = "XREADGROUP";
     argv[a++] = "GROUP";
     argv[a++] = group;
     argv[a++] = consumer;
     argv[a++] = "COUNT";
     argv[a++] = count_text;
-    if (block_ms > 0) {
+    if (block_text) {
         argv[a++] = "BLOCK";
         argv[a++] = block_text;
     }
@@ -153,11 +161,13 @@ int pmo_stream_group_read (pmo_redis_t *redis, const char *group, const char *co
         argv[a++] = streams[s];
     for (size_t s = 0; s < nstreams; s++)
         argv[a++] = ">";
-    redisReply *reply = pmo_redis_commandv (redis, (int)a, argv, NULL);
-    free (argv);
-    if (!reply)
-        return -1;
-    int rc = 0;
+    *argc = a;
+    return argv;
+}
+
+//  The entries of an XREADGROUP reply; -1 for an error reply.
+static int s_collect_read (pmo_stream_batch_t *batch, redisReply *reply, const char *group)
+{
     if (reply->type == REDIS_REPLY_ARRAY)
         for (size_t s = 0; s < reply->elements; s++) {
             redisReply *one = reply->element[s];
@@ -166,10 +176,167 @@ int pmo_stream_group_read (pmo_redis_t *redis, const char *group, const char *co
         }
     else if (reply->type == REDIS_REPLY_ERROR) {
         pmo_warn ("stream: read failed group=%s error=\"%s\"", group, reply->str);
-        rc = -1;
+        return -1;
     }
+    return 0;
+}
+
+int pmo_stream_group_read (pmo_redis_t *redis, const char *group, const char *consumer,
+                           const char **streams, size_t nstreams, size_t count, int block_ms,
+                           int min_idle_ms, pmo_stream_batch_t *batch)
+{
+    memset (batch, 0, sizeof *batch);
+    //  First take over what dead consumers left pending
+    size_t cursor = 0;
+    if (pmo_stream_group_reclaim (redis, group, consumer, (const char *const *)streams, nstreams,
+                                  &cursor, nstreams, count, min_idle_ms, batch))
+        return -1;
+    if (batch->count >= count)
+        return 0;
+    //  Then new entries
+    char count_text[24], block_text[24];
+    snprintf (count_text, sizeof count_text, "%zu", count - batch->count);
+    snprintf (block_text, sizeof block_text, "%d", block_ms);
+    int argc;
+    const char **argv = s_readgroup_argv (group, consumer, (const char *const *)streams, nstreams,
+                                          count_text, block_ms > 0 ? block_text : NULL, &argc);
+    redisReply *reply = pmo_redis_commandv (redis, argc, argv, NULL);
+    free (argv);
+    if (!reply)
+        return -1;
+    int rc = s_collect_read (batch, reply, group);
     freeReplyObject (reply);
     return rc;
+}
+
+//  ---------------------------------------------------------------------
+//  The blocking reader
+
+struct _pmo_stream_reader_t {
+    pmo_redis_t *redis; //  its own connection: it waits in Redis
+    char *group, *consumer;
+    char count_text[24], block_text[24];
+    int block_ms, timeout_ms;
+    char **streams;
+    size_t n_streams;
+    bool waiting;        //  a read was sent and its reply is owed
+    int64_t deadline_ms; //  monotonic: a reply later than this means a dead connection
+    int64_t retry_ms;    //  monotonic: after an error reply, no read before this
+};
+
+pmo_stream_reader_t *pmo_stream_reader_new (const char *redis_url, int timeout_ms,
+                                            const char *group, const char *consumer, size_t count,
+                                            int block_ms)
+{
+    pmo_redis_t *redis = pmo_redis_new (redis_url, timeout_ms);
+    if (!redis)
+        return NULL;
+    pmo_stream_reader_t *self = calloc (1, sizeof (pmo_stream_reader_t));
+    assert (self);
+    self->redis = redis;
+    self->group = strdup (group);
+    self->consumer = strdup (consumer);
+    snprintf (self->count_text, sizeof self->count_text, "%zu", count);
+    snprintf (self->block_text, sizeof self->block_text, "%d", block_ms);
+    self->block_ms = block_ms;
+    self->timeout_ms = timeout_ms;
+    return self;
+}
+
+static void s_streams_free (pmo_stream_reader_t *self)
+{
+    for (size_t i = 0; i < self->n_streams; i++)
+        free (self->streams[i]);
+    free (self->streams);
+    self->streams = NULL;
+    self->n_streams = 0;
+}
+
+void pmo_stream_reader_destroy (pmo_stream_reader_t **self_p)
+{
+    assert (self_p);
+    pmo_stream_reader_t *self = *self_p;
+    if (!self)
+        return;
+    //  A read still waiting in Redis ends with the connection; whatever it
+    //  was given stays pending and is reclaimed (at least once)
+    pmo_redis_destroy (&self->redis);
+    s_streams_free (self);
+    free (self->group);
+    free (self->consumer);
+    free (self);
+    *self_p = NULL;
+}
+
+void pmo_stream_reader_set_streams (pmo_stream_reader_t *self, const char *const *streams, size_t n)
+{
+    s_streams_free (self);
+    self->streams = calloc (n + 1, sizeof (char *));
+    assert (self->streams);
+    for (size_t i = 0; i < n; i++)
+        self->streams[i] = strdup (streams[i]);
+    self->n_streams = n;
+}
+
+int pmo_stream_reader_arm (pmo_stream_reader_t *self)
+{
+    if (self->waiting) {
+        if (pmo_mono_ms () <= self->deadline_ms)
+            return pmo_redis_fd (self->redis);
+        pmo_redis_drop (self->redis, "a blocking stream read got no reply in time");
+        self->waiting = false;
+    }
+    if (self->n_streams == 0 || pmo_mono_ms () < self->retry_ms || !pmo_redis_ready (self->redis))
+        return -1;
+    int argc;
+    const char **argv =
+        s_readgroup_argv (self->group, self->consumer, (const char *const *)self->streams,
+                          self->n_streams, self->count_text, self->block_text, &argc);
+    int rc = pmo_redis_pipev (self->redis, argc, argv, NULL);
+    free (argv);
+    if (rc || pmo_redis_pipe_push (self->redis))
+        return -1;
+    self->waiting = true;
+    self->deadline_ms = pmo_mono_ms () + self->block_ms + self->timeout_ms;
+    return pmo_redis_fd (self->redis);
+}
+
+int pmo_stream_reader_wait_ms (pmo_stream_reader_t *self)
+{
+    if (self->waiting) {
+        int64_t left = self->deadline_ms - pmo_mono_ms ();
+        return left < 0 ? 0 : (int)left;
+    }
+    //  Not waiting: Redis is away (its backoff), refused the last read, or
+    //  there is nothing to read
+    int64_t retry = self->retry_ms - pmo_mono_ms ();
+    if (retry > 0)
+        return (int)retry;
+    return self->n_streams ? 100 : 1000;
+}
+
+int pmo_stream_reader_take (pmo_stream_reader_t *self, pmo_stream_batch_t *batch)
+{
+    memset (batch, 0, sizeof *batch);
+    if (!self->waiting)
+        return 0;
+    redisReply *reply = NULL;
+    int rc = pmo_redis_pipe_poll (self->redis, &reply);
+    if (rc == 0)
+        return 0;
+    self->waiting = false;
+    if (rc < 0)
+        return -1;
+    rc = s_collect_read (batch, reply, self->group);
+    freeReplyObject (reply);
+    if (rc) {
+        //  e.g. NOGROUP for a stream whose group is not made yet: the
+        //  caller makes it; do not ask again at once
+        pmo_stream_batch_clear (batch);
+        self->retry_ms = pmo_mono_ms () + 1000;
+        return -1;
+    }
+    return batch->count ? 1 : 0;
 }
 
 int pmo_stream_ack (pmo_redis_t *redis, const char *stream, const char *group, const char *id)

@@ -57,6 +57,53 @@ int pmo_stream_group_read (pmo_redis_t *redis, const char *group, const char *co
                            const char **streams, size_t nstreams, size_t count, int block_ms,
                            int min_idle_ms, pmo_stream_batch_t *batch);
 
+//  Reclaiming on a timer, a few streams at a time: XAUTOCLAIM on up to
+//  max_streams of the streams, starting at *cursor (advanced, wrapping
+//  around), for entries pending longer than min_idle_ms, up to count in
+//  all. A consumer of many streams calls it now and then instead of
+//  reclaiming on every read, so being idle costs next to nothing. Returns
+//  0 (batch may be empty) or -1 if Redis failed.
+int pmo_stream_group_reclaim (pmo_redis_t *redis, const char *group, const char *consumer,
+                              const char *const *streams, size_t nstreams, size_t *cursor,
+                              size_t max_streams, size_t count, int min_idle_ms,
+                              pmo_stream_batch_t *batch);
+
+//  A consumer group's reader that waits for new entries inside Redis
+//  (XREADGROUP ... BLOCK) on a connection of its own, driven by the
+//  caller's poll loop: an idle consumer sends one command per block_ms
+//  whatever the number of streams, and new entries wake it at once.
+//
+//      int fd = pmo_stream_reader_arm (reader);      // poll fd for input
+//      ...
+//      if (pmo_stream_reader_take (reader, &batch) == 1) { handle, ack }
+typedef struct _pmo_stream_reader_t pmo_stream_reader_t;
+
+//  redis_url and timeout_ms as pmo_redis_new; count entries per stream and
+//  read at most; block_ms how long one read waits in Redis. NULL if the URL
+//  is malformed.
+pmo_stream_reader_t *pmo_stream_reader_new (const char *redis_url, int timeout_ms,
+                                            const char *group, const char *consumer, size_t count,
+                                            int block_ms);
+void pmo_stream_reader_destroy (pmo_stream_reader_t **self_p);
+
+//  The streams to read (copied). A read already waiting finishes with the
+//  old set (at the latest after block_ms); the next one uses the new set.
+void pmo_stream_reader_set_streams (pmo_stream_reader_t *self, const char *const *streams,
+                                    size_t n);
+
+//  Make sure a read waits in Redis. Returns the descriptor to poll for
+//  input, or -1 if there is nothing to read or Redis cannot be reached now
+//  (call again at the latest after pmo_stream_reader_wait_ms).
+int pmo_stream_reader_arm (pmo_stream_reader_t *self);
+
+//  How long the caller may sleep before calling arm or take again, ms.
+int pmo_stream_reader_wait_ms (pmo_stream_reader_t *self);
+
+//  New entries, if the waiting read has returned some: 1 (batch filled,
+//  the caller handles and acknowledges them), 0 (nothing yet, or the read
+//  timed out empty), -1 (Redis failed; the next arm reconnects).
+int pmo_stream_reader_take (pmo_stream_reader_t *self, pmo_stream_batch_t *batch);
+
 int pmo_stream_ack (pmo_redis_t *redis, const char *stream, const char *group, const char *id);
 
 //  Trim stream of what every consumer group is done with: entries older

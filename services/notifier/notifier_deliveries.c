@@ -15,6 +15,8 @@
 #include <assert.h>
 #include <string.h>
 
+#define TICK_MS 25 //  a due channel without tokens is tried again this soon
+
 #define LIST_DEFAULT 50
 #define LIST_MAX     500
 
@@ -350,6 +352,8 @@ static void s_disable_channel (notifier_t *self, const char *channel_id, const c
 
 void notifier_finish (notifier_t *self, transfer_t *t, const notifier_send_result_t *result)
 {
+    //  A retry, the next of the channel's deliveries, or room for more
+    notifier_ready_unknown (self, t->delivery ? t->delivery->division : NULL);
     Pmo__Delivery *d = t->delivery;
     pmo_arena_t *arena = t->arena;
     int64_t now = pmo_now_ms ();
@@ -457,27 +461,43 @@ void notifier_finish (notifier_t *self, transfer_t *t, const notifier_send_resul
 //  rate and in-flight limits.
 void notifier_tick (notifier_t *self)
 {
-    if (!self->cache_loaded_ms || pmo_mono_ms () - self->cache_loaded_ms > CACHE_RELOAD_MS)
-        notifier_cache_reload (self);
+    notifier_cache_fresh (self);
     if (!notifier_store_connected (self->store))
         return;
     pmo_arena_t *arena = pmo_arena_new ();
     int64_t now = pmo_now_ms ();
-    for (char *div = zlist_first (self->divisions); div; div = zlist_next (self->divisions)) {
+    size_t index = 0;
+    for (char *div = zlist_first (self->divisions); div;
+         div = zlist_next (self->divisions), index++) {
+        if (index >= self->n_streams || self->ready_at[index] > now)
+            continue; //  nothing due there yet
         char **ids;
         size_t n;
         if (notifier_store_ready (self->store, arena, div, now, &ids, &n))
             break;
-        for (size_t i = 0; i < n && self->in_flight < self->config.max_in_flight; i++) {
+        //  Claims move a channel's due time: unknown until read again; a
+        //  channel due without room or tokens is tried again soon
+        int64_t next = INT64_MAX;
+        bool claimed_any = false;
+        for (size_t i = 0; i < n; i++) {
             channel_state_t *st = zhash_lookup (self->channels, ids[i]);
-            if (!st || st->channel->disabled || st->channel->archived || st->paused_until > now)
+            if (!st || st->channel->disabled || st->channel->archived)
                 continue;
+            if (st->paused_until > now) {
+                next = st->paused_until < next ? st->paused_until : next;
+                continue;
+            }
             int room = self->config.endpoint_in_flight - st->in_flight;
             int global = self->config.max_in_flight - self->in_flight;
             if (global < room)
                 room = global;
-            if (room <= 0 || !s_has_token (st))
+            if (room <= 0 || !s_has_token (st)) {
+                //  a transfer ending makes room (and asks for a tick);
+                //  tokens come back with time
+                if (room > 0 && now + TICK_MS < next)
+                    next = now + TICK_MS;
                 continue;
+            }
             if (notifier_rate_per_minute (st->channel) && room > (int)st->tokens)
                 room = (int)st->tokens;
             notifier_claimed_t *claimed;
@@ -487,12 +507,18 @@ void notifier_tick (notifier_t *self)
                                           self->config.connect_timeout_ms + 5000,
                                       (size_t)room, &claimed, &got))
                 break;
+            claimed_any = true;
             for (size_t k = 0; k < got; k++) {
                 if (notifier_rate_per_minute (st->channel))
                     st->tokens -= 1;
                 s_start (self, st, &claimed[k], arena);
             }
         }
+        int64_t later = INT64_MAX;
+        if (claimed_any || notifier_store_next_ready (self->store, div, &later) == 0)
+            self->ready_at[index] = claimed_any ? 0 : (later > now && later < next ? later : next);
+        if (claimed_any)
+            self->tick_now = true; //  read the division again (more due, or its next time)
     }
     pmo_arena_destroy (&arena);
 }

@@ -20,12 +20,19 @@
 #include "pmo_client.h"
 #include "pmo_request.h"
 #include "pmo_server.h"
+#include "pmo_stream.h"
 
 #include <czmq.h>
 
-#define IDEM_TTL_S      86400 //  how long a done request's reply is kept for retries
-#define BATCH           256   //  stream entries read at once
-#define CACHE_RELOAD_MS 2000  //  re-read channels and subscriptions (other replicas' changes)
+#define IDEM_TTL_S      86400      //  how long a done request's reply is kept for retries
+#define BATCH           256        //  stream entries read at once
+#define GROUP           "notifier" //  the consumer group on the division streams
+#define CACHE_RELOAD_MS 600000 //  re-read channels and subscriptions whatever the generation says
+#define GEN_CHECK_MS    1000   //  look at the configuration generation (other replicas' changes)
+#define READ_BLOCK_MS   5000   //  a stream read waits this long in Redis
+#define RECLAIM_STEP_MS 1000   //  reclaim a few streams this often ...
+#define RECLAIM_STREAMS 2      //  ... this many at a time (all of them at start)
+#define REFRESH_STEP_MS 1000   //  re-read one division's due channels this often
 
 //  A channel as the delivery loop sees it
 typedef struct {
@@ -68,16 +75,32 @@ typedef struct {
     char **streams;     //  stream keys
     size_t n_streams;
     bool groups_ok;
+    bool reader_streams_ok;      //  the reader reads the streams above
+    pmo_stream_reader_t *reader; //  new entries (waits in Redis on its own connection)
+    size_t reclaim_cursor;       //  the next stream to reclaim from
+    size_t reclaim_passed;       //  streams reclaimed since start (the first pass is whole)
+    int64_t next_reclaim_ms;     //  monotonic
+    //  When each division (in the order of streams) next has a channel
+    //  due: wall ms; 0 = unknown (ask Redis at the next tick); INT64_MAX =
+    //  nothing waits. This replica learns it from what it routes, claims and
+    //  finishes; other replicas' work is found by re-reading one division
+    //  per REFRESH_STEP_MS in turn.
+    int64_t *ready_at;
+    zhash_t *division_index; //  division id -> index + 1 (as a pointer)
+    size_t refresh_cursor;
+    int64_t next_refresh_ms; //  monotonic
     //  Channels and subscriptions, cached
     zhash_t *channels; //  id -> channel_state_t
     pmo_arena_t *subs_arena;
     Pmo__Subscription **subs;
     size_t n_subs;
     int64_t cache_loaded_ms; //  monotonic
+    long long cache_gen;     //  the configuration generation the cache was read at
+    int64_t next_gen_ms;     //  monotonic
     zhash_t *projects;       //  project id -> "CODE Name"
     //  Loop state
     bool tick_now;
-    int64_t next_tick_ms, next_poll_ms;
+    int64_t next_tick_ms;
     int in_flight;
     int64_t started_ms;
     uint64_t routed, delivered, failed, dead, skipped;
@@ -97,6 +120,11 @@ int notifier_org_refresh (notifier_t *self);
 //  Read every division's channels and subscriptions into the cache. 0 or
 //  -1 (the cache stays as it was).
 int notifier_cache_reload (notifier_t *self);
+//  Reload the cache if it is old or the configuration generation moved
+//  (looked at every GEN_CHECK_MS).
+void notifier_cache_fresh (notifier_t *self);
+//  Something may have fallen due in division: look at it at the next tick.
+void notifier_ready_unknown (notifier_t *self, const char *division);
 
 //  An entity the caller names and may read (in req's arena), with its
 //  stored version if version is not NULL; NULL after failing req (NOT_FOUND
@@ -140,8 +168,14 @@ void notifier_handle_archive_subscription (notifier_t *self, pmo_request_t *req,
 //  ---------------------------------------------------------------------
 //  notifier_route.c: the stream consumer
 
-//  Read what the streams hold and route it. Returns entries handled.
+//  Make sure a read of new entries waits in Redis; the descriptor to poll,
+//  or -1 (nothing to read, or Redis away: the loop's timers call again).
+int notifier_reader_arm (notifier_t *self);
+//  Route what the waiting read returned, if it has. Returns entries handled.
 size_t notifier_consume (notifier_t *self);
+//  Take over, a few streams at a time, entries another consumer left
+//  pending longer than reclaim_ms, and route them.
+void notifier_reclaim (notifier_t *self);
 
 //  ---------------------------------------------------------------------
 //  notifier_deliveries.c: delivery requests and the delivery loop

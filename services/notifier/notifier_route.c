@@ -14,7 +14,6 @@
 
 #include <string.h>
 
-#define GROUP        "notifier"
 #define PROJECTS_MAX 20000 //  project labels remembered
 
 //  ---------------------------------------------------------------------
@@ -38,24 +37,28 @@ static void s_remember_project (notifier_t *self, const Pmo__Event *event, pmo_a
 
 //  Make sure every followed stream has the group, then read a batch. 0 (the
 //  batch may be empty) or -1.
-static int s_read (notifier_t *self, pmo_stream_batch_t *batch)
+//  Make the group on every stream followed (once per change of streams).
+static int s_groups_ensure (notifier_t *self)
 {
-    if (!self->groups_ok) {
-        bool ok = true;
-        for (size_t i = 0; i < self->n_streams && ok; i++)
-            ok = notifier_store_follow (self->store, self->streams[i], GROUP) == 0;
-        if (!ok)
+    if (self->groups_ok)
+        return 0;
+    for (size_t i = 0; i < self->n_streams; i++)
+        if (notifier_store_follow (self->store, self->streams[i], GROUP))
             return -1;
-        self->groups_ok = true;
-    }
-    if (notifier_store_read_events (self->store, GROUP, self->config.consumer,
-                                    (const char **)self->streams, self->n_streams, BATCH,
-                                    self->config.reclaim_ms, batch)) {
-        //  a stream or its group may be gone (Redis restarted empty)
-        self->groups_ok = false;
-        return -1;
-    }
+    self->groups_ok = true;
     return 0;
+}
+
+int notifier_reader_arm (notifier_t *self)
+{
+    if (!self->n_streams || s_groups_ensure (self))
+        return -1;
+    if (!self->reader_streams_ok) {
+        pmo_stream_reader_set_streams (self->reader, (const char *const *)self->streams,
+                                       self->n_streams);
+        self->reader_streams_ok = true;
+    }
+    return pmo_stream_reader_arm (self->reader);
 }
 
 //  The event an entry holds (in arena), if it is news to route: NULL if it
@@ -189,6 +192,7 @@ static int s_route_event (notifier_t *self, Pmo__Event *event, const char **matc
             *pipeline_ok = false;
             break;
         }
+        notifier_ready_unknown (self, st->channel->division);
         queued++;
     }
     return queued;
@@ -228,38 +232,59 @@ static size_t s_acknowledge (notifier_t *self, const pmo_stream_batch_t *batch, 
     return handled;
 }
 
-//  Read what the streams hold and route it. Returns entries handled.
-size_t notifier_consume (notifier_t *self)
+//  Route a batch of entries and acknowledge them (clears batch). Returns
+//  entries handled.
+static size_t s_route_batch (notifier_t *self, pmo_stream_batch_t *batch)
 {
-    if (!self->n_streams)
-        return 0;
-    pmo_stream_batch_t batch;
-    if (s_read (self, &batch))
-        return 0;
-    if (batch.count == 0) {
-        pmo_stream_batch_clear (&batch);
+    if (batch->count == 0) {
+        pmo_stream_batch_clear (batch);
         return 0;
     }
-    if (!self->cache_loaded_ms || pmo_mono_ms () - self->cache_loaded_ms > CACHE_RELOAD_MS)
-        notifier_cache_reload (self);
+    notifier_cache_fresh (self);
     pmo_arena_t *arena = pmo_arena_new ();
     int64_t now = pmo_now_ms ();
     //  routes[i] = route calls queued for entry i; -1 = do not acknowledge
-    int *routes = pmo_arena_alloc (arena, batch.count * sizeof (int));
+    int *routes = pmo_arena_alloc (arena, batch->count * sizeof (int));
     bool pipeline_ok = notifier_store_scripts_ready (self->store) == 0;
     size_t queued = 0;
     const char **matched = pmo_arena_alloc (arena, (self->n_subs + 1) * sizeof (char *));
-    for (size_t e = 0; e < batch.count && pipeline_ok; e++) {
-        Pmo__Event *event = s_decode (self, &batch.entries[e], arena, now);
+    for (size_t e = 0; e < batch->count && pipeline_ok; e++) {
+        Pmo__Event *event = s_decode (self, &batch->entries[e], arena, now);
         if (event) {
             routes[e] = s_route_event (self, event, matched, arena, now, &pipeline_ok);
             queued += (size_t)routes[e];
         }
     }
-    size_t handled = s_acknowledge (self, &batch, routes, pipeline_ok, queued, arena);
-    if (queued)
-        self->tick_now = true;
+    size_t handled = s_acknowledge (self, batch, routes, pipeline_ok, queued, arena);
     pmo_arena_destroy (&arena);
-    pmo_stream_batch_clear (&batch);
+    pmo_stream_batch_clear (batch);
     return handled;
+}
+
+size_t notifier_consume (notifier_t *self)
+{
+    pmo_stream_batch_t batch;
+    int rc = pmo_stream_reader_take (self->reader, &batch);
+    if (rc < 0)
+        //  a stream or its group may be gone (Redis restarted empty)
+        self->groups_ok = false;
+    return rc == 1 ? s_route_batch (self, &batch) : 0;
+}
+
+void notifier_reclaim (notifier_t *self)
+{
+    if (!self->n_streams || s_groups_ensure (self))
+        return;
+    //  The whole first pass at start (what this consumer's predecessor
+    //  left), then a few streams a step
+    size_t max = self->reclaim_passed < self->n_streams ? self->n_streams : RECLAIM_STREAMS;
+    pmo_stream_batch_t batch;
+    if (notifier_store_reclaim_events (
+            self->store, GROUP, self->config.consumer, (const char *const *)self->streams,
+            self->n_streams, &self->reclaim_cursor, max, BATCH, self->config.reclaim_ms, &batch)) {
+        self->groups_ok = false;
+        return;
+    }
+    self->reclaim_passed += max;
+    s_route_batch (self, &batch);
 }

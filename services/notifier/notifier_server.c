@@ -21,8 +21,6 @@
 #include <assert.h>
 #include <string.h>
 
-#define POLL_IDLE_MS   5     //  stream poll interval when the last read found nothing
-#define TICK_MS        25    //  delivery loop interval when nothing triggers it
 #define ORG_RELOAD_MS  30000 //  re-read the whole org tree (new divisions to follow)
 #define ORG_CHECK_MS   1000  //  ask the tree whether it must be read again
 #define POLL_ITEMS_MAX 1024
@@ -38,13 +36,28 @@ static void s_streams_rebuild (notifier_t *self)
     self->n_streams = zlist_size (self->divisions);
     self->streams = calloc (self->n_streams + 1, sizeof (char *));
     assert (self->streams);
+    free (self->ready_at);
+    self->ready_at = calloc (self->n_streams + 1, sizeof (int64_t)); //  all unknown
+    assert (self->ready_at);
+    zhash_destroy (&self->division_index);
+    self->division_index = zhash_new ();
     size_t i = 0;
     for (char *d = zlist_first (self->divisions); d; d = zlist_next (self->divisions)) {
         pmo_arena_t *arena = pmo_arena_new ();
         self->streams[i++] = strdup (pmo_stream_key (arena, d));
         pmo_arena_destroy (&arena);
+        zhash_insert (self->division_index, d, (void *)(uintptr_t)i);
     }
     self->groups_ok = false;
+    self->reader_streams_ok = false;
+}
+
+void notifier_ready_unknown (notifier_t *self, const char *division)
+{
+    uintptr_t index = division ? (uintptr_t)zhash_lookup (self->division_index, division) : 0;
+    if (index)
+        self->ready_at[index - 1] = 0;
+    self->tick_now = true;
 }
 
 static void s_division_add (notifier_t *self, const char *division)
@@ -186,6 +199,21 @@ int notifier_cache_reload (notifier_t *self)
 //  ---------------------------------------------------------------------
 //  Helpers shared by the handlers
 
+void notifier_cache_fresh (notifier_t *self)
+{
+    int64_t mono = pmo_mono_ms ();
+    bool reload = !self->cache_loaded_ms || mono - self->cache_loaded_ms > CACHE_RELOAD_MS;
+    if (!reload && mono < self->next_gen_ms)
+        return;
+    self->next_gen_ms = mono + GEN_CHECK_MS;
+    //  The generation first: a change committed while reading is seen next time
+    long long gen;
+    if (notifier_store_config_gen (self->store, &gen))
+        return;
+    if ((reload || gen != self->cache_gen) && notifier_cache_reload (self) == 0)
+        self->cache_gen = gen;
+}
+
 //  An entity the caller names and may read; NOT_FOUND for one it may not
 //  see, so ids cannot be probed across divisions.
 ProtobufCMessage *notifier_fetch (notifier_t *self, pmo_request_t *req, notifier_entity_t entity,
@@ -257,8 +285,15 @@ void notifier_commit (notifier_t *self, pmo_request_t *req, pmo_commit_t *commit
         zmsg_addstrf (msg, "%s.%s", division, event->type);
         zmsg_addmem (msg, eblob, esize);
         zmsg_send (&msg, self->pub);
-        //  our own change: the delivery loop sees it now, not at the next reload
+        notifier_ready_unknown (self, division); //  a retried delivery, say
+        //  our own change: the delivery loop sees it now, and the other
+        //  replicas at their next look at the generation
         self->cache_loaded_ms = 0;
+        if ((strncmp (event->type, "channel.", 8) == 0 ||
+             strncmp (event->type, "subscription.", 13) == 0) &&
+            notifier_store_config_bump (self->store))
+            pmo_warn ("notifier: could not bump the configuration generation; other replicas "
+                      "see the change at their next full reload");
         break;
     }
     case PMO_COMMIT_DUPLICATE:
@@ -408,11 +443,17 @@ static void s_prepare (notifier_t *self)
     self->channels = zhash_new ();
     self->projects = zhash_new ();
     zhash_autofree (self->projects);
+    self->reader = pmo_stream_reader_new (self->config.redis_url, self->config.redis_timeout_ms,
+                                          GROUP, self->config.consumer, BATCH, READ_BLOCK_MS);
+    assert (self->reader); //  the same URL made self->redis
     //  The hub's stream first; divisions as the registry names them
     s_division_add (self, self->config.hub);
 }
 
-//  The timers: org units, stream poll, delivery loop.
+//  The timers: org units, the configuration, reclaiming, the due channels
+//  of other replicas, the delivery loop. None of them reads Redis unless
+//  it is due, so an idle notifier costs a few commands a second whatever
+//  the number of divisions.
 static void s_timers (notifier_t *self)
 {
     int64_t mono = pmo_mono_ms ();
@@ -423,36 +464,63 @@ static void s_timers (notifier_t *self)
         notifier_org_refresh (self);
         self->org_next_ms = pmo_mono_ms () + ORG_CHECK_MS;
     }
-    if (mono >= self->next_poll_ms) {
-        size_t handled = notifier_consume (self);
-        //  a full batch means more is waiting: read again at once
-        self->next_poll_ms = handled >= BATCH ? mono : pmo_mono_ms () + POLL_IDLE_MS;
+    notifier_cache_fresh (self);
+    if (mono >= self->next_reclaim_ms) {
+        notifier_reclaim (self);
+        self->next_reclaim_ms = pmo_mono_ms () + RECLAIM_STEP_MS;
     }
-    if (self->tick_now || pmo_mono_ms () >= self->next_tick_ms) {
+    if (mono >= self->next_refresh_ms && self->n_streams) {
+        //  Deliveries routed or retried by another replica, or leased by
+        //  one that died: found by looking at one division in turn
+        if (self->refresh_cursor >= self->n_streams)
+            self->refresh_cursor = 0;
+        self->ready_at[self->refresh_cursor++] = 0;
+        self->tick_now = true;
+        self->next_refresh_ms = mono + REFRESH_STEP_MS;
+    }
+    int64_t now = pmo_now_ms ();
+    bool due = self->tick_now;
+    for (size_t i = 0; i < self->n_streams && !due; i++)
+        due = self->ready_at[i] <= now;
+    if (due) {
         self->tick_now = false;
         notifier_tick (self);
-        self->next_tick_ms = pmo_mono_ms () + TICK_MS;
     }
 }
 
-//  Wait for requests, curl's sockets or the next timer, and serve what
-//  came. False once the actor is told to stop.
+//  How long the loop may sleep, ms.
+static long s_wait_ms (notifier_t *self)
+{
+    int64_t mono = pmo_mono_ms (), now = pmo_now_ms ();
+    int64_t wait = 1000;
+    int64_t timers[] = {self->org_next_ms - mono, self->next_reclaim_ms - mono,
+                        self->next_refresh_ms - mono, self->next_gen_ms - mono,
+                        pmo_stream_reader_wait_ms (self->reader)};
+    for (size_t i = 0; i < sizeof timers / sizeof timers[0]; i++)
+        if (timers[i] < wait)
+            wait = timers[i];
+    for (size_t i = 0; i < self->n_streams; i++)
+        if (self->ready_at[i] != INT64_MAX && self->ready_at[i] - now < wait)
+            wait = self->ready_at[i] - now;
+    long curl_wait = notifier_send_timeout (self->send);
+    if (curl_wait >= 0 && curl_wait < wait)
+        wait = curl_wait;
+    return self->tick_now || wait < 0 ? 0 : (long)wait;
+}
+
+//  Wait for requests, new stream entries, curl's sockets or the next
+//  timer, and serve what came. False once the actor is told to stop.
 static bool s_poll (notifier_t *self, zsock_t *pipe, zmq_pollitem_t *items)
 {
     items[0] = (zmq_pollitem_t){.socket = zsock_resolve (pipe), .events = ZMQ_POLLIN};
     items[1] = (zmq_pollitem_t){.socket = zsock_resolve (pmo_server_socket (self->server)),
                                 .events = ZMQ_POLLIN};
-    int count = 2 + notifier_send_pollitems (self->send, items + 2, POLL_ITEMS_MAX - 2);
-    int64_t now = pmo_mono_ms ();
-    long wait = (long)(self->next_poll_ms - now);
-    if (self->next_tick_ms - now < wait)
-        wait = (long)(self->next_tick_ms - now);
-    long curl_wait = notifier_send_timeout (self->send);
-    if (curl_wait >= 0 && curl_wait < wait)
-        wait = curl_wait;
-    if (self->tick_now || wait < 0)
-        wait = 0;
-    if (zmq_poll (items, count, wait) < 0 && zmq_errno () == ETERM)
+    int fixed = 2;
+    int reader_fd = notifier_reader_arm (self);
+    if (reader_fd >= 0)
+        items[fixed++] = (zmq_pollitem_t){.fd = reader_fd, .events = ZMQ_POLLIN};
+    int count = fixed + notifier_send_pollitems (self->send, items + fixed, POLL_ITEMS_MAX - fixed);
+    if (zmq_poll (items, count, s_wait_ms (self)) < 0 && zmq_errno () == ETERM)
         return false;
     bool running = true;
     if (items[0].revents & ZMQ_POLLIN) {
@@ -462,7 +530,9 @@ static bool s_poll (notifier_t *self, zsock_t *pipe, zmq_pollitem_t *items)
     }
     if (items[1].revents & ZMQ_POLLIN)
         pmo_server_drain (self->server, 256);
-    notifier_send_perform (self->send, items + 2, count - 2);
+    if (reader_fd >= 0 && (items[2].revents & (ZMQ_POLLIN | ZMQ_POLLERR)))
+        notifier_consume (self);
+    notifier_send_perform (self->send, items + fixed, count - fixed);
     notifier_send_result_t result;
     while (notifier_send_result (self->send, &result))
         notifier_finish (self, result.tag, &result);
@@ -480,6 +550,9 @@ static void s_close (notifier_t *self)
               (unsigned long long)self->failed, (unsigned long long)self->dead,
               (unsigned long long)self->skipped, self->in_flight);
     notifier_send_destroy (&self->send);
+    pmo_stream_reader_destroy (&self->reader);
+    zhash_destroy (&self->division_index);
+    free (self->ready_at);
     zhash_destroy (&self->channels);
     zhash_destroy (&self->projects);
     zlist_destroy (&self->divisions);

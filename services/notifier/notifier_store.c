@@ -713,3 +713,56 @@ void notifier_store_pong (notifier_store_t *self, pmo_request_t *req, int64_t st
 {
     pmo_request_pong (req, "notifier", self->redis, started_ms);
 }
+
+#define CONFIG_GEN_KEY "pmo:nt:config-gen"
+
+int notifier_store_config_bump (notifier_store_t *self)
+{
+    redisReply *reply = pmo_redis_command (self->redis, "INCR %s", CONFIG_GEN_KEY);
+    int rc = reply && reply->type == REDIS_REPLY_INTEGER ? 0 : -1;
+    if (reply)
+        freeReplyObject (reply);
+    return rc;
+}
+
+int notifier_store_config_gen (notifier_store_t *self, long long *gen)
+{
+    redisReply *reply = pmo_redis_command (self->redis, "GET %s", CONFIG_GEN_KEY);
+    if (!reply)
+        return -1;
+    int rc = 0;
+    if (reply->type == REDIS_REPLY_STRING)
+        *gen = strtoll (reply->str, NULL, 10);
+    else if (reply->type == REDIS_REPLY_NIL)
+        *gen = 0;
+    else
+        rc = -1;
+    freeReplyObject (reply);
+    return rc;
+}
+
+int notifier_store_next_ready (notifier_store_t *self, const char *division, int64_t *at_ms)
+{
+    redisReply *reply =
+        pmo_redis_command (self->redis, "ZRANGE pmo:{%s}:nt:ready 0 0 WITHSCORES", division);
+    if (!reply)
+        return -1;
+    int rc = 0;
+    if (reply->type == REDIS_REPLY_ARRAY && reply->elements == 2)
+        *at_ms = (int64_t)strtod (reply->element[1]->str, NULL);
+    else if (reply->type == REDIS_REPLY_ARRAY)
+        *at_ms = INT64_MAX;
+    else
+        rc = -1;
+    freeReplyObject (reply);
+    return rc;
+}
+
+int notifier_store_reclaim_events (notifier_store_t *self, const char *group, const char *consumer,
+                                   const char *const *streams, size_t n, size_t *cursor,
+                                   size_t max_streams, size_t count, int min_idle_ms,
+                                   pmo_stream_batch_t *batch)
+{
+    return pmo_stream_group_reclaim (self->redis, group, consumer, streams, n, cursor, max_streams,
+                                     count, min_idle_ms, batch);
+}

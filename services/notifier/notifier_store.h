@@ -178,4 +178,21 @@ void notifier_store_pong (notifier_store_t *self, pmo_request_t *req, int64_t st
 //  Attempts kept per delivery (attempt_count counts all).
 #define NOTIFIER_ATTEMPTS_KEPT 20
 
+//  The generation of the channels and subscriptions: bumped after each
+//  change is committed, so every replica sees it with one GET instead of
+//  re-reading every division (a crash between the commit and the bump is
+//  covered by the periodic full reload). 0 or -1.
+int notifier_store_config_bump (notifier_store_t *self);
+int notifier_store_config_gen (notifier_store_t *self, long long *gen);
+
+//  When division's earliest channel is next due (wall ms; INT64_MAX if
+//  none). 0 or -1.
+int notifier_store_next_ready (notifier_store_t *self, const char *division, int64_t *at_ms);
+
+//  Reclaim entries other consumers left pending (pmo_stream_group_reclaim).
+int notifier_store_reclaim_events (notifier_store_t *self, const char *group, const char *consumer,
+                                   const char *const *streams, size_t n, size_t *cursor,
+                                   size_t max_streams, size_t count, int min_idle_ms,
+                                   pmo_stream_batch_t *batch);
+
 #endif

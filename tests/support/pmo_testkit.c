@@ -585,6 +585,12 @@ pmo_test_proc_t *pmo_test_proc_start (char *const argv[])
     return self;
 }
 
+pid_t pmo_test_proc_pid (pmo_test_proc_t *self)
+{
+    assert (self);
+    return self->pid;
+}
+
 int pmo_test_proc_signal (pmo_test_proc_t *self, int signum)
 {
     assert (self);

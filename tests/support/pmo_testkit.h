@@ -73,6 +73,9 @@ typedef struct _pmo_test_proc_t pmo_test_proc_t;
 //  program cannot be executed, the child exits 127.
 pmo_test_proc_t *pmo_test_proc_start (char *const argv[]);
 
+//  The child's process id.
+pid_t pmo_test_proc_pid (pmo_test_proc_t *self);
+
 //  Send a signal. Returns 0, or -1 if the process has already been reaped or
 //  kill fails.
 int pmo_test_proc_signal (pmo_test_proc_t *self, int signum);
