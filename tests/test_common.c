@@ -15,6 +15,7 @@
 #include "registry.pb-c.h"
 
 #include <assert.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -397,6 +398,85 @@ static void s_forgetful_server (zsock_t *pipe, void *args)
     zsock_destroy (&router);
 }
 
+//  The reader waits in Redis on its own connection and is driven by a poll
+//  loop; reclaiming goes a few streams at a time.
+static void s_test_stream_reader (pmo_test_redis_t *server)
+{
+    pmo_redis_t *redis = pmo_redis_new (pmo_test_redis_url (server), 2000);
+    const char *streams[] = {"pmo:{r1}:events", "pmo:{r2}:events", "pmo:{r3}:events"};
+    for (int s = 0; s < 3; s++)
+        assert (pmo_stream_group_ensure (redis, streams[s], "g") == 0);
+    pmo_stream_reader_t *reader =
+        pmo_stream_reader_new (pmo_test_redis_url (server), 2000, "g", "c1", 10, 300);
+    assert (reader);
+    //  Nothing to read before it has streams
+    assert (pmo_stream_reader_arm (reader) == -1);
+    pmo_stream_reader_set_streams (reader, streams, 3);
+    int fd = pmo_stream_reader_arm (reader);
+    assert (fd >= 0);
+    assert (pmo_stream_reader_arm (reader) == fd); //  one read at a time
+    pmo_stream_batch_t batch;
+    //  Nothing has come: not readable, nothing taken, without waiting
+    struct pollfd in = {.fd = fd, .events = POLLIN};
+    assert (poll (&in, 1, 50) == 0);
+    assert (pmo_stream_reader_take (reader, &batch) == 0 && batch.count == 0);
+    //  An entry wakes it at once
+    redisReply *reply = pmo_test_redis_command (server, "XADD %s * type t data d", streams[1]);
+    freeReplyObject (reply);
+    assert (poll (&in, 1, 2000) == 1);
+    int rc;
+    while ((rc = pmo_stream_reader_take (reader, &batch)) == 0)
+        zclock_sleep (5);
+    assert (rc == 1 && batch.count == 1 && streq (batch.entries[0].stream, streams[1]));
+    pmo_stream_batch_clear (&batch);
+    //  A read that waits its whole block time comes back empty, and the
+    //  next one is armed again
+    fd = pmo_stream_reader_arm (reader);
+    in.fd = fd;
+    int64_t started = pmo_mono_ms ();
+    assert (poll (&in, 1, 2000) == 1);
+    assert (pmo_mono_ms () - started >= 250);
+    assert (pmo_stream_reader_take (reader, &batch) == 0 && batch.count == 0);
+    assert (pmo_stream_reader_arm (reader) >= 0);
+    //  A stream without the group is refused (and not asked again at once);
+    //  the read waiting with the old streams finishes first, as a caller's
+    //  loop sees it
+    const char *missing[] = {"pmo:{r9}:events"};
+    pmo_stream_reader_set_streams (reader, missing, 1);
+    while ((rc = pmo_stream_reader_take (reader, &batch)) == 0) {
+        in.fd = pmo_stream_reader_arm (reader);
+        assert (in.fd >= 0);
+        poll (&in, 1, 100);
+    }
+    assert (rc == -1 && batch.count == 0);
+    assert (pmo_stream_reader_arm (reader) == -1 && pmo_stream_reader_wait_ms (reader) > 500);
+    pmo_stream_reader_destroy (&reader);
+    assert (!reader);
+
+    //  Reclaiming: c1 read an entry of each stream and died; c2 takes them
+    //  over two streams a step, the cursor going round
+    for (int s = 0; s < 3; s++) {
+        reply = pmo_test_redis_command (server, "XADD %s * type t data d", streams[s]);
+        freeReplyObject (reply);
+    }
+    assert (pmo_stream_group_read (redis, "g", "c1", streams, 3, 10, 0, 60000, &batch) == 0);
+    assert (batch.count == 3); //  r2 also holds the one c1 took above, unacknowledged
+    pmo_stream_batch_clear (&batch);
+    zclock_sleep (30);
+    size_t cursor = 0;
+    assert (pmo_stream_group_reclaim (redis, "g", "c2", streams, 3, &cursor, 2, 10, 20, &batch) ==
+            0);
+    assert (batch.count == 3 && cursor == 2); //  r1's one, r2's two
+    pmo_stream_batch_clear (&batch);
+    assert (pmo_stream_group_reclaim (redis, "g", "c2", streams, 3, &cursor, 2, 10, 20, &batch) ==
+            0);
+    assert (batch.count == 1 && cursor == 1); //  r3's, then r1 again (nothing: it is c2's now
+    assert (streq (batch.entries[0].stream, streams[2])); //  and fresh)
+    pmo_stream_batch_clear (&batch);
+    pmo_redis_destroy (&redis);
+    printf ("stream reader: ok\n");
+}
+
 static void s_test_client (void)
 {
     char endpoint[64];
@@ -452,6 +532,7 @@ int main (void)
     s_test_redis_auth (server);
     s_test_commit (server);
     s_test_stream (server);
+    s_test_stream_reader (server);
     pmo_test_redis_destroy (&server);
     s_test_client ();
     printf ("test_common: ok\n");

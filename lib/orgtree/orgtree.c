@@ -38,6 +38,8 @@ struct _orgtree_t {
     int64_t backoff_until;  //  monotonic; ask nothing before
     int backoff_ms;         //  the next back-off
     uint64_t generation;
+    char registry_generation[64]; //  the registry's generation of the tree held ("" unknown)
+    bool forcing;                 //  a forced read: ask for the whole tree
 };
 
 static void s_entry_destroy (void **item)
@@ -318,6 +320,7 @@ int orgtree_refresh (orgtree_t *self, bool force)
         return 0;
     if (orgtree_backing_off (self))
         return -1;
+    self->forcing = force;
     Pmo__ListRequest list;
     Pmo__RegistryRequest request = PMO__REGISTRY_REQUEST__INIT;
     request.body_case = PMO__REGISTRY_REQUEST__BODY_LIST;
@@ -355,6 +358,12 @@ void orgtree_list_page (orgtree_t *self, Pmo__ListRequest *list, const char *cur
     list->include_archived = true;
     list->limit = PAGE_LIMIT;
     list->cursor = (char *)(cursor ? cursor : "");
+    //  The tree held, read whole and not invalidated since: the registry
+    //  answers "not modified" if it has not changed
+    if (!cursor && !self->forcing && self->tree_read_ms &&
+        self->tree_read_ms >= self->valid_after_ms)
+        list->unless_generation = self->registry_generation;
+    self->forcing = false;
     if (!cursor)
         zlistx_purge (self->gathered);
 }
@@ -369,6 +378,15 @@ int orgtree_feed (orgtree_t *self, const Pmo__RegistryReply *reply, const char *
         zlistx_purge (self->gathered);
         return -1;
     }
+    if (reply->page->not_modified) {
+        //  What we hold is the tree as it is
+        zlistx_purge (self->gathered);
+        self->tree_read_ms = pmo_mono_ms ();
+        return 1;
+    }
+    if (!pmo_str_empty (reply->page->generation))
+        snprintf (self->registry_generation, sizeof self->registry_generation, "%s",
+                  reply->page->generation);
     for (size_t i = 0; i < reply->page->n_org_units; i++)
         zlistx_add_end (self->gathered, s_copy (reply->page->org_units[i]));
     if (!pmo_str_empty (reply->page->next_cursor)) {

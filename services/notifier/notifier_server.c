@@ -4,8 +4,9 @@
 
     Three kinds of work share the actor's one thread, none of them blocking
     for long: requests on the ROUTER (answered at once), the event streams
-    (read without blocking, routed with one pipelined script call per event
-    and channel, then acknowledged: notifier_route.c), and deliveries
+    (a read that waits inside Redis on its own connection, polled with the
+    sockets; routed with one pipelined script call per event and channel,
+    then acknowledged: notifier_route.c), and deliveries
     (claimed per channel as they fall due and the channel's rate allows,
     sent through libcurl multi, finished with one script call each:
     notifier_deliveries.c). A slow endpoint only ever holds its own

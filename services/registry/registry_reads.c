@@ -158,6 +158,18 @@ void registry_handle_list (registry_t *self, pmo_request_t *req, Pmo__ListReques
             result->next_cursor = pmo_arena_printf (req->arena, "%s|%.17g", project->id, last);
         return;
     }
+    if (kind->kind == PMO__ENTITY_KIND__ENTITY_KIND_ORG_UNIT) {
+        //  The generation before the units: a change in between is seen
+        //  as a change next time
+        result->generation = registry_store_org_generation (self->store, req->arena);
+        if (!result->generation)
+            return registry_unavailable (req);
+        if (!pmo_str_empty (list->unless_generation) &&
+            streq (list->unless_generation, result->generation)) {
+            result->not_modified = true;
+            return;
+        }
+    }
     Pmo__OrgUnit **units;
     size_t n_units;
     if (registry_store_org_units (self->store, req->arena, &units, &n_units))

@@ -284,6 +284,24 @@ int registry_store_code_owner (registry_store_t *self, pmo_arena_t *arena,
     return rc;
 }
 
+char *registry_store_org_generation (registry_store_t *self, pmo_arena_t *arena)
+{
+    char key[96];
+    if (pmo_stream_key_buf (key, sizeof key, self->hub))
+        return NULL;
+    redisReply *reply = pmo_redis_command (self->redis, "XREVRANGE %s + - COUNT 1", key);
+    if (!reply)
+        return NULL;
+    char *generation = NULL;
+    if (reply->type == REDIS_REPLY_ARRAY && reply->elements == 1 &&
+        reply->element[0]->type == REDIS_REPLY_ARRAY && reply->element[0]->elements >= 1)
+        generation = pmo_arena_strdup (arena, reply->element[0]->element[0]->str);
+    else if (reply->type == REDIS_REPLY_ARRAY)
+        generation = pmo_arena_strdup (arena, "0");
+    freeReplyObject (reply);
+    return generation;
+}
+
 int registry_store_org_units (registry_store_t *self, pmo_arena_t *arena, Pmo__OrgUnit ***units,
                               size_t *n)
 {

@@ -65,6 +65,11 @@ int registry_store_code_owner (registry_store_t *self, pmo_arena_t *arena,
 //  Every org unit, in creation order.
 int registry_store_org_units (registry_store_t *self, pmo_arena_t *arena, Pmo__OrgUnit ***units,
                               size_t *n);
+//  The org tree's generation (in arena): every change of a unit is a
+//  commit whose event goes to the hub's stream, so the id of that stream's
+//  last entry moves whenever the tree may have changed (and, harmlessly,
+//  when other hub entities do). NULL if Redis failed.
+char *registry_store_org_generation (registry_store_t *self, pmo_arena_t *arena);
 //  Ids in an index after a score, in score order: the entities of kind in an
 //  org unit (owner = unit id), or under a project (owner = project id).
 int registry_store_index_page (registry_store_t *self, pmo_arena_t *arena,

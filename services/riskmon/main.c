@@ -30,14 +30,10 @@ int main (int argc, char **argv)
         {"hub", "PMO_HUB", "hub", "id of the enterprise (hub) org unit", NULL},
         {"registry", "PMO_REGISTRY_ENDPOINT", PMO_ENDPOINT_REGISTRY,
          "the registry's ROUTER endpoint (org units, projects not seen yet)", NULL},
-        {"wake", "PMO_RISKMON_WAKE", PMO_PUB_REGISTRY "," PMO_PUB_ALLOCATOR,
-         "PUB endpoints whose events wake the stream reader (comma-separated; '' = poll only)",
-         NULL},
         {"consumer", "PMO_RISKMON_CONSUMER", consumer,
          "this instance's name in the consumer group (stable across restarts)", NULL},
         {"claim-idle", "PMO_RISKMON_CLAIM_IDLE_MS", "30000",
          "take over stream entries another consumer left pending this long, ms", NULL},
-        {"poll", "PMO_RISKMON_POLL_MS", "200", "read the streams at least this often, ms", NULL},
         {"tick", "PMO_RISKMON_TICK_MS", "1000", "check time rules and escalations this often, ms",
          NULL},
         {"batch", "PMO_RISKMON_BATCH", "512", "stream entries read at once", NULL},
@@ -51,10 +47,9 @@ int main (int argc, char **argv)
                                "health, alerts and escalation)");
     if (rc)
         return rc > 0 ? 0 : 2;
-    long timeout, claim_idle, poll, tick, batch;
+    long timeout, claim_idle, tick, batch;
     if (pmo_config_int (options, count, "redis-timeout", 10, 60000, &timeout) ||
         pmo_config_int (options, count, "claim-idle", 100, 86400000, &claim_idle) ||
-        pmo_config_int (options, count, "poll", 1, 60000, &poll) ||
         pmo_config_int (options, count, "tick", 10, 3600000, &tick) ||
         pmo_config_int (options, count, "batch", 1, 10000, &batch))
         return 2;
@@ -70,11 +65,9 @@ int main (int argc, char **argv)
         .redis_url = redis_url,
         .hub = pmo_config_get (options, count, "hub"),
         .registry = pmo_config_get (options, count, "registry"),
-        .wake = pmo_config_get (options, count, "wake"),
         .consumer = pmo_config_get (options, count, "consumer"),
         .redis_timeout_ms = (int)timeout,
         .claim_idle_ms = (int)claim_idle,
-        .poll_ms = (int)poll,
         .tick_ms = (int)tick,
         .batch = (int)batch,
     };

@@ -335,39 +335,77 @@ static void s_ack (riskmon_t *self, s_batch_t *b, pmo_arena_t *arena)
         pmo_warn ("riskmon: %zu of %zu entries left pending (retried later)", failed, b->n);
 }
 
-//  Read a batch from the streams and act on it. Returns the entries read
-//  (the caller reads again at once when the batch was full), -1 on failure.
-int riskmon_consume (riskmon_t *self)
+//  Act on a batch of entries (cleared). Returns the entries, -1 on failure.
+static int s_handle_batch (riskmon_t *self, s_batch_t *b)
 {
-    if (self->n_streams == 0)
+    if (b->entries.count == 0) {
+        pmo_stream_batch_clear (&b->entries);
         return 0;
-    s_batch_t b = {0};
-    if (riskmon_store_stream_read (
-            self->store, GROUP, self->config.consumer, (const char **)self->streams,
-            self->n_streams, (size_t)self->config.batch, self->config.claim_idle_ms, &b.entries))
-        return -1;
-    if (b.entries.count == 0) {
-        pmo_stream_batch_clear (&b.entries);
-        return 0;
+    }
+    //  What is committed below may move the divisions' sweep and escalation
+    //  times (entries of one stream come together)
+    const char *last = NULL;
+    for (size_t i = 0; i < b->entries.count; i++) {
+        const char *stream = b->entries.entries[i].stream;
+        if (last && streq (last, stream))
+            continue;
+        last = stream;
+        char division[64];
+        if (pmo_stream_key_division (stream, division, sizeof division))
+            riskmon_schedule_touch (self, division);
     }
     pmo_arena_t *arena = self->work;
     pmo_arena_reset (arena);
-    b.n = b.entries.count;
-    b.items = pmo_arena_alloc (arena, b.n * sizeof (s_item_t));
-    b.max_targets = b.n * 4;
-    b.targets = pmo_arena_alloc (arena, b.max_targets * sizeof (riskmon_target_t) + 1);
-    for (size_t i = 0; i < b.n; i++)
-        s_decode (self, &b, arena, i);
+    b->n = b->entries.count;
+    b->items = pmo_arena_alloc (arena, b->n * sizeof (s_item_t));
+    b->max_targets = b->n * 4;
+    b->targets = pmo_arena_alloc (arena, b->max_targets * sizeof (riskmon_target_t) + 1);
+    for (size_t i = 0; i < b->n; i++)
+        s_decode (self, b, arena, i);
     //  Org units changed: the projects of this batch see them as they now are
-    if (b.units_changed)
+    if (b->units_changed)
         riskmon_units_sync (self);
-    if (s_read_targets (self, &b, arena)) {
-        pmo_stream_batch_clear (&b.entries);
+    if (s_read_targets (self, b, arena)) {
+        pmo_stream_batch_clear (&b->entries);
         return -1;
     }
-    s_commit_all (self, &b, arena);
-    s_ack (self, &b, arena);
-    int n = (int)b.n;
-    pmo_stream_batch_clear (&b.entries);
+    s_commit_all (self, b, arena);
+    s_ack (self, b, arena);
+    int n = (int)b->n;
+    pmo_stream_batch_clear (&b->entries);
     return n;
+}
+
+int riskmon_reader_arm (riskmon_t *self)
+{
+    if (self->n_streams == 0)
+        return -1;
+    if (!self->reader_streams_ok) {
+        pmo_stream_reader_set_streams (self->reader, (const char *const *)self->streams,
+                                       self->n_streams);
+        self->reader_streams_ok = true;
+    }
+    return pmo_stream_reader_arm (self->reader);
+}
+
+int riskmon_consume (riskmon_t *self)
+{
+    s_batch_t b = {0};
+    int rc = pmo_stream_reader_take (self->reader, &b.entries);
+    return rc == 1 ? s_handle_batch (self, &b) : rc;
+}
+
+void riskmon_reclaim (riskmon_t *self)
+{
+    if (self->n_streams == 0)
+        return;
+    size_t max = self->reclaim_passed < self->n_streams ? self->n_streams : RECLAIM_STREAMS;
+    s_batch_t b = {0};
+    if (riskmon_store_stream_reclaim (self->store, GROUP, self->config.consumer,
+                                      (const char *const *)self->streams, self->n_streams,
+                                      &self->reclaim_cursor, max, (size_t)self->config.batch,
+                                      self->config.claim_idle_ms, &b.entries))
+        return;
+    self->reclaim_passed += max;
+    s_handle_batch (self, &b);
 }

@@ -18,6 +18,8 @@
 #include <assert.h>
 #include <string.h>
 
+#define ESCALATE_CHUNK 200 //  alerts escalated per division and tick
+
 #define APPLIED_TTL_S  (7 * 86400) //  an applied stream entry, against redelivery
 #define SWEEP_CHUNK    2000        //  due projects taken at once by the sweep
 #define SWEEP_READ     250         //  of which records are read at once
@@ -585,7 +587,9 @@ size_t riskmon_sweep (riskmon_t *self, int budget_ms)
     self->sweeps++;
     for (size_t s = 0; s < self->n_streams; s++) {
         const char *division = self->divisions[s];
-        bool more = true;
+        if (self->sweep_at[s] > riskmon_now (self))
+            continue; //  nothing of this division is due yet
+        bool more = true, drained = false;
         while (more && pmo_mono_ms () - started < budget_ms) {
             pmo_arena_t *arena = self->work;
             pmo_arena_reset (arena);
@@ -594,9 +598,12 @@ size_t riskmon_sweep (riskmon_t *self, int budget_ms)
             double *scores;
             size_t n;
             if (riskmon_store_zrange (self->store, arena, riskmon_key_due (arena, division), NULL,
-                                      (double)now, SWEEP_CHUNK, &ids, &scores, &n) ||
-                n == 0)
+                                      (double)now, SWEEP_CHUNK, &ids, &scores, &n))
                 break;
+            if (n == 0) {
+                drained = true;
+                break;
+            }
             char **keys = pmo_arena_alloc (arena, n * sizeof (char *));
             for (size_t i = 0; i < n; i++)
                 keys[i] = riskmon_key_project (arena, division, ids[i]);
@@ -666,9 +673,40 @@ size_t riskmon_sweep (riskmon_t *self, int budget_ms)
             total += n;
             self->swept += n;
             more = !failed && n == SWEEP_CHUNK;
+            drained = !more;
         }
+        //  Done with what was due: when is the next? (Unknown while the
+        //  budget ran out or Redis failed: looked at again next tick.)
+        int64_t next = 0;
+        if (drained &&
+            riskmon_store_zfirst (self->store, riskmon_key_due (self->work, division), &next) == 0)
+            self->sweep_at[s] = next;
+        else
+            self->sweep_at[s] = 0;
     }
     return total;
+}
+
+int64_t riskmon_schedule_next (riskmon_t *self)
+{
+    int64_t next = INT64_MAX;
+    for (size_t s = 0; s < self->n_streams; s++) {
+        if (self->sweep_at[s] < next)
+            next = self->sweep_at[s];
+        if (self->escalate_at[s] < next)
+            next = self->escalate_at[s];
+    }
+    return next;
+}
+
+void riskmon_schedule_touch (riskmon_t *self, const char *division)
+{
+    for (size_t s = 0; s < self->n_streams; s++)
+        if (streq (self->divisions[s], division)) {
+            self->sweep_at[s] = 0;
+            self->escalate_at[s] = 0;
+            return;
+        }
 }
 
 //  Alerts nobody acknowledged in time climb one step.
@@ -679,12 +717,23 @@ void riskmon_escalate (riskmon_t *self)
         pmo_arena_t *arena = self->work;
         pmo_arena_reset (arena);
         int64_t now = riskmon_now (self);
+        if (self->escalate_at[s] > now)
+            continue; //  nothing of this division is due yet
         char **ids;
         double *scores;
         size_t n;
         if (riskmon_store_zrange (self->store, arena, riskmon_key_escalations (arena, division),
-                                  NULL, (double)now, 200, &ids, &scores, &n))
+                                  NULL, (double)now, ESCALATE_CHUNK, &ids, &scores, &n))
             return;
+        //  Learn the next time once what is due now is done (this pass
+        //  moves each alert it escalates to its next deadline)
+        self->escalate_at[s] = 0;
+        int64_t next = 0;
+        if (n < ESCALATE_CHUNK &&
+            riskmon_store_zfirst (self->store, riskmon_key_escalations (arena, division), &next) ==
+                0 &&
+            next > now)
+            self->escalate_at[s] = next;
         for (size_t i = 0; i < n; i++) {
             ProtobufCMessage *msg;
             uint64_t version;

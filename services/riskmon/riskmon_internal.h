@@ -19,8 +19,11 @@
 #define STORE_NAME       "the risk monitor's store (Redis)" //  what is unavailable
 #define UNITS_REFRESH_MS 30000 //  org units are re-read from the registry this often
 #define GROUP            "riskmon"
-#define MAX_STREAMS      256
-#define BATCH_CHUNK      64 //  commits per batch script
+#define MAX_STREAMS      4096
+#define READ_BLOCK_MS    5000 //  a stream read waits this long in Redis
+#define RECLAIM_STEP_MS  1000 //  reclaim a few streams this often ...
+#define RECLAIM_STREAMS  2    //  ... this many at a time (all of them at start)
+#define BATCH_CHUNK      64   //  commits per batch script
 
 //  The actor's state: one thread (the actor's) owns all of it.
 typedef struct {
@@ -32,7 +35,6 @@ typedef struct {
     zhashx_t *batch_alerts;       //  alert id -> s_alert_seen_t: alerts the batch in hand wrote
     pmo_server_t *server;         //  the ROUTER and its request engine
     zsock_t *pub;                 //  live events (a convenience: the streams are what must arrive)
-    zsock_t *wake;                //  SUB on the registry's and allocator's PUB, or NULL
     pmo_client_t *registry;       //  calls a request must wait for (a project not seen yet)
     Pmo__Identity identity;       //  the risk monitor's own, for calls to the registry
     Pmo__Grant grant;             //  viewer at the hub
@@ -46,7 +48,20 @@ typedef struct {
     char *streams[MAX_STREAMS];   //  stream keys being read
     char *divisions[MAX_STREAMS]; //  their divisions
     size_t n_streams;             //  how many of each
-    pmo_arena_t *work;            //  the current batch, sweep or escalation
+    pmo_stream_reader_t *reader;  //  new entries (waits in Redis on its own connection)
+    bool reader_streams_ok;       //  the reader reads the streams above
+    size_t reclaim_cursor;        //  the next stream to reclaim from
+    size_t reclaim_passed;        //  streams reclaimed since start (the first pass is whole)
+    //  When each division next has a project whose health time changes
+    //  (sweep_at) and an alert to escalate (escalate_at), in riskmon_now's
+    //  ms: 0 = unknown (ask Redis at the next tick), INT64_MAX = nothing.
+    //  Learnt from the sweep and escalation themselves; what this replica
+    //  commits makes its division unknown; one division a tick is re-read
+    //  in turn for other replicas' commits.
+    int64_t sweep_at[MAX_STREAMS];
+    int64_t escalate_at[MAX_STREAMS];
+    size_t refresh_cursor;
+    pmo_arena_t *work;  //  the current batch, sweep or escalation
     bool in_batch;      //  commits are in flight on redis: reads go to side (riskmon_reader)
     int64_t started_ms; //  wall clock, for ping's uptime
     //  counters (RiskmonStats)
@@ -212,13 +227,25 @@ size_t riskmon_sweep (riskmon_t *self, int budget_ms);
 
 //  Alerts nobody acknowledged in time climb one step.
 void riskmon_escalate (riskmon_t *self);
+//  The earliest of the division sweep and escalation times (riskmon_now's
+//  ms; INT64_MAX if none is known to come).
+int64_t riskmon_schedule_next (riskmon_t *self);
 
 //  ---------------------------------------------------------------------
 //  riskmon_consume.c: the stream reader
 
-//  Read a batch from the streams and act on it. Returns the entries read
-//  (the caller reads again at once when the batch was full), -1 on failure.
+//  Make sure a read of new entries waits in Redis; the descriptor to poll,
+//  or -1 (nothing to read, or Redis away: call again after a while).
+int riskmon_reader_arm (riskmon_t *self);
+//  Act on what the waiting read returned, if it has. Returns the entries
+//  read, -1 on failure.
 int riskmon_consume (riskmon_t *self);
+//  Take over, a few streams at a time (all at the first call), entries
+//  another consumer left pending longer than claim_idle_ms, and act on them.
+void riskmon_reclaim (riskmon_t *self);
+//  The sweep and escalation times of division are unknown: something was
+//  committed there.
+void riskmon_schedule_touch (riskmon_t *self, const char *division);
 
 //  ---------------------------------------------------------------------
 //  riskmon_server.c: request helpers

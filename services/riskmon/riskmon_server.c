@@ -106,6 +106,7 @@ void riskmon_request_commit (riskmon_t *self, pmo_request_t *req, pmo_commit_t *
     pmo_commit_destroy (&commit);
     switch (result.status) {
     case PMO_COMMIT_OK:
+        riskmon_schedule_touch (self, division);
         riskmon_publish (self, req->arena, division, change, result.stream_id);
         break;
     case PMO_COMMIT_DUPLICATE:
@@ -205,8 +206,8 @@ static void s_handle (void *state, pmo_request_t *req)
 static void s_destroy (riskmon_t *self)
 {
     pmo_server_destroy (&self->server);
+    pmo_stream_reader_destroy (&self->reader);
     zsock_destroy (&self->pub);
-    zsock_destroy (&self->wake);
     pmo_client_destroy (&self->registry);
     orgtree_destroy (&self->tree);
     zhashx_destroy (&self->thresholds);
@@ -234,6 +235,10 @@ static int s_start (riskmon_t *self)
     self->side_redis = pmo_redis_new (self->config.redis_url, self->config.redis_timeout_ms);
     assert (self->side_redis);
     self->side = riskmon_store_new (self->side_redis, self->config.hub);
+    self->reader =
+        pmo_stream_reader_new (self->config.redis_url, self->config.redis_timeout_ms, GROUP,
+                               self->config.consumer, (size_t)self->config.batch, READ_BLOCK_MS);
+    assert (self->reader);
     self->batch_alerts = zhashx_new ();
     self->work = pmo_arena_new ();
     self->thresholds = zhashx_new ();
@@ -278,19 +283,6 @@ static int s_start (riskmon_t *self)
                    self->config.pub_endpoint);
         return -1;
     }
-    if (!pmo_str_empty (self->config.wake)) {
-        self->wake = zsock_new (ZMQ_SUB);
-        assert (self->wake);
-        zsock_set_subscribe (self->wake, "");
-        //  Only a wake-up: a few queued are as good as many
-        zsock_set_rcvhwm (self->wake, 1000);
-        char *list = strdup (self->config.wake);
-        char *save = NULL;
-        for (char *ep = strtok_r (list, ",", &save); ep; ep = strtok_r (NULL, ",", &save))
-            if (zsock_connect (self->wake, "%s", ep) < 0)
-                pmo_warn ("riskmon: cannot subscribe endpoint=%s", ep);
-        free (list);
-    }
     return 0;
 }
 
@@ -314,8 +306,6 @@ void riskmon_server_actor (zsock_t *pipe, void *args)
     self.started_ms = pmo_now_ms ();
     if (self.config.batch <= 0)
         self.config.batch = 512;
-    if (self.config.poll_ms <= 0)
-        self.config.poll_ms = 200;
     if (self.config.tick_ms <= 0)
         self.config.tick_ms = 1000;
     if (self.config.sweep_budget_ms <= 0)
@@ -337,45 +327,70 @@ void riskmon_server_actor (zsock_t *pipe, void *args)
     zsock_signal (pipe, 0);
     s_discover (&self);
 
-    zpoller_t *poller = zpoller_new (pipe, pmo_server_socket (self.server), NULL);
-    if (self.wake)
-        zpoller_add (poller, self.wake);
-    int64_t next_read = 0, next_tick = 0;
+    //  Nothing here polls: new entries wake the loop through the reader
+    //  (which waits in Redis), the sweep and escalation run when a
+    //  division's next time comes, reclaiming and re-reading one division's
+    //  times (other replicas' commits) are slow timers
+    int64_t next_tick = 0, next_reclaim = 0, next_refresh = 0;
     bool running = true;
     while (running) {
+        zmq_pollitem_t items[3] = {
+            {.socket = zsock_resolve (pipe), .events = ZMQ_POLLIN},
+            {.socket = zsock_resolve (pmo_server_socket (self.server)), .events = ZMQ_POLLIN}};
+        int count = 2, reader_item = -1;
+        int fd = riskmon_reader_arm (&self);
+        if (fd >= 0) {
+            reader_item = count;
+            items[count++] = (zmq_pollitem_t){.fd = fd, .events = ZMQ_POLLIN};
+        }
         int64_t now = pmo_mono_ms ();
-        int64_t wait = (next_read < next_tick ? next_read : next_tick) - now;
+        int64_t wait = next_reclaim - now;
+        if (next_refresh - now < wait)
+            wait = next_refresh - now;
+        if (self.units_next_ms - now < wait)
+            wait = self.units_next_ms - now;
+        int64_t due = riskmon_schedule_next (&self);
+        if (due != INT64_MAX) {
+            //  not before the tick (the sweep's budget is spent per tick)
+            int64_t at = due - riskmon_now (&self) + now;
+            if (at < next_tick)
+                at = next_tick;
+            if (at - now < wait)
+                wait = at - now;
+        }
+        if (fd < 0 && pmo_stream_reader_wait_ms (self.reader) < wait)
+            wait = pmo_stream_reader_wait_ms (self.reader);
         if (wait < 0)
             wait = 0;
-        if (wait > 1000)
-            wait = 1000;
-        void *which = zpoller_wait (poller, (int)wait);
-        if (which == pipe) {
+        if (wait > 5000)
+            wait = 5000;
+        if (zmq_poll (items, count, (long)wait) < 0 && zmq_errno () == ETERM)
+            break;
+        if (items[0].revents & ZMQ_POLLIN) {
             char *command = zstr_recv (pipe);
             running = !(command && streq (command, "$TERM"));
             zstr_free (&command);
             continue;
         }
-        if (which == pmo_server_socket (self.server))
+        if (items[1].revents & ZMQ_POLLIN)
             pmo_server_drain (self.server, 256);
-        else if (which && which == self.wake) {
-            //  Something was committed upstream: read now
-            while (zsock_events (self.wake) & ZMQ_POLLIN) {
-                zmsg_t *msg = zmsg_recv (self.wake);
-                zmsg_destroy (&msg);
-            }
-            next_read = 0;
-        } else if (zpoller_terminated (poller))
-            break;
+        if (reader_item >= 0 && (items[reader_item].revents & (ZMQ_POLLIN | ZMQ_POLLERR)))
+            riskmon_consume (&self);
         now = pmo_mono_ms ();
         if (now >= self.units_next_ms)
             riskmon_units_sync (&self);
-        if (now >= next_read) {
-            int read = riskmon_consume (&self);
-            //  A full batch: more is waiting (requests are served between)
-            next_read = read >= self.config.batch ? now : now + self.config.poll_ms;
+        if (now >= next_reclaim) {
+            riskmon_reclaim (&self);
+            next_reclaim = pmo_mono_ms () + RECLAIM_STEP_MS;
         }
-        if (now >= next_tick) {
+        if (now >= next_refresh && self.n_streams) {
+            if (self.refresh_cursor >= self.n_streams)
+                self.refresh_cursor = 0;
+            self.sweep_at[self.refresh_cursor] = 0;
+            self.escalate_at[self.refresh_cursor++] = 0;
+            next_refresh = now + self.config.tick_ms;
+        }
+        if (now >= next_tick && riskmon_schedule_next (&self) <= riskmon_now (&self)) {
             riskmon_sweep (&self, self.config.sweep_budget_ms);
             riskmon_escalate (&self);
             next_tick = pmo_mono_ms () + self.config.tick_ms;
@@ -386,6 +401,5 @@ void riskmon_server_actor (zsock_t *pipe, void *args)
     pmo_info ("riskmon: stopping requests=%llu errors=%llu applied=%llu duplicate=%llu",
               (unsigned long long)stats->requests, (unsigned long long)stats->errors,
               (unsigned long long)self.applied, (unsigned long long)self.duplicate);
-    zpoller_destroy (&poller);
     s_destroy (&self);
 }

@@ -26,12 +26,9 @@ typedef struct {
     const char *redis_url;    //  e.g. "redis://127.0.0.1:6390"
     const char *hub;          //  the enterprise (hub) org unit id, e.g. "hub"
     const char *registry;     //  the registry's ROUTER endpoint(s)
-    const char *wake;         //  PUB endpoints whose events wake the reader (comma-separated;
-                              //  "" = poll only), e.g. the registry's and allocator's
     const char *consumer;     //  this instance's name in the consumer group
     int redis_timeout_ms;     //  deadline for each Redis command
     int claim_idle_ms;        //  take over entries pending this long (a dead consumer's)
-    int poll_ms;              //  read the streams at least this often
     int tick_ms;              //  time rules and escalations are checked this often
     int sweep_budget_ms;      //  time one tick may spend on time rules before serving again
     int batch;                //  stream entries read at once

@@ -229,6 +229,31 @@ int riskmon_store_reserve_ids (riskmon_store_t *self, const char *prefix, const 
     return rc;
 }
 
+int riskmon_store_zfirst (riskmon_store_t *self, const char *key, int64_t *score)
+{
+    redisReply *reply = pmo_redis_command (self->redis, "ZRANGE %s 0 0 WITHSCORES", key);
+    if (!reply)
+        return -1;
+    int rc = 0;
+    if (reply->type == REDIS_REPLY_ARRAY && reply->elements == 2)
+        *score = (int64_t)strtod (reply->element[1]->str, NULL);
+    else if (reply->type == REDIS_REPLY_ARRAY)
+        *score = INT64_MAX;
+    else
+        rc = -1;
+    freeReplyObject (reply);
+    return rc;
+}
+
+int riskmon_store_stream_reclaim (riskmon_store_t *self, const char *group, const char *consumer,
+                                  const char *const *streams, size_t n, size_t *cursor,
+                                  size_t max_streams, size_t count, int min_idle_ms,
+                                  pmo_stream_batch_t *batch)
+{
+    return pmo_stream_group_reclaim (self->redis, group, consumer, streams, n, cursor, max_streams,
+                                     count, min_idle_ms, batch);
+}
+
 int riskmon_store_zrange (riskmon_store_t *self, pmo_arena_t *arena, const char *key,
                           const double *after, double max, size_t count, char ***members,
                           double **scores, size_t *n)
@@ -446,14 +471,6 @@ int riskmon_store_stream_open (riskmon_store_t *self, const char *division, cons
     if (pmo_stream_group_ensure (self->redis, key, group))
         return -1;
     return riskmon_store_add_division (self, division);
-}
-
-int riskmon_store_stream_read (riskmon_store_t *self, const char *group, const char *consumer,
-                               const char **streams, size_t n, size_t count, int min_idle_ms,
-                               pmo_stream_batch_t *batch)
-{
-    return pmo_stream_group_read (self->redis, group, consumer, streams, n, count, 0, min_idle_ms,
-                                  batch);
 }
 
 void riskmon_store_exec (riskmon_store_t *self, pmo_commit_t *commit, pmo_commit_result_t *result)

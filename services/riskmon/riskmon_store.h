@@ -78,6 +78,9 @@ int riskmon_store_next_id (riskmon_store_t *self, pmo_arena_t *arena, const char
 //  first is *first (ids "<prefix>_<division>_<n>"). Unused ones leave gaps.
 int riskmon_store_reserve_ids (riskmon_store_t *self, const char *prefix, const char *division,
                                uint64_t count, uint64_t *first);
+//  The lowest score in the sorted set key: 0 and *score set (INT64_MAX if
+//  the set is empty), or -1.
+int riskmon_store_zfirst (riskmon_store_t *self, const char *key, int64_t *score);
 //  Members of a sorted set with min < score <= max (min -inf if after is
 //  NULL), in score order, up to count.
 int riskmon_store_zrange (riskmon_store_t *self, pmo_arena_t *arena, const char *key,
@@ -190,11 +193,13 @@ int riskmon_store_ack (riskmon_store_t *self, const char *stream, const char *gr
 //  missing (from the stream's beginning) and the division remembered, so
 //  a restart reads it before the registry answers. 0 or -1.
 int riskmon_store_stream_open (riskmon_store_t *self, const char *division, const char *group);
-//  Entries of streams for group (pmo_stream_group_read, not blocking):
-//  first those left pending min_idle_ms by a dead consumer, then new ones.
-int riskmon_store_stream_read (riskmon_store_t *self, const char *group, const char *consumer,
-                               const char **streams, size_t n, size_t count, int min_idle_ms,
-                               pmo_stream_batch_t *batch);
+//  Entries other consumers of group left pending longer than min_idle_ms,
+//  from up to max_streams of streams starting at *cursor
+//  (pmo_stream_group_reclaim). 0 or -1.
+int riskmon_store_stream_reclaim (riskmon_store_t *self, const char *group, const char *consumer,
+                                  const char *const *streams, size_t n, size_t *cursor,
+                                  size_t max_streams, size_t count, int min_idle_ms,
+                                  pmo_stream_batch_t *batch);
 //  Run a request's or an escalation's commit (pmo_commit_exec).
 void riskmon_store_exec (riskmon_store_t *self, pmo_commit_t *commit, pmo_commit_result_t *result);
 

@@ -45,7 +45,10 @@ int riskmon_stream_add (riskmon_t *self, const char *division)
         return -1;
     self->streams[self->n_streams] = strdup (key);
     assert (self->streams[self->n_streams]);
+    self->sweep_at[self->n_streams] = 0;
+    self->escalate_at[self->n_streams] = 0;
     self->divisions[self->n_streams++] = strdup (division);
+    self->reader_streams_ok = false;
     pmo_info ("riskmon: reading stream=%s group=%s", key, GROUP);
     return 0;
 }

@@ -279,8 +279,6 @@ static bool s_measure (int divisions, int seconds)
     }
     snprintf (http, sizeof http, "127.0.0.1:%d", pmo_test_free_port ());
     enum { REG, ALLOC, RISK, NOTIF, GW };
-    char wake[140];
-    snprintf (wake, sizeof wake, "%s,%s", pub[REG], pub[ALLOC]);
 
     proc_t procs[SERVICES + 1] = {{.name = "registry"}, {.name = "allocator"},
                                   {.name = "riskmon"},  {.name = "notifier"},
@@ -306,7 +304,7 @@ static bool s_measure (int divisions, int seconds)
     children[RISK] =
         s_start ("services/riskmon/pmo-riskmon",
                  (char *[]){"--redis", (char *)url, "--endpoint", ep[RISK], "--pub", pub[RISK],
-                            "--registry", ep[REG], "--wake", wake, "--log-level", "warn", NULL});
+                            "--registry", ep[REG], "--log-level", "warn", NULL});
     children[NOTIF] =
         s_start ("services/notifier/pmo-notifier",
                  (char *[]){"--redis", (char *)url, "--endpoint", ep[NOTIF], "--pub", pub[NOTIF],

@@ -7,11 +7,10 @@
        them); the clock runs from the moment the risk monitor answers until
        its consumer group has read and acknowledged every entry.
     2. Status report committed -> health change published: at 1,000
-       reports a second, each one XADDed to the stream and announced on a
-       PUB socket exactly as the registry does after its commit; each
-       report flips its project's health, and the latency runs from just
-       before the XADD to the health.changed event arriving on the risk
-       monitor's PUB socket.
+       reports a second, each one XADDed to the stream (the risk monitor's
+       reader waits in Redis for new entries); each report flips its
+       project's health, and the latency runs from just before the XADD to
+       the health.changed event arriving on the risk monitor's PUB socket.
     3. A full time-rule sweep: 100,000 projects all due at the same moment
        (10 % of them have a milestone that went overdue and change health,
        with events and alerts); the time runs from that moment (the risk
@@ -185,8 +184,7 @@ static int64_t s_clock (void *ctx)
 }
 
 //  The actor up and answering (it has found the dft stream).
-static void s_rm_start (s_rm_t *rm, pmo_test_redis_t *redis, const char *wake, int tick_ms,
-                        riskmon_clock_fn *clock)
+static void s_rm_start (s_rm_t *rm, pmo_test_redis_t *redis, int tick_ms, riskmon_clock_fn *clock)
 {
     snprintf (rm->endpoint, sizeof rm->endpoint, "tcp://127.0.0.1:%d", pmo_test_free_port ());
     snprintf (rm->pub, sizeof rm->pub, "tcp://127.0.0.1:%d", pmo_test_free_port ());
@@ -199,11 +197,9 @@ static void s_rm_start (s_rm_t *rm, pmo_test_redis_t *redis, const char *wake, i
         .redis_url = pmo_test_redis_url (redis),
         .hub = "hub",
         .registry = rm->registry,
-        .wake = wake,
         .consumer = "bench",
         .redis_timeout_ms = 5000,
         .claim_idle_ms = 30000,
-        .poll_ms = 200,
         .tick_ms = tick_ms,
         .sweep_budget_ms = 10000,
         .batch = 512,
@@ -317,7 +313,7 @@ static void s_throughput (bool churn)
     s_drain (ctx, queued);
     s_rm_t rm;
     int64_t started = pmo_mono_ms ();
-    s_rm_start (&rm, redis, "", 1000, NULL);
+    s_rm_start (&rm, redis, 1000, NULL);
     int64_t t0 = pmo_mono_ms ();
     while (!s_caught_up (ctx))
         zclock_sleep (2);
@@ -364,13 +360,10 @@ static void s_latency (void)
         s_xadd (ctx, "dft", &event);
     }
     s_drain (ctx, projects);
-    //  The registry's side: the commit, then the announcement
-    char wake[64];
-    snprintf (wake, sizeof wake, "tcp://127.0.0.1:%d", pmo_test_free_port ());
-    zsock_t *announce = zsock_new_pub (wake);
-    assert (announce);
+    //  The registry's side: the commit (the risk monitor's reader waits in
+    //  Redis for it)
     s_rm_t rm;
-    s_rm_start (&rm, redis, wake, 1000, NULL);
+    s_rm_start (&rm, redis, 1000, NULL);
     zsock_t *sub = zsock_new_sub (rm.pub, "dft.health.changed");
     zclock_sleep (300); //  the subscriptions settle (slow joiner)
     while (!s_caught_up (ctx))
@@ -403,8 +396,6 @@ static void s_latency (void)
         sent_us[i + 1] = zclock_usecs ();
         s_xadd (ctx, "dft", &event);
         s_drain (ctx, 1);
-        zstr_sendm (announce, "dft.status_report.submitted");
-        zstr_send (announce, "");
         //  Collect health changes until this report's slot ends
         int64_t slot_end = start + (int64_t)(i + 1) * 1000000 / (int64_t)rate;
         while (true) {
@@ -453,7 +444,6 @@ static void s_latency (void)
     zpoller_destroy (&poller);
     zsock_destroy (&sub);
     s_rm_stop (&rm);
-    zsock_destroy (&announce);
     free (sent_us);
     free (latency);
     free (ids);
@@ -532,7 +522,7 @@ static void s_sweep (size_t every)
     }
     s_drain (ctx, queued);
     s_rm_t rm;
-    s_rm_start (&rm, redis, "", 5, s_clock);
+    s_rm_start (&rm, redis, 5, s_clock);
     int64_t t0 = pmo_now_ms ();
     s_clock_offset = due_at - t0;
     while (true) {

@@ -164,19 +164,15 @@ static void s_start (void)
     snprintf (s_riskmon_endpoint, sizeof s_riskmon_endpoint, "tcp://127.0.0.1:%d",
               pmo_test_free_port ());
     snprintf (s_riskmon_pub, sizeof s_riskmon_pub, "tcp://127.0.0.1:%d", pmo_test_free_port ());
-    char wake[160];
-    snprintf (wake, sizeof wake, "%s,%s", s_ah->rh->pub, s_ah->pub);
     riskmon_config_t config = {
         .endpoint = s_riskmon_endpoint,
         .pub_endpoint = s_riskmon_pub,
         .redis_url = pmo_test_redis_url (s_ah->rh->redis),
         .hub = "hub",
         .registry = s_ah->rh->endpoint,
-        .wake = wake,
         .consumer = "riskmon-import-test",
         .redis_timeout_ms = 1000,
         .claim_idle_ms = 1000,
-        .poll_ms = 20,
         .tick_ms = 50,
         .batch = 256,
     };

@@ -162,6 +162,25 @@ static void s_whole_tree_is_read (rh_t *rh)
     assert (orgtree_refresh (tree, false) == 0);
     assert (orgtree_generation (tree) == generation);
     orgtree_destroy (&tree);
+
+    //  Old but unchanged: the registry answers "not modified" (a whole read
+    //  would store every unit again and move the generation); changed: the
+    //  whole tree comes again
+    tree = s_tree (rh, 1);
+    assert (orgtree_refresh (tree, false) == 0);
+    generation = orgtree_generation (tree);
+    zclock_sleep (5);
+    assert (orgtree_refresh (tree, false) == 0);
+    assert (orgtree_generation (tree) == generation && s_count (tree) == 523);
+    //  (any entry of the hub's stream moves the registry's generation)
+    redisReply *moved =
+        pmo_test_redis_command (rh->redis, "XADD pmo:{hub}:events * type test.moved data x");
+    assert (moved && moved->type == REDIS_REPLY_STRING);
+    freeReplyObject (moved);
+    zclock_sleep (5);
+    assert (orgtree_refresh (tree, false) == 0);
+    assert (orgtree_generation (tree) > generation && s_count (tree) == 523);
+    orgtree_destroy (&tree);
 }
 
 //  A page of a list of org units, as the registry answers (cursor: the

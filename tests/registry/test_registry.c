@@ -151,6 +151,35 @@ static void s_org_tree (rh_t *rh)
     reply = rh_call (rh, &listing);
     assert (reply->page->n_org_units == 2);
     rh_free (&reply);
+
+    //  A cache of the tree asks whether it changed since its generation
+    list.org_unit = "";
+    reply = rh_call (rh, &listing);
+    char generation[64];
+    assert (*reply->page->generation && !reply->page->not_modified);
+    snprintf (generation, sizeof generation, "%s", reply->page->generation);
+    rh_free (&reply);
+    list.unless_generation = generation;
+    reply = rh_call (rh, &listing);
+    rh_ok (reply);
+    assert (reply->page->not_modified && reply->page->n_org_units == 0);
+    assert (streq (reply->page->generation, generation));
+    rh_free (&reply);
+    //  A change of a unit moves it: the whole tree comes again
+    Pmo__OrgUnit extra = PMO__ORG_UNIT__INIT;
+    extra.id = "dft-maritime";
+    extra.name = "Maritime";
+    extra.kind = PMO__ORG_UNIT_KIND__ORG_UNIT_KIND_DEPARTMENT;
+    extra.parent = "dft";
+    REQUEST (create_extra, create_org_unit, CREATE_ORG_UNIT) = &extra;
+    reply = rh_call (rh, &create_extra);
+    rh_ok (reply);
+    rh_free (&reply);
+    reply = rh_call (rh, &listing);
+    assert (!reply->page->not_modified && reply->page->n_org_units == 7);
+    assert (!streq (reply->page->generation, generation));
+    rh_free (&reply);
+    list.unless_generation = "";
     printf ("org units and policies: ok\n");
 }
 
