@@ -110,8 +110,6 @@ export async function startStack(options = {}) {
       if (!existsSync(bin(svc)) || process.env.PMO_E2E_ONLY_REGISTRY || options.without?.includes(svc)) continue;
       const args = ["--redis", redisUrl, "--endpoint", ep(ports[svc]), "--pub", ep(ports[svc + "Pub"]),
                     "--registry", ep(ports.registry)];
-      // The risk monitor wakes up on the others' live events
-      if (svc === "riskmon") args.push("--wake", `${ep(ports.registryPub)},${ep(ports.allocatorPub)}`);
       // The notifier may deliver to receivers the test runs on this machine
       if (svc === "notifier") args.push("--allow-networks", "loopback", "--allow-http", "1", "--retry-base", "200");
       start(svc, bin(svc), args);

@@ -165,8 +165,7 @@ async function main() {
   start("allocator", bin("allocator"), ["--redis", redisUrl, "--endpoint", ep(ports.allocator), "--pub",
                                         ep(ports.allocatorPub), "--registry", ep(ports.registry)]);
   start("riskmon", bin("riskmon"), ["--redis", redisUrl, "--endpoint", ep(ports.riskmon), "--pub", ep(ports.riskmonPub),
-                                    "--registry", ep(ports.registry), "--wake",
-                                    `${ep(ports.registryPub)},${ep(ports.allocatorPub)}`]);
+                                    "--registry", ep(ports.registry)]);
   start("notifier", bin("notifier"), ["--redis", redisUrl, "--endpoint", ep(ports.notifier), "--pub",
                                       ep(ports.notifierPub), "--registry", ep(ports.registry), "--dashboard-url", base]);
   start("planner", bin("planner"), ["--redis", redisUrl, "--endpoint", ep(ports.planner), "--pub",
