@@ -143,7 +143,8 @@ static const char **s_readgroup_argv (const char *group, const char *consumer,
                                       const char *const *streams, size_t nstreams,
                                       const char *count_text, const char *block_text, int *argc)
 {
-    const char **argv = calloc (8 + 2 * nstreams, sizeof (char *));
+    //  7 words, 2 for BLOCK, 2 per stream
+    const char **argv = calloc (9 + 2 * nstreams, sizeof (char *));
     assert (argv);
     int a = 0;
     argv[a++] = "XREADGROUP";
