@@ -405,6 +405,16 @@ async function main() {
     for (const f of failures) console.error("security: FAILED:", f);
     throw new Error(`${failures.length} unexpected statuses, ${fresh.length} new leaks`);
   }
+  // Every service stops cleanly: exit status 0, and under the sanitizers no
+  // error or leak
+  for (const { name, child, chunks } of children.filter((c) => c.name !== "redis").reverse()) {
+    const exited = new Promise((resolve) => child.once("exit", (code) => resolve(code)));
+    child.kill("SIGTERM");
+    const code = await exited;
+    const text = Buffer.concat(chunks).toString();
+    if (code !== 0 || /ERROR: (Address|Leak|Undefined)Sanitizer|runtime error:/.test(text))
+      throw new Error(`${name} did not stop cleanly (exit ${code})`);
+  }
   idp.close();
 }
 

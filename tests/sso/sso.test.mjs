@@ -378,7 +378,13 @@ async function main() {
   }
   const logText = Buffer.concat(children.find((c) => c.name === "gateway").chunks).toString();
   check(!logText.includes(cc) && !logText.includes(good), "no access token in the gateway's log");
+  // A clean stop: exit status 0, and under the sanitizers no error or leak
+  const exited = new Promise((resolve) => gateway.once("exit", (code, signal) => resolve({ code, signal })));
   gateway.kill("SIGTERM");
+  const { code, signal } = await exited;
+  const gatewayLog = Buffer.concat(children.find((c) => c.name === "gateway").chunks).toString();
+  check(code === 0 && !/ERROR: (Address|Leak|Undefined)Sanitizer|runtime error:/.test(gatewayLog),
+        `the gateway stops cleanly (exit ${code}${signal ? " " + signal : ""})`);
   idpServer.close();
 }
 
