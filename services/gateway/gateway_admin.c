@@ -28,6 +28,8 @@
 #define LIST_MAX      500
 #define LIST_SCAN_MAX 2000
 #define ORGS_TTL_MS   5000 //  how long the org-unit tree is trusted
+#define DAY_MS        86400000LL
+#define CASCADE_MAX   100000 //  tokens scanned for those minted with a revoked one
 
 typedef struct {
     gateway_admin_config_t config;
@@ -148,12 +150,22 @@ static void s_handle_create (admin_t *self, pmo_request_t *req, Pmo__CreateToken
     pmo_problem_t problem;
     if (gateway_check_create (create, &problem))
         return pmo_request_fail_problem (req, &problem, "");
-    if (create->rate_per_s > 100000)
-        return (void)FAIL (req, INVALID, "create_token.rate_per_s", "rate_per_s is at most 100000");
-    if (create->expires_ms && create->expires_ms <= pmo_now_ms ())
+    uint32_t rate_max = self->config.token_rate_max;
+    if (create->rate_per_s > rate_max)
+        return (void)FAIL (req, INVALID, "create_token.rate_per_s",
+                           "rate_per_s is at most %u (the ceiling the administrators set)",
+                           rate_max);
+    int64_t now = pmo_now_ms ();
+    if (create->expires_ms && create->expires_ms <= now)
         return (void)FAIL (req, INVALID, "create_token.expires_ms", "expires_ms is in the past");
+    if (create->expires_ms > now + (int64_t)self->config.token_max_days * DAY_MS)
+        return (void)FAIL (req, INVALID, "create_token.expires_ms", "a token lives at most %d days",
+                           self->config.token_max_days);
     if (s_orgs (self, req))
         return;
+    if (!gateway_may_name (pmo_request_who (req), create->subject, self->config.hub, s_path_of,
+                           self, &problem))
+        return pmo_request_fail_problem (req, &problem, "create_token.subject");
     for (size_t i = 0; i < create->n_grants; i++)
         if (!gateway_may_grant (pmo_request_who (req), create->grants[i], s_path_of, self,
                                 &problem)) {
@@ -180,8 +192,12 @@ static void s_handle_create (admin_t *self, pmo_request_t *req, Pmo__CreateToken
     token->hash = pmo_arena_strdup (req->arena, hash);
     token->created_ms = pmo_now_ms ();
     token->created_by = pmo_request_who (req)->subject;
-    token->expires_ms = create->expires_ms;
+    //  Every token expires: the default lifetime unless a shorter (or a
+    //  longer, up to the most) one was asked for
+    token->expires_ms =
+        create->expires_ms ? create->expires_ms : now + (int64_t)self->config.token_days * DAY_MS;
     token->rate_per_s = create->rate_per_s;
+    token->minted_with = pmo_request_who (req)->token_id;
     token->version = 1;
     Pmo__CreatedToken *created = pmo_arena_alloc (req->arena, sizeof (Pmo__CreatedToken));
     pmo__created_token__init (created);
@@ -273,6 +289,64 @@ static void s_handle_list (admin_t *self, pmo_request_t *req, Pmo__ListTokensReq
     page->next_cursor = pmo_arena_printf (req->arena, "%.17g", after);
 }
 
+//  Revoke every live token minted with parent, and those minted with them,
+//  each with its own token.revoked event (the actor: whoever revoked the
+//  first), and tell the reactor. A scan of the token list per generation:
+//  tokens are few (thousands), revocations rare.
+static void s_revoke_minted (admin_t *self, pmo_request_t *req, const char *parent)
+{
+    zlist_t *queue = zlist_new ();
+    zlist_autofree (queue);
+    zlist_append (queue, (void *)parent);
+    size_t scanned = 0;
+    char *id;
+    while ((id = zlist_pop (queue))) {
+        double after = 0;
+        while (scanned < CASCADE_MAX) {
+            char **ids;
+            double *scores;
+            size_t n;
+            if (gateway_store_page (self->store, req->arena, after, 500, &ids, &scores, &n) ||
+                n == 0)
+                break;
+            for (size_t i = 0; i < n; i++, scanned++) {
+                after = scores[i];
+                Pmo__ApiToken *child;
+                uint64_t version;
+                if (gateway_store_read (self->store, req->arena, ids[i], &child, &version) != 1 ||
+                    child->revoked || !child->minted_with || strcmp (child->minted_with, id))
+                    continue;
+                child->revoked = true;
+                child->revoked_ms = pmo_now_ms ();
+                child->revoked_by = pmo_request_who (req)->subject;
+                child->version = version + 1;
+                Pmo__Event *event =
+                    s_event (req, self, "token.revoked", child, pmo_request_who (req)->subject);
+                size_t size;
+                uint8_t *blob =
+                    pmo_reflect_pack (&s_public (req->arena, child)->base, req->arena, &size);
+                char *request_id =
+                    pmo_arena_printf (req->arena, "%s/%s", req->header->request_id, child->id);
+                char stream_id[64];
+                pmo_commit_status_t status =
+                    gateway_store_commit (self->store, req->arena, request_id, child, version, 0,
+                                          event, blob, size, stream_id);
+                if (status != PMO_COMMIT_OK && status != PMO_COMMIT_DUPLICATE) {
+                    pmo_warn ("gateway: minted token not revoked token=%s parent=%s status=%d",
+                              child->id, id, (int)status);
+                    continue;
+                }
+                pmo_info ("gateway: token.revoked token=%s minted_with=%s by=%s", child->id, id,
+                          pmo_request_who (req)->subject);
+                zstr_sendx (self->pipe, "REVOKED", child->id, NULL);
+                zlist_append (queue, child->id);
+            }
+        }
+        free (id);
+    }
+    zlist_destroy (&queue);
+}
+
 static void s_handle_revoke (admin_t *self, pmo_request_t *req, Pmo__RevokeTokenRequest *revoke)
 {
     uint64_t version;
@@ -286,9 +360,13 @@ static void s_handle_revoke (admin_t *self, pmo_request_t *req, Pmo__RevokeToken
                            "the token changed since you read it: you have version %llu, it is "
                            "now %llu",
                            (unsigned long long)revoke->version, (unsigned long long)version);
-    if (token->revoked)
+    if (token->revoked) {
+        //  Those minted with it go too (again: a revocation cut short by
+        //  Redis is finished by revoking once more)
+        s_revoke_minted (self, req, token->id);
         return (void)FAIL (req, FAILED_PRECONDITION, "revoke_token.id",
                            "token '%s' is already revoked", token->id);
+    }
     token->revoked = true;
     token->revoked_ms = pmo_now_ms ();
     token->revoked_by = pmo_request_who (req)->subject;
@@ -296,8 +374,10 @@ static void s_handle_revoke (admin_t *self, pmo_request_t *req, Pmo__RevokeToken
     pmo_reflect_set_oneof (req->reply, "token", &s_public (req->arena, token)->base);
     Pmo__Event *event = s_event (req, self, "token.revoked", token, pmo_request_who (req)->subject);
     s_commit (self, req, token, version, 0, event, req->reply);
-    if (!pmo_request_failed (req))
+    if (!pmo_request_failed (req)) {
         zstr_sendx (self->pipe, "REVOKED", token->id, NULL);
+        s_revoke_minted (self, req, token->id);
+    }
 }
 
 static void s_handle_ping (admin_t *self, pmo_request_t *req)
@@ -404,6 +484,12 @@ done:
 void gateway_admin_actor (zsock_t *pipe, void *args)
 {
     admin_t self = {.config = *(gateway_admin_config_t *)args, .pipe = pipe};
+    if (!self.config.token_rate_max)
+        self.config.token_rate_max = 1000;
+    if (self.config.token_days <= 0)
+        self.config.token_days = 90;
+    if (self.config.token_max_days <= 0)
+        self.config.token_max_days = 366;
     self.started_ms = pmo_now_ms ();
     self.redis = pmo_redis_new (self.config.redis_url, self.config.redis_timeout_ms);
     pmo__identity__init (&self.identity);

@@ -23,6 +23,9 @@ typedef struct {
     const char *admin_token_file; //  create the first admin token there; NULL or "" = no
     int redis_timeout_ms;         //  deadline of each Redis command
     int upstream_timeout_ms;      //  deadline of a registry call
+    uint32_t token_rate_max;      //  the highest rate_per_s a token may have (0: 1000)
+    int token_days;               //  a token's lifetime when none is asked for (0: 90)
+    int token_max_days;           //  the longest lifetime one may ask for (0: 366)
     bool failed;                  //  set by the actor before it signals, if it could not start
 } gateway_admin_config_t;
 

@@ -139,6 +139,7 @@ int gateway_authenticate (self_t *self, request_t *req, const char *method,
             req->caller.identity.subject = token->subject;
             req->caller.identity.grants = token->grants;
             req->caller.identity.n_grants = token->n_grants;
+            req->caller.identity.token_id = token->id;
             return 0;
         }
         //  The id is public; the secret never reaches a log

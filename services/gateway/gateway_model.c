@@ -164,6 +164,31 @@ bool gateway_may_grant (const Pmo__Identity *who, const Pmo__Grant *grant, gatew
     return false;
 }
 
+bool gateway_may_name (const Pmo__Identity *who, const char *subject, const char *hub,
+                       gateway_path_fn *path_of, void *ctx, pmo_problem_t *problem)
+{
+    const char *me = who && who->subject ? who->subject : "";
+    if (strcmp (me, subject) == 0)
+        return true;
+    const char *hub_path = path_of (ctx, hub);
+    if (hub_path && pmo_access_allowed (who, &s_roles, GATEWAY_ISSUE_ALL, hub_path))
+        return true;
+    const char *at = strrchr (subject, '@');
+    if (strncmp (subject, "svc-", 4) == 0 && at && at - subject > 4 && at - subject < 68) {
+        char name[64];
+        snprintf (name, sizeof name, "%.*s", (int)(at - subject - 4), subject + 4);
+        const char *path = path_of (ctx, at + 1);
+        if (pmo_slug_valid (name, 1, 63) && path &&
+            pmo_access_allowed (who, &s_roles, GATEWAY_ISSUE, path))
+            return true;
+    }
+    pmo_problem (problem, PMO__ERROR_CODE__ERROR_FORBIDDEN, "",
+                 "a token you make speaks for you (%.64s) or for a service account "
+                 "svc-<name>@<unit> in a unit where you issue tokens, not for '%.64s'",
+                 me, subject);
+    return false;
+}
+
 bool gateway_may_see_token (const Pmo__Identity *who, const Pmo__ApiToken *token,
                             gateway_path_fn *path_of, void *ctx)
 {

@@ -56,6 +56,12 @@ typedef const char *(gateway_path_fn)(void *ctx, const char *unit);
 //  its field "" (the caller knows which grant it asked about).
 bool gateway_may_grant (const Pmo__Identity *who, const Pmo__Grant *grant, gateway_path_fn *path_of,
                         void *ctx, pmo_problem_t *problem);
+//  May who make a token speaking for subject? For themselves; for a service
+//  account "svc-<name>@<unit>" in a unit where they may issue tokens; for
+//  anyone, an admin of the whole enterprise (hub). Returns true, or false
+//  with the problem (FORBIDDEN, field "").
+bool gateway_may_name (const Pmo__Identity *who, const char *subject, const char *hub,
+                       gateway_path_fn *path_of, void *ctx, pmo_problem_t *problem);
 //  May who see (and revoke) token? Its creator may; so may whoever could
 //  have issued every one of its grants.
 bool gateway_may_see_token (const Pmo__Identity *who, const Pmo__ApiToken *token,

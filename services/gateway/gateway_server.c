@@ -610,6 +610,8 @@ static int s_self_init (self_t *self)
         .admin_token_file = self->config.admin_token_file,
         .redis_timeout_ms = self->config.redis_timeout_ms,
         .upstream_timeout_ms = self->config.upstream_timeout_ms,
+        .token_rate_max = (uint32_t)self->config.token_rate_max,
+        .token_days = self->config.token_days,
     };
     self->admin = zactor_new (gateway_admin_actor, &self->admin_config);
     if (!self->admin || self->admin_config.failed) {

@@ -45,6 +45,8 @@ typedef struct {
     int request_timeout_ms;  //  a whole request must arrive within this (0: 30000)
     int auth_fail_rate;      //  requests/s without a valid token per address (0: 10, <0: off)
     int auth_fail_burst;     //  ... at once (0: 20)
+    int token_rate_max;      //  the highest rate_per_s a token may be given (0: 1000)
+    int token_days;          //  a new token's lifetime unless it asks for another (0: 90)
 } gateway_config_t;
 //  The strings a config points to must outlive the gateway.
 

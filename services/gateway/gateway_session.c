@@ -509,6 +509,7 @@ static void s_set_caller (request_t *req, Pmo__ApiToken *token)
     req->caller.identity.subject = token->subject;
     req->caller.identity.grants = token->grants;
     req->caller.identity.n_grants = token->n_grants;
+    req->caller.identity.token_id = token->id;
 }
 
 int gateway_sso_bearer (self_t *self, request_t *req, const char *jwt, enum MHD_Result *answered)

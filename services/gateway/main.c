@@ -120,6 +120,10 @@ int main (int argc, char **argv)
          NULL},
         {"auth-fail-burst", "PMO_GATEWAY_AUTH_FAIL_BURST", "20",
          "requests without a valid token one address may send at once", NULL},
+        {"token-rate-max", "PMO_GATEWAY_TOKEN_RATE_MAX", "1000",
+         "the highest rate_per_s a new token may be given", NULL},
+        {"token-days", "PMO_GATEWAY_TOKEN_DAYS", "90",
+         "a new token's lifetime in days unless it asks for another (at most 366)", NULL},
         {"log-level", "PMO_LOG_LEVEL", "info", "debug, info, warn or error", NULL},
     };
     size_t count = sizeof options / sizeof options[0];
@@ -128,7 +132,7 @@ int main (int argc, char **argv)
     if (rc)
         return rc > 0 ? 0 : 2;
     long redis_timeout, upstream_timeout, max_body, max_import, rate, burst, heartbeat, connections,
-        cache, per_address, request_timeout, fail_rate, fail_burst;
+        cache, per_address, request_timeout, fail_rate, fail_burst, token_rate_max, token_days;
     if (pmo_config_int (options, count, "redis-timeout", 10, 60000, &redis_timeout) ||
         pmo_config_int (options, count, "upstream-timeout", 20, 120000, &upstream_timeout) ||
         pmo_config_int (options, count, "max-body", 1024, 64 * 1024 * 1024, &max_body) ||
@@ -141,7 +145,9 @@ int main (int argc, char **argv)
         pmo_config_int (options, count, "max-per-address", 1, 65536, &per_address) ||
         pmo_config_int (options, count, "request-timeout", 100, 3600000, &request_timeout) ||
         pmo_config_int (options, count, "auth-fail-rate", 0, 1000000, &fail_rate) ||
-        pmo_config_int (options, count, "auth-fail-burst", 1, 1000000, &fail_burst))
+        pmo_config_int (options, count, "auth-fail-burst", 1, 1000000, &fail_burst) ||
+        pmo_config_int (options, count, "token-rate-max", 1, 100000, &token_rate_max) ||
+        pmo_config_int (options, count, "token-days", 1, 366, &token_days))
         return 2;
     if (pmo_log_init ("gateway", pmo_config_get (options, count, "log-level"))) {
         fprintf (stderr, "pmo-gateway: unknown log level\n");
@@ -192,6 +198,8 @@ int main (int argc, char **argv)
         .request_timeout_ms = (int)request_timeout,
         .auth_fail_rate = fail_rate ? (int)fail_rate : -1,
         .auth_fail_burst = (int)fail_burst,
+        .token_rate_max = (int)token_rate_max,
+        .token_days = (int)token_days,
     };
     gateway_t *gateway = gateway_new (&config);
     if (!gateway) {

@@ -337,22 +337,23 @@ static void test_access (gh_t *gh)
     gh_resp_free (&resp);
     //  Issuing tokens: a manager issues lower roles in the division only
     resp = gh_http (gh, "POST", "/api/v1/tokens", manager,
-                    "{\"name\":\"x\",\"subject\":\"a@dft\",\"grants\":[{\"role\":\"admin\","
+                    "{\"name\":\"x\",\"subject\":\"svc-a@dft\",\"grants\":[{\"role\":\"admin\","
                     "\"org_unit\":\"dft\"}]}",
                     NULL);
     GH_STATUS (resp, 403);
     GH_CHECK (strcmp (gh_str (resp, "field"), "grants[0]") == 0, resp);
     gh_resp_free (&resp);
     resp = gh_http (gh, "POST", "/api/v1/tokens", manager,
-                    "{\"name\":\"x\",\"subject\":\"v@dhsc\",\"grants\":[{\"role\":\"viewer\","
+                    "{\"name\":\"x\",\"subject\":\"manager@dft\",\"grants\":[{\"role\":\"viewer\","
                     "\"org_unit\":\"dhsc\"}]}",
                     NULL);
     GH_STATUS (resp, 403);
     gh_resp_free (&resp);
-    resp = gh_http (gh, "POST", "/api/v1/tokens", manager,
-                    "{\"name\":\"rail viewer\",\"subject\":\"v@dft-rail\",\"grants\":[{\"role\":"
-                    "\"viewer\",\"org_unit\":\"dft-rail\"}]}",
-                    NULL);
+    resp =
+        gh_http (gh, "POST", "/api/v1/tokens", manager,
+                 "{\"name\":\"rail viewer\",\"subject\":\"svc-v@dft-rail\",\"grants\":[{\"role\":"
+                 "\"viewer\",\"org_unit\":\"dft-rail\"}]}",
+                 NULL);
     GH_STATUS (resp, 201);
     gh_resp_free (&resp);
     resp = gh_http (gh, "POST", "/api/v1/tokens", viewer,

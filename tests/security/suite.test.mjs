@@ -333,7 +333,7 @@ async function main() {
       if (Array.isArray(body.ids)) body.ids = [await fixtures.scenario(d), await fixtures.scenario(d)];
       if ("channel_id" in body) body.channel_id = await fixtures.channel(d);
       if ("grants" in body) body.grants = [{ role: "viewer", org_unit: d }];
-      if ("subject" in body) body.subject = `new@${d}`;
+      if ("subject" in body) body.subject = `svc-new@${d}`; // a service account: a minter speaks only for itself or these
       if (o.method === "PUT" && body.name !== undefined) body.name = "Renamed";
     }
     if ((o.op.parameters || []).some((x) => (x.name || (x.$ref || "").split("/").pop()) === "If-Match" ||
