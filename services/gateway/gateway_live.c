@@ -112,6 +112,10 @@ enum MHD_Result gateway_live_events (self_t *self, request_t *req)
 
 enum MHD_Result gateway_live_metrics (self_t *self, request_t *req)
 {
+    if (!gateway_may_read_metrics (&req->caller.identity))
+        return gateway_http_problem (req, 403, "forbidden", "",
+                                     "/metrics needs a grant of the metrics role (or admin)", NULL,
+                                     NULL, NULL);
     char *text = NULL;
     size_t size = 0;
     gateway_metrics_render (self->metrics, &text, &size);

@@ -17,12 +17,14 @@ enum {
     GATEWAY_SEE = 1,       //  see live events in the grant's subtree
     GATEWAY_ISSUE = 2,     //  issue tokens with the roles below PMO director there
     GATEWAY_ISSUE_ALL = 4, //  ... and with admin and PMO director too
+    GATEWAY_METRICS = 8,   //  read /metrics
 };
 
 //  Every role sees its subtree's events; admins issue any role in their
 //  subtree, PMO directors and managers the roles below theirs.
 static const pmo_role_table_t s_roles = {{
-    [PMO__ROLE__ROLE_ADMIN] = GATEWAY_SEE | GATEWAY_ISSUE | GATEWAY_ISSUE_ALL,
+    [PMO__ROLE__ROLE_ADMIN] = GATEWAY_SEE | GATEWAY_ISSUE | GATEWAY_ISSUE_ALL | GATEWAY_METRICS,
+    [PMO__ROLE__ROLE_METRICS] = GATEWAY_METRICS,
     [PMO__ROLE__ROLE_PMO_DIRECTOR] = GATEWAY_SEE | GATEWAY_ISSUE,
     [PMO__ROLE__ROLE_PMO_MANAGER] = GATEWAY_SEE | GATEWAY_ISSUE,
     [PMO__ROLE__ROLE_PMO_ANALYST] = GATEWAY_SEE,
@@ -235,6 +237,14 @@ int gateway_check_create (const Pmo__CreateTokenRequest *create, pmo_problem_t *
         return pmo_problem (problem, invalid, "create_token.expires_ms", "%s",
                             "expires_ms is a Unix time in ms, or 0 for never");
     return 0;
+}
+
+bool gateway_may_read_metrics (const Pmo__Identity *who)
+{
+    for (size_t i = 0; who && i < who->n_grants; i++)
+        if (pmo_role_actions (&s_roles, who->grants[i]->role) & GATEWAY_METRICS)
+            return true;
+    return false;
 }
 
 bool gateway_event_visible (const Pmo__Identity *who, const Pmo__Event *event)

@@ -70,6 +70,11 @@ bool gateway_may_see_token (const Pmo__Identity *who, const Pmo__ApiToken *token
 //  Returns 0, or -1 with the problem (INVALID, the field named in full).
 int gateway_check_create (const Pmo__CreateTokenRequest *create, pmo_problem_t *problem);
 
+//  May who read /metrics? A grant of the metrics role (or admin), anywhere:
+//  the counters say nothing of any division's data, and the stream figures
+//  shown are of the divisions the grants reach.
+bool gateway_may_read_metrics (const Pmo__Identity *who);
+
 //  May who see this event? The org structure is visible to everyone
 //  signed in; everything else only within the subtrees of who's grants.
 bool gateway_event_visible (const Pmo__Identity *who, const Pmo__Event *event);

@@ -671,12 +671,23 @@ static void test_events (gh_t *gh)
         gh_resp_free (&resp);
     }
     freeReplyObject (tail);
-    //  A viewer of dft does not see another division's figures
+    //  A viewer may not read them at all; a metrics grant of dft may, and
+    //  does not see another division's figures
     resp = s_get (gh, "/metrics", viewer);
+    GH_STATUS (resp, 403);
+    gh_resp_free (&resp);
+    char *scraper = gh_token (gh, "svc-prometheus@dft", "metrics@dft");
+    resp = s_get (gh, "/metrics", scraper);
     GH_STATUS (resp, 200);
     GH_CHECK (strstr (resp->body, "division=\"dft\"") && !strstr (resp->body, "division=\"dhsc\""),
               resp);
     gh_resp_free (&resp);
+    //  ... and no data: no live events of dft
+    resp = s_get (gh, "/api/v1/projects", scraper);
+    GH_CHECK (resp->status == 200 || resp->status == 403, resp);
+    GH_CHECK (!strstr (resp->body, "\"code\":"), resp);
+    gh_resp_free (&resp);
+    free (scraper);
     free (p1);
     free (p2);
     free (p3);

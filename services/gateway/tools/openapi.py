@@ -582,7 +582,9 @@ def main():
                    "pending entries and lag", "tags": ["meta"],
         "responses": {"200": {"description": "OK",
                               "content": {"text/plain": {"schema": {"type": "string"}}}},
-                      "401": {"description": REASONS["401"], "content": problem_ref()}}}}
+                      "401": {"description": REASONS["401"], "content": problem_ref()},
+                      "403": {"description": "the caller holds no grant of the metrics role "
+                                             "(or admin)", "content": problem_ref()}}}}
     # The edge's answers, for every operation that needs a token: a bad
     # path, query or framing (400), a reused Idempotency-Key (422), too many
     # requests without a valid token (429)
