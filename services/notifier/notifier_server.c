@@ -207,11 +207,15 @@ void notifier_cache_fresh (notifier_t *self)
     if (!reload && mono < self->next_gen_ms)
         return;
     self->next_gen_ms = mono + GEN_CHECK_MS;
-    //  The generation first: a change committed while reading is seen next time
-    long long gen;
-    if (notifier_store_config_gen (self->store, &gen))
-        return;
-    if ((reload || gen != self->cache_gen) && notifier_cache_reload (self) == 0)
+    //  The generation first: a change committed while reading is seen next
+    //  time. Unreadable: reload only when due anyway (and look again later)
+    long long gen = self->cache_gen;
+    bool known = notifier_store_config_gen (self->store, self->config.hub, &gen) == 0;
+    if (!known)
+        pmo_warn ("notifier: the configuration generation is unreadable; channels are re-read "
+                  "every %d s only",
+                  CACHE_RELOAD_MS / 1000);
+    if ((reload || (known && gen != self->cache_gen)) && notifier_cache_reload (self) == 0)
         self->cache_gen = gen;
 }
 
@@ -292,7 +296,7 @@ void notifier_commit (notifier_t *self, pmo_request_t *req, pmo_commit_t *commit
         self->cache_loaded_ms = 0;
         if ((strncmp (event->type, "channel.", 8) == 0 ||
              strncmp (event->type, "subscription.", 13) == 0) &&
-            notifier_store_config_bump (self->store))
+            notifier_store_config_bump (self->store, self->config.hub))
             pmo_warn ("notifier: could not bump the configuration generation; other replicas "
                       "see the change at their next full reload");
         break;

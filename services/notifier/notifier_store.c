@@ -714,20 +714,19 @@ void notifier_store_pong (notifier_store_t *self, pmo_request_t *req, int64_t st
     pmo_request_pong (req, "notifier", self->redis, started_ms);
 }
 
-#define CONFIG_GEN_KEY "pmo:nt:config-gen"
-
-int notifier_store_config_bump (notifier_store_t *self)
+//  In the hub's slot, under the notifier's key pattern (deploy/redis/users.acl)
+int notifier_store_config_bump (notifier_store_t *self, const char *hub)
 {
-    redisReply *reply = pmo_redis_command (self->redis, "INCR %s", CONFIG_GEN_KEY);
+    redisReply *reply = pmo_redis_command (self->redis, "INCR pmo:{%s}:nt:config-gen", hub);
     int rc = reply && reply->type == REDIS_REPLY_INTEGER ? 0 : -1;
     if (reply)
         freeReplyObject (reply);
     return rc;
 }
 
-int notifier_store_config_gen (notifier_store_t *self, long long *gen)
+int notifier_store_config_gen (notifier_store_t *self, const char *hub, long long *gen)
 {
-    redisReply *reply = pmo_redis_command (self->redis, "GET %s", CONFIG_GEN_KEY);
+    redisReply *reply = pmo_redis_command (self->redis, "GET pmo:{%s}:nt:config-gen", hub);
     if (!reply)
         return -1;
     int rc = 0;

@@ -182,8 +182,8 @@ void notifier_store_pong (notifier_store_t *self, pmo_request_t *req, int64_t st
 //  change is committed, so every replica sees it with one GET instead of
 //  re-reading every division (a crash between the commit and the bump is
 //  covered by the periodic full reload). 0 or -1.
-int notifier_store_config_bump (notifier_store_t *self);
-int notifier_store_config_gen (notifier_store_t *self, long long *gen);
+int notifier_store_config_bump (notifier_store_t *self, const char *hub);
+int notifier_store_config_gen (notifier_store_t *self, const char *hub, long long *gen);
 
 //  When division's earliest channel is next due (wall ms; INT64_MAX if
 //  none). 0 or -1.
