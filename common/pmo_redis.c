@@ -396,6 +396,22 @@ redisReply *pmo_redis_pipe_reply (pmo_redis_t *self)
     return s_checked (self, reply);
 }
 
+int pmo_redis_zfirst (pmo_redis_t *self, const char *key, int64_t *score)
+{
+    redisReply *reply = pmo_redis_command (self, "ZRANGE %s 0 0 WITHSCORES", key);
+    if (!reply)
+        return -1;
+    int rc = 0;
+    if (reply->type == REDIS_REPLY_ARRAY && reply->elements == 2)
+        *score = (int64_t)strtod (reply->element[1]->str, NULL);
+    else if (reply->type == REDIS_REPLY_ARRAY)
+        *score = INT64_MAX;
+    else
+        rc = -1;
+    freeReplyObject (reply);
+    return rc;
+}
+
 int pmo_redis_fd (pmo_redis_t *self)
 {
     return self->ctx ? self->ctx->fd : -1;

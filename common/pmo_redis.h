@@ -67,6 +67,10 @@ redisReply *pmo_redis_pipe_reply (pmo_redis_t *self);
 //  monitor's batches; 0, or -1 if the connection failed (dropped).
 int pmo_redis_pipe_push (pmo_redis_t *self);
 
+//  The lowest score of the sorted set key (ZRANGE key 0 0 WITHSCORES): 0 and
+//  *score set (INT64_MAX if the set is empty), or -1 if Redis failed.
+int pmo_redis_zfirst (pmo_redis_t *self, const char *key, int64_t *score);
+
 //  Waiting for a reply inside the caller's own poll loop, for a command that
 //  blocks in Redis (XREADGROUP ... BLOCK): queue it with pmo_redis_pipev,
 //  send it with pmo_redis_pipe_push, poll pmo_redis_fd for input, then

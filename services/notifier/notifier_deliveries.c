@@ -514,11 +514,13 @@ void notifier_tick (notifier_t *self)
                 s_start (self, st, &claimed[k], arena);
             }
         }
-        int64_t later = INT64_MAX;
-        if (claimed_any || notifier_store_next_ready (self->store, div, &later) == 0)
-            self->ready_at[index] = claimed_any ? 0 : (later > now && later < next ? later : next);
-        if (claimed_any)
-            self->tick_now = true; //  read the division again (more due, or its next time)
+        int64_t later;
+        if (claimed_any) {
+            //  read the division again: more due, or its next time
+            self->ready_at[index] = 0;
+            self->tick_now = true;
+        } else if (notifier_store_next_ready (self->store, div, &later) == 0)
+            self->ready_at[index] = later > now && later < next ? later : next;
     }
     pmo_arena_destroy (&arena);
 }

@@ -100,7 +100,6 @@ typedef struct {
     zhash_t *projects;       //  project id -> "CODE Name"
     //  Loop state
     bool tick_now;
-    int64_t next_tick_ms;
     int in_flight;
     int64_t started_ms;
     uint64_t routed, delivered, failed, dead, skipped;

@@ -231,18 +231,7 @@ int riskmon_store_reserve_ids (riskmon_store_t *self, const char *prefix, const 
 
 int riskmon_store_zfirst (riskmon_store_t *self, const char *key, int64_t *score)
 {
-    redisReply *reply = pmo_redis_command (self->redis, "ZRANGE %s 0 0 WITHSCORES", key);
-    if (!reply)
-        return -1;
-    int rc = 0;
-    if (reply->type == REDIS_REPLY_ARRAY && reply->elements == 2)
-        *score = (int64_t)strtod (reply->element[1]->str, NULL);
-    else if (reply->type == REDIS_REPLY_ARRAY)
-        *score = INT64_MAX;
-    else
-        rc = -1;
-    freeReplyObject (reply);
-    return rc;
+    return pmo_redis_zfirst (self->redis, key, score);
 }
 
 int riskmon_store_stream_reclaim (riskmon_store_t *self, const char *group, const char *consumer,
