@@ -66,6 +66,7 @@ typedef enum {
     KIND_JOB,    //  an import, export or report on its own thread
     KIND_KEYS,   //  waits for the provider's key set, then is dispatched again
     KIND_SSO,    //  a sign-in callback: waits for the provider's token endpoint
+    KIND_CHAT,   //  a click from a chat tool, handed to the notifier
 } kind_t;
 
 //  An open connection (gateway_edge.c).
@@ -291,6 +292,13 @@ enum MHD_Result gateway_live_metrics (self_t *self, request_t *req);
 //  is too big.
 char *gateway_read_file (const char *path, size_t *size);
 enum MHD_Result gateway_static_serve (self_t *self, request_t *req, const char *url);
+
+//  gateway_chat.c: clicks from chat tools (no token: the tool signs them)
+//  POST /api/v1/chat/{slack|mattermost}/{channel}: hand it to the notifier.
+enum MHD_Result gateway_chat_begin (self_t *self, request_t *req, const char *url,
+                                    const char *method);
+//  The notifier's answer came (or not in time): answer the tool.
+enum MHD_Result gateway_chat_finish (self_t *self, request_t *req);
 
 //  gateway_transfers.c: import, export and the report (jobs)
 //  The body limit of a request to url.

@@ -47,6 +47,7 @@ enum {
     SPECIAL_EXPORT,
     SPECIAL_REPORT,
     SPECIAL_AUTH,
+    SPECIAL_CHAT,
     SPECIAL_UNKNOWN,
     SPECIAL_COUNT
 };
@@ -62,6 +63,7 @@ static const char *s_special_labels[SPECIAL_COUNT] = {
     "GET /api/v1/export/{entity}",
     "GET /api/v1/reports/{org_unit}",
     "ANY /auth/{step}",
+    "POST /api/v1/chat/{tool}/{channel}",
     "ANY {unknown}",
 };
 
@@ -121,6 +123,11 @@ static enum MHD_Result s_dispatch (self_t *self, request_t *req, const char *url
             return gateway_http_problem (req, 405, "method_not_allowed", "", "pages are read-only",
                                          NULL, "Allow", "GET, HEAD");
         return gateway_static_serve (self, req, url);
+    }
+    //  Clicks from chat tools carry the tool's signature, not a token
+    if (strncmp (url, "/api/v1/chat/", 13) == 0) {
+        req->label = self->n_routes + SPECIAL_CHAT;
+        return gateway_chat_begin (self, req, url, method);
     }
     //  Everything else needs a token
     req->label = self->n_routes + SPECIAL_UNKNOWN;
@@ -243,6 +250,8 @@ static enum MHD_Result s_access (void *cls, struct MHD_Connection *connection, c
             return gateway_job_finish (self, req);
         if (req->kind == KIND_SSO)
             return gateway_sso_finish (self, req);
+        if (req->kind == KIND_CHAT)
+            return gateway_chat_finish (self, req);
         if (req->kind == KIND_KEYS) {
             //  The provider's key set came (or not in time): authenticate again
             req->stage = STAGE_NEW;

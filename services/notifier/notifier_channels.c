@@ -11,6 +11,7 @@
 #include "pmo_reflect.h"
 #include "registry.pb-c.h"
 
+#include <ctype.h>
 #include <string.h>
 
 //  A project as the registry knows it (its path and a label), read with
@@ -29,6 +30,77 @@ static int s_project (notifier_t *self, pmo_arena_t *arena, const char *id, char
 
 //  ---------------------------------------------------------------------
 //  Channels
+
+//  "pmo_manager" for ROLE_PMO_MANAGER (in arena)
+static const char *s_role_name (Pmo__Role role, pmo_arena_t *arena)
+{
+    const ProtobufCEnumValue *value =
+        protobuf_c_enum_descriptor_get_value (&pmo__role__descriptor, (int)role);
+    if (!value)
+        return "?";
+    char *name = pmo_arena_strdup (arena, value->name + 5); //  past "ROLE_"
+    for (char *p = name; *p; p++)
+        *p = (char)tolower ((unsigned char)*p);
+    return name;
+}
+
+//  The same mapping as before (so whoever changes something else of the
+//  channel need not hold the roles someone else mapped).
+static bool s_chat_user_same (const Pmo__ChatUser *a, const Pmo__Channel *stored)
+{
+    for (size_t i = 0; stored && i < stored->n_chat_users; i++) {
+        const Pmo__ChatUser *b = stored->chat_users[i];
+        if (!streq (a->chat_user_id, b->chat_user_id))
+            continue;
+        if (!streq (a->subject, b->subject) || a->n_grants != b->n_grants)
+            return false;
+        for (size_t g = 0; g < a->n_grants; g++)
+            if (a->grants[g]->role != b->grants[g]->role ||
+                !streq (a->grants[g]->org_unit, b->grants[g]->org_unit))
+                return false;
+        return true;
+    }
+    return false;
+}
+
+//  Each new or changed chat user's grants lie in the channel's subtree and
+//  are held by the caller there (as the same role, or as admin): mapping a
+//  person hands out no more than the mapper has. False after failing req.
+static bool s_chat_users_allowed (notifier_t *self, pmo_request_t *req, const Pmo__Channel *ch,
+                                  const Pmo__Channel *stored, const char *member)
+{
+    const Pmo__Identity *who = pmo_request_who (req);
+    for (size_t i = 0; i < ch->n_chat_users; i++) {
+        const Pmo__ChatUser *user = ch->chat_users[i];
+        if (s_chat_user_same (user, stored))
+            continue;
+        for (size_t g = 0; g < user->n_grants; g++) {
+            const Pmo__Grant *grant = user->grants[g];
+            char field[96];
+            snprintf (field, sizeof field, "%s.chat_users[%zu].grants[%zu]", member, i, g);
+            Pmo__OrgUnit *unit;
+            int found = notifier_unit (self, req->arena, grant->org_unit, &unit);
+            if (found < 0)
+                return pmo_request_unavailable (req, "the registry (org units)"), false;
+            if (found == 0 || !pmo_path_contains (unit->path, ch->org_unit))
+                return FAIL (req, INVALID, field, "'%.64s' is not in the channel's subtree (%s)",
+                             grant->org_unit, ch->org_unit),
+                       false;
+            bool held = false;
+            for (size_t h = 0; !held && h < who->n_grants; h++)
+                held = (who->grants[h]->role == grant->role ||
+                        who->grants[h]->role == PMO__ROLE__ROLE_ADMIN) &&
+                       pmo_path_contains (unit->path, who->grants[h]->org_unit);
+            if (!held)
+                return FAIL (req, FORBIDDEN, field,
+                             "you cannot map a person to a role you do not hold there "
+                             "(%s at %.64s)",
+                             s_role_name (grant->role, req->arena), grant->org_unit),
+                       false;
+        }
+    }
+    return true;
+}
 
 void notifier_handle_create_channel (notifier_t *self, pmo_request_t *req, Pmo__Channel *ch)
 {
@@ -50,6 +122,11 @@ void notifier_handle_create_channel (notifier_t *self, pmo_request_t *req, Pmo__
         return (void)FAIL (req, NOT_FOUND, "create_channel.org_unit", "no org unit '%.64s'",
                            ch->org_unit);
     if (!pmo_request_may (req, notifier_roles (), NOTIFIER_MANAGE, unit->path, "manage channels"))
+        return;
+    if (notifier_is_masked (ch->interact_secret))
+        return (void)FAIL (req, INVALID, "create_channel.interact_secret",
+                           "a new channel needs its real secrets, not masked ones");
+    if (!s_chat_users_allowed (self, req, ch, NULL, "create_channel"))
         return;
     if (notifier_store_replayed (self->store, req, unit->division))
         return;
@@ -105,6 +182,8 @@ void notifier_handle_update_channel (notifier_t *self, pmo_request_t *req, Pmo__
         next->smtp_password = stored->smtp_password;
     if (pmo_str_empty (next->smtp_url) || notifier_is_masked (next->smtp_url))
         next->smtp_url = stored->smtp_url;
+    if (notifier_is_masked (next->interact_secret))
+        next->interact_secret = stored->interact_secret;
     for (size_t i = 0; i < next->n_signing_secrets; i++)
         if (!notifier_is_masked (next->signing_secrets[i]->secret))
             return (void)FAIL (req, INVALID, "update_channel.signing_secrets",
@@ -115,6 +194,8 @@ void notifier_handle_update_channel (notifier_t *self, pmo_request_t *req, Pmo__
     if (notifier_check_channel (next, self->config.allow_http, &problem))
         return pmo_request_fail_problem (req, &problem, "update_channel");
     if (!pmo_request_version_matches (req, "version", "channel", next->version, version))
+        return;
+    if (!s_chat_users_allowed (self, req, next, stored, "update_channel"))
         return;
     next->org_unit_path = stored->org_unit_path;
     next->division = stored->division;

@@ -352,6 +352,8 @@ static void s_disable_channel (notifier_t *self, const char *channel_id, const c
 
 void notifier_finish (notifier_t *self, transfer_t *t, const notifier_send_result_t *result)
 {
+    if (!t->delivery)
+        return notifier_chat_sent (self, t, result);
     //  A retry, the next of the channel's deliveries, or room for more
     notifier_ready_unknown (self, t->delivery ? t->delivery->division : NULL);
     Pmo__Delivery *d = t->delivery;

@@ -145,8 +145,86 @@ static const char *s_more (size_t omitted, pmo_arena_t *arena)
                              omitted == 1 ? "" : "s");
 }
 
-static json_t *s_slack (const notifier_message_t *msg, const view_t *view, size_t shown,
-                        pmo_arena_t *arena)
+//  The buttons of a notice (see Notice.buttons): action name, label,
+//  style. An alert is acknowledged; an allocation approved or rejected.
+typedef struct {
+    notifier_act_t act;
+    const char *label;
+    const char *style; //  Slack: primary, danger
+    const char *id;    //  Mattermost: the action's id (letters only)
+} button_t;
+
+static size_t s_buttons (const Pmo__Channel *channel, const Pmo__Notice *n, button_t out[2])
+{
+    if (pmo_str_empty (channel->interact_secret) || pmo_str_empty (n->buttons) ||
+        pmo_str_empty (n->entity_id))
+        return 0;
+    if (strcmp (n->buttons, "alert") == 0) {
+        out[0] = (button_t){NOTIFIER_ACT_ALERT_ACK, "Acknowledge", "primary", "ack"};
+        return 1;
+    }
+    if (strcmp (n->buttons, "allocation") == 0) {
+        out[0] = (button_t){NOTIFIER_ACT_ALLOCATION_APPROVE, "Approve", "primary", "approve"};
+        out[1] = (button_t){NOTIFIER_ACT_ALLOCATION_REJECT, "Reject", "danger", "reject"};
+        return 2;
+    }
+    return 0;
+}
+
+//  Slack: an actions block for the notice's buttons (NULL if none). The
+//  click comes back to the gateway's /api/v1/chat/slack/<channel> (the
+//  Slack app's interactivity Request URL), signed with the app's signing
+//  secret; the block id lets the answer take the buttons away.
+static json_t *s_slack_actions (const Pmo__Channel *channel, const Pmo__Notice *n, size_t index,
+                                pmo_arena_t *arena)
+{
+    button_t buttons[2];
+    size_t count = s_buttons (channel, n, buttons);
+    if (!count)
+        return NULL;
+    json_t *elements = json_array ();
+    for (size_t b = 0; b < count; b++)
+        json_array_append_new (
+            elements,
+            json_pack ("{s:s, s:s, s:{s:s, s:s}, s:s, s:s}", "type", "button", "action_id",
+                       pmo_arena_printf (arena, "pmo:%s", notifier_act_name (buttons[b].act)),
+                       "text", "type", "plain_text", "text", buttons[b].label, "value",
+                       n->entity_id, "style", buttons[b].style));
+    return json_pack ("{s:s, s:s, s:o}", "type", "actions", "block_id",
+                      pmo_arena_printf (arena, "pmo:%zu", index), "elements", elements);
+}
+
+//  Mattermost: the attachment's buttons (NULL if none). Each calls the
+//  gateway's /api/v1/chat/mattermost/<channel> with a context that carries
+//  a token only pmo can make (HMAC of target and action with the channel's
+//  interact secret).
+static json_t *s_mm_actions (const Pmo__Channel *channel, const notifier_message_t *msg,
+                             const Pmo__Notice *n, pmo_arena_t *arena)
+{
+    button_t buttons[2];
+    size_t count = s_buttons (channel, n, buttons);
+    if (!count)
+        return NULL;
+    const char *base = msg->dashboard && *msg->dashboard ? msg->dashboard : "http://127.0.0.1:8080";
+    size_t blen = strlen (base);
+    const char *url = pmo_arena_printf (arena, "%.*s/api/v1/chat/mattermost/%s",
+                                        (int)(blen && base[blen - 1] == '/' ? blen - 1 : blen),
+                                        base, channel->id);
+    json_t *actions = json_array ();
+    for (size_t b = 0; b < count; b++) {
+        const char *act = notifier_act_name (buttons[b].act);
+        json_array_append_new (
+            actions,
+            json_pack ("{s:s, s:s, s:s, s:{s:s, s:{s:s, s:s, s:s}}}", "id", buttons[b].id, "name",
+                       buttons[b].label, "style", buttons[b].style, "integration", "url", url,
+                       "context", "action", act, "target", n->entity_id, "token",
+                       notifier_action_token (channel->interact_secret, n->entity_id, act, arena)));
+    }
+    return actions;
+}
+
+static json_t *s_slack (const Pmo__Channel *channel, const notifier_message_t *msg,
+                        const view_t *view, size_t shown, pmo_arena_t *arena)
 {
     json_t *blocks = json_array ();
     json_array_append_new (blocks,
@@ -165,6 +243,9 @@ static json_t *s_slack (const notifier_message_t *msg, const view_t *view, size_
             json_pack ("{s:s, s:{s:s, s:s, s:b}}", "type", "section", "text", "type", "mrkdwn",
                        "text", s_notice_slack (msg->notices[i], NOTIFIER_SLACK_SECTION_MAX, arena),
                        "verbatim", 1));
+        json_t *actions = s_slack_actions (channel, msg->notices[i], i, arena);
+        if (actions)
+            json_array_append_new (blocks, actions);
     }
     size_t omitted = msg->total > shown ? msg->total - shown : 0;
     const char *context = pmo_arena_printf (arena, "pmo · delivery `%s`", msg->delivery_id);
@@ -199,8 +280,8 @@ static const char *s_mm_text (const Pmo__Notice *n, pmo_arena_t *arena)
     return text;
 }
 
-static json_t *s_mattermost (const notifier_message_t *msg, const view_t *view, size_t shown,
-                             pmo_arena_t *arena)
+static json_t *s_mattermost (const Pmo__Channel *channel, const notifier_message_t *msg,
+                             const view_t *view, size_t shown, pmo_arena_t *arena)
 {
     json_t *attachments = json_array ();
     for (size_t i = 0; i < shown && i < 20; i++) {
@@ -214,11 +295,14 @@ static json_t *s_mattermost (const notifier_message_t *msg, const view_t *view, 
         for (size_t f = 0; f < n->n_facts; f++)
             json_array_append_new (fields,
                                    s_mm_field (n->facts[f]->title, n->facts[f]->value, arena));
-        json_array_append_new (attachments,
-                               json_pack ("{s:s, s:s, s:s, s:s, s:s, s:o}", "fallback",
-                                          INERT (PLAIN, n->title), "color", s_color (n->severity),
-                                          "title", INERT (MATTERMOST, n->title), "title_link",
-                                          n->link, "text", s_mm_text (n, arena), "fields", fields));
+        json_t *attachment =
+            json_pack ("{s:s, s:s, s:s, s:s, s:s, s:o}", "fallback", INERT (PLAIN, n->title),
+                       "color", s_color (n->severity), "title", INERT (MATTERMOST, n->title),
+                       "title_link", n->link, "text", s_mm_text (n, arena), "fields", fields);
+        json_t *actions = s_mm_actions (channel, msg, n, arena);
+        if (actions)
+            json_object_set_new (attachment, "actions", actions);
+        json_array_append_new (attachments, attachment);
     }
     size_t omitted = msg->total > shown ? msg->total - shown : 0;
     const char *text = pmo_arena_printf (arena, "#### %s", INERT (MATTERMOST, view->heading));
@@ -424,11 +508,14 @@ int notifier_format (const Pmo__Channel *channel, const notifier_message_t *msg,
     out->query = "";
     size_t budget = NOTIFIER_WEBHOOK_BUDGET;
     size_t cap = msg->n_notices; //  notices shown at most
+    size_t per;
     switch (channel->kind) {
     case PMO__CHANNEL_KIND__CHANNEL_KIND_SLACK:
         budget = NOTIFIER_SLACK_BUDGET;
-        //  header, intro, trailer, and a divider + section per notice
-        cap = cap < (NOTIFIER_SLACK_BLOCKS_MAX - 3) / 2 ? cap : (NOTIFIER_SLACK_BLOCKS_MAX - 3) / 2;
+        //  header, intro, trailer, and a divider + section (+ buttons) per notice
+        per = pmo_str_empty (channel->interact_secret) ? 2 : 3;
+        cap = cap < (NOTIFIER_SLACK_BLOCKS_MAX - 3) / per ? cap
+                                                          : (NOTIFIER_SLACK_BLOCKS_MAX - 3) / per;
         break;
     case PMO__CHANNEL_KIND__CHANNEL_KIND_TEAMS:
         budget = NOTIFIER_TEAMS_BUDGET;
@@ -452,13 +539,13 @@ int notifier_format (const Pmo__Channel *channel, const notifier_message_t *msg,
         const char *thread = NULL;
         switch (channel->kind) {
         case PMO__CHANNEL_KIND__CHANNEL_KIND_SLACK:
-            root = s_slack (msg, &view, shown, arena);
+            root = s_slack (channel, msg, &view, shown, arena);
             break;
         case PMO__CHANNEL_KIND__CHANNEL_KIND_TEAMS:
             root = s_teams (msg, &view, shown, arena);
             break;
         case PMO__CHANNEL_KIND__CHANNEL_KIND_MATTERMOST:
-            root = s_mattermost (msg, &view, shown, arena);
+            root = s_mattermost (channel, msg, &view, shown, arena);
             break;
         case PMO__CHANNEL_KIND__CHANNEL_KIND_GOOGLE_CHAT:
             root = s_gchat (msg, &view, shown, arena, &thread);

@@ -49,7 +49,7 @@ typedef struct {
 typedef struct {
     pmo_arena_t *arena;
     Pmo__Delivery *delivery; //  as claimed (in arena)
-    uint64_t version;        //  stored version to finish with
+    uint64_t version;        //  stored version to finish with (NULL delivery: a click's answer)
     char channel_id[64];
     bool smtp;
 } transfer_t;
@@ -61,8 +61,11 @@ typedef struct {
     pmo_server_t *server;
     zsock_t *pub;
     notifier_send_t *send;
-    pmo_client_t *registry; //  for projects (org units go through tree)
-    Pmo__Identity service;  //  how the notifier introduces itself to the registry
+    pmo_client_t *registry;  //  for projects (org units go through tree)
+    pmo_client_t *allocator; //  clicks in chat act there (NULL if not configured)
+    pmo_client_t *riskmon;   //  ... and there
+    uint64_t clicks, clicks_refused;
+    Pmo__Identity service; //  how the notifier introduces itself to the registry
     Pmo__Grant grant;
     Pmo__Grant *grants[1];
     //  Org units, from the registry
@@ -192,5 +195,15 @@ void notifier_tick (notifier_t *self);
 void notifier_finish (notifier_t *self, transfer_t *t, const notifier_send_result_t *result);
 //  notifier_send's free_tag: a transfer dropped unfinished.
 void notifier_transfer_free (void *tag);
+
+//  ---------------------------------------------------------------------
+//  notifier_chat.c: chat that answers back
+
+//  A click in Slack or Mattermost (from the gateway): verify it with the
+//  channel's interact secret, act as the person the channel maps the
+//  clicker to, and answer (Slack through response_url).
+void notifier_handle_interact (notifier_t *self, pmo_request_t *req, Pmo__ChatInteraction *in);
+//  The answer to a Slack click was sent (or not): log it, free t.
+void notifier_chat_sent (notifier_t *self, transfer_t *t, const notifier_send_result_t *result);
 
 #endif

@@ -152,6 +152,69 @@ bool notifier_secret_valid (const char *secret)
     return n >= 24 && n <= 64;
 }
 
+//  Chat that answers back: the secret and the people who may click.
+static int s_check_interact (const Pmo__Channel *channel, pmo_problem_t *problem)
+{
+    bool chat = channel->kind == PMO__CHANNEL_KIND__CHANNEL_KIND_SLACK ||
+                channel->kind == PMO__CHANNEL_KIND__CHANNEL_KIND_MATTERMOST;
+    const char *secret = channel->interact_secret;
+    if (!pmo_str_empty (secret) && !chat)
+        return pmo_problem (problem, INVALID, "interact_secret",
+                            "only Slack and Mattermost channels take clicks");
+    if (!pmo_str_empty (secret) && !notifier_is_masked (secret)) {
+        size_t len = strlen (secret);
+        bool printable = true;
+        for (const char *p = secret; *p; p++)
+            printable = printable && *p > ' ' && *p < 127;
+        if (len < 16 || len > 128 || !printable)
+            return pmo_problem (problem, INVALID, "interact_secret",
+                                "interact_secret is 16 to 128 printable characters without spaces "
+                                "(Slack: the app's signing secret)");
+    }
+    if (channel->n_chat_users && !chat)
+        return pmo_problem (problem, INVALID, "chat_users",
+                            "only Slack and Mattermost channels have chat users");
+    if (channel->n_chat_users > NOTIFIER_CHAT_USERS_MAX)
+        return pmo_problem (problem, INVALID, "chat_users", "at most %d chat users a channel",
+                            NOTIFIER_CHAT_USERS_MAX);
+    for (size_t i = 0; i < channel->n_chat_users; i++) {
+        const Pmo__ChatUser *user = channel->chat_users[i];
+        char field[64];
+        snprintf (field, sizeof field, "chat_users[%zu].chat_user_id", i);
+        const char *id = user->chat_user_id ? user->chat_user_id : "";
+        bool ok = *id && strlen (id) <= 64;
+        for (const char *p = id; *p; p++)
+            ok = ok && (isalnum ((unsigned char)*p) || *p == '_' || *p == '-' || *p == '.');
+        if (!ok)
+            return pmo_problem (problem, INVALID, field,
+                                "chat_user_id is the tool's user id (letters, digits, . _ -, "
+                                "at most 64)");
+        for (size_t j = 0; j < i; j++)
+            if (strcmp (channel->chat_users[j]->chat_user_id, id) == 0)
+                return pmo_problem (problem, INVALID, field, "'%s' is mapped twice", id);
+        snprintf (field, sizeof field, "chat_users[%zu].subject", i);
+        if (pmo_check_name (user->subject, field, 1, 120, problem))
+            return -1;
+        if (!pmo_str_empty (user->email) && !s_mailbox_valid (user->email)) {
+            snprintf (field, sizeof field, "chat_users[%zu].email", i);
+            return pmo_problem (problem, INVALID, field, "'%.80s' is not an email address",
+                                user->email);
+        }
+        if (user->n_grants == 0 || user->n_grants > 16) {
+            snprintf (field, sizeof field, "chat_users[%zu].grants", i);
+            return pmo_problem (problem, INVALID, field, "a chat user needs 1..16 grants");
+        }
+        for (size_t g = 0; g < user->n_grants; g++)
+            if (user->grants[g]->role == PMO__ROLE__ROLE_UNSPECIFIED ||
+                pmo_str_empty (user->grants[g]->org_unit)) {
+                snprintf (field, sizeof field, "chat_users[%zu].grants[%zu]", i, g);
+                return pmo_problem (problem, INVALID, field,
+                                    "a grant needs a role and an org_unit");
+            }
+    }
+    return 0;
+}
+
 int notifier_check_channel (const Pmo__Channel *channel, bool allow_http, pmo_problem_t *problem)
 {
     if (pmo_check_name (channel->name, "name", 1, 80, problem))
@@ -204,6 +267,8 @@ int notifier_check_channel (const Pmo__Channel *channel, bool allow_http, pmo_pr
     if (channel->kind != PMO__CHANNEL_KIND__CHANNEL_KIND_WEBHOOK && channel->n_signing_secrets)
         return pmo_problem (problem, INVALID, "signing_secrets",
                             "only generic webhooks are signed");
+    if (s_check_interact (channel, problem))
+        return -1;
     for (size_t i = 0; i < channel->n_signing_secrets; i++) {
         const char *secret = channel->signing_secrets[i]->secret;
         if (!notifier_is_masked (secret) && !notifier_secret_valid (secret)) {
@@ -320,6 +385,8 @@ void notifier_mask_channel (Pmo__Channel *channel, pmo_arena_t *arena)
     }
     if (!pmo_str_empty (channel->smtp_password))
         channel->smtp_password = ELLIPSIS;
+    if (!pmo_str_empty (channel->interact_secret))
+        channel->interact_secret = ELLIPSIS;
     //  the SMTP URL may carry credentials too ("smtp://user:pw@host")
     if (channel->smtp_url && strchr (channel->smtp_url, '@'))
         channel->smtp_url = notifier_mask_url (channel->smtp_url, arena);

@@ -255,16 +255,59 @@ const char *notifier_inert (notifier_markup_t markup, const char *text, pmo_aren
 int notifier_slack_verify (const char *signing_secret, const char *timestamp, const char *body,
                            size_t size, const char *signature, int64_t now_ms);
 //  The token a Mattermost button carries in its context (hex, in arena):
-//  HMAC-SHA256 of "<delivery id>:<action>" keyed with the channel's action
-//  secret.
-char *notifier_action_token (const char *secret, const char *delivery_id, const char *action,
+//  HMAC-SHA256 of "<target>:<action>" (the entity the button acts on and
+//  the action) keyed with the channel's interact secret.
+char *notifier_action_token (const char *secret, const char *target, const char *action,
                              pmo_arena_t *arena);
 //  Check such a token (constant time). A NOTIFIER_REQUEST_ code.
-int notifier_action_verify (const char *secret, const char *delivery_id, const char *action,
+int notifier_action_verify (const char *secret, const char *target, const char *action,
                             const char *token);
 //  A field of an application/x-www-form-urlencoded body, decoded (in
 //  arena); NULL if absent. Slack sends an interaction as payload=<JSON>.
 char *notifier_form_field (const char *body, size_t size, const char *name, pmo_arena_t *arena);
+
+//  Chat users a channel maps at most.
+#define NOTIFIER_CHAT_USERS_MAX 500
+
+//  What a person can do from a chat message (the buttons pmo puts there).
+typedef enum {
+    NOTIFIER_ACT_NONE = 0,
+    NOTIFIER_ACT_ALERT_ACK,          //  "alert.ack": acknowledge an alert (riskmon)
+    NOTIFIER_ACT_ALLOCATION_APPROVE, //  "allocation.approve": commit it, approved (allocator)
+    NOTIFIER_ACT_ALLOCATION_REJECT,  //  "allocation.reject" (allocator)
+} notifier_act_t;
+
+//  The action's name ("alert.ack"), and back (NONE if unknown).
+const char *notifier_act_name (notifier_act_t act);
+notifier_act_t notifier_act_parse (const char *name);
+
+//  A click, as the chat tool reported it (strings in arena).
+typedef struct {
+    notifier_act_t act;
+    const char *action;       //  its name as sent
+    const char *target;       //  the entity it acts on: "al_dft_3"
+    const char *user_id;      //  the tool's id of the person who clicked
+    const char *user_name;    //  their name there, for the answer ("" if none)
+    const char *token;        //  Mattermost: the button's token
+    const char *response_url; //  Slack: where the answer goes
+    const char *message_ts;   //  Slack: the message clicked (its thread)
+    const char *blocks;       //  Slack: the message's blocks, JSON ("" if none)
+} notifier_click_t;
+
+//  Read a click: Slack's form body (payload=<block_actions JSON>) or
+//  Mattermost's JSON (user_id, context {action, target, token}). 0, or -1
+//  with why (what is missing or malformed) filled.
+int notifier_click_parse (Pmo__ChannelKind kind, const char *body, size_t size, pmo_arena_t *arena,
+                          notifier_click_t *click, char *why, size_t why_size);
+
+//  What pmo answers a click: done (detail says what was done, as whom) or
+//  refused (detail says why). Slack: the body to POST to response_url (the
+//  original blocks without their buttons and with the outcome, replacing
+//  the message; a refusal goes to the clicker alone in the message's
+//  thread). Mattermost: the HTTP response (the post updated, or an
+//  ephemeral answer). In arena.
+char *notifier_click_answer (Pmo__ChannelKind kind, const notifier_click_t *click, bool done,
+                             const char *detail, pmo_arena_t *arena);
 
 //  ---------------------------------------------------------------------
 //  Small helpers

@@ -559,11 +559,13 @@ static void s_action (const Pmo__Event *event, Pmo__Notice *n, const char *dashb
         pmo_arena_printf (arena, "%s%s#/", base, blen && base[blen - 1] == '/' ? "" : "/");
     n->action = "";
     n->action_link = "";
+    n->buttons = "";
     if (event->body_case == PMO__EVENT__BODY_ALERT &&
         (strcmp (type, "alert.raised") == 0 || strcmp (type, "alert.escalated") == 0 ||
          strcmp (type, "alert.updated") == 0) &&
         event->alert->state == PMO__ALERT_STATE__ALERT_STATE_OPEN) {
         n->action = "Acknowledge in PMO";
+        n->buttons = "alert";
         n->action_link =
             *n->project_id
                 ? pmo_arena_printf (arena, "%salerts?project=%s&state=open", root, n->project_id)
@@ -573,6 +575,7 @@ static void s_action (const Pmo__Event *event, Pmo__Notice *n, const char *dashb
                 strcmp (type, "allocation.proposed") == 0) &&
                *n->project_id) {
         n->action = "Approve or reject in PMO";
+        n->buttons = "allocation";
         n->action_link = pmo_arena_printf (arena, "%sproject/%s", root, n->project_id);
     }
 }

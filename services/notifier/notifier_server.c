@@ -370,6 +370,8 @@ static void s_handle (void *state, pmo_request_t *req)
         return notifier_handle_delivery_change (self, req, r->discard_delivery, false);
     case PMO__NOTIFIER_REQUEST__BODY_PING:
         return s_handle_ping (self, req);
+    case PMO__NOTIFIER_REQUEST__BODY_INTERACT:
+        return notifier_handle_interact (self, req, r->interact);
     default:
         FAIL (req, UNSUPPORTED, "body", "unknown request type");
     }
@@ -390,6 +392,12 @@ static int s_open (notifier_t *self)
         pmo_client_destroy (&self->registry);
         return -1;
     }
+    //  Clicks in chat act on the allocator and the risk monitor (a client
+    //  connects lazily: a service that is not running costs nothing)
+    if (self->config.allocator_endpoint && *self->config.allocator_endpoint)
+        self->allocator = pmo_client_new (self->config.allocator_endpoint);
+    if (self->config.riskmon_endpoint && *self->config.riskmon_endpoint)
+        self->riskmon = pmo_client_new (self->config.riskmon_endpoint);
     self->store = notifier_store_new (self->redis);
     pmo_server_config_t server_config = {
         .name = "notifier",
@@ -409,6 +417,8 @@ static int s_open (notifier_t *self)
         zsock_destroy (&self->pub);
         notifier_store_destroy (&self->store);
         pmo_client_destroy (&self->registry);
+        pmo_client_destroy (&self->allocator);
+        pmo_client_destroy (&self->riskmon);
         pmo_redis_destroy (&self->redis);
         return -1;
     }
@@ -570,6 +580,8 @@ static void s_close (notifier_t *self)
     zsock_destroy (&self->pub);
     notifier_store_destroy (&self->store);
     pmo_client_destroy (&self->registry);
+    pmo_client_destroy (&self->allocator);
+    pmo_client_destroy (&self->riskmon);
     pmo_redis_destroy (&self->redis);
 }
 

@@ -16,27 +16,29 @@
 #include <stdbool.h>
 
 typedef struct {
-    const char *endpoint;          //  ROUTER, e.g. "tcp://127.0.0.1:7104"
-    const char *pub_endpoint;      //  PUB, e.g. "tcp://127.0.0.1:7114"
-    const char *redis_url;         //  e.g. "redis://127.0.0.1:6390"
-    const char *registry_endpoint; //  the registry's ROUTER, for org units
-    const char *hub;               //  the enterprise (hub) org unit id
-    const char *dashboard_url;     //  base of the links in messages
-    const char *consumer;          //  name in the consumer group (one per replica)
-    int redis_timeout_ms;          //  deadline for each Redis command
-    int connect_timeout_ms;        //  HTTP/SMTP connect deadline
-    int http_timeout_ms;           //  HTTP/SMTP total deadline
-    int retry_base_ms;             //  first retry after about this long
-    int retry_max_ms;              //  backoff cap
-    int max_attempts;              //  then dead-letter
-    int max_in_flight;             //  transfers at once, all endpoints
-    int endpoint_in_flight;        //  transfers at once to one channel
-    int reclaim_ms;                //  take over events another consumer left this long
-    int max_event_age_s;           //  older events are acknowledged without a message
-    unsigned allow_networks;       //  NOTIFIER_NET_* classes outgoing requests may reach
-    bool allow_http;               //  accept http:// webhook URLs
-    bool smtp_tls_required;        //  STARTTLS required for smtp://
-    bool failed;                   //  set by the actor before it signals, if it could not start
+    const char *endpoint;           //  ROUTER, e.g. "tcp://127.0.0.1:7104"
+    const char *pub_endpoint;       //  PUB, e.g. "tcp://127.0.0.1:7114"
+    const char *redis_url;          //  e.g. "redis://127.0.0.1:6390"
+    const char *registry_endpoint;  //  the registry's ROUTER, for org units
+    const char *allocator_endpoint; //  the allocator's ROUTER, for clicks (NULL: none)
+    const char *riskmon_endpoint;   //  the risk monitor's ROUTER, for clicks (NULL: none)
+    const char *hub;                //  the enterprise (hub) org unit id
+    const char *dashboard_url;      //  base of the links in messages
+    const char *consumer;           //  name in the consumer group (one per replica)
+    int redis_timeout_ms;           //  deadline for each Redis command
+    int connect_timeout_ms;         //  HTTP/SMTP connect deadline
+    int http_timeout_ms;            //  HTTP/SMTP total deadline
+    int retry_base_ms;              //  first retry after about this long
+    int retry_max_ms;               //  backoff cap
+    int max_attempts;               //  then dead-letter
+    int max_in_flight;              //  transfers at once, all endpoints
+    int endpoint_in_flight;         //  transfers at once to one channel
+    int reclaim_ms;                 //  take over events another consumer left this long
+    int max_event_age_s;            //  older events are acknowledged without a message
+    unsigned allow_networks;        //  NOTIFIER_NET_* classes outgoing requests may reach
+    bool allow_http;                //  accept http:// webhook URLs
+    bool smtp_tls_required;         //  STARTTLS required for smtp://
+    bool failed;                    //  set by the actor before it signals, if it could not start
 } notifier_config_t;
 
 //  zactor function: args is a notifier_config_t (copied before the actor

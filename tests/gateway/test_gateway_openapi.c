@@ -313,9 +313,10 @@ static void s_call (gh_t *gh, const char *pattern, const char *method, json_t *o
                      : gh->admin,
                  body, *headers ? headers : NULL);
     free (body);
-    bool expected = strcmp (pattern, "/api/v1/events") == 0 ? resp->status == 400
-                    : absent                                ? resp->status == 503
-                                                            : resp->status < 300;
+    //  Chat clicks go to the notifier, which is not running here
+    bool expected = strcmp (pattern, "/api/v1/events") == 0                 ? resp->status == 400
+                    : absent || strncmp (pattern, "/api/v1/chat/", 13) == 0 ? resp->status == 503
+                                                                            : resp->status < 300;
     if (!s_documented (operation, resp->status) || !expected) {
         fprintf (stderr, "openapi: %s %s answered %ld\n", upper, path, resp->status);
         gh_fail ("a documented success", resp, __FILE__, __LINE__);

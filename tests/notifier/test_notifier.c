@@ -1004,10 +1004,13 @@ static void s_new_unit (nh_t *nh)
     assert (streq (reply->channel->division, "bar"));
     assert (streq (reply->channel->org_unit_path, "hub/bar"));
     nh_free (&reply);
-    //  The new division's stream is followed: its project reaches the channel
+    //  The new division's stream is followed: its project reaches the
+    //  channel. A stream read already waiting in Redis finishes with the old
+    //  set of streams (READ_BLOCK_MS, 5 s) before the next one reads the new
+    //  division's: the deadline leaves room for that and for a loaded machine
     free (nh_subscribe (nh, id, NULL, "project.created", 0));
     char *project = nh_project (nh, "BAR-001", "bar");
-    json_t *got = nh_wait_requests (nh, "/ok/bar", 1, 5000);
+    json_t *got = nh_wait_requests (nh, "/ok/bar", 1, nh_scale (20000));
     assert (
         strstr (json_string_value (json_object_get (json_array_get (got, 0), "body")), "BAR-001"));
     json_decref (got);

@@ -556,6 +556,44 @@ def main():
         "responses": {"200": {"description": "OK", "content": {"application/json": {
             "schema": {"type": "object", "required": ["openapi", "paths"]}}}},
             "401": {"description": REASONS["401"], "content": problem_ref()}}}}
+    paths["/api/v1/chat/{tool}/{channel}"] = {
+        "post": {
+            "summary": "A click on a pmo button in Slack (the app's interactivity Request URL) "
+                       "or Mattermost (the buttons' integration URL). No token: the tool signs "
+                       "the request with the channel's interact_secret (Slack: "
+                       "X-Slack-Signature v0 over the body within five minutes; Mattermost: "
+                       "the button's context token), and the notifier acts as the chat user "
+                       "the channel maps the clicker to",
+            "tags": ["notifier"], "security": [],
+            "parameters": [
+                {"name": "tool", "in": "path", "required": True, "example": "slack",
+                 "schema": {"type": "string", "enum": ["slack", "mattermost"]}},
+                {"name": "channel", "in": "path", "required": True, "example": "ch_dft_1",
+                 "schema": {"type": "string"},
+                 "description": "the notifier channel whose buttons were clicked"},
+                {"name": "X-Slack-Request-Timestamp", "in": "header", "required": False,
+                 "schema": {"type": "string"}},
+                {"name": "X-Slack-Signature", "in": "header", "required": False,
+                 "schema": {"type": "string"}}],
+            "requestBody": {"required": True, "content": {
+                "application/x-www-form-urlencoded": {"schema": {
+                    "type": "object", "required": ["payload"],
+                    "properties": {"payload": {"type": "string",
+                                               "description": "Slack's block_actions JSON"}}}},
+                "application/json": {"schema": {
+                    "type": "object", "description": "Mattermost's button request: user_id, "
+                    "context {action, target, token}"}}}},
+            "responses": {
+                "200": {"description": "taken: Slack hears the outcome at response_url (empty "
+                                       "body); Mattermost gets the post's update or an "
+                                       "ephemeral answer",
+                        "content": {"application/json": {"schema": {"type": "object"}}}},
+                "401": {"description": "the signature, timestamp or token does not verify",
+                        "content": problem_ref()},
+                "404": {"description": "no such channel takes clicks", "content": problem_ref()},
+                "503": {"description": REASONS["503"], "content": problem_ref()},
+                "504": {"description": "the notifier did not answer in time",
+                        "content": problem_ref()}}}}
     status_schema = {"type": "object", "required": ["status", "title"],
                      "properties": {"status": {"type": "string",
                                                "enum": ["up", "degraded", "down", "absent"]},

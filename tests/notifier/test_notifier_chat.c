@@ -1,0 +1,503 @@
+/*  test_notifier_chat.c: chat that answers back, end to end.
+
+    Real Redis, the registry, the allocator and the notifier actors, the
+    gateway in-process on real HTTP, and the receiver (receiver.py) playing
+    Slack's incoming webhook and response_url. A Slack channel with the
+    app's signing secret and two mapped people gets an allocation's message
+    with Approve and Reject buttons; clicks are POSTed to the gateway signed
+    the way Slack signs them (HMAC-SHA256 of "v0:<ts>:<body>", computed
+    here with OpenSSL, not with the notifier's code). Checked: a wrong
+    signature, an old timestamp and a forged Mattermost token are refused
+    (401) and change nothing; a person without the role is refused by the
+    allocator itself and told why at response_url; a person with it
+    approves, the allocation is committed in the allocator, and the message
+    is replaced at response_url without its buttons; Mattermost's click
+    rejects through the HTTP answer; a PMO manager cannot map a person to a
+    role they do not hold.
+*/
+#include "allocator.pb-c.h"
+#include "allocator_server.h"
+#include "gateway_server.h"
+#include "notifier_harness.h"
+#include "notifier_model.h"
+#include "pmo_json.h"
+
+#include <assert.h>
+#include <ctype.h>
+#include <curl/curl.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+//  Slack's example signing secret ("Verifying requests from Slack")
+#define SLACK_SECRET "8f742231b10e8888abcd99yyyzzz85a5"
+#define MM_SECRET    "mattermost-buttons-secret-0123456789"
+
+static nh_t *s_nh;
+static zactor_t *s_allocator;
+static char s_alloc_endpoint[64], s_alloc_pub[64];
+static gateway_t *s_gateway;
+static char s_base[80];
+
+//  ---------------------------------------------------------------------
+//  Helpers
+
+//  A notifier request from JSON, as the harness identity (or its rh_as).
+static Pmo__NotifierReply *s_notifier (const char *json)
+{
+    ProtobufCMessage *msg = NULL;
+    pmo_json_error_t err;
+    if (pmo_json_decode (&pmo__notifier_request__descriptor, json, strlen (json), &msg, &err)) {
+        fprintf (stderr, "bad JSON at %s: %s\n%s\n", err.field, err.message, json);
+        abort ();
+    }
+    Pmo__NotifierReply *reply = nh_call (s_nh, (Pmo__NotifierRequest *)msg);
+    protobuf_c_message_free_unpacked (msg, NULL);
+    return reply;
+}
+
+//  An allocator request from JSON as subject/grants.
+static Pmo__AllocatorReply *s_alloc (const char *subject, const char *grants, const char *json)
+{
+    ProtobufCMessage *msg = NULL;
+    pmo_json_error_t err;
+    if (pmo_json_decode (&pmo__allocator_request__descriptor, json, strlen (json), &msg, &err)) {
+        fprintf (stderr, "bad JSON at %s: %s\n%s\n", err.field, err.message, json);
+        abort ();
+    }
+    Pmo__Grant grant = PMO__GRANT__INIT;
+    Pmo__Grant *grant_ptrs[] = {&grant};
+    char role[64], unit[64];
+    assert (sscanf (grants, "%63[^@]@%63s", role, unit) == 2);
+    char name[80] = "ROLE_";
+    for (size_t i = 0; role[i] && i < 60; i++)
+        name[5 + i] = (char)toupper ((unsigned char)role[i]), name[6 + i] = 0;
+    const ProtobufCEnumValue *v =
+        protobuf_c_enum_descriptor_get_value_by_name (&pmo__role__descriptor, name);
+    assert (v);
+    grant.role = v->value;
+    grant.org_unit = unit;
+    Pmo__Identity identity = PMO__IDENTITY__INIT;
+    identity.subject = (char *)subject;
+    identity.grants = grant_ptrs;
+    identity.n_grants = 1;
+    Pmo__Header header;
+    char request_id[40];
+    pmo_header_init (&header, request_id, 10000, &identity);
+    ((Pmo__AllocatorRequest *)msg)->header = &header;
+    pmo_client_t *client = pmo_client_new (s_alloc_endpoint);
+    ProtobufCMessage *reply = NULL;
+    int rc = pmo_client_call (client, msg, &pmo__allocator_reply__descriptor, 8000, 1, &reply);
+    pmo_client_destroy (&client);
+    ((Pmo__AllocatorRequest *)msg)->header = NULL;
+    protobuf_c_message_free_unpacked (msg, NULL);
+    assert (rc == 0);
+    return (Pmo__AllocatorReply *)reply;
+}
+
+static Pmo__Allocation *s_allocation (const char *id, Pmo__AllocatorReply **keep)
+{
+    char json[160];
+    snprintf (json, sizeof json, "{\"get\":{\"kind\":\"allocation\",\"id\":\"%s\"}}", id);
+    *keep = s_alloc ("admin@hub", "admin@hub", json);
+    assert (!(*keep)->error && (*keep)->allocation);
+    return (*keep)->allocation;
+}
+
+typedef struct {
+    long status;
+    char body[16384];
+    size_t size;
+} http_t;
+
+static size_t s_collect (char *data, size_t size, size_t n, void *arg)
+{
+    http_t *r = arg;
+    size_t len = size * n, room = sizeof r->body - 1 - r->size;
+    memcpy (r->body + r->size, data, len < room ? len : room);
+    r->size += len < room ? len : room;
+    r->body[r->size] = 0;
+    return len;
+}
+
+//  POST body to the gateway's path with extra header lines.
+static void s_post (const char *path, const char *type, const char *body, const char *h1,
+                    const char *h2, http_t *out)
+{
+    memset (out, 0, sizeof *out);
+    CURL *curl = curl_easy_init ();
+    char url[256];
+    snprintf (url, sizeof url, "%s%s", s_base, path);
+    struct curl_slist *headers = curl_slist_append (NULL, type);
+    if (h1)
+        headers = curl_slist_append (headers, h1);
+    if (h2)
+        headers = curl_slist_append (headers, h2);
+    curl_easy_setopt (curl, CURLOPT_URL, url);
+    curl_easy_setopt (curl, CURLOPT_POSTFIELDS, body);
+    curl_easy_setopt (curl, CURLOPT_HTTPHEADER, headers);
+    curl_easy_setopt (curl, CURLOPT_WRITEFUNCTION, s_collect);
+    curl_easy_setopt (curl, CURLOPT_WRITEDATA, out);
+    curl_easy_setopt (curl, CURLOPT_TIMEOUT_MS, (long)nh_scale (10000));
+    assert (curl_easy_perform (curl) == CURLE_OK);
+    curl_easy_getinfo (curl, CURLINFO_RESPONSE_CODE, &out->status);
+    curl_slist_free_all (headers);
+    curl_easy_cleanup (curl);
+}
+
+//  %-encode for application/x-www-form-urlencoded
+static char *s_form (const char *text)
+{
+    char *out = malloc (strlen (text) * 3 + 16), *o = out;
+    o += sprintf (o, "payload=");
+    for (const unsigned char *p = (const unsigned char *)text; *p; p++)
+        if (isalnum (*p) || *p == '-' || *p == '_' || *p == '.' || *p == '~')
+            *o++ = (char)*p;
+        else
+            o += sprintf (o, "%%%02X", *p);
+    *o = 0;
+    return out;
+}
+
+//  Sign as Slack does: v0=hex(HMAC-SHA256(secret, "v0:<ts>:<body>"))
+static void s_slack_sign (const char *secret, long ts, const char *body, char *out, size_t size)
+{
+    char *base = NULL;
+    assert (asprintf (&base, "v0:%ld:%s", ts, body) > 0);
+    unsigned char mac[EVP_MAX_MD_SIZE];
+    unsigned int len = 0;
+    HMAC (EVP_sha256 (), secret, (int)strlen (secret), (unsigned char *)base, strlen (base), mac,
+          &len);
+    free (base);
+    size_t o = (size_t)snprintf (out, size, "X-Slack-Signature: v0=");
+    for (unsigned i = 0; i < len; i++)
+        o += (size_t)snprintf (out + o, size - o, "%02x", mac[i]);
+}
+
+//  A Slack block_actions click: user clicks action on target; answers go
+//  to the receiver's respond path.
+static char *s_slack_click (const char *user, const char *action, const char *target,
+                            const char *respond_path)
+{
+    char *json = NULL;
+    assert (asprintf (&json,
+                      "{\"type\":\"block_actions\",\"user\":{\"id\":\"%s\",\"username\":\"%s-"
+                      "name\",\"team_id\":\"T1\"},\"api_app_id\":\"A1\",\"container\":{\"type\":"
+                      "\"message\",\"message_ts\":\"1700000000.000100\"},\"channel\":{\"id\":"
+                      "\"C1\"},\"message\":{\"ts\":\"1700000000.000100\",\"blocks\":[{\"type\":"
+                      "\"section\",\"text\":{\"type\":\"mrkdwn\",\"text\":\"allocation\"}},{"
+                      "\"type\":\"actions\",\"block_id\":\"pmo:0\",\"elements\":[]}]},\"response_"
+                      "url\":\"%s\",\"actions\":[{\"type\":\"button\",\"action_id\":\"pmo:%s\","
+                      "\"block_id\":\"pmo:0\",\"value\":\"%s\",\"action_ts\":\"1700000001.1\"}]}",
+                      user, user, nh_url (s_nh, respond_path), action, target) > 0);
+    char *form = s_form (json);
+    free (json);
+    return form;
+}
+
+//  POST a Slack click signed with secret at ts.
+static void s_slack_post (const char *channel, const char *secret, long ts, const char *form,
+                          http_t *out)
+{
+    char sig[128], stamp[64], path[128];
+    s_slack_sign (secret, ts, form, sig, sizeof sig);
+    snprintf (stamp, sizeof stamp, "X-Slack-Request-Timestamp: %ld", ts);
+    snprintf (path, sizeof path, "/api/v1/chat/slack/%s", channel);
+    s_post (path, "Content-Type: application/x-www-form-urlencoded", form, stamp, sig, out);
+}
+
+//  A proposed allocation of the resource to the project: its id.
+static void s_proposed (const char *project, const char *resource, const char *week, char *id)
+{
+    char json[512];
+    snprintf (json, sizeof json,
+              "{\"request_allocation\":{\"project_id\":\"%s\",\"resource_id\":\"%s\","
+              "\"hours_per_week\":10,\"start_week\":\"%s\",\"end_week\":\"%s\"}}",
+              project, resource, week, week);
+    Pmo__AllocatorReply *reply = s_alloc ("pm@dft", "project_manager@dft", json);
+    assert (!reply->error);
+    snprintf (id, 40, "%s", reply->allocation->id);
+    uint64_t version = reply->allocation->version;
+    protobuf_c_message_free_unpacked (&reply->base, NULL);
+    snprintf (json, sizeof json, "{\"propose\":{\"allocation_id\":\"%s\",\"version\":%llu}}", id,
+              (unsigned long long)version);
+    reply = s_alloc ("pm@dft", "project_manager@dft", json);
+    assert (!reply->error &&
+            reply->allocation->state == PMO__ALLOCATION_STATE__ALLOCATION_STATE_PROPOSED);
+    protobuf_c_message_free_unpacked (&reply->base, NULL);
+}
+
+//  The body of the last request at path, parsed (caller decrefs).
+static json_t *s_last (const char *path, size_t count)
+{
+    json_t *list = nh_wait_requests (s_nh, path, count, nh_scale (15000));
+    assert (json_array_size (list) >= count);
+    json_t *body = json_incref (nh_body (json_array_get (list, json_array_size (list) - 1)));
+    json_decref (list);
+    return body;
+}
+
+//  ---------------------------------------------------------------------
+
+static void s_start (void)
+{
+    s_nh = nh_start ();
+    //  The allocator, on the same Redis and registry
+    static allocator_config_t config;
+    snprintf (s_alloc_endpoint, sizeof s_alloc_endpoint, "tcp://127.0.0.1:%d",
+              pmo_test_free_port ());
+    snprintf (s_alloc_pub, sizeof s_alloc_pub, "tcp://127.0.0.1:%d", pmo_test_free_port ());
+    config = (allocator_config_t){
+        .endpoint = s_alloc_endpoint,
+        .pub_endpoint = s_alloc_pub,
+        .redis_url = pmo_test_redis_url (s_nh->rh->redis),
+        .registry = s_nh->rh->endpoint,
+        .hub = "hub",
+        .redis_timeout_ms = 2000,
+        .registry_timeout_ms = 500,
+        .registry_cache_ms = 200,
+        .fte_hours = 40,
+    };
+    bool failed = false;
+    s_allocator = pmo_test_actor_new (allocator_server_actor, &config, &failed);
+    assert (s_allocator && !failed);
+    //  The notifier again, now knowing the allocator
+    nh_actor_stop (s_nh);
+    s_nh->config.allocator_endpoint = s_alloc_endpoint;
+    nh_actor_start (s_nh);
+    //  The gateway: the registry and the notifier behind it
+    static char http[64], endpoint[64];
+    int port = pmo_test_free_port ();
+    snprintf (http, sizeof http, "127.0.0.1:%d", port);
+    snprintf (s_base, sizeof s_base, "http://127.0.0.1:%d", port);
+    snprintf (endpoint, sizeof endpoint, "tcp://127.0.0.1:%d", pmo_test_free_port ());
+    static gateway_config_t gc;
+    gc = (gateway_config_t){
+        .http = http,
+        .endpoint = endpoint,
+        .upstreams =
+            {[GATEWAY_SVC_REGISTRY] = s_nh->rh->endpoint, [GATEWAY_SVC_NOTIFIER] = s_nh->endpoint},
+        .redis_url = pmo_test_redis_url (s_nh->rh->redis),
+        .hub = "hub",
+        .redis_timeout_ms = 1000,
+        .upstream_timeout_ms = 4000,
+        .max_body = 64 * 1024,
+        .rate_burst = 100,
+        .heartbeat_ms = 500,
+        .max_connections = 64,
+        .token_cache_ms = 5000,
+    };
+    s_gateway = gateway_new (&gc);
+    assert (s_gateway);
+}
+
+int main (void)
+{
+    setenv ("TZ", "UTC", 1);
+    curl_global_init (CURL_GLOBAL_ALL);
+    s_start ();
+    //  Fixtures: a project in dft-rail, a resource of dft (hub is directive:
+    //  every commitment needs the approval of a resource or PMO manager)
+    char *project = nh_project (s_nh, "RAIL-1", "dft-rail");
+    Pmo__AllocatorReply *reply = s_alloc (
+        "rm@dft", "resource_manager@dft",
+        "{\"create_resource\":{\"name\":\"Ann Lee\",\"home_org_unit\":\"dft\",\"role\":"
+        "\"developer\",\"weekly_capacity_hours\":40,\"cost_rate\":{\"minor\":5000,\"currency\":"
+        "\"GBP\"}}}");
+    assert (!reply->error);
+    char resource[40];
+    snprintf (resource, sizeof resource, "%s", reply->resource->id);
+    protobuf_c_message_free_unpacked (&reply->base, NULL);
+
+    //  A PMO manager of dft maps people: not to a role they do not hold
+    rh_as (s_nh->rh, "boss@dft", "pmo_manager@dft");
+    char json[2048];
+    snprintf (json, sizeof json,
+              "{\"create_channel\":{\"name\":\"dft approvals\",\"kind\":\"slack\",\"org_unit\":"
+              "\"dft\",\"url\":\"%s\",\"interact_secret\":\"" SLACK_SECRET "\",\"chat_users\":["
+              "{\"chat_user_id\":\"UADMIN\",\"subject\":\"me@dft\",\"grants\":[{\"role\":"
+              "\"admin\",\"org_unit\":\"dft\"}]}]}}",
+              nh_url (s_nh, "/ok/slack"));
+    Pmo__NotifierReply *nr = s_notifier (json);
+    nh_err (nr, FORBIDDEN, "chat_users[0].grants[0]");
+    assert (strstr (nr->error->message, "do not hold"));
+    nh_free (&nr);
+    printf ("mapping beyond one's own roles refused: ok\n");
+
+    //  The Slack channel: the app's signing secret; a project manager and a
+    //  resource manager mapped (the resource manager's role is held by the
+    //  admin who maps them)
+    rh_as (s_nh->rh, "admin@hub", "admin@hub");
+    snprintf (json, sizeof json,
+              "{\"create_channel\":{\"name\":\"dft approvals\",\"kind\":\"slack\",\"org_unit\":"
+              "\"dft\",\"url\":\"%s\",\"interact_secret\":\"" SLACK_SECRET "\",\"chat_users\":["
+              "{\"chat_user_id\":\"UPM\",\"subject\":\"pm@dft\",\"grants\":[{\"role\":"
+              "\"project_manager\",\"org_unit\":\"dft\"}]},"
+              "{\"chat_user_id\":\"URM\",\"subject\":\"rm@dft\",\"email\":\"rm@dft.example\","
+              "\"grants\":[{\"role\":\"resource_manager\",\"org_unit\":\"dft\"}]}]}}",
+              nh_url (s_nh, "/ok/slack"));
+    nr = s_notifier (json);
+    nh_ok (nr);
+    char slack[64];
+    snprintf (slack, sizeof slack, "%s", nr->channel->id);
+    assert (streq (nr->channel->interact_secret, "…"));
+    assert (nr->channel->n_chat_users == 2);
+    nh_free (&nr);
+    free (nh_subscribe (s_nh, slack, "dft", "allocation.*", 0));
+
+    //  An allocation proposed: the message carries Approve and Reject
+    char a1[40];
+    s_proposed (project, resource, "2026-W40", a1);
+    json_t *msg = NULL;
+    for (int i = 0; i < 200 && !msg; i++) {
+        json_t *list = nh_wait_requests (s_nh, "/ok/slack", 1, nh_scale (15000));
+        for (size_t r = 0; r < json_array_size (list) && !msg; r++) {
+            json_t *body = nh_body (json_array_get (list, r));
+            char *text = json_dumps (body, JSON_COMPACT);
+            if (strstr (text, "pmo:allocation.approve") && strstr (text, a1))
+                msg = json_incref (body);
+            free (text);
+        }
+        json_decref (list);
+        if (!msg)
+            zclock_sleep (50);
+    }
+    assert (msg);
+    json_t *blocks = json_object_get (msg, "blocks");
+    bool approve = false, reject = false;
+    for (size_t b = 0; b < json_array_size (blocks); b++) {
+        json_t *block = json_array_get (blocks, b);
+        if (!streq (json_string_value (json_object_get (block, "type")), "actions"))
+            continue;
+        json_t *elements = json_object_get (block, "elements");
+        for (size_t e = 0; e < json_array_size (elements); e++) {
+            json_t *el = json_array_get (elements, e);
+            const char *aid = json_string_value (json_object_get (el, "action_id"));
+            assert (streq (json_string_value (json_object_get (el, "value")), a1));
+            approve = approve || streq (aid, "pmo:allocation.approve");
+            reject = reject || streq (aid, "pmo:allocation.reject");
+        }
+    }
+    assert (approve && reject);
+    json_decref (msg);
+    printf ("slack message with Approve and Reject: ok\n");
+
+    //  Signed wrong, or too old, or not at all: 401, nothing changes
+    long now = (long)time (NULL);
+    http_t http;
+    char *form = s_slack_click ("URM", "allocation.approve", a1, "/ok/respond/forged");
+    s_slack_post (slack, "not-the-signing-secret-at-all", now, form, &http);
+    assert (http.status == 401 && strstr (http.body, "does not match"));
+    s_slack_post (slack, SLACK_SECRET, now - 301, form, &http);
+    assert (http.status == 401 && strstr (http.body, "five minutes"));
+    char path[128];
+    snprintf (path, sizeof path, "/api/v1/chat/slack/%s", slack);
+    s_post (path, "Content-Type: application/x-www-form-urlencoded", form, NULL, NULL, &http);
+    assert (http.status == 401);
+    s_slack_post ("ch_dft_999", SLACK_SECRET, now, form, &http);
+    assert (http.status == 404);
+    free (form);
+    Pmo__AllocatorReply *keep;
+    assert (s_allocation (a1, &keep)->state == PMO__ALLOCATION_STATE__ALLOCATION_STATE_PROPOSED);
+    protobuf_c_message_free_unpacked (&keep->base, NULL);
+    printf ("wrong signature, old timestamp, none: 401 and nothing done: ok\n");
+
+    //  The project manager may not approve in a directive PMO: the
+    //  allocator says so, and the clicker is told in the thread
+    form = s_slack_click ("UPM", "allocation.approve", a1, "/ok/respond/pm");
+    s_slack_post (slack, SLACK_SECRET, now, form, &http);
+    assert (http.status == 200);
+    free (form);
+    json_t *answer = s_last ("/ok/respond/pm", 1);
+    assert (streq (json_string_value (json_object_get (answer, "response_type")), "ephemeral"));
+    assert (json_is_false (json_object_get (answer, "replace_original")));
+    assert (streq (json_string_value (json_object_get (answer, "thread_ts")), "1700000000.000100"));
+    const char *said = json_string_value (json_object_get (answer, "text"));
+    assert (strstr (said, "allocator refused"));
+    json_decref (answer);
+    assert (s_allocation (a1, &keep)->state == PMO__ALLOCATION_STATE__ALLOCATION_STATE_PROPOSED);
+    protobuf_c_message_free_unpacked (&keep->base, NULL);
+    printf ("a person without the role refused by the allocator, told why: ok\n");
+
+    //  Someone nobody mapped
+    form = s_slack_click ("UNOBODY", "allocation.approve", a1, "/ok/respond/nobody");
+    s_slack_post (slack, SLACK_SECRET, now, form, &http);
+    assert (http.status == 200);
+    free (form);
+    answer = s_last ("/ok/respond/nobody", 1);
+    assert (strstr (json_string_value (json_object_get (answer, "text")), "not mapped"));
+    json_decref (answer);
+
+    //  The resource manager approves: committed, the message replaced
+    form = s_slack_click ("URM", "allocation.approve", a1, "/ok/respond/rm");
+    s_slack_post (slack, SLACK_SECRET, now, form, &http);
+    assert (http.status == 200);
+    free (form);
+    answer = s_last ("/ok/respond/rm", 1);
+    assert (json_is_true (json_object_get (answer, "replace_original")));
+    char *dump = json_dumps (answer, JSON_COMPACT);
+    assert (strstr (dump, "approved and committed by rm@dft"));
+    assert (!strstr (dump, "\"actions\"")); //  the buttons are gone
+    free (dump);
+    json_decref (answer);
+    Pmo__Allocation *a = s_allocation (a1, &keep);
+    assert (a->state == PMO__ALLOCATION_STATE__ALLOCATION_STATE_COMMITTED);
+    assert (streq (a->history[a->n_history - 1]->actor, "rm@dft"));
+    assert (a->history[a->n_history - 1]->approved);
+    protobuf_c_message_free_unpacked (&keep->base, NULL);
+    printf ("approved from Slack: committed in the allocator as rm@dft, message replaced: ok\n");
+
+    //  Mattermost: the buttons carry a token; the answer is the update
+    snprintf (json, sizeof json,
+              "{\"create_channel\":{\"name\":\"dft mm\",\"kind\":\"mattermost\",\"org_unit\":"
+              "\"dft\",\"url\":\"%s\",\"interact_secret\":\"" MM_SECRET "\",\"chat_users\":["
+              "{\"chat_user_id\":\"mmrm1234\",\"subject\":\"rm@dft\",\"grants\":[{\"role\":"
+              "\"resource_manager\",\"org_unit\":\"dft\"}]}]}}",
+              nh_url (s_nh, "/ok/mattermost"));
+    nr = s_notifier (json);
+    nh_ok (nr);
+    char mm[64];
+    snprintf (mm, sizeof mm, "%s", nr->channel->id);
+    nh_free (&nr);
+    char a2[40];
+    s_proposed (project, resource, "2026-W41", a2);
+    pmo_arena_t *arena = pmo_arena_new ();
+    const char *token = notifier_action_token (MM_SECRET, a2, "allocation.reject", arena);
+    snprintf (path, sizeof path, "/api/v1/chat/mattermost/%s", mm);
+    char body[1024];
+    snprintf (body, sizeof body,
+              "{\"user_id\":\"mmrm1234\",\"user_name\":\"rm\",\"channel_id\":\"c\",\"post_id\":"
+              "\"p\",\"type\":\"\",\"context\":{\"action\":\"allocation.reject\",\"target\":"
+              "\"%s\",\"token\":\"%s\"}}",
+              a2, "0000000000000000000000000000000000000000000000000000000000000000");
+    s_post (path, "Content-Type: application/json", body, NULL, NULL, &http);
+    assert (http.status == 401 && strstr (http.body, "token"));
+    snprintf (body, sizeof body,
+              "{\"user_id\":\"mmrm1234\",\"user_name\":\"rm\",\"channel_id\":\"c\",\"post_id\":"
+              "\"p\",\"type\":\"\",\"context\":{\"action\":\"allocation.reject\",\"target\":"
+              "\"%s\",\"token\":\"%s\"}}",
+              a2, token);
+    s_post (path, "Content-Type: application/json", body, NULL, NULL, &http);
+    assert (http.status == 200);
+    json_t *update = json_loads (http.body, 0, NULL);
+    assert (
+        strstr (json_string_value (json_object_get (json_object_get (update, "update"), "message")),
+                "rejected by rm@dft"));
+    json_decref (update);
+    a = s_allocation (a2, &keep);
+    assert (a->state == PMO__ALLOCATION_STATE__ALLOCATION_STATE_REJECTED);
+    protobuf_c_message_free_unpacked (&keep->base, NULL);
+    pmo_arena_destroy (&arena);
+    printf ("rejected from Mattermost: rejected in the allocator, post updated: ok\n");
+
+    free (project);
+    gateway_destroy (&s_gateway);
+    zactor_destroy (&s_allocator);
+    nh_stop (&s_nh);
+    curl_global_cleanup ();
+    printf ("test_notifier_chat: ok\n");
+    return 0;
+}
