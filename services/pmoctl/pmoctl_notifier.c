@@ -44,6 +44,12 @@ static const pmoctl_flag_t s_channel_flags[] = {
           "severities below this go to the digest"),
     JINT ("coalesce", "SECONDS", "coalesce_s", 0, -1, 3600,
           "a project's burst within this window is one message (-1 = never)"),
+    JSTR ("interact-secret", "TEXT", "interact_secret", 0,
+          "Slack, Mattermost: take clicks on pmo's buttons; Slack: the app's signing secret, "
+          "Mattermost: a secret of your own (better: PMO_INTERACT_SECRET; \"\" = no buttons)"),
+    F ("chat-user", "ID=SUBJECT:ROLE@UNIT,...", 0,
+       "map a chat user id to the pmo identity their clicks act as (added or replaced)"),
+    F ("drop-chat-user", "ID", 0, "forget a chat user"),
     SW ("disable", "stop sending (deliveries wait)"),
     SW ("enable", "send again (e.g. after the endpoint answered 410)"),
     END,
@@ -157,6 +163,57 @@ static json_t *s_start (pmoctl_t *ctl, const pmoctl_command_t *cmd, pmoctl_args_
     return s_read (ctl, pmo_arena_printf (ctl->arena, "get_%s", record), args->positional, record);
 }
 
+//  --chat-user ID=SUBJECT:ROLE@UNIT,... adds (or replaces) a chat user;
+//  --drop-chat-user ID removes one. The notifier checks the rest.
+static int s_chat_users (const pmoctl_command_t *cmd, pmoctl_args_t *args, json_t *body)
+{
+    const char *add = pmoctl_args_get (args, "chat-user");
+    const char *drop = pmoctl_args_get (args, "drop-chat-user");
+    if (!add && !drop)
+        return 0;
+    json_t *users = json_object_get (body, "chat_users");
+    if (!json_is_array (users)) {
+        users = json_array ();
+        json_object_set_new (body, "chat_users", users);
+    }
+    char id[128] = "";
+    const char *eq = add ? strchr (add, '=') : NULL;
+    const char *colon = eq ? strchr (eq, ':') : NULL;
+    if (add && (!eq || !colon || eq == add || colon == eq + 1 || !colon[1] ||
+                (size_t)(eq - add) >= sizeof id))
+        return pmoctl_usage_error (cmd, "--chat-user is ID=SUBJECT:ROLE@UNIT[,ROLE@UNIT...], "
+                                        "e.g. U024BE7LH=jane@dft:resource_manager@dft");
+    if (add)
+        snprintf (id, sizeof id, "%.*s", (int)(eq - add), add);
+    //  The one named goes (to be replaced, or dropped)
+    for (size_t i = json_array_size (users); i-- > 0;) {
+        const char *have =
+            json_string_value (json_object_get (json_array_get (users, i), "chat_user_id"));
+        if (have && ((add && streq (have, id)) || (drop && streq (have, drop))))
+            json_array_remove (users, i);
+    }
+    if (!add)
+        return 0;
+    json_t *grants = json_array ();
+    char *list = strdup (colon + 1), *save = NULL;
+    for (char *g = strtok_r (list, ",", &save); g; g = strtok_r (NULL, ",", &save)) {
+        while (*g == ' ')
+            g++;
+        char *at = strchr (g, '@');
+        if (!at || at == g || !at[1]) {
+            free (list);
+            json_decref (grants);
+            return pmoctl_usage_error (cmd, "--chat-user: a grant is ROLE@UNIT");
+        }
+        *at = 0;
+        json_array_append_new (grants, json_pack ("{s:s, s:s}", "role", g, "org_unit", at + 1));
+    }
+    free (list);
+    json_array_append_new (users, json_pack ("{s:s, s:s%, s:o}", "chat_user_id", id, "subject",
+                                             eq + 1, (size_t)(colon - eq - 1), "grants", grants));
+    return 0;
+}
+
 static int s_build_channel (pmoctl_t *ctl, const pmoctl_command_t *cmd, pmoctl_args_t *args,
                             pmoctl_request_t *request)
 {
@@ -179,6 +236,12 @@ static int s_build_channel (pmoctl_t *ctl, const pmoctl_command_t *cmd, pmoctl_a
     const char *password = getenv ("PMO_SMTP_PASSWORD");
     if (password && *password && !pmoctl_args_get (args, "smtp-password"))
         json_object_set_new (body, "smtp_password", json_string (password));
+    const char *interact = getenv ("PMO_INTERACT_SECRET");
+    if (interact && *interact && !pmoctl_args_get (args, "interact-secret"))
+        json_object_set_new (body, "interact_secret", json_string (interact));
+    rc = s_chat_users (cmd, args, body);
+    if (rc)
+        return rc;
     if (pmoctl_args_get (args, "disable"))
         json_object_set_new (body, "disabled", json_true ());
     if (pmoctl_args_get (args, "enable"))

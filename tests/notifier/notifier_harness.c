@@ -102,6 +102,11 @@ void nh_smtp_start (nh_t *self)
 
 nh_t *nh_start (void)
 {
+    return nh_start_with (NULL);
+}
+
+nh_t *nh_start_with (const char *allocator_endpoint)
+{
     nh_t *self = calloc (1, sizeof (nh_t));
     assert (self);
     self->rh = rh_start ();
@@ -127,6 +132,7 @@ nh_t *nh_start (void)
         .pub_endpoint = self->pub,
         .redis_url = pmo_test_redis_url (self->rh->redis),
         .registry_endpoint = self->rh->endpoint,
+        .allocator_endpoint = allocator_endpoint,
         .hub = "hub",
         .dashboard_url = "http://pmo.test:8080",
         .consumer = "test",

@@ -30,6 +30,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 //  Slack's example signing secret ("Verifying requests from Slack")
@@ -240,15 +241,34 @@ static json_t *s_last (const char *path, size_t count)
     return body;
 }
 
+//  Run pmoctl against this notifier as an admin; its exit status, with
+//  stdout and stderr in out.
+static int s_pmoctl (const char *args, char *out, size_t size)
+{
+    char pmoctl[1024], command[4096];
+    pmo_test_build_path ("services/pmoctl/pmoctl", pmoctl, sizeof pmoctl);
+    snprintf (command, sizeof command,
+              "PMO_NOTIFIER_ENDPOINT=%s %s --registry %s --timeout %d --as tester@test --grant "
+              "admin@hub %s 2>&1",
+              s_nh->endpoint, pmoctl, s_nh->rh->endpoint, nh_scale (5000), args);
+    FILE *pipe = popen (command, "r");
+    assert (pipe);
+    size_t got = fread (out, 1, size - 1, pipe);
+    out[got] = 0;
+    int status = pclose (pipe);
+    return WIFEXITED (status) ? WEXITSTATUS (status) : -1;
+}
+
 //  ---------------------------------------------------------------------
 
 static void s_start (void)
 {
-    s_nh = nh_start ();
-    //  The allocator, on the same Redis and registry
-    static allocator_config_t config;
+    //  The notifier acts on the allocator, started next on the same Redis
+    //  and registry
     snprintf (s_alloc_endpoint, sizeof s_alloc_endpoint, "tcp://127.0.0.1:%d",
               pmo_test_free_port ());
+    s_nh = nh_start_with (s_alloc_endpoint);
+    static allocator_config_t config;
     snprintf (s_alloc_pub, sizeof s_alloc_pub, "tcp://127.0.0.1:%d", pmo_test_free_port ());
     config = (allocator_config_t){
         .endpoint = s_alloc_endpoint,
@@ -264,10 +284,6 @@ static void s_start (void)
     bool failed = false;
     s_allocator = pmo_test_actor_new (allocator_server_actor, &config, &failed);
     assert (s_allocator && !failed);
-    //  The notifier again, now knowing the allocator
-    nh_actor_stop (s_nh);
-    s_nh->config.allocator_endpoint = s_alloc_endpoint;
-    nh_actor_start (s_nh);
     //  The gateway: the registry and the notifier behind it
     static char http[64], endpoint[64];
     int port = pmo_test_free_port ();
@@ -282,6 +298,8 @@ static void s_start (void)
             {[GATEWAY_SVC_REGISTRY] = s_nh->rh->endpoint, [GATEWAY_SVC_NOTIFIER] = s_nh->endpoint},
         .redis_url = pmo_test_redis_url (s_nh->rh->redis),
         .hub = "hub",
+        .www = PMO_GATEWAY_WWW,
+        .openapi = PMO_GATEWAY_OPENAPI,
         .redis_timeout_ms = 1000,
         .upstream_timeout_ms = 4000,
         .max_body = 64 * 1024,
@@ -492,6 +510,21 @@ int main (void)
     protobuf_c_message_free_unpacked (&keep->base, NULL);
     pmo_arena_destroy (&arena);
     printf ("rejected from Mattermost: rejected in the allocator, post updated: ok\n");
+
+    //  pmoctl maps and forgets chat users; the secret stays masked
+    char out[8192], args[512];
+    snprintf (args, sizeof args,
+              "channel update %s --chat-user 'U9ANN=ann@dft:resource_manager@dft,"
+              "project_manager@dft-rail' --drop-chat-user mmrm1234",
+              mm);
+    assert (s_pmoctl (args, out, sizeof out) == 0);
+    snprintf (args, sizeof args, "--json channel get %s", mm);
+    assert (s_pmoctl (args, out, sizeof out) == 0);
+    assert (strstr (out, "U9ANN") && strstr (out, "project_manager") && !strstr (out, "mmrm1234"));
+    assert (!strstr (out, MM_SECRET));
+    snprintf (args, sizeof args, "channel update %s --chat-user 'U9ANN=ann@dft'", mm);
+    assert (s_pmoctl (args, out, sizeof out) == 2 && strstr (out, "ROLE@UNIT"));
+    printf ("pmoctl channel update --chat-user, --drop-chat-user: ok\n");
 
     free (project);
     gateway_destroy (&s_gateway);
