@@ -411,6 +411,8 @@ static void s_handle_push (hub_t *self, spoke_t *spoke, const Pmo__PushEvents *p
         decoded[i] = event;
         one->field = federation_entity_field (event, arena);
         one->version = event->entity_version;
+        one->contribution = federation_rollup_contribution (event, arena);
+        one->time_ms = event->time_ms;
         one->blob = pmo_reflect_pack (&event->base, arena, &one->size);
     }
     //  What the new events carry for other divisions is queued first: if
@@ -642,7 +644,12 @@ static void s_handle_rollup (hub_t *self, pmo_request_t *req,
     for (size_t i = 0; i < self->n_spokes; i++)
         cap += self->spokes[i].n_divisions;
     rollup->divisions = pmo_arena_alloc (req->arena, cap * sizeof (Pmo__DivisionRollup *));
-    federation_rollup_t total = {0};
+    //  The divisions asked for and visible to the caller, then their
+    //  counters in one round trip: the hub keeps them as events arrive
+    //  (lua/apply.lua), so the answer does not grow with the entities held
+    const char **names = pmo_arena_alloc (req->arena, cap * sizeof (char *));
+    const char **spoke_of = pmo_arena_alloc (req->arena, cap * sizeof (char *));
+    size_t n_names = 0;
     for (size_t i = 0; i < self->n_spokes; i++) {
         spoke_t *spoke = &self->spokes[i];
         for (size_t d = 0; d < spoke->n_divisions; d++) {
@@ -652,50 +659,63 @@ static void s_handle_rollup (hub_t *self, pmo_request_t *req,
             found = true;
             if (!s_may_see (self, who, division))
                 continue;
-            Pmo__Event **events;
-            size_t n;
-            Pmo__Count **types;
-            size_t n_types;
-            if (federation_store_entities (self->store, req->arena, division, &events, &n) ||
-                federation_store_types (self->store, req->arena, division, &types, &n_types))
+            spoke_of[n_names] = spoke->name;
+            names[n_names++] = division;
+        }
+    }
+    federation_rollup_t *ones = pmo_arena_alloc (req->arena, cap * sizeof (federation_rollup_t));
+    memset (ones, 0, cap * sizeof (federation_rollup_t));
+    bool *built = pmo_arena_alloc (req->arena, cap * sizeof (bool));
+    Pmo__Count ***types = pmo_arena_alloc (req->arena, cap * sizeof (Pmo__Count **));
+    size_t *n_types = pmo_arena_alloc (req->arena, cap * sizeof (size_t));
+    if (n_names && federation_store_rollups (self->store, req->arena, names, n_names, ones, built,
+                                             types, n_types))
+        return pmo_request_unavailable (req, "the hub's store (Redis)");
+    federation_rollup_t total = {0};
+    for (size_t i = 0; i < n_names; i++) {
+        const char *division = names[i];
+        Pmo__Event **events;
+        size_t n;
+        if (!built[i]) {
+            //  Held since before the hub kept counters, and nothing
+            //  arrived since (the next push builds them): add it up
+            if (federation_store_entities (self->store, req->arena, division, &events, &n))
                 return pmo_request_unavailable (req, "the hub's store (Redis)");
-            federation_rollup_t one = {0};
             for (size_t e = 0; e < n; e++)
-                federation_rollup_add (&one, req->arena, events[e]);
-            federation_rollup_merge (&total, req->arena, &one);
-            Pmo__DivisionRollup *msg =
-                federation_rollup_message (&one, req->arena, division, spoke->name);
-            msg->events = types;
-            msg->n_events = n_types;
-            rollup->divisions[rollup->n_divisions++] = msg;
-            if (!pmo_str_empty (ask->list_kind)) {
-                char *next;
-                size_t limit = ask->limit ? ask->limit : 50;
-                if (federation_store_entity_page (self->store, req->arena, division, ask->list_kind,
-                                                  ask->cursor, limit, &events, &n, &next))
-                    return pmo_request_unavailable (req, "the hub's store (Redis)");
-                Pmo__RollupEntity **grown = pmo_arena_alloc (
-                    req->arena, (rollup->n_entities + n + 1) * sizeof (Pmo__RollupEntity *));
-                if (rollup->n_entities)
-                    memcpy (grown, rollup->entities,
-                            rollup->n_entities * sizeof (Pmo__RollupEntity *));
-                rollup->entities = grown;
-                for (size_t e = 0; e < n; e++) {
-                    Pmo__RollupEntity *entity =
-                        pmo_arena_alloc (req->arena, sizeof (Pmo__RollupEntity));
-                    pmo__rollup_entity__init (entity);
-                    entity->division = (char *)division;
-                    entity->kind = (char *)pmo_wire_oneof_name (&events[e]->base);
-                    entity->id = events[e]->entity_id;
-                    entity->version = events[e]->entity_version;
-                    entity->type = events[e]->type;
-                    entity->stream_id = events[e]->id;
-                    entity->event = events[e];
-                    rollup->entities[rollup->n_entities++] = entity;
-                }
-                if (!pmo_str_empty (ask->division))
-                    rollup->next_cursor = next;
+                federation_rollup_add (&ones[i], req->arena, events[e]);
+        }
+        federation_rollup_merge (&total, req->arena, &ones[i]);
+        Pmo__DivisionRollup *msg =
+            federation_rollup_message (&ones[i], req->arena, division, spoke_of[i]);
+        msg->events = types[i];
+        msg->n_events = n_types[i];
+        rollup->divisions[rollup->n_divisions++] = msg;
+        if (!pmo_str_empty (ask->list_kind)) {
+            char *next;
+            size_t limit = ask->limit ? ask->limit : 50;
+            if (federation_store_entity_page (self->store, req->arena, division, ask->list_kind,
+                                              ask->cursor, limit, &events, &n, &next))
+                return pmo_request_unavailable (req, "the hub's store (Redis)");
+            Pmo__RollupEntity **grown = pmo_arena_alloc (
+                req->arena, (rollup->n_entities + n + 1) * sizeof (Pmo__RollupEntity *));
+            if (rollup->n_entities)
+                memcpy (grown, rollup->entities, rollup->n_entities * sizeof (Pmo__RollupEntity *));
+            rollup->entities = grown;
+            for (size_t e = 0; e < n; e++) {
+                Pmo__RollupEntity *entity =
+                    pmo_arena_alloc (req->arena, sizeof (Pmo__RollupEntity));
+                pmo__rollup_entity__init (entity);
+                entity->division = (char *)division;
+                entity->kind = (char *)pmo_wire_oneof_name (&events[e]->base);
+                entity->id = events[e]->entity_id;
+                entity->version = events[e]->entity_version;
+                entity->type = events[e]->type;
+                entity->stream_id = events[e]->id;
+                entity->event = events[e];
+                rollup->entities[rollup->n_entities++] = entity;
             }
+            if (!pmo_str_empty (ask->division))
+                rollup->next_cursor = next;
         }
     }
     if (!found)

@@ -177,40 +177,130 @@ static const ProtobufCMessage *s_first (const ProtobufCMessage *msg, const char 
     return n ? items[0] : NULL;
 }
 
+//  The counters an entity adds to its division's roll-up, each given to
+//  emit with its delta: "p" projects, "s:<status>", "f:<phase>",
+//  "h:<overall RAG>", "a" open alerts, "r" resources, "c:<primary skill>"
+//  (weekly hours), "e:<kind>". Archived entities have left the portfolio:
+//  they count nowhere. One classification for the full recomputation and
+//  for the counters the hub keeps as events arrive, so the two agree.
+typedef void (s_emit_fn) (void *ctx, const char *counter, uint64_t delta);
+
+static void s_contributions (const Pmo__Event *event, s_emit_fn *emit, void *ctx)
+{
+    const ProtobufCMessage *body = s_body (event);
+    if (!body || pmo_reflect_bool (body, "archived"))
+        return;
+    const char *kind = pmo_wire_oneof_name (&event->base);
+    char counter[FEDERATION_COUNTER_MAX];
+    snprintf (counter, sizeof counter, "e:%s", kind);
+    emit (ctx, counter, 1);
+    char buf[64];
+    const char *label;
+    if (strcmp (kind, "project") == 0) {
+        emit (ctx, "p", 1);
+        if ((label = s_enum_label (body, "status", buf, sizeof buf))) {
+            snprintf (counter, sizeof counter, "s:%s", label);
+            emit (ctx, counter, 1);
+        }
+        if ((label = s_enum_label (body, "phase", buf, sizeof buf))) {
+            snprintf (counter, sizeof counter, "f:%s", label);
+            emit (ctx, counter, 1);
+        }
+    } else if (strcmp (kind, "health") == 0) {
+        if ((label = s_enum_label (body, "overall", buf, sizeof buf))) {
+            snprintf (counter, sizeof counter, "h:%s", label);
+            emit (ctx, counter, 1);
+        }
+    } else if (strcmp (kind, "alert") == 0) {
+        label = s_enum_label (body, "state", buf, sizeof buf);
+        if (!label || (strcmp (label, "resolved") != 0 && strcmp (label, "closed") != 0))
+            emit (ctx, "a", 1);
+    } else if (strcmp (kind, "resource") == 0) {
+        emit (ctx, "r", 1);
+        const ProtobufCMessage *skill = s_first (body, "skills");
+        const char *name = skill ? pmo_reflect_str (skill, "name") : "";
+        snprintf (counter, sizeof counter, "c:%s", *name ? name : "(none)");
+        //  The counter travels in a newline-separated list: a skill name
+        //  from a spoke must not break it (names are one line anyway)
+        for (char *c = counter; *c; c++)
+            if ((unsigned char)*c < 0x20)
+                *c = '?';
+        emit (ctx, counter, s_uint (body, "weekly_capacity_hours"));
+    }
+}
+
+typedef struct {
+    federation_rollup_t *rollup;
+    pmo_arena_t *arena;
+} s_add_ctx_t;
+
+static void s_emit_add (void *ctx, const char *counter, uint64_t delta)
+{
+    s_add_ctx_t *add = ctx;
+    federation_rollup_counter (add->rollup, add->arena, counter, delta);
+}
+
 void federation_rollup_add (federation_rollup_t *self, pmo_arena_t *arena, const Pmo__Event *event)
 {
     if (event->time_ms > self->updated_ms)
         self->updated_ms = event->time_ms;
-    const ProtobufCMessage *body = s_body (event);
-    if (!body)
-        return;
-    //  Archived entities have left the portfolio: they count nowhere
-    if (pmo_reflect_bool (body, "archived"))
-        return;
-    const char *kind = pmo_wire_oneof_name (&event->base);
-    federation_counts_add (&self->entities, arena, kind, 1);
-    char buf[64];
-    const char *label;
-    if (strcmp (kind, "project") == 0) {
-        self->projects++;
-        if ((label = s_enum_label (body, "status", buf, sizeof buf)))
-            federation_counts_add (&self->by_status, arena, label, 1);
-        if ((label = s_enum_label (body, "phase", buf, sizeof buf)))
-            federation_counts_add (&self->by_phase, arena, label, 1);
-    } else if (strcmp (kind, "health") == 0) {
-        if ((label = s_enum_label (body, "overall", buf, sizeof buf)))
-            federation_counts_add (&self->health, arena, label, 1);
-    } else if (strcmp (kind, "alert") == 0) {
-        label = s_enum_label (body, "state", buf, sizeof buf);
-        if (!label || (strcmp (label, "resolved") != 0 && strcmp (label, "closed") != 0))
-            self->open_alerts++;
-    } else if (strcmp (kind, "resource") == 0) {
-        self->resources++;
-        const ProtobufCMessage *skill = s_first (body, "skills");
-        const char *name = skill ? pmo_reflect_str (skill, "name") : "";
-        federation_counts_add (&self->capacity, arena, *name ? name : "(none)",
-                               s_uint (body, "weekly_capacity_hours"));
+    s_add_ctx_t ctx = {self, arena};
+    s_contributions (event, s_emit_add, &ctx);
+}
+
+bool federation_rollup_counter (federation_rollup_t *self, pmo_arena_t *arena, const char *counter,
+                                uint64_t value)
+{
+    if (strcmp (counter, "p") == 0)
+        self->projects += value;
+    else if (strcmp (counter, "a") == 0)
+        self->open_alerts += value;
+    else if (strcmp (counter, "r") == 0)
+        self->resources += value;
+    else if (strncmp (counter, "s:", 2) == 0)
+        federation_counts_add (&self->by_status, arena, counter + 2, value);
+    else if (strncmp (counter, "f:", 2) == 0)
+        federation_counts_add (&self->by_phase, arena, counter + 2, value);
+    else if (strncmp (counter, "h:", 2) == 0)
+        federation_counts_add (&self->health, arena, counter + 2, value);
+    else if (strncmp (counter, "c:", 2) == 0)
+        federation_counts_add (&self->capacity, arena, counter + 2, value);
+    else if (strncmp (counter, "e:", 2) == 0)
+        federation_counts_add (&self->entities, arena, counter + 2, value);
+    else
+        return false;
+    return true;
+}
+
+typedef struct {
+    char *text;
+    size_t len;
+    size_t cap;
+    pmo_arena_t *arena;
+} s_text_t;
+
+static void s_emit_text (void *ctx, const char *counter, uint64_t delta)
+{
+    s_text_t *out = ctx;
+    char number[24];
+    int digits = snprintf (number, sizeof number, "%llu", (unsigned long long)delta);
+    size_t need = out->len + strlen (counter) + (size_t)digits + 3;
+    if (need > out->cap) {
+        size_t cap = need * 2;
+        char *grown = pmo_arena_alloc (out->arena, cap);
+        memcpy (grown, out->text, out->len);
+        out->text = grown;
+        out->cap = cap;
     }
+    out->len += (size_t)sprintf (out->text + out->len, "%s\n%s\n", counter, number);
+}
+
+const char *federation_rollup_contribution (const Pmo__Event *event, pmo_arena_t *arena)
+{
+    s_text_t out = {pmo_arena_alloc (arena, 128), 0, 128, arena};
+    out.text[0] = 0;
+    s_contributions (event, s_emit_text, &out);
+    return out.text;
 }
 
 static void s_merge_counts (federation_counts_t *into, pmo_arena_t *arena,

@@ -68,12 +68,25 @@ typedef struct {
     int64_t updated_ms;
 } federation_rollup_t;
 
+//  The longest counter name of a roll-up ("c:" and a skill name).
+#define FEDERATION_COUNTER_MAX 160
+
 //  Add the entity an event carries (its latest snapshot). Reads fields by
 //  name, so events of every service count without this code knowing their
 //  types: projects (status, phase; archived ones are left out), health
 //  assessments (overall RAG), alerts (open unless resolved or closed),
 //  resources (weekly capacity by primary skill), and every kind by count.
 void federation_rollup_add (federation_rollup_t *self, pmo_arena_t *arena, const Pmo__Event *event);
+//  What the entity an event carries adds to its division's roll-up, as
+//  the hub keeps it counted in Redis (lua/apply.lua): "<counter>\n<n>\n"
+//  per counter, "" for nothing (no body, or archived). The same rules as
+//  federation_rollup_add. Allocated in arena.
+const char *federation_rollup_contribution (const Pmo__Event *event, pmo_arena_t *arena);
+//  Add a stored counter (a field of the hub's counters, see
+//  federation_rollup_contribution) to a roll-up; false if the name is not
+//  a counter's.
+bool federation_rollup_counter (federation_rollup_t *self, pmo_arena_t *arena, const char *counter,
+                                uint64_t value);
 //  Add another roll-up (a division into the enterprise total).
 void federation_rollup_merge (federation_rollup_t *self, pmo_arena_t *arena,
                               const federation_rollup_t *other);

@@ -5,6 +5,7 @@
 #include "federation_model.h"
 #include "pmo_log.h"
 #include "pmo_lua_federation_apply.h"
+#include "pmo_lua_federation_rollup_build.h"
 #include "pmo_lua_federation_xdiv_done.h"
 #include "pmo_lua_federation_xdiv_enqueue.h"
 #include "pmo_reflect.h"
@@ -22,6 +23,9 @@ struct _federation_store_t {
 //  Apply a batch of one division: lua/apply.lua (KEYS, ARGV, and why a
 //  resend changes nothing).
 static pmo_script_t s_apply_script = {.source = pmo_lua_federation_apply};
+//  Build a division's roll-up counters from its snapshots:
+//  lua/rollup_build.lua.
+static pmo_script_t s_build_script = {.source = pmo_lua_federation_rollup_build};
 
 federation_store_t *federation_store_new (pmo_redis_t *redis, const char *hub)
 {
@@ -58,44 +62,105 @@ static int s_done (redisReply *reply, const char *what)
 //  ---------------------------------------------------------------------
 //  Hub side
 
+//  Count what the division's snapshots add, once, for a division held
+//  before the hub kept counters (lua/rollup_build.lua). 0 or -1.
+static int s_rollup_build (federation_store_t *self, const char *division)
+{
+    redisReply *all =
+        pmo_redis_command (self->redis, "HGETALL pmo:{%s}:fed:ent:%s", self->hub, division);
+    if (!s_reply_ok (all) || all->type != REDIS_REPLY_ARRAY)
+        return s_done (all, "roll-up build") ? -1 : -1;
+    pmo_arena_t *arena = pmo_arena_new ();
+    size_t held = all->elements / 2;
+    size_t argc = 3 + 2 + 2 * held;
+    const char **argv = pmo_arena_alloc (arena, argc * sizeof (char *));
+    size_t *lens = pmo_arena_alloc (arena, argc * sizeof (size_t));
+    char ent[160], roll[160], contrib[160], count[24], updated[24];
+    snprintf (ent, sizeof ent, "pmo:{%s}:fed:ent:%s", self->hub, division);
+    snprintf (roll, sizeof roll, "pmo:{%s}:fed:roll:%s", self->hub, division);
+    snprintf (contrib, sizeof contrib, "pmo:{%s}:fed:contrib:%s", self->hub, division);
+    snprintf (count, sizeof count, "%zu", held);
+    size_t a = 0;
+    argv[a++] = ent;
+    argv[a++] = roll;
+    argv[a++] = contrib;
+    argv[a++] = count;
+    argv[a++] = updated;
+    int64_t latest = 0;
+    for (size_t i = 0; i + 1 < all->elements; i += 2) {
+        redisReply *value = all->element[i + 1];
+        Pmo__Event *event = pmo__event__unpack (pmo_arena_allocator (arena), value->len,
+                                                (const uint8_t *)value->str);
+        argv[a++] = all->element[i]->str;
+        argv[a++] = event ? federation_rollup_contribution (event, arena) : "";
+        if (event && event->time_ms > latest)
+            latest = event->time_ms;
+    }
+    snprintf (updated, sizeof updated, "%lld", (long long)latest);
+    for (size_t i = 0; i < a; i++)
+        lens[i] = strlen (argv[i]);
+    redisReply *reply = pmo_redis_eval (self->redis, &s_build_script, 3, (int)a, argv, lens);
+    freeReplyObject (all);
+    pmo_arena_destroy (&arena);
+    if (reply && reply->type == REDIS_REPLY_INTEGER)
+        pmo_info ("federation: roll-up counters built division=%s entities=%zu", division, held);
+    return s_done (reply, "roll-up build");
+}
+
 int federation_store_apply (federation_store_t *self, const char *spoke, const char *division,
                             const federation_apply_t *events, size_t n, uint32_t *applied,
                             uint32_t *duplicates, char *last_id, size_t last_id_size)
 {
-    size_t argc = 5 + 1 + 5 * n;
+    size_t argc = 7 + 1 + 7 * n;
     const char **argv = calloc (argc, sizeof (char *));
     size_t *lens = calloc (argc, sizeof (size_t));
     char (*versions)[24] = calloc (n ? n : 1, 24);
-    assert (argv && lens && versions);
-    char hw[96], ent[160], ver[160], types[160], spk[160];
+    char (*times)[24] = calloc (n ? n : 1, 24);
+    assert (argv && lens && versions && times);
+    char hw[96], ent[160], ver[160], types[160], spk[160], roll[160], contrib[160];
     snprintf (hw, sizeof hw, "pmo:{%s}:fed:hw", self->hub);
     snprintf (ent, sizeof ent, "pmo:{%s}:fed:ent:%s", self->hub, division);
     snprintf (ver, sizeof ver, "pmo:{%s}:fed:ver:%s", self->hub, division);
     snprintf (types, sizeof types, "pmo:{%s}:fed:types:%s", self->hub, division);
     snprintf (spk, sizeof spk, "pmo:{%s}:fed:spoke:%s", self->hub, spoke);
+    snprintf (roll, sizeof roll, "pmo:{%s}:fed:roll:%s", self->hub, division);
+    snprintf (contrib, sizeof contrib, "pmo:{%s}:fed:contrib:%s", self->hub, division);
     size_t a = 0;
     argv[a++] = hw;
     argv[a++] = ent;
     argv[a++] = ver;
     argv[a++] = types;
     argv[a++] = spk;
+    argv[a++] = roll;
+    argv[a++] = contrib;
     argv[a++] = division;
     for (size_t i = 0; i < n; i++) {
         snprintf (versions[i], 24, "%llu", (unsigned long long)events[i].version);
+        snprintf (times[i], 24, "%lld", (long long)events[i].time_ms);
         argv[a++] = events[i].stream_id;
         argv[a++] = events[i].field ? events[i].field : "";
         argv[a++] = versions[i];
         argv[a++] = events[i].blob ? (const char *)events[i].blob : "";
         argv[a++] = events[i].type;
+        argv[a++] = events[i].contribution ? events[i].contribution : "";
+        argv[a++] = times[i];
     }
     //  Blobs are binary (and may be empty): their lengths come from the
     //  events, everything else is text.
     for (size_t i = 0; i < a; i++)
-        lens[i] = i >= 6 && (i - 6) % 5 == 3 ? events[(i - 6) / 5].size : strlen (argv[i]);
-    redisReply *reply = pmo_redis_eval (self->redis, &s_apply_script, 5, (int)a, argv, lens);
+        lens[i] = i >= 8 && (i - 8) % 7 == 3 ? events[(i - 8) / 7].size : strlen (argv[i]);
+    redisReply *reply = pmo_redis_eval (self->redis, &s_apply_script, 7, (int)a, argv, lens);
+    if (reply && reply->type == REDIS_REPLY_ERROR && strstr (reply->str, "NOROLLUP")) {
+        //  Held from before the hub kept counters: count them, then apply
+        freeReplyObject (reply);
+        reply = NULL;
+        if (s_rollup_build (self, division) == 0)
+            reply = pmo_redis_eval (self->redis, &s_apply_script, 7, (int)a, argv, lens);
+    }
     free (argv);
     free (lens);
     free (versions);
+    free (times);
     int rc = -1;
     if (reply && reply->type == REDIS_REPLY_ARRAY && reply->elements == 3) {
         *applied = (uint32_t)reply->element[0]->integer;
@@ -107,6 +172,54 @@ int federation_store_apply (federation_store_t *self, const char *spoke, const c
         pmo_error ("federation: apply refused error=\"%s\"", reply->str);
     if (reply)
         freeReplyObject (reply);
+    return rc;
+}
+
+int federation_store_rollups (federation_store_t *self, pmo_arena_t *arena,
+                              const char *const *divisions, size_t n, federation_rollup_t *into,
+                              bool *built, Pmo__Count ***types, size_t *n_types)
+{
+    for (size_t i = 0; i < n; i++)
+        if (pmo_redis_pipe (self->redis, "HGETALL pmo:{%s}:fed:roll:%s", self->hub, divisions[i]) ||
+            pmo_redis_pipe (self->redis, "HGETALL pmo:{%s}:fed:types:%s", self->hub, divisions[i]))
+            break;
+    int rc = 0;
+    for (size_t i = 0; i < n; i++) {
+        redisReply *roll = pmo_redis_pipe_reply (self->redis);
+        redisReply *counted = pmo_redis_pipe_reply (self->redis);
+        built[i] = false;
+        types[i] = NULL;
+        n_types[i] = 0;
+        if (!roll || roll->type != REDIS_REPLY_ARRAY || !counted ||
+            counted->type != REDIS_REPLY_ARRAY)
+            rc = -1;
+        else {
+            for (size_t e = 0; e + 1 < roll->elements; e += 2) {
+                const char *name = roll->element[e]->str;
+                const char *value = roll->element[e + 1]->str;
+                if (!name || !value)
+                    continue;
+                if (strcmp (name, "_v") == 0)
+                    built[i] = true;
+                else if (strcmp (name, "_u") == 0)
+                    into[i].updated_ms = strtoll (value, NULL, 10);
+                else
+                    federation_rollup_counter (&into[i], arena, name, strtoull (value, NULL, 10));
+            }
+            types[i] = pmo_arena_alloc (arena, (counted->elements / 2 + 1) * sizeof (Pmo__Count *));
+            for (size_t e = 0; e + 1 < counted->elements; e += 2) {
+                Pmo__Count *count = pmo_arena_alloc (arena, sizeof (Pmo__Count));
+                pmo__count__init (count);
+                count->key = pmo_arena_strdup (arena, counted->element[e]->str);
+                count->value = strtoull (counted->element[e + 1]->str, NULL, 10);
+                types[i][n_types[i]++] = count;
+            }
+        }
+        if (roll)
+            freeReplyObject (roll);
+        if (counted)
+            freeReplyObject (counted);
+    }
     return rc;
 }
 
@@ -238,27 +351,6 @@ int federation_store_entity_page (federation_store_t *self, pmo_arena_t *arena,
     } while (strcmp (pos, "0") != 0 && *n < limit);
     if (strcmp (pos, "0") != 0)
         *next = pmo_arena_strdup (arena, pos);
-    return 0;
-}
-
-int federation_store_types (federation_store_t *self, pmo_arena_t *arena, const char *division,
-                            Pmo__Count ***counts, size_t *n)
-{
-    *n = 0;
-    *counts = NULL;
-    redisReply *reply =
-        pmo_redis_command (self->redis, "HGETALL pmo:{%s}:fed:types:%s", self->hub, division);
-    if (!s_reply_ok (reply) || reply->type != REDIS_REPLY_ARRAY)
-        return s_done (reply, "types") ? -1 : -1;
-    *counts = pmo_arena_alloc (arena, (reply->elements / 2 + 1) * sizeof (Pmo__Count *));
-    for (size_t i = 0; i + 1 < reply->elements; i += 2) {
-        Pmo__Count *count = pmo_arena_alloc (arena, sizeof (Pmo__Count));
-        pmo__count__init (count);
-        count->key = pmo_arena_strdup (arena, reply->element[i]->str);
-        count->value = strtoull (reply->element[i + 1]->str, NULL, 10);
-        (*counts)[(*n)++] = count;
-    }
-    freeReplyObject (reply);
     return 0;
 }
 

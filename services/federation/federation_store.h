@@ -5,6 +5,11 @@
     pmo:{<hub>}:fed:ent:<division>      hash "<kind>:<id>" -> pmo.Event (latest snapshot)
     pmo:{<hub>}:fed:ver:<division>      hash "<kind>:<id>" -> entity version held
     pmo:{<hub>}:fed:types:<division>    hash event type -> events applied
+    pmo:{<hub>}:fed:roll:<division>     hash counter -> value: the division's roll-up,
+                                        counted as events arrive ("_v" complete,
+                                        "_u" latest entity time; federation_model.h)
+    pmo:{<hub>}:fed:contrib:<division>  hash "<kind>:<id>" -> what the held snapshot
+                                        adds to the counters
     pmo:{<hub>}:fed:spoke:<name>        hash what the spoke last reported and its counters
     pmo:{<hub>}:fed:xdiv:q:<division>   zset delivery key -> time queued (the order)
     pmo:{<hub>}:fed:xdiv:d:<division>   hash delivery key -> XdivDelivery
@@ -19,6 +24,7 @@
 
 #include "events.pb-c.h"
 #include "federation.pb-c.h"
+#include "federation_model.h"
 #include "pmo_redis.h"
 #include "pmo_stream.h"
 #include "pmo_util.h"
@@ -46,6 +52,8 @@ typedef struct {
     const uint8_t *blob;
     size_t size;
     const char *type;
+    const char *contribution; //  federation_rollup_contribution ("" or NULL: nothing)
+    int64_t time_ms;          //  the event's time
 } federation_apply_t;
 
 //  Apply a spoke's events of one division in one atomic step: events at or
@@ -56,6 +64,15 @@ typedef struct {
 int federation_store_apply (federation_store_t *self, const char *spoke, const char *division,
                             const federation_apply_t *events, size_t n, uint32_t *applied,
                             uint32_t *duplicates, char *last_id, size_t last_id_size);
+
+//  The roll-up counters of each of n divisions, pipelined (one round trip
+//  for all): into[i] gets division i's counters added (arena), built[i]
+//  says whether the division has them (false: the hub has held nothing of
+//  it since it kept counters; federation_store_entities still has its
+//  snapshots); types[i] / n_types[i] its events applied by type. 0 or -1.
+int federation_store_rollups (federation_store_t *self, pmo_arena_t *arena,
+                              const char *const *divisions, size_t n, federation_rollup_t *into,
+                              bool *built, Pmo__Count ***types, size_t *n_types);
 
 //  The division's high-water mark ("" if none). 0 or -1.
 int federation_store_high_water (federation_store_t *self, const char *division, char *out,
@@ -77,9 +94,6 @@ int federation_store_entities (federation_store_t *self, pmo_arena_t *arena, con
 int federation_store_entity_page (federation_store_t *self, pmo_arena_t *arena,
                                   const char *division, const char *kind, const char *cursor,
                                   size_t limit, Pmo__Event ***events, size_t *n, char **next);
-//  Events applied by type for a division (arena).
-int federation_store_types (federation_store_t *self, pmo_arena_t *arena, const char *division,
-                            Pmo__Count ***counts, size_t *n);
 
 //  ---------------------------------------------------------------------
 //  Hub side: cross-division deliveries (federation_xdiv.h)
