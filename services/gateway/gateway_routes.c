@@ -292,6 +292,9 @@ const gateway_route_t gateway_routes[] = {
      .summary = "A project's health: RAG per dimension and the rules that fired"},
     VIEW (RSK, "/api/v1/rollup", "rollup", "rollup",
           "Portfolio roll-up of a subtree: RAG counts, summed PV/EV/AC with SPI and CPI, risks"),
+    VIEW (RSK, "/api/v1/portfolio", "portfolio", "portfolio",
+          "The projects you may see, filtered, searched (q: code, name, manager), sorted by any "
+          "column and paged, with RAG counts and money per currency over the filtered set"),
     {.method = "GET",
      .pattern = "/api/v1/org-units/{id}/thresholds",
      .service = RSK,

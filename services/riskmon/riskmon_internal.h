@@ -293,6 +293,9 @@ void riskmon_handle_alert_action (riskmon_t *self, pmo_request_t *req,
 void riskmon_handle_health (riskmon_t *self, pmo_request_t *req, Pmo__HealthRequest *health);
 
 void riskmon_handle_rollup (riskmon_t *self, pmo_request_t *req, Pmo__RollupRequest *request);
+//  The portfolio of a subtree: filtered, searched, sorted, paged, with
+//  totals over the filtered set (riskmon_portfolio.c).
+void riskmon_handle_portfolio (riskmon_t *self, pmo_request_t *req, Pmo__PortfolioRequest *q);
 
 void riskmon_handle_set_thresholds (riskmon_t *self, pmo_request_t *req, Pmo__Thresholds *own);
 

@@ -524,6 +524,12 @@ bool riskmon_apply_project (Pmo__HealthInputs *in, const Pmo__Project *p)
     in->archived = p->archived;
     in->project_created_ms = p->created_ms;
     in->currency = p->budget && p->budget->baseline ? p->budget->baseline->currency : "";
+    in->portfolio_id = p->portfolio_id;
+    in->programme_id = p->programme_id;
+    in->has_budget = p->budget && p->budget->baseline;
+    in->budget_minor = in->has_budget ? p->budget->baseline->minor : 0;
+    in->has_actual = p->budget && p->budget->actual;
+    in->actual_minor = in->has_actual ? p->budget->actual->minor : 0;
     return true;
 }
 

@@ -183,6 +183,8 @@ static void s_handle (void *state, pmo_request_t *req)
         return riskmon_handle_health (self, req, r->health);
     case PMO__RISKMON_REQUEST__BODY_ROLLUP:
         return riskmon_handle_rollup (self, req, r->rollup);
+    case PMO__RISKMON_REQUEST__BODY_PORTFOLIO:
+        return riskmon_handle_portfolio (self, req, r->portfolio);
     case PMO__RISKMON_REQUEST__BODY_ACKNOWLEDGE_ALERT:
         return riskmon_handle_alert_action (self, req, r->acknowledge_alert, false);
     case PMO__RISKMON_REQUEST__BODY_RESOLVE_ALERT:
