@@ -44,6 +44,7 @@ typedef struct {
     int64_t units_next_ms;        //  monotonic: when to re-read them
     zhashx_t *thresholds;         //  unit id -> Pmo__Thresholds (owned copies)
     zhashx_t *alert_ids;          //  division -> s_ids_t: alert ids reserved in blocks
+    zhashx_t *portfolio;          //  project id -> its portfolio row at a record version
     int64_t thresholds_next_ms;   //  monotonic: when to re-read them
     char *streams[MAX_STREAMS];   //  stream keys being read
     char *divisions[MAX_STREAMS]; //  their divisions
@@ -296,6 +297,8 @@ void riskmon_handle_rollup (riskmon_t *self, pmo_request_t *req, Pmo__RollupRequ
 //  The portfolio of a subtree: filtered, searched, sorted, paged, with
 //  totals over the filtered set (riskmon_portfolio.c).
 void riskmon_handle_portfolio (riskmon_t *self, pmo_request_t *req, Pmo__PortfolioRequest *q);
+//  The rows the portfolio keeps between requests (a cache of the records).
+zhashx_t *riskmon_portfolio_cache_new (void);
 
 void riskmon_handle_set_thresholds (riskmon_t *self, pmo_request_t *req, Pmo__Thresholds *own);
 

@@ -214,6 +214,7 @@ static void s_destroy (riskmon_t *self)
     orgtree_destroy (&self->tree);
     zhashx_destroy (&self->thresholds);
     zhashx_destroy (&self->alert_ids);
+    zhashx_destroy (&self->portfolio);
     for (size_t i = 0; i < self->n_streams; i++) {
         free (self->streams[i]);
         free (self->divisions[i]);
@@ -247,6 +248,7 @@ static int s_start (riskmon_t *self)
     zhashx_set_destructor (self->thresholds, s_free_message);
     self->alert_ids = zhashx_new ();
     zhashx_set_destructor (self->alert_ids, s_free_ids);
+    self->portfolio = riskmon_portfolio_cache_new ();
     pmo__identity__init (&self->identity);
     pmo__grant__init (&self->grant);
     self->identity.subject = "riskmon";

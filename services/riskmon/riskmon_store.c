@@ -25,6 +25,7 @@
 #include "pmo_log.h"
 #include "pmo_lua_riskmon_batch.h"
 #include "pmo_lua_riskmon_due_all.h"
+#include "pmo_lua_riskmon_versions.h"
 #include "pmo_reflect.h"
 #include "pmo_stream.h"
 
@@ -194,6 +195,36 @@ int riskmon_store_get_many (riskmon_store_t *self, pmo_arena_t *arena, char *con
         s_decode (arena, desc, reply, &msgs[i], versions ? &versions[i] : NULL);
         freeReplyObject (reply);
     }
+    return rc;
+}
+
+static pmo_script_t s_versions_script = {.source = pmo_lua_riskmon_versions};
+
+int riskmon_store_project_versions (riskmon_store_t *self, pmo_arena_t *arena, const char *division,
+                                    char ***ids, uint64_t **versions, size_t *n)
+{
+    const char *argv[] = {riskmon_key_projects (arena, division),
+                          riskmon_key_project (arena, division, "")};
+    redisReply *reply = pmo_redis_eval (self->redis, &s_versions_script, 1, 2, argv, NULL);
+    if (!reply)
+        return -1;
+    int rc = -1;
+    if (reply->type == REDIS_REPLY_ARRAY && reply->elements % 2 == 0) {
+        *n = reply->elements / 2;
+        *ids = pmo_arena_alloc (arena, (*n + 1) * sizeof (char *));
+        *versions = pmo_arena_alloc (arena, (*n + 1) * sizeof (uint64_t));
+        rc = 0;
+        for (size_t i = 0; i < *n && rc == 0; i++) {
+            redisReply *id = reply->element[2 * i], *v = reply->element[2 * i + 1];
+            if (id->type != REDIS_REPLY_STRING || v->type != REDIS_REPLY_STRING)
+                rc = -1;
+            else {
+                (*ids)[i] = pmo_arena_strdup (arena, id->str);
+                (*versions)[i] = strtoull (v->str, NULL, 10);
+            }
+        }
+    }
+    freeReplyObject (reply);
     return rc;
 }
 

@@ -71,6 +71,10 @@ int riskmon_store_get (riskmon_store_t *self, pmo_arena_t *arena, const char *ke
 int riskmon_store_get_many (riskmon_store_t *self, pmo_arena_t *arena, char *const *keys, size_t n,
                             const ProtobufCMessageDescriptor *desc, ProtobufCMessage **msgs,
                             uint64_t *versions);
+//  Every project of a division and the version of its record (0: absent),
+//  in one step (lua/versions.lua); ids and versions in arena.
+int riskmon_store_project_versions (riskmon_store_t *self, pmo_arena_t *arena, const char *division,
+                                    char ***ids, uint64_t **versions, size_t *n);
 //  A new id for prefix in division ("rk_dft_7").
 int riskmon_store_next_id (riskmon_store_t *self, pmo_arena_t *arena, const char *prefix,
                            const char *division, char **id);

@@ -16,7 +16,7 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import http from "node:http";
 import path from "node:path";
-import { artifacts, freePort, here, launch, log, startStack, STEP_MS } from "./stack.mjs";
+import { artifacts, freePort, here, launch, log, startStack, STEP_MS, waitFor } from "./stack.mjs";
 
 // axe-core in the page, through the DevTools protocol (page.evaluate is not
 // subject to the page's CSP, which rightly forbids injected scripts), then
@@ -58,6 +58,11 @@ async function main() {
                                                       actual: { minor: 30000000 * i, currency: "GBP" } } });
 
   const seeded = (await api("GET", "/api/v1/projects?org_unit=dft&limit=10")).items;
+  // The portfolio is the risk monitor's view of the registry's events: wait
+  // until it holds the three projects
+  if (services.riskmon.status === "up")
+    await waitFor("the risk monitor's portfolio to hold the seeded projects",
+      async () => (await api("GET", "/api/v1/portfolio?org_unit=dft")).total === 3);
   if (services.allocator.status === "up") {
     log("seed resources and two committed allocations that over-allocate one person");
     const week = (offset) => {
@@ -114,6 +119,35 @@ async function main() {
     if (rows !== 3) throw new Error(`portfolio shows ${rows} projects, want 3`);
     await shot("02-portfolio");
     await checkAxe(page, "portfolio");
+
+    if (services.riskmon.status === "up") {
+      log("portfolio: search, sort and totals from the server, the view kept in the URL");
+      const codes = () => page.$$eval("#projects tbody tr[data-project] code", (cs) => cs.map((c) => c.textContent).join(","));
+      await page.fill("input[name=q]", "seeded PROJECT 2");
+      await page.waitForSelector('body[data-ready=portfolio][data-route*="q=seeded+PROJECT+2"]', { timeout: STEP_MS });
+      if ((await codes()) !== "SEED-2") throw new Error(`search shows ${await codes()}, want SEED-2`);
+      await page.fill("input[name=q]", "");
+      await page.waitForSelector('body[data-ready=portfolio][data-route="#/portfolio?"]', { timeout: STEP_MS });
+      await page.click("#projects th button[data-sort=budget]");
+      await page.waitForSelector('body[data-ready=portfolio][data-route*="sort=budget"]', { timeout: STEP_MS });
+      await page.click("#projects th button[data-sort=budget]");
+      await page.waitForSelector('body[data-ready=portfolio][data-route*="sort=-budget"]', { timeout: STEP_MS });
+      if ((await codes()) !== "SEED-3,SEED-2,SEED-1") throw new Error(`budget descending shows ${await codes()}`);
+      const sorted = await page.getAttribute("#projects th:has(button[data-sort=budget])", "aria-sort");
+      if (sorted !== "descending") throw new Error(`the budget column says aria-sort=${sorted}`);
+      await page.reload();
+      await page.waitForSelector('body[data-ready=portfolio][data-route*="sort=-budget"] #projects tbody tr[data-project]', { timeout: STEP_MS });
+      if ((await codes()) !== "SEED-3,SEED-2,SEED-1") throw new Error(`after a reload the order is ${await codes()}`);
+      // £1m + £2m + £3m baseline, £0.3m + £0.6m + £0.9m spent: over every match
+      const totals = await page.textContent("#totals");
+      for (const want of ["3projects match", "£6,000,000budget GBP", "£1,800,000actual cost GBP", "30%burn GBP"])
+        if (!totals.replace(/\s+/g, "").includes(want.replace(/\s+/g, ""))) throw new Error(`totals lack "${want}": ${totals}`);
+      await checkAxe(page, "portfolio-sorted");
+      await page.selectOption("select[name=reported]", "red");
+      await page.waitForSelector('body[data-ready=portfolio][data-route*="reported=red"] #projects td.empty', { timeout: STEP_MS });
+      await page.click("nav a[data-view=portfolio]");
+      await page.waitForSelector('body[data-ready=portfolio][data-route="#/portfolio"]', { timeout: STEP_MS });
+    }
 
     log("keyboard: the first project opens with Tab and Enter alone");
     await page.focus("#projects tbody tr[data-project] a");

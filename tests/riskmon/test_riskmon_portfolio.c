@@ -283,6 +283,15 @@ int main (void)
     rh_as (rm->rh, "admin@hub", "admin@hub");
     printf ("portfolio scoped by grants: ok\n");
 
+    //  The rows kept between requests follow the records: a report read
+    //  after the queries above shows at the next one
+    s_report (rm, p3, PMO__RAG__RAG_AMBER, 1000, 800, 0, false);
+    reply = rm_wait_health (rm, p3, 1, PMO__RAG__RAG_RED);
+    rm_free (&reply);
+    s_expect (rm, (s_query_t){.reported = PMO__RAG__RAG_AMBER}, "DFT-3", 1);
+    s_expect (rm, (s_query_t){.computed = PMO__RAG__RAG_RED}, "DFT-1,DFT-2,DFT-3", 3);
+    printf ("portfolio follows the records: ok\n");
+
     //  Bad input: refused by field, and the service keeps serving
     reply = s_ask (rm, (s_query_t){.sort = "colour"});
     rm_err (reply, INVALID, "portfolio.sort");

@@ -102,12 +102,22 @@ export function placeholder(what, service) {
 }
 
 // /readyz asks every service for a ping, so a busy service slows it: read
-// at most every 10 s (and at once after a refusal or sign-in)
+// at most every 10 s (and at once after a refusal or sign-in); once read,
+// a stale answer is refreshed in the background, never waited for
 let servicesAt = 0;
 
 export async function readServices(force) {
   if (!force && Date.now() - servicesAt < 10000) return;
+  const first = !servicesAt;
   servicesAt = Date.now();
+  if (!force && !first) {
+    readServicesNow();
+    return;
+  }
+  await readServicesNow();
+}
+
+async function readServicesNow() {
   try {
     const res = await fetch("/readyz");
     const json = await res.json();

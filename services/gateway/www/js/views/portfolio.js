@@ -1,16 +1,15 @@
-// portfolio.js: the projects of a division or unit, a page at a time, with
-// their health from the risk monitor and the unit's roll-up totals.
+// portfolio.js: the projects you may see, a page at a time, from the risk
+// monitor's portfolio (GET /api/v1/portfolio): searched, filtered and
+// sorted there, with the reported and the computed RAG side by side and
+// the totals of everything the filters match; the whole view is in the URL.
+// Without the risk monitor it falls back to the registry's pages.
 
-import { api, explain, newKey, orgUnits, showFormError, state, unitSelect, up } from "../core/api.js";
+import { api, explain, newKey, orgUnits, placeholder, showFormError, state, unitSelect, up } from "../core/api.js";
 import { field, h, toast } from "../core/dom.js";
 import { dateTime, label, money, rag, ratio, UNKNOWN } from "../core/format.js";
 import { live } from "../core/live.js";
 
-const PAGE = 50;            // projects per page
-// Health reads in flight for one page: the browser has 6 connections to
-// the gateway and the live stream holds one, so 3 leave room for the next
-// page's list
-const HEALTH_PARALLEL = 3;
+const PAGE = 50; // projects per page
 
 export const title = "Portfolio";
 
@@ -33,53 +32,111 @@ async function downloadReport(unit) {
   setTimeout(() => URL.revokeObjectURL(url), 10000);
 }
 
+// Columns: title, the sort key the risk monitor knows, numeric
+const COLUMNS = [
+  ["Code", "code"], ["Project", "name"], ["Org unit", "org_unit"], ["Manager", "manager"],
+  ["Phase", "phase"], ["Status", "status"],
+  ["Reported", "reported", false, "The overall RAG of the latest status report"],
+  ["Computed", "computed", false, "The risk monitor's RAG from the rules, with the rules that fired"],
+  ["SPI", "spi", true], ["CPI", "cpi", true], ["Budget", "budget", true],
+  ["Burn", "burn", false, "Actual cost ÷ baseline budget"]];
+const PHASES = ["initiation", "planning", "execution", "closing", "closed"];
+const STATUSES = ["proposed", "approved", "active", "on_hold", "cancelled", "completed"];
+const RAGS = ["green", "amber", "red"];
+// The view's state in the URL: these parameters, and page (1, 2, ...)
+const FILTERS = ["unit", "q", "portfolio", "programme", "phase", "status", "reported", "computed", "sort"];
+
+// What does not change as filters do, read again when the view is opened
+// afresh (or after 30 s): the portfolios and programmes to filter by, and
+// per unit the roll-up and the critical alerts of "where to look" (each a
+// scan in the risk monitor, which would otherwise queue in front of the
+// filtered page)
+const cache = new Map();
+function cached(key, read) {
+  const hit = cache.get(key);
+  if (hit && Date.now() - hit.at < 30000) return hit.value;
+  const value = read();
+  cache.set(key, { at: Date.now(), value });
+  value.catch(() => cache.delete(key));
+  return value;
+}
+const listAll = (path) => cached(path, () => api("GET", path + "?limit=500").then((r) => r.json.items));
+
 export async function render(params, view) {
+  if (!view.querySelector("#projects")) cache.clear(); // opened, not refined
   const units = await orgUnits();
-  const unit = params.get("unit") || "";
-  const phase = params.get("phase") || "";
-  const status = params.get("status") || "";
-  const unitEl = unitSelect(units, unit, true);
-  const phaseEl = h("select", { name: "phase" }, h("option", { value: "" }, "Any phase"),
-    ["initiation", "planning", "execution", "closing", "closed"].map(
-      (p) => h("option", { value: p, selected: p === phase }, label(p))));
-  const statusEl = h("select", { name: "status" }, h("option", { value: "" }, "Any status"),
-    ["proposed", "approved", "active", "on_hold", "cancelled", "completed"].map(
-      (s) => h("option", { value: s, selected: s === status }, label(s))));
-  const apply = () => {
+  const want = Object.fromEntries(FILTERS.map((k) => [k, params.get(k) || ""]));
+  const pageNo = Math.max(1, parseInt(params.get("page") || "1", 10) || 1);
+  const server = up("riskmon"); // sort, search, RAG filters and totals are the risk monitor's
+  const go = (changes) => {
     const q = new URLSearchParams();
-    if (unitEl.value) q.set("unit", unitEl.value);
-    if (phaseEl.value) q.set("phase", phaseEl.value);
-    if (statusEl.value) q.set("status", statusEl.value);
+    const next = { ...want, ...changes };
+    for (const k of FILTERS) if (next[k]) q.set(k, next[k]);
+    if (changes.page > 1) q.set("page", String(changes.page));
     location.hash = "#/portfolio?" + q.toString();
   };
-  unitEl.addEventListener("change", apply);
-  phaseEl.addEventListener("change", apply);
-  statusEl.addEventListener("change", apply);
+  const select = (name, any, values, names) => {
+    const el = h("select", { name }, h("option", { value: "" }, any),
+      values.map((v, i) => h("option", { value: v, selected: v === want[name] }, names ? names[i] : label(v))));
+    el.addEventListener("change", () => go({ [name]: el.value }));
+    return el;
+  };
+  const unitEl = unitSelect(units, want.unit, true);
+  unitEl.addEventListener("change", () => go({ unit: unitEl.value }));
+  const controls = [field("Division or unit", unitEl), field("Phase", select("phase", "Any phase", PHASES)),
+                    field("Status", select("status", "Any status", STATUSES))];
+  if (server) {
+    const [portfolios, programmes] = await Promise.all([
+      listAll("/api/v1/portfolios").catch(() => []), listAll("/api/v1/programmes").catch(() => [])]);
+    const search = h("input", { type: "search", name: "q", value: want.q, placeholder: "code, name or manager",
+                                autocomplete: "off" });
+    let typing = null;
+    search.addEventListener("input", () => {
+      clearTimeout(typing);
+      typing = setTimeout(() => go({ q: search.value.trim() }), 300);
+    });
+    search.addEventListener("keydown", (ev) => {
+      if (ev.key === "Enter") { clearTimeout(typing); go({ q: search.value.trim() }); }
+    });
+    controls.unshift(field("Search", search));
+    controls.push(
+      field("Portfolio", select("portfolio", "Any portfolio", portfolios.map((p) => p.id), portfolios.map((p) => `${p.name} (${p.code})`))),
+      field("Programme", select("programme", "Any programme", programmes.map((p) => p.id), programmes.map((p) => `${p.name} (${p.code})`))),
+      field("Reported RAG", select("reported", "Any", RAGS)),
+      field("Computed RAG", select("computed", "Any", RAGS)));
+  }
 
   const totals = h("div", { class: "totals", id: "totals", "aria-label": "Totals", role: "group" });
   const look = h("section", { class: "card look", id: "look", "aria-labelledby": "look-title" });
   const body = h("tbody");
   const pager = h("nav", { class: "pager", "aria-label": "Pages" });
+  const sort = want.sort || "code";
+  const header = (title, key, num, hint) => {
+    const th = h("th", { scope: "col", class: num ? "num" : null, title: hint || null });
+    if (!server) return th.append(title), th;
+    const active = sort.replace(/^-/, "") === key;
+    const down = active && sort.startsWith("-");
+    th.setAttribute("aria-sort", active ? (down ? "descending" : "ascending") : "none");
+    th.append(h("button", { type: "button", class: "sort", "data-sort": key,
+                            onclick: () => go({ sort: active && !down ? "-" + key : key }) },
+      title, h("span", { "aria-hidden": "true" }, active ? (down ? " ▼" : " ▲") : "")));
+    return th;
+  };
   const table = h("table", { id: "projects" },
-    h("caption", { class: "sr-only" }, "Projects"),
-    h("thead", {}, h("tr", {},
-      ["Code", "Project", "Org unit", "Phase", "Status"].map((t) => h("th", { scope: "col" }, t)),
-      h("th", { scope: "col", title: "The overall RAG of the latest status report" }, "Reported"),
-      h("th", { scope: "col", title: "The risk monitor's RAG from the rules, with the rules that fired" }, "Computed"),
-      h("th", { scope: "col", class: "num" }, "SPI"), h("th", { scope: "col", class: "num" }, "CPI"),
-      h("th", { scope: "col", class: "num" }, "Budget"), h("th", { scope: "col" }, "Burn"))),
+    h("caption", { class: "sr-only" }, "Projects" + (server ? ", sorted by " + sort.replace(/^-/, "") +
+      (sort.startsWith("-") ? " descending" : "") : "")),
+    h("thead", {}, h("tr", {}, COLUMNS.map(([t, k, num, hint]) => header(t, k, num, hint)))),
     body);
   view.replaceChildren(
     h("h1", { class: "sr-only" }, "Portfolio"),
-    h("div", { class: "toolbar" },
-      field("Division or unit", unitEl), field("Phase", phaseEl), field("Status", statusEl),
+    h("div", { class: "toolbar" }, controls,
       h("div", { class: "grow" }),
       h("button", { type: "button", id: "report",
                     title: "The printable portfolio report of the selected unit (HTML)",
-                    onclick: () => downloadReport(unitEl.value || (state.who && state.who.hub) || "hub") },
+                    onclick: () => downloadReport(want.unit || (state.who && state.who.hub) || "hub") },
         "Report"),
       h("button", { class: "primary", type: "button", id: "new-project",
-                    onclick: () => showNewProject(units, unitEl.value) }, "New project")),
+                    onclick: () => showNewProject(units, want.unit) }, "New project")),
     h("div", { id: "new-project-box" }),
     look,
     totals,
@@ -91,83 +148,131 @@ export async function render(params, view) {
         "red: over the baseline. Reported: the latest status report's overall RAG; computed: the risk monitor's rules (open a computed RAG for the rules that fired)."),
       pager));
 
-  const cursors = [""];
-  let pageIndex = 0;
-  let current = null; // the rows of the page shown: older pages stop reading health
+  const empty = (text, cls) => body.replaceChildren(h("tr", {}, h("td", { colspan: COLUMNS.length, class: cls || "empty" }, text)));
+  const pagerFor = (shown, offset, total, hasNext, prev, next) => pager.replaceChildren(
+    h("button", { type: "button", disabled: !prev, onclick: prev }, "‹ Previous"),
+    h("span", {}, `Page ${pageNo} · ${shown ? `${offset + 1}–${offset + shown}` : "none"}` +
+      (total !== null ? ` of ${total}` : ` · ${shown} shown`)),
+    h("button", { type: "button", id: "next-page", disabled: !hasNext, onclick: next }, "Next ›"));
 
-  async function load() {
+  if (server) {
     const q = new URLSearchParams({ limit: String(PAGE) });
-    if (unit) q.set("org_unit", unit);
-    if (phase) q.set("phase", phase);
-    if (status) q.set("status", status);
-    if (cursors[pageIndex]) q.set("cursor", cursors[pageIndex]);
-    body.replaceChildren(h("tr", {}, h("td", { colspan: 11, class: "empty" }, "Loading…")));
+    const map = { unit: "org_unit", portfolio: "portfolio_id", programme: "programme_id" };
+    for (const k of FILTERS) if (want[k]) q.set(map[k] || k, want[k]);
+    if (pageNo > 1) q.set("cursor", String((pageNo - 1) * PAGE));
+    whereToLook(look, want.unit);
+    empty("Loading…");
     let page;
     try {
-      page = (await api("GET", "/api/v1/projects?" + q)).json;
+      page = (await api("GET", "/api/v1/portfolio?" + q)).json;
     } catch (e) {
-      body.replaceChildren(h("tr", {}, h("td", { colspan: 11, class: "error" }, explain(e))));
-      return;
+      return empty(explain(e), "error");
     }
-    body.replaceChildren();
-    if (!page.items.length)
-      body.append(h("tr", {}, h("td", { colspan: 11, class: "empty" }, "No projects here yet.")));
-    const rows = new Map();
-    for (const p of page.items) {
-      const budget = p.budget || {};
-      const baseline = budget.baseline ? Number(budget.baseline.minor) : 0;
-      const actual = budget.actual ? Number(budget.actual.minor) : null;
-      const burn = baseline && actual !== null ? Math.round((actual / baseline) * 100) : null;
-      const cells = { reported: h("td", {}, rag(null)), rag: h("td", {}, rag(null)), spi: h("td", { class: "num" }, UNKNOWN),
-                      cpi: h("td", { class: "num" }, UNKNOWN) };
-      // The code is a link (keyboard and screen readers); the whole row is
-      // also a click target for the mouse
-      const tr = h("tr", { class: "clickable", "data-project": p.id,
-                           onclick: (ev) => { if (ev.target.tagName !== "A") location.hash = "#/project/" + p.id; } },
-        h("td", {}, h("a", { href: "#/project/" + encodeURIComponent(p.id) }, h("code", {}, p.code))), h("td", {}, p.name),
-        h("td", {}, p.org_unit), h("td", {}, label(p.phase)), h("td", {}, label(p.status)),
-        cells.reported, cells.rag, cells.spi, cells.cpi, h("td", { class: "num" }, money(budget.baseline)),
-        h("td", {}, burnBar(burn)));
-      rows.set(p.id, cells);
-      body.append(tr);
-    }
-    pager.replaceChildren(
-      h("button", { type: "button", disabled: pageIndex === 0,
-                    onclick: () => { pageIndex--; load(); } }, "‹ Previous"),
-      h("span", {}, `Page ${pageIndex + 1} · ${page.items.length} shown`),
-      h("button", { type: "button", id: "next-page", disabled: !page.next_cursor,
-                    onclick: () => { cursors[pageIndex + 1] = page.next_cursor; pageIndex++; load(); } },
-        "Next ›"));
-    renderTotals(totals, page.items, unit);
-    current = rows;
-    if (up("riskmon")) fillHealth(rows, () => body.isConnected && rows === current);
+    body.replaceChildren(...page.rows.map((p) => projectRow(p, p.budget_minor !== undefined && p.has_budget
+      ? { minor: p.budget_minor, currency: p.currency } : null, p.has_budget && p.has_actual && Number(p.budget_minor) > 0
+      ? Math.round((Number(p.actual_minor) / Number(p.budget_minor)) * 100) : null, p)));
+    if (!page.rows.length)
+      empty(page.total ? "No projects on this page." : (FILTERS.some((k) => k !== "sort" && k !== "unit" && want[k])
+        ? "No project matches these filters." : "No projects here yet."));
+    pagerFor(page.rows.length, page.offset, page.total, !!page.next_cursor,
+      pageNo > 1 ? () => go({ page: pageNo - 1 }) : null, () => go({ page: pageNo + 1 }));
+    pageTotals(totals, page);
+  } else {
+    look.remove();
+    await registryPage(body, pager, want, empty, pagerFor);
+    totals.replaceChildren(placeholder("Sort, search, RAG filters and totals over the filtered projects", "riskmon"));
   }
-  // The table is what makes the view usable; "where to look" fills in beside it
-  whereToLook(look, unit);
-  await load();
 
-  // Live: a project created or changed in view refreshes the page
+  // Live: a project created or changed in view refreshes the first page
   const liveEl = h("span", { class: "live" });
   totals.before(h("div", { class: "muted" }, liveEl));
   let pending = null;
-  live("?type=project.*" + (unit ? "&org_unit=" + encodeURIComponent(unit) : ""),
+  live("?type=project.*" + (want.unit ? "&org_unit=" + encodeURIComponent(want.unit) : ""),
     (type, event) => {
       if (pending) return;
-      pending = setTimeout(() => { pending = null; if (pageIndex === 0) load(); }, 400);
+      pending = setTimeout(() => { pending = null; if (pageNo === 1 && body.isConnected) state.refresh(); }, 2000);
       toast(`${label(type)}: ${event.project ? event.project.code : event.entity_id}`);
     }, liveEl);
 }
 
+// One project's row; health (a portfolio row) may be absent
+function projectRow(p, budget, burn, health) {
+  const cells = [
+    h("td", {}, h("a", { href: "#/project/" + encodeURIComponent(p.project_id || p.id) }, h("code", {}, p.code))),
+    h("td", {}, p.name), h("td", {}, p.org_unit), h("td", {}, p.manager || UNKNOWN),
+    h("td", {}, label(p.phase)), h("td", {}, label(p.status)),
+    h("td", {}, rag(health && health.reported)),
+    h("td", {}, health && health.computed && health.computed !== "unspecified"
+      ? computed(health.computed, health.fired || [], health.reported) : rag(null)),
+    h("td", { class: "num" }, health ? ratio(health.has_spi, health.spi) : UNKNOWN),
+    h("td", { class: "num" }, health ? ratio(health.has_cpi, health.cpi) : UNKNOWN),
+    h("td", { class: "num" }, money(budget)), h("td", {}, burnBar(burn))];
+  const id = p.project_id || p.id;
+  // The code is a link (keyboard and screen readers); the whole row is
+  // also a click target for the mouse
+  return h("tr", { class: "clickable", "data-project": id,
+                   onclick: (ev) => { if (ev.target.tagName !== "A" && !ev.target.closest("details")) location.hash = "#/project/" + id; } },
+    cells);
+}
+
+// Without the risk monitor: the registry's pages (unit, phase, status)
+async function registryPage(body, pager, want, empty, pagerFor) {
+  const q = new URLSearchParams({ limit: String(PAGE) });
+  if (want.unit) q.set("org_unit", want.unit);
+  if (want.phase) q.set("phase", want.phase);
+  if (want.status) q.set("status", want.status);
+  const cursors = [""];
+  let index = 0;
+  async function load() {
+    if (cursors[index]) q.set("cursor", cursors[index]); else q.delete("cursor");
+    let page;
+    try {
+      page = (await api("GET", "/api/v1/projects?" + q)).json;
+    } catch (e) {
+      return empty(explain(e), "error");
+    }
+    body.replaceChildren(...page.items.map((p) => {
+      const b = p.budget || {};
+      const base = b.baseline ? Number(b.baseline.minor) : 0;
+      return projectRow(p, b.baseline, base && b.actual ? Math.round((Number(b.actual.minor) / base) * 100) : null, null);
+    }));
+    if (!page.items.length) empty("No projects here yet.");
+    pagerFor(page.items.length, index * PAGE, null, !!page.next_cursor,
+      index ? () => { index--; load(); } : null,
+      () => { cursors[index + 1] = page.next_cursor; index++; load(); });
+  }
+  await load();
+}
+
+// Totals over every project the filters match (not only this page): the
+// count, the colours, and per currency the money (never added across)
+function pageTotals(box, page) {
+  box.replaceChildren();
+  const add = (value, text) => box.append(h("div", { class: "total" }, h("b", {}, value), h("span", {}, text)));
+  add(page.total, page.total === 1 ? "project matches" : "projects match");
+  add(page.green, "green"); add(page.amber, "amber"); add(page.red, "red");
+  if (page.unassessed) add(page.unassessed, "not assessed");
+  for (const m of page.money || []) {
+    const c = m.currency;
+    if (!c && !Number(m.budget_minor) && !m.has_spi) continue;
+    const budget = Number(m.budget_minor);
+    add(money(m.budget_minor, c), `budget ${c || "(no currency)"}, ${m.projects} project${m.projects === 1 ? "" : "s"}`);
+    add(money(m.actual_minor, c), `actual cost ${c}`);
+    add(budget > 0 ? Math.round((Number(m.actual_minor) / budget) * 100) + "%" : UNKNOWN, `burn ${c}`);
+    if (m.has_spi) add(ratio(true, m.spi), `SPI ${c} (ΣEV/ΣPV)`);
+    if (m.has_cpi) add(ratio(true, m.cpi), `CPI ${c} (ΣEV/ΣAC)`);
+  }
+}
+
 // The computed RAG with the rules that fired one click away; when it
 // differs from what the manager reported, it says so
-function computed(current, reported) {
-  const fired = current.fired || [];
-  const differs = reported && reported !== "unspecified" && reported !== current.overall;
-  if (!fired.length && !differs) return rag(current.overall);
+function computed(overall, fired, reported) {
+  const differs = reported && reported !== "unspecified" && reported !== overall;
+  if (!fired.length && !differs) return rag(overall);
   return h("details", { class: "why" + (differs ? " differs" : "") },
-    h("summary", {}, rag(current.overall), " ",
+    h("summary", {}, rag(overall), " ",
       h("span", { class: "small" }, differs ? `≠ reported: ${fired.length} rule${fired.length === 1 ? "" : "s"}` : `${fired.length} rule${fired.length === 1 ? "" : "s"}`)),
-    h("ul", {}, fired.length ? fired.map((f) => h("li", {}, `${f.rag.toUpperCase()} ${f.dimension}: ${f.detail}`))
+    h("ul", {}, fired.length ? fired.map((f) => h("li", {}, `${String(f.rag).toUpperCase()} ${f.dimension}: ${f.detail}`))
                              : h("li", {}, "No rule fired: the computed health is green; the report says " + reported)));
 }
 
@@ -190,8 +295,8 @@ async function whereToLook(box, unit) {
   let roll, critical;
   try {
     [roll, critical] = await Promise.all([
-      api("GET", "/api/v1/rollup" + (unit ? "?org_unit=" + encodeURIComponent(unit) : "")).then((r) => r.json),
-      api("GET", "/api/v1/alerts?" + q).then((r) => r.json.items.filter((a) => a.state === "open"))]);
+      cached("rollup:" + unit, () => api("GET", "/api/v1/rollup" + (unit ? "?org_unit=" + encodeURIComponent(unit) : "")).then((r) => r.json)),
+      cached("critical:" + unit, () => api("GET", "/api/v1/alerts?" + q).then((r) => r.json.items.filter((a) => a.state === "open")))]);
   } catch (e) {
     return box.replaceChildren(h("h2", { id: "look-title" }, "Where to look"), h("p", { class: "error" }, explain(e)));
   }
@@ -209,62 +314,6 @@ async function whereToLook(box, unit) {
       h("span", { class: "muted" }, `${a.detail || ""} · ${label(a.level)} · ${dateTime(a.last_raised_ms || a.raised_ms)}`)))) : null,
     critical.length ? h("p", {}, h("a", { href: "#/alerts?" + new URLSearchParams({ ...(unit ? { unit } : {}), severity: "critical", state: "open" }) },
       `All ${critical.length} critical alerts`)) : h("p", {}, "Nothing critical waits: no open critical alert."));
-}
-
-async function fillHealth(rows, wanted) {
-  const ids = [...rows.keys()];
-  let next = 0;
-  async function worker() {
-    while (next < ids.length && wanted()) {
-      const id = ids[next++];
-      try {
-        const res = await api("GET", `/api/v1/projects/${encodeURIComponent(id)}/health`);
-        const current = res.json.current;
-        if (!current) continue;
-        const cells = rows.get(id);
-        const reported = current.inputs && current.inputs.reported_overall;
-        cells.reported.replaceChildren(rag(reported));
-        cells.rag.replaceChildren(computed(current, reported));
-        cells.spi.textContent = ratio(current.has_spi, current.spi);
-        cells.cpi.textContent = ratio(current.has_cpi, current.cpi);
-      } catch (e) {
-        /* not assessed yet: left unknown */
-      }
-    }
-  }
-  await Promise.all(Array.from({ length: HEALTH_PARALLEL }, worker));
-}
-
-async function renderTotals(box, items, unit) {
-  box.replaceChildren();
-  const add = (value, text) => box.append(h("div", { class: "total" }, h("b", {}, value), h("span", {}, text)));
-  if (up("riskmon")) {
-    try {
-      const r = (await api("GET", "/api/v1/rollup" + (unit ? "?org_unit=" + encodeURIComponent(unit) : ""))).json;
-      add(r.projects, "projects (roll-up)");
-      add(r.green, "green"); add(r.amber, "amber"); add(r.red, "red");
-      // One SPI/CPI pair per currency that has money in it
-      for (const m of (r.money || []).filter((x) => x.currency && (x.has_spi || x.has_cpi))) {
-        add(ratio(m.has_spi, m.spi), `SPI ${m.currency} (ΣEV/ΣPV)`);
-        add(ratio(m.has_cpi, m.cpi), `CPI ${m.currency} (ΣEV/ΣAC)`);
-      }
-      add(r.risks_open, "open risks"); add(r.alerts_open, "open alerts");
-      return;
-    } catch (e) {
-      /* fall through to the page's own totals */
-    }
-  }
-  let baseline = 0, actual = 0, currency = "";
-  for (const p of items) {
-    const b = p.budget || {};
-    if (b.baseline) { baseline += Number(b.baseline.minor); currency = b.baseline.currency || currency; }
-    if (b.actual) actual += Number(b.actual.minor);
-  }
-  add(items.length, "projects on this page");
-  add(money({ minor: baseline, currency }), "baseline budget (this page)");
-  add(money({ minor: actual, currency }), "actual cost (this page)");
-  add(baseline ? Math.round((actual / baseline) * 100) + "%" : UNKNOWN, "burn (this page)");
-  box.append(h("div", { class: "placeholder" }, "Roll-up totals over the whole division, RAG and SPI/CPI: not available: the risk monitor is not running."));
 }
 
 function showNewProject(units, unit) {
