@@ -70,3 +70,27 @@ bool pmo_access_allowed (const Pmo__Identity *who, const pmo_role_table_t *table
 {
     return pmo_access_role (who, table, action, path) != PMO__ROLE__ROLE_UNSPECIFIED;
 }
+
+//  The roles that steward a unit's people (one bit: "steward")
+static const pmo_role_table_t s_stewards = {
+    .actions = {
+        [PMO__ROLE__ROLE_ADMIN] = 1,
+        [PMO__ROLE__ROLE_PMO_DIRECTOR] = 1,
+        [PMO__ROLE__ROLE_PMO_MANAGER] = 1,
+        [PMO__ROLE__ROLE_RESOURCE_MANAGER] = 1,
+    },
+};
+
+bool pmo_access_steward (const Pmo__Identity *who, const char *resource_path)
+{
+    return resource_path && *resource_path &&
+           pmo_access_allowed (who, &s_stewards, 1, resource_path);
+}
+
+bool pmo_access_sees_booking (const Pmo__Identity *who, const pmo_role_table_t *table,
+                              unsigned action, const char *project_path, const char *resource_path)
+{
+    if (project_path && *project_path && pmo_access_allowed (who, table, action, project_path))
+        return true;
+    return pmo_access_steward (who, resource_path);
+}

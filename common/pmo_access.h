@@ -45,4 +45,18 @@ Pmo__Role pmo_access_role (const Pmo__Identity *who, const pmo_role_table_t *tab
 bool pmo_access_allowed (const Pmo__Identity *who, const pmo_role_table_t *table, unsigned action,
                          const char *path);
 
+//  Least exposure (README "Who sees what"): the stewards of a resource, those
+//  who manage people in its home unit (admin, PMO director, PMO manager,
+//  resource manager, held on resource_path), see its private side (cost
+//  rate, the reasons of its leave) and every booking on it, whichever
+//  project made it. False for NULL or "" paths.
+bool pmo_access_steward (const Pmo__Identity *who, const char *resource_path);
+
+//  A booking of the project at project_path on the resource at
+//  resource_path (NULL or "": nobody yet) is shown in full to who: read
+//  (action of table) covers the project's path, or who stewards the
+//  resource. Everyone else sees at most its hours, counted with others.
+bool pmo_access_sees_booking (const Pmo__Identity *who, const pmo_role_table_t *table,
+                              unsigned action, const char *project_path, const char *resource_path);
+
 #endif

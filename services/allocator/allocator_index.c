@@ -82,6 +82,25 @@ struct _allocator_index_t {
     size_t bytes;
 };
 
+static bool s_in (const char *path, const char *unit)
+{
+    return !unit || !*unit || pmo_path_contains (path, unit);
+}
+
+//  The view shows the booking a (on r: its resource, booked or named, or
+//  NULL) in full (no view: everything).
+static bool s_shows (const allocator_view_t *view, const ix_alloc_t *a, const ix_resource_t *r)
+{
+    return !view || view->booking (view->ctx, a->project_path, r ? r->path : NULL);
+}
+
+//  The view shows the resource itself (its home is in the reader's reach).
+static bool s_shows_resource (const allocator_view_t *view, const ix_resource_t *r)
+{
+    return !view || view->booking (view->ctx, r->path, r->path);
+}
+
+
 #define GROW(array, count, max)                                                                    \
     do {                                                                                           \
         if ((count) == (max)) {                                                                    \
@@ -457,6 +476,70 @@ size_t allocator_index_resource_allocations (allocator_index_t *self, const char
     return r->n_allocs;
 }
 
+size_t allocator_index_elsewhere (allocator_index_t *self, const allocator_allocation_filter_t *f,
+                                  size_t max, pmo_arena_t *arena, Pmo__BookedElsewhere ***out)
+{
+    *out = pmo_arena_alloc (arena, (max + 1) * sizeof (void *));
+    //  Never for one project's list: it would tell whom a hidden project books
+    if (!f->view || (f->project_id && *f->project_id))
+        return 0;
+    size_t n = 0;
+    char lo_buf[16], hi_buf[16];
+    for (size_t i = 0; i < self->n_resources && n < max; i++) {
+        ix_resource_t *r = self->resource_list[i];
+        if (f->resource_id && *f->resource_id && strcmp (r->id, f->resource_id) != 0)
+            continue;
+        if (!s_in (r->path, f->unit))
+            continue;
+        //  The live bookings on r the filter matches and the view hides
+        int32_t lo = INT32_MAX, hi = INT32_MIN;
+        uint32_t count = 0;
+        for (size_t k = 0; k < r->n_allocs; k++) {
+            const ix_alloc_t *a = r->allocs[k];
+            if ((f->state && a->state != f->state) || s_shows (f->view, a, r))
+                continue;
+            count++;
+            lo = a->first < lo ? a->first : lo;
+            hi = a->last > hi ? a->last : hi;
+        }
+        if (!count)
+            continue;
+        size_t span = (size_t)(hi - lo + 1);
+        uint32_t *committed = calloc (2 * span, sizeof (uint32_t));
+        assert (committed);
+        uint32_t *proposed = committed + span;
+        for (size_t k = 0; k < r->n_allocs; k++) {
+            const ix_alloc_t *a = r->allocs[k];
+            if ((f->state && a->state != f->state) || s_shows (f->view, a, r))
+                continue;
+            uint32_t *hours =
+                a->state == PMO__ALLOCATION_STATE__ALLOCATION_STATE_COMMITTED ? committed : proposed;
+            for (int32_t w = a->first; w <= a->last; w++)
+                hours[w - lo] += a->hours;
+        }
+        Pmo__BookedElsewhere *e = pmo_arena_alloc (arena, sizeof (Pmo__BookedElsewhere));
+        pmo__booked_elsewhere__init (e);
+        e->resource_id = r->id;
+        e->resource_name = r->name;
+        e->allocations = count;
+        uint32_t busiest = 0;
+        for (size_t w = 0; w < span; w++) {
+            e->committed_hours = committed[w] > e->committed_hours ? committed[w] : e->committed_hours;
+            e->proposed_hours = proposed[w] > e->proposed_hours ? proposed[w] : e->proposed_hours;
+            busiest = committed[w] + proposed[w] > busiest ? committed[w] + proposed[w] : busiest;
+        }
+        free (committed);
+        e->start_week = pmo_arena_strdup (arena, allocator_week_format (lo, lo_buf, sizeof lo_buf));
+        e->end_week = pmo_arena_strdup (arena, allocator_week_format (hi, hi_buf, sizeof hi_buf));
+        e->summary = pmo_arena_printf (arena,
+                                       "%u h booked elsewhere in the busiest week of %s..%s "
+                                       "(%u booking(s) of projects outside your reach)",
+                                       busiest, e->start_week, e->end_week, count);
+        (*out)[n++] = e;
+    }
+    return n;
+}
+
 size_t allocator_index_bytes (allocator_index_t *self)
 {
     return self->bytes + (self->max_resources + self->max_allocs) * sizeof (void *) * 3;
@@ -599,7 +682,7 @@ static Pmo__MatchCandidate *s_candidate (allocator_index_t *self, const allocato
     out->min_free_hours = c->min_free == UINT32_MAX ? 0 : c->min_free;
     out->free_hours = c->usable;
     out->same_division = c->same_division;
-    if (*r->currency) {
+    if (*r->currency && (!q->view || q->view->steward (q->view->ctx, r->path))) {
         Pmo__Money *money = pmo_arena_alloc (arena, sizeof (Pmo__Money));
         pmo__money__init (money);
         money->minor = r->cost_minor;
@@ -746,10 +829,6 @@ static Pmo__CapacityRow *s_row (allocator_index_t *self, pmo_arena_t *arena, con
     return row;
 }
 
-static bool s_in (const char *path, const char *unit)
-{
-    return !unit || !*unit || pmo_path_contains (path, unit);
-}
 
 static int s_by_id (const void *a, const void *b)
 {
@@ -923,7 +1002,8 @@ static int s_by_priority (const void *a, const void *b)
 }
 
 Pmo__ConflictList *allocator_index_conflicts (allocator_index_t *self, const char *unit,
-                                              int32_t first, int32_t last, pmo_arena_t *arena)
+                                              int32_t first, int32_t last,
+                                              const allocator_view_t *view, pmo_arena_t *arena)
 {
     Pmo__ConflictList *list = pmo_arena_alloc (arena, sizeof (Pmo__ConflictList));
     pmo__conflict_list__init (list);
@@ -978,10 +1058,40 @@ Pmo__ConflictList *allocator_index_conflicts (allocator_index_t *self, const cha
         //  qsort wants a valid array even for nothing to sort
         if (n_claims > 1)
             qsort (claims, n_claims, sizeof (void *), s_by_priority);
+        //  Shown: the resource if the reader sees it, or a claim it sees
+        bool *shown = pmo_arena_alloc (arena, (n_claims + 1) * sizeof (bool));
+        bool any_shown = s_shows_resource (view, r);
+        for (size_t k = 0; k < n_claims; k++)
+            any_shown |= shown[k] = s_shows (view, claims[k], r);
+        if (!any_shown)
+            continue;
         conflict->claims = pmo_arena_alloc (arena, (n_claims + 1) * sizeof (void *));
         ix_alloc_t *top = n_claims ? claims[0] : NULL;
+        //  What names the prevailing claim: its code, unless hidden
+        const char *top_code = !top ? "" : shown[0] ? top->project_code : "a project elsewhere";
+        Pmo__ConflictClaim *elsewhere = NULL;
+        size_t n_elsewhere = 0;
         for (size_t k = 0; k < n_claims; k++) {
             ix_alloc_t *a = claims[k];
+            if (!shown[k]) {
+                uint32_t weeks_over = 0;
+                for (size_t o = 0; o < n_over; o++)
+                    weeks_over += over[o] >= a->first && over[o] <= a->last;
+                if (!elsewhere) {
+                    elsewhere = pmo_arena_alloc (arena, sizeof (Pmo__ConflictClaim));
+                    pmo__conflict_claim__init (elsewhere);
+                    elsewhere->prevails = k == 0;
+                    conflict->claims[conflict->n_claims++] = elsewhere;
+                }
+                elsewhere->hours_per_week += a->hours;
+                if (weeks_over > elsewhere->weeks_over)
+                    elsewhere->weeks_over = weeks_over;
+                elsewhere->why = pmo_arena_printf (
+                    arena, "booked elsewhere: %u h a week of %zu committed claim(s) of projects "
+                           "outside your reach",
+                    elsewhere->hours_per_week, ++n_elsewhere);
+                continue;
+            }
             Pmo__ConflictClaim *claim = pmo_arena_alloc (arena, sizeof (Pmo__ConflictClaim));
             pmo__conflict_claim__init (claim);
             claim->allocation_id = a->id;
@@ -996,6 +1106,11 @@ Pmo__ConflictList *allocator_index_conflicts (allocator_index_t *self, const cha
                 claim->why = n_claims > 1 ? "highest priority claim: it keeps its hours"
                                           : "the only committed claim: the resource's capacity "
                                             "is below it";
+            else if (!shown[0])
+                claim->why = pmo_arena_printf (
+                    arena, "a claim of a project outside your reach prevails: %s gives way in %u "
+                           "week(s)",
+                    a->project_code, claim->weeks_over);
             else if (a->priority != top->priority)
                 claim->why = pmo_arena_printf (
                     arena, "priority %u is lower than %s's %u: %s gives way in %u week(s)",
@@ -1015,7 +1130,7 @@ Pmo__ConflictList *allocator_index_conflicts (allocator_index_t *self, const cha
             "%zu committed claim(s)%s%s",
             r->name, conflict->n_weeks, conflict->weeks[0]->week,
             conflict->weeks[0]->committed_hours, conflict->weeks[0]->capacity_hours, n_claims,
-            top ? "; prevails: " : "", top ? top->project_code : "");
+            top ? "; prevails: " : "", top_code);
         //  Report the worst week in the summary
         for (size_t k = 1; k < conflict->n_weeks; k++)
             if (conflict->weeks[k]->over_by_hours > conflict->weeks[0]->over_by_hours) {
@@ -1026,7 +1141,7 @@ Pmo__ConflictList *allocator_index_conflicts (allocator_index_t *self, const cha
                     "%u h; %zu committed claim(s)%s%s",
                     r->name, conflict->n_weeks, conflict->weeks[0]->week, worst->week,
                     worst->committed_hours, worst->capacity_hours, n_claims,
-                    top ? "; prevails: " : "", top ? top->project_code : "");
+                    top ? "; prevails: " : "", top_code);
                 break;
             }
         if (list->n_conflicts == max) {
@@ -1137,13 +1252,13 @@ size_t allocator_index_list_allocations (allocator_index_t *self,
             continue;
         if (f->resource_id && *f->resource_id && strcmp (a->resource_id, f->resource_id) != 0)
             continue;
-        if (f->unit && *f->unit) {
-            ix_resource_t *r = a->resource;
-            if (!r && *a->resource_id)
-                r = zhashx_lookup (self->resources, a->resource_id);
-            if (!s_in (r ? r->path : a->project_path, f->unit))
-                continue;
-        }
+        ix_resource_t *r = a->resource;
+        if (!r && *a->resource_id && (f->view || (f->unit && *f->unit)))
+            r = zhashx_lookup (self->resources, a->resource_id);
+        if (f->unit && *f->unit && !s_in (r ? r->path : a->project_path, f->unit))
+            continue;
+        if (!s_shows (f->view, a, r))
+            continue;
         keys[n++] = (key_t_){a->division, a->seq, a->id};
     }
     size_t count = s_page (keys, n, cursor, limit, arena, ids, next);

@@ -49,6 +49,20 @@ size_t allocator_index_resource_allocations (allocator_index_t *self, const char
                                              pmo_arena_t *arena, char ***ids);
 
 //  ---------------------------------------------------------------------
+//  What the reader may see. The index does not decide it: the caller's
+//  rule (pmo_access_sees_booking, pmo_access_steward) through these. A
+//  NULL view shows everything.
+
+typedef struct {
+    //  A booking of the project at project_path on the resource at
+    //  resource_path (NULL: nobody yet) is shown in full
+    bool (*booking) (void *ctx, const char *project_path, const char *resource_path);
+    //  The private side (cost rate) of a resource at path is shown
+    bool (*steward) (void *ctx, const char *resource_path);
+    void *ctx;
+} allocator_view_t;
+
+//  ---------------------------------------------------------------------
 //  Matching
 
 typedef struct {
@@ -60,6 +74,7 @@ typedef struct {
     const char *pool_unit; //  subtree to search; NULL or "" = all
     const char *division;  //  the project's division (home-division preference); may be NULL
     size_t limit;          //  candidates returned
+    const allocator_view_t *view; //  cost rates only where view->steward
 } allocator_match_query_t;
 
 //  Rank the candidates for q into a MatchResult built in arena. When the
@@ -79,9 +94,13 @@ Pmo__CapacityView *allocator_index_capacity (allocator_index_t *self, const char
                                              pmo_arena_t *arena, size_t *too_many);
 
 //  Over-allocated resources in a subtree within [first, last], with the
-//  claims on them by project priority.
+//  claims on them by project priority. Through view: a resource appears if
+//  the reader sees it (booking (path, path)) or one of its claims; claims
+//  it may not see are one claim "booked elsewhere" with their hours, no
+//  project, and no text names a project it may not see.
 Pmo__ConflictList *allocator_index_conflicts (allocator_index_t *self, const char *unit,
-                                              int32_t first, int32_t last, pmo_arena_t *arena);
+                                              int32_t first, int32_t last,
+                                              const allocator_view_t *view, pmo_arena_t *arena);
 
 //  ---------------------------------------------------------------------
 //  Lists: ids in a stable order (division, then sequence), after cursor
@@ -99,6 +118,7 @@ typedef struct {
     const char *resource_id;
     const char *unit;
     Pmo__AllocationState state; //  0 = any
+    const allocator_view_t *view; //  only the bookings it shows in full
 } allocator_allocation_filter_t;
 
 //  Up to limit ids after cursor ("" = from the start); *next is the cursor
@@ -111,6 +131,11 @@ size_t allocator_index_list_allocations (allocator_index_t *self,
                                          const allocator_allocation_filter_t *filter,
                                          const char *cursor, size_t limit, pmo_arena_t *arena,
                                          char ***ids, char **next);
+
+//  What the filter matches that its view hides, as hours per resource
+//  (live bookings only), at most max resources, in arena. Returns how many.
+size_t allocator_index_elsewhere (allocator_index_t *self, const allocator_allocation_filter_t *filter,
+                                  size_t max, pmo_arena_t *arena, Pmo__BookedElsewhere ***out);
 
 //  Bytes held, roughly, for logs and the benchmark.
 size_t allocator_index_bytes (allocator_index_t *self);

@@ -326,3 +326,31 @@ void allocator_judge_commit (pmo_request_t *req, const Pmo__Resource *r,
     allocator_approval (unit->effective_pmo_type, unit->id, mine > 0, over_text, crosses,
                         cross_text, approval);
 }
+
+//  ---------------------------------------------------------------------
+//  What the caller may see (README "Who sees what"): pmo_access's rule
+
+static bool s_sees_booking (void *ctx, const char *project_path, const char *resource_path)
+{
+    return pmo_access_sees_booking ((const Pmo__Identity *)ctx, allocator_roles (), ALLOCATOR_READ,
+                                    project_path, resource_path);
+}
+
+static bool s_steward (void *ctx, const char *resource_path)
+{
+    return pmo_access_steward ((const Pmo__Identity *)ctx, resource_path);
+}
+
+allocator_view_t allocator_view (pmo_request_t *req)
+{
+    return (allocator_view_t){s_sees_booking, s_steward, (void *)pmo_request_who (req)};
+}
+
+void allocator_redact_resource (pmo_request_t *req, Pmo__Resource *r)
+{
+    if (pmo_access_steward (pmo_request_who (req), r->home_org_unit_path))
+        return;
+    r->cost_rate = NULL;
+    for (size_t i = 0; i < r->n_exceptions; i++)
+        r->exceptions[i]->reason = "";
+}

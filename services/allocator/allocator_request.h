@@ -9,6 +9,7 @@
 #define ALLOCATOR_REQUEST_H_INCLUDED
 
 #include "allocator.pb-c.h"
+#include "allocator_index.h"
 #include "allocator_model.h"
 #include "allocator_store.h"
 #include "events.pb-c.h"
@@ -110,5 +111,13 @@ pmo_commit_status_t allocator_commit_write (allocator_store_t *store, zsock_t *p
                                             pmo_request_t *req, pmo_commit_t *commit,
                                             const char *division, Pmo__Event **events,
                                             size_t n_events, pmo_commit_result_t *result);
+
+//  What the caller of req may see (README "Who sees what":
+//  pmo_access_sees_booking, pmo_access_steward), for the index's views;
+//  valid while req is.
+allocator_view_t allocator_view (pmo_request_t *req);
+//  Clears what a resource shows only to its stewards (cost rate, the
+//  reasons of its calendar exceptions) unless the caller of req is one.
+void allocator_redact_resource (pmo_request_t *req, Pmo__Resource *r);
 
 #endif

@@ -21,6 +21,7 @@ Pmo__MatchResult *allocator_match (allocator_t *self, pmo_request_t *req, const 
                                    int32_t first, int32_t last, const char *pool,
                                    const char *division, size_t limit)
 {
+    allocator_view_t view = allocator_view (req);
     allocator_match_query_t q = {
         .role = role,
         .skill = skill,
@@ -31,6 +32,7 @@ Pmo__MatchResult *allocator_match (allocator_t *self, pmo_request_t *req, const 
         .pool_unit = pool,
         .division = division,
         .limit = limit,
+        .view = &view,
     };
     return allocator_index_match (self->index, &q, req->arena);
 }
@@ -66,12 +68,18 @@ void allocator_handle_get (allocator_t *self, pmo_request_t *req, Pmo__Allocator
         if (rc == 0)
             return (void)FAIL (req, NOT_FOUND, "get.id", "no resource with id '%.64s'",
                                get->id ? get->id : "");
+        allocator_redact_resource (req, r);
         pmo_reflect_set_oneof (req->reply, "resource", &r->base);
     } else if (get->kind == PMO__ALLOCATOR_KIND__ALLOCATOR_KIND_ALLOCATION) {
         uint64_t version;
         Pmo__Allocation *a = allocator_fetch_allocation (self, req, get->id, "get.id", &version);
-        if (a)
-            pmo_reflect_set_oneof (req->reply, "allocation", &a->base);
+        if (!a)
+            return;
+        //  One the caller may not see is not there (ids cannot be probed)
+        if (!pmo_access_sees_booking (pmo_request_who (req), allocator_roles (), ALLOCATOR_READ,
+                                      a->project_org_unit_path, a->resource_org_unit_path))
+            return (void)FAIL (req, NOT_FOUND, "get.id", "no allocation with id '%.64s'", get->id);
+        pmo_reflect_set_oneof (req->reply, "allocation", &a->base);
     } else
         FAIL (req, INVALID, "get.kind", "kind is required: resource or allocation");
 }
@@ -127,8 +135,10 @@ void allocator_handle_list_resources (allocator_t *self, pmo_request_t *req,
     pmo__resource_page__init (page);
     page->resources = pmo_arena_alloc (req->arena, (n + 1) * sizeof (void *));
     for (size_t i = 0; i < n; i++)
-        if (msgs[i])
+        if (msgs[i]) {
+            allocator_redact_resource (req, (Pmo__Resource *)msgs[i]);
             page->resources[page->n_resources++] = (Pmo__Resource *)msgs[i];
+        }
     page->next_cursor = next;
     pmo_reflect_set_oneof (req->reply, "resources", &page->base);
 }
@@ -142,8 +152,9 @@ void allocator_handle_list_allocations (allocator_t *self, pmo_request_t *req,
         return;
     if (!s_view_unit (self, req, list->org_unit, "list_allocations.org_unit"))
         return;
+    allocator_view_t view = allocator_view (req);
     allocator_allocation_filter_t filter = {list->project_id, list->resource_id, list->org_unit,
-                                            list->state};
+                                            list->state, &view};
     char **ids, *next;
     size_t n = allocator_index_list_allocations (self->index, &filter, list->cursor, (size_t)limit,
                                                  req->arena, &ids, &next);
@@ -158,6 +169,9 @@ void allocator_handle_list_allocations (allocator_t *self, pmo_request_t *req,
         if (msgs[i])
             page->allocations[page->n_allocations++] = (Pmo__Allocation *)msgs[i];
     page->next_cursor = next;
+    if (pmo_str_empty (list->cursor))
+        page->n_elsewhere = allocator_index_elsewhere (self->index, &filter, LIST_MAX, req->arena,
+                                                       &page->elsewhere);
     pmo_reflect_set_oneof (req->reply, "allocations", &page->base);
 }
 
@@ -246,7 +260,8 @@ void allocator_handle_conflicts (allocator_t *self, pmo_request_t *req, Pmo__Con
         return (void)FAIL (req, INVALID, "conflicts.end_week", "end_week is before start_week");
     if (!s_view_unit (self, req, c->org_unit, "conflicts.org_unit"))
         return;
+    allocator_view_t view = allocator_view (req);
     Pmo__ConflictList *list =
-        allocator_index_conflicts (self->index, c->org_unit, first, last, req->arena);
+        allocator_index_conflicts (self->index, c->org_unit, first, last, &view, req->arena);
     pmo_reflect_set_oneof (req->reply, "conflicts", &list->base);
 }

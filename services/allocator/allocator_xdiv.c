@@ -164,6 +164,7 @@ static int s_choose (allocator_xdiv_env_t *env, pmo_request_t *req, const xdiv_a
                -1;
     //  The pool is the owning division, whatever the request named: a
     //  foreign request asks that division for one of its people
+    allocator_view_t view = allocator_view (req);
     allocator_match_query_t q = {
         .role = rq->role,
         .skill = rq->skill,
@@ -174,6 +175,7 @@ static int s_choose (allocator_xdiv_env_t *env, pmo_request_t *req, const xdiv_a
         .pool_unit = ask->target,
         .division = ask->project_division,
         .limit = MATCH_LIMIT,
+        .view = &view,
     };
     Pmo__MatchResult *match = allocator_index_match (env->index, &q, req->arena);
     allocator_reply (req)->match_detail = match;

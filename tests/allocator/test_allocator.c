@@ -313,7 +313,9 @@ static void s_controlling (ah_t *ah)
     reply = s_step (ah, "commit", a2, &v2, "\"approve\":true");
     ah_err (reply, FORBIDDEN, "commit.approve");
     ah_free (&reply);
-    //  The refusals changed nothing
+    //  The refusals changed nothing (read by ops's resource manager: rm@fin
+    //  does not see the bookings of ops's projects on ops's people)
+    ah_as (ah, "rm@ops", "resource_manager@ops");
     reply = ah_call (ah, "{\"get\":{\"kind\":\"allocation\",\"id\":\"%s\"}}", a2);
     ah_ok (reply);
     assert (reply->allocation->version == v2 &&
@@ -393,8 +395,20 @@ static void s_matching (ah_t *ah)
     assert (strstr (m->candidates[0]->explanation, "free in all 2 weeks"));
     assert (strstr (m->candidates[0]->explanation, "java level 5 (4 asked)"));
     assert (strstr (m->candidates[1]->explanation, "from division ops"));
-    assert (m->candidates[0]->cost_rate && m->candidates[0]->cost_rate->minor == 8000);
+    //  Cost rates only to the resources' stewards (README "Who sees what")
+    assert (!m->candidates[0]->cost_rate && !m->candidates[1]->cost_rate);
     ah_free (&reply);
+    ah_as (ah, "rm@fin", "resource_manager@fin");
+    reply = ah_call (ah,
+                     "{\"match\":{\"project_id\":\"%s\",\"skill\":\"java\",\"min_level\":4,"
+                     "\"hours_per_week\":20,\"start_week\":\"2026-W30\",\"end_week\":\"2026-W31\"}}",
+                     s_fin1);
+    ah_ok (reply);
+    m = reply->match;
+    assert (m->candidates[0]->cost_rate && m->candidates[0]->cost_rate->minor == 8000);
+    assert (!m->candidates[1]->cost_rate);
+    ah_free (&reply);
+    ah_as (ah, "pm@fin", "project_manager@fin");
 
     //  A skill request is matched and the best proposed at once (soft booking)
     reply = ah_call (ah,

@@ -365,7 +365,7 @@ static void s_test_index (void)
     v = allocator_index_capacity (ix, "fin", s_w ("2026-W10"), s_w ("2026-W12"), NULL, true, 2,
                                   arena, &too_many);
     assert (!v && too_many == 3);
-    Pmo__ConflictList *c = allocator_index_conflicts (ix, NULL, INT32_MIN, INT32_MAX, arena);
+    Pmo__ConflictList *c = allocator_index_conflicts (ix, NULL, INT32_MIN, INT32_MAX, NULL, arena);
     assert (c->n_conflicts == 1 && streq (c->conflicts[0]->resource_id, "rs_fin_2"));
     assert (c->conflicts[0]->n_weeks == 1 && c->conflicts[0]->weeks[0]->over_by_hours == 10);
     assert (c->conflicts[0]->n_claims == 2);
@@ -375,7 +375,7 @@ static void s_test_index (void)
     //  Releasing clears it at once
     s_put_allocation (ix, "al_fin_3", "rs_fin_2", "P1", 2, "released", 20, "2026-W12", "2026-W12",
                       2);
-    c = allocator_index_conflicts (ix, NULL, INT32_MIN, INT32_MAX, arena);
+    c = allocator_index_conflicts (ix, NULL, INT32_MIN, INT32_MAX, NULL, arena);
     assert (c->n_conflicts == 0);
     //  Lists page in a stable order
     allocator_resource_filter_t f = {.skill = "java"};

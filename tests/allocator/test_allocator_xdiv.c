@@ -359,7 +359,8 @@ int main (void)
     //  A restart keeps it all: the index counts the foreign bookings again
     ah_actor_stop (ah);
     ah_actor_start (ah);
-    ah_as (ah, "viewer@dft", "viewer@dft");
+    //  (Dana's resource manager sees every booking on her)
+    ah_as (ah, "rm@dwp", "resource_manager@dwp");
     Pmo__AllocatorReply *reply =
         ah_call (ah, "{\"list_allocations\":{\"resource_id\":\"%s\"}}", s_dana);
     ah_ok (reply);
