@@ -141,10 +141,37 @@ static void s_request_helpers (void)
     pmo_arena_destroy (&arena);
 }
 
+//  Least exposure: who stewards a resource, who sees a booking in full
+static void s_exposure (void)
+{
+    const char *fin = "hub/fin", *fin_it = "hub/fin/fin-it", *ops = "hub/ops";
+    Pmo__Role rm = PMO__ROLE__ROLE_RESOURCE_MANAGER, viewer = PMO__ROLE__ROLE_VIEWER;
+    Pmo__Role pmo = PMO__ROLE__ROLE_PMO_MANAGER, admin = PMO__ROLE__ROLE_ADMIN;
+    Pmo__Role pm = PMO__ROLE__ROLE_PROJECT_MANAGER, director = PMO__ROLE__ROLE_PMO_DIRECTOR;
+    const char *at_fin[] = {"fin"}, *at_hub[] = {"hub"};
+    //  Stewards: resource, PMO managers and above, on the home unit's path
+    assert (pmo_access_steward (s_identity (1, &rm, at_fin), fin_it));
+    assert (pmo_access_steward (s_identity (1, &pmo, at_fin), fin));
+    assert (!pmo_access_steward (s_identity (1, &rm, at_fin), ops));
+    assert (!pmo_access_steward (s_identity (1, &viewer, at_fin), fin));
+    assert (!pmo_access_steward (s_identity (1, &pm, at_fin), fin));
+    assert (pmo_access_steward (s_identity (1, &director, at_hub), ops));
+    assert (pmo_access_steward (s_identity (1, &admin, at_hub), ops));
+    assert (!pmo_access_steward (s_identity (1, &admin, at_hub), ""));
+    assert (!pmo_access_steward (s_identity (1, &admin, at_hub), NULL));
+    //  A booking: read on the project's path, or stewardship of the resource
+    assert (pmo_access_sees_booking (s_identity (1, &viewer, at_fin), &s_table, 1, fin, ops));
+    assert (!pmo_access_sees_booking (s_identity (1, &viewer, at_fin), &s_table, 1, ops, fin));
+    assert (pmo_access_sees_booking (s_identity (1, &rm, at_fin), &s_table, 1, ops, fin));
+    assert (!pmo_access_sees_booking (s_identity (1, &rm, at_fin), &s_table, 1, ops, NULL));
+    assert (!pmo_access_sees_booking (s_identity (1, &pmo, at_fin), &s_table, 1, "", ops));
+}
+
 int main (void)
 {
     s_paths ();
     s_roles ();
+    s_exposure ();
     s_request_helpers ();
     printf ("test_access: ok\n");
     return 0;

@@ -209,6 +209,20 @@ void gateway_resource_patch (self_t *self, request_t *req)
 }
 
 //  Warnings (rules that advised without blocking) as one Warning header.
+
+//  page is the service's own page of its items field ("AllocationPage" of
+//  repeated Allocation), not a message shared by several lists.
+static bool s_own_page (const ProtobufCMessage *page, const char *items)
+{
+    const ProtobufCFieldDescriptor *field =
+        protobuf_c_message_descriptor_get_field_by_name (page->descriptor, items);
+    if (!field || field->type != PROTOBUF_C_TYPE_MESSAGE)
+        return false;
+    const ProtobufCMessageDescriptor *item = field->descriptor;
+    size_t len = strlen (item->short_name);
+    return strncmp (page->descriptor->short_name, item->short_name, len) == 0 &&
+           strcmp (page->descriptor->short_name + len, "Page") == 0;
+}
 static void s_warnings (const ProtobufCMessage *reply, char *warning, size_t size)
 {
     *warning = 0;
@@ -277,6 +291,15 @@ enum MHD_Result gateway_resource_finish (self_t *self, request_t *req)
         json_t *page =
             json_pack ("{s:o, s:o}", "items", items ? json_incref (items) : json_array (),
                        "next_cursor", next ? json_incref (next) : json_string (""));
+        //  What else a service's own page of these items says (an
+        //  AllocationPage's hours booked elsewhere; openapi.py documents it)
+        if (s_own_page (*slot, route->items)) {
+            const char *key;
+            json_t *value;
+            json_object_foreach (doc, key, value)
+                if (value != items && strcmp (key, "next_cursor") != 0)
+                    json_object_set (page, key, value);
+        }
         json_decref (doc);
         doc = page;
         etag = 0;

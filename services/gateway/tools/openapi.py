@@ -262,6 +262,15 @@ def main():
                          "properties": {"items": {"type": "array", "items": ref(item)},
                                         "next_cursor": {"type": "string",
                                                         "description": "empty on the last page"}}}
+        # What else the service's page says (optional): AllocationPage.elsewhere
+        if name in messages:
+            extra = schema_of(messages, enums, name, False)["properties"]
+            for field, spec in extra.items():
+                if field not in ("next_cursor",) and spec.get("items") != ref(item):
+                    schemas[name]["properties"][field] = spec
+                    nested = spec.get("items", spec).get("$ref", "").rsplit("/", 1)[-1]
+                    if nested in messages and nested not in schemas:
+                        schemas[nested] = schema_of(messages, enums, nested, True)
         return ref(name)
 
     id_param = {"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}
