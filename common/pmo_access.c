@@ -73,12 +73,13 @@ bool pmo_access_allowed (const Pmo__Identity *who, const pmo_role_table_t *table
 
 //  The roles that steward a unit's people (one bit: "steward")
 static const pmo_role_table_t s_stewards = {
-    .actions = {
-        [PMO__ROLE__ROLE_ADMIN] = 1,
-        [PMO__ROLE__ROLE_PMO_DIRECTOR] = 1,
-        [PMO__ROLE__ROLE_PMO_MANAGER] = 1,
-        [PMO__ROLE__ROLE_RESOURCE_MANAGER] = 1,
-    },
+    .actions =
+        {
+            [PMO__ROLE__ROLE_ADMIN] = 1,
+            [PMO__ROLE__ROLE_PMO_DIRECTOR] = 1,
+            [PMO__ROLE__ROLE_PMO_MANAGER] = 1,
+            [PMO__ROLE__ROLE_RESOURCE_MANAGER] = 1,
+        },
 };
 
 bool pmo_access_steward (const Pmo__Identity *who, const char *resource_path)

@@ -100,7 +100,6 @@ static bool s_shows_resource (const allocator_view_t *view, const ix_resource_t 
     return !view || view->booking (view->ctx, r->path, r->path);
 }
 
-
 #define GROW(array, count, max)                                                                    \
     do {                                                                                           \
         if ((count) == (max)) {                                                                    \
@@ -512,8 +511,9 @@ size_t allocator_index_elsewhere (allocator_index_t *self, const allocator_alloc
             const ix_alloc_t *a = r->allocs[k];
             if ((f->state && a->state != f->state) || s_shows (f->view, a, r))
                 continue;
-            uint32_t *hours =
-                a->state == PMO__ALLOCATION_STATE__ALLOCATION_STATE_COMMITTED ? committed : proposed;
+            uint32_t *hours = a->state == PMO__ALLOCATION_STATE__ALLOCATION_STATE_COMMITTED
+                                  ? committed
+                                  : proposed;
             for (int32_t w = a->first; w <= a->last; w++)
                 hours[w - lo] += a->hours;
         }
@@ -524,7 +524,8 @@ size_t allocator_index_elsewhere (allocator_index_t *self, const allocator_alloc
         e->allocations = count;
         uint32_t busiest = 0;
         for (size_t w = 0; w < span; w++) {
-            e->committed_hours = committed[w] > e->committed_hours ? committed[w] : e->committed_hours;
+            e->committed_hours =
+                committed[w] > e->committed_hours ? committed[w] : e->committed_hours;
             e->proposed_hours = proposed[w] > e->proposed_hours ? proposed[w] : e->proposed_hours;
             busiest = committed[w] + proposed[w] > busiest ? committed[w] + proposed[w] : busiest;
         }
@@ -829,7 +830,6 @@ static Pmo__CapacityRow *s_row (allocator_index_t *self, pmo_arena_t *arena, con
     return row;
 }
 
-
 static int s_by_id (const void *a, const void *b)
 {
     const ix_resource_t *x = *(ix_resource_t *const *)a, *y = *(ix_resource_t *const *)b;
@@ -1087,8 +1087,9 @@ Pmo__ConflictList *allocator_index_conflicts (allocator_index_t *self, const cha
                 if (weeks_over > elsewhere->weeks_over)
                     elsewhere->weeks_over = weeks_over;
                 elsewhere->why = pmo_arena_printf (
-                    arena, "booked elsewhere: %u h a week of %zu committed claim(s) of projects "
-                           "outside your reach",
+                    arena,
+                    "booked elsewhere: %u h a week of %zu committed claim(s) of projects "
+                    "outside your reach",
                     elsewhere->hours_per_week, ++n_elsewhere);
                 continue;
             }
@@ -1108,8 +1109,9 @@ Pmo__ConflictList *allocator_index_conflicts (allocator_index_t *self, const cha
                                             "is below it";
             else if (!shown[0])
                 claim->why = pmo_arena_printf (
-                    arena, "a claim of a project outside your reach prevails: %s gives way in %u "
-                           "week(s)",
+                    arena,
+                    "a claim of a project outside your reach prevails: %s gives way in %u "
+                    "week(s)",
                     a->project_code, claim->weeks_over);
             else if (a->priority != top->priority)
                 claim->why = pmo_arena_printf (

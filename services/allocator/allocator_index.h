@@ -66,14 +66,14 @@ typedef struct {
 //  Matching
 
 typedef struct {
-    const char *role;      //  NULL or "" = any
-    const char *skill;     //  NULL or "" = any
-    uint32_t min_level;    //  of skill
-    uint32_t hours;        //  per week
-    int32_t first, last;   //  weeks
-    const char *pool_unit; //  subtree to search; NULL or "" = all
-    const char *division;  //  the project's division (home-division preference); may be NULL
-    size_t limit;          //  candidates returned
+    const char *role;             //  NULL or "" = any
+    const char *skill;            //  NULL or "" = any
+    uint32_t min_level;           //  of skill
+    uint32_t hours;               //  per week
+    int32_t first, last;          //  weeks
+    const char *pool_unit;        //  subtree to search; NULL or "" = all
+    const char *division;         //  the project's division (home-division preference); may be NULL
+    size_t limit;                 //  candidates returned
     const allocator_view_t *view; //  cost rates only where view->steward
 } allocator_match_query_t;
 
@@ -117,7 +117,7 @@ typedef struct {
     const char *project_id;
     const char *resource_id;
     const char *unit;
-    Pmo__AllocationState state; //  0 = any
+    Pmo__AllocationState state;   //  0 = any
     const allocator_view_t *view; //  only the bookings it shows in full
 } allocator_allocation_filter_t;
 
@@ -134,8 +134,9 @@ size_t allocator_index_list_allocations (allocator_index_t *self,
 
 //  What the filter matches that its view hides, as hours per resource
 //  (live bookings only), at most max resources, in arena. Returns how many.
-size_t allocator_index_elsewhere (allocator_index_t *self, const allocator_allocation_filter_t *filter,
-                                  size_t max, pmo_arena_t *arena, Pmo__BookedElsewhere ***out);
+size_t allocator_index_elsewhere (allocator_index_t *self,
+                                  const allocator_allocation_filter_t *filter, size_t max,
+                                  pmo_arena_t *arena, Pmo__BookedElsewhere ***out);
 
 //  Bytes held, roughly, for logs and the benchmark.
 size_t allocator_index_bytes (allocator_index_t *self);

@@ -296,9 +296,9 @@ enum MHD_Result gateway_resource_finish (self_t *self, request_t *req)
         if (s_own_page (*slot, route->items)) {
             const char *key;
             json_t *value;
-            json_object_foreach (doc, key, value)
-                if (value != items && strcmp (key, "next_cursor") != 0)
-                    json_object_set (page, key, value);
+            json_object_foreach (doc, key,
+                                 value) if (value != items && strcmp (key, "next_cursor") != 0)
+                json_object_set (page, key, value);
         }
         json_decref (doc);
         doc = page;

@@ -399,10 +399,11 @@ static void s_matching (ah_t *ah)
     assert (!m->candidates[0]->cost_rate && !m->candidates[1]->cost_rate);
     ah_free (&reply);
     ah_as (ah, "rm@fin", "resource_manager@fin");
-    reply = ah_call (ah,
-                     "{\"match\":{\"project_id\":\"%s\",\"skill\":\"java\",\"min_level\":4,"
-                     "\"hours_per_week\":20,\"start_week\":\"2026-W30\",\"end_week\":\"2026-W31\"}}",
-                     s_fin1);
+    reply =
+        ah_call (ah,
+                 "{\"match\":{\"project_id\":\"%s\",\"skill\":\"java\",\"min_level\":4,"
+                 "\"hours_per_week\":20,\"start_week\":\"2026-W30\",\"end_week\":\"2026-W31\"}}",
+                 s_fin1);
     ah_ok (reply);
     m = reply->match;
     assert (m->candidates[0]->cost_rate && m->candidates[0]->cost_rate->minor == 8000);

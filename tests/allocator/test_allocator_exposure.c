@@ -39,8 +39,8 @@ static void s_book (ah_t *ah, const char *project, const char *resource, uint32_
     ah_free (&reply);
     const char *steps[] = {"propose", "commit"};
     for (size_t i = 0; i < (strcmp (state, "committed") == 0 ? 2u : 1u); i++) {
-        reply = ah_call (ah, "{\"%s\":{\"allocation_id\":\"%s\",\"version\":%llu%s}}", steps[i],
-                         id, (unsigned long long)version, i ? ",\"approve\":true" : "");
+        reply = ah_call (ah, "{\"%s\":{\"allocation_id\":\"%s\",\"version\":%llu%s}}", steps[i], id,
+                         (unsigned long long)version, i ? ",\"approve\":true" : "");
         ah_ok (reply);
         version = reply->allocation->version;
         ah_free (&reply);
@@ -54,19 +54,19 @@ static void s_fixture (ah_t *ah)
     ah_unit (ah, "ops", "division", "hub", "supportive");
     ah_project (ah, "FIN-1", "fin", 2, s_fin1);
     ah_project (ah, "OPS-1", "ops", 1, s_ops1);
-    Pmo__AllocatorReply *reply = ah_call (
-        ah, "{\"create_resource\":{\"name\":\"Ann Lee\",\"home_org_unit\":\"fin\","
-            "\"role\":\"engineer\",\"weekly_capacity_hours\":30,"
-            "\"skills\":[{\"name\":\"java\",\"level\":4}],"
-            "\"cost_rate\":{\"minor\":9100,\"currency\":\"GBP\"},"
-            "\"exceptions\":[{\"start_week\":\"2026-W20\",\"hours_off\":30,"
-            "\"reason\":\"medical leave\"}]}}");
+    Pmo__AllocatorReply *reply =
+        ah_call (ah, "{\"create_resource\":{\"name\":\"Ann Lee\",\"home_org_unit\":\"fin\","
+                     "\"role\":\"engineer\",\"weekly_capacity_hours\":30,"
+                     "\"skills\":[{\"name\":\"java\",\"level\":4}],"
+                     "\"cost_rate\":{\"minor\":9100,\"currency\":\"GBP\"},"
+                     "\"exceptions\":[{\"start_week\":\"2026-W20\",\"hours_off\":30,"
+                     "\"reason\":\"medical leave\"}]}}");
     ah_ok (reply);
     snprintf (s_ann, sizeof s_ann, "%s", reply->resource->id);
     ah_free (&reply);
     snprintf (s_bob, sizeof s_bob, "%s",
-              ah_resource (ah, "Bob Ray", "ops", "engineer", 40, "[{\"name\":\"java\",\"level\":3}]",
-                           8200));
+              ah_resource (ah, "Bob Ray", "ops", "engineer", 40,
+                           "[{\"name\":\"java\",\"level\":3}]", 8200));
     s_book (ah, s_fin1, s_ann, 20, "committed", s_al[0]);
     s_book (ah, s_ops1, s_ann, 12, "committed", s_al[1]);
     s_book (ah, s_ops1, s_bob, 30, "committed", s_al[2]);
@@ -85,11 +85,11 @@ static bool s_mentions (Pmo__AllocatorReply *reply, const char *text)
 //  What one caller sees, and what it must not
 typedef struct {
     const char *who, *grants;
-    bool sees[4];             //  each of s_al in full
-    bool cost_ann, cost_bob;  //  cost rate (and Ann's leave reason)
-    uint32_t elsewhere_ann;   //  hours booked elsewhere on Ann in the busiest week
-    uint32_t elsewhere_bob;   //  ... on Bob
-    const char *hidden_code;  //  the project it must never see named (NULL: none)
+    bool sees[4];            //  each of s_al in full
+    bool cost_ann, cost_bob; //  cost rate (and Ann's leave reason)
+    uint32_t elsewhere_ann;  //  hours booked elsewhere on Ann in the busiest week
+    uint32_t elsewhere_bob;  //  ... on Bob
+    const char *hidden_code; //  the project it must never see named (NULL: none)
     const char *hidden_id;
 } caller_t;
 
@@ -99,8 +99,8 @@ static void s_check (ah_t *ah, const caller_t *c)
     //  get: an allocation it may not see is not there
     size_t seen = 0;
     for (size_t i = 0; i < 4; i++) {
-        Pmo__AllocatorReply *reply =
-            ah_call (ah, "{\"get\":{\"kind\":\"ALLOCATOR_KIND_ALLOCATION\",\"id\":\"%s\"}}", s_al[i]);
+        Pmo__AllocatorReply *reply = ah_call (
+            ah, "{\"get\":{\"kind\":\"ALLOCATOR_KIND_ALLOCATION\",\"id\":\"%s\"}}", s_al[i]);
         if (c->sees[i]) {
             ah_ok (reply);
             seen++;
@@ -218,9 +218,23 @@ int main (void)
     //  (who, grants, sees ann/FIN-1 ann/OPS-1 bob/OPS-1 bob/FIN-1, cost of
     //  Ann, of Bob, hours elsewhere on Ann, on Bob, the project never named)
     const caller_t callers[] = {
-        {"viewer@fin", "viewer@fin", {true, false, false, true}, false, false, 12, 30, "OPS-1",
+        {"viewer@fin",
+         "viewer@fin",
+         {true, false, false, true},
+         false,
+         false,
+         12,
+         30,
+         "OPS-1",
          s_ops1},
-        {"rm@fin", "resource_manager@fin", {true, true, false, true}, true, false, 0, 30, NULL,
+        {"rm@fin",
+         "resource_manager@fin",
+         {true, true, false, true},
+         true,
+         false,
+         0,
+         30,
+         NULL,
          NULL},
         {"pmo@ops", "pmo_manager@ops", {false, true, true, true}, false, true, 20, 0, NULL, NULL},
         {"admin@hub", "admin@hub", {true, true, true, true}, true, true, 0, 0, NULL, NULL},
