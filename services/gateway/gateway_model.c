@@ -252,8 +252,29 @@ bool gateway_event_visible (const Pmo__Identity *who, const Pmo__Event *event)
     if (event->type && strncmp (event->type, "org_unit.", 9) == 0)
         return true;
     //  "" rather than NULL: a NULL path would mean anywhere
-    return pmo_access_allowed (who, &s_roles, GATEWAY_SEE,
-                               event->org_unit_path ? event->org_unit_path : "");
+    if (pmo_access_allowed (who, &s_roles, GATEWAY_SEE,
+                            event->org_unit_path ? event->org_unit_path : ""))
+        return true;
+    //  A booking (its path is its project's) on a person who stewards
+    //  (README "Who sees what"), whichever project made it
+    return event->body_case == PMO__EVENT__BODY_ALLOCATION && event->allocation &&
+           pmo_access_steward (who, event->allocation->resource_org_unit_path);
+}
+
+void gateway_event_redact (const Pmo__Identity *who, Pmo__Event *event)
+{
+    Pmo__Resource *r = event->body_case == PMO__EVENT__BODY_RESOURCE ? event->resource : NULL;
+    if (!r || pmo_access_steward (who, r->home_org_unit_path))
+        return;
+    //  As the allocator shows a resource: no cost rate, no reasons of leave
+    //  (the event is the caller's own decoded copy)
+    if (r->cost_rate) {
+        protobuf_c_message_free_unpacked (&r->cost_rate->base, NULL);
+        r->cost_rate = NULL;
+    }
+    for (size_t i = 0; i < r->n_exceptions; i++)
+        if (r->exceptions[i]->reason)
+            r->exceptions[i]->reason[0] = '\0';
 }
 
 //  True if the event concerns project: its entity, or its snapshot's

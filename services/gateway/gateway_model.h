@@ -76,8 +76,13 @@ int gateway_check_create (const Pmo__CreateTokenRequest *create, pmo_problem_t *
 bool gateway_may_read_metrics (const Pmo__Identity *who);
 
 //  May who see this event? The org structure is visible to everyone
-//  signed in; everything else only within the subtrees of who's grants.
+//  signed in; everything else only within the subtrees of who's grants,
+//  and a booking also to the stewards of its person (pmo_access_steward).
 bool gateway_event_visible (const Pmo__Identity *who, const Pmo__Event *event);
+//  Clears what a resource event shows only to the resource's stewards (its
+//  cost rate, the reasons of its leave) unless who is one; event is the
+//  caller's own decoded copy.
+void gateway_event_redact (const Pmo__Identity *who, Pmo__Event *event);
 
 //  What a live-event client asked for; NULL or "" fields match anything.
 typedef struct {

@@ -207,6 +207,7 @@ static void s_deliver (gateway_sse_t *self, const entry_t *entry)
         s_add_stream (self, event->org_unit_snapshot->id);
     if (gateway_event_visible (&self->identity, event) &&
         gateway_event_matches (&self->filter, event)) {
+        gateway_event_redact (&self->identity, event);
         char *original = event->id;
         event->id = (char *)entry->id;
         char *json = pmo_json_encode (&event->base);

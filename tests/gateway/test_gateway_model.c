@@ -169,6 +169,60 @@ static void test_events (void)
     assert (pmo_path_contains ("hub/dft", "dft") && !pmo_path_contains ("hub/dft", "df"));
 }
 
+//  Who sees what of allocator events (README "Who sees what")
+static void test_event_exposure (void)
+{
+    //  A booking of a dhsc project on a dft person: dhsc's roles and dft's
+    //  stewards see it, dft's viewer does not
+    Pmo__Allocation allocation = PMO__ALLOCATION__INIT;
+    allocation.project_org_unit_path = "hub/dhsc";
+    allocation.resource_org_unit_path = "hub/dft/dft-rail";
+    Pmo__Event event = PMO__EVENT__INIT;
+    event.type = "allocation.committed";
+    event.org_unit_path = "hub/dhsc";
+    event.body_case = PMO__EVENT__BODY_ALLOCATION;
+    event.allocation = &allocation;
+    assert (gateway_event_visible (s_who ("v", PMO__ROLE__ROLE_VIEWER, "dhsc"), &event));
+    assert (gateway_event_visible (s_who ("r", PMO__ROLE__ROLE_RESOURCE_MANAGER, "dft"), &event));
+    assert (gateway_event_visible (s_who ("p", PMO__ROLE__ROLE_PMO_MANAGER, "dft-rail"), &event));
+    assert (!gateway_event_visible (s_who ("v", PMO__ROLE__ROLE_VIEWER, "dft"), &event));
+    assert (!gateway_event_visible (s_who ("m", PMO__ROLE__ROLE_PROJECT_MANAGER, "dft"), &event));
+    assert (!gateway_event_visible (s_who ("r", PMO__ROLE__ROLE_RESOURCE_MANAGER, "moj"), &event));
+    //  A resource event: cost rate and reasons of leave for its stewards only
+    for (int steward = 0; steward < 2; steward++) {
+        Pmo__Resource r = PMO__RESOURCE__INIT;
+        r.home_org_unit_path = "hub/dft";
+        Pmo__Money money = PMO__MONEY__INIT;
+        money.minor = 9100;
+        money.currency = "GBP";
+        r.cost_rate = &money;
+        Pmo__CalendarException off = PMO__CALENDAR_EXCEPTION__INIT, *offs[1] = {&off};
+        off.hours_off = 40;
+        off.reason = "medical leave";
+        r.exceptions = offs;
+        r.n_exceptions = 1;
+        event = (Pmo__Event)PMO__EVENT__INIT;
+        event.type = "resource.updated";
+        event.org_unit_path = "hub/dft";
+        event.body_case = PMO__EVENT__BODY_RESOURCE;
+        event.resource = &r;
+        //  The redaction frees what it drops, as of a decoded event: decode one
+        uint8_t buf[512];
+        size_t size = pmo__event__pack (&event, buf);
+        Pmo__Event *copy = pmo__event__unpack (NULL, size, buf);
+        assert (copy);
+        const Pmo__Identity *who = steward ? s_who ("r", PMO__ROLE__ROLE_RESOURCE_MANAGER, "dft")
+                                           : s_who ("v", PMO__ROLE__ROLE_VIEWER, "dft");
+        assert (gateway_event_visible (who, copy));
+        gateway_event_redact (who, copy);
+        assert ((copy->resource->cost_rate != NULL) == (steward == 1));
+        assert (copy->resource->exceptions[0]->hours_off == 40);
+        assert (strcmp (copy->resource->exceptions[0]->reason, steward ? "medical leave" : "") ==
+                0);
+        pmo__event__free_unpacked (copy, NULL);
+    }
+}
+
 static void test_routes (void)
 {
     char param[64], allow[64];
@@ -274,6 +328,7 @@ int main (void)
     test_if_match ();
     test_issuing ();
     test_events ();
+    test_event_exposure ();
     test_routes ();
     printf ("test_gateway_model: OK\n");
     return 0;
