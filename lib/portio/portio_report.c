@@ -5,6 +5,7 @@
 */
 #include "portio_report.h"
 
+#include "pmo_access.h"
 #include "pmo_json.h"
 #include "pmo_reflect.h"
 #include "portio_csv.h"
@@ -210,6 +211,7 @@ portio_report_t *portio_report_compute (const Pmo__OrgUnit *unit, Pmo__OrgUnit *
     self->org_unit = pmo_arena_strdup (arena, unit->id);
     self->org_unit_name = pmo_arena_strdup (arena, unit->name);
     self->org_unit_path = pmo_arena_strdup (arena, unit->path);
+    self->covers = pmo_arena_printf (arena, "all of %s", unit->id);
     self->generated_ms = now_ms;
     self->since_ms = since_ms;
     portio_report_date_of (since_ms, self->since);
@@ -491,6 +493,52 @@ void portio_report_destroy (portio_report_t **self_p)
     }
 }
 
+const char *portio_report_claim_name (const Pmo__ConflictClaim *claim)
+{
+    return claim->project_code && *claim->project_code ? claim->project_code : "elsewhere";
+}
+
+//  A grant of a role that reads (not metrics)
+static bool s_reads (const Pmo__Grant *g)
+{
+    return g && g->role != PMO__ROLE__ROLE_UNSPECIFIED && g->role != PMO__ROLE__ROLE_METRICS;
+}
+
+//  What a report on unit covers for who: all of it if a grant is held on
+//  its path; else the units below it where who holds grants (the services
+//  answer only those). Roles that read nothing (metrics) do not count.
+static const char *s_covers (pmo_arena_t *arena, const Pmo__Identity *who, const Pmo__OrgUnit *unit,
+                             Pmo__OrgUnit *const *units, size_t n_units)
+{
+    if (!who)
+        return pmo_arena_printf (arena, "all of %s", unit->id);
+    char *parts = NULL;
+    for (size_t i = 0; i < who->n_grants; i++) {
+        const Pmo__Grant *g = who->grants[i];
+        if (!s_reads (g))
+            continue;
+        if (pmo_path_contains (unit->path, g->org_unit))
+            return pmo_arena_printf (arena, "all of %s", unit->id);
+        bool again = false; //  a unit named by an earlier grant that counted
+        for (size_t j = 0; j < i && !again; j++)
+            again = s_reads (who->grants[j]) && strcmp (who->grants[j]->org_unit, g->org_unit) == 0;
+        for (size_t k = 0; k < n_units && !again; k++)
+            if (strcmp (units[k]->id, g->org_unit) == 0 &&
+                pmo_path_contains (units[k]->path, unit->id))
+                parts = parts ? pmo_arena_printf (arena, "%s, %s", parts, g->org_unit)
+                              : pmo_arena_strdup (arena, g->org_unit);
+    }
+    if (!parts)
+        return pmo_arena_printf (arena,
+                                 "none of %s beyond what everyone signed in sees (your grants "
+                                 "reach no part of it)",
+                                 unit->id);
+    return pmo_arena_printf (arena,
+                             "only %s of %s (the parts your grants reach): totals count nothing "
+                             "else, and people elsewhere only as hours",
+                             parts, unit->id);
+}
+
 portio_report_t *portio_report_build (const portio_import_peer_t *peer, const char *org_unit,
                                       int64_t since_ms, char *why, size_t why_size)
 {
@@ -557,6 +605,8 @@ portio_report_t *portio_report_build (const portio_import_peer_t *peer, const ch
     report = portio_report_compute (unit, (Pmo__OrgUnit *const *)units, n_units,
                                     (Pmo__Project *const *)projects, n_projects, reports, n_reports,
                                     since_ms, pmo_now_ms ());
+    report->covers =
+        s_covers (report->arena, peer->identity, unit, (Pmo__OrgUnit *const *)units, n_units);
     s_fetch_services (peer, report, arena);
     //  The report points into what was fetched: it keeps that arena too
     report->fetched = arena;
@@ -625,7 +675,7 @@ static json_t *s_overloads_json (const portio_report_t *self)
         const Pmo__AllocationConflict *c = self->overloads[i];
         json_t *projects = json_array ();
         for (size_t k = 0; k < c->n_claims; k++)
-            json_array_append_new (projects, json_string (c->claims[k]->project_code));
+            json_array_append_new (projects, json_string (portio_report_claim_name (c->claims[k])));
         json_array_append_new (list,
                                json_pack ("{s:s, s:s, s:s, s:I, s:I, s:s, s:o, s:s}", "resource_id",
                                           c->resource_id, "name", c->resource_name, "home_org_unit",
@@ -722,6 +772,7 @@ json_t *portio_report_json (const portio_report_t *self)
         portio_report_rag_names[portio_report_index_rag (self->spi)], "cpi_rag",
         portio_report_rag_names[portio_report_index_rag (self->cpi)], "red_projects", red,
         "changes", changes, "projects_detail", projects);
+    json_object_set_new (root, "covers", json_string (self->covers));
     json_object_set_new (root, "risks", s_risks_json (self));
     json_object_set_new (root, "over_allocated_resources", s_overloads_json (self));
     json_object_set_new (root, "open_alerts", s_alerts_json (self));

@@ -62,6 +62,9 @@ typedef struct {
     const char *org_unit; //  the unit reported on
     const char *org_unit_name;
     const char *org_unit_path;
+    //  What the figures cover: "all of hub", or for a caller whose grants
+    //  reach only parts of the unit, which parts (README "Who sees what")
+    const char *covers;
     int64_t generated_ms;
     int64_t since_ms;      //  "changes since": the last reporting period
     char since[11];        //  ... as a date
@@ -131,6 +134,10 @@ void portio_report_set_health (portio_report_t *self, Pmo__HealthAssessment *con
 portio_report_t *portio_report_build (const portio_import_peer_t *peer, const char *org_unit,
                                       int64_t since_ms, char *why, size_t why_size);
 void portio_report_destroy (portio_report_t **self_p);
+
+//  What names a claim on an over-allocated person: its project's code, or
+//  "elsewhere" for the claims of projects the caller may not see.
+const char *portio_report_claim_name (const Pmo__ConflictClaim *claim);
 
 //  The report as JSON; caller json_decref's it.
 json_t *portio_report_json (const portio_report_t *self);

@@ -44,6 +44,7 @@ static void s_summary (const portio_report_t *self, portio_csv_writer_t *w, cons
     portio_csv_writer_row (w, head, 2);
     const char *rows[][2] = {
         {"org_unit", self->org_unit},
+        {"covers", self->covers},
         {"since", self->since},
         {"projects", pmo_arena_printf (arena, "%zu", self->n_projects)},
         {"currency", self->currency},
@@ -213,7 +214,7 @@ static void s_overallocated (const portio_report_t *self, portio_csv_writer_t *w
         char *projects = pmo_arena_strdup (arena, "");
         for (size_t k = 0; k < c->n_claims; k++)
             projects = pmo_arena_printf (arena, "%s%s%s", projects, k ? ";" : "",
-                                         c->claims[k]->project_code);
+                                         portio_report_claim_name (c->claims[k]));
         const char *row[] = {
             c->resource_id,
             c->resource_name,

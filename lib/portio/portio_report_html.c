@@ -316,7 +316,7 @@ static void s_html_overloads (page_t *page, const portio_report_t *self)
                       c->n_weeks ? c->weeks[0]->week : "");
             for (size_t k = 0; k < c->n_claims; k++) {
                 s_printf (page, "%s", k ? ", " : "");
-                s_text (page, c->claims[k]->project_code);
+                s_text (page, portio_report_claim_name (c->claims[k]));
                 s_printf (page, " %uh/wk", c->claims[k]->hours_per_week);
             }
             s_printf (page, "</td></tr>");
@@ -404,8 +404,11 @@ static void s_html_head (page_t *page, const portio_report_t *self)
     s_text (page, self->org_unit_name);
     s_printf (page, "</h1><p class=\"sub\">");
     s_text (page, self->org_unit_path);
-    s_printf (page, " &middot; %zu projects &middot; generated %s &middot; changes since %s</p>\n",
+    s_printf (page, " &middot; %zu projects &middot; generated %s &middot; changes since %s",
               self->n_projects, generated, self->since);
+    s_printf (page, " &middot; covers ");
+    s_text (page, self->covers);
+    s_printf (page, "</p>\n");
 }
 
 //  The headline figures and the projects by RAG, unit, phase and status.

@@ -4,9 +4,10 @@
 
     Two divisions, fin and ops, and a person shared between them: Ann (fin)
     is booked by FIN-1 (20 h) and by OPS-1 (12 h), over her 30 h; Bob (ops)
-    by OPS-1 (30 h) and, proposed, by FIN-1 (10 h). Four callers read every
-    view: a viewer of fin, a resource manager of fin, a PMO manager of ops,
-    an admin. Each sees the bookings of its own projects and of the people
+    by OPS-1 (30 h) and, proposed, by FIN-1 (10 h); Cat (ops) only by OPS-1,
+    over her 10 h. Four callers read every view and the portfolio report of
+    the hub: a viewer of fin, a resource manager of fin, a PMO manager of
+    ops, an admin. Each sees the bookings of its own projects and of the people
     it stewards in full; of the rest only hours ("12 h booked elsewhere"),
     never a project's id, code or name; cost rates and the reasons of leave
     only for the people it stewards.
@@ -14,14 +15,17 @@
 #include "allocator_harness.h"
 #include "pmo_json.h"
 #include "pmo_util.h"
+#include "portio_report.h"
 
 #include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
-static char s_fin1[40], s_ops1[40], s_ann[40], s_bob[40];
-static char s_al[4][40]; //  ann/FIN-1, ann/OPS-1, bob/OPS-1, bob/FIN-1
+static char s_fin1[40], s_ops1[40], s_ann[40], s_bob[40], s_cat[40];
+static char s_first[16], s_last[16]; //  the weeks booked: next week and the two after
+static char s_al[5][40];             //  ann/FIN-1, ann/OPS-1, bob/OPS-1, bob/FIN-1, cat/OPS-1
 
 //  Request a named resource for a project and take it to state
 //  ("proposed" or "committed") as admin; the allocation's id into id.
@@ -31,8 +35,8 @@ static void s_book (ah_t *ah, const char *project, const char *resource, uint32_
     Pmo__AllocatorReply *reply =
         ah_call (ah,
                  "{\"request_allocation\":{\"project_id\":\"%s\",\"resource_id\":\"%s\","
-                 "\"hours_per_week\":%u,\"start_week\":\"2026-W10\",\"end_week\":\"2026-W12\"}}",
-                 project, resource, hours);
+                 "\"hours_per_week\":%u,\"start_week\":\"%s\",\"end_week\":\"%s\"}}",
+                 project, resource, hours, s_first, s_last);
     ah_ok (reply);
     snprintf (id, 40, "%s", reply->allocation->id);
     uint64_t version = reply->allocation->version;
@@ -71,6 +75,10 @@ static void s_fixture (ah_t *ah)
     s_book (ah, s_ops1, s_ann, 12, "committed", s_al[1]);
     s_book (ah, s_ops1, s_bob, 30, "committed", s_al[2]);
     s_book (ah, s_fin1, s_bob, 10, "proposed", s_al[3]);
+    snprintf (s_cat, sizeof s_cat, "%s",
+              ah_resource (ah, "Cat Ode", "ops", "tester", 10,
+                           "[{\"name\":\"testing\",\"level\":3}]", 7000));
+    s_book (ah, s_ops1, s_cat, 15, "committed", s_al[4]);
 }
 
 //  The reply as JSON holds text (a project's id, code or name)
@@ -85,10 +93,12 @@ static bool s_mentions (Pmo__AllocatorReply *reply, const char *text)
 //  What one caller sees, and what it must not
 typedef struct {
     const char *who, *grants;
-    bool sees[4];            //  each of s_al in full
+    bool sees[5];            //  each of s_al in full
     bool cost_ann, cost_bob; //  cost rate (and Ann's leave reason)
     uint32_t elsewhere_ann;  //  hours booked elsewhere on Ann in the busiest week
     uint32_t elsewhere_bob;  //  ... on Bob
+    uint32_t elsewhere_cat;  //  ... on Cat
+    size_t conflicts;        //  over-allocated people it sees (Ann, Cat)
     const char *hidden_code; //  the project it must never see named (NULL: none)
     const char *hidden_id;
 } caller_t;
@@ -98,7 +108,7 @@ static void s_check (ah_t *ah, const caller_t *c)
     ah_as (ah, c->who, c->grants);
     //  get: an allocation it may not see is not there
     size_t seen = 0;
-    for (size_t i = 0; i < 4; i++) {
+    for (size_t i = 0; i < 5; i++) {
         Pmo__AllocatorReply *reply = ah_call (
             ah, "{\"get\":{\"kind\":\"ALLOCATOR_KIND_ALLOCATION\",\"id\":\"%s\"}}", s_al[i]);
         if (c->sees[i]) {
@@ -115,23 +125,25 @@ static void s_check (ah_t *ah, const caller_t *c)
     assert (page->n_allocations == seen);
     for (size_t i = 0; i < page->n_allocations; i++) {
         size_t k = 0;
-        while (k < 4 && strcmp (page->allocations[i]->id, s_al[k]) != 0)
+        while (k < 5 && strcmp (page->allocations[i]->id, s_al[k]) != 0)
             k++;
-        assert (k < 4 && c->sees[k]);
+        assert (k < 5 && c->sees[k]);
     }
-    uint32_t ann = 0, bob = 0;
+    uint32_t ann = 0, bob = 0, cat = 0;
     for (size_t i = 0; i < page->n_elsewhere; i++) {
         Pmo__BookedElsewhere *e = page->elsewhere[i];
-        assert (streq (e->start_week, "2026-W10") && streq (e->end_week, "2026-W12"));
+        assert (streq (e->start_week, s_first) && streq (e->end_week, s_last));
         if (streq (e->resource_id, s_ann))
             ann = e->committed_hours + e->proposed_hours;
         else if (streq (e->resource_id, s_bob))
             bob = e->committed_hours + e->proposed_hours;
+        else if (streq (e->resource_id, s_cat))
+            cat = e->committed_hours + e->proposed_hours;
         else
             assert (!"an unknown resource booked elsewhere");
         printf ("%-22s %s\n", c->who, e->summary);
     }
-    assert (ann == c->elsewhere_ann && bob == c->elsewhere_bob);
+    assert (ann == c->elsewhere_ann && bob == c->elsewhere_bob && cat == c->elsewhere_cat);
     if (c->hidden_code)
         assert (!s_mentions (reply, c->hidden_code) && !s_mentions (reply, c->hidden_id));
     printf ("%-22s list: %zu allocation(s), %zu person(s) booked elsewhere\n", c->who,
@@ -147,7 +159,7 @@ static void s_check (ah_t *ah, const caller_t *c)
     reply = ah_call (ah, "{\"list_allocations\":{\"project_id\":\"%s\"}}", s_ops1);
     ah_ok (reply);
     assert (reply->allocations->n_elsewhere == 0);
-    assert (reply->allocations->n_allocations == (size_t)c->sees[1] + c->sees[2]);
+    assert (reply->allocations->n_allocations == (size_t)c->sees[1] + c->sees[2] + c->sees[4]);
     ah_free (&reply);
 
     //  Resources: the shared pool, with cost and leave reasons for stewards only
@@ -161,10 +173,10 @@ static void s_check (ah_t *ah, const caller_t *c)
     ah_free (&reply);
     reply = ah_call (ah, "{\"list_resources\":{}}");
     ah_ok (reply);
-    assert (reply->resources->n_resources == 2);
-    for (size_t i = 0; i < 2; i++) {
+    assert (reply->resources->n_resources == 3);
+    for (size_t i = 0; i < 3; i++) {
         Pmo__Resource *rr = reply->resources->resources[i];
-        bool steward = streq (rr->id, s_ann) ? c->cost_ann : c->cost_bob;
+        bool steward = streq (rr->id, s_ann) ? c->cost_ann : c->cost_bob; //  Cat: as Bob
         assert ((rr->cost_rate != NULL) == steward);
     }
     assert (c->cost_ann || !s_mentions (reply, "medical leave"));
@@ -186,10 +198,13 @@ static void s_check (ah_t *ah, const caller_t *c)
     reply = ah_call (ah, "{\"conflicts\":{}}");
     ah_ok (reply);
     Pmo__ConflictList *list = reply->conflicts;
-    bool sees_ann = c->sees[0] || c->sees[1] || c->cost_ann;
-    assert (list->n_conflicts == (sees_ann ? 1u : 0u));
-    if (sees_ann) {
-        Pmo__AllocationConflict *conflict = list->conflicts[0];
+    assert (list->n_conflicts == c->conflicts);
+    for (size_t n = 0; n < list->n_conflicts; n++) {
+        Pmo__AllocationConflict *conflict = list->conflicts[n];
+        if (streq (conflict->resource_id, s_cat)) {
+            assert (c->sees[4] && conflict->n_claims == 1);
+            continue;
+        }
         assert (streq (conflict->resource_id, s_ann) && conflict->n_claims == 2);
         uint32_t hours = 0;
         for (size_t i = 0; i < 2; i++) {
@@ -211,36 +226,109 @@ static void s_check (ah_t *ah, const caller_t *c)
     ah_free (&reply);
 }
 
+//  The portfolio report of the hub as the caller: what it covers, the
+//  projects it counts, the over-allocated people, and in none of its three
+//  forms a project the caller may not see
+static void s_report (ah_t *ah, const caller_t *c, size_t projects, const char *covers)
+{
+    ah_as (ah, c->who, c->grants);
+    portio_import_peer_t peer = {ah->rh->client, &ah->identity, 5000, 2, ah->client, NULL};
+    char why[512];
+    portio_report_t *report = portio_report_build (&peer, "hub", 0, why, sizeof why);
+    assert (report);
+    printf ("%-22s report of hub: %zu project(s), %zu over-allocated, covers %s\n", c->who,
+            report->n_projects, report->n_overloads, report->covers);
+    assert (report->n_projects == projects && streq (report->covers, covers));
+    assert (report->n_overloads == c->conflicts);
+    json_t *json = portio_report_json (report);
+    char *text = json_dumps (json, 0);
+    json_decref (json);
+    size_t size;
+    char *forms[3] = {text, portio_report_csv (report, "overallocated", false, &size),
+                      portio_report_html (report, &size)};
+    for (size_t i = 0; i < 3; i++) {
+        if (c->hidden_code)
+            assert (!strstr (forms[i], c->hidden_code) && !strstr (forms[i], c->hidden_id));
+        //  Cat (ops, booked by ops only) never reaches a caller of fin
+        assert (c->sees[4] || !strstr (forms[i], "Cat Ode"));
+        free (forms[i]);
+    }
+    char *summary = portio_report_csv (report, "summary", false, &size);
+    assert (strstr (summary, "covers,"));
+    free (summary);
+    portio_report_destroy (&report);
+}
+
 int main (void)
 {
+    //  From next week on: the report shows over-allocation from this week on
+    time_t now = time (NULL);
+    for (int i = 0; i < 2; i++) {
+        time_t t = now + (i ? 21 : 7) * 86400;
+        struct tm tm;
+        gmtime_r (&t, &tm);
+        strftime (i ? s_last : s_first, 16, "%G-W%V", &tm);
+    }
     ah_t *ah = ah_start ();
     s_fixture (ah);
-    //  (who, grants, sees ann/FIN-1 ann/OPS-1 bob/OPS-1 bob/FIN-1, cost of
-    //  Ann, of Bob, hours elsewhere on Ann, on Bob, the project never named)
+    //  (who, grants, sees ann/FIN-1 ann/OPS-1 bob/OPS-1 bob/FIN-1 cat/OPS-1,
+    //  cost of Ann, of Bob and Cat, hours elsewhere on Ann, Bob, Cat,
+    //  over-allocated people seen, the project never named)
     const caller_t callers[] = {
         {"viewer@fin",
          "viewer@fin",
-         {true, false, false, true},
+         {true, false, false, true, false},
          false,
          false,
          12,
          30,
+         15,
+         1,
          "OPS-1",
          s_ops1},
         {"rm@fin",
          "resource_manager@fin",
-         {true, true, false, true},
+         {true, true, false, true, false},
          true,
          false,
          0,
          30,
+         15,
+         1,
          NULL,
          NULL},
-        {"pmo@ops", "pmo_manager@ops", {false, true, true, true}, false, true, 20, 0, NULL, NULL},
-        {"admin@hub", "admin@hub", {true, true, true, true}, true, true, 0, 0, NULL, NULL},
+        {"pmo@ops",
+         "pmo_manager@ops",
+         {false, true, true, true, true},
+         false,
+         true,
+         20,
+         0,
+         0,
+         2,
+         NULL,
+         NULL},
+        {"admin@hub",
+         "admin@hub",
+         {true, true, true, true, true},
+         true,
+         true,
+         0,
+         0,
+         0,
+         2,
+         NULL,
+         NULL},
     };
     for (size_t i = 0; i < sizeof callers / sizeof callers[0]; i++)
         s_check (ah, &callers[i]);
+    s_report (ah, &callers[0], 1,
+              "only fin of hub (the parts your grants reach): totals count nothing else, and "
+              "people elsewhere only as hours");
+    s_report (ah, &callers[2], 1,
+              "only ops of hub (the parts your grants reach): totals count nothing else, and "
+              "people elsewhere only as hours");
+    s_report (ah, &callers[3], 2, "all of hub");
     //  The PMO manager of ops never sees FIN-1 named outside Bob's bookings:
     //  Ann's conflict shows it FIN-1's hours only
     ah_as (ah, "pmo@ops", "pmo_manager@ops");
