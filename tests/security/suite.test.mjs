@@ -27,7 +27,14 @@
 // counted, not hidden: the suite fails if a new one appears and says when
 // a known one is gone.
 //
-// PMO_SECURITY_RECORD=1 prints the observed table as expectations.json
+// Then "who sees what" field by field (README "Who sees what"): the
+// README's example (Ann of fin booked by a fin and an ops project, Bob of
+// ops by both) made over HTTP and read by a viewer of fin, a resource
+// manager of fin, the PMO manager of ops and an admin; what each sees
+// (bookings, hours elsewhere, cost rates, reasons of leave, conflicts) is
+// compared with expectations.json's "exposure" table.
+//
+// PMO_SECURITY_RECORD=1 prints the observed tables as expectations.json
 // (review it before committing: it states what is right).
 
 import { spawn } from "node:child_process";
@@ -104,6 +111,66 @@ function isoWeek(offset) {
   const year = t.getUTCFullYear();
   const n = Math.ceil(((t - Date.UTC(year, 0, 1)) / 86400000 + 1) / 7);
   return `${year}-W${String(n).padStart(2, "0")}`;
+}
+
+// The README's example over HTTP; what each of four callers sees of it.
+async function whoSeesWhat(must, call, mint) {
+  const finCode = "EXFIN-1", opsCode = "EXOPS-1";
+  const finProject = (await must("POST", "/api/v1/projects", { code: finCode, name: "Exposure fin", org_unit: "fin", priority: 2 })).id;
+  const opsProject = (await must("POST", "/api/v1/projects", { code: opsCode, name: "Exposure ops", org_unit: "ops", priority: 1 })).id;
+  const ann = (await must("POST", "/api/v1/resources", { name: "Ann Exposed", role: "engineer", home_org_unit: "fin", weekly_capacity_hours: 30,
+    skills: [{ name: "exposure", level: 4 }], cost_rate: { minor: 9100, currency: "GBP" },
+    exceptions: [{ start_week: isoWeek(20), hours_off: 30, reason: "medical leave" }] })).id;
+  const bob = (await must("POST", "/api/v1/resources", { name: "Bob Exposed", role: "engineer", home_org_unit: "ops", weekly_capacity_hours: 40,
+    skills: [{ name: "exposure", level: 3 }], cost_rate: { minor: 8200, currency: "GBP" } })).id;
+  const book = async (project, resource, hours, commit) => {
+    let a = await must("POST", "/api/v1/allocations", { project_id: project, resource_id: resource, hours_per_week: hours,
+                                                        start_week: isoWeek(1), end_week: isoWeek(3) });
+    a = await must("POST", `/api/v1/allocations/${a.id}/propose`, {}, { "If-Match": `"${a.version}"` });
+    if (commit) a = await must("POST", `/api/v1/allocations/${a.id}/commit`, { approve: true }, { "If-Match": `"${a.version}"` });
+    return a.id;
+  };
+  const annOps = await book(opsProject, ann, 12, true);
+  await book(finProject, ann, 20, true);
+  await book(opsProject, bob, 30, true);
+  await book(finProject, bob, 10, false);
+  const callers = {
+    "viewer@fin": (await mint("xv@fin", "viewer@fin")).token,
+    "resource_manager@fin": (await mint("xr@fin", "resource_manager@fin")).token,
+    "pmo_manager@ops": (await mint("xp@ops", "pmo_manager@ops")).token,
+    "admin@hub": (await mint("xa@hub", "admin@hub")).token,
+  };
+  const seen = {};
+  for (const [who, token] of Object.entries(callers)) {
+    const get = async (p) => {
+      const r = await call("GET", p, token);
+      if (r.status !== 200) throw new Error(`who sees what: ${who} GET ${p}: ${r.status} ${r.text}`);
+      return r;
+    };
+    const row = {};
+    const texts = [];
+    for (const [name, id] of [["ann", ann], ["bob", bob]]) {
+      const list = await get(`/api/v1/allocations?resource_id=${id}`);
+      texts.push(list.text);
+      row[`${name}_bookings`] = list.json.items.map((a) => a.project_code).sort();
+      row[`${name}_hours_elsewhere`] = (list.json.elsewhere || []).reduce((n, e) => n + e.committed_hours + e.proposed_hours, 0);
+      const r = await get(`/api/v1/resources/${id}`);
+      texts.push(r.text);
+      row[`${name}_cost_rate`] = !!r.json.cost_rate;
+      if (name === "ann") row.ann_leave_reason = (r.json.exceptions || []).map((e) => e.reason).join("");
+    }
+    row.get_ann_ops_booking = (await call("GET", `/api/v1/allocations/${annOps}`, token)).status;
+    const conflicts = await get("/api/v1/conflicts");
+    const annConflict = conflicts.json.conflicts.find((c) => c.resource_id === ann);
+    texts.push(JSON.stringify(annConflict || {}));
+    row.ann_conflict_claims = annConflict ? annConflict.claims.map((c) => c.project_code || "elsewhere") : [];
+    // A project it may not see is named nowhere in these answers
+    row.names_unseen_project = texts.some((t) =>
+      (!row.ann_bookings.includes(opsCode) && !row.bob_bookings.includes(opsCode) && (t.includes(opsCode) || t.includes(opsProject))) ||
+      (!row.ann_bookings.includes(finCode) && !row.bob_bookings.includes(finCode) && (t.includes(finCode) || t.includes(finProject))));
+    seen[who] = row;
+  }
+  return seen;
 }
 
 async function main() {
@@ -385,8 +452,17 @@ async function main() {
     }
   }
 
+  // ---------------------------------------------------------------------
+  // Who sees what, field by field
+  const exposure = await whoSeesWhat(must, call, mint);
+  for (const [who, seen] of Object.entries(exposure)) {
+    log(`who sees what: ${who}: ${JSON.stringify(seen)}`);
+    if (!RECORD && JSON.stringify(seen) !== JSON.stringify(expectations.exposure?.[who]))
+      failures.push(`who sees what as ${who}: ${JSON.stringify(seen)}, want ${JSON.stringify(expectations.exposure?.[who])}`);
+  }
+
   if (RECORD) {
-    const out = { about: expectations.about, known_leaks: expectations.known_leaks || {}, operations: observed };
+    const out = { about: expectations.about, known_leaks: expectations.known_leaks || {}, operations: observed, exposure };
     writeFileSync(path.join(here, "expectations.recorded.json"), JSON.stringify(out, null, 1) + "\n");
     log("recorded to expectations.recorded.json");
   }
