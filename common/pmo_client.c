@@ -20,6 +20,7 @@
     before.
 */
 #include "pmo_client.h"
+#include "pmo_auth.h"
 #include "pmo_log.h"
 #include "pmo_util.h"
 
@@ -93,6 +94,9 @@ pmo_client_t *pmo_client_new (const char *endpoints)
     char *save = NULL;
     int connected = 0;
     for (char *ep = strtok_r (list, ",", &save); ep; ep = strtok_r (NULL, ",", &save)) {
+        //  CURVE options are taken at connect, so each endpoint gets the
+        //  server key it serves with
+        pmo_auth_client (self->dealer, ep);
         if (zsock_connect (self->dealer, "%s", ep) < 0) {
             pmo_error ("client: cannot connect endpoint=%s", ep);
             connected = -1;

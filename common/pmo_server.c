@@ -1,5 +1,6 @@
 /*  pmo_server.c: the ROUTER server engine. */
 #include "pmo_server.h"
+#include "pmo_auth.h"
 #include "pmo_commit.h"
 #include "pmo_log.h"
 
@@ -41,6 +42,11 @@ pmo_server_t *pmo_server_new (const pmo_server_config_t *config, const char *end
     zsock_set_sndtimeo (self->router, 1000);
     zsock_set_sndhwm (self->router, 10000);
     zsock_set_rcvhwm (self->router, 10000);
+    if (pmo_auth_server (self->router)) {
+        zsock_destroy (&self->router);
+        free (self);
+        return NULL;
+    }
     if (zsock_bind (self->router, "%s", endpoint) < 0) {
         pmo_error ("server: bind failed endpoint=%s error=\"%s\"", endpoint, zmq_strerror (errno));
         zsock_destroy (&self->router);
@@ -247,10 +253,21 @@ static void s_handle_frame (pmo_server_t *self, zframe_t **peer_p, zframe_t *bod
         }
     }
     if (request->request) {
-        const Pmo__Header *header = pmo_wire_header (request->request);
+        Pmo__Header *header = (Pmo__Header *)pmo_wire_header (request->request);
         if (header && pmo_wire_request_id_valid (header->request_id))
             echo->request_id = header->request_id;
-        if (s_check_envelope (self, request) == 0) {
+        //  Who asks is who the connection's key says (pmo_auth.h): the
+        //  identity the request claims counts only for edges
+        char why[128] = "";
+        const Pmo__Identity *who = NULL;
+        if (header && pmo_auth_identity (zframe_meta (body, "User-Id"), header->identity, arena,
+                                         &who, why, sizeof why)) {
+            self->stats.unauthenticated++;
+            pmo_request_fail (request, PMO__ERROR_CODE__ERROR_UNAUTHENTICATED, "header.identity",
+                              "%s", why);
+        } else if (header)
+            header->identity = (Pmo__Identity *)who;
+        if (!pmo_request_failed (request) && s_check_envelope (self, request) == 0) {
             request->header = header;
             self->config.handler (self->config.state, request);
         }

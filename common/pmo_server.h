@@ -12,6 +12,11 @@
     is reported (and counted) instead of silently dropped; inbound frames
     larger than twice max_message make libzmq drop the connection before they
     are read (ZMQ_MAXMSGSIZE).
+
+    With a keyring set up (pmo_auth.h) the ROUTER is a CURVE server that
+    admits only known keys, and the identity a handler sees is the one the
+    connection's principal acts as (pmo_auth_identity), not the one the
+    request claims, unless the principal is an edge.
 */
 #ifndef PMO_SERVER_H_INCLUDED
 #define PMO_SERVER_H_INCLUDED
@@ -51,12 +56,13 @@ typedef struct {
 } pmo_server_config_t;
 
 typedef struct {
-    uint64_t requests;       //  frames received
-    uint64_t errors;         //  replies carrying an error
-    uint64_t malformed;      //  frames refused before the handler
-    uint64_t unroutable;     //  replies whose peer had gone
-    uint64_t by_code[16];    //  replies by error code
-    uint64_t latency_us_sum; //  handling time, for a mean
+    uint64_t requests;        //  frames received
+    uint64_t errors;          //  replies carrying an error
+    uint64_t malformed;       //  frames refused before the handler
+    uint64_t unroutable;      //  replies whose peer had gone
+    uint64_t unauthenticated; //  requests whose key no longer maps to a principal
+    uint64_t by_code[16];     //  replies by error code
+    uint64_t latency_us_sum;  //  handling time, for a mean
     uint64_t latency_us_max;
 } pmo_server_stats_t;
 

@@ -1,11 +1,23 @@
 /*  pmo_service.c: starting, running and stopping a service's actor. */
 #include "pmo_service.h"
+#include "pmo_auth.h"
 #include "pmo_log.h"
 
 #include <stdio.h>
 
-int pmo_service_init (const char *component, const char *level)
+int pmo_service_keys (const pmo_option_t *options, size_t count)
 {
+    const char *dir = pmo_config_get (options, count, "keys");
+    const char *principal = pmo_config_get (options, count, "principal");
+    if (pmo_auth_setup (dir, principal))
+        return 2;
+    pmo_info ("auth: keys dir=%s principal=%s", dir, principal);
+    return 0;
+}
+
+int pmo_service_init (const char *component, const pmo_option_t *options, size_t count)
+{
+    const char *level = pmo_config_get (options, count, "log-level");
     if (pmo_log_init (component, level)) {
         fprintf (stderr, "pmo-%s: unknown log level '%s' (debug, info, warn or error)\n", component,
                  level ? level : "");
@@ -15,7 +27,7 @@ int pmo_service_init (const char *component, const char *level)
     //  log lines would bypass ours
     zsys_init ();
     zsys_set_logstream (NULL);
-    return 0;
+    return pmo_service_keys (options, count);
 }
 
 int pmo_service_run (const char *component, zactor_fn *actor_fn, void *args, const bool *failed)

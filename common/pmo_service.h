@@ -8,13 +8,29 @@
 #ifndef PMO_SERVICE_H_INCLUDED
 #define PMO_SERVICE_H_INCLUDED
 
+#include "pmo_config.h"
+
 #include <czmq.h>
 #include <stdbool.h>
 
-//  Set up logging as component (e.g. "registry") at level, and let CZMQ
-//  catch SIGINT and SIGTERM. Returns 0, or 2 (an exit status) after printing
-//  why if the level is unknown.
-int pmo_service_init (const char *component, const char *level);
+//  The settings of a service's keys (pmo_auth.h, SECURITY.md): the keys
+//  directory and the name of our own key in it.
+#define PMO_SERVICE_KEY_OPTIONS(principal)                                                         \
+    {"keys", "PMO_KEYS", ".pmo/keys", "directory of keys (server.key, NAME.key; SECURITY.md)",     \
+     NULL},                                                                                        \
+    {                                                                                              \
+        "principal", "PMO_PRINCIPAL", principal, "the name of our key in --keys", NULL             \
+    }
+
+//  Set up logging as component (e.g. "registry") at the options'
+//  "log-level", let CZMQ catch SIGINT and SIGTERM, and set up the keyring
+//  of "keys" and "principal" (PMO_SERVICE_KEY_OPTIONS). Returns 0, or 2 (an
+//  exit status) after printing why if the level is unknown or the keys do
+//  not load: a service never runs without authentication.
+int pmo_service_init (const char *component, const pmo_option_t *options, size_t count);
+
+//  Just the keyring part of pmo_service_init. 0 or 2.
+int pmo_service_keys (const pmo_option_t *options, size_t count);
 
 //  Run actor with args until a signal asks to stop. failed points at the
 //  flag the actor sets before it signals when it could not start. Returns

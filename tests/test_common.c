@@ -5,6 +5,7 @@
     groups, acknowledgement, reclaiming what a dead consumer left pending),
     and the client's retry under the same request id.
 */
+#include "pmo_auth.h"
 #include "pmo_client.h"
 #include "pmo_commit.h"
 #include "pmo_log.h"
@@ -348,9 +349,14 @@ static void s_forgetful_server (zsock_t *pipe, void *args)
     //  The previous server on this endpoint may still be releasing the port
     //  (libzmq closes sockets asynchronously): try for a while
     zsock_t *router = NULL;
-    for (int attempt = 0; attempt < 100 && !router; attempt++)
-        if (!(router = zsock_new_router ((const char *)args)))
+    for (int attempt = 0; attempt < 100 && !router; attempt++) {
+        router = zsock_new (ZMQ_ROUTER);
+        assert (router && pmo_auth_server (router) == 0);
+        if (zsock_bind (router, "%s", (const char *)args) < 0) {
+            zsock_destroy (&router);
             zclock_sleep (50);
+        }
+    }
     assert (router);
     zsock_signal (pipe, 0);
     char first_id[64] = "";

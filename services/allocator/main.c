@@ -34,6 +34,7 @@ int main (int argc, char **argv)
         {"fte-hours", "PMO_FTE_HOURS", "40", "hours of a standard week (1 FTE), for FTE views",
          NULL},
         {"log-level", "PMO_LOG_LEVEL", "info", "debug, info, warn or error", NULL},
+        PMO_SERVICE_KEY_OPTIONS ("allocator"),
     };
     size_t count = sizeof options / sizeof options[0];
     int rc = pmo_config_parse (options, count, argc, argv,
@@ -47,7 +48,7 @@ int main (int argc, char **argv)
         pmo_config_int (options, count, "registry-cache", 0, 3600000, &cache) ||
         pmo_config_int (options, count, "fte-hours", 1, 168, &fte))
         return 2;
-    if (pmo_service_init ("allocator", pmo_config_get (options, count, "log-level")))
+    if (pmo_service_init ("allocator", options, count))
         return 2;
     char *redis_url = pmo_redis_url_auth (pmo_config_get (options, count, "redis"),
                                           pmo_config_get (options, count, "redis-auth-file"));

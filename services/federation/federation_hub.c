@@ -18,6 +18,7 @@
 
 #include "orgtree.h"
 
+#include "pmo_auth.h"
 #include "pmo_log.h"
 #include "pmo_ping.h"
 #include "pmo_reflect.h"
@@ -32,7 +33,6 @@
 
 #define MAX_SPOKES        256
 #define MAX_DIVISIONS     16 //  divisions one spoke key may speak for
-#define ZAP_ENDPOINT      "inproc://zeromq.zap.01"
 #define ZAP_DOMAIN        "pmo-hub"
 #define SPOKE_MAX_MESSAGE (16 * 1024 * 1024)
 #define POLICY_REFRESH_MS 30000 //  safety net behind the registry's PUB
@@ -835,11 +835,15 @@ static int s_start (hub_t *self)
     }
     s_spokes_load (self);
     //  The ZAP handler must be bound before the CURVE socket accepts
-    //  anyone: without a handler libzmq admits every client key.
+    //  anyone: without a handler libzmq admits every client key. The
+    //  process has one (pmo_auth.c); it relays our domain to us, and
+    //  refuses it while we are not connected.
+    char zap_endpoint[128];
     self->zap = zsock_new (ZMQ_REP);
     assert (self->zap);
-    if (zsock_bind (self->zap, ZAP_ENDPOINT) < 0) {
-        pmo_error ("hub: cannot bind the ZAP handler (another in this process?)");
+    if (pmo_auth_zap_relay (ZAP_DOMAIN, zap_endpoint, sizeof zap_endpoint) ||
+        zsock_connect (self->zap, "%s", zap_endpoint) < 0) {
+        pmo_error ("hub: cannot connect the ZAP handler endpoint=%s", zap_endpoint);
         return -1;
     }
     self->spokes_sock = zsock_new (ZMQ_ROUTER);
@@ -865,7 +869,8 @@ static int s_start (hub_t *self)
     self->pub = zsock_new (ZMQ_PUB);
     assert (self->pub);
     zsock_set_sndhwm (self->pub, 100000);
-    if (!self->server || zsock_bind (self->pub, "%s", self->config.pub_endpoint) < 0) {
+    if (!self->server || pmo_auth_server (self->pub) ||
+        zsock_bind (self->pub, "%s", self->config.pub_endpoint) < 0) {
         pmo_error ("hub: cannot bind endpoint=%s pub=%s", self->config.endpoint,
                    self->config.pub_endpoint);
         return -1;
@@ -876,7 +881,8 @@ static int s_start (hub_t *self)
     char topic[80];
     snprintf (topic, sizeof topic, "%s.org_unit.", self->config.hub);
     zsock_set_subscribe (self->registry_sub, topic);
-    if (!self->orgtree || zsock_connect (self->registry_sub, "%s", self->config.registry_pub) < 0) {
+    if (!self->orgtree || pmo_auth_client (self->registry_sub, self->config.registry_pub) ||
+        zsock_connect (self->registry_sub, "%s", self->config.registry_pub) < 0) {
         pmo_error ("hub: bad registry endpoint=%s pub=%s", self->config.registry,
                    self->config.registry_pub);
         return -1;

@@ -41,6 +41,7 @@ int main (int argc, char **argv)
         {"redis-timeout", "PMO_REDIS_TIMEOUT_MS", "1000", "deadline of each Redis command, ms",
          NULL},
         {"log-level", "PMO_LOG_LEVEL", "info", "debug, info, warn or error", NULL},
+        PMO_SERVICE_KEY_OPTIONS ("uplink"),
     };
     size_t count = sizeof options / sizeof options[0];
     int rc = pmo_config_parse (options, count, argc, argv,
@@ -59,7 +60,7 @@ int main (int argc, char **argv)
             fprintf (stderr, "pmo-uplink: --%s is required\n", required[i]);
             return 2;
         }
-    if (pmo_service_init ("uplink", pmo_config_get (options, count, "log-level")))
+    if (pmo_service_init ("uplink", options, count))
         return 2;
     char *redis_url = pmo_redis_url_auth (pmo_config_get (options, count, "redis"),
                                           pmo_config_get (options, count, "redis-auth-file"));

@@ -14,6 +14,7 @@
 #include "gateway_model.h"
 #include "gateway_sse.h"
 
+#include "pmo_auth.h"
 #include "pmo_log.h"
 #include "pmo_util.h"
 #include "pmo_wire.h"
@@ -535,8 +536,10 @@ static int s_connect_services (self_t *self)
         char *list = strdup (endpoints), *save = NULL;
         int rc = 0;
         for (char *ep = strtok_r (list, ",", &save); ep && rc == 0;
-             ep = strtok_r (NULL, ",", &save))
+             ep = strtok_r (NULL, ",", &save)) {
+            pmo_auth_client (dealer, ep);
             rc = zsock_connect (dealer, "%s", ep);
+        }
         free (list);
         if (rc) {
             pmo_error ("gateway: bad endpoint service=%s endpoints=%s", gateway_services[svc].name,
@@ -553,7 +556,8 @@ static int s_connect_services (self_t *self)
     zsock_set_reconnect_ivl_max (self->sub, 5000);
     for (int svc = 0; svc < GATEWAY_SVC_COUNT; svc++)
         if (self->config.pubs[svc] && *self->config.pubs[svc] &&
-            zsock_connect (self->sub, "%s", self->config.pubs[svc])) {
+            (pmo_auth_client (self->sub, self->config.pubs[svc]) ||
+             zsock_connect (self->sub, "%s", self->config.pubs[svc]))) {
             pmo_error ("gateway: bad PUB endpoint %s", self->config.pubs[svc]);
             return -1;
         }

@@ -7,6 +7,7 @@
 #include "pmo_endpoints.h"
 #include "pmo_log.h"
 #include "pmo_redis.h"
+#include "pmo_service.h"
 
 #include <czmq.h>
 
@@ -125,6 +126,7 @@ int main (int argc, char **argv)
         {"token-days", "PMO_GATEWAY_TOKEN_DAYS", "90",
          "a new token's lifetime in days unless it asks for another (at most 366)", NULL},
         {"log-level", "PMO_LOG_LEVEL", "info", "debug, info, warn or error", NULL},
+        PMO_SERVICE_KEY_OPTIONS ("gateway"),
     };
     size_t count = sizeof options / sizeof options[0];
     int rc = pmo_config_parse (options, count, argc, argv,
@@ -155,6 +157,8 @@ int main (int argc, char **argv)
     }
     zsys_init ();
     zsys_set_logstream (NULL);
+    if (pmo_service_keys (options, count))
+        return 2;
     char *redis_url = pmo_redis_url_auth (pmo_config_get (options, count, "redis"),
                                           pmo_config_get (options, count, "redis-auth-file"));
     if (!redis_url)

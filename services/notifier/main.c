@@ -66,6 +66,7 @@ int main (int argc, char **argv)
         {"smtp-tls", "PMO_NOTIFIER_SMTP_TLS", "required",
          "STARTTLS on smtp:// URLs: required, or try (a relay without TLS)", NULL},
         {"log-level", "PMO_LOG_LEVEL", "info", "debug, info, warn or error", NULL},
+        PMO_SERVICE_KEY_OPTIONS ("notifier"),
     };
     size_t count = sizeof options / sizeof options[0];
     int rc = pmo_config_parse (options, count, argc, argv,
@@ -98,7 +99,7 @@ int main (int argc, char **argv)
         fprintf (stderr, "pmo-notifier: --smtp-tls is required or try\n");
         return 2;
     }
-    if (pmo_service_init ("notifier", pmo_config_get (options, count, "log-level")))
+    if (pmo_service_init ("notifier", options, count))
         return 2;
     char *redis_url = pmo_redis_url_auth (pmo_config_get (options, count, "redis"),
                                           pmo_config_get (options, count, "redis-auth-file"));

@@ -15,6 +15,7 @@
 */
 #include "notifier_internal.h"
 
+#include "pmo_auth.h"
 #include "pmo_log.h"
 #include "pmo_reflect.h"
 #include "pmo_stream.h"
@@ -410,7 +411,7 @@ static int s_open (notifier_t *self)
     self->pub = zsock_new (ZMQ_PUB);
     assert (self->pub);
     zsock_set_sndhwm (self->pub, 100000);
-    if (!self->server || zsock_bind (self->pub, "%s", self->config.pub_endpoint) < 0) {
+    if (!self->server || pmo_auth_server (self->pub) || zsock_bind (self->pub, "%s", self->config.pub_endpoint) < 0) {
         pmo_error ("notifier: cannot bind endpoint=%s pub=%s", self->config.endpoint,
                    self->config.pub_endpoint);
         pmo_server_destroy (&self->server);

@@ -44,18 +44,33 @@ static const global_t s_globals[] = {
     {"timeout", "PMO_TIMEOUT_MS", "5000", "MS", "wait per attempt (3 attempts, same request id)",
      -1},
     {"json", "PMO_JSON", "0", NULL, "print each reply as one JSON document (for scripts)", -1},
-    {"as", "PMO_SUBJECT", "$USER@local", "SUBJECT", "who you are, in the request's identity", -1},
+    {"keys", "PMO_KEYS", "$PMO_HOME/keys, else .pmo/keys", "DIR",
+     "the directory of keys: server.key and your NAME.key_secret (SECURITY.md)", -1},
+    {"key", "PMO_PRINCIPAL", "operator", "NAME",
+     "your key in --keys; the services take who you are from it", -1},
+    {"as", "PMO_SUBJECT", "$USER@local", "SUBJECT",
+     "who you are, in the request's identity (honoured only for a key that may impersonate)", -1},
     {"grant", "PMO_GRANTS", "admin@$PMO_HUB", "ROLE@UNIT",
-     "a role you hold in an org unit; repeatable (env: comma-separated)", -1},
+     "a role you hold (only for a key that may impersonate); repeatable (env: comma-separated)",
+     -1},
     {NULL, NULL, NULL, NULL, NULL, -1},
 };
 
 //  Every command, table by table, in the order --help lists them
 static const pmoctl_command_t *const s_tables[] = {
-    pmoctl_registry_ping_commands, pmoctl_watch_commands,    pmoctl_import_commands,
-    pmoctl_allocator_commands,     pmoctl_riskmon_commands,  pmoctl_gateway_commands,
-    pmoctl_hub_commands,           pmoctl_xdiv_commands,     pmoctl_notifier_commands,
-    pmoctl_planner_commands,       pmoctl_registry_commands, NULL,
+    pmoctl_registry_ping_commands,
+    pmoctl_watch_commands,
+    pmoctl_keys_commands,
+    pmoctl_import_commands,
+    pmoctl_allocator_commands,
+    pmoctl_riskmon_commands,
+    pmoctl_gateway_commands,
+    pmoctl_hub_commands,
+    pmoctl_xdiv_commands,
+    pmoctl_notifier_commands,
+    pmoctl_planner_commands,
+    pmoctl_registry_commands,
+    NULL,
 };
 
 static void s_usage (FILE *out)
@@ -185,6 +200,11 @@ static int s_parse_globals (pmoctl_t *ctl, int argc, char **argv, int *next)
     ctl->identity.subject =
         pmo_str_empty (user) ? "operator@local" : pmo_arena_printf (ctl->arena, "%s@local", user);
     ctl->identity.subject = (char *)s_env ("PMO_SUBJECT", ctl->identity.subject);
+    const char *home = getenv ("PMO_HOME");
+    ctl->keys_dir =
+        pmo_str_empty (home) ? ".pmo/keys" : pmo_arena_printf (ctl->arena, "%s/keys", home);
+    ctl->keys_dir = s_env ("PMO_KEYS", ctl->keys_dir);
+    ctl->key_name = s_env ("PMO_PRINCIPAL", "operator");
     bool grants_given = false;
     int a = 1;
     for (; a < argc && argv[a][0] == '-'; a++) {
@@ -221,6 +241,10 @@ static int s_parse_globals (pmoctl_t *ctl, int argc, char **argv, int *next)
             ctl->endpoints[g->endpoint] = value;
         else if (strcmp (g->name, "timeout") == 0)
             timeout = value;
+        else if (strcmp (g->name, "keys") == 0)
+            ctl->keys_dir = value;
+        else if (strcmp (g->name, "key") == 0)
+            ctl->key_name = value;
         else if (strcmp (g->name, "as") == 0)
             ctl->identity.subject = (char *)value;
         else if (strcmp (g->name, "grant") == 0) {

@@ -39,6 +39,7 @@
 #define PMOCTL_REFUSED  1 //  the service answered with an error
 #define PMOCTL_USAGE    2 //  the command line is wrong
 #define PMOCTL_NO_REPLY 3 //  no reply in time
+#define PMOCTL_NO_KEY   4 //  no usable key (--keys, --key)
 
 //  The services pmoctl talks to, and the registry's event feed
 typedef enum {
@@ -60,6 +61,9 @@ typedef struct {
     int attempts;                           //  same request id each time
     bool json;                              //  replies as JSON documents
     Pmo__Identity identity;                 //  asserted in every request header
+    const char *keys_dir;                   //  the keyring (--keys)
+    const char *key_name;                   //  our key in it (--key)
+    bool keys_loaded;                       //  set up (once, before the first socket)
     pmo_arena_t *arena;                     //  everything the command builds or reads
     const char *currency;                   //  the command's --currency, NULL if not given
     int status;                             //  exit status of the last call that failed
@@ -191,6 +195,7 @@ struct _pmoctl_command_t {
 //  lists them in the order --help shows them.
 extern const pmoctl_command_t pmoctl_registry_ping_commands[]; //  ping
 extern const pmoctl_command_t pmoctl_watch_commands[];         //  watch
+extern const pmoctl_command_t pmoctl_keys_commands[];          //  key make
 extern const pmoctl_command_t pmoctl_import_commands[];        //  import, export, report
 extern const pmoctl_command_t pmoctl_allocator_commands[];
 extern const pmoctl_command_t pmoctl_riskmon_commands[];
@@ -279,6 +284,9 @@ void pmoctl_endpoints_init (pmoctl_t *ctl);
 //  The service's client, connected on first use (owned by ctl, destroyed
 //  by pmoctl_clients_destroy). NULL with ctl->status PMOCTL_USAGE if its
 //  endpoint is malformed, said on stderr unless quiet.
+//  Set the keyring up (once). 0, or -1 after saying why (ctl->status set).
+int pmoctl_keys (pmoctl_t *ctl);
+
 pmo_client_t *pmoctl_connect (pmoctl_t *ctl, pmoctl_service_t service, bool quiet);
 void pmoctl_clients_destroy (pmoctl_t *ctl);
 

@@ -11,6 +11,7 @@
     3 no reply.
 */
 #include "pmoctl.h"
+#include "pmo_auth.h"
 
 #include "allocator.pb-c.h"
 #include "federation.pb-c.h"
@@ -57,10 +58,30 @@ void pmoctl_endpoints_init (pmoctl_t *ctl)
     }
 }
 
+int pmoctl_keys (pmoctl_t *ctl)
+{
+    if (ctl->keys_loaded)
+        return 0;
+    //  The services know us by our key alone; without it there is nothing
+    //  to ask them (pmo_auth_setup has logged which file is missing)
+    if (pmo_auth_setup (ctl->keys_dir, ctl->key_name)) {
+        fprintf (stderr,
+                 "pmoctl: cannot use the key '%s' in %s (--keys DIR, --key NAME; "
+                 "./deploy/pmo up makes them; see SECURITY.md)\n",
+                 ctl->key_name, ctl->keys_dir);
+        ctl->status = PMOCTL_NO_KEY;
+        return -1;
+    }
+    ctl->keys_loaded = true;
+    return 0;
+}
+
 pmo_client_t *pmoctl_connect (pmoctl_t *ctl, pmoctl_service_t service, bool quiet)
 {
     if (ctl->clients[service])
         return ctl->clients[service];
+    if (pmoctl_keys (ctl))
+        return NULL;
     const pmoctl_endpoint_t *about = &pmoctl_endpoints[service];
     ctl->clients[service] = pmo_client_new (ctl->endpoints[service]);
     if (!ctl->clients[service]) {

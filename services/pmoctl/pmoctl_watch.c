@@ -12,6 +12,7 @@
 #include "pmoctl.h"
 
 #include "events.pb-c.h"
+#include "pmo_auth.h"
 #include "pmo_json.h"
 
 #include <czmq.h>
@@ -47,8 +48,11 @@ int pmoctl_run_watch (pmoctl_t *ctl, const pmoctl_command_t *cmd, pmoctl_args_t 
         return pmoctl_usage_error (cmd, "--division '%s' is not an org unit id", division);
     if (!type)
         type = "";
+    if (pmoctl_keys (ctl))
+        return ctl->status;
     zsock_t *sub = zsock_new (ZMQ_SUB);
     assert (sub);
+    pmo_auth_client (sub, ctl->endpoints[PMOCTL_REGISTRY_PUB]);
     if (zsock_connect (sub, "%s", ctl->endpoints[PMOCTL_REGISTRY_PUB]) < 0) {
         zsock_destroy (&sub);
         fprintf (stderr, "pmoctl: '%s' is not a ZeroMQ endpoint (e.g. %s)\n",

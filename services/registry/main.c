@@ -30,6 +30,7 @@ int main (int argc, char **argv)
          "acknowledged is trimmed)",
          NULL},
         {"log-level", "PMO_LOG_LEVEL", "info", "debug, info, warn or error", NULL},
+        PMO_SERVICE_KEY_OPTIONS ("registry"),
     };
     size_t count = sizeof options / sizeof options[0];
     int rc = pmo_config_parse (options, count, argc, argv,
@@ -42,7 +43,7 @@ int main (int argc, char **argv)
     if (pmo_config_int (options, count, "redis-timeout", 10, 60000, &timeout) ||
         pmo_config_int (options, count, "stream-keep-days", 1, 3650, &keep_days))
         return 2;
-    if (pmo_service_init ("registry", pmo_config_get (options, count, "log-level")))
+    if (pmo_service_init ("registry", options, count))
         return 2;
     char *redis_url = pmo_redis_url_auth (pmo_config_get (options, count, "redis"),
                                           pmo_config_get (options, count, "redis-auth-file"));

@@ -40,6 +40,7 @@ int main (int argc, char **argv)
         {"redis-timeout", "PMO_REDIS_TIMEOUT_MS", "1000", "deadline of each Redis command, ms",
          NULL},
         {"log-level", "PMO_LOG_LEVEL", "info", "debug, info, warn or error", NULL},
+        PMO_SERVICE_KEY_OPTIONS ("riskmon"),
     };
     size_t count = sizeof options / sizeof options[0];
     int rc = pmo_config_parse (options, count, argc, argv,
@@ -53,7 +54,7 @@ int main (int argc, char **argv)
         pmo_config_int (options, count, "tick", 10, 3600000, &tick) ||
         pmo_config_int (options, count, "batch", 1, 10000, &batch))
         return 2;
-    if (pmo_service_init ("riskmon", pmo_config_get (options, count, "log-level")))
+    if (pmo_service_init ("riskmon", options, count))
         return 2;
     char *redis_url = pmo_redis_url_auth (pmo_config_get (options, count, "redis"),
                                           pmo_config_get (options, count, "redis-auth-file"));

@@ -6,6 +6,7 @@
 */
 #include "riskmon_internal.h"
 
+#include "pmo_auth.h"
 #include "pmo_client.h"
 #include "pmo_log.h"
 #include "pmo_ping.h"
@@ -282,7 +283,8 @@ static int s_start (riskmon_t *self)
     self->pub = zsock_new (ZMQ_PUB);
     assert (self->pub);
     zsock_set_sndhwm (self->pub, 100000);
-    if (!self->server || zsock_bind (self->pub, "%s", self->config.pub_endpoint) < 0) {
+    if (!self->server || pmo_auth_server (self->pub) ||
+        zsock_bind (self->pub, "%s", self->config.pub_endpoint) < 0) {
         pmo_error ("riskmon: cannot bind endpoint=%s pub=%s", self->config.endpoint,
                    self->config.pub_endpoint);
         return -1;

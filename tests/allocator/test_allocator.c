@@ -7,6 +7,7 @@
 */
 #include "allocator_harness.h"
 #include "events.pb-c.h"
+#include "pmo_auth.h"
 #include "pmo_json.h"
 #include "pmo_util.h"
 
@@ -671,7 +672,7 @@ static void s_capacity_and_reshape (ah_t *ah)
 static void s_idempotency_and_pub (ah_t *ah)
 {
     ah_as (ah, "pm@fin", "project_manager@fin");
-    zsock_t *sub = zsock_new_sub (ah->pub, "fin.");
+    zsock_t *sub = pmo_auth_sub_new (ah->pub, "fin.");
     assert (sub);
     zclock_sleep (200); //  the slow joiner
     redisReply *before = pmo_test_redis_command (ah->rh->redis, "XLEN pmo:{fin}:events");

@@ -56,7 +56,7 @@ static void s_proposed (ah_t *ah, const char *project, const char *resource, uin
 //  by s_recv).
 static zsock_t *s_send_commit (ah_t *ah, const char *endpoint, const char *id, uint64_t version)
 {
-    zsock_t *dealer = zsock_new_dealer (endpoint);
+    zsock_t *dealer = pmo_test_dealer_new (endpoint);
     assert (dealer);
     char json[200];
     snprintf (json, sizeof json, "{\"commit\":{\"allocation_id\":\"%s\",\"version\":%llu}}", id,

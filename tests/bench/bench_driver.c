@@ -6,6 +6,7 @@
     threads would mostly measure the scheduler.
 */
 #include "bench_driver.h"
+#include "pmo_auth.h"
 #include "pmo_wire.h"
 
 #include <czmq.h>
@@ -148,6 +149,7 @@ int bench_drive (const char *endpoint, int concurrency, size_t first, size_t cou
         }
         zsock_set_linger (slots[i].dealer, 0);
         zsock_set_rcvhwm (slots[i].dealer, 10000);
+        pmo_auth_client (slots[i].dealer, endpoint);
         if (zsock_connect (slots[i].dealer, "%s", endpoint) < 0) {
             fprintf (stderr, "bench: cannot connect to %s\n", endpoint);
             rc = -1;

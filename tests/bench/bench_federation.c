@@ -18,6 +18,7 @@
            [--rate N] [--seconds S] [--backlog N] [--quick]
 */
 #include "federation_harness.h"
+#include "pmo_auth.h"
 #include "pmo_log.h"
 #include "pmo_util.h"
 
@@ -43,7 +44,7 @@ typedef struct {
 static void s_subscriber (zsock_t *pipe, void *args)
 {
     sub_t *self = args;
-    zsock_t *sub = zsock_new_sub (self->endpoint, "");
+    zsock_t *sub = pmo_auth_sub_new (self->endpoint, "");
     zsock_set_rcvhwm (sub, 1000000);
     zsock_signal (pipe, 0);
     zpoller_t *poller = zpoller_new (pipe, sub, NULL);

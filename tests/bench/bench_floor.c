@@ -5,6 +5,7 @@
     cannot serve gets an error reply, and the benchmark counts it.
 */
 #include "bench_floor.h"
+#include "pmo_auth.h"
 #include "pmo_util.h"
 #include "pmo_wire.h"
 #include "registry.pb-c.h"
@@ -545,7 +546,7 @@ static zsock_t *s_router (const char *endpoint)
     zsock_set_sndhwm (router, 10000);
     zsock_set_rcvhwm (router, 10000);
     zsock_set_linger (router, 0);
-    if (zsock_bind (router, "%s", endpoint) < 0) {
+    if (pmo_auth_server (router) || zsock_bind (router, "%s", endpoint) < 0) {
         fprintf (stderr, "floor: cannot bind %s\n", endpoint);
         zsock_destroy (&router);
     }

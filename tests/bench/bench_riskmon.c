@@ -24,6 +24,7 @@
     the risk monitor actor in-process, the load generator in this thread.
 */
 #include "events.pb-c.h"
+#include "pmo_auth.h"
 #include "pmo_client.h"
 #include "pmo_log.h"
 #include "pmo_testkit.h"
@@ -368,7 +369,7 @@ static void s_latency (void)
     //  Redis for it)
     s_rm_t rm;
     s_rm_start (&rm, redis, 1000, NULL);
-    zsock_t *sub = zsock_new_sub (rm.pub, "dft.health.changed");
+    zsock_t *sub = pmo_auth_sub_new (rm.pub, "dft.health.changed");
     zclock_sleep (300); //  the subscriptions settle (slow joiner)
     while (!s_caught_up (ctx))
         zclock_sleep (5);

@@ -18,6 +18,7 @@
            [--paced N] [--rate R] [--burst N] [--quick]
 */
 #include "federation_harness.h"
+#include "pmo_auth.h"
 #include "pmo_log.h"
 #include "pmo_util.h"
 
@@ -45,7 +46,7 @@ static void s_destructor (void **item)
 static void s_subscriber (zsock_t *pipe, void *args)
 {
     sub_t *self = args;
-    zsock_t *sub = zsock_new_sub (self->endpoint, "dft.foreign.");
+    zsock_t *sub = pmo_auth_sub_new (self->endpoint, "dft.foreign.");
     zsock_set_rcvhwm (sub, 1000000);
     zsock_signal (pipe, 0);
     zpoller_t *poller = zpoller_new (pipe, sub, NULL);

@@ -10,6 +10,7 @@ import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { makeKeys } from "../support/keys.mjs";
 
 export const here = path.dirname(fileURLToPath(import.meta.url));
 export const build = process.env.PMO_BUILD_DIR || path.resolve(here, "../../build");
@@ -67,6 +68,8 @@ export async function waitFor(what, probe, ms = STEP_MS) {
 export async function startStack(options = {}) {
   mkdirSync(artifacts, { recursive: true });
   const tmp = mkdtempSync(path.join(os.tmpdir(), "pmo-e2e-"));
+  // Every service runs with its own key, as ./deploy/pmo up makes them
+  makeKeys(build, tmp);
   const children = [];
   const start = (name, bin, args) => {
     const logFile = path.join(tmp, name + ".log");

@@ -5,6 +5,7 @@
     concurrency, events in the stream and on PUB, and bad input of every kind.
 */
 #include "events.pb-c.h"
+#include "pmo_auth.h"
 #include "pmo_json.h"
 #include "registry_harness.h"
 
@@ -754,7 +755,7 @@ static void s_idempotency_and_events (rh_t *rh)
     freeReplyObject (entries);
 
     //  Live events on PUB carry their stream id
-    zsock_t *sub = zsock_new_sub (rh->pub, "ops.");
+    zsock_t *sub = pmo_auth_sub_new (rh->pub, "ops.");
     assert (sub);
     zsock_set_rcvtimeo (sub, 3000);
     //  Subscriptions take a moment to reach the publisher (slow joiner):
@@ -805,7 +806,7 @@ static void s_batching (rh_t *rh)
 {
     Pmo__RegistryReply *made = rh_project (rh, "BATCH-BASE", "ops");
     rh_ok (made);
-    zsock_t *dealer = zsock_new_dealer (rh->endpoint);
+    zsock_t *dealer = pmo_test_dealer_new (rh->endpoint);
     zsock_set_rcvtimeo (dealer, 3000);
     //  Ten creates, one of them sent twice under the same request id, and
     //  two updates of one project from the same version, all at once
@@ -977,7 +978,7 @@ static void s_bad_input (rh_t *rh)
     rh_err (reply, INVALID, "header");
     rh_free (&reply);
     //  Two frames
-    zsock_t *dealer = zsock_new_dealer (rh->endpoint);
+    zsock_t *dealer = pmo_test_dealer_new (rh->endpoint);
     zstr_sendm (dealer, "one");
     zstr_send (dealer, "two");
     zsock_set_rcvtimeo (dealer, 3000);

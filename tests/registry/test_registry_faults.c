@@ -153,7 +153,7 @@ static void s_kill_during_burst (void)
 
     enum { TOTAL = 3000, IN_FLIGHT = 32, KILL_AFTER = 600 };
     sent_t *sent = calloc (TOTAL, sizeof (sent_t));
-    zsock_t *dealer = zsock_new_dealer (rh->endpoint);
+    zsock_t *dealer = pmo_test_dealer_new (rh->endpoint);
     zsock_set_rcvtimeo (dealer, 2000);
     size_t next = 0, acked = 0, outstanding = 0;
     bool killed = false;

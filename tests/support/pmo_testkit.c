@@ -10,6 +10,7 @@
 #endif
 
 #include "pmo_testkit.h"
+#include "pmo_auth.h"
 #include "pmo_util.h"
 #include "pmo_wire.h"
 
@@ -205,7 +206,7 @@ static int s_remove_entry (const char *path, const struct stat *sb, int flag, st
 static void s_remove_tree (const char *dir)
 {
     //  Only ever our own mkdtemp directories
-    assert (strstr (dir, "/pmo-test-redis-"));
+    assert (strstr (dir, "/pmo-test-redis-") || strstr (dir, "/pmo-test-keys-"));
     nftw (dir, s_remove_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
 
@@ -310,8 +311,74 @@ static int s_redis_launch (pmo_test_redis_t *self)
     return -2;
 }
 
+//  --------------------------------------------------------------------------
+//  Keys
+
+static char s_keys_dir[PATH_MAX];
+
+static void s_keys_remove (void)
+{
+    if (*s_keys_dir)
+        s_remove_tree (s_keys_dir);
+}
+
+const char *pmo_test_keys (void)
+{
+    if (*s_keys_dir)
+        return s_keys_dir;
+    char dir[PATH_MAX];
+    snprintf (dir, sizeof dir, "%s/pmo-test-keys-XXXXXX", s_tmpdir ());
+    if (!mkdtemp (dir)) {
+        fprintf (stderr, "pmo_testkit: mkdtemp %s: %s\n", dir, strerror (errno));
+        return NULL;
+    }
+    char why[256];
+    if (pmo_auth_keygen (dir, "server", "server", NULL, NULL, why, sizeof why) ||
+        pmo_auth_keygen (dir, "test", "impersonate", NULL, NULL, why, sizeof why)) {
+        fprintf (stderr, "pmo_testkit: keys in %s: %s\n", dir, why);
+        s_remove_tree (dir);
+        return NULL;
+    }
+    snprintf (s_keys_dir, sizeof s_keys_dir, "%s", dir);
+    atexit (s_keys_remove);
+    setenv ("PMO_KEYS", s_keys_dir, 1);
+    setenv ("PMO_PRINCIPAL", "test", 1);
+    if (pmo_auth_setup (s_keys_dir, "test")) {
+        fprintf (stderr, "pmo_testkit: the keyring in %s does not load\n", s_keys_dir);
+        return NULL;
+    }
+    return s_keys_dir;
+}
+
+int pmo_test_key (const char *name, const char *kind, const char *subject, const char *grants)
+{
+    const char *dir = pmo_test_keys ();
+    char why[256];
+    if (!dir)
+        return -1;
+    if (pmo_auth_keygen (dir, name, kind, subject, grants, why, sizeof why)) {
+        fprintf (stderr, "pmo_testkit: key %s: %s\n", name, why);
+        return -1;
+    }
+    return pmo_auth_setup (dir, "test");
+}
+
+zsock_t *pmo_test_dealer_new (const char *endpoint)
+{
+    zsock_t *dealer = zsock_new (ZMQ_DEALER);
+    assert (dealer);
+    pmo_auth_client (dealer, endpoint);
+    if (zsock_connect (dealer, "%s", endpoint) < 0) {
+        fprintf (stderr, "pmo_testkit: cannot connect to %s\n", endpoint);
+        zsock_destroy (&dealer);
+    }
+    return dealer;
+}
+
 pmo_test_redis_t *pmo_test_redis_start (bool always_fsync)
 {
+    if (!pmo_test_keys ())
+        return NULL;
     pmo_test_redis_t *self = calloc (1, sizeof *self);
     assert (self);
     self->always_fsync = always_fsync;
@@ -559,6 +626,8 @@ const char *pmo_test_build_path (const char *relative, char *buf, size_t size)
 pmo_test_proc_t *pmo_test_proc_start (char *const argv[])
 {
     assert (argv && argv[0]);
+    if (!pmo_test_keys ())
+        return NULL;
     pmo_test_proc_t *self = calloc (1, sizeof *self);
     assert (self);
     self->name = strdup (argv[0]);
@@ -692,6 +761,8 @@ zactor_t *pmo_test_actor_new (zactor_fn *actor, void *config, bool *failed)
     //  after zactor_destroy returns: a restart on the same ports may have
     //  to wait for that. The ports are this process's (pmo_test_free_port
     //  claims them), so nothing else can be holding them for longer.
+    if (!pmo_test_keys ())
+        return NULL;
     for (int attempt = 0; attempt < S_ACTOR_BIND_TRIES; attempt++) {
         *failed = false;
         zactor_t *started = zactor_new (actor, config);

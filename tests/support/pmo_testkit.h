@@ -62,6 +62,24 @@ int pmo_test_free_port (void);
 //  ports are being released. NULL (after saying why) if it never starts.
 zactor_t *pmo_test_actor_new (zactor_fn *actor, void *config, bool *failed);
 
+//  The process's keyring (pmo_auth.h), made once in a temp directory and
+//  removed at exit: the stack's server key and the principal "test", which
+//  may impersonate (so a test's requests act as the identity they carry).
+//  Sets PMO_KEYS and PMO_PRINCIPAL for child processes and sets the keyring
+//  up for this process. pmo_test_redis_start, pmo_test_actor_new and
+//  pmo_test_proc_start call it, so every harness runs on CURVE. Returns the
+//  directory (owned by the kit), or NULL after printing why.
+const char *pmo_test_keys (void);
+
+//  One more principal in that keyring (see pmo_auth_keygen), which this
+//  process then knows (the keyring is loaded again). 0, or -1 after
+//  printing why.
+int pmo_test_key (const char *name, const char *kind, const char *subject, const char *grants);
+
+//  A DEALER connected to endpoint with the process's key (for tests that
+//  speak the wire by hand). Caller destroys it.
+zsock_t *pmo_test_dealer_new (const char *endpoint);
+
 //  A child process: argv[0] is a path (no PATH search), argv ends with NULL.
 //  stdin is /dev/null; stdout and stderr go to a log file in /tmp that is
 //  printed to stderr on pmo_test_proc_destroy if the process exited non-zero
