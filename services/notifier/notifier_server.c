@@ -411,7 +411,8 @@ static int s_open (notifier_t *self)
     self->pub = zsock_new (ZMQ_PUB);
     assert (self->pub);
     zsock_set_sndhwm (self->pub, 100000);
-    if (!self->server || pmo_auth_server (self->pub) || zsock_bind (self->pub, "%s", self->config.pub_endpoint) < 0) {
+    if (!self->server || pmo_auth_server (self->pub) ||
+        zsock_bind (self->pub, "%s", self->config.pub_endpoint) < 0) {
         pmo_error ("notifier: cannot bind endpoint=%s pub=%s", self->config.endpoint,
                    self->config.pub_endpoint);
         pmo_server_destroy (&self->server);

@@ -135,7 +135,8 @@ void registry_server_actor (zsock_t *pipe, void *args)
     self.pub = zsock_new (ZMQ_PUB);
     assert (self.pub);
     zsock_set_sndhwm (self.pub, 100000);
-    if (!self.server || pmo_auth_server (self.pub) || zsock_bind (self.pub, "%s", self.config.pub_endpoint) < 0) {
+    if (!self.server || pmo_auth_server (self.pub) ||
+        zsock_bind (self.pub, "%s", self.config.pub_endpoint) < 0) {
         pmo_error ("registry: cannot bind endpoint=%s pub=%s", self.config.endpoint,
                    self.config.pub_endpoint);
         pmo_server_destroy (&self.server);
