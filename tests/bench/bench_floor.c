@@ -588,6 +588,10 @@ int bench_floor_main (int argc, char **argv)
         return 2;
     }
     zsys_init ();
+    //  Serve with CURVE like the registry (the bench's keyring, in PMO_KEYS)
+    const char *keys = getenv ("PMO_KEYS");
+    if (keys && pmo_auth_setup (keys, "test"))
+        return 1;
     floor_t self = {.redis_port = atoi (argv[FLOOR_MODES])};
     self.arena = pmo_arena_new ();
     zsock_t *routers[FLOOR_MODES] = {NULL};

@@ -17,6 +17,7 @@
 */
 #include "bench_driver.h"
 #include "bench_floor.h"
+#include "pmo_auth.h"
 #include "pmo_client.h"
 #include "pmo_commit.h"
 #include "pmo_testkit.h"
@@ -44,12 +45,15 @@
 //  The servers measured; the floor's order matches its arguments (bench_floor.h)
 //  T_FLOORB is the floor the target is judged against: it batches as the
 //  registry does. The others show what each step of that design is worth.
-typedef enum { T_REGISTRY, T_FLOOR, T_FLOOR2, T_FLOOR1, T_FLOORB, T_COUNT } target_t;
+//  T_PLAIN is a second pmo-registry on the same Redis with CURVE off
+//  (--keys none), to measure what authentication costs.
+typedef enum { T_REGISTRY, T_FLOOR, T_FLOOR2, T_FLOOR1, T_FLOORB, T_PLAIN, T_COUNT } target_t;
 typedef enum { OP_CREATE, OP_UPDATE, OP_COUNT } op_t;
 #define N_CONC 2
 
-static const char *s_target_names[T_COUNT] = {"registry", "floor", "floor-2rt", "floor-1rt",
-                                              "floor-batch"};
+static const char *s_target_names[T_COUNT] = {"registry",  "floor",       "floor-2rt",
+                                              "floor-1rt", "floor-batch", "registry-plain"};
+#define S_TARGET_CURVE_COST 0.10 //  CURVE costs at most 10% of the plain registry's ops/s at c=32
 static const char *s_op_names[OP_COUNT] = {"create", "update"};
 static const int s_conc[N_CONC] = {1, 32};
 
@@ -103,12 +107,14 @@ typedef struct {
     char self_path[PATH_MAX];     //  this binary, run again as the floor
     pmo_test_redis_t *redis;
     pmo_test_proc_t *registry;
+    pmo_test_proc_t *plain; //  the registry without CURVE
     pmo_test_proc_t *floor;
-    int registry_pid, floor_pid, redis_pid; //  for /proc figures
-    char endpoint[T_COUNT][64];             //  each server's ROUTER
-    char pub_endpoint[64];                  //  the registry's PUB
-    pmo_client_t *client;                   //  setup and list requests to the registry
-    Pmo__Identity identity;                 //  an admin of the hub
+    int registry_pid, plain_pid, floor_pid, redis_pid; //  for /proc figures
+    char endpoint[T_COUNT][64];                        //  each server's ROUTER
+    char pub_endpoint[64];                             //  the registry's PUB
+    char plain_pub_endpoint[64];                       //  the plain registry's PUB
+    pmo_client_t *client;                              //  setup and list requests to the registry
+    Pmo__Identity identity;                            //  an admin of the hub
     Pmo__Grant grant;
     Pmo__Grant *grants[1];
     char redis_version[32];
@@ -473,6 +479,19 @@ static Pmo__RegistryReply *s_call (bench_t *self, Pmo__RegistryRequest *request,
 //  ---------------------------------------------------------------------
 //  Starting and stopping
 
+//  Sockets made between the two calls are plain (for T_PLAIN), then the
+//  keyring is back.
+static void s_plain_begin (void)
+{
+    pmo_auth_off ();
+}
+
+static void s_plain_end (void)
+{
+    if (pmo_auth_setup (pmo_test_keys (), "test"))
+        abort ();
+}
+
 static int s_wait_ready (bench_t *self, const char *endpoint, pmo_test_proc_t *proc,
                          const char *what)
 {
@@ -541,13 +560,15 @@ static int s_start (bench_t *self)
     char pid_text[32];
     s_info (self, "server", "redis_version", self->redis_version, sizeof self->redis_version);
     self->redis_pid = atoi (s_info (self, "server", "process_id", pid_text, sizeof pid_text));
-    int ports[T_COUNT + 1];
-    for (int i = 0; i < T_COUNT + 1; i++)
+    int ports[T_COUNT + 2];
+    for (int i = 0; i < T_COUNT + 2; i++)
         if ((ports[i] = pmo_test_free_port ()) < 0)
             return -1;
     for (int t = 0; t < T_COUNT; t++)
         snprintf (self->endpoint[t], sizeof self->endpoint[0], "tcp://127.0.0.1:%d", ports[t]);
     snprintf (self->pub_endpoint, sizeof self->pub_endpoint, "tcp://127.0.0.1:%d", ports[T_COUNT]);
+    snprintf (self->plain_pub_endpoint, sizeof self->plain_pub_endpoint, "tcp://127.0.0.1:%d",
+              ports[T_COUNT + 1]);
 
     char *registry_argv[] = {self->registry_path,
                              "--endpoint",
@@ -560,9 +581,18 @@ static int s_start (bench_t *self)
                              S_HUB,
                              "--log-level",
                              "info",
+                             NULL,
+                             NULL,
                              NULL};
     self->registry = pmo_test_proc_start (registry_argv);
     if (!self->registry)
+        return -1;
+    registry_argv[2] = self->endpoint[T_PLAIN];
+    registry_argv[4] = self->plain_pub_endpoint;
+    registry_argv[11] = "--keys";
+    registry_argv[12] = "none";
+    self->plain = pmo_test_proc_start (registry_argv);
+    if (!self->plain)
         return -1;
     char redis_port[16];
     snprintf (redis_port, sizeof redis_port, "%d", pmo_test_redis_port (self->redis));
@@ -583,9 +613,18 @@ static int s_start (bench_t *self)
         s_wait_ready (self, self->endpoint[T_REGISTRY], self->registry, "pmo-registry") ||
         s_wait_ready (self, self->endpoint[T_FLOOR], self->floor, "the floor server"))
         return -1;
-    self->registry_pid = s_child_pid (self->registry_path, NULL);
+    s_plain_begin ();
+    int plain_ready =
+        s_wait_ready (self, self->endpoint[T_PLAIN], self->plain, "pmo-registry --keys none");
+    s_plain_end ();
+    if (plain_ready)
+        return -1;
+    //  By an argument: there are two registries, and either may run under valgrind
+    self->registry_pid = s_child_pid (NULL, self->endpoint[T_REGISTRY]);
+    self->plain_pid = s_child_pid (NULL, self->endpoint[T_PLAIN]);
     self->floor_pid = s_child_pid (NULL, "--serve-floor");
-    if (self->registry_pid < 0 || self->floor_pid < 0 || self->redis_pid <= 0) {
+    if (self->registry_pid < 0 || self->plain_pid < 0 || self->floor_pid < 0 ||
+        self->redis_pid <= 0) {
         fprintf (stderr, "bench: cannot find the pids of the servers in /proc\n");
         return -1;
     }
@@ -612,6 +651,7 @@ static void s_teardown (bench_t *self)
 {
     pmo_client_destroy (&self->client);
     s_stop (&self->registry);
+    s_stop (&self->plain);
     s_stop (&self->floor);
     pmo_test_redis_destroy (&self->redis);
 }
@@ -631,7 +671,9 @@ static int s_chunk (bench_t *self, target_t target, op_t op, int concurrency, si
         .identity = &self->identity,
         .timeout_ms = S_TIMEOUT_MS,
     };
-    int server_pid = target == T_REGISTRY ? self->registry_pid : self->floor_pid;
+    int server_pid = target == T_REGISTRY ? self->registry_pid
+                     : target == T_PLAIN  ? self->plain_pid
+                                          : self->floor_pid;
     static cmdstat_t before[S_MAX_CMDSTATS], after[S_MAX_CMDSTATS];
     size_t n_before = s_cmdstats (self, before);
     unsigned long long forks = s_forks (self);
@@ -639,8 +681,13 @@ static int s_chunk (bench_t *self, target_t target, op_t op, int concurrency, si
             client0 = s_cpu_ns (getpid ());
     size_t errors = figure->result.errors;
     double seconds = figure->result.seconds;
-    if (bench_drive (self->endpoint[target], concurrency, first, count, &work, latency,
-                     &figure->result))
+    if (target == T_PLAIN)
+        s_plain_begin ();
+    int driven = bench_drive (self->endpoint[target], concurrency, first, count, &work, latency,
+                              &figure->result);
+    if (target == T_PLAIN)
+        s_plain_end ();
+    if (driven)
         return -1;
     figure->server_ns += s_cpu_ns (server_pid) - server0;
     figure->redis_ns += s_cpu_ns (self->redis_pid) - redis0;
@@ -650,7 +697,8 @@ static int s_chunk (bench_t *self, target_t target, op_t op, int concurrency, si
     figure->forks += s_forks (self) - forks;
     if (figure->rounds < S_MAX_ROUNDS && figure->result.seconds > seconds)
         figure->round_ops[figure->rounds++] = (double)count / (figure->result.seconds - seconds);
-    if (target == T_REGISTRY && op == OP_CREATE)
+    //  Both registries create in the division the list walks
+    if ((target == T_REGISTRY || target == T_PLAIN) && op == OP_CREATE)
         self->created += count - (figure->result.errors - errors);
     figure->ran = true;
     return 0;
@@ -678,8 +726,9 @@ static void s_print (target_t target, op_t op, int concurrency, const char *labe
     s_cmdstats_text (figure, commands, sizeof commands);
     printf ("    cpu per request: %s=%.0fus redis=%.0fus client=%.0fus; redis time per script "
             "call %.0fus; redis forks (AOF rewrites) %llu\n",
-            target == T_REGISTRY ? "registry" : "floor", figure->server_us, figure->redis_us,
-            figure->client_us, s_cmdstats_usec (figure, "evalsha"), figure->forks);
+            target == T_REGISTRY || target == T_PLAIN ? "registry" : "floor", figure->server_us,
+            figure->redis_us, figure->client_us, s_cmdstats_usec (figure, "evalsha"),
+            figure->forks);
     printf ("    redis commands per request (those run by scripts included): %s\n", commands);
     for (size_t i = 0; i < result->n_messages; i++)
         printf ("    error: %s\n", result->messages[i]);
@@ -710,7 +759,11 @@ static int s_warmup (bench_t *self)
     int rc = made && latency ? 0 : -1;
     static figure_t figure;
     for (int t = 0; t < T_COUNT && rc == 0; t++) {
-        batch_t batch = {.code_prefix = t == T_REGISTRY ? "W" : "FW", .made = made};
+        //  The two registries share the division: their codes must differ
+        batch_t batch = {.code_prefix = t == T_REGISTRY ? "W"
+                                        : t == T_PLAIN  ? "PW"
+                                                        : "FW",
+                         .made = made};
         for (int op = 0; op < OP_COUNT && rc == 0; op++) {
             memset (&figure, 0, sizeof figure);
             rc = s_chunk (self, (target_t)t, (op_t)op, 32, 0, self->warmup, &batch, latency,
@@ -743,7 +796,9 @@ static int s_measure (bench_t *self)
         for (int t = 0; t < T_COUNT && rc == 0; t++) {
             made[t] = s_made_new (count);
             latency[t] = calloc (count, sizeof (int64_t));
-            batch[t] = (batch_t){.code_prefix = conc == 1 ? "A1" : "A32", .made = made[t]};
+            batch[t] = (batch_t){.code_prefix = t == T_PLAIN ? (conc == 1 ? "P1" : "P32")
+                                                             : (conc == 1 ? "A1" : "A32"),
+                                 .made = made[t]};
             rc = made[t] && latency[t] ? 0 : -1;
         }
         printf ("\n-- %zu requests per measurement, %d in flight, in %zu rounds --\n", count, conc,
@@ -790,6 +845,16 @@ static int s_measure (bench_t *self)
                         S_TARGET_P99_US);
             }
             printf ("\n");
+            if (conc == 32) {
+                const figure_t *plain = &self->figures[T_PLAIN][op][c];
+                double cost = plain->result.ops_per_s > 0
+                                  ? 1.0 - reg->result.ops_per_s / plain->result.ops_per_s
+                                  : 0;
+                printf ("curve cost %s c=32: registry %.0f ops/s with CURVE, %.0f without: %.1f%% "
+                        "fewer -> %s (target: at most %.0f%%)\n",
+                        s_op_names[op], reg->result.ops_per_s, plain->result.ops_per_s, cost * 100,
+                        cost <= S_TARGET_CURVE_COST ? "PASS" : "MISS", S_TARGET_CURVE_COST * 100);
+            }
         }
     }
     return 0;
