@@ -599,6 +599,7 @@ int pmo_auth_identity (const char *principal, const Pmo__Identity *claimed, pmo_
             Pmo__Identity *who = pmo_arena_alloc (arena, sizeof (Pmo__Identity));
             pmo__identity__init (who);
             who->subject = pmo_arena_strdup (arena, p->subject);
+            who->via = pmo_arena_printf (arena, "key:%s", p->name);
             who->n_grants = p->n_grants;
             who->grants = pmo_arena_alloc (arena, (p->n_grants + 1) * sizeof (Pmo__Grant *));
             for (size_t i = 0; i < p->n_grants; i++) {

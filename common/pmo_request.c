@@ -1,5 +1,6 @@
 /*  pmo_request.c: the helpers every request handler uses. */
 #include "pmo_request.h"
+#include "events.pb-c.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -57,6 +58,13 @@ void pmo_request_fail_problem (pmo_request_t *req, const pmo_problem_t *problem,
 const Pmo__Identity *pmo_request_who (const pmo_request_t *req)
 {
     return req->header->identity;
+}
+
+void pmo_request_stamp (const pmo_request_t *req, Pmo__Event *event)
+{
+    const Pmo__Identity *who = pmo_request_who (req);
+    event->actor = who->subject;
+    event->actor_via = who->via;
 }
 
 Pmo__Role pmo_request_may (pmo_request_t *req, const pmo_role_table_t *table, unsigned action,

@@ -50,6 +50,11 @@ void pmo_request_fail_problem (pmo_request_t *req, const pmo_problem_t *problem,
 //  The caller's identity (the engine has checked there is one).
 const Pmo__Identity *pmo_request_who (const pmo_request_t *req);
 
+//  Record the caller as event's actor: its subject and how it was
+//  authenticated (Identity.via: the key or the API token).
+typedef struct Pmo__Event Pmo__Event;
+void pmo_request_stamp (const pmo_request_t *req, Pmo__Event *event);
+
 //  The role in which the caller may do action at path (see pmo_access_role),
 //  or ROLE_UNSPECIFIED after failing req with FORBIDDEN: "<subject> may not
 //  <what> in '<path>'".

@@ -67,7 +67,7 @@ Pmo__Event *allocator_event (pmo_request_t *req, const char *type, const char *d
     event->entity_id = (char *)entity_id;
     event->entity_version = version;
     event->time_ms = pmo_now_ms ();
-    event->actor = pmo_request_who (req)->subject;
+    pmo_request_stamp (req, event);
     event->request_id = req->header->request_id;
     event->source = "allocator";
     pmo_reflect_set_oneof (&event->base, member, body);

@@ -96,6 +96,8 @@ static Pmo__Event *s_event (pmo_request_t *req, admin_t *self, const char *type,
     event->entity_version = token->version;
     event->time_ms = pmo_now_ms ();
     event->actor = (char *)actor;
+    if (req && req->header && req->header->identity)
+        event->actor_via = pmo_request_who (req)->via;
     event->request_id = req ? req->header->request_id : "";
     event->source = "gateway";
     return event;

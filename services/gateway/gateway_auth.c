@@ -140,6 +140,9 @@ int gateway_authenticate (self_t *self, request_t *req, const char *method,
             req->caller.identity.grants = token->grants;
             req->caller.identity.n_grants = token->n_grants;
             req->caller.identity.token_id = token->id;
+            //  Events record which token acted, not only whose
+            snprintf (req->caller.via, sizeof req->caller.via, "token:%s", token->id);
+            req->caller.identity.via = req->caller.via;
             return 0;
         }
         //  The id is public; the secret never reaches a log

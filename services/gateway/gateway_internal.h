@@ -50,6 +50,7 @@ typedef struct {
                             //  from the session or the access token, never stored)
     Pmo__Identity identity; //  points into token
     char csrf[65];          //  signed in with a session cookie: its CSRF token; else ""
+    char via[96];           //  how: "token:<id>", "session:<id>", "oidc:<jti>"; the identity's via
 } caller_t;
 
 typedef enum {

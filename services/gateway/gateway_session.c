@@ -510,6 +510,10 @@ static void s_set_caller (request_t *req, Pmo__ApiToken *token)
     req->caller.identity.grants = token->grants;
     req->caller.identity.n_grants = token->n_grants;
     req->caller.identity.token_id = token->id;
+    //  Events record how the person signed in: the provider's access token
+    //  or the dashboard session (its stored token's id)
+    snprintf (req->caller.via, sizeof req->caller.via, "sso:%s", token->id ? token->id : "");
+    req->caller.identity.via = req->caller.via;
 }
 
 int gateway_sso_bearer (self_t *self, request_t *req, const char *jwt, enum MHD_Result *answered)

@@ -145,7 +145,7 @@ Pmo__Event *registry_event (pmo_request_t *req, const char *type, const char *di
     event->entity_id = (char *)pmo_reflect_str (entity, "id");
     event->entity_version = pmo_reflect_u64 (entity, "version");
     event->time_ms = pmo_now_ms ();
-    event->actor = pmo_request_who (req)->subject;
+    pmo_request_stamp (req, event);
     event->request_id = req->header->request_id;
     event->source = "registry";
     const registry_kind_t *kind = registry_kind_of (entity->descriptor);

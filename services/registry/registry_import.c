@@ -577,7 +577,7 @@ static Pmo__Event *s_event (batch_t *b, entry_t *e, int64_t now)
     event->entity_id = (char *)pmo_reflect_str (e->entity, "id");
     event->entity_version = pmo_reflect_u64 (e->entity, "version");
     event->time_ms = now;
-    event->actor = pmo_request_who (b->req)->subject;
+    pmo_request_stamp (b->req, event);
     event->request_id = b->req->header->request_id;
     event->source = "registry";
     pmo_reflect_set_oneof (&event->base, e->kind->event_field, e->entity);

@@ -1110,6 +1110,15 @@ static void s_summary (bench_t *self)
         printf ("- %s at 32 in flight: %.2f of the batched floor, p99 %.2f ms: %s (target: >= 0.5 "
                 "of the floor, p99 < 5 ms)\n",
                 s_op_names[op], ratio, (double)reg->result.p99_us / 1000.0, pass ? "PASS" : "MISS");
+        const figure_t *plain = &self->figures[T_PLAIN][op][N_CONC - 1];
+        double cost =
+            plain->result.ops_per_s > 0 ? 1.0 - reg->result.ops_per_s / plain->result.ops_per_s : 0;
+        printf ("- CURVE, %s at 32 in flight: %.0f ops/s with, %.0f without (%.1f%% fewer: %s, "
+                "target: at most %.0f%%); registry CPU per request %.0f us with, %.0f us "
+                "without; client %.0f us with, %.0f us without\n",
+                s_op_names[op], reg->result.ops_per_s, plain->result.ops_per_s, cost * 100,
+                cost <= S_TARGET_CURVE_COST ? "PASS" : "MISS", S_TARGET_CURVE_COST * 100,
+                reg->server_us, plain->server_us, reg->client_us, plain->client_us);
     }
     if (self->hwm_kb > 0)
         printf ("- memory with %zu projects: registry VmRSS %.1f MiB, VmHWM %.1f MiB: %s "

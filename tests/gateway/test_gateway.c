@@ -588,6 +588,9 @@ static void test_events (gh_t *gh)
     char *p3 = gh_project (gh, gh->admin, "EV-3", "dft");
     assert (s_sse_wait (sse, "event: project.created", 2, 5000));
     assert (strstr (sse->buf, p1) && strstr (sse->buf, p3) && !strstr (sse->buf, p2));
+    //  The event says which API token acted, beside whose
+    assert (strstr (sse->buf, "\"actor\":\"admin\"") &&
+            strstr (sse->buf, "\"actor_via\":\"token:"));
     //  Heartbeats keep the line alive
     assert (s_sse_wait (sse, ": heartbeat", 1, 3000));
     char last[96];

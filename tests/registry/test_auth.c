@@ -106,8 +106,9 @@ static void s_key (rh_t *rh, const char *name)
     assert (rh->client);
 }
 
-//  The actor of the newest event in division's stream.
-static char *s_last_actor (rh_t *rh, const char *division)
+//  The actor of the newest event in division's stream, and how it was
+//  authenticated (via, "" if NULL).
+static char *s_last_actor (rh_t *rh, const char *division, char *via, size_t via_size)
 {
     redisReply *r =
         pmo_test_redis_command (rh->redis, "XREVRANGE pmo:{%s}:events + - COUNT 1", division);
@@ -120,6 +121,7 @@ static char *s_last_actor (rh_t *rh, const char *division)
                                         (uint8_t *)fields->element[i + 1]->str);
     assert (event);
     char *actor = strdup (event->actor);
+    snprintf (via, via_size, "%s", event->actor_via);
     pmo__event__free_unpacked (event, NULL);
     freeReplyObject (r);
     return actor;
@@ -128,20 +130,26 @@ static char *s_last_actor (rh_t *rh, const char *division)
 //  Create a project in ops claiming to be the CEO with admin rights; the
 //  reply's created_by and the event's actor must be expected (NULL: the
 //  request is refused as forbidden).
-static void s_create_as_ceo (rh_t *rh, const char *code, const char *expected)
+static void s_create_as_ceo (rh_t *rh, const char *code, const char *expected,
+                             const char *expected_via, const char *claim_via)
 {
     rh_as (rh, "ceo@board", "admin@hub");
+    rh->identity.via = (char *)claim_via;
     Pmo__RegistryReply *reply = rh_project (rh, code, "ops");
     if (!expected) {
+        rh->identity.via = NULL;
         rh_err (reply, FORBIDDEN, "");
         rh_free (&reply);
         return;
     }
+    rh->identity.via = NULL;
     rh_ok (reply);
     assert (streq (reply->project->created_by, expected));
     rh_free (&reply);
-    char *actor = s_last_actor (rh, "ops");
+    char via[128];
+    char *actor = s_last_actor (rh, "ops", via, sizeof via);
     assert (streq (actor, expected));
+    assert (streq (via, expected_via));
     free (actor);
 }
 
@@ -213,13 +221,15 @@ int main (void)
 
     //  Claims count only for keys that may carry them
     s_key (rh, "ops");
-    s_create_as_ceo (rh, "AUTH-OPS", "jane@ops");
+    //  (an operator claiming a token does not get it recorded either)
+    s_create_as_ceo (rh, "AUTH-OPS", "jane@ops", "key:ops", "token:forged");
     s_key (rh, "svc");
-    s_create_as_ceo (rh, "AUTH-SVC", NULL); //  a viewer may not create
+    s_create_as_ceo (rh, "AUTH-SVC", NULL, NULL, NULL); //  a viewer may not create
     s_key (rh, "gw");
-    s_create_as_ceo (rh, "AUTH-GW", "ceo@board");
+    //  An edge says how it authenticated the person (the gateway: the token)
+    s_create_as_ceo (rh, "AUTH-GW", "ceo@board", "token:tok_test", "token:tok_test");
     s_key (rh, "test");
-    s_create_as_ceo (rh, "AUTH-TEST", "ceo@board");
+    s_create_as_ceo (rh, "AUTH-TEST", "ceo@board", "", NULL);
 
     //  The server's key cannot be used as a client's
     s_key (rh, "server");

@@ -46,6 +46,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import * as jose from "jose";
 import Provider from "oidc-provider";
+import { makeKeys } from "../support/keys.mjs";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const source = path.resolve(here, "../..");
@@ -226,6 +227,8 @@ async function main() {
     const s = net.connect(ports.redis, "127.0.0.1", () => { s.end(); resolve(true); });
     s.on("error", () => resolve(false));
   }));
+  // Every service runs with its own key, as ./deploy/pmo up makes them
+  makeKeys(build, tmp);
   const ep = (p) => `tcp://127.0.0.1:${p}`;
   const bin = (svc) => path.join(build, "services", svc, "pmo-" + svc);
   start("registry", bin("registry"), ["--redis", redisUrl, "--endpoint", ep(ports.registry), "--pub", ep(ports.registryPub)]);
