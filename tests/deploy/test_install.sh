@@ -117,8 +117,17 @@ relocate() {
     { mkdir -p "$ROOT$SYSCONF/pmo/keys" && "$P/bin/pmo-hub" keygen hub "$ROOT$SYSCONF/pmo/keys" >/dev/null; } ||
     fail "pmo-hub keygen"
 mkdir -p "$ROOT$SYSCONF/pmo/spokes" "$ROOT/var/lib/pmo-gateway"
+# The keyring as the package's postinst makes it (SECURITY.md)
+KEYRING="$ROOT$SYSCONF/pmo/keyring"
+for spec in "server server" "registry service pmo-registry" "allocator service pmo-allocator admin@hub" \
+    "riskmon service riskmon viewer@hub" "notifier service service:notifier viewer@hub" \
+    "gateway edge" "hub edge" "uplink edge"; do
+    read -r name kind subject grants <<<"$spec"
+    "$P/bin/pmoctl" --keys "$KEYRING" key make "$name" --kind "$kind" ${subject:+--subject "$subject"} \
+        ${grants:+--grants "$grants"} >/dev/null || fail "pmoctl key make $name"
+done
 start_unit() {
-    local svc="$1" unit="$P/lib/systemd/system/pmo-$1.service" line key value exec="" cred=""
+    local svc="$1" unit="$P/lib/systemd/system/pmo-$1.service" line key value exec="" cred="" keys=""
     local -a envs=()
     [[ -f $unit ]] || fail "no unit for $svc"
     while IFS= read -r line; do
@@ -134,6 +143,11 @@ start_unit() {
                 envs+=("$(relocate "$line")")
             done <"$file"
             ;;
+        LoadCredential=keys:*)
+            keys="$(relocate "${line/LoadCredential=keys:/=}")"
+            keys="${keys#=}"
+            ;;
+        Environment=PMO_KEYS=%d/keys) ;;
         LoadCredential=redis-auth:*)
             cred="$(relocate "${line/LoadCredential=redis-auth:/=}")"
             cred="${cred#=}"
@@ -148,6 +162,9 @@ start_unit() {
     mkdir -p "$T/cred/$svc"
     cp "$cred" "$T/cred/$svc/redis-auth"
     envs+=("PMO_REDIS_AUTH_FILE=$T/cred/$svc/redis-auth")
+    [[ -n $keys && -d $keys ]] || fail "$svc: unit without the keyring credential ($keys)"
+    cp -r "$keys" "$T/cred/$svc/keys"
+    envs+=("PMO_KEYS=$T/cred/$svc/keys")
     if [[ $svc == notifier ]]; then
         envs+=("PMO_NOTIFIER_ALLOW_NETWORKS=loopback" "PMO_NOTIFIER_ALLOW_HTTP=1")
     fi
