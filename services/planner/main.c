@@ -28,6 +28,7 @@ int main (int argc, char **argv)
         {"redis-timeout", "PMO_REDIS_TIMEOUT_MS", "1000", "deadline of each Redis command, ms",
          NULL},
         {"log-level", "PMO_LOG_LEVEL", "info", "debug, info, warn or error", NULL},
+        PMO_SERVICE_KEY_OPTIONS ("planner"),
     };
     size_t count = sizeof options / sizeof options[0];
     int rc = pmo_config_parse (options, count, argc, argv,
@@ -38,7 +39,7 @@ int main (int argc, char **argv)
     long timeout;
     if (pmo_config_int (options, count, "redis-timeout", 10, 60000, &timeout))
         return 2;
-    if (pmo_service_init ("planner", pmo_config_get (options, count, "log-level")))
+    if (pmo_service_init ("planner", options, count))
         return 2;
     char *redis_url = pmo_redis_url_auth (pmo_config_get (options, count, "redis"),
                                           pmo_config_get (options, count, "redis-auth-file"));

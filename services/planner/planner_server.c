@@ -6,6 +6,7 @@
 */
 #include "planner_internal.h"
 
+#include "pmo_auth.h"
 #include "pmo_log.h"
 #include "pmo_ping.h"
 #include "pmo_reflect.h"
@@ -360,7 +361,8 @@ static int s_start (planner_t *self)
     self->server = pmo_server_new (&server_config, self->config.endpoint);
     self->pub = zsock_new (ZMQ_PUB);
     assert (self->pub);
-    if (!self->server || zsock_bind (self->pub, "%s", self->config.pub_endpoint) < 0) {
+    if (!self->server || pmo_auth_server (self->pub) ||
+        zsock_bind (self->pub, "%s", self->config.pub_endpoint) < 0) {
         pmo_error ("planner: cannot bind endpoint=%s pub=%s", self->config.endpoint,
                    self->config.pub_endpoint);
         return -1;

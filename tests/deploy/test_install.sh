@@ -121,6 +121,7 @@ mkdir -p "$ROOT$SYSCONF/pmo/spokes" "$ROOT/var/lib/pmo-gateway"
 KEYRING="$ROOT$SYSCONF/pmo/keyring"
 for spec in "server server" "registry service pmo-registry" "allocator service pmo-allocator admin@hub" \
     "riskmon service riskmon viewer@hub" "notifier service service:notifier viewer@hub" \
+    "planner service planner viewer@hub" \
     "gateway edge" "hub edge" "uplink edge"; do
     read -r name kind subject grants <<<"$spec"
     "$P/bin/pmoctl" --keys "$KEYRING" key make "$name" --kind "$kind" ${subject:+--subject "$subject"} \

@@ -9,6 +9,7 @@
    daemon stops without aborting over suspended connections.
 */
 #include "gateway_harness.h"
+#include "pmo_auth.h"
 #include <assert.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -73,6 +74,7 @@ int main (void)
     rh_actor_stop (gh->rh);
     //  The paused registry (the stopped actor's port may still be closing)
     zsock_t *paused = zsock_new (ZMQ_ROUTER);
+    assert (pmo_auth_server (paused) == 0); //  a CURVE server like the real one
     int bound = -1;
     for (int tries = 0; tries < 50 && bound < 0; tries++) {
         bound = zsock_bind (paused, "%s", gh->rh->endpoint);

@@ -12,6 +12,7 @@ const PRINCIPALS = [
   ["allocator", "service", "pmo-allocator", "admin@hub"],
   ["riskmon", "service", "riskmon", "viewer@hub"],
   ["notifier", "service", "service:notifier", "viewer@hub"],
+  ["planner", "service", "planner", "viewer@hub"],
   ["gateway", "edge"],
   ["hub", "edge"],
 ];
