@@ -17,6 +17,7 @@
 #include "notifier_store.h"
 #include "orgtree.h"
 
+#include "pmo_seal.h"
 #include "pmo_client.h"
 #include "pmo_request.h"
 #include "pmo_server.h"
@@ -58,6 +59,7 @@ typedef struct {
     notifier_config_t config;
     pmo_redis_t *redis; //  owned; every command goes through store
     notifier_store_t *store;
+    pmo_seal_t *seal; //  owned: opens and seals channel secrets
     pmo_server_t *server;
     zsock_t *pub;
     notifier_send_t *send;

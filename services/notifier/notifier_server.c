@@ -15,6 +15,7 @@
 */
 #include "notifier_internal.h"
 
+#include "pmo_seal.h"
 #include "pmo_auth.h"
 #include "pmo_log.h"
 #include "pmo_reflect.h"
@@ -399,7 +400,15 @@ static int s_open (notifier_t *self)
         self->allocator = pmo_client_new (self->config.allocator_endpoint);
     if (self->config.riskmon_endpoint && *self->config.riskmon_endpoint)
         self->riskmon = pmo_client_new (self->config.riskmon_endpoint);
-    self->store = notifier_store_new (self->redis);
+    self->seal = pmo_seal_load (self->config.secrets_key ? self->config.secrets_key : "");
+    if (!self->seal) {
+        pmo_redis_destroy (&self->redis);
+        pmo_client_destroy (&self->registry);
+        pmo_client_destroy (&self->allocator);
+        pmo_client_destroy (&self->riskmon);
+        return -1;
+    }
+    self->store = notifier_store_new (self->redis, self->seal);
     pmo_server_config_t server_config = {
         .name = "notifier",
         .request_desc = &pmo__notifier_request__descriptor,
@@ -418,6 +427,7 @@ static int s_open (notifier_t *self)
         pmo_server_destroy (&self->server);
         zsock_destroy (&self->pub);
         notifier_store_destroy (&self->store);
+        pmo_seal_destroy (&self->seal);
         pmo_client_destroy (&self->registry);
         pmo_client_destroy (&self->allocator);
         pmo_client_destroy (&self->riskmon);
@@ -581,6 +591,7 @@ static void s_close (notifier_t *self)
     pmo_server_destroy (&self->server);
     zsock_destroy (&self->pub);
     notifier_store_destroy (&self->store);
+    pmo_seal_destroy (&self->seal);
     pmo_client_destroy (&self->registry);
     pmo_client_destroy (&self->allocator);
     pmo_client_destroy (&self->riskmon);

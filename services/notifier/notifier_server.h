@@ -25,6 +25,7 @@ typedef struct {
     const char *hub;                //  the enterprise (hub) org unit id
     const char *dashboard_url;      //  base of the links in messages
     const char *consumer;           //  name in the consumer group (one per replica)
+    const char *secrets_key;        //  the key file sealing channel secrets (pmo_seal.h)
     int redis_timeout_ms;           //  deadline for each Redis command
     int connect_timeout_ms;         //  HTTP/SMTP connect deadline
     int http_timeout_ms;            //  HTTP/SMTP total deadline

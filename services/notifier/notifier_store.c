@@ -25,6 +25,7 @@
     one division's backlog never sits in another's keys.
 */
 #include "notifier_store.h"
+#include "pmo_seal.h"
 #include "notifier_model.h"
 #include "pmo_lua_notifier_claim.h"
 #include "pmo_lua_notifier_finish.h"
@@ -50,14 +51,17 @@ static pmo_script_t s_finish = {.source = pmo_lua_notifier_finish};
 
 struct _notifier_store_t {
     pmo_redis_t *redis;           //  not owned
+    const pmo_seal_t *seal;       //  not owned: a channel's secrets at rest
     uint64_t scripts_at_connects; //  connection on which the scripts were loaded
 };
 
-notifier_store_t *notifier_store_new (pmo_redis_t *redis)
+notifier_store_t *notifier_store_new (pmo_redis_t *redis, const pmo_seal_t *seal)
 {
+    assert (seal);
     notifier_store_t *self = calloc (1, sizeof (notifier_store_t));
     assert (self);
     self->redis = redis;
+    self->seal = seal;
     return self;
 }
 
@@ -117,7 +121,42 @@ static double s_seq (const char *id)
     return underscore ? strtod (underscore + 1, NULL) : 0;
 }
 
-static int s_decode (pmo_arena_t *arena, const ProtobufCMessageDescriptor *desc, redisReply *reply,
+//  A channel's secrets: the webhook URL (Slack's and Google Chat's carry
+//  their credential), the signing secrets and the SMTP password.
+//  Sealed into a copy that is written; opened in place after a read.
+static Pmo__Channel *s_channel_sealed (const pmo_seal_t *seal, pmo_arena_t *arena,
+                                       const Pmo__Channel *ch)
+{
+    Pmo__Channel *copy = pmo_arena_alloc (arena, sizeof (Pmo__Channel));
+    *copy = *ch;
+    copy->url = pmo_seal (seal, arena, ch->url);
+    copy->smtp_password = pmo_seal (seal, arena, ch->smtp_password);
+    copy->signing_secrets = pmo_arena_alloc (arena, (ch->n_signing_secrets + 1) * sizeof (void *));
+    for (size_t i = 0; i < ch->n_signing_secrets; i++) {
+        Pmo__SigningSecret *secret = pmo_arena_alloc (arena, sizeof (Pmo__SigningSecret));
+        *secret = *ch->signing_secrets[i];
+        secret->secret = pmo_seal (seal, arena, ch->signing_secrets[i]->secret);
+        copy->signing_secrets[i] = secret;
+    }
+    return copy;
+}
+
+//  0, or -1 if one does not open (the key is gone from the key file, or
+//  the value was changed in Redis): the channel is then not read at all.
+static int s_channel_open (const pmo_seal_t *seal, pmo_arena_t *arena, Pmo__Channel *ch)
+{
+    int rc = pmo_unseal (seal, arena, ch->url, &ch->url) |
+             pmo_unseal (seal, arena, ch->smtp_password, &ch->smtp_password);
+    for (size_t i = 0; i < ch->n_signing_secrets; i++)
+        rc |= pmo_unseal (seal, arena, ch->signing_secrets[i]->secret,
+                          &ch->signing_secrets[i]->secret);
+    if (rc)
+        pmo_error ("notifier: the secrets of channel id=%s do not open with the key file", ch->id);
+    return rc ? -1 : 0;
+}
+
+static int s_decode (const notifier_store_t *self, pmo_arena_t *arena,
+                     const ProtobufCMessageDescriptor *desc, redisReply *reply,
                      ProtobufCMessage **msg, uint64_t *version)
 {
     if (reply->type != REDIS_REPLY_ARRAY || reply->elements < 2 ||
@@ -127,6 +166,11 @@ static int s_decode (pmo_arena_t *arena, const ProtobufCMessageDescriptor *desc,
                                       (const uint8_t *)reply->element[1]->str);
     if (!*msg)
         return 0;
+    if (desc == &pmo__channel__descriptor &&
+        s_channel_open (self->seal, arena, (Pmo__Channel *)*msg)) {
+        *msg = NULL;
+        return -1;
+    }
     if (version)
         *version = reply->element[0]->type == REDIS_REPLY_STRING
                        ? strtoull (reply->element[0]->str, NULL, 10)
@@ -153,7 +197,7 @@ int notifier_store_read (notifier_store_t *self, pmo_arena_t *arena, notifier_en
         pmo_redis_command (self->redis, "HMGET %s v d", s_key (arena, entity, division, id));
     if (!reply)
         return -1;
-    int rc = s_decode (arena, s_desc (entity), reply, msg, version);
+    int rc = s_decode (self, arena, s_desc (entity), reply, msg, version);
     freeReplyObject (reply);
     return rc;
 }
@@ -188,7 +232,7 @@ int notifier_store_list (notifier_store_t *self, pmo_arena_t *arena, notifier_en
             continue;
         }
         ProtobufCMessage *msg = NULL;
-        if (s_decode (arena, s_desc (entity), reply, &msg, NULL) == 1)
+        if (s_decode (self, arena, s_desc (entity), reply, &msg, NULL) == 1)
             (*msgs)[(*n)++] = msg;
         freeReplyObject (reply);
     }
@@ -216,6 +260,8 @@ void notifier_store_put (notifier_store_t *self, pmo_commit_t *commit, pmo_arena
                          notifier_entity_t entity, const char *division,
                          const ProtobufCMessage *msg, uint64_t expect)
 {
+    if (entity == NOTIFIER_CHANNEL)
+        msg = &s_channel_sealed (self->seal, arena, (const Pmo__Channel *)msg)->base;
     size_t size;
     uint8_t *blob = pmo_reflect_pack (msg, arena, &size);
     const char *id = pmo_reflect_str (msg, "id");
@@ -510,7 +556,7 @@ int notifier_store_delivery (notifier_store_t *self, pmo_arena_t *arena, const c
     if (h && lease && notices) {
         rc = 0;
         ProtobufCMessage *msg = NULL;
-        if (s_decode (arena, &pmo__delivery__descriptor, h, &msg, version) == 1) {
+        if (s_decode (self, arena, &pmo__delivery__descriptor, h, &msg, version) == 1) {
             Pmo__Delivery *d = (Pmo__Delivery *)msg;
             d->version = *version;
             d->notice_count = h->element[2]->type == REDIS_REPLY_STRING

@@ -30,7 +30,10 @@ typedef enum {
 
 typedef struct _notifier_store_t notifier_store_t;
 
-notifier_store_t *notifier_store_new (pmo_redis_t *redis);
+typedef struct _pmo_seal_t pmo_seal_t;
+//  seal (not owned) seals a channel's secrets before they are written and
+//  opens them when read (pmo_seal.h): Redis never holds them in clear.
+notifier_store_t *notifier_store_new (pmo_redis_t *redis, const pmo_seal_t *seal);
 void notifier_store_destroy (notifier_store_t **self_p);
 
 //  The division in an id ("ch_dft_3" -> "dft"); -1 if it is not an id of

@@ -6,6 +6,7 @@
 #include "pmoctl.h"
 
 #include "pmo_auth.h"
+#include "pmo_seal.h"
 
 #include <stdio.h>
 
@@ -19,6 +20,17 @@ static int s_run_key_make (pmoctl_t *ctl, const pmoctl_command_t *cmd, pmoctl_ar
         return pmoctl_usage_error (cmd, "%s", why);
     printf ("%s/%s.key\n%s/%s.key_secret\n", ctl->keys_dir, args->positional, ctl->keys_dir,
             args->positional);
+    return PMOCTL_OK;
+}
+
+static int s_run_secrets_key (pmoctl_t *ctl, const pmoctl_command_t *cmd, pmoctl_args_t *args)
+{
+    (void)ctl;
+    char why[512];
+    bool rotate = streq (cmd->verb, "rotate");
+    if (pmo_seal_keygen (args->positional, rotate, why, sizeof why))
+        return pmoctl_usage_error (cmd, "%s", why);
+    printf ("%s\n", args->positional);
     return PMOCTL_OK;
 }
 
@@ -36,5 +48,11 @@ const pmoctl_command_t pmoctl_keys_commands[] = {
     PMOCTL_RUN ("key", "make", "NAME", s_make_flags, PMOCTL_MODE_OTHER, s_run_key_make, NULL, NULL,
                 "make a keypair NAME.key (public, what NAME may do) and NAME.key_secret (0600) in "
                 "--keys"),
+    PMOCTL_RUN ("secrets-key", "make", "FILE", NULL, PMOCTL_MODE_OTHER, s_run_secrets_key, NULL,
+                NULL, "make the key file (0600) that seals webhook and SMTP secrets in Redis"),
+    PMOCTL_RUN ("secrets-key", "rotate", "FILE", NULL, PMOCTL_MODE_OTHER, s_run_secrets_key, NULL,
+                NULL,
+                "put a new key before the file's keys: new secrets are sealed with it, old ones "
+                "still open"),
     PMOCTL_END,
 };

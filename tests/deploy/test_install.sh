@@ -117,8 +117,9 @@ relocate() {
     { mkdir -p "$ROOT$SYSCONF/pmo/keys" && "$P/bin/pmo-hub" keygen hub "$ROOT$SYSCONF/pmo/keys" >/dev/null; } ||
     fail "pmo-hub keygen"
 mkdir -p "$ROOT$SYSCONF/pmo/spokes" "$ROOT/var/lib/pmo-gateway"
-# The keyring as the package's postinst makes it (SECURITY.md)
+# The keyring and the secrets key as the package's postinst makes them (SECURITY.md)
 KEYRING="$ROOT$SYSCONF/pmo/keyring"
+"$P/bin/pmoctl" secrets-key make "$ROOT$SYSCONF/pmo/secrets.key" >/dev/null || fail "pmoctl secrets-key make"
 for spec in "server server" "registry service pmo-registry" "allocator service pmo-allocator admin@hub" \
     "riskmon service riskmon viewer@hub" "notifier service service:notifier viewer@hub" \
     "planner service planner viewer@hub" \
@@ -128,7 +129,7 @@ for spec in "server server" "registry service pmo-registry" "allocator service p
         ${grants:+--grants "$grants"} >/dev/null || fail "pmoctl key make $name"
 done
 start_unit() {
-    local svc="$1" unit="$P/lib/systemd/system/pmo-$1.service" line key value exec="" cred="" keys=""
+    local svc="$1" unit="$P/lib/systemd/system/pmo-$1.service" line key value exec="" cred="" keys="" sealkey=""
     local -a envs=()
     [[ -f $unit ]] || fail "no unit for $svc"
     while IFS= read -r line; do
@@ -149,6 +150,11 @@ start_unit() {
             keys="${keys#=}"
             ;;
         Environment=PMO_KEYS=%d/keys) ;;
+        LoadCredential=secrets-key:*)
+            sealkey="$(relocate "${line/LoadCredential=secrets-key:/=}")"
+            sealkey="${sealkey#=}"
+            ;;
+        Environment=PMO_SECRETS_KEY=%d/secrets-key) ;;
         LoadCredential=redis-auth:*)
             cred="$(relocate "${line/LoadCredential=redis-auth:/=}")"
             cred="${cred#=}"
@@ -166,6 +172,10 @@ start_unit() {
     [[ -n $keys && -d $keys ]] || fail "$svc: unit without the keyring credential ($keys)"
     cp -r "$keys" "$T/cred/$svc/keys"
     envs+=("PMO_KEYS=$T/cred/$svc/keys")
+    if [[ -n $sealkey ]]; then
+        install -m 0600 "$sealkey" "$T/cred/$svc/secrets-key"
+        envs+=("PMO_SECRETS_KEY=$T/cred/$svc/secrets-key")
+    fi
     if [[ $svc == notifier ]]; then
         envs+=("PMO_NOTIFIER_ALLOW_NETWORKS=loopback" "PMO_NOTIFIER_ALLOW_HTTP=1")
     fi

@@ -136,6 +136,7 @@ nh_t *nh_start_with (const char *allocator_endpoint)
         .hub = "hub",
         .dashboard_url = "http://pmo.test:8080",
         .consumer = "test",
+        .secrets_key = getenv ("PMO_SECRETS_KEY"), //  made by the test kit
         .redis_timeout_ms = 1000,
         .connect_timeout_ms = 500,
         .http_timeout_ms = 1500,

@@ -11,6 +11,7 @@
     created right after its (new) org unit.
 */
 #include "notifier_harness.h"
+#include "pmo_seal.h"
 #include "notifier_model.h"
 #include "pmo_util.h"
 
@@ -1019,6 +1020,59 @@ static void s_new_unit (nh_t *nh)
     printf ("a channel right after its new org unit: ok\n");
 }
 
+//  Secrets at rest: a channel's URL and signing secret are sealed in Redis;
+//  after the key file is rotated, the old seal still opens; a write seals
+//  again with the new key, and then the old key can go.
+static void s_sealed (nh_t *nh)
+{
+    const char *url = nh_url (nh, "/ok/sealed");
+    char *ch = nh_channel (nh, PMO__CHANNEL_KIND__CHANNEL_KIND_WEBHOOK, "moj", url, SECRET);
+    redisReply *raw = pmo_test_redis_command (nh->rh->redis, "HGET pmo:{moj}:nt:ch:%s d", ch);
+    assert (raw && raw->type == REDIS_REPLY_STRING);
+    assert (!memmem (raw->str, raw->len, "/ok/sealed", 10));
+    assert (!memmem (raw->str, raw->len, SECRET, strlen (SECRET)));
+    assert (memmem (raw->str, raw->len, "pmoseal:1:", 10));
+    freeReplyObject (raw);
+    //  Rotate: a new key first, the old one kept; the notifier restarts
+    const char *file = getenv ("PMO_SECRETS_KEY");
+    char why[256];
+    assert (pmo_seal_keygen (file, true, why, sizeof why) == 0);
+    nh_actor_stop (nh);
+    nh_actor_start (nh);
+    //  A write (a new signing secret, the old one still valid) seals again
+    Pmo__NotifierReply *reply = s_channel_get (nh, ch);
+    Pmo__RotateSecretRequest rotate = PMO__ROTATE_SECRET_REQUEST__INIT;
+    rotate.channel_id = ch;
+    rotate.version = reply->channel->version;
+    rotate.secret = (char *)SECRET2;
+    rotate.previous_valid_s = 3600;
+    nh_free (&reply);
+    Pmo__NotifierRequest request = PMO__NOTIFIER_REQUEST__INIT;
+    request.body_case = PMO__NOTIFIER_REQUEST__BODY_ROTATE_SECRET;
+    request.rotate_secret = &rotate;
+    reply = nh_call (nh, &request);
+    nh_ok (reply);
+    nh_free (&reply);
+    //  Drop the old key: what is stored opens with the new one alone
+    FILE *keys = fopen (file, "r");
+    char first[80] = "";
+    assert (keys && fgets (first, sizeof first, keys));
+    fclose (keys);
+    keys = fopen (file, "w");
+    assert (keys && fputs (first, keys) >= 0 && fclose (keys) == 0);
+    nh_actor_stop (nh);
+    nh_actor_start (nh);
+    free (nh_subscribe (nh, ch, NULL, "project.created", PMO__SEVERITY__SEVERITY_INFO));
+    char *project = nh_project (nh, "SEAL-001", "moj");
+    json_t *got = nh_wait_requests (nh, "/ok/sealed", 1, nh_scale (5000));
+    json_t *r = json_array_get (got, 0);
+    assert (r && s_verify (r, SECRET2) && s_verify (r, SECRET));
+    json_decref (got);
+    free (project);
+    free (ch);
+    printf ("secrets sealed at rest, key rotated: ok\n");
+}
+
 int main (void)
 {
     nh_t *nh = nh_start ();
@@ -1031,6 +1085,7 @@ int main (void)
     s_permanent (nh);
     s_isolation (nh);
     s_rotation (nh);
+    s_sealed (nh);
     s_access (nh);
     s_new_unit (nh);
     s_coalesce_and_digest (nh);

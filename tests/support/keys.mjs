@@ -2,7 +2,8 @@
 // C tests' pmo_test_keys), made as ./deploy/pmo up makes them (SECURITY.md):
 // the stack's server key and one key per service, with the same kinds,
 // subjects and grants. Sets PMO_KEYS so that every service the test spawns
-// afterwards finds them; each service's key is its own name.
+// afterwards finds them (and PMO_SECRETS_KEY, the notifier's key file
+// that seals channel secrets); each service's key is its own name.
 import { execFileSync } from "node:child_process";
 import path from "node:path";
 
@@ -27,7 +28,10 @@ export function makeKeys(build, dir) {
     if (grants) args.push("--grants", grants);
     execFileSync(pmoctl, args, { stdio: "ignore" });
   }
+  const secrets = path.join(keys, "secrets.seal");
+  execFileSync(pmoctl, ["secrets-key", "make", secrets], { stdio: "ignore" });
   process.env.PMO_KEYS = keys;
+  process.env.PMO_SECRETS_KEY = secrets;
   delete process.env.PMO_PRINCIPAL;
   return keys;
 }

@@ -11,6 +11,7 @@
 
 #include "pmo_testkit.h"
 #include "pmo_auth.h"
+#include "pmo_seal.h"
 #include "pmo_util.h"
 #include "pmo_wire.h"
 
@@ -339,6 +340,14 @@ const char *pmo_test_keys (void)
         s_remove_tree (dir);
         return NULL;
     }
+    char secrets[PATH_MAX + 16];
+    snprintf (secrets, sizeof secrets, "%s/secrets.seal", dir);
+    if (pmo_seal_keygen (secrets, false, why, sizeof why)) {
+        fprintf (stderr, "pmo_testkit: %s\n", why);
+        s_remove_tree (dir);
+        return NULL;
+    }
+    setenv ("PMO_SECRETS_KEY", secrets, 1);
     snprintf (s_keys_dir, sizeof s_keys_dir, "%s", dir);
     atexit (s_keys_remove);
     setenv ("PMO_KEYS", s_keys_dir, 1);

@@ -64,8 +64,9 @@ zactor_t *pmo_test_actor_new (zactor_fn *actor, void *config, bool *failed);
 
 //  The process's keyring (pmo_auth.h), made once in a temp directory and
 //  removed at exit: the stack's server key and the principal "test", which
-//  may impersonate (so a test's requests act as the identity they carry).
-//  Sets PMO_KEYS and PMO_PRINCIPAL for child processes and sets the keyring
+//  may impersonate (so a test's requests act as the identity they carry),
+//  and secrets.key (pmo_seal.h). Sets PMO_KEYS, PMO_PRINCIPAL and
+//  PMO_SECRETS_KEY for child processes and sets the keyring
 //  up for this process. pmo_test_redis_start, pmo_test_actor_new and
 //  pmo_test_proc_start call it, so every harness runs on CURVE. Returns the
 //  directory (owned by the kit), or NULL after printing why.
