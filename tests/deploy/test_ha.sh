@@ -86,6 +86,17 @@ for ((n = 0; n < 100; n++)); do
     sleep 0.1
 done
 
+# One CURVE keyring for every process this test starts (SECURITY.md): the
+# services' keys by name, and pmoctl's "operator" key, which may impersonate
+export PMO_KEYS="$T/keyring"
+unset PMO_PRINCIPAL
+for spec in "server server" "registry service pmo-registry" "allocator service pmo-allocator admin@hub" \
+    "riskmon service riskmon viewer@hub" "notifier service service:notifier viewer@hub" \
+    "planner service planner viewer@hub" "gateway edge" "hub edge" "uplink edge" "operator impersonate"; do
+    read -r name kind subject grants <<<"$spec"
+    "$BUILD/services/pmoctl/pmoctl" --keys "$PMO_KEYS" key make "$name" --kind "$kind" \
+        ${subject:+--subject "$subject"} ${grants:+--grants "$grants"} >/dev/null
+done
 # --- the registry through Sentinel, as its own ACL user
 REG="tcp://127.0.0.1:$(free_port)"
 "$BUILD/services/registry/pmo-registry" --redis "sentinel://$SENTINELS/pmo" \

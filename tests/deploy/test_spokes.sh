@@ -27,6 +27,17 @@ free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
 CONF="$SOURCE/deploy/redis"
 BIN="$BUILD/services"
 PMOCTL="$BIN/pmoctl/pmoctl"
+# One CURVE keyring for every process this test starts (SECURITY.md): the
+# services' keys by name, and pmoctl's "operator" key, which may impersonate
+export PMO_KEYS="$T/keyring"
+unset PMO_PRINCIPAL
+for spec in "server server" "registry service pmo-registry" "allocator service pmo-allocator admin@hub" \
+    "riskmon service riskmon viewer@hub" "notifier service service:notifier viewer@hub" \
+    "planner service planner viewer@hub" "gateway edge" "hub edge" "uplink edge" "operator impersonate"; do
+    read -r name kind subject grants <<<"$spec"
+    "$BUILD/services/pmoctl/pmoctl" --keys "$PMO_KEYS" key make "$name" --kind "$kind" \
+        ${subject:+--subject "$subject"} ${grants:+--grants "$grants"} >/dev/null
+done
 # stack NAME: Redis with the shipped configuration and users, and a registry
 stack() {
     local name="$1" dir="$T/$1" port
