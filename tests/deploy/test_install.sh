@@ -121,7 +121,7 @@ mkdir -p "$ROOT$SYSCONF/pmo/spokes" "$ROOT/var/lib/pmo-gateway"
 KEYRING="$ROOT$SYSCONF/pmo/keyring"
 "$P/bin/pmoctl" secrets-key make "$ROOT$SYSCONF/pmo/secrets.key" >/dev/null || fail "pmoctl secrets-key make"
 for spec in "server server" "registry service pmo-registry" "allocator service pmo-allocator admin@hub" \
-    "riskmon service riskmon viewer@hub" "notifier service service:notifier viewer@hub" \
+    "riskmon service riskmon viewer@hub" "notifier edge" \
     "planner service planner viewer@hub" \
     "gateway edge" "hub edge" "uplink edge"; do
     read -r name kind subject grants <<<"$spec"

@@ -32,7 +32,7 @@ PMOCTL="$BIN/pmoctl/pmoctl"
 export PMO_KEYS="$T/keyring"
 unset PMO_PRINCIPAL
 for spec in "server server" "registry service pmo-registry" "allocator service pmo-allocator admin@hub" \
-    "riskmon service riskmon viewer@hub" "notifier service service:notifier viewer@hub" \
+    "riskmon service riskmon viewer@hub" "notifier edge" \
     "planner service planner viewer@hub" "gateway edge" "hub edge" "uplink edge" "operator impersonate"; do
     read -r name kind subject grants <<<"$spec"
     "$BUILD/services/pmoctl/pmoctl" --keys "$PMO_KEYS" key make "$name" --kind "$kind" \

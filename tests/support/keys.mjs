@@ -12,7 +12,7 @@ const PRINCIPALS = [
   ["registry", "service", "pmo-registry"],
   ["allocator", "service", "pmo-allocator", "admin@hub"],
   ["riskmon", "service", "riskmon", "viewer@hub"],
-  ["notifier", "service", "service:notifier", "viewer@hub"],
+  ["notifier", "edge"],
   ["planner", "service", "planner", "viewer@hub"],
   ["gateway", "edge"],
   ["hub", "edge"],
