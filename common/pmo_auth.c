@@ -56,6 +56,9 @@ typedef struct {
 
 static pthread_mutex_t s_lock = PTHREAD_MUTEX_INITIALIZER;
 static keyring_t *s_keyring;
+//  "key:<principal>" of the keyring set up (for events this process
+//  writes on its own account); "" while auth is off
+static char s_via[128];
 static zactor_t *s_zap;
 static atomic_uint_fast64_t s_refused;
 
@@ -483,6 +486,7 @@ int pmo_auth_setup (const char *dir, const char *principal)
     if (rc == 0) {
         s_keyring_destroy (&s_keyring);
         s_keyring = ring;
+        snprintf (s_via, sizeof s_via, "key:%s", principal);
     } else
         s_keyring_destroy (&ring);
     pthread_mutex_unlock (&s_lock);
@@ -495,7 +499,16 @@ void pmo_auth_off (void)
 {
     pthread_mutex_lock (&s_lock);
     s_keyring_destroy (&s_keyring);
+    s_via[0] = 0;
     pthread_mutex_unlock (&s_lock);
+}
+
+const char *pmo_auth_via (pmo_arena_t *arena)
+{
+    pthread_mutex_lock (&s_lock);
+    const char *via = pmo_arena_strdup (arena, s_via);
+    pthread_mutex_unlock (&s_lock);
+    return via;
 }
 
 bool pmo_auth_on (void)

@@ -68,6 +68,11 @@ void pmo_auth_off (void);
 //  A keyring is set up.
 bool pmo_auth_on (void);
 
+//  How this process is authenticated, for the events it writes on its own
+//  account (Event.actor_via): "key:<principal>", or "" while auth is off;
+//  copied into arena.
+const char *pmo_auth_via (pmo_arena_t *arena);
+
 //  Make sock (ROUTER or PUB, before bind) a CURVE server admitting the known
 //  principals. Does nothing while auth is off. Returns 0 or -1 (no server
 //  key: this principal cannot serve).

@@ -153,7 +153,7 @@ void notifier_handle_create_channel (notifier_t *self, pmo_request_t *req, Pmo__
     Pmo__Channel *masked = notifier_masked (req->arena, ch);
     Pmo__Event *event =
         notifier_event (req->arena, "channel.created", unit->division, unit->id, unit->path, id, 1,
-                        pmo_request_who (req)->subject, req->header->request_id);
+                        pmo_request_who (req), req->header->request_id);
     pmo_reflect_set_oneof (&event->base, "channel", &masked->base);
     pmo_reflect_set_oneof (req->reply, "channel", &masked->base);
     notifier_commit (self, req, commit, unit->division, event);
@@ -215,7 +215,7 @@ void notifier_handle_update_channel (notifier_t *self, pmo_request_t *req, Pmo__
     Pmo__Channel *masked = notifier_masked (req->arena, next);
     Pmo__Event *event = notifier_event (
         req->arena, "channel.updated", stored->division, stored->org_unit, stored->org_unit_path,
-        next->id, next->version, pmo_request_who (req)->subject, req->header->request_id);
+        next->id, next->version, pmo_request_who (req), req->header->request_id);
     pmo_reflect_set_oneof (&event->base, "channel", &masked->base);
     pmo_reflect_set_oneof (req->reply, "channel", &masked->base);
     notifier_commit (self, req, commit, stored->division, event);
@@ -281,7 +281,7 @@ void notifier_handle_archive_channel (notifier_t *self, pmo_request_t *req, Pmo_
     Pmo__Channel *masked = notifier_masked (req->arena, ch);
     Pmo__Event *event = notifier_event (req->arena, "channel.archived", ch->division, ch->org_unit,
                                         ch->org_unit_path, ch->id, ch->version,
-                                        pmo_request_who (req)->subject, req->header->request_id);
+                                        pmo_request_who (req), req->header->request_id);
     pmo_reflect_set_oneof (&event->base, "channel", &masked->base);
     pmo_reflect_set_oneof (req->reply, "channel", &masked->base);
     notifier_commit (self, req, commit, ch->division, event);
@@ -344,7 +344,7 @@ void notifier_handle_rotate_secret (notifier_t *self, pmo_request_t *req,
     Pmo__Channel *masked = notifier_masked (req->arena, ch);
     Pmo__Event *event = notifier_event (req->arena, "channel.secret_rotated", ch->division,
                                         ch->org_unit, ch->org_unit_path, ch->id, ch->version,
-                                        pmo_request_who (req)->subject, req->header->request_id);
+                                        pmo_request_who (req), req->header->request_id);
     pmo_reflect_set_oneof (&event->base, "channel", &masked->base);
     pmo_reflect_set_oneof (req->reply, "channel", &masked->base);
     notifier_commit (self, req, commit, ch->division, event);
@@ -488,9 +488,9 @@ void notifier_handle_create_subscription (notifier_t *self, pmo_request_t *req,
     pmo_commit_t *commit = pmo_commit_new (ch->division, req->header->request_id);
     notifier_store_put (self->store, commit, req->arena, NOTIFIER_SUBSCRIPTION, ch->division,
                         &sub->base, 0);
-    Pmo__Event *event = notifier_event (req->arena, "subscription.created", ch->division,
-                                        sub->org_unit, sub->org_unit_path, id, 1,
-                                        pmo_request_who (req)->subject, req->header->request_id);
+    Pmo__Event *event =
+        notifier_event (req->arena, "subscription.created", ch->division, sub->org_unit,
+                        sub->org_unit_path, id, 1, pmo_request_who (req), req->header->request_id);
     pmo_reflect_set_oneof (&event->base, "subscription", &sub->base);
     pmo_reflect_set_oneof (req->reply, "subscription", &sub->base);
     notifier_commit (self, req, commit, ch->division, event);
@@ -528,7 +528,7 @@ void notifier_handle_update_subscription (notifier_t *self, pmo_request_t *req,
                         &next->base, version);
     Pmo__Event *event = notifier_event (
         req->arena, "subscription.updated", stored->division, next->org_unit, next->org_unit_path,
-        next->id, next->version, pmo_request_who (req)->subject, req->header->request_id);
+        next->id, next->version, pmo_request_who (req), req->header->request_id);
     pmo_reflect_set_oneof (&event->base, "subscription", &next->base);
     pmo_reflect_set_oneof (req->reply, "subscription", &next->base);
     notifier_commit (self, req, commit, stored->division, event);
@@ -599,7 +599,7 @@ void notifier_handle_archive_subscription (notifier_t *self, pmo_request_t *req,
                         &sub->base, version);
     Pmo__Event *event = notifier_event (req->arena, "subscription.archived", sub->division,
                                         sub->org_unit, sub->org_unit_path, sub->id, sub->version,
-                                        pmo_request_who (req)->subject, req->header->request_id);
+                                        pmo_request_who (req), req->header->request_id);
     pmo_reflect_set_oneof (&event->base, "subscription", &sub->base);
     pmo_reflect_set_oneof (req->reply, "subscription", &sub->base);
     notifier_commit (self, req, commit, sub->division, event);

@@ -191,10 +191,9 @@ void notifier_handle_delivery_change (notifier_t *self, pmo_request_t *req, Pmo_
         d->done_ms = now;
         notifier_store_discard (self->store, commit, req->arena, d, version, now);
     }
-    Pmo__Event *event =
-        notifier_event (req->arena, retry ? "delivery.retried" : "delivery.discarded", d->division,
-                        ch->org_unit, ch->org_unit_path, d->id, d->version,
-                        pmo_request_who (req)->subject, req->header->request_id);
+    Pmo__Event *event = notifier_event (
+        req->arena, retry ? "delivery.retried" : "delivery.discarded", d->division, ch->org_unit,
+        ch->org_unit_path, d->id, d->version, pmo_request_who (req), req->header->request_id);
     pmo_reflect_set_oneof (&event->base, "delivery", &d->base);
     pmo_reflect_set_oneof (req->reply, "delivery", &d->base);
     notifier_commit (self, req, commit, d->division, event);
@@ -332,7 +331,7 @@ static void s_disable_channel (notifier_t *self, const char *channel_id, const c
                                 &ch->base, version);
             Pmo__Event *event =
                 notifier_event (arena, "channel.disabled", ch->division, ch->org_unit,
-                                ch->org_unit_path, ch->id, ch->version, "notifier", request_id);
+                                ch->org_unit_path, ch->id, ch->version, NULL, request_id);
             Pmo__Channel *masked = notifier_masked (arena, ch);
             pmo_reflect_set_oneof (&event->base, "channel", &masked->base);
             notifier_store_event (self->store, commit, arena, ch->division, event);
@@ -436,7 +435,7 @@ void notifier_finish (notifier_t *self, transfer_t *t, const notifier_send_resul
         const Pmo__Channel *ch = st ? st->channel : NULL;
         event =
             notifier_event (arena, "delivery.dead_lettered", d->division, ch ? ch->org_unit : "",
-                            ch ? ch->org_unit_path : "", d->id, t->version + 1, "notifier", "");
+                            ch ? ch->org_unit_path : "", d->id, t->version + 1, NULL, "");
         pmo_reflect_set_oneof (&event->base, "delivery", &d->base);
         pmo_warn ("notifier: dead letter delivery=%s channel=%s attempts=%u reason=\"%s\"", d->id,
                   t->channel_id, d->attempt_count, d->last_error);

@@ -136,10 +136,12 @@ void notifier_ready_unknown (notifier_t *self, const char *division);
 //  divisions).
 ProtobufCMessage *notifier_fetch (notifier_t *self, pmo_request_t *req, notifier_entity_t entity,
                                   const char *id, const char *field, uint64_t *version);
-//  A notifier event (in arena; the strings are borrowed).
+//  A notifier event (in arena; the strings are borrowed). Its actor is who
+//  (the request's identity: subject and via); NULL: the notifier itself,
+//  authenticated by its key.
 Pmo__Event *notifier_event (pmo_arena_t *arena, const char *type, const char *division,
                             const char *org_unit, const char *path, const char *entity_id,
-                            uint64_t version, const char *actor, const char *request_id);
+                            uint64_t version, const Pmo__Identity *who, const char *request_id);
 //  A copy of channel with its secrets masked (in arena), for replies and events.
 Pmo__Channel *notifier_masked (pmo_arena_t *arena, const Pmo__Channel *channel);
 //  Run commit (destroyed) with event and req's reply as the stored reply;

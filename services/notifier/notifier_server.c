@@ -247,7 +247,7 @@ ProtobufCMessage *notifier_fetch (notifier_t *self, pmo_request_t *req, notifier
 
 Pmo__Event *notifier_event (pmo_arena_t *arena, const char *type, const char *division,
                             const char *org_unit, const char *path, const char *entity_id,
-                            uint64_t version, const char *actor, const char *request_id)
+                            uint64_t version, const Pmo__Identity *who, const char *request_id)
 {
     Pmo__Event *event = pmo_arena_alloc (arena, sizeof (Pmo__Event));
     pmo__event__init (event);
@@ -258,7 +258,10 @@ Pmo__Event *notifier_event (pmo_arena_t *arena, const char *type, const char *di
     event->entity_id = (char *)entity_id;
     event->entity_version = version;
     event->time_ms = pmo_now_ms ();
-    event->actor = (char *)actor;
+    //  The person (or service) whose request it was, and how they were
+    //  authenticated; else the notifier on its own account, by its key
+    event->actor = who ? who->subject : "notifier";
+    event->actor_via = who ? who->via : (char *)pmo_auth_via (arena);
     event->request_id = (char *)request_id;
     event->source = "notifier";
     return event;

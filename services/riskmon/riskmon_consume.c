@@ -127,8 +127,8 @@ static int s_work_alone (riskmon_t *self, pmo_arena_t *arena, s_item_t *item,
         bool dirty;
         int64_t due;
         if (riskmon_project_update (self, arena, commit, ph, rc ? version : 0, item->event->type,
-                                    item->event->actor, item->event->request_id, &work.change,
-                                    &dirty, &due, false))
+                                    item->event->actor, item->event->actor_via,
+                                    item->event->request_id, &work.change, &dirty, &due, false))
             return -1;
         riskmon_batch_t *batch = riskmon_batch_new (self->store, arena, 1);
         size_t order[1];
@@ -294,8 +294,8 @@ static void s_commit_all (riskmon_t *self, s_batch_t *b, pmo_arena_t *arena)
         bool dirty;
         int64_t due;
         if (riskmon_project_update (self, arena, commit, target->ph, target->version,
-                                    item->event->type, item->event->actor, item->event->request_id,
-                                    &w->change, &dirty, &due, false))
+                                    item->event->type, item->event->actor, item->event->actor_via,
+                                    item->event->request_id, &w->change, &dirty, &due, false))
             break; //  Redis failed: what was not queued stays pending
         riskmon_pipe_add (&pipe, k, target->division, commit, rid);
         target->version++;

@@ -12,6 +12,7 @@
 */
 #include "riskmon_internal.h"
 
+#include "pmo_auth.h"
 #include "pmo_log.h"
 #include "pmo_reflect.h"
 
@@ -84,8 +85,9 @@ char *riskmon_division_of (pmo_arena_t *arena, const char *project_id)
 
 Pmo__Event *riskmon_event_new (pmo_arena_t *arena, const char *type, const char *division,
                                const char *org_unit, const char *path, const char *entity_id,
-                               uint64_t version, const char *actor, const char *request_id,
-                               const char *body_field, ProtobufCMessage *body, int64_t now)
+                               uint64_t version, const char *actor, const char *via,
+                               const char *request_id, const char *body_field,
+                               ProtobufCMessage *body, int64_t now)
 {
     Pmo__Event *event = pmo_arena_alloc (arena, sizeof (Pmo__Event));
     pmo__event__init (event);
@@ -97,6 +99,10 @@ Pmo__Event *riskmon_event_new (pmo_arena_t *arena, const char *type, const char 
     event->entity_version = version;
     event->time_ms = now;
     event->actor = (char *)(actor ? actor : "riskmon");
+    if (!actor || streq (actor, "riskmon"))
+        event->actor_via = (char *)pmo_auth_via (arena);
+    else
+        event->actor_via = (char *)(via ? via : "");
     event->request_id = (char *)(request_id ? request_id : "");
     event->source = "riskmon";
     pmo_reflect_set_oneof (&event->base, body_field, body);
@@ -201,7 +207,7 @@ static Pmo__AlertSeverity s_want_severity (const riskmon_want_t *want)
 static int s_alert_raise (riskmon_t *self, pmo_arena_t *arena, riskmon_commit_t *commit,
                           riskmon_change_t *change, Pmo__ProjectHealth *ph,
                           const riskmon_want_t *want, const Pmo__Thresholds *t,
-                          const char *division, int64_t now, const char *actor,
+                          const char *division, int64_t now, const char *actor, const char *via,
                           const char *request_id)
 {
     Pmo__HealthInputs *in = ph->inputs;
@@ -262,8 +268,8 @@ static int s_alert_raise (riskmon_t *self, pmo_arena_t *arena, riskmon_commit_t 
                          (double)alert->next_escalation_ms, id);
     riskmon_change_event (arena, commit, change, division,
                           riskmon_event_new (arena, "alert.raised", division, in->org_unit,
-                                             in->org_unit_path, id, 1, actor, request_id, "alert",
-                                             &alert->base, now));
+                                             in->org_unit_path, id, 1, actor, via, request_id,
+                                             "alert", &alert->base, now));
     //  The record's reference to it
     Pmo__AlertRef **refs = pmo_arena_alloc (arena, (ph->n_alerts + 1) * sizeof (void *));
     if (ph->n_alerts)
@@ -286,7 +292,7 @@ static int s_alert_raise (riskmon_t *self, pmo_arena_t *arena, riskmon_commit_t 
 static int s_alert_touch (riskmon_t *self, pmo_arena_t *arena, riskmon_commit_t *commit,
                           riskmon_change_t *change, const char *division, const char *alert_id,
                           const riskmon_want_t *want, const char *resolution, int64_t now,
-                          const char *actor, const char *request_id)
+                          const char *actor, const char *via, const char *request_id)
 {
     ProtobufCMessage *msg;
     uint64_t version;
@@ -337,7 +343,7 @@ static int s_alert_touch (riskmon_t *self, pmo_arena_t *arena, riskmon_commit_t 
     riskmon_change_event (arena, commit, change, division,
                           riskmon_event_new (arena, type, division, alert->org_unit,
                                              alert->org_unit_path, alert_id, alert->version, actor,
-                                             request_id, "alert", &alert->base, now));
+                                             via, request_id, "alert", &alert->base, now));
     s_alert_seen (self, arena, alert, version + 1);
     return 0;
 }
@@ -378,6 +384,7 @@ typedef struct {
     const char *division;
     int64_t now;
     const char *actor;
+    const char *via;
     const char *request_id;
 } s_alert_ctx_t;
 
@@ -410,12 +417,12 @@ static int s_alerts_follow (riskmon_t *self, pmo_arena_t *arena, const s_alert_c
         riskmon_alert_action_t *action = &actions[i];
         if (action->op == RISKMON_ALERT_RAISE) {
             if (s_alert_raise (self, arena, c->commit, c->change, ph, &wants[action->want], t,
-                               c->division, c->now, c->actor, c->request_id))
+                               c->division, c->now, c->actor, c->via, c->request_id))
                 return -1;
         } else if (action->op == RISKMON_ALERT_RAISE_SEVERITY) {
             if (s_alert_touch (self, arena, c->commit, c->change, c->division,
                                ph->alerts[action->ref]->alert_id, &wants[action->want], NULL,
-                               c->now, c->actor, c->request_id))
+                               c->now, c->actor, c->via, c->request_id))
                 return -1;
         } else {
             Pmo__AlertRef *ref = ph->alerts[action->ref];
@@ -424,7 +431,7 @@ static int s_alerts_follow (riskmon_t *self, pmo_arena_t *arena, const s_alert_c
                 s_alert_touch (self, arena, c->commit, c->change, c->division, ref->alert_id, NULL,
                                live ? "the condition stayed clear for the cool-down"
                                     : "the project is no longer in delivery",
-                               c->now, c->actor, c->request_id))
+                               c->now, c->actor, c->via, c->request_id))
                 return -1;
         }
     }
@@ -443,8 +450,8 @@ static int s_alerts_follow (riskmon_t *self, pmo_arena_t *arena, const s_alert_c
 //  changed; *due is that time (0 = none). 0, or -1 if Redis failed.
 int riskmon_project_update (riskmon_t *self, pmo_arena_t *arena, riskmon_commit_t *commit,
                             Pmo__ProjectHealth *ph, uint64_t version, const char *trigger,
-                            const char *actor, const char *request_id, riskmon_change_t *change,
-                            bool *dirty, int64_t *due, bool skip_clean)
+                            const char *actor, const char *via, const char *request_id,
+                            riskmon_change_t *change, bool *dirty, int64_t *due, bool skip_clean)
 {
     Pmo__HealthInputs *in = ph->inputs;
     const char *division = riskmon_division_of (arena, in->project_id);
@@ -477,7 +484,7 @@ int riskmon_project_update (riskmon_t *self, pmo_arena_t *arena, riskmon_commit_
         riskmon_change_event (arena, commit, change, division,
                               riskmon_event_new (arena, "health.changed", division, in->org_unit,
                                                  in->org_unit_path, in->project_id, a->seq, actor,
-                                                 request_id, "health", &a->base, now));
+                                                 via, request_id, "health", &a->base, now));
         change->health_changed = true;
         self->health_changes++;
     } else if (prev) {
@@ -487,7 +494,7 @@ int riskmon_project_update (riskmon_t *self, pmo_arena_t *arena, riskmon_commit_
     }
     ph->current = a;
 
-    s_alert_ctx_t ctx = {commit, change, division, now, actor, request_id};
+    s_alert_ctx_t ctx = {commit, change, division, now, actor, via, request_id};
     bool refs_changed;
     int64_t cooldown_due;
     if (s_alerts_follow (self, arena, &ctx, ph, &t, &refs_changed, &cooldown_due))
@@ -645,7 +652,7 @@ size_t riskmon_sweep (riskmon_t *self, int budget_ms)
                 riskmon_commit_t *commit = riskmon_commit_new (arena);
                 if (msgs[i] && riskmon_project_update (
                                    self, arena, commit, riskmon_health_read (msgs[i]), versions[i],
-                                   "time", "riskmon", "", &w->change, &dirty, &due, true)) {
+                                   "time", "riskmon", NULL, "", &w->change, &dirty, &due, true)) {
                     failed = true;
                     break;
                 }
@@ -785,8 +792,8 @@ void riskmon_escalate (riskmon_t *self)
                 riskmon_change_add (arena, commit, &change, division,
                                     riskmon_event_new (arena, "alert.escalated", division,
                                                        alert->org_unit, alert->org_unit_path,
-                                                       alert->id, alert->version, "riskmon", "",
-                                                       "alert", &alert->base, now));
+                                                       alert->id, alert->version, "riskmon", NULL,
+                                                       "", "alert", &alert->base, now));
             }
             pmo_commit_result_t result;
             riskmon_store_exec (self->store, commit, &result);

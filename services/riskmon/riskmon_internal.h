@@ -170,12 +170,15 @@ void riskmon_batch_mode (riskmon_t *self, bool on);
 //  The division of a project id, in arena; NULL if it is malformed.
 char *riskmon_division_of (pmo_arena_t *arena, const char *project_id);
 
-//  An event from the risk monitor (actor NULL: "riskmon"), body set as
-//  body_field, in arena.
+//  An event from the risk monitor, body set as body_field, in arena. Its
+//  actor is the one of the event or request that caused it, with via (how
+//  that actor was authenticated); actor NULL or "riskmon": the risk monitor
+//  on its own account, via its key.
 Pmo__Event *riskmon_event_new (pmo_arena_t *arena, const char *type, const char *division,
                                const char *org_unit, const char *path, const char *entity_id,
-                               uint64_t version, const char *actor, const char *request_id,
-                               const char *body_field, ProtobufCMessage *body, int64_t now);
+                               uint64_t version, const char *actor, const char *via,
+                               const char *request_id, const char *body_field,
+                               ProtobufCMessage *body, int64_t now);
 
 //  Add an event to a request's commit and remember it for PUB.
 void riskmon_change_add (pmo_arena_t *arena, pmo_commit_t *commit, riskmon_change_t *change,
@@ -208,8 +211,8 @@ Pmo__ProjectHealth *riskmon_health_new (pmo_arena_t *arena, const char *project_
 //  changed; *due is that time (0 = none). 0, or -1 if Redis failed.
 int riskmon_project_update (riskmon_t *self, pmo_arena_t *arena, riskmon_commit_t *commit,
                             Pmo__ProjectHealth *ph, uint64_t version, const char *trigger,
-                            const char *actor, const char *request_id, riskmon_change_t *change,
-                            bool *dirty, int64_t *due, bool skip_clean);
+                            const char *actor, const char *via, const char *request_id,
+                            riskmon_change_t *change, bool *dirty, int64_t *due, bool skip_clean);
 
 //  Send what is queued and collect every answer so far.
 void riskmon_pipe_flush (riskmon_pipe_t *p);

@@ -115,7 +115,8 @@ static Pmo__Event *s_entry_event (pmo_request_t *req, const s_kind_t *kind, cons
         req->arena, pmo_arena_printf (req->arena, "%s.%s", kind->event_name, what), division,
         pmo_reflect_str (entry, "org_unit"), pmo_reflect_str (entry, "org_unit_path"),
         pmo_reflect_str (entry, "id"), pmo_reflect_u64 (entry, "version"),
-        pmo_request_who (req)->subject, req->header->request_id, kind->event_field, entry, now);
+        pmo_request_who (req)->subject, pmo_request_who (req)->via, req->header->request_id,
+        kind->event_field, entry, now);
 }
 
 //  Write an entry (and the version kept for its history) into commit.
@@ -142,8 +143,8 @@ static int s_risk_health (riskmon_t *self, pmo_request_t *req, pmo_commit_t *com
     int64_t due;
     riskmon_commit_t *health = riskmon_commit_new (req->arena);
     if (riskmon_project_update (self, req->arena, health, ph, ph_version, "risk",
-                                pmo_request_who (req)->subject, req->header->request_id, change,
-                                &dirty, &due, false)) {
+                                pmo_request_who (req)->subject, pmo_request_who (req)->via,
+                                req->header->request_id, change, &dirty, &due, false)) {
         pmo_request_unavailable (req, STORE_NAME);
         return -1;
     }

@@ -217,11 +217,11 @@ void riskmon_handle_set_thresholds (riskmon_t *self, pmo_request_t *req, Pmo__Th
     riskmon_store_put (commit, req->arena, key, &own->base, version, version + 1);
     pmo_commit_zadd (commit, riskmon_key_thresholds_index (req->arena, hub), 0, unit->id);
     riskmon_change_t change = {0};
-    riskmon_change_add (req->arena, commit, &change, hub,
-                        riskmon_event_new (req->arena, "thresholds.updated", hub, unit->id,
-                                           unit->path, unit->id, own->version,
-                                           pmo_request_who (req)->subject, req->header->request_id,
-                                           "thresholds", &own->base, now));
+    riskmon_change_add (
+        req->arena, commit, &change, hub,
+        riskmon_event_new (req->arena, "thresholds.updated", hub, unit->id, unit->path, unit->id,
+                           own->version, pmo_request_who (req)->subject, pmo_request_who (req)->via,
+                           req->header->request_id, "thresholds", &own->base, now));
     pmo_reflect_set_oneof (req->reply, "thresholds", &own->base);
     riskmon_request_commit (self, req, commit, hub, &change);
     if (pmo_request_failed (req) || req->raw_reply)

@@ -1073,9 +1073,49 @@ static void s_sealed (nh_t *nh)
     printf ("secrets sealed at rest, key rotated: ok\n");
 }
 
+//  Every event the notifier wrote says how its actor was authenticated:
+//  the requester's (the calls here claim a token until s_access changes
+//  the identity) or, on its own account (dead letters, a disabled
+//  channel), its own key ("key:test", the tests' principal).
+static void s_actor_via (nh_t *nh)
+{
+    size_t derived = 0, own = 0;
+    redisReply *keys = pmo_test_redis_command (nh->rh->redis, "KEYS pmo:{*}:events");
+    assert (keys && keys->type == REDIS_REPLY_ARRAY);
+    for (size_t k = 0; k < keys->elements; k++) {
+        redisReply *stream =
+            pmo_test_redis_command (nh->rh->redis, "XRANGE %s - +", keys->element[k]->str);
+        assert (stream && stream->type == REDIS_REPLY_ARRAY);
+        for (size_t i = 0; i < stream->elements; i++) {
+            redisReply *fields = stream->element[i]->element[1];
+            for (size_t f = 0; f + 1 < fields->elements; f += 2) {
+                if (!streq (fields->element[f]->str, "data"))
+                    continue;
+                Pmo__Event *event =
+                    pmo__event__unpack (NULL, fields->element[f + 1]->len,
+                                        (const uint8_t *)fields->element[f + 1]->str);
+                assert (event);
+                if (streq (event->source, "notifier") && streq (event->actor, "notifier")) {
+                    assert (streq (event->actor_via, "key:test"));
+                    own++;
+                } else if (streq (event->source, "notifier") &&
+                           streq (event->actor_via, "token:tok-nt")) {
+                    assert (streq (event->actor, "admin@test"));
+                    derived++;
+                }
+                pmo__event__free_unpacked (event, NULL);
+            }
+        }
+        freeReplyObject (stream);
+    }
+    freeReplyObject (keys);
+    assert (derived > 0 && own > 0);
+}
+
 int main (void)
 {
     nh_t *nh = nh_start ();
+    nh->rh->identity.via = "token:tok-nt"; //  the tests' key may claim it
     nh_secret (nh, SECRET);
     nh_secret (nh, SECRET2);
     s_formats (nh);
@@ -1090,6 +1130,7 @@ int main (void)
     s_new_unit (nh);
     s_coalesce_and_digest (nh);
     s_ssrf (nh);
+    s_actor_via (nh);
     nh_stop (&nh);
     printf ("test_notifier: ok\n");
     return 0;

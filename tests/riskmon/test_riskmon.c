@@ -740,6 +740,72 @@ static void s_restart (rm_t *rm)
     printf ("restart catches up: ok\n");
 }
 
+//  The events of division's stream written by the risk monitor: calls fn
+//  with each.
+static void s_riskmon_events (rm_t *rm, const char *division,
+                              void (*fn) (const Pmo__Event *event, void *arg), void *arg)
+{
+    redisReply *reply =
+        pmo_test_redis_command (rm->rh->redis, "XRANGE pmo:{%s}:events - +", division);
+    assert (reply && reply->type == REDIS_REPLY_ARRAY);
+    for (size_t i = 0; i < reply->elements; i++) {
+        redisReply *fields = reply->element[i]->element[1];
+        for (size_t f = 0; f + 1 < fields->elements; f += 2) {
+            if (!streq (fields->element[f]->str, "data"))
+                continue;
+            Pmo__Event *event = pmo__event__unpack (NULL, fields->element[f + 1]->len,
+                                                    (const uint8_t *)fields->element[f + 1]->str);
+            assert (event);
+            if (streq (event->source, "riskmon"))
+                fn (event, arg);
+            pmo__event__free_unpacked (event, NULL);
+        }
+    }
+    freeReplyObject (reply);
+}
+
+typedef struct {
+    const char *project;
+    size_t derived, own;
+} s_via_count_t;
+
+static void s_check_via (const Pmo__Event *event, void *arg)
+{
+    s_via_count_t *count = arg;
+    if (streq (event->actor, "riskmon")) {
+        //  On its own account (escalations, time passing): its own key,
+        //  the tests' principal
+        assert (streq (event->actor_via, "key:test"));
+        count->own++;
+    } else if (streq (event->entity_id, count->project)) {
+        //  After a request: the requester, as authenticated
+        assert (streq (event->actor, "admin@test"));
+        assert (streq (event->actor_via, "token:tok-via"));
+        count->derived++;
+    }
+}
+
+//  The risk monitor's events say how their actor was authenticated: the
+//  one of the event or request that caused them, or its own key.
+static void s_actor_via (rm_t *rm)
+{
+    rh_as (rm->rh, "admin@test", "admin@hub");
+    rm->rh->identity.via = "token:tok-via"; //  this key may claim it
+    char p[40];
+    s_project (rm, "VIA-1", "dft-rail", p);
+    s_report (rm, p, 1000, 850, 0, false, rm_date (-1, 0));
+    Pmo__RiskmonReply *reply = rm_wait_health (rm, p, 1, PMO__RAG__RAG_RED);
+    rm_free (&reply);
+    s_via_count_t count = {p, 0, 0};
+    const char *divisions[] = {"dft", "ops", "hub"};
+    for (int i = 0; i < 3; i++)
+        s_riskmon_events (rm, divisions[i], s_check_via, &count);
+    //  health.changed (and the alert it raised) after the report; the
+    //  escalations of s_escalation on the risk monitor's own account
+    assert (count.derived >= 2 && count.own >= 1);
+    rm->rh->identity.via = "";
+}
+
 int main (void)
 {
     rm_t *rm = rm_start ();
@@ -754,6 +820,7 @@ int main (void)
     s_registers (rm);
     s_reporting_period (rm);
     s_restart (rm);
+    s_actor_via (rm);
     rm_stop (&rm);
     printf ("test_riskmon: ok\n");
     return 0;
