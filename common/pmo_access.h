@@ -15,7 +15,7 @@
 
 //  One entry per Pmo__Role value (index = role); the bits are the
 //  service's own actions. Roles past the end allow nothing.
-#define PMO_ROLE_COUNT (PMO__ROLE__ROLE_METRICS + 1)
+#define PMO_ROLE_COUNT (PMO__ROLE__ROLE_AUDITOR + 1)
 typedef struct {
     unsigned actions[PMO_ROLE_COUNT];
 } pmo_role_table_t;

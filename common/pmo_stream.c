@@ -4,6 +4,8 @@
 #include "pmo_util.h"
 
 #include <assert.h>
+#include <ctype.h>
+#include <errno.h>
 #include <stdbool.h>
 #include <limits.h>
 #include <stdio.h>
@@ -370,14 +372,52 @@ int pmo_stream_range (pmo_redis_t *redis, const char *stream, const char *after_
     return rc;
 }
 
+int pmo_stream_range_back (pmo_redis_t *redis, const char *stream, const char *upper,
+                           bool inclusive, const char *floor, size_t count,
+                           pmo_stream_batch_t *batch)
+{
+    memset (batch, 0, sizeof *batch);
+    char end[80];
+    snprintf (end, sizeof end, "%s%s", inclusive || strcmp (upper, "+") == 0 ? "" : "(", upper);
+    redisReply *reply = pmo_redis_command (redis, "XREVRANGE %s %s %s COUNT %llu", stream, end,
+                                           floor, (unsigned long long)count);
+    if (!reply)
+        return -1;
+    int rc = 0;
+    if (reply->type == REDIS_REPLY_ARRAY)
+        s_collect (batch, stream, reply);
+    else
+        rc = -1;
+    freeReplyObject (reply);
+    return rc;
+}
+
+bool pmo_stream_id_parse (const char *id, uint64_t *ms, uint64_t *seq)
+{
+    if (!id || !isdigit ((unsigned char)*id))
+        return false;
+    char *end = NULL;
+    errno = 0;
+    unsigned long long m = strtoull (id, &end, 10);
+    if (*end != '-' || !isdigit ((unsigned char)end[1]))
+        return false;
+    const char *rest = end + 1;
+    unsigned long long q = strtoull (rest, &end, 10);
+    if (*end || errno)
+        return false;
+    *ms = m;
+    *seq = q;
+    return true;
+}
+
 //  Stream ids "ms-seq" as numbers, for comparing.
 static bool s_id_parse (const char *id, unsigned long long *ms, unsigned long long *seq)
 {
-    char *end = NULL;
-    *ms = strtoull (id, &end, 10);
-    if (end == id || *end != '-')
+    uint64_t m, q;
+    if (!pmo_stream_id_parse (id, &m, &q))
         return false;
-    *seq = strtoull (end + 1, NULL, 10);
+    *ms = m;
+    *seq = q;
     return true;
 }
 

@@ -16,7 +16,9 @@
 #include "pmo_redis.h"
 #include "pmo_util.h"
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 //  A division's event stream is "pmo:{<division>}:events": the braces put
 //  every key of a division in one Redis Cluster hash slot, so a commit's
@@ -118,5 +120,16 @@ long long pmo_stream_trim_acknowledged (pmo_redis_t *redis, const char *stream, 
 //  Entries after id (exclusive; "0" for everything), up to count.
 int pmo_stream_range (pmo_redis_t *redis, const char *stream, const char *after_id, size_t count,
                       pmo_stream_batch_t *batch);
+
+//  Entries newest first (XREVRANGE), from upper down to floor, up to count.
+//  upper is "+" (the newest) or an id, read itself only if inclusive (an id
+//  without "-<seq>" stands for that millisecond's last); floor is "-" (the
+//  oldest) or an id (a bare millisecond: its first). 0 or -1.
+int pmo_stream_range_back (pmo_redis_t *redis, const char *stream, const char *upper,
+                           bool inclusive, const char *floor, size_t count,
+                           pmo_stream_batch_t *batch);
+
+//  A stream id "<ms>-<seq>" as numbers; false if id is not one.
+bool pmo_stream_id_parse (const char *id, uint64_t *ms, uint64_t *seq);
 
 #endif

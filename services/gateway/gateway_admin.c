@@ -1,4 +1,5 @@
-/*  gateway_admin.c: the token service actor and its request handlers.
+/*  gateway_admin.c: the token service actor and its request handlers
+    (and the audit trail's, gateway_audit.c).
 
     Handlers follow the registry's order: check the request, check the
     caller may act, answer a retried request id with the stored reply, then
@@ -7,6 +8,7 @@
     retries) and the event never hold it, and neither do the logs.
 */
 #include "gateway_admin.h"
+#include "gateway_audit.h"
 #include "gateway_model.h"
 #include "gateway_store.h"
 
@@ -400,6 +402,10 @@ static void s_handle (void *state, pmo_request_t *req)
         return s_handle_list (self, req, r->list_tokens);
     case PMO__GATEWAY_REQUEST__BODY_REVOKE_TOKEN:
         return s_handle_revoke (self, req, r->revoke_token);
+    case PMO__GATEWAY_REQUEST__BODY_AUDIT:
+        if (s_orgs (self, req))
+            return;
+        return gateway_audit_handle (self->store, self->orgs, self->config.hub, req, r->audit);
     case PMO__GATEWAY_REQUEST__BODY_PING:
         return s_handle_ping (self, req);
     default:

@@ -18,15 +18,19 @@ enum {
     GATEWAY_ISSUE = 2,     //  issue tokens with the roles below PMO director there
     GATEWAY_ISSUE_ALL = 4, //  ... and with admin and PMO director too
     GATEWAY_METRICS = 8,   //  read /metrics
+    GATEWAY_AUDIT = 16,    //  read the audit trail of the grant's subtree
 };
 
 //  Every role sees its subtree's events; admins issue any role in their
-//  subtree, PMO directors and managers the roles below theirs.
+//  subtree, PMO directors and managers the roles below theirs. Those three
+//  and auditors read the audit trail of their subtree.
 static const pmo_role_table_t s_roles = {{
-    [PMO__ROLE__ROLE_ADMIN] = GATEWAY_SEE | GATEWAY_ISSUE | GATEWAY_ISSUE_ALL | GATEWAY_METRICS,
+    [PMO__ROLE__ROLE_ADMIN] =
+        GATEWAY_SEE | GATEWAY_ISSUE | GATEWAY_ISSUE_ALL | GATEWAY_METRICS | GATEWAY_AUDIT,
     [PMO__ROLE__ROLE_METRICS] = GATEWAY_METRICS,
-    [PMO__ROLE__ROLE_PMO_DIRECTOR] = GATEWAY_SEE | GATEWAY_ISSUE,
-    [PMO__ROLE__ROLE_PMO_MANAGER] = GATEWAY_SEE | GATEWAY_ISSUE,
+    [PMO__ROLE__ROLE_AUDITOR] = GATEWAY_AUDIT,
+    [PMO__ROLE__ROLE_PMO_DIRECTOR] = GATEWAY_SEE | GATEWAY_ISSUE | GATEWAY_AUDIT,
+    [PMO__ROLE__ROLE_PMO_MANAGER] = GATEWAY_SEE | GATEWAY_ISSUE | GATEWAY_AUDIT,
     [PMO__ROLE__ROLE_PMO_ANALYST] = GATEWAY_SEE,
     [PMO__ROLE__ROLE_SPONSOR] = GATEWAY_SEE,
     [PMO__ROLE__ROLE_PROGRAMME_MANAGER] = GATEWAY_SEE,
@@ -247,6 +251,29 @@ bool gateway_may_read_metrics (const Pmo__Identity *who)
     return false;
 }
 
+bool gateway_may_audit (const Pmo__Identity *who, const char *path)
+{
+    return who && pmo_access_allowed (who, &s_roles, GATEWAY_AUDIT, path);
+}
+
+bool gateway_grant_audits (const Pmo__Grant *grant)
+{
+    return grant && (pmo_role_actions (&s_roles, grant->role) & GATEWAY_AUDIT);
+}
+
+bool gateway_may_audit_within (const Pmo__Identity *who, const char *unit, gateway_path_fn *path_of,
+                               void *ctx)
+{
+    for (size_t i = 0; who && i < who->n_grants; i++) {
+        if (!gateway_grant_audits (who->grants[i]))
+            continue;
+        const char *path = path_of (ctx, who->grants[i]->org_unit);
+        if (path && pmo_path_contains (path, unit))
+            return true;
+    }
+    return false;
+}
+
 bool gateway_event_visible (const Pmo__Identity *who, const Pmo__Event *event)
 {
     if (event->type && strncmp (event->type, "org_unit.", 9) == 0)
@@ -334,6 +361,11 @@ bool gateway_event_matches (const gateway_event_filter_t *filter, const Pmo__Eve
     if (filter->project && *filter->project && !s_of_project (event, filter->project))
         return false;
     if (filter->types && *filter->types && !s_type_matches (filter->types, event->type))
+        return false;
+    if (filter->actor && *filter->actor && (!event->actor || strcmp (event->actor, filter->actor)))
+        return false;
+    if (filter->entity_id && *filter->entity_id &&
+        (!event->entity_id || strcmp (event->entity_id, filter->entity_id)))
         return false;
     return true;
 }

@@ -75,6 +75,15 @@ int gateway_check_create (const Pmo__CreateTokenRequest *create, pmo_problem_t *
 //  shown are of the divisions the grants reach.
 bool gateway_may_read_metrics (const Pmo__Identity *who);
 
+//  May who read the audit trail at path (NULL: anywhere)? Admins, PMO
+//  directors and managers, and auditors, in their subtrees.
+bool gateway_may_audit (const Pmo__Identity *who, const char *path);
+//  Does grant's role read the audit trail?
+bool gateway_grant_audits (const Pmo__Grant *grant);
+//  Does who audit some unit within unit's subtree (a grant held below it)?
+bool gateway_may_audit_within (const Pmo__Identity *who, const char *unit, gateway_path_fn *path_of,
+                               void *ctx);
+
 //  May who see this event? The org structure is visible to everyone
 //  signed in; everything else only within the subtrees of who's grants,
 //  and a booking also to the stewards of its person (pmo_access_steward).
@@ -86,9 +95,11 @@ void gateway_event_redact (const Pmo__Identity *who, Pmo__Event *event);
 
 //  What a live-event client asked for; NULL or "" fields match anything.
 typedef struct {
-    const char *org_unit; //  events in this unit's subtree
-    const char *project;  //  events of this project (or its milestones, reports, ...)
-    const char *types;    //  comma-separated types; "project.*" matches a prefix
+    const char *org_unit;  //  events in this unit's subtree
+    const char *project;   //  events of this project (or its milestones, reports, ...)
+    const char *types;     //  comma-separated types; "project.*" matches a prefix
+    const char *actor;     //  events by this subject
+    const char *entity_id; //  events of this one entity
 } gateway_event_filter_t;
 
 bool gateway_event_matches (const gateway_event_filter_t *filter, const Pmo__Event *event);

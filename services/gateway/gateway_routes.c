@@ -210,6 +210,19 @@ const gateway_route_t gateway_routes[] = {
      .status = 200,
      .summary = "Revoke an API token (If-Match optional)"},
 
+    //  The audit trail: the committed events the caller may audit (the token
+    //  service reads the division streams, gateway_audit.c)
+    {.method = "GET",
+     .pattern = "/api/v1/audit",
+     .service = GATEWAY_SVC_GATEWAY,
+     .op = GATEWAY_OP_LIST,
+     .member = "audit",
+     .reply = "audit",
+     .items = "events",
+     .status = 200,
+     .summary = "Read the audit trail: committed changes newest first, with who made them and "
+                "how they were authenticated (filters and paging as query parameters)"},
+
     //  The resource allocator
     COLLECTION (ALC, "/api/v1/resources", "list_resources", NULL, "resources", "resources",
                 "create_resource", "resource", "resource"),

@@ -146,7 +146,8 @@ gateway_sse_t *gateway_sse_new (const gateway_sse_config_t *config, gateway_stor
     self->org_unit = strdup (config->filter.org_unit ? config->filter.org_unit : "");
     self->project = strdup (config->filter.project ? config->filter.project : "");
     self->types = strdup (config->filter.types ? config->filter.types : "");
-    self->filter = (gateway_event_filter_t){self->org_unit, self->project, self->types};
+    self->filter = (gateway_event_filter_t){
+        .org_unit = self->org_unit, .project = self->project, .types = self->types};
     self->connection = config->connection;
     self->clients = config->clients;
     zlistx_add_end (self->clients, self);

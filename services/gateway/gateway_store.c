@@ -422,3 +422,15 @@ int gateway_store_session_drop (gateway_store_t *self, const char *hash)
         freeReplyObject (reply);
     return rc;
 }
+
+int gateway_store_stream_back (gateway_store_t *self, const char *division, const char *upper,
+                               bool inclusive, const char *floor, size_t count,
+                               pmo_stream_batch_t *batch)
+{
+    char key[128];
+    if (pmo_stream_key_buf (key, sizeof key, division)) {
+        memset (batch, 0, sizeof *batch);
+        return -1;
+    }
+    return pmo_stream_range_back (self->redis, key, upper, inclusive, floor, count, batch);
+}

@@ -13,6 +13,7 @@
 #include "events.pb-c.h"
 #include "pmo_commit.h"
 #include "pmo_redis.h"
+#include "pmo_stream.h"
 #include "pmo_util.h"
 
 #include <stdbool.h>
@@ -50,7 +51,14 @@ pmo_commit_status_t gateway_store_commit (gateway_store_t *self, pmo_arena_t *ar
 int gateway_store_idem_bind (gateway_store_t *self, const char *binding, const char *fingerprint);
 
 //  ---------------------------------------------------------------------
-//  The division event streams, read only (live events and /metrics)
+//  The division event streams, read only (live events, /metrics and the
+//  audit trail)
+
+//  Up to count entries of division's stream newest first, from upper down
+//  to floor (pmo_stream_range_back). 0 or -1.
+int gateway_store_stream_back (gateway_store_t *self, const char *division, const char *upper,
+                               bool inclusive, const char *floor, size_t count,
+                               pmo_stream_batch_t *batch);
 
 //  Redis is connected (or could be connected again now).
 bool gateway_store_ready (gateway_store_t *self);

@@ -1,6 +1,7 @@
-/*  pmoctl_gateway.c: API tokens: token create|list|get|revoke and
-    gateway ping, through the gateway's token service (GatewayRequest): a
-    row each in the table at the end, run by pmoctl_run_call.
+/*  pmoctl_gateway.c: API tokens (token create|list|get|revoke), the audit
+    trail (audit) and gateway ping, through the gateway's token service
+    (GatewayRequest): a row each in the table at the end, run by
+    pmoctl_run_call.
 
     Requests are built as JSON objects from the flags and converted to
     protobuf by the generic mapping. A new token's secret is printed once,
@@ -14,6 +15,7 @@
 #include "pmo_reflect.h"
 #include "pmo_wire.h"
 
+#include <inttypes.h>
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
@@ -161,6 +163,95 @@ static int s_show_page (pmoctl_t *ctl, const pmoctl_command_t *cmd, pmoctl_args_
 }
 
 //  ---------------------------------------------------------------------
+//  The audit trail
+
+static const pmoctl_flag_t s_audit_flags[] = {
+    JSTR ("unit", "UNIT", "org_unit", 0, "events in this org unit's subtree"),
+    JSTR ("project", "ID", "project_id", 0,
+          "events of this project and its milestones, reports, risks, ..."),
+    JSTR ("entity", "ID", "entity_id", 0, "events of this one entity (a token, a resource, ...)"),
+    JSTR ("actor", "WHO", "actor", 0, "events by this subject, e.g. jane@dft"),
+    JSTR ("type", "TYPES", "type", 0, "comma-separated event types; project.* matches a prefix"),
+    F ("since", "TIME", 0, "events at or after: YYYY-MM-DD, YYYY-MM-DDTHH:MM:SSZ or Unix ms"),
+    F ("until", "TIME", 0, "events at or before: YYYY-MM-DD (its end), ...THH:MM:SSZ or Unix ms"),
+    JINT ("limit", "N", "limit", 0, 1, 500, "events per page, 1-500 (default 50)"),
+    JSTR ("cursor", "CURSOR", "cursor", 0, "the next page, as printed by the previous one"),
+    END,
+};
+
+//  A time flag as Unix ms: a day (its start, or with end_of_day its last
+//  ms), a UTC time of day, or ms. -1 if it is none of them.
+static long long s_time_ms (const char *text, bool end_of_day)
+{
+    struct tm tm = {0};
+    const char *end = strptime (text, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    if (end && !*end)
+        return (long long)timegm (&tm) * 1000;
+    memset (&tm, 0, sizeof tm);
+    if (pmo_date_valid (text)) {
+        strptime (text, "%Y-%m-%d", &tm);
+        return ((long long)timegm (&tm) + (end_of_day ? 86400 : 0)) * 1000 - (end_of_day ? 1 : 0);
+    }
+    char *rest = NULL;
+    long long ms = strtoll (text, &rest, 10);
+    if (!*text || *rest || ms < 0)
+        return -1;
+    return ms;
+}
+
+static int s_build_audit (pmoctl_t *ctl, const pmoctl_command_t *cmd, pmoctl_args_t *args,
+                          pmoctl_request_t *request)
+{
+    const char *names[] = {"since", "until"};
+    for (int i = 0; i < 2; i++) {
+        const char *value = pmoctl_args_get (args, names[i]);
+        if (!value)
+            continue;
+        long long ms = s_time_ms (value, i == 1);
+        if (ms < 0)
+            return pmoctl_usage_error (
+                cmd, "--%s '%s': YYYY-MM-DD, YYYY-MM-DDTHH:MM:SSZ (UTC) or Unix ms", names[i],
+                value);
+        json_object_set_new (request->body, i == 0 ? "since_ms" : "until_ms", json_integer (ms));
+    }
+    return pmoctl_args_json (cmd, args, request->body);
+}
+
+static const char *s_cell_time (pmoctl_t *ctl, const ProtobufCMessage *msg)
+{
+    return pmoctl_format_time (ctl->arena, ((const Pmo__Event *)msg)->time_ms, false);
+}
+
+//  What changed: the entity and its version
+static const char *s_cell_target (pmoctl_t *ctl, const ProtobufCMessage *msg)
+{
+    const Pmo__Event *event = (const Pmo__Event *)msg;
+    if (!event->entity_version)
+        return event->entity_id;
+    return pmo_arena_printf (ctl->arena, "%s v%" PRIu64, event->entity_id, event->entity_version);
+}
+
+static const pmoctl_column_t s_audit_columns[] = {
+    {"TIME", NULL, 0, s_cell_time},
+    {"ACTOR", "actor", 24, NULL},
+    {"VIA", "actor_via", 24, NULL},
+    {"ACTION", "type", 28, NULL},
+    {"TARGET", NULL, 32, s_cell_target},
+    {"UNIT", "org_unit", 16, NULL},
+    {NULL, NULL, 0, NULL},
+};
+
+static int s_show_audit (pmoctl_t *ctl, const pmoctl_command_t *cmd, pmoctl_args_t *args,
+                         ProtobufCMessage *msg)
+{
+    const Pmo__AuditPage *page = ((const Pmo__GatewayReply *)msg)->audit;
+    pmoctl_print_items (ctl, &page->base, "events", s_audit_columns);
+    if (!pmo_str_empty (page->next_cursor))
+        printf ("more: --cursor %s\n", page->next_cursor);
+    return PMOCTL_OK;
+}
+
+//  ---------------------------------------------------------------------
 //  The commands: group, verb, ID, flags, request member, builder (NULL:
 //  the flags' fields), printer, what --json prints
 
@@ -177,5 +268,7 @@ const pmoctl_command_t pmoctl_gateway_commands[] = {
           "show an API token"),
     CALL ("token", "revoke", "ID", s_revoke_flags, "revoke_token", s_build_token,
           pmoctl_show_entity, "token", "revoke an API token (refused at once by the gateway)"),
+    CALL ("audit", NULL, NULL, s_audit_flags, "audit", s_build_audit, s_show_audit, "audit",
+          "the audit trail: who changed what, how they were authenticated (newest first)"),
     PMOCTL_END,
 };

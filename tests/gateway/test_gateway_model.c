@@ -154,7 +154,8 @@ static void test_events (void)
     assert (gateway_event_visible (s_who ("v", PMO__ROLE__ROLE_VIEWER, "dhsc"), &event));
     event.type = "milestone.created";
     event.org_unit_path = "hub/dft/dft-rail";
-    gateway_event_filter_t filter = {"dft", "pr_dft_7", "milestone.*,project.created"};
+    gateway_event_filter_t filter = {
+        .org_unit = "dft", .project = "pr_dft_7", .types = "milestone.*,project.created"};
     assert (gateway_event_matches (&filter, &event));
     filter.project = "pr_dft_8";
     assert (!gateway_event_matches (&filter, &event));
@@ -162,10 +163,35 @@ static void test_events (void)
     assert (gateway_event_matches (&filter, &event));
     filter.types = "project.*";
     assert (!gateway_event_matches (&filter, &event));
-    filter = (gateway_event_filter_t){"dhsc", NULL, NULL};
+    filter = (gateway_event_filter_t){.org_unit = "dhsc"};
     assert (!gateway_event_matches (&filter, &event));
-    filter = (gateway_event_filter_t){"dft-rail", "", ""};
+    filter = (gateway_event_filter_t){.org_unit = "dft-rail", .project = "", .types = ""};
     assert (gateway_event_matches (&filter, &event));
+    //  The audit trail's filters: the actor, one entity
+    event.actor = "jane@dft";
+    event.entity_id = "ms_dft_1";
+    filter = (gateway_event_filter_t){.actor = "jane@dft", .entity_id = "ms_dft_1"};
+    assert (gateway_event_matches (&filter, &event));
+    filter.actor = "jane@dhsc";
+    assert (!gateway_event_matches (&filter, &event));
+    filter = (gateway_event_filter_t){.entity_id = "ms_dft_2"};
+    assert (!gateway_event_matches (&filter, &event));
+    //  Who reads the audit trail: admin, PMO director and manager, auditor,
+    //  in their subtree; nobody else
+    const Pmo__Role audits[] = {PMO__ROLE__ROLE_ADMIN, PMO__ROLE__ROLE_PMO_DIRECTOR,
+                                PMO__ROLE__ROLE_PMO_MANAGER, PMO__ROLE__ROLE_AUDITOR};
+    for (size_t i = 0; i < 4; i++) {
+        assert (gateway_may_audit (s_who ("a", audits[i], "dft"), "hub/dft/dft-rail"));
+        assert (!gateway_may_audit (s_who ("a", audits[i], "dft"), "hub/dhsc"));
+        assert (!gateway_may_audit (s_who ("a", audits[i], "dft"), "hub"));
+    }
+    const Pmo__Role others[] = {PMO__ROLE__ROLE_VIEWER,      PMO__ROLE__ROLE_PROJECT_MANAGER,
+                                PMO__ROLE__ROLE_PMO_ANALYST, PMO__ROLE__ROLE_METRICS,
+                                PMO__ROLE__ROLE_SPONSOR,     PMO__ROLE__ROLE_RISK_MANAGER};
+    for (size_t i = 0; i < 6; i++) {
+        assert (!gateway_may_audit (s_who ("o", others[i], "hub"), "hub/dft"));
+        assert (!gateway_may_audit (s_who ("o", others[i], "hub"), NULL));
+    }
     assert (pmo_path_contains ("hub/dft", "dft") && !pmo_path_contains ("hub/dft", "df"));
 }
 
