@@ -66,6 +66,11 @@ static ProtobufCMessage *s_call (pmo_client_t *client, ProtobufCMessage *request
     identity.subject = who->subject;
     identity.grants = who->grants;
     identity.n_grants = who->n_grants;
+    //  How the person was authenticated: a click signed by the chat tool,
+    //  from this chat user (the audit trail's actor_via)
+    char via[160];
+    snprintf (via, sizeof via, "chat:%s", who->chat_user_id ? who->chat_user_id : "");
+    identity.via = via;
     Pmo__Header header;
     char request_id[40];
     pmo_header_init (&header, request_id, CHAT_CALL_MS, &identity);

@@ -466,6 +466,29 @@ int main (void)
     assert (streq (a->history[a->n_history - 1]->actor, "rm@dft"));
     assert (a->history[a->n_history - 1]->approved);
     protobuf_c_message_free_unpacked (&keep->base, NULL);
+    //  The audit trail says how rm@dft was authenticated: the signed click of
+    //  the chat user mapped to it
+    redisReply *events =
+        pmo_test_redis_command (s_nh->rh->redis, "XREVRANGE pmo:{dft}:events + - COUNT 50");
+    assert (events && events->type == REDIS_REPLY_ARRAY);
+    bool audited = false;
+    for (size_t i = 0; i < events->elements && !audited; i++) {
+        redisReply *fields = events->element[i]->element[1];
+        for (size_t f = 0; f + 1 < fields->elements; f += 2) {
+            if (!streq (fields->element[f]->str, "data"))
+                continue;
+            Pmo__Event *event = pmo__event__unpack (NULL, fields->element[f + 1]->len,
+                                                    (const uint8_t *)fields->element[f + 1]->str);
+            assert (event);
+            if (streq (event->type, "allocation.committed") && streq (event->entity_id, a1)) {
+                assert (streq (event->actor, "rm@dft") && streq (event->actor_via, "chat:URM"));
+                audited = true;
+            }
+            pmo__event__free_unpacked (event, NULL);
+        }
+    }
+    freeReplyObject (events);
+    assert (audited);
     printf ("approved from Slack: committed in the allocator as rm@dft, message replaced: ok\n");
 
     //  Mattermost: the buttons carry a token; the answer is the update
