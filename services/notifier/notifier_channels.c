@@ -123,7 +123,7 @@ void notifier_handle_create_channel (notifier_t *self, pmo_request_t *req, Pmo__
                            ch->org_unit);
     if (!pmo_request_may (req, notifier_roles (), NOTIFIER_MANAGE, unit->path, "manage channels"))
         return;
-    if (notifier_is_masked (ch->interact_secret))
+    if (notifier_is_masked (ch->interact_secret) || notifier_is_masked (ch->bot_token))
         return (void)FAIL (req, INVALID, "create_channel.interact_secret",
                            "a new channel needs its real secrets, not masked ones");
     if (!s_chat_users_allowed (self, req, ch, NULL, "create_channel"))
@@ -184,6 +184,8 @@ void notifier_handle_update_channel (notifier_t *self, pmo_request_t *req, Pmo__
         next->smtp_url = stored->smtp_url;
     if (notifier_is_masked (next->interact_secret))
         next->interact_secret = stored->interact_secret;
+    if (pmo_str_empty (next->bot_token) || notifier_is_masked (next->bot_token))
+        next->bot_token = stored->bot_token;
     for (size_t i = 0; i < next->n_signing_secrets; i++)
         if (!notifier_is_masked (next->signing_secrets[i]->secret))
             return (void)FAIL (req, INVALID, "update_channel.signing_secrets",

@@ -32,6 +32,7 @@
 #include "pmo_wire.h"
 #include "riskmon.pb-c.h"
 
+#include <jansson.h>
 #include <string.h>
 
 #define CHAT_CALL_MS 1200 //  each service call of a click (two per click, under Slack's 3 s)
@@ -215,15 +216,56 @@ static void s_respond (notifier_t *self, const char *channel_id, const char *url
     notifier_send_start (self->send, &request);
 }
 
+//  Slack Web API: the bot's message replaced by the answer (chat.update
+//  takes the conversation, the message's ts, text and blocks).
+static void s_update (notifier_t *self, const Pmo__Channel *ch, const char *ts, const char *answer,
+                      pmo_arena_t *arena)
+{
+    json_t *root = json_loads (answer, 0, NULL);
+    json_object_del (root, "replace_original");
+    json_object_set_new (root, "channel", json_string (ch->slack_channel));
+    json_object_set_new (root, "ts", json_string (ts));
+    char *body = json_dumps (root, JSON_COMPACT);
+    json_decref (root);
+    transfer_t *t = calloc (1, sizeof (transfer_t));
+    assert (t);
+    t->arena = pmo_arena_new ();
+    snprintf (t->channel_id, sizeof t->channel_id, "%s", ch->id);
+    t->slack_api = true;
+    const char *base = pmo_str_empty (ch->url) ? NOTIFIER_SLACK_API : ch->url;
+    size_t blen = strlen (base);
+    const char *headers[] = {"Content-Type: application/json; charset=utf-8",
+                             pmo_arena_printf (arena, "Authorization: Bearer %s", ch->bot_token)};
+    notifier_send_request_t request = {
+        .url = pmo_arena_printf (arena, "%.*s/chat.update",
+                                 (int)(blen && base[blen - 1] == '/' ? blen - 1 : blen), base),
+        .headers = headers,
+        .n_headers = 2,
+        .body = body ? body : "{}",
+        .size = body ? strlen (body) : 2,
+        .tag = t,
+    };
+    self->in_flight++;
+    notifier_send_start (self->send, &request);
+    free (body);
+}
+
 void notifier_chat_sent (notifier_t *self, transfer_t *t, const notifier_send_result_t *result)
 {
     self->in_flight--;
-    if (result->status >= 200 && result->status < 300)
+    notifier_verdict_t verdict;
+    char ts[64];
+    if (t->slack_api)
+        notifier_classify_slack_api (result->status, result->error, result->body, result->location,
+                                     &verdict, ts, sizeof ts);
+    else
+        notifier_classify_http (result->status, result->error, result->location, &verdict);
+    if (verdict.outcome == NOTIFIER_DELIVERED)
         pmo_debug ("notifier: chat answer sent channel=%s status=%ld ms=%lld", t->channel_id,
                    result->status, (long long)result->duration_ms);
     else
-        pmo_warn ("notifier: chat answer not taken channel=%s status=%ld error=%s", t->channel_id,
-                  result->status, result->error);
+        pmo_warn ("notifier: chat answer not taken channel=%s status=%ld reason=\"%s\"",
+                  t->channel_id, result->status, verdict.reason);
     notifier_transfer_free (t);
 }
 
@@ -231,7 +273,9 @@ void notifier_handle_interact (notifier_t *self, pmo_request_t *req, Pmo__ChatIn
 {
     const char *id = in->channel_id ? in->channel_id : "";
     const Pmo__Channel *ch = *id ? s_channel (self, id) : NULL;
-    if (!ch || ch->kind != in->kind || pmo_str_empty (ch->interact_secret))
+    bool kind_ok = ch && (ch->kind == in->kind ||
+                          (notifier_kind_slack (ch->kind) && notifier_kind_slack (in->kind)));
+    if (!kind_ok || pmo_str_empty (ch->interact_secret))
         return (void)FAIL (
             req, NOT_FOUND, "interact.channel_id",
             "no %s channel '%.64s' takes clicks (it needs an interact_secret)",
@@ -241,7 +285,8 @@ void notifier_handle_interact (notifier_t *self, pmo_request_t *req, Pmo__ChatIn
     char *text = pmo_arena_alloc (req->arena, in->body.len + 1);
     memcpy (text, body, in->body.len);
     text[in->body.len] = 0;
-    bool slack = ch->kind == PMO__CHANNEL_KIND__CHANNEL_KIND_SLACK;
+    bool slack = notifier_kind_slack (ch->kind);
+    Pmo__ChannelKind tool = slack ? PMO__CHANNEL_KIND__CHANNEL_KIND_SLACK : ch->kind;
     if (slack) {
         int rc = notifier_slack_verify (ch->interact_secret, in->slack_timestamp, text,
                                         in->body.len, in->slack_signature, pmo_now_ms ());
@@ -260,7 +305,7 @@ void notifier_handle_interact (notifier_t *self, pmo_request_t *req, Pmo__ChatIn
     }
     notifier_click_t click;
     char why[256];
-    if (notifier_click_parse (ch->kind, text, in->body.len, req->arena, &click, why, sizeof why)) {
+    if (notifier_click_parse (tool, text, in->body.len, req->arena, &click, why, sizeof why)) {
         self->clicks_refused++;
         return (void)FAIL (req, INVALID, "interact.body", "%s", why);
     }
@@ -298,14 +343,17 @@ void notifier_handle_interact (notifier_t *self, pmo_request_t *req, Pmo__ChatIn
     pmo_info ("notifier: click channel=%s user=%s subject=%s action=%s target=%s outcome=%s", id,
               click.user_id, who ? who->subject : "-", click.action, click.target,
               done ? "done" : "refused");
-    char *answer = notifier_click_answer (ch->kind, &click, done, detail, req->arena);
+    char *answer = notifier_click_answer (tool, &click, done, detail, req->arena);
     Pmo__ChatAnswer *reply = pmo_arena_alloc (req->arena, sizeof (Pmo__ChatAnswer));
     pmo__chat_answer__init (reply);
     reply->status = 200;
     reply->outcome = done ? "done" : "refused";
     reply->detail = (char *)detail;
     reply->subject = who ? who->subject : "";
-    if (slack)
+    if (slack && done && ch->kind == PMO__CHANNEL_KIND__CHANNEL_KIND_SLACK_API && *click.message_ts)
+        //  The bot posted the message: it updates it (chat.update)
+        s_update (self, ch, click.message_ts, answer, req->arena);
+    else if (slack)
         s_respond (self, ch->id, click.response_url, answer);
     else
         reply->body = answer;

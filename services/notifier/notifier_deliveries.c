@@ -255,6 +255,16 @@ static void s_start (notifier_t *self, channel_state_t *st, notifier_claimed_t *
         .coalesce_s = notifier_coalesce_ms (ch) / 1000,
         .dashboard = self->config.dashboard_url,
     };
+    //  Slack Web API: a project's messages go into its thread, started by
+    //  the first one (its ts kept when it is delivered)
+    t->slack_api = ch->kind == PMO__CHANNEL_KIND__CHANNEL_KIND_SLACK_API;
+    if (t->slack_api && c->n_notices && *c->notices[0]->project_id &&
+        (c->delivery->kind == PMO__DELIVERY_KIND__DELIVERY_KIND_EVENT ||
+         c->delivery->kind == PMO__DELIVERY_KIND__DELIVERY_KIND_COALESCED)) {
+        snprintf (t->project, sizeof t->project, "%s", c->notices[0]->project_id);
+        msg.thread_ts = notifier_store_thread (self->store, tick, ch->division, ch->id, t->project);
+        t->threaded = msg.thread_ts != NULL;
+    }
     notifier_payload_t payload;
     int rc = t->smtp ? notifier_format_email (ch, &msg, now, tick, &payload)
                      : notifier_format (ch, &msg, tick, &payload);
@@ -277,7 +287,17 @@ static void s_start (notifier_t *self, channel_state_t *st, notifier_claimed_t *
                           ? pmo_arena_printf (tick, "%s%s%s", ch->url,
                                               strchr (ch->url, '?') ? "&" : "?", payload.query)
                           : ch->url;
-        headers[n_headers++] = pmo_arena_printf (tick, "Content-Type: %s", payload.content_type);
+        headers[n_headers++] = pmo_arena_printf (tick, "Content-Type: %s%s", payload.content_type,
+                                                 t->slack_api ? "; charset=utf-8" : "");
+        if (t->slack_api) {
+            const char *base = pmo_str_empty (ch->url) ? NOTIFIER_SLACK_API : ch->url;
+            size_t blen = strlen (base);
+            request.url =
+                pmo_arena_printf (tick, "%.*s/chat.postMessage",
+                                  (int)(blen && base[blen - 1] == '/' ? blen - 1 : blen), base);
+            headers[n_headers++] =
+                pmo_arena_printf (tick, "Authorization: Bearer %s", ch->bot_token);
+        }
         if (ch->kind == PMO__CHANNEL_KIND__CHANNEL_KIND_WEBHOOK) {
             //  Standard Webhooks: the id stays across retries, the
             //  timestamp is this attempt's, the signature covers both
@@ -359,10 +379,18 @@ void notifier_finish (notifier_t *self, transfer_t *t, const notifier_send_resul
     pmo_arena_t *arena = t->arena;
     int64_t now = pmo_now_ms ();
     notifier_verdict_t verdict;
+    char ts[64] = "";
     if (t->smtp)
         notifier_classify_smtp (result->status, result->error, &verdict);
+    else if (t->slack_api)
+        notifier_classify_slack_api (result->status, result->error, result->body, result->location,
+                                     &verdict, ts, sizeof ts);
     else
         notifier_classify_http (result->status, result->error, result->location, &verdict);
+    if (verdict.outcome == NOTIFIER_DELIVERED && *ts && *t->project && !t->threaded &&
+        notifier_store_thread_start (self->store, d->division, t->channel_id, t->project, ts))
+        pmo_warn ("notifier: could not keep the thread of project=%s channel=%s (Redis)",
+                  t->project, t->channel_id);
     //  Record the attempt (the latest few kept; attempt_count counts all)
     Pmo__Attempt *attempt = pmo_arena_alloc (arena, sizeof (Pmo__Attempt));
     pmo__attempt__init (attempt);

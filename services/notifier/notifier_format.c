@@ -511,6 +511,7 @@ int notifier_format (const Pmo__Channel *channel, const notifier_message_t *msg,
     size_t per;
     switch (channel->kind) {
     case PMO__CHANNEL_KIND__CHANNEL_KIND_SLACK:
+    case PMO__CHANNEL_KIND__CHANNEL_KIND_SLACK_API:
         budget = NOTIFIER_SLACK_BUDGET;
         //  header, intro, trailer, and a divider + section (+ buttons) per notice
         per = pmo_str_empty (channel->interact_secret) ? 2 : 3;
@@ -540,6 +541,16 @@ int notifier_format (const Pmo__Channel *channel, const notifier_message_t *msg,
         switch (channel->kind) {
         case PMO__CHANNEL_KIND__CHANNEL_KIND_SLACK:
             root = s_slack (channel, msg, &view, shown, arena);
+            break;
+        case PMO__CHANNEL_KIND__CHANNEL_KIND_SLACK_API:
+            //  chat.postMessage: the same message, into the conversation,
+            //  in the project's thread once it has one
+            root = s_slack (channel, msg, &view, shown, arena);
+            json_object_set_new (root, "channel", json_string (channel->slack_channel));
+            json_object_set_new (root, "unfurl_links", json_false ());
+            json_object_set_new (root, "unfurl_media", json_false ());
+            if (msg->thread_ts && *msg->thread_ts)
+                json_object_set_new (root, "thread_ts", json_string (msg->thread_ts));
             break;
         case PMO__CHANNEL_KIND__CHANNEL_KIND_TEAMS:
             root = s_teams (msg, &view, shown, arena);

@@ -53,6 +53,9 @@ typedef struct {
     uint64_t version;        //  stored version to finish with (NULL delivery: a click's answer)
     char channel_id[64];
     bool smtp;
+    bool slack_api;   //  Slack Web API: its answer is JSON (ok, error, ts)
+    char project[64]; //  ... the project whose thread the message belongs to ("" none)
+    bool threaded;    //  ... posted into the project's thread (else it may start it)
 } transfer_t;
 
 typedef struct {

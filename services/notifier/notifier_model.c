@@ -7,6 +7,7 @@
 
 #include <arpa/inet.h>
 #include <ctype.h>
+#include <jansson.h>
 #include <netinet/in.h>
 #include <openssl/evp.h>
 #include <stdio.h>
@@ -155,7 +156,7 @@ bool notifier_secret_valid (const char *secret)
 //  Chat that answers back: the secret and the people who may click.
 static int s_check_interact (const Pmo__Channel *channel, pmo_problem_t *problem)
 {
-    bool chat = channel->kind == PMO__CHANNEL_KIND__CHANNEL_KIND_SLACK ||
+    bool chat = notifier_kind_slack (channel->kind) ||
                 channel->kind == PMO__CHANNEL_KIND__CHANNEL_KIND_MATTERMOST;
     const char *secret = channel->interact_secret;
     if (!pmo_str_empty (secret) && !chat)
@@ -254,6 +255,33 @@ int notifier_check_channel (const Pmo__Channel *channel, bool allow_http, pmo_pr
     }
     static const char *const https[] = {"https://", NULL};
     static const char *const any[] = {"https://", "http://", NULL};
+    if (channel->kind == PMO__CHANNEL_KIND__CHANNEL_KIND_SLACK_API) {
+        const char *token = channel->bot_token;
+        if (pmo_str_empty (token) ||
+            (!notifier_is_masked (token) &&
+             (strncmp (token, "xoxb-", 5) != 0 || strlen (token) > 255 || strchr (token, ' '))))
+            return pmo_problem (problem, INVALID, "bot_token",
+                                "bot_token is required: the Slack app's bot token (xoxb-...)");
+        const char *conv = channel->slack_channel ? channel->slack_channel : "";
+        bool ok = strlen (conv) >= 2 && strlen (conv) <= 32 && strchr ("CGD", conv[0]);
+        for (const char *p = conv; ok && *p; p++)
+            ok = isupper ((unsigned char)*p) || isdigit ((unsigned char)*p);
+        if (!ok)
+            return pmo_problem (problem, INVALID, "slack_channel",
+                                "slack_channel is required: the conversation id (C0123ABCD; "
+                                "invite the app to it)");
+        if (!pmo_str_empty (channel->url) && !notifier_is_masked (channel->url) &&
+            !s_url_shape (channel->url, allow_http ? any : https))
+            return pmo_problem (problem, INVALID, "url",
+                                "url is the Web API's base (default https://slack.com/api)");
+        if (channel->n_mail_to || !pmo_str_empty (channel->smtp_url) || channel->n_signing_secrets)
+            return pmo_problem (problem, INVALID, "smtp_url",
+                                "a Slack Web API channel has a bot token, nothing else");
+        return s_check_interact (channel, problem);
+    }
+    if (!pmo_str_empty (channel->bot_token) || !pmo_str_empty (channel->slack_channel))
+        return pmo_problem (problem, INVALID, "bot_token",
+                            "only slack_api channels have a bot token and a slack_channel");
     if (pmo_str_empty (channel->url))
         return pmo_problem (problem, INVALID, "url", "url is required (the webhook URL)");
     if (!notifier_is_masked (channel->url) && !s_url_shape (channel->url, allow_http ? any : https))
@@ -387,6 +415,8 @@ void notifier_mask_channel (Pmo__Channel *channel, pmo_arena_t *arena)
         channel->smtp_password = ELLIPSIS;
     if (!pmo_str_empty (channel->interact_secret))
         channel->interact_secret = ELLIPSIS;
+    if (!pmo_str_empty (channel->bot_token))
+        channel->bot_token = ELLIPSIS;
     //  the SMTP URL may carry credentials too ("smtp://user:pw@host")
     if (channel->smtp_url && strchr (channel->smtp_url, '@'))
         channel->smtp_url = notifier_mask_url (channel->smtp_url, arena);
@@ -460,6 +490,7 @@ uint32_t notifier_rate_per_minute (const Pmo__Channel *channel)
         return channel->rate_per_minute;
     switch (channel->kind) {
     case PMO__CHANNEL_KIND__CHANNEL_KIND_SLACK:
+    case PMO__CHANNEL_KIND__CHANNEL_KIND_SLACK_API: //  chat.postMessage: about 1/s a channel
     case PMO__CHANNEL_KIND__CHANNEL_KIND_GOOGLE_CHAT:
     case PMO__CHANNEL_KIND__CHANNEL_KIND_TEAMS:
         return 60; //  about one a second per webhook (space for Google Chat)
@@ -525,6 +556,74 @@ void notifier_classify_http (long status, const char *transport_error, const cha
         v->outcome = NOTIFIER_DEAD;
         snprintf (v->reason, sizeof v->reason, "HTTP %ld: refused by the endpoint", status);
     }
+}
+
+bool notifier_kind_slack (Pmo__ChannelKind kind)
+{
+    return kind == PMO__CHANNEL_KIND__CHANNEL_KIND_SLACK ||
+           kind == PMO__CHANNEL_KIND__CHANNEL_KIND_SLACK_API;
+}
+
+//  Slack Web API errors ("error" of {"ok":false}) that no retry mends and
+//  that mean the channel's set-up is wrong: the channel is disabled until
+//  someone fixes it.
+static const char *const s_slack_setup_errors[] = {"invalid_auth",
+                                                   "not_authed",
+                                                   "account_inactive",
+                                                   "token_revoked",
+                                                   "token_expired",
+                                                   "no_permission",
+                                                   "missing_scope",
+                                                   "channel_not_found",
+                                                   "not_in_channel",
+                                                   "is_archived",
+                                                   "org_login_required",
+                                                   "ekm_access_denied",
+                                                   "team_access_not_granted",
+                                                   NULL};
+//  ... and those worth another try later
+static const char *const s_slack_retry_errors[] = {
+    "ratelimited",     "internal_error",    "fatal_error", "service_unavailable",
+    "request_timeout", "team_added_to_org", NULL};
+
+void notifier_classify_slack_api (long status, const char *transport_error, const char *body,
+                                  const char *location, notifier_verdict_t *v, char *ts,
+                                  size_t ts_size)
+{
+    *ts = 0;
+    notifier_classify_http (status, transport_error, location, v);
+    if (v->outcome != NOTIFIER_DELIVERED && status != 429)
+        return;
+    //  The Web API answers 200 with {"ok":false,"error":"..."} for most
+    //  refusals, and 429 + Retry-After + {"ok":false,"error":"ratelimited"}
+    json_t *root = json_loads (body ? body : "", 0, NULL);
+    json_t *ok = json_object_get (root, "ok");
+    const char *error = json_string_value (json_object_get (root, "error"));
+    const char *stamp = json_string_value (json_object_get (root, "ts"));
+    if (status == 429) {
+        json_decref (root);
+        return; //  classify_http's throttled retry (and its Retry-After)
+    }
+    if (json_is_true (ok)) {
+        snprintf (ts, ts_size, "%s", stamp ? stamp : "");
+        snprintf (v->reason, sizeof v->reason, "HTTP %ld ok", status);
+    } else if (!json_is_false (ok)) {
+        v->outcome = NOTIFIER_RETRY;
+        snprintf (v->reason, sizeof v->reason, "HTTP %ld: not a Slack Web API answer", status);
+    } else {
+        const char *e = error ? error : "unknown";
+        v->outcome = NOTIFIER_DEAD;
+        for (size_t i = 0; s_slack_setup_errors[i]; i++)
+            if (strcmp (e, s_slack_setup_errors[i]) == 0)
+                v->outcome = NOTIFIER_DISABLE;
+        for (size_t i = 0; s_slack_retry_errors[i]; i++)
+            if (strcmp (e, s_slack_retry_errors[i]) == 0) {
+                v->outcome = NOTIFIER_RETRY;
+                v->throttle = strcmp (e, "ratelimited") == 0;
+            }
+        snprintf (v->reason, sizeof v->reason, "Slack Web API: %.80s", e);
+    }
+    json_decref (root);
 }
 
 void notifier_classify_smtp (long code, const char *transport_error, notifier_verdict_t *v)

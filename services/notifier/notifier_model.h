@@ -131,6 +131,7 @@ typedef struct {
     Pmo__DigestPeriod period; //  digests
     int64_t coalesce_s;       //  coalesced: the window
     const char *dashboard;    //  base URL
+    const char *thread_ts;    //  slack_api: the project's thread (NULL or "": a new message)
 } notifier_message_t;
 
 //  A request body, ready to send.
@@ -199,6 +200,18 @@ void notifier_classify_http (long status, const char *transport_error, const cha
 //  What an SMTP attempt means: 2xx delivered, 4xx retry, 5xx dead; a
 //  transport error with no reply code retries.
 void notifier_classify_smtp (long code, const char *transport_error, notifier_verdict_t *verdict);
+//  A Slack Web API answer (chat.postMessage, chat.update): the HTTP rules,
+//  then the JSON body's "ok" and "error": ratelimited and Slack's own
+//  failures retry, a wrong token or conversation (invalid_auth,
+//  channel_not_found, not_in_channel, ...) disables the channel, anything
+//  else dead-letters. On success the message's "ts" into ts ("" if none).
+void notifier_classify_slack_api (long status, const char *transport_error, const char *body,
+                                  const char *location, notifier_verdict_t *verdict, char *ts,
+                                  size_t ts_size);
+//  Slack by incoming webhook or by the Web API.
+bool notifier_kind_slack (Pmo__ChannelKind kind);
+//  The Slack Web API's base URL unless a channel names another.
+#define NOTIFIER_SLACK_API "https://slack.com/api"
 //  The wait before attempt number failures + 1: base * 2^(failures-1),
 //  capped at max, with "equal jitter" (between half and all of it) drawn
 //  from random01 in [0, 1).

@@ -21,7 +21,8 @@ struct _transfer_t {
     size_t size, sent;          //  SMTP upload position
     void *tag;
     int64_t started_ms;
-    size_t received; //  response bytes (counted, dropped)
+    size_t received; //  response bytes (counted; the first NOTIFIER_RESPONSE_KEPT kept)
+    char response[NOTIFIER_RESPONSE_KEPT];
     char retry_after[64];
     char location[256];
     char refused[160]; //  set when the address policy refused the connection
@@ -150,8 +151,13 @@ static size_t s_write_cb (char *data, size_t size, size_t nmemb, void *userp)
 {
     transfer_t *t = userp;
     size_t bytes = size * nmemb;
+    if (t->received < sizeof t->response - 1) {
+        size_t room = sizeof t->response - 1 - t->received;
+        memcpy (t->response + t->received, data, bytes < room ? bytes : room);
+        t->response[t->received + (bytes < room ? bytes : room)] = 0;
+    }
     t->received += bytes;
-    //  the endpoint's answer is not ours to keep; a huge one is cut off
+    //  only the first bytes are kept (Slack Web API answers); a huge answer is cut off
     return t->received > RESPONSE_MAX ? 0 : bytes;
 }
 
@@ -392,6 +398,7 @@ bool notifier_send_result (notifier_send_t *self, notifier_send_result_t *result
     snprintf (result->error, sizeof result->error, "%s", t->errbuf);
     snprintf (result->retry_after, sizeof result->retry_after, "%s", t->retry_after);
     snprintf (result->location, sizeof result->location, "%s", t->location);
+    snprintf (result->body, sizeof result->body, "%s", t->response);
     result->duration_ms = pmo_mono_ms () - t->started_ms;
     s_transfer_free (t);
     return true;

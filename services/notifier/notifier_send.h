@@ -7,7 +7,7 @@
     followed; the address actually connected to is checked against the
     private, loopback and link-local ranges (after DNS, so a name that
     resolves inside the network is refused too); response bodies are read
-    up to 64 KB and dropped.
+    up to 64 KB, the first 2 KB kept for the caller.
 */
 #ifndef NOTIFIER_SEND_H_INCLUDED
 #define NOTIFIER_SEND_H_INCLUDED
@@ -16,6 +16,8 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <zmq.h>
+
+#define NOTIFIER_RESPONSE_KEPT 2048 //  bytes of a response body kept for the caller
 
 typedef struct {
     int connect_timeout_ms;       //  TCP (and TLS) connect deadline
@@ -42,10 +44,11 @@ typedef struct {
 
 typedef struct {
     void *tag;
-    long status;          //  HTTP status or SMTP reply code; 0 if none came
-    char error[256];      //  transport error, "" when a status came back
-    char retry_after[64]; //  the Retry-After header, "" if none
-    char location[256];   //  the Location header of a redirect
+    long status;                       //  HTTP status or SMTP reply code; 0 if none came
+    char error[256];                   //  transport error, "" when a status came back
+    char retry_after[64];              //  the Retry-After header, "" if none
+    char location[256];                //  the Location header of a redirect
+    char body[NOTIFIER_RESPONSE_KEPT]; //  the response's first bytes (Slack's Web API answers)
     int64_t duration_ms;
 } notifier_send_result_t;
 

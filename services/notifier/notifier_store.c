@@ -18,6 +18,8 @@
                                        an event already routed to a channel (1 day)
     pmo:{<div>}:nt:open:<channel>:<project>  the burst delivery still open
     pmo:{<div>}:nt:burst:<channel>:<project> when the project's burst window ends
+    pmo:{<div>}:nt:thread:<channel>    hash project -> Slack thread_ts (slack_api: the
+                                       first message about the project starts its thread)
     pmo:{<div>}:events                 the division's event stream (pmo_stream_key)
     pmo:{<div>}:idem:<request id>      the reply of a done request (24 h)
 
@@ -758,6 +760,30 @@ bool notifier_store_replayed (notifier_store_t *self, pmo_request_t *req, const 
 void notifier_store_pong (notifier_store_t *self, pmo_request_t *req, int64_t started_ms)
 {
     pmo_request_pong (req, "notifier", self->redis, started_ms);
+}
+
+char *notifier_store_thread (notifier_store_t *self, pmo_arena_t *arena, const char *division,
+                             const char *channel, const char *project)
+{
+    redisReply *reply = pmo_redis_command (self->redis, "HGET pmo:{%s}:nt:thread:%s %s", division,
+                                           channel, project);
+    char *ts =
+        reply && reply->type == REDIS_REPLY_STRING ? pmo_arena_strdup (arena, reply->str) : NULL;
+    if (reply)
+        freeReplyObject (reply);
+    return ts;
+}
+
+int notifier_store_thread_start (notifier_store_t *self, const char *division, const char *channel,
+                                 const char *project, const char *ts)
+{
+    //  HSETNX: two first messages racing keep the first thread
+    redisReply *reply = pmo_redis_command (self->redis, "HSETNX pmo:{%s}:nt:thread:%s %s %s",
+                                           division, channel, project, ts);
+    int rc = reply && reply->type == REDIS_REPLY_INTEGER ? 0 : -1;
+    if (reply)
+        freeReplyObject (reply);
+    return rc;
 }
 
 //  In the hub's slot, under the notifier's key pattern (deploy/redis/users.acl)

@@ -185,6 +185,13 @@ void notifier_store_pong (notifier_store_t *self, pmo_request_t *req, int64_t st
 //  change is committed, so every replica sees it with one GET instead of
 //  re-reading every division (a crash between the commit and the bump is
 //  covered by the periodic full reload). 0 or -1.
+//  The Slack thread (thread_ts) of a project in a slack_api channel (in
+//  arena), NULL if none yet or Redis failed.
+char *notifier_store_thread (notifier_store_t *self, pmo_arena_t *arena, const char *division,
+                             const char *channel, const char *project);
+//  Remember ts as the project's thread unless it has one. 0 or -1.
+int notifier_store_thread_start (notifier_store_t *self, const char *division, const char *channel,
+                                 const char *project, const char *ts);
 int notifier_store_config_bump (notifier_store_t *self, const char *hub);
 int notifier_store_config_gen (notifier_store_t *self, const char *hub, long long *gen);
 

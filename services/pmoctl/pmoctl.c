@@ -96,6 +96,8 @@ static void s_usage (FILE *out)
     fprintf (out, "  %-24s %s\n", "PMO_HUB", "id of the enterprise (hub) org unit, default hub");
     fprintf (out, "  %-24s %s\n", "PMO_SMTP_PASSWORD",
              "channel create|update: the SMTP password (kept out of shell history)");
+    fprintf (out, "  %-24s %s\n", "PMO_SLACK_BOT_TOKEN",
+             "channel create|update: a slack_api channel's bot token");
     fprintf (out, "  %-24s %s\n", "PMO_INTERACT_SECRET",
              "channel create|update: the interact secret (Slack's signing secret)");
     fprintf (out, "  %-24s %s\n", "PMO_LOG_LEVEL", "debug, info, warn or error, default error");

@@ -24,7 +24,7 @@
 #include <string.h>
 
 static const pmoctl_flag_t s_channel_flags[] = {
-    JSTR ("kind", "slack|teams|mattermost|google_chat|webhook|email", "kind", 0,
+    JSTR ("kind", "slack|slack_api|teams|mattermost|google_chat|webhook|email", "kind", 0,
           "required to create"),
     JSTR ("name", "TEXT", "name", 0, "what people call it (required to create)"),
     JSTR ("org-unit", "UNIT", "org_unit", 0, "the unit that owns it (required to create)"),
@@ -44,6 +44,10 @@ static const pmoctl_flag_t s_channel_flags[] = {
           "severities below this go to the digest"),
     JINT ("coalesce", "SECONDS", "coalesce_s", 0, -1, 3600,
           "a project's burst within this window is one message (-1 = never)"),
+    JSTR ("bot-token", "xoxb-...", "bot_token", 0,
+          "slack_api: the app's bot token (better: PMO_SLACK_BOT_TOKEN)"),
+    JSTR ("slack-channel", "C0123ABCD", "slack_channel", 0,
+          "slack_api: the conversation id (the app must be in it)"),
     JSTR ("interact-secret", "TEXT", "interact_secret", 0,
           "Slack, Mattermost: take clicks on pmo's buttons; Slack: the app's signing secret, "
           "Mattermost: a secret of your own (better: PMO_INTERACT_SECRET; \"\" = no buttons)"),
@@ -236,6 +240,9 @@ static int s_build_channel (pmoctl_t *ctl, const pmoctl_command_t *cmd, pmoctl_a
     const char *password = getenv ("PMO_SMTP_PASSWORD");
     if (password && *password && !pmoctl_args_get (args, "smtp-password"))
         json_object_set_new (body, "smtp_password", json_string (password));
+    const char *bot = getenv ("PMO_SLACK_BOT_TOKEN");
+    if (bot && *bot && !pmoctl_args_get (args, "bot-token"))
+        json_object_set_new (body, "bot_token", json_string (bot));
     const char *interact = getenv ("PMO_INTERACT_SECRET");
     if (interact && *interact && !pmoctl_args_get (args, "interact-secret"))
         json_object_set_new (body, "interact_secret", json_string (interact));

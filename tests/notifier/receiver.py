@@ -13,6 +13,13 @@ on the path, so one receiver plays every kind of endpoint:
   /redirect/...            302 to /ok/redirected (which must never be called)
   /hang/...                no answer for 30 s
   /slow/<ms>/...           200 after <ms> milliseconds
+  /slackapi/<mode>/<method>  Slack's Web API as documented: ok answers 200
+                           {"ok":true,"channel":...,"ts":"<unique>"}; ratelimited/<n>
+                           answers 429 + Retry-After: 1 + {"ok":false,"error":
+                           "ratelimited"} to the first n requests, then ok; any other
+                           mode (invalid_auth, channel_not_found, ...) answers 200
+                           {"ok":false,"error":"<mode>"}; a request without
+                           "Authorization: Bearer xoxb-..." gets not_authed
 
 usage: receiver.py PORT LOG
 """
@@ -78,8 +85,40 @@ class Handler(BaseHTTPRequestHandler):
             return
         elif kind == "slow":
             time.sleep(int(parts[1]) / 1000.0)
+        elif kind == "slackapi":
+            self._slack(body, parts, seen)
+            return
         self._record(body, status)
         self._answer(status, headers)
+
+    def _slack(self, body, parts, seen):
+        mode = parts[1] if len(parts) > 1 else "ok"
+        status, headers = 200, {}
+        if not self.headers.get("Authorization", "").startswith("Bearer xoxb-"):
+            answer = {"ok": False, "error": "not_authed"}
+        elif mode == "ratelimited" and seen <= int(parts[2]):
+            status, headers = 429, {"Retry-After": "1"}
+            answer = {"ok": False, "error": "ratelimited"}
+        elif mode in ("ok", "ratelimited"):
+            try:
+                channel = json.loads(body or b"{}").get("channel", "")
+            except ValueError:
+                channel = ""
+            with LOCK:
+                COUNTS["ts"] = COUNTS.get("ts", 0) + 1
+                ts = "1700000000.%06d" % COUNTS["ts"]
+            answer = {"ok": True, "channel": channel, "ts": ts}
+        else:
+            answer = {"ok": False, "error": mode}
+        self._record(body, status)
+        text = json.dumps(answer).encode()
+        self.send_response(status)
+        for k, v in headers.items():
+            self.send_header(k, v)
+        self.send_header("Content-Length", str(len(text)))
+        self.send_header("Content-Type", "application/json; charset=utf-8")
+        self.end_headers()
+        self.wfile.write(text)
 
 
 if __name__ == "__main__":

@@ -491,6 +491,36 @@ int main (void)
     assert (audited);
     printf ("approved from Slack: committed in the allocator as rm@dft, message replaced: ok\n");
 
+    //  A Slack Web API channel: the bot posted the message, so the bot
+    //  updates it (chat.update on the conversation and the message's ts)
+    snprintf (json, sizeof json,
+              "{\"create_channel\":{\"name\":\"dft bot\",\"kind\":\"slack_api\",\"org_unit\":"
+              "\"dft\",\"url\":\"%s\",\"bot_token\":\"xoxb-1-2-abc\",\"slack_channel\":"
+              "\"C0PMO1\",\"interact_secret\":\"" SLACK_SECRET "\",\"chat_users\":["
+              "{\"chat_user_id\":\"URM\",\"subject\":\"rm@dft\",\"grants\":[{\"role\":"
+              "\"resource_manager\",\"org_unit\":\"dft\"}]}]}}",
+              nh_url (s_nh, "/slackapi/ok"));
+    nr = s_notifier (json);
+    nh_ok (nr);
+    char bot[64];
+    snprintf (bot, sizeof bot, "%s", nr->channel->id);
+    nh_free (&nr);
+    char a3[40];
+    s_proposed (project, resource, "2026-W42", a3);
+    form = s_slack_click ("URM", "allocation.approve", a3, "/ok/respond/bot");
+    s_slack_post (bot, SLACK_SECRET, now, form, &http);
+    assert (http.status == 200);
+    free (form);
+    answer = s_last ("/slackapi/ok/chat.update", 1);
+    assert (streq (json_string_value (json_object_get (answer, "channel")), "C0PMO1"));
+    assert (streq (json_string_value (json_object_get (answer, "ts")), "1700000000.000100"));
+    assert (strstr (json_string_value (json_object_get (answer, "text")), "approved"));
+    json_decref (answer);
+    a = s_allocation (a3, &keep);
+    assert (a->state == PMO__ALLOCATION_STATE__ALLOCATION_STATE_COMMITTED);
+    protobuf_c_message_free_unpacked (&keep->base, NULL);
+    printf ("approved in a Slack Web API channel: the bot's message updated (chat.update): ok\n");
+
     //  Mattermost: the buttons carry a token; the answer is the update
     snprintf (json, sizeof json,
               "{\"create_channel\":{\"name\":\"dft mm\",\"kind\":\"mattermost\",\"org_unit\":"

@@ -94,9 +94,76 @@ static void s_mattermost (void)
     printf ("Mattermost button tokens: ok\n");
 }
 
+//  Slack Web API answers as Slack documents them
+static void s_slack_api (void)
+{
+    notifier_verdict_t v;
+    char ts[64];
+    notifier_classify_slack_api (200, "", "{\"ok\":true,\"channel\":\"C1\",\"ts\":\"1.000200\"}",
+                                 "", &v, ts, sizeof ts);
+    assert (v.outcome == NOTIFIER_DELIVERED && streq (ts, "1.000200"));
+    notifier_classify_slack_api (429, "", "{\"ok\":false,\"error\":\"ratelimited\"}", "", &v, ts,
+                                 sizeof ts);
+    assert (v.outcome == NOTIFIER_RETRY && v.throttle && !*ts);
+    notifier_classify_slack_api (200, "", "{\"ok\":false,\"error\":\"invalid_auth\"}", "", &v, ts,
+                                 sizeof ts);
+    assert (v.outcome == NOTIFIER_DISABLE && strstr (v.reason, "invalid_auth"));
+    notifier_classify_slack_api (200, "", "{\"ok\":false,\"error\":\"channel_not_found\"}", "", &v,
+                                 ts, sizeof ts);
+    assert (v.outcome == NOTIFIER_DISABLE);
+    notifier_classify_slack_api (200, "", "{\"ok\":false,\"error\":\"invalid_blocks\"}", "", &v, ts,
+                                 sizeof ts);
+    assert (v.outcome == NOTIFIER_DEAD);
+    notifier_classify_slack_api (200, "", "{\"ok\":false,\"error\":\"internal_error\"}", "", &v, ts,
+                                 sizeof ts);
+    assert (v.outcome == NOTIFIER_RETRY);
+    notifier_classify_slack_api (200, "", "<html>proxy</html>", "", &v, ts, sizeof ts);
+    assert (v.outcome == NOTIFIER_RETRY);
+    notifier_classify_slack_api (500, "", "", "", &v, ts, sizeof ts);
+    assert (v.outcome == NOTIFIER_RETRY);
+    printf ("Slack Web API answers: ok\n");
+}
+
+//  Clicks: what is read from them, and what is refused
+static void s_clicks (void)
+{
+    pmo_arena_t *arena = pmo_arena_new ();
+    notifier_click_t click;
+    char why[256];
+    const char *mm = "{\"user_id\":\"u1\",\"context\":{\"action\":\"alert.ack\","
+                     "\"target\":\"al_dft_1\",\"token\":\"t\"}}";
+    assert (notifier_click_parse (PMO__CHANNEL_KIND__CHANNEL_KIND_MATTERMOST, mm, strlen (mm),
+                                  arena, &click, why, sizeof why) == 0);
+    assert (click.act == NOTIFIER_ACT_ALERT_ACK && streq (click.target, "al_dft_1"));
+    const char *unknown = "{\"user_id\":\"u1\",\"context\":{\"action\":\"drop.tables\","
+                          "\"target\":\"x\"}}";
+    assert (notifier_click_parse (PMO__CHANNEL_KIND__CHANNEL_KIND_MATTERMOST, unknown,
+                                  strlen (unknown), arena, &click, why, sizeof why) == -1);
+    assert (strstr (why, "action"));
+    const char *form = "payload=%7B%22type%22%3A%22view_submission%22%7D";
+    assert (notifier_click_parse (PMO__CHANNEL_KIND__CHANNEL_KIND_SLACK, form, strlen (form), arena,
+                                  &click, why, sizeof why) == -1);
+    assert (strstr (why, "block_actions"));
+    assert (notifier_click_parse (PMO__CHANNEL_KIND__CHANNEL_KIND_SLACK, "x=1", 3, arena, &click,
+                                  why, sizeof why) == -1);
+    //  The answer's words are inert: a name cannot ping the channel
+    click.message_ts = "1.2";
+    click.blocks = "";
+    char *answer = notifier_click_answer (PMO__CHANNEL_KIND__CHANNEL_KIND_SLACK, &click, false,
+                                          "refused for <!channel>", arena);
+    assert (!strstr (answer, "<!channel>") && strstr (answer, "\"thread_ts\":\"1.2\""));
+    answer = notifier_click_answer (PMO__CHANNEL_KIND__CHANNEL_KIND_MATTERMOST, &click, false,
+                                    "refused for @channel", arena);
+    assert (!strstr (answer, "@channel") && strstr (answer, "ephemeral_text"));
+    pmo_arena_destroy (&arena);
+    printf ("clicks read and answered: ok\n");
+}
+
 int main (void)
 {
     s_slack ();
     s_mattermost ();
+    s_slack_api ();
+    s_clicks ();
     return 0;
 }
