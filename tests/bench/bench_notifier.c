@@ -9,23 +9,35 @@
        target p99 < 100 ms.
     2. Throughput: deliveries per second to the local receiver (8 webhook
        channels, every event to each), target >= 2,000/s.
-    3. Memory: the notifier's resident set while one million deliveries wait
+    3. Clicks: Slack button clicks (signed as Slack signs them) POSTed to
+       pmo-gateway at 50/s, each rejecting an allocation in pmo-allocator
+       as the mapped person through pmo-notifier; the time from the
+       click's scheduled send to its HTTP answer, target p99 < 3 s (Slack's
+       limit). The answer comes after the allocator's change.
+    4. Memory: the notifier's resident set while one million deliveries wait
        in Redis (the receiver holds every request open, so nothing drains),
        target < 64 MB.
 
     usage: bench_notifier [--quick]   (quick: smaller counts)
 */
+#include "allocator.pb-c.h"
 #include "events.pb-c.h"
 #include "notifier.pb-c.h"
 #include "pmo_client.h"
+#include "pmo_json.h"
 #include "pmo_testkit.h"
 #include "pmo_util.h"
+#include "pmo_wire.h"
 #include "registry.pb-c.h"
 
 #include <arpa/inet.h>
 #include <assert.h>
+#include <ctype.h>
+#include <curl/curl.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -290,6 +302,104 @@ static void s_events (redisContext *redis, const char *type, size_t count, int r
     }
 }
 
+//  ---------------------------------------------------------------------
+//  Clicks
+
+#define CLICK_SECRET  "8f742231b10e8888abcd99yyyzzz85a5"
+#define CLICK_THREADS 4
+
+//  A request from JSON (the generic mapping), answered without an error.
+static ProtobufCMessage *s_json_call (pmo_client_t *client, const ProtobufCMessageDescriptor *desc,
+                                      const ProtobufCMessageDescriptor *reply_desc,
+                                      const char *json)
+{
+    ProtobufCMessage *msg = NULL;
+    pmo_json_error_t err;
+    if (pmo_json_decode (desc, json, strlen (json), &msg, &err)) {
+        fprintf (stderr, "bench: bad JSON at %s: %s\n", err.field, err.message);
+        exit (1);
+    }
+    ProtobufCMessage *reply = s_call (client, msg, reply_desc);
+    protobuf_c_message_free_unpacked (msg, NULL);
+    ProtobufCMessage **error = pmo_wire_message_slot (reply, "error");
+    if (error && *error) {
+        fprintf (stderr, "bench: %s: %s\n", json, ((Pmo__Error *)*error)->message);
+        exit (1);
+    }
+    return reply;
+}
+
+typedef struct {
+    const char *base;    //  the gateway
+    const char *channel; //  the Slack channel's id
+    const char *respond; //  response_url
+    char (*targets)[40]; //  allocations to reject
+    size_t first, count; //  this thread's share: every CLICK_THREADS-th from first
+    size_t total;
+    int rate;            //  clicks per second, all threads
+    int64_t start_us;    //  when click 0 is due
+    int64_t *latency_us; //  per click: answer - scheduled send
+    atomic_ulong *failed;
+} clicker_t;
+
+static size_t s_discard (char *data, size_t size, size_t n, void *arg)
+{
+    (void)data;
+    (void)arg;
+    return size * n;
+}
+
+static void *s_clicker (void *arg)
+{
+    clicker_t *c = arg;
+    CURL *curl = curl_easy_init ();
+    for (size_t i = c->first; i < c->total; i += CLICK_THREADS) {
+        int64_t due = c->start_us + (int64_t)i * 1000000 / c->rate;
+        int64_t now = s_wall_us ();
+        if (due > now)
+            usleep ((useconds_t)(due - now));
+        char json[1024], form[3200], sig[128], stamp[64], url[256];
+        snprintf (json, sizeof json,
+                  "{\"type\":\"block_actions\",\"user\":{\"id\":\"UBENCH\",\"username\":\"b\"},"
+                  "\"container\":{\"message_ts\":\"1700000000.000100\"},\"response_url\":\"%s\","
+                  "\"actions\":[{\"action_id\":\"pmo:allocation.reject\",\"value\":\"%s\"}]}",
+                  c->respond, c->targets[i]);
+        char *o = form + sprintf (form, "payload=");
+        for (const unsigned char *p = (const unsigned char *)json; *p; p++)
+            o += isalnum (*p) ? sprintf (o, "%c", *p) : sprintf (o, "%%%02X", *p);
+        long ts = (long)time (NULL);
+        char base[3300];
+        snprintf (base, sizeof base, "v0:%ld:%s", ts, form);
+        unsigned char mac[EVP_MAX_MD_SIZE];
+        unsigned int len = 0;
+        HMAC (EVP_sha256 (), CLICK_SECRET, (int)strlen (CLICK_SECRET), (unsigned char *)base,
+              strlen (base), mac, &len);
+        size_t at = (size_t)snprintf (sig, sizeof sig, "X-Slack-Signature: v0=");
+        for (unsigned b = 0; b < len; b++)
+            at += (size_t)snprintf (sig + at, sizeof sig - at, "%02x", mac[b]);
+        snprintf (stamp, sizeof stamp, "X-Slack-Request-Timestamp: %ld", ts);
+        snprintf (url, sizeof url, "%s/api/v1/chat/slack/%s", c->base, c->channel);
+        struct curl_slist *headers = curl_slist_append (NULL, sig);
+        headers = curl_slist_append (headers, stamp);
+        headers = curl_slist_append (headers, "Content-Type: application/x-www-form-urlencoded");
+        curl_easy_reset (curl);
+        curl_easy_setopt (curl, CURLOPT_URL, url);
+        curl_easy_setopt (curl, CURLOPT_POSTFIELDS, form);
+        curl_easy_setopt (curl, CURLOPT_HTTPHEADER, headers);
+        curl_easy_setopt (curl, CURLOPT_WRITEFUNCTION, s_discard);
+        curl_easy_setopt (curl, CURLOPT_TIMEOUT_MS, 10000L);
+        long status = 0;
+        if (curl_easy_perform (curl) == CURLE_OK)
+            curl_easy_getinfo (curl, CURLINFO_RESPONSE_CODE, &status);
+        c->latency_us[i] = s_wall_us () - due;
+        if (status != 200)
+            atomic_fetch_add (c->failed, 1);
+        curl_slist_free_all (headers);
+    }
+    curl_easy_cleanup (curl);
+    return NULL;
+}
+
 static long s_rss_kb (pid_t pid, const char *field)
 {
     char path[64], line[256];
@@ -360,6 +470,24 @@ int main (int argc, char **argv)
     pmo_client_t *registry = pmo_client_new (reg_ep);
     s_unit (registry, "hub", PMO__ORG_UNIT_KIND__ORG_UNIT_KIND_ENTERPRISE, "");
     s_unit (registry, "bench", PMO__ORG_UNIT_KIND__ORG_UNIT_KIND_DIVISION, "hub");
+    //  The allocator, where clicks act (section 3)
+    char alloc_ep[64], alloc_pub[64], apath[512];
+    snprintf (alloc_ep, sizeof alloc_ep, "tcp://127.0.0.1:%d", pmo_test_free_port ());
+    snprintf (alloc_pub, sizeof alloc_pub, "tcp://127.0.0.1:%d", pmo_test_free_port ());
+    pmo_test_build_path ("services/allocator/pmo-allocator", apath, sizeof apath);
+    char *aargv[] = {apath,
+                     "--endpoint",
+                     alloc_ep,
+                     "--pub",
+                     alloc_pub,
+                     "--redis",
+                     (char *)pmo_test_redis_url (redis),
+                     "--registry",
+                     reg_ep,
+                     "--log-level",
+                     "warn",
+                     NULL};
+    pmo_test_proc_t *allocator_proc = pmo_test_proc_start (aargv);
     pmo_test_build_path ("services/notifier/pmo-notifier", npath, sizeof npath);
     char *nargv[] = {npath,
                      "--endpoint",
@@ -370,6 +498,8 @@ int main (int argc, char **argv)
                      (char *)pmo_test_redis_url (redis),
                      "--registry",
                      reg_ep,
+                     "--allocator",
+                     alloc_ep,
                      "--allow-networks",
                      "loopback",
                      "--allow-http",
@@ -449,7 +579,138 @@ int main (int argc, char **argv)
             "(target >= 2000/s)\n",
             got, events, CHANNELS, secs, (double)got / secs);
 
-    //  3. Memory with a million deliveries waiting: the receiver holds
+    //  3. Clicks at 50/s through the gateway: each rejects an allocation
+    //  as the person the channel maps the Slack user to
+    char gpath[512], gw_http[64], gw_base[80], gw_zmq[64], token_file[128];
+    int gw_port = pmo_test_free_port ();
+    snprintf (gw_http, sizeof gw_http, "127.0.0.1:%d", gw_port);
+    snprintf (gw_base, sizeof gw_base, "http://127.0.0.1:%d", gw_port);
+    snprintf (gw_zmq, sizeof gw_zmq, "tcp://127.0.0.1:%d", pmo_test_free_port ());
+    snprintf (token_file, sizeof token_file, "/tmp/pmo-bench-token-%d", getpid ());
+    pmo_test_build_path ("services/gateway/pmo-gateway", gpath, sizeof gpath);
+    char *gargv[] = {gpath,
+                     "--redis",
+                     (char *)pmo_test_redis_url (redis),
+                     "--registry",
+                     reg_ep,
+                     "--registry-pub",
+                     reg_pub,
+                     "--endpoint",
+                     gw_zmq,
+                     "--http",
+                     gw_http,
+                     "--allocator",
+                     "",
+                     "--riskmon",
+                     "",
+                     "--notifier",
+                     not_ep,
+                     "--rate",
+                     "0",
+                     "--admin-token-file",
+                     token_file,
+                     "--log-level",
+                     "warn",
+                     NULL};
+    pmo_test_proc_t *gateway_proc = pmo_test_proc_start (gargv);
+    Pmo__RegistryReply *made = (Pmo__RegistryReply *)s_json_call (
+        registry, &pmo__registry_request__descriptor, &pmo__registry_reply__descriptor,
+        "{\"create_project\":{\"code\":\"BENCH-1\",\"name\":\"Clicks\",\"org_unit\":\"bench\"}}");
+    char project[40];
+    snprintf (project, sizeof project, "%s", made->project->id);
+    pmo__registry_reply__free_unpacked (made, NULL);
+    pmo_client_t *allocator = pmo_client_new (alloc_ep);
+    Pmo__AllocatorReply *res = (Pmo__AllocatorReply *)s_json_call (
+        allocator, &pmo__allocator_request__descriptor, &pmo__allocator_reply__descriptor,
+        "{\"create_resource\":{\"name\":\"Bench Person\",\"home_org_unit\":\"bench\","
+        "\"role\":\"engineer\",\"weekly_capacity_hours\":40}}");
+    char resource[40];
+    snprintf (resource, sizeof resource, "%s", res->resource->id);
+    pmo__allocator_reply__free_unpacked (res, NULL);
+    int click_rate = 50;
+    size_t clicks = (size_t)click_rate * (quick ? 6 : 20);
+    char (*targets)[40] = calloc (clicks, 40);
+    for (size_t i = 0; i < clicks; i++) {
+        char json[512];
+        snprintf (json, sizeof json,
+                  "{\"request_allocation\":{\"project_id\":\"%s\",\"resource_id\":\"%s\","
+                  "\"hours_per_week\":1,\"start_week\":\"2027-W10\",\"end_week\":\"2027-W10\"}}",
+                  project, resource);
+        Pmo__AllocatorReply *a =
+            (Pmo__AllocatorReply *)s_json_call (allocator, &pmo__allocator_request__descriptor,
+                                                &pmo__allocator_reply__descriptor, json);
+        snprintf (targets[i], 40, "%s", a->allocation->id);
+        pmo__allocator_reply__free_unpacked (a, NULL);
+    }
+    Pmo__NotifierReply *slack = (Pmo__NotifierReply *)s_json_call (
+        notifier, &pmo__notifier_request__descriptor, &pmo__notifier_reply__descriptor,
+        "{\"create_channel\":{\"name\":\"clicks\",\"kind\":\"slack\",\"org_unit\":\"bench\","
+        "\"url\":\"https://hooks.slack.com/services/T0/B0/x\",\"interact_secret\":\"" CLICK_SECRET
+        "\","
+        "\"chat_users\":[{\"chat_user_id\":\"UBENCH\",\"subject\":\"rm@bench\",\"grants\":"
+        "[{\"role\":\"resource_manager\",\"org_unit\":\"bench\"}]}]}}");
+    char slack_id[64];
+    snprintf (slack_id, sizeof slack_id, "%s", slack->channel->id);
+    pmo__notifier_reply__free_unpacked (slack, NULL);
+    //  The gateway serves once its port answers
+    curl_global_init (CURL_GLOBAL_ALL);
+    for (int i = 0; i < 100; i++) {
+        CURL *probe = curl_easy_init ();
+        char url[128];
+        snprintf (url, sizeof url, "%s/healthz", gw_base);
+        curl_easy_setopt (probe, CURLOPT_URL, url);
+        curl_easy_setopt (probe, CURLOPT_WRITEFUNCTION, s_discard);
+        bool up = curl_easy_perform (probe) == CURLE_OK;
+        curl_easy_cleanup (probe);
+        if (up)
+            break;
+        usleep (100000);
+    }
+    zclock_sleep (1500); //  the notifier's cache has the channel
+    char respond[128];
+    snprintf (respond, sizeof respond, "http://127.0.0.1:%d/respond", receiver->port);
+    int64_t *click_us = calloc (clicks, sizeof (int64_t));
+    atomic_ulong click_failed = 0;
+    clicker_t clickers[CLICK_THREADS];
+    pthread_t threads[CLICK_THREADS];
+    int64_t click_start = s_wall_us () + 100000;
+    for (int t = 0; t < CLICK_THREADS; t++) {
+        clickers[t] = (clicker_t){gw_base, slack_id,   respond,     targets,  (size_t)t,    0,
+                                  clicks,  click_rate, click_start, click_us, &click_failed};
+        pthread_create (&threads[t], NULL, s_clicker, &clickers[t]);
+    }
+    for (int t = 0; t < CLICK_THREADS; t++)
+        pthread_join (threads[t], NULL);
+    //  Each click's effect: the allocation is rejected, by the mapped person
+    size_t rejected = 0;
+    for (size_t i = 0; i < clicks; i++) {
+        char json[160];
+        snprintf (json, sizeof json, "{\"get\":{\"kind\":\"allocation\",\"id\":\"%s\"}}",
+                  targets[i]);
+        Pmo__AllocatorReply *a =
+            (Pmo__AllocatorReply *)s_json_call (allocator, &pmo__allocator_request__descriptor,
+                                                &pmo__allocator_reply__descriptor, json);
+        rejected +=
+            a->allocation->state == PMO__ALLOCATION_STATE__ALLOCATION_STATE_REJECTED &&
+            strcmp (a->allocation->history[a->allocation->n_history - 1]->actor, "rm@bench") == 0;
+        pmo__allocator_reply__free_unpacked (a, NULL);
+    }
+    qsort (click_us, clicks, sizeof (int64_t), s_cmp);
+    printf ("clicks (Slack-signed, through the gateway and the notifier to the allocator), %zu at "
+            "%d/s: p50 %.1f ms, p99 %.1f ms, max %.1f ms, %lu not 200, %zu allocations rejected "
+            "by rm@bench (target p99 < 3000 ms)\n",
+            clicks, click_rate, click_us[clicks / 2] / 1000.0, click_us[clicks * 99 / 100] / 1000.0,
+            click_us[clicks - 1] / 1000.0, (unsigned long)atomic_load (&click_failed), rejected);
+    free (click_us);
+    free (targets);
+    pmo_client_destroy (&allocator);
+    pmo_test_proc_signal (gateway_proc, SIGTERM);
+    pmo_test_proc_wait (gateway_proc, 10000);
+    pmo_test_proc_destroy (&gateway_proc);
+    unlink (token_file);
+    curl_global_cleanup ();
+
+    //  4. Memory with a million deliveries waiting: the receiver holds
     //  every request, so only the in-flight allowance leaves the queue
     atomic_store (&receiver->hold, true);
     size_t backlog = quick ? 100000 : 1000000;
@@ -500,6 +761,9 @@ int main (int argc, char **argv)
     pmo_test_proc_wait (notifier_proc, 10000);
     pmo_test_proc_destroy (&notifier_proc);
     s_receiver_stop (receiver);
+    pmo_test_proc_signal (allocator_proc, SIGTERM);
+    pmo_test_proc_wait (allocator_proc, 10000);
+    pmo_test_proc_destroy (&allocator_proc);
     pmo_test_proc_signal (registry_proc, SIGTERM);
     pmo_test_proc_wait (registry_proc, 10000);
     pmo_test_proc_destroy (&registry_proc);
