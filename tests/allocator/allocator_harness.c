@@ -37,7 +37,12 @@ void ah_actor_start (ah_t *self)
 
 void ah_actor_stop (ah_t *self)
 {
-    zactor_destroy (&self->actor);
+    //  Returns once its ports can be bound again (by a restarted actor or a
+    //  service binary the test starts on them)
+    const char *const endpoints[] = {self->endpoint, self->pub, NULL};
+    int rc = pmo_test_actor_destroy (&self->actor, endpoints);
+    assert (rc == 0);
+    (void)rc;
 }
 
 zactor_t *ah_replica (ah_t *self, char *endpoint, size_t size)

@@ -27,7 +27,12 @@ void nh_actor_start (nh_t *self)
 
 void nh_actor_stop (nh_t *self)
 {
-    zactor_destroy (&self->actor);
+    //  Returns once its ports can be bound again (by a restarted actor or a
+    //  service binary the test starts on them)
+    const char *const endpoints[] = {self->endpoint, self->pub, NULL};
+    int rc = pmo_test_actor_destroy (&self->actor, endpoints);
+    assert (rc == 0);
+    (void)rc;
 }
 
 static bool s_port_open (int port)

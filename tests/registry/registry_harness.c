@@ -16,7 +16,12 @@ void rh_actor_start (rh_t *self)
 
 void rh_actor_stop (rh_t *self)
 {
-    zactor_destroy (&self->actor);
+    //  Returns once its ports can be bound again (by a restarted actor or a
+    //  service binary the test starts on them)
+    const char *const endpoints[] = {self->endpoint, self->pub, NULL};
+    int rc = pmo_test_actor_destroy (&self->actor, endpoints);
+    assert (rc == 0);
+    (void)rc;
 }
 
 rh_t *rh_start (void)

@@ -46,7 +46,12 @@ void rm_actor_start (rm_t *self)
 
 void rm_actor_stop (rm_t *self)
 {
-    zactor_destroy (&self->actor);
+    //  Returns once its ports can be bound again (by a restarted actor or a
+    //  service binary the test starts on them)
+    const char *const endpoints[] = {self->endpoint, self->pub, NULL};
+    int rc = pmo_test_actor_destroy (&self->actor, endpoints);
+    assert (rc == 0);
+    (void)rc;
 }
 
 rm_t *rm_start (void)

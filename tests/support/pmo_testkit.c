@@ -784,3 +784,40 @@ zactor_t *pmo_test_actor_new (zactor_fn *actor, void *config, bool *failed)
              S_ACTOR_BIND_TRIES * S_ACTOR_BIND_WAIT_MS);
     return NULL;
 }
+
+//  Whether a listener could bind port on 127.0.0.1 now (with SO_REUSEADDR,
+//  as libzmq binds, so a closed connection's TIME_WAIT does not count).
+static bool s_port_bindable (int port)
+{
+    int fd = socket (AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return false;
+    int on = 1;
+    setsockopt (fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
+    struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons ((uint16_t)port)};
+    addr.sin_addr.s_addr = htonl (INADDR_LOOPBACK);
+    bool free = bind (fd, (struct sockaddr *)&addr, sizeof addr) == 0;
+    close (fd);
+    return free;
+}
+
+int pmo_test_actor_destroy (zactor_t **actor_p, const char *const endpoints[])
+{
+    assert (actor_p);
+    zactor_destroy (actor_p);
+    for (size_t index = 0; endpoints && endpoints[index]; index++) {
+        const char *colon = strrchr (endpoints[index], ':');
+        if (strncmp (endpoints[index], "tcp://", 6) != 0 || !colon)
+            continue;
+        int port = atoi (colon + 1);
+        int attempt = 0;
+        while (!s_port_bindable (port) && ++attempt < S_ACTOR_BIND_TRIES)
+            zclock_sleep (S_ACTOR_BIND_WAIT_MS);
+        if (attempt == S_ACTOR_BIND_TRIES) {
+            fprintf (stderr, "pmo_testkit: %s still taken %d ms after its actor stopped\n",
+                     endpoints[index], S_ACTOR_BIND_TRIES * S_ACTOR_BIND_WAIT_MS);
+            return -1;
+        }
+    }
+    return 0;
+}

@@ -53,14 +53,22 @@ int pmo_test_redis_restart (pmo_test_redis_t *self);
 //  reached. Caller owns the reply and frees it with freeReplyObject.
 redisReply *pmo_test_redis_command (pmo_test_redis_t *self, const char *format, ...);
 
-//  A free TCP port on 127.0.0.1 (bind to port 0, read it back, close); never
-//  6379. Returns -1 on failure.
+//  A free TCP port on 127.0.0.1, below the kernel's ephemeral range and
+//  claimed for this process's lifetime against every other test process;
+//  never 6379. Returns -1 on failure.
 int pmo_test_free_port (void);
 
 //  Start a service actor whose config has a "failed" flag (set when it
 //  cannot bind), trying again for a few seconds while a stopped actor's
 //  ports are being released. NULL (after saying why) if it never starts.
 zactor_t *pmo_test_actor_new (zactor_fn *actor, void *config, bool *failed);
+
+//  Stop a service actor, then wait until libzmq has closed its listeners on
+//  the tcp:// endpoints (a NULL-terminated list), which it does in its I/O
+//  thread a moment after zactor_destroy returns: a process started next on
+//  the same endpoints can bind them. Returns 0, or -1 (after saying which)
+//  if one is still taken after a few seconds. Safe on a NULL actor.
+int pmo_test_actor_destroy (zactor_t **actor_p, const char *const endpoints[]);
 
 //  The process's keyring (pmo_auth.h), made once in a temp directory and
 //  removed at exit: the stack's server key and the principal "test", which
