@@ -70,7 +70,8 @@ if command -v systemd-analyze >/dev/null; then
 fi
 
 # --- 3. Redis -------------------------------------------------------------------
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+source "$SOURCE/tests/support/ports.sh"
+free_port() { pmo_free_port; }
 declare -A PORT
 for p in 6390 7101 7102 7103 7104 7105 7106 7107 7108 7111 7112 7113 7114 7116 7118 8080; do
     PORT[$p]="$(free_port)"

@@ -10,16 +10,16 @@ set -euo pipefail
 SOURCE="$1" BUILD="$2"
 T="$(mktemp -d /tmp/pmo-quickstart-XXXXXX)"
 export PMO_HOME="$T/home" PMO_BUILD_DIR="$BUILD" PMO_SKIP_BUILD=1
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+source "$SOURCE/tests/support/ports.sh"
 # A base whose +1..+18 (every port deploy/pmo derives from it, the
-# planner's +8 and +18 included), +80 and +90 are free, below the kernel's
-# ephemeral range (32768 and up), where the other tests' free ports and
-# outgoing connections come and go
+# planner's +8 and +18 included), +80 and +90 are free and claimed, below
+# the kernel's ephemeral range
+low=$(pmo_ephemeral_low)
 for ((i = 0; i < 50; i++)); do
-    base=$(((RANDOM % 120) * 100 + 20000))
+    base=$((10000 + (RANDOM % ((low - 10100) / 100)) * 100))
     ok=true
     for off in $(seq 1 18) 80 90; do
-        python3 -c "import socket,sys; s=socket.socket(); s.bind(('127.0.0.1',$((base + off))))" 2>/dev/null || { ok=false; break; }
+        pmo_port_claim $((base + off)) || { ok=false; break; }
     done
     $ok && break
 done

@@ -23,7 +23,8 @@ fail() {
     for log in "$T"/*.log; do [[ -s $log ]] && { echo "--- $log" >&2; tail -n 8 "$log" >&2; }; done
     exit 1
 }
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+source "$SOURCE/tests/support/ports.sh"
+free_port() { pmo_free_port; }
 CONF="$SOURCE/deploy/redis"
 BIN="$BUILD/services"
 PMOCTL="$BIN/pmoctl/pmoctl"

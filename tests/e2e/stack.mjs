@@ -9,6 +9,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import net from "node:net";
 import os from "node:os";
 import path from "node:path";
+import { freePort } from "../support/ports.mjs";
 import { fileURLToPath } from "node:url";
 import { makeKeys } from "../support/keys.mjs";
 
@@ -22,33 +23,7 @@ export function log(...args) {
   console.log("e2e:", ...args);
 }
 
-// Ports are picked at random below the kernel's ephemeral range (a port
-// from listen(0) may go to any other process's next outgoing connection while
-// our server is not yet listening), checked by binding, and never given twice.
-const givenPorts = new Set([6379]);
-function ephemeralLow() {
-  try {
-    return parseInt(readFileSync("/proc/sys/net/ipv4/ip_local_port_range", "utf8").split(/\s+/)[0], 10) || 32768;
-  } catch {
-    return 32768;
-  }
-}
-export async function freePort() {
-  const high = ephemeralLow() - 1, low = high > 20000 ? 10000 : 1024;
-  for (;;) {
-    const port = low + Math.floor(Math.random() * (high - low + 1));
-    if (givenPorts.has(port)) continue;
-    const free = await new Promise((resolve) => {
-      const server = net.createServer();
-      server.once("error", () => resolve(false));
-      server.listen(port, "127.0.0.1", () => server.close(() => resolve(true)));
-    });
-    if (free) {
-      givenPorts.add(port);
-      return port;
-    }
-  }
-}
+export { freePort };
 
 export async function waitFor(what, probe, ms = STEP_MS) {
   const deadline = Date.now() + ms;

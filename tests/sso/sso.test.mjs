@@ -26,6 +26,7 @@ import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import * as jose from "jose";
+import { freePort } from "../support/ports.mjs";
 import Provider from "oidc-provider";
 import { makeKeys } from "../support/keys.mjs";
 
@@ -45,30 +46,6 @@ function log(...args) {
 function check(ok, what) {
   if (!ok) throw new Error("FAILED: " + what);
   log("ok:", what);
-}
-
-// Ports at random below the kernel's ephemeral range, checked by binding,
-// never given twice (as tests/e2e does).
-const givenPorts = new Set([6379]);
-async function freePort() {
-  let low = 32768;
-  try {
-    low = parseInt(readFileSync("/proc/sys/net/ipv4/ip_local_port_range", "utf8").split(/\s+/)[0], 10) || low;
-  } catch {}
-  const high = low - 1, min = high > 20000 ? 10000 : 1024;
-  for (;;) {
-    const port = min + Math.floor(Math.random() * (high - min + 1));
-    if (givenPorts.has(port)) continue;
-    const free = await new Promise((resolve) => {
-      const server = net.createServer();
-      server.once("error", () => resolve(false));
-      server.listen(port, "127.0.0.1", () => server.close(() => resolve(true)));
-    });
-    if (free) {
-      givenPorts.add(port);
-      return port;
-    }
-  }
 }
 
 function start(name, bin, args) {
