@@ -311,14 +311,25 @@ static redisReply *s_checked (pmo_redis_t *self, void *reply)
         return NULL;
     }
     //  Behind Sentinel, a demoted master answers READONLY: the failover
-    //  happened. Treat it as the connection failing, so callers answer
-    //  "unavailable" (retryable) and the next command finds the new master.
+    //  happened. A server still loading its data (LOADING) or a replica cut
+    //  off from its master (MASTERDOWN) has no dataset to answer from: a
+    //  read would come back as "absent". Each is treated as the connection
+    //  failing, so callers answer "unavailable" (retryable) and the next
+    //  command connects again (behind Sentinel: to the master it names now).
     redisReply *r = reply;
-    if (*self->sentinels && r->type == REDIS_REPLY_ERROR && r->str &&
-        strncmp (r->str, "READONLY", 8) == 0) {
-        freeReplyObject (r);
-        s_disconnect (self, "the server is no longer the master");
-        return NULL;
+    if (r->type == REDIS_REPLY_ERROR && r->str) {
+        const char *why = NULL;
+        if (*self->sentinels && strncmp (r->str, "READONLY", 8) == 0)
+            why = "the server is no longer the master";
+        else if (strncmp (r->str, "LOADING", 7) == 0)
+            why = "the server is loading its data";
+        else if (strncmp (r->str, "MASTERDOWN", 10) == 0)
+            why = "the replica has lost its master";
+        if (why) {
+            freeReplyObject (r);
+            s_disconnect (self, why);
+            return NULL;
+        }
     }
     return (redisReply *)reply;
 }

@@ -126,6 +126,41 @@ static void s_test_redis (pmo_test_redis_t *server)
     printf ("redis: ok\n");
 }
 
+//  A server with no dataset to answer from (a replica cut off from its
+//  master) is unavailable, never an empty answer: a read that came back as
+//  "absent" there would be taken for the truth (a registry once answered
+//  "no org_unit" and committed twice in a failover).
+static void s_test_redis_no_dataset (void)
+{
+    pmo_test_redis_t *lost = pmo_test_redis_start (false);
+    assert (lost);
+    pmo_redis_t *redis = pmo_redis_new (pmo_test_redis_url (lost), 500);
+    redisReply *reply = pmo_redis_command (redis, "SET %s %s", "unit", "dft");
+    assert (reply && reply->type == REDIS_REPLY_STATUS);
+    freeReplyObject (reply);
+    reply = pmo_test_redis_command (lost, "CONFIG SET replica-serve-stale-data no");
+    assert (reply && reply->type == REDIS_REPLY_STATUS);
+    freeReplyObject (reply);
+    //  Its master: a port where nothing listens
+    reply = pmo_test_redis_command (lost, "REPLICAOF 127.0.0.1 %d", pmo_test_free_port ());
+    assert (reply && reply->type == REDIS_REPLY_STATUS);
+    freeReplyObject (reply);
+    reply = pmo_test_redis_command (lost, "GET unit");
+    assert (reply && reply->type == REDIS_REPLY_ERROR && strstr (reply->str, "MASTERDOWN"));
+    freeReplyObject (reply);
+    assert (pmo_redis_command (redis, "GET %s", "unit") == NULL);
+    //  Serving again, the next command connects again and reads the data
+    reply = pmo_test_redis_command (lost, "REPLICAOF NO ONE");
+    freeReplyObject (reply);
+    for (int i = 0; i < 100 && !(reply = pmo_redis_command (redis, "GET %s", "unit")); i++)
+        zclock_sleep (50);
+    assert (reply && reply->type == REDIS_REPLY_STRING && streq (reply->str, "dft"));
+    freeReplyObject (reply);
+    pmo_redis_destroy (&redis);
+    pmo_test_redis_destroy (&lost);
+    printf ("redis without a dataset: ok\n");
+}
+
 //  Writes text into a fresh file under /tmp; returns its path in path.
 static void s_write_file (char *path, size_t size, const char *text)
 {
@@ -535,6 +570,7 @@ int main (void)
     pmo_test_redis_t *server = pmo_test_redis_start (false);
     assert (server);
     s_test_redis (server);
+    s_test_redis_no_dataset ();
     s_test_redis_auth (server);
     s_test_commit (server);
     s_test_stream (server);

@@ -14,6 +14,7 @@
 #include "registry_model.h"
 
 #include "pmo_stream.h"
+#include "pmo_log.h"
 
 #include <assert.h>
 #include <czmq.h>
@@ -163,6 +164,11 @@ double registry_store_id_seq (const char *id)
 static int s_decode (pmo_arena_t *arena, const registry_kind_t *kind, redisReply *reply,
                      ProtobufCMessage **msg, uint64_t *version)
 {
+    if (reply->type == REDIS_REPLY_ERROR) {
+        //  Never "absent": the store could not say (a denied command, ...)
+        pmo_error ("registry: read of a %s refused by redis: %s", kind->name, reply->str);
+        return -1;
+    }
     if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 2 ||
         reply->element[1]->type != REDIS_REPLY_STRING)
         return 0;
@@ -221,7 +227,8 @@ int registry_store_read_many (registry_store_t *self, pmo_arena_t *arena,
             rc = -1;
             continue;
         }
-        s_decode (arena, kind, reply, &msgs[i], NULL);
+        if (s_decode (arena, kind, reply, &msgs[i], NULL) < 0)
+            rc = -1;
         s_remember (self, msgs[i]);
         freeReplyObject (reply);
     }
@@ -533,7 +540,11 @@ int registry_store_read_all (registry_store_t *self, pmo_arena_t *arena, registr
             result = -1;
             continue;
         }
-        if (r->op == REGISTRY_READ_ENTITY) {
+        if (reply->type == REDIS_REPLY_ERROR) {
+            //  Never "absent" (a replay not found would commit twice)
+            pmo_error ("registry: a read refused by redis: %s", reply->str);
+            result = -1;
+        } else if (r->op == REGISTRY_READ_ENTITY) {
             r->found = s_decode (into, r->kind, reply, &r->msg, &r->version);
             s_remember (self, r->msg);
         } else if (r->op == REGISTRY_READ_REPLAY && reply->type == REDIS_REPLY_STRING) {
