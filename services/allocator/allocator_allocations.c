@@ -51,9 +51,8 @@ static void s_stamp (Pmo__Allocation *a, uint64_t version)
 //  A try's helper has done its part; the try goes on (beside COMMIT_*).
 #define GO_ON 2
 
-//  A new allocation of project as rq asks, requested by the caller.
-static Pmo__Allocation *s_request_new (pmo_request_t *req, const Pmo__Project *project,
-                                       const Pmo__AllocationRequest *rq, Pmo__Role role)
+Pmo__Allocation *allocator_allocation_new (pmo_request_t *req, const Pmo__Project *project,
+                                           const Pmo__AllocationRequest *rq, Pmo__Role role)
 {
     Pmo__Allocation *a = pmo_arena_alloc (req->arena, sizeof (Pmo__Allocation));
     pmo__allocation__init (a);
@@ -190,7 +189,7 @@ int allocator_try_request (allocator_t *self, pmo_request_t *req, Pmo__Allocatio
                                     "request resources for projects");
     if (!role)
         return COMMIT_FAIL;
-    Pmo__Allocation *a = s_request_new (req, project, rq, role);
+    Pmo__Allocation *a = allocator_allocation_new (req, project, rq, role);
     Pmo__BookingLedger *ledger = NULL;
     uint64_t ledger_version = 0;
     const char *division = NULL;

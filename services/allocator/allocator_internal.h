@@ -99,10 +99,21 @@ int allocator_try_commit (allocator_t *self, pmo_request_t *req, Pmo__Allocation
 int allocator_try_reject (allocator_t *self, pmo_request_t *req, Pmo__AllocationStep *step);
 int allocator_try_release (allocator_t *self, pmo_request_t *req, Pmo__AllocationStep *step);
 int allocator_try_reshape (allocator_t *self, pmo_request_t *req, Pmo__AllocationReshape *rs);
+//  A new allocation of project as rq asks, requested by the caller in
+//  role (its first step in the history), in the request's arena.
+Pmo__Allocation *allocator_allocation_new (pmo_request_t *req, const Pmo__Project *project,
+                                           const Pmo__AllocationRequest *rq, Pmo__Role role);
 //  What every step reads first: the allocation with its version, or NULL
 //  after failing req (field names the id).
 Pmo__Allocation *allocator_fetch_allocation (allocator_t *self, pmo_request_t *req, const char *id,
                                              const char *field, uint64_t *version);
+
+//  ---------------------------------------------------------------------
+//  Many rows of a spreadsheet in one request (allocator_import.c)
+
+#define ALLOCATOR_IMPORT_MAX 1000 //  items of one import_batch
+
+int allocator_try_import (allocator_t *self, pmo_request_t *req, Pmo__AllocatorImportBatch *batch);
 
 //  ---------------------------------------------------------------------
 //  Reads and views (allocator_views.c)

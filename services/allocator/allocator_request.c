@@ -181,14 +181,15 @@ pmo_commit_status_t allocator_commit_write (allocator_store_t *store, zsock_t *p
     pmo_commit_destroy (&commit);
     switch (result->status) {
     case PMO_COMMIT_OK:
-        //  The script appended the events one after the other, so the entry
-        //  before the last one's is the one before it
+        //  The script appended the events one after the other, so the n
+        //  entries up to the last one's are this commit's
         events[n_events - 1]->id = pmo_arena_strdup (req->arena, result->stream_id);
-        if (n_events == 2) {
-            char *previous;
-            if (allocator_store_previous_entry (store, req->arena, division, result->stream_id,
-                                                &previous) == 0)
-                events[0]->id = previous;
+        if (n_events > 1) {
+            char **ids = pmo_arena_alloc (req->arena, n_events * sizeof (char *));
+            if (allocator_store_event_ids (store, req->arena, division, result->stream_id, n_events,
+                                           ids) == 0)
+                for (size_t i = 0; i + 1 < n_events; i++)
+                    events[i]->id = ids[i];
         }
         for (size_t i = 0; i < n_events; i++) {
             size_t esize;

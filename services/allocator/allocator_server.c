@@ -136,6 +136,7 @@ static void s_handle (void *state, pmo_request_t *req)
     case PMO__ALLOCATOR_REQUEST__BODY_CONFLICTS:
     case PMO__ALLOCATOR_REQUEST__BODY_REQUEST_FOREIGN:
     case PMO__ALLOCATOR_REQUEST__BODY_RECEIVE_FOREIGN:
+    case PMO__ALLOCATOR_REQUEST__BODY_IMPORT_BATCH:
         //  Read what other replicas wrote, so the index answers for Redis
         s_follow (self);
         break;
@@ -161,6 +162,8 @@ static void s_handle (void *state, pmo_request_t *req)
         return s_retrying (self, req, (try_fn *)allocator_try_release, r->release);
     case PMO__ALLOCATOR_REQUEST__BODY_RESHAPE:
         return s_retrying (self, req, (try_fn *)allocator_try_reshape, r->reshape);
+    case PMO__ALLOCATOR_REQUEST__BODY_IMPORT_BATCH:
+        return s_retrying (self, req, (try_fn *)allocator_try_import, r->import_batch);
     case PMO__ALLOCATOR_REQUEST__BODY_GET:
         return allocator_handle_get (self, req, r->get);
     case PMO__ALLOCATOR_REQUEST__BODY_LIST_RESOURCES:

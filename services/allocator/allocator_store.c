@@ -254,22 +254,42 @@ int allocator_store_note_division (allocator_store_t *self, const char *division
     return rc;
 }
 
-int allocator_store_previous_entry (allocator_store_t *self, pmo_arena_t *arena,
-                                    const char *division, const char *id, char **previous)
+int allocator_store_next_ids (allocator_store_t *self, pmo_arena_t *arena, const char *prefix,
+                              const char *division, size_t n, char **ids)
 {
-    *previous = NULL;
-    redisReply *reply = pmo_redis_command (self->redis, "XREVRANGE %s %s - COUNT 2",
-                                           pmo_stream_key (arena, division), id);
+    redisReply *reply = pmo_redis_command (self->redis, "HINCRBY pmo:{%s}:alseq %s %llu", division,
+                                           prefix, (unsigned long long)n);
     if (!reply)
         return -1;
     int rc = -1;
-    if (reply->type == REDIS_REPLY_ARRAY && reply->elements == 2 &&
-        reply->element[1]->type == REDIS_REPLY_ARRAY && reply->element[1]->elements >= 1) {
-        *previous = pmo_arena_strdup (arena, reply->element[1]->element[0]->str);
+    if (reply->type == REDIS_REPLY_INTEGER && reply->integer >= (long long)n) {
+        long long first = reply->integer - (long long)n + 1;
+        for (size_t i = 0; i < n; i++)
+            ids[i] = pmo_arena_printf (arena, "%s_%s_%lld", prefix, division, first + (long long)i);
         rc = 0;
     }
     freeReplyObject (reply);
     return rc;
+}
+
+int allocator_store_event_ids (allocator_store_t *self, pmo_arena_t *arena, const char *division,
+                               const char *last_id, size_t n, char **ids)
+{
+    for (size_t i = 0; i < n; i++)
+        ids[i] = NULL;
+    redisReply *reply =
+        pmo_redis_command (self->redis, "XREVRANGE %s %s - COUNT %llu",
+                           pmo_stream_key (arena, division), last_id, (unsigned long long)n);
+    if (!reply)
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        size_t k = n - 1 - i; //  newest first in the reply
+        if (reply->type == REDIS_REPLY_ARRAY && k < reply->elements &&
+            reply->element[k]->type == REDIS_REPLY_ARRAY && reply->element[k]->elements >= 1)
+            ids[i] = pmo_arena_strdup (arena, reply->element[k]->element[0]->str);
+    }
+    freeReplyObject (reply);
+    return 0;
 }
 
 //  Load one division's entities of a kind into the index, in batches.

@@ -52,12 +52,16 @@ int allocator_store_replay (allocator_store_t *self, pmo_arena_t *arena, char *c
 //  A new id ("al_dft_43") in division.
 int allocator_store_next_id (allocator_store_t *self, pmo_arena_t *arena, const char *prefix,
                              const char *division, char **id);
+//  n new ids of a kind in division, in one step (a batch). 0 or -1.
+int allocator_store_next_ids (allocator_store_t *self, pmo_arena_t *arena, const char *prefix,
+                              const char *division, size_t n, char **ids);
 //  Remember that division holds allocator data (for the reload). 0 or -1.
 int allocator_store_note_division (allocator_store_t *self, const char *division);
-//  The stream ids of the last two entries up to and including id (for a
-//  commit that appended two events). 0 or -1.
-int allocator_store_previous_entry (allocator_store_t *self, pmo_arena_t *arena,
-                                    const char *division, const char *id, char **previous);
+//  The stream ids of the last n entries up to and including last_id, oldest
+//  first (a commit's events are contiguous in the stream); ids not found
+//  are NULL. 0 or -1.
+int allocator_store_event_ids (allocator_store_t *self, pmo_arena_t *arena, const char *division,
+                               const char *last_id, size_t n, char **ids);
 
 //  Fill index from Redis: every resource and allocation of every division
 //  noted. 0, or -1 if Redis failed (the index is then incomplete).
