@@ -5,20 +5,24 @@
     The mapping machinery is portio_mapping.c's and portio_cells.c's
     (columns, values maps, defaults, templates, dates, money, withheld
     cells); what differs is where rows go.
-    Neither service has a batch request, so an import here works in two
-    passes: first every row is converted and checked against what the
-    services hold (the org units and projects of the registry, the
-    resources, allocations, risks and issues already there: keys, references,
-    ranges, state transitions), and every problem of the whole file is
-    reported as row, column, value and reason; only then, if the mode allows,
-    rows are written one request at a time in file order, each with the
+    An import here works in two passes: first every row is converted and
+    checked against what the services hold (the org units and projects of
+    the registry, the resources, allocations, risks and issues already
+    there: keys, references, ranges, state transitions), and every problem
+    of the whole file is reported as row, column, value and reason; only
+    then, if the mode allows, rows are written in file order, each with the
     version it read (a record changed meanwhile is a conflict, never
-    overwritten). The services apply their own rules again on every write;
-    a row they refuse is reported like any other problem. In all-or-nothing
-    mode the first refused write stops the import: the rows before it stay
-    written, the result says which, and running the same import again
-    completes it, because every row is matched by its key and rows already
-    written come out unchanged.
+    overwritten). Resources and new allocations of named resources go to the
+    allocator's import_batch: up to 1,000 rows of one division in one
+    request and one atomic commit; the other rows (role requests, which are
+    matched one by one, steps of stored allocations, the risk monitor's
+    registers) are written one request at a time. The services apply their
+    own rules again on every write; a row they refuse is reported like any
+    other problem. In all-or-nothing mode the first refused write stops the
+    import: the rows (and batches) before it stay written, a refused batch
+    writes nothing, the result says which, and running the same import
+    again completes it, because every row is matched by its key and rows
+    already written come out unchanged.
 
     Keys: a row's "id" when given (what export writes); else a resource's
     external id, or its name and home unit; an allocation's project, its
@@ -139,6 +143,7 @@ typedef struct {
     ProtobufCMessage *entity;   //  what the row wants (a copy of existing with the row over it)
     ProtobufCMessage *existing; //  what was read, NULL for a new record
     const char *id;             //  known or assigned
+    size_t out;                 //  its row in the result's row_results
     op_t ops[MAX_OPS];
     size_t n_ops;
 } svc_plan_t;
@@ -929,6 +934,10 @@ static void s_refused (svc_t *im, svc_plan_t *plan, const char *member, const Pm
     snprintf (reason, sizeof reason, "%s refused %s: %s",
               allocator ? "the allocator" : "the risk monitor", member, error->message);
     const char *column = *field ? portio_import_column_of (im->map, field) : "";
+    //  A batch item's field is deeper ("create_allocation.request.hours_per_week")
+    const char *leaf = strrchr (error->field, '.');
+    if (!*column && leaf)
+        column = portio_import_column_of (im->map, leaf + 1);
     const char *value = "";
     int index = *column ? portio_import_header_index (&im->csv->records[0], column) : -1;
     if (index >= 0 && (size_t)index < im->csv->records[plan->record].n_fields)
@@ -1021,6 +1030,7 @@ static void s_plan_rows (svc_t *im)
             continue;
         }
         svc_plan_t *plan = &im->plans[im->n_plans++];
+        plan->out = result->n_rows - 1;
         plan->row = i + 1;
         plan->record = i;
         result->rows++;
@@ -1064,42 +1074,283 @@ static void s_tally (svc_t *im)
     }
 }
 
-//  Write, row by row in file order. A row refused is counted as bad now;
-//  in all-or-nothing mode it stops the import (the rows before it stay
-//  written).
+//  A row the service refused when written: counted as bad now.
+static void s_row_refused (svc_t *im, svc_plan_t *plan)
+{
+    portio_import_result_t *result = im->result;
+    portio_import_row_t *out = &result->row_results[plan->out];
+    if (out->action == PORTIO_IMPORT_ROW_CREATE)
+        result->created--;
+    else
+        result->updated--;
+    out->action = PORTIO_IMPORT_ROW_BAD;
+    result->bad++;
+}
+
+//  All or nothing: the import stops at a refused row (batch: in a refused
+//  batch, of which nothing was written).
+static int s_stop (svc_t *im, svc_plan_t *plan, bool batch)
+{
+    return portio_import_fail (
+        im->result, im->arena,
+        "row %zu was refused when written%s; %s: fix it and run the same import again to "
+        "complete it (written rows come out unchanged)",
+        plan->row, plan->written ? " half-way (its first steps were)" : "",
+        batch ? "nothing of its batch was written, the batches before it were"
+              : "the rows before it were written");
+}
+
+//  ---------------------------------------------------------------------
+//  Batches: the allocator's import_batch takes resources and new
+//  allocations of named resources, up to ALLOCATOR_BATCH rows of one
+//  division in one request and one atomic commit.
+
+#define ALLOCATOR_BATCH 1000
+
+typedef struct {
+    const char *division;
+    svc_plan_t **plans;
+    size_t n;
+} batch_t;
+
+//  The division a row is written in if it goes in a batch, else NULL
+//  (written step by step: role requests are matched one by one, steps of
+//  stored allocations are single requests).
+static const char *s_batch_division (svc_t *im, const svc_plan_t *plan)
+{
+    if (s_is (im, "resource") && plan->n_ops == 1) {
+        const Pmo__Resource *r = (const Pmo__Resource *)plan->entity;
+        if (plan->ops[0] == OP_UPDATE)
+            return ((const Pmo__Resource *)plan->existing)->division;
+        const Pmo__OrgUnit *unit = zhashx_lookup (im->units, r->home_org_unit);
+        return plan->ops[0] == OP_CREATE && unit ? unit->division : NULL;
+    }
+    if (!s_is (im, "allocation") || !plan->n_ops || plan->ops[0] != OP_CREATE)
+        return NULL;
+    const Pmo__Allocation *a = (const Pmo__Allocation *)plan->entity;
+    if (pmo_str_empty (a->resource_id))
+        return NULL;
+    static const op_t path[] = {OP_CREATE, OP_PROPOSE, OP_COMMIT};
+    for (size_t i = 1; i < plan->n_ops; i++)
+        if (plan->ops[i] != path[i])
+            return NULL;
+    const Pmo__Resource *r = zhashx_lookup (im->resources, a->resource_id);
+    return r ? r->division : NULL;
+}
+
+//  The batch item of a row.
+static Pmo__AllocatorImportItem *s_batch_item (svc_t *im, svc_plan_t *plan)
+{
+    pmo_arena_t *arena = im->arena;
+    Pmo__AllocatorImportItem *item = pmo_arena_alloc (arena, sizeof *item);
+    pmo__allocator_import_item__init (item);
+    item->row = (uint32_t)plan->row;
+    if (s_is (im, "resource")) {
+        bodies_t bodies;
+        const char *member;
+        uint64_t version = plan->existing ? pmo_reflect_u64 (plan->existing, "version") : 0;
+        Pmo__Resource *r =
+            (Pmo__Resource *)s_record_body (im, plan, plan->ops[0], version, &bodies, &member);
+        if (plan->ops[0] == OP_CREATE)
+            item->body_case = PMO__ALLOCATOR_IMPORT_ITEM__BODY_CREATE_RESOURCE,
+            item->create_resource = r;
+        else
+            item->body_case = PMO__ALLOCATOR_IMPORT_ITEM__BODY_UPDATE_RESOURCE,
+            item->update_resource = r;
+        return item;
+    }
+    Pmo__Allocation *a = (Pmo__Allocation *)plan->entity;
+    Pmo__AllocationRequest *rq = pmo_arena_alloc (arena, sizeof *rq);
+    pmo__allocation_request__init (rq);
+    rq->project_id = a->project_id;
+    rq->resource_id = a->resource_id;
+    rq->role = a->role;
+    rq->skill = a->skill;
+    rq->min_level = a->min_level;
+    rq->hours_per_week = a->hours_per_week;
+    rq->start_week = a->start_week;
+    rq->end_week = a->end_week;
+    rq->note = a->note;
+    Pmo__AllocationImport *imp = pmo_arena_alloc (arena, sizeof *imp);
+    pmo__allocation_import__init (imp);
+    imp->request = rq;
+    imp->state = plan->n_ops == 3   ? PMO__ALLOCATION_STATE__ALLOCATION_STATE_COMMITTED
+                 : plan->n_ops == 2 ? PMO__ALLOCATION_STATE__ALLOCATION_STATE_PROPOSED
+                                    : PMO__ALLOCATION_STATE__ALLOCATION_STATE_REQUESTED;
+    //  The file records a commitment made, as the step by step commit does
+    imp->approve = plan->n_ops == 3;
+    imp->reason = "imported from a spreadsheet";
+    item->body_case = PMO__ALLOCATOR_IMPORT_ITEM__BODY_CREATE_ALLOCATION;
+    item->create_allocation = imp;
+    return item;
+}
+
+//  Write a batch: 0, or -1 with its rows' problems recorded (all or
+//  nothing: the import stops; nothing of the batch was written).
+static int s_send (svc_t *im, batch_t *batch, bool dry_run)
+{
+    if (!batch->n)
+        return 0;
+    portio_import_result_t *result = im->result;
+    Pmo__AllocatorImportBatch request = PMO__ALLOCATOR_IMPORT_BATCH__INIT;
+    request.division = (char *)batch->division;
+    request.dry_run = dry_run;
+    request.skip_bad = im->options->skip_bad;
+    request.n_items = batch->n;
+    request.items = pmo_arena_alloc (im->arena, batch->n * sizeof (void *));
+    for (size_t i = 0; i < batch->n; i++)
+        request.items[i] = s_batch_item (im, batch->plans[i]);
+    size_t n = batch->n;
+    batch->n = 0;
+    ProtobufCMessage *reply =
+        portio_import_service_call (&im->options->peer, PORTIO_IMPORT_ALLOCATOR, "import_batch",
+                                    &request.base, im->why, sizeof im->why);
+    const Pmo__Error *error = reply ? portio_import_reply_error (reply) : NULL;
+    Pmo__ImportBatchReply *out =
+        reply ? (Pmo__ImportBatchReply *)portio_import_reply_member (reply, "import_batch") : NULL;
+    if (!out || out->n_results != n) {
+        //  The request as a whole failed: every row of it is refused
+        for (size_t i = 0; i < n; i++) {
+            portio_import_problem (result, batch->plans[i]->row, "", "",
+                                   reply ? (error ? error->message : "no results") : im->why);
+            s_row_refused (im, batch->plans[i]);
+        }
+        if (reply)
+            protobuf_c_message_free_unpacked (reply, NULL);
+        if (im->options->skip_bad)
+            return 0;
+        return dry_run ? portio_import_fail (result, im->arena,
+                                             "the allocator refused a batch; nothing was written "
+                                             "(all or nothing)")
+                       : s_stop (im, batch->plans[0], true);
+    }
+    svc_plan_t *first_refused = NULL;
+    for (size_t i = 0; i < n; i++) {
+        svc_plan_t *plan = batch->plans[i];
+        const Pmo__ImportItemResult *one = out->results[i];
+        portio_import_row_t *row = &result->row_results[plan->out];
+        if (one->outcome == PMO__IMPORT_OUTCOME__IMPORT_OUTCOME_FAILED) {
+            s_refused (im, plan, "import_batch", one->error);
+            s_row_refused (im, plan);
+            if (!first_refused)
+                first_refused = plan;
+        } else if (!dry_run && out->committed &&
+                   (one->outcome == PMO__IMPORT_OUTCOME__IMPORT_OUTCOME_CREATED ||
+                    one->outcome == PMO__IMPORT_OUTCOME__IMPORT_OUTCOME_UPDATED)) {
+            plan->id = pmo_arena_strdup (im->arena, one->id);
+            plan->written = true;
+            row->id = plan->id;
+            row->written = true;
+            result->written = true;
+        }
+    }
+    protobuf_c_message_free_unpacked (reply, NULL);
+    if (!first_refused || im->options->skip_bad)
+        return 0;
+    return dry_run ? portio_import_fail (result, im->arena,
+                                         "the allocator refused %zu row(s) (first: row %zu); "
+                                         "nothing was written (all or nothing)",
+                                         (size_t)out->failed, first_refused->row)
+                   : s_stop (im, first_refused, true);
+}
+
+static int s_flush (svc_t *im, batch_t *batch)
+{
+    return s_send (im, batch, false);
+}
+
+//  The batch of division among batches (a new one if there is room).
+static batch_t *s_batch_of (svc_t *im, batch_t *batches, size_t *n_batches, const char *division)
+{
+    for (size_t i = 0; i < *n_batches; i++)
+        if (strcmp (batches[i].division, division) == 0)
+            return &batches[i];
+    batch_t *b = &batches[(*n_batches)++];
+    b->division = division;
+    b->plans = pmo_arena_alloc (im->arena, ALLOCATOR_BATCH * sizeof (void *));
+    b->n = 0;
+    return b;
+}
+
+//  All or nothing over several batches: when every row to write goes in a
+//  batch, each is sent as a dry run first, so that a row only the allocator
+//  refuses stops the import before anything is written (it can still stop
+//  between batches if a record changes in between or a service goes away).
+static int s_check_batches (svc_t *im)
+{
+    if (im->options->skip_bad || im->entity->service != PORTIO_IMPORT_ALLOCATOR)
+        return 0;
+    size_t cap = zhashx_size (im->units) + 1, n_batches = 0, rows = 0;
+    batch_t *batches = pmo_arena_alloc (im->arena, cap * sizeof (batch_t));
+    for (size_t p = 0; p < im->n_plans; p++) {
+        svc_plan_t *plan = &im->plans[p];
+        if (plan->bad || plan->unchanged)
+            continue;
+        const char *division = s_batch_division (im, plan);
+        if (!division)
+            return 0; //  rows step by step too: their order decides
+        rows++;
+        batch_t *b = s_batch_of (im, batches, &n_batches, division);
+        b->plans[b->n++] = plan;
+        if (b->n == ALLOCATOR_BATCH && s_send (im, b, true))
+            return -1;
+    }
+    if (rows <= ALLOCATOR_BATCH && n_batches <= 1)
+        return 0; //  one batch: its own commit is all or nothing
+    for (size_t i = 0; i < n_batches; i++)
+        if (s_send (im, &batches[i], true))
+            return -1;
+    return 0;
+}
+
+static int s_flush_all (svc_t *im, batch_t *batches, size_t n_batches)
+{
+    for (size_t i = 0; i < n_batches; i++)
+        if (s_flush (im, &batches[i]))
+            return -1;
+    return 0;
+}
+
+//  Write in file order: rows that go in batches gather by division until a
+//  batch is full or a row written step by step comes (the batches before
+//  it are written first, so every row sees what the rows above it did).
+//  A row refused is counted as bad now; in all-or-nothing mode it stops
+//  the import (the rows before it stay written).
 static int s_write_rows (svc_t *im)
 {
     portio_import_result_t *result = im->result;
-    size_t k = 0;
+    //  A division per org unit at most
+    size_t cap = zhashx_size (im->units) + 1, n_batches = 0;
+    batch_t *batches = pmo_arena_alloc (im->arena, cap * sizeof (batch_t));
+    bool batching = im->entity->service == PORTIO_IMPORT_ALLOCATOR;
+    if (s_check_batches (im))
+        return -1;
     for (size_t p = 0; p < im->n_plans; p++) {
         svc_plan_t *plan = &im->plans[p];
-        while (result->row_results[k].action == PORTIO_IMPORT_ROW_BLANK)
-            k++;
-        portio_import_row_t *out = &result->row_results[k++];
         if (plan->bad || plan->unchanged)
             continue;
+        const char *division = batching ? s_batch_division (im, plan) : NULL;
+        if (division) {
+            batch_t *b = s_batch_of (im, batches, &n_batches, division);
+            b->plans[b->n++] = plan;
+            if (b->n == ALLOCATOR_BATCH && s_flush (im, b))
+                return -1;
+            continue;
+        }
+        if (s_flush_all (im, batches, n_batches))
+            return -1;
+        portio_import_row_t *out = &result->row_results[plan->out];
         int rc = s_write (im, plan);
         result->written = result->written || plan->written;
         out->id = plan->id;
         out->written = plan->written;
         if (rc == 0)
             continue;
-        //  Refused at the write: counted as bad now
-        if (out->action == PORTIO_IMPORT_ROW_CREATE)
-            result->created--;
-        else
-            result->updated--;
-        out->action = PORTIO_IMPORT_ROW_BAD;
-        result->bad++;
+        s_row_refused (im, plan);
         if (!im->options->skip_bad)
-            return portio_import_fail (
-                im->result, im->arena,
-                "row %zu was refused when written%s; the rows before it were written: "
-                "fix it and run the same import again to complete it (written rows "
-                "come out unchanged)",
-                plan->row, plan->written ? " half-way (its first steps were)" : "");
+            return s_stop (im, plan, false);
     }
-    return 0;
+    return s_flush_all (im, batches, n_batches);
 }
 
 static int s_run (svc_t *im, const void *data, size_t size)

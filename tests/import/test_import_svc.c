@@ -263,6 +263,34 @@ static void s_test_resources (void)
     assert (r->row_results[0].written && !r->row_results[1].written);
     portio_import_result_destroy (&r);
     assert (s_count ("resource") == 4);
+
+    //  Rows go to the allocator in batches (one request and one commit per
+    //  division): a row it refuses (a role name the file's checks let
+    //  through) is named, and nothing of its batch is written; with
+    //  batches of two divisions, each is sent as a dry run first, so the
+    //  other division's batch is not written either
+    const char *refused = "name,home_org_unit,role,weekly_capacity_hours\n"
+                          "Zed One,div-a,developer,37\n"
+                          "Zed Two,div-a,not a role!,37\n";
+    r = s_import ("resource", NULL, refused, false, false, -1);
+    assert (s_has_problem (r, 3, "role", "the allocator refused import_batch"));
+    assert (!r->written && !r->row_results[0].written && r->bad == 1);
+    assert (strstr (r->error, "nothing of its batch was written"));
+    portio_import_result_destroy (&r);
+    const char *two = "name,home_org_unit,role,weekly_capacity_hours\n"
+                      "Zed One,div-a,developer,37\n"
+                      "Zed Two,div-b,not a role!,37\n";
+    r = s_import ("resource", NULL, two, false, false, -1);
+    assert (s_has_problem (r, 3, "role", "the allocator refused import_batch"));
+    assert (!r->written && r->bad == 1);
+    assert (strstr (r->error, "nothing was written"));
+    portio_import_result_destroy (&r);
+    assert (s_count ("resource") == 4);
+    r = s_import ("resource", NULL, refused, false, true, 0);
+    s_expect (r, 1, 0, 0, 1);
+    assert (r->row_results[0].written && !r->row_results[1].written);
+    portio_import_result_destroy (&r);
+    assert (s_count ("resource") == 5);
 }
 
 static void s_test_allocations (void)
@@ -337,7 +365,7 @@ static void s_test_registers (void)
     s_expect (r, 0, 0, 2, 0);
     portio_import_result_destroy (&r);
     s_round_trip ("issue", 2);
-    s_round_trip ("resource", 4);
+    s_round_trip ("resource", 5);
 
     //  Change requests (a saving is negative; a decision is a step after
     //  the request) and assumptions, decisions and dependencies
