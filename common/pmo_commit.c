@@ -4,6 +4,7 @@
 #include "pmo_lua_commit.h"
 
 #include <assert.h>
+#include <czmq.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,7 +22,8 @@ struct _pmo_commit_t {
     char tag[80]; //  "{division}", every key must contain it
     char **keys;  //  KEYS, [0] is the idempotency key
     size_t nkeys, keys_max;
-    arg_t *args; //  ARGV after the op count
+    zhashx_t *key_index; //  key -> its KEYS index: a batch's commit names thousands
+    arg_t *args;         //  ARGV after the op count
     size_t nargs, args_max;
     size_t nops;
     bool has_reply;
@@ -46,6 +48,9 @@ pmo_commit_t *pmo_commit_new (const char *division, const char *request_id)
     self->args = malloc (self->args_max * sizeof (arg_t));
     assert (self->keys && self->args);
     self->keys[self->nkeys++] = pmo_commit_idem_key (division, request_id);
+    self->key_index = zhashx_new ();
+    assert (self->key_index);
+    zhashx_insert (self->key_index, self->keys[0], (void *)(uintptr_t)1);
     return self;
 }
 
@@ -57,6 +62,7 @@ void pmo_commit_destroy (pmo_commit_t **self_p)
         return;
     for (size_t i = 0; i < self->nkeys; i++)
         free (self->keys[i]);
+    zhashx_destroy (&self->key_index);
     for (size_t i = 0; i < self->nargs; i++)
         free (self->args[i].data);
     free (self->keys);
@@ -71,9 +77,9 @@ static size_t s_key_index (pmo_commit_t *self, const char *key)
     //  All keys of one commit live in one division's slot: a key outside it
     //  is a programming error, and on a cluster the script would fail.
     assert (strstr (key, self->tag));
-    for (size_t i = 0; i < self->nkeys; i++)
-        if (strcmp (self->keys[i], key) == 0)
-            return i + 1;
+    size_t known = (size_t)(uintptr_t)zhashx_lookup (self->key_index, key);
+    if (known)
+        return known;
     if (self->nkeys == self->keys_max) {
         self->keys_max *= 2;
         self->keys = realloc (self->keys, self->keys_max * sizeof (char *));
@@ -81,6 +87,7 @@ static size_t s_key_index (pmo_commit_t *self, const char *key)
     }
     self->keys[self->nkeys] = strdup (key);
     assert (self->keys[self->nkeys]);
+    zhashx_insert (self->key_index, key, (void *)(uintptr_t)(self->nkeys + 1));
     return ++self->nkeys;
 }
 

@@ -120,6 +120,10 @@ static void s_take (batch_t *b, entry_t *e, const char *prefix)
 static held_t *s_held (batch_t *b, entry_t *e, const char *id, const char *field)
 {
     held_t *h = zhashx_lookup (b->held, id);
+    if (h && !h->resource)
+        return s_fail (b, e, PMO__ERROR_CODE__ERROR_NOT_FOUND, field, "no resource with id '%.64s'",
+                       id),
+               NULL;
     if (h)
         return h;
     char division[40];
@@ -416,6 +420,8 @@ static int s_commit (batch_t *b, Pmo__ImportBatchReply *out)
     //  measured against), each with the version read, and what that did to
     //  the resource's over-allocated weeks
     for (held_t *h = zhashx_first (b->held); h; h = zhashx_next (b->held)) {
+        if (!h->resource)
+            continue; //  named by an item, but no such resource
         bool updated = h->updated_by >= 0 && !b->entries[h->updated_by].failed;
         if (!h->booked && !updated)
             continue;
@@ -508,6 +514,49 @@ static char **s_allocation_ids (batch_t *b)
     return ids;
 }
 
+//  Read every resource the items name, with its ledger, in one round trip
+//  (those not found are remembered as such). 0, or -1 after failing req.
+static int s_prefetch (batch_t *b)
+{
+    pmo_request_t *req = b->req;
+    allocator_booked_t *want = pmo_arena_alloc (req->arena, b->n * sizeof (allocator_booked_t));
+    size_t n = 0;
+    zhashx_t *asked = zhashx_new ();
+    for (size_t i = 0; i < b->n; i++) {
+        Pmo__AllocatorImportItem *item = b->batch->items[i];
+        const char *id = NULL;
+        if (item->body_case == PMO__ALLOCATOR_IMPORT_ITEM__BODY_UPDATE_RESOURCE)
+            id = item->update_resource->id;
+        else if (item->body_case == PMO__ALLOCATOR_IMPORT_ITEM__BODY_CREATE_ALLOCATION &&
+                 item->create_allocation->request)
+            id = item->create_allocation->request->resource_id;
+        char division[40];
+        if (pmo_str_empty (id) || zhashx_lookup (asked, id) ||
+            allocator_store_division (id, ALLOCATOR_PREFIX_RESOURCE, division, sizeof division) ||
+            strcmp (division, b->batch->division) != 0)
+            continue;
+        zhashx_insert (asked, id, (void *)1);
+        memset (&want[n], 0, sizeof want[n]);
+        want[n++].id = id;
+    }
+    zhashx_destroy (&asked);
+    if (n && allocator_store_read_booked_many (b->self->store, req->arena, want, n)) {
+        pmo_request_unavailable (req, ALLOCATOR_STORE);
+        return -1;
+    }
+    for (size_t i = 0; i < n; i++) {
+        held_t *h = pmo_arena_alloc (req->arena, sizeof (held_t));
+        memset (h, 0, sizeof *h);
+        h->updated_by = -1;
+        h->resource = want[i].resource;
+        h->version = want[i].version;
+        h->ledger = want[i].ledger;
+        h->ledger_version = want[i].ledger_version;
+        zhashx_insert (b->held, want[i].id, h);
+    }
+    return 0;
+}
+
 static int s_run (batch_t *b, Pmo__ImportBatchReply *out)
 {
     pmo_request_t *req = b->req;
@@ -516,7 +565,7 @@ static int s_run (batch_t *b, Pmo__ImportBatchReply *out)
     if (!batch->dry_run && allocator_replayed_in (b->self, req, batch->division))
         return COMMIT_DONE;
     char **ids = s_allocation_ids (b);
-    if (!ids)
+    if (!ids || s_prefetch (b))
         return COMMIT_FAIL;
     //  Steps 2 and 3
     for (size_t i = 0, k = 0; i < b->n && !b->aborted; i++) {

@@ -138,21 +138,12 @@ int allocator_store_read_allocation (allocator_store_t *self, pmo_arena_t *arena
                    version);
 }
 
-int allocator_store_read_booked (allocator_store_t *self, pmo_arena_t *arena, const char *id,
-                                 Pmo__Resource **resource, uint64_t *version,
-                                 Pmo__BookingLedger **ledger, uint64_t *ledger_version)
+//  A resource and its ledger from the two replies of their HMGETs: 1, 0
+//  (no such resource) or -1; NULL replies (Redis failed) are -1.
+static int s_booked_decode (pmo_arena_t *arena, const char *id, redisReply *r1, redisReply *r2,
+                            Pmo__Resource **resource, uint64_t *version,
+                            Pmo__BookingLedger **ledger, uint64_t *ledger_version)
 {
-    *resource = NULL;
-    *ledger = NULL;
-    char division[40];
-    if (allocator_store_division (id, ALLOCATOR_PREFIX_RESOURCE, division, sizeof division))
-        return 0;
-    if (pmo_redis_pipe (self->redis, "HMGET %s v d",
-                        s_key (arena, ALLOCATOR_PREFIX_RESOURCE, division, id)) ||
-        pmo_redis_pipe (self->redis, "HMGET %s v d", s_key (arena, "book", division, id)))
-        return -1;
-    redisReply *r1 = pmo_redis_pipe_reply (self->redis);
-    redisReply *r2 = pmo_redis_pipe_reply (self->redis);
     int rc = -1;
     if (r1 && r2) {
         rc = s_decode (arena, &pmo__resource__descriptor, r1, (ProtobufCMessage **)resource,
@@ -169,6 +160,54 @@ int allocator_store_read_booked (allocator_store_t *self, pmo_arena_t *arena, co
         freeReplyObject (r1);
     if (r2)
         freeReplyObject (r2);
+    return rc;
+}
+
+int allocator_store_read_booked (allocator_store_t *self, pmo_arena_t *arena, const char *id,
+                                 Pmo__Resource **resource, uint64_t *version,
+                                 Pmo__BookingLedger **ledger, uint64_t *ledger_version)
+{
+    allocator_booked_t one = {.id = id};
+    int rc = allocator_store_read_booked_many (self, arena, &one, 1);
+    *resource = one.resource;
+    *version = one.version;
+    *ledger = one.ledger;
+    *ledger_version = one.ledger_version;
+    return rc < 0 ? -1 : one.resource ? 1 : 0;
+}
+
+int allocator_store_read_booked_many (allocator_store_t *self, pmo_arena_t *arena,
+                                      allocator_booked_t *booked, size_t n)
+{
+    bool *sent = pmo_arena_alloc (arena, (n + 1) * sizeof (bool));
+    for (size_t i = 0; i < n; i++) {
+        allocator_booked_t *b = &booked[i];
+        b->resource = NULL;
+        b->ledger = NULL;
+        char division[40];
+        sent[i] = false;
+        if (allocator_store_division (b->id, ALLOCATOR_PREFIX_RESOURCE, division, sizeof division))
+            continue;
+        if (pmo_redis_pipe (self->redis, "HMGET %s v d",
+                            s_key (arena, ALLOCATOR_PREFIX_RESOURCE, division, b->id)) ||
+            pmo_redis_pipe (self->redis, "HMGET %s v d", s_key (arena, "book", division, b->id)))
+            return -1;
+        sent[i] = true;
+    }
+    //  Every reply is read, even after a failure, so the pipe stays in step
+    int rc = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!sent[i])
+            continue;
+        allocator_booked_t *b = &booked[i];
+        redisReply *r1 = pmo_redis_pipe_reply (self->redis);
+        redisReply *r2 = pmo_redis_pipe_reply (self->redis);
+        if (s_booked_decode (arena, b->id, r1, r2, &b->resource, &b->version, &b->ledger,
+                             &b->ledger_version) < 0)
+            rc = -1;
+        else if (!b->resource)
+            b->ledger = NULL;
+    }
     return rc;
 }
 

@@ -40,6 +40,18 @@ int allocator_store_read_allocation (allocator_store_t *self, pmo_arena_t *arena
 int allocator_store_read_booked (allocator_store_t *self, pmo_arena_t *arena, const char *id,
                                  Pmo__Resource **resource, uint64_t *version,
                                  Pmo__BookingLedger **ledger, uint64_t *ledger_version);
+//  A resource with its ledger, read by allocator_store_read_booked_many.
+typedef struct {
+    const char *id;          //  asked for
+    Pmo__Resource *resource; //  NULL if there is no such resource
+    uint64_t version;
+    Pmo__BookingLedger *ledger; //  (empty with version 0 if absent)
+    uint64_t ledger_version;
+} allocator_booked_t;
+//  Many resources with their ledgers in one round trip (a batch). 0, or -1
+//  if Redis failed.
+int allocator_store_read_booked_many (allocator_store_t *self, pmo_arena_t *arena,
+                                      allocator_booked_t *booked, size_t n);
 //  Several resources or allocations (by prefix) in one round trip; absent
 //  ones are NULL.
 int allocator_store_read_many (allocator_store_t *self, pmo_arena_t *arena, const char *prefix,
