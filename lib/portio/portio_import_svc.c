@@ -1244,13 +1244,14 @@ static int s_send (svc_t *im, batch_t *batch, bool dry_run)
             result->written = true;
         }
     }
+    size_t failed = out->failed;
     protobuf_c_message_free_unpacked (reply, NULL);
     if (!first_refused || im->options->skip_bad)
         return 0;
     return dry_run ? portio_import_fail (result, im->arena,
                                          "the allocator refused %zu row(s) (first: row %zu); "
                                          "nothing was written (all or nothing)",
-                                         (size_t)out->failed, first_refused->row)
+                                         failed, first_refused->row)
                    : s_stop (im, first_refused, true);
 }
 
