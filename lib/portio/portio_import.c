@@ -1051,6 +1051,7 @@ json_t *portio_import_result_json (const portio_import_result_t *self)
                    "org_units_created", (json_int_t)self->org_units_created, "withheld",
                    (json_int_t)self->withheld, "error", self->error, "problems", problems,
                    "rows_detail", rows);
+    json_object_set_new (out, "skipped", json_integer ((json_int_t)self->skipped));
     json_object_set_new (out, "fallbacks", fallbacks);
     json_object_set_new (out, "duplicate_columns", duplicates);
     return out;

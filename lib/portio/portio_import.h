@@ -174,6 +174,8 @@ typedef struct {
     size_t rows;          //  data rows (blank lines not counted)
     size_t created, updated, unchanged, bad;
     size_t reports_created;          //  status reports carried by project rows
+    size_t skipped;                  //  parts of the file left out by rule (Microsoft Project:
+                                     //  material and cost resources, unassigned work)
     size_t org_units_created;        //  (dry run: that would be)
     size_t withheld;                 //  cells withheld from publication (left empty)
     size_t blanked;                  //  cells a blank marker left empty ("TBC", the mapping's)

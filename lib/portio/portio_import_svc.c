@@ -47,7 +47,7 @@
 //  ---------------------------------------------------------------------
 //  ISO weeks: "2026-W14", or a date in the week
 
-static int64_t s_days_from_civil (int64_t y, unsigned m, unsigned d)
+int64_t portio_days_from_civil (int64_t y, unsigned m, unsigned d)
 {
     y -= m <= 2;
     int64_t era = (y >= 0 ? y : y - 399) / 400;
@@ -78,7 +78,7 @@ static int s_weekday (int64_t days)
 
 static int s_weeks_in_year (int64_t year)
 {
-    int64_t jan1 = s_days_from_civil (year, 1, 1);
+    int64_t jan1 = portio_days_from_civil (year, 1, 1);
     int wd = s_weekday (jan1);
     bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
     return wd == 3 || (leap && wd == 2) ? 53 : 52;
@@ -105,10 +105,14 @@ static int s_week (const portio_import_mapping_t *map, const char *text, char ou
         return -1;
     int y, m, d;
     sscanf (date, "%d-%d-%d", &y, &m, &d);
-    int64_t days = s_days_from_civil (y, (unsigned)m, (unsigned)d);
+    return portio_iso_week (portio_days_from_civil (y, (unsigned)m, (unsigned)d), out);
+}
+
+int portio_iso_week (int64_t days, char out[9])
+{
     int64_t thursday = days - s_weekday (days) + 3;
     int64_t iso_year = s_year_of_days (thursday);
-    int64_t w = (thursday - s_days_from_civil (iso_year, 1, 1)) / 7 + 1;
+    int64_t w = (thursday - portio_days_from_civil (iso_year, 1, 1)) / 7 + 1;
     if (iso_year < 2000 || iso_year > 2099)
         return -1;
     snprintf (out, 9, "%04d-W%02d", (int)iso_year, (int)w);
@@ -654,6 +658,15 @@ static void s_plan_new (svc_t *im, row_t *r, svc_plan_t *plan, ProtobufCMessage 
         s_op (plan, OP_ISSUE_STATE);
 }
 
+//  True if the mapping sets field only on new records (create_only).
+static bool s_create_only (const portio_import_mapping_t *map, const char *field)
+{
+    for (size_t i = 0; i < map->n_columns; i++)
+        if (strcmp (map->columns[i].field, field) == 0)
+            return map->columns[i].create_only;
+    return false;
+}
+
 //  The steps from a stored allocation to what its row asks: another
 //  resource, other weeks or hours, another state. -1 (the row bad) if the
 //  allocation cannot get there.
@@ -667,7 +680,8 @@ static int s_plan_allocation (svc_t *im, row_t *r, svc_plan_t *plan, ProtobufCMe
     want->start_week = asked->start_week;
     want->end_week = asked->end_week;
     want->hours_per_week = asked->hours_per_week;
-    want->state = asked->state;
+    //  A state set only on creation (a plan proposes; pmo commits) stays
+    want->state = s_create_only (im->map, "state") ? was->state : asked->state;
     want->resource_id = resource ? resource->id : was->resource_id;
     if (strcmp (want->resource_id, was->resource_id) != 0) {
         if (was->state > PMO__ALLOCATION_STATE__ALLOCATION_STATE_PROPOSED) {

@@ -201,5 +201,10 @@ int portio_import_svc_run (const portio_import_options_t *options,
 int portio_import_svc_export (const portio_import_peer_t *peer, const entity_t *entity,
                               const char *org_unit, bool bom, char **csv, size_t *size, char *why,
                               size_t why_size);
+//  ISO weeks (portio_import_svc.c): the days since 1970-01-01 of a civil
+//  date, and the ISO week of such a day as "2026-W14" into out; 0, or -1
+//  outside the years 2000 to 2099 (the allocator's).
+int64_t portio_days_from_civil (int64_t y, unsigned m, unsigned d);
+int portio_iso_week (int64_t days, char out[9]);
 
 #endif

@@ -19,6 +19,19 @@
     - With a StatusDate: a status report for that day with the summary
       task's % complete, PV (BCWS), EV (BCWP) and AC (ACWP); its overall RAG
       is the band of the lower of SPI and CPI (DOMAIN.md).
+    - With an allocator to write to: each work resource (Type 1) into the
+      pool in the project's org unit, found again by "mspdi:" + its GUID
+      (else the plan's key + "/" + UID): MaxUnits times the plan's week
+      (MinutesPerWeek, else 40 hours) is its weekly capacity, StandardRate
+      (per hour in MSPDI) its cost rate, Group its role (else "resource").
+      Material (Type 0) and cost (Type 2, IsCostResource) resources are
+      counted as skipped. Its assignments become proposed allocations by
+      ISO week: each week's hours from the timephased work (TimephasedData
+      Type 1) where the plan has it, else the assignment's Work spread
+      evenly over the weekdays from Start to Finish; the weeks of all its
+      assignments added up, and runs of consecutive weeks with the same
+      whole hours one allocation each. Unassigned work is counted as
+      skipped.
 */
 #include "portio_mspdi.h"
 #include "portio_internal.h"
@@ -26,6 +39,7 @@
 
 #include <assert.h>
 #include <ctype.h>
+#include <czmq.h>
 #include <libxml/parser.h>
 #include <libxml/tree.h>
 #include <math.h>
@@ -104,6 +118,21 @@ typedef struct {
     const char *const *from; //  per column of the CSV: the MSPDI field ("Baseline/Finish")
 } origin_t;
 
+//  Hours of work of a resource in one ISO week.
+typedef struct {
+    int64_t monday; //  the week's Monday, in days since 1970-01-01
+    double hours;
+} pool_week_t;
+
+//  A work resource of the plan and the weeks of its assignments.
+typedef struct {
+    const char *uid;         //  its UID in the plan
+    const char *external_id; //  its key in the pool
+    const origin_t *origin;  //  its element
+    pool_week_t *weeks;
+    size_t n_weeks, max_weeks;
+} pool_resource_t;
+
 typedef struct {
     pmo_arena_t *arena;
     portio_import_result_t *result; //  the merged result (its problems name elements)
@@ -116,6 +145,12 @@ typedef struct {
     size_t n_milestones, max_milestones;
     origin_t report_origin;
     bool has_report;
+    portio_csv_writer_t *resources, *allocations;
+    zhashx_t *pool;               //  UID -> pool_resource_t, the work resources
+    pool_resource_t **pool_order; //  ... in the plan's order
+    origin_t *resource_origins, *allocation_origins;
+    size_t n_pool, max_pool, n_allocations, max_allocations;
+    size_t skipped_material, skipped_cost, skipped_assignments;
 } plan_t;
 
 //  A problem of an element and field, at its line.
@@ -351,6 +386,297 @@ static void s_report (plan_t *plan, const xmlNode *root, const xmlNode *summary)
 }
 
 //  ---------------------------------------------------------------------
+//  The pool: work resources and their assignments
+
+//  Hours of an MSPDI duration ("PT8H30M0S"); -1 if it is not one.
+static double s_hours (const char *text)
+{
+    if (strncmp (text, "PT", 2) != 0 || !text[2])
+        return -1;
+    double hours = 0;
+    for (const char *p = text + 2; *p;) {
+        char *end;
+        double v = strtod (p, &end);
+        if (end == p || !isfinite (v) || v < 0)
+            return -1;
+        if (*end == 'H')
+            hours += v;
+        else if (*end == 'M')
+            hours += v / 60;
+        else if (*end == 'S')
+            hours += v / 3600;
+        else
+            return -1;
+        p = end + 1;
+    }
+    return hours;
+}
+
+//  The day (days since 1970-01-01) of a date-time the plan wrote; 0 with
+//  *day, or -1 (and a problem) if it is not one.
+static int s_day (plan_t *plan, const xmlNode *node, const char *element, const char *field,
+                  const char *text, int64_t *day)
+{
+    const char *date = s_date (plan, node, element, field, text);
+    int y, m, d;
+    if (!date || sscanf (date, "%4d-%2d-%2d", &y, &m, &d) != 3) {
+        if (date)
+            s_problem (plan, (int)xmlGetLineNo (node), element, field, text,
+                       "a date-time is required here");
+        return -1;
+    }
+    *day = portio_days_from_civil (y, (unsigned)m, (unsigned)d);
+    return 0;
+}
+
+//  Add hours of work on day to the resource's weeks (by the week's Monday).
+static void s_add_work (plan_t *plan, pool_resource_t *r, int64_t day, double hours)
+{
+    int64_t monday = day - ((day % 7 + 7 + 3) % 7);
+    for (size_t i = 0; i < r->n_weeks; i++)
+        if (r->weeks[i].monday == monday) {
+            r->weeks[i].hours += hours;
+            return;
+        }
+    if (r->n_weeks == r->max_weeks) {
+        r->max_weeks = r->max_weeks ? r->max_weeks * 2 : 16;
+        pool_week_t *grown = pmo_arena_alloc (plan->arena, r->max_weeks * sizeof (pool_week_t));
+        if (r->n_weeks)
+            memcpy (grown, r->weeks, r->n_weeks * sizeof (pool_week_t));
+        r->weeks = grown;
+    }
+    r->weeks[r->n_weeks++] = (pool_week_t){monday, hours};
+}
+
+//  A Group as an allocator role: lower case, [a-z0-9.+#-], at most 32;
+//  "resource" if nothing is left.
+static const char *s_role_of (pmo_arena_t *arena, const char *group)
+{
+    char role[33];
+    size_t n = 0;
+    for (const char *p = group; *p && n < 32; p++) {
+        char c = (char)tolower ((unsigned char)*p);
+        if (isalnum ((unsigned char)c) || strchr (".+#-", c))
+            role[n++] = c;
+        else if ((c == ' ' || c == '_' || c == '/') && n && role[n - 1] != '-')
+            role[n++] = '-';
+    }
+    while (n && role[n - 1] == '-')
+        n--;
+    role[n] = 0;
+    return pmo_arena_strdup (arena, n ? role : "resource");
+}
+
+static void s_grow_origins (plan_t *plan, origin_t **origins, size_t n, size_t *max)
+{
+    if (n < *max)
+        return;
+    *max = *max ? *max * 2 : 32;
+    origin_t *grown = pmo_arena_alloc (plan->arena, *max * sizeof (origin_t));
+    if (n)
+        memcpy (grown, *origins, n * sizeof (origin_t));
+    *origins = grown;
+}
+
+//  The work resources of the plan as resource rows (material and cost
+//  resources are counted and left out: the pool books people's hours).
+static void s_pool_resources (plan_t *plan, const portio_import_options_t *options,
+                              const xmlNode *root, const char *plan_key)
+{
+    static const char *from[] = {"GUID",  "Name",     "org_unit (--org-unit, ?org_unit=)",
+                                 "Group", "MaxUnits", "StandardRate",
+                                 NULL};
+    pmo_arena_t *arena = plan->arena;
+    const char *minutes = s_text (arena, root, "MinutesPerWeek");
+    double week_hours = *minutes && atof (minutes) > 0 ? atof (minutes) / 60 : 40;
+    xmlNode *list = s_child (root, "Resources");
+    for (xmlNode *x = list ? list->children : NULL; x; x = x->next) {
+        if (x->type != XML_ELEMENT_NODE || strcmp ((const char *)x->name, "Resource") != 0 ||
+            strcmp (s_text (arena, x, "IsNull"), "1") == 0)
+            continue;
+        const char *uid = s_text (arena, x, "UID");
+        const char *name = s_text (arena, x, "Name");
+        if (!*name)
+            continue; //  the unnamed resource Project keeps at UID 0
+        const char *type = s_text (arena, x, "Type");
+        if (strcmp (s_text (arena, x, "IsCostResource"), "1") == 0 || strcmp (type, "2") == 0) {
+            plan->skipped_cost++;
+            continue;
+        }
+        if (strcmp (type, "0") == 0) {
+            plan->skipped_material++;
+            continue;
+        }
+        const char *element = pmo_arena_printf (arena, "Resource UID=%s", uid);
+        int line = (int)xmlGetLineNo (x);
+        const char *max = s_text (arena, x, "MaxUnits");
+        char *end = NULL;
+        double units = *max ? strtod (max, &end) : 1.0;
+        if ((*max && *end) || !isfinite (units) || units < 0) {
+            s_problem (plan, line, element, "MaxUnits", max, "not a number of units (1 = 100%)");
+            continue;
+        }
+        long long capacity = llround (units * week_hours);
+        if (capacity > 168) {
+            s_problem (plan, line, element, "MaxUnits", max,
+                       pmo_arena_printf (arena,
+                                         "%s x %.0f hours a week is %lld hours: a week has 168",
+                                         max, week_hours, capacity));
+            continue;
+        }
+        const char *rate_text = s_text (arena, x, "StandardRate");
+        double rate = *rate_text ? strtod (rate_text, &end) : 0;
+        if ((*rate_text && *end) || !isfinite (rate) || rate < 0 || rate > 1e12) {
+            s_problem (plan, line, element, "StandardRate", rate_text, "not an amount per hour");
+            continue;
+        }
+        const char *guid = s_text (arena, x, "GUID");
+        const char *external = *guid ? pmo_arena_printf (arena, "mspdi:%s", guid)
+                                     : pmo_arena_printf (arena, "mspdi:%s/%s", plan_key, uid);
+        const char *cost = rate > 0 && *plan->currency
+                               ? pmo_arena_printf (arena, "%s %.2f", plan->currency, rate)
+                               : "";
+        const char *row[] = {external,
+                             name,
+                             options->org_unit ? options->org_unit : "",
+                             s_role_of (arena, s_text (arena, x, "Group")),
+                             pmo_arena_printf (arena, "%lld", capacity),
+                             cost};
+        portio_csv_writer_row (plan->resources, row, 6);
+        s_grow_origins (plan, &plan->resource_origins, plan->n_pool, &plan->max_pool);
+        s_origin_of (plan, &plan->resource_origins[plan->n_pool], x, element, from);
+        pool_resource_t *r = pmo_arena_alloc (arena, sizeof (pool_resource_t));
+        memset (r, 0, sizeof *r);
+        r->uid = uid;
+        r->external_id = external;
+        r->origin = &plan->resource_origins[plan->n_pool];
+        zhashx_insert (plan->pool, uid, r);
+        plan->pool_order[plan->n_pool++] = r;
+    }
+}
+
+//  One assignment's work into its resource's weeks: from its timephased
+//  work (TimephasedData of Type 1) where the plan has it, else its Work
+//  spread evenly over the weekdays from Start to Finish.
+static void s_pool_assignment (plan_t *plan, const xmlNode *x)
+{
+    pmo_arena_t *arena = plan->arena;
+    pool_resource_t *r = zhashx_lookup (plan->pool, s_text (arena, x, "ResourceUID"));
+    if (!r) {
+        //  Unassigned work (ResourceUID -65535), or a material or cost resource
+        plan->skipped_assignments++;
+        return;
+    }
+    const char *element = pmo_arena_printf (arena, "Assignment UID=%s", s_text (arena, x, "UID"));
+    int line = (int)xmlGetLineNo (x);
+    double timephased = 0;
+    for (xmlNode *t = x->children; t; t = t->next) {
+        if (t->type != XML_ELEMENT_NODE || strcmp ((const char *)t->name, "TimephasedData") != 0 ||
+            strcmp (s_text (arena, t, "Type"), "1") != 0)
+            continue;
+        const char *value = s_text (arena, t, "Value");
+        if (!*value)
+            continue; //  a day without work
+        double hours = s_hours (value);
+        int64_t day;
+        if (hours < 0) {
+            s_problem (plan, (int)xmlGetLineNo (t), element, "TimephasedData/Value", value,
+                       "not an MSPDI duration (PT8H0M0S)");
+            return;
+        }
+        if (s_day (plan, t, element, "TimephasedData/Start", s_text (arena, t, "Start"), &day))
+            return;
+        if (hours > 0)
+            s_add_work (plan, r, day, hours);
+        timephased += hours;
+    }
+    if (timephased > 0)
+        return;
+    const char *work_text = s_text (arena, x, "Work");
+    double work = *work_text ? s_hours (work_text) : 0;
+    if (work < 0) {
+        s_problem (plan, line, element, "Work", work_text, "not an MSPDI duration (PT8H0M0S)");
+        return;
+    }
+    if (work == 0)
+        return;
+    int64_t first, last;
+    if (s_day (plan, x, element, "Start", s_text (arena, x, "Start"), &first) ||
+        s_day (plan, x, element, "Finish", s_text (arena, x, "Finish"), &last))
+        return;
+    if (last < first) {
+        s_problem (plan, line, element, "Finish", s_text (arena, x, "Finish"),
+                   "the assignment finishes before it starts");
+        return;
+    }
+    size_t weekdays = 0;
+    for (int64_t d = first; d <= last; d++)
+        weekdays += (d % 7 + 7 + 3) % 7 < 5;
+    if (!weekdays) {
+        s_add_work (plan, r, first, work);
+        return;
+    }
+    for (int64_t d = first; d <= last; d++)
+        if ((d % 7 + 7 + 3) % 7 < 5)
+            s_add_work (plan, r, d, work / (double)weekdays);
+}
+
+static int s_by_monday (const void *a, const void *b)
+{
+    int64_t x = ((const pool_week_t *)a)->monday, y = ((const pool_week_t *)b)->monday;
+    return x < y ? -1 : x > y;
+}
+
+//  Each resource's weeks as allocation rows: runs of consecutive weeks
+//  with the same whole hours (a week under half an hour ends a run).
+static void s_pool_allocations (plan_t *plan, const xmlNode *root)
+{
+    static const char *from[] = {
+        "", "ResourceUID", "TimephasedData (else Work)", "Start", "Finish", "", "", NULL};
+    pmo_arena_t *arena = plan->arena;
+    xmlNode *list = s_child (root, "Assignments");
+    for (xmlNode *x = list ? list->children : NULL; x; x = x->next)
+        if (x->type == XML_ELEMENT_NODE && strcmp ((const char *)x->name, "Assignment") == 0)
+            s_pool_assignment (plan, x);
+    for (size_t i = 0; i < plan->n_pool; i++) {
+        pool_resource_t *r = plan->pool_order[i];
+        qsort (r->weeks, r->n_weeks, sizeof (pool_week_t), s_by_monday);
+        for (size_t w = 0; w < r->n_weeks;) {
+            long long hours = llround (r->weeks[w].hours);
+            size_t end = w + 1;
+            while (end < r->n_weeks && r->weeks[end].monday == r->weeks[end - 1].monday + 7 &&
+                   llround (r->weeks[end].hours) == hours)
+                end++;
+            char first[9], last[9];
+            const origin_t *o = r->origin;
+            if (hours > 168)
+                s_problem (plan, o->line, o->element, "Assignments",
+                           pmo_arena_printf (arena, "%lld", hours),
+                           "its assignments add up to more than the 168 hours of a week");
+            else if (portio_iso_week (r->weeks[w].monday, first) ||
+                     portio_iso_week (r->weeks[end - 1].monday, last))
+                s_problem (plan, o->line, o->element, "Assignments", "",
+                           "work outside the years 2000 to 2099, which the allocator keeps");
+            else if (hours > 0) {
+                const char *row[] = {plan->code,
+                                     r->external_id,
+                                     pmo_arena_printf (arena, "%lld", hours),
+                                     first,
+                                     last,
+                                     "proposed",
+                                     "from Microsoft Project"};
+                portio_csv_writer_row (plan->allocations, row, 7);
+                s_grow_origins (plan, &plan->allocation_origins, plan->n_allocations,
+                                &plan->max_allocations);
+                plan->allocation_origins[plan->n_allocations] = *o;
+                plan->allocation_origins[plan->n_allocations++].from = from;
+            }
+            w = end;
+        }
+    }
+}
+
+//  ---------------------------------------------------------------------
 //  Importing the rows
 
 //  The columns of the three parts.
@@ -370,6 +696,11 @@ static const char *s_milestone_header[] = {"project_code",  "name",        "base
                                            "forecast_date", "actual_date", NULL};
 static const char *s_report_header[] = {"project_code", "period_end", "percent_complete", "overall",
                                         "pv_minor",     "ev_minor",   "ac_minor",         NULL};
+static const char *s_resource_header[] = {
+    "external_id", "name", "home_org_unit", "role", "weekly_capacity_hours", "cost_rate", NULL};
+static const char *s_allocation_header[] = {
+    "project_code", "resource_name", "hours_per_week", "start_week",
+    "end_week",     "state",         "note",           NULL};
 
 //  Add a part's result to the merged one, its problems named by origin.
 static void s_merge (plan_t *plan, const portio_import_result_t *part, const origin_t *origins,
@@ -386,6 +717,7 @@ static void s_merge (plan_t *plan, const portio_import_result_t *part, const ori
     result->unchanged += part->unchanged;
     result->bad += part->bad;
     result->reports_created += part->reports_created;
+    result->org_units_created += part->org_units_created;
     result->written = result->written || part->written;
     if (part->error && !result->error)
         result->error = pmo_arena_strdup (result->arena, part->error);
@@ -475,6 +807,29 @@ static int s_part (plan_t *plan, const portio_import_options_t *options, const c
     "{\"column\": \"ev_minor\", \"field\": \"ev_minor\"},"                                         \
     "{\"column\": \"ac_minor\", \"field\": \"ac_minor\"}]}"
 
+//  Work resources found again by their external id; the home unit is
+//  the plan's org unit when a resource is created (moved in pmo, it stays).
+#define RESOURCE_MAPPING                                                                           \
+    "{\"entity\": \"resource\", \"encoding\": \"utf-8\", \"delimiter\": \",\", "                   \
+    "\"decimal_comma\": false, \"columns\": ["                                                     \
+    "{\"column\": \"external_id\", \"field\": \"external_id\"},"                                   \
+    "{\"column\": \"name\", \"field\": \"name\"},"                                                 \
+    "{\"column\": \"home_org_unit\", \"field\": \"home_org_unit\", \"create_only\": true},"        \
+    "{\"column\": \"role\", \"field\": \"role\"},"                                                 \
+    "{\"column\": \"weekly_capacity_hours\", \"field\": \"weekly_capacity_hours\"},"               \
+    "{\"column\": \"cost_rate\", \"field\": \"cost_rate\"}]}"
+//  Allocations by project, resource and first week; the state only when
+//  one is created (the resource side commits it in pmo afterwards).
+#define ALLOCATION_MAPPING                                                                         \
+    "{\"entity\": \"allocation\", \"encoding\": \"utf-8\", \"delimiter\": \",\", \"columns\": ["   \
+    "{\"column\": \"project_code\", \"field\": \"project_code\"},"                                 \
+    "{\"column\": \"resource_name\", \"field\": \"resource_name\"},"                               \
+    "{\"column\": \"hours_per_week\", \"field\": \"hours_per_week\"},"                             \
+    "{\"column\": \"start_week\", \"field\": \"start_week\"},"                                     \
+    "{\"column\": \"end_week\", \"field\": \"end_week\"},"                                         \
+    "{\"column\": \"state\", \"field\": \"state\", \"create_only\": true},"                        \
+    "{\"column\": \"note\", \"field\": \"note\", \"create_only\": true}]}"
+
 //  The project's code as the registry holds it (a re-import keeps the code
 //  the project got), "" if the plan's project is not there yet.
 static const char *s_stored_code (plan_t *plan, const portio_import_options_t *options,
@@ -512,6 +867,42 @@ static char *s_with_code (pmo_arena_t *arena, portio_csv_writer_t *writer, const
     char *copy = pmo_arena_strdup (arena, portio_csv_writer_data (out, size));
     portio_csv_writer_destroy (&out);
     return copy;
+}
+
+//  The pool's rows: resources, then (once the project and the resources
+//  exist) allocations; a dry run of what does not exist yet counts them.
+//  Without an allocator to write to, nothing of the pool is imported: it is
+//  counted as skipped.
+static int s_pool_import (plan_t *plan, const portio_import_options_t *options, const char *stored)
+{
+    portio_import_result_t *result = plan->result;
+    if (!plan->n_pool)
+        return 0;
+    if (!options->peer.allocator) {
+        result->skipped += plan->n_pool + plan->n_allocations;
+        return 0;
+    }
+    if (options->dry_run && result->org_units_created) {
+        //  The project's org unit is new too: nothing to check the pool against
+        result->rows += plan->n_pool + plan->n_allocations;
+        result->created += plan->n_pool + plan->n_allocations;
+        return 0;
+    }
+    size_t len;
+    const char *csv = portio_csv_writer_data (plan->resources, &len);
+    size_t created = result->created;
+    int rc = s_part (plan, options, RESOURCE_MAPPING, csv, len, plan->resource_origins,
+                     plan->n_pool, s_resource_header);
+    if (rc || !plan->n_allocations)
+        return rc;
+    if (!*stored || (options->dry_run && result->created > created)) {
+        result->rows += plan->n_allocations;
+        result->created += plan->n_allocations;
+        return 0;
+    }
+    csv = s_with_code (plan->arena, plan->allocations, stored, &len);
+    return s_part (plan, options, ALLOCATION_MAPPING, csv, len, plan->allocation_origins,
+                   plan->n_allocations, s_allocation_header);
 }
 
 int portio_mspdi_run (const portio_import_options_t *options, const void *data, size_t size,
@@ -552,7 +943,17 @@ int portio_mspdi_run (const portio_import_options_t *options, const void *data, 
     plan.project = portio_csv_writer_new (',', false);
     plan.milestones = portio_csv_writer_new (',', false);
     plan.report = portio_csv_writer_new (',', false);
+    plan.resources = portio_csv_writer_new (',', false);
+    plan.allocations = portio_csv_writer_new (',', false);
+    plan.pool = zhashx_new ();
     portio_csv_writer_row (plan.milestones, s_milestone_header, 5);
+    portio_csv_writer_row (plan.resources, s_resource_header, 6);
+    portio_csv_writer_row (plan.allocations, s_allocation_header, 7);
+    xmlNode *resources = s_child (root, "Resources");
+    size_t n_elements = 1;
+    for (xmlNode *x = resources ? resources->children : NULL; x; x = x->next)
+        n_elements++;
+    plan.pool_order = pmo_arena_alloc (arena, n_elements * sizeof (void *));
     //  The project's summary task (UID 0), and the tasks that become milestones
     xmlNode *tasks = s_child (root, "Tasks"), *summary = NULL;
     for (xmlNode *t = tasks ? tasks->children : NULL; t; t = t->next)
@@ -570,6 +971,10 @@ int portio_mspdi_run (const portio_import_options_t *options, const void *data, 
                 s_milestone (&plan, t);
         }
         s_report (&plan, root, summary);
+        const char *guid = s_text (arena, root, "GUID");
+        s_pool_resources (&plan, options, root, *guid ? guid : s_text (arena, root, "Title"));
+        s_pool_allocations (&plan, root);
+        result->skipped = plan.skipped_material + plan.skipped_cost + plan.skipped_assignments;
     }
     xmlFreeDoc (doc);
     if (rc || result->n_problems) {
@@ -599,9 +1004,14 @@ int portio_mspdi_run (const portio_import_options_t *options, const void *data, 
                              s_report_header);
             }
         }
+        if (rc == 0)
+            rc = s_pool_import (&plan, options, stored);
     }
     portio_csv_writer_destroy (&plan.project);
     portio_csv_writer_destroy (&plan.milestones);
     portio_csv_writer_destroy (&plan.report);
+    portio_csv_writer_destroy (&plan.resources);
+    portio_csv_writer_destroy (&plan.allocations);
+    zhashx_destroy (&plan.pool);
     return rc;
 }

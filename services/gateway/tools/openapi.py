@@ -368,7 +368,7 @@ def main():
                          "written": {"type": "boolean"}, "rows": counted, "created": counted,
                          "updated": counted, "unchanged": counted, "bad": counted,
                          "reports_created": counted, "org_units_created": counted,
-                         "withheld": counted,
+                         "withheld": counted, "skipped": counted,
                          "problems": {"type": "array", "items": {
                              "type": "object", "required": ["row", "column", "value", "reason"],
                              "properties": {"row": {"type": "integer"},
