@@ -211,8 +211,7 @@ int main (int argc, char **argv)
     if (s_import (&peer, "resource", NULL, &resources, "resources:", n_resources, &seconds))
         return 1;
     total += seconds;
-    if (s_import (&peer, "allocation", NULL, &allocations, "allocations:", n_allocations,
-                  &seconds))
+    if (s_import (&peer, "allocation", NULL, &allocations, "allocations:", n_allocations, &seconds))
         return 1;
     total += seconds;
     printf ("pool:       %zu resources + %zu allocations (to committed) in %.2f s (target < 10 s) "
