@@ -640,7 +640,8 @@ static void s_pool_allocations (plan_t *plan, const xmlNode *root)
             s_pool_assignment (plan, x);
     for (size_t i = 0; i < plan->n_pool; i++) {
         pool_resource_t *r = plan->pool_order[i];
-        qsort (r->weeks, r->n_weeks, sizeof (pool_week_t), s_by_monday);
+        if (r->n_weeks)
+            qsort (r->weeks, r->n_weeks, sizeof (pool_week_t), s_by_monday);
         for (size_t w = 0; w < r->n_weeks;) {
             long long hours = llround (r->weeks[w].hours);
             size_t end = w + 1;
