@@ -376,6 +376,8 @@ const gateway_route_t gateway_routes[] = {
      .location = "/api/v1/scenarios/",
      .status = 201,
      .summary = "Solve a scenario (the best portfolio) and keep it"},
+    VIEW (PLN, "/api/v1/scenarios", "list_scenarios", "scenarios",
+          "List scenarios, newest first, with their results (org_unit: a subtree)"),
     READ (PLN, "/api/v1/scenarios", "get_scenario", NULL, "scenario", "scenario"),
     {.method = "POST",
      .pattern = "/api/v1/scenario-frontier",

@@ -25,6 +25,8 @@ int main (int argc, char **argv)
         {"hub", "PMO_HUB", "hub", "id of the enterprise (hub) org unit", NULL},
         {"registry", "PMO_REGISTRY_ENDPOINT", PMO_ENDPOINT_REGISTRY,
          "the registry's ROUTER endpoint (org units, projects)", NULL},
+        {"allocator", "PMO_ALLOCATOR_ENDPOINT", PMO_ENDPOINT_ALLOCATOR,
+         "the allocator's ROUTER endpoint (scenario capacity); empty: none", NULL},
         {"redis-timeout", "PMO_REDIS_TIMEOUT_MS", "1000", "deadline of each Redis command, ms",
          NULL},
         {"log-level", "PMO_LOG_LEVEL", "info", "debug, info, warn or error", NULL},
@@ -51,6 +53,7 @@ int main (int argc, char **argv)
         .redis_url = redis_url,
         .hub = pmo_config_get (options, count, "hub"),
         .registry = pmo_config_get (options, count, "registry"),
+        .allocator = pmo_config_get (options, count, "allocator"),
         .redis_timeout_ms = (int)timeout,
     };
     int status = pmo_service_run ("planner", planner_server_actor, &config, &config.failed);

@@ -260,82 +260,24 @@ static bool s_has (char **list, size_t n, const char *s)
 static int s_gather (planner_t *self, pmo_request_t *req, const char *org_unit,
                      const Pmo__BenefitListRequest *filter, Pmo__Benefit ***out, size_t *n_out)
 {
-    *out = NULL;
+    ProtobufCMessage **msgs;
+    size_t n;
+    if (planner_read_scope (self, req, org_unit, PLANNER_BENEFIT, &pmo__benefit__descriptor,
+                            MAX_LIST, &msgs, &n))
+        return -1;
+    *out = pmo_arena_alloc (req->arena, (n + 1) * sizeof (void *));
     *n_out = 0;
-    const char *path = NULL;
-    const char *only_division = NULL;
-    if (!pmo_str_empty (org_unit)) {
-        const Pmo__OrgUnit *unit = planner_unit (self, req, org_unit, "org_unit");
-        if (!unit)
-            return -1;
-        path = unit->path;
-        //  Below a division, only that division's keys can hold them
-        if (!streq (unit->id, self->config.hub))
-            only_division = unit->division;
-        if (!pmo_access_allowed (pmo_request_who (req), &planner_roles, PLANNER_READ, NULL)) {
-            FAIL (req, FORBIDDEN, "org_unit", "%s may not read benefits",
-                  pmo_request_who (req)->subject);
-            return -1;
-        }
-    }
-    char **divisions = NULL;
-    size_t n_div = 0;
-    if (only_division)
-        pmo_arena_append_string (req->arena, &divisions, &n_div, only_division);
-    else {
-        if (orgtree_refresh (self->tree, false) < 0 && !orgtree_at (self->tree, 0)) {
-            pmo_request_unavailable (req, "the registry (org units)");
-            return -1;
-        }
-        for (size_t i = 0; orgtree_division_at (self->tree, i); i++)
-            pmo_arena_append_string (req->arena, &divisions, &n_div,
-                                     orgtree_division_at (self->tree, i));
-    }
-    size_t max = 0;
-    for (size_t d = 0; d < n_div; d++) {
-        char **ids;
-        size_t n;
-        if (planner_store_members (self->redis, req->arena,
-                                   planner_key_index (req->arena, divisions[d], PLANNER_BENEFIT),
-                                   MAX_LIST, &ids, &n)) {
-            pmo_request_unavailable (req, STORE_NAME);
-            return -1;
-        }
-        if (!n)
+    for (size_t i = 0; i < n; i++) {
+        Pmo__Benefit *b = (Pmo__Benefit *)msgs[i];
+        if (filter && !pmo_str_empty (filter->project_id) &&
+            !s_has (b->project_ids, b->n_project_ids, filter->project_id))
             continue;
-        char **keys = pmo_arena_alloc (req->arena, n * sizeof (char *));
-        for (size_t i = 0; i < n; i++)
-            keys[i] = planner_key_entity (req->arena, divisions[d], PLANNER_BENEFIT, ids[i]);
-        ProtobufCMessage **msgs = pmo_arena_alloc (req->arena, n * sizeof (void *));
-        if (planner_store_get_many (self->redis, req->arena, keys, n, &pmo__benefit__descriptor,
-                                    msgs, NULL)) {
-            pmo_request_unavailable (req, STORE_NAME);
-            return -1;
-        }
-        for (size_t i = 0; i < n; i++) {
-            Pmo__Benefit *b = (Pmo__Benefit *)msgs[i];
-            if (!b || (path && !pmo_path_contains (b->org_unit_path, org_unit)))
-                continue;
-            if (!pmo_access_allowed (pmo_request_who (req), &planner_roles, PLANNER_READ,
-                                     b->org_unit_path))
-                continue;
-            if (filter && !pmo_str_empty (filter->project_id) &&
-                !s_has (b->project_ids, b->n_project_ids, filter->project_id))
-                continue;
-            if (filter && !pmo_str_empty (filter->programme_id) &&
-                !s_has (b->programme_ids, b->n_programme_ids, filter->programme_id))
-                continue;
-            if (filter && filter->lagging_only && !(b->realisation && b->realisation->lagging))
-                continue;
-            if (*n_out == max) {
-                max = max ? max * 2 : 32;
-                Pmo__Benefit **grown = pmo_arena_alloc (req->arena, max * sizeof (void *));
-                if (*n_out)
-                    memcpy (grown, *out, *n_out * sizeof (void *));
-                *out = grown;
-            }
-            (*out)[(*n_out)++] = b;
-        }
+        if (filter && !pmo_str_empty (filter->programme_id) &&
+            !s_has (b->programme_ids, b->n_programme_ids, filter->programme_id))
+            continue;
+        if (filter && filter->lagging_only && !(b->realisation && b->realisation->lagging))
+            continue;
+        (*out)[(*n_out)++] = b;
     }
     return 0;
 }

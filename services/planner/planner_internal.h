@@ -33,11 +33,12 @@ typedef struct {
     planner_config_t config;
     pmo_redis_t *redis;
     pmo_server_t *server;
-    zsock_t *pub;           //  live events (a convenience: the streams are what must arrive)
-    pmo_client_t *registry; //  project lists
-    orgtree_t *tree;        //  the org units, as the registry has them
-    Pmo__Identity identity; //  the planner's own, for calls to the registry
-    Pmo__Grant grant;       //  viewer at the hub
+    zsock_t *pub;            //  live events (a convenience: the streams are what must arrive)
+    pmo_client_t *registry;  //  project lists
+    pmo_client_t *allocator; //  capacity views (NULL: none configured)
+    orgtree_t *tree;         //  the org units, as the registry has them
+    Pmo__Identity identity;  //  the planner's own, for calls to the registry
+    Pmo__Grant grant;        //  viewer at the hub
     Pmo__Grant *grants[1];
     int64_t started_ms;
 } planner_t;
@@ -78,6 +79,15 @@ void planner_commit (planner_t *self, pmo_request_t *req, pmo_commit_t *commit, 
 int planner_projects (planner_t *self, pmo_request_t *req, const char *org_unit,
                       Pmo__Project ***projects, size_t *n);
 
+//  Every stored entity of a kind (prefix, decoded as desc) in org_unit's
+//  subtree (every unit when empty) that the caller may read, in arena,
+//  oldest first per division; at most max per division. The entity's
+//  org_unit_path is field 5 of Benefit and Scenario alike (read by name).
+//  0, or -1 with req failed (unknown unit, no read grant, Redis away).
+int planner_read_scope (planner_t *self, pmo_request_t *req, const char *org_unit,
+                        const char *prefix, const ProtobufCMessageDescriptor *desc, size_t max,
+                        ProtobufCMessage ***out, size_t *n_out);
+
 //  ---------------------------------------------------------------------
 //  planner_benefits.c
 
@@ -114,5 +124,17 @@ void planner_handle_get_scenario (planner_t *self, pmo_request_t *req,
 void planner_handle_compare (planner_t *self, pmo_request_t *req, Pmo__CompareRequest *compare);
 void planner_handle_commit_scenario (planner_t *self, pmo_request_t *req,
                                      Pmo__CommitScenarioRequest *commit);
+void planner_handle_list_scenarios (planner_t *self, pmo_request_t *req,
+                                    Pmo__ScenarioListRequest *list);
+
+//  ---------------------------------------------------------------------
+//  planner_capacity.c
+
+//  With spec->capacity_from_allocator: fill spec->capacity from the
+//  allocator's capacity view of unit (free hours of each skill the
+//  candidates need, per week from the start). 0, or -1 with req failed
+//  (fields named under prefix).
+int planner_capacity_from_allocator (planner_t *self, pmo_request_t *req, Pmo__ScenarioSpec *spec,
+                                     const Pmo__OrgUnit *unit, const char *prefix);
 
 #endif

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #define MAX_COMPARE 8
+#define MAX_LIST    1000 //  scenarios listed per division (the newest)
 
 static int s_month_index (const char *date)
 {
@@ -107,19 +108,18 @@ static int s_prepare (planner_t *self, pmo_request_t *req, Pmo__ScenarioSpec *sp
     if (planner_scores_of (self, req, projects, n, policy, &scores))
         return -1;
     if (spec->n_candidates == 0) {
-        pmo_problem_t problem;
         //  The start is needed to place the projects
         if (!pmo_date_valid (spec->start)) {
-            FAIL (req, INVALID, "start", "start must be a date YYYY-MM-DD");
+            snprintf (field, sizeof field, "%s.start", prefix);
+            FAIL (req, INVALID, field, "start must be a date YYYY-MM-DD");
             return -1;
         }
-        (void)problem;
         spec->candidates = pmo_arena_alloc (req->arena, (n + 1) * sizeof (void *));
         for (size_t i = 0; i < n; i++)
             if (s_candidate_status (projects[i]->status) && !projects[i]->archived)
                 spec->candidates[spec->n_candidates++] =
                     s_from_project (req, spec, projects[i], scores[i]);
-        return 0;
+        return planner_capacity_from_allocator (self, req, spec, unit, prefix);
     }
     for (size_t i = 0; i < spec->n_candidates; i++) {
         Pmo__Candidate *c = spec->candidates[i];
@@ -132,14 +132,31 @@ static int s_prepare (planner_t *self, pmo_request_t *req, Pmo__ScenarioSpec *sp
             return -1;
         }
         c->division = projects[j]->division;
-        if (c->value == 0) {
-            Pmo__Candidate *made = s_from_project (req, spec, projects[j], scores[j]);
+        //  A candidate named by its project alone (a choice among the
+        //  registry's): its value, cost and start as the project has them
+        Pmo__Candidate *made = s_from_project (req, spec, projects[j], scores[j]);
+        if (c->value == 0)
             c->value = made->value;
+        if (c->n_cost_by_quarter == 0 && c->n_demand == 0) {
+            if (!pmo_date_valid (spec->start)) {
+                snprintf (field, sizeof field, "%s.start", prefix);
+                FAIL (req, INVALID, field, "start must be a date YYYY-MM-DD");
+                return -1;
+            }
+            c->cost_by_quarter = made->cost_by_quarter;
+            c->n_cost_by_quarter = made->n_cost_by_quarter;
+            if (c->start_quarter == 0)
+                c->start_quarter = made->start_quarter;
+            c->active = c->active || made->active;
+            if (c->n_depends_on == 0) {
+                c->depends_on = made->depends_on;
+                c->n_depends_on = made->n_depends_on;
+            }
         }
         if (scores[j] && scores[j]->mandatory)
             c->mandatory = true;
     }
-    return 0;
+    return planner_capacity_from_allocator (self, req, spec, unit, prefix);
 }
 
 static bool s_check (pmo_request_t *req, const Pmo__ScenarioSpec *spec, const char *prefix)
@@ -225,6 +242,15 @@ void planner_handle_frontier (planner_t *self, pmo_request_t *req, Pmo__Frontier
     pmo_reflect_set_oneof (req->reply, "scenario", &scenario->base);
 }
 
+static int s_newer_first (const void *a, const void *b)
+{
+    const Pmo__Scenario *x = *(Pmo__Scenario *const *)a;
+    const Pmo__Scenario *y = *(Pmo__Scenario *const *)b;
+    if (x->created_ms != y->created_ms)
+        return x->created_ms < y->created_ms ? 1 : -1;
+    return strcmp (y->id, x->id);
+}
+
 //  A stored scenario the caller may see; NULL (req failed) otherwise.
 static Pmo__Scenario *s_read (planner_t *self, pmo_request_t *req, const char *id,
                               const char *field, uint64_t *version)
@@ -262,6 +288,38 @@ void planner_handle_get_scenario (planner_t *self, pmo_request_t *req, Pmo__Scen
         pmo_reflect_set_oneof (req->reply, "scenario", &s->base);
 }
 
+//  Side by side and in lists: the results, not every input again
+static void s_brief (Pmo__Scenario *s)
+{
+    if (s->spec) {
+        s->spec->candidates = NULL;
+        s->spec->n_candidates = 0;
+        s->spec->capacity = NULL;
+        s->spec->n_capacity = 0;
+    }
+}
+
+void planner_handle_list_scenarios (planner_t *self, pmo_request_t *req,
+                                    Pmo__ScenarioListRequest *list)
+{
+    ProtobufCMessage **msgs;
+    size_t n;
+    if (planner_read_scope (self, req, list->org_unit, PLANNER_SCENARIO, &pmo__scenario__descriptor,
+                            MAX_LIST, &msgs, &n))
+        return;
+    Pmo__ScenarioList *reply = pmo_arena_alloc (req->arena, sizeof *reply);
+    pmo__scenario_list__init (reply);
+    reply->scenarios = pmo_arena_alloc (req->arena, (n + 1) * sizeof (void *));
+    for (size_t i = 0; i < n; i++) {
+        Pmo__Scenario *s = (Pmo__Scenario *)msgs[i];
+        s_brief (s);
+        reply->scenarios[reply->n_scenarios++] = s;
+    }
+    //  Newest first across divisions (each division's index is oldest first)
+    qsort (reply->scenarios, reply->n_scenarios, sizeof (void *), s_newer_first);
+    pmo_reflect_set_oneof (req->reply, "scenarios", &reply->base);
+}
+
 void planner_handle_compare (planner_t *self, pmo_request_t *req, Pmo__CompareRequest *compare)
 {
     if (compare->n_ids < 2 || compare->n_ids > MAX_COMPARE) {
@@ -277,13 +335,7 @@ void planner_handle_compare (planner_t *self, pmo_request_t *req, Pmo__CompareRe
         Pmo__Scenario *s = s_read (self, req, compare->ids[i], field, NULL);
         if (!s)
             return;
-        //  Side by side: the results, not every input again
-        if (s->spec) {
-            s->spec->candidates = NULL;
-            s->spec->n_candidates = 0;
-            s->spec->capacity = NULL;
-            s->spec->n_capacity = 0;
-        }
+        s_brief (s);
         c->scenarios[c->n_scenarios++] = s;
     }
     //  One row per project any of them considered, in first-seen order
@@ -349,6 +401,9 @@ void planner_handle_commit_scenario (planner_t *self, pmo_request_t *req,
     pmo_reflect_set_oneof (req->reply, "proposals", &proposals->base);
     s->committed = true;
     s->version = version + 1;
+    //  Kept with it, so whoever opens the scenario later sees what it proposed
+    s->proposals = proposals->decisions;
+    s->n_proposals = proposals->n_decisions;
     pmo_commit_t *commit = pmo_commit_new (s->division, req->header->request_id);
     size_t size;
     uint8_t *blob = pmo_reflect_pack (&s->base, req->arena, &size);

@@ -216,6 +216,82 @@ void planner_commit (planner_t *self, pmo_request_t *req, pmo_commit_t *commit, 
     pmo_commit_result_clear (&result);
 }
 
+int planner_read_scope (planner_t *self, pmo_request_t *req, const char *org_unit,
+                        const char *prefix, const ProtobufCMessageDescriptor *desc, size_t max,
+                        ProtobufCMessage ***out, size_t *n_out)
+{
+    *out = NULL;
+    *n_out = 0;
+    const char *path = NULL;
+    const char *only_division = NULL;
+    if (!pmo_str_empty (org_unit)) {
+        const Pmo__OrgUnit *unit = planner_unit (self, req, org_unit, "org_unit");
+        if (!unit)
+            return -1;
+        path = unit->path;
+        //  Below a division, only that division's keys can hold them
+        if (!streq (unit->id, self->config.hub))
+            only_division = unit->division;
+        if (!pmo_access_allowed (pmo_request_who (req), &planner_roles, PLANNER_READ, NULL)) {
+            FAIL (req, FORBIDDEN, "org_unit", "%s may not read the planner's registers",
+                  pmo_request_who (req)->subject);
+            return -1;
+        }
+    }
+    char **divisions = NULL;
+    size_t n_div = 0;
+    if (only_division)
+        pmo_arena_append_string (req->arena, &divisions, &n_div, only_division);
+    else {
+        if (orgtree_refresh (self->tree, false) < 0 && !orgtree_at (self->tree, 0)) {
+            pmo_request_unavailable (req, "the registry (org units)");
+            return -1;
+        }
+        for (size_t i = 0; orgtree_division_at (self->tree, i); i++)
+            pmo_arena_append_string (req->arena, &divisions, &n_div,
+                                     orgtree_division_at (self->tree, i));
+    }
+    size_t room = 0;
+    for (size_t d = 0; d < n_div; d++) {
+        char **ids;
+        size_t n;
+        if (planner_store_members (self->redis, req->arena,
+                                   planner_key_index (req->arena, divisions[d], prefix), max, &ids,
+                                   &n)) {
+            pmo_request_unavailable (req, STORE_NAME);
+            return -1;
+        }
+        if (!n)
+            continue;
+        char **keys = pmo_arena_alloc (req->arena, n * sizeof (char *));
+        for (size_t i = 0; i < n; i++)
+            keys[i] = planner_key_entity (req->arena, divisions[d], prefix, ids[i]);
+        ProtobufCMessage **msgs = pmo_arena_alloc (req->arena, n * sizeof (void *));
+        if (planner_store_get_many (self->redis, req->arena, keys, n, desc, msgs, NULL)) {
+            pmo_request_unavailable (req, STORE_NAME);
+            return -1;
+        }
+        for (size_t i = 0; i < n; i++) {
+            if (!msgs[i])
+                continue;
+            const char *at = pmo_reflect_str (msgs[i], "org_unit_path");
+            if (path && !pmo_path_contains (at, org_unit))
+                continue;
+            if (!pmo_access_allowed (pmo_request_who (req), &planner_roles, PLANNER_READ, at))
+                continue;
+            if (*n_out == room) {
+                room = room ? room * 2 : 32;
+                ProtobufCMessage **grown = pmo_arena_alloc (req->arena, room * sizeof (void *));
+                if (*n_out)
+                    memcpy (grown, *out, *n_out * sizeof (void *));
+                *out = grown;
+            }
+            (*out)[(*n_out)++] = msgs[i];
+        }
+    }
+    return 0;
+}
+
 int planner_projects (planner_t *self, pmo_request_t *req, const char *org_unit,
                       Pmo__Project ***projects, size_t *n)
 {
@@ -305,6 +381,8 @@ static void s_handle (void *state, pmo_request_t *req)
         return planner_handle_get_scenario (self, req, r->get_scenario);
     case PMO__PLANNER_REQUEST__BODY_COMPARE:
         return planner_handle_compare (self, req, r->compare);
+    case PMO__PLANNER_REQUEST__BODY_LIST_SCENARIOS:
+        return planner_handle_list_scenarios (self, req, r->list_scenarios);
     case PMO__PLANNER_REQUEST__BODY_COMMIT_SCENARIO:
         return planner_handle_commit_scenario (self, req, r->commit_scenario);
     case PMO__PLANNER_REQUEST__BODY_PING:
@@ -322,6 +400,7 @@ static void s_destroy (planner_t *self)
     pmo_server_destroy (&self->server);
     zsock_destroy (&self->pub);
     pmo_client_destroy (&self->registry);
+    pmo_client_destroy (&self->allocator);
     orgtree_destroy (&self->tree);
     pmo_redis_destroy (&self->redis);
 }
@@ -342,6 +421,13 @@ static int s_start (planner_t *self)
     self->identity.grants = self->grants;
     self->identity.n_grants = 1;
     self->registry = pmo_client_new (self->config.registry);
+    if (!pmo_str_empty (self->config.allocator)) {
+        self->allocator = pmo_client_new (self->config.allocator);
+        if (!self->allocator) {
+            pmo_error ("planner: bad allocator endpoint=%s", self->config.allocator);
+            return -1;
+        }
+    }
     orgtree_config_t tree_config = {.registry = self->config.registry,
                                     .identity = &self->identity,
                                     .timeout_ms = UNITS_TIMEOUT_MS,
@@ -383,9 +469,10 @@ void planner_server_actor (zsock_t *pipe, void *args)
         return;
     }
     pmo_redis_ready (self.redis);
-    pmo_info ("planner: ready endpoint=%s pub=%s redis=%s hub=%s registry=%s", self.config.endpoint,
-              self.config.pub_endpoint, pmo_redis_safe_url (self.redis), self.config.hub,
-              self.config.registry);
+    pmo_info ("planner: ready endpoint=%s pub=%s redis=%s hub=%s registry=%s allocator=%s",
+              self.config.endpoint, self.config.pub_endpoint, pmo_redis_safe_url (self.redis),
+              self.config.hub, self.config.registry,
+              pmo_str_empty (self.config.allocator) ? "none" : self.config.allocator);
     zsock_signal (pipe, 0);
     zpoller_t *poller = zpoller_new (pipe, pmo_server_socket (self.server), NULL);
     while (true) {

@@ -21,6 +21,7 @@ typedef struct {
     const char *redis_url;    //  e.g. "redis://127.0.0.1:6390"
     const char *hub;          //  the enterprise (hub) org unit id, e.g. "hub"
     const char *registry;     //  the registry's ROUTER endpoint(s)
+    const char *allocator;    //  the allocator's ROUTER endpoint(s) ("" = none: no capacity reads)
     int redis_timeout_ms;     //  deadline for each Redis command
     bool failed;              //  set by the actor before it signals, if it could not start
 } planner_config_t;

@@ -1,7 +1,7 @@
 /*  pmoctl_planner.c: the planner's commands.
 
     planner ping|policy, benefit create|update|get|list|measure|rollup,
-    score set, ranking, scenario solve|frontier|get|compare|commit: a row
+    score set, ranking, scenario solve|frontier|list|get|compare|commit: a row
     each in the table at the end, run by pmoctl_run_call. Benefits and
     scenario specs are JSON files (the Benefit and ScenarioSpec messages of
     proto/planner.proto, enum labels in lower case, e.g. "kind":
@@ -28,6 +28,11 @@ static const pmoctl_flag_t s_list_flags[] = {
     JSTR ("project", "ID", "project_id", 0, "benefits linked to this project"),
     JSTR ("programme", "ID", "programme_id", 0, "benefits linked to this programme"),
     JSWITCH ("lagging", "lagging_only", "only those behind their profile (the alert is up)"),
+    END,
+};
+
+static const pmoctl_flag_t s_scenario_list_flags[] = {
+    JSTR ("org-unit", "UNIT", "org_unit", 0, "a subtree (default: everything you may see)"),
     END,
 };
 
@@ -385,6 +390,34 @@ static int s_show_benefits (pmoctl_t *ctl, const pmoctl_command_t *cmd, pmoctl_a
     return PMOCTL_OK;
 }
 
+static int s_show_scenarios (pmoctl_t *ctl, const pmoctl_command_t *cmd, pmoctl_args_t *args,
+                             ProtobufCMessage *msg)
+{
+    (void)cmd;
+    (void)args;
+    (void)ctl;
+    const Pmo__ScenarioList *list = ((const Pmo__PlannerReply *)msg)->scenarios;
+    printf ("%-14s %-28s %-9s %8s %6s %s\n", "ID", "NAME", "FEASIBLE", "IN/OUT", "COMMIT",
+            "CREATED BY");
+    for (size_t i = 0; i < list->n_scenarios; i++) {
+        const Pmo__Scenario *s = list->scenarios[i];
+        size_t in = 0, out = 0;
+        for (size_t k = 0; s->result && k < s->result->n_candidates; k++)
+            if (s->result->candidates[k]->placement == PMO__PLACEMENT__PLACEMENT_OUT)
+                out++;
+            else
+                in++;
+        char counts[24];
+        snprintf (counts, sizeof counts, "%zu/%zu", in, out);
+        printf ("%-14s %-28.28s %-9s %8s %6s %s\n", s->id, s->spec ? s->spec->name : "",
+                s->result && s->result->feasible ? "yes" : "no", counts,
+                s->committed ? "yes" : "no", s->created_by);
+    }
+    if (!list->n_scenarios)
+        printf ("no scenarios\n");
+    return PMOCTL_OK;
+}
+
 //  ---------------------------------------------------------------------
 //  The commands: group, verb, ID, flags, request member, builder (NULL:
 //  the flags' fields), printer, what --json prints
@@ -420,6 +453,8 @@ const pmoctl_command_t pmoctl_planner_commands[] = {
           "scenario", "the best portfolio for a JSON ScenarioSpec (kept, with its id)"),
     CALL ("scenario", "frontier", NULL, s_frontier_flags, "frontier", s_build_frontier,
           s_show_scenario, "scenario", "value against budget: the best portfolio at each budget"),
+    CALL ("scenario", "list", NULL, s_scenario_list_flags, "list_scenarios", NULL, s_show_scenarios,
+          "scenarios", "the scenarios of a subtree, newest first (in/out counts, committed)"),
     CALL ("scenario", "get", "ID", NULL, "get_scenario", s_build_id, s_show_scenario, "scenario",
           "a kept scenario and its result"),
     CALL ("scenario", "compare", "ID,ID...", NULL, "compare", s_build_compare, pmoctl_show_entity,

@@ -46,6 +46,7 @@ int main (void)
     char *pm = gh_token (gh, "pm@dft", "project_manager@dft");
     char *analyst = gh_token (gh, "analyst@dft", "pmo_analyst@dft");
     char *manager = gh_token (gh, "manager@dft", "pmo_manager@dft");
+    char *other_pmo = gh_token (gh, "manager@dhsc", "pmo_manager@dhsc");
 
     //  A benefit, created by the project's manager
     char body[2048];
@@ -139,10 +140,26 @@ int main (void)
                 "hold") == 0,
         resp);
     gh_resp_free (&resp);
+    //  The list has it, committed, with the decisions it proposed; another
+    //  division's PMO sees none of dft's scenarios
+    resp = gh_http (gh, "GET", "/api/v1/scenarios?org_unit=dft", analyst, NULL, NULL);
+    GH_CHECK (resp->status == 200, resp);
+    json_t *listed = json_array_get (json_object_get (resp->json, "scenarios"), 0);
+    GH_CHECK (listed && strcmp (json_string_value (json_object_get (listed, "id")), scenario) == 0,
+              resp);
+    GH_CHECK (json_is_true (json_object_get (listed, "committed")), resp);
+    GH_CHECK (json_array_size (json_object_get (listed, "proposals")) == 1, resp);
+    gh_resp_free (&resp);
+    resp = gh_http (gh, "GET", "/api/v1/scenarios", other_pmo, NULL, NULL);
+    GH_CHECK (resp->status == 200 &&
+                  json_array_size (json_object_get (resp->json, "scenarios")) == 0,
+              resp);
+    gh_resp_free (&resp);
 
     free (pm);
     free (analyst);
     free (manager);
+    free (other_pmo);
     free (project);
     free (other);
     zactor_destroy (&planner);
