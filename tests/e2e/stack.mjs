@@ -1,8 +1,9 @@
 // stack.mjs: the real pmo services for a browser test or benchmark: its
 // own redis-server (temp dir, free port), pmo-registry and pmo-gateway, and
-// pmo-allocator / pmo-riskmon / pmo-notifier when they are built (the
-// notifier may deliver to loopback receivers over plain HTTP). Used by
-// dashboard.test.mjs and bench_dashboard.mjs.
+// pmo-allocator / pmo-riskmon / pmo-notifier / pmo-planner when they are
+// built (the notifier may deliver to loopback receivers over plain HTTP; the
+// planner reads capacity from the allocator). Used by dashboard.test.mjs,
+// planner.test.mjs and bench_dashboard.mjs.
 
 import { spawn } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -77,19 +78,20 @@ export async function startStack(options = {}) {
     }));
     const ports = {};
     for (const name of ["registry", "registryPub", "allocator", "allocatorPub", "riskmon",
-                        "riskmonPub", "notifier", "notifierPub", "gatewayZmq", "http"])
+                        "riskmonPub", "notifier", "notifierPub", "planner", "plannerPub", "gatewayZmq", "http"])
       ports[name] = await freePort();
     const ep = (p) => `tcp://127.0.0.1:${p}`;
     const bin = (svc) => path.join(build, "services", svc, "pmo-" + svc);
     start("registry", bin("registry"), ["--redis", redisUrl, "--endpoint", ep(ports.registry),
                                         "--pub", ep(ports.registryPub)]);
     const optional = {};
-    for (const svc of ["allocator", "riskmon", "notifier"]) {
+    for (const svc of ["allocator", "riskmon", "notifier", "planner"]) {
       if (!existsSync(bin(svc)) || process.env.PMO_E2E_ONLY_REGISTRY || options.without?.includes(svc)) continue;
       const args = ["--redis", redisUrl, "--endpoint", ep(ports[svc]), "--pub", ep(ports[svc + "Pub"]),
                     "--registry", ep(ports.registry)];
       // The notifier may deliver to receivers the test runs on this machine
       if (svc === "notifier") args.push("--allow-networks", "loopback", "--allow-http", "1", "--retry-base", "200");
+      if (svc === "planner") args.push("--allocator", optional.allocator ? ep(ports.allocator) : "");
       start(svc, bin(svc), args);
       optional[svc] = true;
     }
@@ -103,6 +105,8 @@ export async function startStack(options = {}) {
       "--riskmon-pub", optional.riskmon ? ep(ports.riskmonPub) : "",
       "--notifier", optional.notifier ? ep(ports.notifier) : "",
       "--notifier-pub", optional.notifier ? ep(ports.notifierPub) : "",
+      "--planner", optional.planner ? ep(ports.planner) : "",
+      "--planner-pub", optional.planner ? ep(ports.plannerPub) : "",
       "--admin-token-file", tokenFile, "--heartbeat", "2000",
       // PMO_E2E_WWW: the dashboard's files from elsewhere (a copy being edited)
       ...(process.env.PMO_E2E_WWW ? ["--www", process.env.PMO_E2E_WWW] : []), ...(options.gatewayArgs || [])]);

@@ -23,6 +23,7 @@ const VIEWS = {
   risks: { load: () => import("./views/risks.js"), nav: "Risk matrix" },
   alerts: { load: () => import("./views/alerts.js"), nav: "Alerts & activity" },
   notifications: { load: () => import("./views/notifications.js"), nav: "Notifications" },
+  planner: { load: () => import("./views/planner.js"), nav: "Benefits & planning" },
   units: { load: () => import("./views/units.js"), nav: "Org units" },
   tokens: { load: () => import("./views/tokens.js"), nav: "Tokens" },
   project: { load: () => import("./views/project.js") },

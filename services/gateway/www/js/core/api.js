@@ -62,7 +62,9 @@ export function showFormError(form, err) {
   // "cost_impact.minor": the first of its parts a control is named after
   const parts = err instanceof ApiError && err.problem.field ? err.problem.field.split(".") : [];
   let control = null, name = null;
-  for (const candidate of [parts.join("."), parts[parts.length - 1], ...parts]) {
+  // ("profile[2].period" may also land on a control named "profile")
+  const whole = parts.map((x) => x.replace(/\[\d+\]$/, ""));
+  for (const candidate of [parts.join("."), parts[parts.length - 1], ...parts, ...whole]) {
     control = candidate ? form.querySelector(`[name="${CSS.escape(candidate)}"]`) : null;
     if (control) { name = candidate; break; }
   }

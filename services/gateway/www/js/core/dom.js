@@ -20,6 +20,17 @@ export function h(tag, attrs, ...children) {
   return el;
 }
 
+// The same for SVG (charts): attributes as given, children appended
+export function svg(tag, attrs, ...children) {
+  const el = document.createElementNS("http://www.w3.org/2000/svg", tag);
+  for (const [k, v] of Object.entries(attrs || {})) if (v !== null && v !== undefined && v !== false) el.setAttribute(k, v);
+  for (const c of children.flat()) {
+    if (c === null || c === undefined || c === false) continue;
+    el.append(c instanceof Node ? c : document.createTextNode(String(c)));
+  }
+  return el;
+}
+
 let fieldCount = 0;
 
 // A control with its label: <label for> names it for screen readers and
