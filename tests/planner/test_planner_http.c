@@ -22,6 +22,9 @@ static char s_planner[64];
 static void s_tune (gateway_config_t *config)
 {
     config->upstreams[GATEWAY_SVC_PLANNER] = s_planner;
+    //  The planner answers after its own calls to the registry, all in this
+    //  process: under valgrind on a loaded machine that can pass 2 s
+    config->upstream_timeout_ms = 20000;
 }
 
 int main (void)
