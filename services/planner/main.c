@@ -29,17 +29,22 @@ int main (int argc, char **argv)
          "the allocator's ROUTER endpoint (scenario capacity); empty: none", NULL},
         {"redis-timeout", "PMO_REDIS_TIMEOUT_MS", "1000", "deadline of each Redis command, ms",
          NULL},
+        {"lag-sweep", "PMO_PLANNER_LAG_SWEEP_S", "3600",
+         "seconds between lag sweeps (a benefit whose profile passed a period with no "
+         "measurement raises its lag alert); 0: never",
+         NULL},
         {"log-level", "PMO_LOG_LEVEL", "info", "debug, info, warn or error", NULL},
         PMO_SERVICE_KEY_OPTIONS ("planner"),
     };
     size_t count = sizeof options / sizeof options[0];
     int rc = pmo_config_parse (options, count, argc, argv,
                                "pmo-planner: benefits register, project scores and rankings, "
-                               "portfolio scenarios solved exactly (GLPK)");
+                               "portfolio scenarios solved exactly (GLPK and CBC)");
     if (rc)
         return rc > 0 ? 0 : 2;
-    long timeout;
-    if (pmo_config_int (options, count, "redis-timeout", 10, 60000, &timeout))
+    long timeout, sweep;
+    if (pmo_config_int (options, count, "redis-timeout", 10, 60000, &timeout) ||
+        pmo_config_int (options, count, "lag-sweep", 0, 86400, &sweep))
         return 2;
     if (pmo_service_init ("planner", options, count))
         return 2;
@@ -55,6 +60,7 @@ int main (int argc, char **argv)
         .registry = pmo_config_get (options, count, "registry"),
         .allocator = pmo_config_get (options, count, "allocator"),
         .redis_timeout_ms = (int)timeout,
+        .lag_sweep_ms = (int)sweep * 1000,
     };
     int status = pmo_service_run ("planner", planner_server_actor, &config, &config.failed);
     free (redis_url);

@@ -6,10 +6,14 @@
     The lag alert is the benefit's own state (realisation.lagging) with a
     "benefit.lagging" or "benefit.recovered" event on the division's
     stream beside the change that moved it, so the notifier routes it like
-    any alert and a replayed request changes nothing twice.
+    any alert and a replayed request changes nothing twice. Time raises it
+    too: the lag sweep (planner_sweep_lag, on the actor's timer) finds the
+    benefits whose profile passed a period with no measurement and raises
+    their alert the same way, in a commit of its own per benefit.
 */
 #include "planner_internal.h"
 
+#include "pmo_log.h"
 #include "pmo_reflect.h"
 
 #include <math.h>
@@ -58,7 +62,8 @@ static Pmo__Benefit *s_read (planner_t *self, pmo_request_t *req, const char *id
     return b;
 }
 
-//  Evaluate, then commit the benefit (expecting version) with its events.
+//  Evaluate, then commit the benefit (expecting version) with its events:
+//  type (NULL: none) and the lag event if the alert moved.
 static void s_store (planner_t *self, pmo_request_t *req, Pmo__Benefit *b, uint64_t version,
                      const char *type)
 {
@@ -66,7 +71,8 @@ static void s_store (planner_t *self, pmo_request_t *req, Pmo__Benefit *b, uint6
     if (!policy)
         return;
     int changed;
-    planner_benefit_evaluate (b, policy->policy->lag_threshold, req->arena, &changed);
+    planner_benefit_evaluate (b, policy->policy->lag_threshold, planner_month_now (self),
+                              req->arena, &changed);
     b->version = version + 1;
     b->updated_ms = pmo_now_ms ();
     pmo_reflect_set_oneof (req->reply, "benefit", &b->base);
@@ -80,10 +86,12 @@ static void s_store (planner_t *self, pmo_request_t *req, Pmo__Benefit *b, uint6
                          (double)b->created_ms, b->id);
     Pmo__Event **events = NULL;
     size_t n = 0;
-    planner_commit_event (req, commit, b->division,
-                          planner_event (self, req, type, b->division, b->org_unit,
-                                         b->org_unit_path, b->id, b->version, "benefit", &b->base),
-                          &events, &n);
+    if (type)
+        planner_commit_event (req, commit, b->division,
+                              planner_event (self, req, type, b->division, b->org_unit,
+                                             b->org_unit_path, b->id, b->version, "benefit",
+                                             &b->base),
+                              &events, &n);
     if (changed)
         planner_commit_event (req, commit, b->division,
                               planner_event (self, req, s_lag_event (changed), b->division,
@@ -333,4 +341,61 @@ void planner_handle_rollup (planner_t *self, pmo_request_t *req, Pmo__BenefitRol
     reply->rows = rollup.rows;
     reply->n_rows = rollup.n;
     pmo_reflect_set_oneof (req->reply, "rollup", &reply->base);
+}
+
+//  ---------------------------------------------------------------------
+//  The lag sweep
+
+//  Whether time has moved the benefit's alert (evaluated on a copy)
+static bool s_moved_by_time (planner_t *self, pmo_request_t *req, const Pmo__Benefit *stored)
+{
+    Pmo__Benefit *copy = (Pmo__Benefit *)pmo_reflect_copy (&stored->base, req->arena);
+    Pmo__EffectivePolicy *policy = planner_effective (self, req, copy->org_unit_path, -1);
+    if (!policy)
+        return false;
+    int changed;
+    planner_benefit_evaluate (copy, policy->policy->lag_threshold, planner_month_now (self),
+                              req->arena, &changed);
+    return changed != 0;
+}
+
+int planner_sweep_lag (planner_t *self)
+{
+    //  The sweep acts as the planner itself, one internal request per
+    //  benefit it changes (each its own commit and request id, so each
+    //  is done once); a benefit changed meanwhile by a person is left to
+    //  the next sweep (its version no longer matches)
+    pmo_arena_t *arena = pmo_arena_new ();
+    Pmo__PlannerReply reply = PMO__PLANNER_REPLY__INIT;
+    Pmo__Header header;
+    char id[40];
+    pmo_header_init (&header, id, 10000, &self->identity);
+    pmo_request_t scan = {.arena = arena, .header = &header, .reply = &reply.base};
+    ProtobufCMessage **msgs;
+    size_t n;
+    int raised = 0;
+    if (planner_read_scope (self, &scan, "", PLANNER_BENEFIT, &pmo__benefit__descriptor, MAX_LIST,
+                            &msgs, &n) == 0) {
+        for (size_t i = 0; i < n; i++) {
+            Pmo__Benefit *b = (Pmo__Benefit *)msgs[i];
+            if (!s_moved_by_time (self, &scan, b))
+                continue;
+            Pmo__PlannerReply one = PMO__PLANNER_REPLY__INIT;
+            Pmo__Header one_header;
+            char one_id[40];
+            pmo_header_init (&one_header, one_id, 10000, &self->identity);
+            pmo_request_t req = {.arena = arena, .header = &one_header, .reply = &one.base};
+            s_store (self, &req, b, b->version, NULL);
+            if (req.code == PMO__ERROR_CODE__ERROR_NONE) {
+                raised++;
+                pmo_info ("planner: lag sweep benefit=%s lagging=%d overdue=%s", b->id,
+                          b->realisation && b->realisation->lagging,
+                          b->realisation && b->realisation->overdue ? b->realisation->overdue_period
+                                                                    : "no");
+            }
+        }
+    } else
+        pmo_warn ("planner: lag sweep skipped: %s", reply.error ? reply.error->message : "");
+    pmo_arena_destroy (&arena);
+    return raised;
 }

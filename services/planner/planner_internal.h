@@ -41,6 +41,7 @@ typedef struct {
     Pmo__Grant grant;        //  viewer at the hub
     Pmo__Grant *grants[1];
     int64_t started_ms;
+    int64_t next_sweep_ms; //  monotonic: when the lag sweep runs next
 } planner_t;
 
 //  ---------------------------------------------------------------------
@@ -58,6 +59,10 @@ const Pmo__OrgUnit *planner_unit (planner_t *self, pmo_request_t *req, const cha
 //  depth). NULL (req failed) if Redis is down.
 Pmo__EffectivePolicy *planner_effective (planner_t *self, pmo_request_t *req, const char *path,
                                          int depth);
+
+//  The current month as a period index (config.month in tests, else the
+//  clock).
+int planner_month_now (planner_t *self);
 
 //  An event from the planner, body set as body_field, in arena.
 Pmo__Event *planner_event (planner_t *self, pmo_request_t *req, const char *type,
@@ -99,6 +104,10 @@ void planner_handle_get_benefit (planner_t *self, pmo_request_t *req, Pmo__Benef
 void planner_handle_list_benefits (planner_t *self, pmo_request_t *req,
                                    Pmo__BenefitListRequest *list);
 void planner_handle_rollup (planner_t *self, pmo_request_t *req, Pmo__BenefitRollupRequest *rollup);
+//  Raise (or clear) the lag alert of every benefit whose state time has
+//  moved (a profile period passed with no measurement). The number of
+//  benefits changed.
+int planner_sweep_lag (planner_t *self);
 
 //  ---------------------------------------------------------------------
 //  planner_scores.c

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define PROBLEM(field, ...)                                                                        \
     pmo_problem (problem, PMO__ERROR_CODE__ERROR_INVALID, field, __VA_ARGS__)
@@ -147,7 +148,37 @@ double planner_expected_at (const Pmo__Benefit *b, int index)
     return before_value;
 }
 
-void planner_benefit_evaluate (Pmo__Benefit *b, double threshold, pmo_arena_t *arena, int *changed)
+int planner_month_of_ms (int64_t ms)
+{
+    time_t t = (time_t)(ms / 1000);
+    struct tm day;
+    gmtime_r (&t, &day);
+    return (day.tm_year + 1900) * 12 + day.tm_mon;
+}
+
+//  The first profile period after the latest measurement that ended more
+//  than a month before now and expects something of its own (a value
+//  other than the baseline); NULL if none.
+static const char *s_overdue (const Pmo__Benefit *b, int now)
+{
+    int measured = INT32_MIN;
+    if (b->n_measurements)
+        planner_period_valid (b->measurements[b->n_measurements - 1]->period, &measured);
+    for (size_t i = 0; i < b->n_profile; i++) {
+        int at;
+        if (!planner_period_valid (b->profile[i]->period, &at) || at <= measured)
+            continue;
+        //  A month's grace: a month's figure is known after it ends
+        if (at + 1 >= now)
+            break;
+        if (b->profile[i]->value != b->baseline)
+            return b->profile[i]->period;
+    }
+    return NULL;
+}
+
+void planner_benefit_evaluate (Pmo__Benefit *b, double threshold, int now, pmo_arena_t *arena,
+                               int *changed)
 {
     bool was = b->realisation && b->realisation->lagging;
     Pmo__BenefitRealisation *r = pmo_arena_alloc (arena, sizeof *r);
@@ -174,6 +205,17 @@ void planner_benefit_evaluate (Pmo__Benefit *b, double threshold, pmo_arena_t *a
         //  dis-benefit when it turns out worse (more) than expected
         if (tracked && want != 0)
             r->lagging = b->dis_benefit ? r->ratio > 1 + threshold : r->ratio < 1 - threshold;
+    }
+    //  By time: nothing measured for a period that has passed (a realised
+    //  or closed benefit is no longer measured)
+    if (now >= 0 && b->status != PMO__BENEFIT_STATUS__BENEFIT_STATUS_CLOSED &&
+        b->status != PMO__BENEFIT_STATUS__BENEFIT_STATUS_REALISED) {
+        const char *missed = s_overdue (b, now);
+        if (missed) {
+            r->overdue = true;
+            r->overdue_period = pmo_arena_strdup (arena, missed);
+            r->lagging = true;
+        }
     }
     b->realisation = r;
     *changed = r->lagging == was ? 0 : (r->lagging ? 1 : -1);

@@ -5,7 +5,7 @@
     group and unit of measure. Policies: checking a unit's own policy
     against the one it inherits, and merging them down a path. Scores: the
     weighted total under a model and the ranked list. Scenarios: the exact
-    portfolio choice as a mixed-integer programme solved with GLPK
+    portfolio choice as a mixed-integer programme (built in GLPK, solved by CBC)
     (planner_solve.c), the efficient frontier, and the gate decisions a
     committed scenario proposes.
 
@@ -44,10 +44,17 @@ int planner_benefit_check (const Pmo__Benefit *benefit, pmo_problem_t *problem);
 double planner_expected_at (const Pmo__Benefit *benefit, int index);
 
 //  Recompute benefit->realisation (in arena) at its latest measurement
-//  with the lag threshold in force; *changed is set when the lag alert
-//  goes up (+1) or down (-1), 0 otherwise.
-void planner_benefit_evaluate (Pmo__Benefit *benefit, double threshold, pmo_arena_t *arena,
+//  with the lag threshold in force, and by time at month now (a period
+//  index as planner_period_valid gives; < 0: no time rule): a profile
+//  period with a value of its own that ended more than a month before now
+//  with no measurement for it or after it makes the benefit overdue, and
+//  lagging. *changed is set when the lag alert goes up (+1) or down (-1),
+//  0 otherwise.
+void planner_benefit_evaluate (Pmo__Benefit *benefit, double threshold, int now, pmo_arena_t *arena,
                                int *changed);
+
+//  The period index (months since year 0) of a Unix time in ms (UTC).
+int planner_month_of_ms (int64_t ms);
 
 //  Add or replace the measurement for its period, keeping them ascending.
 void planner_benefit_measure (Pmo__Benefit *benefit, const Pmo__BenefitPoint *point,

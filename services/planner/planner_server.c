@@ -395,6 +395,14 @@ static void s_handle (void *state, pmo_request_t *req)
 //  ---------------------------------------------------------------------
 //  The actor
 
+int planner_month_now (planner_t *self)
+{
+    int month;
+    if (!pmo_str_empty (self->config.month) && planner_period_valid (self->config.month, &month))
+        return month;
+    return planner_month_of_ms (pmo_now_ms ());
+}
+
 static void s_destroy (planner_t *self)
 {
     pmo_server_destroy (&self->server);
@@ -475,8 +483,22 @@ void planner_server_actor (zsock_t *pipe, void *args)
               pmo_str_empty (self.config.allocator) ? "none" : self.config.allocator);
     zsock_signal (pipe, 0);
     zpoller_t *poller = zpoller_new (pipe, pmo_server_socket (self.server), NULL);
+    //  The first lag sweep soon after start (a restart does not wait a
+    //  whole period), then every lag_sweep_ms
+    if (self.config.lag_sweep_ms > 0)
+        self.next_sweep_ms =
+            pmo_mono_ms () + (self.config.lag_sweep_ms < 5000 ? self.config.lag_sweep_ms : 5000);
     while (true) {
-        void *which = zpoller_wait (poller, 1000);
+        int wait = 1000;
+        if (self.config.lag_sweep_ms > 0) {
+            int64_t due = self.next_sweep_ms - pmo_mono_ms ();
+            wait = due <= 0 ? 0 : due < wait ? (int)due : wait;
+        }
+        void *which = zpoller_wait (poller, wait);
+        if (self.config.lag_sweep_ms > 0 && pmo_mono_ms () >= self.next_sweep_ms) {
+            planner_sweep_lag (&self);
+            self.next_sweep_ms = pmo_mono_ms () + self.config.lag_sweep_ms;
+        }
         if (which == pipe) {
             char *command = zstr_recv (pipe);
             bool stop = !command || streq (command, "$TERM");

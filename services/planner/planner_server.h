@@ -23,6 +23,8 @@ typedef struct {
     const char *registry;     //  the registry's ROUTER endpoint(s)
     const char *allocator;    //  the allocator's ROUTER endpoint(s) ("" = none: no capacity reads)
     int redis_timeout_ms;     //  deadline for each Redis command
+    int lag_sweep_ms;         //  the lag sweep's period (0: never)
+    const char *month;        //  tests: "YYYY-MM" taken as the current month (NULL: the clock)
     bool failed;              //  set by the actor before it signals, if it could not start
 } planner_config_t;
 

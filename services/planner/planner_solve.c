@@ -9,9 +9,14 @@
         financial year y (quarters 4y..4y+3 from the scenario's start);
       - "capacity <skill> week <w>": hours the candidates need that week;
       - "total budget": their whole cost (the frontier's budget axis).
-    The objective is the sum of the values of the candidates in. GLPK's
-    branch and cut finds the optimum (or stops at mip_gap or the time
-    limit, with the gap it had reached).
+    The objective is the sum of the values of the candidates in. The
+    problem is built in GLPK (which checks it and reports through its
+    error hook) and solved by COIN-OR CBC's branch and cut (Debian's
+    coinor-libcbc-dev, through its C interface): the optimum, or a
+    portfolio when it stops at mip_gap or the time limit, with the gap to
+    the bound it had reached. GLPK's own branch and cut was the solver
+    first; with starts allowed to shift it stopped at a 2.1 % gap on the
+    benchmark where CBC is within 1 % (services/planner/README.md).
 
     When there is no feasible portfolio, the conflict lies among the
     candidates that must be in (the mandatory ones and what they depend
@@ -23,7 +28,9 @@
 
 #include "pmo_reflect.h"
 
+#include <Cbc_C_Interface.h>
 #include <assert.h>
+#include <float.h>
 #include <glpk.h>
 #include <math.h>
 #include <setjmp.h>
@@ -340,28 +347,96 @@ static void s_mip_build (s_mip_t *m, const Pmo__ScenarioSpec *spec, const bool *
     }
 }
 
-typedef struct {
-    double bound;        //  the best bound the search had (maximising: an upper bound)
-    bool has_bound;      //  bound is set
-    const double *start; //  a portfolio to begin from (per column), or NULL
-    bool started;        //  it was handed to GLPK
-} s_progress_t;
-
-static void s_callback (glp_tree *tree, void *info)
+//  Solve the GLPK problem lp (binary columns, maximising) with CBC, within
+//  time_limit_ms (wall clock) or mip_gap; start (per column, 1-based, or
+//  NULL) is a portfolio to begin from. Returns 1 (x, objective, optimal,
+//  gap set), 0 infeasible, -1 stopped without a portfolio.
+static int s_cbc_solve (glp_prob *lp, double mip_gap, int time_limit_ms, const double *start,
+                        double *x, double *objective, bool *optimal, double *gap)
 {
-    s_progress_t *progress = info;
-    int reason = glp_ios_reason (tree);
-    if (reason == GLP_IHEUR && progress->start && !progress->started) {
+    int rows = glp_get_num_rows (lp), cols = glp_get_num_cols (lp);
+    int nz = glp_get_num_nz (lp);
+    //  Column-major, 0-based, as CBC loads a problem
+    int *starts = malloc (((size_t)cols + 1) * sizeof (int));
+    int *index = malloc (((size_t)nz + 1) * sizeof (int));
+    double *value = malloc (((size_t)nz + 1) * sizeof (double));
+    double *col_lo = malloc ((size_t)cols * sizeof (double));
+    double *col_up = malloc ((size_t)cols * sizeof (double));
+    double *obj = malloc ((size_t)cols * sizeof (double));
+    double *row_lo = malloc (((size_t)rows + 1) * sizeof (double));
+    double *row_up = malloc (((size_t)rows + 1) * sizeof (double));
+    int *ind = malloc (((size_t)rows + 1) * sizeof (int));
+    double *val = malloc (((size_t)rows + 1) * sizeof (double));
+    assert (starts && index && value && col_lo && col_up && obj && row_lo && row_up && ind && val);
+    int at = 0;
+    for (int j = 1; j <= cols; j++) {
+        starts[j - 1] = at;
+        int len = glp_get_mat_col (lp, j, ind, val);
+        for (int e = 1; e <= len; e++) {
+            index[at] = ind[e] - 1;
+            value[at++] = val[e];
+        }
+        col_lo[j - 1] = 0;
+        col_up[j - 1] = 1;
+        obj[j - 1] = glp_get_obj_coef (lp, j);
+    }
+    starts[cols] = at;
+    //  Rows are "at most" or "exactly" (s_row_t)
+    for (int i = 1; i <= rows; i++) {
+        row_up[i - 1] = glp_get_row_ub (lp, i);
+        row_lo[i - 1] = glp_get_row_type (lp, i) == GLP_FX ? glp_get_row_lb (lp, i) : -DBL_MAX;
+    }
+    Cbc_Model *model = Cbc_newModel ();
+    Cbc_loadProblem (model, cols, rows, starts, index, value, col_lo, col_up, obj, row_lo, row_up);
+    for (int j = 0; j < cols; j++)
+        Cbc_setInteger (model, j);
+    Cbc_setObjSense (model, -1); //  maximise
+    Cbc_setLogLevel (model, 0);
+    //  The limit is wall-clock time (CBC counts CPU time by default), on
+    //  one thread: the service's actor is one thread
+    Cbc_setParameter (model, "timeMode", "elapsed");
+    Cbc_setParameter (model, "threads", "1");
+    Cbc_setMaximumSeconds (model, time_limit_ms / 1000.0);
+    Cbc_setAllowableFractionGap (model, mip_gap);
+    if (start) {
         //  The portfolio without shifts is one with shifts too: the search
         //  starts from it instead of from nothing
-        progress->started = true;
-        glp_ios_heur_sol (tree, progress->start);
+        int *columns = malloc ((size_t)cols * sizeof (int));
+        assert (columns);
+        for (int j = 0; j < cols; j++)
+            columns[j] = j;
+        Cbc_setMIPStartI (model, cols, columns, start + 1);
+        free (columns);
     }
-    int node = glp_ios_best_node (tree);
-    if (node) {
-        progress->bound = glp_ios_node_bound (tree, node);
-        progress->has_bound = true;
-    }
+    Cbc_solve (model);
+    const double *solution = Cbc_getColSolution (model);
+    int result;
+    if (Cbc_isProvenInfeasible (model))
+        result = 0;
+    else if (solution && Cbc_numberSavedSolutions (model) > 0) {
+        for (int j = 1; j <= cols; j++)
+            x[j] = round (solution[j - 1]);
+        *objective = Cbc_getObjValue (model);
+        *optimal = Cbc_isProvenOptimal (model);
+        double bound = Cbc_getBestPossibleObjValue (model);
+        *gap = *optimal && mip_gap == 0
+                   ? 0
+                   : fmax (bound - *objective, 0) / fmax (fabs (*objective), 1e-9);
+        result = 1;
+    } else
+        result = Cbc_isSecondsLimitReached (model) ? -1 : 0;
+    Cbc_deleteModel (model);
+    free (starts);
+    free (index);
+    free (value);
+    free (col_lo);
+    free (col_up);
+    free (obj);
+    free (row_lo);
+    free (row_up);
+    free (ind);
+    free (val);
+    return result;
 }
 
 //  GLPK reports an internal error by calling this hook; the default would
@@ -374,7 +449,7 @@ static void s_glpk_error (void *info)
 
 //  Solve the model. start (per column, or NULL) is a feasible portfolio
 //  to begin from. Returns 1 feasible (x filled, per column), 0 infeasible,
-//  -1 stopped without any portfolio (time), -2 GLPK failed. *optimal: the
+//  -1 stopped without any portfolio (time), -2 GLPK failed (building it). *optimal: the
 //  search ended within mip_gap; *gap: how far the portfolio may be from
 //  the best possible, by the bound the search reached.
 static int s_mip_solve (s_mip_t *m, bool with_objective, double mip_gap, int time_limit_ms,
@@ -446,64 +521,7 @@ static int s_mip_solve (s_mip_t *m, bool with_objective, double mip_gap, int tim
         *objective = 0;
         return trivially_infeasible ? 0 : 1;
     }
-    int64_t deadline = pmo_mono_ms () + time_limit_ms;
-    glp_iocp parm;
-    glp_init_iocp (&parm);
-    parm.msg_lev = GLP_MSG_OFF;
-    parm.presolve = GLP_ON;
-    //  MIR cuts pay for themselves on budget and capacity rows; Gomory
-    //  cuts cost more time than they save here, and cover cuts stay off:
-    //  GLPK 5.0's glp_cov_init fails (aborts) on a problem with no
-    //  knapsack rows left after presolve
-    parm.mir_cuts = GLP_ON;
-    parm.mip_gap = mip_gap;
-    parm.tm_lim = time_limit_ms;
-    s_progress_t progress = {.start = start};
-    parm.cb_func = s_callback;
-    parm.cb_info = &progress;
-    if (start) {
-        //  A starting portfolio is given in the problem's own columns,
-        //  which presolve would change: solve the relaxation first instead
-        glp_smcp lp_parm;
-        glp_init_smcp (&lp_parm);
-        lp_parm.msg_lev = GLP_MSG_OFF;
-        lp_parm.tm_lim = time_limit_ms;
-        lp_parm.presolve = GLP_ON;
-        //  Money in minor units beside hours and 0/1: scale, or the
-        //  simplex fails on the spread of magnitudes
-        glp_scale_prob (lp, GLP_SF_AUTO);
-        glp_adv_basis (lp, 0);
-        int lp_rc = glp_simplex (lp, &lp_parm);
-        parm.presolve = GLP_OFF;
-        int64_t left = deadline - pmo_mono_ms ();
-        parm.tm_lim = left > 1 ? (int)left : 1;
-        int lp_status = glp_get_status (lp);
-        if (lp_rc != 0 || lp_status != GLP_OPT) {
-            glp_delete_prob (lp);
-            glp_error_hook (NULL, NULL);
-            return lp_status == GLP_NOFEAS ? 0 : -1;
-        }
-    }
-    int rc = glp_intopt (lp, &parm);
-    int status = glp_mip_status (lp);
-    int result;
-    if (status == GLP_OPT || status == GLP_FEAS) {
-        for (int j = 1; j <= m->n_cols; j++)
-            x[j] = glp_mip_col_val (lp, j);
-        *objective = glp_mip_obj_val (lp);
-        //  GLP_OPT with rc 0: the tree was searched to the end (within
-        //  mip_gap); GLP_EMIPGAP: stopped at mip_gap
-        *optimal = rc == 0 || rc == GLP_EMIPGAP;
-        *gap = 0;
-        if (progress.has_bound && progress.bound > *objective)
-            *gap = (progress.bound - *objective) / fmax (fabs (*objective), 1e-9);
-        if (rc == 0 && status == GLP_OPT && mip_gap == 0)
-            *gap = 0;
-        result = 1;
-    } else if (status == GLP_NOFEAS || rc == GLP_ENOPFS)
-        result = 0;
-    else
-        result = -1;
+    int result = s_cbc_solve (lp, mip_gap, time_limit_ms, start, x, objective, optimal, gap);
     glp_delete_prob (lp);
     glp_error_hook (NULL, NULL);
     return result;

@@ -2,9 +2,11 @@
 // headless Chromium (Debian's chromium, driven by playwright-core).
 //
 // Starts the real binaries through stack.mjs (Redis, registry, allocator,
-// planner, gateway), seeds three projects, a scoring model and two
-// benefits (one lagging) through the API, then as a PMO person would:
-// records a measurement in a benefit's row and sees its lag alert clear;
+// planner, gateway), seeds three projects, a scoring model and three
+// benefits (one lagging its profile, one overdue: a period passed with no
+// measurement) through the API, then as a PMO person would: records a
+// measurement in a benefit's row and sees its lag alert clear; sees the
+// overdue one say which month went unmeasured;
 // makes a benefit from the form (the service's error shown at the field
 // first); reads the roll-up by division and by hub; scores a project (who
 // and when shown) and reads the ranked list; solves a scenario from chosen
@@ -21,6 +23,16 @@ import { checkAxe } from "./axe.mjs";
 import { artifacts, launch, log, startStack, STEP_MS } from "./stack.mjs";
 
 let stack = null;
+
+// A month relative to this one ("YYYY-MM"): the benefits' dates move with
+// the clock, so the lag by time (a profile period passed unmeasured) is the
+// same whenever the test runs
+function period(offset) {
+  const d = new Date();
+  d.setUTCDate(1);
+  d.setUTCMonth(d.getUTCMonth() + offset);
+  return d.toISOString().slice(0, 7);
+}
 
 function expect(what, ok) {
   if (!ok) throw new Error("expected: " + what);
@@ -49,13 +61,19 @@ async function main() {
     scores: [{ criterion: "value", score: 7 }, { criterion: "risk", score: 5 }, { criterion: "alignment", theme: "net zero", score: 6 }] });
   const cost = await api("POST", "/api/v1/benefits", { title: "Lower maintenance cost", org_unit: "dft", kind: "cashable", owner: "fd@dft",
     measure: "annual maintenance cost saved", currency: "GBP", unit: "GBP", baseline: 0, target: 40000000, status: "realising",
-    profile: [{ period: "2027-03", value: 10000000 }, { period: "2027-12", value: 40000000 }], project_ids: [projects[0].id] });
-  const lagging = await api("POST", `/api/v1/benefits/${cost.id}/measurements`, { period: "2027-03", value: 5000000 },
+    profile: [{ period: period(-1), value: 10000000 }, { period: period(9), value: 40000000 }], project_ids: [projects[0].id] });
+  const lagging = await api("POST", `/api/v1/benefits/${cost.id}/measurements`, { period: period(-1), value: 5000000 },
                             { "If-Match": `"${cost.version}"` });
   expect("the seeded benefit lags", lagging.realisation && lagging.realisation.lagging);
   await api("POST", "/api/v1/benefits", { title: "Step-free stations", org_unit: "dft", kind: "non_financial", owner: "ops@dft",
     measure: "stations with step-free access", unit: "stations", baseline: 10, target: 30, status: "planned",
-    profile: [{ period: "2027-06", value: 15 }, { period: "2027-12", value: 30 }], project_ids: [projects[1].id] });
+    profile: [{ period: period(5), value: 15 }, { period: period(11), value: 30 }], project_ids: [projects[1].id] });
+  // Its profile passed a period four months ago with nothing measured: the
+  // lag by time (the alert is up from the start)
+  const overdue = await api("POST", "/api/v1/benefits", { title: "Faster repairs", org_unit: "dft", kind: "non_financial", owner: "eng@dft",
+    measure: "days to repair a fault", unit: "days", baseline: 20, target: 5, status: "realising",
+    profile: [{ period: period(-4), value: 15 }, { period: period(8), value: 5 }], project_ids: [projects[2].id] });
+  expect("the unmeasured benefit is overdue", overdue.realisation.lagging && overdue.realisation.overdue);
 
   const browser = await launch(tmp);
   try {
@@ -81,12 +99,14 @@ async function main() {
     await checkAxe(page, "planner-benefits");
     await shot("01-benefits");
     const row = `form[data-measure="${cost.id}"]`;
-    await page.fill(`${row} input[name=period]`, "2027-03");
+    await page.fill(`${row} input[name=period]`, period(-1));
     await page.fill(`${row} input[name=value]`, "100000"); // £100,000 = on profile
     await page.click(`${row} button[type=submit]`);
     await page.waitForSelector(`#benefits tr[data-benefit="${cost.id}"][data-lag=no]`, { timeout: STEP_MS });
     const stored = await api("GET", `/api/v1/benefits/${cost.id}`);
-    expect("the measurement is stored in pence", stored.measurements.some((m) => m.period === "2027-03" && m.value === 10000000));
+    expect("the measurement is stored in pence", stored.measurements.some((m) => m.period === period(-1) && m.value === 10000000));
+    expect("the overdue benefit says which month went unmeasured",
+           (await page.textContent(`tr[data-benefit="${overdue.id}"]`)).includes(`no measurement since ${period(-4)}`));
 
     log("a new benefit: the service's error at its field, then created");
     await page.click("#benefit-register details summary");
@@ -97,23 +117,23 @@ async function main() {
     await page.fill("#benefit-form input[name=unit]", "minutes");
     await page.fill("#benefit-form input[name=baseline]", "1200");
     await page.fill("#benefit-form input[name=target]", "900");
-    await page.fill("#benefit-form input[name=profile]", "2027-06=1100, 2027-13=900");
+    await page.fill("#benefit-form input[name=profile]", `${period(3)}=1100, ${period(12).slice(0, 4)}-13=900`);
     await page.fill("#benefit-form input[name=project_ids]", projects[2].id);
     await page.click("#benefit-form button[type=submit]");
     await page.waitForSelector('#benefit-form input[name=profile][aria-invalid=true]', { timeout: STEP_MS });
-    expect("the error names the month", (await page.textContent("#benefit-form .field-error")).includes("2027-13"));
+    expect("the error names the month", (await page.textContent("#benefit-form .field-error")).includes("-13"));
     await checkAxe(page, "planner-benefit-error");
-    await page.fill("#benefit-form input[name=profile]", "2027-06=1100, 2027-12=900");
+    await page.fill("#benefit-form input[name=profile]", `${period(3)}=1100, ${period(12)}=900`);
     await page.click("#benefit-form button[type=submit]");
     await page.waitForSelector('body[data-ready=planner][data-route*="created="]', { timeout: STEP_MS });
-    expect("three benefits listed", (await page.locator("#benefits tbody tr").count()) === 3);
+    expect("four benefits listed", (await page.locator("#benefits tbody tr").count()) === 4);
 
     log("roll-up by division and by hub: money per currency, measures in their own units");
     await page.click('a[data-tab="rollup"]');
     await ready("#/planner?tab=rollup");
     const rollup = await page.textContent("#benefit-rollup");
     expect("a GBP row with £400,000 planned", rollup.includes("GBP") && rollup.includes("£400,000"));
-    expect("stations and minutes kept apart", rollup.includes("stations") && rollup.includes("minutes"));
+    expect("stations, days and minutes kept apart", rollup.includes("stations") && rollup.includes("days") && rollup.includes("minutes"));
     await checkAxe(page, "planner-rollup");
     await page.selectOption("#planner-body select[name=by]", "hub");
     await ready("#/planner?tab=rollup&by=hub");

@@ -10,6 +10,8 @@
     registry's projects, refused over a division the caller cannot see,
     infeasible constraints named, and committing yields the proposed gate
     decisions and nothing else (the registry's projects are unchanged).
+    Time: a benefit whose profile passes a period unmeasured is raised by
+    the planner's lag sweep (the planner restarted a few months on).
 */
 #include "events.pb-c.h"
 #include "planner.pb-c.h"
@@ -563,6 +565,59 @@ static void s_scenarios (char **dft, const char *moj_project)
     free (second);
 }
 
+static Pmo__PlannerReply *s_get_benefit (const char *id)
+{
+    Pmo__BenefitGetRequest get = PMO__BENEFIT_GET_REQUEST__INIT;
+    get.id = (char *)id;
+    Pmo__PlannerRequest request = PMO__PLANNER_REQUEST__INIT;
+    request.body_case = PMO__PLANNER_REQUEST__BODY_GET_BENEFIT;
+    request.get_benefit = &get;
+    return s_call (&request);
+}
+
+//  Time passes (the planner restarted three months on): a benefit whose
+//  profile passed January unmeasured gets its lag alert from the sweep,
+//  once, and loses it when February is measured on profile.
+static void s_lag_sweep (zactor_t **actor, const char *project)
+{
+    rh_as (s_rh, "pm@dft", "project_manager@dft");
+    Pmo__PlannerReply *reply = s_create_benefit ("dft", "GBP", 400000, project, NULL);
+    OK (reply);
+    assert (!reply->benefit->realisation->lagging); //  December: January has not passed
+    char *id = strdup (reply->benefit->id);
+    s_free (&reply);
+    zactor_destroy (actor);
+    s_config.month = "2027-03";
+    s_config.lag_sweep_ms = 100;
+    *actor = pmo_test_actor_new (planner_server_actor, &s_config, &s_config.failed);
+    assert (*actor);
+    //  Wait for the sweep's change (a condition with a generous deadline)
+    bool lagging = false;
+    int64_t deadline = pmo_mono_ms () + 30000;
+    while (!lagging && pmo_mono_ms () < deadline) {
+        reply = s_get_benefit (id);
+        OK (reply);
+        const Pmo__BenefitRealisation *r = reply->benefit->realisation;
+        lagging = r->lagging;
+        if (lagging)
+            assert (r->overdue && streq (r->overdue_period, "2027-01") &&
+                    reply->benefit->version == 2);
+        s_free (&reply);
+        if (!lagging)
+            zclock_sleep (20);
+    }
+    assert (lagging);
+    assert (s_events ("dft", "benefit.lagging", id) == 1);
+    //  February measured on profile (expected 116,667): the alert clears
+    reply = s_measure (id, 2, "2027-02", 150000, NULL);
+    OK (reply);
+    assert (!reply->benefit->realisation->lagging && !reply->benefit->realisation->overdue);
+    s_free (&reply);
+    assert (s_events ("dft", "benefit.recovered", id) == 1);
+    assert (s_events ("dft", "benefit.lagging", id) == 1);
+    free (id);
+}
+
 int main (void)
 {
     s_rh = rh_start ();
@@ -584,6 +639,7 @@ int main (void)
         .hub = "hub",
         .registry = s_rh->endpoint,
         .redis_timeout_ms = 2000,
+        .month = "2026-12", //  the fixtures' profiles start in 2027
     };
     zactor_t *actor = pmo_test_actor_new (planner_server_actor, &s_config, &s_config.failed);
     assert (actor);
@@ -598,6 +654,7 @@ int main (void)
     s_benefits (dft[0]);
     s_policies_and_scores (dft);
     s_scenarios (dft, moj);
+    s_lag_sweep (&actor, dft[0]);
     for (int i = 0; i < 4; i++)
         free (dft[i]);
     free (moj);

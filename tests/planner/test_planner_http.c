@@ -41,6 +41,7 @@ int main (void)
         .hub = "hub",
         .registry = gh->rh->endpoint,
         .redis_timeout_ms = 2000,
+        .month = "2026-12", //  the benefit's profile starts in 2027
     };
     zactor_t *planner = pmo_test_actor_new (planner_server_actor, &config, &config.failed);
     assert (planner);

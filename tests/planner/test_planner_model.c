@@ -2,7 +2,7 @@
 
     Scenarios: random small instances (fixed seed) whose optimum this test
     finds on its own by enumerating every choice of starts and checking
-    every constraint itself, against GLPK's answer; conflicting
+    every constraint itself, against the solver's answer; conflicting
     constraints answered with exactly the set that conflicts; the frontier
     rising with the budget; the gate decisions a scenario proposes.
     Benefits: the profile read between its points, realisation and lag for
@@ -443,25 +443,25 @@ static void s_benefits (void)
     //  On profile: no alert
     int changed;
     planner_benefit_measure (b, s_point ("2027-01", 300000), s_arena);
-    planner_benefit_evaluate (b, 0.10, s_arena, &changed);
+    planner_benefit_evaluate (b, 0.10, -1, s_arena, &changed);
     assert (changed == 0 && !b->realisation->lagging && fabs (b->realisation->ratio - 1) < 1e-9);
     assert (b->realisation->forecast == 1200000);
     //  80 % of the profile in July, with a 10 % threshold: the alert goes up
     planner_benefit_measure (b, s_point ("2027-07", 480000), s_arena);
-    planner_benefit_evaluate (b, 0.10, s_arena, &changed);
+    planner_benefit_evaluate (b, 0.10, -1, s_arena, &changed);
     assert (changed == 1 && b->realisation->lagging);
     assert (fabs (b->realisation->ratio - 0.8) < 1e-9);
     assert (fabs (b->realisation->forecast - 960000) < 1e-6);
     assert (streq (b->realisation->period, "2027-07"));
     //  A threshold of 25 % tolerates it
-    planner_benefit_evaluate (b, 0.25, s_arena, &changed);
+    planner_benefit_evaluate (b, 0.25, -1, s_arena, &changed);
     assert (changed == -1 && !b->realisation->lagging);
-    planner_benefit_evaluate (b, 0.10, s_arena, &changed);
+    planner_benefit_evaluate (b, 0.10, -1, s_arena, &changed);
     assert (changed == 1);
     //  The July figure corrected: back on track, the alert clears
     planner_benefit_measure (b, s_point ("2027-07", 590000), s_arena);
     assert (b->n_measurements == 2);
-    planner_benefit_evaluate (b, 0.10, s_arena, &changed);
+    planner_benefit_evaluate (b, 0.10, -1, s_arena, &changed);
     assert (changed == -1 && !b->realisation->lagging);
     //  A measurement out of order lands in its place
     planner_benefit_measure (b, s_point ("2027-03", 350000), s_arena);
@@ -470,10 +470,10 @@ static void s_benefits (void)
     Pmo__Benefit *d = s_benefit (NULL, 0, 20);
     d->dis_benefit = true;
     planner_benefit_measure (d, s_point ("2027-07", 10.5), s_arena);
-    planner_benefit_evaluate (d, 0.10, s_arena, &changed);
+    planner_benefit_evaluate (d, 0.10, -1, s_arena, &changed);
     assert (changed == 0);
     planner_benefit_measure (d, s_point ("2027-07", 12), s_arena);
-    planner_benefit_evaluate (d, 0.10, s_arena, &changed);
+    planner_benefit_evaluate (d, 0.10, -1, s_arena, &changed);
     assert (changed == 1 && d->realisation->lagging);
     //  Bad benefits are refused with the field named
     b->currency = "gbp";
@@ -494,6 +494,54 @@ static void s_benefits (void)
     d->unit = "%";
 }
 
+//  The lag by time: a profile period that ended more than a month ago with
+//  no measurement for it or after it
+static void s_overdue (void)
+{
+    int changed, month;
+    Pmo__Benefit *b = s_benefit ("GBP", 0, 1200000); //  profile 2027-01, 2027-07, 2028-01
+    assert (planner_month_of_ms (1801396800000LL) == 2027 * 12 + 0); //  2027-01-31 12:00 UTC
+    //  February: January's figure may still come (a month's grace)
+    planner_period_valid ("2027-02", &month);
+    planner_benefit_evaluate (b, 0.10, month, s_arena, &changed);
+    assert (changed == 0 && !b->realisation->lagging && !b->realisation->overdue);
+    //  March: January has passed unmeasured: overdue, the alert goes up
+    planner_period_valid ("2027-03", &month);
+    planner_benefit_evaluate (b, 0.10, month, s_arena, &changed);
+    assert (changed == 1 && b->realisation->lagging && b->realisation->overdue);
+    assert (streq (b->realisation->overdue_period, "2027-01"));
+    //  Without the time rule the same benefit is not lagging
+    planner_benefit_evaluate (b, 0.10, -1, s_arena, &changed);
+    assert (changed == -1 && !b->realisation->lagging);
+    //  January measured on profile: the alert clears, until July has passed
+    planner_benefit_measure (b, s_point ("2027-01", 300000), s_arena);
+    planner_benefit_evaluate (b, 0.10, month, s_arena, &changed);
+    assert (changed == 0 && !b->realisation->lagging && !b->realisation->overdue);
+    planner_period_valid ("2027-09", &month);
+    planner_benefit_evaluate (b, 0.10, month, s_arena, &changed);
+    assert (changed == 1 && b->realisation->overdue &&
+            streq (b->realisation->overdue_period, "2027-07"));
+    //  A measurement later than a missed period covers it
+    planner_benefit_measure (b, s_point ("2027-08", 700000), s_arena);
+    planner_benefit_evaluate (b, 0.10, month, s_arena, &changed);
+    assert (changed == -1 && !b->realisation->overdue);
+    //  A realised or closed benefit is no longer measured: never overdue
+    Pmo__Benefit *done = s_benefit ("GBP", 0, 1200000);
+    planner_period_valid ("2029-01", &month);
+    done->status = PMO__BENEFIT_STATUS__BENEFIT_STATUS_REALISED;
+    planner_benefit_evaluate (done, 0.10, month, s_arena, &changed);
+    assert (!done->realisation->lagging);
+    done->status = PMO__BENEFIT_STATUS__BENEFIT_STATUS_CLOSED;
+    planner_benefit_evaluate (done, 0.10, month, s_arena, &changed);
+    assert (!done->realisation->lagging);
+    //  A profile point at the baseline expects nothing yet
+    Pmo__Benefit *flat = s_benefit ("GBP", 0, 1200000);
+    flat->profile[0]->value = 0;
+    planner_period_valid ("2027-05", &month);
+    planner_benefit_evaluate (flat, 0.10, month, s_arena, &changed);
+    assert (!flat->realisation->overdue);
+}
+
 static void s_rollups (void)
 {
     planner_rollup_t rollup = {.arena = s_arena};
@@ -505,12 +553,12 @@ static void s_rollups (void)
     Pmo__Benefit *pct = s_benefit (NULL, 60, 80);
     int changed;
     planner_benefit_measure (gbp1, s_point ("2027-07", 250), s_arena); //  expected 500
-    planner_benefit_evaluate (gbp1, 0.1, s_arena, &changed);
+    planner_benefit_evaluate (gbp1, 0.1, -1, s_arena, &changed);
     planner_benefit_measure (gbp2, s_point ("2027-07", 350), s_arena); //  expected 350
-    planner_benefit_evaluate (gbp2, 0.1, s_arena, &changed);
-    planner_benefit_evaluate (eur, 0.1, s_arena, &changed);
-    planner_benefit_evaluate (dis, 0.1, s_arena, &changed);
-    planner_benefit_evaluate (pct, 0.1, s_arena, &changed);
+    planner_benefit_evaluate (gbp2, 0.1, -1, s_arena, &changed);
+    planner_benefit_evaluate (eur, 0.1, -1, s_arena, &changed);
+    planner_benefit_evaluate (dis, 0.1, -1, s_arena, &changed);
+    planner_benefit_evaluate (pct, 0.1, -1, s_arena, &changed);
     planner_rollup_add (&rollup, "dft", gbp1);
     planner_rollup_add (&rollup, "dft", eur);
     planner_rollup_add (&rollup, "dft", gbp2);
@@ -616,6 +664,7 @@ int main (void)
     s_conflicts ();
     s_frontier_and_proposals ();
     s_benefits ();
+    s_overdue ();
     s_rollups ();
     s_policies_and_scores ();
     pmo_arena_destroy (&s_arena);

@@ -26,6 +26,9 @@ export function measure(b, value) {
 const typed = (b, s) => (financial(b) ? Math.round(Number(s) * 100) : Number(s));
 
 function lagBadge(r) {
+  if (r && r.overdue)
+    return h("span", {}, h("span", { class: "rag red", "data-lagging": "true" }, "LAGGING"), h("br"),
+      h("span", { class: "small" }, `no measurement since ${r.overdue_period}`));
   if (!r || !r.period) return h("span", { class: "tag inherited" }, "not measured yet");
   return r.lagging
     ? h("span", { class: "rag red", "data-lagging": "true" }, "LAGGING")
