@@ -124,7 +124,8 @@ static double s_seq (const char *id)
 }
 
 //  A channel's secrets: the webhook URL (Slack's and Google Chat's carry
-//  their credential), the signing secrets and the SMTP password.
+//  their credential), the signing secrets, the SMTP password, the chat
+//  interaction secret and the Slack bot token.
 //  Sealed into a copy that is written; opened in place after a read.
 static Pmo__Channel *s_channel_sealed (const pmo_seal_t *seal, pmo_arena_t *arena,
                                        const Pmo__Channel *ch)
@@ -133,6 +134,8 @@ static Pmo__Channel *s_channel_sealed (const pmo_seal_t *seal, pmo_arena_t *aren
     *copy = *ch;
     copy->url = pmo_seal (seal, arena, ch->url);
     copy->smtp_password = pmo_seal (seal, arena, ch->smtp_password);
+    copy->interact_secret = pmo_seal (seal, arena, ch->interact_secret);
+    copy->bot_token = pmo_seal (seal, arena, ch->bot_token);
     copy->signing_secrets = pmo_arena_alloc (arena, (ch->n_signing_secrets + 1) * sizeof (void *));
     for (size_t i = 0; i < ch->n_signing_secrets; i++) {
         Pmo__SigningSecret *secret = pmo_arena_alloc (arena, sizeof (Pmo__SigningSecret));
@@ -148,7 +151,9 @@ static Pmo__Channel *s_channel_sealed (const pmo_seal_t *seal, pmo_arena_t *aren
 static int s_channel_open (const pmo_seal_t *seal, pmo_arena_t *arena, Pmo__Channel *ch)
 {
     int rc = pmo_unseal (seal, arena, ch->url, &ch->url) |
-             pmo_unseal (seal, arena, ch->smtp_password, &ch->smtp_password);
+             pmo_unseal (seal, arena, ch->smtp_password, &ch->smtp_password) |
+             pmo_unseal (seal, arena, ch->interact_secret, &ch->interact_secret) |
+             pmo_unseal (seal, arena, ch->bot_token, &ch->bot_token);
     for (size_t i = 0; i < ch->n_signing_secrets; i++)
         rc |= pmo_unseal (seal, arena, ch->signing_secrets[i]->secret,
                           &ch->signing_secrets[i]->secret);

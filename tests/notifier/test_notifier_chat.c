@@ -364,6 +364,11 @@ int main (void)
     assert (streq (nr->channel->interact_secret, "…"));
     assert (nr->channel->n_chat_users == 2);
     nh_free (&nr);
+    //  Sealed at rest like the channel's other secrets
+    redisReply *raw = pmo_test_redis_command (s_nh->rh->redis, "HGET pmo:{dft}:nt:ch:%s d", slack);
+    assert (raw && raw->type == REDIS_REPLY_STRING);
+    assert (!memmem (raw->str, raw->len, SLACK_SECRET, strlen (SLACK_SECRET)));
+    freeReplyObject (raw);
     free (nh_subscribe (s_nh, slack, "dft", "allocation.*", 0));
 
     //  An allocation proposed: the message carries Approve and Reject

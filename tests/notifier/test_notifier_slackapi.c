@@ -44,6 +44,11 @@ static char *s_channel (const char *mode)
     assert (streq (reply->channel->bot_token, "…"));
     char *id = strdup (reply->channel->id);
     nh_free (&reply);
+    //  Sealed at rest like the channel's other secrets
+    redisReply *raw = pmo_test_redis_command (s_nh->rh->redis, "HGET pmo:{dft}:nt:ch:%s d", id);
+    assert (raw && raw->type == REDIS_REPLY_STRING);
+    assert (!memmem (raw->str, raw->len, TOKEN, strlen (TOKEN)));
+    freeReplyObject (raw);
     return id;
 }
 
