@@ -26,6 +26,14 @@ const char *riskmon_rag_name (Pmo__Rag rag)
     }
 }
 
+bool riskmon_ev_index (int64_t earned, int64_t base, double *index)
+{
+    if (base <= 0)
+        return false;
+    *index = (double)earned / (double)base;
+    return true;
+}
+
 bool riskmon_project_live (const Pmo__HealthInputs *in)
 {
     if (!in->known || in->archived)
@@ -172,20 +180,18 @@ static void s_assess_earned_value (s_build_t *b, const Pmo__HealthInputs *in,
                                    const Pmo__Thresholds *t, Pmo__Rag *schedule, Pmo__Rag *cost)
 {
     Pmo__HealthAssessment *out = b->out;
-    bool has_report = !pmo_str_empty (in->report_id);
-    if (has_report && in->pv_minor > 0) {
-        out->has_spi = true;
-        out->spi = (double)in->ev_minor / (double)in->pv_minor;
+    if (pmo_str_empty (in->report_id))
+        return;
+    out->has_spi = riskmon_ev_index (in->ev_minor, in->pv_minor, &out->spi);
+    if (out->has_spi)
         *schedule =
             s_worse (*schedule, s_index (b, "spi", "schedule", out->spi, t->spi_amber_below,
                                          t->spi_red_below, t->spi_amber_above, t->spi_red_above));
-    }
-    if (has_report && in->has_ac && in->ac_minor > 0) {
-        out->has_cpi = true;
-        out->cpi = (double)in->ev_minor / (double)in->ac_minor;
+    out->has_cpi = in->has_ac && riskmon_ev_index (in->ev_minor, in->ac_minor, &out->cpi);
+    if (out->has_cpi)
         *cost = s_index (b, "cpi", "cost", out->cpi, t->cpi_amber_below, t->cpi_red_below,
                          t->cpi_amber_above, t->cpi_red_above);
-    } else if (has_report)
+    else
         //  Not "on budget": without actual cost there is nothing to judge
         s_fire (b, "cpi_not_available", "cost", PMO__RAG__RAG_UNSPECIFIED, NULL, 0, 0,
                 in->has_ac ? "CPI not available: no actual cost incurred yet"

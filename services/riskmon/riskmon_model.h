@@ -117,6 +117,9 @@ int riskmon_stream_id_cmp (const char *a, const char *b);
 //  could change the result (0 = none).
 void riskmon_assess (const Pmo__HealthInputs *in, const Pmo__Thresholds *t, int64_t now,
                      pmo_arena_t *arena, Pmo__HealthAssessment *out);
+//  An earned-value index: SPI = EV / PV, CPI = EV / AC (for a sum, EV of
+//  the projects that reported AC). False when there is no base to divide by.
+bool riskmon_ev_index (int64_t earned, int64_t base, double *index);
 //  True if the project is still being delivered (assessed at all).
 bool riskmon_project_live (const Pmo__HealthInputs *in);
 //  True if two assessments differ in a way people see (any colour).

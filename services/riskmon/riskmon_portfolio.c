@@ -492,14 +492,8 @@ void riskmon_handle_portfolio (riskmon_t *self, pmo_request_t *req, Pmo__Portfol
     free (entries);
     for (size_t i = 0; i < page->n_money; i++) {
         Pmo__PortfolioMoney *money = page->money[i];
-        if (money->pv_minor > 0) {
-            money->has_spi = true;
-            money->spi = (double)money->ev_minor / (double)money->pv_minor;
-        }
-        if (money->ac_minor > 0) {
-            money->has_cpi = true;
-            money->cpi = (double)money->ev_with_ac_minor / (double)money->ac_minor;
-        }
+        money->has_spi = riskmon_ev_index (money->ev_minor, money->pv_minor, &money->spi);
+        money->has_cpi = riskmon_ev_index (money->ev_with_ac_minor, money->ac_minor, &money->cpi);
     }
     if (s_fired (self, req, page))
         return pmo_request_unavailable (req, STORE_NAME);

@@ -156,14 +156,8 @@ void riskmon_handle_rollup (riskmon_t *self, pmo_request_t *req, Pmo__RollupRequ
         return pmo_request_unavailable (req, STORE_NAME);
     for (size_t i = 0; i < rollup->n_money; i++) {
         Pmo__RollupMoney *money = rollup->money[i];
-        if (money->pv_minor > 0) {
-            money->has_spi = true;
-            money->spi = (double)money->ev_minor / (double)money->pv_minor;
-        }
-        if (money->ac_minor > 0) {
-            money->has_cpi = true;
-            money->cpi = (double)money->ev_with_ac_minor / (double)money->ac_minor;
-        }
+        money->has_spi = riskmon_ev_index (money->ev_minor, money->pv_minor, &money->spi);
+        money->has_cpi = riskmon_ev_index (money->ev_with_ac_minor, money->ac_minor, &money->cpi);
     }
     rollup->computed_ms = riskmon_now (self);
     pmo_reflect_set_oneof (req->reply, "rollup", &rollup->base);
