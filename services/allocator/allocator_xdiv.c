@@ -669,6 +669,16 @@ static int s_try_update (allocator_xdiv_env_t *env, pmo_request_t *req,
 //  ---------------------------------------------------------------------
 //  Reads
 
+//  The caller may see the foreign request f: its project is in the
+//  caller's reach, or it stewards the person booked for it (README "Who
+//  sees what")
+static bool s_sees (pmo_request_t *req, const Pmo__ForeignAllocation *f)
+{
+    return pmo_access_sees_booking (pmo_request_who (req), allocator_roles (), ALLOCATOR_READ,
+                                    f->project_org_unit_path,
+                                    f->remote ? f->remote->resource_org_unit_path : NULL);
+}
+
 static void s_handle_get (allocator_xdiv_env_t *env, pmo_request_t *req,
                           const Pmo__ForeignGetRequest *get)
 {
@@ -679,7 +689,8 @@ static void s_handle_get (allocator_xdiv_env_t *env, pmo_request_t *req,
     int rc = allocator_store_read_foreign (env->store, req->arena, get->id, &f, &version);
     if (rc < 0)
         return pmo_request_unavailable (req, ALLOCATOR_STORE);
-    if (rc == 0)
+    //  One the caller may not see is not there (ids cannot be probed)
+    if (rc == 0 || !s_sees (req, f))
         return (void)FAIL (req, NOT_FOUND, "get_foreign.id", "no foreign request '%.64s'",
                            get->id ? get->id : "");
     pmo_reflect_set_oneof (req->reply, "foreign", &f->base);
@@ -735,7 +746,7 @@ static void s_handle_list (allocator_xdiv_env_t *env, pmo_request_t *req,
             if ((!pmo_str_empty (list->project_id) && strcmp (f->project_id, list->project_id)) ||
                 (!pmo_str_empty (list->target_division) &&
                  strcmp (f->target_division, list->target_division)) ||
-                (list->state && f->state != list->state))
+                (list->state && f->state != list->state) || !s_sees (req, f))
                 continue;
             if (seen++ < skip)
                 continue;

@@ -319,7 +319,7 @@ static void s_test_requesting (ah_t *ah)
     assert (reply->foreign->refusal->code == PMO__ERROR_CODE__ERROR_NOT_FOUND);
     ah_free (&reply);
 
-    //  lists and gets, for anyone signed in
+    //  lists and gets, for anyone whose reach covers the project
     ah_as (ah, "viewer@dft", "viewer@dft");
     reply = ah_call (ah, "{\"list_foreign\":{\"project_id\":\"%s\"}}", s_dft1);
     ah_ok (reply);
@@ -344,6 +344,16 @@ static void s_test_requesting (ah_t *ah)
     assert (strcmp (reply->foreign->id, id) == 0);
     ah_free (&reply);
     reply = ah_call (ah, "{\"get_foreign\":{\"id\":\"xa_dft_99\"}}");
+    ah_err (reply, NOT_FOUND, "get_foreign.id");
+    ah_free (&reply);
+    //  ... and for nobody else (README "Who sees what"): moj's viewer sees
+    //  none of dft's requests, not even by id
+    ah_as (ah, "viewer@moj", "viewer@moj");
+    reply = ah_call (ah, "{\"list_foreign\":{}}");
+    ah_ok (reply);
+    assert (reply->foreigns->n_foreigns == 0);
+    ah_free (&reply);
+    reply = ah_call (ah, "{\"get_foreign\":{\"id\":\"%s\"}}", id);
     ah_err (reply, NOT_FOUND, "get_foreign.id");
     ah_free (&reply);
 }
