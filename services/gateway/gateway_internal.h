@@ -13,6 +13,7 @@
 #define GATEWAY_INTERNAL_H_INCLUDED
 
 #include "gateway_admin.h"
+#include "gateway_feed.h"
 #include "gateway_idp.h"
 #include "gateway_jobs.h"
 #include "gateway_metrics.h"
@@ -140,6 +141,7 @@ typedef struct {
     int64_t conns_next;     //  monotonic: the next connection deadline
     zhashx_t *pending;      //  request id -> request_t waiting for a reply
     zlistx_t *sse;          //  live-event clients (gateway_sse_t)
+    gateway_feed_t *feed;   //  the one reader of the streams for them
     zlistx_t *jobs;         //  jobs still running (gateway_job_t)
     zsock_t *jobs_pull;     //  finished jobs push themselves here
     char jobs_endpoint[64]; //  ... its inproc address

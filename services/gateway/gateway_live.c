@@ -5,9 +5,12 @@
 #include "gateway_internal.h"
 #include "gateway_sse.h"
 
+#include "pmo_log.h"
+
 #include <assert.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 //  The divisions who may read live events of (NULL-terminated, caller
 //  frees each and the list), and whether that is all of them. -1 if the
@@ -85,9 +88,14 @@ enum MHD_Result gateway_live_events (self_t *self, request_t *req)
         .heartbeat_ms = self->config.heartbeat_ms,
         .metrics = self->metrics,
         .clients = self->sse,
+        .wake = &self->sse_woken,
+        .queue_max = self->config.sse_queue,
     };
+    //  No client: the shared reader's places are stale, start from now
+    if (zlistx_size (self->sse) == 0)
+        gateway_feed_reset (self->feed);
     bool bad_id;
-    gateway_sse_t *sse = gateway_sse_new (&config, self->store, &bad_id);
+    gateway_sse_t *sse = gateway_sse_new (&config, self->feed, self->store, &bad_id);
     s_strv_free (divisions);
     if (!sse)
         return bad_id
@@ -100,6 +108,14 @@ enum MHD_Result gateway_live_events (self_t *self, request_t *req)
                                            NULL, "Retry-After", "1");
     //  A resume has history to send: read it now
     self->sse_woken = true;
+    //  The kernel's send buffer is bounded too (it would otherwise grow to
+    //  megabytes for a client that stops reading): a slow client shows in
+    //  its queue, where it is dropped, not in unbounded socket memory
+    const union MHD_ConnectionInfo *info =
+        MHD_get_connection_info (connection, MHD_CONNECTION_INFO_CONNECTION_FD);
+    int sndbuf = (int)(self->config.sse_queue ? self->config.sse_queue : GATEWAY_SSE_QUEUE_DEFAULT);
+    if (info && setsockopt (info->connect_fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf))
+        pmo_debug ("gateway: SO_SNDBUF not set on a live-event connection");
     struct MHD_Response *response = MHD_create_response_from_callback (
         MHD_SIZE_UNKNOWN, 8192, gateway_sse_read, sse, gateway_sse_free);
     MHD_add_response_header (response, "Content-Type", "text/event-stream");

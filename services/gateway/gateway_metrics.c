@@ -36,6 +36,7 @@ struct _gateway_metrics_t {
     size_t n_upstreams;
     uint64_t rate_limited;
     long sse_clients;
+    uint64_t sse_dropped;
 };
 
 gateway_metrics_t *gateway_metrics_new (const char *const *routes, size_t n,
@@ -117,6 +118,11 @@ void gateway_metrics_sse (gateway_metrics_t *self, int delta)
     self->sse_clients += delta;
 }
 
+void gateway_metrics_sse_dropped (gateway_metrics_t *self)
+{
+    self->sse_dropped++;
+}
+
 long gateway_metrics_sse_clients (gateway_metrics_t *self)
 {
     long clients = self->sse_clients;
@@ -148,6 +154,7 @@ void gateway_metrics_render (gateway_metrics_t *self, char **text, size_t *size)
     memcpy (upstreams, self->upstreams, self->n_upstreams * sizeof (upstream_t));
     uint64_t rate_limited = self->rate_limited;
     long sse = self->sse_clients;
+    uint64_t sse_dropped = self->sse_dropped;
 
     gateway_metrics_printf (text, size,
                             "# HELP pmo_gateway_requests_total HTTP requests by route and "
@@ -223,8 +230,12 @@ void gateway_metrics_render (gateway_metrics_t *self, char **text, size_t *size)
                             "# TYPE pmo_gateway_rate_limited_total counter\n"
                             "pmo_gateway_rate_limited_total %llu\n"
                             "# HELP pmo_gateway_sse_clients Live-event clients connected.\n"
-                            "# TYPE pmo_gateway_sse_clients gauge\npmo_gateway_sse_clients %ld\n",
-                            (unsigned long long)rate_limited, sse);
+                            "# TYPE pmo_gateway_sse_clients gauge\npmo_gateway_sse_clients %ld\n"
+                            "# HELP pmo_gateway_sse_dropped_total Live-event clients dropped for "
+                            "reading too slowly.\n"
+                            "# TYPE pmo_gateway_sse_dropped_total counter\n"
+                            "pmo_gateway_sse_dropped_total %llu\n",
+                            (unsigned long long)rate_limited, sse, (unsigned long long)sse_dropped);
     free (routes);
     free (upstreams);
 }

@@ -29,6 +29,8 @@ void gateway_metrics_rate_limited (gateway_metrics_t *self);
 void gateway_metrics_sse (gateway_metrics_t *self, int delta);
 //  The live-event clients now.
 long gateway_metrics_sse_clients (gateway_metrics_t *self);
+//  A live-event client dropped for reading too slowly.
+void gateway_metrics_sse_dropped (gateway_metrics_t *self);
 
 //  Append the exposition text to a growing buffer (caller frees *text).
 void gateway_metrics_render (gateway_metrics_t *self, char **text, size_t *size);

@@ -288,10 +288,16 @@ bool gateway_event_visible (const Pmo__Identity *who, const Pmo__Event *event)
            pmo_access_steward (who, event->allocation->resource_org_unit_path);
 }
 
+bool gateway_event_redacted (const Pmo__Identity *who, const Pmo__Event *event)
+{
+    const Pmo__Resource *r = event->body_case == PMO__EVENT__BODY_RESOURCE ? event->resource : NULL;
+    return r && !pmo_access_steward (who, r->home_org_unit_path);
+}
+
 void gateway_event_redact (const Pmo__Identity *who, Pmo__Event *event)
 {
     Pmo__Resource *r = event->body_case == PMO__EVENT__BODY_RESOURCE ? event->resource : NULL;
-    if (!r || pmo_access_steward (who, r->home_org_unit_path))
+    if (!gateway_event_redacted (who, event))
         return;
     //  As the allocator shows a resource: no cost rate, no reasons of leave
     //  (the event is the caller's own decoded copy)

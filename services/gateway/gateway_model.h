@@ -92,6 +92,10 @@ bool gateway_event_visible (const Pmo__Identity *who, const Pmo__Event *event);
 //  cost rate, the reasons of its leave) unless who is one; event is the
 //  caller's own decoded copy.
 void gateway_event_redact (const Pmo__Identity *who, Pmo__Event *event);
+//  True if gateway_event_redact would clear something of event for who.
+//  The cleared form is the same for everyone it is cleared for, so live
+//  events encode an event at most twice, whatever the number of clients.
+bool gateway_event_redacted (const Pmo__Identity *who, const Pmo__Event *event);
 
 //  What a live-event client asked for; NULL or "" fields match anything.
 typedef struct {

@@ -445,7 +445,19 @@ static void s_orgs_changed (self_t *self, int64_t now)
     self->orgs_next = now;
 }
 
-//  Live-event clients: read their streams when woken or on the sweep, add
+//  Hand an entry the shared reader read to every client that takes its
+//  events from it.
+static bool s_offer_all (void *ctx, gateway_feed_entry_t *entry)
+{
+    self_t *self = ctx;
+    for (gateway_sse_t *client = zlistx_first (self->sse); client; client = zlistx_next (self->sse))
+        if (gateway_sse_live (client))
+            gateway_sse_offer (client, entry);
+    return true;
+}
+
+//  Live-event clients: read the streams when woken or on the sweep (the
+//  shared reader first, then the clients catching up on their own), add
 //  due heartbeats, and let those with something to send go on.
 static void s_pump_events (self_t *self, int64_t now)
 {
@@ -453,16 +465,23 @@ static void s_pump_events (self_t *self, int64_t now)
     self->sse_woken = false;
     if (read)
         self->sse_next_sweep = now + SWEEP_MS;
+    bool org_units = false;
+    if (read && zlistx_size (self->sse) &&
+        gateway_feed_pump (self->feed, self->store, s_offer_all, self, &org_units) == 1)
+        self->sse_woken = true;
+    if (org_units)
+        s_orgs_changed (self, now);
     gateway_sse_t *client = zlistx_first (self->sse);
     while (client) {
         //  The next one first: a client never leaves the list here, but
         //  keep the loop safe if one day it does
         gateway_sse_t *next = zlistx_next (self->sse);
-        bool org_units = false;
-        if (read && gateway_sse_pump (client, self->store, &org_units) == 1)
-            self->sse_woken = true;
-        if (org_units)
-            s_orgs_changed (self, now);
+        if (read && !gateway_sse_live (client)) {
+            if (gateway_sse_catch_up (client, self->feed, self->store, &org_units) == 1)
+                self->sse_woken = true;
+            if (org_units)
+                s_orgs_changed (self, now);
+        }
         gateway_sse_tick (client, now);
         gateway_sse_wake (client);
         client = next;
@@ -508,6 +527,7 @@ static void s_self_destroy (self_t *self)
     zhashx_destroy (&self->failures);
     zlistx_destroy (&self->conns);
     zlistx_destroy (&self->sse);
+    gateway_feed_destroy (&self->feed);
     orgtree_destroy (&self->orgs);
     gateway_metrics_destroy (&self->metrics);
     free (self->openapi);
@@ -588,6 +608,7 @@ static int s_self_init (self_t *self)
     zhashx_set_destructor (self->failures, gateway_bucket_free);
     self->conns = zlistx_new ();
     self->sse = zlistx_new ();
+    self->feed = gateway_feed_new (true);
     self->jobs = zlistx_new ();
     snprintf (self->jobs_endpoint, sizeof self->jobs_endpoint, "inproc://gateway-jobs-%p",
               (void *)self);

@@ -38,6 +38,7 @@ typedef struct {
     int rate_per_s;          //  default per token; 0 = unlimited
     int rate_burst;          //  bucket size
     int heartbeat_ms;        //  live events: comment at least this often
+    size_t sse_queue;        //  live events: bytes waiting per client at most (0: 256 KiB)
     int max_connections;     //  concurrent HTTP connections
     int token_cache_ms;      //  how long a token read is trusted
     const char *oidc;        //  single sign-on configuration file; NULL or "" = none

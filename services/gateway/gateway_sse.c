@@ -1,10 +1,9 @@
-/*  gateway_sse.c: one live-event client. See gateway_sse.h for the order
-    and resume rules.
+/*  gateway_sse.c: one live-event client. See gateway_sse.h for the order,
+    the resume rules and the queue bound.
 */
 #include "gateway_sse.h"
 #include "gateway_store.h"
 
-#include "pmo_json.h"
 #include "pmo_log.h"
 #include "pmo_reflect.h"
 #include "pmo_util.h"
@@ -13,82 +12,115 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define READ_COUNT  200 //  entries per stream per read
 #define MAX_STREAMS 256
+#define SHRINK_OVER 65536 //  an empty queue keeps at most this much memory
 
-//  A stream's place (gateway_store.h): division, cursor, and whether the
-//  next read includes the cursor (the resume tie rule)
-typedef gateway_stream_t stream_t;
-
-//  An entry read, waiting to be merged.
+//  Where the client is in one division's stream.
 typedef struct {
-    uint64_t ms, seq;
-    size_t stream;        //  index into streams
-    const char *division; //  the stream's division: breaks ties between equal ids
-    char id[48];
-    char *data; //  the pmo.Event blob
-    size_t size;
-} entry_t;
+    char *division;
+    char cursor[48];  //  the last id sent, or where it started
+    uint64_t ms, seq; //  cursor's parts
+    bool inclusive;   //  an entry at cursor itself is still to send (the resume tie rule)
+} s_stream_t;
 
 struct _gateway_sse_t {
     struct MHD_Connection *connection;
     bool suspended;    //  waiting for something to send
-    bool stopped;      //  end the stream at the next read
-    bool org_units;    //  an org_unit.* event was read since the last pump
+    bool stopped;      //  end the stream once the queue is sent
+    bool dropped;      //  too slow: ended with event "dropped"
+    bool hungry;       //  catching up, paused until the queue drains to half
+    bool *wake;        //  the reactor's "pump now" (not owned)
     zlistx_t *clients; //  the reactor's list (not owned)
-    stream_t streams[MAX_STREAMS];
+    s_stream_t streams[MAX_STREAMS];
     size_t n_streams;
     bool all_divisions;               //  add divisions created later
+    gateway_feed_t *own;              //  while catching up: its own reader; NULL when live
     Pmo__ApiToken *token;             //  who it is (unpacked copy)
     Pmo__Identity identity;           //  points into token
     char *org_unit, *project, *types; //  the filter's values (owned)
     gateway_event_filter_t filter;
     int heartbeat_ms;
     int64_t next_heartbeat; //  monotonic
-    char *out;              //  bytes to send
-    size_t out_size, out_pos;
+    char *out;              //  the queue: bytes to send are out[out_pos..out_size)
+    size_t out_size, out_pos, out_cap;
+    size_t queue_max;  //  bytes waiting at most; past it the client is dropped
+    char last_id[112]; //  the SSE id of the last event queued
     gateway_metrics_t *metrics;
 };
 
 static void s_append (gateway_sse_t *self, const char *text, size_t len)
 {
-    if (self->out_pos == self->out_size) {
-        self->out_pos = self->out_size = 0;
+    //  Keep the queue at the front: what was sent is dropped
+    if (self->out_pos > 0 &&
+        (self->out_pos == self->out_size || self->out_pos >= self->out_cap / 2)) {
+        memmove (self->out, self->out + self->out_pos, self->out_size - self->out_pos);
+        self->out_size -= self->out_pos;
+        self->out_pos = 0;
     }
-    self->out = realloc (self->out, self->out_size + len + 1);
-    assert (self->out);
+    if (self->out_size + len + 1 > self->out_cap) {
+        size_t cap = self->out_cap ? self->out_cap * 2 : 4096;
+        while (cap < self->out_size + len + 1)
+            cap *= 2;
+        self->out = realloc (self->out, cap);
+        assert (self->out);
+        self->out_cap = cap;
+    }
     memcpy (self->out + self->out_size, text, len);
     self->out_size += len;
 }
 
-static int s_parse_id (const char *id, uint64_t *ms, uint64_t *seq)
+static size_t s_waiting (const gateway_sse_t *self)
 {
-    char *end = NULL;
-    *ms = strtoull (id, &end, 10);
-    if (!end || end == id || *end != '-')
-        return -1;
-    const char *rest = end + 1;
-    *seq = strtoull (rest, &end, 10);
-    return end && end != rest && *end == 0 ? 0 : -1;
+    return self->out_size - self->out_pos;
 }
 
-static stream_t *s_add_stream (gateway_sse_t *self, const char *division)
+//  The client reads too slowly: say so and end the stream. The queue is
+//  not grown past its bound; what it holds is still sent, then the event
+//  "dropped" (no id: an EventSource resumes from the last event it got).
+static void s_drop (gateway_sse_t *self)
+{
+    char frame[256];
+    int len = snprintf (frame, sizeof frame,
+                        "event: dropped\ndata: {\"reason\":\"the client reads too slowly\","
+                        "\"queued_bytes\":%zu,\"last_id\":\"%s\"}\n\n",
+                        s_waiting (self), self->last_id);
+    s_append (self, frame, (size_t)len);
+    pmo_warn ("gateway: live-event client dropped subject=%s queued=%zu last_id=%s",
+              self->identity.subject, s_waiting (self), self->last_id);
+    gateway_metrics_sse_dropped (self->metrics);
+    self->dropped = true;
+    self->stopped = true;
+}
+
+static s_stream_t *s_find (gateway_sse_t *self, const char *division)
 {
     for (size_t i = 0; i < self->n_streams; i++)
         if (strcmp (self->streams[i].division, division) == 0)
-            return NULL;
-    if (self->n_streams == MAX_STREAMS)
+            return &self->streams[i];
+    return NULL;
+}
+
+static void s_place (s_stream_t *stream, const char *cursor, bool inclusive)
+{
+    snprintf (stream->cursor, sizeof stream->cursor, "%s", cursor);
+    if (gateway_feed_parse_id (stream->cursor, &stream->ms, &stream->seq))
+        stream->ms = stream->seq = 0;
+    stream->inclusive = inclusive;
+}
+
+static s_stream_t *s_add_stream (gateway_sse_t *self, const char *division)
+{
+    if (s_find (self, division) || self->n_streams == MAX_STREAMS)
         return NULL;
-    stream_t *stream = &self->streams[self->n_streams++];
+    s_stream_t *stream = &self->streams[self->n_streams++];
     stream->division = strdup (division);
     assert (stream->division);
-    snprintf (stream->cursor, sizeof stream->cursor, "0-0");
-    stream->inclusive = false;
+    s_place (stream, "0-0", false);
     return stream;
 }
 
-gateway_sse_t *gateway_sse_new (const gateway_sse_config_t *config, gateway_store_t *store,
-                                bool *bad_id)
+gateway_sse_t *gateway_sse_new (const gateway_sse_config_t *config, gateway_feed_t *feed,
+                                gateway_store_t *store, bool *bad_id)
 {
     *bad_id = false;
     uint64_t resume_ms = 0, resume_seq = 0;
@@ -106,31 +138,38 @@ gateway_sse_t *gateway_sse_new (const gateway_sse_config_t *config, gateway_stor
         resume_id[len] = 0;
         if (slash)
             snprintf (resume_division, sizeof resume_division, "%s", slash + 1);
-        if (s_parse_id (resume_id, &resume_ms, &resume_seq)) {
+        if (gateway_feed_parse_id (resume_id, &resume_ms, &resume_seq)) {
             *bad_id = true;
             return NULL;
         }
     }
     if (!gateway_store_ready (store))
         return NULL;
+    //  From now: where the shared reader is (a stream it did not follow
+    //  yet starts at its newest entry)
+    if (!*resume_id && gateway_feed_follow (feed, store, config->divisions))
+        return NULL;
     gateway_sse_t *self = calloc (1, sizeof (gateway_sse_t));
     assert (self);
     self->all_divisions = config->all_divisions;
-    for (size_t i = 0; config->divisions[i]; i++)
-        s_add_stream (self, config->divisions[i]);
-    if (*resume_id) {
-        for (size_t i = 0; i < self->n_streams; i++) {
-            stream_t *stream = &self->streams[i];
-            snprintf (stream->cursor, sizeof stream->cursor, "%s", resume_id);
+    for (size_t i = 0; config->divisions[i]; i++) {
+        s_stream_t *stream = s_add_stream (self, config->divisions[i]);
+        if (!stream)
+            continue;
+        if (*resume_id)
             //  Entries with the same id in a division ordered after the
             //  resumed one's were not sent yet
-            stream->inclusive = *resume_division && strcmp (stream->division, resume_division) > 0;
-        }
-    } else if (gateway_store_streams_newest (store, self->streams, self->n_streams)) {
+            s_place (stream, resume_id,
+                     *resume_division && strcmp (stream->division, resume_division) > 0);
+        else
+            s_place (stream, gateway_feed_cursor (feed, stream->division), false);
+    }
+    if (*resume_id) {
+        //  Catching up: its own reader until it reaches the present
+        self->own = gateway_feed_new (self->all_divisions);
         for (size_t i = 0; i < self->n_streams; i++)
-            free (self->streams[i].division);
-        free (self);
-        return NULL;
+            gateway_feed_follow_from (self->own, self->streams[i].division, self->streams[i].cursor,
+                                      self->streams[i].inclusive);
     }
     size_t size = protobuf_c_message_get_packed_size (&config->token->base);
     uint8_t *blob = malloc (size ? size : 1);
@@ -150,9 +189,11 @@ gateway_sse_t *gateway_sse_new (const gateway_sse_config_t *config, gateway_stor
         .org_unit = self->org_unit, .project = self->project, .types = self->types};
     self->connection = config->connection;
     self->clients = config->clients;
+    self->wake = config->wake;
     zlistx_add_end (self->clients, self);
     self->heartbeat_ms = config->heartbeat_ms;
     self->next_heartbeat = pmo_mono_ms () + self->heartbeat_ms;
+    self->queue_max = config->queue_max ? config->queue_max : GATEWAY_SSE_QUEUE_DEFAULT;
     self->metrics = config->metrics;
     gateway_metrics_sse (self->metrics, 1);
     const char *hello = "retry: 3000\n: connected\n\n";
@@ -171,6 +212,7 @@ void gateway_sse_free (void *cls)
         zlistx_delete (self->clients, handle);
     for (size_t i = 0; i < self->n_streams; i++)
         free (self->streams[i].division);
+    gateway_feed_destroy (&self->own);
     if (self->token)
         pmo__api_token__free_unpacked (self->token, NULL);
     free (self->org_unit);
@@ -180,136 +222,95 @@ void gateway_sse_free (void *cls)
     free (self);
 }
 
-static int s_entry_cmp (const void *a, const void *b)
+//  Take an entry if it is for the client. false when its queue is full
+//  and it may wait (catching up): the entry is taken again later.
+static bool s_take (gateway_sse_t *self, gateway_feed_entry_t *entry, bool may_wait)
 {
-    const entry_t *x = a, *y = b;
-    if (x->ms != y->ms)
-        return x->ms < y->ms ? -1 : 1;
-    if (x->seq != y->seq)
-        return x->seq < y->seq ? -1 : 1;
-    return strcmp (x->division, y->division);
-}
-
-//  Send one committed event if the client may see it and asked for it.
-static void s_deliver (gateway_sse_t *self, const entry_t *entry)
-{
-    stream_t *stream = &self->streams[entry->stream];
-    Pmo__Event *event = pmo__event__unpack (NULL, entry->size, (const uint8_t *)entry->data);
-    if (!event) {
-        pmo_warn ("gateway: undecodable event division=%s id=%s", stream->division, entry->id);
-        return;
+    if (self->stopped)
+        return true;
+    Pmo__Event *event = entry->event;
+    s_stream_t *stream = s_find (self, entry->division);
+    //  Not its stream, or sent already (the reader may be behind a client
+    //  that caught up on its own)
+    if (!stream || entry->ms < stream->ms ||
+        (entry->ms == stream->ms &&
+         (entry->seq < stream->seq || (entry->seq == stream->seq && !stream->inclusive))))
+        return true;
+    if (gateway_event_visible (&self->identity, event) &&
+        gateway_event_matches (&self->filter, event)) {
+        //  Catching up: no more while the queue is over half full (the
+        //  client's reads wake the reactor once it is not)
+        if (may_wait && s_waiting (self) > self->queue_max / 2) {
+            self->hungry = true;
+            return false;
+        }
+        size_t size;
+        const char *frame = gateway_feed_frame (entry, &self->identity, &size);
+        //  (An empty queue takes any one event, however large)
+        if (frame && s_waiting (self) > 0 && s_waiting (self) + size > self->queue_max) {
+            if (may_wait) {
+                self->hungry = true;
+                return false;
+            }
+            s_drop (self);
+            return true;
+        }
+        if (frame) {
+            s_append (self, frame, size);
+            snprintf (self->last_id, sizeof self->last_id, "%s/%s", entry->id, entry->division);
+        }
     }
-    if (event->type && strncmp (event->type, "org_unit.", 9) == 0)
-        self->org_units = true;
+    s_place (stream, entry->id, false);
     if (self->all_divisions && event->body_case == PMO__EVENT__BODY_ORG_UNIT_SNAPSHOT &&
         event->org_unit_snapshot &&
         event->org_unit_snapshot->kind == PMO__ORG_UNIT_KIND__ORG_UNIT_KIND_DIVISION &&
-        strcmp (event->type, "org_unit.created") == 0)
+        event->type && strcmp (event->type, "org_unit.created") == 0)
         s_add_stream (self, event->org_unit_snapshot->id);
-    if (gateway_event_visible (&self->identity, event) &&
-        gateway_event_matches (&self->filter, event)) {
-        gateway_event_redact (&self->identity, event);
-        char *original = event->id;
-        event->id = (char *)entry->id;
-        char *json = pmo_json_encode (&event->base);
-        event->id = original;
-        if (json) {
-            char type[96];
-            snprintf (type, sizeof type, "%s", event->type);
-            for (char *c = type; *c; c++)
-                if (*c == '\r' || *c == '\n')
-                    *c = ' ';
-            char *frame = NULL;
-            int len = asprintf (&frame, "id: %s/%s\nevent: %s\ndata: %s\n\n", entry->id,
-                                stream->division, type, json);
-            assert (len > 0);
-            s_append (self, frame, (size_t)len);
-            free (frame);
-            free (json);
-        }
-    }
-    pmo__event__free_unpacked (event, NULL);
+    return true;
 }
 
-//  Read every stream after its cursor and send what is complete, in order.
-//  Returns 0, 1 when more is waiting (read again soon), -1 if Redis failed.
-int gateway_sse_pump (gateway_sse_t *self, gateway_store_t *store, bool *org_units)
+void gateway_sse_offer (gateway_sse_t *self, gateway_feed_entry_t *entry)
+{
+    s_take (self, entry, false);
+}
+
+static bool s_offer (void *ctx, gateway_feed_entry_t *entry)
+{
+    return s_take ((gateway_sse_t *)ctx, entry, true);
+}
+
+bool gateway_sse_live (gateway_sse_t *self)
+{
+    return self->own == NULL;
+}
+
+int gateway_sse_catch_up (gateway_sse_t *self, gateway_feed_t *feed, gateway_store_t *store,
+                          bool *org_units)
 {
     *org_units = false;
-    size_t n = self->n_streams;
-    if (self->stopped)
+    if (!self->own || self->stopped)
         return 0;
-    uint64_t now_ms;
-    redisReply **replies;
-    if (gateway_store_streams_read (store, self->streams, n, READ_COUNT, &now_ms, &replies))
-        return -1;
-    entry_t *entries = NULL;
-    size_t count = 0;
-    int rc = 0;
-    for (size_t i = 0; i < n; i++) {
-        redisReply *reply = replies[i];
-        if (!reply || reply->type != REDIS_REPLY_ARRAY) {
-            rc = reply ? rc : -1;
-            continue;
-        }
-        if (reply->elements == READ_COUNT)
-            rc = rc < 0 ? rc : 1;
-        entries = realloc (entries, (count + reply->elements + 1) * sizeof (entry_t));
-        assert (entries);
-        for (size_t e = 0; e < reply->elements; e++) {
-            redisReply *item = reply->element[e];
-            if (item->type != REDIS_REPLY_ARRAY || item->elements != 2)
-                continue;
-            entry_t *entry = &entries[count];
-            memset (entry, 0, sizeof *entry);
-            if (s_parse_id (item->element[0]->str, &entry->ms, &entry->seq))
-                continue;
-            if (entry->ms >= now_ms) {
-                //  Its millisecond is not over: another stream may still get
-                //  an earlier id. Later entries of this stream wait too.
-                rc = rc < 0 ? rc : 1;
-                break;
-            }
-            snprintf (entry->id, sizeof entry->id, "%s", item->element[0]->str);
-            entry->stream = i;
-            entry->division = self->streams[i].division;
-            redisReply *fields = item->element[1];
-            for (size_t f = 0; fields->type == REDIS_REPLY_ARRAY && f + 1 < fields->elements;
-                 f += 2)
-                if (strcmp (fields->element[f]->str, "data") == 0) {
-                    entry->data = fields->element[f + 1]->str;
-                    entry->size = fields->element[f + 1]->len;
-                }
-            if (entry->data)
-                count++;
-            else {
-                //  Not an event entry; step over it
-                snprintf (self->streams[i].cursor, sizeof self->streams[i].cursor, "%s",
-                          item->element[0]->str);
-                self->streams[i].inclusive = false;
-            }
-        }
+    //  History goes out as fast as the client takes it, not faster
+    if (s_waiting (self) > self->queue_max / 2) {
+        self->hungry = true;
+        return 0;
     }
-    //  Merge: by id, then by division
-    //  qsort wants a valid array even for nothing to sort
-    if (count > 1)
-        qsort (entries, count, sizeof (entry_t), s_entry_cmp);
-    for (size_t i = 0; i < count; i++) {
-        stream_t *stream = &self->streams[entries[i].stream];
-        snprintf (stream->cursor, sizeof stream->cursor, "%s", entries[i].id);
-        stream->inclusive = false;
-        s_deliver (self, &entries[i]);
-    }
-    free (entries);
-    gateway_store_replies_free (&replies, n);
-    *org_units = self->org_units;
-    self->org_units = false;
-    return rc;
+    int rc = gateway_feed_pump (self->own, store, s_offer, self, org_units);
+    if (rc != 0)
+        return rc;
+    //  Caught up. This read came after the shared reader's in this pass,
+    //  so the client is at or past it in every stream: it joins, and
+    //  skips what it sent already. A stream the shared reader does not
+    //  follow yet is followed from where the client is.
+    for (size_t i = 0; i < self->n_streams; i++)
+        gateway_feed_follow_from (feed, self->streams[i].division, self->streams[i].cursor, false);
+    gateway_feed_destroy (&self->own);
+    return 0;
 }
 
 void gateway_sse_tick (gateway_sse_t *self, int64_t now)
 {
-    if (now < self->next_heartbeat)
+    if (now < self->next_heartbeat || self->stopped)
         return;
     char line[64];
     int len = snprintf (line, sizeof line, ": heartbeat %lld\n\n", (long long)pmo_now_ms ());
@@ -333,6 +334,7 @@ void gateway_sse_stop (gateway_sse_t *self)
 
 ssize_t gateway_sse_read (void *cls, uint64_t pos, char *buf, size_t max)
 {
+    (void)pos;
     gateway_sse_t *self = cls;
     if (self->out_pos < self->out_size) {
         size_t len = self->out_size - self->out_pos;
@@ -340,6 +342,16 @@ ssize_t gateway_sse_read (void *cls, uint64_t pos, char *buf, size_t max)
             len = max;
         memcpy (buf, self->out + self->out_pos, len);
         self->out_pos += len;
+        if (self->hungry && s_waiting (self) <= self->queue_max / 2) {
+            //  Room again for the history it is catching up on
+            self->hungry = false;
+            *self->wake = true;
+        }
+        if (self->out_pos == self->out_size && self->out_cap > SHRINK_OVER) {
+            free (self->out);
+            self->out = NULL;
+            self->out_cap = self->out_size = self->out_pos = 0;
+        }
         return (ssize_t)len;
     }
     if (self->stopped)

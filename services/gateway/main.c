@@ -104,6 +104,10 @@ int main (int argc, char **argv)
         {"burst", "PMO_GATEWAY_BURST", "200", "requests a token may send at once", NULL},
         {"heartbeat", "PMO_GATEWAY_HEARTBEAT_MS", "15000", "live events: heartbeat period, ms",
          NULL},
+        {"sse-queue", "PMO_GATEWAY_SSE_QUEUE", "262144",
+         "live events: bytes waiting for one client at most; a client that falls further behind "
+         "is sent the event \"dropped\" and the stream ends (it resumes with Last-Event-ID)",
+         NULL},
         {"max-connections", "PMO_GATEWAY_MAX_CONNECTIONS", "512", "concurrent HTTP connections",
          NULL},
         {"token-cache", "PMO_GATEWAY_TOKEN_CACHE_MS", "5000",
@@ -134,7 +138,8 @@ int main (int argc, char **argv)
     if (rc)
         return rc > 0 ? 0 : 2;
     long redis_timeout, upstream_timeout, max_body, max_import, rate, burst, heartbeat, connections,
-        cache, per_address, request_timeout, fail_rate, fail_burst, token_rate_max, token_days;
+        cache, per_address, request_timeout, fail_rate, fail_burst, token_rate_max, token_days,
+        sse_queue;
     if (pmo_config_int (options, count, "redis-timeout", 10, 60000, &redis_timeout) ||
         pmo_config_int (options, count, "upstream-timeout", 20, 120000, &upstream_timeout) ||
         pmo_config_int (options, count, "max-body", 1024, 64 * 1024 * 1024, &max_body) ||
@@ -142,6 +147,7 @@ int main (int argc, char **argv)
         pmo_config_int (options, count, "rate", 0, 1000000, &rate) ||
         pmo_config_int (options, count, "burst", 1, 1000000, &burst) ||
         pmo_config_int (options, count, "heartbeat", 100, 600000, &heartbeat) ||
+        pmo_config_int (options, count, "sse-queue", 4096, 64L * 1024 * 1024, &sse_queue) ||
         pmo_config_int (options, count, "max-connections", 4, 65536, &connections) ||
         pmo_config_int (options, count, "token-cache", 0, 600000, &cache) ||
         pmo_config_int (options, count, "max-per-address", 1, 65536, &per_address) ||
@@ -195,6 +201,7 @@ int main (int argc, char **argv)
         .rate_per_s = (int)rate,
         .rate_burst = (int)burst,
         .heartbeat_ms = (int)heartbeat,
+        .sse_queue = (size_t)sse_queue,
         .max_connections = (int)connections,
         .token_cache_ms = (int)cache,
         .oidc = pmo_config_get (options, count, "oidc"),

@@ -10,6 +10,8 @@
     2. the same request once the counters are removed, so the hub adds up
        every snapshot it holds (what it did on every request before).
 
+    The hub has its registry (the policy it pushes down), as in a stack.
+
     Usage: PMO_BUILD_DIR=build build/tests/bench/bench_rollup [--quick]
            [--divisions N] [--projects N] [--requests N]
 */
@@ -22,6 +24,7 @@
 #include "pmo_testkit.h"
 #include "pmo_util.h"
 #include "pmo_wire.h"
+#include "registry_harness.h"
 
 #include <assert.h>
 #include <stdio.h>
@@ -194,21 +197,24 @@ int main (int argc, char **argv)
     assert (zcert_save (cert, path) == 0);
     zcert_destroy (&cert);
     snprintf (hub_cert, sizeof hub_cert, "%s_secret", path);
-    char endpoint[64], spoke_endpoint[64], pub[64], registry[64], registry_pub[64];
+    char endpoint[64], spoke_endpoint[64], pub[64];
     snprintf (endpoint, sizeof endpoint, "tcp://127.0.0.1:%d", pmo_test_free_port ());
     snprintf (spoke_endpoint, sizeof spoke_endpoint, "tcp://127.0.0.1:%d", pmo_test_free_port ());
     snprintf (pub, sizeof pub, "tcp://127.0.0.1:%d", pmo_test_free_port ());
-    //  No hub registry: the policy is not what is measured
-    snprintf (registry, sizeof registry, "tcp://127.0.0.1:%d", pmo_test_free_port ());
-    snprintf (registry_pub, sizeof registry_pub, "tcp://127.0.0.1:%d", pmo_test_free_port ());
+    //  The hub's registry (its policy), with the hub unit: a hub without
+    //  one keeps asking, and waits for the answer
+    rh_t *registry = rh_start ();
+    Pmo__RegistryReply *made = rh_unit (registry, "hub", "enterprise", NULL, "controlling");
+    rh_ok (made);
+    rh_free (&made);
     federation_hub_config_t config = {
         .hub = "hub",
         .spoke_endpoint = spoke_endpoint,
         .endpoint = endpoint,
         .pub_endpoint = pub,
         .redis_url = pmo_test_redis_url (redis),
-        .registry = registry,
-        .registry_pub = registry_pub,
+        .registry = registry->endpoint,
+        .registry_pub = registry->pub,
         .cert = hub_cert,
         .spokes_dir = spokes,
         .lag_ms = 2000,
@@ -241,6 +247,7 @@ int main (int argc, char **argv)
 
     pmo_client_destroy (&client);
     zactor_destroy (&hub);
+    rh_stop (&registry);
     federation_store_destroy (&store);
     pmo_redis_destroy (&conn);
     pmo_test_redis_destroy (&redis);
