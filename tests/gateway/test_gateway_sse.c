@@ -58,12 +58,41 @@ static client_t *s_open (gh_t *gh, const char *token, const char *last_id, int r
     return c;
 }
 
-static int s_count (const client_t *c, const char *needle)
+//  Occurrences of needle in buf[from, size).
+static int s_count_from (const client_t *c, const char *needle, size_t from)
 {
     int seen = 0;
-    for (const char *p = c->buf; p && (p = strstr (p, needle)); p++)
-        seen++;
+    size_t len = strlen (needle);
+    const char *end = c->buf + c->size;
+    for (const char *p = c->buf + from; p && p + len <= end;) {
+        p = memmem (p, (size_t)(end - p), needle, len);
+        if (p) {
+            seen++;
+            p++;
+        }
+    }
     return seen;
+}
+
+static int s_count (const client_t *c, const char *needle)
+{
+    return c->buf ? s_count_from (c, needle, 0) : 0;
+}
+
+//  Read once what has arrived (poll said so).
+static void s_read (client_t *c)
+{
+    if (c->size + 65536 + 1 > c->cap) {
+        c->cap = c->cap ? c->cap * 2 : 131072;
+        c->buf = realloc (c->buf, c->cap);
+        assert (c->buf);
+    }
+    ssize_t got = read (c->fd, c->buf + c->size, c->cap - c->size - 1);
+    if (got <= 0)
+        c->closed = true;
+    else
+        c->size += (size_t)got;
+    c->buf[c->size] = 0;
 }
 
 //  Read until needle has appeared count times, the stream ended, or the
@@ -71,26 +100,23 @@ static int s_count (const client_t *c, const char *needle)
 static bool s_wait (client_t *c, const char *needle, int count, int timeout_ms)
 {
     int64_t deadline = pmo_mono_ms () + timeout_ms;
+    //  Counted once, then only in what each read adds (a needle may
+    //  straddle two reads)
+    int seen = s_count (c, needle);
+    size_t len = strlen (needle);
     while (true) {
-        if (c->buf && s_count (c, needle) >= count)
+        if (seen >= count)
             return true;
         int64_t left = deadline - pmo_mono_ms ();
         if (left <= 0 || c->closed)
             return false;
         struct pollfd item = {c->fd, POLLIN, 0};
-        if (poll (&item, 1, (int)left) <= 0)
-            continue;
-        if (c->size + 65536 + 1 > c->cap) {
-            c->cap = c->cap ? c->cap * 2 : 131072;
-            c->buf = realloc (c->buf, c->cap);
-            assert (c->buf);
+        if (poll (&item, 1, (int)left) > 0) {
+            size_t before = c->size;
+            s_read (c);
+            size_t from = before >= len ? before - len + 1 : 0;
+            seen += s_count_from (c, needle, from);
         }
-        ssize_t got = read (c->fd, c->buf + c->size, c->cap - c->size - 1);
-        if (got <= 0)
-            c->closed = true;
-        else
-            c->size += (size_t)got;
-        c->buf[c->size] = 0;
     }
 }
 
@@ -99,7 +125,7 @@ static void s_drain (client_t *c)
 {
     struct pollfd item = {c->fd, POLLIN, 0};
     while (!c->closed && poll (&item, 1, 0) == 1)
-        s_wait (c, "\n", 1 << 30, 1);
+        s_read (c);
 }
 
 //  The id of the last event received.
