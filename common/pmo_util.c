@@ -60,6 +60,41 @@ bool pmo_slug_valid (const char *s, size_t min, size_t max)
     return true;
 }
 
+bool pmo_code_valid (const char *s)
+{
+    size_t len = s ? strlen (s) : 0;
+    if (len == 0 || len > 32)
+        return false;
+    for (size_t i = 0; i < len; i++) {
+        char c = s[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '-' || c == '_' || c == '.' || c == '/'))
+            return false;
+    }
+    return true;
+}
+
+int pmo_id_division (const char *id, const char *prefix, char *division, size_t size)
+{
+    if (!id || !prefix)
+        return -1;
+    size_t plen = strlen (prefix);
+    if (strncmp (id, prefix, plen) != 0 || id[plen] != '_')
+        return -1;
+    const char *start = id + plen + 1;
+    const char *end = strrchr (start, '_');
+    if (!end || end == start || (size_t)(end - start) >= size || (size_t)(end - start) > 32)
+        return -1;
+    if (end[1] == 0)
+        return -1;
+    for (const char *p = end + 1; *p; p++)
+        if (*p < '0' || *p > '9')
+            return -1;
+    memcpy (division, start, (size_t)(end - start));
+    division[end - start] = 0;
+    return pmo_slug_valid (division, 1, 32) ? 0 : -1;
+}
+
 bool pmo_date_valid (const char *s)
 {
     if (!s || strlen (s) != 10 || s[4] != '-' || s[7] != '-')

@@ -22,6 +22,14 @@ void pmo_uuid (char *out);
 //  True if s is made of [a-z0-9-], starts with a letter or digit, and is
 //  min..max characters long.
 bool pmo_slug_valid (const char *s, size_t min, size_t max);
+//  The division of an id "<prefix>_<division>_<n>" ("pr_dft-rail_7" with
+//  prefix "pr" is in "dft-rail"): 0 with division filled in (size bytes),
+//  -1 if id does not have that shape. What people type otherwise (a code)
+//  is told apart from an id by this one rule.
+int pmo_id_division (const char *id, const char *prefix, char *division, size_t size);
+//  True if s can be a code people give an entity (a project's
+//  "FIN-2026-014"): 1..32 of letters, digits and -_./
+bool pmo_code_valid (const char *s);
 //  True if s is a real calendar date "YYYY-MM-DD" in years 1900..2999.
 bool pmo_date_valid (const char *s);
 //  True if s is NULL or the empty string.

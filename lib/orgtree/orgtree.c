@@ -289,6 +289,137 @@ int orgtree_project (orgtree_t *self, const char *id, pmo_arena_t *arena, Pmo__P
     return rc;
 }
 
+int orgtree_project_id (orgtree_t *self, const char *text, pmo_arena_t *arena, const char **id,
+                        Pmo__Project **project)
+{
+    assert (self && arena && id);
+    *id = NULL;
+    if (project)
+        *project = NULL;
+    if (pmo_str_empty (text))
+        return 0;
+    char division[40];
+    if (pmo_id_division (text, "pr", division, sizeof division) == 0) {
+        *id = text;
+        return 1;
+    }
+    if (!pmo_code_valid (text))
+        return -3;
+    if (orgtree_backing_off (self))
+        return -1;
+    Pmo__GetRequest get = PMO__GET_REQUEST__INIT;
+    get.kind = PMO__ENTITY_KIND__ENTITY_KIND_PROJECT;
+    get.id = (char *)text;
+    Pmo__RegistryRequest request = PMO__REGISTRY_REQUEST__INIT;
+    request.body_case = PMO__REGISTRY_REQUEST__BODY_GET;
+    request.get = &get;
+    Pmo__RegistryReply *reply = s_ask (self, &request, "a project code");
+    if (!reply)
+        return -1;
+    int rc = -1;
+    if (!reply->error && reply->body_case == PMO__REGISTRY_REPLY__BODY_PROJECT && reply->project) {
+        *id = pmo_arena_strdup (arena, reply->project->id);
+        if (project)
+            *project = (Pmo__Project *)pmo_reflect_copy (&reply->project->base, arena);
+        rc = 1;
+    } else if (reply->error && reply->error->code == PMO__ERROR_CODE__ERROR_NOT_FOUND)
+        rc = 0;
+    else if (reply->error && reply->error->code == PMO__ERROR_CODE__ERROR_INVALID)
+        rc = -2; //  a code is never malformed to a get: it names several
+    else
+        pmo_warn ("orgtree: the registry refused a project code code=%s",
+                  reply->error ? pmo_error_code_name (reply->error->code) : "no project");
+    protobuf_c_message_free_unpacked (&reply->base, NULL);
+    return rc;
+}
+
+//  What resolving the project references of one request needs.
+typedef struct {
+    orgtree_t *tree;
+    pmo_request_t *req;
+    orgtree_may_see_fn *may_see;
+    const char *registry_name;
+} s_resolving_t;
+
+static bool s_is_reference (const char *name)
+{
+    return streq (name, "project_id") || streq (name, "depends_on_project");
+}
+
+//  Resolve the reference in *slot (field path). 0, or -1 after failing.
+static int s_resolve_slot (s_resolving_t *r, char **slot, const char *path)
+{
+    if (pmo_str_empty (*slot))
+        return 0;
+    const char *text = *slot;
+    const char *id;
+    Pmo__Project *project;
+    int rc = orgtree_project_id (r->tree, text, r->req->arena, &id, &project);
+    if (rc == 1 && project && r->may_see &&
+        !r->may_see (pmo_request_who (r->req), project->org_unit_path))
+        rc = 0; //  as if it did not exist, so codes cannot be probed
+    if (rc == 1) {
+        *slot = (char *)id;
+        return 0;
+    }
+    if (rc == 0)
+        FAIL (r->req, NOT_FOUND, path, "no project with id or code '%.64s'", text);
+    else if (rc == -3)
+        FAIL (r->req, INVALID, path,
+              "'%.64s' is neither a project id (pr_<division>_<n>) nor a code", text);
+    else if (rc == -2)
+        FAIL (r->req, INVALID, path,
+              "code '%.64s' names projects in more than one division: give the project's id", text);
+    else
+        pmo_request_unavailable (r->req, r->registry_name);
+    return -1;
+}
+
+static int s_resolve_message (s_resolving_t *r, ProtobufCMessage *msg, const char *path)
+{
+    const ProtobufCMessageDescriptor *desc = msg->descriptor;
+    for (unsigned i = 0; i < desc->n_fields; i++) {
+        const ProtobufCFieldDescriptor *f = &desc->fields[i];
+        char *slot = (char *)msg + f->offset;
+        if ((f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) &&
+            *(uint32_t *)((char *)msg + f->quantifier_offset) != f->id)
+            continue;
+        const char *name = pmo_str_empty (path)
+                               ? f->name
+                               : pmo_arena_printf (r->req->arena, "%s.%s", path, f->name);
+        if (f->type == PROTOBUF_C_TYPE_STRING && f->label != PROTOBUF_C_LABEL_REPEATED &&
+            s_is_reference (f->name)) {
+            if (s_resolve_slot (r, (char **)slot, name))
+                return -1;
+        } else if (f->type == PROTOBUF_C_TYPE_MESSAGE && f->label == PROTOBUF_C_LABEL_REPEATED) {
+            size_t n = *(size_t *)((char *)msg + f->quantifier_offset);
+            ProtobufCMessage **items = *(ProtobufCMessage ***)slot;
+            for (size_t k = 0; k < n; k++)
+                if (items[k] &&
+                    s_resolve_message (r, items[k],
+                                       pmo_arena_printf (r->req->arena, "%s[%zu]", name, k)))
+                    return -1;
+        } else if (f->type == PROTOBUF_C_TYPE_MESSAGE && *(ProtobufCMessage **)slot &&
+                   !streq (f->name, "header")) {
+            if (s_resolve_message (r, *(ProtobufCMessage **)slot, name))
+                return -1;
+        }
+    }
+    return 0;
+}
+
+int orgtree_resolve_projects (orgtree_t *self, pmo_request_t *req, orgtree_may_see_fn *may_see,
+                              const char *registry_name)
+{
+    assert (self && req && registry_name);
+    if (!req->request)
+        return 0;
+    s_resolving_t r = {self, req, may_see, registry_name};
+    //  The request was decoded into the request's arena: its strings may
+    //  be replaced by arena copies
+    return s_resolve_message (&r, (ProtobufCMessage *)req->request, "");
+}
+
 static bool s_fresh (const orgtree_t *self, const entry_t *entry)
 {
     return entry->read_ms >= self->valid_after_ms &&

@@ -31,6 +31,7 @@
 #ifndef ORGTREE_H_INCLUDED
 #define ORGTREE_H_INCLUDED
 
+#include "pmo_request.h"
 #include "pmo_util.h"
 #include "registry.pb-c.h"
 
@@ -64,6 +65,34 @@ int orgtree_unit (orgtree_t *self, const char *id, pmo_arena_t *arena, Pmo__OrgU
 //  malformed id names none either), -1 the registry did not answer, is
 //  backed off from, or refused otherwise.
 int orgtree_project (orgtree_t *self, const char *id, pmo_arena_t *arena, Pmo__Project **project);
+
+//  What a person gave for a project: its id or its code (codes are unique
+//  within a division). An id ("pr_<division>_<n>", pmo_id_division) is
+//  given back as it is without asking; a code is asked of the registry (a
+//  get resolves codes) with the tree's identity. 1 with the id in *id (in
+//  arena) and, if project is not NULL, the project read for it (NULL for an
+//  id passed through); 0 no project has that code; -2 the code names
+//  projects in several divisions; -3 text is neither an id nor a code
+//  (pmo_code_valid), nothing asked; -1 the registry did not answer.
+int orgtree_project_id (orgtree_t *self, const char *text, pmo_arena_t *arena, const char **id,
+                        Pmo__Project **project);
+
+//  May who see a project at path (its org unit's path)? The service's own
+//  rule for reading what belongs to a project.
+typedef bool (orgtree_may_see_fn) (const Pmo__Identity *who, const char *path);
+
+//  Codes accepted wherever a request names a project by id: every project
+//  reference in req's request (string fields project_id and
+//  depends_on_project, at any depth) that is a code is replaced by the
+//  project's id, so the handlers see ids only. A code that names no project
+//  the caller may see (may_see; NULL: every caller sees every project)
+//  fails req with NOT_FOUND naming the code and the field; one naming
+//  projects in several divisions, or text that is neither an id nor a
+//  code, INVALID; a registry that does not
+//  answer, UNAVAILABLE ("<registry_name> is unavailable"). 0, or -1 after
+//  failing req. Requests naming projects by id cost nothing.
+int orgtree_resolve_projects (orgtree_t *self, pmo_request_t *req, orgtree_may_see_fn *may_see,
+                              const char *registry_name);
 
 //  Read every unit (archived ones too) if the tree is older than
 //  max_age_ms or was invalidated; force reads it regardless. 0, or -1 if

@@ -125,6 +125,10 @@ static void s_handle (void *state, pmo_request_t *req)
 {
     allocator_t *self = state;
     Pmo__AllocatorRequest *r = (Pmo__AllocatorRequest *)req->request;
+    //  Projects may be named by code wherever an id is asked for; anyone
+    //  signed in sees allocations, so every caller may name every project
+    if (orgtree_resolve_projects (self->registry, req, NULL, ALLOCATOR_REGISTRY))
+        return;
     switch (r->body_case) {
     case PMO__ALLOCATOR_REQUEST__BODY_REQUEST_ALLOCATION:
     case PMO__ALLOCATOR_REQUEST__BODY_PROPOSE:

@@ -51,7 +51,7 @@ static const pmoctl_flag_t s_resource_list_flags[] = {
 };
 
 static const pmoctl_flag_t s_request_flags[] = {
-    JSTR ("project", "ID", "project_id", PMOCTL_REQUIRED, "the project asking (its id)"),
+    JSTR ("project", "ID|CODE", "project_id", PMOCTL_REQUIRED, "the project asking"),
     JSTR ("resource", "ID", "resource_id", 0, "a named resource; or give --role and/or --skill"),
     JSTR ("role", "ROLE", "role", 0, "the role wanted"),
     JSTR ("skill", "NAME", "skill", 0, "the skill wanted"),
@@ -82,7 +82,7 @@ static const pmoctl_flag_t s_reshape_flags[] = {
 };
 
 static const pmoctl_flag_t s_alloc_list_flags[] = {
-    JSTR ("project", "ID", "project_id", 0, "only this project's"),
+    JSTR ("project", "ID|CODE", "project_id", 0, "only this project's"),
     JSTR ("resource", "ID", "resource_id", 0, "only this resource's"),
     JSTR ("org-unit", "UNIT", "org_unit", 0, "only this subtree"),
     JSTR ("state", "requested|proposed|committed|released|rejected", "state", 0,
@@ -93,7 +93,7 @@ static const pmoctl_flag_t s_alloc_list_flags[] = {
 };
 
 static const pmoctl_flag_t s_match_flags[] = {
-    JSTR ("project", "ID", "project_id", 0,
+    JSTR ("project", "ID|CODE", "project_id", 0,
           "the project (its division ranks home-division candidates first)"),
     JSTR ("role", "ROLE", "role", 0, "the role wanted"),
     JSTR ("skill", "NAME", "skill", 0, "the skill wanted"),

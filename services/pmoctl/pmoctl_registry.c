@@ -197,8 +197,9 @@ static Pmo__RegistryReply *s_get (pmoctl_t *ctl, const pmoctl_entity_t *entity, 
 //  ctl->status set if it cannot be.
 static ProtobufCMessage *s_read (pmoctl_t *ctl, const pmoctl_entity_t *entity, const char *text)
 {
-    const char *id;
-    int rc = pmoctl_resolve (ctl, entity, text, &id);
+    //  A get resolves a code itself; other kinds' ids are checked here
+    const char *id = text;
+    int rc = pmo_reflect_has (entity->desc, "code") ? 0 : pmoctl_resolve (ctl, entity, text, &id);
     if (rc) {
         ctl->status = rc;
         return NULL;
@@ -279,62 +280,29 @@ static Pmo__ListRequest *s_list_request (pmoctl_t *ctl, const pmoctl_entity_t *e
     return list;
 }
 
-//  True if text has the shape of an id of this kind: "<prefix>_<division>_<n>"
-static bool s_looks_like_id (const char *text, const char *prefix)
-{
-    size_t len = strlen (prefix);
-    if (strncmp (text, prefix, len) != 0 || text[len] != '_')
-        return false;
-    const char *division = text + len + 1;
-    const char *last = strrchr (division, '_');
-    if (!last || last == division || !last[1])
-        return false;
-    for (const char *p = last + 1; *p; p++)
-        if (*p < '0' || *p > '9')
-            return false;
-    return true;
-}
-
 int pmoctl_resolve (pmoctl_t *ctl, const pmoctl_entity_t *entity, const char *text, const char **id)
 {
     *id = text;
-    if (!entity->prefix || s_looks_like_id (text, entity->prefix))
+    char division[40];
+    if (!entity->prefix || pmo_id_division (text, entity->prefix, division, sizeof division) == 0)
         return 0;
     if (!pmo_reflect_has (entity->desc, "code")) {
         fprintf (stderr, "pmoctl: '%s' is not a %s id (%s_<division>_<n>)\n", text, entity->name,
                  entity->prefix);
         return PMOCTL_USAGE;
     }
-    //  Codes are unique within a division: look through everything we may
-    //  see, archived included, since a code stays taken when archived
-    Pmo__ListRequest *list = s_list_request (ctl, entity);
-    list->include_archived = true;
-    list->limit = 500;
-    Pmo__Page *page;
-    int rc = s_list (ctl, list, true, &page);
-    if (rc)
-        return rc;
-    size_t n, found = 0;
-    ProtobufCMessage **items = s_items (&page->base, entity->page_field, &n);
-    const char *ids = "";
-    for (int pass = 0; pass < 2 && found == 0; pass++)
-        for (size_t i = 0; i < n; i++) {
-            const char *code = pmo_reflect_str (items[i], "code");
-            //  An exact match first, then regardless of case
-            if (pass == 0 ? strcmp (code, text) != 0 : strcasecmp (code, text) != 0)
-                continue;
-            *id = pmo_reflect_str (items[i], "id");
-            ids = found++ ? pmo_arena_printf (ctl->arena, "%s, %s", ids, *id) : *id;
-        }
-    if (found == 1)
-        return 0;
-    if (found == 0)
-        fprintf (stderr, "pmoctl: not_found: no %s with id or code '%s'\n", entity->name, text);
-    else
-        fprintf (stderr,
-                 "pmoctl: code '%s' names %zu %ss in different divisions (%s): give the id\n", text,
-                 found, entity->name, ids);
-    return PMOCTL_REFUSED;
+    //  The registry's get resolves a code among what the caller may see
+    //  (and says which ids when it names several)
+    Pmo__RegistryReply *reply = s_get (ctl, entity, text);
+    ProtobufCMessage *body = reply ? pmoctl_reply_body (reply) : NULL;
+    if (!reply)
+        return ctl->status;
+    if (!body || body->descriptor != entity->desc) {
+        fprintf (stderr, "pmoctl: the registry answered get with no %s\n", entity->name);
+        return PMOCTL_REFUSED;
+    }
+    *id = pmo_reflect_str (body, "id");
+    return 0;
 }
 
 int pmoctl_resolve_project (pmoctl_t *ctl, const char *text, const char **id)

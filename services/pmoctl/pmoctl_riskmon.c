@@ -20,7 +20,7 @@
 #include <string.h>
 
 static const pmoctl_flag_t s_risk_flags[] = {
-    JSTR ("project", "ID", "project_id", 0, "the project (its id; required to create)"),
+    JSTR ("project", "ID|CODE", "project_id", 0, "the project (required to create)"),
     JSTR ("title", "TEXT", "title", 0, "what the risk is (required to create)"),
     JSTR ("owner", "PERSON", "owner", 0, "the one person accountable (required to create)"),
     JINT ("probability", "1-5", "probability", 0, 0, 5,
@@ -49,7 +49,7 @@ static const pmoctl_flag_t s_risk_flags[] = {
 };
 
 static const pmoctl_flag_t s_issue_flags[] = {
-    JSTR ("project", "ID", "project_id", 0, "the project (its id; required to create)"),
+    JSTR ("project", "ID|CODE", "project_id", 0, "the project (required to create)"),
     JSTR ("title", "TEXT", "title", 0, "what the issue is (required to create)"),
     JSTR ("type", "request_for_change|off_specification|problem_concern", "type", 0,
           "the PRINCE2 issue type (required to create)"),
@@ -76,7 +76,7 @@ static const pmoctl_flag_t s_get_flags[] = {
 };
 
 static const pmoctl_flag_t s_list_flags[] = {
-    JSTR ("project", "ID", "project_id", 0, "one project's entries"),
+    JSTR ("project", "ID|CODE", "project_id", 0, "one project's entries"),
     JSTR ("org-unit", "UNIT", "org_unit", 0, "or a subtree (default: everything you may see)"),
     JSWITCH ("closed", "include_closed", "closed and resolved ones too"),
     JSTR ("min-band", "minimal|low|medium|high|critical", "min_band", 0,
@@ -224,12 +224,8 @@ static int s_build_kind (pmoctl_t *ctl, const pmoctl_command_t *cmd, pmoctl_args
 static int s_build_health (pmoctl_t *ctl, const pmoctl_command_t *cmd, pmoctl_args_t *args,
                            pmoctl_request_t *request)
 {
-    //  A project code is looked up in the registry, as everywhere an id is asked for
-    const char *id = NULL;
-    int rc = pmoctl_resolve_project (ctl, args->positional, &id);
-    if (rc)
-        return rc;
-    json_object_set_new (request->body, "project_id", json_string (id));
+    //  An id or a code: the risk monitor resolves codes, as every service does
+    json_object_set_new (request->body, "project_id", json_string (args->positional));
     return pmoctl_args_json (cmd, args, request->body);
 }
 

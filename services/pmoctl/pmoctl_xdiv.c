@@ -21,7 +21,7 @@
 
 //  The allocation request's fields (the division is the request's own)
 static const pmoctl_flag_t s_request_flags[] = {
-    JSTR ("project", "ID", "project_id", PMOCTL_REQUIRED, "the project asking (its id)"),
+    JSTR ("project", "ID|CODE", "project_id", PMOCTL_REQUIRED, "the project asking"),
     JSTR ("resource", "ID", "resource_id", 0,
           "a named resource of the other division (its id names it)"),
     F ("division", "DIV", 0, "the owning division (required with --role/--skill)"),
@@ -36,7 +36,7 @@ static const pmoctl_flag_t s_request_flags[] = {
 };
 
 static const pmoctl_flag_t s_list_flags[] = {
-    JSTR ("project", "ID", "project_id", 0, "only this project's"),
+    JSTR ("project", "ID|CODE", "project_id", 0, "only this project's"),
     JSTR ("division", "DIV", "target_division", 0, "only those asked of this division"),
     JSTR ("state", "requested|proposed|committed|released|rejected", "state", 0,
           "only in this state"),

@@ -90,34 +90,6 @@ Pmo__Role registry_gate_approver (const Pmo__Identity *who, const char *path,
 }
 
 //  ---------------------------------------------------------------------
-//  Ids
-
-int registry_id_division (const char *id, const char *prefix, char *division, size_t size)
-{
-    if (!id)
-        return -1;
-    size_t plen = strlen (prefix);
-    if (strncmp (id, prefix, plen) != 0 || id[plen] != '_')
-        return -1;
-    const char *start = id + plen + 1;
-    const char *end = strrchr (start, '_');
-    if (!end || end == start || (size_t)(end - start) >= size || (size_t)(end - start) > 32)
-        return -1;
-    for (const char *p = end + 1;; p++) {
-        if (*p == 0) {
-            if (p == end + 1)
-                return -1;
-            break;
-        }
-        if (*p < '0' || *p > '9')
-            return -1;
-    }
-    memcpy (division, start, (size_t)(end - start));
-    division[end - start] = 0;
-    return pmo_slug_valid (division, 1, 32) ? 0 : -1;
-}
-
-//  ---------------------------------------------------------------------
 //  Validation
 
 static int s_date (const char *value, const char *field, bool required, pmo_problem_t *problem)
@@ -141,13 +113,9 @@ static int s_code (const char *value, const char *field, pmo_problem_t *problem)
     if (len > 32)
         return pmo_problem (problem, INVALID, field, "%s is %zu characters; at most 32", field,
                             len);
-    for (size_t i = 0; i < len; i++) {
-        char c = value[i];
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-              c == '-' || c == '_' || c == '.' || c == '/'))
-            return pmo_problem (problem, INVALID, field,
-                                "%s '%.40s' may hold only letters, digits and -_./", field, value);
-    }
+    if (!pmo_code_valid (value))
+        return pmo_problem (problem, INVALID, field,
+                            "%s '%.40s' may hold only letters, digits and -_./", field, value);
     return 0;
 }
 
@@ -297,7 +265,7 @@ int registry_check_project (const Pmo__Project *p, pmo_problem_t *problem)
     for (size_t i = 0; i < p->n_depends_on; i++) {
         char field[48], division[40];
         snprintf (field, sizeof field, "depends_on[%zu]", i);
-        if (registry_id_division (p->depends_on[i], "pr", division, sizeof division))
+        if (pmo_id_division (p->depends_on[i], "pr", division, sizeof division))
             return pmo_problem (problem, INVALID, field, "'%.40s' is not a project id",
                                 p->depends_on[i]);
         if (p->id && strcmp (p->depends_on[i], p->id) == 0)

@@ -39,13 +39,6 @@ Pmo__Role registry_gate_approver (const Pmo__Identity *who, const char *path,
                                   const Pmo__GateRequirement *gate);
 
 //  ---------------------------------------------------------------------
-//  Ids: "<kind>_<division>_<n>", e.g. "pr_dft_42"
-
-//  The division part of an entity id; -1 if the id is not well formed or
-//  not of the kind with the given prefix.
-int registry_id_division (const char *id, const char *prefix, char *division, size_t size);
-
-//  ---------------------------------------------------------------------
 //  Validation of what callers send (fields they may set)
 
 int registry_check_org_unit (const Pmo__OrgUnit *unit, pmo_problem_t *problem);

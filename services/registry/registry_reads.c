@@ -33,12 +33,74 @@ static const char *s_path_of (registry_t *self, pmo_request_t *req, ProtobufCMes
     return rc == 1 ? ((Pmo__Project *)project)->org_unit_path : NULL;
 }
 
+//  The entity of a kind with codes whose code is text, among those the
+//  caller may see (codes are unique within a division, so one per
+//  division at most): 1 with it in *msg, or 0 after failing req
+//  (NOT_FOUND naming the code; INVALID when it names several, or is not
+//  a code at all).
+static int s_by_code (registry_t *self, pmo_request_t *req, const registry_kind_t *kind,
+                      const char *code, ProtobufCMessage **msg)
+{
+    if (!pmo_code_valid (code)) {
+        FAIL (req, INVALID, "get.id", "'%.64s' is neither a %s id (%s_<division>_<n>) nor a code",
+              code, kind->name, kind->prefix);
+        return 0;
+    }
+    Pmo__OrgUnit **units;
+    size_t n_units;
+    if (registry_store_org_units (self->store, req->arena, &units, &n_units)) {
+        registry_unavailable (req);
+        return 0;
+    }
+    const char *ids = "";
+    size_t found = 0;
+    for (size_t i = 0; i < n_units; i++) {
+        const char *division = units[i]->division;
+        bool seen = pmo_str_empty (division);
+        for (size_t j = 0; j < i && !seen; j++)
+            seen = streq (units[j]->division, division);
+        if (seen)
+            continue;
+        char *id;
+        ProtobufCMessage *entity;
+        int rc = registry_store_code_owner (self->store, req->arena, kind, division, code, &id);
+        if (rc == 1)
+            rc = registry_store_read (self->store, req->arena, kind, id, &entity, NULL);
+        if (rc < 0) {
+            registry_unavailable (req);
+            return 0;
+        }
+        if (rc == 0 || !registry_allowed (pmo_request_who (req), REGISTRY_READ,
+                                          pmo_reflect_str (entity, "org_unit_path")))
+            continue;
+        *msg = entity;
+        ids = found++ ? pmo_arena_printf (req->arena, "%s, %s", ids, id) : id;
+    }
+    if (found == 1)
+        return 1;
+    if (found == 0)
+        FAIL (req, NOT_FOUND, "get.id", "no %s with id or code '%.64s'", kind->name, code);
+    else
+        FAIL (req, INVALID, "get.id",
+              "code '%.64s' names %zu %ss in different divisions (%s): give the id", code, found,
+              kind->name, ids);
+    return 0;
+}
+
 void registry_handle_get (registry_t *self, pmo_request_t *req, Pmo__GetRequest *get)
 {
     const registry_kind_t *kind = registry_kind (get->kind);
     if (!kind)
         return (void)FAIL (req, INVALID, "get.kind", "kind is required (project, org_unit, ...)");
-    ProtobufCMessage *msg = registry_fetch (self, req, kind, get->id, "get.id", NULL);
+    //  What does not have the shape of an id of a kind with codes is a code
+    ProtobufCMessage *msg = NULL;
+    char division[40];
+    if (kind->has_code && !pmo_str_empty (get->id) &&
+        pmo_id_division (get->id, kind->prefix, division, sizeof division)) {
+        if (!s_by_code (self, req, kind, get->id, &msg))
+            return;
+    } else
+        msg = registry_fetch (self, req, kind, get->id, "get.id", NULL);
     if (!msg)
         return;
     const char *path = s_path_of (self, req, msg);

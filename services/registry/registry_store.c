@@ -145,7 +145,7 @@ int registry_store_division (registry_store_t *self, const registry_kind_t *kind
         snprintf (division, size, "%s", self->hub);
         return 0;
     }
-    return registry_id_division (id, kind->prefix, division, size);
+    return pmo_id_division (id, kind->prefix, division, size);
 }
 
 static char *s_entity_key (pmo_arena_t *arena, const registry_kind_t *kind, const char *division,

@@ -75,7 +75,7 @@ static void s_alert_seen (riskmon_t *self, pmo_arena_t *arena, Pmo__Alert *alert
 char *riskmon_division_of (pmo_arena_t *arena, const char *project_id)
 {
     char division[40];
-    if (riskmon_id_division (project_id, "pr", division, sizeof division))
+    if (pmo_id_division (project_id, "pr", division, sizeof division))
         return NULL;
     return pmo_arena_strdup (arena, division);
 }

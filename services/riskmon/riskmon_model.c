@@ -44,28 +44,7 @@ bool riskmon_allowed (const Pmo__Identity *who, riskmon_action_t action, const c
 }
 
 //  ---------------------------------------------------------------------
-//  Ids and dates
-
-int riskmon_id_division (const char *id, const char *prefix, char *division, size_t size)
-{
-    if (!id)
-        return -1;
-    size_t plen = strlen (prefix);
-    if (strncmp (id, prefix, plen) != 0 || id[plen] != '_')
-        return -1;
-    const char *start = id + plen + 1;
-    const char *end = strrchr (start, '_');
-    if (!end || end == start || (size_t)(end - start) >= size || (size_t)(end - start) > 32)
-        return -1;
-    if (end[1] == 0)
-        return -1;
-    for (const char *p = end + 1; *p; p++)
-        if (*p < '0' || *p > '9')
-            return -1;
-    memcpy (division, start, (size_t)(end - start));
-    division[end - start] = 0;
-    return pmo_slug_valid (division, 1, 32) ? 0 : -1;
-}
+//  Dates
 
 int64_t riskmon_date_ms (const char *date)
 {
@@ -257,7 +236,7 @@ int riskmon_check_issue (Pmo__Issue *issue, pmo_problem_t *problem)
                             "a resolved or closed issue states its resolution");
     if (!pmo_str_empty (issue->risk_id)) {
         char division[40];
-        if (riskmon_id_division (issue->risk_id, "rk", division, sizeof division))
+        if (pmo_id_division (issue->risk_id, "rk", division, sizeof division))
             return pmo_problem (problem, INVALID, "risk_id", "'%.40s' is not a risk id",
                                 issue->risk_id);
     }
@@ -284,7 +263,7 @@ int riskmon_check_change (Pmo__ChangeRequest *c, pmo_problem_t *problem)
         c->decision = PMO__CHANGE_DECISION__CHANGE_DECISION_PENDING;
     if (!pmo_str_empty (c->issue_id)) {
         char division[40];
-        if (riskmon_id_division (c->issue_id, "is", division, sizeof division))
+        if (pmo_id_division (c->issue_id, "is", division, sizeof division))
             return pmo_problem (problem, INVALID, "issue_id", "'%.40s' is not an issue id",
                                 c->issue_id);
     }
@@ -307,7 +286,7 @@ int riskmon_check_raid (Pmo__RaidEntry *e, pmo_problem_t *problem)
         return -1;
     if (!pmo_str_empty (e->depends_on_project)) {
         char division[40];
-        if (riskmon_id_division (e->depends_on_project, "pr", division, sizeof division))
+        if (pmo_id_division (e->depends_on_project, "pr", division, sizeof division))
             return pmo_problem (problem, INVALID, "depends_on_project",
                                 "'%.40s' is not a project id", e->depends_on_project);
         if (strcmp (e->depends_on_project, e->project_id) == 0)

@@ -40,10 +40,8 @@ const pmo_role_table_t *riskmon_roles (void);
 bool riskmon_allowed (const Pmo__Identity *who, riskmon_action_t action, const char *path);
 
 //  ---------------------------------------------------------------------
-//  Ids ("rk_dft_12") and dates
+//  Dates (the division of an id: pmo_id_division)
 
-//  The division part of an id with the given prefix; -1 if malformed.
-int riskmon_id_division (const char *id, const char *prefix, char *division, size_t size);
 //  Unix ms of a date's 00:00 UTC; -1 if empty or not a date.
 int64_t riskmon_date_ms (const char *date);
 

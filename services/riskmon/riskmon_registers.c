@@ -86,7 +86,7 @@ static ProtobufCMessage *s_fetch (riskmon_t *self, pmo_request_t *req, const s_k
         FAIL (req, INVALID, field, "%s is required", field);
         return NULL;
     }
-    if (riskmon_id_division (id, kind->prefix, division, sizeof division)) {
+    if (pmo_id_division (id, kind->prefix, division, sizeof division)) {
         FAIL (req, INVALID, field, "'%.64s' is not a %s id", id, kind->name);
         return NULL;
     }

@@ -153,10 +153,19 @@ static void s_handle_stats (riskmon_t *self, pmo_request_t *req)
     pmo_reflect_set_oneof (req->reply, "stats", &stats->base);
 }
 
+//  Who may see a project's registers and health: orgtree_resolve_projects
+static bool s_may_see (const Pmo__Identity *who, const char *path)
+{
+    return riskmon_allowed (who, RISKMON_READ, path);
+}
+
 static void s_handle (void *state, pmo_request_t *req)
 {
     riskmon_t *self = state;
     Pmo__RiskmonRequest *r = (Pmo__RiskmonRequest *)req->request;
+    //  Projects may be named by code wherever an id is asked for
+    if (orgtree_resolve_projects (self->tree, req, s_may_see, "the registry"))
+        return;
     switch (r->body_case) {
     case PMO__RISKMON_REQUEST__BODY_CREATE_RISK:
         return riskmon_handle_create_entry (self, req, &r->create_risk->base, "create_risk");

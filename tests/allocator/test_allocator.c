@@ -3,7 +3,8 @@
     the allocation state machine and its history, approval under each PMO
     type, matching with explanations and the week-by-week shortfall,
     over-allocation events (stream and PUB), conflicts by priority, the
-    capacity/demand view, reshaping, idempotent retries and bad input.
+    capacity/demand view, reshaping, idempotent retries, bad input, and
+    projects named by code.
 */
 #include "allocator_harness.h"
 #include "events.pb-c.h"
@@ -711,6 +712,50 @@ static void s_idempotency_and_pub (ah_t *ah)
     printf ("idempotency and pub: ok\n");
 }
 
+//  Projects named by their code wherever an id is asked for: resolved
+//  through the registry (lib/orgtree); a code that names nothing is not
+//  found, naming the code (never "the registry is unavailable").
+static void s_codes (ah_t *ah)
+{
+    char twin_fin[40], twin_ops[40];
+    ah_project (ah, "TWIN-1", "fin", 3, twin_fin);
+    ah_project (ah, "TWIN-1", "ops", 3, twin_ops);
+    ah_as (ah, "pm@fin", "project_manager@fin");
+    Pmo__AllocatorReply *reply = s_request (ah, "FIN-1", s_ann, 2, "2026-W44", "2026-W44");
+    ah_ok (reply);
+    assert (streq (reply->allocation->project_id, s_fin1));
+    char id[40];
+    snprintf (id, sizeof id, "%s", reply->allocation->id);
+    ah_free (&reply);
+    reply = ah_call (ah, "{\"list_allocations\":{\"project_id\":\"FIN-1\"}}");
+    ah_ok (reply);
+    bool listed = false;
+    for (size_t i = 0; i < reply->allocations->n_allocations; i++) {
+        assert (streq (reply->allocations->allocations[i]->project_id, s_fin1));
+        listed = listed || streq (reply->allocations->allocations[i]->id, id);
+    }
+    assert (listed);
+    ah_free (&reply);
+    reply = s_request (ah, "FIN-404", s_ann, 2, "2026-W44", "2026-W44");
+    ah_err (reply, NOT_FOUND, "request_allocation.project_id");
+    assert (strstr (reply->error->message, "'FIN-404'"));
+    ah_free (&reply);
+    reply = ah_call (ah, "{\"match\":{\"project_id\":\"FIN-404\",\"role\":\"analyst\"}}");
+    ah_err (reply, NOT_FOUND, "match.project_id");
+    ah_free (&reply);
+    reply = s_request (ah, "TWIN-1", s_ann, 2, "2026-W44", "2026-W44");
+    ah_err (reply, INVALID, "request_allocation.project_id");
+    ah_free (&reply);
+    //  No registry: a code cannot be resolved, and the caller may retry
+    rh_actor_stop (ah->rh);
+    reply = s_request (ah, "FIN-1", s_ann, 2, "2026-W44", "2026-W44");
+    ah_err (reply, UNAVAILABLE, "");
+    assert (reply->error->retryable);
+    ah_free (&reply);
+    rh_actor_start (ah->rh);
+    printf ("project codes wherever ids are: ok\n");
+}
+
 int main (void)
 {
     ah_t *ah = ah_start ();
@@ -723,6 +768,7 @@ int main (void)
     s_state_machine_and_bad_input (ah);
     s_capacity_and_reshape (ah);
     s_idempotency_and_pub (ah);
+    s_codes (ah);
     ah_stop (&ah);
     return 0;
 }

@@ -339,6 +339,25 @@ static void s_projects (rh_t *rh)
     reply = rh_get (rh, PMO__ENTITY_KIND__ENTITY_KIND_PROJECT, "pr dft 1");
     rh_err (reply, INVALID, "get.id");
     rh_free (&reply);
+    //  A code for an id, among what the caller may see
+    reply = rh_get (rh, PMO__ENTITY_KIND__ENTITY_KIND_PROJECT, "RAIL-2026-001A");
+    rh_ok (reply);
+    assert (streq (reply->project->id, s_id[0]));
+    rh_free (&reply);
+    reply = rh_get (rh, PMO__ENTITY_KIND__ENTITY_KIND_PROJECT, "RAIL-404");
+    rh_err (reply, NOT_FOUND, "get.id");
+    assert (strstr (reply->error->message, "'RAIL-404'"));
+    rh_free (&reply);
+    reply = rh_get (rh, PMO__ENTITY_KIND__ENTITY_KIND_PROJECT, "RAIL-2026-001");
+    rh_err (reply, INVALID, "get.id"); //  in dft and in ops: which?
+    assert (strstr (reply->error->message, s_id[1]) && strstr (reply->error->message, "pr_ops_1"));
+    rh_free (&reply);
+    rh_as (rh, "vic@dft", "viewer@dft");
+    reply = rh_get (rh, PMO__ENTITY_KIND__ENTITY_KIND_PROJECT, "RAIL-2026-001");
+    rh_ok (reply);
+    assert (streq (reply->project->id, s_id[1]));
+    rh_free (&reply);
+    rh_as (rh, "admin@test", "admin@hub");
     printf ("projects: ok\n");
 }
 

@@ -70,16 +70,16 @@ static void s_test_access (void)
 static void s_test_ids (void)
 {
     char division[40];
-    assert (registry_id_division ("pr_dft_42", "pr", division, sizeof division) == 0);
+    assert (pmo_id_division ("pr_dft_42", "pr", division, sizeof division) == 0);
     assert (streq (division, "dft"));
-    assert (registry_id_division ("pr_dft-rail_7", "pr", division, sizeof division) == 0);
+    assert (pmo_id_division ("pr_dft-rail_7", "pr", division, sizeof division) == 0);
     assert (streq (division, "dft-rail"));
-    assert (registry_id_division ("pf_dft_1", "pr", division, sizeof division) == -1);
-    assert (registry_id_division ("pr_dft_", "pr", division, sizeof division) == -1);
-    assert (registry_id_division ("pr__1", "pr", division, sizeof division) == -1);
-    assert (registry_id_division ("pr_DFT_1", "pr", division, sizeof division) == -1);
-    assert (registry_id_division ("pr_dft_1x", "pr", division, sizeof division) == -1);
-    assert (registry_id_division (NULL, "pr", division, sizeof division) == -1);
+    assert (pmo_id_division ("pf_dft_1", "pr", division, sizeof division) == -1);
+    assert (pmo_id_division ("pr_dft_", "pr", division, sizeof division) == -1);
+    assert (pmo_id_division ("pr__1", "pr", division, sizeof division) == -1);
+    assert (pmo_id_division ("pr_DFT_1", "pr", division, sizeof division) == -1);
+    assert (pmo_id_division ("pr_dft_1x", "pr", division, sizeof division) == -1);
+    assert (pmo_id_division (NULL, "pr", division, sizeof division) == -1);
     printf ("ids: ok\n");
 }
 

@@ -5,7 +5,8 @@
     event; roll-ups that sum before dividing; alerts that climb on time and
     stop when acknowledged; a flapping project that does not storm; the
     registers with versions, history, access control and filters; bad input;
-    the reporting period from a unit's policy as it changes.
+    the reporting period from a unit's policy as it changes; projects
+    named by code.
 */
 #include "riskmon_harness.h"
 
@@ -509,7 +510,11 @@ static void s_registers (rm_t *rm)
     reply = s_create_risk (rm, "pr_dft_9999", 3, 3, "ro@dft", 0);
     rm_err (reply, NOT_FOUND, "create_risk.project_id");
     rm_free (&reply);
+    //  Not an id: a code, that names no project; neither an id nor a code
     reply = s_create_risk (rm, "not-a-project", 3, 3, "ro@dft", 0);
+    rm_err (reply, NOT_FOUND, "create_risk.project_id");
+    rm_free (&reply);
+    reply = s_create_risk (rm, "not a project", 3, 3, "ro@dft", 0);
     rm_err (reply, INVALID, "create_risk.project_id");
     rm_free (&reply);
     redisReply *after = pmo_test_redis_command (rm->rh->redis, "HGET pmo:{dft}:rm:seq rk");
@@ -806,6 +811,64 @@ static void s_actor_via (rm_t *rm)
     rm->rh->identity.via = "";
 }
 
+static Pmo__RiskmonReply *s_health_of (rm_t *rm, const char *project)
+{
+    Pmo__HealthRequest health = PMO__HEALTH_REQUEST__INIT;
+    health.project_id = (char *)project;
+    RM_REQUEST (request, health, HEALTH) = &health;
+    return rm_call (rm, &request);
+}
+
+//  Projects named by their code wherever an id is asked for: resolved
+//  through the registry (lib/orgtree), stored as the id; a code naming
+//  nothing the caller may see is not found, naming the code.
+static void s_codes (rm_t *rm)
+{
+    char p14[40], twin_dft[40], twin_ops[40];
+    rh_as (rm->rh, "admin@test", "admin@hub");
+    s_project (rm, "DFT-14", "dft", p14);
+    s_project (rm, "TWIN-1", "dft", twin_dft);
+    s_project (rm, "TWIN-1", "ops", twin_ops);
+    rh_as (rm->rh, "risk@dft", "risk_manager@dft");
+    Pmo__RiskmonReply *reply = s_health_of (rm, "DFT-14");
+    rm_ok (reply);
+    assert (reply->health->current);
+    rm_free (&reply);
+    reply = s_create_risk (rm, "DFT-14", 2, 2, "risk@dft", 0);
+    rm_ok (reply);
+    assert (streq (reply->risk->project_id, p14));
+    rm_free (&reply);
+    reply = s_list (rm, PMO__REGISTER_KIND__REGISTER_KIND_RISK, "DFT-14", NULL, false);
+    assert (reply->page->n_risks == 1 && streq (reply->page->risks[0]->project_id, p14));
+    rm_free (&reply);
+    //  A code that names nothing: not found, naming the code
+    reply = s_create_risk (rm, "DFT-404", 2, 2, "risk@dft", 0);
+    rm_err (reply, NOT_FOUND, "create_risk.project_id");
+    assert (strstr (reply->error->message, "'DFT-404'"));
+    rm_free (&reply);
+    //  A project the caller may not see: the same answer, its id not given away
+    rh_as (rm->rh, "risk@ops", "risk_manager@ops");
+    reply = s_health_of (rm, "DFT-14");
+    rm_err (reply, NOT_FOUND, "health.project_id");
+    assert (strstr (reply->error->message, "'DFT-14'") && !strstr (reply->error->message, p14));
+    rm_free (&reply);
+    //  One code in two divisions: the id is needed
+    reply = s_health_of (rm, "TWIN-1");
+    rm_err (reply, INVALID, "health.project_id");
+    rm_free (&reply);
+    reply = s_health_of (rm, twin_ops);
+    rm_ok (reply);
+    rm_free (&reply);
+    //  No registry: a code cannot be resolved, and the caller may retry
+    rh_actor_stop (rm->rh);
+    reply = s_health_of (rm, "TWIN-1");
+    rm_err (reply, UNAVAILABLE, "");
+    assert (reply->error->retryable);
+    rm_free (&reply);
+    rh_actor_start (rm->rh);
+    printf ("project codes wherever ids are: ok\n");
+}
+
 int main (void)
 {
     rm_t *rm = rm_start ();
@@ -821,6 +884,7 @@ int main (void)
     s_reporting_period (rm);
     s_restart (rm);
     s_actor_via (rm);
+    s_codes (rm);
     rm_stop (&rm);
     printf ("test_riskmon: ok\n");
     return 0;

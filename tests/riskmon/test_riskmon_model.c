@@ -490,10 +490,10 @@ static void s_access (void)
     //  "dft" is a component, not a prefix: "hub/dftx" is another unit
     assert (!riskmon_allowed (&who, RISKMON_WRITE, "hub/dftx"));
     char division[40];
-    assert (riskmon_id_division ("rk_dft-rail_12", "rk", division, sizeof division) == 0 &&
+    assert (pmo_id_division ("rk_dft-rail_12", "rk", division, sizeof division) == 0 &&
             streq (division, "dft-rail"));
-    assert (riskmon_id_division ("rk_dft_", "rk", division, sizeof division) == -1);
-    assert (riskmon_id_division ("is_dft_1", "rk", division, sizeof division) == -1);
+    assert (pmo_id_division ("rk_dft_", "rk", division, sizeof division) == -1);
+    assert (pmo_id_division ("is_dft_1", "rk", division, sizeof division) == -1);
     printf ("access: ok\n");
 }
 
