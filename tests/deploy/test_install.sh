@@ -13,7 +13,9 @@
 #     127.0.0.1 over http (the receiver below).
 #  5. A scenario through the API: create an org unit and a project, submit a
 #     status report, health computed by the risk monitor, an alert raised, a
-#     webhook delivered to a local receiver, a live event received over SSE.
+#     webhook delivered to a local receiver, a live event received over SSE;
+#     the project named by its code over HTTP and with pmoctl (registry,
+#     risk monitor, allocator).
 #  6. Redis's ACL LOG is empty: no service was refused a command or key.
 set -euo pipefail
 SOURCE="$1" BUILD="$2"
@@ -284,6 +286,36 @@ for ((i = 0; i < 150; i++)); do
 done
 grep -q "^data:.*$project" "$T/sse" || { head -c 1500 "$T/sse" >&2; fail "no live event over SSE"; }
 step "health $health, $alerts alert(s), webhook delivered ($(wc -l <"$T/hooks") posts), live events received ($(grep -c '^data:' "$T/sse"))"
+
+# --- 5b. project codes wherever ids are, over HTTP and with pmoctl ------------------
+# The allocator and the risk monitor resolve codes themselves (lib/orgtree), so
+# the gateway and pmoctl pass them on as they are
+status_of() { # METHOD PATH [BODY]: prints the status; the body in $T/body
+    curl -sS -o "$T/body" -w '%{http_code}' -X "$1" -H "Authorization: Bearer $TOKEN" \
+        -H 'Content-Type: application/json' ${3:+--data "$3"} "$HTTP$2"
+}
+[[ $(api GET /api/v1/projects/FIN-1 | jget "['id']") == "$project" ]] || fail "GET /api/v1/projects/FIN-1 is not $project"
+[[ $(api GET /api/v1/projects/FIN-1/health | jget ".get('current',{}).get('overall','')") == red ]] ||
+    fail "GET /api/v1/projects/FIN-1/health is not the project's (red)"
+risk="$(api POST /api/v1/risks '{"project_id":"FIN-1","title":"Supplier late","owner":"ops@fin","probability":3,"impact":3}')"
+[[ $(jget "['project_id']" <<<"$risk") == "$project" ]] || fail "a risk created for FIN-1 is not stored with $project: $risk"
+resource="$(api POST /api/v1/resources '{"name":"Ann Analyst","kind":"person","role":"analyst","home_org_unit":"fin","weekly_capacity_hours":37}' | jget "['id']")"
+allocation="$(api POST /api/v1/allocations "{\"project_id\":\"FIN-1\",\"resource_id\":\"$resource\",\"hours_per_week\":10,\"start_week\":\"2027-W02\",\"end_week\":\"2027-W04\"}")"
+[[ $(jget "['project_id']" <<<"$allocation") == "$project" ]] || fail "an allocation asked for FIN-1 is not $project's: $allocation"
+[[ $(status_of GET /api/v1/projects/FIN-404/health) == 404 ]] && grep -q "FIN-404" "$T/body" ||
+    fail "an unknown code is not a 404 naming it: $(cat "$T/body")"
+[[ $(status_of POST /api/v1/allocations "{\"project_id\":\"FIN-404\",\"resource_id\":\"$resource\",\"hours_per_week\":1,\"start_week\":\"2027-W02\"}") == 404 ]] &&
+    grep -q "FIN-404" "$T/body" || fail "the allocator does not answer not_found naming an unknown code: $(cat "$T/body")"
+export PMO_REGISTRY_ENDPOINT="tcp://127.0.0.1:${PORT[7101]}" PMO_ALLOCATOR_ENDPOINT="tcp://127.0.0.1:${PORT[7102]}"
+export PMO_RISKMON_ENDPOINT="tcp://127.0.0.1:${PORT[7103]}"
+ctl() { "$P/bin/pmoctl" --as operator@fin --grant admin@hub --timeout 5000 "$@"; }
+ctl health show FIN-1 >"$T/out" 2>&1 && grep -qi "red" "$T/out" || fail "pmoctl health show FIN-1: $(cat "$T/out")"
+ctl risk list --project FIN-1 >"$T/out" 2>&1 && grep -q "Supplier late" "$T/out" || fail "pmoctl risk list --project FIN-1: $(cat "$T/out")"
+ctl alloc list --project FIN-1 >"$T/out" 2>&1 && grep -q "$resource\|Ann Analyst" "$T/out" || fail "pmoctl alloc list --project FIN-1: $(cat "$T/out")"
+rc=0
+ctl health show FIN-404 >"$T/out" 2>&1 || rc=$?
+((rc == 1)) && grep -q "not_found.*FIN-404" "$T/out" || fail "pmoctl health show FIN-404 (exit $rc): $(cat "$T/out")"
+step "project code FIN-1 accepted by the registry, the risk monitor and the allocator, over HTTP and pmoctl; FIN-404 not found"
 
 # --- 6. nothing refused by the ACL -------------------------------------------------
 denied="$(rcli acl log | grep -c . || true)"
