@@ -346,6 +346,12 @@ static bool s_is_reference (const char *name)
     return streq (name, "project_id") || streq (name, "depends_on_project");
 }
 
+//  A list of projects (a benefit's project_ids)
+static bool s_is_references (const char *name)
+{
+    return streq (name, "project_ids");
+}
+
 //  Resolve the reference in *slot (field path). 0, or -1 after failing.
 static int s_resolve_slot (s_resolving_t *r, char **slot, const char *path)
 {
@@ -391,6 +397,14 @@ static int s_resolve_message (s_resolving_t *r, ProtobufCMessage *msg, const cha
             s_is_reference (f->name)) {
             if (s_resolve_slot (r, (char **)slot, name))
                 return -1;
+        } else if (f->type == PROTOBUF_C_TYPE_STRING && f->label == PROTOBUF_C_LABEL_REPEATED &&
+                   s_is_references (f->name)) {
+            size_t n = *(size_t *)((char *)msg + f->quantifier_offset);
+            char **items = *(char ***)slot;
+            for (size_t k = 0; k < n; k++)
+                if (s_resolve_slot (r, &items[k],
+                                    pmo_arena_printf (r->req->arena, "%s[%zu]", name, k)))
+                    return -1;
         } else if (f->type == PROTOBUF_C_TYPE_MESSAGE && f->label == PROTOBUF_C_LABEL_REPEATED) {
             size_t n = *(size_t *)((char *)msg + f->quantifier_offset);
             ProtobufCMessage **items = *(ProtobufCMessage ***)slot;

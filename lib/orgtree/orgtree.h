@@ -83,7 +83,7 @@ typedef bool (orgtree_may_see_fn) (const Pmo__Identity *who, const char *path);
 
 //  Codes accepted wherever a request names a project by id: every project
 //  reference in req's request (string fields project_id and
-//  depends_on_project, at any depth) that is a code is replaced by the
+//  depends_on_project, and the lists project_ids, at any depth) that is a code is replaced by the
 //  project's id, so the handlers see ids only. A code that names no project
 //  the caller may see (may_see; NULL: every caller sees every project)
 //  fails req with NOT_FOUND naming the code and the field; one naming

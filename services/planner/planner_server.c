@@ -348,10 +348,19 @@ int planner_projects (planner_t *self, pmo_request_t *req, const char *org_unit,
 //  ---------------------------------------------------------------------
 //  Dispatch
 
+//  Who may see a project's benefits and scores: orgtree_resolve_projects
+static bool s_may_see (const Pmo__Identity *who, const char *path)
+{
+    return pmo_access_allowed (who, &planner_roles, PLANNER_READ, path);
+}
+
 static void s_handle (void *state, pmo_request_t *req)
 {
     planner_t *self = state;
     Pmo__PlannerRequest *r = (Pmo__PlannerRequest *)req->request;
+    //  Projects may be named by code wherever an id is asked for
+    if (orgtree_resolve_projects (self->tree, req, s_may_see, "the registry"))
+        return;
     switch (r->body_case) {
     case PMO__PLANNER_REQUEST__BODY_CREATE_BENEFIT:
         return planner_handle_create_benefit (self, req, r->create_benefit);

@@ -378,6 +378,18 @@ static void s_policies_and_scores (char **dft)
     reply = s_score (dft[0], 10, 5, false, 7);
     ERR (reply, CONFLICT, "score_project.version");
     s_free (&reply);
+    //  By code, as people know the project: the same project (its version
+    //  is what is checked); a code naming nothing visible is not found
+    reply = s_score ("DFT-2027-001", 10, 5, false, 7);
+    ERR (reply, CONFLICT, "score_project.version");
+    s_free (&reply);
+    reply = s_score ("DFT-2027-404", 10, 5, false, 1);
+    ERR (reply, NOT_FOUND, "score_project.project_id");
+    assert (strstr (reply->error->message, "'DFT-2027-404'"));
+    s_free (&reply);
+    reply = s_score ("MOJ-2027-001", 10, 5, false, 1);
+    ERR (reply, NOT_FOUND, "score_project.project_id");
+    s_free (&reply);
     Pmo__RankingRequest ranking = PMO__RANKING_REQUEST__INIT;
     ranking.org_unit = "dft";
     request.body_case = PMO__PLANNER_REQUEST__BODY_RANKING;
