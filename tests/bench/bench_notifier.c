@@ -18,7 +18,7 @@
        in Redis (the receiver holds every request open, so nothing drains),
        target < 64 MB.
 
-    usage: bench_notifier [--quick]   (quick: smaller counts)
+    usage: bench_notifier [--quick | --smoke]   (quick: smaller counts; smoke: tiny)
 */
 #include "allocator.pb-c.h"
 #include "events.pb-c.h"
@@ -436,7 +436,9 @@ static pid_t s_pid_of (int port)
 
 int main (int argc, char **argv)
 {
-    bool quick = argc > 1 && strcmp (argv[1], "--quick") == 0;
+    //  --smoke: every figure printed in seconds (tests/bench/run-all.sh --smoke)
+    bool smoke = argc > 1 && strcmp (argv[1], "--smoke") == 0;
+    bool quick = smoke || (argc > 1 && strcmp (argv[1], "--quick") == 0);
     signal (SIGPIPE, SIG_IGN);
     s_grant = (Pmo__Grant)PMO__GRANT__INIT;
     s_grant.role = PMO__ROLE__ROLE_ADMIN;
@@ -551,7 +553,7 @@ int main (int argc, char **argv)
     //  in the steady state, before the bursts below make Redis rewrite its AOF)
     atomic_store (&receiver->samples, 0);
     unsigned long base = atomic_load (&receiver->requests);
-    size_t paced = quick ? 1500 : 5000;
+    size_t paced = smoke ? 100 : quick ? 1500 : 5000;
     s_events (rc, "latency.tick", paced, 500);
     int64_t started = pmo_mono_ms ();
     while (atomic_load (&receiver->requests) - base < paced && pmo_mono_ms () - started < 30000)
@@ -566,7 +568,7 @@ int main (int argc, char **argv)
             receiver->latency_us[n * 99 / 100] / 1000.0, receiver->latency_us[n - 1] / 1000.0);
 
     //  2. Throughput
-    size_t events = quick ? 1000 : 5000;
+    size_t events = smoke ? 100 : quick ? 1000 : 5000;
     size_t want = events * CHANNELS;
     base = atomic_load (&receiver->requests);
     started = pmo_mono_ms ();
@@ -713,7 +715,7 @@ int main (int argc, char **argv)
     //  4. Memory with a million deliveries waiting: the receiver holds
     //  every request, so only the in-flight allowance leaves the queue
     atomic_store (&receiver->hold, true);
-    size_t backlog = quick ? 100000 : 1000000;
+    size_t backlog = smoke ? 2000 : quick ? 100000 : 1000000;
     pid_t pid = s_pid_of (not_port);
     started = pmo_mono_ms ();
     s_events (rc, "bench.tick", backlog / CHANNELS, 0);

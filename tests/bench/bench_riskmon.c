@@ -42,6 +42,7 @@
 #include <time.h>
 
 static bool s_quick;
+static bool s_smoke; //  every figure printed in seconds (run-all.sh --smoke)
 
 static int s_cmp (const void *a, const void *b)
 {
@@ -252,7 +253,12 @@ static bool s_caught_up (redisContext *ctx)
 //  otherwise one report in ten does (closer to a real portfolio)
 static void s_throughput (bool churn)
 {
-    size_t projects = s_quick ? 500 : 2000, total = s_quick ? 20000 : 100000;
+    size_t projects = s_smoke   ? 50
+                      : s_quick ? 500
+                                : 2000,
+           total = s_smoke   ? 1000
+                   : s_quick ? 20000
+                             : 100000;
     pmo_test_redis_t *redis = pmo_test_redis_start (false);
     redisContext *ctx = s_connect (redis);
     s_division (ctx);
@@ -352,7 +358,7 @@ static unsigned long s_report_number (const Pmo__Event *changed)
 
 static void s_latency (void)
 {
-    size_t projects = 200, rate = 1000, seconds = s_quick ? 2 : 5;
+    size_t projects = 200, rate = 1000, seconds = s_smoke ? 1 : s_quick ? 2 : 5;
     pmo_test_redis_t *redis = pmo_test_redis_start (false);
     redisContext *ctx = s_connect (redis);
     s_division (ctx);
@@ -482,7 +488,7 @@ static double s_own_cpu (void)
 
 static void s_sweep (size_t every)
 {
-    size_t projects = s_quick ? 20000 : 100000;
+    size_t projects = s_smoke ? 1000 : s_quick ? 20000 : 100000;
     //  one project in ten changes health in the sweep
     pmo_test_redis_t *redis = pmo_test_redis_start (false);
     redisContext *ctx = s_connect (redis);
@@ -588,7 +594,8 @@ static void s_sweep (size_t every)
 int main (int argc, char **argv)
 {
     setvbuf (stdout, NULL, _IOLBF, 0);
-    s_quick = argc > 1 && strcmp (argv[1], "--quick") == 0;
+    s_smoke = argc > 1 && strcmp (argv[1], "--smoke") == 0;
+    s_quick = s_smoke || (argc > 1 && strcmp (argv[1], "--quick") == 0);
     pmo_log_init ("bench", "error");
     printf ("bench_riskmon%s: 2 vCPUs shared by Redis, the risk monitor and the load\n",
             s_quick ? " (quick)" : "");

@@ -20,10 +20,12 @@ import { writeFileSync } from "node:fs";
 import path from "node:path";
 import { build, launch, log, startStack, STEP_MS, waitFor } from "./stack.mjs";
 
-const quick = process.argv.includes("--quick");
-const PROJECTS = quick ? 1000 : 10000;
+const smoke = process.argv.includes("--smoke"); // every figure printed, in seconds
+const quick = smoke || process.argv.includes("--quick");
+// smoke: enough for the paging runs after filtering by one phase (a quarter)
+const PROJECTS = smoke ? 800 : quick ? 1000 : 10000;
 const DIVISIONS = 10;
-const RUNS = quick ? 5 : 15;
+const RUNS = smoke ? 2 : quick ? 5 : 15;
 
 const pct = (xs, p) => { const s = xs.slice().sort((a, b) => a - b); return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)]; };
 const fmt = (xs) => `p50 ${pct(xs, 50).toFixed(0)} ms, p95 ${pct(xs, 95).toFixed(0)} ms, max ${Math.max(...xs).toFixed(0)} ms (n=${xs.length})`;
