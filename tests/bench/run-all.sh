@@ -45,7 +45,7 @@ BENCHES=(
     "bench_sse|live events (SSE) to many clients of one gateway: commit -> client latency, memory, stream reads|--clients 20 --seconds 1|--quick|"
     "bench_xdiv|cross-division requests through the hub: request -> booked -> back, decisions, burst|--quick --paced 10 --burst 10|--quick|"
     "bench_import|spreadsheet import (rows/s), re-import, portfolio report|--rows 2000|--rows 20000|"
-    "bench_import_pool|resources and allocations through the allocator's import batches (10,000 + 30,000 in full)|--resources 200 --allocations 400|--resources 2000 --allocations 6000|"
+    "bench_import_pool|the resource pool and its allocations imported (10,000 people, 30,000 allocations)|--resources 100 --allocations 300|--resources 2000 --allocations 6000|"
     "bench_mspdi|Microsoft Project plan import (1,000 tasks, 100 resources)|--tasks 100 --resources 10||"
     "bench_planner|planner: optimum portfolio, frontier, scoring and ranking|--quick --candidates 20|--quick|"
     "bench_idle|an idle stack: Redis commands/s and CPU of each service|--seconds 2 --divisions 10|--quick|"
