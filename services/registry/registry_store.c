@@ -68,7 +68,19 @@ struct _registry_store_t {
     pmo_redis_t *redis; //  not owned
     char hub[40];
     zhashx_t *places; //  unit id -> place_t, filled as units are read
+    zhashx_t *issued; //  "<division> <prefix>" -> uint64_t: the highest id number issued
 };
+
+//  Numbers for new ids: HINCRBY, but never one this registry has issued
+//  before. After a Sentinel failover that lost the master's last writes the
+//  counter can be behind ids already handed out (and acknowledged); an id
+//  issued again would name another entity. KEYS[1] the seq hash, ARGV the
+//  prefix, how many, the highest issued; returns the last new number.
+#define S_NEXT_IDS_LUA                                                                             \
+    "local n = redis.call('HINCRBY', KEYS[1], ARGV[1], ARGV[2]) "                                  \
+    "local least = tonumber(ARGV[3]) + tonumber(ARGV[2]) "                                         \
+    "if n < least then redis.call('HSET', KEYS[1], ARGV[1], least) n = least end "                 \
+    "return n"
 
 static void s_place_destroy (void **item)
 {
@@ -88,14 +100,19 @@ registry_store_t *registry_store_new (pmo_redis_t *redis, const char *hub)
     self->places = zhashx_new ();
     assert (self->places);
     zhashx_set_destructor (self->places, s_place_destroy);
+    self->issued = zhashx_new ();
+    assert (self->issued);
+    zhashx_set_destructor (self->issued, (zhashx_destructor_fn *)zstr_free);
     return self;
 }
 
 void registry_store_destroy (registry_store_t **self_p)
 {
     assert (self_p);
-    if (*self_p)
+    if (*self_p) {
         zhashx_destroy (&(*self_p)->places);
+        zhashx_destroy (&(*self_p)->issued);
+    }
     free (*self_p);
     *self_p = NULL;
 }
@@ -241,37 +258,69 @@ int registry_store_replay (registry_store_t *self, pmo_arena_t *arena, const cha
     return pmo_commit_replay (self->redis, arena, division, request_id, out, size);
 }
 
+//  The highest id number of prefix this registry has issued in division
+//  (0: none yet), its key in self->issued into key.
+static uint64_t s_issued (registry_store_t *self, const char *division, const char *prefix,
+                          char *key, size_t size)
+{
+    snprintf (key, size, "%s %s", division, prefix);
+    const char *last = zhashx_lookup (self->issued, key);
+    return last ? strtoull (last, NULL, 10) : 0;
+}
+
+//  Queue (pipelined) or send the script that takes count numbers.
+static int s_next_ids_pipe (registry_store_t *self, const char *division, const char *prefix,
+                            uint64_t count)
+{
+    char key[80];
+    return pmo_redis_pipe (self->redis, "EVAL %s 1 pmo:{%s}:seq %s %llu %llu", S_NEXT_IDS_LUA,
+                           division, prefix, (unsigned long long)count,
+                           (unsigned long long)s_issued (self, division, prefix, key, sizeof key));
+}
+
+//  The last number of count from the script's reply, remembered as issued;
+//  0 if the reply is not one.
+static uint64_t s_next_ids_reply (registry_store_t *self, const char *division, const char *prefix,
+                                  uint64_t count, redisReply *reply)
+{
+    if (!reply || reply->type != REDIS_REPLY_INTEGER || reply->integer < (long long)count) {
+        if (reply && reply->type == REDIS_REPLY_ERROR)
+            pmo_error ("registry: new ids refused by redis: %s", reply->str);
+        return 0;
+    }
+    char key[80], last[24];
+    if ((uint64_t)reply->integer > s_issued (self, division, prefix, key, sizeof key)) {
+        snprintf (last, sizeof last, "%lld", reply->integer);
+        zhashx_update (self->issued, key, strdup (last));
+    }
+    return (uint64_t)reply->integer;
+}
+
 int registry_store_next_id (registry_store_t *self, pmo_arena_t *arena, const registry_kind_t *kind,
                             const char *division, char **id, uint64_t *seq)
 {
-    redisReply *reply =
-        pmo_redis_command (self->redis, "HINCRBY pmo:{%s}:seq %s 1", division, kind->prefix);
-    if (!reply)
+    uint64_t first;
+    if (registry_store_next_ids (self, kind, division, 1, &first))
         return -1;
-    int rc = -1;
-    if (reply->type == REDIS_REPLY_INTEGER) {
-        *seq = (uint64_t)reply->integer;
-        *id = pmo_arena_printf (arena, "%s_%s_%lld", kind->prefix, division, reply->integer);
-        rc = 0;
-    }
-    freeReplyObject (reply);
-    return rc;
+    *seq = first;
+    *id = pmo_arena_printf (arena, "%s_%s_%llu", kind->prefix, division, (unsigned long long)first);
+    return 0;
 }
 
 int registry_store_next_ids (registry_store_t *self, const registry_kind_t *kind,
                              const char *division, uint64_t count, uint64_t *first)
 {
-    redisReply *reply = pmo_redis_command (self->redis, "HINCRBY pmo:{%s}:seq %s %llu", division,
-                                           kind->prefix, (unsigned long long)count);
+    if (s_next_ids_pipe (self, division, kind->prefix, count))
+        return -1;
+    redisReply *reply = pmo_redis_pipe_reply (self->redis);
     if (!reply)
         return -1;
-    int rc = -1;
-    if (reply->type == REDIS_REPLY_INTEGER && reply->integer >= (long long)count) {
-        *first = (uint64_t)reply->integer - count + 1;
-        rc = 0;
-    }
+    uint64_t last = s_next_ids_reply (self, division, kind->prefix, count, reply);
     freeReplyObject (reply);
-    return rc;
+    if (!last)
+        return -1;
+    *first = last - count + 1;
+    return 0;
 }
 
 int registry_store_code_owner (registry_store_t *self, pmo_arena_t *arena,
@@ -519,8 +568,7 @@ int registry_store_read_all (registry_store_t *self, pmo_arena_t *arena, registr
             break;
         }
         case REGISTRY_READ_NEXT_ID:
-            rc = pmo_redis_pipe (self->redis, "HINCRBY pmo:{%s}:seq %s 1", r->division,
-                                 r->kind->prefix);
+            rc = s_next_ids_pipe (self, r->division, r->kind->prefix, 1);
             break;
         }
         if (rc) {
@@ -551,13 +599,15 @@ int registry_store_read_all (registry_store_t *self, pmo_arena_t *arena, registr
             r->blob = pmo_arena_memdup (into, reply->str, reply->len);
             r->size = reply->len;
             r->found = 1;
-        } else if (r->op == REGISTRY_READ_NEXT_ID && reply->type == REDIS_REPLY_INTEGER) {
-            r->seq = (uint64_t)reply->integer;
-            r->new_id =
-                pmo_arena_printf (into, "%s_%s_%lld", r->kind->prefix, r->division, reply->integer);
-            r->found = 1;
-        } else if (r->op == REGISTRY_READ_NEXT_ID)
-            result = -1;
+        } else if (r->op == REGISTRY_READ_NEXT_ID) {
+            r->seq = s_next_ids_reply (self, r->division, r->kind->prefix, 1, reply);
+            if (r->seq) {
+                r->new_id = pmo_arena_printf (into, "%s_%s_%llu", r->kind->prefix, r->division,
+                                              (unsigned long long)r->seq);
+                r->found = 1;
+            } else
+                result = -1;
+        }
         freeReplyObject (reply);
     }
     free (sent);

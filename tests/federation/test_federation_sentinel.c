@@ -234,13 +234,25 @@ int main (void)
               sentinel_ports[1], sentinel_ports[2]);
     assert (pmo_sentinel_master (list, MASTER_NAME, 1000, host, sizeof host, &port) == 0);
     assert (port == replica_port);
-    //  Count the acknowledged writes the new master holds
+    //  Count the acknowledged writes the new master holds; one it holds is
+    //  the project acknowledged, never another one given the same id after
+    //  the failover lost the counter's last increments
     size_t lost = 0;
     for (size_t i = 0; i < n_acked; i++) {
         redisReply *r = s_command (replica_port, "EXISTS pmo:{dft}:pr:%s", acked[i]);
         assert (r && r->type == REDIS_REPLY_INTEGER);
         if (r->integer != 1)
             lost++;
+        else {
+            redisReply *owner = s_command (replica_port, "HGET pmo:{dft}:code:pr SEN-%05zu", i);
+            assert (owner);
+            if (owner->type != REDIS_REPLY_STRING || !streq (owner->str, acked[i])) {
+                fprintf (stderr, "sentinel: id %s of SEN-%05zu now names another project\n",
+                         acked[i], i);
+                abort ();
+            }
+            freeReplyObject (owner);
+        }
         freeReplyObject (r);
         free (acked[i]);
     }

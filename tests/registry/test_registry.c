@@ -1092,6 +1092,29 @@ static void s_bad_input (rh_t *rh)
     printf ("bad input: ok\n");
 }
 
+//  An id is never issued twice, even when the counter in Redis falls back
+//  (a Sentinel failover that lost the master's last increments): the id of
+//  an acknowledged project would name another one.
+static void s_ids_never_reissued (rh_t *rh)
+{
+    Pmo__RegistryReply *reply = rh_project (rh, "REISSUE-1", "dft-rail");
+    rh_ok (reply);
+    char first[40];
+    snprintf (first, sizeof first, "%s", reply->project->id);
+    uint64_t seq = strtoull (strrchr (first, '_') + 1, NULL, 10);
+    rh_free (&reply);
+    redisReply *set = pmo_test_redis_command (rh->redis, "HSET pmo:{dft}:seq pr %llu",
+                                              (unsigned long long)seq - 1);
+    assert (set && set->type == REDIS_REPLY_INTEGER);
+    freeReplyObject (set);
+    reply = rh_project (rh, "REISSUE-2", "dft-rail");
+    rh_ok (reply);
+    assert (!streq (reply->project->id, first));
+    assert (strtoull (strrchr (reply->project->id, '_') + 1, NULL, 10) == seq + 1);
+    rh_free (&reply);
+    printf ("ids never issued twice: ok\n");
+}
+
 int main (void)
 {
     rh_t *rh = rh_start ();
@@ -1105,6 +1128,7 @@ int main (void)
     s_batching (rh);
     s_archive (rh);
     s_bad_input (rh);
+    s_ids_never_reissued (rh);
     rh_stop (&rh);
     printf ("test_registry: ok\n");
     return 0;
