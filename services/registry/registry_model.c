@@ -151,6 +151,27 @@ static int s_artifact_list (char *const *items, size_t n, const char *field, pmo
     return 0;
 }
 
+//  A link to a document: empty, or an http(s) URL without spaces or
+//  control characters, at most 1000 characters
+static int s_link (const char *value, const char *field, pmo_problem_t *problem)
+{
+    size_t len = value ? strlen (value) : 0;
+    if (len == 0)
+        return 0;
+    if (len > 1000)
+        return pmo_problem (problem, INVALID, field, "%s is %zu characters; at most 1000", field,
+                            len);
+    if (strncmp (value, "https://", 8) != 0 && strncmp (value, "http://", 7) != 0)
+        return pmo_problem (problem, INVALID, field,
+                            "%s '%.60s' is not a link: it starts with https:// (or http://)", field,
+                            value);
+    for (size_t i = 0; i < len; i++)
+        if ((unsigned char)value[i] <= ' ' || value[i] == 0x7f)
+            return pmo_problem (problem, INVALID, field,
+                                "%s holds a space or a control character at %zu", field, i + 1);
+    return 0;
+}
+
 static int s_policy (const Pmo__Policy *policy, pmo_problem_t *problem)
 {
     if (!policy)
@@ -271,7 +292,25 @@ int registry_check_project (const Pmo__Project *p, pmo_problem_t *problem)
         if (p->id && strcmp (p->depends_on[i], p->id) == 0)
             return pmo_problem (problem, INVALID, field, "a project cannot depend on itself");
     }
-    return s_artifact_list (p->artifacts, p->n_artifacts, "artifacts", problem);
+    if (s_artifact_list (p->artifacts, p->n_artifacts, "artifacts", problem))
+        return -1;
+    if (p->n_artifact_records > 50)
+        return pmo_problem (problem, INVALID, "artifact_records",
+                            "artifact_records has %zu entries; at most 50", p->n_artifact_records);
+    for (size_t i = 0; i < p->n_artifact_records; i++) {
+        const Pmo__ArtifactRecord *r = p->artifact_records[i];
+        char field[64];
+        snprintf (field, sizeof field, "artifact_records[%zu].name", i);
+        if (s_code (r->name, field, problem))
+            return -1;
+        for (size_t j = 0; j < i; j++)
+            if (strcmp (p->artifact_records[j]->name, r->name) == 0)
+                return pmo_problem (problem, INVALID, field, "'%s' is recorded twice", r->name);
+        snprintf (field, sizeof field, "artifact_records[%zu].link", i);
+        if (s_link (r->link, field, problem))
+            return -1;
+    }
+    return 0;
 }
 
 int registry_check_milestone (const Pmo__Milestone *m, pmo_problem_t *problem)
@@ -499,5 +538,31 @@ const char *registry_pmo_type_name (Pmo__PmoType type)
         return "directive";
     default:
         return "no";
+    }
+}
+
+void registry_stamp_artifacts (Pmo__Project *next, const Pmo__Project *stored, const char *subject,
+                               int64_t now, pmo_arena_t *arena)
+{
+    for (size_t i = 0; i < next->n_artifact_records; i++) {
+        Pmo__ArtifactRecord *r = next->artifact_records[i];
+        const Pmo__ArtifactRecord *before = NULL;
+        for (size_t j = 0; stored && j < stored->n_artifact_records && !before; j++)
+            if (strcmp (stored->artifact_records[j]->name, r->name) == 0)
+                before = stored->artifact_records[j];
+        if (before && strcmp (before->link, r->link) == 0) {
+            r->recorded_by = before->recorded_by;
+            r->recorded_ms = before->recorded_ms;
+        } else {
+            r->recorded_by = (char *)(subject ? subject : "");
+            r->recorded_ms = now;
+        }
+        if (!s_has (next->artifacts, next->n_artifacts, r->name)) {
+            char **grown = pmo_arena_alloc (arena, (next->n_artifacts + 1) * sizeof (char *));
+            if (next->n_artifacts)
+                memcpy (grown, next->artifacts, next->n_artifacts * sizeof (char *));
+            grown[next->n_artifacts++] = r->name;
+            next->artifacts = grown;
+        }
     }
 }

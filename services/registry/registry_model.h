@@ -46,6 +46,12 @@ int registry_check_portfolio (const Pmo__Portfolio *portfolio, pmo_problem_t *pr
 int registry_check_programme (const Pmo__Programme *programme, pmo_problem_t *problem);
 int registry_check_project (const Pmo__Project *project, pmo_problem_t *problem);
 int registry_check_milestone (const Pmo__Milestone *milestone, pmo_problem_t *problem);
+//  Who recorded each gate artifact and when: a record that is new in next
+//  (stored NULL for a new project), or whose link changed, gets subject and
+//  now; an unchanged one keeps the stamp stored. Each record's name is put
+//  among next's artifacts if missing (arrays in arena).
+void registry_stamp_artifacts (Pmo__Project *next, const Pmo__Project *stored, const char *subject,
+                               int64_t now, pmo_arena_t *arena);
 int registry_check_status_report (const Pmo__StatusReport *report, pmo_problem_t *problem);
 
 //  ---------------------------------------------------------------------

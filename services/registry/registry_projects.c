@@ -297,6 +297,7 @@ static void s_decide_create_project (registry_t *self, pending_t *pending)
     project->org_unit_path = unit->path;
     project->division = unit->division;
     project->created_by = pmo_request_who (req)->subject;
+    registry_stamp_artifacts (project, NULL, project->created_by, pmo_now_ms (), req->arena);
     if (!project->priority)
         project->priority = 3;
     if (project->phase == PMO__PHASE__PHASE_UNSPECIFIED)
@@ -376,6 +377,8 @@ static void s_decide_update_project (registry_t *self, pending_t *pending)
     if (s_check_references (self, req, next, stored, "update_project", unit))
         return;
     registry_stamp_update (req, &next->base, &stored->base, version);
+    registry_stamp_artifacts (next, stored, pmo_request_who (req)->subject, pmo_now_ms (),
+                              req->arena);
     next->org_unit_path = unit->path;
     next->division = stored->division;
     next->created_by = stored->created_by;

@@ -206,6 +206,49 @@ static void s_test_validation (void)
     project.forecast_finish = "2026-02-29";
     assert (registry_check_project (&project, &problem) == -1);
     assert (streq (problem.field, "forecast_finish"));
+    project.forecast_finish = "";
+    //  Gate artifacts with a link: the link is a URL, each name once
+    Pmo__ArtifactRecord charter = PMO__ARTIFACT_RECORD__INIT, plan = PMO__ARTIFACT_RECORD__INIT;
+    charter.name = "charter";
+    charter.link = "https://docs.example.org/charter.pdf";
+    plan.name = "plan";
+    plan.link = "";
+    Pmo__ArtifactRecord *records[] = {&charter, &plan};
+    project.artifact_records = records;
+    project.n_artifact_records = 2;
+    assert (registry_check_project (&project, &problem) == 0);
+    charter.link = "ftp://docs/charter";
+    assert (registry_check_project (&project, &problem) == -1);
+    assert (streq (problem.field, "artifact_records[0].link"));
+    charter.link = "https://docs.example.org/a charter.pdf";
+    assert (registry_check_project (&project, &problem) == -1);
+    assert (streq (problem.field, "artifact_records[0].link"));
+    charter.link = "https://docs.example.org/charter.pdf";
+    plan.name = "charter";
+    assert (registry_check_project (&project, &problem) == -1);
+    assert (streq (problem.field, "artifact_records[1].name"));
+    plan.name = "plan";
+    //  Stamped by the registry: new ones now, unchanged ones keep theirs,
+    //  a changed link is stamped again; every name joins artifacts
+    charter.recorded_by = "forged";
+    pmo_arena_t *arena = pmo_arena_new ();
+    registry_stamp_artifacts (&project, NULL, "pm@fin", 1000, arena);
+    assert (streq (charter.recorded_by, "pm@fin") && charter.recorded_ms == 1000);
+    assert (project.n_artifacts == 2 && streq (project.artifacts[0], "charter"));
+    Pmo__Project next = project;
+    Pmo__ArtifactRecord charter2 = charter, plan2 = plan;
+    plan2.link = "https://docs.example.org/plan-v2";
+    Pmo__ArtifactRecord *records2[] = {&charter2, &plan2};
+    next.artifact_records = records2;
+    registry_stamp_artifacts (&next, &project, "director@hub", 2000, arena);
+    assert (streq (charter2.recorded_by, "pm@fin") && charter2.recorded_ms == 1000);
+    assert (streq (plan2.recorded_by, "director@hub") && plan2.recorded_ms == 2000);
+    assert (next.n_artifacts == 2);
+    pmo_arena_destroy (&arena);
+    project.artifact_records = NULL;
+    project.n_artifact_records = 0;
+    project.artifacts = NULL;
+    project.n_artifacts = 0;
 
     Pmo__OrgUnit unit = PMO__ORG_UNIT__INIT;
     unit.id = "fin";
