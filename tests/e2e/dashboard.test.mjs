@@ -130,6 +130,59 @@ async function main() {
       await page.waitForSelector('body[data-ready=portfolio][data-route="#/portfolio"]', { timeout: STEP_MS });
     }
 
+    log("import: a file checked first, its problems by row and column, then imported; exports download");
+    await page.click("nav a[data-view=transfers]");
+    await page.waitForSelector("body[data-ready=transfers] #import-form", { timeout: STEP_MS });
+    const csvFile = (text) => ({ name: "plan.csv", mimeType: "text/csv", buffer: Buffer.from(text) });
+    const header = "code,name,org_unit,baseline_finish\n";
+    await page.setInputFiles("#import-form input[name=file]", csvFile(header + "IMP-1,Imported one,dft,2027-03-31\nIMP-2,Imported two,dft,2027-02-30\n"));
+    await page.selectOption("#import-form select[name=entity]", "entity:project");
+    await page.click("#import-check");
+    await page.waitForSelector('#import-problems tr[data-row="3"][data-column="baseline_finish"]', { timeout: STEP_MS });
+    if (!(await page.isDisabled("#import-go"))) throw new Error("a file with a bad row can be imported (all or nothing)");
+    await shot("05a-import-problems");
+    await checkAxe(page, "import-problems");
+    log("import: my own mapping, broken, is refused at the mapping; drafted from the file's headers");
+    await page.selectOption("#import-form select[name=entity]", "mapping");
+    await page.fill("#import-form textarea[name=mapping]", "{\"entity\": \"project\", \"columns\": [");
+    await page.click("#import-check");
+    await page.waitForSelector("#import-form textarea[name=mapping][aria-invalid=true]", { timeout: STEP_MS });
+    await page.setInputFiles("#import-form input[name=file]", csvFile("Project,Name,Name,Unit\nIMP-3,Third,Third (alt),dft\n"));
+    await page.click("#draft-mapping");
+    const drafted = JSON.parse(await page.inputValue("#import-form textarea[name=mapping]"));
+    if (drafted.columns.map((c) => c.column).join("|") !== "Project|Name#1|Name#2|Unit")
+      throw new Error("the drafted mapping names " + drafted.columns.map((c) => c.column).join("|"));
+    log("import: the fixed file checks clean and imports");
+    await page.setInputFiles("#import-form input[name=file]", csvFile(header + "IMP-1,Imported one,dft,2027-03-31\nIMP-2,Imported two,dft,2027-02-28\n"));
+    await page.selectOption("#import-form select[name=entity]", "entity:project");
+    await page.click("#import-check");
+    await page.waitForSelector("#import-outcome[data-written=no]:has-text('no problem')", { timeout: STEP_MS });
+    await page.click("#import-go");
+    await page.waitForSelector("#import-outcome[data-written=yes]", { timeout: STEP_MS });
+    const imported = (await api("GET", "/api/v1/projects?org_unit=dft&limit=50")).items.filter((p) => p.code.startsWith("IMP-"));
+    if (imported.length !== 2 || !imported.some((p) => p.baseline_finish === "2027-02-28"))
+      throw new Error("the import wrote " + JSON.stringify(imported.map((p) => [p.code, p.baseline_finish])));
+    log("export: a register as CSV and as Excel, the report as Excel, each under its own name");
+    await page.selectOption("#export-form select[name=org_unit]", "dft");
+    const saved = async (click) => {
+      const [dl] = await Promise.all([page.waitForEvent("download", { timeout: STEP_MS }), page.click(click)]);
+      const file = await dl.path();
+      return { name: dl.suggestedFilename(), bytes: readFileSync(file) };
+    };
+    const csv = await saved("#export-go");
+    if (!/\.csv$/.test(csv.name) || !csv.bytes.toString().includes("IMP-2")) throw new Error(`export CSV: ${csv.name}`);
+    await page.selectOption("#export-form select[name=format]", "xlsx");
+    const xlsx = await saved("#export-go");
+    if (!/\.xlsx$/.test(xlsx.name) || xlsx.bytes.subarray(0, 2).toString() !== "PK") throw new Error(`export xlsx: ${xlsx.name}`);
+    const report = await saved("#report-go");
+    if (!/\.xlsx$/.test(report.name) || report.bytes.subarray(0, 2).toString() !== "PK") throw new Error(`report xlsx: ${report.name}`);
+    log(`saved ${csv.name}, ${xlsx.name}, ${report.name}`);
+    await checkAxe(page, "import-export");
+    await page.click("nav a[data-view=portfolio]");
+    await page.waitForSelector('body[data-ready=portfolio][data-route="#/portfolio"]', { timeout: STEP_MS });
+    const fromPortfolio = await saved("#export-csv");
+    if (!/\.csv$/.test(fromPortfolio.name)) throw new Error(`portfolio CSV: ${fromPortfolio.name}`);
+
     log("keyboard: the first project opens with Tab and Enter alone");
     await page.focus("#projects tbody tr[data-project] a");
     await page.keyboard.press("Enter");
@@ -200,6 +253,21 @@ async function main() {
       await page.waitForSelector("#heatmap tbody th:has-text('Asha Patel') ~ td.cell.over", { timeout: STEP_MS });
       await shot("04b-capacity-people");
       await checkAxe(page, "capacity-people");
+
+      log("reshape from the project's row: the over-allocation goes as the hours shrink");
+      await page.evaluate((id) => { location.hash = "#/project/" + id; }, seeded[0].id);
+      const asha = "#allocations tr:has-text('Asha Patel')";
+      await page.waitForSelector(`body[data-ready=project] ${asha} [data-over=yes]`, { timeout: STEP_MS });
+      await page.click(`${asha} details.reshape summary`);
+      await page.fill(`${asha} input[name=hours_per_week]`, "10");
+      await page.fill(`${asha} input[name=reshape_reason]`, "Half the signalling work moved to Ben");
+      await checkAxe(page, "allocation-reshape");
+      await page.click(`${asha} button[data-step=reshape]`);
+      await page.waitForSelector(`${asha} [data-over=no]`, { timeout: STEP_MS });
+      const booked = (await api("GET", `/api/v1/projects/${seeded[0].id}/allocations?limit=10`)).items;
+      if (!booked.some((a) => a.resource_name === "Asha Patel" && a.hours_per_week === 10))
+        throw new Error("the reshape was not stored: " + JSON.stringify(booked.map((a) => [a.resource_name, a.hours_per_week])));
+      await shot("04c-reshaped");
     }
     await page.click("nav a[data-view=risks]");
     await page.waitForSelector("body[data-ready=risks]", { timeout: STEP_MS });
@@ -489,6 +557,20 @@ async function journeys({ browser, base, api, seeded, errors }) {
   await openProject(director, project);
   await director.waitForSelector("#raid td:has-text('approved')", { timeout: STEP_MS });
   await director.click("#decisions summary");
+  log("the director records the business case with its link (a link that is not one is refused at the link)");
+  await director.fill("#artifact-form input[name=name]", "business_case");
+  await director.fill("#artifact-form input[name=link]", "ftp://files/business-case.pdf");
+  await director.click("#artifact-form button[type=submit]");
+  await director.waitForSelector("#artifact-form input[name=link][aria-invalid=true]", { timeout: STEP_MS });
+  await director.fill("#artifact-form input[name=link]", "https://docs.example.org/business-case.pdf");
+  await director.click("#artifact-form button[type=submit]");
+  await director.waitForSelector('#artifacts li[data-artifact=business_case]:has-text("recorded by dana.director@hub")', { state: "attached", timeout: STEP_MS });
+  const recorded = await api("GET", `/api/v1/projects/${project.id}`);
+  const record = (recorded.artifact_records || []).find((r) => r.name === "business_case");
+  if (!record || record.recorded_by !== "dana.director@hub" || !recorded.artifacts.includes("business_case"))
+    throw new Error("the artifact was not stored with its recorder: " + JSON.stringify(recorded.artifact_records));
+  await director.click("#decisions summary");
+  await checkAxe(director, "gate-artifacts");
   await director.selectOption("#gate-form select[name=outcome]", "go");
   await director.fill("#gate-form textarea[name=rationale]", "Business case sound");
   await director.click("#gate-form button[type=submit]");

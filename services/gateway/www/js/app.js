@@ -26,6 +26,7 @@ const VIEWS = {
   planner: { load: () => import("./views/planner.js"), nav: "Benefits & planning" },
   units: { load: () => import("./views/units.js"), nav: "Org units" },
   tokens: { load: () => import("./views/tokens.js"), nav: "Tokens" },
+  transfers: { load: () => import("./views/transfers.js"), nav: "Import & export" },
   project: { load: () => import("./views/project.js") },
 };
 const HOME = "portfolio";

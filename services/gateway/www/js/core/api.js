@@ -29,7 +29,9 @@ export async function api(method, path, body, headers) {
   const init = { method, headers: Object.assign({ Accept: "application/json" }, sso.headers(method),
                                                 headers || {}) };
   if (state.token) init.headers.Authorization = "Bearer " + state.token;
-  if (body !== undefined) {
+  if (body instanceof FormData) {
+    init.body = body; // multipart: the browser writes the Content-Type and its boundary
+  } else if (body !== undefined) {
     init.headers["Content-Type"] = "application/json";
     init.body = JSON.stringify(body);
   }
@@ -42,6 +44,27 @@ export async function api(method, path, body, headers) {
   if (!res.ok) throw new ApiError(res.status, json);
   return { status: res.status, json, etag: res.headers.get("ETag"),
            warning: res.headers.get("Warning") };
+}
+
+// Save what the API answers at path as a file: the name the gateway gives
+// (Content-Disposition), else fallback. A plain link cannot send the bearer
+// token, so the answer is fetched and handed to the browser as a blob.
+export async function download(path, fallback) {
+  const headers = Object.assign({}, sso.headers("GET"));
+  if (state.token) headers.Authorization = "Bearer " + state.token;
+  const res = await fetch(path, { headers });
+  if (!res.ok) {
+    const problem = (res.headers.get("Content-Type") || "").includes("json") ? await res.json() : null;
+    if (res.status === 401 && state.onUnauthorized) state.onUnauthorized("Your token was refused (revoked or expired). Sign in again.");
+    throw new ApiError(res.status, problem);
+  }
+  const named = /filename="?([^";]+)"?/.exec(res.headers.get("Content-Disposition") || "");
+  const url = URL.createObjectURL(await res.blob());
+  const a = h("a", { href: url, download: named ? named[1] : fallback, hidden: true });
+  document.body.appendChild(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 10000);
 }
 
 export function explain(err) {

@@ -1,6 +1,7 @@
 // allocation.js: people for a project: request (a named person, or a
 // role/skill the resource manager fills), then each step by whoever's job
-// it is: propose a person, commit (approve), reject with a reason, release.
+// it is: propose a person, commit (approve), reject with a reason, release,
+// and reshape (hours a week, weeks) from the row.
 
 import { field, h } from "../core/dom.js";
 import { isoWeek, label } from "../core/format.js";
@@ -45,6 +46,23 @@ export function allocationActions(a, done) {
   }
   if (a.state === "committed")
     buttons.push(h("button", { type: "button", "data-step": "release", onclick: () => step("release", {}, "Released") }, "Release"));
+  // Reshape: its hours a week and its weeks (committed: only smaller)
+  if (a.state === "requested" || a.state === "proposed" || a.state === "committed") {
+    const hours = h("input", { name: "hours_per_week", type: "number", min: 1, max: 168, value: a.hours_per_week, size: 4 });
+    const from = h("input", { name: "start_week", value: a.start_week, size: 9 });
+    const to = h("input", { name: "end_week", value: a.end_week, size: 9 });
+    const why = h("input", { name: "reshape_reason", size: 12 });
+    buttons.push(h("details", { class: "reshape" }, h("summary", {}, "Reshape"),
+      h("div", { class: "inline compact" }, field("Hours a week", hours), field("From week", from), field("To week", to),
+        field("Why", why, a.state === "committed" ? "committed: it may only shrink" : null),
+        h("button", { type: "button", "data-step": "reshape", onclick: () => {
+          const body = { reason: why.value.trim() || undefined };
+          if (Number(hours.value) !== Number(a.hours_per_week)) body.hours_per_week = Number(hours.value);
+          if (from.value.trim() !== a.start_week) body.start_week = from.value.trim();
+          if (to.value.trim() !== a.end_week) body.end_week = to.value.trim();
+          step("reshape", body, "Reshaped");
+        } }, "Save"))));
+  }
   if (!buttons.length) return label(a.state);
   form.prepend(...buttons);
   return form;

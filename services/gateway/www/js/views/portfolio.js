@@ -4,7 +4,7 @@
 // the totals of everything the filters match; the whole view is in the URL.
 // Without the risk monitor it falls back to the registry's pages.
 
-import { api, explain, newKey, orgUnits, placeholder, showFormError, state, unitSelect, up } from "../core/api.js";
+import { api, download, explain, newKey, orgUnits, placeholder, showFormError, state, unitSelect, up } from "../core/api.js";
 import { field, h, toast } from "../core/dom.js";
 import { dateTime, label, money, rag, ratio, UNKNOWN } from "../core/format.js";
 import { live } from "../core/live.js";
@@ -12,25 +12,6 @@ import { live } from "../core/live.js";
 const PAGE = 50; // projects per page
 
 export const title = "Portfolio";
-
-// The HTML report of a unit, saved as a file: the API needs the bearer
-// token (a plain link cannot send it), and the page, with its inline
-// styles and charts, is meant to be opened, printed and sent on its own.
-async function downloadReport(unit) {
-  const res = await fetch("/api/v1/reports/" + encodeURIComponent(unit) + "?format=html",
-                          { headers: state.token ? { Authorization: "Bearer " + state.token } : {} });
-  if (!res.ok) {
-    const problem = await res.json().catch(() => ({}));
-    toast("No report: " + (problem.detail || res.status), true);
-    return;
-  }
-  const url = URL.createObjectURL(await res.blob());
-  const a = h("a", { href: url, download: "report-" + unit + ".html" });
-  document.body.appendChild(a);
-  a.click();
-  a.remove();
-  setTimeout(() => URL.revokeObjectURL(url), 10000);
-}
 
 // Columns: title, the sort key the risk monitor knows, numeric
 const COLUMNS = [
@@ -106,6 +87,10 @@ export async function render(params, view) {
       field("Computed RAG", select("computed", "Any", RAGS)));
   }
 
+  const reportUnit = want.unit || (state.who && state.who.hub) || "hub";
+  const exportPath = (format) => "/api/v1/export/project?" +
+    new URLSearchParams({ ...(want.unit ? { org_unit: want.unit } : {}), format });
+  const save = (path, name) => download(path, name).catch((e) => toast("Not saved: " + explain(e), true));
   const totals = h("div", { class: "totals", id: "totals", "aria-label": "Totals", role: "group" });
   const look = h("section", { class: "card look", id: "look", "aria-labelledby": "look-title" });
   const body = h("tbody");
@@ -133,8 +118,14 @@ export async function render(params, view) {
       h("div", { class: "grow" }),
       h("button", { type: "button", id: "report",
                     title: "The printable portfolio report of the selected unit (HTML)",
-                    onclick: () => downloadReport(want.unit || (state.who && state.who.hub) || "hub") },
+                    onclick: () => save(`/api/v1/reports/${encodeURIComponent(reportUnit)}?format=html`, `report-${reportUnit}.html`) },
         "Report"),
+      h("button", { type: "button", id: "export-csv",
+                    title: "Every project of the selected unit as CSV (the unit is the only filter applied)",
+                    onclick: () => save(exportPath("csv"), `projects-${reportUnit}.csv`) }, "CSV"),
+      h("button", { type: "button", id: "export-xlsx",
+                    title: "Every project of the selected unit as an Excel workbook (the unit is the only filter applied)",
+                    onclick: () => save(exportPath("xlsx"), `projects-${reportUnit}.xlsx`) }, "Excel"),
       h("button", { class: "primary", type: "button", id: "new-project",
                     onclick: () => showNewProject(units, want.unit) }, "New project")),
     h("div", { id: "new-project-box" }),

@@ -7,7 +7,7 @@ import { field, h, section, table, toast } from "../core/dom.js";
 import { date, dateTime, label, money, rag, ratio, UNKNOWN } from "../core/format.js";
 import { live } from "../core/live.js";
 import { allocationActions, allocationForm } from "../forms/allocation.js";
-import { gateForm } from "../forms/gate.js";
+import { artifactsBox, gateForm } from "../forms/gate.js";
 import { milestoneDates, projectEditForm } from "../forms/project-edit.js";
 import { changeForm, decideChange, issueForm, raidForm } from "../forms/registers.js";
 import { newRiskForm } from "../forms/risk.js";
@@ -124,7 +124,8 @@ async function decisions(p) {
     { title: "When", cell: (d) => dateTime(d.decided_ms) }, { title: "Why", cell: (d) => d.rationale }],
     res.json.items, "No gate decisions.", "Gate decisions"),
     p.phase === "closed" ? null :
-      h("details", { class: "more" }, h("summary", {}, "Decide a gate (approvers)"), gateForm(p, () => state.refresh())));
+      h("details", { class: "more" }, h("summary", {}, "Decide a gate (approvers)"),
+        artifactsBox(p, () => state.refresh()), gateForm(p, () => state.refresh())));
 }
 
 async function health(p) {
@@ -176,14 +177,39 @@ async function raid(p) {
     h("details", { class: "more" }, h("summary", {}, "Record an assumption, decision or dependency"), raidForm(p, () => raid(p))));
 }
 
+// The allocator's conflicts that involve this project: allocation id ->
+// its claim (weeks over, whether it prevails, why not). Null if the caller
+// may not read them (the column then says unknown).
+async function overAllocated(p) {
+  try {
+    const list = (await api("GET", "/api/v1/conflicts")).json.conflicts || [];
+    const mine = new Map();
+    for (const c of list)
+      for (const claim of c.claims || [])
+        if (claim.project_id === p.id) mine.set(claim.allocation_id, { ...claim, person: c.resource_name, summary: c.summary });
+    return mine;
+  } catch (e) {
+    return null;
+  }
+}
+
+function overCell(over, a) {
+  if (!over) return UNKNOWN;
+  const claim = over.get(a.id);
+  if (!claim) return h("span", { "data-over": "no" }, "no");
+  return h("span", { class: "rag red", "data-over": "yes", title: claim.summary || "" },
+    `${claim.weeks_over} week${claim.weeks_over === 1 ? "" : "s"} over` + (claim.prevails ? "" : ": gives way"));
+}
+
 async function allocations(p) {
   if (!up("allocator")) return section("allocations", placeholder("Allocations", "allocator"));
   try {
-    const res = await api("GET", `/api/v1/projects/${p.id}/allocations?limit=100`);
+    const [res, over] = await Promise.all([api("GET", `/api/v1/projects/${p.id}/allocations?limit=100`), overAllocated(p)]);
     section("allocations", table([
       { title: "Resource", cell: (a) => a.resource_name || a.role || a.skill || "unfilled" },
       { title: "Hours/week", num: true, cell: (a) => a.hours_per_week },
       { title: "Weeks", cell: (a) => `${a.start_week} → ${a.end_week}` }, { title: "State", cell: (a) => label(a.state) },
+      { title: "Over-allocated", cell: (a) => overCell(over, a) },
       { title: "Action", cell: (a) => allocationActions(a, () => allocations(p)) }],
       res.json.items, "No allocations.", "Allocations"),
       h("details", { class: "more" }, h("summary", {}, "Request people"), allocationForm(p, () => allocations(p))));
