@@ -257,6 +257,13 @@ def main():
     }
     def page(item):
         name = item + "Page"
+        # A message of that name that holds no list of item is something
+        # else (the risk monitor's PortfolioPage is the portfolio view, not
+        # a page of Portfolio groupings): the list page takes another name
+        if name in messages and not any(
+                spec.get("items") == ref(item)
+                for spec in schema_of(messages, enums, name, False)["properties"].values()):
+            name = item + "List"
         schemas[name] = {"type": "object", "required": ["items", "next_cursor"],
                          "additionalProperties": False,
                          "properties": {"items": {"type": "array", "items": ref(item)},
