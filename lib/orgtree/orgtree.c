@@ -384,6 +384,11 @@ static int s_resolve_slot (s_resolving_t *r, char **slot, const char *path)
 static int s_resolve_message (s_resolving_t *r, ProtobufCMessage *msg, const char *path)
 {
     const ProtobufCMessageDescriptor *desc = msg->descriptor;
+    //  A foreign allocation (a booking across divisions, through the hub)
+    //  names the requesting division's project, kept in another stack's
+    //  registry: not one of this registry's to resolve
+    if (streq (desc->short_name, "ForeignAllocation"))
+        return 0;
     for (unsigned i = 0; i < desc->n_fields; i++) {
         const ProtobufCFieldDescriptor *f = &desc->fields[i];
         char *slot = (char *)msg + f->offset;

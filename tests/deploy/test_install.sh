@@ -126,7 +126,7 @@ KEYRING="$ROOT$SYSCONF/pmo/keyring"
 for spec in "server server" "registry service pmo-registry" "allocator service pmo-allocator admin@hub" \
     "riskmon service riskmon viewer@hub" "notifier edge" \
     "planner service planner viewer@hub" \
-    "gateway edge" "hub edge" "uplink edge"; do
+    "gateway edge" "hub edge" "uplink edge" "operator operator operator@fin admin@hub"; do
     read -r name kind subject grants <<<"$spec"
     "$P/bin/pmoctl" --keys "$KEYRING" key make "$name" --kind "$kind" ${subject:+--subject "$subject"} \
         ${grants:+--grants "$grants"} >/dev/null || fail "pmoctl key make $name"
@@ -308,7 +308,8 @@ allocation="$(api POST /api/v1/allocations "{\"project_id\":\"FIN-1\",\"resource
     grep -q "FIN-404" "$T/body" || fail "the allocator does not answer not_found naming an unknown code: $(cat "$T/body")"
 export PMO_REGISTRY_ENDPOINT="tcp://127.0.0.1:${PORT[7101]}" PMO_ALLOCATOR_ENDPOINT="tcp://127.0.0.1:${PORT[7102]}"
 export PMO_RISKMON_ENDPOINT="tcp://127.0.0.1:${PORT[7103]}"
-ctl() { "$P/bin/pmoctl" --as operator@fin --grant admin@hub --timeout 5000 "$@"; }
+# the operator's own key: the services take who it is from the key
+ctl() { "$P/bin/pmoctl" --keys "$KEYRING" --key operator --timeout 5000 "$@"; }
 ctl health show FIN-1 >"$T/out" 2>&1 && grep -qi "red" "$T/out" || fail "pmoctl health show FIN-1: $(cat "$T/out")"
 ctl risk list --project FIN-1 >"$T/out" 2>&1 && grep -q "Supplier late" "$T/out" || fail "pmoctl risk list --project FIN-1: $(cat "$T/out")"
 ctl alloc list --project FIN-1 >"$T/out" 2>&1 && grep -q "$resource\|Ann Analyst" "$T/out" || fail "pmoctl alloc list --project FIN-1: $(cat "$T/out")"

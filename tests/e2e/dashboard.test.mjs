@@ -13,6 +13,7 @@
 // Screenshots and axe reports are kept under $PMO_BUILD_DIR/e2e-artifacts/.
 // Exits non-zero on the first failure.
 
+import { readFileSync } from "node:fs";
 import http from "node:http";
 import path from "node:path";
 import { checkAxe } from "./axe.mjs";

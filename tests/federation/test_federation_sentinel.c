@@ -244,11 +244,11 @@ int main (void)
         if (r->integer != 1)
             lost++;
         else {
-            redisReply *owner = s_command (replica_port, "HGET pmo:{dft}:code:pr SEN-%05zu", i);
+            redisReply *owner = s_command (replica_port, "HGET pmo:{dft}:code:pr SEN-%05d", (int)i);
             assert (owner);
             if (owner->type != REDIS_REPLY_STRING || !streq (owner->str, acked[i])) {
-                fprintf (stderr, "sentinel: id %s of SEN-%05zu now names another project\n",
-                         acked[i], i);
+                fprintf (stderr, "sentinel: id %s of SEN-%05d now names another project\n",
+                         acked[i], (int)i);
                 abort ();
             }
             freeReplyObject (owner);

@@ -70,13 +70,13 @@ int main (void)
     GH_CHECK (gh_header (resp, "Location") && strstr (gh_header (resp, "Location"), id), resp);
     gh_resp_free (&resp);
     //  A bad one is refused naming the field
-    resp = gh_http (gh, "POST", "/api/v1/benefits", pm,
-                    "{\"title\":\"x\",\"org_unit\":\"dft\",\"kind\":\"cashable\","
-                    "\"owner\":\"o\","
-                    "\"measure\":\"m\",\"currency\":\"GBP\",\"target\":5,"
-                    "\"profile\":[{\"period\":\"2027-13\",\"value\":1}],\"project_"
-                    "ids\":[\"x\"]}",
-                    NULL);
+    char bad[512];
+    snprintf (bad, sizeof bad,
+              "{\"title\":\"x\",\"org_unit\":\"dft\",\"kind\":\"cashable\",\"owner\":\"o\","
+              "\"measure\":\"m\",\"currency\":\"GBP\",\"target\":5,"
+              "\"profile\":[{\"period\":\"2027-13\",\"value\":1}],\"project_ids\":[\"%s\"]}",
+              project);
+    resp = gh_http (gh, "POST", "/api/v1/benefits", pm, bad, NULL);
     GH_CHECK (resp->status == 400 && strcmp (gh_str (resp, "field"), "profile[0].period") == 0,
               resp);
     gh_resp_free (&resp);

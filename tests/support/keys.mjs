@@ -16,6 +16,8 @@ const PRINCIPALS = [
   ["planner", "service", "planner", "viewer@hub"],
   ["gateway", "edge"],
   ["hub", "edge"],
+  // pmoctl's default key, for scripts that load data (bench_dashboard)
+  ["operator", "operator", "operator@hub", "admin@hub"],
 ];
 
 // Make them in dir/keys with build's pmoctl; returns the directory.
