@@ -46,7 +46,7 @@ static void s_fill (federation_store_t *store, size_t divisions, size_t projects
     pmo_arena_t *arena = pmo_arena_new ();
     int64_t t0 = pmo_mono_ms ();
     for (size_t d = 0; d < divisions; d++) {
-        char division[16];
+        char division[24];
         snprintf (division, sizeof division, "d%03zu", d);
         unsigned long long seq = 0;
         for (size_t from = 0; from < 2 * projects; from += BATCH) {
@@ -86,7 +86,7 @@ static void s_fill (federation_store_t *store, size_t divisions, size_t projects
             }
             uint32_t applied, duplicates;
             char last[64];
-            char spoke[16];
+            char spoke[24];
             snprintf (spoke, sizeof spoke, "s%02zu", d / PER_SPOKE);
             if (federation_store_apply (store, spoke, division, apply, n, &applied, &duplicates,
                                         last, sizeof last) ||
