@@ -100,6 +100,26 @@ const char *pmo_stream_key_division (const char *key, char *buf, size_t size)
     return buf;
 }
 
+int pmo_stream_last_ids (pmo_redis_t *redis, pmo_arena_t *arena, const char *division,
+                         const char *last_id, size_t n, char **ids)
+{
+    for (size_t i = 0; i < n; i++)
+        ids[i] = NULL;
+    redisReply *reply =
+        pmo_redis_command (redis, "XREVRANGE %s %s - COUNT %llu", pmo_stream_key (arena, division),
+                           last_id, (unsigned long long)n);
+    if (!reply)
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        size_t k = n - 1 - i; //  newest first in the reply
+        if (reply->type == REDIS_REPLY_ARRAY && k < reply->elements &&
+            reply->element[k]->type == REDIS_REPLY_ARRAY && reply->element[k]->elements >= 1)
+            ids[i] = pmo_arena_strdup (arena, reply->element[k]->element[0]->str);
+    }
+    freeReplyObject (reply);
+    return 0;
+}
+
 int pmo_stream_group_ensure (pmo_redis_t *redis, const char *stream, const char *group)
 {
     redisReply *reply = pmo_redis_command (redis, "XGROUP CREATE %s %s 0 MKSTREAM", stream, group);

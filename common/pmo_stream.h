@@ -30,6 +30,12 @@ int pmo_stream_key_buf (char *buf, size_t size, const char *division);
 //  The division a stream key names, copied into buf; NULL if key is not a
 //  division stream or the division does not fit.
 const char *pmo_stream_key_division (const char *key, char *buf, size_t size);
+//  The stream ids of the last n entries of division's stream up to and
+//  including last_id, oldest first (a commit's events are contiguous in the
+//  stream), into ids[0..n) in arena; NULL where not read. 0, or -1 if Redis
+//  failed.
+int pmo_stream_last_ids (pmo_redis_t *redis, pmo_arena_t *arena, const char *division,
+                         const char *last_id, size_t n, char **ids);
 
 typedef struct {
     char *stream; //  the stream key

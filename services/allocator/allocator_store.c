@@ -314,21 +314,7 @@ int allocator_store_next_ids (allocator_store_t *self, pmo_arena_t *arena, const
 int allocator_store_event_ids (allocator_store_t *self, pmo_arena_t *arena, const char *division,
                                const char *last_id, size_t n, char **ids)
 {
-    for (size_t i = 0; i < n; i++)
-        ids[i] = NULL;
-    redisReply *reply =
-        pmo_redis_command (self->redis, "XREVRANGE %s %s - COUNT %llu",
-                           pmo_stream_key (arena, division), last_id, (unsigned long long)n);
-    if (!reply)
-        return -1;
-    for (size_t i = 0; i < n; i++) {
-        size_t k = n - 1 - i; //  newest first in the reply
-        if (reply->type == REDIS_REPLY_ARRAY && k < reply->elements &&
-            reply->element[k]->type == REDIS_REPLY_ARRAY && reply->element[k]->elements >= 1)
-            ids[i] = pmo_arena_strdup (arena, reply->element[k]->element[0]->str);
-    }
-    freeReplyObject (reply);
-    return 0;
+    return pmo_stream_last_ids (self->redis, arena, division, last_id, n, ids);
 }
 
 //  Load one division's entities of a kind into the index, in batches.

@@ -508,21 +508,7 @@ void registry_store_claim_code (registry_store_t *self, pmo_commit_t *commit, pm
 int registry_store_event_ids (registry_store_t *self, pmo_arena_t *arena, const char *division,
                               const char *last_id, size_t n, char **ids)
 {
-    for (size_t i = 0; i < n; i++)
-        ids[i] = NULL;
-    redisReply *reply =
-        pmo_redis_command (self->redis, "XREVRANGE %s %s - COUNT %llu",
-                           pmo_stream_key (arena, division), last_id, (unsigned long long)n);
-    if (!reply)
-        return -1;
-    for (size_t i = 0; i < n; i++) {
-        size_t k = n - 1 - i; //  newest first in the reply
-        if (reply->type == REDIS_REPLY_ARRAY && k < reply->elements &&
-            reply->element[k]->type == REDIS_REPLY_ARRAY && reply->element[k]->elements >= 1)
-            ids[i] = pmo_arena_strdup (arena, reply->element[k]->element[0]->str);
-    }
-    freeReplyObject (reply);
-    return 0;
+    return pmo_stream_last_ids (self->redis, arena, division, last_id, n, ids);
 }
 
 long long registry_store_trim_events (registry_store_t *self, const char *division, int64_t keep_ms)
