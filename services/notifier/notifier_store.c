@@ -367,11 +367,10 @@ int notifier_store_route_pipe (notifier_store_t *self, pmo_arena_t *arena,
         pmo_arena_printf (arena, "%lld", (long long)a->due_ms),
         a->fallback_id ? a->fallback_id : a->delivery_id,
     };
+    //  Text but for the two packed blobs (11, 12), which have no NUL
     size_t lens[sizeof argv / sizeof argv[0]];
     for (size_t i = 0; i < sizeof argv / sizeof argv[0]; i++)
-        lens[i] = strlen (argv[i]);
-    lens[11] = dsize;
-    lens[12] = nsize;
+        lens[i] = i == 11 ? dsize : i == 12 ? nsize : strlen (argv[i]);
     return pmo_redis_pipev (self->redis, (int)(sizeof argv / sizeof argv[0]), argv, lens);
 }
 

@@ -123,6 +123,12 @@ static pid_t s_spawn (char *const argv[], int out_fd)
     rc = write (STDERR_FILENO, argv[0], strlen (argv[0]));
     rc = write (STDERR_FILENO, "\n", 1);
     (void)rc;
+    //  127 from a shell, not from this fork of the test: under valgrind a
+    //  fork that exits is leak-checked, and the test's threads (the ZAP
+    //  handler's) do not exist in it, so what only they hold counts as lost
+    //  and valgrind's error exit code would replace 127
+    char *shell[] = {"/bin/sh", "-c", "exit 127", NULL};
+    execv (shell[0], shell);
     _exit (127);
 }
 
