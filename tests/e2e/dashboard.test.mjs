@@ -151,15 +151,16 @@ async function main() {
     await page.setInputFiles("#import-form input[name=file]", csvFile("Project,Name,Name,Unit\nIMP-3,Third,Third (alt),dft\n"));
     await page.click("#draft-mapping");
     // The draft reads the file first: wait for it to replace the broken text
-    await page.waitForFunction(() => {
+    // (polled from here: the page's CSP forbids evaluating a function in it)
+    let drafted = null;
+    await waitFor("the drafted mapping", async () => {
       try {
-        JSON.parse(document.querySelector("#import-form textarea[name=mapping]").value);
+        drafted = JSON.parse(await page.inputValue("#import-form textarea[name=mapping]"));
         return true;
       } catch {
         return false;
       }
-    }, null, { timeout: STEP_MS });
-    const drafted = JSON.parse(await page.inputValue("#import-form textarea[name=mapping]"));
+    });
     if (drafted.columns.map((c) => c.column).join("|") !== "Project|Name#1|Name#2|Unit")
       throw new Error("the drafted mapping names " + drafted.columns.map((c) => c.column).join("|"));
     log("import: the fixed file checks clean and imports");
