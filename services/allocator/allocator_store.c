@@ -55,23 +55,7 @@ void allocator_store_destroy (allocator_store_t **self_p)
 
 int allocator_store_division (const char *id, const char *prefix, char *division, size_t size)
 {
-    if (!id)
-        return -1;
-    size_t plen = strlen (prefix);
-    if (strncmp (id, prefix, plen) != 0 || id[plen] != '_')
-        return -1;
-    const char *start = id + plen + 1;
-    const char *end = strrchr (start, '_');
-    if (!end || end == start || (size_t)(end - start) >= size || (size_t)(end - start) > 32)
-        return -1;
-    if (!end[1])
-        return -1;
-    for (const char *p = end + 1; *p; p++)
-        if (*p < '0' || *p > '9')
-            return -1;
-    memcpy (division, start, (size_t)(end - start));
-    division[end - start] = 0;
-    return pmo_slug_valid (division, 1, 32) ? 0 : -1;
+    return pmo_id_division (id, prefix, division, size);
 }
 
 static char *s_key (pmo_arena_t *arena, const char *prefix, const char *division, const char *id)
