@@ -34,7 +34,6 @@ fail() {
     exit 1
 }
 source "$SOURCE/tests/support/ports.sh"
-free_port() { pmo_free_port; }
 CONF="$SOURCE/deploy/redis"
 "$CONF/make-users.sh" "$CONF/users.acl" "$T/users.acl" "$T/secrets" >/dev/null
 pw() { cut -d: -f2- "$T/secrets/$1.auth"; }
@@ -56,7 +55,7 @@ start_redis() { # INDEX [MASTER_PORT]
     RPID[i]=$!
     PIDS+=($!)
 }
-for i in 0 1 2; do RPORT[i]="$(free_port)"; done
+for i in 0 1 2; do RPORT[i]="$(pmo_free_port)"; done
 start_redis 0
 for ((i = 1; i <= REPLICAS; i++)); do start_redis "$i" "${RPORT[0]}"; done
 for ((n = 0; n < 100; n++)); do
@@ -70,7 +69,7 @@ echo "test_ha: master ${RPORT[0]}, $REPLICAS replicas (min-replicas-to-write $(r
 # --- three sentinels from sentinel.conf
 SENTINELS=""
 for i in 0 1 2; do
-    port="$(free_port)"
+    port="$(pmo_free_port)"
     mkdir -p "$T/s$i"
     sed -e "s#^port .*#port $port#" -e "s#^bind .*#bind 127.0.0.1#" -e "s#^dir .*#dir $T/s$i#" \
         -e "s#^logfile .*#logfile $T/sentinel$i.log#" \
@@ -99,10 +98,10 @@ for spec in "server server" "registry service pmo-registry" "allocator service p
         ${subject:+--subject "$subject"} ${grants:+--grants "$grants"} >/dev/null
 done
 # --- the registry through Sentinel, as its own ACL user
-REG="tcp://127.0.0.1:$(free_port)"
+REG="tcp://127.0.0.1:$(pmo_free_port)"
 "$BUILD/services/registry/pmo-registry" --redis "sentinel://$SENTINELS/pmo" \
     --redis-auth-file "$T/secrets/pmo-registry.auth" --endpoint "$REG" \
-    --pub "tcp://127.0.0.1:$(free_port)" >"$T/registry.log" 2>&1 &
+    --pub "tcp://127.0.0.1:$(pmo_free_port)" >"$T/registry.log" 2>&1 &
 PIDS+=($!)
 export PMO_REGISTRY_ENDPOINT="$REG" PMO_TIMEOUT_MS=2000
 PMOCTL="$BUILD/services/pmoctl/pmoctl"

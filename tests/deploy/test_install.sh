@@ -73,12 +73,11 @@ fi
 
 # --- 3. Redis -------------------------------------------------------------------
 source "$SOURCE/tests/support/ports.sh"
-free_port() { pmo_free_port; }
 declare -A PORT
 for p in 6390 7101 7102 7103 7104 7105 7106 7107 7108 7111 7112 7113 7114 7116 7118 8080; do
-    PORT[$p]="$(free_port)"
+    PORT[$p]="$(pmo_free_port)"
 done
-RECEIVER_PORT="$(free_port)"
+RECEIVER_PORT="$(pmo_free_port)"
 SECRETS="$ROOT$SYSCONF/pmo/redis"
 "$P/share/pmo/redis/make-users.sh" "$P/share/pmo/redis/users.acl" "$T/users.acl" "$SECRETS" ||
     fail "make-users.sh"

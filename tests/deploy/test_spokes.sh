@@ -24,7 +24,6 @@ fail() {
     exit 1
 }
 source "$SOURCE/tests/support/ports.sh"
-free_port() { pmo_free_port; }
 CONF="$SOURCE/deploy/redis"
 BIN="$BUILD/services"
 PMOCTL="$BIN/pmoctl/pmoctl"
@@ -44,7 +43,7 @@ stack() {
     local name="$1" dir="$T/$1" port
     mkdir -p "$dir/redis"
     "$CONF/make-users.sh" "$CONF/users.acl" "$dir/users.acl" "$dir/secrets" >/dev/null
-    port="$(free_port)"
+    port="$(pmo_free_port)"
     sed -e "s#^dir .*#dir $dir/redis#" -e "s#^pidfile .*#pidfile $dir/redis.pid#" \
         -e "s#^logfile .*#logfile $T/$name-redis.log#" -e "s#^aclfile .*#aclfile $dir/users.acl#" \
         -e "s#^port .*#port $port#" -e "s#^maxmemory .*#maxmemory 128mb#" \
@@ -52,8 +51,8 @@ stack() {
     redis-server "$dir/redis.conf" --daemonize no >/dev/null 2>&1 &
     PIDS+=($!)
     eval "${name^^}_REDIS=redis://127.0.0.1:$port"
-    eval "${name^^}_REG=tcp://127.0.0.1:$(free_port)"
-    eval "${name^^}_PUB=tcp://127.0.0.1:$(free_port)"
+    eval "${name^^}_REG=tcp://127.0.0.1:$(pmo_free_port)"
+    eval "${name^^}_PUB=tcp://127.0.0.1:$(pmo_free_port)"
     local reg="${name^^}_REG" pub="${name^^}_PUB"
     for ((n = 0; n < 100; n++)); do
         REDISCLI_AUTH="$(cut -d: -f2- "$dir/secrets/pmo-admin.auth")" redis-cli -p "$port" \
@@ -81,11 +80,11 @@ cp "$T/hub/keys/hub.key" "$T/spoke/keys/"
 cp "$T/spoke/keys/dft.key" "$T/hub/spokes/"
 [[ $(stat -c %a "$T/spoke/keys/dft.key_secret") == 600 ]] || fail "keygen's secret key is not 0600"
 # The hub, from its env file's settings (hub.env), ports moved
-HUB_ENDPOINT="tcp://127.0.0.1:$(free_port)"
-SPOKE_PORT="$(free_port)"
+HUB_ENDPOINT="tcp://127.0.0.1:$(pmo_free_port)"
+SPOKE_PORT="$(pmo_free_port)"
 PMO_HUB_CERT="$T/hub/keys/hub.key_secret" PMO_HUB_SPOKES="$T/hub/spokes" \
     PMO_HUB_SPOKE_ENDPOINT="tcp://127.0.0.1:$SPOKE_PORT" PMO_HUB_ENDPOINT="$HUB_ENDPOINT" \
-    PMO_HUB_PUB="tcp://127.0.0.1:$(free_port)" PMO_REGISTRY_ENDPOINT="$HUB_REG" PMO_REGISTRY_PUB="$HUB_PUB" \
+    PMO_HUB_PUB="tcp://127.0.0.1:$(pmo_free_port)" PMO_REGISTRY_ENDPOINT="$HUB_REG" PMO_REGISTRY_PUB="$HUB_PUB" \
     PMO_REDIS_URL="$HUB_REDIS" PMO_REDIS_AUTH_FILE="$T/hub/secrets/pmo-hub.auth" \
     "$BIN/federation/pmo-hub" >"$T/hub-hub.log" 2>&1 &
 PIDS+=($!)
