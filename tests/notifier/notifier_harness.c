@@ -107,10 +107,10 @@ void nh_smtp_start (nh_t *self)
 
 nh_t *nh_start (void)
 {
-    return nh_start_with (NULL);
+    return nh_start_with (NULL, NULL);
 }
 
-nh_t *nh_start_with (const char *allocator_endpoint)
+nh_t *nh_start_with (const char *allocator_endpoint, const char *riskmon_endpoint)
 {
     nh_t *self = calloc (1, sizeof (nh_t));
     assert (self);
@@ -138,6 +138,7 @@ nh_t *nh_start_with (const char *allocator_endpoint)
         .redis_url = pmo_test_redis_url (self->rh->redis),
         .registry_endpoint = self->rh->endpoint,
         .allocator_endpoint = allocator_endpoint,
+        .riskmon_endpoint = riskmon_endpoint,
         .hub = "hub",
         .dashboard_url = "http://pmo.test:8080",
         .consumer = "test",

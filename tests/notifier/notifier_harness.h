@@ -44,9 +44,10 @@ typedef struct {
 //  Everything above, with test settings: loopback and http allowed, retries
 //  from 200 ms (doubling to 2 s), 4 attempts, 1.5 s HTTP deadline.
 nh_t *nh_start (void);
-//  The same, with the notifier acting on the allocator at allocator_endpoint
-//  (clicks in chat; the allocator may start later: clients connect lazily).
-nh_t *nh_start_with (const char *allocator_endpoint);
+//  The same, with the notifier acting on the allocator and the risk monitor
+//  at these endpoints (clicks in chat; NULL: none; the services may start
+//  later: clients connect lazily).
+nh_t *nh_start_with (const char *allocator_endpoint, const char *riskmon_endpoint);
 void nh_stop (nh_t **self_p);
 void nh_actor_start (nh_t *self);
 void nh_actor_stop (nh_t *self);

@@ -1,7 +1,7 @@
 /*  test_notifier_chat.c: chat that answers back, end to end.
 
-    Real Redis, the registry, the allocator and the notifier actors, the
-    gateway in-process on real HTTP, and the receiver (receiver.py) playing
+    Real Redis, the registry, the allocator, the risk monitor and the
+    notifier actors, the gateway in-process on real HTTP, and the receiver (receiver.py) playing
     Slack's incoming webhook and response_url. A Slack channel with the
     app's signing secret and two mapped people gets an allocation's message
     with Approve and Reject buttons; clicks are POSTed to the gateway signed
@@ -13,7 +13,11 @@
     approves, the allocation is committed in the allocator, and the message
     is replaced at response_url without its buttons; Mattermost's click
     rejects through the HTTP answer; a PMO manager cannot map a person to a
-    role they do not hold.
+    role they do not hold. A 5 x 5 risk makes the risk monitor raise a
+    critical alert; its message carries Acknowledge (Slack and Mattermost),
+    a resource manager's click is refused by the risk monitor, a project
+    manager's acknowledges the alert there. Mattermost's answers are kept
+    beside the receivers' captures for the conformance check.
 */
 #include "allocator.pb-c.h"
 #include "allocator_server.h"
@@ -21,6 +25,9 @@
 #include "notifier_harness.h"
 #include "notifier_model.h"
 #include "pmo_json.h"
+#include "pmo_wire.h"
+#include "riskmon.pb-c.h"
+#include "riskmon_server.h"
 
 #include <assert.h>
 #include <ctype.h>
@@ -40,6 +47,8 @@
 static nh_t *s_nh;
 static zactor_t *s_allocator;
 static char s_alloc_endpoint[64], s_alloc_pub[64];
+static zactor_t *s_riskmon;
+static char s_riskmon_endpoint[64], s_riskmon_pub[64];
 static gateway_t *s_gateway;
 static char s_base[80];
 
@@ -60,12 +69,15 @@ static Pmo__NotifierReply *s_notifier (const char *json)
     return reply;
 }
 
-//  An allocator request from JSON as subject/grants.
-static Pmo__AllocatorReply *s_alloc (const char *subject, const char *grants, const char *json)
+//  A request from JSON to a service at endpoint, as subject/grants (one
+//  grant "role@unit"): its reply (caller frees).
+static ProtobufCMessage *s_service (const char *endpoint, const ProtobufCMessageDescriptor *desc,
+                                    const ProtobufCMessageDescriptor *reply_desc,
+                                    const char *subject, const char *grants, const char *json)
 {
     ProtobufCMessage *msg = NULL;
     pmo_json_error_t err;
-    if (pmo_json_decode (&pmo__allocator_request__descriptor, json, strlen (json), &msg, &err)) {
+    if (pmo_json_decode (desc, json, strlen (json), &msg, &err)) {
         fprintf (stderr, "bad JSON at %s: %s\n%s\n", err.field, err.message, json);
         abort ();
     }
@@ -88,15 +100,29 @@ static Pmo__AllocatorReply *s_alloc (const char *subject, const char *grants, co
     Pmo__Header header;
     char request_id[40];
     pmo_header_init (&header, request_id, 10000, &identity);
-    ((Pmo__AllocatorRequest *)msg)->header = &header;
-    pmo_client_t *client = pmo_client_new (s_alloc_endpoint);
+    ProtobufCMessage **slot = pmo_wire_message_slot (msg, "header");
+    *slot = &header.base;
+    pmo_client_t *client = pmo_client_new (endpoint);
     ProtobufCMessage *reply = NULL;
-    int rc = pmo_client_call (client, msg, &pmo__allocator_reply__descriptor, 8000, 1, &reply);
+    int rc = pmo_client_call (client, msg, reply_desc, 8000, 1, &reply);
     pmo_client_destroy (&client);
-    ((Pmo__AllocatorRequest *)msg)->header = NULL;
+    *slot = NULL;
     protobuf_c_message_free_unpacked (msg, NULL);
     assert (rc == 0);
-    return (Pmo__AllocatorReply *)reply;
+    return reply;
+}
+
+static Pmo__AllocatorReply *s_alloc (const char *subject, const char *grants, const char *json)
+{
+    return (Pmo__AllocatorReply *)s_service (s_alloc_endpoint, &pmo__allocator_request__descriptor,
+                                             &pmo__allocator_reply__descriptor, subject, grants,
+                                             json);
+}
+
+static Pmo__RiskmonReply *s_risk (const char *subject, const char *grants, const char *json)
+{
+    return (Pmo__RiskmonReply *)s_service (s_riskmon_endpoint, &pmo__riskmon_request__descriptor,
+                                           &pmo__riskmon_reply__descriptor, subject, grants, json);
 }
 
 static Pmo__Allocation *s_allocation (const char *id, Pmo__AllocatorReply **keep)
@@ -259,6 +285,77 @@ static int s_pmoctl (const char *args, char *out, size_t size)
     return WIFEXITED (status) ? WEXITSTATUS (status) : -1;
 }
 
+//  The first message received at path whose JSON holds both needles
+//  (waits for it; caller decrefs).
+static json_t *s_message_with (const char *path, const char *needle1, const char *needle2)
+{
+    json_t *msg = NULL;
+    int64_t deadline = zclock_mono () + nh_scale (15000);
+    while (!msg && zclock_mono () < deadline) {
+        json_t *list = nh_wait_requests (s_nh, path, 1, nh_scale (15000));
+        for (size_t r = 0; r < json_array_size (list) && !msg; r++) {
+            json_t *body = nh_body (json_array_get (list, r));
+            char *text = json_dumps (body, JSON_COMPACT);
+            if (text && strstr (text, needle1) && (!needle2 || strstr (text, needle2)))
+                msg = json_incref (body);
+            free (text);
+        }
+        json_decref (list);
+        if (!msg)
+            zclock_sleep (50);
+    }
+    assert (msg);
+    return msg;
+}
+
+//  Keep a Mattermost click's answer (the gateway's HTTP answer, which no
+//  receiver sees) for the conformance check, beside the receiver's log.
+static void s_keep_answer (const char *body)
+{
+    const char *dir = getenv ("PMO_NOTIFIER_CAPTURES");
+    if (!dir || !*dir)
+        return;
+    char path[512];
+    snprintf (path, sizeof path, "%s/test_notifier_chat-answers.jsonl", dir);
+    static bool first = true; //  a run starts the file anew
+    FILE *f = fopen (path, first ? "w" : "a");
+    first = false;
+    assert (f);
+    json_t *entry = json_pack ("{s:s, s:{}, s:s}", "path", "/mattermost/answer", "headers", "body",
+                               body);
+    char *line = json_dumps (entry, JSON_COMPACT);
+    fprintf (f, "%s\n", line);
+    free (line);
+    json_decref (entry);
+    fclose (f);
+}
+
+//  An alert as the risk monitor has it (caller frees the reply).
+static Pmo__Alert *s_alert (const char *id, Pmo__RiskmonReply **keep)
+{
+    char json[160];
+    snprintf (json, sizeof json, "{\"get\":{\"kind\":\"alert\",\"id\":\"%s\"}}", id);
+    *keep = s_risk ("admin@hub", "admin@hub", json);
+    assert (!(*keep)->error && (*keep)->alert);
+    return (*keep)->alert;
+}
+
+//  A 5 x 5 risk in the project: the risk monitor raises a critical alert.
+static void s_critical_risk (const char *project, const char *title)
+{
+    char json[512];
+    snprintf (json, sizeof json,
+              "{\"create_risk\":{\"project_id\":\"%s\",\"title\":\"%s\",\"category\":"
+              "\"commercial\",\"owner\":\"ro@dft\",\"probability\":5,\"impact\":5,"
+              "\"response\":\"reduce\"}}",
+              project, title);
+    Pmo__RiskmonReply *reply = s_risk ("pm@dft", "project_manager@dft", json);
+    if (reply->error)
+        fprintf (stderr, "create_risk: %s %s\n", reply->error->field, reply->error->message);
+    assert (!reply->error && reply->risk->inherent_score == 25);
+    protobuf_c_message_free_unpacked (&reply->base, NULL);
+}
+
 //  ---------------------------------------------------------------------
 
 static void s_start (void)
@@ -267,7 +364,9 @@ static void s_start (void)
     //  and registry
     snprintf (s_alloc_endpoint, sizeof s_alloc_endpoint, "tcp://127.0.0.1:%d",
               pmo_test_free_port ());
-    s_nh = nh_start_with (s_alloc_endpoint);
+    snprintf (s_riskmon_endpoint, sizeof s_riskmon_endpoint, "tcp://127.0.0.1:%d",
+              pmo_test_free_port ());
+    s_nh = nh_start_with (s_alloc_endpoint, s_riskmon_endpoint);
     static allocator_config_t config;
     snprintf (s_alloc_pub, sizeof s_alloc_pub, "tcp://127.0.0.1:%d", pmo_test_free_port ());
     config = (allocator_config_t){
@@ -284,6 +383,23 @@ static void s_start (void)
     bool failed = false;
     s_allocator = pmo_test_actor_new (allocator_server_actor, &config, &failed);
     assert (s_allocator && !failed);
+    //  The risk monitor, which raises alerts the notifier posts
+    static riskmon_config_t rconfig;
+    snprintf (s_riskmon_pub, sizeof s_riskmon_pub, "tcp://127.0.0.1:%d", pmo_test_free_port ());
+    rconfig = (riskmon_config_t){
+        .endpoint = s_riskmon_endpoint,
+        .pub_endpoint = s_riskmon_pub,
+        .redis_url = pmo_test_redis_url (s_nh->rh->redis),
+        .hub = "hub",
+        .registry = s_nh->rh->endpoint,
+        .consumer = "riskmon-chat",
+        .redis_timeout_ms = 2000,
+        .claim_idle_ms = 5000,
+        .tick_ms = 200,
+        .batch = 256,
+    };
+    s_riskmon = pmo_test_actor_new (riskmon_server_actor, &rconfig, &failed);
+    assert (s_riskmon && !failed);
     //  The gateway: the registry and the notifier behind it
     static char http[64], endpoint[64];
     int port = pmo_test_free_port ();
@@ -347,12 +463,13 @@ int main (void)
 
     //  The Slack channel: the app's signing secret; a project manager and a
     //  resource manager mapped (the resource manager's role is held by the
-    //  admin who maps them)
+    //  admin who maps them); no coalescing, so each alert and approval comes
+    //  as its own message with its buttons
     rh_as (s_nh->rh, "admin@hub", "admin@hub");
     snprintf (json, sizeof json,
               "{\"create_channel\":{\"name\":\"dft approvals\",\"kind\":\"slack\",\"org_unit\":"
-              "\"dft\",\"url\":\"%s\",\"interact_secret\":\"" SLACK_SECRET "\",\"chat_users\":["
-              "{\"chat_user_id\":\"UPM\",\"subject\":\"pm@dft\",\"grants\":[{\"role\":"
+              "\"dft\",\"url\":\"%s\",\"interact_secret\":\"" SLACK_SECRET "\",\"coalesce_s\":-1,"
+              "\"chat_users\":[{\"chat_user_id\":\"UPM\",\"subject\":\"pm@dft\",\"grants\":[{\"role\":"
               "\"project_manager\",\"org_unit\":\"dft\"}]},"
               "{\"chat_user_id\":\"URM\",\"subject\":\"rm@dft\",\"email\":\"rm@dft.example\","
               "\"grants\":[{\"role\":\"resource_manager\",\"org_unit\":\"dft\"}]}]}}",
@@ -370,6 +487,7 @@ int main (void)
     assert (!memmem (raw->str, raw->len, SLACK_SECRET, strlen (SLACK_SECRET)));
     freeReplyObject (raw);
     free (nh_subscribe (s_nh, slack, "dft", "allocation.*", 0));
+    free (nh_subscribe (s_nh, slack, "dft", "alert.raised", 0));
 
     //  An allocation proposed: the message carries Approve and Reject
     char a1[40];
@@ -496,6 +614,58 @@ int main (void)
     assert (audited);
     printf ("approved from Slack: committed in the allocator as rm@dft, message replaced: ok\n");
 
+    //  A real alert: a 5 x 5 risk makes the risk monitor raise a critical
+    //  alert; the notifier posts it with Acknowledge
+    s_critical_risk (project, "Signalling supplier fails");
+    msg = s_message_with ("/ok/slack", "pmo:alert.ack", "Signalling supplier fails");
+    char al1[40] = "";
+    blocks = json_object_get (msg, "blocks");
+    for (size_t b = 0; b < json_array_size (blocks); b++) {
+        json_t *elements = json_object_get (json_array_get (blocks, b), "elements");
+        for (size_t e = 0; e < json_array_size (elements); e++) {
+            json_t *el = json_array_get (elements, e);
+            const char *aid = json_string_value (json_object_get (el, "action_id"));
+            if (aid && streq (aid, "pmo:alert.ack"))
+                snprintf (al1, sizeof al1, "%s",
+                          json_string_value (json_object_get (el, "value")));
+        }
+    }
+    json_decref (msg);
+    assert (strncmp (al1, "al_", 3) == 0);
+    Pmo__RiskmonReply *rkeep;
+    assert (s_alert (al1, &rkeep)->state == PMO__ALERT_STATE__ALERT_STATE_OPEN);
+    protobuf_c_message_free_unpacked (&rkeep->base, NULL);
+    //  A resource manager may not acknowledge alerts: the risk monitor says
+    //  so, in the thread, to the clicker alone
+    form = s_slack_click ("URM", "alert.ack", al1, "/ok/respond/alert-rm");
+    s_slack_post (slack, SLACK_SECRET, now, form, &http);
+    assert (http.status == 200);
+    free (form);
+    answer = s_last ("/ok/respond/alert-rm", 1);
+    assert (streq (json_string_value (json_object_get (answer, "response_type")), "ephemeral"));
+    assert (strstr (json_string_value (json_object_get (answer, "text")),
+                    "risk monitor refused"));
+    json_decref (answer);
+    assert (s_alert (al1, &rkeep)->state == PMO__ALERT_STATE__ALERT_STATE_OPEN);
+    protobuf_c_message_free_unpacked (&rkeep->base, NULL);
+    //  The project manager acknowledges: the climb stops, the message says so
+    form = s_slack_click ("UPM", "alert.ack", al1, "/ok/respond/alert-pm");
+    s_slack_post (slack, SLACK_SECRET, now, form, &http);
+    assert (http.status == 200);
+    free (form);
+    answer = s_last ("/ok/respond/alert-pm", 1);
+    assert (json_is_true (json_object_get (answer, "replace_original")));
+    dump = json_dumps (answer, JSON_COMPACT);
+    assert (strstr (dump, "acknowledged by pm@dft") && !strstr (dump, "\"actions\""));
+    free (dump);
+    json_decref (answer);
+    Pmo__Alert *alert = s_alert (al1, &rkeep);
+    assert (alert->state == PMO__ALERT_STATE__ALERT_STATE_ACKNOWLEDGED);
+    assert (streq (alert->acknowledged_by, "pm@dft"));
+    protobuf_c_message_free_unpacked (&rkeep->base, NULL);
+    printf ("a risk monitor's alert acknowledged from Slack (refused for a resource manager): "
+            "ok\n");
+
     //  A Slack Web API channel: the bot posted the message, so the bot
     //  updates it (chat.update on the conversation and the message's ts)
     snprintf (json, sizeof json,
@@ -529,15 +699,19 @@ int main (void)
     //  Mattermost: the buttons carry a token; the answer is the update
     snprintf (json, sizeof json,
               "{\"create_channel\":{\"name\":\"dft mm\",\"kind\":\"mattermost\",\"org_unit\":"
-              "\"dft\",\"url\":\"%s\",\"interact_secret\":\"" MM_SECRET "\",\"chat_users\":["
+              "\"dft\",\"url\":\"%s\",\"interact_secret\":\"" MM_SECRET "\",\"coalesce_s\":-1,"
+              "\"chat_users\":["
               "{\"chat_user_id\":\"mmrm1234\",\"subject\":\"rm@dft\",\"grants\":[{\"role\":"
-              "\"resource_manager\",\"org_unit\":\"dft\"}]}]}}",
+              "\"resource_manager\",\"org_unit\":\"dft\"}]},"
+              "{\"chat_user_id\":\"mmpm5678\",\"subject\":\"pm@dft\",\"grants\":[{\"role\":"
+              "\"project_manager\",\"org_unit\":\"dft\"}]}]}}",
               nh_url (s_nh, "/ok/mattermost"));
     nr = s_notifier (json);
     nh_ok (nr);
     char mm[64];
     snprintf (mm, sizeof mm, "%s", nr->channel->id);
     nh_free (&nr);
+    free (nh_subscribe (s_nh, mm, "dft", "alert.raised", 0));
     char a2[40];
     s_proposed (project, resource, "2026-W41", a2);
     pmo_arena_t *arena = pmo_arena_new ();
@@ -558,6 +732,7 @@ int main (void)
               a2, token);
     s_post (path, "Content-Type: application/json", body, NULL, NULL, &http);
     assert (http.status == 200);
+    s_keep_answer (http.body);
     json_t *update = json_loads (http.body, 0, NULL);
     assert (
         strstr (json_string_value (json_object_get (json_object_get (update, "update"), "message")),
@@ -568,6 +743,59 @@ int main (void)
     protobuf_c_message_free_unpacked (&keep->base, NULL);
     pmo_arena_destroy (&arena);
     printf ("rejected from Mattermost: rejected in the allocator, post updated: ok\n");
+
+    //  Mattermost and an alert: the button as posted (its integration URL
+    //  and context) is what the click sends back
+    s_critical_risk (project, "Rolling stock late");
+    msg = s_message_with ("/ok/mattermost", "\"alert.ack\"", "Rolling stock late");
+    json_t *button = NULL;
+    json_t *attachments = json_object_get (msg, "attachments");
+    for (size_t i = 0; i < json_array_size (attachments) && !button; i++) {
+        json_t *actions = json_object_get (json_array_get (attachments, i), "actions");
+        for (size_t b = 0; b < json_array_size (actions) && !button; b++) {
+            json_t *integration = json_object_get (json_array_get (actions, b), "integration");
+            const char *act =
+                json_string_value (json_object_get (json_object_get (integration, "context"), "action"));
+            if (act && streq (act, "alert.ack"))
+                button = integration;
+        }
+    }
+    assert (button);
+    const char *url = json_string_value (json_object_get (button, "url"));
+    assert (strstr (url, path) && strstr (url, "/api/v1/chat/mattermost/"));
+    json_t *context = json_object_get (button, "context");
+    char al2[40];
+    snprintf (al2, sizeof al2, "%s", json_string_value (json_object_get (context, "target")));
+    json_t *click = json_pack ("{s:s, s:s, s:s, s:s, s:s, s:O}", "user_id", "mmrm1234",
+                               "user_name", "rm", "channel_id", "c", "post_id", "p2", "type", "",
+                               "context", context);
+    char *mmbody = json_dumps (click, JSON_COMPACT);
+    s_post (path, "Content-Type: application/json", mmbody, NULL, NULL, &http);
+    free (mmbody);
+    assert (http.status == 200 && strstr (http.body, "ephemeral_text") &&
+            strstr (http.body, "risk monitor refused"));
+    s_keep_answer (http.body);
+    assert (s_alert (al2, &rkeep)->state == PMO__ALERT_STATE__ALERT_STATE_OPEN);
+    protobuf_c_message_free_unpacked (&rkeep->base, NULL);
+    json_object_set_new (click, "user_id", json_string ("mmpm5678"));
+    mmbody = json_dumps (click, JSON_COMPACT);
+    s_post (path, "Content-Type: application/json", mmbody, NULL, NULL, &http);
+    free (mmbody);
+    json_decref (click);
+    json_decref (msg);
+    assert (http.status == 200);
+    s_keep_answer (http.body);
+    update = json_loads (http.body, 0, NULL);
+    assert (
+        strstr (json_string_value (json_object_get (json_object_get (update, "update"), "message")),
+                "acknowledged by pm@dft"));
+    json_decref (update);
+    alert = s_alert (al2, &rkeep);
+    assert (alert->state == PMO__ALERT_STATE__ALERT_STATE_ACKNOWLEDGED &&
+            streq (alert->acknowledged_by, "pm@dft"));
+    protobuf_c_message_free_unpacked (&rkeep->base, NULL);
+    printf ("a risk monitor's alert acknowledged from Mattermost (refused for a resource "
+            "manager): ok\n");
 
     //  pmoctl maps and forgets chat users; the secret stays masked
     char out[8192], args[512];
@@ -587,6 +815,7 @@ int main (void)
     free (project);
     gateway_destroy (&s_gateway);
     zactor_destroy (&s_allocator);
+    zactor_destroy (&s_riskmon);
     nh_stop (&s_nh);
     curl_global_cleanup ();
     printf ("test_notifier_chat: ok\n");
