@@ -8,7 +8,16 @@
 //                  every signature verifies with a secret in force; with two
 //                  signatures (rotation) each secret verifies on its own
 //                  the CloudEvents SDK (cloudevents): a valid CloudEvent 1.0
-//   Slack          @slack/types (Block Kit) through the TypeScript compiler
+//   Slack          @slack/types (Block Kit) through the TypeScript compiler;
+//                  Web API bodies (chat.postMessage, chat.update) as
+//                  @slack/web-api's ChatPostMessageArguments and
+//                  ChatUpdateArguments; answers to a click's response_url as
+//                  @slack/bolt's RespondArguments
+//   Mattermost     attachments (with their interactive buttons) and the
+//                  answers to a button's click: Mattermost's own runtime
+//                  check (@mattermost/types isMessageAttachmentArray) and
+//                  its MessageAttachment / PostAction types through the
+//                  compiler
 //   Google Chat    @googleapis/chat (chat_v1.Schema$Message) through the
 //                  TypeScript compiler
 //   every tool     its vendor's documented size limits
@@ -20,6 +29,7 @@ import { createRequire } from "node:module";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { CloudEvent } from "cloudevents";
+import { isMessageAttachmentArray } from "@mattermost/types/message_attachments";
 import { Webhook } from "standardwebhooks";
 
 const require = createRequire(import.meta.url);
@@ -40,7 +50,13 @@ const LIMITS = {
   gchat: { bytes: 32000 },
 };
 
-function kindOf(body) {
+// What a request carries: by where it went (a Slack Web API method, a
+// click's response_url, a Mattermost click's answer), else by its shape.
+function kindOf(body, where) {
+  if (/\/chat\.postMessage$/.test(where)) return "slack_post";
+  if (/\/chat\.update$/.test(where)) return "slack_update";
+  if (/\/respond\//.test(where)) return "slack_respond";
+  if (where === "/mattermost/answer") return "mattermost_answer";
   if (body.specversion !== undefined) return "cloudevent";
   if (body.cardsV2 !== undefined) return "gchat";
   if (body.type === "message" && Array.isArray(body.attachments)) return "teams";
@@ -109,10 +125,21 @@ function checkCloudEvent(body) {
   }
 }
 
+// Mattermost's own check of attachments (what its web app accepts)
+function checkMattermost(kind, body) {
+  const lists =
+    kind === "mattermost"
+      ? [body.attachments, body.props?.attachments].filter((a) => a !== undefined)
+      : [body.update?.props?.attachments].filter((a) => a !== undefined);
+  if (kind === "mattermost_answer" && body.update === undefined && typeof body.ephemeral_text !== "string")
+    return ["an answer with neither update nor ephemeral_text"];
+  return lists.filter((a) => !isMessageAttachmentArray(a)).map(() => "attachments Mattermost would not take");
+}
+
 function checkSize(kind, body, raw) {
   const problems = [];
   const bytes = Buffer.byteLength(raw);
-  if (kind === "slack") {
+  if (kind.startsWith("slack") && Array.isArray(body.blocks)) {
     const l = LIMITS.slack;
     if (body.blocks.length > l.blocks) problems.push(`${body.blocks.length} blocks > ${l.blocks}`);
     if ((body.text ?? "").length > l.text) problems.push(`text over ${l.text} characters`);
@@ -132,16 +159,37 @@ function checkSize(kind, body, raw) {
 
 // The published types, through the compiler: one file of good payloads and
 // one per broken payload; errors must be in the broken ones only.
+// Mattermost documents a button's integration (url, context) for incoming
+// webhooks; its web app's PostAction leaves it out (the server keeps it),
+// so it is added here, and nothing else is.
 const TS_HEADER = `import type { KnownBlock } from "@slack/types";
+import type { ChatPostMessageArguments, ChatUpdateArguments } from "@slack/web-api";
+import type { RespondArguments } from "@slack/bolt";
 import type { chat_v1 } from "@googleapis/chat";
+import type { MessageAttachment } from "@mattermost/types/message_attachments";
+import type { PostAction } from "@mattermost/types/integration_actions";
 export type SlackMessage = { text: string; blocks: KnownBlock[] };
 export type GoogleChatMessage = chat_v1.Schema$Message;
+type MattermostAction = PostAction & { integration: { url: string; context: Record<string, string> } };
+type MattermostAttachment = Omit<MessageAttachment, "actions"> & { actions?: MattermostAction[] };
+export type MattermostMessage = { username?: string; text?: string; attachments?: MattermostAttachment[];
+  props?: { attachments?: MattermostAttachment[]; card?: string } };
+export type MattermostAnswer = { update?: { message: string; props?: { attachments?: MattermostAttachment[] } };
+  ephemeral_text?: string };
 `;
 
+const TS_TYPES = {
+  slack: "SlackMessage",
+  gchat: "GoogleChatMessage",
+  slack_post: "ChatPostMessageArguments",
+  slack_update: "ChatUpdateArguments",
+  slack_respond: "RespondArguments",
+  mattermost: "MattermostMessage",
+  mattermost_answer: "MattermostAnswer",
+};
+
 function tsFile(name, items) {
-  const lines = items.map(
-    (it, i) => `export const p${i}: ${it.kind === "slack" ? "SlackMessage" : "GoogleChatMessage"} = ${JSON.stringify(it.body)};`,
-  );
+  const lines = items.map((it, i) => `export const p${i}: ${TS_TYPES[it.kind]} = ${JSON.stringify(it.body)};`);
   const file = path.join(HERE, ".generated", name);
   fs.writeFileSync(file, TS_HEADER + lines.join("\n") + "\n");
   return file;
@@ -189,13 +237,14 @@ for (const log of logs) {
       failures.push(`${log}:${n + 1} ${request.path}: not JSON`);
       return;
     }
-    const kind = kindOf(body);
+    const kind = kindOf(body, request.path);
     counts[kind] = (counts[kind] ?? 0) + 1;
     samples[kind] ??= { request, body, secrets };
     const problems = [...checkSize(kind, body, request.body)];
     if (kind === "teams") problems.push(...checkTeams(body));
     if (kind === "cloudevent") problems.push(...checkCloudEvent(body), ...checkSignature(request, secrets));
-    if (kind === "slack" || kind === "gchat") typed.push({ kind, body, where: `${log}:${n + 1}` });
+    if (kind.startsWith("mattermost")) problems.push(...checkMattermost(kind, body));
+    if (TS_TYPES[kind]) typed.push({ kind, body, where: `${log}:${n + 1}` });
     if (kind === "unknown") problems.push("a payload of no known kind");
     for (const p of problems) failures.push(`${log}:${n + 1} ${request.path} (${kind}): ${p}`);
   });
@@ -207,7 +256,7 @@ function mustFail(what, problems) {
   proofs.push(what);
   if (!problems.length) failures.push(`the check cannot fail: ${what} was accepted`);
 }
-for (const kind of ["teams", "cloudevent", "slack", "gchat"])
+for (const kind of ["teams", "cloudevent", "slack", "gchat", ...Object.keys(TS_TYPES)])
   if (!samples[kind]) failures.push(`no ${kind} payload was captured: the notifier tests must send one`);
 if (samples.teams) {
   const broken = structuredClone(samples.teams.body);
@@ -234,6 +283,12 @@ if (samples.slack) {
   while (broken.blocks.length <= LIMITS.slack.blocks) broken.blocks.push({ type: "divider" });
   mustFail("a Slack message of 51 blocks", checkSize("slack", broken, JSON.stringify(broken)));
 }
+if (samples.mattermost) {
+  const broken = structuredClone(samples.mattermost.body);
+  const att = broken.attachments ?? broken.props.attachments;
+  att[0].fields = [{ value: "a field without its title" }];
+  mustFail("Mattermost attachments with a field without a title", checkMattermost("mattermost", broken));
+}
 fs.mkdirSync(path.join(HERE, ".generated"), { recursive: true });
 const files = [tsFile("captured.ts", typed)];
 const brokenTs = [];
@@ -246,6 +301,21 @@ if (samples.gchat) {
   const broken = structuredClone(samples.gchat.body);
   broken.cardsV2[0].card.sections[0].widgets[0].textParagraph.maxLines = true; // the old bug
   brokenTs.push(tsFile("broken_gchat.ts", [{ kind: "gchat", body: broken }]));
+}
+// One broken body per new type: a property the vendor does not know, or a
+// value of the wrong type
+const BREAK = {
+  slack_post: (b) => { b.unfurl_links = "no"; },
+  slack_update: (b) => { delete b.ts; },
+  slack_respond: (b) => { b.response_type = "to_everyone"; },
+  mattermost: (b) => { (b.attachments ?? b.props.attachments)[0].fields = [{ title: "t", value: "v", short: "yes" }]; },
+  mattermost_answer: (b) => { b.ephemeral_text = 42; },
+};
+for (const [kind, breakIt] of Object.entries(BREAK)) {
+  if (!samples[kind]) continue;
+  const broken = structuredClone(samples[kind].body);
+  breakIt(broken);
+  brokenTs.push(tsFile(`broken_${kind}.ts`, [{ kind, body: broken }]));
 }
 const out = runTsc([...files, ...brokenTs]);
 for (const line of out.split("\n").filter((l) => /error TS/.test(l))) {
@@ -260,7 +330,7 @@ for (const file of brokenTs) {
 if (!out.includes("error TS") && brokenTs.length) failures.push(`tsc did not run: ${out}`);
 
 console.log(`conformance: captured payloads by kind: ${JSON.stringify(counts)}`);
-console.log(`conformance: Slack and Google Chat payloads type-checked: ${typed.length}`);
+console.log(`conformance: Slack, Google Chat and Mattermost payloads type-checked: ${typed.length}`);
 for (const p of proofs) console.log(`conformance: refused as it must be: ${p}`);
 if (failures.length) {
   for (const f of failures.slice(0, 50)) console.error("FAIL " + f);
