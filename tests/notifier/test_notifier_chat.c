@@ -321,8 +321,8 @@ static void s_keep_answer (const char *body)
     FILE *f = fopen (path, first ? "w" : "a");
     first = false;
     assert (f);
-    json_t *entry = json_pack ("{s:s, s:{}, s:s}", "path", "/mattermost/answer", "headers", "body",
-                               body);
+    json_t *entry =
+        json_pack ("{s:s, s:{}, s:s}", "path", "/mattermost/answer", "headers", "body", body);
     char *line = json_dumps (entry, JSON_COMPACT);
     fprintf (f, "%s\n", line);
     free (line);
@@ -466,14 +466,15 @@ int main (void)
     //  admin who maps them); no coalescing, so each alert and approval comes
     //  as its own message with its buttons
     rh_as (s_nh->rh, "admin@hub", "admin@hub");
-    snprintf (json, sizeof json,
-              "{\"create_channel\":{\"name\":\"dft approvals\",\"kind\":\"slack\",\"org_unit\":"
-              "\"dft\",\"url\":\"%s\",\"interact_secret\":\"" SLACK_SECRET "\",\"coalesce_s\":-1,"
-              "\"chat_users\":[{\"chat_user_id\":\"UPM\",\"subject\":\"pm@dft\",\"grants\":[{\"role\":"
-              "\"project_manager\",\"org_unit\":\"dft\"}]},"
-              "{\"chat_user_id\":\"URM\",\"subject\":\"rm@dft\",\"email\":\"rm@dft.example\","
-              "\"grants\":[{\"role\":\"resource_manager\",\"org_unit\":\"dft\"}]}]}}",
-              nh_url (s_nh, "/ok/slack"));
+    snprintf (
+        json, sizeof json,
+        "{\"create_channel\":{\"name\":\"dft approvals\",\"kind\":\"slack\",\"org_unit\":"
+        "\"dft\",\"url\":\"%s\",\"interact_secret\":\"" SLACK_SECRET "\",\"coalesce_s\":-1,"
+        "\"chat_users\":[{\"chat_user_id\":\"UPM\",\"subject\":\"pm@dft\",\"grants\":[{\"role\":"
+        "\"project_manager\",\"org_unit\":\"dft\"}]},"
+        "{\"chat_user_id\":\"URM\",\"subject\":\"rm@dft\",\"email\":\"rm@dft.example\","
+        "\"grants\":[{\"role\":\"resource_manager\",\"org_unit\":\"dft\"}]}]}}",
+        nh_url (s_nh, "/ok/slack"));
     nr = s_notifier (json);
     nh_ok (nr);
     char slack[64];
@@ -626,8 +627,7 @@ int main (void)
             json_t *el = json_array_get (elements, e);
             const char *aid = json_string_value (json_object_get (el, "action_id"));
             if (aid && streq (aid, "pmo:alert.ack"))
-                snprintf (al1, sizeof al1, "%s",
-                          json_string_value (json_object_get (el, "value")));
+                snprintf (al1, sizeof al1, "%s", json_string_value (json_object_get (el, "value")));
         }
     }
     json_decref (msg);
@@ -643,8 +643,7 @@ int main (void)
     free (form);
     answer = s_last ("/ok/respond/alert-rm", 1);
     assert (streq (json_string_value (json_object_get (answer, "response_type")), "ephemeral"));
-    assert (strstr (json_string_value (json_object_get (answer, "text")),
-                    "risk monitor refused"));
+    assert (strstr (json_string_value (json_object_get (answer, "text")), "risk monitor refused"));
     json_decref (answer);
     assert (s_alert (al1, &rkeep)->state == PMO__ALERT_STATE__ALERT_STATE_OPEN);
     protobuf_c_message_free_unpacked (&rkeep->base, NULL);
@@ -754,8 +753,8 @@ int main (void)
         json_t *actions = json_object_get (json_array_get (attachments, i), "actions");
         for (size_t b = 0; b < json_array_size (actions) && !button; b++) {
             json_t *integration = json_object_get (json_array_get (actions, b), "integration");
-            const char *act =
-                json_string_value (json_object_get (json_object_get (integration, "context"), "action"));
+            const char *act = json_string_value (
+                json_object_get (json_object_get (integration, "context"), "action"));
             if (act && streq (act, "alert.ack"))
                 button = integration;
         }
@@ -766,9 +765,9 @@ int main (void)
     json_t *context = json_object_get (button, "context");
     char al2[40];
     snprintf (al2, sizeof al2, "%s", json_string_value (json_object_get (context, "target")));
-    json_t *click = json_pack ("{s:s, s:s, s:s, s:s, s:s, s:O}", "user_id", "mmrm1234",
-                               "user_name", "rm", "channel_id", "c", "post_id", "p2", "type", "",
-                               "context", context);
+    json_t *click =
+        json_pack ("{s:s, s:s, s:s, s:s, s:s, s:O}", "user_id", "mmrm1234", "user_name", "rm",
+                   "channel_id", "c", "post_id", "p2", "type", "", "context", context);
     char *mmbody = json_dumps (click, JSON_COMPACT);
     s_post (path, "Content-Type: application/json", mmbody, NULL, NULL, &http);
     free (mmbody);
