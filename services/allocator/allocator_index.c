@@ -800,6 +800,7 @@ Pmo__MatchResult *allocator_index_match (allocator_index_t *self, const allocato
 
 typedef struct {
     uint64_t capacity, committed, proposed, unfilled;
+    uint32_t over; //  people over their own capacity
 } acc_t;
 
 static Pmo__CapacityRow *s_row (allocator_index_t *self, pmo_arena_t *arena, const acc_t *cells,
@@ -825,6 +826,7 @@ static Pmo__CapacityRow *s_row (allocator_index_t *self, pmo_arena_t *arena, con
         }
         cell->capacity_fte = (double)a->capacity / self->fte_hours;
         cell->over = a->committed > a->capacity;
+        cell->over_resources = a->over;
         row->cells[row->n_cells++] = cell;
     }
     return row;
@@ -913,6 +915,8 @@ Pmo__CapacityView *allocator_index_capacity (allocator_index_t *self, const char
     acc_t *total = pmo_arena_alloc (arena, weeks * sizeof (acc_t));
     uint32_t counted = 0;
     uint32_t *caps = pmo_arena_alloc (arena, weeks * sizeof (uint32_t));
+    uint32_t *committed = pmo_arena_alloc (arena, weeks * sizeof (uint32_t));
+    uint32_t *over = pmo_arena_alloc (arena, weeks * sizeof (uint32_t));
     assert (rows && row_resources && row_used);
 
     Pmo__CapacityView *view = pmo_arena_alloc (arena, sizeof (Pmo__CapacityView));
@@ -935,30 +939,39 @@ Pmo__CapacityView *allocator_index_capacity (allocator_index_t *self, const char
     for (size_t i = 0; i < in_tree; i++) {
         ix_resource_t *r = tree[i];
         counted++;
+        //  Over is the person's own ledger: their committed hours against
+        //  their own capacity, counted once in each of their skills' rows
         for (size_t k = 0; k < weeks; k++) {
-            caps[k] = s_capacity (r, first + (int32_t)k);
+            int32_t w = first + (int32_t)k;
+            caps[k] = s_capacity (r, w);
+            committed[k] = s_load (r->committed, r, w);
+            over[k] = committed[k] > caps[k];
             total[k].capacity += caps[k];
+            total[k].over += over[k];
         }
         for (size_t s = 0; s < r->n_skills; s++) {
             int32_t id = r->skills[s];
             if (only >= 0 && id != only)
                 continue;
             acc_t *row = &rows[(size_t)id * weeks];
-            for (size_t k = 0; k < weeks; k++)
+            for (size_t k = 0; k < weeks; k++) {
                 row[k].capacity += caps[k];
+                row[k].over += over[k];
+            }
             row_resources[id]++;
             row_used[id] = true;
         }
         if (by_resource) {
-            for (size_t k = 0; k < weeks; k++) {
-                int32_t w = first + (int32_t)k;
-                mine[k] =
-                    (acc_t){caps[k], s_load (r->committed, r, w), s_load (r->proposed, r, w), 0};
-            }
+            for (size_t k = 0; k < weeks; k++)
+                mine[k] = (acc_t){caps[k], committed[k],
+                                  s_load (r->proposed, r, first + (int32_t)k), 0, over[k]};
             Pmo__CapacityRow *row = s_row (self, arena, mine, weeks,
                                            r->n_skills ? self->name_list[r->skills[0]] : "", 1);
             row->resource_id = r->id;
             row->resource_name = r->name;
+            row->skill_names = pmo_arena_alloc (arena, (r->n_skills + 1) * sizeof (char *));
+            for (size_t s = 0; s < r->n_skills; s++)
+                row->skill_names[row->n_skill_names++] = self->name_list[r->skills[s]];
             view->resources[view->n_resources++] = row;
         }
     }

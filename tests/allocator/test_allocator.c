@@ -667,6 +667,64 @@ static void s_capacity_and_reshape (ah_t *ah)
     ah_ok (reply);
     assert (reply->allocations->n_allocations == 3); //  ann's first, eve's and bob's
     ah_free (&reply);
+
+    //  A person of two skills over capacity counts as one over in each of
+    //  their skills' rows and once in the total; their own row names both
+    //  skills. bob (java, python) 50 h in W36 of 40; ann (java) within.
+    s_proposed (ah, s_fin1, s_bob, 50, "2026-W36", "2026-W36", id, &version);
+    reply = s_step (ah, "commit", id, &version, NULL);
+    ah_ok (reply);
+    assert (reply->over_allocation && reply->over_allocation->over);
+    ah_free (&reply);
+    reply = ah_call (ah, "{\"capacity\":{\"org_unit\":\"fin\",\"start_week\":\"2026-W36\","
+                         "\"end_week\":\"2026-W37\",\"by_resource\":true}}");
+    ah_ok (reply);
+    v = reply->capacity;
+    assert (v->n_skills == 2 && streq (v->skills[0]->skill, "java") &&
+            streq (v->skills[1]->skill, "python"));
+    for (size_t s = 0; s < 2; s++) {
+        assert (v->skills[s]->cells[0]->over_resources == 1);
+        assert (v->skills[s]->cells[1]->over_resources == 0);
+    }
+    //  The booking is under bob's primary skill: java has 50 h of 80 and
+    //  python nothing booked (0%), so neither row is over, yet one of the
+    //  people of each is
+    assert (v->skills[0]->cells[0]->committed_hours == 50 && !v->skills[0]->cells[0]->over);
+    assert (v->skills[1]->cells[0]->committed_hours == 0 && !v->skills[1]->cells[0]->over);
+    assert (v->total->cells[0]->over_resources == 1 && v->total->cells[1]->over_resources == 0);
+    bool seen_bob = false;
+    for (size_t i = 0; i < v->n_resources; i++) {
+        Pmo__CapacityRow *r = v->resources[i];
+        if (streq (r->resource_id, s_bob)) {
+            seen_bob = true;
+            assert (r->n_skill_names == 2 && streq (r->skill_names[0], "java") &&
+                    streq (r->skill_names[1], "python"));
+            assert (r->cells[0]->over_resources == 1 && r->cells[0]->over);
+            assert (r->cells[1]->over_resources == 0);
+        }
+        else {
+            assert (r->n_skill_names == 1 && streq (r->skill_names[0], "java"));
+            assert (r->cells[0]->over_resources == 0);
+        }
+    }
+    assert (seen_bob);
+    ah_free (&reply);
+    //  One skill asked for: that row only, still counting bob
+    reply = ah_call (ah, "{\"capacity\":{\"org_unit\":\"fin\",\"start_week\":\"2026-W36\","
+                         "\"skill\":\"python\"}}");
+    ah_ok (reply);
+    assert (reply->capacity->n_skills == 1 &&
+            reply->capacity->skills[0]->cells[0]->over_resources == 1);
+    ah_free (&reply);
+    //  Released, nobody is over
+    reply = s_step (ah, "release", id, &version, "\"reason\":\"test done\"");
+    ah_ok (reply);
+    ah_free (&reply);
+    reply = ah_call (ah, "{\"capacity\":{\"org_unit\":\"fin\",\"start_week\":\"2026-W36\"}}");
+    ah_ok (reply);
+    assert (reply->capacity->skills[1]->cells[0]->over_resources == 0 &&
+            reply->capacity->total->cells[0]->over_resources == 0);
+    ah_free (&reply);
     printf ("capacity and reshape: ok\n");
 }
 

@@ -56,7 +56,8 @@ async function main() {
       return `${year}-W${String(n).padStart(2, "0")}`;
     };
     const asha = await api("POST", "/api/v1/resources", { name: "Asha Patel", kind: "person",
-      role: "engineer", skills: [{ name: "signalling", level: 4 }], home_org_unit: "dft",
+      role: "engineer", skills: [{ name: "signalling", level: 4 }, { name: "interlocking", level: 3 }],
+      home_org_unit: "dft",
       weekly_capacity_hours: 37 });
     await api("POST", "/api/v1/resources", { name: "Ben Okafor", kind: "person", role: "engineer",
       skills: [{ name: "signalling", level: 3 }], home_org_unit: "dft", weekly_capacity_hours: 37 });
@@ -251,6 +252,9 @@ async function main() {
       await page.waitForSelector("#heatmap td.cell .over-people", { timeout: STEP_MS });
       if (await page.locator("#heatmap tbody th:has-text('signalling') ~ td.cell.over").count())
         throw new Error("a skill at 68% is shown as over-allocated");
+      // Asha's second skill: nothing booked under it (0%), and she is over
+      // in it too (the allocator counts a person under every skill)
+      await page.waitForSelector("#heatmap tbody tr:has(th:text-is('interlocking')) td.cell .over-people", { timeout: STEP_MS });
       await page.locator("#heatmap td.cell:has(.over-people) button").first().press("Enter");
       await page.waitForSelector("#drill td:has-text('Asha Patel')", { timeout: STEP_MS });
     }
@@ -262,6 +266,7 @@ async function main() {
       await page.click("#heatmap-form button[type=submit]");
       await page.waitForSelector("body[data-ready=capacity]", { timeout: STEP_MS });
       await page.waitForSelector("#heatmap tbody th:has-text('Asha Patel') ~ td.cell.over", { timeout: STEP_MS });
+      await page.waitForSelector("#heatmap tbody tr:has(th:has-text('Asha Patel')) td:text-is('signalling, interlocking')", { timeout: STEP_MS });
       await shot("04b-capacity-people");
       await checkAxe(page, "capacity-people");
 

@@ -68,14 +68,13 @@ export async function render(params, view) {
   }
   const weeks = cap.weeks || [];
   const people = cap.resources || [];
-  // Every skill of each person (the capacity rows carry the first only),
-  // so a person counts under each skill they have, as the allocator counts
-  const skills = await skillsOf(unit);
-  const has = (r, skill) => skill === "*" || (skills.get(r.resource_id) || [r.skill]).includes(skill);
+  // The allocator counts a person under every skill they have: each
+  // person's row names their skills, and each cell counts the people over
+  // their own capacity that week (a skill may have hours to spare and
+  // still hold people who are over)
+  const skillsOf = (r) => r.skill_names || [];
+  const has = (r, skill) => skill === "*" || skillsOf(r).includes(skill);
   const rows = by === "person" ? people : (cap.skills || []).concat(cap.total ? [cap.total] : []);
-  // People over-allocated in a skill's week: shown as a count beside the
-  // skill's own utilisation (the skill may still have hours to spare)
-  const overPeople = (skill, i) => people.filter((r) => has(r, skill) && r.cells[i] && r.cells[i].over).length;
   const rowName = (r) => by === "person" ? r.resource_name : r.skill === "*" ? "All skills" : r.skill;
   const tbl = h("table", {},
     h("caption", { class: "sr-only" }, `Utilisation by ${by} and week`),
@@ -83,10 +82,10 @@ export async function render(params, view) {
       h("th", { scope: "col", class: by === "person" ? "" : "num" }, by === "person" ? "Skills" : "People"),
       weeks.map((w, i) => weekHeader(w, i, weeks)))),
     h("tbody", {}, rows.map((r) => h("tr", {}, h("th", { scope: "row" }, rowName(r)),
-      h("td", { class: by === "person" ? "" : "num" }, by === "person" ? (skills.get(r.resource_id) || [r.skill]).join(", ") || "none" : r.resources),
+      h("td", { class: by === "person" ? "" : "num" }, by === "person" ? skillsOf(r).join(", ") || "none" : r.resources),
       (r.cells || []).map((c, i) => {
         const pct = Math.round(c.utilisation_pct);
-        const over = by === "person" ? 0 : overPeople(r.skill, i);
+        const over = by === "person" ? 0 : c.over_resources || 0;
         const text = `${c.committed_hours}h committed, ${c.proposed_hours}h proposed of ${c.capacity_hours}h`;
         return h("td", { class: "cell b-" + band(c.utilisation_pct) + (c.over ? " over" : "") },
           h("button", { type: "button", title: text + (over ? `; ${over} over-allocated` : ""),
@@ -99,23 +98,6 @@ export async function render(params, view) {
       BANDS.map((b) => h("li", {}, h("span", { class: "swatch b-" + b.name }), b.text)),
       h("li", {}, "⚠n: people over-allocated that week")),
     rows.length ? h("div", { class: "scroll" }, tbl) : h("p", { class: "empty" }, "No resources in this unit."));
-}
-
-// Resource id -> its skills' names, for the people of the unit
-async function skillsOf(unit) {
-  const map = new Map();
-  let cursor = "";
-  for (let i = 0; i < 4; i++) {
-    const q = new URLSearchParams({ limit: "500" });
-    if (unit) q.set("org_unit", unit);
-    if (cursor) q.set("cursor", cursor);
-    let page;
-    try { page = (await api("GET", "/api/v1/resources?" + q)).json; } catch (e) { break; }
-    for (const r of page.items) map.set(r.id, (r.skills || []).map((s) => s.name));
-    cursor = page.next_cursor;
-    if (!cursor) break;
-  }
-  return map;
 }
 
 async function drillDown(box, cap, by, row, week, unit, has) {
