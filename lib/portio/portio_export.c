@@ -16,6 +16,7 @@
 #include <ctype.h>
 #include <czmq.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -130,8 +131,94 @@ const char *portio_import_cell (pmo_arena_t *arena, const ProtobufCMessage *msg,
     }
 }
 
+//  The projects the portfolio view shows for filter under org_unit, each
+//  id mapped to its place in the view's order (1, 2, ...), read page by
+//  page from the risk monitor. NULL with why if it cannot be read.
+static zhashx_t *s_portfolio (const portio_import_peer_t *peer, const char *org_unit,
+                              const Pmo__PortfolioRequest *filter, char *why, size_t why_size)
+{
+    zhashx_t *order = zhashx_new ();
+    char *cursor = strdup ("");
+    assert (cursor);
+    size_t place = 0;
+    for (;;) {
+        Pmo__PortfolioRequest q = *filter;
+        q.org_unit = (char *)(org_unit ? org_unit : "");
+        q.limit = 500;
+        q.cursor = cursor;
+        ProtobufCMessage *reply = portio_import_service_call (peer, PORTIO_IMPORT_RISKMON,
+                                                              "portfolio", &q.base, why, why_size);
+        if (!reply) {
+            free (cursor);
+            zhashx_destroy (&order);
+            return NULL;
+        }
+        const Pmo__Error *error = portio_import_reply_error (reply);
+        const Pmo__PortfolioPage *page =
+            error ? NULL : (Pmo__PortfolioPage *)portio_import_reply_member (reply, "portfolio");
+        if (!page) {
+            if (error)
+                portio_import_error_text (error, why, why_size);
+            else
+                snprintf (why, why_size, "portfolio: the reply has no page");
+            protobuf_c_message_free_unpacked (reply, NULL);
+            free (cursor);
+            zhashx_destroy (&order);
+            return NULL;
+        }
+        for (size_t i = 0; i < page->n_rows; i++)
+            zhashx_insert (order, page->rows[i]->project_id, (void *)(uintptr_t)++place);
+        bool more = page->n_rows && !pmo_str_empty (page->next_cursor) &&
+                    strcmp (page->next_cursor, cursor) != 0;
+        free (cursor);
+        cursor = more ? strdup (page->next_cursor) : NULL;
+        protobuf_c_message_free_unpacked (reply, NULL);
+        if (!more)
+            return order;
+        assert (cursor);
+    }
+}
+
+typedef struct {
+    size_t place;
+    ProtobufCMessage *item;
+} s_placed_t;
+
+static int s_by_place (const void *a, const void *b)
+{
+    size_t x = ((const s_placed_t *)a)->place, y = ((const s_placed_t *)b)->place;
+    return x < y ? -1 : x > y;
+}
+
+//  Keep the items whose field (a project's id) is in projects; in the
+//  portfolio's order if asked (else their own order). Returns how many.
+static size_t s_keep (pmo_arena_t *arena, ProtobufCMessage **items, size_t n, const char *field,
+                      zhashx_t *projects, bool in_order)
+{
+    s_placed_t *kept = pmo_arena_alloc (arena, (n + 1) * sizeof (s_placed_t));
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++) {
+        size_t place = (uintptr_t)zhashx_lookup (projects, pmo_reflect_str (items[i], field));
+        if (place)
+            kept[m++] = (s_placed_t){in_order ? place : i + 1, items[i]};
+    }
+    if (m > 1)
+        qsort (kept, m, sizeof *kept, s_by_place);
+    for (size_t i = 0; i < m; i++)
+        items[i] = kept[i].item;
+    return m;
+}
+
 int portio_export (const portio_import_peer_t *peer, const char *entity_name, const char *org_unit,
                    bool bom, char **csv, size_t *size, char *why, size_t why_size)
+{
+    return portio_export_filtered (peer, entity_name, org_unit, NULL, bom, csv, size, why,
+                                   why_size);
+}
+
+int portio_export_filtered (const portio_import_peer_t *peer, const char *entity_name,
+                            const char *org_unit, const Pmo__PortfolioRequest *filter, bool bom,
+                            char **csv, size_t *size, char *why, size_t why_size)
 {
     const entity_t *entity = portio_import_entity (entity_name);
     const char *const *fields = entity_name ? portio_import_native_fields (entity_name) : NULL;
@@ -142,20 +229,42 @@ int portio_export (const portio_import_peer_t *peer, const char *entity_name, co
                   entity_name ? entity_name : "");
         return -1;
     }
-    if (entity->service != PORTIO_IMPORT_REGISTRY)
-        return portio_import_svc_export (peer, entity, org_unit, bom, csv, size, why, why_size);
+    bool of_project = entity->kind == PMO__ENTITY_KIND__ENTITY_KIND_MILESTONE ||
+                      entity->kind == PMO__ENTITY_KIND__ENTITY_KIND_STATUS_REPORT;
+    zhashx_t *projects = NULL;
+    if (filter) {
+        bool applies = entity->service == PORTIO_IMPORT_REGISTRY
+                           ? of_project || entity->kind == PMO__ENTITY_KIND__ENTITY_KIND_PROJECT
+                           : strcmp (entity->name, "resource") != 0;
+        if (!applies) {
+            snprintf (why, why_size,
+                      "invalid [entity]: the portfolio's filters apply to projects and their "
+                      "records, not to %s",
+                      entity->name);
+            return -1;
+        }
+        projects = s_portfolio (peer, org_unit, filter, why, why_size);
+        if (!projects)
+            return -1;
+    }
+    if (entity->service != PORTIO_IMPORT_REGISTRY) {
+        int rc = portio_import_svc_export (peer, entity, org_unit, projects, bom, csv, size, why,
+                                           why_size);
+        zhashx_destroy (&projects);
+        return rc;
+    }
     pmo_arena_t *arena = pmo_arena_new ();
     ProtobufCMessage **items;
     size_t n;
     int rc = 0;
-    bool of_project = entity->kind == PMO__ENTITY_KIND__ENTITY_KIND_MILESTONE ||
-                      entity->kind == PMO__ENTITY_KIND__ENTITY_KIND_STATUS_REPORT;
     //  Milestones and reports are listed project by project
     if (of_project) {
-        ProtobufCMessage **projects;
+        ProtobufCMessage **projects_list;
         size_t n_projects;
         rc = portio_import_list (peer, arena, PMO__ENTITY_KIND__ENTITY_KIND_PROJECT, org_unit, NULL,
-                                 false, &projects, &n_projects, why, why_size);
+                                 false, &projects_list, &n_projects, why, why_size);
+        if (rc == 0 && projects)
+            n_projects = s_keep (arena, projects_list, n_projects, "id", projects, true);
         size_t max = 0;
         n = 0;
         items = NULL;
@@ -163,8 +272,8 @@ int portio_export (const portio_import_peer_t *peer, const char *entity_name, co
             ProtobufCMessage **some;
             size_t got;
             rc = portio_import_list (peer, arena, entity->kind, "",
-                                     pmo_reflect_str (projects[i], "id"), false, &some, &got, why,
-                                     why_size);
+                                     pmo_reflect_str (projects_list[i], "id"), false, &some, &got,
+                                     why, why_size);
             if (rc || !got)
                 continue;
             if (n + got > max) {
@@ -177,11 +286,15 @@ int portio_export (const portio_import_peer_t *peer, const char *entity_name, co
             memcpy (items + n, some, got * sizeof (void *));
             n += got;
         }
-    } else
+    } else {
         rc = portio_import_list (peer, arena, entity->kind,
                                  entity->kind == PMO__ENTITY_KIND__ENTITY_KIND_ORG_UNIT ? ""
                                                                                         : org_unit,
                                  NULL, false, &items, &n, why, why_size);
+        if (rc == 0 && projects)
+            n = s_keep (arena, items, n, "id", projects, true);
+    }
+    zhashx_destroy (&projects);
     if (rc) {
         pmo_arena_destroy (&arena);
         return -1;
@@ -214,8 +327,8 @@ int portio_export (const portio_import_peer_t *peer, const char *entity_name, co
 //  The allocator's and the risk monitor's entities
 
 int portio_import_svc_export (const portio_import_peer_t *peer, const entity_t *entity,
-                              const char *org_unit, bool bom, char **csv, size_t *size, char *why,
-                              size_t why_size)
+                              const char *org_unit, zhashx_t *projects, bool bom, char **csv,
+                              size_t *size, char *why, size_t why_size)
 {
     const char *const *fields = portio_import_native_fields (entity->name);
     pmo_arena_t *arena = pmo_arena_new ();
@@ -226,20 +339,22 @@ int portio_import_svc_export (const portio_import_peer_t *peer, const entity_t *
         pmo_arena_destroy (&arena);
         return -1;
     }
+    //  The portfolio's projects only, each register in its own order
+    if (projects)
+        n = s_keep (arena, items, n, "project_id", projects, false);
     //  Risks and issues carry the project's id; the file shows its code too
     zhashx_t *codes = zhashx_new ();
     if (entity->service == PORTIO_IMPORT_RISKMON) {
-        ProtobufCMessage **projects;
-        size_t n_projects;
+        ProtobufCMessage **all;
+        size_t n_all;
         if (portio_import_list (peer, arena, PMO__ENTITY_KIND__ENTITY_KIND_PROJECT, "", NULL, true,
-                                &projects, &n_projects, why, why_size)) {
+                                &all, &n_all, why, why_size)) {
             zhashx_destroy (&codes);
             pmo_arena_destroy (&arena);
             return -1;
         }
-        for (size_t i = 0; i < n_projects; i++)
-            zhashx_insert (codes, ((Pmo__Project *)projects[i])->id,
-                           ((Pmo__Project *)projects[i])->code);
+        for (size_t i = 0; i < n_all; i++)
+            zhashx_insert (codes, ((Pmo__Project *)all[i])->id, ((Pmo__Project *)all[i])->code);
     }
     portio_csv_writer_t *writer = portio_csv_writer_new (',', bom);
     size_t count = 0;

@@ -38,6 +38,7 @@
 #include "pmo_util.h"
 #include "portio_csv.h"
 #include "registry.pb-c.h"
+#include "riskmon.pb-c.h"
 
 #include <jansson.h>
 #include <stdbool.h>
@@ -218,5 +219,17 @@ json_t *portio_import_result_json (const portio_import_result_t *self);
 //  why.
 int portio_export (const portio_import_peer_t *peer, const char *entity, const char *org_unit,
                    bool bom, char **csv, size_t *size, char *why, size_t why_size);
+//  The same, following the portfolio's filters: filter is the risk
+//  monitor's portfolio request (search, portfolio, programme, phase,
+//  status, reported and computed RAG, sort; its org_unit, limit and cursor
+//  are ignored: org_unit is the one above). The export holds the projects
+//  the portfolio view shows for those filters, in its order, or the
+//  records of those projects (milestones, status reports, allocations,
+//  risks, issues...). The risk monitor applies the filters (one copy of
+//  the rule): the peer needs it. Org units and resources belong to no
+//  project: refused. filter NULL: portio_export.
+int portio_export_filtered (const portio_import_peer_t *peer, const char *entity,
+                            const char *org_unit, const Pmo__PortfolioRequest *filter, bool bom,
+                            char **csv, size_t *size, char *why, size_t why_size);
 
 #endif

@@ -9,6 +9,7 @@
 #ifndef PORTIO_INTERNAL_H_INCLUDED
 #define PORTIO_INTERNAL_H_INCLUDED
 
+#include <czmq.h>
 #include <stdarg.h>
 #include "allocator.pb-c.h"
 #include "portio_import.h"
@@ -198,9 +199,11 @@ void portio_report_date_of (int64_t ms, char out[11]);
 int portio_import_svc_run (const portio_import_options_t *options,
                            const portio_import_mapping_t *mapping, const void *data, size_t size,
                            portio_import_result_t *result);
+//  projects: NULL, or the ids of the projects to keep (the portfolio's
+//  filters; portio_export_filtered), mapped to their place in its order.
 int portio_import_svc_export (const portio_import_peer_t *peer, const entity_t *entity,
-                              const char *org_unit, bool bom, char **csv, size_t *size, char *why,
-                              size_t why_size);
+                              const char *org_unit, zhashx_t *projects, bool bom, char **csv,
+                              size_t *size, char *why, size_t why_size);
 //  ISO weeks (portio_import_svc.c): the days since 1970-01-01 of a civil
 //  date, and the ISO week of such a day as "2026-W14" into out; 0, or -1
 //  outside the years 2000 to 2099 (the allocator's).

@@ -315,12 +315,14 @@ static char *s_workbook (const sheet_t *sheets, size_t n, size_t *size, char *wh
 }
 
 int portio_xlsx_export (const portio_import_peer_t *peer, const char *entity, const char *org_unit,
-                        char **xlsx, size_t *size, char *why, size_t why_size)
+                        const Pmo__PortfolioRequest *filter, char **xlsx, size_t *size, char *why,
+                        size_t why_size)
 {
     *xlsx = NULL;
     char *csv;
     size_t csv_size;
-    if (portio_export (peer, entity, org_unit, false, &csv, &csv_size, why, why_size))
+    if (portio_export_filtered (peer, entity, org_unit, filter, false, &csv, &csv_size, why,
+                                why_size))
         return -1;
     sheet_t sheet = {entity, csv, csv_size, portio_import_entity (entity)};
     *xlsx = s_workbook (&sheet, 1, size, why, why_size);

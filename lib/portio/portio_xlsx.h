@@ -29,10 +29,12 @@ bool portio_xlsx_is (const void *data, size_t size);
 char *portio_xlsx_to_csv (const void *data, size_t size, const char *sheet, size_t *csv_size,
                           char *why, size_t why_size);
 
-//  Every record of entity under org_unit (as portio_export) as a workbook
-//  of one sheet; *xlsx is the caller's to free. 0, or -1 with why.
+//  Every record of entity under org_unit (as portio_export_filtered, the
+//  portfolio's filters if filter is not NULL) as a workbook of one sheet; *xlsx is the caller's to
+//  free. 0, or -1 with why.
 int portio_xlsx_export (const portio_import_peer_t *peer, const char *entity, const char *org_unit,
-                        char **xlsx, size_t *size, char *why, size_t why_size);
+                        const Pmo__PortfolioRequest *filter, char **xlsx, size_t *size, char *why,
+                        size_t why_size);
 
 //  The report as a workbook, a sheet per table of portio_report_tables;
 //  the caller frees it. NULL with why.

@@ -23,8 +23,9 @@
 #define XLSX_TYPE "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 struct _gateway_job_t {
-    gateway_job_params_t params; //  the strings below are our copies
-    Pmo__Identity *identity;     //  unpacked copy of the caller
+    gateway_job_params_t params;      //  the strings below are our copies
+    Pmo__Identity *identity;          //  unpacked copy of the caller
+    Pmo__PortfolioRequest *portfolio; //  unpacked copy of the export's filters, or NULL
     char *registry, *allocator, *riskmon, *hub, *notify, *entity, *mapping, *org_unit, *format,
         *sheet, *plan_unit, *plan_code, *table; //  copies
     pthread_t thread;
@@ -189,10 +190,18 @@ static void s_export (gateway_job_t *self, portio_import_peer_t *peer)
     char *csv = NULL, why[512];
     size_t size = 0;
     bool xlsx = strcmp (self->format, "xlsx") == 0;
-    if (xlsx ? portio_xlsx_export (peer, self->entity, self->org_unit, &csv, &size, why, sizeof why)
-             : portio_export (peer, self->entity, self->org_unit, self->params.bom, &csv, &size,
-                              why, sizeof why))
-        return s_fail_why (&self->answer, why);
+    if (xlsx ? portio_xlsx_export (peer, self->entity, self->org_unit, self->portfolio, &csv, &size,
+                                   why, sizeof why)
+             : portio_export_filtered (peer, self->entity, self->org_unit, self->portfolio,
+                                       self->params.bom, &csv, &size, why, sizeof why)) {
+        s_fail_why (&self->answer, why);
+        //  A filter the risk monitor refused is named as the query names it
+        const char *field = strstr (why, " [portfolio.");
+        if (field && strchr (field, ']'))
+            snprintf (self->answer.field, sizeof self->answer.field, "%.*s",
+                      (int)(strchr (field, ']') - field - 12), field + 12);
+        return;
+    }
     s_body (&self->answer, 200, xlsx ? XLSX_TYPE : "text/csv; charset=utf-8", csv, size);
     snprintf (self->answer.filename, sizeof self->answer.filename, "%s%s%s.%s", self->entity,
               *self->org_unit ? "-" : "", self->org_unit, xlsx ? "xlsx" : "csv");
@@ -296,6 +305,16 @@ gateway_job_t *gateway_job_start (const gateway_job_params_t *params)
     self->identity = pmo__identity__unpack (NULL, size, packed);
     free (packed);
     assert (self->identity);
+    if (params->portfolio) {
+        size = pmo__portfolio_request__get_packed_size (params->portfolio);
+        packed = malloc (size ? size : 1);
+        assert (packed);
+        pmo__portfolio_request__pack (params->portfolio, packed);
+        self->portfolio = pmo__portfolio_request__unpack (NULL, size, packed);
+        free (packed);
+        assert (self->portfolio);
+    }
+    self->params.portfolio = NULL; //  ours is self->portfolio
     self->registry = s_dup (params->registry);
     self->allocator = s_dup (params->allocator);
     self->riskmon = s_dup (params->riskmon);
@@ -348,6 +367,8 @@ void gateway_job_destroy (gateway_job_t **self_p)
         pthread_join (self->thread, NULL);
     if (self->identity)
         pmo__identity__free_unpacked (self->identity, NULL);
+    if (self->portfolio)
+        pmo__portfolio_request__free_unpacked (self->portfolio, NULL);
     free (self->registry);
     free (self->allocator);
     free (self->riskmon);

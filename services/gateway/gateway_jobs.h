@@ -19,6 +19,7 @@
 #define GATEWAY_JOBS_H_INCLUDED
 
 #include "pmo_wire.h"
+#include "riskmon.pb-c.h"
 
 #include <jansson.h>
 #include <stdbool.h>
@@ -57,6 +58,9 @@ typedef struct {
     const char *table;     //  report, csv: the table
     int64_t since_ms;      //  report: changes since (0: one reporting period)
     bool bom;              //  CSV answers start with a UTF-8 byte order mark
+    //  export: the portfolio's filters (NULL: none; copied), applied by the
+    //  risk monitor (portio_export_filtered)
+    const Pmo__PortfolioRequest *portfolio;
 } gateway_job_params_t;
 
 //  A finished job's answer. Either a body (status < 400, or an import's

@@ -4,6 +4,7 @@
 */
 #include "gateway_internal.h"
 
+#include "pmo_json.h"
 #include "pmo_util.h"
 #include "portio_import.h"
 #include "portio_mspdi.h"
@@ -378,9 +379,45 @@ bool gateway_url_segment (const char *url, const char *prefix, char *out, size_t
     return ok;
 }
 
+//  The portfolio's filters an export may follow: the query parameters of
+//  GET /api/v1/portfolio (the risk monitor applies them)
+static const char *const s_portfolio_filters[] = {
+    "q", "portfolio_id", "programme_id", "phase", "status", "reported", "computed", "sort", NULL};
+
+//  The filters given as a portfolio request: 0 and *out (NULL when none
+//  is given), or -1 with the problem answered
+static int s_export_filter (request_t *req, json_t *query, Pmo__PortfolioRequest **out,
+                            enum MHD_Result *answered)
+{
+    *out = NULL;
+    json_t *given = json_object ();
+    for (size_t i = 0; s_portfolio_filters[i]; i++) {
+        json_t *value = json_object_get (query, s_portfolio_filters[i]);
+        if (value && *json_string_value (value))
+            json_object_set (given, s_portfolio_filters[i], value);
+    }
+    int rc = 0;
+    if (json_object_size (given)) {
+        pmo_json_error_t err;
+        ProtobufCMessage *msg = NULL;
+        if (pmo_json_to_message (&pmo__portfolio_request__descriptor, given, &msg, &err)) {
+            char detail[600];
+            snprintf (detail, sizeof detail, "%s: %s", err.field, err.message);
+            *answered =
+                gateway_http_problem (req, 400, "invalid", err.field, detail, NULL, NULL, NULL);
+            rc = -1;
+        } else
+            *out = (Pmo__PortfolioRequest *)msg;
+    }
+    json_decref (given);
+    return rc;
+}
+
 enum MHD_Result gateway_export_begin (self_t *self, request_t *req)
 {
-    static const char *const allowed[] = {"org_unit", "bom", "format", NULL};
+    static const char *const allowed[] = {"org_unit",     "bom",          "format", "q",
+                                          "portfolio_id", "programme_id", "phase",  "status",
+                                          "reported",     "computed",     "sort",   NULL};
     if (!portio_import_mapping_entity_known (req->param))
         return gateway_http_problem (
             req, 404, "not_found", "entity",
@@ -391,6 +428,11 @@ enum MHD_Result gateway_export_begin (self_t *self, request_t *req)
     json_t *query = s_job_query (req, allowed, &answered);
     if (!query)
         return answered;
+    Pmo__PortfolioRequest *filter;
+    if (s_export_filter (req, query, &filter, &answered)) {
+        json_decref (query);
+        return answered;
+    }
     int bom = s_flag (query, "bom");
     const char *format = json_string_value (json_object_get (query, "format"));
     format = format ? format : "csv";
@@ -398,9 +440,21 @@ enum MHD_Result gateway_export_begin (self_t *self, request_t *req)
     if (bom < 0)
         rc = gateway_http_problem (req, 400, "invalid", "bom", "bom is 1 or 0 (true or false)",
                                    NULL, NULL, NULL);
+    else if (filter &&
+             (strcmp (req->param, "org_unit") == 0 || strcmp (req->param, "resource") == 0))
+        rc = gateway_http_problem (req, 400, "invalid", "entity",
+                                   "the portfolio's filters apply to projects and their records "
+                                   "(project, milestone, status_report, allocation, risk, issue), "
+                                   "not to org units or resources",
+                                   NULL, NULL, NULL);
     else if (strcmp (format, "csv") && strcmp (format, "xlsx"))
         rc = gateway_http_problem (req, 400, "invalid", "format", "format is csv or xlsx", NULL,
                                    NULL, NULL);
+    else if (filter && !self->dealers[GATEWAY_SVC_RISKMON])
+        rc = gateway_http_problem (req, 503, "unavailable", "",
+                                   "the portfolio's filters are the risk monitor's, which is not "
+                                   "configured; export without them",
+                                   NULL, NULL, NULL);
     else {
         gateway_job_params_t params = {
             .kind = GATEWAY_JOB_EXPORT,
@@ -408,9 +462,12 @@ enum MHD_Result gateway_export_begin (self_t *self, request_t *req)
             .entity = req->param,
             .org_unit = json_string_value (json_object_get (query, "org_unit")),
             .bom = bom == 1,
+            .portfolio = filter,
         };
         rc = s_job_start (self, req, &params);
     }
+    if (filter)
+        pmo__portfolio_request__free_unpacked (filter, NULL);
     json_decref (query);
     return rc;
 }

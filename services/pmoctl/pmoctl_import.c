@@ -255,8 +255,8 @@ static int s_run_export (pmoctl_t *ctl, const pmoctl_command_t *cmd, pmoctl_args
     if (format && strcmp (format, "csv") && strcmp (format, "xlsx"))
         return pmoctl_usage_error (cmd, "--format is csv or xlsx");
     int failed = format && strcmp (format, "xlsx") == 0
-                     ? portio_xlsx_export (&peer, args->positional, org_unit ? org_unit : "", &csv,
-                                           &size, why, sizeof why)
+                     ? portio_xlsx_export (&peer, args->positional, org_unit ? org_unit : "", NULL,
+                                           &csv, &size, why, sizeof why)
                      : portio_export (&peer, args->positional, org_unit ? org_unit : "",
                                       pmoctl_args_get (args, "no-bom") == NULL, &csv, &size, why,
                                       sizeof why);

@@ -701,8 +701,7 @@ static void s_capacity_and_reshape (ah_t *ah)
                     streq (r->skill_names[1], "python"));
             assert (r->cells[0]->over_resources == 1 && r->cells[0]->over);
             assert (r->cells[1]->over_resources == 0);
-        }
-        else {
+        } else {
             assert (r->n_skill_names == 1 && streq (r->skill_names[0], "java"));
             assert (r->cells[0]->over_resources == 0);
         }

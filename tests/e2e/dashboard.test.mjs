@@ -83,6 +83,14 @@ async function main() {
     const external = [];
     page.on("request", (r) => { if (!r.url().startsWith(base)) external.push(r.url()); });
     const shot = (name) => page.screenshot({ path: path.join(artifacts, name + ".png"), fullPage: true });
+    // A download the click starts: its file name and bytes
+    const saved = async (click) => {
+      const [dl] = await Promise.all([page.waitForEvent("download", { timeout: STEP_MS }), page.click(click)]);
+      const file = await dl.path();
+      return { name: dl.suggestedFilename(), bytes: readFileSync(file) };
+    };
+    // The first column (a project's code) of a CSV's rows
+    const csvCodes = (bytes) => bytes.toString().split(/\r?\n/).slice(1).filter(Boolean).map((l) => l.split(",")[0]).join(",");
 
     log("sign in");
     await page.goto(base + "/");
@@ -126,8 +134,17 @@ async function main() {
       for (const want of ["3projects match", "£6,000,000budget GBP", "£1,800,000actual cost GBP", "30%burn GBP"])
         if (!totals.replace(/\s+/g, "").includes(want.replace(/\s+/g, ""))) throw new Error(`totals lack "${want}": ${totals}`);
       await checkAxe(page, "portfolio-sorted");
+      log("export: the portfolio's CSV holds what its filters show, in its order");
+      const sortedCsv = await saved("#export-csv");
+      if (csvCodes(sortedCsv.bytes) !== "SEED-3,SEED-2,SEED-1") throw new Error(`the sorted export holds ${csvCodes(sortedCsv.bytes)}`);
       await page.selectOption("select[name=reported]", "red");
       await page.waitForSelector('body[data-ready=portfolio][data-route*="reported=red"] #projects td.empty', { timeout: STEP_MS });
+      const noneCsv = await saved("#export-csv");
+      if (csvCodes(noneCsv.bytes) !== "") throw new Error(`the reported=red export holds ${csvCodes(noneCsv.bytes)}`);
+      await page.evaluate(() => { location.hash = "#/portfolio?q=seeded+PROJECT+2"; });
+      await page.waitForSelector('body[data-ready=portfolio][data-route="#/portfolio?q=seeded+PROJECT+2"]', { timeout: STEP_MS });
+      const searchedCsv = await saved("#export-csv");
+      if (csvCodes(searchedCsv.bytes) !== "SEED-2") throw new Error(`the searched export holds ${csvCodes(searchedCsv.bytes)}`);
       await page.click("nav a[data-view=portfolio]");
       await page.waitForSelector('body[data-ready=portfolio][data-route="#/portfolio"]', { timeout: STEP_MS });
     }
@@ -176,11 +193,6 @@ async function main() {
       throw new Error("the import wrote " + JSON.stringify(imported.map((p) => [p.code, p.baseline_finish])));
     log("export: a register as CSV and as Excel, the report as Excel, each under its own name");
     await page.selectOption("#export-form select[name=org_unit]", "dft");
-    const saved = async (click) => {
-      const [dl] = await Promise.all([page.waitForEvent("download", { timeout: STEP_MS }), page.click(click)]);
-      const file = await dl.path();
-      return { name: dl.suggestedFilename(), bytes: readFileSync(file) };
-    };
     const csv = await saved("#export-go");
     if (!/\.csv$/.test(csv.name) || !csv.bytes.toString().includes("IMP-2")) throw new Error(`export CSV: ${csv.name}`);
     await page.selectOption("#export-form select[name=format]", "xlsx");

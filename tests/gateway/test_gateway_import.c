@@ -179,6 +179,29 @@ int main (void)
     resp = gh_http (gh, "GET", "/api/v1/export/project", NULL, NULL, NULL);
     GH_STATUS (resp, 401);
     gh_resp_free (&resp);
+    //  The portfolio's filters (tests/riskmon/test_riskmon_portfolio.c
+    //  checks what they keep): a bad value is named, they apply to
+    //  projects and their records only, and they need the risk monitor
+    //  (not running here)
+    resp = gh_http (gh, "GET", "/api/v1/export/project?phase=nope", gh->admin, NULL, NULL);
+    GH_STATUS (resp, 400);
+    GH_CHECK (strcmp (gh_str (resp, "field"), "phase") == 0, resp);
+    gh_resp_free (&resp);
+    resp = gh_http (gh, "GET", "/api/v1/export/project?computed=purple", gh->admin, NULL, NULL);
+    GH_STATUS (resp, 400);
+    GH_CHECK (strcmp (gh_str (resp, "field"), "computed") == 0, resp);
+    gh_resp_free (&resp);
+    resp = gh_http (gh, "GET", "/api/v1/export/resource?q=ann", gh->admin, NULL, NULL);
+    GH_STATUS (resp, 400);
+    GH_CHECK (strcmp (gh_str (resp, "field"), "entity") == 0, resp);
+    gh_resp_free (&resp);
+    resp = gh_http (gh, "GET", "/api/v1/export/project?q=rail", gh->admin, NULL, NULL);
+    GH_STATUS (resp, 503);
+    gh_resp_free (&resp);
+    //  Empty filters are no filters
+    resp = gh_http (gh, "GET", "/api/v1/export/project?org_unit=dft&q=", gh->admin, NULL, NULL);
+    GH_STATUS (resp, 200);
+    gh_resp_free (&resp);
 
     //  The report: counts of the subtree
     resp = gh_http (gh, "GET", "/api/v1/reports/dft", gh->admin, NULL, NULL);

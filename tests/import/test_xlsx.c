@@ -119,7 +119,7 @@ int main (void)
     for (size_t k = 0; k < 4; k++) {
         char *xlsx = NULL;
         size_t size = 0;
-        if (portio_xlsx_export (&peer, kinds[k], "", &xlsx, &size, why, sizeof why)) {
+        if (portio_xlsx_export (&peer, kinds[k], "", NULL, &xlsx, &size, why, sizeof why)) {
             fprintf (stderr, "export %s: %s\n", kinds[k], why);
             abort ();
         }

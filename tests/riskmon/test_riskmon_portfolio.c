@@ -4,13 +4,17 @@
     (portfolio, programme-free, phase, reported and computed RAG, subtree),
     searched (code, name, manager in any case), sorted by columns both ways
     with unknown values last, paged with totals over the filtered set,
-    scoped to the caller's grants; bad input is refused by field.
+    scoped to the caller's grants; bad input is refused by field. Exports
+    that follow the portfolio's filters (lib/portio) hold exactly the
+    projects the request answers, in its order, or those projects' records.
 */
+#include "portio_import.h"
 #include "riskmon_harness.h"
 
 #include <assert.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static char s_pf[40];
@@ -145,6 +149,48 @@ static const Pmo__PortfolioMoney *s_money (const Pmo__PortfolioPage *page, const
         if (streq (page->money[i]->currency, currency))
             return page->money[i];
     return NULL;
+}
+
+//  A column of an export that follows filter (a project's code, a
+//  report's project_id), comma-separated
+static const char *s_exported (rm_t *rm, const char *entity, const char *unit,
+                               const Pmo__PortfolioRequest *filter, int expect_rc, char *why)
+{
+    static char codes[512];
+    portio_import_peer_t peer = {rm->rh->client, &rm->rh->identity, 5000, 2, NULL, rm->client};
+    char *csv = NULL;
+    size_t size;
+    int rc = portio_export_filtered (&peer, entity, unit, filter, false, &csv, &size, why, 512);
+    if (rc != expect_rc) {
+        fprintf (stderr, "export %s: expected %d, got %d: %s\n", entity, expect_rc, rc,
+                 rc ? why : csv);
+        abort ();
+    }
+    codes[0] = 0;
+    if (rc)
+        return codes;
+    //  The header names the columns: find the code's
+    const char *column = streq (entity, "project") ? "code" : "project_id";
+    char *line = csv, *next;
+    int at = -1;
+    for (bool header = true; line && *line; line = next, header = false) {
+        next = strstr (line, "\r\n");
+        next = next ? (*next = 0, next + 2) : NULL;
+        int i = 0;
+        for (char *cell = line, *comma; cell; cell = comma ? comma + 1 : NULL, i++) {
+            comma = strchr (cell, ',');
+            size_t len = comma ? (size_t)(comma - cell) : strlen (cell);
+            if (header && len == strlen (column) && strncmp (cell, column, len) == 0)
+                at = i;
+            else if (!header && i == at) {
+                strcat (codes, *codes ? "," : "");
+                strncat (codes, cell, len);
+            }
+        }
+        assert (at >= 0);
+    }
+    free (csv);
+    return codes;
 }
 
 int main (void)
@@ -291,6 +337,51 @@ int main (void)
     s_expect (rm, (s_query_t){.reported = PMO__RAG__RAG_AMBER}, "DFT-3", 1);
     s_expect (rm, (s_query_t){.computed = PMO__RAG__RAG_RED}, "DFT-1,DFT-2,DFT-3", 3);
     printf ("portfolio follows the records: ok\n");
+
+    //  Exports follow the portfolio's filters: the risk monitor's rule,
+    //  so the file holds what the request answers, in its order
+    {
+        char why[512];
+        Pmo__PortfolioRequest f = PMO__PORTFOLIO_REQUEST__INIT;
+        f.q = "RAIL";
+        assert (streq (s_exported (rm, "project", "", &f, 0, why), "DFT-1,OPS-1"));
+        f.q = "";
+        f.computed = PMO__RAG__RAG_RED;
+        f.sort = "-code";
+        assert (streq (s_exported (rm, "project", "", &f, 0, why), "DFT-3,DFT-2,DFT-1"));
+        reply = s_ask (rm, (s_query_t){.computed = PMO__RAG__RAG_RED, .sort = "-code"});
+        rm_ok (reply);
+        assert (streq (s_codes (reply->portfolio), "DFT-3,DFT-2,DFT-1"));
+        rm_free (&reply);
+        //  The subtree is the export's own org unit
+        assert (streq (s_exported (rm, "project", "dft-rail", &f, 0, why), "DFT-1"));
+        //  Without filters: every project of the unit, as before
+        assert (streq (s_exported (rm, "project", "ops", NULL, 0, why), "OPS-1"));
+        //  A register follows the filtered projects: the status reports of
+        //  the projects the manager reported green
+        f.computed = PMO__RAG__RAG_UNSPECIFIED;
+        f.sort = "";
+        f.reported = PMO__RAG__RAG_GREEN;
+        char ids[100];
+        snprintf (ids, sizeof ids, "%s,%s", p2, p4);
+        assert (streq (s_exported (rm, "status_report", "", &f, 0, why), ids));
+        f.reported = PMO__RAG__RAG_AMBER;
+        assert (streq (s_exported (rm, "status_report", "", &f, 0, why), p3));
+        //  Scoped as the request is: a viewer of ops exports ops only
+        f.reported = PMO__RAG__RAG_UNSPECIFIED;
+        rh_as (rm->rh, "viewer@ops", "viewer@ops");
+        assert (streq (s_exported (rm, "project", "", &f, 0, why), "OPS-1"));
+        rh_as (rm->rh, "admin@hub", "admin@hub");
+        //  Refused with why: a filter the risk monitor refuses, and an
+        //  entity that belongs to no project
+        f.sort = "colour";
+        s_exported (rm, "project", "", &f, -1, why);
+        assert (strstr (why, "[portfolio.sort]"));
+        f.sort = "";
+        s_exported (rm, "org_unit", "", &f, -1, why);
+        assert (strstr (why, "not to org_unit"));
+    }
+    printf ("exports follow the portfolio's filters: ok\n");
 
     //  Bad input: refused by field, and the service keeps serving
     reply = s_ask (rm, (s_query_t){.sort = "colour"});

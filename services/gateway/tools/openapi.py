@@ -513,7 +513,12 @@ def main():
              "schema": {"type": "string", "enum": ["csv", "xlsx"]},
              "description": "csv (default) or xlsx: a workbook with dates as dates, money as "
                             "numbers in its currency's format, a frozen header and widths"},
-            flag("bom", "start with a UTF-8 byte order mark (for spreadsheet programs)")],
+            flag("bom", "start with a UTF-8 byte order mark (for spreadsheet programs)")] + [
+            dict(p, description="the portfolio's filter (as GET /api/v1/portfolio): the file "
+                                "holds the projects it shows, in its order, or their records; "
+                                "not for org_unit or resource; needs the risk monitor")
+            for p in list_params(messages, enums, "PortfolioRequest",
+                                 ("org_unit", "limit", "cursor"))],
         "responses": {
             "200": {"description": "the CSV file or the workbook",
                     "content": {"text/csv": {"schema": {"type": "string"}},

@@ -88,8 +88,17 @@ export async function render(params, view) {
   }
 
   const reportUnit = want.unit || (state.who && state.who.hub) || "hub";
-  const exportPath = (format) => "/api/v1/export/project?" +
-    new URLSearchParams({ ...(want.unit ? { org_unit: want.unit } : {}), format });
+  // The portfolio's query parameters as the risk monitor names them: the
+  // view's page and the export ask with the same filters (one rule, the
+  // risk monitor's)
+  const QUERY = { unit: "org_unit", portfolio: "portfolio_id", programme: "programme_id" };
+  const filtersQuery = (q) => {
+    for (const k of FILTERS) if (want[k] && (server || k === "unit")) q.set(QUERY[k] || k, want[k]);
+    return q;
+  };
+  const exportPath = (format) => "/api/v1/export/project?" + filtersQuery(new URLSearchParams({ format }));
+  const exportHint = server ? "the projects these filters show, in this order"
+                            : "every project of the selected unit (the other filters need the risk monitor)";
   const save = (path, name) => download(path, name).catch((e) => toast("Not saved: " + explain(e), true));
   const totals = h("div", { class: "totals", id: "totals", "aria-label": "Totals", role: "group" });
   const look = h("section", { class: "card look", id: "look", "aria-labelledby": "look-title" });
@@ -120,11 +129,9 @@ export async function render(params, view) {
                     title: "The printable portfolio report of the selected unit (HTML)",
                     onclick: () => save(`/api/v1/reports/${encodeURIComponent(reportUnit)}?format=html`, `report-${reportUnit}.html`) },
         "Report"),
-      h("button", { type: "button", id: "export-csv",
-                    title: "Every project of the selected unit as CSV (the unit is the only filter applied)",
+      h("button", { type: "button", id: "export-csv", title: `As CSV: ${exportHint}`,
                     onclick: () => save(exportPath("csv"), `projects-${reportUnit}.csv`) }, "CSV"),
-      h("button", { type: "button", id: "export-xlsx",
-                    title: "Every project of the selected unit as an Excel workbook (the unit is the only filter applied)",
+      h("button", { type: "button", id: "export-xlsx", title: `As an Excel workbook: ${exportHint}`,
                     onclick: () => save(exportPath("xlsx"), `projects-${reportUnit}.xlsx`) }, "Excel"),
       h("button", { class: "primary", type: "button", id: "new-project",
                     onclick: () => showNewProject(units, want.unit) }, "New project")),
@@ -147,9 +154,7 @@ export async function render(params, view) {
     h("button", { type: "button", id: "next-page", disabled: !hasNext, onclick: next }, "Next ›"));
 
   if (server) {
-    const q = new URLSearchParams({ limit: String(PAGE) });
-    const map = { unit: "org_unit", portfolio: "portfolio_id", programme: "programme_id" };
-    for (const k of FILTERS) if (want[k]) q.set(map[k] || k, want[k]);
+    const q = filtersQuery(new URLSearchParams({ limit: String(PAGE) }));
     if (pageNo > 1) q.set("cursor", String((pageNo - 1) * PAGE));
     whereToLook(look, want.unit);
     empty("Loading…");
