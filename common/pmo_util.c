@@ -288,15 +288,22 @@ void pmo_arena_append_string (pmo_arena_t *self, char ***items, size_t *n, const
 
 char *pmo_arena_printf (pmo_arena_t *self, const char *format, ...)
 {
+    //  Formatted once into a stack buffer, which fits almost every key and
+    //  number (the time sweep formats several per project); only a longer
+    //  text is formatted a second time, into its arena block
+    char small[256];
     va_list args;
     va_start (args, format);
     va_list again;
     va_copy (again, args);
-    int len = vsnprintf (NULL, 0, format, args);
+    int len = vsnprintf (small, sizeof small, format, args);
     va_end (args);
     assert (len >= 0);
     char *out = pmo_arena_alloc (self, (size_t)len + 1);
-    vsnprintf (out, (size_t)len + 1, format, again);
+    if ((size_t)len < sizeof small)
+        memcpy (out, small, (size_t)len + 1);
+    else
+        vsnprintf (out, (size_t)len + 1, format, again);
     va_end (again);
     return out;
 }

@@ -7,6 +7,9 @@
     one, or by an older version as a key of its own) is refused as a
     duplicate, the events of each commit come back with their stream ids,
     and writes folded at the end of the script leave the last value.
+    Malformed arguments (the script reads its ops by position) are refused
+    with an error naming what is wrong, and nothing is written, even when
+    a well-formed commit comes first.
 */
 #include "pmo_log.h"
 #include "pmo_testkit.h"
@@ -161,6 +164,89 @@ static void s_test_batch (pmo_test_redis_t *server)
     printf ("batch commits: ok\n");
 }
 
+//  lua/batch.lua, as riskmon_lib embeds it (its header is private to it)
+extern const char pmo_lua_riskmon_batch[];
+
+//  Run the batch script on a well-formed commit (a put of key A with an
+//  event) followed by `tail`, as n_commits commits.
+static redisReply *s_batch_eval (redisContext *ctx, int n_commits, const char **tail, size_t n_tail)
+{
+    const char *argv[40] = {"EVAL",
+                            pmo_lua_riskmon_batch,
+                            "2",
+                            "pmo:{dft}:rm:pj:pr_dft_9",
+                            "pmo:{dft}:events",
+                            NULL,
+                            "86400",
+                            "pmo:{dft}:rm:applied:",
+                            "pmo:{dft}:idem:",
+                            "1",
+                            "2",
+                            "rm.dft.9-0.pr_dft_9",
+                            "W",
+                            "1",
+                            "1",
+                            "blob",
+                            "X",
+                            "2",
+                            "health.changed",
+                            "data"};
+    char count[8];
+    snprintf (count, sizeof count, "%d", n_commits);
+    argv[5] = count;
+    size_t argc = 20;
+    for (size_t i = 0; i < n_tail; i++)
+        argv[argc++] = tail[i];
+    redisReply *reply = redisCommandArgv (ctx, (int)argc, argv, NULL);
+    assert (reply);
+    return reply;
+}
+
+//  The same, which must be refused with `error` and write nothing.
+static void s_malformed (redisContext *ctx, int n_commits, const char **tail, size_t n_tail,
+                         const char *error)
+{
+    redisReply *reply = s_batch_eval (ctx, n_commits, tail, n_tail);
+    if (reply->type != REDIS_REPLY_ERROR || !strstr (reply->str, error)) {
+        fprintf (stderr, "malformed batch: expected '%s', got type %d '%s'\n", error, reply->type,
+                 reply->str ? reply->str : "");
+        abort ();
+    }
+    freeReplyObject (reply);
+    assert (s_integer (ctx, "EXISTS %s", "pmo:{dft}:rm:pj:pr_dft_9") == 0);
+    assert (s_integer (ctx, "EXISTS %s", "pmo:{dft}:events") == 0);
+}
+
+static void s_test_malformed (pmo_test_redis_t *server)
+{
+    redisContext *ctx = redisConnect ("127.0.0.1", pmo_test_redis_port (server));
+    assert (ctx && !ctx->err);
+    //  The well-formed commit alone is applied (the harness is right)
+    redisReply *reply = s_batch_eval (ctx, 1, NULL, 0);
+    assert (reply->type == REDIS_REPLY_ARRAY && reply->elements == 1);
+    freeReplyObject (reply);
+    assert (s_version (ctx, "pmo:{dft}:rm:pj:pr_dft_9") == 1);
+    reply = s_cmd (ctx, "DEL %s", "pmo:{dft}:rm:pj:pr_dft_9");
+    freeReplyObject (reply);
+    reply = s_cmd (ctx, "DEL %s", "pmo:{dft}:events");
+    freeReplyObject (reply);
+    reply = redisCommand (ctx, "FLUSHALL");
+    freeReplyObject (reply);
+    s_malformed (ctx, 2, NULL, 0, "bad commit");
+    const char *bad_op[] = {"0", "1", "Q", "1"};
+    s_malformed (ctx, 2, bad_op, 4, "bad op Q");
+    const char *bad_key[] = {"0", "1", "W", "3", "1", "blob"};
+    s_malformed (ctx, 2, bad_key, 6, "bad key");
+    const char *short_op[] = {"0", "1", "P", "1", "0"};
+    s_malformed (ctx, 2, short_op, 5, "short op");
+    const char *short_marks[] = {"3", "0", "rm.dft.10-0.pr_dft_9"};
+    s_malformed (ctx, 2, short_marks, 3, "short marks");
+    const char *not_number[] = {"x", "0"};
+    s_malformed (ctx, 2, not_number, 2, "bad commit");
+    redisFree (ctx);
+    printf ("malformed batches: refused, nothing written\n");
+}
+
 int main (void)
 {
     setvbuf (stdout, NULL, _IOLBF, 0);
@@ -168,6 +254,7 @@ int main (void)
     pmo_test_redis_t *redis = pmo_test_redis_start (false);
     assert (redis);
     s_test_batch (redis);
+    s_test_malformed (redis);
     pmo_test_redis_destroy (&redis);
     printf ("test_riskmon_store: ok\n");
     return 0;

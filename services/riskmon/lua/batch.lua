@@ -40,39 +40,38 @@
 -- puts, sorted-set changes and markers are folded and written at the end
 -- (the last put of a key wins, as the last ZADD/ZREM of a member does),
 -- so a project touched by several commits of the script is written once.
+--
+-- Lean on purpose (the time-rule sweep runs thousands of commits through
+-- it, and Redis's Lua is most of its cost): no table per op; the ops are
+-- checked once and then read from ARGV by position, a put is remembered
+-- as the position of its version, and a key written is one HSET of its
+-- version and data.
 
 local n = tonumber(ARGV[1])
 local ttl = tonumber(ARGV[2])
 local bucket, legacy = ARGV[3], ARGV[4]
 local arity = {P=3, W=2, Z=2, z=1, X=2}
-local commits, marks = {}, {}
+local nargv = #ARGV
+-- Per commit: where its markers start, how many, where its ops start,
+-- how many; every op checked here, so the passes below need not
+local at_m, n_m, at_o, n_o, marks = {}, {}, {}, {}, {}
 local i = 5
 for c = 1, n do
   local nm, no = tonumber(ARGV[i]), tonumber(ARGV[i + 1])
   if not nm or not no then return redis.error_reply('riskmon batch: bad commit') end
   i = i + 2
-  local cm = {marks = {}, ops = {}}
-  for m = 1, nm do
-    if ARGV[i] == nil then return redis.error_reply('riskmon batch: short marks') end
-    cm.marks[m] = ARGV[i]
-    marks[#marks + 1] = ARGV[i]
-    i = i + 1
-  end
-  for o = 1, no do
-    local code = ARGV[i]
-    local a = arity[code]
-    if not a then return redis.error_reply('riskmon batch: bad op ' .. tostring(code)) end
-    local k = KEYS[tonumber(ARGV[i + 1])]
-    if not k then return redis.error_reply('riskmon batch: bad key') end
-    local op = {code, k}
-    for j = 1, a do
-      if ARGV[i + 1 + j] == nil then return redis.error_reply('riskmon batch: short op') end
-      op[j + 2] = ARGV[i + 1 + j]
-    end
-    cm.ops[o] = op
+  if i + nm - 1 > nargv then return redis.error_reply('riskmon batch: short marks') end
+  at_m[c], n_m[c] = i, nm
+  for m = i, i + nm - 1 do marks[#marks + 1] = ARGV[m] end
+  i = i + nm
+  at_o[c], n_o[c] = i, no
+  for _ = 1, no do
+    local a = arity[ARGV[i]]
+    if not a then return redis.error_reply('riskmon batch: bad op ' .. tostring(ARGV[i])) end
+    if not KEYS[tonumber(ARGV[i + 1])] then return redis.error_reply('riskmon batch: bad key') end
+    if i + 1 + a > nargv then return redis.error_reply('riskmon batch: short op') end
     i = i + a + 2
   end
-  commits[c] = cm
 end
 local done, day = {}, 0
 if #marks > 0 then
@@ -89,54 +88,71 @@ if #marks > 0 then
     for j = s, e do if got[j - s + 1] then done[marks[j]] = true end end
   end
 end
-local vers, puts, order, zs, zorder, fresh, out = {}, {}, {}, {}, {}, {}, {}
-for c, cm in ipairs(commits) do
+-- vers: a key's version as the commits so far leave it; put: the ARGV
+-- position of its last put's version (its data follows)
+local vers, put, order, zs, zorder, fresh, out = {}, {}, {}, {}, {}, {}, {}
+for c = 1, n do
   local verdict = nil
-  for _, m in ipairs(cm.marks) do
-    if done[m] then verdict = {'dup'} break end
+  for m = at_m[c], at_m[c] + n_m[c] - 1 do
+    if done[ARGV[m]] then verdict = {'dup'} break end
   end
+  local o0, no = at_o[c], n_o[c]
   if not verdict then
-    for _, op in ipairs(cm.ops) do
-      if op[1] == 'P' then
-        local v = vers[op[2]]
+    local o = o0
+    for _ = 1, no do
+      local code = ARGV[o]
+      if code == 'P' then
+        local k = KEYS[tonumber(ARGV[o + 1])]
+        local v = vers[k]
         if v == nil then
-          v = redis.call('HGET', op[2], 'v') or '0'
-          vers[op[2]] = v
+          v = redis.call('HGET', k, 'v') or '0'
+          vers[k] = v
         end
-        if v ~= op[3] then verdict = {'conflict', op[2], v} break end
+        if v ~= ARGV[o + 2] then verdict = {'conflict', k, v} break end
       end
+      o = o + arity[code] + 2
     end
   end
   if verdict then
     out[c] = verdict
   else
     local r = {'ok'}
-    for _, op in ipairs(cm.ops) do
-      local code, k = op[1], op[2]
-      if code == 'P' or code == 'W' then
-        local v, d = op[3], op[4]
-        if code == 'P' then v, d = op[4], op[5] end
-        if not puts[k] then order[#order + 1] = k end
-        puts[k] = {v, d}
-        vers[k] = v
-      elseif code == 'X' then
-        r[#r + 1] = redis.call('XADD', k, '*', 'type', op[3], 'data', op[4])
+    local o = o0
+    for _ = 1, no do
+      local code = ARGV[o]
+      local k = KEYS[tonumber(ARGV[o + 1])]
+      if code == 'X' then
+        r[#r + 1] = redis.call('XADD', k, '*', 'type', ARGV[o + 2], 'data', ARGV[o + 3])
+        o = o + 4
+      elseif code == 'P' or code == 'W' then
+        local v = code == 'P' and o + 3 or o + 2
+        if not put[k] then order[#order + 1] = k end
+        put[k] = v
+        vers[k] = ARGV[v]
+        o = v + 2
       else
         local z = zs[k]
         if not z then z = {} zs[k] = z zorder[#zorder + 1] = k end
-        if code == 'Z' then z[op[4]] = op[3] else z[op[3]] = false end
+        if code == 'Z' then
+          z[ARGV[o + 3]] = ARGV[o + 2]
+          o = o + 4
+        else
+          z[ARGV[o + 2]] = false
+          o = o + 3
+        end
       end
     end
-    for _, m in ipairs(cm.marks) do
-      done[m] = true
-      fresh[#fresh + 1] = m
+    for m = at_m[c], at_m[c] + n_m[c] - 1 do
+      done[ARGV[m]] = true
+      fresh[#fresh + 1] = ARGV[m]
       fresh[#fresh + 1] = '1'
     end
     out[c] = r
   end
 end
 for _, k in ipairs(order) do
-  redis.call('HSET', k, 'v', puts[k][1], 'd', puts[k][2])
+  local v = put[k]
+  redis.call('HSET', k, 'v', ARGV[v], 'd', ARGV[v + 1])
 end
 for _, k in ipairs(zorder) do
   local add, rem = {}, {}
