@@ -12,7 +12,8 @@
       /api/v1/projects/{id}, authenticated with a bearer token.
 
     It prints throughput and p50/p99 of each and what the gateway adds to
-    the cost of a request (1/throughput): the target is at most 30%. Runs
+    the cost of a request (1/throughput): the targets (issue 17 item 2) are
+    at most 10% for creates and at most 15% for reads. Runs
     alternate (registry, gateway, registry, gateway) and the best of each is
     kept, so a noisy neighbour on the 2 vCPUs hurts neither side alone.
 
@@ -30,10 +31,11 @@
 #include <string.h>
 #include <unistd.h>
 
-#define S_CONCURRENCY  32
-#define S_TIMEOUT_MS   10000
-#define S_TARGET_ADDED 0.30 //  the gateway adds at most 30% to a request's cost
-#define S_ROUNDS       2
+#define S_CONCURRENCY 32
+#define S_TIMEOUT_MS  10000
+//  What the gateway may add to a request's cost: [0] create, [1] read
+static const double s_target_added[2] = {0.10, 0.15};
+#define S_ROUNDS 2
 
 typedef struct {
     double ops;            //  requests per second
@@ -410,12 +412,12 @@ int main (int argc, char **argv)
         s_row (ops[op], "gateway HTTP (wrk)", &best[op][1]);
         //  Cost per request is 1/throughput: what the gateway adds to it
         double added = best[op][1].ops > 0 ? best[op][0].ops / best[op][1].ops - 1.0 : 1e9;
-        bool ok = added <= S_TARGET_ADDED && best[op][0].errors == 0 && best[op][1].errors == 0;
+        bool ok = added <= s_target_added[op] && best[op][0].errors == 0 && best[op][1].errors == 0;
         met = met && ok;
         printf ("  %-8s gateway/registry throughput %.2f: the gateway adds %+.0f%% per request "
                 "(target <= %.0f%%) %s\n\n",
                 ops[op], best[op][0].ops > 0 ? best[op][1].ops / best[op][0].ops : 0, added * 100,
-                S_TARGET_ADDED * 100, ok ? "MET" : "NOT MET");
+                s_target_added[op] * 100, ok ? "MET" : "NOT MET");
     }
     printf ("bench_gateway: %s\n", met ? "target met" : "target NOT met");
     s_stop (&self);
