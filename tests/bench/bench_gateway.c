@@ -33,9 +33,10 @@
 
 #define S_CONCURRENCY 32
 #define S_TIMEOUT_MS  10000
+#define S_ROUNDS      2
+
 //  What the gateway may add to a request's cost: [0] create, [1] read
 static const double s_target_added[2] = {0.10, 0.15};
-#define S_ROUNDS 2
 
 typedef struct {
     double ops;            //  requests per second
