@@ -575,13 +575,23 @@ static int s_connect_services (self_t *self)
     zsock_set_subscribe (self->sub, "");
     zsock_set_rcvhwm (self->sub, 100000);
     zsock_set_reconnect_ivl_max (self->sub, 5000);
-    for (int svc = 0; svc < GATEWAY_SVC_COUNT; svc++)
-        if (self->config.pubs[svc] && *self->config.pubs[svc] &&
-            (pmo_auth_client (self->sub, self->config.pubs[svc]) ||
-             zsock_connect (self->sub, "%s", self->config.pubs[svc]))) {
+    //  Each service's PUB endpoints: one per replica, comma-separated like
+    //  its ROUTERs (every replica publishes the events it commits)
+    for (int svc = 0; svc < GATEWAY_SVC_COUNT; svc++) {
+        if (!self->config.pubs[svc] || !*self->config.pubs[svc])
+            continue;
+        char *list = strdup (self->config.pubs[svc]), *save = NULL;
+        assert (list);
+        int rc = 0;
+        for (char *ep = strtok_r (list, ",", &save); ep && rc == 0;
+             ep = strtok_r (NULL, ",", &save))
+            rc = pmo_auth_client (self->sub, ep) || zsock_connect (self->sub, "%s", ep);
+        free (list);
+        if (rc) {
             pmo_error ("gateway: bad PUB endpoint %s", self->config.pubs[svc]);
             return -1;
         }
+    }
     return 0;
 }
 
