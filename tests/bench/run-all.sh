@@ -50,6 +50,7 @@ BENCHES=(
     "bench_planner|planner: optimum portfolio, frontier, scoring and ranking|--quick --candidates 20|--quick|"
     "bench_idle|an idle stack: Redis commands/s and CPU of each service|--seconds 2 --divisions 10|--quick|"
     "bench_dashboard|the dashboard in headless Chromium: first view, filter, paging|--smoke|--quick|"
+    "bench_soak|a day of faults: mixed traffic through 3 replicas of each service while one is SIGKILLed every 30 s and Redis fails over; nothing lost or doubled, groups caught up, memory flat (10 minutes)|--smoke|--quick|"
 )
 
 tmp="$(mktemp -d /tmp/pmo-bench-XXXXXX)"
@@ -62,8 +63,8 @@ for line in "${BENCHES[@]}"; do
     IFS='|' read -r name what smoke quick full <<<"$line"
     if [[ -n $only && ",$only," != *",$name,"* ]]; then continue; fi
     case "$mode" in smoke) args="$smoke" ;; quick) args="$quick" ;; full) args="$full" ;; esac
-    if [[ $name == bench_dashboard ]]; then
-        bin="$root/tests/bench/bench_dashboard"
+    if [[ $name == bench_dashboard || $name == bench_soak ]]; then
+        bin="$root/tests/bench/$name"
     else
         bin="$build/tests/bench/$name"
     fi

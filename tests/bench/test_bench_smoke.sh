@@ -23,7 +23,7 @@ after_head="$(sed -n '1,/<!-- benchmarks:begin -->/p' "$T/benchmarks.md")"
 benches="$(grep -c '^    "bench_' "$SOURCE/tests/bench/run-all.sh")"
 rows="$(grep -c '^| \[bench_.*| ok |$' "$T/benchmarks.md")"
 ((rows == benches)) || fail "$rows of $benches benchmarks ran and printed figures"
-for f in "$SOURCE"/tests/bench/bench_*.c "$SOURCE"/tests/bench/bench_dashboard; do
+for f in "$SOURCE"/tests/bench/bench_*.c "$SOURCE"/tests/bench/bench_dashboard "$SOURCE"/tests/bench/bench_soak; do
     name="$(basename "$f" .c)"
     [[ $name == bench_driver || $name == bench_floor ]] && continue
     grep -q "^    \"$name|" "$SOURCE/tests/bench/run-all.sh" || fail "$name is not in run-all.sh's list"
