@@ -50,21 +50,18 @@ int pmoctl_run_watch (pmoctl_t *ctl, const pmoctl_command_t *cmd, pmoctl_args_t 
         type = "";
     if (pmoctl_keys (ctl))
         return ctl->status;
-    zsock_t *sub = zsock_new (ZMQ_SUB);
-    assert (sub);
-    pmo_auth_client (sub, ctl->endpoints[PMOCTL_REGISTRY_PUB]);
-    if (zsock_connect (sub, "%s", ctl->endpoints[PMOCTL_REGISTRY_PUB]) < 0) {
-        zsock_destroy (&sub);
-        fprintf (stderr, "pmoctl: '%s' is not a ZeroMQ endpoint (e.g. %s)\n",
-                 ctl->endpoints[PMOCTL_REGISTRY_PUB],
-                 pmoctl_endpoints[PMOCTL_REGISTRY_PUB].fallback);
+    //  Every registry replica's PUB (comma-separated): each publishes what
+    //  it commits. With a division the topic prefix does all the filtering
+    zsock_t *sub =
+        pmo_auth_sub_new (ctl->endpoints[PMOCTL_REGISTRY_PUB],
+                          division ? pmo_arena_printf (ctl->arena, "%s.%s", division, type) : "");
+    if (!sub) {
+        fprintf (
+            stderr,
+            "pmoctl: '%s' is not a ZeroMQ endpoint or a comma-separated list of them (e.g. %s)\n",
+            ctl->endpoints[PMOCTL_REGISTRY_PUB], pmoctl_endpoints[PMOCTL_REGISTRY_PUB].fallback);
         return PMOCTL_USAGE;
     }
-    //  With a division the topic prefix does all the filtering
-    if (division)
-        zsock_set_subscribe (sub, pmo_arena_printf (ctl->arena, "%s.%s", division, type));
-    else
-        zsock_set_subscribe (sub, "");
     fprintf (stderr, "pmoctl: watching %s%s%s%s (Ctrl-C to stop)\n",
              ctl->endpoints[PMOCTL_REGISTRY_PUB], division ? " division " : "",
              division ? division : "",
