@@ -50,10 +50,16 @@ static void s_fail (gateway_job_answer_t *answer, int status, const char *code, 
 }
 
 //  The libraries say why they failed as "<code> [field]: message" (a
-//  service's error) or "no reply ..." (nothing came in time): the HTTP
-//  status of that.
+//  service's error) or "no reply ..." (nothing came in time), an import's
+//  batch as "batch N of M (division 'd') was not written: <that>": the
+//  HTTP status of that (a batch refused as unavailable is a 503 to retry,
+//  not a 502).
 static void s_fail_why (gateway_job_answer_t *answer, const char *why)
 {
+    const char *cause = why;
+    const char *batch = strstr (why, " was not written: ");
+    if (strncmp (why, "batch ", 6) == 0 && batch)
+        cause = batch + strlen (" was not written: ");
     static const struct {
         const char *prefix;
         int status;
@@ -72,7 +78,7 @@ static void s_fail_why (gateway_job_answer_t *answer, const char *why)
         {"no reply", 504, "deadline_exceeded"},
     };
     for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
-        if (strncmp (why, map[i].prefix, strlen (map[i].prefix)) == 0)
+        if (strncmp (cause, map[i].prefix, strlen (map[i].prefix)) == 0)
             return s_fail (answer, map[i].status, map[i].code, "", why);
     s_fail (answer, 502, "upstream", "", why);
 }

@@ -4,7 +4,8 @@
     written), a real run, a re-import that changes nothing, an export that
     imports back unchanged, the report's JSON counts and HTML page, and
     who may do it (401 without a token, 403/404 for units not yours, 413
-    over the import limit).
+    over the import limit), and a batch Redis will not write now (503, to
+    retry).
 */
 #include "gateway_harness.h"
 
@@ -257,6 +258,27 @@ int main (void)
     resp = gh_http (gh, "GET", "/metrics", gh->admin, NULL, NULL);
     GH_STATUS (resp, 200);
     GH_CHECK (strstr (resp->body, "route=\"/api/v1/import\""), resp);
+    gh_resp_free (&resp);
+
+    //  A batch the registry cannot write now (Redis refuses writes, as a
+    //  new master does until a replica is back after a Sentinel failover:
+    //  NOREPLICAS) is a 503 to retry, not a 502; the same file once Redis
+    //  writes again is done
+    const char *later = "code,name,org_unit\nIMP-9,Later,dft\n";
+    redisReply *set = pmo_test_redis_command (gh->rh->redis, "CONFIG SET min-replicas-to-write 1");
+    assert (set && set->type == REDIS_REPLY_STATUS);
+    freeReplyObject (set);
+    resp = gh_http (gh, "POST", "/api/v1/import?entity=project", gh->admin, later, CSV_HEADERS);
+    GH_STATUS (resp, 503);
+    GH_CHECK (json_is_true (json_object_get (resp->json, "retryable")), resp);
+    GH_CHECK (gh_header (resp, "Retry-After"), resp);
+    GH_CHECK (strstr (gh_str (resp, "detail"), "was not written: unavailable"), resp);
+    gh_resp_free (&resp);
+    set = pmo_test_redis_command (gh->rh->redis, "CONFIG SET min-replicas-to-write 0");
+    assert (set && set->type == REDIS_REPLY_STATUS);
+    freeReplyObject (set);
+    resp = gh_http (gh, "POST", "/api/v1/import?entity=project", gh->admin, later, CSV_HEADERS);
+    GH_STATUS (resp, 200);
     gh_resp_free (&resp);
 
     gh_stop (&gh);
