@@ -14,7 +14,9 @@
        subject and the grants the click carries. An unknown person is
        answered, not obeyed.
     3. The service is called as that person (get the entity for its
-       version, then the step), so the service's own role checks decide.
+       version, then the step), so the service's own role checks decide:
+       the risk monitor acknowledges an alert or decides a change request,
+       the allocator commits (approved) or rejects an allocation.
     4. The answer: for Slack a POST to the click's response_url (the
        message replaced, its buttons gone, the outcome added; a refusal to
        the clicker alone in the message's thread); for Mattermost the HTTP
@@ -136,6 +138,55 @@ static bool s_alert_ack (notifier_t *self, const Pmo__ChatUser *who, const char 
         }
         if (reply)
             protobuf_c_message_free_unpacked (&reply->base, NULL);
+    }
+    if (read)
+        protobuf_c_message_free_unpacked (&read->base, NULL);
+    return done;
+}
+
+//  Approve or reject a change request as who (the risk monitor decides
+//  whether who may: sponsors, programme managers, PMO).
+static bool s_change_decide (notifier_t *self, const Pmo__ChatUser *who, const char *id,
+                             bool approve, pmo_arena_t *arena, const char **detail)
+{
+    if (!self->riskmon)
+        return *detail = "this notifier has no risk monitor to ask", false;
+    Pmo__RiskmonRequest request = PMO__RISKMON_REQUEST__INIT;
+    Pmo__RiskmonGetRequest get = PMO__RISKMON_GET_REQUEST__INIT;
+    get.kind = PMO__REGISTER_KIND__REGISTER_KIND_CHANGE_REQUEST;
+    get.id = (char *)id;
+    request.body_case = PMO__RISKMON_REQUEST__BODY_GET;
+    request.get = &get;
+    const Pmo__Error *error;
+    Pmo__RiskmonReply *read = (Pmo__RiskmonReply *)s_call (
+        self->riskmon, &request.base, &pmo__riskmon_reply__descriptor, who, &error);
+    bool done = false;
+    if (!read || error || read->body_case != PMO__RISKMON_REPLY__BODY_CHANGE_REQUEST)
+        *detail = s_refusal (error, "the risk monitor", arena);
+    else {
+        //  The change request as read, with the decision: the version read
+        //  makes a stale click a conflict
+        Pmo__ChangeRequest *change = read->change_request;
+        char *note = change->decision_note;
+        change->decision = approve ? PMO__CHANGE_DECISION__CHANGE_DECISION_APPROVED
+                                   : PMO__CHANGE_DECISION__CHANGE_DECISION_REJECTED;
+        change->decision_note = pmo_arena_printf (arena, "%s from chat by %s",
+                                                  approve ? "approved" : "rejected", who->subject);
+        request.body_case = PMO__RISKMON_REQUEST__BODY_UPDATE_CHANGE;
+        request.update_change = change;
+        Pmo__RiskmonReply *reply = (Pmo__RiskmonReply *)s_call (
+            self->riskmon, &request.base, &pmo__riskmon_reply__descriptor, who, &error);
+        if (!reply || error)
+            *detail = s_refusal (error, "the risk monitor", arena);
+        else {
+            done = true;
+            *detail = pmo_arena_printf (arena, "Change request %s (%s) %s by %s", id,
+                                        change->title ? change->title : "",
+                                        approve ? "approved" : "rejected", who->subject);
+        }
+        if (reply)
+            protobuf_c_message_free_unpacked (&reply->base, NULL);
+        change->decision_note = note; //  the arena's is not freed with read
     }
     if (read)
         protobuf_c_message_free_unpacked (&read->base, NULL);
@@ -334,6 +385,9 @@ void notifier_handle_interact (notifier_t *self, pmo_request_t *req, Pmo__ChatIn
                                    click.user_id, *click.user_name ? click.user_name : "?", ch->id);
     else if (click.act == NOTIFIER_ACT_ALERT_ACK)
         done = s_alert_ack (self, who, click.target, req->arena, &detail);
+    else if (click.act == NOTIFIER_ACT_CHANGE_APPROVE || click.act == NOTIFIER_ACT_CHANGE_REJECT)
+        done = s_change_decide (self, who, click.target, click.act == NOTIFIER_ACT_CHANGE_APPROVE,
+                                req->arena, &detail);
     else
         done =
             s_allocation_step (self, who, click.target,

@@ -146,7 +146,8 @@ static const char *s_more (size_t omitted, pmo_arena_t *arena)
 }
 
 //  The buttons of a notice (see Notice.buttons): action name, label,
-//  style. An alert is acknowledged; an allocation approved or rejected.
+//  style. An alert is acknowledged; an allocation or a change request
+//  approved or rejected.
 typedef struct {
     notifier_act_t act;
     const char *label;
@@ -166,6 +167,11 @@ static size_t s_buttons (const Pmo__Channel *channel, const Pmo__Notice *n, butt
     if (strcmp (n->buttons, "allocation") == 0) {
         out[0] = (button_t){NOTIFIER_ACT_ALLOCATION_APPROVE, "Approve", "primary", "approve"};
         out[1] = (button_t){NOTIFIER_ACT_ALLOCATION_REJECT, "Reject", "danger", "reject"};
+        return 2;
+    }
+    if (strcmp (n->buttons, "change") == 0) {
+        out[0] = (button_t){NOTIFIER_ACT_CHANGE_APPROVE, "Approve", "primary", "approve"};
+        out[1] = (button_t){NOTIFIER_ACT_CHANGE_REJECT, "Reject", "danger", "reject"};
         return 2;
     }
     return 0;

@@ -288,6 +288,8 @@ typedef enum {
     NOTIFIER_ACT_ALERT_ACK,          //  "alert.ack": acknowledge an alert (riskmon)
     NOTIFIER_ACT_ALLOCATION_APPROVE, //  "allocation.approve": commit it, approved (allocator)
     NOTIFIER_ACT_ALLOCATION_REJECT,  //  "allocation.reject" (allocator)
+    NOTIFIER_ACT_CHANGE_APPROVE,     //  "change.approve": decide a change request (riskmon)
+    NOTIFIER_ACT_CHANGE_REJECT,      //  "change.reject" (riskmon)
 } notifier_act_t;
 
 //  The action's name ("alert.ack"), and back (NONE if unknown).

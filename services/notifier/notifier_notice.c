@@ -548,7 +548,8 @@ static const char *s_link (const Pmo__Event *event, const Pmo__Notice *n, const 
 //  button for it is (Teams and Google Chat cannot call back into pmo: their
 //  messages link to the dashboard's action): acknowledge a standing alert
 //  (the alerts view, filtered to the project's open alerts), approve or
-//  reject a requested or proposed allocation (the project's allocations).
+//  reject a requested or proposed allocation (the project's allocations),
+//  approve or reject a change request still pending (the project's page).
 static void s_action (const Pmo__Event *event, Pmo__Notice *n, const char *dashboard,
                       pmo_arena_t *arena)
 {
@@ -576,6 +577,14 @@ static void s_action (const Pmo__Event *event, Pmo__Notice *n, const char *dashb
                *n->project_id) {
         n->action = "Approve or reject in PMO";
         n->buttons = "allocation";
+        n->action_link = pmo_arena_printf (arena, "%sproject/%s", root, n->project_id);
+    } else if (event->body_case == PMO__EVENT__BODY_CHANGE_REQUEST &&
+               (strcmp (type, "change_request.created") == 0 ||
+                strcmp (type, "change_request.updated") == 0) &&
+               event->change_request->decision == PMO__CHANGE_DECISION__CHANGE_DECISION_PENDING &&
+               !event->change_request->closed && *n->project_id) {
+        n->action = "Approve or reject in PMO";
+        n->buttons = "change";
         n->action_link = pmo_arena_printf (arena, "%sproject/%s", root, n->project_id);
     }
 }

@@ -340,6 +340,32 @@ static Pmo__Alert *s_alert (const char *id, Pmo__RiskmonReply **keep)
     return (*keep)->alert;
 }
 
+//  A change request of the project, pending: its id.
+static void s_change_request (const char *project, const char *title, char *id)
+{
+    char json[512];
+    snprintf (json, sizeof json,
+              "{\"create_change\":{\"project_id\":\"%s\",\"title\":\"%s\",\"reason\":"
+              "\"the regulator asks\",\"schedule_impact_days\":14,\"decision\":\"pending\"}}",
+              project, title);
+    Pmo__RiskmonReply *reply = s_risk ("pm@dft", "project_manager@dft", json);
+    if (reply->error)
+        fprintf (stderr, "create_change: %s %s\n", reply->error->field, reply->error->message);
+    assert (!reply->error && reply->change_request);
+    snprintf (id, 40, "%s", reply->change_request->id);
+    protobuf_c_message_free_unpacked (&reply->base, NULL);
+}
+
+//  A change request as the risk monitor has it (caller frees the reply).
+static Pmo__ChangeRequest *s_change (const char *id, Pmo__RiskmonReply **keep)
+{
+    char json[160];
+    snprintf (json, sizeof json, "{\"get\":{\"kind\":\"change_request\",\"id\":\"%s\"}}", id);
+    *keep = s_risk ("admin@hub", "admin@hub", json);
+    assert (!(*keep)->error && (*keep)->change_request);
+    return (*keep)->change_request;
+}
+
 //  A 5 x 5 risk in the project: the risk monitor raises a critical alert.
 static void s_critical_risk (const char *project, const char *title)
 {
@@ -473,14 +499,16 @@ int main (void)
         "\"chat_users\":[{\"chat_user_id\":\"UPM\",\"subject\":\"pm@dft\",\"grants\":[{\"role\":"
         "\"project_manager\",\"org_unit\":\"dft\"}]},"
         "{\"chat_user_id\":\"URM\",\"subject\":\"rm@dft\",\"email\":\"rm@dft.example\","
-        "\"grants\":[{\"role\":\"resource_manager\",\"org_unit\":\"dft\"}]}]}}",
+        "\"grants\":[{\"role\":\"resource_manager\",\"org_unit\":\"dft\"}]},"
+        "{\"chat_user_id\":\"USP\",\"subject\":\"sp@dft\",\"grants\":[{\"role\":"
+        "\"sponsor\",\"org_unit\":\"dft\"}]}]}}",
         nh_url (s_nh, "/ok/slack"));
     nr = s_notifier (json);
     nh_ok (nr);
     char slack[64];
     snprintf (slack, sizeof slack, "%s", nr->channel->id);
     assert (streq (nr->channel->interact_secret, "…"));
-    assert (nr->channel->n_chat_users == 2);
+    assert (nr->channel->n_chat_users == 3);
     nh_free (&nr);
     //  Sealed at rest like the channel's other secrets
     redisReply *raw = pmo_test_redis_command (s_nh->rh->redis, "HGET pmo:{dft}:nt:ch:%s d", slack);
@@ -489,6 +517,7 @@ int main (void)
     freeReplyObject (raw);
     free (nh_subscribe (s_nh, slack, "dft", "allocation.*", 0));
     free (nh_subscribe (s_nh, slack, "dft", "alert.raised", 0));
+    free (nh_subscribe (s_nh, slack, "dft", "change_request.created", 0));
 
     //  An allocation proposed: the message carries Approve and Reject
     char a1[40];
@@ -665,6 +694,51 @@ int main (void)
     printf ("a risk monitor's alert acknowledged from Slack (refused for a resource manager): "
             "ok\n");
 
+    //  A change request: Approve and Reject; a project manager may not
+    //  decide it (the risk monitor says so), the sponsor approves
+    char cr1[40];
+    s_change_request (project, "Extend the platform works", cr1);
+    msg = s_message_with ("/ok/slack", "pmo:change.approve", cr1);
+    dump = json_dumps (msg, JSON_COMPACT);
+    assert (strstr (dump, "pmo:change.reject"));
+    free (dump);
+    json_decref (msg);
+    form = s_slack_click ("UPM", "change.approve", cr1, "/ok/respond/cr-pm");
+    s_slack_post (slack, SLACK_SECRET, now, form, &http);
+    assert (http.status == 200);
+    free (form);
+    answer = s_last ("/ok/respond/cr-pm", 1);
+    assert (streq (json_string_value (json_object_get (answer, "response_type")), "ephemeral"));
+    assert (strstr (json_string_value (json_object_get (answer, "text")), "may not decide"));
+    json_decref (answer);
+    Pmo__ChangeRequest *cr = s_change (cr1, &rkeep);
+    assert (cr->decision == PMO__CHANGE_DECISION__CHANGE_DECISION_PENDING);
+    protobuf_c_message_free_unpacked (&rkeep->base, NULL);
+    form = s_slack_click ("USP", "change.approve", cr1, "/ok/respond/cr-sp");
+    s_slack_post (slack, SLACK_SECRET, now, form, &http);
+    assert (http.status == 200);
+    free (form);
+    answer = s_last ("/ok/respond/cr-sp", 1);
+    assert (json_is_true (json_object_get (answer, "replace_original")));
+    dump = json_dumps (answer, JSON_COMPACT);
+    assert (strstr (dump, "approved by sp@dft") && !strstr (dump, "\"actions\""));
+    free (dump);
+    json_decref (answer);
+    cr = s_change (cr1, &rkeep);
+    assert (cr->decision == PMO__CHANGE_DECISION__CHANGE_DECISION_APPROVED);
+    assert (streq (cr->approver, "sp@dft") && cr->approver_role == PMO__ROLE__ROLE_SPONSOR);
+    protobuf_c_message_free_unpacked (&rkeep->base, NULL);
+    //  A second click on the same button: already decided, said so
+    form = s_slack_click ("USP", "change.reject", cr1, "/ok/respond/cr-again");
+    s_slack_post (slack, SLACK_SECRET, now, form, &http);
+    assert (http.status == 200);
+    free (form);
+    answer = s_last ("/ok/respond/cr-again", 1);
+    assert (strstr (json_string_value (json_object_get (answer, "text")), "already decided"));
+    json_decref (answer);
+    printf ("a change request approved from Slack by its sponsor (refused for a project "
+            "manager, a second click told it is decided): ok\n");
+
     //  A Slack Web API channel: the bot posted the message, so the bot
     //  updates it (chat.update on the conversation and the message's ts)
     snprintf (json, sizeof json,
@@ -703,7 +777,9 @@ int main (void)
               "{\"chat_user_id\":\"mmrm1234\",\"subject\":\"rm@dft\",\"grants\":[{\"role\":"
               "\"resource_manager\",\"org_unit\":\"dft\"}]},"
               "{\"chat_user_id\":\"mmpm5678\",\"subject\":\"pm@dft\",\"grants\":[{\"role\":"
-              "\"project_manager\",\"org_unit\":\"dft\"}]}]}}",
+              "\"project_manager\",\"org_unit\":\"dft\"}]},"
+              "{\"chat_user_id\":\"mmsp9012\",\"subject\":\"sp@dft\",\"grants\":[{\"role\":"
+              "\"sponsor\",\"org_unit\":\"dft\"}]}]}}",
               nh_url (s_nh, "/ok/mattermost"));
     nr = s_notifier (json);
     nh_ok (nr);
@@ -711,6 +787,7 @@ int main (void)
     snprintf (mm, sizeof mm, "%s", nr->channel->id);
     nh_free (&nr);
     free (nh_subscribe (s_nh, mm, "dft", "alert.raised", 0));
+    free (nh_subscribe (s_nh, mm, "dft", "change_request.created", 0));
     char a2[40];
     s_proposed (project, resource, "2026-W41", a2);
     pmo_arena_t *arena = pmo_arena_new ();
@@ -741,6 +818,7 @@ int main (void)
     assert (a->state == PMO__ALLOCATION_STATE__ALLOCATION_STATE_REJECTED);
     protobuf_c_message_free_unpacked (&keep->base, NULL);
     pmo_arena_destroy (&arena);
+    pmo_arena_t *arena2 = pmo_arena_new ();
     printf ("rejected from Mattermost: rejected in the allocator, post updated: ok\n");
 
     //  Mattermost and an alert: the button as posted (its integration URL
@@ -795,6 +873,26 @@ int main (void)
     protobuf_c_message_free_unpacked (&rkeep->base, NULL);
     printf ("a risk monitor's alert acknowledged from Mattermost (refused for a resource "
             "manager): ok\n");
+
+    //  Mattermost and a change request: the sponsor rejects it
+    char cr2[40];
+    s_change_request (project, "Drop the depot", cr2);
+    msg = s_message_with ("/ok/mattermost", "\"change.reject\"", cr2);
+    json_decref (msg);
+    snprintf (body, sizeof body,
+              "{\"user_id\":\"mmsp9012\",\"user_name\":\"sp\",\"channel_id\":\"c\",\"post_id\":"
+              "\"p3\",\"type\":\"\",\"context\":{\"action\":\"change.reject\",\"target\":"
+              "\"%s\",\"token\":\"%s\"}}",
+              cr2, notifier_action_token (MM_SECRET, cr2, "change.reject", arena2));
+    s_post (path, "Content-Type: application/json", body, NULL, NULL, &http);
+    assert (http.status == 200 && strstr (http.body, "rejected by sp@dft"));
+    s_keep_answer (http.body);
+    cr = s_change (cr2, &rkeep);
+    assert (cr->decision == PMO__CHANGE_DECISION__CHANGE_DECISION_REJECTED &&
+            streq (cr->approver, "sp@dft"));
+    protobuf_c_message_free_unpacked (&rkeep->base, NULL);
+    pmo_arena_destroy (&arena2);
+    printf ("a change request rejected from Mattermost by its sponsor: ok\n");
 
     //  pmoctl maps and forgets chat users; the secret stays masked
     char out[8192], args[512];
