@@ -357,6 +357,33 @@ async function main() {
         await page.fill("#subscription-form input[name=event_types]", "alert.*");
         await page.click("#subscription-form button[type=submit]");
         await page.waitForSelector("body[data-ready=notifications] #subscriptions td:has-text('alert.*')", { timeout: STEP_MS });
+        log("notifications: buttons in chat: a chat user mapped with the Slack app's signing secret (a bad user id refused at its field)");
+        await page.click("#chat-users summary");
+        await page.fill("#chat-user-form input[name=interact_secret]", "8f742231b10e8888abcd99yyyzzz85a5");
+        await page.fill("#chat-user-form input[name=chat_user_id]", "U 024");
+        await page.fill("#chat-user-form input[name=subject]", "jane@dft");
+        await page.selectOption("#chat-user-form select[name=role]", "project_manager");
+        await page.selectOption("#chat-user-form select[name=grants]", "dft");
+        await page.click("#chat-user-form button[type=submit]");
+        await page.waitForSelector("#chat-user-form input[name=chat_user_id][aria-invalid=true]", { timeout: STEP_MS });
+        await page.fill("#chat-user-form input[name=chat_user_id]", "U024BE7LH");
+        await page.click("#chat-user-form button[type=submit]");
+        await page.waitForSelector("body[data-ready=notifications] #chat-users td:has-text('jane@dft')", { timeout: STEP_MS });
+        await page.waitForSelector("#channels tr:has-text('Rail PMO chat') td:has-text('on, 1 mapped')", { timeout: STEP_MS });
+        log("notifications: a Slack Web API channel (a bad bot token refused at its field)");
+        await page.click("#channels summary");
+        await page.fill("#channel-form input[name=name]", "Rail PMO bot");
+        await page.selectOption("#channel-form select[name=kind]", "slack_api");
+        await page.selectOption("#channel-form select[name=org_unit]", "dft");
+        await page.fill("#channel-form input[name=bot_token]", "not-a-bot-token");
+        await page.fill("#channel-form input[name=slack_channel]", "C0PMO1");
+        await page.click("#channel-form button[type=submit]");
+        await page.waitForSelector("#channel-form input[name=bot_token][aria-invalid=true]", { timeout: STEP_MS });
+        await page.fill("#channel-form input[name=bot_token]", "xoxb-1-2-abc");
+        await page.click("#channel-form button[type=submit]");
+        await page.waitForSelector("body[data-ready=notifications] #channels tr:has-text('Rail PMO bot') td:has-text('C0PMO1')", { timeout: STEP_MS });
+        if (await page.locator("#channels").innerText().then((t) => t.includes("xoxb-1-2-abc")))
+          throw new Error("the bot token is shown in the channels table");
         await shot("05e-notifications");
         await checkAxe(page, "notifications");
       } finally {

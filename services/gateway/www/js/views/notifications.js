@@ -1,7 +1,9 @@
 // notifications.js: where alerts and events go: channels (chat tools,
-// webhooks, email) with a test send that shows its outcome, subscriptions
-// (which events of which unit or project go to which channel), and
-// deliveries, pending or dead-lettered, retried or discarded.
+// webhooks, email, Slack by incoming webhook or by its Web API) with a test
+// send that shows its outcome, the buttons of Slack and Mattermost channels
+// (the interact secret and the chat users mapped to pmo identities),
+// subscriptions (which events of which unit or project go to which
+// channel), and deliveries, pending or dead-lettered, retried or discarded.
 
 import { api, explain, orgUnits, placeholder, state, unitSelect, up } from "../core/api.js";
 import { field, h, table, toast } from "../core/dom.js";
@@ -10,7 +12,11 @@ import { choice, errorLine, submit, text } from "../forms/common.js";
 
 export const title = "Notifications";
 
-const KINDS = ["slack", "teams", "mattermost", "google_chat", "webhook", "email"];
+const KINDS = ["slack", "slack_api", "teams", "mattermost", "google_chat", "webhook", "email"];
+// Kinds whose messages carry buttons that act in pmo (with an interact secret)
+const INTERACTIVE = ["slack", "slack_api", "mattermost"];
+const ROLES = ["admin", "pmo_director", "pmo_manager", "programme_manager", "pmo_analyst", "project_manager",
+               "risk_manager", "sponsor", "resource_manager", "team_member", "viewer"];
 const SEVERITIES = ["info", "low", "medium", "high", "critical"];
 const STATES = ["pending", "dead", "delivered", "discarded"];
 
@@ -37,7 +43,11 @@ export async function render(params, view) {
   const channelForm = h("form", { class: "inline", id: "channel-form", "aria-label": "A new channel" },
     field("Name", h("input", { name: "name", required: true })), field("Kind", choice("kind", KINDS, "slack")),
     field("Org unit", unitSelect(units, units[0] && units[0].id, false)),
-    field("URL", h("input", { name: "url", type: "url", size: 36 }), "chat tools and webhooks"),
+    field("URL", h("input", { name: "url", type: "url", size: 36 }), "chat tools and webhooks; Slack Web API: blank"),
+    field("Bot token", h("input", { name: "bot_token", type: "password", size: 20, autocomplete: "off" }), "Slack Web API: xoxb-…"),
+    field("Slack channel", h("input", { name: "slack_channel", size: 12 }), "Slack Web API: the conversation id, C…"),
+    field("Interact secret", h("input", { name: "interact_secret", type: "password", size: 20, autocomplete: "off" }),
+      "buttons: Slack's signing secret; Mattermost: 16+ characters"),
     field("Signing secret", h("input", { name: "signing_secret", size: 20 }), "webhooks: whsec_…"),
     field("SMTP URL", h("input", { name: "smtp_url", size: 24 }), "email: smtps://host:465"),
     field("From", h("input", { name: "mail_from", type: "email" })), field("To", h("input", { name: "mail_to", size: 24 }), "email: comma-separated"),
@@ -47,11 +57,52 @@ export async function render(params, view) {
     ev.preventDefault();
     const f = channelForm;
     const body = { name: text(f, "name"), kind: text(f, "kind"), org_unit: text(f, "org_unit"), url: text(f, "url"),
-                   smtp_url: text(f, "smtp_url"), mail_from: text(f, "mail_from"), digest: text(f, "digest") };
+                   smtp_url: text(f, "smtp_url"), mail_from: text(f, "mail_from"), digest: text(f, "digest"),
+                   bot_token: text(f, "bot_token"), slack_channel: text(f, "slack_channel"),
+                   interact_secret: text(f, "interact_secret") };
     if (text(f, "signing_secret")) body.signing_secrets = [text(f, "signing_secret")];
     if (text(f, "mail_to")) body.mail_to = text(f, "mail_to").split(",").map((s) => s.trim()).filter(Boolean);
     submit(f, "POST", "/api/v1/channels", body, null, "Channel created", again);
   });
+
+  // Buttons: map a chat user to a pmo subject and roles (and set or change
+  // the interact secret); the notifier refuses a role the person mapping
+  // does not hold, naming the grant
+  const interactive = channels.filter((c) => INTERACTIVE.includes(c.kind));
+  // (named "grants": the notifier's refusal names chat_users[n].grants[n])
+  const grantUnit = unitSelect(units, units[0] && units[0].id, false);
+  grantUnit.name = "grants";
+  const chatForm = h("form", { class: "inline", id: "chat-user-form", "aria-label": "Map a chat user" },
+    field("Channel", choice("channel_id", interactive.map((c) => c.id), interactive[0] && interactive[0].id)),
+    field("Interact secret", h("input", { name: "interact_secret", type: "password", size: 20, autocomplete: "off" }), "blank: keep"),
+    field("Chat user id", h("input", { name: "chat_user_id", size: 12 }), "Slack: U…; Mattermost: the user id"),
+    field("PMO subject", h("input", { name: "subject", size: 16, placeholder: "jane@dft" })),
+    field("Role", choice("role", ROLES, "project_manager")),
+    field("In unit", grantUnit),
+    field("E-mail", h("input", { name: "email", type: "email" }), "for people reading the mapping"),
+    h("button", { type: "submit" }, "Map"), errorLine());
+  chatForm.addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    const f = chatForm;
+    const c = channels.find((x) => x.id === text(f, "channel_id"));
+    if (!c) return;
+    const body = {};
+    if (text(f, "interact_secret")) body.interact_secret = text(f, "interact_secret");
+    if (text(f, "chat_user_id")) {
+      const user = { chat_user_id: text(f, "chat_user_id"), subject: text(f, "subject"), email: text(f, "email"),
+                     grants: [{ role: text(f, "role"), org_unit: text(f, "grants") }] };
+      body.chat_users = (c.chat_users || []).filter((u) => u.chat_user_id !== user.chat_user_id).concat([user]);
+    }
+    submit(f, "PATCH", `/api/v1/channels/${encodeURIComponent(c.id)}`, body, { "If-Match": `"${c.version}"` },
+      "Chat user mapped", again);
+  });
+  const forget = (c, u) => h("button", { type: "button", "data-forget": u.chat_user_id, onclick: async () => {
+    try {
+      await api("PATCH", `/api/v1/channels/${encodeURIComponent(c.id)}`,
+        { chat_users: (c.chat_users || []).filter((x) => x.chat_user_id !== u.chat_user_id) }, { "If-Match": `"${c.version}"` });
+      toast(`Forgot ${u.chat_user_id}`); again();
+    } catch (e) { toast(explain(e), true); } } }, "Forget");
+  const people = interactive.flatMap((c) => (c.chat_users || []).map((u) => ({ c, u })));
 
   // A test send: queue it, then follow the delivery until it is done
   async function testSend(c, cell) {
@@ -97,12 +148,21 @@ export async function render(params, view) {
   view.replaceChildren(h("h1", {}, "Notifications"),
     h("section", { class: "card", id: "channels" }, h("h2", {}, "Channels"),
       table([{ title: "Name", cell: (c) => c.name }, { title: "Kind", cell: (c) => label(c.kind) }, { title: "Org unit", cell: (c) => c.org_unit },
-             { title: "Where", cell: (c) => c.url || (c.mail_to || []).join(", ") || "not set" },
+             { title: "Where", cell: (c) => c.slack_channel || c.url || (c.mail_to || []).join(", ") || "not set" },
+             { title: "Buttons", cell: (c) => !INTERACTIVE.includes(c.kind) ? "links only" :
+                 c.interact_secret ? `on, ${(c.chat_users || []).length} mapped` : "off (no interact secret)" },
              { title: "State", cell: (c) => (c.disabled ? `disabled: ${c.disabled_reason || "no reason"}` : "enabled") },
              { title: "Test", cell: (c) => { const cell = h("div", {}); cell.append(h("button", { type: "button", "data-test": c.id, "aria-label": `Send a test to ${c.name}`,
                  onclick: () => testSend(c, cell) }, "Send a test")); return cell; } }],
             channels, "No channels.", "Channels"),
       h("details", { class: "more" }, h("summary", {}, "A new channel"), channelForm)),
+    interactive.length ? h("section", { class: "card", id: "chat-users" }, h("h2", {}, "Who may click"),
+      table([{ title: "Channel", cell: (p) => p.c.name }, { title: "Chat user", cell: (p) => p.u.chat_user_id },
+             { title: "Acts as", cell: (p) => p.u.subject },
+             { title: "Roles", cell: (p) => (p.u.grants || []).map((g) => `${label(g.role)} in ${g.org_unit}`).join(", ") },
+             { title: "Action", cell: (p) => forget(p.c, p.u) }],
+            people, "Nobody is mapped: clicks are answered, not obeyed.", "Chat users"),
+      h("details", { class: "more" }, h("summary", {}, "Map a chat user"), chatForm)) : null,
     h("section", { class: "card", id: "subscriptions" }, h("h2", {}, "Subscriptions"),
       table([{ title: "Channel", cell: (s) => name(s.channel_id) }, { title: "Unit", cell: (s) => s.org_unit },
              { title: "Project", cell: (s) => s.project_id || "all" }, { title: "Events", cell: (s) => (s.event_types || []).join(", ") || "all" },
