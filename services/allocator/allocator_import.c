@@ -18,6 +18,8 @@
 */
 #include "allocator_internal.h"
 
+#include "importbatch.h"
+
 #include "pmo_log.h"
 #include "pmo_reflect.h"
 #include "pmo_wire.h"
@@ -64,32 +66,21 @@ static void s_fail (batch_t *b, entry_t *e, Pmo__ErrorCode code, const char *fie
 static void s_fail (batch_t *b, entry_t *e, Pmo__ErrorCode code, const char *field,
                     const char *format, ...)
 {
-    if (e->failed)
-        return;
-    e->failed = true;
-    b->failures++;
-    pmo_arena_t *arena = b->req->arena;
-    Pmo__Error *error = pmo_arena_alloc (arena, sizeof (Pmo__Error));
-    pmo__error__init (error);
-    error->code = code;
-    error->retryable = pmo_error_code_retryable (code);
-    error->field = pmo_arena_printf (arena, "%s%s%s", e->member, *field ? "." : "", field);
-    char text[512];
     va_list args;
     va_start (args, format);
-    vsnprintf (text, sizeof text, format, args);
+    if (importbatch_failv (b->req->arena, e->result, e->member, code, field, format, args)) {
+        e->failed = true;
+        b->failures++;
+    }
     va_end (args);
-    error->message = pmo_arena_strdup (arena, text);
-    e->result->error = error;
-    e->result->outcome = PMO__IMPORT_OUTCOME__IMPORT_OUTCOME_FAILED;
 }
 
 static void s_problem (batch_t *b, entry_t *e, const pmo_problem_t *problem, const char *prefix)
 {
-    s_fail (b, e, problem->code,
-            pmo_arena_printf (b->req->arena, "%s%s%s", prefix,
-                              *prefix && *problem->field ? "." : "", problem->field),
-            "%s", problem->message);
+    if (importbatch_problem (b->req->arena, e->result, e->member, prefix, problem)) {
+        e->failed = true;
+        b->failures++;
+    }
 }
 
 //  A helper of the single requests failed req: the error becomes the
@@ -98,21 +89,14 @@ static void s_problem (batch_t *b, entry_t *e, const pmo_problem_t *problem, con
 //  whole batch.
 static void s_take (batch_t *b, entry_t *e, const char *prefix)
 {
-    Pmo__AllocatorReply *reply = allocator_reply (b->req);
-    Pmo__Error *error = reply->error;
-    if (!error || error->code == PMO__ERROR_CODE__ERROR_UNAVAILABLE) {
+    bool first = false;
+    if (!importbatch_take (b->req, &allocator_reply (b->req)->error, e->result, e->member, prefix,
+                           &first))
         b->aborted = true;
-        if (!error)
-            FAIL (b->req, INTERNAL, "import_batch", "a check failed without saying why");
-        return;
+    else if (first) {
+        e->failed = true;
+        b->failures++;
     }
-    reply->error = NULL;
-    b->req->code = PMO__ERROR_CODE__ERROR_NONE;
-    const char *field = error->field ? strchr (error->field, '.') : NULL;
-    field = field ? field + 1 : "";
-    s_fail (b, e, error->code,
-            pmo_arena_printf (b->req->arena, "%s%s%s", prefix, *prefix && *field ? "." : "", field),
-            "%s", error->message);
 }
 
 //  The resource id with its ledger, read once per batch; NULL after
@@ -471,11 +455,7 @@ static void s_check (batch_t *b, size_t i, Pmo__ImportBatchReply *out, const cha
     pmo_request_t *req = b->req;
     entry_t *e = &b->entries[i];
     e->item = b->batch->items[i];
-    e->result = pmo_arena_alloc (req->arena, sizeof (Pmo__ImportItemResult));
-    pmo__import_item_result__init (e->result);
-    e->result->row = e->item->row;
-    e->result->index = (uint32_t)i;
-    out->results[i] = e->result;
+    e->result = importbatch_result (req->arena, out, i, e->item->row);
     e->member = pmo_wire_oneof_name (&e->item->base);
     switch (e->item->body_case) {
     case PMO__ALLOCATOR_IMPORT_ITEM__BODY_CREATE_RESOURCE:
@@ -577,35 +557,12 @@ static int s_run (batch_t *b, Pmo__ImportBatchReply *out)
         out->n_results = 0; //  some were never checked
         return COMMIT_FAIL;
     }
-    bool refuse = b->failures && !batch->skip_bad && !batch->dry_run;
-    size_t first_failed = b->n;
-    for (size_t i = 0; i < b->n; i++) {
-        entry_t *e = &b->entries[i];
-        if (e->failed) {
-            out->failed++;
-            if (first_failed == b->n)
-                first_failed = i;
-        } else if (refuse)
-            e->result->outcome = PMO__IMPORT_OUTCOME__IMPORT_OUTCOME_SKIPPED;
-        else if (e->item->body_case == PMO__ALLOCATOR_IMPORT_ITEM__BODY_UPDATE_RESOURCE) {
-            e->result->outcome = PMO__IMPORT_OUTCOME__IMPORT_OUTCOME_UPDATED;
-            out->updated++;
-        } else {
-            e->result->outcome = PMO__IMPORT_OUTCOME__IMPORT_OUTCOME_CREATED;
-            out->created++;
-        }
-    }
-    if (refuse) {
-        const Pmo__Error *first = b->entries[first_failed].result->error;
-        pmo_request_fail (
-            req, first->code,
-            pmo_arena_printf (req->arena, "import_batch.items[%zu].%s", first_failed, first->field),
-            "%u of %zu items have problems (first: row %u: %s); nothing was written", out->failed,
-            b->n, b->entries[first_failed].item->row, first->message);
-        return COMMIT_FAIL;
-    }
-    if (batch->dry_run || out->created + out->updated == 0)
-        return COMMIT_DONE;
+    bool *updated = pmo_arena_alloc (req->arena, b->n * sizeof (bool));
+    for (size_t i = 0; i < b->n; i++)
+        updated[i] =
+            b->entries[i].item->body_case == PMO__ALLOCATOR_IMPORT_ITEM__BODY_UPDATE_RESOURCE;
+    if (!importbatch_settle (req, out, updated, batch->dry_run, batch->skip_bad))
+        return req->code == PMO__ERROR_CODE__ERROR_NONE ? COMMIT_DONE : COMMIT_FAIL;
     return s_commit (b, out);
 }
 

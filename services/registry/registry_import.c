@@ -15,6 +15,8 @@
 #include "registry_import.h"
 #include "registry_model.h"
 
+#include "importbatch.h"
+
 #include "pmo_log.h"
 #include "pmo_reflect.h"
 
@@ -60,25 +62,14 @@ static void s_item_fail (batch_t *b, entry_t *e, Pmo__ErrorCode code, const char
 static void s_item_fail (batch_t *b, entry_t *e, Pmo__ErrorCode code, const char *field,
                          const char *format, ...)
 {
-    if (e->failed)
-        return;
-    e->failed = true;
-    b->failures++;
-    pmo_arena_t *arena = b->req->arena;
-    Pmo__Error *error = pmo_arena_alloc (arena, sizeof (Pmo__Error));
-    pmo__error__init (error);
-    error->code = code;
-    error->retryable = pmo_error_code_retryable (code);
-    const char *member = pmo_wire_oneof_name (&e->item->base);
-    error->field = pmo_arena_printf (arena, "%s%s%s", member, *field ? "." : "", field);
-    char text[512];
     va_list args;
     va_start (args, format);
-    vsnprintf (text, sizeof text, format, args);
+    if (importbatch_failv (b->req->arena, e->result, pmo_wire_oneof_name (&e->item->base), code,
+                           field, format, args)) {
+        e->failed = true;
+        b->failures++;
+    }
     va_end (args);
-    error->message = pmo_arena_strdup (arena, text);
-    e->result->error = error;
-    e->result->outcome = PMO__IMPORT_OUTCOME__IMPORT_OUTCOME_FAILED;
 }
 
 static void s_item_problem (batch_t *b, entry_t *e, const pmo_problem_t *problem)
@@ -727,11 +718,7 @@ static void s_locate (batch_t *b, size_t i, Pmo__ImportBatchReply *out)
     entry_t *e = &b->entries[i];
     e->item = b->batch->items[i];
     e->project_item = -1;
-    e->result = pmo_arena_alloc (b->req->arena, sizeof (Pmo__ImportItemResult));
-    pmo__import_item_result__init (e->result);
-    e->result->row = e->item->row;
-    e->result->index = (uint32_t)i;
-    out->results[i] = e->result;
+    e->result = importbatch_result (b->req->arena, out, i, e->item->row);
     const char *member = pmo_wire_oneof_name (&e->item->base);
     ProtobufCMessage **slot = *member ? pmo_wire_message_slot (&e->item->base, member) : NULL;
     if (!slot || !*slot) {
@@ -816,33 +803,10 @@ static void s_handle_import_batch (registry_store_t *store, zsock_t *pub, pmo_re
     for (size_t i = 0; i < b.n; i++)
         if (!b.entries[i].failed)
             s_check_state (&b, &b.entries[i]);
-    bool refuse = b.failures && !request->skip_bad && !request->dry_run;
-    size_t first_failed = b.n;
-    for (size_t i = 0; i < b.n; i++) {
-        entry_t *e = &b.entries[i];
-        if (e->failed) {
-            out->failed++;
-            if (first_failed == b.n)
-                first_failed = i;
-        } else if (refuse)
-            e->result->outcome = PMO__IMPORT_OUTCOME__IMPORT_OUTCOME_SKIPPED;
-        else if (e->create) {
-            e->result->outcome = PMO__IMPORT_OUTCOME__IMPORT_OUTCOME_CREATED;
-            out->created++;
-        } else {
-            e->result->outcome = PMO__IMPORT_OUTCOME__IMPORT_OUTCOME_UPDATED;
-            out->updated++;
-        }
-    }
-    if (refuse) {
-        const Pmo__Error *first = b.entries[first_failed].result->error;
-        pmo_request_fail (
-            req, first->code,
-            pmo_arena_printf (req->arena, "import_batch.items[%zu].%s", first_failed, first->field),
-            "%u of %zu items have problems (first: row %u: %s); nothing was "
-            "written",
-            out->failed, b.n, b.entries[first_failed].item->row, first->message);
-    } else if (!request->dry_run && out->created + out->updated > 0)
+    bool *updated = pmo_arena_alloc (req->arena, b.n * sizeof (bool));
+    for (size_t i = 0; i < b.n; i++)
+        updated[i] = !b.entries[i].create;
+    if (importbatch_settle (req, out, updated, request->dry_run, request->skip_bad))
         s_commit (&b, out);
 done:
     zhashx_destroy (&b.units);
