@@ -275,6 +275,42 @@ void riskmon_request_commit (riskmon_t *self, pmo_request_t *req, pmo_commit_t *
 //  riskmon_registers.c: register requests (field names the request's
 //  body member, e.g. "create_risk")
 
+//  What a create or an update does, shared by the single requests and the
+//  import batch. Each returns 0, or -1 after failing req (field: the
+//  entry's request member, e.g. "create_risk"; replay: a retried request id
+//  is answered with the stored reply first).
+
+//  The entry's own checks (riskmon_model.c's).
+int riskmon_entry_check (ProtobufCMessage *entry, pmo_arena_t *arena, pmo_problem_t *problem);
+//  Its id prefix ("rk").
+const char *riskmon_entry_prefix (const ProtobufCMessage *entry);
+//  A stored entry the caller may see (NOT_FOUND otherwise), its version and
+//  division; NULL after failing req.
+ProtobufCMessage *riskmon_entry_fetch (riskmon_t *self, pmo_request_t *req,
+                                       const ProtobufCMessageDescriptor *desc, const char *id,
+                                       const char *field, uint64_t *version, char **division);
+//  A new entry of the project in: who may record it, the project still in
+//  delivery, the state a new entry starts in; then its org unit, division,
+//  version 1, times and people are set (not its id).
+int riskmon_entry_new (riskmon_t *self, pmo_request_t *req, ProtobufCMessage *entry,
+                       const char *field, const Pmo__HealthInputs *in, bool replay, int64_t now);
+//  next over stored (read at version in division): who may change it (or
+//  decide, for a change request), same project, version read, its checks,
+//  the state rules (status goes through close, a decision once); then what
+//  the stored one keeps is carried over and the version moved on.
+int riskmon_entry_next (riskmon_t *self, pmo_request_t *req, ProtobufCMessage *next,
+                        ProtobufCMessage *stored, uint64_t version, const char *division,
+                        const char *field, bool replay, int64_t now);
+//  Put the entry into commit: itself (expecting version `expect`, 0 =
+//  new), its version for history, a new one's index entries, and its event
+//  (<kind>.created or .updated).
+void riskmon_entry_write (pmo_request_t *req, pmo_commit_t *commit, riskmon_change_t *change,
+                          ProtobufCMessage *entry, uint64_t expect, int64_t now);
+//  The project's health after its risks changed (already applied to ph's
+//  inputs), into commit.
+int riskmon_entry_health (riskmon_t *self, pmo_request_t *req, pmo_commit_t *commit,
+                          Pmo__ProjectHealth *ph, uint64_t ph_version, riskmon_change_t *change);
+
 void riskmon_handle_create_entry (riskmon_t *self, pmo_request_t *req, ProtobufCMessage *entry,
                                   const char *field);
 
@@ -290,6 +326,13 @@ void riskmon_handle_list (riskmon_t *self, pmo_request_t *req, Pmo__RiskmonListR
 //  Acknowledge (stop the climb) or resolve an alert.
 void riskmon_handle_alert_action (riskmon_t *self, pmo_request_t *req,
                                   Pmo__AlertActionRequest *action, bool resolve);
+
+//  ---------------------------------------------------------------------
+//  riskmon_import.c: many register entries of one division at once
+
+#define RISKMON_IMPORT_MAX 1000 //  items of one import_batch
+
+void riskmon_handle_import (riskmon_t *self, pmo_request_t *req, Pmo__RiskmonImportBatch *batch);
 
 //  ---------------------------------------------------------------------
 //  riskmon_requests.c: health requests

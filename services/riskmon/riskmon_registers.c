@@ -133,12 +133,192 @@ static void s_put_entry (pmo_request_t *req, pmo_commit_t *commit, const s_kind_
                        entry, 0, 1);
 }
 
-//  A risk changed: the project's health follows in the same commit.
-static int s_risk_health (riskmon_t *self, pmo_request_t *req, pmo_commit_t *commit,
-                          Pmo__ProjectHealth *ph, uint64_t ph_version, const Pmo__Risk *risk,
-                          riskmon_change_t *change)
+//  ---------------------------------------------------------------------
+//  What a create or an update does, for the single requests and the
+//  import batch (riskmon_import.c)
+
+int riskmon_entry_check (ProtobufCMessage *entry, pmo_arena_t *arena, pmo_problem_t *problem)
 {
-    riskmon_apply_risk (ph->inputs, risk, req->arena);
+    return s_check_entry (entry, arena, problem);
+}
+
+const char *riskmon_entry_prefix (const ProtobufCMessage *entry)
+{
+    return s_kind_of (entry->descriptor)->prefix;
+}
+
+ProtobufCMessage *riskmon_entry_fetch (riskmon_t *self, pmo_request_t *req,
+                                       const ProtobufCMessageDescriptor *desc, const char *id,
+                                       const char *field, uint64_t *version, char **division)
+{
+    return s_fetch (self, req, s_kind_of (desc), id, field, version, division);
+}
+
+int riskmon_entry_new (riskmon_t *self, pmo_request_t *req, ProtobufCMessage *entry,
+                       const char *field, const Pmo__HealthInputs *in, bool replay, int64_t now)
+{
+    const s_kind_t *kind = s_kind_of (entry->descriptor);
+    if (!pmo_request_may (req, riskmon_roles (), RISKMON_WRITE, in->org_unit_path,
+                          pmo_arena_printf (req->arena, "record %ss", kind->name)))
+        return -1;
+    char *division = riskmon_division_of (req->arena, in->project_id);
+    if (replay && riskmon_replayed (self, req, division))
+        return -1;
+    if (!riskmon_project_live (in))
+        return FAIL (req, FAILED_PRECONDITION,
+                     pmo_arena_printf (req->arena, "%s.project_id", field),
+                     "project %s is no longer in delivery (archived, closed or cancelled)",
+                     in->project_id),
+               -1;
+    //  A new entry starts open; closing is its own request
+    if (entry->descriptor == &pmo__risk__descriptor)
+        ((Pmo__Risk *)entry)->status = PMO__RISK_STATUS__RISK_STATUS_OPEN;
+    else if (entry->descriptor == &pmo__issue__descriptor &&
+             ((Pmo__Issue *)entry)->status >= PMO__ISSUE_STATUS__ISSUE_STATUS_RESOLVED)
+        return FAIL (req, INVALID, pmo_arena_printf (req->arena, "%s.status", field),
+                     "a new issue is open or in progress"),
+               -1;
+    else if (entry->descriptor == &pmo__change_request__descriptor) {
+        Pmo__ChangeRequest *change = (Pmo__ChangeRequest *)entry;
+        if (change->decision != PMO__CHANGE_DECISION__CHANGE_DECISION_PENDING)
+            return FAIL (req, INVALID, pmo_arena_printf (req->arena, "%s.decision", field),
+                         "a new change request is pending; decide it with an update"),
+                   -1;
+        change->closed = false;
+        if (pmo_str_empty (change->requested_by))
+            change->requested_by = (char *)pmo_request_who (req)->subject;
+    } else if (entry->descriptor == &pmo__raid_entry__descriptor &&
+               ((Pmo__RaidEntry *)entry)->status == PMO__RAID_STATUS__RAID_STATUS_CLOSED)
+        return FAIL (req, INVALID, pmo_arena_printf (req->arena, "%s.status", field),
+                     "a new entry is not closed"),
+               -1;
+    pmo_reflect_set_str (entry, "org_unit", in->org_unit, req->arena);
+    pmo_reflect_set_str (entry, "org_unit_path", in->org_unit_path, req->arena);
+    pmo_reflect_set_str (entry, "division", division, req->arena);
+    pmo_reflect_set_u64 (entry, "version", 1);
+    pmo_reflect_set_i64 (entry, "created_ms", now);
+    pmo_reflect_set_i64 (entry, "updated_ms", now);
+    if (pmo_reflect_has (entry->descriptor, "created_by"))
+        pmo_reflect_set_str (entry, "created_by", pmo_request_who (req)->subject, req->arena);
+    if (pmo_reflect_has (entry->descriptor, "raised_by"))
+        pmo_reflect_set_str (entry, "raised_by", pmo_request_who (req)->subject, req->arena);
+    pmo_reflect_set_str (entry, "updated_by", pmo_request_who (req)->subject, req->arena);
+    return 0;
+}
+
+int riskmon_entry_next (riskmon_t *self, pmo_request_t *req, ProtobufCMessage *next,
+                        ProtobufCMessage *stored, uint64_t version, const char *division,
+                        const char *field, bool replay, int64_t now)
+{
+    const s_kind_t *kind = s_kind_of (next->descriptor);
+    const char *path = pmo_reflect_str (stored, "org_unit_path");
+    //  Sponsors do not keep the registers but they decide change requests
+    bool decider = next->descriptor == &pmo__change_request__descriptor &&
+                   riskmon_allowed (pmo_request_who (req), RISKMON_DECIDE, path);
+    if (!decider && !pmo_request_may (req, riskmon_roles (), RISKMON_WRITE, path,
+                                      pmo_arena_printf (req->arena, "change %ss", kind->name)))
+        return -1;
+    if (replay && riskmon_replayed (self, req, division))
+        return -1;
+    if (strcmp (pmo_reflect_str (next, "project_id"), pmo_reflect_str (stored, "project_id")) != 0)
+        return FAIL (req, INVALID, pmo_arena_printf (req->arena, "%s.project_id", field),
+                     "a %s stays with its project", kind->name),
+               -1;
+    if (!pmo_request_version_matches (req, pmo_arena_printf (req->arena, "%s.version", field),
+                                      kind->name, pmo_reflect_u64 (next, "version"), version))
+        return -1;
+    pmo_problem_t problem;
+    if (s_check_entry (next, req->arena, &problem))
+        return pmo_request_fail_problem (req, &problem, field), -1;
+    //  Status changes go through close; decisions need a decider
+    if (next->descriptor == &pmo__risk__descriptor) {
+        Pmo__Risk *risk = (Pmo__Risk *)next, *was = (Pmo__Risk *)stored;
+        if (!riskmon_risk_open (was))
+            return FAIL (req, FAILED_PRECONDITION, field, "risk %s is closed", was->id), -1;
+        risk->status = was->status;
+        risk->created_by = was->created_by;
+    } else if (next->descriptor == &pmo__issue__descriptor) {
+        Pmo__Issue *issue = (Pmo__Issue *)next, *was = (Pmo__Issue *)stored;
+        if (was->status == PMO__ISSUE_STATUS__ISSUE_STATUS_CLOSED)
+            return FAIL (req, FAILED_PRECONDITION, field, "issue %s is closed", was->id), -1;
+        issue->raised_by = was->raised_by;
+    } else if (next->descriptor == &pmo__change_request__descriptor) {
+        Pmo__ChangeRequest *change = (Pmo__ChangeRequest *)next,
+                           *was = (Pmo__ChangeRequest *)stored;
+        if (was->closed)
+            return FAIL (req, FAILED_PRECONDITION, field, "change request %s is closed", was->id),
+                   -1;
+        change->closed = false;
+        change->approver = was->approver;
+        change->approver_role = was->approver_role;
+        change->decided_ms = was->decided_ms;
+        if (change->decision != was->decision) {
+            if (was->decision == PMO__CHANGE_DECISION__CHANGE_DECISION_APPROVED ||
+                was->decision == PMO__CHANGE_DECISION__CHANGE_DECISION_REJECTED)
+                return FAIL (req, FAILED_PRECONDITION,
+                             pmo_arena_printf (req->arena, "%s.decision", field),
+                             "change request %s was already decided", was->id),
+                       -1;
+            if (change->decision == PMO__CHANGE_DECISION__CHANGE_DECISION_PENDING)
+                return FAIL (req, INVALID, pmo_arena_printf (req->arena, "%s.decision", field),
+                             "a decision is approved, rejected or deferred"),
+                       -1;
+            Pmo__Role role =
+                pmo_access_role (pmo_request_who (req), riskmon_roles (), RISKMON_DECIDE, path);
+            if (role == PMO__ROLE__ROLE_UNSPECIFIED)
+                return FAIL (req, FORBIDDEN, pmo_arena_printf (req->arena, "%s.decision", field),
+                             "%s may not decide change requests in '%s' (sponsor, "
+                             "programme manager or PMO)",
+                             pmo_request_who (req)->subject, path),
+                       -1;
+            change->approver = (char *)pmo_request_who (req)->subject;
+            change->approver_role = role;
+            change->decided_ms = now;
+        }
+    } else {
+        Pmo__RaidEntry *entry = (Pmo__RaidEntry *)next, *was = (Pmo__RaidEntry *)stored;
+        if (was->status == PMO__RAID_STATUS__RAID_STATUS_CLOSED)
+            return FAIL (req, FAILED_PRECONDITION, field, "entry %s is closed", was->id), -1;
+        if (entry->kind != was->kind)
+            return FAIL (req, INVALID, pmo_arena_printf (req->arena, "%s.kind", field),
+                         "an entry keeps its kind"),
+                   -1;
+        entry->created_by = was->created_by;
+    }
+    pmo_reflect_set_str (next, "org_unit", pmo_reflect_str (stored, "org_unit"), req->arena);
+    pmo_reflect_set_str (next, "org_unit_path", path, req->arena);
+    pmo_reflect_set_str (next, "division", division, req->arena);
+    pmo_reflect_set_u64 (next, "version", version + 1);
+    pmo_reflect_set_i64 (next, "created_ms", pmo_reflect_i64 (stored, "created_ms"));
+    pmo_reflect_set_i64 (next, "updated_ms", now);
+    pmo_reflect_set_str (next, "updated_by", pmo_request_who (req)->subject, req->arena);
+    return 0;
+}
+
+void riskmon_entry_write (pmo_request_t *req, pmo_commit_t *commit, riskmon_change_t *change,
+                          ProtobufCMessage *entry, uint64_t expect, int64_t now)
+{
+    const s_kind_t *kind = s_kind_of (entry->descriptor);
+    const char *division = pmo_reflect_str (entry, "division");
+    s_put_entry (req, commit, kind, division, entry, expect);
+    if (expect == 0) {
+        const char *id = pmo_reflect_str (entry, "id");
+        double seq = riskmon_store_id_seq (id);
+        pmo_commit_zadd (commit, riskmon_key_index (req->arena, division, kind->prefix, NULL), seq,
+                         id);
+        pmo_commit_zadd (commit,
+                         riskmon_key_index (req->arena, division, kind->prefix,
+                                            pmo_reflect_str (entry, "project_id")),
+                         seq, id);
+    }
+    riskmon_change_add (
+        req->arena, commit, change, division,
+        s_entry_event (req, kind, expect ? "updated" : "created", division, entry, now));
+}
+
+int riskmon_entry_health (riskmon_t *self, pmo_request_t *req, pmo_commit_t *commit,
+                          Pmo__ProjectHealth *ph, uint64_t ph_version, riskmon_change_t *change)
+{
     bool dirty;
     int64_t due;
     riskmon_commit_t *health = riskmon_commit_new (req->arena);
@@ -148,9 +328,18 @@ static int s_risk_health (riskmon_t *self, pmo_request_t *req, pmo_commit_t *com
         pmo_request_unavailable (req, STORE_NAME);
         return -1;
     }
-    //  One commit with the entry: the request's reply is kept with both
+    //  One commit with the entries: the request's reply is kept with all
     riskmon_commit_copy_into (health, commit);
     return 0;
+}
+
+//  A risk changed: the project's health follows in the same commit.
+static int s_risk_health (riskmon_t *self, pmo_request_t *req, pmo_commit_t *commit,
+                          Pmo__ProjectHealth *ph, uint64_t ph_version, const Pmo__Risk *risk,
+                          riskmon_change_t *change)
+{
+    riskmon_apply_risk (ph->inputs, risk, req->arena);
+    return riskmon_entry_health (self, req, commit, ph, ph_version, change);
 }
 
 //  ---------------------------------------------------------------------
@@ -170,61 +359,17 @@ void riskmon_handle_create_entry (riskmon_t *self, pmo_request_t *req, ProtobufC
         pmo_arena_printf (req->arena, "%s.project_id", field), &ph_version);
     if (!ph)
         return;
-    Pmo__HealthInputs *in = ph->inputs;
-    if (!pmo_request_may (req, riskmon_roles (), RISKMON_WRITE, in->org_unit_path,
-                          pmo_arena_printf (req->arena, "record %ss", kind->name)))
+    int64_t now = riskmon_now (self);
+    if (riskmon_entry_new (self, req, entry, field, ph->inputs, true, now))
         return;
-    char *division = riskmon_division_of (req->arena, in->project_id);
-    if (riskmon_replayed (self, req, division))
-        return;
-    if (!riskmon_project_live (in))
-        return (void)FAIL (
-            req, FAILED_PRECONDITION, pmo_arena_printf (req->arena, "%s.project_id", field),
-            "project %s is no longer in delivery (archived, closed or cancelled)", in->project_id);
-    //  A new entry starts open; closing is its own request
-    if (entry->descriptor == &pmo__risk__descriptor)
-        ((Pmo__Risk *)entry)->status = PMO__RISK_STATUS__RISK_STATUS_OPEN;
-    else if (entry->descriptor == &pmo__issue__descriptor &&
-             ((Pmo__Issue *)entry)->status >= PMO__ISSUE_STATUS__ISSUE_STATUS_RESOLVED)
-        return (void)FAIL (req, INVALID, pmo_arena_printf (req->arena, "%s.status", field),
-                           "a new issue is open or in progress");
-    else if (entry->descriptor == &pmo__change_request__descriptor) {
-        Pmo__ChangeRequest *change = (Pmo__ChangeRequest *)entry;
-        if (change->decision != PMO__CHANGE_DECISION__CHANGE_DECISION_PENDING)
-            return (void)FAIL (req, INVALID, pmo_arena_printf (req->arena, "%s.decision", field),
-                               "a new change request is pending; decide it with an update");
-        change->closed = false;
-        if (pmo_str_empty (change->requested_by))
-            change->requested_by = (char *)pmo_request_who (req)->subject;
-    } else if (entry->descriptor == &pmo__raid_entry__descriptor &&
-               ((Pmo__RaidEntry *)entry)->status == PMO__RAID_STATUS__RAID_STATUS_CLOSED)
-        return (void)FAIL (req, INVALID, pmo_arena_printf (req->arena, "%s.status", field),
-                           "a new entry is not closed");
+    const char *division = pmo_reflect_str (entry, "division");
     char *id;
     if (riskmon_store_next_id (self->store, req->arena, kind->prefix, division, &id))
         return pmo_request_unavailable (req, STORE_NAME);
-    int64_t now = riskmon_now (self);
     pmo_reflect_set_str (entry, "id", id, req->arena);
-    pmo_reflect_set_str (entry, "org_unit", in->org_unit, req->arena);
-    pmo_reflect_set_str (entry, "org_unit_path", in->org_unit_path, req->arena);
-    pmo_reflect_set_str (entry, "division", division, req->arena);
-    pmo_reflect_set_u64 (entry, "version", 1);
-    pmo_reflect_set_i64 (entry, "created_ms", now);
-    pmo_reflect_set_i64 (entry, "updated_ms", now);
-    if (pmo_reflect_has (entry->descriptor, "created_by"))
-        pmo_reflect_set_str (entry, "created_by", pmo_request_who (req)->subject, req->arena);
-    if (pmo_reflect_has (entry->descriptor, "raised_by"))
-        pmo_reflect_set_str (entry, "raised_by", pmo_request_who (req)->subject, req->arena);
-    pmo_reflect_set_str (entry, "updated_by", pmo_request_who (req)->subject, req->arena);
     pmo_commit_t *commit = riskmon_store_commit (division, req->header->request_id);
-    s_put_entry (req, commit, kind, division, entry, 0);
-    double seq = riskmon_store_id_seq (id);
-    pmo_commit_zadd (commit, riskmon_key_index (req->arena, division, kind->prefix, NULL), seq, id);
-    pmo_commit_zadd (commit, riskmon_key_index (req->arena, division, kind->prefix, in->project_id),
-                     seq, id);
     riskmon_change_t change = {0};
-    riskmon_change_add (req->arena, commit, &change, division,
-                        s_entry_event (req, kind, "created", division, entry, now));
+    riskmon_entry_write (req, commit, &change, entry, 0, now);
     if (entry->descriptor == &pmo__risk__descriptor &&
         s_risk_health (self, req, commit, ph, ph_version, (Pmo__Risk *)entry, &change)) {
         pmo_commit_destroy (&commit);
@@ -245,90 +390,12 @@ void riskmon_handle_update_entry (riskmon_t *self, pmo_request_t *req, ProtobufC
                  pmo_arena_printf (req->arena, "%s.id", field), &version, &division);
     if (!stored)
         return;
-    const char *path = pmo_reflect_str (stored, "org_unit_path");
-    //  Sponsors do not keep the registers but they decide change requests
-    bool decider = next->descriptor == &pmo__change_request__descriptor &&
-                   riskmon_allowed (pmo_request_who (req), RISKMON_DECIDE, path);
-    if (!decider && !pmo_request_may (req, riskmon_roles (), RISKMON_WRITE, path,
-                                      pmo_arena_printf (req->arena, "change %ss", kind->name)))
-        return;
-    if (riskmon_replayed (self, req, division))
-        return;
-    if (strcmp (pmo_reflect_str (next, "project_id"), pmo_reflect_str (stored, "project_id")) != 0)
-        return (void)FAIL (req, INVALID, pmo_arena_printf (req->arena, "%s.project_id", field),
-                           "a %s stays with its project", kind->name);
-    if (!pmo_request_version_matches (req, pmo_arena_printf (req->arena, "%s.version", field),
-                                      kind->name, pmo_reflect_u64 (next, "version"), version))
-        return;
-    pmo_problem_t problem;
-    if (s_check_entry (next, req->arena, &problem))
-        return pmo_request_fail_problem (req, &problem, field);
     int64_t now = riskmon_now (self);
-    //  Status changes go through close; decisions need a decider
-    if (next->descriptor == &pmo__risk__descriptor) {
-        Pmo__Risk *risk = (Pmo__Risk *)next, *was = (Pmo__Risk *)stored;
-        if (!riskmon_risk_open (was))
-            return (void)FAIL (req, FAILED_PRECONDITION, field, "risk %s is closed", was->id);
-        risk->status = was->status;
-        risk->created_by = was->created_by;
-    } else if (next->descriptor == &pmo__issue__descriptor) {
-        Pmo__Issue *issue = (Pmo__Issue *)next, *was = (Pmo__Issue *)stored;
-        if (was->status == PMO__ISSUE_STATUS__ISSUE_STATUS_CLOSED)
-            return (void)FAIL (req, FAILED_PRECONDITION, field, "issue %s is closed", was->id);
-        issue->raised_by = was->raised_by;
-    } else if (next->descriptor == &pmo__change_request__descriptor) {
-        Pmo__ChangeRequest *change = (Pmo__ChangeRequest *)next,
-                           *was = (Pmo__ChangeRequest *)stored;
-        if (was->closed)
-            return (void)FAIL (req, FAILED_PRECONDITION, field, "change request %s is closed",
-                               was->id);
-        change->closed = false;
-        change->approver = was->approver;
-        change->approver_role = was->approver_role;
-        change->decided_ms = was->decided_ms;
-        if (change->decision != was->decision) {
-            if (was->decision == PMO__CHANGE_DECISION__CHANGE_DECISION_APPROVED ||
-                was->decision == PMO__CHANGE_DECISION__CHANGE_DECISION_REJECTED)
-                return (void)FAIL (req, FAILED_PRECONDITION,
-                                   pmo_arena_printf (req->arena, "%s.decision", field),
-                                   "change request %s was already decided", was->id);
-            if (change->decision == PMO__CHANGE_DECISION__CHANGE_DECISION_PENDING)
-                return (void)FAIL (req, INVALID,
-                                   pmo_arena_printf (req->arena, "%s.decision", field),
-                                   "a decision is approved, rejected or deferred");
-            Pmo__Role role =
-                pmo_access_role (pmo_request_who (req), riskmon_roles (), RISKMON_DECIDE, path);
-            if (role == PMO__ROLE__ROLE_UNSPECIFIED)
-                return (void)FAIL (req, FORBIDDEN,
-                                   pmo_arena_printf (req->arena, "%s.decision", field),
-                                   "%s may not decide change requests in '%s' (sponsor, "
-                                   "programme manager or PMO)",
-                                   pmo_request_who (req)->subject, path);
-            change->approver = (char *)pmo_request_who (req)->subject;
-            change->approver_role = role;
-            change->decided_ms = now;
-        }
-    } else {
-        Pmo__RaidEntry *entry = (Pmo__RaidEntry *)next, *was = (Pmo__RaidEntry *)stored;
-        if (was->status == PMO__RAID_STATUS__RAID_STATUS_CLOSED)
-            return (void)FAIL (req, FAILED_PRECONDITION, field, "entry %s is closed", was->id);
-        if (entry->kind != was->kind)
-            return (void)FAIL (req, INVALID, pmo_arena_printf (req->arena, "%s.kind", field),
-                               "an entry keeps its kind");
-        entry->created_by = was->created_by;
-    }
-    pmo_reflect_set_str (next, "org_unit", pmo_reflect_str (stored, "org_unit"), req->arena);
-    pmo_reflect_set_str (next, "org_unit_path", path, req->arena);
-    pmo_reflect_set_str (next, "division", division, req->arena);
-    pmo_reflect_set_u64 (next, "version", version + 1);
-    pmo_reflect_set_i64 (next, "created_ms", pmo_reflect_i64 (stored, "created_ms"));
-    pmo_reflect_set_i64 (next, "updated_ms", now);
-    pmo_reflect_set_str (next, "updated_by", pmo_request_who (req)->subject, req->arena);
+    if (riskmon_entry_next (self, req, next, stored, version, division, field, true, now))
+        return;
     pmo_commit_t *commit = riskmon_store_commit (division, req->header->request_id);
-    s_put_entry (req, commit, kind, division, next, version);
     riskmon_change_t change = {0};
-    riskmon_change_add (req->arena, commit, &change, division,
-                        s_entry_event (req, kind, "updated", division, next, now));
+    riskmon_entry_write (req, commit, &change, next, version, now);
     if (next->descriptor == &pmo__risk__descriptor) {
         uint64_t ph_version;
         Pmo__ProjectHealth *ph = riskmon_request_project (

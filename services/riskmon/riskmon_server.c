@@ -203,6 +203,8 @@ static void s_handle (void *state, pmo_request_t *req)
         return riskmon_handle_set_thresholds (self, req, r->set_thresholds);
     case PMO__RISKMON_REQUEST__BODY_GET_THRESHOLDS:
         return riskmon_handle_get_thresholds (self, req, r->get_thresholds);
+    case PMO__RISKMON_REQUEST__BODY_IMPORT_BATCH:
+        return riskmon_handle_import (self, req, r->import_batch);
     case PMO__RISKMON_REQUEST__BODY_PING:
         return s_handle_ping (self, req);
     case PMO__RISKMON_REQUEST__BODY_STATS:
