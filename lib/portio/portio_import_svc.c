@@ -1,6 +1,7 @@
 /*  portio_import_svc.c: spreadsheets into the allocator (resources,
-    allocations) and the risk monitor (risks, issues); their export is
-    portio_export.c's, the requests portio_peer.c's.
+    allocations) and the risk monitor (risks, issues, change requests, RAID
+    entries); their export is portio_export.c's, the requests
+    portio_peer.c's.
 
     The mapping machinery is portio_mapping.c's and portio_cells.c's
     (columns, values maps, defaults, templates, dates, money, withheld
@@ -13,10 +14,12 @@
     then, if the mode allows, rows are written in file order, each with the
     version it read (a record changed meanwhile is a conflict, never
     overwritten). Resources and new allocations of named resources go to the
-    allocator's import_batch: up to 1,000 rows of one division in one
-    request and one atomic commit; the other rows (role requests, which are
-    matched one by one, steps of stored allocations, the risk monitor's
-    registers) are written one request at a time. The services apply their
+    allocator's import_batch, new and changed register entries (risks,
+    issues, change requests, RAID entries) to the risk monitor's: up to
+    1,000 rows of one division in one request and one atomic commit; the
+    other rows (role requests, which are matched one by one, steps of stored
+    allocations, a risk's closure, an issue's later status, a change's
+    decision) are written one request at a time. The services apply their
     own rules again on every write; a row they refuse is reported like any
     other problem. In all-or-nothing mode the first refused write stops the
     import: the rows (and batches) before it stay written, a refused batch
@@ -1116,10 +1119,11 @@ static int s_stop (svc_t *im, svc_plan_t *plan, bool batch)
 
 //  ---------------------------------------------------------------------
 //  Batches: the allocator's import_batch takes resources and new
-//  allocations of named resources, up to ALLOCATOR_BATCH rows of one
-//  division in one request and one atomic commit.
+//  allocations of named resources, the risk monitor's takes new and
+//  changed register entries: up to IMPORT_BATCH rows of one division in
+//  one request and one atomic commit.
 
-#define ALLOCATOR_BATCH 1000
+#define IMPORT_BATCH 1000
 
 typedef struct {
     const char *division;
@@ -1129,9 +1133,17 @@ typedef struct {
 
 //  The division a row is written in if it goes in a batch, else NULL
 //  (written step by step: role requests are matched one by one, steps of
-//  stored allocations are single requests).
+//  stored allocations are single requests, and so are a risk's closure, an
+//  issue's later status and a change's decision).
 static const char *s_batch_division (svc_t *im, const svc_plan_t *plan)
 {
+    if (im->entity->service == PORTIO_IMPORT_RISKMON) {
+        if (plan->n_ops != 1 || (plan->ops[0] != OP_CREATE && plan->ops[0] != OP_UPDATE))
+            return NULL;
+        const Pmo__Project *p =
+            zhashx_lookup (im->projects, pmo_reflect_str (plan->entity, "project_id"));
+        return p ? p->division : NULL;
+    }
     if (s_is (im, "resource") && plan->n_ops == 1) {
         const Pmo__Resource *r = (const Pmo__Resource *)plan->entity;
         if (plan->ops[0] == OP_UPDATE)
@@ -1152,7 +1164,21 @@ static const char *s_batch_division (svc_t *im, const svc_plan_t *plan)
     return r ? r->division : NULL;
 }
 
-//  The batch item of a row.
+//  The risk monitor's batch item of a row.
+static Pmo__RiskmonImportItem *s_register_item (svc_t *im, svc_plan_t *plan)
+{
+    Pmo__RiskmonImportItem *item = pmo_arena_alloc (im->arena, sizeof *item);
+    pmo__riskmon_import_item__init (item);
+    item->row = (uint32_t)plan->row;
+    bodies_t bodies;
+    const char *member;
+    uint64_t version = plan->existing ? pmo_reflect_u64 (plan->existing, "version") : 0;
+    ProtobufCMessage *body = s_record_body (im, plan, plan->ops[0], version, &bodies, &member);
+    pmo_reflect_set_oneof (&item->base, member, body);
+    return item;
+}
+
+//  The allocator's batch item of a row.
 static Pmo__AllocatorImportItem *s_batch_item (svc_t *im, svc_plan_t *plan)
 {
     pmo_arena_t *arena = im->arena;
@@ -1206,19 +1232,25 @@ static int s_send (svc_t *im, batch_t *batch, bool dry_run)
     if (!batch->n)
         return 0;
     portio_import_result_t *result = im->result;
-    Pmo__AllocatorImportBatch request = PMO__ALLOCATOR_IMPORT_BATCH__INIT;
-    request.division = (char *)batch->division;
-    request.dry_run = dry_run;
-    request.skip_bad = im->options->skip_bad;
-    request.n_items = batch->n;
-    request.items = pmo_arena_alloc (im->arena, batch->n * sizeof (void *));
+    bool allocator = im->entity->service == PORTIO_IMPORT_ALLOCATOR;
+    const char *service = allocator ? "the allocator" : "the risk monitor";
+    Pmo__AllocatorImportBatch to_allocator = PMO__ALLOCATOR_IMPORT_BATCH__INIT;
+    Pmo__RiskmonImportBatch to_riskmon = PMO__RISKMON_IMPORT_BATCH__INIT;
+    void **items = pmo_arena_alloc (im->arena, batch->n * sizeof (void *));
     for (size_t i = 0; i < batch->n; i++)
-        request.items[i] = s_batch_item (im, batch->plans[i]);
+        items[i] = allocator ? (void *)s_batch_item (im, batch->plans[i])
+                             : (void *)s_register_item (im, batch->plans[i]);
+    to_allocator.division = to_riskmon.division = (char *)batch->division;
+    to_allocator.dry_run = to_riskmon.dry_run = dry_run;
+    to_allocator.skip_bad = to_riskmon.skip_bad = im->options->skip_bad;
+    to_allocator.n_items = to_riskmon.n_items = batch->n;
+    to_allocator.items = (Pmo__AllocatorImportItem **)items;
+    to_riskmon.items = (Pmo__RiskmonImportItem **)items;
     size_t n = batch->n;
     batch->n = 0;
-    ProtobufCMessage *reply =
-        portio_import_service_call (&im->options->peer, PORTIO_IMPORT_ALLOCATOR, "import_batch",
-                                    &request.base, im->why, sizeof im->why);
+    ProtobufCMessage *reply = portio_import_service_call (
+        &im->options->peer, allocator ? PORTIO_IMPORT_ALLOCATOR : PORTIO_IMPORT_RISKMON,
+        "import_batch", allocator ? &to_allocator.base : &to_riskmon.base, im->why, sizeof im->why);
     const Pmo__Error *error = reply ? portio_import_reply_error (reply) : NULL;
     Pmo__ImportBatchReply *out =
         reply ? (Pmo__ImportBatchReply *)portio_import_reply_member (reply, "import_batch") : NULL;
@@ -1234,8 +1266,9 @@ static int s_send (svc_t *im, batch_t *batch, bool dry_run)
         if (im->options->skip_bad)
             return 0;
         return dry_run ? portio_import_fail (result, im->arena,
-                                             "the allocator refused a batch; nothing was written "
-                                             "(all or nothing)")
+                                             "%s refused a batch; nothing was written (all or "
+                                             "nothing)",
+                                             service)
                        : s_stop (im, batch->plans[0], true);
     }
     svc_plan_t *first_refused = NULL;
@@ -1263,9 +1296,9 @@ static int s_send (svc_t *im, batch_t *batch, bool dry_run)
     if (!first_refused || im->options->skip_bad)
         return 0;
     return dry_run ? portio_import_fail (result, im->arena,
-                                         "the allocator refused %zu row(s) (first: row %zu); "
-                                         "nothing was written (all or nothing)",
-                                         failed, first_refused->row)
+                                         "%s refused %zu row(s) (first: row %zu); nothing was "
+                                         "written (all or nothing)",
+                                         service, failed, first_refused->row)
                    : s_stop (im, first_refused, true);
 }
 
@@ -1282,18 +1315,18 @@ static batch_t *s_batch_of (svc_t *im, batch_t *batches, size_t *n_batches, cons
             return &batches[i];
     batch_t *b = &batches[(*n_batches)++];
     b->division = division;
-    b->plans = pmo_arena_alloc (im->arena, ALLOCATOR_BATCH * sizeof (void *));
+    b->plans = pmo_arena_alloc (im->arena, IMPORT_BATCH * sizeof (void *));
     b->n = 0;
     return b;
 }
 
 //  All or nothing over several batches: when every row to write goes in a
-//  batch, each is sent as a dry run first, so that a row only the allocator
+//  batch, each is sent as a dry run first, so that a row only the service
 //  refuses stops the import before anything is written (it can still stop
 //  between batches if a record changes in between or a service goes away).
 static int s_check_batches (svc_t *im)
 {
-    if (im->options->skip_bad || im->entity->service != PORTIO_IMPORT_ALLOCATOR)
+    if (im->options->skip_bad)
         return 0;
     size_t cap = zhashx_size (im->units) + 1, n_batches = 0, rows = 0;
     batch_t *batches = pmo_arena_alloc (im->arena, cap * sizeof (batch_t));
@@ -1307,10 +1340,10 @@ static int s_check_batches (svc_t *im)
         rows++;
         batch_t *b = s_batch_of (im, batches, &n_batches, division);
         b->plans[b->n++] = plan;
-        if (b->n == ALLOCATOR_BATCH && s_send (im, b, true))
+        if (b->n == IMPORT_BATCH && s_send (im, b, true))
             return -1;
     }
-    if (rows <= ALLOCATOR_BATCH && n_batches <= 1)
+    if (rows <= IMPORT_BATCH && n_batches <= 1)
         return 0; //  one batch: its own commit is all or nothing
     for (size_t i = 0; i < n_batches; i++)
         if (s_send (im, &batches[i], true))
@@ -1337,18 +1370,17 @@ static int s_write_rows (svc_t *im)
     //  A division per org unit at most
     size_t cap = zhashx_size (im->units) + 1, n_batches = 0;
     batch_t *batches = pmo_arena_alloc (im->arena, cap * sizeof (batch_t));
-    bool batching = im->entity->service == PORTIO_IMPORT_ALLOCATOR;
     if (s_check_batches (im))
         return -1;
     for (size_t p = 0; p < im->n_plans; p++) {
         svc_plan_t *plan = &im->plans[p];
         if (plan->bad || plan->unchanged)
             continue;
-        const char *division = batching ? s_batch_division (im, plan) : NULL;
+        const char *division = s_batch_division (im, plan);
         if (division) {
             batch_t *b = s_batch_of (im, batches, &n_batches, division);
             b->plans[b->n++] = plan;
-            if (b->n == ALLOCATOR_BATCH && s_flush (im, b))
+            if (b->n == IMPORT_BATCH && s_flush (im, b))
                 return -1;
             continue;
         }

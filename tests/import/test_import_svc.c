@@ -354,6 +354,34 @@ static void s_test_registers (void)
     assert (s_has_problem (r, 3, "title", "title"));
     portio_import_result_destroy (&r);
     s_round_trip ("risk", 4);
+    //  Rows go to the risk monitor in batches (one request and one commit
+    //  per division): a row only it refuses (a blank owner) is named and
+    //  nothing of the file is written, in one division or in two (each
+    //  batch is sent as a dry run first)
+    const char *one = "project_code,title,probability,impact,owner\n"
+                      "P-A,Batch one,2,2,ann\n"
+                      "P-A,Batch two,3,3,ann\n"
+                      "P-A,Batch three,3,3,\n";
+    r = s_import ("risk", NULL, one, false, false, -1);
+    assert (s_has_problem (r, 4, "owner", "the risk monitor refused import_batch"));
+    assert (!r->written && r->bad == 1 && strstr (r->error, "nothing of its batch was written"));
+    portio_import_result_destroy (&r);
+    const char *both = "project_code,title,probability,impact,owner\n"
+                       "P-A,Batch one,2,2,ann\n"
+                       "P-B,Batch two,3,3,ben\n"
+                       "P-B,Batch three,3,3,\n";
+    r = s_import ("risk", NULL, both, false, false, -1);
+    assert (s_has_problem (r, 4, "owner", "the risk monitor refused import_batch"));
+    assert (!r->written && r->bad == 1 && strstr (r->error, "nothing was written"));
+    portio_import_result_destroy (&r);
+    assert (s_count ("risk") == 4);
+    //  skip_bad writes the good rows of both divisions
+    r = s_import ("risk", NULL, both, false, true, 0);
+    s_expect (r, 2, 0, 0, 1);
+    assert (r->row_results[0].written && r->row_results[1].written && !r->row_results[2].written);
+    portio_import_result_destroy (&r);
+    assert (s_count ("risk") == 6);
+    s_round_trip ("risk", 6);
 
     const char *issues = "project_code,title,type,severity,priority,owner,status,resolution\n"
                          "P-A,Test environment down,problem concern,high,1,ops,open,\n"
@@ -418,9 +446,12 @@ static void s_test_report (void)
     }
     assert (!report->risks_note && !report->resources_note && !report->alerts_note &&
             !report->health_note);
-    assert (report->risks_open == 3);
+    //  The file's three open threats and the two of the batch test
+    //  (4 and 9, without a cost impact)
+    assert (report->risks_open == 5);
     assert (report->risks_band[5] == 2); //  critical: 20 (vendor) and 25 (budget)
-    assert (report->risks_band[3] == 1); //  medium: 6
+    assert (report->risks_band[3] == 2); //  medium: 6 and 9
+    assert (report->risks_band[2] == 1); //  low: 4
     assert (report->risk_exposure == expected_exposure);
     assert (strcmp (report->risks[0]->title, "Budget cut") == 0);
     assert (strcmp (report->risk_projects[0], "P-B") == 0);
@@ -451,7 +482,7 @@ static void s_test_report (void)
     assert (assessed == report->n_projects && report->health[3] == 2);
     //  The three forms carry the sections
     json_t *json = portio_report_json (report);
-    assert (json_integer_value (json_object_get (json_object_get (json, "risks"), "open")) == 3);
+    assert (json_integer_value (json_object_get (json_object_get (json, "risks"), "open")) == 5);
     assert (json_integer_value (json_object_get (json_object_get (json, "risks"),
                                                  "exposure_minor")) == expected_exposure);
     assert (json_integer_value (json_object_get (json_object_get (json, "over_allocated_resources"),
