@@ -28,6 +28,23 @@
 //  ---------------------------------------------------------------------
 //  Cells to fields
 
+void portio_import_warn (portio_import_result_t *result, const char *format, ...)
+{
+    pmo_arena_t *arena = result->arena;
+    if (result->n_warnings % 8 == 0) {
+        const char **grown = pmo_arena_alloc (arena, (result->n_warnings + 8) * sizeof (char *));
+        if (result->n_warnings)
+            memcpy (grown, result->warnings, result->n_warnings * sizeof (char *));
+        result->warnings = grown;
+    }
+    char text[512];
+    va_list args;
+    va_start (args, format);
+    vsnprintf (text, sizeof text, format, args);
+    va_end (args);
+    result->warnings[result->n_warnings++] = pmo_arena_strdup (arena, text);
+}
+
 void portio_import_problemf (portio_import_result_t *result, size_t row, const char *column,
                              const char *value, const char *format, ...)
 {

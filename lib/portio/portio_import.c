@@ -1052,6 +1052,10 @@ json_t *portio_import_result_json (const portio_import_result_t *self)
                    (json_int_t)self->withheld, "error", self->error, "problems", problems,
                    "rows_detail", rows);
     json_object_set_new (out, "skipped", json_integer ((json_int_t)self->skipped));
+    json_t *warnings = json_array ();
+    for (size_t i = 0; i < self->n_warnings; i++)
+        json_array_append_new (warnings, json_string (self->warnings[i]));
+    json_object_set_new (out, "warnings", warnings);
     json_object_set_new (out, "fallbacks", fallbacks);
     json_object_set_new (out, "duplicate_columns", duplicates);
     return out;

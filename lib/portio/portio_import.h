@@ -177,6 +177,8 @@ typedef struct {
     size_t reports_created;          //  status reports carried by project rows
     size_t skipped;                  //  parts of the file left out by rule (Microsoft Project:
                                      //  material and cost resources, unassigned work)
+    const char **warnings;           //  what the import decided for a file that contradicts
+    size_t n_warnings;               //  itself (Microsoft Project: a finish before the start)
     size_t org_units_created;        //  (dry run: that would be)
     size_t withheld;                 //  cells withheld from publication (left empty)
     size_t blanked;                  //  cells a blank marker left empty ("TBC", the mapping's)

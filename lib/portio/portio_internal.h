@@ -112,6 +112,10 @@ const char *const *portio_import_native_fields (const char *entity);
 //  Record a problem of row at column (value shown shortened).
 void portio_import_problem (portio_import_result_t *result, size_t row, const char *column,
                             const char *value, const char *reason);
+//  Record a warning: the file contradicts itself and the import says what
+//  it read instead (never silently).
+void portio_import_warn (portio_import_result_t *result, const char *format, ...)
+    __attribute__ ((format (printf, 2, 3)));
 //  True for a text field that holds a date ("baseline_start", "due_date",
 //  "period_end"): read and written as a date.
 bool portio_import_date_field (const char *name);

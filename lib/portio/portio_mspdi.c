@@ -10,7 +10,9 @@
     - Project: Title (else Name) is the name; "mspdi:" + GUID (else Name) the
       external id that finds it again; StartDate/FinishDate and the project
       summary task's (UID 0) first baseline give the baseline and forecast
-      dates; CurrencyCode the currency; the summary task's baseline cost,
+      dates (a StartDate after the FinishDate, which Project writes in some
+      files, gives way to the summary task's Start and Finish, with a
+      warning naming all four); CurrencyCode the currency; the summary task's baseline cost,
       cost and actual cost the budget (MSPDI keeps money in hundredths).
     - Milestones: each milestone task, and each top-level task (a phase or
       work package: its end), named "<WBS> <Name>", with its first
@@ -283,6 +285,27 @@ static int s_project (plan_t *plan, const portio_import_options_t *options, cons
         baseline ? s_text (arena, baseline, "Finish") : s_text (arena, root, "FinishDate"));
     const char *forecast =
         s_date (plan, root, "Project", "FinishDate", s_text (arena, root, "FinishDate"));
+    //  Project writes a StartDate after the FinishDate in some files (the
+    //  day the plan was saved, it seems, over tasks that ended before):
+    //  the summary task's dates are what the tasks say, so they win, and
+    //  the result says so
+    if (!baseline && summary && start && finish && *start && *finish &&
+        strcmp (finish, start) < 0) {
+        const char *task_start =
+            s_date (plan, summary, "Task UID=0", "Start", s_text (arena, summary, "Start"));
+        const char *task_finish =
+            s_date (plan, summary, "Task UID=0", "Finish", s_text (arena, summary, "Finish"));
+        if (task_start && task_finish && *task_start && *task_finish &&
+            strcmp (task_start, task_finish) <= 0) {
+            portio_import_warn (plan->result,
+                                "Project/StartDate %s is after Project/FinishDate %s; the plan's "
+                                "tasks run from %s to %s (Task UID=0 Start and Finish), so "
+                                "those dates are the project's baseline and forecast",
+                                start, finish, task_start, task_finish);
+            start = task_start;
+            finish = forecast = task_finish;
+        }
+    }
     const char *budget = baseline ? s_money (plan, baseline, "Project", "Baseline/Cost",
                                              s_text (arena, baseline, "Cost"))
                                   : "";

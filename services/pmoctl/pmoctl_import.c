@@ -151,6 +151,8 @@ static void s_print_result (const portio_import_result_t *r)
                 r->reports_created);
     if (r->withheld)
         printf ("cells withheld from publication (left empty): %zu\n", r->withheld);
+    for (size_t i = 0; i < r->n_warnings; i++)
+        printf ("warning: %s\n", r->warnings[i]);
     if (r->n_problems) {
         printf ("\n%-6s %-24s %-30s %s\n", "ROW", "COLUMN", "VALUE", "PROBLEM");
         for (size_t i = 0; i < r->n_problems && i < PROBLEMS_SHOWN; i++) {

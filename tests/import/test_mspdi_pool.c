@@ -206,7 +206,9 @@ int main (void)
     static const struct {
         const char *file;
         size_t work, skipped, allocations;
-    } files[] = {{"baselines.xml", 1, 1, 0},
+    } files[] = {{"assignment-assignments-project2010-mspdi.xml", 3, 0, 3},
+                 {"assignment-assignments-project2019-mspdi.xml", 3, 0, 4},
+                 {"baselines.xml", 1, 1, 0},
                  {"calendar-calendars-project2010-mspdi.xml", 2, 0, 0},
                  {"calendar-calendars-project2019-mspdi.xml", 2, 0, 0},
                  {"enterprise.xml", 1, 1, 0},

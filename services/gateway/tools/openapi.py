@@ -376,6 +376,7 @@ def main():
                          "updated": counted, "unchanged": counted, "bad": counted,
                          "reports_created": counted, "org_units_created": counted,
                          "withheld": counted, "skipped": counted,
+                         "warnings": {"type": "array", "items": {"type": "string"}},
                          "problems": {"type": "array", "items": {
                              "type": "object", "required": ["row", "column", "value", "reason"],
                              "properties": {"row": {"type": "integer"},
