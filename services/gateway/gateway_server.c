@@ -645,7 +645,8 @@ static int s_self_init (self_t *self)
     free (labels);
     self->openapi = gateway_read_file (self->config.openapi, &self->openapi_size);
     if (!self->openapi)
-        pmo_warn ("gateway: no OpenAPI document at path=%s", self->config.openapi);
+        pmo_warn ("gateway: no OpenAPI document at path=%s",
+                  self->config.openapi ? self->config.openapi : "(none given)");
 
     self->admin_config = (gateway_admin_config_t){
         .endpoint = self->config.endpoint,

@@ -31,10 +31,11 @@ static const char *s_content_type (const char *path)
     return "application/octet-stream";
 }
 
-//  Read a whole file (malloc'd). NULL if it cannot be read or is too big.
+//  Read a whole file (malloc'd). NULL if there is no path, or the file cannot
+//  be read or is too big.
 char *gateway_read_file (const char *path, size_t *size)
 {
-    FILE *file = fopen (path, "rb");
+    FILE *file = path ? fopen (path, "rb") : NULL;
     if (!file)
         return NULL;
     struct stat info;
