@@ -304,6 +304,11 @@ int allocator_try_propose (allocator_t *self, pmo_request_t *req, Pmo__Allocatio
     //  resource proposed (checked below when it is known)
     Pmo__Role role =
         allocator_role_for (pmo_request_who (req), ALLOCATOR_PROJECT, a->project_org_unit_path);
+    //  One the caller may not see: only the steward of the resource it names
+    //  may propose on it (checked below); to anyone else it is not there
+    bool hidden = !role && !allocator_sees (req, a);
+    if (hidden && pmo_str_empty (step->resource_id))
+        return allocator_hidden (req, a, "propose.allocation_id"), COMMIT_FAIL;
     if (allocator_replayed_in (self, req, a->division))
         return COMMIT_DONE;
     if (!pmo_request_version_matches (req, "version", "allocation", step->version, version) ||
@@ -338,6 +343,8 @@ int allocator_try_propose (allocator_t *self, pmo_request_t *req, Pmo__Allocatio
     if (!role)
         role =
             allocator_role_for (pmo_request_who (req), ALLOCATOR_RESOURCE, r->home_org_unit_path);
+    if (!role && hidden)
+        return allocator_hidden (req, a, "propose.allocation_id"), COMMIT_FAIL;
     if (!role)
         return FAIL (req, FORBIDDEN, "",
                      "%s may not propose: it takes a project role in '%s' or a resource role "
@@ -407,6 +414,8 @@ int allocator_try_commit (allocator_t *self, pmo_request_t *req, Pmo__Allocation
     Pmo__Role role = PMO__ROLE__ROLE_UNSPECIFIED;
     if (step->approve) {
         //  Only the resource side approves
+        if (allocator_hidden (req, a, "commit.allocation_id"))
+            return COMMIT_FAIL;
         role = allocator_role_for (pmo_request_who (req), ALLOCATOR_RESOURCE,
                                    a->resource_org_unit_path);
         if (!role)
@@ -417,7 +426,8 @@ int allocator_try_commit (allocator_t *self, pmo_request_t *req, Pmo__Allocation
                          pmo_str_empty (a->resource_org_unit_path) ? a->project_org_unit_path
                                                                    : a->resource_org_unit_path),
                    COMMIT_FAIL;
-    } else if (!(role = allocator_may_either (req, a, "commit allocations")))
+    } else if (!(role =
+                     allocator_may_either (req, a, "commit allocations", "commit.allocation_id")))
         return COMMIT_FAIL;
     if (allocator_replayed_in (self, req, a->division))
         return COMMIT_DONE;
@@ -513,10 +523,11 @@ static int s_try_end (allocator_t *self, pmo_request_t *req, Pmo__AllocationStep
         &version);
     if (!a)
         return COMMIT_FAIL;
-    Pmo__Role role = allocator_may_either (req, a,
-                                           to == PMO__ALLOCATION_STATE__ALLOCATION_STATE_REJECTED
-                                               ? "reject allocations"
-                                               : "release allocations");
+    Pmo__Role role = allocator_may_either (
+        req, a,
+        to == PMO__ALLOCATION_STATE__ALLOCATION_STATE_REJECTED ? "reject allocations"
+                                                               : "release allocations",
+        pmo_arena_printf (req->arena, "%s.allocation_id", field));
     if (!role)
         return COMMIT_FAIL;
     if (allocator_replayed_in (self, req, a->division))
@@ -584,7 +595,7 @@ int allocator_try_reshape (allocator_t *self, pmo_request_t *req, Pmo__Allocatio
                                                      "reshape.allocation_id", &version);
     if (!a)
         return COMMIT_FAIL;
-    Pmo__Role role = allocator_may_either (req, a, "reshape allocations");
+    Pmo__Role role = allocator_may_either (req, a, "reshape allocations", "reshape.allocation_id");
     if (!role)
         return COMMIT_FAIL;
     if (allocator_replayed_in (self, req, a->division))

@@ -218,9 +218,35 @@ pmo_commit_status_t allocator_commit_write (allocator_store_t *store, zsock_t *p
     return result->status;
 }
 
-//  Either side of an allocation: the project's people or the resource's.
-Pmo__Role allocator_may_either (pmo_request_t *req, const Pmo__Allocation *a, const char *what)
+//  Whether the caller may see the allocation (its project's readers and its
+//  resource's stewards).
+bool allocator_sees (pmo_request_t *req, const Pmo__Allocation *a)
 {
+    return pmo_access_sees_booking (pmo_request_who (req), allocator_roles (), ALLOCATOR_READ,
+                                    a->project_org_unit_path, a->resource_org_unit_path);
+}
+
+//  An allocation the caller may not see is not there: a step on it is
+//  answered as for an id that names nothing (ids cannot be probed by writes).
+//  A caller with no read right in the allocator at all is told that first
+//  (forbidden), as a read would tell it.
+bool allocator_hidden (pmo_request_t *req, const Pmo__Allocation *a, const char *field)
+{
+    if (!allocator_may (req, ALLOCATOR_READ, "", "read allocations"))
+        return true;
+    if (allocator_sees (req, a))
+        return false;
+    FAIL (req, NOT_FOUND, field, "no allocation with id '%.64s'", a->id);
+    return true;
+}
+
+//  Either side of an allocation: the project's people or the resource's.
+//  One the caller may not see at all is not found (at field).
+Pmo__Role allocator_may_either (pmo_request_t *req, const Pmo__Allocation *a, const char *what,
+                                const char *field)
+{
+    if (allocator_hidden (req, a, field))
+        return PMO__ROLE__ROLE_UNSPECIFIED;
     Pmo__Role role =
         allocator_role_for (pmo_request_who (req), ALLOCATOR_PROJECT, a->project_org_unit_path);
     if (role == PMO__ROLE__ROLE_UNSPECIFIED && !pmo_str_empty (a->resource_org_unit_path))

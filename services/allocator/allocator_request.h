@@ -68,7 +68,10 @@ Pmo__OverAllocation *allocator_over_change (pmo_request_t *req, const Pmo__Resou
 //  The role in which the caller may act on a: the project side (in its
 //  project's unit) or the resource side (in its resource's home unit), or
 //  ROLE_UNSPECIFIED after failing req with FORBIDDEN.
-Pmo__Role allocator_may_either (pmo_request_t *req, const Pmo__Allocation *a, const char *what);
+bool allocator_sees (pmo_request_t *req, const Pmo__Allocation *a);
+bool allocator_hidden (pmo_request_t *req, const Pmo__Allocation *a, const char *field);
+Pmo__Role allocator_may_either (pmo_request_t *req, const Pmo__Allocation *a, const char *what,
+                                const char *field);
 
 //  Add the over-allocation event of a change, if any (over may be NULL),
 //  to events, and to the reply.

@@ -76,9 +76,8 @@ void allocator_handle_get (allocator_t *self, pmo_request_t *req, Pmo__Allocator
         if (!a)
             return;
         //  One the caller may not see is not there (ids cannot be probed)
-        if (!pmo_access_sees_booking (pmo_request_who (req), allocator_roles (), ALLOCATOR_READ,
-                                      a->project_org_unit_path, a->resource_org_unit_path))
-            return (void)FAIL (req, NOT_FOUND, "get.id", "no allocation with id '%.64s'", get->id);
+        if (allocator_hidden (req, a, "get.id"))
+            return;
         pmo_reflect_set_oneof (req->reply, "allocation", &a->base);
     } else
         FAIL (req, INVALID, "get.kind", "kind is required: resource or allocation");

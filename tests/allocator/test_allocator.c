@@ -310,10 +310,11 @@ static void s_controlling (ah_t *ah)
     reply = s_step (ah, "commit", a2, &v2, "\"approve\":true");
     ah_err (reply, FORBIDDEN, "commit.approve");
     ah_free (&reply);
-    //  ... nor a resource manager of another division
+    //  ... nor a resource manager of another division, to whom the booking
+    //  is not there at all (ids cannot be probed by writes)
     ah_as (ah, "rm@fin", "resource_manager@fin");
     reply = s_step (ah, "commit", a2, &v2, "\"approve\":true");
-    ah_err (reply, FORBIDDEN, "commit.approve");
+    ah_err (reply, NOT_FOUND, "commit.allocation_id");
     ah_free (&reply);
     //  The refusals changed nothing (read by ops's resource manager: rm@fin
     //  does not see the bookings of ops's projects on ops's people)

@@ -337,6 +337,29 @@ int main (void)
     assert (reply->conflicts->n_conflicts == 1 && !s_mentions (reply, "FIN-1") &&
             !s_mentions (reply, s_fin1));
     ah_free (&reply);
+    //  Writes cannot probe ids either: a step on an allocation the caller
+    //  may not see is not found, at the step's field; one it sees without a
+    //  role to change it is forbidden
+    ah_as (ah, "viewer@fin", "viewer@fin");
+    const char *steps[] = {"release", "reject", "commit"};
+    for (size_t i = 0; i < 3; i++) {
+        reply =
+            ah_call (ah, "{\"%s\":{\"allocation_id\":\"%s\",\"version\":1}}", steps[i], s_al[4]);
+        char field[40];
+        snprintf (field, sizeof field, "%s.allocation_id", steps[i]);
+        ah_err (reply, NOT_FOUND, field);
+        assert (!s_mentions (reply, s_ops1) && !s_mentions (reply, "OPS-1"));
+        ah_free (&reply);
+    }
+    reply = ah_call (ah,
+                     "{\"reshape\":{\"allocation_id\":\"%s\",\"version\":1,\"hours_per_week\":1,"
+                     "\"reason\":\"probe\"}}",
+                     s_al[4]);
+    ah_err (reply, NOT_FOUND, "reshape.allocation_id");
+    ah_free (&reply);
+    reply = ah_call (ah, "{\"release\":{\"allocation_id\":\"%s\",\"version\":1}}", s_al[0]);
+    ah_err (reply, FORBIDDEN, NULL);
+    ah_free (&reply);
     //  No grant at all: nothing (the read right is checked first)
     ah_as (ah, "nobody", "");
     reply = ah_call (ah, "{\"list_allocations\":{}}");

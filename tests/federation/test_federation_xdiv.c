@@ -155,11 +155,13 @@ static void s_test_approved (void)
     ah_free (&reply);
 
     //  In dwp it is an allocation like any other: the owner approves it
+    //  (dwp's project manager, who neither reads the project nor stewards
+    //  the person, is told it is not there)
     ah_t *dwp = s_alloc (DWP);
     ah_as (dwp, "pm@dwp", "project_manager@dwp");
     reply = ah_call (dwp, "{\"commit\":{\"allocation_id\":\"%s\",\"version\":%llu}}", allocation,
                      (unsigned long long)version);
-    ah_err (reply, FORBIDDEN, "");
+    ah_err (reply, NOT_FOUND, "commit.allocation_id");
     ah_free (&reply);
     ah_as (dwp, "rm@dwp", "resource_manager@dwp");
     reply = ah_call (dwp, "{\"commit\":{\"allocation_id\":\"%s\",\"version\":%llu}}", allocation,
