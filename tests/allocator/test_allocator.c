@@ -537,10 +537,10 @@ static void s_state_machine_and_bad_input (ah_t *ah)
     reply = s_step (ah, "propose", id, &none, NULL);
     ah_err (reply, INVALID, "version");
     ah_free (&reply);
-    //  Someone with no role on either side
+    //  Someone with no role on either side: not there for them
     ah_as (ah, "pm@mod", "project_manager@mod");
     reply = s_step (ah, "propose", id, &version, NULL);
-    ah_err (reply, FORBIDDEN, "");
+    ah_err (reply, NOT_FOUND, "propose.allocation_id");
     ah_free (&reply);
     ah_as (ah, "viewer@hub", "viewer@hub");
     reply = s_request (ah, s_fin1, s_bob, 10, "2026-W50", "2026-W51");
