@@ -6,14 +6,16 @@
 # the ACL users of make-users.sh (replicas as pmo-replica, sentinels as
 # pmo-sentinel); the registry finds the master through sentinel:// with its
 # password file. A writer creates projects one after another with pmoctl;
-# the master is SIGKILLed mid-way. Checked: writes resume within
-# RESUME_BOUND_S, the new master keeps accepting writes (two replicas are the
-# documented minimum), and every acknowledged write is counted on the new
+# the master is SIGKILLed mid-way. Checked: writes resume (RESUME_BOUND_S is
+# a deadline against a hang, not a speed target: the time it took is
+# printed; 4 s on an idle machine, 17 s once under a load of 25 on 2 cores),
+# the new master keeps accepting writes (two replicas are the documented
+# minimum), and every acknowledged write is counted on the new
 # master (lost ones are printed: asynchronous replication may lose the last
 # ones the old master acknowledged, as the README says).
 set -euo pipefail
 SOURCE="$1" BUILD="$2"
-RESUME_BOUND_S=15
+RESUME_BOUND_S=60
 # PMO_HA_REPLICAS=1 shows why two is the minimum: the promoted master has no
 # replica left and refuses every write (the test then fails)
 REPLICAS="${PMO_HA_REPLICAS:-2}"
