@@ -12,8 +12,9 @@
     projects (whole records: inputs, assessment, alerts). So the actor
     keeps a small row per record, tagged with the record's version: a
     request reads only the versions (one script per division,
-    lua/versions.lua) and reads again the records whose version moved, whoever wrote them (another
-    replica included). Redis stays the truth; the rows are a cache of it,
+    lua/versions.lua, every division's pipelined in one round trip) and
+    reads again the records whose version moved, whoever wrote them
+    (another replica included). Redis stays the truth; the rows are a cache of it,
     rebuilt on demand after a restart. The page's fired rules are read
     from its records only.
 */
@@ -347,18 +348,17 @@ static void s_add (pmo_arena_t *arena, Pmo__PortfolioPage *page, const s_cached_
     }
 }
 
-//  One division's rows into entries: the versions of its records first,
-//  then the records whose version moved
+//  One division's rows into entries, given the versions of its records
+//  (read for every division at once): the records whose version moved are
+//  read again first
 static int s_scan (riskmon_t *self, pmo_request_t *req, const Pmo__PortfolioRequest *q,
-                   const char *unit, const char *division, pmo_arena_t *scratch,
-                   s_entry_t **entries, size_t *n_entries, size_t *cap, Pmo__PortfolioPage *page)
+                   const char *unit, const char *division, const riskmon_versions_t *read_versions,
+                   pmo_arena_t *scratch, s_entry_t **entries, size_t *n_entries, size_t *cap,
+                   Pmo__PortfolioPage *page)
 {
-    pmo_arena_reset (scratch);
-    char **ids;
-    uint64_t *versions;
-    size_t n;
-    if (riskmon_store_project_versions (self->store, scratch, division, &ids, &versions, &n))
-        return -1;
+    char **ids = read_versions->ids;
+    uint64_t *versions = read_versions->versions;
+    size_t n = read_versions->n;
     char **stale = pmo_arena_alloc (scratch, (n + 1) * sizeof (char *));
     size_t n_stale = 0;
     for (size_t i = 0; i < n; i++) {
@@ -457,14 +457,19 @@ void riskmon_handle_portfolio (riskmon_t *self, pmo_request_t *req, Pmo__Portfol
     pmo_arena_t *scratch = pmo_arena_new ();
     s_entry_t *entries = NULL;
     size_t n_entries = 0, cap = 0;
-    int rc = 0;
-    for (size_t s = 0; s < self->n_streams && rc == 0; s++) {
-        const char *division = self->divisions[s];
-        if (unit && !streq (unit->id, hub) && !streq (unit->division, division))
-            continue;
-        rc = s_scan (self, req, q, unit ? unit->id : NULL, division, scratch, &entries, &n_entries,
-                     &cap, page);
-    }
+    //  The divisions in scope, their versions read in one round trip
+    char **divisions = pmo_arena_alloc (scratch, (self->n_streams + 1) * sizeof (char *));
+    size_t n_divisions = 0;
+    for (size_t s = 0; s < self->n_streams; s++)
+        if (!unit || streq (unit->id, hub) || streq (unit->division, self->divisions[s]))
+            divisions[n_divisions++] = (char *)self->divisions[s];
+    riskmon_versions_t *versions =
+        pmo_arena_alloc (scratch, (n_divisions + 1) * sizeof (riskmon_versions_t));
+    int rc = riskmon_store_project_versions_many (self->store, scratch, divisions, n_divisions,
+                                                  versions);
+    for (size_t d = 0; d < n_divisions && rc == 0; d++)
+        rc = s_scan (self, req, q, unit ? unit->id : NULL, divisions[d], &versions[d], scratch,
+                     &entries, &n_entries, &cap, page);
     pmo_arena_destroy (&scratch);
     if (rc) {
         free (entries);

@@ -205,6 +205,24 @@ int riskmon_store_get_many (riskmon_store_t *self, pmo_arena_t *arena, char *con
 
 static pmo_script_t s_versions_script = {.source = pmo_lua_riskmon_versions};
 
+//  A versions.lua answer into out (in arena): 0, or -1 if it is not one
+static int s_versions_of (redisReply *reply, pmo_arena_t *arena, riskmon_versions_t *out)
+{
+    if (reply->type != REDIS_REPLY_ARRAY || reply->elements % 2)
+        return -1;
+    out->n = reply->elements / 2;
+    out->ids = pmo_arena_alloc (arena, (out->n + 1) * sizeof (char *));
+    out->versions = pmo_arena_alloc (arena, (out->n + 1) * sizeof (uint64_t));
+    for (size_t i = 0; i < out->n; i++) {
+        redisReply *id = reply->element[2 * i], *v = reply->element[2 * i + 1];
+        if (id->type != REDIS_REPLY_STRING || v->type != REDIS_REPLY_STRING)
+            return -1;
+        out->ids[i] = pmo_arena_strdup (arena, id->str);
+        out->versions[i] = strtoull (v->str, NULL, 10);
+    }
+    return 0;
+}
+
 int riskmon_store_project_versions (riskmon_store_t *self, pmo_arena_t *arena, const char *division,
                                     char ***ids, uint64_t **versions, size_t *n)
 {
@@ -213,23 +231,54 @@ int riskmon_store_project_versions (riskmon_store_t *self, pmo_arena_t *arena, c
     redisReply *reply = pmo_redis_eval (self->redis, &s_versions_script, 1, 2, argv, NULL);
     if (!reply)
         return -1;
-    int rc = -1;
-    if (reply->type == REDIS_REPLY_ARRAY && reply->elements % 2 == 0) {
-        *n = reply->elements / 2;
-        *ids = pmo_arena_alloc (arena, (*n + 1) * sizeof (char *));
-        *versions = pmo_arena_alloc (arena, (*n + 1) * sizeof (uint64_t));
-        rc = 0;
-        for (size_t i = 0; i < *n && rc == 0; i++) {
-            redisReply *id = reply->element[2 * i], *v = reply->element[2 * i + 1];
-            if (id->type != REDIS_REPLY_STRING || v->type != REDIS_REPLY_STRING)
-                rc = -1;
-            else {
-                (*ids)[i] = pmo_arena_strdup (arena, id->str);
-                (*versions)[i] = strtoull (v->str, NULL, 10);
-            }
-        }
-    }
+    riskmon_versions_t out;
+    int rc = s_versions_of (reply, arena, &out);
     freeReplyObject (reply);
+    if (rc == 0) {
+        *ids = out.ids;
+        *versions = out.versions;
+        *n = out.n;
+    }
+    return rc;
+}
+
+int riskmon_store_project_versions_many (riskmon_store_t *self, pmo_arena_t *arena,
+                                         char *const *divisions, size_t n, riskmon_versions_t *out)
+{
+    if (!n)
+        return 0;
+    //  The first alone: it loads the script if this connection has not
+    if (riskmon_store_project_versions (self, arena, divisions[0], &out[0].ids, &out[0].versions,
+                                        &out[0].n))
+        return -1;
+    //  The others pipelined, by the script's SHA; every queued reply is
+    //  read, whatever happens, so the connection stays in step
+    size_t queued = 0;
+    for (size_t d = 1; d < n; d++) {
+        const char *argv[] = {"EVALSHA", s_versions_script.sha, "1",
+                              riskmon_key_projects (arena, divisions[d]),
+                              riskmon_key_project (arena, divisions[d], "")};
+        if (pmo_redis_pipev (self->redis, 5, argv, NULL))
+            break;
+        queued++;
+    }
+    int rc = queued == n - 1 ? 0 : -1;
+    bool *again = pmo_arena_alloc (arena, n * sizeof (bool));
+    for (size_t d = 1; d <= queued; d++) {
+        redisReply *reply = pmo_redis_pipe_reply (self->redis);
+        if (!reply)
+            rc = -1;
+        else if (reply->type == REDIS_REPLY_ERROR && strncmp (reply->str, "NOSCRIPT", 8) == 0)
+            again[d] = true; //  Redis restarted between the two: asked alone below
+        else if (s_versions_of (reply, arena, &out[d]))
+            rc = -1;
+        if (reply)
+            freeReplyObject (reply);
+    }
+    for (size_t d = 1; d < n && rc == 0; d++)
+        if (again[d])
+            rc = riskmon_store_project_versions (self, arena, divisions[d], &out[d].ids,
+                                                 &out[d].versions, &out[d].n);
     return rc;
 }
 

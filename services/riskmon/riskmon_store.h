@@ -75,6 +75,15 @@ int riskmon_store_get_many (riskmon_store_t *self, pmo_arena_t *arena, char *con
 //  in one step (lua/versions.lua); ids and versions in arena.
 int riskmon_store_project_versions (riskmon_store_t *self, pmo_arena_t *arena, const char *division,
                                     char ***ids, uint64_t **versions, size_t *n);
+//  The same for several divisions in one round trip: out[d] for
+//  divisions[d]. 0, or -1 if Redis failed.
+typedef struct {
+    char **ids;
+    uint64_t *versions;
+    size_t n;
+} riskmon_versions_t;
+int riskmon_store_project_versions_many (riskmon_store_t *self, pmo_arena_t *arena,
+                                         char *const *divisions, size_t n, riskmon_versions_t *out);
 //  A new id for prefix in division ("rk_dft_7").
 int riskmon_store_next_id (riskmon_store_t *self, pmo_arena_t *arena, const char *prefix,
                            const char *division, char **id);
