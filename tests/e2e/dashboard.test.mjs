@@ -472,6 +472,17 @@ async function main() {
       const acked = await page.locator("#alerts tr[data-state=acknowledged]").count();
       if (acked < open) throw new Error(`${open} alerts acknowledged, ${acked} shown as acknowledged`);
       await shot("09-alert-acknowledged");
+      log("resolve an acknowledged alert with what was done; it is kept with the alert");
+      const first = page.locator("#alerts tr[data-state=acknowledged]").first();
+      const alertId = await first.getAttribute("data-alert");
+      await first.locator("details.resolve summary").click();
+      await first.locator("textarea[name=note]").fill("Rebaselined with the sponsor");
+      await checkAxe(page, "alert-resolve");
+      await first.locator("form[data-resolve] button[type=submit]").click();
+      await page.waitForSelector(`#alerts tr[data-alert="${alertId}"]`, { state: "detached", timeout: STEP_MS });
+      const resolved = await api("GET", `/api/v1/alerts/${encodeURIComponent(alertId)}`);
+      if (resolved.state !== "resolved" || resolved.resolution !== "Rebaselined with the sponsor")
+        throw new Error(`the alert is ${resolved.state}: ${resolved.resolution}`);
     } else {
       log("the risk monitor is not running: no risk to record (its views say so)");
     }

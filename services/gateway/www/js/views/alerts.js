@@ -1,13 +1,14 @@
 // alerts.js: the risk monitor's alerts, filtered, sorted by severity and
 // time, a page at a time, with their escalation level and next escalation,
-// acknowledged one by one or in bulk; and the live activity feed.
+// acknowledged one by one or in bulk, resolved with a note; and the live
+// activity feed.
 //
 // The filters the service knows (unit, project, minimum severity, resolved
 // or not) go to it; up to MAX alerts that match are read (500 a request) and
 // sorted, filtered by state and level and paged here, so that the order is
 // severity then time across every division, not the service's storage order.
 
-import { api, explain, orgUnits, placeholder, unitSelect, up } from "../core/api.js";
+import { api, explain, orgUnits, placeholder, showFormError, unitSelect, up } from "../core/api.js";
 import { field, h, toast } from "../core/dom.js";
 import { dateTime, label, time } from "../core/format.js";
 import { live } from "../core/live.js";
@@ -112,6 +113,26 @@ export async function render(params, view) {
       toast(`Acknowledged ${ok} alert${ok === 1 ? "" : "s"}` + (failed.length ? `; ${failed.length} not: ${failed.join("; ")}` : ""), failed.length > 0);
       loadAlerts();
     }
+    // Resolve: what was done, kept with the alert; the service's refusal
+    // (a note too long, a version moved on) is shown at the field
+    function resolveForm(a) {
+      const form = h("form", { class: "inline", "data-resolve": a.id, "aria-label": `Resolve ${a.title}` },
+        field("What was done", h("textarea", { name: "note", rows: 2, maxlength: 4000, required: true })),
+        h("button", { type: "submit" }, "Resolve"),
+        h("p", { class: "error", role: "alert" }));
+      form.addEventListener("submit", async (ev) => {
+        ev.preventDefault();
+        try {
+          await api("POST", `/api/v1/alerts/${encodeURIComponent(a.id)}/resolve`,
+                    { note: new FormData(form).get("note") }, { "If-Match": `"${a.version}"` });
+          toast(`Resolved: ${a.title}`);
+          loadAlerts();
+        } catch (e) {
+          showFormError(form, e);
+        }
+      });
+      return h("details", { class: "resolve" }, h("summary", {}, "Resolve…"), form);
+    }
     const tbody = h("tbody", {}, rows.map((a) => {
       let box = "";
       if (a.state === "open") {
@@ -131,7 +152,8 @@ export async function render(params, view) {
           Number(a.next_escalation_ms) ? dateTime(a.next_escalation_ms) : "none (top level)"),
         h("td", {}, label(a.state)),
         h("td", {}, a.state === "open" ? h("button", { type: "button", "data-ack": a.id, "aria-label": `Acknowledge ${a.title}`,
-                                                       onclick: () => acknowledge([a]) }, "Acknowledge") : ""));
+                                                       onclick: () => acknowledge([a]) }, "Acknowledge") : "",
+          a.state !== "resolved" ? resolveForm(a) : (a.resolution ? h("div", { class: "muted small" }, `${a.resolution} (${a.resolved_by || "unknown"})`) : "")));
     }));
     const table = h("table", { id: "alert-table" }, h("caption", { class: "sr-only" }, "Alerts, most severe and most recent first"),
       h("thead", {}, h("tr", {}, h("th", { scope: "col" }, h("label", { for: "ack-all", class: "sr-only" }, "Select every open alert on this page"), all_),
