@@ -8,6 +8,7 @@
 #include "portio_internal.h"
 
 #include "allocator.pb-c.h"
+#include "planner.pb-c.h"
 #include "riskmon.pb-c.h"
 
 #include "pmo_json.h"
@@ -17,6 +18,7 @@
 #include <assert.h>
 #include <ctype.h>
 #include <czmq.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -590,6 +592,79 @@ static int s_set_minor (row_t *r, const map_column_t *col, ProtobufCMessage *own
     return 0;
 }
 
+//  A number in a measure's unit or an amount ("12.5", "85 %", "-3",
+//  "£1.2m", "1,200.50"), times the column's scale; blank is 0.
+static int s_parse_number (row_t *r, const map_column_t *col, const char *text, double *out,
+                           char *why, size_t why_size)
+{
+    portio_csv_money_options_t money = {r->map->decimal, col ? col->scale : 1, 6};
+    int64_t micro;
+    char currency[4];
+    if (portio_csv_parse_money (text, &money, &micro, currency, why, why_size) == 0) {
+        *out = (double)micro / 1e6;
+        return 0;
+    }
+    char *end;
+    double value = strtod (text, &end);
+    while (*end == ' ' || *end == '%')
+        end++;
+    if (end == text || *end || !isfinite (value))
+        return -1; //  why: the amount's reason
+    *out = value * (double)(col ? col->scale : 1);
+    return 0;
+}
+
+//  A benefit's expected profile from one cell: "2027-04: 1200; 2028-04:
+//  2500" (month and value, months ascending), or blank for none.
+static int s_set_profile (row_t *r, const map_column_t *col, ProtobufCMessage *owner,
+                          const ProtobufCFieldDescriptor *f, const char *text, bool blank,
+                          char *why, size_t why_size)
+{
+    char *copy = pmo_arena_strdup (r->arena, blank ? "" : text);
+    size_t max = 1;
+    for (char *p = copy; *p; p++)
+        max += *p == ';' || *p == '\n' || *p == '|';
+    Pmo__BenefitPoint **points = pmo_arena_alloc (r->arena, max * sizeof (void *));
+    size_t n = 0;
+    char *save = NULL;
+    for (char *item = strtok_r (copy, ";|\n", &save); item; item = strtok_r (NULL, ";|\n", &save)) {
+        while (*item == ' ' || *item == '\r')
+            item++;
+        if (!*item)
+            continue;
+        int year, month, used = 0;
+        if (sscanf (item, "%4d-%2d%n", &year, &month, &used) != 2 || used != 7 || month < 1 ||
+            month > 12 || !strchr (":=", item[7] == ' ' ? item[8] : item[7])) {
+            snprintf (why, why_size,
+                      "the profile is month: value pairs, e.g. \"2027-04: 1200; 2028-04: 2500\" "
+                      "('%.20s' is not)",
+                      item);
+            return -1;
+        }
+        char *value = item + 8 + (item[7] == ' ');
+        while (*value == ' ')
+            value++;
+        Pmo__BenefitPoint *point = pmo_arena_alloc (r->arena, sizeof (Pmo__BenefitPoint));
+        pmo__benefit_point__init (point);
+        point->period = pmo_arena_printf (r->arena, "%04d-%02d", year, month);
+        char reason[256];
+        if (s_parse_number (r, col, value, &point->value, reason, sizeof reason)) {
+            snprintf (why, why_size, "%s: '%.20s' is not a number (%s)", point->period, value,
+                      reason);
+            return -1;
+        }
+        if (n && strcmp (points[n - 1]->period, point->period) >= 0) {
+            snprintf (why, why_size, "the profile's months go up: %s comes after %s", point->period,
+                      points[n - 1]->period);
+            return -1;
+        }
+        points[n++] = point;
+    }
+    *(size_t *)((char *)owner + f->quantifier_offset) = n;
+    *(Pmo__BenefitPoint ***)((char *)owner + f->offset) = points;
+    return 0;
+}
+
 //  Set one field from a cell's text (already mapped through values).
 //  Returns 0, or -1 with the reason in why.
 static int s_set (row_t *r, const map_column_t *col, ProtobufCMessage *msg, const char *path,
@@ -612,6 +687,8 @@ static int s_set (row_t *r, const map_column_t *col, ProtobufCMessage *msg, cons
                label, mapping);
     if (blank)
         text = "";
+    if (f->type == PROTOBUF_C_TYPE_MESSAGE && f->descriptor == &pmo__benefit_point__descriptor)
+        return s_set_profile (r, col, owner, f, text, blank, why, why_size);
     if (f->type == PROTOBUF_C_TYPE_MESSAGE) //  Money
         return s_set_money (r, col, slot, text, blank, why, why_size);
     if (f->label == PROTOBUF_C_LABEL_REPEATED) {
@@ -629,6 +706,9 @@ static int s_set (row_t *r, const map_column_t *col, ProtobufCMessage *msg, cons
         return s_set_signed (slot, text, blank, why, why_size);
     case PROTOBUF_C_TYPE_INT64:
         return s_set_minor (r, col, owner, f, slot, text, blank, why, why_size);
+    case PROTOBUF_C_TYPE_DOUBLE:
+        *(double *)slot = 0;
+        return blank ? 0 : s_parse_number (r, col, text, (double *)slot, why, why_size);
     case PROTOBUF_C_TYPE_BOOL:
         *(protobuf_c_boolean *)slot =
             !blank && (strcasecmp (text, "true") == 0 || strcasecmp (text, "yes") == 0 ||
@@ -847,6 +927,21 @@ static const char *s_column_cell (const row_t *r, const map_column_t *col)
         }
     }
     return withheld ? withheld : blank ? blank : "";
+}
+
+bool portio_import_field_blank (const row_t *r, const char *field)
+{
+    for (size_t i = 0; i < r->map->n_columns; i++) {
+        const map_column_t *col = &r->map->columns[i];
+        if (strcmp (col->field, field) != 0)
+            continue;
+        if (col->tmpl)
+            return false;
+        const char *cell = s_column_cell (r, col);
+        if (cell && !s_no_value (r->map, cell))
+            return false;
+    }
+    return true;
 }
 
 //  Fill target from the row: every mapped column, then (for new records)

@@ -225,7 +225,7 @@ int portio_export_filtered (const portio_import_peer_t *peer, const char *entity
     if (!entity || !fields) {
         snprintf (why, why_size,
                   "'%s' is not one of org_unit, project, milestone, status_report, resource, "
-                  "allocation, risk, issue",
+                  "allocation, risk, issue, change_request, raid, benefit",
                   entity_name ? entity_name : "");
         return -1;
     }
@@ -235,7 +235,8 @@ int portio_export_filtered (const portio_import_peer_t *peer, const char *entity
     if (filter) {
         bool applies = entity->service == PORTIO_IMPORT_REGISTRY
                            ? of_project || entity->kind == PMO__ENTITY_KIND__ENTITY_KIND_PROJECT
-                           : strcmp (entity->name, "resource") != 0;
+                           : strcmp (entity->name, "resource") != 0 &&
+                                 entity->service != PORTIO_IMPORT_PLANNER;
         if (!applies) {
             snprintf (why, why_size,
                       "invalid [entity]: the portfolio's filters apply to projects and their "
@@ -247,6 +248,8 @@ int portio_export_filtered (const portio_import_peer_t *peer, const char *entity
         if (!projects)
             return -1;
     }
+    if (entity->service == PORTIO_IMPORT_PLANNER)
+        return portio_import_benefit_export (peer, org_unit, bom, csv, size, why, why_size);
     if (entity->service != PORTIO_IMPORT_REGISTRY) {
         int rc = portio_import_svc_export (peer, entity, org_unit, projects, bom, csv, size, why,
                                            why_size);

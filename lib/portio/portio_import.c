@@ -968,6 +968,8 @@ int portio_import_run (const portio_import_options_t *options,
                    .result = result,
                    .arena = arena,
                    .hub = options->hub ? options->hub : "hub"};
+    if (mapping->entity->service == PORTIO_IMPORT_PLANNER)
+        return portio_import_benefit_run (options, mapping, data, size, result);
     if (mapping->entity->service != PORTIO_IMPORT_REGISTRY)
         return portio_import_svc_run (options, mapping, data, size, result);
     im.units = zhashx_new ();

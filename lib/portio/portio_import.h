@@ -56,6 +56,7 @@ typedef enum {
     PORTIO_IMPORT_REGISTRY = 0,
     PORTIO_IMPORT_ALLOCATOR = 1,
     PORTIO_IMPORT_RISKMON = 2,
+    PORTIO_IMPORT_PLANNER = 3,
 } portio_import_service_t;
 
 typedef struct {
@@ -65,6 +66,7 @@ typedef struct {
     int attempts;                  //  same request id each time; 0 = 3
     pmo_client_t *allocator;       //  resources, allocations, reports; NULL: not asked (not owned)
     pmo_client_t *riskmon;         //  risks, issues, health, alerts; NULL: not asked (not owned)
+    pmo_client_t *planner;         //  benefits; NULL: not asked (not owned)
 } portio_import_peer_t;
 
 //  Send body as RegistryRequest member `member`. Returns the reply (caller
@@ -101,7 +103,7 @@ portio_import_mapping_t *portio_import_mapping_load (const char *text, size_t si
                                                      size_t why_size);
 //  The mapping of the export format of an entity ("project", "milestone",
 //  "status_report", "org_unit", "resource", "allocation", "risk",
-//  "issue"); NULL for an unknown entity.
+//  "issue", "change_request", "raid", "benefit"); NULL for an unknown entity.
 portio_import_mapping_t *portio_import_mapping_native (const char *entity);
 void portio_import_mapping_destroy (portio_import_mapping_t **self_p);
 //  True for an entity the import and export know ("project", ...).
@@ -216,7 +218,8 @@ json_t *portio_import_result_json (const portio_import_result_t *self);
 //  Export
 
 //  Every entity of kind ("project", "milestone", "status_report",
-//  "org_unit", "resource", "allocation", "risk", "issue") under org_unit ("" = all the caller may
+//  "org_unit", "resource", "allocation", "risk", "issue", "change_request", "raid",
+//  "benefit") under org_unit ("" = all the caller may
 //  see) as CSV in the native mapping's format. *csv is the caller's to free. Returns 0 or -1 with
 //  why.
 int portio_export (const portio_import_peer_t *peer, const char *entity, const char *org_unit,

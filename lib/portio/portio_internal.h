@@ -69,6 +69,7 @@ struct _portio_import_mapping_t {
     bool partial;          //  a file may hold any subset of the columns (native)
     map_marker_t *markers; //  the mapping's blank and withheld markers
     size_t n_markers;
+    const char *skip_blank; //  benefits: rows without a value for this field are left out
 };
 
 //  A rule a cell's reading fell back to, recorded while a row is converted
@@ -131,6 +132,9 @@ const char *portio_import_mapped (json_t *values, const char *text);
 //  Fill t->entity from the row: every mapped column, then (creating) the
 //  defaults of the fields the row left blank. Problems go to r->result.
 void portio_import_convert (row_t *r, target_t *t, bool creating);
+//  True if no column of the row mapped to field holds a value (empty, a
+//  blank or a withheld marker; a template always holds one).
+bool portio_import_field_blank (const row_t *r, const char *field);
 //  True if the two records are equal once empty sub-messages are dropped.
 bool portio_import_same (pmo_arena_t *arena, ProtobufCMessage *a, ProtobufCMessage *b);
 //  The file column the mapping fills field from (field itself if none).
@@ -171,9 +175,9 @@ void portio_import_error_text (const Pmo__Error *error, char *why, size_t why_si
 const Pmo__Error *portio_import_reply_error (const ProtobufCMessage *reply);
 //  A oneof member of msg if it is the one set, else NULL (msg owns it).
 ProtobufCMessage *portio_import_reply_member (const ProtobufCMessage *msg, const char *name);
-//  Send body as member of an AllocatorRequest or
-//  RiskmonRequest (service is PORTIO_IMPORT_ALLOCATOR or
-//  PORTIO_IMPORT_RISKMON). Returns the reply
+//  Send body as member of an AllocatorRequest, a RiskmonRequest or a
+//  PlannerRequest (service is PORTIO_IMPORT_ALLOCATOR, _RISKMON or
+//  _PLANNER). Returns the reply
 //  (caller frees with protobuf_c_message_free_unpacked; it may carry an
 //  error), or NULL with why when the service is not connected or did not
 //  answer in time.
@@ -208,6 +212,13 @@ int portio_import_svc_run (const portio_import_options_t *options,
 int portio_import_svc_export (const portio_import_peer_t *peer, const entity_t *entity,
                               const char *org_unit, zhashx_t *projects, bool bom, char **csv,
                               size_t *size, char *why, size_t why_size);
+//  portio_import_benefit.c: the planner's benefits register, in and out.
+//  Same contract as portio_import_run and portio_export.
+int portio_import_benefit_run (const portio_import_options_t *options,
+                               const portio_import_mapping_t *mapping, const void *data,
+                               size_t size, portio_import_result_t *result);
+int portio_import_benefit_export (const portio_import_peer_t *peer, const char *org_unit, bool bom,
+                                  char **csv, size_t *size, char *why, size_t why_size);
 //  ISO weeks (portio_import_svc.c): the days since 1970-01-01 of a civil
 //  date, and the ISO week of such a day as "2026-W14" into out; 0, or -1
 //  outside the years 2000 to 2099 (the allocator's).

@@ -6,6 +6,7 @@
 #include "portio_internal.h"
 
 #include "allocator.pb-c.h"
+#include "planner.pb-c.h"
 #include "riskmon.pb-c.h"
 
 #include "pmo_json.h"
@@ -46,6 +47,9 @@ static const entity_t s_entities[] = {
     //  Assumptions, decisions and dependencies: one register, a kind column
     {"raid", &pmo__raid_entry__descriptor, NULL, NULL, PMO__ENTITY_KIND__ENTITY_KIND_UNSPECIFIED,
      PORTIO_IMPORT_RISKMON},
+    //  The benefits register: portio_import_benefit.c
+    {"benefit", &pmo__benefit__descriptor, NULL, NULL, PMO__ENTITY_KIND__ENTITY_KIND_UNSPECIFIED,
+     PORTIO_IMPORT_PLANNER},
 };
 
 const entity_t *portio_import_entity (const char *name)
@@ -125,9 +129,11 @@ static bool s_field_ok (const entity_t *entity, const char *field)
         "created_by", "author",        "effective_policy", "effective_pmo_type"};
     //  The other services' entities: an id in the file is the record's key;
     //  a resource's skills are one cell ("java:4;sql:3")
+    //  a benefit's profile is one cell ("2027-04: 1200; 2028-04: 2500")
     if (entity->service != PORTIO_IMPORT_REGISTRY &&
         (strcmp (field, "id") == 0 ||
-         (entity->desc == &pmo__resource__descriptor && strcmp (field, "skills") == 0)))
+         (entity->desc == &pmo__resource__descriptor && strcmp (field, "skills") == 0) ||
+         (entity->desc == &pmo__benefit__descriptor && strcmp (field, "profile") == 0)))
         return true;
     if (strcmp (field, "currency") == 0 || (strcmp (field, "project_code") == 0 &&
                                             entity->kind != PMO__ENTITY_KIND__ENTITY_KIND_PROJECT &&
@@ -183,7 +189,7 @@ static int s_load_settings (portio_import_mapping_t *self, json_t *root, char *w
     self->entity = portio_import_entity (s_str (root, "entity", "project"));
     if (!self->entity)
         BAD ("entity must be org_unit, project, milestone, status_report, resource, allocation, "
-             "risk, issue, change_request or raid");
+             "risk, issue, change_request, raid or benefit");
     if (portio_csv_encoding_parse (s_str (root, "encoding", "auto"), &self->csv.encoding))
         BAD ("encoding must be auto, utf-8 or windows-1252");
     const char *delimiter = s_str (root, "delimiter", "auto");
@@ -365,10 +371,22 @@ static int s_load_column (portio_import_mapping_t *self, size_t i, json_t *c, ch
 
 static int s_load (portio_import_mapping_t *self, json_t *root, char *why, size_t why_size)
 {
-    static const char *known[] = {
-        "entity",        "encoding", "delimiter", "date_order", "two_digit_year_pivot",
-        "decimal_comma", "currency", "key",       "org_units",  "columns",
-        "defaults",      "comment",  "blank",     "withheld",   NULL};
+    static const char *known[] = {"entity",
+                                  "encoding",
+                                  "delimiter",
+                                  "date_order",
+                                  "two_digit_year_pivot",
+                                  "decimal_comma",
+                                  "currency",
+                                  "key",
+                                  "org_units",
+                                  "columns",
+                                  "defaults",
+                                  "comment",
+                                  "blank",
+                                  "withheld",
+                                  "skip_blank",
+                                  NULL};
     if (!json_is_object (root))
         BAD ("the mapping is not a JSON object");
     const char *unknown = s_unknown_key (root, known);
@@ -386,6 +404,17 @@ static int s_load (portio_import_mapping_t *self, json_t *root, char *why, size_
     for (size_t i = 0; i < self->n_columns; i++)
         if (s_load_column (self, i, json_array_get (columns, i), why, why_size))
             return -1;
+    //  A project file's rows without a benefits figure make no benefit
+    json_t *skip = json_object_get (root, "skip_blank");
+    if (skip) {
+        self->skip_blank = json_string_value (skip);
+        bool mapped = false;
+        for (size_t i = 0; self->skip_blank && i < self->n_columns; i++)
+            mapped = mapped || strcmp (self->columns[i].field, self->skip_blank) == 0;
+        if (self->entity->service != PORTIO_IMPORT_PLANNER || !mapped)
+            BAD ("skip_blank names a field the mapping's columns fill (benefits only), e.g. "
+                 "\"target\"");
+    }
     return 0;
 }
 #undef BAD
@@ -494,10 +523,20 @@ static const char *s_native_raid[] = {
     "id",     "project_code", "project_id",         "kind",       "title", "description", "owner",
     "status", "due_date",     "depends_on_project", "decided_by", "note",  NULL};
 
+//  The planner's benefits: money in major units (pounds), the profile as
+//  "period: value" pairs, the projects by code (and id).
+static const char *s_native_benefit[] = {
+    "id",           "external_id", "title",         "description",  "org_unit",
+    "kind",         "dis_benefit", "owner",         "measure",      "unit",
+    "currency",     "baseline",    "target",        "profile",      "status",
+    "project_code", "project_ids", "programme_ids", "portfolio_id", NULL};
+
 const char *const *portio_import_native_fields (const char *entity)
 {
     if (!entity)
         return NULL;
+    if (strcmp (entity, "benefit") == 0)
+        return s_native_benefit;
     if (strcmp (entity, "change_request") == 0)
         return s_native_change;
     if (strcmp (entity, "raid") == 0)

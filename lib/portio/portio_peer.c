@@ -1,12 +1,13 @@
 /*  portio_peer.c: talking to the services a peer holds clients of: the
-    registry's requests and paged lists, the allocator's and the risk
-    monitor's, and the quick ping before a report. Every call blocks, one
+    registry's requests and paged lists, the allocator's, the risk
+    monitor's and the planner's, and the quick ping before a report. Every call blocks, one
     request after another (see portio_import.h on threads).
 */
 #include "portio_import.h"
 #include "portio_internal.h"
 
 #include "allocator.pb-c.h"
+#include "planner.pb-c.h"
 #include "riskmon.pb-c.h"
 
 #include "pmo_reflect.h"
@@ -115,30 +116,29 @@ ProtobufCMessage *portio_import_service_call (const portio_import_peer_t *peer,
                                               ProtobufCMessage *body, char *why, size_t why_size)
 {
     bool allocator = service == PORTIO_IMPORT_ALLOCATOR;
-    pmo_client_t *client = allocator ? peer->allocator : peer->riskmon;
-    const char *name = allocator ? "allocator" : "risk monitor";
+    bool planner = service == PORTIO_IMPORT_PLANNER;
+    pmo_client_t *client = allocator ? peer->allocator : planner ? peer->planner : peer->riskmon;
+    const char *name = allocator ? "allocator" : planner ? "planner" : "risk monitor";
     if (!client) {
         snprintf (why, why_size, "the %s is not connected (give its endpoint)", name);
         return NULL;
     }
-    const ProtobufCMessageDescriptor *desc =
-        allocator ? &pmo__allocator_request__descriptor : &pmo__riskmon_request__descriptor;
-    const ProtobufCMessageDescriptor *reply_desc =
-        allocator ? &pmo__allocator_reply__descriptor : &pmo__riskmon_reply__descriptor;
-    //  Both requests are {header, oneof body}: built through the descriptor
+    const ProtobufCMessageDescriptor *reply_desc = allocator ? &pmo__allocator_reply__descriptor
+                                                   : planner ? &pmo__planner_reply__descriptor
+                                                             : &pmo__riskmon_reply__descriptor;
+    //  The three requests are {header, oneof body}: built through the descriptor
     Pmo__AllocatorRequest allocator_request = PMO__ALLOCATOR_REQUEST__INIT;
     Pmo__RiskmonRequest riskmon_request = PMO__RISKMON_REQUEST__INIT;
-    ProtobufCMessage *request = allocator ? &allocator_request.base : &riskmon_request.base;
-    assert (request->descriptor == desc);
+    Pmo__PlannerRequest planner_request = PMO__PLANNER_REQUEST__INIT;
+    ProtobufCMessage *request = allocator ? &allocator_request.base
+                                : planner ? &planner_request.base
+                                          : &riskmon_request.base;
     Pmo__Header header;
     char request_id[40];
     int timeout = peer->timeout_ms > 0 ? peer->timeout_ms : 10000;
     int attempts = peer->attempts > 0 ? peer->attempts : 3;
     pmo_header_init (&header, request_id, timeout * attempts, (Pmo__Identity *)peer->identity);
-    if (allocator)
-        allocator_request.header = &header;
-    else
-        riskmon_request.header = &header;
+    allocator_request.header = riskmon_request.header = planner_request.header = &header;
     pmo_reflect_set_oneof (request, member, body);
     ProtobufCMessage *reply = NULL;
     if (pmo_client_call (client, request, reply_desc, timeout, attempts, &reply)) {

@@ -26,8 +26,8 @@ struct _gateway_job_t {
     gateway_job_params_t params;      //  the strings below are our copies
     Pmo__Identity *identity;          //  unpacked copy of the caller
     Pmo__PortfolioRequest *portfolio; //  unpacked copy of the export's filters, or NULL
-    char *registry, *allocator, *riskmon, *hub, *notify, *entity, *mapping, *org_unit, *format,
-        *sheet, *plan_unit, *plan_code, *table; //  copies
+    char *registry, *allocator, *riskmon, *planner, *hub, *notify, *entity, *mapping, *org_unit,
+        *format, *sheet, *plan_unit, *plan_code, *table; //  copies
     pthread_t thread;
     bool started; //  the thread runs (join it)
     gateway_job_answer_t answer;
@@ -273,7 +273,9 @@ static void *s_run (void *arg)
     pmo_client_t *allocator =
         self->allocator && *self->allocator ? pmo_client_new (self->allocator) : NULL;
     pmo_client_t *riskmon = self->riskmon && *self->riskmon ? pmo_client_new (self->riskmon) : NULL;
-    portio_import_peer_t peer = {registry, self->identity, CALL_MS, ATTEMPTS, allocator, riskmon};
+    pmo_client_t *planner = self->planner && *self->planner ? pmo_client_new (self->planner) : NULL;
+    portio_import_peer_t peer = {registry,  self->identity, CALL_MS, ATTEMPTS,
+                                 allocator, riskmon,        planner};
     if (!registry)
         s_fail (&self->answer, 503, "unavailable", "", "the registry is not configured");
     else if (self->params.kind == GATEWAY_JOB_IMPORT)
@@ -285,6 +287,7 @@ static void *s_run (void *arg)
     pmo_client_destroy (&registry);
     pmo_client_destroy (&allocator);
     pmo_client_destroy (&riskmon);
+    pmo_client_destroy (&planner);
     //  The CSV can be large: let it go before the reactor gets to us
     free (self->params.data);
     self->params.data = NULL;
@@ -324,6 +327,7 @@ gateway_job_t *gateway_job_start (const gateway_job_params_t *params)
     self->registry = s_dup (params->registry);
     self->allocator = s_dup (params->allocator);
     self->riskmon = s_dup (params->riskmon);
+    self->planner = s_dup (params->planner);
     self->hub = s_dup (params->hub ? params->hub : "hub");
     self->notify = s_dup (params->notify);
     self->entity = s_dup (params->entity ? params->entity : "");
@@ -378,6 +382,7 @@ void gateway_job_destroy (gateway_job_t **self_p)
     free (self->registry);
     free (self->allocator);
     free (self->riskmon);
+    free (self->planner);
     free (self->hub);
     free (self->notify);
     free (self->entity);

@@ -39,6 +39,7 @@ typedef struct {
     const char *registry;          //  the services' ROUTER endpoints
     const char *allocator;         //  "" or NULL: not configured
     const char *riskmon;           //  ditto
+    const char *planner;           //  ditto
     const char *hub;               //  the enterprise unit's id
     const Pmo__Identity *identity; //  the caller (copied)
     const char *notify;            //  inproc endpoint the job pushes itself to when done

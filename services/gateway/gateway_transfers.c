@@ -90,6 +90,8 @@ static enum MHD_Result s_job_start (self_t *self, request_t *req, gateway_job_pa
         self->dealers[GATEWAY_SVC_ALLOCATOR] ? self->config.upstreams[GATEWAY_SVC_ALLOCATOR] : NULL;
     params->riskmon =
         self->dealers[GATEWAY_SVC_RISKMON] ? self->config.upstreams[GATEWAY_SVC_RISKMON] : NULL;
+    params->planner =
+        self->dealers[GATEWAY_SVC_PLANNER] ? self->config.upstreams[GATEWAY_SVC_PLANNER] : NULL;
     params->hub = self->config.hub;
     params->identity = &req->caller.identity;
     params->notify = self->jobs_endpoint;

@@ -132,21 +132,25 @@ static bool s_links (planner_t *self, pmo_request_t *req, const Pmo__Benefit *b,
     return true;
 }
 
-void planner_handle_create_benefit (planner_t *self, pmo_request_t *req, Pmo__Benefit *b)
+//  A new benefit, written or (check) only checked: the reply is then the
+//  benefit as it would be stored, without its id.
+static void s_create (planner_t *self, pmo_request_t *req, Pmo__Benefit *b, bool check)
 {
-    const Pmo__OrgUnit *unit = planner_unit (self, req, b->org_unit, "create_benefit.org_unit");
+    const char *member = check ? "check_benefit" : "create_benefit";
+    const Pmo__OrgUnit *unit = planner_unit (
+        self, req, b->org_unit, check ? "check_benefit.org_unit" : "create_benefit.org_unit");
     if (!unit)
         return;
     if (!pmo_request_may (req, &planner_roles, PLANNER_BENEFITS, unit->path, "keep benefits"))
         return;
-    if (pmo_request_replayed (req, self->redis, unit->division, STORE_NAME))
+    if (!check && pmo_request_replayed (req, self->redis, unit->division, STORE_NAME))
         return;
     pmo_problem_t problem;
     if (planner_benefit_check (b, &problem)) {
-        pmo_request_fail_problem (req, &problem, "create_benefit");
+        pmo_request_fail_problem (req, &problem, member);
         return;
     }
-    if (!s_links (self, req, b, "create_benefit"))
+    if (!s_links (self, req, b, member))
         return;
     if (b->status == PMO__BENEFIT_STATUS__BENEFIT_STATUS_UNSPECIFIED)
         b->status = PMO__BENEFIT_STATUS__BENEFIT_STATUS_IDENTIFIED;
@@ -158,6 +162,10 @@ void planner_handle_create_benefit (planner_t *self, pmo_request_t *req, Pmo__Be
     b->created_ms = pmo_now_ms ();
     b->created_by = pmo_request_who (req)->subject;
     s_stamp_measurements (req, b);
+    if (check) {
+        pmo_reflect_set_oneof (req->reply, "benefit", &b->base);
+        return;
+    }
     if (planner_store_next_id (self->redis, req->arena, PLANNER_BENEFIT, unit->division, &b->id)) {
         pmo_request_unavailable (req, STORE_NAME);
         return;
@@ -165,22 +173,31 @@ void planner_handle_create_benefit (planner_t *self, pmo_request_t *req, Pmo__Be
     s_store (self, req, b, 0, "benefit.created");
 }
 
-void planner_handle_update_benefit (planner_t *self, pmo_request_t *req, Pmo__Benefit *next)
+void planner_handle_create_benefit (planner_t *self, pmo_request_t *req, Pmo__Benefit *b)
 {
+    s_create (self, req, b, false);
+}
+
+//  A benefit's editable fields replaced, written or (check) only checked.
+static void s_update (planner_t *self, pmo_request_t *req, Pmo__Benefit *next, bool check)
+{
+    const char *member = check ? "check_benefit" : "update_benefit";
+    char field[48];
     uint64_t version;
-    Pmo__Benefit *b = s_read (self, req, next->id, "update_benefit.id", &version);
+    snprintf (field, sizeof field, "%s.id", member);
+    Pmo__Benefit *b = s_read (self, req, next->id, field, &version);
     if (!b)
         return;
     if (!pmo_request_may (req, &planner_roles, PLANNER_BENEFITS, b->org_unit_path, "keep benefits"))
         return;
-    if (pmo_request_replayed (req, self->redis, b->division, STORE_NAME))
+    if (!check && pmo_request_replayed (req, self->redis, b->division, STORE_NAME))
         return;
-    if (!pmo_request_version_matches (req, "update_benefit.version", "benefit", next->version,
-                                      version))
+    snprintf (field, sizeof field, "%s.version", member);
+    if (!pmo_request_version_matches (req, field, "benefit", next->version, version))
         return;
     if (!pmo_str_empty (next->org_unit) && !streq (next->org_unit, b->org_unit)) {
-        FAIL (req, INVALID, "update_benefit.org_unit",
-              "a benefit stays in its unit; create it again in the other");
+        snprintf (field, sizeof field, "%s.org_unit", member);
+        FAIL (req, INVALID, field, "a benefit stays in its unit; create it again in the other");
         return;
     }
     //  The editable fields; measurements are kept (record_measurement adds them)
@@ -190,10 +207,10 @@ void planner_handle_update_benefit (planner_t *self, pmo_request_t *req, Pmo__Be
         next->unit = next->currency;
     pmo_problem_t problem;
     if (planner_benefit_check (next, &problem)) {
-        pmo_request_fail_problem (req, &problem, "update_benefit");
+        pmo_request_fail_problem (req, &problem, member);
         return;
     }
-    if (!s_links (self, req, next, "update_benefit"))
+    if (!s_links (self, req, next, member))
         return;
     if (next->status == PMO__BENEFIT_STATUS__BENEFIT_STATUS_UNSPECIFIED)
         next->status = b->status;
@@ -203,7 +220,24 @@ void planner_handle_update_benefit (planner_t *self, pmo_request_t *req, Pmo__Be
     next->realisation = b->realisation;
     next->created_ms = b->created_ms;
     next->created_by = b->created_by;
+    if (check) {
+        pmo_reflect_set_oneof (req->reply, "benefit", &next->base);
+        return;
+    }
     s_store (self, req, next, version, "benefit.updated");
+}
+
+void planner_handle_update_benefit (planner_t *self, pmo_request_t *req, Pmo__Benefit *next)
+{
+    s_update (self, req, next, false);
+}
+
+void planner_handle_check_benefit (planner_t *self, pmo_request_t *req, Pmo__Benefit *b)
+{
+    if (pmo_str_empty (b->id))
+        s_create (self, req, b, true);
+    else
+        s_update (self, req, b, true);
 }
 
 void planner_handle_record_measurement (planner_t *self, pmo_request_t *req,

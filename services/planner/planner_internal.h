@@ -98,6 +98,8 @@ int planner_read_scope (planner_t *self, pmo_request_t *req, const char *org_uni
 
 void planner_handle_create_benefit (planner_t *self, pmo_request_t *req, Pmo__Benefit *benefit);
 void planner_handle_update_benefit (planner_t *self, pmo_request_t *req, Pmo__Benefit *benefit);
+//  create_benefit (no id) or update_benefit (id) checked, nothing written
+void planner_handle_check_benefit (planner_t *self, pmo_request_t *req, Pmo__Benefit *benefit);
 void planner_handle_record_measurement (planner_t *self, pmo_request_t *req,
                                         Pmo__RecordMeasurementRequest *record);
 void planner_handle_get_benefit (planner_t *self, pmo_request_t *req, Pmo__BenefitGetRequest *get);

@@ -366,6 +366,8 @@ static void s_handle (void *state, pmo_request_t *req)
         return planner_handle_create_benefit (self, req, r->create_benefit);
     case PMO__PLANNER_REQUEST__BODY_UPDATE_BENEFIT:
         return planner_handle_update_benefit (self, req, r->update_benefit);
+    case PMO__PLANNER_REQUEST__BODY_CHECK_BENEFIT:
+        return planner_handle_check_benefit (self, req, r->check_benefit);
     case PMO__PLANNER_REQUEST__BODY_RECORD_MEASUREMENT:
         return planner_handle_record_measurement (self, req, r->record_measurement);
     case PMO__PLANNER_REQUEST__BODY_GET_BENEFIT:

@@ -39,7 +39,7 @@ static const pmoctl_flag_t s_import_flags[] = {
     F ("mapping", "FILE", 0, "the column mapping (JSON); see deploy/data/gmpp-mapping.json"),
     F ("entity", "KIND", 0,
        "without --mapping: a file in the export format of org_unit, project, milestone, "
-       "status_report, resource, allocation, risk or issue"),
+       "status_report, resource, allocation, risk, issue, change_request, raid or benefit"),
     SW ("dry-run", "check every row and write nothing"),
     SW ("skip-bad", "write the good rows and list the bad (default: all or nothing)"),
     SW ("create-org-units",
@@ -89,7 +89,8 @@ static portio_import_peer_t s_peer (pmoctl_t *ctl)
                                   ctl->timeout_ms,
                                   ctl->attempts,
                                   pmoctl_connect (ctl, PMOCTL_ALLOCATOR, true),
-                                  pmoctl_connect (ctl, PMOCTL_RISKMON, true)};
+                                  pmoctl_connect (ctl, PMOCTL_RISKMON, true),
+                                  pmoctl_connect (ctl, PMOCTL_PLANNER, true)};
 }
 
 //  A whole file (caller frees), or NULL after saying why.
@@ -252,7 +253,8 @@ static int s_run_export (pmoctl_t *ctl, const pmoctl_command_t *cmd, pmoctl_args
     size_t size;
     if (!portio_import_mapping_entity_known (args->positional))
         return pmoctl_usage_error (cmd, "KIND is org_unit, project, milestone, status_report, "
-                                        "resource, allocation, risk or issue");
+                                        "resource, allocation, risk, issue, change_request, "
+                                        "raid or benefit");
     const char *format = pmoctl_args_get (args, "format");
     if (format && strcmp (format, "csv") && strcmp (format, "xlsx"))
         return pmoctl_usage_error (cmd, "--format is csv or xlsx");

@@ -232,7 +232,7 @@ static void s_check (ah_t *ah, const caller_t *c)
 static void s_report (ah_t *ah, const caller_t *c, size_t projects, const char *covers)
 {
     ah_as (ah, c->who, c->grants);
-    portio_import_peer_t peer = {ah->rh->client, &ah->identity, 5000, 2, ah->client, NULL};
+    portio_import_peer_t peer = {ah->rh->client, &ah->identity, 5000, 2, ah->client, NULL, NULL};
     char why[512];
     portio_report_t *report = portio_report_build (&peer, "hub", 0, why, sizeof why);
     assert (report);

@@ -42,8 +42,8 @@ static char s_riskmon_endpoint[64], s_riskmon_pub[64];
 
 static portio_import_peer_t s_peer (void)
 {
-    return (portio_import_peer_t){s_ah->rh->client, &s_ah->rh->identity, 5000, 2, s_ah->client,
-                                  s_riskmon};
+    return (portio_import_peer_t){s_ah->rh->client, &s_ah->rh->identity, 5000, 2,
+                                  s_ah->client,     s_riskmon,           NULL};
 }
 
 static portio_import_result_t *s_import (const char *entity, const char *mapping_json,

@@ -160,6 +160,42 @@ int main (void)
               resp);
     gh_resp_free (&resp);
 
+    //  The register through the import and export routes: a file naming
+    //  the project by code, a re-import that changes nothing, the export
+    resp = gh_http (gh, "POST", "/api/v1/import?entity=benefit&dry_run=1", pm,
+                    "title,kind,owner,measure,target,project_code\n"
+                    "Fewer delays,non_financial,ops,days late,x,DFT-2027-001\n",
+                    "Content-Type: text/csv");
+    GH_CHECK (resp->status == 422, resp);
+    json_t *problem = json_array_get (json_object_get (resp->json, "problems"), 0);
+    GH_CHECK (problem && json_integer_value (json_object_get (problem, "row")) == 2 &&
+                  strcmp (json_string_value (json_object_get (problem, "column")), "target") == 0,
+              resp);
+    gh_resp_free (&resp);
+    const char *file = "title,kind,owner,measure,unit,baseline,target,project_code\n"
+                       "Fewer delays,non_financial,ops,days late,days,30,10,DFT-2027-001\n";
+    resp =
+        gh_http (gh, "POST", "/api/v1/import?entity=benefit", pm, file, "Content-Type: text/csv");
+    GH_CHECK (resp->status == 200 &&
+                  json_integer_value (json_object_get (resp->json, "created")) == 1,
+              resp);
+    gh_resp_free (&resp);
+    resp =
+        gh_http (gh, "POST", "/api/v1/import?entity=benefit", pm, file, "Content-Type: text/csv");
+    GH_CHECK (resp->status == 200 &&
+                  json_integer_value (json_object_get (resp->json, "unchanged")) == 1 &&
+                  json_integer_value (json_object_get (resp->json, "created")) == 0,
+              resp);
+    gh_resp_free (&resp);
+    resp = gh_http (gh, "GET", "/api/v1/export/benefit?org_unit=dft", pm, NULL, NULL);
+    GH_CHECK (resp->status == 200 && strstr (resp->body, "Fewer delays") &&
+                  strstr (resp->body, "DFT-2027-001"),
+              resp);
+    gh_resp_free (&resp);
+    resp = gh_http (gh, "GET", "/api/v1/export/benefit", other_pmo, NULL, NULL);
+    GH_CHECK (resp->status == 200 && !strstr (resp->body, "Fewer delays"), resp);
+    gh_resp_free (&resp);
+
     free (pm);
     free (analyst);
     free (manager);

@@ -364,7 +364,7 @@ def main():
                 "schema": {"type": "string", "enum": ["1", "0", "true", "false"]},
                 "description": description}
     entities = ["org_unit", "project", "milestone", "status_report", "resource", "allocation",
-                "risk", "issue", "change_request", "raid"]
+                "risk", "issue", "change_request", "raid", "benefit"]
     counted = {"type": "integer"}
     import_result = {"type": "object",
                      "required": ["entity", "rows", "created", "updated", "unchanged", "bad",

@@ -12,7 +12,7 @@ export const title = "Import & export";
 
 // The registers a file can hold (the export format of each)
 const ENTITIES = ["project", "milestone", "status_report", "org_unit", "resource", "allocation",
-                  "risk", "issue", "change_request", "raid"];
+                  "risk", "issue", "change_request", "raid", "benefit"];
 const PROBLEMS_SHOWN = 500;
 
 export async function render(params, view) {
