@@ -5,6 +5,8 @@
 */
 #include "riskmon_model.h"
 
+#include "riskmon_benefits.h"
+
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -356,8 +358,15 @@ void riskmon_assess (const Pmo__HealthInputs *in, const Pmo__Thresholds *t, int6
     out->division = in->division;
     out->inputs = (Pmo__HealthInputs *)in;
     out->assessed_ms = now;
-    if (!riskmon_project_live (in))
+    //  Benefits are realised after delivery too: their rules hold either way
+    //  and colour nothing (riskmon_benefits.c)
+    Pmo__FiredRule **benefits;
+    size_t n_benefits = riskmon_benefit_rules (in, arena, &benefits);
+    if (!riskmon_project_live (in)) {
+        out->fired = benefits;
+        out->n_fired = n_benefits;
         return; //  not being delivered: no colour
+    }
     s_build_t b = {.out = out, .arena = arena, .now = now};
     //  In this order: the rules fire (and are listed) as they are met
     Pmo__Rag schedule = PMO__RAG__RAG_GREEN, cost = PMO__RAG__RAG_UNSPECIFIED;
@@ -383,6 +392,10 @@ void riskmon_assess (const Pmo__HealthInputs *in, const Pmo__Thresholds *t, int6
     overall = s_worse (overall, reporting);
     overall = s_worse (overall, governance);
     out->overall = overall;
+    for (size_t i = 0; i < n_benefits; i++)
+        s_fire (&b, benefits[i]->rule, benefits[i]->dimension, benefits[i]->rag,
+                benefits[i]->subject_id, benefits[i]->value, benefits[i]->threshold,
+                benefits[i]->detail);
     out->fired = b.fired;
     out->n_fired = b.n_fired;
     out->next_due_ms = b.next_due;
@@ -422,6 +435,8 @@ const char *riskmon_alert_kind_name (Pmo__AlertKind kind)
         return "milestone_overdue";
     case PMO__ALERT_KIND__ALERT_KIND_GATE_OVERDUE:
         return "gate_overdue";
+    case PMO__ALERT_KIND__ALERT_KIND_BENEFIT_LAGGING:
+        return "benefit_lagging";
     default:
         return "unspecified";
     }
@@ -465,6 +480,8 @@ size_t riskmon_alerts_wanted (const Pmo__HealthAssessment *a, const Pmo__Thresho
             kind = PMO__ALERT_KIND__ALERT_KIND_MILESTONE_OVERDUE;
         else if (strcmp (f->rule, "gate_overdue") == 0)
             kind = PMO__ALERT_KIND__ALERT_KIND_GATE_OVERDUE;
+        else if (strcmp (f->rule, "benefit_lagging") == 0)
+            kind = PMO__ALERT_KIND__ALERT_KIND_BENEFIT_LAGGING;
         if (kind == PMO__ALERT_KIND__ALERT_KIND_UNSPECIFIED)
             continue;
         riskmon_want_t *w = &list[n++];

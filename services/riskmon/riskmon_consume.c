@@ -10,6 +10,8 @@
 */
 #include "riskmon_internal.h"
 
+#include "riskmon_benefits.h"
+
 #include "pmo_log.h"
 
 #include <string.h>
@@ -46,6 +48,9 @@ static void s_apply (pmo_arena_t *arena, Pmo__ProjectHealth *ph, const Pmo__Even
             oa->over && strcmp (event->type, "resource.cleared") != 0, stream_id, arena);
         break;
     }
+    case PMO__EVENT__BODY_BENEFIT:
+        riskmon_apply_benefit (in, event->benefit, arena);
+        break;
     default:
         break;
     }
@@ -69,6 +74,9 @@ static size_t s_event_projects (const Pmo__Event *event, char ***ids)
     case PMO__EVENT__BODY_OVER_ALLOCATION:
         *ids = event->over_allocation->project_ids;
         return event->over_allocation->n_project_ids;
+    case PMO__EVENT__BODY_BENEFIT: //  the planner's: every linked project
+        *ids = event->benefit->project_ids;
+        return event->benefit->n_project_ids;
     default:
         return 0;
     }
