@@ -444,6 +444,10 @@ static void s_scenarios (char **dft, const char *moj_project)
     spec.n_candidates = 4;
     spec.budgets = budgets;
     spec.n_budgets = 1;
+    //  Optimality is asserted: no wall-clock limit in reach, even under
+    //  valgrind on a loaded machine (the default 10 s can be: 120 s is the
+    //  most a spec may ask)
+    spec.time_limit_ms = 120000;
     Pmo__PlannerRequest request = PMO__PLANNER_REQUEST__INIT;
     request.body_case = PMO__PLANNER_REQUEST__BODY_SOLVE_SCENARIO;
     request.solve_scenario = &spec;

@@ -169,11 +169,11 @@ int main (void)
               "{\"project_id\":\"%s\",\"value\":5,\"cost_by_quarter\":[100],"
               "\"demand\":[{\"skill\":\"cobol\",\"hours_by_week\":[1]}]}",
               first, second, legacy);
-    Pmo__PlannerReply *reply =
-        s_call ("{\"solve_scenario\":{\"name\":\"capacity\",\"org_unit\":\"dft\","
-                "\"start\":\"2027-01-04\",\"capacity_from_allocator\":true,"
-                "\"capacity_weeks\":8,\"candidates\":[%s]}}",
-                list);
+    Pmo__PlannerReply *reply = s_call (
+        "{\"solve_scenario\":{\"name\":\"capacity\",\"org_unit\":\"dft\","
+        "\"start\":\"2027-01-04\",\"capacity_from_allocator\":true,\"time_limit_ms\":120000,"
+        "\"capacity_weeks\":8,\"candidates\":[%s]}}",
+        list);
     OK (reply);
     const Pmo__Scenario *s = reply->scenario;
     assert (s->result->feasible);
@@ -204,10 +204,11 @@ int main (void)
 
     //  Released, the booking frees its hours: both fit (40 + 30 <= 74)
     s_step ("release", booking, &version);
-    reply = s_call ("{\"solve_scenario\":{\"name\":\"released\",\"org_unit\":\"dft\","
-                    "\"start\":\"2027-01-04\",\"capacity_from_allocator\":true,"
-                    "\"capacity_weeks\":8,\"candidates\":[%s]}}",
-                    list);
+    reply = s_call (
+        "{\"solve_scenario\":{\"name\":\"released\",\"org_unit\":\"dft\","
+        "\"start\":\"2027-01-04\",\"capacity_from_allocator\":true,\"time_limit_ms\":120000,"
+        "\"capacity_weeks\":8,\"candidates\":[%s]}}",
+        list);
     OK (reply);
     assert (s_result (reply->scenario, first)->placement == PMO__PLACEMENT__PLACEMENT_IN);
     assert (s_result (reply->scenario, second)->placement == PMO__PLACEMENT__PLACEMENT_IN);

@@ -93,7 +93,8 @@ Pmo__RegistryReply *rh_call_with_id (rh_t *self, Pmo__RegistryRequest *request,
                                      const char *request_id)
 {
     Pmo__Header header;
-    pmo_header_init (&header, self->request_id, 5000, &self->identity);
+    //  The deadline outlives the wait below, under valgrind too
+    pmo_header_init (&header, self->request_id, 30000, &self->identity);
     if (request_id && *request_id) {
         snprintf (self->request_id, sizeof self->request_id, "%s", request_id);
         header.request_id = self->request_id;
