@@ -262,7 +262,7 @@ static void s_round_trips (void)
     assert (!r->written);
     portio_import_result_destroy (&r);
     free (csv);
-    assert (portio_xlsx_export (&peer, "benefit", "", &csv, &size, why, sizeof why) == 0);
+    assert (portio_xlsx_export (&peer, "benefit", "", NULL, &csv, &size, why, sizeof why) == 0);
     assert (portio_xlsx_is (csv, size));
     r = s_import_data (NULL, csv, size, false, false, 0);
     s_expect (r, 0, 0, 2, 0);

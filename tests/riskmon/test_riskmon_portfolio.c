@@ -157,7 +157,8 @@ static const char *s_exported (rm_t *rm, const char *entity, const char *unit,
                                const Pmo__PortfolioRequest *filter, int expect_rc, char *why)
 {
     static char codes[512];
-    portio_import_peer_t peer = {rm->rh->client, &rm->rh->identity, 5000, 2, NULL, rm->client};
+    portio_import_peer_t peer = {rm->rh->client, &rm->rh->identity, 5000, 2,
+                                 NULL,           rm->client,        NULL};
     char *csv = NULL;
     size_t size;
     int rc = portio_export_filtered (&peer, entity, unit, filter, false, &csv, &size, why, 512);
