@@ -352,8 +352,30 @@ static bool s_is_references (const char *name)
     return streq (name, "project_ids");
 }
 
-//  Resolve the reference in *slot (field path). 0, or -1 after failing.
-static int s_resolve_slot (s_resolving_t *r, char **slot, const char *path)
+//  Where a reference is in the request: a field (name) or an item of a
+//  repeated field (index) under up. Spelt out ("import_batch.items[3].
+//  create_allocation.request.project_id") only when a reference fails: a
+//  batch of a thousand items has tens of thousands of fields, and printing
+//  each one's path cost more than resolving the references.
+typedef struct s_path {
+    const struct s_path *up;
+    const char *name; //  NULL for an item
+    size_t index;
+} s_path_t;
+
+static char *s_path_text (pmo_arena_t *arena, const s_path_t *path)
+{
+    if (!path)
+        return "";
+    const char *up = s_path_text (arena, path->up);
+    if (!path->name)
+        return pmo_arena_printf (arena, "%s[%zu]", up, path->index);
+    return *up ? pmo_arena_printf (arena, "%s.%s", up, path->name)
+               : pmo_arena_strdup (arena, path->name);
+}
+
+//  Resolve the reference in *slot (at path). 0, or -1 after failing.
+static int s_resolve_slot (s_resolving_t *r, char **slot, const s_path_t *at)
 {
     if (pmo_str_empty (*slot))
         return 0;
@@ -368,6 +390,7 @@ static int s_resolve_slot (s_resolving_t *r, char **slot, const char *path)
         *slot = (char *)id;
         return 0;
     }
+    const char *path = s_path_text (r->req->arena, at);
     if (rc == 0)
         FAIL (r->req, NOT_FOUND, path, "no project with id or code '%.64s'", text);
     else if (rc == -3)
@@ -381,7 +404,7 @@ static int s_resolve_slot (s_resolving_t *r, char **slot, const char *path)
     return -1;
 }
 
-static int s_resolve_message (s_resolving_t *r, ProtobufCMessage *msg, const char *path)
+static int s_resolve_message (s_resolving_t *r, ProtobufCMessage *msg, const s_path_t *path)
 {
     const ProtobufCMessageDescriptor *desc = msg->descriptor;
     //  A foreign allocation (a booking across divisions, through the hub)
@@ -395,32 +418,31 @@ static int s_resolve_message (s_resolving_t *r, ProtobufCMessage *msg, const cha
         if ((f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) &&
             *(uint32_t *)((char *)msg + f->quantifier_offset) != f->id)
             continue;
-        const char *name = pmo_str_empty (path)
-                               ? f->name
-                               : pmo_arena_printf (r->req->arena, "%s.%s", path, f->name);
+        s_path_t field = {path, f->name, 0};
         if (f->type == PROTOBUF_C_TYPE_STRING && f->label != PROTOBUF_C_LABEL_REPEATED &&
             s_is_reference (f->name)) {
-            if (s_resolve_slot (r, (char **)slot, name))
+            if (s_resolve_slot (r, (char **)slot, &field))
                 return -1;
         } else if (f->type == PROTOBUF_C_TYPE_STRING && f->label == PROTOBUF_C_LABEL_REPEATED &&
                    s_is_references (f->name)) {
             size_t n = *(size_t *)((char *)msg + f->quantifier_offset);
             char **items = *(char ***)slot;
-            for (size_t k = 0; k < n; k++)
-                if (s_resolve_slot (r, &items[k],
-                                    pmo_arena_printf (r->req->arena, "%s[%zu]", name, k)))
+            for (size_t k = 0; k < n; k++) {
+                s_path_t item = {&field, NULL, k};
+                if (s_resolve_slot (r, &items[k], &item))
                     return -1;
+            }
         } else if (f->type == PROTOBUF_C_TYPE_MESSAGE && f->label == PROTOBUF_C_LABEL_REPEATED) {
             size_t n = *(size_t *)((char *)msg + f->quantifier_offset);
             ProtobufCMessage **items = *(ProtobufCMessage ***)slot;
-            for (size_t k = 0; k < n; k++)
-                if (items[k] &&
-                    s_resolve_message (r, items[k],
-                                       pmo_arena_printf (r->req->arena, "%s[%zu]", name, k)))
+            for (size_t k = 0; k < n; k++) {
+                s_path_t item = {&field, NULL, k};
+                if (items[k] && s_resolve_message (r, items[k], &item))
                     return -1;
+            }
         } else if (f->type == PROTOBUF_C_TYPE_MESSAGE && *(ProtobufCMessage **)slot &&
                    !streq (f->name, "header")) {
-            if (s_resolve_message (r, *(ProtobufCMessage **)slot, name))
+            if (s_resolve_message (r, *(ProtobufCMessage **)slot, &field))
                 return -1;
         }
     }
@@ -436,7 +458,7 @@ int orgtree_resolve_projects (orgtree_t *self, pmo_request_t *req, orgtree_may_s
     s_resolving_t r = {self, req, may_see, registry_name};
     //  The request was decoded into the request's arena: its strings may
     //  be replaced by arena copies
-    return s_resolve_message (&r, (ProtobufCMessage *)req->request, "");
+    return s_resolve_message (&r, (ProtobufCMessage *)req->request, NULL);
 }
 
 static bool s_fresh (const orgtree_t *self, const entry_t *entry)

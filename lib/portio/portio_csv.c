@@ -353,6 +353,10 @@ const char *portio_csv_blank_marker (const char *text)
     if (text && strlen (text) > 64)
         return NULL;
     const char *t = s_trim (text, buf, sizeof buf);
+    //  Every cell of a file comes here: most are values, which no marker
+    //  starts like
+    if (*t && !strchr ("-nNtTuU#", *t))
+        return NULL;
     for (size_t i = 0; i < sizeof markers / sizeof markers[0]; i++)
         if (strcasecmp (t, markers[i]) == 0)
             return markers[i];
