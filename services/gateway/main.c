@@ -136,7 +136,8 @@ int main (int argc, char **argv)
     };
     size_t count = sizeof options / sizeof options[0];
     int rc = pmo_config_parse (options, count, argc, argv,
-                               "pmo-gateway: the HTTP/JSON API, live events and the dashboard");
+                               "pmo-gateway: the HTTP/JSON API, live events and the dashboard\n"
+                               "(TMPDIR: where Excel files are built, default /tmp)");
     if (rc)
         return rc > 0 ? 0 : 2;
     long redis_timeout, upstream_timeout, max_body, max_import, rate, burst, heartbeat, connections,

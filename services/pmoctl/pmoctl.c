@@ -102,6 +102,7 @@ static void s_usage (FILE *out)
              "channel create|update: the interact secret (Slack's signing secret)");
     fprintf (out, "  %-24s %s\n", "PMO_LOG_LEVEL", "debug, info, warn or error, default error");
     fprintf (out, "  %-24s %s\n", "USER", "the default subject is $USER@local");
+    fprintf (out, "  %-24s %s\n", "TMPDIR", "where Excel files are built, default /tmp");
     fprintf (out, "\ncommands:\n");
     for (const pmoctl_command_t *const *table = s_tables; *table; table++)
         for (const pmoctl_command_t *cmd = *table; cmd->group; cmd++) {
