@@ -289,6 +289,39 @@ int orgtree_project (orgtree_t *self, const char *id, pmo_arena_t *arena, Pmo__P
     return rc;
 }
 
+//  A code asked of the registry (in one division, or in every one the
+//  tree's identity reads when division is NULL): 1 with the project copied
+//  into arena, 0 none, -2 several divisions, -1 unavailable.
+static int s_get_code (orgtree_t *self, const char *code, const char *division, pmo_arena_t *arena,
+                       Pmo__Project **project)
+{
+    if (orgtree_backing_off (self))
+        return -1;
+    Pmo__GetRequest get = PMO__GET_REQUEST__INIT;
+    get.kind = PMO__ENTITY_KIND__ENTITY_KIND_PROJECT;
+    get.id = (char *)code;
+    get.division = (char *)(division ? division : "");
+    Pmo__RegistryRequest request = PMO__REGISTRY_REQUEST__INIT;
+    request.body_case = PMO__REGISTRY_REQUEST__BODY_GET;
+    request.get = &get;
+    Pmo__RegistryReply *reply = s_ask (self, &request, "a project code");
+    if (!reply)
+        return -1;
+    int rc = -1;
+    if (!reply->error && reply->body_case == PMO__REGISTRY_REPLY__BODY_PROJECT && reply->project) {
+        *project = (Pmo__Project *)pmo_reflect_copy (&reply->project->base, arena);
+        rc = 1;
+    } else if (reply->error && reply->error->code == PMO__ERROR_CODE__ERROR_NOT_FOUND)
+        rc = 0;
+    else if (reply->error && reply->error->code == PMO__ERROR_CODE__ERROR_INVALID)
+        rc = -2; //  a code is never malformed to a get: it names several
+    else
+        pmo_warn ("orgtree: the registry refused a project code code=%s",
+                  reply->error ? pmo_error_code_name (reply->error->code) : "no project");
+    protobuf_c_message_free_unpacked (&reply->base, NULL);
+    return rc;
+}
+
 int orgtree_project_id (orgtree_t *self, const char *text, pmo_arena_t *arena, const char **id,
                         Pmo__Project **project)
 {
@@ -305,41 +338,68 @@ int orgtree_project_id (orgtree_t *self, const char *text, pmo_arena_t *arena, c
     }
     if (!pmo_code_valid (text))
         return -3;
-    if (orgtree_backing_off (self))
-        return -1;
-    Pmo__GetRequest get = PMO__GET_REQUEST__INIT;
-    get.kind = PMO__ENTITY_KIND__ENTITY_KIND_PROJECT;
-    get.id = (char *)text;
-    Pmo__RegistryRequest request = PMO__REGISTRY_REQUEST__INIT;
-    request.body_case = PMO__REGISTRY_REQUEST__BODY_GET;
-    request.get = &get;
-    Pmo__RegistryReply *reply = s_ask (self, &request, "a project code");
-    if (!reply)
-        return -1;
-    int rc = -1;
-    if (!reply->error && reply->body_case == PMO__REGISTRY_REPLY__BODY_PROJECT && reply->project) {
-        *id = pmo_arena_strdup (arena, reply->project->id);
+    Pmo__Project *found = NULL;
+    int rc = s_get_code (self, text, NULL, arena, &found);
+    if (rc == 1) {
+        *id = found->id;
         if (project)
-            *project = (Pmo__Project *)pmo_reflect_copy (&reply->project->base, arena);
-        rc = 1;
-    } else if (reply->error && reply->error->code == PMO__ERROR_CODE__ERROR_NOT_FOUND)
-        rc = 0;
-    else if (reply->error && reply->error->code == PMO__ERROR_CODE__ERROR_INVALID)
-        rc = -2; //  a code is never malformed to a get: it names several
-    else
-        pmo_warn ("orgtree: the registry refused a project code code=%s",
-                  reply->error ? pmo_error_code_name (reply->error->code) : "no project");
-    protobuf_c_message_free_unpacked (&reply->base, NULL);
+            *project = found;
+    }
     return rc;
 }
 
-//  What resolving the project references of one request needs.
-typedef struct {
-    orgtree_t *tree;
-    pmo_request_t *req;
-    orgtree_may_see_fn *may_see;
-    const char *registry_name;
-} s_resolving_t;
+static entry_t *s_known (orgtree_t *self, const char *id);
+
+//  A code several divisions use, narrowed to the caller's view: a get in
+//  each division of the caller's grants, kept if may_see lets the caller
+//  read it. A grant above the divisions (the enterprise) sees them all:
+//  the code stays ambiguous. 1, 0, -2 or -1 as orgtree_project_id.
+static int s_narrow (orgtree_t *self, const orgtree_resolver_t *r, pmo_request_t *req,
+                     const char *code, const char **id, const char **path)
+{
+    const Pmo__Identity *who = pmo_request_who (req);
+    if (!who || who->n_grants == 0)
+        return -2;
+    const char **asked = pmo_arena_alloc (req->arena, who->n_grants * sizeof (char *));
+    size_t n_asked = 0;
+    size_t found = 0;
+    for (size_t i = 0; i < who->n_grants; i++) {
+        entry_t *unit = s_known (self, who->grants[i]->org_unit);
+        if (!unit)
+            continue; //  a unit that is gone grants nothing
+        if (unit->unit->kind == PMO__ORG_UNIT_KIND__ORG_UNIT_KIND_ENTERPRISE)
+            return -2; //  the enterprise reads every division
+        const char *division = unit->unit->division;
+        bool seen = false;
+        for (size_t k = 0; k < n_asked && !seen; k++)
+            seen = streq (asked[k], division);
+        if (seen)
+            continue;
+        asked[n_asked++] = division;
+        Pmo__Project *project;
+        int rc = s_get_code (self, code, division, req->arena, &project);
+        if (rc < 0)
+            return rc == -2 ? -2 : -1;
+        if (rc == 0 || (r->may_see && !r->may_see (who, project->org_unit_path)))
+            continue;
+        *id = project->id;
+        *path = project->org_unit_path;
+        found++;
+    }
+    return found > 1 ? -2 : (int)found;
+}
+
+static int s_tree_lookup (const orgtree_resolver_t *r, pmo_request_t *req, const char *text,
+                          const char **id, const char **path)
+{
+    orgtree_t *self = r->state;
+    Pmo__Project *project;
+    int rc = orgtree_project_id (self, text, req->arena, id, &project);
+    *path = rc == 1 && project ? project->org_unit_path : NULL;
+    if (rc == -2)
+        rc = s_narrow (self, r, req, text, id, path);
+    return rc;
+}
 
 static bool s_is_reference (const char *name)
 {
@@ -363,7 +423,7 @@ typedef struct s_path {
     size_t index;
 } s_path_t;
 
-static char *s_path_text (pmo_arena_t *arena, const s_path_t *path)
+static const char *s_path_text (pmo_arena_t *arena, const s_path_t *path)
 {
     if (!path)
         return "";
@@ -374,37 +434,46 @@ static char *s_path_text (pmo_arena_t *arena, const s_path_t *path)
                : pmo_arena_strdup (arena, path->name);
 }
 
-//  Resolve the reference in *slot (at path). 0, or -1 after failing.
-static int s_resolve_slot (s_resolving_t *r, char **slot, const s_path_t *at)
+//  Resolve the reference in *slot, at path (or, when path is NULL, at the
+//  place at spells out). 0, or -1 after failing.
+static int s_resolve_slot (const orgtree_resolver_t *r, pmo_request_t *req, char **slot,
+                           const char *path, const s_path_t *at)
 {
     if (pmo_str_empty (*slot))
         return 0;
     const char *text = *slot;
-    const char *id;
-    Pmo__Project *project;
-    int rc = orgtree_project_id (r->tree, text, r->req->arena, &id, &project);
-    if (rc == 1 && project && r->may_see &&
-        !r->may_see (pmo_request_who (r->req), project->org_unit_path))
+    const char *id = NULL;
+    const char *project_path = NULL;
+    int rc = r->lookup (r, req, text, &id, &project_path);
+    if (rc == 1 && project_path && r->may_see && !r->may_see (pmo_request_who (req), project_path))
         rc = 0; //  as if it did not exist, so codes cannot be probed
     if (rc == 1) {
         *slot = (char *)id;
         return 0;
     }
-    const char *path = s_path_text (r->req->arena, at);
+    if (!path)
+        path = s_path_text (req->arena, at);
     if (rc == 0)
-        FAIL (r->req, NOT_FOUND, path, "no project with id or code '%.64s'", text);
+        FAIL (req, NOT_FOUND, path, "no project with id or code '%.64s'", text);
     else if (rc == -3)
-        FAIL (r->req, INVALID, path,
-              "'%.64s' is neither a project id (pr_<division>_<n>) nor a code", text);
+        FAIL (req, INVALID, path, "'%.64s' is neither a project id (pr_<division>_<n>) nor a code",
+              text);
     else if (rc == -2)
-        FAIL (r->req, INVALID, path,
+        FAIL (req, INVALID, path,
               "code '%.64s' names projects in more than one division: give the project's id", text);
     else
-        pmo_request_unavailable (r->req, r->registry_name);
+        pmo_request_unavailable (req, r->registry_name);
     return -1;
 }
 
-static int s_resolve_message (s_resolving_t *r, ProtobufCMessage *msg, const s_path_t *path)
+int orgtree_resolve_reference (const orgtree_resolver_t *r, pmo_request_t *req, char **slot,
+                               const char *path)
+{
+    return s_resolve_slot (r, req, slot, path, NULL);
+}
+
+static int s_resolve_message (const orgtree_resolver_t *r, pmo_request_t *req,
+                              ProtobufCMessage *msg, const s_path_t *path)
 {
     const ProtobufCMessageDescriptor *desc = msg->descriptor;
     //  A foreign allocation (a booking across divisions, through the hub)
@@ -421,7 +490,7 @@ static int s_resolve_message (s_resolving_t *r, ProtobufCMessage *msg, const s_p
         s_path_t field = {path, f->name, 0};
         if (f->type == PROTOBUF_C_TYPE_STRING && f->label != PROTOBUF_C_LABEL_REPEATED &&
             s_is_reference (f->name)) {
-            if (s_resolve_slot (r, (char **)slot, &field))
+            if (s_resolve_slot (r, req, (char **)slot, NULL, &field))
                 return -1;
         } else if (f->type == PROTOBUF_C_TYPE_STRING && f->label == PROTOBUF_C_LABEL_REPEATED &&
                    s_is_references (f->name)) {
@@ -429,7 +498,7 @@ static int s_resolve_message (s_resolving_t *r, ProtobufCMessage *msg, const s_p
             char **items = *(char ***)slot;
             for (size_t k = 0; k < n; k++) {
                 s_path_t item = {&field, NULL, k};
-                if (s_resolve_slot (r, &items[k], &item))
+                if (s_resolve_slot (r, req, &items[k], NULL, &item))
                     return -1;
             }
         } else if (f->type == PROTOBUF_C_TYPE_MESSAGE && f->label == PROTOBUF_C_LABEL_REPEATED) {
@@ -437,28 +506,34 @@ static int s_resolve_message (s_resolving_t *r, ProtobufCMessage *msg, const s_p
             ProtobufCMessage **items = *(ProtobufCMessage ***)slot;
             for (size_t k = 0; k < n; k++) {
                 s_path_t item = {&field, NULL, k};
-                if (items[k] && s_resolve_message (r, items[k], &item))
+                if (items[k] && s_resolve_message (r, req, items[k], &item))
                     return -1;
             }
         } else if (f->type == PROTOBUF_C_TYPE_MESSAGE && *(ProtobufCMessage **)slot &&
                    !streq (f->name, "header")) {
-            if (s_resolve_message (r, *(ProtobufCMessage **)slot, &field))
+            if (s_resolve_message (r, req, *(ProtobufCMessage **)slot, &field))
                 return -1;
         }
     }
     return 0;
 }
 
+int orgtree_resolve_request (const orgtree_resolver_t *resolver, pmo_request_t *req)
+{
+    assert (resolver && resolver->lookup && req && resolver->registry_name);
+    if (!req->request)
+        return 0;
+    //  The request was decoded into the request's arena: its strings may
+    //  be replaced by arena copies
+    return s_resolve_message (resolver, req, (ProtobufCMessage *)req->request, NULL);
+}
+
 int orgtree_resolve_projects (orgtree_t *self, pmo_request_t *req, orgtree_may_see_fn *may_see,
                               const char *registry_name)
 {
-    assert (self && req && registry_name);
-    if (!req->request)
-        return 0;
-    s_resolving_t r = {self, req, may_see, registry_name};
-    //  The request was decoded into the request's arena: its strings may
-    //  be replaced by arena copies
-    return s_resolve_message (&r, (ProtobufCMessage *)req->request, NULL);
+    assert (self);
+    orgtree_resolver_t r = {s_tree_lookup, self, may_see, registry_name};
+    return orgtree_resolve_request (&r, req);
 }
 
 static bool s_fresh (const orgtree_t *self, const entry_t *entry)

@@ -83,16 +83,43 @@ typedef bool (orgtree_may_see_fn) (const Pmo__Identity *who, const char *path);
 
 //  Codes accepted wherever a request names a project by id: every project
 //  reference in req's request (string fields project_id and
-//  depends_on_project, and the lists project_ids, at any depth) that is a code is replaced by the
-//  project's id, so the handlers see ids only. A code that names no project
-//  the caller may see (may_see; NULL: every caller sees every project)
-//  fails req with NOT_FOUND naming the code and the field; one naming
-//  projects in several divisions, or text that is neither an id nor a
-//  code, INVALID; a registry that does not
-//  answer, UNAVAILABLE ("<registry_name> is unavailable"). 0, or -1 after
-//  failing req. Requests naming projects by id cost nothing.
+//  depends_on_project, and the lists project_ids, at any depth) that is a
+//  code is replaced by the project's id, so the handlers see ids only.
+//  Ambiguity is judged with the caller's view, not the service's: a code
+//  that several divisions use is narrowed to the divisions of the caller's
+//  grants (a get per division), and to what may_see lets the caller read
+//  (NULL: every project of those divisions), so a person of one division
+//  gets their division's project and learns nothing of the others. A code
+//  naming no project the caller may see fails req with NOT_FOUND naming
+//  the code and the field; one naming projects the caller sees in several
+//  divisions, or text that is neither an id nor a code, INVALID; a
+//  registry that does not answer, UNAVAILABLE ("<registry_name> is
+//  unavailable"). 0, or -1 after failing req. Ids cost nothing.
 int orgtree_resolve_projects (orgtree_t *self, pmo_request_t *req, orgtree_may_see_fn *may_see,
                               const char *registry_name);
+
+//  The same walk over a request for a resolver that is not a tree (the
+//  registry resolves codes in its own store with the caller's identity).
+//  lookup gives for text, as orgtree_project_id does: 1 with *id (and
+//  *path, the project's org unit path, or NULL when the id was given),
+//  0 no such project, -2 several divisions, -3 neither id nor code, -1
+//  unavailable.
+typedef struct orgtree_resolver_s orgtree_resolver_t;
+typedef int (orgtree_lookup_fn) (const orgtree_resolver_t *resolver, pmo_request_t *req,
+                                 const char *text, const char **id, const char **path);
+struct orgtree_resolver_s {
+    orgtree_lookup_fn *lookup;
+    void *state;                 //  the lookup's
+    orgtree_may_see_fn *may_see; //  NULL: the lookup judged it
+    const char *registry_name;   //  for UNAVAILABLE
+};
+int orgtree_resolve_request (const orgtree_resolver_t *resolver, pmo_request_t *req);
+
+//  One reference (*slot, at field path) resolved in place: 0, or -1 after
+//  failing req with the errors above. For a field the walk does not see
+//  (the registry's update_project.id, archive.id).
+int orgtree_resolve_reference (const orgtree_resolver_t *resolver, pmo_request_t *req, char **slot,
+                               const char *path);
 
 //  Read every unit (archived ones too) if the tree is older than
 //  max_age_ms or was invalidated; force reads it regardless. 0, or -1 if

@@ -121,13 +121,20 @@ static void s_retrying (allocator_t *self, pmo_request_t *req, try_fn *fn, void 
     FAIL (req, CONFLICT, "", "the resource's bookings kept changing while this was decided; retry");
 }
 
+//  Who may name a project by its code: who reads it
+static bool s_may_see (const Pmo__Identity *who, const char *path)
+{
+    return pmo_access_allowed (who, allocator_roles (), ALLOCATOR_READ, path);
+}
+
 static void s_handle (void *state, pmo_request_t *req)
 {
     allocator_t *self = state;
     Pmo__AllocatorRequest *r = (Pmo__AllocatorRequest *)req->request;
-    //  Projects may be named by code wherever an id is asked for; anyone
-    //  signed in sees allocations, so every caller may name every project
-    if (orgtree_resolve_projects (self->registry, req, NULL, ALLOCATOR_REGISTRY))
+    //  Projects may be named by code wherever an id is asked for, among
+    //  those the caller reads (by id, any project: a steward books for
+    //  projects of other units)
+    if (orgtree_resolve_projects (self->registry, req, s_may_see, ALLOCATOR_REGISTRY))
         return;
     switch (r->body_case) {
     case PMO__ALLOCATOR_REQUEST__BODY_REQUEST_ALLOCATION:

@@ -10,6 +10,7 @@
 #include "pmo_reflect.h"
 #include "pmo_wire.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -191,9 +192,16 @@ void gateway_resource_patch (self_t *self, request_t *req)
     gateway_problem_t problem;
     json_t *member = NULL;
     if (current) {
+        //  The path may name the item by its code: the change names it by
+        //  the id that was read (a body naming another id is still refused)
+        json_t *read_id = json_object_get (current, "id");
+        char *id = strdup (json_is_string (read_id) && *json_string_value (read_id)
+                               ? json_string_value (read_id)
+                               : req->param);
+        assert (id);
         gateway_merge_patch (current, req->patch);
-        member =
-            gateway_route_member (req->route, current, NULL, req->param, req->version, &problem);
+        member = gateway_route_member (req->route, current, NULL, id, req->version, &problem);
+        free (id);
         json_decref (current);
     }
     ProtobufCMessage *request =

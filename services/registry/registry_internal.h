@@ -131,6 +131,12 @@ void registry_handle_update_milestone (registry_t *self, pmo_request_t *req, Pmo
 //  Get, list, archive (registry_reads.c)
 
 void registry_handle_get (registry_t *self, pmo_request_t *req, Pmo__GetRequest *get);
+//  Codes wherever ids are: every project reference of the request that is
+//  a code (update_project.id, archive.id of a project, every project_id,
+//  depends_on_project and project_ids) replaced by the project's id, with
+//  the caller's view (lib/orgtree's walk; NOT_FOUND / INVALID as there).
+//  0, or -1 after failing req.
+int registry_resolve_projects (registry_t *self, pmo_request_t *req);
 void registry_handle_list (registry_t *self, pmo_request_t *req, Pmo__ListRequest *list);
 void registry_handle_archive (registry_t *self, pmo_request_t *req, Pmo__ArchiveRequest *archive);
 

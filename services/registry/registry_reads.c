@@ -7,6 +7,7 @@
 */
 #include "registry_internal.h"
 
+#include "orgtree.h"
 #include "pmo_reflect.h"
 
 #include <stdlib.h>
@@ -35,28 +36,21 @@ static const char *s_path_of (registry_t *self, pmo_request_t *req, ProtobufCMes
 
 //  The entity of a kind with codes whose code is text, among those the
 //  caller may see (codes are unique within a division, so one per
-//  division at most): 1 with it in *msg, or 0 after failing req
-//  (NOT_FOUND naming the code; INVALID when it names several, or is not
-//  a code at all).
-static int s_by_code (registry_t *self, pmo_request_t *req, const registry_kind_t *kind,
-                      const char *code, ProtobufCMessage **msg)
+//  division at most), in one division or in all (division empty): 1 with
+//  it in *msg, 0 none, -2 several (their ids in *ids), -1 unavailable.
+static int s_code_lookup (registry_t *self, pmo_request_t *req, const registry_kind_t *kind,
+                          const char *code, const char *only, ProtobufCMessage **msg,
+                          const char **ids)
 {
-    if (!pmo_code_valid (code)) {
-        FAIL (req, INVALID, "get.id", "'%.64s' is neither a %s id (%s_<division>_<n>) nor a code",
-              code, kind->name, kind->prefix);
-        return 0;
-    }
     Pmo__OrgUnit **units;
     size_t n_units;
-    if (registry_store_org_units (self->store, req->arena, &units, &n_units)) {
-        registry_unavailable (req);
-        return 0;
-    }
-    const char *ids = "";
+    if (registry_store_org_units (self->store, req->arena, &units, &n_units))
+        return -1;
+    *ids = "";
     size_t found = 0;
     for (size_t i = 0; i < n_units; i++) {
         const char *division = units[i]->division;
-        bool seen = pmo_str_empty (division);
+        bool seen = pmo_str_empty (division) || (!pmo_str_empty (only) && !streq (only, division));
         for (size_t j = 0; j < i && !seen; j++)
             seen = streq (units[j]->division, division);
         if (seen)
@@ -66,25 +60,83 @@ static int s_by_code (registry_t *self, pmo_request_t *req, const registry_kind_
         int rc = registry_store_code_owner (self->store, req->arena, kind, division, code, &id);
         if (rc == 1)
             rc = registry_store_read (self->store, req->arena, kind, id, &entity, NULL);
-        if (rc < 0) {
-            registry_unavailable (req);
-            return 0;
-        }
+        if (rc < 0)
+            return -1;
         if (rc == 0 || !registry_allowed (pmo_request_who (req), REGISTRY_READ,
                                           pmo_reflect_str (entity, "org_unit_path")))
             continue;
         *msg = entity;
-        ids = found++ ? pmo_arena_printf (req->arena, "%s, %s", ids, id) : id;
+        *ids = found++ ? pmo_arena_printf (req->arena, "%s, %s", *ids, id) : id;
     }
-    if (found == 1)
+    return found > 1 ? -2 : (int)found;
+}
+
+//  The get of a code: 1 with it in *msg, or 0 after failing req
+//  (NOT_FOUND naming the code; INVALID when it names several, or is not a
+//  code at all).
+static int s_by_code (registry_t *self, pmo_request_t *req, const registry_kind_t *kind,
+                      const Pmo__GetRequest *get, ProtobufCMessage **msg)
+{
+    const char *code = get->id;
+    if (!pmo_code_valid (code)) {
+        FAIL (req, INVALID, "get.id", "'%.64s' is neither a %s id (%s_<division>_<n>) nor a code",
+              code, kind->name, kind->prefix);
+        return 0;
+    }
+    const char *ids;
+    int rc = s_code_lookup (self, req, kind, code, get->division, msg, &ids);
+    if (rc == 1)
         return 1;
-    if (found == 0)
-        FAIL (req, NOT_FOUND, "get.id", "no %s with id or code '%.64s'", kind->name, code);
-    else
+    if (rc < -1)
         FAIL (req, INVALID, "get.id",
-              "code '%.64s' names %zu %ss in different divisions (%s): give the id", code, found,
-              kind->name, ids);
+              "code '%.64s' names %ss in different divisions (%s): give the id", code, kind->name,
+              ids);
+    else if (rc < 0)
+        registry_unavailable (req);
+    else
+        FAIL (req, NOT_FOUND, "get.id", "no %s with id or code '%.64s'", kind->name, code);
     return 0;
+}
+
+//  orgtree's lookup over the registry's own store, with the caller's
+//  identity (so ambiguity is judged with what the caller may read)
+static int s_project_lookup (const orgtree_resolver_t *r, pmo_request_t *req, const char *text,
+                             const char **id, const char **path)
+{
+    char division[40];
+    if (pmo_id_division (text, "pr", division, sizeof division) == 0) {
+        *id = text;
+        return 1;
+    }
+    if (!pmo_code_valid (text))
+        return -3;
+    const registry_kind_t *kind = registry_kind (PMO__ENTITY_KIND__ENTITY_KIND_PROJECT);
+    ProtobufCMessage *msg = NULL;
+    const char *ids;
+    int rc = s_code_lookup (r->state, req, kind, text, NULL, &msg, &ids);
+    if (rc == 1) {
+        *id = ((Pmo__Project *)msg)->id;
+        *path = ((Pmo__Project *)msg)->org_unit_path;
+    }
+    return rc;
+}
+
+int registry_resolve_projects (registry_t *self, pmo_request_t *req)
+{
+    Pmo__RegistryRequest *r = (Pmo__RegistryRequest *)req->request;
+    //  An import names its rows' projects by code on purpose (it creates
+    //  them); everything else may name a project by id or code
+    if (r->body_case == PMO__REGISTRY_REQUEST__BODY_IMPORT_BATCH ||
+        r->body_case == PMO__REGISTRY_REQUEST__BODY_GET)
+        return 0;
+    orgtree_resolver_t resolver = {s_project_lookup, self, NULL, "the registry's store (Redis)"};
+    if (r->body_case == PMO__REGISTRY_REQUEST__BODY_UPDATE_PROJECT)
+        return orgtree_resolve_reference (&resolver, req, &r->update_project->id,
+                                          "update_project.id");
+    if (r->body_case == PMO__REGISTRY_REQUEST__BODY_ARCHIVE &&
+        r->archive->kind == PMO__ENTITY_KIND__ENTITY_KIND_PROJECT)
+        return orgtree_resolve_reference (&resolver, req, &r->archive->id, "archive.id");
+    return orgtree_resolve_request (&resolver, req);
 }
 
 void registry_handle_get (registry_t *self, pmo_request_t *req, Pmo__GetRequest *get)
@@ -97,7 +149,7 @@ void registry_handle_get (registry_t *self, pmo_request_t *req, Pmo__GetRequest 
     char division[40];
     if (kind->has_code && !pmo_str_empty (get->id) &&
         pmo_id_division (get->id, kind->prefix, division, sizeof division)) {
-        if (!s_by_code (self, req, kind, get->id, &msg))
+        if (!s_by_code (self, req, kind, get, &msg))
             return;
     } else
         msg = registry_fetch (self, req, kind, get->id, "get.id", NULL);

@@ -29,6 +29,9 @@ static void s_handle (void *state, pmo_request_t *req)
     registry_t *self = state;
     Pmo__RegistryRequest *r = (Pmo__RegistryRequest *)req->request;
     pmo_problem_t problem;
+    //  Projects may be named by code wherever an id is asked for
+    if (registry_resolve_projects (self, req))
+        return;
     switch (r->body_case) {
     case PMO__REGISTRY_REQUEST__BODY_CREATE_ORG_UNIT:
         return registry_handle_create_org_unit (self, req, r->create_org_unit);

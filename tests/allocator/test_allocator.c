@@ -778,6 +778,8 @@ static void s_codes (ah_t *ah)
     char twin_fin[40], twin_ops[40];
     ah_project (ah, "TWIN-1", "fin", 3, twin_fin);
     ah_project (ah, "TWIN-1", "ops", 3, twin_ops);
+    char ops_only[40];
+    ah_project (ah, "OPS-ONLY", "ops", 3, ops_only);
     ah_as (ah, "pm@fin", "project_manager@fin");
     Pmo__AllocatorReply *reply = s_request (ah, "FIN-1", s_ann, 2, "2026-W44", "2026-W44");
     ah_ok (reply);
@@ -801,9 +803,25 @@ static void s_codes (ah_t *ah)
     reply = ah_call (ah, "{\"match\":{\"project_id\":\"FIN-404\",\"role\":\"analyst\"}}");
     ah_err (reply, NOT_FOUND, "match.project_id");
     ah_free (&reply);
-    reply = s_request (ah, "TWIN-1", s_ann, 2, "2026-W44", "2026-W44");
-    ah_err (reply, INVALID, "request_allocation.project_id");
+    //  One code in two divisions, judged with the caller's view: fin's
+    //  manager gets fin's project
+    reply = ah_call (ah, "{\"list_allocations\":{\"project_id\":\"TWIN-1\"}}");
+    ah_ok (reply);
     ah_free (&reply);
+    reply = s_request (ah, "TWIN-1", s_ann, 2, "2026-W44", "2026-W44");
+    ah_ok (reply);
+    assert (streq (reply->allocation->project_id, twin_fin));
+    ah_free (&reply);
+    //  ops' project by its code is not fin's manager's to name (by id, as before)
+    reply = ah_call (ah, "{\"list_allocations\":{\"project_id\":\"OPS-ONLY\"}}");
+    ah_err (reply, NOT_FOUND, "list_allocations.project_id");
+    ah_free (&reply);
+    //  Who reads both divisions must give the id
+    ah_as (ah, "viewer@hub", "viewer@hub");
+    reply = ah_call (ah, "{\"list_allocations\":{\"project_id\":\"TWIN-1\"}}");
+    ah_err (reply, INVALID, "list_allocations.project_id");
+    ah_free (&reply);
+    ah_as (ah, "pm@fin", "project_manager@fin");
     //  No registry: a code cannot be resolved, and the caller may retry
     rh_actor_stop (ah->rh);
     reply = s_request (ah, "FIN-1", s_ann, 2, "2026-W44", "2026-W44");

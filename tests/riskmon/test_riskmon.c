@@ -852,9 +852,17 @@ static void s_codes (rm_t *rm)
     rm_err (reply, NOT_FOUND, "health.project_id");
     assert (strstr (reply->error->message, "'DFT-14'") && !strstr (reply->error->message, p14));
     rm_free (&reply);
-    //  One code in two divisions: the id is needed
+    //  One code in two divisions, judged with the caller's view: ops' own
+    //  for ops' risk manager, and nothing said of dft's
+    reply = s_health_of (rm, "TWIN-1");
+    rm_ok (reply);
+    assert (streq (reply->health->current->project_id, twin_ops));
+    rm_free (&reply);
+    //  Who reads both divisions (the hub) must give the id
+    rh_as (rm->rh, "viewer@hub", "viewer@hub");
     reply = s_health_of (rm, "TWIN-1");
     rm_err (reply, INVALID, "health.project_id");
+    assert (!strstr (reply->error->message, twin_ops) && !strstr (reply->error->message, twin_dft));
     rm_free (&reply);
     reply = s_health_of (rm, twin_ops);
     rm_ok (reply);
