@@ -35,7 +35,7 @@ export PMO_BUILD_DIR="$build"
 
 # name | what it measures | smoke | quick | full (arguments)
 BENCHES=(
-    "bench_registry|registry: create/read/update ops/s and latency over ZeroMQ at 1 and 32 in flight, against a floor; memory per project|--quick --requests 300 --projects 300|--quick|"
+    "bench_registry|registry: create/read/update ops/s and latency over ZeroMQ at 1 and 32 in flight, against a floor; memory per project|--quick --requests 100 --projects 100|--quick|"
     "bench_allocator|allocator: start from Redis, ranking (match) p99, capacity/demand view, request+commit cycle, memory|--quick --resources 200 --allocations 400|--quick|"
     "bench_riskmon|risk monitor: events/s, report -> health change latency, time-rule sweep|--smoke|--quick|"
     "bench_notifier|notifier: event -> delivery latency, deliveries/s, RSS with deliveries waiting|--smoke|--quick|"
@@ -47,8 +47,8 @@ BENCHES=(
     "bench_import|spreadsheet import (rows/s), re-import, portfolio report|--rows 2000|--rows 20000|"
     "bench_import_pool|the resource pool and its allocations imported (10,000 people, 30,000 allocations)|--resources 100 --allocations 300|--resources 2000 --allocations 6000|"
     "bench_mspdi|Microsoft Project plan import (1,000 tasks, 100 resources)|--tasks 100 --resources 10||"
-    "bench_planner|planner: optimum portfolio, frontier, scoring and ranking|--quick --candidates 20|--quick|"
-    "bench_idle|an idle stack: Redis commands/s and CPU of each service|--seconds 2 --divisions 10|--quick|"
+    "bench_planner|planner: optimum portfolio, frontier, scoring and ranking|--candidates 20|--quick|"
+    "bench_idle|an idle stack: Redis commands/s and CPU of each service|--seconds 1 --divisions 5|--quick|"
     "bench_dashboard|the dashboard in headless Chromium: first view, filter, paging|--smoke|--quick|"
     "bench_soak|a day of faults: mixed traffic through 3 replicas of each service while one is SIGKILLed every 30 s and Redis fails over; nothing lost or doubled, groups caught up, memory flat (10 minutes)|--smoke|--quick|"
 )

@@ -10,13 +10,15 @@
 # this machine's own root seen through an overlay (writes go to a tmpfs) in a
 # private mount namespace, so the postinst runs as on a real server while the
 # machine itself is not changed. What the postinst made is checked: the pmo
-# system user and group, /etc/pmo/keys root:pmo 0750 with the hub's keypair
+# system user and group, the CURVE keyring /etc/pmo/keyring (root 0700: a
+# keypair per service, the server's and root's pmoctl's, "operator") and the
+# notifier's /etc/pmo/secrets.key (root 0600), /etc/pmo/keys root:pmo 0750 with the hub's keypair
 # (secret root:pmo 0640), one Redis password file per service user
 # (/etc/pmo/redis, root 0700), the ACL file for Redis (redis 0640, hashes
 # only), /etc/redis/redis-pmo.conf and /var/lib/redis/pmo; Redis started as
 # the redis user from the installed redis-pmo.conf loads that ACL file and
 # lets pmo-admin in with its password and nobody in without one. `dpkg
-# --purge` then runs the postrm, which removes the keys and passwords.
+# --purge` then runs the postrm, which removes the keyring, keys and passwords.
 # Without root, mount namespaces or overlayfs the install is skipped (exit
 # 77, ctest says "Skipped") after the checks above.
 #
@@ -105,6 +107,18 @@ getent group pmo >/dev/null || fail "no pmo group"
 runuser -u pmo -- cat /etc/pmo/keys/hub.key_secret >/dev/null || fail "the pmo group cannot read the hub's secret key"
 runuser -u nobody -- cat /etc/pmo/keys/hub.key_secret >/dev/null 2>&1 && fail "anyone can read the hub's secret key"
 [ "$(mode /etc/pmo/redis)" = "root:root 700" ] || fail "/etc/pmo/redis is $(mode /etc/pmo/redis)"
+# The CURVE keyring: root only, a keypair per service, the server's and
+# root's pmoctl's (operator); the notifier's secrets key
+[ "$(mode /etc/pmo/keyring)" = "root:root 700" ] || fail "/etc/pmo/keyring is $(mode /etc/pmo/keyring 2>/dev/null)"
+for name in server registry allocator riskmon notifier planner gateway hub uplink operator; do
+    [ -s "/etc/pmo/keyring/$name.key" ] || fail "no $name.key in /etc/pmo/keyring"
+    [ "$(mode "/etc/pmo/keyring/$name.key_secret")" = "root:root 600" ] ||
+        fail "/etc/pmo/keyring/$name.key_secret is missing or $(mode "/etc/pmo/keyring/$name.key_secret" 2>/dev/null)"
+done
+grep -q 'kind *= *"operator"' /etc/pmo/keyring/operator.key || fail "the operator key is not an operator's"
+runuser -u pmo -- ls /etc/pmo/keyring >/dev/null 2>&1 && fail "the pmo user can read the keyring"
+[ "$(mode /etc/pmo/secrets.key)" = "root:root 600" ] || fail "/etc/pmo/secrets.key is $(mode /etc/pmo/secrets.key 2>/dev/null)"
+/usr/bin/pmoctl --keys /etc/pmo/keyring --key operator --help >/dev/null || fail "the installed pmoctl does not run with the keyring"
 n=0
 for user in $(sed -n 's/^user \(pmo-[a-z]*\) .*/\1/p' /usr/share/pmo/redis/users.acl); do
     f="/etc/pmo/redis/$user.auth"
@@ -137,10 +151,10 @@ redis-cli -p "$port" ping 2>&1 | grep -q NOAUTH || fail "the installed Redis ans
 users="$(REDISCLI_AUTH="$admin" redis-cli -p "$port" --user pmo-admin --no-auth-warning acl users | wc -l)"
 REDISCLI_AUTH="$admin" redis-cli -p "$port" --user pmo-admin --no-auth-warning shutdown nosave >/dev/null 2>&1 || true
 dpkg --purge pmo >>/opt/pmo-test/dpkg.log 2>&1 || { cat /opt/pmo-test/dpkg.log >&2; fail "dpkg --purge"; }
-for gone in /etc/pmo/keys /etc/pmo/redis /etc/redis/pmo-users.acl /usr/bin/pmo-registry; do
+for gone in /etc/pmo/keys /etc/pmo/keyring /etc/pmo/secrets.key /etc/pmo/redis /etc/redis/pmo-users.acl /usr/bin/pmo-registry; do
     [ -e "$gone" ] && fail "$gone is still there after dpkg --purge"
 done
-echo "test_package: installed with dpkg: user pmo ($(id -u pmo)), keys root:pmo, $n Redis passwords, Redis from redis-pmo.conf with $users ACL users; purged"
+echo "test_package: installed with dpkg: user pmo ($(id -u pmo)), keyring root 700 (10 keypairs), hub keys root:pmo, $n Redis passwords, Redis from redis-pmo.conf with $users ACL users; purged"
 INSIDE
 chmod +x "$T/in/inside.sh"
 mkdir -p "$T/ns"
