@@ -865,12 +865,13 @@ static int s_write_batches (import_t *im)
         if (reply->error || !out || !out->committed) {
             if (out)
                 s_item_problems (im, b, out);
-            if (reply->error)
+            bool error = reply->error != NULL;
+            if (error)
                 portio_import_error_text (reply->error, im->why, sizeof im->why);
             protobuf_c_message_free_unpacked (&reply->base, NULL);
             return portio_import_fail (
                 im->result, im->arena, "batch %zu of %zu (division '%s') was not written: %s%s",
-                i + 1, n_batches, b->division, reply->error ? im->why : "refused",
+                i + 1, n_batches, b->division, error ? im->why : "refused",
                 i ? "; the batches before it were: run the same import again to "
                     "complete it"
                   : "");
