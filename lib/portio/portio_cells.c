@@ -356,6 +356,25 @@ static void s_hit (row_t *r, const map_column_t *col, portio_import_fallback_t k
     r->hits[r->n_hits++] = (row_hit_t){kind, marker, mapping};
 }
 
+void portio_import_row_settle (portio_import_result_t *result, portio_import_row_t *out,
+                               const char *id, bool bad, bool unchanged, bool create)
+{
+    out->id = id;
+    if (bad) {
+        out->action = PORTIO_IMPORT_ROW_BAD;
+        result->bad++;
+    } else if (unchanged) {
+        out->action = PORTIO_IMPORT_ROW_UNCHANGED;
+        result->unchanged++;
+    } else if (create) {
+        out->action = PORTIO_IMPORT_ROW_CREATE;
+        result->created++;
+    } else {
+        out->action = PORTIO_IMPORT_ROW_UPDATE;
+        result->updated++;
+    }
+}
+
 void portio_import_row_tally (row_t *r)
 {
     portio_import_result_t *result = r->result;

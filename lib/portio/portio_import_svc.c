@@ -1074,20 +1074,7 @@ static void s_tally (svc_t *im)
         if (out->action == PORTIO_IMPORT_ROW_BLANK)
             continue;
         svc_plan_t *plan = &im->plans[p++];
-        out->id = plan->id;
-        if (plan->bad) {
-            out->action = PORTIO_IMPORT_ROW_BAD;
-            result->bad++;
-        } else if (plan->unchanged) {
-            out->action = PORTIO_IMPORT_ROW_UNCHANGED;
-            result->unchanged++;
-        } else if (plan->create) {
-            out->action = PORTIO_IMPORT_ROW_CREATE;
-            result->created++;
-        } else {
-            out->action = PORTIO_IMPORT_ROW_UPDATE;
-            result->updated++;
-        }
+        portio_import_row_settle (result, out, plan->id, plan->bad, plan->unchanged, plan->create);
     }
 }
 

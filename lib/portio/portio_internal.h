@@ -146,6 +146,10 @@ int portio_import_header_index (const portio_csv_record_t *header, const char *n
 //  Add what the row's last conversion fell back to (blank and withheld
 //  markers, two-digit years) to the result's counts. Call once per row.
 void portio_import_row_tally (row_t *r);
+//  Settle a planned row: its id, and its action counted in the result
+//  (bad, unchanged, created or updated, in that order of precedence).
+void portio_import_row_settle (portio_import_result_t *result, portio_import_row_t *out,
+                               const char *id, bool bad, bool unchanged, bool create);
 //  True if the record is an empty line (nothing to import, not a problem).
 bool portio_import_blank_row (const portio_csv_record_t *record);
 //  Report what is wrong with the record as read (broken quoting, a wrong
