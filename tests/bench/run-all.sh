@@ -125,6 +125,10 @@ for name, args, rc, took, what in entries:
     if status != "ok":
         err = open(os.path.join(tmp, name + ".err"), errors="replace").read().strip().splitlines()
         bad.append(f"{name}: {status}" + (f": {err[-1]}" if err else ""))
+        #  What it said last, so a failure in the suite's smoke run can be read
+        #  from the test's own output
+        for l in (lines + err)[-25:]:
+            print(f"run-all: {name}| {l}", file=sys.stderr)
     rows.append(f"| [{name}](#{name}) | {what} | `{args or '(defaults)'}` | {took} s | {len(figures)} | {status} |")
     body = "\n".join(l for l in lines if l.strip())
     sections.append(f"### {name}\n\n`{name} {args}`: {what}.\n\n```text\n{body}\n```\n")
