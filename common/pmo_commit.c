@@ -13,6 +13,15 @@
 //  before it writes: lua/commit.lua
 static pmo_script_t s_commit_script = {.source = pmo_lua_commit};
 
+//  A stored reply about to be answered again may have been written by a
+//  commit whose replicas never confirmed it (that request was answered
+//  "unavailable"), and WAIT covers only this connection's own writes. So the
+//  record is rewritten as it is (the same expiry): a write of this
+//  connection, after the first one, that WAIT then covers.
+static pmo_script_t s_touch_script = {
+    .source = "local t = redis.call('PTTL', KEYS[1]) "
+              "if t > 0 then redis.call('PEXPIRE', KEYS[1], t) end return t"};
+
 typedef struct {
     char *data;
     size_t size;
@@ -254,6 +263,22 @@ static int s_result (redisReply *reply, pmo_commit_result_t *result)
     return rc;
 }
 
+int pmo_commit_confirm (pmo_redis_t *redis, pmo_commit_result_t *results, size_t n)
+{
+    bool answers = false;
+    for (size_t i = 0; i < n; i++)
+        answers |= results[i].status == PMO_COMMIT_OK || results[i].status == PMO_COMMIT_DUPLICATE;
+    if (!answers || pmo_redis_wait_replicas (redis) == 0)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (results[i].status == PMO_COMMIT_OK || results[i].status == PMO_COMMIT_DUPLICATE) {
+            pmo_commit_result_clear (&results[i]);
+            memset (&results[i], 0, sizeof results[i]);
+            results[i].status = PMO_COMMIT_UNAVAILABLE;
+        }
+    return -1;
+}
+
 int pmo_commit_exec (pmo_commit_t *self, pmo_redis_t *redis, pmo_commit_result_t *result)
 {
     memset (result, 0, sizeof *result);
@@ -265,7 +290,8 @@ int pmo_commit_exec (pmo_commit_t *self, pmo_redis_t *redis, pmo_commit_result_t
         pmo_redis_eval (redis, &s_commit_script, (int)self->nkeys, (int)argc, argv, lens);
     free (argv);
     free (lens);
-    return s_result (reply, result);
+    int rc = s_result (reply, result);
+    return pmo_commit_confirm (redis, result, 1) ? -1 : rc;
 }
 
 int pmo_commit_send (pmo_commit_t *self, pmo_redis_t *redis)
@@ -329,6 +355,23 @@ void pmo_commit_result_clear (pmo_commit_result_t *result)
     result->previous_size = 0;
 }
 
+int pmo_commit_confirm_replay (pmo_redis_t *redis, const char *division, const char *request_id)
+{
+    if (pmo_redis_replicas (redis) == 0)
+        return 0;
+    char *key = pmo_commit_idem_key (division, request_id);
+    const char *argv[] = {key};
+    redisReply *reply = pmo_redis_eval (redis, &s_touch_script, 1, 1, argv, NULL);
+    free (key);
+    bool touched = reply && reply->type == REDIS_REPLY_INTEGER;
+    if (reply && !touched)
+        pmo_error ("commit: touch failed error=\"%s\"",
+                   reply->type == REDIS_REPLY_ERROR ? reply->str : "unexpected reply");
+    if (reply)
+        freeReplyObject (reply);
+    return touched && pmo_redis_wait_replicas (redis) == 0 ? 0 : -1;
+}
+
 int pmo_commit_replay (pmo_redis_t *redis, pmo_arena_t *arena, const char *division,
                        const char *request_id, uint8_t **out, size_t *size)
 {
@@ -344,5 +387,7 @@ int pmo_commit_replay (pmo_redis_t *redis, pmo_arena_t *arena, const char *divis
         rc = 1;
     }
     freeReplyObject (reply);
+    if (rc == 1 && pmo_commit_confirm_replay (redis, division, request_id))
+        rc = -1;
     return rc;
 }

@@ -29,8 +29,9 @@ typedef enum {
     PMO_COMMIT_DUPLICATE = 1,   //  the request id was seen: previous holds the first reply
     PMO_COMMIT_CONFLICT = 2,    //  key's version is not the one expected; nothing written
     PMO_COMMIT_TAKEN = 3,       //  a claimed unique field belongs to someone else
-    PMO_COMMIT_UNAVAILABLE = 4, //  Redis could not be reached or did not answer in time:
-                                //  the commit may or may not have happened (retry)
+    PMO_COMMIT_UNAVAILABLE = 4, //  Redis could not be reached or did not answer in time,
+                                //  or the replicas did not confirm it in time: the
+                                //  commit may or may not have happened (retry)
     PMO_COMMIT_ERROR = 5,       //  Redis refused the script (a bug or misconfiguration)
 } pmo_commit_status_t;
 
@@ -68,18 +69,40 @@ void pmo_commit_reply (pmo_commit_t *self, const void *blob, size_t size, int tt
 char *pmo_commit_idem_key (const char *division, const char *request_id);
 
 //  The stored reply of a request already done in division: 1 with *reply
-//  (in arena) and *size, 0 if it was not done, -1 if Redis failed.
+//  (in arena) and *size, 0 if it was not done, -1 if Redis failed or the
+//  replicas did not confirm it (pmo_commit_confirm_replay).
 int pmo_commit_replay (pmo_redis_t *redis, pmo_arena_t *arena, const char *division,
                        const char *request_id, uint8_t **reply, size_t *size);
 
-//  Run it. Returns 0 when status is OK, -1 otherwise (see result).
+//  Run it. Returns 0 when status is OK, -1 otherwise (see result). OK and
+//  DUPLICATE are answered only once the URL's replicas hold the commit
+//  (pmo_commit_confirm); when they do not confirm in time the result is
+//  UNAVAILABLE: retry with the same request id.
 int pmo_commit_exec (pmo_commit_t *self, pmo_redis_t *redis, pmo_commit_result_t *result);
+
+//  The one rule before a commit is acknowledged: the replicas the Redis URL
+//  names must hold it (pmo_redis_wait_replicas), since a failover loses what
+//  only the master had. One WAIT for a group of results read from this
+//  connection (pmo_commit_recv; also one fsync, one round trip): 0 if they
+//  are confirmed or none is OK/DUPLICATE; -1 after turning every OK and
+//  DUPLICATE among them into UNAVAILABLE (what they wrote may not survive a
+//  failover; a retry with the same request id answers the stored reply once
+//  it is confirmed). pmo_commit_exec applies it to its own result.
+int pmo_commit_confirm (pmo_redis_t *redis, pmo_commit_result_t *results, size_t n);
+
+//  Before answering a stored reply again (a retried request found done),
+//  make sure the replicas hold it too: it may come from a commit whose
+//  confirmation failed. 0 or -1 (answer unavailable). pmo_commit_replay
+//  does this itself.
+int pmo_commit_confirm_replay (pmo_redis_t *redis, const char *division, const char *request_id);
 
 //  Pipelining (added for the risk monitor's batches; pmo_commit_exec is
 //  unchanged): pmo_commit_send queues the commit on the connection without
 //  waiting (0, or -1 if Redis is unreachable); pmo_commit_recv reads the
 //  result of the oldest commit sent, in order, and returns as
-//  pmo_commit_exec. Redis runs each queued commit atomically, in order.
+//  pmo_commit_exec but without waiting for the replicas: call
+//  pmo_commit_confirm on the group's results before answering any of them.
+//  Redis runs each queued commit atomically, in order.
 int pmo_commit_send (pmo_commit_t *self, pmo_redis_t *redis);
 int pmo_commit_recv (pmo_redis_t *redis, pmo_commit_result_t *result);
 

@@ -28,10 +28,41 @@ struct _pmo_redis_t {
     int64_t next_try_ms; //  monotonic time before which we do not reconnect
     int backoff_ms;
     uint64_t connects;
-    int pipelined;       //  replies still owed by the pipeline
-    char sentinels[512]; //  sentinel:// URLs: "host:port,host:port"; empty otherwise
-    char master[128];    //  sentinel:// URLs: the master's name
+    int pipelined;          //  replies still owed by the pipeline
+    char sentinels[512];    //  sentinel:// URLs: "host:port,host:port"; empty otherwise
+    char master[128];       //  sentinel:// URLs: the master's name
+    int replicas;           //  replicas a write waits for (WAIT); 0: none (one node)
+    int wait_ms;            //  WAIT's bound; 0 until pmo_redis_new settles it
+    int64_t wait_logged_ms; //  last "not confirmed" warning (one a second at most)
+    uint64_t unconfirmed;   //  writes not confirmed since that warning
 };
+
+//  The URL's "?replicas=N&wait=MS" (both optional, in any order): how many
+//  replicas must confirm a write before it is acknowledged, and how long to
+//  wait for them. -1 if malformed.
+static int s_parse_query (pmo_redis_t *self, const char *query)
+{
+    for (;;) {
+        const char *end = query + strcspn (query, "&");
+        const char *eq = memchr (query, '=', (size_t)(end - query));
+        if (!eq || eq + 1 == end)
+            return -1;
+        char *stop;
+        long value = strtol (eq + 1, &stop, 10);
+        if (stop != end)
+            return -1;
+        size_t nlen = (size_t)(eq - query);
+        if (nlen == 8 && memcmp (query, "replicas", 8) == 0 && value >= 0 && value <= 16)
+            self->replicas = (int)value;
+        else if (nlen == 4 && memcmp (query, "wait", 4) == 0 && value >= 1 && value <= 60000)
+            self->wait_ms = (int)value;
+        else
+            return -1;
+        if (!*end)
+            return 0;
+        query = end + 1;
+    }
+}
 
 //  "sentinel://[user:password@]host:port[,host:port...]/master[/db]": the
 //  sentinels and the master name; host and port are filled in from the
@@ -76,7 +107,7 @@ static int s_parse_sentinel_url (pmo_redis_t *self, const char *url)
     return 0;
 }
 
-static int s_parse_url (pmo_redis_t *self, const char *url)
+static int s_parse_location (pmo_redis_t *self, const char *url)
 {
     if (strncmp (url, "sentinel://", 11) == 0)
         return s_parse_sentinel_url (self, url);
@@ -126,6 +157,32 @@ static int s_parse_url (pmo_redis_t *self, const char *url)
     snprintf (self->safe_url, sizeof self->safe_url, "redis://%s%s%s:%d/%d", self->user,
               *self->user || *self->password ? ":***@" : "", self->host, self->port, self->db);
     return 0;
+}
+
+//  The URL: where the server is, then what a write waits for. Behind
+//  Sentinel there are replicas by construction, so a write waits for one
+//  unless the URL says otherwise; elsewhere for none unless it says so.
+static int s_parse_url (pmo_redis_t *self, const char *url)
+{
+    const char *query = strchr (url, '?');
+    char *location = query ? strndup (url, (size_t)(query - url)) : strdup (url);
+    assert (location);
+    self->replicas = strncmp (url, "sentinel://", 11) == 0 ? 1 : 0;
+    int rc = s_parse_location (self, location);
+    free (location);
+    if (rc == 0 && query && s_parse_query (self, query + 1))
+        rc = -1;
+    //  WAIT must answer before the command's own deadline cuts it off
+    if (self->wait_ms == 0)
+        self->wait_ms = self->timeout_ms / 2 > 0 ? self->timeout_ms / 2 : 1;
+    if (rc == 0 && self->wait_ms >= self->timeout_ms)
+        rc = -1;
+    if (rc == 0 && self->replicas) {
+        size_t len = strlen (self->safe_url);
+        snprintf (self->safe_url + len, sizeof self->safe_url - len, "?replicas=%d&wait=%d",
+                  self->replicas, self->wait_ms);
+    }
+    return rc;
 }
 
 pmo_redis_t *pmo_redis_new (const char *url, int timeout_ms)
@@ -459,6 +516,39 @@ int pmo_redis_pipe_poll (pmo_redis_t *self, redisReply **reply)
 void pmo_redis_drop (pmo_redis_t *self, const char *why)
 {
     s_disconnect (self, why);
+}
+
+int pmo_redis_replicas (pmo_redis_t *self)
+{
+    return self->replicas;
+}
+
+int pmo_redis_wait_replicas (pmo_redis_t *self)
+{
+    if (self->replicas == 0)
+        return 0;
+    redisReply *reply = pmo_redis_command (self, "WAIT %d %d", self->replicas, self->wait_ms);
+    if (!reply)
+        return -1;
+    long long confirmed = reply->type == REDIS_REPLY_INTEGER ? reply->integer : -1;
+    if (reply->type == REDIS_REPLY_ERROR)
+        pmo_error ("redis: WAIT failed url=%s error=\"%s\"", self->safe_url, reply->str);
+    freeReplyObject (reply);
+    if (confirmed >= self->replicas)
+        return 0;
+    //  During a failover every write of every request lands here: say it
+    //  once a second, with how many
+    self->unconfirmed++;
+    int64_t now = pmo_mono_ms ();
+    if (now - self->wait_logged_ms >= 1000) {
+        pmo_warn ("redis: writes not confirmed by %d replica(s) within %d ms, answered "
+                  "unavailable (retryable) count=%llu url=%s",
+                  self->replicas, self->wait_ms, (unsigned long long)self->unconfirmed,
+                  self->safe_url);
+        self->wait_logged_ms = now;
+        self->unconfirmed = 0;
+    }
+    return -1;
 }
 
 static bool s_is_noscript (redisReply *reply)

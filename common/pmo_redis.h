@@ -27,9 +27,12 @@ typedef struct {
 } pmo_script_t;
 
 //  url: "redis://[user:password@]host:port[/db]", "unix:///path/to.sock", or
-//  "sentinel://[user:password@]host:port[,host:port...]/master[/db]" (pmo_sentinel.h).
-//  timeout_ms bounds connect and every command. Returns NULL if the URL is
-//  malformed (does not connect yet; see pmo_redis_ready).
+//  "sentinel://[user:password@]host:port[,host:port...]/master[/db]" (pmo_sentinel.h),
+//  each optionally followed by "?replicas=N&wait=MS" (pmo_redis_wait_replicas:
+//  N defaults to 1 for sentinel:// and to 0, one node, otherwise; MS to half
+//  of timeout_ms, and must be below it). timeout_ms bounds connect and every
+//  command. Returns NULL if the URL is malformed (does not connect yet; see
+//  pmo_redis_ready).
 pmo_redis_t *pmo_redis_new (const char *url, int timeout_ms);
 void pmo_redis_destroy (pmo_redis_t **self_p);
 
@@ -84,6 +87,20 @@ int pmo_redis_pipe_poll (pmo_redis_t *self, redisReply **reply);
 //  Drop the connection (a reply waited for too long); the next command
 //  reconnects after the backoff.
 void pmo_redis_drop (pmo_redis_t *self, const char *why);
+
+//  Durability: Redis replicates asynchronously, so a write the master has
+//  answered is lost if the master dies before a replica has it. Before a
+//  service acknowledges what it wrote on this connection, it calls this:
+//  WAIT for the URL's replicas, at most its wait bound. 0 when that many
+//  replicas hold every write of this connection so far (at once when the
+//  URL names no replicas: one node, nothing to wait for); -1 when fewer
+//  confirmed in time or Redis failed: the write may or may not survive a
+//  failover, so the caller answers "unavailable" (retryable, with the same
+//  request id) and never claims success. pmo_commit.h applies it to every
+//  commit.
+int pmo_redis_wait_replicas (pmo_redis_t *self);
+//  The number of replicas writes wait for (0: one node).
+int pmo_redis_replicas (pmo_redis_t *self);
 
 //  EVALSHA the script (loading it on NOSCRIPT). argv holds the keys then the
 //  other arguments. Returns as pmo_redis_command.

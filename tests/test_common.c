@@ -293,6 +293,146 @@ static void s_test_commit (pmo_test_redis_t *server)
     printf ("commit: ok\n");
 }
 
+//  The URL's replicas and wait bound: parsed, shown without the password,
+//  and every malformed value refused
+static void s_test_redis_url_replicas (void)
+{
+    pmo_redis_t *redis = pmo_redis_new ("redis://127.0.0.1:1", 1000);
+    assert (redis && pmo_redis_replicas (redis) == 0);
+    assert (pmo_redis_wait_replicas (redis) == 0); //  one node: nothing to wait for
+    pmo_redis_destroy (&redis);
+    redis = pmo_redis_new ("sentinel://u:pw@127.0.0.1:1,127.0.0.1:2/pmo", 1000);
+    assert (redis && pmo_redis_replicas (redis) == 1);
+    assert (strstr (pmo_redis_safe_url (redis), "?replicas=1&wait=500"));
+    assert (!strstr (pmo_redis_safe_url (redis), "pw"));
+    pmo_redis_destroy (&redis);
+    redis = pmo_redis_new ("sentinel://127.0.0.1:1/pmo/2?replicas=0", 1000);
+    assert (redis && pmo_redis_replicas (redis) == 0);
+    pmo_redis_destroy (&redis);
+    redis = pmo_redis_new ("redis://127.0.0.1:1/3?wait=200&replicas=2", 1000);
+    assert (redis && pmo_redis_replicas (redis) == 2);
+    assert (strstr (pmo_redis_safe_url (redis), "/3?replicas=2&wait=200"));
+    pmo_redis_destroy (&redis);
+    const char *bad[] = {"redis://127.0.0.1:1?",
+                         "redis://127.0.0.1:1?replicas",
+                         "redis://127.0.0.1:1?replicas=x",
+                         "redis://127.0.0.1:1?replicas=-1",
+                         "redis://127.0.0.1:1?replicas=17",
+                         "redis://127.0.0.1:1?wait=0",
+                         "redis://127.0.0.1:1?wait=1000",
+                         "redis://127.0.0.1:1?replicas=1&",
+                         "redis://127.0.0.1:1?fsync=1",
+                         "sentinel://127.0.0.1:1/pmo?wait=5s"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        assert (pmo_redis_new (bad[i], 1000) == NULL);
+    printf ("redis URL replicas: ok\n");
+}
+
+static void s_commit_one (pmo_commit_t **commit_p, const char *request_id, const char *key)
+{
+    *commit_p = pmo_commit_new ("d9", request_id);
+    pmo_commit_put (*commit_p, key, 0, 1, "blob", 4);
+    pmo_commit_event (*commit_p, "pmo:{d9}:events", "x.created", "event", 5);
+    pmo_commit_reply (*commit_p, request_id, strlen (request_id), 60);
+}
+
+//  A commit is acknowledged only once the replicas the URL names hold it.
+//  Without one (a lone server told to wait for a replica) every commit, a
+//  retry of it, a group of them and a stored reply are answered
+//  unavailable, never OK; once a real replica follows the server, the same
+//  retry is answered with its first reply and a new commit is on the
+//  replica the moment it is acknowledged.
+static void s_test_commit_replicas (void)
+{
+    pmo_test_redis_t *master = pmo_test_redis_start (false);
+    assert (master);
+    char url[128];
+    snprintf (url, sizeof url, "%s?replicas=1&wait=100", pmo_test_redis_url (master));
+    pmo_redis_t *redis = pmo_redis_new (url, 1000);
+    assert (redis && pmo_redis_replicas (redis) == 1);
+    pmo_commit_result_t result;
+    pmo_commit_t *commit;
+    s_commit_one (&commit, "rep-1", "pmo:{d9}:x:1");
+    assert (pmo_commit_exec (commit, redis, &result) == -1);
+    assert (result.status == PMO_COMMIT_UNAVAILABLE);
+    //  Written on the master, but not claimed: a retry is not claimed either
+    assert (s_int (master, "EXISTS %s", "pmo:{d9}:x:1") == 1);
+    assert (pmo_commit_exec (commit, redis, &result) == -1);
+    assert (result.status == PMO_COMMIT_UNAVAILABLE && !result.previous);
+    pmo_arena_t *arena = pmo_arena_new ();
+    uint8_t *blob;
+    size_t size;
+    assert (pmo_commit_replay (redis, arena, "d9", "rep-1", &blob, &size) == -1);
+    assert (pmo_commit_confirm_replay (redis, "d9", "rep-1") == -1);
+    //  A group: one WAIT, and none of them is claimed
+    pmo_commit_t *group[3];
+    pmo_commit_result_t results[4] = {{.status = PMO_COMMIT_CONFLICT}};
+    for (int i = 0; i < 3; i++) {
+        char id[16], key[32];
+        snprintf (id, sizeof id, "grp-%d", i);
+        snprintf (key, sizeof key, "pmo:{d9}:x:g%d", i);
+        s_commit_one (&group[i], id, key);
+        assert (pmo_commit_send (group[i], redis) == 0);
+    }
+    for (int i = 1; i < 4; i++) {
+        assert (pmo_commit_recv (redis, &results[i]) == 0);
+        assert (results[i].status == PMO_COMMIT_OK);
+    }
+    assert (pmo_commit_confirm (redis, results, 4) == -1);
+    assert (results[0].status == PMO_COMMIT_CONFLICT); //  a refusal stays a refusal
+    for (int i = 1; i < 4; i++)
+        assert (results[i].status == PMO_COMMIT_UNAVAILABLE && !*results[i].stream_id);
+
+    //  A real replica follows the master
+    pmo_test_redis_t *replica = pmo_test_redis_start (false);
+    assert (replica);
+    redisReply *reply =
+        pmo_test_redis_command (replica, "REPLICAOF 127.0.0.1 %d", pmo_test_redis_port (master));
+    assert (reply && reply->type == REDIS_REPLY_STATUS);
+    freeReplyObject (reply);
+    bool synced = false;
+    for (int i = 0; i < 400 && !synced; i++) {
+        reply = pmo_test_redis_command (replica, "INFO replication");
+        synced = reply && reply->str && strstr (reply->str, "master_link_status:up");
+        if (reply)
+            freeReplyObject (reply);
+        if (!synced)
+            zclock_sleep (50);
+    }
+    assert (synced);
+    assert (pmo_commit_exec (commit, redis, &result) == -1);
+    assert (result.status == PMO_COMMIT_DUPLICATE && result.previous_size == 5);
+    assert (memcmp (result.previous, "rep-1", 5) == 0);
+    pmo_commit_result_clear (&result);
+    pmo_commit_destroy (&commit);
+    assert (pmo_commit_replay (redis, arena, "d9", "rep-1", &blob, &size) == 1);
+    assert (size == 5 && memcmp (blob, "rep-1", 5) == 0);
+    s_commit_one (&commit, "rep-2", "pmo:{d9}:x:2");
+    assert (pmo_commit_exec (commit, redis, &result) == 0);
+    assert (s_int (replica, "EXISTS %s", "pmo:{d9}:x:2") == 1);
+    assert (s_int (replica, "EXISTS %s", "pmo:{d9}:idem:rep-2") == 1);
+    pmo_commit_destroy (&commit);
+    for (int i = 0; i < 3; i++) {
+        assert (pmo_commit_send (group[i], redis) == 0);
+        pmo_commit_result_clear (&results[i + 1]);
+    }
+    for (int i = 1; i < 4; i++) {
+        assert (pmo_commit_recv (redis, &results[i]) == -1);
+        assert (results[i].status == PMO_COMMIT_DUPLICATE);
+    }
+    assert (pmo_commit_confirm (redis, results, 4) == 0);
+    for (int i = 0; i < 3; i++) {
+        assert (results[i + 1].status == PMO_COMMIT_DUPLICATE);
+        pmo_commit_result_clear (&results[i + 1]);
+        pmo_commit_destroy (&group[i]);
+    }
+    pmo_arena_destroy (&arena);
+    pmo_redis_destroy (&redis);
+    pmo_test_redis_destroy (&replica);
+    pmo_test_redis_destroy (&master);
+    printf ("commit confirmed by replicas: ok\n");
+}
+
 static void s_test_stream (pmo_test_redis_t *server)
 {
     pmo_redis_t *redis = pmo_redis_new (pmo_test_redis_url (server), 2000);
@@ -573,6 +713,8 @@ int main (void)
     s_test_redis_no_dataset ();
     s_test_redis_auth (server);
     s_test_commit (server);
+    s_test_redis_url_replicas ();
+    s_test_commit_replicas ();
     s_test_stream (server);
     s_test_stream_reader (server);
     pmo_test_redis_destroy (&server);

@@ -17,7 +17,8 @@
 --             X i type data              XADD the event (fields type and data)
 --             R 1 reply ttl              keep reply under KEYS[1] for ttl seconds
 -- Returns   {'ok', the event's stream id or ''}, or, with nothing written:
---           {'dup', the stored reply} when KEYS[1] exists (a retried request);
+--           {'dup', the stored reply} when KEYS[1] exists (a retried request;
+--           its expiry is set again, unchanged, for pmo_commit_confirm);
 --           {'conflict', key, stored version}; {'taken', key .. ' ' .. field,
 --           its holder}; an error reply for malformed arguments.
 --
@@ -30,7 +31,13 @@
 
 local idem = KEYS[1]
 local prev = redis.call('GET', idem)
-if prev then return {'dup', prev} end
+if prev then
+  -- Rewritten as it is (the same expiry) so that the caller's WAIT covers
+  -- it: the first commit's replicas may not have confirmed it
+  local ttl = redis.call('PTTL', idem)
+  if ttl > 0 then redis.call('PEXPIRE', idem, ttl) end
+  return {'dup', prev}
+end
 local n = tonumber(ARGV[1])
 local ops = {}
 local i = 2

@@ -172,6 +172,10 @@ int federation_store_apply (federation_store_t *self, const char *spoke, const c
         pmo_error ("federation: apply refused error=\"%s\"", reply->str);
     if (reply)
         freeReplyObject (reply);
+    //  The spoke forgets what the hub acknowledged: only once the replicas
+    //  hold it (pmo_redis.h)
+    if (rc == 0 && pmo_redis_wait_replicas (self->redis))
+        rc = -1;
     return rc;
 }
 

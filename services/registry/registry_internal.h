@@ -41,7 +41,8 @@ typedef struct {
     pmo_server_t *server;
     zsock_t *pub;
     int64_t started_ms;
-    pending_t pending[PMO_SERVER_BATCH]; //  creates and updates waiting for the flush
+    pending_t pending[PMO_SERVER_BATCH];           //  creates and updates waiting for the flush
+    pmo_commit_result_t results[PMO_SERVER_BATCH]; //  their commits' results
     size_t n_pending;
     registry_read_t reads[PMO_SERVER_BATCH * 3]; //  their first reads, in one pipeline
 } registry_t;

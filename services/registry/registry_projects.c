@@ -210,10 +210,14 @@ static int s_check_references (registry_t *self, pmo_request_t *req, Pmo__Projec
 //  relies on (versions, unique codes, the request id).
 
 //  A stored reply read with the request's other reads: answer with it.
-static bool s_replay_found (pmo_request_t *req, const registry_read_t *replay)
+static bool s_replay_found (registry_t *self, pmo_request_t *req, const registry_read_t *replay)
 {
     if (!replay->found)
         return false;
+    if (pmo_commit_confirm_replay (self->redis, replay->division, replay->request_id)) {
+        registry_unavailable (req);
+        return true;
+    }
     req->raw_reply = replay->blob;
     req->raw_size = replay->size;
     pmo_debug ("registry: replay request_id=%s", req->header->request_id);
@@ -288,7 +292,7 @@ static void s_decide_create_project (registry_t *self, pending_t *pending)
         if (registry_store_read_all (self->store, req->arena, reads + 1, 2))
             return registry_unavailable (req);
     }
-    if (s_replay_found (req, &reads[1]))
+    if (s_replay_found (self, req, &reads[1]))
         return;
     if (s_check_references (self, req, project, NULL, "create_project", unit))
         return;
@@ -354,7 +358,7 @@ static void s_decide_update_project (registry_t *self, pending_t *pending)
                            next->id);
     if (!registry_may (req, REGISTRY_WRITE_PROJECT, stored->org_unit_path, "change projects"))
         return;
-    if (s_replay_found (req, &reads[1]))
+    if (s_replay_found (self, req, &reads[1]))
         return;
     pmo_problem_t problem;
     if (registry_check_project (next, &problem))
@@ -442,31 +446,32 @@ void registry_flush (void *state)
                                  pending->event);
         pending->sent = pmo_commit_send (pending->commit, self->redis) == 0;
     }
+    pmo_commit_result_t *results = self->results;
+    for (size_t i = 0; i < self->n_pending; i++) {
+        pending_t *pending = &self->pending[i];
+        results[i] = (pmo_commit_result_t){.status = PMO_COMMIT_UNAVAILABLE};
+        if (!pending->commit)
+            continue;
+        if (pending->sent)
+            pmo_commit_recv (self->redis, &results[i]);
+        //  Not sent, or lost with the connection, or Redis forgot the script
+        //  (a restart): try once more on its own. Safe, because a commit that
+        //  did happen answers with its stored reply.
+        pending->retry = results[i].status == PMO_COMMIT_UNAVAILABLE;
+    }
+    //  The whole batch's commits are confirmed by the replicas with one
+    //  WAIT; if they are not, none of them is acknowledged (unavailable)
+    pmo_commit_confirm (self->redis, results, self->n_pending);
     for (size_t i = 0; i < self->n_pending; i++) {
         pending_t *pending = &self->pending[i];
         if (!pending->commit)
             continue;
-        pmo_commit_result_t result = {.status = PMO_COMMIT_UNAVAILABLE};
-        if (pending->sent)
-            pmo_commit_recv (self->redis, &result);
-        //  Not sent, or lost with the connection, or Redis forgot the script
-        //  (a restart): try once more on its own. Safe, because a commit that
-        //  did happen answers with its stored reply.
-        if (result.status == PMO_COMMIT_UNAVAILABLE) {
-            pending->retry = true;
-            continue;
-        }
-        registry_commit_finish (self, pending->req, &result, pending->division, pending->event);
-        pmo_commit_result_clear (&result);
-    }
-    for (size_t i = 0; i < self->n_pending; i++) {
-        pending_t *pending = &self->pending[i];
         if (pending->retry) {
-            pmo_commit_result_t result;
-            pmo_commit_exec (pending->commit, self->redis, &result);
-            registry_commit_finish (self, pending->req, &result, pending->division, pending->event);
-            pmo_commit_result_clear (&result);
+            pmo_commit_result_clear (&results[i]);
+            pmo_commit_exec (pending->commit, self->redis, &results[i]);
         }
+        registry_commit_finish (self, pending->req, &results[i], pending->division, pending->event);
+        pmo_commit_result_clear (&results[i]);
         pmo_commit_destroy (&pending->commit);
     }
     self->n_pending = 0;
