@@ -451,6 +451,24 @@ static long long s_redis_commands (redisContext *rc)
     return n;
 }
 
+//  Redis's CPU time so far (INFO cpu: used_cpu_sys + used_cpu_user), ms.
+static double s_redis_cpu_ms (redisContext *rc)
+{
+    redisReply *info = redisCommand (rc, "INFO cpu");
+    double ms = -1;
+    const char *sys = info && info->type == REDIS_REPLY_STRING ? strstr (info->str, "used_cpu_sys:")
+                                                                : NULL;
+    const char *user = info && info->type == REDIS_REPLY_STRING
+                           ? strstr (info->str, "used_cpu_user:")
+                           : NULL;
+    if (sys && user)
+        ms = (atof (sys + strlen ("used_cpu_sys:")) + atof (user + strlen ("used_cpu_user:"))) *
+             1000.0;
+    if (info)
+        freeReplyObject (info);
+    return ms;
+}
+
 //  Redis's calls per command so far (INFO commandstats; a script's own
 //  calls are counted under their commands, the script under evalsha).
 #define CMDSTATS 64
@@ -641,6 +659,7 @@ int main (int argc, char **argv)
     pid_t notifier_pid = s_pid_of (not_port);
     double cpu0 = s_cpu_ms (notifier_pid);
     long long commands0 = s_redis_commands (rc);
+    double redis_cpu0 = s_redis_cpu_ms (rc);
     static cmdstat_t stats0[CMDSTATS], stats1[CMDSTATS];
     size_t nstats0 = s_cmdstats (rc, stats0);
     base = atomic_load (&receiver->requests);
@@ -652,15 +671,16 @@ int main (int argc, char **argv)
     unsigned long got = atomic_load (&receiver->requests) - base;
     double cpu = s_cpu_ms (notifier_pid) - cpu0;
     long long commands = s_redis_commands (rc) - commands0 - 1;
+    double redis_cpu = s_redis_cpu_ms (rc) - redis_cpu0;
     printf ("throughput: %lu deliveries (%zu events x %d channels) in %.2f s = %.0f deliveries/s "
             "(target >= 5000/s: %s)\n",
             got, events, CHANNELS, secs, (double)got / secs,
             (double)got / secs >= 5000 ? "met" : "NOT met");
     if (got && cpu0 >= 0)
         printf ("cost per delivery: pmo-notifier CPU %.1f us (%.0f deliveries per CPU second), "
-                "Redis %.2f commands (all clients)\n",
+                "Redis %.2f commands (all clients) and CPU %.1f us\n",
                 cpu * 1000.0 / (double)got, (double)got / (cpu / 1000.0),
-                (double)commands / (double)got);
+                (double)commands / (double)got, redis_cpu * 1000.0 / (double)got);
     //  Which commands: the top ones per delivery
     size_t nstats1 = s_cmdstats (rc, stats1);
     for (size_t i = 0; i < nstats1; i++)
