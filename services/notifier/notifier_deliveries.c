@@ -15,7 +15,9 @@
 #include <assert.h>
 #include <string.h>
 
-#define TICK_MS 25 //  a due channel without tokens is tried again this soon
+#define TICK_MS      25   //  a due channel without tokens is tried again this soon
+#define FINISH_BATCH 64   //  outcomes recorded in one pipeline, at most
+#define TRIM_MS      1000 //  a channel's done set is trimmed this often, at most
 
 #define LIST_DEFAULT 50
 #define LIST_MAX     500
@@ -369,10 +371,16 @@ static void s_disable_channel (notifier_t *self, const char *channel_id, const c
     pmo_arena_destroy (&arena);
 }
 
-void notifier_finish (notifier_t *self, transfer_t *t, const notifier_send_result_t *result)
+//  What a transfer's outcome makes of its delivery (t->delivery updated,
+//  t->finish, due_ms, now_ms and event set), with what must happen at once
+//  (a Slack thread kept, a gone channel disabled). False if there is
+//  nothing to record: a click's answer (t freed).
+static bool s_finish_prepare (notifier_t *self, transfer_t *t, const notifier_send_result_t *result)
 {
-    if (!t->delivery)
-        return notifier_chat_sent (self, t, result);
+    if (!t->delivery) {
+        notifier_chat_sent (self, t, result);
+        return false;
+    }
     //  A retry, the next of the channel's deliveries, or room for more
     notifier_ready_unknown (self, t->delivery ? t->delivery->division : NULL);
     Pmo__Delivery *d = t->delivery;
@@ -471,19 +479,74 @@ void notifier_finish (notifier_t *self, transfer_t *t, const notifier_send_resul
         pmo_info ("notifier: retry delivery=%s channel=%s attempt=%u in_ms=%lld reason=\"%s\"",
                   d->id, t->channel_id, d->attempt_count, (long long)(due - now), verdict.reason);
     d->version = t->version + 1;
-    int rc = notifier_store_finish (self->store, arena, d, t->version, finish, due, now, event);
-    if (rc < 0)
-        //  the lease runs out and the delivery is tried again: at least once
-        pmo_warn ("notifier: could not record attempt delivery=%s (Redis); it will be retried",
-                  d->id);
-    else if (rc == 1)
-        pmo_info ("notifier: delivery=%s changed by an operator during the attempt", d->id);
-    if (st)
-        st->in_flight--;
-    self->in_flight--;
-    self->tick_now = true;
-    pmo_arena_destroy (&t->arena);
-    free (t);
+    t->finish = finish;
+    t->due_ms = due;
+    t->now_ms = now;
+    t->event = event;
+    return true;
+}
+
+//  Record the outcomes of n prepared transfers in one pipeline (one round
+//  trip to Redis for all of them), then free them.
+static void s_finish_record (notifier_t *self, transfer_t **ts, size_t n)
+{
+    size_t queued = 0;
+    int64_t mono = pmo_mono_ms ();
+    for (; queued < n; queued++) {
+        transfer_t *t = ts[queued];
+        //  the channel's done set loses what is older than it keeps, now
+        //  and then rather than with every delivery
+        channel_state_t *st = zhash_lookup (self->channels, t->channel_id);
+        bool trim = st && mono - st->trimmed_ms >= TRIM_MS;
+        if (trim)
+            st->trimmed_ms = mono;
+        if (notifier_store_finish_pipe (self->store, t->arena, t->delivery, t->version, t->finish,
+                                        t->due_ms, t->now_ms, t->event, trim))
+            break;
+    }
+    for (size_t i = 0; i < n; i++) {
+        transfer_t *t = ts[i];
+        int rc = i < queued ? notifier_store_finish_reply (self->store, t->delivery->id) : -1;
+        if (rc < 0)
+            //  the lease runs out and the delivery is tried again: at least once
+            pmo_warn ("notifier: could not record attempt delivery=%s (Redis); it will be retried",
+                      t->delivery->id);
+        else if (rc == 1)
+            pmo_info ("notifier: delivery=%s changed by an operator during the attempt",
+                      t->delivery->id);
+        channel_state_t *st = zhash_lookup (self->channels, t->channel_id);
+        if (st)
+            st->in_flight--;
+        self->in_flight--;
+        pmo_arena_destroy (&t->arena);
+        free (t);
+    }
+    if (n)
+        self->tick_now = true;
+}
+
+void notifier_finish (notifier_t *self, transfer_t *t, const notifier_send_result_t *result)
+{
+    if (s_finish_prepare (self, t, result))
+        s_finish_record (self, &t, 1);
+}
+
+void notifier_finish_results (notifier_t *self)
+{
+    //  Prepare every outcome first (which may read or write Redis), then
+    //  record them together
+    transfer_t *batch[FINISH_BATCH];
+    size_t n = 0;
+    notifier_send_result_t result;
+    while (notifier_send_result (self->send, &result)) {
+        if (s_finish_prepare (self, result.tag, &result))
+            batch[n++] = result.tag;
+        if (n == FINISH_BATCH) {
+            s_finish_record (self, batch, n);
+            n = 0;
+        }
+    }
+    s_finish_record (self, batch, n);
 }
 
 //  Claim and start what is due, channel by channel, within each channel's
@@ -548,8 +611,8 @@ void notifier_tick (notifier_t *self)
             //  read the division again: more due, or its next time
             self->ready_at[index] = 0;
             self->tick_now = true;
-        } else if (notifier_store_next_ready (self->store, div, &later) == 0)
-            self->ready_at[index] = later > now && later < next ? later : next;
+        } else if (notifier_store_next_ready (self->store, div, now, &later) == 0)
+            self->ready_at[index] = later < next ? later : next;
     }
     pmo_arena_destroy (&arena);
 }

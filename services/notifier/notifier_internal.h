@@ -43,6 +43,7 @@ typedef struct {
     int64_t refill_ms;     //  monotonic time of the last refill
     int64_t paused_until;  //  wall ms: the endpoint asked us to wait (429, 503)
     int in_flight;         //  transfers running
+    int64_t trimmed_ms;    //  monotonic: its done set last trimmed of old ids
     bool seen;             //  found by the latest reload
 } channel_state_t;
 
@@ -56,6 +57,10 @@ typedef struct {
     bool slack_api;   //  Slack Web API: its answer is JSON (ok, error, ts)
     char project[64]; //  ... the project whose thread the message belongs to ("" none)
     bool threaded;    //  ... posted into the project's thread (else it may start it)
+    //  The outcome to record (set when the transfer ended)
+    notifier_finish_t finish;
+    int64_t due_ms, now_ms;
+    Pmo__Event *event; //  dead-lettered: its event (in arena), else NULL
 } transfer_t;
 
 typedef struct {
@@ -200,6 +205,8 @@ void notifier_handle_delivery_change (notifier_t *self, pmo_request_t *req, Pmo_
 void notifier_tick (notifier_t *self);
 //  Record a transfer's outcome (frees t).
 void notifier_finish (notifier_t *self, transfer_t *t, const notifier_send_result_t *result);
+//  Record the outcomes of every transfer that ended, pipelined.
+void notifier_finish_results (notifier_t *self);
 //  notifier_send's free_tag: a transfer dropped unfinished.
 void notifier_transfer_free (void *tag);
 

@@ -563,9 +563,7 @@ static bool s_poll (notifier_t *self, zsock_t *pipe, zmq_pollitem_t *items)
     if (reader_fd >= 0 && (items[2].revents & (ZMQ_POLLIN | ZMQ_POLLERR)))
         notifier_consume (self);
     notifier_send_perform (self->send, items + fixed, count - fixed);
-    notifier_send_result_t result;
-    while (notifier_send_result (self->send, &result))
-        notifier_finish (self, result.tag, &result);
+    notifier_finish_results (self);
     return running;
 }
 

@@ -6,12 +6,13 @@
     pmo:{<div>}:nt:sb:<id>             subscription (hash v, d)
     pmo:{<div>}:nt:sbs                 zset of subscription ids by sequence
     pmo:{<div>}:nt:dl:<id>             delivery (hash v, d, n = events carried,
-                                       a = attempted: closed to new events)
-    pmo:{<div>}:nt:dl:<id>:n           list of its notices (protobuf)
+                                       s = of one event, o = its notice, a =
+                                       attempted: closed to new events, l = lease
+                                       end ms while sent)
+    pmo:{<div>}:nt:dl:<id>:n           list of its notices (protobuf; not for s)
     pmo:{<div>}:nt:due:<channel>       zset of its waiting deliveries by due ms
                                        (while leased: by lease expiry)
     pmo:{<div>}:nt:ready               zset of channel ids by earliest due ms
-    pmo:{<div>}:nt:lease               zset of deliveries being sent, by lease expiry
     pmo:{<div>}:nt:done:<channel>      zset of delivered and discarded ids by time
     pmo:{<div>}:nt:dead:<channel>      zset of dead letters by time
     pmo:{<div>}:nt:seen:<evdiv>/<stream id>:<channel>
@@ -395,14 +396,28 @@ int notifier_store_route_reply (notifier_store_t *self)
 int notifier_store_ack (notifier_store_t *self, const char *group, const char *const *streams,
                         const char *const *ids, size_t n)
 {
-    size_t queued = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (pmo_redis_pipe (self->redis, "XACK %s %s %s", streams[i], group, ids[i]))
+    //  One XACK per run of entries of the same stream
+    const char **argv = calloc (n + 3, sizeof (char *));
+    assert (argv);
+    size_t queued = 0, runs = 0;
+    int rc = 0;
+    while (queued < n) {
+        size_t argc = 0;
+        argv[argc++] = "XACK";
+        argv[argc++] = streams[queued];
+        argv[argc++] = group;
+        size_t end = queued;
+        while (end < n && strcmp (streams[end], streams[queued]) == 0)
+            argv[argc++] = ids[end++];
+        if (pmo_redis_pipev (self->redis, (int)argc, argv, NULL)) {
+            rc = -1;
             break;
-        queued++;
+        }
+        queued = end;
+        runs++;
     }
-    int rc = queued == n ? 0 : -1;
-    for (size_t i = 0; i < queued; i++) {
+    free (argv);
+    for (size_t i = 0; i < runs; i++) {
         redisReply *reply = pmo_redis_pipe_reply (self->redis);
         if (!reply || reply->type != REDIS_REPLY_INTEGER)
             rc = -1;
@@ -446,7 +461,6 @@ int notifier_store_claim (notifier_store_t *self, pmo_arena_t *arena, const char
     const char *argv[] = {
         pmo_arena_printf (arena, "pmo:{%s}:nt:due:%s", division, channel_id),
         pmo_arena_printf (arena, "pmo:{%s}:nt:ready", division),
-        pmo_arena_printf (arena, "pmo:{%s}:nt:lease", division),
         pmo_arena_printf (arena, "%lld", (long long)now_ms),
         pmo_arena_printf (arena, "%lld", (long long)lease_until_ms),
         pmo_arena_printf (arena, "%zu", max),
@@ -454,7 +468,7 @@ int notifier_store_claim (notifier_store_t *self, pmo_arena_t *arena, const char
         s_dl_prefix (arena, division),
         pmo_arena_printf (arena, "%d", NOTIFIER_NOTICES_MAX),
     };
-    redisReply *reply = pmo_redis_eval (self->redis, &s_claim, 3, 9, argv, NULL);
+    redisReply *reply = pmo_redis_eval (self->redis, &s_claim, 2, 8, argv, NULL);
     if (!reply)
         return -1;
     int rc = 0;
@@ -489,19 +503,23 @@ int notifier_store_claim (notifier_store_t *self, pmo_arena_t *arena, const char
     return rc;
 }
 
-int notifier_store_finish (notifier_store_t *self, pmo_arena_t *arena, const Pmo__Delivery *d,
-                           uint64_t expect, notifier_finish_t finish, int64_t due_ms,
-                           int64_t now_ms, const Pmo__Event *event)
+int notifier_store_finish_pipe (notifier_store_t *self, pmo_arena_t *arena, const Pmo__Delivery *d,
+                                uint64_t expect, notifier_finish_t finish, int64_t due_ms,
+                                int64_t now_ms, const Pmo__Event *event, bool trim)
 {
+    if (notifier_store_scripts_ready (self))
+        return -1;
     size_t dsize, esize = 0;
     uint8_t *dblob = pmo_reflect_pack (&d->base, arena, &dsize);
     uint8_t *eblob = event ? pmo_reflect_pack (&event->base, arena, &esize) : (uint8_t *)"";
     const char *div = d->division;
     const char *argv[] = {
+        "EVALSHA",
+        s_finish.sha,
+        "6",
         pmo_arena_printf (arena, "pmo:{%s}:nt:dl:%s", div, d->id),
         pmo_arena_printf (arena, "pmo:{%s}:nt:due:%s", div, d->channel_id),
         pmo_arena_printf (arena, "pmo:{%s}:nt:ready", div),
-        pmo_arena_printf (arena, "pmo:{%s}:nt:lease", div),
         pmo_arena_printf (arena, "pmo:{%s}:nt:done:%s", div, d->channel_id),
         pmo_arena_printf (arena, "pmo:{%s}:nt:dead:%s", div, d->channel_id),
         pmo_stream_key (arena, div),
@@ -517,22 +535,31 @@ int notifier_store_finish (notifier_store_t *self, pmo_arena_t *arena, const Pmo
         pmo_arena_printf (arena, "%d", NOTIFIER_KEEP_S),
         event ? event->type : "",
         (const char *)eblob,
+        trim ? "1" : "0",
     };
     size_t n = sizeof argv / sizeof argv[0];
     size_t lens[sizeof argv / sizeof argv[0]];
     for (size_t i = 0; i < n; i++)
         lens[i] = strlen (argv[i]);
-    lens[9] = dsize;
-    lens[16] = esize;
-    redisReply *reply = pmo_redis_eval (self->redis, &s_finish, 7, (int)n, argv, lens);
+    lens[11] = dsize;
+    lens[18] = esize;
+    return pmo_redis_pipev (self->redis, (int)n, argv, lens);
+}
+
+int notifier_store_finish_reply (notifier_store_t *self, const char *id)
+{
+    redisReply *reply = pmo_redis_pipe_reply (self->redis);
     if (!reply)
         return -1;
     int rc = 0;
     if (reply->type == REDIS_REPLY_STATUS || reply->type == REDIS_REPLY_STRING)
         rc = strcmp (reply->str, "conflict") == 0 ? 1 : 0;
     else {
-        pmo_warn ("notifier: finish failed id=%s error=\"%s\"", d->id,
+        pmo_warn ("notifier: finish failed id=%s error=\"%s\"", id,
                   reply->type == REDIS_REPLY_ERROR ? reply->str : "unexpected reply");
+        //  a script flushed behind our back: load again next time
+        if (reply->type == REDIS_REPLY_ERROR && strncmp (reply->str, "NOSCRIPT", 8) == 0)
+            self->scripts_at_connects = 0;
         rc = -1;
     }
     freeReplyObject (reply);
@@ -550,16 +577,14 @@ int notifier_store_delivery (notifier_store_t *self, pmo_arena_t *arena, const c
     if (notifier_store_id_division (id, "dl", division, sizeof division))
         return 0;
     const char *key = pmo_arena_printf (arena, "pmo:{%s}:nt:dl:%s", division, id);
-    if (pmo_redis_pipe (self->redis, "HMGET %s v d n a", key) ||
-        pmo_redis_pipe (self->redis, "ZSCORE pmo:{%s}:nt:lease %s", division, id) ||
+    if (pmo_redis_pipe (self->redis, "HMGET %s v d n l o", key) ||
         pmo_redis_pipe (self->redis, "LRANGE %s:n 0 %d", key,
                         with_notices ? NOTIFIER_NOTICES_MAX - 1 : -1))
         return -1;
     redisReply *h = pmo_redis_pipe_reply (self->redis);
-    redisReply *lease = pmo_redis_pipe_reply (self->redis);
     redisReply *notices = pmo_redis_pipe_reply (self->redis);
     int rc = -1;
-    if (h && lease && notices) {
+    if (h && notices) {
         rc = 0;
         ProtobufCMessage *msg = NULL;
         if (s_decode (self, arena, &pmo__delivery__descriptor, h, &msg, version) == 1) {
@@ -568,9 +593,17 @@ int notifier_store_delivery (notifier_store_t *self, pmo_arena_t *arena, const c
             d->notice_count = h->element[2]->type == REDIS_REPLY_STRING
                                   ? (uint32_t)strtoul (h->element[2]->str, NULL, 10)
                                   : 0;
+            redisReply *lease = h->element[3];
             d->in_flight =
                 lease->type == REDIS_REPLY_STRING && strtoll (lease->str, NULL, 10) > pmo_now_ms ();
-            if (with_notices && notices->type == REDIS_REPLY_ARRAY && notices->elements) {
+            //  a delivery of a single event holds its notice itself (o)
+            redisReply *own = h->element[4];
+            if (with_notices && own->type == REDIS_REPLY_STRING) {
+                d->notices = pmo_arena_alloc (arena, sizeof (Pmo__Notice *));
+                Pmo__Notice *n = s_notice (arena, own);
+                if (n)
+                    d->notices[d->n_notices++] = n;
+            } else if (with_notices && notices->type == REDIS_REPLY_ARRAY && notices->elements) {
                 d->notices = pmo_arena_alloc (arena, notices->elements * sizeof (Pmo__Notice *));
                 for (size_t i = 0; i < notices->elements; i++) {
                     Pmo__Notice *n = s_notice (arena, notices->element[i]);
@@ -584,8 +617,6 @@ int notifier_store_delivery (notifier_store_t *self, pmo_arena_t *arena, const c
     }
     if (h)
         freeReplyObject (h);
-    if (lease)
-        freeReplyObject (lease);
     if (notices)
         freeReplyObject (notices);
     return rc;
@@ -816,11 +847,23 @@ int notifier_store_config_gen (notifier_store_t *self, const char *hub, long lon
     return rc;
 }
 
-int notifier_store_next_ready (notifier_store_t *self, const char *division, int64_t *at_ms)
+int notifier_store_next_ready (notifier_store_t *self, const char *division, int64_t now_ms,
+                               int64_t *at_ms)
 {
-    char key[128];
-    snprintf (key, sizeof key, "pmo:{%s}:nt:ready", division);
-    return pmo_redis_zfirst (self->redis, key, at_ms);
+    redisReply *reply = pmo_redis_command (
+        self->redis, "ZRANGEBYSCORE pmo:{%s}:nt:ready (%lld +inf WITHSCORES LIMIT 0 1", division,
+        (long long)now_ms);
+    if (!reply)
+        return -1;
+    int rc = 0;
+    if (reply->type == REDIS_REPLY_ARRAY && reply->elements == 2)
+        *at_ms = (int64_t)strtod (reply->element[1]->str, NULL);
+    else if (reply->type == REDIS_REPLY_ARRAY)
+        *at_ms = INT64_MAX;
+    else
+        rc = -1;
+    freeReplyObject (reply);
+    return rc;
 }
 
 int notifier_store_reclaim_events (notifier_store_t *self, const char *group, const char *consumer,

@@ -120,14 +120,20 @@ typedef enum {
     NOTIFIER_FINISH_DEAD = 2,
 } notifier_finish_t;
 
-//  Record an attempt: delivery (updated: state, attempts) replaces the
-//  stored one if its version is still expect. RETRY makes it due at due_ms;
-//  DEAD moves it to the channel's dead letters and appends event (if not
-//  NULL) to the division's stream. Returns 0, 1 if an operator changed it
-//  meanwhile (nothing written), -1 if Redis failed.
-int notifier_store_finish (notifier_store_t *self, pmo_arena_t *arena,
-                           const Pmo__Delivery *delivery, uint64_t expect, notifier_finish_t finish,
-                           int64_t due_ms, int64_t now_ms, const Pmo__Event *event);
+//  Queue the record of an attempt (pipelined; read its answer with
+//  notifier_store_finish_reply, before any other command): delivery
+//  (updated: state, attempts) replaces the stored one if its version is
+//  still expect. RETRY makes it due at due_ms; DEAD moves it to the
+//  channel's dead letters and appends event (if not NULL) to the division's
+//  stream; trim also drops the channel's delivered ids older than
+//  NOTIFIER_KEEP_S from its done set. 0 or -1 (Redis failed).
+int notifier_store_finish_pipe (notifier_store_t *self, pmo_arena_t *arena,
+                                const Pmo__Delivery *delivery, uint64_t expect,
+                                notifier_finish_t finish, int64_t due_ms, int64_t now_ms,
+                                const Pmo__Event *event, bool trim);
+//  The answer of the next queued finish (of delivery id, for the log): 0, 1
+//  if an operator changed it meanwhile (nothing written), -1 if Redis failed.
+int notifier_store_finish_reply (notifier_store_t *self, const char *id);
 
 //  ---------------------------------------------------------------------
 //  Deliveries for people
@@ -195,9 +201,12 @@ int notifier_store_thread_start (notifier_store_t *self, const char *division, c
 int notifier_store_config_bump (notifier_store_t *self, const char *hub);
 int notifier_store_config_gen (notifier_store_t *self, const char *hub, long long *gen);
 
-//  When division's earliest channel is next due (wall ms; INT64_MAX if
-//  none). 0 or -1.
-int notifier_store_next_ready (notifier_store_t *self, const char *division, int64_t *at_ms);
+//  When division's earliest channel is next due after now_ms (wall ms;
+//  INT64_MAX if none). A channel already due that the caller did not claim
+//  from (paused, full, disabled; or due no more: a ready time may be early)
+//  is the caller's to time. 0 or -1.
+int notifier_store_next_ready (notifier_store_t *self, const char *division, int64_t now_ms,
+                               int64_t *at_ms);
 
 //  Reclaim entries other consumers left pending (pmo_stream_group_reclaim).
 int notifier_store_reclaim_events (notifier_store_t *self, const char *group, const char *consumer,

@@ -456,11 +456,10 @@ static double s_redis_cpu_ms (redisContext *rc)
 {
     redisReply *info = redisCommand (rc, "INFO cpu");
     double ms = -1;
-    const char *sys = info && info->type == REDIS_REPLY_STRING ? strstr (info->str, "used_cpu_sys:")
-                                                                : NULL;
-    const char *user = info && info->type == REDIS_REPLY_STRING
-                           ? strstr (info->str, "used_cpu_user:")
-                           : NULL;
+    const char *sys =
+        info && info->type == REDIS_REPLY_STRING ? strstr (info->str, "used_cpu_sys:") : NULL;
+    const char *user =
+        info && info->type == REDIS_REPLY_STRING ? strstr (info->str, "used_cpu_user:") : NULL;
     if (sys && user)
         ms = (atof (sys + strlen ("used_cpu_sys:")) + atof (user + strlen ("used_cpu_user:"))) *
              1000.0;

@@ -19,9 +19,13 @@
 --
 -- Everything a re-delivered event could do twice is guarded by "seen",
 -- written in the same script: routing is exactly once per event and channel.
+-- A delivery of one event ('single') has an id of that event and channel
+-- alone, so "seen" guards it too; it is marked s = 1 (no other notice can
+-- join it, so a claim need not close it) and holds its one notice itself
+-- (o) instead of in a list. Its "seen" lives a day, as long as the
+-- notifier routes an event at all (--max-event-age, 1 day).
 
-if redis.call('EXISTS', KEYS[1]) == 1 then return 'dup' end
-redis.call('SET', KEYS[1], '1', 'EX', 86400)
+if not redis.call('SET', KEYS[1], '1', 'NX', 'EX', 86400) then return 'dup' end
 local mode, now, window = ARGV[1], tonumber(ARGV[5]), tonumber(ARGV[6])
 local maxn, prefix, channel = tonumber(ARGV[8]), ARGV[9], ARGV[7]
 local function append(id)
@@ -66,5 +70,7 @@ elseif mode == 'coalesce' then
   redis.call('SET', KEYS[5], ARGV[2], 'PX', due - now + window)
   return 'created'
 end
-create(ARGV[2], now)
+redis.call('HSET', prefix .. ARGV[2], 'v', 1, 'd', ARGV[3], 'n', 1, 's', 1, 'o', ARGV[4])
+redis.call('ZADD', KEYS[3], now, ARGV[2])
+redis.call('ZADD', KEYS[4], 'LT', now, channel)
 return 'created'
