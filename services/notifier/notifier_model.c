@@ -467,8 +467,15 @@ bool notifier_subscription_matches (const Pmo__Subscription *sub, const Pmo__Not
     return false;
 }
 
+bool notifier_notice_actionable (const Pmo__Notice *notice)
+{
+    return !pmo_str_empty (notice->buttons);
+}
+
 notifier_route_t notifier_route_mode (const Pmo__Channel *channel, const Pmo__Notice *notice)
 {
+    if (notifier_notice_actionable (notice))
+        return NOTIFIER_ROUTE_SINGLE;
     Pmo__Severity below =
         channel->digest_below ? channel->digest_below : PMO__SEVERITY__SEVERITY_MEDIUM;
     if (channel->digest != PMO__DIGEST_PERIOD__DIGEST_PERIOD_NONE && notice->severity < below)

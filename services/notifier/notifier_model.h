@@ -106,7 +106,14 @@ typedef enum {
     NOTIFIER_ROUTE_DIGEST = 2,   //  into the channel's hourly or daily digest
 } notifier_route_t;
 
+//  How a notice goes to a channel. A notice with actions (buttons: an
+//  alert to acknowledge, an allocation or a change request to decide) is
+//  never combined with others: a combined message carries no buttons, so it
+//  always goes as its own message, whatever the channel's digest and
+//  coalescing say.
 notifier_route_t notifier_route_mode (const Pmo__Channel *channel, const Pmo__Notice *notice);
+//  True if the notice carries actions (see notifier_route_mode).
+bool notifier_notice_actionable (const Pmo__Notice *notice);
 //  When the quiet hours ("22:00-07:00", UTC) that hold now_ms end (Unix
 //  ms); 0 if now_ms is not within them (or there are none).
 int64_t notifier_quiet_until (const char *quiet_hours, int64_t now_ms);

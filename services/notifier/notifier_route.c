@@ -107,7 +107,10 @@ static int s_route_to (notifier_t *self, const Pmo__Channel *ch, const Pmo__Even
 {
     notifier_route_t mode = notifier_route_mode (ch, notice);
     bool quiet = quiet_until > now && notice->severity < PMO__SEVERITY__SEVERITY_CRITICAL;
-    if (quiet)
+    //  Quiet hours hold a notice back: in a digest of its own, or, if it
+    //  has actions (never combined), as its own message when they end
+    bool actionable = notifier_notice_actionable (notice);
+    if (quiet && !actionable)
         mode = NOTIFIER_ROUTE_DIGEST;
     const char *key = pmo_arena_printf (arena, "%s/%s/%s", event->division, event->id, ch->id);
     Pmo__Delivery *d = pmo_arena_alloc (arena, sizeof (Pmo__Delivery));
@@ -129,7 +132,7 @@ static int s_route_to (notifier_t *self, const Pmo__Channel *ch, const Pmo__Even
         .delivery = d,
         .notice = notice,
         .now_ms = now,
-        .due_ms = now,
+        .due_ms = quiet && actionable ? quiet_until : now,
         .window_ms = notifier_coalesce_ms (ch),
         .project_id = notice->project_id,
     };

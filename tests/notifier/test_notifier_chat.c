@@ -489,13 +489,16 @@ int main (void)
 
     //  The Slack channel: the app's signing secret; a project manager and a
     //  resource manager mapped (the resource manager's role is held by the
-    //  admin who maps them); no coalescing, so each alert and approval comes
-    //  as its own message with its buttons
+    //  admin who maps them). The channel coalesces bursts as by default (60 s
+    //  per project), and every alert and approval below follows other events
+    //  about the same project within that window: each still comes at once,
+    //  as its own message with its buttons (a combined message has none), or
+    //  the waits below (15 s) fail
     rh_as (s_nh->rh, "admin@hub", "admin@hub");
     snprintf (
         json, sizeof json,
         "{\"create_channel\":{\"name\":\"dft approvals\",\"kind\":\"slack\",\"org_unit\":"
-        "\"dft\",\"url\":\"%s\",\"interact_secret\":\"" SLACK_SECRET "\",\"coalesce_s\":-1,"
+        "\"dft\",\"url\":\"%s\",\"interact_secret\":\"" SLACK_SECRET "\","
         "\"chat_users\":[{\"chat_user_id\":\"UPM\",\"subject\":\"pm@dft\",\"grants\":[{\"role\":"
         "\"project_manager\",\"org_unit\":\"dft\"}]},"
         "{\"chat_user_id\":\"URM\",\"subject\":\"rm@dft\",\"email\":\"rm@dft.example\","

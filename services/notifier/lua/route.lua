@@ -11,7 +11,8 @@
 -- ARGV     1 mode ('single', 'digest' or 'coalesce'), 2 delivery id,
 --          3 delivery blob, 4 notice blob, 5 now (ms), 6 coalescing window
 --          (ms), 7 channel id, 8 most notices kept per delivery, 9 delivery
---          key prefix, 10 due (ms; digest: the period's end), 11 fallback id
+--          key prefix, 10 due (ms; digest: the period's end; single: now, or
+--          when quiet hours end), 11 fallback id
 --          (digest already being sent: a delivery of its own)
 -- Returns  'dup' (routed before: nothing done), 'created', 'merged' (joined
 --          the open burst), 'digest' (joined the period's digest) or 'late'
@@ -71,6 +72,7 @@ elseif mode == 'coalesce' then
   return 'created'
 end
 redis.call('HSET', prefix .. ARGV[2], 'v', 1, 'd', ARGV[3], 'n', 1, 's', 1, 'o', ARGV[4])
-redis.call('ZADD', KEYS[3], now, ARGV[2])
-redis.call('ZADD', KEYS[4], 'LT', now, channel)
+local due = tonumber(ARGV[10])
+redis.call('ZADD', KEYS[3], due, ARGV[2])
+redis.call('ZADD', KEYS[4], 'LT', due, channel)
 return 'created'
