@@ -190,6 +190,12 @@ const char *notifier_event_project (const Pmo__Event *event)
     const ProtobufCMessage *body = s_body (event);
     if (event->body_case == PMO__EVENT__BODY_PROJECT && event->project->id)
         return event->project->id;
+    //  An over-allocation names the projects booked in its weeks: the
+    //  first is the one its notice is about (links to, bursts with)
+    if (event->body_case == PMO__EVENT__BODY_OVER_ALLOCATION &&
+        event->over_allocation->n_project_ids &&
+        !pmo_str_empty (event->over_allocation->project_ids[0]))
+        return event->over_allocation->project_ids[0];
     if (body && pmo_reflect_has (body->descriptor, "project_id")) {
         const char *id = pmo_reflect_str (body, "project_id");
         if (!pmo_str_empty (id))

@@ -334,6 +334,17 @@ static void s_severity_table (void)
     n = notifier_notice (e, "https://pmo.example", NULL, arena);
     assert (streq (n->link, "https://pmo.example/#/capacity?unit=dft-rail"));
     assert (notifier_severity (e) == PMO__SEVERITY__SEVERITY_MEDIUM);
+    //  ... and to the project booked in its weeks when the allocator names
+    //  it (the first of them), labelled as the project's other notices
+    char *projects[] = {"pr_dft_7", "pr_dft_9"};
+    over.project_ids = projects;
+    over.n_project_ids = 2;
+    n = notifier_notice (e, "https://pmo.example", "RAIL-7 Rail", arena);
+    assert (streq (n->project_id, "pr_dft_7"));
+    assert (streq (n->link, "https://pmo.example/#/project/pr_dft_7"));
+    assert (streq (n->project_label, "RAIL-7 Rail"));
+    over.project_ids = NULL;
+    over.n_project_ids = 0;
     e->type = "resource.cleared";
     assert (notifier_severity (e) == PMO__SEVERITY__SEVERITY_LOW);
     pmo_arena_destroy (&arena);
