@@ -12,8 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define BACKOFF_MIN_MS 100
-#define BACKOFF_MAX_MS 5000
+#define BACKOFF_MIN_MS   100
+#define BACKOFF_MAX_MS   5000
+#define REFUSED_QUIET_MS 30000 //  an episode of refused writes ends this long after its last
 
 struct _pmo_redis_t {
     redisContext *ctx; //  NULL while disconnected
@@ -35,6 +36,8 @@ struct _pmo_redis_t {
     int wait_ms;            //  WAIT's bound; 0 until pmo_redis_new settles it
     int64_t wait_logged_ms; //  last "not confirmed" warning (one a second at most)
     uint64_t unconfirmed;   //  writes not confirmed since that warning
+    int64_t refused_ms;     //  monotonic: the latest write refused for want of replicas (0 none)
+    uint64_t refused;       //  ... and how many in the episode so far
 };
 
 //  The URL's "?replicas=N&wait=MS" (both optional, in any order): how many
@@ -389,6 +392,28 @@ static redisReply *s_checked (pmo_redis_t *self, void *reply)
         }
     }
     return (redisReply *)reply;
+}
+
+int pmo_redis_refused_write (pmo_redis_t *self, const redisReply *reply, const char *what)
+{
+    if (!reply || reply->type != REDIS_REPLY_ERROR || !reply->str ||
+        strncmp (reply->str, "NOREPLICAS", 10) != 0)
+        return 0;
+    int64_t now = pmo_mono_ms ();
+    bool first = !self->refused_ms || now - self->refused_ms >= REFUSED_QUIET_MS;
+    self->refused_ms = now;
+    if (first) {
+        self->refused = 1;
+        pmo_warn ("redis: writes refused: the master has too few replicas (a Sentinel failover, "
+                  "or its replicas are down) url=%s what=\"%s\"; retrying, and saying so "
+                  "again only after %d s without a refusal",
+                  self->safe_url, what, REFUSED_QUIET_MS / 1000);
+        return 1;
+    }
+    self->refused++;
+    pmo_debug ("redis: write refused (NOREPLICAS) url=%s what=\"%s\" in_episode=%llu",
+               self->safe_url, what, (unsigned long long)self->refused);
+    return 2;
 }
 
 redisReply *pmo_redis_command (pmo_redis_t *self, const char *format, ...)

@@ -102,6 +102,15 @@ int pmo_redis_wait_replicas (pmo_redis_t *self);
 //  The number of replicas writes wait for (0: one node).
 int pmo_redis_replicas (pmo_redis_t *self);
 
+//  Whether reply is the master refusing a write for want of replicas
+//  (NOREPLICAS, under min-replicas-to-write: during a Sentinel failover, or
+//  while its replicas are down). Nothing was written and a retry may
+//  succeed, so it is a warning, not an error, and said once per episode:
+//  returns 1 for the first refusal of an episode (logged at warn level,
+//  naming what), 2 for the next ones (debug level) until 30 s pass without
+//  one, 0 if reply is anything else.
+int pmo_redis_refused_write (pmo_redis_t *self, const redisReply *reply, const char *what);
+
 //  EVALSHA the script (loading it on NOSCRIPT). argv holds the keys then the
 //  other arguments. Returns as pmo_redis_command.
 redisReply *pmo_redis_eval (pmo_redis_t *self, pmo_script_t *script, int nkeys, int argc,

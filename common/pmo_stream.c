@@ -127,8 +127,10 @@ int pmo_stream_group_ensure (pmo_redis_t *redis, const char *stream, const char 
         return -1;
     int rc = 0;
     if (reply->type == REDIS_REPLY_ERROR && strncmp (reply->str, "BUSYGROUP", 9) != 0) {
-        pmo_error ("stream: group create failed stream=%s group=%s error=\"%s\"", stream, group,
-                   reply->str);
+        //  a failover refusing writes for a while is said once (warning)
+        if (!pmo_redis_refused_write (redis, reply, "stream: group create"))
+            pmo_error ("stream: group create failed stream=%s group=%s error=\"%s\"", stream, group,
+                       reply->str);
         rc = -1;
     }
     freeReplyObject (reply);

@@ -16,6 +16,7 @@
 #include "registry.pb-c.h"
 
 #include <assert.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -159,6 +160,61 @@ static void s_test_redis_no_dataset (void)
     pmo_redis_destroy (&redis);
     pmo_test_redis_destroy (&lost);
     printf ("redis without a dataset: ok\n");
+}
+
+//  A master with too few replicas (min-replicas-to-write, as behind
+//  Sentinel during a failover) refuses writes with NOREPLICAS: a warning
+//  once per episode, not an error each time a consumer retries its group.
+static void s_test_redis_refused_writes (void)
+{
+    pmo_test_redis_t *alone = pmo_test_redis_start (false);
+    assert (alone);
+    redisReply *reply = pmo_test_redis_command (alone, "CONFIG SET min-replicas-to-write 1");
+    assert (reply && reply->type == REDIS_REPLY_STATUS);
+    freeReplyObject (reply);
+    pmo_redis_t *redis = pmo_redis_new (pmo_test_redis_url (alone), 1000);
+    //  What is logged meanwhile, at warn level and up
+    char path[64];
+    snprintf (path, sizeof path, "/tmp/pmo-test-refused-%d.log", getpid ());
+    fflush (stderr);
+    int saved = dup (2);
+    int fd = open (path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    assert (saved >= 0 && fd >= 0 && dup2 (fd, 2) == 2);
+    close (fd);
+    pmo_log_init ("test", "warn");
+    for (int i = 0; i < 5; i++)
+        assert (pmo_stream_group_ensure (redis, "pmo:{dft}:events", "g") == -1);
+    reply = pmo_redis_command (redis, "SET %s %s", "unit", "dft");
+    assert (reply && reply->type == REDIS_REPLY_ERROR);
+    assert (pmo_redis_refused_write (redis, reply, "test: set") == 2); //  the same episode
+    freeReplyObject (reply);
+    reply = pmo_redis_command (redis, "GET %s", "unit"); //  reads still answer
+    assert (reply && reply->type == REDIS_REPLY_NIL);
+    assert (pmo_redis_refused_write (redis, reply, "test: get") == 0);
+    freeReplyObject (reply);
+    fflush (stderr);
+    assert (dup2 (saved, 2) == 2);
+    close (saved);
+    pmo_log_init ("test", getenv ("PMO_TEST_VERBOSE") ? "debug" : "error");
+    FILE *f = fopen (path, "r");
+    assert (f);
+    char line[1024];
+    int warned = 0, errors = 0;
+    while (fgets (line, sizeof line, f)) {
+        warned += strstr (line, " warn ") && strstr (line, "writes refused") &&
+                  strstr (line, "stream: group create");
+        errors += strstr (line, " error ") != NULL;
+    }
+    fclose (f);
+    unlink (path);
+    assert (warned == 1 && errors == 0);
+    //  Replicas enough again: the group is made
+    reply = pmo_test_redis_command (alone, "CONFIG SET min-replicas-to-write 0");
+    freeReplyObject (reply);
+    assert (pmo_stream_group_ensure (redis, "pmo:{dft}:events", "g") == 0);
+    pmo_redis_destroy (&redis);
+    pmo_test_redis_destroy (&alone);
+    printf ("writes refused for want of replicas: one warning per episode: ok\n");
 }
 
 //  Writes text into a fresh file under /tmp; returns its path in path.
@@ -711,6 +767,7 @@ int main (void)
     assert (server);
     s_test_redis (server);
     s_test_redis_no_dataset ();
+    s_test_redis_refused_writes ();
     s_test_redis_auth (server);
     s_test_commit (server);
     s_test_redis_url_replicas ();

@@ -382,8 +382,9 @@ int notifier_store_route_reply (notifier_store_t *self)
         return -1;
     int rc = 0;
     if (reply->type != REDIS_REPLY_STATUS && reply->type != REDIS_REPLY_STRING) {
-        pmo_warn ("notifier: route failed error=\"%s\"",
-                  reply->type == REDIS_REPLY_ERROR ? reply->str : "unexpected reply");
+        if (!pmo_redis_refused_write (self->redis, reply, "notifier: route"))
+            pmo_warn ("notifier: route failed error=\"%s\"",
+                      reply->type == REDIS_REPLY_ERROR ? reply->str : "unexpected reply");
         //  a script flushed behind our back: load again next time
         if (reply->type == REDIS_REPLY_ERROR && strncmp (reply->str, "NOSCRIPT", 8) == 0)
             self->scripts_at_connects = 0;
@@ -555,8 +556,9 @@ int notifier_store_finish_reply (notifier_store_t *self, const char *id)
     if (reply->type == REDIS_REPLY_STATUS || reply->type == REDIS_REPLY_STRING)
         rc = strcmp (reply->str, "conflict") == 0 ? 1 : 0;
     else {
-        pmo_warn ("notifier: finish failed id=%s error=\"%s\"", id,
-                  reply->type == REDIS_REPLY_ERROR ? reply->str : "unexpected reply");
+        if (!pmo_redis_refused_write (self->redis, reply, "notifier: record an attempt"))
+            pmo_warn ("notifier: finish failed id=%s error=\"%s\"", id,
+                      reply->type == REDIS_REPLY_ERROR ? reply->str : "unexpected reply");
         //  a script flushed behind our back: load again next time
         if (reply->type == REDIS_REPLY_ERROR && strncmp (reply->str, "NOSCRIPT", 8) == 0)
             self->scripts_at_connects = 0;

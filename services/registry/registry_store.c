@@ -284,7 +284,9 @@ static uint64_t s_next_ids_reply (registry_store_t *self, const char *division, 
                                   uint64_t count, redisReply *reply)
 {
     if (!reply || reply->type != REDIS_REPLY_INTEGER || reply->integer < (long long)count) {
-        if (reply && reply->type == REDIS_REPLY_ERROR)
+        //  a failover refusing writes for a while is said once (warning)
+        if (reply && reply->type == REDIS_REPLY_ERROR &&
+            !pmo_redis_refused_write (self->redis, reply, "registry: new ids"))
             pmo_error ("registry: new ids refused by redis: %s", reply->str);
         return 0;
     }

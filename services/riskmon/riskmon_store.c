@@ -969,6 +969,10 @@ void riskmon_batch_recv (riskmon_batch_t *self)
             //  A restarted Redis forgot the script: nothing was written
             s_batch_script.sha[0] = 0;
             s_fail_script (self, script, PMO_COMMIT_UNAVAILABLE);
+        } else if (pmo_redis_refused_write (redis, reply, "riskmon: batch script")) {
+            //  A failover refusing writes for a while (said once): nothing
+            //  was written, and a retry may succeed
+            s_fail_script (self, script, PMO_COMMIT_UNAVAILABLE);
         } else {
             pmo_error ("riskmon: batch script failed error=\"%s\"",
                        reply->type == REDIS_REPLY_ERROR ? reply->str : "unexpected reply");
