@@ -14,8 +14,7 @@
 //  ---------------------------------------------------------------------
 //  Phases and gates
 
-//  The gate into to_phase for a project: its PMO type and policy in force.
-static int s_gate_context (registry_t *self, pmo_request_t *req, Pmo__Project *project,
+int registry_gate_context (registry_t *self, pmo_request_t *req, Pmo__Project *project,
                            Pmo__PmoType *type, Pmo__Policy **policy)
 {
     Pmo__OrgUnit **chain;
@@ -27,7 +26,7 @@ static int s_gate_context (registry_t *self, pmo_request_t *req, Pmo__Project *p
     return 0;
 }
 
-static char *s_join (pmo_arena_t *arena, char **items, size_t n)
+char *registry_join (pmo_arena_t *arena, char **items, size_t n)
 {
     size_t len = 1;
     for (size_t i = 0; i < n; i++)
@@ -41,7 +40,7 @@ static char *s_join (pmo_arena_t *arena, char **items, size_t n)
     return out;
 }
 
-static bool s_next_phase_ok (pmo_request_t *req, Pmo__Project *project, Pmo__Phase to,
+bool registry_next_phase_ok (pmo_request_t *req, Pmo__Project *project, Pmo__Phase to,
                              const char *field)
 {
     Pmo__Phase next = registry_next_phase (project->phase);
@@ -85,11 +84,11 @@ void registry_handle_change_phase (registry_t *self, pmo_request_t *req,
     if (registry_replayed (self, req, project->division))
         return;
     if (!pmo_request_version_matches (req, "version", "project", change->version, version) ||
-        !s_next_phase_ok (req, project, change->to_phase, "change_phase.to_phase"))
+        !registry_next_phase_ok (req, project, change->to_phase, "change_phase.to_phase"))
         return;
     Pmo__PmoType type;
     Pmo__Policy *policy;
-    if (s_gate_context (self, req, project, &type, &policy))
+    if (registry_gate_context (self, req, project, &type, &policy))
         return;
     registry_gate_t gate;
     registry_gate_evaluate (type, policy, project, change->to_phase, req->arena, &gate);
@@ -98,20 +97,20 @@ void registry_handle_change_phase (registry_t *self, pmo_request_t *req,
     case REGISTRY_GATE_NEEDS_DECISION:
         return (void)FAIL (req, FAILED_PRECONDITION, "change_phase.to_phase",
                            "a directive PMO governs %s: the gate into %s needs a recorded "
-                           "decision by an approver (decide_gate)",
+                           "decision by an approver (ask for it with request_gate)",
                            project->org_unit_path, into);
     case REGISTRY_GATE_MISSING:
         registry_reply (req)->missing_artifacts = gate.missing;
         registry_reply (req)->n_missing_artifacts = gate.n_missing;
         return (void)FAIL (req, FAILED_PRECONDITION, "change_phase.to_phase",
                            "a controlling PMO requires these artifacts before the gate into "
-                           "%s: %s",
-                           into, s_join (req->arena, gate.missing, gate.n_missing));
+                           "%s: %s (or an approver's waiver: request_gate)",
+                           into, registry_join (req->arena, gate.missing, gate.n_missing));
     case REGISTRY_GATE_ALLOW_WARN:
-        registry_warn (req,
-                       pmo_arena_printf (req->arena,
-                                         "gate into %s: missing %s (supportive PMO: advice only)",
-                                         into, s_join (req->arena, gate.missing, gate.n_missing)));
+        registry_warn (
+            req,
+            pmo_arena_printf (req->arena, "gate into %s: missing %s (supportive PMO: advice only)",
+                              into, registry_join (req->arena, gate.missing, gate.n_missing)));
         registry_reply (req)->missing_artifacts = gate.missing;
         registry_reply (req)->n_missing_artifacts = gate.n_missing;
         break;
@@ -120,11 +119,16 @@ void registry_handle_change_phase (registry_t *self, pmo_request_t *req,
     }
     Pmo__Project *stored = (Pmo__Project *)pmo_reflect_copy (&project->base, req->arena);
     s_enter_phase (project, change->to_phase);
+    //  Passing the gate closes a request for it (registry_gate_requests.c)
+    project->gate_request = NULL;
     registry_stamp_update (req, &project->base, &stored->base, version);
     pmo_commit_t *commit =
         registry_store_commit (self->store, project->division, req->header->request_id);
     registry_store_put (self->store, commit, req->arena, project->division, &project->base,
                         version);
+    if (stored->gate_request)
+        registry_store_gate_pending (self->store, commit, req->arena, project->division,
+                                     project->id, false);
     Pmo__Event *event = registry_event (req, "project.phase_changed", project->division,
                                         project->org_unit, project->org_unit_path, &project->base);
     registry_set_reply (req, &project->base);
@@ -159,11 +163,11 @@ void registry_handle_decide_gate (registry_t *self, pmo_request_t *req,
         return (void)FAIL (req, INVALID, "decide_gate.conditions",
                            "conditions are at most 10000 characters");
     if (!pmo_request_version_matches (req, "version", "project", decide->version, version) ||
-        !s_next_phase_ok (req, project, decide->to_phase, "decide_gate.to_phase"))
+        !registry_next_phase_ok (req, project, decide->to_phase, "decide_gate.to_phase"))
         return;
     Pmo__PmoType type;
     Pmo__Policy *policy;
-    if (s_gate_context (self, req, project, &type, &policy))
+    if (registry_gate_context (self, req, project, &type, &policy))
         return;
     registry_gate_t gate;
     registry_gate_evaluate (type, policy, project, decide->to_phase, req->arena, &gate);
@@ -193,11 +197,12 @@ void registry_handle_decide_gate (registry_t *self, pmo_request_t *req,
         return (void)FAIL (req, FAILED_PRECONDITION, "decide_gate.waived_artifacts",
                            "the gate into %s requires %s: provide them or waive them in the "
                            "decision",
-                           into, s_join (req->arena, unwaived, n_unwaived));
+                           into, registry_join (req->arena, unwaived, n_unwaived));
     }
     if (go && n_unwaived)
-        registry_warn (req, pmo_arena_printf (req->arena, "gate into %s: missing %s (advice only)",
-                                              into, s_join (req->arena, unwaived, n_unwaived)));
+        registry_warn (req,
+                       pmo_arena_printf (req->arena, "gate into %s: missing %s (advice only)", into,
+                                         registry_join (req->arena, unwaived, n_unwaived)));
     const registry_kind_t *kind = registry_kind (PMO__ENTITY_KIND__ENTITY_KIND_GATE_DECISION);
     char *id;
     uint64_t seq;
@@ -218,6 +223,9 @@ void registry_handle_decide_gate (registry_t *self, pmo_request_t *req,
     decision->n_waived_artifacts = decide->n_waived_artifacts;
     decision->conditions = decide->conditions;
     decision->version = 1;
+    //  The decision closes the pending request for this gate
+    decision->request = project->gate_request;
+    project->gate_request = NULL;
 
     Pmo__Project *stored = (Pmo__Project *)pmo_reflect_copy (&project->base, req->arena);
     if (go)
@@ -237,6 +245,9 @@ void registry_handle_decide_gate (registry_t *self, pmo_request_t *req,
                           true);
     registry_store_put (self->store, commit, req->arena, project->division, &project->base,
                         version);
+    if (decision->request)
+        registry_store_gate_pending (self->store, commit, req->arena, project->division,
+                                     project->id, false);
     Pmo__Event *event = registry_event (req, "project.gate_decided", project->division,
                                         project->org_unit, project->org_unit_path, &project->base);
     event->gate = decision;

@@ -537,12 +537,15 @@ static void s_stamp (batch_t *b, entry_t *e, uint64_t *next_seq, int64_t now)
             p->priority = 3;
         if (e->create) {
             p->created_by = pmo_request_who (b->req)->subject;
+            p->gate_request = NULL;
             if (p->phase == PMO__PHASE__PHASE_UNSPECIFIED)
                 p->phase = PMO__PHASE__PHASE_INITIATION;
             if (p->status == PMO__PROJECT_STATUS__PROJECT_STATUS_UNSPECIFIED)
                 p->status = PMO__PROJECT_STATUS__PROJECT_STATUS_PROPOSED;
-        } else
+        } else {
             p->created_by = ((Pmo__Project *)e->stored)->created_by;
+            p->gate_request = ((Pmo__Project *)e->stored)->gate_request;
+        }
         break;
     }
     case PMO__ENTITY_KIND__ENTITY_KIND_STATUS_REPORT:

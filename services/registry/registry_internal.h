@@ -6,6 +6,7 @@
     handlers themselves live by what they change: registry_org.c (org
     units), registry_projects.c (portfolios, programmes, projects),
     registry_gates.c (phases, gates, milestones, status reports),
+    registry_gate_requests.c (pending gate requests),
     registry_reads.c (get, list, archive); registry_server.c dispatches.
 */
 #ifndef REGISTRY_INTERNAL_H_INCLUDED
@@ -119,6 +120,16 @@ void registry_flush (void *state);
 //  ---------------------------------------------------------------------
 //  Phases, gates, milestones, status reports (registry_gates.c)
 
+//  The PMO type and policy in force at project's unit (0, or -1 after
+//  failing req).
+int registry_gate_context (registry_t *self, pmo_request_t *req, Pmo__Project *project,
+                           Pmo__PmoType *type, Pmo__Policy **policy);
+//  True if project may pass a gate into `to` (live, not stopped, and `to`
+//  is its next phase); else fails req at field.
+bool registry_next_phase_ok (pmo_request_t *req, Pmo__Project *project, Pmo__Phase to,
+                             const char *field);
+//  items joined by ", " (in arena).
+char *registry_join (pmo_arena_t *arena, char **items, size_t n);
 void registry_handle_change_phase (registry_t *self, pmo_request_t *req,
                                    Pmo__PhaseChangeRequest *change);
 void registry_handle_decide_gate (registry_t *self, pmo_request_t *req,
@@ -127,6 +138,16 @@ void registry_handle_decide_gate (registry_t *self, pmo_request_t *req,
 void registry_handle_create_child (registry_t *self, pmo_request_t *req, ProtobufCMessage *msg,
                                    const char *field);
 void registry_handle_update_milestone (registry_t *self, pmo_request_t *req, Pmo__Milestone *next);
+
+//  ---------------------------------------------------------------------
+//  Gate requests: what waits on a gate's approvers (registry_gate_requests.c)
+
+void registry_handle_request_gate (registry_t *self, pmo_request_t *req,
+                                   Pmo__GateRequestRequest *ask);
+void registry_handle_withdraw_gate (registry_t *self, pmo_request_t *req,
+                                    Pmo__GateWithdrawRequest *withdraw);
+void registry_handle_pending_gates (registry_t *self, pmo_request_t *req,
+                                    Pmo__PendingGatesRequest *ask);
 
 //  ---------------------------------------------------------------------
 //  Get, list, archive (registry_reads.c)

@@ -65,17 +65,23 @@ bool registry_allowed (const Pmo__Identity *who, registry_action_t action, const
     return allowed;
 }
 
-Pmo__Role registry_gate_approver (const Pmo__Identity *who, const char *path,
-                                  const Pmo__GateRequirement *gate)
+size_t registry_gate_approver_roles (const Pmo__GateRequirement *gate, const Pmo__Role **roles)
 {
     static const Pmo__Role defaults[] = {PMO__ROLE__ROLE_PMO_MANAGER, PMO__ROLE__ROLE_PMO_DIRECTOR,
                                          PMO__ROLE__ROLE_SPONSOR};
-    const Pmo__Role *roles = defaults;
-    size_t n = 3;
     if (gate && gate->n_approver_roles) {
-        roles = gate->approver_roles;
-        n = gate->n_approver_roles;
+        *roles = gate->approver_roles;
+        return gate->n_approver_roles;
     }
+    *roles = defaults;
+    return sizeof defaults / sizeof defaults[0];
+}
+
+Pmo__Role registry_gate_approver (const Pmo__Identity *who, const char *path,
+                                  const Pmo__GateRequirement *gate)
+{
+    const Pmo__Role *roles;
+    size_t n = registry_gate_approver_roles (gate, &roles);
     for (size_t i = 0; i < who->n_grants; i++) {
         const Pmo__Grant *grant = who->grants[i];
         if (!pmo_path_contains (path, grant->org_unit))

@@ -37,6 +37,9 @@ bool registry_allowed (const Pmo__Identity *who, registry_action_t action, const
 //  on path; PMO__ROLE__ROLE_UNSPECIFIED if none.
 Pmo__Role registry_gate_approver (const Pmo__Identity *who, const char *path,
                                   const Pmo__GateRequirement *gate);
+//  The roles that may decide at gate (its own, or the defaults when it has
+//  none or there is no gate): how many, and *roles (static or gate's).
+size_t registry_gate_approver_roles (const Pmo__GateRequirement *gate, const Pmo__Role **roles);
 
 //  ---------------------------------------------------------------------
 //  Validation of what callers send (fields they may set)

@@ -301,6 +301,7 @@ static void s_decide_create_project (registry_t *self, pending_t *pending)
     project->org_unit_path = unit->path;
     project->division = unit->division;
     project->created_by = pmo_request_who (req)->subject;
+    project->gate_request = NULL; //  only request_gate sets it
     registry_stamp_artifacts (project, NULL, project->created_by, pmo_now_ms (), req->arena);
     if (!project->priority)
         project->priority = 3;
@@ -386,6 +387,7 @@ static void s_decide_update_project (registry_t *self, pending_t *pending)
     next->org_unit_path = unit->path;
     next->division = stored->division;
     next->created_by = stored->created_by;
+    next->gate_request = stored->gate_request; //  only the gate requests change it
     if (!next->priority)
         next->priority = 3;
     pmo_commit_t *commit =

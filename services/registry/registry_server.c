@@ -65,6 +65,12 @@ static void s_handle (void *state, pmo_request_t *req)
         return registry_handle_change_phase (self, req, r->change_phase);
     case PMO__REGISTRY_REQUEST__BODY_DECIDE_GATE:
         return registry_handle_decide_gate (self, req, r->decide_gate);
+    case PMO__REGISTRY_REQUEST__BODY_REQUEST_GATE:
+        return registry_handle_request_gate (self, req, r->request_gate);
+    case PMO__REGISTRY_REQUEST__BODY_WITHDRAW_GATE:
+        return registry_handle_withdraw_gate (self, req, r->withdraw_gate);
+    case PMO__REGISTRY_REQUEST__BODY_PENDING_GATES:
+        return registry_handle_pending_gates (self, req, r->pending_gates);
     case PMO__REGISTRY_REQUEST__BODY_GET:
         return registry_handle_get (self, req, r->get);
     case PMO__REGISTRY_REQUEST__BODY_LIST:

@@ -397,16 +397,21 @@ static char *s_index_key (pmo_arena_t *arena, const registry_kind_t *kind, const
                              kind->of_project ? "of" : "ou", owner);
 }
 
-int registry_store_index_page (registry_store_t *self, pmo_arena_t *arena,
-                               const registry_kind_t *kind, const char *division, const char *owner,
-                               double after, size_t count, char ***ids, double **scores, size_t *n)
+static char *s_gates_key (pmo_arena_t *arena, const char *division)
+{
+    return pmo_arena_printf (arena, "pmo:{%s}:gates", division);
+}
+
+//  A page of a sorted set after score `after`.
+static int s_zpage (registry_store_t *self, pmo_arena_t *arena, const char *key, double after,
+                    size_t count, char ***ids, double **scores, size_t *n)
 {
     *n = 0;
     char min[40];
     snprintf (min, sizeof min, "(%.17g", after);
-    redisReply *reply = pmo_redis_command (
-        self->redis, "ZRANGEBYSCORE %s %s +inf WITHSCORES LIMIT 0 %llu",
-        s_index_key (arena, kind, division, owner), min, (unsigned long long)count);
+    redisReply *reply =
+        pmo_redis_command (self->redis, "ZRANGEBYSCORE %s %s +inf WITHSCORES LIMIT 0 %llu", key,
+                           min, (unsigned long long)count);
     if (!reply)
         return -1;
     if (reply->type == REDIS_REPLY_ARRAY && reply->elements >= 2) {
@@ -421,6 +426,20 @@ int registry_store_index_page (registry_store_t *self, pmo_arena_t *arena,
     }
     freeReplyObject (reply);
     return 0;
+}
+
+int registry_store_index_page (registry_store_t *self, pmo_arena_t *arena,
+                               const registry_kind_t *kind, const char *division, const char *owner,
+                               double after, size_t count, char ***ids, double **scores, size_t *n)
+{
+    return s_zpage (self, arena, s_index_key (arena, kind, division, owner), after, count, ids,
+                    scores, n);
+}
+
+int registry_store_gates_page (registry_store_t *self, pmo_arena_t *arena, const char *division,
+                               double after, size_t count, char ***ids, double **scores, size_t *n)
+{
+    return s_zpage (self, arena, s_gates_key (arena, division), after, count, ids, scores, n);
 }
 
 int registry_store_index_last_many (registry_store_t *self, pmo_arena_t *arena,
@@ -494,6 +513,16 @@ void registry_store_index (registry_store_t *self, pmo_commit_t *commit, pmo_are
         pmo_commit_zadd (commit, key, registry_store_id_seq (id), id);
     else
         pmo_commit_zrem (commit, key, id);
+}
+
+void registry_store_gate_pending (registry_store_t *self, pmo_commit_t *commit, pmo_arena_t *arena,
+                                  const char *division, const char *project_id, bool pending)
+{
+    char *key = s_gates_key (arena, division);
+    if (pending)
+        pmo_commit_zadd (commit, key, registry_store_id_seq (project_id), project_id);
+    else
+        pmo_commit_zrem (commit, key, project_id);
 }
 
 void registry_store_claim_code (registry_store_t *self, pmo_commit_t *commit, pmo_arena_t *arena,

@@ -81,6 +81,10 @@ int registry_store_index_last_many (registry_store_t *self, pmo_arena_t *arena,
                                     const registry_kind_t *kind, char *const *divisions,
                                     char *const *owners, size_t n, size_t count, char ***ids,
                                     size_t *found);
+//  The division's projects with a pending gate request, by project
+//  sequence, after score `after` (as registry_store_index_page).
+int registry_store_gates_page (registry_store_t *self, pmo_arena_t *arena, const char *division,
+                               double after, size_t count, char ***ids, double **scores, size_t *n);
 //  How many entities an index holds (0 when none).
 int registry_store_index_size (registry_store_t *self, const registry_kind_t *kind,
                                const char *division, const char *owner, long long *size);
@@ -94,6 +98,9 @@ void registry_store_put (registry_store_t *self, pmo_commit_t *commit, pmo_arena
 void registry_store_index (registry_store_t *self, pmo_commit_t *commit, pmo_arena_t *arena,
                            const registry_kind_t *kind, const char *division, const char *owner,
                            const char *id, bool add);
+//  Add a project to (or remove it from) its division's pending gates.
+void registry_store_gate_pending (registry_store_t *self, pmo_commit_t *commit, pmo_arena_t *arena,
+                                  const char *division, const char *project_id, bool pending);
 void registry_store_claim_code (registry_store_t *self, pmo_commit_t *commit, pmo_arena_t *arena,
                                 const registry_kind_t *kind, const char *division, const char *code,
                                 const char *id, bool claim);
