@@ -193,6 +193,21 @@ const gateway_route_t gateway_routes[] = {
           "gate decision"),
     STEP (REG, "/api/v1/projects", "phase", "change_phase", NULL, "project_id", "project",
           "Move a project through the gate into its next phase (If-Match or version)"),
+    STEP (REG, "/api/v1/projects", "gate-request", "request_gate", NULL, "project_id", "project",
+          "Ask for the gate into a project's next phase: the request waits for the gate's "
+          "approvers (If-Match or version)"),
+    STEP (REG, "/api/v1/projects", "gate-request/withdraw", "withdraw_gate", NULL, "project_id",
+          "project", "Withdraw your own pending gate request (If-Match or version)"),
+    {.method = "GET",
+     .pattern = "/api/v1/gate-requests",
+     .service = REG,
+     .op = GATEWAY_OP_LIST,
+     .member = "pending_gates",
+     .reply = "page",
+     .items = "projects",
+     .status = 200,
+     .summary = "Projects with a pending gate request that you may see (to_decide=true: only the "
+                "gates you may decide), each with its gate_request"},
 
     //  API tokens: the gateway's own token service
     COLLECTION (GATEWAY_SVC_GATEWAY, "/api/v1/tokens", "list_tokens", NULL, "page", "tokens",

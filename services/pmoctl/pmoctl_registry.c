@@ -793,6 +793,101 @@ static int s_run_project_decide (pmoctl_t *ctl, const pmoctl_command_t *cmd, pmo
 }
 
 //  ---------------------------------------------------------------------
+//  Gate requests: what waits on a gate's approvers
+
+static void s_print_gate_request (pmoctl_t *ctl, const Pmo__Project *project)
+{
+    const Pmo__GateRequest *r = project->gate_request;
+    printf ("%s (%s, %s): gate into %s requested by %s at %s\n", project->code, project->id,
+            project->name, pmoctl_format_enum (ctl->arena, &pmo__phase__descriptor, r->to_phase),
+            r->requested_by, pmoctl_format_time (ctl->arena, r->requested_ms, false));
+    const char *roles = "";
+    for (size_t i = 0; i < r->n_approver_roles; i++)
+        roles = pmo_arena_printf (
+            ctl->arena, "%s%s%s", roles, i ? ", " : "",
+            pmoctl_format_enum (ctl->arena, &pmo__role__descriptor, r->approver_roles[i]));
+    printf ("  decided by: %s\n", roles);
+    for (int missing = 0; missing < 2; missing++) {
+        char **items = missing ? r->artifacts_missing : r->artifacts_present;
+        size_t n = missing ? r->n_artifacts_missing : r->n_artifacts_present;
+        const char *list = n ? "" : "none";
+        for (size_t i = 0; i < n; i++)
+            list = pmo_arena_printf (ctl->arena, "%s%s%s", list, i ? ", " : "", items[i]);
+        printf ("  artifacts %s: %s\n", missing ? "missing" : "present", list);
+    }
+    if (!pmo_str_empty (r->note))
+        printf ("  note: %s\n", r->note);
+}
+
+//  request-gate and withdraw-gate: the project's version read now unless
+//  --version says which
+static int s_run_project_gate (pmoctl_t *ctl, const pmoctl_command_t *cmd, pmoctl_args_t *args)
+{
+    Pmo__Project *project = (Pmo__Project *)s_read (ctl, &s_project, args->positional);
+    if (!project)
+        return ctl->status;
+    ProtobufCMessage *msg = s_new (ctl, cmd->desc);
+    pmo_reflect_set_str (msg, "project_id", project->id, ctl->arena);
+    pmo_reflect_set_u64 (msg, "version", project->version);
+    int rc = pmoctl_args_apply (ctl, args, msg);
+    if (rc)
+        return rc;
+    bool withdraw = msg->descriptor == &pmo__gate_withdraw_request__descriptor;
+    const char *member = withdraw ? "withdraw_gate" : "request_gate";
+    Pmo__RegistryReply *reply = pmoctl_call (ctl, member, msg);
+    if (!reply)
+        return ctl->status;
+    if (reply->body_case != PMO__REGISTRY_REPLY__BODY_PROJECT) {
+        fprintf (stderr, "pmoctl: the registry answered %s with no project\n", member);
+        return PMOCTL_REFUSED;
+    }
+    if (ctl->json)
+        return pmoctl_print_json (&reply->project->base);
+    if (withdraw)
+        printf ("gate request withdrawn\n");
+    else
+        s_print_gate_request (ctl, reply->project);
+    s_print_project_state (ctl, reply->project);
+    return PMOCTL_OK;
+}
+
+static int s_run_gate_pending (pmoctl_t *ctl, const pmoctl_command_t *cmd, pmoctl_args_t *args)
+{
+    Pmo__PendingGatesRequest *ask =
+        (Pmo__PendingGatesRequest *)s_new (ctl, &pmo__pending_gates_request__descriptor);
+    int rc = pmoctl_args_apply (ctl, args, &ask->base);
+    if (rc)
+        return rc;
+    bool all = pmoctl_args_get (args, "all") != NULL;
+    Pmo__Page *merged = (Pmo__Page *)s_new (ctl, &pmo__page__descriptor);
+    for (;;) {
+        Pmo__RegistryReply *reply = pmoctl_call (ctl, "pending_gates", &ask->base);
+        if (!reply)
+            return ctl->status;
+        if (reply->body_case != PMO__REGISTRY_REPLY__BODY_PAGE) {
+            fprintf (stderr, "pmoctl: the registry answered pending_gates with no page\n");
+            return PMOCTL_REFUSED;
+        }
+        s_page_merge (ctl, merged, reply->page);
+        const char *next = reply->page->next_cursor;
+        bool stuck = !pmo_str_empty (ask->cursor) && strcmp (ask->cursor, next) == 0;
+        if (!all || pmo_str_empty (next) || stuck) {
+            merged->next_cursor = (char *)next;
+            break;
+        }
+        ask->cursor = (char *)next;
+    }
+    if (ctl->json)
+        return pmoctl_print_json (&merged->base);
+    if (merged->n_projects == 0)
+        printf ("no gate requests waiting%s\n", ask->to_decide ? " on you" : "");
+    for (size_t i = 0; i < merged->n_projects; i++)
+        s_print_gate_request (ctl, merged->projects[i]);
+    s_print_more (merged);
+    return PMOCTL_OK;
+}
+
+//  ---------------------------------------------------------------------
 //  Ping
 
 static int s_run_ping (pmoctl_t *ctl, const pmoctl_command_t *cmd, pmoctl_args_t *args)
@@ -996,6 +1091,30 @@ static const pmoctl_flag_t s_decide_flags[] = {
     END,
 };
 
+static const pmoctl_flag_t s_request_gate_flags[] = {
+    ENUM ("to", "to_phase", REQ, "the next phase"),
+    TEXT ("note", "TEXT", "note", 0, "a note to the approvers (up to 2000 characters)"),
+    INT ("version", "version", 0, 1, LONG_MAX,
+         "the version you read; the registry refuses (conflict) if it moved on"),
+    END,
+};
+
+static const pmoctl_flag_t s_withdraw_gate_flags[] = {
+    INT ("version", "version", 0, 1, LONG_MAX,
+         "the version you read; the registry refuses (conflict) if it moved on"),
+    END,
+};
+
+static const pmoctl_flag_t s_gate_pending_flags[] = {
+    SWITCH ("to-decide", "to_decide", "only the gates you may decide (an approver role)"),
+    TEXT ("org-unit", "ID", "org_unit", 0, "only this unit and the units below it"),
+    REF ("project", "project_id", &s_project, 0, "only this project (id or code)"),
+    INT ("limit", "limit", 0, 1, 500, "at most N per page (default 50)"),
+    TEXT ("cursor", "CURSOR", "cursor", 0, "the page after this cursor (from the last page)"),
+    OWN ("all", NULL, PMOCTL_SWITCH, "every page, following the cursors"),
+    END,
+};
+
 static const pmoctl_flag_t s_archive_flags[] = {
     INT ("version", "version", 0, 1, LONG_MAX,
          "the version you read; the registry refuses (conflict) if it moved on"),
@@ -1084,6 +1203,15 @@ const pmoctl_command_t pmoctl_registry_commands[] = {
     PMOCTL_RUN ("project", "decide", "ID", s_decide_flags, C_OTHER, s_run_project_decide,
                 &s_project, &pmo__gate_decision_request__descriptor,
                 "record a gate decision (go moves the project; stop cancels it)"),
+    PMOCTL_RUN ("project", "request-gate", "ID", s_request_gate_flags, C_OTHER, s_run_project_gate,
+                &s_project, &pmo__gate_request_request__descriptor,
+                "ask the gate's approvers to decide the gate into the next phase"),
+    PMOCTL_RUN ("project", "withdraw-gate", "ID", s_withdraw_gate_flags, C_OTHER,
+                s_run_project_gate, &s_project, &pmo__gate_withdraw_request__descriptor,
+                "withdraw your pending gate request"),
+    PMOCTL_RUN ("gate", "pending", NULL, s_gate_pending_flags, C_OTHER, s_run_gate_pending, NULL,
+                &pmo__pending_gates_request__descriptor,
+                "projects whose gate request waits for a decision (--to-decide: on you)"),
     PMOCTL_RUN ("milestone", "add", NULL, s_milestone_flags, C_CREATE, s_run_create, &s_milestone,
                 &pmo__milestone__descriptor, "add a milestone to a project"),
     PMOCTL_RUN ("milestone", "update", "ID", s_milestone_flags, C_UPDATE, s_run_update,

@@ -116,8 +116,6 @@ void registry_handle_withdraw_gate (registry_t *self, pmo_request_t *req,
         return;
     if (registry_replayed (self, req, project->division))
         return;
-    if (!pmo_request_version_matches (req, "version", "project", withdraw->version, version))
-        return;
     Pmo__GateRequest *request = project->gate_request;
     if (!request)
         return (void)FAIL (req, FAILED_PRECONDITION, "withdraw_gate.project_id",
@@ -126,6 +124,8 @@ void registry_handle_withdraw_gate (registry_t *self, pmo_request_t *req,
         return (void)FAIL (req, FORBIDDEN, "withdraw_gate",
                            "only %s, who requested the gate into %s, may withdraw the request",
                            request->requested_by, registry_phase_name (request->to_phase));
+    if (!pmo_request_version_matches (req, "version", "project", withdraw->version, version))
+        return;
     project->gate_request = NULL;
     s_commit (self, req, project, version, "project.gate_withdrawn", request);
 }

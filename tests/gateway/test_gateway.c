@@ -183,12 +183,47 @@ static void test_resources (gh_t *gh)
     GH_CHECK (strcmp (gh_str (resp, "phase"), "planning") == 0, resp);
     GH_CHECK (strcmp (gh_header (resp, "ETag"), "\"4\"") == 0, resp);
     gh_resp_free (&resp);
+    //  A gate request: refused at its field, then pending for the approvers
+    snprintf (sub, sizeof sub, "%s/gate-request", path);
+    resp = gh_http (gh, "POST", sub, gh->admin, "{\"to_phase\":\"closed\"}", "If-Match: \"4\"");
+    GH_STATUS (resp, 409);
+    GH_CHECK (strcmp (gh_str (resp, "field"), "to_phase") == 0, resp);
+    gh_resp_free (&resp);
+    resp = gh_http (gh, "POST", sub, gh->admin,
+                    "{\"to_phase\":\"execution\",\"note\":\"bell\\u0007\"}", "If-Match: \"4\"");
+    GH_STATUS (resp, 400);
+    GH_CHECK (strcmp (gh_str (resp, "field"), "note") == 0, resp);
+    gh_resp_free (&resp);
+    resp =
+        gh_http (gh, "POST", sub, gh->admin,
+                 "{\"to_phase\":\"execution\",\"note\":\"design signed off\"}", "If-Match: \"4\"");
+    GH_STATUS (resp, 200);
+    GH_CHECK (strcmp (gh_header (resp, "ETag"), "\"5\"") == 0, resp);
+    GH_CHECK (strcmp (json_string_value (json_object_get (
+                          json_object_get (resp->json, "gate_request"), "requested_by")),
+                      "admin") == 0,
+              resp);
+    gh_resp_free (&resp);
+    resp = s_get (gh, "/api/v1/gate-requests?to_decide=true", gh->admin);
+    GH_STATUS (resp, 200);
+    GH_CHECK (json_array_size (json_object_get (resp->json, "items")) == 1, resp);
+    gh_resp_free (&resp);
+    resp = s_get (gh, "/api/v1/gate-requests?limit=501", gh->admin);
+    GH_STATUS (resp, 400);
+    GH_CHECK (strcmp (gh_str (resp, "field"), "limit") == 0, resp);
+    gh_resp_free (&resp);
+    //  The decision closes it
     snprintf (sub, sizeof sub, "%s/gate-decisions", path);
     resp = gh_http (gh, "POST", sub, gh->admin,
                     "{\"to_phase\":\"execution\",\"outcome\":\"go\",\"rationale\":\"ready\"}",
-                    "If-Match: \"4\"");
+                    "If-Match: \"5\"");
     GH_STATUS (resp, 201);
     GH_CHECK (strcmp (gh_str (resp, "outcome"), "go") == 0, resp);
+    GH_CHECK (json_object_get (resp->json, "request"), resp);
+    gh_resp_free (&resp);
+    resp = s_get (gh, "/api/v1/gate-requests?to_decide=true", gh->admin);
+    GH_STATUS (resp, 200);
+    GH_CHECK (json_array_size (json_object_get (resp->json, "items")) == 0, resp);
     gh_resp_free (&resp);
     GH_CHECK (s_count (gh, sub) == 1, NULL);
 
@@ -219,7 +254,7 @@ static void test_resources (gh_t *gh)
     resp = gh_http (gh, "DELETE", path, gh->admin, NULL, NULL);
     GH_STATUS (resp, 428);
     gh_resp_free (&resp);
-    resp = gh_http (gh, "DELETE", path, gh->admin, NULL, "If-Match: \"5\"");
+    resp = gh_http (gh, "DELETE", path, gh->admin, NULL, "If-Match: \"6\"");
     GH_STATUS (resp, 200);
     GH_CHECK (json_is_true (json_object_get (resp->json, "archived")), resp);
     gh_resp_free (&resp);

@@ -151,6 +151,14 @@ static char *s_fixture (gh_t *gh, const char *pattern)
     snprintf (body, sizeof body, "{\"code\":\"FXP-%d\",\"name\":\"Fixture\",\"org_unit\":\"dft\"}",
               n);
     char *project = s_make (gh, "/api/v1/projects", body, NULL);
+    if (strstr (pattern, "/gate-request/withdraw")) {
+        //  Something to withdraw: the fixture's own pending request
+        snprintf (path, sizeof path, "/api/v1/projects/%s/gate-request", project);
+        gh_resp_t *resp =
+            gh_http (gh, "POST", path, gh->admin, "{\"to_phase\":\"planning\"}", "If-Match: \"1\"");
+        GH_STATUS (resp, 200);
+        gh_resp_free (&resp);
+    }
     if (strncmp (pattern, "/api/v1/projects/", 17) == 0)
         return project;
     char *id = NULL;

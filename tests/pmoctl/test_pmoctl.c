@@ -89,6 +89,15 @@ int main (void)
     s_expect (1, "project phase FIN-1 --to planning", "business_case");
     s_expect (0, "project update FIN-1 --add-artifact charter --add-artifact business_case", NULL);
     s_expect (0, "project phase FIN-1 --to planning", NULL);
+    //  A gate request waits for its approvers until withdrawn or decided
+    s_expect (0, "project request-gate FIN-1 --to execution --note board-on-friday",
+              "gate into execution requested by");
+    s_expect (1, "project request-gate FIN-1 --to execution", "already requested");
+    s_expect (0, "gate pending --to-decide", "FIN-1");
+    s_expect (0, "gate pending --project FIN-1", "note: board-on-friday");
+    s_expect (0, "project withdraw-gate FIN-1", "gate request withdrawn");
+    s_expect (0, "gate pending", "no gate requests waiting");
+    s_expect (1, "project withdraw-gate FIN-1", "no pending gate request");
 
     //  Refusals name the field; usage errors are 2; no service is 3
     s_expect (1,

@@ -310,6 +310,11 @@ async function main() {
     statusreport: async (d) => (await must("POST", `/api/v1/projects/${await fixtures.project(d)}/status-reports`, { period_end: "2026-11-20", overall: "green" })).id,
     gatedecision: async (d) => (await must("POST", `/api/v1/projects/${await fixtures.project(d)}/gate-decisions`,
                                            { to_phase: "planning", outcome: "hold", rationale: "r" }, { "If-Match": '"1"' })).id,
+    gaterequest: async (d) => {
+      const id = await fixtures.project(d);
+      await must("POST", `/api/v1/projects/${id}/gate-request`, { to_phase: "planning" }, { "If-Match": '"1"' });
+      return id;
+    },
     token: async (d) => (await mint(`fx${++serial}@${d}`, `viewer@${d}`)).id,
     resource: async (d) => (await must("POST", "/api/v1/resources", { name: `Person ${++serial}`, role: "engineer", home_org_unit: d,
                                                                       weekly_capacity_hours: 37, skills: [{ name: "signalling", level: 3 }] })).id,
@@ -337,6 +342,7 @@ async function main() {
   };
   const FIXTURE_OF = [
     [/^\/api\/v1\/org-units\/\{id\}\/thresholds/, "division"], [/^\/api\/v1\/org-units\/\{id\}\/planner-policy/, "division"],
+    [/^\/api\/v1\/projects\/\{id\}\/gate-request\/withdraw$/, "gaterequest"],
     [/^\/api\/v1\/benefits\//, "benefit"], [/^\/api\/v1\/scenarios\//, "scenario"], [/^\/api\/v1\/org-units\/\{id\}/, "orgunit"],
     [/^\/api\/v1\/portfolios\//, "portfolio"], [/^\/api\/v1\/programmes\//, "programme"], [/^\/api\/v1\/projects\//, "project"],
     [/^\/api\/v1\/milestones\//, "milestone"], [/^\/api\/v1\/status-reports\//, "statusreport"],

@@ -130,6 +130,7 @@ EXAMPLES = {
     "GateDecisionRequest": {"to_phase": "planning", "outcome": "go",
                             "rationale": "Business case approved"},
     "PhaseChangeRequest": {"to_phase": "planning", "rationale": "Charter signed"},
+    "GateRequestRequest": {"to_phase": "planning", "note": "Charter signed; board on Friday"},
     "CreateTokenRequest": {"name": "ci export", "subject": "svc-ci@dft",
                            "grants": [{"role": "viewer", "org_unit": "dft"}]},
     "Risk": {"project_id": "pr_dft_1", "title": "Signalling supplier may slip",
