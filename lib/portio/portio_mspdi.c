@@ -110,6 +110,35 @@ static xmlNode *s_baseline (const xmlNode *task, int number)
     return NULL;
 }
 
+//  The FieldID of the custom field the plan's ExtendedAttributes alias
+//  PORTIO_MSPDI_PMO_ID among the fields whose ids start with prefix
+//  ("1887": a task's, "2055": a resource's); NULL if none.
+static const char *s_pmo_field (pmo_arena_t *arena, const xmlNode *root, const char *prefix)
+{
+    xmlNode *list = s_child (root, "ExtendedAttributes");
+    for (xmlNode *c = list ? list->children : NULL; c; c = c->next) {
+        if (c->type != XML_ELEMENT_NODE || strcmp ((const char *)c->name, "ExtendedAttribute"))
+            continue;
+        const char *id = s_text (arena, c, "FieldID");
+        if (strncmp (id, prefix, strlen (prefix)) == 0 &&
+            strcmp (s_text (arena, c, "Alias"), PORTIO_MSPDI_PMO_ID) == 0)
+            return id;
+    }
+    return NULL;
+}
+
+//  The value of a task's or resource's custom field (FieldID field); ""
+//  if it has none (field NULL: the plan has no such field).
+static const char *s_custom (pmo_arena_t *arena, const xmlNode *node, const char *field)
+{
+    for (xmlNode *c = field ? node->children : NULL; c; c = c->next)
+        if (c->type == XML_ELEMENT_NODE &&
+            strcmp ((const char *)c->name, "ExtendedAttribute") == 0 &&
+            strcmp (s_text (arena, c, "FieldID"), field) == 0)
+            return s_text (arena, c, "Value");
+    return "";
+}
+
 //  ---------------------------------------------------------------------
 //  The plan as rows
 
@@ -129,7 +158,7 @@ typedef struct {
 //  A work resource of the plan and the weeks of its assignments.
 typedef struct {
     const char *uid;         //  its UID in the plan
-    const char *external_id; //  its key in the pool
+    const char *external_id; //  its key in the pool (its name if it has none)
     const origin_t *origin;  //  its element
     pool_week_t *weeks;
     size_t n_weeks, max_weeks;
@@ -153,6 +182,11 @@ typedef struct {
     origin_t *resource_origins, *allocation_origins;
     size_t n_pool, max_pool, n_allocations, max_allocations;
     size_t skipped_material, skipped_cost, skipped_assignments;
+    //  A plan pmo wrote: the custom fields aliased "pmo id" (task and
+    //  resource), and the records their ids name that the caller may see
+    const char *task_field, *resource_field;
+    const Pmo__Project *known; //  the project, NULL if none
+    zhashx_t *known_resources; //  id -> Pmo__Resource, NULL if none
 } plan_t;
 
 //  A problem of an element and field, at its line.
@@ -321,10 +355,23 @@ static int s_project (plan_t *plan, const portio_import_options_t *options, cons
     if (strcmp (budget, "0.00") == 0)
         budget = "";
     plan->external_id = pmo_arena_printf (arena, "mspdi:%s", *guid ? guid : title);
+    //  A plan pmo wrote of a project the caller may see: that project (by
+    //  its code in its unit), whatever its external id
+    const Pmo__Project *known = plan->known;
+    if (known) {
+        plan->code = known->code;
+        plan->external_id = known->external_id;
+        //  Without a forecast in pmo, the FinishDate pmo wrote is the
+        //  plan's span (Project needs one), not a forecast: none is read
+        if (pmo_str_empty (known->forecast_finish))
+            forecast = "";
+    }
     const char *row[] = {plan->code,
                          title,
                          plan->external_id,
-                         options->org_unit ? options->org_unit : "",
+                         known               ? known->org_unit
+                         : options->org_unit ? options->org_unit
+                                             : "",
                          start,
                          finish,
                          forecast,
@@ -556,12 +603,25 @@ static void s_pool_resources (plan_t *plan, const portio_import_options_t *optio
         const char *guid = s_text (arena, x, "GUID");
         const char *external = *guid ? pmo_arena_printf (arena, "mspdi:%s", guid)
                                      : pmo_arena_printf (arena, "mspdi:%s/%s", plan_key, uid);
-        const char *cost = rate > 0 && *plan->currency
+        const char *home = options->org_unit ? options->org_unit : "";
+        //  A resource of a plan pmo wrote that the caller may see: that
+        //  resource (by its external id, else by name in its home unit)
+        const Pmo__Resource *known =
+            plan->known_resources
+                ? zhashx_lookup (plan->known_resources, s_custom (arena, x, plan->resource_field))
+                : NULL;
+        if (known) {
+            external = known->external_id;
+            home = known->home_org_unit;
+        }
+        //  A rate of 0 is no rate in a plan Project saved; pmo wrote the
+        //  rate its resource has, 0 included
+        const char *cost = (rate > 0 || (known && *rate_text)) && *plan->currency
                                ? pmo_arena_printf (arena, "%s %.2f", plan->currency, rate)
                                : "";
         const char *row[] = {external,
                              name,
-                             options->org_unit ? options->org_unit : "",
+                             home,
                              s_role_of (arena, s_text (arena, x, "Group")),
                              pmo_arena_printf (arena, "%lld", capacity),
                              cost};
@@ -571,7 +631,7 @@ static void s_pool_resources (plan_t *plan, const portio_import_options_t *optio
         pool_resource_t *r = pmo_arena_alloc (arena, sizeof (pool_resource_t));
         memset (r, 0, sizeof *r);
         r->uid = uid;
-        r->external_id = external;
+        r->external_id = *external ? external : name;
         r->origin = &plan->resource_origins[plan->n_pool];
         zhashx_insert (plan->pool, uid, r);
         plan->pool_order[plan->n_pool++] = r;
@@ -811,6 +871,22 @@ static int s_part (plan_t *plan, const portio_import_options_t *options, const c
     "{\"column\": \"budget.baseline\", \"field\": \"budget.baseline\"},"                           \
     "{\"column\": \"budget.forecast\", \"field\": \"budget.forecast\"},"                           \
     "{\"column\": \"budget.actual\", \"field\": \"budget.actual\"}]}"
+//  A plan pmo wrote of a project the caller may see: found by its code in
+//  its unit (the row holds the stored project's code, unit and external id)
+#define PROJECT_MAPPING_PMO                                                                        \
+    "{\"entity\": \"project\", \"key\": \"code\", \"encoding\": \"utf-8\", "                       \
+    "\"delimiter\": \",\", \"decimal_comma\": false, \"columns\": ["                               \
+    "{\"column\": \"code\", \"field\": \"code\"},"                                                 \
+    "{\"column\": \"name\", \"field\": \"name\"},"                                                 \
+    "{\"column\": \"external_id\", \"field\": \"external_id\"},"                                   \
+    "{\"column\": \"org_unit\", \"field\": \"org_unit\", \"create_only\": true},"                  \
+    "{\"column\": \"baseline_start\", \"field\": \"baseline_start\"},"                             \
+    "{\"column\": \"baseline_finish\", \"field\": \"baseline_finish\"},"                           \
+    "{\"column\": \"forecast_finish\", \"field\": \"forecast_finish\"},"                           \
+    "{\"column\": \"currency\", \"field\": \"currency\"},"                                         \
+    "{\"column\": \"budget.baseline\", \"field\": \"budget.baseline\"},"                           \
+    "{\"column\": \"budget.forecast\", \"field\": \"budget.forecast\"},"                           \
+    "{\"column\": \"budget.actual\", \"field\": \"budget.actual\"}]}"
 #define MILESTONE_MAPPING                                                                          \
     "{\"entity\": \"milestone\", \"encoding\": \"utf-8\", \"delimiter\": "                         \
     "\",\", \"columns\": ["                                                                        \
@@ -929,6 +1005,33 @@ static int s_pool_import (plan_t *plan, const portio_import_options_t *options, 
                    plan->n_allocations, s_allocation_header);
 }
 
+//  A plan pmo wrote (its summary task carries a project's pmo id): the
+//  project and resources it names that the caller may see, so that its
+//  re-import finds them whatever their keys (a project or resource of
+//  another pmo, or one the caller may not see, is new).
+static void s_known (plan_t *plan, const portio_import_options_t *options, const xmlNode *summary)
+{
+    const char *id = summary ? s_custom (plan->arena, summary, plan->task_field) : "";
+    if (!*id)
+        return;
+    ProtobufCMessage **items;
+    size_t n;
+    char why[512];
+    if (portio_import_list (&options->peer, plan->arena, PMO__ENTITY_KIND__ENTITY_KIND_PROJECT, "",
+                            NULL, false, &items, &n, why, sizeof why))
+        return; //  the project's import says why
+    for (size_t i = 0; i < n && !plan->known; i++)
+        if (strcmp (((Pmo__Project *)items[i])->id, id) == 0)
+            plan->known = (Pmo__Project *)items[i];
+    if (!plan->known || !plan->resource_field || !options->peer.allocator ||
+        portio_import_svc_list (&options->peer, plan->arena, "resource", "", &items, &n, why,
+                                sizeof why))
+        return;
+    plan->known_resources = zhashx_new ();
+    for (size_t i = 0; i < n; i++)
+        zhashx_insert (plan->known_resources, ((Pmo__Resource *)items[i])->id, items[i]);
+}
+
 int portio_mspdi_run (const portio_import_options_t *options, const void *data, size_t size,
                       portio_import_result_t **result_p)
 {
@@ -983,6 +1086,9 @@ int portio_mspdi_run (const portio_import_options_t *options, const void *data, 
     for (xmlNode *t = tasks ? tasks->children : NULL; t; t = t->next)
         if (t->type == XML_ELEMENT_NODE && strcmp (s_text (arena, t, "UID"), "0") == 0)
             summary = t;
+    plan.task_field = s_pmo_field (arena, root, "1887");
+    plan.resource_field = s_pmo_field (arena, root, "2055");
+    s_known (&plan, options, summary);
     int rc = s_project (&plan, options, root, summary);
     if (rc == 0) {
         for (xmlNode *t = tasks ? tasks->children : NULL; t; t = t->next) {
@@ -990,7 +1096,10 @@ int portio_mspdi_run (const portio_import_options_t *options, const void *data, 
                 strcmp (s_text (arena, t, "IsNull"), "1") == 0)
                 continue;
             bool milestone = strcmp (s_text (arena, t, "Milestone"), "1") == 0;
-            bool phase = strcmp (s_text (arena, t, "OutlineLevel"), "1") == 0;
+            //  A top-level task pmo wrote for an allocation (it carries the
+            //  allocation's id) is not a phase
+            bool phase = strcmp (s_text (arena, t, "OutlineLevel"), "1") == 0 &&
+                         !*s_custom (arena, t, plan.task_field);
             if (milestone || phase)
                 s_milestone (&plan, t);
         }
@@ -1009,9 +1118,11 @@ int portio_mspdi_run (const portio_import_options_t *options, const void *data, 
         //  dry run of a new plan counts them without asking the registry)
         size_t len;
         const char *csv = portio_csv_writer_data (plan.project, &len);
-        rc = s_part (&plan, options, PROJECT_MAPPING, csv, len, &plan.project_origin, 1,
-                     s_project_header);
-        const char *stored = rc == 0 ? s_stored_code (&plan, options, plan.external_id) : "";
+        rc = s_part (&plan, options, plan.known ? PROJECT_MAPPING_PMO : PROJECT_MAPPING, csv, len,
+                     &plan.project_origin, 1, s_project_header);
+        const char *stored = rc != 0      ? ""
+                             : plan.known ? plan.known->code
+                                          : s_stored_code (&plan, options, plan.external_id);
         if (rc == 0 && !*stored) {
             result->rows += plan.n_milestones + plan.has_report;
             result->created += plan.n_milestones;
@@ -1037,5 +1148,6 @@ int portio_mspdi_run (const portio_import_options_t *options, const void *data, 
     portio_csv_writer_destroy (&plan.resources);
     portio_csv_writer_destroy (&plan.allocations);
     zhashx_destroy (&plan.pool);
+    zhashx_destroy (&plan.known_resources);
     return rc;
 }

@@ -16,6 +16,10 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+//  The alias of the task and resource custom fields (Text1) a plan pmo
+//  wrote carries pmo's ids in: the import finds the records again by them.
+#define PORTIO_MSPDI_PMO_ID "pmo id"
+
 //  True if data looks like MSPDI: XML naming the Project namespace early.
 bool portio_mspdi_is (const void *data, size_t size);
 
@@ -24,5 +28,15 @@ bool portio_mspdi_is (const void *data, size_t size);
 //  line as the row). The caller destroys the result.
 int portio_mspdi_run (const portio_import_options_t *options, const void *data, size_t size,
                       portio_import_result_t **result);
+
+//  A project (its code, or its id) as a Microsoft Project plan that
+//  portio_mspdi_run reads back unchanged: its properties and currency,
+//  milestones (baseline, forecast and actual dates, % complete), and, with
+//  an allocator in peer, its proposed and committed allocations as tasks
+//  with an assignment each (timephased work by weekday) and their
+//  resources. The mapping is in portio_mspdi_export.c. *xml is the
+//  caller's to free. Returns 0, or -1 with why.
+int portio_mspdi_export (const portio_import_peer_t *peer, const char *project, char **xml,
+                         size_t *size, char *why, size_t why_size);
 
 #endif

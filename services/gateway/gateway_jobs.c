@@ -7,6 +7,7 @@
 #include "pmo_log.h"
 #include "portio_import.h"
 #include "portio_report.h"
+#include "portio_mspdi.h"
 #include "portio_xlsx.h"
 
 #include <assert.h>
@@ -196,6 +197,18 @@ static void s_export (gateway_job_t *self, portio_import_peer_t *peer)
         return;
     char *csv = NULL, why[512];
     size_t size = 0;
+    if (strcmp (self->entity, "mspdi") == 0) {
+        //  One project as a Microsoft Project plan
+        if (portio_mspdi_export (peer, self->plan_code, &csv, &size, why, sizeof why)) {
+            s_fail_why (&self->answer, why);
+            snprintf (self->answer.field, sizeof self->answer.field, "project");
+            return;
+        }
+        s_body (&self->answer, 200, "application/xml; charset=utf-8", csv, size);
+        snprintf (self->answer.filename, sizeof self->answer.filename, "%.80s.xml",
+                  self->plan_code);
+        return;
+    }
     bool xlsx = strcmp (self->format, "xlsx") == 0;
     if (xlsx ? portio_xlsx_export (peer, self->entity, self->org_unit, self->portfolio, &csv, &size,
                                    why, sizeof why)

@@ -55,7 +55,8 @@ typedef struct {
     const char *format;    //  report: "json", "html", "csv" or "xlsx"; export: "csv" or "xlsx"
     const char *sheet;     //  import: an Excel workbook's sheet by name (NULL: the first)
     const char *plan_unit; //  import of a Microsoft Project plan: a new project's org unit
-    const char *plan_code; //  ... and its code (NULL: from its title)
+    const char *plan_code; //  ... and its code (NULL: from its title); export of entity
+                           //  "mspdi": the project (its code or id)
     const char *table;     //  report, csv: the table
     int64_t since_ms;      //  report: changes since (0: one reporting period)
     bool bom;              //  CSV answers start with a UTF-8 byte order mark

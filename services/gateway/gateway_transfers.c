@@ -420,13 +420,38 @@ enum MHD_Result gateway_export_begin (self_t *self, request_t *req)
     static const char *const allowed[] = {"org_unit",     "bom",          "format", "q",
                                           "portfolio_id", "programme_id", "phase",  "status",
                                           "reported",     "computed",     "sort",   NULL};
+    static const char *const allowed_plan[] = {"project", NULL};
+    enum MHD_Result answered;
+    if (strcmp (req->param, "mspdi") == 0) {
+        //  One project as a Microsoft Project plan: ?project=CODE (or id)
+        json_t *query = s_job_query (req, allowed_plan, &answered);
+        if (!query)
+            return answered;
+        const char *project = json_string_value (json_object_get (query, "project"));
+        enum MHD_Result rc;
+        if (!project || !*project)
+            rc = gateway_http_problem (req, 400, "invalid", "project",
+                                       "project is required: the code (or id) of the project "
+                                       "to export as a Microsoft Project plan",
+                                       NULL, NULL, NULL);
+        else {
+            gateway_job_params_t params = {
+                .kind = GATEWAY_JOB_EXPORT,
+                .format = "xml",
+                .entity = "mspdi",
+                .plan_code = project,
+            };
+            rc = s_job_start (self, req, &params);
+        }
+        json_decref (query);
+        return rc;
+    }
     if (!portio_import_mapping_entity_known (req->param))
         return gateway_http_problem (
             req, 404, "not_found", "entity",
             "export org_unit, project, milestone, status_report, resource, "
-            "allocation, risk or issue",
+            "allocation, risk or issue; or mspdi?project=CODE (a Microsoft Project plan)",
             NULL, NULL, NULL);
-    enum MHD_Result answered;
     json_t *query = s_job_query (req, allowed, &answered);
     if (!query)
         return answered;

@@ -9,6 +9,7 @@
     pmoctl import FILE --mapping MAP.json [--dry-run] [--skip-bad] [--create-org-units]
     pmoctl import FILE --entity project       (a file in the export format)
     pmoctl export project|resource|allocation|risk|issue|... [--org-unit ID] [--out FILE]
+    pmoctl export mspdi --project CODE [--out FILE]   (a Microsoft Project plan)
 
     Resources and allocations go to the allocator ($PMO_ALLOCATOR_ENDPOINT),
     risks and issues to the risk monitor ($PMO_RISKMON_ENDPOINT), over
@@ -56,6 +57,7 @@ static const pmoctl_flag_t s_export_flags[] = {
     F ("format", "csv|xlsx", 0, "csv (default) or an Excel workbook with typed cells"),
     F ("org-unit", "ID", 0, "only this subtree (default: all you may see)"),
     F ("out", "FILE", 0, "write here (default: standard output)"),
+    F ("project", "CODE", 0, "export mspdi: the project (its code, or its id)"),
     SW ("no-bom",
         "no UTF-8 byte order mark (Excel needs it to show \xC2\xA3 right; scripts may not)"),
     END,
@@ -251,10 +253,26 @@ static int s_run_export (pmoctl_t *ctl, const pmoctl_command_t *cmd, pmoctl_args
     portio_import_peer_t peer = s_peer (ctl);
     char *csv, why[512];
     size_t size;
+    const char *project = pmoctl_args_get (args, "project");
+    if (strcmp (args->positional, "mspdi") == 0) {
+        //  One project as a Microsoft Project plan
+        if (!project)
+            return pmoctl_usage_error (cmd, "export mspdi needs --project CODE");
+        if (portio_mspdi_export (&peer, project, &csv, &size, why, sizeof why)) {
+            fprintf (stderr, "pmoctl: export: %s\n", why);
+            return PMOCTL_REFUSED;
+        }
+        int rc = s_write (pmoctl_args_get (args, "out"), csv, size);
+        free (csv);
+        return rc;
+    }
+    if (project)
+        return pmoctl_usage_error (cmd, "--project is for export mspdi");
     if (!portio_import_mapping_entity_known (args->positional))
         return pmoctl_usage_error (cmd, "KIND is org_unit, project, milestone, status_report, "
                                         "resource, allocation, risk, issue, change_request, "
-                                        "raid or benefit");
+                                        "raid, benefit, or mspdi (a project as a Microsoft "
+                                        "Project plan)");
     const char *format = pmoctl_args_get (args, "format");
     if (format && strcmp (format, "csv") && strcmp (format, "xlsx"))
         return pmoctl_usage_error (cmd, "--format is csv or xlsx");
@@ -401,7 +419,8 @@ const pmoctl_command_t pmoctl_import_commands[] = {
                 "resources, allocations, risks, issues)"),
     PMOCTL_RUN ("export", NULL, "KIND", s_export_flags, PMOCTL_MODE_OTHER, s_run_export, NULL, NULL,
                 "export org_unit, project, milestone, status_report, resource, allocation, risk or "
-                "issue as CSV or an Excel workbook"),
+                "issue as CSV or an Excel workbook, or a project as a Microsoft Project plan "
+                "(mspdi)"),
     PMOCTL_RUN ("report", NULL, NULL, s_report_flags, PMOCTL_MODE_OTHER, s_run_report, NULL, NULL,
                 "the portfolio report of an org unit (html, json, csv or xlsx)"),
     PMOCTL_END,

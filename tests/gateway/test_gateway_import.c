@@ -2,7 +2,8 @@
     through the gateway's HTTP API, against a real registry and a real
     Redis: a dry run with a bad row (422 naming row and column, nothing
     written), a real run, a re-import that changes nothing, an export that
-    imports back unchanged, the report's JSON counts and HTML page, and
+    imports back unchanged (CSV, and a project as a Microsoft Project
+    plan), the report's JSON counts and HTML page, and
     who may do it (401 without a token, 403/404 for units not yours, 413
     over the import limit), and a batch Redis will not write now (503, to
     retry).
@@ -168,6 +169,38 @@ int main (void)
               resp);
     gh_resp_free (&resp);
     free (exported);
+    //  A project as a Microsoft Project plan, which imports back unchanged
+    resp = gh_http (gh, "GET", "/api/v1/export/mspdi?project=IMP-1", gh->admin, NULL, NULL);
+    GH_STATUS (resp, 200);
+    GH_CHECK (strstr (gh_header (resp, "Content-Type"), "application/xml"), resp);
+    GH_CHECK (strstr (gh_header (resp, "Content-Disposition"), "IMP-1.xml"), resp);
+    GH_CHECK (strstr (resp->body, "<Project xmlns=\"http://schemas.microsoft.com/project\">"),
+              resp);
+    exported = strndup (resp->body, resp->size);
+    gh_resp_free (&resp);
+    resp = gh_http (gh, "POST", "/api/v1/import", gh->admin, exported,
+                    "Content-Type: application/xml");
+    GH_STATUS (resp, 200);
+    GH_CHECK (s_int (resp, "unchanged") >= 1 && s_int (resp, "created") == 0 &&
+                  s_int (resp, "updated") == 0,
+              resp);
+    gh_resp_free (&resp);
+    free (exported);
+    resp = gh_http (gh, "GET", "/api/v1/export/mspdi", gh->admin, NULL, NULL);
+    GH_STATUS (resp, 400);
+    GH_CHECK (strcmp (gh_str (resp, "field"), "project") == 0, resp);
+    gh_resp_free (&resp);
+    resp = gh_http (gh, "GET", "/api/v1/export/mspdi?project=NOPE-1", gh->admin, NULL, NULL);
+    GH_STATUS (resp, 404);
+    GH_CHECK (strcmp (gh_str (resp, "field"), "project") == 0, resp);
+    gh_resp_free (&resp);
+    resp =
+        gh_http (gh, "GET", "/api/v1/export/mspdi?project=IMP-1&format=csv", gh->admin, NULL, NULL);
+    GH_STATUS (resp, 400);
+    gh_resp_free (&resp);
+    resp = gh_http (gh, "GET", "/api/v1/export/mspdi?project=IMP-1", NULL, NULL, NULL);
+    GH_STATUS (resp, 401);
+    gh_resp_free (&resp);
     resp = gh_http (gh, "GET", "/api/v1/export/nothing", gh->admin, NULL, NULL);
     GH_STATUS (resp, 404);
     gh_resp_free (&resp);

@@ -504,11 +504,18 @@ def main():
             "504": {"description": "a service did not answer in time", "content": problem_ref()}}}}
     paths["/api/v1/export/{entity}"] = {"get": {
         "summary": "Export a register as CSV or an Excel workbook (the columns the import "
-                   "takes back)",
+                   "takes back), or a project as a Microsoft Project plan",
+        "description": ("entity mspdi with ?project=CODE (or id): the project as Microsoft "
+                        "Project XML (MSPDI): properties and currency, milestones, and its "
+                        "proposed and committed allocations as tasks with timephased work and "
+                        "their resources; POST /api/v1/import takes it back unchanged. The "
+                        "other query parameters are not for mspdi."),
         "tags": ["import"],
         "parameters": [
             {"name": "entity", "in": "path", "required": True,
-             "schema": {"type": "string", "enum": entities}, "example": "project"},
+             "schema": {"type": "string", "enum": entities + ["mspdi"]}, "example": "project"},
+            {"name": "project", "in": "query", "required": False, "schema": {"type": "string"},
+             "description": "entity mspdi (required there): the project's code or id"},
             {"name": "org_unit", "in": "query", "required": False, "schema": {"type": "string"},
              "description": "only this unit's subtree (default: all you may see)"},
             {"name": "format", "in": "query", "required": False,
@@ -522,15 +529,17 @@ def main():
             for p in list_params(messages, enums, "PortfolioRequest",
                                  ("org_unit", "limit", "cursor"))],
         "responses": {
-            "200": {"description": "the CSV file or the workbook",
+            "200": {"description": "the CSV file, the workbook, or the plan",
                     "content": {"text/csv": {"schema": {"type": "string"}},
+                                "application/xml": {"schema": {"type": "string"}},
                                 "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {
                                     "schema": {"type": "string", "format": "binary"}}}},
             "400": {"description": REASONS["400"], "content": problem_ref()},
             "401": {"description": REASONS["401"], "content": problem_ref()},
             "403": {"description": "your grants do not cover that org unit",
                     "content": problem_ref()},
-            "404": {"description": "no such entity kind or org unit", "content": problem_ref()},
+            "404": {"description": "no such entity kind, org unit, or project you may see",
+                    "content": problem_ref()},
             "429": {"description": REASONS["429"], "content": problem_ref()},
             "503": {"description": REASONS["503"], "content": problem_ref()},
             "504": {"description": "a service did not answer in time", "content": problem_ref()}}}}
