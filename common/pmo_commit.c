@@ -27,11 +27,14 @@ typedef struct {
     size_t size;
 } arg_t;
 
+#define S_SCAN_KEYS 16 //  keys looked up by comparing; beyond, by a hash table
+
 struct _pmo_commit_t {
     char tag[80]; //  "{division}", every key must contain it
     char **keys;  //  KEYS, [0] is the idempotency key
     size_t nkeys, keys_max;
-    zhashx_t *key_index; //  key -> its KEYS index: a batch's commit names thousands
+    zhashx_t *key_index; //  key -> its KEYS index, once there are more than
+                         //  S_SCAN_KEYS (a batch's commit names thousands)
     arg_t *args;         //  ARGV after the op count
     size_t nargs, args_max;
     size_t nops;
@@ -57,9 +60,6 @@ pmo_commit_t *pmo_commit_new (const char *division, const char *request_id)
     self->args = malloc (self->args_max * sizeof (arg_t));
     assert (self->keys && self->args);
     self->keys[self->nkeys++] = pmo_commit_idem_key (division, request_id);
-    self->key_index = zhashx_new ();
-    assert (self->key_index);
-    zhashx_insert (self->key_index, self->keys[0], (void *)(uintptr_t)1);
     return self;
 }
 
@@ -86,9 +86,22 @@ static size_t s_key_index (pmo_commit_t *self, const char *key)
     //  All keys of one commit live in one division's slot: a key outside it
     //  is a programming error, and on a cluster the script would fail.
     assert (strstr (key, self->tag));
-    size_t known = (size_t)(uintptr_t)zhashx_lookup (self->key_index, key);
-    if (known)
-        return known;
+    //  A request's commit names a handful of keys: comparing them costs less
+    //  than a hash table made and freed per commit; a batch's gets one
+    if (!self->key_index && self->nkeys > S_SCAN_KEYS) {
+        self->key_index = zhashx_new ();
+        assert (self->key_index);
+        for (size_t i = 0; i < self->nkeys; i++)
+            zhashx_insert (self->key_index, self->keys[i], (void *)(uintptr_t)(i + 1));
+    }
+    if (self->key_index) {
+        size_t known = (size_t)(uintptr_t)zhashx_lookup (self->key_index, key);
+        if (known)
+            return known;
+    } else
+        for (size_t i = 0; i < self->nkeys; i++)
+            if (strcmp (self->keys[i], key) == 0)
+                return i + 1;
     if (self->nkeys == self->keys_max) {
         self->keys_max *= 2;
         self->keys = realloc (self->keys, self->keys_max * sizeof (char *));
@@ -96,7 +109,8 @@ static size_t s_key_index (pmo_commit_t *self, const char *key)
     }
     self->keys[self->nkeys] = strdup (key);
     assert (self->keys[self->nkeys]);
-    zhashx_insert (self->key_index, key, (void *)(uintptr_t)(self->nkeys + 1));
+    if (self->key_index)
+        zhashx_insert (self->key_index, key, (void *)(uintptr_t)(self->nkeys + 1));
     return ++self->nkeys;
 }
 
@@ -198,68 +212,109 @@ void pmo_commit_reply (pmo_commit_t *self, const void *blob, size_t size, int tt
     s_arg_u64 (self, (uint64_t)(ttl_s > 0 ? ttl_s : 86400));
 }
 
-//  The script's arguments: KEYS, the op count, the ops. Caller frees argv
-//  and lens (the strings stay owned by self; nops_text holds the count).
-static size_t s_argv (pmo_commit_t *self, char nops_text[24], const char ***argv_p, size_t **lens_p)
+//  The script's arguments for a group of commits: every commit's KEYS, the
+//  commit count, then per commit its base, its op count and its ops.
+//  Returns argc; the caller frees *argv_p, *lens_p and *numbers_p (the
+//  strings stay owned by the commits).
+static size_t s_argv (pmo_commit_t **commits, size_t n, const char ***argv_p, size_t **lens_p,
+                      char **numbers_p, size_t *nkeys_p)
 {
-    size_t argc = self->nkeys + 1 + self->nargs;
+    size_t nkeys = 0, nargs = 0;
+    for (size_t c = 0; c < n; c++) {
+        nkeys += commits[c]->nkeys;
+        nargs += commits[c]->nargs;
+    }
+    size_t argc = nkeys + 1 + 2 * n + nargs;
     const char **argv = malloc (argc * sizeof (char *));
     size_t *lens = malloc (argc * sizeof (size_t));
-    assert (argv && lens);
+    char *numbers = malloc ((1 + 2 * n) * 24);
+    assert (argv && lens && numbers);
     size_t a = 0;
-    for (size_t i = 0; i < self->nkeys; i++, a++) {
-        argv[a] = self->keys[i];
-        lens[a] = strlen (self->keys[i]);
-    }
-    snprintf (nops_text, 24, "%zu", self->nops);
-    argv[a] = nops_text;
-    lens[a++] = strlen (nops_text);
-    for (size_t i = 0; i < self->nargs; i++, a++) {
-        argv[a] = self->args[i].data;
-        lens[a] = self->args[i].size;
+    for (size_t c = 0; c < n; c++)
+        for (size_t i = 0; i < commits[c]->nkeys; i++, a++) {
+            argv[a] = commits[c]->keys[i];
+            lens[a] = strlen (commits[c]->keys[i]);
+        }
+    char *number = numbers;
+    lens[a] = (size_t)snprintf (number, 24, "%zu", n);
+    argv[a++] = number;
+    number += 24;
+    size_t base = 0;
+    for (size_t c = 0; c < n; c++) {
+        pmo_commit_t *self = commits[c];
+        lens[a] = (size_t)snprintf (number, 24, "%zu", base);
+        argv[a++] = number;
+        number += 24;
+        lens[a] = (size_t)snprintf (number, 24, "%zu", self->nops);
+        argv[a++] = number;
+        number += 24;
+        for (size_t i = 0; i < self->nargs; i++, a++) {
+            argv[a] = self->args[i].data;
+            lens[a] = self->args[i].size;
+        }
+        base += self->nkeys;
     }
     *argv_p = argv;
     *lens_p = lens;
+    *numbers_p = numbers;
+    *nkeys_p = nkeys;
     return argc;
 }
 
-//  Read the script's answer into result; takes the reply.
-static int s_result (redisReply *reply, pmo_commit_result_t *result)
+//  One commit's answer into result (the reply stays the caller's).
+static void s_answer (const redisReply *reply, pmo_commit_result_t *result)
 {
-    if (!reply) {
-        result->status = PMO_COMMIT_UNAVAILABLE;
-        return -1;
+    memset (result, 0, sizeof *result);
+    result->status = PMO_COMMIT_ERROR;
+    if (reply->type != REDIS_REPLY_ARRAY || reply->elements < 2 ||
+        reply->element[0]->type != REDIS_REPLY_STRING)
+        return;
+    const char *what = reply->element[0]->str;
+    const redisReply *second = reply->element[1];
+    if (strcmp (what, "ok") == 0) {
+        result->status = PMO_COMMIT_OK;
+        if (second->type == REDIS_REPLY_STRING)
+            snprintf (result->stream_id, sizeof result->stream_id, "%s", second->str);
+    } else if (strcmp (what, "dup") == 0 && second->type == REDIS_REPLY_STRING) {
+        result->status = PMO_COMMIT_DUPLICATE;
+        result->previous = malloc (second->len + 1);
+        assert (result->previous);
+        memcpy (result->previous, second->str, second->len);
+        result->previous_size = second->len;
+    } else if ((strcmp (what, "conflict") == 0 || strcmp (what, "taken") == 0) &&
+               reply->elements == 3 && second->type == REDIS_REPLY_STRING) {
+        result->status = what[0] == 'c' ? PMO_COMMIT_CONFLICT : PMO_COMMIT_TAKEN;
+        snprintf (result->key, sizeof result->key, "%s", second->str);
+        if (reply->element[2]->type == REDIS_REPLY_STRING)
+            result->actual_version = strtoull (reply->element[2]->str, NULL, 10);
     }
-    int rc = -1;
-    if (reply->type == REDIS_REPLY_ARRAY && reply->elements >= 2 &&
-        reply->element[0]->type == REDIS_REPLY_STRING) {
-        const char *what = reply->element[0]->str;
-        redisReply *second = reply->element[1];
-        if (strcmp (what, "ok") == 0) {
-            result->status = PMO_COMMIT_OK;
-            if (second->type == REDIS_REPLY_STRING)
-                snprintf (result->stream_id, sizeof result->stream_id, "%s", second->str);
-            rc = 0;
-        } else if (strcmp (what, "dup") == 0 && second->type == REDIS_REPLY_STRING) {
-            result->status = PMO_COMMIT_DUPLICATE;
-            result->previous = malloc (second->len + 1);
-            assert (result->previous);
-            memcpy (result->previous, second->str, second->len);
-            result->previous_size = second->len;
-        } else if ((strcmp (what, "conflict") == 0 || strcmp (what, "taken") == 0) &&
-                   reply->elements == 3) {
-            result->status = what[0] == 'c' ? PMO_COMMIT_CONFLICT : PMO_COMMIT_TAKEN;
-            snprintf (result->key, sizeof result->key, "%s", second->str);
-            if (reply->element[2]->type == REDIS_REPLY_STRING)
-                result->actual_version = strtoull (reply->element[2]->str, NULL, 10);
-        } else
-            result->status = PMO_COMMIT_ERROR;
-    } else {
-        result->status = PMO_COMMIT_ERROR;
+}
+
+//  The script's answer for n commits into results; takes the reply. NULL
+//  (Redis unreachable, or a restarted Redis that forgot the script: nothing
+//  was written then) makes every result UNAVAILABLE. Returns 0 if every
+//  result is OK.
+static int s_results (redisReply *reply, pmo_commit_result_t *results, size_t n)
+{
+    pmo_commit_status_t all = PMO_COMMIT_UNAVAILABLE;
+    if (reply && (reply->type != REDIS_REPLY_ARRAY || reply->elements != n)) {
         pmo_error ("commit: script failed error=\"%s\"",
                    reply->type == REDIS_REPLY_ERROR ? reply->str : "unexpected reply");
+        all = PMO_COMMIT_ERROR;
     }
-    freeReplyObject (reply);
+    int rc = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (reply && all == PMO_COMMIT_UNAVAILABLE)
+            s_answer (reply->element[i], &results[i]);
+        else {
+            memset (&results[i], 0, sizeof results[i]);
+            results[i].status = all;
+        }
+        if (results[i].status != PMO_COMMIT_OK)
+            rc = -1;
+    }
+    if (reply)
+        freeReplyObject (reply);
     return rc;
 }
 
@@ -281,21 +336,23 @@ int pmo_commit_confirm (pmo_redis_t *redis, pmo_commit_result_t *results, size_t
 
 int pmo_commit_exec (pmo_commit_t *self, pmo_redis_t *redis, pmo_commit_result_t *result)
 {
-    memset (result, 0, sizeof *result);
-    char nops[24];
     const char **argv;
-    size_t *lens;
-    size_t argc = s_argv (self, nops, &argv, &lens);
-    redisReply *reply =
-        pmo_redis_eval (redis, &s_commit_script, (int)self->nkeys, (int)argc, argv, lens);
+    size_t *lens, nkeys;
+    char *numbers;
+    size_t argc = s_argv (&self, 1, &argv, &lens, &numbers, &nkeys);
+    redisReply *reply = pmo_redis_eval (redis, &s_commit_script, (int)nkeys, (int)argc, argv, lens);
     free (argv);
     free (lens);
-    int rc = s_result (reply, result);
+    free (numbers);
+    int rc = s_results (reply, result, 1);
     return pmo_commit_confirm (redis, result, 1) ? -1 : rc;
 }
 
-int pmo_commit_send (pmo_commit_t *self, pmo_redis_t *redis)
+int pmo_commit_send_group (pmo_commit_t **commits, size_t n, pmo_redis_t *redis)
 {
+    assert (n > 0);
+    for (size_t c = 1; c < n; c++)
+        assert (streq (commits[c]->tag, commits[0]->tag)); //  one slot on a cluster
     //  The script must be known by its SHA before anything is queued: load
     //  it now if this connection has not yet (nothing is in flight then).
     if (!*s_commit_script.sha) {
@@ -309,20 +366,19 @@ int pmo_commit_send (pmo_commit_t *self, pmo_redis_t *redis)
         if (!ok)
             return -1;
     }
-    char nops[24], nkeys[24];
     const char **argv;
-    size_t *lens;
-    size_t argc = s_argv (self, nops, &argv, &lens);
+    size_t *lens, nkeys;
+    char *numbers, nkeys_text[24];
+    size_t argc = s_argv (commits, n, &argv, &lens, &numbers, &nkeys);
     const char **full = malloc ((argc + 3) * sizeof (char *));
     size_t *full_lens = malloc ((argc + 3) * sizeof (size_t));
     assert (full && full_lens);
-    snprintf (nkeys, sizeof nkeys, "%zu", self->nkeys);
     full[0] = "EVALSHA";
     full_lens[0] = 7;
     full[1] = s_commit_script.sha;
     full_lens[1] = 40;
-    full[2] = nkeys;
-    full_lens[2] = strlen (nkeys);
+    full_lens[2] = (size_t)snprintf (nkeys_text, sizeof nkeys_text, "%zu", nkeys);
+    full[2] = nkeys_text;
     memcpy (full + 3, argv, argc * sizeof (char *));
     memcpy (full_lens + 3, lens, argc * sizeof (size_t));
     int rc = pmo_redis_pipev (redis, (int)argc + 3, full, full_lens);
@@ -330,22 +386,31 @@ int pmo_commit_send (pmo_commit_t *self, pmo_redis_t *redis)
     free (full_lens);
     free (argv);
     free (lens);
+    free (numbers);
     return rc;
 }
 
-int pmo_commit_recv (pmo_redis_t *redis, pmo_commit_result_t *result)
+int pmo_commit_recv_group (pmo_redis_t *redis, pmo_commit_result_t *results, size_t n)
 {
-    memset (result, 0, sizeof *result);
     redisReply *reply = pmo_redis_pipe_reply (redis);
     //  A restarted Redis forgot the script: nothing was written, so the
     //  caller may send again (the next send loads it).
     if (reply && reply->type == REDIS_REPLY_ERROR && strncmp (reply->str, "NOSCRIPT", 8) == 0) {
         s_commit_script.sha[0] = 0;
         freeReplyObject (reply);
-        result->status = PMO_COMMIT_UNAVAILABLE;
-        return -1;
+        reply = NULL;
     }
-    return s_result (reply, result);
+    return s_results (reply, results, n);
+}
+
+int pmo_commit_send (pmo_commit_t *self, pmo_redis_t *redis)
+{
+    return pmo_commit_send_group (&self, 1, redis);
+}
+
+int pmo_commit_recv (pmo_redis_t *redis, pmo_commit_result_t *result)
+{
+    return pmo_commit_recv_group (redis, result, 1);
 }
 
 void pmo_commit_result_clear (pmo_commit_result_t *result)

@@ -106,6 +106,18 @@ int pmo_commit_confirm_replay (pmo_redis_t *redis, const char *division, const c
 int pmo_commit_send (pmo_commit_t *self, pmo_redis_t *redis);
 int pmo_commit_recv (pmo_redis_t *redis, pmo_commit_result_t *result);
 
+//  Group commit: n commits of one division (n > 0) in one script call, so
+//  that Redis dispatches one command, logs one AOF entry and, with
+//  appendfsync always, they share one fsync. Each commit is decided as if
+//  it ran alone after the ones before it in commits[] (a later commit sees
+//  the earlier ones written; one that fails writes nothing of its own and
+//  the others go on). pmo_commit_send_group queues it like pmo_commit_send;
+//  pmo_commit_recv_group reads its n results (0 if every one is OK, else
+//  -1; all UNAVAILABLE if Redis failed, nothing written then), in the
+//  order the groups and single commits were sent. Confirm them as above.
+int pmo_commit_send_group (pmo_commit_t **commits, size_t n, pmo_redis_t *redis);
+int pmo_commit_recv_group (pmo_redis_t *redis, pmo_commit_result_t *results, size_t n);
+
 //  Release what a result holds.
 void pmo_commit_result_clear (pmo_commit_result_t *result);
 

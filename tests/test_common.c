@@ -349,6 +349,79 @@ static void s_test_commit (pmo_test_redis_t *server)
     printf ("commit: ok\n");
 }
 
+extern const char pmo_lua_commit[]; //  common/lua/commit.lua, linked into pmo_common
+
+//  Group commit: several commits of one division in one script call, each
+//  decided as if it ran alone after the ones before it
+static void s_test_commit_group (pmo_test_redis_t *server)
+{
+    pmo_redis_t *redis = pmo_redis_new (pmo_test_redis_url (server), 2000);
+    pmo_commit_t *commits[4];
+    pmo_commit_result_t results[4];
+    //  A first commit, alone, that the group's third one repeats
+    commits[0] = pmo_commit_new ("g1", "once");
+    pmo_commit_put (commits[0], "pmo:{g1}:x:0", 0, 1, "zero", 4);
+    pmo_commit_reply (commits[0], "first", 5, 60);
+    assert (pmo_commit_exec (commits[0], redis, &results[0]) == 0);
+    pmo_commit_destroy (&commits[0]);
+    //  1: a create; 2: claims the code 1 just claimed (taken, sees 1's
+    //  write); 3: the request id done above (dup); 4: a stale version
+    const char *ids[] = {"g-a", "g-b", "once", "g-d"};
+    for (int i = 0; i < 4; i++)
+        commits[i] = pmo_commit_new ("g1", ids[i]);
+    pmo_commit_put (commits[0], "pmo:{g1}:x:a", 0, 1, "a", 1);
+    pmo_commit_claim (commits[0], "pmo:{g1}:codes", "CODE", "a");
+    pmo_commit_event (commits[0], "pmo:{g1}:events", "x.created", "ea", 2);
+    pmo_commit_reply (commits[0], "reply-a", 7, 60);
+    pmo_commit_put (commits[1], "pmo:{g1}:x:b", 0, 1, "b", 1);
+    pmo_commit_claim (commits[1], "pmo:{g1}:codes", "CODE", "b");
+    pmo_commit_reply (commits[1], "reply-b", 7, 60);
+    pmo_commit_put (commits[2], "pmo:{g1}:x:c", 0, 1, "c", 1);
+    pmo_commit_put (commits[3], "pmo:{g1}:x:a", 0, 2, "a2", 2);
+    pmo_commit_event (commits[3], "pmo:{g1}:events", "x.updated", "ed", 2);
+    assert (pmo_commit_send_group (commits, 4, redis) == 0);
+    assert (pmo_commit_recv_group (redis, results, 4) == -1);
+    assert (results[0].status == PMO_COMMIT_OK && strchr (results[0].stream_id, '-'));
+    assert (results[1].status == PMO_COMMIT_TAKEN && strstr (results[1].key, "CODE"));
+    assert (results[2].status == PMO_COMMIT_DUPLICATE && results[2].previous_size == 5);
+    assert (memcmp (results[2].previous, "first", 5) == 0);
+    assert (results[3].status == PMO_COMMIT_CONFLICT && results[3].actual_version == 1);
+    assert (pmo_commit_confirm (redis, results, 4) == 0); //  one node: nothing to wait for
+    for (int i = 0; i < 4; i++)
+        pmo_commit_result_clear (&results[i]);
+    assert (s_int (server, "EXISTS %s", "pmo:{g1}:x:b") == 0);
+    assert (s_int (server, "EXISTS %s", "pmo:{g1}:idem:g-b") == 0);
+    assert (s_int (server, "EXISTS %s", "pmo:{g1}:x:c") == 0);
+    assert (s_int (server, "XLEN %s", "pmo:{g1}:events") == 1);
+    //  Two groups and a single commit pipelined: answered in order
+    assert (pmo_commit_send_group (commits, 2, redis) == 0);
+    assert (pmo_commit_send (commits[3], redis) == 0);
+    assert (pmo_commit_send_group (commits + 2, 1, redis) == 0);
+    assert (pmo_commit_recv_group (redis, results, 2) == -1);
+    assert (results[0].status == PMO_COMMIT_DUPLICATE && results[1].status == PMO_COMMIT_TAKEN);
+    assert (pmo_commit_recv (redis, &results[2]) == -1 && results[2].status == PMO_COMMIT_CONFLICT);
+    assert (pmo_commit_recv_group (redis, &results[3], 1) == -1);
+    assert (results[3].status == PMO_COMMIT_DUPLICATE);
+    for (int i = 0; i < 4; i++) {
+        pmo_commit_result_clear (&results[i]);
+        pmo_commit_destroy (&commits[i]);
+    }
+    //  A malformed group (a bad op in its last commit) writes nothing of
+    //  any commit and says why
+    redisReply *reply = pmo_test_redis_command (
+        server, "EVAL %s 2 pmo:{g1}:idem:m1 pmo:{g1}:idem:m2 2 0 1 R 1 r 60 1 1 Q 1",
+        pmo_lua_commit);
+    assert (reply && reply->type == REDIS_REPLY_ERROR && strstr (reply->str, "bad op Q"));
+    freeReplyObject (reply);
+    reply = pmo_test_redis_command (server, "EVAL %s 1 pmo:{g1}:idem:m1 2 0 1 R 1 r 60",
+                                    pmo_lua_commit);
+    assert (reply && reply->type == REDIS_REPLY_ERROR && strstr (reply->str, "bad commit header"));
+    freeReplyObject (reply);
+    assert (s_int (server, "EXISTS %s", "pmo:{g1}:idem:m1") == 0);
+    pmo_redis_destroy (&redis);
+    printf ("commit group: ok\n");
+}
+
 //  The URL's replicas and wait bound: parsed, shown without the password,
 //  and every malformed value refused
 static void s_test_redis_url_replicas (void)
@@ -777,6 +850,7 @@ int main (void)
     s_test_redis_refused_writes ();
     s_test_redis_auth (server);
     s_test_commit (server);
+    s_test_commit_group (server);
     s_test_redis_url_replicas ();
     s_test_commit_replicas ();
     s_test_stream (server);

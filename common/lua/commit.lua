@@ -1,13 +1,17 @@
--- commit.lua: one commit, one event (run by common/pmo_commit.c).
+-- commit.lua: commits, each with its event (run by common/pmo_commit.c).
 --
 -- Writes everything one request changes in one division (entities with
 -- their version checks, unique-field claims, index entries, the domain
--- event and the request's reply), or nothing.
+-- event and the request's reply), or nothing of it; for one request, or
+-- for several requests of one division at once (group commit: one script
+-- call, one entry in the AOF, one fsync and one WAIT for all of them).
 --
--- KEYS[1]   the request's idempotency key, pmo:{<div>}:idem:<request id>
--- KEYS[2..] every other key the operations name (each once)
--- ARGV[1]   the number of operations; then per operation its code, the
---           KEYS index of its key, and the code's arguments:
+-- KEYS      every commit's keys, one commit after the other; a commit's
+--           first key is its idempotency key, pmo:{<div>}:idem:<request id>
+-- ARGV[1]   the number of commits; then per commit the KEYS index before
+--           its first key (its base), the number of its operations, and
+--           per operation its code, its key's index counted from the base
+--           (1 = the idempotency key) and the code's arguments:
 --             V i expect                 key's version (hash field v, absent = 0) must be expect
 --             P i expect version blob    the same check, then v = version, d = blob
 --             C i field value            field must be absent or hold value; then set it
@@ -15,69 +19,101 @@
 --             Z i score member           ZADD
 --             z i member                 ZREM
 --             X i type data              XADD the event (fields type and data)
---             R 1 reply ttl              keep reply under KEYS[1] for ttl seconds
--- Returns   {'ok', the event's stream id or ''}, or, with nothing written:
---           {'dup', the stored reply} when KEYS[1] exists (a retried request;
---           its expiry is set again, unchanged, for pmo_commit_confirm);
---           {'conflict', key, stored version}; {'taken', key .. ' ' .. field,
---           its holder}; an error reply for malformed arguments.
+--             R 1 reply ttl              keep reply under the idempotency key for ttl seconds
+-- Returns   one answer per commit, in order: {'ok', the event's stream id
+--           or ''}, or, with nothing of that commit written: {'dup', the
+--           stored reply} when its idempotency key exists (a retried
+--           request; its expiry is set again, unchanged, so that the
+--           caller's WAIT covers it: pmo_commit_confirm); {'conflict', key,
+--           stored version}; {'taken', key .. ' ' .. field, its holder}.
+--           An error reply, with nothing written, for malformed arguments.
 --
 -- Redis runs a script atomically, and with AOF the whole script is one entry
 -- in the log, so a crash never leaves half of it behind. But Redis does not
 -- roll back a script that fails half-way: writes done before a runtime
--- error stay. So the script first parses every operation and checks every
--- argument and condition, and only then writes, with calls that cannot
--- fail on well-formed input.
+-- error stay. So the script first checks the form of every commit, and
+-- then, commit by commit, checks its conditions (seeing the commits before
+-- it written) and only then writes it, with calls that cannot fail on
+-- well-formed input. The operations are read from ARGV by position: no
+-- table per operation.
 
-local idem = KEYS[1]
-local prev = redis.call('GET', idem)
-if prev then
-  -- Rewritten as it is (the same expiry) so that the caller's WAIT covers
-  -- it: the first commit's replicas may not have confirmed it
-  local ttl = redis.call('PTTL', idem)
-  if ttl > 0 then redis.call('PEXPIRE', idem, ttl) end
-  return {'dup', prev}
+local arity = {V = 2, P = 4, C = 3, U = 2, Z = 3, z = 2, X = 3, R = 3}
+local ncommits = tonumber(ARGV[1])
+if not ncommits or ncommits < 1 then
+  return redis.error_reply('pmo commit: bad commit count ' .. tostring(ARGV[1]))
 end
-local n = tonumber(ARGV[1])
-local ops = {}
+local bases, counts, starts = {}, {}, {}
 local i = 2
-local arity = {V=2, P=4, C=3, U=2, Z=3, z=2, X=3, R=3}
-for k = 1, n do
-  local code = ARGV[i]
-  local a = arity[code]
-  if not a then return redis.error_reply('pmo commit: bad op ' .. tostring(code)) end
-  local op = {code}
-  for j = 1, a do
-    if ARGV[i + j] == nil then return redis.error_reply('pmo commit: short op ' .. code) end
-    op[j + 1] = ARGV[i + j]
+for c = 1, ncommits do
+  local base, n = tonumber(ARGV[i]), tonumber(ARGV[i + 1])
+  if not base or not n or not KEYS[base + 1] then
+    return redis.error_reply('pmo commit: bad commit header')
   end
-  if not KEYS[tonumber(op[2])] then return redis.error_reply('pmo commit: bad key') end
-  ops[k] = op
-  i = i + a + 1
-end
-for _, op in ipairs(ops) do
-  local c = op[1]
-  if c == 'V' or c == 'P' then
-    local key = KEYS[tonumber(op[2])]
-    local v = redis.call('HGET', key, 'v') or '0'
-    if v ~= op[3] then return {'conflict', key, v} end
-  elseif c == 'C' then
-    local key = KEYS[tonumber(op[2])]
-    local cur = redis.call('HGET', key, op[3])
-    if cur and cur ~= op[4] then return {'taken', key .. ' ' .. op[3], cur} end
+  bases[c], counts[c], starts[c] = base, n, i + 2
+  i = i + 2
+  for _ = 1, n do
+    local code = ARGV[i]
+    local a = arity[code]
+    if not a then return redis.error_reply('pmo commit: bad op ' .. tostring(code)) end
+    if ARGV[i + a] == nil then return redis.error_reply('pmo commit: short op ' .. code) end
+    local k = tonumber(ARGV[i + 1])
+    if not k or k < 1 or not KEYS[base + k] then return redis.error_reply('pmo commit: bad key') end
+    i = i + a + 1
   end
 end
-local sid = ''
-for _, op in ipairs(ops) do
-  local c = op[1]
-  local key = KEYS[tonumber(op[2])]
-  if c == 'P' then redis.call('HSET', key, 'v', op[4], 'd', op[5])
-  elseif c == 'C' then redis.call('HSET', key, op[3], op[4])
-  elseif c == 'U' then redis.call('HDEL', key, op[3])
-  elseif c == 'Z' then redis.call('ZADD', key, op[3], op[4])
-  elseif c == 'z' then redis.call('ZREM', key, op[3])
-  elseif c == 'X' then sid = redis.call('XADD', key, '*', 'type', op[3], 'data', op[4])
-  elseif c == 'R' then redis.call('SET', idem, op[3], 'EX', op[4])
+if ARGV[i] ~= nil then return redis.error_reply('pmo commit: arguments after the last commit') end
+
+local answers = {}
+for c = 1, ncommits do
+  local base = bases[c]
+  local idem = KEYS[base + 1]
+  local prev = redis.call('GET', idem)
+  if prev then
+    local ttl = redis.call('PTTL', idem)
+    if ttl > 0 then redis.call('PEXPIRE', idem, ttl) end
+    answers[c] = {'dup', prev}
+  else
+    local failed
+    local p = starts[c]
+    for _ = 1, counts[c] do
+      local code = ARGV[p]
+      if code == 'V' or code == 'P' then
+        local key = KEYS[base + tonumber(ARGV[p + 1])]
+        local v = redis.call('HGET', key, 'v') or '0'
+        if v ~= ARGV[p + 2] then
+          failed = {'conflict', key, v}
+          break
+        end
+      elseif code == 'C' then
+        local key = KEYS[base + tonumber(ARGV[p + 1])]
+        local cur = redis.call('HGET', key, ARGV[p + 2])
+        if cur and cur ~= ARGV[p + 3] then
+          failed = {'taken', key .. ' ' .. ARGV[p + 2], cur}
+          break
+        end
+      end
+      p = p + arity[code] + 1
+    end
+    if failed then
+      answers[c] = failed
+    else
+      local sid = ''
+      p = starts[c]
+      for _ = 1, counts[c] do
+        local code = ARGV[p]
+        local key = KEYS[base + tonumber(ARGV[p + 1])]
+        if code == 'P' then redis.call('HSET', key, 'v', ARGV[p + 3], 'd', ARGV[p + 4])
+        elseif code == 'C' then redis.call('HSET', key, ARGV[p + 2], ARGV[p + 3])
+        elseif code == 'U' then redis.call('HDEL', key, ARGV[p + 2])
+        elseif code == 'Z' then redis.call('ZADD', key, ARGV[p + 2], ARGV[p + 3])
+        elseif code == 'z' then redis.call('ZREM', key, ARGV[p + 2])
+        elseif code == 'X' then sid = redis.call('XADD', key, '*', 'type', ARGV[p + 2], 'data', ARGV[p + 3])
+        elseif code == 'R' then redis.call('SET', idem, ARGV[p + 2], 'EX', ARGV[p + 3])
+        end
+        p = p + arity[code] + 1
+      end
+      answers[c] = {'ok', sid}
+    end
   end
 end
-return {'ok', sid}
+return answers

@@ -31,8 +31,9 @@ typedef struct {
     pmo_commit_t *commit;     //  its commit, once decided
     Pmo__Event *event;
     const char *division;
-    bool sent;  //  queued on the connection
-    bool retry; //  to run again on its own
+    size_t slot;  //  its place in the batch's group commit (registry_flush)
+    bool grouped; //  placed in a group
+    bool retry;   //  to run again on its own
 } pending_t;
 
 typedef struct {

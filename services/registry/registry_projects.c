@@ -439,41 +439,71 @@ void registry_flush (void *state)
         else
             s_decide_update_project (self, pending);
     }
-    //  Queue every commit, then read their results in order
+    //  Group commit: the commits of one division go in one script call
+    //  (one dispatch, one AOF entry, one fsync with appendfsync always);
+    //  the groups are queued, then their results read in order.
+    pmo_commit_t *commits[PMO_SERVER_BATCH];
+    size_t groups[PMO_SERVER_BATCH]; //  per group, its first commit in commits[]
+    size_t members[PMO_SERVER_BATCH];
+    bool sent[PMO_SERVER_BATCH];
+    size_t n_commits = 0, n_groups = 0;
     for (size_t i = 0; i < self->n_pending; i++) {
         pending_t *pending = &self->pending[i];
         if (!pending->commit)
             continue;
         registry_commit_prepare (self, pending->req, pending->commit, pending->division,
                                  pending->event);
-        pending->sent = pmo_commit_send (pending->commit, self->redis) == 0;
     }
+    //  Ordered by division, each division's commits in their arrival order
+    for (size_t i = 0; i < self->n_pending; i++) {
+        pending_t *first = &self->pending[i];
+        if (!first->commit || first->grouped)
+            continue;
+        groups[n_groups] = n_commits;
+        for (size_t j = i; j < self->n_pending; j++) {
+            pending_t *pending = &self->pending[j];
+            if (pending->commit && !pending->grouped &&
+                strcmp (pending->division, first->division) == 0) {
+                pending->grouped = true;
+                pending->slot = n_commits;
+                commits[n_commits++] = pending->commit;
+            }
+        }
+        members[n_groups] = n_commits - groups[n_groups];
+        n_groups++;
+    }
+    for (size_t g = 0; g < n_groups; g++)
+        sent[g] = pmo_commit_send_group (commits + groups[g], members[g], self->redis) == 0;
     pmo_commit_result_t *results = self->results;
+    for (size_t g = 0; g < n_groups; g++) {
+        pmo_commit_result_t *got = results + groups[g];
+        if (sent[g])
+            pmo_commit_recv_group (self->redis, got, members[g]);
+        else
+            for (size_t k = 0; k < members[g]; k++)
+                got[k] = (pmo_commit_result_t){.status = PMO_COMMIT_UNAVAILABLE};
+    }
+    //  Not sent, or lost with the connection, or Redis forgot the script (a
+    //  restart): each such commit is tried once more on its own below. Safe,
+    //  because a commit that did happen answers with its stored reply.
     for (size_t i = 0; i < self->n_pending; i++) {
         pending_t *pending = &self->pending[i];
-        results[i] = (pmo_commit_result_t){.status = PMO_COMMIT_UNAVAILABLE};
-        if (!pending->commit)
-            continue;
-        if (pending->sent)
-            pmo_commit_recv (self->redis, &results[i]);
-        //  Not sent, or lost with the connection, or Redis forgot the script
-        //  (a restart): try once more on its own. Safe, because a commit that
-        //  did happen answers with its stored reply.
-        pending->retry = results[i].status == PMO_COMMIT_UNAVAILABLE;
+        pending->retry = pending->commit && results[pending->slot].status == PMO_COMMIT_UNAVAILABLE;
     }
     //  The whole batch's commits are confirmed by the replicas with one
     //  WAIT; if they are not, none of them is acknowledged (unavailable)
-    pmo_commit_confirm (self->redis, results, self->n_pending);
+    pmo_commit_confirm (self->redis, results, n_commits);
     for (size_t i = 0; i < self->n_pending; i++) {
         pending_t *pending = &self->pending[i];
         if (!pending->commit)
             continue;
+        pmo_commit_result_t *result = &results[pending->slot];
         if (pending->retry) {
-            pmo_commit_result_clear (&results[i]);
-            pmo_commit_exec (pending->commit, self->redis, &results[i]);
+            pmo_commit_result_clear (result);
+            pmo_commit_exec (pending->commit, self->redis, result);
         }
-        registry_commit_finish (self, pending->req, &results[i], pending->division, pending->event);
-        pmo_commit_result_clear (&results[i]);
+        registry_commit_finish (self, pending->req, result, pending->division, pending->event);
+        pmo_commit_result_clear (result);
         pmo_commit_destroy (&pending->commit);
     }
     self->n_pending = 0;

@@ -561,10 +561,28 @@ void registry_store_event (registry_store_t *self, pmo_commit_t *commit, pmo_are
 int registry_store_read_all (registry_store_t *self, pmo_arena_t *arena, registry_read_t *reads,
                              size_t n)
 {
+    //  New ids of one kind in one division come from one counter call for
+    //  the whole batch: the first such read asks for all of them (count)
+    //  and the others join it (leader), taking the next numbers in order.
+    size_t *leader = malloc ((n ? n : 1) * sizeof (size_t));
+    uint64_t *count = calloc (n ? n : 1, sizeof (uint64_t));
+    bool *sent = calloc (n ? n : 1, sizeof (bool));
+    assert (leader && count && sent);
+    for (size_t i = 0; i < n; i++) {
+        leader[i] = i;
+        if (reads[i].op != REGISTRY_READ_NEXT_ID)
+            continue;
+        for (size_t j = 0; j < i; j++)
+            if (reads[j].op == REGISTRY_READ_NEXT_ID && leader[j] == j &&
+                reads[j].kind == reads[i].kind &&
+                strcmp (reads[j].division, reads[i].division) == 0) {
+                leader[i] = j;
+                break;
+            }
+        count[leader[i]]++;
+    }
     //  Queue every command first; entity reads with a malformed id send
     //  nothing and are answered "absent".
-    bool *sent = calloc (n ? n : 1, sizeof (bool));
-    assert (sent);
     for (size_t i = 0; i < n; i++) {
         registry_read_t *r = &reads[i];
         pmo_arena_t *into = r->arena ? r->arena : arena;
@@ -585,11 +603,15 @@ int registry_store_read_all (registry_store_t *self, pmo_arena_t *arena, registr
             break;
         }
         case REGISTRY_READ_NEXT_ID:
-            rc = s_next_ids_pipe (self, r->division, r->kind->prefix, 1);
+            if (leader[i] != i)
+                continue;
+            rc = s_next_ids_pipe (self, r->division, r->kind->prefix, count[i]);
             break;
         }
         if (rc) {
             free (sent);
+            free (count);
+            free (leader);
             return -1;
         }
         sent[i] = true;
@@ -617,16 +639,25 @@ int registry_store_read_all (registry_store_t *self, pmo_arena_t *arena, registr
             r->size = reply->len;
             r->found = 1;
         } else if (r->op == REGISTRY_READ_NEXT_ID) {
-            r->seq = s_next_ids_reply (self, r->division, r->kind->prefix, 1, reply);
-            if (r->seq) {
-                r->new_id = pmo_arena_printf (into, "%s_%s_%llu", r->kind->prefix, r->division,
-                                              (unsigned long long)r->seq);
-                r->found = 1;
-            } else
+            uint64_t last = s_next_ids_reply (self, r->division, r->kind->prefix, count[i], reply);
+            //  The leader's numbers, in the order of its reads
+            uint64_t next = last ? last - count[i] + 1 : 0;
+            for (size_t j = i; j < n && last; j++)
+                if (leader[j] == i) {
+                    registry_read_t *joined = &reads[j];
+                    joined->seq = next++;
+                    joined->new_id = pmo_arena_printf (joined->arena ? joined->arena : arena,
+                                                       "%s_%s_%llu", r->kind->prefix, r->division,
+                                                       (unsigned long long)joined->seq);
+                    joined->found = 1;
+                }
+            if (!last)
                 result = -1;
         }
         freeReplyObject (reply);
     }
     free (sent);
+    free (count);
+    free (leader);
     return result;
 }

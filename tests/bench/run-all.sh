@@ -33,9 +33,10 @@ done
 build="$(cd "$build" && pwd)"
 export PMO_BUILD_DIR="$build"
 
-# name | what it measures | smoke | quick | full (arguments)
+# name | what it measures | smoke | quick | full (arguments) [| the binary, when not name]
 BENCHES=(
     "bench_registry|registry: create/read/update ops/s and latency over ZeroMQ at 1 and 32 in flight, against a floor; memory per project|--quick --requests 100 --projects 100|--quick|"
+    "bench_registry_always|registry with appendfsync always (bench_registry --fsync always): creates/s through group commit|--fsync always --quick --requests 100 --projects 100|--fsync always --quick|--fsync always|bench_registry"
     "bench_allocator|allocator: start from Redis, ranking (match) p99, capacity/demand view, request+commit cycle, memory|--quick --resources 200 --allocations 400|--quick|"
     "bench_riskmon|risk monitor: events/s, report -> health change latency, time-rule sweep|--smoke|--quick|"
     "bench_notifier|notifier: event -> delivery latency, deliveries/s, RSS with deliveries waiting|--smoke|--quick|"
@@ -60,13 +61,13 @@ load="$(cut -d' ' -f1-3 /proc/loadavg)"
 failed=0
 : >"$tmp/index"
 for line in "${BENCHES[@]}"; do
-    IFS='|' read -r name what smoke quick full <<<"$line"
+    IFS='|' read -r name what smoke quick full binary <<<"$line"
     if [[ -n $only && ",$only," != *",$name,"* ]]; then continue; fi
     case "$mode" in smoke) args="$smoke" ;; quick) args="$quick" ;; full) args="$full" ;; esac
     if [[ $name == bench_dashboard || $name == bench_soak ]]; then
         bin="$root/tests/bench/$name"
     else
-        bin="$build/tests/bench/$name"
+        bin="$build/tests/bench/${binary:-$name}"
     fi
     [[ -x $bin ]] || { echo "run-all: $bin is not built (cmake --build $build)" >&2 && exit 1; }
     echo "run-all: $name $args" >&2
