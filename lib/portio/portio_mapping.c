@@ -371,22 +371,12 @@ static int s_load_column (portio_import_mapping_t *self, size_t i, json_t *c, ch
 
 static int s_load (portio_import_mapping_t *self, json_t *root, char *why, size_t why_size)
 {
-    static const char *known[] = {"entity",
-                                  "encoding",
-                                  "delimiter",
-                                  "date_order",
-                                  "two_digit_year_pivot",
-                                  "decimal_comma",
-                                  "currency",
-                                  "key",
-                                  "org_units",
-                                  "columns",
-                                  "defaults",
-                                  "comment",
-                                  "blank",
-                                  "withheld",
-                                  "skip_blank",
-                                  NULL};
+    static const char *known[] = {
+        "entity",        "encoding", "delimiter",  "date_order", "two_digit_year_pivot",
+        "decimal_comma", "currency", "key",        "org_units",  "columns",
+        "defaults",      "comment",
+        "org_unit", //  whose it is, on the gateway
+        "blank",         "withheld", "skip_blank", NULL};
     if (!json_is_object (root))
         BAD ("the mapping is not a JSON object");
     const char *unknown = s_unknown_key (root, known);

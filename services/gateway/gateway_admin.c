@@ -9,6 +9,7 @@
 */
 #include "gateway_admin.h"
 #include "gateway_audit.h"
+#include "gateway_mappings.h"
 #include "gateway_model.h"
 #include "gateway_store.h"
 
@@ -384,6 +385,42 @@ static void s_handle_revoke (admin_t *self, pmo_request_t *req, Pmo__RevokeToken
     }
 }
 
+//  Stored import mappings (gateway_mappings.c): what the caller may use
+static void s_handle_list_mappings (admin_t *self, pmo_request_t *req,
+                                    Pmo__ListMappingsRequest *list)
+{
+    if (s_orgs (self, req))
+        return;
+    Pmo__MappingList *mappings = pmo_arena_alloc (req->arena, sizeof (Pmo__MappingList));
+    pmo__mapping_list__init (mappings);
+    pmo_reflect_set_oneof (req->reply, "mappings", &mappings->base);
+    if (gateway_mappings_list (self->config.mappings, list->entity, pmo_request_who (req),
+                               s_path_of, self, req->arena, mappings)) {
+        pmo_warn ("gateway: cannot read the mappings directory dir=%s error=\"%s\"",
+                  self->config.mappings, strerror (errno));
+        FAIL (req, UNAVAILABLE, "", "the gateway's mappings directory cannot be read");
+    }
+}
+
+static void s_handle_get_mapping (admin_t *self, pmo_request_t *req, Pmo__GetMappingRequest *get)
+{
+    if (!gateway_mapping_name_valid (get->name))
+        return (void)FAIL (req, INVALID, "get_mapping.name",
+                           "a mapping's name is 1 to 64 of A-Z a-z 0-9 - _ (its file without "
+                           ".json)");
+    if (s_orgs (self, req))
+        return;
+    char detail[300];
+    size_t size = 0;
+    char *text = gateway_mapping_read (self->config.mappings, get->name, pmo_request_who (req),
+                                       s_path_of, self, &size, detail, sizeof detail);
+    if (!text)
+        return (void)FAIL (req, NOT_FOUND, "get_mapping.name", "%s", detail);
+    Pmo__StoredMapping *mapping = gateway_mapping_summary (get->name, text, size, true, req->arena);
+    free (text);
+    pmo_reflect_set_oneof (req->reply, "mapping", &mapping->base);
+}
+
 static void s_handle_ping (admin_t *self, pmo_request_t *req)
 {
     pmo_request_pong (req, "gateway", self->redis, self->started_ms);
@@ -406,6 +443,10 @@ static void s_handle (void *state, pmo_request_t *req)
         if (s_orgs (self, req))
             return;
         return gateway_audit_handle (self->store, self->orgs, self->config.hub, req, r->audit);
+    case PMO__GATEWAY_REQUEST__BODY_LIST_MAPPINGS:
+        return s_handle_list_mappings (self, req, r->list_mappings);
+    case PMO__GATEWAY_REQUEST__BODY_GET_MAPPING:
+        return s_handle_get_mapping (self, req, r->get_mapping);
     case PMO__GATEWAY_REQUEST__BODY_PING:
         return s_handle_ping (self, req);
     default:

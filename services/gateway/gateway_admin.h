@@ -1,8 +1,8 @@
 /*  gateway_admin.h: the gateway's token service, an actor.
 
     It owns a ROUTER answering GatewayRequest (create, get, list and revoke
-    API tokens, ping) through the common pmo_server engine, a Redis
-    connection and a registry client (for org-unit paths), all on one
+    API tokens, the audit trail, list and read stored import mappings, ping) through the common
+   pmo_server engine, a Redis connection and a registry client (for org-unit paths), all on one
     thread. pmoctl reaches it over ZMQ like any service; the gateway's own
     /api/v1/tokens routes reach it the same way, so the rules live in one
     place. At start it creates the first administrator token if asked to.
@@ -26,6 +26,7 @@ typedef struct {
     uint32_t token_rate_max;      //  the highest rate_per_s a token may have (0: 1000)
     int token_days;               //  a token's lifetime when none is asked for (0: 90)
     int token_max_days;           //  the longest lifetime one may ask for (0: 366)
+    const char *mappings;         //  directory of stored import mappings; NULL or "" = none
     bool failed;                  //  set by the actor before it signals, if it could not start
 } gateway_admin_config_t;
 

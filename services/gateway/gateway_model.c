@@ -208,6 +208,30 @@ bool gateway_may_see_token (const Pmo__Identity *who, const Pmo__ApiToken *token
     return true;
 }
 
+bool gateway_may_use_mapping (const Pmo__Identity *who, const char *org_unit,
+                              gateway_path_fn *path_of, void *ctx)
+{
+    if (!who || who->n_grants == 0)
+        return false;
+    if (!org_unit || !*org_unit)
+        return true;
+    const char *path = path_of (ctx, org_unit);
+    if (!path)
+        return false;
+    //  path_of may reuse its answer's memory: keep this one
+    char held[512];
+    snprintf (held, sizeof held, "%s", path);
+    for (size_t i = 0; i < who->n_grants; i++) {
+        const char *unit = who->grants[i]->org_unit;
+        if (pmo_path_contains (held, unit))
+            return true; //  held in the mapping's unit or above it
+        const char *below = unit && *unit ? path_of (ctx, unit) : NULL;
+        if (below && pmo_path_contains (below, org_unit))
+            return true; //  held below it
+    }
+    return false;
+}
+
 int gateway_check_create (const Pmo__CreateTokenRequest *create, pmo_problem_t *problem)
 {
     const Pmo__ErrorCode invalid = PMO__ERROR_CODE__ERROR_INVALID;

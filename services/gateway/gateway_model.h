@@ -66,6 +66,14 @@ bool gateway_may_name (const Pmo__Identity *who, const char *subject, const char
 //  have issued every one of its grants.
 bool gateway_may_see_token (const Pmo__Identity *who, const Pmo__ApiToken *token,
                             gateway_path_fn *path_of, void *ctx);
+//  May who use an import mapping kept on the gateway that belongs to
+//  org_unit (the mapping's "org_unit"; NULL or "" = everyone's)? Everyone
+//  with a grant may use one that belongs to nobody; one of a unit, those
+//  whose grants are held in it, below it (a division's mapping serves its
+//  departments) or above it (the hub's people see every division's). An
+//  unknown unit's mapping is nobody's.
+bool gateway_may_use_mapping (const Pmo__Identity *who, const char *org_unit,
+                              gateway_path_fn *path_of, void *ctx);
 //  Check a token request's own fields (name, subject, grants present).
 //  Returns 0, or -1 with the problem (INVALID, the field named in full).
 int gateway_check_create (const Pmo__CreateTokenRequest *create, pmo_problem_t *problem);

@@ -238,6 +238,28 @@ const gateway_route_t gateway_routes[] = {
      .summary = "Read the audit trail: committed changes newest first, with who made them and "
                 "how they were authenticated (filters and paging as query parameters)"},
 
+    //  Import mappings kept on the gateway (its --mappings directory): the
+    //  token service lists and reads those the caller may use
+    {.method = "GET",
+     .pattern = "/api/v1/import/mappings",
+     .service = GATEWAY_SVC_GATEWAY,
+     .op = GATEWAY_OP_LIST,
+     .member = "list_mappings",
+     .reply = "mappings",
+     .items = "mappings",
+     .status = 200,
+     .summary = "List the import mappings kept on the gateway that you may use, by name "
+                "(entity as a query parameter); POST /api/v1/import takes one as mapping=<name>"},
+    {.method = "GET",
+     .pattern = "/api/v1/import/mappings/{id}",
+     .service = GATEWAY_SVC_GATEWAY,
+     .op = GATEWAY_OP_GET,
+     .member = "get_mapping",
+     .id_field = "name",
+     .reply = "mapping",
+     .status = 200,
+     .summary = "Read an import mapping kept on the gateway, with its JSON text"},
+
     //  The resource allocator
     COLLECTION (ALC, "/api/v1/resources", "list_resources", NULL, "resources", "resources",
                 "create_resource", "resource", "resource"),

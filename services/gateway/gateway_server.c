@@ -658,6 +658,7 @@ static int s_self_init (self_t *self)
         .upstream_timeout_ms = self->config.upstream_timeout_ms,
         .token_rate_max = (uint32_t)self->config.token_rate_max,
         .token_days = self->config.token_days,
+        .mappings = self->config.mappings,
     };
     self->admin = zactor_new (gateway_admin_actor, &self->admin_config);
     if (!self->admin || self->admin_config.failed) {

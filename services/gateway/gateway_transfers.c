@@ -3,7 +3,9 @@
     (gateway_jobs.c); the connection waits until the job pushes itself back.
 */
 #include "gateway_internal.h"
+#include "gateway_mappings.h"
 
+#include "orgtree.h"
 #include "pmo_json.h"
 #include "pmo_util.h"
 #include "portio_import.h"
@@ -227,27 +229,9 @@ static bool s_csv_type (struct MHD_Connection *connection)
            strncasecmp (type, "application/xml", 15) == 0 || strncasecmp (type, "text/xml", 8) == 0;
 }
 
-//  A mapping kept on the gateway: a plain name of a file in its mappings
-//  directory. NULL (and detail) if there is none.
-static char *s_stored_mapping (self_t *self, const char *name, size_t *size, char *detail,
-                               size_t detail_size)
+static const char *s_path_of (void *ctx, const char *unit)
 {
-    bool ok = *name && strlen (name) <= 64;
-    for (const char *c = name; ok && *c; c++)
-        ok = (*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') ||
-             *c == '-' || *c == '_';
-    char path[600];
-    char *mapping = NULL;
-    if (ok && self->config.mappings && *self->config.mappings) {
-        snprintf (path, sizeof path, "%s/%s.json", self->config.mappings, name);
-        mapping = gateway_read_file (path, size);
-    }
-    if (!mapping)
-        snprintf (detail, detail_size,
-                  "no mapping '%.64s' on this gateway (a name of a file in its mappings "
-                  "directory, without .json)",
-                  name);
-    return mapping;
+    return orgtree_path ((orgtree_t *)ctx, unit);
 }
 
 enum MHD_Result gateway_import_begin (self_t *self, request_t *req)
@@ -320,7 +304,10 @@ enum MHD_Result gateway_import_begin (self_t *self, request_t *req)
             "allocation, risk or issue",
             NULL, NULL, NULL);
     else if (name) {
-        mapping = s_stored_mapping (self, name, &mapping_size, detail, sizeof detail);
+        //  The reactor's tree answers from what it holds (it never waits)
+        mapping =
+            gateway_mapping_read (self->config.mappings, name, &req->caller.identity, s_path_of,
+                                  self->orgs, &mapping_size, detail, sizeof detail);
         if (!mapping)
             rc = gateway_http_problem (req, 400, "invalid",
                                        form.mapping_name.given ? "mapping_name" : "mapping", detail,

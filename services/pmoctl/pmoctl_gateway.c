@@ -1,5 +1,6 @@
 /*  pmoctl_gateway.c: API tokens (token create|list|get|revoke), the audit
-    trail (audit) and gateway ping, through the gateway's token service
+    trail (audit), the import mappings kept on the gateway (mapping
+    list|get) and gateway ping, through the gateway's token service
     (GatewayRequest): a row each in the table at the end, run by
     pmoctl_run_call.
 
@@ -252,6 +253,49 @@ static int s_show_audit (pmoctl_t *ctl, const pmoctl_command_t *cmd, pmoctl_args
 }
 
 //  ---------------------------------------------------------------------
+//  Import mappings kept on the gateway
+
+static const pmoctl_flag_t s_mapping_list_flags[] = {
+    JSTR ("entity", "KIND", "entity", 0, "only mappings importing this entity, e.g. project"),
+    END,
+};
+
+static int s_build_mapping (pmoctl_t *ctl, const pmoctl_command_t *cmd, pmoctl_args_t *args,
+                            pmoctl_request_t *request)
+{
+    json_object_set_new (request->body, "name", json_string (args->positional));
+    return pmoctl_args_json (cmd, args, request->body);
+}
+
+static const pmoctl_column_t s_mapping_columns[] = {
+    {"NAME", "name", 28, NULL},       {"ENTITY", "entity", 14, NULL},
+    {"UNIT", "org_unit", 12, NULL},   {"COLUMNS", "columns", 0, NULL},
+    {"COMMENT", "comment", 60, NULL}, {NULL, NULL, 0, NULL},
+};
+
+static int s_show_mappings (pmoctl_t *ctl, const pmoctl_command_t *cmd, pmoctl_args_t *args,
+                            ProtobufCMessage *msg)
+{
+    const Pmo__MappingList *list = ((const Pmo__GatewayReply *)msg)->mappings;
+    pmoctl_print_items (ctl, &list->base, "mappings", s_mapping_columns);
+    return PMOCTL_OK;
+}
+
+//  The mapping's JSON as it is kept: save it and pass it to import --mapping
+static int s_show_mapping (pmoctl_t *ctl, const pmoctl_command_t *cmd, pmoctl_args_t *args,
+                           ProtobufCMessage *msg)
+{
+    const Pmo__StoredMapping *mapping = ((const Pmo__GatewayReply *)msg)->mapping;
+    if (ctl->json)
+        return pmoctl_print_json (&mapping->base);
+    fputs (mapping->mapping, stdout);
+    size_t len = strlen (mapping->mapping);
+    if (!len || mapping->mapping[len - 1] != '\n')
+        putchar ('\n');
+    return PMOCTL_OK;
+}
+
+//  ---------------------------------------------------------------------
 //  The commands: group, verb, ID, flags, request member, builder (NULL:
 //  the flags' fields), printer, what --json prints
 
@@ -268,6 +312,11 @@ const pmoctl_command_t pmoctl_gateway_commands[] = {
           "show an API token"),
     CALL ("token", "revoke", "ID", s_revoke_flags, "revoke_token", s_build_token,
           pmoctl_show_entity, "token", "revoke an API token (refused at once by the gateway)"),
+    CALL ("mapping", "list", NULL, s_mapping_list_flags, "list_mappings", NULL, s_show_mappings,
+          "mappings", "the import mappings kept on the gateway that you may use"),
+    CALL ("mapping", "get", "NAME", NULL, "get_mapping", s_build_mapping, s_show_mapping,
+          PMOCTL_JSON_BY_SHOW,
+          "print a mapping kept on the gateway (JSON: save it for import --mapping)"),
     CALL ("audit", NULL, NULL, s_audit_flags, "audit", s_build_audit, s_show_audit, "audit",
           "the audit trail: who changed what, how they were authenticated (newest first)"),
     PMOCTL_END,

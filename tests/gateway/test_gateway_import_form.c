@@ -13,7 +13,11 @@
     - Excel: a register exported as .xlsx comes back unchanged as the form's
       file; the report as a workbook;
     - a Microsoft Project plan as application/xml, with its org unit and
-      code in the query: the project and its milestone.
+      code in the query: the project and its milestone;
+    - the mappings kept on the gateway, listed and read (HTTP and pmoctl),
+      each only for the people of its org unit: another division's is not
+      listed, not read and not imported with (the same words as a name
+      that does not exist), a file that is not a mapping is left out.
 */
 #include "gateway_harness.h"
 
@@ -21,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 //  The caller's own mapping: a spreadsheet with its own headers
@@ -37,6 +42,7 @@
     "FORM-2,Wards,DHSC,To be confirmed by the board\r\n"
 
 static char s_mappings[128];
+static char s_pmoctl[1024];
 
 static void s_tune (gateway_config_t *config)
 {
@@ -128,8 +134,164 @@ static void s_refused (gh_t *gh, const char *path, const part_t *parts, size_t n
     assert (s_count (gh) == before);
 }
 
+//  Write a file into the mappings directory
+static void s_write (const char *name, const char *text)
+{
+    char path[256];
+    snprintf (path, sizeof path, "%s/%s", s_mappings, name);
+    FILE *file = fopen (path, "w");
+    assert (file);
+    fputs (text, file);
+    fclose (file);
+}
+
+static void s_remove (const char *name)
+{
+    char path[256];
+    snprintf (path, sizeof path, "%s/%s", s_mappings, name);
+    unlink (path);
+}
+
+//  The names of GET /api/v1/import/mappings<query> as token, joined by ","
+static void s_listed (gh_t *gh, const char *token, const char *query, char *out, size_t size)
+{
+    char path[256];
+    snprintf (path, sizeof path, "/api/v1/import/mappings%s", query);
+    gh_resp_t *resp = gh_http (gh, "GET", path, token, NULL, NULL);
+    GH_STATUS (resp, 200);
+    *out = 0;
+    json_t *items = json_object_get (resp->json, "items");
+    for (size_t i = 0; i < json_array_size (items); i++) {
+        json_t *item = json_array_get (items, i);
+        GH_CHECK (!*json_string_value (json_object_get (item, "mapping")), resp); //  no text
+        size_t used = strlen (out);
+        snprintf (out + used, size - used, "%s%s", used ? "," : "",
+                  json_string_value (json_object_get (item, "name")));
+    }
+    gh_resp_free (&resp);
+}
+
+//  pmoctl as who with grant; its exit status, its stdout in out
+static int s_pmoctl_run (gh_t *gh, const char *grant, const char *args, char *out, size_t size)
+{
+    char command[2048];
+    snprintf (command, sizeof command,
+              "PMO_GATEWAY_ENDPOINT=%s PMO_REGISTRY_ENDPOINT=%s %s --as someone@test "
+              "--grant %s %s 2>/dev/null",
+              gh->endpoint, gh->rh->endpoint, s_pmoctl, grant, args);
+    FILE *pipe = popen (command, "r");
+    assert (pipe);
+    size_t got = fread (out, 1, size - 1, pipe);
+    out[got] = 0;
+    int status = pclose (pipe);
+    return WIFEXITED (status) ? WEXITSTATUS (status) : -1;
+}
+
+//  The mappings kept on the gateway, each for the people of its unit
+static void s_stored_mappings (gh_t *gh)
+{
+    s_write ("rail.json", "{\"comment\": \"Rail's plans\", \"org_unit\": \"dft-rail\", "
+                          "\"entity\": \"milestone\", \"columns\": [{\"column\": \"Project\", "
+                          "\"field\": \"project\"}, {\"column\": \"Name\", \"field\": \"name\"}]}");
+    s_write ("health.json", "{\"org_unit\": \"dhsc\", \"columns\": [{\"column\": \"Ref\", "
+                            "\"field\": \"code\"}, {\"column\": \"Title\", \"field\": \"name\"}, "
+                            "{\"column\": \"Division\", \"field\": \"org_unit\"}]}");
+    s_write ("nowhere.json", "{\"org_unit\": \"atlantis\", \"columns\": []}");
+    s_write ("broken.json", "{\"columns\": [");
+    s_write ("notes.txt", "not a mapping");
+    char *pm_dft = gh_token (gh, "pm@dft", "project_manager@dft");
+    char *rail = gh_token (gh, "viewer@dft-rail", "viewer@dft-rail");
+    char *nurse = gh_token (gh, "pm@dhsc", "project_manager@dhsc");
+    char names[512];
+    //  The hub sees every unit's; a division its own and its departments';
+    //  a department its division's shared ones too; an unknown unit's and a
+    //  broken file are nobody's
+    s_listed (gh, gh->admin, "", names, sizeof names);
+    assert (strcmp (names, "health,mine,rail") == 0);
+    s_listed (gh, pm_dft, "", names, sizeof names);
+    assert (strcmp (names, "mine,rail") == 0);
+    s_listed (gh, rail, "", names, sizeof names);
+    assert (strcmp (names, "mine,rail") == 0);
+    s_listed (gh, nurse, "", names, sizeof names);
+    assert (strcmp (names, "health,mine") == 0);
+    s_listed (gh, pm_dft, "?entity=milestone", names, sizeof names);
+    assert (strcmp (names, "rail") == 0);
+    //  The summary: entity (project when the mapping does not say), unit,
+    //  comment, columns
+    gh_resp_t *resp = gh_http (gh, "GET", "/api/v1/import/mappings", nurse, NULL, NULL);
+    json_t *first = json_array_get (json_object_get (resp->json, "items"), 0);
+    GH_CHECK (strcmp (json_string_value (json_object_get (first, "entity")), "project") == 0 &&
+                  strcmp (json_string_value (json_object_get (first, "org_unit")), "dhsc") == 0 &&
+                  json_integer_value (json_object_get (first, "columns")) == 3,
+              resp);
+    gh_resp_free (&resp);
+    //  Read one whole: its text, as kept
+    resp = gh_http (gh, "GET", "/api/v1/import/mappings/rail", rail, NULL, NULL);
+    GH_STATUS (resp, 200);
+    GH_CHECK (strstr (gh_str (resp, "mapping"), "\"Rail's plans\"") &&
+                  strcmp (gh_str (resp, "comment"), "Rail's plans") == 0,
+              resp);
+    gh_resp_free (&resp);
+    //  Another division's is not there for you, in the same words as none
+    resp = gh_http (gh, "GET", "/api/v1/import/mappings/health", pm_dft, NULL, NULL);
+    GH_STATUS (resp, 404);
+    char refused[300];
+    snprintf (refused, sizeof refused, "%s", strstr (gh_str (resp, "detail"), "on this gateway"));
+    gh_resp_free (&resp);
+    resp = gh_http (gh, "GET", "/api/v1/import/mappings/nothing", pm_dft, NULL, NULL);
+    GH_STATUS (resp, 404);
+    GH_CHECK (strcmp (strstr (gh_str (resp, "detail"), "on this gateway"), refused) == 0, resp);
+    gh_resp_free (&resp);
+    resp = gh_http (gh, "GET", "/api/v1/import/mappings/broken", gh->admin, NULL, NULL);
+    GH_STATUS (resp, 404);
+    GH_CHECK (strstr (gh_str (resp, "detail"), "not a JSON object"), resp);
+    gh_resp_free (&resp);
+    resp = gh_http (gh, "GET",
+                    "/api/v1/import/mappings/"
+                    "a123456789012345678901234567890123456789012345678901234567890123456789",
+                    gh->admin, NULL, NULL);
+    GH_STATUS (resp, 400);
+    GH_CHECK (strcmp (gh_str (resp, "field"), "name") == 0, resp);
+    gh_resp_free (&resp);
+    resp = gh_http (gh, "GET", "/api/v1/import/mappings", NULL, NULL, NULL);
+    GH_STATUS (resp, 401);
+    gh_resp_free (&resp);
+    //  ... nor imported with: 400 at the field, nothing written
+    const char *csv = "Ref,Title,Division\nHLT-9,Clinics,dhsc\n";
+    size_t before = s_count (gh);
+    resp = gh_http (gh, "POST", "/api/v1/import?mapping=health", pm_dft, csv,
+                    "Content-Type: text/csv");
+    GH_STATUS (resp, 400);
+    GH_CHECK (strcmp (gh_str (resp, "field"), "mapping") == 0 &&
+                  strcmp (strstr (gh_str (resp, "detail"), "on this gateway"), refused) == 0,
+              resp);
+    gh_resp_free (&resp);
+    assert (s_count (gh) == before);
+    resp = gh_http (gh, "POST", "/api/v1/import?mapping=health&dry_run=1", nurse, csv,
+                    "Content-Type: text/csv");
+    GH_STATUS (resp, 200);
+    GH_CHECK (s_int (resp, "created") == 1, resp);
+    gh_resp_free (&resp);
+    //  pmoctl: the same list and the text, as the caller's grants allow
+    char out[8192];
+    assert (s_pmoctl_run (gh, "project_manager@dft", "mapping list", out, sizeof out) == 0);
+    assert (strstr (out, "rail") && strstr (out, "Rail's plans") && strstr (out, "mine") &&
+            !strstr (out, "health"));
+    assert (s_pmoctl_run (gh, "project_manager@dhsc", "mapping get health", out, sizeof out) == 0);
+    assert (strstr (out, "\"org_unit\": \"dhsc\""));
+    assert (s_pmoctl_run (gh, "project_manager@dft", "mapping get health", out, sizeof out) != 0);
+    free (pm_dft);
+    free (rail);
+    free (nurse);
+    const char *written[] = {"rail.json", "health.json", "nowhere.json", "broken.json",
+                             "notes.txt"};
+    for (size_t i = 0; i < sizeof written / sizeof *written; i++)
+        s_remove (written[i]);
+}
+
 int main (void)
 {
+    pmo_test_build_path ("services/pmoctl/pmoctl", s_pmoctl, sizeof s_pmoctl);
     snprintf (s_mappings, sizeof s_mappings, "/tmp/pmo-form-XXXXXX");
     assert (mkdtemp (s_mappings));
     char path[256];
@@ -290,6 +452,8 @@ int main (void)
     resp = gh_http (gh, "GET", "/api/v1/export/project?org_unit=dft", gh->admin, NULL, NULL);
     GH_CHECK (strstr (resp->body, "DEPOT-1,Depot Upgrade"), resp);
     gh_resp_free (&resp);
+
+    s_stored_mappings (gh);
 
     gh_stop (&gh);
     unlink (path);

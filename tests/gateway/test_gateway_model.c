@@ -348,8 +348,29 @@ static void test_routes (void)
     assert (gateway_http_status (PMO__ERROR_CODE__ERROR_UNAVAILABLE, false) == 503);
 }
 
+//  A stored import mapping of a unit: its people, those below and above it
+static void test_mappings (void)
+{
+    Pmo__Identity *hub = s_who ("d", PMO__ROLE__ROLE_PMO_DIRECTOR, "hub");
+    Pmo__Identity *dft = s_who ("m", PMO__ROLE__ROLE_PMO_MANAGER, "dft");
+    Pmo__Identity *rail = s_who ("v", PMO__ROLE__ROLE_VIEWER, "dft-rail");
+    Pmo__Identity *dhsc = s_who ("p", PMO__ROLE__ROLE_PROJECT_MANAGER, "dhsc");
+    Pmo__Identity nobody = PMO__IDENTITY__INIT;
+    assert (gateway_may_use_mapping (dhsc, "", s_paths, NULL) &&
+            gateway_may_use_mapping (dhsc, NULL, s_paths, NULL));
+    assert (!gateway_may_use_mapping (&nobody, "", s_paths, NULL));
+    assert (gateway_may_use_mapping (hub, "dft", s_paths, NULL));
+    assert (gateway_may_use_mapping (dft, "dft", s_paths, NULL));
+    assert (gateway_may_use_mapping (rail, "dft", s_paths, NULL));
+    assert (gateway_may_use_mapping (dft, "dft-rail", s_paths, NULL));
+    assert (!gateway_may_use_mapping (dhsc, "dft", s_paths, NULL));
+    assert (!gateway_may_use_mapping (rail, "dhsc", s_paths, NULL));
+    assert (!gateway_may_use_mapping (hub, "nowhere", s_paths, NULL));
+}
+
 int main (void)
 {
+    test_mappings ();
     test_tokens ();
     test_if_match ();
     test_issuing ();

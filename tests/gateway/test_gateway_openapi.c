@@ -14,9 +14,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static json_t *s_doc;
 static int s_serial;
+static char s_mappings[128]; //  the gateway's --mappings: one mapping, "fixture"
+
+static void s_tune (gateway_config_t *config)
+{
+    config->mappings = s_mappings;
+}
 
 static json_t *s_resolve (json_t *schema)
 {
@@ -142,6 +149,8 @@ static char *s_fixture (gh_t *gh, const char *pattern)
                        "{\"name\":\"fixture\",\"subject\":\"fx@dft\",\"grants\":[{\"role\":"
                        "\"viewer\",\"org_unit\":\"dft\"}]}",
                        NULL);
+    if (strncmp (pattern, "/api/v1/import/mappings/", 24) == 0)
+        return strdup ("fixture");
     bool registry = strncmp (pattern, "/api/v1/projects/", 17) == 0 ||
                     strncmp (pattern, "/api/v1/milestones/", 19) == 0 ||
                     strncmp (pattern, "/api/v1/status-reports/", 23) == 0 ||
@@ -352,7 +361,17 @@ static void s_call (gh_t *gh, const char *pattern, const char *method, json_t *o
 
 int main (void)
 {
-    gh_t *gh = gh_start (NULL);
+    snprintf (s_mappings, sizeof s_mappings, "/tmp/pmo-openapi-XXXXXX");
+    assert (mkdtemp (s_mappings));
+    char mapping[256];
+    snprintf (mapping, sizeof mapping, "%s/fixture.json", s_mappings);
+    FILE *file = fopen (mapping, "w");
+    assert (file);
+    fputs (
+        "{\"comment\": \"a fixture\", \"columns\": [{\"column\": \"Ref\", \"field\": \"code\"}]}",
+        file);
+    fclose (file);
+    gh_t *gh = gh_start (s_tune);
     json_error_t error;
     s_doc = json_load_file (PMO_GATEWAY_OPENAPI, 0, &error);
     if (!s_doc) {
@@ -401,5 +420,7 @@ int main (void)
     assert (operations > 60);
     json_decref (s_doc);
     gh_stop (&gh);
+    unlink (mapping);
+    rmdir (s_mappings);
     return 0;
 }

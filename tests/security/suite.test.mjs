@@ -38,7 +38,7 @@
 // (review it before committing: it states what is right).
 
 import { spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import http from "node:http";
 import net from "node:net";
 import os from "node:os";
@@ -225,6 +225,13 @@ async function main() {
     audience: "urn:pmo:api", grants: [{ claim: "groups", value: "fin-viewers", grants: [{ role: "viewer", org_unit: "fin" }] }],
   }));
   const tokenFile = path.join(tmp, "admin-token");
+  // Import mappings kept on the gateway, one per division (each only for
+  // its own people: GET /api/v1/import/mappings/{id})
+  const mappings = path.join(tmp, "mappings");
+  mkdirSync(mappings);
+  for (const d of DIVISIONS)
+    writeFileSync(path.join(mappings, `${d}-plans.json`), JSON.stringify({
+      org_unit: d, entity: "project", columns: [{ column: "code", field: "code" }, { column: "name", field: "name" }] }));
   start("gateway", bin("gateway"), [
     "--redis", redisUrl, "--http", `127.0.0.1:${ports.http}`, "--endpoint", ep(ports.gatewayZmq),
     "--registry", ep(ports.registry), "--registry-pub", ep(ports.registryPub),
@@ -232,7 +239,7 @@ async function main() {
     "--riskmon", ep(ports.riskmon), "--riskmon-pub", ep(ports.riskmonPub),
     "--notifier", ep(ports.notifier), "--notifier-pub", ep(ports.notifierPub),
     "--planner", ep(ports.planner), "--planner-pub", ep(ports.plannerPub),
-    "--admin-token-file", tokenFile, "--oidc", oidcFile, "--rate", "0",
+    "--admin-token-file", tokenFile, "--oidc", oidcFile, "--rate", "0", "--mappings", mappings,
     // thousands of refused callers come from this one address: the limit
     // per address on them (tested in test_gateway_edge) would answer 429
     "--auth-fail-rate", "0", "--log-level", "error"]);
@@ -339,6 +346,7 @@ async function main() {
     alert: async (d) => `al_${d}_999999`,
     delivery: async (d) => `dl_${d}_999999`,
     division: async (d) => d,
+    mapping: async (d) => `${d}-plans`,
   };
   const FIXTURE_OF = [
     [/^\/api\/v1\/org-units\/\{id\}\/thresholds/, "division"], [/^\/api\/v1\/org-units\/\{id\}\/planner-policy/, "division"],
@@ -349,7 +357,7 @@ async function main() {
     [/^\/api\/v1\/gate-decisions\//, "gatedecision"], [/^\/api\/v1\/tokens\//, "token"], [/^\/api\/v1\/resources\//, "resource"],
     [/^\/api\/v1\/allocations\//, "allocation"], [/^\/api\/v1\/risks\//, "risk"], [/^\/api\/v1\/issues\//, "issue"],
     [/^\/api\/v1\/changes\//, "change"], [/^\/api\/v1\/raid\//, "raid"], [/^\/api\/v1\/alerts\//, "alert"],
-    [/^\/api\/v1\/channels\//, "channel"], [/^\/api\/v1\/subscriptions\//, "subscription"], [/^\/api\/v1\/deliveries\//, "delivery"],
+    [/^\/api\/v1\/import\/mappings\//, "mapping"], [/^\/api\/v1\/channels\//, "channel"], [/^\/api\/v1\/subscriptions\//, "subscription"], [/^\/api\/v1\/deliveries\//, "delivery"],
   ];
 
   // The request of an operation on division d: path, body, headers
