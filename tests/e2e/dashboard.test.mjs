@@ -13,16 +13,31 @@
 // Screenshots and axe reports are kept under $PMO_BUILD_DIR/e2e-artifacts/.
 // Exits non-zero on the first failure.
 
-import { readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSync } from "node:fs";
 import http from "node:http";
+import os from "node:os";
 import path from "node:path";
+import { fileURLToPath } from "node:url";
 import { checkAxe } from "./axe.mjs";
 import { artifacts, freePort, launch, log, startStack, STEP_MS, waitFor } from "./stack.mjs";
 
 let stack = null;
+const here = path.dirname(fileURLToPath(import.meta.url));
+
+// Import mappings kept on the gateway: a division's register (for the
+// people of dft), another division's (dhsc), and one for everyone that
+// its operator removes while a page still offers it
+const mappings = mkdtempSync(path.join(os.tmpdir(), "pmo-e2e-mappings-"));
+const register = (unit, comment) => JSON.stringify({
+  entity: "project", org_unit: unit, comment, date_order: "dmy", key: "code",
+  columns: [{ column: "Ref", field: "code" }, { column: "Title", field: "name" },
+            { column: "Unit", field: "org_unit", transform: "lower" }, { column: "Ends", field: "baseline_finish" }] });
+writeFileSync(path.join(mappings, "dft-register.json"), register("dft", "Transport's project register"));
+writeFileSync(path.join(mappings, "health-register.json"), register("dhsc", "Health's project register"));
+writeFileSync(path.join(mappings, "retired.json"), register("", "An old layout"));
 
 async function main() {
-  stack = await startStack();
+  stack = await startStack({ gatewayArgs: ["--mappings", mappings] });
   const { api, base, token, services, tmp } = stack;
   log("services", Object.fromEntries(Object.entries(services).map(([k, v]) => [k, v.status])));
 
@@ -181,6 +196,24 @@ async function main() {
     });
     if (drafted.columns.map((c) => c.column).join("|") !== "Project|Name#1|Name#2|Unit")
       throw new Error("the drafted mapping names " + drafted.columns.map((c) => c.column).join("|"));
+    log("import: a mapping kept on the gateway is picked from a list; a copy of it is edited in the page");
+    await page.selectOption("#import-form select[name=entity]", "mapping_name");
+    const offered = await page.$$eval("#import-form select[name=mapping_name] option", (os) => os.map((o) => o.value).filter(Boolean).join(","));
+    if (offered !== "dft-register,health-register,retired") throw new Error(`the hub's picker offers ${offered}`);
+    await page.selectOption("#import-form select[name=mapping_name]", "dft-register");
+    await checkAxe(page, "import-stored-mapping");
+    await page.click("#copy-mapping");
+    await page.waitForSelector("#import-form textarea[name=mapping]:visible", { timeout: STEP_MS });
+    if (!(await page.inputValue("#import-form textarea[name=mapping]")).includes("Transport's project register"))
+      throw new Error("the copy is not the stored mapping's text");
+    log("import: a mapping removed on the gateway while offered is refused at the picker");
+    unlinkSync(path.join(mappings, "retired.json"));
+    await page.selectOption("#import-form select[name=entity]", "mapping_name");
+    await page.selectOption("#import-form select[name=mapping_name]", "retired");
+    await page.click("#import-check");
+    await page.waitForSelector("#import-form select[name=mapping_name][aria-invalid=true]", { timeout: STEP_MS });
+    const refusal = await page.textContent("#import-form .field-error");
+    if (!refusal.includes("no mapping 'retired'")) throw new Error(`the picker's refusal says: ${refusal}`);
     log("import: the fixed file checks clean and imports");
     await page.setInputFiles("#import-form input[name=file]", csvFile(header + "IMP-1,Imported one,dft,2027-03-31\nIMP-2,Imported two,dft,2027-02-28\n"));
     await page.selectOption("#import-form select[name=entity]", "entity:project");
@@ -605,6 +638,24 @@ async function journeys({ browser, base, api, seeded, errors }) {
   // Requested, or already proposed when the allocator matched someone
   await pm.waitForSelector("#allocations form[data-allocation]", { timeout: STEP_MS });
   await snap(pm, "12-project-manager");
+  log("the project manager imports their own plan (Microsoft Project XML): checked, then imported into dft");
+  await pm.click("nav a[data-view=transfers]");
+  await pm.waitForSelector("body[data-ready=transfers] #import-form", { timeout: STEP_MS });
+  const pmOffered = await pm.$$eval("#import-form select[name=mapping_name] option", (os) => os.map((o) => o.value).filter(Boolean).join(","));
+  if (pmOffered !== "dft-register") throw new Error(`a project manager of dft is offered ${pmOffered}`);
+  await pm.setInputFiles("#import-form input[name=file]", path.join(here, "..", "import", "mspdi", "sample1.xml"));
+  await pm.selectOption("#import-form select[name=entity]", "plan");
+  await pm.selectOption("#import-form select[name=org_unit]", "dft");
+  await pm.fill("#import-form input[name=code]", "PLAN-1");
+  await pm.click("#import-check");
+  await pm.waitForSelector("#import-outcome[data-written=no]:has-text('no problem')", { timeout: STEP_MS });
+  await pm.click("#import-go");
+  await pm.waitForSelector("#import-outcome[data-written=yes]", { timeout: STEP_MS });
+  const plan = (await api("GET", "/api/v1/projects?org_unit=dft&limit=100")).items.find((p) => p.code === "PLAN-1");
+  if (!plan || plan.name !== "MPXJ Sample") throw new Error("the plan made " + JSON.stringify(plan));
+  const planMilestones = (await api("GET", `/api/v1/projects/${plan.id}/milestones?limit=50`)).items;
+  if (planMilestones.length !== 4) throw new Error(`the plan's project has ${planMilestones.length} milestones, want 4`);
+  await snap(pm, "12b-project-manager-plan");
   await pm.close();
 
   log("journey: director");
@@ -697,6 +748,27 @@ async function journeys({ browser, base, api, seeded, errors }) {
   if (!risk || risk.cause !== "late engineering trains" || risk.response !== "reduce" || Number(risk.cost_impact?.minor) !== 4000000)
     throw new Error("the PRINCE2 fields entered are not on the risk: " + JSON.stringify(risk));
   await snap(pmo, "14b-pmo-manager");
+  log("the PMO manager imports the division's register with its kept mapping: a row of another division is refused at its row");
+  await pmo.click("nav a[data-view=transfers]");
+  await pmo.waitForSelector("body[data-ready=transfers] #import-form", { timeout: STEP_MS });
+  await pmo.selectOption("#import-form select[name=entity]", "mapping_name");
+  await pmo.selectOption("#import-form select[name=mapping_name]", "dft-register");
+  const divisionFile = (rows) => ({ name: "register.csv", mimeType: "text/csv", buffer: Buffer.from("Ref,Title,Unit,Ends\n" + rows) });
+  await pmo.setInputFiles("#import-form input[name=file]", divisionFile("DIV-1,Depot power,DFT,31/03/2028\nDIV-2,Clinic wing,DHSC,30/06/2028\n"));
+  await pmo.click("#import-check");
+  await pmo.waitForSelector('#import-problems tr[data-row="3"]', { timeout: STEP_MS });
+  if (!(await pmo.isDisabled("#import-go"))) throw new Error("a register with another division's row can be imported");
+  await checkAxe(pmo, "import-division");
+  await pmo.setInputFiles("#import-form input[name=file]", divisionFile("DIV-1,Depot power,DFT,31/03/2028\n"));
+  await pmo.click("#import-check");
+  await pmo.waitForSelector("#import-outcome[data-written=no]:has-text('no problem')", { timeout: STEP_MS });
+  await pmo.click("#import-go");
+  await pmo.waitForSelector("#import-outcome[data-written=yes]", { timeout: STEP_MS });
+  const div = (await api("GET", "/api/v1/projects?org_unit=dft&limit=100")).items.find((p) => p.code === "DIV-1");
+  if (!div || div.baseline_finish !== "2028-03-31") throw new Error("the register wrote " + JSON.stringify(div));
+  const clinic = (await api("GET", "/api/v1/projects?org_unit=dhsc&limit=100")).items.find((p) => p.code === "DIV-2");
+  if (clinic) throw new Error("the PMO manager of dft wrote a project of dhsc");
+  await snap(pmo, "14c-pmo-manager-import");
   await pmo.close();
 
   log("journey: viewer (a write is refused in the form)");
@@ -724,5 +796,6 @@ try {
   if (stack) stack.dump();
 } finally {
   if (stack) await stack.stop();
+  rmSync(mappings, { recursive: true, force: true });
 }
 process.exit(status);

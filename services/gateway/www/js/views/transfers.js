@@ -1,7 +1,8 @@
 // transfers.js: files in and out. Import: a CSV file, an Excel workbook or
 // a Microsoft Project plan (MSPDI XML) sent to POST /api/v1/import as a
 // form, checked first (a dry run listing every problem by row and column),
-// with the mapping editable in the page, then imported. Export: any
+// with the mapping editable in the page or picked from those the gateway
+// keeps for the caller (GET /api/v1/import/mappings), then imported. Export: any
 // register of a unit, and the unit's portfolio report, as CSV or Excel.
 
 import { api, ApiError, download, explain, orgUnits, showFormError, unitSelect } from "../core/api.js";
@@ -16,14 +17,33 @@ const ENTITIES = ["project", "milestone", "status_report", "org_unit", "resource
 const PROBLEMS_SHOWN = 500;
 
 export async function render(params, view) {
-  const units = await orgUnits();
+  const [units, stored] = await Promise.all([orgUnits(), storedMappings()]);
   view.replaceChildren(
     h("h1", {}, "Import & export"),
-    importCard(units),
+    importCard(units, stored),
     exportCard(units));
 }
 
-function importCard(units) {
+// The mappings the gateway keeps that the caller may use (each kept for
+// the people of its unit), or the reason there are none to offer
+async function storedMappings() {
+  try {
+    return { items: (await api("GET", "/api/v1/import/mappings")).json.items || [] };
+  } catch (e) {
+    return { items: [], error: explain(e) };
+  }
+}
+
+function storedPicker(stored) {
+  const picker = h("select", { name: "mapping_name" }, // the gateway's refusal lands here
+    h("option", { value: "" }, stored.items.length ? "Choose a mapping…" : "None kept for you"),
+    stored.items.map((m) => h("option", { value: m.name },
+      `${m.name}: ${label(m.entity)}s, ${m.columns} column${m.columns === 1 ? "" : "s"}` +
+      (m.org_unit ? ` (${m.org_unit})` : "") + (m.comment ? ` — ${m.comment}` : ""))));
+  return picker;
+}
+
+function importCard(units, stored) {
   const source = h("select", { name: "entity" }, // a refusal of the entity lands here
     ENTITIES.map((e) => h("option", { value: "entity:" + e }, `${label(e)}s (pmo's export format)`)),
     h("option", { value: "mapping" }, "My own mapping (below)"),
@@ -33,7 +53,10 @@ function importCard(units) {
                             accept: ".csv,.txt,.xlsx,.xml,text/csv,application/xml,text/xml,application/vnd.openxmlformats-officedocument.spreadsheetml.sheet" });
   const mapping = h("textarea", { name: "mapping", rows: 12, spellcheck: "false", class: "code",
                                   placeholder: '{"entity": "project", "key": "code", "columns": [{"column": "Project", "field": "name"}]}' });
-  const mappingName = h("input", { name: "mapping_name", placeholder: "gmpp-mapping" });
+  const mappingName = storedPicker(stored);
+  const copy = h("button", { type: "button", id: "copy-mapping",
+                             title: "Its JSON into “My own mapping”, to change for this file" },
+    "Edit a copy");
   const planUnit = unitSelect(units.filter((u) => u.kind !== "enterprise"), "", false);
   planUnit.name = "org_unit";
   const planCode = h("input", { name: "code", placeholder: "the plan's project code (optional)" });
@@ -46,7 +69,11 @@ function importCard(units) {
   const mappingBox = h("div", { class: "stack" },
     field("Mapping (JSON)", mapping, "columns by header text, name#2 for the second of a name, #7 for the seventh column; \"blank\" and \"withheld\" list the file's markers"),
     draft);
-  const nameBox = field("Mapping name", mappingName);
+  const nameBox = h("div", { class: "toolbar" },
+    field("Mapping kept on the gateway", mappingName,
+      stored.error ? `the list could not be read: ${stored.error}`
+        : "the gateway's operator keeps these; each is offered to the people of its org unit"),
+    copy);
   const planBox = h("div", { class: "toolbar" }, field("Org unit of a new project", planUnit), field("Project code", planCode));
   const check = h("button", { class: "primary", type: "submit", id: "import-check" }, "Check (dry run)");
   const go = h("button", { type: "button", id: "import-go", disabled: true }, "Import");
@@ -73,6 +100,21 @@ function importCard(units) {
     mapping.required = v === "mapping";
     mappingName.required = v === "mapping_name";
   };
+  copy.addEventListener("click", async () => {
+    clearErrors(form);
+    if (!mappingName.value)
+      return showFormError(form, new ApiError(400, { detail: "choose a mapping first", field: "mapping_name" }));
+    try {
+      const res = await api("GET", "/api/v1/import/mappings/" + encodeURIComponent(mappingName.value));
+      mapping.value = res.json.mapping;
+      source.value = "mapping";
+      show();
+      stale();
+      mapping.focus();
+    } catch (e) {
+      showFormError(form, e);
+    }
+  });
   source.addEventListener("change", show);
   show();
   // A change after a check needs a new check before the import
@@ -105,7 +147,7 @@ function importCard(units) {
     const v = source.value;
     if (v.startsWith("entity:")) body.append("entity", v.slice(7));
     else if (v === "mapping") body.append("mapping", mapping.value);
-    else if (v === "mapping_name") body.append("mapping_name", mappingName.value.trim());
+    else if (v === "mapping_name") body.append("mapping_name", mappingName.value);
     else {
       if (planUnit.value) q.set("org_unit", planUnit.value);
       if (planCode.value.trim()) q.set("code", planCode.value.trim());
@@ -164,7 +206,7 @@ function showResult(box, r, dryRun, form, mapping) {
   const counts = h("div", { class: "totals", id: "import-counts", role: "group", "aria-label": "Counts" },
     [["rows", r.rows], ["to create", r.created], ["to update", r.updated], ["unchanged", r.unchanged],
      ["bad", r.bad]].map(([t, n]) => h("div", { class: "total", "data-count": t },
-      h("b", {}, String(n ?? 0)), h("span", {}, dryRun || t === "bad" || t === "rows" ? t : t.replace("to ", "") + "d"))));
+      h("b", {}, String(n ?? 0)), h("span", {}, dryRun || !t.startsWith("to ") ? t : t.slice(3) + "d"))));
   const head = h("p", { id: "import-outcome", "data-written": r.written ? "yes" : "no" },
     dryRun ? (problems.length ? `The check found ${problems.length} problem${problems.length === 1 ? "" : "s"}; nothing was written.`
                               : "The check found no problem; nothing was written yet.")
