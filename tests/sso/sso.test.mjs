@@ -10,6 +10,10 @@
 //   session cookie is HttpOnly and SameSite=Strict; a change without the
 //   session's X-CSRF-Token is refused; sign-out ends the session (the old
 //   cookie is refused) and the provider's session too.
+// - A PMO manager of finance signs in the same way and works from My work
+//   as that person: the navigation counts what waits on her, she decides a
+//   change request there (the risk monitor records her, signed in by the
+//   provider, as its approver), and signs out.
 // - Someone the claims give no grants is told so and gets no session.
 // - The provider's access tokens (JWT, client credentials) work on the API
 //   beside pmo's own; tokens expired, from another issuer, for another
@@ -83,6 +87,7 @@ async function signingKey(kid) {
 const people = {
   fiona: { sub: "fiona", email: "fiona@fin.example", groups: ["fin-viewers"] },
   nadia: { sub: "nadia", email: "nadia@elsewhere.example", groups: ["contractors"] },
+  priya: { sub: "priya", email: "priya@fin.example", groups: ["fin-pmo"] },
 };
 
 function makeProvider(issuer, base, keys) {
@@ -148,7 +153,7 @@ async function main() {
   mkdirSync(artifacts, { recursive: true });
   tmp = mkdtempSync(path.join(os.tmpdir(), "pmo-sso-"));
   const ports = {};
-  for (const name of ["redis", "registry", "registryPub", "gatewayZmq", "http", "idp"])
+  for (const name of ["redis", "registry", "registryPub", "riskmon", "riskmonPub", "gatewayZmq", "http", "idp"])
     ports[name] = await freePort();
   const base = `http://127.0.0.1:${ports.http}`;
   const issuer = `http://127.0.0.1:${ports.idp}`;
@@ -173,6 +178,9 @@ async function main() {
   const bin = (svc) => path.join(build, "services", svc, "pmo-" + svc);
   start("registry", bin("registry"), ["--redis", redisUrl, "--endpoint", ep(ports.registry),
                                       "--pub", ep(ports.registryPub)]);
+  // The risk monitor: change requests, for My work
+  start("riskmon", bin("riskmon"), ["--redis", redisUrl, "--endpoint", ep(ports.riskmon),
+                                    "--pub", ep(ports.riskmonPub), "--registry", ep(ports.registry)]);
   const oidcFile = path.join(tmp, "oidc.json");
   writeFileSync(oidcFile, JSON.stringify({
     issuer, client_id: "pmo-dashboard", client_secret: "dashboard-secret-0123456789abcdef",
@@ -180,6 +188,7 @@ async function main() {
     audience: "urn:pmo:api", scopes: "openid email groups", jwks_min_interval_ms: 0,
     grants: [
       { claim: "groups", value: "fin-viewers", grants: [{ role: "viewer", org_unit: "fin" }] },
+      { claim: "groups", value: "fin-pmo", grants: [{ role: "pmo_manager", org_unit: "fin" }] },
       { claim: "client_id", value: "pmo-cli", grants: [{ role: "viewer", org_unit: "fin" }] },
     ],
   }, null, 1));
@@ -187,7 +196,7 @@ async function main() {
   const gateway = start("gateway", bin("gateway"), [
     "--redis", redisUrl, "--http", `127.0.0.1:${ports.http}`, "--endpoint", ep(ports.gatewayZmq),
     "--registry", ep(ports.registry), "--registry-pub", ep(ports.registryPub),
-    "--allocator", "", "--allocator-pub", "", "--riskmon", "", "--riskmon-pub", "",
+    "--allocator", "", "--allocator-pub", "", "--riskmon", ep(ports.riskmon), "--riskmon-pub", ep(ports.riskmonPub),
     "--notifier", "", "--notifier-pub", "", "--admin-token-file", tokenFile, "--oidc", oidcFile]);
   await waitFor("the gateway to be ready", async () => (await fetch(base + "/readyz")).ok);
   const admin = readFileSync(tokenFile, "utf8").trim();
@@ -205,7 +214,7 @@ async function main() {
   for (const [id, name] of [["fin", "Finance"], ["ops", "Operations"]])
     await api("POST", "/api/v1/org-units", { id, name, kind: "division", parent: "hub",
                                               pmo_type: "supportive", pmo_tier: "spoke" });
-  await api("POST", "/api/v1/projects", { code: "FIN-1", name: "Ledger renewal", org_unit: "fin" });
+  const ledger = await api("POST", "/api/v1/projects", { code: "FIN-1", name: "Ledger renewal", org_unit: "fin" });
   await api("POST", "/api/v1/projects", { code: "OPS-1", name: "Secret depot move", org_unit: "ops" });
   // The provider's discovery and key set reach the gateway
   await waitFor("the gateway to read the provider", async () =>
@@ -352,6 +361,36 @@ async function main() {
     await page.click("#sso-login");
     await page.waitForSelector("input[name=login]", { timeout: STEP_MS });
     check(true, "the provider asks for the login again");
+
+    log("a PMO manager of finance signs in and works from My work");
+    const change = await api("POST", "/api/v1/changes", { project_id: ledger.id, title: "Move go-live to April",
+                                                           reason: "Year-end freeze", schedule_impact_days: 30 });
+    await browser.clearCookies();
+    await page.goto(base + "/");
+    await page.click("#sso-login");
+    await providerSignIn("priya");
+    await page.waitForSelector("body[data-ready=portfolio]", { timeout: STEP_MS });
+    const priyaText = await page.textContent("#who-name");
+    check(priyaText.includes("priya") && priyaText.includes("@fin"), "the dashboard names her and her grant: " + priyaText);
+    await page.waitForSelector("#nav a[data-view=inbox] .count", { timeout: STEP_MS });
+    check(Number(await page.textContent("#nav a[data-view=inbox] .count")) >= 1, "the navigation counts what waits on her");
+    await page.click("nav a[data-view=inbox]");
+    const row = `#inbox-changes form[data-decide="${change.id}"]`;
+    await page.waitForSelector(`body[data-ready=inbox] ${row}`, { timeout: STEP_MS });
+    check((await page.textContent("#inbox-summary")).includes("priya"), "My work is hers: " + await page.textContent("#inbox-summary"));
+    await shot("05-my-work");
+    await page.fill(`${row} input[name=decision_note]`, "Agreed with the sponsor");
+    await page.click(`${row} button[type=submit]`);
+    await page.waitForSelector(`body[data-ready=inbox] ${row}`, { state: "detached", timeout: STEP_MS });
+    const decided = await api("GET", `/api/v1/changes/${encodeURIComponent(change.id)}`);
+    check(decided.decision === "approved" && decided.approver === "priya" && decided.approver_role === "pmo_manager",
+          `the change is decided by her, as the provider signed her in (${decided.decision} by ${decided.approver} as ${decided.approver_role})`);
+    await page.click("#sign-out");
+    await page.waitForURL((u) => u.href.startsWith(issuer), { timeout: STEP_MS });
+    await page.click("button[value=yes]");
+    await page.waitForURL((u) => u.href.startsWith(base), { timeout: STEP_MS });
+    await page.waitForSelector("#signin:not([hidden])", { timeout: STEP_MS });
+    await shot("06-signed-out-again");
     check(errors.length === 0, "no script errors: " + errors.join("; "));
   } finally {
     await browser.close();
