@@ -1,12 +1,15 @@
 // units.js: org units and their policies: the tree, each unit's own PMO
 // type, reporting period and gate requirements beside what is in force
 // there (inherited from above, or tightened here), an editor for a
-// unit's own policy and a form for a new unit below it.
+// unit's own policy (PMO type and tier, reporting period, gate artifacts),
+// its health thresholds (forms/thresholds.js, when the risk monitor runs)
+// and a form for a new unit below it.
 
-import { api, explain, state } from "../core/api.js";
+import { api, explain, state, up } from "../core/api.js";
 import { field, h, table } from "../core/dom.js";
 import { label } from "../core/format.js";
 import { choice, errorLine, int, submit, text } from "../forms/common.js";
+import { thresholdsCard } from "../forms/thresholds.js";
 
 export const title = "Org units";
 
@@ -50,6 +53,10 @@ export async function render(params, view, id) {
       { title: "Gates", cell: (u) => inForce(gates(u.policy).length, u.effective_policy, (p) => gates(p).map(gateText).join("; ") || "none") }],
       rows, "No org units.", "Org units and their policies")),
     selected ? editor(selected, units) : h("p", { class: "muted" }, "Choose a unit to change its own policy or add a unit below it."));
+  if (selected && up("riskmon"))
+    view.append(selected.pmo_type && selected.pmo_type !== "none"
+      ? await thresholdsCard(selected, selected.parent || null, () => state.refresh())
+      : h("p", { class: "muted", id: "thresholds" }, `Health thresholds are set by PMO units: give ${selected.name} a PMO type to set its own.`));
 }
 
 function editor(u, units) {
@@ -58,6 +65,7 @@ function editor(u, units) {
     h("h2", { class: "wide" }, `${u.name}: its own policy`),
     h("p", { class: "wide muted" }, "Blank means inherited from above. A unit may tighten what it inherits (a shorter reporting period, more gate artifacts), never loosen it."),
     field("PMO type", choice("pmo_type", ["supportive", "controlling", "directive"], u.pmo_type !== "none" ? u.pmo_type : null, `inherited (${label(u.effective_pmo_type)})`)),
+    field("PMO tier", choice("pmo_tier", ["hub", "spoke"], u.pmo_tier !== "none" ? u.pmo_tier : null, "none")),
     field("Reporting period (days)", h("input", { name: "reporting_period_days", type: "number", min: 1, max: 366, value: own.reporting_period_days || "" }),
           `in force: ${(u.effective_policy || {}).reporting_period_days || "not set"}`),
     PHASES.map((ph) => {
@@ -72,7 +80,7 @@ function editor(u, units) {
       const artifacts = (text(form, "gate_" + ph) || "").split(",").map((s) => s.trim()).filter(Boolean);
       if (artifacts.length) policy.gates.push({ phase: ph, artifacts });
     }
-    submit(form, "PATCH", `/api/v1/org-units/${encodeURIComponent(u.id)}`, { pmo_type: text(form, "pmo_type") || "none", policy },
+    submit(form, "PATCH", `/api/v1/org-units/${encodeURIComponent(u.id)}`, { pmo_type: text(form, "pmo_type") || "none", pmo_tier: text(form, "pmo_tier") || "none", policy },
            { "If-Match": `"${u.version}"` }, `Policy of ${u.id} saved`, () => state.refresh());
   });
   const child = h("form", { class: "card inline", id: "unit-form", "aria-label": `A new unit below ${u.name}` },
