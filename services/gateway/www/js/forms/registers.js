@@ -1,6 +1,7 @@
 // registers.js: the project's other RAID registers: issues, change
 // requests (raised, then decided by their approver) and assumptions,
-// decisions and dependencies.
+// decisions and dependencies; and closing an entry of any of them from its
+// row (closeControl).
 
 import { field, h } from "../core/dom.js";
 import { label } from "../core/format.js";
@@ -80,4 +81,24 @@ export function raidForm(p, done) {
     submit(form, "POST", "/api/v1/raid", body, null, `${label(body.kind)} recorded`, () => { form.reset(); done(); });
   });
   return form;
+}
+
+// Close a risk, an issue or an assumption, decision or dependency from its
+// row, with a note (an issue's resolution: the risk monitor refuses to
+// close an issue without one, and says so at the note); a risk closes as
+// no longer a risk or as having occurred.
+const CLOSE_PATHS = { risk: "risks", issue: "issues", raid: "raid" };
+export function closeControl(kind, entry, done) {
+  const form = h("form", { class: "inline compact", "data-close": entry.id, "aria-label": `Close ${entry.title}` },
+    kind === "risk" ? field("Closed as", choice("risk_status", ["closed", "occurred"], "closed")) : null,
+    field(kind === "issue" ? "Resolution" : "Note", h("input", { name: "note", size: 18 })),
+    h("button", { type: "submit" }, "Close"), errorLine());
+  form.addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    const body = { note: text(form, "note") };
+    if (kind === "risk") body.risk_status = text(form, "risk_status");
+    submit(form, "POST", `/api/v1/${CLOSE_PATHS[kind]}/${encodeURIComponent(entry.id)}/close`, body,
+           { "If-Match": `"${entry.version}"` }, `${entry.title}: closed`, done);
+  });
+  return h("details", { class: "more", "data-close-for": entry.id }, h("summary", {}, `Close “${entry.title}”…`), form);
 }

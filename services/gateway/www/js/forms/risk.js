@@ -1,7 +1,8 @@
 // risk.js: record a risk, on the risk matrix and a project page: title,
 // P, I and owner first; the PRINCE2 fields (cause, event, effect,
 // residual P and I, proximity, response, actionee, cost impact, review
-// date) one click away.
+// date) one click away. A risk's review from its row (reviewRisk): the
+// residual P and I, proximity, response, actionee and the next review.
 
 import { field, h } from "../core/dom.js";
 import { choice, errorLine, int, minor, moneyInput, submit, text } from "./common.js";
@@ -47,4 +48,28 @@ export function newRiskForm(projectId, done, currency) {
     submit(form, "POST", "/api/v1/risks", body, null, "Risk recorded", done);
   });
   return form;
+}
+
+// Review a risk from its row: what the response has made of it now and
+// when to look again (a merge patch with the version read; the risk
+// monitor's refusal at its field)
+export function reviewRisk(r, done) {
+  const num = (name, value) => choice(name, ["1", "2", "3", "4", "5"], value ? String(value) : null, "as inherent");
+  const form = h("form", { class: "inline compact", "data-review": r.id, "aria-label": `Review ${r.title}` },
+    field("Residual probability", num("residual_probability", r.residual_probability)),
+    field("Residual impact", num("residual_impact", r.residual_impact)),
+    field("Proximity", choice("proximity", PROXIMITY, r.proximity && r.proximity !== "unspecified" ? r.proximity : null, "not given")),
+    field("Response", choice("response", RESPONSES, r.response && r.response !== "unspecified" ? r.response : null, "not given")),
+    field("Actionee", h("input", { name: "actionee", size: 12, value: r.actionee || "" })),
+    field("Next review", h("input", { name: "review_date", type: "date", value: r.review_date || "" })),
+    h("button", { type: "submit" }, "Save review"), errorLine());
+  form.addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    submit(form, "PATCH", `/api/v1/risks/${encodeURIComponent(r.id)}`, {
+      residual_probability: int(form, "residual_probability") || 0, residual_impact: int(form, "residual_impact") || 0,
+      proximity: text(form, "proximity") || "unspecified", response: text(form, "response") || "unspecified",
+      actionee: text(form, "actionee") || "", review_date: text(form, "review_date") || "" },
+      { "If-Match": `"${r.version}"` }, `${r.title}: reviewed`, done);
+  });
+  return h("details", { class: "more", "data-review-for": r.id }, h("summary", {}, `Review “${r.title}”…`), form);
 }

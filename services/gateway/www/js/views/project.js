@@ -9,8 +9,8 @@ import { live } from "../core/live.js";
 import { allocationActions, allocationForm } from "../forms/allocation.js";
 import { artifactsBox, gateForm } from "../forms/gate.js";
 import { milestoneDates, projectEditForm } from "../forms/project-edit.js";
-import { changeForm, decideChange, issueForm, raidForm } from "../forms/registers.js";
-import { newRiskForm } from "../forms/risk.js";
+import { changeForm, closeControl, decideChange, issueForm, raidForm } from "../forms/registers.js";
+import { newRiskForm, reviewRisk } from "../forms/risk.js";
 import { statusReportForm } from "../forms/status-report.js";
 
 export const title = "Project";
@@ -151,16 +151,20 @@ async function raid(p) {
   if (!up("riskmon")) return section("raid", placeholder("Risks, issues, changes and RAID entries", "riskmon"));
   const [risks, issues, changes, other] = await Promise.all(["risks", "issues", "changes", "raid"].map(
     (r) => api("GET", `/api/v1/projects/${p.id}/${r}?limit=100`).then((x) => x.json.items).catch(() => [])));
+  // An entry's status, and closing it from its row (the lists hold open
+  // entries: a closed one leaves them, kept by the risk monitor)
+  const status = (kind, e) => h("div", {}, label(e.status), closeControl(kind, e, () => raid(p)));
   section("raid",
     h("h3", {}, "Risks"),
     table([{ title: "Title", cell: (r) => r.title }, { title: "P×I", cell: (r) => `${r.residual_probability || r.probability}×${r.residual_impact || r.impact}` },
            { title: "Score", num: true, cell: (r) => r.residual_score }, { title: "Band", cell: (r) => label(r.residual_band) },
-           { title: "Owner", cell: (r) => r.owner }, { title: "Status", cell: (r) => label(r.status) }], risks, "No risks.", "Risks"),
+           { title: "Owner", cell: (r) => r.owner }, { title: "Review by", cell: (r) => h("div", {}, r.review_date ? date(r.review_date) : "not set", reviewRisk(r, () => raid(p))) },
+           { title: "Status", cell: (r) => status("risk", r) }], risks, "No risks.", "Risks"),
     h("details", { class: "more" }, h("summary", {}, "Record a risk"),
       newRiskForm(p.id, () => raid(p), p.budget && p.budget.baseline && p.budget.baseline.currency)),
     h("h3", {}, "Issues"),
     table([{ title: "Title", cell: (i) => i.title }, { title: "Severity", cell: (i) => label(i.severity) },
-           { title: "Owner", cell: (i) => i.owner }, { title: "Status", cell: (i) => label(i.status) }], issues, "No issues.", "Issues"),
+           { title: "Owner", cell: (i) => i.owner }, { title: "Status", cell: (i) => status("issue", i) }], issues, "No issues.", "Issues"),
     h("details", { class: "more" }, h("summary", {}, "Log an issue"), issueForm(p, () => raid(p))),
     h("h3", {}, "Changes"),
     table([{ title: "Title", cell: (c) => c.title }, { title: "Reason", cell: (c) => c.reason || UNKNOWN },
@@ -173,7 +177,7 @@ async function raid(p) {
     h("h3", {}, "Assumptions, decisions, dependencies"),
     table([{ title: "Kind", cell: (r) => label(r.kind) }, { title: "Title", cell: (r) => r.title },
            { title: "Owner", cell: (r) => r.owner }, { title: "Due", cell: (r) => r.due_date ? date(r.due_date) : "none" },
-           { title: "Status", cell: (r) => label(r.status) }], other, "None.", "Assumptions, decisions, dependencies"),
+           { title: "Status", cell: (r) => status("raid", r) }], other, "None.", "Assumptions, decisions, dependencies"),
     h("details", { class: "more" }, h("summary", {}, "Record an assumption, decision or dependency"), raidForm(p, () => raid(p))));
 }
 
