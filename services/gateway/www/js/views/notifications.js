@@ -166,7 +166,11 @@ export async function render(params, view) {
     h("section", { class: "card", id: "subscriptions" }, h("h2", {}, "Subscriptions"),
       table([{ title: "Channel", cell: (s) => name(s.channel_id) }, { title: "Unit", cell: (s) => s.org_unit },
              { title: "Project", cell: (s) => s.project_id || "all" }, { title: "Events", cell: (s) => (s.event_types || []).join(", ") || "all" },
-             { title: "At least", cell: (s) => label(s.min_severity) || "any" }, { title: "Quiet hours", cell: (s) => s.quiet_hours || "none" }],
+             { title: "At least", cell: (s) => label(s.min_severity) || "any" }, { title: "Quiet hours", cell: (s) => s.quiet_hours || "none" },
+             { title: "Action", cell: (s) => h("button", { type: "button", "data-unsubscribe": s.id, "aria-label": `Stop the subscription of ${name(s.channel_id)} to ${s.project_id || s.org_unit}`,
+                 onclick: async () => {
+                   try { await api("DELETE", `/api/v1/subscriptions/${encodeURIComponent(s.id)}`, undefined, { "If-Match": `"${s.version}"` }); toast("Subscription stopped"); again(); }
+                   catch (e) { toast(explain(e), true); } } }, "Stop") }],
             subscriptions, "No subscriptions.", "Subscriptions"),
       channels.length ? h("details", { class: "more" }, h("summary", {}, "A new subscription"), subForm) : null),
     h("section", { class: "card", id: "deliveries" }, h("h2", {}, "Deliveries"),

@@ -1,6 +1,7 @@
 // resources.js: people (and placeholders) of a unit for resource managers:
-// skills with levels, weekly capacity, leave; a new person; leave added;
-// each person's bookings one click away (capacity by person).
+// skills with levels, weekly capacity, leave; a new person; a person's
+// role, skills and capacity changed and leave added from their row; each
+// person's bookings one click away (capacity by person).
 
 import { api, explain, orgUnits, placeholder, state, unitSelect, up } from "../core/api.js";
 import { field, h, table } from "../core/dom.js";
@@ -65,12 +66,27 @@ export async function render(params, view) {
     });
     return f;
   };
+  // Role, skills and capacity: the allocator's refusal at its field
+  const change = (r) => {
+    const f = h("form", { class: "inline compact", "data-change": r.id, "aria-label": `Change ${r.name}` },
+      field("Role", h("input", { name: "role", size: 10, value: r.role || "" })),
+      field("Skills", h("input", { name: "skills", size: 20, value: skillsText(r) }), "name:level (1-5)"),
+      field("Hours a week", h("input", { name: "weekly_capacity_hours", type: "number", min: 0, max: 168, size: 4, value: r.weekly_capacity_hours })),
+      h("button", { type: "submit" }, "Save"), errorLine());
+    f.addEventListener("submit", (ev) => {
+      ev.preventDefault();
+      submit(f, "PATCH", `/api/v1/resources/${encodeURIComponent(r.id)}`, { role: text(f, "role") || "",
+        skills: parseSkills(text(f, "skills")), weekly_capacity_hours: int(f, "weekly_capacity_hours") ?? 0 },
+        { "If-Match": `"${r.version}"` }, `${r.name} saved`, again);
+    });
+    return h("details", { class: "more" }, h("summary", {}, `Change ${r.name}…`), f);
+  };
   view.replaceChildren(h("h1", {}, title), h("div", { class: "toolbar" }, field("Org unit", unitEl)),
     h("section", { class: "card", id: "resources" }, table([
       { title: "Name", cell: (r) => h("a", { href: "#/capacity?" + new URLSearchParams({ by: "person", unit: r.home_org_unit }) }, r.name) },
       { title: "Role", cell: (r) => r.role || "not set" }, { title: "Skills", cell: (r) => skillsText(r) || "none" },
       { title: "Unit", cell: (r) => r.home_org_unit }, { title: "Hours/week", num: true, cell: (r) => r.weekly_capacity_hours },
       { title: "Leave", cell: (r) => (r.exceptions || []).map((x) => `${x.start_week}→${x.end_week} (${x.hours_off} h)`).join(", ") || "none" },
-      { title: "Add leave", cell: (r) => leave(r) }], people, "No people in this unit.", "People"),
+      { title: "Add leave", cell: (r) => leave(r) }, { title: "Change", cell: change }], people, "No people in this unit.", "People"),
       h("details", { class: "more" }, h("summary", {}, "A new person"), form)));
 }
