@@ -282,6 +282,22 @@ function burnBar(burn) {
     h("span", { class: "burn-pct" }, burn + "%"));
 }
 
+// The roll-up of unit; with none chosen, of the units the person's grants
+// reach (the top-most of them: a grant below another adds nothing), summed:
+// a division's people may not read the hub's roll-up
+async function rollupFor(unit) {
+  let reach = [unit];
+  if (!unit) {
+    const units = await orgUnits();
+    const path = (id) => ((units.find((u) => u.id === id) || {}).path || id).split("/");
+    const held = [...new Set(((state.who && state.who.grants) || []).map((g) => g.org_unit))];
+    reach = held.filter((u) => !held.some((o) => o !== u && path(u).includes(o)));
+  }
+  const rolls = await Promise.all(reach.map((u) => api("GET", "/api/v1/rollup?org_unit=" + encodeURIComponent(u)).then((r) => r.json)));
+  const sum = (k) => rolls.reduce((n, r) => n + Number(r[k] || 0), 0);
+  return { projects: sum("projects"), red: sum("red"), amber: sum("amber"), risks_critical: sum("risks_critical") };
+}
+
 // The first thing a director reads: how much is red, and the most severe
 // open alerts (newest first), each a link to its project
 async function whereToLook(box, unit) {
@@ -291,7 +307,7 @@ async function whereToLook(box, unit) {
   let roll, critical;
   try {
     [roll, critical] = await Promise.all([
-      cached("rollup:" + unit, () => api("GET", "/api/v1/rollup" + (unit ? "?org_unit=" + encodeURIComponent(unit) : "")).then((r) => r.json)),
+      cached("rollup:" + unit, () => rollupFor(unit)),
       cached("critical:" + unit, () => api("GET", "/api/v1/alerts?" + q).then((r) => r.json.items.filter((a) => a.state === "open")))]);
   } catch (e) {
     return box.replaceChildren(h("h2", { id: "look-title" }, "Where to look"), h("p", { class: "error" }, explain(e)));
