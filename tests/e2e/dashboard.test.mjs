@@ -349,18 +349,38 @@ async function main() {
     log("portfolios and programmes: make one of each");
     await page.click("nav a[data-view=portfolios]");
     await page.waitForSelector("body[data-ready=portfolios]", { timeout: STEP_MS });
-    await page.click("#portfolios summary");
+    await page.click("#portfolios > details > summary");
     await page.fill("#portfolio-form input[name=code]", "DFT-RAIL");
     await page.fill("#portfolio-form input[name=name]", "Rail");
     await page.selectOption("#portfolio-form select[name=org_unit]", "dft");
     await page.click("#portfolio-form button[type=submit]");
     await page.waitForSelector("body[data-ready=portfolios] #portfolios td:has-text('Rail')", { timeout: STEP_MS });
-    await page.click("#programmes summary");
+    await page.click("#programmes > details > summary");
     await page.fill("#programme-form input[name=code]", "DFT-SIG");
     await page.fill("#programme-form input[name=name]", "Digital signalling");
     await page.selectOption("#programme-form select[name=org_unit]", "dft");
     await page.click("#programme-form button[type=submit]");
     await page.waitForSelector("body[data-ready=portfolios] #programmes td:has-text('Digital signalling')", { timeout: STEP_MS });
+    log("portfolios and programmes: changed from their row (a blank name refused at the name), a portfolio archived");
+    const sig = "#programmes tr:has-text('DFT-SIG')";
+    await page.click(`${sig} details summary`);
+    await page.fill(`${sig} form[data-edit] input[name=name]`, "");
+    await page.fill(`${sig} form[data-edit] input[name=manager]`, "sam.pgm@dft");
+    await page.click(`${sig} form[data-edit] button[type=submit]`);
+    await page.waitForSelector(`${sig} form[data-edit] input[name=name][aria-invalid=true]`, { timeout: STEP_MS });
+    await checkAxe(page, "portfolios-change");
+    await page.fill(`${sig} form[data-edit] input[name=name]`, "Digital signalling (ETCS)");
+    await page.click(`${sig} form[data-edit] button[type=submit]`);
+    await page.waitForSelector("body[data-ready=portfolios] #programmes td:has-text('sam.pgm@dft')", { timeout: STEP_MS });
+    await page.click("#portfolios > details > summary");
+    await page.fill("#portfolio-form input[name=code]", "DFT-OLD");
+    await page.fill("#portfolio-form input[name=name]", "Closed out");
+    await page.selectOption("#portfolio-form select[name=org_unit]", "dft");
+    await page.click("#portfolio-form button[type=submit]");
+    await page.waitForSelector("body[data-ready=portfolios] #portfolios td:has-text('Closed out')", { timeout: STEP_MS });
+    await page.click("#portfolios tr:has-text('DFT-OLD') details summary");
+    await page.click("#portfolios tr:has-text('DFT-OLD') button[data-archive]");
+    await page.waitForSelector("body[data-ready=portfolios] #portfolios tr:has-text('DFT-OLD')", { state: "detached", timeout: STEP_MS });
     await checkAxe(page, "portfolios");
 
     if (services.notifier?.status === "up") {
@@ -390,6 +410,16 @@ async function main() {
         await page.fill("#subscription-form input[name=event_types]", "alert.*");
         await page.click("#subscription-form button[type=submit]");
         await page.waitForSelector("body[data-ready=notifications] #subscriptions td:has-text('alert.*')", { timeout: STEP_MS });
+        log("notifications: a subscription stopped from its row");
+        await page.click("#subscriptions summary");
+        await page.selectOption("#subscription-form select[name=org_unit]", "dft");
+        await page.fill("#subscription-form input[name=event_types]", "milestone.*");
+        await page.click("#subscription-form button[type=submit]");
+        await page.waitForSelector("body[data-ready=notifications] #subscriptions td:has-text('milestone.*')", { timeout: STEP_MS });
+        await page.click("#subscriptions tr:has-text('milestone.*') button[data-unsubscribe]");
+        await page.waitForSelector("body[data-ready=notifications] #subscriptions tr:has-text('milestone.*')", { state: "detached", timeout: STEP_MS });
+        if ((await api("GET", "/api/v1/subscriptions")).items.some((x) => (x.event_types || []).includes("milestone.*")))
+          throw new Error("the stopped subscription is still listed by the notifier");
         log("notifications: buttons in chat: a chat user mapped with the Slack app's signing secret (a bad user id refused at its field)");
         await page.click("#chat-users summary");
         await page.fill("#chat-user-form input[name=interact_secret]", "8f742231b10e8888abcd99yyyzzz85a5");
@@ -583,11 +613,17 @@ async function openProject(page, project) {
 }
 
 // A week's work for each role, only through the UI: the project manager
-// reports, logs an issue, raises a change, records an assumption and asks
-// for people (a wrong week first: the error is shown at that field); the
-// director approves the change and decides a gate; the resource manager
-// proposes a person and approves the booking; a viewer's write is refused
-// in the form. Each with a token of that role.
+// reports, logs an issue and closes it (without a resolution first: refused
+// at the resolution), raises a change, records an assumption, asks for
+// people (a wrong week first: the error is shown at that field) and imports
+// their own Microsoft Project plan; the director approves the change and
+// decides a gate; the resource manager proposes a person, approves the
+// booking, adds a person, books leave and changes their skills and
+// capacity (a bad level refused at the skills); the division PMO manager
+// records a PRINCE2 risk, imports the division's register with the mapping
+// kept for dft (another division's row refused at its row) and tightens
+// dft's health thresholds (a contradiction refused at its field); a
+// viewer's write is refused in the form. Each with a token of that role.
 async function journeys({ browser, base, api, seeded, errors }) {
   const snap = (page, name) => page.screenshot({ path: path.join(artifacts, name + ".png"), fullPage: true });
   const token = async (subject, role, unit) =>
@@ -596,6 +632,10 @@ async function journeys({ browser, base, api, seeded, errors }) {
 
   log("journey: project manager");
   const pm = await signedIn(browser, base, await token("pat.pm@dft", "project_manager", "dft"), errors);
+  // Their first screen: where to look in what their grant reaches (the
+  // hub's roll-up is not theirs to read)
+  await pm.waitForSelector("#look p:has-text('projects are red')", { timeout: STEP_MS });
+  if (await pm.$("#look .error")) throw new Error("where to look shows an error: " + await pm.textContent("#look"));
   await openProject(pm, project);
   await pm.click("#reports summary");
   await pm.selectOption("#status-report-form select[name=overall]", "amber");
@@ -613,6 +653,19 @@ async function journeys({ browser, base, api, seeded, errors }) {
   await pm.fill("#issue-form input[name=owner]", "pat.pm@dft");
   await pm.click("#issue-form button[type=submit]");
   await pm.waitForSelector("#raid td:has-text('Test rig unavailable')", { timeout: STEP_MS });
+  log("the project manager closes the issue from its row: without a resolution it is refused at the resolution");
+  const issueRow = "#raid tr:has-text('Test rig unavailable')";
+  await pm.click(`${issueRow} details[data-close-for] summary`);
+  await pm.click(`${issueRow} form[data-close] button[type=submit]`);
+  await pm.waitForSelector(`${issueRow} form[data-close] input[name=note][aria-invalid=true]`, { timeout: STEP_MS });
+  await checkAxe(pm, "close-issue");
+  await pm.fill(`${issueRow} form[data-close] input[name=note]`, "Rig borrowed from the depot");
+  await pm.click(`${issueRow} form[data-close] button[type=submit]`);
+  await pm.waitForSelector(issueRow, { state: "detached", timeout: STEP_MS });
+  const closedIssue = (await api("GET", `/api/v1/projects/${project.id}/issues?limit=50&include_closed=true`)).items
+    .find((i) => i.title === "Test rig unavailable");
+  if (!closedIssue || closedIssue.status !== "closed" || closedIssue.resolution !== "Rig borrowed from the depot")
+    throw new Error("the issue closed from its row is " + JSON.stringify(closedIssue));
   await pm.click("#raid summary:has-text('Raise a change request')");
   await pm.fill("#change-form input[name=title]", "Add a second depot");
   await pm.fill("#change-form input[name=reason]", "Fleet grows by a third");
@@ -712,7 +765,7 @@ async function journeys({ browser, base, api, seeded, errors }) {
   log("the resource manager adds a person with skills and books leave");
   await rm.click("nav a[data-view=resources]");
   await rm.waitForSelector("body[data-ready=resources]", { timeout: STEP_MS });
-  await rm.click("#resources summary");
+  await rm.click("#resources > details > summary");
   await rm.fill("#resource-form input[name=name]", "Chen Wu");
   await rm.fill("#resource-form input[name=role]", "engineer");
   await rm.fill("#resource-form input[name=skills]", "signalling:3, safety:2");
@@ -722,6 +775,19 @@ async function journeys({ browser, base, api, seeded, errors }) {
   await rm.fill("#resources tr:has-text('Chen Wu') input[name=hours_off]", "37");
   await rm.click("#resources tr:has-text('Chen Wu') form[data-leave] button[type=submit]");
   await rm.waitForSelector("body[data-ready=resources] #resources tr:has-text('Chen Wu') >> text=(37 h)", { timeout: STEP_MS });
+  log("the resource manager changes the person's skills and capacity (a skill level of 9 is refused at the skills)");
+  const chen = "#resources tr:has-text('Chen Wu')";
+  await rm.click(`${chen} details summary`);
+  await rm.fill(`${chen} form[data-change] input[name=skills]`, "signalling:9");
+  await rm.click(`${chen} form[data-change] button[type=submit]`);
+  await rm.waitForSelector(`${chen} form[data-change] input[name=skills][aria-invalid=true]`, { timeout: STEP_MS });
+  await rm.fill(`${chen} form[data-change] input[name=skills]`, "signalling:4, safety:2, interlocking:1");
+  await rm.fill(`${chen} form[data-change] input[name=weekly_capacity_hours]`, "30");
+  await rm.click(`${chen} form[data-change] button[type=submit]`);
+  await rm.waitForSelector("body[data-ready=resources] #resources tr:has-text('Chen Wu') >> text=signalling:4, safety:2, interlocking:1", { timeout: STEP_MS });
+  const chenRecord = (await api("GET", "/api/v1/resources?org_unit=dft&limit=50")).items.find((r) => r.name === "Chen Wu");
+  if (chenRecord.weekly_capacity_hours !== 30 || (chenRecord.exceptions || []).length !== 1)
+    throw new Error("the change lost or missed something: " + JSON.stringify(chenRecord));
   await checkAxe(rm, "resources");
   await snap(rm, "14-resource-manager");
   await rm.close();
@@ -748,6 +814,17 @@ async function journeys({ browser, base, api, seeded, errors }) {
   if (!risk || risk.cause !== "late engineering trains" || risk.response !== "reduce" || Number(risk.cost_impact?.minor) !== 4000000)
     throw new Error("the PRINCE2 fields entered are not on the risk: " + JSON.stringify(risk));
   await snap(pmo, "14b-pmo-manager");
+  log("the PMO manager reviews the risk from the project's register: residual impact and the next review");
+  await openProjectFromPortfolio(pmo, project);
+  const riskRow = "#raid tr:has-text('Possession overrun')";
+  await pmo.click(`${riskRow} details[data-review-for] summary`);
+  await pmo.selectOption(`${riskRow} form[data-review] select[name=residual_impact]`, "2");
+  await pmo.fill(`${riskRow} form[data-review] input[name=review_date]`, "2027-01-29");
+  await pmo.click(`${riskRow} form[data-review] button[type=submit]`);
+  await pmo.waitForSelector(`${riskRow} td:has-text('2027-01-29')`, { timeout: STEP_MS });
+  const reviewed = await api("GET", `/api/v1/risks/${encodeURIComponent(risk.id)}`);
+  if (reviewed.residual_impact !== 2 || reviewed.review_date !== "2027-01-29" || reviewed.response !== "reduce")
+    throw new Error("the review wrote " + JSON.stringify(reviewed));
   log("the PMO manager imports the division's register with its kept mapping: a row of another division is refused at its row");
   await pmo.click("nav a[data-view=transfers]");
   await pmo.waitForSelector("body[data-ready=transfers] #import-form", { timeout: STEP_MS });
@@ -769,6 +846,23 @@ async function journeys({ browser, base, api, seeded, errors }) {
   const clinic = (await api("GET", "/api/v1/projects?org_unit=dhsc&limit=100")).items.find((p) => p.code === "DIV-2");
   if (clinic) throw new Error("the PMO manager of dft wrote a project of dhsc");
   await snap(pmo, "14c-pmo-manager-import");
+  log("the PMO manager tightens dft's health thresholds: a set that contradicts itself is refused at its field");
+  await pmo.click("nav a[data-view=units]");
+  await pmo.waitForSelector("body[data-ready=units]", { timeout: STEP_MS });
+  await pmo.click("a[href='#/units/dft']");
+  await pmo.waitForSelector("body[data-ready=units] #thresholds-form", { timeout: STEP_MS });
+  await pmo.fill("#thresholds-form input[name=spi_red_below]", "0.99");
+  await pmo.click("#thresholds-form button[type=submit]");
+  await pmo.waitForSelector("#thresholds-form input[aria-invalid=true]", { timeout: STEP_MS });
+  await checkAxe(pmo, "thresholds");
+  await pmo.fill("#thresholds-form input[name=spi_red_below]", "");
+  await pmo.fill("#thresholds-form input[name=milestone_red_days]", "10");
+  await pmo.click("#thresholds-form button[type=submit]");
+  await pmo.waitForSelector("#thresholds-form input[name=milestone_red_days][value='10'] ~ .hint:has-text('set here')", { timeout: STEP_MS });
+  const tightened = await api("GET", "/api/v1/org-units/dft/thresholds");
+  if (tightened.milestone_red_days !== 10 || tightened.spi_red_below !== 0.9)
+    throw new Error("dft's thresholds are " + JSON.stringify(tightened));
+  await snap(pmo, "14d-pmo-manager-thresholds");
   await pmo.close();
 
   log("journey: viewer (a write is refused in the form)");
