@@ -22,6 +22,7 @@ struct _pmo_server_t {
     slot_t slots[PMO_SERVER_BATCH];        //  the current batch
     pmo_arena_t *arenas[PMO_SERVER_BATCH]; //  one per slot, reset when it is answered
     size_t deferred;                       //  slots[0..deferred) wait for the flush
+    size_t detached;                       //  requests the service answers later
 };
 
 pmo_server_t *pmo_server_new (const pmo_server_config_t *config, const char *endpoint)
@@ -199,6 +200,38 @@ static void s_finish (pmo_server_t *self, slot_t *slot, pmo_arena_t *arena)
     pmo_arena_reset (arena);
 }
 
+pmo_request_t *pmo_server_detach (pmo_server_t *self, pmo_request_t *request)
+{
+    //  The request is the first member of its slot; the slot is one of the
+    //  batch's, and its arena moves with it (the batch slot gets a new one)
+    slot_t *slot = (slot_t *)request;
+    size_t index = (size_t)(slot - self->slots);
+    assert (index < PMO_SERVER_BATCH && !request->deferred && !request->detached);
+    slot_t *kept = malloc (sizeof (slot_t));
+    assert (kept);
+    *kept = *slot;
+    slot->peer = NULL;
+    request->detached = true; //  the engine leaves the batch slot alone
+    self->arenas[index] = pmo_arena_new ();
+    self->detached++;
+    return &kept->request;
+}
+
+void pmo_server_answer (pmo_server_t *self, pmo_request_t **request_p)
+{
+    assert (request_p);
+    if (!*request_p)
+        return;
+    slot_t *slot = (slot_t *)*request_p;
+    pmo_arena_t *arena = slot->request.arena;
+    s_finish (self, slot, arena);
+    pmo_arena_destroy (&arena);
+    free (slot);
+    assert (self->detached > 0);
+    self->detached--;
+    *request_p = NULL;
+}
+
 //  Let the service finish the deferred requests, then answer them.
 static void s_flush (pmo_server_t *self)
 {
@@ -272,7 +305,9 @@ static void s_handle_frame (pmo_server_t *self, zframe_t **peer_p, zframe_t *bod
             self->config.handler (self->config.state, request);
         }
     }
-    if (request->deferred) {
+    if (request->detached)
+        ; //  the service answers it later (pmo_server_answer)
+    else if (request->deferred) {
         //  Kept, with its arena, until the flush
         if (++self->deferred == PMO_SERVER_BATCH)
             s_flush (self);

@@ -37,6 +37,7 @@ typedef struct {
     size_t raw_size;                 //  (a stored reply replayed for a retry)
     Pmo__ErrorCode code;             //  the error set, NONE if the request succeeded
     bool deferred;                   //  the handler finishes it in the flush callback
+    bool detached;                   //  the service answers it later (pmo_server_detach)
 } pmo_request_t;
 
 typedef struct _pmo_server_t pmo_server_t;
@@ -98,5 +99,15 @@ bool pmo_request_replayed (pmo_request_t *request, pmo_redis_t *redis, const cha
 //  their reads and one for their commits.
 #define PMO_SERVER_BATCH 64
 void pmo_request_defer (pmo_request_t *request);
+
+//  Answering later: a handler whose request waits on something slow (a
+//  call another thread makes) takes it out of the engine, which then
+//  answers nothing when the handler returns. Returns the request to keep
+//  (with its arena: everything in it stays valid); the service fills its
+//  reply later, on the server's thread, and sends it with
+//  pmo_server_answer, which frees it. Every detached request must be
+//  answered (at the latest before pmo_server_destroy).
+pmo_request_t *pmo_server_detach (pmo_server_t *self, pmo_request_t *request);
+void pmo_server_answer (pmo_server_t *self, pmo_request_t **request_p);
 
 #endif
