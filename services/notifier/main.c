@@ -59,6 +59,10 @@ int main (int argc, char **argv)
          "take over events another replica left unacknowledged this long, ms", NULL},
         {"max-event-age", "PMO_NOTIFIER_MAX_EVENT_AGE_S", "86400",
          "events older than this are acknowledged without a message (0 = no limit), s", NULL},
+        {"chat-call-ms", "PMO_NOTIFIER_CHAT_CALL_MS", "1200",
+         "deadline of each call a chat click makes to the allocator or risk monitor (two per "
+         "click; Slack wants its answer within 3 s), ms",
+         NULL},
         {"allow-networks", "PMO_NOTIFIER_ALLOW_NETWORKS", "none",
          "address classes webhooks may reach besides public ones: none, or any of loopback, "
          "private, link-local (comma-separated)",
@@ -77,7 +81,7 @@ int main (int argc, char **argv)
     if (rc)
         return rc > 0 ? 0 : 2;
     long redis_timeout, connect_timeout, http_timeout, retry_base, retry_max, max_attempts,
-        in_flight, endpoint_in_flight, reclaim, max_age, allow_http;
+        in_flight, endpoint_in_flight, reclaim, max_age, allow_http, chat_call;
     if (pmo_config_int (options, count, "redis-timeout", 10, 60000, &redis_timeout) ||
         pmo_config_int (options, count, "connect-timeout", 100, 60000, &connect_timeout) ||
         pmo_config_int (options, count, "http-timeout", 100, 120000, &http_timeout) ||
@@ -88,6 +92,7 @@ int main (int argc, char **argv)
         pmo_config_int (options, count, "endpoint-in-flight", 1, 256, &endpoint_in_flight) ||
         pmo_config_int (options, count, "reclaim", 100, 3600000, &reclaim) ||
         pmo_config_int (options, count, "max-event-age", 0, 365 * 86400, &max_age) ||
+        pmo_config_int (options, count, "chat-call-ms", 50, 600000, &chat_call) ||
         pmo_config_int (options, count, "allow-http", 0, 1, &allow_http))
         return 2;
     unsigned allow;
@@ -128,6 +133,7 @@ int main (int argc, char **argv)
         .endpoint_in_flight = (int)endpoint_in_flight,
         .reclaim_ms = (int)reclaim,
         .max_event_age_s = (int)max_age,
+        .chat_call_ms = (int)chat_call,
         .allow_networks = allow,
         .allow_http = allow_http == 1,
         .smtp_tls_required = streq (smtp_tls, "required"),

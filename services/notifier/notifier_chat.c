@@ -22,22 +22,23 @@
        the clicker alone in the message's thread); for Mattermost the HTTP
        answer itself (the post updated, or an ephemeral refusal).
 
-    The calls wait (up to CHAT_CALL_MS each) on the actor's thread: a click
-    costs the delivery loop the services' answer time, a few ms, and Slack
-    wants its answer within three seconds anyway.
+    The calls are made by the click worker (notifier_act.c), a thread of
+    its own, each within --chat-call-ms (1.2 s: two calls a click, under
+    Slack's three seconds): the request is taken out of the server engine
+    (pmo_server_detach) and answered when the click comes back, so a slow
+    service holds up the click, never the deliveries or other requests.
+    At most CLICKS_WAITING clicks wait for the worker; more are answered at
+    once ("busy").
 */
 #include "notifier_internal.h"
 
-#include "allocator.pb-c.h"
 #include "pmo_log.h"
 #include "pmo_reflect.h"
-#include "pmo_wire.h"
-#include "riskmon.pb-c.h"
 
 #include <jansson.h>
 #include <string.h>
 
-#define CHAT_CALL_MS 1200 //  each service call of a click (two per click, under Slack's 3 s)
+#define CLICKS_WAITING 64 //  clicks handed to the worker and not back, at most
 
 //  The channel (from the cache, read again once if it is not there yet:
 //  a channel made a moment ago on another replica). NULL if none.
@@ -57,193 +58,6 @@ static const Pmo__ChatUser *s_chat_user (const Pmo__Channel *ch, const char *use
         if (streq (ch->chat_users[i]->chat_user_id, user_id))
             return ch->chat_users[i];
     return NULL;
-}
-
-//  A call as who: the reply (caller frees) or NULL when the service did
-//  not answer in time; its error into *error (NULL if none).
-static ProtobufCMessage *s_call (pmo_client_t *client, ProtobufCMessage *request,
-                                 const ProtobufCMessageDescriptor *reply_desc,
-                                 const Pmo__ChatUser *who, const Pmo__Error **error)
-{
-    Pmo__Identity identity = PMO__IDENTITY__INIT;
-    identity.subject = who->subject;
-    identity.grants = who->grants;
-    identity.n_grants = who->n_grants;
-    //  How the person was authenticated: a click signed by the chat tool,
-    //  from this chat user (the audit trail's actor_via)
-    char via[160];
-    snprintf (via, sizeof via, "chat:%s", who->chat_user_id ? who->chat_user_id : "");
-    identity.via = via;
-    Pmo__Header header;
-    char request_id[40];
-    pmo_header_init (&header, request_id, CHAT_CALL_MS, &identity);
-    ProtobufCMessage **slot = pmo_wire_message_slot (request, "header");
-    *slot = &header.base;
-    ProtobufCMessage *reply = NULL;
-    int rc = pmo_client_call (client, request, reply_desc, CHAT_CALL_MS, 1, &reply);
-    *slot = NULL;
-    *error = NULL;
-    if (rc)
-        return NULL;
-    ProtobufCMessage **error_slot = pmo_wire_message_slot (reply, "error");
-    const Pmo__Error *e = error_slot ? (const Pmo__Error *)*error_slot : NULL;
-    if (e && e->code != PMO__ERROR_CODE__ERROR_NONE)
-        *error = e;
-    return reply;
-}
-
-//  What a refusal says: the service's words, or why it could not be asked.
-static const char *s_refusal (const Pmo__Error *error, const char *service, pmo_arena_t *arena)
-{
-    if (!error)
-        return pmo_arena_printf (arena, "%s did not answer in time; try again", service);
-    return pmo_arena_printf (arena, "%s refused: %s (%s)", service,
-                             error->message ? error->message : "",
-                             pmo_error_code_name (error->code));
-}
-
-//  Acknowledge an alert as who. true with *detail what was done, false
-//  with *detail why not.
-static bool s_alert_ack (notifier_t *self, const Pmo__ChatUser *who, const char *id,
-                         pmo_arena_t *arena, const char **detail)
-{
-    if (!self->riskmon)
-        return *detail = "this notifier has no risk monitor to ask", false;
-    Pmo__RiskmonRequest request = PMO__RISKMON_REQUEST__INIT;
-    Pmo__RiskmonGetRequest get = PMO__RISKMON_GET_REQUEST__INIT;
-    get.kind = PMO__REGISTER_KIND__REGISTER_KIND_ALERT;
-    get.id = (char *)id;
-    request.body_case = PMO__RISKMON_REQUEST__BODY_GET;
-    request.get = &get;
-    const Pmo__Error *error;
-    Pmo__RiskmonReply *read = (Pmo__RiskmonReply *)s_call (
-        self->riskmon, &request.base, &pmo__riskmon_reply__descriptor, who, &error);
-    bool done = false;
-    if (!read || error || read->body_case != PMO__RISKMON_REPLY__BODY_ALERT)
-        *detail = s_refusal (error, "the risk monitor", arena);
-    else {
-        Pmo__AlertActionRequest ack = PMO__ALERT_ACTION_REQUEST__INIT;
-        ack.id = (char *)id;
-        ack.version = read->alert->version;
-        request.body_case = PMO__RISKMON_REQUEST__BODY_ACKNOWLEDGE_ALERT;
-        request.acknowledge_alert = &ack;
-        Pmo__RiskmonReply *reply = (Pmo__RiskmonReply *)s_call (
-            self->riskmon, &request.base, &pmo__riskmon_reply__descriptor, who, &error);
-        if (!reply || error)
-            *detail = s_refusal (error, "the risk monitor", arena);
-        else {
-            done = true;
-            *detail = pmo_arena_printf (arena, "Alert %s (%s) acknowledged by %s", id,
-                                        read->alert->title ? read->alert->title : "", who->subject);
-        }
-        if (reply)
-            protobuf_c_message_free_unpacked (&reply->base, NULL);
-    }
-    if (read)
-        protobuf_c_message_free_unpacked (&read->base, NULL);
-    return done;
-}
-
-//  Approve or reject a change request as who (the risk monitor decides
-//  whether who may: sponsors, programme managers, PMO).
-static bool s_change_decide (notifier_t *self, const Pmo__ChatUser *who, const char *id,
-                             bool approve, pmo_arena_t *arena, const char **detail)
-{
-    if (!self->riskmon)
-        return *detail = "this notifier has no risk monitor to ask", false;
-    Pmo__RiskmonRequest request = PMO__RISKMON_REQUEST__INIT;
-    Pmo__RiskmonGetRequest get = PMO__RISKMON_GET_REQUEST__INIT;
-    get.kind = PMO__REGISTER_KIND__REGISTER_KIND_CHANGE_REQUEST;
-    get.id = (char *)id;
-    request.body_case = PMO__RISKMON_REQUEST__BODY_GET;
-    request.get = &get;
-    const Pmo__Error *error;
-    Pmo__RiskmonReply *read = (Pmo__RiskmonReply *)s_call (
-        self->riskmon, &request.base, &pmo__riskmon_reply__descriptor, who, &error);
-    bool done = false;
-    if (!read || error || read->body_case != PMO__RISKMON_REPLY__BODY_CHANGE_REQUEST)
-        *detail = s_refusal (error, "the risk monitor", arena);
-    else {
-        //  The change request as read, with the decision: the version read
-        //  makes a stale click a conflict
-        Pmo__ChangeRequest *change = read->change_request;
-        char *note = change->decision_note;
-        change->decision = approve ? PMO__CHANGE_DECISION__CHANGE_DECISION_APPROVED
-                                   : PMO__CHANGE_DECISION__CHANGE_DECISION_REJECTED;
-        change->decision_note = pmo_arena_printf (arena, "%s from chat by %s",
-                                                  approve ? "approved" : "rejected", who->subject);
-        request.body_case = PMO__RISKMON_REQUEST__BODY_UPDATE_CHANGE;
-        request.update_change = change;
-        Pmo__RiskmonReply *reply = (Pmo__RiskmonReply *)s_call (
-            self->riskmon, &request.base, &pmo__riskmon_reply__descriptor, who, &error);
-        if (!reply || error)
-            *detail = s_refusal (error, "the risk monitor", arena);
-        else {
-            done = true;
-            *detail = pmo_arena_printf (arena, "Change request %s (%s) %s by %s", id,
-                                        change->title ? change->title : "",
-                                        approve ? "approved" : "rejected", who->subject);
-        }
-        if (reply)
-            protobuf_c_message_free_unpacked (&reply->base, NULL);
-        change->decision_note = note; //  the arena's is not freed with read
-    }
-    if (read)
-        protobuf_c_message_free_unpacked (&read->base, NULL);
-    return done;
-}
-
-//  Approve (commit, approved) or reject an allocation as who.
-static bool s_allocation_step (notifier_t *self, const Pmo__ChatUser *who, const char *id,
-                               bool approve, pmo_arena_t *arena, const char **detail)
-{
-    if (!self->allocator)
-        return *detail = "this notifier has no allocator to ask", false;
-    Pmo__AllocatorRequest request = PMO__ALLOCATOR_REQUEST__INIT;
-    Pmo__AllocatorGetRequest get = PMO__ALLOCATOR_GET_REQUEST__INIT;
-    get.kind = PMO__ALLOCATOR_KIND__ALLOCATOR_KIND_ALLOCATION;
-    get.id = (char *)id;
-    request.body_case = PMO__ALLOCATOR_REQUEST__BODY_GET;
-    request.get = &get;
-    const Pmo__Error *error;
-    Pmo__AllocatorReply *read = (Pmo__AllocatorReply *)s_call (
-        self->allocator, &request.base, &pmo__allocator_reply__descriptor, who, &error);
-    bool done = false;
-    if (!read || error || read->body_case != PMO__ALLOCATOR_REPLY__BODY_ALLOCATION)
-        *detail = s_refusal (error, "the allocator", arena);
-    else {
-        const Pmo__Allocation *a = read->allocation;
-        Pmo__AllocationStep step = PMO__ALLOCATION_STEP__INIT;
-        step.allocation_id = (char *)id;
-        step.version = a->version;
-        if (approve) {
-            step.approve = true;
-            request.body_case = PMO__ALLOCATOR_REQUEST__BODY_COMMIT;
-            request.commit = &step;
-        } else {
-            step.reason = pmo_arena_printf (arena, "rejected from chat by %s", who->subject);
-            request.body_case = PMO__ALLOCATOR_REQUEST__BODY_REJECT;
-            request.reject = &step;
-        }
-        Pmo__AllocatorReply *reply = (Pmo__AllocatorReply *)s_call (
-            self->allocator, &request.base, &pmo__allocator_reply__descriptor, who, &error);
-        if (!reply || error)
-            *detail = s_refusal (error, "the allocator", arena);
-        else {
-            done = true;
-            *detail = pmo_arena_printf (
-                arena, "Allocation %s (%s, %u h/week %s..%s) %s by %s", id,
-                a->resource_name && *a->resource_name ? a->resource_name : (a->role ? a->role : ""),
-                a->hours_per_week, a->start_week ? a->start_week : "",
-                a->end_week ? a->end_week : "", approve ? "approved and committed" : "rejected",
-                who->subject);
-        }
-        if (reply)
-            protobuf_c_message_free_unpacked (&reply->base, NULL);
-    }
-    if (read)
-        protobuf_c_message_free_unpacked (&read->base, NULL);
-    return done;
 }
 
 //  Slack hears the outcome at response_url: a POST on the delivery loop's
@@ -320,6 +134,45 @@ void notifier_chat_sent (notifier_t *self, transfer_t *t, const notifier_send_re
     notifier_transfer_free (t);
 }
 
+//  Answer a click: its outcome logged, the message updated (Slack: through
+//  response_url or chat.update; Mattermost: in the request's reply). ch may
+//  be NULL (archived meanwhile).
+static void s_answer_as (notifier_t *self, pmo_request_t *req, const Pmo__Channel *ch,
+                         const char *channel_id, Pmo__ChannelKind tool,
+                         const notifier_click_t *click, const Pmo__ChatUser *who, bool done,
+                         const char *detail)
+{
+    if (!done)
+        self->clicks_refused++;
+    pmo_info ("notifier: click channel=%s user=%s subject=%s action=%s target=%s outcome=%s",
+              channel_id, click->user_id, who ? who->subject : "-", click->action, click->target,
+              done ? "done" : "refused");
+    bool slack = tool == PMO__CHANNEL_KIND__CHANNEL_KIND_SLACK;
+    char *answer = notifier_click_answer (tool, click, done, detail, req->arena);
+    Pmo__ChatAnswer *reply = pmo_arena_alloc (req->arena, sizeof (Pmo__ChatAnswer));
+    pmo__chat_answer__init (reply);
+    reply->status = 200;
+    reply->outcome = done ? "done" : "refused";
+    reply->detail = (char *)detail;
+    reply->subject = who ? who->subject : "";
+    if (slack && done && ch && ch->kind == PMO__CHANNEL_KIND__CHANNEL_KIND_SLACK_API &&
+        *click->message_ts)
+        //  The bot posted the message: it updates it (chat.update)
+        s_update (self, ch, click->message_ts, answer, req->arena);
+    else if (slack)
+        s_respond (self, channel_id, click->response_url, answer);
+    else
+        reply->body = answer;
+    pmo_reflect_set_oneof (req->reply, "chat_answer", &reply->base);
+}
+
+static void s_answer (notifier_t *self, pmo_request_t *req, const Pmo__Channel *ch,
+                      Pmo__ChannelKind tool, const notifier_click_t *click,
+                      const Pmo__ChatUser *who, bool done, const char *detail)
+{
+    s_answer_as (self, req, ch, ch->id, tool, click, who, done, detail);
+}
+
 void notifier_handle_interact (notifier_t *self, pmo_request_t *req, Pmo__ChatInteraction *in)
 {
     const char *id = in->channel_id ? in->channel_id : "";
@@ -375,41 +228,120 @@ void notifier_handle_interact (notifier_t *self, pmo_request_t *req, Pmo__ChatIn
     //  becomes of it
     self->clicks++;
     const Pmo__ChatUser *who = s_chat_user (ch, click.user_id);
-    const char *detail;
-    bool done = false;
-    if (!who)
-        detail = pmo_arena_printf (req->arena,
-                                   "%s (%s) is not mapped to a PMO identity in this channel; a "
-                                   "PMO manager maps chat users with pmoctl channel update %s "
-                                   "--chat-user",
-                                   click.user_id, *click.user_name ? click.user_name : "?", ch->id);
-    else if (click.act == NOTIFIER_ACT_ALERT_ACK)
-        done = s_alert_ack (self, who, click.target, req->arena, &detail);
-    else if (click.act == NOTIFIER_ACT_CHANGE_APPROVE || click.act == NOTIFIER_ACT_CHANGE_REJECT)
-        done = s_change_decide (self, who, click.target, click.act == NOTIFIER_ACT_CHANGE_APPROVE,
-                                req->arena, &detail);
-    else
-        done =
-            s_allocation_step (self, who, click.target,
-                               click.act == NOTIFIER_ACT_ALLOCATION_APPROVE, req->arena, &detail);
-    if (!done)
-        self->clicks_refused++;
-    pmo_info ("notifier: click channel=%s user=%s subject=%s action=%s target=%s outcome=%s", id,
-              click.user_id, who ? who->subject : "-", click.action, click.target,
-              done ? "done" : "refused");
-    char *answer = notifier_click_answer (tool, &click, done, detail, req->arena);
-    Pmo__ChatAnswer *reply = pmo_arena_alloc (req->arena, sizeof (Pmo__ChatAnswer));
-    pmo__chat_answer__init (reply);
-    reply->status = 200;
-    reply->outcome = done ? "done" : "refused";
-    reply->detail = (char *)detail;
-    reply->subject = who ? who->subject : "";
-    if (slack && done && ch->kind == PMO__CHANNEL_KIND__CHANNEL_KIND_SLACK_API && *click.message_ts)
-        //  The bot posted the message: it updates it (chat.update)
-        s_update (self, ch, click.message_ts, answer, req->arena);
-    else if (slack)
-        s_respond (self, ch->id, click.response_url, answer);
-    else
-        reply->body = answer;
-    pmo_reflect_set_oneof (req->reply, "chat_answer", &reply->base);
+    //  A click repeated within the replay window (sent again by the tool,
+    //  or by someone who captured it) is answered with the first outcome,
+    //  not done again; one still being done is not done twice
+    const char *key = notifier_action_token (click.user_id, click.target, click.action, req->arena);
+    char *before = NULL;
+    if (who &&
+        notifier_store_click_done (self->store, req->arena, ch->division, ch->id, key, &before) ==
+            0 &&
+        before)
+        return s_answer (
+            self, req, ch, tool, &click, who, true,
+            pmo_arena_printf (req->arena,
+                              "%s (this click was already done: a repeat within %d minutes is "
+                              "answered as the first and not done again)",
+                              before, NOTIFIER_CLICK_REPLAY_S / 60));
+    for (notifier_job_t *job = zlist_first (self->jobs); who && job; job = zlist_next (self->jobs))
+        if (streq (job->channel_id, ch->id) && streq (job->replay_key, key))
+            return s_answer (self, req, ch, tool, &click, who, false,
+                             "this click is already being done; its outcome will show here");
+    if (!who || zlist_size (self->jobs) >= CLICKS_WAITING) {
+        const char *detail =
+            who ? "PMO is busy with other clicks; try again in a moment"
+                : pmo_arena_printf (req->arena,
+                                    "%s (%s) is not mapped to a PMO identity in this channel; a "
+                                    "PMO manager maps chat users with pmoctl channel update %s "
+                                    "--chat-user",
+                                    click.user_id, *click.user_name ? click.user_name : "?",
+                                    ch->id);
+        return s_answer (self, req, ch, tool, &click, who, false, detail);
+    }
+    //  The services are asked off the actor: the request is answered when
+    //  the click comes back (notifier_chat_returned)
+    notifier_job_t *job = calloc (1, sizeof (notifier_job_t));
+    assert (job);
+    job->arena = pmo_arena_new ();
+    job->act = click.act;
+    job->target = pmo_arena_strdup (job->arena, click.target);
+    job->deadline_ms = req->header->deadline_ms;
+    size_t size;
+    uint8_t *packed = pmo_reflect_pack (&who->base, job->arena, &size);
+    job->who = pmo__chat_user__unpack (pmo_arena_allocator (job->arena), size, packed);
+    assert (job->who);
+    job->click = click;
+    snprintf (job->channel_id, sizeof job->channel_id, "%s", ch->id);
+    snprintf (job->division, sizeof job->division, "%s", ch->division);
+    snprintf (job->replay_key, sizeof job->replay_key, "%s", key);
+    job->tool = tool;
+    job->started_ms = pmo_mono_ms ();
+    job->req = pmo_server_detach (self->server, req);
+    zlist_append (self->jobs, job);
+    zsock_send (self->clicker, "sp", "JOB", job);
+}
+
+//  Free a job that is back (or never went).
+static void s_job_free (notifier_job_t **job_p)
+{
+    notifier_job_t *job = *job_p;
+    pmo_arena_destroy (&job->arena);
+    free (job);
+    *job_p = NULL;
+}
+
+void notifier_chat_returned (notifier_t *self)
+{
+    while (zsock_events (zactor_sock (self->clicker)) & ZMQ_POLLIN) {
+        void *ptr = NULL;
+        if (zsock_recv (self->clicker, "p", &ptr) < 0 || !ptr)
+            break;
+        notifier_job_t *job = ptr;
+        zlist_remove (self->jobs, job);
+        pmo_request_t *req = job->req;
+        //  The channel as it is now (NULL if archived meanwhile: Slack is
+        //  still answered at response_url)
+        channel_state_t *st = zhash_lookup (self->channels, job->channel_id);
+        const Pmo__Channel *ch = st && !st->channel->archived ? st->channel : NULL;
+        pmo_debug ("notifier: click back from the worker channel=%s ms=%lld", job->channel_id,
+                   (long long)(pmo_mono_ms () - job->started_ms));
+        const char *detail = pmo_arena_strdup (req->arena, job->detail ? job->detail : "");
+        //  Done: a repeat within the replay window gets the same answer
+        if (job->done && notifier_store_click_remember (self->store, job->division, job->channel_id,
+                                                        job->replay_key, detail))
+            pmo_warn ("notifier: could not remember a click channel=%s (Redis): a repeat would "
+                      "go to the service, whose own checks refuse it",
+                      job->channel_id);
+        s_answer_as (self, req, ch, job->channel_id, job->tool, &job->click, job->who, job->done,
+                     detail);
+        pmo_server_answer (self->server, &req);
+        s_job_free (&job);
+    }
+}
+
+int notifier_chat_open (notifier_t *self)
+{
+    self->jobs = zlist_new ();
+    notifier_worker_config_t config = {
+        .allocator_endpoint = self->config.allocator_endpoint,
+        .riskmon_endpoint = self->config.riskmon_endpoint,
+        .call_ms = self->config.chat_call_ms,
+    };
+    self->clicker = zactor_new (notifier_act_worker, &config);
+    return self->clicker ? 0 : -1;
+}
+
+void notifier_chat_close (notifier_t *self)
+{
+    //  The worker finishes the call it is in, if any, and stops; what it
+    //  still held (or handed back unread) is answered here
+    zactor_destroy (&self->clicker);
+    notifier_job_t *job;
+    while (self->jobs && (job = zlist_pop (self->jobs))) {
+        pmo_request_t *req = job->req;
+        FAIL (req, UNAVAILABLE, "", "the notifier is stopping; click again");
+        pmo_server_answer (self->server, &req);
+        s_job_free (&job);
+    }
+    zlist_destroy (&self->jobs);
 }

@@ -71,9 +71,9 @@ typedef struct {
     pmo_server_t *server;
     zsock_t *pub;
     notifier_send_t *send;
-    pmo_client_t *registry;  //  for projects (org units go through tree)
-    pmo_client_t *allocator; //  clicks in chat act there (NULL if not configured)
-    pmo_client_t *riskmon;   //  ... and there
+    pmo_client_t *registry; //  for projects (org units go through tree)
+    zactor_t *clicker;      //  the click worker: calls the allocator and the risk monitor
+    zlist_t *jobs;          //  clicks handed to it and not back yet (notifier_job_t)
     uint64_t clicks, clicks_refused;
     Pmo__Identity service; //  how the notifier introduces itself to the registry
     Pmo__Grant grant;
@@ -211,6 +211,40 @@ void notifier_finish_results (notifier_t *self);
 void notifier_transfer_free (void *tag);
 
 //  ---------------------------------------------------------------------
+//  notifier_act.c: a click's calls to the services, off the actor
+
+//  A click on its way: the actor hands it to the click worker, which asks
+//  the service as the mapped person and hands it back with the outcome.
+typedef struct {
+    pmo_arena_t *arena;  //  owned: what the worker reads and writes
+    notifier_act_t act;  //  what to do
+    const char *target;  //  ... to what (in arena)
+    int64_t deadline_ms; //  Unix ms the caller gives up at (0 none): not started after it
+    Pmo__ChatUser *who;  //  ... as whom (a copy, in arena)
+    bool done;           //  out: the service did it
+    const char *detail;  //  out: what was done, or why not (in arena)
+    //  The actor's alone (the worker does not touch them)
+    pmo_request_t *req;     //  detached: answered when the click is back
+    notifier_click_t click; //  as parsed (strings in req's arena)
+    char channel_id[64];
+    char division[40];     //  the channel's
+    char replay_key[72];   //  the click's, for replay protection
+    Pmo__ChannelKind tool; //  SLACK or MATTERMOST
+    int64_t started_ms;    //  monotonic
+} notifier_job_t;
+
+typedef struct {
+    const char *allocator_endpoint; //  NULL or "": no allocator
+    const char *riskmon_endpoint;   //  NULL or "": no risk monitor
+    int call_ms;                    //  each call's deadline
+} notifier_worker_config_t;
+
+//  zactor function (args: a notifier_worker_config_t, read before it
+//  signals): takes "JOB" + a notifier_job_t pointer on its pipe, acts, and
+//  sends the pointer back; one click at a time.
+void notifier_act_worker (zsock_t *pipe, void *args);
+
+//  ---------------------------------------------------------------------
 //  notifier_chat.c: chat that answers back
 
 //  A click in Slack or Mattermost (from the gateway): verify it with the
@@ -219,5 +253,11 @@ void notifier_transfer_free (void *tag);
 void notifier_handle_interact (notifier_t *self, pmo_request_t *req, Pmo__ChatInteraction *in);
 //  The answer to a Slack click was sent (or not): log it, free t.
 void notifier_chat_sent (notifier_t *self, transfer_t *t, const notifier_send_result_t *result);
+//  Start the click worker. 0 or -1.
+int notifier_chat_open (notifier_t *self);
+//  Answer the clicks the worker handed back.
+void notifier_chat_returned (notifier_t *self);
+//  Stop the worker; the clicks it still held are answered unavailable.
+void notifier_chat_close (notifier_t *self);
 
 #endif

@@ -397,18 +397,10 @@ static int s_open (notifier_t *self)
         pmo_client_destroy (&self->registry);
         return -1;
     }
-    //  Clicks in chat act on the allocator and the risk monitor (a client
-    //  connects lazily: a service that is not running costs nothing)
-    if (self->config.allocator_endpoint && *self->config.allocator_endpoint)
-        self->allocator = pmo_client_new (self->config.allocator_endpoint);
-    if (self->config.riskmon_endpoint && *self->config.riskmon_endpoint)
-        self->riskmon = pmo_client_new (self->config.riskmon_endpoint);
     self->seal = pmo_seal_load (self->config.secrets_key ? self->config.secrets_key : "");
     if (!self->seal) {
         pmo_redis_destroy (&self->redis);
         pmo_client_destroy (&self->registry);
-        pmo_client_destroy (&self->allocator);
-        pmo_client_destroy (&self->riskmon);
         return -1;
     }
     self->store = notifier_store_new (self->redis, self->seal);
@@ -432,8 +424,6 @@ static int s_open (notifier_t *self)
         notifier_store_destroy (&self->store);
         pmo_seal_destroy (&self->seal);
         pmo_client_destroy (&self->registry);
-        pmo_client_destroy (&self->allocator);
-        pmo_client_destroy (&self->riskmon);
         pmo_redis_destroy (&self->redis);
         return -1;
     }
@@ -476,6 +466,10 @@ static void s_prepare (notifier_t *self)
     self->reader = pmo_stream_reader_new (self->config.redis_url, self->config.redis_timeout_ms,
                                           GROUP, self->config.consumer, BATCH, READ_BLOCK_MS);
     assert (self->reader); //  the same URL made self->redis
+    //  Clicks in chat act on the allocator and the risk monitor, from a
+    //  thread of their own
+    int rc = notifier_chat_open (self);
+    assert (rc == 0);
     //  The hub's stream first; divisions as the registry names them
     s_division_add (self, self->config.hub);
 }
@@ -545,7 +539,9 @@ static bool s_poll (notifier_t *self, zsock_t *pipe, zmq_pollitem_t *items)
     items[0] = (zmq_pollitem_t){.socket = zsock_resolve (pipe), .events = ZMQ_POLLIN};
     items[1] = (zmq_pollitem_t){.socket = zsock_resolve (pmo_server_socket (self->server)),
                                 .events = ZMQ_POLLIN};
-    int fixed = 2;
+    items[2] = (zmq_pollitem_t){.socket = zsock_resolve (zactor_sock (self->clicker)),
+                                .events = ZMQ_POLLIN};
+    int fixed = 3;
     int reader_fd = notifier_reader_arm (self);
     if (reader_fd >= 0)
         items[fixed++] = (zmq_pollitem_t){.fd = reader_fd, .events = ZMQ_POLLIN};
@@ -560,7 +556,9 @@ static bool s_poll (notifier_t *self, zsock_t *pipe, zmq_pollitem_t *items)
     }
     if (items[1].revents & ZMQ_POLLIN)
         pmo_server_drain (self->server, 256);
-    if (reader_fd >= 0 && (items[2].revents & (ZMQ_POLLIN | ZMQ_POLLERR)))
+    if (items[2].revents & ZMQ_POLLIN)
+        notifier_chat_returned (self);
+    if (reader_fd >= 0 && (items[3].revents & (ZMQ_POLLIN | ZMQ_POLLERR)))
         notifier_consume (self);
     notifier_send_perform (self->send, items + fixed, count - fixed);
     notifier_finish_results (self);
@@ -572,6 +570,7 @@ static void s_close (notifier_t *self)
     //  Answer what was already received; transfers still running are left
     //  leased and go out again after the lease (at least once)
     pmo_server_drain (self->server, 100000);
+    notifier_chat_close (self);
     pmo_info ("notifier: stopping routed=%llu delivered=%llu failed_attempts=%llu dead=%llu "
               "skipped_old=%llu in_flight=%d",
               (unsigned long long)self->routed, (unsigned long long)self->delivered,
@@ -594,8 +593,6 @@ static void s_close (notifier_t *self)
     notifier_store_destroy (&self->store);
     pmo_seal_destroy (&self->seal);
     pmo_client_destroy (&self->registry);
-    pmo_client_destroy (&self->allocator);
-    pmo_client_destroy (&self->riskmon);
     pmo_redis_destroy (&self->redis);
 }
 

@@ -36,6 +36,7 @@ typedef struct {
     int endpoint_in_flight;         //  transfers at once to one channel
     int reclaim_ms;                 //  take over events another consumer left this long
     int max_event_age_s;            //  older events are acknowledged without a message
+    int chat_call_ms;               //  each call a click makes to a service (0: 1200)
     unsigned allow_networks;        //  NOTIFIER_NET_* classes outgoing requests may reach
     bool allow_http;                //  accept http:// webhook URLs
     bool smtp_tls_required;         //  STARTTLS required for smtp://

@@ -19,6 +19,8 @@
                                        an event already routed to a channel (1 day)
     pmo:{<div>}:nt:open:<channel>:<project>  the burst delivery still open
     pmo:{<div>}:nt:burst:<channel>:<project> when the project's burst window ends
+    pmo:{<div>}:nt:click:<channel>:<key>  a chat click done: its answer (5 minutes;
+                                       a repeat is answered with it, not done again)
     pmo:{<div>}:nt:thread:<channel>    hash project -> Slack thread_ts (slack_api: the
                                        first message about the project starts its thread)
     pmo:{<div>}:events                 the division's event stream (pmo_stream_key)
@@ -818,6 +820,32 @@ int notifier_store_thread_start (notifier_store_t *self, const char *division, c
     redisReply *reply = pmo_redis_command (self->redis, "HSETNX pmo:{%s}:nt:thread:%s %s %s",
                                            division, channel, project, ts);
     int rc = reply && reply->type == REDIS_REPLY_INTEGER ? 0 : -1;
+    if (reply)
+        freeReplyObject (reply);
+    return rc;
+}
+
+int notifier_store_click_done (notifier_store_t *self, pmo_arena_t *arena, const char *division,
+                               const char *channel, const char *key, char **detail)
+{
+    *detail = NULL;
+    redisReply *reply =
+        pmo_redis_command (self->redis, "GET pmo:{%s}:nt:click:%s:%s", division, channel, key);
+    if (!reply)
+        return -1;
+    int rc = reply->type == REDIS_REPLY_STRING || reply->type == REDIS_REPLY_NIL ? 0 : -1;
+    if (reply->type == REDIS_REPLY_STRING)
+        *detail = pmo_arena_strdup (arena, reply->str);
+    freeReplyObject (reply);
+    return rc;
+}
+
+int notifier_store_click_remember (notifier_store_t *self, const char *division,
+                                   const char *channel, const char *key, const char *detail)
+{
+    redisReply *reply = pmo_redis_command (self->redis, "SET pmo:{%s}:nt:click:%s:%s %s EX %d",
+                                           division, channel, key, detail, NOTIFIER_CLICK_REPLAY_S);
+    int rc = reply && reply->type == REDIS_REPLY_STATUS ? 0 : -1;
     if (reply)
         freeReplyObject (reply);
     return rc;

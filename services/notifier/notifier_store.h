@@ -195,6 +195,17 @@ void notifier_store_pong (notifier_store_t *self, pmo_request_t *req, int64_t st
 //  arena), NULL if none yet or Redis failed.
 char *notifier_store_thread (notifier_store_t *self, pmo_arena_t *arena, const char *division,
                              const char *channel, const char *project);
+//  Chat clicks already done (replay protection): the answer of a click
+//  done in the last NOTIFIER_CLICK_REPLAY_S, by key (what was clicked, by
+//  whom: notifier_chat.c makes it), into *detail (in arena; NULL if none).
+//  0 or -1.
+#define NOTIFIER_CLICK_REPLAY_S 300
+int notifier_store_click_done (notifier_store_t *self, pmo_arena_t *arena, const char *division,
+                               const char *channel, const char *key, char **detail);
+//  Remember a click as done with its answer for NOTIFIER_CLICK_REPLAY_S.
+//  0 or -1.
+int notifier_store_click_remember (notifier_store_t *self, const char *division,
+                                   const char *channel, const char *key, const char *detail);
 //  Remember ts as the project's thread unless it has one. 0 or -1.
 int notifier_store_thread_start (notifier_store_t *self, const char *division, const char *channel,
                                  const char *project, const char *ts);

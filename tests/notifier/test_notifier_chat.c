@@ -819,10 +819,25 @@ int main (void)
     json_decref (update);
     a = s_allocation (a2, &keep);
     assert (a->state == PMO__ALLOCATION_STATE__ALLOCATION_STATE_REJECTED);
+    size_t steps = a->n_history;
+    protobuf_c_message_free_unpacked (&keep->base, NULL);
+    //  The same click sent again (a replay of the captured request): the
+    //  first outcome again, said to be a repeat, and nothing done (the
+    //  allocator would answer a second reject with a refusal)
+    s_post (path, "Content-Type: application/json", body, NULL, NULL, &http);
+    assert (http.status == 200);
+    update = json_loads (http.body, 0, NULL);
+    const char *again =
+        json_string_value (json_object_get (json_object_get (update, "update"), "message"));
+    assert (again && strstr (again, "rejected by rm@dft") && strstr (again, "already done"));
+    json_decref (update);
+    a = s_allocation (a2, &keep);
+    assert (a->state == PMO__ALLOCATION_STATE__ALLOCATION_STATE_REJECTED && a->n_history == steps);
     protobuf_c_message_free_unpacked (&keep->base, NULL);
     pmo_arena_destroy (&arena);
     pmo_arena_t *arena2 = pmo_arena_new ();
-    printf ("rejected from Mattermost: rejected in the allocator, post updated: ok\n");
+    printf ("rejected from Mattermost: rejected in the allocator, post updated; the click "
+            "replayed: answered as the first, not done again: ok\n");
 
     //  Mattermost and an alert: the button as posted (its integration URL
     //  and context) is what the click sends back
