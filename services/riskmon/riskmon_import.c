@@ -14,8 +14,12 @@
        changed (once per project, after all of its risks), and the reply
        under the request id.
     A batch is all or nothing unless skip_bad is set; a dry run stops before
-    the commit. Closing a risk and deciding a change stay single requests
-    (close, update_change), as does anything across divisions.
+    the commit. An item marked final_state is a row in a state one create or
+    update does not reach (a risk closed or occurred, an issue created
+    resolved or closed, a change request created decided): its first step
+    is checked as above, its second as the single close or update would
+    check it, and both are in the one commit (two versions for history, two
+    events). Anything across divisions stays single requests.
 */
 #include "riskmon_internal.h"
 
@@ -38,6 +42,8 @@ typedef struct {
     Pmo__RiskmonImportItem *item;
     const char *member;       //  its body's name
     ProtobufCMessage *entity; //  what to write (a copy of the body)
+    ProtobufCMessage *first;  //  final_state: the first step, NULL if one was enough
+    const char *then;         //  ... and the second step's event ("closed", "updated")
     bool update;
     uint64_t version;   //  updates: the version read
     project_t *project; //  risks: their project
@@ -148,6 +154,57 @@ static void s_update (batch_t *b, entry_t *e)
         e->project = s_project (b, e, pmo_reflect_str (next, "project_id"));
 }
 
+//  A final_state item whose first step was made (e->entity): on to the
+//  state the row holds (target), as the single close (risks) or update
+//  (issues, change requests) would; nothing more if the first step reached it.
+static void s_final (batch_t *b, entry_t *e, ProtobufCMessage *target)
+{
+    pmo_request_t *req = b->req;
+    ProtobufCMessage *first = e->entity, *next = NULL;
+    if (first->descriptor == &pmo__risk__descriptor) {
+        const Pmo__Risk *want = (const Pmo__Risk *)target;
+        if (want->status != PMO__RISK_STATUS__RISK_STATUS_CLOSED &&
+            want->status != PMO__RISK_STATUS__RISK_STATUS_OCCURRED)
+            return;
+        next = pmo_reflect_copy (first, req->arena);
+        Pmo__CloseRequest close = PMO__CLOSE_REQUEST__INIT;
+        close.risk_status = want->status;
+        close.note = want->closure_note;
+        if (riskmon_entry_close (req, next, &close, e->member, b->now))
+            return s_take (b, e);
+        e->then = "closed";
+    } else if (!e->update && ((first->descriptor == &pmo__issue__descriptor &&
+                               ((const Pmo__Issue *)target)->status >=
+                                   PMO__ISSUE_STATUS__ISSUE_STATUS_RESOLVED) ||
+                              (first->descriptor == &pmo__change_request__descriptor &&
+                               ((const Pmo__ChangeRequest *)target)->decision !=
+                                   PMO__CHANGE_DECISION__CHANGE_DECISION_PENDING))) {
+        uint64_t version = pmo_reflect_u64 (first, "version");
+        next = pmo_reflect_copy (target, req->arena);
+        pmo_reflect_set_str (next, "id", pmo_reflect_str (first, "id"), req->arena);
+        pmo_reflect_set_u64 (next, "version", version);
+        if (riskmon_entry_next (b->self, req, next, first, version,
+                                pmo_reflect_str (first, "division"), e->member, false, b->now))
+            return s_take (b, e);
+        e->then = "updated";
+    } else
+        return;
+    e->first = first;
+    e->entity = next;
+}
+
+//  A final_state item's first step: the body in the first state a create
+//  allows (an issue open, a change request pending; a risk is opened by
+//  the create itself).
+static void s_first_state (ProtobufCMessage *entity)
+{
+    if (entity->descriptor == &pmo__issue__descriptor &&
+        ((Pmo__Issue *)entity)->status >= PMO__ISSUE_STATUS__ISSUE_STATUS_RESOLVED)
+        ((Pmo__Issue *)entity)->status = PMO__ISSUE_STATUS__ISSUE_STATUS_OPEN;
+    else if (entity->descriptor == &pmo__change_request__descriptor)
+        ((Pmo__ChangeRequest *)entity)->decision = PMO__CHANGE_DECISION__CHANGE_DECISION_PENDING;
+}
+
 //  Check item i (step 2).
 static void s_check (batch_t *b, size_t i, Pmo__ImportBatchReply *out)
 {
@@ -164,10 +221,21 @@ static void s_check (batch_t *b, size_t i, Pmo__ImportBatchReply *out)
     //  A copy: a retry of the batch starts again from what was sent
     e->entity = pmo_reflect_copy (*slot, req->arena);
     e->update = strncmp (e->member, "update_", 7) == 0;
+    ProtobufCMessage *target = NULL;
+    if (e->item->final_state) {
+        if (e->entity->descriptor == &pmo__raid_entry__descriptor)
+            return s_fail (b, e, PMO__ERROR_CODE__ERROR_INVALID, "",
+                           "final_state is for risks, issues and change requests");
+        target = pmo_reflect_copy (*slot, req->arena);
+        if (!e->update)
+            s_first_state (e->entity);
+    }
     if (e->update)
         s_update (b, e);
     else
         s_create (b, e);
+    if (target && !s_failed (e) && !b->aborted)
+        s_final (b, e, target);
 }
 
 //  Step 3: ids for the new entries, then one commit.
@@ -201,12 +269,18 @@ static void s_commit (batch_t *b, Pmo__ImportBatchReply *out)
             size_t k = 0;
             while (!streq (prefixes[k], prefix))
                 k++;
-            pmo_reflect_set_str (e->entity, "id",
-                                 pmo_arena_printf (req->arena, "%s_%s_%llu", prefix, division,
-                                                   (unsigned long long)next[k]++),
-                                 req->arena);
+            const char *id = pmo_arena_printf (req->arena, "%s_%s_%llu", prefix, division,
+                                               (unsigned long long)next[k]++);
+            pmo_reflect_set_str (e->entity, "id", id, req->arena);
+            if (e->first)
+                pmo_reflect_set_str (e->first, "id", id, req->arena);
         }
-        riskmon_entry_write (req, commit, &change, e->entity, e->update ? e->version : 0, b->now);
+        if (e->first)
+            riskmon_entry_write_steps (req, commit, &change, e->first, e->entity, e->then,
+                                       e->update ? e->version : 0, b->now);
+        else
+            riskmon_entry_write (req, commit, &change, e->entity, e->update ? e->version : 0,
+                                 b->now);
         e->result->id = (char *)pmo_reflect_str (e->entity, "id");
         e->result->version = pmo_reflect_u64 (e->entity, "version");
         if (e->entity->descriptor == &pmo__risk__descriptor) {

@@ -306,6 +306,17 @@ int riskmon_entry_next (riskmon_t *self, pmo_request_t *req, ProtobufCMessage *n
 //  (<kind>.created or .updated).
 void riskmon_entry_write (pmo_request_t *req, pmo_commit_t *commit, riskmon_change_t *change,
                           ProtobufCMessage *entry, uint64_t expect, int64_t now);
+//  The same for an entry that took two steps in one request (the import's
+//  final_state): first's version for history and its event
+//  (<kind>.created or .updated), then the entry (its event <kind>.<then>).
+void riskmon_entry_write_steps (pmo_request_t *req, pmo_commit_t *commit, riskmon_change_t *change,
+                                ProtobufCMessage *first, ProtobufCMessage *entry, const char *then,
+                                uint64_t expect, int64_t now);
+//  Close entry as the close request does (its note, a risk's closed or
+//  occurred, an issue's resolution; FAILED_PRECONDITION if already closed;
+//  problems under field, e.g. "close.note"); then its version moved on.
+int riskmon_entry_close (pmo_request_t *req, ProtobufCMessage *entry,
+                         const Pmo__CloseRequest *close, const char *field, int64_t now);
 //  The project's health after its risks changed (already applied to ph's
 //  inputs), into commit.
 int riskmon_entry_health (riskmon_t *self, pmo_request_t *req, pmo_commit_t *commit,

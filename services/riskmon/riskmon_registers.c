@@ -295,8 +295,10 @@ int riskmon_entry_next (riskmon_t *self, pmo_request_t *req, ProtobufCMessage *n
     return 0;
 }
 
-void riskmon_entry_write (pmo_request_t *req, pmo_commit_t *commit, riskmon_change_t *change,
-                          ProtobufCMessage *entry, uint64_t expect, int64_t now)
+//  Put entry into commit (expecting version expect, 0 = new) with its
+//  history version, a new one's index entries and its event <kind>.<what>.
+static void s_write (pmo_request_t *req, pmo_commit_t *commit, riskmon_change_t *change,
+                     ProtobufCMessage *entry, uint64_t expect, const char *what, int64_t now)
 {
     const s_kind_t *kind = s_kind_of (entry->descriptor);
     const char *division = pmo_reflect_str (entry, "division");
@@ -311,9 +313,93 @@ void riskmon_entry_write (pmo_request_t *req, pmo_commit_t *commit, riskmon_chan
                                             pmo_reflect_str (entry, "project_id")),
                          seq, id);
     }
+    riskmon_change_add (req->arena, commit, change, division,
+                        s_entry_event (req, kind, what, division, entry, now));
+}
+
+void riskmon_entry_write (pmo_request_t *req, pmo_commit_t *commit, riskmon_change_t *change,
+                          ProtobufCMessage *entry, uint64_t expect, int64_t now)
+{
+    s_write (req, commit, change, entry, expect, expect ? "updated" : "created", now);
+}
+
+void riskmon_entry_write_steps (pmo_request_t *req, pmo_commit_t *commit, riskmon_change_t *change,
+                                ProtobufCMessage *first, ProtobufCMessage *entry, const char *then,
+                                uint64_t expect, int64_t now)
+{
+    const s_kind_t *kind = s_kind_of (first->descriptor);
+    const char *division = pmo_reflect_str (first, "division");
+    //  The first step: its version for history and its event
+    riskmon_store_put (commit, req->arena,
+                       riskmon_key_entry_version (req->arena, division, kind->prefix,
+                                                  pmo_reflect_str (first, "id"),
+                                                  pmo_reflect_u64 (first, "version")),
+                       first, 0, 1);
     riskmon_change_add (
         req->arena, commit, change, division,
-        s_entry_event (req, kind, expect ? "updated" : "created", division, entry, now));
+        s_entry_event (req, kind, expect ? "updated" : "created", division, first, now));
+    //  The second: the entry itself as the first would have been written
+    s_write (req, commit, change, entry, expect, then, now);
+}
+
+int riskmon_entry_close (pmo_request_t *req, ProtobufCMessage *entry,
+                         const Pmo__CloseRequest *close, const char *field, int64_t now)
+{
+    const s_kind_t *kind = s_kind_of (entry->descriptor);
+    if (close->note && (strlen (close->note) > 4000 || !pmo_text_valid (close->note)))
+        return FAIL (req, INVALID, pmo_arena_printf (req->arena, "%s.note", field),
+                     "note is text of at most 4000 characters"),
+               -1;
+    const char *closed_already = NULL;
+    if (entry->descriptor == &pmo__risk__descriptor) {
+        Pmo__Risk *risk = (Pmo__Risk *)entry;
+        if (!riskmon_risk_open (risk))
+            closed_already = "risk";
+        if (close->risk_status != PMO__RISK_STATUS__RISK_STATUS_UNSPECIFIED &&
+            close->risk_status != PMO__RISK_STATUS__RISK_STATUS_CLOSED &&
+            close->risk_status != PMO__RISK_STATUS__RISK_STATUS_OCCURRED)
+            return FAIL (req, INVALID, pmo_arena_printf (req->arena, "%s.risk_status", field),
+                         "a risk closes as closed or occurred"),
+                   -1;
+        risk->status = close->risk_status == PMO__RISK_STATUS__RISK_STATUS_OCCURRED
+                           ? PMO__RISK_STATUS__RISK_STATUS_OCCURRED
+                           : PMO__RISK_STATUS__RISK_STATUS_CLOSED;
+        risk->closure_note = close->note;
+    } else if (entry->descriptor == &pmo__issue__descriptor) {
+        Pmo__Issue *issue = (Pmo__Issue *)entry;
+        if (issue->status == PMO__ISSUE_STATUS__ISSUE_STATUS_CLOSED)
+            closed_already = "issue";
+        if (!pmo_str_empty (close->note))
+            issue->resolution = close->note;
+        if (pmo_str_empty (issue->resolution))
+            return FAIL (req, INVALID, pmo_arena_printf (req->arena, "%s.note", field),
+                         "closing an issue states its resolution"),
+                   -1;
+        issue->status = PMO__ISSUE_STATUS__ISSUE_STATUS_CLOSED;
+    } else if (entry->descriptor == &pmo__change_request__descriptor) {
+        Pmo__ChangeRequest *change = (Pmo__ChangeRequest *)entry;
+        if (change->closed)
+            closed_already = "change request";
+        change->closed = true;
+        if (!pmo_str_empty (close->note))
+            change->decision_note = close->note;
+    } else {
+        Pmo__RaidEntry *raid = (Pmo__RaidEntry *)entry;
+        if (raid->status == PMO__RAID_STATUS__RAID_STATUS_CLOSED)
+            closed_already = "entry";
+        raid->status = PMO__RAID_STATUS__RAID_STATUS_CLOSED;
+        if (!pmo_str_empty (close->note))
+            raid->note = close->note;
+    }
+    if (closed_already)
+        return FAIL (req, FAILED_PRECONDITION, pmo_arena_printf (req->arena, "%s.id", field),
+                     "that %s is already closed", closed_already),
+               -1;
+    (void)kind;
+    pmo_reflect_set_u64 (entry, "version", pmo_reflect_u64 (entry, "version") + 1);
+    pmo_reflect_set_i64 (entry, "updated_ms", now);
+    pmo_reflect_set_str (entry, "updated_by", pmo_request_who (req)->subject, req->arena);
+    return 0;
 }
 
 int riskmon_entry_health (riskmon_t *self, pmo_request_t *req, pmo_commit_t *commit,
@@ -429,54 +515,9 @@ void riskmon_handle_close (riskmon_t *self, pmo_request_t *req, Pmo__CloseReques
         return;
     if (!pmo_request_version_matches (req, "close.version", kind->name, close->version, version))
         return;
-    if (close->note && (strlen (close->note) > 4000 || !pmo_text_valid (close->note)))
-        return (void)FAIL (req, INVALID, "close.note", "note is text of at most 4000 characters");
-    const char *closed_already = NULL;
-    if (entry->descriptor == &pmo__risk__descriptor) {
-        Pmo__Risk *risk = (Pmo__Risk *)entry;
-        if (!riskmon_risk_open (risk))
-            closed_already = "risk";
-        if (close->risk_status != PMO__RISK_STATUS__RISK_STATUS_UNSPECIFIED &&
-            close->risk_status != PMO__RISK_STATUS__RISK_STATUS_CLOSED &&
-            close->risk_status != PMO__RISK_STATUS__RISK_STATUS_OCCURRED)
-            return (void)FAIL (req, INVALID, "close.risk_status",
-                               "a risk closes as closed or occurred");
-        risk->status = close->risk_status == PMO__RISK_STATUS__RISK_STATUS_OCCURRED
-                           ? PMO__RISK_STATUS__RISK_STATUS_OCCURRED
-                           : PMO__RISK_STATUS__RISK_STATUS_CLOSED;
-        risk->closure_note = close->note;
-    } else if (entry->descriptor == &pmo__issue__descriptor) {
-        Pmo__Issue *issue = (Pmo__Issue *)entry;
-        if (issue->status == PMO__ISSUE_STATUS__ISSUE_STATUS_CLOSED)
-            closed_already = "issue";
-        if (!pmo_str_empty (close->note))
-            issue->resolution = close->note;
-        if (pmo_str_empty (issue->resolution))
-            return (void)FAIL (req, INVALID, "close.note",
-                               "closing an issue states its resolution");
-        issue->status = PMO__ISSUE_STATUS__ISSUE_STATUS_CLOSED;
-    } else if (entry->descriptor == &pmo__change_request__descriptor) {
-        Pmo__ChangeRequest *change = (Pmo__ChangeRequest *)entry;
-        if (change->closed)
-            closed_already = "change request";
-        change->closed = true;
-        if (!pmo_str_empty (close->note))
-            change->decision_note = close->note;
-    } else {
-        Pmo__RaidEntry *raid = (Pmo__RaidEntry *)entry;
-        if (raid->status == PMO__RAID_STATUS__RAID_STATUS_CLOSED)
-            closed_already = "entry";
-        raid->status = PMO__RAID_STATUS__RAID_STATUS_CLOSED;
-        if (!pmo_str_empty (close->note))
-            raid->note = close->note;
-    }
-    if (closed_already)
-        return (void)FAIL (req, FAILED_PRECONDITION, "close.id", "that %s is already closed",
-                           closed_already);
     int64_t now = riskmon_now (self);
-    pmo_reflect_set_u64 (entry, "version", version + 1);
-    pmo_reflect_set_i64 (entry, "updated_ms", now);
-    pmo_reflect_set_str (entry, "updated_by", pmo_request_who (req)->subject, req->arena);
+    if (riskmon_entry_close (req, entry, close, "close", now))
+        return;
     pmo_commit_t *commit = riskmon_store_commit (division, req->header->request_id);
     s_put_entry (req, commit, kind, division, entry, version);
     riskmon_change_t change = {0};

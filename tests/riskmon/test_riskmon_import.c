@@ -5,7 +5,11 @@
     writes nothing (and says which row and field); a dry run writes
     nothing; a replay of the same request id writes nothing twice; updates
     with the version read (stale, twice in a batch); a project of another
-    division; skip_bad; who may.
+    division; skip_bad; who may; rows in a state one request does not
+    reach (final_state: a risk created closed, an issue created resolved, a
+    change request created approved, a risk updated and occurred) in the
+    one commit, each with both steps' events, and a bad second step
+    refusing the batch.
 */
 #include "riskmon_harness.h"
 
@@ -404,6 +408,130 @@ static void s_malformed (rm_t *rm)
     rm_free (&reply);
 }
 
+static Pmo__RiskmonReply *s_get (rm_t *rm, Pmo__RegisterKind kind, const char *id)
+{
+    Pmo__RiskmonGetRequest get = PMO__RISKMON_GET_REQUEST__INIT;
+    get.kind = kind;
+    get.id = (char *)id;
+    Pmo__RiskmonRequest request = PMO__RISKMON_REQUEST__INIT;
+    request.body_case = PMO__RISKMON_REQUEST__BODY_GET;
+    request.get = &get;
+    Pmo__RiskmonReply *reply = rm_call (rm, &request);
+    rm_ok (reply);
+    return reply;
+}
+
+//  Rows past what one request does, in one commit (final_state).
+static void s_final_state (rm_t *rm, const char *p1, const char *p2)
+{
+    //  An open risk to update and mark occurred
+    batch_t b;
+    s_batch (&b, p1, p2);
+    Pmo__RiskmonRequest single = PMO__RISKMON_REQUEST__INIT;
+    single.body_case = PMO__RISKMON_REQUEST__BODY_CREATE_RISK;
+    single.create_risk = &b.risks[1];
+    Pmo__RiskmonReply *created = rm_call (rm, &single);
+    rm_ok (created);
+    //  (created owns what open points at: freed at the end)
+    Pmo__Risk open = *created->risk;
+    char open_id[40];
+    strcpy (open_id, open.id);
+    uint64_t open_version = open.version;
+    Pmo__RiskmonReply *reply;
+    const char *types[] = {"risk.created",          "risk.updated",  "risk.closed",
+                           "issue.created",         "issue.updated", "change_request.created",
+                           "change_request.updated"};
+    size_t before[7];
+    for (size_t i = 0; i < 7; i++)
+        before[i] = rm_count_events (rm, "dft", types[i], NULL);
+    counts_t counts = s_counts (rm);
+    Pmo__RiskmonReply *health = rm_health (rm, p1);
+    rm_ok (health);
+    size_t open_before = health->health->current->inputs->n_open_risks;
+    rm_free (&health);
+
+    //  Items: a risk created closed, an issue created resolved, a change
+    //  request created approved, the open risk updated and occurred
+    s_batch (&b, p1, p2);
+    b.risks[0].status = PMO__RISK_STATUS__RISK_STATUS_CLOSED;
+    b.risks[0].closure_note = "Supplier replaced";
+    b.issue.status = PMO__ISSUE_STATUS__ISSUE_STATUS_RESOLVED;
+    b.issue.resolution = "Pumps hired";
+    b.change.decision = PMO__CHANGE_DECISION__CHANGE_DECISION_APPROVED;
+    Pmo__Risk occurred = open;
+    occurred.id = open_id;
+    occurred.version = open_version;
+    occurred.impact = 4;
+    occurred.status = PMO__RISK_STATUS__RISK_STATUS_OCCURRED;
+    occurred.closure_note = "It happened";
+    b.items[3].body_case = PMO__RISKMON_IMPORT_ITEM__BODY_UPDATE_RISK;
+    b.items[3].update_risk = &occurred;
+    b.batch.n_items = 4;
+    for (size_t i = 0; i < 4; i++)
+        b.items[i].final_state = true;
+
+    //  A bad second step (a resolved issue without its resolution) refuses
+    //  the batch; a RAID entry has no final state here
+    b.issue.resolution = "";
+    reply = rm_call (rm, &b.request);
+    assert (reply->error && strstr (reply->error->field, "items[1].create_issue.resolution"));
+    rm_free (&reply);
+    b.issue.resolution = "Pumps hired";
+    b.items[4].final_state = true;
+    b.batch.n_items = 5;
+    b.items[4].body_case = PMO__RISKMON_IMPORT_ITEM__BODY_CREATE_RAID;
+    b.items[4].create_raid = &b.raid;
+    reply = rm_call (rm, &b.request);
+    assert (reply->error && strstr (reply->error->field, "items[4]"));
+    rm_free (&reply);
+    s_same (counts, s_counts (rm));
+
+    b.batch.n_items = 4;
+    reply = rm_call (rm, &b.request);
+    rm_ok (reply);
+    Pmo__ImportBatchReply *out = reply->import_batch;
+    assert (out->committed && out->created == 3 && out->updated == 1 && out->failed == 0);
+    char ids[4][40];
+    for (size_t i = 0; i < 4; i++) {
+        strcpy (ids[i], out->results[i]->id);
+        assert (out->results[i]->version == (i < 3 ? 2 : open_version + 2));
+    }
+    rm_free (&reply);
+    //  Each in its final state
+    reply = s_get (rm, PMO__REGISTER_KIND__REGISTER_KIND_RISK, ids[0]);
+    assert (reply->risk->status == PMO__RISK_STATUS__RISK_STATUS_CLOSED &&
+            streq (reply->risk->closure_note, "Supplier replaced") && reply->risk->version == 2);
+    rm_free (&reply);
+    reply = s_get (rm, PMO__REGISTER_KIND__REGISTER_KIND_ISSUE, ids[1]);
+    assert (reply->issue->status == PMO__ISSUE_STATUS__ISSUE_STATUS_RESOLVED &&
+            streq (reply->issue->resolution, "Pumps hired"));
+    rm_free (&reply);
+    reply = s_get (rm, PMO__REGISTER_KIND__REGISTER_KIND_CHANGE_REQUEST, ids[2]);
+    assert (reply->change_request->decision == PMO__CHANGE_DECISION__CHANGE_DECISION_APPROVED &&
+            !pmo_str_empty (reply->change_request->approver) &&
+            reply->change_request->decided_ms > 0);
+    rm_free (&reply);
+    reply = s_get (rm, PMO__REGISTER_KIND__REGISTER_KIND_RISK, ids[3]);
+    assert (reply->risk->status == PMO__RISK_STATUS__RISK_STATUS_OCCURRED &&
+            reply->risk->impact == 4 && streq (reply->risk->closure_note, "It happened"));
+    rm_free (&reply);
+    //  Both steps' events: created and closed, created and updated...
+    size_t added[7] = {1, 1, 2, 1, 1, 1, 1};
+    for (size_t i = 0; i < 7; i++) {
+        size_t now = rm_count_events (rm, "dft", types[i], NULL);
+        if (now != before[i] + added[i])
+            fprintf (stderr, "%s: %zu events, expected %zu\n", types[i], now, before[i] + added[i]);
+        assert (now == before[i] + added[i]);
+    }
+    //  p1's health in the same commit: the risk created closed is not
+    //  open, the one that occurred is no longer
+    health = rm_health (rm, p1);
+    rm_ok (health);
+    assert (health->health->current->inputs->n_open_risks == open_before - 1);
+    rm_free (&health);
+    rm_free (&created);
+}
+
 int main (void)
 {
     rm_t *rm = rm_start ();
@@ -418,6 +546,7 @@ int main (void)
     s_access (rm, p1, p2);
     s_commit_and_replay (rm, p1, p2, risk_id);
     s_updates (rm, p1, p3, risk_id);
+    s_final_state (rm, p1, p2);
     rm_stop (&rm);
     printf ("test_riskmon_import: ok\n");
     return 0;
