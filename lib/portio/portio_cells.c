@@ -356,6 +356,29 @@ static void s_hit (row_t *r, const map_column_t *col, portio_import_fallback_t k
     r->hits[r->n_hits++] = (row_hit_t){kind, marker, mapping};
 }
 
+char portio_import_ambiguous;
+
+void portio_import_bad (row_t *r, const char *field, const char *value, const char *format, ...)
+{
+    char reason[512];
+    va_list args;
+    va_start (args, format);
+    vsnprintf (reason, sizeof reason, format, args);
+    va_end (args);
+    portio_import_problem (r->result, r->row, field ? portio_import_column_of (r->map, field) : "",
+                           value ? value : "", reason);
+    r->bad = true;
+}
+
+void portio_import_index (zhashx_t *index, const char *key, void *item)
+{
+    void *had = zhashx_lookup (index, key);
+    if (!had)
+        zhashx_insert (index, key, item);
+    else if (had != item)
+        zhashx_update (index, key, &portio_import_ambiguous);
+}
+
 void portio_import_row_settle (portio_import_result_t *result, portio_import_row_t *out,
                                const char *id, bool bad, bool unchanged, bool create)
 {
@@ -373,6 +396,80 @@ void portio_import_row_settle (portio_import_result_t *result, portio_import_row
         out->action = PORTIO_IMPORT_ROW_UPDATE;
         result->updated++;
     }
+}
+
+void portio_import_plan_rows (const portio_import_mapping_t *map, pmo_arena_t *arena,
+                              portio_import_result_t *result, portio_csv_t *csv,
+                              portio_import_plan_fn plan, void *arg)
+{
+    portio_csv_record_t *header = &csv->records[0];
+    result->row_results = pmo_arena_alloc (arena, csv->n_records * sizeof (portio_import_row_t));
+    for (size_t i = 1; i < csv->n_records; i++) {
+        portio_csv_record_t *record = &csv->records[i];
+        size_t k = result->n_rows++;
+        portio_import_row_t *out = &result->row_results[k];
+        out->row = i + 1;
+        if (portio_import_blank_row (record)) {
+            out->action = PORTIO_IMPORT_ROW_BLANK;
+            continue;
+        }
+        row_t r = {.map = map,
+                   .arena = arena,
+                   .result = result,
+                   .header = header,
+                   .record = record,
+                   .row = i + 1};
+        r.bad = portio_import_record_bad (result, header, record, r.row);
+        if (!plan (arg, &r, k)) {
+            out->action = PORTIO_IMPORT_ROW_BLANK;
+            result->skipped++;
+            continue;
+        }
+        result->rows++;
+        portio_import_row_tally (&r);
+    }
+}
+
+void portio_import_settle_rows (portio_import_result_t *result,
+                                void (*settle) (void *arg, size_t plan, portio_import_row_t *out),
+                                void *arg)
+{
+    for (size_t p = 0, k = 0; k < result->n_rows; k++) {
+        portio_import_row_t *out = &result->row_results[k];
+        if (out->action != PORTIO_IMPORT_ROW_BLANK)
+            settle (arg, p++, out);
+    }
+}
+
+int portio_import_run_steps (const portio_import_options_t *options,
+                             const portio_import_mapping_t *map, pmo_arena_t *arena,
+                             portio_import_result_t *result, const void *data, size_t size,
+                             const portio_import_steps_t *steps, void *arg, portio_csv_t **csv,
+                             const char *why)
+{
+    if (portio_import_open_csv (arena, map, data, size, result, csv))
+        return -1;
+    if (steps->load (arg, *csv))
+        return portio_import_fail (result, arena, "%s", why);
+    portio_import_plan_rows (map, arena, result, *csv, steps->plan, arg);
+    portio_import_settle_rows (result, steps->settle, arg);
+    if (options->dry_run)
+        return 0;
+    if (result->bad && !options->skip_bad)
+        return portio_import_fail (
+            result, arena, "%zu of %zu rows have problems; nothing was written (all or nothing)",
+            result->bad, result->rows);
+    return steps->write (arg);
+}
+
+void portio_import_row_refused (portio_import_result_t *result, portio_import_row_t *out)
+{
+    if (out->action == PORTIO_IMPORT_ROW_CREATE)
+        result->created--;
+    else if (out->action == PORTIO_IMPORT_ROW_UPDATE)
+        result->updated--;
+    out->action = PORTIO_IMPORT_ROW_BAD;
+    result->bad++;
 }
 
 void portio_import_row_tally (row_t *r)

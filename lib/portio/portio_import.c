@@ -67,8 +67,6 @@ typedef struct {
     char why[512];
 } import_t;
 
-static char s_ambiguous; //  the marker of an external id held by several projects
-
 static char *s_key2 (pmo_arena_t *arena, const char *a, const char *b)
 {
     return pmo_arena_printf (arena, "%s\x1f%s", a, b);
@@ -123,7 +121,7 @@ static int s_load_state (import_t *im)
         zhashx_insert (im->by_id, p->id, p);
         if (!pmo_str_empty (p->external_id)) {
             if (zhashx_lookup (im->by_xid, p->external_id))
-                zhashx_update (im->by_xid, p->external_id, &s_ambiguous);
+                zhashx_update (im->by_xid, p->external_id, &portio_import_ambiguous);
             else
                 zhashx_insert (im->by_xid, p->external_id, p);
         }
@@ -284,7 +282,7 @@ static int s_project_of (import_t *im, row_t *r, const Pmo__Project *first,
             return -1;
         }
         existing = zhashx_lookup (im->by_xid, first->external_id);
-        if (existing == (void *)&s_ambiguous) {
+        if (existing == (void *)&portio_import_ambiguous) {
             portio_import_problemf (
                 im->result, r->row, portio_import_column_of (map, "external_id"),
                 first->external_id,
@@ -726,50 +724,36 @@ static void s_item_problems (import_t *im, batch_t *b, const Pmo__ImportBatchRep
     }
 }
 
+//  Plan one data row of the file (portio_import_plan_rows).
+static bool s_plan_row (void *arg, row_t *r, size_t out)
+{
+    import_t *im = arg;
+    (void)out;
+    plan_t *plan = &im->plans[im->n_plans++];
+    plan->row = r->row;
+    plan->record = r->row - 1;
+    if (!r->bad) {
+        switch (im->map->entity->kind) {
+        case PMO__ENTITY_KIND__ENTITY_KIND_PROJECT:
+            s_plan_project (im, r, plan);
+            break;
+        case PMO__ENTITY_KIND__ENTITY_KIND_ORG_UNIT:
+            s_plan_org_unit (im, r, plan);
+            break;
+        default:
+            s_plan_child (im, r, plan);
+            break;
+        }
+    }
+    plan->bad = r->bad;
+    return true;
+}
+
 //  Plan every data row of the file (blank rows are noted and skipped).
 static void s_plan_rows (import_t *im)
 {
-    portio_import_result_t *result = im->result;
-    portio_csv_t *csv = im->csv;
-    portio_csv_record_t *header = &csv->records[0];
-    im->plans = pmo_arena_alloc (im->arena, csv->n_records * sizeof (plan_t));
-    result->row_results =
-        pmo_arena_alloc (im->arena, csv->n_records * sizeof (portio_import_row_t));
-    for (size_t i = 1; i < csv->n_records; i++) {
-        portio_csv_record_t *record = &csv->records[i];
-        plan_t *plan = &im->plans[im->n_plans];
-        portio_import_row_t *out = &result->row_results[result->n_rows++];
-        out->row = plan->row = i + 1;
-        if (portio_import_blank_row (record)) {
-            out->action = PORTIO_IMPORT_ROW_BLANK;
-            continue;
-        }
-        im->n_plans++;
-        plan->record = i;
-        result->rows++;
-        row_t r = {.map = im->map,
-                   .arena = im->arena,
-                   .result = result,
-                   .header = header,
-                   .record = record,
-                   .row = i + 1};
-        r.bad = portio_import_record_bad (result, header, record, r.row);
-        if (!r.bad) {
-            switch (im->map->entity->kind) {
-            case PMO__ENTITY_KIND__ENTITY_KIND_PROJECT:
-                s_plan_project (im, &r, plan);
-                break;
-            case PMO__ENTITY_KIND__ENTITY_KIND_ORG_UNIT:
-                s_plan_org_unit (im, &r, plan);
-                break;
-            default:
-                s_plan_child (im, &r, plan);
-                break;
-            }
-        }
-        portio_import_row_tally (&r);
-        plan->bad = r.bad;
-    }
+    im->plans = pmo_arena_alloc (im->arena, im->csv->n_records * sizeof (plan_t));
+    portio_import_plan_rows (im->map, im->arena, im->result, im->csv, s_plan_row, im);
 }
 
 //  Check every batch with the registry (a dry run of each) before writing
@@ -795,19 +779,19 @@ static int s_check_batches (import_t *im)
 }
 
 //  The tally of what would be done, row by row.
+static void s_settle (void *arg, size_t p, portio_import_row_t *out)
+{
+    import_t *im = arg;
+    plan_t *plan = &im->plans[p];
+    portio_import_row_settle (im->result, out, plan->id, plan->bad, plan->unchanged, plan->create);
+    if (!plan->bad && plan->report)
+        im->result->reports_created++;
+}
+
 static void s_tally (import_t *im)
 {
-    portio_import_result_t *result = im->result;
-    for (size_t p = 0, k = 0; k < result->n_rows; k++) {
-        portio_import_row_t *out = &result->row_results[k];
-        if (out->action == PORTIO_IMPORT_ROW_BLANK)
-            continue;
-        plan_t *plan = &im->plans[p++];
-        portio_import_row_settle (result, out, plan->id, plan->bad, plan->unchanged, plan->create);
-        if (!plan->bad && plan->report)
-            result->reports_created++;
-    }
-    result->org_units_created = im->n_plan_units;
+    portio_import_settle_rows (im->result, s_settle, im);
+    im->result->org_units_created = im->n_plan_units;
 }
 
 //  Note what a written batch says of each of its items: the id assigned,

@@ -69,33 +69,6 @@ typedef struct {
     char why[512];
 } bim_t;
 
-static char s_ambiguous; //  a key several records share
-
-static void s_bad (bim_t *im, row_t *r, const char *field, const char *value, const char *format,
-                   ...) __attribute__ ((format (printf, 5, 6)));
-static void s_bad (bim_t *im, row_t *r, const char *field, const char *value, const char *format,
-                   ...)
-{
-    char reason[512];
-    va_list args;
-    va_start (args, format);
-    vsnprintf (reason, sizeof reason, format, args);
-    va_end (args);
-    portio_import_problem (im->result, r->row,
-                           field ? portio_import_column_of (im->map, field) : "",
-                           value ? value : "", reason);
-    r->bad = true;
-}
-
-static void s_index (zhashx_t *index, const char *key, void *item)
-{
-    void *had = zhashx_lookup (index, key);
-    if (!had)
-        zhashx_insert (index, key, item);
-    else if (had != item)
-        zhashx_update (index, key, &s_ambiguous);
-}
-
 static bool s_financial (Pmo__BenefitKind kind)
 {
     return kind == PMO__BENEFIT_KIND__BENEFIT_KIND_CASHABLE ||
@@ -139,8 +112,11 @@ static int s_list (const portio_import_peer_t *peer, pmo_arena_t *arena, const c
     return got ? 0 : -1;
 }
 
-static int s_load (bim_t *im)
+//  What the rows are checked against (portio_import_steps_t's load).
+static int s_load (void *arg, const portio_csv_t *csv)
 {
+    bim_t *im = arg;
+    im->plans = pmo_arena_alloc (im->arena, csv->n_records * sizeof (plan_t));
     const portio_import_peer_t *peer = &im->options->peer;
     ProtobufCMessage **items;
     size_t n;
@@ -150,9 +126,10 @@ static int s_load (bim_t *im)
     for (size_t i = 0; i < n; i++) {
         Pmo__Project *p = (Pmo__Project *)items[i];
         zhashx_insert (im->projects, p->id, p);
-        s_index (im->codes, p->code, p);
+        portio_import_index (im->codes, p->code, p);
         if (!pmo_str_empty (p->external_id))
-            s_index (im->codes, pmo_arena_printf (im->arena, "x:%s", p->external_id), p);
+            portio_import_index (im->codes, pmo_arena_printf (im->arena, "x:%s", p->external_id),
+                                 p);
     }
     Pmo__BenefitList *list;
     if (s_list (peer, im->arena, "", &list, im->why, sizeof im->why))
@@ -161,8 +138,8 @@ static int s_load (bim_t *im)
         Pmo__Benefit *b = list->benefits[i];
         zhashx_insert (im->by_id, b->id, b);
         if (!pmo_str_empty (b->external_id))
-            s_index (im->by_key, s_key (im->arena, b, false), b);
-        s_index (im->by_key, s_key (im->arena, b, true), b);
+            portio_import_index (im->by_key, s_key (im->arena, b, false), b);
+        portio_import_index (im->by_key, s_key (im->arena, b, true), b);
     }
     return 0;
 }
@@ -207,14 +184,14 @@ static void s_links (bim_t *im, row_t *r, Pmo__Benefit *b, const char *codes)
         Pmo__Project *p = zhashx_lookup (im->projects, given[i]);
         if (!p)
             p = s_project_named (im, given[i]);
-        if (!p || p == (void *)&s_ambiguous)
-            return s_bad (im, r, "project_ids", given[i], "no such project");
+        if (!p || p == (void *)&portio_import_ambiguous)
+            return portio_import_bad (r, "project_ids", given[i], "no such project");
         s_link (im, b, p->id, &max);
     }
     if (pmo_str_empty (codes))
         return;
     Pmo__Project *whole = s_project_named (im, codes);
-    if (whole && whole != (void *)&s_ambiguous)
+    if (whole && whole != (void *)&portio_import_ambiguous)
         return s_link (im, b, whole->id, &max);
     char *copy = pmo_arena_strdup (im->arena, codes), *save = NULL;
     for (char *code = strtok_r (copy, ";,", &save); code; code = strtok_r (NULL, ";,", &save)) {
@@ -226,11 +203,13 @@ static void s_links (bim_t *im, row_t *r, Pmo__Benefit *b, const char *codes)
         if (!*code)
             continue;
         Pmo__Project *p = s_project_named (im, code);
-        if (p == (void *)&s_ambiguous)
-            return s_bad (im, r, "project_code", code,
-                          "projects in several divisions have this code: give project_ids");
+        if (p == (void *)&portio_import_ambiguous)
+            return portio_import_bad (
+                r, "project_code", code,
+                "projects in several divisions have this code: give project_ids");
         if (!p)
-            return s_bad (im, r, "project_code", code, "no project has this code or external id");
+            return portio_import_bad (r, "project_code", code,
+                                      "no project has this code or external id");
         s_link (im, b, p->id, &max);
     }
 }
@@ -241,8 +220,8 @@ static void s_minor (bim_t *im, row_t *r, const char *field, double *value)
 {
     double minor = round (*value * MINOR_PER_MAJOR);
     if (fabs (minor - *value * MINOR_PER_MAJOR) > 1e-6 * fmax (1.0, fabs (minor)))
-        return s_bad (im, r, field, pmo_arena_printf (im->arena, "%.15g", *value),
-                      "money has at most two decimals");
+        return portio_import_bad (r, field, pmo_arena_printf (im->arena, "%.15g", *value),
+                                  "money has at most two decimals");
     *value = minor;
 }
 
@@ -278,8 +257,8 @@ static int s_find (bim_t *im, row_t *r, const Pmo__Benefit *probe, Pmo__Benefit 
     if (!pmo_str_empty (probe->id)) {
         existing = zhashx_lookup (im->by_id, probe->id);
         if (!existing) {
-            s_bad (im, r, "id", probe->id,
-                   "no benefit with this id (leave id empty to create one)");
+            portio_import_bad (r, "id", probe->id,
+                               "no benefit with this id (leave id empty to create one)");
             return -1;
         }
     } else {
@@ -287,18 +266,19 @@ static int s_find (bim_t *im, row_t *r, const Pmo__Benefit *probe, Pmo__Benefit 
         //  An external id new to the register may name a benefit kept by title
         if (!existing && !pmo_str_empty (probe->external_id)) {
             Pmo__Benefit *titled = zhashx_lookup (im->by_key, s_key (im->arena, probe, true));
-            if (titled && titled != (void *)&s_ambiguous && pmo_str_empty (titled->external_id))
+            if (titled && titled != (void *)&portio_import_ambiguous &&
+                pmo_str_empty (titled->external_id))
                 existing = titled;
         }
-        if (existing == (void *)&s_ambiguous) {
-            s_bad (im, r, NULL, "", "several benefits match this row's key; give their id");
+        if (existing == (void *)&portio_import_ambiguous) {
+            portio_import_bad (r, NULL, "", "several benefits match this row's key; give their id");
             return -1;
         }
     }
     const char *used = existing ? existing->id : key;
     if (zhashx_lookup (im->used, used)) {
-        s_bad (im, r, existing ? "id" : NULL, existing ? used : "",
-               "another row of this file means the same benefit");
+        portio_import_bad (r, existing ? "id" : NULL, existing ? used : "",
+                           "another row of this file means the same benefit");
         return -1;
     }
     zhashx_insert (im->used, used, (void *)1);
@@ -460,69 +440,38 @@ static int s_send (bim_t *im, plan_t *plan, const char *member)
     return stored ? 0 : -1;
 }
 
-static void s_plan_rows (bim_t *im)
+//  Plan one data row of the file (portio_import_plan_rows); a row with no
+//  value for the mapping's skip_blank field is left out.
+static bool s_plan_row (void *arg, row_t *r, size_t out)
 {
-    portio_import_result_t *result = im->result;
-    portio_csv_t *csv = im->csv;
-    portio_csv_record_t *header = &csv->records[0];
-    im->plans = pmo_arena_alloc (im->arena, csv->n_records * sizeof (plan_t));
-    result->row_results =
-        pmo_arena_alloc (im->arena, csv->n_records * sizeof (portio_import_row_t));
-    for (size_t i = 1; i < csv->n_records; i++) {
-        portio_csv_record_t *record = &csv->records[i];
-        portio_import_row_t *out = &result->row_results[result->n_rows++];
-        out->row = i + 1;
-        if (portio_import_blank_row (record)) {
-            out->action = PORTIO_IMPORT_ROW_BLANK;
-            continue;
-        }
-        plan_t *plan = &im->plans[im->n_plans++];
-        plan->out = result->n_rows - 1;
-        plan->row = i + 1;
-        plan->record = i;
-        result->rows++;
-        row_t r = {.map = im->map,
-                   .arena = im->arena,
-                   .result = result,
-                   .header = header,
-                   .record = record,
-                   .row = i + 1};
-        r.bad = portio_import_record_bad (result, header, record, r.row);
-        if (!r.bad && im->map->skip_blank && portio_import_field_blank (&r, im->map->skip_blank)) {
-            //  No figure, no benefit (a project file's row without one)
-            out->action = PORTIO_IMPORT_ROW_BLANK;
-            result->skipped++;
-            result->rows--;
-            im->n_plans--;
-            continue;
-        }
-        if (!r.bad)
-            s_plan (im, &r, plan);
-        portio_import_row_tally (&r);
-        //  The planner checks what it would write with its own rules
-        if (!r.bad && !plan->unchanged && s_send (im, plan, "check_benefit"))
-            r.bad = true;
-        plan->bad = r.bad;
-    }
+    bim_t *im = arg;
+    if (!r->bad && im->map->skip_blank && portio_import_field_blank (r, im->map->skip_blank))
+        return false; //  no figure, no benefit (a project file's row without one)
+    plan_t *plan = &im->plans[im->n_plans++];
+    plan->out = out;
+    plan->row = r->row;
+    plan->record = r->row - 1;
+    if (!r->bad)
+        s_plan (im, r, plan);
+    //  The planner checks what it would write with its own rules
+    if (!r->bad && !plan->unchanged && s_send (im, plan, "check_benefit"))
+        r->bad = true;
+    plan->bad = r->bad;
+    return true;
 }
 
-//  The tally of what would be done, row by row.
-static void s_tally (bim_t *im)
+static void s_settle (void *arg, size_t p, portio_import_row_t *out)
 {
-    portio_import_result_t *result = im->result;
-    for (size_t p = 0, k = 0; k < result->n_rows; k++) {
-        portio_import_row_t *out = &result->row_results[k];
-        if (out->action == PORTIO_IMPORT_ROW_BLANK)
-            continue;
-        plan_t *plan = &im->plans[p++];
-        portio_import_row_settle (result, out, plan->id, plan->bad, plan->unchanged, plan->create);
-    }
+    bim_t *im = arg;
+    plan_t *plan = &im->plans[p];
+    portio_import_row_settle (im->result, out, plan->id, plan->bad, plan->unchanged, plan->create);
 }
 
 //  Write in file order; a refused row is bad now and, all or nothing,
 //  stops the import (the rows before it stay written).
-static int s_write_rows (bim_t *im)
+static int s_write_rows (void *arg)
 {
+    bim_t *im = arg;
     portio_import_result_t *result = im->result;
     for (size_t p = 0; p < im->n_plans; p++) {
         plan_t *plan = &im->plans[p];
@@ -535,12 +484,7 @@ static int s_write_rows (bim_t *im)
         out->written = plan->written;
         if (rc == 0)
             continue;
-        if (out->action == PORTIO_IMPORT_ROW_CREATE)
-            result->created--;
-        else
-            result->updated--;
-        out->action = PORTIO_IMPORT_ROW_BAD;
-        result->bad++;
+        portio_import_row_refused (result, out);
         if (!im->options->skip_bad)
             return portio_import_fail (
                 result, im->arena,
@@ -553,21 +497,9 @@ static int s_write_rows (bim_t *im)
 
 static int s_run (bim_t *im, const void *data, size_t size)
 {
-    portio_import_result_t *result = im->result;
-    if (portio_import_open_csv (im->arena, im->map, data, size, result, &im->csv))
-        return -1;
-    if (s_load (im))
-        return portio_import_fail (result, im->arena, "%s", im->why);
-    s_plan_rows (im);
-    s_tally (im);
-    if (im->options->dry_run)
-        return 0;
-    if (result->bad && !im->options->skip_bad)
-        return portio_import_fail (
-            result, im->arena,
-            "%zu of %zu rows have problems; nothing was written (all or nothing)", result->bad,
-            result->rows);
-    return s_write_rows (im);
+    static const portio_import_steps_t steps = {s_load, s_plan_row, s_settle, s_write_rows};
+    return portio_import_run_steps (im->options, im->map, im->arena, im->result, data, size, &steps,
+                                    im, &im->csv, im->why);
 }
 
 int portio_import_benefit_run (const portio_import_options_t *options,

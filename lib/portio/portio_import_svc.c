@@ -60,6 +60,14 @@ int64_t portio_days_from_civil (int64_t y, unsigned m, unsigned d)
     return era * 146097 + (int64_t)doe - 719468;
 }
 
+int64_t portio_weekdays (int64_t first, int64_t last)
+{
+    int64_t n = 0;
+    for (int64_t d = first; d <= last; d++)
+        n += (d % 7 + 7 + 3) % 7 < 5;
+    return n;
+}
+
 static int64_t s_year_of_days (int64_t z)
 {
     z += 719468;
@@ -175,8 +183,6 @@ typedef struct {
     char why[512];
 } svc_t;
 
-static char s_ambiguous; //  a key several records share
-
 static bool s_is (const svc_t *im, const char *name)
 {
     return strcmp (im->entity->name, name) == 0;
@@ -192,31 +198,6 @@ static const char *s_request_name (const svc_t *im)
 static const char *s_reply_name (const svc_t *im)
 {
     return s_is (im, "raid") ? "raid_entry" : im->entity->name;
-}
-
-static void s_bad (svc_t *im, row_t *r, const char *field, const char *value, const char *format,
-                   ...) __attribute__ ((format (printf, 5, 6)));
-static void s_bad (svc_t *im, row_t *r, const char *field, const char *value, const char *format,
-                   ...)
-{
-    char reason[512];
-    va_list args;
-    va_start (args, format);
-    vsnprintf (reason, sizeof reason, format, args);
-    va_end (args);
-    portio_import_problem (im->result, r->row,
-                           field ? portio_import_column_of (im->map, field) : "",
-                           value ? value : "", reason);
-    r->bad = true;
-}
-
-static void s_index (zhashx_t *index, const char *key, void *item)
-{
-    void *had = zhashx_lookup (index, key);
-    if (!had)
-        zhashx_insert (index, key, item);
-    else if (had != item)
-        zhashx_update (index, key, &s_ambiguous);
 }
 
 static char *s_lower (pmo_arena_t *arena, const char *text)
@@ -268,8 +249,11 @@ static bool s_allocation_live (const Pmo__Allocation *a)
            a->state <= PMO__ALLOCATION_STATE__ALLOCATION_STATE_COMMITTED;
 }
 
-static int s_load (svc_t *im)
+//  What the rows are checked against (portio_import_steps_t's load).
+static int s_load (void *arg, const portio_csv_t *csv)
 {
+    svc_t *im = arg;
+    im->plans = pmo_arena_alloc (im->arena, csv->n_records * sizeof (svc_plan_t));
     const portio_import_peer_t *peer = &im->options->peer;
     ProtobufCMessage **items;
     size_t n;
@@ -285,7 +269,7 @@ static int s_load (svc_t *im)
         for (size_t i = 0; i < n; i++) {
             Pmo__Project *p = (Pmo__Project *)items[i];
             zhashx_insert (im->projects, p->id, p);
-            s_index (im->codes, p->code, p);
+            portio_import_index (im->codes, p->code, p);
         }
     }
     if (s_is (im, "resource") || s_is (im, "allocation")) {
@@ -296,17 +280,20 @@ static int s_load (svc_t *im)
             Pmo__Resource *r = (Pmo__Resource *)items[i];
             zhashx_insert (im->resources, r->id, r);
             if (!pmo_str_empty (r->external_id))
-                s_index (im->res_keys, pmo_arena_printf (im->arena, "x:%s", r->external_id), r);
-            s_index (im->res_keys,
-                     pmo_arena_printf (im->arena, "n:%s", s_lower (im->arena, r->name)), r);
+                portio_import_index (im->res_keys,
+                                     pmo_arena_printf (im->arena, "x:%s", r->external_id), r);
+            portio_import_index (im->res_keys,
+                                 pmo_arena_printf (im->arena, "n:%s", s_lower (im->arena, r->name)),
+                                 r);
             if (s_is (im, "resource")) {
                 zhashx_insert (im->by_id, r->id, r);
-                s_index (im->by_key, s_resource_key (im->arena, r), r);
+                portio_import_index (im->by_key, s_resource_key (im->arena, r), r);
                 //  A row without an external id finds a stored one by name and unit too
-                s_index (im->by_key,
-                         pmo_arena_printf (im->arena, "n\x1f%s\x1f%s", s_lower (im->arena, r->name),
-                                           r->home_org_unit),
-                         r);
+                portio_import_index (im->by_key,
+                                     pmo_arena_printf (im->arena, "n\x1f%s\x1f%s",
+                                                       s_lower (im->arena, r->name),
+                                                       r->home_org_unit),
+                                     r);
             }
         }
     }
@@ -325,9 +312,9 @@ static int s_load (svc_t *im)
             if (!had || (!s_allocation_live (had) && s_allocation_live (a)))
                 zhashx_update (im->by_key, key, a);
             else if (s_allocation_live (had) && s_allocation_live (a))
-                zhashx_update (im->by_key, key, &s_ambiguous);
+                zhashx_update (im->by_key, key, &portio_import_ambiguous);
         } else
-            s_index (im->by_key, key, items[i]);
+            portio_import_index (im->by_key, key, items[i]);
     }
     return 0;
 }
@@ -340,21 +327,22 @@ static Pmo__Project *s_row_project (svc_t *im, row_t *r, ProtobufCMessage *msg, 
     if (!pmo_str_empty (id)) {
         Pmo__Project *p = zhashx_lookup (im->projects, id);
         if (!p)
-            s_bad (im, r, "project_id", id, "no such project");
+            portio_import_bad (r, "project_id", id, "no such project");
         return p;
     }
     if (pmo_str_empty (code)) {
-        s_bad (im, r, "project_code", "", "the project (project_code or project_id) is required");
+        portio_import_bad (r, "project_code", "",
+                           "the project (project_code or project_id) is required");
         return NULL;
     }
     Pmo__Project *p = zhashx_lookup (im->codes, code);
-    if (p == (void *)&s_ambiguous) {
-        s_bad (im, r, "project_code", code,
-               "projects in several divisions have this code: give project_id");
+    if (p == (void *)&portio_import_ambiguous) {
+        portio_import_bad (r, "project_code", code,
+                           "projects in several divisions have this code: give project_id");
         return NULL;
     }
     if (!p)
-        s_bad (im, r, "project_code", code, "no such project");
+        portio_import_bad (r, "project_code", code, "no such project");
     return p;
 }
 
@@ -365,7 +353,7 @@ static Pmo__Resource *s_row_resource (svc_t *im, row_t *r, Pmo__Allocation *a)
     if (!pmo_str_empty (a->resource_id)) {
         Pmo__Resource *res = zhashx_lookup (im->resources, a->resource_id);
         if (!res)
-            s_bad (im, r, "resource_id", a->resource_id, "no such resource");
+            portio_import_bad (r, "resource_id", a->resource_id, "no such resource");
         return res;
     }
     if (pmo_str_empty (a->resource_name))
@@ -376,14 +364,15 @@ static Pmo__Resource *s_row_resource (svc_t *im, row_t *r, Pmo__Allocation *a)
         res =
             zhashx_lookup (im->res_keys, pmo_arena_printf (im->arena, "n:%s",
                                                            s_lower (im->arena, a->resource_name)));
-    if (res == (void *)&s_ambiguous) {
-        s_bad (im, r, "resource_name", a->resource_name,
-               "several resources have this name: give their external id or resource_id");
+    if (res == (void *)&portio_import_ambiguous) {
+        portio_import_bad (
+            r, "resource_name", a->resource_name,
+            "several resources have this name: give their external id or resource_id");
         return NULL;
     }
     if (!res)
-        s_bad (im, r, "resource_name", a->resource_name,
-               "no resource has this external id or name");
+        portio_import_bad (r, "resource_name", a->resource_name,
+                           "no resource has this external id or name");
     return res;
 }
 
@@ -397,17 +386,17 @@ static void s_op (svc_plan_t *plan, op_t op)
 static void s_check_resource (svc_t *im, row_t *r, Pmo__Resource *res)
 {
     if (pmo_str_empty (res->name))
-        s_bad (im, r, "name", "", "a resource has a name");
+        portio_import_bad (r, "name", "", "a resource has a name");
     if (pmo_str_empty (res->home_org_unit))
-        s_bad (im, r, "home_org_unit", "", "a resource has a home org unit");
+        portio_import_bad (r, "home_org_unit", "", "a resource has a home org unit");
     else if (!zhashx_lookup (im->units, res->home_org_unit))
-        s_bad (im, r, "home_org_unit", res->home_org_unit, "no such org unit");
+        portio_import_bad (r, "home_org_unit", res->home_org_unit, "no such org unit");
     if (res->weekly_capacity_hours > 168)
-        s_bad (im, r, "weekly_capacity_hours",
-               pmo_arena_printf (im->arena, "%u", res->weekly_capacity_hours),
-               "a week has 168 hours");
+        portio_import_bad (r, "weekly_capacity_hours",
+                           pmo_arena_printf (im->arena, "%u", res->weekly_capacity_hours),
+                           "a week has 168 hours");
     if (res->n_skills > 20)
-        s_bad (im, r, "skills", "", "at most 20 skills");
+        portio_import_bad (r, "skills", "", "at most 20 skills");
     if (!res->kind)
         res->kind = PMO__RESOURCE_KIND__RESOURCE_KIND_PERSON;
 }
@@ -416,30 +405,32 @@ static void s_check_allocation (svc_t *im, row_t *r, Pmo__Allocation *a)
 {
     char week[9];
     if (pmo_str_empty (a->start_week))
-        s_bad (im, r, "start_week", "", "the first week is required (2026-W14 or a date)");
+        portio_import_bad (r, "start_week", "", "the first week is required (2026-W14 or a date)");
     else if (s_week (im->map, a->start_week, week))
-        s_bad (im, r, "start_week", a->start_week,
-               "not an ISO week such as 2026-W14 (or a date) of 2000 to 2099");
+        portio_import_bad (r, "start_week", a->start_week,
+                           "not an ISO week such as 2026-W14 (or a date) of 2000 to 2099");
     else
         a->start_week = pmo_arena_strdup (im->arena, week);
     if (pmo_str_empty (a->end_week))
         a->end_week = a->start_week;
     else if (s_week (im->map, a->end_week, week))
-        s_bad (im, r, "end_week", a->end_week,
-               "not an ISO week such as 2026-W14 (or a date) of 2000 to 2099");
+        portio_import_bad (r, "end_week", a->end_week,
+                           "not an ISO week such as 2026-W14 (or a date) of 2000 to 2099");
     else
         a->end_week = pmo_arena_strdup (im->arena, week);
     if (!r->bad && strcmp (a->start_week, a->end_week) > 0)
-        s_bad (im, r, "end_week", a->end_week, "ends before it starts (%s)", a->start_week);
+        portio_import_bad (r, "end_week", a->end_week, "ends before it starts (%s)", a->start_week);
     if (a->hours_per_week < 1 || a->hours_per_week > 168)
-        s_bad (im, r, "hours_per_week", pmo_arena_printf (im->arena, "%u", a->hours_per_week),
-               "hours per week are 1 to 168");
+        portio_import_bad (r, "hours_per_week",
+                           pmo_arena_printf (im->arena, "%u", a->hours_per_week),
+                           "hours per week are 1 to 168");
     if (a->min_level > 5)
-        s_bad (im, r, "min_level", pmo_arena_printf (im->arena, "%u", a->min_level),
-               "levels are 0 (any) to 5");
+        portio_import_bad (r, "min_level", pmo_arena_printf (im->arena, "%u", a->min_level),
+                           "levels are 0 (any) to 5");
     if (pmo_str_empty (a->resource_id) && pmo_str_empty (a->role) && pmo_str_empty (a->skill))
-        s_bad (im, r, "resource_name", "",
-               "name a resource (resource_name or resource_id) or ask for a role or skill");
+        portio_import_bad (
+            r, "resource_name", "",
+            "name a resource (resource_name or resource_id) or ask for a role or skill");
     for (char *c = a->role; c && *c; c++)
         *c = (char)tolower ((unsigned char)*c);
     for (char *c = a->skill; c && *c; c++)
@@ -451,14 +442,14 @@ static void s_check_allocation (svc_t *im, row_t *r, Pmo__Allocation *a)
 static void s_check_scale (svc_t *im, row_t *r, const char *field, uint32_t value, uint32_t min)
 {
     if (value < min || value > 5)
-        s_bad (im, r, field, pmo_arena_printf (im->arena, "%u", value),
-               min ? "a rating 1 to 5 is required" : "a rating 1 to 5 (or blank)");
+        portio_import_bad (r, field, pmo_arena_printf (im->arena, "%u", value),
+                           min ? "a rating 1 to 5 is required" : "a rating 1 to 5 (or blank)");
 }
 
 static void s_check_risk (svc_t *im, row_t *r, Pmo__Risk *risk)
 {
     if (pmo_str_empty (risk->title))
-        s_bad (im, r, "title", "", "a risk has a title");
+        portio_import_bad (r, "title", "", "a risk has a title");
     s_check_scale (im, r, "probability", risk->probability, 1);
     s_check_scale (im, r, "impact", risk->impact, 1);
     s_check_scale (im, r, "residual_probability", risk->residual_probability, 0);
@@ -472,18 +463,19 @@ static void s_check_risk (svc_t *im, row_t *r, Pmo__Risk *risk)
 static void s_check_issue (svc_t *im, row_t *r, Pmo__Issue *issue)
 {
     if (pmo_str_empty (issue->title))
-        s_bad (im, r, "title", "", "an issue has a title");
+        portio_import_bad (r, "title", "", "an issue has a title");
     if (issue->type == PMO__ISSUE_TYPE__ISSUE_TYPE_UNSPECIFIED)
-        s_bad (im, r, "type", "",
-               "the type is required: request_for_change, off_specification or problem_concern");
+        portio_import_bad (
+            r, "type", "",
+            "the type is required: request_for_change, off_specification or problem_concern");
     if (issue->priority > 5)
-        s_bad (im, r, "priority", pmo_arena_printf (im->arena, "%u", issue->priority),
-               "priority is 1 (highest) to 5");
+        portio_import_bad (r, "priority", pmo_arena_printf (im->arena, "%u", issue->priority),
+                           "priority is 1 (highest) to 5");
     if (!issue->status)
         issue->status = PMO__ISSUE_STATUS__ISSUE_STATUS_OPEN;
     if (issue->status >= PMO__ISSUE_STATUS__ISSUE_STATUS_RESOLVED &&
         pmo_str_empty (issue->resolution))
-        s_bad (im, r, "resolution", "", "a resolved or closed issue says how (resolution)");
+        portio_import_bad (r, "resolution", "", "a resolved or closed issue says how (resolution)");
 }
 
 //  A change request or an assumption, decision or dependency: a title,
@@ -491,11 +483,12 @@ static void s_check_issue (svc_t *im, row_t *r, Pmo__Issue *issue)
 static void s_check_entry (svc_t *im, row_t *r, ProtobufCMessage *entry)
 {
     if (pmo_str_empty (pmo_reflect_str (entry, "title")))
-        s_bad (im, r, "title", "", "a %s has a title", im->entity->name);
+        portio_import_bad (r, "title", "", "a %s has a title", im->entity->name);
     if (entry->descriptor == &pmo__raid_entry__descriptor) {
         Pmo__RaidEntry *e = (Pmo__RaidEntry *)entry;
         if (e->kind == PMO__RAID_KIND__RAID_KIND_UNSPECIFIED)
-            s_bad (im, r, "kind", "", "the kind is required: assumption, decision or dependency");
+            portio_import_bad (r, "kind", "",
+                               "the kind is required: assumption, decision or dependency");
         if (!e->status)
             e->status = PMO__RAID_STATUS__RAID_STATUS_OPEN;
     } else {
@@ -608,22 +601,23 @@ static int s_find (svc_t *im, row_t *r, ProtobufCMessage *probe, ProtobufCMessag
     if (!pmo_str_empty (id)) {
         existing = zhashx_lookup (im->by_id, id);
         if (!existing) {
-            s_bad (im, r, "id", id, "no %s with this id (leave id empty to create one)",
-                   im->entity->name);
+            portio_import_bad (r, "id", id, "no %s with this id (leave id empty to create one)",
+                               im->entity->name);
             return -1;
         }
     } else {
         existing = zhashx_lookup (im->by_key, key);
-        if (existing == (void *)&s_ambiguous) {
-            s_bad (im, r, NULL, "", "several %ss match this row's key; give their id to say which",
-                   im->entity->name);
+        if (existing == (void *)&portio_import_ambiguous) {
+            portio_import_bad (r, NULL, "",
+                               "several %ss match this row's key; give their id to say which",
+                               im->entity->name);
             return -1;
         }
     }
     const char *used = existing ? pmo_reflect_str (existing, "id") : key;
     if (zhashx_lookup (im->used, used)) {
-        s_bad (im, r, existing ? "id" : NULL, existing ? used : "",
-               "another row of this file means the same %s", im->entity->name);
+        portio_import_bad (r, existing ? "id" : NULL, existing ? used : "",
+                           "another row of this file means the same %s", im->entity->name);
         return -1;
     }
     zhashx_insert (im->used, used, (void *)1);
@@ -642,13 +636,13 @@ static void s_plan_new (svc_t *im, row_t *r, svc_plan_t *plan, ProtobufCMessage 
     if (s_is (im, "allocation")) {
         Pmo__Allocation *a = (Pmo__Allocation *)probe;
         if (a->state > PMO__ALLOCATION_STATE__ALLOCATION_STATE_COMMITTED)
-            return s_bad (im, r, "state", s_enum_text (arena, probe, "state"),
-                          "a new allocation is requested, proposed or committed");
+            return portio_import_bad (r, "state", s_enum_text (arena, probe, "state"),
+                                      "a new allocation is requested, proposed or committed");
         //  A named resource is requested first, then booked as the row says
         if (s_allocation_path (plan, PMO__ALLOCATION_STATE__ALLOCATION_STATE_REQUESTED, a->state,
                                !pmo_str_empty (a->resource_id)))
-            return s_bad (im, r, "state", s_enum_text (arena, probe, "state"),
-                          "a committed allocation names its resource");
+            return portio_import_bad (r, "state", s_enum_text (arena, probe, "state"),
+                                      "a committed allocation names its resource");
     } else if (s_is (im, "risk") &&
                ((Pmo__Risk *)probe)->status != PMO__RISK_STATUS__RISK_STATUS_OPEN)
         s_op (plan, OP_CLOSE);
@@ -688,10 +682,10 @@ static int s_plan_allocation (svc_t *im, row_t *r, svc_plan_t *plan, ProtobufCMe
     want->resource_id = resource ? resource->id : was->resource_id;
     if (strcmp (want->resource_id, was->resource_id) != 0) {
         if (was->state > PMO__ALLOCATION_STATE__ALLOCATION_STATE_PROPOSED) {
-            s_bad (im, r, "resource_name", asked->resource_name,
-                   "allocation %s is %s with %s: release it and import a new row to "
-                   "book someone else",
-                   was->id, s_enum_text (arena, existing, "state"), was->resource_name);
+            portio_import_bad (r, "resource_name", asked->resource_name,
+                               "allocation %s is %s with %s: release it and import a new row to "
+                               "book someone else",
+                               was->id, s_enum_text (arena, existing, "state"), was->resource_name);
             return -1;
         }
         s_op (plan, OP_PROPOSE);
@@ -699,9 +693,9 @@ static int s_plan_allocation (svc_t *im, row_t *r, svc_plan_t *plan, ProtobufCMe
     if (strcmp (want->start_week, was->start_week) || strcmp (want->end_week, was->end_week) ||
         want->hours_per_week != was->hours_per_week) {
         if (!s_allocation_live (was)) {
-            s_bad (im, r, "hours_per_week", "",
-                   "allocation %s is %s: its weeks and hours stay as they were", was->id,
-                   s_enum_text (arena, existing, "state"));
+            portio_import_bad (r, "hours_per_week", "",
+                               "allocation %s is %s: its weeks and hours stay as they were",
+                               was->id, s_enum_text (arena, existing, "state"));
             return -1;
         }
         s_op (plan, OP_RESHAPE);
@@ -710,11 +704,11 @@ static int s_plan_allocation (svc_t *im, row_t *r, svc_plan_t *plan, ProtobufCMe
     if (plan->n_ops && plan->ops[0] == OP_PROPOSE && from == 1)
         from = PMO__ALLOCATION_STATE__ALLOCATION_STATE_PROPOSED;
     if (s_allocation_path (plan, from, want->state, !pmo_str_empty (want->resource_id))) {
-        s_bad (im, r, "state", s_enum_text (arena, desired, "state"),
-               "allocation %s is %s: it cannot become %s (requested -> proposed -> "
-               "committed -> released, or rejected)",
-               was->id, s_enum_text (arena, existing, "state"),
-               s_enum_text (arena, desired, "state"));
+        portio_import_bad (r, "state", s_enum_text (arena, desired, "state"),
+                           "allocation %s is %s: it cannot become %s (requested -> proposed -> "
+                           "committed -> released, or rejected)",
+                           was->id, s_enum_text (arena, existing, "state"),
+                           s_enum_text (arena, desired, "state"));
         return -1;
     }
     return 0;
@@ -733,9 +727,9 @@ static int s_plan_risk (svc_t *im, row_t *r, svc_plan_t *plan, ProtobufCMessage 
                                        pmo_reflect_copy (existing, arena));
     bool open = was->status == PMO__RISK_STATUS__RISK_STATUS_OPEN;
     if (!open && (fields || status != was->status)) {
-        s_bad (im, r, fields ? NULL : "status", s_enum_text (arena, probe, "status"),
-               "risk %s is %s: a closed risk is a record and stays as it is", was->id,
-               s_enum_text (arena, existing, "status"));
+        portio_import_bad (r, fields ? NULL : "status", s_enum_text (arena, probe, "status"),
+                           "risk %s is %s: a closed risk is a record and stays as it is", was->id,
+                           s_enum_text (arena, existing, "status"));
         return -1;
     }
     if (fields)
@@ -757,7 +751,7 @@ static int s_plan_issue (svc_t *im, row_t *r, svc_plan_t *plan, ProtobufCMessage
     bool fields = !portio_import_same (arena, pmo_reflect_copy (desired, arena),
                                        pmo_reflect_copy (existing, arena));
     if (fields && was->status == PMO__ISSUE_STATUS__ISSUE_STATUS_CLOSED) {
-        s_bad (im, r, NULL, "", "issue %s is closed: it stays as it is", was->id);
+        portio_import_bad (r, NULL, "", "issue %s is closed: it stays as it is", was->id);
         return -1;
     }
     if (fields)
@@ -797,9 +791,10 @@ static void s_plan (svc_t *im, row_t *r, svc_plan_t *plan)
                              arena);
     if (!s_is (im, "resource") && project &&
         strcmp (project->id, pmo_reflect_str (existing, "project_id")) != 0)
-        return s_bad (im, r, "project_code", t.project_code ? t.project_code : project->id,
-                      "this %s belongs to another project: entries stay with their project",
-                      im->entity->name);
+        return portio_import_bad (
+            r, "project_code", t.project_code ? t.project_code : project->id,
+            "this %s belongs to another project: entries stay with their project",
+            im->entity->name);
     if (s_is (im, "resource")) {
         Pmo__Resource *want = (Pmo__Resource *)desired;
         if (!want->kind)
@@ -1028,67 +1023,31 @@ static int s_write (svc_t *im, svc_plan_t *plan)
     return 0;
 }
 
-//  Check every data row of the file before writing any (blank rows are
-//  noted and skipped).
-static void s_plan_rows (svc_t *im)
+//  Check one data row of the file (portio_import_plan_rows).
+static bool s_plan_row (void *arg, row_t *r, size_t out)
 {
-    portio_import_result_t *result = im->result;
-    portio_csv_t *csv = im->csv;
-    portio_csv_record_t *header = &csv->records[0];
-    im->plans = pmo_arena_alloc (im->arena, csv->n_records * sizeof (svc_plan_t));
-    result->row_results =
-        pmo_arena_alloc (im->arena, csv->n_records * sizeof (portio_import_row_t));
-    for (size_t i = 1; i < csv->n_records; i++) {
-        portio_csv_record_t *record = &csv->records[i];
-        portio_import_row_t *out = &result->row_results[result->n_rows++];
-        out->row = i + 1;
-        if (portio_import_blank_row (record)) {
-            out->action = PORTIO_IMPORT_ROW_BLANK;
-            continue;
-        }
-        svc_plan_t *plan = &im->plans[im->n_plans++];
-        plan->out = result->n_rows - 1;
-        plan->row = i + 1;
-        plan->record = i;
-        result->rows++;
-        row_t r = {.map = im->map,
-                   .arena = im->arena,
-                   .result = result,
-                   .header = header,
-                   .record = record,
-                   .row = i + 1};
-        r.bad = portio_import_record_bad (result, header, record, r.row);
-        if (!r.bad)
-            s_plan (im, &r, plan);
-        portio_import_row_tally (&r);
-        plan->bad = r.bad;
-    }
+    svc_t *im = arg;
+    svc_plan_t *plan = &im->plans[im->n_plans++];
+    plan->out = out;
+    plan->row = r->row;
+    plan->record = r->row - 1;
+    if (!r->bad)
+        s_plan (im, r, plan);
+    plan->bad = r->bad;
+    return true;
 }
 
-//  The tally of what would be done, row by row.
-static void s_tally (svc_t *im)
+static void s_settle (void *arg, size_t p, portio_import_row_t *out)
 {
-    portio_import_result_t *result = im->result;
-    for (size_t p = 0, k = 0; k < result->n_rows; k++) {
-        portio_import_row_t *out = &result->row_results[k];
-        if (out->action == PORTIO_IMPORT_ROW_BLANK)
-            continue;
-        svc_plan_t *plan = &im->plans[p++];
-        portio_import_row_settle (result, out, plan->id, plan->bad, plan->unchanged, plan->create);
-    }
+    svc_t *im = arg;
+    svc_plan_t *plan = &im->plans[p];
+    portio_import_row_settle (im->result, out, plan->id, plan->bad, plan->unchanged, plan->create);
 }
 
 //  A row the service refused when written: counted as bad now.
 static void s_row_refused (svc_t *im, svc_plan_t *plan)
 {
-    portio_import_result_t *result = im->result;
-    portio_import_row_t *out = &result->row_results[plan->out];
-    if (out->action == PORTIO_IMPORT_ROW_CREATE)
-        result->created--;
-    else
-        result->updated--;
-    out->action = PORTIO_IMPORT_ROW_BAD;
-    result->bad++;
+    portio_import_row_refused (im->result, &im->result->row_results[plan->out]);
 }
 
 //  All or nothing: the import stops at a refused row (batch: in a refused
@@ -1119,13 +1078,16 @@ typedef struct {
 } batch_t;
 
 //  The division a row is written in if it goes in a batch, else NULL
-//  (written step by step: role requests are matched one by one, steps of
-//  stored allocations are single requests, and so are a risk's closure, an
-//  issue's later status and a change's decision).
+//  (written step by step: role requests are matched one by one, and steps
+//  of stored allocations are single requests). A register row of two
+//  steps (a risk closed, an issue created resolved, a change created
+//  decided) is one item of the risk monitor's batch (final_state).
 static const char *s_batch_division (svc_t *im, const svc_plan_t *plan)
 {
     if (im->entity->service == PORTIO_IMPORT_RISKMON) {
-        if (plan->n_ops != 1 || (plan->ops[0] != OP_CREATE && plan->ops[0] != OP_UPDATE))
+        if (plan->n_ops < 1 || plan->n_ops > 2 ||
+            (plan->ops[0] != OP_CREATE && plan->ops[0] != OP_UPDATE) ||
+            (plan->n_ops == 2 && plan->ops[1] != OP_CLOSE && plan->ops[1] != OP_ISSUE_STATE))
             return NULL;
         const Pmo__Project *p =
             zhashx_lookup (im->projects, pmo_reflect_str (plan->entity, "project_id"));
@@ -1161,6 +1123,15 @@ static Pmo__RiskmonImportItem *s_register_item (svc_t *im, svc_plan_t *plan)
     const char *member;
     uint64_t version = plan->existing ? pmo_reflect_u64 (plan->existing, "version") : 0;
     ProtobufCMessage *body = s_record_body (im, plan, plan->ops[0], version, &bodies, &member);
+    if (plan->n_ops == 2) {
+        //  Two steps: the row's record as it ends, which the risk monitor
+        //  reaches in the same commit
+        item->final_state = true;
+        ProtobufCMessage *state = pmo_reflect_copy (plan->entity, im->arena);
+        pmo_reflect_set_str (state, "id", pmo_reflect_str (body, "id"), im->arena);
+        pmo_reflect_set_u64 (state, "version", pmo_reflect_u64 (body, "version"));
+        body = state;
+    }
     pmo_reflect_set_oneof (&item->base, member, body);
     return item;
 }
@@ -1351,8 +1322,9 @@ static int s_flush_all (svc_t *im, batch_t *batches, size_t n_batches)
 //  it are written first, so every row sees what the rows above it did).
 //  A row refused is counted as bad now; in all-or-nothing mode it stops
 //  the import (the rows before it stay written).
-static int s_write_rows (svc_t *im)
+static int s_write_rows (void *arg)
 {
+    svc_t *im = arg;
     portio_import_result_t *result = im->result;
     //  A division per org unit at most
     size_t cap = zhashx_size (im->units) + 1, n_batches = 0;
@@ -1389,21 +1361,9 @@ static int s_write_rows (svc_t *im)
 
 static int s_run (svc_t *im, const void *data, size_t size)
 {
-    portio_import_result_t *result = im->result;
-    if (portio_import_open_csv (im->arena, im->map, data, size, result, &im->csv))
-        return -1;
-    if (s_load (im))
-        return portio_import_fail (im->result, im->arena, "%s", im->why);
-    s_plan_rows (im);
-    s_tally (im);
-    if (im->options->dry_run)
-        return 0;
-    if (result->bad && !im->options->skip_bad)
-        return portio_import_fail (
-            im->result, im->arena,
-            "%zu of %zu rows have problems; nothing was written (all or nothing)", result->bad,
-            result->rows);
-    return s_write_rows (im);
+    static const portio_import_steps_t steps = {s_load, s_plan_row, s_settle, s_write_rows};
+    return portio_import_run_steps (im->options, im->map, im->arena, im->result, data, size, &steps,
+                                    im, &im->csv, im->why);
 }
 
 int portio_import_svc_run (const portio_import_options_t *options,

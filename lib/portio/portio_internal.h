@@ -113,6 +113,14 @@ const char *const *portio_import_native_fields (const char *entity);
 //  Record a problem of row at column (value shown shortened).
 void portio_import_problem (portio_import_result_t *result, size_t row, const char *column,
                             const char *value, const char *reason);
+//  A problem of the row at the column of field (NULL: the whole row),
+//  value as read (NULL: none); the row is bad.
+void portio_import_bad (row_t *r, const char *field, const char *value, const char *format, ...)
+    __attribute__ ((format (printf, 4, 5)));
+//  What an index holds for a key several records share.
+extern char portio_import_ambiguous;
+//  Index item under key; a key another item already holds is ambiguous.
+void portio_import_index (zhashx_t *index, const char *key, void *item);
 //  Record a warning: the file contradicts itself and the import says what
 //  it read instead (never silently).
 void portio_import_warn (portio_import_result_t *result, const char *format, ...)
@@ -150,6 +158,47 @@ void portio_import_row_tally (row_t *r);
 //  (bad, unchanged, created or updated, in that order of precedence).
 void portio_import_row_settle (portio_import_result_t *result, portio_import_row_t *out,
                                const char *id, bool bad, bool unchanged, bool create);
+//  One data row of a file being planned (portio_import_plan_rows): r is
+//  ready to convert (r->bad already set if the record itself is broken),
+//  out its place in result->row_results. False: the row is left out (not a
+//  row of the import: counted as skipped).
+typedef bool (*portio_import_plan_fn) (void *arg, row_t *r, size_t out);
+//  Plan every data row of csv in file order, for every import (the
+//  registry's, the other services', the planner's): result's row results
+//  are made (an empty line is noted as blank and not planned); every other
+//  row is counted, checked as read, given to plan, and what its reading
+//  fell back to is tallied.
+void portio_import_plan_rows (const portio_import_mapping_t *map, pmo_arena_t *arena,
+                              portio_import_result_t *result, portio_csv_t *csv,
+                              portio_import_plan_fn plan, void *arg);
+//  Settle every planned row in file order (blank ones passed over): settle
+//  gets the plan's index (the order plan was called in, less the rows left
+//  out) and its row result, and calls portio_import_row_settle.
+void portio_import_settle_rows (portio_import_result_t *result,
+                                void (*settle) (void *arg, size_t plan, portio_import_row_t *out),
+                                void *arg);
+//  The steps of an import whose rows are checked against what a service
+//  holds, then written (the allocator's and risk monitor's, the planner's).
+typedef struct {
+    //  Read what the rows are checked against, and make room for csv's
+    //  plans; 0, or -1 with the reason in the run's why
+    int (*load) (void *arg, const portio_csv_t *csv);
+    portio_import_plan_fn plan; //  plan one row
+    void (*settle) (void *arg, size_t plan, portio_import_row_t *out);
+    int (*write) (void *arg); //  write the planned rows (not for a dry run)
+} portio_import_steps_t;
+//  Run such an import: open the file as CSV (*csv), load (a failure is the
+//  import's error, the text in why), plan every row
+//  (portio_import_plan_rows), settle them; then, unless a dry run or (all
+//  or nothing) some row is bad, write. Same contract as portio_import_run.
+int portio_import_run_steps (const portio_import_options_t *options,
+                             const portio_import_mapping_t *map, pmo_arena_t *arena,
+                             portio_import_result_t *result, const void *data, size_t size,
+                             const portio_import_steps_t *steps, void *arg, portio_csv_t **csv,
+                             const char *why);
+//  A row the service refused when written: bad now, no longer counted as
+//  created or updated.
+void portio_import_row_refused (portio_import_result_t *result, portio_import_row_t *out);
 //  True if the record is an empty line (nothing to import, not a problem).
 bool portio_import_blank_row (const portio_csv_record_t *record);
 //  Report what is wrong with the record as read (broken quoting, a wrong
@@ -227,6 +276,8 @@ int portio_import_benefit_export (const portio_import_peer_t *peer, const char *
 //  date, and the ISO week of such a day as "2026-W14" into out; 0, or -1
 //  outside the years 2000 to 2099 (the allocator's).
 int64_t portio_days_from_civil (int64_t y, unsigned m, unsigned d);
+//  The weekdays (Monday to Friday) from first to last, such days, both counted.
+int64_t portio_weekdays (int64_t first, int64_t last);
 int portio_iso_week (int64_t days, char out[9]);
 
 #endif

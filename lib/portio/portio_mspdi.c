@@ -20,7 +20,14 @@
       finish (forecast) and its actual finish.
     - With a StatusDate: a status report for that day with the summary
       task's % complete, PV (BCWS), EV (BCWP) and AC (ACWP); its overall RAG
-      is the band of the lower of SPI and CPI (DOMAIN.md).
+      is the band of the lower of SPI and CPI (DOMAIN.md). Where Project did
+      not compute BCWS and BCWP (both 0 or absent), they come from the
+      summary task's baseline cost (BAC): PV = BAC x the share of the
+      baseline's weekdays elapsed by the status date, EV = BAC x % complete,
+      AC = ActualCost (a warning says so). PV and EV are money (DOMAIN.md):
+      a plan without costs (no BCWS, BCWP nor baseline cost) gives no PV or
+      EV, so no status report, and a warning says why (baseline work alone
+      is not turned into money).
     - With an allocator to write to: each work resource (Type 1) into the
       pool in the project's org unit, found again by "mspdi:" + its GUID
       (else the plan's key + "/" + UID): MaxUnits times the plan's week
@@ -186,6 +193,7 @@ typedef struct {
     //  resource), and the records their ids name that the caller may see
     const char *task_field, *resource_field;
     const Pmo__Project *known; //  the project, NULL if none
+    const xmlNode *root;       //  the Project element
     zhashx_t *known_resources; //  id -> Pmo__Resource, NULL if none
 } plan_t;
 
@@ -267,22 +275,24 @@ static void s_origin_of (plan_t *plan, origin_t *origin, const xmlNode *node, co
     origin->from = from;
 }
 
+//  The columns of the project part.
+static const char *s_project_header[] = {"code",
+                                         "name",
+                                         "external_id",
+                                         "org_unit",
+                                         "baseline_start",
+                                         "baseline_finish",
+                                         "forecast_finish",
+                                         "currency",
+                                         "budget.baseline",
+                                         "budget.forecast",
+                                         "budget.actual",
+                                         NULL};
+
 //  The project row from the Project element and its summary task.
 static int s_project (plan_t *plan, const portio_import_options_t *options, const xmlNode *root,
                       const xmlNode *summary)
 {
-    static const char *header[] = {"code",
-                                   "name",
-                                   "external_id",
-                                   "org_unit",
-                                   "baseline_start",
-                                   "baseline_finish",
-                                   "forecast_finish",
-                                   "currency",
-                                   "budget.baseline",
-                                   "budget.forecast",
-                                   "budget.actual",
-                                   NULL};
     //  Where each column comes from: the summary task's baseline, else the project's dates
     static const char *from_baseline[] = {"Title",          "Title",
                                           "GUID",           "org_unit (--org-unit, ?org_unit=)",
@@ -379,9 +389,20 @@ static int s_project (plan_t *plan, const portio_import_options_t *options, cons
                          budget,
                          cost,
                          actual};
-    portio_csv_writer_row (plan->project, header, 11);
+    portio_csv_writer_row (plan->project, s_project_header, 11);
     portio_csv_writer_row (plan->project, row, 11);
     return 0;
+}
+
+static void s_grow_origins (plan_t *plan, origin_t **origins, size_t n, size_t *max)
+{
+    if (n < *max)
+        return;
+    *max = *max ? *max * 2 : 32;
+    origin_t *grown = pmo_arena_alloc (plan->arena, *max * sizeof (origin_t));
+    if (n)
+        memcpy (grown, *origins, n * sizeof (origin_t));
+    *origins = grown;
 }
 
 //  A milestone row from a milestone task or a top-level summary task.
@@ -410,17 +431,67 @@ static void s_milestone (plan_t *plan, const xmlNode *task)
                    "the task has neither a baseline finish nor a finish");
         return;
     }
-    if (plan->n_milestones == plan->max_milestones) {
-        plan->max_milestones = plan->max_milestones ? plan->max_milestones * 2 : 32;
-        origin_t *grown = pmo_arena_alloc (arena, plan->max_milestones * sizeof (origin_t));
-        if (plan->n_milestones)
-            memcpy (grown, plan->milestone_origins, plan->n_milestones * sizeof (origin_t));
-        plan->milestone_origins = grown;
-    }
+    s_grow_origins (plan, &plan->milestone_origins, plan->n_milestones, &plan->max_milestones);
     s_origin_of (plan, &plan->milestone_origins[plan->n_milestones++], task, element, from);
     const char *row[] = {plan->code, *wbs ? pmo_arena_printf (arena, "%s %s", wbs, name) : name,
                          planned, forecast, actual};
     portio_csv_writer_row (plan->milestones, row, 5);
+}
+
+static int s_day (plan_t *plan, const xmlNode *node, const char *element, const char *field,
+                  const char *text, int64_t *day);
+
+//  PV and EV (decimals of major units) from the summary task's baseline
+//  cost where Project computed no BCWS or BCWP: 0, -1 (a problem), or 1
+//  if the plan has no costs at all (a warning says there is no report).
+static int s_earned_from_baseline (plan_t *plan, const xmlNode *summary, const char *day,
+                                   const char **pv, const char **ev)
+{
+    pmo_arena_t *arena = plan->arena;
+    const xmlNode *baseline = s_baseline (summary, 0);
+    const char *bac = baseline ? s_money (plan, baseline, "Task UID=0", "Baseline/Cost",
+                                          s_text (arena, baseline, "Cost"))
+                               : "";
+    if (!bac)
+        return -1;
+    if (!*bac || atof (bac) <= 0) {
+        portio_import_warn (plan->result,
+                            "Project/StatusDate %s: the plan has no costs (no BCWS nor BCWP on "
+                            "the project summary task, no baseline Cost): PV and EV are money, "
+                            "so no status report is made from it (baseline work is not turned "
+                            "into money)",
+                            day);
+        return 1;
+    }
+    int64_t first, last, status;
+    const char *status_text = s_text (arena, plan->root, "StatusDate");
+    if (s_day (plan, baseline, "Task UID=0", "Baseline/Start", s_text (arena, baseline, "Start"),
+               &first) ||
+        s_day (plan, baseline, "Task UID=0", "Baseline/Finish", s_text (arena, baseline, "Finish"),
+               &last) ||
+        s_day (plan, plan->root, "Project", "StatusDate", status_text, &status))
+        return -1;
+    int64_t total = last >= first ? portio_weekdays (first, last) : 0;
+    int64_t elapsed = status < first ? 0 : portio_weekdays (first, status < last ? status : last);
+    double share = total > 0 ? (double)elapsed / (double)total : status >= first ? 1.0 : 0.0;
+    const char *pc_text = s_text (arena, summary, "PercentComplete");
+    double percent = *pc_text ? atof (pc_text) : 0;
+    percent = percent < 0 ? 0 : percent > 100 ? 100 : percent;
+    long long bac_minor = llround (atof (bac) * 100);
+    char buf[40];
+    *pv = pmo_arena_strdup (
+        arena, portio_csv_format_minor (llround ((double)bac_minor * share), 2, buf, sizeof buf));
+    *ev = pmo_arena_strdup (
+        arena,
+        portio_csv_format_minor (llround ((double)bac_minor * percent / 100), 2, buf, sizeof buf));
+    portio_import_warn (plan->result,
+                        "Project/StatusDate %s: the summary task has no BCWS nor BCWP, so PV %s is "
+                        "its baseline Cost %s x %lld of the baseline's %lld weekdays (%.10s to "
+                        "%.10s) and EV %s is that Cost x %g%% complete",
+                        day, *pv, bac, (long long)elapsed, (long long)total,
+                        s_text (arena, baseline, "Start"), s_text (arena, baseline, "Finish"), *ev,
+                        percent);
+    return 0;
 }
 
 //  With a status date: the report of that day from the summary task.
@@ -428,6 +499,14 @@ static void s_report (plan_t *plan, const xmlNode *root, const xmlNode *summary)
 {
     static const char *from[] = {"",     "StatusDate", "PercentComplete", "", "BCWS", "BCWP",
                                  "ACWP", NULL};
+    static const char *from_baseline[] = {"",
+                                          "StatusDate",
+                                          "PercentComplete",
+                                          "",
+                                          "Baseline/Cost x elapsed",
+                                          "Baseline/Cost x PercentComplete",
+                                          "ActualCost",
+                                          NULL};
     pmo_arena_t *arena = plan->arena;
     const char *status = s_text (arena, root, "StatusDate");
     if (!*status || !summary)
@@ -438,6 +517,16 @@ static void s_report (plan_t *plan, const xmlNode *root, const xmlNode *summary)
     const char *ac = s_money (plan, summary, "Task UID=0", "ACWP", s_text (arena, summary, "ACWP"));
     if (!day || !pv || !ev || !ac || !*day)
         return;
+    //  Project computed no earned value: from the baseline cost, if any
+    bool computed = (*pv && atof (pv) != 0) || (*ev && atof (ev) != 0);
+    if (!computed) {
+        if (s_earned_from_baseline (plan, summary, day, &pv, &ev))
+            return;
+        ac = s_money (plan, summary, "Task UID=0", "ActualCost",
+                      s_text (arena, summary, "ActualCost"));
+        if (!ac)
+            return;
+    }
     //  The overall rating: the band of the lower of SPI and CPI
     double spi = *pv && atof (pv) > 0 ? atof (ev) / atof (pv) : 1.0;
     double cpi = *ac && atof (ac) > 0 ? atof (ev) / atof (ac) : 1.0;
@@ -451,7 +540,7 @@ static void s_report (plan_t *plan, const xmlNode *root, const xmlNode *summary)
                          ev,         ac};
     portio_csv_writer_row (plan->report, header, 7);
     portio_csv_writer_row (plan->report, row, 7);
-    s_origin_of (plan, &plan->report_origin, root, "Project", from);
+    s_origin_of (plan, &plan->report_origin, root, "Project", computed ? from : from_baseline);
     plan->has_report = true;
 }
 
@@ -535,17 +624,6 @@ static const char *s_role_of (pmo_arena_t *arena, const char *group)
         n--;
     role[n] = 0;
     return pmo_arena_strdup (arena, n ? role : "resource");
-}
-
-static void s_grow_origins (plan_t *plan, origin_t **origins, size_t n, size_t *max)
-{
-    if (n < *max)
-        return;
-    *max = *max ? *max * 2 : 32;
-    origin_t *grown = pmo_arena_alloc (plan->arena, *max * sizeof (origin_t));
-    if (n)
-        memcpy (grown, *origins, n * sizeof (origin_t));
-    *origins = grown;
 }
 
 //  The work resources of the plan as resource rows (material and cost
@@ -692,9 +770,7 @@ static void s_pool_assignment (plan_t *plan, const xmlNode *x)
                    "the assignment finishes before it starts");
         return;
     }
-    size_t weekdays = 0;
-    for (int64_t d = first; d <= last; d++)
-        weekdays += (d % 7 + 7 + 3) % 7 < 5;
+    int64_t weekdays = portio_weekdays (first, last);
     if (!weekdays) {
         s_add_work (plan, r, first, work);
         return;
@@ -763,19 +839,7 @@ static void s_pool_allocations (plan_t *plan, const xmlNode *root)
 //  ---------------------------------------------------------------------
 //  Importing the rows
 
-//  The columns of the three parts.
-static const char *s_project_header[] = {"code",
-                                         "name",
-                                         "external_id",
-                                         "org_unit",
-                                         "baseline_start",
-                                         "baseline_finish",
-                                         "forecast_finish",
-                                         "currency",
-                                         "budget.baseline",
-                                         "budget.forecast",
-                                         "budget.actual",
-                                         NULL};
+//  The columns of the three parts (s_project_header: above)
 static const char *s_milestone_header[] = {"project_code",  "name",        "baseline_date",
                                            "forecast_date", "actual_date", NULL};
 static const char *s_report_header[] = {"project_code", "period_end", "percent_complete", "overall",
@@ -1086,6 +1150,7 @@ int portio_mspdi_run (const portio_import_options_t *options, const void *data, 
     for (xmlNode *t = tasks ? tasks->children : NULL; t; t = t->next)
         if (t->type == XML_ELEMENT_NODE && strcmp (s_text (arena, t, "UID"), "0") == 0)
             summary = t;
+    plan.root = root;
     plan.task_field = s_pmo_field (arena, root, "1887");
     plan.resource_field = s_pmo_field (arena, root, "2055");
     s_known (&plan, options, summary);

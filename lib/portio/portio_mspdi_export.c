@@ -128,6 +128,15 @@ static int64_t s_week_monday (const char *week)
     return monday + (int64_t)(w - 1) * 7;
 }
 
+//  An allocation's span: the Monday of its first week, the Friday of its
+//  last (days since 1970-01-01); its number of weeks.
+static int64_t s_span (const Pmo__Allocation *a, int64_t *first, int64_t *last)
+{
+    *first = s_week_monday (a->start_week);
+    *last = s_week_monday (a->end_week) + 4;
+    return (*last - 4 - *first) / 7 + 1;
+}
+
 //  A date-time of a day at hh:mm, MSPDI's form.
 static void s_datetime (export_t *e, const char *name, int64_t days, const char *time)
 {
@@ -228,15 +237,6 @@ static void s_properties (export_t *e, int64_t start, int64_t finish)
     s_close (e);
 }
 
-//  The weekdays from first to last (days since 1970-01-01).
-static int64_t s_weekdays (int64_t first, int64_t last)
-{
-    int64_t n = 0;
-    for (int64_t d = first; d <= last; d++)
-        n += (d % 7 + 7 + 3) % 7 < 5;
-    return n;
-}
-
 static void s_summary (export_t *e, int64_t start, int64_t finish, int64_t base_start,
                        int64_t base_finish)
 {
@@ -253,13 +253,13 @@ static void s_summary (export_t *e, int64_t start, int64_t finish, int64_t base_
     s_el (e, "Priority", "500");
     s_datetime (e, "Start", start, "08:00");
     s_datetime (e, "Finish", finish, "17:00");
-    s_duration (e, "Duration", (double)s_weekdays (start, finish) * 8);
+    s_duration (e, "Duration", (double)portio_weekdays (start, finish) * 8);
     s_el (e, "DurationFormat", "7");
     double work = 0;
     for (size_t i = 0; i < e->n_allocations; i++) {
-        const Pmo__Allocation *a = e->allocations[i];
-        int64_t weeks = (s_week_monday (a->end_week) - s_week_monday (a->start_week)) / 7 + 1;
-        work += (double)weeks * a->hours_per_week;
+        int64_t first, last;
+        work +=
+            (double)s_span (e->allocations[i], &first, &last) * e->allocations[i]->hours_per_week;
     }
     s_duration (e, "Work", work);
     s_el (e, "Milestone", "0");
@@ -286,6 +286,21 @@ static void s_summary (export_t *e, int64_t start, int64_t finish, int64_t base_
     s_close (e);
 }
 
+//  A top-level task's first elements: its ids, name, type (0 fixed units,
+//  1 fixed duration), outline position and priority.
+static void s_task_head (export_t *e, size_t uid, const char *name, const char *type)
+{
+    s_open (e, "Task");
+    s_elf (e, "UID", "%zu", uid);
+    s_elf (e, "ID", "%zu", uid);
+    s_el (e, "Name", name);
+    s_el (e, "Type", type);
+    s_el (e, "IsNull", "0");
+    s_elf (e, "OutlineNumber", "%zu", uid);
+    s_el (e, "OutlineLevel", "1");
+    s_el (e, "Priority", "500");
+}
+
 static void s_milestone (export_t *e, const Pmo__Milestone *m, size_t uid)
 {
     int64_t forecast = s_days (m->forecast_date);
@@ -293,15 +308,7 @@ static void s_milestone (export_t *e, const Pmo__Milestone *m, size_t uid)
     int64_t actual = s_days (m->actual_date);
     if (forecast < 0)
         forecast = baseline;
-    s_open (e, "Task");
-    s_elf (e, "UID", "%zu", uid);
-    s_elf (e, "ID", "%zu", uid);
-    s_el (e, "Name", m->name);
-    s_el (e, "Type", "1");
-    s_el (e, "IsNull", "0");
-    s_elf (e, "OutlineNumber", "%zu", uid);
-    s_el (e, "OutlineLevel", "1");
-    s_el (e, "Priority", "500");
+    s_task_head (e, uid, m->name, "1");
     s_datetime (e, "Start", forecast, "17:00");
     s_datetime (e, "Finish", forecast, "17:00");
     s_el (e, "Duration", "PT0H0M0S");
@@ -327,17 +334,8 @@ static void s_milestone (export_t *e, const Pmo__Milestone *m, size_t uid)
 //  An allocation's task: its weeks, Monday 08:00 to Friday 17:00.
 static void s_allocation_task (export_t *e, const Pmo__Allocation *a, size_t uid)
 {
-    int64_t first = s_week_monday (a->start_week), last = s_week_monday (a->end_week) + 4;
-    int64_t weeks = (last - 4 - first) / 7 + 1;
-    s_open (e, "Task");
-    s_elf (e, "UID", "%zu", uid);
-    s_elf (e, "ID", "%zu", uid);
-    s_el (e, "Name", a->resource_name);
-    s_el (e, "Type", "0");
-    s_el (e, "IsNull", "0");
-    s_elf (e, "OutlineNumber", "%zu", uid);
-    s_el (e, "OutlineLevel", "1");
-    s_el (e, "Priority", "500");
+    int64_t first, last, weeks = s_span (a, &first, &last);
+    s_task_head (e, uid, a->resource_name, "0");
     s_datetime (e, "Start", first, "08:00");
     s_datetime (e, "Finish", last, "17:00");
     s_duration (e, "Duration", (double)weeks * 40);
@@ -381,8 +379,7 @@ static void s_resource (export_t *e, const Pmo__Resource *r, size_t uid)
 static void s_assignment (export_t *e, const Pmo__Allocation *a, size_t uid, size_t task_uid,
                           size_t resource_uid)
 {
-    int64_t first = s_week_monday (a->start_week), last = s_week_monday (a->end_week) + 4;
-    int64_t weeks = (last - 4 - first) / 7 + 1;
+    int64_t first, last, weeks = s_span (a, &first, &last);
     s_open (e, "Assignment");
     s_elf (e, "UID", "%zu", uid);
     s_elf (e, "TaskUID", "%zu", task_uid);
@@ -441,8 +438,8 @@ static void s_plan (export_t *e)
         }
     }
     for (size_t i = 0; i < e->n_allocations; i++) {
-        int64_t first = s_week_monday (e->allocations[i]->start_week);
-        int64_t last = s_week_monday (e->allocations[i]->end_week) + 4;
+        int64_t first, last;
+        s_span (e->allocations[i], &first, &last);
         lo = first < lo ? first : lo;
         hi = last > hi ? last : hi;
     }

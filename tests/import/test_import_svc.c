@@ -14,7 +14,8 @@
       weeks as ISO weeks or dates, and reach the state the file says
       (requested, proposed, committed); two commitments over-allocate a
       person;
-    - risks and issues (one closed, one resolved) import; export -> import of
+    - risks and issues (one closed, one resolved) import, a row of two steps
+      in the risk monitor's batch like the others; export -> import of
       all four registers changes nothing;
     - the report's open risks, critical count, exposure total, top risk,
       over-allocated resources and hours over, open alerts and computed
@@ -373,6 +374,17 @@ static void s_test_registers (void)
     r = s_import ("risk", NULL, both, false, false, -1);
     assert (s_has_problem (r, 4, "owner", "the risk monitor refused import_batch"));
     assert (!r->written && r->bad == 1 && strstr (r->error, "nothing was written"));
+    portio_import_result_destroy (&r);
+    assert (s_count ("risk") == 4);
+    //  A row of two steps (a risk created closed) is one item of the batch
+    //  too (final_state): a row only the risk monitor refuses after it
+    //  leaves nothing written (step by step, the closed risk was written)
+    const char *closing = "project_code,title,probability,impact,owner,status,closure_note\n"
+                          "P-A,Closed on arrival,2,2,ann,closed,gone\n"
+                          "P-A,Batch four,3,3,,open,\n";
+    r = s_import ("risk", NULL, closing, false, false, -1);
+    assert (s_has_problem (r, 3, "owner", "the risk monitor refused import_batch"));
+    assert (!r->written && r->bad == 1);
     portio_import_result_destroy (&r);
     assert (s_count ("risk") == 4);
     //  skip_bad writes the good rows of both divisions

@@ -12,7 +12,10 @@
       its milestones' names and dates are the plan's; a task moved in the
       plan updates its milestone;
     - a plan with a status date gives a status report with its earned
-      value (BCWS, BCWP, ACWP are hundredths);
+      value (BCWS, BCWP, ACWP are hundredths); where Project computed no
+      BCWS nor BCWP, PV and EV come from the baseline cost (the figures
+      worked out by hand below), with a warning; a plan without costs gives
+      no report, and its dry run says why;
     - a file that is not XML, XML that is not MSPDI, a task with a date
       that is not one: problems naming the element and its line, nothing
       written.
@@ -198,6 +201,51 @@ int main (void)
     result = s_import (&peer, with_status, strlen (with_status), false, 0);
     assert (result->unchanged == 3 && !result->written);
     portio_import_result_destroy (&result);
+
+    //  No BCWS nor BCWP: PV and EV from the baseline cost. Baseline
+    //  2026-01-05 (Mon) to 2026-06-26 (Fri): 125 weekdays; by the status
+    //  date 2026-03-27 (Fri): 60. BAC 1,200.00: PV 576.00; 44 % complete:
+    //  EV 528.00; AC 520.00. SPI 0.917 (amber), CPI 1.015 (green): amber
+    const char *from_baseline =
+        "<?xml version=\"1.0\"?><Project xmlns=\"http://schemas.microsoft.com/project\">"
+        "<Title>Baseline Cost Plan</Title><GUID>6C1A-BAC</GUID>"
+        "<StartDate>2026-01-05T08:00:00</StartDate><FinishDate>2026-06-26T17:00:00</FinishDate>"
+        "<StatusDate>2026-03-27T17:00:00</StatusDate><CurrencyCode>GBP</CurrencyCode>"
+        "<Tasks><Task><UID>0</UID><Name>Baseline Cost Plan</Name><OutlineLevel>0</OutlineLevel>"
+        "<Summary>1</Summary><PercentComplete>44</PercentComplete><Cost>130000</Cost>"
+        "<ActualCost>52000</ActualCost><BCWS>0.00</BCWS><BCWP>0.00</BCWP><ACWP>0.00</ACWP>"
+        "<Baseline><Number>0</Number><Start>2026-01-05T08:00:00</Start>"
+        "<Finish>2026-06-26T17:00:00</Finish><Cost>120000</Cost></Baseline></Task>"
+        "</Tasks></Project>";
+    result = s_import (&peer, from_baseline, strlen (from_baseline), true, 0);
+    assert (result->reports_created == 1 && result->n_warnings == 1 &&
+            strstr (result->warnings[0], "PV 576.00") &&
+            strstr (result->warnings[0], "60 of the baseline's 125 weekdays") &&
+            strstr (result->warnings[0], "EV 528.00"));
+    portio_import_result_destroy (&result);
+    result = s_import (&peer, from_baseline, strlen (from_baseline), false, 0);
+    assert (result->reports_created == 1);
+    portio_import_result_destroy (&result);
+    p = s_project (&peer, arena, "mspdi:6C1A-BAC");
+    assert (p &&
+            portio_import_list (&peer, arena, PMO__ENTITY_KIND__ENTITY_KIND_STATUS_REPORT, "",
+                                p->id, false, &items, &n, why, sizeof why) == 0 &&
+            n == 1);
+    r = (Pmo__StatusReport *)items[0];
+    assert (strcmp (r->period_end, "2026-03-27") == 0 && r->percent_complete == 44 &&
+            r->pv_minor == 57600 && r->ev_minor == 52800 && r->ac_minor == 52000 &&
+            r->overall == PMO__RAG__RAG_AMBER);
+    //  Without costs: no PV nor EV, so no report; the dry run says why
+    char *no_costs = strdup (from_baseline);
+    char *cost = strstr (no_costs, "<Cost>120000</Cost>");
+    memcpy (cost, "<Cost>000000</Cost>", strlen ("<Cost>000000</Cost>"));
+    memcpy (strstr (no_costs, "6C1A-BAC"), "6C1A-NOC", 8);
+    result = s_import (&peer, no_costs, strlen (no_costs), true, 0);
+    assert (result->reports_created == 0 && result->created == 1 && result->n_warnings == 1 &&
+            strstr (result->warnings[0], "the plan has no costs") &&
+            strstr (result->warnings[0], "no status report"));
+    portio_import_result_destroy (&result);
+    free (no_costs);
 
     //  What is wrong is named by element and line; nothing is written
     const char *broken = "<?xml version=\"1.0\"?>\n<Project xmlns=\"http://schemas.microsoft.com/"
