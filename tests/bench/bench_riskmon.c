@@ -251,6 +251,50 @@ static bool s_caught_up (redisContext *ctx)
     return done;
 }
 
+//  CPU seconds Redis has used (user + system), from INFO cpu.
+static double s_redis_cpu (redisContext *ctx)
+{
+    redisReply *reply = redisCommand (ctx, "INFO cpu");
+    double cpu = 0;
+    const char *names[] = {"used_cpu_user:", "used_cpu_sys:"};
+    for (size_t i = 0; i < 2 && reply && reply->type == REDIS_REPLY_STRING; i++) {
+        const char *at = strstr (reply->str, names[i]);
+        if (at)
+            cpu += atof (at + strlen (names[i]));
+    }
+    freeReplyObject (reply);
+    return cpu;
+}
+
+//  Compact the AOF now and wait until it is done: the fill grows the file
+//  past auto-aof-rewrite-min-size, and the rewrite (a forked child, 10 s
+//  of CPU on this machine) would otherwise start in the middle of the
+//  measured sweep and take one of the two cores from it.
+static void s_aof_settle (redisContext *ctx)
+{
+    redisReply *reply = redisCommand (ctx, "BGREWRITEAOF");
+    freeReplyObject (reply);
+    while (true) {
+        reply = redisCommand (ctx, "INFO persistence");
+        bool busy = reply && reply->type == REDIS_REPLY_STRING &&
+                    (strstr (reply->str, "aof_rewrite_in_progress:1") ||
+                     strstr (reply->str, "aof_rewrite_scheduled:1"));
+        freeReplyObject (reply);
+        if (!busy)
+            return;
+        zclock_sleep (50);
+    }
+}
+
+//  CPU seconds this process has used (the risk monitor's actor, here).
+static double s_own_cpu (void)
+{
+    struct rusage usage;
+    getrusage (RUSAGE_SELF, &usage);
+    return (double)usage.ru_utime.tv_sec + (double)usage.ru_utime.tv_usec / 1e6 +
+           (double)usage.ru_stime.tv_sec + (double)usage.ru_stime.tv_usec / 1e6;
+}
+
 //  churn: every status report moves its project's health (the worst case);
 //  otherwise one report in ten does (closer to a real portfolio)
 static void s_throughput (bool churn)
@@ -328,16 +372,20 @@ static void s_throughput (bool churn)
     int64_t started = pmo_mono_ms ();
     s_rm_start (&rm, redis, 1000, NULL);
     int64_t t0 = pmo_mono_ms ();
+    double redis_cpu = s_redis_cpu (ctx), own_cpu = s_own_cpu ();
     while (!s_caught_up (ctx))
         zclock_sleep (2);
     double seconds = (pmo_mono_ms () - t0) / 1000.0;
+    redis_cpu = s_redis_cpu (ctx) - redis_cpu;
+    own_cpu = s_own_cpu () - own_cpu;
     Pmo__RiskmonReply *stats = s_stats (&rm, 2000);
-    printf ("events processed (%s): %zu events (%zu projects) in %.2f s = %.0f events/s "
-            "(target >= 20,000/s); %llu health changes; start-up %lld ms not counted\n",
-            churn ? "every report changes health" : "1 report in 10 changes health", total,
-            projects, seconds, total / seconds,
-            stats ? (unsigned long long)stats->stats->health_changes : 0ULL,
-            (long long)(t0 - started));
+    printf (
+        "events processed (%s): %zu events (%zu projects) in %.2f s = %.0f events/s "
+        "(target >= 20,000/s); %llu health changes; start-up %lld ms not counted; CPU per "
+        "event: risk monitor %.1f us, Redis %.1f us\n",
+        churn ? "every report changes health" : "1 report in 10 changes health", total, projects,
+        seconds, total / seconds, stats ? (unsigned long long)stats->stats->health_changes : 0ULL,
+        (long long)(t0 - started), own_cpu * 1e6 / (double)total, redis_cpu * 1e6 / (double)total);
     if (stats)
         protobuf_c_message_free_unpacked (&stats->base, NULL);
     s_redis_report (ctx);
@@ -462,50 +510,6 @@ static void s_latency (void)
     free (ids);
     redisFree (ctx);
     pmo_test_redis_destroy (&redis);
-}
-
-//  CPU seconds Redis has used (user + system), from INFO cpu.
-static double s_redis_cpu (redisContext *ctx)
-{
-    redisReply *reply = redisCommand (ctx, "INFO cpu");
-    double cpu = 0;
-    const char *names[] = {"used_cpu_user:", "used_cpu_sys:"};
-    for (size_t i = 0; i < 2 && reply && reply->type == REDIS_REPLY_STRING; i++) {
-        const char *at = strstr (reply->str, names[i]);
-        if (at)
-            cpu += atof (at + strlen (names[i]));
-    }
-    freeReplyObject (reply);
-    return cpu;
-}
-
-//  Compact the AOF now and wait until it is done: the fill grows the file
-//  past auto-aof-rewrite-min-size, and the rewrite (a forked child, 10 s
-//  of CPU on this machine) would otherwise start in the middle of the
-//  measured sweep and take one of the two cores from it.
-static void s_aof_settle (redisContext *ctx)
-{
-    redisReply *reply = redisCommand (ctx, "BGREWRITEAOF");
-    freeReplyObject (reply);
-    while (true) {
-        reply = redisCommand (ctx, "INFO persistence");
-        bool busy = reply && reply->type == REDIS_REPLY_STRING &&
-                    (strstr (reply->str, "aof_rewrite_in_progress:1") ||
-                     strstr (reply->str, "aof_rewrite_scheduled:1"));
-        freeReplyObject (reply);
-        if (!busy)
-            return;
-        zclock_sleep (50);
-    }
-}
-
-//  CPU seconds this process has used (the risk monitor's actor, here).
-static double s_own_cpu (void)
-{
-    struct rusage usage;
-    getrusage (RUSAGE_SELF, &usage);
-    return (double)usage.ru_utime.tv_sec + (double)usage.ru_utime.tv_usec / 1e6 +
-           (double)usage.ru_stime.tv_sec + (double)usage.ru_stime.tv_usec / 1e6;
 }
 
 static void s_sweep (size_t every)
