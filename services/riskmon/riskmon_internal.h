@@ -18,6 +18,8 @@
 
 #define STORE_NAME       "the risk monitor's store (Redis)" //  what is unavailable
 #define UNITS_REFRESH_MS 30000 //  org units are re-read from the registry this often
+#define UNITS_RETRY_MS   1000  //  ... this soon after a failure
+#define UNITS_TIMEOUT_MS 1000  //  one request to the registry for org units
 #define GROUP            "riskmon"
 #define MAX_STREAMS      4096
 #define READ_BLOCK_MS    5000 //  a stream read waits this long in Redis
@@ -41,7 +43,9 @@ typedef struct {
     Pmo__Grant *grants[1];        //  identity's grants
     orgtree_t *tree;              //  the org units, as the registry has them
     uint64_t units_generation;    //  the tree's generation whose divisions are read
-    int64_t units_next_ms;        //  monotonic: when to re-read them
+    int64_t units_next_ms;        //  monotonic: when to re-read them (or give up waiting)
+    zsock_t *units_dealer;        //  the periodic re-read's requests (riskmon_units_due)
+    char units_wait[40];          //  the request id of the page awaited there ("" none)
     zhashx_t *thresholds;         //  unit id -> Pmo__Thresholds (owned copies)
     zhashx_t *alert_ids;          //  division -> s_ids_t: alert ids reserved in blocks
     zhashx_t *portfolio;          //  project id -> its portfolio row at a record version
@@ -129,11 +133,23 @@ const Pmo__OrgUnit *riskmon_unit_held (riskmon_t *self, const char *id);
 //  the tree held is used. NULL if there is no such unit.
 const Pmo__OrgUnit *riskmon_unit_for (riskmon_t *self, pmo_arena_t *arena, const char *id);
 
-//  Read the org units again when due (or invalidated by an org-unit event)
-//  and read the stream of every division the tree knows. A refresh waits
-//  for the registry one timeout at most, and the tree backs off from a
-//  registry that does not answer, so the loop is held up rarely and briefly.
+//  Read the org units now, waiting for the registry (one timeout at most;
+//  the tree backs off from a registry that does not answer), and read the
+//  stream of every division the tree knows: at the start, and before the
+//  projects of a batch with an org-unit event are assessed.
 void riskmon_units_sync (riskmon_t *self);
+
+//  The periodic re-read (every UNITS_REFRESH_MS, and at once after an
+//  org-unit event), which never holds up the loop: the loop calls
+//  riskmon_units_due at units_next_ms, which asks the registry for the
+//  first page on units_dealer (or gives up on a reply that did not come in
+//  time), and riskmon_units_take when units_dealer has replies, which feeds
+//  them to the tree and asks for the next page. A registry that is down or
+//  slow costs staleness, never a wait. riskmon_units_open makes the DEALER
+//  (0, or -1 for a bad endpoint).
+int riskmon_units_open (riskmon_t *self);
+void riskmon_units_due (riskmon_t *self);
+void riskmon_units_take (riskmon_t *self);
 
 //  The components of path, in arena; returns how many.
 size_t riskmon_path_split (pmo_arena_t *arena, const char *path, char **parts, size_t max);

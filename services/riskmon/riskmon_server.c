@@ -15,8 +15,7 @@
 #include <assert.h>
 #include <string.h>
 
-#define IDEM_TTL_S       86400 //  a done request's reply, for retries
-#define UNITS_TIMEOUT_MS 1000  //  one request to the registry for org units
+#define IDEM_TTL_S 86400 //  a done request's reply, for retries
 
 static void s_free_message (void **item)
 {
@@ -223,6 +222,7 @@ static void s_destroy (riskmon_t *self)
     pmo_stream_reader_destroy (&self->reader);
     zsock_destroy (&self->pub);
     pmo_client_destroy (&self->registry);
+    zsock_destroy (&self->units_dealer);
     orgtree_destroy (&self->tree);
     zhashx_destroy (&self->thresholds);
     zhashx_destroy (&self->alert_ids);
@@ -279,7 +279,7 @@ static int s_start (riskmon_t *self)
                                     .timeout_ms = UNITS_TIMEOUT_MS,
                                     .max_age_ms = UNITS_REFRESH_MS};
     self->tree = orgtree_new (&tree_config);
-    if (!self->tree) {
+    if (!self->tree || riskmon_units_open (self)) {
         pmo_error ("riskmon: bad registry endpoint=%s", self->config.registry);
         return -1;
     }
@@ -351,10 +351,11 @@ void riskmon_server_actor (zsock_t *pipe, void *args)
     int64_t next_tick = 0, next_reclaim = 0, next_refresh = 0;
     bool running = true;
     while (running) {
-        zmq_pollitem_t items[3] = {
+        zmq_pollitem_t items[4] = {
             {.socket = zsock_resolve (pipe), .events = ZMQ_POLLIN},
-            {.socket = zsock_resolve (pmo_server_socket (self.server)), .events = ZMQ_POLLIN}};
-        int count = 2, reader_item = -1;
+            {.socket = zsock_resolve (pmo_server_socket (self.server)), .events = ZMQ_POLLIN},
+            {.socket = zsock_resolve (self.units_dealer), .events = ZMQ_POLLIN}};
+        int count = 3, reader_item = -1;
         int fd = riskmon_reader_arm (&self);
         if (fd >= 0) {
             reader_item = count;
@@ -391,11 +392,13 @@ void riskmon_server_actor (zsock_t *pipe, void *args)
         }
         if (items[1].revents & ZMQ_POLLIN)
             pmo_server_drain (self.server, 256);
+        if (items[2].revents & ZMQ_POLLIN)
+            riskmon_units_take (&self);
         if (reader_item >= 0 && (items[reader_item].revents & (ZMQ_POLLIN | ZMQ_POLLERR)))
             riskmon_consume (&self);
         now = pmo_mono_ms ();
         if (now >= self.units_next_ms)
-            riskmon_units_sync (&self);
+            riskmon_units_due (&self);
         if (now >= next_reclaim) {
             riskmon_reclaim (&self);
             next_reclaim = pmo_mono_ms () + RECLAIM_STEP_MS;
