@@ -203,6 +203,22 @@ static Pmo__AlertSeverity s_want_severity (const riskmon_want_t *want)
     return want->severity;
 }
 
+int riskmon_alert_first (riskmon_t *self, pmo_commit_t *commit, pmo_arena_t *arena,
+                         const char *division, const Pmo__Alert *alert, uint64_t version)
+{
+    if (version != 1)
+        return 0;
+    char *key = riskmon_key_entry_version (arena, division, RISKMON_ALERT, alert->id, 1);
+    ProtobufCMessage *copy;
+    uint64_t copy_version;
+    //  Alerts raised before this rule have their copy already
+    int rc = riskmon_store_get (riskmon_reader (self), arena, key, &pmo__alert__descriptor, &copy,
+                                &copy_version);
+    if (rc == 0)
+        riskmon_store_put (commit, arena, key, &alert->base, 0, 1);
+    return rc < 0 ? -1 : 0;
+}
+
 //  Raise a new alert for a project (ids cost a round trip).
 static int s_alert_raise (riskmon_t *self, pmo_arena_t *arena, riskmon_commit_t *commit,
                           riskmon_change_t *change, Pmo__ProjectHealth *ph,
@@ -255,11 +271,11 @@ static int s_alert_raise (riskmon_t *self, pmo_arena_t *arena, riskmon_commit_t 
     alert->version = 1;
     alert->next_escalation_ms =
         now + (int64_t)riskmon_escalation_deadline_s (alert->level, t) * 1000;
-    //  A freshly reserved id: nobody else can have written it
+    //  A freshly reserved id: nobody else can have written it. Its first
+    //  version is the alert itself until it changes (riskmon_alert_first):
+    //  most alerts of a sweep are raised and never touched again
     riskmon_commit_create (commit, riskmon_key_entry (arena, division, RISKMON_ALERT, id),
                            &alert->base, 1);
-    riskmon_commit_create (
-        commit, riskmon_key_entry_version (arena, division, RISKMON_ALERT, id, 1), &alert->base, 1);
     double seq = riskmon_store_id_seq (id);
     riskmon_commit_zadd (commit, riskmon_key_index (arena, division, RISKMON_ALERT, NULL), seq, id);
     riskmon_commit_zadd (commit, riskmon_key_index (arena, division, RISKMON_ALERT, in->project_id),
@@ -315,6 +331,10 @@ static int s_alert_touch (riskmon_t *self, pmo_arena_t *arena, riskmon_commit_t 
     Pmo__Alert *alert = (Pmo__Alert *)msg;
     if (rc == 0 || alert->state == PMO__ALERT_STATE__ALERT_STATE_RESOLVED)
         return 0;
+    if (version == 1)
+        riskmon_commit_create (
+            commit, riskmon_key_entry_version (arena, division, RISKMON_ALERT, alert_id, 1),
+            &alert->base, 1);
     const char *type;
     if (want) {
         alert->severity = s_want_severity (want);
@@ -756,6 +776,10 @@ void riskmon_escalate (riskmon_t *self)
                 alert->level == PMO__ESCALATION_LEVEL__ESCALATION_LEVEL_HUB_PMO)
                 pmo_commit_zrem (commit, riskmon_key_escalations (arena, division), ids[i]);
             else {
+                if (riskmon_alert_first (self, commit, arena, division, alert, version)) {
+                    pmo_commit_destroy (&commit);
+                    return;
+                }
                 const char *hub = riskmon_store_hub (self->store);
                 bool in_hub = streq (alert->division, hub);
                 alert->level = riskmon_escalation_next (alert->level, in_hub);

@@ -115,6 +115,15 @@ typedef struct {
     size_t n_sent, n_received;
 } riskmon_pipe_t;
 
+//  Raising an alert writes the alert and no copy of its first version (the
+//  alert is it, until it changes: most alerts of a sweep never do). Before
+//  its first change (version is 1) this writes that copy into commit,
+//  unless an alert raised before this rule has it already (one read).
+//  0, or -1 if Redis failed. (The sweep's batch commits, whose puts need no
+//  check, write it themselves.)
+int riskmon_alert_first (riskmon_t *self, pmo_commit_t *commit, pmo_arena_t *arena,
+                         const char *division, const Pmo__Alert *alert, uint64_t version);
+
 //  ---------------------------------------------------------------------
 //  riskmon_units.c: streams, org units, thresholds
 

@@ -559,6 +559,9 @@ void riskmon_handle_get (riskmon_t *self, pmo_request_t *req, Pmo__RiskmonGetReq
     ProtobufCMessage **msgs = pmo_arena_alloc (req->arena, (n + 1) * sizeof (void *));
     if (riskmon_store_get_many (self->store, req->arena, keys, n, kind->desc, msgs, NULL))
         return pmo_request_unavailable (req, STORE_NAME);
+    //  An alert never changed has no copy of its first version: it is that
+    if (n == 1 && !msgs[0])
+        msgs[0] = entry;
     for (size_t v = 0; v < n; v++)
         if (msgs[v])
             pmo_reflect_append (&history->base, kind->page_field, msgs[v], req->arena);
@@ -769,6 +772,10 @@ void riskmon_handle_alert_action (riskmon_t *self, pmo_request_t *req,
                            alert->acknowledged_by);
     int64_t now = riskmon_now (self);
     pmo_commit_t *commit = riskmon_store_commit (division, req->header->request_id);
+    if (riskmon_alert_first (self, commit, req->arena, division, alert, version)) {
+        pmo_commit_destroy (&commit);
+        return pmo_request_unavailable (req, STORE_NAME);
+    }
     if (resolve) {
         alert->state = PMO__ALERT_STATE__ALERT_STATE_RESOLVED;
         alert->resolved_ms = now;

@@ -193,6 +193,31 @@ static void s_milestone_on_time (rm_t *rm)
     printf ("milestone overdue on time: ok\n");
 }
 
+//  An alert with every version kept (the caller frees the reply).
+static Pmo__RiskmonReply *s_alert_history (rm_t *rm, const char *id)
+{
+    Pmo__RiskmonGetRequest get = PMO__RISKMON_GET_REQUEST__INIT;
+    get.kind = PMO__REGISTER_KIND__REGISTER_KIND_ALERT;
+    get.id = (char *)id;
+    get.with_history = true;
+    RM_REQUEST (request, get, GET) = &get;
+    Pmo__RiskmonReply *reply = rm_call (rm, &request);
+    rm_ok (reply);
+    assert (reply->history);
+    return reply;
+}
+
+//  Whether the copy of an alert's version is stored (its own key).
+static bool s_alert_copy_stored (rm_t *rm, const char *id, int version)
+{
+    redisReply *reply =
+        pmo_test_redis_command (rm->rh->redis, "EXISTS pmo:{dft}:rm:al:%s:%d", id, version);
+    assert (reply && reply->type == REDIS_REPLY_INTEGER);
+    bool stored = reply->integer == 1;
+    freeReplyObject (reply);
+    return stored;
+}
+
 static void s_critical_risk (rm_t *rm)
 {
     char p3[40];
@@ -258,9 +283,17 @@ static void s_critical_risk (rm_t *rm)
     }
     reply = s_list (rm, PMO__REGISTER_KIND__REGISTER_KIND_ALERT, p3, NULL, true);
     assert (reply->page->n_alerts == 2);
-    for (size_t i = 0; i < reply->page->n_alerts; i++)
+    for (size_t i = 0; i < reply->page->n_alerts; i++) {
         assert (reply->page->alerts[i]->state == PMO__ALERT_STATE__ALERT_STATE_RESOLVED &&
                 streq (reply->page->alerts[i]->resolved_by, "riskmon"));
+        //  Their first versions as they were raised, kept when they changed
+        Pmo__RiskmonReply *history = s_alert_history (rm, reply->page->alerts[i]->id);
+        size_t n = history->history->n_alerts;
+        assert (n >= 2 && history->history->alerts[0]->version == 1 &&
+                history->history->alerts[0]->state == PMO__ALERT_STATE__ALERT_STATE_OPEN &&
+                history->history->alerts[n - 1]->state == PMO__ALERT_STATE__ALERT_STATE_RESOLVED);
+        rm_free (&history);
+    }
     rm_free (&reply);
     //  Every version is kept
     get.with_history = true;
@@ -428,6 +461,12 @@ static void s_escalation (rm_t *rm)
     assert (alert && alert->level == PMO__ESCALATION_LEVEL__ESCALATION_LEVEL_OWNER);
     assert (alert->next_escalation_ms > rm_now () &&
             alert->next_escalation_ms <= rm_now () + 60000);
+    //  Raising it wrote no copy of its first version: it is the alert
+    assert (alert->version == 1 && !s_alert_copy_stored (rm, alert->id, 1));
+    Pmo__RiskmonReply *history = s_alert_history (rm, alert->id);
+    assert (history->history->n_alerts == 1 && history->history->alerts[0]->version == 1 &&
+            history->history->alerts[0]->state == PMO__ALERT_STATE__ALERT_STATE_OPEN);
+    rm_free (&history);
     Pmo__AlertActionRequest ack = PMO__ALERT_ACTION_REQUEST__INIT;
     ack.id = alert->id;
     ack.version = alert->version;
@@ -437,6 +476,14 @@ static void s_escalation (rm_t *rm)
     assert (acked->alert->state == PMO__ALERT_STATE__ALERT_STATE_ACKNOWLEDGED &&
             streq (acked->alert->acknowledged_by, "admin@test"));
     rm_free (&acked);
+    //  Its first change wrote the copy of the first version as it was
+    history = s_alert_history (rm, ack.id);
+    assert (s_alert_copy_stored (rm, ack.id, 1) && history->history->n_alerts == 2 &&
+            history->history->alerts[0]->version == 1 &&
+            history->history->alerts[0]->state == PMO__ALERT_STATE__ALERT_STATE_OPEN &&
+            history->history->alerts[1]->version == 2 &&
+            history->history->alerts[1]->state == PMO__ALERT_STATE__ALERT_STATE_ACKNOWLEDGED);
+    rm_free (&history);
     acked = rm_call (rm, &ack_request);
     rm_err (acked, CONFLICT, "acknowledge_alert.version");
     rm_free (&acked);
@@ -467,6 +514,14 @@ static void s_escalation (rm_t *rm)
     }
     assert (climbed->level == PMO__ESCALATION_LEVEL__ESCALATION_LEVEL_HUB_PMO &&
             streq (climbed->assignee, "hub") && climbed->next_escalation_ms == 0);
+    //  Every version kept, the first as it was raised
+    history = s_alert_history (rm, climbed->id);
+    assert (history->history->n_alerts == 3 &&
+            history->history->alerts[0]->level == PMO__ESCALATION_LEVEL__ESCALATION_LEVEL_OWNER &&
+            history->history->alerts[1]->level ==
+                PMO__ESCALATION_LEVEL__ESCALATION_LEVEL_DIVISION_PMO &&
+            history->history->alerts[2]->level == PMO__ESCALATION_LEVEL__ESCALATION_LEVEL_HUB_PMO);
+    rm_free (&history);
     rm_free (&reply);
     assert (rm_count_events (rm, "dft", "alert.escalated", p7) == 2);
     assert (rm_count_events (rm, "dft", "alert.escalated", p8) == 0);
