@@ -20,7 +20,8 @@
        waiting for a core; the CPU split says where the work is). With
        BENCH_REDIS=1, Redis's command statistics of the sweep alone. The
        AOF is compacted after the fill, before the clock starts (else the
-       fill's own rewrite lands in the sweep).
+       fill's own rewrite lands in the sweep); the sweep's own AOF growth
+       and the rewrites it starts are printed.
 
     Everything runs on this machine: a real redis-server (AOF everysec),
     the risk monitor actor in-process, the load generator in this thread.
@@ -249,6 +250,18 @@ static bool s_caught_up (redisContext *ctx)
     }
     freeReplyObject (groups);
     return done;
+}
+
+//  A number from INFO section ("name:" value), -1 if missing.
+static double s_redis_info (redisContext *ctx, const char *section, const char *name)
+{
+    redisReply *reply = redisCommand (ctx, "INFO %s", section);
+    double value = -1;
+    const char *at = reply && reply->type == REDIS_REPLY_STRING ? strstr (reply->str, name) : NULL;
+    if (at)
+        value = atof (at + strlen (name));
+    freeReplyObject (reply);
+    return value;
 }
 
 //  CPU seconds Redis has used (user + system), from INFO cpu.
@@ -590,6 +603,8 @@ static void s_sweep (size_t every)
     s_rm_t rm;
     s_rm_start (&rm, redis, 5, s_clock);
     double redis_cpu = s_redis_cpu (ctx), own_cpu = s_own_cpu ();
+    double aof = s_redis_info (ctx, "persistence", "aof_current_size:");
+    double forks = s_redis_info (ctx, "stats", "total_forks:");
     int64_t t0 = pmo_now_ms ();
     s_clock_offset = due_at - t0;
     while (true) {
@@ -603,12 +618,15 @@ static void s_sweep (size_t every)
     double seconds = (pmo_now_ms () - t0) / 1000.0;
     redis_cpu = s_redis_cpu (ctx) - redis_cpu;
     own_cpu = s_own_cpu () - own_cpu;
+    aof = s_redis_info (ctx, "persistence", "aof_current_size:") - aof;
+    forks = s_redis_info (ctx, "stats", "total_forks:") - forks;
     Pmo__RiskmonReply *stats = s_stats (&rm, 2000);
+    //  A rewrite (a fork) the sweep's own writes start competes with it
     printf ("time-rule sweep: %zu projects due at once in %.3f s (target < 1 s); %llu changed "
             "health (planned 1 in %zu, with events and alerts), the rest rescheduled; CPU: "
-            "risk monitor %.2f s, Redis %.2f s\n",
+            "risk monitor %.2f s, Redis %.2f s; AOF %.1f MB written, %.0f rewrite(s) started\n",
             projects, seconds, stats ? (unsigned long long)stats->stats->health_changes : 0ULL,
-            every, own_cpu, redis_cpu);
+            every, own_cpu, redis_cpu, aof / 1e6, forks);
     if (stats)
         protobuf_c_message_free_unpacked (&stats->base, NULL);
     s_redis_report (ctx);
