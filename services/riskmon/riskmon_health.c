@@ -617,6 +617,7 @@ size_t riskmon_sweep (riskmon_t *self, int budget_ms)
         if (self->sweep_at[s] > riskmon_now (self))
             continue; //  nothing of this division is due yet
         bool more = true, drained = false;
+        bool prefetched = false; //  the next chunk's ZRANGEBYSCORE is in flight
         while (more && pmo_mono_ms () - started < budget_ms) {
             pmo_arena_t *arena = self->work;
             pmo_arena_reset (arena);
@@ -624,8 +625,13 @@ size_t riskmon_sweep (riskmon_t *self, int budget_ms)
             char **ids;
             double *scores;
             size_t n;
-            if (riskmon_store_zrange (self->store, arena, riskmon_key_due (arena, division), NULL,
-                                      (double)now, SWEEP_CHUNK, &ids, &scores, &n))
+            int rc =
+                prefetched
+                    ? riskmon_store_zrange_take (self->store, arena, &ids, &scores, &n)
+                    : riskmon_store_zrange (self->store, arena, riskmon_key_due (arena, division),
+                                            NULL, (double)now, SWEEP_CHUNK, &ids, &scores, &n);
+            prefetched = false;
+            if (rc)
                 break;
             if (n == 0) {
                 drained = true;
@@ -684,23 +690,37 @@ size_t riskmon_sweep (riskmon_t *self, int budget_ms)
                     plain_due[n_plain++] = due;
                 }
             }
+            //  Behind the last scripts, without waiting for them: the
+            //  schedule writes, then the next chunk's read (it sees them:
+            //  one connection runs its commands in order), so Redis works
+            //  on them while the answers are read and the events published
+            riskmon_batch_send (batch);
+            int queued = failed ? 0
+                                : riskmon_store_pipe_due_many (self->store, arena, division, plain,
+                                                               plain_due, n_plain);
+            more = !failed && n == SWEEP_CHUNK;
+            if (more && queued >= 0 && pmo_mono_ms () - started < budget_ms)
+                prefetched =
+                    riskmon_store_pipe_zrange (self->store, riskmon_key_due (arena, division),
+                                               (double)riskmon_now (self), SWEEP_CHUNK) == 0;
             riskmon_pipe_flush (&pipe);
             riskmon_batch_mode (self, false);
             riskmon_batch_destroy (&batch);
-            //  Then the schedule writes, once no commit answer is pending
-            if (!failed) {
-                int queued = riskmon_store_pipe_due_many (self->store, arena, division, plain,
-                                                          plain_due, n_plain);
-                if (queued > 0)
-                    riskmon_store_pipe_done (self->store, (size_t)queued);
-            }
+            if (queued > 0)
+                riskmon_store_pipe_done (self->store, (size_t)queued);
             riskmon_pipe_publish (self, arena, work, n, NULL, division);
             if (failed)
                 break;
             total += n;
             self->swept += n;
-            more = !failed && n == SWEEP_CHUNK;
             drained = !more;
+        }
+        if (prefetched) {
+            //  The budget ran out: the chunk read ahead is not wanted now
+            char **ids;
+            double *scores;
+            size_t n;
+            riskmon_store_zrange_take (self->store, self->work, &ids, &scores, &n);
         }
         //  Done with what was due: when is the next? (Unknown while the
         //  budget ran out or Redis failed: looked at again next tick.)

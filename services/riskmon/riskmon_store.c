@@ -328,24 +328,16 @@ int riskmon_store_stream_reclaim (riskmon_store_t *self, const char *group, cons
                                      count, min_idle_ms, batch);
 }
 
-int riskmon_store_zrange (riskmon_store_t *self, pmo_arena_t *arena, const char *key,
-                          const double *after, double max, size_t count, char ***members,
-                          double **scores, size_t *n)
+//  Members and scores of a ZRANGEBYSCORE ... WITHSCORES reply, in arena.
+static int s_zrange_read (redisReply *reply, pmo_arena_t *arena, char ***members, double **scores,
+                          size_t *n)
 {
     *n = 0;
     *members = NULL;
     *scores = NULL;
-    char min_text[40], max_text[40];
-    if (after)
-        snprintf (min_text, sizeof min_text, "(%.17g", *after);
-    else
-        snprintf (min_text, sizeof min_text, "-inf");
-    snprintf (max_text, sizeof max_text, "%.17g", max);
-    redisReply *reply =
-        pmo_redis_command (self->redis, "ZRANGEBYSCORE %s %s %s WITHSCORES LIMIT 0 %llu", key,
-                           min_text, max_text, (unsigned long long)count);
     if (!reply)
         return -1;
+    int rc = reply->type == REDIS_REPLY_ARRAY ? 0 : -1;
     if (reply->type == REDIS_REPLY_ARRAY && reply->elements >= 2) {
         size_t found = reply->elements / 2;
         *members = pmo_arena_alloc (arena, found * sizeof (char *));
@@ -357,7 +349,41 @@ int riskmon_store_zrange (riskmon_store_t *self, pmo_arena_t *arena, const char 
         *n = found;
     }
     freeReplyObject (reply);
-    return 0;
+    return rc;
+}
+
+int riskmon_store_zrange (riskmon_store_t *self, pmo_arena_t *arena, const char *key,
+                          const double *after, double max, size_t count, char ***members,
+                          double **scores, size_t *n)
+{
+    char min_text[40], max_text[40];
+    if (after)
+        snprintf (min_text, sizeof min_text, "(%.17g", *after);
+    else
+        snprintf (min_text, sizeof min_text, "-inf");
+    snprintf (max_text, sizeof max_text, "%.17g", max);
+    redisReply *reply =
+        pmo_redis_command (self->redis, "ZRANGEBYSCORE %s %s %s WITHSCORES LIMIT 0 %llu", key,
+                           min_text, max_text, (unsigned long long)count);
+    return s_zrange_read (reply, arena, members, scores, n);
+}
+
+int riskmon_store_pipe_zrange (riskmon_store_t *self, const char *key, double max, size_t count)
+{
+    char max_text[40], count_text[24];
+    snprintf (max_text, sizeof max_text, "%.17g", max);
+    snprintf (count_text, sizeof count_text, "%zu", count);
+    const char *argv[] = {"ZRANGEBYSCORE", key,     "-inf", max_text,
+                          "WITHSCORES",    "LIMIT", "0",    count_text};
+    if (pmo_redis_pipev (self->redis, 8, argv, NULL))
+        return -1;
+    return pmo_redis_pipe_push (self->redis);
+}
+
+int riskmon_store_zrange_take (riskmon_store_t *self, pmo_arena_t *arena, char ***members,
+                               double **scores, size_t *n)
+{
+    return s_zrange_read (pmo_redis_pipe_reply (self->redis), arena, members, scores, n);
 }
 
 int riskmon_store_thresholds (riskmon_store_t *self, pmo_arena_t *arena, Pmo__Thresholds ***list,

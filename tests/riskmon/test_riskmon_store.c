@@ -10,6 +10,9 @@
     Malformed arguments (the script reads its ops by position) are refused
     with an error naming what is wrong, and nothing is written, even when
     a well-formed commit comes first.
+    The sweep's read-ahead: the next chunk's ZRANGEBYSCORE, queued behind
+    a chunk's scripts and its schedule writes without waiting for them,
+    sees what they wrote.
 */
 #include "pmo_log.h"
 #include "pmo_testkit.h"
@@ -247,6 +250,47 @@ static void s_test_malformed (pmo_test_redis_t *server)
     printf ("malformed batches: refused, nothing written\n");
 }
 
+//  A chunk's commits and schedule writes, then the next chunk's read,
+//  queued on one connection before any answer is read: the read sees them.
+static void s_test_read_ahead (pmo_test_redis_t *server)
+{
+    pmo_redis_t *redis = pmo_redis_new (pmo_test_redis_url (server), 2000);
+    riskmon_store_t *store = riskmon_store_new (redis, "hub");
+    pmo_arena_t *arena = pmo_arena_new ();
+    const char *due = "pmo:{dft}:rm:due"; //  s_commit's
+    //  Four projects due at 10; the chunk reschedules p1 (changed, in a
+    //  script) and p2 (unchanged, in the plain ZADD) past 10, and p3 to
+    //  no due time (ZREM)
+    redisReply *reply = pmo_redis_command (redis, "DEL %s", due);
+    freeReplyObject (reply);
+    reply = pmo_redis_command (redis, "ZADD %s 10 p1 10 p2 10 p3 10 p4", due);
+    assert (reply && reply->type == REDIS_REPLY_INTEGER && reply->integer == 4);
+    freeReplyObject (reply);
+    riskmon_batch_t *batch = riskmon_batch_new (store, arena, 2);
+    size_t ticket = riskmon_batch_add (
+        batch, "dft", s_commit (arena, "pmo:{dft}:rm:pj:p1", 0, "p1", 50), NULL, 60);
+    riskmon_batch_send (batch);
+    char *plain[] = {"p2", "p3"};
+    int64_t at[] = {60, 0};
+    int queued = riskmon_store_pipe_due_many (store, arena, "dft", plain, at, 2);
+    assert (queued == 2);
+    assert (riskmon_store_pipe_zrange (store, due, 10, 100) == 0);
+    riskmon_batch_recv (batch);
+    assert (riskmon_batch_result (batch, ticket)->status == PMO_COMMIT_OK);
+    assert (riskmon_store_pipe_done (store, (size_t)queued) == 0);
+    char **members;
+    double *scores;
+    size_t n;
+    assert (riskmon_store_zrange_take (store, arena, &members, &scores, &n) == 0);
+    //  Only p4 is still due
+    assert (n == 1 && strcmp (members[0], "p4") == 0 && scores[0] == 10);
+    riskmon_batch_destroy (&batch);
+    pmo_arena_destroy (&arena);
+    riskmon_store_destroy (&store);
+    pmo_redis_destroy (&redis);
+    printf ("read-ahead behind the commits sees them: ok\n");
+}
+
 int main (void)
 {
     setvbuf (stdout, NULL, _IOLBF, 0);
@@ -255,6 +299,7 @@ int main (void)
     assert (redis);
     s_test_batch (redis);
     s_test_malformed (redis);
+    s_test_read_ahead (redis);
     pmo_test_redis_destroy (&redis);
     printf ("test_riskmon_store: ok\n");
     return 0;
