@@ -203,20 +203,31 @@ static Pmo__AlertSeverity s_want_severity (const riskmon_want_t *want)
     return want->severity;
 }
 
+//  Whether the copy of alert id's first version is still to be written: 1
+//  yes, 0 no (an alert raised before the copy waited for the first change
+//  has it), -1 Redis failed.
+static int s_alert_first_missing (riskmon_t *self, pmo_arena_t *arena, const char *division,
+                                  const char *id)
+{
+    ProtobufCMessage *copy;
+    uint64_t copy_version;
+    int rc = riskmon_store_get (riskmon_reader (self), arena,
+                                riskmon_key_entry_version (arena, division, RISKMON_ALERT, id, 1),
+                                &pmo__alert__descriptor, &copy, &copy_version);
+    return rc < 0 ? -1 : rc == 0;
+}
+
 int riskmon_alert_first (riskmon_t *self, pmo_commit_t *commit, pmo_arena_t *arena,
                          const char *division, const Pmo__Alert *alert, uint64_t version)
 {
     if (version != 1)
         return 0;
-    char *key = riskmon_key_entry_version (arena, division, RISKMON_ALERT, alert->id, 1);
-    ProtobufCMessage *copy;
-    uint64_t copy_version;
-    //  Alerts raised before this rule have their copy already
-    int rc = riskmon_store_get (riskmon_reader (self), arena, key, &pmo__alert__descriptor, &copy,
-                                &copy_version);
-    if (rc == 0)
-        riskmon_store_put (commit, arena, key, &alert->base, 0, 1);
-    return rc < 0 ? -1 : 0;
+    int missing = s_alert_first_missing (self, arena, division, alert->id);
+    if (missing == 1)
+        riskmon_store_put (commit, arena,
+                           riskmon_key_entry_version (arena, division, RISKMON_ALERT, alert->id, 1),
+                           &alert->base, 0, 1);
+    return missing < 0 ? -1 : 0;
 }
 
 //  Raise a new alert for a project (ids cost a round trip).
@@ -331,10 +342,18 @@ static int s_alert_touch (riskmon_t *self, pmo_arena_t *arena, riskmon_commit_t 
     Pmo__Alert *alert = (Pmo__Alert *)msg;
     if (rc == 0 || alert->state == PMO__ALERT_STATE__ALERT_STATE_RESOLVED)
         return 0;
-    if (version == 1)
-        riskmon_commit_create (
-            commit, riskmon_key_entry_version (arena, division, RISKMON_ALERT, alert_id, 1),
-            &alert->base, 1);
+    //  Its first change: the copy of its first version, unless it has one
+    //  (raised before that waited for it). A commit of a request writes it
+    //  only if absent, so it is looked for; one raised in this batch has none
+    if (version == 1) {
+        int missing = seen ? 1 : s_alert_first_missing (self, arena, division, alert_id);
+        if (missing < 0)
+            return -1;
+        if (missing)
+            riskmon_commit_create (
+                commit, riskmon_key_entry_version (arena, division, RISKMON_ALERT, alert_id, 1),
+                &alert->base, 1);
+    }
     const char *type;
     if (want) {
         alert->severity = s_want_severity (want);

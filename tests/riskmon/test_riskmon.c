@@ -489,7 +489,17 @@ static void s_escalation (rm_t *rm)
     rm_free (&acked);
     rm_free (&reply);
     //  p7's is not: after a minute it is with the division PMO, after
-    //  another with the hub PMO
+    //  another with the hub PMO. It is made to look raised by an older
+    //  version, which wrote the copy of the first version at once: its
+    //  changes must go through all the same
+    reply = s_list (rm, PMO__REGISTER_KIND__REGISTER_KIND_ALERT, p7, NULL, false);
+    alert = s_alert_of (reply, PMO__ALERT_KIND__ALERT_KIND_HEALTH);
+    assert (alert && alert->version == 1 && !s_alert_copy_stored (rm, alert->id, 1));
+    redisReply *copied = pmo_test_redis_command (
+        rm->rh->redis, "COPY pmo:{dft}:rm:al:%s pmo:{dft}:rm:al:%s:1", alert->id, alert->id);
+    assert (copied && copied->type == REDIS_REPLY_INTEGER && copied->integer == 1);
+    freeReplyObject (copied);
+    rm_free (&reply);
     rm_advance_ms (61000);
     Pmo__Alert *climbed = NULL;
     for (int i = 0; i < 100; i++) {
