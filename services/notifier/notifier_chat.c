@@ -227,6 +227,17 @@ void notifier_handle_interact (notifier_t *self, pmo_request_t *req, Pmo__ChatIn
     //  Signed by the tool: from here on the click is answered, whatever
     //  becomes of it
     self->clicks++;
+    if (click.act == NOTIFIER_ACT_LINK_OPEN) {
+        //  A link button: the browser opened the dashboard; Slack still
+        //  tells the app, which acknowledges and changes nothing
+        Pmo__ChatAnswer *opened = pmo_arena_alloc (req->arena, sizeof (Pmo__ChatAnswer));
+        pmo__chat_answer__init (opened);
+        opened->status = 200;
+        opened->outcome = "opened";
+        opened->detail = "a link: nothing to do in pmo";
+        pmo_reflect_set_oneof (req->reply, "chat_answer", &opened->base);
+        return;
+    }
     const Pmo__ChatUser *who = s_chat_user (ch, click.user_id);
     //  A click repeated within the replay window (sent again by the tool,
     //  or by someone who captured it) is answered with the first outcome,

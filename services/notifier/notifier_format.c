@@ -184,6 +184,16 @@ static size_t s_buttons (const Pmo__Channel *channel, const Pmo__Notice *n, butt
 static json_t *s_slack_actions (const Pmo__Channel *channel, const Pmo__Notice *n, size_t index,
                                 pmo_arena_t *arena)
 {
+    if (strcmp (n->buttons, "link") == 0 && *n->action_link)
+        //  A link button (the action happens on the dashboard): no secret
+        //  needed; with interactivity on, Slack reports its click too
+        return json_pack (
+            "{s:s, s:s, s:[{s:s, s:s, s:{s:s, s:s}, s:s, s:s, s:s}]}", "type", "actions",
+            "block_id", pmo_arena_printf (arena, "pmo:%zu", index), "elements", "type", "button",
+            "action_id",
+            pmo_arena_printf (arena, "pmo:%s", notifier_act_name (NOTIFIER_ACT_LINK_OPEN)), "text",
+            "type", "plain_text", "text", n->action, "url", n->action_link, "value", n->entity_id,
+            "style", "primary");
     button_t buttons[2];
     size_t count = s_buttons (channel, n, buttons);
     if (!count)

@@ -137,8 +137,13 @@ char *notifier_form_field (const char *body, size_t size, const char *name, pmo_
 //  ---------------------------------------------------------------------
 //  Clicks
 
-static const char *const s_acts[] = {
-    "", "alert.ack", "allocation.approve", "allocation.reject", "change.approve", "change.reject"};
+static const char *const s_acts[] = {"",
+                                     "alert.ack",
+                                     "allocation.approve",
+                                     "allocation.reject",
+                                     "change.approve",
+                                     "change.reject",
+                                     "link.open"};
 
 const char *notifier_act_name (notifier_act_t act)
 {

@@ -297,6 +297,8 @@ typedef enum {
     NOTIFIER_ACT_ALLOCATION_REJECT,  //  "allocation.reject" (allocator)
     NOTIFIER_ACT_CHANGE_APPROVE,     //  "change.approve": decide a change request (riskmon)
     NOTIFIER_ACT_CHANGE_REJECT,      //  "change.reject" (riskmon)
+    NOTIFIER_ACT_LINK_OPEN,          //  "link.open": a Slack link button (a gate decision on the
+                                     //  dashboard); its click is acknowledged, nothing is done
 } notifier_act_t;
 
 //  The action's name ("alert.ack"), and back (NONE if unknown).

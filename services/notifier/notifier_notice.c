@@ -146,6 +146,12 @@ Pmo__Severity notifier_severity (const Pmo__Event *event)
             return PMO__SEVERITY__SEVERITY_LOW;
         }
     }
+    //     A gate request: a decision waits on the gate's approvers (medium);
+    //     its withdrawal is low
+    if (strcmp (type, "project.gate_requested") == 0)
+        return PMO__SEVERITY__SEVERITY_MEDIUM;
+    if (strcmp (type, "project.gate_withdrawn") == 0)
+        return PMO__SEVERITY__SEVERITY_LOW;
     //  5. A milestone slipped (forecast after baseline, not achieved): medium
     if (event->body_case == PMO__EVENT__BODY_MILESTONE) {
         const Pmo__Milestone *m = event->milestone;
@@ -430,6 +436,30 @@ static void s_project_words (const Pmo__Event *event, const Pmo__Notice *n, cons
                 ? ""
                 : notifier_truncate (event->gate->rationale, 400, arena));
         s_fact (w->facts, "Conditions", event->gate->conditions);
+    } else if (strcmp (type, "project.gate_requested") == 0 && event->gate_request) {
+        const Pmo__GateRequest *r = event->gate_request;
+        const char *to = s_label (&pmo__phase__descriptor, r->to_phase, arena);
+        w->title = pmo_arena_printf (arena, "Gate into %s requested for %s", to, what);
+        w->summary = pmo_arena_printf (
+            arena, "%s asks for a decision at the gate into %s%s%s", r->requested_by, to,
+            pmo_str_empty (r->note) ? "." : ": ",
+            pmo_str_empty (r->note) ? "" : notifier_truncate (r->note, 400, arena));
+        const char *roles = "";
+        for (size_t i = 0; i < r->n_approver_roles; i++)
+            roles =
+                pmo_arena_printf (arena, "%s%s%s", roles, i ? ", " : "",
+                                  s_label (&pmo__role__descriptor, r->approver_roles[i], arena));
+        s_fact (w->facts, "Decided by", roles);
+        const char *missing = "";
+        for (size_t i = 0; i < r->n_artifacts_missing; i++)
+            missing =
+                pmo_arena_printf (arena, "%s%s%s", missing, i ? ", " : "", r->artifacts_missing[i]);
+        s_fact (w->facts, "Artifacts missing", missing);
+    } else if (strcmp (type, "project.gate_withdrawn") == 0 && event->gate_request) {
+        w->title = pmo_arena_printf (arena, "Gate request withdrawn for %s", what);
+        w->summary = pmo_arena_printf (
+            arena, "%s withdrew the request for the gate into %s.", n->actor,
+            s_label (&pmo__phase__descriptor, event->gate_request->to_phase, arena));
     } else if (strcmp (type, "project.archived") == 0) {
         w->title = pmo_arena_printf (arena, "%s archived", what);
     } else {
@@ -584,6 +614,15 @@ static void s_action (const Pmo__Event *event, Pmo__Notice *n, const char *dashb
         n->action = "Approve or reject in PMO";
         n->buttons = "allocation";
         n->action_link = pmo_arena_printf (arena, "%sproject/%s", root, n->project_id);
+    } else if (strcmp (type, "project.gate_requested") == 0 && event->gate_request &&
+               *n->project_id) {
+        //  A gate is decided on the dashboard (outcome, conditions, waivers
+        //  and a rationale do not fit a button): the link is the action
+        n->action = "Open the gate decision";
+        n->buttons = "link";
+        n->action_link = pmo_arena_printf (
+            arena, "%sproject/%s?gate=%s", root, n->project_id,
+            s_label (&pmo__phase__descriptor, event->gate_request->to_phase, arena));
     } else if (event->body_case == PMO__EVENT__BODY_CHANGE_REQUEST &&
                (strcmp (type, "change_request.created") == 0 ||
                 strcmp (type, "change_request.updated") == 0) &&

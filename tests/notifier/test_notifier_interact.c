@@ -146,6 +146,15 @@ static void s_clicks (void)
     assert (strstr (why, "block_actions"));
     assert (notifier_click_parse (PMO__CHANNEL_KIND__CHANNEL_KIND_SLACK, "x=1", 3, arena, &click,
                                   why, sizeof why) == -1);
+    //  A link button's click (Slack reports it when interactivity is on):
+    //  read as link.open, which the notifier acknowledges and does nothing
+    const char *link =
+        "payload=%7B%22type%22%3A%22block_actions%22%2C%22actions%22%3A%5B%7B%22action_id%22%3A%"
+        "22pmo%3Alink.open%22%2C%22value%22%3A%22pr_dft_7%22%7D%5D%2C%22user%22%3A%7B%22id%22%3A%"
+        "22U1%22%7D%2C%22response_url%22%3A%22https%3A%2F%2Fhooks.slack.com%2Factions%2Fx%22%7D";
+    assert (notifier_click_parse (PMO__CHANNEL_KIND__CHANNEL_KIND_SLACK, link, strlen (link), arena,
+                                  &click, why, sizeof why) == 0);
+    assert (click.act == NOTIFIER_ACT_LINK_OPEN && streq (click.target, "pr_dft_7"));
     //  The answer's words are inert: a name cannot ping the channel
     click.message_ts = "1.2";
     click.blocks = "";

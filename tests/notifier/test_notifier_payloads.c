@@ -351,6 +351,119 @@ static void s_severity_table (void)
     printf ("severity table, facts and links: ok\n");
 }
 
+//  A gate request: medium, and every chat tool links to the dashboard's
+//  gate decision for the requested phase (the link is the action: a gate
+//  decision's outcome, conditions and rationale do not fit a button)
+static void s_gate_requested (void)
+{
+    pmo_arena_t *arena = pmo_arena_new ();
+    Pmo__Event *e = s_event (arena, "project.gate_requested", "registry");
+    Pmo__Project *p = pmo_arena_alloc (arena, sizeof (Pmo__Project));
+    pmo__project__init (p);
+    p->id = "pr_dft_7";
+    p->code = "RAIL-7";
+    p->name = HOSTILE;
+    p->phase = PMO__PHASE__PHASE_PLANNING;
+    pmo_reflect_set_oneof (&e->base, "project", &p->base);
+    Pmo__GateRequest request = PMO__GATE_REQUEST__INIT;
+    request.from_phase = PMO__PHASE__PHASE_PLANNING;
+    request.to_phase = PMO__PHASE__PHASE_EXECUTION;
+    request.requested_by = "jane@dft";
+    request.note = "Board on Friday " HOSTILE;
+    char *missing[] = {"business_case"};
+    request.artifacts_missing = missing;
+    request.n_artifacts_missing = 1;
+    Pmo__Role roles[] = {PMO__ROLE__ROLE_PMO_MANAGER, PMO__ROLE__ROLE_SPONSOR};
+    request.approver_roles = roles;
+    request.n_approver_roles = 2;
+    p->gate_request = &request;
+    e->gate_request = &request;
+    assert (notifier_severity (e) == PMO__SEVERITY__SEVERITY_MEDIUM);
+    Pmo__Notice *n = notifier_notice (e, "https://pmo.example", NULL, arena);
+    assert (strstr (n->title, "Gate into execution requested"));
+    assert (strstr (n->summary, "jane@dft"));
+    assert (streq (n->action, "Open the gate decision"));
+    assert (streq (n->action_link, "https://pmo.example/#/project/pr_dft_7?gate=execution"));
+    bool roles_fact = false, missing_fact = false;
+    for (size_t i = 0; i < n->n_facts; i++) {
+        roles_fact = roles_fact || (streq (n->facts[i]->title, "Decided by") &&
+                                    streq (n->facts[i]->value, "pmo manager, sponsor"));
+        missing_fact = missing_fact || (streq (n->facts[i]->title, "Artifacts missing") &&
+                                        streq (n->facts[i]->value, "business_case"));
+    }
+    assert (roles_fact && missing_fact);
+    Pmo__Notice *notices[] = {n};
+    notifier_message_t msg = {.kind = PMO__DELIVERY_KIND__DELIVERY_KIND_EVENT,
+                              .delivery_id = "dl_dft_2",
+                              .notices = notices,
+                              .n_notices = 1,
+                              .total = 1,
+                              .dashboard = "https://pmo.example"};
+    //  Every chat tool, with and without buttons configured: the link is
+    //  there, no callback button (nothing to click back into pmo)
+    Pmo__ChannelKind kinds[] = {
+        PMO__CHANNEL_KIND__CHANNEL_KIND_SLACK,   PMO__CHANNEL_KIND__CHANNEL_KIND_MATTERMOST,
+        PMO__CHANNEL_KIND__CHANNEL_KIND_TEAMS,   PMO__CHANNEL_KIND__CHANNEL_KIND_GOOGLE_CHAT,
+        PMO__CHANNEL_KIND__CHANNEL_KIND_WEBHOOK, PMO__CHANNEL_KIND__CHANNEL_KIND_EMAIL};
+    for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++) {
+        Pmo__Channel ch = PMO__CHANNEL__INIT;
+        ch.id = "ch_dft_1";
+        ch.kind = kinds[k];
+        ch.interact_secret = "s3cret-for-buttons";
+        notifier_payload_t payload;
+        assert (notifier_format (&ch, &msg, arena, &payload) == 0);
+        if (getenv ("VERBOSE"))
+            fprintf (stderr, "%d: %s\n", kinds[k], payload.body);
+        assert (strstr (payload.body, "https://pmo.example/#/project/pr_dft_7?gate=execution"));
+        assert (strstr (payload.body, "Open the gate decision"));
+        assert (!strstr (payload.body, "integration") && !strstr (payload.body, "pmo:alert"));
+        json_error_t error;
+        //  A chat tool renders markup: nothing from the note mentions (a
+        //  webhook's data is data, email is checked by mail_check.py)
+        json_t *root = kinds[k] <= PMO__CHANNEL_KIND__CHANNEL_KIND_GOOGLE_CHAT
+                           ? json_loads (payload.body, 0, &error)
+                           : NULL;
+        if (root) {
+            char *all = s_all_strings (root);
+            assert (!strstr (all, "<!channel>") && !strstr (all, "<users/all>"));
+            free (all);
+            json_decref (root);
+        }
+        if (kinds[k] == PMO__CHANNEL_KIND__CHANNEL_KIND_SLACK) //  a link button
+            assert (strstr (payload.body, "\"action_id\":\"pmo:link.open\"") &&
+                    strstr (payload.body,
+                            "\"url\":\"https://pmo.example/#/project/pr_dft_7?gate=execution\""));
+        if (kinds[k] == PMO__CHANNEL_KIND__CHANNEL_KIND_SLACK ||
+            kinds[k] == PMO__CHANNEL_KIND__CHANNEL_KIND_MATTERMOST ||
+            kinds[k] == PMO__CHANNEL_KIND__CHANNEL_KIND_TEAMS ||
+            kinds[k] == PMO__CHANNEL_KIND__CHANNEL_KIND_GOOGLE_CHAT)
+            s_keep ("/payloads/gate", payload.body, false);
+    }
+    //  Teams and Google Chat: the link is a button
+    Pmo__Channel teams = PMO__CHANNEL__INIT;
+    teams.kind = PMO__CHANNEL_KIND__CHANNEL_KIND_TEAMS;
+    notifier_payload_t payload;
+    assert (notifier_format (&teams, &msg, arena, &payload) == 0);
+    json_error_t error;
+    json_t *card = json_loads (payload.body, 0, &error);
+    json_t *actions = json_object_get (
+        json_object_get (json_array_get (json_object_get (card, "attachments"), 0), "content"),
+        "actions");
+    assert (streq (json_string_value (json_object_get (json_array_get (actions, 1), "type")),
+                   "Action.OpenUrl"));
+    assert (streq (json_string_value (json_object_get (json_array_get (actions, 1), "url")),
+                   n->action_link));
+    json_decref (card);
+    //  The withdrawal is low and has nothing to do
+    e->type = "project.gate_withdrawn";
+    p->gate_request = NULL;
+    assert (notifier_severity (e) == PMO__SEVERITY__SEVERITY_LOW);
+    n = notifier_notice (e, "https://pmo.example", NULL, arena);
+    assert (!*n->action_link && strstr (n->title, "withdrawn"));
+    pmo_arena_destroy (&arena);
+    printf ("a gate request links to the gate decision in every chat tool: ok\n");
+}
+
 static void s_mailboxes (void)
 {
     char name[256], address[256];
@@ -425,6 +538,7 @@ int main (void)
     s_inert ();
     s_payloads ();
     s_severity_table ();
+    s_gate_requested ();
     s_mailboxes ();
     return 0;
 }
