@@ -637,6 +637,22 @@ async function journeys({ browser, base, api, seeded, errors }) {
   await pm.waitForSelector("#look p:has-text('projects are red')", { timeout: STEP_MS });
   if (await pm.$("#look .error")) throw new Error("where to look shows an error: " + await pm.textContent("#look"));
   await openProject(pm, project);
+  log("the project manager requests the gate, withdraws the request, and requests it again");
+  // First on the page, before the writes whose live events redraw its
+  // sections; the second request is sent without typing anything
+  await pm.fill("#gate-request-form textarea[name=note]", "Design signed off; board on Friday");
+  await pm.click("#gate-request-form button[type=submit]");
+  await pm.waitForSelector("#gate-request[data-to-phase] >> text=Design signed off; board on Friday", { timeout: STEP_MS });
+  await checkAxe(pm, "gate-request");
+  await pm.click("#gate-withdraw-form button[type=submit]");
+  await pm.waitForSelector("#gate-request-form", { timeout: STEP_MS });
+  if ((await api("GET", `/api/v1/projects/${project.id}`)).gate_request)
+    throw new Error("the withdrawn gate request is still pending");
+  await pm.click("#gate-request-form button[type=submit]");
+  await pm.waitForSelector("#gate-request[data-to-phase]", { timeout: STEP_MS });
+  const requested = (await api("GET", `/api/v1/projects/${project.id}`)).gate_request;
+  if (!requested || requested.requested_by !== "pat.pm@dft")
+    throw new Error("the gate request was not stored as asked: " + JSON.stringify(requested));
   await pm.click("#reports summary");
   await pm.selectOption("#status-report-form select[name=overall]", "amber");
   await pm.selectOption("#status-report-form select[name=schedule]", "amber");
@@ -722,11 +738,20 @@ async function journeys({ browser, base, api, seeded, errors }) {
   await director.fill("#inbox-changes form[data-decide] input[name=decision_note]", "Within tolerance");
   await director.click("#inbox-changes form[data-decide] button[type=submit]");
   await director.waitForSelector("body[data-ready=inbox] #inbox-changes .empty", { timeout: STEP_MS });
-  await director.click("nav a[data-view=portfolio]");
-  await director.waitForSelector("body[data-ready=portfolio]", { timeout: STEP_MS });
-  await openProject(director, project);
+  log("the director's My work lists the gate request; its row opens the gate decision on that phase");
+  const gateLink = `#inbox-gates a[data-gate="${project.id}"]`;
+  await director.waitForSelector(`body[data-ready=inbox] ${gateLink}`, { timeout: STEP_MS });
+  await director.waitForSelector(`#inbox-gates tr:has-text("${project.code}") >> text=pat.pm@dft`, { timeout: STEP_MS });
+  await director.click(gateLink);
+  await director.waitForSelector(`body[data-ready=project][data-route*="gate=${requested.to_phase}"] #gate-decide[open]`, { timeout: STEP_MS });
+  const prefilled = await director.inputValue("#gate-form select[name=to_phase]");
+  if (prefilled !== requested.to_phase) throw new Error(`the gate form opened on ${prefilled}, not ${requested.to_phase}`);
+  await checkAxe(director, "gate-from-inbox");
   await director.waitForSelector("#raid td:has-text('approved')", { timeout: STEP_MS });
-  await director.click("#decisions summary");
+  const openGate = async () => {
+    if (!(await director.$("#gate-decide[open]"))) await director.click("#gate-decide summary");
+  };
+  await openGate();
   log("the director records the business case with its link (a link that is not one is refused at the link)");
   await director.fill("#artifact-form input[name=name]", "business_case");
   await director.fill("#artifact-form input[name=link]", "ftp://files/business-case.pdf");
@@ -739,12 +764,15 @@ async function journeys({ browser, base, api, seeded, errors }) {
   const record = (recorded.artifact_records || []).find((r) => r.name === "business_case");
   if (!record || record.recorded_by !== "dana.director@hub" || !recorded.artifacts.includes("business_case"))
     throw new Error("the artifact was not stored with its recorder: " + JSON.stringify(recorded.artifact_records));
-  await director.click("#decisions summary");
+  await openGate();
   await checkAxe(director, "gate-artifacts");
   await director.selectOption("#gate-form select[name=outcome]", "go");
   await director.fill("#gate-form textarea[name=rationale]", "Business case sound");
   await director.click("#gate-form button[type=submit]");
   await director.waitForSelector("#decisions td:has-text('Business case sound')", { timeout: STEP_MS });
+  // The decision closed the request: nothing waits any more
+  const waiting = await api("GET", `/api/v1/gate-requests?project_id=${project.id}`);
+  if (waiting.items.length) throw new Error("the decided gate request still waits: " + JSON.stringify(waiting.items));
   await snap(director, "13-director");
   await director.close();
 

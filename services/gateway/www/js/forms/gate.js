@@ -1,8 +1,11 @@
 // gate.js: a gate decision by an approver: go, conditional go (with
 // conditions and waived artifacts), hold, recycle or stop; beside it the
 // gate artifacts recorded (each with its link, who recorded it and when)
-// and a form to record one.
+// and a form to record one; and the project manager's request for the
+// gate into the next phase, which waits for the approvers (My work) until
+// it is decided or withdrawn.
 
+import { state } from "../core/api.js";
 import { field, h } from "../core/dom.js";
 import { dateTime, label } from "../core/format.js";
 import { choice, errorLine, submit, text } from "./common.js";
@@ -40,8 +43,48 @@ export function artifactsBox(p, done) {
   return h("div", { class: "artifacts" }, h("h3", {}, "Gate artifacts"), list, form);
 }
 
-export function gateForm(p, done) {
-  const next = PHASES[PHASES.indexOf(p.phase) + 1] || "closed";
+// The pending gate request, or a form to make one (the next phase, a note
+// to the approvers); its requester may withdraw it
+export function gateRequestBox(p, done) {
+  const r = p.gate_request;
+  const next = PHASES[PHASES.indexOf(p.phase) + 1];
+  if (r) {
+    const mine = state.who && state.who.subject === r.requested_by;
+    const form = h("form", { class: "inline", id: "gate-withdraw-form", "aria-label": "Withdraw the gate request" },
+      h("button", { type: "submit" }, "Withdraw the request"), errorLine());
+    form.addEventListener("submit", (ev) => {
+      ev.preventDefault();
+      submit(form, "POST", `/api/v1/projects/${encodeURIComponent(p.id)}/gate-request/withdraw`, {},
+             { "If-Match": `"${p.version}"` }, "Gate request withdrawn", done);
+    });
+    return h("div", { class: "gate-request", id: "gate-request", "data-to-phase": r.to_phase },
+      h("h3", {}, `Gate into ${label(r.to_phase)} requested`),
+      h("p", {}, `Asked by ${r.requested_by} at ${dateTime(r.requested_ms)}; decided by ${(r.approver_roles || []).map(label).join(", ")}.`),
+      h("p", {}, "Artifacts missing then: ", (r.artifacts_missing || []).map(label).join(", ") || "none"),
+      r.note ? h("p", {}, "Note: ", r.note) : null,
+      mine ? form : null);
+  }
+  if (!next || p.status === "cancelled") return null;
+  const form = h("form", { class: "inline", id: "gate-request-form", "aria-label": "Request the gate" },
+    h("input", { type: "hidden", name: "to_phase", value: next }),
+    h("div", { class: "field wide" }, h("label", { for: "gate-note" }, `Note to the approvers (gate into ${label(next)})`),
+      h("textarea", { id: "gate-note", name: "note", rows: 2, maxlength: 2000 })),
+    h("button", { type: "submit" }, `Request the gate into ${label(next)}`), errorLine());
+  form.addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    const body = { to_phase: next };
+    const note = text(form, "note");
+    if (note) body.note = note;
+    submit(form, "POST", `/api/v1/projects/${encodeURIComponent(p.id)}/gate-request`, body,
+           { "If-Match": `"${p.version}"` }, `Gate into ${label(next)} requested`, done);
+  });
+  return h("div", { class: "gate-request", id: "gate-request" }, form);
+}
+
+// The decision form; phase: the gate to open it on (a request's, from the
+// inbox's link), else the next phase
+export function gateForm(p, done, phase) {
+  const next = phase || PHASES[PHASES.indexOf(p.phase) + 1] || "closed";
   const form = h("form", { class: "inline", id: "gate-form", "aria-label": "Decide a gate" },
     field("Into phase", choice("to_phase", PHASES.filter((x) => PHASES.indexOf(x) > PHASES.indexOf(p.phase)), next)),
     field("Outcome", choice("outcome", OUTCOMES, "go")),

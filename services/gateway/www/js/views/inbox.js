@@ -1,5 +1,7 @@
 // inbox.js: "My work": what waits on the signed-in person, in their units,
-// with the action in the row: alerts with them or escalated to their PMO
+// with the action in the row: gate decisions waiting on them (the gates
+// they are an approver of; the row opens the gate decision on the
+// requested phase), alerts with them or escalated to their PMO
 // level, change requests to decide, people to propose or approve, status
 // reports due on projects they manage, risks they own that are due for
 // review. countMyWork() gives the navigation's count.
@@ -49,8 +51,11 @@ async function gather() {
   const projects = await each("/api/v1/projects", all);
   const mine = projects.filter((p) => p.manager === me());
   const myProjects = new Set(mine.map((p) => p.id));
-  const work = { alerts: [], changes: [], people: [], reports: [], risks: [] };
+  const work = { gates: [], alerts: [], changes: [], people: [], reports: [], risks: [] };
   const jobs = [];
+  // The registry lists the gate requests the caller may decide
+  jobs.push(api("GET", `/api/v1/gate-requests?to_decide=true&limit=${LIMIT}`)
+    .then((r) => { work.gates = r.json.items; }).catch(() => { /* the registry down: none */ }));
   if (up("riskmon")) {
     jobs.push(each("/api/v1/alerts", all).then((x) => { work.alerts = x.filter((a) => withMe(a, myProjects)); }));
     jobs.push(each("/api/v1/changes", all).then((x) => {
@@ -76,7 +81,7 @@ async function gather() {
   return work;
 }
 
-const total = (w) => w.alerts.length + w.changes.length + w.people.length + w.reports.length + w.risks.length;
+const total = (w) => w.gates.length + w.alerts.length + w.changes.length + w.people.length + w.reports.length + w.risks.length;
 
 // The count shown in the navigation
 export async function countMyWork() {
@@ -97,6 +102,16 @@ export async function render(params, view) {
   const project = (id, code) => h("a", { href: "#/project/" + encodeURIComponent(id) }, code || id);
   view.replaceChildren(h("h1", {}, "My work"),
     h("p", { id: "inbox-summary" }, total(work) ? `${total(work)} thing${total(work) === 1 ? "" : "s"} wait${total(work) === 1 ? "s" : ""} on you, ${me()}.` : `Nothing waits on you, ${me()}.`),
+    card("inbox-gates", "Gate decisions waiting", work.gates.length, table([
+      { title: "Project", cell: (p) => project(p.id, p.code) }, { title: "Name", cell: (p) => p.name },
+      { title: "Gate", cell: (p) => `${label(p.gate_request.from_phase)} → ${label(p.gate_request.to_phase)}` },
+      { title: "Asked by", cell: (p) => p.gate_request.requested_by }, { title: "When", cell: (p) => dateTime(p.gate_request.requested_ms) },
+      { title: "Artifacts missing", cell: (p) => (p.gate_request.artifacts_missing || []).map(label).join(", ") || "none" },
+      { title: "Note", cell: (p) => p.gate_request.note || "" },
+      { title: "Action", cell: (p) => h("a", { class: "button", "data-gate": p.id,
+          href: `#/project/${encodeURIComponent(p.id)}?gate=${encodeURIComponent(p.gate_request.to_phase)}`,
+          "aria-label": `Decide the gate into ${label(p.gate_request.to_phase)} for ${p.code}` }, "Decide…") }],
+      work.gates, "No gate decision waits on you.", "Gate decisions waiting")),
     card("inbox-alerts", "Alerts with you", work.alerts.length, table([
       { title: "Severity", cell: (a) => h("span", { class: "rag " + (a.severity === "critical" ? "red" : "amber") }, label(a.severity)) },
       { title: "Alert", cell: (a) => a.title }, { title: "Project", cell: (a) => project(a.project_id) },

@@ -7,7 +7,7 @@ import { field, h, section, table, toast } from "../core/dom.js";
 import { date, dateTime, label, money, rag, ratio, UNKNOWN } from "../core/format.js";
 import { live } from "../core/live.js";
 import { allocationActions, allocationForm } from "../forms/allocation.js";
-import { artifactsBox, gateForm } from "../forms/gate.js";
+import { artifactsBox, gateForm, gateRequestBox } from "../forms/gate.js";
 import { milestoneDates, projectEditForm } from "../forms/project-edit.js";
 import { changeForm, closeControl, decideChange, issueForm, raidForm } from "../forms/registers.js";
 import { newRiskForm, reviewRisk } from "../forms/risk.js";
@@ -69,8 +69,18 @@ export async function render(params, view, id) {
     h("div", { class: "grid2" },
       h("section", { class: "card", id: "allocations" }, h("h2", {}, "Allocations")),
       h("section", { class: "card", id: "decisions" }, h("h2", {}, "Gate decisions"))));
-  const sections = () => Promise.all([milestones(p), reports(p), decisions(p), health(p), raid(p), allocations(p)]);
+  // #/project/ID?gate=PHASE (My work, a chat message): the decision form
+  // open on that gate
+  const gate = params.get("gate");
+  const sections = () => Promise.all([milestones(p), reports(p), decisions(p, gate), health(p), raid(p), allocations(p)]);
   await sections();
+  if (gate) {
+    const box = document.getElementById("gate-decide");
+    if (box) {
+      box.scrollIntoView({ block: "start" });
+      document.getElementById("gate-rationale")?.focus();
+    }
+  }
   live("?project=" + encodeURIComponent(p.id), (type) => {
     toast("Live: " + label(type));
     if (type.startsWith("project.")) state.refresh(); else sections();
@@ -116,16 +126,17 @@ async function reports(p) {
     items, "No status reports yet.", "Status reports"));
 }
 
-async function decisions(p) {
+async function decisions(p, gate) {
   const res = await api("GET", `/api/v1/projects/${p.id}/gate-decisions?limit=100`);
   section("decisions", table([
     { title: "Gate", cell: (d) => `${label(d.from_phase)} → ${label(d.to_phase)}` },
     { title: "Outcome", cell: (d) => label(d.outcome) }, { title: "By", cell: (d) => `${d.decided_by} (${label(d.decided_as)})` },
     { title: "When", cell: (d) => dateTime(d.decided_ms) }, { title: "Why", cell: (d) => d.rationale }],
     res.json.items, "No gate decisions.", "Gate decisions"),
+    gateRequestBox(p, () => state.refresh()),
     p.phase === "closed" ? null :
-      h("details", { class: "more" }, h("summary", {}, "Decide a gate (approvers)"),
-        artifactsBox(p, () => state.refresh()), gateForm(p, () => state.refresh())));
+      h("details", { class: "more", id: "gate-decide", open: !!gate }, h("summary", {}, "Decide a gate (approvers)"),
+        artifactsBox(p, () => state.refresh()), gateForm(p, () => state.refresh(), gate)));
 }
 
 async function health(p) {
