@@ -16,6 +16,7 @@
 #include "pmo_log.h"
 #include "pmo_reflect.h"
 
+#include <malloc.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -431,5 +432,8 @@ int planner_sweep_lag (planner_t *self)
     } else
         pmo_warn ("planner: lag sweep skipped: %s", reply.error ? reply.error->message : "");
     pmo_arena_destroy (&arena);
+    //  The sweep read every benefit at once: give the freed heap back, or
+    //  the process keeps the high-water mark of every sweep (bench_soak)
+    malloc_trim (0);
     return raised;
 }

@@ -51,7 +51,7 @@ BENCHES=(
     "bench_planner|planner: optimum portfolio, frontier, scoring and ranking|--candidates 20|--quick|"
     "bench_idle|an idle stack: Redis commands/s and CPU of each service|--seconds 1 --divisions 5|--quick|"
     "bench_dashboard|the dashboard in headless Chromium: first view, filter, paging|--smoke|--quick|"
-    "bench_soak|a day of faults: mixed traffic through 3 replicas of each service while one is SIGKILLed every 30 s and Redis fails over; nothing lost or doubled, groups caught up, memory flat (10 minutes)|--smoke|--quick|"
+    "bench_soak|a day of faults: mixed traffic through 3 replicas of each service while one is SIGKILLed every 30 s and Redis fails over; nothing lost or doubled (projects, reports, allocations, benefits), groups caught up, memory flat (10 minutes)|--smoke|--quick|"
 )
 
 tmp="$(mktemp -d /tmp/pmo-bench-XXXXXX)"
