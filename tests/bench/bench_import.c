@@ -9,8 +9,8 @@
     - the same file again (every row unchanged: nothing written);
     - the portfolio report of one division of 10,000 projects (fetch from
       the registry and compute), and the compute step alone.
-    Targets (issue 7): import under 30 s, report under 1 s. A benchmark
-    reports; it never fails the build.
+    Targets: import of 100,000 rows under 20 s (issue 15; issue 7 asked for
+    30 s), report under 1 s. A benchmark reports; it never fails the build.
 
     usage: bench_import [--rows N]
 */
@@ -143,9 +143,9 @@ int main (int argc, char **argv)
     int rc = portio_import_run (&options, map, csv, size, &result);
     double seconds = s_seconds (start);
     printf ("import:    %zu rows -> %zu projects + %zu status reports created, %zu bad, in "
-            "%.2f s (%.0f rows/s; target < 30 s) %s\n",
+            "%.2f s (%.0f rows/s; target < 20 s) %s\n",
             result->rows, result->created, result->reports_created, result->bad, seconds,
-            (double)rows / seconds, rc == 0 && seconds < 30 ? "OK" : "MISSED");
+            (double)rows / seconds, rc == 0 && seconds < 20 ? "OK" : "MISSED");
     if (rc)
         fprintf (stderr, "bench: %s\n", result->error ? result->error : "failed");
     portio_import_result_destroy (&result);
