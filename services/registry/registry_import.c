@@ -51,6 +51,7 @@ typedef struct {
     zhashx_t *units;     //  id -> Pmo__OrgUnit, stored (and planned, for a dry run)
     zhashx_t *new_units; //  id -> Pmo__OrgUnit created by this batch
     zhashx_t *codes;     //  project code -> entry index + 1, claimed in this batch
+    zhashx_t *owners;    //  project code -> its holder's id, "" if free (asked at once)
     entry_t *entries;
     size_t n;
     size_t failures;
@@ -366,11 +367,37 @@ static bool s_version_ok (batch_t *b, entry_t *e, uint64_t asked)
     return false;
 }
 
+//  Who holds the codes the batch's new projects take: one HMGET for the
+//  batch instead of one round trip per project (an import of 100,000 rows
+//  spent 8% of its time in those). A code not asked here is asked alone.
+static int s_ask_owners (batch_t *b)
+{
+    pmo_arena_t *arena = b->req->arena;
+    const char **codes = pmo_arena_alloc (arena, b->n * sizeof (char *));
+    size_t n = 0;
+    for (size_t i = 0; i < b->n; i++) {
+        entry_t *e = &b->entries[i];
+        if (!e->failed && e->create && e->item->body_case == PMO__IMPORT_ITEM__BODY_CREATE_PROJECT)
+            codes[n++] = ((Pmo__Project *)e->entity)->code;
+    }
+    char **ids = pmo_arena_alloc (arena, (n ? n : 1) * sizeof (char *));
+    if (registry_store_code_owners (b->store, arena,
+                                    registry_kind (PMO__ENTITY_KIND__ENTITY_KIND_PROJECT),
+                                    b->batch->division, codes, n, ids))
+        return -1;
+    for (size_t i = 0; i < n; i++)
+        zhashx_update (b->owners, codes[i], ids[i] ? ids[i] : "");
+    return 0;
+}
+
 static void s_check_code_free (batch_t *b, entry_t *e, const char *code, const char *self_id)
 {
-    char *owner;
-    int rc = registry_store_code_owner (b->store, b->req->arena, e->kind, b->batch->division, code,
-                                        &owner);
+    char *owner = e->kind->kind == PMO__ENTITY_KIND__ENTITY_KIND_PROJECT
+                      ? zhashx_lookup (b->owners, code)
+                      : NULL;
+    int rc = owner ? *owner != 0
+                   : registry_store_code_owner (b->store, b->req->arena, e->kind,
+                                                b->batch->division, code, &owner);
     if (rc < 0)
         s_item_fail (b, e, PMO__ERROR_CODE__ERROR_UNAVAILABLE, "",
                      "the registry's store is unavailable; retry shortly");
@@ -772,6 +799,7 @@ static void s_handle_import_batch (registry_store_t *store, zsock_t *pub, pmo_re
     b.units = zhashx_new ();
     b.new_units = zhashx_new ();
     b.codes = zhashx_new ();
+    b.owners = zhashx_new ();
     for (size_t i = 0; i < n_units; i++)
         zhashx_insert (b.units, units[i]->id, units[i]);
     if (request->dry_run)
@@ -803,6 +831,10 @@ static void s_handle_import_batch (registry_store_t *store, zsock_t *pub, pmo_re
             goto done;
     }
     //  Step 3
+    if (s_ask_owners (&b)) {
+        pmo_request_unavailable (req, "the registry's store");
+        goto done;
+    }
     for (size_t i = 0; i < b.n; i++)
         if (!b.entries[i].failed)
             s_check_state (&b, &b.entries[i]);
@@ -815,6 +847,7 @@ done:
     zhashx_destroy (&b.units);
     zhashx_destroy (&b.new_units);
     zhashx_destroy (&b.codes);
+    zhashx_destroy (&b.owners);
 }
 
 //  ---------------------------------------------------------------------

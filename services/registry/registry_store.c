@@ -342,6 +342,31 @@ int registry_store_code_owner (registry_store_t *self, pmo_arena_t *arena,
     return rc;
 }
 
+int registry_store_code_owners (registry_store_t *self, pmo_arena_t *arena,
+                                const registry_kind_t *kind, const char *division,
+                                const char *const *codes, size_t n, char **ids)
+{
+    if (n == 0)
+        return 0;
+    const char **argv = pmo_arena_alloc (arena, (n + 2) * sizeof (char *));
+    argv[0] = "HMGET";
+    argv[1] = pmo_arena_printf (arena, "pmo:{%s}:code:%s", division, kind->prefix);
+    for (size_t i = 0; i < n; i++)
+        argv[i + 2] = codes[i];
+    redisReply *reply = pmo_redis_commandv (self->redis, (int)(n + 2), argv, NULL);
+    if (!reply)
+        return -1;
+    int rc = 0;
+    if (reply->type != REDIS_REPLY_ARRAY || reply->elements != n)
+        rc = -1;
+    for (size_t i = 0; i < n; i++)
+        ids[i] = rc == 0 && reply->element[i]->type == REDIS_REPLY_STRING
+                     ? pmo_arena_strdup (arena, reply->element[i]->str)
+                     : NULL;
+    freeReplyObject (reply);
+    return rc;
+}
+
 char *registry_store_org_generation (registry_store_t *self, pmo_arena_t *arena)
 {
     char key[96];

@@ -62,6 +62,11 @@ int registry_store_next_ids (registry_store_t *self, const registry_kind_t *kind
 int registry_store_code_owner (registry_store_t *self, pmo_arena_t *arena,
                                const registry_kind_t *kind, const char *division, const char *code,
                                char **id);
+//  The owners of n codes of one kind in division, asked in one command:
+//  ids[i] is the id holding codes[i] (in arena), or NULL if it is free.
+int registry_store_code_owners (registry_store_t *self, pmo_arena_t *arena,
+                                const registry_kind_t *kind, const char *division,
+                                const char *const *codes, size_t n, char **ids);
 //  Every org unit, in creation order.
 int registry_store_org_units (registry_store_t *self, pmo_arena_t *arena, Pmo__OrgUnit ***units,
                               size_t *n);

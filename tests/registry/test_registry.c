@@ -1092,6 +1092,53 @@ static void s_bad_input (rh_t *rh)
     printf ("bad input: ok\n");
 }
 
+//  Codes are unique in a division in an import batch too, where the codes
+//  of its new projects are asked all at once: all or nothing writes none,
+//  skip_bad writes the free one
+static void s_import_codes (rh_t *rh)
+{
+    Pmo__Project taken = PMO__PROJECT__INIT;
+    taken.code = "IMP-CODE-1";
+    taken.name = "Held code";
+    taken.org_unit = "ops";
+    Pmo__RegistryReply *reply = s_create (rh, &taken);
+    rh_ok (reply);
+    char holder[40];
+    snprintf (holder, sizeof holder, "%s", reply->project->id);
+    rh_free (&reply);
+    Pmo__Project fresh = taken;
+    fresh.code = "IMP-CODE-2";
+    Pmo__ImportItem items[2] = {PMO__IMPORT_ITEM__INIT, PMO__IMPORT_ITEM__INIT};
+    Pmo__ImportItem *list[2] = {&items[0], &items[1]};
+    items[0].row = 2;
+    items[0].body_case = PMO__IMPORT_ITEM__BODY_CREATE_PROJECT;
+    items[0].create_project = &taken;
+    items[1].row = 3;
+    items[1].body_case = PMO__IMPORT_ITEM__BODY_CREATE_PROJECT;
+    items[1].create_project = &fresh;
+    Pmo__ImportBatchRequest batch = PMO__IMPORT_BATCH_REQUEST__INIT;
+    batch.division = "ops";
+    batch.n_items = 2;
+    batch.items = list;
+    for (int skip_bad = 0; skip_bad < 2; skip_bad++) {
+        batch.skip_bad = skip_bad;
+        REQUEST (request, import_batch, IMPORT_BATCH) = &batch;
+        reply = rh_call (rh, &request);
+        assert (reply->import_batch);
+        Pmo__ImportBatchReply *out = reply->import_batch;
+        assert (out->committed == (skip_bad == 1) && out->created == (skip_bad ? 1u : 0u));
+        assert (out->results[0]->outcome == PMO__IMPORT_OUTCOME__IMPORT_OUTCOME_FAILED);
+        Pmo__Error *error = out->results[0]->error;
+        assert (error->code == PMO__ERROR_CODE__ERROR_ALREADY_EXISTS);
+        assert (strstr (error->message, "already used by") && strstr (error->message, holder));
+        assert (out->results[1]->outcome == (skip_bad
+                                                 ? PMO__IMPORT_OUTCOME__IMPORT_OUTCOME_CREATED
+                                                 : PMO__IMPORT_OUTCOME__IMPORT_OUTCOME_SKIPPED));
+        rh_free (&reply);
+    }
+    printf ("import batch codes: ok\n");
+}
+
 //  An id is never issued twice, even when the counter in Redis falls back
 //  (a Sentinel failover that lost the master's last increments): the id of
 //  an acknowledged project would name another one.
@@ -1129,6 +1176,7 @@ int main (void)
     s_archive (rh);
     s_bad_input (rh);
     s_ids_never_reissued (rh);
+    s_import_codes (rh);
     rh_stop (&rh);
     printf ("test_registry: ok\n");
     return 0;
