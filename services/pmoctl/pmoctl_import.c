@@ -7,6 +7,7 @@
     commands are rows with their own runners in the table at the end.
 
     pmoctl import FILE --mapping MAP.json [--dry-run] [--skip-bad] [--create-org-units]
+    pmoctl import FILE --stored-mapping NAME  (a mapping kept on the gateway)
     pmoctl import FILE --entity project       (a file in the export format)
     pmoctl export project|resource|allocation|risk|issue|... [--org-unit ID] [--out FILE]
     pmoctl export mspdi --project CODE [--out FILE]   (a Microsoft Project plan)
@@ -18,6 +19,8 @@
     pmoctl report [--org-unit ID] [--format html|json|csv] [--out PATH] [--since DATE]
 */
 #include "pmoctl.h"
+
+#include "gateway.pb-c.h"
 
 #include "portio_csv.h"
 #include "portio_import.h"
@@ -38,6 +41,8 @@
 
 static const pmoctl_flag_t s_import_flags[] = {
     F ("mapping", "FILE", 0, "the column mapping (JSON); see deploy/data/gmpp-mapping.json"),
+    F ("stored-mapping", "NAME", 0,
+       "a mapping kept on the gateway that you may use (pmoctl mapping list), read from it"),
     F ("entity", "KIND", 0,
        "without --mapping: a file in the export format of org_unit, project, milestone, "
        "status_report, resource, allocation, risk, issue, change_request, raid or benefit"),
@@ -180,21 +185,40 @@ static int s_run_import (pmoctl_t *ctl, const pmoctl_command_t *cmd, pmoctl_args
 {
     const char *mapping_path = pmoctl_args_get (args, "mapping");
     const char *entity = pmoctl_args_get (args, "entity");
+    const char *stored = pmoctl_args_get (args, "stored-mapping");
     size_t size;
     char *data = s_read (args->positional, &size);
     if (!data)
         return PMOCTL_USAGE;
     //  A Microsoft Project plan (known by its content) needs no mapping
     bool plan = portio_mspdi_is (data, size);
-    if (plan && !mapping_path && !entity)
+    if (plan && !mapping_path && !entity && !stored)
         entity = "project";
-    if (!mapping_path == !entity) {
+    if ((mapping_path != NULL) + (entity != NULL) + (stored != NULL) != 1) {
         free (data);
-        return pmoctl_usage_error (cmd, "give --mapping FILE or --entity KIND");
+        return pmoctl_usage_error (
+            cmd, "give one of --mapping FILE, --stored-mapping NAME, --entity KIND");
     }
     portio_import_mapping_t *mapping = NULL;
     char why[512];
-    if (mapping_path) {
+    if (stored) {
+        //  The gateway's token service says whether the caller may use it
+        json_t *body = json_pack ("{s:s}", "name", stored);
+        ProtobufCMessage *reply = pmoctl_service_call (ctl, PMOCTL_GATEWAY, "get_mapping", body);
+        json_decref (body);
+        const Pmo__StoredMapping *kept = reply ? ((Pmo__GatewayReply *)reply)->mapping : NULL;
+        if (!kept) {
+            free (data);
+            return reply ? PMOCTL_REFUSED : ctl->status;
+        }
+        mapping =
+            portio_import_mapping_load (kept->mapping, strlen (kept->mapping), why, sizeof why);
+        if (!mapping) {
+            fprintf (stderr, "pmoctl: the gateway's mapping %s: %s\n", stored, why);
+            free (data);
+            return PMOCTL_USAGE;
+        }
+    } else if (mapping_path) {
         size_t text_size;
         char *text = s_read (mapping_path, &text_size);
         if (!text) {

@@ -280,6 +280,19 @@ static void s_stored_mappings (gh_t *gh)
     assert (s_pmoctl_run (gh, "project_manager@dhsc", "mapping get health", out, sizeof out) == 0);
     assert (strstr (out, "\"org_unit\": \"dhsc\""));
     assert (s_pmoctl_run (gh, "project_manager@dft", "mapping get health", out, sizeof out) != 0);
+    //  ... and imports with one kept on the gateway, if the caller may use it
+    char csv_path[256];
+    snprintf (csv_path, sizeof csv_path, "%s/clinics.csv", s_mappings);
+    FILE *file = fopen (csv_path, "w");
+    assert (file);
+    fputs (csv, file);
+    fclose (file);
+    char args[512];
+    snprintf (args, sizeof args, "import %s --stored-mapping health --dry-run", csv_path);
+    assert (s_pmoctl_run (gh, "project_manager@dhsc", args, out, sizeof out) == 0);
+    assert (strstr (out, "unchanged") && strstr (out, "1"));
+    assert (s_pmoctl_run (gh, "project_manager@dft", args, out, sizeof out) != 0);
+    unlink (csv_path);
     free (pm_dft);
     free (rail);
     free (nurse);
