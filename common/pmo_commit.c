@@ -294,10 +294,17 @@ static void s_answer (const redisReply *reply, pmo_commit_result_t *result)
 //  (Redis unreachable, or a restarted Redis that forgot the script: nothing
 //  was written then) makes every result UNAVAILABLE. Returns 0 if every
 //  result is OK.
-static int s_results (redisReply *reply, pmo_commit_result_t *results, size_t n)
+static int s_results (pmo_redis_t *redis, redisReply *reply, pmo_commit_result_t *results, size_t n)
 {
     pmo_commit_status_t all = PMO_COMMIT_UNAVAILABLE;
-    if (reply && (reply->type != REDIS_REPLY_ARRAY || reply->elements != n)) {
+    //  Refused for want of replicas (min-replicas-to-write during a Sentinel
+    //  failover): Redis refuses at the script's first write, as the replicas'
+    //  state does not change while a script runs, so nothing was written and
+    //  a retry may succeed (bench_soak saw an import answered 502 here)
+    if (reply && pmo_redis_refused_write (redis, reply, "commit")) {
+        freeReplyObject (reply);
+        reply = NULL;
+    } else if (reply && (reply->type != REDIS_REPLY_ARRAY || reply->elements != n)) {
         pmo_error ("commit: script failed error=\"%s\"",
                    reply->type == REDIS_REPLY_ERROR ? reply->str : "unexpected reply");
         all = PMO_COMMIT_ERROR;
@@ -344,7 +351,7 @@ int pmo_commit_exec (pmo_commit_t *self, pmo_redis_t *redis, pmo_commit_result_t
     free (argv);
     free (lens);
     free (numbers);
-    int rc = s_results (reply, result, 1);
+    int rc = s_results (redis, reply, result, 1);
     return pmo_commit_confirm (redis, result, 1) ? -1 : rc;
 }
 
@@ -400,7 +407,7 @@ int pmo_commit_recv_group (pmo_redis_t *redis, pmo_commit_result_t *results, siz
         freeReplyObject (reply);
         reply = NULL;
     }
-    return s_results (reply, results, n);
+    return s_results (redis, reply, results, n);
 }
 
 int pmo_commit_send (pmo_commit_t *self, pmo_redis_t *redis)

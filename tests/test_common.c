@@ -188,6 +188,18 @@ static void s_test_redis_refused_writes (void)
     assert (reply && reply->type == REDIS_REPLY_ERROR);
     assert (pmo_redis_refused_write (redis, reply, "test: set") == 2); //  the same episode
     freeReplyObject (reply);
+    //  A commit refused so is unavailable (retryable), not an error, and
+    //  wrote nothing
+    pmo_commit_t *commit = pmo_commit_new ("d9", "norep-1");
+    pmo_commit_put (commit, "pmo:{d9}:x:norep", 0, 1, "blob", 4);
+    pmo_commit_event (commit, "pmo:{d9}:events", "x.created", "event", 5);
+    pmo_commit_reply (commit, "norep-1", 7, 60);
+    pmo_commit_result_t result;
+    assert (pmo_commit_exec (commit, redis, &result) == -1);
+    assert (result.status == PMO_COMMIT_UNAVAILABLE);
+    pmo_commit_result_clear (&result);
+    pmo_commit_destroy (&commit);
+    assert (s_int (alone, "EXISTS %s", "pmo:{d9}:x:norep") == 0);
     reply = pmo_redis_command (redis, "GET %s", "unit"); //  reads still answer
     assert (reply && reply->type == REDIS_REPLY_NIL);
     assert (pmo_redis_refused_write (redis, reply, "test: get") == 0);
