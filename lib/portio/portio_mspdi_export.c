@@ -534,7 +534,8 @@ static int s_gather (export_t *e, const portio_import_peer_t *peer, const char *
         return -1;
     e->milestones = (Pmo__Milestone **)items;
     e->n_milestones = n;
-    qsort (e->milestones, n, sizeof (void *), s_by_name);
+    if (n) //  (qsort of no elements still wants a base that is not NULL)
+        qsort (e->milestones, n, sizeof (void *), s_by_name);
     if (portio_import_list (peer, arena, PMO__ENTITY_KIND__ENTITY_KIND_STATUS_REPORT, "", id, false,
                             &items, &n, why, why_size))
         return -1;
@@ -556,7 +557,8 @@ static int s_gather (export_t *e, const portio_import_peer_t *peer, const char *
             s_week_monday (a->start_week) >= 0 && s_week_monday (a->end_week) >= 0)
             e->allocations[e->n_allocations++] = a;
     }
-    qsort (e->allocations, e->n_allocations, sizeof (void *), s_by_week);
+    if (e->n_allocations)
+        qsort (e->allocations, e->n_allocations, sizeof (void *), s_by_week);
     if (!e->n_allocations)
         return 0;
     if (portio_import_svc_list (peer, arena, "resource", "", &items, &n, why, why_size))
