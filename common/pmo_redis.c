@@ -489,9 +489,9 @@ redisReply *pmo_redis_pipe_reply (pmo_redis_t *self)
     return s_checked (self, reply);
 }
 
-int pmo_redis_zfirst (pmo_redis_t *self, const char *key, int64_t *score)
+//  A member and its score (or nothing) into *score; takes the reply.
+static int s_zfirst (redisReply *reply, int64_t *score)
 {
-    redisReply *reply = pmo_redis_command (self, "ZRANGE %s 0 0 WITHSCORES", key);
     if (!reply)
         return -1;
     int rc = 0;
@@ -503,6 +503,18 @@ int pmo_redis_zfirst (pmo_redis_t *self, const char *key, int64_t *score)
         rc = -1;
     freeReplyObject (reply);
     return rc;
+}
+
+int pmo_redis_zfirst (pmo_redis_t *self, const char *key, int64_t *score)
+{
+    return s_zfirst (pmo_redis_command (self, "ZRANGE %s 0 0 WITHSCORES", key), score);
+}
+
+int pmo_redis_zfirst_after (pmo_redis_t *self, const char *key, int64_t after, int64_t *score)
+{
+    return s_zfirst (pmo_redis_command (self, "ZRANGEBYSCORE %s (%lld +inf WITHSCORES LIMIT 0 1",
+                                        key, (long long)after),
+                     score);
 }
 
 int pmo_redis_fd (pmo_redis_t *self)

@@ -73,6 +73,8 @@ int pmo_redis_pipe_push (pmo_redis_t *self);
 //  The lowest score of the sorted set key (ZRANGE key 0 0 WITHSCORES): 0 and
 //  *score set (INT64_MAX if the set is empty), or -1 if Redis failed.
 int pmo_redis_zfirst (pmo_redis_t *self, const char *key, int64_t *score);
+//  The same for the lowest score above after (what is later than now).
+int pmo_redis_zfirst_after (pmo_redis_t *self, const char *key, int64_t after, int64_t *score);
 
 //  Waiting for a reply inside the caller's own poll loop, for a command that
 //  blocks in Redis (XREADGROUP ... BLOCK): queue it with pmo_redis_pipev,

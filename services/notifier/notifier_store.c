@@ -880,20 +880,9 @@ int notifier_store_config_gen (notifier_store_t *self, const char *hub, long lon
 int notifier_store_next_ready (notifier_store_t *self, const char *division, int64_t now_ms,
                                int64_t *at_ms)
 {
-    redisReply *reply = pmo_redis_command (
-        self->redis, "ZRANGEBYSCORE pmo:{%s}:nt:ready (%lld +inf WITHSCORES LIMIT 0 1", division,
-        (long long)now_ms);
-    if (!reply)
-        return -1;
-    int rc = 0;
-    if (reply->type == REDIS_REPLY_ARRAY && reply->elements == 2)
-        *at_ms = (int64_t)strtod (reply->element[1]->str, NULL);
-    else if (reply->type == REDIS_REPLY_ARRAY)
-        *at_ms = INT64_MAX;
-    else
-        rc = -1;
-    freeReplyObject (reply);
-    return rc;
+    char key[128];
+    snprintf (key, sizeof key, "pmo:{%s}:nt:ready", division);
+    return pmo_redis_zfirst_after (self->redis, key, now_ms, at_ms);
 }
 
 int notifier_store_reclaim_events (notifier_store_t *self, const char *group, const char *consumer,
