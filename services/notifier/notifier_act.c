@@ -70,6 +70,22 @@ static const char *s_refusal (const Pmo__Error *error, const char *service, pmo_
                              pmo_error_code_name (error->code));
 }
 
+//  The step of a click (after its read), as who: true when the service
+//  did it; false with *detail why not. The reply is not kept.
+static bool s_step (pmo_client_t *client, int call_ms, ProtobufCMessage *request,
+                    const ProtobufCMessageDescriptor *reply_desc, const Pmo__ChatUser *who,
+                    const char *service, pmo_arena_t *arena, const char **detail)
+{
+    const Pmo__Error *error;
+    ProtobufCMessage *reply = s_call (client, call_ms, request, reply_desc, who, &error);
+    bool done = reply && !error;
+    if (!done)
+        *detail = s_refusal (error, service, arena);
+    if (reply)
+        protobuf_c_message_free_unpacked (reply, NULL);
+    return done;
+}
+
 //  Acknowledge an alert as who. true with *detail what was done, false
 //  with *detail why not.
 static bool s_alert_ack (notifier_clients_t *self, const Pmo__ChatUser *who, const char *id,
@@ -95,18 +111,11 @@ static bool s_alert_ack (notifier_clients_t *self, const Pmo__ChatUser *who, con
         ack.version = read->alert->version;
         request.body_case = PMO__RISKMON_REQUEST__BODY_ACKNOWLEDGE_ALERT;
         request.acknowledge_alert = &ack;
-        Pmo__RiskmonReply *reply =
-            (Pmo__RiskmonReply *)s_call (self->riskmon, self->call_ms, &request.base,
-                                         &pmo__riskmon_reply__descriptor, who, &error);
-        if (!reply || error)
-            *detail = s_refusal (error, "the risk monitor", arena);
-        else {
-            done = true;
+        done = s_step (self->riskmon, self->call_ms, &request.base, &pmo__riskmon_reply__descriptor,
+                       who, "the risk monitor", arena, detail);
+        if (done)
             *detail = pmo_arena_printf (arena, "Alert %s (%s) acknowledged by %s", id,
                                         read->alert->title ? read->alert->title : "", who->subject);
-        }
-        if (reply)
-            protobuf_c_message_free_unpacked (&reply->base, NULL);
     }
     if (read)
         protobuf_c_message_free_unpacked (&read->base, NULL);
@@ -143,19 +152,12 @@ static bool s_change_decide (notifier_clients_t *self, const Pmo__ChatUser *who,
                                                   approve ? "approved" : "rejected", who->subject);
         request.body_case = PMO__RISKMON_REQUEST__BODY_UPDATE_CHANGE;
         request.update_change = change;
-        Pmo__RiskmonReply *reply =
-            (Pmo__RiskmonReply *)s_call (self->riskmon, self->call_ms, &request.base,
-                                         &pmo__riskmon_reply__descriptor, who, &error);
-        if (!reply || error)
-            *detail = s_refusal (error, "the risk monitor", arena);
-        else {
-            done = true;
+        done = s_step (self->riskmon, self->call_ms, &request.base, &pmo__riskmon_reply__descriptor,
+                       who, "the risk monitor", arena, detail);
+        if (done)
             *detail = pmo_arena_printf (arena, "Change request %s (%s) %s by %s", id,
                                         change->title ? change->title : "",
                                         approve ? "approved" : "rejected", who->subject);
-        }
-        if (reply)
-            protobuf_c_message_free_unpacked (&reply->base, NULL);
         change->decision_note = note; //  the arena's is not freed with read
     }
     if (read)
@@ -196,22 +198,15 @@ static bool s_allocation_step (notifier_clients_t *self, const Pmo__ChatUser *wh
             request.body_case = PMO__ALLOCATOR_REQUEST__BODY_REJECT;
             request.reject = &step;
         }
-        Pmo__AllocatorReply *reply =
-            (Pmo__AllocatorReply *)s_call (self->allocator, self->call_ms, &request.base,
-                                           &pmo__allocator_reply__descriptor, who, &error);
-        if (!reply || error)
-            *detail = s_refusal (error, "the allocator", arena);
-        else {
-            done = true;
+        done = s_step (self->allocator, self->call_ms, &request.base,
+                       &pmo__allocator_reply__descriptor, who, "the allocator", arena, detail);
+        if (done)
             *detail = pmo_arena_printf (
                 arena, "Allocation %s (%s, %u h/week %s..%s) %s by %s", id,
                 a->resource_name && *a->resource_name ? a->resource_name : (a->role ? a->role : ""),
                 a->hours_per_week, a->start_week ? a->start_week : "",
                 a->end_week ? a->end_week : "", approve ? "approved and committed" : "rejected",
                 who->subject);
-        }
-        if (reply)
-            protobuf_c_message_free_unpacked (&reply->base, NULL);
     }
     if (read)
         protobuf_c_message_free_unpacked (&read->base, NULL);
