@@ -98,7 +98,7 @@ fh_t *fh_start (const char *const *names, size_t n)
             .consumer = "uplink",
             .batch = 500,
             .timeout_ms = 2000,
-            .redis_timeout_ms = 500,
+            .redis_timeout_ms = 2000, //  as registry_harness.c: outlasts a slow command
         };
     }
     self->n_spokes = n;
@@ -114,7 +114,7 @@ fh_t *fh_start (const char *const *names, size_t n)
         .spokes_dir = self->spokes_dir,
         .lag_ms = 2000,
         .down_ms = 1500,
-        .redis_timeout_ms = 500,
+        .redis_timeout_ms = 2000, //  as registry_harness.c: outlasts a slow command
     };
     fh_hub_start (self);
     for (size_t i = 0; i < n; i++)

@@ -38,7 +38,11 @@ rh_t *rh_start (void)
         .pub_endpoint = self->pub,
         .redis_url = pmo_test_redis_url (self->redis),
         .hub = "hub",
-        .redis_timeout_ms = 500,
+        //  No test here stalls Redis (the fault tests kill it, which is
+        //  refused at once), so the deadline only has to outlast a slow
+        //  command on a loaded machine: at 500 ms, a read of test_federation
+        //  answered "unavailable" once at load ~12
+        .redis_timeout_ms = 2000,
     };
     rh_actor_start (self);
     self->client = pmo_client_new (self->endpoint);
