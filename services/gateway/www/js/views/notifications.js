@@ -2,13 +2,17 @@
 // webhooks, email, Slack by incoming webhook or by its Web API) with a test
 // send that shows its outcome, the buttons of Slack and Mattermost channels
 // (the interact secret and the chat users mapped to pmo identities),
-// subscriptions (which events of which unit or project go to which
-// channel), and deliveries, pending or dead-lettered, retried or discarded.
+// a channel's digest changed, its webhook signing secret rotated (the new
+// one shown once, the old one's overlap shown in the row) or the channel
+// archived from its row; subscriptions (which events of which unit or
+// project go to which channel), changed or stopped from their row; and
+// deliveries, pending or dead-lettered, retried or discarded.
 
 import { api, explain, orgUnits, placeholder, state, unitSelect, up } from "../core/api.js";
 import { field, h, table, toast } from "../core/dom.js";
 import { dateTime, label } from "../core/format.js";
 import { choice, errorLine, submit, text } from "../forms/common.js";
+import { channelActions, signing, subscriptionActions, takeRotated } from "../forms/channel.js";
 
 export const title = "Notifications";
 
@@ -38,6 +42,8 @@ export async function render(params, view) {
   }
   const units = (await orgUnits());
   const again = () => state.refresh();
+  // A secret just rotated: shown in this drawing only, then forgotten
+  const rotated = takeRotated();
   const name = (id) => (channels.find((c) => c.id === id) || {}).name || id;
 
   const channelForm = h("form", { class: "inline", id: "channel-form", "aria-label": "A new channel" },
@@ -48,7 +54,7 @@ export async function render(params, view) {
     field("Slack channel", h("input", { name: "slack_channel", size: 12 }), "Slack Web API: the conversation id, C…"),
     field("Interact secret", h("input", { name: "interact_secret", type: "password", size: 20, autocomplete: "off" }),
       "buttons: Slack's signing secret; Mattermost: 16+ characters"),
-    field("Signing secret", h("input", { name: "signing_secret", size: 20 }), "webhooks: whsec_…"),
+    field("Signing secret", h("input", { name: "signing_secrets", size: 20 }), "webhooks: whsec_…"),
     field("SMTP URL", h("input", { name: "smtp_url", size: 24 }), "email: smtps://host:465"),
     field("From", h("input", { name: "mail_from", type: "email" })), field("To", h("input", { name: "mail_to", size: 24 }), "email: comma-separated"),
     field("Digest", choice("digest", ["none", "hourly", "daily"], "none")),
@@ -60,7 +66,8 @@ export async function render(params, view) {
                    smtp_url: text(f, "smtp_url"), mail_from: text(f, "mail_from"), digest: text(f, "digest"),
                    bot_token: text(f, "bot_token"), slack_channel: text(f, "slack_channel"),
                    interact_secret: text(f, "interact_secret") };
-    if (text(f, "signing_secret")) body.signing_secrets = [text(f, "signing_secret")];
+    // (a SigningSecret message each; a refusal names signing_secrets[0].secret)
+    if (text(f, "signing_secrets")) body.signing_secrets = [{ secret: text(f, "signing_secrets") }];
     if (text(f, "mail_to")) body.mail_to = text(f, "mail_to").split(",").map((s) => s.trim()).filter(Boolean);
     submit(f, "POST", "/api/v1/channels", body, null, "Channel created", again);
   });
@@ -151,10 +158,13 @@ export async function render(params, view) {
              { title: "Where", cell: (c) => c.slack_channel || c.url || (c.mail_to || []).join(", ") || "not set" },
              { title: "Buttons", cell: (c) => !INTERACTIVE.includes(c.kind) ? "links only" :
                  c.interact_secret ? `on, ${(c.chat_users || []).length} mapped` : "off (no interact secret)" },
+             { title: "Signing", cell: (c) => signing(c) },
              { title: "State", cell: (c) => (c.disabled ? `disabled: ${c.disabled_reason || "no reason"}` : "enabled") },
              { title: "Test", cell: (c) => { const cell = h("div", {}); cell.append(h("button", { type: "button", "data-test": c.id, "aria-label": `Send a test to ${c.name}`,
-                 onclick: () => testSend(c, cell) }, "Send a test")); return cell; } }],
+                 onclick: () => testSend(c, cell) }, "Send a test")); return cell; } },
+             { title: "Change", cell: (c) => channelActions(c, again) }],
             channels, "No channels.", "Channels"),
+      rotated,
       h("details", { class: "more" }, h("summary", {}, "A new channel"), channelForm)),
     interactive.length ? h("section", { class: "card", id: "chat-users" }, h("h2", {}, "Who may click"),
       table([{ title: "Channel", cell: (p) => p.c.name }, { title: "Chat user", cell: (p) => p.u.chat_user_id },
@@ -167,10 +177,7 @@ export async function render(params, view) {
       table([{ title: "Channel", cell: (s) => name(s.channel_id) }, { title: "Unit", cell: (s) => s.org_unit },
              { title: "Project", cell: (s) => s.project_id || "all" }, { title: "Events", cell: (s) => (s.event_types || []).join(", ") || "all" },
              { title: "At least", cell: (s) => label(s.min_severity) || "any" }, { title: "Quiet hours", cell: (s) => s.quiet_hours || "none" },
-             { title: "Action", cell: (s) => h("button", { type: "button", "data-unsubscribe": s.id, "aria-label": `Stop the subscription of ${name(s.channel_id)} to ${s.project_id || s.org_unit}`,
-                 onclick: async () => {
-                   try { await api("DELETE", `/api/v1/subscriptions/${encodeURIComponent(s.id)}`, undefined, { "If-Match": `"${s.version}"` }); toast("Subscription stopped"); again(); }
-                   catch (e) { toast(explain(e), true); } } }, "Stop") }],
+             { title: "Action", cell: (s) => subscriptionActions(s, name(s.channel_id), units, again) }],
             subscriptions, "No subscriptions.", "Subscriptions"),
       channels.length ? h("details", { class: "more" }, h("summary", {}, "A new subscription"), subForm) : null),
     h("section", { class: "card", id: "deliveries" }, h("h2", {}, "Deliveries"),
