@@ -61,11 +61,12 @@ export function section(id, ...content) {
 }
 
 // columns: [{ title, cell(row) -> node or text, num }]; a caption names the
-// table for screen readers when given
-export function table(columns, rows, empty, caption) {
+// table for screen readers when given; rowAttrs(row), when given, gives a
+// row's attributes (a class, data-)
+export function table(columns, rows, empty, caption, rowAttrs) {
   if (!rows.length) return h("p", { class: "empty" }, empty);
   return h("div", { class: "scroll" },
     h("table", {}, caption ? h("caption", { class: "sr-only" }, caption) : null,
       h("thead", {}, h("tr", {}, columns.map((c) => h("th", { scope: "col", class: c.num ? "num" : null }, c.title)))),
-      h("tbody", {}, rows.map((r) => h("tr", {}, columns.map((c) => h("td", { class: c.num ? "num" : null }, c.cell(r))))))));
+      h("tbody", {}, rows.map((r) => h("tr", rowAttrs ? rowAttrs(r) : {}, columns.map((c) => h("td", { class: c.num ? "num" : null }, c.cell(r))))))));
 }

@@ -43,9 +43,25 @@ export function artifactsBox(p, done) {
   return h("div", { class: "artifacts" }, h("h3", {}, "Gate artifacts"), list, form);
 }
 
+// What the policy in force asks of the gate: the PMO type, who decides,
+// the artifacts it requires, present and missing (gateInfo: the project
+// page's reading of the project's unit)
+function gatePolicy(g) {
+  if (!g) return null;
+  const why = g.type === "directive" ? `A directive PMO governs ${g.unit}: the gate into ${label(g.next)} needs an approver's decision.`
+    : g.needsDecision ? `A controlling PMO governs ${g.unit}: with artifacts missing, the gate into ${label(g.next)} needs an approver's waiver.`
+    : `The ${label(g.type)} PMO of ${g.unit} lets the phase change without a decision; a request asks the approvers anyway.`;
+  return h("div", { class: "gate-policy", id: "gate-policy", "data-needs-decision": g.needsDecision ? "yes" : "no" },
+    h("p", { id: "gate-request-why" }, why),
+    h("p", {}, "Artifacts present: ", h("span", { "data-artifacts": "present" }, g.present.map(label).join(", ") || "none"),
+      " · missing: ", h("span", { "data-artifacts": "missing" }, g.missing.map(label).join(", ") || "none"),
+      g.required.length ? null : " (the policy requires none for this gate)"),
+    g.approvers.length ? h("p", {}, "Decided by: ", g.approvers.map(label).join(", ")) : null);
+}
+
 // The pending gate request, or a form to make one (the next phase, a note
 // to the approvers); its requester may withdraw it
-export function gateRequestBox(p, done) {
+export function gateRequestBox(p, done, gateInfo) {
   const r = p.gate_request;
   const next = PHASES[PHASES.indexOf(p.phase) + 1];
   if (r) {
@@ -67,6 +83,7 @@ export function gateRequestBox(p, done) {
   if (!next || p.status === "cancelled") return null;
   const form = h("form", { class: "inline", id: "gate-request-form", "aria-label": "Request the gate" },
     h("input", { type: "hidden", name: "to_phase", value: next }),
+    gatePolicy(gateInfo && gateInfo.next === next ? gateInfo : null),
     h("div", { class: "field wide" }, h("label", { for: "gate-note" }, `Note to the approvers (gate into ${label(next)})`),
       h("textarea", { id: "gate-note", name: "note", rows: 2, maxlength: 2000 })),
     h("button", { type: "submit" }, `Request the gate into ${label(next)}`), errorLine());
