@@ -14,6 +14,7 @@
 // Exits non-zero on the first failure.
 
 import { mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSync } from "node:fs";
+import { createHmac } from "node:crypto";
 import http from "node:http";
 import os from "node:os";
 import path from "node:path";
@@ -390,13 +391,13 @@ async function main() {
       const receiver = http.createServer((req, res) => {
         let body = "";
         req.on("data", (d) => { body += d; });
-        req.on("end", () => { received.push(body); res.writeHead(200, { "Content-Type": "text/plain" }); res.end("ok"); });
+        req.on("end", () => { received.push({ url: req.url, headers: req.headers, body }); res.writeHead(200, { "Content-Type": "text/plain" }); res.end("ok"); });
       });
       await new Promise((r) => receiver.listen(receiverPort, "127.0.0.1", r));
       try {
         await page.click("nav a[data-view=notifications]");
         await page.waitForSelector("body[data-ready=notifications]", { timeout: STEP_MS });
-        await page.click("#channels summary");
+        await page.click("#channels > details > summary");
         await page.fill("#channel-form input[name=name]", "Rail PMO chat");
         await page.selectOption("#channel-form select[name=org_unit]", "dft");
         await page.fill("#channel-form input[name=url]", `http://127.0.0.1:${receiverPort}/hook`);
@@ -405,13 +406,30 @@ async function main() {
         await page.click("#channels tr:has-text('Rail PMO chat') button[data-test]");
         await page.waitForSelector("#channels [data-outcome=delivered]", { timeout: 30000 });
         if (!received.length) throw new Error("the test send shows delivered but the receiver got nothing");
-        await page.click("#subscriptions summary");
+        await page.click("#subscriptions > details > summary");
         await page.selectOption("#subscription-form select[name=org_unit]", "dft");
         await page.fill("#subscription-form input[name=event_types]", "alert.*");
         await page.click("#subscription-form button[type=submit]");
         await page.waitForSelector("body[data-ready=notifications] #subscriptions td:has-text('alert.*')", { timeout: STEP_MS });
+        log("notifications: a subscription changed from its row (quiet hours that are not a time refused at the field)");
+        const subRow = "#subscriptions tr:has-text('alert.*')";
+        const subForm = `${subRow} form[data-subscription-edit]`;
+        await page.click(`${subRow} details[data-subscription-actions] summary`);
+        await page.fill(`${subForm} input[name=event_types]`, "alert.*, risk.*");
+        await page.selectOption(`${subForm} select[name=min_severity]`, "high");
+        await page.fill(`${subForm} input[name=quiet_hours]`, "25:00-07:00");
+        await page.click(`${subForm} button[type=submit]`);
+        await page.waitForSelector(`${subForm} input[name=quiet_hours][aria-invalid=true]`, { timeout: STEP_MS });
+        await checkAxe(page, "subscription-change");
+        await page.fill(`${subForm} input[name=quiet_hours]`, "22:00-07:00");
+        await page.click(`${subForm} button[type=submit]`);
+        await page.waitForSelector("body[data-ready=notifications] #subscriptions td:has-text('22:00-07:00')", { timeout: STEP_MS });
+        const changed = (await api("GET", "/api/v1/subscriptions")).items.filter((x) => (x.event_types || []).includes("alert.*"));
+        if (changed.length !== 1 || changed[0].min_severity !== "high" || changed[0].quiet_hours !== "22:00-07:00" ||
+            changed[0].event_types.join(",") !== "alert.*,risk.*" || changed[0].org_unit !== "dft")
+          throw new Error("the subscription changed from its row is " + JSON.stringify(changed));
         log("notifications: a subscription stopped from its row");
-        await page.click("#subscriptions summary");
+        await page.click("#subscriptions > details > summary");
         await page.selectOption("#subscription-form select[name=org_unit]", "dft");
         await page.fill("#subscription-form input[name=event_types]", "milestone.*");
         await page.click("#subscription-form button[type=submit]");
@@ -434,7 +452,7 @@ async function main() {
         await page.waitForSelector("body[data-ready=notifications] #chat-users td:has-text('jane@dft')", { timeout: STEP_MS });
         await page.waitForSelector("#channels tr:has-text('Rail PMO chat') td:has-text('on, 1 mapped')", { timeout: STEP_MS });
         log("notifications: a Slack Web API channel (a bad bot token refused at its field)");
-        await page.click("#channels summary");
+        await page.click("#channels > details > summary");
         await page.fill("#channel-form input[name=name]", "Rail PMO bot");
         await page.selectOption("#channel-form select[name=kind]", "slack_api");
         await page.selectOption("#channel-form select[name=org_unit]", "dft");
@@ -447,6 +465,70 @@ async function main() {
         await page.waitForSelector("body[data-ready=notifications] #channels tr:has-text('Rail PMO bot') td:has-text('C0PMO1')", { timeout: STEP_MS });
         if (await page.locator("#channels").innerText().then((t) => t.includes("xoxb-1-2-abc")))
           throw new Error("the bot token is shown in the channels table");
+        log("notifications: a webhook's digest changed and its signing secret rotated from its row (an overlap over 30 days refused at its field); the new secret shown once signs; the channel archived");
+        const first = "whsec_" + Buffer.from(Array.from({ length: 24 }, (_, i) => i + 1)).toString("base64");
+        await page.click("#channels > details > summary");
+        await page.fill("#channel-form input[name=name]", "Rail PMO webhook");
+        await page.selectOption("#channel-form select[name=kind]", "webhook");
+        await page.selectOption("#channel-form select[name=org_unit]", "dft");
+        await page.fill("#channel-form input[name=url]", `http://127.0.0.1:${receiverPort}/webhook`);
+        await page.fill("#channel-form input[name=signing_secrets]", "whsec_short");
+        await page.click("#channel-form button[type=submit]");
+        await page.waitForSelector("#channel-form input[name=signing_secrets][aria-invalid=true]", { timeout: STEP_MS });
+        await page.fill("#channel-form input[name=signing_secrets]", first);
+        await page.click("#channel-form button[type=submit]");
+        const hookRow = "#channels tr:has-text('Rail PMO webhook')";
+        await page.waitForSelector(`body[data-ready=notifications] ${hookRow}`, { timeout: STEP_MS });
+        await page.click(`${hookRow} details[data-channel-actions] summary`);
+        await page.selectOption(`${hookRow} form[data-channel-edit] select[name=digest]`, "daily");
+        await page.click(`${hookRow} form[data-channel-edit] button[type=submit]`);
+        const hookId = async () => (await api("GET", "/api/v1/channels")).items.find((c) => c.name === "Rail PMO webhook");
+        await waitFor("the webhook's digest to be daily", async () => (await hookId()).digest === "daily");
+        await page.waitForSelector(`body[data-ready=notifications] ${hookRow} details[data-channel-actions] summary`, { timeout: STEP_MS });
+        if (!(await page.$(`${hookRow} details[data-channel-actions][open]`))) await page.click(`${hookRow} details[data-channel-actions] summary`);
+        await page.fill(`${hookRow} form[data-rotate] input[name=previous_valid_s]`, "800");
+        await page.click(`${hookRow} form[data-rotate] button[type=submit]`);
+        await page.waitForSelector(`${hookRow} form[data-rotate] input[name=previous_valid_s][aria-invalid=true]`, { timeout: STEP_MS });
+        await checkAxe(page, "channel-rotate");
+        await page.fill(`${hookRow} form[data-rotate] input[name=previous_valid_s]`, "48");
+        const rotatedAt = Date.now();
+        await page.click(`${hookRow} form[data-rotate] button[type=submit]`);
+        await page.waitForSelector("#channel-secret #new-signing-secret", { timeout: STEP_MS });
+        const fresh = await page.inputValue("#new-signing-secret");
+        if (!/^whsec_[A-Za-z0-9+/]{43}=$/.test(fresh) || fresh === first) throw new Error("the new secret shown is " + fresh);
+        // The overlap: the old secret signs for 48 hours more, in the row
+        const stored = await hookId();
+        const until = Number((stored.signing_secrets || [])[1]?.expires_ms);
+        if (stored.signing_secrets.length !== 2 || Math.abs(until - rotatedAt - 48 * 3600e3) > 10 * 60e3)
+          throw new Error("the rotation kept " + JSON.stringify(stored.signing_secrets));
+        if (JSON.stringify(stored).includes(fresh.slice(6)) || JSON.stringify(stored).includes(first.slice(6)))
+          throw new Error("the channel's reply shows a signing secret");
+        await page.waitForSelector(`${hookRow} [data-old-until="${until}"]`, { timeout: STEP_MS });
+        await checkAxe(page, "channel-rotated");
+        await shot("05f-channel-rotated");
+        // A test send carries a signature by the secret that was shown
+        // (Standard Webhooks: HMAC-SHA256 of "id.timestamp.body")
+        await page.click(`${hookRow} button[data-test]`);
+        await page.waitForSelector(`${hookRow} [data-outcome=delivered]`, { timeout: 30000 });
+        const hook = received.find((r) => r.url === "/webhook");
+        if (!hook) throw new Error("the webhook's test send did not arrive");
+        const signed = `${hook.headers["webhook-id"]}.${hook.headers["webhook-timestamp"]}.${hook.body}`;
+        const sig = (secret) => "v1," + createHmac("sha256", Buffer.from(secret.slice(6), "base64")).update(signed).digest("base64");
+        const sent = String(hook.headers["webhook-signature"] || "").split(" ");
+        if (!sent.includes(sig(fresh)) || !sent.includes(sig(first)))
+          throw new Error("the test send is not signed by the new and the old secret: " + hook.headers["webhook-signature"]);
+        if (stack.logs().includes(fresh.slice(6))) throw new Error("a service logged the new signing secret");
+        // Shown once: gone when the view is drawn again
+        await page.click("nav a[data-view=portfolio]");
+        await page.waitForSelector("body[data-ready=portfolio]", { timeout: STEP_MS });
+        await page.click("nav a[data-view=notifications]");
+        await page.waitForSelector(`body[data-ready=notifications] ${hookRow}`, { timeout: STEP_MS });
+        if (await page.$("#channel-secret")) throw new Error("the new signing secret is shown a second time");
+        await page.click(`${hookRow} details[data-channel-actions] summary`);
+        await page.click(`${hookRow} form[data-archive-channel] button[type=submit]`);
+        await page.waitForSelector(`body[data-ready=notifications] ${hookRow}`, { state: "detached", timeout: STEP_MS });
+        if ((await api("GET", "/api/v1/channels")).items.some((c) => c.name === "Rail PMO webhook"))
+          throw new Error("the archived channel is still listed");
         await shot("05e-notifications");
         await checkAxe(page, "notifications");
       } finally {
@@ -636,7 +718,28 @@ async function journeys({ browser, base, api, seeded, errors }) {
   // hub's roll-up is not theirs to read)
   await pm.waitForSelector("#look p:has-text('projects are red')", { timeout: STEP_MS });
   if (await pm.$("#look .error")) throw new Error("where to look shows an error: " + await pm.textContent("#look"));
+  // Under a directive PMO with an artifact required for the next gate:
+  // "Request next phase" opens the gate request with what is present and
+  // missing, and changes nothing (dft is back to supportive afterwards)
+  const PHASES = ["initiation", "planning", "execution", "closing", "closed"];
+  const before = await api("GET", `/api/v1/projects/${project.id}`);
+  const nextPhase = PHASES[PHASES.indexOf(before.phase) + 1];
+  const dftUnit = await api("GET", "/api/v1/org-units/dft");
+  const directive = await api("PATCH", "/api/v1/org-units/dft",
+    { pmo_type: "directive", policy: { gates: [{ phase: nextPhase, artifacts: ["business_case", "design_pack"] }] } },
+    { "If-Match": `"${dftUnit.version}"` });
   await openProject(pm, project);
+  log(`the project manager asks for the next phase under a directive PMO: the gate request opens, with ${nextPhase}'s artifacts missing`);
+  await pm.click("#next-phase");
+  await pm.waitForSelector("#gate-request.opened #gate-policy[data-needs-decision=yes]", { timeout: STEP_MS });
+  const missingShown = await pm.textContent("#gate-policy [data-artifacts=missing]");
+  if (missingShown !== "business case, design pack") throw new Error(`the gate request shows missing: ${missingShown}`);
+  if (await pm.evaluate(() => document.activeElement && document.activeElement.name) !== "note")
+    throw new Error("the gate request's note does not have the focus");
+  if ((await api("GET", `/api/v1/projects/${project.id}`)).version !== before.version)
+    throw new Error("asking for the next phase under a directive PMO changed the project");
+  await checkAxe(pm, "next-phase-directive");
+  await snap(pm, "11a-next-phase-directive");
   log("the project manager requests the gate, withdraws the request, and requests it again");
   // First on the page, before the writes whose live events redraw its
   // sections; the second request is sent without typing anything
@@ -653,6 +756,8 @@ async function journeys({ browser, base, api, seeded, errors }) {
   const requested = (await api("GET", `/api/v1/projects/${project.id}`)).gate_request;
   if (!requested || requested.requested_by !== "pat.pm@dft")
     throw new Error("the gate request was not stored as asked: " + JSON.stringify(requested));
+  await api("PATCH", "/api/v1/org-units/dft", { pmo_type: dftUnit.pmo_type || "none", policy: dftUnit.policy || {} },
+            { "If-Match": `"${directive.version}"` });
   await pm.click("#reports summary");
   await pm.selectOption("#status-report-form select[name=overall]", "amber");
   await pm.selectOption("#status-report-form select[name=schedule]", "amber");
@@ -682,6 +787,23 @@ async function journeys({ browser, base, api, seeded, errors }) {
     .find((i) => i.title === "Test rig unavailable");
   if (!closedIssue || closedIssue.status !== "closed" || closedIssue.resolution !== "Rig borrowed from the depot")
     throw new Error("the issue closed from its row is " + JSON.stringify(closedIssue));
+  log("the project manager shows the closed issues: the closed one is marked closed, with its resolution");
+  await pm.check("#raid input[data-show-closed=issues]");
+  await pm.waitForSelector("#raid tr.closed:has-text('Test rig unavailable') >> text=Rig borrowed from the depot", { timeout: STEP_MS });
+  await pm.waitForSelector("#raid tr.closed:has-text('Test rig unavailable') .tag.closed", { timeout: STEP_MS });
+  if (await pm.$("#raid tr.closed:has-text('Test rig unavailable') details[data-close-for]"))
+    throw new Error("a closed issue offers to be closed again");
+  await checkAxe(pm, "raid-show-closed");
+  await snap(pm, "11b-raid-show-closed");
+  await pm.uncheck("#raid input[data-show-closed=issues]");
+  await pm.waitForSelector(issueRow, { state: "detached", timeout: STEP_MS });
+  log("the project manager downloads the plan as Microsoft Project XML from the project page");
+  await pm.click("#project-downloads summary");
+  const [mspdi] = await Promise.all([pm.waitForEvent("download", { timeout: STEP_MS }), pm.click("#export-mspdi")]);
+  const mspdiText = readFileSync(await mspdi.path(), "utf8");
+  if (!mspdi.suggestedFilename().endsWith(".xml") || !/<Project xmlns="http:\/\/schemas\.microsoft\.com\/project"/.test(mspdiText) ||
+      !mspdiText.includes(`<Name>${project.name}</Name>`))
+    throw new Error(`the MSPDI download ${mspdi.suggestedFilename()} is not the project's plan: ${mspdiText.slice(0, 200)}`);
   await pm.click("#raid summary:has-text('Raise a change request')");
   await pm.fill("#change-form input[name=title]", "Add a second depot");
   await pm.fill("#change-form input[name=reason]", "Fleet grows by a third");

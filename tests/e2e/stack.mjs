@@ -40,7 +40,7 @@ export async function waitFor(what, probe, ms = STEP_MS) {
   throw new Error(`timed out waiting for ${what}${last ? ": " + last.message : ""}`);
 }
 
-// Start everything; returns { base, token, services, api, stop, dump, tmp }
+// Start everything; returns { base, token, services, api, stop, dump, logs, tmp }
 export async function startStack(options = {}) {
   mkdirSync(artifacts, { recursive: true });
   const tmp = mkdtempSync(path.join(os.tmpdir(), "pmo-e2e-"));
@@ -62,6 +62,8 @@ export async function startStack(options = {}) {
     await new Promise((r) => setTimeout(r, 300));
     rmSync(tmp, { recursive: true, force: true });
   };
+  // Everything the services have printed so far (a secret must not be there)
+  const logs = () => children.map(({ chunks }) => Buffer.concat(chunks).toString()).join("\n");
   const dump = () => {
     for (const { name, chunks } of children)
       console.error(`---- ${name} (last lines) ----\n` +
@@ -122,7 +124,7 @@ export async function startStack(options = {}) {
       if (!res.ok) throw new Error(`${method} ${p}: ${res.status} ${JSON.stringify(json)}`);
       return json;
     };
-    return { base, token, services, api, stop, dump, tmp, ports, redisUrl };
+    return { base, token, services, api, stop, dump, logs, tmp, ports, redisUrl };
   } catch (e) {
     dump();
     await stop();
