@@ -1077,6 +1077,146 @@ static void s_sealed (nh_t *nh)
 //  the requester's (the calls here claim a token until s_access changes
 //  the identity) or, on its own account (dead letters, a disabled
 //  channel), its own key ("key:test", the tests' principal).
+//  How many events of this type about this entity the division's stream holds.
+static size_t s_events_about (nh_t *nh, const char *division, const char *type, const char *entity)
+{
+    size_t n = 0;
+    redisReply *stream =
+        pmo_test_redis_command (nh->rh->redis, "XRANGE pmo:{%s}:events - +", division);
+    assert (stream && stream->type == REDIS_REPLY_ARRAY);
+    for (size_t i = 0; i < stream->elements; i++) {
+        redisReply *fields = stream->element[i]->element[1];
+        for (size_t f = 0; f + 1 < fields->elements; f += 2) {
+            if (!streq (fields->element[f]->str, "data"))
+                continue;
+            Pmo__Event *event = pmo__event__unpack (NULL, fields->element[f + 1]->len,
+                                                    (const uint8_t *)fields->element[f + 1]->str);
+            assert (event);
+            n += streq (event->type, type) && streq (event->entity_id, entity);
+            pmo__event__free_unpacked (event, NULL);
+        }
+    }
+    freeReplyObject (stream);
+    return n;
+}
+
+static Pmo__NotifierReply *s_subscription_get (nh_t *nh, const char *id)
+{
+    Pmo__ChannelRef ref = PMO__CHANNEL_REF__INIT;
+    ref.id = (char *)id;
+    Pmo__NotifierRequest request = PMO__NOTIFIER_REQUEST__INIT;
+    request.body_case = PMO__NOTIFIER_REQUEST__BODY_GET_SUBSCRIPTION;
+    request.get_subscription = &ref;
+    Pmo__NotifierReply *reply = nh_call (nh, &request);
+    nh_ok (reply);
+    return reply;
+}
+
+//  A subscription changed (the dashboard's row, PUT, pmoctl subscription
+//  update): the rules of a new one, refused input changes nothing, it stays
+//  with its channel, a stale version is refused, a retry is answered once
+//  with one event, and routing follows the change at once.
+static void s_subscription_update (nh_t *nh)
+{
+    char *ch = nh_channel (nh, PMO__CHANNEL_KIND__CHANNEL_KIND_WEBHOOK, "moj",
+                           nh_url (nh, "/ok/subupd"), SECRET);
+    char *other = nh_channel (nh, PMO__CHANNEL_KIND__CHANNEL_KIND_SLACK, "moj",
+                              nh_url (nh, "/ok/subupd-other"), NULL);
+    //  At first it routes risks only: a new project is not sent
+    char *id = nh_subscribe (nh, ch, "moj", "risk.*", PMO__SEVERITY__SEVERITY_UNSPECIFIED);
+    Pmo__NotifierReply *got = s_subscription_get (nh, id);
+    uint64_t version = got->subscription->version;
+    nh_free (&got);
+
+    Pmo__Subscription next = PMO__SUBSCRIPTION__INIT;
+    next.id = id;
+    next.channel_id = ch;
+    next.org_unit = "moj";
+    next.version = version;
+    char *bad_types[] = {"project.*x"};
+    next.event_types = bad_types;
+    next.n_event_types = 1;
+    Pmo__NotifierRequest request = PMO__NOTIFIER_REQUEST__INIT;
+    request.body_case = PMO__NOTIFIER_REQUEST__BODY_UPDATE_SUBSCRIPTION;
+    request.update_subscription = &next;
+    Pmo__NotifierReply *reply = nh_call (nh, &request);
+    nh_err (reply, INVALID, "update_subscription.event_types[0]");
+    nh_free (&reply);
+    char *types[] = {"project.*", "gate.*"};
+    next.event_types = types;
+    next.n_event_types = 2;
+    next.quiet_hours = "25:00-07:00";
+    reply = nh_call (nh, &request);
+    nh_err (reply, INVALID, "update_subscription.quiet_hours");
+    nh_free (&reply);
+    next.quiet_hours = "";
+    next.org_unit = "hub"; //  above the channel's unit
+    reply = nh_call (nh, &request);
+    nh_err (reply, INVALID, "update_subscription.org_unit");
+    nh_free (&reply);
+    next.org_unit = "moj";
+    next.channel_id = other;
+    reply = nh_call (nh, &request);
+    nh_err (reply, INVALID, "update_subscription.channel_id");
+    nh_free (&reply);
+    next.channel_id = ch;
+    next.version = version + 3;
+    reply = nh_call (nh, &request);
+    nh_err (reply, CONFLICT, "version");
+    nh_free (&reply);
+    //  Refused, each of them: nothing changed, no event
+    got = s_subscription_get (nh, id);
+    assert (got->subscription->version == version && got->subscription->n_event_types == 1 &&
+            streq (got->subscription->event_types[0], "risk.*"));
+    nh_free (&got);
+    assert (s_events_about (nh, "moj", "subscription.updated", id) == 0);
+
+    //  Accepted; a retry with the same request id is answered the same,
+    //  with one event
+    next.version = version;
+    next.min_severity = PMO__SEVERITY__SEVERITY_INFO;
+    reply = nh_call_with_id (nh, &request, "sub-update-1");
+    nh_ok (reply);
+    assert (reply->subscription->version == version + 1);
+    assert (reply->subscription->n_event_types == 2 &&
+            streq (reply->subscription->event_types[0], "project.*"));
+    assert (reply->subscription->min_severity == PMO__SEVERITY__SEVERITY_INFO);
+    assert (streq (reply->subscription->channel_id, ch));
+    nh_free (&reply);
+    reply = nh_call_with_id (nh, &request, "sub-update-1");
+    nh_ok (reply);
+    assert (reply->subscription->version == version + 1);
+    nh_free (&reply);
+    got = s_subscription_get (nh, id);
+    assert (got->subscription->version == version + 1);
+    nh_free (&got);
+    assert (s_events_about (nh, "moj", "subscription.updated", id) == 1);
+
+    //  Routing follows: a new project of moj now reaches the channel
+    char *project = nh_project (nh, "SUBUPD-1", "moj");
+    json_t *sent = nh_wait_requests (nh, "/ok/subupd", 1, 10000);
+    char *text = json_dumps (nh_body (json_array_get (sent, 0)), 0);
+    assert (text && strstr (text, "SUBUPD-1"));
+    free (text);
+    json_decref (sent);
+
+    //  Stopped, so the tests after this one get nothing from it
+    Pmo__ChannelRef ref = PMO__CHANNEL_REF__INIT;
+    ref.id = id;
+    ref.version = version + 1;
+    request.body_case = PMO__NOTIFIER_REQUEST__BODY_ARCHIVE_SUBSCRIPTION;
+    request.archive_subscription = &ref;
+    reply = nh_call (nh, &request);
+    nh_ok (reply);
+    nh_free (&reply);
+    free (project);
+    free (id);
+    free (other);
+    free (ch);
+    printf ("subscription update: same rules as create, refusals change nothing, idempotent, "
+            "one event, routing follows: ok\n");
+}
+
 static void s_actor_via (nh_t *nh)
 {
     size_t derived = 0, own = 0;
@@ -1127,6 +1267,7 @@ int main (void)
     s_rotation (nh);
     s_sealed (nh);
     s_access (nh);
+    s_subscription_update (nh);
     s_new_unit (nh);
     s_coalesce_and_digest (nh);
     s_ssrf (nh);
