@@ -142,7 +142,7 @@ typedef enum {
     OP_RELEASE,     //  ...
     OP_REJECT,      //  ...
     OP_RESHAPE,     //  ...
-    OP_CLOSE,       //  risks: closed or occurred
+    OP_CLOSE,       //  risks: closed or occurred; RAID entries created closed
     OP_ISSUE_STATE, //  issues created open, changes created pending: then set as the row says
 } op_t;
 
@@ -625,8 +625,8 @@ static int s_find (svc_t *im, row_t *r, ProtobufCMessage *probe, ProtobufCMessag
     return 0;
 }
 
-//  A new record: created, then booked (allocations), closed (risks) or
-//  moved on (issues) as the row says.
+//  A new record: created, then booked (allocations), closed (risks, RAID
+//  entries) or moved on (issues, change requests) as the row says.
 static void s_plan_new (svc_t *im, row_t *r, svc_plan_t *plan, ProtobufCMessage *probe)
 {
     pmo_arena_t *arena = im->arena;
@@ -653,6 +653,10 @@ static void s_plan_new (svc_t *im, row_t *r, svc_plan_t *plan, ProtobufCMessage 
     else if (s_is (im, "change_request") && ((Pmo__ChangeRequest *)probe)->decision !=
                                                 PMO__CHANGE_DECISION__CHANGE_DECISION_PENDING)
         s_op (plan, OP_ISSUE_STATE);
+    //  An assumption, decision or dependency is created open, then closed
+    else if (s_is (im, "raid") &&
+             ((Pmo__RaidEntry *)probe)->status == PMO__RAID_STATUS__RAID_STATUS_CLOSED)
+        s_op (plan, OP_CLOSE);
 }
 
 //  True if the mapping sets field only on new records (create_only).
@@ -820,8 +824,13 @@ static void s_plan (svc_t *im, row_t *r, svc_plan_t *plan)
             pmo_str_empty (((Pmo__ChangeRequest *)desired)->requested_by))
             ((Pmo__ChangeRequest *)desired)->requested_by =
                 ((Pmo__ChangeRequest *)existing)->requested_by;
-        if (!portio_import_same (arena, pmo_reflect_copy (desired, arena),
-                                 pmo_reflect_copy (existing, arena)))
+        bool fields = !portio_import_same (arena, pmo_reflect_copy (desired, arena),
+                                           pmo_reflect_copy (existing, arena));
+        if (fields && existing->descriptor == &pmo__raid_entry__descriptor &&
+            ((Pmo__RaidEntry *)existing)->status == PMO__RAID_STATUS__RAID_STATUS_CLOSED)
+            return portio_import_bad (r, NULL, "", "entry %s is closed: it stays as it is",
+                                      plan->id);
+        if (fields)
             s_op (plan, OP_UPDATE);
     }
     plan->unchanged = plan->n_ops == 0;
@@ -904,12 +913,16 @@ static ProtobufCMessage *s_record_body (svc_t *im, svc_plan_t *plan, op_t op, ui
     if (op == OP_CLOSE) {
         Pmo__CloseRequest close = PMO__CLOSE_REQUEST__INIT;
         bodies->close = close;
-        Pmo__Risk *risk = (Pmo__Risk *)entity;
-        bodies->close.kind = PMO__REGISTER_KIND__REGISTER_KIND_RISK;
         bodies->close.id = (char *)plan->id;
         bodies->close.version = version;
-        bodies->close.note = risk->closure_note;
-        bodies->close.risk_status = risk->status;
+        if (s_is (im, "raid"))
+            bodies->close.kind = PMO__REGISTER_KIND__REGISTER_KIND_RAID;
+        else {
+            Pmo__Risk *risk = (Pmo__Risk *)entity;
+            bodies->close.kind = PMO__REGISTER_KIND__REGISTER_KIND_RISK;
+            bodies->close.note = risk->closure_note;
+            bodies->close.risk_status = risk->status;
+        }
         body = &bodies->close.base, member = "close";
     } else {
         body = pmo_reflect_copy (entity, arena);
@@ -923,6 +936,9 @@ static ProtobufCMessage *s_record_body (svc_t *im, svc_plan_t *plan, op_t op, ui
             if (s_is (im, "change_request"))
                 ((Pmo__ChangeRequest *)body)->decision =
                     PMO__CHANGE_DECISION__CHANGE_DECISION_PENDING;
+            if (s_is (im, "raid") &&
+                ((Pmo__RaidEntry *)body)->status == PMO__RAID_STATUS__RAID_STATUS_CLOSED)
+                ((Pmo__RaidEntry *)body)->status = PMO__RAID_STATUS__RAID_STATUS_OPEN;
         } else {
             pmo_reflect_set_str (body, "id", plan->id, arena);
             pmo_reflect_set_u64 (body, "version", version);
@@ -1081,7 +1097,8 @@ typedef struct {
 //  (written step by step: role requests are matched one by one, and steps
 //  of stored allocations are single requests). A register row of two
 //  steps (a risk closed, an issue created resolved, a change created
-//  decided) is one item of the risk monitor's batch (final_state).
+//  decided, a RAID entry created closed) is one item of the risk
+//  monitor's batch (final_state).
 static const char *s_batch_division (svc_t *im, const svc_plan_t *plan)
 {
     if (im->entity->service == PORTIO_IMPORT_RISKMON) {

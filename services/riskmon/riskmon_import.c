@@ -16,7 +16,8 @@
     A batch is all or nothing unless skip_bad is set; a dry run stops before
     the commit. An item marked final_state is a row in a state one create or
     update does not reach (a risk closed or occurred, an issue created
-    resolved or closed, a change request created decided): its first step
+    resolved or closed, a change request created decided, an assumption,
+    decision or dependency created closed): its first step
     is checked as above, its second as the single close or update would
     check it, and both are in the one commit (two versions for history, two
     events). Anything across divisions stays single requests.
@@ -173,6 +174,17 @@ static void s_final (batch_t *b, entry_t *e, ProtobufCMessage *target)
         if (riskmon_entry_close (req, next, &close, e->member, b->now))
             return s_take (b, e);
         e->then = "closed";
+    } else if (first->descriptor == &pmo__raid_entry__descriptor) {
+        //  An entry created closed (an update may close it itself), its
+        //  note kept as the row has it
+        if (e->update ||
+            ((const Pmo__RaidEntry *)target)->status != PMO__RAID_STATUS__RAID_STATUS_CLOSED)
+            return;
+        next = pmo_reflect_copy (first, req->arena);
+        Pmo__CloseRequest close = PMO__CLOSE_REQUEST__INIT;
+        if (riskmon_entry_close (req, next, &close, e->member, b->now))
+            return s_take (b, e);
+        e->then = "closed";
     } else if (!e->update && ((first->descriptor == &pmo__issue__descriptor &&
                                ((const Pmo__Issue *)target)->status >=
                                    PMO__ISSUE_STATUS__ISSUE_STATUS_RESOLVED) ||
@@ -194,13 +206,16 @@ static void s_final (batch_t *b, entry_t *e, ProtobufCMessage *target)
 }
 
 //  A final_state item's first step: the body in the first state a create
-//  allows (an issue open, a change request pending; a risk is opened by
-//  the create itself).
+//  allows (an issue open, a change request pending, a RAID entry open; a
+//  risk is opened by the create itself).
 static void s_first_state (ProtobufCMessage *entity)
 {
     if (entity->descriptor == &pmo__issue__descriptor &&
         ((Pmo__Issue *)entity)->status >= PMO__ISSUE_STATUS__ISSUE_STATUS_RESOLVED)
         ((Pmo__Issue *)entity)->status = PMO__ISSUE_STATUS__ISSUE_STATUS_OPEN;
+    else if (entity->descriptor == &pmo__raid_entry__descriptor &&
+             ((Pmo__RaidEntry *)entity)->status == PMO__RAID_STATUS__RAID_STATUS_CLOSED)
+        ((Pmo__RaidEntry *)entity)->status = PMO__RAID_STATUS__RAID_STATUS_OPEN;
     else if (entity->descriptor == &pmo__change_request__descriptor)
         ((Pmo__ChangeRequest *)entity)->decision = PMO__CHANGE_DECISION__CHANGE_DECISION_PENDING;
 }
@@ -223,9 +238,6 @@ static void s_check (batch_t *b, size_t i, Pmo__ImportBatchReply *out)
     e->update = strncmp (e->member, "update_", 7) == 0;
     ProtobufCMessage *target = NULL;
     if (e->item->final_state) {
-        if (e->entity->descriptor == &pmo__raid_entry__descriptor)
-            return s_fail (b, e, PMO__ERROR_CODE__ERROR_INVALID, "",
-                           "final_state is for risks, issues and change requests");
         target = pmo_reflect_copy (*slot, req->arena);
         if (!e->update)
             s_first_state (e->entity);

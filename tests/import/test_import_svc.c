@@ -17,6 +17,10 @@
     - risks and issues (one closed, one resolved) import, a row of two steps
       in the risk monitor's batch like the others; export -> import of
       all four registers changes nothing;
+    - an assumption, decision or dependency closed in the file is created
+      closed in its batch's one commit (with a refused row, nothing is
+      written; a dry run shows it), and the export's closed row imports
+      back closed;
     - the report's open risks, critical count, exposure total, top risk,
       over-allocated resources and hours over, open alerts and computed
       health equal what this test computes from its own files (and what the
@@ -329,6 +333,64 @@ static void s_test_allocations (void)
     s_round_trip ("allocation", 4);
 }
 
+//  The stored RAID entry titled title: closed in two steps (version 2),
+//  its note as the file had it.
+static void s_expect_closed (const char *title, const char *note)
+{
+    pmo_arena_t *arena = pmo_arena_new ();
+    portio_import_peer_t peer = s_peer ();
+    ProtobufCMessage **items;
+    size_t n, found = 0;
+    char why[256];
+    assert (portio_import_svc_list (&peer, arena, "raid", "", &items, &n, why, sizeof why) == 0);
+    for (size_t i = 0; i < n; i++) {
+        const Pmo__RaidEntry *e = (const Pmo__RaidEntry *)items[i];
+        if (strcmp (e->title, title) == 0) {
+            assert (e->status == PMO__RAID_STATUS__RAID_STATUS_CLOSED && e->version == 2 &&
+                    strcmp (e->note, note) == 0);
+            found++;
+        }
+    }
+    assert (found == 1);
+    pmo_arena_destroy (&arena);
+}
+
+//  The export's closed row, without its id and under another title, is a
+//  new entry: created closed as the export says.
+static void s_closed_round_trip (void)
+{
+    portio_import_peer_t peer = s_peer ();
+    char *csv, why[512];
+    size_t size;
+    assert (portio_export (&peer, "raid", "", false, &csv, &size, why, sizeof why) == 0);
+    char *line = strstr (csv, "Paper forms retired");
+    assert (line);
+    while (line > csv && line[-1] != '\n')
+        line--;
+    const char *end = strchr (line, '\n');
+    const char *header_end = strchr (csv, '\n');
+    assert (end && header_end && strncmp (csv, "id,", 3) == 0);
+    //  The header, then the row from its second cell with a blank id
+    char *again = malloc (size + 16);
+    size_t at = (size_t)(header_end + 1 - csv);
+    memcpy (again, csv, at);
+    const char *rest = strchr (line, ',');
+    size_t n = (size_t)(end + 1 - rest);
+    memcpy (again + at, rest, n);
+    again[at + n] = 0;
+    char *title = strstr (again + at, "Paper forms retired");
+    memcpy (title, "Paper forms removed", 19);
+    portio_import_result_t *r = s_import ("raid", NULL, again, false, false, 0);
+    s_expect (r, 1, 0, 0, 0);
+    portio_import_result_destroy (&r);
+    s_expect_closed ("Paper forms removed", "superseded by minute 14");
+    r = s_import ("raid", NULL, again, false, false, 0);
+    s_expect (r, 0, 0, 1, 0);
+    portio_import_result_destroy (&r);
+    free (again);
+    free (csv);
+}
+
 static void s_test_registers (void)
 {
     const char *risks =
@@ -424,14 +486,40 @@ static void s_test_registers (void)
     const char *raid = "project_code,kind,title,owner,status,due_date,note\n"
                        "P-A,assumption,Vendor keeps its price,ann,open,2026-12-31,\n"
                        "P-A,decision,Cloud first,ben,confirmed,,board minute 12\n"
-                       "P-B,dependency,Network upgrade delivered,ops,open,2027-03-31,\n";
-    r = s_import ("raid", NULL, raid, false, false, 0);
-    s_expect (r, 3, 0, 0, 0);
+                       "P-B,dependency,Network upgrade delivered,ops,open,2027-03-31,\n"
+                       "P-B,decision,Paper forms retired,ben,closed,,superseded by minute 14\n";
+    //  An entry closed in the file (created open, then closed) is one item
+    //  of the batch: with a row only the risk monitor refuses (a title too
+    //  long), nothing is written; a dry run shows it created
+    char *refused = malloc (strlen (raid) + 300);
+    sprintf (refused, "%sP-B,decision,%0250d,ben,open,,\n", raid, 0);
+    r = s_import ("raid", NULL, refused, false, false, -1);
+    assert (s_has_problem (r, 6, "title", "the risk monitor refused import_batch"));
+    assert (!r->written && r->bad == 1);
     portio_import_result_destroy (&r);
-    r = s_import ("raid", NULL, raid, false, false, 0);
-    s_expect (r, 0, 0, 3, 0);
+    free (refused);
+    assert (s_count ("raid") == 0);
+    r = s_import ("raid", NULL, raid, true, false, 0);
+    s_expect (r, 4, 0, 0, 0);
+    assert (!r->written);
     portio_import_result_destroy (&r);
-    s_round_trip ("raid", 3);
+    assert (s_count ("raid") == 0);
+    r = s_import ("raid", NULL, raid, false, false, 0);
+    s_expect (r, 4, 0, 0, 0);
+    portio_import_result_destroy (&r);
+    s_expect_closed ("Paper forms retired", "superseded by minute 14");
+    r = s_import ("raid", NULL, raid, false, false, 0);
+    s_expect (r, 0, 0, 4, 0);
+    portio_import_result_destroy (&r);
+    s_round_trip ("raid", 4);
+    s_closed_round_trip ();
+    //  A closed entry is a record: a row changing it is a problem
+    r = s_import ("raid", NULL,
+                  "project_code,kind,title,owner,status\nP-B,decision,Paper forms retired,ann,"
+                  "closed\n",
+                  false, false, -1);
+    assert (s_has_problem (r, 2, "", "is closed: it stays as it is") && !r->written);
+    portio_import_result_destroy (&r);
     //  A RAID entry without its kind is a problem; nothing is written
     r = s_import ("raid", NULL, "project_code,title\nP-A,What kind\n", false, false, -1);
     assert (r->bad == 1 && s_has_problem (r, 2, "kind", "kind is required") && !r->written);

@@ -7,9 +7,9 @@
     with the version read (stale, twice in a batch); a project of another
     division; skip_bad; who may; rows in a state one request does not
     reach (final_state: a risk created closed, an issue created resolved, a
-    change request created approved, a risk updated and occurred) in the
-    one commit, each with both steps' events, and a bad second step
-    refusing the batch.
+    change request created approved, a risk updated and occurred, a
+    dependency created closed) in the one commit, each with both steps'
+    events, shown by a dry run, and a bad second step refusing the batch.
 */
 #include "riskmon_harness.h"
 
@@ -17,6 +17,7 @@
 
 #include <assert.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define ITEMS 5
@@ -438,11 +439,11 @@ static void s_final_state (rm_t *rm, const char *p1, const char *p2)
     strcpy (open_id, open.id);
     uint64_t open_version = open.version;
     Pmo__RiskmonReply *reply;
-    const char *types[] = {"risk.created",          "risk.updated",  "risk.closed",
-                           "issue.created",         "issue.updated", "change_request.created",
-                           "change_request.updated"};
-    size_t before[7];
-    for (size_t i = 0; i < 7; i++)
+    const char *types[] = {"risk.created",           "risk.updated",  "risk.closed",
+                           "issue.created",          "issue.updated", "change_request.created",
+                           "change_request.updated", "raid.created",  "raid.closed"};
+    size_t before[9];
+    for (size_t i = 0; i < 9; i++)
         before[i] = rm_count_events (rm, "dft", types[i], NULL);
     counts_t counts = s_counts (rm);
     Pmo__RiskmonReply *health = rm_health (rm, p1);
@@ -451,7 +452,8 @@ static void s_final_state (rm_t *rm, const char *p1, const char *p2)
     rm_free (&health);
 
     //  Items: a risk created closed, an issue created resolved, a change
-    //  request created approved, the open risk updated and occurred
+    //  request created approved, the open risk updated and occurred, a
+    //  dependency created closed
     s_batch (&b, p1, p2);
     b.risks[0].status = PMO__RISK_STATUS__RISK_STATUS_CLOSED;
     b.risks[0].closure_note = "Supplier replaced";
@@ -466,35 +468,55 @@ static void s_final_state (rm_t *rm, const char *p1, const char *p2)
     occurred.closure_note = "It happened";
     b.items[3].body_case = PMO__RISKMON_IMPORT_ITEM__BODY_UPDATE_RISK;
     b.items[3].update_risk = &occurred;
-    b.batch.n_items = 4;
-    for (size_t i = 0; i < 4; i++)
+    b.raid.status = PMO__RAID_STATUS__RAID_STATUS_CLOSED;
+    b.raid.note = "Possession granted";
+    b.items[4].body_case = PMO__RISKMON_IMPORT_ITEM__BODY_CREATE_RAID;
+    b.items[4].create_raid = &b.raid;
+    for (size_t i = 0; i < ITEMS; i++)
         b.items[i].final_state = true;
 
-    //  A bad second step (a resolved issue without its resolution) refuses
-    //  the batch; a RAID entry has no final state here
+    //  A bad item refuses the batch: a resolved issue without its
+    //  resolution (its second step), a closed entry's note too long
     b.issue.resolution = "";
     reply = rm_call (rm, &b.request);
     assert (reply->error && strstr (reply->error->field, "items[1].create_issue.resolution"));
     rm_free (&reply);
     b.issue.resolution = "Pumps hired";
-    b.items[4].final_state = true;
-    b.batch.n_items = 5;
-    b.items[4].body_case = PMO__RISKMON_IMPORT_ITEM__BODY_CREATE_RAID;
-    b.items[4].create_raid = &b.raid;
+    char *long_note = malloc (4002);
+    memset (long_note, 'n', 4001);
+    long_note[4001] = 0;
+    b.raid.note = long_note;
     reply = rm_call (rm, &b.request);
-    assert (reply->error && strstr (reply->error->field, "items[4]"));
+    assert (reply->error && strstr (reply->error->field, "items[4].create_raid.note"));
     rm_free (&reply);
+    free (long_note);
+    b.raid.note = "Possession granted";
+    //  Without final_state, a closed entry is not created (the single rule)
+    b.items[4].final_state = false;
+    reply = rm_call (rm, &b.request);
+    assert (reply->error && strstr (reply->error->field, "items[4].create_raid.status"));
+    rm_free (&reply);
+    b.items[4].final_state = true;
     s_same (counts, s_counts (rm));
 
-    b.batch.n_items = 4;
+    //  A dry run answers what the commit would, and writes nothing
+    b.batch.dry_run = true;
+    reply = rm_call (rm, &b.request);
+    rm_ok (reply);
+    assert (!reply->import_batch->committed && reply->import_batch->created == 4 &&
+            reply->import_batch->updated == 1 && reply->import_batch->failed == 0);
+    rm_free (&reply);
+    s_same (counts, s_counts (rm));
+    b.batch.dry_run = false;
+
     reply = rm_call (rm, &b.request);
     rm_ok (reply);
     Pmo__ImportBatchReply *out = reply->import_batch;
-    assert (out->committed && out->created == 3 && out->updated == 1 && out->failed == 0);
-    char ids[4][40];
-    for (size_t i = 0; i < 4; i++) {
+    assert (out->committed && out->created == 4 && out->updated == 1 && out->failed == 0);
+    char ids[ITEMS][40];
+    for (size_t i = 0; i < ITEMS; i++) {
         strcpy (ids[i], out->results[i]->id);
-        assert (out->results[i]->version == (i < 3 ? 2 : open_version + 2));
+        assert (out->results[i]->version == (i != 3 ? 2 : open_version + 2));
     }
     rm_free (&reply);
     //  Each in its final state
@@ -515,9 +537,14 @@ static void s_final_state (rm_t *rm, const char *p1, const char *p2)
     assert (reply->risk->status == PMO__RISK_STATUS__RISK_STATUS_OCCURRED &&
             reply->risk->impact == 4 && streq (reply->risk->closure_note, "It happened"));
     rm_free (&reply);
+    reply = s_get (rm, PMO__REGISTER_KIND__REGISTER_KIND_RAID, ids[4]);
+    assert (reply->raid_entry->status == PMO__RAID_STATUS__RAID_STATUS_CLOSED &&
+            streq (reply->raid_entry->note, "Possession granted") &&
+            reply->raid_entry->version == 2);
+    rm_free (&reply);
     //  Both steps' events: created and closed, created and updated...
-    size_t added[7] = {1, 1, 2, 1, 1, 1, 1};
-    for (size_t i = 0; i < 7; i++) {
+    size_t added[9] = {1, 1, 2, 1, 1, 1, 1, 1, 1};
+    for (size_t i = 0; i < 9; i++) {
         size_t now = rm_count_events (rm, "dft", types[i], NULL);
         if (now != before[i] + added[i])
             fprintf (stderr, "%s: %zu events, expected %zu\n", types[i], now, before[i] + added[i]);
