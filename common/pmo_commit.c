@@ -22,8 +22,9 @@ static pmo_script_t s_touch_script = {
     .source = "local t = redis.call('PTTL', KEYS[1]) "
               "if t > 0 then redis.call('PEXPIRE', KEYS[1], t) end return t"};
 
+//  An argument: where its bytes are in the commit's buffer.
 typedef struct {
-    char *data;
+    size_t offset;
     size_t size;
 } arg_t;
 
@@ -31,7 +32,12 @@ typedef struct {
 
 struct _pmo_commit_t {
     char tag[80]; //  "{division}", every key must contain it
-    char **keys;  //  KEYS, [0] is the idempotency key
+    //  Every key and argument, each followed by a NUL, in one buffer that
+    //  grows by doubling: a few allocations per commit, not one per
+    //  argument. Offsets, because the buffer moves when it grows.
+    char *buf;
+    size_t used, buf_max;
+    size_t *keys; //  KEYS (offsets in buf), [0] is the idempotency key
     size_t nkeys, keys_max;
     zhashx_t *key_index; //  key -> its KEYS index, once there are more than
                          //  S_SCAN_KEYS (a batch's commit names thousands)
@@ -40,6 +46,33 @@ struct _pmo_commit_t {
     size_t nops;
     bool has_reply;
 };
+
+//  Copy size bytes and a NUL into the buffer; their offset.
+static size_t s_store (pmo_commit_t *self, const void *data, size_t size)
+{
+    if (self->used + size + 1 > self->buf_max) {
+        while (self->used + size + 1 > self->buf_max)
+            self->buf_max *= 2;
+        self->buf = realloc (self->buf, self->buf_max);
+        assert (self->buf);
+    }
+    size_t offset = self->used;
+    if (size)
+        memcpy (self->buf + offset, data, size);
+    self->buf[offset + size] = 0;
+    self->used += size + 1;
+    return offset;
+}
+
+static void s_add_key (pmo_commit_t *self, const char *key)
+{
+    if (self->nkeys == self->keys_max) {
+        self->keys_max *= 2;
+        self->keys = realloc (self->keys, self->keys_max * sizeof (size_t));
+        assert (self->keys);
+    }
+    self->keys[self->nkeys++] = s_store (self, key, strlen (key));
+}
 
 char *pmo_commit_idem_key (const char *division, const char *request_id)
 {
@@ -54,12 +87,22 @@ pmo_commit_t *pmo_commit_new (const char *division, const char *request_id)
     pmo_commit_t *self = calloc (1, sizeof (pmo_commit_t));
     assert (self);
     snprintf (self->tag, sizeof self->tag, "{%s}", division);
+    self->buf_max = 1024;
+    self->buf = malloc (self->buf_max);
     self->keys_max = 8;
-    self->keys = malloc (self->keys_max * sizeof (char *));
+    self->keys = malloc (self->keys_max * sizeof (size_t));
     self->args_max = 32;
     self->args = malloc (self->args_max * sizeof (arg_t));
-    assert (self->keys && self->args);
-    self->keys[self->nkeys++] = pmo_commit_idem_key (division, request_id);
+    assert (self->buf && self->keys && self->args);
+    char key[256];
+    int size = snprintf (key, sizeof key, "pmo:{%s}:idem:%s", division, request_id);
+    if (size > 0 && (size_t)size < sizeof key)
+        s_add_key (self, key);
+    else {
+        char *long_key = pmo_commit_idem_key (division, request_id);
+        s_add_key (self, long_key);
+        free (long_key);
+    }
     return self;
 }
 
@@ -69,11 +112,8 @@ void pmo_commit_destroy (pmo_commit_t **self_p)
     pmo_commit_t *self = *self_p;
     if (!self)
         return;
-    for (size_t i = 0; i < self->nkeys; i++)
-        free (self->keys[i]);
     zhashx_destroy (&self->key_index);
-    for (size_t i = 0; i < self->nargs; i++)
-        free (self->args[i].data);
+    free (self->buf);
     free (self->keys);
     free (self->args);
     free (self);
@@ -92,7 +132,7 @@ static size_t s_key_index (pmo_commit_t *self, const char *key)
         self->key_index = zhashx_new ();
         assert (self->key_index);
         for (size_t i = 0; i < self->nkeys; i++)
-            zhashx_insert (self->key_index, self->keys[i], (void *)(uintptr_t)(i + 1));
+            zhashx_insert (self->key_index, self->buf + self->keys[i], (void *)(uintptr_t)(i + 1));
     }
     if (self->key_index) {
         size_t known = (size_t)(uintptr_t)zhashx_lookup (self->key_index, key);
@@ -100,18 +140,12 @@ static size_t s_key_index (pmo_commit_t *self, const char *key)
             return known;
     } else
         for (size_t i = 0; i < self->nkeys; i++)
-            if (strcmp (self->keys[i], key) == 0)
+            if (strcmp (self->buf + self->keys[i], key) == 0)
                 return i + 1;
-    if (self->nkeys == self->keys_max) {
-        self->keys_max *= 2;
-        self->keys = realloc (self->keys, self->keys_max * sizeof (char *));
-        assert (self->keys);
-    }
-    self->keys[self->nkeys] = strdup (key);
-    assert (self->keys[self->nkeys]);
+    s_add_key (self, key);
     if (self->key_index)
-        zhashx_insert (self->key_index, key, (void *)(uintptr_t)(self->nkeys + 1));
-    return ++self->nkeys;
+        zhashx_insert (self->key_index, key, (void *)(uintptr_t)self->nkeys);
+    return self->nkeys;
 }
 
 static void s_arg (pmo_commit_t *self, const void *data, size_t size)
@@ -122,11 +156,7 @@ static void s_arg (pmo_commit_t *self, const void *data, size_t size)
         assert (self->args);
     }
     arg_t *arg = &self->args[self->nargs++];
-    arg->data = malloc (size + 1);
-    assert (arg->data);
-    if (size)
-        memcpy (arg->data, data, size);
-    arg->data[size] = 0;
+    arg->offset = s_store (self, data, size);
     arg->size = size;
 }
 
@@ -213,11 +243,12 @@ void pmo_commit_reply (pmo_commit_t *self, const void *blob, size_t size, int tt
 }
 
 //  The script's arguments for a group of commits: every commit's KEYS, the
-//  commit count, then per commit its base, its op count and its ops.
-//  Returns argc; the caller frees *argv_p, *lens_p and *numbers_p (the
-//  strings stay owned by the commits).
-static size_t s_argv (pmo_commit_t **commits, size_t n, const char ***argv_p, size_t **lens_p,
-                      char **numbers_p, size_t *nkeys_p)
+//  commit count, then per commit its base, its op count and its ops, after
+//  head slots left for the caller (the command and its script). Returns
+//  argc (without head); the caller frees *argv_p, *lens_p and *numbers_p
+//  (the strings stay owned by the commits).
+static size_t s_argv (pmo_commit_t **commits, size_t n, size_t head, const char ***argv_p,
+                      size_t **lens_p, char **numbers_p, size_t *nkeys_p)
 {
     size_t nkeys = 0, nargs = 0;
     for (size_t c = 0; c < n; c++) {
@@ -225,15 +256,15 @@ static size_t s_argv (pmo_commit_t **commits, size_t n, const char ***argv_p, si
         nargs += commits[c]->nargs;
     }
     size_t argc = nkeys + 1 + 2 * n + nargs;
-    const char **argv = malloc (argc * sizeof (char *));
-    size_t *lens = malloc (argc * sizeof (size_t));
+    const char **argv = malloc ((head + argc) * sizeof (char *));
+    size_t *lens = malloc ((head + argc) * sizeof (size_t));
     char *numbers = malloc ((1 + 2 * n) * 24);
     assert (argv && lens && numbers);
-    size_t a = 0;
+    size_t a = head;
     for (size_t c = 0; c < n; c++)
         for (size_t i = 0; i < commits[c]->nkeys; i++, a++) {
-            argv[a] = commits[c]->keys[i];
-            lens[a] = strlen (commits[c]->keys[i]);
+            argv[a] = commits[c]->buf + commits[c]->keys[i];
+            lens[a] = strlen (argv[a]);
         }
     char *number = numbers;
     lens[a] = (size_t)snprintf (number, 24, "%zu", n);
@@ -249,7 +280,7 @@ static size_t s_argv (pmo_commit_t **commits, size_t n, const char ***argv_p, si
         argv[a++] = number;
         number += 24;
         for (size_t i = 0; i < self->nargs; i++, a++) {
-            argv[a] = self->args[i].data;
+            argv[a] = self->buf + self->args[i].offset;
             lens[a] = self->args[i].size;
         }
         base += self->nkeys;
@@ -346,7 +377,7 @@ int pmo_commit_exec (pmo_commit_t *self, pmo_redis_t *redis, pmo_commit_result_t
     const char **argv;
     size_t *lens, nkeys;
     char *numbers;
-    size_t argc = s_argv (&self, 1, &argv, &lens, &numbers, &nkeys);
+    size_t argc = s_argv (&self, 1, 0, &argv, &lens, &numbers, &nkeys);
     redisReply *reply = pmo_redis_eval (redis, &s_commit_script, (int)nkeys, (int)argc, argv, lens);
     free (argv);
     free (lens);
@@ -376,21 +407,14 @@ int pmo_commit_send_group (pmo_commit_t **commits, size_t n, pmo_redis_t *redis)
     const char **argv;
     size_t *lens, nkeys;
     char *numbers, nkeys_text[24];
-    size_t argc = s_argv (commits, n, &argv, &lens, &numbers, &nkeys);
-    const char **full = malloc ((argc + 3) * sizeof (char *));
-    size_t *full_lens = malloc ((argc + 3) * sizeof (size_t));
-    assert (full && full_lens);
-    full[0] = "EVALSHA";
-    full_lens[0] = 7;
-    full[1] = s_commit_script.sha;
-    full_lens[1] = 40;
-    full_lens[2] = (size_t)snprintf (nkeys_text, sizeof nkeys_text, "%zu", nkeys);
-    full[2] = nkeys_text;
-    memcpy (full + 3, argv, argc * sizeof (char *));
-    memcpy (full_lens + 3, lens, argc * sizeof (size_t));
-    int rc = pmo_redis_pipev (redis, (int)argc + 3, full, full_lens);
-    free (full);
-    free (full_lens);
+    size_t argc = s_argv (commits, n, 3, &argv, &lens, &numbers, &nkeys);
+    argv[0] = "EVALSHA";
+    lens[0] = 7;
+    argv[1] = s_commit_script.sha;
+    lens[1] = 40;
+    lens[2] = (size_t)snprintf (nkeys_text, sizeof nkeys_text, "%zu", nkeys);
+    argv[2] = nkeys_text;
+    int rc = pmo_redis_pipev (redis, (int)argc + 3, argv, lens);
     free (argv);
     free (lens);
     free (numbers);

@@ -336,6 +336,32 @@ static void s_test_commit (pmo_test_redis_t *server)
     pmo_commit_destroy (&commit);
     assert (s_int (server, "EXISTS %s", "pmo:{d1}:x:3") == 0);
 
+    //  A claim is made as it is checked (HSETNX) and given up again when a
+    //  later check of the same commit fails: a free code claimed before a
+    //  taken one, and one claimed before a stale version, stay free
+    commit = pmo_commit_new ("d1", "req-3b");
+    pmo_commit_claim (commit, "pmo:{d1}:codes", "X-8", "x8");
+    pmo_commit_claim (commit, "pmo:{d1}:codes", "X-1", "x8");
+    assert (pmo_commit_exec (commit, redis, &result) == -1);
+    assert (result.status == PMO_COMMIT_TAKEN && strstr (result.key, "X-1"));
+    pmo_commit_destroy (&commit);
+    commit = pmo_commit_new ("d1", "req-3c");
+    pmo_commit_claim (commit, "pmo:{d1}:codes", "X-9", "x9");
+    pmo_commit_put (commit, "pmo:{d1}:x:1", 7, 8, "blob", 4);
+    assert (pmo_commit_exec (commit, redis, &result) == -1);
+    assert (result.status == PMO_COMMIT_CONFLICT);
+    pmo_commit_destroy (&commit);
+    assert (s_int (server, "HEXISTS %s X-8", "pmo:{d1}:codes") == 0);
+    assert (s_int (server, "HEXISTS %s X-9", "pmo:{d1}:codes") == 0);
+    assert (s_int (server, "HLEN %s", "pmo:{d1}:codes") == 1);
+    //  A code claimed again by its holder is no conflict
+    commit = pmo_commit_new ("d1", "req-3d");
+    pmo_commit_claim (commit, "pmo:{d1}:codes", "X-1", "x1");
+    pmo_commit_claim (commit, "pmo:{d1}:codes", "X-7", "x1");
+    assert (pmo_commit_exec (commit, redis, &result) == 0);
+    pmo_commit_destroy (&commit);
+    assert (s_int (server, "HLEN %s", "pmo:{d1}:codes") == 2);
+
     //  Redis gone: unavailable, quickly
     pmo_test_redis_kill (server);
     commit = pmo_commit_new ("d1", "req-4");
@@ -428,6 +454,12 @@ static void s_test_commit_group (pmo_test_redis_t *server)
     reply = pmo_test_redis_command (server, "EVAL %s 1 pmo:{g1}:idem:m1 2 0 1 R 1 r 60",
                                     pmo_lua_commit);
     assert (reply && reply->type == REDIS_REPLY_ERROR && strstr (reply->str, "bad commit header"));
+    freeReplyObject (reply);
+    //  A reply with no valid expiry is refused before anything is written
+    //  (the reply is stored first, so a failing SET must never happen)
+    reply = pmo_test_redis_command (server, "EVAL %s 1 pmo:{g1}:idem:m1 1 0 1 R 1 r soon",
+                                    pmo_lua_commit);
+    assert (reply && reply->type == REDIS_REPLY_ERROR && strstr (reply->str, "bad reply"));
     freeReplyObject (reply);
     assert (s_int (server, "EXISTS %s", "pmo:{g1}:idem:m1") == 0);
     pmo_redis_destroy (&redis);
