@@ -156,27 +156,50 @@ Pmo__Event *registry_event (pmo_request_t *req, const char *type, const char *di
 //  Finish a change: the reply (already filled) is stored with the commit;
 //  on success the event is published with its stream id.
 void registry_commit_prepare (registry_t *self, pmo_request_t *req, pmo_commit_t *commit,
-                              const char *division, Pmo__Event *event)
+                              const char *division, Pmo__Event *event, registry_packed_t *packed)
 {
-    registry_store_event (self->store, commit, req->arena, division, event);
+    packed->blob =
+        registry_store_event (self->store, commit, req->arena, division, event, &packed->size);
     size_t size;
     uint8_t *blob = pmo_reflect_pack (req->reply, req->arena, &size);
     pmo_commit_reply (commit, blob, size, IDEM_TTL_S);
 }
 
 //  Answer from a commit's result: publish the event, or fail the request.
+void registry_publish (zsock_t *pub, pmo_arena_t *arena, const char *division, const char *type,
+                       const uint8_t *blob, size_t size, const char *stream_id)
+{
+    size_t id_size = stream_id ? strlen (stream_id) : 0;
+    uint8_t *data = pmo_arena_alloc (arena, size + id_size + 12);
+    memcpy (data, blob, size);
+    size_t at = size;
+    if (id_size) {
+        //  Field 1 (Event.id), wire type 2 (length-delimited): tag, length
+        //  as a varint, bytes (events.proto)
+        data[at++] = (1 << 3) | 2;
+        for (size_t left = id_size;; left >>= 7) {
+            data[at++] = (uint8_t)((left & 0x7f) | (left >= 0x80 ? 0x80 : 0));
+            if (left < 0x80)
+                break;
+        }
+        memcpy (data + at, stream_id, id_size);
+        at += id_size;
+    }
+    zmsg_t *msg = zmsg_new ();
+    zmsg_addstrf (msg, "%s.%s", division, type);
+    zmsg_addmem (msg, data, at);
+    zmsg_send (&msg, pub);
+}
+
 void registry_commit_finish (registry_t *self, pmo_request_t *req, pmo_commit_result_t *result,
-                             const char *division, Pmo__Event *event)
+                             const char *division, Pmo__Event *event,
+                             const registry_packed_t *packed)
 {
     switch (result->status) {
     case PMO_COMMIT_OK: {
         event->id = result->stream_id;
-        size_t esize;
-        uint8_t *eblob = pmo_reflect_pack (&event->base, req->arena, &esize);
-        zmsg_t *msg = zmsg_new ();
-        zmsg_addstrf (msg, "%s.%s", division, event->type);
-        zmsg_addmem (msg, eblob, esize);
-        zmsg_send (&msg, self->pub);
+        registry_publish (self->pub, req->arena, division, event->type, packed->blob, packed->size,
+                          result->stream_id);
         pmo_debug ("registry: committed type=%s id=%s stream_id=%s", event->type, event->entity_id,
                    result->stream_id);
         break;
@@ -206,11 +229,12 @@ void registry_commit_finish (registry_t *self, pmo_request_t *req, pmo_commit_re
 void registry_commit (registry_t *self, pmo_request_t *req, pmo_commit_t *commit,
                       const char *division, Pmo__Event *event)
 {
-    registry_commit_prepare (self, req, commit, division, event);
+    registry_packed_t packed;
+    registry_commit_prepare (self, req, commit, division, event, &packed);
     pmo_commit_result_t result;
     pmo_commit_exec (commit, self->redis, &result);
     pmo_commit_destroy (&commit);
-    registry_commit_finish (self, req, &result, division, event);
+    registry_commit_finish (self, req, &result, division, event, &packed);
     pmo_commit_result_clear (&result);
 }
 

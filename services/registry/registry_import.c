@@ -675,7 +675,9 @@ static void s_commit (batch_t *b, Pmo__ImportBatchReply *out)
             registry_store_index (b->store, commit, req->arena, e->kind, division, e->project->id,
                                   id, true);
         events[n_events] = s_event (b, e, now);
-        registry_store_event (b->store, commit, req->arena, division, events[n_events]);
+        size_t event_size;
+        registry_store_event (b->store, commit, req->arena, division, events[n_events],
+                              &event_size);
         n_events++;
         e->result->id = (char *)id;
         e->result->version = pmo_reflect_u64 (e->entity, "version");

@@ -23,6 +23,12 @@
 
 #define IDEM_TTL_S 86400 //  how long a done request's reply is kept for retries
 
+//  An event packed for its commit (without its stream id, not known yet).
+typedef struct {
+    uint8_t *blob;
+    size_t size;
+} registry_packed_t;
+
 //  A deferred create or update (see registry_flush).
 typedef struct {
     pmo_request_t *req;
@@ -30,6 +36,7 @@ typedef struct {
     size_t n_first;           //  how many of them go in the batch's first round trip
     pmo_commit_t *commit;     //  its commit, once decided
     Pmo__Event *event;
+    registry_packed_t packed; //  the event as the commit stores it
     const char *division;
     size_t slot;  //  its place in the batch's group commit (registry_flush)
     bool grouped; //  placed in a group
@@ -80,12 +87,20 @@ int registry_chain (registry_t *self, pmo_request_t *req, const char *path, Pmo_
 //  The event of a change to entity (req's arena).
 Pmo__Event *registry_event (pmo_request_t *req, const char *type, const char *division,
                             const char *org_unit, const char *path, ProtobufCMessage *entity);
-//  Add the event and the reply (already filled) to commit.
+//  Add the event and the reply (already filled) to commit; *packed is the
+//  event as stored, for registry_commit_finish.
 void registry_commit_prepare (registry_t *self, pmo_request_t *req, pmo_commit_t *commit,
-                              const char *division, Pmo__Event *event);
+                              const char *division, Pmo__Event *event, registry_packed_t *packed);
 //  Answer from a commit's result: publish the event, or fail the request.
 void registry_commit_finish (registry_t *self, pmo_request_t *req, pmo_commit_result_t *result,
-                             const char *division, Pmo__Event *event);
+                             const char *division, Pmo__Event *event,
+                             const registry_packed_t *packed);
+//  Publish an event packed without its stream id (as committed) with it:
+//  the id's field is appended to the packed event (a field met again
+//  replaces the first; the stored one has none), so that the event is
+//  packed once for the commit and the PUB. stream_id NULL or "": without.
+void registry_publish (zsock_t *pub, pmo_arena_t *arena, const char *division, const char *type,
+                       const uint8_t *blob, size_t size, const char *stream_id);
 //  Prepare, run and finish commit (which it destroys).
 void registry_commit (registry_t *self, pmo_request_t *req, pmo_commit_t *commit,
                       const char *division, Pmo__Event *event);

@@ -452,7 +452,7 @@ void registry_flush (void *state)
         if (!pending->commit)
             continue;
         registry_commit_prepare (self, pending->req, pending->commit, pending->division,
-                                 pending->event);
+                                 pending->event, &pending->packed);
     }
     //  Ordered by division, each division's commits in their arrival order
     for (size_t i = 0; i < self->n_pending; i++) {
@@ -502,7 +502,8 @@ void registry_flush (void *state)
             pmo_commit_result_clear (result);
             pmo_commit_exec (pending->commit, self->redis, result);
         }
-        registry_commit_finish (self, pending->req, result, pending->division, pending->event);
+        registry_commit_finish (self, pending->req, result, pending->division, pending->event,
+                                &pending->packed);
         pmo_commit_result_clear (result);
         pmo_commit_destroy (&pending->commit);
     }

@@ -3,7 +3,7 @@
     pmo:{<hub>}:ou:<id>                  org unit (hash v, d)
     pmo:{<hub>}:ous                      zset of org unit ids by creation
     pmo:{<div>}:<prefix>:<id>            entity (hash v = version, d = protobuf)
-    pmo:{<div>}:seq                      hash prefix -> last sequence number
+    pmo:{<div>}:seq                      hash prefix -> last sequence number reserved
     pmo:{<div>}:code:<prefix>            hash code -> id (unique codes)
     pmo:{<div>}:ix:<prefix>:ou:<unit>    zset of ids in an org unit, by sequence
     pmo:{<div>}:ix:<prefix>:of:<project> zset of a project's milestones, reports, decisions
@@ -68,8 +68,27 @@ struct _registry_store_t {
     pmo_redis_t *redis; //  not owned
     char hub[40];
     zhashx_t *places; //  unit id -> place_t, filled as units are read
-    zhashx_t *issued; //  "<division> <prefix>" -> uint64_t: the highest id number issued
+    zhashx_t *blocks; //  "<division> <prefix>" -> block_t
 };
+
+//  Id numbers are reserved in blocks: one counter call gives this registry
+//  S_ID_BLOCK numbers more than it needs now, and the creates after it take
+//  the rest without asking Redis. The counter is written before any number
+//  of the block is used, and the commit that first uses one is confirmed by
+//  the replicas after it (WAIT covers every earlier write of a
+//  connection), so a number in use is never one the counter can give again,
+//  even after a failover. Numbers reserved and not used are skipped: after
+//  a restart, or when the connection to Redis is made again (it may be a new
+//  master whose counter lost the reservation, so the rest of the block is
+//  dropped). Several registries hold blocks of their own, so their ids are
+//  unique but not in the order of creation across registries.
+#define S_ID_BLOCK 64
+
+typedef struct {
+    uint64_t next;      //  the next number to give out
+    uint64_t last;      //  the last number reserved (next > last: none left)
+    uint64_t connected; //  pmo_redis_connects when it was reserved
+} block_t;
 
 //  Numbers for new ids: HINCRBY, but never one this registry has issued
 //  before. After a Sentinel failover that lost the master's last writes the
@@ -91,6 +110,12 @@ static void s_place_destroy (void **item)
     *item = NULL;
 }
 
+static void s_block_destroy (void **item)
+{
+    free (*item);
+    *item = NULL;
+}
+
 registry_store_t *registry_store_new (pmo_redis_t *redis, const char *hub)
 {
     registry_store_t *self = calloc (1, sizeof (registry_store_t));
@@ -100,9 +125,9 @@ registry_store_t *registry_store_new (pmo_redis_t *redis, const char *hub)
     self->places = zhashx_new ();
     assert (self->places);
     zhashx_set_destructor (self->places, s_place_destroy);
-    self->issued = zhashx_new ();
-    assert (self->issued);
-    zhashx_set_destructor (self->issued, (zhashx_destructor_fn *)zstr_free);
+    self->blocks = zhashx_new ();
+    assert (self->blocks);
+    zhashx_set_destructor (self->blocks, s_block_destroy);
     return self;
 }
 
@@ -111,7 +136,7 @@ void registry_store_destroy (registry_store_t **self_p)
     assert (self_p);
     if (*self_p) {
         zhashx_destroy (&(*self_p)->places);
-        zhashx_destroy (&(*self_p)->issued);
+        zhashx_destroy (&(*self_p)->blocks);
     }
     free (*self_p);
     *self_p = NULL;
@@ -258,44 +283,70 @@ int registry_store_replay (registry_store_t *self, pmo_arena_t *arena, const cha
     return pmo_commit_replay (self->redis, arena, division, request_id, out, size);
 }
 
-//  The highest id number of prefix this registry has issued in division
-//  (0: none yet), its key in self->issued into key.
-static uint64_t s_issued (registry_store_t *self, const char *division, const char *prefix,
-                          char *key, size_t size)
-{
-    snprintf (key, size, "%s %s", division, prefix);
-    const char *last = zhashx_lookup (self->issued, key);
-    return last ? strtoull (last, NULL, 10) : 0;
-}
-
-//  Queue (pipelined) or send the script that takes count numbers.
-static int s_next_ids_pipe (registry_store_t *self, const char *division, const char *prefix,
-                            uint64_t count)
+//  The block of prefix in division (made empty if new), the numbers left in
+//  it (0 when the connection was made again since it was reserved: the rest
+//  is dropped).
+static block_t *s_block (registry_store_t *self, const char *division, const char *prefix,
+                         uint64_t *left)
 {
     char key[80];
-    return pmo_redis_pipe (self->redis, "EVAL %s 1 pmo:{%s}:seq %s %llu %llu", S_NEXT_IDS_LUA,
-                           division, prefix, (unsigned long long)count,
-                           (unsigned long long)s_issued (self, division, prefix, key, sizeof key));
+    snprintf (key, sizeof key, "%s %s", division, prefix);
+    block_t *block = zhashx_lookup (self->blocks, key);
+    if (!block) {
+        block = calloc (1, sizeof (block_t));
+        assert (block);
+        block->next = 1;
+        zhashx_insert (self->blocks, key, block);
+    }
+    if (block->connected != pmo_redis_connects (self->redis))
+        block->next = block->last + 1;
+    *left = block->next <= block->last ? block->last - block->next + 1 : 0;
+    return block;
 }
 
-//  The last number of count from the script's reply, remembered as issued;
-//  0 if the reply is not one.
-static uint64_t s_next_ids_reply (registry_store_t *self, const char *division, const char *prefix,
-                                  uint64_t count, redisReply *reply)
+//  Queue (pipelined) the script that reserves count numbers: never below
+//  the last this registry reserved (block->last), which a failover may have
+//  taken back from the counter.
+static int s_reserve_pipe (registry_store_t *self, const char *division, const char *prefix,
+                           uint64_t count, const block_t *block)
+{
+    return pmo_redis_pipe (self->redis, "EVAL %s 1 pmo:{%s}:seq %s %llu %llu", S_NEXT_IDS_LUA,
+                           division, prefix, (unsigned long long)count,
+                           (unsigned long long)block->last);
+}
+
+//  Take the script's reply for count numbers reserved after left numbers
+//  still in block: the block then holds the left ones followed by the new
+//  ones (*gap_at: the number after the last left one, *gap_to: the first
+//  new one; numbers in between belong to others). -1 if the reply is not
+//  one.
+static int s_reserve_reply (registry_store_t *self, block_t *block, uint64_t left, uint64_t count,
+                            redisReply *reply, uint64_t *gap_at, uint64_t *gap_to)
 {
     if (!reply || reply->type != REDIS_REPLY_INTEGER || reply->integer < (long long)count) {
         //  a failover refusing writes for a while is said once (warning)
         if (reply && reply->type == REDIS_REPLY_ERROR &&
             !pmo_redis_refused_write (self->redis, reply, "registry: new ids"))
             pmo_error ("registry: new ids refused by redis: %s", reply->str);
-        return 0;
+        return -1;
     }
-    char key[80], last[24];
-    if ((uint64_t)reply->integer > s_issued (self, division, prefix, key, sizeof key)) {
-        snprintf (last, sizeof last, "%lld", reply->integer);
-        zhashx_update (self->issued, key, strdup (last));
-    }
-    return (uint64_t)reply->integer;
+    uint64_t last = (uint64_t)reply->integer;
+    *gap_at = left ? block->last + 1 : 0;
+    *gap_to = last - count + 1;
+    if (!left)
+        block->next = *gap_to;
+    block->last = last;
+    block->connected = pmo_redis_connects (self->redis);
+    return 0;
+}
+
+//  The next number of a block (reserved with s_reserve_reply).
+static uint64_t s_take (block_t *block, uint64_t gap_at, uint64_t gap_to)
+{
+    if (gap_at && block->next == gap_at)
+        block->next = gap_to;
+    assert (block->next <= block->last);
+    return block->next++;
 }
 
 int registry_store_next_id (registry_store_t *self, pmo_arena_t *arena, const registry_kind_t *kind,
@@ -312,16 +363,25 @@ int registry_store_next_id (registry_store_t *self, pmo_arena_t *arena, const re
 int registry_store_next_ids (registry_store_t *self, const registry_kind_t *kind,
                              const char *division, uint64_t count, uint64_t *first)
 {
-    if (s_next_ids_pipe (self, division, kind->prefix, count))
-        return -1;
-    redisReply *reply = pmo_redis_pipe_reply (self->redis);
-    if (!reply)
-        return -1;
-    uint64_t last = s_next_ids_reply (self, division, kind->prefix, count, reply);
-    freeReplyObject (reply);
-    if (!last)
-        return -1;
-    *first = last - count + 1;
+    uint64_t left;
+    block_t *block = s_block (self, division, kind->prefix, &left);
+    //  Consecutive numbers (an import batch's): what is left of the block
+    //  if enough, else a reservation of their own (the rest of the block
+    //  is dropped, so that ids keep growing)
+    if (left < count) {
+        uint64_t want = count + (count < S_ID_BLOCK ? S_ID_BLOCK : 0), gap_at, gap_to;
+        if (s_reserve_pipe (self, division, kind->prefix, want, block))
+            return -1;
+        redisReply *reply = pmo_redis_pipe_reply (self->redis);
+        if (!reply)
+            return -1;
+        int rc = s_reserve_reply (self, block, 0, want, reply, &gap_at, &gap_to);
+        freeReplyObject (reply);
+        if (rc)
+            return -1;
+    }
+    *first = block->next;
+    block->next += count;
     return 0;
 }
 
@@ -575,24 +635,28 @@ long long registry_store_trim_events (registry_store_t *self, const char *divisi
     return pmo_stream_trim_acknowledged (self->redis, key, keep_ms);
 }
 
-void registry_store_event (registry_store_t *self, pmo_commit_t *commit, pmo_arena_t *arena,
-                           const char *division, const Pmo__Event *event)
+uint8_t *registry_store_event (registry_store_t *self, pmo_commit_t *commit, pmo_arena_t *arena,
+                               const char *division, const Pmo__Event *event, size_t *size)
 {
-    size_t size;
-    uint8_t *blob = pmo_reflect_pack (&event->base, arena, &size);
-    pmo_commit_event (commit, pmo_stream_key (arena, division), event->type, blob, size);
+    uint8_t *blob = pmo_reflect_pack (&event->base, arena, size);
+    pmo_commit_event (commit, pmo_stream_key (arena, division), event->type, blob, *size);
+    return blob;
 }
 
 int registry_store_read_all (registry_store_t *self, pmo_arena_t *arena, registry_read_t *reads,
                              size_t n)
 {
-    //  New ids of one kind in one division come from one counter call for
-    //  the whole batch: the first such read asks for all of them (count)
+    //  New ids of one kind in one division come from its block (s_block)
+    //  for the whole batch: the first such read takes all of them (count)
     //  and the others join it (leader), taking the next numbers in order.
+    //  Only when the block holds too few is the counter asked, for the
+    //  numbers missing and a block more.
     size_t *leader = malloc ((n ? n : 1) * sizeof (size_t));
     uint64_t *count = calloc (n ? n : 1, sizeof (uint64_t));
+    uint64_t *left = calloc (n ? n : 1, sizeof (uint64_t));
+    block_t **blocks = calloc (n ? n : 1, sizeof (block_t *));
     bool *sent = calloc (n ? n : 1, sizeof (bool));
-    assert (leader && count && sent);
+    assert (leader && count && left && blocks && sent);
     for (size_t i = 0; i < n; i++) {
         leader[i] = i;
         if (reads[i].op != REGISTRY_READ_NEXT_ID)
@@ -608,6 +672,7 @@ int registry_store_read_all (registry_store_t *self, pmo_arena_t *arena, registr
     }
     //  Queue every command first; entity reads with a malformed id send
     //  nothing and are answered "absent".
+    int result = 0;
     for (size_t i = 0; i < n; i++) {
         registry_read_t *r = &reads[i];
         pmo_arena_t *into = r->arena ? r->arena : arena;
@@ -630,29 +695,34 @@ int registry_store_read_all (registry_store_t *self, pmo_arena_t *arena, registr
         case REGISTRY_READ_NEXT_ID:
             if (leader[i] != i)
                 continue;
-            rc = s_next_ids_pipe (self, r->division, r->kind->prefix, count[i]);
+            blocks[i] = s_block (self, r->division, r->kind->prefix, &left[i]);
+            if (left[i] >= count[i])
+                continue; //  taken from the block below
+            rc = s_reserve_pipe (self, r->division, r->kind->prefix,
+                                 count[i] - left[i] + S_ID_BLOCK, blocks[i]);
             break;
         }
         if (rc) {
-            free (sent);
-            free (count);
-            free (leader);
-            return -1;
+            result = -1;
+            break;
         }
         sent[i] = true;
     }
-    int result = 0;
+    //  Every reply sent is read, also after a failure (the pipeline stays
+    //  in step)
     for (size_t i = 0; i < n; i++) {
-        if (!sent[i])
-            continue;
         registry_read_t *r = &reads[i];
+        bool from_block =
+            r->op == REGISTRY_READ_NEXT_ID && leader[i] == i && blocks[i] && left[i] >= count[i];
+        if (!sent[i] && !from_block)
+            continue;
         pmo_arena_t *into = r->arena ? r->arena : arena;
-        redisReply *reply = pmo_redis_pipe_reply (self->redis);
-        if (!reply) {
+        redisReply *reply = sent[i] ? pmo_redis_pipe_reply (self->redis) : NULL;
+        if (sent[i] && !reply) {
             result = -1;
             continue;
         }
-        if (reply->type == REDIS_REPLY_ERROR) {
+        if (reply && reply->type == REDIS_REPLY_ERROR && r->op != REGISTRY_READ_NEXT_ID) {
             //  Never "absent" (a replay not found would commit twice)
             pmo_error ("registry: a read refused by redis: %s", reply->str);
             result = -1;
@@ -664,24 +734,29 @@ int registry_store_read_all (registry_store_t *self, pmo_arena_t *arena, registr
             r->size = reply->len;
             r->found = 1;
         } else if (r->op == REGISTRY_READ_NEXT_ID) {
-            uint64_t last = s_next_ids_reply (self, r->division, r->kind->prefix, count[i], reply);
+            uint64_t gap_at = 0, gap_to = 0;
+            bool reserved = !reply || s_reserve_reply (self, blocks[i], left[i],
+                                                       count[i] - left[i] + S_ID_BLOCK, reply,
+                                                       &gap_at, &gap_to) == 0;
+            if (!reserved)
+                result = -1;
             //  The leader's numbers, in the order of its reads
-            uint64_t next = last ? last - count[i] + 1 : 0;
-            for (size_t j = i; j < n && last; j++)
+            for (size_t j = i; j < n && reserved; j++)
                 if (leader[j] == i) {
                     registry_read_t *joined = &reads[j];
-                    joined->seq = next++;
+                    joined->seq = s_take (blocks[i], gap_at, gap_to);
                     joined->new_id = pmo_arena_printf (joined->arena ? joined->arena : arena,
                                                        "%s_%s_%llu", r->kind->prefix, r->division,
                                                        (unsigned long long)joined->seq);
                     joined->found = 1;
                 }
-            if (!last)
-                result = -1;
         }
-        freeReplyObject (reply);
+        if (reply)
+            freeReplyObject (reply);
     }
     free (sent);
+    free (blocks);
+    free (left);
     free (count);
     free (leader);
     return result;

@@ -109,8 +109,9 @@ void registry_store_gate_pending (registry_store_t *self, pmo_commit_t *commit, 
 void registry_store_claim_code (registry_store_t *self, pmo_commit_t *commit, pmo_arena_t *arena,
                                 const registry_kind_t *kind, const char *division, const char *code,
                                 const char *id, bool claim);
-void registry_store_event (registry_store_t *self, pmo_commit_t *commit, pmo_arena_t *arena,
-                           const char *division, const Pmo__Event *event);
+//  Returns the event as packed into the commit (in arena) and its *size.
+uint8_t *registry_store_event (registry_store_t *self, pmo_commit_t *commit, pmo_arena_t *arena,
+                               const char *division, const Pmo__Event *event, size_t *size);
 //  The stream ids of the last n events of division's stream up to last_id,
 //  oldest first, into ids[0..n) (in arena; NULL where not read: the event
 //  is still published, without its id). 0, or -1 if Redis failed.
