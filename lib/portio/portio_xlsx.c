@@ -352,6 +352,73 @@ char *portio_xlsx_report (const portio_report_t *report, size_t *size, char *why
 //  ---------------------------------------------------------------------
 //  Reading
 
+//  The n characters at s rounded to the 15 significant digits Excel keeps
+//  of a number, into out; false if they are not a decimal number (-?d+.d+)
+//  of more than 15 significant digits, or would come out in exponent form.
+static bool s_excel_number (const char *s, size_t n, char *out, size_t out_size)
+{
+    size_t i = s[0] == '-', digits = 0, significant = 0;
+    bool point = false;
+    for (; i < n; i++) {
+        if (s[i] == '.' && !point && digits)
+            point = true;
+        else if (isdigit ((unsigned char)s[i])) {
+            digits++;
+            significant += significant || s[i] != '0';
+        } else
+            return false;
+    }
+    if (!point || s[n - 1] == '.' || significant <= 15 || n >= 64)
+        return false;
+    char copy[64];
+    memcpy (copy, s, n);
+    copy[n] = 0;
+    snprintf (out, out_size, "%.15g", strtod (copy, NULL));
+    return !strchr (out, 'e') && strlen (out) <= n;
+}
+
+//  A number cell holds the double as written (libxlsxwriter writes 17
+//  significant digits when 16 do not give it back: 66621.35 is
+//  "66621.35000000001"); Excel keeps and shows 15, so a cell read as
+//  unquoted decimal digits of more than 15 is rounded to 15, in place.
+//  Returns the new size.
+static size_t s_excel_precision (char *csv, size_t size)
+{
+    size_t r = 0, w = 0;
+    while (r < size) {
+        size_t start = r;
+        if (csv[r] == '"') {
+            //  A quoted cell is text: as it is, "" and all
+            csv[w++] = csv[r++];
+            while (r < size) {
+                char c = csv[w++] = csv[r++];
+                if (c == '"' && (r >= size || csv[r] != '"'))
+                    break;
+                if (c == '"')
+                    csv[w++] = csv[r++];
+            }
+        } else {
+            while (r < size && csv[r] != ',' && csv[r] != '\n' && csv[r] != '\r')
+                r++;
+            char number[64];
+            if (r > start && s_excel_number (csv + start, r - start, number, sizeof number)) {
+                size_t n = strlen (number);
+                memcpy (csv + w, number, n);
+                w += n;
+            } else {
+                memmove (csv + w, csv + start, r - start);
+                w += r - start;
+            }
+        }
+        //  Anything up to the cell's end, then the comma or line break
+        while (r < size && csv[r] != ',' && csv[r] != '\n' && csv[r] != '\r')
+            csv[w++] = csv[r++];
+        if (r < size)
+            csv[w++] = csv[r++];
+    }
+    return w;
+}
+
 char *portio_xlsx_to_csv (const void *data, size_t size, const char *sheet, size_t *csv_size,
                           char *why, size_t why_size)
 {
@@ -424,6 +491,10 @@ char *portio_xlsx_to_csv (const void *data, size_t size, const char *sheet, size
                           sheet && *sheet ? "')" : "", *first ? ": " : "", first);
             } else if (!(csv = s_slurp (out, csv_size)))
                 snprintf (why, why_size, "the workbook's sheet came out unreadable");
+            else {
+                *csv_size = s_excel_precision (csv, *csv_size);
+                csv[*csv_size] = 0;
+            }
             free (message);
         }
         if (csv && *csv_size == 0 && sheet && *sheet) {

@@ -146,10 +146,16 @@ static int s_write (const char *path, const char *data, size_t size)
 
 static void s_print_result (const portio_import_result_t *r)
 {
-    printf ("%s%s: %zu rows (%s, '%s' separated): %zu %screated, %zu %supdated, %zu unchanged, "
+    //  A plan's rows are what it became (project, milestones, ...), not lines of text
+    char source[64];
+    if (strcmp (r->entity, "mspdi") == 0)
+        snprintf (source, sizeof source, "from a Microsoft Project plan");
+    else
+        snprintf (source, sizeof source, "%s, '%s' separated", r->encoding,
+                  r->delimiter == '\t' ? "tab" : (char[]){r->delimiter, 0});
+    printf ("%s%s: %zu rows (%s): %zu %screated, %zu %supdated, %zu unchanged, "
             "%zu with problems\n",
-            r->dry_run ? "dry run of " : "", r->entity, r->rows, r->encoding,
-            r->delimiter == '\t' ? "tab" : (char[]){r->delimiter, 0}, r->created,
+            r->dry_run ? "dry run of " : "", r->entity, r->rows, source, r->created,
             r->dry_run ? "to be " : "", r->updated, r->dry_run ? "to be " : "", r->unchanged,
             r->bad);
     if (r->org_units_created)
@@ -439,12 +445,13 @@ static int s_run_report (pmoctl_t *ctl, const pmoctl_command_t *cmd, pmoctl_args
 
 const pmoctl_command_t pmoctl_import_commands[] = {
     PMOCTL_RUN ("import", NULL, "FILE", s_import_flags, PMOCTL_MODE_OTHER, s_run_import, NULL, NULL,
-                "import a CSV file or Excel workbook (projects, milestones, reports, org units, "
-                "resources, allocations, risks, issues)"),
+                "import a CSV file, Excel workbook or Microsoft Project plan (projects, "
+                "milestones, reports, org units, resources, allocations, risks, issues, change "
+                "requests, assumptions, decisions and dependencies, benefits)"),
     PMOCTL_RUN ("export", NULL, "KIND", s_export_flags, PMOCTL_MODE_OTHER, s_run_export, NULL, NULL,
-                "export org_unit, project, milestone, status_report, resource, allocation, risk or "
-                "issue as CSV or an Excel workbook, or a project as a Microsoft Project plan "
-                "(mspdi)"),
+                "export org_unit, project, milestone, status_report, resource, allocation, risk, "
+                "issue, change_request, raid or benefit as CSV or an Excel workbook, or a project "
+                "as a Microsoft Project plan (mspdi)"),
     PMOCTL_RUN ("report", NULL, NULL, s_report_flags, PMOCTL_MODE_OTHER, s_run_report, NULL, NULL,
                 "the portfolio report of an org unit (html, json, csv or xlsx)"),
     PMOCTL_END,

@@ -5,7 +5,8 @@
     - projects (GBP and EUR), milestones, status reports and org units
       exported as .xlsx: one sheet, a bold frozen header, widths, dates as
       dates, money as numbers in their currency's format, counts as numbers;
-      each imports back unchanged;
+      each imports back unchanged (66621.35, which the file holds as the
+      double's 66621.35000000001, reads back as the 15 digits Excel keeps);
     - the portfolio report as a workbook: a sheet per table;
     - a workbook written by openpyxl: its "plan" sheet by name imports (dates
       and amounts as Excel keeps them), the first sheet (notes, no rows) is
@@ -105,8 +106,8 @@ int main (void)
     assert (result->created == 1);
     portio_import_result_destroy (&result);
     snprintf (children, sizeof children,
-              "project_id,period_end,percent_complete,overall,pv_minor,ev_minor\n"
-              "%s,2026-03-31,20,amber,1000.00,800.50\n",
+              "project_id,period_end,percent_complete,overall,pv_minor,ev_minor,ac_minor\n"
+              "%s,2026-03-31,20,amber,1000.00,800.50,66621.35\n",
               ((Pmo__Project *)items[0])->id);
     result = s_import (&peer, NULL, "status_report", NULL, children, strlen (children), 0);
     assert (result->created == 1);
