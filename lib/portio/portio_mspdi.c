@@ -20,7 +20,8 @@
       finish (forecast) and its actual finish.
     - With a StatusDate: a status report for that day with the summary
       task's % complete, PV (BCWS), EV (BCWP) and AC (ACWP); its overall RAG
-      is the band of the lower of SPI and CPI (DOMAIN.md). Where Project did
+      is the band of the lower of SPI and CPI (DOMAIN.md), or in a plan pmo
+      wrote the rating of the report pmo has for that day. Where Project did
       not compute BCWS and BCWP (both 0 or absent), they come from the
       summary task's baseline cost (BAC): PV = BAC x the share of the
       baseline's weekdays elapsed by the status date, EV = BAC x % complete,
@@ -192,7 +193,9 @@ typedef struct {
     //  A plan pmo wrote: the custom fields aliased "pmo id" (task and
     //  resource), and the records their ids name that the caller may see
     const char *task_field, *resource_field;
-    const Pmo__Project *known; //  the project, NULL if none
+    const Pmo__Project *known;         //  the project, NULL if none
+    Pmo__StatusReport **known_reports; //  ... and its status reports
+    size_t n_known_reports;
     const xmlNode *root;       //  the Project element
     zhashx_t *known_resources; //  id -> Pmo__Resource, NULL if none
 } plan_t;
@@ -361,13 +364,15 @@ static int s_project (plan_t *plan, const portio_import_options_t *options, cons
                                  : "";
     if (!start || !finish || !forecast || !budget || !cost || !actual)
         return -1;
-    //  A baseline that was never set is all zeros: no budget rather than 0
-    if (strcmp (budget, "0.00") == 0)
+    const Pmo__Project *known = plan->known;
+    //  A baseline that was never set is all zeros: no budget rather than
+    //  0, unless pmo wrote the 0 of a project whose baseline budget is 0
+    if (strcmp (budget, "0.00") == 0 &&
+        !(known && known->budget && known->budget->baseline && !known->budget->baseline->minor))
         budget = "";
     plan->external_id = pmo_arena_printf (arena, "mspdi:%s", *guid ? guid : title);
     //  A plan pmo wrote of a project the caller may see: that project (by
     //  its code in its unit), whatever its external id
-    const Pmo__Project *known = plan->known;
     if (known) {
         plan->code = known->code;
         plan->external_id = known->external_id;
@@ -527,10 +532,16 @@ static void s_report (plan_t *plan, const xmlNode *root, const xmlNode *summary)
         if (!ac)
             return;
     }
-    //  The overall rating: the band of the lower of SPI and CPI
+    //  The overall rating: the band of the lower of SPI and CPI; in a plan
+    //  pmo wrote, the rating of the report pmo has for that day (people
+    //  rate a project, the indices only suggest it)
     double spi = *pv && atof (pv) > 0 ? atof (ev) / atof (pv) : 1.0;
     double cpi = *ac && atof (ac) > 0 ? atof (ev) / atof (ac) : 1.0;
     Pmo__Rag rag = portio_report_index_rag (spi < cpi ? spi : cpi);
+    for (size_t i = 0; i < plan->n_known_reports; i++)
+        if (strcmp (plan->known_reports[i]->period_end, day) == 0 &&
+            plan->known_reports[i]->overall != PMO__RAG__RAG_UNSPECIFIED)
+            rag = plan->known_reports[i]->overall;
     const char *overall = rag == PMO__RAG__RAG_RED     ? "red"
                           : rag == PMO__RAG__RAG_AMBER ? "amber"
                                                        : "green";
@@ -1087,6 +1098,12 @@ static void s_known (plan_t *plan, const portio_import_options_t *options, const
     for (size_t i = 0; i < n && !plan->known; i++)
         if (strcmp (((Pmo__Project *)items[i])->id, id) == 0)
             plan->known = (Pmo__Project *)items[i];
+    if (plan->known && portio_import_list (
+                           &options->peer, plan->arena, PMO__ENTITY_KIND__ENTITY_KIND_STATUS_REPORT,
+                           "", plan->known->id, false, &items, &n, why, sizeof why) == 0) {
+        plan->known_reports = (Pmo__StatusReport **)items;
+        plan->n_known_reports = n;
+    }
     if (!plan->known || !plan->resource_field || !options->peer.allocator ||
         portio_import_svc_list (&options->peer, plan->arena, "resource", "", &items, &n, why,
                                 sizeof why))

@@ -6,10 +6,12 @@
     - Project: Name and Title the project's name, GUID the one of the plan
       it came from (external id "mspdi:<GUID>"), CurrencyCode the budget's
       currency, StartDate the baseline start, FinishDate the forecast
-      finish; a standard calendar (Monday to Friday, 08:00-12:00 and
-      13:00-17:00: 480 minutes a day, 2,400 a week).
+      finish, StatusDate the latest status report's period end when it
+      has earned value; a standard calendar (Monday to Friday, 08:00-12:00
+      and 13:00-17:00: 480 minutes a day, 2,400 a week).
     - The project summary task (UID 0): Start/Finish, Cost (budget
-      forecast), ActualCost, the latest status report's % complete, and
+      forecast), ActualCost, the latest status report's % complete (and
+      with a StatusDate its PV, EV and AC as BCWS, BCWP and ACWP), and
       its first baseline (Baseline Number 0: baseline start, finish and
       budget). It carries the project's pmo id in the task custom field
       Text1, aliased "pmo id": a plan pmo wrote is found again by it.
@@ -17,18 +19,19 @@
       name comes back as it is), its baseline date as Baseline/Finish, its
       forecast as Start and Finish, its actual date as ActualFinish and
       100 % complete (else 0 %).
-    - Each allocation of a named resource that books hours (proposed or
+    - Each allocation of a named resource (requested, proposed or
       committed): a work task at outline level 1 named after the resource,
       from the Monday of its first week to the Friday of its last, marked
       with the allocation's id in Text1 (so the import does not read it as
-      a phase), and one assignment whose timephased work (TimephasedData
-      Type 1, one entry a weekday) is hours_per_week / 5 each day.
+      a phase), and one assignment, a proposed booking (BookingType 1)
+      unless committed (0), whose timephased work (TimephasedData Type 1,
+      one entry a weekday) is hours_per_week / 5 each day.
     - Each resource of those allocations: a work resource (Type 1) with
       MaxUnits = weekly capacity / 40, StandardRate its cost rate per hour,
       Group its role, GUID the one of the plan it came from, and its pmo
       id in the resource custom field Text1 ("pmo id").
-    Requested (unnamed), released and rejected allocations book no hours
-    of a person and are left out.
+    Role or skill demand (nobody named), released and rejected
+    allocations book no hours of a person and are left out.
 */
 #include "portio_mspdi.h"
 #include "portio_internal.h"
@@ -160,6 +163,14 @@ static void s_pmo_id (export_t *e, const char *field, const char *id)
     s_close (e);
 }
 
+//  True if the latest status report has earned value (PV or EV): the
+//  plan then carries its day and figures (StatusDate, BCWS, BCWP, ACWP).
+static bool s_earned (const export_t *e)
+{
+    return e->report && (e->report->pv_minor || e->report->ev_minor) &&
+           s_days (e->report->period_end) >= 0;
+}
+
 //  The project's properties, custom fields and standard calendar.
 static void s_properties (export_t *e, int64_t start, int64_t finish)
 {
@@ -194,6 +205,9 @@ static void s_properties (export_t *e, int64_t start, int64_t finish)
     s_el (e, "MinutesPerWeek", "2400");
     s_el (e, "DaysPerMonth", "20");
     s_el (e, "WeekStartDay", "1");
+    //  The latest status report's day, when it has earned value
+    if (s_earned (e))
+        s_datetime (e, "StatusDate", s_days (e->report->period_end), "17:00");
     s_open (e, "ExtendedAttributes");
     static const char *const fields[][2] = {{FIELD_TASK_TEXT1, "Text1"},
                                             {FIELD_RESOURCE_TEXT1, "Text1"}};
@@ -269,6 +283,14 @@ static void s_summary (export_t *e, int64_t start, int64_t finish, int64_t base_
         s_money (e, "Cost", b->forecast);
     if (b && b->actual)
         s_money (e, "ActualCost", b->actual);
+    //  The latest report's earned value, in hundredths as Project keeps it
+    if (s_earned (e)) {
+        const Pmo__StatusReport *r = e->report;
+        if (r->has_ac)
+            s_elf (e, "ACWP", "%lld", (long long)r->ac_minor);
+        s_elf (e, "BCWS", "%lld", (long long)r->pv_minor);
+        s_elf (e, "BCWP", "%lld", (long long)r->ev_minor);
+    }
     s_pmo_id (e, FIELD_TASK_TEXT1, p->id);
     {
         //  Always, even empty: without it the import would take StartDate
@@ -389,6 +411,9 @@ static void s_assignment (export_t *e, const Pmo__Allocation *a, size_t uid, siz
     s_elf (e, "Units", "%.2f", a->hours_per_week / 40.0);
     s_duration (e, "Work", (double)weeks * a->hours_per_week);
     s_el (e, "WorkContour", "0");
+    //  Project's booking types: 0 committed, 1 proposed
+    s_el (e, "BookingType",
+          a->state == PMO__ALLOCATION_STATE__ALLOCATION_STATE_COMMITTED ? "0" : "1");
     //  Each weekday's work: the week's hours over five days
     for (int64_t d = first; d <= last; d++) {
         if ((d % 7 + 7 + 3) % 7 >= 5)
@@ -552,8 +577,8 @@ static int s_gather (export_t *e, const portio_import_peer_t *peer, const char *
     for (size_t i = 0; i < n; i++) {
         Pmo__Allocation *a = (Pmo__Allocation *)items[i];
         if (strcmp (a->project_id, id) == 0 && !pmo_str_empty (a->resource_id) &&
-            (a->state == PMO__ALLOCATION_STATE__ALLOCATION_STATE_PROPOSED ||
-             a->state == PMO__ALLOCATION_STATE__ALLOCATION_STATE_COMMITTED) &&
+            a->state >= PMO__ALLOCATION_STATE__ALLOCATION_STATE_REQUESTED &&
+            a->state <= PMO__ALLOCATION_STATE__ALLOCATION_STATE_COMMITTED &&
             s_week_monday (a->start_week) >= 0 && s_week_monday (a->end_week) >= 0)
             e->allocations[e->n_allocations++] = a;
     }

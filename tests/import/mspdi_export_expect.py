@@ -45,11 +45,17 @@ def main(path):
     expect("CurrencyCode", text(root, "CurrencyCode"), "GBP")
     expect("StartDate", text(root, "StartDate"), "2026-01-05T08:00:00")
     expect("FinishDate", text(root, "FinishDate"), "2026-07-31T17:00:00")
+    # The latest status report: its day and earned value (hundredths)
+    expect("StatusDate", text(root, "StatusDate"), "2026-03-31T17:00:00")
     tasks = root.findall(NS + "Tasks/" + NS + "Task")
     summary = [t for t in tasks if text(t, "UID") == "0"][0]
     expect("summary Cost (hundredths)", text(summary, "Cost"), "13000050")
     expect("summary ActualCost", text(summary, "ActualCost"), "4000025")
     expect("summary Baseline/Cost", text(summary, "Baseline/Cost"), "12000000")
+    expect("summary PercentComplete", text(summary, "PercentComplete"), "40")
+    expect("summary BCWS", text(summary, "BCWS"), "5000000")
+    expect("summary BCWP", text(summary, "BCWP"), "4500000")
+    expect("summary ACWP", text(summary, "ACWP"), "4700050")
     expect("summary Baseline/Start", text(summary, "Baseline/Start"), "2026-01-05T08:00:00")
     expect("summary Baseline/Finish", text(summary, "Baseline/Finish"), "2026-06-30T17:00:00")
     milestones = {text(t, "Name"): t for t in tasks if text(t, "Milestone") == "1"}
@@ -73,9 +79,11 @@ def main(path):
     # Weekly work of each resource's assignments, from the timephased work
     weeks = {}
     assignments = root.findall(NS + "Assignments/" + NS + "Assignment")
-    expect("assignments", len(assignments), 3)
+    expect("assignments", len(assignments), 4)
+    booked = {}
     for a in assignments:
         who = text(resources[text(a, "ResourceUID")], "Name")
+        booked[(who, text(a, "Start")[:10])] = text(a, "BookingType")
         for t in a.findall(NS + "TimephasedData"):
             expect("TimephasedData Type", text(t, "Type"), "1")
             day = datetime.date.fromisoformat(text(t, "Start")[:10])
@@ -87,10 +95,14 @@ def main(path):
             weeks[key] = weeks.get(key, 0) + int(h) * 60 + int(m)
     wanted = {}
     for who, hours, first, last in [("Ana Lima", 20, 2, 5), ("Ana Lima", 12, 10, 12),
-                                    ("Bo Chen", 40, 3, 4)]:
+                                    ("Bo Chen", 40, 3, 4), ("Bo Chen", 10, 20, 21)]:
         for w in range(first, last + 1):
             wanted[(who, "2026-W%02d" % w)] = hours * 60
     expect("minutes of work by resource and ISO week", weeks, wanted)
+    # Project's booking types: 0 committed, 1 proposed (requested in pmo too)
+    expect("BookingType by assignment", booked,
+           {("Ana Lima", "2026-01-05"): "1", ("Ana Lima", "2026-03-02"): "0",
+            ("Bo Chen", "2026-01-12"): "1", ("Bo Chen", "2026-05-11"): "1"})
     print("%s: EXP-1 as expected (%d tasks, %d resources, %d weeks of work)" %
           (path, len(tasks), len(resources), len(weeks)))
 
@@ -130,7 +142,8 @@ def planner_check(path):
         ("Go live", "milestone", "20260731T170000Z", "20260731T170000Z", "0"),
         ("Ana Lima", "normal", "20260105T080000Z", "20260130T170000Z", "0"),
         ("Ana Lima", "normal", "20260302T080000Z", "20260320T170000Z", "0"),
-        ("Bo Chen", "normal", "20260112T080000Z", "20260123T170000Z", "0")])
+        ("Bo Chen", "normal", "20260112T080000Z", "20260123T170000Z", "0"),
+        ("Bo Chen", "normal", "20260511T080000Z", "20260522T170000Z", "0")])
     if got != wanted:
         return "tasks %r, expected %r" % (got, wanted)
     resources = {r.get("id"): r for r in root.findall("resources/resource")}
@@ -143,7 +156,8 @@ def planner_check(path):
                   a.get("units")) for a in root.findall("allocations/allocation"))
     wanted = sorted([(("Ana Lima", "20260105T080000Z"), "Ana Lima", "50"),
                      (("Ana Lima", "20260302T080000Z"), "Ana Lima", "30"),
-                     (("Bo Chen", "20260112T080000Z"), "Bo Chen", "100")])
+                     (("Bo Chen", "20260112T080000Z"), "Bo Chen", "100"),
+                     (("Bo Chen", "20260511T080000Z"), "Bo Chen", "25")])
     if got != wanted:
         return "allocations %r, expected %r" % (got, wanted)
     return None
@@ -166,7 +180,7 @@ def planner_main(path):
             sys.exit(1)
     finally:
         os.unlink(name)
-    print("%s: GNOME Planner reads EXP-1's 5 tasks, 2 resources and 3 allocations; "
+    print("%s: GNOME Planner reads EXP-1's 6 tasks, 2 resources and 4 allocations; "
           "a broken copy fails" % path)
 
 

@@ -16,11 +16,14 @@ output, with ElementTree (independent of pmo's C code):
     (PT8H0M0S), GUID or text.
 What it cannot know: elements and values no file of the corpus has, and
 the schema's own rules beyond those (enumerations, required elements).
-Two things pmo writes that no file of the corpus has are added from
-Microsoft's element reference for mspdi_pj12.xsd (the "Alias Element" and
-"StandardRate Element" pages of the Project XML Data Interchange docs), in
-DOCUMENTED below: a custom field's Alias (a string, after its FieldName),
-and a StandardRate that is a decimal (the corpus's rates are all whole).
+Three things pmo writes that no file of the corpus has are added from
+Microsoft's element reference for mspdi_pj12.xsd (the "Alias Element",
+"StandardRate Element" and "XML Schema for the Project Element" pages of
+the Project XML Data Interchange docs), in DOCUMENTED below: a custom
+field's Alias (a string, after its FieldName), a StandardRate that is a
+decimal (the corpus's rates are all whole), and the project's StatusDate
+(a date-time between AutoAddNewResourcesAndTasks and CurrentDate, so in
+the order of everything the corpus puts before or after those two).
 
   mspdi_structure.py FILE        exit 0 if FILE keeps those rules, else 1
                                  with every breach (element path: what)
@@ -50,11 +53,13 @@ KINDS = [
 ]
 
 
-# (parent, child): (the sibling it follows, the kinds its text may have);
-# None for an element the corpus has, whose order it teaches
+# (parent, child): (the sibling it follows, the sibling it precedes, the
+# kinds its text may have); None for an element the corpus has, whose
+# order it teaches
 DOCUMENTED = {
-    ("ExtendedAttribute", "Alias"): ("FieldName", {"text"}),
-    ("Resource", "StandardRate"): (None, {"integer", "decimal"}),
+    ("ExtendedAttribute", "Alias"): ("FieldName", None, {"text"}),
+    ("Resource", "StandardRate"): (None, None, {"integer", "decimal"}),
+    ("Project", "StatusDate"): ("AutoAddNewResourcesAndTasks", "CurrentDate", {"datetime"}),
 }
 
 
@@ -77,10 +82,17 @@ class Rules:
         self.kinds = {}  # (parent, child) -> set of kinds of its text
 
     def document(self):
-        for (parent, child), (after, kinds) in DOCUMENTED.items():
+        for (parent, child), (after, follows, kinds) in DOCUMENTED.items():
+            before = self.before.setdefault(parent, set())
+            learned = set(before)
             if after is not None:
                 self.children.setdefault(parent, set()).add(child)
-                self.before.setdefault(parent, set()).add((after, child))
+                before.add((after, child))
+                # what comes before the sibling it follows comes before it
+                before.update((a, child) for a, b in learned if b == after)
+            if follows is not None:
+                before.add((child, follows))
+                before.update((child, b) for a, b in learned if a == follows)
             self.kinds.setdefault((parent, child), set()).update(kinds)
 
     def learn(self, element):

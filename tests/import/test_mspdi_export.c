@@ -11,13 +11,16 @@
       its re-import changes nothing (project, milestones, resources,
       allocations unchanged); the plan's GUID is kept.
     - A project made in pmo (no external ids: found again by the pmo ids
-      the plan carries) with a budget, milestones (one achieved), two
-      resources and proposed and committed allocations: the same checks,
+      the plan carries) with a budget, milestones (one achieved), status
+      reports (the latest as StatusDate, BCWS, BCWP and ACWP, its rating
+      kept on re-import), two resources and requested, proposed and
+      committed allocations (BookingType proposed or committed): the same checks,
       the plan's figures read back with ElementTree (the assignments'
       weekly work) and by another program's reader of Project files (GNOME
       Planner's msp2planner.xsl, Debian's planner-data, whose output must
       be valid against Planner's DTD), and its re-import changes nothing. A requested
       allocation (nobody named) is left out.
+    - A project whose baseline budget is 0 comes back with 0 (not none).
     - Into another pmo (the plan's project id unknown there): a new
       project with its milestones, resources and allocations.
     - Bad requests: no project, an unknown one.
@@ -236,16 +239,27 @@ static void s_from_pmo (void)
               "%s,Go live,2026-06-30,2026-07-31,\n",
               project, project);
     s_csv ("milestone", milestones);
+    //  Its latest status report (an older one first): rated green by its
+    //  people, though SPI 0.90 alone would not be
+    char reports[512];
+    snprintf (reports, sizeof reports,
+              "project_id,period_end,percent_complete,overall,pv_minor,ev_minor,ac_minor\n"
+              "%s,2026-02-27,15,green,20000.00,18000.00,19000.00\n"
+              "%s,2026-03-31,40,green,50000.00,45000.00,47000.50\n",
+              project, project);
+    s_csv ("status_report", reports);
     char ana[40], bo[40];
     snprintf (ana, sizeof ana, "%s",
               ah_resource (s_ah, "Ana Lima", "msp", "analyst", 37, NULL, 6550));
     snprintf (bo, sizeof bo, "%s", ah_resource (s_ah, "Bo Chen", "msp", "developer", 40, NULL, 0));
     //  Ana: 20 h proposed W02-W05 and 12 h committed W10-W12; Bo: 40 h
-    //  proposed W03-W04; a requested role (nobody named): left out
+    //  proposed W03-W04 and 10 h requested W20-W21 (a proposed booking in
+    //  the plan); a requested role (nobody named): left out
     const char *asks[][4] = {{ana, "20", "2026-W02", "2026-W05"},
                              {ana, "12", "2026-W10", "2026-W12"},
-                             {bo, "40", "2026-W03", "2026-W04"}};
-    for (size_t i = 0; i < 3; i++) {
+                             {bo, "40", "2026-W03", "2026-W04"},
+                             {bo, "10", "2026-W20", "2026-W21"}};
+    for (size_t i = 0; i < 4; i++) {
         Pmo__AllocatorReply *reply =
             ah_call (s_ah,
                      "{\"request_allocation\":{\"project_id\":\"%s\",\"resource_id\":\"%s\","
@@ -256,6 +270,8 @@ static void s_from_pmo (void)
         snprintf (id, sizeof id, "%s", reply->allocation->id);
         uint64_t version = reply->allocation->version;
         ah_free (&reply);
+        if (i == 3)
+            continue; //  stays requested
         reply = ah_call (s_ah, "{\"propose\":{\"allocation_id\":\"%s\",\"version\":%llu}}", id,
                          (unsigned long long)version);
         ah_ok (reply);
@@ -275,9 +291,16 @@ static void s_from_pmo (void)
         "\"hours_per_week\":8,\"start_week\":\"2026-W02\",\"end_week\":\"2026-W03\"}}",
         project);
     ah_free (&reply);
-    //  The project, 2 milestones, 2 resources, 3 allocations
+    //  The project, 2 milestones, the latest report, 2 resources, 4
+    //  allocations
     size_t size;
-    char *xml = s_round_trip ("EXP-1", "exp-1.xml", 1 + 2 + 2 + 3, &size);
+    char *xml = s_round_trip ("EXP-1", "exp-1.xml", 1 + 2 + 1 + 2 + 4, &size);
+    //  A baseline budget of 0 (a plan's unset baseline is also 0) stays 0
+    s_csv ("project", "code,name,org_unit,baseline_start,baseline_finish,currency,"
+                      "budget.baseline\n"
+                      "EXP-0,No money yet,msp,2026-01-05,2026-06-30,GBP,0.00\n");
+    size_t zero_size;
+    free (s_round_trip ("EXP-0", "exp-0.xml", 1, &zero_size));
     //  What the plan says, read by ElementTree
     assert (s_python ("mspdi_export_expect.py", "", "exp-1.xml") == 0);
     //  ... and by GNOME Planner's import of Project files (another program)
@@ -300,10 +323,12 @@ static void s_from_pmo (void)
     assert (s_count ("project") == projects + 1);
     //  All new there: the project, 2 milestones, 2 resources (in the
     //  plan's unit: the pmo ids of its resources are read only with its
-    //  project's), 3 allocations
-    if (result->created != 1 + 2 + 2 + 3 || result->unchanged != 0) {
-        fprintf (stderr, "into another pmo: %zu created, %zu unchanged, %zu updated\n",
-                 result->created, result->unchanged, result->updated);
+    //  project's), 4 allocations, and its report (rated from its indices
+    //  there)
+    if (result->created != 1 + 2 + 2 + 4 || result->reports_created != 1 ||
+        result->unchanged != 0) {
+        fprintf (stderr, "into another pmo: %zu created, %zu reports, %zu unchanged, %zu updated\n",
+                 result->created, result->reports_created, result->unchanged, result->updated);
         abort ();
     }
     portio_import_result_destroy (&result);
