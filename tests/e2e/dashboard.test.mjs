@@ -415,6 +415,7 @@ async function main() {
         const subRow = "#subscriptions tr:has-text('alert.*')";
         const subForm = `${subRow} form[data-subscription-edit]`;
         await page.click(`${subRow} details[data-subscription-actions] summary`);
+        await page.waitForSelector(`${subForm} [data-digest=none]:has-text("the channel's")`, { timeout: STEP_MS });
         await page.fill(`${subForm} input[name=event_types]`, "alert.*, risk.*");
         await page.selectOption(`${subForm} select[name=min_severity]`, "high");
         await page.fill(`${subForm} input[name=quiet_hours]`, "25:00-07:00");
@@ -429,8 +430,14 @@ async function main() {
             changed[0].event_types.join(",") !== "alert.*,risk.*" || changed[0].org_unit !== "dft")
           throw new Error("the subscription changed from its row is " + JSON.stringify(changed));
         log("notifications: a subscription stopped from its row");
-        await page.click("#subscriptions > details > summary");
-        await page.selectOption("#subscription-form select[name=org_unit]", "dft");
+        // Opened by the keyboard (focus and Enter, as a keyboard user does),
+        // not by a click at coordinates: once under load the click left this
+        // form closed for 30 s (1 run in 5; no second drawing of the view was
+        // found to explain it, a shift of the layout between Playwright's aim
+        // and its click is the likely cause); the form must then be open
+        await page.focus("#subscriptions > details > summary");
+        await page.keyboard.press("Enter");
+        await page.selectOption("#subscriptions > details[open] #subscription-form select[name=org_unit]", "dft");
         await page.fill("#subscription-form input[name=event_types]", "milestone.*");
         await page.click("#subscription-form button[type=submit]");
         await page.waitForSelector("body[data-ready=notifications] #subscriptions td:has-text('milestone.*')", { timeout: STEP_MS });
@@ -797,6 +804,13 @@ async function journeys({ browser, base, api, seeded, errors }) {
   await snap(pm, "11b-raid-show-closed");
   await pm.uncheck("#raid input[data-show-closed=issues]");
   await pm.waitForSelector(issueRow, { state: "detached", timeout: STEP_MS });
+  log("with the gate request pending, 'Request next phase' brings the request into view, not a phase change");
+  await pm.click("#next-phase");
+  await pm.waitForSelector("#gate-request.opened[data-to-phase]", { timeout: STEP_MS });
+  if (await pm.evaluate(() => document.activeElement && document.activeElement.id) !== "gate-request")
+    throw new Error("the pending gate request does not have the focus");
+  if ((await api("GET", `/api/v1/projects/${project.id}`)).phase !== before.phase)
+    throw new Error("'Request next phase' changed the phase with a request pending");
   log("the project manager downloads the plan as Microsoft Project XML from the project page");
   await pm.click("#project-downloads summary");
   const [mspdi] = await Promise.all([pm.waitForEvent("download", { timeout: STEP_MS }), pm.click("#export-mspdi")]);

@@ -5,7 +5,8 @@
 // the overlap asked, shown in the row until it ends) or the channel
 // archived. A subscription: its unit, project, event types, least
 // severity and quiet hours (the notifier's rules for a new one; a
-// subscription stays with its channel). The notifier's refusals are shown
+// subscription stays with its channel; its digest is the channel's, shown
+// in the form). The notifier's refusals are shown
 // at their field.
 
 import { api, explain, showFormError, unitSelect } from "../core/api.js";
@@ -41,6 +42,12 @@ export function signing(c) {
   return h("div", { "data-signing": c.id },
     current ? `current since ${dateTime(current.created_ms)}` : "current",
     old.map((x) => h("div", { class: "overlap", "data-old-until": x.expires_ms }, `previous one signs until ${dateTime(x.expires_ms)}`)));
+}
+
+// A channel's digest in words: "none", or "daily, events below medium"
+function digestText(c) {
+  if (!c || !c.digest || c.digest === "none") return "none: every event is its own message";
+  return `${c.digest}, events below ${c.digest_below || "medium"}`;
 }
 
 // "whsec_" and the base64 of 32 random bytes (Standard Webhooks)
@@ -96,7 +103,9 @@ export function channelActions(c, done) {
 
 // Change a subscription (the whole of it, with the version read: PUT) or
 // stop it
-export function subscriptionActions(s, channelName, units, done) {
+// (channel: the subscription's, for its digest, which is the channel's)
+export function subscriptionActions(s, channel, units, done) {
+  const channelName = channel ? channel.name : s.channel_id;
   const path = `/api/v1/subscriptions/${encodeURIComponent(s.id)}`;
   const ifMatch = { "If-Match": `"${s.version}"` };
   const what = `${channelName} for ${s.project_id || s.org_unit}`;
@@ -106,6 +115,8 @@ export function subscriptionActions(s, channelName, units, done) {
     field("Events", h("input", { name: "event_types", size: 20, value: (s.event_types || []).join(", ") }), "comma-separated; blank: all"),
     field("At least", choice("min_severity", SEVERITIES, s.min_severity, "any severity")),
     field("Quiet hours", h("input", { name: "quiet_hours", size: 12, value: s.quiet_hours || "", placeholder: "22:00-07:00" }), "UTC; blank: none"),
+    h("p", { class: "hint wide", "data-digest": (channel && channel.digest) || "none" },
+      `Digest: the channel's (${digestText(channel)}); change it in the channel's row.`),
     h("button", { type: "submit" }, "Save"), errorLine());
   form.addEventListener("submit", (ev) => {
     ev.preventDefault();

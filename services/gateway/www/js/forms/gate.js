@@ -73,7 +73,9 @@ export function gateRequestBox(p, done, gateInfo) {
       submit(form, "POST", `/api/v1/projects/${encodeURIComponent(p.id)}/gate-request/withdraw`, {},
              { "If-Match": `"${p.version}"` }, "Gate request withdrawn", done);
     });
-    return h("div", { class: "gate-request", id: "gate-request", "data-to-phase": r.to_phase },
+    // (tabindex: "Request next phase" brings the pending request into view
+    // and gives it the focus)
+    return h("div", { class: "gate-request", id: "gate-request", "data-to-phase": r.to_phase, tabindex: -1 },
       h("h3", {}, `Gate into ${label(r.to_phase)} requested`),
       h("p", {}, `Asked by ${r.requested_by} at ${dateTime(r.requested_ms)}; decided by ${(r.approver_roles || []).map(label).join(", ")}.`),
       h("p", {}, "Artifacts missing then: ", (r.artifacts_missing || []).map(label).join(", ") || "none"),

@@ -177,7 +177,7 @@ export async function render(params, view) {
       table([{ title: "Channel", cell: (s) => name(s.channel_id) }, { title: "Unit", cell: (s) => s.org_unit },
              { title: "Project", cell: (s) => s.project_id || "all" }, { title: "Events", cell: (s) => (s.event_types || []).join(", ") || "all" },
              { title: "At least", cell: (s) => label(s.min_severity) || "any" }, { title: "Quiet hours", cell: (s) => s.quiet_hours || "none" },
-             { title: "Action", cell: (s) => subscriptionActions(s, name(s.channel_id), units, again) }],
+             { title: "Action", cell: (s) => subscriptionActions(s, channels.find((c) => c.id === s.channel_id), units, again) }],
             subscriptions, "No subscriptions.", "Subscriptions"),
       channels.length ? h("details", { class: "more" }, h("summary", {}, "A new subscription"), subForm) : null),
     h("section", { class: "card", id: "deliveries" }, h("h2", {}, "Deliveries"),

@@ -166,7 +166,7 @@ async function gateInForce(p, next) {
 }
 
 // The gate request (Gate decisions card) brought into view with why the
-// phase cannot simply change; focus on its note (or on the pending request)
+// phase cannot simply change; focus on its note, or on the pending request
 function openGateRequest(gateInfo, refusal) {
   const box = document.getElementById("gate-request");
   if (!box) return;
@@ -174,7 +174,9 @@ function openGateRequest(gateInfo, refusal) {
   if (why && refusal) why.textContent = refusal;
   box.classList.add("opened");
   box.scrollIntoView({ block: "center" });
-  (box.querySelector("textarea[name=note]") || box.querySelector("button") || box).focus();
+  // A pending request (data-to-phase) is read, not acted on: the box
+  // takes the focus, not its "Withdraw" button
+  (box.dataset.toPhase ? box : box.querySelector("textarea[name=note]") || box).focus();
 }
 
 async function decisions(p, gate, gateInfo) {
