@@ -229,6 +229,12 @@ static int s_build_health (pmoctl_t *ctl, const pmoctl_command_t *cmd, pmoctl_ar
     return pmoctl_args_json (cmd, args, request->body);
 }
 
+//  A threshold's value as JSON: a count or seconds as an integer.
+static json_t *s_number (double value)
+{
+    return value == (double)(long long)value ? json_integer ((json_int_t)value) : json_real (value);
+}
+
 //  Without --set, read the thresholds in force; with it, read the unit's
 //  own set (the version guards it) and send it changed.
 static int s_build_thresholds (pmoctl_t *ctl, const pmoctl_command_t *cmd, pmoctl_args_t *args,
@@ -248,6 +254,12 @@ static int s_build_thresholds (pmoctl_t *ctl, const pmoctl_command_t *cmd, pmoct
     json_object_set_new (request->body, "org_unit", json_string (reply->thresholds->org_unit));
     json_object_set_new (request->body, "version",
                          json_integer ((json_int_t)reply->thresholds->version));
+    //  The set replaces the unit's own: keep what it sets and --set leaves
+    for (size_t i = 0; i < reply->thresholds->n_sources; i++) {
+        const Pmo__ThresholdSource *source = reply->thresholds->sources[i];
+        if (source->set_here)
+            json_object_set_new (request->body, source->field, s_number (source->value));
+    }
     for (size_t i = 0; i < args->count; i++) {
         if (!streq (args->flags[i]->name, "set"))
             continue;
@@ -258,9 +270,7 @@ static int s_build_thresholds (pmoctl_t *ctl, const pmoctl_command_t *cmd, pmoct
             return pmoctl_usage_error (cmd, "--set '%s': FIELD=NUMBER", args->values[i]);
         char *field = pmo_arena_strdup (ctl->arena, args->values[i]);
         field[eq - args->values[i]] = 0;
-        json_object_set_new (request->body, field,
-                             value == (double)(long long)value ? json_integer ((json_int_t)value)
-                                                               : json_real (value));
+        json_object_set_new (request->body, field, s_number (value));
     }
     return 0;
 }
@@ -392,6 +402,28 @@ static int s_show_health (pmoctl_t *ctl, const pmoctl_command_t *cmd, pmoctl_arg
     return PMOCTL_OK;
 }
 
+//  The thresholds in force at a unit, each with where it comes from.
+static int s_show_thresholds (pmoctl_t *ctl, const pmoctl_command_t *cmd, pmoctl_args_t *args,
+                              ProtobufCMessage *msg)
+{
+    const Pmo__Thresholds *t = ((const Pmo__RiskmonReply *)msg)->thresholds;
+    if (!t->n_sources) //  --set: the unit's own set as stored
+        return s_show_done (ctl, cmd, args, msg);
+    printf ("unit:    %s (own set: version %llu)\n", t->org_unit, (unsigned long long)t->version);
+    printf ("%-22s %-10s %s\n", "THRESHOLD", "IN FORCE", "WHERE FROM");
+    for (size_t i = 0; i < t->n_sources; i++) {
+        const Pmo__ThresholdSource *s = t->sources[i];
+        const char *from = *s->inherited_from ? s->inherited_from : "the default";
+        if (s->set_here)
+            printf ("%-22s %-10g set here (else %g from %s)\n", s->field, s->value, s->inherited,
+                    from);
+        else
+            printf ("%-22s %-10g inherited from %s\n", s->field, s->value,
+                    *s->org_unit ? s->org_unit : "the default");
+    }
+    return PMOCTL_OK;
+}
+
 static int s_show_rollup (pmoctl_t *ctl, const pmoctl_command_t *cmd, pmoctl_args_t *args,
                           ProtobufCMessage *msg)
 {
@@ -448,7 +480,9 @@ const pmoctl_command_t pmoctl_riskmon_commands[] = {
     CALL ("health", "rollup", NULL, s_unit_flags, "rollup", NULL, s_show_rollup, "rollup",
           "a division's or the enterprise's health: sums, RAG counts"),
     CALL ("health", "thresholds", NULL, s_thresholds_flags, "get_thresholds", s_build_thresholds,
-          s_show_done, NULL, "the thresholds in force at a unit; --set FIELD=VALUE changes them"),
+          s_show_thresholds, NULL,
+          "the thresholds in force at a unit, each set here or inherited from where; --set "
+          "FIELD=VALUE changes the unit's own (FIELD=0: inherit again)"),
     CALL ("alerts", "list", NULL, s_list_flags, "list", s_build_kind, s_show_page, "page",
           "open alerts by project or subtree (--closed: resolved too)"),
     CALL ("alerts", "ack", "ID", s_alert_flags, "acknowledge_alert", s_build_close, s_show_done,

@@ -395,6 +395,37 @@ void riskmon_thresholds_merge (Pmo__Thresholds *into, const Pmo__Thresholds *ove
     }
 }
 
+Pmo__ThresholdSource **riskmon_thresholds_sources (pmo_arena_t *arena,
+                                                   const Pmo__Thresholds *const *own,
+                                                   char *const *units, size_t n, size_t *count)
+{
+    Pmo__Thresholds defaults;
+    riskmon_thresholds_defaults (&defaults);
+    Pmo__ThresholdSource **list = pmo_arena_alloc (arena, N_FIELDS * sizeof *list);
+    for (size_t i = 0; i < N_FIELDS; i++) {
+        Pmo__ThresholdSource *source = pmo_arena_alloc (arena, sizeof *source);
+        pmo__threshold_source__init (source);
+        source->field = (char *)s_fields[i].name;
+        source->value = s_get (&defaults, &s_fields[i]);
+        source->org_unit = "";
+        for (size_t level = 0; level < n; level++) {
+            double value = own[level] ? s_get (own[level], &s_fields[i]) : 0;
+            if (level + 1 == n) {
+                source->inherited = source->value;
+                source->inherited_from = source->org_unit;
+            }
+            if (value == 0)
+                continue;
+            source->value = value;
+            source->org_unit = units[level];
+            source->set_here = level + 1 == n;
+        }
+        list[i] = source;
+    }
+    *count = N_FIELDS;
+    return list;
+}
+
 int riskmon_thresholds_check (const Pmo__Thresholds *own, pmo_problem_t *problem)
 {
     for (size_t i = 0; i < N_FIELDS; i++) {

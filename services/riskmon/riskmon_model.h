@@ -73,6 +73,12 @@ bool riskmon_risk_open (const Pmo__Risk *risk);
 void riskmon_thresholds_defaults (Pmo__Thresholds *t);
 //  Overlay the fields over sets (non-zero) onto into.
 void riskmon_thresholds_merge (Pmo__Thresholds *into, const Pmo__Thresholds *over);
+//  Where each threshold in force at the last of n units comes from:
+//  own[i] is units[i]'s own set (NULL: it sets none), root first. One
+//  source per threshold, in the arena; *count says how many.
+Pmo__ThresholdSource **riskmon_thresholds_sources (pmo_arena_t *arena,
+                                                   const Pmo__Thresholds *const *own,
+                                                   char *const *units, size_t n, size_t *count);
 //  Check a unit's own fields are in range.
 int riskmon_thresholds_check (const Pmo__Thresholds *own, pmo_problem_t *problem);
 //  Check a merged set does not contradict itself (amber stricter than red).

@@ -178,6 +178,8 @@ void riskmon_handle_set_thresholds (riskmon_t *self, pmo_request_t *req, Pmo__Th
     if (unit->pmo_type == PMO__PMO_TYPE__PMO_TYPE_NONE)
         return (void)FAIL (req, FAILED_PRECONDITION, "set_thresholds.org_unit",
                            "'%s' is not a PMO unit; thresholds are set by PMO units", unit->id);
+    own->n_sources = 0; //  what a get answers, not stored
+    own->sources = NULL;
     pmo_problem_t problem;
     if (riskmon_thresholds_check (own, &problem))
         return pmo_request_fail_problem (req, &problem, "set_thresholds");
@@ -245,5 +247,12 @@ void riskmon_handle_get_thresholds (riskmon_t *self, pmo_request_t *req,
     t->version = own ? own->version : 0;
     if (*from)
         t->updated_by = pmo_arena_printf (req->arena, "inherited from: %s", from);
+    //  Each threshold's origin: the own sets down the unit's path
+    char *parts[32];
+    size_t depth = riskmon_path_split (req->arena, unit->path, parts, 32);
+    const Pmo__Thresholds **sets = pmo_arena_alloc (req->arena, (depth + 1) * sizeof *sets);
+    for (size_t i = 0; i < depth; i++)
+        sets[i] = zhashx_lookup (self->thresholds, parts[i]);
+    t->sources = riskmon_thresholds_sources (req->arena, sets, parts, depth, &t->n_sources);
     pmo_reflect_set_oneof (req->reply, "thresholds", &t->base);
 }

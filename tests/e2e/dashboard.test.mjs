@@ -711,7 +711,9 @@ async function openProject(page, project) {
 // capacity (a bad level refused at the skills); the division PMO manager
 // records a PRINCE2 risk, imports the division's register with the mapping
 // kept for dft (another division's row refused at its row) and tightens
-// dft's health thresholds (a contradiction refused at its field); a
+// dft's health thresholds (a contradiction refused at its field; a value
+// set equal to the inherited one shown as set here; one cleared to inherit
+// again); a
 // viewer's write is refused in the form. Each with a token of that role.
 async function journeys({ browser, base, api, seeded, errors }) {
   const snap = (page, name) => page.screenshot({ path: path.join(artifacts, name + ".png"), fullPage: true });
@@ -1021,12 +1023,27 @@ async function journeys({ browser, base, api, seeded, errors }) {
   await checkAxe(pmo, "thresholds");
   await pmo.fill("#thresholds-form input[name=spi_red_below]", "");
   await pmo.fill("#thresholds-form input[name=milestone_red_days]", "10");
+  // The value it inherits, set here all the same: shown as set here
+  await pmo.fill("#thresholds-form input[name=gate_red_days]", "14");
   await pmo.click("#thresholds-form button[type=submit]");
   await pmo.waitForSelector("#thresholds-form input[name=milestone_red_days][value='10'] ~ .hint:has-text('set here')", { timeout: STEP_MS });
+  await pmo.waitForSelector("#thresholds-form input[name=gate_red_days][value='14'] ~ .hint:has-text('set here')", { timeout: STEP_MS });
+  const source = (t, name) => (t.sources || []).find((s) => s.field === name) || {};
   const tightened = await api("GET", "/api/v1/org-units/dft/thresholds");
-  if (tightened.milestone_red_days !== 10 || tightened.spi_red_below !== 0.9)
+  if (tightened.milestone_red_days !== 10 || tightened.spi_red_below !== 0.9 || !source(tightened, "gate_red_days").set_here)
     throw new Error("dft's thresholds are " + JSON.stringify(tightened));
   await snap(pmo, "14d-pmo-manager-thresholds");
+  log("the PMO manager clears the milestone threshold set here: dft inherits it again");
+  const inherit = source(tightened, "milestone_red_days");
+  await pmo.click("#thresholds-form button[aria-label='Milestone red: inherit again']");
+  await pmo.waitForSelector(`#thresholds-form input[name=milestone_red_days] ~ .hint:has-text('when saved: inherits ${inherit.inherited}')`, { timeout: STEP_MS });
+  await checkAxe(pmo, "thresholds-set-here");
+  await pmo.click("#thresholds-form button[type=submit]");
+  await pmo.waitForSelector("#thresholds-form .field[data-source]:not([data-source=here]) input[name=milestone_red_days]", { timeout: STEP_MS });
+  const cleared = await api("GET", "/api/v1/org-units/dft/thresholds");
+  if (cleared.milestone_red_days !== inherit.inherited || source(cleared, "milestone_red_days").set_here ||
+      !source(cleared, "gate_red_days").set_here)
+    throw new Error("after clearing, dft's thresholds are " + JSON.stringify(cleared));
   await pmo.close();
 
   log("journey: viewer (a write is refused in the form)");

@@ -16,7 +16,10 @@
     Project references in bodies (a risk's project_id) and queries
     (?project_id=) go through the same resolver. Then every pmoctl command
     that names a project, with the code of a project two divisions use,
-    run as dft's manager (dft's project, never dhsc's) and as dhsc's.
+    run as dft's manager (dft's project, never dhsc's) and as dhsc's. And
+    pmoctl health thresholds, which shows each value set here or inherited
+    from where (a value set equal to the inherited one is set here), keeps
+    the rest of the unit's own set on --set, and inherits again on FIELD=0.
 */
 #include "allocator_server.h"
 #include "gateway_harness.h"
@@ -279,6 +282,39 @@ static void s_pmoctl_codes (gh_t *gh)
     free (dhsc);
 }
 
+//  pmoctl health thresholds: each value set here or inherited from where;
+//  --set keeps the rest of the unit's own set, FIELD=0 inherits again
+static void s_pmoctl_thresholds (gh_t *gh)
+{
+    const char *manager = "--as pm@dft --grant pmo_manager@dft";
+    char out[16384];
+    int rc = s_ctl (gh, manager, "health thresholds --org-unit dft --set milestone_red_days=10",
+                    out, sizeof out);
+    assert (rc == 0);
+    //  14 is what dft inherits: set here all the same
+    rc = s_ctl (gh, manager, "health thresholds --org-unit dft --set gate_red_days=14", out,
+                sizeof out);
+    assert (rc == 0);
+    rc = s_ctl (gh, manager, "health thresholds --org-unit dft", out, sizeof out);
+    if (rc != 0 ||
+        !strstr (out, "milestone_red_days     10         set here (else 14 from the "
+                      "default)") ||
+        !strstr (out, "gate_red_days          14         set here (else 14 from the default)") ||
+        !strstr (out, "slip_red_days          30         inherited from the default")) {
+        fprintf (stderr, "test_gateway_codes: pmoctl health thresholds:\n%s\n", out);
+        abort ();
+    }
+    rc = s_ctl (gh, manager, "health thresholds --org-unit dft-rail", out, sizeof out);
+    assert (rc == 0 && strstr (out, "milestone_red_days     10         inherited from dft"));
+    rc = s_ctl (gh, manager, "health thresholds --org-unit dft --set milestone_red_days=0", out,
+                sizeof out);
+    assert (rc == 0);
+    rc = s_ctl (gh, manager, "health thresholds --org-unit dft", out, sizeof out);
+    assert (rc == 0 &&
+            strstr (out, "milestone_red_days     14         inherited from the default") &&
+            strstr (out, "gate_red_days          14         set here"));
+}
+
 int main (void)
 {
     pmo_test_build_path ("services/pmoctl/pmoctl", s_pmoctl, sizeof s_pmoctl);
@@ -379,6 +415,7 @@ int main (void)
     gh_resp_free (&resp);
 
     s_pmoctl_codes (gh);
+    s_pmoctl_thresholds (gh);
 
     free (dft);
     free (dhsc);

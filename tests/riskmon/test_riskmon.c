@@ -398,6 +398,14 @@ static Pmo__RiskmonReply *s_set_thresholds (rm_t *rm, Pmo__Thresholds *t)
     return rm_call (rm, &request);
 }
 
+static const Pmo__ThresholdSource *s_source (const Pmo__Thresholds *t, const char *field)
+{
+    for (size_t i = 0; i < t->n_sources; i++)
+        if (streq (t->sources[i]->field, field))
+            return t->sources[i];
+    return NULL;
+}
+
 static Pmo__Alert *s_alert_of (Pmo__RiskmonReply *page, Pmo__AlertKind kind)
 {
     for (size_t i = 0; i < page->page->n_alerts; i++)
@@ -434,9 +442,10 @@ static void s_escalation (rm_t *rm)
     t.org_unit = "dft";
     t.escalate_owner_s = 60;
     t.escalate_division_s = 60;
+    t.gate_red_days = 14; //  the value it would inherit, set all the same
     reply = s_set_thresholds (rm, &t);
     rm_ok (reply);
-    assert (reply->thresholds->version == 1);
+    assert (reply->thresholds->version == 1 && reply->thresholds->n_sources == 0);
     rm_free (&reply);
     Pmo__ThresholdsRequest get = PMO__THRESHOLDS_REQUEST__INIT;
     get.org_unit = "dft-rail";
@@ -444,6 +453,26 @@ static void s_escalation (rm_t *rm)
     reply = rm_call (rm, &get_request);
     rm_ok (reply); //  inherited down the tree, defaults for the rest
     assert (reply->thresholds->escalate_owner_s == 60 && reply->thresholds->spi_red_below == 0.90);
+    //  Each value says where it comes from: dft-rail sets none
+    const Pmo__ThresholdSource *owner = s_source (reply->thresholds, "escalate_owner_s");
+    assert (owner && owner->value == 60 && streq (owner->org_unit, "dft") && !owner->set_here &&
+            owner->inherited == 60 && streq (owner->inherited_from, "dft"));
+    const Pmo__ThresholdSource *spi = s_source (reply->thresholds, "spi_red_below");
+    assert (spi && spi->value == 0.90 && streq (spi->org_unit, "") && !spi->set_here);
+    rm_free (&reply);
+    //  dft sets its three itself, the one equal to what it inherits too
+    get.org_unit = "dft";
+    reply = rm_call (rm, &get_request);
+    rm_ok (reply);
+    size_t here = 0;
+    for (size_t i = 0; i < reply->thresholds->n_sources; i++)
+        here += reply->thresholds->sources[i]->set_here;
+    assert (here == 3 && reply->thresholds->n_sources == 23);
+    owner = s_source (reply->thresholds, "escalate_owner_s");
+    assert (owner->set_here && owner->value == 60 && streq (owner->org_unit, "dft") &&
+            owner->inherited == 86400 && streq (owner->inherited_from, ""));
+    const Pmo__ThresholdSource *gate = s_source (reply->thresholds, "gate_red_days");
+    assert (gate->set_here && gate->value == 14 && gate->inherited == 14);
     rm_free (&reply);
 
     char p7[40], p8[40];

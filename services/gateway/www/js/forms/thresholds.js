@@ -1,10 +1,12 @@
 // thresholds.js: a PMO unit's own health thresholds (the risk monitor's
 // GET/PUT /api/v1/org-units/{id}/thresholds). Each field shows what is in
-// force at the unit; a value that differs from what the unit inherits
-// (its parent's in force) is the unit's own, marked "set here", and is in
-// the box. Blank means inherited. Saving sends the whole own set (the risk
-// monitor replaces it); a set that contradicts itself, or loosens what a
-// controlling or directive PMO above gives, is refused at its field.
+// force at the unit and where it comes from, as the risk monitor answers it
+// (its "sources"): set here (then the value is in the box, and "Inherit"
+// empties it, saying what the unit would inherit and from where), or
+// inherited from a unit above or the built-in default. Blank means
+// inherited. Saving sends the whole own set (the risk monitor replaces it);
+// a set that contradicts itself, or loosens what a controlling or directive
+// PMO above gives, is refused at its field.
 
 import { api, explain } from "../core/api.js";
 import { field, h } from "../core/dom.js";
@@ -30,31 +32,43 @@ const GROUPS = [
 const RATIO = (name) => /^(spi|cpi)_/.test(name);
 const shown = (name, unit, v) => (v === undefined || v === null ? "" : unit === "h" ? String(+(v / 3600).toFixed(2)) : RATIO(name) ? String(+v.toFixed(3)) : String(v));
 
-// The card for unit u (parentId: the unit it inherits from, null at the top)
-export async function thresholdsCard(u, parentId, done) {
+const origin = (unit) => (unit ? unit : "the default");
+
+// The card for unit u
+export async function thresholdsCard(u, done) {
   const card = h("section", { class: "card", id: "thresholds", "aria-labelledby": "thresholds-title" },
     h("h2", { id: "thresholds-title" }, `${u.name}: health thresholds`));
-  let here, above;
+  let here;
   try {
     here = (await api("GET", `/api/v1/org-units/${encodeURIComponent(u.id)}/thresholds`)).json;
-    above = parentId ? (await api("GET", `/api/v1/org-units/${encodeURIComponent(parentId)}/thresholds`)).json : null;
   } catch (e) {
     card.append(h("p", { class: "muted" }, "The health thresholds cannot be read: " + explain(e)));
     return card;
   }
-  // At the top of the tree there is nothing to inherit: its values are
-  // the defaults or its own, all in the boxes
-  const own = (name) => (above ? here[name] !== above[name] : true);
-  const whence = (name) => (above ? (own(name) ? " (set here)" : " (inherited)") : "");
+  const sources = Object.fromEntries((here.sources || []).map((s) => [s.field, s]));
   const form = h("form", { class: "inline", id: "thresholds-form", "aria-label": `Health thresholds of ${u.name}` },
     h("p", { class: "wide muted" }, "What the risk monitor judges health by here. Blank means inherited. " +
-      "Below a controlling or directive PMO a unit may only tighten what it inherits; the risk monitor names what it refuses.",
-      here.updated_by ? ` (${here.updated_by})` : ""),
+      "Below a controlling or directive PMO a unit may only tighten what it inherits; the risk monitor names what it refuses."),
     GROUPS.map(([heading, fields]) => h("fieldset", { class: "wide" }, h("legend", {}, heading),
-      fields.map(([name, text, unit]) => {
+      fields.map(([name, label, unit]) => {
+        const src = sources[name] || { value: here[name], org_unit: "" };
         const input = h("input", { name, type: "number", min: 0, step: RATIO(name) ? "0.01" : unit === "h" ? "0.5" : "1",
-                                   size: 7, value: own(name) ? shown(name, unit, here[name]) : "" });
-        return field(text, input, `in force: ${shown(name, unit, here[name])}${whence(name)}`);
+                                   size: 7, value: src.set_here ? shown(name, unit, src.value) : "" });
+        const inherits = () => `${shown(name, unit, src.inherited)} from ${origin(src.inherited_from)}`;
+        const row = field(label, input, src.set_here
+          ? `in force: ${shown(name, unit, src.value)}, set here (else it inherits ${inherits()})`
+          : `in force: ${shown(name, unit, src.value)}, inherited from ${origin(src.org_unit)}`);
+        row.dataset.source = src.set_here ? "here" : src.org_unit || "default";
+        if (src.set_here) {
+          const clear = h("button", { type: "button", class: "inherit", "aria-label": `${label}: inherit again` }, "Inherit");
+          clear.addEventListener("click", () => {
+            input.value = "";
+            row.querySelector(".hint").textContent = `when saved: inherits ${inherits()}`;
+            input.focus();
+          });
+          row.append(clear);
+        }
+        return row;
       }))),
     h("button", { type: "submit", class: "primary" }, "Save thresholds"), errorLine());
   form.addEventListener("submit", (ev) => {

@@ -55,7 +55,7 @@ export async function render(params, view, id) {
     selected ? editor(selected, units) : h("p", { class: "muted" }, "Choose a unit to change its own policy or add a unit below it."));
   if (selected && up("riskmon"))
     view.append(selected.pmo_type && selected.pmo_type !== "none"
-      ? await thresholdsCard(selected, selected.parent || null, () => state.refresh())
+      ? await thresholdsCard(selected, () => state.refresh())
       : h("p", { class: "muted", id: "thresholds" }, `Health thresholds are set by PMO units: give ${selected.name} a PMO type to set its own.`));
 }
 
