@@ -390,6 +390,15 @@ void registry_handle_archive (registry_t *self, pmo_request_t *req, Pmo__Archive
     registry_stamp_update (req, msg, stored, version);
     pmo_reflect_set_bool (msg, "archived", true);
     pmo_commit_t *commit = registry_store_commit (self->store, division, req->header->request_id);
+    //  A project's pending gate request closes with it, in this commit: no
+    //  one decides a gate of an archived project (the event carries it)
+    Pmo__GateRequest *closed = NULL;
+    if (kind->kind == PMO__ENTITY_KIND__ENTITY_KIND_PROJECT &&
+        ((Pmo__Project *)msg)->gate_request) {
+        closed = ((Pmo__Project *)msg)->gate_request;
+        ((Pmo__Project *)msg)->gate_request = NULL;
+        registry_store_gate_pending (self->store, commit, req->arena, division, archive->id, false);
+    }
     registry_store_put (self->store, commit, req->arena, division, msg, version);
     const char *unit_id = kind->kind == PMO__ENTITY_KIND__ENTITY_KIND_ORG_UNIT
                               ? archive->id
@@ -397,6 +406,7 @@ void registry_handle_archive (registry_t *self, pmo_request_t *req, Pmo__Archive
     Pmo__Event *event =
         registry_event (req, pmo_arena_printf (req->arena, "%s.archived", kind->name), division,
                         unit_id, path, msg);
+    event->gate_request = closed;
     registry_set_reply (req, msg);
     registry_commit (self, req, commit, division, event);
 }

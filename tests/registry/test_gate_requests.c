@@ -2,8 +2,8 @@
     redis-server: a project manager's request with what the gate asks, one
     pending request per project, retries by request id, the approvers'
     listing scoped by role and division, withdrawal by the requester only,
-    and the decision or a phase change closing the request in its commit,
-    one event each.
+    and the decision, a phase change or the project's archiving closing the
+    request in its commit, one event each.
 */
 #include "events.pb-c.h"
 #include "pmo_json.h"
@@ -427,6 +427,37 @@ static void s_paging_and_phase_change (rh_t *rh)
     printf ("paging and phase change: ok\n");
 }
 
+//  Archiving a project closes its pending request in the same commit: the
+//  record keeps none, the index has no entry, the event carries it
+static void s_archive (rh_t *rh)
+{
+    rh_as (rh, "admin@test", "admin@hub");
+    Pmo__RegistryReply *got = rh_get (rh, PMO__ENTITY_KIND__ENTITY_KIND_PROJECT, s_ops[2]);
+    rh_ok (got);
+    assert (got->project->gate_request);
+    Pmo__ArchiveRequest archive = PMO__ARCHIVE_REQUEST__INIT;
+    archive.kind = PMO__ENTITY_KIND__ENTITY_KIND_PROJECT;
+    archive.id = s_ops[2];
+    archive.version = got->project->version;
+    rh_free (&got);
+    long long before = s_xlen (rh, "ops");
+    REQUEST (request, archive, ARCHIVE) = &archive;
+    Pmo__RegistryReply *reply = rh_call (rh, &request);
+    rh_ok (reply);
+    assert (reply->project->archived && !reply->project->gate_request);
+    rh_free (&reply);
+    assert (s_xlen (rh, "ops") == before + 1);
+    Pmo__Event *event = s_last_event (rh, "ops");
+    assert (streq (event->type, "project.archived") && event->gate_request &&
+            event->gate_request->to_phase == PMO__PHASE__PHASE_PLANNING);
+    pmo__event__free_unpacked (event, NULL);
+    redisReply *score = pmo_test_redis_command (rh->redis, "ZSCORE pmo:{ops}:gates %s", s_ops[2]);
+    assert (score->type == REDIS_REPLY_NIL);
+    freeReplyObject (score);
+    assert (s_count (rh, false, "ops") == 2);
+    printf ("archive closes the request: ok\n");
+}
+
 int main (void)
 {
     rh_t *rh = rh_start ();
@@ -434,6 +465,7 @@ int main (void)
     s_request_and_list (rh);
     s_withdraw_and_decide (rh);
     s_paging_and_phase_change (rh);
+    s_archive (rh);
     rh_stop (&rh);
     printf ("test_gate_requests: ok\n");
     return 0;
