@@ -13,13 +13,14 @@
 
 #include "pmo_reflect.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define NOTE_MAX     2000
 #define PENDING_MAX  500
 #define PENDING_DEF  50
-#define PENDING_SCAN 2000 //  projects examined for one page at most
+#define PENDING_SCAN 2000 //  requests read from one division for one page at most
 
 //  Write project (read at version) with its event; the pending-gates index
 //  follows project->gate_request.
@@ -32,7 +33,7 @@ static void s_commit (registry_t *self, pmo_request_t *req, Pmo__Project *projec
     registry_store_put (self->store, commit, req->arena, project->division, &project->base,
                         version);
     registry_store_gate_pending (self->store, commit, req->arena, project->division, project->id,
-                                 project->gate_request != NULL);
+                                 project->gate_request);
     Pmo__Event *event = registry_event (req, type, project->division, project->org_unit,
                                         project->org_unit_path, &project->base);
     event->gate_request = request;
@@ -178,41 +179,84 @@ static bool s_pending_match (pmo_request_t *req, const Pmo__PendingGatesRequest 
            PMO__ROLE__ROLE_UNSPECIFIED;
 }
 
-//  Add the matching projects of division's pending gates after `after`;
-//  0 when exhausted, 1 when the page is full (*last: where to resume), -1
-//  after failing req.
-static int s_pending_division (registry_t *self, pmo_request_t *req,
-                               const Pmo__PendingGatesRequest *ask, Pmo__OrgUnit **units,
-                               size_t n_units, const char *division, Pmo__Page *page, size_t limit,
-                               size_t *scanned, double after, double *last)
+//  One pending request in the listing: where it is (the time it was asked,
+//  its index score, then the project's id) and its record.
+typedef struct {
+    double asked_ms;
+    char *id;
+    Pmo__Project *project;
+} s_pending_t;
+
+static int s_pending_compare (const void *a, const void *b)
 {
-    const registry_kind_t *kind = registry_kind (PMO__ENTITY_KIND__ENTITY_KIND_PROJECT);
-    while (page->n_projects < limit && *scanned < PENDING_SCAN) {
+    const s_pending_t *x = a, *y = b;
+    if (x->asked_ms != y->asked_ms)
+        return x->asked_ms < y->asked_ms ? -1 : 1;
+    return strcmp (x->id, y->id);
+}
+
+//  From each division the caller may read, its pending requests asked at
+//  or after from_ms (oldest first, at most PENDING_SCAN of each), into
+//  *list. *horizon: the newest time every division was read up to (a
+//  division cut at PENDING_SCAN was read no further than its last). 0, or
+//  -1 after failing req.
+static int s_pending_collect (registry_t *self, pmo_request_t *req, Pmo__OrgUnit **units,
+                              size_t n_units, double from_ms, s_pending_t **list, size_t *n,
+                              double *horizon)
+{
+    *list = NULL;
+    *n = 0;
+    *horizon = INFINITY;
+    size_t room = 0;
+    //  Each division once; a division none of whose units the caller may
+    //  read is not looked at
+    for (size_t i = 0; i < n_units; i++) {
+        const char *division = units[i]->division;
+        bool seen = false, readable = false;
+        for (size_t k = 0; k < i && !seen; k++)
+            seen = strcmp (units[k]->division, division) == 0;
+        for (size_t k = i; k < n_units && !seen && !readable; k++)
+            readable = strcmp (units[k]->division, division) == 0 &&
+                       registry_allowed (pmo_request_who (req), REGISTRY_READ, units[k]->path);
+        if (seen || !readable)
+            continue;
         char **ids;
         double *scores;
-        size_t n;
-        size_t want = limit - page->n_projects;
-        ProtobufCMessage **msgs;
-        if (registry_store_gates_page (self->store, req->arena, division, after, want, &ids,
-                                       &scores, &n) ||
-            (n && (msgs = pmo_arena_alloc (req->arena, n * sizeof (void *)),
-                   registry_store_read_many (self->store, req->arena, kind, ids, n, msgs)))) {
+        size_t got;
+        //  Scores are whole milliseconds: after from_ms - 1 is from from_ms
+        if (registry_store_gates_page (self->store, req->arena, division, from_ms - 1, PENDING_SCAN,
+                                       &ids, &scores, &got)) {
             registry_unavailable (req);
             return -1;
         }
-        if (n == 0)
-            return 0;
-        for (size_t i = 0; i < n; i++) {
-            (*scanned)++;
-            after = scores[i];
-            if (s_pending_match (req, ask, units, n_units, (Pmo__Project *)msgs[i]))
-                pmo_reflect_append (&page->base, "projects", msgs[i], req->arena);
+        if (got == PENDING_SCAN && scores[got - 1] < *horizon)
+            *horizon = scores[got - 1];
+        if (*n + got > room) {
+            room = (*n + got) * 2;
+            s_pending_t *grown = pmo_arena_alloc (req->arena, room * sizeof (s_pending_t));
+            if (*n)
+                memcpy (grown, *list, *n * sizeof (s_pending_t));
+            *list = grown;
         }
-        if (n < want)
-            return 0;
+        for (size_t k = 0; k < got; k++)
+            (*list)[(*n)++] = (s_pending_t){.asked_ms = scores[k], .id = ids[k]};
     }
-    *last = after;
-    return 1;
+    if (*n == 0)
+        return 0;
+    qsort (*list, *n, sizeof (s_pending_t), s_pending_compare);
+    char **ids = pmo_arena_alloc (req->arena, *n * sizeof (char *));
+    ProtobufCMessage **msgs = pmo_arena_alloc (req->arena, *n * sizeof (void *));
+    for (size_t k = 0; k < *n; k++)
+        ids[k] = (*list)[k].id;
+    if (registry_store_read_many (self->store, req->arena,
+                                  registry_kind (PMO__ENTITY_KIND__ENTITY_KIND_PROJECT), ids, *n,
+                                  msgs)) {
+        registry_unavailable (req);
+        return -1;
+    }
+    for (size_t k = 0; k < *n; k++)
+        (*list)[k].project = (Pmo__Project *)msgs[k];
+    return 0;
 }
 
 void registry_handle_pending_gates (registry_t *self, pmo_request_t *req,
@@ -243,47 +287,39 @@ void registry_handle_pending_gates (registry_t *self, pmo_request_t *req,
             return (void)FAIL (req, NOT_FOUND, "pending_gates.org_unit", "no org unit '%.64s'",
                                ask->org_unit);
     }
-    //  Cursor: "<division>|<score>" where to resume
-    char resume[40] = "";
-    double after = -1;
+    //  Cursor: "<ms>|<project id>", the place of the last request looked at
+    s_pending_t after = {.asked_ms = -1, .id = ""};
     if (!pmo_str_empty (ask->cursor)) {
         const char *bar = strchr (ask->cursor, '|');
         char *end = NULL;
-        if (bar && bar > ask->cursor && (size_t)(bar - ask->cursor) < sizeof resume)
-            after = strtod (bar + 1, &end);
-        if (!end || *end || end == bar + 1)
+        long long ms = bar ? strtoll (ask->cursor, &end, 10) : -1;
+        if (!bar || end != bar || ms < 0 || !bar[1] || strlen (bar + 1) > 40)
             return (void)FAIL (req, INVALID, "pending_gates.cursor",
                                "cursor is not one this service returned");
-        memcpy (resume, ask->cursor, (size_t)(bar - ask->cursor));
-        resume[bar - ask->cursor] = 0;
+        after = (s_pending_t){.asked_ms = (double)ms, .id = (char *)bar + 1};
     }
-    //  Each division once, in the order of its first unit; a division none
-    //  of whose units the caller may read is not looked at
-    size_t scanned = 0;
-    for (size_t i = 0; i < n_units; i++) {
-        const char *division = units[i]->division;
-        bool seen = false, readable = false;
-        for (size_t k = 0; k < i && !seen; k++)
-            seen = strcmp (units[k]->division, division) == 0;
-        for (size_t k = i; k < n_units && !seen && !readable; k++)
-            readable = strcmp (units[k]->division, division) == 0 &&
-                       registry_allowed (pmo_request_who (req), REGISTRY_READ, units[k]->path);
-        if (seen || !readable)
+    //  Every division's requests from the cursor's time, merged by the time
+    //  they were asked
+    s_pending_t *list;
+    size_t n;
+    double horizon;
+    if (s_pending_collect (self, req, units, n_units, after.asked_ms < 0 ? 0 : after.asked_ms,
+                           &list, &n, &horizon))
+        return;
+    const s_pending_t *last = NULL;
+    for (size_t k = 0; k < n; k++) {
+        if (s_pending_compare (&list[k], &after) <= 0)
             continue;
-        if (*resume) {
-            if (strcmp (division, resume) != 0)
-                continue;
-            *resume = 0;
-        } else
-            after = -1;
-        double last;
-        int rc = s_pending_division (self, req, ask, units, n_units, division, page, limit,
-                                     &scanned, after, &last);
-        if (rc < 0)
-            return;
-        if (rc == 1) {
-            page->next_cursor = pmo_arena_printf (req->arena, "%s|%.17g", division, last);
+        //  Past what a division cut short was read to, or the page is full:
+        //  the next page goes on from the last looked at
+        if (list[k].asked_ms > horizon || page->n_projects == limit) {
+            if (last)
+                page->next_cursor =
+                    pmo_arena_printf (req->arena, "%.0f|%s", last->asked_ms, last->id);
             return;
         }
+        last = &list[k];
+        if (s_pending_match (req, ask, units, n_units, list[k].project))
+            pmo_reflect_append (&page->base, "projects", &list[k].project->base, req->arena);
     }
 }

@@ -128,7 +128,7 @@ void registry_handle_change_phase (registry_t *self, pmo_request_t *req,
                         version);
     if (stored->gate_request)
         registry_store_gate_pending (self->store, commit, req->arena, project->division,
-                                     project->id, false);
+                                     project->id, NULL);
     Pmo__Event *event = registry_event (req, "project.phase_changed", project->division,
                                         project->org_unit, project->org_unit_path, &project->base);
     registry_set_reply (req, &project->base);
@@ -247,7 +247,7 @@ void registry_handle_decide_gate (registry_t *self, pmo_request_t *req,
                         version);
     if (decision->request)
         registry_store_gate_pending (self->store, commit, req->arena, project->division,
-                                     project->id, false);
+                                     project->id, NULL);
     Pmo__Event *event = registry_event (req, "project.gate_decided", project->division,
                                         project->org_unit, project->org_unit_path, &project->base);
     event->gate = decision;

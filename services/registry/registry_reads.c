@@ -397,7 +397,7 @@ void registry_handle_archive (registry_t *self, pmo_request_t *req, Pmo__Archive
         ((Pmo__Project *)msg)->gate_request) {
         closed = ((Pmo__Project *)msg)->gate_request;
         ((Pmo__Project *)msg)->gate_request = NULL;
-        registry_store_gate_pending (self->store, commit, req->arena, division, archive->id, false);
+        registry_store_gate_pending (self->store, commit, req->arena, division, archive->id, NULL);
     }
     registry_store_put (self->store, commit, req->arena, division, msg, version);
     const char *unit_id = kind->kind == PMO__ENTITY_KIND__ENTITY_KIND_ORG_UNIT

@@ -601,11 +601,12 @@ void registry_store_index (registry_store_t *self, pmo_commit_t *commit, pmo_are
 }
 
 void registry_store_gate_pending (registry_store_t *self, pmo_commit_t *commit, pmo_arena_t *arena,
-                                  const char *division, const char *project_id, bool pending)
+                                  const char *division, const char *project_id,
+                                  const Pmo__GateRequest *pending)
 {
     char *key = s_gates_key (arena, division);
     if (pending)
-        pmo_commit_zadd (commit, key, registry_store_id_seq (project_id), project_id);
+        pmo_commit_zadd (commit, key, (double)pending->requested_ms, project_id);
     else
         pmo_commit_zrem (commit, key, project_id);
 }

@@ -103,9 +103,11 @@ void registry_store_put (registry_store_t *self, pmo_commit_t *commit, pmo_arena
 void registry_store_index (registry_store_t *self, pmo_commit_t *commit, pmo_arena_t *arena,
                            const registry_kind_t *kind, const char *division, const char *owner,
                            const char *id, bool add);
-//  Add a project to (or remove it from) its division's pending gates.
+//  Add a project to its division's pending gates, scored by the time its
+//  request was asked (pending), or remove it (NULL).
 void registry_store_gate_pending (registry_store_t *self, pmo_commit_t *commit, pmo_arena_t *arena,
-                                  const char *division, const char *project_id, bool pending);
+                                  const char *division, const char *project_id,
+                                  const Pmo__GateRequest *pending);
 void registry_store_claim_code (registry_store_t *self, pmo_commit_t *commit, pmo_arena_t *arena,
                                 const registry_kind_t *kind, const char *division, const char *code,
                                 const char *id, bool claim);

@@ -1,7 +1,8 @@
 /*  test_gate_requests.c: pending gate requests against a real registry and
     redis-server: a project manager's request with what the gate asks, one
     pending request per project, retries by request id, the approvers'
-    listing scoped by role and division, withdrawal by the requester only,
+    listing scoped by role and division in the order the requests were
+    asked (across divisions, paged), withdrawal by the requester only,
     and the decision, a phase change or the project's archiving closing the
     request in its commit, one event each.
 */
@@ -378,30 +379,53 @@ static void s_withdraw_and_decide (rh_t *rh)
     printf ("withdraw and decide: ok\n");
 }
 
+//  The whole listing (one page) is in the order the requests were asked,
+//  whatever their division
+static void s_in_time_order (rh_t *rh)
+{
+    Pmo__RegistryReply *reply = s_pending (rh, false, NULL, 0, NULL);
+    rh_ok (reply);
+    for (size_t i = 1; i < reply->page->n_projects; i++)
+        assert (reply->page->projects[i - 1]->gate_request->requested_ms <=
+                reply->page->projects[i]->gate_request->requested_ms);
+    rh_free (&reply);
+}
+
 static void s_paging_and_phase_change (rh_t *rh)
 {
+    //  Asked in the order OPS-3, OPS-1, OPS-2, each in a later millisecond
+    //  than the one before (the registry's clock is this machine's: wait
+    //  for it to move): listed in that order, not the projects'
     rh_as (rh, "pm@ops", "project_manager@ops");
+    static const int order[] = {2, 0, 1};
     for (int i = 0; i < 3; i++) {
         Pmo__RegistryReply *reply =
-            s_request (rh, s_ops[i], PMO__PHASE__PHASE_PLANNING, NULL, NULL);
+            s_request (rh, s_ops[order[i]], PMO__PHASE__PHASE_PLANNING, NULL, NULL);
         rh_ok (reply);
         //  Default approvers where the policy names none
         assert (reply->project->gate_request->n_approver_roles == 3);
+        int64_t asked = reply->project->gate_request->requested_ms;
         rh_free (&reply);
+        while (pmo_now_ms () <= asked)
+            zclock_sleep (1);
     }
     rh_as (rh, "boss@ops", "pmo_manager@ops");
     Pmo__RegistryReply *reply = s_pending (rh, true, NULL, 2, NULL);
     rh_ok (reply);
     assert (reply->page->n_projects == 2 && !pmo_str_empty (reply->page->next_cursor));
-    assert (streq (reply->page->projects[0]->id, s_ops[0]));
-    assert (streq (reply->page->projects[1]->id, s_ops[1]));
+    assert (streq (reply->page->projects[0]->id, s_ops[2]));
+    assert (streq (reply->page->projects[1]->id, s_ops[0]));
     char cursor[80];
     snprintf (cursor, sizeof cursor, "%s", reply->page->next_cursor);
     rh_free (&reply);
     reply = s_pending (rh, true, NULL, 2, cursor);
     rh_ok (reply);
-    assert (reply->page->n_projects == 1 && streq (reply->page->projects[0]->id, s_ops[2]));
+    assert (reply->page->n_projects == 1 && streq (reply->page->projects[0]->id, s_ops[1]));
     assert (pmo_str_empty (reply->page->next_cursor));
+    rh_free (&reply);
+    //  A cursor of another form is refused at the cursor
+    reply = s_pending (rh, true, NULL, 2, "ops|3");
+    rh_err (reply, INVALID, "pending_gates.cursor");
     rh_free (&reply);
 
     //  Where no decision is needed, passing the gate closes the request
@@ -411,6 +435,9 @@ static void s_paging_and_phase_change (rh_t *rh)
     rh_free (&reply);
     rh_as (rh, "admin@test", "admin@hub");
     assert (s_count (rh, false, NULL) == 4);
+    //  HUB-1, asked last, comes after the requests of ops (the hub's
+    //  division comes first in the tree)
+    s_in_time_order (rh);
     rh_as (rh, "pm@hub", "project_manager@hub");
     Pmo__PhaseChangeRequest change = PMO__PHASE_CHANGE_REQUEST__INIT;
     change.project_id = s_hub;
