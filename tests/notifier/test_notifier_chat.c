@@ -16,7 +16,9 @@
     role they do not hold. A 5 x 5 risk makes the risk monitor raise a
     critical alert; its message carries Acknowledge (Slack and Mattermost),
     a resource manager's click is refused by the risk monitor, a project
-    manager's acknowledges the alert there. Mattermost's answers are kept
+    manager's acknowledges the alert there. A link button's click (link.open)
+    is signed like the others: 401 signed wrong, else 200 and nothing done.
+    Mattermost's answers are kept
     beside the receivers' captures for the conformance check.
 */
 #include "allocator.pb-c.h"
@@ -696,6 +698,33 @@ int main (void)
     protobuf_c_message_free_unpacked (&rkeep->base, NULL);
     printf ("a risk monitor's alert acknowledged from Slack (refused for a resource manager): "
             "ok\n");
+
+    //  A link button (the gate decision's "Open the gate decision"): the
+    //  browser opened the dashboard, Slack reports the click all the same.
+    //  Signed wrong: 401; signed right, by anyone, mapped or not: 200 with
+    //  nothing to say, nothing posted to response_url (the notifier answers
+    //  a link before any call), the project unchanged
+    Pmo__RegistryReply *before = rh_get (s_nh->rh, PMO__ENTITY_KIND__ENTITY_KIND_PROJECT, project);
+    rh_ok (before);
+    form = s_slack_click ("UNOBODY", "link.open", project, "/ok/respond/link");
+    s_slack_post (slack, "not-the-signing-secret-at-all", now, form, &http);
+    assert (http.status == 401 && strstr (http.body, "does not match"));
+    s_slack_post (slack, SLACK_SECRET, now, form, &http);
+    assert (http.status == 200 && http.size == 0);
+    free (form);
+    form = s_slack_click ("UPM", "link.open", project, "/ok/respond/link");
+    s_slack_post (slack, SLACK_SECRET, now, form, &http);
+    assert (http.status == 200 && http.size == 0);
+    free (form);
+    json_t *posted = nh_requests (s_nh, "/ok/respond/link");
+    assert (json_array_size (posted) == 0);
+    json_decref (posted);
+    Pmo__RegistryReply *after = rh_get (s_nh->rh, PMO__ENTITY_KIND__ENTITY_KIND_PROJECT, project);
+    rh_ok (after);
+    assert (after->project->version == before->project->version);
+    rh_free (&before);
+    rh_free (&after);
+    printf ("a link button's click: signed, answered 200, nothing done: ok\n");
 
     //  A change request: Approve and Reject; a project manager may not
     //  decide it (the risk monitor says so), the sponsor approves
