@@ -10,6 +10,7 @@
 #include "pmo_wire.h"
 
 #include <czmq.h>
+#include <dirent.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,6 +32,32 @@ int64_t bench_now_us (void)
     struct timespec ts;
     clock_gettime (CLOCK_MONOTONIC, &ts);
     return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+int64_t bench_cpu_ns (int pid)
+{
+    char path[64];
+    snprintf (path, sizeof path, "/proc/%d/task", pid);
+    DIR *dir = opendir (path);
+    if (!dir)
+        return -1;
+    int64_t total = 0;
+    struct dirent *entry;
+    while ((entry = readdir (dir))) {
+        if (entry->d_name[0] == '.')
+            continue;
+        char file_path[320];
+        snprintf (file_path, sizeof file_path, "/proc/%d/task/%s/schedstat", pid, entry->d_name);
+        FILE *file = fopen (file_path, "r");
+        if (!file)
+            continue;
+        long long ns;
+        if (fscanf (file, "%lld", &ns) == 1)
+            total += ns;
+        fclose (file);
+    }
+    closedir (dir);
+    return total;
 }
 
 static int s_compare (const void *a, const void *b)

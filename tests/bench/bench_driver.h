@@ -67,4 +67,9 @@ void bench_sort (int64_t *values, size_t n);
 //  Monotonic microseconds.
 int64_t bench_now_us (void);
 
+//  CPU time every thread of pid has run, in ns: the sum of
+//  /proc/<pid>/task/<tid>/schedstat (time on a CPU, to the nanosecond, where
+//  /proc/<pid>/stat counts 10 ms ticks). -1 if unreadable.
+int64_t bench_cpu_ns (int pid);
+
 #endif

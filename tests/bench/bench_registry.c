@@ -219,33 +219,6 @@ static long s_status_kb (int pid, const char *field)
     return kb;
 }
 
-//  CPU time every thread of pid has run, in ns (schedstat); -1 if unreadable.
-static int64_t s_cpu_ns (int pid)
-{
-    char path[64];
-    snprintf (path, sizeof path, "/proc/%d/task", pid);
-    DIR *dir = opendir (path);
-    if (!dir)
-        return -1;
-    int64_t total = 0;
-    struct dirent *entry;
-    while ((entry = readdir (dir))) {
-        if (entry->d_name[0] == '.')
-            continue;
-        char file_path[320];
-        snprintf (file_path, sizeof file_path, "/proc/%d/task/%s/schedstat", pid, entry->d_name);
-        FILE *file = fopen (file_path, "r");
-        if (!file)
-            continue;
-        long long ns;
-        if (fscanf (file, "%lld", &ns) == 1)
-            total += ns;
-        fclose (file);
-    }
-    closedir (dir);
-    return total;
-}
-
 //  ---------------------------------------------------------------------
 //  Redis: INFO fields and command counts
 
@@ -715,8 +688,8 @@ static int s_chunk (bench_t *self, target_t target, op_t op, int concurrency, si
     static cmdstat_t before[S_MAX_CMDSTATS], after[S_MAX_CMDSTATS];
     size_t n_before = s_cmdstats (self, before);
     unsigned long long forks = s_forks (self);
-    int64_t server0 = s_cpu_ns (server_pid), redis0 = s_cpu_ns (self->redis_pid),
-            client0 = s_cpu_ns (getpid ());
+    int64_t server0 = bench_cpu_ns (server_pid), redis0 = bench_cpu_ns (self->redis_pid),
+            client0 = bench_cpu_ns (getpid ());
     size_t errors = figure->result.errors;
     double seconds = figure->result.seconds;
     if (target == T_PLAIN)
@@ -727,9 +700,9 @@ static int s_chunk (bench_t *self, target_t target, op_t op, int concurrency, si
         s_plain_end ();
     if (driven)
         return -1;
-    figure->server_ns += s_cpu_ns (server_pid) - server0;
-    figure->redis_ns += s_cpu_ns (self->redis_pid) - redis0;
-    figure->client_ns += s_cpu_ns (getpid ()) - client0;
+    figure->server_ns += bench_cpu_ns (server_pid) - server0;
+    figure->redis_ns += bench_cpu_ns (self->redis_pid) - redis0;
+    figure->client_ns += bench_cpu_ns (getpid ()) - client0;
     size_t n_after = s_cmdstats (self, after);
     s_cmdstats_add (figure, before, n_before, after, n_after);
     figure->forks += s_forks (self) - forks;
