@@ -113,6 +113,12 @@ enum MHD_Result gateway_http_json (request_t *req, int status, json_t *doc, uint
 {
     char *text = json_dumps (doc, JSON_COMPACT);
     json_decref (doc);
+    return gateway_http_json_text (req, status, text, version, location, warning);
+}
+
+enum MHD_Result gateway_http_json_text (request_t *req, int status, char *text, uint64_t version,
+                                        const char *location, const char *warning)
+{
     if (!text)
         return gateway_http_problem (req, 500, "internal", "", "the answer is not valid JSON", NULL,
                                      NULL, NULL);

@@ -194,6 +194,9 @@ enum MHD_Result gateway_http_problem (request_t *req, int status, const char *co
 //  Warning headers if given.
 enum MHD_Result gateway_http_json (request_t *req, int status, json_t *doc, uint64_t version,
                                    const char *location, const char *warning);
+//  The same with the JSON already text (stolen, malloc'd; NULL: 500).
+enum MHD_Result gateway_http_json_text (request_t *req, int status, char *text, uint64_t version,
+                                        const char *location, const char *warning);
 //  libmicrohttpd iterator: collects query parameters into a gateway_query_t.
 enum MHD_Result gateway_http_query_collect (void *cls, enum MHD_ValueKind kind, const char *key,
                                             const char *value);

@@ -52,18 +52,36 @@ static int s_if_match (struct MHD_Connection *connection, uint64_t *version)
     return value ? gateway_if_match_parse (value, version) : 0;
 }
 
-//  The id of a created item in its JSON: "id", or a member object's "id".
-static const char *s_created_id (json_t *doc)
+//  msg's field called name if it is set, else NULL (an unset oneof
+//  member is not in the JSON).
+static const ProtobufCFieldDescriptor *s_set_field (const ProtobufCMessage *msg, const char *name)
 {
-    json_t *id = json_object_get (doc, "id");
-    if (json_is_string (id))
-        return json_string_value (id);
-    const char *key;
-    json_t *value;
-    json_object_foreach (doc, key, value)
-    {
-        if (json_is_object (value) && json_is_string (json_object_get (value, "id")))
-            return json_string_value (json_object_get (value, "id"));
+    const ProtobufCFieldDescriptor *field =
+        protobuf_c_message_descriptor_get_field_by_name (msg->descriptor, name);
+    if (field && (field->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) &&
+        *(const uint32_t *)((const char *)msg + field->quantifier_offset) != field->id)
+        return NULL;
+    return field;
+}
+
+//  The id of a created item, as its JSON shows it: the string "id", or
+//  that of the first member message that has one.
+static const char *s_created_id (const ProtobufCMessage *item)
+{
+    const ProtobufCFieldDescriptor *id = s_set_field (item, "id");
+    if (id && id->type == PROTOBUF_C_TYPE_STRING && id->label != PROTOBUF_C_LABEL_REPEATED)
+        return pmo_reflect_str (item, "id");
+    for (unsigned i = 0; i < item->descriptor->n_fields; i++) {
+        const ProtobufCFieldDescriptor *field = item->descriptor->fields + i;
+        if (field->type != PROTOBUF_C_TYPE_MESSAGE || field->label == PROTOBUF_C_LABEL_REPEATED ||
+            s_set_field (item, field->name) != field)
+            continue;
+        const ProtobufCMessage *member =
+            *(ProtobufCMessage *const *)((const char *)item + field->offset);
+        const ProtobufCFieldDescriptor *member_id = member ? s_set_field (member, "id") : NULL;
+        if (member_id && member_id->type == PROTOBUF_C_TYPE_STRING &&
+            member_id->label != PROTOBUF_C_LABEL_REPEATED)
+            return pmo_reflect_str (member, "id");
     }
     return NULL;
 }
@@ -279,15 +297,44 @@ enum MHD_Result gateway_resource_finish (self_t *self, request_t *req)
     if (gateway_reply_error (reply))
         return s_service_problem (self, req, route, reply, req->version != 0);
     ProtobufCMessage **slot = pmo_wire_message_slot (reply, route->reply);
-    json_t *doc = slot && *slot ? pmo_json_from_message (*slot) : NULL;
-    uint64_t etag = slot && *slot && pmo_reflect_has ((*slot)->descriptor, "version")
-                        ? pmo_reflect_u64 (*slot, "version")
-                        : 0;
+    const ProtobufCMessage *item = slot ? *slot : NULL;
+    uint64_t etag =
+        item && route->op != GATEWAY_OP_LIST && pmo_reflect_has (item->descriptor, "version")
+            ? pmo_reflect_u64 (item, "version")
+            : 0;
+    if (item && route->op == GATEWAY_OP_GET && etag) {
+        const char *none =
+            MHD_lookup_connection_value (req->connection, MHD_HEADER_KIND, "If-None-Match");
+        char tag[32];
+        snprintf (tag, sizeof tag, "\"%llu\"", (unsigned long long)etag);
+        if (none && strcmp (none, tag) == 0) {
+            struct MHD_Response *response;
+            gateway_http_send (req, 304, NULL, NULL, 0, &response);
+            MHD_add_response_header (response, "ETag", tag);
+            return gateway_http_queue (req, response);
+        }
+    }
     char warning[1024];
     s_warnings (reply, warning, sizeof warning);
+    char location[300];
+    const char *created = item && route->location ? s_created_id (item) : NULL;
+    if (created)
+        snprintf (location, sizeof location, "%s%s", route->location, created);
+    //  An item as the service sent it: its JSON written straight from the
+    //  message (no tree: the most common answers cost the least)
+    if (item && route->op != GATEWAY_OP_LIST && route->service != GATEWAY_SVC_GATEWAY) {
+        char *text = pmo_json_encode (item);
+        if (!text)
+            return gateway_http_problem (req, 500, "internal", "", "the service's answer is empty",
+                                         NULL, NULL, NULL);
+        return gateway_http_json_text (req, route->status, text, etag, created ? location : NULL,
+                                       warning);
+    }
+    json_t *doc = item ? pmo_json_from_message (item) : NULL;
     if (!doc)
         return gateway_http_problem (req, 500, "internal", "", "the service's answer is empty",
                                      NULL, NULL, NULL);
+    //  The token service's answers lose their hashes
     if (route->service == GATEWAY_SVC_GATEWAY)
         gateway_json_strip (doc, "hash");
     if (route->op == GATEWAY_OP_LIST && route->items) {
@@ -301,7 +348,7 @@ enum MHD_Result gateway_resource_finish (self_t *self, request_t *req)
                        "next_cursor", next ? json_incref (next) : json_string (""));
         //  What else a service's own page of these items says (an
         //  AllocationPage's hours booked elsewhere; openapi.py documents it)
-        if (s_own_page (*slot, route->items)) {
+        if (s_own_page (item, route->items)) {
             const char *key;
             json_t *value;
             json_object_foreach (doc, key,
@@ -310,26 +357,6 @@ enum MHD_Result gateway_resource_finish (self_t *self, request_t *req)
         }
         json_decref (doc);
         doc = page;
-        etag = 0;
     }
-    if (route->op == GATEWAY_OP_LIST)
-        etag = 0;
-    if (route->op == GATEWAY_OP_GET && etag) {
-        const char *none =
-            MHD_lookup_connection_value (req->connection, MHD_HEADER_KIND, "If-None-Match");
-        char tag[32];
-        snprintf (tag, sizeof tag, "\"%llu\"", (unsigned long long)etag);
-        if (none && strcmp (none, tag) == 0) {
-            json_decref (doc);
-            struct MHD_Response *response;
-            gateway_http_send (req, 304, NULL, NULL, 0, &response);
-            MHD_add_response_header (response, "ETag", tag);
-            return gateway_http_queue (req, response);
-        }
-    }
-    char location[300];
-    const char *created = route->location ? s_created_id (doc) : NULL;
-    if (created)
-        snprintf (location, sizeof location, "%s%s", route->location, created);
     return gateway_http_json (req, route->status, doc, etag, created ? location : NULL, warning);
 }
