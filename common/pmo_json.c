@@ -356,7 +356,7 @@ static void s_text_add (text_t *self, const char *bytes, size_t len)
     if (self->failed)
         return;
     if (self->used + len + 1 > self->size) {
-        size_t size = self->size ? self->size : 256;
+        size_t size = self->size ? self->size : 1024; //  most items fit
         while (self->used + len + 1 > size)
             size *= 2;
         char *data = realloc (self->data, size);
@@ -368,13 +368,15 @@ static void s_text_add (text_t *self, const char *bytes, size_t len)
         self->size = size;
     }
     memcpy (self->data + self->used, bytes, len);
-    self->used += len;
-    self->data[self->used] = 0;
+    self->used += len; //  room for the final NUL is kept
 }
 
 static void s_text_char (text_t *self, char c)
 {
-    s_text_add (self, &c, 1);
+    if (self->used + 2 <= self->size)
+        self->data[self->used++] = c;
+    else
+        s_text_add (self, &c, 1);
 }
 
 //  The length of the UTF-8 sequence at text (at most len bytes), 0 if it
@@ -442,11 +444,21 @@ static void s_text_string (text_t *self, const char *string, size_t len)
     s_text_char (self, '"');
 }
 
+//  An integer in decimal (as %lld writes it, without printf's cost: a
+//  reply holds dozens)
 static void s_text_integer (text_t *self, long long value)
 {
     char number[24];
-    int len = snprintf (number, sizeof number, "%lld", value);
-    s_text_add (self, number, (size_t)len);
+    char *end = number + sizeof number, *at = end;
+    unsigned long long magnitude =
+        value < 0 ? 0ULL - (unsigned long long)value : (unsigned long long)value;
+    do {
+        *--at = (char)('0' + magnitude % 10);
+        magnitude /= 10;
+    } while (magnitude);
+    if (value < 0)
+        *--at = '-';
+    s_text_add (self, at, (size_t)(end - at));
 }
 
 //  A real as jansson writes one: %.17g, a ".0" when it would read back as
@@ -617,6 +629,7 @@ char *pmo_json_encode (const ProtobufCMessage *msg)
         free (text.data);
         return NULL;
     }
+    text.data[text.used] = 0;
     return text.data;
 }
 
