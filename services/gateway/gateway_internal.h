@@ -131,6 +131,7 @@ typedef struct {
     zactor_t *admin;           //  the token service
     gateway_admin_config_t admin_config;
     zsock_t *dealers[GATEWAY_SVC_COUNT]; //  one per service; NULL if none
+    bool sent[GATEWAY_SVC_COUNT];        //  sent on since the reactor last read its events
     zsock_t *sub;                        //  wake-ups from the services' PUB sockets
     pmo_redis_t *redis;                  //  tokens, live events, stream figures
     gateway_store_t *store;
@@ -269,6 +270,9 @@ int gateway_call (self_t *self, request_t *req, gateway_svc_t svc, ProtobufCMess
                   const Pmo__Identity *identity, const char *wait_id, int timeout_ms);
 //  The request is ready to be answered: wake its connection.
 void gateway_ready (request_t *req);
+//  Send a frame to svc without waiting: true if it left. Use this for
+//  every send on a dealer: the reactor reads the events of those sent on.
+bool gateway_send (self_t *self, gateway_svc_t svc, const void *frame, size_t size);
 //  The reply's error, NULL if it has none.
 const Pmo__Error *gateway_reply_error (const ProtobufCMessage *reply);
 //  GET /readyz: a ping to every service at once, answered when all came.

@@ -495,7 +495,7 @@ static bool s_path_matches (const char *pattern, const char *path, char *param, 
     const char *p = pattern, *q = path;
     *param = 0;
     while (*p && *q) {
-        if (strncmp (p, "{id}", 4) == 0) {
+        if (*p == '{' && strncmp (p, "{id}", 4) == 0) {
             const char *end = strchr (q, '/');
             size_t len = end ? (size_t)(end - q) : strlen (q);
             if (!s_param_valid (q, len) || len >= param_size)

@@ -383,7 +383,7 @@ static void s_orgs_ask (self_t *self, int64_t now, const char *cursor)
     uint8_t *buffer = malloc (size);
     assert (buffer);
     protobuf_c_message_pack (&request.base, buffer);
-    zmq_send (zsock_resolve (dealer), buffer, size, ZMQ_DONTWAIT);
+    gateway_send (self, GATEWAY_SVC_REGISTRY, buffer, size);
     free (buffer);
     //  Soon again while the tree was never read; then every few seconds
     self->orgs_next = now + (self->orgs_read ? ORGS_REFRESH_MS : 500);
@@ -709,13 +709,13 @@ static int64_t s_wait_ms (self_t *self, int64_t now, int64_t next)
 //  26 calls per wake-up, and several wake-ups per HTTP request under load
 //  (perf counted 17-28 system calls per read through the gateway).
 //  Here only the sockets marked hot[i] have their events read before the
-//  wait: those the reactor sends on (their edge-triggered ZMQ_FD is only
-//  true after a send once ZMQ_EVENTS is read again, as libzmq documents),
-//  and all of them on the first pass. The others are drained to empty by
-//  their handlers, so their ZMQ_FD wakes the wait when anything arrives.
-//  The wait is one poll() of the descriptors; after it only the sockets
-//  whose descriptor woke are read. Items with no events asked are
-//  skipped. The ready count, or -1.
+//  wait: the dealers sent on since the last wait (their edge-triggered
+//  ZMQ_FD is only true after a send once ZMQ_EVENTS is read again, as
+//  libzmq documents; a dealer only received from is drained to empty like
+//  the others), the provider's client, and all of them on the first pass. The others are drained to
+//  empty by their handlers, so their ZMQ_FD wakes the wait when anything arrives. The wait is one
+//  poll() of the descriptors; after it only the sockets whose descriptor woke are read. Items with
+//  no events asked are skipped. The ready count, or -1.
 static int s_poll (zmq_pollitem_t *items, const bool *hot, int n, long timeout)
 {
     struct pollfd fds[6 + GATEWAY_SVC_COUNT]; //  as many as the reactor's items
@@ -888,8 +888,10 @@ static void s_actor (zsock_t *pipe, void *args)
                 order[n - first_dealer] = (gateway_svc_t)svc;
                 items[n++] = (zmq_pollitem_t){zsock_resolve (self.dealers[svc]), 0, ZMQ_POLLIN, 0};
             }
-        for (int i = 5; i < n; i++)
-            hot[i] = true;
+        hot[5] = true;
+        for (int i = first_dealer; i < n; i++)
+            hot[i] = !settled || self.sent[order[i - first_dealer]];
+        memset (self.sent, 0, sizeof self.sent);
         if (s_poll (items, hot, n, (long)wait) < 0)
             break;
         settled = true;

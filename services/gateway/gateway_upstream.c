@@ -68,13 +68,21 @@ int gateway_call (self_t *self, request_t *req, gateway_svc_t svc, ProtobufCMess
     //  frame is offered again every few ms until the deadline. Once sent, one
     //  retry at half time under the same id: a frame lost on the way is sent
     //  again, and the service answers a repeat with its first reply
-    req->sent = zmq_send (zsock_resolve (dealer), req->frame, req->frame_size, ZMQ_DONTWAIT) >= 0;
+    req->sent = gateway_send (self, svc, req->frame, req->frame_size);
     req->retry_at = req->sent ? now + timeout_ms / 2 : now + UNSENT_RETRY_MS;
     if (req->stage != STAGE_WAITING) {
         req->stage = STAGE_WAITING;
         MHD_suspend_connection (req->connection);
     }
     return 0;
+}
+
+bool gateway_send (self_t *self, gateway_svc_t svc, const void *frame, size_t size)
+{
+    //  A send handles libzmq's pending commands: a reply's arrival may
+    //  be taken in without its ZMQ_FD waking again (see s_poll)
+    self->sent[svc] = true;
+    return zmq_send (zsock_resolve (self->dealers[svc]), frame, size, ZMQ_DONTWAIT) >= 0;
 }
 
 //  The request is ready to be answered: wake its connection.
@@ -180,15 +188,13 @@ int64_t gateway_check_pending (self_t *self, int64_t now)
             for (int svc = 0; svc < GATEWAY_SVC_COUNT; svc++) {
                 if (strcmp (req->pings->ids[svc], key) != 0 || req->pings->sent[svc])
                     continue;
-                req->pings->sent[svc] =
-                    zmq_send (zsock_resolve (self->dealers[svc]), req->pings->frames[svc],
-                              req->pings->sizes[svc], ZMQ_DONTWAIT) >= 0;
+                req->pings->sent[svc] = gateway_send (
+                    self, (gateway_svc_t)svc, req->pings->frames[svc], req->pings->sizes[svc]);
                 if (!req->pings->sent[svc] && now + UNSENT_RETRY_MS < next)
                     next = now + UNSENT_RETRY_MS;
             }
         } else if (req->retry_at && now >= req->retry_at) {
-            bool sent = zmq_send (zsock_resolve (self->dealers[req->svc]), req->frame,
-                                  req->frame_size, ZMQ_DONTWAIT) >= 0;
+            bool sent = gateway_send (self, req->svc, req->frame, req->frame_size);
             if (!req->sent)
                 req->retry_at = sent ? now + (req->deadline - now) / 2 : now + UNSENT_RETRY_MS;
             else
