@@ -640,15 +640,16 @@ size_t riskmon_sweep (riskmon_t *self, int budget_ms)
         while (more && pmo_mono_ms () - started < budget_ms) {
             pmo_arena_t *arena = self->work;
             pmo_arena_reset (arena);
-            int64_t now = riskmon_now (self);
             char **ids;
-            double *scores;
             size_t n;
+            //  The chunk read ahead, or read now (behind nothing)
             int rc =
                 prefetched
-                    ? riskmon_store_zrange_take (self->store, arena, &ids, &scores, &n)
-                    : riskmon_store_zrange (self->store, arena, riskmon_key_due (arena, division),
-                                            NULL, (double)now, SWEEP_CHUNK, &ids, &scores, &n);
+                    ? 0
+                    : riskmon_store_pipe_zrange (self->store, riskmon_key_due (arena, division),
+                                                 (double)riskmon_now (self), SWEEP_CHUNK);
+            if (rc == 0)
+                rc = riskmon_store_zrange_take (self->store, arena, &ids, &n);
             prefetched = false;
             if (rc)
                 break;
@@ -737,9 +738,8 @@ size_t riskmon_sweep (riskmon_t *self, int budget_ms)
         if (prefetched) {
             //  The budget ran out: the chunk read ahead is not wanted now
             char **ids;
-            double *scores;
             size_t n;
-            riskmon_store_zrange_take (self->store, self->work, &ids, &scores, &n);
+            riskmon_store_zrange_take (self->store, self->work, &ids, &n);
         }
         //  Done with what was due: when is the next? (Unknown while the
         //  budget ran out or Redis failed: looked at again next tick.)

@@ -139,6 +139,22 @@ double riskmon_store_id_seq (const char *id)
     return underscore ? strtod (underscore + 1, NULL) : 0;
 }
 
+//  Decimal digits of value in arena, without printf (the sweep formats
+//  thousands of numbers per chunk).
+static char *s_u64_text (pmo_arena_t *arena, uint64_t value)
+{
+    char digits[24];
+    size_t at = sizeof digits;
+    do {
+        digits[--at] = (char)('0' + value % 10);
+        value /= 10;
+    } while (value);
+    char *text = pmo_arena_alloc (arena, sizeof digits - at + 1);
+    memcpy (text, digits + at, sizeof digits - at);
+    text[sizeof digits - at] = '\0';
+    return text;
+}
+
 //  ---------------------------------------------------------------------
 //  Reads
 
@@ -373,17 +389,29 @@ int riskmon_store_pipe_zrange (riskmon_store_t *self, const char *key, double ma
     char max_text[40], count_text[24];
     snprintf (max_text, sizeof max_text, "%.17g", max);
     snprintf (count_text, sizeof count_text, "%zu", count);
-    const char *argv[] = {"ZRANGEBYSCORE", key,     "-inf", max_text,
-                          "WITHSCORES",    "LIMIT", "0",    count_text};
-    if (pmo_redis_pipev (self->redis, 8, argv, NULL))
+    const char *argv[] = {"ZRANGEBYSCORE", key, "-inf", max_text, "LIMIT", "0", count_text};
+    if (pmo_redis_pipev (self->redis, 7, argv, NULL))
         return -1;
     return pmo_redis_pipe_push (self->redis);
 }
 
 int riskmon_store_zrange_take (riskmon_store_t *self, pmo_arena_t *arena, char ***members,
-                               double **scores, size_t *n)
+                               size_t *n)
 {
-    return s_zrange_read (pmo_redis_pipe_reply (self->redis), arena, members, scores, n);
+    redisReply *reply = pmo_redis_pipe_reply (self->redis);
+    *n = 0;
+    *members = NULL;
+    if (!reply)
+        return -1;
+    int rc = reply->type == REDIS_REPLY_ARRAY ? 0 : -1;
+    if (rc == 0 && reply->elements) {
+        *members = pmo_arena_alloc (arena, reply->elements * sizeof (char *));
+        for (size_t i = 0; i < reply->elements; i++)
+            (*members)[i] = pmo_arena_strdup (arena, reply->element[i]->str);
+        *n = reply->elements;
+    }
+    freeReplyObject (reply);
+    return rc;
 }
 
 int riskmon_store_thresholds (riskmon_store_t *self, pmo_arena_t *arena, Pmo__Thresholds ***list,
@@ -454,7 +482,7 @@ int riskmon_store_pipe_due_many (riskmon_store_t *self, pmo_arena_t *arena, cons
     add[1] = rem[1] = riskmon_key_due (arena, division);
     for (size_t i = 0; i < n; i++)
         if (at[i] > 0) {
-            add[n_add++] = pmo_arena_printf (arena, "%lld", (long long)at[i]);
+            add[n_add++] = s_u64_text (arena, (uint64_t)at[i]);
             add[n_add++] = projects[i];
         } else
             rem[n_rem++] = projects[i];
@@ -750,7 +778,18 @@ static void s_args_str (pmo_arena_t *arena, s_args_t *args, const char *text)
 
 static void s_args_u64 (pmo_arena_t *arena, s_args_t *args, uint64_t value)
 {
-    s_args_str (arena, args, pmo_arena_printf (arena, "%llu", (unsigned long long)value));
+    s_args_str (arena, args, s_u64_text (arena, value));
+}
+
+//  A sorted-set score: whole non-negative numbers (times, sequence
+//  numbers: every score the risk monitor writes) as integers, the rest as
+//  %.17g (which prints them the same, more slowly).
+static void s_args_score (pmo_arena_t *arena, s_args_t *args, double score)
+{
+    if (score >= 0 && score < 9007199254740992.0 && score == (double)(uint64_t)score)
+        s_args_u64 (arena, args, (uint64_t)score);
+    else
+        s_args_str (arena, args, pmo_arena_printf (arena, "%.17g", score));
 }
 
 riskmon_batch_t *riskmon_batch_new (riskmon_store_t *store, pmo_arena_t *arena, size_t chunk)
@@ -931,7 +970,7 @@ size_t riskmon_batch_add (riskmon_batch_t *self, const char *division, riskmon_c
             s_args_push (arena, &script->args, (const char *)op->blob, op->size);
             break;
         case 'Z':
-            s_args_str (arena, &script->args, pmo_arena_printf (arena, "%.17g", op->score));
+            s_args_score (arena, &script->args, op->score);
             s_args_str (arena, &script->args, op->text);
             break;
         case 'z':

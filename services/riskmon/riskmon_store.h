@@ -99,12 +99,14 @@ int riskmon_store_zfirst (riskmon_store_t *self, const char *key, int64_t *score
 int riskmon_store_zrange (riskmon_store_t *self, pmo_arena_t *arena, const char *key,
                           const double *after, double max, size_t count, char ***members,
                           double **scores, size_t *n);
-//  The same (min -inf) queued behind what is in flight on the store's
-//  connection, and sent; riskmon_store_zrange_take reads its answer once
-//  every reply queued before it was read. 0 or -1.
+//  The members (not their scores: the sweep needs none, and Redis formats
+//  each score as text) with score <= max, up to count, queued behind what
+//  is in flight on the store's connection, and sent;
+//  riskmon_store_zrange_take reads its answer once every reply queued
+//  before it was read. 0 or -1.
 int riskmon_store_pipe_zrange (riskmon_store_t *self, const char *key, double max, size_t count);
 int riskmon_store_zrange_take (riskmon_store_t *self, pmo_arena_t *arena, char ***members,
-                               double **scores, size_t *n);
+                               size_t *n);
 //  Every PMO unit's own thresholds.
 int riskmon_store_thresholds (riskmon_store_t *self, pmo_arena_t *arena, Pmo__Thresholds ***list,
                               uint64_t **versions, size_t *n);
