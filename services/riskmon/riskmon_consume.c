@@ -164,19 +164,54 @@ typedef struct {
     size_t n;
     riskmon_target_t *targets; //  the projects the entries are about, once each
     size_t n_targets, max_targets;
+    size_t *slots; //  their index: open addressing on the project id, target + 1 (0 free)
+    size_t n_slots;
     riskmon_work_t *work; //  one per entry and project, in stream order
     size_t n_work, max_work;
     bool units_changed; //  an org-unit event was among them
 } s_batch_t;
 
-//  The target index of a project, added if the batch has not met it yet.
+//  Where a project id's search starts among n_slots (a power of two).
+static size_t s_slot (const char *project_id, size_t n_slots)
+{
+    uint64_t hash = 14695981039346656037ULL; //  FNV-1a
+    for (const char *c = project_id; *c; c++)
+        hash = (hash ^ (uint8_t)*c) * 1099511628211ULL;
+    return (size_t)hash & (n_slots - 1);
+}
+
+//  The slot of a project id: the one holding it, or the free one where it
+//  goes (the table is never more than half full).
+static size_t *s_slot_find (s_batch_t *b, const char *project_id)
+{
+    size_t at = s_slot (project_id, b->n_slots);
+    while (b->slots[at] && !streq (b->targets[b->slots[at] - 1].project_id, project_id))
+        at = (at + 1) & (b->n_slots - 1);
+    return &b->slots[at];
+}
+
+//  An index of twice the targets' room, filled with those there are.
+static void s_slots_build (s_batch_t *b, pmo_arena_t *arena)
+{
+    b->n_slots = 16;
+    while (b->n_slots < 2 * b->max_targets)
+        b->n_slots *= 2;
+    b->slots = pmo_arena_alloc (arena, b->n_slots * sizeof (size_t));
+    memset (b->slots, 0, b->n_slots * sizeof (size_t));
+    for (size_t t = 0; t < b->n_targets; t++)
+        *s_slot_find (b, b->targets[t].project_id) = t + 1;
+}
+
+//  The target index of a project, added if the batch has not met it yet
+//  (found through the index: a batch of 512 entries may name hundreds of
+//  projects, and comparing each with every one before it showed in the
+//  profile).
 static size_t s_target (s_batch_t *b, pmo_arena_t *arena, char *division, char *project_id)
 {
-    size_t t = 0;
-    while (t < b->n_targets && !streq (b->targets[t].project_id, project_id))
-        t++;
-    if (t < b->n_targets)
-        return t;
+    size_t *slot = s_slot_find (b, project_id);
+    if (*slot)
+        return *slot - 1;
+    size_t t = b->n_targets;
     if (b->n_targets == b->max_targets) {
         riskmon_target_t *grown =
             pmo_arena_alloc (arena, 2 * b->max_targets * sizeof (riskmon_target_t));
@@ -187,6 +222,10 @@ static size_t s_target (s_batch_t *b, pmo_arena_t *arena, char *division, char *
     b->targets[t].division = division;
     b->targets[t].project_id = project_id;
     b->n_targets++;
+    if (2 * b->max_targets > b->n_slots)
+        s_slots_build (b, arena); //  grown: a larger index, this one in it
+    else
+        *slot = t + 1;
     return t;
 }
 
@@ -368,6 +407,7 @@ static int s_handle_batch (riskmon_t *self, s_batch_t *b)
     b->items = pmo_arena_alloc (arena, b->n * sizeof (s_item_t));
     b->max_targets = b->n * 4;
     b->targets = pmo_arena_alloc (arena, b->max_targets * sizeof (riskmon_target_t) + 1);
+    s_slots_build (b, arena);
     for (size_t i = 0; i < b->n; i++)
         s_decode (self, b, arena, i);
     //  Org units changed: the projects of this batch see them as they now are
