@@ -109,33 +109,46 @@ Pmo__Event *riskmon_event_new (pmo_arena_t *arena, const char *type, const char 
     return event;
 }
 
-//  Remember an event a commit appends, to publish it once committed.
-static void s_change_remember (pmo_arena_t *arena, riskmon_change_t *change, Pmo__Event *event)
+//  Remember an event a commit appends and its encoding, to publish it
+//  once committed.
+static void s_change_remember (pmo_arena_t *arena, riskmon_change_t *change, Pmo__Event *event,
+                               const uint8_t *blob, size_t size)
 {
     if (change->n == change->max) {
         size_t max = change->max ? change->max * 2 : 4;
-        Pmo__Event **grown = pmo_arena_alloc (arena, max * sizeof (void *));
-        if (change->n)
-            memcpy (grown, change->events, change->n * sizeof (void *));
-        change->events = grown;
+        Pmo__Event **events = pmo_arena_alloc (arena, max * sizeof (void *));
+        const uint8_t **blobs = pmo_arena_alloc (arena, max * sizeof (void *));
+        size_t *sizes = pmo_arena_alloc (arena, max * sizeof (size_t));
+        if (change->n) {
+            memcpy (events, change->events, change->n * sizeof (void *));
+            memcpy (blobs, change->blobs, change->n * sizeof (void *));
+            memcpy (sizes, change->sizes, change->n * sizeof (size_t));
+        }
+        change->events = events;
+        change->blobs = blobs;
+        change->sizes = sizes;
         change->max = max;
     }
-    change->events[change->n++] = event;
+    change->events[change->n] = event;
+    change->blobs[change->n] = blob;
+    change->sizes[change->n++] = size;
 }
 
 void riskmon_change_add (pmo_arena_t *arena, pmo_commit_t *commit, riskmon_change_t *change,
                          const char *division, Pmo__Event *event)
 {
-    s_change_remember (arena, change, event);
-    riskmon_store_event (commit, arena, division, event);
+    size_t size;
+    const uint8_t *blob = riskmon_store_event (commit, arena, division, event, &size);
+    s_change_remember (arena, change, event, blob, size);
 }
 
 //  The same for a risk monitor commit.
 void riskmon_change_event (pmo_arena_t *arena, riskmon_commit_t *commit, riskmon_change_t *change,
                            const char *division, Pmo__Event *event)
 {
-    s_change_remember (arena, change, event);
-    riskmon_commit_event (commit, division, event);
+    size_t size;
+    const uint8_t *blob = riskmon_commit_event (commit, division, event, &size);
+    s_change_remember (arena, change, event, blob, size);
 }
 
 //  Send a commit's events on PUB, ids filled in.
@@ -146,7 +159,8 @@ void riskmon_send_events (riskmon_t *self, pmo_arena_t *arena, const char *divis
         Pmo__Event *event = change->events[i];
         event->id = ids[i];
         size_t size;
-        uint8_t *blob = pmo_reflect_pack (&event->base, arena, &size);
+        uint8_t *blob = riskmon_store_event_with_id (arena, change->blobs[i], change->sizes[i],
+                                                     event->id, &size);
         zmsg_t *msg = zmsg_new ();
         zmsg_addstrf (msg, "%s.%s", division, event->type);
         zmsg_addmem (msg, blob, size);

@@ -73,9 +73,12 @@ typedef struct {
     uint64_t applied, ignored, duplicate, health_changes, sweeps, swept, alerts_raised, escalations;
 } riskmon_t;
 
-//  The events one commit appends, in order.
+//  The events one commit appends, in order, each with its encoding as
+//  appended (published with its stream id added, not encoded again).
 typedef struct {
     Pmo__Event **events;
+    const uint8_t **blobs;
+    size_t *sizes;
     size_t n, max;
     bool health_changed;
 } riskmon_change_t;

@@ -61,84 +61,6 @@ const char *riskmon_store_hub (riskmon_store_t *self)
     return self->hub;
 }
 
-//  ---------------------------------------------------------------------
-//  Keys
-
-char *riskmon_key_project (pmo_arena_t *arena, const char *division, const char *project)
-{
-    return pmo_arena_printf (arena, "pmo:{%s}:rm:pj:%s", division, project);
-}
-
-char *riskmon_key_projects (pmo_arena_t *arena, const char *division)
-{
-    return pmo_arena_printf (arena, "pmo:{%s}:rm:pjs", division);
-}
-
-char *riskmon_key_due (pmo_arena_t *arena, const char *division)
-{
-    return pmo_arena_printf (arena, "pmo:{%s}:rm:due", division);
-}
-
-char *riskmon_key_history (pmo_arena_t *arena, const char *division, const char *project,
-                           uint64_t seq)
-{
-    return pmo_arena_printf (arena, "pmo:{%s}:rm:hist:%s:%llu", division, project,
-                             (unsigned long long)seq);
-}
-
-char *riskmon_key_entry (pmo_arena_t *arena, const char *division, const char *prefix,
-                         const char *id)
-{
-    return pmo_arena_printf (arena, "pmo:{%s}:rm:%s:%s", division, prefix, id);
-}
-
-char *riskmon_key_entry_version (pmo_arena_t *arena, const char *division, const char *prefix,
-                                 const char *id, uint64_t version)
-{
-    return pmo_arena_printf (arena, "pmo:{%s}:rm:%s:%s:%llu", division, prefix, id,
-                             (unsigned long long)version);
-}
-
-char *riskmon_key_index (pmo_arena_t *arena, const char *division, const char *prefix,
-                         const char *project)
-{
-    if (project)
-        return pmo_arena_printf (arena, "pmo:{%s}:rm:ix:%s:pj:%s", division, prefix, project);
-    return pmo_arena_printf (arena, "pmo:{%s}:rm:ix:%s", division, prefix);
-}
-
-char *riskmon_key_escalations (pmo_arena_t *arena, const char *division)
-{
-    return pmo_arena_printf (arena, "pmo:{%s}:rm:esc", division);
-}
-
-char *riskmon_key_thresholds (pmo_arena_t *arena, const char *hub, const char *unit)
-{
-    return pmo_arena_printf (arena, "pmo:{%s}:rm:th:%s", hub, unit);
-}
-
-char *riskmon_key_thresholds_index (pmo_arena_t *arena, const char *hub)
-{
-    return pmo_arena_printf (arena, "pmo:{%s}:rm:ths", hub);
-}
-
-char *riskmon_key_events (pmo_arena_t *arena, const char *division)
-{
-    return pmo_stream_key (arena, division);
-}
-
-char *riskmon_event_request_id (pmo_arena_t *arena, const char *stream_division,
-                                const char *entry_id, const char *project)
-{
-    return pmo_arena_printf (arena, "rm.%s.%s.%s", stream_division, entry_id, project);
-}
-
-double riskmon_store_id_seq (const char *id)
-{
-    const char *underscore = strrchr (id, '_');
-    return underscore ? strtod (underscore + 1, NULL) : 0;
-}
-
 //  Decimal digits of value in arena, without printf (the sweep formats
 //  thousands of numbers per chunk).
 static char *s_u64_text (pmo_arena_t *arena, uint64_t value)
@@ -153,6 +75,105 @@ static char *s_u64_text (pmo_arena_t *arena, uint64_t value)
     memcpy (text, digits + at, sizeof digits - at);
     text[sizeof digits - at] = '\0';
     return text;
+}
+
+//  ---------------------------------------------------------------------
+//  Keys
+
+//  The parts, one after the other, in arena: the keys are built for every
+//  project a sweep or a batch touches, and joining them costs a fraction
+//  of formatting them.
+#define S_JOIN(arena, ...)                                                                         \
+    s_join (arena, (const char *const[]){__VA_ARGS__},                                             \
+            sizeof ((const char *const[]){__VA_ARGS__}) / sizeof (char *))
+
+static char *s_join (pmo_arena_t *arena, const char *const *parts, size_t n)
+{
+    size_t lens[8], total = 0;
+    assert (n <= 8);
+    for (size_t i = 0; i < n; i++)
+        total += lens[i] = strlen (parts[i]);
+    char *text = pmo_arena_alloc (arena, total + 1), *at = text;
+    for (size_t i = 0; i < n; i++) {
+        memcpy (at, parts[i], lens[i]);
+        at += lens[i];
+    }
+    *at = '\0';
+    return text;
+}
+
+char *riskmon_key_project (pmo_arena_t *arena, const char *division, const char *project)
+{
+    return S_JOIN (arena, "pmo:{", division, "}:rm:pj:", project);
+}
+
+char *riskmon_key_projects (pmo_arena_t *arena, const char *division)
+{
+    return S_JOIN (arena, "pmo:{", division, "}:rm:pjs");
+}
+
+char *riskmon_key_due (pmo_arena_t *arena, const char *division)
+{
+    return S_JOIN (arena, "pmo:{", division, "}:rm:due");
+}
+
+char *riskmon_key_history (pmo_arena_t *arena, const char *division, const char *project,
+                           uint64_t seq)
+{
+    return S_JOIN (arena, "pmo:{", division, "}:rm:hist:", project, ":", s_u64_text (arena, seq));
+}
+
+char *riskmon_key_entry (pmo_arena_t *arena, const char *division, const char *prefix,
+                         const char *id)
+{
+    return S_JOIN (arena, "pmo:{", division, "}:rm:", prefix, ":", id);
+}
+
+char *riskmon_key_entry_version (pmo_arena_t *arena, const char *division, const char *prefix,
+                                 const char *id, uint64_t version)
+{
+    return S_JOIN (arena, "pmo:{", division, "}:rm:", prefix, ":", id, ":",
+                   s_u64_text (arena, version));
+}
+
+char *riskmon_key_index (pmo_arena_t *arena, const char *division, const char *prefix,
+                         const char *project)
+{
+    if (project)
+        return S_JOIN (arena, "pmo:{", division, "}:rm:ix:", prefix, ":pj:", project);
+    return S_JOIN (arena, "pmo:{", division, "}:rm:ix:", prefix);
+}
+
+char *riskmon_key_escalations (pmo_arena_t *arena, const char *division)
+{
+    return S_JOIN (arena, "pmo:{", division, "}:rm:esc");
+}
+
+char *riskmon_key_thresholds (pmo_arena_t *arena, const char *hub, const char *unit)
+{
+    return S_JOIN (arena, "pmo:{", hub, "}:rm:th:", unit);
+}
+
+char *riskmon_key_thresholds_index (pmo_arena_t *arena, const char *hub)
+{
+    return S_JOIN (arena, "pmo:{", hub, "}:rm:ths");
+}
+
+char *riskmon_key_events (pmo_arena_t *arena, const char *division)
+{
+    return pmo_stream_key (arena, division);
+}
+
+char *riskmon_event_request_id (pmo_arena_t *arena, const char *stream_division,
+                                const char *entry_id, const char *project)
+{
+    return S_JOIN (arena, "rm.", stream_division, ".", entry_id, ".", project);
+}
+
+double riskmon_store_id_seq (const char *id)
+{
+    const char *underscore = strrchr (id, '_');
+    return underscore ? strtod (underscore + 1, NULL) : 0;
 }
 
 //  ---------------------------------------------------------------------
@@ -543,12 +564,35 @@ void riskmon_store_put (pmo_commit_t *commit, pmo_arena_t *arena, const char *ke
     pmo_commit_put (commit, key, expect, version, blob, size);
 }
 
-void riskmon_store_event (pmo_commit_t *commit, pmo_arena_t *arena, const char *division,
-                          const Pmo__Event *event)
+const uint8_t *riskmon_store_event (pmo_commit_t *commit, pmo_arena_t *arena, const char *division,
+                                    const Pmo__Event *event, size_t *size)
 {
-    size_t size;
-    uint8_t *blob = pmo_reflect_pack (&event->base, arena, &size);
-    pmo_commit_event (commit, riskmon_key_events (arena, division), event->type, blob, size);
+    uint8_t *blob = pmo_reflect_pack (&event->base, arena, size);
+    pmo_commit_event (commit, riskmon_key_events (arena, division), event->type, blob, *size);
+    return blob;
+}
+
+//  An event as appended, with its stream id: the encoding appended
+//  (where the id is empty, so absent) followed by the id as field 1, which
+//  a protobuf parser reads as the id set (a field met last wins; the
+//  Protocol Buffers encoding guide, "Last One Wins"). The event is not
+//  encoded a second time.
+uint8_t *riskmon_store_event_with_id (pmo_arena_t *arena, const uint8_t *blob, size_t size,
+                                      const char *id, size_t *out_size)
+{
+    size_t len = strlen (id);
+    uint8_t *out = pmo_arena_alloc (arena, size + len + 11);
+    memcpy (out, blob, size);
+    size_t at = size;
+    out[at++] = (1 << 3) | 2; //  field 1 (Event.id), length-delimited
+    for (size_t v = len; true; v >>= 7) {
+        out[at++] = (uint8_t)((v & 0x7f) | (v > 0x7f ? 0x80 : 0));
+        if (v <= 0x7f)
+            break;
+    }
+    memcpy (out + at, id, len);
+    *out_size = at + len;
+    return out;
 }
 
 int riskmon_store_stream_ids (riskmon_store_t *self, pmo_arena_t *arena, const char *division,
@@ -682,11 +726,14 @@ void riskmon_commit_zrem (riskmon_commit_t *self, const char *key, const char *m
     op->text = member;
 }
 
-void riskmon_commit_event (riskmon_commit_t *self, const char *division, const Pmo__Event *event)
+const uint8_t *riskmon_commit_event (riskmon_commit_t *self, const char *division,
+                                     const Pmo__Event *event, size_t *size)
 {
     s_op_t *op = s_op_add (self, 'X', riskmon_key_events (self->arena, division));
     op->text = event->type;
     op->blob = pmo_reflect_pack (&event->base, self->arena, &op->size);
+    *size = op->size;
+    return op->blob;
 }
 
 void riskmon_commit_copy_into (riskmon_commit_t *self, pmo_commit_t *commit)

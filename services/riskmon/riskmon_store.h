@@ -136,9 +136,14 @@ pmo_commit_t *riskmon_store_commit (const char *division, const char *request_id
 //  Put msg at key, checking that the stored version is expect (0 = new).
 void riskmon_store_put (pmo_commit_t *commit, pmo_arena_t *arena, const char *key,
                         const ProtobufCMessage *msg, uint64_t expect, uint64_t version);
-//  Append the event to the division's stream.
-void riskmon_store_event (pmo_commit_t *commit, pmo_arena_t *arena, const char *division,
-                          const Pmo__Event *event);
+//  Append the event to the division's stream. Returns its encoding (in
+//  arena), *size its length.
+const uint8_t *riskmon_store_event (pmo_commit_t *commit, pmo_arena_t *arena, const char *division,
+                                    const Pmo__Event *event, size_t *size);
+//  The event encoded as blob (size bytes, its id empty) with its stream id
+//  added, in arena; *out_size its length.
+uint8_t *riskmon_store_event_with_id (pmo_arena_t *arena, const uint8_t *blob, size_t size,
+                                      const char *id, size_t *out_size);
 //  ---------------------------------------------------------------------
 //  The risk monitor's commits, and batches of them
 //
@@ -170,8 +175,10 @@ void riskmon_commit_create (riskmon_commit_t *self, const char *key, const Proto
 void riskmon_commit_zadd (riskmon_commit_t *self, const char *key, double score,
                           const char *member);
 void riskmon_commit_zrem (riskmon_commit_t *self, const char *key, const char *member);
-//  Append the event to the division's stream.
-void riskmon_commit_event (riskmon_commit_t *self, const char *division, const Pmo__Event *event);
+//  Append the event to the division's stream. Returns its encoding (in
+//  the commit's arena), *size its length.
+const uint8_t *riskmon_commit_event (riskmon_commit_t *self, const char *division,
+                                     const Pmo__Event *event, size_t *size);
 //  Add every op, in order, to a pmo_commit.
 void riskmon_commit_copy_into (riskmon_commit_t *self, pmo_commit_t *commit);
 

@@ -13,6 +13,9 @@
     The sweep's read-ahead: the next chunk's ZRANGEBYSCORE, queued behind
     a chunk's scripts and its schedule writes without waiting for them,
     sees what they wrote.
+    An event published with its stream id is the encoding appended to the
+    stream with the id added: it decodes to the event with that id, short
+    ids and long (a length of two bytes) alike.
 */
 #include "pmo_log.h"
 #include "pmo_testkit.h"
@@ -62,7 +65,8 @@ static riskmon_commit_t *s_commit (pmo_arena_t *arena, const char *key, uint64_t
     pmo__event__init (event);
     event->type = "health.changed";
     event->entity_id = (char *)project;
-    riskmon_commit_event (commit, "dft", event);
+    size_t size;
+    riskmon_commit_event (commit, "dft", event, &size);
     return commit;
 }
 
@@ -290,6 +294,80 @@ static void s_test_read_ahead (pmo_test_redis_t *server)
     printf ("read-ahead behind the commits sees them: ok\n");
 }
 
+//  What riskmon_store_event_with_id gives, decoded, is the event with the id,
+//  field for field (packed again, the same bytes as the event packed with
+//  the id set).
+static void s_check_with_id (pmo_arena_t *arena, Pmo__Event *event, const uint8_t *blob,
+                             size_t size, const char *id)
+{
+    size_t with_size;
+    uint8_t *with = riskmon_store_event_with_id (arena, blob, size, id, &with_size);
+    Pmo__Event *got = pmo__event__unpack (NULL, with_size, with);
+    assert (got && strcmp (got->id, id) == 0);
+    assert (got->body_case == PMO__EVENT__BODY_ALERT && strcmp (got->alert->title, "Late") == 0);
+    event->id = (char *)id;
+    size_t want_size = pmo__event__get_packed_size (event);
+    uint8_t *want = pmo_arena_alloc (arena, want_size);
+    pmo__event__pack (event, want);
+    size_t again_size = pmo__event__get_packed_size (got);
+    uint8_t *again = pmo_arena_alloc (arena, again_size);
+    pmo__event__pack (got, again);
+    assert (again_size == want_size && memcmp (again, want, want_size) == 0);
+    event->id = "";
+    pmo__event__free_unpacked (got, NULL);
+}
+
+static void s_test_event_with_id (pmo_test_redis_t *server)
+{
+    pmo_redis_t *redis = pmo_redis_new (pmo_test_redis_url (server), 2000);
+    riskmon_store_t *store = riskmon_store_new (redis, "hub");
+    redisContext *ctx = redisConnect ("127.0.0.1", pmo_test_redis_port (server));
+    assert (ctx && !ctx->err);
+    pmo_arena_t *arena = pmo_arena_new ();
+    Pmo__Alert alert = PMO__ALERT__INIT;
+    alert.id = "al_dft_9";
+    alert.title = "Late";
+    alert.version = 3;
+    Pmo__Event event = PMO__EVENT__INIT;
+    event.type = "alert.updated";
+    event.division = "dft";
+    event.entity_id = "al_dft_9";
+    event.entity_version = 3;
+    event.time_ms = 1796600000000;
+    event.body_case = PMO__EVENT__BODY_ALERT;
+    event.alert = &alert;
+    riskmon_commit_t *commit = riskmon_commit_new (arena);
+    size_t size;
+    const uint8_t *blob = riskmon_commit_event (commit, "dft", &event, &size);
+    riskmon_batch_t *batch = riskmon_batch_new (store, arena, 64);
+    size_t ticket = riskmon_batch_add (batch, "dft", commit, NULL, 0);
+    riskmon_batch_send (batch);
+    riskmon_batch_recv (batch);
+    const riskmon_batch_result_t *result = riskmon_batch_result (batch, ticket);
+    assert (result->status == PMO_COMMIT_OK && result->n_ids == 1);
+    char *id = pmo_arena_strdup (arena, result->ids[0]);
+    riskmon_batch_destroy (&batch);
+    //  What the stream holds is the encoding returned
+    redisReply *reply = redisCommand (ctx, "XRANGE pmo:{dft}:events %s %s", id, id);
+    assert (reply && reply->type == REDIS_REPLY_ARRAY && reply->elements == 1);
+    redisReply *fields = reply->element[0]->element[1];
+    assert (fields->elements == 4 && strcmp (fields->element[2]->str, "data") == 0);
+    assert (fields->element[3]->len == size && memcmp (fields->element[3]->str, blob, size) == 0);
+    freeReplyObject (reply);
+    s_check_with_id (arena, &event, blob, size, id);
+    //  An id of 200 characters: its length takes two bytes
+    char *long_id = pmo_arena_alloc (arena, 201);
+    memset (long_id, '7', 200);
+    long_id[200] = '\0';
+    s_check_with_id (arena, &event, blob, size, long_id);
+    s_check_with_id (arena, &event, blob, size, "");
+    redisFree (ctx);
+    pmo_arena_destroy (&arena);
+    riskmon_store_destroy (&store);
+    pmo_redis_destroy (&redis);
+    printf ("an event published with its stream id decodes to the event with it: ok\n");
+}
+
 int main (void)
 {
     setvbuf (stdout, NULL, _IOLBF, 0);
@@ -299,6 +377,7 @@ int main (void)
     s_test_batch (redis);
     s_test_malformed (redis);
     s_test_read_ahead (redis);
+    s_test_event_with_id (redis);
     pmo_test_redis_destroy (&redis);
     printf ("test_riskmon_store: ok\n");
     return 0;
