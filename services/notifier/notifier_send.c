@@ -248,6 +248,13 @@ int notifier_send_start (notifier_send_t *self, const notifier_send_request_t *r
     curl_easy_setopt (e, CURLOPT_PRIVATE, t);
     curl_easy_setopt (e, CURLOPT_URL, r->url);
     curl_easy_setopt (e, CURLOPT_NOSIGNAL, 1L);
+    //  A transfer ended while its name is still being looked up (its
+    //  deadline passed, or the notifier stops) leaves the lookup's thread
+    //  to finish on its own and free what it holds: without this, curl
+    //  joins the thread, and the actor waits for the resolver to give up
+    //  (seconds per name when the DNS server drops queries), serving
+    //  nothing meanwhile (test_notifier_stop)
+    curl_easy_setopt (e, CURLOPT_QUICK_EXIT, 1L);
     curl_easy_setopt (e, CURLOPT_ERRORBUFFER, t->errbuf);
     curl_easy_setopt (e, CURLOPT_CONNECTTIMEOUT_MS, (long)self->config.connect_timeout_ms);
     curl_easy_setopt (e, CURLOPT_TIMEOUT_MS, (long)self->config.total_timeout_ms);

@@ -126,5 +126,7 @@ if __name__ == "__main__":
     LOG = sys.argv[2]
     ThreadingHTTPServer.allow_reuse_address = True
     ThreadingHTTPServer.daemon_threads = True
+    # a test may open hundreds of connections at once (test_notifier_stop)
+    ThreadingHTTPServer.request_queue_size = 512
     server = ThreadingHTTPServer(("127.0.0.1", PORT), Handler)
     server.serve_forever()
