@@ -296,14 +296,6 @@ void notifier_commit (notifier_t *self, pmo_request_t *req, pmo_commit_t *commit
         zmsg_addmem (msg, eblob, esize);
         zmsg_send (&msg, self->pub);
         notifier_ready_unknown (self, division); //  a retried delivery, say
-        //  our own change: the delivery loop sees it now, and the other
-        //  replicas at their next look at the generation
-        self->cache_loaded_ms = 0;
-        if ((strncmp (event->type, "channel.", 8) == 0 ||
-             strncmp (event->type, "subscription.", 13) == 0) &&
-            notifier_store_config_bump (self->store, self->config.hub))
-            pmo_warn ("notifier: could not bump the configuration generation; other replicas "
-                      "see the change at their next full reload");
         break;
     }
     case PMO_COMMIT_DUPLICATE:
@@ -324,6 +316,21 @@ void notifier_commit (notifier_t *self, pmo_request_t *req, pmo_commit_t *commit
     case PMO_COMMIT_ERROR:
         FAIL (req, INTERNAL, "", "the store refused the commit; nothing was written");
         break;
+    }
+    //  A commit that may have written (done; done before and retried; or
+    //  written on the master and not confirmed by its replicas, which a
+    //  retry acknowledges without writing again): the delivery loop uses
+    //  the configuration as it now is, and the other replicas at their next
+    //  look at the generation
+    bool written = result.status == PMO_COMMIT_OK || result.status == PMO_COMMIT_DUPLICATE ||
+                   result.status == PMO_COMMIT_UNAVAILABLE;
+    if (written) {
+        self->cache_loaded_ms = 0;
+        if ((strncmp (event->type, "channel.", 8) == 0 ||
+             strncmp (event->type, "subscription.", 13) == 0) &&
+            notifier_store_config_bump (self->store, self->config.hub))
+            pmo_warn ("notifier: could not bump the configuration generation; other replicas "
+                      "see the change at their next full reload");
     }
     pmo_commit_result_clear (&result);
 }
