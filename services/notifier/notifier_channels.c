@@ -407,9 +407,10 @@ void notifier_handle_test_channel (notifier_t *self, pmo_request_t *req, Pmo__Ch
         .now_ms = now,
         .due_ms = now,
     };
-    if (notifier_store_scripts_ready (self->store) ||
-        notifier_store_route_pipe (self->store, req->arena, &args) ||
-        notifier_store_route_reply (self->store))
+    const notifier_route_args_t *routes[] = {&args};
+    int routed;
+    notifier_store_route (self->store, req->arena, routes, 1, &routed);
+    if (routed)
         return pmo_request_unavailable (req, "the notifier's store (Redis)");
     d->notice_count = 1;
     pmo_reflect_set_oneof (req->reply, "delivery", &d->base);

@@ -486,32 +486,42 @@ static bool s_finish_prepare (notifier_t *self, transfer_t *t, const notifier_se
     return true;
 }
 
-//  Record the outcomes of n prepared transfers in one pipeline (one round
-//  trip to Redis for all of them), then free them.
+//  Record the outcomes of n prepared transfers (one script call per
+//  division, one round trip to Redis for all of them), then free them.
 static void s_finish_record (notifier_t *self, transfer_t **ts, size_t n)
 {
-    size_t queued = 0;
+    if (!n)
+        return;
+    pmo_arena_t *arena = pmo_arena_new ();
+    notifier_finish_item_t *items = pmo_arena_alloc (arena, n * sizeof (notifier_finish_item_t));
+    int *results = pmo_arena_alloc (arena, n * sizeof (int));
     int64_t mono = pmo_mono_ms ();
-    for (; queued < n; queued++) {
-        transfer_t *t = ts[queued];
+    for (size_t i = 0; i < n; i++) {
+        transfer_t *t = ts[i];
         //  the channel's done set loses what is older than it keeps, now
         //  and then rather than with every delivery
         channel_state_t *st = zhash_lookup (self->channels, t->channel_id);
         bool trim = st && mono - st->trimmed_ms >= TRIM_MS;
         if (trim)
             st->trimmed_ms = mono;
-        if (notifier_store_finish_pipe (self->store, t->arena, t->delivery, t->version, t->finish,
-                                        t->due_ms, t->now_ms, t->event, trim))
-            break;
+        items[i] = (notifier_finish_item_t){
+            .delivery = t->delivery,
+            .expect = t->version,
+            .finish = t->finish,
+            .due_ms = t->due_ms,
+            .now_ms = t->now_ms,
+            .event = t->event,
+            .trim = trim,
+        };
     }
+    notifier_store_finish (self->store, arena, items, n, results);
     for (size_t i = 0; i < n; i++) {
         transfer_t *t = ts[i];
-        int rc = i < queued ? notifier_store_finish_reply (self->store, t->delivery->id) : -1;
-        if (rc < 0)
+        if (results[i] < 0)
             //  the lease runs out and the delivery is tried again: at least once
             pmo_warn ("notifier: could not record attempt delivery=%s (Redis); it will be retried",
                       t->delivery->id);
-        else if (rc == 1)
+        else if (results[i] == 1)
             pmo_info ("notifier: delivery=%s changed by an operator during the attempt",
                       t->delivery->id);
         channel_state_t *st = zhash_lookup (self->channels, t->channel_id);
@@ -521,8 +531,8 @@ static void s_finish_record (notifier_t *self, transfer_t **ts, size_t n)
         pmo_arena_destroy (&t->arena);
         free (t);
     }
-    if (n)
-        self->tick_now = true;
+    pmo_arena_destroy (&arena);
+    self->tick_now = true;
 }
 
 void notifier_finish (notifier_t *self, transfer_t *t, const notifier_send_result_t *result)

@@ -95,15 +95,14 @@ static Pmo__Event *s_decode (notifier_t *self, const pmo_stream_entry_t *entry, 
     return event;
 }
 
-//  Queue the route script call that takes notice to channel ch: a delivery
-//  of its own, a part of the project's burst or of the channel's digest.
-//  0 or -1 (the pipeline failed).
+//  The route that takes notice to channel ch: a delivery of its own, a
+//  part of the project's burst or of the channel's digest (in arena).
 //  quiet_until (Unix ms, 0 = none) is when the quiet hours of every
 //  subscription that wants it end: below critical it waits for then, in a
 //  digest of its own.
-static int s_route_to (notifier_t *self, const Pmo__Channel *ch, const Pmo__Event *event,
-                       const Pmo__Notice *notice, pmo_arena_t *arena, int64_t now,
-                       int64_t quiet_until)
+static notifier_route_args_t *s_route_to (const Pmo__Channel *ch, const Pmo__Event *event,
+                                          const Pmo__Notice *notice, pmo_arena_t *arena,
+                                          int64_t now, int64_t quiet_until)
 {
     notifier_route_t mode = notifier_route_mode (ch, notice);
     bool quiet = quiet_until > now && notice->severity < PMO__SEVERITY__SEVERITY_CRITICAL;
@@ -122,6 +121,7 @@ static int s_route_to (notifier_t *self, const Pmo__Channel *ch, const Pmo__Even
     d->channel_kind = ch->kind;
     d->project_id = notice->project_id;
     char *single_id = notifier_store_delivery_id (arena, ch->division, key);
+    notifier_route_args_t *route = pmo_arena_alloc (arena, sizeof (notifier_route_args_t));
     notifier_route_args_t args = {
         .division = ch->division,
         .channel_id = ch->id,
@@ -147,20 +147,21 @@ static int s_route_to (notifier_t *self, const Pmo__Channel *ch, const Pmo__Even
         d->kind = mode == NOTIFIER_ROUTE_COALESCE ? PMO__DELIVERY_KIND__DELIVERY_KIND_COALESCED
                                                   : PMO__DELIVERY_KIND__DELIVERY_KIND_EVENT;
     d->id = (char *)args.delivery_id;
-    return notifier_store_route_pipe (self->store, arena, &args);
+    *route = args;
+    return route;
 }
 
-//  Queue the route calls of one event, once per matching channel (matched
-//  has room for every subscription). Returns the calls queued; sets
-//  *pipeline_ok false if the pipeline failed.
-static int s_route_event (notifier_t *self, Pmo__Event *event, const char **matched,
-                          pmo_arena_t *arena, int64_t now, bool *pipeline_ok)
+//  The routes of one event, once per matching channel, added to routes
+//  (*n of them so far; room for every subscription; matched too).
+static void s_route_event (notifier_t *self, Pmo__Event *event, const char **matched,
+                           pmo_arena_t *arena, int64_t now, const notifier_route_args_t **routes,
+                           size_t *n)
 {
     if (event->body_case == PMO__EVENT__BODY_PROJECT && event->project->id)
         s_remember_project (self, event, arena);
     if (notifier_event_folded (event)) {
         self->skipped++;
-        return 0;
+        return;
     }
     const char *pid = notifier_event_project (event);
     Pmo__Notice *notice = notifier_notice (event, self->config.dashboard_url,
@@ -185,36 +186,24 @@ static int s_route_event (notifier_t *self, Pmo__Event *event, const char **matc
         else if (until < quiet[m])
             quiet[m] = until;
     }
-    int queued = 0;
     for (size_t m = 0; m < n_matched; m++) {
         channel_state_t *st = zhash_lookup (self->channels, matched[m]);
         //  a disabled or archived channel receives nothing meanwhile
         if (!st || st->channel->archived || st->channel->disabled)
             continue;
-        if (s_route_to (self, st->channel, event, notice, arena, now, quiet[m])) {
-            *pipeline_ok = false;
-            break;
-        }
+        routes[(*n)++] = s_route_to (st->channel, event, notice, arena, now, quiet[m]);
         notifier_ready_unknown (self, st->channel->division);
-        queued++;
     }
-    return queued;
 }
 
-//  Collect the replies of the routes queued (routes[e] for entry e) and
-//  acknowledge the batch if every one succeeded. Returns entries handled.
-static size_t s_acknowledge (notifier_t *self, const pmo_stream_batch_t *batch, int *routes,
-                             bool pipeline_ok, size_t queued, pmo_arena_t *arena)
+//  Acknowledge the batch if every one of its queued routes succeeded
+//  (results). Returns entries handled.
+static size_t s_acknowledge (notifier_t *self, const pmo_stream_batch_t *batch, const int *results,
+                             size_t queued, pmo_arena_t *arena)
 {
-    //  Collect every reply (a failed pipeline yields NULLs for the rest)
-    bool all_ok = pipeline_ok;
-    for (size_t e = 0; e < batch->count; e++)
-        for (int r = 0; r < routes[e]; r++)
-            if (notifier_store_route_reply (self->store)) {
-                routes[e] = -1;
-                all_ok = false;
-                break;
-            }
+    bool all_ok = true;
+    for (size_t r = 0; r < queued; r++)
+        all_ok = all_ok && results[r] == 0;
     //  Acknowledge what was routed (or needs no route); anything else stays
     //  pending and is taken over again after reclaim_ms
     size_t handled = 0;
@@ -246,19 +235,20 @@ static size_t s_route_batch (notifier_t *self, pmo_stream_batch_t *batch)
     notifier_cache_fresh (self);
     pmo_arena_t *arena = pmo_arena_new ();
     int64_t now = pmo_now_ms ();
-    //  routes[i] = route calls queued for entry i; -1 = do not acknowledge
-    int *routes = pmo_arena_alloc (arena, batch->count * sizeof (int));
-    bool pipeline_ok = notifier_store_scripts_ready (self->store) == 0;
+    //  Every route of the batch made in one go (a script call per
+    //  division), then the batch is acknowledged
     size_t queued = 0;
     const char **matched = pmo_arena_alloc (arena, (self->n_subs + 1) * sizeof (char *));
-    for (size_t e = 0; e < batch->count && pipeline_ok; e++) {
+    const notifier_route_args_t **all =
+        pmo_arena_alloc (arena, (batch->count * (self->n_subs + 1) + 1) * sizeof (void *));
+    for (size_t e = 0; e < batch->count; e++) {
         Pmo__Event *event = s_decode (self, &batch->entries[e], arena, now);
-        if (event) {
-            routes[e] = s_route_event (self, event, matched, arena, now, &pipeline_ok);
-            queued += (size_t)routes[e];
-        }
+        if (event)
+            s_route_event (self, event, matched, arena, now, all, &queued);
     }
-    size_t handled = s_acknowledge (self, batch, routes, pipeline_ok, queued, arena);
+    int *results = pmo_arena_alloc (arena, (queued + 1) * sizeof (int));
+    notifier_store_route (self->store, arena, all, queued, results);
+    size_t handled = s_acknowledge (self, batch, results, queued, arena);
     pmo_arena_destroy (&arena);
     pmo_stream_batch_clear (batch);
     return handled;

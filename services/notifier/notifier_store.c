@@ -341,59 +341,107 @@ static const char *s_mode_name (int mode)
                                              : "single";
 }
 
-int notifier_store_route_pipe (notifier_store_t *self, pmo_arena_t *arena,
-                               const notifier_route_args_t *a)
+#define CALL_MAX   64 //  routes or outcomes in one script call, at most
+#define ROUTE_KEYS 6  //  keys of one route in route.lua
+#define ROUTE_ARGS 11 //  arguments of one route in route.lua
+
+//  Queue one route.lua call for n routes (all of one division). 0 or -1.
+static int s_route_pipe (notifier_store_t *self, pmo_arena_t *arena,
+                         const notifier_route_args_t *const *routes, size_t n)
 {
-    size_t dsize, nsize;
-    uint8_t *dblob = pmo_reflect_pack (&a->delivery->base, arena, &dsize);
-    uint8_t *nblob = pmo_reflect_pack (&a->notice->base, arena, &nsize);
-    const char *project = a->project_id ? a->project_id : "";
-    const char *argv[] = {
-        "EVALSHA",
-        s_route.sha,
-        "6",
-        pmo_arena_printf (arena, "pmo:{%s}:nt:seen:%s:%s", a->division, a->seen, a->channel_id),
-        pmo_arena_printf (arena, "pmo:{%s}:nt:dl:%s", a->division, a->delivery_id),
-        pmo_arena_printf (arena, "pmo:{%s}:nt:due:%s", a->division, a->channel_id),
-        pmo_arena_printf (arena, "pmo:{%s}:nt:ready", a->division),
-        pmo_arena_printf (arena, "pmo:{%s}:nt:open:%s:%s", a->division, a->channel_id, project),
-        pmo_arena_printf (arena, "pmo:{%s}:nt:burst:%s:%s", a->division, a->channel_id, project),
-        s_mode_name (a->mode),
-        a->delivery_id,
-        (const char *)dblob,
-        (const char *)nblob,
-        pmo_arena_printf (arena, "%lld", (long long)a->now_ms),
-        pmo_arena_printf (arena, "%lld", (long long)(a->window_ms > 0 ? a->window_ms : 1)),
-        a->channel_id,
-        pmo_arena_printf (arena, "%d", NOTIFIER_NOTICES_MAX),
-        s_dl_prefix (arena, a->division),
-        pmo_arena_printf (arena, "%lld", (long long)a->due_ms),
-        a->fallback_id ? a->fallback_id : a->delivery_id,
-    };
-    //  Text but for the two packed blobs (11, 12), which have no NUL
-    size_t lens[sizeof argv / sizeof argv[0]];
-    for (size_t i = 0; i < sizeof argv / sizeof argv[0]; i++)
-        lens[i] = i == 11 ? dsize : i == 12 ? nsize : strlen (argv[i]);
-    return pmo_redis_pipev (self->redis, (int)(sizeof argv / sizeof argv[0]), argv, lens);
+    size_t argc = 3 + n * (ROUTE_KEYS + ROUTE_ARGS);
+    const char **argv = pmo_arena_alloc (arena, argc * sizeof (char *));
+    size_t *lens = pmo_arena_alloc (arena, argc * sizeof (size_t));
+    argv[0] = "EVALSHA";
+    argv[1] = s_route.sha;
+    argv[2] = pmo_arena_printf (arena, "%zu", n * ROUTE_KEYS);
+    for (size_t j = 0; j < 3; j++)
+        lens[j] = strlen (argv[j]);
+    for (size_t i = 0; i < n; i++) {
+        const notifier_route_args_t *a = routes[i];
+        const char *project = a->project_id ? a->project_id : "";
+        const char **k = argv + 3 + i * ROUTE_KEYS;
+        k[0] =
+            pmo_arena_printf (arena, "pmo:{%s}:nt:seen:%s:%s", a->division, a->seen, a->channel_id);
+        k[1] = pmo_arena_printf (arena, "pmo:{%s}:nt:dl:%s", a->division, a->delivery_id);
+        k[2] = pmo_arena_printf (arena, "pmo:{%s}:nt:due:%s", a->division, a->channel_id);
+        k[3] = pmo_arena_printf (arena, "pmo:{%s}:nt:ready", a->division);
+        k[4] =
+            pmo_arena_printf (arena, "pmo:{%s}:nt:open:%s:%s", a->division, a->channel_id, project);
+        k[5] = pmo_arena_printf (arena, "pmo:{%s}:nt:burst:%s:%s", a->division, a->channel_id,
+                                 project);
+        for (size_t j = 0; j < ROUTE_KEYS; j++)
+            lens[3 + i * ROUTE_KEYS + j] = strlen (k[j]);
+        size_t dsize, nsize;
+        uint8_t *dblob = pmo_reflect_pack (&a->delivery->base, arena, &dsize);
+        uint8_t *nblob = pmo_reflect_pack (&a->notice->base, arena, &nsize);
+        size_t at = 3 + n * ROUTE_KEYS + i * ROUTE_ARGS;
+        const char **v = argv + at;
+        v[0] = s_mode_name (a->mode);
+        v[1] = a->delivery_id;
+        v[2] = (const char *)dblob;
+        v[3] = (const char *)nblob;
+        v[4] = pmo_arena_printf (arena, "%lld", (long long)a->now_ms);
+        v[5] = pmo_arena_printf (arena, "%lld", (long long)(a->window_ms > 0 ? a->window_ms : 1));
+        v[6] = a->channel_id;
+        v[7] = pmo_arena_printf (arena, "%d", NOTIFIER_NOTICES_MAX);
+        v[8] = s_dl_prefix (arena, a->division);
+        v[9] = pmo_arena_printf (arena, "%lld", (long long)a->due_ms);
+        v[10] = a->fallback_id ? a->fallback_id : a->delivery_id;
+        //  text but for the two packed blobs, which have no NUL
+        for (size_t j = 0; j < ROUTE_ARGS; j++)
+            lens[at + j] = j == 2 ? dsize : j == 3 ? nsize : strlen (v[j]);
+    }
+    return pmo_redis_pipev (self->redis, (int)argc, argv, lens);
 }
 
-int notifier_store_route_reply (notifier_store_t *self)
+//  Read the answer of one queued route call for n routes into results.
+static void s_route_reply (notifier_store_t *self, size_t n, int *results)
 {
     redisReply *reply = pmo_redis_pipe_reply (self->redis);
-    if (!reply)
-        return -1;
-    int rc = 0;
-    if (reply->type != REDIS_REPLY_STATUS && reply->type != REDIS_REPLY_STRING) {
+    bool ok = reply && reply->type == REDIS_REPLY_ARRAY && reply->elements == n;
+    for (size_t i = 0; i < n; i++) {
+        redisReply *one = ok ? reply->element[i] : NULL;
+        results[i] =
+            one && (one->type == REDIS_REPLY_STRING || one->type == REDIS_REPLY_STATUS) ? 0 : -1;
+    }
+    if (reply && !ok) {
         if (!pmo_redis_refused_write (self->redis, reply, "notifier: route"))
-            pmo_warn ("notifier: route failed error=\"%s\"",
+            pmo_warn ("notifier: route failed routes=%zu error=\"%s\"", n,
                       reply->type == REDIS_REPLY_ERROR ? reply->str : "unexpected reply");
         //  a script flushed behind our back: load again next time
         if (reply->type == REDIS_REPLY_ERROR && strncmp (reply->str, "NOSCRIPT", 8) == 0)
             self->scripts_at_connects = 0;
-        rc = -1;
     }
-    freeReplyObject (reply);
-    return rc;
+    if (reply)
+        freeReplyObject (reply);
+}
+
+void notifier_store_route (notifier_store_t *self, pmo_arena_t *arena,
+                           const notifier_route_args_t *const *args, size_t n, int *results)
+{
+    for (size_t i = 0; i < n; i++)
+        results[i] = -1;
+    if (!n || notifier_store_scripts_ready (self))
+        return;
+    //  Runs of one division: each its own call (its keys in one slot), of
+    //  CALL_MAX at most (a script holds Redis while it runs)
+    size_t *runs = pmo_arena_alloc (arena, (n + 1) * sizeof (size_t));
+    size_t n_runs = 0, queued = 0;
+    for (size_t start = 0; start < n;) {
+        size_t end = start + 1;
+        while (end < n && end - start < CALL_MAX &&
+               streq (args[end]->division, args[start]->division))
+            end++;
+        runs[n_runs++] = start;
+        start = end;
+    }
+    runs[n_runs] = n;
+    for (; queued < n_runs; queued++)
+        if (s_route_pipe (self, arena, args + runs[queued], runs[queued + 1] - runs[queued]))
+            break;
+    for (size_t r = 0; r < queued; r++)
+        s_route_reply (self, runs[r + 1] - runs[r], results + runs[r]);
 }
 
 int notifier_store_ack (notifier_store_t *self, const char *group, const char *const *streams,
@@ -506,68 +554,114 @@ int notifier_store_claim (notifier_store_t *self, pmo_arena_t *arena, const char
     return rc;
 }
 
-int notifier_store_finish_pipe (notifier_store_t *self, pmo_arena_t *arena, const Pmo__Delivery *d,
-                                uint64_t expect, notifier_finish_t finish, int64_t due_ms,
-                                int64_t now_ms, const Pmo__Event *event, bool trim)
+#define FINISH_KEYS 6  //  keys of one delivery in finish.lua
+#define FINISH_ARGS 11 //  arguments of one delivery in finish.lua
+
+//  Queue one finish.lua call for items (all of one division). 0 or -1.
+static int s_finish_pipe (notifier_store_t *self, pmo_arena_t *arena,
+                          const notifier_finish_item_t *items, size_t n)
 {
-    if (notifier_store_scripts_ready (self))
-        return -1;
-    size_t dsize, esize = 0;
-    uint8_t *dblob = pmo_reflect_pack (&d->base, arena, &dsize);
-    uint8_t *eblob = event ? pmo_reflect_pack (&event->base, arena, &esize) : (uint8_t *)"";
-    const char *div = d->division;
-    const char *argv[] = {
-        "EVALSHA",
-        s_finish.sha,
-        "6",
-        pmo_arena_printf (arena, "pmo:{%s}:nt:dl:%s", div, d->id),
-        pmo_arena_printf (arena, "pmo:{%s}:nt:due:%s", div, d->channel_id),
-        pmo_arena_printf (arena, "pmo:{%s}:nt:ready", div),
-        pmo_arena_printf (arena, "pmo:{%s}:nt:done:%s", div, d->channel_id),
-        pmo_arena_printf (arena, "pmo:{%s}:nt:dead:%s", div, d->channel_id),
-        pmo_stream_key (arena, div),
-        d->id,
-        pmo_arena_printf (arena, "%llu", (unsigned long long)expect),
-        (const char *)dblob,
-        finish == NOTIFIER_FINISH_DELIVERED ? "delivered"
-        : finish == NOTIFIER_FINISH_RETRY   ? "retry"
-                                            : "dead",
-        pmo_arena_printf (arena, "%lld", (long long)due_ms),
-        d->channel_id,
-        pmo_arena_printf (arena, "%lld", (long long)now_ms),
-        pmo_arena_printf (arena, "%d", NOTIFIER_KEEP_S),
-        event ? event->type : "",
-        (const char *)eblob,
-        trim ? "1" : "0",
-    };
-    size_t n = sizeof argv / sizeof argv[0];
-    size_t lens[sizeof argv / sizeof argv[0]];
-    for (size_t i = 0; i < n; i++)
-        lens[i] = strlen (argv[i]);
-    lens[11] = dsize;
-    lens[18] = esize;
-    return pmo_redis_pipev (self->redis, (int)n, argv, lens);
+    size_t argc = 3 + n * (FINISH_KEYS + FINISH_ARGS);
+    const char **argv = pmo_arena_alloc (arena, argc * sizeof (char *));
+    size_t *lens = pmo_arena_alloc (arena, argc * sizeof (size_t));
+    argv[0] = "EVALSHA";
+    argv[1] = s_finish.sha;
+    argv[2] = pmo_arena_printf (arena, "%zu", n * FINISH_KEYS);
+    for (size_t i = 0; i < n; i++) {
+        const notifier_finish_item_t *it = &items[i];
+        const Pmo__Delivery *d = it->delivery;
+        const char *div = d->division;
+        const char **k = argv + 3 + i * FINISH_KEYS;
+        k[0] = pmo_arena_printf (arena, "pmo:{%s}:nt:dl:%s", div, d->id);
+        k[1] = pmo_arena_printf (arena, "pmo:{%s}:nt:due:%s", div, d->channel_id);
+        k[2] = pmo_arena_printf (arena, "pmo:{%s}:nt:ready", div);
+        k[3] = pmo_arena_printf (arena, "pmo:{%s}:nt:done:%s", div, d->channel_id);
+        k[4] = pmo_arena_printf (arena, "pmo:{%s}:nt:dead:%s", div, d->channel_id);
+        k[5] = pmo_stream_key (arena, div);
+        for (size_t j = 0; j < FINISH_KEYS; j++)
+            lens[3 + i * FINISH_KEYS + j] = strlen (k[j]);
+    }
+    for (size_t i = 0; i < n; i++) {
+        const notifier_finish_item_t *it = &items[i];
+        const Pmo__Delivery *d = it->delivery;
+        size_t dsize, esize = 0;
+        uint8_t *dblob = pmo_reflect_pack (&d->base, arena, &dsize);
+        uint8_t *eblob =
+            it->event ? pmo_reflect_pack (&it->event->base, arena, &esize) : (uint8_t *)"";
+        size_t at = 3 + n * FINISH_KEYS + i * FINISH_ARGS;
+        const char **v = argv + at;
+        v[0] = d->id;
+        v[1] = pmo_arena_printf (arena, "%llu", (unsigned long long)it->expect);
+        v[2] = (const char *)dblob;
+        v[3] = it->finish == NOTIFIER_FINISH_DELIVERED ? "delivered"
+               : it->finish == NOTIFIER_FINISH_RETRY   ? "retry"
+                                                       : "dead";
+        v[4] = pmo_arena_printf (arena, "%lld", (long long)it->due_ms);
+        v[5] = d->channel_id;
+        v[6] = pmo_arena_printf (arena, "%lld", (long long)it->now_ms);
+        v[7] = pmo_arena_printf (arena, "%d", NOTIFIER_KEEP_S);
+        v[8] = it->event ? it->event->type : "";
+        v[9] = (const char *)eblob;
+        v[10] = it->trim ? "1" : "0";
+        for (size_t j = 0; j < FINISH_ARGS; j++)
+            lens[at + j] = j == 2 ? dsize : j == 9 ? esize : strlen (v[j]);
+    }
+    for (size_t j = 0; j < 3; j++)
+        lens[j] = strlen (argv[j]);
+    return pmo_redis_pipev (self->redis, (int)argc, argv, lens);
 }
 
-int notifier_store_finish_reply (notifier_store_t *self, const char *id)
+//  Read the answer of one queued call for n items into results.
+static void s_finish_reply (notifier_store_t *self, const notifier_finish_item_t *items, size_t n,
+                            int *results)
 {
     redisReply *reply = pmo_redis_pipe_reply (self->redis);
-    if (!reply)
-        return -1;
-    int rc = 0;
-    if (reply->type == REDIS_REPLY_STATUS || reply->type == REDIS_REPLY_STRING)
-        rc = strcmp (reply->str, "conflict") == 0 ? 1 : 0;
-    else {
+    bool ok = reply && reply->type == REDIS_REPLY_ARRAY && reply->elements == n;
+    for (size_t i = 0; i < n; i++) {
+        redisReply *one = ok ? reply->element[i] : NULL;
+        results[i] = !one                                                                 ? -1
+                     : one->type != REDIS_REPLY_STRING && one->type != REDIS_REPLY_STATUS ? -1
+                     : strcmp (one->str, "conflict") == 0                                 ? 1
+                                                                                          : 0;
+    }
+    if (reply && !ok) {
         if (!pmo_redis_refused_write (self->redis, reply, "notifier: record an attempt"))
-            pmo_warn ("notifier: finish failed id=%s error=\"%s\"", id,
+            pmo_warn ("notifier: finish failed deliveries=%zu first=%s error=\"%s\"", n,
+                      items[0].delivery->id,
                       reply->type == REDIS_REPLY_ERROR ? reply->str : "unexpected reply");
         //  a script flushed behind our back: load again next time
         if (reply->type == REDIS_REPLY_ERROR && strncmp (reply->str, "NOSCRIPT", 8) == 0)
             self->scripts_at_connects = 0;
-        rc = -1;
     }
-    freeReplyObject (reply);
-    return rc;
+    if (reply)
+        freeReplyObject (reply);
+}
+
+void notifier_store_finish (notifier_store_t *self, pmo_arena_t *arena,
+                            const notifier_finish_item_t *items, size_t n, int *results)
+{
+    for (size_t i = 0; i < n; i++)
+        results[i] = -1;
+    if (!n || notifier_store_scripts_ready (self))
+        return;
+    //  Runs of one division: each its own call (its keys in one slot), of
+    //  CALL_MAX at most (a script holds Redis while it runs)
+    size_t *runs = pmo_arena_alloc (arena, (n + 1) * sizeof (size_t));
+    size_t n_runs = 0, queued = 0;
+    for (size_t start = 0; start < n;) {
+        size_t end = start + 1;
+        while (end < n && end - start < CALL_MAX &&
+               streq (items[end].delivery->division, items[start].delivery->division))
+            end++;
+        runs[n_runs++] = start;
+        start = end;
+    }
+    runs[n_runs] = n;
+    for (; queued < n_runs; queued++)
+        if (s_finish_pipe (self, arena, items + runs[queued], runs[queued + 1] - runs[queued]))
+            break;
+    for (size_t r = 0; r < queued; r++)
+        s_finish_reply (self, items + runs[r], runs[r + 1] - runs[r], results + runs[r]);
 }
 
 //  ---------------------------------------------------------------------

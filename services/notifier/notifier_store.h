@@ -82,13 +82,11 @@ typedef struct {
 //  re-routed event finds the delivery it made). In arena.
 char *notifier_store_delivery_id (pmo_arena_t *arena, const char *division, const char *key);
 
-//  Queue the route script in the pipeline (call notifier_store_scripts_ready
-//  before a batch). 0 or -1.
-int notifier_store_route_pipe (notifier_store_t *self, pmo_arena_t *arena,
-                               const notifier_route_args_t *args);
-//  Collect one route reply: 0 done (new, merged, or already routed before),
-//  -1 failed.
-int notifier_store_route_reply (notifier_store_t *self);
+//  Route n notices: one script call per run of routes of the same
+//  division, all of them pipelined (one round trip). results[i]: 0 done
+//  (new, merged, or already routed before), -1 failed.
+void notifier_store_route (notifier_store_t *self, pmo_arena_t *arena,
+                           const notifier_route_args_t *const *args, size_t n, int *results);
 //  Load the scripts on this connection if it is new. 0 or -1.
 int notifier_store_scripts_ready (notifier_store_t *self);
 
@@ -120,20 +118,26 @@ typedef enum {
     NOTIFIER_FINISH_DEAD = 2,
 } notifier_finish_t;
 
-//  Queue the record of an attempt (pipelined; read its answer with
-//  notifier_store_finish_reply, before any other command): delivery
-//  (updated: state, attempts) replaces the stored one if its version is
-//  still expect. RETRY makes it due at due_ms; DEAD moves it to the
-//  channel's dead letters and appends event (if not NULL) to the division's
-//  stream; trim also drops the channel's delivered ids older than
-//  NOTIFIER_KEEP_S from its done set. 0 or -1 (Redis failed).
-int notifier_store_finish_pipe (notifier_store_t *self, pmo_arena_t *arena,
-                                const Pmo__Delivery *delivery, uint64_t expect,
-                                notifier_finish_t finish, int64_t due_ms, int64_t now_ms,
-                                const Pmo__Event *event, bool trim);
-//  The answer of the next queued finish (of delivery id, for the log): 0, 1
-//  if an operator changed it meanwhile (nothing written), -1 if Redis failed.
-int notifier_store_finish_reply (notifier_store_t *self, const char *id);
+//  An attempt to record: delivery (updated: state, attempts) replaces the
+//  stored one if its version is still expect. RETRY makes it due at due_ms;
+//  DEAD moves it to the channel's dead letters and appends event (if not
+//  NULL) to the division's stream; trim also drops the channel's delivered
+//  ids older than NOTIFIER_KEEP_S from its done set.
+typedef struct {
+    const Pmo__Delivery *delivery;
+    uint64_t expect;
+    notifier_finish_t finish;
+    int64_t due_ms, now_ms;
+    const Pmo__Event *event;
+    bool trim;
+} notifier_finish_item_t;
+
+//  Record n attempts: one script call per run of items of the same
+//  division, all of them pipelined (one round trip). results[i]: 0, 1 if
+//  an operator changed the delivery meanwhile (nothing written), -1 if
+//  Redis failed.
+void notifier_store_finish (notifier_store_t *self, pmo_arena_t *arena,
+                            const notifier_finish_item_t *items, size_t n, int *results);
 
 //  ---------------------------------------------------------------------
 //  Deliveries for people

@@ -16,13 +16,15 @@
 
 local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[3]))
 local out = {}
+local leased = {}
 for _, id in ipairs(ids) do
   local key = ARGV[5] .. id
   local h = redis.call('HMGET', key, 'v', 'd', 'n', 's', 'o')
   if not h[2] then
     redis.call('ZREM', KEYS[1], id)
   else
-    redis.call('ZADD', KEYS[1], ARGV[2], id)
+    leased[#leased + 1] = ARGV[2]
+    leased[#leased + 1] = id
     local notices
     if h[4] then
       redis.call('HSET', key, 'l', ARGV[2])
@@ -34,6 +36,8 @@ for _, id in ipairs(ids) do
     out[#out + 1] = {id, h[1], h[2], h[3] or '0', notices}
   end
 end
+-- every lease in one command
+if #leased > 0 then redis.call('ZADD', KEYS[1], unpack(leased)) end
 local head = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
 if #head == 0 then redis.call('ZREM', KEYS[2], ARGV[4])
 else redis.call('ZADD', KEYS[2], head[2], ARGV[4]) end

@@ -1,5 +1,7 @@
--- finish.lua: record a delivery's attempt (run by
--- services/notifier/notifier_store.c).
+-- finish.lua: record deliveries' attempts (run by
+-- services/notifier/notifier_store.c), several in one call: the keys and
+-- arguments below repeat once per delivery, in order (6 keys and 11
+-- arguments each; all of one division).
 --
 -- KEYS[1]  pmo:{<div>}:nt:dl:<id>
 -- KEYS[2]  pmo:{<div>}:nt:due:<channel>
@@ -13,40 +15,51 @@
 --          one (s), 9 event type ('' for none), 10 event blob (appended to the
 --          stream when a delivery goes dead), 11 '1' to also drop delivered
 --          ids older than 8 from the done set (the caller asks now and then)
--- Returns  'ok', or 'conflict' if the stored version is not the one
---          expected (an operator changed it: only the lease is released)
+-- Returns  per delivery 'ok', or 'conflict' if the stored version is not
+--          the one expected (an operator changed it: only the lease is
+--          released)
 --
 -- The channel's place in the ready set is its earliest due time. A
 -- delivery leaving the due set can only make that later, and a ready time
 -- too early costs one claim that finds nothing and corrects it; so only a
 -- retry, which may make it earlier, looks at the due set's head.
 
-local h = redis.call('HMGET', KEYS[1], 'v', 's')
-local v, single = h[1], h[2]
-if v ~= ARGV[2] then
-  if v then redis.call('HSET', KEYS[1], 'l', 0) end
-  return 'conflict'
-end
-redis.call('HSET', KEYS[1], 'v', tonumber(v) + 1, 'd', ARGV[3], 'l', 0)
-local outcome, now, keep = ARGV[4], tonumber(ARGV[7]), tonumber(ARGV[8])
-if outcome == 'retry' then
-  redis.call('ZADD', KEYS[2], ARGV[5], ARGV[1])
-  local head = redis.call('ZRANGE', KEYS[2], 0, 0, 'WITHSCORES')
-  redis.call('ZADD', KEYS[3], head[2], ARGV[6])
+local function finish(k, a)
+  local key, due, ready = KEYS[k + 1], KEYS[k + 2], KEYS[k + 3]
+  local id, outcome, channel = ARGV[a + 1], ARGV[a + 4], ARGV[a + 6]
+  local h = redis.call('HMGET', key, 'v', 's')
+  local v, single = h[1], h[2]
+  if v ~= ARGV[a + 2] then
+    if v then redis.call('HSET', key, 'l', 0) end
+    return 'conflict'
+  end
+  redis.call('HSET', key, 'v', tonumber(v) + 1, 'd', ARGV[a + 3], 'l', 0)
+  local now, keep = tonumber(ARGV[a + 7]), tonumber(ARGV[a + 8])
+  if outcome == 'retry' then
+    redis.call('ZADD', due, ARGV[a + 5], id)
+    local head = redis.call('ZRANGE', due, 0, 0, 'WITHSCORES')
+    redis.call('ZADD', ready, head[2], channel)
+    return 'ok'
+  end
+  redis.call('ZREM', due, id)
+  if outcome == 'delivered' then
+    redis.call('ZADD', KEYS[k + 4], now, id)
+    redis.call('EXPIRE', key, keep)
+    if not single then redis.call('EXPIRE', key .. ':n', keep) end
+    if ARGV[a + 11] == '1' then
+      redis.call('ZREMRANGEBYSCORE', KEYS[k + 4], '-inf', now - keep * 1000)
+    end
+  else
+    redis.call('ZADD', KEYS[k + 5], now, id)
+    if ARGV[a + 9] ~= '' then
+      redis.call('XADD', KEYS[k + 6], '*', 'type', ARGV[a + 9], 'data', ARGV[a + 10])
+    end
+  end
   return 'ok'
 end
-redis.call('ZREM', KEYS[2], ARGV[1])
-if outcome == 'delivered' then
-  redis.call('ZADD', KEYS[4], now, ARGV[1])
-  redis.call('EXPIRE', KEYS[1], keep)
-  if not single then redis.call('EXPIRE', KEYS[1] .. ':n', keep) end
-  if ARGV[11] == '1' then
-    redis.call('ZREMRANGEBYSCORE', KEYS[4], '-inf', now - keep * 1000)
-  end
-else
-  redis.call('ZADD', KEYS[5], now, ARGV[1])
-  if ARGV[9] ~= '' then
-    redis.call('XADD', KEYS[6], '*', 'type', ARGV[9], 'data', ARGV[10])
-  end
+
+local out = {}
+for i = 0, #KEYS / 6 - 1 do
+  out[i + 1] = finish(i * 6, i * 11)
 end
-return 'ok'
+return out

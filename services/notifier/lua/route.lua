@@ -1,5 +1,7 @@
 -- route.lua: one event to one channel becomes a delivery, or joins one
--- (run by services/notifier/notifier_store.c).
+-- (run by services/notifier/notifier_store.c); several routes in one call:
+-- the keys and arguments below repeat once per route, in order (6 keys and
+-- 11 arguments each; all of one division).
 --
 -- KEYS[1]  pmo:{<div>}:nt:seen:<evdiv>/<stream id>:<channel>
 -- KEYS[2]  pmo:{<div>}:nt:dl:<id>, the new delivery (the script builds
@@ -14,9 +16,10 @@
 --          key prefix, 10 due (ms; digest: the period's end; single: now, or
 --          when quiet hours end), 11 fallback id
 --          (digest already being sent: a delivery of its own)
--- Returns  'dup' (routed before: nothing done), 'created', 'merged' (joined
---          the open burst), 'digest' (joined the period's digest) or 'late'
---          (the digest was already being sent: a delivery of its own)
+-- Returns  per route 'dup' (routed before: nothing done), 'created',
+--          'merged' (joined the open burst), 'digest' (joined the period's
+--          digest) or 'late' (the digest was already being sent: a delivery
+--          of its own)
 --
 -- Everything a re-delivered event could do twice is guarded by "seen",
 -- written in the same script: routing is exactly once per event and channel.
@@ -26,53 +29,62 @@
 -- (o) instead of in a list. Its "seen" lives a day, as long as the
 -- notifier routes an event at all (--max-event-age, 1 day).
 
-if not redis.call('SET', KEYS[1], '1', 'NX', 'EX', 86400) then return 'dup' end
-local mode, now, window = ARGV[1], tonumber(ARGV[5]), tonumber(ARGV[6])
-local maxn, prefix, channel = tonumber(ARGV[8]), ARGV[9], ARGV[7]
-local function append(id)
-  local key = prefix .. id
-  if redis.call('HINCRBY', key, 'n', 1) <= maxn then
-    redis.call('RPUSH', key .. ':n', ARGV[4])
+local function route(k, a)
+  local seen, due_set, ready = KEYS[k + 1], KEYS[k + 3], KEYS[k + 4]
+  if not redis.call('SET', seen, '1', 'NX', 'EX', 86400) then return 'dup' end
+  local mode, id, blob, notice = ARGV[a + 1], ARGV[a + 2], ARGV[a + 3], ARGV[a + 4]
+  local now, window = tonumber(ARGV[a + 5]), tonumber(ARGV[a + 6])
+  local channel, maxn, prefix = ARGV[a + 7], tonumber(ARGV[a + 8]), ARGV[a + 9]
+  local due_at = tonumber(ARGV[a + 10])
+  local function append(did)
+    local key = prefix .. did
+    if redis.call('HINCRBY', key, 'n', 1) <= maxn then
+      redis.call('RPUSH', key .. ':n', notice)
+    end
   end
-end
-local function create(id, due)
-  local key = prefix .. id
-  if redis.call('EXISTS', key) == 0 then
-    redis.call('HSET', key, 'v', 1, 'd', ARGV[3], 'n', 0)
-    redis.call('ZADD', KEYS[3], due, id)
-    redis.call('ZADD', KEYS[4], 'LT', due, channel)
+  local function create(did, due)
+    local key = prefix .. did
+    if redis.call('EXISTS', key) == 0 then
+      redis.call('HSET', key, 'v', 1, 'd', blob, 'n', 0)
+      redis.call('ZADD', due_set, due, did)
+      redis.call('ZADD', ready, 'LT', due, channel)
+    end
+    append(did)
   end
-  append(id)
-end
-if mode == 'digest' then
-  local key = prefix .. ARGV[2]
-  if redis.call('HEXISTS', key, 'a') == 1 then
-    create(ARGV[11], now)
-    return 'late'
+  if mode == 'digest' then
+    if redis.call('HEXISTS', prefix .. id, 'a') == 1 then
+      create(ARGV[a + 11], now)
+      return 'late'
+    end
+    create(id, due_at)
+    return 'digest'
+  elseif mode == 'coalesce' then
+    local open = redis.call('GET', KEYS[k + 5])
+    if open and redis.call('EXISTS', prefix .. open) == 1 and
+       redis.call('HEXISTS', prefix .. open, 'a') == 0 then
+      append(open)
+      return 'merged'
+    end
+    local due = now
+    local until_ms = redis.call('GET', KEYS[k + 6])
+    if until_ms then
+      due = math.max(now, tonumber(until_ms))
+      redis.call('SET', KEYS[k + 6], due + window, 'PX', due - now + window)
+    else
+      redis.call('SET', KEYS[k + 6], now + window, 'PX', window)
+    end
+    create(id, due)
+    redis.call('SET', KEYS[k + 5], id, 'PX', due - now + window)
+    return 'created'
   end
-  create(ARGV[2], tonumber(ARGV[10]))
-  return 'digest'
-elseif mode == 'coalesce' then
-  local open = redis.call('GET', KEYS[5])
-  if open and redis.call('EXISTS', prefix .. open) == 1 and
-     redis.call('HEXISTS', prefix .. open, 'a') == 0 then
-    append(open)
-    return 'merged'
-  end
-  local due = now
-  local until_ms = redis.call('GET', KEYS[6])
-  if until_ms then
-    due = math.max(now, tonumber(until_ms))
-    redis.call('SET', KEYS[6], due + window, 'PX', due - now + window)
-  else
-    redis.call('SET', KEYS[6], now + window, 'PX', window)
-  end
-  create(ARGV[2], due)
-  redis.call('SET', KEYS[5], ARGV[2], 'PX', due - now + window)
+  redis.call('HSET', prefix .. id, 'v', 1, 'd', blob, 'n', 1, 's', 1, 'o', notice)
+  redis.call('ZADD', due_set, due_at, id)
+  redis.call('ZADD', ready, 'LT', due_at, channel)
   return 'created'
 end
-redis.call('HSET', prefix .. ARGV[2], 'v', 1, 'd', ARGV[3], 'n', 1, 's', 1, 'o', ARGV[4])
-local due = tonumber(ARGV[10])
-redis.call('ZADD', KEYS[3], due, ARGV[2])
-redis.call('ZADD', KEYS[4], 'LT', due, channel)
-return 'created'
+
+local out = {}
+for i = 0, #KEYS / 6 - 1 do
+  out[i + 1] = route(i * 6, i * 11)
+end
+return out
