@@ -11,6 +11,7 @@
 #include <string.h>
 
 #define RESPONSE_MAX (64 * 1024) //  bytes of a response we read at most
+#define IDLE_MAX     64          //  finished easy handles kept for the next transfers
 
 typedef struct _transfer_t transfer_t;
 struct _transfer_t {
@@ -27,6 +28,7 @@ struct _transfer_t {
     char location[256];
     char refused[160]; //  set when the address policy refused the connection
     char errbuf[CURL_ERROR_SIZE];
+    bool added;                      //  was in the multi handle (its easy handle may be reused)
     transfer_t *next;                //  in the done list
     transfer_t *run_prev, *run_next; //  in the running list
 };
@@ -45,6 +47,8 @@ struct _notifier_send_t {
     size_t active;
     transfer_t *done_head, *done_tail; //  finished, not yet collected
     transfer_t *running;               //  added to the multi handle
+    CURL *idle[IDLE_MAX];              //  finished handles, reset and used again
+    size_t n_idle;
 };
 
 static int s_socket_cb (CURL *easy, curl_socket_t fd, int what, void *userp, void *socketp)
@@ -98,13 +102,28 @@ notifier_send_t *notifier_send_new (const notifier_send_config_t *config)
     return self;
 }
 
-static void s_transfer_free (transfer_t *t)
+//  Free a transfer. Its easy handle, if it finished (removed from the
+//  multi handle), is kept for a later transfer while there is room:
+//  making one costs a dozen allocations, some large.
+static void s_transfer_free (notifier_send_t *self, transfer_t *t, bool reuse)
 {
-    if (t->easy)
+    if (t->easy && reuse && self->n_idle < IDLE_MAX)
+        self->idle[self->n_idle++] = t->easy;
+    else if (t->easy)
         curl_easy_cleanup (t->easy);
     curl_slist_free_all (t->headers);
     free (t->body);
     free (t);
+}
+
+//  An easy handle with no options set: a kept one (reset), or a new one.
+static CURL *s_easy (notifier_send_t *self)
+{
+    if (!self->n_idle)
+        return curl_easy_init ();
+    CURL *e = self->idle[--self->n_idle];
+    curl_easy_reset (e);
+    return e;
 }
 
 static void s_unlink (notifier_send_t *self, transfer_t *t)
@@ -132,15 +151,17 @@ void notifier_send_destroy (notifier_send_t **self_p)
         curl_multi_remove_handle (self->multi, t->easy);
         if (self->config.free_tag)
             self->config.free_tag (t->tag);
-        s_transfer_free (t);
+        s_transfer_free (self, t, false);
     }
     while (self->done_head) {
         transfer_t *t = self->done_head;
         self->done_head = t->next;
         if (self->config.free_tag)
             self->config.free_tag (t->tag);
-        s_transfer_free (t);
+        s_transfer_free (self, t, false);
     }
+    while (self->n_idle)
+        curl_easy_cleanup (self->idle[--self->n_idle]);
     curl_multi_cleanup (self->multi);
     free (self->watches);
     free (self);
@@ -238,7 +259,7 @@ int notifier_send_start (notifier_send_t *self, const notifier_send_request_t *r
     memcpy (t->body, r->body, r->size);
     t->body[r->size] = 0;
     t->size = r->size;
-    t->easy = curl_easy_init ();
+    t->easy = s_easy (self);
     CURL *e = t->easy;
     if (!e) {
         snprintf (t->errbuf, sizeof t->errbuf, "curl_easy_init failed");
@@ -313,6 +334,7 @@ int notifier_send_start (notifier_send_t *self, const notifier_send_request_t *r
         s_done_push (self, t);
         return -1;
     }
+    t->added = true;
     self->active++;
     t->run_next = self->running;
     if (self->running)
@@ -407,7 +429,8 @@ bool notifier_send_result (notifier_send_t *self, notifier_send_result_t *result
     snprintf (result->location, sizeof result->location, "%s", t->location);
     snprintf (result->body, sizeof result->body, "%s", t->response);
     result->duration_ms = pmo_mono_ms () - t->started_ms;
-    s_transfer_free (t);
+    //  a transfer curl refused was never added: its handle is not reused
+    s_transfer_free (self, t, t->added);
     return true;
 }
 
