@@ -101,6 +101,21 @@ static const char *s_text (pmo_arena_t *arena, const xmlNode *node, const char *
     return copy;
 }
 
+//  A name (Title, a task's or resource's Name): spaces around it on its
+//  line are part of it (a project named "Rail " in pmo comes back so);
+//  white space that spans lines is layout.
+static const char *s_name (pmo_arena_t *arena, const xmlNode *node, const char *name)
+{
+    xmlNode *c = s_child (node, name);
+    if (!c)
+        return "";
+    xmlChar *text = xmlNodeGetContent (c);
+    const char *copy = pmo_arena_strdup (arena, text ? (const char *)text : "");
+    xmlFree (text);
+    const char *trimmed = s_text (arena, node, name);
+    return strpbrk (copy, "\r\n") || !*trimmed ? trimmed : copy;
+}
+
 //  The baseline of a task numbered number (0: the first, "Baseline"), NULL.
 static xmlNode *s_baseline (const xmlNode *task, int number)
 {
@@ -308,9 +323,9 @@ static int s_project (plan_t *plan, const portio_import_options_t *options, cons
         "StartDate", "FinishDate", "FinishDate", "CurrencyCode",
         "",          "Cost",       "ActualCost", NULL};
     pmo_arena_t *arena = plan->arena;
-    const char *title = s_text (arena, root, "Title");
+    const char *title = s_name (arena, root, "Title");
     if (!*title)
-        title = s_text (arena, root, "Name");
+        title = s_name (arena, root, "Name");
     const char *guid = s_text (arena, root, "GUID");
     const char *currency = s_text (arena, root, "CurrencyCode");
     plan->currency = *currency ? currency : "";
@@ -370,7 +385,10 @@ static int s_project (plan_t *plan, const portio_import_options_t *options, cons
     if (strcmp (budget, "0.00") == 0 &&
         !(known && known->budget && known->budget->baseline && !known->budget->baseline->minor))
         budget = "";
-    plan->external_id = pmo_arena_printf (arena, "mspdi:%s", *guid ? guid : title);
+    //  (the key of a plan without a GUID: its title without surrounding spaces)
+    plan->external_id = pmo_arena_printf (
+        arena, "mspdi:%s",
+        *guid ? guid : s_text (arena, root, *s_text (arena, root, "Title") ? "Title" : "Name"));
     //  A plan pmo wrote of a project the caller may see: that project (by
     //  its code in its unit), whatever its external id
     if (known) {
@@ -416,7 +434,7 @@ static void s_milestone (plan_t *plan, const xmlNode *task)
     static const char *from[] = {"", "WBS Name", "Baseline/Finish", "Finish", "ActualFinish", NULL};
     pmo_arena_t *arena = plan->arena;
     const char *uid = s_text (arena, task, "UID");
-    const char *name = s_text (arena, task, "Name");
+    const char *name = s_name (arena, task, "Name");
     const char *wbs = s_text (arena, task, "WBS");
     const char *element = pmo_arena_printf (arena, "Task UID=%s", uid);
     const xmlNode *baseline = s_baseline (task, 0);
@@ -654,7 +672,7 @@ static void s_pool_resources (plan_t *plan, const portio_import_options_t *optio
             strcmp (s_text (arena, x, "IsNull"), "1") == 0)
             continue;
         const char *uid = s_text (arena, x, "UID");
-        const char *name = s_text (arena, x, "Name");
+        const char *name = s_name (arena, x, "Name");
         if (!*name)
             continue; //  the unnamed resource Project keeps at UID 0
         const char *type = s_text (arena, x, "Type");

@@ -20,7 +20,8 @@
       Planner's msp2planner.xsl, Debian's planner-data, whose output must
       be valid against Planner's DTD), and its re-import changes nothing. A requested
       allocation (nobody named) is left out.
-    - A project whose baseline budget is 0 comes back with 0 (not none).
+    - A project whose baseline budget is 0 comes back with 0 (not none),
+      its name with its trailing space.
     - Into another pmo (the plan's project id unknown there): a new
       project with its milestones, resources and allocations.
     - Bad requests: no project, an unknown one.
@@ -295,10 +296,11 @@ static void s_from_pmo (void)
     //  allocations
     size_t size;
     char *xml = s_round_trip ("EXP-1", "exp-1.xml", 1 + 2 + 1 + 2 + 4, &size);
-    //  A baseline budget of 0 (a plan's unset baseline is also 0) stays 0
+    //  A baseline budget of 0 (a plan's unset baseline is also 0) stays 0,
+    //  and a name's trailing space stays (the GMPP file has such names)
     s_csv ("project", "code,name,org_unit,baseline_start,baseline_finish,currency,"
                       "budget.baseline\n"
-                      "EXP-0,No money yet,msp,2026-01-05,2026-06-30,GBP,0.00\n");
+                      "EXP-0,\"No money yet \",msp,2026-01-05,2026-06-30,GBP,0.00\n");
     size_t zero_size;
     free (s_round_trip ("EXP-0", "exp-0.xml", 1, &zero_size));
     //  What the plan says, read by ElementTree
