@@ -39,6 +39,7 @@
 #include "pmo_util.h"
 
 #include <assert.h>
+#include <ctype.h>
 #include <czmq.h>
 #include <libxml/xmlwriter.h>
 #include <stdio.h>
@@ -163,6 +164,20 @@ static void s_pmo_id (export_t *e, const char *field, const char *id)
     s_close (e);
 }
 
+//  The GUID of the plan a record came from (external id "mspdi:<GUID>"),
+//  NULL if it has none (made in pmo, or keyed "mspdi:<title>" by a plan
+//  without a GUID, a title that may be 36 characters long).
+static const char *s_guid (const char *external_id)
+{
+    if (strncmp (external_id, "mspdi:", 6) != 0 || strlen (external_id) != 6 + 36)
+        return NULL;
+    const char *g = external_id + 6;
+    for (size_t i = 0; i < 36; i++)
+        if (i == 8 || i == 13 || i == 18 || i == 23 ? g[i] != '-' : !isxdigit ((unsigned char)g[i]))
+            return NULL;
+    return g;
+}
+
 //  True if the latest status report has earned value (PV or EV): the
 //  plan then carries its day and figures (StatusDate, BCWS, BCWP, ACWP).
 static bool s_earned (const export_t *e)
@@ -190,8 +205,8 @@ static void s_properties (export_t *e, int64_t start, int64_t finish)
     s_el (e, "Title", p->name);
     if (!pmo_str_empty (p->manager))
         s_el (e, "Manager", p->manager);
-    if (strncmp (p->external_id, "mspdi:", 6) == 0 && strlen (p->external_id) == 6 + 36)
-        s_el (e, "GUID", p->external_id + 6);
+    if (s_guid (p->external_id))
+        s_el (e, "GUID", s_guid (p->external_id));
     s_el (e, "ScheduleFromStart", "1");
     s_datetime (e, "StartDate", start, "08:00");
     s_datetime (e, "FinishDate", finish, "17:00");
@@ -374,8 +389,8 @@ static void s_resource (export_t *e, const Pmo__Resource *r, size_t uid)
 {
     s_open (e, "Resource");
     s_elf (e, "UID", "%zu", uid);
-    if (strncmp (r->external_id, "mspdi:", 6) == 0 && strlen (r->external_id) == 6 + 36)
-        s_el (e, "GUID", r->external_id + 6);
+    if (s_guid (r->external_id))
+        s_el (e, "GUID", s_guid (r->external_id));
     s_elf (e, "ID", "%zu", uid);
     s_el (e, "Name", r->name);
     s_el (e, "Type", "1");

@@ -2,9 +2,11 @@
     (MSPDI XML) and back, against the real registry and allocator
     (in-process actors, real ZeroMQ, real redis-server).
 
-    - Plans Project saved (tests/import/mspdi/mspdiresource.xml and
-      assignment-assignments-project2019-mspdi.xml, from the MPXJ
-      project's test data) are imported, their projects exported: the
+    - Plans Project saved (tests/import/mspdi/mspdiresource.xml,
+      assignment-assignments-project2019-mspdi.xml and
+      task-baselines-project2010-mspdi.xml, which has no GUID and a name of
+      a GUID's length, from the MPXJ project's test data) are imported,
+      their projects exported: the
       export keeps the structure of the files Project saved
       (tests/import/mspdi_structure.py, which learns it from them with
       Python's ElementTree, and is shown to refuse three broken copies);
@@ -212,12 +214,13 @@ static void s_from_project (const char *file, const char *out)
     }
     assert (project);
     char *xml = s_round_trip (project->code, out, rows, &size);
-    //  A plan with a GUID keeps it (and its resources theirs)
-    if (strstr (data, "<GUID>")) {
-        char guid[64];
-        snprintf (guid, sizeof guid, "<GUID>%s</GUID>", project->external_id + 6);
-        assert (strstr (xml, guid));
-    }
+    //  A plan with a GUID keeps it (and its resources theirs); one without
+    //  (keyed by its title) has none, whatever the title's length
+    const char *key = project->external_id + 6;
+    bool guid = strlen (key) == 36 && key[8] == '-' && key[13] == '-' && key[23] == '-';
+    char element[1024];
+    snprintf (element, sizeof element, "<GUID>%s</GUID>", key);
+    assert (guid ? strstr (xml, element) != NULL : strstr (xml, element) == NULL);
     printf ("%s: %zu rows exported and re-imported unchanged\n", file, rows);
     free (xml);
     free (data);
@@ -359,6 +362,8 @@ int main (void)
     ah_unit (s_ah, "msp", "division", "hub", "supportive");
     s_from_project ("mspdiresource.xml", "mspdiresource-export.xml");
     s_from_project ("assignment-assignments-project2019-mspdi.xml", "assignments-2019-export.xml");
+    //  No GUID, and a name of a GUID's length (36 characters)
+    s_from_project ("task-baselines-project2010-mspdi.xml", "task-baselines-2010-export.xml");
     s_from_pmo ();
     s_bad ();
     ah_stop (&s_ah);
