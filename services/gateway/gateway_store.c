@@ -93,6 +93,10 @@ int gateway_store_replay (gateway_store_t *self, pmo_arena_t *arena, const char 
 
 int gateway_store_idem_bind (gateway_store_t *self, const char *binding, const char *fingerprint)
 {
+    //  No WAIT of its own: what the request it guards acknowledges is a
+    //  commit made after it on the same master, and that commit's WAIT
+    //  (pmo_commit_confirm) covers every write the master made before, this
+    //  one included
     //  NX with GET (Redis 7): sets it if absent and answers what was there
     redisReply *reply = pmo_redis_command (self->redis, "SET pmo:{%s}:gw:ik:%s %s NX GET EX %d",
                                            self->hub, binding, fingerprint, IDEM_TTL_S);
@@ -344,6 +348,14 @@ void gateway_store_stream_figures (gateway_store_t *self, const char *division, 
 //  ---------------------------------------------------------------------
 //  Single sign-on
 
+//  What a sign-in or sign-out acknowledges must survive a failover (a lost
+//  sign-out would bring a session back): the rule of every acknowledged
+//  write, pmo_redis_wait_replicas (one node: nothing to wait for).
+static int s_confirmed (gateway_store_t *self, int rc)
+{
+    return rc == 0 && pmo_redis_wait_replicas (self->redis) == 0 ? 0 : -1;
+}
+
 int gateway_store_login_put (gateway_store_t *self, const char *state, const char *json, int ttl_s)
 {
     redisReply *reply = pmo_redis_command (self->redis, "SET pmo:{%s}:gw:login:%s %s EX %d",
@@ -351,7 +363,7 @@ int gateway_store_login_put (gateway_store_t *self, const char *state, const cha
     int rc = reply && reply->type == REDIS_REPLY_STATUS ? 0 : -1;
     if (reply)
         freeReplyObject (reply);
-    return rc;
+    return s_confirmed (self, rc);
 }
 
 int gateway_store_login_take (gateway_store_t *self, const char *state, char **json)
@@ -388,7 +400,7 @@ int gateway_store_session_put (gateway_store_t *self, const char *hash, const ui
         if (reply)
             freeReplyObject (reply);
     }
-    return rc;
+    return s_confirmed (self, rc);
 }
 
 int gateway_store_session_get (gateway_store_t *self, pmo_arena_t *arena, const char *hash,
@@ -420,7 +432,7 @@ int gateway_store_session_drop (gateway_store_t *self, const char *hash)
     int rc = reply && reply->type == REDIS_REPLY_INTEGER ? 0 : -1;
     if (reply)
         freeReplyObject (reply);
-    return rc;
+    return s_confirmed (self, rc);
 }
 
 int gateway_store_stream_back (gateway_store_t *self, const char *division, const char *upper,

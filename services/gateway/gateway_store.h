@@ -98,7 +98,9 @@ void gateway_store_stream_figures (gateway_store_t *self, const char *division, 
 
 //  Single sign-on (gateway_session.c). A sign-in under way: its state
 //  value maps to what the callback needs (JSON text), for ttl_s; taken
-//  once. 0, or -1 if Redis failed.
+//  once. 0, or -1 if Redis failed. This, session_put and session_drop
+//  answer 0 only once the Redis URL's replicas hold the write
+//  (pmo_redis_wait_replicas): -1 otherwise, and the caller answers 503.
 int gateway_store_login_put (gateway_store_t *self, const char *state, const char *json, int ttl_s);
 //  Take (read and delete) a sign-in: 1 with *json (malloc'd), 0, -1.
 int gateway_store_login_take (gateway_store_t *self, const char *state, char **json);

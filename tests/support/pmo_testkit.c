@@ -508,6 +508,30 @@ redisReply *pmo_test_redis_command (pmo_test_redis_t *self, const char *format, 
     return reply;
 }
 
+int pmo_test_redis_follow (pmo_test_redis_t *replica, pmo_test_redis_t *master)
+{
+    assert (replica && master);
+    redisReply *reply = pmo_test_redis_command (replica, "REPLICAOF 127.0.0.1 %d", master->port);
+    bool ok = reply && reply->type == REDIS_REPLY_STATUS;
+    if (reply)
+        freeReplyObject (reply);
+    if (!ok) {
+        fprintf (stderr, "pmo_testkit: %s refused to follow %s\n", replica->url, master->url);
+        return -1;
+    }
+    for (int i = 0; i < 400; i++) {
+        reply = pmo_test_redis_command (replica, "INFO replication");
+        bool up = reply && reply->str && strstr (reply->str, "master_link_status:up");
+        if (reply)
+            freeReplyObject (reply);
+        if (up)
+            return 0;
+        usleep (50 * 1000);
+    }
+    fprintf (stderr, "pmo_testkit: %s did not link to %s within 20 s\n", replica->url, master->url);
+    return -1;
+}
+
 //  --------------------------------------------------------------------------
 //  Ports and paths
 

@@ -48,6 +48,11 @@ void pmo_test_redis_kill (pmo_test_redis_t *self);
 //  PING. Returns 0, or -1 and prints why.
 int pmo_test_redis_restart (pmo_test_redis_t *self);
 
+//  Make replica follow master (REPLICAOF) and wait until its link is up
+//  (deadline 20 s), so that a WAIT for one replica can be confirmed.
+//  Returns 0, or -1 and prints why.
+int pmo_test_redis_follow (pmo_test_redis_t *replica, pmo_test_redis_t *master);
+
 //  Run a command through a fresh hiredis connection to it (for assertions),
 //  with a 5 s deadline. Returns NULL and prints why if the server cannot be
 //  reached. Caller owns the reply and frees it with freeReplyObject.
