@@ -23,6 +23,7 @@
 #include "gateway_store.h"
 
 #include "orgtree.h"
+#include "orgtree_reader.h"
 #include "pmo_redis.h"
 
 #include <czmq.h>
@@ -147,9 +148,8 @@ typedef struct {
     zsock_t *jobs_pull;     //  finished jobs push themselves here
     char jobs_endpoint[64]; //  ... its inproc address
     orgtree_t *orgs;        //  the org-unit tree, fed from our registry DEALER
-    bool orgs_read;         //  ... it has been read whole at least once
-    char orgs_wait[40];     //  the request id of the page asked for
-    int64_t orgs_next;      //  monotonic: ask again then
+    //  ... by this, never waiting (NULL: no registry configured)
+    orgtree_reader_t *orgs_reader;
     Pmo__Identity identity; //  the gateway's own (it reads the org structure)
     bool sse_woken;         //  read the streams now
     int64_t sse_next_sweep;

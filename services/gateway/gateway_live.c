@@ -17,7 +17,7 @@
 //  org units are not known yet.
 static int s_visible_divisions (self_t *self, const Pmo__Identity *who, char ***out, bool *all)
 {
-    if (!self->orgs_read)
+    if (!self->orgs_reader || !orgtree_reader_read_once (self->orgs_reader))
         return -1;
     size_t cap = 2;
     for (size_t i = 0; orgtree_division_at (self->orgs, i); i++)

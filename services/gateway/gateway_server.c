@@ -362,45 +362,6 @@ static int s_parse_listen (const char *text, struct sockaddr_in *addr)
 //  ---------------------------------------------------------------------
 //  The reactor
 
-//  Ask the registry for a page of the org units (after cursor; NULL: the
-//  first) on our own DEALER, as the gateway (the org structure is visible
-//  to everyone signed in). The reactor never waits for the registry: the
-//  reply is fed to the tree when it comes (s_orgs_take).
-static void s_orgs_ask (self_t *self, int64_t now, const char *cursor)
-{
-    zsock_t *dealer = self->dealers[GATEWAY_SVC_REGISTRY];
-    if (!dealer)
-        return;
-    Pmo__RegistryRequest request = PMO__REGISTRY_REQUEST__INIT;
-    Pmo__ListRequest list;
-    orgtree_list_page (self->orgs, &list, cursor);
-    request.body_case = PMO__REGISTRY_REQUEST__BODY_LIST;
-    request.list = &list;
-    Pmo__Header header;
-    pmo_header_init (&header, self->orgs_wait, self->config.upstream_timeout_ms, &self->identity);
-    request.header = &header;
-    size_t size = protobuf_c_message_get_packed_size (&request.base);
-    uint8_t *buffer = malloc (size);
-    assert (buffer);
-    protobuf_c_message_pack (&request.base, buffer);
-    gateway_send (self, GATEWAY_SVC_REGISTRY, buffer, size);
-    free (buffer);
-    //  Soon again while the tree was never read; then every few seconds
-    self->orgs_next = now + (self->orgs_read ? ORGS_REFRESH_MS : 500);
-}
-
-//  A page of org units came: feed it to the tree, and ask for the next.
-static void s_orgs_take (self_t *self, const Pmo__RegistryReply *reply)
-{
-    const char *cursor = NULL;
-    int rc = orgtree_feed (self->orgs, reply, &cursor);
-    *self->orgs_wait = 0;
-    if (rc == 1)
-        self->orgs_read = true;
-    else if (rc == 0)
-        s_orgs_ask (self, pmo_mono_ms (), cursor);
-}
-
 //  A reply from a service: wake the request that waits for it.
 static void s_handle_replies (self_t *self, gateway_svc_t svc)
 {
@@ -414,9 +375,13 @@ static void s_handle_replies (self_t *self, gateway_svc_t svc)
         const Pmo__Header *header = reply ? pmo_wire_header (reply) : NULL;
         const char *id = header && header->request_id ? header->request_id : "";
         request_t *req = *id ? zhashx_lookup (self->pending, id) : NULL;
-        if (svc == GATEWAY_SVC_REGISTRY && *id && strcmp (id, self->orgs_wait) == 0)
-            s_orgs_take (self, (Pmo__RegistryReply *)reply);
-        else if (req) {
+        //  A page of org units (the tree's reader asks on this DEALER as the
+        //  gateway: the org structure is visible to everyone signed in)
+        if (svc == GATEWAY_SVC_REGISTRY && *id && self->orgs_reader &&
+            strcmp (id, orgtree_reader_awaits (self->orgs_reader)) == 0) {
+            orgtree_reader_feed (self->orgs_reader, (Pmo__RegistryReply *)reply);
+            self->sent[GATEWAY_SVC_REGISTRY] = true; //  it may have asked for the next page
+        } else if (req) {
             zhashx_delete (self->pending, id);
             if (req->kind == KIND_READYZ) {
                 gateway_readyz_reply (req, id, reply);
@@ -442,8 +407,10 @@ static void s_handle_replies (self_t *self, gateway_svc_t svc)
 //  client read: wake-ups may be lost): read the tree again now.
 static void s_orgs_changed (self_t *self, int64_t now)
 {
-    orgtree_invalidate (self->orgs);
-    self->orgs_next = now;
+    if (self->orgs_reader)
+        orgtree_reader_now (self->orgs_reader);
+    else
+        orgtree_invalidate (self->orgs);
 }
 
 //  Hand an entry the shared reader read to every client that takes its
@@ -529,6 +496,7 @@ static void s_self_destroy (self_t *self)
     zlistx_destroy (&self->conns);
     zlistx_destroy (&self->sse);
     gateway_feed_destroy (&self->feed);
+    orgtree_reader_destroy (&self->orgs_reader);
     orgtree_destroy (&self->orgs);
     gateway_metrics_destroy (&self->metrics);
     free (self->openapi);
@@ -570,6 +538,18 @@ static int s_connect_services (self_t *self)
         }
         self->dealers[svc] = dealer;
     }
+    //  The org-unit tree is read on the registry's DEALER, never waiting:
+    //  soon again while it was never read, then every ORGS_REFRESH_MS
+    if (self->dealers[GATEWAY_SVC_REGISTRY]) {
+        orgtree_reader_config_t orgs = {.socket = self->dealers[GATEWAY_SVC_REGISTRY],
+                                        .identity = &self->identity,
+                                        .timeout_ms = self->config.upstream_timeout_ms,
+                                        .refresh_ms = ORGS_REFRESH_MS,
+                                        .retry_ms = ORGS_REFRESH_MS,
+                                        .first_retry_ms = 500,
+                                        .name = "gateway"};
+        self->orgs_reader = orgtree_reader_new (self->orgs, &orgs);
+    }
     self->sub = zsock_new (ZMQ_SUB);
     assert (self->sub);
     zsock_set_subscribe (self->sub, "");
@@ -606,7 +586,7 @@ static int s_self_init (self_t *self)
     self->store = gateway_store_new (self->redis, self->config.hub);
     pmo__identity__init (&self->identity);
     self->identity.subject = "pmo-gateway";
-    //  No registry of its own: the tree is fed from our DEALER (s_orgs_ask)
+    //  No registry of its own: the tree is fed from our DEALER (orgs_reader)
     orgtree_config_t orgs = {.identity = &self->identity};
     self->orgs = orgtree_new (&orgs);
     assert (self->orgs);
@@ -687,8 +667,8 @@ static int64_t s_wait_ms (self_t *self, int64_t now, int64_t next)
         wait = (int64_t)mhd_wait;
     if (next != INT64_MAX && next - now < wait)
         wait = next - now;
-    if (self->orgs_next - now < wait)
-        wait = self->orgs_next - now;
+    if (self->orgs_reader && orgtree_reader_next_ms (self->orgs_reader) - now < wait)
+        wait = orgtree_reader_next_ms (self->orgs_reader) - now;
     if (self->conns_next - now < wait)
         wait = self->conns_next - now;
     if (zlistx_size (self->sse)) {
@@ -855,8 +835,12 @@ static void s_actor (zsock_t *pipe, void *args)
     bool settled = false; //  every socket's events read once (s_poll)
     while (true) {
         int64_t now = pmo_mono_ms ();
-        if (!self.stopping && now >= self.orgs_next)
-            s_orgs_ask (&self, now, NULL);
+        if (!self.stopping && self.orgs_reader &&
+            now >= orgtree_reader_next_ms (self.orgs_reader)) {
+            orgtree_reader_due (self.orgs_reader);
+            //  it asks on the registry's DEALER: its events are read (s_poll)
+            self.sent[GATEWAY_SVC_REGISTRY] = true;
+        }
         int64_t next = gateway_check_pending (&self, now);
         self.conns_next = gateway_edge_sweep (&self, now);
         s_pump_events (&self, now);

@@ -16,6 +16,7 @@
 #include "notifier_server.h"
 #include "notifier_store.h"
 #include "orgtree.h"
+#include "orgtree_reader.h"
 
 #include "pmo_seal.h"
 #include "pmo_client.h"
@@ -80,9 +81,9 @@ typedef struct {
     Pmo__Grant *grants[1];
     //  Org units, from the registry
     orgtree_t *tree;
-    bool org_loaded;         //  the whole tree was read at least once
-    uint64_t org_generation; //  of the tree when its divisions were last followed
-    int64_t org_next_ms;     //  monotonic: when to ask the tree again
+    bool org_loaded;              //  the whole tree was read at least once
+    uint64_t org_generation;      //  of the tree when its divisions were last followed
+    orgtree_reader_t *org_reader; //  reads the tree again, never waiting (lib/orgtree)
     //  Divisions whose streams we read
     zlist_t *divisions; //  of strdup'd ids
     char **streams;     //  stream keys

@@ -82,7 +82,7 @@ static Pmo__Event *s_decode (notifier_t *self, const pmo_stream_entry_t *entry, 
     //  A unit changed (renamed, moved, archived, its PMO type): read the
     //  tree again before it is used next
     if (strncmp (event->type ? event->type : "", "org_unit.", 9) == 0)
-        orgtree_invalidate (self->tree);
+        orgtree_reader_now (self->org_reader);
     //  Our own events (channel changes, dead letters) are not news to
     //  route: sending them could loop through a broken channel
     if (streq (event->source ? event->source : "", "notifier"))

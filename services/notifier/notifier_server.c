@@ -25,7 +25,7 @@
 #include <string.h>
 
 #define ORG_RELOAD_MS  30000 //  re-read the whole org tree (new divisions to follow)
-#define ORG_CHECK_MS   1000  //  ask the tree whether it must be read again
+#define ORG_RETRY_MS   1000  //  ... this soon after the registry did not answer
 #define POLL_ITEMS_MAX 1024
 
 //  ---------------------------------------------------------------------
@@ -71,6 +71,10 @@ static void s_division_add (notifier_t *self, const char *division)
     zlist_append (self->divisions, (void *)division); //  autofree: the list copies it
     pmo_info ("notifier: following division=%s", division);
     s_streams_rebuild (self);
+    //  Its channels and subscriptions are read before its events are
+    //  routed: a division followed after the cache was loaded (the tree is
+    //  read without waiting, so after the first load at start) is not in it
+    self->cache_loaded_ms = 0;
 }
 
 //  Follow every division the tree knows (the hub's and each division's
@@ -465,6 +469,16 @@ static void s_prepare (notifier_t *self)
     };
     self->tree = orgtree_new (&tree_config);
     assert (self->tree); //  the same endpoint made self->registry
+    orgtree_reader_config_t reader_config = {
+        .registry = self->config.registry_endpoint,
+        .identity = &self->service,
+        .timeout_ms = self->config.redis_timeout_ms,
+        .refresh_ms = ORG_RELOAD_MS,
+        .retry_ms = ORG_RETRY_MS,
+        .name = "notifier",
+    };
+    self->org_reader = orgtree_reader_new (self->tree, &reader_config);
+    assert (self->org_reader);
     self->divisions = zlist_new ();
     zlist_autofree (self->divisions);
     self->channels = zhash_new ();
@@ -488,13 +502,12 @@ static void s_prepare (notifier_t *self)
 static void s_timers (notifier_t *self)
 {
     int64_t mono = pmo_mono_ms ();
-    if (mono >= self->org_next_ms) {
-        //  The tree reads the registry only when it is older than
-        //  ORG_RELOAD_MS or an org-unit event invalidated it; while the
-        //  registry is away it backs off and answers at once
-        notifier_org_refresh (self);
-        self->org_next_ms = pmo_mono_ms () + ORG_CHECK_MS;
-    }
+    //  The tree is read again every ORG_RELOAD_MS and at once after an
+    //  org-unit event, without waiting: the replies come on the reader's
+    //  socket (s_poll), so a registry that is away never holds up the
+    //  deliveries
+    if (mono >= orgtree_reader_next_ms (self->org_reader))
+        orgtree_reader_due (self->org_reader);
     notifier_cache_fresh (self);
     if (mono >= self->next_reclaim_ms) {
         notifier_reclaim (self);
@@ -524,9 +537,9 @@ static long s_wait_ms (notifier_t *self)
 {
     int64_t mono = pmo_mono_ms (), now = pmo_now_ms ();
     int64_t wait = 1000;
-    int64_t timers[] = {self->org_next_ms - mono, self->next_reclaim_ms - mono,
-                        self->next_refresh_ms - mono, self->next_gen_ms - mono,
-                        pmo_stream_reader_wait_ms (self->reader)};
+    int64_t timers[] = {orgtree_reader_next_ms (self->org_reader) - mono,
+                        self->next_reclaim_ms - mono, self->next_refresh_ms - mono,
+                        self->next_gen_ms - mono, pmo_stream_reader_wait_ms (self->reader)};
     for (size_t i = 0; i < sizeof timers / sizeof timers[0]; i++)
         if (timers[i] < wait)
             wait = timers[i];
@@ -548,7 +561,9 @@ static bool s_poll (notifier_t *self, zsock_t *pipe, zmq_pollitem_t *items)
                                 .events = ZMQ_POLLIN};
     items[2] = (zmq_pollitem_t){.socket = zsock_resolve (zactor_sock (self->clicker)),
                                 .events = ZMQ_POLLIN};
-    int fixed = 3;
+    items[3] = (zmq_pollitem_t){.socket = zsock_resolve (orgtree_reader_socket (self->org_reader)),
+                                .events = ZMQ_POLLIN};
+    int fixed = 4;
     int reader_fd = notifier_reader_arm (self);
     if (reader_fd >= 0)
         items[fixed++] = (zmq_pollitem_t){.fd = reader_fd, .events = ZMQ_POLLIN};
@@ -565,7 +580,11 @@ static bool s_poll (notifier_t *self, zsock_t *pipe, zmq_pollitem_t *items)
         pmo_server_drain (self->server, 256);
     if (items[2].revents & ZMQ_POLLIN)
         notifier_chat_returned (self);
-    if (reader_fd >= 0 && (items[3].revents & (ZMQ_POLLIN | ZMQ_POLLERR)))
+    if ((items[3].revents & ZMQ_POLLIN) && orgtree_reader_take (self->org_reader)) {
+        self->org_loaded = true;
+        s_divisions_sync (self);
+    }
+    if (reader_fd >= 0 && (items[4].revents & (ZMQ_POLLIN | ZMQ_POLLERR)))
         notifier_consume (self);
     notifier_send_perform (self->send, items + fixed, count - fixed);
     notifier_finish_results (self);
@@ -594,6 +613,7 @@ static void s_close (notifier_t *self)
         free (self->streams[i]);
     free (self->streams);
     pmo_arena_destroy (&self->subs_arena);
+    orgtree_reader_destroy (&self->org_reader);
     orgtree_destroy (&self->tree);
     pmo_server_destroy (&self->server);
     zsock_destroy (&self->pub);

@@ -11,6 +11,7 @@
 
 #include "events.pb-c.h"
 #include "orgtree.h"
+#include "orgtree_reader.h"
 #include "pmo_client.h"
 #include "pmo_request.h"
 #include "pmo_server.h"
@@ -37,6 +38,7 @@ typedef struct {
     pmo_client_t *registry;  //  project lists
     pmo_client_t *allocator; //  capacity views (NULL: none configured)
     orgtree_t *tree;         //  the org units, as the registry has them
+    orgtree_reader_t *units; //  reads the tree again in the loop, never waiting
     Pmo__Identity identity;  //  the planner's own, for calls to the registry
     Pmo__Grant grant;        //  viewer at the hub
     Pmo__Grant *grants[1];

@@ -21,7 +21,8 @@
 #define IDEM_TTL_S       86400 //  a done request's reply, for retries
 #define UNITS_TIMEOUT_MS 1000  //  one request to the registry
 #define UNITS_MAX_AGE_MS 5000
-#define PAGE             500 //  projects per registry page
+#define UNITS_RETRY_MS   1000 //  the tree is read again this soon after the registry did not answer
+#define PAGE             500  //  projects per registry page
 #define MAX_PROJECTS     20000
 
 #define ALL                                                                                        \
@@ -243,9 +244,15 @@ int planner_read_scope (planner_t *self, pmo_request_t *req, const char *org_uni
     if (only_division)
         pmo_arena_append_string (req->arena, &divisions, &n_div, only_division);
     else {
-        if (orgtree_refresh (self->tree, false) < 0 && !orgtree_at (self->tree, 0)) {
-            pmo_request_unavailable (req, "the registry (org units)");
-            return -1;
+        //  The divisions as the tree holds them: the loop reads it again
+        //  without waiting (self->units); only a tree never read is read
+        //  here, for this request
+        if (!orgtree_reader_read_once (self->units)) {
+            orgtree_reader_done (self->units, orgtree_refresh (self->tree, false));
+            if (!orgtree_at (self->tree, 0)) {
+                pmo_request_unavailable (req, "the registry (org units)");
+                return -1;
+            }
         }
         for (size_t i = 0; orgtree_division_at (self->tree, i); i++)
             pmo_arena_append_string (req->arena, &divisions, &n_div,
@@ -420,6 +427,7 @@ static void s_destroy (planner_t *self)
     zsock_destroy (&self->pub);
     pmo_client_destroy (&self->registry);
     pmo_client_destroy (&self->allocator);
+    orgtree_reader_destroy (&self->units);
     orgtree_destroy (&self->tree);
     pmo_redis_destroy (&self->redis);
 }
@@ -452,7 +460,14 @@ static int s_start (planner_t *self)
                                     .timeout_ms = UNITS_TIMEOUT_MS,
                                     .max_age_ms = UNITS_MAX_AGE_MS};
     self->tree = self->registry ? orgtree_new (&tree_config) : NULL;
-    if (!self->tree) {
+    orgtree_reader_config_t reader_config = {.registry = self->config.registry,
+                                             .identity = &self->identity,
+                                             .timeout_ms = UNITS_TIMEOUT_MS,
+                                             .refresh_ms = UNITS_MAX_AGE_MS,
+                                             .retry_ms = UNITS_RETRY_MS,
+                                             .name = "planner"};
+    self->units = self->tree ? orgtree_reader_new (self->tree, &reader_config) : NULL;
+    if (!self->units) {
         pmo_error ("planner: bad registry endpoint=%s", self->config.registry);
         return -1;
     }
@@ -493,7 +508,8 @@ void planner_server_actor (zsock_t *pipe, void *args)
               self.config.hub, self.config.registry,
               pmo_str_empty (self.config.allocator) ? "none" : self.config.allocator);
     zsock_signal (pipe, 0);
-    zpoller_t *poller = zpoller_new (pipe, pmo_server_socket (self.server), NULL);
+    zpoller_t *poller = zpoller_new (pipe, pmo_server_socket (self.server),
+                                     orgtree_reader_socket (self.units), NULL);
     //  The first lag sweep soon after start (a restart does not wait a
     //  whole period), then every lag_sweep_ms
     if (self.config.lag_sweep_ms > 0)
@@ -505,7 +521,11 @@ void planner_server_actor (zsock_t *pipe, void *args)
             int64_t due = self.next_sweep_ms - pmo_mono_ms ();
             wait = due <= 0 ? 0 : due < wait ? (int)due : wait;
         }
+        int64_t units_due = orgtree_reader_next_ms (self.units) - pmo_mono_ms ();
+        wait = units_due <= 0 ? 0 : units_due < wait ? (int)units_due : wait;
         void *which = zpoller_wait (poller, wait);
+        if (pmo_mono_ms () >= orgtree_reader_next_ms (self.units))
+            orgtree_reader_due (self.units);
         if (self.config.lag_sweep_ms > 0 && pmo_mono_ms () >= self.next_sweep_ms) {
             planner_sweep_lag (&self);
             self.next_sweep_ms = pmo_mono_ms () + self.config.lag_sweep_ms;
@@ -518,6 +538,8 @@ void planner_server_actor (zsock_t *pipe, void *args)
                 break;
         } else if (which == pmo_server_socket (self.server))
             pmo_server_drain (self.server, 64);
+        else if (which == orgtree_reader_socket (self.units))
+            orgtree_reader_take (self.units);
         else if (zpoller_terminated (poller))
             break;
     }

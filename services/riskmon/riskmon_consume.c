@@ -95,8 +95,7 @@ static void s_org_unit_event (riskmon_t *self, const Pmo__Event *event)
     uint32_t old_days = before && before->policy ? before->policy->reporting_period_days : 0;
     uint32_t new_days = unit->policy ? unit->policy->reporting_period_days : 0;
     bool known = before != NULL;
-    orgtree_invalidate (self->tree);
-    self->units_next_ms = 0;
+    orgtree_reader_now (self->units); //  invalidates the tree
     if (unit->kind == PMO__ORG_UNIT_KIND__ORG_UNIT_KIND_DIVISION ||
         unit->kind == PMO__ORG_UNIT_KIND__ORG_UNIT_KIND_ENTERPRISE)
         riskmon_stream_add (self, unit->division);

@@ -10,6 +10,7 @@
 #include "riskmon_store.h"
 
 #include "orgtree.h"
+#include "orgtree_reader.h"
 #include "pmo_client.h"
 #include "pmo_request.h"
 #include "pmo_server.h"
@@ -43,9 +44,7 @@ typedef struct {
     Pmo__Grant *grants[1];        //  identity's grants
     orgtree_t *tree;              //  the org units, as the registry has them
     uint64_t units_generation;    //  the tree's generation whose divisions are read
-    int64_t units_next_ms;        //  monotonic: when to re-read them (or give up waiting)
-    zsock_t *units_dealer;        //  the periodic re-read's requests (riskmon_units_due)
-    char units_wait[40];          //  the request id of the page awaited there ("" none)
+    orgtree_reader_t *units;      //  the periodic re-read, never waiting (riskmon_units_due)
     zhashx_t *thresholds;         //  unit id -> Pmo__Thresholds (owned copies)
     zhashx_t *alert_ids;          //  division -> s_ids_t: alert ids reserved in blocks
     zhashx_t *portfolio;          //  project id -> its portfolio row at a record version
@@ -152,13 +151,12 @@ const Pmo__OrgUnit *riskmon_unit_for (riskmon_t *self, pmo_arena_t *arena, const
 void riskmon_units_sync (riskmon_t *self);
 
 //  The periodic re-read (every UNITS_REFRESH_MS, and at once after an
-//  org-unit event), which never holds up the loop: the loop calls
-//  riskmon_units_due at units_next_ms, which asks the registry for the
-//  first page on units_dealer (or gives up on a reply that did not come in
-//  time), and riskmon_units_take when units_dealer has replies, which feeds
-//  them to the tree and asks for the next page. A registry that is down or
-//  slow costs staleness, never a wait. riskmon_units_open makes the DEALER
-//  (0, or -1 for a bad endpoint).
+//  org-unit event), which never holds up the loop (lib/orgtree's
+//  orgtree_reader): the loop calls riskmon_units_due at
+//  orgtree_reader_next_ms and riskmon_units_take when the reader's socket
+//  has replies; each follows the divisions of a tree read in full. A
+//  registry that is down or slow costs staleness, never a wait.
+//  riskmon_units_open makes the reader (0, or -1 for a bad endpoint).
 int riskmon_units_open (riskmon_t *self);
 void riskmon_units_due (riskmon_t *self);
 void riskmon_units_take (riskmon_t *self);

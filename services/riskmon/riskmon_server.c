@@ -222,7 +222,7 @@ static void s_destroy (riskmon_t *self)
     pmo_stream_reader_destroy (&self->reader);
     zsock_destroy (&self->pub);
     pmo_client_destroy (&self->registry);
-    zsock_destroy (&self->units_dealer);
+    orgtree_reader_destroy (&self->units);
     orgtree_destroy (&self->tree);
     zhashx_destroy (&self->thresholds);
     zhashx_destroy (&self->alert_ids);
@@ -354,7 +354,7 @@ void riskmon_server_actor (zsock_t *pipe, void *args)
         zmq_pollitem_t items[4] = {
             {.socket = zsock_resolve (pipe), .events = ZMQ_POLLIN},
             {.socket = zsock_resolve (pmo_server_socket (self.server)), .events = ZMQ_POLLIN},
-            {.socket = zsock_resolve (self.units_dealer), .events = ZMQ_POLLIN}};
+            {.socket = zsock_resolve (orgtree_reader_socket (self.units)), .events = ZMQ_POLLIN}};
         int count = 3, reader_item = -1;
         int fd = riskmon_reader_arm (&self);
         if (fd >= 0) {
@@ -365,8 +365,8 @@ void riskmon_server_actor (zsock_t *pipe, void *args)
         int64_t wait = next_reclaim - now;
         if (next_refresh - now < wait)
             wait = next_refresh - now;
-        if (self.units_next_ms - now < wait)
-            wait = self.units_next_ms - now;
+        if (orgtree_reader_next_ms (self.units) - now < wait)
+            wait = orgtree_reader_next_ms (self.units) - now;
         int64_t due = riskmon_schedule_next (&self);
         if (due != INT64_MAX) {
             //  not before the tick (the sweep's budget is spent per tick)
@@ -397,7 +397,7 @@ void riskmon_server_actor (zsock_t *pipe, void *args)
         if (reader_item >= 0 && (items[reader_item].revents & (ZMQ_POLLIN | ZMQ_POLLERR)))
             riskmon_consume (&self);
         now = pmo_mono_ms ();
-        if (now >= self.units_next_ms)
+        if (now >= orgtree_reader_next_ms (self.units))
             riskmon_units_due (&self);
         if (now >= next_reclaim) {
             riskmon_reclaim (&self);

@@ -7,7 +7,6 @@
 */
 #include "riskmon_internal.h"
 
-#include "pmo_auth.h"
 #include "pmo_log.h"
 #include "pmo_reflect.h"
 
@@ -91,103 +90,31 @@ static void s_units_read (riskmon_t *self)
 
 void riskmon_units_sync (riskmon_t *self)
 {
-    //  A read under way on the DEALER is let go: the tree gathers the
-    //  pages of one read at a time
-    self->units_wait[0] = 0;
-    int rc = orgtree_refresh (self->tree, false);
-    self->units_next_ms = pmo_mono_ms () + (rc == 0 ? UNITS_REFRESH_MS : UNITS_RETRY_MS);
+    orgtree_reader_done (self->units, orgtree_refresh (self->tree, false));
     s_units_read (self);
 }
 
 int riskmon_units_open (riskmon_t *self)
 {
-    self->units_dealer = zsock_new (ZMQ_DEALER);
-    assert (self->units_dealer);
-    //  Sent only to a registry that is connected (else tried again later);
-    //  a page of units may be large
-    zsock_set_immediate (self->units_dealer, 1);
-    zsock_set_linger (self->units_dealer, 0);
-    zsock_set_reconnect_ivl (self->units_dealer, 10);
-    zsock_set_reconnect_ivl_max (self->units_dealer, 1000);
-    zsock_set_maxmsgsize (self->units_dealer, PMO_MAX_MESSAGE * 4);
-    char *list = strdup (self->config.registry), *save = NULL;
-    assert (list);
-    int rc = 0;
-    for (char *ep = strtok_r (list, ",", &save); ep && rc == 0; ep = strtok_r (NULL, ",", &save))
-        if (pmo_auth_client (self->units_dealer, ep) ||
-            zsock_connect (self->units_dealer, "%s", ep))
-            rc = -1;
-    free (list);
-    return rc;
-}
-
-//  Ask for a page of the org units (after cursor; NULL: the first).
-static void s_units_ask (riskmon_t *self, const char *cursor)
-{
-    Pmo__ListRequest list;
-    orgtree_list_page (self->tree, &list, cursor);
-    Pmo__RegistryRequest request = PMO__REGISTRY_REQUEST__INIT;
-    request.body_case = PMO__REGISTRY_REQUEST__BODY_LIST;
-    request.list = &list;
-    Pmo__Header header;
-    pmo_header_init (&header, self->units_wait, UNITS_TIMEOUT_MS, &self->identity);
-    request.header = &header;
-    size_t size = protobuf_c_message_get_packed_size (&request.base);
-    uint8_t *buffer = malloc (size);
-    assert (buffer);
-    protobuf_c_message_pack (&request.base, buffer);
-    int rc = zmq_send (zsock_resolve (self->units_dealer), buffer, size, ZMQ_DONTWAIT);
-    free (buffer);
-    if (rc < 0) {
-        //  No registry connected: nothing waits, it is asked again later
-        self->units_wait[0] = 0;
-        self->units_next_ms = pmo_mono_ms () + UNITS_RETRY_MS;
-        return;
-    }
-    self->units_next_ms = pmo_mono_ms () + UNITS_TIMEOUT_MS; //  the reply's deadline
+    orgtree_reader_config_t config = {.registry = self->config.registry,
+                                      .identity = &self->identity,
+                                      .timeout_ms = UNITS_TIMEOUT_MS,
+                                      .refresh_ms = UNITS_REFRESH_MS,
+                                      .retry_ms = UNITS_RETRY_MS,
+                                      .name = "riskmon"};
+    self->units = orgtree_reader_new (self->tree, &config);
+    return self->units ? 0 : -1;
 }
 
 void riskmon_units_due (riskmon_t *self)
 {
-    if (*self->units_wait) {
-        pmo_warn ("riskmon: the registry did not answer a list of org units within %d ms "
-                  "endpoint=%s; asking again in %d ms",
-                  UNITS_TIMEOUT_MS, self->config.registry, UNITS_RETRY_MS);
-        self->units_wait[0] = 0;
-        self->units_next_ms = pmo_mono_ms () + UNITS_RETRY_MS;
-        return;
-    }
-    s_units_ask (self, NULL);
+    orgtree_reader_due (self->units);
 }
 
 void riskmon_units_take (riskmon_t *self)
 {
-    void *handle = zsock_resolve (self->units_dealer);
-    zmq_msg_t frame;
-    zmq_msg_init (&frame);
-    while (zmq_msg_recv (&frame, handle, ZMQ_DONTWAIT) >= 0) {
-        Pmo__RegistryReply *reply =
-            pmo__registry_reply__unpack (NULL, zmq_msg_size (&frame), zmq_msg_data (&frame));
-        const Pmo__Header *header = reply ? pmo_wire_header (&reply->base) : NULL;
-        //  Only the reply awaited: a late one (after its deadline or a
-        //  read done meanwhile by riskmon_units_sync) is dropped
-        if (*self->units_wait && header && header->request_id &&
-            streq (header->request_id, self->units_wait)) {
-            self->units_wait[0] = 0;
-            const char *cursor = NULL;
-            int rc = orgtree_feed (self->tree, reply, &cursor);
-            if (rc == 0)
-                s_units_ask (self, cursor); //  the next page (cursor is in reply)
-            else
-                self->units_next_ms =
-                    pmo_mono_ms () + (rc == 1 ? UNITS_REFRESH_MS : UNITS_RETRY_MS);
-            if (rc == 1)
-                s_units_read (self);
-        }
-        if (reply)
-            protobuf_c_message_free_unpacked (&reply->base, NULL);
-    }
-    zmq_msg_close (&frame);
+    if (orgtree_reader_take (self->units))
+        s_units_read (self);
 }
 
 //  ---------------------------------------------------------------------

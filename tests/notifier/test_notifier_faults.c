@@ -9,8 +9,14 @@
     - Redis dies and comes back: the notifier recovers by itself and what
       happened meanwhile is delivered.
     - SIGTERM: a clean exit.
+    - The registry stops: the notifier keeps delivering. Its org tree is
+      read again without waiting (lib/orgtree's reader), so an org-unit
+      event while the registry is away costs staleness, not a stalled
+      loop (a synchronous read would wait its whole timeout, 20 s here).
 */
+#include "events.pb-c.h"
 #include "notifier_harness.h"
+#include "pmo_stream.h"
 #include "pmo_util.h"
 
 #include <assert.h>
@@ -143,6 +149,114 @@ static void s_wait_all (nh_t *nh, const char *prefix, char **ids, size_t count, 
     abort ();
 }
 
+//  An event as the registry commits it, added to division's stream
+//  directly (the registry is stopped): a project.created for project id,
+//  or an org_unit.updated when id is NULL. Its stream id into sid.
+static void s_event_add (nh_t *nh, const char *division, const char *type, const char *id,
+                         char *sid, size_t sid_size)
+{
+    Pmo__Event event = PMO__EVENT__INIT;
+    event.type = (char *)type;
+    event.division = (char *)division;
+    event.org_unit = (char *)division;
+    event.source = "registry";
+    event.time_ms = pmo_now_ms ();
+    char path[64];
+    snprintf (path, sizeof path, "hub/%s", division);
+    event.org_unit_path = path;
+    Pmo__Project project = PMO__PROJECT__INIT;
+    if (id) {
+        project.id = (char *)id;
+        project.code = (char *)id;
+        project.name = (char *)id;
+        project.org_unit = (char *)division;
+        project.org_unit_path = path;
+        project.division = (char *)division;
+        project.version = 1;
+        event.entity_id = (char *)id;
+        event.entity_version = 1;
+        event.body_case = PMO__EVENT__BODY_PROJECT;
+        event.project = &project;
+    }
+    size_t size = protobuf_c_message_get_packed_size (&event.base);
+    uint8_t *blob = malloc (size);
+    assert (blob);
+    protobuf_c_message_pack (&event.base, blob);
+    char key[96];
+    assert (pmo_stream_key_buf (key, sizeof key, division) == 0);
+    redisReply *reply =
+        pmo_test_redis_command (nh->rh->redis, "XADD %s * type %s data %b", key, type, blob, size);
+    assert (reply && reply->type == REDIS_REPLY_STRING);
+    snprintf (sid, sid_size, "%s", reply->str);
+    freeReplyObject (reply);
+    free (blob);
+}
+
+//  Whether the notifier's group has read and acknowledged entry sid of key.
+static bool s_acknowledged (nh_t *nh, const char *key, const char *sid)
+{
+    redisReply *reply = pmo_test_redis_command (nh->rh->redis, "XINFO GROUPS %s", key);
+    assert (reply && reply->type == REDIS_REPLY_ARRAY);
+    bool done = false;
+    for (size_t g = 0; g < reply->elements; g++) {
+        redisReply *group = reply->element[g];
+        const char *name = NULL, *last = NULL;
+        long long pending = -1;
+        for (size_t f = 0; f + 1 < group->elements; f += 2) {
+            const char *field = group->element[f]->str;
+            redisReply *value = group->element[f + 1];
+            if (streq (field, "name"))
+                name = value->str;
+            else if (streq (field, "last-delivered-id"))
+                last = value->str;
+            else if (streq (field, "pending"))
+                pending = value->integer;
+        }
+        if (name && streq (name, "notifier") && last && streq (last, sid) && pending == 0)
+            done = true;
+    }
+    freeReplyObject (reply);
+    return done;
+}
+
+//  The registry stops and an org unit changes: the notifier, whose reads
+//  of the registry wait up to 20 s each, keeps delivering.
+static void s_registry_away (nh_t *nh)
+{
+    nh_actor_stop (nh);
+    nh->config.redis_timeout_ms = 20000; //  the org tree's timeout too
+    nh_actor_start (nh);
+    //  The notifier follows moj (it read the tree): a project's event
+    //  arrives
+    char *ids[4] = {nh_project (nh, "AWAY-REG-0", "moj")};
+    s_wait_all (nh, "/slow/40/kill", ids, 1, 20000, "before the registry stops");
+    rh_actor_stop (nh->rh);
+    //  A unit changed: the tree must be read again. Once the notifier has
+    //  taken the event in, its next look at the tree (every second) asks
+    //  the stopped registry: a synchronous read would hold the loop for
+    //  20 s from then, so the events below come after that look
+    char sid[64], key[96];
+    s_event_add (nh, "hub", "org_unit.updated", NULL, sid, sizeof sid);
+    assert (pmo_stream_key_buf (key, sizeof key, "hub") == 0);
+    bool taken = false;
+    for (int i = 0; i < 200 && !taken; i++)
+        if (!(taken = s_acknowledged (nh, key, sid)))
+            zclock_sleep (50);
+    assert (taken);
+    zclock_sleep (1500);
+    for (int i = 1; i < 4; i++) {
+        char id[32];
+        snprintf (id, sizeof id, "pr_moj_%d", 900000 + i);
+        ids[i] = strdup (id);
+        s_event_add (nh, "moj", "project.created", id, sid, sizeof sid);
+    }
+    //  Well within the 20 s a read of the stopped registry would wait
+    s_wait_all (nh, "/slow/40/kill", ids + 1, 3, 10000, "registry stopped");
+    for (int i = 0; i < 4; i++)
+        free (ids[i]);
+    rh_actor_start (nh->rh);
+}
+
 int main (void)
 {
     nh_t *nh = nh_start ();
@@ -223,8 +337,9 @@ int main (void)
     pmo_test_proc_signal (proc, SIGTERM);
     assert (pmo_test_proc_wait (proc, 10000) == 0); //  clean shutdown on SIGTERM
     pmo_test_proc_destroy (&proc);
-    free (ch);
     nh_actor_start (nh); //  nh_stop stops it
+    s_registry_away (nh);
+    free (ch);
     nh_stop (&nh);
     printf ("test_notifier_faults: ok\n");
     return 0;

@@ -9,9 +9,13 @@
     test covers with pages of its own), a tree fed by a caller that cannot wait (the gateway's
     reactor) holds what the pages say and asks nothing itself, and a
     registry that does not answer is backed off from while what was read
-    before still gives paths and units (held).
+    before still gives paths and units (held). The reader (orgtree_reader)
+    keeps a tree fresh without waiting: it reads the whole tree over its
+    own socket, gives up on a registry that does not answer and reads it
+    again once it is back.
 */
 #include "orgtree.h"
+#include "orgtree_reader.h"
 #include "registry_harness.h"
 
 #include <assert.h>
@@ -333,6 +337,82 @@ static void s_dead_registry_is_backed_off_from (rh_t *rh)
     orgtree_destroy (&tree);
 }
 
+//  Drive a reader as a service loop does (poll its socket, call due when
+//  its time comes) until a whole read completes or, with give_up, until
+//  an ask was given up (nothing awaited, the next ask later). Returns
+//  whether a read completed; aborts after 20 s.
+static bool s_reader_run (orgtree_reader_t *reader, bool give_up)
+{
+    zpoller_t *poller = zpoller_new (orgtree_reader_socket (reader), NULL);
+    bool asked = false, completed = false;
+    for (int i = 0; i < 400 && !completed; i++) {
+        int64_t now = pmo_mono_ms ();
+        if (now >= orgtree_reader_next_ms (reader)) {
+            if (asked && give_up && !*orgtree_reader_awaits (reader))
+                break; //  the ask was given up (or could not be sent) and is due again
+            orgtree_reader_due (reader);
+            asked = true;
+        }
+        if (zpoller_wait (poller, 50))
+            completed = orgtree_reader_take (reader);
+        if (give_up && asked && !*orgtree_reader_awaits (reader) &&
+            orgtree_reader_next_ms (reader) > pmo_mono_ms ())
+            break;
+    }
+    zpoller_destroy (&poller);
+    assert (completed || give_up);
+    return completed;
+}
+
+//  The reader reads the whole tree without waiting, and a registry that
+//  does not answer costs staleness only: what the tree held stays, and it
+//  is read again once the registry is back.
+static void s_reader_never_waits (rh_t *rh)
+{
+    orgtree_t *tree = s_tree (rh, 60000);
+    orgtree_reader_config_t config = {.registry = rh->endpoint,
+                                      .identity = &s_service,
+                                      .timeout_ms = 500,
+                                      .refresh_ms = 60000,
+                                      .retry_ms = 200,
+                                      .name = "test"};
+    orgtree_reader_t *reader = orgtree_reader_new (tree, &config);
+    assert (reader && !orgtree_reader_read_once (reader));
+    assert (orgtree_reader_next_ms (reader) <= pmo_mono_ms ()); //  asks at once
+    uint64_t generation = orgtree_generation (tree);
+    assert (s_reader_run (reader, false));
+    assert (orgtree_reader_read_once (reader) && orgtree_generation (tree) != generation);
+    const Pmo__OrgUnit *held = orgtree_held (tree, "fin-ap");
+    assert (held && streq (held->path, "hub/fin/fin-ap"));
+    //  Read: the next read comes after refresh_ms
+    assert (orgtree_reader_next_ms (reader) > pmo_mono_ms () + 30000);
+
+    //  The registry stops; a unit changed (an org-unit event): read now,
+    //  which is given up, and what was held stays
+    rh_actor_stop (rh);
+    orgtree_reader_now (reader);
+    assert (orgtree_reader_next_ms (reader) <= pmo_mono_ms ());
+    assert (!s_reader_run (reader, true));
+    held = orgtree_held (tree, "fin-ap");
+    assert (held && streq (held->path, "hub/fin/fin-ap"));
+    //  ... and asked again after retry_ms, not refresh_ms
+    assert (orgtree_reader_next_ms (reader) <= pmo_mono_ms () + 200);
+
+    //  Back: a unit made meanwhile is in the tree after the next read
+    rh_actor_start (rh);
+    s_unit_ok (rh, "ops-r", "division", "hub", "supportive");
+    bool seen = false;
+    for (int tries = 0; tries < 20 && !seen; tries++) {
+        if (s_reader_run (reader, true))
+            seen = orgtree_held (tree, "ops-r") != NULL;
+        else
+            zclock_sleep (100);
+    }
+    assert (seen && streq (orgtree_held (tree, "ops-r")->path, "hub/ops-r"));
+    orgtree_reader_destroy (&reader);
+    orgtree_destroy (&tree);
+}
+
 int main (void)
 {
     rh_t *rh = rh_start ();
@@ -343,6 +423,7 @@ int main (void)
     s_fed_tree_holds_what_the_pages_say (rh);
     s_projects_are_read_fresh (rh);
     s_dead_registry_is_backed_off_from (rh);
+    s_reader_never_waits (rh);
     rh_stop (&rh);
     printf ("test_orgtree: ok\n");
     return 0;
