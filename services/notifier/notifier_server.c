@@ -94,7 +94,9 @@ static void s_divisions_sync (notifier_t *self)
 //  registry did not answer, or the tree is backing off from it).
 int notifier_org_refresh (notifier_t *self)
 {
-    if (orgtree_refresh (self->tree, false))
+    int rc = orgtree_refresh (self->tree, false);
+    orgtree_reader_done (self->org_reader, rc); //  the loop's next read is timed from this one
+    if (rc)
         return -1;
     self->org_loaded = true;
     s_divisions_sync (self);
@@ -491,8 +493,12 @@ static void s_prepare (notifier_t *self)
     //  thread of their own
     int rc = notifier_chat_open (self);
     assert (rc == 0);
-    //  The hub's stream first; divisions as the registry names them
+    //  The hub's stream first; divisions as the registry names them: read
+    //  once now, so that the first stream read takes them all in (a
+    //  registry that is down costs one timeout, here only; the loop's
+    //  reads never wait)
     s_division_add (self, self->config.hub);
+    notifier_org_refresh (self);
 }
 
 //  The timers: org units, the configuration, reclaiming, the due channels
