@@ -345,6 +345,26 @@ static const char *s_mode_name (int mode)
 #define ROUTE_KEYS 6  //  keys of one route in route.lua
 #define ROUTE_ARGS 11 //  arguments of one route in route.lua
 
+//  Runs of one division among n routes or outcomes (divisions[i], each
+//  one's): each run is its own script call (its keys in one slot), of
+//  CALL_MAX at most (a script holds Redis while it runs). The first item of
+//  each run, then n; *n_runs says how many runs.
+static size_t *s_division_runs (pmo_arena_t *arena, const char *const *divisions, size_t n,
+                                size_t *n_runs)
+{
+    size_t *runs = pmo_arena_alloc (arena, (n + 1) * sizeof (size_t));
+    *n_runs = 0;
+    for (size_t start = 0; start < n;) {
+        size_t end = start + 1;
+        while (end < n && end - start < CALL_MAX && streq (divisions[end], divisions[start]))
+            end++;
+        runs[(*n_runs)++] = start;
+        start = end;
+    }
+    runs[*n_runs] = n;
+    return runs;
+}
+
 //  Queue one route.lua call for n routes (all of one division). 0 or -1.
 static int s_route_pipe (notifier_store_t *self, pmo_arena_t *arena,
                          const notifier_route_args_t *const *routes, size_t n)
@@ -424,19 +444,11 @@ void notifier_store_route (notifier_store_t *self, pmo_arena_t *arena,
         results[i] = -1;
     if (!n || notifier_store_scripts_ready (self))
         return;
-    //  Runs of one division: each its own call (its keys in one slot), of
-    //  CALL_MAX at most (a script holds Redis while it runs)
-    size_t *runs = pmo_arena_alloc (arena, (n + 1) * sizeof (size_t));
-    size_t n_runs = 0, queued = 0;
-    for (size_t start = 0; start < n;) {
-        size_t end = start + 1;
-        while (end < n && end - start < CALL_MAX &&
-               streq (args[end]->division, args[start]->division))
-            end++;
-        runs[n_runs++] = start;
-        start = end;
-    }
-    runs[n_runs] = n;
+    const char **divisions = pmo_arena_alloc (arena, n * sizeof (char *));
+    for (size_t i = 0; i < n; i++)
+        divisions[i] = args[i]->division;
+    size_t n_runs, queued = 0;
+    size_t *runs = s_division_runs (arena, divisions, n, &n_runs);
     for (; queued < n_runs; queued++)
         if (s_route_pipe (self, arena, args + runs[queued], runs[queued + 1] - runs[queued]))
             break;
@@ -644,19 +656,11 @@ void notifier_store_finish (notifier_store_t *self, pmo_arena_t *arena,
         results[i] = -1;
     if (!n || notifier_store_scripts_ready (self))
         return;
-    //  Runs of one division: each its own call (its keys in one slot), of
-    //  CALL_MAX at most (a script holds Redis while it runs)
-    size_t *runs = pmo_arena_alloc (arena, (n + 1) * sizeof (size_t));
-    size_t n_runs = 0, queued = 0;
-    for (size_t start = 0; start < n;) {
-        size_t end = start + 1;
-        while (end < n && end - start < CALL_MAX &&
-               streq (items[end].delivery->division, items[start].delivery->division))
-            end++;
-        runs[n_runs++] = start;
-        start = end;
-    }
-    runs[n_runs] = n;
+    const char **divisions = pmo_arena_alloc (arena, n * sizeof (char *));
+    for (size_t i = 0; i < n; i++)
+        divisions[i] = items[i].delivery->division;
+    size_t n_runs, queued = 0;
+    size_t *runs = s_division_runs (arena, divisions, n, &n_runs);
     for (; queued < n_runs; queued++)
         if (s_finish_pipe (self, arena, items + runs[queued], runs[queued + 1] - runs[queued]))
             break;
