@@ -365,18 +365,50 @@ static size_t *s_division_runs (pmo_arena_t *arena, const char *const *divisions
     return runs;
 }
 
+//  The arguments of one EVALSHA of the script sha with nkeys keys, argc in
+//  all: the first three filled (with their lengths in *lens), the rest for
+//  the caller.
+static const char **s_call_args (pmo_arena_t *arena, const char *sha, size_t nkeys, size_t argc,
+                                 size_t **lens)
+{
+    const char **argv = pmo_arena_alloc (arena, argc * sizeof (char *));
+    *lens = pmo_arena_alloc (arena, argc * sizeof (size_t));
+    argv[0] = "EVALSHA";
+    argv[1] = sha;
+    argv[2] = pmo_arena_printf (arena, "%zu", nkeys);
+    for (size_t j = 0; j < 3; j++)
+        (*lens)[j] = strlen (argv[j]);
+    return argv;
+}
+
+//  The answer of one queued script call for n items (first: the first
+//  one's id, for the log, or NULL): the reply when it is an array of n
+//  answers, else NULL once what went wrong is said (a refused write once
+//  per episode; a script Redis no longer holds is loaded again next time).
+//  The caller frees *reply.
+static redisReply *s_call_reply (notifier_store_t *self, size_t n, const char *what,
+                                 const char *first, redisReply **reply)
+{
+    redisReply *r = *reply = pmo_redis_pipe_reply (self->redis);
+    if (!r)
+        return NULL;
+    if (r->type == REDIS_REPLY_ARRAY && r->elements == n)
+        return r;
+    if (!pmo_redis_refused_write (self->redis, r, what))
+        pmo_warn ("%s failed items=%zu first=%s error=\"%s\"", what, n, first ? first : "-",
+                  r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply");
+    if (r->type == REDIS_REPLY_ERROR && strncmp (r->str, "NOSCRIPT", 8) == 0)
+        self->scripts_at_connects = 0;
+    return NULL;
+}
+
 //  Queue one route.lua call for n routes (all of one division). 0 or -1.
 static int s_route_pipe (notifier_store_t *self, pmo_arena_t *arena,
                          const notifier_route_args_t *const *routes, size_t n)
 {
     size_t argc = 3 + n * (ROUTE_KEYS + ROUTE_ARGS);
-    const char **argv = pmo_arena_alloc (arena, argc * sizeof (char *));
-    size_t *lens = pmo_arena_alloc (arena, argc * sizeof (size_t));
-    argv[0] = "EVALSHA";
-    argv[1] = s_route.sha;
-    argv[2] = pmo_arena_printf (arena, "%zu", n * ROUTE_KEYS);
-    for (size_t j = 0; j < 3; j++)
-        lens[j] = strlen (argv[j]);
+    size_t *lens;
+    const char **argv = s_call_args (arena, s_route.sha, n * ROUTE_KEYS, argc, &lens);
     for (size_t i = 0; i < n; i++) {
         const notifier_route_args_t *a = routes[i];
         const char *project = a->project_id ? a->project_id : "";
@@ -418,20 +450,11 @@ static int s_route_pipe (notifier_store_t *self, pmo_arena_t *arena,
 //  Read the answer of one queued route call for n routes into results.
 static void s_route_reply (notifier_store_t *self, size_t n, int *results)
 {
-    redisReply *reply = pmo_redis_pipe_reply (self->redis);
-    bool ok = reply && reply->type == REDIS_REPLY_ARRAY && reply->elements == n;
+    redisReply *reply, *ok = s_call_reply (self, n, "notifier: route", NULL, &reply);
     for (size_t i = 0; i < n; i++) {
-        redisReply *one = ok ? reply->element[i] : NULL;
+        redisReply *one = ok ? ok->element[i] : NULL;
         results[i] =
             one && (one->type == REDIS_REPLY_STRING || one->type == REDIS_REPLY_STATUS) ? 0 : -1;
-    }
-    if (reply && !ok) {
-        if (!pmo_redis_refused_write (self->redis, reply, "notifier: route"))
-            pmo_warn ("notifier: route failed routes=%zu error=\"%s\"", n,
-                      reply->type == REDIS_REPLY_ERROR ? reply->str : "unexpected reply");
-        //  a script flushed behind our back: load again next time
-        if (reply->type == REDIS_REPLY_ERROR && strncmp (reply->str, "NOSCRIPT", 8) == 0)
-            self->scripts_at_connects = 0;
     }
     if (reply)
         freeReplyObject (reply);
@@ -574,11 +597,8 @@ static int s_finish_pipe (notifier_store_t *self, pmo_arena_t *arena,
                           const notifier_finish_item_t *items, size_t n)
 {
     size_t argc = 3 + n * (FINISH_KEYS + FINISH_ARGS);
-    const char **argv = pmo_arena_alloc (arena, argc * sizeof (char *));
-    size_t *lens = pmo_arena_alloc (arena, argc * sizeof (size_t));
-    argv[0] = "EVALSHA";
-    argv[1] = s_finish.sha;
-    argv[2] = pmo_arena_printf (arena, "%zu", n * FINISH_KEYS);
+    size_t *lens;
+    const char **argv = s_call_args (arena, s_finish.sha, n * FINISH_KEYS, argc, &lens);
     for (size_t i = 0; i < n; i++) {
         const notifier_finish_item_t *it = &items[i];
         const Pmo__Delivery *d = it->delivery;
@@ -618,8 +638,6 @@ static int s_finish_pipe (notifier_store_t *self, pmo_arena_t *arena,
         for (size_t j = 0; j < FINISH_ARGS; j++)
             lens[at + j] = j == 2 ? dsize : j == 9 ? esize : strlen (v[j]);
     }
-    for (size_t j = 0; j < 3; j++)
-        lens[j] = strlen (argv[j]);
     return pmo_redis_pipev (self->redis, (int)argc, argv, lens);
 }
 
@@ -627,23 +645,14 @@ static int s_finish_pipe (notifier_store_t *self, pmo_arena_t *arena,
 static void s_finish_reply (notifier_store_t *self, const notifier_finish_item_t *items, size_t n,
                             int *results)
 {
-    redisReply *reply = pmo_redis_pipe_reply (self->redis);
-    bool ok = reply && reply->type == REDIS_REPLY_ARRAY && reply->elements == n;
+    redisReply *reply,
+        *ok = s_call_reply (self, n, "notifier: record an attempt", items[0].delivery->id, &reply);
     for (size_t i = 0; i < n; i++) {
-        redisReply *one = ok ? reply->element[i] : NULL;
+        redisReply *one = ok ? ok->element[i] : NULL;
         results[i] = !one                                                                 ? -1
                      : one->type != REDIS_REPLY_STRING && one->type != REDIS_REPLY_STATUS ? -1
                      : strcmp (one->str, "conflict") == 0                                 ? 1
                                                                                           : 0;
-    }
-    if (reply && !ok) {
-        if (!pmo_redis_refused_write (self->redis, reply, "notifier: record an attempt"))
-            pmo_warn ("notifier: finish failed deliveries=%zu first=%s error=\"%s\"", n,
-                      items[0].delivery->id,
-                      reply->type == REDIS_REPLY_ERROR ? reply->str : "unexpected reply");
-        //  a script flushed behind our back: load again next time
-        if (reply->type == REDIS_REPLY_ERROR && strncmp (reply->str, "NOSCRIPT", 8) == 0)
-            self->scripts_at_connects = 0;
     }
     if (reply)
         freeReplyObject (reply);
