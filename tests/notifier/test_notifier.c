@@ -1094,10 +1094,6 @@ static void s_sealed (nh_t *nh)
     printf ("secrets sealed at rest, key rotated: ok\n");
 }
 
-//  Every event the notifier wrote says how its actor was authenticated:
-//  the requester's (the calls here claim a token until s_access changes
-//  the identity) or, on its own account (dead letters, a disabled
-//  channel), its own key ("key:test", the tests' principal).
 //  How many events of this type about this entity the division's stream holds.
 static size_t s_events_about (nh_t *nh, const char *division, const char *type, const char *entity)
 {
@@ -1238,6 +1234,10 @@ static void s_subscription_update (nh_t *nh)
             "one event, routing follows: ok\n");
 }
 
+//  Every event the notifier wrote says how its actor was authenticated:
+//  the requester's (the calls here claim a token until s_access changes
+//  the identity) or, on its own account (dead letters, a disabled
+//  channel), its own key ("key:test", the tests' principal).
 static void s_actor_via (nh_t *nh)
 {
     size_t derived = 0, own = 0;
