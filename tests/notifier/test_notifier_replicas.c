@@ -98,21 +98,7 @@ int main (void)
 
     //  A replica follows the master
     pmo_test_redis_t *replica = pmo_test_redis_start (false);
-    assert (replica);
-    redisReply *r =
-        pmo_test_redis_command (replica, "REPLICAOF 127.0.0.1 %d", pmo_test_redis_port (master));
-    assert (r && r->type == REDIS_REPLY_STATUS);
-    freeReplyObject (r);
-    bool synced = false;
-    for (int i = 0; i < 600 && !synced; i++) {
-        r = pmo_test_redis_command (replica, "INFO replication");
-        synced = r && r->str && strstr (r->str, "master_link_status:up");
-        if (r)
-            freeReplyObject (r);
-        if (!synced)
-            zclock_sleep (50);
-    }
-    assert (synced);
+    assert (replica && pmo_test_redis_follow (replica, master) == 0);
     //  A connection that last wrote before the replica's full sync is not
     //  confirmed by WAIT until it writes again (Redis 7.0; test_common
     //  connects again too): the notifier restarts, as after a failover
