@@ -101,11 +101,10 @@ static void s_org_unit_event (riskmon_t *self, const Pmo__Event *event)
         riskmon_stream_add (self, unit->division);
     if (known && old_days != new_days) {
         pmo_arena_t *arena = pmo_arena_new ();
-        int64_t now = riskmon_now (self);
         for (size_t i = 0; i < self->n_streams; i++)
             if (unit->kind == PMO__ORG_UNIT_KIND__ORG_UNIT_KIND_ENTERPRISE ||
                 streq (self->divisions[i], unit->division))
-                riskmon_store_due_all (self->store, arena, self->divisions[i], now);
+                riskmon_recheck (self, arena, self->divisions[i]);
         pmo_arena_destroy (&arena);
     }
 }

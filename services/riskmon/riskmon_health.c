@@ -17,6 +17,9 @@
 #include "pmo_reflect.h"
 
 #include <assert.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define ESCALATE_CHUNK 200 //  alerts escalated per division and tick
@@ -638,8 +641,150 @@ void riskmon_pipe_publish (riskmon_t *self, pmo_arena_t *arena, riskmon_work_t *
 //  ---------------------------------------------------------------------
 //  Time rules and escalations
 
+//  One chunk of the sweep: re-assess division's projects ids[0..n) (their
+//  records read SWEEP_READ at a time). Changed records are committed in
+//  batch scripts; an unchanged one only gets its next due time (one ZADD
+//  and one ZREM for the chunk), and not even that when held (the due time
+//  each has as stored, 0 = none; NULL = not known) says it has it
+//  already. With prefetch, the next chunk of due projects is queued
+//  behind the writes before their answers are read (*prefetched says
+//  whether it was). 0, or -1 if Redis failed.
+static int s_chunk (riskmon_t *self, pmo_arena_t *arena, const char *division, char **ids, size_t n,
+                    const int64_t *held, bool prefetch, int64_t started, int budget_ms,
+                    bool *prefetched)
+{
+    *prefetched = false;
+    char **keys = pmo_arena_alloc (arena, n * sizeof (char *));
+    for (size_t i = 0; i < n; i++)
+        keys[i] = riskmon_key_project (arena, division, ids[i]);
+    ProtobufCMessage **msgs = pmo_arena_alloc (arena, n * sizeof (void *));
+    uint64_t *versions = pmo_arena_alloc (arena, n * sizeof (uint64_t));
+    size_t fetched = n < SWEEP_READ ? n : SWEEP_READ;
+    if (riskmon_store_get_many (self->store, arena, keys, fetched, &pmo__project_health__descriptor,
+                                msgs, versions))
+        return -1;
+    riskmon_work_t *work = pmo_arena_alloc (arena, n * sizeof (riskmon_work_t));
+    memset (work, 0, n * sizeof (riskmon_work_t));
+    riskmon_batch_t *batch = riskmon_batch_new (self->store, arena, BATCH_CHUNK);
+    riskmon_pipe_t pipe = {self, batch, work, NULL, pmo_arena_alloc (arena, n * sizeof (size_t)),
+                           0,    0};
+    riskmon_batch_mode (self, true);
+    bool failed = false;
+    char **plain = pmo_arena_alloc (arena, n * sizeof (char *));
+    int64_t *plain_due = pmo_arena_alloc (arena, n * sizeof (int64_t));
+    size_t n_plain = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (i == fetched) {
+            //  The next records, read beside the commits queued so far
+            //  while Redis runs them (other projects: the commits in
+            //  flight do not touch them)
+            size_t more_n = n - i < SWEEP_READ ? n - i : SWEEP_READ;
+            if (riskmon_store_get_many (riskmon_reader (self), arena, keys + i, more_n,
+                                        &pmo__project_health__descriptor, msgs + i, versions + i)) {
+                failed = true;
+                break;
+            }
+            fetched += more_n;
+        }
+        riskmon_work_t *w = &work[i];
+        int64_t due = 0;
+        bool dirty = false;
+        riskmon_commit_t *commit = riskmon_commit_new (arena);
+        if (msgs[i] &&
+            riskmon_project_update (self, arena, commit, riskmon_health_read (msgs[i]), versions[i],
+                                    "time", "riskmon", NULL, "", &w->change, &dirty, &due, true)) {
+            failed = true;
+            break;
+        }
+        if (dirty)
+            riskmon_pipe_add (&pipe, i, division, commit, NULL);
+        else if (!held || held[i] != due) {
+            w->plain = true;
+            plain[n_plain] = ids[i];
+            plain_due[n_plain++] = due;
+        }
+    }
+    //  Behind the last scripts, without waiting for them: the schedule
+    //  writes, then the next chunk's read (it sees them: one connection
+    //  runs its commands in order), so Redis works on them while the
+    //  answers are read and the events published
+    riskmon_batch_send (batch);
+    int queued = failed ? 0
+                        : riskmon_store_pipe_due_many (self->store, arena, division, plain,
+                                                       plain_due, n_plain);
+    if (prefetch && !failed && queued >= 0 && pmo_mono_ms () - started < budget_ms)
+        *prefetched = riskmon_store_pipe_zrange (self->store, riskmon_key_due (arena, division),
+                                                 (double)riskmon_now (self), SWEEP_CHUNK) == 0;
+    riskmon_pipe_flush (&pipe);
+    riskmon_batch_mode (self, false);
+    riskmon_batch_destroy (&batch);
+    if (queued > 0)
+        riskmon_store_pipe_done (self->store, (size_t)queued);
+    riskmon_pipe_publish (self, arena, work, n, NULL, division);
+    if (!failed) {
+        self->swept += n;
+        if (queued < 0)
+            failed = true;
+    }
+    return failed ? -1 : 0;
+}
+
+//  A re-check of every project of division (riskmon_recheck's marker,
+//  "*<token>:<seq>": the projects whose id sequence is above seq are still
+//  to be looked at), walking the projects set chunk by chunk while the
+//  budget lasts. A project whose health and due time did not move writes
+//  nothing. *total counts the projects looked at. 0 done (the marker is
+//  gone), 1 the budget ran out (the marker moved on), -1 Redis failed.
+static int s_recheck (riskmon_t *self, const char *division, const char *marker, int64_t started,
+                      int budget_ms, size_t *total)
+{
+    char mark[96], next[96];
+    snprintf (mark, sizeof mark, "%s", marker);
+    const char *colon = strrchr (mark, ':');
+    double after = colon ? strtod (colon + 1, NULL) : 0;
+    int token = colon ? (int)(colon - mark) : (int)strlen (mark);
+    while (true) {
+        pmo_arena_t *arena = self->work;
+        pmo_arena_reset (arena);
+        char **ids;
+        double *seqs;
+        size_t n;
+        if (riskmon_store_zrange (self->store, arena, riskmon_key_projects (arena, division),
+                                  &after, INFINITY, SWEEP_CHUNK, &ids, &seqs, &n))
+            return -1;
+        int64_t *held = pmo_arena_alloc (arena, (n + 1) * sizeof (int64_t));
+        bool prefetched;
+        if (n &&
+            (riskmon_store_zmscore (self->store, arena, riskmon_key_due (arena, division), ids, n,
+                                    held) ||
+             s_chunk (self, arena, division, ids, n, held, false, started, budget_ms, &prefetched)))
+            return -1;
+        *total += n;
+        bool done = n < SWEEP_CHUNK;
+        if (!done) {
+            after = seqs[n - 1];
+            snprintf (next, sizeof next, "%.*s:%.0f", token, mark, after);
+        }
+        if (riskmon_store_recheck_move (self->store, arena, division, mark, done ? NULL : next))
+            return -1;
+        if (done)
+            return 0;
+        memcpy (mark, next, sizeof mark);
+        if (pmo_mono_ms () - started >= budget_ms)
+            return 1;
+    }
+}
+
+void riskmon_recheck (riskmon_t *self, pmo_arena_t *arena, const char *division)
+{
+    if (riskmon_store_recheck_mark (self->store, arena, division, riskmon_now (self)))
+        pmo_warn ("riskmon: could not mark division=%s for a re-check", division);
+    riskmon_schedule_touch (self, division);
+}
+
 //  Re-assess the projects whose time rules are due, in chunks, until none
-//  is due or the budget is spent. Returns the projects looked at.
+//  is due or the budget is spent; a division marked for a re-check has
+//  every project looked at first. Returns the projects looked at.
 size_t riskmon_sweep (riskmon_t *self, int budget_ms)
 {
     int64_t started = pmo_mono_ms ();
@@ -671,82 +816,21 @@ size_t riskmon_sweep (riskmon_t *self, int budget_ms)
                 drained = true;
                 break;
             }
-            char **keys = pmo_arena_alloc (arena, n * sizeof (char *));
-            for (size_t i = 0; i < n; i++)
-                keys[i] = riskmon_key_project (arena, division, ids[i]);
-            ProtobufCMessage **msgs = pmo_arena_alloc (arena, n * sizeof (void *));
-            uint64_t *versions = pmo_arena_alloc (arena, n * sizeof (uint64_t));
-            size_t fetched = n < SWEEP_READ ? n : SWEEP_READ;
-            if (riskmon_store_get_many (self->store, arena, keys, fetched,
-                                        &pmo__project_health__descriptor, msgs, versions))
-                return total;
-            //  Changed records are committed (in batch scripts), unchanged
-            //  ones only get their next due time (one ZADD for the chunk)
-            riskmon_work_t *work = pmo_arena_alloc (arena, n * sizeof (riskmon_work_t));
-            memset (work, 0, n * sizeof (riskmon_work_t));
-            riskmon_batch_t *batch = riskmon_batch_new (self->store, arena, BATCH_CHUNK);
-            riskmon_pipe_t pipe = {
-                self, batch, work, NULL, pmo_arena_alloc (arena, n * sizeof (size_t)), 0, 0};
-            riskmon_batch_mode (self, true);
-            bool failed = false;
-            char **plain = pmo_arena_alloc (arena, n * sizeof (char *));
-            int64_t *plain_due = pmo_arena_alloc (arena, n * sizeof (int64_t));
-            size_t n_plain = 0;
-            for (size_t i = 0; i < n; i++) {
-                if (i == fetched) {
-                    //  The next records, read beside the commits queued so
-                    //  far while Redis runs them (other projects: the
-                    //  commits in flight do not touch them)
-                    size_t more_n = n - i < SWEEP_READ ? n - i : SWEEP_READ;
-                    if (riskmon_store_get_many (riskmon_reader (self), arena, keys + i, more_n,
-                                                &pmo__project_health__descriptor, msgs + i,
-                                                versions + i)) {
-                        failed = true;
-                        break;
-                    }
-                    fetched += more_n;
-                }
-                riskmon_work_t *w = &work[i];
-                int64_t due = 0;
-                bool dirty = false;
-                riskmon_commit_t *commit = riskmon_commit_new (arena);
-                if (msgs[i] && riskmon_project_update (
-                                   self, arena, commit, riskmon_health_read (msgs[i]), versions[i],
-                                   "time", "riskmon", NULL, "", &w->change, &dirty, &due, true)) {
-                    failed = true;
+            if (ids[0][0] == '*') {
+                //  A re-check marker (score 0: first): walk it, then read
+                //  what is due again (the walk moved due times)
+                rc = s_recheck (self, division, ids[0], started, budget_ms, &total);
+                if (rc)
                     break;
-                }
-                if (dirty)
-                    riskmon_pipe_add (&pipe, i, division, commit, NULL);
-                else {
-                    w->plain = true;
-                    plain[n_plain] = ids[i];
-                    plain_due[n_plain++] = due;
-                }
+                continue;
             }
-            //  Behind the last scripts, without waiting for them: the
-            //  schedule writes, then the next chunk's read (it sees them:
-            //  one connection runs its commands in order), so Redis works
-            //  on them while the answers are read and the events published
-            riskmon_batch_send (batch);
-            int queued = failed ? 0
-                                : riskmon_store_pipe_due_many (self->store, arena, division, plain,
-                                                               plain_due, n_plain);
-            more = !failed && n == SWEEP_CHUNK;
-            if (more && queued >= 0 && pmo_mono_ms () - started < budget_ms)
-                prefetched =
-                    riskmon_store_pipe_zrange (self->store, riskmon_key_due (arena, division),
-                                               (double)riskmon_now (self), SWEEP_CHUNK) == 0;
-            riskmon_pipe_flush (&pipe);
-            riskmon_batch_mode (self, false);
-            riskmon_batch_destroy (&batch);
-            if (queued > 0)
-                riskmon_store_pipe_done (self->store, (size_t)queued);
-            riskmon_pipe_publish (self, arena, work, n, NULL, division);
-            if (failed)
+            //  Markers come first: a chunk that starts with a project has none
+            rc = s_chunk (self, arena, division, ids, n, NULL, n == SWEEP_CHUNK, started, budget_ms,
+                          &prefetched);
+            if (rc)
                 break;
             total += n;
-            self->swept += n;
+            more = n == SWEEP_CHUNK;
             drained = !more;
         }
         if (prefetched) {

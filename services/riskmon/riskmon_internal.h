@@ -255,6 +255,11 @@ void riskmon_pipe_publish (riskmon_t *self, pmo_arena_t *arena, riskmon_work_t *
 //  is due or the budget is spent. Returns the projects looked at.
 size_t riskmon_sweep (riskmon_t *self, int budget_ms);
 
+//  Every project of division is to be looked at again (its thresholds or
+//  reporting period changed): the next sweep walks them all and writes
+//  only what moved (riskmon_store_recheck_mark; the schedule is touched).
+void riskmon_recheck (riskmon_t *self, pmo_arena_t *arena, const char *division);
+
 //  Alerts nobody acknowledged in time climb one step.
 void riskmon_escalate (riskmon_t *self);
 //  The earliest of the division sweep and escalation times (riskmon_now's

@@ -227,7 +227,7 @@ void riskmon_handle_set_thresholds (riskmon_t *self, pmo_request_t *req, Pmo__Th
     riskmon_thresholds_reload (self);
     for (size_t i = 0; i < self->n_streams; i++)
         if (streq (unit->id, hub) || streq (unit->division, self->divisions[i]))
-            riskmon_store_due_all (self->store, req->arena, self->divisions[i], 1);
+            riskmon_recheck (self, req->arena, self->divisions[i]);
 }
 
 void riskmon_handle_get_thresholds (riskmon_t *self, pmo_request_t *req,

@@ -2,7 +2,9 @@
 
     pmo:{<div>}:rm:pj:<project>           hash v,d  ProjectHealth: inputs, current health, alerts
     pmo:{<div>}:rm:pjs                    zset      projects of the division (score: id sequence)
-    pmo:{<div>}:rm:due                    zset      project -> when a time rule may fire (Unix ms)
+    pmo:{<div>}:rm:due                    zset      project -> when a time rule may fire (Unix ms);
+                                                    and score 0: re-check markers "*<token>:<seq>"
+                                                    (every project after seq is to be looked at)
     pmo:{<div>}:rm:hist:<project>:<seq>   hash v,d  the seq-th health assessment (history)
     pmo:{<div>}:rm:<p>:<id>               hash v,d  entry; p: rk risk, is issue, cr change request,
                                                     ra assumption/decision/dependency, al alert
@@ -24,7 +26,6 @@
 #include "riskmon_store.h"
 #include "pmo_log.h"
 #include "pmo_lua_riskmon_batch.h"
-#include "pmo_lua_riskmon_due_all.h"
 #include "pmo_lua_riskmon_versions.h"
 #include "pmo_reflect.h"
 #include "pmo_stream.h"
@@ -533,17 +534,56 @@ int riskmon_store_pipe_done (riskmon_store_t *self, size_t n)
     return rc;
 }
 
-int riskmon_store_due_all (riskmon_store_t *self, pmo_arena_t *arena, const char *division,
-                           int64_t at)
+int riskmon_store_recheck_mark (riskmon_store_t *self, pmo_arena_t *arena, const char *division,
+                                int64_t token)
 {
-    //  One step inside Redis (lua/due_all.lua): every member of the projects
-    //  set, rescored
-    redisReply *reply = pmo_redis_command (
-        self->redis, "EVAL %s 2 %s %s %lld", pmo_lua_riskmon_due_all,
-        riskmon_key_projects (arena, division), riskmon_key_due (arena, division), (long long)at);
+    //  Score 0: before every project's due time, so the next sweep of the
+    //  division finds it first (and the schedule sees it due)
+    redisReply *reply = pmo_redis_command (self->redis, "ZADD %s 0 *%lld:0",
+                                           riskmon_key_due (arena, division), (long long)token);
     if (!reply)
         return -1;
     int rc = reply->type == REDIS_REPLY_INTEGER ? 0 : -1;
+    freeReplyObject (reply);
+    return rc;
+}
+
+int riskmon_store_recheck_move (riskmon_store_t *self, pmo_arena_t *arena, const char *division,
+                                const char *marker, const char *next)
+{
+    //  The next one first: whatever happens in between, the re-check is
+    //  never forgotten (at worst a chunk is looked at twice)
+    char *key = riskmon_key_due (arena, division);
+    const char *add[] = {"ZADD", key, "0", next};
+    const char *rem[] = {"ZREM", key, marker};
+    int queued = 0;
+    if (next) {
+        if (pmo_redis_pipev (self->redis, 4, add, NULL))
+            return -1;
+        queued++;
+    }
+    if (pmo_redis_pipev (self->redis, 3, rem, NULL) == 0)
+        queued++;
+    int rc = riskmon_store_pipe_done (self, (size_t)queued);
+    return rc == 0 && queued == (next ? 2 : 1) ? 0 : -1;
+}
+
+int riskmon_store_zmscore (riskmon_store_t *self, pmo_arena_t *arena, const char *key,
+                           char *const *members, size_t n, int64_t *scores)
+{
+    const char **argv = pmo_arena_alloc (arena, (n + 2) * sizeof (char *));
+    argv[0] = "ZMSCORE";
+    argv[1] = key;
+    for (size_t i = 0; i < n; i++)
+        argv[i + 2] = members[i];
+    redisReply *reply = pmo_redis_commandv (self->redis, (int)n + 2, argv, NULL);
+    if (!reply)
+        return -1;
+    int rc = reply->type == REDIS_REPLY_ARRAY && reply->elements == n ? 0 : -1;
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        redisReply *score = reply->element[i];
+        scores[i] = score->type == REDIS_REPLY_STRING ? (int64_t)strtod (score->str, NULL) : 0;
+    }
     freeReplyObject (reply);
     return rc;
 }

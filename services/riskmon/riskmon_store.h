@@ -123,10 +123,20 @@ int riskmon_store_pipe_due_many (riskmon_store_t *self, pmo_arena_t *arena, cons
                                  char *const *projects, const int64_t *at, size_t n);
 //  Collect n queued replies; -1 if any failed.
 int riskmon_store_pipe_done (riskmon_store_t *self, size_t n);
-//  Make every project of division due at `at` (after thresholds or a
-//  policy changed).
-int riskmon_store_due_all (riskmon_store_t *self, pmo_arena_t *arena, const char *division,
-                           int64_t at);
+//  Every project of division is to be looked at again (thresholds or a
+//  policy changed): one marker in its due set, "*<token>:0" at score 0,
+//  that the sweep walks the projects set from (riskmon_health.c). token
+//  tells markers apart (one written while another is walked is a new
+//  re-check). 0 or -1.
+int riskmon_store_recheck_mark (riskmon_store_t *self, pmo_arena_t *arena, const char *division,
+                                int64_t token);
+//  A re-check moved on: next (NULL when it is done) replaces marker. 0 or -1.
+int riskmon_store_recheck_move (riskmon_store_t *self, pmo_arena_t *arena, const char *division,
+                                const char *marker, const char *next);
+//  The scores of n members of a sorted set in one step (0 for one that is
+//  absent). 0 or -1.
+int riskmon_store_zmscore (riskmon_store_t *self, pmo_arena_t *arena, const char *key,
+                           char *const *members, size_t n, int64_t *scores);
 
 //  ---------------------------------------------------------------------
 //  Commits
