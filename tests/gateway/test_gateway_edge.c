@@ -2,7 +2,8 @@
     gateway, registry and Redis: Idempotency-Key bound to its request
     (422 on reuse with another), strict If-Match, Content-Length with
     Transfer-Encoding (400 and closed), control characters in the path and
-    query, the deadline of a trickled request, the cap of connections per
+    query, the size of a request's head (431 past it), the deadline of a
+    trickled request, the cap of connections per
     address (another address is still served), and the limit on requests
     without a valid token per address.
 */
@@ -342,6 +343,50 @@ static void test_smuggling (gh_t *gh)
     close (fd);
 }
 
+//  The answer to a GET of whoami whose head carries a header of pad bytes
+//  (Connection: close, so the answer ends with the connection).
+static char *s_padded (gh_t *gh, size_t pad)
+{
+    int fd = s_connect (gh, "127.0.0.1");
+    char *request = malloc (pad + 512);
+    assert (request);
+    int len = snprintf (request, pad + 512,
+                        "GET /api/v1/whoami HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n"
+                        "Connection: close\r\nX-Pad: ",
+                        gh->admin);
+    memset (request + len, 'a', pad);
+    memcpy (request + len + pad, "\r\n\r\n", 5);
+    size_t size = (size_t)len + pad + 4;
+    assert (send (fd, request, size, MSG_NOSIGNAL) == (ssize_t)size);
+    free (request);
+    bool closed;
+    char *answer = s_read_all (fd, WAIT_MS, &closed);
+    close (fd);
+    return answer;
+}
+
+//  The head of a request (line and headers) may take about 12 KiB: the
+//  gateway gives each connection 16 KiB. A larger one is answered 431
+//  and the gateway goes on serving.
+static void test_head_size (gh_t *gh)
+{
+    char *answer = s_padded (gh, 12 * 1024);
+    if (strncmp (answer, "HTTP/1.1 200", 12) != 0) {
+        fprintf (stderr, "test_head_size: a 12 KiB header was answered:\n%.300s\n", answer);
+        abort ();
+    }
+    free (answer);
+    answer = s_padded (gh, 20 * 1024);
+    if (strncmp (answer, "HTTP/1.1 431", 12) != 0) {
+        fprintf (stderr, "test_head_size: a 20 KiB header was answered:\n%.300s\n", answer);
+        abort ();
+    }
+    free (answer);
+    gh_resp_t *resp = gh_http (gh, "GET", "/api/v1/whoami", gh->admin, NULL, NULL);
+    GH_STATUS (resp, 200);
+    gh_resp_free (&resp);
+}
+
 //  A client trickling its request a byte at a time is cut at the deadline.
 static void test_trickle (gh_t *gh)
 {
@@ -522,6 +567,7 @@ int main (void)
     test_csv_formulas (gh);
     test_csv_bodies (gh);
     test_smuggling (gh);
+    test_head_size (gh);
     test_trickle (gh);
     test_per_address (gh);
     test_failed_auth_rate (gh);
