@@ -475,7 +475,7 @@ int main (int argc, char **argv)
             "p99 ms", "errors", "client", "gateway", "registry", "redis", "total");
     const char *ops[2] = {"create", "read"};
     const char *paths[2] = {"registry over ZMQ", "gateway HTTP (wrk)"};
-    bool met = true;
+    bool met_time = true, met_cpu = true;
     for (int op = 0; op < 2; op++) {
         for (int path = 0; path < 2; path++) {
             const figure_t *f = &best[op][path], *c = &lean[op][path];
@@ -484,6 +484,12 @@ int main (int argc, char **argv)
                     c->cpu_us[P_CLIENT], c->cpu_us[P_GATEWAY], c->cpu_us[P_REGISTRY],
                     c->cpu_us[P_REDIS], c->cpu_total_us);
         }
+        bool clean = best[op][0].errors + lean[op][0].errors == 0 &&
+                     best[op][1].errors + lean[op][1].errors == 0;
+        //  The measure: time per request from throughput, the best
+        //  of each path (1/ops through HTTP over 1/ops over ZeroMQ, minus one)
+        double by_time = best[op][1].ops > 0 ? best[op][0].ops / best[op][1].ops - 1.0 : 1e9;
+        bool ok_time = clean && by_time <= s_target_added[op];
         //  What a request costs the servers: the registry and Redis over
         //  ZeroMQ; the gateway, the registry and Redis through HTTP. The
         //  clients are left out: the driver's 32 sockets cost more per
@@ -492,23 +498,26 @@ int main (int argc, char **argv)
         double base = direct->cpu_us[P_REGISTRY] + direct->cpu_us[P_REDIS];
         double more = http->cpu_us[P_GATEWAY] + http->cpu_us[P_REGISTRY] -
                       direct->cpu_us[P_REGISTRY] + http->cpu_us[P_REDIS] - direct->cpu_us[P_REDIS];
-        double added = base > 0 ? more / base : 1e9;
+        double by_cpu = base > 0 ? more / base : 1e9;
+        bool ok_cpu = clean && by_cpu <= s_target_added[op];
         double machine =
             direct->cpu_total_us > 0 ? http->cpu_total_us / direct->cpu_total_us - 1.0 : 1e9;
-        double by_ops = best[op][1].ops > 0 ? best[op][0].ops / best[op][1].ops - 1.0 : 1e9;
-        bool ok = added <= s_target_added[op] && best[op][0].errors + lean[op][0].errors == 0 &&
-                  best[op][1].errors + lean[op][1].errors == 0;
-        met = met && ok;
+        met_time = met_time && ok_time;
+        met_cpu = met_cpu && ok_cpu;
+        printf ("  %-8s time per request (throughput): the gateway adds %+.0f%% (target <= %.0f%%) "
+                "%s\n",
+                ops[op], by_time * 100, s_target_added[op] * 100, ok_time ? "MET" : "NOT MET");
         printf (
-            "  %-8s the gateway adds %+.0f%% to the servers' CPU per request (target <= %.0f%%) "
+            "  %-8s CPU per request of the servers: the gateway adds %+.0f%% (target <= %.0f%%) "
             "%s\n",
-            ops[op], added * 100, s_target_added[op] * 100, ok ? "MET" : "NOT MET");
+            "", by_cpu * 100, s_target_added[op] * 100, ok_cpu ? "MET" : "NOT MET");
         printf ("  %-8s   gateway %.1f us, registry %+.1f us, Redis %+.1f us over %.1f us; "
-                "with the clients %+.0f%%; throughput says %+.0f%%\n\n",
+                "with the clients %+.0f%%\n\n",
                 "", http->cpu_us[P_GATEWAY], http->cpu_us[P_REGISTRY] - direct->cpu_us[P_REGISTRY],
-                http->cpu_us[P_REDIS] - direct->cpu_us[P_REDIS], base, machine * 100, by_ops * 100);
+                http->cpu_us[P_REDIS] - direct->cpu_us[P_REDIS], base, machine * 100);
     }
-    printf ("bench_gateway: %s\n", met ? "target met" : "target NOT met");
+    printf ("bench_gateway: by time per request %s; by CPU per request %s\n",
+            met_time ? "target met" : "target NOT met", met_cpu ? "target met" : "target NOT met");
     s_stop (&self);
     return 0;
 }
