@@ -19,20 +19,28 @@
 
 #define TOKENS_MAX 10000 //  cached tokens (and rate buckets); past this the cache starts over
 
+//  Let go of one reference to a cached token.
+static void s_cached_release (cached_t *cached)
+{
+    if (cached && --cached->refs == 0) {
+        pmo__api_token__free_unpacked (cached->token, NULL);
+        free (cached);
+    }
+}
+
 void gateway_caller_clear (caller_t *caller)
 {
-    if (caller->token)
+    if (caller->held)
+        s_cached_release (caller->held);
+    else if (caller->token)
         pmo__api_token__free_unpacked (caller->token, NULL);
+    caller->held = NULL;
     caller->token = NULL;
 }
 
 void gateway_cached_free (void **item)
 {
-    cached_t *cached = *item;
-    if (cached) {
-        free (cached->blob);
-        free (cached);
-    }
+    s_cached_release (*item);
     *item = NULL;
 }
 
@@ -43,32 +51,43 @@ void gateway_bucket_free (void **item)
 }
 
 //  The stored token of id, from the cache or Redis. 1 found, 0 not, -1
-//  Redis failed. *token is a new unpacked copy.
-static int s_token_read (self_t *self, const char *id, Pmo__ApiToken **token)
+//  Redis failed. *held is a reference to the cache's entry (unpacked once
+//  per read from the store, not per request), released with
+//  s_cached_release.
+static int s_token_read (self_t *self, const char *id, cached_t **held)
 {
-    *token = NULL;
+    *held = NULL;
     int64_t now = pmo_mono_ms ();
     cached_t *cached = zhashx_lookup (self->tokens, id);
     if (cached && now - cached->read_ms < self->config.token_cache_ms) {
-        *token = pmo__api_token__unpack (NULL, cached->size, cached->blob);
-        return *token ? 1 : -1;
+        cached->refs++;
+        *held = cached;
+        return 1;
     }
     pmo_arena_t *arena = pmo_arena_new ();
     Pmo__ApiToken *stored;
     int rc = gateway_store_read (self->store, arena, id, &stored, NULL);
     if (rc == 1) {
-        cached_t *fresh = calloc (1, sizeof (cached_t));
-        assert (fresh);
-        fresh->size = protobuf_c_message_get_packed_size (&stored->base);
-        fresh->blob = malloc (fresh->size ? fresh->size : 1);
-        assert (fresh->blob);
-        protobuf_c_message_pack (&stored->base, fresh->blob);
-        fresh->read_ms = now;
-        *token = pmo__api_token__unpack (NULL, fresh->size, fresh->blob);
-        if (zhashx_size (self->tokens) >= TOKENS_MAX)
-            zhashx_purge (self->tokens);
-        zhashx_delete (self->tokens, id);
-        zhashx_insert (self->tokens, id, fresh);
+        //  A copy of its own, outside the arena
+        size_t size = protobuf_c_message_get_packed_size (&stored->base);
+        uint8_t *blob = malloc (size ? size : 1);
+        assert (blob);
+        protobuf_c_message_pack (&stored->base, blob);
+        Pmo__ApiToken *token = pmo__api_token__unpack (NULL, size, blob);
+        free (blob);
+        if (token) {
+            cached_t *fresh = calloc (1, sizeof (cached_t));
+            assert (fresh);
+            fresh->token = token;
+            fresh->read_ms = now;
+            fresh->refs = 2; //  the cache's and the caller's
+            if (zhashx_size (self->tokens) >= TOKENS_MAX)
+                zhashx_purge (self->tokens);
+            zhashx_delete (self->tokens, id);
+            zhashx_insert (self->tokens, id, fresh);
+            *held = fresh;
+        } else
+            rc = -1;
     }
     pmo_arena_destroy (&arena);
     return rc;
@@ -122,8 +141,9 @@ int gateway_authenticate (self_t *self, request_t *req, const char *method,
     if (wait && !parsed && !(presented && self->oidc && gateway_oidc_is_jwt (presented)))
         return s_refuse (self, req, why, wait, answered);
     if (parsed) {
-        Pmo__ApiToken *token = NULL;
-        int rc = s_token_read (self, id, &token);
+        cached_t *held = NULL;
+        int rc = s_token_read (self, id, &held);
+        const Pmo__ApiToken *token = held ? held->token : NULL;
         if (rc < 0) {
             *answered = gateway_http_problem (
                 req, 503, "unavailable", "",
@@ -134,7 +154,8 @@ int gateway_authenticate (self_t *self, request_t *req, const char *method,
         gateway_sha256_hex (presented, strlen (presented), hash);
         if (rc == 1 && gateway_hash_equal (hash, token->hash) && !token->revoked &&
             (!token->expires_ms || token->expires_ms > pmo_now_ms ())) {
-            req->caller.token = token;
+            req->caller.token = held->token;
+            req->caller.held = held;
             pmo__identity__init (&req->caller.identity);
             req->caller.identity.subject = token->subject;
             req->caller.identity.grants = token->grants;
@@ -151,8 +172,7 @@ int gateway_authenticate (self_t *self, request_t *req, const char *method,
                   : !gateway_hash_equal (hash, token->hash) ? "wrong secret"
                   : token->revoked                          ? "revoked"
                                                             : "expired");
-        if (token)
-            pmo__api_token__free_unpacked (token, NULL);
+        s_cached_release (held);
         why = "the token is unknown, revoked or expired";
     } else if (presented && self->oidc && gateway_oidc_is_jwt (presented))
         return gateway_sso_bearer (self, req, presented, answered);

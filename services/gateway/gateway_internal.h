@@ -33,11 +33,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
-//  A token read from the store, as its protobuf, with when it was read.
+//  A token read from the store, unpacked once, with when it was read. The
+//  cache holds one reference and every request it authenticated one more:
+//  a revocation drops the cache's, a request keeps its own until answered.
 typedef struct {
-    uint8_t *blob;
-    size_t size;
+    Pmo__ApiToken *token;
     int64_t read_ms; //  monotonic
+    int refs;
 } cached_t;
 
 //  A token's rate bucket.
@@ -48,8 +50,9 @@ typedef struct {
 
 //  Who is asking.
 typedef struct {
-    Pmo__ApiToken *token;   //  unpacked copy; freed with the request (single sign-on: made
-                            //  from the session or the access token, never stored)
+    Pmo__ApiToken *token;   //  who: the cached token (held), or, with single sign-on, made
+                            //  from the session or the access token (freed with the request)
+    cached_t *held;         //  the cache's entry token belongs to (a reference), or NULL
     Pmo__Identity identity; //  points into token
     char csrf[65];          //  signed in with a session cookie: its CSRF token; else ""
     char via[96];           //  how: "token:<id>", "session:<id>", "oidc:<jti>"; the identity's via
