@@ -145,6 +145,7 @@ typedef struct {
     zlistx_t *conns;        //  open connections (gateway_conn_t)
     int64_t conns_next;     //  monotonic: the next connection deadline
     zhashx_t *pending;      //  request id -> request_t waiting for a reply
+    int64_t pending_next;   //  monotonic: no retry or deadline in pending is due before
     zlistx_t *sse;          //  live-event clients (gateway_sse_t)
     gateway_feed_t *feed;   //  the one reader of the streams for them
     zlistx_t *jobs;         //  jobs still running (gateway_job_t)
@@ -282,6 +283,8 @@ const Pmo__Error *gateway_reply_error (const ProtobufCMessage *reply);
 enum MHD_Result gateway_readyz_begin (self_t *self, request_t *req);
 enum MHD_Result gateway_readyz_finish (self_t *self, request_t *req);
 void gateway_readyz_reply (request_t *req, const char *wait_id, ProtobufCMessage *reply);
+//  req waits under id (its deadline and retry_at set): it is put in pending.
+void gateway_pending_add (self_t *self, request_t *req, const char *id);
 //  Retries and deadlines of requests waiting for a service. Returns the
 //  next moment one is due (monotonic), or INT64_MAX.
 int64_t gateway_check_pending (self_t *self, int64_t now);

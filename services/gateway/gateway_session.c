@@ -237,7 +237,7 @@ static enum MHD_Result s_callback (self_t *self, request_t *req)
     json_decref (record);
     req->deadline = pmo_mono_ms () + self->config.upstream_timeout_ms;
     req->retry_at = 0;
-    zhashx_update (self->pending, req->wait_id, req);
+    gateway_pending_add (self, req, req->wait_id);
     req->stage = STAGE_WAITING;
     MHD_suspend_connection (req->connection);
     return MHD_YES;
@@ -262,7 +262,7 @@ static bool s_keys_wait (self_t *self, request_t *req)
     gateway_new_id (self, req->wait_id);
     req->deadline = now + self->config.upstream_timeout_ms;
     req->retry_at = 0;
-    zhashx_update (self->pending, req->wait_id, req);
+    gateway_pending_add (self, req, req->wait_id);
     if (req->stage != STAGE_WAITING) {
         req->stage = STAGE_WAITING;
         MHD_suspend_connection (req->connection);

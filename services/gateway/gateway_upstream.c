@@ -63,13 +63,13 @@ int gateway_call (self_t *self, request_t *req, gateway_svc_t svc, ProtobufCMess
     req->svc = svc;
     int64_t now = pmo_mono_ms ();
     req->deadline = now + timeout_ms;
-    zhashx_update (self->pending, wait_id, req);
     //  IMMEDIATE: while no service is connected (just started, or down) the
     //  frame is offered again every few ms until the deadline. Once sent, one
     //  retry at half time under the same id: a frame lost on the way is sent
     //  again, and the service answers a repeat with its first reply
     req->sent = gateway_send (self, svc, req->frame, req->frame_size);
     req->retry_at = req->sent ? now + timeout_ms / 2 : now + UNSENT_RETRY_MS;
+    gateway_pending_add (self, req, wait_id);
     if (req->stage != STAGE_WAITING) {
         req->stage = STAGE_WAITING;
         MHD_suspend_connection (req->connection);
@@ -171,10 +171,23 @@ void gateway_readyz_reply (request_t *req, const char *wait_id, ProtobufCMessage
         gateway_ready (req);
 }
 
+void gateway_pending_add (self_t *self, request_t *req, const char *id)
+{
+    zhashx_update (self->pending, id, req);
+    if (req->deadline < self->pending_next)
+        self->pending_next = req->deadline;
+    if (req->retry_at && req->retry_at < self->pending_next)
+        self->pending_next = req->retry_at;
+}
+
 //  Retries and deadlines of requests waiting for a service. Returns the
-//  next moment one is due (monotonic), or INT64_MAX.
+//  next moment one is due (monotonic), or INT64_MAX. The requests are only
+//  walked once something may be due (pending_next): not on every turn of
+//  the reactor.
 int64_t gateway_check_pending (self_t *self, int64_t now)
 {
+    if (now < self->pending_next)
+        return self->pending_next;
     int64_t next = INT64_MAX;
     zlistx_t *expired = zlistx_new ();
     zlistx_set_destructor (expired, (zlistx_destructor_fn *)zstr_free);
@@ -237,5 +250,6 @@ int64_t gateway_check_pending (self_t *self, int64_t now)
         gateway_ready (req);
     }
     zlistx_destroy (&expired);
+    self->pending_next = next;
     return next;
 }
