@@ -788,12 +788,25 @@ void riskmon_recheck (riskmon_t *self, pmo_arena_t *arena, const char *division)
 size_t riskmon_sweep (riskmon_t *self, int budget_ms)
 {
     int64_t started = pmo_mono_ms ();
+    int64_t now = riskmon_now (self); //  once: a tick looks at every division
     size_t total = 0;
     self->sweeps++;
     for (size_t s = 0; s < self->n_streams; s++) {
         const char *division = self->divisions[s];
-        if (self->sweep_at[s] > riskmon_now (self))
+        if (self->sweep_at[s] > now)
             continue; //  nothing of this division is due yet
+        if (self->sweep_at[s] == 0) {
+            //  Unknown (re-read in turn, or committed to): its first due
+            //  time alone says whether there is anything to do (one
+            //  command; at rest there never is)
+            int64_t first;
+            if (riskmon_store_zfirst (self->store, riskmon_key_due (self->work, division),
+                                      &first) == 0) {
+                self->sweep_at[s] = first; //  0 with a re-check marker
+                if (first > now)
+                    continue;
+            }
+        }
         bool more = true, drained = false;
         bool prefetched = false; //  the next chunk's ZRANGEBYSCORE is in flight
         while (more && pmo_mono_ms () - started < budget_ms) {
@@ -876,13 +889,24 @@ void riskmon_schedule_touch (riskmon_t *self, const char *division)
 //  Alerts nobody acknowledged in time climb one step.
 void riskmon_escalate (riskmon_t *self)
 {
+    int64_t tick = riskmon_now (self); //  once: a tick looks at every division
     for (size_t s = 0; s < self->n_streams; s++) {
         const char *division = self->divisions[s];
+        if (self->escalate_at[s] > tick)
+            continue; //  nothing of this division is due yet
         pmo_arena_t *arena = self->work;
         pmo_arena_reset (arena);
         int64_t now = riskmon_now (self);
-        if (self->escalate_at[s] > now)
-            continue; //  nothing of this division is due yet
+        if (self->escalate_at[s] == 0) {
+            //  Unknown: the first deadline alone says whether any is due
+            int64_t first;
+            if (riskmon_store_zfirst (self->store, riskmon_key_escalations (arena, division),
+                                      &first) == 0) {
+                self->escalate_at[s] = first;
+                if (first > now)
+                    continue;
+            }
+        }
         char **ids;
         double *scores;
         size_t n;

@@ -399,9 +399,11 @@ void riskmon_server_actor (zsock_t *pipe, void *args)
         now = pmo_mono_ms ();
         if (now >= orgtree_reader_next_ms (self.units))
             riskmon_units_due (&self);
+        //  The slow timers count from this wake's time, so timers of one
+        //  period stay in step and an idle loop wakes once a second
         if (now >= next_reclaim) {
             riskmon_reclaim (&self);
-            next_reclaim = pmo_mono_ms () + RECLAIM_STEP_MS;
+            next_reclaim = now + RECLAIM_STEP_MS;
         }
         if (now >= next_refresh && self.n_streams) {
             if (self.refresh_cursor >= self.n_streams)
