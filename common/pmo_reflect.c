@@ -114,6 +114,40 @@ uint8_t *pmo_reflect_pack (const ProtobufCMessage *msg, pmo_arena_t *arena, size
     return buffer;
 }
 
+//  A varint into out (room for 10 bytes); returns its length.
+static size_t s_varint (uint8_t *out, uint64_t value)
+{
+    size_t n = 0;
+    for (; value >= 0x80; value >>= 7)
+        out[n++] = (uint8_t)(value | 0x80);
+    out[n++] = (uint8_t)value;
+    return n;
+}
+
+uint8_t *pmo_reflect_pack_with (ProtobufCMessage *msg, const char *name, const uint8_t *packed,
+                                size_t packed_size, pmo_arena_t *arena, size_t *size)
+{
+    const ProtobufCFieldDescriptor *f =
+        protobuf_c_message_descriptor_get_field_by_name (msg->descriptor, name);
+    assert (f && f->type == PROTOBUF_C_TYPE_MESSAGE && f->label != PROTOBUF_C_LABEL_REPEATED);
+    ProtobufCMessage **slot = SLOT (msg, f, ProtobufCMessage *);
+    assert (*slot);
+    //  Field f, wire type 2 (length-delimited): tag, length, bytes
+    uint8_t head[20];
+    size_t head_size = s_varint (head, (uint64_t)f->id << 3 | 2);
+    head_size += s_varint (head + head_size, packed_size);
+    ProtobufCMessage *held = *slot;
+    *slot = NULL; //  protobuf-c packs no message field (oneof member or not) that is NULL
+    size_t outer = protobuf_c_message_get_packed_size (msg);
+    uint8_t *buffer = pmo_arena_alloc (arena, outer + head_size + packed_size);
+    protobuf_c_message_pack (msg, buffer);
+    *slot = held;
+    memcpy (buffer + outer, head, head_size);
+    memcpy (buffer + outer + head_size, packed, packed_size);
+    *size = outer + head_size + packed_size;
+    return buffer;
+}
+
 ProtobufCMessage *pmo_reflect_copy (const ProtobufCMessage *msg, pmo_arena_t *arena)
 {
     size_t size;

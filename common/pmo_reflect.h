@@ -33,6 +33,15 @@ void pmo_reflect_append (ProtobufCMessage *msg, const char *name, ProtobufCMessa
                          pmo_arena_t *arena);
 //  Pack into the arena.
 uint8_t *pmo_reflect_pack (const ProtobufCMessage *msg, pmo_arena_t *arena, size_t *size);
+//  Pack msg into the arena with its message field `name` taken as already
+//  packed (packed, size packed_size) instead of packed again: msg is packed
+//  without the field, then the field is appended (tag, length, bytes), as
+//  protobuf allows fields in any order. The same bytes as pmo_reflect_pack
+//  once unpacked; used where one entity is packed into the commit, its
+//  event and the reply. The field must be set (a oneof's member or a plain
+//  message field); msg is left as it was.
+uint8_t *pmo_reflect_pack_with (ProtobufCMessage *msg, const char *name, const uint8_t *packed,
+                                size_t packed_size, pmo_arena_t *arena, size_t *size);
 //  A deep copy in the arena.
 ProtobufCMessage *pmo_reflect_copy (const ProtobufCMessage *msg, pmo_arena_t *arena);
 

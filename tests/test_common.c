@@ -10,9 +10,12 @@
 #include "pmo_commit.h"
 #include "pmo_log.h"
 #include "pmo_redis.h"
+#include "pmo_reflect.h"
 #include "pmo_stream.h"
 #include "pmo_testkit.h"
 #include "pmo_util.h"
+#include "pmo_wire.h"
+#include "events.pb-c.h"
 #include "registry.pb-c.h"
 
 #include <assert.h>
@@ -869,10 +872,70 @@ static void s_test_client (void)
     printf ("client: ok\n");
 }
 
+//  An entity packed once and put into its event and reply as it is reads
+//  back as the same message as one packed the usual way.
+static void s_test_reflect_pack_with (void)
+{
+    pmo_arena_t *arena = pmo_arena_new ();
+    Pmo__Money budget = PMO__MONEY__INIT;
+    budget.currency = "GBP";
+    budget.minor = 125000000;
+    Pmo__Budget budgets = PMO__BUDGET__INIT;
+    budgets.baseline = &budget;
+    Pmo__Project project = PMO__PROJECT__INIT;
+    project.id = "pr_dft_7";
+    project.code = "HS2-7";
+    project.name = "High Speed 2, phase 7";
+    //  Over 127 bytes in all, so that its length takes two bytes
+    project.description = pmo_arena_printf (arena, "%0300d", 7);
+    project.version = 3;
+    project.budget = &budgets;
+    Pmo__Event event = PMO__EVENT__INIT;
+    event.type = "project.updated";
+    event.division = "dft";
+    event.entity_version = 3;
+    pmo_reflect_set_oneof (&event.base, "project", &project.base);
+    Pmo__RegistryReply reply = PMO__REGISTRY_REPLY__INIT;
+    Pmo__Header header = PMO__HEADER__INIT;
+    header.request_id = "req-1";
+    reply.header = &header;
+    pmo_reflect_set_oneof (&reply.base, "project", &project.base);
+    size_t entity_size, usual_size, with_size;
+    uint8_t *entity = pmo_reflect_pack (&project.base, arena, &entity_size);
+    assert (entity_size > 300);
+    ProtobufCMessage *outers[] = {&event.base, &reply.base};
+    for (size_t i = 0; i < 2; i++) {
+        uint8_t *usual = pmo_reflect_pack (outers[i], arena, &usual_size);
+        uint8_t *with =
+            pmo_reflect_pack_with (outers[i], "project", entity, entity_size, arena, &with_size);
+        assert (with_size == usual_size);
+        //  Left as it was
+        assert (*pmo_wire_message_slot (outers[i], "project") == &project.base);
+        ProtobufCMessage *back =
+            protobuf_c_message_unpack (outers[i]->descriptor, NULL, with_size, with);
+        assert (back);
+        size_t again_size;
+        uint8_t *again = pmo_reflect_pack (back, arena, &again_size);
+        assert (again_size == usual_size && memcmp (again, usual, usual_size) == 0);
+        assert (pmo_wire_oneof_case (back) == 23 || i == 1);
+        protobuf_c_message_free_unpacked (back, NULL);
+    }
+    //  Proof that the comparison can fail: another entity spliced in reads
+    //  back as another message
+    project.version = 4;
+    uint8_t *usual = pmo_reflect_pack (&event.base, arena, &usual_size);
+    uint8_t *with =
+        pmo_reflect_pack_with (&event.base, "project", entity, entity_size, arena, &with_size);
+    assert (with_size == usual_size && memcmp (with, usual, usual_size) != 0);
+    pmo_arena_destroy (&arena);
+    printf ("reflect pack_with: ok\n");
+}
+
 int main (void)
 {
     pmo_log_init ("test", getenv ("PMO_TEST_VERBOSE") ? "debug" : "error");
     s_test_util ();
+    s_test_reflect_pack_with ();
     pmo_test_redis_t *server = pmo_test_redis_start (false);
     assert (server);
     s_test_redis (server);

@@ -9,6 +9,7 @@
 #include "registry_internal.h"
 
 #include "pmo_log.h"
+#include "pmo_wire.h"
 #include "pmo_reflect.h"
 
 #include <string.h>
@@ -155,14 +156,21 @@ Pmo__Event *registry_event (pmo_request_t *req, const char *type, const char *di
 
 //  Finish a change: the reply (already filled) is stored with the commit;
 //  on success the event is published with its stream id.
+//  entity: the commit's entity as packed (or NULL), which the event and the
+//  reply that hold it take as it is instead of packing it again.
 void registry_commit_prepare (registry_t *self, pmo_request_t *req, pmo_commit_t *commit,
-                              const char *division, Pmo__Event *event, registry_packed_t *packed)
+                              const char *division, Pmo__Event *event,
+                              const registry_entity_blob_t *entity, registry_packed_t *packed)
 {
-    packed->blob =
-        registry_store_event (self->store, commit, req->arena, division, event, &packed->size);
-    size_t size;
-    uint8_t *blob = pmo_reflect_pack (req->reply, req->arena, &size);
-    pmo_commit_reply (commit, blob, size, IDEM_TTL_S);
+    packed->blob = registry_store_event (self->store, commit, req->arena, division, event, entity,
+                                         &packed->size);
+    if (entity && entity->kind &&
+        *pmo_wire_message_slot (req->reply, entity->kind->reply_field) == entity->msg)
+        packed->reply = pmo_reflect_pack_with (req->reply, entity->kind->reply_field, entity->blob,
+                                               entity->size, req->arena, &packed->reply_size);
+    else
+        packed->reply = pmo_reflect_pack (req->reply, req->arena, &packed->reply_size);
+    pmo_commit_reply (commit, packed->reply, packed->reply_size, IDEM_TTL_S);
 }
 
 //  Answer from a commit's result: publish the event, or fail the request.
@@ -230,7 +238,7 @@ void registry_commit (registry_t *self, pmo_request_t *req, pmo_commit_t *commit
                       const char *division, Pmo__Event *event)
 {
     registry_packed_t packed;
-    registry_commit_prepare (self, req, commit, division, event, &packed);
+    registry_commit_prepare (self, req, commit, division, event, NULL, &packed);
     pmo_commit_result_t result;
     pmo_commit_exec (commit, self->redis, &result);
     pmo_commit_destroy (&commit);

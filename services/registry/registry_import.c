@@ -676,7 +676,7 @@ static void s_commit (batch_t *b, Pmo__ImportBatchReply *out)
                                   id, true);
         events[n_events] = s_event (b, e, now);
         size_t event_size;
-        registry_store_event (b->store, commit, req->arena, division, events[n_events],
+        registry_store_event (b->store, commit, req->arena, division, events[n_events], NULL,
                               &event_size);
         n_events++;
         e->result->id = (char *)id;

@@ -23,10 +23,13 @@
 
 #define IDEM_TTL_S 86400 //  how long a done request's reply is kept for retries
 
-//  An event packed for its commit (without its stream id, not known yet).
+//  An event packed for its commit (without its stream id, not known yet),
+//  and the reply stored with it.
 typedef struct {
     uint8_t *blob;
     size_t size;
+    uint8_t *reply;
+    size_t reply_size;
 } registry_packed_t;
 
 //  A deferred create or update (see registry_flush).
@@ -36,7 +39,8 @@ typedef struct {
     size_t n_first;           //  how many of them go in the batch's first round trip
     pmo_commit_t *commit;     //  its commit, once decided
     Pmo__Event *event;
-    registry_packed_t packed; //  the event as the commit stores it
+    registry_entity_blob_t entity; //  the entity as the commit stores it
+    registry_packed_t packed;      //  the event and the reply as the commit stores them
     const char *division;
     size_t slot;  //  its place in the batch's group commit (registry_flush)
     bool grouped; //  placed in a group
@@ -90,7 +94,8 @@ Pmo__Event *registry_event (pmo_request_t *req, const char *type, const char *di
 //  Add the event and the reply (already filled) to commit; *packed is the
 //  event as stored, for registry_commit_finish.
 void registry_commit_prepare (registry_t *self, pmo_request_t *req, pmo_commit_t *commit,
-                              const char *division, Pmo__Event *event, registry_packed_t *packed);
+                              const char *division, Pmo__Event *event,
+                              const registry_entity_blob_t *entity, registry_packed_t *packed);
 //  Answer from a commit's result: publish the event, or fail the request.
 void registry_commit_finish (registry_t *self, pmo_request_t *req, pmo_commit_result_t *result,
                              const char *division, Pmo__Event *event,

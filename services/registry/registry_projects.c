@@ -311,7 +311,8 @@ static void s_decide_create_project (registry_t *self, pending_t *pending)
         project->status = PMO__PROJECT_STATUS__PROJECT_STATUS_PROPOSED;
     pmo_commit_t *commit =
         registry_store_commit (self->store, unit->division, req->header->request_id);
-    registry_store_put (self->store, commit, req->arena, unit->division, &project->base, 0);
+    pending->entity =
+        registry_store_put (self->store, commit, req->arena, unit->division, &project->base, 0);
     registry_store_claim_code (self->store, commit, req->arena, kind, unit->division, project->code,
                                id, true);
     registry_store_index (self->store, commit, req->arena, kind, unit->division, unit->id, id,
@@ -392,7 +393,8 @@ static void s_decide_update_project (registry_t *self, pending_t *pending)
         next->priority = 3;
     pmo_commit_t *commit =
         registry_store_commit (self->store, stored->division, req->header->request_id);
-    registry_store_put (self->store, commit, req->arena, stored->division, &next->base, version);
+    pending->entity = registry_store_put (self->store, commit, req->arena, stored->division,
+                                          &next->base, version);
     if (strcmp (stored->code, next->code) != 0) {
         registry_store_claim_code (self->store, commit, req->arena, kind, stored->division,
                                    stored->code, NULL, false);
@@ -452,7 +454,7 @@ void registry_flush (void *state)
         if (!pending->commit)
             continue;
         registry_commit_prepare (self, pending->req, pending->commit, pending->division,
-                                 pending->event, &pending->packed);
+                                 pending->event, &pending->entity, &pending->packed);
     }
     //  Ordered by division, each division's commits in their arrival order
     for (size_t i = 0; i < self->n_pending; i++) {
@@ -504,6 +506,11 @@ void registry_flush (void *state)
         }
         registry_commit_finish (self, pending->req, result, pending->division, pending->event,
                                 &pending->packed);
+        if (result->status == PMO_COMMIT_OK) {
+            //  The reply is the one stored: send those bytes, not a new packing
+            pending->req->raw_reply = pending->packed.reply;
+            pending->req->raw_size = pending->packed.reply_size;
+        }
         pmo_commit_result_clear (result);
         pmo_commit_destroy (&pending->commit);
     }

@@ -14,6 +14,7 @@
 #include "registry_model.h"
 
 #include "pmo_stream.h"
+#include "pmo_wire.h"
 #include "pmo_log.h"
 
 #include <assert.h>
@@ -577,8 +578,9 @@ pmo_commit_t *registry_store_commit (registry_store_t *self, const char *divisio
     return pmo_commit_new (division, request_id);
 }
 
-void registry_store_put (registry_store_t *self, pmo_commit_t *commit, pmo_arena_t *arena,
-                         const char *division, const ProtobufCMessage *msg, uint64_t expect)
+registry_entity_blob_t registry_store_put (registry_store_t *self, pmo_commit_t *commit,
+                                           pmo_arena_t *arena, const char *division,
+                                           const ProtobufCMessage *msg, uint64_t expect)
 {
     const registry_kind_t *kind = registry_kind_of (msg->descriptor);
     assert (kind);
@@ -587,6 +589,7 @@ void registry_store_put (registry_store_t *self, pmo_commit_t *commit, pmo_arena
     const char *id = pmo_reflect_str (msg, "id");
     pmo_commit_put (commit, s_entity_key (arena, kind, division, id), expect,
                     pmo_reflect_u64 (msg, "version"), blob, size);
+    return (registry_entity_blob_t){.kind = kind, .msg = msg, .blob = blob, .size = size};
 }
 
 void registry_store_index (registry_store_t *self, pmo_commit_t *commit, pmo_arena_t *arena,
@@ -637,9 +640,15 @@ long long registry_store_trim_events (registry_store_t *self, const char *divisi
 }
 
 uint8_t *registry_store_event (registry_store_t *self, pmo_commit_t *commit, pmo_arena_t *arena,
-                               const char *division, const Pmo__Event *event, size_t *size)
+                               const char *division, Pmo__Event *event,
+                               const registry_entity_blob_t *entity, size_t *size)
 {
-    uint8_t *blob = pmo_reflect_pack (&event->base, arena, size);
+    uint8_t *blob =
+        entity && entity->kind &&
+                *pmo_wire_message_slot (&event->base, entity->kind->event_field) == entity->msg
+            ? pmo_reflect_pack_with (&event->base, entity->kind->event_field, entity->blob,
+                                     entity->size, arena, size)
+            : pmo_reflect_pack (&event->base, arena, size);
     pmo_commit_event (commit, pmo_stream_key (arena, division), event->type, blob, *size);
     return blob;
 }

@@ -97,9 +97,20 @@ int registry_store_index_size (registry_store_t *self, const registry_kind_t *ki
 //  Writes, gathered into one commit.
 pmo_commit_t *registry_store_commit (registry_store_t *self, const char *division,
                                      const char *request_id);
-//  Put an entity, checking that the stored version is expect (0 = new).
-void registry_store_put (registry_store_t *self, pmo_commit_t *commit, pmo_arena_t *arena,
-                         const char *division, const ProtobufCMessage *msg, uint64_t expect);
+//  An entity as packed into its commit, for its event and reply to reuse
+//  (pmo_reflect_pack_with): kind is NULL where nothing was packed.
+typedef struct {
+    const registry_kind_t *kind;
+    const ProtobufCMessage *msg; //  the entity packed
+    const uint8_t *blob;
+    size_t size;
+} registry_entity_blob_t;
+
+//  Put an entity, checking that the stored version is expect (0 = new);
+//  returns it as packed (in arena).
+registry_entity_blob_t registry_store_put (registry_store_t *self, pmo_commit_t *commit,
+                                           pmo_arena_t *arena, const char *division,
+                                           const ProtobufCMessage *msg, uint64_t expect);
 void registry_store_index (registry_store_t *self, pmo_commit_t *commit, pmo_arena_t *arena,
                            const registry_kind_t *kind, const char *division, const char *owner,
                            const char *id, bool add);
@@ -112,8 +123,10 @@ void registry_store_claim_code (registry_store_t *self, pmo_commit_t *commit, pm
                                 const registry_kind_t *kind, const char *division, const char *code,
                                 const char *id, bool claim);
 //  Returns the event as packed into the commit (in arena) and its *size.
+//  entity: its entity as already packed (registry_store_put), or NULL.
 uint8_t *registry_store_event (registry_store_t *self, pmo_commit_t *commit, pmo_arena_t *arena,
-                               const char *division, const Pmo__Event *event, size_t *size);
+                               const char *division, Pmo__Event *event,
+                               const registry_entity_blob_t *entity, size_t *size);
 //  The stream ids of the last n events of division's stream up to last_id,
 //  oldest first, into ids[0..n) (in arena; NULL where not read: the event
 //  is still published, without its id). 0, or -1 if Redis failed.
