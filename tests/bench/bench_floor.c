@@ -425,10 +425,8 @@ static void s_handle_batch (floor_t *self, zsock_t *router)
     Pmo__RegistryRequest *requests[S_BATCH];
     Pmo__Project *projects[S_BATCH];
     int n = 0;
-    while (n < S_BATCH && (zsock_events (router) & ZMQ_POLLIN)) {
-        zmsg_t *msg = zmsg_recv (router);
-        if (!msg)
-            break;
+    zmsg_t *msg;
+    while (n < S_BATCH && (msg = zmsg_recv (router))) {
         zframe_t *peer = zmsg_pop (msg);
         zframe_t *body = zmsg_pop (msg);
         Pmo__RegistryRequest *request =
@@ -545,6 +543,7 @@ static zsock_t *s_router (const char *endpoint)
     zsock_set_sndtimeo (router, 1000);
     zsock_set_sndhwm (router, 10000);
     zsock_set_rcvhwm (router, 10000);
+    zsock_set_rcvtimeo (router, 0); //  the batch reads until nothing waits
     zsock_set_linger (router, 0);
     if (pmo_auth_server (router) || zsock_bind (router, "%s", endpoint) < 0) {
         fprintf (stderr, "floor: cannot bind %s\n", endpoint);
