@@ -322,6 +322,16 @@ static double s_cmdstats_usec (const figure_t *figure, const char *name)
     return 0;
 }
 
+//  Requests per call of one command: the batch a script call carried
+//  (0 if it did not run).
+static double s_cmdstats_per_call (const figure_t *figure, const char *name)
+{
+    for (size_t i = 0; i < figure->n_commands; i++)
+        if (strcmp (figure->commands[i].name, name) == 0 && figure->commands[i].calls)
+            return (double)figure->result.requests / (double)figure->commands[i].calls;
+    return 0;
+}
+
 static unsigned long long s_forks (bench_t *self)
 {
     char text[32];
@@ -736,10 +746,11 @@ static void s_print (target_t target, op_t op, int concurrency, const char *labe
     char commands[512];
     s_cmdstats_text (figure, commands, sizeof commands);
     printf ("    cpu per request: %s=%.0fus redis=%.0fus client=%.0fus; redis time per script "
-            "call %.0fus; redis forks (AOF rewrites) %llu\n",
+            "call %.0fus, %.1f requests per script call (the batch); redis forks (AOF "
+            "rewrites) %llu\n",
             target == T_REGISTRY || target == T_PLAIN ? "registry" : "floor", figure->server_us,
             figure->redis_us, figure->client_us, s_cmdstats_usec (figure, "evalsha"),
-            figure->forks);
+            s_cmdstats_per_call (figure, "evalsha"), figure->forks);
     printf ("    redis commands per request (those run by scripts included): %s\n", commands);
     for (size_t i = 0; i < result->n_messages; i++)
         printf ("    error: %s\n", result->messages[i]);
