@@ -127,8 +127,10 @@ for name, args, rc, took, what in entries:
         err = open(os.path.join(tmp, name + ".err"), errors="replace").read().strip().splitlines()
         bad.append(f"{name}: {status}" + (f": {err[-1]}" if err else ""))
         #  What it said last, so a failure in the suite's smoke run can be read
-        #  from the test's own output
-        for l in (lines + err)[-25:]:
+        #  from the test's own output; its FAIL lines first, since a dump of
+        #  the services' logs after them would push them out of the last 25
+        said = lines + err
+        for l in [l for l in said[:-25] if "FAIL" in l][-10:] + said[-25:]:
             print(f"run-all: {name}| {l}", file=sys.stderr)
     rows.append(f"| [{name}](#{name}) | {what} | `{args or '(defaults)'}` | {took} s | {len(figures)} | {status} |")
     body = "\n".join(l for l in lines if l.strip())
