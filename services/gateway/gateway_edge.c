@@ -57,6 +57,13 @@ size_t gateway_edge_unescape (void *cls, struct MHD_Connection *connection, char
     return MHD_http_unescape (uri);
 }
 
+//  A connection's deadline starts at since: the sweep is due by then.
+static void s_deadline_from (self_t *self, int64_t since)
+{
+    if (since + self->config.request_timeout_ms < self->conns_next)
+        self->conns_next = since + self->config.request_timeout_ms;
+}
+
 void gateway_edge_notify (void *cls, struct MHD_Connection *connection, void **socket_context,
                           enum MHD_ConnectionNotificationCode code)
 {
@@ -68,6 +75,7 @@ void gateway_edge_notify (void *cls, struct MHD_Connection *connection, void **s
             MHD_get_connection_info (connection, MHD_CONNECTION_INFO_CONNECTION_FD);
         conn->fd = info ? info->connect_fd : -1;
         conn->since_ms = pmo_mono_ms ();
+        s_deadline_from (self, conn->since_ms);
         conn->handle = zlistx_add_end (self->conns, conn);
         *socket_context = conn;
     } else if (*socket_context) {
@@ -85,17 +93,21 @@ static gateway_conn_t *s_conn_of (struct MHD_Connection *connection)
     return info ? info->socket_context : NULL;
 }
 
-void gateway_edge_serving (struct MHD_Connection *connection, bool serving)
+void gateway_edge_serving (self_t *self, struct MHD_Connection *connection, bool serving)
 {
     gateway_conn_t *conn = s_conn_of (connection);
     if (conn) {
         conn->serving = serving;
         conn->since_ms = pmo_mono_ms ();
+        if (!serving)
+            s_deadline_from (self, conn->since_ms);
     }
 }
 
 int64_t gateway_edge_sweep (self_t *self, int64_t now)
 {
+    if (now < self->conns_next)
+        return self->conns_next;
     int64_t limit = self->config.request_timeout_ms;
     int64_t next = INT64_MAX;
     for (gateway_conn_t *conn = zlistx_first (self->conns); conn;

@@ -143,7 +143,7 @@ typedef struct {
     zhashx_t *buckets;      //  token id -> bucket_t
     zhashx_t *failures;     //  client address -> bucket_t of requests without a valid token
     zlistx_t *conns;        //  open connections (gateway_conn_t)
-    int64_t conns_next;     //  monotonic: the next connection deadline
+    int64_t conns_next;     //  monotonic: no connection deadline passes before
     zhashx_t *pending;      //  request id -> request_t waiting for a reply
     int64_t pending_next;   //  monotonic: no retry or deadline in pending is due before
     zlistx_t *sse;          //  live-event clients (gateway_sse_t)
@@ -247,9 +247,10 @@ void gateway_edge_notify (void *cls, struct MHD_Connection *connection, void **s
                           enum MHD_ConnectionNotificationCode code);
 //  A whole request came and is being served (true), or was answered
 //  (false: the deadline for the next one starts now).
-void gateway_edge_serving (struct MHD_Connection *connection, bool serving);
-//  Close the connections whose request deadline passed. Returns the next
-//  deadline (monotonic), or INT64_MAX.
+void gateway_edge_serving (self_t *self, struct MHD_Connection *connection, bool serving);
+//  Close the connections whose request deadline passed (they are walked
+//  only once one may have: conns_next). Returns the next deadline
+//  (monotonic), or INT64_MAX.
 int64_t gateway_edge_sweep (self_t *self, int64_t now);
 //  Content-Length with Transfer-Encoding, control characters in the path
 //  or query. 0, or an answer was queued (*answered).

@@ -294,7 +294,7 @@ static enum MHD_Result s_access (void *cls, struct MHD_Connection *connection, c
         return gateway_http_problem (req, 503, "unavailable", "", "the gateway is stopping", NULL,
                                      "Retry-After", "1");
     //  The whole request is here: no deadline while it is served
-    gateway_edge_serving (connection, true);
+    gateway_edge_serving (self, connection, true);
     return s_dispatch (self, req, url, method);
 }
 
@@ -303,7 +303,7 @@ static void s_completed (void *cls, struct MHD_Connection *connection, void **co
 {
     self_t *self = cls;
     request_t *req = *con_cls;
-    gateway_edge_serving (connection, false);
+    gateway_edge_serving (self, connection, false);
     if (!req)
         return;
     //  A request still waiting (the client went away): forget it
