@@ -137,9 +137,13 @@ enum MHD_Result gateway_resource_begin (self_t *self, request_t *req)
     } else if (req->size > 0)
         return gateway_http_problem (req, 400, "invalid", "", "this request takes no body", NULL,
                                      NULL, NULL);
-    gateway_query_t query = {.obj = json_object ()};
-    MHD_get_connection_values (connection, MHD_GET_ARGUMENT_KIND, gateway_http_query_collect,
-                               &query);
+    //  No query parameters (most requests): no object for them
+    gateway_query_t query = {0};
+    if (MHD_get_connection_values (connection, MHD_GET_ARGUMENT_KIND, NULL, NULL) > 0) {
+        query.obj = json_object ();
+        MHD_get_connection_values (connection, MHD_GET_ARGUMENT_KIND, gateway_http_query_collect,
+                                   &query);
+    }
     gateway_problem_t problem = {0};
     json_t *member = NULL;
     int if_match;

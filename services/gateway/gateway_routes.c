@@ -13,6 +13,7 @@
 
 #include <assert.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -628,6 +629,46 @@ static void s_set_version (json_t *obj, const char *field, uint64_t version)
     json_object_set_new (obj, field, json_string (text));
 }
 
+//  The fixed JSON of the table's routes (fixed and read_fixed), parsed once
+//  for the process: parsing it again for every request cost more than the
+//  rest of building a read's member. Read-only once made (jansson's
+//  reference counts are atomic), so any thread may use it.
+typedef struct {
+    const char *text;
+    json_t *json;
+} fixed_t;
+static fixed_t *s_fixed;
+static size_t s_n_fixed;
+static pthread_once_t s_fixed_once = PTHREAD_ONCE_INIT;
+
+static void s_fixed_parse (void)
+{
+    size_t count = gateway_route_count ();
+    s_fixed = calloc (2 * count + 1, sizeof (fixed_t));
+    assert (s_fixed);
+    for (size_t i = 0; i < count; i++) {
+        const char *texts[2] = {gateway_routes[i].fixed, gateway_routes[i].read_fixed};
+        for (int t = 0; t < 2; t++)
+            if (texts[t]) {
+                s_fixed[s_n_fixed].json = json_loads (texts[t], 0, NULL);
+                assert (s_fixed[s_n_fixed].json);
+                s_fixed[s_n_fixed++].text = texts[t];
+            }
+    }
+}
+
+//  The JSON of a route's fixed text (a new reference).
+static json_t *s_fixed_json (const char *text)
+{
+    pthread_once (&s_fixed_once, s_fixed_parse);
+    for (size_t i = 0; i < s_n_fixed; i++)
+        if (s_fixed[i].text == text)
+            return json_incref (s_fixed[i].json);
+    json_t *json = json_loads (text, 0, NULL); //  a route made elsewhere (tests)
+    assert (json);
+    return json;
+}
+
 json_t *gateway_route_member (const gateway_route_t *route, const json_t *body, const json_t *query,
                               const char *param, uint64_t version, gateway_problem_t *problem)
 {
@@ -641,13 +682,9 @@ json_t *gateway_route_member (const gateway_route_t *route, const json_t *body, 
         obj = json_deep_copy (body);
     } else
         obj = json_object ();
-    json_t *fixed = NULL;
-    if (route->fixed) {
-        json_error_t error;
-        fixed = json_loads (route->fixed, 0, &error);
-        assert (fixed);
+    json_t *fixed = route->fixed ? s_fixed_json (route->fixed) : NULL;
+    if (fixed)
         json_object_update (obj, fixed);
-    }
     if (route->id_field && param && *param && s_set_id (obj, route->id_field, param, problem)) {
         json_decref (obj);
         json_decref (fixed);
