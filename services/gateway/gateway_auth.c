@@ -162,7 +162,7 @@ int gateway_authenticate (self_t *self, request_t *req, const char *method,
             req->caller.identity.n_grants = token->n_grants;
             req->caller.identity.token_id = token->id;
             //  Events record which token acted, not only whose
-            snprintf (req->caller.via, sizeof req->caller.via, "token:%s", token->id);
+            gateway_join (req->caller.via, sizeof req->caller.via, "token:", token->id);
             req->caller.identity.via = req->caller.via;
             return 0;
         }

@@ -323,7 +323,7 @@ enum MHD_Result gateway_resource_finish (self_t *self, request_t *req)
     char location[300];
     const char *created = item && route->location ? s_created_id (item) : NULL;
     if (created)
-        snprintf (location, sizeof location, "%s%s", route->location, created);
+        gateway_join (location, sizeof location, route->location, created);
     //  An item as the service sent it: its JSON written straight from the
     //  message (no tree: the most common answers cost the least)
     if (item && route->op != GATEWAY_OP_LIST && route->service != GATEWAY_SVC_GATEWAY) {

@@ -490,6 +490,23 @@ static bool s_param_valid (const char *s, size_t len)
     return true;
 }
 
+char *gateway_join (char *out, size_t size, const char *a, const char *b)
+{
+    assert (size > 0);
+    size_t used = 0;
+    const char *parts[2] = {a, b};
+    for (int i = 0; i < 2; i++) {
+        size_t len = parts[i] ? strlen (parts[i]) : 0;
+        if (len > size - 1 - used)
+            len = size - 1 - used;
+        if (len)
+            memcpy (out + used, parts[i], len);
+        used += len;
+    }
+    out[used] = 0;
+    return out;
+}
+
 //  Match path against pattern; copies the {id} segment.
 static bool s_path_matches (const char *pattern, const char *path, char *param, size_t param_size)
 {
@@ -528,11 +545,11 @@ const gateway_route_t *gateway_route_match (const char *method, const char *path
         if (!s_path_matches (route->pattern, path, scratch, sizeof scratch))
             continue;
         if (strcmp (route->method, method) == 0) {
-            snprintf (param, param_size, "%s", scratch);
+            gateway_join (param, param_size, scratch, NULL);
             return route;
         }
         size_t used = strlen (allow);
-        snprintf (allow + used, allow_size - used, "%s%s", used ? ", " : "", route->method);
+        gateway_join (allow + used, allow_size - used, used ? ", " : "", route->method);
     }
     return NULL;
 }

@@ -109,6 +109,10 @@ json_t *gateway_route_describe (const gateway_route_t *route);
 //  changed in place).
 void gateway_merge_patch (json_t *target, const json_t *patch);
 
+//  out = a then b (either may be NULL), cut to fit size, without printf:
+//  these copies are on every request's path. Returns out.
+char *gateway_join (char *out, size_t size, const char *a, const char *b);
+
 //  The HTTP status of a service error code (stale with If-Match: 412).
 int gateway_http_status (Pmo__ErrorCode code, bool if_match);
 

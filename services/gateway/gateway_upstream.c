@@ -59,7 +59,7 @@ int gateway_call (self_t *self, request_t *req, gateway_svc_t svc, ProtobufCMess
     protobuf_c_message_pack (request, req->frame);
     *slot = NULL;
     protobuf_c_message_free_unpacked (request, NULL);
-    snprintf (req->wait_id, sizeof req->wait_id, "%s", wait_id);
+    gateway_join (req->wait_id, sizeof req->wait_id, wait_id, NULL);
     req->svc = svc;
     int64_t now = pmo_mono_ms ();
     req->deadline = now + timeout_ms;

@@ -251,6 +251,14 @@ static void test_event_exposure (void)
 
 static void test_routes (void)
 {
+    //  gateway_join: both parts, either missing, cut to fit
+    char out[8];
+    assert (streq (gateway_join (out, sizeof out, "ab", "cd"), "abcd"));
+    assert (streq (gateway_join (out, sizeof out, NULL, "cd"), "cd"));
+    assert (streq (gateway_join (out, sizeof out, "ab", NULL), "ab"));
+    assert (streq (gateway_join (out, sizeof out, "abcdef", "ghij"), "abcdefg"));
+    assert (streq (gateway_join (out, 3, "", "xyz"), "xy"));
+    assert (streq (gateway_join (out, 1, "a", "b"), ""));
     char param[64], allow[64];
     const gateway_route_t *route = gateway_route_match ("GET", "/api/v1/projects/pr_dft_1", param,
                                                         sizeof param, allow, sizeof allow);
