@@ -666,15 +666,19 @@ static int s_self_init (self_t *self)
 }
 
 //  How long the reactor may wait: libmicrohttpd's timeout, retries and
-//  deadlines (next), the org-unit tree, the live-event sweep and heartbeats.
-static int64_t s_wait_ms (self_t *self, int64_t now, int64_t next)
+//  deadlines of the requests waiting for a service (pending_next, which
+//  counts those sent while libmicrohttpd ran: a frame no service could take
+//  yet is offered again UNSENT_RETRY_MS later, not at the next wake-up),
+//  the connections' deadlines, the org-unit tree, the live-event sweep and
+//  heartbeats.
+static int64_t s_wait_ms (self_t *self, int64_t now)
 {
     int64_t wait = 1000;
     MHD_UNSIGNED_LONG_LONG mhd_wait;
     if (MHD_get_timeout (self->daemon, &mhd_wait) == MHD_YES && (int64_t)mhd_wait < wait)
         wait = (int64_t)mhd_wait;
-    if (next != INT64_MAX && next - now < wait)
-        wait = next - now;
+    if (self->pending_next != INT64_MAX && self->pending_next - now < wait)
+        wait = self->pending_next - now;
     if (self->orgs_reader && orgtree_reader_next_ms (self->orgs_reader) - now < wait)
         wait = orgtree_reader_next_ms (self->orgs_reader) - now;
     if (self->conns_next - now < wait)
@@ -850,14 +854,14 @@ static void s_actor (zsock_t *pipe, void *args)
             //  it asks on the registry's DEALER: its events are read (s_poll)
             self.sent[GATEWAY_SVC_REGISTRY] = true;
         }
-        int64_t next = gateway_check_pending (&self, now);
+        gateway_check_pending (&self, now);
         self.conns_next = gateway_edge_sweep (&self, now);
         s_pump_events (&self, now);
         //  Answer what became ready
         MHD_run (self.daemon);
         if (self.stopping && (zlistx_size (self.sse) == 0 || now >= stop_by))
             break;
-        int64_t wait = s_wait_ms (&self, now, next);
+        int64_t wait = s_wait_ms (&self, now);
         zmq_pollitem_t items[6 + GATEWAY_SVC_COUNT];
         //  The first five are only received from, each drained to empty
         //  below: their events are read before the wait on the first pass
