@@ -751,6 +751,17 @@ static void test_upstream_down (gh_t *gh)
     assert (s_sse_wait (sse, ": connected", 1, 3000));
     s_sse_close (&sse);
     rh_actor_start (gh->rh);
+    //  The gateway's DEALER reconnects with a back-off that grows while the
+    //  registry is away (up to 5 s, longer than a call's deadline here):
+    //  wait until it says it is ready again, then it serves
+    int64_t deadline = zclock_mono () + 30000;
+    bool ready = false;
+    while (!ready && zclock_mono () < deadline) {
+        resp = s_get (gh, "/readyz", NULL);
+        ready = resp->status == 200;
+        gh_resp_free (&resp);
+    }
+    assert (ready);
     resp = s_get (gh, "/api/v1/projects", gh->admin);
     GH_STATUS (resp, 200);
     gh_resp_free (&resp);
