@@ -15,9 +15,13 @@
 #include <assert.h>
 #include <string.h>
 
-#define TICK_MS      25   //  a due channel without tokens is tried again this soon
-#define FINISH_BATCH 64   //  outcomes recorded in one pipeline, at most
-#define TRIM_MS      1000 //  a channel's done set is trimmed this often, at most
+#define TICK_MS 25 //  a due channel without tokens (or room anywhere) is tried again this soon
+//  Outcomes wait this long to be recorded together with the next claims, and
+//  the channels they make room on are claimed from then: on a quiet machine
+//  the transfers end one by one, and recording and claiming after each
+//  would make every script call, round trip and wake-up carry one delivery
+#define GATHER_MS 2
+#define TRIM_MS   1000 //  a channel's done set is trimmed this often, at most
 
 #define LIST_DEFAULT 50
 #define LIST_MAX     500
@@ -381,8 +385,15 @@ static bool s_finish_prepare (notifier_t *self, transfer_t *t, const notifier_se
         notifier_chat_sent (self, t, result);
         return false;
     }
-    //  A retry, the next of the channel's deliveries, or room for more
-    notifier_ready_unknown (self, t->delivery ? t->delivery->division : NULL);
+    //  Its slot is free at once (the lease keeps the delivery from being
+    //  claimed again until the outcome is recorded); a retry, the next of
+    //  the channel's deliveries or room for more are looked at with the
+    //  outcomes that end meanwhile
+    channel_state_t *slot = zhash_lookup (self->channels, t->channel_id);
+    if (slot)
+        slot->in_flight--;
+    self->in_flight--;
+    notifier_ready_by (self, t->delivery->division, pmo_now_ms () + GATHER_MS);
     Pmo__Delivery *d = t->delivery;
     pmo_arena_t *arena = t->arena;
     int64_t now = pmo_now_ms ();
@@ -524,48 +535,63 @@ static void s_finish_record (notifier_t *self, transfer_t **ts, size_t n)
         else if (results[i] == 1)
             pmo_info ("notifier: delivery=%s changed by an operator during the attempt",
                       t->delivery->id);
-        channel_state_t *st = zhash_lookup (self->channels, t->channel_id);
-        if (st)
-            st->in_flight--;
-        self->in_flight--;
         pmo_arena_destroy (&t->arena);
         free (t);
     }
     pmo_arena_destroy (&arena);
-    self->tick_now = true;
+}
+
+//  Keep a prepared outcome for the next tick's record.
+static void s_finish_keep (notifier_t *self, transfer_t *t)
+{
+    if (self->n_finishing == self->max_finishing) {
+        self->max_finishing = self->max_finishing ? 2 * self->max_finishing : 64;
+        self->finishing = realloc (self->finishing, self->max_finishing * sizeof (transfer_t *));
+        assert (self->finishing);
+    }
+    self->finishing[self->n_finishing++] = t;
 }
 
 void notifier_finish (notifier_t *self, transfer_t *t, const notifier_send_result_t *result)
 {
     if (s_finish_prepare (self, t, result))
-        s_finish_record (self, &t, 1);
+        s_finish_keep (self, t);
 }
 
 void notifier_finish_results (notifier_t *self)
 {
-    //  Prepare every outcome first (which may read or write Redis), then
-    //  record them together
-    transfer_t *batch[FINISH_BATCH];
-    size_t n = 0;
+    //  Prepare every outcome now (which may read or write Redis); they are
+    //  recorded together at the next tick
     notifier_send_result_t result;
+    size_t n = 0;
     while (notifier_send_result (self->send, &result)) {
-        if (s_finish_prepare (self, result.tag, &result))
-            batch[n++] = result.tag;
-        if (n == FINISH_BATCH) {
-            s_finish_record (self, batch, n);
-            n = 0;
-        }
+        n++;
+        notifier_finish (self, result.tag, &result);
     }
-    s_finish_record (self, batch, n);
+    if (n) {
+        self->counters.curl_passes++;
+        self->counters.transfers_done += n;
+    }
 }
 
-//  Claim and start what is due, channel by channel, within each channel's
-//  rate and in-flight limits.
+void notifier_finish_flush (notifier_t *self)
+{
+    //  (the store splits them into script calls, all in one round trip)
+    s_finish_record (self, self->finishing, self->n_finishing);
+    self->n_finishing = 0;
+}
+
+//  Record the outcomes prepared since the last tick, then claim and start
+//  what is due, channel by channel, within each channel's rate and
+//  in-flight limits: one round trip to find a division's due channels, one
+//  for all their claims.
 void notifier_tick (notifier_t *self)
 {
+    self->counters.ticks++;
     notifier_cache_fresh (self);
     if (!notifier_store_connected (self->store))
         return;
+    notifier_finish_flush (self);
     pmo_arena_t *arena = pmo_arena_new ();
     int64_t now = pmo_now_ms ();
     size_t index = 0;
@@ -575,12 +601,18 @@ void notifier_tick (notifier_t *self)
             continue; //  nothing due there yet
         char **ids;
         size_t n;
-        if (notifier_store_ready (self->store, arena, div, now, &ids, &n))
+        self->counters.ready_reads++;
+        if (notifier_store_ready (self->store, arena, div, now, &ids, &n)) {
+            self->ready_at[index] = now + TICK_MS;
             break;
-        //  Claims move a channel's due time: unknown until read again; a
-        //  channel due without room or tokens is tried again soon
+        }
+        //  A channel due without room or tokens is tried again soon, or
+        //  when one of its transfers ends
         int64_t next = INT64_MAX;
-        bool claimed_any = false;
+        int global = self->config.max_in_flight - self->in_flight;
+        notifier_claim_t *claims = pmo_arena_alloc (arena, (n + 1) * sizeof (notifier_claim_t));
+        channel_state_t **states = pmo_arena_alloc (arena, (n + 1) * sizeof (channel_state_t *));
+        size_t n_claims = 0;
         for (size_t i = 0; i < n; i++) {
             channel_state_t *st = zhash_lookup (self->channels, ids[i]);
             if (!st || st->channel->disabled || st->channel->archived)
@@ -590,39 +622,39 @@ void notifier_tick (notifier_t *self)
                 continue;
             }
             int room = self->config.endpoint_in_flight - st->in_flight;
-            int global = self->config.max_in_flight - self->in_flight;
             if (global < room)
                 room = global;
             if (room <= 0 || !s_has_token (st)) {
-                //  a transfer ending makes room (and asks for a tick);
-                //  tokens come back with time
-                if (room > 0 && now + TICK_MS < next)
+                //  a transfer of the channel ending makes room (and looks
+                //  again); tokens, and room freed on other divisions'
+                //  channels, come back with time
+                if ((room > 0 || global <= 0) && now + TICK_MS < next)
                     next = now + TICK_MS;
                 continue;
             }
             if (notifier_rate_per_minute (st->channel) && room > (int)st->tokens)
                 room = (int)st->tokens;
-            notifier_claimed_t *claimed;
-            size_t got;
-            if (notifier_store_claim (self->store, arena, div, ids[i], now,
-                                      now + self->config.http_timeout_ms +
-                                          self->config.connect_timeout_ms + 5000,
-                                      (size_t)room, &claimed, &got))
-                break;
-            claimed_any = true;
-            for (size_t k = 0; k < got; k++) {
-                if (notifier_rate_per_minute (st->channel))
-                    st->tokens -= 1;
-                s_start (self, st, &claimed[k], arena);
-            }
+            global -= room;
+            claims[n_claims] = (notifier_claim_t){.channel_id = ids[i], .max = (size_t)room};
+            states[n_claims++] = st;
         }
-        int64_t later;
-        if (claimed_any) {
-            //  read the division again: more due, or its next time
-            self->ready_at[index] = 0;
-            self->tick_now = true;
-        } else if (notifier_store_next_ready (self->store, div, now, &later) == 0)
-            self->ready_at[index] = later < next ? later : next;
+        int64_t later = 0;
+        int64_t lease = now + self->config.http_timeout_ms + self->config.connect_timeout_ms + 5000;
+        if (n_claims)
+            notifier_store_claim (self->store, arena, div, now, lease, claims, n_claims, &later);
+        else if (notifier_store_next_ready (self->store, div, now, &later))
+            later = 0;
+        //  Unknown (Redis failed): soon again. Set before the transfers
+        //  start: one refused at once is looked at again sooner
+        if (!later)
+            later = now + TICK_MS;
+        self->ready_at[index] = later < next ? later : next;
+        for (size_t c = 0; c < n_claims; c++)
+            for (size_t k = 0; k < claims[c].n; k++) {
+                if (notifier_rate_per_minute (states[c]->channel))
+                    states[c]->tokens -= 1;
+                s_start (self, states[c], &claims[c].claimed[k], arena);
+            }
     }
     pmo_arena_destroy (&arena);
 }

@@ -64,6 +64,18 @@ typedef struct {
     Pmo__Event *event; //  dead-lettered: its event (in arena), else NULL
 } transfer_t;
 
+//  What the loop counted since start (with the store's script calls, the
+//  batch sizes the Ping answer reports)
+typedef struct {
+    uint64_t wakeups;        //  passes of the loop (each one poll)
+    uint64_t stream_reads;   //  stream reads that returned entries ...
+    uint64_t stream_entries; //  ... and the entries they returned
+    uint64_t ticks;          //  delivery loop passes (record, then claim)
+    uint64_t ready_reads;    //  reads of a division's due channels
+    uint64_t curl_passes;    //  passes in which transfers ended ...
+    uint64_t transfers_done; //  ... and how many
+} notifier_counters_t;
+
 typedef struct {
     notifier_config_t config;
     pmo_redis_t *redis; //  owned; every command goes through store
@@ -115,6 +127,9 @@ typedef struct {
     //  Loop state
     bool tick_now;
     int in_flight;
+    transfer_t **finishing; //  outcomes prepared, recorded at the next tick
+    size_t n_finishing, max_finishing;
+    notifier_counters_t counters;
     int64_t started_ms;
     uint64_t routed, delivered, failed, dead, skipped;
 } notifier_t;
@@ -138,6 +153,8 @@ int notifier_cache_reload (notifier_t *self);
 void notifier_cache_fresh (notifier_t *self);
 //  Something may have fallen due in division: look at it at the next tick.
 void notifier_ready_unknown (notifier_t *self, const char *division);
+//  ... look at it at at_ms (wall) at the latest.
+void notifier_ready_by (notifier_t *self, const char *division, int64_t at_ms);
 
 //  An entity the caller names and may read (in req's arena), with its
 //  stored version if version is not NULL; NULL after failing req (NOT_FOUND
@@ -201,13 +218,15 @@ void notifier_handle_get_delivery (notifier_t *self, pmo_request_t *req, Pmo__De
 //  retry_delivery (retry) or discard_delivery.
 void notifier_handle_delivery_change (notifier_t *self, pmo_request_t *req, Pmo__DeliveryRef *ref,
                                       bool retry);
-//  Claim and start what is due, channel by channel, within each channel's
-//  rate and in-flight limits.
+//  Record the outcomes prepared so far, then claim and start what is due,
+//  channel by channel, within each channel's rate and in-flight limits.
 void notifier_tick (notifier_t *self);
 //  Record a transfer's outcome (frees t).
 void notifier_finish (notifier_t *self, transfer_t *t, const notifier_send_result_t *result);
-//  Record the outcomes of every transfer that ended, pipelined.
+//  Prepare the outcomes of every transfer that ended (recorded at the next tick).
 void notifier_finish_results (notifier_t *self);
+//  Record the outcomes prepared so far, pipelined.
+void notifier_finish_flush (notifier_t *self);
 //  notifier_send's free_tag: a transfer dropped unfinished.
 void notifier_transfer_free (void *tag);
 

@@ -258,6 +258,10 @@ size_t notifier_consume (notifier_t *self)
 {
     pmo_stream_batch_t batch;
     int rc = pmo_stream_reader_take (self->reader, &batch);
+    if (rc == 1) {
+        self->counters.stream_reads++;
+        self->counters.stream_entries += batch.count;
+    }
     if (rc < 0)
         //  a stream or its group may be gone (Redis restarted empty)
         self->groups_ok = false;

@@ -63,6 +63,15 @@ void notifier_ready_unknown (notifier_t *self, const char *division)
     self->tick_now = true;
 }
 
+void notifier_ready_by (notifier_t *self, const char *division, int64_t at_ms)
+{
+    uintptr_t index = division ? (uintptr_t)zhash_lookup (self->division_index, division) : 0;
+    if (index && self->ready_at[index - 1] > at_ms)
+        self->ready_at[index - 1] = at_ms;
+    else if (!index)
+        self->tick_now = true;
+}
+
 static void s_division_add (notifier_t *self, const char *division)
 {
     for (char *d = zlist_first (self->divisions); d; d = zlist_next (self->divisions))
@@ -347,6 +356,39 @@ void notifier_commit (notifier_t *self, pmo_request_t *req, pmo_commit_t *commit
 static void s_handle_ping (notifier_t *self, pmo_request_t *req)
 {
     notifier_store_pong (self->store, req, self->started_ms);
+    Pmo__NotifierReply *reply = (Pmo__NotifierReply *)req->reply;
+    if (reply->body_case != PMO__NOTIFIER_REPLY__BODY_PONG)
+        return;
+    Pmo__Pong *pong = reply->pong;
+    const notifier_store_counts_t *store = notifier_store_counts (self->store);
+    const notifier_counters_t *loop = &self->counters;
+    struct {
+        const char *name;
+        uint64_t value;
+    } counts[] = {
+        {"wakeups", loop->wakeups},
+        {"stream_reads", loop->stream_reads},
+        {"stream_entries", loop->stream_entries},
+        {"route_calls", store->route_calls},
+        {"routes", store->routes},
+        {"ticks", loop->ticks},
+        {"ready_reads", loop->ready_reads},
+        {"claim_calls", store->claim_calls},
+        {"claimed", store->claimed},
+        {"curl_passes", loop->curl_passes},
+        {"transfers_done", loop->transfers_done},
+        {"finish_calls", store->finish_calls},
+        {"finished", store->finished},
+    };
+    size_t n = sizeof counts / sizeof counts[0];
+    pong->counters = pmo_arena_alloc (req->arena, n * sizeof (Pmo__Counter *));
+    for (size_t i = 0; i < n; i++) {
+        Pmo__Counter *c = pmo_arena_alloc (req->arena, sizeof (Pmo__Counter));
+        pmo__counter__init (c);
+        c->name = (char *)counts[i].name;
+        c->value = counts[i].value;
+        pong->counters[pong->n_counters++] = c;
+    }
 }
 
 static void s_handle (void *state, pmo_request_t *req)
@@ -574,6 +616,7 @@ static bool s_poll (notifier_t *self, zsock_t *pipe, zmq_pollitem_t *items)
     if (reader_fd >= 0)
         items[fixed++] = (zmq_pollitem_t){.fd = reader_fd, .events = ZMQ_POLLIN};
     int count = fixed + notifier_send_pollitems (self->send, items + fixed, POLL_ITEMS_MAX - fixed);
+    self->counters.wakeups++;
     if (zmq_poll (items, count, s_wait_ms (self)) < 0 && zmq_errno () == ETERM)
         return false;
     bool running = true;
@@ -603,6 +646,9 @@ static void s_close (notifier_t *self)
     //  leased and go out again after the lease (at least once)
     pmo_server_drain (self->server, 100000);
     notifier_chat_close (self);
+    //  Outcomes already known are recorded (else they go out again after the lease)
+    notifier_finish_flush (self);
+    free (self->finishing);
     pmo_info ("notifier: stopping routed=%llu delivered=%llu failed_attempts=%llu dead=%llu "
               "skipped_old=%llu in_flight=%d",
               (unsigned long long)self->routed, (unsigned long long)self->delivered,

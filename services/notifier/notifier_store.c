@@ -58,6 +58,7 @@ struct _notifier_store_t {
     pmo_redis_t *redis;           //  not owned
     const pmo_seal_t *seal;       //  not owned: a channel's secrets at rest
     uint64_t scripts_at_connects; //  connection on which the scripts were loaded
+    notifier_store_counts_t counts;
 };
 
 notifier_store_t *notifier_store_new (pmo_redis_t *redis, const pmo_seal_t *seal)
@@ -475,6 +476,8 @@ void notifier_store_route (notifier_store_t *self, pmo_arena_t *arena,
     for (; queued < n_runs; queued++)
         if (s_route_pipe (self, arena, args + runs[queued], runs[queued + 1] - runs[queued]))
             break;
+    self->counts.route_calls += queued;
+    self->counts.routes += runs[queued];
     for (size_t r = 0; r < queued; r++)
         s_route_reply (self, runs[r + 1] - runs[r], results + runs[r]);
 }
@@ -537,55 +540,102 @@ static Pmo__Notice *s_notice (pmo_arena_t *arena, redisReply *r)
     return pmo__notice__unpack (pmo_arena_allocator (arena), r->len, (const uint8_t *)r->str);
 }
 
-int notifier_store_claim (notifier_store_t *self, pmo_arena_t *arena, const char *division,
-                          const char *channel_id, int64_t now_ms, int64_t lease_until_ms,
-                          size_t max, notifier_claimed_t **claimed, size_t *n)
+//  Read the answer of one queued claim into c.
+static void s_claim_reply (notifier_store_t *self, pmo_arena_t *arena, notifier_claim_t *c)
 {
-    *n = 0;
+    c->n = 0;
+    c->rc = -1;
+    redisReply *reply = pmo_redis_pipe_reply (self->redis);
+    if (!reply)
+        return;
+    if (reply->type != REDIS_REPLY_ARRAY) {
+        if (!pmo_redis_refused_write (self->redis, reply, "notifier: claim"))
+            pmo_warn ("notifier: claim failed channel=%s error=\"%s\"", c->channel_id,
+                      reply->type == REDIS_REPLY_ERROR ? reply->str : "unexpected reply");
+        if (reply->type == REDIS_REPLY_ERROR && strncmp (reply->str, "NOSCRIPT", 8) == 0)
+            self->scripts_at_connects = 0;
+        freeReplyObject (reply);
+        return;
+    }
+    c->rc = 0;
+    c->claimed = pmo_arena_alloc (arena, (reply->elements + 1) * sizeof (notifier_claimed_t));
+    for (size_t i = 0; i < reply->elements; i++) {
+        redisReply *one = reply->element[i];
+        if (one->type != REDIS_REPLY_ARRAY || one->elements != 5)
+            continue;
+        notifier_claimed_t *got = &c->claimed[c->n];
+        *got = (notifier_claimed_t){0};
+        got->delivery = pmo__delivery__unpack (pmo_arena_allocator (arena), one->element[2]->len,
+                                               (const uint8_t *)one->element[2]->str);
+        if (!got->delivery)
+            continue;
+        got->version = strtoull (one->element[1]->str, NULL, 10);
+        got->total = (uint32_t)strtoul (one->element[3]->str, NULL, 10);
+        redisReply *list = one->element[4];
+        got->notices = pmo_arena_alloc (arena, (list->elements + 1) * sizeof (Pmo__Notice *));
+        for (size_t k = 0; k < list->elements; k++) {
+            Pmo__Notice *notice = s_notice (arena, list->element[k]);
+            if (notice)
+                got->notices[got->n_notices++] = notice;
+        }
+        c->n++;
+    }
+    self->counts.claimed += c->n;
+    freeReplyObject (reply);
+}
+
+int notifier_store_claim (notifier_store_t *self, pmo_arena_t *arena, const char *division,
+                          int64_t now_ms, int64_t lease_until_ms, notifier_claim_t *claims,
+                          size_t n, int64_t *next_at)
+{
+    for (size_t i = 0; i < n; i++) {
+        claims[i].n = 0;
+        claims[i].rc = -1;
+    }
+    *next_at = 0;
     if (notifier_store_scripts_ready (self))
         return -1;
-    const char *argv[] = {
-        pmo_arena_printf (arena, "pmo:{%s}:nt:due:%s", division, channel_id),
-        pmo_arena_printf (arena, "pmo:{%s}:nt:ready", division),
-        pmo_arena_printf (arena, "%lld", (long long)now_ms),
-        pmo_arena_printf (arena, "%lld", (long long)lease_until_ms),
-        pmo_arena_printf (arena, "%zu", max),
-        channel_id,
-        s_dl_prefix (arena, division),
-        pmo_arena_printf (arena, "%d", NOTIFIER_NOTICES_MAX),
-    };
-    redisReply *reply = pmo_redis_eval (self->redis, &s_claim, 2, 8, argv, NULL);
-    if (!reply)
-        return -1;
-    int rc = 0;
-    if (reply->type == REDIS_REPLY_ARRAY) {
-        *claimed = pmo_arena_alloc (arena, (reply->elements + 1) * sizeof (notifier_claimed_t));
-        for (size_t i = 0; i < reply->elements; i++) {
-            redisReply *one = reply->element[i];
-            if (one->type != REDIS_REPLY_ARRAY || one->elements != 5)
-                continue;
-            notifier_claimed_t *c = &(*claimed)[*n];
-            c->delivery = pmo__delivery__unpack (pmo_arena_allocator (arena), one->element[2]->len,
-                                                 (const uint8_t *)one->element[2]->str);
-            if (!c->delivery)
-                continue;
-            c->version = strtoull (one->element[1]->str, NULL, 10);
-            c->total = (uint32_t)strtoul (one->element[3]->str, NULL, 10);
-            redisReply *list = one->element[4];
-            c->notices = pmo_arena_alloc (arena, (list->elements + 1) * sizeof (Pmo__Notice *));
-            for (size_t k = 0; k < list->elements; k++) {
-                Pmo__Notice *notice = s_notice (arena, list->element[k]);
-                if (notice)
-                    c->notices[c->n_notices++] = notice;
-            }
-            (*n)++;
-        }
-    } else {
-        pmo_warn ("notifier: claim failed error=\"%s\"",
-                  reply->type == REDIS_REPLY_ERROR ? reply->str : "unexpected reply");
-        rc = -1;
+    const char *ready = pmo_arena_printf (arena, "pmo:{%s}:nt:ready", division);
+    const char *now = pmo_arena_printf (arena, "%lld", (long long)now_ms);
+    const char *lease = pmo_arena_printf (arena, "%lld", (long long)lease_until_ms);
+    const char *prefix = s_dl_prefix (arena, division);
+    const char *most = pmo_arena_printf (arena, "%d", NOTIFIER_NOTICES_MAX);
+    size_t queued = 0;
+    for (; queued < n; queued++) {
+        notifier_claim_t *c = &claims[queued];
+        const char *argv[] = {
+            "EVALSHA",     s_claim.sha,
+            "2",           pmo_arena_printf (arena, "pmo:{%s}:nt:due:%s", division, c->channel_id),
+            ready,         now,
+            lease,         pmo_arena_printf (arena, "%zu", c->max),
+            c->channel_id, prefix,
+            most,
+        };
+        if (pmo_redis_pipev (self->redis, (int)(sizeof argv / sizeof argv[0]), argv, NULL))
+            break;
     }
-    freeReplyObject (reply);
+    //  The claims move their channels' places in the ready set: read after them
+    bool next = queued == n &&
+                pmo_redis_pipe (self->redis, "ZRANGEBYSCORE %s (%lld +inf WITHSCORES LIMIT 0 1",
+                                ready, (long long)now_ms) == 0;
+    self->counts.claim_calls += queued;
+    int rc = queued == n ? 0 : -1;
+    for (size_t i = 0; i < queued; i++) {
+        s_claim_reply (self, arena, &claims[i]);
+        if (claims[i].rc)
+            rc = -1;
+    }
+    if (next) {
+        redisReply *reply = pmo_redis_pipe_reply (self->redis);
+        if (reply && reply->type == REDIS_REPLY_ARRAY)
+            *next_at =
+                reply->elements == 2 ? (int64_t)strtod (reply->element[1]->str, NULL) : INT64_MAX;
+        else
+            rc = -1;
+        if (reply)
+            freeReplyObject (reply);
+    } else
+        rc = -1;
     return rc;
 }
 
@@ -673,6 +723,8 @@ void notifier_store_finish (notifier_store_t *self, pmo_arena_t *arena,
     for (; queued < n_runs; queued++)
         if (s_finish_pipe (self, arena, items + runs[queued], runs[queued + 1] - runs[queued]))
             break;
+    self->counts.finish_calls += queued;
+    self->counts.finished += runs[queued];
     for (size_t r = 0; r < queued; r++)
         s_finish_reply (self, items + runs[r], runs[r + 1] - runs[r], results + runs[r]);
 }
@@ -906,6 +958,11 @@ bool notifier_store_replayed (notifier_store_t *self, pmo_request_t *req, const 
 void notifier_store_pong (notifier_store_t *self, pmo_request_t *req, int64_t started_ms)
 {
     pmo_request_pong (req, "notifier", self->redis, started_ms);
+}
+
+const notifier_store_counts_t *notifier_store_counts (notifier_store_t *self)
+{
+    return &self->counts;
 }
 
 char *notifier_store_thread (notifier_store_t *self, pmo_arena_t *arena, const char *division,

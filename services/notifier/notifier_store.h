@@ -107,10 +107,24 @@ typedef struct {
     uint32_t total; //  events carried (kept or not)
 } notifier_claimed_t;
 
-//  Lease up to max due deliveries of a channel until lease_until_ms. 0 or -1.
+//  One channel's claim: lease up to max of its due deliveries.
+typedef struct {
+    const char *channel_id;
+    size_t max;
+    notifier_claimed_t *claimed; //  out: the leased ones (in arena)
+    size_t n;                    //  out: how many
+    int rc;                      //  out: 0, or -1 (Redis failed: nothing leased)
+} notifier_claim_t;
+
+//  Lease the due deliveries of n channels of a division until
+//  lease_until_ms: one claim.lua call each, all of them pipelined, with,
+//  after them, when the division's earliest channel is next due after
+//  now_ms (*next_at, as notifier_store_next_ready) in the same round trip.
+//  0, or -1 if Redis failed (each claim's rc says which were done; *next_at
+//  is then 0: unknown).
 int notifier_store_claim (notifier_store_t *self, pmo_arena_t *arena, const char *division,
-                          const char *channel_id, int64_t now_ms, int64_t lease_until_ms,
-                          size_t max, notifier_claimed_t **claimed, size_t *n);
+                          int64_t now_ms, int64_t lease_until_ms, notifier_claim_t *claims,
+                          size_t n, int64_t *next_at);
 
 typedef enum {
     NOTIFIER_FINISH_DELIVERED = 0,
@@ -183,6 +197,15 @@ void notifier_store_commit (notifier_store_t *self, pmo_commit_t *commit,
 bool notifier_store_replayed (notifier_store_t *self, pmo_request_t *req, const char *division);
 //  Answer a ping with the store's health.
 void notifier_store_pong (notifier_store_t *self, pmo_request_t *req, int64_t started_ms);
+
+//  The script calls made since start, and what they carried (the batch
+//  sizes the notifier's Ping answer reports).
+typedef struct {
+    uint64_t route_calls, routes;    //  route.lua calls, routes in them
+    uint64_t claim_calls, claimed;   //  claim.lua calls, deliveries leased by them
+    uint64_t finish_calls, finished; //  finish.lua calls, outcomes in them
+} notifier_store_counts_t;
+const notifier_store_counts_t *notifier_store_counts (notifier_store_t *self);
 
 //  How long delivered and discarded records are kept.
 #define NOTIFIER_KEEP_S (7 * 86400)

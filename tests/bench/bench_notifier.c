@@ -65,6 +65,7 @@ typedef struct {
     int64_t *latency_us;   //  receive time - event time, per request
     atomic_ulong samples;
     pthread_t thread;
+    clockid_t clock; //  the receiver thread's CPU clock
 } receiver_t;
 
 typedef struct {
@@ -177,6 +178,7 @@ static receiver_t *s_receiver_start (void)
     r->port = ntohs (a.sin_port);
     listen (r->listener, 1024);
     pthread_create (&r->thread, NULL, s_receiver_run, r);
+    pthread_getcpuclockid (r->thread, &r->clock);
     return r;
 }
 
@@ -503,6 +505,54 @@ static int s_cmp (const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
+//  A CPU clock's time so far, ms.
+static double s_clock_ms (clockid_t clock)
+{
+    struct timespec ts;
+    clock_gettime (clock, &ts);
+    return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
+}
+
+//  The notifier's own counters (its Ping answer): the loop's wake-ups,
+//  stream reads, script calls and what they carried.
+#define COUNTERS 16
+typedef struct {
+    char name[32];
+    unsigned long long value;
+} counter_t;
+
+static size_t s_counters (pmo_client_t *notifier, counter_t *out)
+{
+    Pmo__PingRequest ping = PMO__PING_REQUEST__INIT;
+    Pmo__NotifierRequest request = PMO__NOTIFIER_REQUEST__INIT;
+    request.body_case = PMO__NOTIFIER_REQUEST__BODY_PING;
+    request.ping = &ping;
+    Pmo__NotifierReply *reply =
+        (Pmo__NotifierReply *)s_call (notifier, &request.base, &pmo__notifier_reply__descriptor);
+    size_t n = 0;
+    if (reply->body_case == PMO__NOTIFIER_REPLY__BODY_PONG)
+        for (size_t i = 0; i < reply->pong->n_counters && n < COUNTERS; i++, n++) {
+            snprintf (out[n].name, sizeof out[n].name, "%s", reply->pong->counters[i]->name);
+            out[n].value = reply->pong->counters[i]->value;
+        }
+    pmo__notifier_reply__free_unpacked (reply, NULL);
+    return n;
+}
+
+//  A counter's growth between two readings (0 if the notifier lacks it).
+static double s_grew (const counter_t *before, const counter_t *after, size_t n, const char *name)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp (after[i].name, name) == 0)
+            return (double)(after[i].value - before[i].value);
+    return 0;
+}
+
+static double s_per (double a, double b)
+{
+    return b > 0 ? a / b : 0;
+}
+
 static pid_t s_pid_of (int port)
 {
     //  the notifier's pid: the process listening on its ROUTER port
@@ -661,6 +711,10 @@ int main (int argc, char **argv)
     double redis_cpu0 = s_redis_cpu_ms (rc);
     static cmdstat_t stats0[CMDSTATS], stats1[CMDSTATS];
     size_t nstats0 = s_cmdstats (rc, stats0);
+    counter_t loop0[COUNTERS], loop1[COUNTERS];
+    size_t nloop = s_counters (notifier, loop0);
+    double receiver_cpu0 = s_clock_ms (receiver->clock);
+    double bench_cpu0 = s_clock_ms (CLOCK_PROCESS_CPUTIME_ID);
     base = atomic_load (&receiver->requests);
     started = pmo_mono_ms ();
     s_events (rc, "bench.tick", events, 0);
@@ -671,6 +725,10 @@ int main (int argc, char **argv)
     double cpu = s_cpu_ms (notifier_pid) - cpu0;
     long long commands = s_redis_commands (rc) - commands0 - 1;
     double redis_cpu = s_redis_cpu_ms (rc) - redis_cpu0;
+    double receiver_cpu = s_clock_ms (receiver->clock) - receiver_cpu0;
+    double bench_cpu = s_clock_ms (CLOCK_PROCESS_CPUTIME_ID) - bench_cpu0;
+    if (s_counters (notifier, loop1) != nloop)
+        nloop = 0;
     printf ("throughput: %lu deliveries (%zu events x %d channels) in %.2f s = %.0f deliveries/s "
             "(target >= 5000/s: %s)\n",
             got, events, CHANNELS, secs, (double)got / secs,
@@ -680,6 +738,28 @@ int main (int argc, char **argv)
                 "Redis %.2f commands (all clients) and CPU %.1f us\n",
                 cpu * 1000.0 / (double)got, (double)got / (cpu / 1000.0),
                 (double)commands / (double)got, redis_cpu * 1000.0 / (double)got);
+    //  What each wake-up, read and script call of the notifier carried: on
+    //  a quiet machine nothing queues, so these are what per-delivery costs
+    //  are divided by
+    if (got && nloop) {
+#define GREW(name) s_grew (loop0, loop1, nloop, name)
+        printf ("batches: %.1f entries per stream read, %.1f routes per route call, %.1f "
+                "deliveries per claim call, %.1f claim calls per ready read, %.1f outcomes per "
+                "finish call, %.1f transfers ended per curl pass; per delivery %.2f wake-ups, "
+                "%.2f ticks\n",
+                s_per (GREW ("stream_entries"), GREW ("stream_reads")),
+                s_per (GREW ("routes"), GREW ("route_calls")),
+                s_per (GREW ("claimed"), GREW ("claim_calls")),
+                s_per (GREW ("claim_calls"), GREW ("ready_reads")),
+                s_per (GREW ("finished"), GREW ("finish_calls")),
+                s_per (GREW ("transfers_done"), GREW ("curl_passes")),
+                s_per (GREW ("wakeups"), (double)got), s_per (GREW ("ticks"), (double)got));
+#undef GREW
+    }
+    printf ("the receiver (a thread of this bench, on the same 2 cores): CPU %.1f us per delivery; "
+            "this bench's process in all (receiver and event writer) %.1f us\n",
+            receiver_cpu * 1000.0 / (double)(got ? got : 1),
+            bench_cpu * 1000.0 / (double)(got ? got : 1));
     //  Which commands: the top ones per delivery
     size_t nstats1 = s_cmdstats (rc, stats1);
     for (size_t i = 0; i < nstats1; i++)
