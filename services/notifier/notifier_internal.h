@@ -64,6 +64,8 @@ typedef struct {
     Pmo__Event *event; //  dead-lettered: its event (in arena), else NULL
 } transfer_t;
 
+typedef struct _notifier_routing_t notifier_routing_t;
+
 //  What the loop counted since start (with the store's script calls, the
 //  batch sizes the Ping answer reports)
 typedef struct {
@@ -103,6 +105,9 @@ typedef struct {
     bool groups_ok;
     bool reader_streams_ok;      //  the reader reads the streams above
     pmo_stream_reader_t *reader; //  new entries (waits in Redis on its own connection)
+    pmo_redis_t *route_redis;    //  owned: the routing connection (answers awaited in the poll)
+    notifier_store_t *route_store;
+    notifier_routing_t *routing; //  the batch whose routes are on their way, or NULL
     size_t reclaim_cursor;       //  the next stream to reclaim from
     size_t reclaim_passed;       //  streams reclaimed since start (the first pass is whole)
     int64_t next_reclaim_ms;     //  monotonic
@@ -203,8 +208,19 @@ void notifier_handle_archive_subscription (notifier_t *self, pmo_request_t *req,
 //  Make sure a read of new entries waits in Redis; the descriptor to poll,
 //  or -1 (nothing to read, or Redis away: the loop's timers call again).
 int notifier_reader_arm (notifier_t *self);
-//  Route what the waiting read returned, if it has. Returns entries handled.
+//  Send the routes of what the waiting read returned, if it has, on the
+//  routing connection (one batch at a time). Returns entries taken.
 size_t notifier_consume (notifier_t *self);
+//  The routing connection's descriptor to poll while a batch is on its way
+//  (else -1), and how long the loop may wait for its answers, ms.
+int notifier_routing_fd (notifier_t *self);
+int notifier_routing_wait_ms (notifier_t *self);
+//  Take the answers that came; once all have (or the connection failed, or
+//  they did not come within the Redis deadline), acknowledge the batch.
+//  Returns entries acknowledged.
+size_t notifier_routing_poll (notifier_t *self);
+//  Drop a batch on its way (not acknowledged: reclaimed later).
+void notifier_routing_free (notifier_routing_t **self_p);
 //  Take over, a few streams at a time, entries another consumer left
 //  pending longer than reclaim_ms, and route them.
 void notifier_reclaim (notifier_t *self);

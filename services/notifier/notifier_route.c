@@ -2,16 +2,20 @@
 
     Every division's stream is read with the consumer group "notifier";
     each event is matched against the cached subscriptions and becomes, per
-    channel, a new delivery, part of a project's burst or of a digest (one
-    pipelined route script call each). Entries are acknowledged only when
-    every route call of the batch succeeded: at least once, and routing is
-    idempotent per event and channel.
+    channel, a new delivery, part of a project's burst or of a digest (a
+    batch's routes in one route.lua call per division and 64 routes, all
+    pipelined). New entries are routed on a connection of their own whose
+    answers the loop's poll awaits, so Redis routes while the loop sends
+    and records deliveries; one batch at a time. Entries are acknowledged
+    only when every route call of the batch succeeded: at least once, and
+    routing is idempotent per event and channel.
 */
 #include "notifier_internal.h"
 
 #include "pmo_log.h"
 #include "pmo_stream.h"
 
+#include <assert.h>
 #include <string.h>
 
 #define PROJECTS_MAX 20000 //  project labels remembered
@@ -192,14 +196,27 @@ static void s_route_event (notifier_t *self, Pmo__Event *event, const char **mat
         if (!st || st->channel->archived || st->channel->disabled)
             continue;
         routes[(*n)++] = s_route_to (st->channel, event, notice, arena, now, quiet[m]);
-        notifier_ready_unknown (self, st->channel->division);
     }
 }
 
+//  A batch of entries whose routes were sent on the routing connection;
+//  acknowledged when every answer has come
+struct _notifier_routing_t {
+    pmo_arena_t *arena;
+    pmo_stream_batch_t batch;
+    notifier_route_pending_t *pending; //  NULL: nothing could be sent
+    int *results;
+    size_t n_routes;
+    const char **divisions; //  of the routes (copied: the cache may change meanwhile)
+    size_t answered;        //  calls answered when last looked at ...
+    int64_t deadline_ms;    //  ... and when the next must have come (monotonic)
+};
+
 //  Acknowledge the batch if every one of its queued routes succeeded
-//  (results). Returns entries handled.
+//  (results), and look at the divisions it routed to. Returns entries
+//  handled.
 static size_t s_acknowledge (notifier_t *self, const pmo_stream_batch_t *batch, const int *results,
-                             size_t queued, pmo_arena_t *arena)
+                             size_t queued, const char *const *divisions, pmo_arena_t *arena)
 {
     bool all_ok = true;
     for (size_t r = 0; r < queued; r++)
@@ -221,41 +238,134 @@ static size_t s_acknowledge (notifier_t *self, const pmo_stream_batch_t *batch, 
     } else
         pmo_warn ("notifier: routing failed for a batch of %zu events; they stay pending",
                   batch->count);
+    //  New deliveries (or ones that may be): their divisions are looked at now
+    for (size_t r = 0; r < queued; r++)
+        if (results[r] == 0 && (r == 0 || !streq (divisions[r], divisions[r - 1])))
+            notifier_ready_unknown (self, divisions[r]);
     return handled;
 }
 
-//  Route a batch of entries and acknowledge them (clears batch). Returns
-//  entries handled.
+//  The routes of a batch of entries (in arena; *n of them), with their
+//  divisions.
+static const notifier_route_args_t **s_routes (notifier_t *self, const pmo_stream_batch_t *batch,
+                                               pmo_arena_t *arena, size_t *n,
+                                               const char ***divisions)
+{
+    notifier_cache_fresh (self);
+    int64_t now = pmo_now_ms ();
+    const char **matched = pmo_arena_alloc (arena, (self->n_subs + 1) * sizeof (char *));
+    const notifier_route_args_t **all =
+        pmo_arena_alloc (arena, (batch->count * (self->n_subs + 1) + 1) * sizeof (void *));
+    *n = 0;
+    for (size_t e = 0; e < batch->count; e++) {
+        Pmo__Event *event = s_decode (self, &batch->entries[e], arena, now);
+        if (event)
+            s_route_event (self, event, matched, arena, now, all, n);
+    }
+    *divisions = pmo_arena_alloc (arena, (*n + 1) * sizeof (char *));
+    for (size_t r = 0; r < *n; r++)
+        (*divisions)[r] = r && streq (all[r]->division, (*divisions)[r - 1])
+                              ? (*divisions)[r - 1]
+                              : pmo_arena_strdup (arena, all[r]->division);
+    return all;
+}
+
+//  Route a batch of entries and acknowledge them, waiting for Redis (clears
+//  batch). Returns entries handled.
 static size_t s_route_batch (notifier_t *self, pmo_stream_batch_t *batch)
 {
     if (batch->count == 0) {
         pmo_stream_batch_clear (batch);
         return 0;
     }
-    notifier_cache_fresh (self);
     pmo_arena_t *arena = pmo_arena_new ();
-    int64_t now = pmo_now_ms ();
-    //  Every route of the batch made in one go (a script call per
-    //  division), then the batch is acknowledged
-    size_t queued = 0;
-    const char **matched = pmo_arena_alloc (arena, (self->n_subs + 1) * sizeof (char *));
-    const notifier_route_args_t **all =
-        pmo_arena_alloc (arena, (batch->count * (self->n_subs + 1) + 1) * sizeof (void *));
-    for (size_t e = 0; e < batch->count; e++) {
-        Pmo__Event *event = s_decode (self, &batch->entries[e], arena, now);
-        if (event)
-            s_route_event (self, event, matched, arena, now, all, &queued);
-    }
+    size_t queued;
+    const char **divisions;
+    const notifier_route_args_t **all = s_routes (self, batch, arena, &queued, &divisions);
     int *results = pmo_arena_alloc (arena, (queued + 1) * sizeof (int));
     notifier_store_route (self->store, arena, all, queued, results);
-    size_t handled = s_acknowledge (self, batch, results, queued, arena);
+    size_t handled = s_acknowledge (self, batch, results, queued, divisions, arena);
     pmo_arena_destroy (&arena);
     pmo_stream_batch_clear (batch);
     return handled;
 }
 
+//  Send the routes of a batch of new entries on the routing connection
+//  (takes batch): Redis works on them while the loop goes on sending and
+//  recording deliveries; notifier_routing_poll acknowledges them.
+static void s_route_send (notifier_t *self, pmo_stream_batch_t *batch)
+{
+    notifier_routing_t *r = calloc (1, sizeof (notifier_routing_t));
+    assert (r);
+    r->arena = pmo_arena_new ();
+    r->batch = *batch;
+    *batch = (pmo_stream_batch_t){0};
+    const notifier_route_args_t **all =
+        s_routes (self, &r->batch, r->arena, &r->n_routes, &r->divisions);
+    r->results = pmo_arena_alloc (r->arena, (r->n_routes + 1) * sizeof (int));
+    r->pending =
+        notifier_store_route_send (self->route_store, r->arena, all, r->n_routes, r->results);
+    r->deadline_ms = pmo_mono_ms () + self->config.redis_timeout_ms;
+    self->routing = r;
+    //  Nothing sent (no routes, or Redis away): done at once
+    if (!r->pending || notifier_store_route_poll (self->route_store, r->pending, false))
+        notifier_routing_poll (self);
+}
+
+int notifier_routing_fd (notifier_t *self)
+{
+    return self->routing ? notifier_store_fd (self->route_store) : -1;
+}
+
+int notifier_routing_wait_ms (notifier_t *self)
+{
+    if (!self->routing)
+        return 1000;
+    int64_t left = self->routing->deadline_ms - pmo_mono_ms ();
+    return left < 0 ? 0 : (int)left;
+}
+
+size_t notifier_routing_poll (notifier_t *self)
+{
+    notifier_routing_t *r = self->routing;
+    if (!r)
+        return 0;
+    int done = r->pending ? notifier_store_route_poll (self->route_store, r->pending, false) : 1;
+    if (!done) {
+        //  Each answer must come within the Redis deadline of the one before
+        size_t answered = notifier_store_route_answered (r->pending);
+        if (answered > r->answered) {
+            r->answered = answered;
+            r->deadline_ms = pmo_mono_ms () + self->config.redis_timeout_ms;
+        } else if (pmo_mono_ms () > r->deadline_ms) {
+            notifier_store_drop (self->route_store, "routing answers did not come in time");
+            done = notifier_store_route_poll (self->route_store, r->pending, false);
+        }
+        if (!done)
+            return 0;
+    }
+    size_t handled =
+        s_acknowledge (self, &r->batch, r->results, r->n_routes, r->divisions, r->arena);
+    notifier_routing_free (&self->routing);
+    return handled;
+}
+
+void notifier_routing_free (notifier_routing_t **self_p)
+{
+    notifier_routing_t *r = *self_p;
+    if (!r)
+        return;
+    //  (a batch never acknowledged stays pending: reclaimed, at least once)
+    pmo_stream_batch_clear (&r->batch);
+    pmo_arena_destroy (&r->arena);
+    free (r);
+    *self_p = NULL;
+}
+
 size_t notifier_consume (notifier_t *self)
 {
+    if (self->routing)
+        return 0; //  one batch on its way at a time; the next read waits
     pmo_stream_batch_t batch;
     int rc = pmo_stream_reader_take (self->reader, &batch);
     if (rc == 1) {
@@ -265,7 +375,11 @@ size_t notifier_consume (notifier_t *self)
     if (rc < 0)
         //  a stream or its group may be gone (Redis restarted empty)
         self->groups_ok = false;
-    return rc == 1 ? s_route_batch (self, &batch) : 0;
+    if (rc != 1)
+        return 0;
+    size_t count = batch.count;
+    s_route_send (self, &batch);
+    return count;
 }
 
 void notifier_reclaim (notifier_t *self)

@@ -5,10 +5,11 @@
     Three kinds of work share the actor's one thread, none of them blocking
     for long: requests on the ROUTER (answered at once), the event streams
     (a read that waits inside Redis on its own connection, polled with the
-    sockets; routed with one pipelined script call per event and channel,
-    then acknowledged: notifier_route.c), and deliveries
-    (claimed per channel as they fall due and the channel's rate allows,
-    sent through libcurl multi, finished with one script call each:
+    sockets; a batch's routes sent on a connection of their own, their
+    answers awaited in the poll while the loop goes on, then acknowledged:
+    notifier_route.c), and deliveries (claimed per channel as they fall due
+    and the channel's rate allows, sent through libcurl multi, their
+    outcomes gathered and recorded with the next tick's claims:
     notifier_deliveries.c). A slow endpoint only ever holds its own
     channel's few transfers. Channel and subscription requests are in
     notifier_channels.c.
@@ -360,7 +361,13 @@ static void s_handle_ping (notifier_t *self, pmo_request_t *req)
     if (reply->body_case != PMO__NOTIFIER_REPLY__BODY_PONG)
         return;
     Pmo__Pong *pong = reply->pong;
-    const notifier_store_counts_t *store = notifier_store_counts (self->store);
+    //  (routes go on the routing connection, the rest on the main one)
+    const notifier_store_counts_t *main = notifier_store_counts (self->store);
+    const notifier_store_counts_t *routing = notifier_store_counts (self->route_store);
+    notifier_store_counts_t sum = *main;
+    sum.route_calls += routing->route_calls;
+    sum.routes += routing->routes;
+    const notifier_store_counts_t *store = &sum;
     const notifier_counters_t *loop = &self->counters;
     struct {
         const char *name;
@@ -459,6 +466,11 @@ static int s_open (notifier_t *self)
         return -1;
     }
     self->store = notifier_store_new (self->redis, self->seal);
+    //  Routes go on a connection of their own, their answers awaited in the
+    //  poll: Redis routes a batch while the loop sends and records
+    self->route_redis = pmo_redis_new (self->config.redis_url, self->config.redis_timeout_ms);
+    assert (self->route_redis); //  the same URL made self->redis
+    self->route_store = notifier_store_new (self->route_redis, self->seal);
     pmo_server_config_t server_config = {
         .name = "notifier",
         .request_desc = &pmo__notifier_request__descriptor,
@@ -476,6 +488,8 @@ static int s_open (notifier_t *self)
                    self->config.pub_endpoint);
         pmo_server_destroy (&self->server);
         zsock_destroy (&self->pub);
+        notifier_store_destroy (&self->route_store);
+        pmo_redis_destroy (&self->route_redis);
         notifier_store_destroy (&self->store);
         pmo_seal_destroy (&self->seal);
         pmo_client_destroy (&self->registry);
@@ -586,8 +600,11 @@ static long s_wait_ms (notifier_t *self)
     int64_t mono = pmo_mono_ms (), now = pmo_now_ms ();
     int64_t wait = 1000;
     int64_t timers[] = {orgtree_reader_next_ms (self->org_reader) - mono,
-                        self->next_reclaim_ms - mono, self->next_refresh_ms - mono,
-                        self->next_gen_ms - mono, pmo_stream_reader_wait_ms (self->reader)};
+                        self->next_reclaim_ms - mono,
+                        self->next_refresh_ms - mono,
+                        self->next_gen_ms - mono,
+                        pmo_stream_reader_wait_ms (self->reader),
+                        notifier_routing_wait_ms (self)};
     for (size_t i = 0; i < sizeof timers / sizeof timers[0]; i++)
         if (timers[i] < wait)
             wait = timers[i];
@@ -612,9 +629,12 @@ static bool s_poll (notifier_t *self, zsock_t *pipe, zmq_pollitem_t *items)
     items[3] = (zmq_pollitem_t){.socket = zsock_resolve (orgtree_reader_socket (self->org_reader)),
                                 .events = ZMQ_POLLIN};
     int fixed = 4;
+    //  New entries while no batch is being routed, else that batch's answers
     int reader_fd = notifier_reader_arm (self);
-    if (reader_fd >= 0)
-        items[fixed++] = (zmq_pollitem_t){.fd = reader_fd, .events = ZMQ_POLLIN};
+    int routing_fd = notifier_routing_fd (self);
+    int wait_fd = routing_fd >= 0 ? routing_fd : reader_fd;
+    if (wait_fd >= 0)
+        items[fixed++] = (zmq_pollitem_t){.fd = wait_fd, .events = ZMQ_POLLIN};
     int count = fixed + notifier_send_pollitems (self->send, items + fixed, POLL_ITEMS_MAX - fixed);
     self->counters.wakeups++;
     if (zmq_poll (items, count, s_wait_ms (self)) < 0 && zmq_errno () == ETERM)
@@ -633,7 +653,13 @@ static bool s_poll (notifier_t *self, zsock_t *pipe, zmq_pollitem_t *items)
         self->org_loaded = true;
         s_divisions_sync (self);
     }
-    if (reader_fd >= 0 && (items[4].revents & (ZMQ_POLLIN | ZMQ_POLLERR)))
+    //  A batch's answers are looked for on every pass (its deadline may
+    //  have passed); once it is done, the next read may have come meanwhile
+    if (self->routing) {
+        notifier_routing_poll (self);
+        if (!self->routing)
+            notifier_consume (self);
+    } else if (reader_fd >= 0 && (items[4].revents & (ZMQ_POLLIN | ZMQ_POLLERR)))
         notifier_consume (self);
     notifier_send_perform (self->send, items + fixed, count - fixed);
     notifier_finish_results (self);
@@ -656,6 +682,9 @@ static void s_close (notifier_t *self)
               (unsigned long long)self->skipped, self->in_flight);
     notifier_send_destroy (&self->send);
     pmo_stream_reader_destroy (&self->reader);
+    notifier_routing_free (&self->routing);
+    notifier_store_destroy (&self->route_store);
+    pmo_redis_destroy (&self->route_redis);
     zhash_destroy (&self->division_index);
     free (self->ready_at);
     zhash_destroy (&self->channels);

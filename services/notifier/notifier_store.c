@@ -382,15 +382,13 @@ static const char **s_call_args (pmo_arena_t *arena, const char *sha, size_t nke
     return argv;
 }
 
-//  The answer of one queued script call for n items (first: the first
-//  one's id, for the log, or NULL): the reply when it is an array of n
-//  answers, else NULL once what went wrong is said (a refused write once
-//  per episode; a script Redis no longer holds is loaded again next time).
-//  The caller frees *reply.
-static redisReply *s_call_reply (notifier_store_t *self, size_t n, const char *what,
-                                 const char *first, redisReply **reply)
+//  The answer r of one queued script call for n items (first: the first
+//  one's id, for the log, or NULL): r when it is an array of n answers,
+//  else NULL once what went wrong is said (a refused write once per
+//  episode; a script Redis no longer holds is loaded again next time).
+static redisReply *s_call_check (notifier_store_t *self, redisReply *r, size_t n, const char *what,
+                                 const char *first)
 {
-    redisReply *r = *reply = pmo_redis_pipe_reply (self->redis);
     if (!r)
         return NULL;
     if (r->type == REDIS_REPLY_ARRAY && r->elements == n)
@@ -401,6 +399,14 @@ static redisReply *s_call_reply (notifier_store_t *self, size_t n, const char *w
     if (r->type == REDIS_REPLY_ERROR && strncmp (r->str, "NOSCRIPT", 8) == 0)
         self->scripts_at_connects = 0;
     return NULL;
+}
+
+//  The same, waiting for the answer. The caller frees *reply.
+static redisReply *s_call_reply (notifier_store_t *self, size_t n, const char *what,
+                                 const char *first, redisReply **reply)
+{
+    *reply = pmo_redis_pipe_reply (self->redis);
+    return s_call_check (self, *reply, n, what, first);
 }
 
 //  Queue one route.lua call for n routes (all of one division). 0 or -1.
@@ -448,10 +454,11 @@ static int s_route_pipe (notifier_store_t *self, pmo_arena_t *arena,
     return pmo_redis_pipev (self->redis, (int)argc, argv, lens);
 }
 
-//  Read the answer of one queued route call for n routes into results.
-static void s_route_reply (notifier_store_t *self, size_t n, int *results)
+//  Take the answer (reply, freed; NULL: none came) of one route call for n
+//  routes into results.
+static void s_route_answer (notifier_store_t *self, redisReply *reply, size_t n, int *results)
 {
-    redisReply *reply, *ok = s_call_reply (self, n, "notifier: route", NULL, &reply);
+    redisReply *ok = s_call_check (self, reply, n, "notifier: route", NULL);
     for (size_t i = 0; i < n; i++) {
         redisReply *one = ok ? ok->element[i] : NULL;
         results[i] =
@@ -461,25 +468,82 @@ static void s_route_reply (notifier_store_t *self, size_t n, int *results)
         freeReplyObject (reply);
 }
 
-void notifier_store_route (notifier_store_t *self, pmo_arena_t *arena,
-                           const notifier_route_args_t *const *args, size_t n, int *results)
+struct _notifier_route_pending_t {
+    size_t *runs; //  the first route of each call, then n
+    size_t n_calls, answered;
+    int *results;
+};
+
+notifier_route_pending_t *notifier_store_route_send (notifier_store_t *self, pmo_arena_t *arena,
+                                                     const notifier_route_args_t *const *args,
+                                                     size_t n, int *results)
 {
     for (size_t i = 0; i < n; i++)
         results[i] = -1;
-    if (!n || notifier_store_scripts_ready (self))
-        return;
+    notifier_route_pending_t *pending = pmo_arena_alloc (arena, sizeof *pending);
+    *pending = (notifier_route_pending_t){.results = results};
+    if (!n)
+        return pending;
+    if (notifier_store_scripts_ready (self))
+        return NULL;
     const char **divisions = pmo_arena_alloc (arena, n * sizeof (char *));
     for (size_t i = 0; i < n; i++)
         divisions[i] = args[i]->division;
     size_t n_runs, queued = 0;
-    size_t *runs = s_division_runs (arena, divisions, n, &n_runs);
+    pending->runs = s_division_runs (arena, divisions, n, &n_runs);
     for (; queued < n_runs; queued++)
-        if (s_route_pipe (self, arena, args + runs[queued], runs[queued + 1] - runs[queued]))
+        if (s_route_pipe (self, arena, args + pending->runs[queued],
+                          pending->runs[queued + 1] - pending->runs[queued]))
             break;
+    pending->n_calls = queued;
     self->counts.route_calls += queued;
-    self->counts.routes += runs[queued];
-    for (size_t r = 0; r < queued; r++)
-        s_route_reply (self, runs[r + 1] - runs[r], results + runs[r]);
+    self->counts.routes += pending->runs[queued];
+    if (queued && pmo_redis_pipe_push (self->redis))
+        pending->n_calls = 0; //  dropped: nothing will answer
+    return pending;
+}
+
+int notifier_store_route_poll (notifier_store_t *self, notifier_route_pending_t *pending, bool wait)
+{
+    while (pending->answered < pending->n_calls) {
+        size_t at = pending->runs[pending->answered];
+        size_t n = pending->runs[pending->answered + 1] - at;
+        redisReply *reply = NULL;
+        int rc = wait ? ((reply = pmo_redis_pipe_reply (self->redis)) ? 1 : -1)
+                      : pmo_redis_pipe_poll (self->redis, &reply);
+        if (rc == 0)
+            return 0;
+        s_route_answer (self, reply, n, pending->results + at);
+        if (rc < 0)
+            //  the connection is gone, and the answers still owed with it
+            pending->n_calls = pending->answered;
+        else
+            pending->answered++;
+    }
+    return 1;
+}
+
+size_t notifier_store_route_answered (const notifier_route_pending_t *pending)
+{
+    return pending->answered;
+}
+
+int notifier_store_fd (notifier_store_t *self)
+{
+    return pmo_redis_fd (self->redis);
+}
+
+void notifier_store_drop (notifier_store_t *self, const char *why)
+{
+    pmo_redis_drop (self->redis, why);
+}
+
+void notifier_store_route (notifier_store_t *self, pmo_arena_t *arena,
+                           const notifier_route_args_t *const *args, size_t n, int *results)
+{
+    notifier_route_pending_t *pending = notifier_store_route_send (self, arena, args, n, results);
+    if (pending)
+        notifier_store_route_poll (self, pending, true);
 }
 
 int notifier_store_ack (notifier_store_t *self, const char *group, const char *const *streams,

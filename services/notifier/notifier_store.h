@@ -87,6 +87,24 @@ char *notifier_store_delivery_id (pmo_arena_t *arena, const char *division, cons
 //  (new, merged, or already routed before), -1 failed.
 void notifier_store_route (notifier_store_t *self, pmo_arena_t *arena,
                            const notifier_route_args_t *const *args, size_t n, int *results);
+//  The same without waiting for the answers: the calls are sent, and the
+//  caller polls notifier_store_fd and calls notifier_store_route_poll until
+//  it returns 1. NULL if nothing could be sent (results all -1). In arena.
+typedef struct _notifier_route_pending_t notifier_route_pending_t;
+notifier_route_pending_t *notifier_store_route_send (notifier_store_t *self, pmo_arena_t *arena,
+                                                     const notifier_route_args_t *const *args,
+                                                     size_t n, int *results);
+//  Read the answers that have come (wait: all of them, waiting): 1 when
+//  every call has answered or the connection failed (results set; -1 for
+//  the routes of calls that did not answer), else 0.
+int notifier_store_route_poll (notifier_store_t *self, notifier_route_pending_t *pending,
+                               bool wait);
+//  Calls answered so far (progress, for the caller's deadline).
+size_t notifier_store_route_answered (const notifier_route_pending_t *pending);
+//  The connection's descriptor to poll for answers, or -1.
+int notifier_store_fd (notifier_store_t *self);
+//  Drop the connection (answers owed for too long).
+void notifier_store_drop (notifier_store_t *self, const char *why);
 //  Load the scripts on this connection if it is new. 0 or -1.
 int notifier_store_scripts_ready (notifier_store_t *self);
 
