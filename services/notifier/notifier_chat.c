@@ -40,10 +40,12 @@
 
 #define CLICKS_WAITING 64 //  clicks handed to the worker and not back, at most
 
-//  The channel (from the cache, read again once if it is not there yet:
-//  a channel made a moment ago on another replica). NULL if none.
+//  The channel (from the cache, fresh as the generation says, and read
+//  again once if it is not there yet: a channel made a moment ago on
+//  another replica). NULL if none.
 static const Pmo__Channel *s_channel (notifier_t *self, const char *id)
 {
+    notifier_cache_fresh (self);
     channel_state_t *st = zhash_lookup (self->channels, id);
     if (!st) {
         notifier_cache_reload (self);

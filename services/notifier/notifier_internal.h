@@ -30,11 +30,15 @@
 #define BATCH           256        //  stream entries read at once
 #define GROUP           "notifier" //  the consumer group on the division streams
 #define CACHE_RELOAD_MS 600000 //  re-read channels and subscriptions whatever the generation says
-#define GEN_CHECK_MS    1000   //  look at the configuration generation (other replicas' changes)
+#define GEN_CHECK_MS    1000   //  before using the cache, look at the generation this often at most
 #define READ_BLOCK_MS   5000   //  a stream read waits this long in Redis
-#define RECLAIM_STEP_MS 1000   //  reclaim a few streams this often ...
-#define RECLAIM_STREAMS 2      //  ... this many at a time (all of them at start)
-#define REFRESH_STEP_MS 1000   //  re-read one division's due channels this often
+//  Housekeeping, at one deadline: reclaiming what other replicas left pending
+//  and re-reading divisions' next due times for their work, a few streams
+//  and divisions each time (all of them at start), so an idle notifier wakes
+//  for it once in HOUSEKEEP_MS whatever the number of divisions
+#define HOUSEKEEP_MS      5000
+#define RECLAIM_STREAMS   10 //  streams reclaimed each time (2 a second)
+#define REFRESH_DIVISIONS 5  //  divisions re-read each time (1 a second)
 
 //  A channel as the delivery loop sees it
 typedef struct {
@@ -110,16 +114,15 @@ typedef struct {
     notifier_routing_t *routing; //  the batch whose routes are on their way, or NULL
     size_t reclaim_cursor;       //  the next stream to reclaim from
     size_t reclaim_passed;       //  streams reclaimed since start (the first pass is whole)
-    int64_t next_reclaim_ms;     //  monotonic
+    int64_t next_housekeep_ms;   //  monotonic
     //  When each division (in the order of streams) next has a channel
     //  due: wall ms; 0 = unknown (ask Redis at the next tick); INT64_MAX =
     //  nothing waits. This replica learns it from what it routes, claims and
-    //  finishes; other replicas' work is found by re-reading one division
-    //  per REFRESH_STEP_MS in turn.
+    //  finishes; other replicas' work is found by re-reading a few
+    //  divisions' earliest due time at each housekeeping, in turn.
     int64_t *ready_at;
     zhash_t *division_index; //  division id -> index + 1 (as a pointer)
     size_t refresh_cursor;
-    int64_t next_refresh_ms; //  monotonic
     //  Channels and subscriptions, cached
     zhash_t *channels; //  id -> channel_state_t
     pmo_arena_t *subs_arena;
@@ -154,7 +157,9 @@ int notifier_org_refresh (notifier_t *self);
 //  -1 (the cache stays as it was).
 int notifier_cache_reload (notifier_t *self);
 //  Reload the cache if it is old or the configuration generation moved
-//  (looked at every GEN_CHECK_MS).
+//  (looked at every GEN_CHECK_MS at most). Called before the cache is used
+//  (routing, the delivery loop), never on a timer: an idle notifier does
+//  not look, and one that was idle looks before it acts.
 void notifier_cache_fresh (notifier_t *self);
 //  Something may have fallen due in division: look at it at the next tick.
 void notifier_ready_unknown (notifier_t *self, const char *division);

@@ -557,10 +557,32 @@ static void s_prepare (notifier_t *self)
     notifier_org_refresh (self);
 }
 
-//  The timers: org units, the configuration, reclaiming, the due channels
-//  of other replicas, the delivery loop. None of them reads Redis unless
-//  it is due, so an idle notifier costs a few commands a second whatever
-//  the number of divisions.
+//  Re-read the earliest due time of a few divisions in turn: deliveries
+//  routed or retried by another replica, or leased by one that died (due
+//  again when the lease ends), are found this way.
+static void s_refresh (notifier_t *self)
+{
+    size_t n = self->n_streams < REFRESH_DIVISIONS ? self->n_streams : REFRESH_DIVISIONS;
+    for (size_t k = 0; k < n; k++) {
+        if (self->refresh_cursor >= self->n_streams)
+            self->refresh_cursor = 0;
+        size_t i = self->refresh_cursor++;
+        const char *division = zlist_first (self->divisions);
+        for (size_t j = 0; j < i && division; j++)
+            division = zlist_next (self->divisions);
+        int64_t at;
+        if (!division || notifier_store_first_ready (self->store, division, &at))
+            return;
+        if (at < self->ready_at[i])
+            self->ready_at[i] = at;
+    }
+}
+
+//  The timers: org units, housekeeping (reclaiming, the due channels of
+//  other replicas) and the delivery loop. Housekeeping runs at one
+//  deadline, and none of them reads Redis unless it is due, so an idle
+//  notifier costs a few commands a second whatever the number of
+//  divisions. (The configuration is looked at when it is used.)
 static void s_timers (notifier_t *self)
 {
     int64_t mono = pmo_mono_ms ();
@@ -570,19 +592,10 @@ static void s_timers (notifier_t *self)
     //  deliveries
     if (mono >= orgtree_reader_next_ms (self->org_reader))
         orgtree_reader_due (self->org_reader);
-    notifier_cache_fresh (self);
-    if (mono >= self->next_reclaim_ms) {
+    if (mono >= self->next_housekeep_ms) {
         notifier_reclaim (self);
-        self->next_reclaim_ms = pmo_mono_ms () + RECLAIM_STEP_MS;
-    }
-    if (mono >= self->next_refresh_ms && self->n_streams) {
-        //  Deliveries routed or retried by another replica, or leased by
-        //  one that died: found by looking at one division in turn
-        if (self->refresh_cursor >= self->n_streams)
-            self->refresh_cursor = 0;
-        self->ready_at[self->refresh_cursor++] = 0;
-        self->tick_now = true;
-        self->next_refresh_ms = mono + REFRESH_STEP_MS;
+        s_refresh (self);
+        self->next_housekeep_ms = pmo_mono_ms () + HOUSEKEEP_MS;
     }
     int64_t now = pmo_now_ms ();
     bool due = self->tick_now;
@@ -598,12 +611,9 @@ static void s_timers (notifier_t *self)
 static long s_wait_ms (notifier_t *self)
 {
     int64_t mono = pmo_mono_ms (), now = pmo_now_ms ();
-    int64_t wait = 1000;
+    int64_t wait = HOUSEKEEP_MS;
     int64_t timers[] = {orgtree_reader_next_ms (self->org_reader) - mono,
-                        self->next_reclaim_ms - mono,
-                        self->next_refresh_ms - mono,
-                        self->next_gen_ms - mono,
-                        pmo_stream_reader_wait_ms (self->reader),
+                        self->next_housekeep_ms - mono, pmo_stream_reader_wait_ms (self->reader),
                         notifier_routing_wait_ms (self)};
     for (size_t i = 0; i < sizeof timers / sizeof timers[0]; i++)
         if (timers[i] < wait)

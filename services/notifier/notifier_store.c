@@ -1113,6 +1113,13 @@ int notifier_store_next_ready (notifier_store_t *self, const char *division, int
     return pmo_redis_zfirst_after (self->redis, key, now_ms, at_ms);
 }
 
+int notifier_store_first_ready (notifier_store_t *self, const char *division, int64_t *at_ms)
+{
+    char key[128];
+    snprintf (key, sizeof key, "pmo:{%s}:nt:ready", division);
+    return pmo_redis_zfirst (self->redis, key, at_ms);
+}
+
 int notifier_store_reclaim_events (notifier_store_t *self, const char *group, const char *consumer,
                                    const char *const *streams, size_t n, size_t *cursor,
                                    size_t max_streams, size_t count, int min_idle_ms,

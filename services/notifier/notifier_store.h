@@ -264,6 +264,10 @@ int notifier_store_config_gen (notifier_store_t *self, const char *hub, long lon
 int notifier_store_next_ready (notifier_store_t *self, const char *division, int64_t now_ms,
                                int64_t *at_ms);
 
+//  When division's earliest channel is due (wall ms; may be past; INT64_MAX
+//  if none). 0 or -1.
+int notifier_store_first_ready (notifier_store_t *self, const char *division, int64_t *at_ms);
+
 //  Reclaim entries other consumers left pending (pmo_stream_group_reclaim).
 int notifier_store_reclaim_events (notifier_store_t *self, const char *group, const char *consumer,
                                    const char *const *streams, size_t n, size_t *cursor,
