@@ -120,6 +120,8 @@ const char *portio_import_cell (pmo_arena_t *arena, const ProtobufCMessage *msg,
             return "";
         return pmo_arena_strdup (arena, portio_csv_format_minor (minor, 2, buf, sizeof buf));
     }
+    case PROTOBUF_C_TYPE_BOOL:
+        return *(const protobuf_c_boolean *)slot ? "true" : "";
     case PROTOBUF_C_TYPE_MESSAGE: {
         const Pmo__Money *money = *(Pmo__Money **)slot;
         if (!money)

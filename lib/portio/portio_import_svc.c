@@ -142,7 +142,7 @@ typedef enum {
     OP_RELEASE,     //  ...
     OP_REJECT,      //  ...
     OP_RESHAPE,     //  ...
-    OP_CLOSE,       //  risks: closed or occurred; RAID entries created closed
+    OP_CLOSE,       //  risks: closed or occurred; change requests; RAID entries created closed
     OP_ISSUE_STATE, //  issues created open, changes created pending: then set as the row says
 } op_t;
 
@@ -635,24 +635,35 @@ static void s_plan_new (svc_t *im, row_t *r, svc_plan_t *plan, ProtobufCMessage 
     s_op (plan, OP_CREATE);
     if (s_is (im, "allocation")) {
         Pmo__Allocation *a = (Pmo__Allocation *)probe;
-        if (a->state > PMO__ALLOCATION_STATE__ALLOCATION_STATE_COMMITTED)
+        //  A named resource is requested first, then booked as the row
+        //  says; one released was proposed first, one rejected was requested
+        bool released = a->state == PMO__ALLOCATION_STATE__ALLOCATION_STATE_RELEASED;
+        if (released && pmo_str_empty (a->resource_id))
             return portio_import_bad (r, "state", s_enum_text (arena, probe, "state"),
-                                      "a new allocation is requested, proposed or committed");
-        //  A named resource is requested first, then booked as the row says
-        if (s_allocation_path (plan, PMO__ALLOCATION_STATE__ALLOCATION_STATE_REQUESTED, a->state,
+                                      "a released allocation names its resource");
+        if (s_allocation_path (plan, PMO__ALLOCATION_STATE__ALLOCATION_STATE_REQUESTED,
+                               released ? PMO__ALLOCATION_STATE__ALLOCATION_STATE_PROPOSED
+                                        : a->state,
                                !pmo_str_empty (a->resource_id)))
             return portio_import_bad (r, "state", s_enum_text (arena, probe, "state"),
                                       "a committed allocation names its resource");
+        if (released)
+            s_op (plan, OP_RELEASE);
     } else if (s_is (im, "risk") &&
                ((Pmo__Risk *)probe)->status != PMO__RISK_STATUS__RISK_STATUS_OPEN)
         s_op (plan, OP_CLOSE);
     else if (s_is (im, "issue") &&
              ((Pmo__Issue *)probe)->status >= PMO__ISSUE_STATUS__ISSUE_STATUS_RESOLVED)
         s_op (plan, OP_ISSUE_STATE);
-    //  A change request is raised pending; a decision is a step of its own
-    else if (s_is (im, "change_request") && ((Pmo__ChangeRequest *)probe)->decision !=
-                                                PMO__CHANGE_DECISION__CHANGE_DECISION_PENDING)
-        s_op (plan, OP_ISSUE_STATE);
+    //  A change request is raised pending; a decision and its closing are
+    //  steps of their own
+    else if (s_is (im, "change_request")) {
+        const Pmo__ChangeRequest *change = (const Pmo__ChangeRequest *)probe;
+        if (change->decision != PMO__CHANGE_DECISION__CHANGE_DECISION_PENDING)
+            s_op (plan, OP_ISSUE_STATE);
+        if (change->closed)
+            s_op (plan, OP_CLOSE);
+    }
     //  An assumption, decision or dependency is created open, then closed
     else if (s_is (im, "raid") &&
              ((Pmo__RaidEntry *)probe)->status == PMO__RAID_STATUS__RAID_STATUS_CLOSED)
@@ -819,19 +830,33 @@ static void s_plan (svc_t *im, row_t *r, svc_plan_t *plan)
         //  Change requests and RAID entries: their fields (the risk monitor
         //  says which changes it allows: a decided change stays decided)
         s_check_entry (im, r, desired);
-        //  Who raised a change is kept when the file leaves it out
-        if (s_is (im, "change_request") &&
-            pmo_str_empty (((Pmo__ChangeRequest *)desired)->requested_by))
-            ((Pmo__ChangeRequest *)desired)->requested_by =
-                ((Pmo__ChangeRequest *)existing)->requested_by;
+        bool closed = false, close = false;
+        if (s_is (im, "change_request")) {
+            Pmo__ChangeRequest *want = (Pmo__ChangeRequest *)desired,
+                               *was = (Pmo__ChangeRequest *)existing;
+            //  Who raised a change is kept when the file leaves it out
+            if (pmo_str_empty (want->requested_by))
+                want->requested_by = was->requested_by;
+            //  Closing is a step of its own, after any update; reopening is none
+            closed = was->closed;
+            close = want->closed && !was->closed;
+            if (was->closed && !want->closed)
+                return portio_import_bad (
+                    r, "closed", "", "change request %s is closed: it stays as it is", plan->id);
+            want->closed = was->closed;
+        } else
+            closed = ((Pmo__RaidEntry *)existing)->status == PMO__RAID_STATUS__RAID_STATUS_CLOSED;
         bool fields = !portio_import_same (arena, pmo_reflect_copy (desired, arena),
                                            pmo_reflect_copy (existing, arena));
-        if (fields && existing->descriptor == &pmo__raid_entry__descriptor &&
-            ((Pmo__RaidEntry *)existing)->status == PMO__RAID_STATUS__RAID_STATUS_CLOSED)
-            return portio_import_bad (r, NULL, "", "entry %s is closed: it stays as it is",
-                                      plan->id);
+        if (fields && closed)
+            return portio_import_bad (r, NULL, "", "%s %s is closed: it stays as it is",
+                                      s_is (im, "raid") ? "entry" : "change request", plan->id);
         if (fields)
             s_op (plan, OP_UPDATE);
+        if (close) {
+            ((Pmo__ChangeRequest *)desired)->closed = true;
+            s_op (plan, OP_CLOSE);
+        }
     }
     plan->unchanged = plan->n_ops == 0;
 }
@@ -915,8 +940,12 @@ static ProtobufCMessage *s_record_body (svc_t *im, svc_plan_t *plan, op_t op, ui
         bodies->close = close;
         bodies->close.id = (char *)plan->id;
         bodies->close.version = version;
+        //  A RAID entry's note and a change request's decision note are
+        //  the row's already (its create or update): the close keeps them
         if (s_is (im, "raid"))
             bodies->close.kind = PMO__REGISTER_KIND__REGISTER_KIND_RAID;
+        else if (s_is (im, "change_request"))
+            bodies->close.kind = PMO__REGISTER_KIND__REGISTER_KIND_CHANGE_REQUEST;
         else {
             Pmo__Risk *risk = (Pmo__Risk *)entity;
             bodies->close.kind = PMO__REGISTER_KIND__REGISTER_KIND_RISK;
@@ -933,9 +962,11 @@ static ProtobufCMessage *s_record_body (svc_t *im, svc_plan_t *plan, op_t op, ui
                     ((Pmo__Issue *)body)->status >= PMO__ISSUE_STATUS__ISSUE_STATUS_RESOLVED
                         ? PMO__ISSUE_STATUS__ISSUE_STATUS_OPEN
                         : ((Pmo__Issue *)body)->status;
-            if (s_is (im, "change_request"))
+            if (s_is (im, "change_request")) {
                 ((Pmo__ChangeRequest *)body)->decision =
                     PMO__CHANGE_DECISION__CHANGE_DECISION_PENDING;
+                ((Pmo__ChangeRequest *)body)->closed = false;
+            }
             if (s_is (im, "raid") &&
                 ((Pmo__RaidEntry *)body)->status == PMO__RAID_STATUS__RAID_STATUS_CLOSED)
                 ((Pmo__RaidEntry *)body)->status = PMO__RAID_STATUS__RAID_STATUS_OPEN;
@@ -1095,17 +1126,18 @@ typedef struct {
 
 //  The division a row is written in if it goes in a batch, else NULL
 //  (written step by step: role requests are matched one by one, and steps
-//  of stored allocations are single requests). A register row of two
+//  of stored allocations are single requests). A register row of more
 //  steps (a risk closed, an issue created resolved, a change created
-//  decided, a RAID entry created closed) is one item of the risk
-//  monitor's batch (final_state).
+//  decided, closed or both, a RAID entry created closed) is one item of
+//  the risk monitor's batch (final_state).
 static const char *s_batch_division (svc_t *im, const svc_plan_t *plan)
 {
     if (im->entity->service == PORTIO_IMPORT_RISKMON) {
-        if (plan->n_ops < 1 || plan->n_ops > 2 ||
-            (plan->ops[0] != OP_CREATE && plan->ops[0] != OP_UPDATE) ||
-            (plan->n_ops == 2 && plan->ops[1] != OP_CLOSE && plan->ops[1] != OP_ISSUE_STATE))
+        if (plan->n_ops < 1 || (plan->ops[0] != OP_CREATE && plan->ops[0] != OP_UPDATE))
             return NULL;
+        for (size_t i = 1; i < plan->n_ops; i++)
+            if (plan->ops[i] != OP_CLOSE && plan->ops[i] != OP_ISSUE_STATE)
+                return NULL;
         const Pmo__Project *p =
             zhashx_lookup (im->projects, pmo_reflect_str (plan->entity, "project_id"));
         return p ? p->division : NULL;
@@ -1122,10 +1154,19 @@ static const char *s_batch_division (svc_t *im, const svc_plan_t *plan)
     const Pmo__Allocation *a = (const Pmo__Allocation *)plan->entity;
     if (pmo_str_empty (a->resource_id))
         return NULL;
-    static const op_t path[] = {OP_CREATE, OP_PROPOSE, OP_COMMIT};
-    for (size_t i = 1; i < plan->n_ops; i++)
-        if (plan->ops[i] != path[i])
-            return NULL;
+    //  Created, then proposed and committed, or proposed and released, or
+    //  rejected: the allocator's batch reaches the row's state
+    static const op_t paths[3][3] = {{OP_CREATE, OP_PROPOSE, OP_COMMIT},
+                                     {OP_CREATE, OP_PROPOSE, OP_RELEASE},
+                                     {OP_CREATE, OP_REJECT}};
+    bool fits = false;
+    for (size_t k = 0; k < 3 && !fits; k++) {
+        fits = plan->n_ops <= 3;
+        for (size_t i = 1; i < plan->n_ops && fits; i++)
+            fits = plan->ops[i] == paths[k][i];
+    }
+    if (!fits)
+        return NULL;
     const Pmo__Resource *r = zhashx_lookup (im->resources, a->resource_id);
     return r ? r->division : NULL;
 }
@@ -1140,8 +1181,8 @@ static Pmo__RiskmonImportItem *s_register_item (svc_t *im, svc_plan_t *plan)
     const char *member;
     uint64_t version = plan->existing ? pmo_reflect_u64 (plan->existing, "version") : 0;
     ProtobufCMessage *body = s_record_body (im, plan, plan->ops[0], version, &bodies, &member);
-    if (plan->n_ops == 2) {
-        //  Two steps: the row's record as it ends, which the risk monitor
+    if (plan->n_ops >= 2) {
+        //  More steps: the row's record as it ends, which the risk monitor
         //  reaches in the same commit
         item->final_state = true;
         ProtobufCMessage *state = pmo_reflect_copy (plan->entity, im->arena);
@@ -1189,11 +1230,9 @@ static Pmo__AllocatorImportItem *s_batch_item (svc_t *im, svc_plan_t *plan)
     Pmo__AllocationImport *imp = pmo_arena_alloc (arena, sizeof *imp);
     pmo__allocation_import__init (imp);
     imp->request = rq;
-    imp->state = plan->n_ops == 3   ? PMO__ALLOCATION_STATE__ALLOCATION_STATE_COMMITTED
-                 : plan->n_ops == 2 ? PMO__ALLOCATION_STATE__ALLOCATION_STATE_PROPOSED
-                                    : PMO__ALLOCATION_STATE__ALLOCATION_STATE_REQUESTED;
+    imp->state = a->state;
     //  The file records a commitment made, as the step by step commit does
-    imp->approve = plan->n_ops == 3;
+    imp->approve = a->state == PMO__ALLOCATION_STATE__ALLOCATION_STATE_COMMITTED;
     imp->reason = "imported from a spreadsheet";
     item->body_case = PMO__ALLOCATOR_IMPORT_ITEM__BODY_CREATE_ALLOCATION;
     item->create_allocation = imp;

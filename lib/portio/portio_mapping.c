@@ -501,14 +501,23 @@ static const char *s_native_issue[] = {
     "id",       "project_code", "project_id", "title",      "description", "type",    "severity",
     "priority", "owner",        "status",     "resolution", "due_date",    "risk_id", NULL};
 
-static const char *s_native_change[] = {"id",           "project_code",
-                                        "project_id",   "title",
-                                        "description",  "reason",
-                                        "requested_by", "currency",
-                                        "cost_impact",  "schedule_impact_days",
-                                        "scope_impact", "benefits_impact",
-                                        "decision",     "decision_note",
-                                        "issue_id",     NULL};
+static const char *s_native_change[] = {"id",
+                                        "project_code",
+                                        "project_id",
+                                        "title",
+                                        "description",
+                                        "reason",
+                                        "requested_by",
+                                        "currency",
+                                        "cost_impact",
+                                        "schedule_impact_days",
+                                        "scope_impact",
+                                        "benefits_impact",
+                                        "decision",
+                                        "decision_note",
+                                        "closed",
+                                        "issue_id",
+                                        NULL};
 static const char *s_native_raid[] = {
     "id",     "project_code", "project_id",         "kind",       "title", "description", "owner",
     "status", "due_date",     "depends_on_project", "decided_by", "note",  NULL};

@@ -510,6 +510,22 @@ int allocator_try_commit (allocator_t *self, pmo_request_t *req, Pmo__Allocation
     return rc;
 }
 
+bool allocator_end_allowed (pmo_request_t *req, const Pmo__Allocation *a, Pmo__AllocationState to,
+                            const char *reason, const char *field)
+{
+    if (!s_allowed (req, a, to, field))
+        return false;
+    if (to == PMO__ALLOCATION_STATE__ALLOCATION_STATE_REJECTED && pmo_str_empty (reason))
+        return FAIL (req, INVALID, pmo_arena_printf (req->arena, "%s.reason", field),
+                     "a rejection needs a reason: the requester learns why"),
+               false;
+    if (!pmo_str_empty (reason) && (strlen (reason) > 2000 || !pmo_text_valid (reason)))
+        return FAIL (req, INVALID, pmo_arena_printf (req->arena, "%s.reason", field),
+                     "reason must be UTF-8 text of at most 2000 characters"),
+               false;
+    return true;
+}
+
 //  Reject (requested or proposed) or release (proposed or committed): the
 //  hours booked are freed in the same commit.
 static int s_try_end (allocator_t *self, pmo_request_t *req, Pmo__AllocationStep *step,
@@ -533,17 +549,8 @@ static int s_try_end (allocator_t *self, pmo_request_t *req, Pmo__AllocationStep
     if (allocator_replayed_in (self, req, a->division))
         return COMMIT_DONE;
     if (!pmo_request_version_matches (req, "version", "allocation", step->version, version) ||
-        !s_allowed (req, a, to, field))
+        !allocator_end_allowed (req, a, to, step->reason, field))
         return COMMIT_FAIL;
-    if (to == PMO__ALLOCATION_STATE__ALLOCATION_STATE_REJECTED && pmo_str_empty (step->reason))
-        return FAIL (req, INVALID, pmo_arena_printf (req->arena, "%s.reason", field),
-                     "a rejection needs a reason: the requester learns why"),
-               COMMIT_FAIL;
-    if (!pmo_str_empty (step->reason) &&
-        (strlen (step->reason) > 2000 || !pmo_text_valid (step->reason)))
-        return FAIL (req, INVALID, pmo_arena_printf (req->arena, "%s.reason", field),
-                     "reason must be UTF-8 text of at most 2000 characters"),
-               COMMIT_FAIL;
     bool booked = allocator_state_books (a->state);
     Pmo__Resource *r = NULL;
     Pmo__BookingLedger *ledger = NULL;

@@ -9,6 +9,9 @@
        the batch, so a later item sees the hours of an earlier one: soft
        over-bookings warn, commitments are judged by the PMO type in force
        at the resource's home unit (an approver's `approve` as in commit);
+       one ended in the file (released: proposed, then released; rejected:
+       requested, then rejected) takes each step with its history and books
+       nothing, its last step checked as release or reject checks it;
     4. one commit for the whole batch: every entity, its index entry, its
        event, the ledgers (each with the version read: a ledger that moved
        since makes the whole batch decide again) and the reply.
@@ -229,10 +232,17 @@ static void s_create_allocation (batch_t *b, entry_t *e, Pmo__AllocationImport *
     pmo_request_t *req = b->req;
     Pmo__AllocationState to =
         imp->state ? imp->state : PMO__ALLOCATION_STATE__ALLOCATION_STATE_REQUESTED;
-    if (to > PMO__ALLOCATION_STATE__ALLOCATION_STATE_COMMITTED)
+    if (to > PMO__ALLOCATION_STATE__ALLOCATION_STATE_REJECTED)
         return s_fail (b, e, PMO__ERROR_CODE__ERROR_INVALID, "state",
-                       "an imported allocation is requested, proposed or committed; release "
-                       "or reject it afterwards");
+                       "an imported allocation is requested, proposed, committed, released or "
+                       "rejected");
+    //  Ended in the file: released after a proposal, rejected as requested
+    bool ended = to == PMO__ALLOCATION_STATE__ALLOCATION_STATE_RELEASED ||
+                 to == PMO__ALLOCATION_STATE__ALLOCATION_STATE_REJECTED;
+    Pmo__AllocationState reach = to == PMO__ALLOCATION_STATE__ALLOCATION_STATE_RELEASED
+                                     ? PMO__ALLOCATION_STATE__ALLOCATION_STATE_PROPOSED
+                                 : ended ? PMO__ALLOCATION_STATE__ALLOCATION_STATE_REQUESTED
+                                         : to;
     Pmo__AllocationRequest *rq = imp->request;
     if (!rq)
         return s_fail (b, e, PMO__ERROR_CODE__ERROR_INVALID, "request", "request is required");
@@ -260,7 +270,7 @@ static void s_create_allocation (batch_t *b, entry_t *e, Pmo__AllocationImport *
                        "resource %s is archived", r->id);
     Pmo__Role approver = PMO__ROLE__ROLE_UNSPECIFIED;
     Pmo__OrgUnit *unit = NULL;
-    if (to == PMO__ALLOCATION_STATE__ALLOCATION_STATE_COMMITTED) {
+    if (reach == PMO__ALLOCATION_STATE__ALLOCATION_STATE_COMMITTED) {
         if (imp->approve &&
             !(approver = allocator_role_for (pmo_request_who (req), ALLOCATOR_RESOURCE,
                                              r->home_org_unit_path)))
@@ -278,13 +288,17 @@ static void s_create_allocation (batch_t *b, entry_t *e, Pmo__AllocationImport *
     a->id = (char *)id;
     a->division = b->batch->division;
     const char *reason = pmo_str_empty (imp->reason) ? NULL : imp->reason;
-    if (to >= PMO__ALLOCATION_STATE__ALLOCATION_STATE_PROPOSED) {
+    if (reach >= PMO__ALLOCATION_STATE__ALLOCATION_STATE_PROPOSED) {
         Pmo__AllocationTransition *t =
             allocator_step (req, a, PMO__ALLOCATION_STATE__ALLOCATION_STATE_PROPOSED,
                             pmo_request_who (req)->subject, role, reason);
-        allocator_ledger_book (req, h->ledger, a, first, last);
+        //  Released in the same commit: nothing is booked
         int32_t first_over = 0;
-        size_t soft = allocator_ledger_soft_over (r, h->ledger, first, last, &first_over);
+        size_t soft = 0;
+        if (!ended) {
+            allocator_ledger_book (req, h->ledger, a, first, last);
+            soft = allocator_ledger_soft_over (r, h->ledger, first, last, &first_over);
+        }
         if (soft)
             allocator_step_warn (
                 req, t,
@@ -294,7 +308,7 @@ static void s_create_allocation (batch_t *b, entry_t *e, Pmo__AllocationImport *
                                   "bookings move",
                                   r->name, soft, allocator_week_text (req, first_over)));
     }
-    if (to == PMO__ALLOCATION_STATE__ALLOCATION_STATE_COMMITTED) {
+    if (reach == PMO__ALLOCATION_STATE__ALLOCATION_STATE_COMMITTED) {
         a->state = PMO__ALLOCATION_STATE__ALLOCATION_STATE_COMMITTED;
         allocator_ledger_book (req, h->ledger, a, first, last);
         a->state = PMO__ALLOCATION_STATE__ALLOCATION_STATE_PROPOSED;
@@ -317,9 +331,21 @@ static void s_create_allocation (batch_t *b, entry_t *e, Pmo__AllocationImport *
                                                    imp->approve ? "approved: " : "",
                                                    approval.warnings[i]));
     }
+    //  The last step as release or reject checks it (who may, from which
+    //  state, the reason)
+    if (ended) {
+        Pmo__Role ender = allocator_may_either (
+            req, a,
+            to == PMO__ALLOCATION_STATE__ALLOCATION_STATE_REJECTED ? "reject allocations"
+                                                                   : "release allocations",
+            "state");
+        if (!ender || !allocator_end_allowed (req, a, to, reason, "end"))
+            return s_take (b, e, "state");
+        allocator_step (req, a, to, pmo_request_who (req)->subject, ender, reason);
+    }
     a->version = 1;
     a->created_ms = a->updated_ms = pmo_now_ms ();
-    h->booked = h->booked || to >= PMO__ALLOCATION_STATE__ALLOCATION_STATE_PROPOSED;
+    h->booked = h->booked || allocator_state_books (to);
     e->held = h;
     e->entity = &a->base;
 }
@@ -338,6 +364,10 @@ static const char *s_event_type (const entry_t *e)
         return "allocation.committed";
     case PMO__ALLOCATION_STATE__ALLOCATION_STATE_PROPOSED:
         return "allocation.proposed";
+    case PMO__ALLOCATION_STATE__ALLOCATION_STATE_RELEASED:
+        return "allocation.released";
+    case PMO__ALLOCATION_STATE__ALLOCATION_STATE_REJECTED:
+        return "allocation.rejected";
     default:
         return "allocation.requested";
     }

@@ -96,6 +96,12 @@ void allocator_handle_archive_resource (allocator_t *self, pmo_request_t *req,
 int allocator_try_request (allocator_t *self, pmo_request_t *req, Pmo__AllocationRequest *rq);
 int allocator_try_propose (allocator_t *self, pmo_request_t *req, Pmo__AllocationStep *step);
 int allocator_try_commit (allocator_t *self, pmo_request_t *req, Pmo__AllocationStep *step);
+//  Whether a may end as to (rejected: from requested or proposed, with a
+//  reason; released: from proposed or committed) for reason, as reject and
+//  release check it (who may is the caller's); false after failing req
+//  (problems under field, e.g. "release.reason").
+bool allocator_end_allowed (pmo_request_t *req, const Pmo__Allocation *a, Pmo__AllocationState to,
+                            const char *reason, const char *field);
 int allocator_try_reject (allocator_t *self, pmo_request_t *req, Pmo__AllocationStep *step);
 int allocator_try_release (allocator_t *self, pmo_request_t *req, Pmo__AllocationStep *step);
 int allocator_try_reshape (allocator_t *self, pmo_request_t *req, Pmo__AllocationReshape *rs);

@@ -16,11 +16,12 @@
     A batch is all or nothing unless skip_bad is set; a dry run stops before
     the commit. An item marked final_state is a row in a state one create or
     update does not reach (a risk closed or occurred, an issue created
-    resolved or closed, a change request created decided, an assumption,
-    decision or dependency created closed): its first step
-    is checked as above, its second as the single close or update would
-    check it, and both are in the one commit (two versions for history, two
-    events). Anything across divisions stays single requests.
+    resolved or closed, a change request created decided or closed (or
+    both), an assumption, decision or dependency created closed): its first
+    step is checked as above, each later one (an update, a close) as the
+    single update or close would check it, and all are in the one commit
+    (a version for history and an event per step). Anything across
+    divisions stays single requests.
 */
 #include "riskmon_internal.h"
 
@@ -43,8 +44,11 @@ typedef struct {
     Pmo__RiskmonImportItem *item;
     const char *member;       //  its body's name
     ProtobufCMessage *entity; //  what to write (a copy of the body)
-    ProtobufCMessage *first;  //  final_state: the first step, NULL if one was enough
-    const char *then;         //  ... and the second step's event ("closed", "updated")
+    //  final_state: the steps before entity (none if one was enough), and
+    //  each step's event ("created", "updated", "closed"), entity's last
+    ProtobufCMessage *steps[RISKMON_STEPS_MAX];
+    const char *events[RISKMON_STEPS_MAX + 1];
+    size_t n_steps;
     bool update;
     uint64_t version;   //  updates: the version read
     project_t *project; //  risks: their project
@@ -155,59 +159,84 @@ static void s_update (batch_t *b, entry_t *e)
         e->project = s_project (b, e, pmo_reflect_str (next, "project_id"));
 }
 
+//  A final_state item: one more step from e->entity to next, its event
+//  what (the step before is kept for history).
+static void s_step (entry_t *e, ProtobufCMessage *next, const char *what)
+{
+    if (e->n_steps == 0)
+        e->events[0] = e->update ? "updated" : "created";
+    e->steps[e->n_steps++] = e->entity;
+    e->events[e->n_steps] = what;
+    e->entity = next;
+}
+
+//  A final_state item's close step, as the single close checks it (who
+//  may close, the note); 0, or -1 with the item failed.
+static int s_close_step (batch_t *b, entry_t *e, const Pmo__CloseRequest *close)
+{
+    pmo_request_t *req = b->req;
+    ProtobufCMessage *next = pmo_reflect_copy (e->entity, req->arena);
+    if (riskmon_entry_may_close (req, next) ||
+        riskmon_entry_close (req, next, close, e->member, b->now))
+        return s_take (b, e), -1;
+    s_step (e, next, "closed");
+    return 0;
+}
+
 //  A final_state item whose first step was made (e->entity): on to the
-//  state the row holds (target), as the single close (risks) or update
-//  (issues, change requests) would; nothing more if the first step reached it.
+//  state the row holds (target), as the single update (issues, change
+//  requests) and close (risks, change requests, RAID entries) would;
+//  nothing more if the first step reached it.
 static void s_final (batch_t *b, entry_t *e, ProtobufCMessage *target)
 {
     pmo_request_t *req = b->req;
-    ProtobufCMessage *first = e->entity, *next = NULL;
+    ProtobufCMessage *first = e->entity;
+    Pmo__CloseRequest close = PMO__CLOSE_REQUEST__INIT;
     if (first->descriptor == &pmo__risk__descriptor) {
         const Pmo__Risk *want = (const Pmo__Risk *)target;
         if (want->status != PMO__RISK_STATUS__RISK_STATUS_CLOSED &&
             want->status != PMO__RISK_STATUS__RISK_STATUS_OCCURRED)
             return;
-        next = pmo_reflect_copy (first, req->arena);
-        Pmo__CloseRequest close = PMO__CLOSE_REQUEST__INIT;
         close.risk_status = want->status;
         close.note = want->closure_note;
-        if (riskmon_entry_close (req, next, &close, e->member, b->now))
-            return s_take (b, e);
-        e->then = "closed";
-    } else if (first->descriptor == &pmo__raid_entry__descriptor) {
+        s_close_step (b, e, &close);
+        return;
+    }
+    if (first->descriptor == &pmo__raid_entry__descriptor) {
         //  An entry created closed (an update may close it itself), its
         //  note kept as the row has it
-        if (e->update ||
-            ((const Pmo__RaidEntry *)target)->status != PMO__RAID_STATUS__RAID_STATUS_CLOSED)
-            return;
-        next = pmo_reflect_copy (first, req->arena);
-        Pmo__CloseRequest close = PMO__CLOSE_REQUEST__INIT;
-        if (riskmon_entry_close (req, next, &close, e->member, b->now))
-            return s_take (b, e);
-        e->then = "closed";
-    } else if (!e->update && ((first->descriptor == &pmo__issue__descriptor &&
-                               ((const Pmo__Issue *)target)->status >=
-                                   PMO__ISSUE_STATUS__ISSUE_STATUS_RESOLVED) ||
-                              (first->descriptor == &pmo__change_request__descriptor &&
-                               ((const Pmo__ChangeRequest *)target)->decision !=
-                                   PMO__CHANGE_DECISION__CHANGE_DECISION_PENDING))) {
+        if (!e->update &&
+            ((const Pmo__RaidEntry *)target)->status == PMO__RAID_STATUS__RAID_STATUS_CLOSED)
+            s_close_step (b, e, &close);
+        return;
+    }
+    //  An issue created resolved or closed, a change request created
+    //  decided: updated to the row
+    if (!e->update &&
+        ((first->descriptor == &pmo__issue__descriptor &&
+          ((const Pmo__Issue *)target)->status >= PMO__ISSUE_STATUS__ISSUE_STATUS_RESOLVED) ||
+         (first->descriptor == &pmo__change_request__descriptor &&
+          ((const Pmo__ChangeRequest *)target)->decision !=
+              PMO__CHANGE_DECISION__CHANGE_DECISION_PENDING))) {
         uint64_t version = pmo_reflect_u64 (first, "version");
-        next = pmo_reflect_copy (target, req->arena);
+        ProtobufCMessage *next = pmo_reflect_copy (target, req->arena);
         pmo_reflect_set_str (next, "id", pmo_reflect_str (first, "id"), req->arena);
         pmo_reflect_set_u64 (next, "version", version);
         if (riskmon_entry_next (b->self, req, next, first, version,
                                 pmo_reflect_str (first, "division"), e->member, false, b->now))
             return s_take (b, e);
-        e->then = "updated";
-    } else
-        return;
-    e->first = first;
-    e->entity = next;
+        s_step (e, next, "updated");
+    }
+    //  A change request closed (created or updated first, decided or not):
+    //  its decision note kept as the row has it
+    if (first->descriptor == &pmo__change_request__descriptor &&
+        ((const Pmo__ChangeRequest *)target)->closed)
+        s_close_step (b, e, &close);
 }
 
 //  A final_state item's first step: the body in the first state a create
 //  allows (an issue open, a change request pending, a RAID entry open; a
-//  risk is opened by the create itself).
+//  risk is opened by the create itself, a change request is open).
 static void s_first_state (ProtobufCMessage *entity)
 {
     if (entity->descriptor == &pmo__issue__descriptor &&
@@ -216,8 +245,10 @@ static void s_first_state (ProtobufCMessage *entity)
     else if (entity->descriptor == &pmo__raid_entry__descriptor &&
              ((Pmo__RaidEntry *)entity)->status == PMO__RAID_STATUS__RAID_STATUS_CLOSED)
         ((Pmo__RaidEntry *)entity)->status = PMO__RAID_STATUS__RAID_STATUS_OPEN;
-    else if (entity->descriptor == &pmo__change_request__descriptor)
+    else if (entity->descriptor == &pmo__change_request__descriptor) {
         ((Pmo__ChangeRequest *)entity)->decision = PMO__CHANGE_DECISION__CHANGE_DECISION_PENDING;
+        ((Pmo__ChangeRequest *)entity)->closed = false;
+    }
 }
 
 //  Check item i (step 2).
@@ -284,12 +315,12 @@ static void s_commit (batch_t *b, Pmo__ImportBatchReply *out)
             const char *id = pmo_arena_printf (req->arena, "%s_%s_%llu", prefix, division,
                                                (unsigned long long)next[k]++);
             pmo_reflect_set_str (e->entity, "id", id, req->arena);
-            if (e->first)
-                pmo_reflect_set_str (e->first, "id", id, req->arena);
+            for (size_t s = 0; s < e->n_steps; s++)
+                pmo_reflect_set_str (e->steps[s], "id", id, req->arena);
         }
-        if (e->first)
-            riskmon_entry_write_steps (req, commit, &change, e->first, e->entity, e->then,
-                                       e->update ? e->version : 0, b->now);
+        if (e->n_steps)
+            riskmon_entry_write_steps (req, commit, &change, e->steps, e->n_steps, e->entity,
+                                       e->events, e->update ? e->version : 0, b->now);
         else
             riskmon_entry_write (req, commit, &change, e->entity, e->update ? e->version : 0,
                                  b->now);

@@ -337,12 +337,18 @@ int riskmon_entry_next (riskmon_t *self, pmo_request_t *req, ProtobufCMessage *n
 //  (<kind>.created or .updated).
 void riskmon_entry_write (pmo_request_t *req, pmo_commit_t *commit, riskmon_change_t *change,
                           ProtobufCMessage *entry, uint64_t expect, int64_t now);
-//  The same for an entry that took two steps in one request (the import's
-//  final_state): first's version for history and its event
-//  (<kind>.created or .updated), then the entry (its event <kind>.<then>).
+//  The same for an entry that took several steps in one request (the
+//  import's final_state): each of the n_steps before it (steps[i]) its
+//  version for history and its event <kind>.<events[i]> (events[0]
+//  "created" or "updated"), then the entry (its event events[n_steps]).
 void riskmon_entry_write_steps (pmo_request_t *req, pmo_commit_t *commit, riskmon_change_t *change,
-                                ProtobufCMessage *first, ProtobufCMessage *entry, const char *then,
-                                uint64_t expect, int64_t now);
+                                ProtobufCMessage *const *steps, size_t n_steps,
+                                ProtobufCMessage *entry, const char *const *events, uint64_t expect,
+                                int64_t now);
+#define RISKMON_STEPS_MAX 2 //  steps before the last one (create, decide: then close)
+//  Whether the caller may close entry, as the close request asks: 0, or -1
+//  with req failed (FORBIDDEN).
+int riskmon_entry_may_close (pmo_request_t *req, const ProtobufCMessage *entry);
 //  Close entry as the close request does (its note, a risk's closed or
 //  occurred, an issue's resolution; FAILED_PRECONDITION if already closed;
 //  problems under field, e.g. "close.note"); then its version moved on.

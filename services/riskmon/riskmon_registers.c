@@ -324,22 +324,34 @@ void riskmon_entry_write (pmo_request_t *req, pmo_commit_t *commit, riskmon_chan
 }
 
 void riskmon_entry_write_steps (pmo_request_t *req, pmo_commit_t *commit, riskmon_change_t *change,
-                                ProtobufCMessage *first, ProtobufCMessage *entry, const char *then,
-                                uint64_t expect, int64_t now)
+                                ProtobufCMessage *const *steps, size_t n_steps,
+                                ProtobufCMessage *entry, const char *const *events, uint64_t expect,
+                                int64_t now)
 {
-    const s_kind_t *kind = s_kind_of (first->descriptor);
-    const char *division = pmo_reflect_str (first, "division");
-    //  The first step: its version for history and its event
-    riskmon_store_put (commit, req->arena,
-                       riskmon_key_entry_version (req->arena, division, kind->prefix,
-                                                  pmo_reflect_str (first, "id"),
-                                                  pmo_reflect_u64 (first, "version")),
-                       first, 0, 1);
-    riskmon_change_add (
-        req->arena, commit, change, division,
-        s_entry_event (req, kind, expect ? "updated" : "created", division, first, now));
-    //  The second: the entry itself as the first would have been written
-    s_write (req, commit, change, entry, expect, then, now);
+    const s_kind_t *kind = s_kind_of (entry->descriptor);
+    const char *division = pmo_reflect_str (entry, "division");
+    //  The steps before: each its version for history and its event
+    for (size_t i = 0; i < n_steps; i++) {
+        riskmon_store_put (commit, req->arena,
+                           riskmon_key_entry_version (req->arena, division, kind->prefix,
+                                                      pmo_reflect_str (steps[i], "id"),
+                                                      pmo_reflect_u64 (steps[i], "version")),
+                           steps[i], 0, 1);
+        riskmon_change_add (req->arena, commit, change, division,
+                            s_entry_event (req, kind, events[i], division, steps[i], now));
+    }
+    //  The last: the entry itself as the first would have been written
+    s_write (req, commit, change, entry, expect, events[n_steps], now);
+}
+
+int riskmon_entry_may_close (pmo_request_t *req, const ProtobufCMessage *entry)
+{
+    const s_kind_t *kind = s_kind_of (entry->descriptor);
+    return pmo_request_may (req, riskmon_roles (), RISKMON_WRITE,
+                            pmo_reflect_str (entry, "org_unit_path"),
+                            pmo_arena_printf (req->arena, "close %ss", kind->name))
+               ? 0
+               : -1;
 }
 
 int riskmon_entry_close (pmo_request_t *req, ProtobufCMessage *entry,
@@ -507,9 +519,7 @@ void riskmon_handle_close (riskmon_t *self, pmo_request_t *req, Pmo__CloseReques
     ProtobufCMessage *entry = s_fetch (self, req, kind, close->id, "close.id", &version, &division);
     if (!entry)
         return;
-    const char *path = pmo_reflect_str (entry, "org_unit_path");
-    if (!pmo_request_may (req, riskmon_roles (), RISKMON_WRITE, path,
-                          pmo_arena_printf (req->arena, "close %ss", kind->name)))
+    if (riskmon_entry_may_close (req, entry))
         return;
     if (riskmon_replayed (self, req, division))
         return;

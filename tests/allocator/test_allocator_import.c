@@ -3,8 +3,10 @@
     the failing row named, dry run, skip_bad, one event per item in one
     commit, a retried request id answered from the stored reply, bookings of
     one batch seen by its later items (over-allocation, approval by PMO
-    type), division and role checks, versions of updates, and the index
-    (lists, capacity) following the commit.
+    type), division and role checks, versions of updates, the index
+    (lists, capacity) following the commit, and allocations ended in the
+    file (released, rejected) reached step by step with nothing booked, the
+    last step checked as release and reject check it.
 */
 #include "allocator_harness.h"
 #include "pmo_util.h"
@@ -192,6 +194,62 @@ static void s_allocations (ah_t *ah, char ids[3][40])
     s_free_items (items, 5);
 }
 
+//  Allocations ended in the file: released (requested, proposed, released)
+//  and rejected (requested, rejected), each with its history and event,
+//  nothing booked; a rejection without a reason fails as reject does.
+static void s_ended (ah_t *ah, char ids[3][40])
+{
+    long long events = s_int (ah, "XLEN", "pmo:{fin}:events");
+    char *items[2] = {
+        s_allocation_item (2, s_fin1, ids[0], 30, "released", false),
+        s_allocation_item (3, s_fin1, ids[0], 30, "rejected", false),
+    };
+    //  The item builder gives no reason: the rejection is refused
+    Pmo__AllocatorReply *reply = s_batch (ah, NULL, "fin", "", items, 2);
+    ah_err (reply, INVALID, "import_batch.items[1].create_allocation.state.reason");
+    assert (strstr (reply->error->message, "a rejection needs a reason"));
+    ah_free (&reply);
+    assert (s_int (ah, "XLEN", "pmo:{fin}:events") == events);
+    char *with_reason =
+        zsys_sprintf ("%.*s,\"reason\":\"not needed\"}}", (int)strlen (items[1]) - 2, items[1]);
+    zstr_free (&items[1]);
+    items[1] = with_reason;
+    reply = s_batch (ah, NULL, "fin", "", items, 2);
+    ah_ok (reply);
+    Pmo__ImportBatchReply *out = reply->import_batch;
+    assert (out->created == 2 && out->committed);
+    char released[40], rejected[40];
+    snprintf (released, sizeof released, "%s", out->results[0]->id);
+    snprintf (rejected, sizeof rejected, "%s", out->results[1]->id);
+    ah_free (&reply);
+    assert (s_int (ah, "XLEN", "pmo:{fin}:events") == events + 2);
+    redisReply *last = pmo_test_redis_command (ah->rh->redis, "XREVRANGE pmo:{fin}:events + - "
+                                                              "COUNT 2");
+    assert (streq (last->element[0]->element[1]->element[1]->str, "allocation.rejected"));
+    assert (streq (last->element[1]->element[1]->element[1]->str, "allocation.released"));
+    freeReplyObject (last);
+    reply = ah_call (ah, "{\"get\":{\"kind\":\"allocation\",\"id\":\"%s\"}}", released);
+    ah_ok (reply);
+    Pmo__Allocation *a = reply->allocation;
+    assert (a->state == PMO__ALLOCATION_STATE__ALLOCATION_STATE_RELEASED && a->n_history == 3);
+    assert (a->history[1]->to_state == PMO__ALLOCATION_STATE__ALLOCATION_STATE_PROPOSED);
+    ah_free (&reply);
+    reply = ah_call (ah, "{\"get\":{\"kind\":\"allocation\",\"id\":\"%s\"}}", rejected);
+    ah_ok (reply);
+    a = reply->allocation;
+    assert (a->state == PMO__ALLOCATION_STATE__ALLOCATION_STATE_REJECTED && a->n_history == 2);
+    assert (streq (a->history[1]->reason, "not needed"));
+    ah_free (&reply);
+    //  Nothing booked: Ann's week as s_allocations left it
+    reply = ah_call (ah, "{\"capacity\":{\"org_unit\":\"fin\",\"start_week\":\"2027-W11\","
+                         "\"end_week\":\"2027-W11\",\"by_resource\":true}}");
+    ah_ok (reply);
+    assert (reply->capacity->total->cells[0]->committed_hours == 30 + 20);
+    assert (reply->capacity->total->cells[0]->proposed_hours == 10);
+    ah_free (&reply);
+    s_free_items (items, 2);
+}
+
 static void s_rules (ah_t *ah, char ids[3][40])
 {
     //  A directive PMO needs an approver: without approve the row fails;
@@ -257,6 +315,7 @@ int main (void)
     char ids[3][40];
     s_resources (ah, ids);
     s_allocations (ah, ids);
+    s_ended (ah, ids);
     s_rules (ah, ids);
     ah_stop (&ah);
     return 0;

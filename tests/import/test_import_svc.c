@@ -17,10 +17,12 @@
     - risks and issues (one closed, one resolved) import, a row of two steps
       in the risk monitor's batch like the others; export -> import of
       all four registers changes nothing;
-    - an assumption, decision or dependency closed in the file is created
-      closed in its batch's one commit (with a refused row, nothing is
-      written; a dry run shows it), and the export's closed row imports
-      back closed;
+    - an assumption, decision or dependency closed in the file, and a
+      change request closed in it (decided or not), is created closed in
+      its batch's one commit (with a refused row, nothing is written; a dry
+      run shows it), and the export's closed row imports back closed; a
+      stored open change request the file closes is closed (alone, or
+      after an update of its fields); a closed one stays as it is;
     - the report's open risks, critical count, exposure total, top risk,
       over-allocated resources and hours over, open alerts and computed
       health equal what this test computes from its own files (and what the
@@ -30,6 +32,7 @@
 */
 #include "allocator_harness.h"
 #include "portio_import.h"
+#include "pmo_reflect.h"
 #include "portio_report.h"
 #include "riskmon.pb-c.h"
 #include "riskmon_server.h"
@@ -298,6 +301,31 @@ static void s_test_resources (void)
     assert (s_count ("resource") == 5);
 }
 
+//  The stored allocation of resource_name from week: in state state, with
+//  its steps in its history (released: 3, rejected: 2).
+static void s_expect_allocation_state (const char *resource_name, const char *week,
+                                       Pmo__AllocationState state)
+{
+    pmo_arena_t *arena = pmo_arena_new ();
+    portio_import_peer_t peer = s_peer ();
+    ProtobufCMessage **items;
+    size_t n, found = 0;
+    char why[256];
+    assert (portio_import_svc_list (&peer, arena, "allocation", "", &items, &n, why, sizeof why) ==
+            0);
+    for (size_t i = 0; i < n; i++) {
+        const Pmo__Allocation *a = (const Pmo__Allocation *)items[i];
+        if (strcmp (a->resource_name, resource_name) == 0 && strcmp (a->start_week, week) == 0) {
+            assert (a->state == state);
+            assert (a->n_history ==
+                    (state == PMO__ALLOCATION_STATE__ALLOCATION_STATE_RELEASED ? 3u : 2u));
+            found++;
+        }
+    }
+    assert (found == 1);
+    pmo_arena_destroy (&arena);
+}
+
 static void s_test_allocations (void)
 {
     char csv[2048];
@@ -331,40 +359,79 @@ static void s_test_allocations (void)
     assert (s_has_problem (r, 4, "start_week", "ISO week"));
     portio_import_result_destroy (&r);
     s_round_trip ("allocation", 4);
+    //  Ended in the file: released (proposed, then released) and rejected,
+    //  in the allocator's batch; a released role request names nobody
+    snprintf (csv, sizeof csv,
+              "project_code,resource_name,role,hours_per_week,start_week,end_week,state\n"
+              "P-A,Bob Baker,,10,%s,%s,released\n"
+              "P-B,E003,,5,%s,,rejected\n",
+              s_week (42, 0), s_week (49, 1), s_week (42, 2));
+    r = s_import ("allocation", NULL, csv, true, false, 0);
+    s_expect (r, 2, 0, 0, 0);
+    portio_import_result_destroy (&r);
+    assert (s_count ("allocation") == 4);
+    r = s_import ("allocation", NULL, csv, false, false, 0);
+    s_expect (r, 2, 0, 0, 0);
+    portio_import_result_destroy (&r);
+    s_expect_allocation_state ("Bob Baker", s_week (42, 0),
+                               PMO__ALLOCATION_STATE__ALLOCATION_STATE_RELEASED);
+    s_expect_allocation_state ("Carla Cruz", s_week (42, 2),
+                               PMO__ALLOCATION_STATE__ALLOCATION_STATE_REJECTED);
+    r = s_import ("allocation", NULL, csv, false, false, 0);
+    s_expect (r, 0, 0, 2, 0);
+    portio_import_result_destroy (&r);
+    s_round_trip ("allocation", 6);
+    r = s_import ("allocation", NULL,
+                  "project_code,role,hours_per_week,start_week,state\n"
+                  "P-A,tester,5,2027-W10,released\n",
+                  true, false, 0);
+    assert (r->bad == 1 &&
+            s_has_problem (r, 2, "state", "a released allocation names its resource"));
+    portio_import_result_destroy (&r);
 }
 
-//  The stored RAID entry titled title: closed in two steps (version 2),
-//  its note as the file had it.
-static void s_expect_closed (const char *title, const char *note)
+//  The stored entry of entity (raid, change_request) titled title: closed
+//  in its steps (versions), its note as the file had it.
+static void s_expect_closed (const char *entity, const char *title, const char *note,
+                             uint64_t version)
 {
     pmo_arena_t *arena = pmo_arena_new ();
     portio_import_peer_t peer = s_peer ();
     ProtobufCMessage **items;
     size_t n, found = 0;
     char why[256];
-    assert (portio_import_svc_list (&peer, arena, "raid", "", &items, &n, why, sizeof why) == 0);
+    assert (portio_import_svc_list (&peer, arena, entity, "", &items, &n, why, sizeof why) == 0);
     for (size_t i = 0; i < n; i++) {
-        const Pmo__RaidEntry *e = (const Pmo__RaidEntry *)items[i];
-        if (strcmp (e->title, title) == 0) {
-            assert (e->status == PMO__RAID_STATUS__RAID_STATUS_CLOSED && e->version == 2 &&
+        if (strcmp (pmo_reflect_str (items[i], "title"), title) != 0)
+            continue;
+        if (items[i]->descriptor == &pmo__raid_entry__descriptor) {
+            const Pmo__RaidEntry *e = (const Pmo__RaidEntry *)items[i];
+            assert (e->status == PMO__RAID_STATUS__RAID_STATUS_CLOSED && e->version == version &&
                     strcmp (e->note, note) == 0);
-            found++;
+        } else {
+            const Pmo__ChangeRequest *c = (const Pmo__ChangeRequest *)items[i];
+            if (!c->closed || c->version != version || strcmp (c->decision_note, note) != 0)
+                fprintf (stderr, "test: %s: closed %d version %llu note '%s'\n", title, c->closed,
+                         (unsigned long long)c->version, c->decision_note);
+            assert (c->closed && c->version == version && strcmp (c->decision_note, note) == 0);
         }
+        found++;
     }
     assert (found == 1);
     pmo_arena_destroy (&arena);
 }
 
-//  The export's closed row, without its id and under another title, is a
-//  new entry: created closed as the export says.
-static void s_closed_round_trip (void)
+//  The export's closed row titled title, without its id and under another
+//  title (as long), is a new entry: created closed as the export says.
+static void s_closed_round_trip (const char *entity, const char *title, const char *other,
+                                 const char *note, uint64_t version)
 {
     portio_import_peer_t peer = s_peer ();
     char *csv, why[512];
     size_t size;
-    assert (portio_export (&peer, "raid", "", false, &csv, &size, why, sizeof why) == 0);
-    char *line = strstr (csv, "Paper forms retired");
-    assert (line);
+    assert (portio_export (&peer, entity, "", false, &csv, &size, why, sizeof why) == 0);
+    char *line = strstr (csv, title);
+    assert (line && strlen (title) == strlen (other));
     while (line > csv && line[-1] != '\n')
         line--;
     const char *end = strchr (line, '\n');
@@ -378,17 +445,80 @@ static void s_closed_round_trip (void)
     size_t n = (size_t)(end + 1 - rest);
     memcpy (again + at, rest, n);
     again[at + n] = 0;
-    char *title = strstr (again + at, "Paper forms retired");
-    memcpy (title, "Paper forms removed", 19);
-    portio_import_result_t *r = s_import ("raid", NULL, again, false, false, 0);
+    memcpy (strstr (again + at, title), other, strlen (other));
+    portio_import_result_t *r = s_import (entity, NULL, again, false, false, 0);
     s_expect (r, 1, 0, 0, 0);
     portio_import_result_destroy (&r);
-    s_expect_closed ("Paper forms removed", "superseded by minute 14");
-    r = s_import ("raid", NULL, again, false, false, 0);
+    s_expect_closed (entity, other, note, version);
+    r = s_import (entity, NULL, again, false, false, 0);
     s_expect (r, 0, 0, 1, 0);
     portio_import_result_destroy (&r);
     free (again);
     free (csv);
+}
+
+//  Change requests closed in the file: created (decided) and closed in the
+//  batch's one commit, or closed as a step of its own when stored open.
+static void s_test_closed_changes (void)
+{
+    size_t before = s_count ("change_request");
+    const char *changes = "project_code,title,reason,requested_by,decision,decision_note,closed\n"
+                          "P-A,Retire the fax line,cost,ann,approved,done by March,true\n"
+                          "P-B,Withdrawn request,scope,ben,,asked in error,yes\n"
+                          "P-B,Keep the helpdesk,service,ben,,,\n";
+    //  With a row only the risk monitor refuses (a title too long), nothing
+    //  is written; a dry run shows the rows created and writes nothing
+    char *refused = malloc (strlen (changes) + 300);
+    sprintf (refused, "%sP-B,%0250d,why,ben,,,\n", changes, 0);
+    portio_import_result_t *r = s_import ("change_request", NULL, refused, false, false, -1);
+    assert (s_has_problem (r, 5, "title", "the risk monitor refused import_batch"));
+    assert (!r->written && r->bad == 1);
+    portio_import_result_destroy (&r);
+    free (refused);
+    r = s_import ("change_request", NULL, changes, true, false, 0);
+    s_expect (r, 3, 0, 0, 0);
+    assert (!r->written);
+    portio_import_result_destroy (&r);
+    assert (s_count ("change_request") == before);
+    r = s_import ("change_request", NULL, changes, false, false, 0);
+    s_expect (r, 3, 0, 0, 0);
+    portio_import_result_destroy (&r);
+    //  Created, decided, closed: version 3; created and closed: version 2
+    s_expect_closed ("change_request", "Retire the fax line", "done by March", 3);
+    s_expect_closed ("change_request", "Withdrawn request", "asked in error", 2);
+    r = s_import ("change_request", NULL, changes, false, false, 0);
+    s_expect (r, 0, 0, 3, 0);
+    portio_import_result_destroy (&r);
+    s_round_trip ("change_request", before + 3);
+    s_closed_round_trip ("change_request", "Retire the fax line", "Retire the fax room",
+                         "done by March", 3);
+    //  A stored open one closed by the file: its close step (step by step),
+    //  then with a changed field too (one batch item: update, then close)
+    r = s_import ("change_request", NULL,
+                  "project_code,title,reason,requested_by,closed\n"
+                  "P-B,Keep the helpdesk,service,ben,true\n",
+                  false, false, 0);
+    s_expect (r, 0, 1, 0, 0);
+    portio_import_result_destroy (&r);
+    s_expect_closed ("change_request", "Keep the helpdesk", "", 2);
+    r = s_import ("change_request", NULL,
+                  "project_code,title,reason,requested_by,decision,decision_note,closed\n"
+                  "P-A,Add a second data centre,resilience,ann,rejected,too dear,true\n",
+                  false, false, 0);
+    s_expect (r, 0, 1, 0, 0);
+    portio_import_result_destroy (&r);
+    s_expect_closed ("change_request", "Add a second data centre", "too dear", 3);
+    //  A closed change request is a record: a row changing or reopening it
+    //  is a problem
+    r = s_import ("change_request", NULL,
+                  "project_code,title,reason,closed\nP-B,Withdrawn request,other reason,true\n",
+                  false, false, -1);
+    assert (s_has_problem (r, 2, "", "is closed: it stays as it is") && !r->written);
+    portio_import_result_destroy (&r);
+    r = s_import ("change_request", NULL, "project_code,title,closed\nP-B,Withdrawn request,\n",
+                  false, false, -1);
+    assert (s_has_problem (r, 2, "closed", "is closed: it stays as it is") && !r->written);
+    portio_import_result_destroy (&r);
 }
 
 static void s_test_registers (void)
@@ -483,6 +613,7 @@ static void s_test_registers (void)
     s_expect (r, 0, 0, 2, 0);
     portio_import_result_destroy (&r);
     s_round_trip ("change_request", 2);
+    s_test_closed_changes ();
     const char *raid = "project_code,kind,title,owner,status,due_date,note\n"
                        "P-A,assumption,Vendor keeps its price,ann,open,2026-12-31,\n"
                        "P-A,decision,Cloud first,ben,confirmed,,board minute 12\n"
@@ -507,12 +638,13 @@ static void s_test_registers (void)
     r = s_import ("raid", NULL, raid, false, false, 0);
     s_expect (r, 4, 0, 0, 0);
     portio_import_result_destroy (&r);
-    s_expect_closed ("Paper forms retired", "superseded by minute 14");
+    s_expect_closed ("raid", "Paper forms retired", "superseded by minute 14", 2);
     r = s_import ("raid", NULL, raid, false, false, 0);
     s_expect (r, 0, 0, 4, 0);
     portio_import_result_destroy (&r);
     s_round_trip ("raid", 4);
-    s_closed_round_trip ();
+    s_closed_round_trip ("raid", "Paper forms retired", "Paper forms removed",
+                         "superseded by minute 14", 2);
     //  A closed entry is a record: a row changing it is a problem
     r = s_import ("raid", NULL,
                   "project_code,kind,title,owner,status\nP-B,decision,Paper forms retired,ann,"

@@ -7,9 +7,10 @@
     with the version read (stale, twice in a batch); a project of another
     division; skip_bad; who may; rows in a state one request does not
     reach (final_state: a risk created closed, an issue created resolved, a
-    change request created approved, a risk updated and occurred, a
-    dependency created closed) in the one commit, each with both steps'
-    events, shown by a dry run, and a bad second step refusing the batch.
+    change request created approved and closed (three steps), a risk
+    updated and occurred, a dependency created closed) in the one commit,
+    each with every step's event, shown by a dry run, and a bad second step
+    refusing the batch.
 */
 #include "riskmon_harness.h"
 
@@ -439,11 +440,18 @@ static void s_final_state (rm_t *rm, const char *p1, const char *p2)
     strcpy (open_id, open.id);
     uint64_t open_version = open.version;
     Pmo__RiskmonReply *reply;
-    const char *types[] = {"risk.created",           "risk.updated",  "risk.closed",
-                           "issue.created",          "issue.updated", "change_request.created",
-                           "change_request.updated", "raid.created",  "raid.closed"};
-    size_t before[9];
-    for (size_t i = 0; i < 9; i++)
+    const char *types[] = {"risk.created",
+                           "risk.updated",
+                           "risk.closed",
+                           "issue.created",
+                           "issue.updated",
+                           "change_request.created",
+                           "change_request.updated",
+                           "change_request.closed",
+                           "raid.created",
+                           "raid.closed"};
+    size_t before[10];
+    for (size_t i = 0; i < 10; i++)
         before[i] = rm_count_events (rm, "dft", types[i], NULL);
     counts_t counts = s_counts (rm);
     Pmo__RiskmonReply *health = rm_health (rm, p1);
@@ -452,14 +460,16 @@ static void s_final_state (rm_t *rm, const char *p1, const char *p2)
     rm_free (&health);
 
     //  Items: a risk created closed, an issue created resolved, a change
-    //  request created approved, the open risk updated and occurred, a
-    //  dependency created closed
+    //  request created approved and closed, the open risk updated and
+    //  occurred, a dependency created closed
     s_batch (&b, p1, p2);
     b.risks[0].status = PMO__RISK_STATUS__RISK_STATUS_CLOSED;
     b.risks[0].closure_note = "Supplier replaced";
     b.issue.status = PMO__ISSUE_STATUS__ISSUE_STATUS_RESOLVED;
     b.issue.resolution = "Pumps hired";
     b.change.decision = PMO__CHANGE_DECISION__CHANGE_DECISION_APPROVED;
+    b.change.decision_note = "Within tolerance";
+    b.change.closed = true;
     Pmo__Risk occurred = open;
     occurred.id = open_id;
     occurred.version = open_version;
@@ -516,7 +526,7 @@ static void s_final_state (rm_t *rm, const char *p1, const char *p2)
     char ids[ITEMS][40];
     for (size_t i = 0; i < ITEMS; i++) {
         strcpy (ids[i], out->results[i]->id);
-        assert (out->results[i]->version == (i != 3 ? 2 : open_version + 2));
+        assert (out->results[i]->version == (i == 3 ? open_version + 2 : i == 2 ? 3 : 2));
     }
     rm_free (&reply);
     //  Each in its final state
@@ -531,7 +541,9 @@ static void s_final_state (rm_t *rm, const char *p1, const char *p2)
     reply = s_get (rm, PMO__REGISTER_KIND__REGISTER_KIND_CHANGE_REQUEST, ids[2]);
     assert (reply->change_request->decision == PMO__CHANGE_DECISION__CHANGE_DECISION_APPROVED &&
             !pmo_str_empty (reply->change_request->approver) &&
-            reply->change_request->decided_ms > 0);
+            reply->change_request->decided_ms > 0 && reply->change_request->closed &&
+            streq (reply->change_request->decision_note, "Within tolerance") &&
+            reply->change_request->version == 3);
     rm_free (&reply);
     reply = s_get (rm, PMO__REGISTER_KIND__REGISTER_KIND_RISK, ids[3]);
     assert (reply->risk->status == PMO__RISK_STATUS__RISK_STATUS_OCCURRED &&
@@ -542,9 +554,10 @@ static void s_final_state (rm_t *rm, const char *p1, const char *p2)
             streq (reply->raid_entry->note, "Possession granted") &&
             reply->raid_entry->version == 2);
     rm_free (&reply);
-    //  Both steps' events: created and closed, created and updated...
-    size_t added[9] = {1, 1, 2, 1, 1, 1, 1, 1, 1};
-    for (size_t i = 0; i < 9; i++) {
+    //  Every step's event: created and closed, created and updated,
+    //  created, updated and closed...
+    size_t added[10] = {1, 1, 2, 1, 1, 1, 1, 1, 1, 1};
+    for (size_t i = 0; i < 10; i++) {
         size_t now = rm_count_events (rm, "dft", types[i], NULL);
         if (now != before[i] + added[i])
             fprintf (stderr, "%s: %zu events, expected %zu\n", types[i], now, before[i] + added[i]);
