@@ -21,9 +21,10 @@
     - With a StatusDate: a status report for that day with the summary
       task's % complete, PV (BCWS), EV (BCWP) and AC (ACWP); its overall RAG
       is the band of the lower of SPI and CPI (DOMAIN.md), or in a plan pmo
-      wrote the rating of the report pmo has for that day. Where Project did
-      not compute BCWS and BCWP (both 0 or absent), they come from the
-      summary task's baseline cost (BAC): PV = BAC x the share of the
+      wrote the rating of the report pmo has for that day. In a plan pmo
+      wrote, no BCWS nor BCWP means a report without earned value (PV and
+      EV none). Where Project did not compute BCWS and BCWP (both 0 or
+      absent), they come from the summary task's baseline cost (BAC): PV = BAC x the share of the
       baseline's weekdays elapsed by the status date, EV = BAC x % complete,
       AC = ActualCost (a warning says so). PV and EV are money (DOMAIN.md):
       a plan without costs (no BCWS, BCWP nor baseline cost) gives no PV or
@@ -540,9 +541,12 @@ static void s_report (plan_t *plan, const xmlNode *root, const xmlNode *summary)
     const char *ac = s_money (plan, summary, "Task UID=0", "ACWP", s_text (arena, summary, "ACWP"));
     if (!day || !pv || !ev || !ac || !*day)
         return;
-    //  Project computed no earned value: from the baseline cost, if any
+    //  Project computed no earned value: from the baseline cost, if any;
+    //  in a plan pmo wrote, the report has none
     bool computed = (*pv && atof (pv) != 0) || (*ev && atof (ev) != 0);
-    if (!computed) {
+    if (!computed && plan->task_field)
+        pv = ev = "";
+    else if (!computed) {
         if (s_earned_from_baseline (plan, summary, day, &pv, &ev))
             return;
         ac = s_money (plan, summary, "Task UID=0", "ActualCost",
@@ -569,7 +573,8 @@ static void s_report (plan_t *plan, const xmlNode *root, const xmlNode *summary)
                          ev,         ac};
     portio_csv_writer_row (plan->report, header, 7);
     portio_csv_writer_row (plan->report, row, 7);
-    s_origin_of (plan, &plan->report_origin, root, "Project", computed ? from : from_baseline);
+    s_origin_of (plan, &plan->report_origin, root, "Project",
+                 computed || plan->task_field ? from : from_baseline);
     plan->has_report = true;
 }
 

@@ -6,12 +6,14 @@
     - Project: Name and Title the project's name, GUID the one of the plan
       it came from (external id "mspdi:<GUID>"), CurrencyCode the budget's
       currency, StartDate the baseline start, FinishDate the forecast
-      finish, StatusDate the latest status report's period end when it
-      has earned value; a standard calendar (Monday to Friday, 08:00-12:00
+      finish, StatusDate the latest status report's period end; a
+      standard calendar (Monday to Friday, 08:00-12:00
       and 13:00-17:00: 480 minutes a day, 2,400 a week).
     - The project summary task (UID 0): Start/Finish, Cost (budget
-      forecast), ActualCost, the latest status report's % complete (and
-      with a StatusDate its PV, EV and AC as BCWS, BCWP and ACWP), and
+      forecast), ActualCost, the latest status report's % complete, its AC
+      as ACWP and, when it has earned value, its PV and EV as BCWS and
+      BCWP (none when it has none: the import of a plan pmo wrote then
+      makes up none from the baseline cost), and
       its first baseline (Baseline Number 0: baseline start, finish and
       budget). It carries the project's pmo id in the task custom field
       Text1, aliased "pmo id": a plan pmo wrote is found again by it.
@@ -178,12 +180,18 @@ static const char *s_guid (const char *external_id)
     return g;
 }
 
-//  True if the latest status report has earned value (PV or EV): the
-//  plan then carries its day and figures (StatusDate, BCWS, BCWP, ACWP).
+//  True if the project has a latest status report: the plan carries its
+//  day (StatusDate), % complete and AC (ACWP).
+static bool s_reported (const export_t *e)
+{
+    return e->report && s_days (e->report->period_end) >= 0;
+}
+
+//  True if that report has earned value (PV or EV): the plan carries it
+//  too (BCWS, BCWP).
 static bool s_earned (const export_t *e)
 {
-    return e->report && (e->report->pv_minor || e->report->ev_minor) &&
-           s_days (e->report->period_end) >= 0;
+    return s_reported (e) && (e->report->pv_minor || e->report->ev_minor);
 }
 
 //  The project's properties, custom fields and standard calendar.
@@ -220,8 +228,8 @@ static void s_properties (export_t *e, int64_t start, int64_t finish)
     s_el (e, "MinutesPerWeek", "2400");
     s_el (e, "DaysPerMonth", "20");
     s_el (e, "WeekStartDay", "1");
-    //  The latest status report's day, when it has earned value
-    if (s_earned (e))
+    //  The latest status report's day
+    if (s_reported (e))
         s_datetime (e, "StatusDate", s_days (e->report->period_end), "17:00");
     s_open (e, "ExtendedAttributes");
     static const char *const fields[][2] = {{FIELD_TASK_TEXT1, "Text1"},
@@ -299,12 +307,11 @@ static void s_summary (export_t *e, int64_t start, int64_t finish, int64_t base_
     if (b && b->actual)
         s_money (e, "ActualCost", b->actual);
     //  The latest report's earned value, in hundredths as Project keeps it
+    if (s_reported (e) && e->report->has_ac)
+        s_elf (e, "ACWP", "%lld", (long long)e->report->ac_minor);
     if (s_earned (e)) {
-        const Pmo__StatusReport *r = e->report;
-        if (r->has_ac)
-            s_elf (e, "ACWP", "%lld", (long long)r->ac_minor);
-        s_elf (e, "BCWS", "%lld", (long long)r->pv_minor);
-        s_elf (e, "BCWP", "%lld", (long long)r->ev_minor);
+        s_elf (e, "BCWS", "%lld", (long long)e->report->pv_minor);
+        s_elf (e, "BCWP", "%lld", (long long)e->report->ev_minor);
     }
     s_pmo_id (e, FIELD_TASK_TEXT1, p->id);
     {

@@ -24,6 +24,9 @@
       allocation (nobody named) is left out.
     - A project whose baseline budget is 0 comes back with 0 (not none),
       its name with its trailing space.
+    - A project whose latest report has no earned value: its plan has the
+      StatusDate and ACWP (no BCWS nor BCWP), and its re-import makes up no
+      PV or EV from the baseline cost: unchanged.
     - Into another pmo (the plan's project id unknown there): a new
       project with its milestones, resources and allocations.
     - Bad requests: no project, an unknown one.
@@ -306,6 +309,25 @@ static void s_from_pmo (void)
                       "EXP-0,\"No money yet \",msp,2026-01-05,2026-06-30,GBP,0.00\n");
     size_t zero_size;
     free (s_round_trip ("EXP-0", "exp-0.xml", 1, &zero_size));
+    //  A latest report without earned value: the plan still has its day
+    //  (StatusDate) and AC, no BCWS nor BCWP, and its re-import makes up no
+    //  PV or EV from the baseline cost (the report comes back unchanged)
+    s_csv ("project", "code,name,org_unit,baseline_start,baseline_finish,currency,"
+                      "budget.baseline\n"
+                      "EXP-2,No earned value,msp,2026-01-05,2026-12-18,GBP,100000.00\n");
+    pmo_arena_t *arena2 = pmo_arena_new ();
+    char report2[256];
+    snprintf (report2, sizeof report2,
+              "project_id,period_end,percent_complete,overall,ac_minor\n"
+              "%s,2026-04-30,25,amber,30000.00\n",
+              s_project_id (arena2, "EXP-2"));
+    s_csv ("status_report", report2);
+    pmo_arena_destroy (&arena2);
+    char *plain = s_round_trip ("EXP-2", "exp-2.xml", 2, &zero_size);
+    assert (strstr (plain, "<StatusDate>2026-04-30T17:00:00</StatusDate>") &&
+            strstr (plain, "<ACWP>3000000</ACWP>") && !strstr (plain, "<BCWS>") &&
+            !strstr (plain, "<BCWP>"));
+    free (plain);
     //  What the plan says, read by ElementTree
     assert (s_python ("mspdi_export_expect.py", "", "exp-1.xml") == 0);
     //  ... and by GNOME Planner's import of Project files (another program)
