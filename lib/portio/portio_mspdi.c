@@ -36,13 +36,12 @@
       (MinutesPerWeek, else 40 hours) is its weekly capacity, StandardRate
       (per hour in MSPDI) its cost rate, Group its role (else "resource").
       Material (Type 0) and cost (Type 2, IsCostResource) resources are
-      counted as skipped. Its assignments become proposed allocations by
-      ISO week: each week's hours from the timephased work (TimephasedData
-      Type 1) where the plan has it, else the assignment's Work spread
-      evenly over the weekdays from Start to Finish; the weeks of all its
-      assignments added up, and runs of consecutive weeks with the same
-      whole hours one allocation each. Unassigned work is counted as
-      skipped.
+      counted as skipped. Its assignments become allocations by ISO week,
+      committed where every booking of the week is committed (BookingType
+      0), else proposed (BookingType 1, or none given): each week's hours from the timephased work
+   (TimephasedData Type 1) where the plan has it, else the assignment's Work spread evenly over the
+   weekdays from Start to Finish; the weeks of all its assignments added up, and runs of consecutive
+   weeks with the same whole hours one allocation each. Unassigned work is counted as skipped.
 */
 #include "portio_mspdi.h"
 #include "portio_internal.h"
@@ -175,8 +174,9 @@ typedef struct {
 
 //  Hours of work of a resource in one ISO week.
 typedef struct {
-    int64_t monday; //  the week's Monday, in days since 1970-01-01
-    double hours;
+    int64_t monday;  //  the week's Monday, in days since 1970-01-01
+    double hours;    //  ... all of it
+    double proposed; //  ... of proposed bookings (BookingType 1 or none)
 } pool_week_t;
 
 //  A work resource of the plan and the weeks of its assignments.
@@ -623,12 +623,13 @@ static int s_day (plan_t *plan, const xmlNode *node, const char *element, const 
 }
 
 //  Add hours of work on day to the resource's weeks (by the week's Monday).
-static void s_add_work (plan_t *plan, pool_resource_t *r, int64_t day, double hours)
+static void s_add_work (plan_t *plan, pool_resource_t *r, int64_t day, double hours, bool proposed)
 {
     int64_t monday = day - ((day % 7 + 7 + 3) % 7);
     for (size_t i = 0; i < r->n_weeks; i++)
         if (r->weeks[i].monday == monday) {
             r->weeks[i].hours += hours;
+            r->weeks[i].proposed += proposed ? hours : 0;
             return;
         }
     if (r->n_weeks == r->max_weeks) {
@@ -638,7 +639,7 @@ static void s_add_work (plan_t *plan, pool_resource_t *r, int64_t day, double ho
             memcpy (grown, r->weeks, r->n_weeks * sizeof (pool_week_t));
         r->weeks = grown;
     }
-    r->weeks[r->n_weeks++] = (pool_week_t){monday, hours};
+    r->weeks[r->n_weeks++] = (pool_week_t){monday, hours, proposed ? hours : 0};
 }
 
 //  A Group as an allocator role: lower case, [a-z0-9.+#-], at most 32;
@@ -764,6 +765,15 @@ static void s_pool_assignment (plan_t *plan, const xmlNode *x)
     }
     const char *element = pmo_arena_printf (arena, "Assignment UID=%s", s_text (arena, x, "UID"));
     int line = (int)xmlGetLineNo (x);
+    //  Project's booking types: 0 committed, 1 proposed; a plan that says
+    //  neither proposes
+    const char *booking = s_text (arena, x, "BookingType");
+    if (*booking && strcmp (booking, "0") != 0 && strcmp (booking, "1") != 0) {
+        s_problem (plan, line, element, "BookingType", booking,
+                   "a booking type is 0 (committed) or 1 (proposed)");
+        return;
+    }
+    bool proposed = strcmp (booking, "0") != 0;
     double timephased = 0;
     for (xmlNode *t = x->children; t; t = t->next) {
         if (t->type != XML_ELEMENT_NODE || strcmp ((const char *)t->name, "TimephasedData") != 0 ||
@@ -782,7 +792,7 @@ static void s_pool_assignment (plan_t *plan, const xmlNode *x)
         if (s_day (plan, t, element, "TimephasedData/Start", s_text (arena, t, "Start"), &day))
             return;
         if (hours > 0)
-            s_add_work (plan, r, day, hours);
+            s_add_work (plan, r, day, hours, proposed);
         timephased += hours;
     }
     if (timephased > 0)
@@ -806,12 +816,12 @@ static void s_pool_assignment (plan_t *plan, const xmlNode *x)
     }
     int64_t weekdays = portio_weekdays (first, last);
     if (!weekdays) {
-        s_add_work (plan, r, first, work);
+        s_add_work (plan, r, first, work, proposed);
         return;
     }
     for (int64_t d = first; d <= last; d++)
         if ((d % 7 + 7 + 3) % 7 < 5)
-            s_add_work (plan, r, d, work / (double)weekdays);
+            s_add_work (plan, r, d, work / (double)weekdays, proposed);
 }
 
 static int s_by_monday (const void *a, const void *b)
@@ -821,11 +831,14 @@ static int s_by_monday (const void *a, const void *b)
 }
 
 //  Each resource's weeks as allocation rows: runs of consecutive weeks
-//  with the same whole hours (a week under half an hour ends a run).
+//  with the same whole hours (a week under half an hour ends a run) and
+//  the same state: committed if every hour of the week is a committed
+//  booking, else proposed.
 static void s_pool_allocations (plan_t *plan, const xmlNode *root)
 {
-    static const char *from[] = {
-        "", "ResourceUID", "TimephasedData (else Work)", "Start", "Finish", "", "", NULL};
+    static const char *from[] = {"",      "ResourceUID", "TimephasedData (else Work)",
+                                 "Start", "Finish",      "BookingType",
+                                 "",      NULL};
     pmo_arena_t *arena = plan->arena;
     xmlNode *list = s_child (root, "Assignments");
     for (xmlNode *x = list ? list->children : NULL; x; x = x->next)
@@ -837,9 +850,11 @@ static void s_pool_allocations (plan_t *plan, const xmlNode *root)
             qsort (r->weeks, r->n_weeks, sizeof (pool_week_t), s_by_monday);
         for (size_t w = 0; w < r->n_weeks;) {
             long long hours = llround (r->weeks[w].hours);
+            bool proposed = r->weeks[w].proposed > 0;
             size_t end = w + 1;
             while (end < r->n_weeks && r->weeks[end].monday == r->weeks[end - 1].monday + 7 &&
-                   llround (r->weeks[end].hours) == hours)
+                   llround (r->weeks[end].hours) == hours &&
+                   (r->weeks[end].proposed > 0) == proposed)
                 end++;
             char first[9], last[9];
             const origin_t *o = r->origin;
@@ -857,7 +872,7 @@ static void s_pool_allocations (plan_t *plan, const xmlNode *root)
                                      pmo_arena_printf (arena, "%lld", hours),
                                      first,
                                      last,
-                                     "proposed",
+                                     proposed ? "proposed" : "committed",
                                      "from Microsoft Project"};
                 portio_csv_writer_row (plan->allocations, row, 7);
                 s_grow_origins (plan, &plan->allocation_origins, plan->n_allocations,
@@ -1016,8 +1031,8 @@ static int s_part (plan_t *plan, const portio_import_options_t *options, const c
     "{\"column\": \"role\", \"field\": \"role\"},"                                                 \
     "{\"column\": \"weekly_capacity_hours\", \"field\": \"weekly_capacity_hours\"},"               \
     "{\"column\": \"cost_rate\", \"field\": \"cost_rate\"}]}"
-//  Allocations by project, resource and first week; the state only when
-//  one is created (the resource side commits it in pmo afterwards).
+//  Allocations by project, resource and first week; the state (the plan's
+//  booking type) only when one is created: afterwards pmo's steps decide.
 #define ALLOCATION_MAPPING                                                                         \
     "{\"entity\": \"allocation\", \"encoding\": \"utf-8\", \"delimiter\": \",\", \"columns\": ["   \
     "{\"column\": \"project_code\", \"field\": \"project_code\"},"                                 \

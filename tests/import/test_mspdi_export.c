@@ -28,7 +28,8 @@
       StatusDate and ACWP (no BCWS nor BCWP), and its re-import makes up no
       PV or EV from the baseline cost: unchanged.
     - Into another pmo (the plan's project id unknown there): a new
-      project with its milestones, resources and allocations.
+      project with its milestones, resources and allocations, committed
+      and proposed as their BookingType says.
     - Bad requests: no project, an unknown one.
 */
 #include "allocator_harness.h"
@@ -359,6 +360,25 @@ static void s_from_pmo (void)
         abort ();
     }
     portio_import_result_destroy (&result);
+    //  Their booking types kept: Ana's commitment committed there too, the
+    //  requested and proposed ones proposed
+    ProtobufCMessage **items;
+    size_t n, committed = 0, proposed = 0;
+    char why[512];
+    portio_import_peer_t peer = s_peer ();
+    assert (portio_import_svc_list (&peer, arena, "allocation", "", &items, &n, why, sizeof why) ==
+            0);
+    for (size_t i = 0; i < n; i++) {
+        const Pmo__Allocation *a = (const Pmo__Allocation *)items[i];
+        if (strcmp (a->project_org_unit, "other") != 0)
+            continue;
+        committed += a->state == PMO__ALLOCATION_STATE__ALLOCATION_STATE_COMMITTED;
+        proposed += a->state == PMO__ALLOCATION_STATE__ALLOCATION_STATE_PROPOSED;
+    }
+    if (committed != 1 || proposed != 3) {
+        fprintf (stderr, "into another pmo: %zu committed, %zu proposed\n", committed, proposed);
+        abort ();
+    }
     free (copy);
     free (xml);
     pmo_arena_destroy (&arena);

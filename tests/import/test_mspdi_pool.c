@@ -9,12 +9,13 @@
     (real Project output from the MPXJ project's test data, see its README):
     - mspdiresource.xml: three work resources (capacity from MaxUnits and
       the plan's week, cost rate from StandardRate), a material resource
-      skipped, seven allocations by ISO week from the timephased work; a
-      dry run writes nothing; again, nothing changes; a resource committed
-      in pmo since stays committed on re-import;
+      skipped, seven allocations by ISO week from the timephased work,
+      committed as the assignments' BookingType 0 says; a dry run writes
+      nothing; again, nothing changes; an allocation released in pmo since
+      stays released on re-import;
     - sample1.xml: no timephased data, so each assignment's Work is spread
       over the weekdays from Start to Finish: eight allocations, among them
-      20 h a week from 2003-W04 to 2003-W11;
+      20 h a week from 2003-W04 to 2003-W11, proposed (no BookingType);
     - resource-type-project2010-mspdi.xml: five work resources in, five
       material and five cost resources counted as skipped;
     - every other file that imports: its resources and allocations as the
@@ -149,18 +150,18 @@ static void s_mspdiresource (void)
     assert (m == 3);
     Pmo__Allocation *w35 = s_week (as, m, "2006-W35");
     assert (w35 && w35->hours_per_week == 49 && strcmp (w35->end_week, "2006-W35") == 0 &&
-            w35->state == PMO__ALLOCATION_STATE__ALLOCATION_STATE_PROPOSED);
+            w35->state == PMO__ALLOCATION_STATE__ALLOCATION_STATE_COMMITTED);
     assert (s_week (as, m, "2006-W34")->hours_per_week == 8 &&
             s_week (as, m, "2006-W36")->hours_per_week == 23);
     //  Again: nothing changes
     result = s_import ("mspdiresource.xml", false);
     assert (result->unchanged == 1 + 3 + 3 + 7 && !result->written);
     portio_import_result_destroy (&result);
-    //  Committed in pmo since: a re-import of the plan leaves it committed
+    //  Released in pmo since: a re-import of the plan leaves it released
     Pmo__Allocation *w34 = s_week (as, m, "2006-W34");
     Pmo__AllocatorReply *reply =
-        ah_call (s_ah, "{\"commit\":{\"allocation_id\":\"%s\",\"version\":%llu,\"approve\":true}}",
-                 w34->id, (unsigned long long)w34->version);
+        ah_call (s_ah, "{\"release\":{\"allocation_id\":\"%s\",\"version\":%llu}}", w34->id,
+                 (unsigned long long)w34->version);
     ah_ok (reply);
     ah_free (&reply);
     result = s_import ("mspdiresource.xml", false);
@@ -186,7 +187,9 @@ static void s_sample (void)
     size_t m = s_allocations (arena, first->id, &as);
     assert (m == 4);
     Pmo__Allocation *run = s_week (as, m, "2003-W04");
-    assert (run && run->hours_per_week == 20 && strcmp (run->end_week, "2003-W11") == 0);
+    //  No BookingType in this plan: proposed
+    assert (run && run->hours_per_week == 20 && strcmp (run->end_week, "2003-W11") == 0 &&
+            run->state == PMO__ALLOCATION_STATE__ALLOCATION_STATE_PROPOSED);
     assert (s_week (as, m, "2003-W02")->hours_per_week == 48);
     pmo_arena_destroy (&arena);
 }
