@@ -144,12 +144,18 @@ static int s_write (const char *path, const char *data, size_t size)
 //  ---------------------------------------------------------------------
 //  import
 
-static void s_print_result (const portio_import_result_t *r)
+//  The result for people; workbook: the file was an Excel workbook, read
+//  from sheet (NULL: the first).
+static void s_print_result (const portio_import_result_t *r, bool workbook, const char *sheet)
 {
     //  A plan's rows are what it became (project, milestones, ...), not lines of text
-    char source[64];
+    char source[160];
     if (strcmp (r->entity, "mspdi") == 0)
         snprintf (source, sizeof source, "from a Microsoft Project plan");
+    else if (workbook && sheet && *sheet)
+        snprintf (source, sizeof source, "from the sheet '%.100s' of an Excel workbook", sheet);
+    else if (workbook)
+        snprintf (source, sizeof source, "from the first sheet of an Excel workbook");
     else
         snprintf (source, sizeof source, "%s, '%s' separated", r->encoding,
                   r->delimiter == '\t' ? "tab" : (char[]){r->delimiter, 0});
@@ -241,7 +247,8 @@ static int s_run_import (pmoctl_t *ctl, const pmoctl_command_t *cmd, pmoctl_args
     } else if (!(mapping = portio_import_mapping_native (entity))) {
         free (data);
         return pmoctl_usage_error (cmd, "--entity is org_unit, project, milestone, "
-                                        "status_report, resource, allocation, risk or issue");
+                                        "status_report, resource, allocation, risk, issue, "
+                                        "change_request, raid or benefit");
     }
     const char *hub = pmoctl_args_get (args, "hub");
     if (!hub)
@@ -265,7 +272,7 @@ static int s_run_import (pmoctl_t *ctl, const pmoctl_command_t *cmd, pmoctl_args
         free (text);
         json_decref (json);
     } else
-        s_print_result (result);
+        s_print_result (result, portio_xlsx_is (data, size), options.sheet);
     //  A dry run that found problems is not a success for a script either
     int status = rc || (result->dry_run && result->bad) ? PMOCTL_REFUSED : PMOCTL_OK;
     portio_import_result_destroy (&result);
