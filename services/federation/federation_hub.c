@@ -547,10 +547,12 @@ static Pmo__Spoke *s_spoke_message_of (hub_t *self, spoke_t *spoke, pmo_arena_t 
     msg->name = spoke->name;
     msg->divisions = spoke->divisions;
     msg->n_divisions = spoke->n_divisions;
-    //  Counters and the last report survive a hub restart in Redis
+    //  Counters and the last report survive a hub restart in Redis, where
+    //  every hub replica saves the heartbeats it receives: what this one
+    //  heard itself is shown only if it is the latest
     if (federation_store_spoke_load (self->store, msg, arena))
         *ok = false;
-    if (spoke->last_seen_ms) {
+    if (spoke->last_seen_ms && spoke->last_seen_ms >= msg->last_seen_ms) {
         msg->last_seen_ms = spoke->last_seen_ms;
         msg->backlog_entries = spoke->backlog_entries;
         msg->behind_ms = spoke->behind_ms;
@@ -876,13 +878,12 @@ static int s_start (hub_t *self)
         return -1;
     }
     s_orgtree_start (self);
-    self->registry_sub = zsock_new (ZMQ_SUB);
-    assert (self->registry_sub);
+    //  Every registry replica's PUB (comma-separated): each publishes what
+    //  it commits
     char topic[80];
     snprintf (topic, sizeof topic, "%s.org_unit.", self->config.hub);
-    zsock_set_subscribe (self->registry_sub, topic);
-    if (!self->orgtree || pmo_auth_client (self->registry_sub, self->config.registry_pub) ||
-        zsock_connect (self->registry_sub, "%s", self->config.registry_pub) < 0) {
+    self->registry_sub = pmo_auth_sub_new (self->config.registry_pub, topic);
+    if (!self->orgtree || !self->registry_sub) {
         pmo_error ("hub: bad registry endpoint=%s pub=%s", self->config.registry,
                    self->config.registry_pub);
         return -1;

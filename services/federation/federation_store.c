@@ -511,8 +511,19 @@ int federation_store_group_ensure (federation_store_t *self, const char *stream)
 int federation_store_read (federation_store_t *self, const char *consumer, const char **streams,
                            size_t n_streams, size_t count, int block_ms, pmo_stream_batch_t *batch)
 {
-    return pmo_stream_group_read (self->redis, FEDERATION_GROUP, consumer, streams, n_streams,
-                                  count, block_ms, 0, batch);
+    if (pmo_stream_group_read (self->redis, FEDERATION_GROUP, consumer, streams, n_streams, count,
+                               block_ms, 0, batch))
+        return -1;
+    //  Only what the spoke's Redis replicas hold goes to the hub: a failover
+    //  losing an entry the hub had applied would leave the hub with an event
+    //  the spoke never kept (a create its client was told to retry, say).
+    //  Reading the entries was itself a write of this connection (the
+    //  group's delivery), after theirs, so its WAIT covers them.
+    if (batch->count && pmo_redis_wait_replicas (self->redis)) {
+        pmo_stream_batch_clear (batch);
+        return -1;
+    }
+    return 0;
 }
 
 int federation_store_ack (federation_store_t *self, const char *stream, const char **ids, size_t n)

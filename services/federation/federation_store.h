@@ -127,7 +127,8 @@ uint64_t federation_store_xdiv_count (federation_store_t *self, char *const *div
 int federation_store_group_ensure (federation_store_t *self, const char *stream);
 //  The hub group's oldest unacknowledged entries of streams, then new ones
 //  (pmo_stream_group_read with no idle time: with one uplink per spoke the
-//  pending entries are its own). 0 or -1.
+//  pending entries are its own), once the URL's Redis replicas hold them
+//  (pmo_redis_wait_replicas). 0 or -1 (nothing in batch).
 int federation_store_read (federation_store_t *self, const char *consumer, const char **streams,
                            size_t n_streams, size_t count, int block_ms, pmo_stream_batch_t *batch);
 //  Acknowledge entries of a stream for the hub group. 0 or -1.

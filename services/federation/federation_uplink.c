@@ -436,8 +436,19 @@ static int s_start (uplink_t *self)
     zsock_set_immediate (self->dealer, 1);
     zsock_set_linger (self->dealer, 0);
     zsock_set_maxmsgsize (self->dealer, PMO_MAX_MESSAGE * 4);
-    if (zsock_connect (self->dealer, "%s", self->config.hub_endpoint) < 0) {
-        pmo_error ("uplink: bad hub endpoint=%s", self->config.hub_endpoint);
+    //  Every hub replica's endpoint (comma-separated): the replicas share
+    //  one keypair and one Redis, so any of them applies a push; a call
+    //  that gets no answer is made again and reaches a live one
+    char *list = pmo_arena_strdup (self->setup, self->config.hub_endpoint);
+    char *save = NULL;
+    size_t connected = 0;
+    for (char *ep = strtok_r (list, ",", &save); ep; ep = strtok_r (NULL, ",", &save), connected++)
+        if (zsock_connect (self->dealer, "%s", ep) < 0) {
+            pmo_error ("uplink: bad hub endpoint=%s", ep);
+            return -1;
+        }
+    if (connected == 0) {
+        pmo_error ("uplink: no hub endpoint");
         return -1;
     }
     self->poller = zpoller_new (self->dealer, NULL);

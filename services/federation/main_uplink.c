@@ -18,7 +18,7 @@ int main (int argc, char **argv)
         {"divisions", "PMO_SPOKE_DIVISIONS", NULL, "the divisions this stack holds: \"dft,dwp\"",
          NULL},
         {"hub-endpoint", "PMO_HUB_SPOKE_ENDPOINT", PMO_ENDPOINT_HUB_SPOKES,
-         "the hub's CURVE endpoint", NULL},
+         "the hub's CURVE endpoint; every hub replica's, comma-separated", NULL},
         {"hub-key", "PMO_HUB_KEY", "/etc/pmo/keys/hub.key",
          "the hub's public key: 40 Z85 characters or its public key file", NULL},
         {"cert", "PMO_SPOKE_CERT", NULL, "this spoke's secret key file", NULL},
