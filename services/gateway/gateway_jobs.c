@@ -53,15 +53,19 @@ static void s_fail (gateway_job_answer_t *answer, int status, const char *code, 
 
 //  The libraries say why they failed as "<code> [field]: message" (a
 //  service's error) or "no reply ..." (nothing came in time), an import's
-//  batch as "batch N of M (division 'd') was not written: <that>": the
-//  HTTP status of that (a batch refused as unavailable is a 503 to retry,
-//  not a 502).
+//  batch as "batch N of M (division 'd') was not written: <that>" and its
+//  dry run as "the registry refused the check: <that>": the HTTP status of
+//  that (a batch or a check refused as unavailable is a 503 to retry, not a
+//  502).
 static void s_fail_why (gateway_job_answer_t *answer, const char *why)
 {
+    static const char check[] = "the registry refused the check: ";
     const char *cause = why;
     const char *batch = strstr (why, " was not written: ");
     if (strncmp (why, "batch ", 6) == 0 && batch)
         cause = batch + strlen (" was not written: ");
+    else if (strncmp (why, check, strlen (check)) == 0)
+        cause = why + strlen (check);
     static const struct {
         const char *prefix;
         int status;
