@@ -24,6 +24,7 @@ void pmo_stream_batch_clear (pmo_stream_batch_t *batch)
     free (batch->entries);
     batch->entries = NULL;
     batch->count = 0;
+    batch->reclaimed = 0;
 }
 
 static char *s_dup (const char *data, size_t size)
@@ -216,6 +217,7 @@ int pmo_stream_group_read (pmo_redis_t *redis, const char *group, const char *co
     if (pmo_stream_group_reclaim (redis, group, consumer, (const char *const *)streams, nstreams,
                                   &cursor, nstreams, count, min_idle_ms, batch))
         return -1;
+    batch->reclaimed = batch->count;
     if (batch->count >= count)
         return 0;
     //  Then new entries

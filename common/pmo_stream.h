@@ -48,6 +48,8 @@ typedef struct {
 typedef struct {
     pmo_stream_entry_t *entries;
     size_t count;
+    size_t reclaimed; //  pmo_stream_group_read: entries [0, reclaimed) were
+                      //  taken over pending, the rest are new
 } pmo_stream_batch_t;
 
 void pmo_stream_batch_clear (pmo_stream_batch_t *batch);

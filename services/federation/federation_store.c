@@ -542,6 +542,18 @@ int federation_store_ack (federation_store_t *self, const char *stream, const ch
     return s_done (reply, "xack");
 }
 
+int federation_store_older_pending (federation_store_t *self, const char *stream, const char *id,
+                                    size_t ours)
+{
+    redisReply *reply = pmo_redis_command (self->redis, "XPENDING %s %s - (%s %llu", stream,
+                                           FEDERATION_GROUP, id, (unsigned long long)ours + 1);
+    if (!s_reply_ok (reply) || reply->type != REDIS_REPLY_ARRAY)
+        return s_done (reply, "xpending") ? -1 : -1;
+    int rc = reply->elements > ours ? 1 : 0;
+    freeReplyObject (reply);
+    return rc;
+}
+
 //  The value of a field in a flat field/value array reply (NULL if absent).
 static redisReply *s_field (redisReply *flat, const char *name)
 {
@@ -551,6 +563,46 @@ static redisReply *s_field (redisReply *flat, const char *name)
         if (flat->element[i]->str && strcmp (flat->element[i]->str, name) == 0)
             return flat->element[i + 1];
     return NULL;
+}
+
+int federation_store_reader_lease (federation_store_t *self, const char *spoke,
+                                   const char *consumer, int ttl_ms, char *holder,
+                                   size_t holder_size)
+{
+    *holder = 0;
+    char key[200];
+    snprintf (key, sizeof key, "pmo:{%s}:fed:uplink:%s:reader", self->hub, spoke);
+    for (int tries = 0; tries < 2; tries++) {
+        redisReply *taken =
+            pmo_redis_command (self->redis, "SET %s %s NX PX %d", key, consumer, ttl_ms);
+        if (!s_reply_ok (taken))
+            return s_done (taken, "reader lease") ? -1 : -1;
+        bool ours = taken->type == REDIS_REPLY_STATUS;
+        freeReplyObject (taken);
+        if (ours)
+            return 1;
+        redisReply *who = pmo_redis_command (self->redis, "GET %s", key);
+        if (!s_reply_ok (who))
+            return s_done (who, "reader lease") ? -1 : -1;
+        if (who->type == REDIS_REPLY_STRING && strcmp (who->str, consumer) != 0) {
+            snprintf (holder, holder_size, "%s", who->str);
+            freeReplyObject (who);
+            return 0;
+        }
+        bool held = who->type == REDIS_REPLY_STRING;
+        freeReplyObject (who);
+        //  Ours: renew it (if it lapsed in between, take it again)
+        redisReply *renewed =
+            held ? pmo_redis_command (self->redis, "PEXPIRE %s %d", key, ttl_ms) : NULL;
+        if (held && !s_reply_ok (renewed))
+            return s_done (renewed, "reader lease") ? -1 : -1;
+        bool kept = renewed && renewed->type == REDIS_REPLY_INTEGER && renewed->integer == 1;
+        if (renewed)
+            freeReplyObject (renewed);
+        if (kept)
+            return 1;
+    }
+    return -1;
 }
 
 int federation_store_backlog (federation_store_t *self, const char *stream, uint64_t *entries,

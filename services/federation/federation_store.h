@@ -123,11 +123,26 @@ uint64_t federation_store_xdiv_count (federation_store_t *self, char *const *div
 //  ---------------------------------------------------------------------
 //  Spoke side
 
+//  1 if more than ours entries older than id are pending in the hub group
+//  of stream (so some are held by another reader of the stream: entries up
+//  to id must not be pushed ahead of them), 0 if not, -1 if Redis failed.
+int federation_store_older_pending (federation_store_t *self, const char *stream, const char *id,
+                                    size_t ours);
+//  The reader's lease of spoke's streams (pmo:{<hub>}:fed:uplink:<spoke>:reader,
+//  the consumer name, for ttl_ms): 1 if consumer holds it now (taken, or
+//  renewed), 0 if another does (its name in holder), -1 if Redis failed.
+//  Taking and renewing are two commands each, not one step: two uplinks
+//  may both read for a moment, which federation_store_older_pending keeps
+//  safe.
+int federation_store_reader_lease (federation_store_t *self, const char *spoke,
+                                   const char *consumer, int ttl_ms, char *holder,
+                                   size_t holder_size);
 //  Create the hub group on stream (and the stream) if missing. 0 or -1.
 int federation_store_group_ensure (federation_store_t *self, const char *stream);
 //  The hub group's oldest unacknowledged entries of streams, then new ones
-//  (pmo_stream_group_read with no idle time: with one uplink per spoke the
-//  pending entries are its own), once the URL's Redis replicas hold them
+//  (pmo_stream_group_read with no idle time: every pending entry, whoever
+//  it was given to; batch->reclaimed says where the new ones start), once
+//  the URL's Redis replicas hold them
 //  (pmo_redis_wait_replicas). 0 or -1 (nothing in batch).
 int federation_store_read (federation_store_t *self, const char *consumer, const char **streams,
                            size_t n_streams, size_t count, int block_ms, pmo_stream_batch_t *batch);

@@ -2,12 +2,16 @@
     apply the hub's policy locally.
 
     Order and delivery: each read first reclaims every entry of the group
-    still pending (XAUTOCLAIM with no idle time: with one uplink per spoke
+    still pending (XAUTOCLAIM with no idle time: with one uplink reading
     these are our own unacknowledged entries), then reads new ones. So what
     goes to the hub is always the oldest unacknowledged entries, in stream
     order, and a failed push is simply read and sent again. XACK happens
     only after the hub's acknowledgement; if the XACK itself is lost the
-    entries are resent and the hub recognises them by stream id.
+    entries are resent and the hub recognises them by stream id. One uplink
+    of a spoke reads, holding a lease; others stand by (s_standing_by) and
+    take over when it lapses. Should two read at once,
+    new entries wait while older ones are pending at the other
+    (s_held_elsewhere), so none is pushed ahead of an older one.
 */
 #include "federation_uplink.h"
 #include "federation_model.h"
@@ -33,7 +37,8 @@
 #define REGISTRY_CALL_MS 1000
 #define MAX_DIVISIONS    16
 
-#define XDIV_POLL_MS 250 //  heartbeat period with an allocator attached
+#define XDIV_POLL_MS 250  //  heartbeat period with an allocator attached
+#define STANDBY_MS   1000 //  the reader's lease is renewed (or looked at) this often
 
 typedef struct {
     federation_uplink_config_t config;
@@ -64,6 +69,9 @@ typedef struct {
 
     federation_xdiv_uplink_t *xdiv; //  cross-division deliveries (NULL: no allocator)
     bool xdiv_more;                 //  deliveries handled or waiting: heartbeat again at once
+
+    bool standing_by;         //  another uplink reads the streams
+    int64_t standby_check_ms; //  monotonic: when to look again
 } uplink_t;
 
 //  ---------------------------------------------------------------------
@@ -332,6 +340,27 @@ static int s_push (uplink_t *self, pmo_stream_entry_t *entries, size_t from, siz
     return rc;
 }
 
+//  Whether new entries of a stream, from batch->entries[first] on, must
+//  wait because older entries of the stream are pending outside this batch.
+//  With one uplink reading, every pending entry was taken over before the
+//  new ones were read, so none is. With two (a standby taking over, or one
+//  that was stalled), the other may have been given entries after our
+//  take-over and before our read: pushed first, ours would move the hub's
+//  mark past them, and they would count there as duplicates (lost).
+static bool s_held_elsewhere (uplink_t *self, const pmo_stream_batch_t *batch, size_t first)
+{
+    const pmo_stream_entry_t *entry = &batch->entries[first];
+    size_t ours = 0;
+    for (size_t i = 0; i < batch->reclaimed; i++)
+        ours += strcmp (batch->entries[i].stream, entry->stream) == 0;
+    int rc = federation_store_older_pending (self->store, entry->stream, entry->id, ours);
+    if (rc == 1)
+        pmo_debug ("uplink: new entries wait stream=%s first=%s reason=\"older entries pending at "
+                   "another reader\"",
+                   entry->stream, entry->id);
+    return rc != 0;
+}
+
 //  Read the oldest unacknowledged entries and push them, per stream in
 //  order. Returns how many were acknowledged, -1 if Redis failed.
 static int s_forward (uplink_t *self, int block_ms)
@@ -341,22 +370,30 @@ static int s_forward (uplink_t *self, int block_ms)
                                (size_t)self->config.batch, block_ms, &batch))
         return -1;
     int done = 0;
-    //  Entries of one stream are contiguous and ascending in the batch;
-    //  cut a push at a stream change or at the size limit.
+    //  The pending entries taken over come first, then the new ones; the
+    //  entries of one stream are ascending and contiguous in each part. Cut
+    //  a push at a stream change, at the end of the first part, or at the
+    //  size limit.
     size_t start = 0;
     bool failed = false;
     while (start < batch.count && !failed) {
-        int division = s_division_of (self, batch.entries[start].stream);
+        const char *stream = batch.entries[start].stream;
+        int division = s_division_of (self, stream);
         size_t end = start, bytes = 0;
-        while (end < batch.count &&
-               strcmp (batch.entries[end].stream, batch.entries[start].stream) == 0 &&
+        while (end < batch.count && strcmp (batch.entries[end].stream, stream) == 0 &&
+               (end == start || end != batch.reclaimed) &&
                (end == start || bytes + batch.entries[end].size < PUSH_MAX_BYTES)) {
             bytes += batch.entries[end].size + 64;
             end++;
         }
         if (division < 0)
             failed = true; //  cannot happen: we read only our streams
-        else if (s_push (self, batch.entries, start, end, division) == 0)
+        else if (start >= batch.reclaimed && s_held_elsewhere (self, &batch, start)) {
+            //  Older entries of this stream are pending at another reader:
+            //  its new ones wait (still pending: the next read takes them)
+            while (end < batch.count && strcmp (batch.entries[end].stream, stream) == 0)
+                end++;
+        } else if (s_push (self, batch.entries, start, end, division) == 0)
             done += (int)(end - start);
         else
             failed = true; //  later entries of this stream must not overtake
@@ -485,6 +522,27 @@ static int s_start (uplink_t *self)
     return 0;
 }
 
+//  Whether another uplink of the spoke reads the streams now: the one that
+//  holds the reader's lease, which the reader renews once a second for
+//  takeover_ms. While Redis does not answer we stay as we were.
+static bool s_standing_by (uplink_t *self)
+{
+    if (self->config.takeover_ms <= 0 || pmo_mono_ms () < self->standby_check_ms)
+        return self->standing_by;
+    self->standby_check_ms = pmo_mono_ms () + STANDBY_MS;
+    char holder[128];
+    int rc = federation_store_reader_lease (self->store, self->config.spoke, self->config.consumer,
+                                            self->config.takeover_ms, holder, sizeof holder);
+    if (rc < 0 || (rc == 0) == self->standing_by)
+        return self->standing_by;
+    self->standing_by = rc == 0;
+    if (self->standing_by)
+        pmo_info ("uplink: standing by consumer=%s reader=%s", self->config.consumer, holder);
+    else
+        pmo_info ("uplink: reading consumer=%s", self->config.consumer);
+    return self->standing_by;
+}
+
 //  Create the groups (idempotent) and read back what policy we apply.
 static bool s_prepare (uplink_t *self)
 {
@@ -517,6 +575,8 @@ void federation_uplink_actor (zsock_t *pipe, void *args)
         int wait_ms = 0;
         if (!prepared && !(prepared = s_prepare (self)))
             wait_ms = 200; //  Redis away: try again shortly
+        else if (s_standing_by (self))
+            wait_ms = STANDBY_MS; //  no reads, no pushes, no heartbeats
         else if (pmo_mono_ms () >= self->next_heartbeat_ms) {
             s_heartbeat (self);
             //  Cross-division deliveries ride on heartbeat replies: with an

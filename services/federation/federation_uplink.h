@@ -10,9 +10,14 @@
     carries the hub's policy, which the uplink applies to the spoke's local
     copy of the hub org unit through the spoke's registry.
 
-    Run one uplink per spoke: per-project order rests on one reader of each
-    stream (systemd restarts it if it dies; a restarted uplink resends what
-    was pending).
+    One uplink per spoke reads at a time (systemd restarts it if it dies; a
+    restarted uplink resends what was pending). Others may stand by, each
+    with its own consumer name: the reader holds a lease in the spoke's
+    Redis, renewed every second for takeover_ms; an uplink stands by while
+    another holds it and takes it when it lapses. Should two read at once
+    (a stalled one coming back), an uplink pushes new entries only when no
+    older entry of the stream is pending outside what it read, so the hub's
+    per-stream order, and with it exactly-once, holds.
 */
 #ifndef FEDERATION_UPLINK_H_INCLUDED
 #define FEDERATION_UPLINK_H_INCLUDED
@@ -25,7 +30,8 @@ typedef struct {
     const char *spoke;        //  this spoke's name (for logs and heartbeats)
     const char *divisions;    //  "dft" or "dft,dwp": the streams to forward
     const char *redis_url;    //  the spoke's Redis
-    const char *hub_endpoint; //  the hub's CURVE endpoint, e.g. "tcp://hub.example:7107"
+    const char *hub_endpoint; //  the hub's CURVE endpoint(s), e.g. "tcp://hub.example:7107"
+                              //  (every hub replica's, comma-separated)
     const char *hub_key;      //  the hub's public key (Z85, 40 characters) or its public cert file
     const char *cert;         //  this spoke's secret certificate file
     const char *registry;     //  the spoke's registry ROUTER ("" = only record the policy)
@@ -33,6 +39,8 @@ typedef struct {
                               //  ("" or NULL = take none)
     const char *hub;          //  the hub org unit id
     const char *consumer;     //  consumer name in the "hub" group
+    int takeover_ms;          //  the reader's lease: stand by while another holds it
+                              //  (0: no lease, always read)
     int batch;                //  entries per push at most
     int timeout_ms;           //  deadline of each call to the hub
     int redis_timeout_ms;     //  deadline of each Redis command

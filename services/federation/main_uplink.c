@@ -36,6 +36,10 @@ int main (int argc, char **argv)
          "the spoke allocator's ROUTER, for cross-division requests (\"\": take none)", NULL},
         {"hub", "PMO_HUB", "hub", "id of the enterprise (hub) org unit", NULL},
         {"consumer", "PMO_UPLINK_CONSUMER", "uplink", "consumer name in the \"hub\" group", NULL},
+        {"takeover", "PMO_UPLINK_TAKEOVER_MS", "15000",
+         "the reader's lease, ms: stand by while another uplink of the spoke holds it, take it "
+         "when it lapses (0: no lease, always read)",
+         NULL},
         {"batch", "PMO_UPLINK_BATCH", "500", "events per push at most", NULL},
         {"timeout", "PMO_UPLINK_TIMEOUT_MS", "3000", "deadline of each call to the hub, ms", NULL},
         {"redis-timeout", "PMO_REDIS_TIMEOUT_MS", "1000", "deadline of each Redis command, ms",
@@ -49,10 +53,11 @@ int main (int argc, char **argv)
                                "and applies the hub's policy");
     if (rc)
         return rc > 0 ? 0 : 2;
-    long timeout, batch, call;
+    long timeout, batch, call, takeover;
     if (pmo_config_int (options, count, "redis-timeout", 100, 60000, &timeout) ||
         pmo_config_int (options, count, "batch", 1, 10000, &batch) ||
-        pmo_config_int (options, count, "timeout", 100, 60000, &call))
+        pmo_config_int (options, count, "timeout", 100, 60000, &call) ||
+        pmo_config_int (options, count, "takeover", 0, 3600000, &takeover))
         return 2;
     const char *required[] = {"spoke", "divisions", "cert"};
     for (size_t i = 0; i < 3; i++)
@@ -79,6 +84,7 @@ int main (int argc, char **argv)
         .consumer = pmo_config_get (options, count, "consumer"),
         .batch = (int)batch,
         .timeout_ms = (int)call,
+        .takeover_ms = (int)takeover,
         .redis_timeout_ms = (int)timeout,
     };
     int status = pmo_service_run ("uplink", federation_uplink_actor, &config, &config.failed);
