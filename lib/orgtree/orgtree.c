@@ -558,6 +558,22 @@ int orgtree_unit (orgtree_t *self, const char *id, pmo_arena_t *arena, Pmo__OrgU
     return 1;
 }
 
+int orgtree_unit_or_held (orgtree_t *self, const char *id, pmo_arena_t *arena, Pmo__OrgUnit **unit,
+                          bool *stale)
+{
+    assert (stale);
+    *stale = false;
+    int rc = orgtree_unit (self, id, arena, unit);
+    if (rc >= 0)
+        return rc;
+    const Pmo__OrgUnit *held = orgtree_held (self, id);
+    if (!held)
+        return -1;
+    *unit = (Pmo__OrgUnit *)pmo_reflect_copy (&held->base, arena);
+    *stale = true;
+    return 1;
+}
+
 int orgtree_refresh (orgtree_t *self, bool force)
 {
     assert (self);

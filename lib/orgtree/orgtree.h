@@ -59,6 +59,17 @@ void orgtree_destroy (orgtree_t **self_p);
 //  is backed off from.
 int orgtree_unit (orgtree_t *self, const char *id, pmo_arena_t *arena, Pmo__OrgUnit **unit);
 
+//  orgtree_unit for a request that may be answered from what the tree
+//  holds while the registry is away: as orgtree_unit (*stale false), but
+//  when the registry does not answer, or is backed off from (so one
+//  timeout at most, then none until the back-off ends), the unit the tree
+//  holds for id is the answer, marked *stale true: as it was last read, its
+//  effective policy and PMO type set only if that read was a get (a whole
+//  tree read leaves them unset). -1 only if the registry did not answer and
+//  the tree holds nothing for id.
+int orgtree_unit_or_held (orgtree_t *self, const char *id, pmo_arena_t *arena, Pmo__OrgUnit **unit,
+                          bool *stale);
+
 //  A project as the registry has it now (never kept: its status and
 //  priority must be fresh), read with the tree's identity, client and
 //  back-off, copied into arena (*project). 1 found, 0 no such project (a

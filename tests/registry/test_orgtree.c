@@ -322,6 +322,12 @@ static void s_dead_registry_is_backed_off_from (rh_t *rh)
     assert (held && streq (held->path, "hub/fin"));
     assert (held->pmo_type == PMO__PMO_TYPE__PMO_TYPE_SUPPORTIVE);
     assert (!orgtree_held (tree, "ops") && !orgtree_held (tree, "") && !orgtree_held (tree, NULL));
+    //  A request that may be answered from the tree: what it holds, marked
+    //  stale; what it does not hold is still unanswered
+    bool stale = false;
+    assert (orgtree_unit_or_held (tree, "fin", arena, &unit, &stale) == 1);
+    assert (stale && streq (unit->path, "hub/fin"));
+    assert (orgtree_unit_or_held (tree, "ops", arena, &unit, &stale) == -1);
 
     rh_actor_start (rh);
     s_unit_ok (rh, "ops", "division", "hub", "supportive");
@@ -333,6 +339,10 @@ static void s_dead_registry_is_backed_off_from (rh_t *rh)
     }
     assert (rc == 1 && streq (unit->path, "hub/ops"));
     assert (!orgtree_backing_off (tree));
+    //  The registry answers again: read now, not stale
+    stale = true;
+    assert (orgtree_unit_or_held (tree, "fin", arena, &unit, &stale) == 1);
+    assert (!stale && streq (unit->path, "hub/fin"));
     pmo_arena_destroy (&arena);
     orgtree_destroy (&tree);
 }
