@@ -30,6 +30,13 @@ typedef struct {
     void *ctx;
     Pmo__Identity *identity; //  who asks (not owned)
     int timeout_ms;          //  no reply by then counts as an error; also the deadline
+    //  Called (if set) once every connection is made and has answered a
+    //  ping, right before the measured requests: what the caller counts
+    //  from here (CPU, Redis commands) leaves out the connections'
+    //  handshakes (CURVE: key exchanges), which real callers, on connections
+    //  they keep, do not pay per request.
+    void (*ready) (void *ready_ctx);
+    void *ready_ctx;
 } bench_work_t;
 
 #define BENCH_MESSAGES_KEPT 5
@@ -46,11 +53,10 @@ typedef struct {
 } bench_result_t;
 
 //  Send requests first .. first+count-1 to endpoint through concurrency
-//  sockets. latency[i] becomes request i's latency in us (-1: no reply).
-//  Adds requests, errors and time to result, so a measurement can be run in
-//  several chunks; bench_result_finish then computes the figures. Returns 0
-//  (errors are counted in result), or -1 if the run could not happen or was
-//  interrupted (Ctrl-C).
+//  sockets, each connected and answering a ping before the clock starts. latency[i] becomes request
+//  i's latency in us (-1: no reply). Adds requests, errors and time to result, so a measurement can
+//  be run in several chunks; bench_result_finish then computes the figures. Returns 0 (errors are
+//  counted in result), or -1 if the run could not happen or was interrupted (Ctrl-C).
 int bench_drive (const char *endpoint, int concurrency, size_t first, size_t count,
                  const bench_work_t *work, int64_t *latency, bench_result_t *result);
 

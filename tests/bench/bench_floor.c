@@ -415,6 +415,29 @@ static void s_handle (floor_t *self, zsock_t *router, floor_mode_t mode)
     pmo_arena_reset (self->arena);
 }
 
+//  Answer a ping at once (the driver's check that a connection is made).
+static void s_pong (zsock_t *router, zframe_t *peer, char *request_id, pmo_arena_t *arena)
+{
+    Pmo__Header echo = PMO__HEADER__INIT;
+    echo.protocol_version = PMO_PROTOCOL_VERSION;
+    echo.request_id = request_id;
+    Pmo__Pong pong = PMO__PONG__INIT;
+    pong.service = "floor";
+    pong.redis_ok = true;
+    Pmo__RegistryReply reply = PMO__REGISTRY_REPLY__INIT;
+    reply.header = &echo;
+    reply.body_case = PMO__REGISTRY_REPLY__BODY_PONG;
+    reply.pong = &pong;
+    size_t size = protobuf_c_message_get_packed_size (&reply.base);
+    uint8_t *buffer = pmo_arena_alloc (arena, size ? size : 1);
+    protobuf_c_message_pack (&reply.base, buffer);
+    zmsg_t *answer = zmsg_new ();
+    zmsg_addmem (answer, zframe_data (peer), zframe_size (peer));
+    zmsg_addmem (answer, buffer, size);
+    if (zmsg_send (&answer, router) != 0)
+        zmsg_destroy (&answer);
+}
+
 //  The batched floor: read every request waiting on the socket, send all
 //  their reads in one write, then all their commits in one write, then
 //  answer them all. Two round trips per batch, as the registry does.
@@ -436,6 +459,11 @@ static void s_handle_batch (floor_t *self, zsock_t *router)
                  : NULL;
         zframe_destroy (&body);
         zmsg_destroy (&msg);
+        if (request && request->header && request->body_case == PMO__REGISTRY_REQUEST__BODY_PING) {
+            s_pong (router, peer, request->header->request_id, self->arena);
+            zframe_destroy (&peer);
+            continue;
+        }
         Pmo__Project *project = NULL;
         if (request && request->body_case == PMO__REGISTRY_REQUEST__BODY_CREATE_PROJECT)
             project = request->create_project;

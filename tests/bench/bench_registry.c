@@ -682,24 +682,45 @@ static void s_teardown (bench_t *self)
 
 //  Run requests first .. first+count-1 of op at concurrency against target,
 //  adding to figure (and latency, one per request).
+//  What a measurement counts from: taken once its connections are made
+//  (bench_work_t.ready), so that their handshakes are not counted.
+typedef struct {
+    bench_t *bench;
+    int server_pid;
+    cmdstat_t commands[S_MAX_CMDSTATS];
+    size_t n_commands;
+    unsigned long long forks;
+    int64_t server_ns, redis_ns, client_ns;
+} start_t;
+
+static void s_start_counting (void *ctx)
+{
+    start_t *start = ctx;
+    start->n_commands = s_cmdstats (start->bench, start->commands);
+    start->forks = s_forks (start->bench);
+    start->server_ns = bench_cpu_ns (start->server_pid);
+    start->redis_ns = bench_cpu_ns (start->bench->redis_pid);
+    start->client_ns = bench_cpu_ns (getpid ());
+}
+
 static int s_chunk (bench_t *self, target_t target, op_t op, int concurrency, size_t first,
                     size_t count, batch_t *batch, int64_t *latency, figure_t *figure)
 {
+    int server_pid = target == T_REGISTRY ? self->registry_pid
+                     : target == T_PLAIN  ? self->plain_pid
+                                          : self->floor_pid;
+    static start_t start;
+    start = (start_t){.bench = self, .server_pid = server_pid};
     bench_work_t work = {
         .build = op == OP_CREATE ? s_build_create : s_build_update,
         .check = op == OP_CREATE ? s_check_create : s_check_update,
         .ctx = batch,
         .identity = &self->identity,
         .timeout_ms = S_TIMEOUT_MS,
+        .ready = s_start_counting,
+        .ready_ctx = &start,
     };
-    int server_pid = target == T_REGISTRY ? self->registry_pid
-                     : target == T_PLAIN  ? self->plain_pid
-                                          : self->floor_pid;
-    static cmdstat_t before[S_MAX_CMDSTATS], after[S_MAX_CMDSTATS];
-    size_t n_before = s_cmdstats (self, before);
-    unsigned long long forks = s_forks (self);
-    int64_t server0 = bench_cpu_ns (server_pid), redis0 = bench_cpu_ns (self->redis_pid),
-            client0 = bench_cpu_ns (getpid ());
+    static cmdstat_t after[S_MAX_CMDSTATS];
     size_t errors = figure->result.errors;
     double seconds = figure->result.seconds;
     if (target == T_PLAIN)
@@ -710,12 +731,12 @@ static int s_chunk (bench_t *self, target_t target, op_t op, int concurrency, si
         s_plain_end ();
     if (driven)
         return -1;
-    figure->server_ns += bench_cpu_ns (server_pid) - server0;
-    figure->redis_ns += bench_cpu_ns (self->redis_pid) - redis0;
-    figure->client_ns += bench_cpu_ns (getpid ()) - client0;
+    figure->server_ns += bench_cpu_ns (server_pid) - start.server_ns;
+    figure->redis_ns += bench_cpu_ns (self->redis_pid) - start.redis_ns;
+    figure->client_ns += bench_cpu_ns (getpid ()) - start.client_ns;
     size_t n_after = s_cmdstats (self, after);
-    s_cmdstats_add (figure, before, n_before, after, n_after);
-    figure->forks += s_forks (self) - forks;
+    s_cmdstats_add (figure, start.commands, start.n_commands, after, n_after);
+    figure->forks += s_forks (self) - start.forks;
     if (figure->rounds < S_MAX_ROUNDS && figure->result.seconds > seconds)
         figure->round_ops[figure->rounds++] = (double)count / (figure->result.seconds - seconds);
     //  Both registries create in the division the list walks
