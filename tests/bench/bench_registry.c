@@ -486,7 +486,7 @@ static int s_wait_ready (bench_t *self, const char *endpoint, pmo_test_proc_t *p
     pmo_client_t *client = pmo_client_new (endpoint);
     if (!client)
         return -1;
-    int64_t deadline = pmo_mono_ms () + 10000;
+    int64_t deadline = pmo_mono_ms () + 60000; //  generous: it may run under valgrind
     int rc = -1;
     while (rc && pmo_mono_ms () < deadline && !zsys_interrupted) {
         if (pmo_test_proc_wait (proc, 0) >= 0) {
@@ -516,7 +516,7 @@ static int s_wait_ready (bench_t *self, const char *endpoint, pmo_test_proc_t *p
     }
     pmo_client_destroy (&client);
     if (rc)
-        fprintf (stderr, "bench: %s did not answer ping with Redis up within 10 s\n", what);
+        fprintf (stderr, "bench: %s did not answer ping with Redis up within 60 s\n", what);
     return rc;
 }
 
