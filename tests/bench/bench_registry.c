@@ -1158,9 +1158,13 @@ static void s_summary (bench_t *self)
                 S_TARGET_RATIO);
         if (op == OP_CREATE && self->always_fsync)
             printf ("- group commit, creates at 32 in flight with appendfsync always: %.0f/s: %s "
-                    "(target: at least %d/s)\n",
+                    "(target: at least %d/s); %.1f requests per fsync (script call); %.2f of "
+                    "floor-batch's %.0f/s with the same disk in the same run (near 1: the "
+                    "limit is one the floor shares, such as the disk's fsync)\n",
                     reg->result.ops_per_s,
-                    reg->result.ops_per_s >= S_TARGET_ALWAYS ? "PASS" : "MISS", S_TARGET_ALWAYS);
+                    reg->result.ops_per_s >= S_TARGET_ALWAYS ? "PASS" : "MISS", S_TARGET_ALWAYS,
+                    s_cmdstats_per_call (reg, "evalsha"), ratio,
+                    self->figures[T_FLOORB][op][N_CONC - 1].result.ops_per_s);
         const figure_t *plain = &self->figures[T_PLAIN][op][N_CONC - 1];
         double cost =
             plain->result.ops_per_s > 0 ? 1.0 - reg->result.ops_per_s / plain->result.ops_per_s : 0;
