@@ -2,6 +2,7 @@
 #include "pmo_reflect.h"
 
 #include <assert.h>
+#include <stdlib.h>
 #include <string.h>
 
 static const ProtobufCFieldDescriptor *s_field (const ProtobufCMessage *msg, const char *name,
@@ -153,4 +154,15 @@ ProtobufCMessage *pmo_reflect_copy (const ProtobufCMessage *msg, pmo_arena_t *ar
     size_t size;
     uint8_t *packed = pmo_reflect_pack (msg, arena, &size);
     return protobuf_c_message_unpack (msg->descriptor, pmo_arena_allocator (arena), size, packed);
+}
+
+ProtobufCMessage *pmo_reflect_dup (const ProtobufCMessage *msg)
+{
+    size_t size = protobuf_c_message_get_packed_size (msg);
+    uint8_t *packed = malloc (size ? size : 1);
+    assert (packed);
+    protobuf_c_message_pack (msg, packed);
+    ProtobufCMessage *copy = protobuf_c_message_unpack (msg->descriptor, NULL, size, packed);
+    free (packed);
+    return copy;
 }

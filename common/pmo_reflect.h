@@ -44,5 +44,8 @@ uint8_t *pmo_reflect_pack_with (ProtobufCMessage *msg, const char *name, const u
                                 size_t packed_size, pmo_arena_t *arena, size_t *size);
 //  A deep copy in the arena.
 ProtobufCMessage *pmo_reflect_copy (const ProtobufCMessage *msg, pmo_arena_t *arena);
+//  A deep copy on the heap, for what outlives an arena (freed with
+//  protobuf_c_message_free_unpacked). NULL if it could not be unpacked.
+ProtobufCMessage *pmo_reflect_dup (const ProtobufCMessage *msg);
 
 #endif

@@ -927,7 +927,17 @@ static void s_test_reflect_pack_with (void)
     uint8_t *with =
         pmo_reflect_pack_with (&event.base, "project", entity, entity_size, arena, &with_size);
     assert (with_size == usual_size && memcmp (with, usual, usual_size) != 0);
+    //  A heap copy: the same bytes, its own memory (it outlives the arena
+    //  and the original's strings)
+    project.version = 3;
+    size_t dup_size;
+    ProtobufCMessage *dup = pmo_reflect_dup (&project.base);
+    assert (dup && ((Pmo__Project *)dup)->name != project.name);
+    uint8_t *dup_packed = pmo_reflect_pack (dup, arena, &dup_size);
+    assert (dup_size == entity_size && memcmp (dup_packed, entity, entity_size) == 0);
     pmo_arena_destroy (&arena);
+    assert (strcmp (((Pmo__Project *)dup)->description + 297, "007") == 0);
+    protobuf_c_message_free_unpacked (dup, NULL);
     printf ("reflect pack_with: ok\n");
 }
 

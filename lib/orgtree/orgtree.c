@@ -184,12 +184,7 @@ static void s_division_note (orgtree_t *self, const char *division)
 //  A heap copy of unit (freed with protobuf_c_message_free_unpacked).
 static Pmo__OrgUnit *s_copy (const Pmo__OrgUnit *unit)
 {
-    size_t size = protobuf_c_message_get_packed_size (&unit->base);
-    uint8_t *buffer = malloc (size ? size : 1);
-    assert (buffer);
-    protobuf_c_message_pack (&unit->base, buffer);
-    Pmo__OrgUnit *copy = pmo__org_unit__unpack (NULL, size, buffer);
-    free (buffer);
+    Pmo__OrgUnit *copy = (Pmo__OrgUnit *)pmo_reflect_dup (&unit->base);
     assert (copy);
     return copy;
 }

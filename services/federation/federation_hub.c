@@ -232,12 +232,7 @@ static void s_policy_take (hub_t *self, const Pmo__OrgUnit *unit)
 {
     if (self->hub_unit && self->hub_unit->version >= unit->version)
         return;
-    size_t size = protobuf_c_message_get_packed_size (&unit->base);
-    uint8_t *blob = malloc (size ? size : 1);
-    assert (blob);
-    protobuf_c_message_pack (&unit->base, blob);
-    Pmo__OrgUnit *copy = pmo__org_unit__unpack (NULL, size, blob);
-    free (blob);
+    Pmo__OrgUnit *copy = (Pmo__OrgUnit *)pmo_reflect_dup (&unit->base);
     if (!copy)
         return;
     if (self->hub_unit)

@@ -9,6 +9,7 @@
 
 #include "pmo_json.h"
 #include "pmo_log.h"
+#include "pmo_reflect.h"
 #include "pmo_util.h"
 
 #include <assert.h>
@@ -69,12 +70,7 @@ static int s_token_read (self_t *self, const char *id, cached_t **held)
     int rc = gateway_store_read (self->store, arena, id, &stored, NULL);
     if (rc == 1) {
         //  A copy of its own, outside the arena
-        size_t size = protobuf_c_message_get_packed_size (&stored->base);
-        uint8_t *blob = malloc (size ? size : 1);
-        assert (blob);
-        protobuf_c_message_pack (&stored->base, blob);
-        Pmo__ApiToken *token = pmo__api_token__unpack (NULL, size, blob);
-        free (blob);
+        Pmo__ApiToken *token = (Pmo__ApiToken *)pmo_reflect_dup (&stored->base);
         if (token) {
             cached_t *fresh = calloc (1, sizeof (cached_t));
             assert (fresh);

@@ -313,6 +313,20 @@ static double s_own_cpu (void)
 //  The same projects looked at again after a threshold change that moves
 //  none of them: the marker a change writes (riskmon_store_recheck_mark)
 //  goes into the due set, and the time runs until the walk removed it.
+
+//  Wait until the risk monitor has taken every member of the due set
+//  scored from min to max (the sweep or re-check is done).
+static void s_wait_due_none (redisContext *ctx, const char *min, long long max)
+{
+    while (true) {
+        redisReply *reply = redisCommand (ctx, "ZCOUNT pmo:{dft}:rm:due %s %lld", min, max);
+        long long left = reply->integer;
+        freeReplyObject (reply);
+        if (left == 0)
+            return;
+        zclock_sleep (1);
+    }
+}
 static void s_recheck (redisContext *ctx, size_t projects)
 {
     double redis_cpu = s_redis_cpu (ctx), own_cpu = s_own_cpu ();
@@ -320,14 +334,7 @@ static void s_recheck (redisContext *ctx, size_t projects)
     int64_t t0 = pmo_now_ms ();
     redisReply *reply = redisCommand (ctx, "ZADD pmo:{dft}:rm:due 0 *%lld:0", (long long)t0);
     freeReplyObject (reply);
-    while (true) {
-        reply = redisCommand (ctx, "ZCOUNT pmo:{dft}:rm:due 0 0");
-        long long left = reply->integer;
-        freeReplyObject (reply);
-        if (left == 0)
-            break;
-        zclock_sleep (1);
-    }
+    s_wait_due_none (ctx, "0", 0); //  the re-check marker gone
     double seconds = (pmo_now_ms () - t0) / 1000.0;
     redis_cpu = s_redis_cpu (ctx) - redis_cpu;
     own_cpu = s_own_cpu () - own_cpu;
@@ -636,14 +643,7 @@ static void s_sweep (size_t every)
     double forks = s_redis_info (ctx, "stats", "total_forks:");
     int64_t t0 = pmo_now_ms ();
     s_clock_offset = due_at - t0;
-    while (true) {
-        reply = redisCommand (ctx, "ZCOUNT pmo:{dft}:rm:due -inf %lld", (long long)due_at);
-        long long left = reply->integer;
-        freeReplyObject (reply);
-        if (left == 0)
-            break;
-        zclock_sleep (1);
-    }
+    s_wait_due_none (ctx, "-inf", due_at);
     double seconds = (pmo_now_ms () - t0) / 1000.0;
     redis_cpu = s_redis_cpu (ctx) - redis_cpu;
     own_cpu = s_own_cpu () - own_cpu;
