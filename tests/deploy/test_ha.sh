@@ -22,20 +22,8 @@ RESUME_BOUND_S=60
 REPLICAS="${PMO_HA_REPLICAS:-2}"
 WRITES_BEFORE=30
 WRITES_AFTER=30
-T="$(mktemp -d /tmp/pmo-ha-XXXXXX)"
-PIDS=()
-cleanup() {
-    local pid
-    for pid in "${PIDS[@]}"; do kill -KILL "$pid" 2>/dev/null || true; done
-    wait 2>/dev/null || true
-    rm -rf "$T"
-}
-trap cleanup EXIT
-fail() {
-    echo "test_ha: FAIL: $*" >&2
-    for log in "$T"/*.log; do [[ -s $log ]] && { echo "--- $log" >&2; tail -n 8 "$log" >&2; }; done
-    exit 1
-}
+source "$SOURCE/tests/support/deploy_test.sh"
+deploy_test_begin test_ha pmo-ha KILL
 source "$SOURCE/tests/support/ports.sh"
 CONF="$SOURCE/deploy/redis"
 "$CONF/make-users.sh" "$CONF/users.acl" "$T/users.acl" "$T/secrets" >/dev/null

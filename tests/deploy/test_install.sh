@@ -19,22 +19,8 @@
 #  6. Redis's ACL LOG is empty: no service was refused a command or key.
 set -euo pipefail
 SOURCE="$1" BUILD="$2"
-T="$(mktemp -d /tmp/pmo-install-XXXXXX)"
-PIDS=()
-cleanup() {
-    local pid
-    for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-    for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
-    rm -rf "$T"
-}
-trap cleanup EXIT
-fail() {
-    echo "test_install: FAIL: $*" >&2
-    for log in "$T"/log/*.log; do
-        [[ -s $log ]] && { echo "--- $log" >&2; tail -n 15 "$log" >&2; }
-    done
-    exit 1
-}
+source "$SOURCE/tests/support/deploy_test.sh"
+deploy_test_begin test_install pmo-install TERM 'log/*.log' 15
 step() { echo "test_install: $*"; }
 
 # --- 1. install --------------------------------------------------------------

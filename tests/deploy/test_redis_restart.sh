@@ -11,20 +11,8 @@
 set -euo pipefail
 SOURCE="$1" BUILD="$2"
 WRITES=20
-T="$(mktemp -d /tmp/pmo-restart-XXXXXX)"
-PIDS=()
-cleanup() {
-    local pid
-    for pid in "${PIDS[@]}"; do kill -KILL "$pid" 2>/dev/null || true; done
-    wait 2>/dev/null || true
-    rm -rf "$T"
-}
-trap cleanup EXIT
-fail() {
-    echo "test_redis_restart: FAIL: $*" >&2
-    for log in "$T"/*.log; do [[ -s $log ]] && { echo "--- $log" >&2; tail -n 8 "$log" >&2; }; done
-    exit 1
-}
+source "$SOURCE/tests/support/deploy_test.sh"
+deploy_test_begin test_redis_restart pmo-restart KILL
 source "$SOURCE/tests/support/ports.sh"
 CONF="$SOURCE/deploy/redis"
 "$CONF/make-users.sh" "$CONF/users.acl" "$T/users.acl" "$T/secrets" >/dev/null

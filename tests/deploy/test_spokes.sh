@@ -9,20 +9,8 @@
 # reaches the hub's roll-up.
 set -euo pipefail
 SOURCE="$1" BUILD="$2"
-T="$(mktemp -d /tmp/pmo-spokes-XXXXXX)"
-PIDS=()
-cleanup() {
-    local pid
-    for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-    wait 2>/dev/null || true
-    rm -rf "$T"
-}
-trap cleanup EXIT
-fail() {
-    echo "test_spokes: FAIL: $*" >&2
-    for log in "$T"/*.log; do [[ -s $log ]] && { echo "--- $log" >&2; tail -n 8 "$log" >&2; }; done
-    exit 1
-}
+source "$SOURCE/tests/support/deploy_test.sh"
+deploy_test_begin test_spokes pmo-spokes TERM
 source "$SOURCE/tests/support/ports.sh"
 CONF="$SOURCE/deploy/redis"
 BIN="$BUILD/services"
