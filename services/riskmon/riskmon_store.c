@@ -270,6 +270,11 @@ int riskmon_store_ahead_take (riskmon_store_t *self, pmo_arena_t *arena,
     return rc;
 }
 
+int riskmon_store_push (riskmon_store_t *self)
+{
+    return pmo_redis_pipe_push (self->redis);
+}
+
 void riskmon_store_ahead_drop (riskmon_store_t *self)
 {
     for (; self->ahead; self->ahead--) {

@@ -83,6 +83,9 @@ int riskmon_store_ahead_take (riskmon_store_t *self, pmo_arena_t *arena,
                               uint64_t *version);
 //  The answers still owed, read and dropped (the connection is in step).
 void riskmon_store_ahead_drop (riskmon_store_t *self);
+//  Send what is queued on the connection now (Redis works on it while the
+//  caller goes on). 0, or -1 if Redis failed.
+int riskmon_store_push (riskmon_store_t *self);
 //  Every project of a division and the version of its record (0: absent),
 //  in one step (lua/versions.lua); ids and versions in arena.
 int riskmon_store_project_versions (riskmon_store_t *self, pmo_arena_t *arena, const char *division,
