@@ -244,6 +244,26 @@ void pmo_arena_reset (pmo_arena_t *self)
     self->total = 0;
 }
 
+pmo_arena_mark_t pmo_arena_mark (pmo_arena_t *self)
+{
+    return (pmo_arena_mark_t){self->head, self->head->used, self->total};
+}
+
+void pmo_arena_rewind (pmo_arena_t *self, pmo_arena_mark_t mark)
+{
+    //  The blocks begun since the mark are newer than its block: they come
+    //  first in the list
+    while (self->head != mark.block) {
+        block_t *next = self->head->next;
+        assert (next); //  a mark of this arena, not reset since
+        free (self->head);
+        self->head = next;
+    }
+    assert (mark.used <= self->head->used);
+    self->head->used = mark.used;
+    self->total = mark.total;
+}
+
 void *pmo_arena_alloc (pmo_arena_t *self, size_t size)
 {
     size = (size + 15) & ~(size_t)15;

@@ -77,6 +77,32 @@ static void s_test_util (void)
     assert (pmo_arena_used (arena) > (1 << 20));
     pmo_arena_reset (arena);
     assert (pmo_arena_used (arena) == 0);
+    //  A rewind forgets what came after the mark, across blocks, and the
+    //  memory is handed out again from where the mark was
+    char *kept = pmo_arena_strdup (arena, "kept");
+    size_t used = pmo_arena_used (arena);
+    pmo_arena_mark_t mark = pmo_arena_mark (arena);
+    char *first = pmo_arena_alloc (arena, 100);
+    memset (first, 7, 100);
+    for (int i = 0; i < 100; i++)
+        pmo_arena_alloc (arena, 1000); //  past the first block
+    pmo_arena_alloc (arena, 1 << 20);
+    assert (pmo_arena_used (arena) > used + (1 << 20));
+    pmo_arena_rewind (arena, mark);
+    assert (pmo_arena_used (arena) == used);
+    char *again = pmo_arena_alloc (arena, 100);
+    assert (again == first);
+    assert (again[0] == 0 && again[99] == 0); //  zeroed again
+    assert (streq (kept, "kept"));
+    //  A mark in a later block: only what followed it goes
+    for (int i = 0; i < 40; i++)
+        pmo_arena_alloc (arena, 1000);
+    mark = pmo_arena_mark (arena);
+    used = pmo_arena_used (arena);
+    pmo_arena_alloc (arena, 20000);
+    pmo_arena_rewind (arena, mark);
+    assert (pmo_arena_used (arena) == used);
+    assert (streq (kept, "kept"));
     pmo_arena_destroy (&arena);
     assert (arena == NULL);
     printf ("util: ok\n");

@@ -35,6 +35,8 @@ typedef struct {
     riskmon_store_t *store;       //  on redis
     pmo_redis_t *side_redis;      //  a second connection, for reads while commits are in flight
     riskmon_store_t *side;        //  on side_redis
+    pmo_redis_t *ahead_redis;     //  a third, for the sweep's records read ahead of their turn
+    riskmon_store_t *ahead;       //  on ahead_redis
     zhashx_t *batch_alerts;       //  alert id -> s_alert_seen_t: alerts the batch in hand wrote
     pmo_server_t *server;         //  the ROUTER and its request engine
     zsock_t *pub;                 //  live events (a convenience: the streams are what must arrive)

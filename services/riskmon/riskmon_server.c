@@ -232,6 +232,8 @@ static void s_destroy (riskmon_t *self)
         free (self->divisions[i]);
     }
     zhashx_destroy (&self->batch_alerts);
+    riskmon_store_destroy (&self->ahead);
+    pmo_redis_destroy (&self->ahead_redis);
     riskmon_store_destroy (&self->side);
     pmo_redis_destroy (&self->side_redis);
     riskmon_store_destroy (&self->store);
@@ -250,6 +252,9 @@ static int s_start (riskmon_t *self)
     self->side_redis = pmo_redis_new (self->config.redis_url, self->config.redis_timeout_ms);
     assert (self->side_redis);
     self->side = riskmon_store_new (self->side_redis, self->config.hub);
+    self->ahead_redis = pmo_redis_new (self->config.redis_url, self->config.redis_timeout_ms);
+    assert (self->ahead_redis);
+    self->ahead = riskmon_store_new (self->ahead_redis, self->config.hub);
     self->reader =
         pmo_stream_reader_new (self->config.redis_url, self->config.redis_timeout_ms, GROUP,
                                self->config.consumer, (size_t)self->config.batch, READ_BLOCK_MS);

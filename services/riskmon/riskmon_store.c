@@ -39,6 +39,7 @@
 struct _riskmon_store_t {
     pmo_redis_t *redis; //  not owned
     char hub[40];
+    size_t ahead; //  answers read ahead and not yet taken
 };
 
 riskmon_store_t *riskmon_store_new (pmo_redis_t *redis, const char *hub)
@@ -239,6 +240,48 @@ int riskmon_store_get_many (riskmon_store_t *self, pmo_arena_t *arena, char *con
         freeReplyObject (reply);
     }
     return rc;
+}
+
+int riskmon_store_ahead (riskmon_store_t *self, char *const *keys, size_t n)
+{
+    const char *argv[] = {"HMGET", NULL, "v", "d"};
+    for (size_t i = 0; i < n; i++) {
+        argv[1] = keys[i];
+        if (pmo_redis_pipev (self->redis, 4, argv, NULL))
+            return -1; //  the connection is dropped: nothing is owed
+        self->ahead++;
+    }
+    return pmo_redis_pipe_push (self->redis);
+}
+
+int riskmon_store_ahead_take (riskmon_store_t *self, pmo_arena_t *arena,
+                              const ProtobufCMessageDescriptor *desc, ProtobufCMessage **msg,
+                              uint64_t *version)
+{
+    *msg = NULL;
+    *version = 0;
+    assert (self->ahead);
+    self->ahead--;
+    redisReply *reply = pmo_redis_pipe_reply (self->redis);
+    if (!reply)
+        return -1;
+    int rc = s_decode (arena, desc, reply, msg, version);
+    freeReplyObject (reply);
+    return rc;
+}
+
+int riskmon_store_push (riskmon_store_t *self)
+{
+    return pmo_redis_pipe_push (self->redis);
+}
+
+void riskmon_store_ahead_drop (riskmon_store_t *self)
+{
+    for (; self->ahead; self->ahead--) {
+        redisReply *reply = pmo_redis_pipe_reply (self->redis);
+        if (reply)
+            freeReplyObject (reply);
+    }
 }
 
 static pmo_script_t s_versions_script = {.source = pmo_lua_riskmon_versions};

@@ -71,6 +71,21 @@ int riskmon_store_get (riskmon_store_t *self, pmo_arena_t *arena, const char *ke
 int riskmon_store_get_many (riskmon_store_t *self, pmo_arena_t *arena, char *const *keys, size_t n,
                             const ProtobufCMessageDescriptor *desc, ProtobufCMessage **msgs,
                             uint64_t *versions);
+//  Read ahead: the HMGETs of keys[0..n) sent now, their answers taken one
+//  at a time, in order, later, so Redis reads while the caller works on
+//  what came before (the sweep's records). Only for a connection nothing
+//  else uses while answers are owed. 0, or -1 if Redis failed.
+int riskmon_store_ahead (riskmon_store_t *self, char *const *keys, size_t n);
+//  The next answer read ahead, decoded as desc into arena: 1, 0 if the key
+//  holds none, -1 if Redis failed.
+int riskmon_store_ahead_take (riskmon_store_t *self, pmo_arena_t *arena,
+                              const ProtobufCMessageDescriptor *desc, ProtobufCMessage **msg,
+                              uint64_t *version);
+//  The answers still owed, read and dropped (the connection is in step).
+void riskmon_store_ahead_drop (riskmon_store_t *self);
+//  Send what is queued on the connection now (Redis works on it while the
+//  caller goes on). 0, or -1 if Redis failed.
+int riskmon_store_push (riskmon_store_t *self);
 //  Every project of a division and the version of its record (0: absent),
 //  in one step (lua/versions.lua); ids and versions in arena.
 int riskmon_store_project_versions (riskmon_store_t *self, pmo_arena_t *arena, const char *division,

@@ -39,12 +39,18 @@
 #include "riskmon_server.h"
 
 #include <assert.h>
+#include <signal.h>
+#include <spawn.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
+
+extern char **environ;
 
 static bool s_quick;
 static bool s_smoke; //  every figure printed in seconds (run-all.sh --smoke)
@@ -110,6 +116,39 @@ static void s_redis_report (redisContext *ctx)
             printf ("%s\n", reply->str);
         freeReplyObject (reply);
     }
+}
+
+//  BENCH_PERF=<prefix>: `perf record` of Redis and of this process (the
+//  risk monitor's actor) over one measured sweep only, into
+//  <prefix>-<what>.data (perf report --pid splits the two). 0: not asked,
+//  or perf could not start.
+static pid_t s_perf_start (redisContext *ctx, const char *what)
+{
+    const char *prefix = getenv ("BENCH_PERF");
+    if (!prefix)
+        return 0;
+    redisReply *reply = redisCommand (ctx, "INFO server");
+    const char *at =
+        reply && reply->type == REDIS_REPLY_STRING ? strstr (reply->str, "process_id:") : NULL;
+    long redis_pid = at ? atol (at + strlen ("process_id:")) : 0;
+    freeReplyObject (reply);
+    char pids[48], out[512];
+    snprintf (pids, sizeof pids, "%ld,%ld", redis_pid, (long)getpid ());
+    snprintf (out, sizeof out, "%s-%s.data", prefix, what);
+    char *argv[] = {"perf", "record", "-q", "-F", "4000", "-p", pids, "-o", out, NULL};
+    pid_t pid;
+    if (!redis_pid || posix_spawnp (&pid, "perf", NULL, NULL, argv, environ))
+        return 0;
+    zclock_sleep (500); //  attached before the clock starts
+    return pid;
+}
+
+static void s_perf_stop (pid_t pid)
+{
+    if (pid <= 0)
+        return;
+    kill (pid, SIGINT);
+    waitpid (pid, NULL, 0);
 }
 
 static void s_project_event (Pmo__Event *event, Pmo__Project *project, const char *id)
@@ -638,6 +677,9 @@ static void s_sweep (size_t every)
     }
     s_rm_t rm;
     s_rm_start (&rm, redis, 5, s_clock);
+    char what[32];
+    snprintf (what, sizeof what, "sweep-%zu", every);
+    pid_t perf = s_perf_start (ctx, what);
     double redis_cpu = s_redis_cpu (ctx), own_cpu = s_own_cpu ();
     double aof = s_redis_info (ctx, "persistence", "aof_current_size:");
     double forks = s_redis_info (ctx, "stats", "total_forks:");
@@ -645,6 +687,7 @@ static void s_sweep (size_t every)
     s_clock_offset = due_at - t0;
     s_wait_due_none (ctx, "-inf", due_at);
     double seconds = (pmo_now_ms () - t0) / 1000.0;
+    s_perf_stop (perf);
     redis_cpu = s_redis_cpu (ctx) - redis_cpu;
     own_cpu = s_own_cpu () - own_cpu;
     aof = s_redis_info (ctx, "persistence", "aof_current_size:") - aof;
@@ -675,7 +718,8 @@ int main (int argc, char **argv)
     pmo_log_init ("bench", "error");
     printf ("bench_riskmon%s: 2 vCPUs shared by Redis, the risk monitor and the load\n",
             s_quick ? " (quick)" : "");
-    //  BENCH_ONLY=throughput|churn|latency|sweep runs one part (for profiling)
+    //  BENCH_ONLY=throughput|churn|latency|sweep runs one part (for
+    //  profiling; BENCH_PERF and BENCH_SWEEP above and in s_perf_start)
     const char *only = getenv ("BENCH_ONLY");
     if (!only || strcmp (only, "throughput") == 0)
         s_throughput (false);
@@ -684,11 +728,15 @@ int main (int argc, char **argv)
     if (!only || strcmp (only, "latency") == 0)
         s_latency ();
     if (!only || strcmp (only, "sweep") == 0) {
-        if (!getenv ("BENCH_SWEEP10")) {
+        //  BENCH_SWEEP=N: only the sweep where 1 project in N changes
+        const char *one = getenv ("BENCH_SWEEP");
+        if (one)
+            s_sweep ((size_t)atol (one) ? (size_t)atol (one) : 10);
+        else {
             s_sweep (1000000); //  nothing changes: the evaluation alone
             s_sweep (100);
+            s_sweep (10);
         }
-        s_sweep (10);
     }
     return 0;
 }
