@@ -497,15 +497,12 @@ static bool s_finish_prepare (notifier_t *self, transfer_t *t, const notifier_se
     return true;
 }
 
-//  Record the outcomes of n prepared transfers (one script call per
-//  division, one round trip to Redis for all of them), then free them.
-static void s_finish_record (notifier_t *self, transfer_t **ts, size_t n)
+//  The finish items of n prepared transfers (in arena).
+static notifier_finish_item_t *s_finish_items (notifier_t *self, transfer_t **ts, size_t n,
+                                               pmo_arena_t *arena)
 {
-    if (!n)
-        return;
-    pmo_arena_t *arena = pmo_arena_new ();
-    notifier_finish_item_t *items = pmo_arena_alloc (arena, n * sizeof (notifier_finish_item_t));
-    int *results = pmo_arena_alloc (arena, n * sizeof (int));
+    notifier_finish_item_t *items =
+        pmo_arena_alloc (arena, (n + 1) * sizeof (notifier_finish_item_t));
     int64_t mono = pmo_mono_ms ();
     for (size_t i = 0; i < n; i++) {
         transfer_t *t = ts[i];
@@ -525,19 +522,132 @@ static void s_finish_record (notifier_t *self, transfer_t **ts, size_t n)
             .trim = trim,
         };
     }
-    notifier_store_finish (self->store, arena, items, n, results);
+    return items;
+}
+
+//  Say what became of n recorded outcomes (results), look at the divisions
+//  they make due again, and free them.
+static void s_finish_done (notifier_t *self, transfer_t **ts, size_t n, const int *results)
+{
     for (size_t i = 0; i < n; i++) {
         transfer_t *t = ts[i];
         if (results[i] < 0)
             //  the lease runs out and the delivery is tried again: at least once
             pmo_warn ("notifier: could not record attempt delivery=%s (Redis); it will be retried",
                       t->delivery->id);
-        else if (results[i] == 1)
+        else if (results[i] == 1) {
             pmo_info ("notifier: delivery=%s changed by an operator during the attempt",
                       t->delivery->id);
+            notifier_ready_unknown (self, t->delivery->division);
+        } else if (t->finish == NOTIFIER_FINISH_RETRY)
+            //  (recorded after the claims that read the division's next due time)
+            notifier_ready_by (self, t->delivery->division, t->due_ms);
         pmo_arena_destroy (&t->arena);
         free (t);
     }
+}
+
+//  Outcomes on their way on the delivery connection, their answers awaited
+//  in the loop's poll (one batch at a time)
+struct _notifier_recording_t {
+    pmo_arena_t *arena;
+    transfer_t **ts; //  owned
+    size_t n;
+    notifier_finish_item_t *items;
+    int *results;
+    size_t *runs; //  the first item of each call, then n
+    size_t calls, answered;
+    int64_t deadline_ms; //  monotonic: the next answer must have come by then
+};
+
+static void s_recording_send (notifier_t *self);
+
+//  The batch on its way is answered (or never will be): done with it, and
+//  the outcomes that ended meanwhile go now (not at the next tick, which may
+//  be far off: their leases must not run out first).
+static void s_recording_end (notifier_t *self)
+{
+    notifier_recording_t *r = self->recording;
+    s_finish_done (self, r->ts, r->n, r->results);
+    pmo_arena_destroy (&r->arena);
+    free (r);
+    self->recording = NULL;
+    s_recording_send (self);
+}
+
+//  Send the outcomes gathered so far on the delivery connection, unless a
+//  batch is still on its way (they go with the next).
+static void s_recording_send (notifier_t *self)
+{
+    if (self->recording || !self->n_finishing)
+        return;
+    notifier_recording_t *r = calloc (1, sizeof (notifier_recording_t));
+    assert (r);
+    r->arena = pmo_arena_new ();
+    r->n = self->n_finishing;
+    r->ts = pmo_arena_alloc (r->arena, r->n * sizeof (transfer_t *));
+    memcpy (r->ts, self->finishing, r->n * sizeof (transfer_t *));
+    self->n_finishing = 0;
+    r->items = s_finish_items (self, r->ts, r->n, r->arena);
+    r->results = pmo_arena_alloc (r->arena, r->n * sizeof (int));
+    r->calls = notifier_store_finish_queue (self->tick_store, r->arena, r->items, r->n, r->results,
+                                            &r->runs);
+    r->deadline_ms = pmo_mono_ms () + self->config.redis_timeout_ms;
+    self->recording = r;
+    if (r->calls && notifier_store_push (self->tick_store))
+        r->calls = 0; //  dropped: nothing will answer
+    notifier_recording_poll (self, false);
+}
+
+int notifier_recording_fd (notifier_t *self)
+{
+    return self->recording ? notifier_store_fd (self->tick_store) : -1;
+}
+
+int notifier_recording_wait_ms (notifier_t *self)
+{
+    if (!self->recording)
+        return 1000;
+    int64_t left = self->recording->deadline_ms - pmo_mono_ms ();
+    return left < 0 ? 0 : (int)left;
+}
+
+void notifier_recording_poll (notifier_t *self, bool wait)
+{
+    notifier_recording_t *r = self->recording;
+    if (!r)
+        return;
+    while (r->answered < r->calls) {
+        redisReply *reply = NULL;
+        int rc = wait ? ((reply = pmo_redis_pipe_reply (self->tick_redis)) ? 1 : -1)
+                      : notifier_store_poll (self->tick_store, &reply);
+        if (rc == 0) {
+            if (pmo_mono_ms () <= r->deadline_ms)
+                return;
+            notifier_store_drop (self->tick_store, "outcome answers did not come in time");
+            rc = -1;
+        }
+        if (rc < 0)
+            //  the connection is gone, and the answers still owed with it
+            break;
+        notifier_store_finish_take (self->tick_store, r->items, r->runs, r->answered++, r->results,
+                                    reply);
+        r->deadline_ms = pmo_mono_ms () + self->config.redis_timeout_ms;
+    }
+    s_recording_end (self);
+}
+
+//  Record the outcomes of n prepared transfers, waiting (one script call
+//  per division, one round trip to Redis for all of them), then free them.
+static void s_finish_record (notifier_t *self, transfer_t **ts, size_t n)
+{
+    if (!n)
+        return;
+    pmo_arena_t *arena = pmo_arena_new ();
+    notifier_finish_item_t *items = s_finish_items (self, ts, n, arena);
+    int *results = pmo_arena_alloc (arena, n * sizeof (int));
+    notifier_store_finish (self->tick_store, arena, items, n, results);
+    s_finish_done (self, ts, n, results);
     pmo_arena_destroy (&arena);
 }
 
@@ -576,22 +686,27 @@ void notifier_finish_results (notifier_t *self)
 
 void notifier_finish_flush (notifier_t *self)
 {
+    //  (what is on its way first, and what it sends when answered)
+    while (self->recording)
+        notifier_recording_poll (self, true);
     //  (the store splits them into script calls, all in one round trip)
     s_finish_record (self, self->finishing, self->n_finishing);
     self->n_finishing = 0;
 }
 
-//  Record the outcomes prepared since the last tick, then claim and start
-//  what is due, channel by channel, within each channel's rate and
-//  in-flight limits: one round trip to find a division's due channels, one
-//  for all their claims.
+//  Claim and start what is due, channel by channel, within each channel's
+//  rate and in-flight limits: one round trip to find a division's due
+//  channels, one for all their claims. The outcomes prepared since the last
+//  tick are sent on the delivery connection once the claims have answered
+//  (so Redis claims first), and recorded while the loop formats and sends.
 void notifier_tick (notifier_t *self)
 {
     self->counters.ticks++;
     notifier_cache_fresh (self);
-    if (!notifier_store_connected (self->store))
+    if (!notifier_store_connected (self->store)) {
+        s_recording_send (self);
         return;
-    notifier_finish_flush (self);
+    }
     pmo_arena_t *arena = pmo_arena_new ();
     int64_t now = pmo_now_ms ();
     size_t index = 0;
@@ -649,6 +764,7 @@ void notifier_tick (notifier_t *self)
         if (!later)
             later = now + TICK_MS;
         self->ready_at[index] = later < next ? later : next;
+        s_recording_send (self);
         for (size_t c = 0; c < n_claims; c++)
             for (size_t k = 0; k < claims[c].n; k++) {
                 if (notifier_rate_per_minute (states[c]->channel))
@@ -656,5 +772,6 @@ void notifier_tick (notifier_t *self)
                 s_start (self, states[c], &claims[c].claimed[k], arena);
             }
     }
+    s_recording_send (self);
     pmo_arena_destroy (&arena);
 }

@@ -69,6 +69,7 @@ typedef struct {
 } transfer_t;
 
 typedef struct _notifier_routing_t notifier_routing_t;
+typedef struct _notifier_recording_t notifier_recording_t;
 
 //  What the loop counted since start (with the store's script calls, the
 //  batch sizes the Ping answer reports)
@@ -111,10 +112,13 @@ typedef struct {
     pmo_stream_reader_t *reader; //  new entries (waits in Redis on its own connection)
     pmo_redis_t *route_redis;    //  owned: the routing connection (answers awaited in the poll)
     notifier_store_t *route_store;
-    notifier_routing_t *routing; //  the batch whose routes are on their way, or NULL
-    size_t reclaim_cursor;       //  the next stream to reclaim from
-    size_t reclaim_passed;       //  streams reclaimed since start (the first pass is whole)
-    int64_t next_housekeep_ms;   //  monotonic
+    notifier_routing_t *routing;     //  the batch whose routes are on their way, or NULL
+    pmo_redis_t *tick_redis;         //  owned: the delivery loop's outcomes go on it
+    notifier_store_t *tick_store;    //
+    notifier_recording_t *recording; //  the outcomes whose answers are awaited, or NULL
+    size_t reclaim_cursor;           //  the next stream to reclaim from
+    size_t reclaim_passed;           //  streams reclaimed since start (the first pass is whole)
+    int64_t next_housekeep_ms;       //  monotonic
     //  When each division (in the order of streams) next has a channel
     //  due: wall ms; 0 = unknown (ask Redis at the next tick); INT64_MAX =
     //  nothing waits. This replica learns it from what it routes, claims and
@@ -239,9 +243,17 @@ void notifier_handle_get_delivery (notifier_t *self, pmo_request_t *req, Pmo__De
 //  retry_delivery (retry) or discard_delivery.
 void notifier_handle_delivery_change (notifier_t *self, pmo_request_t *req, Pmo__DeliveryRef *ref,
                                       bool retry);
-//  Record the outcomes prepared so far, then claim and start what is due,
-//  channel by channel, within each channel's rate and in-flight limits.
+//  Claim and start what is due, channel by channel, within each channel's
+//  rate and in-flight limits; then send the outcomes prepared so far.
 void notifier_tick (notifier_t *self);
+//  The delivery connection's descriptor to poll while outcomes sent are
+//  owed answers (else -1), and how long the loop may wait for them, ms.
+int notifier_recording_fd (notifier_t *self);
+int notifier_recording_wait_ms (notifier_t *self);
+//  Take the answers that came (wait: all of them, waiting); once all have
+//  (or the connection failed, or they did not come within the Redis
+//  deadline) the transfers are done with.
+void notifier_recording_poll (notifier_t *self, bool wait);
 //  Record a transfer's outcome (frees t).
 void notifier_finish (notifier_t *self, transfer_t *t, const notifier_send_result_t *result);
 //  Prepare the outcomes of every transfer that ended (recorded at the next tick).

@@ -361,12 +361,18 @@ static void s_handle_ping (notifier_t *self, pmo_request_t *req)
     if (reply->body_case != PMO__NOTIFIER_REPLY__BODY_PONG)
         return;
     Pmo__Pong *pong = reply->pong;
-    //  (routes go on the routing connection, the rest on the main one)
+    //  (routes go on the routing connection, outcomes on the delivery
+    //  loop's, the rest on the main one)
     const notifier_store_counts_t *main = notifier_store_counts (self->store);
     const notifier_store_counts_t *routing = notifier_store_counts (self->route_store);
+    const notifier_store_counts_t *ticks = notifier_store_counts (self->tick_store);
     notifier_store_counts_t sum = *main;
     sum.route_calls += routing->route_calls;
     sum.routes += routing->routes;
+    sum.claim_calls += ticks->claim_calls;
+    sum.claimed += ticks->claimed;
+    sum.finish_calls += ticks->finish_calls;
+    sum.finished += ticks->finished;
     const notifier_store_counts_t *store = &sum;
     const notifier_counters_t *loop = &self->counters;
     struct {
@@ -471,6 +477,11 @@ static int s_open (notifier_t *self)
     self->route_redis = pmo_redis_new (self->config.redis_url, self->config.redis_timeout_ms);
     assert (self->route_redis); //  the same URL made self->redis
     self->route_store = notifier_store_new (self->route_redis, self->seal);
+    //  ... and the delivery loop's outcomes on another: Redis records them
+    //  while the loop formats and sends what it claimed
+    self->tick_redis = pmo_redis_new (self->config.redis_url, self->config.redis_timeout_ms);
+    assert (self->tick_redis);
+    self->tick_store = notifier_store_new (self->tick_redis, self->seal);
     pmo_server_config_t server_config = {
         .name = "notifier",
         .request_desc = &pmo__notifier_request__descriptor,
@@ -490,6 +501,8 @@ static int s_open (notifier_t *self)
         zsock_destroy (&self->pub);
         notifier_store_destroy (&self->route_store);
         pmo_redis_destroy (&self->route_redis);
+        notifier_store_destroy (&self->tick_store);
+        pmo_redis_destroy (&self->tick_redis);
         notifier_store_destroy (&self->store);
         pmo_seal_destroy (&self->seal);
         pmo_client_destroy (&self->registry);
@@ -614,7 +627,7 @@ static long s_wait_ms (notifier_t *self)
     int64_t wait = HOUSEKEEP_MS;
     int64_t timers[] = {orgtree_reader_next_ms (self->org_reader) - mono,
                         self->next_housekeep_ms - mono, pmo_stream_reader_wait_ms (self->reader),
-                        notifier_routing_wait_ms (self)};
+                        notifier_routing_wait_ms (self), notifier_recording_wait_ms (self)};
     for (size_t i = 0; i < sizeof timers / sizeof timers[0]; i++)
         if (timers[i] < wait)
             wait = timers[i];
@@ -645,6 +658,10 @@ static bool s_poll (notifier_t *self, zsock_t *pipe, zmq_pollitem_t *items)
     int wait_fd = routing_fd >= 0 ? routing_fd : reader_fd;
     if (wait_fd >= 0)
         items[fixed++] = (zmq_pollitem_t){.fd = wait_fd, .events = ZMQ_POLLIN};
+    //  Recorded outcomes' answers
+    int recording_fd = notifier_recording_fd (self);
+    if (recording_fd >= 0)
+        items[fixed++] = (zmq_pollitem_t){.fd = recording_fd, .events = ZMQ_POLLIN};
     int count = fixed + notifier_send_pollitems (self->send, items + fixed, POLL_ITEMS_MAX - fixed);
     self->counters.wakeups++;
     if (zmq_poll (items, count, s_wait_ms (self)) < 0 && zmq_errno () == ETERM)
@@ -673,6 +690,8 @@ static bool s_poll (notifier_t *self, zsock_t *pipe, zmq_pollitem_t *items)
         notifier_consume (self);
     notifier_send_perform (self->send, items + fixed, count - fixed);
     notifier_finish_results (self);
+    //  (looked for on every pass: the deadline may have passed)
+    notifier_recording_poll (self, false);
     return running;
 }
 
@@ -695,6 +714,8 @@ static void s_close (notifier_t *self)
     notifier_routing_free (&self->routing);
     notifier_store_destroy (&self->route_store);
     pmo_redis_destroy (&self->route_redis);
+    notifier_store_destroy (&self->tick_store);
+    pmo_redis_destroy (&self->tick_redis);
     zhash_destroy (&self->division_index);
     free (self->ready_at);
     zhash_destroy (&self->channels);

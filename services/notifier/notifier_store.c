@@ -401,14 +401,6 @@ static redisReply *s_call_check (notifier_store_t *self, redisReply *r, size_t n
     return NULL;
 }
 
-//  The same, waiting for the answer. The caller frees *reply.
-static redisReply *s_call_reply (notifier_store_t *self, size_t n, const char *what,
-                                 const char *first, redisReply **reply)
-{
-    *reply = pmo_redis_pipe_reply (self->redis);
-    return s_call_check (self, *reply, n, what, first);
-}
-
 //  Queue one route.lua call for n routes (all of one division). 0 or -1.
 static int s_route_pipe (notifier_store_t *self, pmo_arena_t *arena,
                          const notifier_route_args_t *const *routes, size_t n)
@@ -755,12 +747,13 @@ static int s_finish_pipe (notifier_store_t *self, pmo_arena_t *arena,
     return pmo_redis_pipev (self->redis, (int)argc, argv, lens);
 }
 
-//  Read the answer of one queued call for n items into results.
-static void s_finish_reply (notifier_store_t *self, const notifier_finish_item_t *items, size_t n,
-                            int *results)
+//  Take the answer (reply, freed; NULL: none came) of one queued call for
+//  n items into results.
+static void s_finish_take (notifier_store_t *self, const notifier_finish_item_t *items, size_t n,
+                           int *results, redisReply *reply)
 {
-    redisReply *reply,
-        *ok = s_call_reply (self, n, "notifier: record an attempt", items[0].delivery->id, &reply);
+    redisReply *ok =
+        s_call_check (self, reply, n, "notifier: record an attempt", items[0].delivery->id);
     for (size_t i = 0; i < n; i++) {
         redisReply *one = ok ? ok->element[i] : NULL;
         results[i] = !one                                                                 ? -1
@@ -772,25 +765,54 @@ static void s_finish_reply (notifier_store_t *self, const notifier_finish_item_t
         freeReplyObject (reply);
 }
 
-void notifier_store_finish (notifier_store_t *self, pmo_arena_t *arena,
-                            const notifier_finish_item_t *items, size_t n, int *results)
+size_t notifier_store_finish_queue (notifier_store_t *self, pmo_arena_t *arena,
+                                    const notifier_finish_item_t *items, size_t n, int *results,
+                                    size_t **runs)
 {
     for (size_t i = 0; i < n; i++)
         results[i] = -1;
+    *runs = NULL;
     if (!n || notifier_store_scripts_ready (self))
-        return;
+        return 0;
     const char **divisions = pmo_arena_alloc (arena, n * sizeof (char *));
     for (size_t i = 0; i < n; i++)
         divisions[i] = items[i].delivery->division;
     size_t n_runs, queued = 0;
-    size_t *runs = s_division_runs (arena, divisions, n, &n_runs);
+    *runs = s_division_runs (arena, divisions, n, &n_runs);
     for (; queued < n_runs; queued++)
-        if (s_finish_pipe (self, arena, items + runs[queued], runs[queued + 1] - runs[queued]))
+        if (s_finish_pipe (self, arena, items + (*runs)[queued],
+                           (*runs)[queued + 1] - (*runs)[queued]))
             break;
     self->counts.finish_calls += queued;
-    self->counts.finished += runs[queued];
+    self->counts.finished += (*runs)[queued];
+    return queued;
+}
+
+void notifier_store_finish_take (notifier_store_t *self, const notifier_finish_item_t *items,
+                                 const size_t *runs, size_t call, int *results, redisReply *reply)
+{
+    s_finish_take (self, items + runs[call], runs[call + 1] - runs[call], results + runs[call],
+                   reply);
+}
+
+void notifier_store_finish (notifier_store_t *self, pmo_arena_t *arena,
+                            const notifier_finish_item_t *items, size_t n, int *results)
+{
+    size_t *runs;
+    size_t queued = notifier_store_finish_queue (self, arena, items, n, results, &runs);
     for (size_t r = 0; r < queued; r++)
-        s_finish_reply (self, items + runs[r], runs[r + 1] - runs[r], results + runs[r]);
+        notifier_store_finish_take (self, items, runs, r, results,
+                                    pmo_redis_pipe_reply (self->redis));
+}
+
+int notifier_store_push (notifier_store_t *self)
+{
+    return pmo_redis_pipe_push (self->redis);
+}
+
+int notifier_store_poll (notifier_store_t *self, redisReply **reply)
+{
+    return pmo_redis_pipe_poll (self->redis, reply);
 }
 
 //  ---------------------------------------------------------------------

@@ -170,6 +170,20 @@ typedef struct {
 //  Redis failed.
 void notifier_store_finish (notifier_store_t *self, pmo_arena_t *arena,
                             const notifier_finish_item_t *items, size_t n, int *results);
+//  The same without waiting (the delivery loop's outcomes, whose answers the
+//  loop's poll awaits): queue the calls (returns how many: one answer each;
+//  *runs: the first item of each call, then n, in arena; results all -1
+//  until taken), send them with notifier_store_push, take each answer with
+//  notifier_store_poll (pmo_redis_pipe_poll: 1, 0 not yet, -1 the
+//  connection failed) and notifier_store_finish_take (reply freed; NULL:
+//  none came), in order.
+size_t notifier_store_finish_queue (notifier_store_t *self, pmo_arena_t *arena,
+                                    const notifier_finish_item_t *items, size_t n, int *results,
+                                    size_t **runs);
+void notifier_store_finish_take (notifier_store_t *self, const notifier_finish_item_t *items,
+                                 const size_t *runs, size_t call, int *results, redisReply *reply);
+int notifier_store_push (notifier_store_t *self);
+int notifier_store_poll (notifier_store_t *self, redisReply **reply);
 
 //  ---------------------------------------------------------------------
 //  Deliveries for people

@@ -24,6 +24,27 @@
 -- too early costs one claim that finds nothing and corrects it; so only a
 -- retry, which may make it earlier, looks at the due set's head.
 
+-- Deliveries leave their due set, and join their done or dead set, with one
+-- ZREM and one ZADD per set for the whole call, after every delivery's own
+-- record is written; a retry's new due time and its channel's ready time
+-- come after those. (Redis refuses a script's writes, for memory or on a
+-- read-only replica, only at its first write: a call is not cut short.)
+local function collector()
+  local c = {sets = {}, order = {}}
+  function c.add(key, ...)
+    local q = c.sets[key]
+    if not q then
+      q = {}
+      c.sets[key] = q
+      c.order[#c.order + 1] = key
+    end
+    for _, v in ipairs({...}) do q[#q + 1] = v end
+  end
+  return c
+end
+local removed, added = collector(), collector()
+local retries, trims = {}, {}
+
 local function finish(k, a)
   local key, due, ready = KEYS[k + 1], KEYS[k + 2], KEYS[k + 3]
   local id, outcome, channel = ARGV[a + 1], ARGV[a + 4], ARGV[a + 6]
@@ -36,21 +57,19 @@ local function finish(k, a)
   redis.call('HSET', key, 'v', tonumber(v) + 1, 'd', ARGV[a + 3], 'l', 0)
   local now, keep = tonumber(ARGV[a + 7]), tonumber(ARGV[a + 8])
   if outcome == 'retry' then
-    redis.call('ZADD', due, ARGV[a + 5], id)
-    local head = redis.call('ZRANGE', due, 0, 0, 'WITHSCORES')
-    redis.call('ZADD', ready, head[2], channel)
+    retries[#retries + 1] = {due, ready, channel, ARGV[a + 5], id}
     return 'ok'
   end
-  redis.call('ZREM', due, id)
+  removed.add(due, id)
   if outcome == 'delivered' then
-    redis.call('ZADD', KEYS[k + 4], now, id)
+    added.add(KEYS[k + 4], now, id)
     redis.call('EXPIRE', key, keep)
     if not single then redis.call('EXPIRE', key .. ':n', keep) end
     if ARGV[a + 11] == '1' then
-      redis.call('ZREMRANGEBYSCORE', KEYS[k + 4], '-inf', now - keep * 1000)
+      trims[#trims + 1] = {KEYS[k + 4], now - keep * 1000}
     end
   else
-    redis.call('ZADD', KEYS[k + 5], now, id)
+    added.add(KEYS[k + 5], now, id)
     if ARGV[a + 9] ~= '' then
       redis.call('XADD', KEYS[k + 6], '*', 'type', ARGV[a + 9], 'data', ARGV[a + 10])
     end
@@ -61,5 +80,20 @@ end
 local out = {}
 for i = 0, #KEYS / 6 - 1 do
   out[i + 1] = finish(i * 6, i * 11)
+end
+for _, key in ipairs(removed.order) do
+  redis.call('ZREM', key, unpack(removed.sets[key]))
+end
+for _, key in ipairs(added.order) do
+  redis.call('ZADD', key, unpack(added.sets[key]))
+end
+for _, t in ipairs(trims) do
+  redis.call('ZREMRANGEBYSCORE', t[1], '-inf', t[2])
+end
+for _, r in ipairs(retries) do
+  local due, ready, channel, at, id = r[1], r[2], r[3], r[4], r[5]
+  redis.call('ZADD', due, at, id)
+  local head = redis.call('ZRANGE', due, 0, 0, 'WITHSCORES')
+  redis.call('ZADD', ready, head[2], channel)
 end
 return out
