@@ -42,9 +42,10 @@ typedef struct {
     registry_entity_blob_t entity; //  the entity as the commit stores it
     registry_packed_t packed;      //  the event and the reply as the commit stores them
     const char *division;
-    size_t slot;  //  its place in the batch's group commit (registry_flush)
-    bool grouped; //  placed in a group
-    bool retry;   //  to run again on its own
+    size_t slot;     //  its place in the batch's group commit (registry_flush)
+    bool grouped;    //  placed in a group
+    bool retry;      //  to run again on its own
+    bool replay_due; //  past the checks a retry skips (s_replay_failed)
 } pending_t;
 
 typedef struct {

@@ -209,7 +209,8 @@ static int s_check_references (registry_t *self, pmo_request_t *req, Pmo__Projec
 //  snapshot; that is safe because each commit re-checks, atomically, what it
 //  relies on (versions, unique codes, the request id).
 
-//  A stored reply read with the request's other reads: answer with it.
+//  A stored reply (reads[2] of a create or update, read once the request
+//  failed a check: s_replay_failed): answer with it.
 static bool s_replay_found (registry_t *self, pmo_request_t *req, const registry_read_t *replay)
 {
     if (!replay->found)
@@ -238,6 +239,33 @@ static Pmo__OrgUnit *s_unit_read (pmo_request_t *req, const registry_read_t *rea
     else
         return (Pmo__OrgUnit *)read->msg;
     return NULL;
+}
+
+//  A retried request is found by its commit (the script's SET NX GET of the
+//  reply answers the stored one: PMO_COMMIT_DUPLICATE), so the batch does
+//  not read the stored reply of every request: one Redis command fewer per
+//  create and update. Only a request that failed a check its first attempt
+//  may have changed (its version, its code) after the point where a retry
+//  is told apart (pending->replay_due: once the caller may act) reads it,
+//  and a stored reply found answers instead of the failure.
+static void s_replay_failed (registry_t *self, pending_t *pending)
+{
+    pmo_request_t *req = pending->req;
+    if (!pending->replay_due || !pmo_request_failed (req) ||
+        req->code == PMO__ERROR_CODE__ERROR_UNAVAILABLE)
+        return;
+    registry_read_t *replay = &pending->reads[2];
+    int rc = registry_store_read_all (self->store, req->arena, replay, 1);
+    if (rc == 0 && !replay->found)
+        return; //  not a retry: the failure stands
+    //  The first attempt's reply instead of the failure, or unavailable
+    //  when it cannot be told
+    *pmo_wire_message_slot (req->reply, "error") = NULL;
+    req->code = PMO__ERROR_CODE__ERROR_NONE;
+    if (rc)
+        registry_unavailable (req);
+    else
+        s_replay_found (self, req, replay);
 }
 
 //  Queue a deferred request with its reads for the flush.
@@ -269,12 +297,12 @@ void registry_begin_create_project (registry_t *self, pmo_request_t *req, Pmo__P
         {.op = REGISTRY_READ_ENTITY,
          .kind = registry_kind (PMO__ENTITY_KIND__ENTITY_KIND_ORG_UNIT),
          .id = project->org_unit},
-        {.op = REGISTRY_READ_REPLAY, .division = division, .request_id = req->header->request_id},
         {.op = REGISTRY_READ_NEXT_ID,
          .kind = registry_kind (PMO__ENTITY_KIND__ENTITY_KIND_PROJECT),
          .division = division},
+        {.op = REGISTRY_READ_REPLAY, .division = division, .request_id = req->header->request_id},
     };
-    s_pend (self, req, reads, placed ? 3 : 1);
+    s_pend (self, req, reads, placed ? 2 : 1);
 }
 
 static void s_decide_create_project (registry_t *self, pending_t *pending)
@@ -286,17 +314,18 @@ static void s_decide_create_project (registry_t *self, pending_t *pending)
     Pmo__OrgUnit *unit = s_unit_read (req, &reads[0], "create_project.org_unit");
     if (!unit || !registry_may (req, REGISTRY_WRITE_PROJECT, unit->path, "create projects"))
         return;
+    //  From here on a failed check may be a retry's: see s_replay_failed
+    reads[2].division = unit->division;
+    pending->replay_due = true;
     if (pending->n_first == 1) {
         //  The first project in this unit since start: now the division is known
-        reads[1].division = reads[2].division = unit->division;
-        if (registry_store_read_all (self->store, req->arena, reads + 1, 2))
+        reads[1].division = unit->division;
+        if (registry_store_read_all (self->store, req->arena, reads + 1, 1))
             return registry_unavailable (req);
     }
-    if (s_replay_found (self, req, &reads[1]))
-        return;
     if (s_check_references (self, req, project, NULL, "create_project", unit))
         return;
-    char *id = reads[2].new_id;
+    char *id = reads[1].new_id;
     registry_stamp_new (req, &project->base, id);
     project->org_unit_path = unit->path;
     project->division = unit->division;
@@ -337,12 +366,12 @@ void registry_begin_update_project (registry_t *self, pmo_request_t *req, Pmo__P
         {.op = REGISTRY_READ_ENTITY,
          .kind = registry_kind (PMO__ENTITY_KIND__ENTITY_KIND_PROJECT),
          .id = next->id},
-        {.op = REGISTRY_READ_REPLAY, .division = division, .request_id = req->header->request_id},
         {.op = REGISTRY_READ_ENTITY,
          .kind = registry_kind (PMO__ENTITY_KIND__ENTITY_KIND_ORG_UNIT),
          .id = next->org_unit},
+        {.op = REGISTRY_READ_REPLAY, .division = division, .request_id = req->header->request_id},
     };
-    s_pend (self, req, reads, 3);
+    s_pend (self, req, reads, 2);
 }
 
 static void s_decide_update_project (registry_t *self, pending_t *pending)
@@ -360,8 +389,8 @@ static void s_decide_update_project (registry_t *self, pending_t *pending)
                            next->id);
     if (!registry_may (req, REGISTRY_WRITE_PROJECT, stored->org_unit_path, "change projects"))
         return;
-    if (s_replay_found (self, req, &reads[1]))
-        return;
+    //  From here on a failed check may be a retry's: see s_replay_failed
+    pending->replay_due = true;
     pmo_problem_t problem;
     if (registry_check_project (next, &problem))
         return pmo_request_fail_problem (req, &problem, "update_project");
@@ -371,7 +400,7 @@ static void s_decide_update_project (registry_t *self, pending_t *pending)
         return (void)FAIL (req, FAILED_PRECONDITION, "update_project.phase",
                            "the phase changes only through its gate: use change_phase or "
                            "decide_gate");
-    Pmo__OrgUnit *unit = s_unit_read (req, &reads[2], "update_project.org_unit");
+    Pmo__OrgUnit *unit = s_unit_read (req, &reads[1], "update_project.org_unit");
     if (!unit)
         return;
     if (strcmp (unit->division, stored->division) != 0)
@@ -440,6 +469,7 @@ void registry_flush (void *state)
             s_decide_create_project (self, pending);
         else
             s_decide_update_project (self, pending);
+        s_replay_failed (self, pending);
     }
     //  Group commit: the commits of one division go in one script call
     //  (one dispatch, one AOF entry, one fsync with appendfsync always);

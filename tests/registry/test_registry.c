@@ -934,6 +934,15 @@ static void s_archive (rh_t *rh)
     reply = rh_call (rh, &request);
     rh_ok (reply);
     rh_free (&reply);
+    //  A member that joined before the archive, to be retried after it
+    Pmo__Project early = PMO__PROJECT__INIT;
+    early.code = "EARLY-JOINER";
+    early.name = "Early joiner";
+    early.org_unit = "dft";
+    early.portfolio_id = "pf_dft_1";
+    REQUEST (join_early, create_project, CREATE_PROJECT) = &early;
+    Pmo__RegistryReply *joined = rh_call_with_id (rh, &join_early, "joined-before-archive");
+    rh_ok (joined);
     //  An archived portfolio takes no new members; its members stay editable
     archive.kind = PMO__ENTITY_KIND__ENTITY_KIND_PORTFOLIO;
     archive.id = "pf_dft_1";
@@ -957,6 +966,14 @@ static void s_archive (rh_t *rh)
     reply = rh_call (rh, &join);
     rh_err (reply, FAILED_PRECONDITION, "create_project.portfolio_id");
     rh_free (&reply);
+    //  ...but a retry of a create done before gets its first reply: the
+    //  check that now fails is one a retry skips (s_replay_failed)
+    reply = rh_call_with_id (rh, &join_early, "joined-before-archive");
+    rh_ok (reply);
+    assert (streq (reply->project->id, joined->project->id));
+    assert (reply->project->created_ms == joined->project->created_ms);
+    rh_free (&reply);
+    rh_free (&joined);
     reply = rh_project (rh, "LAB-1", "ops-lab");
     rh_err (reply, FAILED_PRECONDITION, "create_project.org_unit");
     rh_free (&reply);
