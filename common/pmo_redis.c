@@ -38,6 +38,8 @@ struct _pmo_redis_t {
     uint64_t unconfirmed;   //  writes not confirmed since that warning
     int64_t refused_ms;     //  monotonic: the latest write refused for want of replicas (0 none)
     uint64_t refused;       //  ... and how many in the episode so far
+    char replid[48];        //  master_replid of the connection numbered replid_of
+    uint64_t replid_of;     //  0: not read yet
 };
 
 //  The URL's "?replicas=N&wait=MS" (both optional, in any order): how many
@@ -361,6 +363,29 @@ const char *pmo_redis_safe_url (pmo_redis_t *self)
 uint64_t pmo_redis_connects (pmo_redis_t *self)
 {
     return self->connects;
+}
+
+const char *pmo_redis_replid (pmo_redis_t *self)
+{
+    assert (self);
+    if (self->replid_of && self->replid_of == self->connects && self->ctx)
+        return self->replid;
+    redisReply *reply = pmo_redis_command (self, "INFO replication");
+    if (!reply)
+        return NULL;
+    const char *found =
+        reply->type == REDIS_REPLY_STRING ? strstr (reply->str, "master_replid:") : NULL;
+    size_t len = found ? strcspn (found + 14, "\r\n") : 0;
+    if (len == 0 || len >= sizeof self->replid) {
+        pmo_warn ("redis: no master_replid in INFO replication url=%s", self->safe_url);
+        freeReplyObject (reply);
+        return NULL;
+    }
+    memcpy (self->replid, found + 14, len);
+    self->replid[len] = 0;
+    self->replid_of = self->connects;
+    freeReplyObject (reply);
+    return self->replid;
 }
 
 //  A reply or NULL; on NULL the connection is dropped.

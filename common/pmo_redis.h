@@ -50,6 +50,12 @@ bool pmo_redis_ready (pmo_redis_t *self);
 const char *pmo_redis_safe_url (pmo_redis_t *self);
 //  Times a connection was (re)established; for tests and metrics.
 uint64_t pmo_redis_connects (pmo_redis_t *self);
+//  The replication id of the master this connection is on (INFO
+//  replication's master_replid, read once per connection). Redis gives a
+//  master a new one when it restarts and when a replica is promoted, so a
+//  change says writes seen before may have been lost (pmo_seq.h). NULL if
+//  Redis did not answer.
+const char *pmo_redis_replid (pmo_redis_t *self);
 
 //  Run one command. Returns the reply (caller frees with freeReplyObject) or
 //  NULL if Redis could not be reached in time; an error reply from Redis is

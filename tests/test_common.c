@@ -10,6 +10,7 @@
 #include "pmo_commit.h"
 #include "pmo_log.h"
 #include "pmo_redis.h"
+#include "pmo_seq.h"
 #include "pmo_reflect.h"
 #include "pmo_stream.h"
 #include "pmo_testkit.h"
@@ -154,6 +155,58 @@ static void s_test_redis (pmo_test_redis_t *server)
     assert (pmo_redis_connects (redis) == connects + 1);
     pmo_redis_destroy (&redis);
     printf ("redis: ok\n");
+}
+
+//  Numbers for ids: never one issued before, across a restart that may have
+//  lost the last increments (the master's replication id changes)
+static void s_test_seq (pmo_test_redis_t *server)
+{
+    pmo_redis_t *redis = pmo_redis_new (pmo_test_redis_url (server), 2000);
+    assert (redis && pmo_redis_ready (redis));
+    const char *key = "pmo:{seqt}:seq";
+    long long first = 0;
+    //  The first count ever starts at 1; the next follow on
+    assert (pmo_seq_take (redis, key, "al", 1, &first) == 0 && first == 1);
+    assert (pmo_seq_take (redis, key, "al", 3, &first) == 0 && first == 2);
+    pmo_arena_t *arena = pmo_arena_new ();
+    char *id = NULL;
+    assert (pmo_seq_id (redis, arena, key, "al", "seqt", &id) == 0 && streq (id, "al_seqt_5"));
+    //  Another connection to the same master: no gap
+    redisReply *reply = pmo_test_redis_command (server, "CLIENT KILL TYPE normal");
+    freeReplyObject (reply);
+    for (int i = 0; i < 100 && pmo_seq_take (redis, key, "al", 1, &first); i++)
+        zclock_sleep (50);
+    assert (first == 6);
+    //  A counter from before the fence (no replication id kept): no gap
+    reply = pmo_test_redis_command (server, "HSET pmo:{seqt}:old rs 41");
+    freeReplyObject (reply);
+    assert (pmo_seq_take (redis, "pmo:{seqt}:old", "rs", 1, &first) == 0 && first == 42);
+    //  Redis restarted from its file: a new replication id, so the numbers
+    //  skip the fence (whatever the old master issued last and lost is
+    //  behind them), once
+    const char *before = pmo_redis_replid (redis);
+    assert (before && strlen (before) == 40);
+    char old_replid[48];
+    snprintf (old_replid, sizeof old_replid, "%s", before);
+    pmo_test_redis_kill (server);
+    assert (pmo_test_redis_restart (server) == 0);
+    int rc = -1;
+    for (int i = 0; i < 100 && (rc = pmo_seq_take (redis, key, "al", 1, &first)); i++)
+        zclock_sleep (50);
+    assert (rc == 0);
+    assert (!streq (pmo_redis_replid (redis), old_replid));
+    assert (first == 7 + PMO_SEQ_FENCE);
+    assert (pmo_seq_take (redis, key, "al", 1, &first) == 0 && first == 8 + PMO_SEQ_FENCE);
+    //  Another prefix of the same hash counted on this master already
+    assert (pmo_seq_take (redis, key, "rs", 2, &first) == 0 && first == 1);
+    //  A master that counted before a failover lost it: the replica
+    //  promoted holds the old master's id in the hash
+    reply = pmo_test_redis_command (server, "HSET %s #replid %s", key, old_replid);
+    freeReplyObject (reply);
+    assert (pmo_seq_take (redis, key, "al", 1, &first) == 0 && first == 9 + 2 * PMO_SEQ_FENCE);
+    pmo_arena_destroy (&arena);
+    pmo_redis_destroy (&redis);
+    printf ("seq: ok\n");
 }
 
 //  A server with no dataset to answer from (a replica cut off from its
@@ -975,6 +1028,7 @@ int main (void)
     pmo_test_redis_t *server = pmo_test_redis_start (false);
     assert (server);
     s_test_redis (server);
+    s_test_seq (server);
     s_test_redis_no_dataset ();
     s_test_redis_refused_writes ();
     s_test_redis_auth (server);

@@ -8,7 +8,9 @@
     each week; per allocation what the views need.
 
     The index is a cache, never the source of truth. It is filled from
-    Redis when the allocator starts (allocator_store_load), updated with
+    Redis when the allocator starts (allocator_store_load) and again when
+    it finds Redis to be another master (a failover may have lost what it
+    took in from the old one: allocator_server.c, s_follow), updated with
     every snapshot the allocator commits, and idempotent: a snapshot older
     than (or as old as) the one held is ignored, so replaying one changes
     nothing. Decisions that must be exact (the capacity check of a commit)

@@ -60,6 +60,7 @@ typedef struct {
     allocator_index_t *index;
     bool loaded;          //  the index holds everything in Redis
     int64_t next_load_ms; //  monotonic: when to try loading again
+    char replid[48];      //  the replication id of the master the index was read from
     pmo_server_t *server;
     zsock_t *pub;
     orgtree_t *registry;   //  projects and org units

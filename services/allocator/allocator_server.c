@@ -221,8 +221,10 @@ static void s_load (allocator_t *self)
     int64_t started = pmo_mono_ms ();
     allocator_index_clear (self->index);
     zhashx_purge (self->positions);
-    if (pmo_redis_ready (self->redis) &&
-        allocator_store_load (self->store, self->index, self->positions) == 0) {
+    const char *replid = pmo_redis_ready (self->redis) ? pmo_redis_replid (self->redis) : NULL;
+    if (replid) //  read before the load: a later one may be another master's
+        snprintf (self->replid, sizeof self->replid, "%s", replid);
+    if (replid && allocator_store_load (self->store, self->index, self->positions) == 0) {
         self->loaded = true;
         pmo_info ("allocator: index loaded resources=%zu allocations=%zu ms=%lld bytes=%zu",
                   allocator_index_resource_count (self->index),
@@ -248,6 +250,19 @@ static void s_follow (allocator_t *self)
         orgtree_invalidate (self->registry);
     if (applied > 0)
         pmo_debug ("allocator: followed snapshots=%d", applied);
+    //  Redis answered, so the connection says which master this is. Another
+    //  one (a failover, or Redis restarted) may have lost what the index
+    //  took in from the old one (written, never acknowledged, never
+    //  replicated): read everything again
+    const char *replid = applied >= 0 ? pmo_redis_replid (self->redis) : NULL;
+    if (replid && strcmp (replid, self->replid) != 0) {
+        pmo_warn ("allocator: Redis is another master now (replid %.8s, was %.8s); reading the "
+                  "index again",
+                  replid, self->replid);
+        self->loaded = false;
+        self->next_load_ms = 0;
+        s_load (self);
+    }
 }
 
 static void s_string_free (void **item)

@@ -22,6 +22,7 @@
     pmo:{<hub>}:xa:divisions        set of divisions holding foreign requests (for lists)
 */
 #include "allocator_store.h"
+#include "pmo_seq.h"
 #include "pmo_log.h"
 #include "pmo_reflect.h"
 #include "pmo_stream.h"
@@ -253,17 +254,9 @@ int allocator_store_replay (allocator_store_t *self, pmo_arena_t *arena, char *c
 int allocator_store_next_id (allocator_store_t *self, pmo_arena_t *arena, const char *prefix,
                              const char *division, char **id)
 {
-    redisReply *reply =
-        pmo_redis_command (self->redis, "HINCRBY pmo:{%s}:alseq %s 1", division, prefix);
-    if (!reply)
-        return -1;
-    int rc = -1;
-    if (reply->type == REDIS_REPLY_INTEGER) {
-        *id = pmo_arena_printf (arena, "%s_%s_%lld", prefix, division, reply->integer);
-        rc = 0;
-    }
-    freeReplyObject (reply);
-    return rc;
+    char key[128];
+    snprintf (key, sizeof key, "pmo:{%s}:alseq", division);
+    return pmo_seq_id (self->redis, arena, key, prefix, division, id);
 }
 
 int allocator_store_note_division (allocator_store_t *self, const char *division)
@@ -280,19 +273,16 @@ int allocator_store_note_division (allocator_store_t *self, const char *division
 int allocator_store_next_ids (allocator_store_t *self, pmo_arena_t *arena, const char *prefix,
                               const char *division, size_t n, char **ids)
 {
-    redisReply *reply = pmo_redis_command (self->redis, "HINCRBY pmo:{%s}:alseq %s %llu", division,
-                                           prefix, (unsigned long long)n);
-    if (!reply)
+    char key[128];
+    snprintf (key, sizeof key, "pmo:{%s}:alseq", division);
+    long long first;
+    if (n == 0)
+        return 0;
+    if (pmo_seq_take (self->redis, key, prefix, n, &first))
         return -1;
-    int rc = -1;
-    if (reply->type == REDIS_REPLY_INTEGER && reply->integer >= (long long)n) {
-        long long first = reply->integer - (long long)n + 1;
-        for (size_t i = 0; i < n; i++)
-            ids[i] = pmo_arena_printf (arena, "%s_%s_%lld", prefix, division, first + (long long)i);
-        rc = 0;
-    }
-    freeReplyObject (reply);
-    return rc;
+    for (size_t i = 0; i < n; i++)
+        ids[i] = pmo_arena_printf (arena, "%s_%s_%lld", prefix, division, first + (long long)i);
+    return 0;
 }
 
 int allocator_store_event_ids (allocator_store_t *self, pmo_arena_t *arena, const char *division,

@@ -30,6 +30,7 @@
     one division's backlog never sits in another's keys.
 */
 #include "notifier_store.h"
+#include "pmo_seq.h"
 #include "pmo_seal.h"
 #include "notifier_model.h"
 #include "pmo_lua_notifier_claim.h"
@@ -253,18 +254,9 @@ int notifier_store_list (notifier_store_t *self, pmo_arena_t *arena, notifier_en
 int notifier_store_next_id (notifier_store_t *self, pmo_arena_t *arena, notifier_entity_t entity,
                             const char *division, char **id)
 {
-    redisReply *reply = pmo_redis_command (self->redis, "HINCRBY pmo:{%s}:nt:seq %s 1", division,
-                                           notifier_store_prefix (entity));
-    if (!reply)
-        return -1;
-    int rc = -1;
-    if (reply->type == REDIS_REPLY_INTEGER) {
-        *id = pmo_arena_printf (arena, "%s_%s_%lld", notifier_store_prefix (entity), division,
-                                reply->integer);
-        rc = 0;
-    }
-    freeReplyObject (reply);
-    return rc;
+    char key[128];
+    snprintf (key, sizeof key, "pmo:{%s}:nt:seq", division);
+    return pmo_seq_id (self->redis, arena, key, notifier_store_prefix (entity), division, id);
 }
 
 void notifier_store_put (notifier_store_t *self, pmo_commit_t *commit, pmo_arena_t *arena,

@@ -9,6 +9,7 @@
       pmo:{<hub>}:pl:policy:<unit>  hash v, d: a unit's own PlannerPolicy
 */
 #include "planner_store.h"
+#include "pmo_seq.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -93,16 +94,9 @@ int planner_store_get_many (pmo_redis_t *redis, pmo_arena_t *arena, char *const 
 int planner_store_next_id (pmo_redis_t *redis, pmo_arena_t *arena, const char *prefix,
                            const char *division, char **id)
 {
-    redisReply *reply = pmo_redis_command (redis, "HINCRBY pmo:{%s}:pl:seq %s 1", division, prefix);
-    if (!reply)
-        return -1;
-    int rc = -1;
-    if (reply->type == REDIS_REPLY_INTEGER) {
-        *id = pmo_arena_printf (arena, "%s_%s_%lld", prefix, division, reply->integer);
-        rc = 0;
-    }
-    freeReplyObject (reply);
-    return rc;
+    char key[128];
+    snprintf (key, sizeof key, "pmo:{%s}:pl:seq", division);
+    return pmo_seq_id (redis, arena, key, prefix, division, id);
 }
 
 int planner_store_members (pmo_redis_t *redis, pmo_arena_t *arena, const char *key, size_t max,

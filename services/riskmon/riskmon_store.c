@@ -24,6 +24,7 @@
                                                     expires 8 days after its last write
 */
 #include "riskmon_store.h"
+#include "pmo_seq.h"
 #include "pmo_log.h"
 #include "pmo_lua_riskmon_batch.h"
 #include "pmo_lua_riskmon_versions.h"
@@ -366,33 +367,21 @@ int riskmon_store_project_versions_many (riskmon_store_t *self, pmo_arena_t *are
 int riskmon_store_next_id (riskmon_store_t *self, pmo_arena_t *arena, const char *prefix,
                            const char *division, char **id)
 {
-    redisReply *reply =
-        pmo_redis_command (self->redis, "HINCRBY pmo:{%s}:rm:seq %s 1", division, prefix);
-    if (!reply)
-        return -1;
-    int rc = -1;
-    if (reply->type == REDIS_REPLY_INTEGER) {
-        *id = pmo_arena_printf (arena, "%s_%s_%lld", prefix, division, reply->integer);
-        rc = 0;
-    }
-    freeReplyObject (reply);
-    return rc;
+    char key[128];
+    snprintf (key, sizeof key, "pmo:{%s}:rm:seq", division);
+    return pmo_seq_id (self->redis, arena, key, prefix, division, id);
 }
 
 int riskmon_store_reserve_ids (riskmon_store_t *self, const char *prefix, const char *division,
                                uint64_t count, uint64_t *first)
 {
-    redisReply *reply = pmo_redis_command (self->redis, "HINCRBY pmo:{%s}:rm:seq %s %llu", division,
-                                           prefix, (unsigned long long)count);
-    if (!reply)
+    char key[128];
+    snprintf (key, sizeof key, "pmo:{%s}:rm:seq", division);
+    long long taken;
+    if (pmo_seq_take (self->redis, key, prefix, count, &taken))
         return -1;
-    int rc = -1;
-    if (reply->type == REDIS_REPLY_INTEGER) {
-        *first = (uint64_t)reply->integer - count + 1;
-        rc = 0;
-    }
-    freeReplyObject (reply);
-    return rc;
+    *first = (uint64_t)taken;
+    return 0;
 }
 
 int riskmon_store_zfirst (riskmon_store_t *self, const char *key, int64_t *score)

@@ -38,7 +38,11 @@ static orgtree_t *s_tree (rh_t *rh, int max_age_ms)
     s_service.n_grants = 1;
     orgtree_config_t config = {.registry = rh->endpoint,
                                .identity = &s_service,
-                               .timeout_ms = 500,
+                               //  a loaded machine's time (with 500 ms the
+                               //  read of 523 units failed once at a load
+                               //  of 25); only the dead-registry cases wait
+                               //  it out
+                               .timeout_ms = 2000,
                                .max_age_ms = max_age_ms};
     orgtree_t *tree = orgtree_new (&config);
     assert (tree);

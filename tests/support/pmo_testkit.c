@@ -459,6 +459,12 @@ const char *pmo_test_redis_url (pmo_test_redis_t *self)
     return self->url;
 }
 
+const char *pmo_test_redis_dir (pmo_test_redis_t *self)
+{
+    assert (self);
+    return self->dir;
+}
+
 int pmo_test_redis_port (pmo_test_redis_t *self)
 {
     assert (self);

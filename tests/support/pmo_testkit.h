@@ -41,6 +41,10 @@ const char *pmo_test_redis_url (pmo_test_redis_t *self);
 
 int pmo_test_redis_port (pmo_test_redis_t *self);
 
+//  The server's data directory (its append-only files are in
+//  appendonlydir/ there). Owned by self.
+const char *pmo_test_redis_dir (pmo_test_redis_t *self);
+
 //  SIGKILL the server (simulates a crash) and wait for it to die.
 void pmo_test_redis_kill (pmo_test_redis_t *self);
 
