@@ -380,8 +380,12 @@ static void s_ack (riskmon_t *self, s_batch_t *b, pmo_arena_t *arena)
         pmo_warn ("riskmon: %zu of %zu entries left pending (retried later)", failed, b->n);
 }
 
-//  Act on a batch of entries (cleared). Returns the entries, -1 on failure.
-static int s_handle_batch (riskmon_t *self, s_batch_t *b)
+//  Act on a batch of entries (cleared). With read_ahead, the stream read
+//  for the next batch is sent once this one is decoded, so Redis reads it
+//  while this one is applied (unless this one changed org units: they may
+//  add streams, which the next read must name). Returns the entries, -1 on
+//  failure.
+static int s_handle_batch (riskmon_t *self, s_batch_t *b, bool read_ahead)
 {
     if (b->entries.count == 0) {
         pmo_stream_batch_clear (&b->entries);
@@ -411,6 +415,8 @@ static int s_handle_batch (riskmon_t *self, s_batch_t *b)
     //  Org units changed: the projects of this batch see them as they now are
     if (b->units_changed)
         riskmon_units_sync (self);
+    else if (read_ahead)
+        riskmon_reader_arm (self); //  the loop finds it waiting
     if (s_read_targets (self, b, arena)) {
         pmo_stream_batch_clear (&b->entries);
         return -1;
@@ -438,7 +444,7 @@ int riskmon_consume (riskmon_t *self)
 {
     s_batch_t b = {0};
     int rc = pmo_stream_reader_take (self->reader, &b.entries);
-    return rc == 1 ? s_handle_batch (self, &b) : rc;
+    return rc == 1 ? s_handle_batch (self, &b, true) : rc;
 }
 
 void riskmon_reclaim (riskmon_t *self)
@@ -453,5 +459,5 @@ void riskmon_reclaim (riskmon_t *self)
                                       self->config.claim_idle_ms, &b.entries))
         return;
     self->reclaim_passed += max;
-    s_handle_batch (self, &b);
+    s_handle_batch (self, &b, false);
 }
