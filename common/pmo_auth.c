@@ -55,6 +55,9 @@ typedef struct {
 } keyring_t;
 
 static pthread_mutex_t s_lock = PTHREAD_MUTEX_INITIALIZER;
+//  The ZAP actor's pipe, for a caller that waits for the actor: never
+//  waited on with s_lock held, which the actor takes to answer a handshake
+static pthread_mutex_t s_pipe_lock = PTHREAD_MUTEX_INITIALIZER;
 static keyring_t *s_keyring;
 //  "key:<principal>" of the keyring set up (for events this process
 //  writes on its own account); "" while auth is off
@@ -445,8 +448,14 @@ static void s_zap_actor (zsock_t *pipe, void *args)
 
 static void s_zap_stop (void)
 {
+    pthread_mutex_lock (&s_pipe_lock);
     pthread_mutex_lock (&s_lock);
-    zactor_destroy (&s_zap);
+    zactor_t *zap = s_zap;
+    s_zap = NULL;
+    pthread_mutex_unlock (&s_lock);
+    zactor_destroy (&zap); //  waits for the actor, which may want s_lock
+    pthread_mutex_unlock (&s_pipe_lock);
+    pthread_mutex_lock (&s_lock);
     s_keyring_destroy (&s_keyring);
     pthread_mutex_unlock (&s_lock);
 }
@@ -632,13 +641,19 @@ int pmo_auth_identity (const char *principal, const Pmo__Identity *claimed, pmo_
 
 int pmo_auth_zap_relay (const char *domain, char *endpoint, size_t size)
 {
+    //  Not with s_lock held while the actor answers: it takes s_lock to
+    //  answer a handshake that may come first (a hub starting while its
+    //  services connect hung here)
+    pthread_mutex_lock (&s_pipe_lock);
     pthread_mutex_lock (&s_lock);
     int rc = s_zap_start ();
-    if (rc == 0) {
-        zstr_sendx (s_zap, "RELAY", domain, NULL);
-        rc = zsock_wait (s_zap) == 0 ? 0 : -1;
-    }
+    zactor_t *zap = s_zap;
     pthread_mutex_unlock (&s_lock);
+    if (rc == 0) {
+        zstr_sendx (zap, "RELAY", domain, NULL);
+        rc = zsock_wait (zap) == 0 ? 0 : -1;
+    }
+    pthread_mutex_unlock (&s_pipe_lock);
     snprintf (endpoint, size, "inproc://pmo-zap-%s", domain);
     return rc;
 }

@@ -829,6 +829,24 @@ static void s_forgetful_server (zsock_t *pipe, void *args)
 
 //  The reader waits in Redis on its own connection and is driven by a poll
 //  loop; reclaiming goes a few streams at a time.
+//  Make every entry of stream that consumer holds in group look idle for
+//  idle_ms (XCLAIM to the same consumer with IDLE), as if it had died then.
+static void s_age_pending (pmo_test_redis_t *server, const char *stream, const char *group,
+                           const char *consumer, int idle_ms)
+{
+    redisReply *pending =
+        pmo_test_redis_command (server, "XPENDING %s %s - + 100 %s", stream, group, consumer);
+    assert (pending && pending->type == REDIS_REPLY_ARRAY);
+    for (size_t i = 0; i < pending->elements; i++) {
+        redisReply *claimed =
+            pmo_test_redis_command (server, "XCLAIM %s %s %s 0 %s IDLE %d JUSTID", stream, group,
+                                    consumer, pending->element[i]->element[0]->str, idle_ms);
+        assert (claimed && claimed->type == REDIS_REPLY_ARRAY && claimed->elements == 1);
+        freeReplyObject (claimed);
+    }
+    freeReplyObject (pending);
+}
+
 static void s_test_stream_reader (pmo_test_redis_t *server)
 {
     pmo_redis_t *redis = pmo_redis_new (pmo_test_redis_url (server), 2000);
@@ -891,14 +909,18 @@ static void s_test_stream_reader (pmo_test_redis_t *server)
     assert (pmo_stream_group_read (redis, "g", "c1", streams, 3, 10, 0, 60000, &batch) == 0);
     assert (batch.count == 3); //  r2 also holds the one c1 took above, unacknowledged
     pmo_stream_batch_clear (&batch);
-    zclock_sleep (30);
+    //  c1 died long ago: its entries idle for 100 s (XCLAIM's IDLE), so a
+    //  reclaim of what idles a minute finds them, and never what c2 has
+    //  just taken, however slow this run is (valgrind under load)
+    for (int s = 0; s < 3; s++)
+        s_age_pending (server, streams[s], "g", "c1", 100000);
     size_t cursor = 0;
-    assert (pmo_stream_group_reclaim (redis, "g", "c2", streams, 3, &cursor, 2, 10, 20, &batch) ==
-            0);
+    assert (pmo_stream_group_reclaim (redis, "g", "c2", streams, 3, &cursor, 2, 10, 60000,
+                                      &batch) == 0);
     assert (batch.count == 3 && cursor == 2); //  r1's one, r2's two
     pmo_stream_batch_clear (&batch);
-    assert (pmo_stream_group_reclaim (redis, "g", "c2", streams, 3, &cursor, 2, 10, 20, &batch) ==
-            0);
+    assert (pmo_stream_group_reclaim (redis, "g", "c2", streams, 3, &cursor, 2, 10, 60000,
+                                      &batch) == 0);
     assert (batch.count == 1 && cursor == 1); //  r3's, then r1 again (nothing: it is c2's now
     assert (streq (batch.entries[0].stream, streams[2])); //  and fresh)
     pmo_stream_batch_clear (&batch);
