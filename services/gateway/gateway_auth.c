@@ -133,9 +133,16 @@ int gateway_authenticate (self_t *self, request_t *req, const char *method,
     }
     const char *why = "send Authorization: Bearer <token>";
     bool parsed = presented && gateway_token_parse (presented, id) == 0;
-    int wait = gateway_edge_failures_wait (self, req);
-    if (wait && !parsed && !(presented && self->oidc && gateway_oidc_is_jwt (presented)))
-        return s_refuse (self, req, why, wait, answered);
+    //  The address's failures are looked at only for a request that may be
+    //  refused: a well-formed token's after its lookup failed (formatting
+    //  the address and finding its bucket cost a valid request 2k
+    //  instructions for nothing)
+    int wait = 0;
+    if (!parsed && !(presented && self->oidc && gateway_oidc_is_jwt (presented))) {
+        wait = gateway_edge_failures_wait (self, req);
+        if (wait)
+            return s_refuse (self, req, why, wait, answered);
+    }
     if (parsed) {
         cached_t *held = NULL;
         int rc = s_token_read (self, id, &held);
@@ -170,6 +177,7 @@ int gateway_authenticate (self_t *self, request_t *req, const char *method,
                                                             : "expired");
         s_cached_release (held);
         why = "the token is unknown, revoked or expired";
+        wait = gateway_edge_failures_wait (self, req);
     } else if (presented && self->oidc && gateway_oidc_is_jwt (presented))
         return gateway_sso_bearer (self, req, presented, answered);
     else if (presented)
