@@ -41,6 +41,11 @@ typedef struct {
     Pmo__ApiToken *token;
     int64_t read_ms; //  monotonic
     int refs;
+    //  The keyed hash (SipHash-128, the reactor's own random key) of the
+    //  presented token that last passed the check against token->hash:
+    //  the same token presented again is known by it, without a SHA-256
+    uint8_t seen[16];
+    bool seen_set;
 } cached_t;
 
 //  A token's rate bucket.
@@ -171,8 +176,9 @@ typedef struct {
     char *openapi; //  the OpenAPI document; NULL if unreadable
     size_t openapi_size;
     bool stopping;
-    char id_prefix[24]; //  random per run: "gw-<16 hex>-"
-    uint64_t id_serial; //  ... then a counter
+    uint8_t seen_key[16]; //  random per run: the key of cached_t.seen
+    char id_prefix[24];   //  random per run: "gw-<16 hex>-"
+    uint64_t id_serial;   //  ... then a counter
     //  Single sign-on (NULL without --oidc)
     gateway_oidc_t *oidc;
     zactor_t *idp; //  the provider's client (gateway_idp)

@@ -26,6 +26,7 @@
 #include <errno.h>
 #include <microhttpd.h>
 #include <poll.h>
+#include <sodium.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -659,6 +660,11 @@ static int s_self_init (self_t *self)
         return -1;
     if (self->config.oidc && *self->config.oidc && gateway_sso_start (self, self->config.oidc))
         return -1;
+    if (sodium_init () < 0) {
+        pmo_error ("gateway: libsodium does not start");
+        return -1;
+    }
+    randombytes_buf (self->seen_key, sizeof self->seen_key);
     char random[37];
     pmo_uuid (random);
     snprintf (self->id_prefix, sizeof self->id_prefix, "gw-%.8s%.4s-", random, random + 9);
