@@ -307,9 +307,8 @@ enum MHD_Result gateway_resource_finish (self_t *self, request_t *req)
     if (item && route->op == GATEWAY_OP_GET && etag) {
         const char *none =
             MHD_lookup_connection_value (req->connection, MHD_HEADER_KIND, "If-None-Match");
-        char tag[32];
-        snprintf (tag, sizeof tag, "\"%llu\"", (unsigned long long)etag);
-        if (none && strcmp (none, tag) == 0) {
+        char tag[GATEWAY_ETAG_SIZE];
+        if (none && strcmp (none, gateway_etag (etag, tag)) == 0) {
             struct MHD_Response *response;
             gateway_http_send (req, 304, NULL, NULL, 0, &response);
             MHD_add_response_header (response, "ETag", tag);

@@ -263,6 +263,11 @@ static void test_event_exposure (void)
 
 static void test_routes (void)
 {
+    //  gateway_etag: the version in quotes, the largest included
+    char tag[GATEWAY_ETAG_SIZE];
+    assert (streq (gateway_etag (0, tag), "\"0\""));
+    assert (streq (gateway_etag (42, tag), "\"42\""));
+    assert (streq (gateway_etag (UINT64_MAX, tag), "\"18446744073709551615\""));
     //  gateway_join: both parts, either missing, cut to fit
     char out[8];
     assert (streq (gateway_join (out, sizeof out, "ab", "cd"), "abcd"));
