@@ -126,9 +126,8 @@ enum MHD_Result gateway_http_json_text (request_t *req, int status, char *text, 
     gateway_http_send (req, status, "application/json", text, strlen (text), &response);
     MHD_add_response_header (response, "Cache-Control", "no-store");
     if (version) {
-        char etag[32];
-        snprintf (etag, sizeof etag, "\"%llu\"", (unsigned long long)version);
-        MHD_add_response_header (response, "ETag", etag);
+        char etag[GATEWAY_ETAG_SIZE];
+        MHD_add_response_header (response, "ETag", gateway_etag (version, etag));
     }
     if (location)
         MHD_add_response_header (response, "Location", location);

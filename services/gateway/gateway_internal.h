@@ -25,6 +25,7 @@
 #include "orgtree.h"
 #include "orgtree_reader.h"
 #include "pmo_redis.h"
+#include "pmo_util.h"
 
 #include <czmq.h>
 #include <jansson.h>
@@ -40,6 +41,11 @@ typedef struct {
     Pmo__ApiToken *token;
     int64_t read_ms; //  monotonic
     int refs;
+    //  The keyed hash (SipHash-128, the reactor's own random key) of the
+    //  presented token that last passed the check against token->hash:
+    //  the same token presented again is known by it, without a SHA-256
+    uint8_t seen[16];
+    bool seen_set;
 } cached_t;
 
 //  A token's rate bucket.
@@ -105,9 +111,10 @@ typedef struct {
     int64_t deadline; //  monotonic: then 504
     int fail;         //  0, or the status to answer (503, 504)
     ProtobufCMessage *reply;
-    struct _pings_t *pings; //  /readyz only
-    gateway_job_t *job;     //  KIND_JOB: its job (running, or done with the answer)
-    bool job_done;          //  ... the job has finished (its thread ends)
+    pmo_arena_t *reply_arena; //  ... unpacked into this (gateway_reply_drop gives it back)
+    struct _pings_t *pings;   //  /readyz only
+    gateway_job_t *job;       //  KIND_JOB: its job (running, or done with the answer)
+    bool job_done;            //  ... the job has finished (its thread ends)
     //  Single sign-on
     bool keys_wait;  //  waits for the provider's key set (in pending)
     bool keys_fresh; //  the key set was fetched for it: an unknown key now is refused
@@ -126,6 +133,9 @@ typedef struct _pings_t {
     int waiting;                           //  pings not answered yet
 } pings_t;
 
+//  Arenas kept for the replies to come, at most.
+#define GATEWAY_ARENAS_KEPT 64
+
 //  The reactor's state.
 typedef struct {
     gateway_config_t config;
@@ -139,13 +149,17 @@ typedef struct {
     zsock_t *sub;                        //  wake-ups from the services' PUB sockets
     pmo_redis_t *redis;                  //  tokens, live events, stream figures
     gateway_store_t *store;
-    zhashx_t *tokens;       //  token id -> cached_t
-    zhashx_t *buckets;      //  token id -> bucket_t
-    zhashx_t *failures;     //  client address -> bucket_t of requests without a valid token
-    zlistx_t *conns;        //  open connections (gateway_conn_t)
-    int64_t conns_next;     //  monotonic: no connection deadline passes before
-    zhashx_t *pending;      //  request id -> request_t waiting for a reply
-    int64_t pending_next;   //  monotonic: no retry or deadline in pending is due before
+    zhashx_t *tokens;     //  token id -> cached_t
+    zhashx_t *buckets;    //  token id -> bucket_t
+    zhashx_t *failures;   //  client address -> bucket_t of requests without a valid token
+    zlistx_t *conns;      //  open connections (gateway_conn_t)
+    int64_t conns_next;   //  monotonic: no connection deadline passes before
+    zhashx_t *pending;    //  request id -> request_t waiting for a reply
+    int64_t pending_next; //  monotonic: no retry or deadline in pending is due before
+    //  Replies are unpacked into arenas, reused: a reply's strings and
+    //  messages were a malloc each, and freeing it walked them all again
+    pmo_arena_t *arenas[GATEWAY_ARENAS_KEPT];
+    size_t n_arenas;
     zlistx_t *sse;          //  live-event clients (gateway_sse_t)
     gateway_feed_t *feed;   //  the one reader of the streams for them
     zlistx_t *jobs;         //  jobs still running (gateway_job_t)
@@ -162,8 +176,9 @@ typedef struct {
     char *openapi; //  the OpenAPI document; NULL if unreadable
     size_t openapi_size;
     bool stopping;
-    char id_prefix[24]; //  random per run: "gw-<16 hex>-"
-    uint64_t id_serial; //  ... then a counter
+    uint8_t seen_key[16]; //  random per run: the key of cached_t.seen
+    char id_prefix[24];   //  random per run: "gw-<16 hex>-"
+    uint64_t id_serial;   //  ... then a counter
     //  Single sign-on (NULL without --oidc)
     gateway_oidc_t *oidc;
     zactor_t *idp; //  the provider's client (gateway_idp)
@@ -280,6 +295,15 @@ void gateway_ready (request_t *req);
 bool gateway_send (self_t *self, gateway_svc_t svc, const void *frame, size_t size);
 //  The reply's error, NULL if it has none.
 const Pmo__Error *gateway_reply_error (const ProtobufCMessage *reply);
+//  A service's reply of desc unpacked into an arena (*arena: taken from
+//  the pool, the caller's until given back). NULL if it does not unpack
+//  (the arena is then back in the pool).
+ProtobufCMessage *gateway_reply_unpack (self_t *self, const ProtobufCMessageDescriptor *desc,
+                                        const void *data, size_t size, pmo_arena_t **arena);
+//  Give an arena back: reset and kept for the next reply, or destroyed.
+void gateway_arena_give (self_t *self, pmo_arena_t **arena_p);
+//  Let go of req's reply (and the arena it lives in).
+void gateway_reply_drop (self_t *self, request_t *req);
 //  GET /readyz: a ping to every service at once, answered when all came.
 enum MHD_Result gateway_readyz_begin (self_t *self, request_t *req);
 enum MHD_Result gateway_readyz_finish (self_t *self, request_t *req);

@@ -80,10 +80,12 @@ int gateway_token_generate (char *id, char *token)
     return 0;
 }
 
+//  Every character a lower-case hex digit (a range test: a strchr per
+//  character of a token was 1.6k instructions of every request)
 static bool s_lower_hex (const char *s, size_t len)
 {
     for (size_t i = 0; i < len; i++)
-        if (!strchr (s_hex, s[i]) || s[i] == 0)
+        if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
             return false;
     return true;
 }

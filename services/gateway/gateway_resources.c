@@ -206,11 +206,9 @@ enum MHD_Result gateway_resource_begin (self_t *self, request_t *req)
 //  A PATCH's read came back: merge the body into the item and send the change.
 void gateway_resource_patch (self_t *self, request_t *req)
 {
-    ProtobufCMessage *reply = req->reply;
-    req->reply = NULL;
-    ProtobufCMessage **slot = pmo_wire_message_slot (reply, req->route->reply);
+    ProtobufCMessage **slot = pmo_wire_message_slot (req->reply, req->route->reply);
     json_t *current = slot && *slot ? pmo_json_from_message (*slot) : NULL;
-    protobuf_c_message_free_unpacked (reply, NULL);
+    gateway_reply_drop (self, req);
     gateway_problem_t problem;
     json_t *member = NULL;
     if (current) {
@@ -309,9 +307,8 @@ enum MHD_Result gateway_resource_finish (self_t *self, request_t *req)
     if (item && route->op == GATEWAY_OP_GET && etag) {
         const char *none =
             MHD_lookup_connection_value (req->connection, MHD_HEADER_KIND, "If-None-Match");
-        char tag[32];
-        snprintf (tag, sizeof tag, "\"%llu\"", (unsigned long long)etag);
-        if (none && strcmp (none, tag) == 0) {
+        char tag[GATEWAY_ETAG_SIZE];
+        if (none && strcmp (none, gateway_etag (etag, tag)) == 0) {
             struct MHD_Response *response;
             gateway_http_send (req, 304, NULL, NULL, 0, &response);
             MHD_add_response_header (response, "ETag", tag);

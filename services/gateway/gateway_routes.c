@@ -507,6 +507,23 @@ char *gateway_join (char *out, size_t size, const char *a, const char *b)
     return out;
 }
 
+char *gateway_etag (uint64_t version, char *out)
+{
+    //  Without printf: every item answered has one
+    char digits[24];
+    char *at = digits + sizeof digits;
+    do {
+        *--at = (char)('0' + version % 10);
+        version /= 10;
+    } while (version);
+    size_t len = (size_t)(digits + sizeof digits - at);
+    out[0] = '"';
+    memcpy (out + 1, at, len);
+    out[len + 1] = '"';
+    out[len + 2] = 0;
+    return out;
+}
+
 //  Match path against pattern; copies the {id} segment.
 static bool s_path_matches (const char *pattern, const char *path, char *param, size_t param_size)
 {

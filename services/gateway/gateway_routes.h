@@ -17,6 +17,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 //  The services the gateway reaches, in the order of gateway_services.
 typedef enum {
@@ -112,6 +113,11 @@ void gateway_merge_patch (json_t *target, const json_t *patch);
 //  out = a then b (either may be NULL), cut to fit size, without printf:
 //  these copies are on every request's path. Returns out.
 char *gateway_join (char *out, size_t size, const char *a, const char *b);
+
+//  The ETag of an item's version, the number in quotes ("\"3\""), written
+//  into out (GATEWAY_ETAG_SIZE bytes) without printf. Returns out.
+#define GATEWAY_ETAG_SIZE 24
+char *gateway_etag (uint64_t version, char *out);
 
 //  The HTTP status of a service error code (stale with If-Match: 412).
 int gateway_http_status (Pmo__ErrorCode code, bool if_match);

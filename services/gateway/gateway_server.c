@@ -26,6 +26,7 @@
 #include <errno.h>
 #include <microhttpd.h>
 #include <poll.h>
+#include <sodium.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -327,8 +328,7 @@ static void s_completed (void *cls, struct MHD_Connection *connection, void **co
     json_decref (req->patch);
     free (req->idp_body);
     free (req->login);
-    if (req->reply)
-        protobuf_c_message_free_unpacked (req->reply, NULL);
+    gateway_reply_drop (self, req);
     free (req->frame);
     free (req->body);
     free (req);
@@ -378,8 +378,10 @@ static void s_handle_replies (self_t *self, gateway_svc_t svc)
     zmq_msg_t frame;
     zmq_msg_init (&frame);
     while (zmq_msg_recv (&frame, handle, ZMQ_DONTWAIT) >= 0) {
-        ProtobufCMessage *reply = protobuf_c_message_unpack (
-            gateway_services[svc].reply_desc, NULL, zmq_msg_size (&frame), zmq_msg_data (&frame));
+        pmo_arena_t *arena = NULL;
+        ProtobufCMessage *reply =
+            gateway_reply_unpack (self, gateway_services[svc].reply_desc, zmq_msg_data (&frame),
+                                  zmq_msg_size (&frame), &arena);
         const Pmo__Header *header = reply ? pmo_wire_header (reply) : NULL;
         const char *id = header && header->request_id ? header->request_id : "";
         request_t *req = *id ? zhashx_lookup (self->pending, id) : NULL;
@@ -391,13 +393,12 @@ static void s_handle_replies (self_t *self, gateway_svc_t svc)
             self->sent[GATEWAY_SVC_REGISTRY] = true; //  it may have asked for the next page
         } else if (req) {
             zhashx_delete (self->pending, id);
-            if (req->kind == KIND_READYZ) {
+            if (req->kind == KIND_READYZ)
                 gateway_readyz_reply (req, id, reply);
-                protobuf_c_message_free_unpacked (reply, NULL);
-                reply = NULL;
-            } else {
+            else {
                 req->reply = reply;
-                reply = NULL;
+                req->reply_arena = arena;
+                arena = NULL;
                 if (req->kind == KIND_PATCH && !gateway_reply_error (req->reply))
                     gateway_resource_patch (self, req);
                 else
@@ -405,8 +406,7 @@ static void s_handle_replies (self_t *self, gateway_svc_t svc)
             }
         }
         //  Else a late reply to a request that timed out or went away
-        if (reply)
-            protobuf_c_message_free_unpacked (reply, NULL);
+        gateway_arena_give (self, &arena);
     }
     zmq_msg_close (&frame);
 }
@@ -498,6 +498,8 @@ static void s_self_destroy (self_t *self)
     gateway_store_destroy (&self->store);
     pmo_redis_destroy (&self->redis);
     zhashx_destroy (&self->pending);
+    while (self->n_arenas)
+        pmo_arena_destroy (&self->arenas[--self->n_arenas]);
     zhashx_destroy (&self->tokens);
     zhashx_destroy (&self->buckets);
     zhashx_destroy (&self->failures);
@@ -658,6 +660,11 @@ static int s_self_init (self_t *self)
         return -1;
     if (self->config.oidc && *self->config.oidc && gateway_sso_start (self, self->config.oidc))
         return -1;
+    if (sodium_init () < 0) {
+        pmo_error ("gateway: libsodium does not start");
+        return -1;
+    }
+    randombytes_buf (self->seen_key, sizeof self->seen_key);
     char random[37];
     pmo_uuid (random);
     snprintf (self->id_prefix, sizeof self->id_prefix, "gw-%.8s%.4s-", random, random + 9);

@@ -101,6 +101,36 @@ const Pmo__Error *gateway_reply_error (const ProtobufCMessage *reply)
     return slot && *slot ? (const Pmo__Error *)*slot : NULL;
 }
 
+ProtobufCMessage *gateway_reply_unpack (self_t *self, const ProtobufCMessageDescriptor *desc,
+                                        const void *data, size_t size, pmo_arena_t **arena)
+{
+    *arena = self->n_arenas ? self->arenas[--self->n_arenas] : pmo_arena_new ();
+    ProtobufCMessage *reply =
+        protobuf_c_message_unpack (desc, pmo_arena_allocator (*arena), size, data);
+    if (!reply)
+        gateway_arena_give (self, arena);
+    return reply;
+}
+
+void gateway_arena_give (self_t *self, pmo_arena_t **arena_p)
+{
+    if (!*arena_p)
+        return;
+    if (self->n_arenas < GATEWAY_ARENAS_KEPT) {
+        //  A reset keeps one block: a long list's extra blocks are freed
+        pmo_arena_reset (*arena_p);
+        self->arenas[self->n_arenas++] = *arena_p;
+        *arena_p = NULL;
+    } else
+        pmo_arena_destroy (arena_p);
+}
+
+void gateway_reply_drop (self_t *self, request_t *req)
+{
+    req->reply = NULL;
+    gateway_arena_give (self, &req->reply_arena);
+}
+
 enum MHD_Result gateway_readyz_begin (self_t *self, request_t *req)
 {
     req->kind = KIND_READYZ;

@@ -98,6 +98,15 @@ static void test_auth (gh_t *gh)
     GH_CHECK (strcmp (gh_str (resp, "subject"), "admin") == 0, resp);
     GH_CHECK (!strstr (resp->body, "hash") && !strstr (resp->body, gh->admin + 21), resp);
     gh_resp_free (&resp);
+    //  The token is cached and known now (gateway_auth.c remembers the
+    //  token that passed): the wrong secret for its id is still refused,
+    //  and the right one still taken
+    resp = s_get (gh, "/api/v1/whoami", forged);
+    GH_STATUS (resp, 401);
+    gh_resp_free (&resp);
+    resp = s_get (gh, "/api/v1/whoami", gh->admin);
+    GH_STATUS (resp, 200);
+    gh_resp_free (&resp);
     //  The read-only special resources answer another method with 405 and Allow
     const char *readonly[] = {"/api/v1/whoami", "/metrics", "/api/v1/events",
                               "/api/v1/openapi.json"};

@@ -29,6 +29,18 @@ static void test_tokens (void)
     snprintf (bad, sizeof bad, "%s", token);
     bad[30] = 'Z';
     assert (gateway_token_parse (bad, parsed) == -1);
+    //  Only lower-case hex digits, in the id (at 4..19) and the secret (from
+    //  21): the characters either side of each range are refused
+    const char *outside = "/:`gAF";
+    for (const char *c = outside; *c; c++)
+        for (size_t at = 4; at < GATEWAY_TOKEN_LEN; at += 17) {
+            snprintf (bad, sizeof bad, "%s", token);
+            bad[at] = *c;
+            assert (gateway_token_parse (bad, parsed) == -1);
+        }
+    snprintf (bad, sizeof bad, "%s", token);
+    bad[5] = '0', bad[6] = '9', bad[7] = 'a', bad[8] = 'f', bad[40] = '0', bad[41] = 'f';
+    assert (gateway_token_parse (bad, parsed) == 0);
     assert (gateway_token_parse (NULL, parsed) == -1);
     char h1[GATEWAY_HASH_HEX], h2[GATEWAY_HASH_HEX];
     gateway_sha256_hex (token, strlen (token), h1);
@@ -251,6 +263,11 @@ static void test_event_exposure (void)
 
 static void test_routes (void)
 {
+    //  gateway_etag: the version in quotes, the largest included
+    char tag[GATEWAY_ETAG_SIZE];
+    assert (streq (gateway_etag (0, tag), "\"0\""));
+    assert (streq (gateway_etag (42, tag), "\"42\""));
+    assert (streq (gateway_etag (UINT64_MAX, tag), "\"18446744073709551615\""));
     //  gateway_join: both parts, either missing, cut to fit
     char out[8];
     assert (streq (gateway_join (out, sizeof out, "ab", "cd"), "abcd"));
