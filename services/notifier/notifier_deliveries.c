@@ -479,10 +479,14 @@ static bool s_finish_prepare (notifier_t *self, transfer_t *t, const notifier_se
     Pmo__Event *event = NULL;
     if (d->state == PMO__DELIVERY_STATE__DELIVERY_STATE_DEAD) {
         self->dead++;
+        //  The event is packed when the outcome is recorded, after a
+        //  configuration reload may have freed the cached channel: its
+        //  unit is copied, not pointed at
         const Pmo__Channel *ch = st ? st->channel : NULL;
-        event =
-            notifier_event (arena, "delivery.dead_lettered", d->division, ch ? ch->org_unit : "",
-                            ch ? ch->org_unit_path : "", d->id, t->version + 1, NULL, "");
+        event = notifier_event (arena, "delivery.dead_lettered", d->division,
+                                ch ? pmo_arena_strdup (arena, ch->org_unit) : "",
+                                ch ? pmo_arena_strdup (arena, ch->org_unit_path) : "", d->id,
+                                t->version + 1, NULL, "");
         pmo_reflect_set_oneof (&event->base, "delivery", &d->base);
         pmo_warn ("notifier: dead letter delivery=%s channel=%s attempts=%u reason=\"%s\"", d->id,
                   t->channel_id, d->attempt_count, d->last_error);
