@@ -12,6 +12,7 @@
     against the caller's address like a bad token.
 */
 #include "gateway_internal.h"
+#include "pmo_reflect.h"
 
 #include "notifier.pb-c.h"
 #include "pmo_util.h"
@@ -77,13 +78,7 @@ enum MHD_Result gateway_chat_begin (self_t *self, request_t *req, const char *ur
     request.body_case = PMO__NOTIFIER_REQUEST__BODY_INTERACT;
     request.interact = &in;
     //  gateway_call takes a message it frees: a heap copy
-    size_t size = protobuf_c_message_get_packed_size (&request.base);
-    uint8_t *packed = malloc (size ? size : 1);
-    assert (packed);
-    protobuf_c_message_pack (&request.base, packed);
-    ProtobufCMessage *copy =
-        protobuf_c_message_unpack (&pmo__notifier_request__descriptor, NULL, size, packed);
-    free (packed);
+    ProtobufCMessage *copy = pmo_reflect_dup (&request.base);
     assert (copy);
     req->kind = KIND_CHAT;
     char id[40];

@@ -2,6 +2,7 @@
     live-event clients (see gateway_feed.h).
 */
 #include "gateway_feed.h"
+#include "pmo_reflect.h"
 #include "gateway_model.h"
 
 #include "pmo_json.h"
@@ -283,12 +284,7 @@ const char *gateway_feed_frame (gateway_feed_entry_t *entry, const Pmo__Identity
     }
     if (!entry->redacted) {
         //  Cleared on a copy: the entry's event is every client's
-        size_t packed = protobuf_c_message_get_packed_size (&entry->event->base);
-        uint8_t *blob = malloc (packed ? packed : 1);
-        assert (blob);
-        protobuf_c_message_pack (&entry->event->base, blob);
-        Pmo__Event *copy = pmo__event__unpack (NULL, packed, blob);
-        free (blob);
+        Pmo__Event *copy = (Pmo__Event *)pmo_reflect_dup (&entry->event->base);
         if (!copy)
             return NULL;
         gateway_event_redact (who, copy);

@@ -34,6 +34,7 @@
     and try once more: a rotated key is picked up, a foreign one refused.
 */
 #include "gateway_internal.h"
+#include "pmo_reflect.h"
 #include "gateway_model.h"
 
 #include "pmo_json.h"
@@ -580,12 +581,7 @@ int gateway_sso_cookie (self_t *self, request_t *req, const char *method, enum M
         Pmo__ApiToken *token = NULL;
         if (rc == 1 && stored->expires_ms > pmo_now_ms ()) {
             //  A copy the request owns (the arena goes now)
-            size_t size = protobuf_c_message_get_packed_size (&stored->base);
-            uint8_t *blob = malloc (size ? size : 1);
-            assert (blob);
-            protobuf_c_message_pack (&stored->base, blob);
-            token = pmo__api_token__unpack (NULL, size, blob);
-            free (blob);
+            token = (Pmo__ApiToken *)pmo_reflect_dup (&stored->base);
         }
         pmo_arena_destroy (&arena);
         if (token) {

@@ -171,12 +171,7 @@ gateway_sse_t *gateway_sse_new (const gateway_sse_config_t *config, gateway_feed
             gateway_feed_follow_from (self->own, self->streams[i].division, self->streams[i].cursor,
                                       self->streams[i].inclusive);
     }
-    size_t size = protobuf_c_message_get_packed_size (&config->token->base);
-    uint8_t *blob = malloc (size ? size : 1);
-    assert (blob);
-    protobuf_c_message_pack (&config->token->base, blob);
-    self->token = pmo__api_token__unpack (NULL, size, blob);
-    free (blob);
+    self->token = (Pmo__ApiToken *)pmo_reflect_dup (&config->token->base);
     assert (self->token);
     pmo__identity__init (&self->identity);
     self->identity.subject = self->token->subject;

@@ -137,12 +137,7 @@ static void s_channel_state_free (void *item)
 //  Put a channel (any allocator) into the cache, keeping its rate state.
 static void s_cache_channel (notifier_t *self, const Pmo__Channel *channel)
 {
-    size_t size = protobuf_c_message_get_packed_size (&channel->base);
-    uint8_t *blob = malloc (size + 1);
-    assert (blob);
-    protobuf_c_message_pack (&channel->base, blob);
-    Pmo__Channel *copy = pmo__channel__unpack (NULL, size, blob);
-    free (blob);
+    Pmo__Channel *copy = (Pmo__Channel *)pmo_reflect_dup (&channel->base);
     assert (copy);
     channel_state_t *st = zhash_lookup (self->channels, channel->id);
     if (!st) {

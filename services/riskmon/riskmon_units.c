@@ -15,19 +15,6 @@
 
 #define THRESHOLDS_TTL_MS 2000 //  other replicas' threshold changes show within this
 
-//  A heap copy of msg (freed with protobuf_c_message_free_unpacked).
-static ProtobufCMessage *s_own_copy (const ProtobufCMessage *msg)
-{
-    size_t size = protobuf_c_message_get_packed_size (msg);
-    uint8_t *buffer = malloc (size ? size : 1);
-    assert (buffer);
-    protobuf_c_message_pack (msg, buffer);
-    ProtobufCMessage *copy = protobuf_c_message_unpack (msg->descriptor, NULL, size, buffer);
-    free (buffer);
-    assert (copy);
-    return copy;
-}
-
 //  ---------------------------------------------------------------------
 //  Streams
 
@@ -172,7 +159,7 @@ int riskmon_thresholds_reload (riskmon_t *self)
         zhashx_purge (self->thresholds);
         for (size_t i = 0; i < n; i++) {
             list[i]->version = versions[i];
-            zhashx_update (self->thresholds, list[i]->org_unit, s_own_copy (&list[i]->base));
+            zhashx_update (self->thresholds, list[i]->org_unit, pmo_reflect_dup (&list[i]->base));
         }
         self->thresholds_next_ms = pmo_mono_ms () + THRESHOLDS_TTL_MS;
     }

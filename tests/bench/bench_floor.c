@@ -6,6 +6,7 @@
 */
 #include "bench_floor.h"
 #include "pmo_auth.h"
+#include "pmo_reflect.h"
 #include "pmo_util.h"
 #include "pmo_wire.h"
 #include "registry.pb-c.h"
@@ -339,6 +340,19 @@ static int s_update (floor_t *self, floor_mode_t mode, const char *request_id,
     return s_commit (self, key, project, "project.updated", why, why_size);
 }
 
+//  Send reply (packed in arena) to peer on router.
+static void s_answer (zsock_t *router, zframe_t *peer, Pmo__RegistryReply *reply,
+                      pmo_arena_t *arena)
+{
+    size_t size;
+    uint8_t *buffer = pmo_reflect_pack (&reply->base, arena, &size);
+    zmsg_t *answer = zmsg_new ();
+    zmsg_addmem (answer, zframe_data (peer), zframe_size (peer));
+    zmsg_addmem (answer, buffer, size);
+    if (zmsg_send (&answer, router) != 0)
+        zmsg_destroy (&answer);
+}
+
 static void s_fail (floor_t *self, Pmo__RegistryReply *reply, Pmo__ErrorCode code,
                     const char *message)
 {
@@ -401,14 +415,7 @@ static void s_handle (floor_t *self, zsock_t *router, floor_mode_t mode)
             s_fail (self, &reply, PMO__ERROR_CODE__ERROR_UNAVAILABLE, why);
         }
     }
-    size_t size = protobuf_c_message_get_packed_size (&reply.base);
-    uint8_t *buffer = pmo_arena_alloc (self->arena, size ? size : 1);
-    protobuf_c_message_pack (&reply.base, buffer);
-    zmsg_t *answer = zmsg_new ();
-    zmsg_addmem (answer, zframe_data (peer), zframe_size (peer));
-    zmsg_addmem (answer, buffer, size);
-    if (zmsg_send (&answer, router) != 0)
-        zmsg_destroy (&answer);
+    s_answer (router, peer, &reply, self->arena);
     zframe_destroy (&peer);
     zframe_destroy (&body);
     zmsg_destroy (&msg);
@@ -428,14 +435,7 @@ static void s_pong (zsock_t *router, zframe_t *peer, char *request_id, pmo_arena
     reply.header = &echo;
     reply.body_case = PMO__REGISTRY_REPLY__BODY_PONG;
     reply.pong = &pong;
-    size_t size = protobuf_c_message_get_packed_size (&reply.base);
-    uint8_t *buffer = pmo_arena_alloc (arena, size ? size : 1);
-    protobuf_c_message_pack (&reply.base, buffer);
-    zmsg_t *answer = zmsg_new ();
-    zmsg_addmem (answer, zframe_data (peer), zframe_size (peer));
-    zmsg_addmem (answer, buffer, size);
-    if (zmsg_send (&answer, router) != 0)
-        zmsg_destroy (&answer);
+    s_answer (router, peer, &reply, arena);
 }
 
 //  The batched floor: read every request waiting on the socket, send all
