@@ -142,12 +142,28 @@ export async function readServices(force) {
   await readServicesNow();
 }
 
+// A service seen answering is called down only when two reads in a row
+// miss its ping: on a busy machine one ping can miss the gateway's 500 ms,
+// and the views would otherwise switch to their reduced forms (and their
+// exports to fewer filters) between one click and the next
+const missed = new Set();
+
 async function readServicesNow() {
   try {
     const res = await fetch("/readyz");
     const json = await res.json();
+    const was = state.services || {};
     state.services = {};
-    for (const [name, s] of Object.entries(json.services || {})) state.services[name] = s.status;
+    for (const [name, s] of Object.entries(json.services || {})) {
+      const answered = was[name] === "up" || was[name] === "degraded";
+      if (s.status === "down" && answered && !missed.has(name)) {
+        missed.add(name);
+        state.services[name] = was[name];
+        continue;
+      }
+      if (s.status !== "down") missed.delete(name);
+      state.services[name] = s.status;
+    }
   } catch (e) {
     state.services = {};
   }
