@@ -91,18 +91,27 @@ static void s_handle (void *state, pmo_request_t *req)
 //  Keeping the event streams in bounds
 
 #define TRIM_EVERY_MS   60000
+#define TRIM_UNITS      64
 #define KEEP_DEFAULT_MS (7LL * 24 * 3600 * 1000)
 
-//  Trim every division's event stream of what all its consumer groups (risk
-//  monitor, notifier, the hub's uplink) are done with, keeping the replay
-//  window. Without this the streams grow for ever; trimming past an entry a
-//  group has not acknowledged would lose it (see pmo_stream.h).
-static void s_trim_streams (registry_t *self)
+//  Trim the event streams of the next TRIM_UNITS org units after *cursor
+//  (positions in creation order, going round) of what all their consumer
+//  groups (risk monitor, notifier, the hub's uplink) are done with, keeping
+//  the replay window. Without this the streams grow for ever; trimming past
+//  an entry a group has not acknowledged would lose it (see pmo_stream.h).
+//  A pass is bounded, not the whole tree: an idle registry asks Redis as
+//  much with 1,000 divisions as with 10, and its requests never wait for
+//  thousands of reads; a stream is trimmed at least every units/TRIM_UNITS
+//  passes (16 minutes at 1,000 divisions), against a window of days.
+static void s_trim_streams (registry_t *self, size_t *cursor)
 {
+    size_t page = self->config.trim_units > 0 ? (size_t)self->config.trim_units : TRIM_UNITS;
     pmo_arena_t *arena = pmo_arena_new ();
     Pmo__OrgUnit **units;
-    size_t n;
-    if (registry_store_org_units (self->store, arena, &units, &n) == 0) {
+    size_t n, positions;
+    if (registry_store_org_units_page (self->store, arena, *cursor, page, &units, &n, &positions) ==
+        0) {
+        *cursor = positions < page ? 0 : *cursor + positions;
         int64_t keep =
             self->config.stream_keep_ms > 0 ? self->config.stream_keep_ms : KEEP_DEFAULT_MS;
         for (size_t i = 0; i < n; i++) {
@@ -165,12 +174,14 @@ void registry_server_actor (zsock_t *pipe, void *args)
 
     zpoller_t *poller = zpoller_new (pipe, pmo_server_socket (self.server), NULL);
     bool running = true;
-    int64_t next_trim = pmo_mono_ms () + TRIM_EVERY_MS;
+    int trim_every = self.config.trim_every_ms > 0 ? self.config.trim_every_ms : TRIM_EVERY_MS;
+    int64_t next_trim = pmo_mono_ms () + trim_every;
+    size_t trim_cursor = 0;
     while (running) {
-        void *which = zpoller_wait (poller, 1000);
+        void *which = zpoller_wait (poller, trim_every < 1000 ? trim_every : 1000);
         if (pmo_mono_ms () >= next_trim) {
-            s_trim_streams (&self);
-            next_trim = pmo_mono_ms () + TRIM_EVERY_MS;
+            s_trim_streams (&self, &trim_cursor);
+            next_trim = pmo_mono_ms () + trim_every;
         }
         if (which == pipe) {
             char *command = zstr_recv (pipe);

@@ -18,6 +18,8 @@ typedef struct {
     const char *hub;          //  the enterprise (hub) org unit id, e.g. "hub"
     int redis_timeout_ms;     //  deadline for each Redis command
     int64_t stream_keep_ms;   //  events younger than this are never trimmed (0: 7 days)
+    int trim_every_ms;        //  a pass of trimming the streams this often (0: 60 s)
+    int trim_units;           //  ... over this many org units, going round (0: 64)
     bool failed;              //  set by the actor before it signals, if it could not start
 } registry_config_t;
 

@@ -449,11 +449,23 @@ char *registry_store_org_generation (registry_store_t *self, pmo_arena_t *arena)
 int registry_store_org_units (registry_store_t *self, pmo_arena_t *arena, Pmo__OrgUnit ***units,
                               size_t *n)
 {
+    return registry_store_org_units_page (self, arena, 0, 0, units, n, NULL);
+}
+
+int registry_store_org_units_page (registry_store_t *self, pmo_arena_t *arena, size_t start,
+                                   size_t page, Pmo__OrgUnit ***units, size_t *n, size_t *ids_read)
+{
     *units = NULL;
     *n = 0;
-    redisReply *ids = pmo_redis_command (self->redis, "ZRANGE pmo:{%s}:ous 0 -1", self->hub);
+    if (ids_read)
+        *ids_read = 0;
+    long long stop = page ? (long long)(start + page - 1) : -1;
+    redisReply *ids = pmo_redis_command (self->redis, "ZRANGE pmo:{%s}:ous %llu %lld", self->hub,
+                                         (unsigned long long)start, stop);
     if (!ids)
         return -1;
+    if (ids_read && ids->type == REDIS_REPLY_ARRAY)
+        *ids_read = ids->elements;
     if (ids->type != REDIS_REPLY_ARRAY || ids->elements == 0) {
         freeReplyObject (ids);
         return 0;

@@ -70,6 +70,11 @@ int registry_store_code_owners (registry_store_t *self, pmo_arena_t *arena,
 //  Every org unit, in creation order.
 int registry_store_org_units (registry_store_t *self, pmo_arena_t *arena, Pmo__OrgUnit ***units,
                               size_t *n);
+//  The org units at positions start .. start+page-1 of the creation order
+//  (page 0: to the end). *ids_read (if not NULL) is how many positions
+//  there were, units read or not: fewer than page means the end.
+int registry_store_org_units_page (registry_store_t *self, pmo_arena_t *arena, size_t start,
+                                   size_t page, Pmo__OrgUnit ***units, size_t *n, size_t *ids_read);
 //  The org tree's generation (in arena): every change of a unit is a
 //  commit whose event goes to the hub's stream, so the id of that stream's
 //  last entry moves whenever the tree may have changed (and, harmlessly,
