@@ -670,6 +670,8 @@ static int s_chunk (riskmon_t *self, pmo_arena_t *arena, const char *division, c
     riskmon_work_t *work = pmo_arena_alloc (arena, n * sizeof (riskmon_work_t));
     memset (work, 0, n * sizeof (riskmon_work_t));
     riskmon_batch_t *batch = riskmon_batch_new (self->store, arena, BATCH_CHUNK);
+    //  One project once per chunk, no markers: transactions, not scripts
+    riskmon_batch_transactions (batch);
     riskmon_pipe_t pipe = {self, batch, work, NULL, pmo_arena_alloc (arena, n * sizeof (size_t)),
                            0,    0};
     riskmon_batch_mode (self, true);

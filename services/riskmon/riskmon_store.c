@@ -13,6 +13,8 @@
     pmo:{<div>}:rm:ix:<p>:pj:<project>    zset      ids of kind p of one project
     pmo:{<div>}:rm:esc                    zset      alert -> when it climbs (Unix ms)
     pmo:{<div>}:rm:seq                    hash      prefix -> last sequence number
+    pmo:{<div>}:rm:fence                  string    transactions refused by their version
+                                                    check (a counter; WATCHed: see Transactions)
     pmo:{<hub>}:rm:th:<unit>              hash v,d  a PMO unit's own thresholds
     pmo:{<hub>}:rm:ths                    zset      units with thresholds
     pmo:{<hub>}:rm:divisions              set       divisions whose streams are read
@@ -27,6 +29,7 @@
 #include "pmo_seq.h"
 #include "pmo_log.h"
 #include "pmo_lua_riskmon_batch.h"
+#include "pmo_lua_riskmon_check.h"
 #include "pmo_lua_riskmon_versions.h"
 #include "pmo_reflect.h"
 #include "pmo_stream.h"
@@ -150,6 +153,11 @@ char *riskmon_key_index (pmo_arena_t *arena, const char *division, const char *p
 char *riskmon_key_escalations (pmo_arena_t *arena, const char *division)
 {
     return S_JOIN (arena, "pmo:{", division, "}:rm:esc");
+}
+
+char *riskmon_key_fence (pmo_arena_t *arena, const char *division)
+{
+    return S_JOIN (arena, "pmo:{", division, "}:rm:fence");
 }
 
 char *riskmon_key_thresholds (pmo_arena_t *arena, const char *hub, const char *unit)
@@ -851,13 +859,18 @@ typedef struct {
     char *division;
     zhashx_t *key_index; //  key -> its KEYS index (1-based), while filling
     s_args_t keys;
-    s_args_t args;   //  from ARGV[3] on
-    size_t *tickets; //  of its commits, in order
+    s_args_t args;              //  from ARGV[3] on
+    size_t *tickets;            //  of its commits, in order
+    riskmon_commit_t **commits; //  the commits themselves (a transaction batch)
+    const char **applied;       //  and their markers (NULL: none)
     size_t n_commits, max_commits;
-    char ttl[24]; //  ARGV[2]
-    char *bucket; //  ARGV[3]: the applied markers' hashes, less the day
-    char *legacy; //  ARGV[4]: the markers' keys as pmo_commit spells them, less the id
-    bool open;    //  still taking commits (not sent, not failed)
+    char ttl[24];    //  ARGV[2]
+    char *bucket;    //  ARGV[3]: the applied markers' hashes, less the day
+    char *legacy;    //  ARGV[4]: the markers' keys as pmo_commit spells them, less the id
+    bool open;       //  still taking commits (not sent, not failed)
+    bool tx;         //  sent as a transaction (see Transactions below), not as the script
+    size_t n_queued; //  tx: the commands between MULTI and EXEC
+    size_t *xadds;   //  tx: where each XADD's answer is in EXEC's, in order
 } s_script_t;
 
 struct _riskmon_batch_t {
@@ -870,6 +883,7 @@ struct _riskmon_batch_t {
     size_t n_sent, next_recv;        //  those before next_recv are answered
     riskmon_batch_result_t *results; //  by ticket
     size_t n_results, max_results;
+    bool transactions; //  scripts of commits without markers go as transactions
 };
 
 static void s_args_push (pmo_arena_t *arena, s_args_t *args, const char *data, size_t len)
@@ -919,6 +933,11 @@ riskmon_batch_t *riskmon_batch_new (riskmon_store_t *store, pmo_arena_t *arena, 
     self->arena = arena;
     self->chunk = chunk ? chunk : 1;
     return self;
+}
+
+void riskmon_batch_transactions (riskmon_batch_t *self)
+{
+    self->transactions = true;
 }
 
 void riskmon_batch_destroy (riskmon_batch_t **self_p)
@@ -986,10 +1005,290 @@ static void s_fail_script (riskmon_batch_t *self, s_script_t *script, pmo_commit
         self->results[script->tickets[c]].status = status;
 }
 
+static void s_script_commit (riskmon_batch_t *self, s_script_t *script, riskmon_commit_t *commit,
+                             const char *applied_id);
+
+//  ---------------------------------------------------------------------
+//  Transactions
+//
+//  The time-rule sweep's commits carry no applied markers: each is judged
+//  by the versions of what it puts with a check (its project's record, an
+//  alert it changes) alone. A script of them is cheaper for Redis as a
+//  transaction than as lua/batch.lua (whose Lua work, a string per
+//  argument and a call per write, was about half of what such a commit
+//  cost Redis): on the batch's connection, pipelined without waiting,
+//      WATCH <every record checked> <fence>
+//      EVAL lua/check.lua  (every record holds the version expected, or
+//                           it writes the fence and the EXEC is refused)
+//      MULTI, the commits' writes in order (their sorted-set changes
+//      folded per key, in order), EXEC
+//  The check runs after the WATCH, so a record that changes from the check
+//  to the EXEC also refuses it. All or nothing: a refused transaction
+//  writes nothing and every commit of it is a CONFLICT (the sweep leaves
+//  those projects due, and the next chunk takes them again). EVAL, not
+//  EVALSHA: a Redis that forgot the script would refuse the check and
+//  still run the MULTI unchecked. A script whose commits carry markers,
+//  or chain on each other's versions (a key put twice, or put unchecked
+//  and then checked), goes as the script.
+
+//  One ZADD or ZREM run of a key (the ops of a key, in order).
+typedef struct {
+    const char *key;
+    s_op_t **ops;
+    size_t n, max;
+} s_zkey_t;
+
+//  Queue one command (args) on the batch's connection: 0, or -1 (dropped).
+static int s_tx_cmd (pmo_redis_t *redis, const s_args_t *cmd)
+{
+    return pmo_redis_pipev (redis, (int)cmd->n, cmd->data, cmd->lens);
+}
+
+//  The commands of a key's sorted-set ops: runs of ZADD or ZREM, up to
+//  1,000 members each. 0 or -1; *queued counts them.
+static int s_tx_zkey (pmo_redis_t *redis, pmo_arena_t *arena, s_zkey_t *z, size_t *queued)
+{
+    s_args_t cmd = {0};
+    size_t i = 0;
+    while (i < z->n) {
+        char code = z->ops[i]->code;
+        cmd.n = 0;
+        s_args_str (arena, &cmd, code == 'Z' ? "ZADD" : "ZREM");
+        s_args_str (arena, &cmd, z->key);
+        size_t members = 0;
+        for (; i < z->n && z->ops[i]->code == code && members < 1000; i++, members++) {
+            if (code == 'Z')
+                s_args_score (arena, &cmd, z->ops[i]->score);
+            s_args_str (arena, &cmd, z->ops[i]->text);
+        }
+        if (s_tx_cmd (redis, &cmd))
+            return -1;
+        (*queued)++;
+    }
+    return 0;
+}
+
+//  Send script's commits as one transaction: 0 (queued, or failed: its
+//  commits are UNAVAILABLE), 1 if they cannot go as one (send the script).
+static int s_tx_send (riskmon_batch_t *self, s_script_t *script)
+{
+    pmo_arena_t *arena = self->arena;
+    s_args_t watch = {0}, check = {0}, cmd = {0};
+    zhashx_t *seen = zhashx_new ();
+    zhashx_set_key_duplicator (seen, NULL);
+    zhashx_set_key_destructor (seen, NULL);
+    bool fits = true;
+    size_t n_x = 0;
+    for (size_t c = 0; c < script->n_commits && fits; c++) {
+        riskmon_commit_t *commit = script->commits[c];
+        fits = !script->applied[c];
+        for (size_t i = 0; i < commit->n && fits; i++) {
+            s_op_t *op = &commit->ops[i];
+            if (op->code == 'X')
+                n_x++;
+            else if (op->code == 'P' || op->code == 'W') {
+                //  Each key put once: no commit builds on another's put
+                fits = zhashx_insert (seen, op->key, op) == 0;
+                if (fits && op->code == 'P') {
+                    s_args_str (arena, &watch, op->key);
+                    s_args_u64 (arena, &check, op->expect);
+                }
+            }
+        }
+    }
+    zhashx_destroy (&seen);
+    if (!fits)
+        return 1;
+    script->tx = true;
+    script->xadds = pmo_arena_alloc (arena, (n_x + 1) * sizeof (size_t));
+    pmo_redis_t *redis = self->store->redis;
+    char *fence = riskmon_key_fence (arena, script->division);
+    //  WATCH, the check, MULTI
+    s_args_str (arena, &cmd, "WATCH");
+    for (size_t k = 0; k < watch.n; k++)
+        s_args_push (arena, &cmd, watch.data[k], watch.lens[k]);
+    s_args_str (arena, &cmd, fence);
+    int rc = s_tx_cmd (redis, &cmd);
+    cmd.n = 0;
+    s_args_str (arena, &cmd, "EVAL");
+    s_args_str (arena, &cmd, pmo_lua_riskmon_check);
+    s_args_u64 (arena, &cmd, watch.n + 1);
+    for (size_t k = 0; k < watch.n; k++)
+        s_args_push (arena, &cmd, watch.data[k], watch.lens[k]);
+    s_args_str (arena, &cmd, fence);
+    for (size_t k = 0; k < check.n; k++)
+        s_args_push (arena, &cmd, check.data[k], check.lens[k]);
+    if (rc == 0)
+        rc = s_tx_cmd (redis, &cmd);
+    cmd.n = 0;
+    s_args_str (arena, &cmd, "MULTI");
+    if (rc == 0)
+        rc = s_tx_cmd (redis, &cmd);
+    //  The writes in order; the sorted sets' after them, per key
+    zhashx_t *zindex = zhashx_new ();
+    zhashx_set_key_duplicator (zindex, NULL);
+    zhashx_set_key_destructor (zindex, NULL);
+    s_zkey_t **zkeys = NULL;
+    size_t n_zkeys = 0, max_zkeys = 0;
+    size_t queued = 0;
+    n_x = 0;
+    for (size_t c = 0; c < script->n_commits && rc == 0; c++) {
+        riskmon_commit_t *commit = script->commits[c];
+        for (size_t i = 0; i < commit->n && rc == 0; i++) {
+            s_op_t *op = &commit->ops[i];
+            cmd.n = 0;
+            if (op->code == 'X') {
+                s_args_str (arena, &cmd, "XADD");
+                s_args_str (arena, &cmd, op->key);
+                s_args_str (arena, &cmd, "*");
+                s_args_str (arena, &cmd, "type");
+                s_args_str (arena, &cmd, op->text);
+                s_args_str (arena, &cmd, "data");
+                s_args_push (arena, &cmd, (const char *)op->blob, op->size);
+                script->xadds[n_x++] = queued++;
+                rc = s_tx_cmd (redis, &cmd);
+            } else if (op->code == 'P' || op->code == 'W') {
+                s_args_str (arena, &cmd, "HSET");
+                s_args_str (arena, &cmd, op->key);
+                s_args_str (arena, &cmd, "v");
+                s_args_u64 (arena, &cmd, op->version);
+                s_args_str (arena, &cmd, "d");
+                s_args_push (arena, &cmd, (const char *)op->blob, op->size);
+                queued++;
+                rc = s_tx_cmd (redis, &cmd);
+            } else {
+                s_zkey_t *z = zhashx_lookup (zindex, op->key);
+                if (!z) {
+                    z = pmo_arena_alloc (arena, sizeof (s_zkey_t));
+                    memset (z, 0, sizeof *z);
+                    z->key = op->key;
+                    zhashx_insert (zindex, op->key, z);
+                    if (n_zkeys == max_zkeys) {
+                        max_zkeys = max_zkeys ? max_zkeys * 2 : 16;
+                        s_zkey_t **grown = pmo_arena_alloc (arena, max_zkeys * sizeof (void *));
+                        if (n_zkeys)
+                            memcpy (grown, zkeys, n_zkeys * sizeof (void *));
+                        zkeys = grown;
+                    }
+                    zkeys[n_zkeys++] = z;
+                }
+                if (z->n == z->max) {
+                    z->max = z->max ? z->max * 2 : 4;
+                    s_op_t **grown = pmo_arena_alloc (arena, z->max * sizeof (void *));
+                    if (z->n)
+                        memcpy (grown, z->ops, z->n * sizeof (void *));
+                    z->ops = grown;
+                }
+                z->ops[z->n++] = op;
+            }
+        }
+    }
+    zhashx_destroy (&zindex);
+    for (size_t k = 0; k < n_zkeys && rc == 0; k++)
+        rc = s_tx_zkey (redis, arena, zkeys[k], &queued);
+    cmd.n = 0;
+    s_args_str (arena, &cmd, "EXEC");
+    if (rc == 0)
+        rc = s_tx_cmd (redis, &cmd);
+    //  A failure dropped the connection with everything queued on it: no
+    //  EXEC reached Redis, so nothing of it is written
+    if (rc) {
+        s_fail_script (self, script, PMO_COMMIT_UNAVAILABLE);
+        return 0;
+    }
+    script->n_queued = queued;
+    self->sent[self->n_sent++] = script;
+    pmo_redis_pipe_push (redis);
+    return 0;
+}
+
+//  Read a transaction's answers (WATCH, the check, MULTI, one per command
+//  queued, EXEC) into its commits' results.
+static void s_tx_recv (riskmon_batch_t *self, s_script_t *script)
+{
+    pmo_redis_t *redis = self->store->redis;
+    bool lost = false;
+    redisReply *check = NULL, *refused = NULL, *exec = NULL;
+    for (size_t r = 0; r < script->n_queued + 4; r++) {
+        redisReply *reply = pmo_redis_pipe_reply (redis);
+        if (!reply) {
+            lost = true;
+            continue;
+        }
+        if (r == 1)
+            check = reply;
+        else if (r == script->n_queued + 3)
+            exec = reply;
+        else if (reply->type == REDIS_REPLY_ERROR && !refused)
+            refused = reply; //  the first command refused (EXEC is then too)
+        else
+            freeReplyObject (reply);
+    }
+    pmo_commit_status_t status = PMO_COMMIT_ERROR;
+    if (lost || !exec)
+        status = PMO_COMMIT_UNAVAILABLE; //  it may or may not have happened
+    else if (exec->type == REDIS_REPLY_NIL)
+        status = PMO_COMMIT_CONFLICT; //  the check refused it, or a record changed
+    else if (exec->type == REDIS_REPLY_ARRAY && exec->elements == script->n_queued) {
+        status = PMO_COMMIT_OK;
+        for (size_t e = 0; e < exec->elements && status == PMO_COMMIT_OK; e++)
+            if (exec->element[e]->type == REDIS_REPLY_ERROR) {
+                pmo_error ("riskmon: sweep transaction: a write failed error=\"%s\"",
+                           exec->element[e]->str);
+                status = PMO_COMMIT_ERROR;
+            }
+        if (!check || check->type != REDIS_REPLY_INTEGER || check->integer != 0)
+            pmo_error ("riskmon: sweep transaction ran without its check error=\"%s\"",
+                       check && check->type == REDIS_REPLY_ERROR ? check->str : "unexpected");
+    } else {
+        //  EXECABORT: a command was refused as queued (a failover: no
+        //  replicas, read-only) and nothing ran
+        const redisReply *why = refused ? refused : exec;
+        if (pmo_redis_refused_write (redis, why, "riskmon: sweep transaction"))
+            status = PMO_COMMIT_UNAVAILABLE;
+        else
+            pmo_error ("riskmon: sweep transaction failed error=\"%s\"",
+                       why->type == REDIS_REPLY_ERROR ? why->str : "unexpected reply");
+    }
+    size_t x = 0;
+    for (size_t c = 0; c < script->n_commits; c++) {
+        riskmon_batch_result_t *result = &self->results[script->tickets[c]];
+        riskmon_commit_t *commit = script->commits[c];
+        result->status = status;
+        if (status != PMO_COMMIT_OK)
+            continue;
+        size_t n = 0;
+        for (size_t i = 0; i < commit->n; i++)
+            n += commit->ops[i].code == 'X';
+        result->n_ids = n;
+        result->ids = pmo_arena_alloc (self->arena, (n + 1) * sizeof (char *));
+        for (size_t e = 0; e < n; e++, x++) {
+            redisReply *id = exec->element[script->xadds[x]];
+            result->ids[e] =
+                id->type == REDIS_REPLY_STRING ? pmo_arena_strdup (self->arena, id->str) : "";
+        }
+    }
+    if (check)
+        freeReplyObject (check);
+    if (refused)
+        freeReplyObject (refused);
+    if (exec)
+        freeReplyObject (exec);
+}
+
 //  Queue one script on the connection (or fail its commits).
 static void s_script_send (riskmon_batch_t *self, s_script_t *script)
 {
     script->open = false;
+    if (self->transactions) {
+        if (s_tx_send (self, script) == 0) {
+            zhashx_destroy (&script->key_index);
+            return;
+        }
+        //  Not one for a transaction: the script after all
+        for (size_t c = 0; c < script->n_commits; c++)
+            s_script_commit (self, script, script->commits[c], script->applied[c]);
+    }
     zhashx_destroy (&script->key_index);
     pmo_redis_t *redis = self->store->redis;
     //  The script must be known by its SHA before it is queued: load it if
@@ -1056,14 +1355,36 @@ size_t riskmon_batch_add (riskmon_batch_t *self, const char *division, riskmon_c
     if (script->n_commits == script->max_commits) {
         size_t max = script->max_commits ? script->max_commits * 2 : 16;
         size_t *grown = pmo_arena_alloc (arena, max * sizeof (size_t));
-        if (script->n_commits)
+        riskmon_commit_t **commits = pmo_arena_alloc (arena, max * sizeof (void *));
+        const char **applied = pmo_arena_alloc (arena, max * sizeof (char *));
+        if (script->n_commits) {
             memcpy (grown, script->tickets, script->n_commits * sizeof (size_t));
+            memcpy (commits, script->commits, script->n_commits * sizeof (void *));
+            memcpy (applied, script->applied, script->n_commits * sizeof (char *));
+        }
         script->tickets = grown;
+        script->commits = commits;
+        script->applied = applied;
         script->max_commits = max;
     }
-    script->tickets[script->n_commits++] = ticket;
+    script->tickets[script->n_commits] = ticket;
+    script->commits[script->n_commits] = commit;
+    script->applied[script->n_commits++] = applied_id ? pmo_arena_strdup (arena, applied_id) : NULL;
     if (!*script->ttl || ttl_s > 0)
         snprintf (script->ttl, sizeof script->ttl, "%d", ttl_s > 0 ? ttl_s : 86400);
+    //  A transaction batch decides how to send when the script is full
+    if (!self->transactions)
+        s_script_commit (self, script, commit, applied_id);
+    if (script->n_commits >= self->chunk)
+        s_script_send (self, script);
+    return ticket;
+}
+
+//  A commit's arguments to its script (lua/batch.lua's ops).
+static void s_script_commit (riskmon_batch_t *self, s_script_t *script, riskmon_commit_t *commit,
+                             const char *applied_id)
+{
+    pmo_arena_t *arena = self->arena;
     s_args_u64 (arena, &script->args, applied_id ? 1 : 0);
     s_args_u64 (arena, &script->args, commit->n);
     if (applied_id)
@@ -1101,9 +1422,6 @@ size_t riskmon_batch_add (riskmon_batch_t *self, const char *division, riskmon_c
             break;
         }
     }
-    if (script->n_commits >= self->chunk)
-        s_script_send (self, script);
-    return ticket;
 }
 
 void riskmon_batch_send (riskmon_batch_t *self)
@@ -1141,6 +1459,10 @@ void riskmon_batch_recv (riskmon_batch_t *self)
     pmo_redis_t *redis = self->store->redis;
     for (; self->next_recv < self->n_sent; self->next_recv++) {
         s_script_t *script = self->sent[self->next_recv];
+        if (script->tx) {
+            s_tx_recv (self, script);
+            continue;
+        }
         redisReply *reply = pmo_redis_pipe_reply (redis);
         if (!reply) {
             s_fail_script (self, script, PMO_COMMIT_UNAVAILABLE);

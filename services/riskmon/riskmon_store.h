@@ -49,6 +49,9 @@ char *riskmon_key_index (pmo_arena_t *arena, const char *division, const char *p
                          const char *project);
 //  Alerts waiting to climb, by the time they do.
 char *riskmon_key_escalations (pmo_arena_t *arena, const char *division);
+//  Counts the sweep's transactions refused by their version check; each
+//  transaction WATCHes it (riskmon_batch_transactions).
+char *riskmon_key_fence (pmo_arena_t *arena, const char *division);
 //  A PMO unit's own thresholds (in the hub's slot).
 char *riskmon_key_thresholds (pmo_arena_t *arena, const char *hub, const char *unit);
 //  The units that set thresholds (in the hub's slot).
@@ -220,6 +223,13 @@ typedef struct _riskmon_batch_t riskmon_batch_t;
 //  the number of commits per script.
 riskmon_batch_t *riskmon_batch_new (riskmon_store_t *store, pmo_arena_t *arena, size_t chunk);
 void riskmon_batch_destroy (riskmon_batch_t **self_p);
+//  From now on a script's worth of commits without applied markers goes
+//  as one MULTI/EXEC transaction (WATCH and a version check before it),
+//  which costs Redis about half what lua/batch.lua does; all or nothing:
+//  one stale version refuses every commit of it as CONFLICT. Commits that
+//  chain on each other's puts, or carry markers, still go as the script.
+//  For the time-rule sweep, whose refused commits stay due.
+void riskmon_batch_transactions (riskmon_batch_t *self);
 //  Queue commit in division. applied_id (or NULL) is the request id that
 //  marks it applied (kept ttl_s): if the marker exists the commit is
 //  refused as DUPLICATE. Returns the commit's ticket. A full script is

@@ -10,6 +10,10 @@
     Malformed arguments (the script reads its ops by position) are refused
     with an error naming what is wrong, and nothing is written, even when
     a well-formed commit comes first.
+    The sweep's transactions (no markers, no chained versions): accepted
+    whole with every event's id, refused whole by one stale version or a
+    master that may not write, writing nothing; the others still go as
+    the script.
     The sweep's read-ahead: the next chunk's ZRANGEBYSCORE, queued behind
     a chunk's scripts and its schedule writes without waiting for them,
     sees what they wrote.
@@ -169,6 +173,164 @@ static void s_test_batch (pmo_test_redis_t *server)
     riskmon_store_destroy (&store);
     pmo_redis_destroy (&redis);
     printf ("batch commits: ok\n");
+}
+
+//  A record as an older commit left it: version v.
+static void s_record (redisContext *ctx, const char *key, int v)
+{
+    redisReply *reply = redisCommand (ctx, "HSET %s v %d d x", key, v);
+    assert (reply && reply->type == REDIS_REPLY_INTEGER);
+    freeReplyObject (reply);
+}
+
+static bool s_member (redisContext *ctx, const char *key, const char *member, const char *score)
+{
+    redisReply *reply = redisCommand (ctx, "ZSCORE %s %s", key, member);
+    assert (reply);
+    bool same = score ? reply->type == REDIS_REPLY_STRING && strcmp (reply->str, score) == 0
+                      : reply->type == REDIS_REPLY_NIL;
+    freeReplyObject (reply);
+    return same;
+}
+
+//  The sweep's batches go as transactions (riskmon_batch_transactions):
+//  WATCH, the version check, MULTI/EXEC. Accepted whole with every event's
+//  id, or refused whole (a stale version, a refused write) writing nothing
+//  but the fence; commits that chain on each other or carry markers still
+//  go as the script and are judged one by one.
+static void s_test_transactions (pmo_test_redis_t *server)
+{
+    pmo_redis_t *redis = pmo_redis_new (pmo_test_redis_url (server), 2000);
+    riskmon_store_t *store = riskmon_store_new (redis, "hub");
+    redisContext *ctx = redisConnect ("127.0.0.1", pmo_test_redis_port (server));
+    assert (ctx && !ctx->err);
+    pmo_arena_t *arena = pmo_arena_new ();
+    redisReply *reply = s_cmd (ctx, "DEL %s", "pmo:{tx}:events");
+    freeReplyObject (reply);
+    const char *a = "pmo:{tx}:rm:pj:pr_tx_1", *b = "pmo:{tx}:rm:pj:pr_tx_2";
+    const char *due = "pmo:{tx}:rm:due", *fence = "pmo:{tx}:rm:fence";
+    s_record (ctx, a, 1);
+    s_record (ctx, b, 1);
+    reply = s_cmd (ctx, "ZADD %s 5 gone", due);
+    freeReplyObject (reply);
+
+    //  Two projects, a history entry created beside a record, events, and
+    //  sorted-set changes of one member in order (added, then removed)
+    riskmon_batch_t *batch = riskmon_batch_new (store, arena, 64);
+    riskmon_batch_transactions (batch);
+    riskmon_commit_t *ca = riskmon_commit_new (arena);
+    Pmo__ProjectHealth ph = PMO__PROJECT_HEALTH__INIT;
+    riskmon_commit_put (ca, a, &ph.base, 1, 2);
+    riskmon_commit_create (ca, "pmo:{tx}:rm:hist:pr_tx_1:2", &ph.base, 1);
+    riskmon_commit_zadd (ca, due, 100, "pr_tx_1");
+    riskmon_commit_zadd (ca, due, 150, "gone");
+    Pmo__Event event = PMO__EVENT__INIT;
+    event.type = "health.changed";
+    size_t size;
+    riskmon_commit_event (ca, "tx", &event, &size);
+    event.type = "alert.raised";
+    riskmon_commit_event (ca, "tx", &event, &size);
+    riskmon_commit_t *cb = riskmon_commit_new (arena);
+    riskmon_commit_put (cb, b, &ph.base, 1, 2);
+    riskmon_commit_zrem (cb, due, "gone");
+    riskmon_commit_zadd (cb, due, 200, "pr_tx_2");
+    event.type = "health.changed";
+    riskmon_commit_event (cb, "tx", &event, &size);
+    size_t t1 = riskmon_batch_add (batch, "tx", ca, NULL, 0);
+    size_t t2 = riskmon_batch_add (batch, "tx", cb, NULL, 0);
+    riskmon_batch_send (batch);
+    riskmon_batch_recv (batch);
+    const riskmon_batch_result_t *r1 = riskmon_batch_result (batch, t1),
+                                 *r2 = riskmon_batch_result (batch, t2);
+    assert (r1->status == PMO_COMMIT_OK && r1->n_ids == 2);
+    assert (r2->status == PMO_COMMIT_OK && r2->n_ids == 1);
+    assert (strcmp (r1->ids[0], r1->ids[1]) < 0 && strcmp (r1->ids[1], r2->ids[0]) < 0);
+    char **ids1 = r1->ids, **ids2 = r2->ids; //  in the arena
+    riskmon_batch_destroy (&batch);
+    assert (s_version (ctx, a) == 2 && s_version (ctx, b) == 2);
+    assert (s_version (ctx, "pmo:{tx}:rm:hist:pr_tx_1:2") == 1);
+    assert (s_integer (ctx, "XLEN %s", "pmo:{tx}:events") == 3);
+    reply = s_cmd (ctx, "XRANGE %s - +", "pmo:{tx}:events");
+    assert (reply->type == REDIS_REPLY_ARRAY && reply->elements == 3);
+    assert (strcmp (reply->element[0]->element[0]->str, ids1[0]) == 0);
+    assert (strcmp (reply->element[2]->element[0]->str, ids2[0]) == 0);
+    assert (strcmp (reply->element[1]->element[1]->element[1]->str, "alert.raised") == 0);
+    freeReplyObject (reply);
+    assert (s_member (ctx, due, "pr_tx_1", "100") && s_member (ctx, due, "pr_tx_2", "200"));
+    assert (s_member (ctx, due, "gone", NULL));
+    assert (s_integer (ctx, "EXISTS %s", fence) == 0); //  written only on a refusal
+
+    //  One stale version refuses every commit of the transaction
+    batch = riskmon_batch_new (store, arena, 64);
+    riskmon_batch_transactions (batch);
+    t1 = riskmon_batch_add (batch, "tx", s_commit (arena, a, 2, "pr_tx_1", 300), NULL, 0);
+    t2 = riskmon_batch_add (batch, "tx", s_commit (arena, b, 1, "pr_tx_2", 400), NULL, 0);
+    riskmon_batch_send (batch);
+    riskmon_batch_recv (batch);
+    assert (riskmon_batch_result (batch, t1)->status == PMO_COMMIT_CONFLICT);
+    assert (riskmon_batch_result (batch, t2)->status == PMO_COMMIT_CONFLICT);
+    riskmon_batch_destroy (&batch);
+    assert (s_version (ctx, a) == 2 && s_version (ctx, b) == 2);
+    assert (s_integer (ctx, "XLEN %s", "pmo:{tx}:events") == 3);
+    assert (s_member (ctx, due, "pr_tx_1", "100") && s_member (ctx, due, "pr_tx_2", "200"));
+    reply = s_cmd (ctx, "GET %s", fence);
+    assert (reply->type == REDIS_REPLY_STRING && strcmp (reply->str, "1") == 0);
+    freeReplyObject (reply);
+
+    //  A master that may not write (no replicas): refused as queued,
+    //  unavailable (retryable), nothing written
+    reply = s_cmd (ctx, "CONFIG SET min-replicas-to-write %s", "1");
+    freeReplyObject (reply);
+    batch = riskmon_batch_new (store, arena, 64);
+    riskmon_batch_transactions (batch);
+    t1 = riskmon_batch_add (batch, "tx", s_commit (arena, a, 2, "pr_tx_1", 500), NULL, 0);
+    riskmon_batch_send (batch);
+    riskmon_batch_recv (batch);
+    assert (riskmon_batch_result (batch, t1)->status == PMO_COMMIT_UNAVAILABLE);
+    riskmon_batch_destroy (&batch);
+    reply = s_cmd (ctx, "CONFIG SET min-replicas-to-write %s", "0");
+    freeReplyObject (reply);
+    assert (s_version (ctx, a) == 2);
+    assert (s_integer (ctx, "XLEN %s", "pmo:{tx}:events") == 3);
+
+    //  Commits of one project chaining on each other's versions, and one
+    //  with a marker: the script, each judged on its own
+    long long dft_events = s_integer (ctx, "XLEN %s", "pmo:{dft}:events");
+    batch = riskmon_batch_new (store, arena, 64);
+    riskmon_batch_transactions (batch);
+    t1 = riskmon_batch_add (batch, "tx", s_commit (arena, a, 2, "pr_tx_1", 600), NULL, 0);
+    t2 = riskmon_batch_add (batch, "tx", s_commit (arena, a, 3, "pr_tx_1", 700), NULL, 0);
+    size_t t3 = riskmon_batch_add (batch, "tx", s_commit (arena, b, 9, "pr_tx_2", 800), NULL, 0);
+    riskmon_batch_send (batch);
+    riskmon_batch_recv (batch);
+    assert (riskmon_batch_result (batch, t1)->status == PMO_COMMIT_OK);
+    assert (riskmon_batch_result (batch, t2)->status == PMO_COMMIT_OK);
+    assert (riskmon_batch_result (batch, t3)->status == PMO_COMMIT_CONFLICT);
+    riskmon_batch_destroy (&batch);
+    assert (s_version (ctx, a) == 4 && s_version (ctx, b) == 2);
+    batch = riskmon_batch_new (store, arena, 64);
+    riskmon_batch_transactions (batch);
+    t1 = riskmon_batch_add (batch, "tx", s_commit (arena, b, 2, "pr_tx_2", 900), "rm.tx.1-0.b", 60);
+    riskmon_batch_send (batch);
+    riskmon_batch_recv (batch);
+    assert (riskmon_batch_result (batch, t1)->status == PMO_COMMIT_OK);
+    riskmon_batch_destroy (&batch);
+    batch = riskmon_batch_new (store, arena, 64);
+    riskmon_batch_transactions (batch);
+    t1 = riskmon_batch_add (batch, "tx", s_commit (arena, b, 3, "pr_tx_2", 950), "rm.tx.1-0.b", 60);
+    riskmon_batch_send (batch);
+    riskmon_batch_recv (batch);
+    assert (riskmon_batch_result (batch, t1)->status == PMO_COMMIT_DUPLICATE);
+    riskmon_batch_destroy (&batch);
+    assert (s_version (ctx, b) == 3);
+    //  (s_commit appends to dft's stream)
+    assert (s_integer (ctx, "XLEN %s", "pmo:{dft}:events") == dft_events + 3);
+
+    pmo_arena_destroy (&arena);
+    redisFree (ctx);
+    riskmon_store_destroy (&store);
+    pmo_redis_destroy (&redis);
+    printf ("transactions: ok\n");
 }
 
 //  lua/batch.lua, as riskmon_lib embeds it (its header is private to it)
@@ -375,6 +537,7 @@ int main (void)
     pmo_test_redis_t *redis = pmo_test_redis_start (false);
     assert (redis);
     s_test_batch (redis);
+    s_test_transactions (redis);
     s_test_malformed (redis);
     s_test_read_ahead (redis);
     s_test_event_with_id (redis);
