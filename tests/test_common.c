@@ -1064,11 +1064,42 @@ static void s_test_reflect_pack_with (void)
     printf ("reflect pack_with: ok\n");
 }
 
+//  A request's bad enum value is named by its path, index included, and a
+//  path longer than the buffer is cut, never overrun
+static void s_test_wire_validate_path (void)
+{
+    Pmo__Project projects[3];
+    Pmo__Project *list[3];
+    for (int i = 0; i < 3; i++) {
+        pmo__project__init (&projects[i]);
+        list[i] = &projects[i];
+    }
+    projects[2].status = 99; //  no such ProjectStatus
+    Pmo__Page page = PMO__PAGE__INIT;
+    page.n_projects = 3;
+    page.projects = list;
+    char path[64], why[128];
+    assert (pmo_wire_validate (&page.base, path, sizeof path, why, sizeof why) == -1);
+    assert (streq (path, "projects[2].status"));
+    assert (streq (why, "99 is not a valid ProjectStatus"));
+    char cut[12] = "";
+    assert (pmo_wire_validate (&page.base, cut, sizeof cut, why, sizeof why) == -1);
+    assert (streq (cut, "projects[2]"));
+    char tiny[6] = "";
+    assert (pmo_wire_validate (&page.base, tiny, sizeof tiny, why, sizeof why) == -1);
+    assert (streq (tiny, "proje"));
+    projects[2].status = PMO__PROJECT_STATUS__PROJECT_STATUS_ACTIVE;
+    assert (pmo_wire_validate (&page.base, path, sizeof path, why, sizeof why) == 0);
+    assert (streq (path, ""));
+    printf ("wire validate path: ok\n");
+}
+
 int main (void)
 {
     pmo_log_init ("test", getenv ("PMO_TEST_VERBOSE") ? "debug" : "error");
     s_test_util ();
     s_test_reflect_pack_with ();
+    s_test_wire_validate_path ();
     pmo_test_redis_t *server = pmo_test_redis_start (false);
     assert (server);
     s_test_redis (server);
