@@ -41,11 +41,17 @@ struct _pmo_commit_t {
     size_t nkeys, keys_max;
     zhashx_t *key_index; //  key -> its KEYS index, once there are more than
                          //  S_SCAN_KEYS (a batch's commit names thousands)
-    arg_t *args;         //  ARGV after the op count
+    arg_t *args;         //  the operations' arguments, in order (ARGV after the layout)
     size_t nargs, args_max;
-    size_t nops;
+    //  Per operation its code and its key's index (3 bytes, most
+    //  significant first): the layout argument after the base (commit.lua)
+    uint8_t *ops;
+    size_t nops, ops_max;
     bool has_reply;
 };
+
+//  A key index or a group's base must fit in the layout's 3 bytes
+#define S_MAX_KEYS ((size_t)1 << 24)
 
 //  Copy size bytes and a NUL into the buffer; their offset.
 static size_t s_store (pmo_commit_t *self, const void *data, size_t size)
@@ -91,9 +97,11 @@ pmo_commit_t *pmo_commit_new (const char *division, const char *request_id)
     self->buf = malloc (self->buf_max);
     self->keys_max = 8;
     self->keys = malloc (self->keys_max * sizeof (size_t));
-    self->args_max = 32;
+    self->args_max = 16;
     self->args = malloc (self->args_max * sizeof (arg_t));
-    assert (self->buf && self->keys && self->args);
+    self->ops_max = 8;
+    self->ops = malloc (self->ops_max * 4);
+    assert (self->buf && self->keys && self->args && self->ops);
     char key[256];
     int size = snprintf (key, sizeof key, "pmo:{%s}:idem:%s", division, request_id);
     if (size > 0 && (size_t)size < sizeof key)
@@ -116,6 +124,7 @@ void pmo_commit_destroy (pmo_commit_t **self_p)
     free (self->buf);
     free (self->keys);
     free (self->args);
+    free (self->ops);
     free (self);
     *self_p = NULL;
 }
@@ -165,24 +174,47 @@ static void s_arg_str (pmo_commit_t *self, const char *s)
     s_arg (self, s, strlen (s));
 }
 
+//  Decimal digits of value, written without printf
 static void s_arg_u64 (pmo_commit_t *self, uint64_t value)
 {
     char text[24];
-    snprintf (text, sizeof text, "%llu", (unsigned long long)value);
-    s_arg_str (self, text);
+    char *digit = text + sizeof text;
+    do
+        *--digit = (char)('0' + value % 10);
+    while ((value /= 10));
+    s_arg (self, digit, (size_t)(text + sizeof text - digit));
 }
 
-static void s_op (pmo_commit_t *self, const char *code, const char *key)
+static void s_put3 (uint8_t *at, size_t value)
 {
-    s_arg_str (self, code);
-    s_arg_u64 (self, s_key_index (self, key));
-    self->nops++;
+    assert (value < S_MAX_KEYS);
+    at[0] = (uint8_t)(value >> 16);
+    at[1] = (uint8_t)(value >> 8);
+    at[2] = (uint8_t)value;
+}
+
+//  An operation's code and key in the layout; its arguments follow in ARGV
+static void s_op_index (pmo_commit_t *self, char code, size_t index)
+{
+    if (self->nops == self->ops_max) {
+        self->ops_max *= 2;
+        self->ops = realloc (self->ops, self->ops_max * 4);
+        assert (self->ops);
+    }
+    uint8_t *op = self->ops + 4 * self->nops++;
+    op[0] = (uint8_t)code;
+    s_put3 (op + 1, index);
+}
+
+static void s_op (pmo_commit_t *self, char code, const char *key)
+{
+    s_op_index (self, code, s_key_index (self, key));
 }
 
 void pmo_commit_put (pmo_commit_t *self, const char *key, uint64_t expect, uint64_t new_version,
                      const void *blob, size_t size)
 {
-    s_op (self, "P", key);
+    s_op (self, 'P', key);
     s_arg_u64 (self, expect);
     s_arg_u64 (self, new_version);
     s_arg (self, blob, size);
@@ -190,42 +222,48 @@ void pmo_commit_put (pmo_commit_t *self, const char *key, uint64_t expect, uint6
 
 void pmo_commit_check (pmo_commit_t *self, const char *key, uint64_t expect)
 {
-    s_op (self, "V", key);
+    s_op (self, 'V', key);
     s_arg_u64 (self, expect);
 }
 
 void pmo_commit_claim (pmo_commit_t *self, const char *key, const char *field, const char *value)
 {
-    s_op (self, "C", key);
+    s_op (self, 'C', key);
     s_arg_str (self, field);
     s_arg_str (self, value);
 }
 
 void pmo_commit_unclaim (pmo_commit_t *self, const char *key, const char *field)
 {
-    s_op (self, "U", key);
+    s_op (self, 'U', key);
     s_arg_str (self, field);
 }
 
 void pmo_commit_zadd (pmo_commit_t *self, const char *key, double score, const char *member)
 {
-    s_op (self, "Z", key);
-    char text[32];
-    snprintf (text, sizeof text, "%.17g", score);
-    s_arg_str (self, text);
+    s_op (self, 'Z', key);
+    //  Scores are sequence numbers or times as a rule: whole numbers,
+    //  written as their digits (what %.17g writes for them)
+    if (score >= 0 && score < 9007199254740992.0 && score == (double)(uint64_t)score)
+        s_arg_u64 (self, (uint64_t)score);
+    else {
+        char text[32];
+        snprintf (text, sizeof text, "%.17g", score);
+        s_arg_str (self, text);
+    }
     s_arg_str (self, member);
 }
 
 void pmo_commit_zrem (pmo_commit_t *self, const char *key, const char *member)
 {
-    s_op (self, "z", key);
+    s_op (self, 'z', key);
     s_arg_str (self, member);
 }
 
 void pmo_commit_event (pmo_commit_t *self, const char *key, const char *type, const void *blob,
                        size_t size)
 {
-    s_op (self, "X", key);
+    s_op (self, 'X', key);
     s_arg_str (self, type);
     s_arg (self, blob, size);
 }
@@ -234,31 +272,31 @@ void pmo_commit_reply (pmo_commit_t *self, const void *blob, size_t size, int tt
 {
     assert (!self->has_reply);
     self->has_reply = true;
-    //  The idempotency key is KEYS[1]
-    s_arg_str (self, "R");
-    s_arg_str (self, "1");
-    self->nops++;
+    s_op_index (self, 'R', 1); //  the idempotency key is the commit's first
     s_arg (self, blob, size);
     s_arg_u64 (self, (uint64_t)(ttl_s > 0 ? ttl_s : 86400));
 }
 
 //  The script's arguments for a group of commits: every commit's KEYS, the
-//  commit count, then per commit its base, its op count and its ops, after
-//  head slots left for the caller (the command and its script). Returns
-//  argc (without head); the caller frees *argv_p, *lens_p and *numbers_p
-//  (the strings stay owned by the commits).
+//  commit count, then per commit its layout (its base and its operations'
+//  codes and keys) and its operations' arguments, after head slots left for
+//  the caller (the command and its script). Returns argc (without head);
+//  the caller frees *argv_p, *lens_p and *numbers_p (the count and the
+//  layouts; the other strings stay owned by the commits).
 static size_t s_argv (pmo_commit_t **commits, size_t n, size_t head, const char ***argv_p,
                       size_t **lens_p, char **numbers_p, size_t *nkeys_p)
 {
-    size_t nkeys = 0, nargs = 0;
+    size_t nkeys = 0, nargs = 0, layout_bytes = 24;
     for (size_t c = 0; c < n; c++) {
         nkeys += commits[c]->nkeys;
         nargs += commits[c]->nargs;
+        layout_bytes += 3 + 4 * commits[c]->nops;
     }
-    size_t argc = nkeys + 1 + 2 * n + nargs;
+    assert (nkeys < S_MAX_KEYS);
+    size_t argc = nkeys + 1 + n + nargs;
     const char **argv = malloc ((head + argc) * sizeof (char *));
     size_t *lens = malloc ((head + argc) * sizeof (size_t));
-    char *numbers = malloc ((1 + 2 * n) * 24);
+    char *numbers = malloc (layout_bytes);
     assert (argv && lens && numbers);
     size_t a = head;
     for (size_t c = 0; c < n; c++)
@@ -266,19 +304,17 @@ static size_t s_argv (pmo_commit_t **commits, size_t n, size_t head, const char 
             argv[a] = commits[c]->buf + commits[c]->keys[i];
             lens[a] = strlen (argv[a]);
         }
-    char *number = numbers;
-    lens[a] = (size_t)snprintf (number, 24, "%zu", n);
-    argv[a++] = number;
-    number += 24;
+    lens[a] = (size_t)snprintf (numbers, 24, "%zu", n);
+    argv[a++] = numbers;
+    uint8_t *layout = (uint8_t *)numbers + 24;
     size_t base = 0;
     for (size_t c = 0; c < n; c++) {
         pmo_commit_t *self = commits[c];
-        lens[a] = (size_t)snprintf (number, 24, "%zu", base);
-        argv[a++] = number;
-        number += 24;
-        lens[a] = (size_t)snprintf (number, 24, "%zu", self->nops);
-        argv[a++] = number;
-        number += 24;
+        s_put3 (layout, base);
+        memcpy (layout + 3, self->ops, 4 * self->nops);
+        argv[a] = (const char *)layout;
+        lens[a++] = 3 + 4 * self->nops;
+        layout += 3 + 4 * self->nops;
         for (size_t i = 0; i < self->nargs; i++, a++) {
             argv[a] = self->buf + self->args[i].offset;
             lens[a] = self->args[i].size;

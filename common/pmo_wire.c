@@ -3,6 +3,7 @@
 #include "pmo_util.h"
 
 #include <assert.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -61,6 +62,35 @@ static bool s_field_present (const ProtobufCMessage *msg, const ProtobufCFieldDe
     return true;
 }
 
+//  Append ".name" (no dot at the start) and "[index]" unless index is
+//  SIZE_MAX to the path of length len, cut to what fits; the new length.
+//  Written without snprintf: every enum and message field of every request
+//  is named on the way, and only a failure shows the name.
+static size_t s_path_append (char *path, size_t path_size, size_t len, const char *name,
+                             size_t index)
+{
+    char digits[24];
+    size_t ndigits = 0;
+    if (index != SIZE_MAX) {
+        char reversed[24];
+        do
+            reversed[ndigits++] = (char)('0' + index % 10);
+        while ((index /= 10));
+        for (size_t i = 0; i < ndigits; i++)
+            digits[i] = reversed[ndigits - 1 - i];
+    }
+    const char *parts[] = {len ? "." : "", name, ndigits ? "[" : "", digits, ndigits ? "]" : ""};
+    size_t sizes[] = {len ? 1 : 0, strlen (name), ndigits ? 1 : 0, ndigits, ndigits ? 1 : 0};
+    for (size_t p = 0; p < 5; p++) {
+        size_t room = path_size - 1 - len;
+        size_t take = sizes[p] < room ? sizes[p] : room;
+        memcpy (path + len, parts[p], take);
+        len += take;
+    }
+    path[len] = 0;
+    return len;
+}
+
 static int s_validate (const ProtobufCMessage *msg, char *path, size_t path_size, size_t len,
                        char *why, size_t why_size, int depth)
 {
@@ -88,12 +118,8 @@ static int s_validate (const ProtobufCMessage *msg, char *path, size_t path_size
         }
         for (size_t k = 0; k < count; k++) {
             size_t here = len;
-            int n =
-                field->label == PROTOBUF_C_LABEL_REPEATED
-                    ? snprintf (path + len, path_size - len, "%s%s[%zu]", len ? "." : "",
-                                field->name, k)
-                    : snprintf (path + len, path_size - len, "%s%s", len ? "." : "", field->name);
-            size_t next = n > 0 && (size_t)n < path_size - len ? len + (size_t)n : path_size - 1;
+            size_t next = s_path_append (path, path_size, len, field->name,
+                                         field->label == PROTOBUF_C_LABEL_REPEATED ? k : SIZE_MAX);
             if (field->type == PROTOBUF_C_TYPE_ENUM) {
                 int value = ((const int *)base)[k];
                 if (!protobuf_c_enum_descriptor_get_value (field->descriptor, value)) {

@@ -528,19 +528,41 @@ static void s_test_commit_group (pmo_test_redis_t *server)
     }
     //  A malformed group (a bad op in its last commit) writes nothing of
     //  any commit and says why
+    //  (a layout: the commit's base in 3 bytes, then per operation its
+    //  code and its key's index in 3 bytes)
+    const char reply_first[] = "\0\0\0R\0\0\1", bad_op[] = "\0\0\1Q\0\0\1";
     redisReply *reply = pmo_test_redis_command (
-        server, "EVAL %s 2 pmo:{g1}:idem:m1 pmo:{g1}:idem:m2 2 0 1 R 1 r 60 1 1 Q 1",
-        pmo_lua_commit);
+        server, "EVAL %s 2 pmo:{g1}:idem:m1 pmo:{g1}:idem:m2 2 %b r 60 %b x", pmo_lua_commit,
+        reply_first, sizeof reply_first - 1, bad_op, sizeof bad_op - 1);
     assert (reply && reply->type == REDIS_REPLY_ERROR && strstr (reply->str, "bad op Q"));
     freeReplyObject (reply);
-    reply = pmo_test_redis_command (server, "EVAL %s 1 pmo:{g1}:idem:m1 2 0 1 R 1 r 60",
-                                    pmo_lua_commit);
+    reply = pmo_test_redis_command (server, "EVAL %s 1 pmo:{g1}:idem:m1 2 %b r 60", pmo_lua_commit,
+                                    reply_first, sizeof reply_first - 1);
     assert (reply && reply->type == REDIS_REPLY_ERROR && strstr (reply->str, "bad commit header"));
+    freeReplyObject (reply);
+    //  A key index past the commit's keys, a layout cut short, an
+    //  argument missing, one too many
+    const char far_key[] = "\0\0\0V\0\0\2", cut[] = "\0\0\0V\0";
+    const char *bad[][2] = {{far_key, "bad key"}, {cut, "bad commit header"}};
+    size_t bad_size[] = {sizeof far_key - 1, sizeof cut - 1};
+    for (int i = 0; i < 2; i++) {
+        reply = pmo_test_redis_command (server, "EVAL %s 1 pmo:{g1}:idem:m1 1 %b 0", pmo_lua_commit,
+                                        bad[i][0], bad_size[i]);
+        assert (reply && reply->type == REDIS_REPLY_ERROR && strstr (reply->str, bad[i][1]));
+        freeReplyObject (reply);
+    }
+    reply = pmo_test_redis_command (server, "EVAL %s 1 pmo:{g1}:idem:m1 1 %b r", pmo_lua_commit,
+                                    reply_first, sizeof reply_first - 1);
+    assert (reply && reply->type == REDIS_REPLY_ERROR && strstr (reply->str, "short op R"));
+    freeReplyObject (reply);
+    reply = pmo_test_redis_command (server, "EVAL %s 1 pmo:{g1}:idem:m1 1 %b r 60 extra",
+                                    pmo_lua_commit, reply_first, sizeof reply_first - 1);
+    assert (reply && reply->type == REDIS_REPLY_ERROR && strstr (reply->str, "after the last"));
     freeReplyObject (reply);
     //  A reply with no valid expiry is refused before anything is written
     //  (the reply is stored first, so a failing SET must never happen)
-    reply = pmo_test_redis_command (server, "EVAL %s 1 pmo:{g1}:idem:m1 1 0 1 R 1 r soon",
-                                    pmo_lua_commit);
+    reply = pmo_test_redis_command (server, "EVAL %s 1 pmo:{g1}:idem:m1 1 %b r soon",
+                                    pmo_lua_commit, reply_first, sizeof reply_first - 1);
     assert (reply && reply->type == REDIS_REPLY_ERROR && strstr (reply->str, "bad reply"));
     freeReplyObject (reply);
     assert (s_int (server, "EXISTS %s", "pmo:{g1}:idem:m1") == 0);
@@ -1042,11 +1064,42 @@ static void s_test_reflect_pack_with (void)
     printf ("reflect pack_with: ok\n");
 }
 
+//  A request's bad enum value is named by its path, index included, and a
+//  path longer than the buffer is cut, never overrun
+static void s_test_wire_validate_path (void)
+{
+    Pmo__Project projects[3];
+    Pmo__Project *list[3];
+    for (int i = 0; i < 3; i++) {
+        pmo__project__init (&projects[i]);
+        list[i] = &projects[i];
+    }
+    projects[2].status = 99; //  no such ProjectStatus
+    Pmo__Page page = PMO__PAGE__INIT;
+    page.n_projects = 3;
+    page.projects = list;
+    char path[64], why[128];
+    assert (pmo_wire_validate (&page.base, path, sizeof path, why, sizeof why) == -1);
+    assert (streq (path, "projects[2].status"));
+    assert (streq (why, "99 is not a valid ProjectStatus"));
+    char cut[12] = "";
+    assert (pmo_wire_validate (&page.base, cut, sizeof cut, why, sizeof why) == -1);
+    assert (streq (cut, "projects[2]"));
+    char tiny[6] = "";
+    assert (pmo_wire_validate (&page.base, tiny, sizeof tiny, why, sizeof why) == -1);
+    assert (streq (tiny, "proje"));
+    projects[2].status = PMO__PROJECT_STATUS__PROJECT_STATUS_ACTIVE;
+    assert (pmo_wire_validate (&page.base, path, sizeof path, why, sizeof why) == 0);
+    assert (streq (path, ""));
+    printf ("wire validate path: ok\n");
+}
+
 int main (void)
 {
     pmo_log_init ("test", getenv ("PMO_TEST_VERBOSE") ? "debug" : "error");
     s_test_util ();
     s_test_reflect_pack_with ();
+    s_test_wire_validate_path ();
     pmo_test_redis_t *server = pmo_test_redis_start (false);
     assert (server);
     s_test_redis (server);

@@ -8,22 +8,28 @@
 --
 -- KEYS      every commit's keys, one commit after the other; a commit's
 --           first key is its idempotency key, pmo:{<div>}:idem:<request id>
--- ARGV[1]   the number of commits; then per commit the KEYS index before
---           its first key (its base), the number of its operations, and
---           per operation its code, its key's index counted from the base
---           (1 = the idempotency key) and the code's arguments:
---             V i expect                 key's version (hash field v, absent = 0) must be expect
---             P i expect version blob    the same check, then v = version, d = blob
---             C i field value            field must be absent or hold value; then set it
---                                        (as it is checked: HSETNX, undone if a later
---                                        check of the same commit fails)
---             U i field                  delete field (give a claim up)
---             Z i score member           ZADD
---             z i member                 ZREM
---             X i type data              XADD the event (fields type and data)
---             R 1 reply ttl              keep reply under the idempotency key for ttl seconds
---                                        (at most one per commit; stored before the checks
---                                        and deleted if one fails)
+-- ARGV[1]   the number of commits; then per commit its layout and its
+--           operations' arguments. The layout is a byte string: the KEYS
+--           index before the commit's first key (its base, 3 bytes, most
+--           significant first), then 4 bytes per operation: its code and
+--           its key's index counted from the base (3 bytes; 1 = the
+--           idempotency key). The arguments follow, operation by operation:
+--             V expect                 key's version (hash field v, absent = 0) must be expect
+--             P expect version blob    the same check, then v = version, d = blob
+--             C field value            field must be absent or hold value; then set it
+--                                      (as it is checked: HSETNX, undone if a later
+--                                      check of the same commit fails)
+--             U field                  delete field (give a claim up)
+--             Z score member           ZADD
+--             z member                 ZREM
+--             X type data              XADD the event (fields type and data)
+--             R reply ttl              keep reply under the idempotency key (index 1) for
+--                                      ttl seconds (at most one per commit; stored before
+--                                      the checks and deleted if one fails)
+--           Codes and key indexes are bytes, not decimal arguments: Lua
+--           reads them with string.byte instead of tonumber (strtod), and
+--           each operation is two arguments fewer for Redis to parse and
+--           put in the script's ARGV.
 -- Returns   one answer per commit, in order: {'ok', the event's stream id
 --           or ''}, or, with nothing of that commit written: {'dup', the
 --           stored reply} when its idempotency key exists (a retried
@@ -46,105 +52,124 @@
 -- fails. The operations are read from ARGV by position: no table per
 -- operation.
 
-local arity = {V = 2, P = 4, C = 3, U = 2, Z = 3, z = 2, X = 3, R = 3}
+local KEYS, ARGV, call, byte, char, tonumber, floor =
+  KEYS, ARGV, redis.call, string.byte, string.char, tonumber, math.floor
+local V, P, C, U, Z, z, X, R = 86, 80, 67, 85, 90, 122, 88, 82 -- the codes' bytes
+local arity = {[V] = 1, [P] = 3, [C] = 2, [U] = 1, [Z] = 2, [z] = 1, [X] = 2, [R] = 2}
 local ncommits = tonumber(ARGV[1])
-if not ncommits or ncommits < 1 then
+if not ncommits or ncommits < 1 or ncommits ~= floor(ncommits) then
   return redis.error_reply('pmo commit: bad commit count ' .. tostring(ARGV[1]))
 end
-local bases, counts, starts, replies = {}, {}, {}, {}
+local nkeys = #KEYS
+local bases, replies, nexts = {}, {}, {} -- per commit: its base, R's arguments, the next layout
 local i = 2
 for c = 1, ncommits do
-  local base, n = tonumber(ARGV[i]), tonumber(ARGV[i + 1])
-  if not base or not n or not KEYS[base + 1] then
-    return redis.error_reply('pmo commit: bad commit header')
-  end
-  bases[c], counts[c], starts[c] = base, n, i + 2
-  i = i + 2
-  for _ = 1, n do
-    local code = ARGV[i]
-    local a = arity[code]
-    if not a then return redis.error_reply('pmo commit: bad op ' .. tostring(code)) end
-    if ARGV[i + a] == nil then return redis.error_reply('pmo commit: short op ' .. code) end
-    local k = tonumber(ARGV[i + 1])
-    if not k or k < 1 or not KEYS[base + k] then return redis.error_reply('pmo commit: bad key') end
-    if code == 'R' then
-      local ttl = tonumber(ARGV[i + 3])
-      if k ~= 1 or replies[c] or not ttl or ttl < 1 or ttl ~= math.floor(ttl) then
+  local layout = ARGV[i]
+  local len = layout and #layout or 0
+  if len < 3 or len % 4 ~= 3 then return redis.error_reply('pmo commit: bad commit header') end
+  local b1, b2, b3 = byte(layout, 1, 3)
+  local base = b1 * 65536 + b2 * 256 + b3
+  if base >= nkeys then return redis.error_reply('pmo commit: bad commit header') end
+  bases[c] = base
+  local a = i + 1
+  for j = 4, len, 4 do
+    local code, k1, k2, k3 = byte(layout, j, j + 3)
+    local n = arity[code]
+    if not n then return redis.error_reply('pmo commit: bad op ' .. char(code)) end
+    local k = k1 * 65536 + k2 * 256 + k3
+    if k < 1 or base + k > nkeys then return redis.error_reply('pmo commit: bad key') end
+    if ARGV[a + n - 1] == nil then return redis.error_reply('pmo commit: short op ' .. char(code)) end
+    if code == R then
+      local ttl = tonumber(ARGV[a + 1])
+      if k ~= 1 or replies[c] or not ttl or ttl < 1 or ttl ~= floor(ttl) then
         return redis.error_reply('pmo commit: bad reply')
       end
-      replies[c] = i
+      replies[c] = a
     end
-    i = i + a + 1
+    a = a + n
   end
+  i = a
+  nexts[c] = a
 end
 if ARGV[i] ~= nil then return redis.error_reply('pmo commit: arguments after the last commit') end
 
 local answers = {}
+i = 2
 for c = 1, ncommits do
+  local layout = ARGV[i]
+  local len = #layout
   local base = bases[c]
   local idem = KEYS[base + 1]
   local r = replies[c]
   local prev
   if r then
-    prev = redis.call('SET', idem, ARGV[r + 2], 'NX', 'GET', 'EX', ARGV[r + 3])
+    prev = call('SET', idem, ARGV[r], 'NX', 'GET', 'EX', ARGV[r + 1])
   else
-    prev = redis.call('GET', idem)
+    prev = call('GET', idem)
   end
   if prev then
-    local ttl = redis.call('PTTL', idem)
-    if ttl > 0 then redis.call('PEXPIRE', idem, ttl) end
+    local ttl = call('PTTL', idem)
+    if ttl > 0 then call('PEXPIRE', idem, ttl) end
     answers[c] = {'dup', prev}
   else
     -- The checks; a claim is made as it is checked (HSETNX: one call
     -- where a check and a later write took two), and the claims this
     -- commit made are given up again if a later check fails
-    local failed, claimed = nil, {}
-    local p = starts[c]
-    for _ = 1, counts[c] do
-      local code = ARGV[p]
-      if code == 'V' or code == 'P' then
-        local key = KEYS[base + tonumber(ARGV[p + 1])]
-        local v = redis.call('HGET', key, 'v') or '0'
-        if v ~= ARGV[p + 2] then
+    local failed, claimed
+    local a = i + 1
+    for j = 4, len, 4 do
+      local code, k1, k2, k3 = byte(layout, j, j + 3)
+      if code == V or code == P then
+        local key = KEYS[base + k1 * 65536 + k2 * 256 + k3]
+        local v = call('HGET', key, 'v') or '0'
+        if v ~= ARGV[a] then
           failed = {'conflict', key, v}
           break
         end
-      elseif code == 'C' then
-        local key = KEYS[base + tonumber(ARGV[p + 1])]
-        if redis.call('HSETNX', key, ARGV[p + 2], ARGV[p + 3]) == 1 then
-          claimed[#claimed + 1] = p
+      elseif code == C then
+        local key = KEYS[base + k1 * 65536 + k2 * 256 + k3]
+        if call('HSETNX', key, ARGV[a], ARGV[a + 1]) == 1 then
+          claimed = claimed or {}
+          claimed[#claimed + 1] = key
+          claimed[#claimed + 1] = ARGV[a]
         else
-          local cur = redis.call('HGET', key, ARGV[p + 2])
-          if cur ~= ARGV[p + 3] then
-            failed = {'taken', key .. ' ' .. ARGV[p + 2], cur}
+          local cur = call('HGET', key, ARGV[a])
+          if cur ~= ARGV[a + 1] then
+            failed = {'taken', key .. ' ' .. ARGV[a], cur}
             break
           end
         end
       end
-      p = p + arity[code] + 1
+      a = a + arity[code]
     end
     if failed then
-      for _, q in ipairs(claimed) do
-        redis.call('HDEL', KEYS[base + tonumber(ARGV[q + 1])], ARGV[q + 2])
+      if claimed then
+        for q = 1, #claimed, 2 do call('HDEL', claimed[q], claimed[q + 1]) end
       end
-      if r then redis.call('DEL', idem) end
+      if r then call('DEL', idem) end
       answers[c] = failed
     else
       local sid = ''
-      p = starts[c]
-      for _ = 1, counts[c] do
-        local code = ARGV[p]
-        local key = KEYS[base + tonumber(ARGV[p + 1])]
-        if code == 'P' then redis.call('HSET', key, 'v', ARGV[p + 3], 'd', ARGV[p + 4])
-        elseif code == 'U' then redis.call('HDEL', key, ARGV[p + 2])
-        elseif code == 'Z' then redis.call('ZADD', key, ARGV[p + 2], ARGV[p + 3])
-        elseif code == 'z' then redis.call('ZREM', key, ARGV[p + 2])
-        elseif code == 'X' then sid = redis.call('XADD', key, '*', 'type', ARGV[p + 2], 'data', ARGV[p + 3])
+      a = i + 1
+      for j = 4, len, 4 do
+        local code, k1, k2, k3 = byte(layout, j, j + 3)
+        if code == P then
+          call('HSET', KEYS[base + k1 * 65536 + k2 * 256 + k3], 'v', ARGV[a + 1], 'd', ARGV[a + 2])
+        elseif code == X then
+          sid = call('XADD', KEYS[base + k1 * 65536 + k2 * 256 + k3], '*', 'type', ARGV[a],
+                     'data', ARGV[a + 1])
+        elseif code == Z then
+          call('ZADD', KEYS[base + k1 * 65536 + k2 * 256 + k3], ARGV[a], ARGV[a + 1])
+        elseif code == U then
+          call('HDEL', KEYS[base + k1 * 65536 + k2 * 256 + k3], ARGV[a])
+        elseif code == z then
+          call('ZREM', KEYS[base + k1 * 65536 + k2 * 256 + k3], ARGV[a])
         end
-        p = p + arity[code] + 1
+        a = a + arity[code]
       end
       answers[c] = {'ok', sid}
     end
   end
+  i = nexts[c]
 end
 return answers

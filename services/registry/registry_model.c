@@ -129,18 +129,22 @@ static int s_money (const Pmo__Money *money, const char *field, pmo_problem_t *p
 {
     if (!money)
         return 0;
+    //  The field's name is written only for a problem (every valid
+    //  project's amounts are checked)
     char name[96];
-    snprintf (name, sizeof name, "%s.minor", field);
-    if (money->minor < 0)
-        return pmo_problem (problem, INVALID, name, "%s must not be negative", name);
-    if (money->minor > (int64_t)1 << 53)
-        return pmo_problem (problem, INVALID, name, "%s is out of range", name);
-    snprintf (name, sizeof name, "%s.currency", field);
+    if (money->minor < 0 || money->minor > (int64_t)1 << 53) {
+        snprintf (name, sizeof name, "%s.minor", field);
+        return pmo_problem (problem, INVALID, name,
+                            money->minor < 0 ? "%s must not be negative" : "%s is out of range",
+                            name);
+    }
     const char *c = money->currency;
     if (!c || strlen (c) != 3 || c[0] < 'A' || c[0] > 'Z' || c[1] < 'A' || c[1] > 'Z' ||
-        c[2] < 'A' || c[2] > 'Z')
+        c[2] < 'A' || c[2] > 'Z') {
+        snprintf (name, sizeof name, "%s.currency", field);
         return pmo_problem (problem, INVALID, name,
                             "%s must be an ISO 4217 code such as GBP, EUR or USD", name);
+    }
     return 0;
 }
 

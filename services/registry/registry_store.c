@@ -679,8 +679,21 @@ int registry_store_read_all (registry_store_t *self, pmo_arena_t *arena, registr
     block_t **blocks = calloc (n ? n : 1, sizeof (block_t *));
     bool *sent = calloc (n ? n : 1, sizeof (bool));
     assert (leader && count && left && blocks && sent);
+    //  An entity read by several requests of the batch (their org unit, as
+    //  a rule) is asked of Redis once: the first such read leads, and its
+    //  answer is decoded for each of the others too (into their arenas)
     for (size_t i = 0; i < n; i++) {
         leader[i] = i;
+        if (reads[i].op == REGISTRY_READ_ENTITY && reads[i].id) {
+            for (size_t j = 0; j < i; j++)
+                if (reads[j].op == REGISTRY_READ_ENTITY && leader[j] == j &&
+                    reads[j].kind == reads[i].kind && reads[j].id &&
+                    strcmp (reads[j].id, reads[i].id) == 0) {
+                    leader[i] = j;
+                    break;
+                }
+            continue;
+        }
         if (reads[i].op != REGISTRY_READ_NEXT_ID)
             continue;
         for (size_t j = 0; j < i; j++)
@@ -703,8 +716,9 @@ int registry_store_read_all (registry_store_t *self, pmo_arena_t *arena, registr
         char division[40];
         switch (r->op) {
         case REGISTRY_READ_ENTITY:
-            if (registry_store_division (self, r->kind, r->id, division, sizeof division))
-                continue;
+            if (leader[i] != i ||
+                registry_store_division (self, r->kind, r->id, division, sizeof division))
+                continue; //  answered with its leader, or malformed: absent
             rc = pmo_redis_pipe (self->redis, "HMGET %s v d",
                                  s_entity_key (into, r->kind, division, r->id));
             break;
@@ -751,6 +765,12 @@ int registry_store_read_all (registry_store_t *self, pmo_arena_t *arena, registr
         } else if (r->op == REGISTRY_READ_ENTITY) {
             r->found = s_decode (into, r->kind, reply, &r->msg, &r->version);
             s_remember (self, r->msg);
+            for (size_t j = i + 1; j < n; j++)
+                if (reads[j].op == REGISTRY_READ_ENTITY && leader[j] == i) {
+                    registry_read_t *joined = &reads[j];
+                    joined->found = s_decode (joined->arena ? joined->arena : arena, joined->kind,
+                                              reply, &joined->msg, &joined->version);
+                }
         } else if (r->op == REGISTRY_READ_REPLAY && reply->type == REDIS_REPLY_STRING) {
             r->blob = pmo_arena_memdup (into, reply->str, reply->len);
             r->size = reply->len;

@@ -171,7 +171,8 @@ typedef struct {
 } registry_read_t;
 
 //  Send every read, then collect the answers: one round trip. Entity reads
-//  with a malformed id are answered found = 0 without asking Redis. Results
+//  with a malformed id are answered found = 0 without asking Redis; an
+//  entity named by several reads is asked for once. Results
 //  go to each read's arena, or to arena where it has none.
 //  Returns 0, or -1 if Redis was unavailable.
 int registry_store_read_all (registry_store_t *self, pmo_arena_t *arena, registry_read_t *reads,

@@ -8,6 +8,7 @@
 #include "pmo_auth.h"
 #include "pmo_json.h"
 #include "registry_harness.h"
+#include "registry_store.h"
 
 #include <assert.h>
 #include <stdio.h>
@@ -1212,6 +1213,59 @@ static void s_ids_never_reissued (rh_t *rh)
     printf ("ids reserved in blocks, never issued twice: ok\n");
 }
 
+//  How many times Redis has run command (INFO commandstats).
+static long long s_calls (rh_t *rh, const char *command)
+{
+    redisReply *info = pmo_test_redis_command (rh->redis, "INFO commandstats");
+    assert (info && info->type == REDIS_REPLY_STRING);
+    char field[64];
+    snprintf (field, sizeof field, "cmdstat_%s:calls=", command);
+    const char *at = strstr (info->str, field);
+    long long calls = at ? atoll (at + strlen (field)) : 0;
+    freeReplyObject (info);
+    return calls;
+}
+
+//  A batch's reads of one entity (the org unit of many creates, the
+//  project of two updates) ask Redis once, and each read gets its own
+//  decoded copy; other entities, absent ones and a malformed id are
+//  answered as they would be alone.
+static void s_shared_reads (rh_t *rh)
+{
+    pmo_redis_t *redis = pmo_redis_new (pmo_test_redis_url (rh->redis), 2000);
+    registry_store_t *store = registry_store_new (redis, "hub");
+    const registry_kind_t *unit = registry_kind (PMO__ENTITY_KIND__ENTITY_KIND_ORG_UNIT);
+    const registry_kind_t *project = registry_kind (PMO__ENTITY_KIND__ENTITY_KIND_PROJECT);
+    pmo_arena_t *arenas[2] = {pmo_arena_new (), pmo_arena_new ()};
+    const char *ids[] = {"ops", "dft-rail", "ops", "no-such-unit", "ops", "no-such-unit", "ops"};
+    registry_read_t reads[7];
+    for (int i = 0; i < 7; i++)
+        reads[i] = (registry_read_t){.op = REGISTRY_READ_ENTITY,
+                                     .kind = i == 6 ? project : unit,
+                                     .id = ids[i],
+                                     .arena = i % 2 ? arenas[1] : NULL};
+    long long before = s_calls (rh, "hmget");
+    assert (registry_store_read_all (store, arenas[0], reads, 7) == 0);
+    //  ops, dft-rail and no-such-unit; "ops" is no project id: not asked
+    assert (s_calls (rh, "hmget") - before == 3);
+    for (int i = 0; i < 7; i++) {
+        bool present = i < 3 || i == 4;
+        assert (reads[i].found == (present ? 1 : 0));
+        if (!present)
+            continue;
+        Pmo__OrgUnit *got = (Pmo__OrgUnit *)reads[i].msg;
+        assert (got->base.descriptor == &pmo__org_unit__descriptor && streq (got->id, ids[i]));
+        assert (reads[i].version == reads[i == 1 ? 1 : 0].version && reads[i].version >= 1);
+    }
+    //  Copies, not one message shared between the requests' arenas
+    assert (reads[0].msg != reads[2].msg && reads[2].msg != reads[4].msg);
+    pmo_arena_destroy (&arenas[0]);
+    pmo_arena_destroy (&arenas[1]);
+    registry_store_destroy (&store);
+    pmo_redis_destroy (&redis);
+    printf ("shared reads: ok\n");
+}
+
 int main (void)
 {
     rh_t *rh = rh_start ();
@@ -1223,6 +1277,7 @@ int main (void)
     s_paging_and_access (rh);
     s_idempotency_and_events (rh);
     s_batching (rh);
+    s_shared_reads (rh);
     s_archive (rh);
     s_bad_input (rh);
     s_ids_never_reissued (rh);

@@ -207,6 +207,32 @@ static void s_test_validation (void)
     assert (registry_check_project (&project, &problem) == -1);
     assert (streq (problem.field, "forecast_finish"));
     project.forecast_finish = "";
+    //  Amounts: not negative, within 2^53, an ISO 4217 currency; the field
+    //  is named only when one is wrong
+    Pmo__Money baseline = PMO__MONEY__INIT, forecast = PMO__MONEY__INIT;
+    baseline.minor = 125000;
+    baseline.currency = "GBP";
+    forecast.minor = 130000;
+    forecast.currency = "GBP";
+    Pmo__Budget budget = PMO__BUDGET__INIT;
+    budget.baseline = &baseline;
+    budget.forecast = &forecast;
+    project.budget = &budget;
+    assert (registry_check_project (&project, &problem) == 0);
+    forecast.minor = -1;
+    assert (registry_check_project (&project, &problem) == -1);
+    assert (streq (problem.field, "budget.forecast.minor"));
+    assert (streq (problem.message, "budget.forecast.minor must not be negative"));
+    forecast.minor = ((int64_t)1 << 53) + 1;
+    assert (registry_check_project (&project, &problem) == -1);
+    assert (streq (problem.message, "budget.forecast.minor is out of range"));
+    forecast.minor = (int64_t)1 << 53;
+    assert (registry_check_project (&project, &problem) == 0);
+    baseline.currency = "gbp";
+    assert (registry_check_project (&project, &problem) == -1);
+    assert (streq (problem.field, "budget.baseline.currency"));
+    assert (strstr (problem.message, "budget.baseline.currency must be an ISO 4217 code"));
+    project.budget = NULL;
     //  Gate artifacts with a link: the link is a URL, each name once
     Pmo__ArtifactRecord charter = PMO__ARTIFACT_RECORD__INIT, plan = PMO__ARTIFACT_RECORD__INIT;
     charter.name = "charter";
