@@ -130,6 +130,39 @@ static void s_test_redis (pmo_test_redis_t *server)
         assert (reply && reply->integer == i + 1);
         freeReplyObject (reply);
     }
+    //  Commands queued as arguments carry any bytes: a NUL, CR LF, an empty
+    //  value, 100 kB; lengths given, or strlen'd when there are none
+    size_t big_size = 100000;
+    char *big = malloc (big_size);
+    assert (big);
+    for (size_t i = 0; i < big_size; i++)
+        big[i] = (char)(i % 251);
+    const char *values[] = {"a\0b\r\nc", "", big};
+    size_t sizes[] = {7, 0, big_size};
+    for (int i = 0; i < 3; i++) {
+        char key[16];
+        snprintf (key, sizeof key, "bytes-%d", i);
+        const char *set[] = {"SET", key, values[i]};
+        size_t lens[] = {3, strlen (key), sizes[i]};
+        assert (pmo_redis_pipev (redis, 3, set, lens) == 0);
+        const char *get[] = {"GET", key};
+        assert (pmo_redis_pipev (redis, 2, get, NULL) == 0);
+    }
+    const char *strlen_of[] = {"STRLEN", "bytes-2"};
+    assert (pmo_redis_pipev (redis, 2, strlen_of, NULL) == 0);
+    for (int i = 0; i < 3; i++) {
+        reply = pmo_redis_pipe_reply (redis);
+        assert (reply && reply->type == REDIS_REPLY_STATUS);
+        freeReplyObject (reply);
+        reply = pmo_redis_pipe_reply (redis);
+        assert (reply && reply->type == REDIS_REPLY_STRING && reply->len == sizes[i]);
+        assert (memcmp (reply->str, values[i], sizes[i]) == 0);
+        freeReplyObject (reply);
+    }
+    reply = pmo_redis_pipe_reply (redis);
+    assert (reply && reply->type == REDIS_REPLY_INTEGER && reply->integer == (long long)big_size);
+    freeReplyObject (reply);
+    free (big);
     //  A command that takes longer than the deadline fails instead of hanging
     int64_t started = pmo_mono_ms ();
     reply = pmo_redis_command (redis, "DEBUG SLEEP 1");
