@@ -12,7 +12,10 @@
     after each chunk and goes on from where it stopped at the next tick
     (one of the 21 is in the second chunk). Then projects rescored as an
     older version's re-check left them (every due time set to 1) are swept
-    back to their real due times.
+    back to their real due times. Last, every project falls due at once
+    with a budget that lets the sweep go on (the next chunk read behind
+    each full one's transactions): each is swept once, and each that
+    changes health gets one version and one event more.
 */
 #include "riskmon_harness.h"
 #include "riskmon_model.h"
@@ -250,6 +253,58 @@ int main (void)
         assert (s_integer (ctx, "HGET pmo:{dft}:rm:pj:%s v", stale[i]) == 1);
     }
     printf ("due times an older re-check left are swept back: ok\n");
+
+    //  Every project due at once, 60 days on (every status report overdue:
+    //  nearly all change health), with a budget that lets the sweep go on:
+    //  the chunk after each full one is read behind that chunk's
+    //  transactions. Every project is swept once: a project that changed
+    //  has one more version and one more event, none is left due
+    rm_actor_stop (rm);
+    rm->config.sweep_budget_ms = 60000;
+    rm_actor_start (rm);
+    long long *versions = calloc (PROJECTS, sizeof (long long));
+    for (size_t p = 0; p < PROJECTS; p++) {
+        char id[32], key[64];
+        s_id (p, id, sizeof id);
+        snprintf (key, sizeof key, "pmo:{dft}:rm:pj:%s", id);
+        versions[p] = s_integer (ctx, "HGET %s v", key);
+    }
+    for (size_t p = 0; p < PROJECTS; p++) {
+        char id[32];
+        s_id (p, id, sizeof id);
+        redisAppendCommand (ctx, "ZADD pmo:{dft}:rm:due 1 %s", id);
+    }
+    s_drain (ctx, PROJECTS);
+    size_t events = rm_count_events (rm, "dft", "health.changed", NULL);
+    rm_advance_ms (60LL * 86400 * 1000);
+    char now[32];
+    snprintf (now, sizeof now, "%lld", (long long)rm_now ());
+    bool swept = false;
+    for (int wait = 0; wait < 6000 && !swept; wait++) {
+        swept = s_integer (ctx, "ZCOUNT pmo:{dft}:rm:due -inf %s", now) == 0;
+        if (!swept)
+            zclock_sleep (20);
+    }
+    assert (swept);
+    size_t moved = 0;
+    for (size_t p = 0; p < PROJECTS; p++) {
+        char id[32], key[64];
+        s_id (p, id, sizeof id);
+        snprintf (key, sizeof key, "pmo:{dft}:rm:pj:%s", id);
+        long long version = s_integer (ctx, "HGET %s v", key);
+        assert (version == versions[p] || version == versions[p] + 1);
+        moved += (size_t)(version - versions[p]);
+    }
+    //  The last chunk (projects 2,001 to 2,100) changes too
+    char last[32], last_key[64];
+    s_id (PROJECTS - 1, last, sizeof last);
+    snprintf (last_key, sizeof last_key, "pmo:{dft}:rm:pj:%s", last);
+    assert (s_integer (ctx, "HGET %s v", last_key) == versions[PROJECTS - 1] + 1);
+    assert (moved >= PROJECTS - PROJECTS / EVERY);
+    assert (rm_count_events (rm, "dft", "health.changed", NULL) == events + moved);
+    free (versions);
+    printf ("%d projects due at once, swept over two chunks: %zu changed, each once: ok\n",
+            PROJECTS, moved);
 
     zhashx_destroy (&before);
     redisFree (ctx);
