@@ -73,6 +73,15 @@ static void s_test_util (void)
         char *text = pmo_arena_printf (arena, "item-%d", i);
         assert (((uintptr_t)text & 15) == 0);
     }
+    //  Strings joined up to the NULL: none, empty ones, one past a block
+    assert (streq (pmo_arena_cat (arena, NULL), ""));
+    assert (streq (pmo_arena_cat (arena, "pmo:{", "dft", "}:", "", "events", NULL),
+                   "pmo:{dft}:events"));
+    char *long_part = pmo_arena_alloc (arena, 70000);
+    memset (long_part, 'x', 69999);
+    char *joined = pmo_arena_cat (arena, "<", long_part, ">", NULL);
+    assert (strlen (joined) == 70001 && joined[0] == '<' && joined[69999] == 'x' &&
+            joined[70000] == '>');
     void *big = pmo_arena_alloc (arena, 1 << 20);
     memset (big, 1, 1 << 20);
     assert (pmo_arena_used (arena) > (1 << 20));
