@@ -5,11 +5,36 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define S_FIELD_CACHE 256 //  entries per thread, a power of two
+
+typedef struct {
+    const ProtobufCMessageDescriptor *desc;
+    const char *name;
+    const ProtobufCFieldDescriptor *field;
+} cached_field_t;
+
+static _Thread_local cached_field_t s_fields[S_FIELD_CACHE];
+
+const ProtobufCFieldDescriptor *pmo_reflect_field (const ProtobufCMessageDescriptor *desc,
+                                                   const char *name)
+{
+    uintptr_t hash = (uintptr_t)desc * 31 + (uintptr_t)name;
+    hash ^= hash >> 7;
+    hash ^= hash >> 13;
+    cached_field_t *cached = &s_fields[hash & (S_FIELD_CACHE - 1)];
+    if (cached->desc == desc && cached->name == name && strcmp (cached->field->name, name) == 0)
+        return cached->field;
+    const ProtobufCFieldDescriptor *field =
+        protobuf_c_message_descriptor_get_field_by_name (desc, name);
+    if (field)
+        *cached = (cached_field_t){desc, name, field};
+    return field;
+}
+
 static const ProtobufCFieldDescriptor *s_field (const ProtobufCMessage *msg, const char *name,
                                                 ProtobufCType type)
 {
-    const ProtobufCFieldDescriptor *field =
-        protobuf_c_message_descriptor_get_field_by_name (msg->descriptor, name);
+    const ProtobufCFieldDescriptor *field = pmo_reflect_field (msg->descriptor, name);
     if (field && (field->type != type || field->label == PROTOBUF_C_LABEL_REPEATED))
         return NULL;
     return field;
@@ -75,13 +100,12 @@ void pmo_reflect_set_bool (ProtobufCMessage *msg, const char *name, bool value)
 
 bool pmo_reflect_has (const ProtobufCMessageDescriptor *desc, const char *name)
 {
-    return protobuf_c_message_descriptor_get_field_by_name (desc, name) != NULL;
+    return pmo_reflect_field (desc, name) != NULL;
 }
 
 void pmo_reflect_set_oneof (ProtobufCMessage *msg, const char *name, ProtobufCMessage *value)
 {
-    const ProtobufCFieldDescriptor *f =
-        protobuf_c_message_descriptor_get_field_by_name (msg->descriptor, name);
+    const ProtobufCFieldDescriptor *f = pmo_reflect_field (msg->descriptor, name);
     assert (f && (f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) && f->type == PROTOBUF_C_TYPE_MESSAGE);
     *SLOT (msg, f, ProtobufCMessage *) = value;
     *(uint32_t *)((char *)msg + f->quantifier_offset) = f->id;
@@ -90,8 +114,7 @@ void pmo_reflect_set_oneof (ProtobufCMessage *msg, const char *name, ProtobufCMe
 void pmo_reflect_append (ProtobufCMessage *msg, const char *name, ProtobufCMessage *value,
                          pmo_arena_t *arena)
 {
-    const ProtobufCFieldDescriptor *f =
-        protobuf_c_message_descriptor_get_field_by_name (msg->descriptor, name);
+    const ProtobufCFieldDescriptor *f = pmo_reflect_field (msg->descriptor, name);
     assert (f && f->label == PROTOBUF_C_LABEL_REPEATED && f->type == PROTOBUF_C_TYPE_MESSAGE);
     size_t *count = (size_t *)((char *)msg + f->quantifier_offset);
     ProtobufCMessage ***items = SLOT (msg, f, ProtobufCMessage **);
@@ -128,8 +151,7 @@ static size_t s_varint (uint8_t *out, uint64_t value)
 uint8_t *pmo_reflect_pack_with (ProtobufCMessage *msg, const char *name, const uint8_t *packed,
                                 size_t packed_size, pmo_arena_t *arena, size_t *size)
 {
-    const ProtobufCFieldDescriptor *f =
-        protobuf_c_message_descriptor_get_field_by_name (msg->descriptor, name);
+    const ProtobufCFieldDescriptor *f = pmo_reflect_field (msg->descriptor, name);
     assert (f && f->type == PROTOBUF_C_TYPE_MESSAGE && f->label != PROTOBUF_C_LABEL_REPEATED);
     ProtobufCMessage **slot = SLOT (msg, f, ProtobufCMessage *);
     assert (*slot);

@@ -77,7 +77,7 @@ static void s_collect (pmo_stream_batch_t *batch, const char *stream, redisReply
 
 char *pmo_stream_key (pmo_arena_t *arena, const char *division)
 {
-    return pmo_arena_printf (arena, KEY_PREFIX "%s" KEY_SUFFIX, division);
+    return pmo_arena_cat (arena, KEY_PREFIX, division, KEY_SUFFIX, NULL);
 }
 
 int pmo_stream_key_buf (char *buf, size_t size, const char *division)

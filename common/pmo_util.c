@@ -328,6 +328,28 @@ char *pmo_arena_printf (pmo_arena_t *self, const char *format, ...)
     return out;
 }
 
+char *pmo_arena_cat (pmo_arena_t *self, ...)
+{
+    va_list args;
+    va_start (args, self);
+    va_list again;
+    va_copy (again, args);
+    size_t len = 0;
+    for (const char *part; (part = va_arg (args, const char *));)
+        len += strlen (part);
+    va_end (args);
+    char *out = pmo_arena_alloc (self, len + 1);
+    char *at = out;
+    for (const char *part; (part = va_arg (again, const char *));) {
+        size_t size = strlen (part);
+        memcpy (at, part, size);
+        at += size;
+    }
+    va_end (again);
+    *at = 0;
+    return out;
+}
+
 ProtobufCAllocator *pmo_arena_allocator (pmo_arena_t *self)
 {
     return &self->allocator;

@@ -75,6 +75,9 @@ char *pmo_arena_strdup (pmo_arena_t *self, const char *s);
 void pmo_arena_append_string (pmo_arena_t *self, char ***items, size_t *n, const char *s);
 char *pmo_arena_printf (pmo_arena_t *self, const char *format, ...)
     __attribute__ ((format (printf, 2, 3)));
+//  The strings given, up to a NULL, joined: a key without a format string
+//  to parse (pmo_arena_cat (arena, "pmo:{", division, "}:events", NULL)).
+char *pmo_arena_cat (pmo_arena_t *self, ...) __attribute__ ((sentinel));
 void *pmo_arena_memdup (pmo_arena_t *self, const void *data, size_t size);
 //  A protobuf-c allocator that allocates from this arena (free is a no-op).
 ProtobufCAllocator *pmo_arena_allocator (pmo_arena_t *self);

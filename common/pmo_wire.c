@@ -1,5 +1,6 @@
 /*  pmo_wire.c: envelope reflection and validation. */
 #include "pmo_wire.h"
+#include "pmo_reflect.h"
 #include "pmo_util.h"
 
 #include <assert.h>
@@ -9,7 +10,7 @@
 
 static const ProtobufCFieldDescriptor *s_field (const ProtobufCMessage *msg, const char *name)
 {
-    return protobuf_c_message_descriptor_get_field_by_name (msg->descriptor, name);
+    return pmo_reflect_field (msg->descriptor, name);
 }
 
 ProtobufCMessage **pmo_wire_message_slot (ProtobufCMessage *msg, const char *name)

@@ -73,6 +73,15 @@ static void s_test_util (void)
         char *text = pmo_arena_printf (arena, "item-%d", i);
         assert (((uintptr_t)text & 15) == 0);
     }
+    //  Strings joined up to the NULL: none, empty ones, one past a block
+    assert (streq (pmo_arena_cat (arena, NULL), ""));
+    assert (streq (pmo_arena_cat (arena, "pmo:{", "dft", "}:", "", "events", NULL),
+                   "pmo:{dft}:events"));
+    char *long_part = pmo_arena_alloc (arena, 70000);
+    memset (long_part, 'x', 69999);
+    char *joined = pmo_arena_cat (arena, "<", long_part, ">", NULL);
+    assert (strlen (joined) == 70001 && joined[0] == '<' && joined[69999] == 'x' &&
+            joined[70000] == '>');
     void *big = pmo_arena_alloc (arena, 1 << 20);
     memset (big, 1, 1 << 20);
     assert (pmo_arena_used (arena) > (1 << 20));
@@ -1127,11 +1136,41 @@ static void s_test_wire_validate_path (void)
     printf ("wire validate path: ok\n");
 }
 
+//  Fields by name, through the per-thread cache: the same buffer holding
+//  another name finds that one, an unknown name none, and the same name
+//  in another message its own field
+static void s_test_reflect_field (void)
+{
+    char name[32];
+    for (int round = 0; round < 3; round++) {
+        snprintf (name, sizeof name, "org_unit");
+        const ProtobufCFieldDescriptor *unit = pmo_reflect_field (&pmo__project__descriptor, name);
+        assert (unit && streq (unit->name, "org_unit") && unit->type == PROTOBUF_C_TYPE_STRING);
+        snprintf (name, sizeof name, "code");
+        const ProtobufCFieldDescriptor *code = pmo_reflect_field (&pmo__project__descriptor, name);
+        assert (code && streq (code->name, "code") && code != unit);
+        snprintf (name, sizeof name, "no_such_field");
+        assert (pmo_reflect_field (&pmo__project__descriptor, name) == NULL);
+        const ProtobufCFieldDescriptor *id = pmo_reflect_field (&pmo__project__descriptor, "id");
+        const ProtobufCFieldDescriptor *unit_id =
+            pmo_reflect_field (&pmo__org_unit__descriptor, "id");
+        assert (id && unit_id && id != unit_id && streq (unit_id->name, "id"));
+        assert (id ==
+                protobuf_c_message_descriptor_get_field_by_name (&pmo__project__descriptor, "id"));
+    }
+    Pmo__Project project = PMO__PROJECT__INIT;
+    project.code = "C-1";
+    assert (streq (pmo_reflect_str (&project.base, "code"), "C-1"));
+    assert (streq (pmo_reflect_str (&project.base, "name"), ""));
+    printf ("reflect field: ok\n");
+}
+
 int main (void)
 {
     pmo_log_init ("test", getenv ("PMO_TEST_VERBOSE") ? "debug" : "error");
     s_test_util ();
     s_test_reflect_pack_with ();
+    s_test_reflect_field ();
     s_test_wire_validate_path ();
     pmo_test_redis_t *server = pmo_test_redis_start (false);
     assert (server);

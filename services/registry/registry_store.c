@@ -194,7 +194,7 @@ int registry_store_division (registry_store_t *self, const registry_kind_t *kind
 static char *s_entity_key (pmo_arena_t *arena, const registry_kind_t *kind, const char *division,
                            const char *id)
 {
-    return pmo_arena_printf (arena, "pmo:{%s}:%s:%s", division, kind->prefix, id);
+    return pmo_arena_cat (arena, "pmo:{", division, "}:", kind->prefix, ":", id, NULL);
 }
 
 double registry_store_id_seq (const char *id)
@@ -490,9 +490,9 @@ static char *s_index_key (pmo_arena_t *arena, const registry_kind_t *kind, const
                           const char *owner)
 {
     if (kind->kind == PMO__ENTITY_KIND__ENTITY_KIND_ORG_UNIT)
-        return pmo_arena_printf (arena, "pmo:{%s}:ous", division);
-    return pmo_arena_printf (arena, "pmo:{%s}:ix:%s:%s:%s", division, kind->prefix,
-                             kind->of_project ? "of" : "ou", owner);
+        return pmo_arena_cat (arena, "pmo:{", division, "}:ous", NULL);
+    return pmo_arena_cat (arena, "pmo:{", division, "}:ix:", kind->prefix,
+                          kind->of_project ? ":of:" : ":ou:", owner, NULL);
 }
 
 static char *s_gates_key (pmo_arena_t *arena, const char *division)
@@ -630,7 +630,7 @@ void registry_store_claim_code (registry_store_t *self, pmo_commit_t *commit, pm
                                 const registry_kind_t *kind, const char *division, const char *code,
                                 const char *id, bool claim)
 {
-    char *key = pmo_arena_printf (arena, "pmo:{%s}:code:%s", division, kind->prefix);
+    char *key = pmo_arena_cat (arena, "pmo:{", division, "}:code:", kind->prefix, NULL);
     if (claim)
         pmo_commit_claim (commit, key, code, id);
     else
