@@ -617,6 +617,14 @@ static void s_claim_reply (notifier_store_t *self, pmo_arena_t *arena, notifier_
                                                (const uint8_t *)one->element[2]->str);
         if (!got->delivery)
             continue;
+        //  Its id is the one it is kept under: an event that came after its
+        //  digest was sent is a delivery of its own (route.lua, "late")
+        //  whose blob was written with the digest's id. Sent under that id,
+        //  receivers that drop repeats by webhook-id dropped it, and its
+        //  outcome was recorded on the digest (a conflict), so it was sent
+        //  again at every lease's end.
+        if (one->element[0]->type == REDIS_REPLY_STRING)
+            got->delivery->id = pmo_arena_strdup (arena, one->element[0]->str);
         got->version = strtoull (one->element[1]->str, NULL, 10);
         got->total = (uint32_t)strtoul (one->element[3]->str, NULL, 10);
         redisReply *list = one->element[4];
@@ -830,6 +838,7 @@ int notifier_store_delivery (notifier_store_t *self, pmo_arena_t *arena, const c
         ProtobufCMessage *msg = NULL;
         if (s_decode (self, arena, &pmo__delivery__descriptor, h, &msg, version) == 1) {
             Pmo__Delivery *d = (Pmo__Delivery *)msg;
+            d->id = pmo_arena_strdup (arena, id); //  (a late digest event's blob has the digest's)
             d->version = *version;
             d->notice_count = h->element[2]->type == REDIS_REPLY_STRING
                                   ? (uint32_t)strtoul (h->element[2]->str, NULL, 10)
