@@ -20,6 +20,7 @@
 #include "pmo_request.h"
 #include "pmo_util.h"
 
+#include <openssl/types.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/socket.h>
@@ -171,6 +172,10 @@ int notifier_format_email (const Pmo__Channel *channel, const notifier_message_t
 
 //  ---------------------------------------------------------------------
 //  Standard Webhooks signing
+
+//  SHA-256, fetched from OpenSSL once (an implicit fetch on every digest
+//  costs more than hashing a short key); shared, never freed.
+const EVP_MD *notifier_sha256 (void);
 
 //  The webhook-signature header value: "v1,<base64>" per signing secret in
 //  force at now_ms (expired ones skipped), space-separated, each the

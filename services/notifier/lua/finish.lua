@@ -51,25 +51,26 @@ local function finish(k, a)
   local h = redis.call('HMGET', key, 'v', 's')
   local v, single = h[1], h[2]
   if v ~= ARGV[a + 2] then
-    if v then redis.call('HSET', key, 'l', 0) end
+    if v then redis.call('HSET', key, 'l', '0') end
     return 'conflict'
   end
-  redis.call('HSET', key, 'v', tonumber(v) + 1, 'd', ARGV[a + 3], 'l', 0)
-  local now, keep = tonumber(ARGV[a + 7]), tonumber(ARGV[a + 8])
+  -- (numbers as strings where they came so: Redis formats a Lua number
+  -- with printf)
+  redis.call('HSET', key, 'v', tonumber(v) + 1, 'd', ARGV[a + 3], 'l', '0')
   if outcome == 'retry' then
     retries[#retries + 1] = {due, ready, channel, ARGV[a + 5], id}
     return 'ok'
   end
   removed.add(due, id)
   if outcome == 'delivered' then
-    added.add(KEYS[k + 4], now, id)
-    redis.call('EXPIRE', key, keep)
-    if not single then redis.call('EXPIRE', key .. ':n', keep) end
+    added.add(KEYS[k + 4], ARGV[a + 7], id)
+    redis.call('EXPIRE', key, ARGV[a + 8])
+    if not single then redis.call('EXPIRE', key .. ':n', ARGV[a + 8]) end
     if ARGV[a + 11] == '1' then
-      trims[#trims + 1] = {KEYS[k + 4], now - keep * 1000}
+      trims[#trims + 1] = {KEYS[k + 4], tonumber(ARGV[a + 7]) - tonumber(ARGV[a + 8]) * 1000}
     end
   else
-    added.add(KEYS[k + 5], now, id)
+    added.add(KEYS[k + 5], ARGV[a + 7], id)
     if ARGV[a + 9] ~= '' then
       redis.call('XADD', KEYS[k + 6], '*', 'type', ARGV[a + 9], 'data', ARGV[a + 10])
     end

@@ -3,7 +3,8 @@
 -- the keys and arguments below repeat once per route, in order (6 keys and
 -- 11 arguments each; all of one division).
 --
--- KEYS[1]  pmo:{<div>}:nt:seen:<evdiv>/<stream id>:<channel>
+-- KEYS[1]  pmo:{<div>}:nt:seen:<evdiv>/<stream id>:<channel> (written by
+--          routes into bursts and digests only)
 -- KEYS[2]  pmo:{<div>}:nt:dl:<id>, the new delivery (the script builds
 --          delivery keys from ARGV[9] instead)
 -- KEYS[3]  pmo:{<div>}:nt:due:<channel>
@@ -14,8 +15,9 @@
 --          3 delivery blob, 4 notice blob, 5 now (ms), 6 coalescing window
 --          (ms), 7 channel id, 8 most notices kept per delivery, 9 delivery
 --          key prefix, 10 due (ms; digest: the period's end; single: now, or
---          when quiet hours end), 11 fallback id
---          (digest already being sent: a delivery of its own)
+--          when quiet hours end), 11 the id of this event's delivery to
+--          the channel alone (a single's, a burst's first; a digest already
+--          being sent: a delivery of its own under it)
 -- Returns  per route 'dup' (routed before: nothing done), 'created',
 --          'merged' (joined the open burst), 'digest' (joined the period's
 --          digest) or 'late' (the digest was already being sent: a delivery
@@ -26,18 +28,27 @@
 -- ZADD each for the whole call rather than two per route): nothing in this
 -- script reads them.
 --
--- Everything a re-delivered event could do twice is guarded by "seen",
--- written in the same script: routing is exactly once per event and channel.
--- A delivery of one event ('single') has an id of that event and channel
--- alone, so "seen" guards it too; it is marked s = 1 (no other notice can
--- join it, so a claim need not close it) and holds its one notice itself
--- (o) instead of in a list. Its "seen" lives a day, as long as the
--- notifier routes an event at all (--max-event-age, 1 day).
+-- Everything a re-delivered event could do twice is guarded, in the same
+-- script: routing is exactly once per event and channel. A delivery of one
+-- event ('single') has an id of that event and channel alone (ARGV[11],
+-- also the id of a burst's first delivery and of a late digest's own), so
+-- that delivery is its own guard: it lives at least 7 days (as long as it
+-- is pending or dead, and 7 days once delivered or discarded), longer
+-- than the notifier routes an event at all (--max-event-age, 1 day). It is
+-- marked s = 1 (no other notice can join it, so a claim need not close it)
+-- and holds its one notice itself (o) instead of in a list. A route that
+-- joins a burst or a digest writes the "seen" mark (a day), and every route
+-- looks at both: so an event routed before as part of a digest is not sent
+-- again alone after the channel's digest is turned off, and the marks of
+-- the versions before this one (which wrote "seen" for every route) still
+-- count.
 
 -- due set key -> {score, id, score, id, ...}, its channel, its ready key and
--- the earliest due among them, in the order first met
+-- the earliest due among them, in the order first met. (Numbers go to
+-- redis.call as the strings they came as where they can: Redis formats a
+-- Lua number with printf, a few percent of its time here.)
 local dues, order = {}, {}
-local function queue(due_set, ready, channel, due, did)
+local function queue(due_set, ready, channel, due, did, due_text)
   local q = dues[due_set]
   if not q then
     q = {members = {}, channel = channel, ready = ready, first = due}
@@ -46,16 +57,17 @@ local function queue(due_set, ready, channel, due, did)
   elseif due < q.first then
     q.first = due
   end
-  q.members[#q.members + 1] = due
+  q.members[#q.members + 1] = due_text or due
   q.members[#q.members + 1] = did
 end
 
 local function route(k, a)
   local seen, due_set, ready = KEYS[k + 1], KEYS[k + 3], KEYS[k + 4]
-  if not redis.call('SET', seen, '1', 'NX', 'EX', 86400) then return 'dup' end
   local mode, id, blob, notice = ARGV[a + 1], ARGV[a + 2], ARGV[a + 3], ARGV[a + 4]
-  local now, window = tonumber(ARGV[a + 5]), tonumber(ARGV[a + 6])
   local channel, maxn, prefix = ARGV[a + 7], tonumber(ARGV[a + 8]), ARGV[a + 9]
+  if redis.call('EXISTS', seen, prefix .. ARGV[a + 11]) > 0 then return 'dup' end
+  if mode ~= 'single' then redis.call('SET', seen, '1', 'EX', 86400) end
+  local now, window = tonumber(ARGV[a + 5]), tonumber(ARGV[a + 6])
   local due_at = tonumber(ARGV[a + 10])
   local function append(did)
     local key = prefix .. did
@@ -66,7 +78,7 @@ local function route(k, a)
   local function create(did, due)
     local key = prefix .. did
     if redis.call('EXISTS', key) == 0 then
-      redis.call('HSET', key, 'v', 1, 'd', blob, 'n', 0)
+      redis.call('HSET', key, 'v', '1', 'd', blob, 'n', '0')
       queue(due_set, ready, channel, due, did)
     end
     append(did)
@@ -97,8 +109,8 @@ local function route(k, a)
     redis.call('SET', KEYS[k + 5], id, 'PX', due - now + window)
     return 'created'
   end
-  redis.call('HSET', prefix .. id, 'v', 1, 'd', blob, 'n', 1, 's', 1, 'o', notice)
-  queue(due_set, ready, channel, due_at, id)
+  redis.call('HSET', prefix .. id, 'v', '1', 'd', blob, 'n', '1', 's', '1', 'o', notice)
+  queue(due_set, ready, channel, due_at, id, ARGV[a + 10])
   return 'created'
 end
 
