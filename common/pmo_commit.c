@@ -88,11 +88,27 @@ char *pmo_commit_idem_key (const char *division, const char *request_id)
     return key;
 }
 
+//  s into out of size bytes, cut to fit, NUL-terminated (snprintf "%s"
+//  without the format); the length of s.
+static size_t s_copy (char *out, size_t size, const char *s)
+{
+    size_t len = strlen (s);
+    size_t take = len < size ? len : size - 1;
+    memcpy (out, s, take);
+    out[take] = 0;
+    return len;
+}
+
 pmo_commit_t *pmo_commit_new (const char *division, const char *request_id)
 {
     pmo_commit_t *self = calloc (1, sizeof (pmo_commit_t));
     assert (self);
-    snprintf (self->tag, sizeof self->tag, "{%s}", division);
+    self->tag[0] = '{';
+    size_t tag_len = 1 + s_copy (self->tag + 1, sizeof self->tag - 1, division);
+    if (tag_len < sizeof self->tag - 1) {
+        self->tag[tag_len] = '}';
+        self->tag[tag_len + 1] = 0;
+    }
     self->buf_max = 1024;
     self->buf = malloc (self->buf_max);
     self->keys_max = 8;
@@ -103,10 +119,15 @@ pmo_commit_t *pmo_commit_new (const char *division, const char *request_id)
     self->ops = malloc (self->ops_max * 4);
     assert (self->buf && self->keys && self->args && self->ops);
     char key[256];
-    int size = snprintf (key, sizeof key, "pmo:{%s}:idem:%s", division, request_id);
-    if (size > 0 && (size_t)size < sizeof key)
+    size_t division_len = strlen (division), request_len = strlen (request_id);
+    size_t size = 5 + division_len + 7 + request_len;
+    if (size < sizeof key) {
+        memcpy (key, "pmo:{", 5);
+        memcpy (key + 5, division, division_len);
+        memcpy (key + 5 + division_len, "}:idem:", 7);
+        memcpy (key + 12 + division_len, request_id, request_len + 1);
         s_add_key (self, key);
-    else {
+    } else {
         char *long_key = pmo_commit_idem_key (division, request_id);
         s_add_key (self, long_key);
         free (long_key);
@@ -341,7 +362,7 @@ static void s_answer (const redisReply *reply, pmo_commit_result_t *result)
     if (strcmp (what, "ok") == 0) {
         result->status = PMO_COMMIT_OK;
         if (second->type == REDIS_REPLY_STRING)
-            snprintf (result->stream_id, sizeof result->stream_id, "%s", second->str);
+            s_copy (result->stream_id, sizeof result->stream_id, second->str);
     } else if (strcmp (what, "dup") == 0 && second->type == REDIS_REPLY_STRING) {
         result->status = PMO_COMMIT_DUPLICATE;
         result->previous = malloc (second->len + 1);
@@ -351,7 +372,7 @@ static void s_answer (const redisReply *reply, pmo_commit_result_t *result)
     } else if ((strcmp (what, "conflict") == 0 || strcmp (what, "taken") == 0) &&
                reply->elements == 3 && second->type == REDIS_REPLY_STRING) {
         result->status = what[0] == 'c' ? PMO_COMMIT_CONFLICT : PMO_COMMIT_TAKEN;
-        snprintf (result->key, sizeof result->key, "%s", second->str);
+        s_copy (result->key, sizeof result->key, second->str);
         if (reply->element[2]->type == REDIS_REPLY_STRING)
             result->actual_version = strtoull (reply->element[2]->str, NULL, 10);
     }

@@ -102,7 +102,10 @@ bool pmo_date_valid (const char *s)
     for (int i = 0; i < 10; i++)
         if (i != 4 && i != 7 && (s[i] < '0' || s[i] > '9'))
             return false;
-    int year = atoi (s), month = atoi (s + 5), day = atoi (s + 8);
+    //  The digits are checked: read them as they are (atoi is strtol)
+    int year = (s[0] - '0') * 1000 + (s[1] - '0') * 100 + (s[2] - '0') * 10 + (s[3] - '0');
+    int month = (s[5] - '0') * 10 + (s[6] - '0');
+    int day = (s[8] - '0') * 10 + (s[9] - '0');
     if (year < 1900 || year > 2999 || month < 1 || month > 12 || day < 1)
         return false;
     static const int days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};

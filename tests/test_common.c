@@ -43,6 +43,11 @@ static void s_test_util (void)
     assert (!pmo_date_valid ("2026-13-01"));
     assert (!pmo_date_valid ("26-01-01"));
     assert (!pmo_date_valid ("2026-1-01"));
+    assert (pmo_date_valid ("1900-01-01") && pmo_date_valid ("2999-12-31"));
+    assert (!pmo_date_valid ("1899-12-31") && !pmo_date_valid ("3000-01-01"));
+    assert (pmo_date_valid ("2000-02-29") && !pmo_date_valid ("2100-02-29"));
+    assert (!pmo_date_valid ("2026-04-31") && pmo_date_valid ("2026-10-31"));
+    assert (!pmo_date_valid ("2026-00-10") && !pmo_date_valid ("2026-01-00"));
     assert (pmo_slug_valid ("dft-rail", 2, 32));
     assert (!pmo_slug_valid ("-dft", 2, 32));
     assert (!pmo_slug_valid ("DFT", 2, 32));
@@ -408,6 +413,28 @@ static void s_test_commit (pmo_test_redis_t *server)
     pmo_redis_t *redis = pmo_redis_new (pmo_test_redis_url (server), 500);
     pmo_commit_result_t result;
 
+    //  The reply's key is pmo:{<division>}:idem:<request id>, however long
+    //  the request id (past the builder's 256-byte buffer too), and a
+    //  fractional score is written as it is
+    char long_id[301];
+    memset (long_id, 'r', 300);
+    long_id[300] = 0;
+    const char *request_ids[] = {"short-id", long_id};
+    for (int i = 0; i < 2; i++) {
+        pmo_commit_t *keyed = pmo_commit_new ("d1", request_ids[i]);
+        pmo_commit_zadd (keyed, "pmo:{d1}:scores", 2.5, "half");
+        pmo_commit_reply (keyed, "r", 1, 60);
+        assert (pmo_commit_exec (keyed, redis, &result) == 0);
+        pmo_commit_result_clear (&result);
+        pmo_commit_destroy (&keyed);
+        char *key = pmo_commit_idem_key ("d1", request_ids[i]);
+        assert (strlen (key) == 14 + strlen (request_ids[i]));
+        assert (s_int (server, "EXISTS %s", key) == 1);
+        free (key);
+    }
+    redisReply *score = pmo_test_redis_command (server, "ZSCORE pmo:{d1}:scores half");
+    assert (score && score->type == REDIS_REPLY_STRING && streq (score->str, "2.5"));
+    freeReplyObject (score);
     //  A commit writes the entity, its index, the event and the reply
     pmo_commit_t *commit = pmo_commit_new ("d1", "req-1");
     pmo_commit_put (commit, "pmo:{d1}:x:1", 0, 1, "blob-1", 6);
