@@ -20,6 +20,7 @@
 //  the channels they make room on are claimed from then: on a quiet machine
 //  the transfers end one by one, and recording and claiming after each
 //  would make every script call, round trip and wake-up carry one delivery
+//  (not once nothing is in flight any more: no outcome can come to gather)
 #define GATHER_MS 2
 #define TRIM_MS   1000 //  a channel's done set is trimmed this often, at most
 
@@ -393,7 +394,11 @@ static bool s_finish_prepare (notifier_t *self, transfer_t *t, const notifier_se
     if (slot)
         slot->in_flight--;
     self->in_flight--;
-    notifier_ready_by (self, t->delivery->division, pmo_now_ms () + GATHER_MS);
+    //  ... but once the last transfer in flight has ended there is nothing
+    //  more to gather: waiting out GATHER_MS then only leaves the loop idle
+    //  between a batch's outcomes and the next claims
+    notifier_ready_by (self, t->delivery->division,
+                       pmo_now_ms () + (self->in_flight ? GATHER_MS : 0));
     Pmo__Delivery *d = t->delivery;
     pmo_arena_t *arena = t->arena;
     int64_t now = pmo_now_ms ();
