@@ -341,9 +341,13 @@ static bool s_measure (int divisions, int seconds)
                  (char *[]){"--redis", (char *)url, "--endpoint", ep[RISK], "--pub", pub[RISK],
                             "--registry", ep[REG], "--log-level", "warn", NULL});
     children[NOTIF] =
+        //  (its click worker's services too: left to the defaults, it tried
+        //  to connect to ports 7102 and 7103 twice a second, refused, or
+        //  reached whatever stack listened there)
         s_start ("services/notifier/pmo-notifier",
                  (char *[]){"--redis", (char *)url, "--endpoint", ep[NOTIF], "--pub", pub[NOTIF],
-                            "--registry", ep[REG], "--log-level", "warn", NULL});
+                            "--registry", ep[REG], "--allocator", ep[ALLOC], "--riskmon", ep[RISK],
+                            "--log-level", "warn", NULL});
     children[GW] = s_start ("services/gateway/pmo-gateway", (char *[]){"--redis",
                                                                        (char *)url,
                                                                        "--http",
