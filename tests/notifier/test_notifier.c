@@ -857,6 +857,18 @@ static bool s_group_done (nh_t *nh, const char *stream)
     return done;
 }
 
+//  Waits (up to ms, scaled) until the notifier's group is done with each
+//  of the n streams.
+static void s_wait_groups_done (nh_t *nh, const char *const *streams, size_t n, int ms)
+{
+    int64_t deadline = pmo_mono_ms () + nh_scale (ms);
+    for (size_t i = 0; i < n; i++)
+        while (!s_group_done (nh, streams[i])) {
+            assert (pmo_mono_ms () < deadline);
+            zclock_sleep (20);
+        }
+}
+
 //  Routing is once per event and channel, whatever reads an event again:
 //  every division's stream is read again from its start by the notifier's
 //  group (as after a lost acknowledgement, or a consumer that died before
@@ -902,12 +914,7 @@ static void s_replay (nh_t *nh, const char *digest)
     free (nh_project (nh, "REPLAY-0", "moj"));
     json_decref (nh_wait_requests (nh, "/ok/single", 1, 5000));
     const char *streams[] = {"pmo:{hub}:events", "pmo:{dft}:events", "pmo:{moj}:events"};
-    int64_t deadline = pmo_mono_ms () + nh_scale (10000);
-    for (size_t i = 0; i < 3; i++)
-        while (!s_group_done (nh, streams[i])) {
-            assert (pmo_mono_ms () < deadline);
-            zclock_sleep (20);
-        }
+    s_wait_groups_done (nh, streams, 3, 10000);
     zclock_sleep (nh_scale (300));
     json_t *before = nh_requests (nh, "/");
     size_t requests = json_array_size (before);
@@ -933,12 +940,7 @@ static void s_replay (nh_t *nh, const char *digest)
     }
     //  an event wakes the notifier's blocking read, which reads everything again
     char *project = nh_project (nh, "REPLAY-1", "moj");
-    deadline = pmo_mono_ms () + nh_scale (15000);
-    for (size_t i = 0; i < 3; i++)
-        while (!s_group_done (nh, streams[i])) {
-            assert (pmo_mono_ms () < deadline);
-            zclock_sleep (20);
-        }
+    s_wait_groups_done (nh, streams, 3, 15000);
     zclock_sleep (nh_scale (1000));
     json_t *after = nh_requests (nh, "/");
     size_t fresh = 0, signed_fresh = 0, replay = 0;
