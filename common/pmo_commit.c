@@ -198,11 +198,8 @@ static void s_arg_str (pmo_commit_t *self, const char *s)
 //  Decimal digits of value, written without printf
 static void s_arg_u64 (pmo_commit_t *self, uint64_t value)
 {
-    char text[24];
-    char *digit = text + sizeof text;
-    do
-        *--digit = (char)('0' + value % 10);
-    while ((value /= 10));
+    char text[PMO_DIGITS_MAX];
+    char *digit = pmo_digits_u64 (text + sizeof text, value);
     s_arg (self, digit, (size_t)(text + sizeof text - digit));
 }
 

@@ -11,6 +11,7 @@
 */
 
 #include "pmo_json.h"
+#include "pmo_util.h"
 
 #include <assert.h>
 #include <ctype.h>
@@ -467,16 +468,8 @@ static void s_text_string (text_t *self, const char *string, size_t len)
 //  reply holds dozens)
 static void s_text_integer (text_t *self, long long value)
 {
-    char number[24];
-    char *end = number + sizeof number, *at = end;
-    unsigned long long magnitude =
-        value < 0 ? 0ULL - (unsigned long long)value : (unsigned long long)value;
-    do {
-        *--at = (char)('0' + magnitude % 10);
-        magnitude /= 10;
-    } while (magnitude);
-    if (value < 0)
-        *--at = '-';
+    char number[PMO_DIGITS_MAX];
+    char *end = number + sizeof number, *at = pmo_digits_i64 (end, value);
     s_text_add (self, at, (size_t)(end - at));
 }
 

@@ -478,21 +478,11 @@ int pmo_redis_pipe (pmo_redis_t *self, const char *format, ...)
     return 0;
 }
 
-//  The decimal digits of value at end (written backwards); how many.
-static size_t s_digits_before (char *end, size_t value)
-{
-    char *at = end;
-    do
-        *--at = (char)('0' + value % 10);
-    while ((value /= 10));
-    return (size_t)(end - at);
-}
-
 //  "<prefix><value>\r\n" at out; the bytes written.
 static size_t s_header (char *out, char prefix, size_t value)
 {
     char digits[24];
-    size_t n = s_digits_before (digits + sizeof digits, value);
+    size_t n = (size_t)(digits + sizeof digits - pmo_digits_u64 (digits + sizeof digits, value));
     out[0] = prefix;
     memcpy (out + 1, digits + sizeof digits - n, n);
     out[1 + n] = '\r';

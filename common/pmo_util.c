@@ -353,6 +353,24 @@ char *pmo_arena_cat (pmo_arena_t *self, ...)
     return out;
 }
 
+char *pmo_digits_u64 (char *end, uint64_t value)
+{
+    char *at = end;
+    do
+        *--at = (char)('0' + value % 10);
+    while ((value /= 10));
+    return at;
+}
+
+char *pmo_digits_i64 (char *end, int64_t value)
+{
+    uint64_t magnitude = value < 0 ? 0ULL - (uint64_t)value : (uint64_t)value;
+    char *at = pmo_digits_u64 (end, magnitude);
+    if (value < 0)
+        *--at = '-';
+    return at;
+}
+
 ProtobufCAllocator *pmo_arena_allocator (pmo_arena_t *self)
 {
     return &self->allocator;

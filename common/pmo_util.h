@@ -78,6 +78,14 @@ char *pmo_arena_printf (pmo_arena_t *self, const char *format, ...)
 //  The strings given, up to a NULL, joined: a key without a format string
 //  to parse (pmo_arena_cat (arena, "pmo:{", division, "}:events", NULL)).
 char *pmo_arena_cat (pmo_arena_t *self, ...) __attribute__ ((sentinel));
+
+//  Decimal digits without printf (keys, script arguments, protocol headers
+//  and ETags format many on hot paths): written backwards so that they end
+//  at end, which needs PMO_DIGITS_MAX bytes before it; returns where they
+//  start (a '-' first for a negative value).
+#define PMO_DIGITS_MAX 21
+char *pmo_digits_u64 (char *end, uint64_t value);
+char *pmo_digits_i64 (char *end, int64_t value);
 void *pmo_arena_memdup (pmo_arena_t *self, const void *data, size_t size);
 //  A protobuf-c allocator that allocates from this arena (free is a no-op).
 ProtobufCAllocator *pmo_arena_allocator (pmo_arena_t *self);

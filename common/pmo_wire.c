@@ -70,15 +70,12 @@ static bool s_field_present (const ProtobufCMessage *msg, const ProtobufCFieldDe
 static size_t s_path_append (char *path, size_t path_size, size_t len, const char *name,
                              size_t index)
 {
-    char digits[24];
+    char number[PMO_DIGITS_MAX];
+    const char *digits = "";
     size_t ndigits = 0;
     if (index != SIZE_MAX) {
-        char reversed[24];
-        do
-            reversed[ndigits++] = (char)('0' + index % 10);
-        while ((index /= 10));
-        for (size_t i = 0; i < ndigits; i++)
-            digits[i] = reversed[ndigits - 1 - i];
+        digits = pmo_digits_u64 (number + sizeof number, index);
+        ndigits = (size_t)(number + sizeof number - digits);
     }
     const char *parts[] = {len ? "." : "", name, ndigits ? "[" : "", digits, ndigits ? "]" : ""};
     size_t sizes[] = {len ? 1 : 0, strlen (name), ndigits ? 1 : 0, ndigits, ndigits ? 1 : 0};

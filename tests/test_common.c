@@ -87,6 +87,16 @@ static void s_test_util (void)
     char *joined = pmo_arena_cat (arena, "<", long_part, ">", NULL);
     assert (strlen (joined) == 70001 && joined[0] == '<' && joined[69999] == 'x' &&
             joined[70000] == '>');
+    //  decimal digits without printf, at both ends of the ranges
+    char digits[PMO_DIGITS_MAX + 1];
+    char *end = digits + PMO_DIGITS_MAX;
+    *end = 0;
+    assert (streq (pmo_digits_u64 (end, 0), "0"));
+    assert (streq (pmo_digits_u64 (end, 1234567890), "1234567890"));
+    assert (streq (pmo_digits_u64 (end, UINT64_MAX), "18446744073709551615"));
+    assert (streq (pmo_digits_i64 (end, -42), "-42"));
+    assert (streq (pmo_digits_i64 (end, INT64_MIN), "-9223372036854775808"));
+    assert (streq (pmo_digits_i64 (end, INT64_MAX), "9223372036854775807"));
     void *big = pmo_arena_alloc (arena, 1 << 20);
     memset (big, 1, 1 << 20);
     assert (pmo_arena_used (arena) > (1 << 20));

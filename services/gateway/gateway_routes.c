@@ -10,6 +10,7 @@
 #include "notifier.pb-c.h"
 #include "planner.pb-c.h"
 #include "riskmon.pb-c.h"
+#include "pmo_util.h"
 
 #include <assert.h>
 #include <errno.h>
@@ -510,12 +511,8 @@ char *gateway_join (char *out, size_t size, const char *a, const char *b)
 char *gateway_etag (uint64_t version, char *out)
 {
     //  Without printf: every item answered has one
-    char digits[24];
-    char *at = digits + sizeof digits;
-    do {
-        *--at = (char)('0' + version % 10);
-        version /= 10;
-    } while (version);
+    char digits[PMO_DIGITS_MAX];
+    char *at = pmo_digits_u64 (digits + sizeof digits, version);
     size_t len = (size_t)(digits + sizeof digits - at);
     out[0] = '"';
     memcpy (out + 1, at, len);

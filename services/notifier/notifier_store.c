@@ -292,15 +292,9 @@ void notifier_store_event (notifier_store_t *self, pmo_commit_t *commit, pmo_are
 //  printf, which cost 6% of the notifier's CPU in bench_notifier.
 static char *s_num (pmo_arena_t *arena, long long value)
 {
-    char digits[24], *d = digits + sizeof digits;
-    unsigned long long u = value < 0 ? 0ULL - (unsigned long long)value : (unsigned long long)value;
-    *--d = 0;
-    do
-        *--d = (char)('0' + u % 10);
-    while ((u /= 10));
-    if (value < 0)
-        *--d = '-';
-    return pmo_arena_strdup (arena, d);
+    char digits[PMO_DIGITS_MAX + 1];
+    digits[PMO_DIGITS_MAX] = 0;
+    return pmo_arena_strdup (arena, pmo_digits_i64 (digits + PMO_DIGITS_MAX, value));
 }
 
 char *notifier_store_delivery_id (pmo_arena_t *arena, const char *division, const char *key)

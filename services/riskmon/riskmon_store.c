@@ -71,16 +71,9 @@ const char *riskmon_store_hub (riskmon_store_t *self)
 //  thousands of numbers per chunk).
 static char *s_u64_text (pmo_arena_t *arena, uint64_t value)
 {
-    char digits[24];
-    size_t at = sizeof digits;
-    do {
-        digits[--at] = (char)('0' + value % 10);
-        value /= 10;
-    } while (value);
-    char *text = pmo_arena_alloc (arena, sizeof digits - at + 1);
-    memcpy (text, digits + at, sizeof digits - at);
-    text[sizeof digits - at] = '\0';
-    return text;
+    char digits[PMO_DIGITS_MAX + 1];
+    digits[PMO_DIGITS_MAX] = 0;
+    return pmo_arena_strdup (arena, pmo_digits_u64 (digits + PMO_DIGITS_MAX, value));
 }
 
 //  ---------------------------------------------------------------------
